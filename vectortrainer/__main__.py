@@ -1,0 +1,5 @@
+"""`python -m vectortrainer` runs the command line."""
+
+from vectortrainer.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,68 @@
+"""Command line: the TUI by default, `--batch` for headless runs, and subcommands.
+
+Exit codes are an API (documented in the README):
+0 success, 1 run failed, 2 usage or config error, 3 budget exceeded (nothing
+uploaded), 4 training job failed or cancelled, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from vectortrainer.cli.common import ExitCode, add_common_options, fail, run_guarded
+
+# Each module registers its own subcommand(s) with `register(subparsers)`.
+SUBCOMMAND_MODULES = (
+    "vectortrainer.cli.demo",
+    "vectortrainer.cli.select",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vectortrainer",
+        description="Golden data, rule hooks and budgeted fine-tuning from VectorWave logs.",
+        epilog="Without a subcommand, opens the full-screen app (or runs headless with --batch).",
+    )
+    add_common_options(parser)
+    parser.add_argument("--batch", action="store_true", help="run the whole pipeline headless (no TUI)")
+    parser.add_argument("--max-budget", type=float, metavar="USD", help="refuse a fine-tune estimated above USD")
+    parser.add_argument("--yes", action="store_true", help="approve the training cost without asking (within --max-budget)")
+    parser.add_argument("--resume", metavar="RUN_ID", help="resume the run RUN_ID found in the output directory")
+    parser.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in SUBCOMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "handler", None) is not None:
+        return run_guarded(args.handler, args)
+    if args.batch:
+        try:
+            batch = importlib.import_module("vectortrainer.cli.batch")
+        except ModuleNotFoundError:
+            return fail("--batch is not available in this build", ExitCode.USAGE)
+        return run_guarded(batch.run_batch, args)
+    return _open_app(args)
+
+
+def _open_app(args: argparse.Namespace) -> int:
+    """Start the Textual app (a face: imported only here, never by the engine)."""
+    try:
+        app_module = importlib.import_module("tui.app")
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("tui"):
+            return fail("the terminal app is not installed in this build; try `vectortrainer --help`", ExitCode.USAGE)
+        raise
+    return run_guarded(app_module.run_app, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""What every command shares: exit codes, common options, config loading, error reporting."""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+
+from vectortrainer.config import Config, load_config
+from vectortrainer.errors import VectorTrainerError
+
+# Messages and progress go to stderr; stdout is kept for data (JSON summaries).
+stderr_console = Console(stderr=True, highlight=False)
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0
+    RUN_FAILED = 1
+    USAGE = 2
+    BUDGET_EXCEEDED = 3
+    TRAINING_FAILED = 4
+    INTERRUPTED = 130
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    """Options that every command understands (and that override the config file)."""
+    parser.add_argument("--config", type=Path, metavar="FILE", help="YAML config (see config.example.yaml)")
+    parser.add_argument("--store", type=Path, metavar="PATH", help="VectorWave Lite store directory")
+    parser.add_argument("--output-dir", type=Path, metavar="DIR", help="where runs are written")
+    parser.add_argument("--function", metavar="NAME", help="the decorated function to work on")
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """The config file (or defaults) with the command-line flags applied on top."""
+    config = load_config(getattr(args, "config", None))
+    return config.with_overrides(
+        **{
+            "store.path": getattr(args, "store", None),
+            "output_dir": getattr(args, "output_dir", None),
+            "selection.function": getattr(args, "function", None),
+            "selection.epsilon": getattr(args, "epsilon", None),
+            "selection.top_k": getattr(args, "top_k", None),
+            "budget.max_budget_usd": getattr(args, "max_budget", None),
+        }
+    )
+
+
+def fail(message: str, code: ExitCode = ExitCode.RUN_FAILED) -> int:
+    """Print one clear line to stderr and return the exit code."""
+    stderr_console.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    return int(code)
+
+
+def run_guarded(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run a command; user errors become one line and an exit code, Ctrl-C becomes 130."""
+    from vectortrainer.errors import ConfigError
+
+    try:
+        return int(handler(args))
+    except ConfigError as exc:
+        return fail(str(exc), ExitCode.USAGE)
+    except VectorTrainerError as exc:
+        code = getattr(exc, "exit_code", ExitCode.RUN_FAILED)
+        return fail(str(exc), ExitCode(code))
+    except KeyboardInterrupt:
+        stderr_console.print("interrupted", style="yellow")
+        return int(ExitCode.INTERRUPTED)
+
+
+def add_subcommand_options(parser: argparse.ArgumentParser) -> None:
+    """Let the common options also follow the subcommand (`vectortrainer select --store X`)."""
+    for action in (
+        ("--config", dict(type=Path, metavar="FILE", help="YAML config")),
+        ("--store", dict(type=Path, metavar="PATH", help="VectorWave Lite store directory")),
+        ("--output-dir", dict(type=Path, metavar="DIR", help="where runs are written")),
+    ):
+        parser.add_argument(action[0], default=argparse.SUPPRESS, **action[1])
+
+
+def write_stdout(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()

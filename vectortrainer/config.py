@@ -1,0 +1,254 @@
+"""YAML configuration -> validated, typed objects.
+
+Every error names the file, the line and the key, and says what would be valid
+(`config.yaml:7: selection.epsilonn: unknown key (did you mean 'epsilon'?)`).
+Command-line flags override values after loading (`Config.with_overrides`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from vectortrainer.errors import ConfigError
+
+DEFAULT_HOME = Path(".vectortrainer")
+
+
+@dataclass
+class StoreConfig:
+    path: Path = DEFAULT_HOME / "store"
+    mode: Literal["lite", "pro"] = "lite"
+
+
+@dataclass
+class SelectionConfig:
+    function: str | None = None
+    epsilon: float = 0.15
+    top_k: int = 20
+    # Share of top_k given to low-density successful logs (new patterns).
+    anomaly_share: float = 0.25
+    system_prompts: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class FeedbackConfig:
+    path: Path = DEFAULT_HOME / "feedback.jsonl"
+
+
+@dataclass
+class HooksConfig:
+    dir: Path = DEFAULT_HOME / "hooks"
+
+
+@dataclass
+class TrainingConfig:
+    trainer: Literal["openai", "local"] = "openai"
+    method: Literal["supervised", "dpo"] = "supervised"
+    model: str = "gpt-4o-mini-2024-07-18"
+    n_epochs: int | Literal["auto"] = "auto"
+    batch_size: int | Literal["auto"] = "auto"
+    learning_rate_multiplier: float | Literal["auto"] = "auto"
+    beta: float | Literal["auto"] = "auto"
+    suffix: str = "vectortrainer"
+    seed: int | None = 42
+    validation_split: float = 0.0
+    poll_interval_s: float = 5.0
+    local_model: Path | None = None
+    max_steps: int | None = None
+
+
+@dataclass
+class BudgetConfig:
+    max_budget_usd: float | None = 5.0
+    max_minutes: float | None = None
+    prices: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class OpenAIConfig:
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    max_retries: int = 3
+    timeout_s: float = 60.0
+
+
+@dataclass
+class Config:
+    store: StoreConfig = field(default_factory=StoreConfig)
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
+    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
+    hooks: HooksConfig = field(default_factory=HooksConfig)
+    output_dir: Path = DEFAULT_HOME / "output"
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
+    openai: OpenAIConfig = field(default_factory=OpenAIConfig)
+    source: Path | None = None
+
+    def with_overrides(self, **dotted: Any) -> "Config":
+        """A copy with ``{"selection.top_k": 5, ...}`` applied; ``None`` values are ignored."""
+        result = _deep_copy(self)
+        for dotted_key, value in dotted.items():
+            if value is None:
+                continue
+            *parents, leaf = dotted_key.split(".")
+            target: Any = result
+            for part in parents:
+                target = getattr(target, part)
+            hint = _field_types(type(target))[leaf]
+            setattr(target, leaf, _coerce(value, hint, dotted_key, "command line", None))
+        _validate(result, "command line")
+        return result
+
+    def redacted(self) -> dict[str, Any]:
+        """A JSON-ready snapshot with no secrets (API keys are never part of the config)."""
+        return _to_plain(self)
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Load and validate ``path``; ``None`` gives the defaults."""
+    if path is None:
+        return Config()
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found (copy config.example.yaml to start)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from None
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    config = Config(source=path)
+    if node is None:
+        return config
+    _apply_mapping(config, node, str(path), prefix="")
+    _validate(config, str(path))
+    return config
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.name != "source"}
+
+
+def _apply_mapping(target: Any, node: yaml.Node, file: str, prefix: str) -> None:
+    if not isinstance(node, yaml.MappingNode):
+        raise ConfigError(f"{file}:{node.start_mark.line + 1}: {prefix.rstrip('.') or 'the file'}: expected a mapping of keys")
+    known = _field_types(type(target))
+    for key_node, value_node in node.value:
+        key = key_node.value
+        line = key_node.start_mark.line + 1
+        if key not in known:
+            hint = difflib.get_close_matches(str(key), list(known), n=1)
+            suggestion = f" (did you mean '{hint[0]}'?)" if hint else f" (valid keys: {', '.join(known)})"
+            raise ConfigError(f"{file}:{line}: {prefix}{key}: unknown key{suggestion}")
+        hint_type = known[key]
+        current = getattr(target, key)
+        if dataclasses.is_dataclass(current):
+            _apply_mapping(current, value_node, file, f"{prefix}{key}.")
+            continue
+        raw = yaml.safe_load(yaml.serialize(value_node))
+        setattr(target, key, _coerce(raw, hint_type, f"{prefix}{key}", file, line))
+
+
+def _coerce(value: Any, hint: Any, key: str, file: str, line: int | None) -> Any:
+    where = f"{file}:{line}" if line else file
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for option in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(value, option, key, file, line)
+            except ConfigError as exc:
+                errors.append(exc)
+        allowed = " or ".join(_describe(a) for a in args)
+        raise ConfigError(f"{where}: {key}: expected {allowed}, got {value!r}")
+    if origin is Literal:
+        if value in args:
+            return value
+        raise ConfigError(f"{where}: {key}: expected one of {', '.join(map(repr, args))}, got {value!r}")
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: {key}: expected a mapping, got {value!r}")
+        key_type, value_type = args
+        return {str(k): _coerce(v, value_type, f"{key}.{k}", file, line) for k, v in value.items()}
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+    elif hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif hint is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+    elif hint is Path:
+        if isinstance(value, (str, Path)) and str(value):
+            return Path(value).expanduser()
+    raise ConfigError(f"{where}: {key}: expected {_describe(hint)}, got {value!r}")
+
+
+def _describe(hint: Any) -> str:
+    if typing.get_origin(hint) is Literal:
+        return " or ".join(repr(a) for a in typing.get_args(hint))
+    return {int: "an integer", float: "a number", str: "a string", Path: "a path", bool: "true/false"}.get(
+        hint, "null" if hint is type(None) else str(hint)
+    )
+
+
+def _validate(config: Config, file: str) -> None:
+    checks = [
+        (0.0 < config.selection.epsilon <= 2.0, "selection.epsilon", "must be in (0, 2] (cosine distance)"),
+        (config.selection.top_k >= 1, "selection.top_k", "must be at least 1"),
+        (0.0 <= config.selection.anomaly_share <= 1.0, "selection.anomaly_share", "must be in [0, 1]"),
+        (0.0 <= config.training.validation_split < 1.0, "training.validation_split", "must be in [0, 1)"),
+        (config.training.poll_interval_s > 0, "training.poll_interval_s", "must be positive"),
+        (config.budget.max_budget_usd is None or config.budget.max_budget_usd >= 0, "budget.max_budget_usd", "must be >= 0 or null"),
+        (config.budget.max_minutes is None or config.budget.max_minutes > 0, "budget.max_minutes", "must be > 0 or null"),
+        (config.openai.max_retries >= 0, "openai.max_retries", "must be >= 0"),
+    ]
+    for ok, key, message in checks:
+        if not ok:
+            raise ConfigError(f"{file}: {key}: {message}")
+    for model, price in config.budget.prices.items():
+        if price <= 0:
+            raise ConfigError(f"{file}: budget.prices.{model}: price must be positive USD per 1M tokens")
+
+
+def _deep_copy(config: Config) -> Config:
+    import copy
+
+    return copy.deepcopy(config)
+
+
+def _to_plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return {f.name: _to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _to_plain(v) for k, v in value.items()}
+    return value
