@@ -1,0 +1,3 @@
+"""Shared pytest plugins: fixture modules the tests use."""
+
+pytest_plugins = ["tests.openai_standin"]

@@ -1,0 +1,489 @@
+"""A loopback stand-in for the OpenAI files and fine-tuning endpoints (FR-5.2), plus fixtures.
+
+The real ``openai`` client talks to it over HTTP on 127.0.0.1 (stdlib
+``http.server`` in a thread). It speaks what ``OpenAITrainer`` uses:
+
+    POST /v1/files (multipart)            GET /v1/files
+    POST /v1/fine_tuning/jobs             GET /v1/fine_tuning/jobs (metadata[k]=v, after, limit)
+    GET  /v1/fine_tuning/jobs/{id}        POST /v1/fine_tuning/jobs/{id}/cancel
+    GET  /v1/fine_tuning/jobs/{id}/events GET /v1/fine_tuning/jobs/{id}/checkpoints
+
+A job walks validating_files -> queued -> running -> succeeded one step per
+retrieve (``GET /v1/fine_tuning/jobs/{id}``), never by wall clock, emitting
+``metrics`` events with a decreasing loss while running. Knobs inject N error
+responses (429 / 500, answered with ``retry-after-ms`` so the SDK retries fast),
+a failed job, and the 403 ``training_not_available`` answer. Every request is
+recorded in ``.requests`` so tests can assert what did (or did not) reach it.
+
+Use the ``openai_standin`` fixture (listed in ``tests/conftest.py``'s ``pytest_plugins``).
+"""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import itertools
+import json
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+
+STANDIN_API_KEY = "sk-standin-not-a-real-key"
+CREATED_AT = 1_767_225_600  # fixed clock: 2026-01-01T00:00:00Z
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    json: Any = None
+    form: dict[str, str] = field(default_factory=dict)  # multipart fields other than the file
+    filename: str | None = None  # multipart file name
+
+
+@dataclass
+class InjectedError:
+    status: int
+    remaining: int
+    method: str | None
+    path_prefix: str | None
+    code: str | None
+    message: str
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method == method) and (
+            self.path_prefix is None or path.startswith(self.path_prefix)
+        )
+
+
+class OpenAIStandIn:
+    """State and knobs of the loopback server; see the module docstring."""
+
+    def __init__(self, *, total_steps: int = 6, steps_per_poll: int = 2, api_key: str = STANDIN_API_KEY) -> None:
+        self.api_key = api_key
+        self.total_steps = total_steps
+        self.steps_per_poll = steps_per_poll
+        self.requests: list[RecordedRequest] = []
+        self.files: dict[str, dict[str, Any]] = {}
+        self.file_contents: dict[str, bytes] = {}
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.events: dict[str, list[dict[str, Any]]] = {}  # oldest first
+        self.checkpoints: dict[str, list[dict[str, Any]]] = {}
+        self.training_available = True
+        self.fail_next_jobs = 0
+        self.failure_message = "The job failed due to an invalid training file."
+        self.retry_after_ms = 1
+        self._errors: list[InjectedError] = []
+        self._ids = itertools.count(1)
+        self._clock = itertools.count(CREATED_AT)
+        self._progress: dict[str, int] = {}  # job id -> steps done
+        self.lock = threading.RLock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ----- knobs -------------------------------------------------------------
+    def inject_errors(
+        self,
+        status: int,
+        count: int = 1,
+        *,
+        method: str | None = None,
+        path_prefix: str | None = None,
+        code: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Answer the next ``count`` matching requests with HTTP ``status``."""
+        with self.lock:
+            self._errors.append(
+                InjectedError(status, count, method, path_prefix, code, message or f"injected {status}")
+            )
+
+    def fail_next_job(self, count: int = 1, message: str | None = None) -> None:
+        """The next ``count`` jobs fail when they would start running."""
+        with self.lock:
+            self.fail_next_jobs += count
+            if message:
+                self.failure_message = message
+
+    def deny_training(self) -> None:
+        """Creating a job answers 403 ``training_not_available`` (self-serve closed for the org)."""
+        self.training_available = False
+
+    def advance(self, job_id: str, ticks: int = 1) -> dict[str, Any]:
+        """Move a job on as ``ticks`` retrieves would; returns the job."""
+        with self.lock:
+            for _ in range(ticks):
+                self._tick(self.jobs[job_id])
+            return dict(self.jobs[job_id])
+
+    def requests_to(self, method: str, path_prefix: str) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.method == method and r.path.startswith(path_prefix)]
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "stand-in not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    # ----- lifecycle ---------------------------------------------------------
+    def start(self) -> "OpenAIStandIn":
+        standin = self
+
+        class Handler(_Handler):
+            state = standin
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="openai-standin", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    # ----- behaviour ---------------------------------------------------------
+    def _new_id(self, prefix: str) -> str:
+        return f"{prefix}-standin{next(self._ids):06d}"
+
+    def _take_error(self, method: str, path: str) -> InjectedError | None:
+        for injected in self._errors:
+            if injected.remaining > 0 and injected.matches(method, path):
+                injected.remaining -= 1
+                return injected
+        return None
+
+    def _event(self, job: dict[str, Any], message: str, *, type_: str = "message", data: Any = None, level: str = "info") -> None:
+        self.events[job["id"]].append(
+            {
+                "object": "fine_tuning.job.event",
+                "id": self._new_id("ftevent"),
+                "created_at": next(self._clock),
+                "level": level,
+                "message": message,
+                "data": data or {},
+                "type": type_,
+            }
+        )
+
+    def _tick(self, job: dict[str, Any]) -> None:
+        status = job["status"]
+        if status == "validating_files":
+            job["status"] = "queued"
+            self._event(job, "Files validated, moving job to queued state")
+        elif status == "queued":
+            if self.fail_next_jobs > 0:
+                self.fail_next_jobs -= 1
+                job["status"] = "failed"
+                job["finished_at"] = next(self._clock)
+                job["error"] = {"code": "invalid_training_file", "message": self.failure_message, "param": "training_file"}
+                self._event(job, self.failure_message, level="error")
+                return
+            job["status"] = "running"
+            self._progress[job["id"]] = 0
+            self._event(job, "Fine-tuning job started")
+        elif status == "running":
+            done = self._progress[job["id"]]
+            for step in range(done + 1, min(self.total_steps, done + self.steps_per_poll) + 1):
+                self._emit_step(job, step)
+            self._progress[job["id"]] = min(self.total_steps, done + self.steps_per_poll)
+            if self._progress[job["id"]] >= self.total_steps:
+                self._succeed(job)
+
+    def _emit_step(self, job: dict[str, Any], step: int) -> None:
+        train_loss = round(2.0 * 0.8**step, 6)
+        data: dict[str, Any] = {
+            "step": step,
+            "train_loss": train_loss,
+            "total_steps": self.total_steps,
+            "train_mean_token_accuracy": round(1.0 - 0.5 * 0.8**step, 6),
+        }
+        if job.get("validation_file"):
+            data["valid_loss"] = round(train_loss * 1.1, 6)
+            data["valid_mean_token_accuracy"] = round(1.0 - 0.55 * 0.8**step, 6)
+        self._event(job, f"Step {step}/{self.total_steps}: training loss={train_loss:.4f}", type_="metrics", data=data)
+        if step % max(1, self.total_steps // 2) == 0 or step == self.total_steps:
+            self.checkpoints[job["id"]].append(
+                {
+                    "object": "fine_tuning.job.checkpoint",
+                    "id": self._new_id("ftckpt"),
+                    "created_at": next(self._clock),
+                    "fine_tuned_model_checkpoint": f"{self._model_name(job)}:ckpt-step-{step}",
+                    "fine_tuning_job_id": job["id"],
+                    "metrics": {k: v for k, v in data.items() if k != "total_steps"},
+                    "step_number": step,
+                }
+            )
+
+    def _model_name(self, job: dict[str, Any]) -> str:
+        suffix = job.get("suffix") or ""
+        return f"ft:{job['model']}:standin-org:{suffix}:{job['id'][-6:]}"
+
+    def _succeed(self, job: dict[str, Any]) -> None:
+        job["status"] = "succeeded"
+        job["finished_at"] = next(self._clock)
+        job["fine_tuned_model"] = self._model_name(job)
+        size = len(self.file_contents.get(job["training_file"], b""))
+        job["trained_tokens"] = (size // 4) * int(job["hyperparameters"]["n_epochs"])
+        self._event(job, f"New fine-tuned model created: {job['fine_tuned_model']}")
+        self._event(job, "The job has successfully completed")
+
+    def create_job(self, body: dict[str, Any]) -> tuple[int, Any]:
+        for key in ("model", "training_file"):
+            if not body.get(key):
+                return 400, _error(f"Missing required parameter: '{key}'.", "invalid_request_error", key)
+        for key in ("training_file", "validation_file"):
+            if body.get(key) and body[key] not in self.files:
+                return 400, _error(f"invalid {key}: {body[key]} (no such file)", "invalid_request_error", key, "invalid_file")
+        method = body.get("method") or {"type": "supervised", "supervised": {"hyperparameters": body.get("hyperparameters") or {}}}
+        method_type = method.get("type", "supervised")
+        if method_type not in ("supervised", "dpo", "reinforcement"):
+            return 400, _error(f"invalid method type {method_type!r}", "invalid_request_error", "method")
+        given = dict((method.get(method_type) or {}).get("hyperparameters") or {})
+        resolved = {
+            "n_epochs": 3 if given.get("n_epochs", "auto") == "auto" else given["n_epochs"],
+            "batch_size": 1 if given.get("batch_size", "auto") == "auto" else given["batch_size"],
+            "learning_rate_multiplier": 1.8
+            if given.get("learning_rate_multiplier", "auto") == "auto"
+            else given["learning_rate_multiplier"],
+        }
+        if method_type == "dpo":
+            resolved["beta"] = 0.1 if given.get("beta", "auto") == "auto" else given["beta"]
+        job_id = self._new_id("ftjob")
+        job = {
+            "object": "fine_tuning.job",
+            "id": job_id,
+            "created_at": next(self._clock),
+            "model": body["model"],
+            "organization_id": "org-standin",
+            "status": "validating_files",
+            "training_file": body["training_file"],
+            "validation_file": body.get("validation_file"),
+            "hyperparameters": {k: v for k, v in resolved.items() if k != "beta"},
+            "method": {"type": method_type, method_type: {"hyperparameters": resolved}},
+            "suffix": body.get("suffix"),
+            "seed": body.get("seed") if body.get("seed") is not None else 1234,
+            "metadata": body.get("metadata"),
+            "fine_tuned_model": None,
+            "finished_at": None,
+            "trained_tokens": None,
+            "error": None,
+            "result_files": [],
+            "integrations": [],
+            "estimated_finish": None,
+        }
+        self.jobs[job_id] = job
+        self.events[job_id] = []
+        self.checkpoints[job_id] = []
+        self._event(job, f"Created fine-tuning job: {job_id}")
+        self._event(job, f"Validating training file: {job['training_file']}")
+        return 200, job
+
+    def cancel_job(self, job_id: str) -> tuple[int, Any]:
+        job = self.jobs[job_id]
+        if job["status"] in ("succeeded", "failed", "cancelled"):
+            return 400, _error(f"Job {job_id} has already completed and cannot be cancelled.", "invalid_request_error")
+        job["status"] = "cancelled"
+        job["finished_at"] = next(self._clock)
+        self._event(job, "Fine-tuning job cancelled")
+        return 200, job
+
+    def upload(self, fields: dict[str, str], filename: str, content: bytes) -> tuple[int, Any]:
+        purpose = fields.get("purpose")
+        if purpose != "fine-tune":
+            return 400, _error(f"unsupported purpose {purpose!r}", "invalid_request_error", "purpose")
+        for line_no, line in enumerate(content.splitlines(), start=1):
+            if line.strip():
+                try:
+                    json.loads(line)
+                except ValueError:
+                    return 400, _error(f"Invalid file format: line {line_no} is not JSON", "invalid_request_error", "file")
+        file_id = self._new_id("file")
+        record = {
+            "object": "file",
+            "id": file_id,
+            "bytes": len(content),
+            "created_at": next(self._clock),
+            "filename": filename,
+            "purpose": purpose,
+            "status": "processed",
+            "expires_at": None,
+            "status_details": None,
+        }
+        self.files[file_id] = record
+        self.file_contents[file_id] = content
+        return 200, record
+
+
+def _error(message: str, type_: str, param: str | None = None, code: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+def _page(items_newest_first: list[dict[str, Any]], query: dict[str, str], default_limit: int) -> dict[str, Any]:
+    """Cursor pagination as the API does it: ``after`` is the id of the last item already seen."""
+    items = items_newest_first
+    after = query.get("after")
+    if after:
+        ids = [item["id"] for item in items]
+        items = items[ids.index(after) + 1 :] if after in ids else []
+    limit = int(query.get("limit") or default_limit)
+    chunk = items[:limit]
+    return {
+        "object": "list",
+        "data": chunk,
+        "has_more": len(items) > limit,
+        "first_id": chunk[0]["id"] if chunk else None,
+        "last_id": chunk[-1]["id"] if chunk else None,
+    }
+
+
+_JOB_PATH = re.compile(r"^/v1/fine_tuning/jobs/(?P<id>[^/]+)(?:/(?P<action>cancel|events|checkpoints))?$")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    state: OpenAIStandIn
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
+        pass
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    def _handle(self, method: str) -> None:
+        parts = urlsplit(self.path)
+        path = parts.path.rstrip("/")
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        record = RecordedRequest(method, path, query, {k.lower(): v for k, v in self.headers.items()})
+        form: dict[str, str] = {}
+        file_part: tuple[str, bytes] | None = None
+        content_type = self.headers.get("Content-Type", "")
+        if content_type.startswith("multipart/form-data"):
+            form, file_part = _parse_multipart(content_type, raw)
+            record.form = form
+            record.filename = file_part[0] if file_part else None
+        elif raw:
+            try:
+                record.json = json.loads(raw)
+            except ValueError:
+                record.json = None
+        state = self.state
+        with state.lock:
+            state.requests.append(record)
+            if self.headers.get("Authorization") != f"Bearer {state.api_key}":
+                return self._send(401, _error("Incorrect API key provided.", "invalid_request_error", code="invalid_api_key"))
+            injected = state._take_error(method, path)
+            if injected is not None:
+                error_type = "requests" if injected.status == 429 else "server_error"
+                return self._send(
+                    injected.status,
+                    _error(injected.message, error_type, code=injected.code),
+                    {"retry-after-ms": str(state.retry_after_ms)},
+                )
+            status, body = self._route(method, path, query, record, form, file_part)
+        self._send(status, body)
+
+    def _route(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        record: RecordedRequest,
+        form: dict[str, str],
+        file_part: tuple[str, bytes] | None,
+    ) -> tuple[int, Any]:
+        state = self.state
+        if path == "/v1/files":
+            if method == "POST":
+                if file_part is None:
+                    return 400, _error("Missing file", "invalid_request_error", "file")
+                return state.upload(form, file_part[0], file_part[1])
+            files = sorted(state.files.values(), key=lambda f: f["created_at"], reverse=query.get("order", "desc") == "desc")
+            if query.get("purpose"):
+                files = [f for f in files if f["purpose"] == query["purpose"]]
+            return 200, _page(files, query, default_limit=10000)
+        if path == "/v1/fine_tuning/jobs":
+            if method == "POST":
+                if not state.training_available:
+                    return 403, _error(
+                        "Fine-tuning is not available for your organization.",
+                        "invalid_request_error",
+                        code="training_not_available",
+                    )
+                return state.create_job(record.json or {})
+            jobs = sorted(state.jobs.values(), key=lambda j: j["created_at"], reverse=True)
+            wanted = {k[len("metadata[") : -1]: v for k, v in query.items() if k.startswith("metadata[") and k.endswith("]")}
+            if wanted:
+                jobs = [j for j in jobs if all((j.get("metadata") or {}).get(k) == v for k, v in wanted.items())]
+            return 200, _page(jobs, query, default_limit=20)
+        match = _JOB_PATH.match(path)
+        if match and match["id"] in state.jobs:
+            job_id, action = match["id"], match["action"]
+            if action is None and method == "GET":
+                state._tick(state.jobs[job_id])
+                return 200, state.jobs[job_id]
+            if action == "cancel" and method == "POST":
+                return state.cancel_job(job_id)
+            if action == "events" and method == "GET":
+                return 200, _page(list(reversed(state.events[job_id])), query, default_limit=20)
+            if action == "checkpoints" and method == "GET":
+                return 200, _page(list(reversed(state.checkpoints[job_id])), query, default_limit=10)
+        if match:
+            return 404, _error(f"No such fine-tuning job: {match['id']}", "invalid_request_error", "fine_tune_id", "fine_tune_not_found")
+        return 404, _error(f"Unknown endpoint {method} {path}", "invalid_request_error")
+
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], tuple[str, bytes] | None]:
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body
+    )
+    fields: dict[str, str] = {}
+    file_part: tuple[str, bytes] | None = None
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        filename = part.get_filename()
+        content = part.get_payload(decode=True) or b""
+        if filename is not None:
+            file_part = (filename, content)
+        elif name:
+            fields[name] = content.decode("utf-8")
+    return fields, file_part
+
+
+@pytest.fixture
+def openai_standin() -> Iterator[OpenAIStandIn]:
+    """A fresh loopback OpenAI stand-in; ``.base_url``, ``.api_key``, ``.requests`` and knobs."""
+    standin = OpenAIStandIn().start()
+    try:
+        yield standin
+    finally:
+        standin.stop()
