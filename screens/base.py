@@ -1,0 +1,43 @@
+"""What every mode screen shares: header and footer, the app's workspace, palette commands from bindings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, cast
+
+from textual.app import SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+if TYPE_CHECKING:
+    from tui.app import VectorTrainerApp
+    from tui.workspace import Workspace
+
+
+class ModeScreen(Screen):
+    """A top-level screen of one mode; its bindings also become command-palette commands."""
+
+    PALETTE_HELP: dict[str, str] = {}
+
+    @property
+    def vt_app(self) -> "VectorTrainerApp":
+        return cast("VectorTrainerApp", self.app)
+
+    @property
+    def workspace(self) -> "Workspace":
+        return self.vt_app.workspace
+
+    def palette_commands(self) -> Iterable[SystemCommand]:
+        """One command per visible, enabled binding of this screen (so the palette follows the screen)."""
+        for binding in self.BINDINGS:
+            if not isinstance(binding, Binding) or not binding.description:
+                continue
+            action = binding.action
+            if self.check_action(action.split("(")[0], ()) is False:
+                continue
+            help_text = self.PALETTE_HELP.get(action, f"{binding.description} ({binding.key.split(',')[0]})")
+            yield SystemCommand(
+                f"{self.TITLE or ''}: {binding.description}".strip(": "),
+                help_text,
+                lambda action=action: self.run_action(action),
+            )

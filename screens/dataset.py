@@ -1,0 +1,277 @@
+"""Dataset selection: functions in the store, epsilon / top-k, golden candidates, histogram, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Button, DataTable, Footer, Header, Input, Label, ProgressBar, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from screens.base import ModeScreen
+from tui.widgets import DensityHistogram
+from tui.workspace import SelectionView
+
+NO_STORE_TEXT = """[b]No VectorWave store yet[/b] at [i]{path}[/i].
+
+A store fills up when functions decorated with VectorWave's
+[b]@vectorize(capture_inputs=True, capture_return_value=True)[/b] are called
+with VECTORWAVE_MODE=lite and VECTORWAVE_LITE_PATH pointing at it,
+or from the shell:  [b]vectortrainer demo seed --store {path}[/b]
+
+Press [b]d[/b] to seed the demo store here now (about half a minute)."""
+
+
+class Progressed(Message):
+    """Work done so far by a worker (a newer one replaces a queued older one)."""
+
+    def __init__(self, done: int, total: int, what: str) -> None:
+        super().__init__()
+        self.done, self.total, self.what = done, total, what
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, Progressed)
+
+
+class SelectionDone(Message):
+    def __init__(self, view: SelectionView) -> None:
+        super().__init__()
+        self.view = view
+
+
+class DatasetScreen(ModeScreen):
+    """Pick golden data for one function and export it as ChatML JSONL."""
+
+    TITLE = "Dataset"
+    BINDINGS = [
+        Binding("s", "select", "Select golden", id="dataset.select"),
+        Binding("e", "export", "Export JSONL", id="dataset.export"),
+        Binding("d", "seed_demo", "Seed demo store", id="dataset.seed"),
+        Binding("r", "reload", "Reload store", id="dataset.reload"),
+    ]
+    busy: reactive[bool] = reactive(False)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="dataset-body"):
+            with Vertical(id="dataset-left", classes="panel"):
+                yield Label("Functions", classes="panel-title")
+                yield Static("", id="store-status")
+                yield Static("", id="no-store")
+                yield DataTable(id="functions", cursor_type="row", zebra_stripes=True)
+                with Horizontal(id="selection-params"):
+                    yield Label("epsilon")
+                    yield Input(id="epsilon", type="number", compact=True)
+                    yield Label("top-k")
+                    yield Input(id="top-k", type="integer", compact=True)
+                with Horizontal(classes="buttons"):
+                    yield Button("Select golden (s)", id="select-button", variant="primary")
+                    yield Button("Export JSONL (e)", id="export-button")
+                yield ProgressBar(id="work-progress", show_eta=True)
+                yield Static("", id="work-status")
+            with Vertical(id="dataset-right", classes="panel"):
+                yield Label("Golden candidates", classes="panel-title", id="candidates-title")
+                yield DataTable(id="candidates", cursor_type="row", zebra_stripes=True)
+                yield Label("Density of all usable logs", classes="panel-title")
+                yield DensityHistogram(id="histogram")
+                yield Static("", id="skipped")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        config = self.workspace.config.selection
+        self.query_one("#epsilon", Input).value = f"{config.epsilon:g}"
+        self.query_one("#top-k", Input).value = str(config.top_k)
+        functions = self.query_one("#functions", DataTable)
+        functions.add_columns("function", "logs", "ok", "anomaly", "failed", "vectors")
+        candidates = self.query_one("#candidates", DataTable)
+        candidates.add_columns("strategy", "density", "input", "output")
+        self.query_one("#work-progress", ProgressBar).display = False
+        self.watch(self.vt_app, "store_state", self._show_store_state)
+        self.watch(self.vt_app, "functions", self._show_functions)
+        if self.vt_app.selection is not None:
+            self._show_selection(self.vt_app.selection)
+
+    # -- store state ----------------------------------------------------------------
+    def _show_store_state(self, state: str) -> None:
+        absent = state == "absent"
+        self.query_one("#no-store", Static).display = absent
+        self.query_one("#functions").display = not absent
+        if absent:
+            self.query_one("#no-store", Static).update(NO_STORE_TEXT.format(path=self.workspace.store_path))
+        status = {
+            "loading": "[yellow]⏳ Opening the VectorWave store (the first load imports VectorWave: ~10 s)…[/]",
+            "error": f"[red]The store could not be opened: {self.vt_app.store_error}[/]  Press r to retry.",
+            "ready": "",
+        }.get(state, "")
+        self.query_one("#store-status", Static).update(status)
+        self.query_one("#store-status", Static).display = bool(status)
+        self.refresh_bindings()
+
+    def _show_functions(self, functions) -> None:
+        table = self.query_one("#functions", DataTable)
+        table.clear()
+        for summary in functions:
+            table.add_row(
+                summary.name, summary.total, summary.success, summary.anomaly, summary.failed,
+                summary.with_vector, key=summary.name,
+            )
+        wanted = self.vt_app.current_function
+        if wanted and wanted in {s.name for s in functions}:
+            table.move_cursor(row=table.get_row_index(wanted))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        state = self.vt_app.store_state
+        if action == "seed_demo":
+            return state == "absent"
+        if action in ("select", "reload"):
+            return state in ("ready", "error") if action == "reload" else state == "ready"
+        if action == "export":
+            return self.vt_app.selection is not None or None
+        return True
+
+    # -- selection ---------------------------------------------------------------------
+    def _chosen_function(self) -> str | None:
+        table = self.query_one("#functions", DataTable)
+        if table.row_count == 0:
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return str(row_key.value)
+
+    def _params(self) -> tuple[float, int] | None:
+        try:
+            epsilon = float(self.query_one("#epsilon", Input).value)
+            top_k = int(self.query_one("#top-k", Input).value)
+        except ValueError:
+            self.notify("epsilon must be a number and top-k a whole number", severity="error")
+            return None
+        if not 0 < epsilon <= 2 or top_k < 1:
+            self.notify("epsilon must be in (0, 2] and top-k at least 1", severity="error")
+            return None
+        return epsilon, top_k
+
+    @on(Button.Pressed, "#select-button")
+    def action_select(self) -> None:
+        name = self._chosen_function()
+        params = self._params()
+        if name is None:
+            self.notify("No function to select from: the store lists none yet.", severity="warning")
+            return
+        if params is None:
+            return
+        self.vt_app.current_function = name
+        self._start_progress(f"Reading and scoring the logs of {name}…")
+        self._run_selection(name, *params)
+
+    @on(DataTable.RowSelected, "#functions")
+    def _function_chosen(self, event: DataTable.RowSelected) -> None:
+        self.vt_app.current_function = str(event.row_key.value)
+        self.action_select()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="selection", description="golden selection")
+    def _run_selection(self, name: str, epsilon: float, top_k: int) -> None:
+        worker = get_current_worker()
+
+        def progress(done: int, total: int) -> None:
+            if not worker.is_cancelled:
+                self.post_message(Progressed(done, total, "logs read"))
+
+        view = self.workspace.select(name, epsilon, top_k, progress=progress)
+        if not worker.is_cancelled:
+            self.post_message(SelectionDone(view))
+
+    def _start_progress(self, status: str) -> None:
+        bar = self.query_one("#work-progress", ProgressBar)
+        bar.update(total=None, progress=0)
+        bar.display = True
+        self.query_one("#work-status", Static).update(status)
+
+    def _stop_progress(self, status: str) -> None:
+        self.query_one("#work-progress", ProgressBar).display = False
+        self.query_one("#work-status", Static).update(status)
+
+    @on(Progressed)
+    def _progressed(self, message: Progressed) -> None:
+        self.query_one("#work-progress", ProgressBar).update(total=message.total or None, progress=message.done)
+
+    @on(SelectionDone)
+    def _selection_done(self, message: SelectionDone) -> None:
+        self.vt_app.selection = message.view
+        self._show_selection(message.view)
+        view = message.view
+        steady = sum(1 for c in view.candidates if c.strategy == "steady")
+        self._stop_progress(
+            f"{len(view.candidates)} picked from {view.total} logs of {view.function}: "
+            f"{steady} steady, {len(view.candidates) - steady} anomaly. Press e to export."
+        )
+        self.refresh_bindings()
+
+    def _show_selection(self, view: SelectionView) -> None:
+        table = self.query_one("#candidates", DataTable)
+        table.clear()
+        for candidate in view.candidates:
+            style = "cyan" if candidate.strategy == "steady" else "magenta"
+            table.add_row(
+                f"[{style}]{candidate.strategy}[/]", f"{candidate.density:.2f}",
+                candidate.input_preview, candidate.output_preview, key=candidate.uuid,
+            )
+        self.query_one("#candidates-title", Label).update(
+            f"Golden candidates — {view.function} ({len(view.candidates)})"
+        )
+        self.query_one("#histogram", DensityHistogram).values = tuple(view.densities)
+        skipped = ", ".join(f"{count} {reason}" for reason, count in sorted(view.skipped.items()) if count)
+        self.query_one("#skipped", Static).update(
+            f"Left out of density: {skipped}" if skipped else "Every log took part in density."
+        )
+
+    @on(Worker.StateChanged)
+    def _worker_ended(self, event: Worker.StateChanged) -> None:
+        if event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+            self._stop_progress(f"{event.worker.description} did not finish.")
+
+    # -- export ---------------------------------------------------------------------------
+    @on(Button.Pressed, "#export-button")
+    def action_export(self) -> None:
+        view = self.vt_app.selection
+        if view is None:
+            self.notify("Select golden data first (s).", severity="warning")
+            return
+        self._export(view)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="export", description="export")
+    def _export(self, view: SelectionView) -> None:
+        path = self.workspace.export(view)
+        self.app.call_from_thread(self._exported, path)
+
+    def _exported(self, path: Path) -> None:
+        self.vt_app.exported_path = path
+        self.query_one("#work-status", Static).update(f"Exported to {path}. F5 goes to training.")
+        self.notify(f"Wrote {path}", title="Exported")
+
+    # -- store ----------------------------------------------------------------------------
+    def action_reload(self) -> None:
+        self.vt_app.refresh_store()
+
+    def action_seed_demo(self) -> None:
+        self._start_progress("Seeding the demo store: calling the demo functions for real…")
+        self.vt_app.store_state = "loading"
+        self._seed()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="store", description="seeding the demo store")
+    def _seed(self) -> None:
+        worker = get_current_worker()
+
+        def progress(done: int, total: int) -> None:
+            if not worker.is_cancelled:
+                self.post_message(Progressed(done, total, "logs written"))
+
+        self.workspace.seed_demo(progress=progress)
+        self.app.call_from_thread(self._seeded)
+
+    def _seeded(self) -> None:
+        self._stop_progress("Demo store seeded.")
+        self.vt_app.refresh_store()

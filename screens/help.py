@@ -1,0 +1,55 @@
+"""Help: the keys of every screen and the whole loop, step by step."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Label, Markdown
+
+HELP_TEXT = """\
+## The loop, step by step
+
+1. **Dataset (F2)** — pick a function with ↑/↓, set *epsilon* (how close two logs must be
+   to count as neighbours) and *top-k*, press **s** to select golden data, then **e** to
+   export it as ChatML JSONL. With no store yet, press **d** to seed the demo store.
+2. **Feedback (F3)** — pick a log, write the output it *should* have given, press **a** to
+   save the pair. **e** edits and **x** deletes the selected pair.
+3. **Rules (F4)** — **s** synthesises rules from the feedback. For each conflict choose
+   **1** keep A, **2** keep B or **3** keep both; **g** generates a new hook version.
+4. **Training (F5)** — **t** estimates the cost and asks for approval (the budget modal);
+   approve with **a**, then follow stages, loss and job events. **c** cancels (asks first),
+   **r** resumes a run found in the output directory.
+5. **Hooks (F6)** — versions with their checksums; the diff against the active version is
+   shown for the selected row; **b** rolls back to it (asks first).
+
+## Everywhere
+
+| key | does |
+|---|---|
+| F1 or ? | this help |
+| F2 … F6 | dataset, feedback, rules, training, hooks |
+| ctrl+p | command palette (its commands follow the screen) |
+| F9 | light / dark theme |
+| F10 or ctrl+q | quit |
+| tab / shift+tab | move between fields |
+| escape | close a dialog |
+
+Errors appear as red notifications in the corner; the full details are in
+`<output_dir>/tui.log`.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    """Keys and the loop."""
+
+    BINDINGS = [Binding("escape,f1,question_mark,q", "dismiss_help", "Close", id="help.close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-dialog", classes="dialog"):
+            yield Label("VectorTrainer — help (escape closes)", classes="dialog-title")
+            yield Markdown(HELP_TEXT)
+
+    def action_dismiss_help(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,198 @@
+"""The VectorTrainer Textual app: modes for dataset / feedback / rules / training / hooks.
+
+``make_app(config)`` builds the app (the CLI and the tests both use it);
+``run_app(args)`` is what ``vectortrainer`` without a subcommand calls. The
+first screen paints at once; the VectorWave store opens in a worker thread and
+its state is shown in the header's subtitle and on the dataset screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import traceback
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from tui.workspace import SelectionView, Workspace
+from vectortrainer.config import Config
+from vectortrainer.errors import VectorTrainerError
+from vectortrainer.types import FunctionSummary
+
+log = logging.getLogger("vectortrainer.tui")
+
+MODE_KEYS = (
+    ("f2", "dataset", "Dataset"),
+    ("f3", "feedback", "Feedback"),
+    ("f4", "rules", "Rules"),
+    ("f5", "training", "Training"),
+    ("f6", "hooks", "Hooks"),
+)
+
+
+def describe_error(error: BaseException) -> str:
+    """One line for a notification: the user's error as written, anything else named by type."""
+    if isinstance(error, VectorTrainerError):
+        return str(error)
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _screen(module_name: str, class_name: str) -> Screen:
+    """A mode's screen, its module imported the first time the mode is opened."""
+    return getattr(importlib.import_module(module_name), class_name)()
+
+
+class VectorTrainerApp(App[int]):
+    """Golden data, rules, hooks and budgeted fine-tuning over a VectorWave store."""
+
+    TITLE = "VectorTrainer"
+    CSS_PATH = "app.tcss"
+    MODES = {
+        "dataset": lambda: _screen("screens.dataset", "DatasetScreen"),
+        "feedback": lambda: _screen("screens.feedback", "FeedbackScreen"),
+        "rules": lambda: _screen("screens.rules", "RulesScreen"),
+        "training": lambda: _screen("screens.training", "TrainingScreen"),
+        "hooks": lambda: _screen("screens.hooks", "HooksScreen"),
+    }
+    DEFAULT_MODE = "dataset"
+    BINDINGS = [
+        Binding("f1,question_mark", "help", "Help", id="app.help", key_display="F1/?"),
+        *[
+            Binding(key, f"switch_mode('{mode}')", label, id=f"app.mode.{mode}")
+            for key, mode, label in MODE_KEYS
+        ],
+        Binding("f9", "toggle_theme", "Theme", id="app.theme"),
+        Binding("f10", "quit", "Quit", id="app.quit"),
+    ]
+
+    store_state: reactive[str] = reactive("unknown")
+    functions: reactive[tuple[FunctionSummary, ...]] = reactive(tuple)
+    selection: reactive[SelectionView | None] = reactive(None)
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        *,
+        load_store: bool = True,
+        keymap: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self._load_store_on_mount = load_store
+        self._keymap = keymap or {}
+        self.store_error: str = ""
+        self.current_function: str | None = workspace.config.selection.function
+        self.exported_path: Path | None = None
+
+    # -- start-up -----------------------------------------------------------------
+    def on_mount(self) -> None:
+        if self._keymap:
+            self.set_keymap(self._keymap)
+        self.sub_title = "starting"
+        if self._load_store_on_mount:
+            self.refresh_store()
+
+    def refresh_store(self) -> None:
+        """(Re)open the store in the background; the header says what is happening."""
+        if not self.workspace.store_exists():
+            self.store_state = "absent"
+            return
+        self.store_state = "loading"
+        self._load_store()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="store", description="opening the store")
+    def _load_store(self) -> None:
+        functions = self.workspace.list_functions()
+        if not get_current_worker().is_cancelled:
+            self.call_from_thread(self._store_loaded, functions)
+
+    def _store_loaded(self, functions: list[FunctionSummary]) -> None:
+        self.functions = tuple(functions)
+        self.store_state = "ready"
+
+    def watch_store_state(self, state: str) -> None:
+        self.sub_title = {
+            "unknown": "",
+            "absent": "no store yet — press d on the dataset screen to seed the demo",
+            "loading": "opening the VectorWave store (first load takes ~10 s)…",
+            "ready": f"store {self.workspace.store_path} · {len(self.functions)} functions",
+            "error": "store failed to open — see the notification",
+        }.get(state, state)
+
+    def watch_functions(self) -> None:
+        if self.store_state == "ready":
+            self.watch_store_state("ready")
+
+    # -- errors in one place --------------------------------------------------------
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        if event.state is not WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if error is None:
+            return
+        log.error("worker %s failed:\n%s", event.worker.name, "".join(traceback.format_exception(error)))
+        if event.worker.group == "store":
+            self.store_state = "error"
+            self.store_error = describe_error(error)
+        what = event.worker.description or event.worker.name
+        self.notify(describe_error(error), title=f"{what} failed", severity="error", timeout=10)
+
+    # -- actions --------------------------------------------------------------------
+    def action_help(self) -> None:
+        from screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_toggle_theme(self) -> None:
+        self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette: the current screen's own commands first, then the app's."""
+        palette = getattr(screen, "palette_commands", None)
+        if palette is not None:
+            yield from palette()
+        for key, mode, label in MODE_KEYS:
+            yield SystemCommand(f"Go to {label}", f"Switch to the {label.lower()} screen ({key.upper()})",
+                                lambda mode=mode: self.switch_mode(mode))
+        yield SystemCommand("Help", "Keys and the whole loop, step by step (F1)", self.action_help)
+        yield SystemCommand("Toggle light/dark theme", "Switch between the light and dark theme (F9)",
+                            self.action_toggle_theme)
+        yield SystemCommand("Quit", "Leave VectorTrainer (F10)", self.exit)
+
+
+def make_app(
+    config: Config,
+    *,
+    source: Any = None,
+    load_store: bool = True,
+    keymap: dict[str, str] | None = None,
+) -> VectorTrainerApp:
+    """The app over ``config``; ``source`` injects a ready log source (tests, embedding)."""
+    return VectorTrainerApp(Workspace(config=config, source=source), load_store=load_store, keymap=keymap)
+
+
+def run_app(args: argparse.Namespace) -> int:
+    """Open the full-screen app (the CLI's default command)."""
+    from tui.terminal_guard import stderr_to_file
+    from vectortrainer.cli.common import config_from_args
+    from vectortrainer.vectorwave_env import quiet_environment
+
+    config = config_from_args(args)
+    quiet_environment()
+    log_path = Path(config.output_dir) / "tui.log"
+    with stderr_to_file(log_path):
+        app = make_app(config)
+        result = app.run()
+    return int(result or 0)

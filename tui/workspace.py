@@ -1,0 +1,209 @@
+"""The app's single doorway to the engine: what the screens may ask, as plain calls.
+
+Each method is one engine call (or a short composition of public engine names),
+blocking, meant to run in a worker thread. Engine modules are imported inside
+the methods so the app paints before anything heavy is loaded. Results come
+back as the engine's own types or as small read-only views for display.
+Tests build a ``Workspace`` over a tmp directory and, where VectorWave is not
+wanted, hand it a ready log source (``source=``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vectortrainer.config import Config
+from vectortrainer.types import FeedbackPair, FunctionLogs, FunctionSummary
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One picked log, as the dataset screen shows it."""
+
+    strategy: str  # "steady" | "anomaly"
+    density: float
+    input_preview: str
+    output_preview: str
+    uuid: str
+
+
+@dataclass
+class SelectionView:
+    """The outcome of golden-data selection for one function."""
+
+    function: str
+    candidates: list[Candidate]
+    densities: list[float]
+    skipped: dict[str, int]
+    total: int
+    logs: FunctionLogs
+    selection: Any = None  # vectortrainer.selection.GoldenSelection
+
+
+@dataclass(frozen=True)
+class HookVersionRow:
+    """One hook version, as the hooks screen shows it."""
+
+    version_id: str
+    created: str
+    rules: int
+    active: bool
+    checksum_ok: bool
+
+
+@dataclass(frozen=True)
+class BudgetView:
+    """What the budget modal shows (built from the engine's cost estimate)."""
+
+    examples: int
+    tokens: int
+    model: str
+    epochs: int
+    price_per_million: float
+    estimate_usd: float
+    budget_usd: float | None
+    advice: str = ""
+
+    @property
+    def over_budget(self) -> bool:
+        return self.budget_usd is not None and self.estimate_usd > self.budget_usd
+
+
+def preview(value: Any, width: int = 60) -> str:
+    """One line of at most ``width`` characters for a table cell."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@dataclass
+class Workspace:
+    """The configured store, feedback file, hooks directory and output directory."""
+
+    config: Config
+    source: Any = None  # vectortrainer.source.LogSource (or any object with the same two methods)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    # -- store ---------------------------------------------------------------
+    @property
+    def store_path(self) -> Path:
+        return Path(self.config.store.path)
+
+    def store_exists(self) -> bool:
+        if self.source is not None:
+            return True
+        from vectortrainer.vectorwave_env import store_exists
+
+        return store_exists(self.store_path)
+
+    def open_store(self) -> Any:
+        """Open the log source (imports VectorWave the first time: seconds)."""
+        with self._lock:
+            if self.source is None:
+                from vectortrainer.source import LogSource
+
+                self.source = LogSource.open(self.store_path)
+            return self.source
+
+    def seed_demo(self, progress: Progress | None = None) -> Any:
+        from vectortrainer.demo.seed import seed_demo_store
+
+        return seed_demo_store(self.store_path, progress=progress)
+
+    def list_functions(self) -> list[FunctionSummary]:
+        return list(self.open_store().list_functions())
+
+    def read_function(self, name: str, progress: Progress | None = None) -> FunctionLogs:
+        return self.open_store().read_function(name, progress=progress)
+
+    # -- golden data -----------------------------------------------------------
+    def select(self, name: str, epsilon: float, top_k: int, progress: Progress | None = None) -> SelectionView:
+        from vectortrainer.selection import select_golden
+
+        logs = self.read_function(name, progress=progress)
+        selection = select_golden(
+            logs.vectors,
+            logs.statuses,
+            epsilon=epsilon,
+            top_k=top_k,
+            anomaly_share=self.config.selection.anomaly_share,
+        )
+        densities = [float(d) for d in getattr(selection, "density", [])]
+        candidates = []
+        for strategy, rows in (("steady", selection.steady), ("anomaly", selection.anomaly)):
+            for row in rows:
+                record = logs.records[int(row)]
+                candidates.append(
+                    Candidate(
+                        strategy=strategy,
+                        density=densities[int(row)] if densities else 0.0,
+                        input_preview=preview(record.inputs),
+                        output_preview=preview(record.output),
+                        uuid=record.uuid,
+                    )
+                )
+        return SelectionView(
+            function=name,
+            candidates=candidates,
+            densities=densities,
+            skipped=dict(logs.skipped),
+            total=logs.total or len(logs.records),
+            logs=logs,
+            selection=selection,
+        )
+
+    def export(self, view: SelectionView, path: Path | None = None) -> Path:
+        """Write the picked logs as ChatML JSONL (FR-1.6); returns the file written."""
+        from vectortrainer import chatml
+
+        target = Path(path) if path else Path(self.config.output_dir) / f"golden-{view.function}.jsonl"
+        system_prompt = self.config.selection.system_prompts.get(view.function)
+        records = [view.logs.records[int(r)] for r in list(view.selection.steady) + list(view.selection.anomaly)]
+        chatml.write_chatml_jsonl(records, target, system_prompt=system_prompt)
+        return target
+
+    # -- feedback and rules ------------------------------------------------------
+    def feedback_store(self) -> Any:
+        from vectortrainer.feedback import FeedbackStore
+
+        return FeedbackStore(Path(self.config.feedback.path))
+
+    def synthesize(self) -> Any:
+        from vectortrainer.rules import synthesize_rules
+
+        pairs = [entry.pair if hasattr(entry, "pair") else entry for entry in self.feedback_store().list()]
+        return synthesize_rules(pairs)
+
+    # -- hooks -------------------------------------------------------------------
+    def hook_manager(self) -> Any:
+        from vectortrainer.hooks import HookVersionManager
+
+        return HookVersionManager(Path(self.config.hooks.dir))
+
+    def hook_versions(self) -> list[HookVersionRow]:
+        manager = self.hook_manager()
+        rows = []
+        for version in manager.list_versions():
+            rows.append(
+                HookVersionRow(
+                    version_id=str(version.version_id),
+                    created=str(getattr(version, "timestamp", "")),
+                    rules=int(getattr(version, "rule_count", 0)),
+                    active=bool(getattr(version, "active", False)),
+                    checksum_ok=bool(manager.verify(version.version_id)),
+                )
+            )
+        return rows
+
+    def hook_diff(self, version_id: str) -> str:
+        return str(self.hook_manager().diff(version_id))
+
+    def rollback(self, version_id: str | None) -> Any:
+        return self.hook_manager().rollback(version_id)
