@@ -7,5 +7,21 @@ from vectortrainer.trainers.base import (
     TrainingResult,
     TrainingStatus,
 )
+from vectortrainer.trainers.openai import (
+    MissingAPIKeyError,
+    OpenAITrainer,
+    TrainerAPIError,
+    TrainingNotAvailableError,
+)
 
-__all__ = ["BaseTrainer", "PreparedData", "TrainingEvent", "TrainingResult", "TrainingStatus"]
+__all__ = [
+    "BaseTrainer",
+    "MissingAPIKeyError",
+    "OpenAITrainer",
+    "PreparedData",
+    "TrainerAPIError",
+    "TrainingEvent",
+    "TrainingNotAvailableError",
+    "TrainingResult",
+    "TrainingStatus",
+]
