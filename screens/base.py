@@ -17,7 +17,14 @@ if TYPE_CHECKING:
 class ModeScreen(Screen):
     """A top-level screen of one mode; its bindings also become command-palette commands."""
 
+    MODE_NAME = ""
     PALETTE_HELP: dict[str, str] = {}
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "status_text", self._show_status)
+
+    def _show_status(self, status: str) -> None:
+        self.sub_title = f"{self.MODE_NAME} · {status}" if status else self.MODE_NAME
 
     @property
     def vt_app(self) -> "VectorTrainerApp":
@@ -37,7 +44,7 @@ class ModeScreen(Screen):
                 continue
             help_text = self.PALETTE_HELP.get(action, f"{binding.description} ({binding.key.split(',')[0]})")
             yield SystemCommand(
-                f"{self.TITLE or ''}: {binding.description}".strip(": "),
+                f"{self.MODE_NAME}: {binding.description}",
                 help_text,
                 lambda action=action: self.run_action(action),
             )

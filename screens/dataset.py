@@ -47,12 +47,12 @@ class SelectionDone(Message):
 class DatasetScreen(ModeScreen):
     """Pick golden data for one function and export it as ChatML JSONL."""
 
-    TITLE = "Dataset"
+    MODE_NAME = "Dataset"
     BINDINGS = [
-        Binding("s", "select", "Select golden", id="dataset.select"),
-        Binding("e", "export", "Export JSONL", id="dataset.export"),
+        Binding("s", "select", "Select", id="dataset.select"),
+        Binding("e", "export", "Export", id="dataset.export"),
         Binding("d", "seed_demo", "Seed demo store", id="dataset.seed"),
-        Binding("r", "reload", "Reload store", id="dataset.reload"),
+        Binding("r", "reload", "Reload", id="dataset.reload"),
     ]
     busy: reactive[bool] = reactive(False)
 
@@ -80,14 +80,15 @@ class DatasetScreen(ModeScreen):
                 yield Label("Density of all usable logs", classes="panel-title")
                 yield DensityHistogram(id="histogram")
                 yield Static("", id="skipped")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        super().on_mount()
         config = self.workspace.config.selection
         self.query_one("#epsilon", Input).value = f"{config.epsilon:g}"
         self.query_one("#top-k", Input).value = str(config.top_k)
         functions = self.query_one("#functions", DataTable)
-        functions.add_columns("function", "logs", "ok", "anomaly", "failed", "vectors")
+        functions.add_columns("function", "logs", "ok", "new", "fail", "vec")
         candidates = self.query_one("#candidates", DataTable)
         candidates.add_columns("strategy", "density", "input", "output")
         self.query_one("#work-progress", ProgressBar).display = False

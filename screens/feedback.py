@@ -9,7 +9,7 @@ from screens.base import ModeScreen
 
 
 class FeedbackScreen(ModeScreen):
-    TITLE = "Feedback"
+    MODE_NAME = "Feedback"
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -35,7 +35,7 @@ def coloured_diff(diff: str) -> Text:
 class HooksScreen(ModeScreen):
     """Which hook is live, what each version changes, and going back to one at once."""
 
-    TITLE = "Hooks"
+    MODE_NAME = "Hooks"
     BINDINGS = [
         Binding("b", "rollback", "Roll back to selected", id="hooks.rollback"),
         Binding("r", "reload", "Reload", id="hooks.reload"),
@@ -55,9 +55,10 @@ class HooksScreen(ModeScreen):
             with Vertical(id="hooks-right", classes="panel"):
                 yield Label("Diff against the active version", classes="panel-title", id="diff-title")
                 yield RichLog(id="diff", wrap=False, highlight=False, markup=False)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        super().on_mount()
         self.query_one("#versions", DataTable).add_columns("version", "created", "rules", "active", "checksum")
         self.query_one("#hooks-dir", Label).update(f"hooks directory: {self.workspace.config.hooks.dir}")
         self.action_reload()

@@ -9,7 +9,7 @@ from screens.base import ModeScreen
 
 
 class RulesScreen(ModeScreen):
-    TITLE = "Rules"
+    MODE_NAME = "Rules"
 
     def compose(self) -> ComposeResult:
         yield Header()

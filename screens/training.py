@@ -9,7 +9,7 @@ from screens.base import ModeScreen
 
 
 class TrainingScreen(ModeScreen):
-    TITLE = "Training"
+    MODE_NAME = "Training"
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -68,16 +68,18 @@ class VectorTrainerApp(App[int]):
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help", id="app.help", key_display="F1/?"),
         *[
-            Binding(key, f"switch_mode('{mode}')", label, id=f"app.mode.{mode}")
+            Binding(key, f"switch_mode('{mode}')", label, id=f"app.mode.{mode}", key_display=key.upper())
             for key, mode, label in MODE_KEYS
         ],
-        Binding("f9", "toggle_theme", "Theme", id="app.theme"),
-        Binding("f10", "quit", "Quit", id="app.quit"),
+        Binding("f9", "toggle_theme", "Theme", id="app.theme", key_display="F9", show=False),
+        Binding("f10", "quit", "Quit", id="app.quit", key_display="F10"),
     ]
 
     store_state: reactive[str] = reactive("unknown")
     functions: reactive[tuple[FunctionSummary, ...]] = reactive(tuple)
     selection: reactive[SelectionView | None] = reactive(None)
+    # Shown after the mode name in the header ("Dataset · store 'store' · 2 functions").
+    status_text: reactive[str] = reactive("")
 
     def __init__(
         self,
@@ -98,9 +100,10 @@ class VectorTrainerApp(App[int]):
     def on_mount(self) -> None:
         if self._keymap:
             self.set_keymap(self._keymap)
-        self.sub_title = "starting"
         if self._load_store_on_mount:
             self.refresh_store()
+        elif self.workspace.source is not None:
+            self.store_state = "ready"
 
     def refresh_store(self) -> None:
         """(Re)open the store in the background; the header says what is happening."""
@@ -121,12 +124,13 @@ class VectorTrainerApp(App[int]):
         self.store_state = "ready"
 
     def watch_store_state(self, state: str) -> None:
-        self.sub_title = {
+        count = len(self.functions)
+        self.status_text = {
             "unknown": "",
-            "absent": "no store yet — press d on the dataset screen to seed the demo",
-            "loading": "opening the VectorWave store (first load takes ~10 s)…",
-            "ready": f"store {self.workspace.store_path} · {len(self.functions)} functions",
-            "error": "store failed to open — see the notification",
+            "absent": "no store yet",
+            "loading": "opening the store…",
+            "ready": f"store '{self.workspace.store_path.name}' · {count} function{'s' if count != 1 else ''}",
+            "error": "the store failed to open",
         }.get(state, state)
 
     def watch_functions(self) -> None:

@@ -207,3 +207,38 @@ class Workspace:
 
     def rollback(self, version_id: str | None) -> Any:
         return self.hook_manager().rollback(version_id)
+
+    # -- cost ----------------------------------------------------------------------
+    def estimate_budget(self, train_path: Path) -> BudgetView:
+        """Count tokens offline and price the fine-tune against the configured budget (FR-6)."""
+        from vectortrainer.cost import check_budget
+
+        training, budget = self.config.training, self.config.budget
+        estimate = check_budget(
+            train_path, training.model, None, training.n_epochs, prices=budget.prices or None
+        )
+        return budget_view(estimate, budget.max_budget_usd)
+
+
+def budget_view(estimate: Any, budget_usd: float | None) -> BudgetView:
+    """The modal's view of a ``vectortrainer.cost.CostEstimate``, with advice when over budget."""
+    advice = ""
+    over = budget_usd is not None and estimate.estimated_usd > budget_usd
+    if over and estimate.estimated_usd > 0:
+        fitting = int(estimate.n_examples * budget_usd / estimate.estimated_usd)
+        most = f"at most about {fitting} example{'s' if fitting != 1 else ''}" if fitting >= 1 else "far fewer examples"
+        advice = (
+            f"To get under ${budget_usd:.2f}: select {most} "
+            f"(a smaller top-k on the dataset screen, F2), use fewer epochs or a cheaper model "
+            f"(training.n_epochs / training.model), or raise budget.max_budget_usd in the config."
+        )
+    return BudgetView(
+        examples=estimate.n_examples,
+        tokens=estimate.tokens_per_epoch,
+        model=estimate.model,
+        epochs=estimate.n_epochs,
+        price_per_million=estimate.price_per_million,
+        estimate_usd=estimate.estimated_usd,
+        budget_usd=budget_usd,
+        advice=advice,
+    )
