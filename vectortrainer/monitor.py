@@ -161,7 +161,9 @@ class RichDashboard(PipelineMonitor):
     """
 
     def __init__(self, console: Console | None = None, *, log_lines: int = 8,
-                 stages: Iterable[str] = STAGES, refresh_per_second: float = 4) -> None:
+                 stages: Iterable[str] = STAGES, refresh_per_second: float = 4,
+                 show_end_message: bool = True) -> None:
+        self.show_end_message = show_end_message
         self.console = console or Console(stderr=True, highlight=False)
         self.stage_states: dict[str, str] = {name: "pending" for name in stages}
         self.stage_notes: dict[str, str] = {}
@@ -291,7 +293,7 @@ class RichDashboard(PipelineMonitor):
 
     def on_run_end(self, status: str, *, message: str = "") -> None:
         self.close()
-        if message:
+        if message and self.show_end_message:
             style = "green" if status == "succeeded" else "yellow"
             self.console.print(f"[{style}]{escape(message)}[/]")
 

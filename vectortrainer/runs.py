@@ -276,7 +276,7 @@ class EventReader:
         self.offset = offset
         self.line_number = 0
 
-    def read_new(self, max_bytes: int = 8 * 1024 * 1024) -> list[dict[str, Any]]:
+    def read_new(self, max_bytes: int | None = 8 * 1024 * 1024) -> list[dict[str, Any]]:
         try:
             size = self.path.stat().st_size
         except FileNotFoundError:
@@ -288,7 +288,7 @@ class EventReader:
             return []
         with self.path.open("rb") as handle:
             handle.seek(self.offset)
-            chunk = handle.read(max_bytes)
+            chunk = handle.read(-1 if max_bytes is None else max_bytes)
         end = chunk.rfind(b"\n")
         if end < 0:
             return []
@@ -321,7 +321,7 @@ class EventReader:
 
 def read_events(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Every complete event of an ``events.jsonl`` file."""
-    return EventReader(path).read_new(max_bytes=1 << 62)
+    return EventReader(path).read_new(max_bytes=None)
 
 
 class RunDirectory:
