@@ -288,6 +288,10 @@ class RichDashboard(PipelineMonitor):
                 self.latest_step = step
 
     def on_summary(self, summary: Mapping[str, Any]) -> None:
+        with self._lock:
+            if "summary" in self.stage_states:
+                self.stage_states["summary"] = "complete"
+        self.refresh()
         self.close()
         self.console.print(render_summary(summary))
 

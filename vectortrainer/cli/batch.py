@@ -1,0 +1,127 @@
+"""`vectortrainer --batch`: the whole pipeline headless, for CI and cron (VT-10).
+
+Rich progress goes to stderr; with ``--json`` a machine-readable summary goes to
+stdout (also when the run stops early: ``status``, ``exit_code``, ``message``).
+
+Exit codes (an API; the same table is in the README):
+
+====  ==========================================================================
+0     the run succeeded (a fine-tuned model exists)
+1     the run failed (store, data or vendor error; see the message and run.json)
+2     usage or configuration error, including "no API key": everything up to the
+      upload is done and the message names the variable to set
+3     budget exceeded, or the cost was not approved; nothing was uploaded
+4     the training job failed or was cancelled
+130   interrupted (Ctrl-C); the message says how to resume
+====  ==========================================================================
+
+Approving the cost headless: nobody is there to ask, so the budget is the
+approval. With a budget (``--max-budget`` or ``budget.max_budget_usd``) a run
+whose estimate is within it proceeds and one above it stops with exit 3 before
+any upload. With the budget turned off (``max_budget_usd: null``) the run
+proceeds only with ``--yes``; without it, it stops with exit 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from vectortrainer.cli.common import ExitCode, config_from_args, fail, stderr_console, write_stdout
+from vectortrainer.config import Config
+from vectortrainer.errors import ConfigError, VectorTrainerError
+from vectortrainer.monitor import RichDashboard
+from vectortrainer.runs import redact_secrets
+from vectortrainer.pipeline import (
+    BUDGET_EXCEEDED,
+    INTERRUPTED,
+    NEEDS_CREDENTIALS,
+    NOT_APPROVED,
+    RUN_FAILED,
+    SUCCEEDED,
+    TRAINING_CANCELLED,
+    TRAINING_FAILED,
+    RunOutcome,
+    TrainingPipeline,
+    resume_command,
+)
+
+EXIT_CODES: dict[str, ExitCode] = {
+    SUCCEEDED: ExitCode.OK,
+    RUN_FAILED: ExitCode.RUN_FAILED,
+    NEEDS_CREDENTIALS: ExitCode.USAGE,
+    BUDGET_EXCEEDED: ExitCode.BUDGET_EXCEEDED,
+    NOT_APPROVED: ExitCode.BUDGET_EXCEEDED,
+    TRAINING_FAILED: ExitCode.TRAINING_FAILED,
+    TRAINING_CANCELLED: ExitCode.TRAINING_FAILED,
+    INTERRUPTED: ExitCode.INTERRUPTED,
+}
+
+
+def batch_approval(config: Config, yes: bool) -> Any:
+    """The confirm callback of a headless run (see the module docstring)."""
+
+    def approve(estimate: Any) -> bool:
+        if config.budget.max_budget_usd is not None:
+            return bool(estimate.within_budget)
+        return yes
+
+    return approve
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    """Run (or resume) the pipeline headless and return the exit code."""
+    as_json = bool(getattr(args, "json", False))
+    try:
+        config = config_from_args(args)
+    except ConfigError as exc:
+        return _report_error(exc, ExitCode.USAGE, as_json)
+    with RichDashboard(stderr_console, show_end_message=False) as dashboard:
+        pipeline = TrainingPipeline(config, monitor=dashboard, confirm=batch_approval(config, bool(args.yes)))
+        try:
+            outcome = pipeline.resume(args.resume) if args.resume else pipeline.run()
+        except KeyboardInterrupt:
+            dashboard.close()
+            run = pipeline.run_dir
+            message = (f"interrupted. Resume with: {resume_command(run.run_id)}" if run is not None
+                       else "interrupted before the run started")
+            return _report(RunOutcome(run.run_id if run else "", run.path if run else config.output_dir,
+                                      INTERRUPTED, message), as_json)
+        except VectorTrainerError as exc:
+            dashboard.close()
+            code = ExitCode.USAGE if isinstance(exc, ConfigError) else ExitCode(getattr(exc, "exit_code", 1))
+            return _report_error(exc, code, as_json, pipeline)
+        except Exception as exc:  # a vendor or I/O failure: one line, details stay in run.json
+            dashboard.close()
+            return _report_error(exc, ExitCode.RUN_FAILED, as_json, pipeline)
+    return _report(outcome, as_json)
+
+
+def _report(outcome: RunOutcome, as_json: bool) -> int:
+    code = EXIT_CODES.get(outcome.status, ExitCode.RUN_FAILED)
+    if as_json:
+        write_stdout(json.dumps({**outcome.to_dict(), "exit_code": int(code)}, indent=2, default=str))
+    if code == ExitCode.OK:
+        stderr_console.print(f"[green]{outcome.message}[/]")
+        return int(code)
+    if code == ExitCode.INTERRUPTED:
+        stderr_console.print(outcome.message, style="yellow", markup=False)
+        return int(code)
+    return fail(outcome.message, code)
+
+
+def _report_error(exc: Exception, code: ExitCode, as_json: bool,
+                  pipeline: TrainingPipeline | None = None) -> int:
+    run = pipeline.run_dir if pipeline is not None else None
+    if as_json:
+        write_stdout(json.dumps({"run_id": run.run_id if run else None, "run_dir": str(run.path) if run else None,
+                                 "status": "usage_error" if code == ExitCode.USAGE else RUN_FAILED,
+                                 "message": _describe(exc), "exit_code": int(code)}, indent=2))
+    suffix = f" (run {run.run_id}; resume with: {resume_command(run.run_id)})" if run is not None else ""
+    return fail(f"{_describe(exc)}{suffix}", code)
+
+
+def _describe(exc: Exception) -> str:
+    text = redact_secrets(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+    return text if isinstance(exc, VectorTrainerError) else f"{type(exc).__name__}: {text}"

@@ -1,0 +1,609 @@
+"""The resumable training pipeline (FR-3.3, VT-9): logs -> golden data -> rules -> budgeted fine-tune.
+
+``TrainingPipeline`` runs the stages extract -> synthesize -> estimate -> confirm
+-> upload -> train -> monitor -> summary and keeps everything in a run directory
+(see :mod:`vectortrainer.runs`). Every face (TUI, ``--batch``, web) drives this
+one class.
+
+Resuming a run (``resume(run_id)``) skips stages already complete, reuses the
+uploaded file ids saved in ``run.json``, and finds a job already created —
+even one created just before a crash, whose id was never saved — through
+``trainer.find_job(run_id)`` (the job carries the run id in its metadata), so
+a run never pays for two jobs.
+
+Expected stops (budget exceeded, cost not approved, no API key, a failed job,
+cancellation) come back as a :class:`RunOutcome`; unexpected errors are
+recorded in ``run.json`` and raised. Ctrl-C (``KeyboardInterrupt``) is
+recorded, logged with the command that resumes the run, and re-raised.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vectortrainer.config import Config
+from vectortrainer.errors import ConfigError, StoreError, VectorTrainerError
+from vectortrainer.monitor import CompositeMonitor, JsonlEventSink, PipelineMonitor
+from vectortrainer.runs import (
+    COMPLETE,
+    FAILED,
+    RUNNING,
+    SKIPPED,
+    STAGES,
+    RunDirectory,
+    redact_secrets,
+    write_atomic,
+)
+from vectortrainer.trainers.base import BaseTrainer, PreparedData, TrainingEvent, TrainingStatus
+from vectortrainer.types import FeedbackPair
+
+# Run outcomes (``run.json`` "status" and ``RunOutcome.status``).
+SUCCEEDED = "succeeded"
+RUN_FAILED = "failed"
+TRAINING_FAILED = "training_failed"
+TRAINING_CANCELLED = "training_cancelled"
+BUDGET_EXCEEDED = "budget_exceeded"
+NOT_APPROVED = "not_approved"
+NEEDS_CREDENTIALS = "needs_credentials"
+INTERRUPTED = "interrupted"
+
+ConfirmCallback = Callable[[Any], bool]  # receives the CostEstimate, returns approve / decline
+
+_METRIC_LOSS_KEYS = ("train_loss", "loss", "full_valid_loss", "valid_loss")
+
+
+@dataclass
+class RunOutcome:
+    """How a run (or one attempt of it) ended; ``summary`` is set once the summary stage ran."""
+
+    run_id: str
+    run_dir: Path
+    status: str
+    message: str = ""
+    summary: dict[str, Any] | None = None
+    estimate: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == SUCCEEDED
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "run_dir": str(self.run_dir), "status": self.status,
+                "message": self.message, "summary": self.summary, "estimate": self.estimate}
+
+
+class PipelineCancelled(VectorTrainerError):
+    """The run was cancelled (``TrainingPipeline.cancel()``); it can be resumed."""
+
+
+class _Stop(Exception):
+    """An expected end of the run before the summary (budget, approval, credentials)."""
+
+    def __init__(self, status: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def resume_command(run_id: str) -> str:
+    return f"vectortrainer --batch --resume {run_id}"
+
+
+class TrainingPipeline:
+    """Runs (or resumes) one training run; see the module docstring.
+
+    ``dataset_manager`` is a ``VectorWaveDatasetManager`` (FR-1.5); without one the
+    Lite store at ``store_path`` (default ``config.store.path``) is opened when the
+    extract stage needs it. ``trainer`` defaults to the one ``config.training.trainer``
+    names, created only when the upload stage needs it. ``confirm`` receives the
+    ``CostEstimate`` and returns True to spend the money; without it the cost is
+    approved when a budget is set (the guard already held it within the budget).
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        dataset_manager: Any = None,
+        store_path: str | os.PathLike[str] | None = None,
+        trainer: BaseTrainer | None = None,
+        monitor: PipelineMonitor | None = None,
+        confirm: ConfirmCallback | None = None,
+    ) -> None:
+        self.config = config
+        self.dataset_manager = dataset_manager
+        self.store_path = Path(store_path) if store_path is not None else Path(config.store.path)
+        self.trainer = trainer
+        self.user_monitor = monitor
+        self.confirm = confirm
+        self.run_dir: RunDirectory | None = None
+        self.monitor: PipelineMonitor = monitor or PipelineMonitor()
+        self._cancel = threading.Event()
+        self._estimate: Any = None
+
+    # -- public ----------------------------------------------------------------------
+    def run(self, *, run_id: str | None = None) -> RunOutcome:
+        """Start a new run (``run_id`` is generated unless given)."""
+        function = self.config.selection.function
+        if not function:
+            raise ConfigError("selection.function: no function chosen; set it in the config or pass --function NAME")
+        run = RunDirectory.create(self.config.output_dir, self.config.redacted(), run_id=run_id, function=function)
+        return self._execute(run, resumed=False)
+
+    def resume(self, run_id: str) -> RunOutcome:
+        """Continue the run ``run_id`` from its first stage not complete."""
+        run = RunDirectory.open(self.config.output_dir, run_id)
+        if run.state.status == SUCCEEDED:
+            return RunOutcome(run.run_id, run.path, SUCCEEDED, "the run had already succeeded",
+                              summary=_read_optional(run, run.summary_path))
+        run.state.resume_count += 1
+        return self._execute(run, resumed=True)
+
+    def cancel(self) -> None:
+        """Ask the run to stop at the next safe point (thread-safe); it can be resumed later."""
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    # -- driver ----------------------------------------------------------------------
+    def _execute(self, run: RunDirectory, *, resumed: bool) -> RunOutcome:
+        self.run_dir = run
+        self.monitor = CompositeMonitor([JsonlEventSink(run.events), self.user_monitor])
+        with run.lock():
+            run.state.status = RUNNING
+            run.state.error = None
+            run.save()
+            self.monitor.on_run_start(run.run_id, resumed=resumed, run_dir=run.path)
+            if resumed:
+                self.monitor.on_log(f"resuming run {run.run_id} (attempt {run.state.resume_count + 1})")
+            try:
+                outcome = self._run_stages(run)
+            except _Stop as stop:
+                outcome = self._finish(run, stop.status, stop.message)
+            except (KeyboardInterrupt, PipelineCancelled):
+                self._finish(run, INTERRUPTED, self._interrupted_message(run))
+                if self._cancel.is_set():
+                    return RunOutcome(run.run_id, run.path, INTERRUPTED, self._interrupted_message(run))
+                raise
+            except BaseException as exc:
+                self._finish(run, RUN_FAILED, _one_line(exc))
+                raise
+            return outcome
+
+    def _run_stages(self, run: RunDirectory) -> RunOutcome:
+        self._stage(run, "extract", lambda: self._extract_stage(run), description="density-based golden data")
+        self._stage(run, "synthesize", lambda: self._synthesize_stage(run), description="rules from feedback")
+        self._stage(run, "estimate", lambda: self._estimate_stage(run), description="tokens and cost")
+        self._stage(run, "confirm", lambda: self._confirm_stage(run), description="approve the cost")
+        self._stage(run, "upload", lambda: self._upload_stage(run), description="validate and upload")
+        self._stage(run, "train", lambda: self._train_stage(run), description="create the job")
+        self._stage(run, "monitor", lambda: self._monitor_stage(run), description="follow the job")
+        status = run.state.stage("monitor").detail.get("status", "")
+        self._stage(run, "summary", lambda: self._summary_stage(run), description="final summary")
+        summary = _read_optional(run, run.summary_path)
+        if status == TrainingStatus.SUCCEEDED.value:
+            outcome_status, message = SUCCEEDED, f"run {run.run_id} succeeded: {run.state.fine_tuned_model}"
+        elif status == TrainingStatus.CANCELLED.value:
+            outcome_status, message = TRAINING_CANCELLED, f"training job {run.state.job_id} was cancelled"
+        else:
+            error = run.state.stage("monitor").detail.get("error") or "no reason given"
+            outcome_status, message = TRAINING_FAILED, f"training job {run.state.job_id} failed: {error}"
+        outcome = self._finish(run, outcome_status, message)
+        outcome.summary = summary
+        return outcome
+
+    def _stage(self, run: RunDirectory, name: str, body: Callable[[], dict[str, Any] | None], *,
+               description: str = "") -> dict[str, Any]:
+        state = run.state.stage(name)
+        if state.done:
+            self.monitor.on_stage_complete(name, result=state.detail, duration_s=state.duration_s, skipped=True)
+            return state.detail
+        self._check_cancelled()
+        state.status, state.started_at, state.finished_at, state.error = RUNNING, time.time(), None, None
+        run.save()
+        self.monitor.on_stage_start(name, total=None, description=description)
+        try:
+            detail = body() or {}
+        except BaseException as exc:
+            state.status = FAILED
+            state.error = _one_line(exc) if not isinstance(exc, KeyboardInterrupt) else "interrupted"
+            state.finished_at = time.time()
+            state.duration_s = round(state.finished_at - (state.started_at or state.finished_at), 3)
+            run.save()
+            self.monitor.on_stage_failed(name, state.error)
+            raise
+        state.detail.update(redact_secrets(detail))
+        state.status = SKIPPED if detail.get("skipped") else COMPLETE
+        state.finished_at = time.time()
+        state.duration_s = round(state.finished_at - (state.started_at or state.finished_at), 3)
+        run.save()
+        self.monitor.on_stage_complete(name, result=state.detail, duration_s=state.duration_s)
+        return state.detail
+
+    def _finish(self, run: RunDirectory, status: str, message: str) -> RunOutcome:
+        run.state.status = status
+        run.state.error = None if status == SUCCEEDED else message
+        run.save()
+        level = "info" if status == SUCCEEDED else "error" if status in (RUN_FAILED, TRAINING_FAILED) else "warning"
+        self.monitor.on_log(message, level=level)
+        self.monitor.on_run_end(status, message=message)
+        estimate = _read_optional(run, run.estimate_path)
+        return RunOutcome(run.run_id, run.path, status, message, estimate=estimate)
+
+    def _interrupted_message(self, run: RunDirectory) -> str:
+        job = f"; training job {run.state.job_id} keeps running at the vendor" if run.state.job_id else ""
+        return f"run {run.run_id} interrupted{job}. Resume with: {resume_command(run.run_id)}"
+
+    def _check_cancelled(self) -> None:
+        if self._cancel.is_set():
+            raise PipelineCancelled("cancelled")
+
+    # -- stages ----------------------------------------------------------------------
+    def _extract_stage(self, run: RunDirectory) -> dict[str, Any]:
+        function = run.state.function or self.config.selection.function
+        if not function:
+            raise ConfigError("selection.function: no function chosen; set it in the config or pass --function NAME")
+        self.monitor.on_progress("extract", 0, 1, f"reading logs of {function}")
+        partial = run.path / f".{run.golden_path.name}.partial"
+        report = extract_golden(self._dataset_manager(), self.config, function, partial)
+        os.replace(partial, run.golden_path)
+        golden = golden_stats(report, run.golden_path)
+        self.monitor.on_progress("extract", 1, 1)
+        self.monitor.on_log(f"{golden['examples']} golden examples of {function} -> {run.golden_path.name}",
+                            stage="extract")
+        return {"function": function, "golden": golden, "note": f"{golden['examples']} examples"}
+
+    def _synthesize_stage(self, run: RunDirectory) -> dict[str, Any]:
+        rules = synthesize_from_feedback(self.config, run.rules_path)
+        self.monitor.on_log(f"{rules['count']} rules, {rules['conflicts']} conflicts, {rules['merged']} merged",
+                            stage="synthesize")
+        return {"rules": rules, "note": f"{rules['count']} rules"}
+
+    def _estimate_stage(self, run: RunDirectory) -> dict[str, Any]:
+        from vectortrainer.cost import BudgetExceededError, check_budget
+
+        training = self.config.training
+        budget = self.config.budget.max_budget_usd
+        train_path, validation_path = self._training_files(run)
+        try:
+            estimate = check_budget(train_path, training.model, budget, training.n_epochs,
+                                    validation_path=validation_path, prices=self.config.budget.prices or None)
+        except BudgetExceededError as exc:
+            run.write_json(run.estimate_path.name, exc.cost.to_dict())
+            raise _Stop(BUDGET_EXCEEDED, str(exc)) from None
+        self._estimate = estimate
+        run.write_json(run.estimate_path.name, estimate.to_dict())
+        budget_text = f"${budget:.2f}" if budget is not None else "off"
+        note = f"${estimate.estimated_usd:.4f} (budget {budget_text})"
+        self.monitor.on_log(f"{estimate.billed_tokens:,} billed tokens on {estimate.model}: {note}", stage="estimate")
+        if estimate.too_long:
+            self.monitor.on_log(f"{len(estimate.too_long)} example(s) exceed the per-example limit and will be "
+                                f"truncated (lines {estimate.too_long[:5]})", level="warning", stage="estimate")
+        return {"estimated_usd": estimate.estimated_usd, "budget_usd": budget, "note": note}
+
+    def _confirm_stage(self, run: RunDirectory) -> dict[str, Any]:
+        estimate = self._estimate or self._load_estimate(run)
+        if self.confirm is not None:
+            approved = bool(self.confirm(estimate))
+            how = "confirm callback"
+        else:
+            approved = self.config.budget.max_budget_usd is not None
+            how = "within the budget"
+        if not approved:
+            raise _Stop(NOT_APPROVED, f"training cost ${estimate.estimated_usd:.4f} not approved; nothing was "
+                                      f"uploaded. Resume with: {resume_command(run.run_id)} --yes")
+        return {"approved": True, "by": how, "estimated_usd": estimate.estimated_usd}
+
+    def _upload_stage(self, run: RunDirectory) -> dict[str, Any]:
+        train_path, validation_path = self._training_files(run)
+        if run.state.train_file_id:
+            # Saved by an earlier attempt: not one request, let alone a second upload.
+            self.monitor.on_log(f"reusing uploaded file {run.state.train_file_id}", stage="upload")
+            n_examples = int(run.state.stage("upload").detail.get("n_examples") or 0)
+        else:
+            trainer = self._trainer(run)
+            try:
+                prepared = prepare_and_upload(trainer, train_path, validation_path, run.run_id)
+            except VectorTrainerError as exc:
+                if getattr(trainer, "has_api_key", True) is False:
+                    raise _Stop(NEEDS_CREDENTIALS, f"{exc}; everything up to the upload is done. "
+                                                   f"Then resume with: {resume_command(run.run_id)}") from None
+                raise
+            # Saved before anything else happens: a resume must never upload it again.
+            run.state.train_file_id = prepared.train_file_id
+            run.state.validation_file_id = prepared.validation_file_id
+            run.state.stage("upload").detail["n_examples"] = prepared.n_examples
+            run.save()
+            n_examples = prepared.n_examples
+            if prepared.train_file_id:
+                self.monitor.on_log(f"uploaded {train_path.name} as {prepared.train_file_id}", stage="upload")
+        return {"train_file_id": run.state.train_file_id, "validation_file_id": run.state.validation_file_id,
+                "n_examples": n_examples, "note": run.state.train_file_id or ""}
+
+    def _train_stage(self, run: RunDirectory) -> dict[str, Any]:
+        trainer = self._trainer(run)
+        if run.state.job_id:
+            return {"job_id": run.state.job_id, "note": run.state.job_id}
+        job_id = trainer.find_job(run.run_id)
+        if job_id:
+            self.monitor.on_log(f"found job {job_id} created for this run before the interruption", stage="train")
+        else:
+            job_id = trainer.start_training(self._prepared(run), run_id=run.run_id)
+            self.monitor.on_log(f"created training job {job_id}", stage="train")
+        run.state.job_id = job_id
+        run.save()
+        return {"job_id": job_id, "note": job_id}
+
+    def _monitor_stage(self, run: RunDirectory) -> dict[str, Any]:
+        trainer = self._trainer(run)
+        job_id = run.state.job_id
+        assert job_id, "the train stage saves the job id"
+        interval = self.config.training.poll_interval_s
+        max_minutes = self.config.budget.max_minutes
+        started = run.state.stage("train").started_at or time.time()
+        while True:
+            self._drain_events(run, trainer, job_id)
+            status = trainer.get_status(job_id)
+            self.monitor.on_progress("monitor", 0, None, status.value)
+            if status.is_terminal:
+                break
+            if max_minutes is not None and time.time() - started > max_minutes * 60:
+                self.monitor.on_log(f"budget.max_minutes ({max_minutes}) reached: cancelling job {job_id}",
+                                    level="warning", stage="monitor")
+                trainer.cancel(job_id)
+            if self._cancel.wait(interval):
+                raise PipelineCancelled("cancelled")
+        self._drain_events(run, trainer, job_id)
+        result = trainer.get_result(job_id)
+        run.state.fine_tuned_model = result.model_name
+        run.save()
+        return {"status": result.status.value, "fine_tuned_model": result.model_name,
+                "trained_tokens": result.trained_tokens, "metrics": dict(result.metrics),
+                "checkpoints": list(result.checkpoints), "error": result.error, "note": result.status.value}
+
+    def _drain_events(self, run: RunDirectory, trainer: BaseTrainer, job_id: str) -> None:
+        seen = run.state.last_event_id
+        for event in trainer.events(job_id, after=seen):
+            self._forward_event(event)
+            seen = event.id or seen
+        if seen != run.state.last_event_id:
+            run.state.last_event_id = seen
+            run.save()
+
+    def _forward_event(self, event: TrainingEvent) -> None:
+        if event.kind == "metric" and event.metrics:
+            self.monitor.on_metric(event.metrics, step=event.step, stage="monitor")
+            if event.step is not None:
+                self.monitor.on_progress("monitor", event.step, None, event.message)
+        elif event.message:
+            self.monitor.on_log(event.message, stage="monitor")
+
+    def _summary_stage(self, run: RunDirectory) -> dict[str, Any]:
+        summary = build_summary(run)
+        run.write_json(run.summary_path.name, summary)
+        self.monitor.on_summary(summary)
+        return {"note": run.summary_path.name}
+
+    # -- helpers ---------------------------------------------------------------------
+    def _dataset_manager(self) -> Any:
+        if self.dataset_manager is None:
+            from vectortrainer.vectorwave_env import open_dataset_manager, store_exists
+
+            if not store_exists(self.store_path):
+                raise StoreError(f"{self.store_path}: no VectorWave store there; set store.path / --store, "
+                                 f"or create the demo store with `vectortrainer demo seed`")
+            self.dataset_manager = open_dataset_manager(self.store_path)
+        return self.dataset_manager
+
+    def _training_files(self, run: RunDirectory) -> tuple[Path, Path | None]:
+        """golden.jsonl, split into train / validation files when ``training.validation_split`` > 0."""
+        split = self.config.training.validation_split
+        if split <= 0:
+            return run.golden_path, None
+        train, valid = run.path / "train.jsonl", run.path / "validation.jsonl"
+        if not (train.exists() and valid.exists()):
+            lines = [line for line in run.golden_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            every = max(2, round(1 / split))
+            held = [line for i, line in enumerate(lines) if i % every == every - 1]
+            kept = [line for i, line in enumerate(lines) if i % every != every - 1]
+            write_atomic(valid, "".join(f"{line}\n" for line in held))
+            write_atomic(train, "".join(f"{line}\n" for line in kept))
+        return train, valid
+
+    def _load_estimate(self, run: RunDirectory) -> Any:
+        from vectortrainer.cost import CostEstimate
+
+        data = run.read_json(run.estimate_path.name)
+        data.pop("billed_tokens", None)
+        return CostEstimate(**data)
+
+    def _trainer(self, run: RunDirectory) -> BaseTrainer:
+        if self.trainer is None:
+            self.trainer = make_trainer(self.config, run.run_id)
+        return self.trainer
+
+    def _prepared(self, run: RunDirectory) -> PreparedData:
+        train_path, validation_path = self._training_files(run)
+        detail = run.state.stage("upload").detail
+        return PreparedData(train_path=train_path, n_examples=int(detail.get("n_examples") or 0),
+                            validation_path=validation_path, train_file_id=run.state.train_file_id,
+                            validation_file_id=run.state.validation_file_id,
+                            estimate=self._estimate)
+
+
+# -- the calls into the other engine modules (kept small so each is easy to rewire) -------
+def extract_golden(dataset_manager: Any, config: Config, function: str, output_path: Path) -> Any:
+    """Golden data of ``function`` -> ChatML JSONL at ``output_path``; returns the extractor's report."""
+    from vectortrainer.extractor import DensityBasedExtractor
+
+    selection = config.selection
+    extractor = DensityBasedExtractor(dataset_manager, selection.epsilon, selection.top_k)
+    return extractor.extract_golden_data(function, str(output_path))
+
+
+def synthesize_from_feedback(config: Config, rules_path: Path) -> dict[str, Any]:
+    """Rules from the feedback store -> ``rules.json``; returns counts for the summary.
+
+    ``merged`` counts the conflicts settled into one winning rule (FR-2.4).
+    """
+    from vectortrainer.rules import synthesize_rules
+
+    pairs = load_feedback_pairs(config)
+    rule_set = synthesize_rules(pairs)
+    conflicts = list(rule_set.conflicts)
+    merged = sum(1 for conflict in conflicts if getattr(conflict, "chosen", None) is not None)
+    write_atomic(rules_path, _to_json({"feedback_pairs": len(pairs), "feedback_path": str(config.feedback.path),
+                                       **_plain(rule_set)}))
+    return {"count": len(rule_set.rules), "conflicts": len(conflicts), "merged": merged,
+            "feedback_pairs": len(pairs)}
+
+
+def load_feedback_pairs(config: Config) -> list[FeedbackPair]:
+    """The feedback pairs recorded in ``feedback.path`` (none when the file does not exist)."""
+    path = Path(config.feedback.path)
+    if not path.exists():
+        return []
+    try:
+        from vectortrainer.feedback import FeedbackStore
+    except ModuleNotFoundError:  # the store module not in this build: read its JSONL directly
+        return _read_feedback_jsonl(path)
+    return list(FeedbackStore(path).pairs())
+
+
+def _read_feedback_jsonl(path: Path) -> list[FeedbackPair]:
+    import json
+
+    from vectortrainer.errors import DataFormatError
+
+    pairs = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            pairs.append(FeedbackPair.from_dict(json.loads(line)))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DataFormatError(f"{path}:{number}: not a feedback pair ({exc}); "
+                                  f"each line needs bad_output and fixed_output") from None
+    return pairs
+
+
+def prepare_and_upload(trainer: BaseTrainer, train_path: Path, validation_path: Path | None,
+                       run_id: str) -> PreparedData:
+    """Validate, budget-check and upload through the trainer (which names the upload after ``run_id``).
+
+    A trainer whose ``prepare_data`` does not upload (a local one) keeps the paths.
+    """
+    accepts_run_id = "run_id" in inspect.signature(trainer.prepare_data).parameters
+    if accepts_run_id:
+        return trainer.prepare_data(train_path, validation_path, run_id=run_id)  # type: ignore[call-arg]
+    return trainer.prepare_data(train_path, validation_path)
+
+
+def make_trainer(config: Config, run_id: str) -> BaseTrainer:
+    """The trainer ``training.trainer`` names (OpenAI reads its API key from the environment at first use)."""
+    if config.training.trainer == "openai":
+        from vectortrainer.trainers.openai import OpenAITrainer
+
+        return OpenAITrainer.from_config(config)
+    try:
+        from vectortrainer.trainers.local import LocalTrainer  # type: ignore[import-not-found]
+    except ModuleNotFoundError:
+        raise ConfigError("training.trainer: 'local' is not available in this build; use 'openai'") from None
+    return LocalTrainer.from_config(config)
+
+
+# -- summary -------------------------------------------------------------------------------
+def golden_stats(report: Any, golden_path: Path) -> dict[str, Any]:
+    """Counts per strategy and density percentiles from the extractor's report."""
+    data = _plain(report) if report is not None else {}
+    examples = sum(1 for line in golden_path.read_text(encoding="utf-8").splitlines() if line.strip())
+    per_strategy = data.get("per_strategy") or data.get("counts") or {}
+    if not per_strategy:
+        per_strategy = {key: _count(data.get(key)) for key in ("steady", "anomaly") if key in data}
+    percentiles = data.get("density_percentiles") or {}
+    return {"examples": examples, "per_strategy": per_strategy, "density_percentiles": percentiles,
+            "logs": data.get("n_logs") or data.get("total_logs"), "skipped": data.get("skipped") or {}}
+
+
+def build_summary(run: RunDirectory) -> dict[str, Any]:
+    """FR-4.4: golden data, rules, cost and training figures of a run, from its directory."""
+    state = run.state
+    stages = state.stages
+    estimate = _read_optional(run, run.estimate_path) or {}
+    monitor = stages["monitor"].detail
+    metrics = monitor.get("metrics") or {}
+    final_loss = next((metrics[k] for k in _METRIC_LOSS_KEYS if metrics.get(k) is not None), None)
+    if final_loss is None:
+        final_loss = _last_metric(run, _METRIC_LOSS_KEYS)
+    return {
+        "run_id": state.run_id,
+        "function": state.function,
+        "status": monitor.get("status"),
+        "golden": stages["extract"].detail.get("golden", {}),
+        "rules": stages["synthesize"].detail.get("rules", {}),
+        "cost": {"model": estimate.get("model"), "estimated_usd": estimate.get("estimated_usd"),
+                 "budget_usd": estimate.get("budget_usd"), "tokens": estimate.get("billed_tokens"),
+                 "n_epochs": estimate.get("n_epochs")},
+        "training": {"status": monitor.get("status"), "job_id": state.job_id,
+                     "fine_tuned_model": monitor.get("fine_tuned_model"), "final_loss": final_loss,
+                     "trained_tokens": monitor.get("trained_tokens"), "metrics": metrics,
+                     "error": monitor.get("error")},
+        "files": {"train_file_id": state.train_file_id, "validation_file_id": state.validation_file_id},
+        "stages": {name: {"status": stages[name].status, "duration_s": stages[name].duration_s}
+                   for name in STAGES if name != "summary"},
+        "run_dir": str(run.path),
+    }
+
+
+def _last_metric(run: RunDirectory, keys: tuple[str, ...]) -> float | None:
+    from vectortrainer.runs import read_events
+
+    for event in reversed(read_events(run.events_path)):
+        if event.get("type") == "metric":
+            metrics = event.get("metrics") or {}
+            for key in keys:
+                if metrics.get(key) is not None:
+                    return float(metrics[key])
+    return None
+
+
+def _read_optional(run: RunDirectory, path: Path) -> dict[str, Any] | None:
+    return run.read_json(path.name) if path.exists() else None
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, (list, tuple)):
+        return len(value)
+    if hasattr(value, "__len__"):
+        return len(value)
+    return int(value or 0)
+
+
+def _plain(value: Any) -> Any:
+    import json
+
+    from vectortrainer.runs import to_json
+
+    if isinstance(value, Mapping):
+        return json.loads(to_json(dict(value)))
+    return json.loads(to_json(value))
+
+
+def _to_json(data: Any) -> str:
+    from vectortrainer.runs import to_json
+
+    return to_json(data, indent=2) + "\n"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return redact_secrets(text)
