@@ -10,6 +10,7 @@ transformers, peft) happen inside the functions, never at module import time.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,8 @@ def load_causal_lm(path: Path, device: DeviceInfo) -> Any:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
+    # transformers 5 renamed gradient -> activation checkpointing; peft still asks by the old name.
+    warnings.filterwarnings("ignore", message=r".*checkpointing.* is deprecated", category=FutureWarning)
     dtype = torch.bfloat16 if device.bf16 else torch.float32
     try:
         model = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True, dtype=dtype)

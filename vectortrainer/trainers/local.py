@@ -27,7 +27,6 @@ import threading
 import time
 import traceback
 import uuid
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -461,8 +460,6 @@ class LocalTrainer(BaseTrainer):
         from datasets.utils.logging import disable_progress_bar
 
         disable_progress_bar()
-        # transformers 5 renamed gradient -> activation checkpointing; peft still asks by the old name.
-        warnings.filterwarnings("ignore", message=r".*checkpointing.* is deprecated", category=FutureWarning)
         device = pick_device()
         tokenizer = load_tokenizer(self.model_path)
         model = load_causal_lm(self.model_path, device)
