@@ -1,0 +1,185 @@
+"""Golden selection on planted clusters (FR-1.3, FR-1.4, VT-3)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from vectortrainer.density import epsilon_density
+from vectortrainer.errors import ConfigError, DataFormatError
+from vectortrainer.selection import _allocate, select_golden
+
+DIM = 64
+EPSILON = 0.15
+SIZES = [200, 80, 30, 10]
+
+
+def planted(seed: int = 0) -> tuple[np.ndarray, list[str], dict[str, np.ndarray]]:
+    """Four clusters of different sizes, lone new patterns, duplicates and failed logs."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((len(SIZES) + 1, DIM))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    parts, statuses, groups = [], [], {}
+    start = 0
+
+    def add(block: np.ndarray, status: list[str] | str, name: str) -> None:
+        nonlocal start
+        parts.append(block)
+        statuses.extend([status] * len(block) if isinstance(status, str) else status)
+        groups[name] = np.arange(start, start + len(block))
+        start += len(block)
+
+    for c, size in enumerate(SIZES):
+        # Pairwise similarity ~ 1 / (1 + 0.3^2) = 0.92: inside epsilon, not duplicates.
+        add(centres[c] + 0.3 * rng.standard_normal((size, DIM)) / math.sqrt(DIM), "SUCCESS", f"cluster{c}")
+    lone = rng.standard_normal((6, DIM))
+    add(lone, ["SUCCESS", "ANOMALY", "SUCCESS", "ANOMALY", "SUCCESS", "SUCCESS"], "lone")
+    add(np.repeat(rng.standard_normal((1, DIM)), 2, axis=0), "SUCCESS", "duplicates")
+    # Failed logs: a tight error-text cluster, and copies of a lone pattern that would
+    # lift its density (and make a big cluster) if they were counted.
+    add(centres[-1] + 0.05 * rng.standard_normal((40, DIM)) / math.sqrt(DIM), "ERROR", "failed_cluster")
+    add(np.repeat(lone[:1], 5, axis=0), ["FAILURE", "ERROR"] * 2 + ["FAILURE"], "failed_near_lone")
+    return np.vstack(parts).astype(np.float32), statuses, groups
+
+
+def cluster_of(row: int, groups: dict[str, np.ndarray]) -> str:
+    return next(name for name, rows in groups.items() if row in rows)
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[np.ndarray, list[str], dict[str, np.ndarray]]:
+    return planted()
+
+
+def test_every_cluster_is_covered_and_larger_clusters_get_more(data) -> None:
+    x, statuses, groups = data
+    result = select_golden(x, statuses, epsilon=EPSILON, top_k=12, anomaly_share=0.25)
+    assert len(result.steady) == 9 and len(result.anomaly) == 3
+    per_cluster = [sum(cluster_of(r, groups) == f"cluster{c}" for r in result.steady) for c in range(len(SIZES))]
+    assert all(count >= 1 for count in per_cluster), per_cluster
+    assert per_cluster == sorted(per_cluster, reverse=True), per_cluster
+    assert sum(per_cluster) == 9
+    # Clusters found are exactly the planted successful ones, largest first.
+    assert result.cluster_sizes.tolist() == SIZES
+    # Ranking: the first round holds each cluster's centre, largest cluster first.
+    assert [cluster_of(r, groups) for r in result.steady[:4]] == [f"cluster{c}" for c in range(4)]
+
+
+def test_first_pick_of_each_cluster_is_its_cosine_medoid(data) -> None:
+    x, statuses, groups = data
+    result = select_golden(x, statuses, epsilon=EPSILON, top_k=4, anomaly_share=0.0)
+    unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+    for c, row in enumerate(result.steady):
+        members = groups[f"cluster{c}"]
+        sims = unit[members] @ unit[members].T
+        assert row == members[np.argmax(sims.sum(axis=1))]
+
+
+def test_failed_logs_are_never_picked_nor_counted(data) -> None:
+    x, statuses, groups = data
+    result = select_golden(x, statuses, epsilon=EPSILON, top_k=40, anomaly_share=0.5)
+    picked = result.rows.tolist()
+    assert all(statuses[r] in ("SUCCESS", "ANOMALY") for r in picked)
+    ok = np.array([s in ("SUCCESS", "ANOMALY") for s in statuses])
+    np.testing.assert_allclose(result.density[ok], epsilon_density(x[ok], EPSILON), atol=1e-4)
+    assert (result.density[~ok] == 0).all() and (result.clusters[~ok] == -1).all()
+    assert result.excluded == {"failed status": 45}
+    # The lone pattern with failed copies stays a lone pattern (density 0).
+    assert result.density[groups["lone"][0]] == 0
+
+
+def test_anomalies_are_the_lowest_density_successful_logs_outside_clusters(data) -> None:
+    x, statuses, groups = data
+    result = select_golden(x, statuses, epsilon=EPSILON, top_k=20, anomaly_share=0.5)
+    lone = set(groups["lone"].tolist())
+    # All six lone patterns (density 0) come first, ANOMALY status breaking the tie.
+    assert set(result.anomaly[:6].tolist()) == lone
+    assert [statuses[r] for r in result.anomaly[:2]] == ["ANOMALY", "ANOMALY"]
+    assert all(result.clusters[r] == -1 for r in result.anomaly)
+    assert all(p.strategy == "anomaly" and p.cluster == -1 for p in result.picks if p.row in lone)
+
+
+def test_near_duplicates_are_suppressed(data) -> None:
+    x, statuses, groups = data
+    result = select_golden(x, statuses, epsilon=EPSILON, top_k=60, anomaly_share=0.3)
+    unit = x[result.rows] / np.linalg.norm(x[result.rows], axis=1, keepdims=True)
+    sims = unit @ unit.T
+    np.fill_diagonal(sims, -1)
+    assert sims.max() < 1 - EPSILON / 4
+    # Two identical isolated logs give at most one pick.
+    assert len(set(result.rows.tolist()) & set(groups["duplicates"].tolist())) <= 1
+    assert len(set(result.rows.tolist())) == len(result.rows)
+
+
+def test_budget_below_cluster_count_takes_the_largest_clusters(data) -> None:
+    x, statuses, groups = data
+    result = select_golden(x, statuses, epsilon=EPSILON, top_k=2, anomaly_share=0.0)
+    assert [cluster_of(r, groups) for r in result.steady] == ["cluster0", "cluster1"]
+    assert len(result.anomaly) == 0
+
+
+def test_unused_anomaly_budget_goes_to_steady_state() -> None:
+    rng = np.random.default_rng(1)
+    centre = rng.standard_normal(DIM)
+    centre /= np.linalg.norm(centre)
+    x = (centre + 0.3 * rng.standard_normal((50, DIM)) / math.sqrt(DIM)).astype(np.float32)
+    result = select_golden(x, ["SUCCESS"] * 50, epsilon=EPSILON, top_k=6, anomaly_share=0.5)
+    assert len(result.anomaly) == 0 and len(result.steady) == 6
+
+
+def test_a_cluster_of_duplicates_gives_its_budget_to_the_others() -> None:
+    rng = np.random.default_rng(2)
+    centres = rng.standard_normal((2, DIM))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    copies = np.repeat(centres[:1], 100, axis=0)  # big cluster, all one input
+    varied = centres[1] + 0.3 * rng.standard_normal((20, DIM)) / math.sqrt(DIM)
+    x = np.vstack([copies, varied]).astype(np.float32)
+    result = select_golden(x, ["SUCCESS"] * 120, epsilon=EPSILON, top_k=8, anomaly_share=0.0)
+    assert sum(r < 100 for r in result.steady) == 1
+    assert sum(r >= 100 for r in result.steady) == 7
+
+
+def test_selection_is_deterministic_and_describes_each_pick(data) -> None:
+    x, statuses, _ = data
+    first = select_golden(x, statuses, epsilon=EPSILON, top_k=15)
+    second = select_golden(x, statuses, epsilon=EPSILON, top_k=15)
+    assert first.steady.tolist() == second.steady.tolist()
+    assert first.anomaly.tolist() == second.anomaly.tolist()
+    assert [p.row for p in first.picks] == first.rows.tolist()
+    for pick in first.picks:
+        assert pick.density == first.density[pick.row]
+        if pick.strategy == "steady":
+            assert pick.cluster_size == first.cluster_sizes[pick.cluster]
+
+
+def test_edge_cases_and_bad_input() -> None:
+    empty = select_golden(np.zeros((0, 8), np.float32), [], epsilon=0.1, top_k=5)
+    assert empty.rows.size == 0
+    failed_only = select_golden(np.ones((3, 8), np.float32), ["ERROR"] * 3, epsilon=0.1, top_k=5)
+    assert failed_only.rows.size == 0
+    zero = select_golden(np.zeros((2, 8), np.float32), ["SUCCESS"] * 2, epsilon=0.1, top_k=5)
+    assert zero.rows.size == 0 and zero.excluded == {"zero vector": 2}
+    with pytest.raises(DataFormatError, match="aligned"):
+        select_golden(np.ones((3, 8), np.float32), ["SUCCESS"], epsilon=0.1, top_k=5)
+    with pytest.raises(ConfigError, match="top_k"):
+        select_golden(np.ones((3, 8), np.float32), ["SUCCESS"] * 3, epsilon=0.1, top_k=0)
+    with pytest.raises(ConfigError, match="epsilon"):
+        select_golden(np.ones((3, 8), np.float32), ["SUCCESS"] * 3, epsilon=3, top_k=2)
+
+
+@given(st.lists(st.integers(1, 500), min_size=1, max_size=12), st.integers(0, 60))
+def test_allocation_covers_clusters_and_is_monotone_in_size(sizes: list[int], budget: int) -> None:
+    sizes = sorted(sizes, reverse=True)
+    shares = _allocate(sizes, budget)
+    assert sum(shares) <= budget
+    assert all(0 <= s <= size for s, size in zip(shares, sizes))
+    if budget >= len(sizes):
+        assert all(s >= 1 for s in shares)
+        assert sum(shares) == min(budget, sum(sizes)) or any(s == size for s, size in zip(shares, sizes))
+    for (a, sa), (b, sb) in zip(zip(sizes, shares), zip(sizes[1:], shares[1:])):
+        if a > b and sa < a:  # a larger cluster never gets fewer, unless it is exhausted
+            assert sa >= sb
