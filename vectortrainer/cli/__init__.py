@@ -18,6 +18,8 @@ from vectortrainer.cli.common import ExitCode, add_common_options, fail, run_gua
 SUBCOMMAND_MODULES = (
     "vectortrainer.cli.demo",
     "vectortrainer.cli.select",
+    "vectortrainer.cli.rules",
+    "vectortrainer.cli.hooks",
 )
 
 

@@ -1,0 +1,101 @@
+"""`vectortrainer hooks list|diff|rollback|verify`: the hook versions of a hooks directory (FR-7)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from vectortrainer.cli.common import ExitCode, add_subcommand_options, config_from_args, fail, stderr_console, write_stdout
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    hooks = subparsers.add_parser("hooks", help="list, compare, verify and roll back hook versions")
+    actions = hooks.add_subparsers(dest="hooks_command", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="list the saved versions")
+    diff = actions.add_parser("diff", help="unified diff of two versions")
+    diff.add_argument("a", metavar="A")
+    diff.add_argument("b", metavar="B")
+    rollback = actions.add_parser("rollback", help="make VERSION (default: the previous one) the active hook")
+    rollback.add_argument("version", nargs="?", metavar="VERSION")
+    verify = actions.add_parser("verify", help="check every version's checksum and the active hook")
+    for parser, handler in ((listing, list_command), (diff, diff_command), (rollback, rollback_command), (verify, verify_command)):
+        add_subcommand_options(parser)
+        parser.add_argument("--hooks-dir", type=Path, metavar="DIR", help="hooks directory (default: hooks.dir)")
+        parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+        parser.set_defaults(handler=handler)
+
+
+def _manager(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from vectortrainer.hooks import HookVersionManager
+
+    hooks_dir = args.hooks_dir or config_from_args(args).hooks.dir
+    if not Path(hooks_dir).is_dir():
+        from vectortrainer.hooks import HookVersionError
+
+        raise HookVersionError(f"{hooks_dir}: no hooks directory (run `vectortrainer rules synthesize` first)")
+    manager = HookVersionManager(hooks_dir)
+    return manager
+
+
+def _report_warnings(manager) -> None:  # type: ignore[no-untyped-def]
+    for warning in manager.warnings:
+        stderr_console.print(f"[yellow]warning:[/] {warning}")
+
+
+def list_command(args: argparse.Namespace) -> int:
+    manager = _manager(args)
+    versions = manager.list_versions()
+    _report_warnings(manager)
+    if args.json:
+        write_stdout(json.dumps([v.to_dict() for v in versions]))
+        return 0
+    table = Table(title=f"hook versions in {manager.versions_dir}", title_justify="left")
+    for column in ("version", "timestamp (UTC)", "rules", "active", "sha256", "note"):
+        table.add_column(column)
+    for v in versions:
+        table.add_row(v.version_id, v.timestamp, str(v.rules_count), "*" if v.active else "", v.sha256[:12], v.note)
+    Console(highlight=False).print(table)
+    return 0
+
+
+def diff_command(args: argparse.Namespace) -> int:
+    manager = _manager(args)
+    text = manager.diff(args.a, args.b)
+    _report_warnings(manager)
+    if args.json:
+        write_stdout(json.dumps({"a": args.a, "b": args.b, "diff": text}))
+    elif text:
+        write_stdout(text)
+    else:
+        stderr_console.print(f"{args.a} and {args.b} are identical")
+    return 0
+
+
+def rollback_command(args: argparse.Namespace) -> int:
+    manager = _manager(args)
+    version = manager.rollback(args.version)
+    _report_warnings(manager)
+    if args.json:
+        write_stdout(json.dumps(version.to_dict()))
+    else:
+        stderr_console.print(f"active hook is now {version.version_id} ({version.rules_count} rules): {manager.active_path}")
+    return 0
+
+
+def verify_command(args: argparse.Namespace) -> int:
+    manager = _manager(args)
+    report = manager.verify()
+    if args.json:
+        write_stdout(json.dumps({"ok": report.ok, "active": report.active_version,
+                                 "problems": report.problems, "warnings": report.warnings}))
+    for warning in report.warnings:
+        stderr_console.print(f"[yellow]warning:[/] {warning}")
+    if not report.ok:
+        return fail("; ".join(report.problems), ExitCode.RUN_FAILED)
+    if not args.json:
+        stderr_console.print(f"all versions verified; active: {report.active_version or 'none'}")
+    return 0

@@ -1,0 +1,124 @@
+"""`vectortrainer rules synthesize`: feedback -> rules -> a validated, versioned hook, with Rich tables."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from vectortrainer.cli.common import ExitCode, add_subcommand_options, config_from_args, fail, stderr_console, write_stdout
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    rules = subparsers.add_parser("rules", help="turn feedback into rules and a hook script")
+    actions = rules.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
+    synth = actions.add_parser("synthesize", help="synthesise rules from feedback and write the hook")
+    add_subcommand_options(synth)
+    synth.add_argument("--feedback", type=Path, metavar="FILE", help="feedback JSONL (default: feedback.path)")
+    synth.add_argument("--hooks-dir", type=Path, metavar="DIR", help="where the hook is written (default: hooks.dir)")
+    synth.add_argument("--no-semantic", action="store_true", help="skip the MiniLM rewrite screen (faster)")
+    synth.add_argument("--no-versioning", action="store_true", help="write the hook without saving a version")
+    synth.add_argument("--choose", action="append", default=[], metavar="CONFLICT=N",
+                       help="settle a conflict yourself: the N-th rule of CONFLICT wins (repeatable)")
+    synth.add_argument("--note", default="", help="note stored with the hook version")
+    synth.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    synth.set_defaults(handler=synthesize_command)
+
+
+def _parse_choices(values: list[str]) -> dict[str, int]:
+    choices = {}
+    for value in values:
+        conflict, _, number = value.partition("=")
+        if not conflict or not number.strip().isdigit():
+            raise _usage(f"--choose {value!r}: expected CONFLICT=N, e.g. --choose c-1a2b3c4d=1")
+        choices[conflict.strip()] = int(number)
+    return choices
+
+
+def _usage(message: str) -> Exception:
+    from vectortrainer.errors import ConfigError
+
+    return ConfigError(message)
+
+
+def synthesize_command(args: argparse.Namespace) -> int:
+    from vectortrainer.atomicio import atomic_write_text
+    from vectortrainer.feedback import load_feedback_pairs
+    from vectortrainer.hooks import HookScriptGenerator
+    from vectortrainer.rules import synthesize_rules
+
+    config = config_from_args(args)
+    feedback_path = args.feedback or config.feedback.path
+    hooks_dir = args.hooks_dir or config.hooks.dir
+    overrides = _parse_choices(args.choose)
+    pairs, problems = load_feedback_pairs(feedback_path)
+    for problem in problems:
+        stderr_console.print(f"[yellow]warning:[/] {feedback_path}: {problem} (line skipped; fix or delete it)")
+    if not pairs:
+        return fail(f"{feedback_path}: no valid feedback pairs to learn from", ExitCode.USAGE)
+    scorer = None
+    if not args.no_semantic:
+        from vectortrainer.diffing import SemanticScorer
+
+        scorer = SemanticScorer()
+    rule_set = synthesize_rules(pairs, scorer=scorer, overrides=overrides)
+    unknown = sorted(set(overrides) - {c.conflict_id for c in rule_set.conflicts})
+    if unknown:
+        return fail(f"--choose: no conflict {', '.join(unknown)} (see the conflicts table)", ExitCode.USAGE)
+    generator = HookScriptGenerator()
+    path = generator.generate(rule_set, hooks_dir, enable_versioning=not args.no_versioning, note=args.note)
+    report = generator.last_report
+    assert report is not None
+    summary = {
+        "hook": str(path),
+        "version": report.version_id,
+        **rule_set.to_dict(),
+        "skipped_rules": [{"rule": s.rule.to_dict(), "reason": s.reason} for s in report.skipped],
+        "replay": report.replay.to_dict() if report.replay else None,
+    }
+    atomic_write_text(Path(hooks_dir) / "rules.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    if args.json:
+        write_stdout(json.dumps(summary, ensure_ascii=False))
+    else:
+        _print_tables(Console(highlight=False), rule_set, report, path)
+    return 0
+
+
+def _print_tables(console: Console, rule_set, report, path: Path) -> None:  # type: ignore[no-untyped-def]
+    rules = Table(title=f"{len(rule_set.rules)} rules", title_justify="left")
+    for column in ("#", "kind", "pattern", "replacement", "condition", "support"):
+        rules.add_column(column, overflow="fold")
+    for number, rule in enumerate(rule_set.rules, start=1):
+        condition = ", ".join(f"{k}={v}" for k, v in rule.condition.items()) or "always"
+        rules.add_row(str(number), rule.kind, repr(rule.pattern), repr(rule.replacement), condition, str(rule.support))
+    console.print(rules)
+    if rule_set.conflicts:
+        conflicts = Table(title=f"{len(rule_set.conflicts)} conflicts (override with --choose ID=N)", title_justify="left")
+        for column in ("id", "kind", "contenders", "winner", "why"):
+            conflicts.add_column(column, overflow="fold")
+        for conflict in rule_set.conflicts:
+            contenders = "\n".join(
+                f"{i}: {r.pattern!r} -> {r.replacement!r} (support {r.support})" for i, r in enumerate(conflict.rules)
+            )
+            conflicts.add_row(conflict.conflict_id, conflict.kind, contenders, str(conflict.chosen),
+                              f"{conflict.reason} [{conflict.resolved_by}]")
+        console.print(conflicts)
+    for note in rule_set.notes:
+        console.print(f"note: {note}")
+    for skipped in report.skipped:
+        console.print(f"skipped rule {skipped.rule.rule_id}: {skipped.reason}")
+    if report.replay is not None:
+        replay = report.replay
+        table = Table(title="replay of the feedback through the written hook", title_justify="left")
+        table.add_column("measure")
+        table.add_column("value", justify="right")
+        table.add_row("pairs", str(replay.pairs))
+        table.add_row("bad outputs fixed exactly", f"{replay.exact_fixes} ({replay.exact_fix_rate:.1%})")
+        table.add_row("mean repair (edit distance)", f"{replay.mean_repair:.1%}")
+        table.add_row("good outputs changed", str(len(replay.good_changed)))
+        console.print(table)
+    version = f" (version {report.version_id})" if report.version_id else ""
+    console.print(f"hook written: {path}{version}")
