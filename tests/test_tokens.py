@@ -106,3 +106,22 @@ def test_disabled_cache_is_a_clear_error(monkeypatch, offline):
 def test_unknown_encoding_is_refused(offline):
     with pytest.raises(TokenizerDataError, match="p50k_base"):
         get_encoding("p50k_base")
+
+
+def test_unwritable_shared_default_cache_falls_back_to_a_private_one(monkeypatch, offline, tmp_path):
+    shared = tmp_path / "shared-tmp"
+    monkeypatch.delenv("TIKTOKEN_CACHE_DIR")
+    monkeypatch.setattr(tokens.tempfile, "gettempdir", lambda: str(shared))
+    monkeypatch.setattr(tokens.Path, "home", classmethod(lambda cls: tmp_path / "home"))
+    real_write = tokens._write_atomically
+
+    def write(path, data):
+        if shared in path.parents:  # as if another user owned <tmp>/data-gym-cache
+            raise PermissionError(13, "Permission denied", str(path))
+        real_write(path, data)
+
+    monkeypatch.setattr(tokens, "_write_atomically", write)
+    assert get_encoding("cl100k_base").encode_ordinary("hello world") == [15339, 1917]
+    private = tmp_path / "home" / ".cache" / "vectortrainer" / "tiktoken"
+    assert tokens.os.environ["TIKTOKEN_CACHE_DIR"] == str(private)
+    assert cache_path_for("cl100k_base", private).exists()

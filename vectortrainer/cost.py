@@ -162,7 +162,10 @@ def resolve_model(
     base = MODEL_ALIASES.get(base, base)
     table = {**MODEL_TRAINING_PRICES, **{MODEL_ALIASES.get(k, k): v for k, v in overrides.items()}}
     if base not in table:
-        known = ", ".join(sorted(MODEL_TRAINING_PRICES))
+        known = ", ".join(
+            f"{m} (retired {MODEL_RETIREMENT_DATES[m].isoformat()})" if m in MODEL_RETIREMENT_DATES else m
+            for m in sorted(MODEL_TRAINING_PRICES)
+        )
         raise UnknownModelError(
             f"model {model!r} has no known training price (known: {known}); "
             f"add its USD per 1M training tokens under budget.prices in the config"

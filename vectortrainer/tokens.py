@@ -145,9 +145,25 @@ def get_encoding(name: str) -> tiktoken.Encoding:
         )
     encoding = _loaded.get(name)
     if encoding is None:
-        seed_tiktoken_cache((name,))
+        try:
+            seed_tiktoken_cache((name,))
+        except PermissionError:
+            _use_private_cache_dir()
+            seed_tiktoken_cache((name,))
         encoding = _loaded[name] = tiktoken.get_encoding(name)
     return encoding
+
+
+def _use_private_cache_dir() -> None:
+    """The shared default cache is not writable (another user made it): use one of our own.
+
+    Only when the user chose no cache directory; tiktoken reads the variable at load time.
+    """
+    if "TIKTOKEN_CACHE_DIR" in os.environ or "DATA_GYM_CACHE_DIR" in os.environ:
+        raise TokenizerDataError(
+            f"cannot write tiktoken's cache in {tiktoken_cache_dir()}; point TIKTOKEN_CACHE_DIR at a writable directory"
+        )
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(Path.home() / ".cache" / "vectortrainer" / "tiktoken")
 
 
 def forget_loaded_encodings() -> None:

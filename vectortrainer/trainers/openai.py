@@ -402,8 +402,9 @@ def _translate_api_errors(action: str) -> Iterator[None]:
 def validate_training_file(path: Path, *, method: str = "supervised") -> int:
     """Check ``path`` the way the fine-tuning API does; return the number of examples.
 
-    Uses ``vectortrainer.chatml.validate_chat_jsonl`` when it is available, else
-    the data-preparation guide's checks below. Raises ``DataFormatError``.
+    The data-preparation guide's checks: not an object, no messages list, message
+    missing role/content, unknown key, unknown role, missing content, no assistant
+    message (and the preference layout for DPO). Raises ``DataFormatError``.
     """
     if not path.exists():
         raise DataFormatError(f"{path}: training file not found")
