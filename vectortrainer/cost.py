@@ -20,9 +20,10 @@ from typing import Any, Literal
 from vectortrainer.errors import ConfigError, DataFormatError, VectorTrainerError
 from vectortrainer.tokens import get_encoding
 
-# USD per 1M *training* tokens (validation tokens are free), from OpenAI's pricing
-# page (platform.openai.com/docs/pricing, "Fine-tuning" table) as read on 2026-11-25.
-# Override per model with `budget.prices` in the config.
+# USD per 1M *training* tokens (validation tokens are free). Source: OpenAI's pricing
+# page (platform.openai.com/docs/pricing, "Fine-tuning"), figures as recorded in the
+# project's issue 4 in November 2026 (not re-read online: no network here). Prices
+# change: override per model with `budget.prices` in the config.
 MODEL_TRAINING_PRICES: dict[str, float] = {
     "gpt-4.1-2025-04-14": 25.00,
     "gpt-4.1-mini-2025-04-14": 5.00,
@@ -38,7 +39,9 @@ MODEL_RETIREMENT_DATES: dict[str, _dt.date] = {
     "gpt-3.5-turbo": _dt.date(2026, 10, 23),
 }
 
-# Longest training example the API accepts per model (longer ones are truncated).
+# Longest training example per model (longer ones are truncated), from OpenAI's
+# fine-tuning guide: 65,536 tokens for the gpt-4o / gpt-4.1 families, 16,385 for
+# gpt-3.5-turbo-0125.
 MAX_TOKENS_PER_EXAMPLE: dict[str, int] = {
     "gpt-4.1-2025-04-14": 65_536,
     "gpt-4.1-mini-2025-04-14": 65_536,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -38,9 +37,6 @@ MIN_TRAINING_EXAMPLES = 10  # the API refuses fewer
 MAX_SUFFIX_LENGTH = 64
 UPLOAD_NAME_PREFIX = "vectortrainer"
 
-# Message keys and roles the fine-tuning API accepts (data-preparation guide).
-ALLOWED_MESSAGE_KEYS = frozenset({"role", "content", "name", "function_call", "tool_calls", "tool_call_id", "weight"})
-ALLOWED_ROLES = frozenset({"system", "user", "assistant", "tool", "function", "developer"})
 
 
 class MissingAPIKeyError(ConfigError):
@@ -402,72 +398,16 @@ def _translate_api_errors(action: str) -> Iterator[None]:
 def validate_training_file(path: Path, *, method: str = "supervised") -> int:
     """Check ``path`` the way the fine-tuning API does; return the number of examples.
 
-    The data-preparation guide's checks: not an object, no messages list, message
-    missing role/content, unknown key, unknown role, missing content, no assistant
-    message (and the preference layout for DPO). Raises ``DataFormatError``.
+    Chat data goes through ``vectortrainer.chatml.validate_chat_jsonl`` and preference
+    (DPO) data through ``vectortrainer.preference.read_preference_jsonl``: one set of
+    format rules for every trainer. Raises ``DataFormatError``.
     """
-    if not path.exists():
-        raise DataFormatError(f"{path}: training file not found")
-    problems: list[str] = []
-    n_examples = 0
-    with path.open("r", encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            n_examples += 1
-            try:
-                example = json.loads(line)
-            except json.JSONDecodeError as exc:
-                problems.append(f"line {line_no}: not valid JSON ({exc.msg})")
-                continue
-            problems.extend(f"line {line_no}: {p}" for p in _example_problems(example, method))
-            if len(problems) >= 5:
-                break
-    if problems:
-        raise DataFormatError(f"{path}: {len(problems)} format error(s): " + "; ".join(problems[:5]))
-    return n_examples
-
-
-def _example_problems(example: Any, method: str) -> list[str]:
-    if not isinstance(example, dict):
-        return [f"expected a JSON object, got {type(example).__name__}"]
     if method == "dpo":
-        messages = (example.get("input") or {}).get("messages") if isinstance(example.get("input"), dict) else None
-        if not isinstance(messages, list):
-            return ["preference example needs input.messages (a list)"]
-        problems = _messages_problems(messages, need_assistant=False)
-        for key in ("preferred_output", "non_preferred_output"):
-            output = example.get(key)
-            if not isinstance(output, list) or not output:
-                problems.append(f"preference example needs {key} (a list with one assistant message)")
-            else:
-                problems.extend(f"{key}: {p}" for p in _messages_problems(output, need_assistant=True))
-        return problems
-    messages = example.get("messages")
-    if not isinstance(messages, list):
-        return ["no 'messages' list"]
-    return _messages_problems(messages, need_assistant=True)
+        from vectortrainer.preference import read_preference_jsonl
 
+        return len(read_preference_jsonl(path))
+    from vectortrainer.chatml import validate_chat_jsonl
 
-def _messages_problems(messages: list[Any], *, need_assistant: bool) -> list[str]:
-    problems: list[str] = []
-    for index, message in enumerate(messages):
-        where = f"message {index}"
-        if not isinstance(message, dict):
-            problems.append(f"{where}: expected an object")
-            continue
-        if "role" not in message or ("content" not in message and "tool_calls" not in message
-                                     and "function_call" not in message):
-            problems.append(f"{where}: missing 'role' or 'content'")
-        unknown = sorted(set(message) - ALLOWED_MESSAGE_KEYS)
-        if unknown:
-            problems.append(f"{where}: unknown key(s) {', '.join(unknown)}")
-        if "role" in message and message["role"] not in ALLOWED_ROLES:
-            problems.append(f"{where}: unknown role {message['role']!r}")
-        content = message.get("content")
-        if "content" in message and not message.get("tool_calls") and not message.get("function_call"):
-            if content is None or (isinstance(content, str) and not content) or not isinstance(content, (str, list)):
-                problems.append(f"{where}: missing content")
-    if need_assistant and not any(isinstance(m, dict) and m.get("role") == "assistant" for m in messages):
-        problems.append("no assistant message")
-    return problems
+    report = validate_chat_jsonl(path)
+    report.raise_if_invalid()
+    return report.examples
