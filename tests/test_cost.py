@@ -246,6 +246,9 @@ def test_bad_lines_name_file_and_line(tmp_path):
     path.write_text(json.dumps({"prompt": "x"}) + "\n", encoding="utf-8")
     with pytest.raises(DataFormatError, match=r"bad.jsonl:1: no 'messages' list"):
         count_tokens_in_jsonl(path, "gpt-4o-mini")
+    path.write_bytes(json.dumps(EXAMPLES[0]).encode() + b"\n\xff\xfe broken\n")
+    with pytest.raises(DataFormatError, match=r"bad.jsonl:2: not UTF-8"):
+        count_tokens_in_jsonl(path, "gpt-4o-mini")
     with pytest.raises(DataFormatError, match="not found"):
         count_tokens_in_jsonl(tmp_path / "missing.jsonl", "gpt-4o-mini")
 

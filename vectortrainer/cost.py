@@ -316,15 +316,17 @@ def _example_messages(example: Any, where: str) -> list[Mapping[str, Any]]:
 
 def _read_examples(path: Path) -> Iterator[tuple[int, list[Mapping[str, Any]]]]:
     try:
-        handle = path.open("r", encoding="utf-8")
+        handle = path.open("rb")
     except FileNotFoundError:
         raise DataFormatError(f"{path}: training file not found") from None
     with handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
+        for line_no, raw in enumerate(handle, start=1):
+            if not raw.strip():
                 continue
             try:
-                example = json.loads(line)
+                example = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise DataFormatError(f"{path}:{line_no}: not UTF-8 text (save the file as UTF-8)") from None
             except json.JSONDecodeError as exc:
                 raise DataFormatError(f"{path}:{line_no}: not valid JSON ({exc.msg})") from None
             yield line_no, _example_messages(example, f"{path}:{line_no}")
