@@ -101,6 +101,20 @@ class Hunk:
     end: int
     fixed_start: int
     fixed_end: int
+    # The single edits this hunk merged, as (start, end, fixed_start, fixed_end).
+    parts: tuple[tuple[int, int, int, int], ...] = ()
+
+    def sub_hunks(self, max_parts: int = 6) -> list["Hunk"]:
+        """Every contiguous run of the merged edits (itself included), for when they are separate fixes."""
+        parts = self.parts or ((self.start, self.end, self.fixed_start, self.fixed_end),)
+        if len(parts) == 1 or len(parts) > max_parts:
+            return [self]
+        runs = []
+        for i in range(len(parts)):
+            for j in range(i, len(parts)):
+                first, last = parts[i], parts[j]
+                runs.append(Hunk(self.bad_tokens, self.fixed_tokens, first[0], last[1], first[2], last[3], parts[i : j + 1]))
+        return runs
 
     @property
     def deleted(self) -> str:
@@ -129,6 +143,7 @@ def edit_hunks(bad: str, fixed: str, *, merge_gap_words: int = 1) -> list[Hunk]:
     """
     a, b = tokenize(bad), tokenize(fixed)
     spans: list[list[int]] = []
+    parts: list[list[tuple[int, int, int, int]]] = []
     gap: tuple[int, int] | None = None
     for op in Levenshtein.opcodes(a, b):
         if op.tag == "equal":
@@ -137,11 +152,13 @@ def edit_hunks(bad: str, fixed: str, *, merge_gap_words: int = 1) -> list[Hunk]:
         span = [op.src_start, op.src_end, op.dest_start, op.dest_end]
         if spans and _can_merge(a, b, spans[-1], span, gap, merge_gap_words):
             spans[-1][1], spans[-1][3] = span[1], span[3]
+            parts[-1].append(tuple(span))  # type: ignore[arg-type]
         else:
             spans.append(span)
+            parts.append([tuple(span)])  # type: ignore[list-item]
         gap = None
     ta, tb = tuple(a), tuple(b)
-    return [Hunk(ta, tb, s, e, fs, fe) for s, e, fs, fe in spans]
+    return [Hunk(ta, tb, s, e, fs, fe, tuple(p)) for (s, e, fs, fe), p in zip(spans, parts)]
 
 
 def _is_blank_edit(a: Sequence[str], b: Sequence[str], span: Sequence[int]) -> bool:

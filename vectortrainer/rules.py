@@ -359,6 +359,7 @@ class _Group:
     candidate: _Candidate
     sources: list[int] = field(default_factory=list)
     literals: set[_Candidate] = field(default_factory=set)
+    gain: int = 0  # estimated characters repaired over all sources
 
     @property
     def support(self) -> int:
@@ -464,13 +465,20 @@ def _collect(residuals: Sequence[str], pairs: Sequence[FeedbackPair], active: Se
     for index in active:
         if residuals[index] == pairs[index].fixed_output:
             continue
-        for hunk in edit_hunks(residuals[index], pairs[index].fixed_output):
-            for lit, gen in _hunk_candidates(hunk, context_words=context_words):
-                literal.setdefault(lit, _Group(lit)).sources.append(index)
-                if gen is not None:
-                    group = general.setdefault(gen, _Group(gen))
-                    group.sources.append(index)
-                    group.literals.add(lit)
+        for whole in edit_hunks(residuals[index], pairs[index].fixed_output):
+            for hunk in whole.sub_hunks():
+                gain = edit_distance(hunk.deleted, hunk.inserted)
+                for lit, gen in _hunk_candidates(hunk, context_words=context_words):
+                    group = literal.setdefault(lit, _Group(lit))
+                    if index not in group.sources:
+                        group.sources.append(index)
+                        group.gain += gain
+                    if gen is not None:
+                        group = general.setdefault(gen, _Group(gen))
+                        if index not in group.sources:
+                            group.sources.append(index)
+                            group.gain += gain
+                        group.literals.add(lit)
     return literal, general
 
 
@@ -511,13 +519,28 @@ def synthesize_rules(
     conflicts, banned, exempt = _find_conflicts(first_literal, overrides)
     tried: set[_Candidate] = set(banned)
     cache: dict[int, int] = {}
+    # A person's choice is accepted first, whatever its support; the pairs it overrules are exempt.
+    for conflict in conflicts:
+        if conflict.resolved_by != "person":
+            continue
+        chosen = conflict.rules[conflict.chosen]
+        candidate = _Candidate(chosen.kind, chosen.pattern, chosen.replacement)
+        rule, evaluation, why = _scope(candidate.as_rule(), residuals, pairs, cache, frozenset(exempt.get(candidate, set())))
+        tried.add(candidate)
+        if rule is None:
+            rejected.append(RejectedRule(chosen, f"chosen in conflict {conflict.conflict_id} but {why}"))
+            continue
+        accepted.append(_finish(rule, evaluation))
+        residuals = _residuals(accepted, pairs)
+        cache.clear()
 
     for _ in range(_MAX_ROUNDS):
         literal, general = _collect(residuals, pairs, active)
         ranked: list[_Group] = [g for g in general.values() if len(g.literals) >= 2]
         ranked += [g for g in literal.values() if g.support >= 2]
         ranked = [g for g in ranked if g.candidate not in tried and not (g.literals & banned)]
-        ranked.sort(key=lambda g: (-g.support, -len(g.candidate.pattern + g.candidate.replacement), g.candidate.pattern))
+        # Most repair first (a whole "Best regards, Support" rewrite before its "Best" -> "Kind" part).
+        ranked.sort(key=lambda g: (-g.gain, -g.support, g.candidate.pattern, g.candidate.replacement))
         progress = False
         for group in ranked:
             tried.add(group.candidate)

@@ -1,0 +1,235 @@
+"""Rule kinds, synthesis with generalisation and scoping, conflicts and merge, LLM proposals (FR-2.3, FR-2.4, VT-5)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import openai
+import pytest
+
+from vectortrainer.rules import LLMRuleProposer, RuleSynthesisError, apply_rules, synthesize_rules
+from vectortrainer.types import FeedbackPair, Rule
+
+
+def P(bad: str, fixed: str, **context: str) -> FeedbackPair:
+    return FeedbackPair(bad, fixed, "prompt", dict(context))
+
+
+# --- every rule kind, as the hook runs it -------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("rule", "text", "expected"),
+    [
+        (Rule("normalize_whitespace"), "  a \t b  \nc  ", "a b\nc"),
+        (Rule("strip_prefix", "Summary: "), "Summary: x Summary: y", "x Summary: y"),
+        (Rule("strip_suffix", " Thanks."), "ok Thanks.", "ok"),
+        (Rule("replace", "can not", "cannot"), "I can not; scan nothing", "I cannot; scan nothing"),
+        (Rule("remove", "kindly "), "we kindly ask", "we ask"),
+        (Rule("case_fix", "cloudsync", "CloudSync"), "CLOUDSYNC and cloudsync and cloudsyncer", "CloudSync and CloudSync and cloudsyncer"),
+        (Rule("regex_replace", r"(?<!\w)order (\d+)", r"order #\g<1>"), "order 12 and order #13", "order #12 and order #13"),
+        (Rule("append", "", " Bye."), "Hi.", "Hi. Bye."),
+        (Rule("append", "", " Bye."), "Hi. Bye. More.", "Hi. Bye. More."),  # idempotent
+        (Rule("prepend", "", "Note: "), "x", "Note: x"),
+    ],
+)
+def test_each_rule_kind(rule, text, expected):
+    assert apply_rules([rule], text, {}) == expected
+    assert apply_rules([rule], apply_rules([rule], text, {}), {}) == expected  # applying twice changes nothing more
+
+
+def test_target_and_condition_scope_rules():
+    rules = [
+        Rule("replace", "pls", "please", target="prompt"),
+        Rule("append", "", " VIP.", condition={"tier": "enterprise"}),
+    ]
+    assert apply_rules(rules, "pls help", {}, "prompt") == "please help"
+    assert apply_rules(rules, "pls help", {}, "output") == "pls help"
+    assert apply_rules(rules, "ok", {"tier": "enterprise"}) == "ok VIP."
+    assert apply_rules(rules, "ok", {"tier": "free"}) == "ok"
+    assert apply_rules(rules, "ok", {}) == "ok"
+
+
+# --- synthesis --------------------------------------------------------------------------
+
+def test_same_fix_over_variable_numbers_becomes_one_regex_rule():
+    pairs = [P(f"Refund for order {n} sent.", f"Refund for order #{n} sent.") for n in (4411, 97, 123456)]
+    rule_set = synthesize_rules(pairs)
+    assert len(rule_set.rules) == 1
+    rule = rule_set.rules[0]
+    assert rule.kind == "regex_replace" and rule.support == 3 and rule.sources == [0, 1, 2]
+    assert apply_rules(rule_set.rules, "Your order 5555 is late.", {}) == "Your order #5555 is late."
+    assert apply_rules(rule_set.rules, "Your order #5555 is late.", {}) == "Your order #5555 is late."
+
+
+def test_names_kept_on_both_sides_generalise():
+    pairs = [P(f"Thanks {n} for writing", f"Thanks {n}, for writing") for n in ("Anna", "Bob", "Chen")]
+    rule_set = synthesize_rules(pairs)
+    assert [r.kind for r in rule_set.rules] == ["regex_replace"]
+    assert apply_rules(rule_set.rules, "Thanks Zoe for writing", {}) == "Thanks Zoe, for writing"
+
+
+def test_prefix_literal_case_whitespace_rules_are_learned():
+    pairs = [
+        P("Summary: Cloudsync can not  sync.", "CloudSync cannot sync."),
+        P("Summary: the Cloudsync app failed.", "the CloudSync app failed."),
+        P("Summary: we can not log in.", "we cannot log in."),
+        P("Summary: disk  full.", "disk full."),
+    ]
+    rule_set = synthesize_rules(pairs)
+    kinds = {r.kind: r for r in rule_set.rules}
+    assert kinds["strip_prefix"].pattern == "Summary: " and kinds["strip_prefix"].support == 4
+    assert kinds["case_fix"].replacement == "CloudSync"
+    assert kinds["replace"].pattern == "can not"
+    assert "normalize_whitespace" in kinds
+    for pair in pairs:
+        assert apply_rules(rule_set.rules, pair.bad_output, pair.context) == pair.fixed_output
+
+
+def test_context_dependent_append_gets_a_condition_and_is_idempotent():
+    sentence = " Your account manager will follow up."
+    pairs = [
+        P("Done.", "Done." + sentence, tier="enterprise", function="reply"),
+        P("Sent.", "Sent." + sentence, tier="enterprise", function="reply"),
+        P("Done.", "Done.", tier="free", function="reply"),
+        P("Noted.", "Noted.", tier="pro", function="reply"),
+    ]
+    rule_set = synthesize_rules(pairs)
+    (rule,) = rule_set.rules
+    assert rule.kind == "append" and rule.condition == {"tier": "enterprise"}
+    assert apply_rules(rule_set.rules, "New.", {"tier": "enterprise"}) == "New." + sentence
+    assert apply_rules(rule_set.rules, "New." + sentence, {"tier": "enterprise"}) == "New." + sentence
+    assert apply_rules(rule_set.rules, "New.", {"tier": "free"}) == "New."
+
+
+def test_one_off_correction_stays_narrow():
+    pairs = [P("The customer is angry about it.", "The customer is unhappy about it.", function="sum", tier="free")]
+    rule_set = synthesize_rules(pairs)
+    (rule,) = rule_set.rules
+    assert rule.condition == {"function": "sum", "tier": "free"}
+    assert "angry" in rule.pattern and len(rule.pattern.split()) >= 3  # carries a word of context each side
+    assert apply_rules(rule_set.rules, "She is angry today.", {"function": "sum", "tier": "free"}) == "She is angry today."
+    assert apply_rules(rule_set.rules, "The customer is angry about it.", {"function": "other"}) == "The customer is angry about it."
+
+
+def test_rule_that_would_change_good_outputs_is_scoped_or_rejected():
+    pairs = [
+        P('{"intent": "refund"}', '{"intent": "refund_request"}', function="classify"),
+        P('{"intent": "refund", "x": 1}', '{"intent": "refund_request", "x": 1}', function="classify"),
+        P("We sent your refund.", "We sent your refund today.", function="reply"),
+    ]
+    rule_set = synthesize_rules(pairs)
+    rule = next(r for r in rule_set.rules if r.replacement == "refund_request")
+    assert rule.condition == {"function": "classify"}
+    for pair in pairs:
+        assert apply_rules(rule_set.rules, pair.fixed_output, pair.context) == pair.fixed_output
+
+
+def test_conflicting_fixes_are_detected_and_merged_by_support():
+    pairs = [P(f"Hi {n}, ok", f"Hello {n}, ok") for n in ("Ann", "Bo", "Cy")] + [P("Hi Dee, ok", "Hey Dee, ok")]
+    rule_set = synthesize_rules(pairs)
+    (conflict,) = rule_set.list_conflicts()
+    assert conflict.kind == "same_trigger"
+    assert conflict.rules[conflict.chosen].replacement == "Hello" and "support" in conflict.reason
+    assert apply_rules(rule_set.rules, "Hi Eve, ok", {}) == "Hello Eve, ok"
+    assert any("undo" in r.reason for r in rule_set.rejected)  # the loser is not smuggled back as a one-off
+    # A person overrides the decision: the other contender wins.
+    other = 1 - conflict.chosen
+    resolved = rule_set.resolve(conflict.conflict_id, other)
+    assert resolved.conflicts[0].resolved_by == "person"
+    assert apply_rules(resolved.rules, "Hi Eve, ok", {}) == "Hey Eve, ok"
+    with pytest.raises(RuleSynthesisError, match="no conflict"):
+        rule_set.resolve("c-nope", 0)
+
+
+def test_undo_conflict_ties_go_to_the_most_recent_feedback():
+    pairs = [P("we can not go", "we cannot go"), P("we cannot stay", "we can not stay")]
+    rule_set = synthesize_rules(pairs)
+    (conflict,) = rule_set.conflicts
+    assert conflict.kind == "undo"
+    winner = conflict.rules[conflict.chosen]
+    assert winner.sources == [1] and "most recent" in conflict.reason
+
+
+def test_rewrites_are_screened_out_by_a_scorer():
+    class FakeScorer:  # stands in for the MiniLM model, which tests/test_diffing.py exercises for real
+        def similarities(self, left, right):
+            return [0.99 if "order" in a else 0.1 for a in left]
+
+    pairs = [P(f"order {n}", f"order #{n}") for n in (1, 2)] + [P("totally different", "nothing alike")]
+    rule_set = synthesize_rules(pairs, scorer=FakeScorer())
+    assert rule_set.rewrites == [2] and any("rewrite" in n for n in rule_set.notes)
+
+
+# --- LLM proposals through the real openai client ------------------------------------------
+
+class _ChatServer:
+    """Loopback /v1/chat/completions answering with a fixed message content."""
+
+    def __init__(self, content: str) -> None:
+        self.content = content
+        self.bodies: list[dict] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+                server.bodies.append(body)
+                reply = {
+                    "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": server.content}}],
+                }
+                data = json.dumps(reply).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def client(self) -> openai.OpenAI:
+        return openai.OpenAI(api_key="sk-test", base_url=f"http://127.0.0.1:{self.httpd.server_port}/v1", max_retries=0)
+
+
+@pytest.fixture
+def chat_server():
+    servers = []
+
+    def make(content: str) -> _ChatServer:
+        servers.append(_ChatServer(content))
+        return servers[-1]
+
+    yield make
+    for s in servers:
+        s.httpd.shutdown()
+
+
+def test_llm_rules_are_used_when_they_pass_the_replay_check(chat_server):
+    answer = {"rules": [
+        {"kind": "regex_replace", "target": "output", "pattern": r"order (\d+)", "replacement": r"order #\g<1>", "condition": []},
+        {"kind": "replace", "target": "output", "pattern": "ok", "replacement": "NOT OK", "condition": []},
+    ]}
+    server = chat_server(json.dumps(answer))
+    pairs = [P(f"ok, order {n}", f"ok, order #{n}") for n in (1, 22)]
+    rule_set = synthesize_rules(pairs, llm=LLMRuleProposer(server.client(), model="gpt-test"))
+    assert [r.origin for r in rule_set.rules] == ["llm"]
+    assert any(r.rule.replacement == "NOT OK" for r in rule_set.rejected)  # harmful proposal refused
+    sent = server.bodies[0]
+    assert sent["response_format"]["type"] == "json_schema" and sent["model"] == "gpt-test"
+
+
+@pytest.mark.parametrize("content", ["not json at all", json.dumps({"rules": [{"kind": "rm -rf"}]})])
+def test_llm_failure_falls_back_to_heuristics(chat_server, content):
+    server = chat_server(content)
+    pairs = [P(f"order {n}", f"order #{n}") for n in (1, 22)]
+    rule_set = synthesize_rules(pairs, llm=LLMRuleProposer(server.client()))
+    assert any("LLM synthesis failed" in n for n in rule_set.notes)
+    assert [r.origin for r in rule_set.rules] == ["heuristic"]
+    assert apply_rules(rule_set.rules, "order 5", {}) == "order #5"
