@@ -11,6 +11,7 @@ dollar guard's ``BudgetExceededError``) before training starts.
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -80,6 +81,12 @@ class LocalEstimate:
     def to_dict(self) -> dict[str, Any]:
         return {"kind": "local", **asdict(self), "within_budget": self.within_budget}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "LocalEstimate":
+        """The estimate ``to_dict`` wrote (``estimate.json`` of a resumed run)."""
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in known})
+
 
 def calibrate_throughput(
     model_path: Path,
@@ -90,10 +97,10 @@ def calibrate_throughput(
     batch_size: int,
     lora: LoraSettings,
     max_length: int = 1024,
-    steps: int = 2,
+    steps: int = 3,
     learning_rate: float = 1e-4,
 ) -> Calibration:
-    """Time ``steps`` LoRA optimiser steps (after one warm-up step) on batches of ``texts``.
+    """Median throughput of ``steps`` LoRA optimiser steps (after one warm-up step) on batches of ``texts``.
 
     The model is loaded afresh and thrown away, so calibration never touches the
     weights that are then trained.
@@ -124,15 +131,19 @@ def calibrate_throughput(
 
     run_step(0)  # warm-up: allocations, kernel selection
     _synchronize(device)
-    tokens = 0
-    started = time.perf_counter()
+    # Per-step rates and their median: one step slowed by a busy machine does not skew it.
+    rates, tokens, seconds = [], 0, 0.0
     for index in range(1, steps + 1):
-        tokens += run_step(index)
-    _synchronize(device)
-    seconds = max(time.perf_counter() - started, 1e-9)
+        started = time.perf_counter()
+        step_tokens = run_step(index)
+        _synchronize(device)
+        elapsed = max(time.perf_counter() - started, 1e-9)
+        rates.append(step_tokens / elapsed)
+        tokens += step_tokens
+        seconds += elapsed
     del model, optimizer
     return Calibration(
-        tokens_per_second=tokens / seconds,
+        tokens_per_second=statistics.median(rates),
         steps=steps,
         tokens=tokens,
         seconds=seconds,

@@ -225,6 +225,11 @@ class LocalTrainer(BaseTrainer):
             rows.append(self._convert_record(record, where, tokenizer))
         if not rows:
             raise DataFormatError(f"{path}: no training examples in the file")
+        if self.method == "supervised" and "completion" not in json.loads(next(l for l in lines if l.strip())):
+            # The same chat rules the OpenAI trainer applies (one set of format rules for every trainer).
+            from vectortrainer.chatml import validate_chat_jsonl
+
+            validate_chat_jsonl(path).raise_if_invalid()
         return rows
 
     def _convert_record(self, record: Any, where: str, tokenizer: Any) -> dict[str, str]:
