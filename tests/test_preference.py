@@ -9,6 +9,7 @@ import pytest
 from vectortrainer.errors import DataFormatError
 from vectortrainer.preference import (
     export_preference_jsonl,
+    export_run_preferences,
     parse_preference_record,
     read_preference_jsonl,
 )
@@ -108,3 +109,17 @@ def test_reading_reports_file_and_line_of_bad_json(tmp_path):
     path.write_text(path.read_text(encoding="utf-8") + "{not json\n", encoding="utf-8")
     with pytest.raises(DataFormatError, match=r"dpo.jsonl:3: not valid JSON"):
         read_preference_jsonl(path)
+
+
+def test_run_export_keeps_the_runs_function_and_the_golden_system_prompt(tmp_path):
+    golden = tmp_path / "golden.jsonl"
+    golden.write_text(json.dumps({"messages": [{"role": "system", "content": "Golden prompt."},
+                                               {"role": "user", "content": "u"},
+                                               {"role": "assistant", "content": "a"}]}) + "\n")
+    untagged = FeedbackPair(bad_output="b", fixed_output="f", input_prompt="q")
+    export = export_run_preferences([*PAIRS, untagged], tmp_path / "dpo.jsonl", function="summarize",
+                                    golden_path=golden)
+    assert export.written == 2  # "summarize" and the untagged pair; "other" belongs to another function
+    records = _lines(tmp_path / "dpo.jsonl")
+    assert {r["input"]["messages"][0]["content"] for r in records} == {"Golden prompt."}
+    assert [r["input"]["messages"][1]["content"] for r in records] == [PAIRS[0].input_prompt, "q"]

@@ -91,7 +91,7 @@ def export_preference_jsonl(
     """Write the usable pairs as DPO JSONL in ``fmt`` ("openai" or "trl"), atomically.
 
     A pair's system prompt is ``system_prompts[pair.context["function_name"]]`` when
-    given, else ``default_system_prompt``. Pairs without an input prompt, with an empty
+    given (``context["function"]``, or ``"function_name"``), else ``default_system_prompt``. Pairs without an input prompt, with an empty
     output, or whose bad and fixed outputs are equal, are skipped and counted by reason.
     Raises ``DataFormatError`` when no pair is usable (an empty DPO file would only
     fail later, at the vendor or in the trainer).
@@ -106,7 +106,7 @@ def export_preference_jsonl(
         if reason is not None:
             skipped[reason] += 1
             continue
-        function_name = str(pair.context.get("function_name") or "")
+        function_name = _function_of(pair) or ""
         example = example_from_pair(pair, prompts.get(function_name, default_system_prompt))
         record = example.to_openai() if fmt == "openai" else example.to_trl()
         lines.append(json.dumps(record, ensure_ascii=False))
@@ -118,6 +118,28 @@ def export_preference_jsonl(
         )
     _write_text_atomic(Path(path), "\n".join(lines) + "\n")
     return PreferenceExport(path=Path(path), written=len(lines), skipped=dict(skipped))
+
+
+def export_run_preferences(
+    pairs: Iterable[FeedbackPair],
+    path: Path,
+    *,
+    function: str | None,
+    golden_path: Path | None = None,
+    system_prompts: Mapping[str, str] | None = None,
+) -> PreferenceExport:
+    """The DPO file of one pipeline run: the pairs of ``function`` (or untagged), OpenAI shape.
+
+    The system prompt is the one the run's golden ChatML uses (so SFT and DPO data
+    agree), else the configured or derived prompt of ``function``.
+    """
+    from vectortrainer.chatml import system_prompt_for
+
+    mine = [p for p in pairs if function is None or _function_of(p) in (None, function)]
+    system = _golden_system_prompt(golden_path) if golden_path is not None else None
+    if system is None and function:
+        system = system_prompt_for(function, system_prompts)
+    return export_preference_jsonl(mine, path, fmt="openai", default_system_prompt=system)
 
 
 def read_preference_jsonl(path: Path) -> list[PreferenceExample]:
@@ -165,6 +187,24 @@ def parse_preference_record(record: Any, where: str) -> PreferenceExample:
     if messages[-1]["role"] != "user":
         raise DataFormatError(f"{where}: the input conversation must end with a user message")
     return PreferenceExample(messages=messages, chosen=chosen, rejected=rejected)
+
+
+def _function_of(pair: FeedbackPair) -> str | None:
+    name = pair.context.get("function") or pair.context.get("function_name")
+    return str(name) if name else None
+
+
+def _golden_system_prompt(golden_path: Path) -> str | None:
+    """The system message of the first golden example, if the file has one."""
+    try:
+        with Path(golden_path).open(encoding="utf-8") as handle:
+            first = next((line for line in handle if line.strip()), "")
+        messages = json.loads(first).get("messages") or []
+    except (OSError, ValueError, AttributeError):
+        return None
+    if messages and isinstance(messages[0], dict) and messages[0].get("role") == "system":
+        return str(messages[0].get("content") or "") or None
+    return None
 
 
 def _unusable_reason(pair: FeedbackPair) -> str | None:
