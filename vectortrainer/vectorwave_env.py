@@ -67,7 +67,9 @@ def configure_lite(store_path: str | os.PathLike[str]) -> Path:
             IGNORE_ERROR_FILE_PATH=str(path / ".vtwignore"),
             VECTORWAVE_RUN_DIR=str(path / "run"),
         )
-        if _configured_path is not None and _configured_path != str(path):
+        if _configured_path != str(path):
+            # Also on first use: VectorWave may have been imported (and its settings
+            # cached) before we configured it, e.g. by its own pytest plugin.
             _reset_vectorwave_caches()
         _configured_path = str(path)
     return path
@@ -82,6 +84,8 @@ def _reset_vectorwave_caches() -> None:
         ("vectorwave.store.factory", "get_vector_store"),
         ("vectorwave.store", "get_vector_store"),
         ("vectorwave.batch.batch", "get_batch_manager"),
+        ("vectorwave.vectorizer.factory", "get_vectorizer"),
+        ("vectorwave.monitoring.alert.factory", "get_alerter"),
     ):
         module = sys.modules.get(module_name)
         func = getattr(module, attr, None) if module else None

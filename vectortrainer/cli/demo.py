@@ -3,11 +3,46 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from vectortrainer.cli.common import add_subcommand_options, config_from_args, stderr_console
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     demo = subparsers.add_parser("demo", help="the embedded demo store")
     actions = demo.add_subparsers(dest="demo_command", metavar="ACTION", required=True)
-    seed = actions.add_parser("seed", help="seed the demo store (idempotent)")
-    seed.add_argument("--store", type=__import__("pathlib").Path, help="store directory")
-    seed.set_defaults(handler=lambda args: 0)
+    seed = actions.add_parser("seed", help="seed the demo store by calling decorated demo functions (idempotent)")
+    add_subcommand_options(seed)
+    seed.add_argument("--feedback", type=Path, metavar="FILE", help="where to write demo feedback pairs (default: feedback.path)")
+    seed.add_argument("--if-empty", action="store_true", help="do nothing if the store already holds any logs")
+    seed.set_defaults(handler=seed_command)
+
+
+def seed_command(args: argparse.Namespace) -> int:
+    from vectortrainer.demo.seed import seed_demo_store
+
+    config = config_from_args(args)
+    feedback = args.feedback or config.feedback.path
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=stderr_console, transient=True,
+    ) as bar:
+        task = bar.add_task("seeding", total=None)
+
+        def on_progress(done: int, total: int, message: str) -> None:
+            bar.update(task, completed=done, total=total, description=message)
+
+        report = seed_demo_store(config.store.path, feedback_path=feedback, if_empty=args.if_empty, progress=on_progress)
+    if report.already_seeded:
+        stderr_console.print(f"The store at {config.store.path} already holds {report.stored} logs; nothing added.")
+    else:
+        per_function = ", ".join(f"{name} {count}" for name, count in sorted(report.per_function.items()))
+        stderr_console.print(
+            f"Seeded {config.store.path}: {report.calls} calls ({report.failed_calls} failing on purpose), "
+            f"{report.stored} logs stored and verified ({per_function}) in {report.seconds:.1f} s."
+        )
+    if report.feedback_path is not None:
+        stderr_console.print(f"Demo feedback: {report.feedback_pairs} pairs in {report.feedback_path}.")
+    return 0

@@ -1,0 +1,1 @@
+"""The embedded demo: deterministic decorated functions, their inputs, and demo feedback."""
