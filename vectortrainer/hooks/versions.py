@@ -145,20 +145,28 @@ class HookVersionManager:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def _write_manifest(self, versions: list[HookVersion]) -> None:
-        active = self._active_id(versions)
+    def _write_manifest(self, versions: list[HookVersion], preferred: str | None = None) -> None:
+        active = self._active_id(versions, preferred)
         for version in versions:
             version.active = version.version_id == active
         document = {"format": 1, "active": active, "versions": [v.to_dict() for v in versions]}
         atomic_write_text(self.manifest_path, json.dumps(document, indent=2, sort_keys=True) + "\n")
 
-    def _active_id(self, versions: list[HookVersion]) -> str | None:
-        """The version whose checksum the active hook file has (the newest if several)."""
+    def _active_id(self, versions: list[HookVersion], preferred: str | None = None) -> str | None:
+        """The version whose checksum the active hook file has.
+
+        Several versions can hold the same code; then the one the manifest (or the
+        caller) names wins, else the newest.
+        """
         try:
             digest = _sha256_file(self.active_path)
         except FileNotFoundError:
             return None
         matching = [v.version_id for v in versions if v.sha256 == digest]
+        if preferred is None:
+            preferred = next((v.version_id for v in versions if v.active), None)
+        if preferred in matching:
+            return preferred
         return matching[-1] if matching else None
 
     # -- public API -----------------------------------------------------------
@@ -179,7 +187,7 @@ class HookVersionManager:
             if activate:
                 atomic_write_text(self.active_path, source)
             versions.append(version)
-            self._write_manifest(versions)
+            self._write_manifest(versions, version_id if activate else None)
             return version_id
 
     def list_versions(self) -> list[HookVersion]:
@@ -249,8 +257,7 @@ class HookVersionManager:
             except HookValidationError as exc:
                 raise HookVersionError(f"hook version {target.version_id} is not a valid hook ({exc}); not restored") from None
             atomic_write_text(self.active_path, source)
-            self._write_manifest(versions)
-            target.active = True
+            self._write_manifest(versions, target.version_id)
             return target
 
     def diff(self, a: str, b: str) -> str:

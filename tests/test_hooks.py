@@ -1,0 +1,134 @@
+"""Hook generation: rules as data, AST validation, subprocess import and replay, CLI (FR-2.5, FR-2.6, FR-5.4, VT-6)."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+
+import pytest
+
+from vectortrainer.cli import main
+from vectortrainer.demo.feedback import write_demo_feedback
+from vectortrainer.hooks import HookScriptGenerator, HookValidationError
+from vectortrainer.hooks.generator import HOOK_FILENAME, render_hook, rules_document
+from vectortrainer.hooks.validation import check_regex_safety, replay_in_subprocess, validate_hook_source
+from vectortrainer.rules import synthesize_rules
+from vectortrainer.types import FeedbackPair, Rule
+
+
+def _load(path):
+    spec = importlib.util.spec_from_file_location("hook_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+PAIRS = [FeedbackPair(f"Summary: the parcel for order {n} is late", f"the parcel for order #{n} is late", "p", {"function": "f"})
+         for n in (11, 2345, 7)]
+
+
+def test_generate_writes_a_hook_that_repairs_and_reports(tmp_path):
+    rule_set = synthesize_rules(PAIRS)
+    generator = HookScriptGenerator()
+    path = generator.generate(rule_set, tmp_path, enable_versioning=False)
+    assert path == tmp_path / HOOK_FILENAME and not (tmp_path / ".hook_versions").exists()
+    hook = _load(path)
+    assert hook.intercept_output("Summary: the parcel for order 99 is late", {"function": "f"}) == "the parcel for order #99 is late"
+    assert hook.intercept_prompt("Summary: order 99", {}) == "Summary: order 99"  # no prompt rules
+    assert hook.intercept_output({"not": "text"}, None) == {"not": "text"}
+    report = generator.last_report
+    assert report.replay.exact_fixes == 3 and report.replay.good_changed == []
+    assert set(report.replay.imported_modules) <= {"json", "re"} | {m for m in report.replay.imported_modules if m.startswith(("json.", "re.", "_"))}
+
+
+def test_rules_are_one_ascii_data_literal(tmp_path):
+    source = render_hook(rules_document([Rule("replace", 'x"""\\', "é\x00")]))
+    tree = ast.parse(source)
+    strings = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    data = [s for s in strings if s.startswith('{"rules"')]
+    assert len(data) == 1 and source.isascii()
+    assert json.loads(data[0])["rules"][0]["replacement"] == "é\x00"
+    assert validate_hook_source(source) == 1
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda s: s + "\nimport os\n",
+        lambda s: s.replace("import re\n", "import re\nimport subprocess\n"),
+        lambda s: s + "\n__import__('os').system('true')\n",
+        lambda s: s.replace("RULES_JSON = '", "RULES_JSON = str(1) + '", 1),
+        lambda s: s.replace("return apply_rules(_RULES, model_output", "return apply_rules(_RULES, model_output.upper()", 1),
+        lambda s: s + "\ndef intercept_extra(x):\n    return x\n",
+        lambda s: s.replace("RULES_JSON = '", "RULES_JSON = f'", 1),
+        lambda s: s[:-20],
+    ],
+)
+def test_validation_rejects_tampered_scripts(tamper):
+    source = render_hook(rules_document([Rule("strip_prefix", "Summary: ")]))
+    validate_hook_source(source)
+    with pytest.raises(HookValidationError):
+        validate_hook_source(tamper(source))
+
+
+@pytest.mark.parametrize("pattern", [r"(a+)+$", r"(a|a)*b", r"\d+\d+x", r"(\w)\1", r"(?:x+)*"])
+def test_catastrophic_regexes_are_refused(pattern):
+    with pytest.raises(ValueError):
+        check_regex_safety(pattern)
+
+
+def test_unsafe_or_broken_regex_rules_are_skipped_with_a_report(tmp_path):
+    rules = [Rule("regex_replace", r"(a+)+$", "b"), Rule("regex_replace", r"(unclosed", "b"), Rule("strip_prefix", "X: ")]
+    generator = HookScriptGenerator()
+    path = generator.generate(rules, tmp_path, enable_versioning=False, pairs=[FeedbackPair("X: a", "a")])
+    reasons = [s.reason for s in generator.last_report.skipped]
+    assert len(reasons) == 2 and "unsafe" in reasons[0] and "invalid" in reasons[1]
+    assert generator.last_report.rules_written == 1
+    assert _load(path).intercept_output("X: aaaa", {}) == "aaaa"
+
+
+def test_invalid_script_is_never_written(tmp_path, monkeypatch):
+    import vectortrainer.hooks.generator as generator_module
+
+    monkeypatch.setattr(generator_module, "render_hook", lambda doc: "import os\nRULES_JSON = ''\n")
+    with pytest.raises(HookValidationError):
+        HookScriptGenerator().generate([Rule("strip_prefix", "a")], tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_subprocess_replay_reports_harm():
+    # A rule that rewrites good outputs too is caught by the replay report.
+    source = render_hook(rules_document([Rule("append", "", " Thanks.")]))
+    pairs = [FeedbackPair("Hi", "Hi Thanks."), FeedbackPair("Ok", "Ok")]
+    report = replay_in_subprocess(source, pairs)
+    assert report.exact_fixes == 1 and report.good_changed == [1] and report.pairs == 2
+
+
+def test_cli_synthesize_then_hooks_commands(tmp_path, capsys):
+    feedback, hooks = tmp_path / "fb.jsonl", tmp_path / "hooks"
+    write_demo_feedback(feedback)
+    assert main(["rules", "synthesize", "--feedback", str(feedback), "--hooks-dir", str(hooks), "--no-semantic", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["version"] == "v001" and summary["replay"]["good_changed"] == [] and summary["conflicts"]
+    assert (hooks / "rules.json").is_file()
+    assert main(["rules", "synthesize", "--feedback", str(feedback), "--hooks-dir", str(hooks), "--no-semantic", "--note", "again"]) == 0
+    assert "rules" in capsys.readouterr().out
+    assert main(["hooks", "list", "--hooks-dir", str(hooks), "--json"]) == 0
+    versions = json.loads(capsys.readouterr().out)
+    assert [v["version_id"] for v in versions] == ["v001", "v002"] and versions[1]["note"] == "again"
+    assert main(["hooks", "diff", "v001", "v002", "--hooks-dir", str(hooks)]) == 0
+    capsys.readouterr()
+    assert main(["hooks", "rollback", "--hooks-dir", str(hooks)]) == 0
+    assert main(["hooks", "verify", "--hooks-dir", str(hooks), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["active"] == "v001"
+
+
+def test_cli_errors_are_one_line_and_non_zero(tmp_path, capsys):
+    assert main(["rules", "synthesize", "--feedback", str(tmp_path / "nope.jsonl"), "--hooks-dir", str(tmp_path), "--no-semantic"]) == 1
+    assert main(["hooks", "rollback", "v009", "--hooks-dir", str(tmp_path / "missing")]) == 1
+    (tmp_path / "fb.jsonl").write_text('{"bad_output": "a", "fixed_output": "b"}\n', encoding="utf-8")
+    assert main(["rules", "synthesize", "--feedback", str(tmp_path / "fb.jsonl"), "--hooks-dir", str(tmp_path / "h"),
+                 "--no-semantic", "--choose", "bad"]) == 2
+    err = capsys.readouterr().err
+    assert "not found" in err and "no hooks directory" in err and "CONFLICT=N" in err
