@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, cast
 
+from textual import on
 from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.worker import Worker
 
 if TYPE_CHECKING:
     from tui.app import VectorTrainerApp
@@ -22,6 +24,10 @@ class ModeScreen(Screen):
 
     def on_mount(self) -> None:
         self.watch(self.app, "status_text", self._show_status)
+
+    @on(Worker.StateChanged)
+    def _forward_worker_state(self, event: Worker.StateChanged) -> None:
+        self.vt_app.report_worker_failure(event)
 
     def _show_status(self, status: str) -> None:
         self.sub_title = f"{self.MODE_NAME} · {status}" if status else self.MODE_NAME

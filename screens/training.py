@@ -1,17 +1,350 @@
-"""Training screen (being built)."""
+"""Live training: stages with states, progress with ETA, job status and events, loss chart, summary, resume.
+
+The pipeline runs in a thread worker; a ``PipelineMonitor`` posts one message per
+callback to this screen (never touching widgets from the thread). The cost is
+approved in the budget modal, asked for from the worker and awaited there.
+"""
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
-from textual.widgets import Footer, Header, Static
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Button, Footer, Header, Label, ProgressBar, RichLog, Static
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from screens.base import ModeScreen
+from screens.budget import BudgetScreen
+from screens.confirm import ConfirmScreen
+from tui.widgets import LossChart, StageList, key_value_table
+from tui.workspace import budget_view, start_or_resume_run
+from vectortrainer.monitor import PipelineMonitor
+
+STAGE_NAMES = ("extract", "synthesize", "estimate", "confirm", "upload", "train", "monitor", "summary")
+LOSS_KEYS = ("train_loss", "loss")
+
+
+class PipelineEvent(Message):
+    """One monitor callback, forwarded from the pipeline thread."""
+
+    def __init__(self, kind: str, **data: Any) -> None:
+        super().__init__()
+        self.kind = kind
+        self.data = data
+
+    def can_replace(self, message: Message) -> bool:
+        return (
+            self.kind == "progress"
+            and isinstance(message, PipelineEvent)
+            and message.kind == "progress"
+            and message.data.get("stage") == self.data.get("stage")
+        )
+
+
+class ScreenMonitor(PipelineMonitor):
+    """Forwards every pipeline callback to the screen as a message (thread-safe)."""
+
+    def __init__(self, screen: "TrainingScreen") -> None:
+        self.screen = screen
+
+    def _post(self, kind: str, **data: Any) -> None:
+        self.screen.post_message(PipelineEvent(kind, **data))
+
+    def on_run_start(self, run_id, *, resumed=False, run_dir=None):
+        self._post("run_start", run_id=run_id, resumed=resumed)
+
+    def on_stage_start(self, stage, *, total=None, description=""):
+        self._post("stage_start", stage=stage, total=total, description=description)
+
+    def on_progress(self, stage, completed, total=None, message=""):
+        self._post("progress", stage=stage, completed=completed, total=total, message=message)
+
+    def on_stage_complete(self, stage, *, result=None, duration_s=None, skipped=False):
+        self._post("stage_complete", stage=stage, result=dict(result or {}), skipped=skipped)
+
+    def on_stage_failed(self, stage, error):
+        self._post("stage_failed", stage=stage, error=error)
+
+    def on_log(self, message, *, level="info", stage=None):
+        self._post("log", message=message, level=level, stage=stage)
+
+    def on_metric(self, metrics, *, step=None, stage=None):
+        self._post("metric", metrics=dict(metrics), step=step)
+
+    def on_summary(self, summary):
+        self._post("summary", summary=dict(summary))
+
+    def on_run_end(self, status, *, message=""):
+        self._post("run_end", status=status, message=message)
 
 
 class TrainingScreen(ModeScreen):
+    """Start (after the budget modal), follow, cancel and resume fine-tuning runs."""
+
     MODE_NAME = "Training"
+    BINDINGS = [
+        Binding("t", "start", "Start training", id="training.start"),
+        Binding("c", "cancel_run", "Cancel run", id="training.cancel"),
+        Binding("r", "resume", "Resume run", id="training.resume"),
+    ]
+    running: reactive[bool] = reactive(False)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stage_states: dict[str, tuple[str, str]] = {name: ("pending", "") for name in STAGE_NAMES}
+        self.losses: list[float] = []
+        self.resumable: Any = None
+        self.outcome: Any = None
+        self.trainer: Any = None  # tests inject a trainer; otherwise the pipeline makes one
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("coming soon")
-        yield Footer()
+        with Horizontal(id="training-body"):
+            with Vertical(id="training-left", classes="panel"):
+                yield Label("Stages", classes="panel-title")
+                yield StageList(id="stages")
+                yield Label("Run", classes="panel-title")
+                yield Static("", id="run-info")
+                with Horizontal(classes="buttons"):
+                    yield Button("Start (t)", id="start-button", variant="primary")
+                    yield Button("Cancel (c)", id="cancel-button", variant="error")
+                yield Button("Resume (r)", id="resume-button")
+            with Vertical(id="training-right", classes="panel"):
+                yield Label("Progress", classes="panel-title", id="progress-title")
+                yield ProgressBar(id="stage-progress", show_eta=True)
+                yield Static("job: not started", id="job-status")
+                yield Label("Training loss", classes="panel-title")
+                yield LossChart(id="loss")
+                yield Label("Events", classes="panel-title")
+                yield RichLog(id="events", wrap=True, markup=False, max_lines=2000)
+                yield Static("", id="summary")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#summary", Static).display = False
+        self._show_stages()
+        self._find_resumable()
+
+    def on_screen_resume(self) -> None:
+        if not self.running:
+            self._find_resumable()
+
+    # -- what the screen shows ------------------------------------------------------------
+    def _show_stages(self) -> None:
+        self.query_one("#stages", StageList).stages = tuple(
+            (name, state, note) for name, (state, note) in self.stage_states.items()
+        )
+
+    def _show_run_info(self) -> None:
+        app = self.vt_app
+        lines = [
+            f"function: {app.current_function or '(choose one on the dataset screen, F2)'}",
+            f"golden file: {app.exported_path.name if app.exported_path else '(none: the run extracts it)'}",
+            f"model: {self.workspace.config.training.model}",
+            f"budget: " + (f"${self.workspace.config.budget.max_budget_usd:.2f}"
+                           if self.workspace.config.budget.max_budget_usd is not None else "off"),
+        ]
+        if self.resumable is not None and not self.running:
+            lines.append(f"resumable: {self.resumable.run_id} ({self.resumable.status}) — press r")
+        self.query_one("#run-info", Static).update("\n".join(lines))
+
+    def watch_running(self, running: bool) -> None:
+        self.query_one("#start-button", Button).disabled = running
+        self.query_one("#resume-button", Button).disabled = running
+        self.query_one("#cancel-button", Button).disabled = not running
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_run":
+            return self.running or None
+        if action in ("start", "resume"):
+            if self.running:
+                return None
+            if action == "resume":
+                return self.resumable is not None or None
+        return True
+
+    # -- resume ---------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="runs", description="looking for runs")
+    def _find_resumable(self) -> None:
+        from vectortrainer.runs import list_runs
+
+        runs = [info for info in list_runs(self.workspace.config.output_dir)
+                if info.status not in ("succeeded", "damaged")]
+        self.app.call_from_thread(self._resumable_found, runs[0] if runs else None)
+
+    def _resumable_found(self, info: Any) -> None:
+        self.resumable = info
+        self._show_run_info()
+        self.refresh_bindings()
+
+    @on(Button.Pressed, "#resume-button")
+    def action_resume(self) -> None:
+        if self.resumable is None:
+            self.notify("No unfinished run in the output directory.", severity="warning")
+            return
+        self._begin(resume_id=self.resumable.run_id)
+
+    # -- start ----------------------------------------------------------------------------
+    @on(Button.Pressed, "#start-button")
+    def action_start(self) -> None:
+        function = self.vt_app.current_function
+        if not function:
+            self.notify("Choose a function on the dataset screen first (F2).", severity="warning")
+            return
+        self._begin(resume_id=None)
+
+    def _begin(self, *, resume_id: str | None) -> None:
+        app = self.vt_app
+        config = self.workspace.config.with_overrides(**{"selection.function": app.current_function})
+        self.workspace.config = config
+        self.stage_states = {name: ("pending", "") for name in STAGE_NAMES}
+        self.losses = []
+        self.query_one("#loss", LossChart).show([])
+        self.query_one("#events", RichLog).clear()
+        self.query_one("#summary", Static).display = False
+        self._show_stages()
+        self.running = True
+        golden = app.exported_path if resume_id is None else None
+        self._run_pipeline(resume_id, golden)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="training", description="training run")
+    def _run_pipeline(self, resume_id: str | None, golden: Path | None) -> None:
+        outcome = start_or_resume_run(
+            self.workspace, monitor=ScreenMonitor(self), confirm=self._confirm_from_thread,
+            resume_id=resume_id, golden_path=golden, trainer=self.trainer,
+        )
+        self.app.call_from_thread(self._finished, outcome)
+
+    def _confirm_from_thread(self, estimate: Any) -> bool:
+        """The pipeline's confirm callback: show the budget modal and wait for the answer."""
+        answer: dict[str, bool] = {}
+        answered = threading.Event()
+        view = budget_view(estimate, self.workspace.config.budget.max_budget_usd)
+
+        def ask() -> None:
+            def done(approved: bool | None) -> None:
+                answer["approved"] = bool(approved)
+                answered.set()
+
+            self.app.push_screen(BudgetScreen(view), done)
+
+        self.app.call_from_thread(ask)
+        worker = get_current_worker()
+        while not answered.wait(0.1):
+            if worker.is_cancelled:
+                return False
+        return answer["approved"]
+
+    def _finished(self, outcome: Any) -> None:
+        self.running = False
+        self.outcome = outcome
+        severity = "information" if outcome.ok else "warning"
+        self.notify(outcome.message, title=f"Run {outcome.status}", severity=severity, timeout=8)
+        self._find_resumable()
+
+    # -- cancel ---------------------------------------------------------------------------
+    @on(Button.Pressed, "#cancel-button")
+    def action_cancel_run(self) -> None:
+        if not self.running:
+            return
+        self.app.push_screen(
+            ConfirmScreen(
+                "Cancel the run?",
+                "Stop this run at the next safe point? A job already created keeps running at the "
+                "vendor; the run can be resumed later (r) without paying twice.",
+                "Cancel run",
+            ),
+            self._cancel_confirmed,
+        )
+
+    def _cancel_confirmed(self, confirmed: bool | None) -> None:
+        pipeline = self.workspace.pipeline
+        if confirmed and pipeline is not None:
+            pipeline.cancel()
+            self.query_one("#job-status", Static).update("job: cancelling…")
+
+    @on(Worker.StateChanged)
+    def _worker_ended(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "training" and event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+            self.running = False
+
+    # -- pipeline events --------------------------------------------------------------------
+    @on(PipelineEvent)
+    def _pipeline_event(self, event: PipelineEvent) -> None:
+        data = event.data
+        handler = getattr(self, f"_on_{event.kind}", None)
+        if handler is not None:
+            handler(**data)
+
+    def _on_run_start(self, run_id: str, resumed: bool) -> None:
+        self.query_one("#progress-title", Label).update(f"Run {run_id}{' (resumed)' if resumed else ''}")
+
+    def _on_stage_start(self, stage: str, total: Any, description: str) -> None:
+        self.stage_states[stage] = ("running", description)
+        self._show_stages()
+        bar = self.query_one("#stage-progress", ProgressBar)
+        bar.update(total=total, progress=0)
+
+    def _on_progress(self, stage: str, completed: float, total: Any, message: str) -> None:
+        bar = self.query_one("#stage-progress", ProgressBar)
+        if stage == "monitor":
+            total = self._total_steps or total
+            self.query_one("#job-status", Static).update(f"job: {message}" if message else "job: running")
+        bar.update(total=total, progress=completed)
+
+    _total_steps: int | None = None
+
+    def _on_stage_complete(self, stage: str, result: dict, skipped: bool) -> None:
+        note = str(result.get("note", "")) if isinstance(result, dict) else ""
+        self.stage_states[stage] = ("completed", note + (" (done before)" if skipped else ""))
+        self._show_stages()
+
+    def _on_stage_failed(self, stage: str, error: str) -> None:
+        self.stage_states[stage] = ("failed", error[:60])
+        self._show_stages()
+
+    def _on_log(self, message: str, level: str, stage: str | None) -> None:
+        style = {"warning": "yellow", "error": "bold red"}.get(level, "")
+        prefix = f"[{stage}] " if stage else ""
+        self.query_one("#events", RichLog).write(Text(prefix + message, style=style))
+
+    def _on_metric(self, metrics: dict, step: int | None) -> None:
+        loss = next((metrics[key] for key in LOSS_KEYS if metrics.get(key) is not None), None)
+        if "total_steps" in metrics:
+            self._total_steps = int(metrics["total_steps"])
+        if loss is not None:
+            self.losses.append(float(loss))
+            self.query_one("#loss", LossChart).show(self.losses)
+
+    def _on_summary(self, summary: dict) -> None:
+        training = summary.get("training") or {}
+        cost = summary.get("cost") or {}
+        golden = summary.get("golden") or {}
+        rules = summary.get("rules") or {}
+        loss = training.get("final_loss")
+        rows = [
+            ("status", str(training.get("status"))),
+            ("fine-tuned model", str(training.get("fine_tuned_model") or "—")),
+            ("golden examples", str(golden.get("examples", "—"))),
+            ("rules", str(rules.get("count", "—"))),
+            ("estimated cost", f"${cost['estimated_usd']:.4f}" if cost.get("estimated_usd") is not None else "—"),
+            ("trained tokens", f"{training['trained_tokens']:,}" if training.get("trained_tokens") else "—"),
+            ("final loss", f"{loss:.4f}" if isinstance(loss, (int, float)) else "—"),
+        ]
+        summary_widget = self.query_one("#summary", Static)
+        summary_widget.update(key_value_table(rows))
+        summary_widget.border_title = "Summary"
+        summary_widget.display = True
+
+    def _on_run_end(self, status: str, message: str) -> None:
+        self.query_one("#job-status", Static).update(f"run: {status}")

@@ -139,7 +139,11 @@ class VectorTrainerApp(App[int]):
 
     # -- errors in one place --------------------------------------------------------
     @on(Worker.StateChanged)
-    def _worker_failed(self, event: Worker.StateChanged) -> None:
+    def _app_worker_changed(self, event: Worker.StateChanged) -> None:
+        self.report_worker_failure(event)
+
+    def report_worker_failure(self, event: Worker.StateChanged) -> None:
+        """The one place worker failures are handled (screens forward theirs: the message does not bubble)."""
         if event.state is not WorkerState.ERROR:
             return
         error = event.worker.error

@@ -79,6 +79,7 @@ STAGE_STYLE = {
     "pending": ("·", "dim"),
     "running": ("▶", "bold yellow"),
     "completed": ("✔", "green"),
+    "complete": ("✔", "green"),
     "skipped": ("–", "dim"),
     "failed": ("✘", "bold red"),
     "cancelled": ("■", "red"),

@@ -89,6 +89,7 @@ class Workspace:
 
     config: Config
     source: Any = None  # vectortrainer.source.LogSource (or any object with the same two methods)
+    pipeline: Any = None  # the TrainingPipeline running now, so the UI can cancel it
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # -- store ---------------------------------------------------------------
@@ -242,3 +243,42 @@ def budget_view(estimate: Any, budget_usd: float | None) -> BudgetView:
         budget_usd=budget_usd,
         advice=advice,
     )
+
+
+def start_or_resume_run(
+    workspace: Workspace,
+    *,
+    monitor: Any,
+    confirm: Callable[[Any], bool],
+    resume_id: str | None = None,
+    golden_path: Path | None = None,
+    trainer: Any = None,
+) -> Any:
+    """Run the training pipeline (blocking; call from a worker) and return its ``RunOutcome``.
+
+    With ``golden_path`` (the dataset screen's export) the run starts from that file:
+    the extract stage is recorded as done instead of reading the store again.
+    """
+    from vectortrainer.pipeline import TrainingPipeline
+    from vectortrainer.runs import COMPLETE, RunDirectory
+
+    config = workspace.config
+    pipeline = TrainingPipeline(config, trainer=trainer, monitor=monitor, confirm=confirm)
+    workspace.pipeline = pipeline
+    if resume_id is not None:
+        return pipeline.resume(resume_id)
+    if golden_path is None:
+        if workspace.source is not None and hasattr(workspace.source, "store"):
+            from vectortrainer.vectorwave_env import open_dataset_manager
+
+            pipeline.dataset_manager = open_dataset_manager(workspace.store_path)
+        return pipeline.run()
+    run = RunDirectory.create(config.output_dir, config.redacted(), function=config.selection.function)
+    examples = sum(1 for line in Path(golden_path).read_text(encoding="utf-8").splitlines() if line.strip())
+    run.golden_path.write_bytes(Path(golden_path).read_bytes())
+    stage = run.state.stage("extract")
+    stage.status = COMPLETE
+    stage.detail.update({"function": config.selection.function, "golden": {"examples": examples},
+                         "source": str(golden_path), "note": f"{examples} examples (dataset screen)"})
+    run.save()
+    return pipeline.resume(run.run_id)
