@@ -1,10 +1,89 @@
-"""`vectortrainer select`: golden data -> ChatML JSONL, with a Rich summary."""
+"""`vectortrainer select` (golden data -> ChatML JSONL) and `vectortrainer functions` (what a store holds)."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from vectortrainer.cli.common import add_subcommand_options, config_from_args, stderr_console
+from vectortrainer.errors import ConfigError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     select = subparsers.add_parser("select", help="pick golden data and write ChatML JSONL")
-    select.set_defaults(handler=lambda args: 0)
+    add_subcommand_options(select)
+    select.add_argument("--function", metavar="NAME", default=argparse.SUPPRESS, help="the decorated function")
+    select.add_argument("--out", type=Path, required=True, metavar="FILE", help="the ChatML JSONL to write")
+    select.add_argument("--epsilon", type=float, metavar="E", help="neighbours have cosine similarity >= 1 - E")
+    select.add_argument("--top-k", type=int, metavar="K", help="golden examples to pick in all")
+    select.set_defaults(handler=select_command)
+
+    functions = subparsers.add_parser("functions", help="list the functions in a store with their log counts")
+    add_subcommand_options(functions)
+    functions.set_defaults(handler=functions_command)
+
+
+def select_command(args: argparse.Namespace) -> int:
+    from vectortrainer.extractor import DensityBasedExtractor
+    from vectortrainer.source import LogSource
+
+    config = config_from_args(args)
+    function = config.selection.function
+    if not function:
+        raise ConfigError("select: name the function with --function NAME (list them with `vectortrainer functions`)")
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=stderr_console, transient=True) as bar:
+        task = bar.add_task("opening the store (loading VectorWave)", total=None)
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done, total=total or None)
+
+        source = LogSource.open(config.store.path)
+        extractor = DensityBasedExtractor(
+            source=source, epsilon=config.selection.epsilon, top_k=config.selection.top_k,
+            anomaly_share=config.selection.anomaly_share, system_prompts=config.selection.system_prompts,
+            progress=on_progress,
+        )
+        report = extractor.extract_golden_data(function, args.out)
+    stderr_console.print(_summary_table(report))
+    if not report.validation.ok:
+        stderr_console.print(f"[red]{args.out} failed validation:[/]")
+        for problem in report.validation.problems[:20]:
+            stderr_console.print(f"  {problem}")
+        return 1
+    stderr_console.print(f"Wrote {report.examples} examples to {args.out} (valid ChatML).")
+    return 0
+
+
+def _summary_table(report) -> Table:
+    table = Table(title=f"Golden data for {report.function_name}", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("logs read", f"{report.total_logs} ({report.usable_logs} usable)")
+    table.add_row("steady (cluster centres)", f"{report.steady} from {report.clusters} dense clusters")
+    table.add_row("anomaly (new patterns)", str(report.anomaly))
+    if report.density_percentiles:
+        table.add_row("density percentiles", "  ".join(f"{k} {v:.2f}" for k, v in report.density_percentiles.items()))
+    table.add_row("density mode", report.density_mode + (f" (recall {report.recall:.3f})" if report.recall is not None else ""))
+    left_out = {**report.skipped, **report.excluded}
+    table.add_row("left out", ", ".join(f"{n} {why}" for why, n in left_out.items()) or "nothing")
+    table.add_row("epsilon / top-k", f"{report.epsilon} / {report.top_k}")
+    table.add_row("timings", "  ".join(f"{k} {v:.2f}s" for k, v in report.timings.items()))
+    return table
+
+
+def functions_command(args: argparse.Namespace) -> int:
+    from vectortrainer.source import LogSource
+
+    config = config_from_args(args)
+    summaries = LogSource.open(config.store.path).list_functions()
+    table = Table(title=f"Functions in {config.store.path}", title_justify="left")
+    for column in ("function", "logs", "success", "anomaly", "failed", "with vector", "with inputs"):
+        table.add_column(column, justify="left" if column == "function" else "right")
+    for s in summaries:
+        table.add_row(s.name, str(s.total), str(s.success), str(s.anomaly), str(s.failed), str(s.with_vector), str(s.with_inputs))
+    stderr_console.print(table)
+    return 0

@@ -1,0 +1,63 @@
+"""`vectortrainer select` / `functions` / `demo seed` end to end on the seeded store, and their errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from vectortrainer.chatml import validate_chat_jsonl
+from vectortrainer.cli import main
+from vectortrainer.demo.functions import DEMO_FUNCTIONS
+
+pytestmark = pytest.mark.slow
+
+
+def test_select_writes_valid_chatml_of_real_calls(seeded_store: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "golden.jsonl"
+    code = main(["select", "--store", str(seeded_store), "--function", "draft_reply", "--top-k", "12", "--out", str(out)])
+    assert code == 0
+    assert validate_chat_jsonl(out).ok
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(lines) == 12
+    for example in lines:
+        system, user, assistant = example["messages"]
+        assert system["role"] == "system" and "draft_reply" in system["content"]
+        # the user message holds the real captured arguments; the assistant the real return value
+        fields = dict(line.split(": ", 1) for line in user["content"].splitlines())
+        assert assistant["content"] == DEMO_FUNCTIONS["draft_reply"](**fields)
+    assert "Golden data for draft_reply" in capsys.readouterr().err
+
+
+def test_functions_lists_counts(seeded_store: Path, capsys) -> None:
+    assert main(["functions", "--store", str(seeded_store)]) == 0
+    err = capsys.readouterr().err
+    assert "summarize_ticket" in err and "classify_intent" in err
+
+
+@pytest.mark.parametrize(("argv", "code", "message"), [
+    (["--function", "nope"], 1, "no logs of function 'nope'"),
+    (["--function", "draft_reply", "--epsilon", "0"], 2, "selection.epsilon"),
+    (["--function", "draft_reply", "--top-k", "0"], 2, "selection.top_k"),
+    ([], 2, "--function NAME"),
+])
+def test_select_errors_are_one_line_with_exit_code(seeded_store: Path, tmp_path: Path, capsys, argv, code, message) -> None:
+    out = tmp_path / "g.jsonl"
+    assert main(["select", "--store", str(seeded_store), "--out", str(out), *argv]) == code
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_missing_store_says_how_to_create_one(tmp_path: Path, capsys) -> None:
+    assert main(["select", "--store", str(tmp_path / "none"), "--function", "f", "--out", str(tmp_path / "g.jsonl")]) == 1
+    assert "vectortrainer demo seed" in capsys.readouterr().err
+
+
+def test_seeding_twice_adds_nothing(seeded_store_copy: Path, tmp_path: Path, capsys) -> None:
+    feedback = tmp_path / "feedback.jsonl"
+    assert main(["demo", "seed", "--store", str(seeded_store_copy), "--feedback", str(feedback)]) == 0
+    err = capsys.readouterr().err
+    assert "already holds 711 logs; nothing added" in err
+    assert len(feedback.read_text().splitlines()) >= 40
