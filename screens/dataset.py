@@ -245,13 +245,17 @@ class DatasetScreen(ModeScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export", description="export")
     def _export(self, view: SelectionView) -> None:
-        path = self.workspace.export(view)
-        self.app.call_from_thread(self._exported, path)
+        report = self.workspace.export(view)
+        self.app.call_from_thread(self._exported, report)
 
-    def _exported(self, path: Path) -> None:
+    def _exported(self, report) -> None:
+        path = Path(report.output_path)
         self.vt_app.exported_path = path
-        self.query_one("#work-status", Static).update(f"Exported to {path}. F5 goes to training.")
-        self.notify(f"Wrote {path}", title="Exported")
+        valid = "valid ChatML" if report.validation.ok else f"{len(report.validation.problems)} problem(s)"
+        self.query_one("#work-status", Static).update(
+            f"Exported {report.examples} examples to {path} ({valid}). F5 goes to training."
+        )
+        self.notify(f"Wrote {report.examples} examples to {path}", title="Exported")
 
     # -- store ----------------------------------------------------------------------------
     def action_reload(self) -> None:

@@ -14,8 +14,8 @@ HELP_TEXT = """\
 1. **Dataset (F2)** — pick a function with ↑/↓, set *epsilon* (how close two logs must be
    to count as neighbours) and *top-k*, press **s** to select golden data, then **e** to
    export it as ChatML JSONL. With no store yet, press **d** to seed the demo store.
-2. **Feedback (F3)** — pick a log, write the output it *should* have given, press **a** to
-   save the pair. **e** edits and **x** deletes the selected pair.
+2. **Feedback (F3)** — pick a log (enter), write the output it *should* have given, press
+   **F7** to save the pair. **e** edits and **x** deletes the selected pair (tab moves there).
 3. **Rules (F4)** — **s** synthesises rules from the feedback. For each conflict choose
    **1** keep A, **2** keep B or **3** keep both; **g** generates a new hook version.
 4. **Training (F5)** — **t** estimates the cost and asks for approval (the budget modal);
@@ -23,6 +23,8 @@ HELP_TEXT = """\
    **r** resumes a run found in the output directory.
 5. **Hooks (F6)** — versions with their checksums; the diff against the active version is
    shown for the selected row; **b** rolls back to it (asks first).
+
+The keys of the screen you are on are in the footer at the bottom.
 
 ## Everywhere
 

@@ -19,8 +19,8 @@ def coloured_diff(diff: str) -> Text:
     text = Text()
     for line in diff.splitlines():
         if line.startswith(("+++", "---")):
-            style = "bold"
-        elif line.startswith("+"):
+            continue  # file names carry timestamps; the title names the versions
+        if line.startswith("+"):
             style = "green"
         elif line.startswith("-"):
             style = "red"
@@ -37,7 +37,7 @@ class HooksScreen(ModeScreen):
 
     MODE_NAME = "Hooks"
     BINDINGS = [
-        Binding("b", "rollback", "Roll back to selected", id="hooks.rollback"),
+        Binding("b", "rollback", "Roll back", id="hooks.rollback"),
         Binding("r", "reload", "Reload", id="hooks.reload"),
     ]
 
@@ -54,7 +54,7 @@ class HooksScreen(ModeScreen):
                 yield Label("", id="hooks-dir")
             with Vertical(id="hooks-right", classes="panel"):
                 yield Label("Diff against the active version", classes="panel-title", id="diff-title")
-                yield RichLog(id="diff", wrap=False, highlight=False, markup=False)
+                yield RichLog(id="diff", wrap=True, highlight=False, markup=False)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -110,7 +110,11 @@ class HooksScreen(ModeScreen):
         self.app.call_from_thread(self._show_diff, version_id, diff)
 
     def _show_diff(self, version_id: str, diff: str) -> None:
-        self.query_one("#diff-title", Label).update(f"Diff of {version_id} against the active version")
+        active = next((v.version_id for v in self.versions if v.active), None)
+        self.query_one("#diff-title", Label).update(
+            f"Rolling back from {active} to {version_id} changes (− {active}, + {version_id}):"
+            if active and active != version_id else f"{version_id} is the active hook"
+        )
         log = self.query_one("#diff", RichLog)
         log.clear()
         log.write(coloured_diff(diff) if diff.strip() else Text("(no difference: this is the active hook)", style="dim"))
@@ -136,7 +140,7 @@ class HooksScreen(ModeScreen):
             lambda ok: self._rollback(row.version_id) if ok else None,
         )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="hooks", description="rollback")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="hooks-rollback", description="rollback")
     def _rollback(self, version_id: str) -> None:
         self.workspace.rollback(version_id)
         versions = self.workspace.hook_versions()

@@ -1,17 +1,183 @@
-"""Rules screen (being built)."""
+"""Rule review and merge conflicts: rules, the diffs behind them, a choice per conflict, replay, generate hook."""
 
 from __future__ import annotations
 
+import difflib
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
-from textual.widgets import Footer, Header, Static
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Footer, Header, Label, RichLog, Static
 
 from screens.base import ModeScreen
+from tui.widgets import key_value_table
+from tui.workspace import preview
+
+
+def word_diff(bad: str, fixed: str) -> Text:
+    """Words removed from ``bad`` in red (struck through), words added in ``fixed`` in green."""
+    a, b = bad.split(" "), fixed.split(" ")
+    text = Text()
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op == "equal":
+            text.append(" ".join(a[i1:i2]) + " ")
+            continue
+        if i2 > i1:
+            text.append(" ".join(a[i1:i2]), style="bold red strike")
+            text.append(" ")
+        if j2 > j1:
+            text.append(" ".join(b[j1:j2]), style="bold green")
+            text.append(" ")
+    return text
+
+
+def rule_text(rule: Any) -> str:
+    condition = ", ".join(f"{k}={v}" for k, v in sorted(rule.condition.items()))
+    arrow = f"{rule.pattern!r} → {rule.replacement!r}"
+    return f"{rule.kind}: {arrow}" + (f" if {condition}" if condition else "")
 
 
 class RulesScreen(ModeScreen):
+    """Review what the feedback teaches, settle conflicts, and write the hook."""
+
     MODE_NAME = "Rules"
+    BINDINGS = [
+        Binding("s", "synthesize", "Synthesise", id="rules.synthesize"),
+        Binding("1", "choose(0)", "Keep A", id="rules.keep_a"),
+        Binding("2", "choose(1)", "Keep B", id="rules.keep_b"),
+        Binding("g", "generate", "Make hook", id="rules.generate"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rule_set: Any = None
+        self.replay_report: Any = None
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("coming soon")
-        yield Footer()
+        with Horizontal(id="rules-body"):
+            with Vertical(id="rules-left", classes="panel"):
+                yield Label("Rules (applied in this order)", classes="panel-title", id="rules-title")
+                yield DataTable(id="rules", cursor_type="row", zebra_stripes=True)
+                yield Label("Conflicts (1 keeps A, 2 keeps B)", classes="panel-title", id="conflicts-title")
+                yield DataTable(id="conflicts", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="rules-right", classes="panel"):
+                yield Label("Feedback behind the selected rule", classes="panel-title")
+                yield RichLog(id="rule-diffs", wrap=True, markup=False)
+                yield Label("Replay on the feedback pairs", classes="panel-title")
+                yield Static("Press s to synthesise rules from the feedback pairs.", id="replay")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#rules", DataTable).add_columns("#", "kind", "pattern → replacement", "support", "prio")
+        self.query_one("#conflicts", DataTable).add_columns("id", "A", "B", "kept", "by")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "choose":
+            return (self.rule_set is not None and bool(self.rule_set.conflicts)) or None
+        if action == "generate":
+            return (self.rule_set is not None and bool(self.rule_set.rules)) or None
+        return True
+
+    # -- synthesis ----------------------------------------------------------------------
+    def action_synthesize(self) -> None:
+        self.query_one("#replay", Static).update("Synthesising rules and replaying the pairs…")
+        self._synthesize(None)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rules", description="rule synthesis")
+    def _synthesize(self, resolve: tuple[str, int] | None) -> None:
+        if resolve is None:
+            rule_set = self.workspace.synthesize()
+        else:
+            rule_set = self.rule_set.resolve(*resolve)
+        report = self.workspace.replay(rule_set) if rule_set.rules else None
+        self.app.call_from_thread(self._show_rule_set, rule_set, report)
+
+    def _show_rule_set(self, rule_set: Any, report: Any) -> None:
+        self.rule_set, self.replay_report = rule_set, report
+        rules = self.query_one("#rules", DataTable)
+        rules.clear()
+        for index, rule in enumerate(rule_set.rules):
+            condition = ", ".join(f"{k}={v}" for k, v in sorted(rule.condition.items()))
+            change = f"{preview(rule.pattern, 16)} → {preview(rule.replacement, 16)}"
+            rules.add_row(index + 1, rule.kind, change + (f" [{condition}]" if condition else ""),
+                          rule.support, rule.priority, key=str(index))
+        self.query_one("#rules-title", Label).update(
+            f"Rules (applied in this order): {len(rule_set.rules)} from {len(rule_set.pairs)} pairs"
+        )
+        conflicts = self.query_one("#conflicts", DataTable)
+        conflicts.clear()
+        for conflict in rule_set.conflicts:
+            a, b = (conflict.rules + [None, None])[:2]
+            kept = "A" if conflict.chosen == 0 else "B" if conflict.chosen == 1 else str(conflict.chosen)
+            conflicts.add_row(
+                conflict.conflict_id, preview(rule_text(a), 28) if a else "", preview(rule_text(b), 28) if b else "",
+                Text(kept, style="bold"), conflict.resolved_by, key=conflict.conflict_id,
+            )
+        self.query_one("#conflicts-title", Label).update(
+            f"Conflicts: {len(rule_set.conflicts)} (1 keeps A, 2 keeps B)" if rule_set.conflicts
+            else "Conflicts: none"
+        )
+        self._show_replay()
+        self._show_rule_diffs()
+        self.refresh_bindings()
+
+    def _show_replay(self) -> None:
+        report, rule_set = self.replay_report, self.rule_set
+        if report is None:
+            self.query_one("#replay", Static).update("No rules yet: record feedback pairs on the feedback screen (F3).")
+            return
+        rows = [
+            ("pairs replayed", str(report.pairs)),
+            ("bad outputs fixed exactly", f"{report.exact_fixes} of {report.pairs} ({report.exact_fix_rate:.0%})"),
+            ("edit distance", f"{report.distance_before} → {report.distance_after}"),
+            ("good outputs changed", "none" if not report.good_changed else ", ".join(map(str, report.good_changed))),
+            ("rejected rules", str(len(rule_set.rejected))),
+        ]
+        notes = "\n".join(rule_set.notes[:3])
+        self.query_one("#replay", Static).update(key_value_table(rows + ([("notes", notes)] if notes else [])))
+
+    @on(DataTable.RowHighlighted, "#rules")
+    def _show_rule_diffs(self) -> None:
+        log = self.query_one("#rule-diffs", RichLog)
+        log.clear()
+        if self.rule_set is None or not self.rule_set.rules:
+            return
+        table = self.query_one("#rules", DataTable)
+        rule = self.rule_set.rules[min(table.cursor_row, len(self.rule_set.rules) - 1)]
+        log.write(Text(rule_text(rule), style="bold"))
+        for source in rule.sources[:8]:
+            if 0 <= source < len(self.rule_set.pairs):
+                pair = self.rule_set.pairs[source]
+                log.write(Text(f"pair {source + 1}:", style="dim"))
+                log.write(word_diff(pair.bad_output, pair.fixed_output))
+
+    # -- conflicts ----------------------------------------------------------------------
+    def action_choose(self, choice: int) -> None:
+        if self.rule_set is None or not self.rule_set.conflicts:
+            return
+        table = self.query_one("#conflicts", DataTable)
+        key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        self.query_one("#replay", Static).update(f"Re-synthesising with your choice for {key.value}…")
+        self._synthesize((str(key.value), choice))
+
+    # -- hook ---------------------------------------------------------------------------
+    def action_generate(self) -> None:
+        if self.rule_set is None or not self.rule_set.rules:
+            self.notify("Synthesise rules first (s).", severity="warning")
+            return
+        self._generate(self.rule_set)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="hook", description="hook generation")
+    def _generate(self, rule_set: Any) -> None:
+        report = self.workspace.generate_hook(rule_set, note=f"{len(rule_set.rules)} rules from the TUI")
+        self.app.call_from_thread(self._generated, report)
+
+    def _generated(self, report: Any) -> None:
+        skipped = f", {len(report.skipped)} left out" if report.skipped else ""
+        self.notify(f"Hook version {report.version_id} is active: {report.rules_written} rules{skipped}. "
+                    f"F6 shows the versions.", title="Hook generated")

@@ -60,6 +60,11 @@ class FixtureLogSource:
                                              with_inputs=n, failed=failed, anomaly=0))
         return summaries
 
+    def function_info(self, name: str):
+        from vectortrainer.source import FunctionInfo
+
+        return FunctionInfo(name=name, docstring="Answer a customer ticket.", parameters=("question",))
+
     def read_function(self, name: str, progress=None) -> FunctionLogs:
         records, vectors = _records(name, self.functions[name])
         if progress is not None:

@@ -31,10 +31,10 @@ from vectortrainer.types import FunctionSummary
 log = logging.getLogger("vectortrainer.tui")
 
 MODE_KEYS = (
-    ("f2", "dataset", "Dataset"),
+    ("f2", "dataset", "Data"),
     ("f3", "feedback", "Feedback"),
     ("f4", "rules", "Rules"),
-    ("f5", "training", "Training"),
+    ("f5", "training", "Train"),
     ("f6", "hooks", "Hooks"),
 )
 
@@ -66,13 +66,13 @@ class VectorTrainerApp(App[int]):
     }
     DEFAULT_MODE = "dataset"
     BINDINGS = [
-        Binding("f1,question_mark", "help", "Help", id="app.help", key_display="F1/?"),
+        Binding("f1,question_mark", "help", "Help", id="app.help", key_display="?"),
         *[
             Binding(key, f"switch_mode('{mode}')", label, id=f"app.mode.{mode}", key_display=key.upper())
             for key, mode, label in MODE_KEYS
         ],
         Binding("f9", "toggle_theme", "Theme", id="app.theme", key_display="F9", show=False),
-        Binding("f10", "quit", "Quit", id="app.quit", key_display="F10"),
+        Binding("f10", "quit", "Quit", id="app.quit", key_display="F10", show=False),
     ]
 
     store_state: reactive[str] = reactive("unknown")

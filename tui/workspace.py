@@ -10,6 +10,7 @@ wanted, hand it a ready log source (``source=``).
 
 from __future__ import annotations
 
+import difflib
 import json
 import threading
 from collections.abc import Callable
@@ -45,6 +46,8 @@ class SelectionView:
     total: int
     logs: FunctionLogs
     selection: Any = None  # vectortrainer.selection.GoldenSelection
+    epsilon: float = 0.15
+    top_k: int = 20
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,18 @@ class BudgetView:
     @property
     def over_budget(self) -> bool:
         return self.budget_usd is not None and self.estimate_usd > self.budget_usd
+
+
+def readable_time(stamp: str) -> str:
+    """``20261125T155916030793Z`` -> ``2026-11-25 15:59:16`` (other shapes are returned as they are)."""
+    from datetime import datetime
+
+    for shape in ("%Y%m%dT%H%M%S%fZ", "%Y%m%dT%H%M%SZ", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
+        try:
+            return datetime.strptime(stamp, shape).strftime("%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            continue
+    return stamp
 
 
 def preview(value: Any, width: int = 60) -> str:
@@ -126,49 +141,38 @@ class Workspace:
 
     # -- golden data -----------------------------------------------------------
     def select(self, name: str, epsilon: float, top_k: int, progress: Progress | None = None) -> SelectionView:
+        """Golden candidates of ``name`` with every log's density (for the histogram); writes nothing."""
         from vectortrainer.selection import select_golden
 
         logs = self.read_function(name, progress=progress)
         selection = select_golden(
-            logs.vectors,
-            logs.statuses,
-            epsilon=epsilon,
-            top_k=top_k,
+            logs.vectors, logs.statuses, epsilon=epsilon, top_k=top_k,
             anomaly_share=self.config.selection.anomaly_share,
         )
-        densities = [float(d) for d in getattr(selection, "density", [])]
         candidates = []
-        for strategy, rows in (("steady", selection.steady), ("anomaly", selection.anomaly)):
-            for row in rows:
-                record = logs.records[int(row)]
-                candidates.append(
-                    Candidate(
-                        strategy=strategy,
-                        density=densities[int(row)] if densities else 0.0,
-                        input_preview=preview(record.inputs),
-                        output_preview=preview(record.output),
-                        uuid=record.uuid,
-                    )
-                )
+        for pick in selection.picks:
+            record = logs.records[pick.row]
+            candidates.append(Candidate(strategy=pick.strategy, density=float(pick.density),
+                                        input_preview=preview(record.inputs), output_preview=preview(record.output),
+                                        uuid=record.uuid))
+        densities = [float(d) for d in selection.density[selection.participating]]
         return SelectionView(
-            function=name,
-            candidates=candidates,
-            densities=densities,
-            skipped=dict(logs.skipped),
-            total=logs.total or len(logs.records),
-            logs=logs,
-            selection=selection,
+            function=name, candidates=candidates, densities=densities,
+            skipped={**logs.skipped, **selection.excluded}, total=logs.total or len(logs.records),
+            logs=logs, selection=selection, epsilon=epsilon, top_k=top_k,
         )
 
-    def export(self, view: SelectionView, path: Path | None = None) -> Path:
-        """Write the picked logs as ChatML JSONL (FR-1.6); returns the file written."""
-        from vectortrainer import chatml
+    def export(self, view: SelectionView, path: Path | None = None) -> Any:
+        """Write the golden set as validated ChatML JSONL (FR-1.6); returns the ``ExtractionReport``."""
+        from vectortrainer.extractor import DensityBasedExtractor
 
         target = Path(path) if path else Path(self.config.output_dir) / f"golden-{view.function}.jsonl"
-        system_prompt = self.config.selection.system_prompts.get(view.function)
-        records = [view.logs.records[int(r)] for r in list(view.selection.steady) + list(view.selection.anomaly)]
-        chatml.write_chatml_jsonl(records, target, system_prompt=system_prompt)
-        return target
+        extractor = DensityBasedExtractor(
+            source=self.open_store(), epsilon=view.epsilon, top_k=view.top_k,
+            anomaly_share=self.config.selection.anomaly_share,
+            system_prompts=self.config.selection.system_prompts,
+        )
+        return extractor.extract_golden_data(view.function, target)
 
     # -- feedback and rules ------------------------------------------------------
     def feedback_store(self) -> Any:
@@ -176,11 +180,23 @@ class Workspace:
 
         return FeedbackStore(Path(self.config.feedback.path))
 
+    def feedback_entries(self) -> list[Any]:
+        """The recorded pairs (``FeedbackEntry``: ``entry_id``, ``pair``, ``line``)."""
+        return self.feedback_store().list()
+
     def synthesize(self) -> Any:
+        """Rules from every recorded feedback pair (``vectortrainer.rules.RuleSet``)."""
         from vectortrainer.rules import synthesize_rules
 
-        pairs = [entry.pair if hasattr(entry, "pair") else entry for entry in self.feedback_store().list()]
-        return synthesize_rules(pairs)
+        return synthesize_rules(self.feedback_store().pairs())
+
+    def replay(self, rule_set: Any) -> Any:
+        """How the hook these rules make does on the feedback pairs (``ReplayReport``), without saving it."""
+        from vectortrainer.hooks import HookScriptGenerator
+        from vectortrainer.hooks.validation import replay_in_subprocess
+
+        source, _, _ = HookScriptGenerator().render(rule_set)
+        return replay_in_subprocess(source, list(rule_set.pairs))
 
     # -- hooks -------------------------------------------------------------------
     def hook_manager(self) -> Any:
@@ -189,25 +205,43 @@ class Workspace:
         return HookVersionManager(Path(self.config.hooks.dir))
 
     def hook_versions(self) -> list[HookVersionRow]:
+        """Every saved hook version, newest first, with its checksum verified."""
+        from vectortrainer.hooks import HookVersionError
+
         manager = self.hook_manager()
         rows = []
         for version in manager.list_versions():
-            rows.append(
-                HookVersionRow(
-                    version_id=str(version.version_id),
-                    created=str(getattr(version, "timestamp", "")),
-                    rules=int(getattr(version, "rule_count", 0)),
-                    active=bool(getattr(version, "active", False)),
-                    checksum_ok=bool(manager.verify(version.version_id)),
-                )
-            )
-        return rows
+            try:
+                manager.read_version(version.version_id)
+                checksum_ok = True
+            except HookVersionError:
+                checksum_ok = False
+            rows.append(HookVersionRow(version_id=version.version_id, created=readable_time(version.timestamp),
+                                       rules=version.rules_count, active=version.active, checksum_ok=checksum_ok))
+        return list(reversed(rows))
 
     def hook_diff(self, version_id: str) -> str:
-        return str(self.hook_manager().diff(version_id))
+        """What rolling back to ``version_id`` would change in the active hook (unified diff)."""
+        manager = self.hook_manager()
+        active = manager.get_active_version()
+        if active is None or active.version_id == version_id:
+            return ""
+        before = _rules_listing(manager.read_version(active.version_id))
+        after = _rules_listing(manager.read_version(version_id))
+        if before is None or after is None:  # not a hook we generated: show the source diff
+            return str(manager.diff(active.version_id, version_id))
+        return "".join(difflib.unified_diff(before, after, fromfile=active.version_id, tofile=version_id, n=2))
 
     def rollback(self, version_id: str | None) -> Any:
         return self.hook_manager().rollback(version_id)
+
+    def generate_hook(self, rule_set: Any, note: str = "") -> Any:
+        """Validate, replay and save the rules as a new active hook version; returns the report."""
+        from vectortrainer.hooks import HookScriptGenerator
+
+        generator = HookScriptGenerator()
+        generator.generate(rule_set, Path(self.config.hooks.dir), enable_versioning=True, note=note)
+        return generator.last_report
 
     # -- cost ----------------------------------------------------------------------
     def estimate_budget(self, train_path: Path) -> BudgetView:
@@ -219,6 +253,21 @@ class Workspace:
             train_path, training.model, None, training.n_epochs, prices=budget.prices or None
         )
         return budget_view(estimate, budget.max_budget_usd)
+
+
+def _rules_listing(source: str) -> list[str] | None:
+    """The rules a generated hook embeds (its ``RULES_JSON`` constant), one key per line, for diffs."""
+    import ast
+
+    try:
+        for node in ast.parse(source).body:
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "RULES_JSON" for t in node.targets):
+                document = json.loads(ast.literal_eval(node.value))
+                return json.dumps(document.get("rules", document), indent=1, sort_keys=True,
+                                  ensure_ascii=False).splitlines(keepends=True)
+    except (SyntaxError, ValueError, TypeError):
+        return None
+    return None
 
 
 def budget_view(estimate: Any, budget_usd: float | None) -> BudgetView:
