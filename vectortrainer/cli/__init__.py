@@ -20,6 +20,7 @@ SUBCOMMAND_MODULES = (
     "vectortrainer.cli.select",
     "vectortrainer.cli.rules",
     "vectortrainer.cli.hooks",
+    "vectortrainer.cli.web",
 )
 
 

@@ -1,0 +1,60 @@
+"""`vectortrainer web`: start the Streamlit companion (run status, vector map, learning curve, hooks).
+
+Streamlit runs as a child process (``python -m streamlit run vectortrainer/web/app.py``),
+headless, on loopback only (the page can roll back the active hook), with usage
+statistics off. The config is validated here first, so a bad flag is one line
+and exit code 2 rather than a page full of errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+from vectortrainer.cli.common import add_subcommand_options, config_from_args, stderr_console
+from vectortrainer.errors import ConfigError
+
+APP_SCRIPT = Path(__file__).resolve().parent.parent / "web" / "app.py"
+DEFAULT_PORT = 8501
+ADDRESS = "127.0.0.1"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    web = subparsers.add_parser("web", help="open the Streamlit dashboard in a browser (loopback only)")
+    add_subcommand_options(web)
+    web.add_argument("--port", type=int, default=DEFAULT_PORT, metavar="N", help=f"port (default {DEFAULT_PORT})")
+    web.add_argument("--hooks-dir", type=Path, metavar="DIR", help="hooks directory (default: hooks.dir)")
+    web.set_defaults(handler=web_command)
+
+
+def streamlit_command(args: argparse.Namespace) -> list[str]:
+    """The command line that starts Streamlit on the app with the resolved settings."""
+    port = args.port
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"--port {port}: must be between 1 and 65535")
+    config = config_from_args(args)
+    hooks_dir = getattr(args, "hooks_dir", None) or config.hooks.dir
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT),
+        "--server.headless", "true",
+        "--server.port", str(port),
+        "--server.address", ADDRESS,
+        "--server.fileWatcherType", "none",
+        "--browser.gatherUsageStats", "false",
+        "--",
+        "--output-dir", str(Path(config.output_dir).resolve()),
+        "--store", str(Path(config.store.path).resolve()),
+        "--hooks-dir", str(Path(hooks_dir).resolve()),
+    ]
+    if getattr(args, "config", None):
+        command += ["--config", str(Path(args.config).resolve())]
+    return command
+
+
+def web_command(args: argparse.Namespace) -> int:
+    command = streamlit_command(args)
+    stderr_console.print(f"VectorTrainer dashboard on http://{ADDRESS}:{args.port} (Ctrl-C stops it)")
+    # Ctrl-C reaches the child too; run() waits for it and run_guarded turns it into exit code 130.
+    return subprocess.run(command, check=False).returncode

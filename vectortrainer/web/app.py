@@ -1,0 +1,296 @@
+"""The Streamlit companion's script: layout only; every figure comes from ``vectortrainer.web.data``.
+
+``vectortrainer web`` starts it as
+``streamlit run app.py -- --output-dir DIR --store PATH --hooks-dir DIR [--config FILE]``.
+Pages: run status (live while the run goes), vector distribution, learning curve,
+hook versions (diff and rollback with a confirmation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from vectortrainer.config import Config, load_config
+from vectortrainer.errors import VectorTrainerError
+from vectortrainer.web import data
+
+PAGES = ("Run status", "Vector distribution", "Learning curve", "Hook versions")
+REFRESH_S = 2.0
+STATE_ICONS = {"pending": "·", "running": "▶", "complete": "✔", "skipped": "↷", "failed": "✖"}
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="vectortrainer web")
+    parser.add_argument("--config", type=Path)
+    parser.add_argument("--output-dir", type=Path)
+    parser.add_argument("--store", type=Path)
+    parser.add_argument("--hooks-dir", type=Path)
+    return parser.parse_known_args(argv)[0]
+
+
+def load_settings(argv: list[str]) -> Config:
+    args = parse_args(argv)
+    return load_config(args.config).with_overrides(**{
+        "output_dir": args.output_dir, "store.path": args.store, "hooks.dir": args.hooks_dir})
+
+
+def main() -> None:
+    st.set_page_config(page_title="VectorTrainer", page_icon="📈", layout="wide")
+    try:
+        config = load_settings(sys.argv[1:])
+    except VectorTrainerError as exc:
+        st.error(f"Configuration: {exc}")
+        return
+    st.sidebar.title("VectorTrainer")
+    page = st.sidebar.radio("Page", PAGES, key="page")
+    output_dir = Path(config.output_dir)
+    try:
+        runs = data.run_choices(output_dir)
+    except OSError as exc:
+        runs = []
+        st.sidebar.error(f"{output_dir}: cannot list runs ({exc.strerror})")
+    run_id = None
+    if runs:
+        labels = {info.run_id: data.run_label(info) for info in runs}
+        run_id = st.sidebar.selectbox("Run", list(labels), format_func=labels.get, key="run")
+    st.sidebar.caption(f"runs: `{output_dir}`  \nstore: `{config.store.path}`  \nhooks: `{config.hooks.dir}`")
+    view = data.open_run_view(output_dir, run_id) if run_id else None
+    if page == "Run status":
+        run_status_page(view, output_dir)
+    elif page == "Vector distribution":
+        vector_page(view, config)
+    elif page == "Learning curve":
+        learning_curve_page(view, output_dir)
+    else:
+        hooks_page(Path(config.hooks.dir))
+
+
+# ------------------------------------------------------------------------------ run status
+def no_run(output_dir: Path) -> None:
+    st.info(data.HOW_TO_START.format(output_dir=f"`{output_dir}`"))
+
+
+def event_feed(view: data.RunView) -> data.EventFeed:
+    """The run's events, kept across reruns so each refresh reads only what was appended."""
+    feeds = st.session_state.setdefault("event_feeds", {})
+    key = str(view.events_path)
+    if key not in feeds:
+        feeds[key] = data.EventFeed(view.events_path)
+    feed = feeds[key]
+    feed.refresh()
+    return feed
+
+
+def live_toggle(view: data.RunView) -> bool:
+    return st.toggle("Follow live", value=view.live, key=f"live-{view.run_id}",
+                     help=f"re-read run.json and new events every {REFRESH_S:g} s")
+
+
+def run_status_page(view: data.RunView | None, output_dir: Path) -> None:
+    st.header("Run status")
+    if view is None:
+        no_run(output_dir)
+        return
+    live = live_toggle(view)
+
+    @st.fragment(run_every=REFRESH_S if live else None)
+    def panel() -> None:
+        current = data.open_run_view(output_dir, view.run_id)
+        for problem in current.problems:
+            st.error(problem)
+        feed = event_feed(current)
+        state = current.state
+        cols = st.columns(4)
+        cols[0].metric("run", current.run_id)
+        cols[1].metric("status", current.status)
+        cols[2].metric("function", current.function or "?")
+        cols[3].metric("events", len(feed.events))
+        if state is not None and state.error:
+            st.warning(state.error)
+        rows = data.stage_rows(current, feed.events)
+        for row in rows:
+            row["state"] = f"{STATE_ICONS.get(row['state'], '?')} {row['state']}"
+        st.subheader("Stages")
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        figures = data.summary_figures(current.summary)
+        if figures:
+            st.subheader("Summary")
+            st.table(pd.DataFrame(figures, columns=["", "value"]).set_index(""))
+        lines = data.log_lines(feed.events)
+        st.subheader("Log")
+        if lines:
+            st.dataframe(pd.DataFrame(lines), hide_index=True, width="stretch", height=260)
+        else:
+            st.caption("no log lines yet")
+
+    panel()
+
+
+# ------------------------------------------------------------------------------ vectors
+@st.cache_data(show_spinner="Reading the function's logs and projecting them…", max_entries=8)
+def cached_vector_map(store: str, function: str, signature: str, epsilon: float, top_k: int,
+                      anomaly_share: float) -> data.VectorMap:
+    logs = data.load_function_logs(store, function)
+    return data.build_vector_map(logs, data.SelectionSettings(epsilon, top_k, anomaly_share))
+
+
+def vector_page(view: data.RunView | None, config: Config) -> None:
+    st.header("Vector distribution")
+    function = (view.function if view else None) or config.selection.function
+    if not function:
+        st.info("No function chosen: pick a run (it names its function) or set `selection.function` in the config.")
+        return
+    settings = data.selection_settings(view, config.selection)
+    st.caption(f"function `{function}` · epsilon {settings.epsilon:g} · top_k {settings.top_k}"
+               + (" (the run's settings)" if view and view.state else ""))
+    store = str(config.store.path)
+    try:
+        vector_map = cached_vector_map(store, function, data.store_signature(store), settings.epsilon,
+                                       settings.top_k, settings.anomaly_share)
+    except VectorTrainerError as exc:
+        st.warning(f"Vector store not available: {exc}")
+        golden = ((view.summary or {}).get("golden") if view else None) or {}
+        if golden:
+            st.write("The run's golden data (from summary.json):")
+            st.json(golden)
+        elif view is not None and view.golden_examples is not None:
+            st.write(f"The run wrote {view.golden_examples} golden examples (golden.jsonl).")
+        return
+    if not vector_map.points:
+        st.info(f"`{function}` has no logs with a vector and captured inputs ({vector_map.skipped}).")
+        return
+    cols = st.columns(5)
+    cols[0].metric("logs shown", f"{vector_map.shown:,} / {vector_map.total:,}")
+    cols[1].metric("steady picks", vector_map.steady)
+    cols[2].metric("new patterns", vector_map.anomaly)
+    cols[3].metric("dense clusters", vector_map.clusters)
+    cols[4].metric("variance shown", f"{sum(vector_map.explained):.0%}")
+    if vector_map.skipped or vector_map.excluded:
+        st.caption("left out: " + ", ".join(f"{n} {why}" for why, n in
+                                            {**vector_map.skipped, **vector_map.excluded}.items()))
+    colour = st.radio("Colour by", ("status", "strategy"), horizontal=True, key="colour_by")
+    st.altair_chart(map_chart(pd.DataFrame(vector_map.points), colour), width="stretch")
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Density")
+        st.altair_chart(histogram_chart(vector_map.density_bins, vector_map.one_neighbour_density,
+                                        "density D(L)", "1 - ε: one neighbour"), width="stretch")
+        st.caption("A log left of the line has no neighbour within ε (density 0).")
+    with right:
+        st.subheader("Distance to the nearest log")
+        st.altair_chart(histogram_chart(vector_map.distance_bins, vector_map.settings.epsilon,
+                                        "cosine distance", "ε"), width="stretch")
+        st.caption("Logs right of ε are isolated: candidates for new patterns, never cluster centres.")
+    picks = [p for p in vector_map.points if p["golden"]]
+    if picks:
+        st.subheader("Golden picks")
+        frame = pd.DataFrame(picks)[["strategy", "rank", "status", "density", "input", "output"]]
+        st.dataframe(frame.sort_values(["strategy", "rank"], ascending=[False, True]), hide_index=True,
+                     width="stretch")
+
+
+def map_chart(frame: pd.DataFrame, colour: str) -> alt.LayerChart:
+    tooltip = ["status", "strategy", "rank", alt.Tooltip("density", format=".3f"), "input", "output"]
+    base = alt.Chart(frame).encode(x=alt.X("x", title="PC 1"), y=alt.Y("y", title="PC 2"), tooltip=tooltip)
+    points = base.mark_circle(size=28, opacity=0.55).encode(color=alt.Color(colour, title=colour))
+    golden = base.transform_filter(alt.datum.golden).mark_point(size=170, filled=False, strokeWidth=2,
+                                                                color="black").encode(shape="strategy")
+    return alt.layer(points, golden).properties(height=520).interactive()
+
+
+def histogram_chart(bins: list[dict[str, Any]], threshold: float, title: str, label: str) -> alt.LayerChart:
+    frame = pd.DataFrame(bins or [{"start": 0.0, "end": 0.0, "count": 0, "group": "all"}])
+    bars = alt.Chart(frame).mark_bar(opacity=0.8).encode(
+        x=alt.X("start", title=title), x2="end", y=alt.Y("count", title="logs", stack=True),
+        color=alt.Color("group", title=None), tooltip=["start", "end", "count", "group"])
+    rule_frame = pd.DataFrame([{"threshold": threshold, "label": label}])
+    rule = alt.Chart(rule_frame).mark_rule(color="red", strokeDash=[4, 3]).encode(x="threshold")
+    text = alt.Chart(rule_frame).mark_text(align="left", dx=4, dy=-6, color="red").encode(
+        x="threshold", y=alt.value(10), text="label")
+    return alt.layer(bars, rule, text).properties(height=240)
+
+
+# ------------------------------------------------------------------------------ learning curve
+def learning_curve_page(view: data.RunView | None, output_dir: Path) -> None:
+    st.header("Learning curve")
+    if view is None:
+        no_run(output_dir)
+        return
+    live = live_toggle(view)
+
+    @st.fragment(run_every=REFRESH_S if live else None)
+    def panel() -> None:
+        feed = event_feed(view)
+        points = data.learning_curve(feed.events)
+        if not points:
+            st.info("No training metrics yet: the loss appears here step by step once the training job reports it.")
+        else:
+            frame = pd.DataFrame(points)
+            chart = alt.Chart(frame).mark_line(point=True).encode(
+                x=alt.X("step", title="step"), y=alt.Y("value", title="loss"),
+                color=alt.Color("metric", title=None), tooltip=["metric", "step", alt.Tooltip("value", format=".4f")])
+            st.altair_chart(chart.properties(height=420).interactive(), width="stretch")
+        current = data.open_run_view(output_dir, view.run_id)
+        figures = [f for f in data.summary_figures(current.summary)
+                   if f[0] in ("final loss", "held-out edit similarity", "training", "fine-tuned model")]
+        if figures:
+            st.table(pd.DataFrame(figures, columns=["", "value"]).set_index(""))
+
+    panel()
+
+
+# ------------------------------------------------------------------------------ hooks
+def _rollback(hooks_dir: Path, version_id: str) -> None:
+    try:
+        restored = data.rollback_hook(hooks_dir, version_id)
+        st.session_state["hook_message"] = ("success", f"Active hook is now {restored.version_id} "
+                                                       f"({restored.rules_count} rules).")
+    except VectorTrainerError as exc:
+        st.session_state["hook_message"] = ("error", f"Rollback refused: {exc}")
+    st.session_state["rollback_confirm"] = False
+
+
+def hooks_page(hooks_dir: Path) -> None:
+    st.header("Hook versions")
+    message = st.session_state.pop("hook_message", None)
+    if message:
+        (st.success if message[0] == "success" else st.error)(message[1])
+    view = data.hook_versions_view(hooks_dir)
+    if view.problem:
+        st.info(view.problem)
+        return
+    for warning in view.warnings:
+        st.warning(warning)
+    st.caption(f"`{view.hooks_dir}` · active: **{view.active or 'none'}**")
+    st.dataframe(pd.DataFrame(view.rows), hide_index=True, width="stretch")
+    ids = [row["version"] for row in view.rows]
+    if len(ids) >= 2:
+        st.subheader("Diff")
+        left, right = st.columns(2)
+        a = left.selectbox("from", ids, index=len(ids) - 2, key="diff_a")
+        b = right.selectbox("to", ids, index=len(ids) - 1, key="diff_b")
+        try:
+            text = data.hook_diff(hooks_dir, a, b)
+            st.code(text or f"{a} and {b} are identical", language="diff")
+        except VectorTrainerError as exc:
+            st.error(str(exc))
+    st.subheader("Roll back")
+    others = [i for i in ids if i != view.active]
+    if not others:
+        st.caption("Only the active version exists; nothing to roll back to.")
+        return
+    target = st.selectbox("make active", others, index=len(others) - 1, key="rollback_target")
+    confirm = st.checkbox(f"Replace the active hook ({view.active or 'none'}) with {target}", key="rollback_confirm")
+    st.button("Roll back", type="primary", disabled=not confirm, key="rollback_button",
+              on_click=_rollback, args=(hooks_dir, target))
+
+
+if __name__ == "__main__":
+    main()
