@@ -215,3 +215,40 @@ def test_evaluation_scores_replies_against_golden_outputs(tiny_model, golden):
     for example in report.examples:
         assert example.similarity == pytest.approx(edit_similarity(example.generated, example.expected))
     assert report.mean_similarity == pytest.approx(sum(e.similarity for e in report.examples) / 2)
+
+
+@pytest.mark.parametrize("method", ["supervised", "dpo"])
+def test_pipeline_with_the_local_trainer_runs_from_estimate_to_summary(method, tiny_model, tmp_path):
+    """The real pipeline resumes a run whose golden data exists (extraction has its own tests)."""
+    from vectortrainer.config import Config
+    from vectortrainer.pipeline import TrainingPipeline
+    from vectortrainer.runs import COMPLETE, RunDirectory, read_events
+
+    feedback = tmp_path / "feedback.jsonl"
+    feedback.write_text("".join(
+        json.dumps(FeedbackPair(bad_output="ok whatever", fixed_output=fixed, input_prompt=user,
+                                context={"function": "summarize_ticket"}).to_dict()) + "\n"
+        for user, fixed in TICKETS * 2))
+    config = Config().with_overrides(**{
+        "output_dir": tmp_path / "out", "feedback.path": feedback, "training.trainer": "local",
+        "training.method": method, "training.local_model": str(tiny_model), "training.max_steps": 2,
+        "training.batch_size": 2, "training.validation_split": 0.25, "training.poll_interval_s": 0.05,
+        "budget.max_minutes": 30.0})
+    run = RunDirectory.create(config.output_dir, config.redacted(), run_id=f"local-{method}",
+                              function="summarize_ticket")
+    _write_jsonl(run.golden_path, [_chat(u, a) for u, a in TICKETS * 3])
+    for stage in ("extract", "synthesize"):
+        run.state.stage(stage).status = COMPLETE
+    run.save()
+
+    outcome = TrainingPipeline(config).resume(run.run_id)
+    assert outcome.ok, outcome.message
+    estimate = json.loads((run.path / "estimate.json").read_text())
+    assert estimate["kind"] == "local" and estimate["method"] == method and estimate["tokens_per_second"] > 0
+    events = read_events(run.path / "events.jsonl")
+    assert sum("train_loss" in json.dumps(e) for e in events) >= 2  # per-step metrics reached the run's log
+    adapter = Path(json.loads((run.path / "run.json").read_text())["fine_tuned_model"])
+    assert adapter.is_relative_to(run.path) and (adapter / "adapter_model.safetensors").exists()
+    assert json.loads((adapter / "training_info.json").read_text())["method"] == method
+    if method == "dpo":
+        assert len((run.path / "preference.jsonl").read_text().splitlines()) == 6

@@ -271,6 +271,9 @@ class TrainingPipeline:
     def _estimate_stage(self, run: RunDirectory) -> dict[str, Any]:
         from vectortrainer.cost import BudgetExceededError, check_budget
 
+        if self.config.training.trainer == "local":
+            return self._local_estimate_stage(run)
+
         training = self.config.training
         budget = self.config.budget.max_budget_usd
         train_path, validation_path = self._training_files(run)
@@ -289,6 +292,25 @@ class TrainingPipeline:
             self.monitor.on_log(f"{len(estimate.too_long)} example(s) exceed the per-example limit and will be "
                                 f"truncated (lines {estimate.too_long[:5]})", level="warning", stage="estimate")
         return {"estimated_usd": estimate.estimated_usd, "budget_usd": budget, "note": note}
+
+    def _local_estimate_stage(self, run: RunDirectory) -> dict[str, Any]:
+        """A local run costs time: tokens x epochs, minutes measured here, ``budget.max_minutes``."""
+        from vectortrainer.local_budget import TimeBudgetExceededError, check_time_budget
+
+        train_path, validation_path = self._training_files(run)
+        estimate = self._trainer(run).estimate(train_path, validation_path)  # type: ignore[attr-defined]
+        run.write_json(run.estimate_path.name, estimate.to_dict())
+        try:
+            check_time_budget(estimate, self.config.budget.max_minutes)
+        except TimeBudgetExceededError as exc:
+            raise _Stop(BUDGET_EXCEEDED, str(exc)) from None
+        self._estimate = estimate
+        minutes = "not measured" if estimate.estimated_minutes is None else f"~{estimate.estimated_minutes:.1f} min"
+        note = f"{minutes} on {estimate.device}"
+        self.monitor.on_log(f"{estimate.total_tokens:,} tokens ({estimate.tokens_per_epoch:,} x "
+                            f"{estimate.n_epochs_trained:g} epochs) on {estimate.model}: {note}", stage="estimate")
+        return {"estimated_usd": 0.0, "estimated_minutes": estimate.estimated_minutes,
+                "max_minutes": self.config.budget.max_minutes, "note": note}
 
     def _confirm_stage(self, run: RunDirectory) -> dict[str, Any]:
         estimate = self._estimate or self._load_estimate(run)
@@ -407,11 +429,12 @@ class TrainingPipeline:
     def _training_files(self, run: RunDirectory) -> tuple[Path, Path | None]:
         """golden.jsonl, split into train / validation files when ``training.validation_split`` > 0."""
         split = self.config.training.validation_split
+        source = self._preference_path(run) if self.config.training.method == "dpo" else run.golden_path
         if split <= 0:
-            return run.golden_path, None
+            return source, None
         train, valid = run.path / "train.jsonl", run.path / "validation.jsonl"
         if not (train.exists() and valid.exists()):
-            lines = [line for line in run.golden_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            lines = [line for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
             every = max(2, round(1 / split))
             held = [line for i, line in enumerate(lines) if i % every == every - 1]
             kept = [line for i, line in enumerate(lines) if i % every != every - 1]
@@ -419,10 +442,28 @@ class TrainingPipeline:
             write_atomic(train, "".join(f"{line}\n" for line in kept))
         return train, valid
 
+    def _preference_path(self, run: RunDirectory) -> Path:
+        """``training.method: dpo``: the feedback pairs as preference JSONL (written once per run)."""
+        path = run.path / "preference.jsonl"
+        if not path.exists():
+            from vectortrainer.preference import export_run_preferences
+
+            export = export_run_preferences(load_feedback_pairs(self.config), path, function=run.state.function,
+                                            golden_path=run.golden_path,
+                                            system_prompts=self.config.selection.system_prompts)
+            skipped = ", ".join(f"{n} {why}" for why, n in export.skipped.items())
+            self.monitor.on_log(f"{export.written} preference pairs from feedback"
+                                + (f" (skipped {skipped})" if skipped else ""), stage="estimate")
+        return path
+
     def _load_estimate(self, run: RunDirectory) -> Any:
         from vectortrainer.cost import CostEstimate
 
         data = run.read_json(run.estimate_path.name)
+        if data.get("kind") == "local":
+            from vectortrainer.local_budget import LocalEstimate
+
+            return LocalEstimate.from_dict(data)
         data.pop("billed_tokens", None)
         return CostEstimate(**data)
 
