@@ -242,8 +242,11 @@ def _ann_pass(
     quantizer = faiss.IndexFlatIP(dim)
     index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
     index.cp.seed = seed
+    # A coarse quantiser only routes queries: a short k-means on a sample is enough
+    # (faiss defaults to 25 iterations, most of the ANN time on 2 cores).
+    index.cp.niter = 10
     rng = np.random.default_rng(seed)
-    train_rows = np.sort(rng.choice(n, size=min(n, 64 * nlist), replace=False))
+    train_rows = np.sort(rng.choice(n, size=min(n, 40 * nlist), replace=False))
     index.train(unit[train_rows])
     index.add(unit)
     index.nprobe = min(nprobe, nlist)
