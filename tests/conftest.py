@@ -1,8 +1,9 @@
-"""Shared fixtures: a real VectorWave Lite store seeded once per session by really calling
-the decorated demo functions, and the loopback OpenAI stand-in (tests/openai_standin.py)."""
+"""Shared fixtures: a real VectorWave Lite store seeded by really calling the decorated demo
+functions, and the loopback OpenAI stand-in (tests/openai_standin.py)."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import shutil
 from pathlib import Path
@@ -16,16 +17,37 @@ quiet_environment()
 pytest_plugins = [name for name in ("tests.openai_standin",) if importlib.util.find_spec(name)]
 
 
+def _demo_fingerprint() -> str:
+    """Changes whenever the demo functions/inputs or the VectorWave version change."""
+    from importlib.metadata import version
+
+    import vectortrainer.demo.functions as demo
+
+    source = Path(demo.__file__).read_bytes() + version("vectorwave").encode()
+    return hashlib.sha256(source).hexdigest()[:16]
+
+
 @pytest.fixture(scope="session")
-def seeded_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A demo store seeded through real `@vectorize` calls. Treat it as read-only;
-    use `seeded_store_copy` to change it."""
+def seeded_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo store seeded through real `@vectorize` calls (read-only; use `seeded_store_copy` to write).
+
+    Seeding embeds 700 inputs with MiniLM. The result is kept in pytest's cache
+    directory under a fingerprint of the demo code, so a second run on the same
+    checkout reuses it; a fresh clone (CI) always seeds for real.
+    """
+    from vectortrainer.demo.functions import demo_calls
     from vectortrainer.demo.seed import seed_demo_store
 
-    root = tmp_path_factory.mktemp("demo")
-    report = seed_demo_store(root / "store")
-    assert report.stored == report.calls > 600
-    return root / "store"
+    cache_root = Path(request.config.cache.mkdir("vectortrainer-demo-store")) / _demo_fingerprint()
+    store = cache_root / "store"
+    if not (cache_root / "complete").exists():
+        shutil.rmtree(cache_root, ignore_errors=True)
+        report = seed_demo_store(store)
+        assert report.stored == report.calls == len(demo_calls())
+        (cache_root / "complete").write_text(str(report.stored))
+    target = tmp_path_factory.mktemp("demo") / "store"
+    shutil.copytree(store, target)
+    return target
 
 
 @pytest.fixture
