@@ -82,8 +82,8 @@ def test_run_status_of_a_finished_run(make_app, paths):
     at = make_app().run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["run"] == run.run_id and metrics["status"] == "succeeded"
-    assert metrics["function"] == ws.FUNCTION and int(metrics["events"]) > 20
+    assert metrics["status"] == "succeeded" and metrics["stages done"] == "8/8" and int(metrics["events"]) > 20
+    assert run.run_id in at.markdown[0].value and ws.FUNCTION in at.markdown[0].value
     stages = at.dataframe[0].value
     assert list(stages["stage"][:8]) == ["extract", "synthesize", "estimate", "confirm", "upload", "train",
                                          "monitor", "summary"]

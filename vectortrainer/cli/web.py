@@ -9,8 +9,10 @@ and exit code 2 rather than a page full of errors.
 from __future__ import annotations
 
 import argparse
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from vectortrainer.cli.common import add_subcommand_options, config_from_args, stderr_console
@@ -43,6 +45,7 @@ def streamlit_command(args: argparse.Namespace) -> list[str]:
         "--server.address", ADDRESS,
         "--server.fileWatcherType", "none",
         "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "minimal",
         "--",
         "--output-dir", str(Path(config.output_dir).resolve()),
         "--store", str(Path(config.store.path).resolve()),
@@ -56,5 +59,26 @@ def streamlit_command(args: argparse.Namespace) -> list[str]:
 def web_command(args: argparse.Namespace) -> int:
     command = streamlit_command(args)
     stderr_console.print(f"VectorTrainer dashboard on http://{ADDRESS}:{args.port} (Ctrl-C stops it)")
-    # Ctrl-C reaches the child too; run() waits for it and run_guarded turns it into exit code 130.
-    return subprocess.run(command, check=False).returncode
+    process = subprocess.Popen(command)
+    # A terminal's Ctrl-C reaches the child by itself; SIGTERM sent to us alone must be passed on,
+    # or Streamlit would outlive the command that started it.
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: process.send_signal(signum))
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        _stop(process)
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _stop(process: subprocess.Popen, timeout_s: float = 10.0) -> None:
+    """Let Streamlit finish after Ctrl-C; kill it if it does not."""
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -107,14 +107,15 @@ def run_status_page(view: data.RunView | None, output_dir: Path) -> None:
             st.error(problem)
         feed = event_feed(current)
         state = current.state
-        cols = st.columns(4)
-        cols[0].metric("run", current.run_id)
-        cols[1].metric("status", current.status)
-        cols[2].metric("function", current.function or "?")
-        cols[3].metric("events", len(feed.events))
+        rows = data.stage_rows(current, feed.events)
+        st.markdown(f"**{current.run_id}** · function `{current.function or '?'}`"
+                    + (f" · started {rows[0]['started']}" if rows and rows[0]["started"] else ""))
+        cols = st.columns(3)
+        cols[0].metric("status", current.status)
+        cols[1].metric("stages done", f"{sum(r['state'] in ('complete', 'skipped') for r in rows)}/{len(rows)}")
+        cols[2].metric("events", len(feed.events))
         if state is not None and state.error:
             st.warning(state.error)
-        rows = data.stage_rows(current, feed.events)
         for row in rows:
             row["state"] = f"{STATE_ICONS.get(row['state'], '?')} {row['state']}"
         st.subheader("Stages")
@@ -234,7 +235,8 @@ def learning_curve_page(view: data.RunView | None, output_dir: Path) -> None:
         else:
             frame = pd.DataFrame(points)
             chart = alt.Chart(frame).mark_line(point=True).encode(
-                x=alt.X("step", title="step"), y=alt.Y("value", title="loss"),
+                x=alt.X("step", title="step", axis=alt.Axis(tickMinStep=1, format="d")),
+                y=alt.Y("value", title="loss"),
                 color=alt.Color("metric", title=None), tooltip=["metric", "step", alt.Tooltip("value", format=".4f")])
             st.altair_chart(chart.properties(height=420).interactive(), width="stretch")
         current = data.open_run_view(output_dir, view.run_id)
