@@ -168,6 +168,11 @@ class DatasetScreen(ModeScreen):
         self._start_progress(f"Reading and scoring the logs of {name}…")
         self._run_selection(name, *params)
 
+    @on(DataTable.RowHighlighted, "#functions")
+    def _function_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key is not None and event.row_key.value is not None:
+            self.vt_app.current_function = str(event.row_key.value)
+
     @on(DataTable.RowSelected, "#functions")
     def _function_chosen(self, event: DataTable.RowSelected) -> None:
         self.vt_app.current_function = str(event.row_key.value)

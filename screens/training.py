@@ -131,6 +131,7 @@ class TrainingScreen(ModeScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#summary", Static).display = False
+        self.query_one("#stage-progress", ProgressBar).display = False
         self._show_stages()
         self._find_resumable()
 
@@ -213,6 +214,7 @@ class TrainingScreen(ModeScreen):
         self.query_one("#events", RichLog).clear()
         self.query_one("#summary", Static).display = False
         self._show_stages()
+        self.query_one("#stage-progress", ProgressBar).display = True
         self.running = True
         golden = app.exported_path if resume_id is None else None
         self._run_pipeline(resume_id, golden)

@@ -73,3 +73,97 @@ def test_confirm_modal(snap_compare, tmp_path, monkeypatch):
 def test_dataset_screen_functions(snap_compare, tmp_path, monkeypatch):
     app = make_app(fixture_config(tmp_path, monkeypatch), source=FixtureLogSource())
     assert snap_compare(app, terminal_size=SIZE, run_before=_settle)
+
+
+def _fixed_hook_times(config) -> None:
+    """Give saved hook versions fixed timestamps (the manifest is data; checksums cover the sources)."""
+    import json as _json
+
+    manifest = config.hooks.dir / ".hook_versions" / "manifest.json"
+    data = _json.loads(manifest.read_text())
+    for number, version in enumerate(data["versions"], start=1):
+        version["timestamp"] = f"2026010{number}T120000000000Z"
+    manifest.write_text(_json.dumps(data))
+
+
+def test_dataset_screen_after_selection(snap_compare, tmp_path, monkeypatch):
+    app = make_app(fixture_config(tmp_path, monkeypatch), source=FixtureLogSource())
+
+    async def run_before(pilot):
+        await _settle(pilot)
+        await pilot.press("s")
+        await _settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_feedback_screen(snap_compare, tmp_path, monkeypatch):
+    from vectortrainer.feedback import write_feedback_file
+    from vectortrainer.types import FeedbackPair
+
+    config = fixture_config(tmp_path, monkeypatch)
+    write_feedback_file(config.feedback.path, [FeedbackPair("Refund is ok", "Refund is approved")], id_prefix="fb")
+    app = make_app(config, source=FixtureLogSource())
+
+    async def run_before(pilot):
+        await _settle(pilot)
+        await pilot.press("f3")
+        await _settle(pilot)
+        pilot.app.screen.query_one("#logs").focus()
+        await pilot.press("down", "enter")
+        await _settle(pilot)
+        pilot.app.screen.query_one("#fixed-output").cursor_blink = False  # blinking is a clock
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_rules_screen_with_conflict(snap_compare, tmp_path, monkeypatch):
+    from vectortrainer.feedback import write_feedback_file
+    from vectortrainer.types import FeedbackPair
+
+    config = fixture_config(tmp_path, monkeypatch)
+    write_feedback_file(config.feedback.path, [
+        FeedbackPair("Your order 4411 ships soon", "Your order #4411 ships soon."),
+        FeedbackPair("Your order 97 ships soon", "Your order #97 ships soon."),
+        FeedbackPair("Refund is ok", "Refund is approved"),
+        FeedbackPair("Refund is ok", "Refund is fine"),
+    ], id_prefix="fb")
+    app = make_app(config, source=FixtureLogSource())
+
+    async def run_before(pilot):
+        await _settle(pilot)
+        await pilot.press("f4", "s")
+        await _settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_hooks_screen(snap_compare, tmp_path, monkeypatch):
+    from tests.test_tui_flows import _two_versions
+
+    config = fixture_config(tmp_path, monkeypatch)
+    _two_versions(config)
+    _fixed_hook_times(config)
+    app = make_app(config, source=FixtureLogSource())
+
+    async def run_before(pilot):
+        await _settle(pilot)
+        await pilot.press("f6")
+        await _settle(pilot)
+        pilot.app.screen.query_one("#versions").focus()
+        await pilot.press("down")
+        await _settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_training_screen_idle(snap_compare, tmp_path, monkeypatch):
+    app = make_app(fixture_config(tmp_path, monkeypatch), source=FixtureLogSource())
+
+    async def run_before(pilot):
+        await _settle(pilot)
+        await pilot.press("f5")
+        await _settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

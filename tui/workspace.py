@@ -153,7 +153,7 @@ class Workspace:
         for pick in selection.picks:
             record = logs.records[pick.row]
             candidates.append(Candidate(strategy=pick.strategy, density=float(pick.density),
-                                        input_preview=preview(record.inputs), output_preview=preview(record.output),
+                                        input_preview=preview(record.inputs, 34), output_preview=preview(record.output, 40),
                                         uuid=record.uuid))
         densities = [float(d) for d in selection.density[selection.participating]]
         return SelectionView(
