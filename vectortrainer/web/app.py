@@ -177,7 +177,9 @@ def vector_page(view: data.RunView | None, config: Config) -> None:
         st.caption("left out: " + ", ".join(f"{n} {why}" for why, n in
                                             {**vector_map.skipped, **vector_map.excluded}.items()))
     colour = st.radio("Colour by", ("status", "strategy"), horizontal=True, key="colour_by")
-    st.altair_chart(map_chart(pd.DataFrame(vector_map.points), colour), width="stretch")
+    # Golden picks drawn last, so duplicates of a pick do not hide its colour.
+    frame = pd.DataFrame(vector_map.points).sort_values("golden", kind="stable")
+    st.altair_chart(map_chart(frame, colour), width="stretch")
     left, right = st.columns(2)
     with left:
         st.subheader("Density")
@@ -197,19 +199,31 @@ def vector_page(view: data.RunView | None, config: Config) -> None:
                      width="stretch")
 
 
+# Fixed colours so a status or strategy keeps its colour whatever the data holds.
+COLOURS = {
+    "status": {"SUCCESS": "#2ca02c", "ANOMALY": "#ff7f0e", "ERROR": "#d62728", "FAILURE": "#9467bd"},
+    "strategy": {"steady": "#1f77b4", "anomaly": "#ff7f0e", data.NOT_PICKED: "#c7c7c7"},
+}
+
+
 def map_chart(frame: pd.DataFrame, colour: str) -> alt.LayerChart:
     tooltip = ["status", "strategy", "rank", alt.Tooltip("density", format=".3f"), "input", "output"]
+    known = COLOURS[colour]
+    domain = list(known) + sorted(set(frame[colour]) - set(known))
+    scale = alt.Scale(domain=domain, range=[known.get(value, "#8c564b") for value in domain])
     base = alt.Chart(frame).encode(x=alt.X("x", title="PC 1"), y=alt.Y("y", title="PC 2"), tooltip=tooltip)
-    points = base.mark_circle(size=28, opacity=0.55).encode(color=alt.Color(colour, title=colour))
+    points = base.mark_circle(size=28, opacity=0.6).encode(color=alt.Color(colour, title=colour, scale=scale))
     golden = base.transform_filter(alt.datum.golden).mark_point(size=170, filled=False, strokeWidth=2,
-                                                                color="black").encode(shape="strategy")
-    return alt.layer(points, golden).properties(height=520).interactive()
+                                                                color="black").encode(
+        shape=alt.Shape("strategy", title="golden pick"))
+    return alt.layer(points, golden).resolve_legend(color="independent", shape="independent") \
+        .properties(height=520).interactive()
 
 
 def histogram_chart(bins: list[dict[str, Any]], threshold: float, title: str, label: str) -> alt.LayerChart:
     frame = pd.DataFrame(bins or [{"start": 0.0, "end": 0.0, "count": 0, "group": "all"}])
     bars = alt.Chart(frame).mark_bar(opacity=0.8).encode(
-        x=alt.X("start", title=title), x2="end", y=alt.Y("count", title="logs", stack=True),
+        x=alt.X("start:Q", bin="binned", title=title), x2="end:Q", y=alt.Y("count:Q", title="logs", stack="zero"),
         color=alt.Color("group", title=None), tooltip=["start", "end", "count", "group"])
     rule_frame = pd.DataFrame([{"threshold": threshold, "label": label}])
     rule = alt.Chart(rule_frame).mark_rule(color="red", strokeDash=[4, 3]).encode(x="threshold")
@@ -280,7 +294,7 @@ def hooks_page(hooks_dir: Path) -> None:
         b = right.selectbox("to", ids, index=len(ids) - 1, key="diff_b")
         try:
             text = data.hook_diff(hooks_dir, a, b)
-            st.code(text or f"{a} and {b} are identical", language="diff")
+            st.code(text or f"{a} and {b} are identical", language="diff", wrap_lines=True)
         except VectorTrainerError as exc:
             st.error(str(exc))
     st.subheader("Roll back")
