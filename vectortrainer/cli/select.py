@@ -82,7 +82,10 @@ def functions_command(args: argparse.Namespace) -> int:
     summaries = LogSource.open(config.store.path).list_functions()
     table = Table(title=f"Functions in {config.store.path}", title_justify="left")
     for column in ("function", "logs", "success", "anomaly", "failed", "with vector", "with inputs"):
-        table.add_column(column, justify="left" if column == "function" else "right")
+        if column == "function":
+            table.add_column(column, no_wrap=True)
+        else:
+            table.add_column(column, justify="right")
     for s in summaries:
         table.add_row(s.name, str(s.total), str(s.success), str(s.anomaly), str(s.failed), str(s.with_vector), str(s.with_inputs))
     stderr_console.print(table)
