@@ -21,14 +21,13 @@ very file the OpenAI trainer would upload.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from vectortrainer.atomicio import atomic_write_text
 from vectortrainer.errors import DataFormatError
 from vectortrainer.types import FeedbackPair
 
@@ -116,7 +115,7 @@ def export_preference_jsonl(
             f"{path}: no feedback pair is usable as preference data ({detail}); "
             "record corrections with an input prompt and a fixed output that differs from the bad one"
         )
-    _write_text_atomic(Path(path), "\n".join(lines) + "\n")
+    atomic_write_text(Path(path), "\n".join(lines) + "\n")
     return PreferenceExport(path=Path(path), written=len(lines), skipped=dict(skipped))
 
 
@@ -243,17 +242,3 @@ def _single_reply(value: Any, where: str) -> str:
     if not isinstance(content, str) or not content.strip():
         raise DataFormatError(f"{where}[0].content: expected a non-empty string")
     return content
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import tiktoken
 
+from vectortrainer.atomicio import atomic_write_bytes
 from vectortrainer.errors import VectorTrainerError
 
 
@@ -117,24 +118,9 @@ def seed_tiktoken_cache(names: tuple[str, ...] = tuple(BPE_SOURCES), cache_dir: 
             path = cache_path_for(name, target)
             if _has_expected_hash(path, BPE_SOURCES[name].sha256):
                 continue
-            _write_atomically(path, bundled_bpe_bytes(name))
+            atomic_write_bytes(path, bundled_bpe_bytes(name))
     return target
 
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except OSError:
-            pass
-        raise
 
 
 def get_encoding(name: str) -> tiktoken.Encoding:
