@@ -173,6 +173,15 @@ def test_damaged_summary_and_missing_run_are_problems_not_errors(tmp_path):
     assert data.run_choices(tmp_path / "nowhere") == []
 
 
+def test_a_directory_that_is_no_run_id_is_a_problem(tmp_path):
+    (tmp_path / "runs" / "my run").mkdir(parents=True)
+    (info,) = data.run_choices(tmp_path)
+    view = data.open_run_view(tmp_path, info.run_id)
+    assert view.state is None and "not a valid run id" in view.problems[0]
+    escaped = data.open_run_view(tmp_path, "../../etc")
+    assert escaped.path == tmp_path / "runs" / "etc" and escaped.problems
+
+
 def test_format_duration():
     assert [data.format_duration(s) for s in (None, 0.04, 59.94, 61, 3725)] == [
         "", "0.0 s", "59.9 s", "1 min 01 s", "1 h 02 min"]

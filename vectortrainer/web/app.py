@@ -75,6 +75,7 @@ def main() -> None:
 # ------------------------------------------------------------------------------ run status
 def no_run(output_dir: Path) -> None:
     st.info(data.HOW_TO_START.format(output_dir=f"`{output_dir}`"))
+    st.button("Look again", key="look_again")  # a click reruns the script, which lists the runs anew
 
 
 def event_feed(view: data.RunView) -> data.EventFeed:

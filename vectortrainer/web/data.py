@@ -107,8 +107,14 @@ class RunView:
 
 def open_run_view(output_dir: str | os.PathLike[str], run_id: str) -> RunView:
     """Read a run for display; every unreadable file becomes a problem line instead of an error."""
-    path = runs_root(output_dir) / validate_run_id(run_id)
+    # Only a plain name: a run id never reaches outside the runs directory.
+    path = runs_root(output_dir) / Path(run_id).name
     view = RunView(run_id=run_id, path=path, state=None)
+    try:
+        validate_run_id(run_id)
+    except RunDirectoryError as exc:
+        view.problems.append(f"{path}: {exc}")
+        return view
     if not path.is_dir():
         view.problems.append(f"{path}: no such run directory")
         return view
