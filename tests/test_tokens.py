@@ -113,14 +113,14 @@ def test_unwritable_shared_default_cache_falls_back_to_a_private_one(monkeypatch
     monkeypatch.delenv("TIKTOKEN_CACHE_DIR")
     monkeypatch.setattr(tokens.tempfile, "gettempdir", lambda: str(shared))
     monkeypatch.setattr(tokens.Path, "home", classmethod(lambda cls: tmp_path / "home"))
-    real_write = tokens._write_atomically
+    real_write = tokens.atomic_write_bytes
 
     def write(path, data):
         if shared in path.parents:  # as if another user owned <tmp>/data-gym-cache
             raise PermissionError(13, "Permission denied", str(path))
         real_write(path, data)
 
-    monkeypatch.setattr(tokens, "_write_atomically", write)
+    monkeypatch.setattr(tokens, "atomic_write_bytes", write)
     assert get_encoding("cl100k_base").encode_ordinary("hello world") == [15339, 1917]
     private = tmp_path / "home" / ".cache" / "vectortrainer" / "tiktoken"
     assert tokens.os.environ["TIKTOKEN_CACHE_DIR"] == str(private)
