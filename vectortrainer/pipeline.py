@@ -252,18 +252,21 @@ class TrainingPipeline:
         function = run.state.function or self.config.selection.function
         if not function:
             raise ConfigError("selection.function: no function chosen; set it in the config or pass --function NAME")
-        self.monitor.on_progress("extract", 0, 1, f"reading logs of {function}")
-        partial = run.path / f".{run.golden_path.name}.partial"
-        report = extract_golden(self._dataset_manager(), self.config, function, partial)
-        os.replace(partial, run.golden_path)
+        self.monitor.on_progress("extract", 0, None, "opening the VectorWave store")
+        manager = self._dataset_manager()
+
+        def progress(step: str, done: int, total: int) -> None:
+            self._check_cancelled()
+            self.monitor.on_progress("extract", done, total, f"{step} {function}")
+
+        report = extract_golden(manager, self.config, function, run.golden_path, progress)
         golden = golden_stats(report, run.golden_path)
-        self.monitor.on_progress("extract", 1, 1)
         self.monitor.on_log(f"{golden['examples']} golden examples of {function} -> {run.golden_path.name}",
                             stage="extract")
         return {"function": function, "golden": golden, "note": f"{golden['examples']} examples"}
 
     def _synthesize_stage(self, run: RunDirectory) -> dict[str, Any]:
-        rules = synthesize_from_feedback(self.config, run.rules_path)
+        rules = synthesize_from_feedback(self.config, run.rules_path, function=run.state.function)
         self.monitor.on_log(f"{rules['count']} rules, {rules['conflicts']} conflicts, {rules['merged']} merged",
                             stage="synthesize")
         return {"rules": rules, "note": f"{rules['count']} rules"}
@@ -393,13 +396,12 @@ class TrainingPipeline:
                 "checkpoints": list(result.checkpoints), "error": result.error, "note": result.status.value}
 
     def _drain_events(self, run: RunDirectory, trainer: BaseTrainer, job_id: str) -> None:
-        seen = run.state.last_event_id
-        for event in trainer.events(job_id, after=seen):
+        # Saved after each event: a crash replays at most the event it interrupted (at-least-once).
+        for event in trainer.events(job_id, after=run.state.last_event_id):
             self._forward_event(event)
-            seen = event.id or seen
-        if seen != run.state.last_event_id:
-            run.state.last_event_id = seen
-            run.save()
+            if event.id:
+                run.state.last_event_id = event.id
+                run.save()
 
     def _forward_event(self, event: TrainingEvent) -> None:
         if event.kind == "metric" and event.metrics:
@@ -482,23 +484,28 @@ class TrainingPipeline:
 
 
 # -- the calls into the other engine modules (kept small so each is easy to rewire) -------
-def extract_golden(dataset_manager: Any, config: Config, function: str, output_path: Path) -> Any:
-    """Golden data of ``function`` -> ChatML JSONL at ``output_path``; returns the extractor's report."""
+def extract_golden(dataset_manager: Any, config: Config, function: str, output_path: Path,
+                   progress: Callable[[str, int, int], None] | None = None) -> Any:
+    """Golden data of ``function`` -> ChatML JSONL at ``output_path``; returns the ``ExtractionReport``."""
     from vectortrainer.extractor import DensityBasedExtractor
 
     selection = config.selection
-    extractor = DensityBasedExtractor(dataset_manager, selection.epsilon, selection.top_k)
-    return extractor.extract_golden_data(function, str(output_path))
+    extractor = DensityBasedExtractor(dataset_manager, selection.epsilon, selection.top_k,
+                                      anomaly_share=selection.anomaly_share,
+                                      system_prompts=selection.system_prompts, progress=progress)
+    return extractor.extract_golden_data(function, output_path)
 
 
-def synthesize_from_feedback(config: Config, rules_path: Path) -> dict[str, Any]:
+def synthesize_from_feedback(config: Config, rules_path: Path, *, function: str | None = None) -> dict[str, Any]:
     """Rules from the feedback store -> ``rules.json``; returns counts for the summary.
 
+    Pairs tagged with another function (``context["function"]``) are left out.
     ``merged`` counts the conflicts settled into one winning rule (FR-2.4).
     """
     from vectortrainer.rules import synthesize_rules
 
-    pairs = load_feedback_pairs(config)
+    pairs = [pair for pair in load_feedback_pairs(config)
+             if function is None or pair.context.get("function") in (None, function)]
     rule_set = synthesize_rules(pairs)
     conflicts = list(rule_set.conflicts)
     merged = sum(1 for conflict in conflicts if getattr(conflict, "chosen", None) is not None)
@@ -513,28 +520,9 @@ def load_feedback_pairs(config: Config) -> list[FeedbackPair]:
     path = Path(config.feedback.path)
     if not path.exists():
         return []
-    try:
-        from vectortrainer.feedback import FeedbackStore
-    except ModuleNotFoundError:  # the store module not in this build: read its JSONL directly
-        return _read_feedback_jsonl(path)
+    from vectortrainer.feedback import FeedbackStore
+
     return list(FeedbackStore(path).pairs())
-
-
-def _read_feedback_jsonl(path: Path) -> list[FeedbackPair]:
-    import json
-
-    from vectortrainer.errors import DataFormatError
-
-    pairs = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            pairs.append(FeedbackPair.from_dict(json.loads(line)))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise DataFormatError(f"{path}:{number}: not a feedback pair ({exc}); "
-                                  f"each line needs bad_output and fixed_output") from None
-    return pairs
 
 
 def prepare_and_upload(trainer: BaseTrainer, train_path: Path, validation_path: Path | None,
@@ -543,7 +531,8 @@ def prepare_and_upload(trainer: BaseTrainer, train_path: Path, validation_path: 
 
     A trainer whose ``prepare_data`` does not upload (a local one) keeps the paths.
     """
-    accepts_run_id = "run_id" in inspect.signature(trainer.prepare_data).parameters
+    parameters = inspect.signature(trainer.prepare_data).parameters
+    accepts_run_id = "run_id" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
     if accepts_run_id:
         return trainer.prepare_data(train_path, validation_path, run_id=run_id)  # type: ignore[call-arg]
     return trainer.prepare_data(train_path, validation_path)
@@ -564,15 +553,21 @@ def make_trainer(config: Config, run_id: str) -> BaseTrainer:
 
 # -- summary -------------------------------------------------------------------------------
 def golden_stats(report: Any, golden_path: Path) -> dict[str, Any]:
-    """Counts per strategy and density percentiles from the extractor's report."""
-    data = _plain(report) if report is not None else {}
+    """Counts per strategy, density percentiles and what was left out, from the extractor's report."""
     examples = sum(1 for line in golden_path.read_text(encoding="utf-8").splitlines() if line.strip())
-    per_strategy = data.get("per_strategy") or data.get("counts") or {}
-    if not per_strategy:
-        per_strategy = {key: _count(data.get(key)) for key in ("steady", "anomaly") if key in data}
-    percentiles = data.get("density_percentiles") or {}
-    return {"examples": examples, "per_strategy": per_strategy, "density_percentiles": percentiles,
-            "logs": data.get("n_logs") or data.get("total_logs"), "skipped": data.get("skipped") or {}}
+    return {
+        "examples": examples,
+        "per_strategy": {"steady": int(getattr(report, "steady", 0)), "anomaly": int(getattr(report, "anomaly", 0))},
+        "density_percentiles": dict(getattr(report, "density_percentiles", {}) or {}),
+        "clusters": getattr(report, "clusters", None),
+        "logs": getattr(report, "total_logs", None),
+        "usable_logs": getattr(report, "usable_logs", None),
+        "skipped": dict(getattr(report, "skipped", {}) or {}),
+        "excluded": dict(getattr(report, "excluded", {}) or {}),
+        "density_mode": getattr(report, "density_mode", None),
+        "epsilon": getattr(report, "epsilon", None),
+        "top_k": getattr(report, "top_k", None),
+    }
 
 
 def build_summary(run: RunDirectory) -> dict[str, Any]:
@@ -619,14 +614,6 @@ def _last_metric(run: RunDirectory, keys: tuple[str, ...]) -> float | None:
 
 def _read_optional(run: RunDirectory, path: Path) -> dict[str, Any] | None:
     return run.read_json(path.name) if path.exists() else None
-
-
-def _count(value: Any) -> int:
-    if isinstance(value, (list, tuple)):
-        return len(value)
-    if hasattr(value, "__len__"):
-        return len(value)
-    return int(value or 0)
 
 
 def _plain(value: Any) -> Any:

@@ -1,0 +1,79 @@
+"""What the pipeline and --batch tests share: configs pointing at the stand-in, and template runs.
+
+Extracting golden data from the seeded store is the slow part, so it happens a
+few times per session: :func:`template_run` runs the *real* pipeline on the
+seeded store up to the cost confirmation, declines it (nothing is uploaded),
+and caches that run directory. Tests copy it into their own output directory
+and resume it, which is exactly what a user does after a stop.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vectortrainer.config import Config, load_config
+from vectortrainer.pipeline import NOT_APPROVED, TrainingPipeline
+from vectortrainer.runs import RunDirectory
+
+FUNCTION = "summarize_ticket"
+_TEMPLATES: dict[tuple[str, str], Path] = {}
+
+
+def write_config(path: Path, *, store: Path, output_dir: Path, base_url: str | None = None,
+                 feedback: Path | None = None, **sections: dict[str, Any]) -> Path:
+    """A config file for tests: fast polling, the stand-in's URL, everything under tmp dirs."""
+    data: dict[str, Any] = {
+        "store": {"path": str(store)},
+        "output_dir": str(output_dir),
+        "selection": {"function": FUNCTION},
+        "feedback": {"path": str(feedback or output_dir / "no-feedback.jsonl")},
+        "training": {"poll_interval_s": 0.01},
+    }
+    if base_url:
+        data["openai"] = {"base_url": base_url, "max_retries": 3}
+    for section, values in sections.items():
+        data.setdefault(section, {}).update(values)
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def make_config(tmp_path: Path, store: Path, base_url: str | None = None, *, feedback: Path | None = None,
+                **sections: dict[str, Any]) -> Config:
+    out = tmp_path / "out"
+    return load_config(write_config(tmp_path / "config.yaml", store=store, output_dir=out, base_url=base_url,
+                                    feedback=feedback, **sections))
+
+
+def demo_feedback(directory: Path) -> Path:
+    from vectortrainer.demo.feedback import write_demo_feedback
+
+    path = directory / "feedback.jsonl"
+    if not path.exists():
+        write_demo_feedback(path)
+    return path
+
+
+def template_run(seeded_store: Path, scratch: Path) -> Path:
+    """A real run of the seeded store stopped at the cost confirmation (cached per session)."""
+    key = (str(seeded_store), "declined")
+    if key not in _TEMPLATES:
+        scratch.mkdir(parents=True, exist_ok=True)
+        feedback = demo_feedback(scratch)
+        config = load_config(write_config(scratch / "config.yaml", store=seeded_store, output_dir=scratch / "out",
+                                          feedback=feedback))
+        outcome = TrainingPipeline(config, confirm=lambda estimate: False).run(run_id="template-run")
+        assert outcome.status == NOT_APPROVED, outcome.message
+        _TEMPLATES[key] = outcome.run_dir
+    return _TEMPLATES[key]
+
+
+def copy_run(template: Path, output_dir: Path) -> str:
+    """Copy a run directory into ``output_dir/runs``; returns its run id."""
+    target = output_dir / "runs" / template.name
+    shutil.copytree(template, target, ignore=shutil.ignore_patterns(".lock"))
+    RunDirectory.open(output_dir, template.name)  # still a loadable run
+    return template.name
