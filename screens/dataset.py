@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -24,7 +25,8 @@ A store fills up when functions decorated with VectorWave's
 with VECTORWAVE_MODE=lite and VECTORWAVE_LITE_PATH pointing at it,
 or from the shell:  [b]vectortrainer demo seed --store {path}[/b]
 
-Press [b]d[/b] to seed the demo store here now (about half a minute)."""
+Press [b]d[/b] to seed the demo store here now: it calls the demo functions
+~700 times through VectorWave (a few minutes; progress shows below)."""
 
 
 class Progressed(Message):
@@ -101,11 +103,12 @@ class DatasetScreen(ModeScreen):
     def _show_store_state(self, state: str) -> None:
         absent = state == "absent"
         self.query_one("#no-store", Static).display = absent
-        self.query_one("#functions").display = not absent
+        self.query_one("#functions").display = state not in ("absent", "seeding")
         if absent:
             self.query_one("#no-store", Static).update(NO_STORE_TEXT.format(path=self.workspace.store_path))
         status = {
             "loading": "[yellow]⏳ Opening the VectorWave store (the first load imports VectorWave: ~10 s)…[/]",
+            "seeding": "[yellow]⏳ Seeding the demo store (progress below); the functions appear when it is done.[/]",
             "error": f"[red]The store could not be opened: {self.vt_app.store_error}[/]  Press r to retry.",
             "ready": "",
         }.get(state, "")
@@ -118,7 +121,7 @@ class DatasetScreen(ModeScreen):
         table.clear()
         for summary in functions:
             table.add_row(
-                summary.name, summary.total, summary.success, summary.anomaly, summary.failed,
+                Text(summary.name), summary.total, summary.success, summary.anomaly, summary.failed,
                 summary.with_vector, key=summary.name,
             )
         wanted = self.vt_app.current_function
@@ -203,6 +206,8 @@ class DatasetScreen(ModeScreen):
     @on(Progressed)
     def _progressed(self, message: Progressed) -> None:
         self.query_one("#work-progress", ProgressBar).update(total=message.total or None, progress=message.done)
+        if message.what:
+            self.query_one("#work-status", Static).update(f"{message.what} ({message.done}/{message.total})")
 
     @on(SelectionDone)
     def _selection_done(self, message: SelectionDone) -> None:
@@ -222,8 +227,8 @@ class DatasetScreen(ModeScreen):
         for candidate in view.candidates:
             style = "cyan" if candidate.strategy == "steady" else "magenta"
             table.add_row(
-                f"[{style}]{candidate.strategy}[/]", f"{candidate.density:.2f}",
-                candidate.input_preview, candidate.output_preview, key=candidate.uuid,
+                Text(candidate.strategy, style=style), f"{candidate.density:.2f}",
+                Text(candidate.input_preview), Text(candidate.output_preview), key=candidate.uuid,
             )
         self.query_one("#candidates-title", Label).update(
             f"Golden candidates — {view.function} ({len(view.candidates)})"
@@ -268,16 +273,16 @@ class DatasetScreen(ModeScreen):
 
     def action_seed_demo(self) -> None:
         self._start_progress("Seeding the demo store: calling the demo functions for real…")
-        self.vt_app.store_state = "loading"
+        self.vt_app.store_state = "seeding"
         self._seed()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="store", description="seeding the demo store")
     def _seed(self) -> None:
         worker = get_current_worker()
 
-        def progress(done: int, total: int) -> None:
+        def progress(done: int, total: int, what: str = "") -> None:
             if not worker.is_cancelled:
-                self.post_message(Progressed(done, total, "logs written"))
+                self.post_message(Progressed(done, total, what or "logs written"))
 
         self.workspace.seed_demo(progress=progress)
         self.app.call_from_thread(self._seeded)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -94,7 +95,8 @@ class FeedbackScreen(ModeScreen):
         table.clear()
         for index, record in enumerate(logs.records):
             if record.succeeded and record.output is not None:
-                table.add_row(record.status, preview(record.inputs, 30), preview(record.output, 30), key=str(index))
+                table.add_row(record.status, Text(preview(record.inputs, 30)), Text(preview(record.output, 30)),
+                              key=str(index))
         self.query_one("#logs-title", Label).update(f"Logs of {logs.function_name} (enter opens one)")
 
     @on(DataTable.RowSelected, "#logs")
@@ -103,7 +105,7 @@ class FeedbackScreen(ModeScreen):
         self.current = self.logs.records[int(str(event.row_key.value))]
         self.editing_id = None
         text = output_text(self.current.output)
-        self.query_one("#bad-output", Static).update(text)
+        self.query_one("#bad-output", Static).update(Text(text))
         editor = self.query_one("#fixed-output", TextArea)
         editor.text = text
         editor.focus()
@@ -123,8 +125,8 @@ class FeedbackScreen(ModeScreen):
         table = self.query_one("#pairs", DataTable)
         table.clear()
         for entry in entries:
-            table.add_row(entry.entry_id, preview(entry.pair.bad_output, 24), preview(entry.pair.fixed_output, 24),
-                          key=entry.entry_id)
+            table.add_row(entry.entry_id, Text(preview(entry.pair.bad_output, 24)),
+                          Text(preview(entry.pair.fixed_output, 24)), key=entry.entry_id)
         self.refresh_bindings()
 
     def _selected_entry(self) -> Any:
@@ -190,7 +192,7 @@ class FeedbackScreen(ModeScreen):
         if entry is None:
             return
         self.editing_id = entry.entry_id
-        self.query_one("#bad-output", Static).update(entry.pair.bad_output)
+        self.query_one("#bad-output", Static).update(Text(entry.pair.bad_output))
         editor = self.query_one("#fixed-output", TextArea)
         editor.text = entry.pair.fixed_output
         editor.focus()

@@ -104,7 +104,7 @@ class RulesScreen(ModeScreen):
         for index, rule in enumerate(rule_set.rules):
             condition = ", ".join(f"{k}={v}" for k, v in sorted(rule.condition.items()))
             change = f"{preview(rule.pattern, 16)} → {preview(rule.replacement, 16)}"
-            rules.add_row(index + 1, rule.kind, change + (f" [{condition}]" if condition else ""),
+            rules.add_row(index + 1, rule.kind, Text(change + (f" [{condition}]" if condition else "")),
                           rule.support, rule.priority, key=str(index))
         self.query_one("#rules-title", Label).update(
             f"Rules (applied in this order): {len(rule_set.rules)} from {len(rule_set.pairs)} pairs"
@@ -115,7 +115,8 @@ class RulesScreen(ModeScreen):
             a, b = (conflict.rules + [None, None])[:2]
             kept = "A" if conflict.chosen == 0 else "B" if conflict.chosen == 1 else str(conflict.chosen)
             conflicts.add_row(
-                conflict.conflict_id, preview(rule_text(a), 28) if a else "", preview(rule_text(b), 28) if b else "",
+                conflict.conflict_id, Text(preview(rule_text(a), 28) if a else ""),
+                Text(preview(rule_text(b), 28) if b else ""),
                 Text(kept, style="bold"), conflict.resolved_by, key=conflict.conflict_id,
             )
         self.query_one("#conflicts-title", Label).update(

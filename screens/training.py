@@ -217,6 +217,7 @@ class TrainingScreen(ModeScreen):
         self.query_one("#stage-progress", ProgressBar).display = True
         self.running = True
         golden = app.exported_path if resume_id is None else None
+        self._user_resumed = resume_id is not None
         self._run_pipeline(resume_id, golden)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="training", description="training run")
@@ -249,9 +250,10 @@ class TrainingScreen(ModeScreen):
 
     def _finished(self, outcome: Any) -> None:
         self.running = False
+        self.query_one("#stage-progress", ProgressBar).display = False
         self.outcome = outcome
         severity = "information" if outcome.ok else "warning"
-        self.notify(outcome.message, title=f"Run {outcome.status}", severity=severity, timeout=8)
+        self.notify(outcome.message, title=f"Run {outcome.status}", severity=severity, timeout=8, markup=False)
         self._find_resumable()
 
     # -- cancel ---------------------------------------------------------------------------
@@ -289,6 +291,7 @@ class TrainingScreen(ModeScreen):
             handler(**data)
 
     def _on_run_start(self, run_id: str, resumed: bool) -> None:
+        resumed = resumed and self._user_resumed  # a run started from the exported file is resumed internally
         self.query_one("#progress-title", Label).update(f"Run {run_id}{' (resumed)' if resumed else ''}")
 
     def _on_stage_start(self, stage: str, total: Any, description: str) -> None:
@@ -305,10 +308,11 @@ class TrainingScreen(ModeScreen):
         bar.update(total=total, progress=completed)
 
     _total_steps: int | None = None
+    _user_resumed = False
 
     def _on_stage_complete(self, stage: str, result: dict, skipped: bool) -> None:
         note = str(result.get("note", "")) if isinstance(result, dict) else ""
-        self.stage_states[stage] = ("completed", note + (" (done before)" if skipped else ""))
+        self.stage_states[stage] = ("completed", note + (" (done before)" if skipped and self._user_resumed else ""))
         self._show_stages()
 
     def _on_stage_failed(self, stage: str, error: str) -> None:

@@ -35,7 +35,12 @@ async def test_select_then_export_writes_valid_chatml(tmp_path, monkeypatch):
     app = make_app(config, source=FixtureLogSource())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        assert app.store_state == "ready"
         await pilot.press("s")
+        for _ in range(200):
+            if app.selection is not None:
+                break
+            await pilot.pause(0.05)
         await settle(pilot)
         view = app.selection
         assert view is not None and view.function == "answer_support_ticket"

@@ -16,6 +16,15 @@ from tui.workspace import Workspace
 SIZE = (120, 40)
 
 
+async def _wait_until(pilot, condition, timeout_s: float = 20.0) -> None:
+    """Pause until ``condition()`` holds (workers finish later on a loaded machine)."""
+    for _ in range(int(timeout_s / 0.05)):
+        if condition():
+            break
+        await pilot.pause(0.05)
+    await _settle(pilot)
+
+
 async def _settle(pilot) -> None:
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
@@ -90,9 +99,9 @@ def test_dataset_screen_after_selection(snap_compare, tmp_path, monkeypatch):
     app = make_app(fixture_config(tmp_path, monkeypatch), source=FixtureLogSource())
 
     async def run_before(pilot):
-        await _settle(pilot)
+        await _wait_until(pilot, lambda: pilot.app.store_state == "ready" and pilot.app.functions)
         await pilot.press("s")
-        await _settle(pilot)
+        await _wait_until(pilot, lambda: pilot.app.selection is not None)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 

@@ -66,13 +66,15 @@ class VectorTrainerApp(App[int]):
     }
     DEFAULT_MODE = "dataset"
     BINDINGS = [
-        Binding("f1,question_mark", "help", "Help", id="app.help", key_display="?"),
+        Binding("f1", "help", "Help", id="app.help", key_display="F1", priority=True),
+        Binding("question_mark", "help", "Help", id="app.help_question", key_display="?"),
         *[
-            Binding(key, f"switch_mode('{mode}')", label, id=f"app.mode.{mode}", key_display=key.upper())
+            Binding(key, f"switch_mode('{mode}')", label, id=f"app.mode.{mode}", key_display=key.upper(),
+                    priority=True)
             for key, mode, label in MODE_KEYS
         ],
-        Binding("f9", "toggle_theme", "Theme", id="app.theme", key_display="F9", show=False),
-        Binding("f10", "quit", "Quit", id="app.quit", key_display="F10", show=False),
+        Binding("f9", "toggle_theme", "Theme", id="app.theme", key_display="F9", show=False, priority=True),
+        Binding("f10", "quit", "Quit", id="app.quit", key_display="F10", show=False, priority=True),
     ]
 
     store_state: reactive[str] = reactive("unknown")
@@ -129,6 +131,7 @@ class VectorTrainerApp(App[int]):
             "unknown": "",
             "absent": "no store yet",
             "loading": "opening the store…",
+            "seeding": "seeding the demo store…",
             "ready": f"store '{self.workspace.store_path.name}' · {count} function{'s' if count != 1 else ''}",
             "error": "the store failed to open",
         }.get(state, state)
@@ -154,7 +157,7 @@ class VectorTrainerApp(App[int]):
             self.store_state = "error"
             self.store_error = describe_error(error)
         what = event.worker.description or event.worker.name
-        self.notify(describe_error(error), title=f"{what} failed", severity="error", timeout=10)
+        self.notify(describe_error(error), title=f"{what} failed", severity="error", timeout=10, markup=False)
 
     # -- actions --------------------------------------------------------------------
     def action_help(self) -> None:

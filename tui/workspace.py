@@ -128,10 +128,11 @@ class Workspace:
                 self.source = LogSource.open(self.store_path)
             return self.source
 
-    def seed_demo(self, progress: Progress | None = None) -> Any:
+    def seed_demo(self, progress: Callable[[int, int, str], None] | None = None) -> Any:
+        """Fill the demo store by calling the demo functions (and write the demo feedback pairs)."""
         from vectortrainer.demo.seed import seed_demo_store
 
-        return seed_demo_store(self.store_path, progress=progress)
+        return seed_demo_store(self.store_path, feedback_path=Path(self.config.feedback.path), progress=progress)
 
     def list_functions(self) -> list[FunctionSummary]:
         return list(self.open_store().list_functions())
