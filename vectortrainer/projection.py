@@ -9,9 +9,10 @@ map is close in cosine similarity.
   projects every row. Each component's sign is fixed so its largest loading is
   positive: the same vectors always give the same picture.
 * :func:`nearest_neighbour_distance` gives each row's cosine distance to its
-  nearest other row, in row blocks (memory bounded by one block, one BLAS product
-  per block). A row whose nearest neighbour is farther than epsilon has no
-  neighbour in the epsilon-graph (density 0).
+  nearest other row, in row blocks over the upper triangle of the similarity
+  matrix (memory bounded by one block of rows, one BLAS product per block). A row
+  whose nearest neighbour is farther than epsilon has no neighbour in the
+  epsilon-graph (density 0).
 """
 
 from __future__ import annotations
@@ -87,11 +88,14 @@ def nearest_neighbour_distance(vectors: np.ndarray, *, block_size: int = NN_BLOC
     if len(live) < 2:
         return result
     sub = np.ascontiguousarray(unit[live])
-    best = np.empty(len(live), dtype=np.float64)
+    best = np.full(len(live), -np.inf, dtype=np.float32)
+    # Similarity is symmetric: each block of rows meets only itself and the rows after it, and
+    # its products update both sides (half the work of the full matrix).
     for start in range(0, len(sub), block_size):
         stop = min(start + block_size, len(sub))
-        similarity = sub[start:stop] @ sub.T
-        similarity[np.arange(stop - start), np.arange(start, stop)] = -np.inf  # not its own neighbour
-        best[start:stop] = similarity.max(axis=1)
-    result[live] = np.clip(1.0 - best, 0.0, 2.0)
+        similarity = sub[start:stop] @ sub[start:].T
+        similarity[np.arange(stop - start), np.arange(stop - start)] = -np.inf  # not its own neighbour
+        np.maximum(best[start:stop], similarity.max(axis=1), out=best[start:stop])
+        np.maximum(best[start:], similarity.max(axis=0), out=best[start:])
+    result[live] = np.clip(1.0 - best.astype(np.float64), 0.0, 2.0)
     return result
