@@ -54,7 +54,7 @@ class HooksScreen(ModeScreen):
                 yield Label("", id="hooks-dir")
             with Vertical(id="hooks-right", classes="panel"):
                 yield Label("Diff against the active version", classes="panel-title", id="diff-title")
-                yield RichLog(id="diff", wrap=True, highlight=False, markup=False)
+                yield RichLog(id="diff", wrap=True, highlight=False, markup=False, min_width=20)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

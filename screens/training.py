@@ -124,7 +124,7 @@ class TrainingScreen(ModeScreen):
                 yield Label("Training loss", classes="panel-title")
                 yield LossChart(id="loss")
                 yield Label("Events", classes="panel-title")
-                yield RichLog(id="events", wrap=True, markup=False, max_lines=2000)
+                yield RichLog(id="events", wrap=True, markup=False, max_lines=2000, min_width=20)
                 yield Static("", id="summary")
         yield Footer(compact=True)
 
