@@ -199,6 +199,10 @@ def test_budget_exceeded_stops_before_any_request(template, standin_env, tmp_pat
     assert outcome.estimate["within_budget"] is False and outcome.estimate["budget_usd"] == 0.000001
     assert standin_env.requests == []
 
+    raised = make_config(tmp_path, tmp_path / "unused-store", standin_env.base_url, budget={"max_budget_usd": 5})
+    assert TrainingPipeline(raised, confirm=lambda e: True).resume(run_id).status == SUCCEEDED
+    assert _posts(standin_env, "/v1/fine_tuning/jobs") == 1
+
 
 def test_declined_cost_and_missing_api_key_stop_before_the_upload_and_resume_later(template, openai_standin,
                                                                                    tmp_path, monkeypatch):

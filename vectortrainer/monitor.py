@@ -235,7 +235,7 @@ class RichDashboard(PipelineMonitor):
             if description:
                 self.stage_notes[stage] = description
             if stage in self._tasks:
-                self.progress.reset(self._tasks[stage], total=total, completed=0)
+                self.progress.reset(self._tasks[stage], total=total, completed=0, visible=True)
             else:
                 self._tasks[stage] = self.progress.add_task(stage, total=total)
         self._ensure_started()
@@ -263,8 +263,8 @@ class RichDashboard(PipelineMonitor):
                 self.stage_durations[stage] = duration_s
             task = self._tasks.get(stage)
             if task is not None:
-                total = self.progress.tasks[task].total if task < len(self.progress.tasks) else None
-                self.progress.update(task, total=total or 1, completed=total or 1)
+                # The stage table keeps the record; only running stages keep a bar.
+                self.progress.update(task, visible=False)
         self.refresh()
 
     def on_stage_failed(self, stage: str, error: str) -> None:
@@ -291,6 +291,9 @@ class RichDashboard(PipelineMonitor):
         with self._lock:
             if "summary" in self.stage_states:
                 self.stage_states["summary"] = "complete"
+            task = self._tasks.get("summary")
+            if task is not None:
+                self.progress.update(task, visible=False)
         self.refresh()
         self.close()
         self.console.print(render_summary(summary))

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,7 @@ INTERRUPTED = "interrupted"
 
 ConfirmCallback = Callable[[Any], bool]  # receives the CostEstimate, returns approve / decline
 
+_STEP_OF_TOTAL = re.compile(r"\bstep\s+(\d+)\s*/\s*(\d+)", re.IGNORECASE)
 _METRIC_LOSS_KEYS = ("train_loss", "loss", "full_valid_loss", "valid_loss")
 
 
@@ -127,6 +129,8 @@ class TrainingPipeline:
         self.monitor: PipelineMonitor = monitor or PipelineMonitor()
         self._cancel = threading.Event()
         self._estimate: Any = None
+        self._last_step = 0
+        self._total_steps: int | None = None
 
     # -- public ----------------------------------------------------------------------
     def run(self, *, run_id: str | None = None) -> RunOutcome:
@@ -326,7 +330,7 @@ class TrainingPipeline:
         if not approved:
             raise _Stop(NOT_APPROVED, f"training cost ${estimate.estimated_usd:.4f} not approved; nothing was "
                                       f"uploaded. Resume with: {resume_command(run.run_id)} --yes")
-        return {"approved": True, "by": how, "estimated_usd": estimate.estimated_usd}
+        return {"approved": True, "by": how, "estimated_usd": estimate.estimated_usd, "note": f"approved ({how})"}
 
     def _upload_stage(self, run: RunDirectory) -> dict[str, Any]:
         train_path, validation_path = self._training_files(run)
@@ -378,7 +382,7 @@ class TrainingPipeline:
         while True:
             self._drain_events(run, trainer, job_id)
             status = trainer.get_status(job_id)
-            self.monitor.on_progress("monitor", 0, None, status.value)
+            self.monitor.on_progress("monitor", self._last_step, self._total_steps, status.value)
             if status.is_terminal:
                 break
             if max_minutes is not None and time.time() - started > max_minutes * 60:
@@ -406,8 +410,13 @@ class TrainingPipeline:
     def _forward_event(self, event: TrainingEvent) -> None:
         if event.kind == "metric" and event.metrics:
             self.monitor.on_metric(event.metrics, step=event.step, stage="monitor")
+            # Vendors say "Step 12/30: ..."; the total gives the progress bar its ETA.
+            match = _STEP_OF_TOTAL.search(event.message or "")
+            if match:
+                self._total_steps = int(match.group(2))
             if event.step is not None:
-                self.monitor.on_progress("monitor", event.step, None, event.message)
+                self._last_step = event.step
+                self.monitor.on_progress("monitor", event.step, self._total_steps, event.message)
         elif event.message:
             self.monitor.on_log(event.message, stage="monitor")
 
