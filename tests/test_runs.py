@@ -183,3 +183,14 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
 
     assert json.loads(target.read_text()) == {"v": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["run.json"]
+
+
+def test_a_running_run_whose_process_died_is_listed_as_interrupted(tmp_path):
+    run = RunDirectory.create(tmp_path, {}, run_id="alive")
+    run.state.status = "running"
+    run.save()
+    with run.lock():
+        assert run.is_active()
+        assert [i.status for i in list_runs(tmp_path)] == ["running"]
+    assert not run.is_active()
+    assert [i.status for i in list_runs(tmp_path)] == ["interrupted"]

@@ -402,6 +402,18 @@ class RunDirectory:
     def read_json(self, name: str) -> Any:
         return read_json_file(self.path / name)
 
+    def is_active(self) -> bool:
+        """Whether a process (this one included) is running the run right now."""
+        import filelock
+
+        probe = filelock.FileLock(str(self.path / LOCK_FILE), timeout=0)
+        try:
+            probe.acquire()
+        except filelock.Timeout:
+            return True
+        probe.release()
+        return False
+
     def lock(self) -> Any:
         """An exclusive, non-blocking lock on the run (``with run.lock(): ...``)."""
         import filelock
@@ -453,10 +465,14 @@ def list_runs(output_dir: str | os.PathLike[str]) -> list[RunInfo]:
         if not path.is_dir() or path.name.startswith("."):
             continue
         try:
-            state = RunDirectory.open_path(path).state
+            run = RunDirectory.open_path(path)
         except RunDirectoryError as exc:
             infos.append(RunInfo(run_id=path.name, path=path, status="damaged", error=str(exc)))
             continue
+        state = run.state
+        if state.status == "running" and not run.is_active():
+            # Its process died without a word (kill -9, power loss): resumable like any stop.
+            state.status = "interrupted"
         infos.append(RunInfo(run_id=state.run_id, path=path, status=state.status, function=state.function,
                              created_at=state.created_at, updated_at=state.updated_at, job_id=state.job_id,
                              fine_tuned_model=state.fine_tuned_model))
