@@ -77,6 +77,9 @@ def test_exit_2_for_config_errors(tmp_path, capsys):
     code, _, err = _batch(capsys, "--config", str(no_function))
     assert code == 2 and "--function" in err
 
+    code, _, err = _batch(capsys, "--config", str(no_function), "--resume", "no-such-run")
+    assert code == 2 and "no such run" in err
+
 
 def test_exit_2_without_an_api_key_after_everything_up_to_the_upload(template, openai_standin, tmp_path,
                                                                      capsys, monkeypatch):

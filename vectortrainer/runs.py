@@ -60,6 +60,12 @@ class RunDirectoryError(DataFormatError):
     """A run directory is missing or damaged; the message names the file and what is wrong."""
 
 
+class UnknownRunError(RunDirectoryError):
+    """No run with that id (or not a valid id): a usage error."""
+
+    exit_code = 2
+
+
 class RunInUseError(VectorTrainerError):
     """Another process holds the run (resuming it twice at once could pay for two jobs)."""
 
@@ -72,7 +78,7 @@ def new_run_id(now: datetime | None = None) -> str:
 
 def validate_run_id(run_id: str) -> str:
     if not _RUN_ID_PATTERN.match(run_id or ""):
-        raise RunDirectoryError(
+        raise UnknownRunError(
             f"{run_id!r}: not a valid run id (letters, digits, '.', '_' and '-'; see `vectortrainer runs`)"
         )
     return run_id
@@ -378,7 +384,7 @@ class RunDirectory:
         if not path.is_dir():
             known = [info.run_id for info in list_runs(output_dir)[:5]]
             hint = f" (recent runs: {', '.join(known)})" if known else " (no runs there yet)"
-            raise RunDirectoryError(f"{path}: no such run{hint}")
+            raise UnknownRunError(f"{path}: no such run{hint}")
         return cls.open_path(path)
 
     @classmethod
