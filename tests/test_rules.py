@@ -143,6 +143,106 @@ def test_conflicting_fixes_are_detected_and_merged_by_support():
         rule_set.resolve("c-nope", 0)
 
 
+def _greetings_by_tier():
+    """Free-tier feedback says "Hello", VIP feedback says "Hey": the same trigger, two contexts."""
+    free = [P(f"Hi {n}, ok", f"Hello {n}, ok", tier="free") for n in ("Ann", "Bo", "Cy")]
+    vip = [P(f"Hi {n}, ok", f"Hey {n}, ok", tier="vip") for n in ("Dee", "Eve")]
+    return free + vip
+
+
+@pytest.mark.parametrize("order", [[0, 1], [1, 0]])
+def test_keep_both_applies_each_rule_in_its_context_in_the_chosen_order(order):
+    pairs = _greetings_by_tier()
+    rule_set = synthesize_rules(pairs)
+    (conflict,) = rule_set.conflicts
+    by_replacement = {r.replacement: i for i, r in enumerate(conflict.rules)}
+    assert set(by_replacement) == {"Hello", "Hey"}
+    resolved = rule_set.resolve(conflict.conflict_id, "both", order=order)
+    kept = resolved.conflicts[0]
+    assert kept.order == order and kept.resolved_by == "person" and kept.keeps_both
+    assert kept.to_dict()["resolution"] == "both" and kept.to_dict()["order"] == order
+    assert resolved.to_dict()["overrides"] == {conflict.conflict_id: order}
+    first, second = (conflict.rules[i] for i in order)
+    # Both rules are in the hook, in the person's order; the first is scoped to its own pairs' tier.
+    hook_rules = [r for r in resolved.rules if r.pattern == "Hi"]
+    assert [r.replacement for r in hook_rules] == [first.replacement, second.replacement]
+    first_tier = "free" if first.replacement == "Hello" else "vip"
+    assert hook_rules[0].condition == {"tier": first_tier}
+    # Each applies within its context: every bad output is repaired, no fixed output changes.
+    for pair in pairs:
+        assert apply_rules(resolved.rules, pair.bad_output, pair.context) == pair.fixed_output
+        assert apply_rules(resolved.rules, pair.fixed_output, pair.context) == pair.fixed_output
+    assert apply_rules(resolved.rules, "Hi Zoe, ok", {"tier": "free"}) == "Hello Zoe, ok"
+    assert apply_rules(resolved.rules, "Hi Zoe, ok", {"tier": "vip"}) == "Hey Zoe, ok"
+    # Elsewhere the second rule is the default: that is what the order decides.
+    assert apply_rules(resolved.rules, "Hi Zoe, ok", {"tier": "pro"}) == f"{second.replacement} Zoe, ok"
+    # The generated hook does the same (it is the same interpreter, replayed in a subprocess).
+    from vectortrainer.hooks import HookScriptGenerator
+    from vectortrainer.hooks.validation import replay_in_subprocess
+
+    source, _, _ = HookScriptGenerator().render(resolved)
+    report = replay_in_subprocess(source, pairs)
+    assert report.exact_fixes == len(pairs) and report.good_changed == []
+
+
+def test_keep_both_of_an_undo_conflict_scopes_both_rules():
+    pairs = [P("we can not go", "we cannot go", style="formal"), P("we can not stay", "we cannot stay", style="formal"),
+             P("we cannot stay", "we can not stay", style="casual")]
+    rule_set = synthesize_rules(pairs)
+    (conflict,) = rule_set.conflicts
+    assert conflict.kind == "undo"
+    resolved = rule_set.resolve(conflict.conflict_id, "both", order=[1, 0])
+    assert [r.condition for r in resolved.rules] == [dict(pairs[i].context) for i in (2, 0)]
+    for pair in pairs:
+        assert apply_rules(resolved.rules, pair.bad_output, pair.context) == pair.fixed_output
+
+
+def test_keep_both_is_refused_when_no_context_tells_the_rules_apart():
+    pairs = [P(f"Hi {n}, ok", f"Hello {n}, ok") for n in ("Ann", "Bo", "Cy")] + [P("Hi Dee, ok", "Hey Dee, ok")]
+    rule_set = synthesize_rules(pairs)
+    (conflict,) = rule_set.conflicts
+    before = rule_set.to_dict()
+    with pytest.raises(RuleSynthesisError, match="cannot keep both") as refused:
+        rule_set.resolve(conflict.conflict_id, "both", order=[0, 1])
+    assert "\n" not in str(refused.value) and "keep one rule instead" in str(refused.value)
+    assert rule_set.to_dict() == before  # nothing half-applied
+    for bad_order in ([0], [0, 0], [0, 1, 2]):
+        with pytest.raises(RuleSynthesisError, match="order|0..1"):
+            rule_set.resolve(conflict.conflict_id, "both", order=bad_order)
+    with pytest.raises(RuleSynthesisError, match="rule index or 'both'"):
+        rule_set.resolve(conflict.conflict_id, "neither")
+
+
+def test_cli_choose_both_with_an_order(tmp_path, capsys):
+    from vectortrainer.cli import main
+    from vectortrainer.feedback import write_feedback_file
+
+    feedback, hooks = tmp_path / "fb.jsonl", tmp_path / "hooks"
+    pairs = _greetings_by_tier()
+    write_feedback_file(feedback, pairs, id_prefix="fb")
+    base = ["rules", "synthesize", "--feedback", str(feedback), "--hooks-dir", str(hooks), "--no-semantic",
+            "--no-versioning", "--json"]
+    assert main(base) == 0
+    (conflict,) = json.loads(capsys.readouterr().out)["conflicts"]
+    cid = conflict["conflict_id"]
+    assert main([*base, "--choose", f"{cid}=both:1,0"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    (kept,) = summary["conflicts"]
+    assert kept["resolution"] == "both" and kept["order"] == [1, 0] and summary["overrides"] == {cid: [1, 0]}
+    assert summary["replay"]["exact_fixes"] == len(pairs) and summary["replay"]["good_changed"] == []
+    assert main([*base, "--choose", f"{cid}=both"]) == 0
+    assert json.loads(capsys.readouterr().out)["conflicts"][0]["order"] == [0, 1]
+    # Bad orders and unsafe "both" are one-line errors with a non-zero exit.
+    assert main([*base, "--choose", f"{cid}=both:0,0"]) == 2
+    assert "CONFLICT=both:I,J" in capsys.readouterr().err
+    assert main([*base, "--choose", f"{cid}=both:0,1,2"]) == 2
+    assert "choice must be 0..1" in capsys.readouterr().err
+    write_feedback_file(feedback, [P(b.bad_output, b.fixed_output) for b in pairs], id_prefix="fb")
+    assert main([*base, "--choose", f"{cid}=both:0,1"]) != 0
+    err = capsys.readouterr().err
+    assert "cannot keep both" in err and len(err.strip().splitlines()) == 1
+
+
 def test_undo_conflict_ties_go_to_the_most_recent_feedback():
     pairs = [P("we can not go", "we cannot go"), P("we cannot stay", "we can not stay")]
     rule_set = synthesize_rules(pairs)

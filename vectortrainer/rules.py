@@ -25,7 +25,20 @@ Conflict policy (FR-2.4): two candidates conflict when they share a trigger but 
 replacement contains the other, or when one undoes the other (a -> b and b -> a). The
 winner has the larger support, then the higher priority, then the most recent feedback
 (largest pair index). Every conflict is kept in `RuleSet.conflicts` with its reason;
-`RuleSet.resolve(conflict_id, choice)` re-synthesises with a person's choice.
+`RuleSet.resolve(conflict_id, choice)` re-synthesises with a person's choice, which is
+one of (see `Resolution`):
+
+* keep one rule (``choice`` an index, e.g. ``0`` keeps A): it wins, the others are
+  dropped and the pairs that backed them are overruled;
+* keep both in an order (``resolve(cid, "both", order=[i, j])``): both rules go into
+  the hook, rule ``i`` applied before rule ``j``. The first rule is the exception: it
+  may not change any pair that backs the second, so it is scoped by the context its own
+  pairs share (``tier == "enterprise"``, the same `_scope` step as above). The second
+  rule is the default for everything else; it is scoped only where it would undo the
+  first rule's repairs. Both must pass the usual checks (no fixed output changed, no
+  bad output moved away from its fix) and the whole rule set is replayed over every
+  fixed output. If no context makes that hold, the resolution is refused with a
+  `RuleSynthesisError` and the rule set is left as it was.
 """
 
 from __future__ import annotations
@@ -57,9 +70,47 @@ class RuleSynthesisError(VectorTrainerError):
     """Rule synthesis was asked for something it cannot do (e.g. an unknown conflict id)."""
 
 
+@dataclass(frozen=True)
+class Resolution:
+    """A person's decision on one conflict: the rule indices kept, in the order the hook applies them.
+
+    ``Resolution((1,))`` keeps rule 1 only; ``Resolution((1, 0))`` keeps both, rule 1 first.
+    """
+
+    keep: tuple[int, ...]
+
+    @classmethod
+    def one(cls, index: int) -> "Resolution":
+        return cls((index,))
+
+    @classmethod
+    def both(cls, order: Sequence[int]) -> "Resolution":
+        return cls(tuple(order))
+
+    @property
+    def keeps_both(self) -> bool:
+        return len(self.keep) > 1
+
+    def to_json(self) -> int | list[int]:
+        """An int for "keep one" (the form older callers wrote), the order as a list for "keep both"."""
+        return list(self.keep) if self.keeps_both else self.keep[0]
+
+    @classmethod
+    def coerce(cls, value: "int | Sequence[int] | Resolution") -> "Resolution":
+        if isinstance(value, Resolution):
+            return value
+        if isinstance(value, int):
+            return cls.one(value)
+        return cls.both(value)
+
+
 @dataclass
 class Conflict:
-    """Contradicting rules and how they were settled (FR-2.4)."""
+    """Contradicting rules and how they were settled (FR-2.4).
+
+    ``chosen`` is the rule that wins (for "keep both", the one applied first); ``order`` is
+    None, or the person's order of the rules kept both.
+    """
 
     conflict_id: str
     kind: str  # "same_trigger" or "undo"
@@ -67,6 +118,11 @@ class Conflict:
     chosen: int
     reason: str
     resolved_by: str = "policy"  # or "person"
+    order: list[int] | None = None
+
+    @property
+    def keeps_both(self) -> bool:
+        return self.order is not None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +130,8 @@ class Conflict:
             "kind": self.kind,
             "rules": [r.to_dict() for r in self.rules],
             "chosen": self.chosen,
+            "resolution": "both" if self.order is not None else "keep",
+            "order": list(self.order) if self.order is not None else None,
             "reason": self.reason,
             "resolved_by": self.resolved_by,
         }
@@ -97,22 +155,27 @@ class RuleSet:
     notes: list[str] = field(default_factory=list)
     rewrites: list[int] = field(default_factory=list)
     pairs: list[FeedbackPair] = field(default_factory=list, repr=False)
-    overrides: dict[str, int] = field(default_factory=dict)
+    overrides: dict[str, Resolution] = field(default_factory=dict)
 
     def list_conflicts(self) -> list[Conflict]:
         return list(self.conflicts)
 
-    def resolve(self, conflict_id: str, choice: int) -> "RuleSet":
-        """A new rule set in which the person's ``choice`` wins conflict ``conflict_id``."""
+    def resolve(
+        self, conflict_id: str, choice: "int | str | Resolution", order: Sequence[int] | None = None
+    ) -> "RuleSet":
+        """A new rule set with the person's decision on conflict ``conflict_id`` (this one is unchanged).
+
+        ``choice`` is a rule index (that rule wins), ``"both"`` with ``order`` (default
+        ``[0, 1]``: both kept, applied in that order), or a `Resolution`. Raises
+        `RuleSynthesisError` if the conflict is unknown, the choice is out of range, or
+        both rules cannot be kept safely in that order.
+        """
         conflict = next((c for c in self.conflicts if c.conflict_id == conflict_id), None)
         if conflict is None:
             known = ", ".join(c.conflict_id for c in self.conflicts) or "none"
             raise RuleSynthesisError(f"no conflict {conflict_id!r} (known conflicts: {known})")
-        if not 0 <= choice < len(conflict.rules):
-            raise RuleSynthesisError(
-                f"conflict {conflict_id}: choice must be 0..{len(conflict.rules) - 1}, got {choice}"
-            )
-        return synthesize_rules(self.pairs, overrides={**self.overrides, conflict_id: choice})
+        resolution = resolution_for(conflict, choice, order)
+        return synthesize_rules(self.pairs, overrides={**self.overrides, conflict_id: resolution})
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -121,8 +184,30 @@ class RuleSet:
             "rejected": [{"rule": r.rule.to_dict(), "reason": r.reason} for r in self.rejected],
             "notes": list(self.notes),
             "rewrites": list(self.rewrites),
-            "overrides": dict(self.overrides),
+            "overrides": {cid: r.to_json() for cid, r in self.overrides.items()},
         }
+
+
+def resolution_for(conflict: Conflict, choice: "int | str | Resolution", order: Sequence[int] | None) -> Resolution:
+    """Check a person's choice against the conflict's rules and turn it into a `Resolution`."""
+    count = len(conflict.rules)
+    cid = conflict.conflict_id
+    if isinstance(choice, Resolution):
+        resolution = choice
+    elif choice == "both":
+        resolution = Resolution.both(list(order) if order is not None else range(count))
+    elif isinstance(choice, int) and not isinstance(choice, bool):
+        resolution = Resolution.one(choice)
+    else:
+        raise RuleSynthesisError(f"conflict {cid}: choice must be a rule index or 'both', got {choice!r}")
+    keep = resolution.keep
+    if not keep or any(not 0 <= i < count for i in keep):
+        raise RuleSynthesisError(f"conflict {cid}: choice must be 0..{count - 1}, got {list(keep)}")
+    if (resolution.keeps_both or choice == "both") and sorted(keep) != list(range(count)):
+        raise RuleSynthesisError(
+            f"conflict {cid}: 'both' needs an order of all {count} rules (each once), got {list(keep)}"
+        )
+    return resolution
 
 
 def list_conflicts(rule_set: RuleSet) -> list[Conflict]:
@@ -130,9 +215,11 @@ def list_conflicts(rule_set: RuleSet) -> list[Conflict]:
     return rule_set.list_conflicts()
 
 
-def resolve_conflict(rule_set: RuleSet, conflict_id: str, choice: int) -> RuleSet:
-    """Re-synthesise with ``choice`` (an index into the conflict's rules) as the winner."""
-    return rule_set.resolve(conflict_id, choice)
+def resolve_conflict(
+    rule_set: RuleSet, conflict_id: str, choice: "int | str | Resolution", order: Sequence[int] | None = None
+) -> RuleSet:
+    """Re-synthesise with a person's decision (see `RuleSet.resolve`)."""
+    return rule_set.resolve(conflict_id, choice, order)
 
 
 def apply_rules(rules: Sequence[Rule], text: str, context: Mapping[str, Any] | None, target: str = "output") -> str:
@@ -274,7 +361,9 @@ def _evaluate(
     pairs: Sequence[FeedbackPair],
     cache: dict[int, int],
     exempt: frozenset[int] = frozenset(),
+    forbidden: frozenset[int] = frozenset(),
 ) -> _Evaluation:
+    """Which pairs the rule helps and which it harms; it may not change ``forbidden`` pairs at all."""
     compiled, skipped = runtime.load_rules(rules_document([rule]))
     if skipped or not compiled:
         return _Evaluation([], list(range(len(pairs))), 0)
@@ -288,6 +377,9 @@ def _evaluate(
             continue
         after = runtime.apply_rules(compiled, residual, context, rule.target)
         if after == residual:
+            continue
+        if index in forbidden:  # another rule kept alongside this one owns that pair
+            violations.append(index)
             continue
         before_distance = cache.setdefault(index, edit_distance(residual, pair.fixed_output))
         after_distance = edit_distance(after, pair.fixed_output)
@@ -305,9 +397,10 @@ def _scope(
     pairs: Sequence[FeedbackPair],
     cache: dict[int, int],
     exempt: frozenset[int] = frozenset(),
+    forbidden: frozenset[int] = frozenset(),
 ) -> tuple[Rule | None, _Evaluation, str]:
     """The rule with the smallest context condition that makes it safe, or None and why not."""
-    evaluation = _evaluate(rule, residuals, pairs, cache, exempt)
+    evaluation = _evaluate(rule, residuals, pairs, cache, exempt, forbidden)
     if not evaluation.supporters:
         return None, evaluation, "helps no pair"
     supporters = evaluation.supporters
@@ -326,7 +419,7 @@ def _scope(
         )
         condition[key] = options[key]
         rule = replace(rule, condition=dict(condition))
-        evaluation = _evaluate(rule, residuals, pairs, cache, exempt)
+        evaluation = _evaluate(rule, residuals, pairs, cache, exempt, forbidden)
     if not evaluation.supporters:
         return None, evaluation, "helps no pair once scoped"
     return rule, evaluation, ""
@@ -372,6 +465,11 @@ def _trigger(candidate: _Candidate) -> str | None:
     return f"{'case' if candidate.kind == 'case_fix' else 'text'}:{candidate.pattern.lower() if candidate.kind == 'case_fix' else candidate.pattern}"
 
 
+def _letter(index: int) -> str:
+    """How people see a conflict's rules: A, B, C, ..."""
+    return chr(ord("A") + index) if index < 26 else str(index)
+
+
 def _policy_key(group: _Group, priority: int = 0) -> tuple[int, int, int]:
     return (group.support, priority, max(group.sources, default=-1))
 
@@ -381,7 +479,7 @@ def _conflict_id(kind: str, triggers: Sequence[str]) -> str:
 
 
 def _find_conflicts(
-    groups: Mapping[_Candidate, _Group], overrides: Mapping[str, int]
+    groups: Mapping[_Candidate, _Group], overrides: Mapping[str, Resolution]
 ) -> tuple[list[Conflict], set[_Candidate], dict[_Candidate, set[int]]]:
     """Conflicting literal candidates, settled by policy (or by a person's override).
 
@@ -427,15 +525,23 @@ def _settle(
     kind: str,
     triggers: Sequence[str],
     members: list[_Group],
-    overrides: Mapping[str, int],
+    overrides: Mapping[str, Resolution],
     banned: set[_Candidate],
     exempt: dict[_Candidate, set[int]],
 ) -> Conflict:
     members = sorted(members, key=lambda g: (g.candidate.pattern, g.candidate.replacement))
     conflict_id = _conflict_id(kind, triggers)
     rules = [g.candidate.as_rule(support=g.support, sources=sorted(set(g.sources))) for g in members]
-    if conflict_id in overrides and 0 <= overrides[conflict_id] < len(members):
-        chosen = overrides[conflict_id]
+    resolution = overrides.get(conflict_id)
+    if resolution is not None and not all(0 <= i < len(members) for i in resolution.keep):
+        resolution = None  # recorded for a different set of contenders: the policy decides again
+    if resolution is not None and resolution.keeps_both and sorted(resolution.keep) == list(range(len(members))):
+        # Nothing is banned or overruled: synthesize_rules scopes the rules against each other.
+        order = list(resolution.keep)
+        shown = " then ".join(_letter(i) for i in order)
+        return Conflict(conflict_id, kind, rules, order[0], f"both kept by a person, {shown}", "person", order)
+    if resolution is not None and not resolution.keeps_both:
+        chosen = resolution.keep[0]
         reason = "chosen by a person"
         resolved_by = "person"
     else:
@@ -492,11 +598,16 @@ def synthesize_rules(
     *,
     scorer: SemanticScorer | None = None,
     llm: "LLMRuleProposer | None" = None,
-    overrides: Mapping[str, int] | None = None,
+    overrides: "Mapping[str, int | Sequence[int] | Resolution] | None" = None,
 ) -> RuleSet:
-    """Turn feedback pairs into a rule set (see the module docstring for the method and policy)."""
+    """Turn feedback pairs into a rule set (see the module docstring for the method and policy).
+
+    ``overrides`` maps conflict ids to a person's decision (an index, an order of indices
+    to keep both, or a `Resolution`). Raises `RuleSynthesisError` when a "keep both"
+    decision cannot be applied safely.
+    """
     pairs = [p if isinstance(p, FeedbackPair) else FeedbackPair.from_dict(p) for p in pairs]
-    overrides = dict(overrides or {})
+    overrides = {cid: Resolution.coerce(value) for cid, value in (overrides or {}).items()}
     notes: list[str] = []
     rejected: list[RejectedRule] = []
     active = list(range(len(pairs)))
@@ -522,6 +633,12 @@ def synthesize_rules(
     # A person's choice is accepted first, whatever its support; the pairs it overrules are exempt.
     for conflict in conflicts:
         if conflict.resolved_by != "person":
+            continue
+        if conflict.order is not None:
+            accepted.extend(_keep_both(conflict, accepted, pairs))
+            tried.update(_Candidate(r.kind, r.pattern, r.replacement) for r in conflict.rules)
+            residuals = _residuals(accepted, pairs)
+            cache.clear()
             continue
         chosen = conflict.rules[conflict.chosen]
         candidate = _Candidate(chosen.kind, chosen.pattern, chosen.replacement)
@@ -580,6 +697,7 @@ def synthesize_rules(
             cache.clear()
     if llm is None:
         notes.append("rules synthesised by heuristics (no LLM configured)")
+    _check_kept_both(conflicts, accepted, pairs)
     return RuleSet(
         rules=accepted,
         conflicts=conflicts,
@@ -589,6 +707,41 @@ def synthesize_rules(
         pairs=list(pairs),
         overrides=overrides,
     )
+
+
+def _keep_both(conflict: Conflict, accepted: Sequence[Rule], pairs: Sequence[FeedbackPair]) -> list[Rule]:
+    """The conflict's rules in the person's order, each scoped off the others' pairs; or a refusal."""
+    assert conflict.order is not None
+    shown = " then ".join(_letter(i) for i in conflict.order)
+    kept: list[Rule] = []
+    for index in conflict.order:
+        residuals = _residuals([*accepted, *kept], pairs)  # each rule sees what the ones before it left
+        cache: dict[int, int] = {}
+        contender = conflict.rules[index]
+        others = frozenset(s for i, r in enumerate(conflict.rules) if i != index for s in r.sources)
+        candidate = _Candidate(contender.kind, contender.pattern, contender.replacement)
+        rule, evaluation, why = _scope(candidate.as_rule(), residuals, pairs, cache, forbidden=others)
+        if rule is None:
+            raise RuleSynthesisError(
+                f"conflict {conflict.conflict_id}: cannot keep both ({shown}): rule {_letter(index)} "
+                f"({contender.pattern!r} -> {contender.replacement!r}) {why} "
+                f"(the other rules' pairs: {_first(sorted(others))}); keep one rule instead"
+            )
+        kept.append(_finish(rule, evaluation))
+    return kept
+
+
+def _check_kept_both(conflicts: Sequence[Conflict], accepted: Sequence[Rule], pairs: Sequence[FeedbackPair]) -> None:
+    """With rules kept both, the whole set must still leave every fixed output as it is."""
+    both = [c for c in conflicts if c.order is not None]
+    if not both:
+        return
+    changed = [i for i, p in enumerate(pairs) if apply_rules(accepted, p.fixed_output, p.context) != p.fixed_output]
+    if changed:
+        ids = ", ".join(c.conflict_id for c in both)
+        raise RuleSynthesisError(
+            f"keeping both rules of {ids} would change the fixed output of pair(s) {_first(changed)}; keep one rule instead"
+        )
 
 
 def _undoes(candidate: _Candidate, accepted: Sequence[Rule]) -> Rule | None:

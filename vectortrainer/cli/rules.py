@@ -21,20 +21,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth.add_argument("--hooks-dir", type=Path, metavar="DIR", help="where the hook is written (default: hooks.dir)")
     synth.add_argument("--no-semantic", action="store_true", help="skip the MiniLM rewrite screen (faster)")
     synth.add_argument("--no-versioning", action="store_true", help="write the hook without saving a version")
-    synth.add_argument("--choose", action="append", default=[], metavar="CONFLICT=N",
-                       help="settle a conflict yourself: the N-th rule of CONFLICT wins (repeatable)")
+    synth.add_argument("--choose", action="append", default=[], metavar="CONFLICT=N|both[:I,J]",
+                       help="settle a conflict yourself (repeatable): N keeps the N-th rule of CONFLICT; "
+                            "both keeps all its rules, applied in the order I,J (default 0,1), the first "
+                            "scoped to its own pairs' context")
     synth.add_argument("--note", default="", help="note stored with the hook version")
     synth.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
     synth.set_defaults(handler=synthesize_command)
 
 
-def _parse_choices(values: list[str]) -> dict[str, int]:
-    choices = {}
+def _parse_choices(values: list[str]) -> dict[str, int | str | tuple[str, list[int]]]:
+    """``CONFLICT=N`` -> N; ``CONFLICT=both`` -> "both"; ``CONFLICT=both:1,0`` -> ("both", [1, 0])."""
+    choices: dict[str, int | str | tuple[str, list[int]]] = {}
     for value in values:
-        conflict, _, number = value.partition("=")
-        if not conflict or not number.strip().isdigit():
-            raise _usage(f"--choose {value!r}: expected CONFLICT=N, e.g. --choose c-1a2b3c4d=1")
-        choices[conflict.strip()] = int(number)
+        conflict, _, choice = value.partition("=")
+        conflict, choice = conflict.strip(), choice.strip()
+        keyword, _, order_text = choice.partition(":")
+        order = [part.strip() for part in order_text.split(",")] if order_text else []
+        if conflict and choice.isdigit():
+            choices[conflict] = int(choice)
+        elif conflict and keyword == "both" and not order_text:
+            choices[conflict] = "both"
+        elif (conflict and keyword == "both" and len(order) >= 2 and all(p.isdigit() for p in order)
+              and len(set(order)) == len(order)):
+            choices[conflict] = ("both", [int(p) for p in order])
+        else:
+            raise _usage(f"--choose {value!r}: expected CONFLICT=N or CONFLICT=both:I,J (each rule once), "
+                         "e.g. --choose c-1a2b3c4d=1 or --choose c-1a2b3c4d=both:1,0")
     return choices
 
 
@@ -48,12 +61,12 @@ def synthesize_command(args: argparse.Namespace) -> int:
     from vectortrainer.atomicio import atomic_write_text
     from vectortrainer.feedback import load_feedback_pairs
     from vectortrainer.hooks import HookScriptGenerator
-    from vectortrainer.rules import synthesize_rules
+    from vectortrainer.rules import RuleSynthesisError, resolution_for, synthesize_rules
 
     config = config_from_args(args)
     feedback_path = args.feedback or config.feedback.path
     hooks_dir = args.hooks_dir or config.hooks.dir
-    overrides = _parse_choices(args.choose)
+    choices = _parse_choices(args.choose)
     pairs, problems = load_feedback_pairs(feedback_path)
     for problem in problems:
         stderr_console.print(f"[yellow]warning:[/] {feedback_path}: {problem} (line skipped; fix or delete it)")
@@ -64,10 +77,21 @@ def synthesize_command(args: argparse.Namespace) -> int:
         from vectortrainer.diffing import SemanticScorer
 
         scorer = SemanticScorer()
-    rule_set = synthesize_rules(pairs, scorer=scorer, overrides=overrides)
-    unknown = sorted(set(overrides) - {c.conflict_id for c in rule_set.conflicts})
+    # Find the conflicts first, so a choice is checked against its conflict's rules before it is used.
+    rule_set = synthesize_rules(pairs, scorer=scorer)
+    conflicts = {c.conflict_id: c for c in rule_set.conflicts}
+    unknown = sorted(set(choices) - set(conflicts))
     if unknown:
         return fail(f"--choose: no conflict {', '.join(unknown)} (see the conflicts table)", ExitCode.USAGE)
+    try:
+        overrides = {
+            cid: resolution_for(conflicts[cid], *(choice if isinstance(choice, tuple) else (choice, None)))
+            for cid, choice in choices.items()
+        }
+    except RuleSynthesisError as exc:
+        return fail(f"--choose: {exc}", ExitCode.USAGE)
+    if overrides:
+        rule_set = synthesize_rules(pairs, scorer=scorer, overrides=overrides)
     generator = HookScriptGenerator()
     path = generator.generate(rule_set, hooks_dir, enable_versioning=not args.no_versioning, note=args.note)
     report = generator.last_report
@@ -96,14 +120,16 @@ def _print_tables(console: Console, rule_set, report, path: Path) -> None:  # ty
         rules.add_row(str(number), rule.kind, repr(rule.pattern), repr(rule.replacement), condition, str(rule.support))
     console.print(rules)
     if rule_set.conflicts:
-        conflicts = Table(title=f"{len(rule_set.conflicts)} conflicts (override with --choose ID=N)", title_justify="left")
+        conflicts = Table(title=f"{len(rule_set.conflicts)} conflicts (override with --choose ID=N or ID=both:I,J)",
+                          title_justify="left")
         for column in ("id", "kind", "contenders", "winner", "why"):
             conflicts.add_column(column, overflow="fold")
         for conflict in rule_set.conflicts:
             contenders = "\n".join(
                 f"{i}: {r.pattern!r} -> {r.replacement!r} (support {r.support})" for i, r in enumerate(conflict.rules)
             )
-            conflicts.add_row(conflict.conflict_id, conflict.kind, contenders, str(conflict.chosen),
+            kept = f"both: {' then '.join(map(str, conflict.order))}" if conflict.order is not None else str(conflict.chosen)
+            conflicts.add_row(conflict.conflict_id, conflict.kind, contenders, kept,
                               f"{conflict.reason} [{conflict.resolved_by}]")
         console.print(conflicts)
     for note in rule_set.notes:
