@@ -232,7 +232,16 @@ def test_failed_job_is_an_outcome_with_a_summary(template, standin_env, tmp_path
     assert outcome.status == TRAINING_FAILED
     assert "invalid training file" in outcome.message
     assert outcome.summary["training"]["status"] == "failed"
-    assert load_run(config.output_dir, run_id).state.status == TRAINING_FAILED
+    failed = load_run(config.output_dir, run_id)
+    assert failed.state.status == TRAINING_FAILED
+    assert TrainingPipeline(config).resume(run_id, retry_failed_training=False).status == TRAINING_FAILED
+    assert _posts(standin_env, "/v1/fine_tuning/jobs") == 1
+
+    retried = TrainingPipeline(config, confirm=lambda e: True).resume(run_id)  # a new job, same file
+
+    assert retried.status == SUCCEEDED, retried.message
+    assert _posts(standin_env, "/v1/fine_tuning/jobs") == 2 and _posts(standin_env, "/v1/files") == 1
+    assert load_run(config.output_dir, run_id).state.job_id != failed.state.job_id
 
 
 def test_rate_limits_and_server_errors_are_retried(template, standin_env, tmp_path):

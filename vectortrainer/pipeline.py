@@ -39,6 +39,7 @@ from vectortrainer.runs import (
     SKIPPED,
     STAGES,
     RunDirectory,
+    StageState,
     redact_secrets,
     write_atomic,
 )
@@ -141,14 +142,28 @@ class TrainingPipeline:
         run = RunDirectory.create(self.config.output_dir, self.config.redacted(), run_id=run_id, function=function)
         return self._execute(run, resumed=False)
 
-    def resume(self, run_id: str) -> RunOutcome:
-        """Continue the run ``run_id`` from its first stage not complete."""
+    def resume(self, run_id: str, *, retry_failed_training: bool = True) -> RunOutcome:
+        """Continue the run ``run_id`` from its first stage not complete.
+
+        A run whose training job failed or was cancelled gets a new job (after the
+        cost is confirmed again) unless ``retry_failed_training`` is False; the
+        golden data, rules and uploaded file are reused.
+        """
         run = RunDirectory.open(self.config.output_dir, run_id)
         if run.state.status == SUCCEEDED:
             return RunOutcome(run.run_id, run.path, SUCCEEDED, "the run had already succeeded",
                               summary=_read_optional(run, run.summary_path))
+        retry = retry_failed_training and run.state.status in (TRAINING_FAILED, TRAINING_CANCELLED)
+        previous_job = run.state.job_id
+        if retry:
+            for name in ("confirm", "train", "monitor", "summary"):
+                run.state.stages[name] = StageState()
+            run.state.job_id = run.state.last_event_id = run.state.fine_tuned_model = None
         run.state.resume_count += 1
-        return self._execute(run, resumed=True)
+        if retry:
+            run.save()
+        outcome_hint = f"job {previous_job} ended without a model; starting a new job" if retry else ""
+        return self._execute(run, resumed=True, note=outcome_hint)
 
     def cancel(self) -> None:
         """Ask the run to stop at the next safe point (thread-safe); it can be resumed later."""
@@ -159,7 +174,7 @@ class TrainingPipeline:
         return self._cancel.is_set()
 
     # -- driver ----------------------------------------------------------------------
-    def _execute(self, run: RunDirectory, *, resumed: bool) -> RunOutcome:
+    def _execute(self, run: RunDirectory, *, resumed: bool, note: str = "") -> RunOutcome:
         self.run_dir = run
         self.monitor = CompositeMonitor([JsonlEventSink(run.events), self.user_monitor])
         with run.lock():
@@ -169,6 +184,8 @@ class TrainingPipeline:
             self.monitor.on_run_start(run.run_id, resumed=resumed, run_dir=run.path)
             if resumed:
                 self.monitor.on_log(f"resuming run {run.run_id} (attempt {run.state.resume_count + 1})")
+            if note:
+                self.monitor.on_log(note, level="warning")
             try:
                 outcome = self._run_stages(run)
             except _Stop as stop:
