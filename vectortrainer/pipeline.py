@@ -9,7 +9,8 @@ Resuming a run (``resume(run_id)``) skips stages already complete, reuses the
 uploaded file ids saved in ``run.json``, and finds a job already created —
 even one created just before a crash, whose id was never saved — through
 ``trainer.find_job(run_id)`` (the job carries the run id in its metadata), so
-a run never pays for two jobs.
+a run never pays for two jobs. Resuming a run whose job failed or was
+cancelled starts one new job after the cost is confirmed again.
 
 Expected stops (budget exceeded, cost not approved, no API key, a failed job,
 cancellation) come back as a :class:`RunOutcome`; unexpected errors are
@@ -214,10 +215,14 @@ class TrainingPipeline:
         if status == TrainingStatus.SUCCEEDED.value:
             outcome_status, message = SUCCEEDED, f"run {run.run_id} succeeded: {run.state.fine_tuned_model}"
         elif status == TrainingStatus.CANCELLED.value:
-            outcome_status, message = TRAINING_CANCELLED, f"training job {run.state.job_id} was cancelled"
+            outcome_status = TRAINING_CANCELLED
+            message = (f"training job {run.state.job_id} was cancelled; "
+                       f"start a new job with: {resume_command(run.run_id)}")
         else:
             error = run.state.stage("monitor").detail.get("error") or "no reason given"
-            outcome_status, message = TRAINING_FAILED, f"training job {run.state.job_id} failed: {error}"
+            outcome_status = TRAINING_FAILED
+            message = (f"training job {run.state.job_id} failed: {error}; "
+                       f"after fixing the cause, start a new job with: {resume_command(run.run_id)}")
         outcome = self._finish(run, outcome_status, message)
         outcome.summary = summary
         return outcome

@@ -11,7 +11,7 @@ Exit codes (an API; the same table is in the README):
 2     usage or configuration error, including "no API key": everything up to the
       upload is done and the message names the variable to set
 3     budget exceeded, or the cost was not approved; nothing was uploaded
-4     the training job failed or was cancelled
+4     the training job failed or was cancelled (``--resume`` starts a new job)
 130   interrupted (Ctrl-C); the message says how to resume
 ====  ==========================================================================
 
