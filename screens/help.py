@@ -17,7 +17,9 @@ HELP_TEXT = """\
 2. **Feedback (F3)** — pick a log (enter), write the output it *should* have given, press
    **F7** to save the pair. **e** edits and **x** deletes the selected pair (tab moves there).
 3. **Rules (F4)** — **s** synthesises rules from the feedback. For each conflict choose
-   **1** keep A, **2** keep B or **3** keep both; **g** generates a new hook version.
+   **1** keep A, **2** keep B, **3** keep both with A applied first (A only where its own
+   pairs' context says so, B everywhere else) or **4** both with B first; **g** generates
+   a new hook version.
 4. **Training (F5)** — **t** estimates the cost and asks for approval (the budget modal);
    approve with **a**, then follow stages, loss and job events. **c** cancels (asks first),
    **r** resumes a run found in the output directory.

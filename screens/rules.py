@@ -15,6 +15,10 @@ from textual.widgets import DataTable, Footer, Header, Label, RichLog, Static
 from screens.base import ModeScreen
 from tui.widgets import key_value_table
 from tui.workspace import preview
+from vectortrainer.errors import VectorTrainerError
+
+# Shown above the conflicts table (the footer has room for key 3 only; help lists all four).
+CONFLICT_KEYS = "1 keep A · 2 keep B · 3 both A→B · 4 both B→A"
 
 
 def word_diff(bad: str, fixed: str) -> Text:
@@ -40,6 +44,12 @@ def rule_text(rule: Any) -> str:
     return f"{rule.kind}: {arrow}" + (f" if {condition}" if condition else "")
 
 
+def _kept_label(conflict: Any) -> str:
+    """"A" or "B" for one kept rule; "A→B" when both are kept, in the order the hook applies them."""
+    letters = [chr(ord("A") + i) if i < 26 else str(i) for i in (conflict.order or [conflict.chosen])]
+    return "→".join(letters)
+
+
 class RulesScreen(ModeScreen):
     """Review what the feedback teaches, settle conflicts, and write the hook."""
 
@@ -48,6 +58,8 @@ class RulesScreen(ModeScreen):
         Binding("s", "synthesize", "Synthesise", id="rules.synthesize"),
         Binding("1", "choose(0)", "Keep A", id="rules.keep_a"),
         Binding("2", "choose(1)", "Keep B", id="rules.keep_b"),
+        Binding("3", "choose_both(0, 1)", "Both A→B", id="rules.keep_both_ab"),
+        Binding("4", "choose_both(1, 0)", "Both B→A", id="rules.keep_both_ba", show=False),
         Binding("g", "generate", "Make hook", id="rules.generate"),
     ]
 
@@ -62,7 +74,7 @@ class RulesScreen(ModeScreen):
             with Vertical(id="rules-left", classes="panel"):
                 yield Label("Rules (applied in this order)", classes="panel-title", id="rules-title")
                 yield DataTable(id="rules", cursor_type="row", zebra_stripes=True)
-                yield Label("Conflicts (1 keeps A, 2 keeps B)", classes="panel-title", id="conflicts-title")
+                yield Label(f"Conflicts — {CONFLICT_KEYS}", classes="panel-title", id="conflicts-title")
                 yield DataTable(id="conflicts", cursor_type="row", zebra_stripes=True)
             with Vertical(id="rules-right", classes="panel"):
                 yield Label("Feedback behind the selected rule", classes="panel-title")
@@ -74,10 +86,10 @@ class RulesScreen(ModeScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#rules", DataTable).add_columns("#", "kind", "pattern → replacement", "support", "prio")
-        self.query_one("#conflicts", DataTable).add_columns("id", "A", "B", "kept", "by")
+        self.query_one("#conflicts", DataTable).add_columns("id", "kept", "by", "A", "B")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "choose":
+        if action in ("choose", "choose_both"):
             return (self.rule_set is not None and bool(self.rule_set.conflicts)) or None
         if action == "generate":
             return (self.rule_set is not None and bool(self.rule_set.rules)) or None
@@ -89,11 +101,15 @@ class RulesScreen(ModeScreen):
         self._synthesize(None)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rules", description="rule synthesis")
-    def _synthesize(self, resolve: tuple[str, int] | None) -> None:
+    def _synthesize(self, resolve: tuple[str, int | str, list[int] | None] | None) -> None:
         if resolve is None:
             rule_set = self.workspace.synthesize()
         else:
-            rule_set = self.rule_set.resolve(*resolve)
+            try:
+                rule_set = self.rule_set.resolve(*resolve)
+            except VectorTrainerError as exc:  # e.g. both rules cannot be kept safely: nothing changes
+                self.app.call_from_thread(self._refused, str(exc))
+                return
         report = self.workspace.replay(rule_set) if rule_set.rules else None
         self.app.call_from_thread(self._show_rule_set, rule_set, report)
 
@@ -113,14 +129,14 @@ class RulesScreen(ModeScreen):
         conflicts.clear()
         for conflict in rule_set.conflicts:
             a, b = (conflict.rules + [None, None])[:2]
-            kept = "A" if conflict.chosen == 0 else "B" if conflict.chosen == 1 else str(conflict.chosen)
-            conflicts.add_row(
-                conflict.conflict_id, Text(preview(rule_text(a), 28) if a else ""),
-                Text(preview(rule_text(b), 28) if b else ""),
-                Text(kept, style="bold"), conflict.resolved_by, key=conflict.conflict_id,
+            kept = _kept_label(conflict)
+            conflicts.add_row(  # the decision first: the rule texts may run past the panel's edge
+                conflict.conflict_id, Text(kept, style="bold"), conflict.resolved_by,
+                Text(preview(rule_text(a), 28) if a else ""), Text(preview(rule_text(b), 28) if b else ""),
+                key=conflict.conflict_id,
             )
         self.query_one("#conflicts-title", Label).update(
-            f"Conflicts: {len(rule_set.conflicts)} (1 keeps A, 2 keeps B)" if rule_set.conflicts
+            f"Conflicts: {len(rule_set.conflicts)} — {CONFLICT_KEYS}" if rule_set.conflicts
             else "Conflicts: none"
         )
         self._show_replay()
@@ -159,12 +175,23 @@ class RulesScreen(ModeScreen):
 
     # -- conflicts ----------------------------------------------------------------------
     def action_choose(self, choice: int) -> None:
+        self._resolve_selected(choice, None)
+
+    def action_choose_both(self, first: int, second: int) -> None:
+        """Keep both rules; ``first`` is applied first, scoped by the engine to its own pairs' context."""
+        self._resolve_selected("both", [first, second])
+
+    def _resolve_selected(self, choice: int | str, order: list[int] | None) -> None:
         if self.rule_set is None or not self.rule_set.conflicts:
             return
         table = self.query_one("#conflicts", DataTable)
         key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
         self.query_one("#replay", Static).update(f"Re-synthesising with your choice for {key.value}…")
-        self._synthesize((str(key.value), choice))
+        self._synthesize((str(key.value), choice, order))
+
+    def _refused(self, message: str) -> None:
+        self._show_replay()
+        self.notify(message, title="Choice refused", severity="warning", timeout=10, markup=False)
 
     # -- hook ---------------------------------------------------------------------------
     def action_generate(self) -> None:

@@ -109,6 +109,54 @@ async def test_feedback_rules_conflict_hook(tmp_path, monkeypatch):
     assert versions[0].rules_count == len(rules_screen.rule_set.rules)
 
 
+def greetings_by_tier() -> list[FeedbackPair]:
+    """Free-tier fixes say "Hello", VIP fixes say "Hey": one conflict whose rules each have a context."""
+    free = [FeedbackPair(f"Hi {n}, ok", f"Hello {n}, ok", "", {"tier": "free"}) for n in ("Ann", "Bo", "Cy")]
+    vip = [FeedbackPair(f"Hi {n}, ok", f"Hey {n}, ok", "", {"tier": "vip"}) for n in ("Dee", "Eve")]
+    return free + vip
+
+
+async def test_keep_both_rules_of_a_conflict_in_an_order(tmp_path, monkeypatch):
+    from vectortrainer.rules import apply_rules
+
+    config = fixture_config(tmp_path, monkeypatch)
+    store = FeedbackStore(config.feedback.path)
+    for pair in greetings_by_tier():
+        store.add(pair)
+    # A second conflict no context tells apart: keeping both of it must be refused.
+    store.add(FeedbackPair("Refund is ok", "Refund is approved"))
+    store.add(FeedbackPair("Refund is ok", "Refund is fine"))
+    app = make_app(config, source=FixtureLogSource())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f4", "s")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, RulesScreen)
+        conflicts = screen.rule_set.conflicts
+        greeting = next(i for i, c in enumerate(conflicts) if c.rules[0].pattern == "Hi")
+        assert len(conflicts) == 2
+        refund = 1 - greeting
+        table = screen.query_one("#conflicts")
+        table.focus()
+        table.move_cursor(row=greeting)
+        await pilot.press("4")  # keep both, B ("Hey", the VIP fix) first
+        await settle(pilot)
+        kept = screen.rule_set.conflicts[greeting]
+        assert kept.order == [1, 0] and kept.resolved_by == "person"
+        assert str(table.get_row_at(greeting)[1]) == "B→A"
+        rules = screen.rule_set.rules
+        assert apply_rules(rules, "Hi Zoe, ok", {"tier": "vip"}) == "Hey Zoe, ok"
+        assert apply_rules(rules, "Hi Zoe, ok", {"tier": "free"}) == "Hello Zoe, ok"
+        assert screen.replay_report.good_changed == []
+        before = screen.rule_set
+        table.move_cursor(row=refund)
+        await pilot.press("3")
+        await settle(pilot)
+        assert screen.rule_set is before  # refused: nothing changed
+        assert any("cannot keep both" in str(n.message) for n in app._notifications)
+
+
 def _two_versions(config) -> HookVersionManager:
     from vectortrainer.hooks import HookScriptGenerator
     from vectortrainer.rules import synthesize_rules

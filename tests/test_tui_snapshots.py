@@ -148,6 +148,25 @@ def test_rules_screen_with_conflict(snap_compare, tmp_path, monkeypatch):
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
+def test_rules_screen_keep_both(snap_compare, tmp_path, monkeypatch):
+    from tests.test_tui_flows import greetings_by_tier
+    from vectortrainer.feedback import write_feedback_file
+
+    config = fixture_config(tmp_path, monkeypatch)
+    write_feedback_file(config.feedback.path, greetings_by_tier(), id_prefix="fb")
+    app = make_app(config, source=FixtureLogSource())
+
+    async def run_before(pilot):
+        await _settle(pilot)
+        await pilot.press("f4", "s")
+        await _settle(pilot)
+        pilot.app.screen.query_one("#conflicts").focus()
+        await pilot.press("3")  # keep both, A first
+        await _settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
 def test_hooks_screen(snap_compare, tmp_path, monkeypatch):
     from tests.test_tui_flows import _two_versions
 
