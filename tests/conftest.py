@@ -38,7 +38,9 @@ def seeded_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     from vectortrainer.demo.functions import demo_calls
     from vectortrainer.demo.seed import seed_demo_store
 
-    cache_root = Path(request.config.cache.mkdir("vectortrainer-demo-store")) / _demo_fingerprint()
+    cache = getattr(request.config, "cache", None)  # absent under `-p no:cacheprovider`
+    base = Path(cache.mkdir("vectortrainer-demo-store")) if cache else tmp_path_factory.mktemp("seed-cache")
+    cache_root = base / _demo_fingerprint()
     store = cache_root / "store"
     if not (cache_root / "complete").exists():
         shutil.rmtree(cache_root, ignore_errors=True)
