@@ -154,6 +154,6 @@ def test_exit_130_on_ctrl_c_with_the_resume_command(template, standin_env, tmp_p
     out, err = process.communicate(timeout=60)
 
     assert process.returncode == 130, err
-    assert f"vectortrainer --batch --resume {run_id}" in err
+    assert f"vectortrainer --batch --config {config} --output-dir {tmp_path / 'out'} --resume {run_id}" in err
     assert out == ""
     assert load_run(tmp_path / "out", run_id).state.status == "interrupted"

@@ -75,14 +75,13 @@ def test_jsonl_sink_writes_one_event_per_callback_and_throttles_progress(tmp_pat
     assert [e["seq"] for e in events] == list(range(1, 9))
 
 
-def _dashboard() -> tuple[RichDashboard, io.StringIO]:
+def _dashboard(*, terminal: bool) -> tuple[RichDashboard, io.StringIO]:
     buffer = io.StringIO()
-    console = Console(file=buffer, width=110, force_terminal=False, color_system=None)
+    console = Console(file=buffer, width=110, force_terminal=terminal, color_system=None)
     return RichDashboard(console, refresh_per_second=20), buffer
 
 
-def test_dashboard_shows_stages_progress_logs_and_metrics():
-    dashboard, buffer = _dashboard()
+def _drive(dashboard: RichDashboard) -> None:
     with dashboard:
         dashboard.on_run_start("run-42")
         dashboard.on_stage_start("extract", total=10, description="density")
@@ -93,6 +92,13 @@ def test_dashboard_shows_stages_progress_logs_and_metrics():
         dashboard.on_stage_failed("upload", "no API key")
         dashboard.on_log("a warning line", level="warning")
         dashboard.on_metric({"train_loss": 0.125}, step=9)
+        dashboard.on_metric({"train_loss": 0.0625}, step=10)
+
+
+def test_live_dashboard_on_a_terminal_shows_stages_progress_logs_and_metrics():
+    dashboard, buffer = _dashboard(terminal=True)
+    assert dashboard.live
+    _drive(dashboard)
     text = buffer.getvalue()
 
     assert "run run-42" in text
@@ -100,13 +106,30 @@ def test_dashboard_shows_stages_progress_logs_and_metrics():
     assert "done in an earlier attempt" in text
     assert "failed" in text and "no API key" in text
     assert "a warning line" in text
-    assert "step 9: train_loss=0.125" in text
+    assert "step 10: train_loss=0.0625" in text
     assert dashboard.stage_states["extract"] == "complete"
     assert dashboard.stage_states["monitor"] == "pending"
 
 
+def test_dashboard_without_a_terminal_prints_plain_lines_in_order():
+    dashboard, buffer = _dashboard(terminal=False)
+    assert not dashboard.live
+    _drive(dashboard)
+    lines = buffer.getvalue().splitlines()
+
+    assert lines == [
+        "extract started: density",
+        "extract complete in 1.5s: 12 examples",
+        "synthesize skipped: done in an earlier attempt",
+        "upload started",
+        "upload failed: no API key",
+        "a warning line",
+        "step 9: train_loss=0.125",  # the next metric falls inside metric_every_s
+    ]
+
+
 def test_dashboard_keeps_only_the_log_tail():
-    dashboard, _ = _dashboard()
+    dashboard, _ = _dashboard(terminal=False)
     for i in range(30):
         dashboard.on_log(f"line {i}")
     assert [text for _, text in dashboard.log_tail] == [f"line {i}" for i in range(22, 30)]

@@ -273,7 +273,9 @@ def test_cancel_stops_cleanly_and_the_run_resumes(template, standin_env, tmp_pat
     stopped = canceller.pipeline.resume(run_id)
 
     assert stopped.status == INTERRUPTED
-    assert f"vectortrainer --batch --resume {run_id}" in stopped.message and "keeps running" in stopped.message
+    assert f"vectortrainer --batch --config {config.source} --output-dir {config.output_dir} --resume {run_id}" \
+        in stopped.message
+    assert "keeps running" in stopped.message
     run = load_run(config.output_dir, run_id)
     assert run.state.status == INTERRUPTED and run.state.job_id
     assert TrainingPipeline(config).resume(run_id).status == SUCCEEDED

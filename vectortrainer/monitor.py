@@ -156,14 +156,19 @@ _LEVEL_STYLE = {"debug": "dim", "info": "", "warning": "yellow", "error": "bold 
 class RichDashboard(PipelineMonitor):
     """A live terminal dashboard on stderr: stage table, progress bars with ETA, log tail.
 
-    Use as a context manager (or call :meth:`close`). On a non-terminal stream
-    Rich draws only the final frame, so logs in CI stay short.
+    Use as a context manager (or call :meth:`close`). When the console is not a
+    terminal (CI, cron, a pipe) it prints plain lines instead — stage changes,
+    log lines, metrics at most every ``metric_every_s`` — so a long job's log
+    shows it is alive without redrawing frames.
     """
 
     def __init__(self, console: Console | None = None, *, log_lines: int = 8,
                  stages: Iterable[str] = STAGES, refresh_per_second: float = 4,
-                 show_end_message: bool = True) -> None:
+                 show_end_message: bool = True, live: bool | None = None,
+                 metric_every_s: float = 10.0) -> None:
         self.show_end_message = show_end_message
+        self.metric_every_s = metric_every_s
+        self._last_metric_print = -1e9
         self.console = console or Console(stderr=True, highlight=False)
         self.stage_states: dict[str, str] = {name: "pending" for name in stages}
         self.stage_notes: dict[str, str] = {}
@@ -185,6 +190,7 @@ class RichDashboard(PipelineMonitor):
         self._live = Live(self, console=self.console, refresh_per_second=refresh_per_second,
                           transient=False, redirect_stdout=False, redirect_stderr=False)
         self._started = False
+        self.live = self.console.is_terminal if live is None else live
 
     # -- rendering -----------------------------------------------------------------
     def __rich__(self) -> RenderableType:
@@ -214,8 +220,13 @@ class RichDashboard(PipelineMonitor):
                  for level, text in self.log_tail]
         return Panel("\n".join(lines) or "[dim]no log lines yet[/]", title="log", title_align="left")
 
+    def _plain(self, text: str) -> None:
+        """One line on a non-terminal console (markup allowed, values escaped by the caller)."""
+        if not self.live:
+            self.console.print(text, soft_wrap=True)
+
     def _ensure_started(self) -> None:
-        if not self._started:
+        if self.live and not self._started:
             self._started = True
             self._live.start()
 
@@ -238,6 +249,7 @@ class RichDashboard(PipelineMonitor):
                 self.progress.reset(self._tasks[stage], total=total, completed=0, visible=True)
             else:
                 self._tasks[stage] = self.progress.add_task(stage, total=total)
+        self._plain(f"[bold]{stage}[/] started" + (f": {escape(description)}" if description else ""))
         self._ensure_started()
 
     def on_progress(self, stage: str, completed: float, total: float | None = None, message: str = "") -> None:
@@ -265,6 +277,9 @@ class RichDashboard(PipelineMonitor):
             if task is not None:
                 # The stage table keeps the record; only running stages keep a bar.
                 self.progress.update(task, visible=False)
+        took = f" in {duration_s:.1f}s" if duration_s is not None and not skipped else ""
+        note = self.stage_notes.get(stage, "")
+        self._plain(f"[bold]{stage}[/] [green]{self.stage_states[stage]}[/]{took}" + (f": {escape(note)}" if note else ""))
         self.refresh()
 
     def on_stage_failed(self, stage: str, error: str) -> None:
@@ -274,18 +289,28 @@ class RichDashboard(PipelineMonitor):
             task = self._tasks.get(stage)
             if task is not None:
                 self.progress.stop_task(task)
+        # Where the caller prints the final message itself, the plain log keeps this line short.
+        self._plain(f"[bold]{stage}[/] [bold red]failed[/]" + (f": {escape(error)}" if self.show_end_message else ""))
         self.refresh()
 
     def on_log(self, message: str, *, level: str = "info", stage: str | None = None) -> None:
         text = redact_secrets(message)
+        line = f"{stage}: {text}" if stage else text
         with self._lock:
-            self.log_tail.append((level, f"{stage}: {text}" if stage else text))
+            self.log_tail.append((level, line))
+        style = _LEVEL_STYLE.get(level)
+        self._plain(f"[{style}]{escape(line)}[/]" if style else escape(line))
 
     def on_metric(self, metrics: Mapping[str, float], *, step: int | None = None, stage: str | None = None) -> None:
         with self._lock:
             self.latest_metrics.update({k: float(v) for k, v in metrics.items() if v is not None})
             if step is not None:
                 self.latest_step = step
+        now = time.monotonic()
+        if not self.live and now - self._last_metric_print >= self.metric_every_s:
+            self._last_metric_print = now
+            shown = ", ".join(f"{k}={v:.4g}" for k, v in sorted(metrics.items()) if v is not None)
+            self._plain(f"{'step ' + str(step) + ': ' if step is not None else ''}{shown}")
 
     def on_summary(self, summary: Mapping[str, Any]) -> None:
         with self._lock:

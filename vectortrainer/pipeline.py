@@ -23,6 +23,7 @@ from __future__ import annotations
 import inspect
 import os
 import re
+import shlex
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -96,8 +97,14 @@ class _Stop(Exception):
         self.message = message
 
 
-def resume_command(run_id: str) -> str:
-    return f"vectortrainer --batch --resume {run_id}"
+def resume_command(run_id: str, config: Config | None = None) -> str:
+    """The command line that resumes ``run_id`` (with the config file and output dir it needs)."""
+    parts = ["vectortrainer", "--batch"]
+    if config is not None and config.source is not None:
+        parts += ["--config", shlex.quote(str(config.source))]
+    if config is not None and Path(config.output_dir) != Path(Config().output_dir):
+        parts += ["--output-dir", shlex.quote(str(config.output_dir))]
+    return " ".join([*parts, "--resume", run_id])
 
 
 class TrainingPipeline:
@@ -217,12 +224,12 @@ class TrainingPipeline:
         elif status == TrainingStatus.CANCELLED.value:
             outcome_status = TRAINING_CANCELLED
             message = (f"training job {run.state.job_id} was cancelled; "
-                       f"start a new job with: {resume_command(run.run_id)}")
+                       f"start a new job with: {resume_command(run.run_id, self.config)}")
         else:
             error = run.state.stage("monitor").detail.get("error") or "no reason given"
             outcome_status = TRAINING_FAILED
             message = (f"training job {run.state.job_id} failed: {error}; "
-                       f"after fixing the cause, start a new job with: {resume_command(run.run_id)}")
+                       f"after fixing the cause, start a new job with: {resume_command(run.run_id, self.config)}")
         outcome = self._finish(run, outcome_status, message)
         outcome.summary = summary
         return outcome
@@ -259,15 +266,13 @@ class TrainingPipeline:
         run.state.status = status
         run.state.error = None if status == SUCCEEDED else message
         run.save()
-        level = "info" if status == SUCCEEDED else "error" if status in (RUN_FAILED, TRAINING_FAILED) else "warning"
-        self.monitor.on_log(message, level=level)
         self.monitor.on_run_end(status, message=message)
         estimate = _read_optional(run, run.estimate_path)
         return RunOutcome(run.run_id, run.path, status, message, estimate=estimate)
 
     def _interrupted_message(self, run: RunDirectory) -> str:
         job = f"; training job {run.state.job_id} keeps running at the vendor" if run.state.job_id else ""
-        return f"run {run.run_id} interrupted{job}. Resume with: {resume_command(run.run_id)}"
+        return f"run {run.run_id} interrupted{job}. Resume with: {resume_command(run.run_id, self.config)}"
 
     def _check_cancelled(self) -> None:
         if self._cancel.is_set():
@@ -351,7 +356,7 @@ class TrainingPipeline:
             how = "within the budget"
         if not approved:
             raise _Stop(NOT_APPROVED, f"training cost ${estimate.estimated_usd:.4f} not approved; nothing was "
-                                      f"uploaded. Resume with: {resume_command(run.run_id)} --yes")
+                                      f"uploaded. Resume with: {resume_command(run.run_id, self.config)} --yes")
         return {"approved": True, "by": how, "estimated_usd": estimate.estimated_usd, "note": f"approved ({how})"}
 
     def _upload_stage(self, run: RunDirectory) -> dict[str, Any]:
@@ -367,7 +372,7 @@ class TrainingPipeline:
             except VectorTrainerError as exc:
                 if getattr(trainer, "has_api_key", True) is False:
                     raise _Stop(NEEDS_CREDENTIALS, f"{exc}; everything up to the upload is done. "
-                                                   f"Then resume with: {resume_command(run.run_id)}") from None
+                                                   f"Then resume with: {resume_command(run.run_id, self.config)}") from None
                 raise
             # Saved before anything else happens: a resume must never upload it again.
             run.state.train_file_id = prepared.train_file_id

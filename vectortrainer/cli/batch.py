@@ -28,11 +28,12 @@ import argparse
 import json
 from typing import Any
 
+from rich.markup import escape
+
 from vectortrainer.cli.common import ExitCode, config_from_args, fail, stderr_console, write_stdout
 from vectortrainer.config import Config
 from vectortrainer.errors import ConfigError, VectorTrainerError
 from vectortrainer.monitor import RichDashboard
-from vectortrainer.runs import redact_secrets
 from vectortrainer.pipeline import (
     BUDGET_EXCEEDED,
     INTERRUPTED,
@@ -46,6 +47,7 @@ from vectortrainer.pipeline import (
     TrainingPipeline,
     resume_command,
 )
+from vectortrainer.runs import redact_secrets
 
 EXIT_CODES: dict[str, ExitCode] = {
     SUCCEEDED: ExitCode.OK,
@@ -84,17 +86,17 @@ def run_batch(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             dashboard.close()
             run = pipeline.run_dir
-            message = (f"interrupted. Resume with: {resume_command(run.run_id)}" if run is not None
+            message = (f"interrupted. Resume with: {resume_command(run.run_id, config)}" if run is not None
                        else "interrupted before the run started")
             return _report(RunOutcome(run.run_id if run else "", run.path if run else config.output_dir,
                                       INTERRUPTED, message), as_json)
         except VectorTrainerError as exc:
             dashboard.close()
             code = ExitCode.USAGE if isinstance(exc, ConfigError) else ExitCode(getattr(exc, "exit_code", 1))
-            return _report_error(exc, code, as_json, pipeline)
+            return _report_error(exc, code, as_json, pipeline, config)
         except Exception as exc:  # a vendor or I/O failure: one line, details stay in run.json
             dashboard.close()
-            return _report_error(exc, ExitCode.RUN_FAILED, as_json, pipeline)
+            return _report_error(exc, ExitCode.RUN_FAILED, as_json, pipeline, config)
     return _report(outcome, as_json)
 
 
@@ -103,22 +105,22 @@ def _report(outcome: RunOutcome, as_json: bool) -> int:
     if as_json:
         write_stdout(json.dumps({**outcome.to_dict(), "exit_code": int(code)}, indent=2, default=str))
     if code == ExitCode.OK:
-        stderr_console.print(f"[green]{outcome.message}[/]")
+        stderr_console.print(f"[green]{escape(outcome.message)}[/]", soft_wrap=True)
         return int(code)
     if code == ExitCode.INTERRUPTED:
-        stderr_console.print(outcome.message, style="yellow", markup=False)
+        stderr_console.print(outcome.message, style="yellow", markup=False, soft_wrap=True)
         return int(code)
     return fail(outcome.message, code)
 
 
 def _report_error(exc: Exception, code: ExitCode, as_json: bool,
-                  pipeline: TrainingPipeline | None = None) -> int:
+                  pipeline: TrainingPipeline | None = None, config: Config | None = None) -> int:
     run = pipeline.run_dir if pipeline is not None else None
     if as_json:
         write_stdout(json.dumps({"run_id": run.run_id if run else None, "run_dir": str(run.path) if run else None,
                                  "status": "usage_error" if code == ExitCode.USAGE else RUN_FAILED,
                                  "message": _describe(exc), "exit_code": int(code)}, indent=2))
-    suffix = f" (run {run.run_id}; resume with: {resume_command(run.run_id)})" if run is not None else ""
+    suffix = f" (run {run.run_id}; resume with: {resume_command(run.run_id, config)})" if run is not None else ""
     return fail(f"{_describe(exc)}{suffix}", code)
 
 
