@@ -119,6 +119,7 @@ def test_event_log_continues_its_sequence_after_reopening(tmp_path):
     EventLog(tmp_path / "events.jsonl").append("log", message="three")
 
     assert [e["seq"] for e in read_events(tmp_path / "events.jsonl")] == [1, 2, 3]
+    assert "\n\n" not in (tmp_path / "events.jsonl").read_text()  # a clean file gets no blank line
 
 
 def test_reader_never_returns_a_half_written_line_and_survives_a_damaged_one(tmp_path):
@@ -194,3 +195,14 @@ def test_a_running_run_whose_process_died_is_listed_as_interrupted(tmp_path):
         assert [i.status for i in list_runs(tmp_path)] == ["running"]
     assert not run.is_active()
     assert [i.status for i in list_runs(tmp_path)] == ["interrupted"]
+
+
+def test_event_log_after_a_line_cut_short_by_a_crash_starts_a_new_line(tmp_path):
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b'{"seq": 1, "type": "log"}\n{"seq": 2, "type": "lo')
+
+    EventLog(path).append("log", message="after the crash")
+
+    events = read_events(path)
+    assert [e["type"] for e in events] == ["log", "unreadable", "log"]
+    assert events[-1]["seq"] == 2 and events[-1]["message"] == "after the crash"

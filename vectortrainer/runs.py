@@ -253,6 +253,14 @@ class EventLog:
             for raw in handle:
                 with contextlib.suppress(ValueError, AttributeError):
                     last = max(last, int(json.loads(raw).get("seq", 0)))
+            ends_mid_line = False
+            if handle.tell() > 0:
+                handle.seek(-1, os.SEEK_END)
+                ends_mid_line = handle.read(1) != b"\n"
+        if ends_mid_line:
+            # A crash cut the last line short: close it so the next event starts on its own line.
+            with self.path.open("ab") as handle:
+                handle.write(b"\n")
         return last
 
     def append(self, event_type: str, **fields: Any) -> dict[str, Any]:
