@@ -10,7 +10,6 @@ to beat, so a report says whether training helped, not only a number.
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -20,6 +19,7 @@ from typing import Any
 from rapidfuzz.distance import Levenshtein
 
 from vectortrainer.errors import DataFormatError
+from vectortrainer.jsonl import iter_jsonl_records
 from vectortrainer.local_model import check_model_dir, load_causal_lm, load_tokenizer, pick_device
 from vectortrainer.preference import parse_preference_record
 
@@ -75,22 +75,7 @@ def edit_similarity(generated: str, expected: str) -> float:
 
 def read_held_out(path: Path) -> list[HeldOutExample]:
     """Held-out examples from ChatML JSONL (final assistant reply = golden) or DPO JSONL (preferred reply)."""
-    path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise DataFormatError(f"{path}: held-out file not found") from None
-    examples: list[HeldOutExample] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataFormatError(f"{where}: not valid JSON ({exc.msg})") from None
-        examples.append(held_out_from_record(record, where))
-    return examples
+    return [held_out_from_record(record, where) for record, where in iter_jsonl_records(path, what="held-out file")]
 
 
 def held_out_from_record(record: Any, where: str) -> HeldOutExample:

@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from vectortrainer.atomicio import atomic_write_text
 from vectortrainer.errors import DataFormatError
+from vectortrainer.jsonl import iter_jsonl_records
 from vectortrainer.types import FeedbackPair
 
 PreferenceFormat = Literal["openai", "trl"]
@@ -144,20 +145,8 @@ def export_run_preferences(
 def read_preference_jsonl(path: Path) -> list[PreferenceExample]:
     """Read a DPO JSONL file in either the OpenAI or the TRL shape; errors name file and line."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataFormatError(f"{path}: preference file not found") from None
-    examples: list[PreferenceExample] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataFormatError(f"{where}: not valid JSON ({exc.msg})") from None
-        examples.append(parse_preference_record(record, where))
+    examples = [parse_preference_record(record, where)
+                for record, where in iter_jsonl_records(path, what="preference file")]
     if not examples:
         raise DataFormatError(f"{path}: the preference file holds no examples")
     return examples

@@ -48,6 +48,7 @@ from vectortrainer.local_model import (
     lora_config,
     pick_device,
 )
+from vectortrainer.jsonl import iter_jsonl_records
 from vectortrainer.preference import parse_preference_record
 from vectortrainer.runs import read_json_file, runs_root, write_json_atomic
 from vectortrainer.trainers.base import (
@@ -208,24 +209,13 @@ class LocalTrainer(BaseTrainer):
         back the prepared file).
         """
         path = Path(path)
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            raise DataFormatError(f"{path}: training file not found") from None
+        records = list(iter_jsonl_records(path, what="training file"))
         tokenizer = self.tokenizer()
-        rows: list[dict[str, str]] = []
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataFormatError(f"{where}: not valid JSON ({exc.msg})") from None
-            rows.append(self._convert_record(record, where, tokenizer))
+        rows = [self._convert_record(record, where, tokenizer) for record, where in records]
         if not rows:
             raise DataFormatError(f"{path}: no training examples in the file")
-        if self.method == "supervised" and "completion" not in json.loads(next(l for l in lines if l.strip())):
+        first_record = records[0][0]
+        if self.method == "supervised" and not (isinstance(first_record, dict) and "completion" in first_record):
             # The same chat rules the OpenAI trainer applies (one set of format rules for every trainer).
             from vectortrainer.chatml import validate_chat_jsonl
 
