@@ -175,12 +175,16 @@ def test_run_lock_refuses_a_second_holder(tmp_path):
         pass
 
 
-def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
+def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch):
     target = tmp_path / "run.json"
     write_atomic(target, json.dumps({"v": 1}))
 
-    with pytest.raises(TypeError):
-        write_atomic(target, 12345)  # type: ignore[arg-type]
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("vectortrainer.atomicio.os.fsync", disk_full)  # fails after the bytes are written
+    with pytest.raises(OSError, match="No space"):
+        write_atomic(target, json.dumps({"v": 2}))
 
     assert json.loads(target.read_text()) == {"v": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["run.json"]

@@ -20,7 +20,6 @@ import json
 import os
 import re
 import secrets as _random
-import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -28,6 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from vectortrainer.atomicio import atomic_write_text
 from vectortrainer.errors import DataFormatError, VectorTrainerError
 
 RUN_FILE = "run.json"
@@ -127,24 +127,7 @@ def to_json(value: Any, *, indent: int | None = None) -> str:
 
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so a reader sees the old or the new file, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable where the OS allows
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    atomic_write_text(path, text)
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
