@@ -351,6 +351,8 @@ class TrainingPipeline:
         if self.confirm is not None:
             approved = bool(self.confirm(estimate))
             how = "confirm callback"
+        elif self.config.training.trainer == "local":
+            approved, how = True, "a local run pays no vendor"
         else:
             approved = self.config.budget.max_budget_usd is not None
             how = "within the budget"
@@ -623,8 +625,9 @@ def build_summary(run: RunDirectory) -> dict[str, Any]:
         "golden": stages["extract"].detail.get("golden", {}),
         "rules": stages["synthesize"].detail.get("rules", {}),
         "cost": {"model": estimate.get("model"), "estimated_usd": estimate.get("estimated_usd"),
-                 "budget_usd": estimate.get("budget_usd"), "tokens": estimate.get("billed_tokens"),
-                 "n_epochs": estimate.get("n_epochs")},
+                 "budget_usd": estimate.get("budget_usd"),
+                 "tokens": estimate.get("billed_tokens", estimate.get("total_tokens")),
+                 "n_epochs": estimate.get("n_epochs"), "estimated_minutes": estimate.get("estimated_minutes")},
         "training": {"status": monitor.get("status"), "job_id": state.job_id,
                      "fine_tuned_model": monitor.get("fine_tuned_model"), "final_loss": final_loss,
                      "trained_tokens": monitor.get("trained_tokens"), "metrics": metrics,
