@@ -313,3 +313,18 @@ def test_new_run_without_a_function_is_a_config_error(tmp_path):
     config = make_config(tmp_path, tmp_path / "unused-store", selection={"function": None})
     with pytest.raises(ConfigError, match="--function"):
         TrainingPipeline(config).run()
+
+
+def test_a_run_can_start_from_a_golden_file_made_earlier(template, standin_env, tmp_path):
+    config = make_config(tmp_path, tmp_path / "no-store-needed", standin_env.base_url)
+    golden = tmp_path / "exported.jsonl"
+    golden.write_bytes((template / "golden.jsonl").read_bytes())
+
+    outcome = TrainingPipeline(config).run(golden_path=golden)
+
+    assert outcome.status == SUCCEEDED, outcome.message
+    run = load_run(config.output_dir, outcome.run_id)
+    assert run.golden_path.read_bytes() == golden.read_bytes()
+    assert run.state.stage("extract").status == "skipped"
+    assert outcome.summary["golden"]["examples"] == len(golden.read_text().splitlines())
+    assert standin_env.files[run.state.train_file_id]["bytes"] == golden.stat().st_size

@@ -267,8 +267,9 @@ class RichDashboard(PipelineMonitor):
                           duration_s: float | None = None, skipped: bool = False) -> None:
         with self._lock:
             self.stage_states[stage] = "skipped" if skipped else "complete"
+            note = str(result["note"]) if result and result.get("note") else ""
             if skipped:
-                self.stage_notes[stage] = "done in an earlier attempt"
+                self.stage_notes[stage] = f"{note} (done before)" if note else "done in an earlier attempt"
             elif result and result.get("note"):
                 self.stage_notes[stage] = str(result["note"])
             if duration_s is not None:

@@ -142,12 +142,21 @@ class TrainingPipeline:
         self._total_steps: int | None = None
 
     # -- public ----------------------------------------------------------------------
-    def run(self, *, run_id: str | None = None) -> RunOutcome:
-        """Start a new run (``run_id`` is generated unless given)."""
+    def run(self, *, run_id: str | None = None, golden_path: str | os.PathLike[str] | None = None) -> RunOutcome:
+        """Start a new run (``run_id`` is generated unless given).
+
+        With ``golden_path`` (a ChatML JSONL made earlier, e.g. on the dataset
+        screen) the run trains on that file and the store is not read.
+        """
         function = self.config.selection.function
         if not function:
             raise ConfigError("selection.function: no function chosen; set it in the config or pass --function NAME")
+        source = Path(golden_path) if golden_path is not None else None
+        if source is not None and not source.is_file():
+            raise ConfigError(f"{source}: golden data file not found")
         run = RunDirectory.create(self.config.output_dir, self.config.redacted(), run_id=run_id, function=function)
+        if source is not None:
+            _adopt_golden(run, source, function)
         return self._execute(run, resumed=False)
 
     def resume(self, run_id: str, *, retry_failed_training: bool = True) -> RunOutcome:
@@ -519,6 +528,19 @@ class TrainingPipeline:
                             validation_path=validation_path, train_file_id=run.state.train_file_id,
                             validation_file_id=run.state.validation_file_id,
                             estimate=self._estimate)
+
+
+def _adopt_golden(run: RunDirectory, source: Path, function: str) -> None:
+    """Record ``source`` as the run's golden data: the extract stage is done, by someone else."""
+    text = source.read_text(encoding="utf-8")
+    write_atomic(run.golden_path, text)
+    examples = sum(1 for line in text.splitlines() if line.strip())
+    stage = run.state.stage("extract")
+    stage.status = SKIPPED
+    stage.finished_at = time.time()
+    stage.detail.update({"function": function, "source": str(source), "note": f"{examples} examples from {source.name}",
+                         "golden": {"examples": examples, "per_strategy": {}, "density_percentiles": {}}})
+    run.save()
 
 
 # -- the calls into the other engine modules (kept small so each is easy to rewire) -------
