@@ -7,7 +7,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from vectortrainer.hooks import HookScriptGenerator
@@ -55,6 +55,7 @@ def test_hostile_rule_data_never_becomes_code(tmp_path, pattern, replacement, ke
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(hostile_text, hostile_text), min_size=1, max_size=4))
+@example([('"', '"'), ("\ud800\"\"", '""\\g<1>')])  # a lone surrogate (valid in JSON escapes) once broke rule ids
 def test_hostile_feedback_through_synthesis_and_rendering(tmp_path, texts):
     pairs = [FeedbackPair(bad, fixed, bad, {"function": fixed[:5]}) for bad, fixed in texts]
     rule_set = synthesize_rules(pairs)

@@ -230,7 +230,7 @@ def apply_rules(rules: Sequence[Rule], text: str, context: Mapping[str, Any] | N
 
 def rule_id_for(rule: Rule) -> str:
     key = json.dumps([rule.kind, rule.target, rule.pattern, rule.replacement, sorted(rule.condition.items())])
-    return "r-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:8]
+    return "r-" + hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 
 # ---------------------------------------------------------------------------
@@ -475,7 +475,7 @@ def _policy_key(group: _Group, priority: int = 0) -> tuple[int, int, int]:
 
 
 def _conflict_id(kind: str, triggers: Sequence[str]) -> str:
-    return "c-" + hashlib.sha1((kind + "|" + "|".join(sorted(triggers))).encode("utf-8")).hexdigest()[:8]
+    return "c-" + hashlib.sha1((kind + "|" + "|".join(sorted(triggers))).encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 
 def _find_conflicts(

@@ -36,13 +36,14 @@ def seed_command(args: argparse.Namespace) -> int:
 
         report = seed_demo_store(config.store.path, feedback_path=feedback, if_empty=args.if_empty, progress=on_progress)
     if report.already_seeded:
-        stderr_console.print(f"The store at {config.store.path} already holds {report.stored} logs; nothing added.")
+        stderr_console.print(f"The store at {config.store.path} already holds {report.stored} logs; nothing added.", soft_wrap=True)
     else:
         per_function = ", ".join(f"{name} {count}" for name, count in sorted(report.per_function.items()))
         stderr_console.print(
             f"Seeded {config.store.path}: {report.calls} calls ({report.failed_calls} failing on purpose), "
-            f"{report.stored} logs stored and verified ({per_function}) in {report.seconds:.1f} s."
+            f"{report.stored} logs stored and verified ({per_function}) in {report.seconds:.1f} s.",
+            soft_wrap=True,
         )
     if report.feedback_path is not None:
-        stderr_console.print(f"Demo feedback: {report.feedback_pairs} pairs in {report.feedback_path}.")
+        stderr_console.print(f"Demo feedback: {report.feedback_pairs} pairs in {report.feedback_path}.", soft_wrap=True)
     return 0
