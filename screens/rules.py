@@ -78,7 +78,7 @@ class RulesScreen(ModeScreen):
                 yield DataTable(id="conflicts", cursor_type="row", zebra_stripes=True)
             with Vertical(id="rules-right", classes="panel"):
                 yield Label("Feedback behind the selected rule", classes="panel-title")
-                yield RichLog(id="rule-diffs", wrap=True, markup=False)
+                yield RichLog(id="rule-diffs", wrap=True, markup=False, min_width=20)
                 yield Label("Replay on the feedback pairs", classes="panel-title")
                 yield Static("Press s to synthesise rules from the feedback pairs.", id="replay")
         yield Footer(compact=True)

@@ -306,29 +306,17 @@ def start_or_resume_run(
 ) -> Any:
     """Run the training pipeline (blocking; call from a worker) and return its ``RunOutcome``.
 
-    With ``golden_path`` (the dataset screen's export) the run starts from that file:
-    the extract stage is recorded as done instead of reading the store again.
+    With ``golden_path`` (the dataset screen's export) the run trains on that file
+    instead of reading the store again.
     """
     from vectortrainer.pipeline import TrainingPipeline
-    from vectortrainer.runs import COMPLETE, RunDirectory
 
-    config = workspace.config
-    pipeline = TrainingPipeline(config, trainer=trainer, monitor=monitor, confirm=confirm)
+    pipeline = TrainingPipeline(workspace.config, trainer=trainer, monitor=monitor, confirm=confirm)
     workspace.pipeline = pipeline
     if resume_id is not None:
         return pipeline.resume(resume_id)
-    if golden_path is None:
-        if workspace.source is not None and hasattr(workspace.source, "store"):
-            from vectortrainer.vectorwave_env import open_dataset_manager
+    if golden_path is None and workspace.source is not None and hasattr(workspace.source, "store"):
+        from vectortrainer.vectorwave_env import open_dataset_manager
 
-            pipeline.dataset_manager = open_dataset_manager(workspace.store_path)
-        return pipeline.run()
-    run = RunDirectory.create(config.output_dir, config.redacted(), function=config.selection.function)
-    examples = sum(1 for line in Path(golden_path).read_text(encoding="utf-8").splitlines() if line.strip())
-    run.golden_path.write_bytes(Path(golden_path).read_bytes())
-    stage = run.state.stage("extract")
-    stage.status = COMPLETE
-    stage.detail.update({"function": config.selection.function, "golden": {"examples": examples},
-                         "source": str(golden_path), "note": f"{examples} examples (dataset screen)"})
-    run.save()
-    return pipeline.resume(run.run_id)
+        pipeline.dataset_manager = open_dataset_manager(workspace.store_path)
+    return pipeline.run(golden_path=golden_path)
