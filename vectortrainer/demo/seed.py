@@ -16,7 +16,13 @@ from pathlib import Path
 
 from vectortrainer.demo.functions import DEMO_FUNCTIONS, demo_calls
 from vectortrainer.errors import StoreError
-from vectortrainer.vectorwave_env import import_vectorwave, open_dataset_manager
+from vectortrainer.vectorwave_env import (
+    EXECUTION_COLLECTION,
+    import_vectorwave,
+    lance_directory,
+    open_dataset_manager,
+    store_exists,
+)
 
 SeedProgress = Callable[[int, int, str], None]
 FLUSH_TIMEOUT_S = 60.0
@@ -52,13 +58,19 @@ def seed_demo_store(
     expected = Counter(call.function for call in calls)
     report = SeedReport(store_path=Path(store_path))
 
+    if if_empty:
+        existing_logs = count_stored_logs(store_path)
+        if existing_logs:  # answered from the table itself: no VectorWave import (seconds) needed
+            report.already_seeded = True
+            report.stored = existing_logs
+            return _finish(report, feedback_path, started)
     notify(0, len(calls), "loading VectorWave and the embedding model")
     manager = open_dataset_manager(store_path)
     from vectortrainer.source import LogSource
 
     source = LogSource(manager)
     existing = {s.name: s.total for s in source.list_functions()}
-    if (if_empty and existing) or all(existing.get(name, 0) == n for name, n in expected.items()):
+    if all(existing.get(name, 0) == n for name, n in expected.items()):
         report.already_seeded = True
         report.stored = sum(existing.values())
         report.per_function = dict(existing)
@@ -69,11 +81,27 @@ def seed_demo_store(
         notify(len(calls), len(calls), "waiting for VectorWave to flush its batch writer")
         report.per_function = _wait_for_flush(source, expected)
         report.stored = sum(report.per_function.values())
+    notify(len(calls), len(calls), "done")
+    return _finish(report, feedback_path, started)
+
+
+def count_stored_logs(store_path: str | Path) -> int:
+    """How many execution logs the Lite store at ``store_path`` holds (0 when there is no store)."""
+    if not store_exists(store_path):
+        return 0
+    import lancedb
+
+    try:
+        return lancedb.connect(str(lance_directory(store_path))).open_table(EXECUTION_COLLECTION).count_rows()
+    except (ValueError, FileNotFoundError, OSError):
+        return 0
+
+
+def _finish(report: SeedReport, feedback_path: str | Path | None, started: float) -> SeedReport:
     if feedback_path is not None:
         report.feedback_path = Path(feedback_path)
         report.feedback_pairs = _write_feedback_once(report.feedback_path)
     report.seconds = time.monotonic() - started
-    notify(len(calls), len(calls), "done")
     return report
 
 
