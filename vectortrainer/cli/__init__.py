@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from vectortrainer.cli.common import ExitCode, add_common_options, fail, run_guarded
+from vectortrainer.vectorwave_env import quiet_environment
 
 # Each module registers its own subcommand(s) with `register(subparsers)`.
 SUBCOMMAND_MODULES = (
@@ -43,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Before anything imports transformers / huggingface_hub / tqdm: they read these once.
+    quiet_environment()
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "handler", None) is not None:
