@@ -257,3 +257,10 @@ def test_bad_epochs_is_a_config_error(tmp_path):
     path = write_jsonl(tmp_path / "train.jsonl", EXAMPLES)
     with pytest.raises(ConfigError, match="n_epochs"):
         check_budget(path, "gpt-4o-mini", None, 0)
+
+
+@pytest.mark.parametrize(("amount", "text"), [(0, "$0.00"), (0.0001, "$0.0001"), (0.0302, "$0.03"), (1234.5, "$1,234.50")])
+def test_small_amounts_never_read_as_zero_dollars(amount, text):
+    from vectortrainer.cost import format_usd
+
+    assert format_usd(amount) == text

@@ -115,11 +115,18 @@ class BudgetExceededError(VectorTrainerError):
         self.budget = budget
         self.tokens = cost.billed_tokens
         super().__init__(
-            f"estimated training cost ${cost.estimated_usd:.2f} exceeds the budget ${budget:.2f} "
+            f"estimated training cost {format_usd(cost.estimated_usd)} exceeds the budget {format_usd(budget)} "
             f"({cost.billed_tokens:,} tokens = {cost.tokens_per_epoch:,} x {cost.n_epochs} epochs "
             f"on {cost.model} at ${cost.price_per_million:.2f}/1M); nothing was uploaded. "
             f"Raise --max-budget / budget.max_budget_usd, pick fewer examples or a cheaper model"
         )
+
+
+def format_usd(amount: float) -> str:
+    """Dollars with cents, and with enough digits that a small amount never reads as $0.00."""
+    if amount == 0 or abs(amount) >= 0.01:
+        return f"${amount:,.2f}"
+    return f"${amount:.2g}" if abs(amount) >= 1e-6 else f"${amount:.1e}"
 
 
 @dataclass(frozen=True)
