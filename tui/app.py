@@ -202,8 +202,11 @@ def run_app(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     quiet_environment()
+    from tui.keys import checked_keymap
+
+    keymap = checked_keymap(config.keys, str(config.source or "config"))  # a typo is reported before the screen opens
     log_path = Path(config.output_dir) / "tui.log"
     with stderr_to_file(log_path):
-        app = make_app(config)
+        app = make_app(config, keymap=keymap)
         result = app.run()
     return int(result or 0)

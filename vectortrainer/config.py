@@ -90,6 +90,8 @@ class Config:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     openai: OpenAIConfig = field(default_factory=OpenAIConfig)
+    # Textual binding id -> keys, e.g. {"dataset.select": "f8"}; checked by the app (`tui.keys`).
+    keys: dict[str, str] = field(default_factory=dict)
     source: Path | None = None
 
     def with_overrides(self, **dotted: Any) -> "Config":
