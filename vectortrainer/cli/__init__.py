@@ -19,6 +19,7 @@ from vectortrainer.vectorwave_env import quiet_environment
 SUBCOMMAND_MODULES = (
     "vectortrainer.cli.demo",
     "vectortrainer.cli.select",
+    "vectortrainer.cli.runs",
     "vectortrainer.cli.rules",
     "vectortrainer.cli.hooks",
     "vectortrainer.cli.web",
