@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -221,15 +222,15 @@ def _dedent(source: str) -> str:
 
 
 # ---------------------------------------------------------------------- bulk readers
-class _BulkReader:
+class _BulkReader(ABC):
     name = "generic"
 
+    @abstractmethod
     def read(
         self, store: Any, collection: str, function_name: str | None, *,
         with_vectors: bool, progress: ProgressCallback | None = None,
     ) -> Iterator[tuple[_RawLog, Any]]:
         """Yield (log, vector) pairs; with ``with_vectors=False`` the vector slot is a has-vector bool."""
-        raise NotImplementedError
 
 
 class _LanceBulkReader(_BulkReader):
