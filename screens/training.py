@@ -151,7 +151,7 @@ class TrainingScreen(ModeScreen):
             f"function: {app.current_function or '(choose one on the dataset screen, F2)'}",
             f"golden file: {app.exported_path.name if app.exported_path else '(none: the run extracts it)'}",
             f"model: {self.workspace.config.training.model}",
-            f"budget: " + (f"${self.workspace.config.budget.max_budget_usd:.2f}"
+            "budget: " + (f"${self.workspace.config.budget.max_budget_usd:.2f}"
                            if self.workspace.config.budget.max_budget_usd is not None else "off"),
         ]
         if self.resumable is not None and not self.running:

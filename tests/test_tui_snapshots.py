@@ -5,7 +5,6 @@ Regenerate with ``pytest tests/test_tui_snapshots.py --snapshot-update`` and rev
 
 from __future__ import annotations
 
-import pytest
 
 from screens.budget import BudgetScreen
 from screens.confirm import ConfirmScreen

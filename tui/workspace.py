@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from vectortrainer.config import Config
-from vectortrainer.types import FeedbackPair, FunctionLogs, FunctionSummary
+from vectortrainer.types import FunctionLogs, FunctionSummary
 
 Progress = Callable[[int, int], None]
 
