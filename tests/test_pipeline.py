@@ -100,6 +100,30 @@ def test_full_run_reaches_succeeded_with_metrics_in_the_event_log(seeded_store, 
         assert standin_env.api_key not in path.read_text(), path.name
 
 
+def test_extract_records_the_golden_picks_as_logs_of_the_store(template, seeded_store):
+    from tests.pipeline_support import FUNCTION
+    from vectortrainer.chatml import render_user, render_value
+    from vectortrainer.pipeline import GOLDEN_PICKS_FILE
+    from vectortrainer.source import LogSource
+
+    picks = json.loads((template / GOLDEN_PICKS_FILE).read_text())
+    golden_lines = (template / "golden.jsonl").read_text().splitlines()
+    assert len(picks) == len(golden_lines) >= 10
+    assert all(set(pick) == {"uuid", "strategy", "rank", "density", "cluster", "cluster_size"} for pick in picks)
+    per_strategy = load_run(template.parent.parent, template.name).state.stage("extract").detail["golden"][
+        "per_strategy"]
+    assert {s: sum(p["strategy"] == s for p in picks) for s in ("steady", "anomaly")} == per_strategy
+    logs = LogSource.open(seeded_store).read_function(FUNCTION)
+    records = {record.uuid: record for record in logs.records}
+    assert len({pick["uuid"] for pick in picks}) == len(picks)
+    assert all(pick["uuid"] in records and records[pick["uuid"]].succeeded for pick in picks)
+    # golden.jsonl line i is the log of pick i
+    for line, pick in zip(golden_lines, picks):
+        record = records[pick["uuid"]]
+        user, assistant = json.loads(line)["messages"][1:]
+        assert (user["content"], assistant["content"]) == (render_user(record.inputs), render_value(record.output))
+
+
 def test_crash_right_after_upload_resumes_without_a_second_upload(template, standin_env, tmp_path):
     config = make_config(tmp_path, tmp_path / "unused-store", standin_env.base_url)
     run_id = copy_run(template, config.output_dir)
@@ -326,5 +350,6 @@ def test_a_run_can_start_from_a_golden_file_made_earlier(template, standin_env, 
     run = load_run(config.output_dir, outcome.run_id)
     assert run.golden_path.read_bytes() == golden.read_bytes()
     assert run.state.stage("extract").status == "skipped"
+    assert not (run.path / "golden_picks.json").exists()  # an exported file records no picks
     assert outcome.summary["golden"]["examples"] == len(golden.read_text().splitlines())
     assert standin_env.files[run.state.train_file_id]["bytes"] == golden.stat().st_size

@@ -164,6 +164,25 @@ def test_vector_distribution_charts_get_the_map_and_histograms(make_app, paths):
     assert run.run_id in at.sidebar.selectbox(key="run").value
 
 
+def test_vector_distribution_marks_the_picks_the_run_recorded(make_app, paths):
+    run = ws.finished_run(paths["out"])
+    ws.record_picks(run)
+    at = goto(make_app(logs=ws.planted_logs()).run(), "Vector distribution")
+    points = chart_frames(at)[0][0]
+    assert set(points.loc[points["golden"], "uuid"]) == {"c0-3", "c1-5", "iso-1"}
+    assert "golden picks recorded by the run" in at.warning[0].value and "gone-7" in at.warning[0].value
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["steady picks"] == "3" and metrics["new patterns"] == "1"
+    assert len(at.dataframe[0].value) == 3
+
+
+def test_vector_distribution_says_picks_are_re_computed_for_a_run_without_them(make_app, paths):
+    ws.finished_run(paths["out"])
+    at = goto(make_app(logs=ws.planted_logs()).run(), "Vector distribution")
+    assert any("re-computed with the run's settings" in caption.value for caption in at.caption)
+    assert not at.warning
+
+
 def test_vector_distribution_without_a_store_says_so_and_shows_the_rest(make_app, paths):
     ws.finished_run(paths["out"])
     at = goto(make_app().run(), "Vector distribution")  # the real loader: no store at paths["store"]

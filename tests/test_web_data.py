@@ -223,6 +223,65 @@ def test_vector_map_shows_the_selection_the_settings_make():
     assert data.build_vector_map(logs, settings).points == vector_map.points
 
 
+def test_vector_map_shows_the_picks_the_run_recorded_and_names_those_gone_from_the_store(tmp_path):
+    logs = ws.planted_logs()
+    run = ws.finished_run(tmp_path)
+    ws.record_picks(run)
+    view = data.open_run_view(tmp_path, run.run_id)
+    assert view.problems == [] and view.golden_picks == ws.RECORDED_PICKS
+    settings = data.selection_settings(view, Config().selection)
+    recomputed = {p["uuid"] for p in data.build_vector_map(logs, settings).points if p["golden"]}
+
+    vector_map = data.build_vector_map(logs, settings, recorded_picks=view.golden_picks)
+
+    golden = {p["uuid"]: (p["strategy"], p["rank"]) for p in vector_map.points if p["golden"]}
+    assert golden == {"c0-3": ("steady", 0), "c1-5": ("steady", 1), "iso-1": ("anomaly", 0)}
+    assert set(golden) != recomputed  # the map shows what the run trained on, not today's selection
+    assert vector_map.picks_source == data.PICKS_RECORDED
+    assert [p["uuid"] for p in vector_map.missing_picks] == ["gone-7"]
+    assert (vector_map.steady, vector_map.anomaly) == (3, 1)  # as the run trained, the lost log included
+    assert vector_map.shown == vector_map.total == 30
+    note = data.picks_note(vector_map, view)
+    assert note.startswith("golden picks recorded by the run") and "1 of them no longer in the store" in note
+    assert "gone-7" in note
+    # above the point limit every recorded pick still found is drawn
+    small = data.build_vector_map(logs, settings, recorded_picks=view.golden_picks, max_points=5)
+    assert {p["uuid"] for p in small.points if p["golden"]} == set(golden) and small.shown <= 5
+
+
+def test_a_run_without_recorded_picks_falls_back_to_re_computing_them(tmp_path):
+    logs = ws.planted_logs()
+    view = data.open_run_view(tmp_path, ws.finished_run(tmp_path).run_id)
+    assert view.golden_picks is None
+    settings = data.selection_settings(view, Config().selection)
+    selection = select_golden(logs.vectors, logs.statuses, epsilon=0.2, top_k=6)
+
+    vector_map = data.build_vector_map(logs, settings, recorded_picks=view.golden_picks)
+
+    golden = {p["uuid"] for p in vector_map.points if p["golden"]}
+    assert golden == {logs.records[p.row].uuid for p in selection.picks}
+    assert vector_map.picks_source == data.PICKS_RECOMPUTED and vector_map.missing_picks == []
+    assert "re-computed with the run's settings" in data.picks_note(vector_map, view)
+    assert "config's settings" in data.picks_note(vector_map, None)
+    # a run that trained on an exported golden file says so
+    run = ws.finished_run(tmp_path, run_id="20260104-120000-dddddd")
+    run.state.stage("extract").detail["source"] = str(tmp_path / "exported.jsonl")
+    run.save()
+    adopted = data.open_run_view(tmp_path, run.run_id)
+    assert "trained on exported.jsonl" in data.picks_note(vector_map, adopted)
+
+
+def test_a_damaged_picks_file_is_a_problem_and_the_picks_are_re_computed(tmp_path):
+    run = ws.finished_run(tmp_path)
+    ws.record_picks(run, [{"strategy": "steady", "rank": 0}])
+    view = data.open_run_view(tmp_path, run.run_id)
+    assert view.golden_picks is None
+    assert len(view.problems) == 1 and "golden_picks.json: entry 0" in view.problems[0]
+    (run.path / "golden_picks.json").write_text('[{"uuid": ', encoding="utf-8")
+    view = data.open_run_view(tmp_path, run.run_id)
+    assert view.golden_picks is None and "not valid JSON" in view.problems[0]
+
+
 def test_vector_map_above_the_point_limit_keeps_every_golden_pick():
     logs = ws.planted_logs()
     vector_map = data.build_vector_map(logs, data.SelectionSettings(0.2, 6), max_points=10)

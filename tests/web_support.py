@@ -11,7 +11,7 @@ from vectortrainer.config import Config
 from vectortrainer.hooks import HookVersionManager
 from vectortrainer.hooks.generator import render_hook, rules_document
 from vectortrainer.monitor import JsonlEventSink
-from vectortrainer.pipeline import build_summary
+from vectortrainer.pipeline import GOLDEN_PICKS_FILE, build_summary
 from vectortrainer.runs import COMPLETE, RUNNING, STAGES, RunDirectory
 from vectortrainer.types import FunctionLogs, LogRecord, Rule
 
@@ -57,6 +57,20 @@ def finished_run(output_dir: Path, *, run_id: str = "20260101-120000-aaaaaa") ->
     sink.on_summary(summary)
     sink.on_run_end("succeeded", message="done")
     return run
+
+
+# Picks the run "trained on": not what the selection makes on planted_logs() today, and one log since deleted.
+RECORDED_PICKS = [
+    {"uuid": "c0-3", "strategy": "steady", "rank": 0, "density": 0.9, "cluster": 0, "cluster_size": 8},
+    {"uuid": "c1-5", "strategy": "steady", "rank": 1, "density": 0.9, "cluster": 1, "cluster_size": 8},
+    {"uuid": "gone-7", "strategy": "steady", "rank": 2, "density": 0.8, "cluster": 2, "cluster_size": 8},
+    {"uuid": "iso-1", "strategy": "anomaly", "rank": 0, "density": 0.0, "cluster": -1, "cluster_size": 1},
+]
+
+
+def record_picks(run: RunDirectory, picks: list[dict] | None = None) -> None:
+    """Write the run's golden_picks.json as the pipeline's extract stage does."""
+    run.write_json(GOLDEN_PICKS_FILE, RECORDED_PICKS if picks is None else picks)
 
 
 def running_run(output_dir: Path, *, run_id: str = "20260102-120000-bbbbbb") -> tuple[RunDirectory, JsonlEventSink]:

@@ -60,6 +60,9 @@ INTERRUPTED = "interrupted"
 
 ConfirmCallback = Callable[[Any], bool]  # receives the CostEstimate, returns approve / decline
 
+GOLDEN_PICKS_FILE = "golden_picks.json"  # which logs the extract stage picked (absent for an adopted file)
+PICK_FIELDS = ("uuid", "strategy", "rank", "density", "cluster", "cluster_size")
+
 _STEP_OF_TOTAL = re.compile(r"\bstep\s+(\d+)\s*/\s*(\d+)", re.IGNORECASE)
 _METRIC_LOSS_KEYS = ("train_loss", "loss", "full_valid_loss", "valid_loss")
 
@@ -300,6 +303,8 @@ class TrainingPipeline:
             self.monitor.on_progress("extract", done, total, f"{step} {function}")
 
         report = extract_golden(manager, self.config, function, run.golden_path, progress)
+        # Recorded so the web map shows what this run trained on, even after the store changes.
+        run.write_json(GOLDEN_PICKS_FILE, golden_picks(report))
         golden = golden_stats(report, run.golden_path)
         self.monitor.on_log(f"{golden['examples']} golden examples of {function} -> {run.golden_path.name}",
                             stage="extract")
@@ -628,6 +633,11 @@ def golden_stats(report: Any, golden_path: Path) -> dict[str, Any]:
         "epsilon": getattr(report, "epsilon", None),
         "top_k": getattr(report, "top_k", None),
     }
+
+
+def golden_picks(report: Any) -> list[dict[str, Any]]:
+    """The extractor's picks as ``golden_picks.json`` rows: uuid, strategy, rank, density, cluster, cluster_size."""
+    return [{name: getattr(pick, name) for name in PICK_FIELDS} for pick in getattr(report, "picks", ())]
 
 
 def build_summary(run: RunDirectory) -> dict[str, Any]:

@@ -138,9 +138,10 @@ def run_status_page(view: data.RunView | None, output_dir: Path) -> None:
 # ------------------------------------------------------------------------------ vectors
 @st.cache_data(show_spinner="Reading the function's logs and projecting them…", max_entries=8)
 def cached_vector_map(store: str, function: str, signature: str, epsilon: float, top_k: int,
-                      anomaly_share: float) -> data.VectorMap:
+                      anomaly_share: float, recorded_picks: list[dict[str, Any]] | None) -> data.VectorMap:
     logs = data.load_function_logs(store, function)
-    return data.build_vector_map(logs, data.SelectionSettings(epsilon, top_k, anomaly_share))
+    return data.build_vector_map(logs, data.SelectionSettings(epsilon, top_k, anomaly_share),
+                                 recorded_picks=recorded_picks)
 
 
 def vector_page(view: data.RunView | None, config: Config) -> None:
@@ -155,7 +156,8 @@ def vector_page(view: data.RunView | None, config: Config) -> None:
     store = str(config.store.path)
     try:
         vector_map = cached_vector_map(store, function, data.store_signature(store), settings.epsilon,
-                                       settings.top_k, settings.anomaly_share)
+                                       settings.top_k, settings.anomaly_share,
+                                       view.golden_picks if view else None)
     except VectorTrainerError as exc:
         st.warning(f"Vector store not available: {exc}")
         golden = ((view.summary or {}).get("golden") if view else None) or {}
@@ -165,6 +167,8 @@ def vector_page(view: data.RunView | None, config: Config) -> None:
         elif view is not None and view.golden_examples is not None:
             st.write(f"The run wrote {view.golden_examples} golden examples (golden.jsonl).")
         return
+    note = data.picks_note(vector_map, view)
+    (st.warning if vector_map.missing_picks else st.caption)(note)
     if not vector_map.points:
         st.info(f"`{function}` has no logs with a vector and captured inputs ({vector_map.skipped}).")
         return

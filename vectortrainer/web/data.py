@@ -9,7 +9,9 @@ return, so everything here is tested as plain Python:
   process writes them (:class:`EventFeed`);
 * the learning curve from the run's ``metric`` events (:func:`learning_curve`);
 * the vector map: the function's logs from the store, projected to 2-D, with the
-  golden picks the run's selection settings make (:func:`build_vector_map`);
+  golden picks the run recorded (``golden_picks.json``), or, for a run without
+  them, the picks its selection settings make on the store as it is now
+  (:func:`build_vector_map`);
 * hook versions with their checksum state, diff and rollback
   (:func:`hook_versions_view`, :func:`hook_diff`, :func:`rollback_hook`).
 
@@ -29,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from vectortrainer.pipeline import GOLDEN_PICKS_FILE
 from vectortrainer.runs import (
     EVENTS_FILE,
     GOLDEN_FILE,
@@ -60,6 +63,8 @@ MAX_MAP_POINTS = 4000
 HOVER_CHARS = 240
 LOSS_KEYS = ("train_loss", "valid_loss", "full_valid_loss", "loss")
 NOT_PICKED = "not picked"
+PICKS_RECORDED = "recorded"
+PICKS_RECOMPUTED = "recomputed"
 
 
 # ------------------------------------------------------------------------------ runs
@@ -85,6 +90,7 @@ class RunView:
     state: RunState | None
     summary: dict[str, Any] | None = None
     golden_examples: int | None = None
+    golden_picks: list[dict[str, Any]] | None = None  # golden_picks.json; None when the run has none
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -131,9 +137,23 @@ def open_run_view(output_dir: str | os.PathLike[str], run_id: str) -> RunView:
     if golden.exists():
         with golden.open("rb") as handle:
             view.golden_examples = sum(1 for line in handle if line.strip())
+    if (path / GOLDEN_PICKS_FILE).exists():
+        try:
+            view.golden_picks = read_golden_picks(path / GOLDEN_PICKS_FILE)
+        except RunDirectoryError as exc:
+            view.problems.append(f"{exc}; the vector map re-computes the picks instead")
     if not (path / EVENTS_FILE).exists() and not (path / RUN_FILE).exists():
         view.problems.append(f"{path}: neither {RUN_FILE} nor {EVENTS_FILE} is there (not a run directory?)")
     return view
+
+
+def read_golden_picks(path: Path) -> list[dict[str, Any]]:
+    """The picks a run's extract stage recorded; a damaged file raises :class:`RunDirectoryError` naming it."""
+    picks = read_json_file(path, expect=list)
+    for index, pick in enumerate(picks):
+        if not isinstance(pick, dict) or not isinstance(pick.get("uuid"), str) or not pick.get("strategy"):
+            raise RunDirectoryError(f"{path}: entry {index} is not a pick with a uuid and a strategy")
+    return picks
 
 
 class EventFeed:
@@ -369,6 +389,8 @@ class VectorMap:
     clusters: int
     skipped: dict[str, int]
     excluded: dict[str, int]
+    picks_source: str = PICKS_RECOMPUTED  # PICKS_RECORDED: the run's golden_picks.json
+    missing_picks: list[dict[str, Any]] = field(default_factory=list)  # recorded, log gone from the store
 
     @property
     def shown(self) -> int:
@@ -381,8 +403,14 @@ class VectorMap:
 
 
 def build_vector_map(logs: FunctionLogs, settings: SelectionSettings, *, max_points: int = MAX_MAP_POINTS,
-                     bins: int = 30) -> VectorMap:
-    """Select golden logs with ``settings``, project every log to 2-D and bin densities and distances.
+                     bins: int = 30, recorded_picks: list[dict[str, Any]] | None = None) -> VectorMap:
+    """Project every log to 2-D, mark the golden picks, and bin densities and distances.
+
+    With ``recorded_picks`` (a run's ``golden_picks.json``) the marked picks are
+    those, matched by log uuid; recorded picks whose log is no longer in ``logs``
+    are listed in ``missing_picks``. Without them the picks are selected anew with
+    ``settings`` on ``logs`` as they are now. Densities and histograms always
+    describe ``logs`` with ``settings``.
 
     The PCA is fitted on the logs that take part in density (successful, with a
     vector): failed logs embed their error text, so they are projected but do not
@@ -393,18 +421,34 @@ def build_vector_map(logs: FunctionLogs, settings: SelectionSettings, *, max_poi
     from vectortrainer.selection import select_golden
 
     n = len(logs.records)
+    source = PICKS_RECORDED if recorded_picks is not None else PICKS_RECOMPUTED
     if n == 0:
         return VectorMap(logs.function_name, [], logs.total, (0.0, 0.0), [], [], settings, 0, 0, 0,
-                         dict(logs.skipped), {})
+                         dict(logs.skipped), {}, source, list(recorded_picks or []))
     selection = select_golden(logs.vectors, logs.statuses, epsilon=settings.epsilon, top_k=settings.top_k,
                               anomaly_share=settings.anomaly_share)
     projection = pca_2d(logs.vectors, selection.participating)
     strategy = np.full(n, NOT_PICKED, dtype=object)
     rank = np.full(n, -1, dtype=np.int64)
-    for pick in selection.picks:
-        strategy[pick.row] = pick.strategy
-        rank[pick.row] = pick.rank
-    shown = _rows_to_show(n, selection.rows, max_points)
+    missing: list[dict[str, Any]] = []
+    if recorded_picks is None:
+        marked = [(pick.row, pick.strategy, pick.rank) for pick in selection.picks]
+        steady, anomaly = len(selection.steady), len(selection.anomaly)
+    else:
+        row_of = {record.uuid: row for row, record in enumerate(logs.records)}
+        marked = []
+        for pick in recorded_picks:
+            if pick["uuid"] in row_of:
+                marked.append((row_of[pick["uuid"]], str(pick["strategy"]), int(pick.get("rank") or 0)))
+            else:
+                missing.append(pick)
+        steady = sum(1 for pick in recorded_picks if pick["strategy"] == "steady")
+        anomaly = sum(1 for pick in recorded_picks if pick["strategy"] == "anomaly")
+    for row, kind, place in marked:
+        strategy[row] = kind
+        rank[row] = place
+    picked_rows = np.asarray([row for row, _, _ in marked], dtype=np.int64)
+    shown = _rows_to_show(n, picked_rows, max_points)
     points = []
     for row in shown:
         record = logs.records[row]
@@ -425,9 +469,27 @@ def build_vector_map(logs: FunctionLogs, settings: SelectionSettings, *, max_poi
     return VectorMap(
         function=logs.function_name, points=points, total=n, explained=projection.explained,
         density_bins=density_bins, distance_bins=distance_bins, settings=settings,
-        steady=len(selection.steady), anomaly=len(selection.anomaly), clusters=len(selection.cluster_sizes),
-        skipped=dict(logs.skipped), excluded=dict(selection.excluded),
+        steady=steady, anomaly=anomaly, clusters=len(selection.cluster_sizes),
+        skipped=dict(logs.skipped), excluded=dict(selection.excluded), picks_source=source,
+        missing_picks=missing,
     )
+
+
+def picks_note(vector_map: VectorMap, view: RunView | None) -> str:
+    """One line saying where the map's golden picks come from (and which of them the store lost)."""
+    if vector_map.picks_source == PICKS_RECORDED:
+        text = "golden picks recorded by the run"
+        lost = len(vector_map.missing_picks)
+        if lost:
+            text += (f"; {lost} of them no longer in the store (not drawn): "
+                     + ", ".join(str(pick["uuid"]) for pick in vector_map.missing_picks[:5])
+                     + (", …" if lost > 5 else ""))
+        return text
+    if view is None or view.state is None:
+        return "golden picks selected with the config's settings on the store as it is now"
+    source = view.state.stage("extract").detail.get("source")
+    why = f"the run trained on {Path(str(source)).name}, " if source else "the run recorded no picks, "
+    return f"golden picks re-computed with the run's settings ({why}so they may differ from what it trained on)"
 
 
 def _rows_to_show(n: int, picked: np.ndarray, max_points: int) -> list[int]:
