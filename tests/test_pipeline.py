@@ -103,7 +103,7 @@ def test_full_run_reaches_succeeded_with_metrics_in_the_event_log(seeded_store, 
 def test_extract_records_the_golden_picks_as_logs_of_the_store(template, seeded_store):
     from tests.pipeline_support import FUNCTION
     from vectortrainer.chatml import render_user, render_value
-    from vectortrainer.pipeline import GOLDEN_PICKS_FILE
+    from vectortrainer.runs import GOLDEN_PICKS_FILE
     from vectortrainer.source import LogSource
 
     picks = json.loads((template / GOLDEN_PICKS_FILE).read_text())

@@ -11,7 +11,8 @@ from vectortrainer.config import Config
 from vectortrainer.hooks import HookVersionManager
 from vectortrainer.hooks.generator import render_hook, rules_document
 from vectortrainer.monitor import JsonlEventSink
-from vectortrainer.pipeline import GOLDEN_PICKS_FILE, build_summary
+from vectortrainer.pipeline import build_summary
+from vectortrainer.runs import GOLDEN_PICKS_FILE
 from vectortrainer.runs import COMPLETE, RUNNING, STAGES, RunDirectory
 from vectortrainer.types import FunctionLogs, LogRecord, Rule
 

@@ -36,6 +36,7 @@ from vectortrainer.errors import ConfigError, StoreError, VectorTrainerError
 from vectortrainer.monitor import CompositeMonitor, JsonlEventSink, PipelineMonitor
 from vectortrainer.runs import (
     COMPLETE,
+    GOLDEN_PICKS_FILE,
     FAILED,
     RUNNING,
     SKIPPED,
@@ -60,7 +61,6 @@ INTERRUPTED = "interrupted"
 
 ConfirmCallback = Callable[[Any], bool]  # receives the CostEstimate, returns approve / decline
 
-GOLDEN_PICKS_FILE = "golden_picks.json"  # which logs the extract stage picked (absent for an adopted file)
 PICK_FIELDS = ("uuid", "strategy", "rank", "density", "cluster", "cluster_size")
 
 _STEP_OF_TOTAL = re.compile(r"\bstep\s+(\d+)\s*/\s*(\d+)", re.IGNORECASE)

@@ -33,6 +33,7 @@ from vectortrainer.errors import DataFormatError, VectorTrainerError
 RUN_FILE = "run.json"
 EVENTS_FILE = "events.jsonl"
 GOLDEN_FILE = "golden.jsonl"
+GOLDEN_PICKS_FILE = "golden_picks.json"  # which logs the extract stage picked (absent for an adopted file)
 RULES_FILE = "rules.json"
 ESTIMATE_FILE = "estimate.json"
 SUMMARY_FILE = "summary.json"

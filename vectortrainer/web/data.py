@@ -31,10 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from vectortrainer.pipeline import GOLDEN_PICKS_FILE
 from vectortrainer.runs import (
     EVENTS_FILE,
     GOLDEN_FILE,
+    GOLDEN_PICKS_FILE,
     RUN_FILE,
     RUNNING,
     STAGES,
