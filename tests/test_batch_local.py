@@ -37,6 +37,8 @@ def test_batch_local_trains_from_the_demo_store(seeded_store: Path, tmp_path: Pa
     assert all(run.state.stage(name).status == "complete" for name in ("extract", "estimate", "train", "summary"))
     losses = [e for e in read_events(run.events_path) if e.get("type") == "metric" and "train_loss" in (e.get("metrics") or e)]
     assert losses, "no training loss reached events.jsonl"
+    progress = [e for e in read_events(run.events_path) if e.get("type") == "progress" and e.get("stage") == "monitor"]
+    assert progress and progress[-1]["total"] == 4  # max_steps: the bar knows its end (and so its ETA)
     adapter = Path(report["summary"]["training"]["fine_tuned_model"])
     assert (adapter / "adapter_config.json").exists()
     info = json.loads((adapter / "training_info.json").read_text())

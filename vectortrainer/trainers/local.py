@@ -608,7 +608,7 @@ class LocalTrainer(BaseTrainer):
                 events.append(TrainingEvent(**json.loads(line)))
         return events
 
-    def _on_log(self, job: _Job, step: int, logs: dict[str, Any]) -> None:
+    def _on_log(self, job: _Job, step: int, logs: dict[str, Any], total_steps: int = 0) -> None:
         if "train_runtime" in logs:  # the closing summary, not a step
             return
         metrics = {_METRIC_NAMES[k]: float(v) for k, v in logs.items()
@@ -616,7 +616,9 @@ class LocalTrainer(BaseTrainer):
         if not metrics:
             return
         text = ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k != "learning_rate")
-        self._emit(job, TrainingEvent(kind="metric", step=step, metrics=metrics, message=f"step {step}: {text}"))
+        # "step 12/30" as vendors write it: the pipeline's progress bar takes its total (and ETA) from it.
+        where = f"step {step}/{total_steps}" if total_steps > 0 else f"step {step}"
+        self._emit(job, TrainingEvent(kind="metric", step=step, metrics=metrics, message=f"{where}: {text}"))
 
 
 @functools.cache
@@ -632,7 +634,7 @@ def _callback_class() -> type:
 
         def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any) -> None:
             if logs:
-                self.owner._on_log(self.job, int(state.global_step), logs)
+                self.owner._on_log(self.job, int(state.global_step), logs, int(state.max_steps or 0))
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
             if self.job.cancel_requested.is_set():
