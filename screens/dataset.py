@@ -107,7 +107,7 @@ class DatasetScreen(ModeScreen):
         if absent:
             self.query_one("#no-store", Static).update(NO_STORE_TEXT.format(path=self.workspace.store_path))
         status = {
-            "loading": "[yellow]⏳ Opening the VectorWave store (the first load imports VectorWave: ~10 s)…[/]",
+            "loading": "[yellow]⏳ Opening the VectorWave store…[/]",
             "seeding": "[yellow]⏳ Seeding the demo store (progress below); the functions appear when it is done.[/]",
             "error": f"[red]The store could not be opened: {self.vt_app.store_error}[/]  Press r to retry.",
             "ready": "",

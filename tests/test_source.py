@@ -103,3 +103,25 @@ def test_reads_more_than_any_fixed_limit(tmp_path: Path) -> None:
 ])
 def test_return_values_are_decoded_from_vectorwave_json(encoded, decoded) -> None:
     assert decode_return_value(encoded) == decoded
+
+
+def test_reading_needs_no_vectorwave_import_and_matches_the_injected_manager(seeded_store: Path) -> None:
+    """`LogSource.open` reads the Lite tables directly; the result equals reading through VectorWave's manager."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from vectortrainer.source import LogSource;"
+        f"s = LogSource.open({str(seeded_store)!r}); logs = s.read_function('draft_reply');"
+        "print(logs.total, len(s.list_functions()), 'vectorwave' in sys.modules, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    assert out[2:] == ["False", "False"]
+
+    fast = LogSource.open(seeded_store)
+    through = LogSource.open(seeded_store, through_vectorwave=True)
+    assert int(out[0]) == through.read_function("draft_reply").total and int(out[1]) == 3
+    assert fast.list_functions() == through.list_functions()
+    assert fast.function_info("draft_reply") == through.function_info("draft_reply")
+    a, b = fast.read_function("summarize_ticket"), through.read_function("summarize_ticket")
+    assert a.records == b.records and np.array_equal(a.vectors, b.vectors) and a.skipped == b.skipped

@@ -120,7 +120,7 @@ class Workspace:
         return store_exists(self.store_path)
 
     def open_store(self) -> Any:
-        """Open the log source (imports VectorWave the first time: seconds)."""
+        """Open the log source (reads the Lite tables directly: no VectorWave import)."""
         with self._lock:
             if self.source is None:
                 from vectortrainer.source import LogSource

@@ -29,7 +29,14 @@ import numpy as np
 
 from vectortrainer.errors import StoreError
 from vectortrainer.types import FAILED_STATUSES, FunctionLogs, FunctionSummary, LogRecord
-from vectortrainer.vectorwave_env import EMBEDDING_DIM, open_dataset_manager, store_exists
+from vectortrainer.vectorwave_env import (
+    EMBEDDING_DIM,
+    EXECUTION_COLLECTION,
+    FUNCTION_COLLECTION,
+    lance_directory,
+    open_dataset_manager,
+    store_exists,
+)
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -76,14 +83,21 @@ class LogSource:
         self._info_cache: dict[str, FunctionInfo] = {}
 
     @classmethod
-    def open(cls, store_path: str | os.PathLike[str]) -> "LogSource":
-        """Open the Lite store at ``store_path``; a missing store is a clear error, not an empty one."""
+    def open(cls, store_path: str | os.PathLike[str], *, through_vectorwave: bool = False) -> "LogSource":
+        """Read the Lite store at ``store_path``; a missing store is a clear error, not an empty one.
+
+        Reading needs none of VectorWave's runtime, so by default the store is read
+        through :class:`LiteStoreReader` (milliseconds) instead of importing VectorWave
+        (7-10 s, torch). ``through_vectorwave`` opens a real ``VectorWaveDatasetManager``.
+        """
         if not store_exists(store_path):
             raise StoreError(
                 f"no VectorWave store at {store_path}: create one with "
                 f"`vectortrainer demo seed --store {store_path}` or point --store at yours"
             )
-        return cls(open_dataset_manager(store_path))
+        if through_vectorwave:
+            return cls(open_dataset_manager(store_path))
+        return cls(LiteStoreReader(store_path))
 
     @property
     def backend(self) -> str:
@@ -159,6 +173,50 @@ class LogSource:
         except Exception:  # the function collection is optional metadata
             return []
         return [_function_info(r.properties) for r in rows if r.properties.get("function_name")]
+
+
+@dataclass(frozen=True)
+class _LiteCollections:
+    EXECUTION_COLLECTION_NAME: str = EXECUTION_COLLECTION
+    COLLECTION_NAME: str = FUNCTION_COLLECTION
+
+
+@dataclass(frozen=True)
+class _Row:
+    uuid: str
+    properties: dict[str, Any]
+
+
+class _LanceTableReader:
+    """The read side of VectorWave's Lite ``VectorStore`` (``iterate``) over the same Lance tables."""
+
+    backend_name = "lance"
+
+    def __init__(self, db_path: Path) -> None:
+        self._db_path = str(db_path)
+
+    def iterate(self, collection: str, batch_size: int = 100) -> Iterator[_Row]:
+        import lancedb
+
+        try:
+            table = lancedb.connect(self._db_path).open_table(collection)
+        except (ValueError, FileNotFoundError):
+            return
+        for batch in table.search().select(["uuid", "payload"]).limit(None).to_batches(_STREAM_BATCH):
+            for uuid, payload in zip(batch.column("uuid").to_pylist(), batch.column("payload").to_pylist()):
+                try:
+                    yield _Row(uuid, json.loads(payload) if payload else {})
+                except ValueError:
+                    yield _Row(uuid, {})
+
+
+class LiteStoreReader:
+    """A read-only stand-in for ``VectorWaveDatasetManager`` over a Lite store (same ``store`` / ``settings``
+    shape), for faces that only read logs and should not wait for VectorWave's import."""
+
+    def __init__(self, store_path: str | os.PathLike[str]) -> None:
+        self.settings = _LiteCollections()
+        self.store = _LanceTableReader(lance_directory(store_path))
 
 
 def decode_return_value(encoded: Any) -> Any:

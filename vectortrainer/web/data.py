@@ -355,7 +355,7 @@ def selection_settings(view: RunView | None, default: Any) -> SelectionSettings:
 
 
 def load_function_logs(store_path: str | os.PathLike[str], function: str) -> FunctionLogs:
-    """Every log of ``function`` with its vector, from the Lite store (imports VectorWave: seconds)."""
+    """Every log of ``function`` with its vector, from the Lite store."""
     from vectortrainer.source import LogSource
 
     return LogSource.open(store_path).read_function(function)
