@@ -18,8 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from vectortrainer.cost import check_budget, count_tokens_in_jsonl
-from vectortrainer.tokens import get_encoding
+from vectortrainer.budget.encodings import get_encoding
+from vectortrainer.budget.guards import check_budget
+from vectortrainer.budget.tokens import count_tokens_in_jsonl
 
 WORDS = (
     "invoice refund shipping order delayed account password reset customer premium plan upgrade "

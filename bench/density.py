@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vectortrainer.density import epsilon_density, epsilon_graph_stats  # noqa: E402
+from vectortrainer.golden.density import epsilon_density, epsilon_graph_stats  # noqa: E402
 
 DIM = 384
 EPSILON = 0.15

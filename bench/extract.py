@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vectortrainer.vectorwave_env import open_dataset_manager, quiet_environment, store_exists  # noqa: E402
+from vectortrainer.store.environment import open_dataset_manager, quiet_environment, store_exists  # noqa: E402
 
 FUNCTION = "route_ticket"
 DIM = 384
@@ -77,7 +77,7 @@ def main() -> None:
         print(f"writing {args.logs} logs into {store} through store.insert_many ...", flush=True)
         print(f"  written in {fill_store(store, args.logs):.1f} s (not part of the extraction time)")
 
-    from vectortrainer.extractor import DensityBasedExtractor
+    from vectortrainer.golden.extractor import DensityBasedExtractor
 
     started = time.perf_counter()
     manager = open_dataset_manager(store)

@@ -23,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from vectortrainer.preference import export_preference_jsonl
-from vectortrainer.trainers.base import TrainingStatus
-from vectortrainer.trainers.local import LocalTrainer
-from vectortrainer.types import FeedbackPair
+from vectortrainer.feedback.pair import FeedbackPair
+from vectortrainer.feedback.preference import export_preference_jsonl
+from vectortrainer.training.base import TrainingStatus
+from vectortrainer.training.local.trainer import LocalTrainer
 
 WORDS = ("printer jammed floor invoice refund login password reset customer duplicate charge "
          "March email expired blocked support ticket summary short sentence").split()

@@ -22,9 +22,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from vectortrainer.demo.feedback import ENTERPRISE_SENTENCE, demo_feedback_pairs
-from vectortrainer.diffing import edit_distance
-from vectortrainer.hooks import HookScriptGenerator
-from vectortrainer.rules import synthesize_rules
+from vectortrainer.feedback.diffing import edit_distance
+from vectortrainer.hooks.generator import HookScriptGenerator
+from vectortrainer.rules.synthesis import synthesize_rules
 
 
 def main() -> int:
@@ -43,7 +43,7 @@ def main() -> int:
 
     scorer = None
     if args.semantic:
-        from vectortrainer.diffing import SemanticScorer
+        from vectortrainer.feedback.diffing import SemanticScorer
 
         scorer = SemanticScorer()
     started = time.perf_counter()

@@ -17,6 +17,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from screens.base import ModeScreen
 from tui.widgets import DensityHistogram
 from tui.workspace import SelectionView
+from vectortrainer.errors import VectorTrainerError
 
 NO_STORE_TEXT = """[b]No VectorWave store yet[/b] at [i]{path}[/i].
 
@@ -148,15 +149,11 @@ class DatasetScreen(ModeScreen):
 
     def _params(self) -> tuple[float, int] | None:
         try:
-            epsilon = float(self.query_one("#epsilon", Input).value)
-            top_k = int(self.query_one("#top-k", Input).value)
-        except ValueError:
-            self.notify("epsilon must be a number and top-k a whole number", severity="error")
+            return self.workspace.selection_settings(self.query_one("#epsilon", Input).value,
+                                                     self.query_one("#top-k", Input).value)
+        except VectorTrainerError as exc:
+            self.notify(str(exc), severity="error", markup=False)
             return None
-        if not 0 < epsilon <= 2 or top_k < 1:
-            self.notify("epsilon must be in (0, 2] and top-k at least 1", severity="error")
-            return None
-        return epsilon, top_k
 
     @on(Button.Pressed, "#select-button")
     def action_select(self) -> None:

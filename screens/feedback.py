@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rich.text import Text
@@ -14,13 +13,8 @@ from textual.widgets import Button, DataTable, Footer, Header, Label, Static, Te
 
 from screens.base import ModeScreen
 from screens.confirm import ConfirmScreen
-from tui.workspace import preview
-from vectortrainer.types import FeedbackPair, FunctionLogs, LogRecord
-
-
-def output_text(value: Any) -> str:
-    """A log's return value as the text a person corrects."""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=1, default=str)
+from vectortrainer.display import preview
+from vectortrainer.store.records import FunctionLogs, LogRecord
 
 
 class FeedbackScreen(ModeScreen):
@@ -104,7 +98,7 @@ class FeedbackScreen(ModeScreen):
         assert self.logs is not None
         self.current = self.logs.records[int(str(event.row_key.value))]
         self.editing_id = None
-        text = output_text(self.current.output)
+        text = self.workspace.editable_output(self.current)
         self.query_one("#bad-output", Static).update(Text(text))
         editor = self.query_one("#fixed-output", TextArea)
         editor.text = text
@@ -146,33 +140,27 @@ class FeedbackScreen(ModeScreen):
         fixed = self.query_one("#fixed-output", TextArea).text
         if self.editing_id is not None:
             entry = next(e for e in self.entries if e.entry_id == self.editing_id)
-            pair = FeedbackPair(entry.pair.bad_output, fixed, entry.pair.input_prompt, entry.pair.context)
+            unchanged = fixed.strip() == entry.pair.bad_output.strip()
+            pair = None
         elif self.current is not None:
-            pair = FeedbackPair(
-                bad_output=output_text(self.current.output),
-                fixed_output=fixed,
-                input_prompt=output_text(self.current.inputs),
-                context={"function": self.current.function_name, "log_uuid": self.current.uuid},
-            )
+            entry, pair = None, self.workspace.correction(self.current, fixed)
+            unchanged = pair.fixed_output.strip() == pair.bad_output.strip()
         else:
             self.notify("Pick a log first (enter on the logs table), or a pair to edit (e).", severity="warning")
             return
-        if pair.fixed_output.strip() == pair.bad_output.strip():
+        if unchanged:
             self.notify("The corrected output is the same as the model's: change it first.", severity="warning")
             return
-        self._save(pair, self.editing_id)
+        self._save(fixed, entry, pair)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="feedback-save", description="saving feedback")
-    def _save(self, pair: FeedbackPair, entry_id: str | None) -> None:
-        store = self.workspace.feedback_store()
-        if entry_id is None:
-            entry_id = store.add(pair)
-            verb = "Saved"
+    def _save(self, fixed: str, entry: Any, pair: Any) -> None:
+        if entry is None:
+            message = f"Saved feedback pair {self.workspace.record_correction(pair)}."
         else:
-            store.edit(entry_id, pair)
-            verb = "Updated"
-        entries = store.list()
-        self.app.call_from_thread(self._saved, f"{verb} feedback pair {entry_id}.", entries)
+            self.workspace.edit_correction(entry, fixed)
+            message = f"Updated feedback pair {entry.entry_id}."
+        self.app.call_from_thread(self._saved, message, self.workspace.feedback_entries())
 
     def _saved(self, message: str, entries: list[Any]) -> None:
         self._show_pairs(entries)
@@ -211,6 +199,5 @@ class FeedbackScreen(ModeScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="feedback-save", description="deleting feedback")
     def _delete(self, entry_id: str) -> None:
-        store = self.workspace.feedback_store()
-        store.delete(entry_id)
-        self.app.call_from_thread(self._saved, f"Deleted feedback pair {entry_id}.", store.list())
+        self.workspace.delete_correction(entry_id)
+        self.app.call_from_thread(self._saved, f"Deleted feedback pair {entry_id}.", self.workspace.feedback_entries())

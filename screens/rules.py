@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from rich.text import Text
@@ -14,27 +13,25 @@ from textual.widgets import DataTable, Footer, Header, Label, RichLog, Static
 
 from screens.base import ModeScreen
 from tui.widgets import key_value_table
-from tui.workspace import preview
+from tui.workspace import DiffSegment
+from vectortrainer.display import preview
 from vectortrainer.errors import VectorTrainerError
 
 # Shown above the conflicts table (the footer has room for key 3 only; help lists all four).
 CONFLICT_KEYS = "1 keep A · 2 keep B · 3 both A→B · 4 both B→A"
 
 
-def word_diff(bad: str, fixed: str) -> Text:
-    """Words removed from ``bad`` in red (struck through), words added in ``fixed`` in green."""
-    a, b = bad.split(" "), fixed.split(" ")
+def word_diff(segments: list[DiffSegment]) -> Text:
+    """A pair's token diff: removed text in red (struck through), added text in green."""
     text = Text()
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
-        if op == "equal":
-            text.append(" ".join(a[i1:i2]) + " ")
+    for segment in segments:
+        if segment.op == "equal":
+            text.append(segment.bad)
             continue
-        if i2 > i1:
-            text.append(" ".join(a[i1:i2]), style="bold red strike")
-            text.append(" ")
-        if j2 > j1:
-            text.append(" ".join(b[j1:j2]), style="bold green")
-            text.append(" ")
+        if segment.bad:
+            text.append(segment.bad, style="bold red strike")
+        if segment.fixed:
+            text.append(segment.fixed, style="bold green")
     return text
 
 
@@ -106,7 +103,7 @@ class RulesScreen(ModeScreen):
             rule_set = self.workspace.synthesize()
         else:
             try:
-                rule_set = self.rule_set.resolve(*resolve)
+                rule_set = self.workspace.resolve_conflict(self.rule_set, *resolve)
             except VectorTrainerError as exc:  # e.g. both rules cannot be kept safely: nothing changes
                 self.app.call_from_thread(self._refused, str(exc))
                 return
@@ -171,7 +168,7 @@ class RulesScreen(ModeScreen):
             if 0 <= source < len(self.rule_set.pairs):
                 pair = self.rule_set.pairs[source]
                 log.write(Text(f"pair {source + 1}:", style="dim"))
-                log.write(word_diff(pair.bad_output, pair.fixed_output))
+                log.write(word_diff(self.workspace.diff(pair.bad_output, pair.fixed_output)))
 
     # -- conflicts ----------------------------------------------------------------------
     def action_choose(self, choice: int) -> None:

@@ -25,11 +25,10 @@ from screens.base import ModeScreen
 from screens.budget import BudgetScreen
 from screens.confirm import ConfirmScreen
 from tui.widgets import LossChart, StageList, key_value_table
-from tui.workspace import budget_view, start_or_resume_run
-from vectortrainer.monitor import PipelineMonitor
-
-STAGE_NAMES = ("extract", "synthesize", "estimate", "confirm", "upload", "train", "monitor", "summary")
-LOSS_KEYS = ("train_loss", "loss")
+from vectortrainer.runs.metrics import train_loss
+from vectortrainer.runs.monitor import PipelineMonitor
+from vectortrainer.runs.status import STAGES, StageStatus
+from vectortrainer.runs.summary import RunSummary
 
 
 class PipelineEvent(Message):
@@ -80,7 +79,7 @@ class ScreenMonitor(PipelineMonitor):
         self._post("metric", metrics=dict(metrics), step=step)
 
     def on_summary(self, summary):
-        self._post("summary", summary=dict(summary))
+        self._post("summary", summary=summary)
 
     def on_run_end(self, status, *, message=""):
         self._post("run_end", status=status, message=message)
@@ -99,7 +98,7 @@ class TrainingScreen(ModeScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.stage_states: dict[str, tuple[str, str]] = {name: ("pending", "") for name in STAGE_NAMES}
+        self.stage_states: dict[str, tuple[str, str]] = {name: (StageStatus.PENDING, "") for name in STAGES}
         self.losses: list[float] = []
         self.resumable: Any = None
         self.outcome: Any = None
@@ -150,9 +149,8 @@ class TrainingScreen(ModeScreen):
         lines = [
             f"function: {app.current_function or '(choose one on the dataset screen, F2)'}",
             f"golden file: {app.exported_path.name if app.exported_path else '(none: the run extracts it)'}",
-            f"model: {self.workspace.config.training.model}",
-            "budget: " + (f"${self.workspace.config.budget.max_budget_usd:.2f}"
-                           if self.workspace.config.budget.max_budget_usd is not None else "off"),
+            f"model: {self.workspace.training_target()}",
+            f"budget: {self.workspace.budget_limit_text()}",
         ]
         if self.resumable is not None and not self.running:
             lines.append(f"resumable: {self.resumable.run_id} ({self.resumable.status}) — press r")
@@ -177,11 +175,7 @@ class TrainingScreen(ModeScreen):
     # -- resume ---------------------------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="runs", description="looking for runs")
     def _find_resumable(self) -> None:
-        from vectortrainer.runs import list_runs
-
-        runs = [info for info in list_runs(self.workspace.config.output_dir)
-                if info.status not in ("succeeded", "damaged")]
-        self.app.call_from_thread(self._resumable_found, runs[0] if runs else None)
+        self.app.call_from_thread(self._resumable_found, self.workspace.latest_resumable_run())
 
     def _resumable_found(self, info: Any) -> None:
         self.resumable = info
@@ -208,7 +202,7 @@ class TrainingScreen(ModeScreen):
         app = self.vt_app
         config = self.workspace.config.with_overrides(**{"selection.function": app.current_function})
         self.workspace.config = config
-        self.stage_states = {name: ("pending", "") for name in STAGE_NAMES}
+        self.stage_states = {name: (StageStatus.PENDING, "") for name in STAGES}
         self.losses = []
         self.query_one("#loss", LossChart).show([])
         self.query_one("#events", RichLog).clear()
@@ -222,8 +216,8 @@ class TrainingScreen(ModeScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="training", description="training run")
     def _run_pipeline(self, resume_id: str | None, golden: Path | None) -> None:
-        outcome = start_or_resume_run(
-            self.workspace, monitor=ScreenMonitor(self), confirm=self._confirm_from_thread,
+        outcome = self.workspace.start_or_resume_run(
+            monitor=ScreenMonitor(self), confirm=self._confirm_from_thread,
             resume_id=resume_id, golden_path=golden, trainer=self.trainer,
         )
         self.app.call_from_thread(self._finished, outcome)
@@ -232,7 +226,7 @@ class TrainingScreen(ModeScreen):
         """The pipeline's confirm callback: show the budget modal and wait for the answer."""
         answer: dict[str, bool] = {}
         answered = threading.Event()
-        view = budget_view(estimate, self.workspace.config.budget.max_budget_usd)
+        view = self.workspace.budget_view(estimate)
 
         def ask() -> None:
             def done(approved: bool | None) -> None:
@@ -295,7 +289,7 @@ class TrainingScreen(ModeScreen):
         self.query_one("#progress-title", Label).update(f"Run {run_id}{' (resumed)' if resumed else ''}")
 
     def _on_stage_start(self, stage: str, total: Any, description: str) -> None:
-        self.stage_states[stage] = ("running", description)
+        self.stage_states[stage] = (StageStatus.RUNNING, description)
         self._show_stages()
         bar = self.query_one("#stage-progress", ProgressBar)
         bar.update(total=total, progress=0)
@@ -303,20 +297,19 @@ class TrainingScreen(ModeScreen):
     def _on_progress(self, stage: str, completed: float, total: Any, message: str) -> None:
         bar = self.query_one("#stage-progress", ProgressBar)
         if stage == "monitor":
-            total = self._total_steps or total
             self.query_one("#job-status", Static).update(f"job: {message}" if message else "job: running")
         bar.update(total=total, progress=completed)
 
-    _total_steps: int | None = None
     _user_resumed = False
 
     def _on_stage_complete(self, stage: str, result: dict, skipped: bool) -> None:
         note = str(result.get("note", "")) if isinstance(result, dict) else ""
-        self.stage_states[stage] = ("completed", note + (" (done before)" if skipped and self._user_resumed else ""))
+        state = StageStatus.SKIPPED if skipped and self._user_resumed else StageStatus.COMPLETE
+        self.stage_states[stage] = (state, note + (" (done before)" if skipped and self._user_resumed else ""))
         self._show_stages()
 
     def _on_stage_failed(self, stage: str, error: str) -> None:
-        self.stage_states[stage] = ("failed", error[:60])
+        self.stage_states[stage] = (StageStatus.FAILED, error[:60])
         self._show_stages()
 
     def _on_log(self, message: str, level: str, stage: str | None) -> None:
@@ -325,30 +318,14 @@ class TrainingScreen(ModeScreen):
         self.query_one("#events", RichLog).write(Text(prefix + message, style=style))
 
     def _on_metric(self, metrics: dict, step: int | None) -> None:
-        loss = next((metrics[key] for key in LOSS_KEYS if metrics.get(key) is not None), None)
-        if "total_steps" in metrics:
-            self._total_steps = int(metrics["total_steps"])
+        loss = train_loss(metrics)
         if loss is not None:
-            self.losses.append(float(loss))
+            self.losses.append(loss)
             self.query_one("#loss", LossChart).show(self.losses)
 
-    def _on_summary(self, summary: dict) -> None:
-        training = summary.get("training") or {}
-        cost = summary.get("cost") or {}
-        golden = summary.get("golden") or {}
-        rules = summary.get("rules") or {}
-        loss = training.get("final_loss")
-        rows = [
-            ("status", str(training.get("status"))),
-            ("fine-tuned model", str(training.get("fine_tuned_model") or "—")),
-            ("golden examples", str(golden.get("examples", "—"))),
-            ("rules", str(rules.get("count", "—"))),
-            ("estimated cost", f"${cost['estimated_usd']:.4f}" if cost.get("estimated_usd") is not None else "—"),
-            ("trained tokens", f"{training['trained_tokens']:,}" if training.get("trained_tokens") else "—"),
-            ("final loss", f"{loss:.4f}" if isinstance(loss, (int, float)) else "—"),
-        ]
+    def _on_summary(self, summary: RunSummary) -> None:
         summary_widget = self.query_one("#summary", Static)
-        summary_widget.update(key_value_table(rows))
+        summary_widget.update(key_value_table(summary.rows()))
         summary_widget.border_title = "Summary"
         summary_widget.display = True
 

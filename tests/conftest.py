@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from vectortrainer.vectorwave_env import quiet_environment
+from vectortrainer.store.environment import quiet_environment
 
 quiet_environment()
 

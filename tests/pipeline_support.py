@@ -16,8 +16,9 @@ from typing import Any
 import yaml
 
 from vectortrainer.config import Config, load_config
-from vectortrainer.pipeline import NOT_APPROVED, TrainingPipeline
-from vectortrainer.runs import RunDirectory
+from vectortrainer.pipeline import TrainingPipeline
+from vectortrainer.runs.directory import RunDirectory
+from vectortrainer.runs.status import RunStatus
 
 FUNCTION = "summarize_ticket"
 _TEMPLATES: dict[tuple[str, str], Path] = {}
@@ -66,7 +67,7 @@ def template_run(seeded_store: Path, scratch: Path) -> Path:
         config = load_config(write_config(scratch / "config.yaml", store=seeded_store, output_dir=scratch / "out",
                                           feedback=feedback))
         outcome = TrainingPipeline(config, confirm=lambda estimate: False).run(run_id="template-run")
-        assert outcome.status == NOT_APPROVED, outcome.message
+        assert outcome.status == RunStatus.NOT_APPROVED, outcome.message
         _TEMPLATES[key] = outcome.run_dir
     return _TEMPLATES[key]
 

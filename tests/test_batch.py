@@ -14,7 +14,8 @@ import pytest
 
 from tests.pipeline_support import FUNCTION, copy_run, template_run, write_config
 from vectortrainer.cli import main
-from vectortrainer.runs import load_run, read_events
+from vectortrainer.runs.directory import load_run
+from vectortrainer.runs.events import read_events
 
 pytestmark = pytest.mark.slow
 

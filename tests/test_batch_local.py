@@ -10,7 +10,8 @@ import pytest
 from tests.pipeline_support import demo_feedback, write_config
 from tests.tiny_model import build_tiny_model
 from vectortrainer.cli import main
-from vectortrainer.runs import load_run, read_events
+from vectortrainer.runs.directory import load_run
+from vectortrainer.runs.events import read_events
 
 pytestmark = pytest.mark.slow
 

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from vectortrainer.chatml import (
+from vectortrainer.errors import DataFormatError
+from vectortrainer.files import write_jsonl
+from vectortrainer.golden.chatml import (
     build_example,
     default_system_prompt,
     render_user,
     system_prompt_for,
     validate_chat_jsonl,
-    write_jsonl,
 )
-from vectortrainer.errors import DataFormatError
 
 
 def test_single_argument_is_the_user_message_verbatim() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from vectortrainer.cli import main
-from vectortrainer.runs import RUN_FILE, RunDirectory
+from vectortrainer.runs.directory import RUN_FILE, RunDirectory
 
 
 def test_runs_lists_stopped_and_damaged_runs_with_how_to_resume(tmp_path, capsys) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from vectortrainer.chatml import validate_chat_jsonl
 from vectortrainer.cli import main
 from vectortrainer.demo.functions import DEMO_FUNCTIONS, demo_calls
+from vectortrainer.golden.chatml import validate_chat_jsonl
 
 pytestmark = pytest.mark.slow
 

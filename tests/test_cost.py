@@ -9,22 +9,25 @@ from pathlib import Path
 
 import pytest
 
-from vectortrainer.config import BudgetConfig, Config
-from vectortrainer.cost import (
+from vectortrainer.budget.encodings import forget_loaded_encodings, get_encoding
+from vectortrainer.budget.estimates import CostEstimate, auto_epochs, estimate_training_cost
+from vectortrainer.budget.guards import check_budget
+from vectortrainer.budget.pricing import (
     MAX_TOKENS_PER_EXAMPLE,
     MODEL_TRAINING_PRICES,
-    BudgetExceededError,
-    CostEstimate,
-    RetiredModelError,
-    UnknownModelError,
-    auto_epochs,
-    check_budget,
-    count_tokens_in_jsonl,
-    estimate_training_cost,
     resolve_model,
 )
-from vectortrainer.errors import ConfigError, DataFormatError, VectorTrainerError
-from vectortrainer.tokens import forget_loaded_encodings, get_encoding
+from vectortrainer.budget.tokens import count_tokens_in_jsonl
+from vectortrainer.cli.common import exit_code_for_error
+from vectortrainer.config import BudgetConfig, Config
+from vectortrainer.errors import (
+    BudgetExceededError,
+    ConfigError,
+    DataFormatError,
+    RetiredModelError,
+    UnknownModelError,
+    VectorTrainerError,
+)
 
 BEFORE_RETIREMENT = dt.date(2026, 6, 1)
 AFTER_RETIREMENT = dt.date(2026, 10, 23)
@@ -196,7 +199,7 @@ def test_budget_exceeded_carries_estimate_budget_tokens_and_exit_code(tmp_path):
         check_budget(path, "gpt-4.1-2025-04-14", 0.0001, n_epochs=3)
     error = info.value
     assert isinstance(error, VectorTrainerError)
-    assert error.exit_code == 3
+    assert exit_code_for_error(error) == 3
     assert error.budget == 0.0001
     assert error.tokens == error.cost.tokens_per_epoch * 3
     assert error.estimate == pytest.approx(25.0 / 1e6 * error.tokens)
@@ -261,6 +264,6 @@ def test_bad_epochs_is_a_config_error(tmp_path):
 
 @pytest.mark.parametrize(("amount", "text"), [(0, "$0.00"), (0.0001, "$0.0001"), (0.0302, "$0.03"), (1234.5, "$1,234.50")])
 def test_small_amounts_never_read_as_zero_dollars(amount, text):
-    from vectortrainer.cost import format_usd
+    from vectortrainer.display import format_usd
 
     assert format_usd(amount) == text

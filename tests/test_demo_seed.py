@@ -29,7 +29,7 @@ def test_counting_a_missing_store_is_zero(tmp_path: Path) -> None:
 
 def test_seeding_a_partial_store_clears_it_and_seeds_exactly_once(seeded_store_copy: Path) -> None:
     from vectortrainer.demo.functions import demo_calls
-    from vectortrainer.vectorwave_env import open_dataset_manager
+    from vectortrainer.store.environment import open_dataset_manager
 
     manager = open_dataset_manager(seeded_store_copy)
     collection = manager.settings.EXECUTION_COLLECTION_NAME

@@ -10,12 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from vectortrainer.density import (
-    SIMILARITY_TOLERANCE,
-    epsilon_density,
-    epsilon_graph_stats,
-)
 from vectortrainer.errors import ConfigError, DataFormatError
+from vectortrainer.golden.density import SIMILARITY_TOLERANCE, epsilon_density, epsilon_graph_stats
 
 
 def brute_force(vectors: np.ndarray, epsilon: float) -> tuple[np.ndarray, np.ndarray, list[set[int]]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vectortrainer.diffing import (
+from vectortrainer.feedback.diffing import (
     SemanticScorer,
     analyze_pairs,
     diff_segments,
@@ -13,7 +13,7 @@ from vectortrainer.diffing import (
     normalized_distance,
     tokenize,
 )
-from vectortrainer.types import FeedbackPair
+from vectortrainer.feedback.pair import FeedbackPair
 
 
 def test_edit_distance_and_normalised():

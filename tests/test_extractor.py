@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from vectortrainer.errors import StoreError
-from vectortrainer.extractor import DensityBasedExtractor
-from vectortrainer.types import FunctionLogs, LogRecord
+from vectortrainer.golden.extractor import DensityBasedExtractor
+from vectortrainer.store.records import FunctionLogs, LogRecord
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def test_needs_a_dataset_manager_or_a_source() -> None:
 @pytest.mark.slow
 def test_real_seeded_store_gives_valid_golden_data(seeded_store: Path, tmp_path: Path) -> None:
     from vectortrainer.demo.functions import DEMO_FUNCTIONS
-    from vectortrainer.vectorwave_env import open_dataset_manager
+    from vectortrainer.store.environment import open_dataset_manager
 
     manager = open_dataset_manager(seeded_store)
     extractor = DensityBasedExtractor(manager, epsilon=0.15, top_k=12)

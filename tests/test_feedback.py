@@ -8,8 +8,13 @@ import os
 import pytest
 
 from vectortrainer.errors import DataFormatError
-from vectortrainer.feedback import FeedbackNotFoundError, FeedbackStore, load_feedback_pairs, write_feedback_file
-from vectortrainer.types import FeedbackPair
+from vectortrainer.feedback.pair import FeedbackPair
+from vectortrainer.feedback.store import (
+    FeedbackNotFoundError,
+    FeedbackStore,
+    load_feedback_pairs,
+    write_feedback_file,
+)
 
 
 def _pair(n: int) -> FeedbackPair:

@@ -10,10 +10,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from vectortrainer.hooks import HookScriptGenerator
+from vectortrainer.feedback.pair import FeedbackPair
+from vectortrainer.hooks.generator import HookScriptGenerator
 from vectortrainer.hooks.validation import validate_hook_source
-from vectortrainer.rules import synthesize_rules
-from vectortrainer.types import FeedbackPair, Rule
+from vectortrainer.rules.model import Rule
+from vectortrainer.rules.synthesis import synthesize_rules
 
 CANARY = Path(tempfile.gettempdir()) / "vectortrainer-fuzz-canary"
 HOSTILE = [

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from vectortrainer.hooks import HookVersionError, HookVersionManager
-from vectortrainer.hooks.generator import render_hook, rules_document
-from vectortrainer.types import Rule
+from vectortrainer.errors import HookVersionError
+from vectortrainer.hooks.template import render_hook
+from vectortrainer.hooks.versions import HookVersionManager
+from vectortrainer.rules.model import Rule, rules_document
 
 
 def _source(prefix: str) -> str:
@@ -116,7 +117,7 @@ def test_diff_shows_the_rule_change(manager):
 def test_concurrent_writers_are_serialised(tmp_path):
     script = (
         "import sys\n"
-        "from vectortrainer.hooks import HookVersionManager\n"
+        "from vectortrainer import HookVersionManager\n"
         "m = HookVersionManager(sys.argv[1])\n"
         "for i in range(4):\n"
         "    m.save_version('# hook %s %d\\n' % (sys.argv[2], i), i)\n"

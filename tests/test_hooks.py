@@ -10,11 +10,14 @@ import pytest
 
 from vectortrainer.cli import main
 from vectortrainer.demo.feedback import write_demo_feedback
-from vectortrainer.hooks import HookScriptGenerator, HookValidationError
-from vectortrainer.hooks.generator import HOOK_FILENAME, render_hook, rules_document
-from vectortrainer.hooks.validation import check_regex_safety, replay_in_subprocess, validate_hook_source
-from vectortrainer.rules import synthesize_rules
-from vectortrainer.types import FeedbackPair, Rule
+from vectortrainer.errors import HookValidationError
+from vectortrainer.feedback.pair import FeedbackPair
+from vectortrainer.hooks.generator import HookScriptGenerator
+from vectortrainer.hooks.template import HOOK_FILENAME, render_hook
+from vectortrainer.hooks.validation import replay_in_subprocess, validate_hook_source
+from vectortrainer.rules.model import Rule, rules_document
+from vectortrainer.rules.safety import check_regex_safety
+from vectortrainer.rules.synthesis import synthesize_rules
 
 
 def _load(path):

@@ -18,13 +18,17 @@ pytest.importorskip("trl")
 pytest.importorskip("peft")
 
 from tests.tiny_model import build_tiny_model  # noqa: E402
-from vectortrainer.errors import ConfigError, DataFormatError  # noqa: E402
-from vectortrainer.evaluation import edit_similarity, evaluate_local_model  # noqa: E402
-from vectortrainer.local_budget import TimeBudgetExceededError  # noqa: E402
-from vectortrainer.preference import export_preference_jsonl  # noqa: E402
-from vectortrainer.trainers.base import TrainingStatus  # noqa: E402
-from vectortrainer.trainers.local import LocalTrainer  # noqa: E402
-from vectortrainer.types import FeedbackPair  # noqa: E402
+from vectortrainer.cli.common import exit_code_for_error
+from vectortrainer.errors import (  # noqa: E402
+    ConfigError,
+    DataFormatError,
+    TimeBudgetExceededError,  # noqa: E402
+)
+from vectortrainer.feedback.pair import FeedbackPair  # noqa: E402
+from vectortrainer.feedback.preference import export_preference_jsonl  # noqa: E402
+from vectortrainer.training.base import TrainingStatus  # noqa: E402
+from vectortrainer.training.local.evaluation import edit_similarity, evaluate_local_model  # noqa: E402
+from vectortrainer.training.local.trainer import LocalTrainer  # noqa: E402
 
 TICKETS = [
     ("The printer on floor two is jammed again.", "Printer jammed on floor two."),
@@ -146,7 +150,7 @@ def test_time_budget_refuses_before_anything_trains(tiny_model, golden, tmp_path
     trainer = LocalTrainer(tiny_model, output_dir=tmp_path / "out", n_epochs=1000, max_minutes=0.001)
     with pytest.raises(TimeBudgetExceededError) as info:
         trainer.prepare_data(train)
-    assert info.value.exit_code == 3
+    assert exit_code_for_error(info.value) == 3
     assert "budget.max_minutes" in str(info.value)
     assert info.value.estimate.estimated_minutes > 0.001
     assert not (tmp_path / "out").exists()
@@ -222,7 +226,9 @@ def test_pipeline_with_the_local_trainer_runs_from_estimate_to_summary(method, t
     """The real pipeline resumes a run whose golden data exists (extraction has its own tests)."""
     from vectortrainer.config import Config
     from vectortrainer.pipeline import TrainingPipeline
-    from vectortrainer.runs import COMPLETE, RunDirectory, read_events
+    from vectortrainer.runs.directory import RunDirectory
+    from vectortrainer.runs.events import read_events
+    from vectortrainer.runs.status import StageStatus
 
     feedback = tmp_path / "feedback.jsonl"
     feedback.write_text("".join(
@@ -238,13 +244,13 @@ def test_pipeline_with_the_local_trainer_runs_from_estimate_to_summary(method, t
                               function="summarize_ticket")
     _write_jsonl(run.golden_path, [_chat(u, a) for u, a in TICKETS * 3])
     for stage in ("extract", "synthesize"):
-        run.state.stage(stage).status = COMPLETE
+        run.state.stage(stage).status = StageStatus.COMPLETE
     run.save()
 
     outcome = TrainingPipeline(config).resume(run.run_id)
     assert outcome.ok, outcome.message
     estimate = json.loads((run.path / "estimate.json").read_text())
-    assert estimate["kind"] == "local" and estimate["method"] == method and estimate["tokens_per_second"] > 0
+    assert estimate["kind"] == "minutes" and estimate["method"] == method and estimate["tokens_per_second"] > 0
     events = read_events(run.path / "events.jsonl")
     assert sum("train_loss" in json.dumps(e) for e in events) >= 2  # per-step metrics reached the run's log
     adapter = Path(json.loads((run.path / "run.json").read_text())["fine_tuned_model"])

@@ -7,8 +7,10 @@ import io
 import pytest
 from rich.console import Console
 
-from vectortrainer.monitor import CompositeMonitor, JsonlEventSink, PipelineMonitor, RichDashboard, render_summary
-from vectortrainer.runs import read_events
+from vectortrainer.cli.dashboard import RichDashboard, render_summary
+from vectortrainer.runs.summary import RunSummary
+from vectortrainer.runs.events import read_events
+from vectortrainer.runs.monitor import CompositeMonitor, JsonlEventSink, PipelineMonitor
 
 
 class Recorder(PipelineMonitor):
@@ -31,7 +33,7 @@ def test_base_monitor_accepts_every_callback_as_a_no_op():
     monitor.on_stage_failed("upload", "boom")
     monitor.on_log("hello")
     monitor.on_metric({"train_loss": 1.0}, step=1)
-    monitor.on_summary({})
+    monitor.on_summary(RunSummary(run_id="r"))
     monitor.on_run_end("succeeded")
 
 
@@ -136,7 +138,7 @@ def test_dashboard_keeps_only_the_log_tail():
 
 
 def test_summary_shows_golden_rules_cost_and_training():
-    summary = {
+    summary = RunSummary.from_dict({
         "run_id": "r9",
         "golden": {"examples": 20, "per_strategy": {"steady": 15, "anomaly": 5},
                    "density_percentiles": {"p50": 3.5, "p90": 9.25}},
@@ -144,17 +146,20 @@ def test_summary_shows_golden_rules_cost_and_training():
         "cost": {"estimated_usd": 0.0123, "budget_usd": 5.0, "tokens": 4100, "n_epochs": 3},
         "training": {"status": "succeeded", "final_loss": 0.3141, "trained_tokens": 4100,
                      "fine_tuned_model": "ft:gpt-4o-mini-2024-07-18:org::abc"},
-    }
+        "unknown": "ignored",
+    })
     buffer = io.StringIO()
     Console(file=buffer, width=140, color_system=None).print(render_summary(summary))
     text = buffer.getvalue()
 
-    for expected in ("20 examples (steady 15, anomaly 5)", "p50 3.5", "p90 9.25", "4 rules, 1 conflicts, 2 merged",
-                     "$0.0123", "budget $5.00", "final loss 0.3141", "ft:gpt-4o-mini-2024-07-18:org::abc"):
+    for expected in ("20 (15 steady, 5 anomaly)", "p50 3.5", "p90 9.25", "4 (1 conflicts, 2 merged)",
+                     "$0.01 of $5.00 for 4,100 tokens", "final loss", "0.3141", "ft:gpt-4o-mini-2024-07-18:org::abc"):
         assert expected in text
+    assert render_summary(summary).row_count == len(summary.rows()) == 8
 
 
 def test_summary_with_missing_sections_still_renders():
     buffer = io.StringIO()
-    Console(file=buffer, width=120, color_system=None).print(render_summary({"run_id": "r0"}))
-    assert "budget off" in buffer.getvalue()
+    summary = RunSummary.from_dict({"run_id": "r0", "golden": None, "cost": "not a mapping"})
+    Console(file=buffer, width=120, color_system=None).print(render_summary(summary))
+    assert "summary of run r0" in buffer.getvalue() and summary.rows() == []

@@ -8,17 +8,18 @@ from pathlib import Path
 import pytest
 
 from tests.openai_standin import OpenAIStandIn
+from vectortrainer.cli.common import exit_code_for_error
 from vectortrainer.config import Config
-from vectortrainer.cost import BudgetExceededError
-from vectortrainer.errors import DataFormatError, VectorTrainerError
-from vectortrainer.trainers import (
-    BaseTrainer,
+from vectortrainer.errors import (
+    BudgetExceededError,
+    DataFormatError,
     MissingAPIKeyError,
-    OpenAITrainer,
     TrainerAPIError,
     TrainingNotAvailableError,
-    TrainingStatus,
+    VectorTrainerError,
 )
+from vectortrainer.training.base import BaseTrainer, TrainingStatus
+from vectortrainer.training.openai import OpenAITrainer
 
 RUN_ID = "20260101-000000-abcd"
 
@@ -142,7 +143,7 @@ def test_budget_exceeded_sends_no_request(openai_standin, train_file):
     trainer = make_trainer(openai_standin, model="gpt-4.1-2025-04-14", max_budget_usd=0.00001)
     with pytest.raises(BudgetExceededError) as info:
         trainer.prepare_data(train_file, run_id=RUN_ID)
-    assert info.value.exit_code == 3 and info.value.tokens > 0
+    assert exit_code_for_error(info.value) == 3 and info.value.tokens > 0
     assert openai_standin.requests == []
 
 
@@ -178,7 +179,7 @@ def test_missing_api_key_after_budget_names_the_variable(monkeypatch, openai_sta
     assert not trainer.has_api_key
     with pytest.raises(MissingAPIKeyError, match="set the VT_TEST_OPENAI_KEY environment variable") as info:
         trainer.prepare_data(train_file)
-    assert info.value.exit_code == 2
+    assert exit_code_for_error(info.value) == 2
     tight = make_trainer(openai_standin, api_key=None, api_key_env="VT_TEST_OPENAI_KEY", max_budget_usd=0.0)
     with pytest.raises(BudgetExceededError):  # the guard runs first, key or not
         tight.prepare_data(train_file)

@@ -12,19 +12,14 @@ import json
 import pytest
 
 from tests.pipeline_support import copy_run, demo_feedback, make_config, template_run
-from vectortrainer.cost import CostEstimate
-from vectortrainer.monitor import PipelineMonitor
-from vectortrainer.pipeline import (
-    BUDGET_EXCEEDED,
-    INTERRUPTED,
-    NEEDS_CREDENTIALS,
-    NOT_APPROVED,
-    SUCCEEDED,
-    TRAINING_FAILED,
-    TrainingPipeline,
-)
-from vectortrainer.runs import STAGES, RunDirectoryError, load_run, read_events
-from vectortrainer.trainers.openai import OpenAITrainer
+from vectortrainer.budget.estimates import CostEstimate
+from vectortrainer.errors import RunDirectoryError
+from vectortrainer.pipeline import TrainingPipeline
+from vectortrainer.runs.directory import load_run
+from vectortrainer.runs.events import read_events
+from vectortrainer.runs.monitor import PipelineMonitor
+from vectortrainer.runs.status import STAGES, RunStatus
+from vectortrainer.training.openai import OpenAITrainer
 
 pytestmark = pytest.mark.slow
 
@@ -68,9 +63,9 @@ def test_full_run_reaches_succeeded_with_metrics_in_the_event_log(seeded_store, 
 
     outcome = TrainingPipeline(config, confirm=lambda estimate: approved.append(estimate) or True).run()
 
-    assert outcome.status == SUCCEEDED, outcome.message
+    assert outcome.status == RunStatus.SUCCEEDED, outcome.message
     run = load_run(config.output_dir, outcome.run_id)
-    assert run.state.status == SUCCEEDED
+    assert run.state.status == RunStatus.SUCCEEDED
     assert all(run.state.stage(name).status == "complete" for name in STAGES)
     job = standin_env.jobs[run.state.job_id]
     assert job["status"] == "succeeded" and job["metadata"]["vectortrainer_run_id"] == outcome.run_id
@@ -84,7 +79,7 @@ def test_full_run_reaches_succeeded_with_metrics_in_the_event_log(seeded_store, 
     golden_lines = run.golden_path.read_text().splitlines()
     assert all(json.loads(line)["messages"][-1]["role"] == "assistant" for line in golden_lines)
     summary = json.loads(run.summary_path.read_text())
-    assert summary == outcome.summary
+    assert summary == outcome.summary.to_dict()
     assert summary["golden"]["examples"] == len(golden_lines) >= 10
     assert sum(summary["golden"]["per_strategy"].values()) == len(golden_lines)
     assert summary["rules"]["count"] >= 1 and summary["rules"]["feedback_pairs"] > 0
@@ -102,9 +97,9 @@ def test_full_run_reaches_succeeded_with_metrics_in_the_event_log(seeded_store, 
 
 def test_extract_records_the_golden_picks_as_logs_of_the_store(template, seeded_store):
     from tests.pipeline_support import FUNCTION
-    from vectortrainer.chatml import render_user, render_value
-    from vectortrainer.runs import GOLDEN_PICKS_FILE
-    from vectortrainer.source import LogSource
+    from vectortrainer.golden.chatml import render_user, render_value
+    from vectortrainer.runs.directory import GOLDEN_PICKS_FILE
+    from vectortrainer.store.source import LogSource
 
     picks = json.loads((template / GOLDEN_PICKS_FILE).read_text())
     golden_lines = (template / "golden.jsonl").read_text().splitlines()
@@ -136,7 +131,7 @@ def test_crash_right_after_upload_resumes_without_a_second_upload(template, stan
 
     outcome = TrainingPipeline(config, confirm=lambda e: True).resume(run_id)
 
-    assert outcome.status == SUCCEEDED, outcome.message
+    assert outcome.status == RunStatus.SUCCEEDED, outcome.message
     assert _posts(standin_env, "/v1/files") == 1
     assert _posts(standin_env, "/v1/fine_tuning/jobs") == 1
     assert not standin_env.requests_to("GET", "/v1/files")[1:]  # the resume did not even look for the file
@@ -158,7 +153,7 @@ def test_crash_during_upload_before_the_file_id_was_saved_finds_the_file(templat
 
     outcome = TrainingPipeline(config, confirm=lambda e: True).resume(run_id)
 
-    assert outcome.status == SUCCEEDED, outcome.message
+    assert outcome.status == RunStatus.SUCCEEDED, outcome.message
     assert _posts(standin_env, "/v1/files") == 1
     assert load_run(config.output_dir, run_id).state.train_file_id == next(iter(standin_env.files))
 
@@ -179,7 +174,7 @@ def test_crash_after_job_creation_before_its_id_was_saved_finds_the_job(template
 
     outcome = TrainingPipeline(config, confirm=lambda e: True).resume(run_id)
 
-    assert outcome.status == SUCCEEDED, outcome.message
+    assert outcome.status == RunStatus.SUCCEEDED, outcome.message
     assert _posts(standin_env, "/v1/fine_tuning/jobs") == 1
     assert _posts(standin_env, "/v1/files") == 1
     run = load_run(config.output_dir, run_id)
@@ -200,7 +195,7 @@ def test_crash_while_following_the_job_reattaches_to_it(template, standin_env, t
 
     outcome = TrainingPipeline(config, confirm=lambda e: True).resume(run_id)
 
-    assert outcome.status == SUCCEEDED, outcome.message
+    assert outcome.status == RunStatus.SUCCEEDED, outcome.message
     assert _posts(standin_env, "/v1/fine_tuning/jobs") == 1
     steps = [e["step"] for e in read_events(outcome.run_dir / "events.jsonl") if e["type"] == "metric"]
     # Every step is logged; only the event the crash interrupted may appear twice (at-least-once).
@@ -218,13 +213,13 @@ def test_budget_exceeded_stops_before_any_request(template, standin_env, tmp_pat
 
     outcome = TrainingPipeline(config, confirm=lambda e: True).resume(run_id)
 
-    assert outcome.status == BUDGET_EXCEEDED
+    assert outcome.status == RunStatus.BUDGET_EXCEEDED
     assert "exceeds the budget" in outcome.message and "nothing was uploaded" in outcome.message
     assert outcome.estimate["within_budget"] is False and outcome.estimate["budget_usd"] == 0.000001
     assert standin_env.requests == []
 
     raised = make_config(tmp_path, tmp_path / "unused-store", standin_env.base_url, budget={"max_budget_usd": 5})
-    assert TrainingPipeline(raised, confirm=lambda e: True).resume(run_id).status == SUCCEEDED
+    assert TrainingPipeline(raised, confirm=lambda e: True).resume(run_id).status == RunStatus.SUCCEEDED
     assert _posts(standin_env, "/v1/fine_tuning/jobs") == 1
 
 
@@ -235,15 +230,15 @@ def test_declined_cost_and_missing_api_key_stop_before_the_upload_and_resume_lat
     run_id = copy_run(template, config.output_dir)
 
     declined = TrainingPipeline(config, confirm=lambda e: False).resume(run_id)
-    assert declined.status == NOT_APPROVED and f"--resume {run_id}" in declined.message
+    assert declined.status == RunStatus.NOT_APPROVED and f"--resume {run_id}" in declined.message
 
     no_key = TrainingPipeline(config, confirm=lambda e: True).resume(run_id)
-    assert no_key.status == NEEDS_CREDENTIALS
+    assert no_key.status == RunStatus.NEEDS_CREDENTIALS
     assert "OPENAI_API_KEY" in no_key.message and f"--resume {run_id}" in no_key.message
     assert openai_standin.requests == []
 
     monkeypatch.setenv("OPENAI_API_KEY", openai_standin.api_key)
-    assert TrainingPipeline(config, confirm=lambda e: True).resume(run_id).status == SUCCEEDED
+    assert TrainingPipeline(config, confirm=lambda e: True).resume(run_id).status == RunStatus.SUCCEEDED
 
 
 def test_failed_job_is_an_outcome_with_a_summary(template, standin_env, tmp_path):
@@ -253,17 +248,17 @@ def test_failed_job_is_an_outcome_with_a_summary(template, standin_env, tmp_path
 
     outcome = TrainingPipeline(config, confirm=lambda e: True).resume(run_id)
 
-    assert outcome.status == TRAINING_FAILED
+    assert outcome.status == RunStatus.TRAINING_FAILED
     assert "invalid training file" in outcome.message
-    assert outcome.summary["training"]["status"] == "failed"
+    assert outcome.summary.training.status == "failed"
     failed = load_run(config.output_dir, run_id)
-    assert failed.state.status == TRAINING_FAILED
-    assert TrainingPipeline(config).resume(run_id, retry_failed_training=False).status == TRAINING_FAILED
+    assert failed.state.status == RunStatus.TRAINING_FAILED
+    assert TrainingPipeline(config).resume(run_id, retry_failed_training=False).status == RunStatus.TRAINING_FAILED
     assert _posts(standin_env, "/v1/fine_tuning/jobs") == 1
 
     retried = TrainingPipeline(config, confirm=lambda e: True).resume(run_id)  # a new job, same file
 
-    assert retried.status == SUCCEEDED, retried.message
+    assert retried.status == RunStatus.SUCCEEDED, retried.message
     assert _posts(standin_env, "/v1/fine_tuning/jobs") == 2 and _posts(standin_env, "/v1/files") == 1
     assert load_run(config.output_dir, run_id).state.job_id != failed.state.job_id
 
@@ -277,7 +272,7 @@ def test_rate_limits_and_server_errors_are_retried(template, standin_env, tmp_pa
 
     outcome = TrainingPipeline(config, confirm=lambda e: True).resume(run_id)
 
-    assert outcome.status == SUCCEEDED, outcome.message
+    assert outcome.status == RunStatus.SUCCEEDED, outcome.message
     assert _posts(standin_env, "/v1/fine_tuning/jobs") == 3  # two 429s, then the one job
     assert len(standin_env.jobs) == 1 and len(standin_env.files) == 1
 
@@ -296,13 +291,13 @@ def test_cancel_stops_cleanly_and_the_run_resumes(template, standin_env, tmp_pat
     canceller.pipeline = TrainingPipeline(config, monitor=canceller, confirm=lambda e: True)
     stopped = canceller.pipeline.resume(run_id)
 
-    assert stopped.status == INTERRUPTED
+    assert stopped.status == RunStatus.INTERRUPTED
     assert f"vectortrainer --batch --config {config.source} --output-dir {config.output_dir} --resume {run_id}" \
         in stopped.message
     assert "keeps running" in stopped.message
     run = load_run(config.output_dir, run_id)
-    assert run.state.status == INTERRUPTED and run.state.job_id
-    assert TrainingPipeline(config).resume(run_id).status == SUCCEEDED
+    assert run.state.status == RunStatus.INTERRUPTED and run.state.job_id
+    assert TrainingPipeline(config).resume(run_id).status == RunStatus.SUCCEEDED
     assert _posts(standin_env, "/v1/fine_tuning/jobs") == 1
 
 
@@ -317,9 +312,9 @@ def test_ctrl_c_is_recorded_with_the_resume_command_and_re_raised(template, tmp_
         TrainingPipeline(config, monitor=CtrlC()).resume(run_id)
 
     run = load_run(config.output_dir, run_id)
-    assert run.state.status == INTERRUPTED
+    assert run.state.status == RunStatus.INTERRUPTED
     end = [e for e in read_events(run.events_path) if e["type"] == "run_end"][-1]
-    assert end["status"] == INTERRUPTED and f"--resume {run_id}" in end["message"]
+    assert end["status"] == RunStatus.INTERRUPTED and f"--resume {run_id}" in end["message"]
 
 
 def test_resuming_a_damaged_run_names_the_file(tmp_path):
@@ -346,10 +341,10 @@ def test_a_run_can_start_from_a_golden_file_made_earlier(template, standin_env, 
 
     outcome = TrainingPipeline(config).run(golden_path=golden)
 
-    assert outcome.status == SUCCEEDED, outcome.message
+    assert outcome.status == RunStatus.SUCCEEDED, outcome.message
     run = load_run(config.output_dir, outcome.run_id)
     assert run.golden_path.read_bytes() == golden.read_bytes()
     assert run.state.stage("extract").status == "skipped"
     assert not (run.path / "golden_picks.json").exists()  # an exported file records no picks
-    assert outcome.summary["golden"]["examples"] == len(golden.read_text().splitlines())
+    assert outcome.summary.golden.examples == len(golden.read_text().splitlines())
     assert standin_env.files[run.state.train_file_id]["bytes"] == golden.stat().st_size

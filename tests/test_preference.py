@@ -7,13 +7,13 @@ import json
 import pytest
 
 from vectortrainer.errors import DataFormatError
-from vectortrainer.preference import (
+from vectortrainer.feedback.pair import FeedbackPair
+from vectortrainer.feedback.preference import (
     export_preference_jsonl,
     export_run_preferences,
     parse_preference_record,
     read_preference_jsonl,
 )
-from vectortrainer.types import FeedbackPair
 
 PAIRS = [
     FeedbackPair(bad_output="ok", fixed_output="Printer jammed on floor two.",

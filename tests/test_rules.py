@@ -9,8 +9,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import openai
 import pytest
 
-from vectortrainer.rules import LLMRuleProposer, RuleSynthesisError, apply_rules, synthesize_rules
-from vectortrainer.types import FeedbackPair, Rule
+from vectortrainer.errors import RuleSynthesisError
+from vectortrainer.feedback.pair import FeedbackPair
+from vectortrainer.rules.llm import LLMRuleProposer
+from vectortrainer.rules.model import Rule
+from vectortrainer.rules.replay import apply_rules
+from vectortrainer.rules.synthesis import synthesize_rules
 
 
 def P(bad: str, fixed: str, **context: str) -> FeedbackPair:
@@ -177,7 +181,7 @@ def test_keep_both_applies_each_rule_in_its_context_in_the_chosen_order(order):
     # Elsewhere the second rule is the default: that is what the order decides.
     assert apply_rules(resolved.rules, "Hi Zoe, ok", {"tier": "pro"}) == f"{second.replacement} Zoe, ok"
     # The generated hook does the same (it is the same interpreter, replayed in a subprocess).
-    from vectortrainer.hooks import HookScriptGenerator
+    from vectortrainer.hooks.generator import HookScriptGenerator
     from vectortrainer.hooks.validation import replay_in_subprocess
 
     source, _, _ = HookScriptGenerator().render(resolved)
@@ -215,7 +219,7 @@ def test_keep_both_is_refused_when_no_context_tells_the_rules_apart():
 
 def test_cli_choose_both_with_an_order(tmp_path, capsys):
     from vectortrainer.cli import main
-    from vectortrainer.feedback import write_feedback_file
+    from vectortrainer.feedback.store import write_feedback_file
 
     feedback, hooks = tmp_path / "fb.jsonl", tmp_path / "hooks"
     pairs = _greetings_by_tier()

@@ -10,18 +10,11 @@ import textwrap
 import pytest
 
 from vectortrainer.config import Config
-from vectortrainer.runs import (
-    EventLog,
-    EventReader,
-    RunDirectory,
-    RunDirectoryError,
-    RunInUseError,
-    list_runs,
-    load_run,
-    read_events,
-    redact_secrets,
-    write_atomic,
-)
+from vectortrainer.errors import RunDirectoryError, RunInUseError
+from vectortrainer.files import atomic_write_text
+from vectortrainer.redaction import redact_secrets
+from vectortrainer.runs.directory import RunDirectory, list_runs, load_run
+from vectortrainer.runs.events import EventLog, EventReader, read_events
 
 
 def test_create_save_and_reload_round_trip(tmp_path):
@@ -146,7 +139,7 @@ def test_reader_follows_a_writer_in_another_process(tmp_path):
     writer = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
             import time
-            from vectortrainer.runs import EventLog
+            from vectortrainer.runs.events import EventLog
             log = EventLog(__import__("pathlib").Path({str(path)!r}))
             for i in range(50):
                 log.append("progress", completed=i)
@@ -177,14 +170,14 @@ def test_run_lock_refuses_a_second_holder(tmp_path):
 
 def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch):
     target = tmp_path / "run.json"
-    write_atomic(target, json.dumps({"v": 1}))
+    atomic_write_text(target, json.dumps({"v": 1}))
 
     def disk_full(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("vectortrainer.atomicio.os.fsync", disk_full)  # fails after the bytes are written
+    monkeypatch.setattr("vectortrainer.files.os.fsync", disk_full)  # fails after the bytes are written
     with pytest.raises(OSError, match="No space"):
-        write_atomic(target, json.dumps({"v": 2}))
+        atomic_write_text(target, json.dumps({"v": 2}))
 
     assert json.loads(target.read_text()) == {"v": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["run.json"]

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vectortrainer.density import epsilon_density
 from vectortrainer.errors import ConfigError, DataFormatError
-from vectortrainer.selection import _allocate, select_golden
+from vectortrainer.golden.density import epsilon_density
+from vectortrainer.golden.selection import _allocate, select_golden
 
 DIM = 64
 EPSILON = 0.15

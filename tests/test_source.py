@@ -10,8 +10,13 @@ import pytest
 
 from vectortrainer.demo.functions import demo_calls
 from vectortrainer.errors import StoreError
-from vectortrainer.source import SKIP_NO_INPUTS, SKIP_NO_VECTOR, LogSource, decode_return_value
-from vectortrainer.vectorwave_env import open_dataset_manager
+from vectortrainer.store.environment import open_dataset_manager
+from vectortrainer.store.source import (
+    SKIP_NO_INPUTS,
+    SKIP_NO_VECTOR,
+    LogSource,
+    decode_return_value,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -111,7 +116,7 @@ def test_reading_needs_no_vectorwave_import_and_matches_the_injected_manager(see
     import sys
 
     script = (
-        "import sys; from vectortrainer.source import LogSource;"
+        "import sys; from vectortrainer.store.source import LogSource;"
         f"s = LogSource.open({str(seeded_store)!r}); logs = s.read_function('draft_reply');"
         "print(logs.total, len(s.list_functions()), 'vectorwave' in sys.modules, 'torch' in sys.modules)"
     )

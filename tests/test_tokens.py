@@ -8,15 +8,15 @@ import socket
 import pytest
 import tiktoken
 
-from vectortrainer import tokens
-from vectortrainer.tokens import (
+from vectortrainer.budget import encodings as tokens
+from vectortrainer.budget.encodings import (
     BPE_SOURCES,
-    TokenizerDataError,
     cache_path_for,
     forget_loaded_encodings,
     get_encoding,
     seed_tiktoken_cache,
 )
+from vectortrainer.errors import TokenizerDataError
 
 KNOWN_TEXTS = [
     "hello world",
@@ -53,8 +53,9 @@ def test_seeded_cache_matches_tiktoken_expected_hash(offline, name):
 
 
 def test_sources_agree_with_tiktoken_own_table():
-    from tiktoken_ext import openai_public
     import inspect
+
+    from tiktoken_ext import openai_public
 
     for name, source in BPE_SOURCES.items():
         body = inspect.getsource(getattr(openai_public, name))

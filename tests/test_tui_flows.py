@@ -16,9 +16,9 @@ from screens.hooks import HooksScreen
 from screens.rules import RulesScreen
 from tests.tui_fixture_data import FixtureLogSource, fixture_config
 from tui.app import make_app
-from vectortrainer.feedback import FeedbackStore
-from vectortrainer.hooks import HookVersionManager
-from vectortrainer.types import FeedbackPair
+from vectortrainer.feedback.pair import FeedbackPair
+from vectortrainer.feedback.store import FeedbackStore
+from vectortrainer.hooks.versions import HookVersionManager
 
 SIZE = (120, 40)
 pytestmark = pytest.mark.anyio
@@ -117,7 +117,7 @@ def greetings_by_tier() -> list[FeedbackPair]:
 
 
 async def test_keep_both_rules_of_a_conflict_in_an_order(tmp_path, monkeypatch):
-    from vectortrainer.rules import apply_rules
+    from vectortrainer.rules.replay import apply_rules
 
     config = fixture_config(tmp_path, monkeypatch)
     store = FeedbackStore(config.feedback.path)
@@ -158,8 +158,8 @@ async def test_keep_both_rules_of_a_conflict_in_an_order(tmp_path, monkeypatch):
 
 
 def _two_versions(config) -> HookVersionManager:
-    from vectortrainer.hooks import HookScriptGenerator
-    from vectortrainer.rules import synthesize_rules
+    from vectortrainer.hooks.generator import HookScriptGenerator
+    from vectortrainer.rules.synthesis import synthesize_rules
 
     generator = HookScriptGenerator(check_in_subprocess=False)
     generator.generate(synthesize_rules([FeedbackPair("Order 12 ok", "Order #12 ok"),

@@ -6,7 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ("vectorwave", "torch", "sentence_transformers", "lancedb", "openai", "tiktoken", "scipy")
+# Seconds or hundreds of milliseconds each; tiktoken (about 20 ms) and numpy (about 0.1 s) are not on the list.
+HEAVY = ("vectorwave", "torch", "sentence_transformers", "transformers", "lancedb", "openai", "faiss", "scipy",
+         "streamlit")
 
 
 def test_tui_import_is_light():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.tui_fixture_data import FixtureLogSource, fixture_config
-from tui.app import make_app
-from tui.keys import binding_ids, checked_keymap
+from tui.app import binding_ids, make_app
+from tui.keys import check_keymap
 from vectortrainer.errors import ConfigError
 
 pytestmark = pytest.mark.anyio
@@ -15,14 +15,14 @@ pytestmark = pytest.mark.anyio
 def test_unknown_binding_id_is_refused_with_a_suggestion() -> None:
     assert {"dataset.select", "app.quit", "hooks.rollback"} <= binding_ids()
     with pytest.raises(ConfigError, match=r"keys\.dataset\.selekt: no such binding \(did you mean 'dataset\.select'\?\)"):
-        checked_keymap({"dataset.selekt": "f8"})
+        check_keymap({"dataset.selekt": "f8"}, binding_ids())
     with pytest.raises(ConfigError, match="give one or more keys"):
-        checked_keymap({"dataset.select": " "})
+        check_keymap({"dataset.select": " "}, binding_ids())
 
 
 async def test_a_remapped_key_runs_the_binding_and_the_old_one_does_not(tmp_path, monkeypatch) -> None:
     config = fixture_config(tmp_path, monkeypatch)
-    app = make_app(config, source=FixtureLogSource(), keymap=checked_keymap({"dataset.select": "f8"}))
+    app = make_app(config, source=FixtureLogSource(), keymap=check_keymap({"dataset.select": "f8"}, binding_ids()))
     async with app.run_test(size=(120, 40)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()

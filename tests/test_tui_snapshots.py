@@ -5,7 +5,6 @@ Regenerate with ``pytest tests/test_tui_snapshots.py --snapshot-update`` and rev
 
 from __future__ import annotations
 
-
 from screens.budget import BudgetScreen
 from screens.confirm import ConfirmScreen
 from tests.tui_fixture_data import FixtureLogSource, fixture_config, write_chatml
@@ -106,8 +105,8 @@ def test_dataset_screen_after_selection(snap_compare, tmp_path, monkeypatch):
 
 
 def test_feedback_screen(snap_compare, tmp_path, monkeypatch):
-    from vectortrainer.feedback import write_feedback_file
-    from vectortrainer.types import FeedbackPair
+    from vectortrainer.feedback.pair import FeedbackPair
+    from vectortrainer.feedback.store import write_feedback_file
 
     config = fixture_config(tmp_path, monkeypatch)
     write_feedback_file(config.feedback.path, [FeedbackPair("Refund is ok", "Refund is approved")], id_prefix="fb")
@@ -127,8 +126,8 @@ def test_feedback_screen(snap_compare, tmp_path, monkeypatch):
 
 
 def test_rules_screen_with_conflict(snap_compare, tmp_path, monkeypatch):
-    from vectortrainer.feedback import write_feedback_file
-    from vectortrainer.types import FeedbackPair
+    from vectortrainer.feedback.pair import FeedbackPair
+    from vectortrainer.feedback.store import write_feedback_file
 
     config = fixture_config(tmp_path, monkeypatch)
     write_feedback_file(config.feedback.path, [
@@ -149,7 +148,7 @@ def test_rules_screen_with_conflict(snap_compare, tmp_path, monkeypatch):
 
 def test_rules_screen_keep_both(snap_compare, tmp_path, monkeypatch):
     from tests.test_tui_flows import greetings_by_tier
-    from vectortrainer.feedback import write_feedback_file
+    from vectortrainer.feedback.store import write_feedback_file
 
     config = fixture_config(tmp_path, monkeypatch)
     write_feedback_file(config.feedback.path, greetings_by_tier(), id_prefix="fb")

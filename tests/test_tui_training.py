@@ -13,7 +13,7 @@ from screens.budget import BudgetScreen
 from screens.training import TrainingScreen
 from tests.tui_fixture_data import FixtureLogSource, fixture_config, write_chatml
 from tui.app import make_app
-from vectortrainer.runs import list_runs
+from vectortrainer.runs.directory import list_runs
 
 SIZE = (120, 40)
 pytestmark = pytest.mark.anyio
@@ -54,7 +54,7 @@ async def test_approve_runs_training_to_summary(tmp_path, monkeypatch, openai_st
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert screen.outcome is not None and screen.outcome.ok, screen.outcome
-        assert screen.stage_states["summary"][0] == "completed"
+        assert screen.stage_states["summary"][0] == "complete"
         assert screen.losses and screen.losses[-1] < screen.losses[0]  # the stand-in's loss falls
         assert screen.query_one("#summary").display
     assert openai_standin.requests_to("POST", "/v1/fine_tuning/jobs")

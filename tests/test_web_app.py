@@ -2,7 +2,7 @@
 every page renders, charts carry the right data, rollback needs a confirmation and changes
 the active hook, no-run and damaged-run cases explain themselves (FR-4.3, FR-7.5).
 
-The store read is the one part replaced: ``data.load_function_logs`` returns planted
+The store read is the one part replaced: ``LogSource.open`` returns a source of planted
 vectors (reading a real store imports VectorWave and its model, covered by the slow test
 at the end)."""
 
@@ -20,10 +20,22 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.errors import AppTestError
 
 from tests import web_support as ws
-from vectortrainer.hooks import HookVersionManager
-from vectortrainer.web import data
+from vectortrainer.golden import vector_map as vectors
+from vectortrainer.hooks.versions import HookVersionManager
+from vectortrainer.store.source import LogSource
+from vectortrainer.web import __file__ as web_package
 
-APP = Path(data.__file__).with_name("app.py")
+APP = Path(web_package).with_name("app.py")
+
+
+class PlantedSource:
+    """Stands in for the store: every function's logs are the planted ones."""
+
+    def __init__(self, logs):
+        self.logs = logs
+
+    def read_function(self, function, progress=None):
+        return self.logs
 
 
 @pytest.fixture
@@ -38,7 +50,7 @@ def make_app(paths, monkeypatch):
 
     def make(*, logs=None, extra=()):
         if logs is not None:
-            monkeypatch.setattr(data, "load_function_logs", lambda store, function: logs)
+            monkeypatch.setattr(LogSource, "open", classmethod(lambda cls, store, **kw: PlantedSource(logs)))
         monkeypatch.setattr(sys, "argv", [str(APP), "--output-dir", str(paths["out"]), "--store",
                                           str(paths["store"]), "--hooks-dir", str(paths["hooks"]), *extra])
         return AppTest.from_file(str(APP), default_timeout=60)
@@ -141,7 +153,7 @@ def test_vector_distribution_charts_get_the_map_and_histograms(make_app, paths):
     run = ws.finished_run(paths["out"])
     logs = ws.planted_logs()
     at = goto(make_app(logs=logs).run(), "Vector distribution")
-    expected = data.build_vector_map(logs, data.SelectionSettings(0.2, 6))
+    expected = vectors.build_vector_map(logs, vectors.SelectionSettings(0.2, 6))
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["logs shown"] == "30 / 30" and metrics["steady picks"] == "3" and metrics["new patterns"] == "3"
     assert "epsilon 0.2 · top_k 6 (the run's settings)" in at.caption[0].value
@@ -264,10 +276,10 @@ def test_vector_distribution_reads_a_real_store(make_app, paths, seeded_store, t
     config.write_text("selection:\n  function: classify_intent\n", encoding="utf-8")
     at = goto(make_app(extra=("--config", str(config))).run(), "Vector distribution")
     assert not at.warning, [w.value for w in at.warning]
-    logs = data.load_function_logs(seeded_store, "classify_intent")
+    logs = LogSource.open(seeded_store).read_function("classify_intent")
     points = chart_frames(at)[0][0]
     assert len(points) == len(logs.records) > 100
     assert {"SUCCESS", "ERROR"} <= set(points["status"])
-    expected = data.build_vector_map(logs, data.SelectionSettings(0.15, 20))  # the config's defaults
+    expected = vectors.build_vector_map(logs, vectors.SelectionSettings(0.15, 20))  # the config's defaults
     assert set(points.loc[points["golden"], "uuid"]) == {p["uuid"] for p in expected.points if p["golden"]}
     assert points["golden"].sum() > 0

@@ -1,6 +1,6 @@
 """Deterministic fixture data for the TUI tests: a small in-memory log source and a config in tmp_path.
 
-The source answers the two calls the app makes of ``vectortrainer.source.LogSource``
+The source answers the two calls the app makes of ``vectortrainer.store.source.LogSource``
 (``list_functions``, ``read_function``) with fixed records and seeded vectors, so
 screens can be snapshotted without importing VectorWave (seconds, 1.3 GB).
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from vectortrainer.config import Config
-from vectortrainer.types import FunctionLogs, FunctionSummary, LogRecord
+from vectortrainer.store.records import FunctionLogs, FunctionSummary, LogRecord
 
 TOPICS = ("refund policy", "shipping time", "password reset")
 
@@ -61,7 +61,7 @@ class FixtureLogSource:
         return summaries
 
     def function_info(self, name: str):
-        from vectortrainer.source import FunctionInfo
+        from vectortrainer.store.source import FunctionInfo
 
         return FunctionInfo(name=name, docstring="Answer a customer ticket.", parameters=("question",))
 

@@ -8,13 +8,14 @@ from pathlib import Path
 import numpy as np
 
 from vectortrainer.config import Config
-from vectortrainer.hooks import HookVersionManager
-from vectortrainer.hooks.generator import render_hook, rules_document
-from vectortrainer.monitor import JsonlEventSink
-from vectortrainer.pipeline import build_summary
-from vectortrainer.runs import GOLDEN_PICKS_FILE
-from vectortrainer.runs import COMPLETE, RUNNING, STAGES, RunDirectory
-from vectortrainer.types import FunctionLogs, LogRecord, Rule
+from vectortrainer.hooks.template import render_hook
+from vectortrainer.hooks.versions import HookVersionManager
+from vectortrainer.rules.model import Rule, rules_document
+from vectortrainer.runs.directory import GOLDEN_PICKS_FILE, RunDirectory
+from vectortrainer.runs.monitor import JsonlEventSink
+from vectortrainer.runs.status import STAGES, StageStatus
+from vectortrainer.runs.summary import build_summary
+from vectortrainer.store.records import FunctionLogs, LogRecord
 
 FUNCTION = "classify_intent"
 TRAIN_LOSS = [2.0, 1.6, 1.3, 1.1, 0.95, 0.9]
@@ -31,7 +32,7 @@ def finished_run(output_dir: Path, *, run_id: str = "20260101-120000-aaaaaa") ->
     clock = run.state.created_at
     for index, name in enumerate(STAGES):
         stage = run.state.stage(name)
-        stage.status, stage.started_at = COMPLETE, clock + index
+        stage.status, stage.started_at = StageStatus.COMPLETE, clock + index
         stage.finished_at, stage.duration_s = clock + index + 0.5, 0.5
         stage.detail = {"note": f"{name} done"}
         sink.on_stage_start(name, description=name)
@@ -80,7 +81,7 @@ def running_run(output_dir: Path, *, run_id: str = "20260102-120000-bbbbbb") -> 
     sink = JsonlEventSink(run.events, progress_interval_s=0.0)
     sink.on_run_start(run.run_id)
     stage = run.state.stage("extract")
-    stage.status, stage.started_at = RUNNING, run.state.created_at
+    stage.status, stage.started_at = StageStatus.RUNNING, run.state.created_at
     run.save()
     sink.on_stage_start("extract", description="density-based golden data")
     sink.on_progress("extract", 3, 10, "reading logs")

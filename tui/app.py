@@ -1,14 +1,14 @@
 """The VectorTrainer Textual app: modes for dataset / feedback / rules / training / hooks.
 
 ``make_app(config)`` builds the app (the CLI and the tests both use it);
-``run_app(args)`` is what ``vectortrainer`` without a subcommand calls. The
+``run_app(config)`` is what ``vectortrainer`` without a subcommand calls, with the
+config the CLI built from the file and its flags. The
 first screen paints at once; the VectorWave store opens in a worker thread and
 its state is shown in the header's subtitle and on the dataset screen.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import logging
 import traceback
@@ -23,13 +23,17 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from screens.help import HelpScreen
+from tui.keys import check_keymap
+from tui.terminal_guard import stderr_to_file
 from tui.workspace import SelectionView, Workspace
 from vectortrainer.config import Config
-from vectortrainer.errors import VectorTrainerError
-from vectortrainer.types import FunctionSummary
+from vectortrainer.errors import describe
+from vectortrainer.store.records import FunctionSummary
 
 log = logging.getLogger("vectortrainer.tui")
 
+SCREEN_MODULES = ("budget", "confirm", "dataset", "feedback", "help", "hooks", "rules", "training")
 MODE_KEYS = (
     ("f2", "dataset", "Data"),
     ("f3", "feedback", "Feedback"),
@@ -37,14 +41,6 @@ MODE_KEYS = (
     ("f5", "training", "Train"),
     ("f6", "hooks", "Hooks"),
 )
-
-
-def describe_error(error: BaseException) -> str:
-    """One line for a notification: the user's error as written, anything else named by type."""
-    if isinstance(error, VectorTrainerError):
-        return str(error)
-    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def _screen(module_name: str, class_name: str) -> Screen:
@@ -155,14 +151,12 @@ class VectorTrainerApp(App[int]):
         log.error("worker %s failed:\n%s", event.worker.name, "".join(traceback.format_exception(error)))
         if event.worker.group == "store":
             self.store_state = "error"
-            self.store_error = describe_error(error)
+            self.store_error = describe(error)
         what = event.worker.description or event.worker.name
-        self.notify(describe_error(error), title=f"{what} failed", severity="error", timeout=10, markup=False)
+        self.notify(describe(error), title=f"{what} failed", severity="error", timeout=10, markup=False)
 
     # -- actions --------------------------------------------------------------------
     def action_help(self) -> None:
-        from screens.help import HelpScreen
-
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
@@ -194,19 +188,19 @@ def make_app(
     return VectorTrainerApp(Workspace(config=config, source=source), load_store=load_store, keymap=keymap)
 
 
-def run_app(args: argparse.Namespace) -> int:
-    """Open the full-screen app (the CLI's default command)."""
-    from tui.terminal_guard import stderr_to_file
-    from vectortrainer.cli.common import config_from_args
-    from vectortrainer.vectorwave_env import quiet_environment
+def binding_ids() -> set[str]:
+    """Every binding id the app and its screens declare (what ``keys:`` in the config may remap)."""
+    holders: list[type] = [VectorTrainerApp]
+    for name in SCREEN_MODULES:
+        module = importlib.import_module(f"screens.{name}")
+        holders += [v for v in vars(module).values() if isinstance(v, type) and hasattr(v, "BINDINGS")]
+    return {b.id for holder in holders for b in holder.BINDINGS if isinstance(b, Binding) and b.id}
 
-    config = config_from_args(args)
-    quiet_environment()
-    from tui.keys import checked_keymap
 
-    keymap = checked_keymap(config.keys, str(config.source or "config"))  # a typo is reported before the screen opens
-    log_path = Path(config.output_dir) / "tui.log"
-    with stderr_to_file(log_path):
-        app = make_app(config, keymap=keymap)
-        result = app.run()
+def run_app(config: Config) -> int:
+    """Open the full-screen app over ``config`` (the CLI's default command)."""
+    # A typo in `keys:` is reported before the screen opens.
+    keymap = check_keymap(config.keys, binding_ids(), str(config.source or "config"))
+    with stderr_to_file(Path(config.output_dir) / "tui.log"):
+        result = make_app(config, keymap=keymap).run()
     return int(result or 0)

@@ -12,19 +12,11 @@ from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widgets import Label, Sparkline, Static
 
+from vectortrainer.budget.view import BudgetView
+from vectortrainer.display import histogram_counts
+from vectortrainer.runs.status import StageStatus
+
 BLOCKS = " ▁▂▃▄▅▆▇█"
-
-
-def histogram_bins(values: Sequence[float], bins: int = 24) -> tuple[list[int], float, float]:
-    """Counts of ``values`` in ``bins`` equal-width bins, with the range covered."""
-    if not values:
-        return [0] * bins, 0.0, 0.0
-    low, high = min(values), max(values)
-    width = (high - low) / bins or 1.0
-    counts = [0] * bins
-    for value in values:
-        counts[min(int((value - low) / width), bins - 1)] += 1
-    return counts, low, high
 
 
 class DensityHistogram(Static):
@@ -36,7 +28,7 @@ class DensityHistogram(Static):
     def render(self) -> Text:
         if not self.values:
             return Text("density histogram: select a function first", style="dim")
-        counts, low, high = histogram_bins(self.values, bins=max(8, min(48, self.size.width or 24)))
+        counts, low, high = histogram_counts(self.values, bins=max(8, min(48, self.size.width or 24)))
         peak = max(counts) or 1
         rows = 4
         lines = []
@@ -52,37 +44,38 @@ class DensityHistogram(Static):
 
 
 class BudgetBar(Static):
-    """Estimate against budget as a bar: green within, red over."""
+    """Estimate against its limit as a bar: green within, red over (dollars or minutes)."""
 
     DEFAULT_CSS = "BudgetBar { height: 2; }"
 
-    def __init__(self, estimate: float, budget: float | None, **kwargs) -> None:
+    def __init__(self, view: BudgetView, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.estimate = estimate
-        self.budget = budget
+        self.view = view
 
     def render(self) -> Text:
+        view = self.view
         width = max(10, (self.size.width or 50) - 2)
-        if self.budget is None:
-            return Text(f"${self.estimate:.2f} — no budget set (guard off)", style="yellow")
-        share = self.estimate / self.budget if self.budget > 0 else float("inf")
+        amount = view.format_amount(view.amount)
+        if view.limit is None or view.amount is None:
+            return Text(f"{amount} — no budget set (guard off)" if view.limit is None
+                        else f"{amount} — the budget cannot be checked", style="yellow")
+        share = view.amount / view.limit if view.limit > 0 else float("inf")
         filled = min(width, int(round(min(share, 1.0) * width)))
         over = share > 1.0
         bar = Text("█" * filled, style="red" if over else "green")
         bar.append("░" * (width - filled), style="dim")
-        label = f"${self.estimate:.2f} of ${self.budget:.2f} budget ({share:.0%})" if share != float("inf") else "budget is $0"
+        label = (f"{amount} of {view.format_amount(view.limit)} budget ({share:.0%})" if share != float("inf")
+                 else "the budget is 0")
         bar.append("\n" + label, style="bold red" if over else "green")
         return bar
 
 
 STAGE_STYLE = {
-    "pending": ("·", "dim"),
-    "running": ("▶", "bold yellow"),
-    "completed": ("✔", "green"),
-    "complete": ("✔", "green"),
-    "skipped": ("–", "dim"),
-    "failed": ("✘", "bold red"),
-    "cancelled": ("■", "red"),
+    StageStatus.PENDING: ("·", "dim"),
+    StageStatus.RUNNING: ("▶", "bold yellow"),
+    StageStatus.COMPLETE: ("✔", "green"),
+    StageStatus.SKIPPED: ("–", "dim"),
+    StageStatus.FAILED: ("✘", "bold red"),
 }
 
 

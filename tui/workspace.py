@@ -1,25 +1,50 @@
 """The app's single doorway to the engine: what the screens may ask, as plain calls.
 
-Each method is one engine call (or a short composition of public engine names),
-blocking, meant to run in a worker thread. Engine modules are imported inside
-the methods so the app paints before anything heavy is loaded. Results come
-back as the engine's own types or as small read-only views for display.
-Tests build a ``Workspace`` over a tmp directory and, where VectorWave is not
-wanted, hand it a ready log source (``source=``).
+Each method is one engine call (or a short composition of engine calls), blocking,
+meant to run in a worker thread; the screens hold no business rule of their own.
+The engine modules imported here are light (no VectorWave, torch or vendor SDK at
+import time), so the app still paints at once. Results come back as the engine's
+own types or as small read-only views for display. Tests build a ``Workspace``
+over a tmp directory and, where no store is wanted, hand it a ready log source
+(``source=``).
 """
 
 from __future__ import annotations
 
-import difflib
-import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vectortrainer.budget.estimates import Estimate
+from vectortrainer.budget.guards import estimate_cost
+from vectortrainer.budget.view import BudgetView, budget_view
 from vectortrainer.config import Config
-from vectortrainer.types import FunctionLogs, FunctionSummary
+from vectortrainer.demo.seed import SeedReport, seed_demo_store
+from vectortrainer.display import format_usd, preview
+from vectortrainer.feedback.diffing import DiffSegment, diff_segments
+from vectortrainer.feedback.from_logs import editable_output, pair_from_log
+from vectortrainer.feedback.pair import FeedbackPair
+from vectortrainer.feedback.store import FeedbackEntry, FeedbackStore
+from vectortrainer.golden.extractor import DensityBasedExtractor, ExtractionReport
+from vectortrainer.golden.selection import GoldenSelection, select_golden
+from vectortrainer.hooks.generator import GenerationReport, HookScriptGenerator
+from vectortrainer.hooks.report import publish_hook
+from vectortrainer.hooks.validation import replay_in_subprocess
+from vectortrainer.hooks.versions import HookVersion, HookVersionManager
+from vectortrainer.hooks.views import HookVersionRow, hook_versions_view, rollback_diff
+from vectortrainer.pipeline import ConfirmCallback, RunOutcome, TrainingPipeline
+from vectortrainer.rules.learning import learn_rules
+from vectortrainer.rules.replay import ReplayReport
+from vectortrainer.rules.synthesis import RuleSet
+from vectortrainer.runs.directory import RunInfo
+from vectortrainer.runs.monitor import PipelineMonitor
+from vectortrainer.runs.resume import resumable_runs
+from vectortrainer.store.environment import store_exists
+from vectortrainer.store.records import FunctionLogs, FunctionSummary, LogRecord
+from vectortrainer.store.source import LogSource
+from vectortrainer.training.base import BaseTrainer
 
 Progress = Callable[[int, int], None]
 
@@ -45,57 +70,9 @@ class SelectionView:
     skipped: dict[str, int]
     total: int
     logs: FunctionLogs
-    selection: Any = None  # vectortrainer.selection.GoldenSelection
+    selection: GoldenSelection | None = None
     epsilon: float = 0.15
     top_k: int = 20
-
-
-@dataclass(frozen=True)
-class HookVersionRow:
-    """One hook version, as the hooks screen shows it."""
-
-    version_id: str
-    created: str
-    rules: int
-    active: bool
-    checksum_ok: bool
-
-
-@dataclass(frozen=True)
-class BudgetView:
-    """What the budget modal shows (built from the engine's cost estimate)."""
-
-    examples: int
-    tokens: int
-    model: str
-    epochs: int
-    price_per_million: float
-    estimate_usd: float
-    budget_usd: float | None
-    advice: str = ""
-
-    @property
-    def over_budget(self) -> bool:
-        return self.budget_usd is not None and self.estimate_usd > self.budget_usd
-
-
-def readable_time(stamp: str) -> str:
-    """``20261125T155916030793Z`` -> ``2026-11-25 15:59:16`` (other shapes are returned as they are)."""
-    from datetime import datetime
-
-    for shape in ("%Y%m%dT%H%M%S%fZ", "%Y%m%dT%H%M%SZ", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
-        try:
-            return datetime.strptime(stamp, shape).strftime("%Y-%m-%d %H:%M:%S")
-        except ValueError:
-            continue
-    return stamp
-
-
-def preview(value: Any, width: int = 60) -> str:
-    """One line of at most ``width`` characters for a table cell."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 @dataclass
@@ -103,8 +80,8 @@ class Workspace:
     """The configured store, feedback file, hooks directory and output directory."""
 
     config: Config
-    source: Any = None  # vectortrainer.source.LogSource (or any object with the same two methods)
-    pipeline: Any = None  # the TrainingPipeline running now, so the UI can cancel it
+    source: Any = None  # a LogSource (or any object with its two read methods)
+    pipeline: TrainingPipeline | None = None  # the run going now, so the UI can cancel it
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # -- store ---------------------------------------------------------------
@@ -113,25 +90,17 @@ class Workspace:
         return Path(self.config.store.path)
 
     def store_exists(self) -> bool:
-        if self.source is not None:
-            return True
-        from vectortrainer.vectorwave_env import store_exists
-
-        return store_exists(self.store_path)
+        return self.source is not None or store_exists(self.store_path)
 
     def open_store(self) -> Any:
         """Open the log source (reads the Lite tables directly: no VectorWave import)."""
         with self._lock:
             if self.source is None:
-                from vectortrainer.source import LogSource
-
                 self.source = LogSource.open(self.store_path)
             return self.source
 
-    def seed_demo(self, progress: Callable[[int, int, str], None] | None = None) -> Any:
+    def seed_demo(self, progress: Callable[[int, int, str], None] | None = None) -> SeedReport:
         """Fill the demo store by calling the demo functions (and write the demo feedback pairs)."""
-        from vectortrainer.demo.seed import seed_demo_store
-
         return seed_demo_store(self.store_path, feedback_path=Path(self.config.feedback.path), progress=progress)
 
     def list_functions(self) -> list[FunctionSummary]:
@@ -141,10 +110,14 @@ class Workspace:
         return self.open_store().read_function(name, progress=progress)
 
     # -- golden data -----------------------------------------------------------
+    def selection_settings(self, epsilon: str, top_k: str) -> tuple[float, int]:
+        """The settings typed on the dataset screen, checked as the config checks them (``ConfigError``)."""
+        checked = self.config.with_overrides("dataset screen", **{"selection.epsilon": epsilon.strip() or None,
+                                                "selection.top_k": top_k.strip() or None})
+        return checked.selection.epsilon, checked.selection.top_k
+
     def select(self, name: str, epsilon: float, top_k: int, progress: Progress | None = None) -> SelectionView:
         """Golden candidates of ``name`` with every log's density (for the histogram); writes nothing."""
-        from vectortrainer.selection import select_golden
-
         logs = self.read_function(name, progress=progress)
         selection = select_golden(
             logs.vectors, logs.statuses, epsilon=epsilon, top_k=top_k,
@@ -163,10 +136,8 @@ class Workspace:
             logs=logs, selection=selection, epsilon=epsilon, top_k=top_k,
         )
 
-    def export(self, view: SelectionView, path: Path | None = None) -> Any:
-        """Write the golden set as validated ChatML JSONL (FR-1.6); returns the ``ExtractionReport``."""
-        from vectortrainer.extractor import DensityBasedExtractor
-
+    def export(self, view: SelectionView, path: Path | None = None) -> ExtractionReport:
+        """Write the golden set as validated ChatML JSONL (FR-1.6)."""
         target = Path(path) if path else Path(self.config.output_dir) / f"golden-{view.function}.jsonl"
         extractor = DensityBasedExtractor(
             source=self.open_store(), epsilon=view.epsilon, top_k=view.top_k,
@@ -175,148 +146,124 @@ class Workspace:
         )
         return extractor.extract_golden_data(view.function, target)
 
-    # -- feedback and rules ------------------------------------------------------
-    def feedback_store(self) -> Any:
-        from vectortrainer.feedback import FeedbackStore
-
+    # -- feedback --------------------------------------------------------------
+    def feedback_store(self) -> FeedbackStore:
         return FeedbackStore(Path(self.config.feedback.path))
 
-    def feedback_entries(self) -> list[Any]:
-        """The recorded pairs (``FeedbackEntry``: ``entry_id``, ``pair``, ``line``)."""
+    def feedback_entries(self) -> list[FeedbackEntry]:
+        """The recorded pairs (``entry_id``, ``pair``, ``line``), in file order."""
         return self.feedback_store().list()
 
-    def synthesize(self) -> Any:
-        """Rules from every recorded feedback pair (``vectortrainer.rules.RuleSet``)."""
-        from vectortrainer.rules import synthesize_rules
+    @staticmethod
+    def editable_output(record: LogRecord) -> str:
+        """A log's output as the text a person corrects."""
+        return editable_output(record)
 
-        return synthesize_rules(self.feedback_store().pairs())
+    @staticmethod
+    def correction(record: LogRecord, edited: str) -> FeedbackPair:
+        """The pair a correction of ``record`` makes (rendered exactly as its ChatML example)."""
+        return pair_from_log(record, edited)
 
-    def replay(self, rule_set: Any) -> Any:
-        """How the hook these rules make does on the feedback pairs (``ReplayReport``), without saving it."""
-        from vectortrainer.hooks import HookScriptGenerator
-        from vectortrainer.hooks.validation import replay_in_subprocess
+    def record_correction(self, pair: FeedbackPair) -> str:
+        """Store a new feedback pair; returns its id."""
+        return self.feedback_store().add(pair)
 
+    def edit_correction(self, entry: FeedbackEntry, fixed_output: str) -> None:
+        """Replace the fixed output of a stored pair (its bad output, input and context stay)."""
+        pair = entry.pair
+        self.feedback_store().edit(entry.entry_id, FeedbackPair(pair.bad_output, fixed_output, pair.input_prompt,
+                                                                pair.context))
+
+    def delete_correction(self, entry_id: str) -> None:
+        self.feedback_store().delete(entry_id)
+
+    # -- rules -------------------------------------------------------------------
+    def synthesize(self) -> RuleSet:
+        """Rules from every recorded feedback pair, as the CLI and the pipeline learn them."""
+        return learn_rules(self.feedback_store().pairs(), semantic_screen=self.config.feedback.semantic_screen)
+
+    @staticmethod
+    def resolve_conflict(rule_set: RuleSet, conflict_id: str, choice: int | str,
+                         order: list[int] | None = None) -> RuleSet:
+        """The rules re-learned with a person's decision on one conflict (``RuleSynthesisError`` if unsafe)."""
+        return rule_set.resolve(conflict_id, choice, order)
+
+    @staticmethod
+    def diff(bad: str, fixed: str) -> list[DiffSegment]:
+        """The token diff of a correction, for display."""
+        return diff_segments(bad, fixed)
+
+    @staticmethod
+    def replay(rule_set: RuleSet) -> ReplayReport:
+        """How the hook these rules make does on the feedback pairs, without saving it."""
         source, _, _ = HookScriptGenerator().render(rule_set)
         return replay_in_subprocess(source, list(rule_set.pairs))
 
+    def generate_hook(self, rule_set: RuleSet, note: str = "") -> GenerationReport:
+        """Validate, replay and save the rules as a new active hook version, with ``rules.json`` beside it."""
+        generation, _ = publish_hook(rule_set, Path(self.config.hooks.dir), feedback_path=self.config.feedback.path,
+                                     note=note)
+        return generation
+
     # -- hooks -------------------------------------------------------------------
-    def hook_manager(self) -> Any:
-        from vectortrainer.hooks import HookVersionManager
-
-        return HookVersionManager(Path(self.config.hooks.dir))
-
     def hook_versions(self) -> list[HookVersionRow]:
         """Every saved hook version, newest first, with its checksum verified."""
-        from vectortrainer.hooks import HookVersionError
-
-        manager = self.hook_manager()
-        rows = []
-        for version in manager.list_versions():
-            try:
-                manager.read_version(version.version_id)
-                checksum_ok = True
-            except HookVersionError:
-                checksum_ok = False
-            rows.append(HookVersionRow(version_id=version.version_id, created=readable_time(version.timestamp),
-                                       rules=version.rules_count, active=version.active, checksum_ok=checksum_ok))
-        return list(reversed(rows))
+        return list(reversed(hook_versions_view(Path(self.config.hooks.dir)).rows))
 
     def hook_diff(self, version_id: str) -> str:
         """What rolling back to ``version_id`` would change in the active hook (unified diff)."""
-        manager = self.hook_manager()
-        active = manager.get_active_version()
-        if active is None or active.version_id == version_id:
-            return ""
-        before = _rules_listing(manager.read_version(active.version_id))
-        after = _rules_listing(manager.read_version(version_id))
-        if before is None or after is None:  # not a hook we generated: show the source diff
-            return str(manager.diff(active.version_id, version_id))
-        return "".join(difflib.unified_diff(before, after, fromfile=active.version_id, tofile=version_id, n=2))
+        return rollback_diff(Path(self.config.hooks.dir), version_id)
 
-    def rollback(self, version_id: str | None) -> Any:
-        return self.hook_manager().rollback(version_id)
+    def rollback(self, version_id: str | None) -> HookVersion:
+        return HookVersionManager(Path(self.config.hooks.dir)).rollback(version_id)
 
-    def generate_hook(self, rule_set: Any, note: str = "") -> Any:
-        """Validate, replay and save the rules as a new active hook version; returns the report."""
-        from vectortrainer.hooks import HookScriptGenerator
-
-        generator = HookScriptGenerator()
-        generator.generate(rule_set, Path(self.config.hooks.dir), enable_versioning=True, note=note)
-        return generator.last_report
-
-    # -- cost ----------------------------------------------------------------------
+    # -- cost and runs -------------------------------------------------------------
     def estimate_budget(self, train_path: Path) -> BudgetView:
         """Count tokens offline and price the fine-tune against the configured budget (FR-6)."""
-        from vectortrainer.cost import check_budget
-
         training, budget = self.config.training, self.config.budget
-        estimate = check_budget(
-            train_path, training.model, None, training.n_epochs, prices=budget.prices or None
-        )
-        return budget_view(estimate, budget.max_budget_usd)
+        estimate = estimate_cost(train_path, training.model, budget.max_budget_usd, training.n_epochs,
+                                 prices=budget.prices or None)
+        return budget_view(estimate)
 
+    def training_target(self) -> str:
+        """The model a run would train: the vendor's model, or the local model directory."""
+        training = self.config.training
+        return str(training.local_model or "(training.local_model not set)") if training.trainer == "local" \
+            else training.model
 
-def _rules_listing(source: str) -> list[str] | None:
-    """The rules a generated hook embeds (its ``RULES_JSON`` constant), one key per line, for diffs."""
-    import ast
+    def budget_limit_text(self) -> str:
+        """The limit a run is held to: dollars for a vendor, minutes for a local run ("off" when none)."""
+        budget = self.config.budget
+        if self.config.training.trainer == "local":
+            return f"{budget.max_minutes:g} min" if budget.max_minutes is not None else "off"
+        return format_usd(budget.max_budget_usd) if budget.max_budget_usd is not None else "off"
 
-    try:
-        for node in ast.parse(source).body:
-            if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "RULES_JSON" for t in node.targets):
-                document = json.loads(ast.literal_eval(node.value))
-                return json.dumps(document.get("rules", document), indent=1, sort_keys=True,
-                                  ensure_ascii=False).splitlines(keepends=True)
-    except (SyntaxError, ValueError, TypeError):
-        return None
-    return None
+    @staticmethod
+    def budget_view(estimate: Estimate) -> BudgetView:
+        """What the budget modal shows of the pipeline's estimate (dollars or minutes)."""
+        return budget_view(estimate)
 
+    def latest_resumable_run(self) -> RunInfo | None:
+        """The newest run ``r`` can resume (never one live in another process)."""
+        runs = resumable_runs(self.config.output_dir)
+        return runs[0] if runs else None
 
-def budget_view(estimate: Any, budget_usd: float | None) -> BudgetView:
-    """The modal's view of a ``vectortrainer.cost.CostEstimate``, with advice when over budget."""
-    advice = ""
-    over = budget_usd is not None and estimate.estimated_usd > budget_usd
-    if over and estimate.estimated_usd > 0:
-        fitting = int(estimate.n_examples * budget_usd / estimate.estimated_usd)
-        most = f"at most about {fitting} example{'s' if fitting != 1 else ''}" if fitting >= 1 else "far fewer examples"
-        advice = (
-            f"To get under ${budget_usd:.2f}: select {most} "
-            f"(a smaller top-k on the dataset screen, F2), use fewer epochs or a cheaper model "
-            f"(training.n_epochs / training.model), or raise budget.max_budget_usd in the config."
-        )
-    return BudgetView(
-        examples=estimate.n_examples,
-        tokens=estimate.tokens_per_epoch,
-        model=estimate.model,
-        epochs=estimate.n_epochs,
-        price_per_million=estimate.price_per_million,
-        estimate_usd=estimate.estimated_usd,
-        budget_usd=budget_usd,
-        advice=advice,
-    )
+    def start_or_resume_run(
+        self,
+        *,
+        monitor: PipelineMonitor,
+        confirm: ConfirmCallback,
+        resume_id: str | None = None,
+        golden_path: Path | None = None,
+        trainer: BaseTrainer | None = None,
+    ) -> RunOutcome:
+        """Run the training pipeline (blocking; call from a worker) and return its outcome.
 
-
-def start_or_resume_run(
-    workspace: Workspace,
-    *,
-    monitor: Any,
-    confirm: Callable[[Any], bool],
-    resume_id: str | None = None,
-    golden_path: Path | None = None,
-    trainer: Any = None,
-) -> Any:
-    """Run the training pipeline (blocking; call from a worker) and return its ``RunOutcome``.
-
-    With ``golden_path`` (the dataset screen's export) the run trains on that file
-    instead of reading the store again.
-    """
-    from vectortrainer.pipeline import TrainingPipeline
-
-    pipeline = TrainingPipeline(workspace.config, trainer=trainer, monitor=monitor, confirm=confirm)
-    workspace.pipeline = pipeline
-    if resume_id is not None:
-        return pipeline.resume(resume_id)
-    if golden_path is None and workspace.source is not None and hasattr(workspace.source, "store"):
-        from vectortrainer.vectorwave_env import open_dataset_manager
-
-        pipeline.dataset_manager = open_dataset_manager(workspace.store_path)
-    return pipeline.run(golden_path=golden_path)
+        With ``golden_path`` (the dataset screen's export) the run trains on that file
+        instead of reading the store again; otherwise it reads the app's own log source.
+        """
+        pipeline = TrainingPipeline(self.config, source=self.source, trainer=trainer, monitor=monitor, confirm=confirm)
+        self.pipeline = pipeline
+        if resume_id is not None:
+            return pipeline.resume(resume_id)
+        return pipeline.run(golden_path=golden_path)

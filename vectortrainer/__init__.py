@@ -1,9 +1,86 @@
 """VectorTrainer: the engine of a self-evolving loop for LLM-backed Python functions.
 
 The engine reads VectorWave execution logs, selects golden data, turns feedback
-into versioned hook scripts, guards the budget and fine-tunes. It never imports
-a UI toolkit: the Textual app (`tui/`, `screens/`), `--batch` and the Streamlit
-companion are faces over it. Heavy imports (vectorwave, torch) happen lazily.
+into versioned hook scripts, guards the budget and fine-tunes. It never imports a
+UI toolkit: the Textual app (``tui/``, ``screens/``), ``--batch`` and the Streamlit
+companion are faces over it.
+
+The public API is the names in ``__all__``, imported from here::
+
+    from vectortrainer import select_golden, synthesize_rules, TrainingPipeline
+
+They resolve lazily (PEP 562), so ``import vectortrainer`` loads nothing heavy;
+the modules behind them are free to move.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+# Public name -> the module that defines it.
+_EXPORTS: dict[str, str] = {
+    "epsilon_density": "vectortrainer.golden.density",
+    "select_golden": "vectortrainer.golden.selection",
+    "DensityBasedExtractor": "vectortrainer.golden.extractor",
+    "FeedbackPair": "vectortrainer.feedback.pair",
+    "FeedbackStore": "vectortrainer.feedback.store",
+    "Rule": "vectortrainer.rules.model",
+    "RuleSet": "vectortrainer.rules.synthesis",
+    "synthesize_rules": "vectortrainer.rules.synthesis",
+    "HookScriptGenerator": "vectortrainer.hooks.generator",
+    "HookVersionManager": "vectortrainer.hooks.versions",
+    "count_tokens_in_jsonl": "vectortrainer.budget.tokens",
+    "estimate_training_cost": "vectortrainer.budget.estimates",
+    "check_budget": "vectortrainer.budget.guards",
+    "MODEL_TRAINING_PRICES": "vectortrainer.budget.pricing",
+    "BudgetExceededError": "vectortrainer.errors",
+    "VectorTrainerError": "vectortrainer.errors",
+    "BaseTrainer": "vectortrainer.training.base",
+    "OpenAITrainer": "vectortrainer.training.openai",
+    "LocalTrainer": "vectortrainer.training.local.trainer",
+    "TrainingPipeline": "vectortrainer.pipeline",
+    "PipelineMonitor": "vectortrainer.runs.monitor",
+    "Config": "vectortrainer.config",
+    "load_config": "vectortrainer.config",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vectortrainer' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # resolved once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs; never executed
+    from vectortrainer.budget.estimates import estimate_training_cost
+    from vectortrainer.budget.guards import check_budget
+    from vectortrainer.budget.pricing import MODEL_TRAINING_PRICES
+    from vectortrainer.budget.tokens import count_tokens_in_jsonl
+    from vectortrainer.config import Config, load_config
+    from vectortrainer.errors import BudgetExceededError, VectorTrainerError
+    from vectortrainer.feedback.pair import FeedbackPair
+    from vectortrainer.feedback.store import FeedbackStore
+    from vectortrainer.golden.density import epsilon_density
+    from vectortrainer.golden.extractor import DensityBasedExtractor
+    from vectortrainer.golden.selection import select_golden
+    from vectortrainer.hooks.generator import HookScriptGenerator
+    from vectortrainer.hooks.versions import HookVersionManager
+    from vectortrainer.pipeline import TrainingPipeline
+    from vectortrainer.rules.model import Rule
+    from vectortrainer.rules.synthesis import RuleSet, synthesize_rules
+    from vectortrainer.runs.monitor import PipelineMonitor
+    from vectortrainer.training.base import BaseTrainer
+    from vectortrainer.training.local.trainer import LocalTrainer
+    from vectortrainer.training.openai import OpenAITrainer

@@ -7,6 +7,7 @@ Command-line flags override values after loading (`Config.with_overrides`).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import types
@@ -41,6 +42,8 @@ class SelectionConfig:
 @dataclass
 class FeedbackConfig:
     path: Path = DEFAULT_HOME / "feedback.jsonl"
+    # Screen out pairs whose fix rewrites the meaning (MiniLM similarity) before learning rules.
+    semantic_screen: bool = True
 
 
 @dataclass
@@ -94,8 +97,11 @@ class Config:
     keys: dict[str, str] = field(default_factory=dict)
     source: Path | None = None
 
-    def with_overrides(self, **dotted: Any) -> "Config":
-        """A copy with ``{"selection.top_k": 5, ...}`` applied; ``None`` values are ignored."""
+    def with_overrides(self, origin: str = "command line", **dotted: Any) -> "Config":
+        """A copy with ``{"selection.top_k": 5, ...}`` applied and validated; ``None`` values are ignored.
+
+        ``origin`` names where the values came from in error messages ("command line", a screen).
+        """
         result = _deep_copy(self)
         for dotted_key, value in dotted.items():
             if value is None:
@@ -105,8 +111,8 @@ class Config:
             for part in parents:
                 target = getattr(target, part)
             hint = _field_types(type(target))[leaf]
-            setattr(target, leaf, _coerce(value, hint, dotted_key, "command line", None))
-        _validate(result, "command line")
+            setattr(target, leaf, _coerce(value, hint, dotted_key, origin, None))
+        _validate(result, origin)
         return result
 
     def redacted(self) -> dict[str, Any]:
@@ -221,11 +227,38 @@ def _describe(hint: Any) -> str:
     )
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def epsilon_problem(value: Any) -> str | None:
+    """Why ``value`` is not a valid epsilon (None when it is); the one rule config, API and faces share."""
+    if not _is_number(value) or not 0.0 < float(value) <= 2.0:
+        return "must be a cosine distance in (0, 2] (e.g. 0.15 means similarity >= 0.85)"
+    return None
+
+
+def top_k_problem(value: Any) -> str | None:
+    """Why ``value`` is not a valid top-k (None when it is)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        return "must be a whole number of at least 1"
+    return None
+
+
+def anomaly_share_problem(value: Any) -> str | None:
+    """Why ``value`` is not a valid anomaly share (None when it is)."""
+    if not _is_number(value) or not 0.0 <= float(value) <= 1.0:
+        return "must be in [0, 1]"
+    return None
+
+
 def _validate(config: Config, file: str) -> None:
+    for key, problem in (("selection.epsilon", epsilon_problem(config.selection.epsilon)),
+                         ("selection.top_k", top_k_problem(config.selection.top_k)),
+                         ("selection.anomaly_share", anomaly_share_problem(config.selection.anomaly_share))):
+        if problem:
+            raise ConfigError(f"{file}: {key}: {problem}")
     checks = [
-        (0.0 < config.selection.epsilon <= 2.0, "selection.epsilon", "must be in (0, 2] (cosine distance)"),
-        (config.selection.top_k >= 1, "selection.top_k", "must be at least 1"),
-        (0.0 <= config.selection.anomaly_share <= 1.0, "selection.anomaly_share", "must be in [0, 1]"),
         (0.0 <= config.training.validation_split < 1.0, "training.validation_split", "must be in [0, 1)"),
         (config.training.poll_interval_s > 0, "training.poll_interval_s", "must be positive"),
         (config.budget.max_budget_usd is None or config.budget.max_budget_usd >= 0, "budget.max_budget_usd", "must be >= 0 or null"),
@@ -241,8 +274,6 @@ def _validate(config: Config, file: str) -> None:
 
 
 def _deep_copy(config: Config) -> Config:
-    import copy
-
     return copy.deepcopy(config)
 
 

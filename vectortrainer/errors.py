@@ -1,6 +1,38 @@
-"""Error types the faces turn into one clear line (and the CLI into an exit code)."""
+"""Every error VectorTrainer raises on purpose, in one tree; the faces turn each into one clear line.
+
+::
+
+    VectorTrainerError                 the user's to fix; the message names the thing and the fix
+    ├── ConfigError                    a config file, flag or setting is invalid
+    │   ├── UnknownModelError          a model with no known training price
+    │   ├── RetiredModelError          a model whose fine-tuning was retired
+    │   └── MissingAPIKeyError         no API key in the environment
+    ├── StoreError                     the VectorWave store is missing, empty or lacks what was asked
+    ├── DataFormatError                a data file (JSONL, manifest, ...) is malformed
+    │   └── RunDirectoryError          a run directory is missing or damaged
+    │       └── UnknownRunError        no run with that id (a usage error)
+    ├── RunInUseError                  another process holds the run
+    ├── BudgetExceededError            the dollar estimate is over the budget; nothing was uploaded
+    ├── TimeBudgetExceededError        the minutes estimate is over the budget; nothing was trained
+    ├── TokenizerDataError             tiktoken's offline data failed its hash check
+    ├── FeedbackNotFoundError          no feedback entry with that id
+    ├── RuleSynthesisError             rule synthesis was asked for what it cannot do
+    ├── HookValidationError            a hook script failed validation; nothing was written
+    ├── HookVersionError               a hook version is missing, unknown or damaged
+    ├── TrainerAPIError                the vendor API answered with an error to act on
+    │   └── TrainingNotAvailableError  the vendor refuses new fine-tuning jobs
+    ├── LocalTrainingError             a local training job could not be found or read
+    └── PipelineCancelled              the run was cancelled; it can be resumed
+
+Exit codes are not attributes of these errors: the CLI maps error types to codes
+(``vectortrainer.cli.common``). :func:`describe` is the one-line text every face shows.
+"""
 
 from __future__ import annotations
+
+from typing import Any
+
+from vectortrainer.redaction import redact_secrets
 
 
 class VectorTrainerError(Exception):
@@ -8,7 +40,19 @@ class VectorTrainerError(Exception):
 
 
 class ConfigError(VectorTrainerError):
-    """A configuration file or flag is invalid."""
+    """A configuration file, flag or setting is invalid."""
+
+
+class UnknownModelError(ConfigError):
+    """A model that has no training price; the message lists the known ones."""
+
+
+class RetiredModelError(ConfigError):
+    """A model whose fine-tuning was retired; the message names the date."""
+
+
+class MissingAPIKeyError(ConfigError):
+    """No API key in the environment; the message names the variable to set."""
 
 
 class StoreError(VectorTrainerError):
@@ -17,3 +61,88 @@ class StoreError(VectorTrainerError):
 
 class DataFormatError(VectorTrainerError):
     """A data file (JSONL, manifest, ...) is malformed; the message names file and line."""
+
+
+class RunDirectoryError(DataFormatError):
+    """A run directory is missing or damaged; the message names the file and what is wrong."""
+
+
+class UnknownRunError(RunDirectoryError):
+    """No run with that id (or not a valid id): a usage error."""
+
+
+class RunInUseError(VectorTrainerError):
+    """Another process holds the run (resuming it twice at once could pay for two jobs)."""
+
+
+class BudgetExceededError(VectorTrainerError):
+    """The estimated training cost is over ``max_budget_usd``; nothing was uploaded (FR-6.3).
+
+    ``estimate`` is the estimated cost in USD, ``budget`` the limit, ``tokens`` the
+    billed training tokens (all epochs); ``cost`` holds the whole ``CostEstimate``.
+    """
+
+    def __init__(self, message: str, *, cost: Any, budget: float) -> None:
+        super().__init__(message)
+        self.cost = cost
+        self.estimate = cost.estimated_usd
+        self.budget = budget
+        self.tokens = cost.billed_tokens
+
+
+class TimeBudgetExceededError(VectorTrainerError):
+    """The estimated local training time is over ``budget.max_minutes``; nothing was trained."""
+
+    def __init__(self, message: str, *, estimate: Any, max_minutes: float) -> None:
+        super().__init__(message)
+        self.estimate = estimate
+        self.max_minutes = max_minutes
+
+
+class TokenizerDataError(VectorTrainerError):
+    """The bundled BPE data does not match the hash tiktoken expects."""
+
+
+class FeedbackNotFoundError(VectorTrainerError):
+    """No feedback entry has the id that was asked for."""
+
+
+class RuleSynthesisError(VectorTrainerError):
+    """Rule synthesis was asked for something it cannot do (e.g. an unknown conflict id)."""
+
+
+class HookValidationError(VectorTrainerError):
+    """A hook script failed validation; nothing was written."""
+
+
+class HookVersionError(VectorTrainerError):
+    """A version is missing, unknown or failed its checksum; the active hook was left as it was."""
+
+
+class TrainerAPIError(VectorTrainerError):
+    """The vendor API answered with an error the user has to act on."""
+
+
+class TrainingNotAvailableError(TrainerAPIError):
+    """The vendor refuses new fine-tuning jobs for this organisation (HTTP 403 training_not_available)."""
+
+
+class LocalTrainingError(VectorTrainerError):
+    """A local job could not be found or read."""
+
+
+class PipelineCancelled(VectorTrainerError):
+    """The run was cancelled (``TrainingPipeline.cancel()``); it can be resumed."""
+
+
+def describe(error: BaseException) -> str:
+    """One line for a face: the first line of the message, secrets redacted.
+
+    A :class:`VectorTrainerError` reads as written; anything else is named by its
+    type (``OSError: ...``), because its message alone rarely says what broke.
+    """
+    text = str(error).strip()
+    line = redact_secrets(text.splitlines()[0]) if text else ""
+    if isinstance(error, VectorTrainerError):
+        return line or type(error).__name__
+    return f"{type(error).__name__}: {line}" if line else type(error).__name__

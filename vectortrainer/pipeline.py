@@ -20,51 +20,45 @@ recorded, logged with the command that resumes the run, and re-raised.
 
 from __future__ import annotations
 
-import inspect
 import os
-import re
-import shlex
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vectortrainer.budget.estimates import Estimate, estimate_from_dict
+from vectortrainer.budget.guards import check_budget, check_time_budget
 from vectortrainer.config import Config
-from vectortrainer.errors import ConfigError, StoreError, VectorTrainerError
-from vectortrainer.monitor import CompositeMonitor, JsonlEventSink, PipelineMonitor
-from vectortrainer.runs import (
-    COMPLETE,
-    GOLDEN_PICKS_FILE,
-    FAILED,
-    RUNNING,
-    SKIPPED,
-    STAGES,
-    RunDirectory,
-    StageState,
-    redact_secrets,
-    write_atomic,
+from vectortrainer.errors import (
+    BudgetExceededError,
+    ConfigError,
+    PipelineCancelled,
+    StoreError,
+    TimeBudgetExceededError,
+    VectorTrainerError,
+    describe,
 )
-from vectortrainer.trainers.base import BaseTrainer, PreparedData, TrainingEvent, TrainingStatus
-from vectortrainer.types import FeedbackPair
+from vectortrainer.feedback.store import FeedbackStore
+from vectortrainer.files import atomic_write_text
+from vectortrainer.golden.extractor import DensityBasedExtractor
+from vectortrainer.golden.picks import adopted_stats, golden_picks, golden_stats
+from vectortrainer.hooks.report import rules_report, write_rules_report
+from vectortrainer.redaction import redact_secrets
+from vectortrainer.rules.learning import learn_rules, rules_counts
+from vectortrainer.runs.directory import GOLDEN_PICKS_FILE, RunDirectory, StageState
+from vectortrainer.runs.monitor import CompositeMonitor, JsonlEventSink, PipelineMonitor
+from vectortrainer.runs.resume import resume_command
+from vectortrainer.runs.status import RunStatus, StageStatus
+from vectortrainer.runs.summary import RunSummary, build_summary, read_summary
+from vectortrainer.store.environment import store_exists
+from vectortrainer.store.source import LogSource
+from vectortrainer.training.base import BaseTrainer, PreparedData, TrainingEvent, TrainingStatus
+from vectortrainer.training.data import preference_file, split_for_validation
+from vectortrainer.training.factory import make_trainer
 
-# Run outcomes (``run.json`` "status" and ``RunOutcome.status``).
-SUCCEEDED = "succeeded"
-RUN_FAILED = "failed"
-TRAINING_FAILED = "training_failed"
-TRAINING_CANCELLED = "training_cancelled"
-BUDGET_EXCEEDED = "budget_exceeded"
-NOT_APPROVED = "not_approved"
-NEEDS_CREDENTIALS = "needs_credentials"
-INTERRUPTED = "interrupted"
-
-ConfirmCallback = Callable[[Any], bool]  # receives the CostEstimate, returns approve / decline
-
-PICK_FIELDS = ("uuid", "strategy", "rank", "density", "cluster", "cluster_size")
-
-_STEP_OF_TOTAL = re.compile(r"\bstep\s+(\d+)\s*/\s*(\d+)", re.IGNORECASE)
-_METRIC_LOSS_KEYS = ("train_loss", "loss", "full_valid_loss", "valid_loss")
+ConfirmCallback = Callable[[Estimate], bool]  # receives the estimate, returns approve / decline
 
 
 @dataclass
@@ -73,52 +67,41 @@ class RunOutcome:
 
     run_id: str
     run_dir: Path
-    status: str
+    status: RunStatus
     message: str = ""
-    summary: dict[str, Any] | None = None
+    summary: RunSummary | None = None
     estimate: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
-        return self.status == SUCCEEDED
+        return self.status == RunStatus.SUCCEEDED
 
     def to_dict(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "run_dir": str(self.run_dir), "status": self.status,
-                "message": self.message, "summary": self.summary, "estimate": self.estimate}
-
-
-class PipelineCancelled(VectorTrainerError):
-    """The run was cancelled (``TrainingPipeline.cancel()``); it can be resumed."""
+        return {"run_id": self.run_id, "run_dir": str(self.run_dir), "status": str(self.status),
+                "message": self.message, "summary": self.summary.to_dict() if self.summary else None,
+                "estimate": self.estimate}
 
 
 class _Stop(Exception):
     """An expected end of the run before the summary (budget, approval, credentials)."""
 
-    def __init__(self, status: str, message: str) -> None:
+    def __init__(self, status: RunStatus, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
 
 
-def resume_command(run_id: str, config: Config | None = None) -> str:
-    """The command line that resumes ``run_id`` (with the config file and output dir it needs)."""
-    parts = ["vectortrainer", "--batch"]
-    if config is not None and config.source is not None:
-        parts += ["--config", shlex.quote(str(config.source))]
-    if config is not None and Path(config.output_dir) != Path(Config().output_dir):
-        parts += ["--output-dir", shlex.quote(str(config.output_dir))]
-    return " ".join([*parts, "--resume", run_id])
-
-
 class TrainingPipeline:
     """Runs (or resumes) one training run; see the module docstring.
 
-    ``dataset_manager`` is a ``VectorWaveDatasetManager`` (FR-1.5); without one the
-    Lite store at ``store_path`` (default ``config.store.path``) is opened when the
-    extract stage needs it. ``trainer`` defaults to the one ``config.training.trainer``
-    names, created only when the upload stage needs it. ``confirm`` receives the
-    ``CostEstimate`` and returns True to spend the money; without it the cost is
-    approved when a budget is set (the guard already held it within the budget).
+    The logs come from ``source`` (a ready :class:`~vectortrainer.store.source.LogSource`),
+    else from ``dataset_manager`` (a ``VectorWaveDatasetManager``, FR-1.5), else from
+    the Lite store at ``store_path`` (default ``config.store.path``), read straight
+    from its tables when the extract stage needs it. ``trainer`` defaults to the one
+    ``config.training.trainer`` names, created only when a stage needs it. ``confirm``
+    receives the :class:`~vectortrainer.budget.estimates.Estimate` and returns True to
+    spend the money (or the time); without it the cost is approved when a budget is
+    set (the guard already held it within the budget) and a local run is approved.
     """
 
     def __init__(
@@ -126,6 +109,7 @@ class TrainingPipeline:
         config: Config,
         *,
         dataset_manager: Any = None,
+        source: LogSource | None = None,
         store_path: str | os.PathLike[str] | None = None,
         trainer: BaseTrainer | None = None,
         monitor: PipelineMonitor | None = None,
@@ -133,6 +117,7 @@ class TrainingPipeline:
     ) -> None:
         self.config = config
         self.dataset_manager = dataset_manager
+        self.source = source
         self.store_path = Path(store_path) if store_path is not None else Path(config.store.path)
         self.trainer = trainer
         self.user_monitor = monitor
@@ -140,7 +125,7 @@ class TrainingPipeline:
         self.run_dir: RunDirectory | None = None
         self.monitor: PipelineMonitor = monitor or PipelineMonitor()
         self._cancel = threading.Event()
-        self._estimate: Any = None
+        self._estimate: Estimate | None = None
         self._last_step = 0
         self._total_steps: int | None = None
 
@@ -170,10 +155,11 @@ class TrainingPipeline:
         golden data, rules and uploaded file are reused.
         """
         run = RunDirectory.open(self.config.output_dir, run_id)
-        if run.state.status == SUCCEEDED:
-            return RunOutcome(run.run_id, run.path, SUCCEEDED, "the run had already succeeded",
-                              summary=_read_optional(run, run.summary_path))
-        retry = retry_failed_training and run.state.status in (TRAINING_FAILED, TRAINING_CANCELLED)
+        if run.state.status == RunStatus.SUCCEEDED:
+            return RunOutcome(run.run_id, run.path, RunStatus.SUCCEEDED, "the run had already succeeded",
+                              summary=read_summary(run))
+        retry = retry_failed_training and run.state.status in (RunStatus.TRAINING_FAILED,
+                                                               RunStatus.TRAINING_CANCELLED)
         previous_job = run.state.job_id
         if retry:
             for name in ("confirm", "train", "monitor", "summary"):
@@ -198,7 +184,7 @@ class TrainingPipeline:
         self.run_dir = run
         self.monitor = CompositeMonitor([JsonlEventSink(run.events), self.user_monitor])
         with run.lock():
-            run.state.status = RUNNING
+            run.state.status = RunStatus.RUNNING
             run.state.error = None
             run.save()
             self.monitor.on_run_start(run.run_id, resumed=resumed, run_dir=run.path)
@@ -211,12 +197,12 @@ class TrainingPipeline:
             except _Stop as stop:
                 outcome = self._finish(run, stop.status, stop.message)
             except (KeyboardInterrupt, PipelineCancelled):
-                self._finish(run, INTERRUPTED, self._interrupted_message(run))
+                self._finish(run, RunStatus.INTERRUPTED, self._interrupted_message(run))
                 if self._cancel.is_set():
-                    return RunOutcome(run.run_id, run.path, INTERRUPTED, self._interrupted_message(run))
+                    return RunOutcome(run.run_id, run.path, RunStatus.INTERRUPTED, self._interrupted_message(run))
                 raise
             except BaseException as exc:
-                self._finish(run, RUN_FAILED, _one_line(exc))
+                self._finish(run, RunStatus.FAILED, describe(exc))
                 raise
             return outcome
 
@@ -230,16 +216,16 @@ class TrainingPipeline:
         self._stage(run, "monitor", lambda: self._monitor_stage(run), description="follow the job")
         status = run.state.stage("monitor").detail.get("status", "")
         self._stage(run, "summary", lambda: self._summary_stage(run), description="final summary")
-        summary = _read_optional(run, run.summary_path)
-        if status == TrainingStatus.SUCCEEDED.value:
-            outcome_status, message = SUCCEEDED, f"run {run.run_id} succeeded: {run.state.fine_tuned_model}"
-        elif status == TrainingStatus.CANCELLED.value:
-            outcome_status = TRAINING_CANCELLED
+        summary = read_summary(run)
+        if status == TrainingStatus.SUCCEEDED:
+            outcome_status, message = RunStatus.SUCCEEDED, f"run {run.run_id} succeeded: {run.state.fine_tuned_model}"
+        elif status == TrainingStatus.CANCELLED:
+            outcome_status = RunStatus.TRAINING_CANCELLED
             message = (f"training job {run.state.job_id} was cancelled; "
                        f"start a new job with: {resume_command(run.run_id, self.config)}")
         else:
             error = run.state.stage("monitor").detail.get("error") or "no reason given"
-            outcome_status = TRAINING_FAILED
+            outcome_status = RunStatus.TRAINING_FAILED
             message = (f"training job {run.state.job_id} failed: {error}; "
                        f"after fixing the cause, start a new job with: {resume_command(run.run_id, self.config)}")
         outcome = self._finish(run, outcome_status, message)
@@ -253,33 +239,33 @@ class TrainingPipeline:
             self.monitor.on_stage_complete(name, result=state.detail, duration_s=state.duration_s, skipped=True)
             return state.detail
         self._check_cancelled()
-        state.status, state.started_at, state.finished_at, state.error = RUNNING, time.time(), None, None
+        state.status, state.started_at, state.finished_at, state.error = StageStatus.RUNNING, time.time(), None, None
         run.save()
         self.monitor.on_stage_start(name, total=None, description=description)
         try:
             detail = body() or {}
         except BaseException as exc:
-            state.status = FAILED
-            state.error = _one_line(exc) if not isinstance(exc, KeyboardInterrupt) else "interrupted"
+            state.status = StageStatus.FAILED
+            state.error = describe(exc) if not isinstance(exc, KeyboardInterrupt) else "interrupted"
             state.finished_at = time.time()
             state.duration_s = round(state.finished_at - (state.started_at or state.finished_at), 3)
             run.save()
             self.monitor.on_stage_failed(name, state.error)
             raise
         state.detail.update(redact_secrets(detail))
-        state.status = SKIPPED if detail.get("skipped") else COMPLETE
+        state.status = StageStatus.SKIPPED if detail.get("skipped") else StageStatus.COMPLETE
         state.finished_at = time.time()
         state.duration_s = round(state.finished_at - (state.started_at or state.finished_at), 3)
         run.save()
         self.monitor.on_stage_complete(name, result=state.detail, duration_s=state.duration_s)
         return state.detail
 
-    def _finish(self, run: RunDirectory, status: str, message: str) -> RunOutcome:
+    def _finish(self, run: RunDirectory, status: RunStatus, message: str) -> RunOutcome:
         run.state.status = status
-        run.state.error = None if status == SUCCEEDED else message
+        run.state.error = None if status == RunStatus.SUCCEEDED else message
         run.save()
         self.monitor.on_run_end(status, message=message)
-        estimate = _read_optional(run, run.estimate_path)
+        estimate = run.read_json(run.estimate_path.name) if run.estimate_path.exists() else None
         return RunOutcome(run.run_id, run.path, status, message, estimate=estimate)
 
     def _interrupted_message(self, run: RunDirectory) -> str:
@@ -296,13 +282,14 @@ class TrainingPipeline:
         if not function:
             raise ConfigError("selection.function: no function chosen; set it in the config or pass --function NAME")
         self.monitor.on_progress("extract", 0, None, "opening the VectorWave store")
-        manager = self._dataset_manager()
+        source = self._log_source()
 
         def progress(step: str, done: int, total: int) -> None:
             self._check_cancelled()
             self.monitor.on_progress("extract", done, total, f"{step} {function}")
 
-        report = extract_golden(manager, self.config, function, run.golden_path, progress)
+        extractor = DensityBasedExtractor.from_config(self.config.selection, source=source, progress=progress)
+        report = extractor.extract_golden_data(function, run.golden_path)
         # Recorded so the web map shows what this run trained on, even after the store changes.
         run.write_json(GOLDEN_PICKS_FILE, golden_picks(report))
         golden = golden_stats(report, run.golden_path)
@@ -311,14 +298,16 @@ class TrainingPipeline:
         return {"function": function, "golden": golden, "note": f"{golden['examples']} examples"}
 
     def _synthesize_stage(self, run: RunDirectory) -> dict[str, Any]:
-        rules = synthesize_from_feedback(self.config, run.rules_path, function=run.state.function)
+        feedback = self.config.feedback
+        rule_set = learn_rules(FeedbackStore(feedback.path).pairs(), semantic_screen=feedback.semantic_screen,
+                               function=run.state.function)
+        write_rules_report(run.rules_path, rules_report(rule_set, feedback_path=feedback.path))
+        rules = rules_counts(rule_set)
         self.monitor.on_log(f"{rules['count']} rules, {rules['conflicts']} conflicts, {rules['merged']} merged",
                             stage="synthesize")
         return {"rules": rules, "note": f"{rules['count']} rules"}
 
     def _estimate_stage(self, run: RunDirectory) -> dict[str, Any]:
-        from vectortrainer.cost import BudgetExceededError, check_budget
-
         if self.config.training.trainer == "local":
             return self._local_estimate_stage(run)
 
@@ -330,7 +319,7 @@ class TrainingPipeline:
                                     validation_path=validation_path, prices=self.config.budget.prices or None)
         except BudgetExceededError as exc:
             run.write_json(run.estimate_path.name, exc.cost.to_dict())
-            raise _Stop(BUDGET_EXCEEDED, str(exc)) from None
+            raise _Stop(RunStatus.BUDGET_EXCEEDED, str(exc)) from None
         self._estimate = estimate
         run.write_json(run.estimate_path.name, estimate.to_dict())
         budget_text = f"${budget:.2f}" if budget is not None else "off"
@@ -343,15 +332,13 @@ class TrainingPipeline:
 
     def _local_estimate_stage(self, run: RunDirectory) -> dict[str, Any]:
         """A local run costs time: tokens x epochs, minutes measured here, ``budget.max_minutes``."""
-        from vectortrainer.local_budget import TimeBudgetExceededError, check_time_budget
-
         train_path, validation_path = self._training_files(run)
         estimate = self._trainer(run).estimate(train_path, validation_path)  # type: ignore[attr-defined]
         run.write_json(run.estimate_path.name, estimate.to_dict())
         try:
             check_time_budget(estimate, self.config.budget.max_minutes)
         except TimeBudgetExceededError as exc:
-            raise _Stop(BUDGET_EXCEEDED, str(exc)) from None
+            raise _Stop(RunStatus.BUDGET_EXCEEDED, str(exc)) from None
         self._estimate = estimate
         minutes = "not measured" if estimate.estimated_minutes is None else f"~{estimate.estimated_minutes:.1f} min"
         note = f"{minutes} on {estimate.device}"
@@ -371,7 +358,7 @@ class TrainingPipeline:
             approved = self.config.budget.max_budget_usd is not None
             how = "within the budget"
         if not approved:
-            raise _Stop(NOT_APPROVED, f"training cost ${estimate.estimated_usd:.4f} not approved; nothing was "
+            raise _Stop(RunStatus.NOT_APPROVED, f"training cost ${estimate.estimated_usd:.4f} not approved; nothing was "
                                       f"uploaded. Resume with: {resume_command(run.run_id, self.config)} --yes")
         return {"approved": True, "by": how, "estimated_usd": estimate.estimated_usd, "note": f"approved ({how})"}
 
@@ -384,10 +371,10 @@ class TrainingPipeline:
         else:
             trainer = self._trainer(run)
             try:
-                prepared = prepare_and_upload(trainer, train_path, validation_path, run.run_id)
+                prepared = trainer.prepare_data(train_path, validation_path, run_id=run.run_id)
             except VectorTrainerError as exc:
                 if getattr(trainer, "has_api_key", True) is False:
-                    raise _Stop(NEEDS_CREDENTIALS, f"{exc}; everything up to the upload is done. "
+                    raise _Stop(RunStatus.NEEDS_CREDENTIALS, f"{exc}; everything up to the upload is done. "
                                                    f"Then resume with: {resume_command(run.run_id, self.config)}") from None
                 raise
             # Saved before anything else happens: a resume must never upload it again.
@@ -453,10 +440,8 @@ class TrainingPipeline:
     def _forward_event(self, event: TrainingEvent) -> None:
         if event.kind == "metric" and event.metrics:
             self.monitor.on_metric(event.metrics, step=event.step, stage="monitor")
-            # Vendors say "Step 12/30: ..."; the total gives the progress bar its ETA.
-            match = _STEP_OF_TOTAL.search(event.message or "")
-            if match:
-                self._total_steps = int(match.group(2))
+            if event.total_steps:
+                self._total_steps = event.total_steps
             if event.step is not None:
                 self._last_step = event.step
                 self.monitor.on_progress("monitor", event.step, self._total_steps, event.message)
@@ -465,65 +450,45 @@ class TrainingPipeline:
 
     def _summary_stage(self, run: RunDirectory) -> dict[str, Any]:
         summary = build_summary(run)
-        run.write_json(run.summary_path.name, summary)
+        run.write_json(run.summary_path.name, summary.to_dict())
         self.monitor.on_summary(summary)
         return {"note": run.summary_path.name}
 
     # -- helpers ---------------------------------------------------------------------
-    def _dataset_manager(self) -> Any:
-        if self.dataset_manager is None:
-            from vectortrainer.vectorwave_env import open_dataset_manager, store_exists
-
-            if not store_exists(self.store_path):
+    def _log_source(self) -> LogSource:
+        """The logs to read: the injected source or manager, else the Lite store read from its tables."""
+        if self.source is None:
+            if self.dataset_manager is not None:
+                self.source = LogSource(self.dataset_manager)
+            elif not store_exists(self.store_path):
                 raise StoreError(f"{self.store_path}: no VectorWave store there; set store.path / --store, "
                                  f"or create the demo store with `vectortrainer demo seed`")
-            self.dataset_manager = open_dataset_manager(self.store_path)
-        return self.dataset_manager
+            else:
+                self.source = LogSource.open(self.store_path)
+        return self.source
 
     def _training_files(self, run: RunDirectory) -> tuple[Path, Path | None]:
-        """golden.jsonl, split into train / validation files when ``training.validation_split`` > 0."""
-        split = self.config.training.validation_split
+        """golden.jsonl (or the DPO file), split into train / validation when ``training.validation_split`` > 0."""
         source = self._preference_path(run) if self.config.training.method == "dpo" else run.golden_path
-        if split <= 0:
-            return source, None
-        train, valid = run.path / "train.jsonl", run.path / "validation.jsonl"
-        if not (train.exists() and valid.exists()):
-            lines = [line for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
-            every = max(2, round(1 / split))
-            held = [line for i, line in enumerate(lines) if i % every == every - 1]
-            kept = [line for i, line in enumerate(lines) if i % every != every - 1]
-            write_atomic(valid, "".join(f"{line}\n" for line in held))
-            write_atomic(train, "".join(f"{line}\n" for line in kept))
-        return train, valid
+        return split_for_validation(source, run.path, self.config.training.validation_split)
 
     def _preference_path(self, run: RunDirectory) -> Path:
         """``training.method: dpo``: the feedback pairs as preference JSONL (written once per run)."""
-        path = run.path / "preference.jsonl"
-        if not path.exists():
-            from vectortrainer.preference import export_run_preferences
-
-            export = export_run_preferences(load_feedback_pairs(self.config), path, function=run.state.function,
-                                            golden_path=run.golden_path,
-                                            system_prompts=self.config.selection.system_prompts)
+        path, export = preference_file(FeedbackStore(self.config.feedback.path).pairs(), run.path,
+                                       function=run.state.function, golden_path=run.golden_path,
+                                       system_prompts=self.config.selection.system_prompts)
+        if export is not None:
             skipped = ", ".join(f"{n} {why}" for why, n in export.skipped.items())
             self.monitor.on_log(f"{export.written} preference pairs from feedback"
                                 + (f" (skipped {skipped})" if skipped else ""), stage="estimate")
         return path
 
-    def _load_estimate(self, run: RunDirectory) -> Any:
-        from vectortrainer.cost import CostEstimate
-
-        data = run.read_json(run.estimate_path.name)
-        if data.get("kind") == "local":
-            from vectortrainer.local_budget import LocalEstimate
-
-            return LocalEstimate.from_dict(data)
-        data.pop("billed_tokens", None)
-        return CostEstimate(**data)
+    def _load_estimate(self, run: RunDirectory) -> Estimate:
+        return estimate_from_dict(run.read_json(run.estimate_path.name))
 
     def _trainer(self, run: RunDirectory) -> BaseTrainer:
         if self.trainer is None:
-            self.trainer = make_trainer(self.config, run.run_id)
+            self.trainer = make_trainer(self.config)
         return self.trainer
 
     def _prepared(self, run: RunDirectory) -> PreparedData:
@@ -537,172 +502,11 @@ class TrainingPipeline:
 
 def _adopt_golden(run: RunDirectory, source: Path, function: str) -> None:
     """Record ``source`` as the run's golden data: the extract stage is done, by someone else."""
-    text = source.read_text(encoding="utf-8")
-    write_atomic(run.golden_path, text)
-    examples = sum(1 for line in text.splitlines() if line.strip())
+    atomic_write_text(run.golden_path, source.read_text(encoding="utf-8"))
+    golden = adopted_stats(run.golden_path)
     stage = run.state.stage("extract")
-    stage.status = SKIPPED
+    stage.status = StageStatus.SKIPPED
     stage.finished_at = time.time()
-    stage.detail.update({"function": function, "source": str(source), "note": f"{examples} examples from {source.name}",
-                         "golden": {"examples": examples, "per_strategy": {}, "density_percentiles": {}}})
+    stage.detail.update({"function": function, "source": str(source), "golden": golden,
+                         "note": f"{golden['examples']} examples from {source.name}"})
     run.save()
-
-
-# -- the calls into the other engine modules (kept small so each is easy to rewire) -------
-def extract_golden(dataset_manager: Any, config: Config, function: str, output_path: Path,
-                   progress: Callable[[str, int, int], None] | None = None) -> Any:
-    """Golden data of ``function`` -> ChatML JSONL at ``output_path``; returns the ``ExtractionReport``."""
-    from vectortrainer.extractor import DensityBasedExtractor
-
-    selection = config.selection
-    extractor = DensityBasedExtractor(dataset_manager, selection.epsilon, selection.top_k,
-                                      anomaly_share=selection.anomaly_share,
-                                      system_prompts=selection.system_prompts, progress=progress)
-    return extractor.extract_golden_data(function, output_path)
-
-
-def synthesize_from_feedback(config: Config, rules_path: Path, *, function: str | None = None) -> dict[str, Any]:
-    """Rules from the feedback store -> ``rules.json``; returns counts for the summary.
-
-    Pairs tagged with another function (``context["function"]``) are left out.
-    ``merged`` counts the conflicts settled into one winning rule (FR-2.4).
-    """
-    from vectortrainer.rules import synthesize_rules
-
-    pairs = [pair for pair in load_feedback_pairs(config)
-             if function is None or pair.context.get("function") in (None, function)]
-    rule_set = synthesize_rules(pairs)
-    conflicts = list(rule_set.conflicts)
-    merged = sum(1 for conflict in conflicts if getattr(conflict, "chosen", None) is not None)
-    write_atomic(rules_path, _to_json({"feedback_pairs": len(pairs), "feedback_path": str(config.feedback.path),
-                                       **_plain(rule_set)}))
-    return {"count": len(rule_set.rules), "conflicts": len(conflicts), "merged": merged,
-            "feedback_pairs": len(pairs)}
-
-
-def load_feedback_pairs(config: Config) -> list[FeedbackPair]:
-    """The feedback pairs recorded in ``feedback.path`` (none when the file does not exist)."""
-    path = Path(config.feedback.path)
-    if not path.exists():
-        return []
-    from vectortrainer.feedback import FeedbackStore
-
-    return list(FeedbackStore(path).pairs())
-
-
-def prepare_and_upload(trainer: BaseTrainer, train_path: Path, validation_path: Path | None,
-                       run_id: str) -> PreparedData:
-    """Validate, budget-check and upload through the trainer (which names the upload after ``run_id``).
-
-    A trainer whose ``prepare_data`` does not upload (a local one) keeps the paths.
-    """
-    parameters = inspect.signature(trainer.prepare_data).parameters
-    accepts_run_id = "run_id" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
-    if accepts_run_id:
-        return trainer.prepare_data(train_path, validation_path, run_id=run_id)  # type: ignore[call-arg]
-    return trainer.prepare_data(train_path, validation_path)
-
-
-def make_trainer(config: Config, run_id: str) -> BaseTrainer:
-    """The trainer ``training.trainer`` names (OpenAI reads its API key from the environment at first use)."""
-    if config.training.trainer == "openai":
-        from vectortrainer.trainers.openai import OpenAITrainer
-
-        return OpenAITrainer.from_config(config)
-    try:
-        from vectortrainer.trainers.local import LocalTrainer  # type: ignore[import-not-found]
-    except ModuleNotFoundError:
-        raise ConfigError("training.trainer: 'local' is not available in this build; use 'openai'") from None
-    return LocalTrainer.from_config(config)
-
-
-# -- summary -------------------------------------------------------------------------------
-def golden_stats(report: Any, golden_path: Path) -> dict[str, Any]:
-    """Counts per strategy, density percentiles and what was left out, from the extractor's report."""
-    examples = sum(1 for line in golden_path.read_text(encoding="utf-8").splitlines() if line.strip())
-    return {
-        "examples": examples,
-        "per_strategy": {"steady": int(getattr(report, "steady", 0)), "anomaly": int(getattr(report, "anomaly", 0))},
-        "density_percentiles": dict(getattr(report, "density_percentiles", {}) or {}),
-        "clusters": getattr(report, "clusters", None),
-        "logs": getattr(report, "total_logs", None),
-        "usable_logs": getattr(report, "usable_logs", None),
-        "skipped": dict(getattr(report, "skipped", {}) or {}),
-        "excluded": dict(getattr(report, "excluded", {}) or {}),
-        "density_mode": getattr(report, "density_mode", None),
-        "epsilon": getattr(report, "epsilon", None),
-        "top_k": getattr(report, "top_k", None),
-    }
-
-
-def golden_picks(report: Any) -> list[dict[str, Any]]:
-    """The extractor's picks as ``golden_picks.json`` rows: uuid, strategy, rank, density, cluster, cluster_size."""
-    return [{name: getattr(pick, name) for name in PICK_FIELDS} for pick in getattr(report, "picks", ())]
-
-
-def build_summary(run: RunDirectory) -> dict[str, Any]:
-    """FR-4.4: golden data, rules, cost and training figures of a run, from its directory."""
-    state = run.state
-    stages = state.stages
-    estimate = _read_optional(run, run.estimate_path) or {}
-    monitor = stages["monitor"].detail
-    metrics = monitor.get("metrics") or {}
-    final_loss = next((metrics[k] for k in _METRIC_LOSS_KEYS if metrics.get(k) is not None), None)
-    if final_loss is None:
-        final_loss = _last_metric(run, _METRIC_LOSS_KEYS)
-    return {
-        "run_id": state.run_id,
-        "function": state.function,
-        "status": monitor.get("status"),
-        "golden": stages["extract"].detail.get("golden", {}),
-        "rules": stages["synthesize"].detail.get("rules", {}),
-        "cost": {"model": estimate.get("model"), "estimated_usd": estimate.get("estimated_usd"),
-                 "budget_usd": estimate.get("budget_usd"),
-                 "tokens": estimate.get("billed_tokens", estimate.get("total_tokens")),
-                 "n_epochs": estimate.get("n_epochs"), "estimated_minutes": estimate.get("estimated_minutes")},
-        "training": {"status": monitor.get("status"), "job_id": state.job_id,
-                     "fine_tuned_model": monitor.get("fine_tuned_model"), "final_loss": final_loss,
-                     "trained_tokens": monitor.get("trained_tokens"), "metrics": metrics,
-                     "error": monitor.get("error")},
-        "files": {"train_file_id": state.train_file_id, "validation_file_id": state.validation_file_id},
-        "stages": {name: {"status": stages[name].status, "duration_s": stages[name].duration_s}
-                   for name in STAGES if name != "summary"},
-        "run_dir": str(run.path),
-    }
-
-
-def _last_metric(run: RunDirectory, keys: tuple[str, ...]) -> float | None:
-    from vectortrainer.runs import read_events
-
-    for event in reversed(read_events(run.events_path)):
-        if event.get("type") == "metric":
-            metrics = event.get("metrics") or {}
-            for key in keys:
-                if metrics.get(key) is not None:
-                    return float(metrics[key])
-    return None
-
-
-def _read_optional(run: RunDirectory, path: Path) -> dict[str, Any] | None:
-    return run.read_json(path.name) if path.exists() else None
-
-
-def _plain(value: Any) -> Any:
-    import json
-
-    from vectortrainer.runs import to_json
-
-    if isinstance(value, Mapping):
-        return json.loads(to_json(dict(value)))
-    return json.loads(to_json(value))
-
-
-def _to_json(data: Any) -> str:
-    from vectortrainer.runs import to_json
-
-    return to_json(data, indent=2) + "\n"
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return redact_secrets(text)

@@ -12,8 +12,14 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from vectortrainer.cli.common import ExitCode, add_common_options, fail, run_guarded
-from vectortrainer.vectorwave_env import quiet_environment
+from vectortrainer.cli.common import (
+    ExitCode,
+    add_common_options,
+    config_from_args,
+    fail,
+    run_guarded,
+)
+from vectortrainer.store.environment import quiet_environment
 
 # Each module registers its own subcommand(s) with `register(subparsers)`.
 SUBCOMMAND_MODULES = (
@@ -68,7 +74,7 @@ def _open_app(args: argparse.Namespace) -> int:
         if exc.name and exc.name.startswith("tui"):
             return fail("the terminal app is not installed in this build; try `vectortrainer --help`", ExitCode.USAGE)
         raise
-    return run_guarded(app_module.run_app, args)
+    return run_guarded(lambda parsed: app_module.run_app(config_from_args(parsed)), args)
 
 
 if __name__ == "__main__":

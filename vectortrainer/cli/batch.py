@@ -27,45 +27,31 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
 from rich.markup import escape
 
-from vectortrainer.cli.common import ExitCode, config_from_args, fail, stderr_console, write_stdout
-from vectortrainer.config import Config
-from vectortrainer.errors import ConfigError, VectorTrainerError
-from vectortrainer.monitor import RichDashboard
-from vectortrainer.pipeline import (
-    BUDGET_EXCEEDED,
-    INTERRUPTED,
-    NEEDS_CREDENTIALS,
-    NOT_APPROVED,
-    RUN_FAILED,
-    SUCCEEDED,
-    TRAINING_CANCELLED,
-    TRAINING_FAILED,
-    RunOutcome,
-    TrainingPipeline,
-    resume_command,
+from vectortrainer.budget.estimates import Estimate
+from vectortrainer.cli.common import (
+    ExitCode,
+    config_from_args,
+    exit_code_for_error,
+    exit_code_for_status,
+    fail,
+    stderr_console,
+    write_stdout,
 )
-from vectortrainer.runs import redact_secrets
-
-EXIT_CODES: dict[str, ExitCode] = {
-    SUCCEEDED: ExitCode.OK,
-    RUN_FAILED: ExitCode.RUN_FAILED,
-    NEEDS_CREDENTIALS: ExitCode.USAGE,
-    BUDGET_EXCEEDED: ExitCode.BUDGET_EXCEEDED,
-    NOT_APPROVED: ExitCode.BUDGET_EXCEEDED,
-    TRAINING_FAILED: ExitCode.TRAINING_FAILED,
-    TRAINING_CANCELLED: ExitCode.TRAINING_FAILED,
-    INTERRUPTED: ExitCode.INTERRUPTED,
-}
+from vectortrainer.cli.dashboard import RichDashboard
+from vectortrainer.config import Config
+from vectortrainer.errors import ConfigError, VectorTrainerError, describe
+from vectortrainer.pipeline import ConfirmCallback, RunOutcome, TrainingPipeline
+from vectortrainer.runs.resume import resume_command
+from vectortrainer.runs.status import RunStatus
 
 
-def batch_approval(config: Config, yes: bool) -> Any:
+def batch_approval(config: Config, yes: bool) -> ConfirmCallback:
     """The confirm callback of a headless run (see the module docstring)."""
 
-    def approve(estimate: Any) -> bool:
+    def approve(estimate: Estimate) -> bool:
         if config.training.trainer == "local" or config.budget.max_budget_usd is not None:
             return bool(estimate.within_budget)
         return yes
@@ -90,11 +76,10 @@ def run_batch(args: argparse.Namespace) -> int:
             message = (f"interrupted. Resume with: {resume_command(run.run_id, config)}" if run is not None
                        else "interrupted before the run started")
             return _report(RunOutcome(run.run_id if run else "", run.path if run else config.output_dir,
-                                      INTERRUPTED, message), as_json)
+                                      RunStatus.INTERRUPTED, message), as_json)
         except VectorTrainerError as exc:
             dashboard.close()
-            code = ExitCode.USAGE if isinstance(exc, ConfigError) else ExitCode(getattr(exc, "exit_code", 1))
-            return _report_error(exc, code, as_json, pipeline, config)
+            return _report_error(exc, exit_code_for_error(exc), as_json, pipeline, config)
         except Exception as exc:  # a vendor or I/O failure: one line, details stay in run.json
             dashboard.close()
             return _report_error(exc, ExitCode.RUN_FAILED, as_json, pipeline, config)
@@ -102,7 +87,7 @@ def run_batch(args: argparse.Namespace) -> int:
 
 
 def _report(outcome: RunOutcome, as_json: bool) -> int:
-    code = EXIT_CODES.get(outcome.status, ExitCode.RUN_FAILED)
+    code = exit_code_for_status(outcome.status)
     if as_json:
         write_stdout(json.dumps({**outcome.to_dict(), "exit_code": int(code)}, indent=2, default=str))
     if code == ExitCode.OK:
@@ -119,12 +104,7 @@ def _report_error(exc: Exception, code: ExitCode, as_json: bool,
     run = pipeline.run_dir if pipeline is not None else None
     if as_json:
         write_stdout(json.dumps({"run_id": run.run_id if run else None, "run_dir": str(run.path) if run else None,
-                                 "status": "usage_error" if code == ExitCode.USAGE else RUN_FAILED,
-                                 "message": _describe(exc), "exit_code": int(code)}, indent=2))
+                                 "status": "usage_error" if code == ExitCode.USAGE else str(RunStatus.FAILED),
+                                 "message": describe(exc), "exit_code": int(code)}, indent=2))
     suffix = f" (run {run.run_id}; resume with: {resume_command(run.run_id, config)})" if run is not None else ""
-    return fail(f"{_describe(exc)}{suffix}", code)
-
-
-def _describe(exc: Exception) -> str:
-    text = redact_secrets(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
-    return text if isinstance(exc, VectorTrainerError) else f"{type(exc).__name__}: {text}"
+    return fail(f"{describe(exc)}{suffix}", code)

@@ -11,7 +11,15 @@ from pathlib import Path
 from rich.console import Console
 
 from vectortrainer.config import Config, load_config
-from vectortrainer.errors import VectorTrainerError
+from vectortrainer.errors import (
+    BudgetExceededError,
+    ConfigError,
+    TimeBudgetExceededError,
+    UnknownRunError,
+    VectorTrainerError,
+    describe,
+)
+from vectortrainer.runs.status import RunStatus
 
 # Messages and progress go to stderr; stdout is kept for data (JSON summaries).
 stderr_console = Console(stderr=True, highlight=False)
@@ -24,6 +32,42 @@ class ExitCode(enum.IntEnum):
     BUDGET_EXCEEDED = 3
     TRAINING_FAILED = 4
     INTERRUPTED = 130
+
+
+# How each way a run can end maps to an exit code (the README's table).
+STATUS_EXIT_CODES: dict[RunStatus, ExitCode] = {
+    RunStatus.SUCCEEDED: ExitCode.OK,
+    RunStatus.FAILED: ExitCode.RUN_FAILED,
+    RunStatus.NEEDS_CREDENTIALS: ExitCode.USAGE,
+    RunStatus.BUDGET_EXCEEDED: ExitCode.BUDGET_EXCEEDED,
+    RunStatus.NOT_APPROVED: ExitCode.BUDGET_EXCEEDED,
+    RunStatus.TRAINING_FAILED: ExitCode.TRAINING_FAILED,
+    RunStatus.TRAINING_CANCELLED: ExitCode.TRAINING_FAILED,
+    RunStatus.INTERRUPTED: ExitCode.INTERRUPTED,
+}
+# Error types -> exit codes, most specific first; any other user error is a failed run.
+ERROR_EXIT_CODES: tuple[tuple[type[VectorTrainerError], ExitCode], ...] = (
+    (ConfigError, ExitCode.USAGE),
+    (UnknownRunError, ExitCode.USAGE),
+    (BudgetExceededError, ExitCode.BUDGET_EXCEEDED),
+    (TimeBudgetExceededError, ExitCode.BUDGET_EXCEEDED),
+)
+
+
+def exit_code_for_status(status: str) -> ExitCode:
+    """The exit code of a run that ended with ``status``."""
+    try:
+        return STATUS_EXIT_CODES.get(RunStatus(status), ExitCode.RUN_FAILED)
+    except ValueError:
+        return ExitCode.RUN_FAILED
+
+
+def exit_code_for_error(error: VectorTrainerError) -> ExitCode:
+    """The exit code of a user error (the engine's errors carry none)."""
+    for kind, code in ERROR_EXIT_CODES:
+        if isinstance(error, kind):
+            return code
+    return ExitCode.RUN_FAILED
 
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:
@@ -57,15 +101,10 @@ def fail(message: str, code: ExitCode = ExitCode.RUN_FAILED) -> int:
 
 def run_guarded(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     """Run a command; user errors become one line and an exit code, Ctrl-C becomes 130."""
-    from vectortrainer.errors import ConfigError
-
     try:
         return int(handler(args))
-    except ConfigError as exc:
-        return fail(str(exc), ExitCode.USAGE)
     except VectorTrainerError as exc:
-        code = getattr(exc, "exit_code", ExitCode.RUN_FAILED)
-        return fail(str(exc), ExitCode(code))
+        return fail(describe(exc), exit_code_for_error(exc))
     except KeyboardInterrupt:
         stderr_console.print("interrupted", style="yellow")
         return int(ExitCode.INTERRUPTED)

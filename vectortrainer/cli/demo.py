@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from vectortrainer.cli.common import add_subcommand_options, config_from_args, stderr_console
+from vectortrainer.demo.seed import seed_demo_store
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,8 +22,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def seed_command(args: argparse.Namespace) -> int:
-    from vectortrainer.demo.seed import seed_demo_store
-
     config = config_from_args(args)
     feedback = args.feedback or config.feedback.path
     with Progress(

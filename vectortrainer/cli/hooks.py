@@ -9,7 +9,16 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from vectortrainer.cli.common import ExitCode, add_subcommand_options, config_from_args, fail, stderr_console, write_stdout
+from vectortrainer.cli.common import (
+    ExitCode,
+    add_subcommand_options,
+    config_from_args,
+    fail,
+    stderr_console,
+    write_stdout,
+)
+from vectortrainer.errors import HookVersionError
+from vectortrainer.hooks.versions import HookVersionManager
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,12 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _manager(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from vectortrainer.hooks import HookVersionManager
-
     hooks_dir = args.hooks_dir or config_from_args(args).hooks.dir
     if not Path(hooks_dir).is_dir():
-        from vectortrainer.hooks import HookVersionError
-
         raise HookVersionError(f"{hooks_dir}: no hooks directory (run `vectortrainer rules synthesize` first)")
     manager = HookVersionManager(hooks_dir)
     return manager

@@ -9,7 +9,18 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from vectortrainer.cli.common import ExitCode, add_subcommand_options, config_from_args, fail, stderr_console, write_stdout
+from vectortrainer.cli.common import (
+    ExitCode,
+    add_subcommand_options,
+    config_from_args,
+    fail,
+    stderr_console,
+    write_stdout,
+)
+from vectortrainer.errors import ConfigError, RuleSynthesisError
+from vectortrainer.feedback.store import load_feedback_pairs
+from vectortrainer.hooks.report import publish_hook
+from vectortrainer.rules.learning import Choice, learn_rules
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,9 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth.set_defaults(handler=synthesize_command)
 
 
-def _parse_choices(values: list[str]) -> dict[str, int | str | tuple[str, list[int]]]:
+def _parse_choices(values: list[str]) -> dict[str, Choice]:
     """``CONFLICT=N`` -> N; ``CONFLICT=both`` -> "both"; ``CONFLICT=both:1,0`` -> ("both", [1, 0])."""
-    choices: dict[str, int | str | tuple[str, list[int]]] = {}
+    choices: dict[str, Choice] = {}
     for value in values:
         conflict, _, choice = value.partition("=")
         conflict, choice = conflict.strip(), choice.strip()
@@ -52,17 +63,10 @@ def _parse_choices(values: list[str]) -> dict[str, int | str | tuple[str, list[i
 
 
 def _usage(message: str) -> Exception:
-    from vectortrainer.errors import ConfigError
-
     return ConfigError(message)
 
 
 def synthesize_command(args: argparse.Namespace) -> int:
-    from vectortrainer.atomicio import atomic_write_text
-    from vectortrainer.feedback import load_feedback_pairs
-    from vectortrainer.hooks import HookScriptGenerator
-    from vectortrainer.rules import RuleSynthesisError, resolution_for, synthesize_rules
-
     config = config_from_args(args)
     feedback_path = args.feedback or config.feedback.path
     hooks_dir = args.hooks_dir or config.hooks.dir
@@ -72,42 +76,17 @@ def synthesize_command(args: argparse.Namespace) -> int:
         stderr_console.print(f"[yellow]warning:[/] {feedback_path}: {problem} (line skipped; fix or delete it)")
     if not pairs:
         return fail(f"{feedback_path}: no valid feedback pairs to learn from", ExitCode.USAGE)
-    scorer = None
-    if not args.no_semantic:
-        from vectortrainer.diffing import SemanticScorer
-
-        scorer = SemanticScorer()
-    # Find the conflicts first, so a choice is checked against its conflict's rules before it is used.
-    rule_set = synthesize_rules(pairs, scorer=scorer)
-    conflicts = {c.conflict_id: c for c in rule_set.conflicts}
-    unknown = sorted(set(choices) - set(conflicts))
-    if unknown:
-        return fail(f"--choose: no conflict {', '.join(unknown)} (see the conflicts table)", ExitCode.USAGE)
+    semantic = config.feedback.semantic_screen and not args.no_semantic
     try:
-        overrides = {
-            cid: resolution_for(conflicts[cid], *(choice if isinstance(choice, tuple) else (choice, None)))
-            for cid, choice in choices.items()
-        }
+        rule_set = learn_rules(pairs, semantic_screen=semantic, choices=choices)
     except RuleSynthesisError as exc:
         return fail(f"--choose: {exc}", ExitCode.USAGE)
-    if overrides:
-        rule_set = synthesize_rules(pairs, scorer=scorer, overrides=overrides)
-    generator = HookScriptGenerator()
-    path = generator.generate(rule_set, hooks_dir, enable_versioning=not args.no_versioning, note=args.note)
-    report = generator.last_report
-    assert report is not None
-    summary = {
-        "hook": str(path),
-        "version": report.version_id,
-        **rule_set.to_dict(),
-        "skipped_rules": [{"rule": s.rule.to_dict(), "reason": s.reason} for s in report.skipped],
-        "replay": report.replay.to_dict() if report.replay else None,
-    }
-    atomic_write_text(Path(hooks_dir) / "rules.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    report, summary = publish_hook(rule_set, hooks_dir, feedback_path=feedback_path, note=args.note,
+                                   enable_versioning=not args.no_versioning)
     if args.json:
         write_stdout(json.dumps(summary, ensure_ascii=False))
     else:
-        _print_tables(Console(highlight=False), rule_set, report, path)
+        _print_tables(Console(highlight=False), rule_set, report, Path(summary["hook"]))
     return 0
 
 

@@ -8,12 +8,14 @@ from datetime import datetime, timezone
 
 from rich.table import Table
 
-from vectortrainer.cli.common import add_subcommand_options, config_from_args, stderr_console, write_stdout
-
-# Statuses a `--resume` can take further.
-RESUMABLE = {"interrupted", "failed", "not_approved", "needs_credentials", "budget_exceeded",
-             "training_failed", "training_cancelled"}
-
+from vectortrainer.cli.common import (
+    add_subcommand_options,
+    config_from_args,
+    stderr_console,
+    write_stdout,
+)
+from vectortrainer.runs.directory import list_runs
+from vectortrainer.runs.resume import resume_command
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     runs = subparsers.add_parser("runs", help="list the runs in the output directory and how to resume them")
@@ -23,16 +25,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def runs_command(args: argparse.Namespace) -> int:
-    from vectortrainer.pipeline import resume_command
-    from vectortrainer.runs import list_runs
-
     config = config_from_args(args)
     infos = list_runs(config.output_dir)
     if getattr(args, "json", False):
         write_stdout(json.dumps([
             {"run_id": i.run_id, "status": i.status, "function": i.function, "created_at": i.created_at,
              "job_id": i.job_id, "fine_tuned_model": i.fine_tuned_model, "error": i.error,
-             "resume": resume_command(i.run_id, config) if i.status in RESUMABLE else None}
+             "resume": resume_command(i.run_id, config) if i.resumable else None}
             for i in infos
         ], indent=2))
         return 0
@@ -48,7 +47,7 @@ def runs_command(args: argparse.Namespace) -> int:
                    if info.created_at else "")
         table.add_row(info.run_id, info.status, info.function or "", started, info.error or info.fine_tuned_model or "")
     stderr_console.print(table)
-    resumable = [i for i in infos if i.status in RESUMABLE]
+    resumable = [i for i in infos if i.resumable]
     if resumable:
         stderr_console.print(f"Resume the newest with: {resume_command(resumable[0].run_id, config)}", soft_wrap=True)
     return 0

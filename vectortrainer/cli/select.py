@@ -10,6 +10,8 @@ from rich.table import Table
 
 from vectortrainer.cli.common import add_subcommand_options, config_from_args, stderr_console
 from vectortrainer.errors import ConfigError
+from vectortrainer.golden.extractor import DensityBasedExtractor
+from vectortrainer.store.source import LogSource
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,9 +29,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def select_command(args: argparse.Namespace) -> int:
-    from vectortrainer.extractor import DensityBasedExtractor
-    from vectortrainer.source import LogSource
-
     config = config_from_args(args)
     function = config.selection.function
     if not function:
@@ -76,8 +75,6 @@ def _summary_table(report) -> Table:
 
 
 def functions_command(args: argparse.Namespace) -> int:
-    from vectortrainer.source import LogSource
-
     config = config_from_args(args)
     summaries = LogSource.open(config.store.path).list_functions()
     table = Table(title=f"Functions in {config.store.path}", title_justify="left")

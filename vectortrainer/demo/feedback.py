@@ -14,7 +14,8 @@ import os
 import random
 import re
 
-from vectortrainer.types import FeedbackPair
+from vectortrainer.feedback.pair import FeedbackPair
+from vectortrainer.feedback.store import write_feedback_file
 
 _NAMES = ["Anna", "Ben", "Chloe", "Daniel", "Emma", "Farid", "Grace", "Hiro", "Ines", "Jonas",
           "Kemal", "Lena", "Marta", "Noah", "Olga", "Pavel", "Quinn", "Rosa", "Sami", "Tara",
@@ -144,8 +145,6 @@ def demo_feedback_pairs() -> list[FeedbackPair]:
 
 def write_demo_feedback(path: str | os.PathLike[str]) -> int:
     """Write the demo pairs to ``path`` as a feedback store (atomically); returns how many."""
-    from vectortrainer.feedback import write_feedback_file
-
     pairs = demo_feedback_pairs()
     write_feedback_file(path, pairs, id_prefix="demo-")
     return len(pairs)

@@ -14,15 +14,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vectortrainer.demo.feedback import write_demo_feedback
 from vectortrainer.demo.functions import DEMO_FUNCTIONS, demo_calls
 from vectortrainer.errors import StoreError
-from vectortrainer.vectorwave_env import (
+from vectortrainer.store.environment import (
     EXECUTION_COLLECTION,
     import_vectorwave,
     lance_directory,
     open_dataset_manager,
     store_exists,
 )
+from vectortrainer.store.source import LogSource
 
 SeedProgress = Callable[[int, int, str], None]
 FLUSH_TIMEOUT_S = 60.0
@@ -66,8 +68,6 @@ def seed_demo_store(
             return _finish(report, feedback_path, started)
     notify(0, len(calls), "loading VectorWave and the embedding model")
     manager = open_dataset_manager(store_path)
-    from vectortrainer.source import LogSource
-
     source = LogSource(manager)
     existing = {s.name: s.total for s in source.list_functions()}
     if all(existing.get(name, 0) == n for name, n in expected.items()):
@@ -142,8 +142,6 @@ def _wait_for_flush(source, expected: Counter[str]) -> dict[str, int]:
 
 
 def _write_feedback_once(path: Path) -> int:
-    from vectortrainer.demo.feedback import write_demo_feedback
-
     if path.exists():  # never overwrite a user's feedback
         with path.open(encoding="utf-8") as handle:
             return sum(1 for line in handle if line.strip())

@@ -1,6 +1,8 @@
-"""Hook scripts: rules -> a validated, standard-library-only Python hook (FR-2.5, FR-2.6), kept in versions (FR-7)."""
+"""Hook scripts (FR-2.5, FR-2.6, FR-7, VT-6, VT-7): rules packaged as a validated, versioned, stdlib-only module.
 
-from vectortrainer.hooks.generator import HookScriptGenerator, HookValidationError
-from vectortrainer.hooks.versions import HookVersionError, HookVersionManager
-
-__all__ = ["HookScriptGenerator", "HookValidationError", "HookVersionManager", "HookVersionError"]
+- ``template``: the hook's fixed text around the rules, and reading the rules back out;
+- ``validation``: the AST allowlist, the template match and the replay in a clean interpreter;
+- ``versions``: :class:`~vectortrainer.hooks.versions.HookVersionManager`, crash-safe versions and rollback;
+- ``generator``: :class:`~vectortrainer.hooks.generator.HookScriptGenerator`, rules -> a new active version;
+- ``views``: the version list with checksum states and the rules diff the faces show.
+"""

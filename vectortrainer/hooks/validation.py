@@ -18,14 +18,16 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from vectortrainer.diffing import edit_distance
-from vectortrainer.hooks.generator import RULES_VARIABLE, HookValidationError, render_hook
-from vectortrainer.types import RULE_KINDS, FeedbackPair
+from vectortrainer.errors import HookValidationError
+from vectortrainer.feedback.pair import FeedbackPair
+from vectortrainer.hooks.template import HOOK_FILENAME, RULES_VARIABLE, data_literal, render_hook
+from vectortrainer.rules.model import RULE_KINDS
+from vectortrainer.rules.replay import ReplayReport, score_replay
+from vectortrainer.rules.safety import check_regex_safety
 
+HOOK_DISPLAY_NAME = "<generated_prompt_hook>"
 ALLOWED_IMPORTS = frozenset({"json", "re"})
 ALLOWED_NODES: frozenset[type] = frozenset(
     {
@@ -45,79 +47,6 @@ FORBIDDEN_NAMES = frozenset(
         "importlib", "os", "sys", "subprocess",
     }
 )
-_MAX_REPEATS = 16
-
-
-def check_regex_safety(pattern: str) -> None:
-    """Raise ValueError unless ``pattern`` can only match in linear time.
-
-    Allowed: literals, character classes, anchors, groups, alternation outside
-    repeats, and a repeat only over a single character-level item, never directly
-    after another repeat; no backreferences. This rules out the nested and
-    overlapping quantifiers of catastrophic backtracking (``(a+)+``, ``(a|a)*``, ``\\d+\\d+``).
-    """
-    try:
-        import re._parser as sre_parse  # Python >= 3.11
-    except ImportError:  # pragma: no cover - older Pythons
-        import sre_parse  # type: ignore[no-redef]
-    from re import _constants as c
-
-    try:
-        parsed = sre_parse.parse(pattern)
-    except Exception as exc:  # re.error and friends
-        raise ValueError(f"does not compile: {exc}") from None
-    single = {c.LITERAL, c.NOT_LITERAL, c.ANY, c.IN, c.CATEGORY}
-    repeats = {c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", c.MAX_REPEAT)}
-    count = 0
-
-    def walk(items: Any) -> None:
-        nonlocal count
-        previous_was_repeat = False
-        for op, arg in items:
-            if op in repeats:
-                count += 1
-                low, high, body = arg
-                if previous_was_repeat:
-                    raise ValueError("two quantifiers in a row can backtrack polynomially")
-                if len(body) != 1 or body[0][0] not in single:
-                    raise ValueError("a quantifier may only repeat a single character or class")
-                previous_was_repeat = True
-                continue
-            previous_was_repeat = False
-            if op in (c.GROUPREF, getattr(c, "GROUPREF_EXISTS", None)):
-                raise ValueError("backreferences are not allowed")
-            if op == c.SUBPATTERN:
-                walk(arg[-1])
-                previous_was_repeat = bool(arg[-1].data) and arg[-1].data[-1][0] in repeats
-            elif op in (c.ASSERT, c.ASSERT_NOT):
-                walk(arg[1])
-            elif op == c.BRANCH:
-                for branch in arg[1]:
-                    walk(branch)
-            elif op == getattr(c, "ATOMIC_GROUP", None):
-                walk(arg)
-
-    walk(parsed)
-    if count > _MAX_REPEATS:
-        raise ValueError(f"more than {_MAX_REPEATS} quantifiers")
-
-
-def _data_literal(tree: ast.Module) -> ast.Constant:
-    """The single ``RULES_JSON = "<string>"`` assignment's constant."""
-    found = [
-        node
-        for node in tree.body
-        if isinstance(node, ast.Assign)
-        and any(isinstance(t, ast.Name) and t.id == RULES_VARIABLE for t in node.targets)
-    ]
-    if len(found) != 1:
-        raise HookValidationError(f"hook must assign {RULES_VARIABLE} exactly once at module level, found {len(found)}")
-    value = found[0].value
-    if not (isinstance(value, ast.Constant) and isinstance(value.value, str)) or len(found[0].targets) != 1:
-        raise HookValidationError(f"{RULES_VARIABLE} must be a single plain string literal")
-    return value
-
-
 def _check_allowlist(tree: ast.AST) -> None:
     for node in ast.walk(tree):
         if type(node) not in ALLOWED_NODES:
@@ -139,7 +68,7 @@ def validate_hook_source(source: str) -> int:
     except (SyntaxError, ValueError) as exc:
         raise HookValidationError(f"hook does not parse: {exc}") from None
     _check_allowlist(tree)
-    literal = _data_literal(tree)
+    literal = data_literal(tree)
     document_text = literal.value
     if not document_text.isascii():
         raise HookValidationError(f"{RULES_VARIABLE} must be ASCII JSON")
@@ -170,73 +99,6 @@ def validate_hook_source(source: str) -> int:
     return len(rules)
 
 
-HOOK_DISPLAY_NAME = "<generated_prompt_hook>"
-
-
-def rules_count_of(source: str) -> int | None:
-    """The number of rules a hook embeds, read from its data literal without running it (None if unreadable)."""
-    try:
-        document = json.loads(_data_literal(ast.parse(source)).value)
-        return len(document["rules"])
-    except (SyntaxError, ValueError, KeyError, TypeError, HookValidationError):
-        return None
-
-
-@dataclass
-class ReplayReport:
-    """How a hook does on feedback pairs: repairs of bad outputs, and harm to good ones."""
-
-    pairs: int = 0
-    exact_fixes: int = 0
-    mean_repair: float = 0.0  # mean normalised edit-distance reduction over pairs that needed a fix
-    distance_before: int = 0
-    distance_after: int = 0
-    good_changed: list[int] = field(default_factory=list)
-    not_fixed: list[int] = field(default_factory=list)
-    skipped_rules: list[dict[str, Any]] = field(default_factory=list)
-    imported_modules: list[str] = field(default_factory=list)
-
-    @property
-    def exact_fix_rate(self) -> float:
-        return self.exact_fixes / self.pairs if self.pairs else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "pairs": self.pairs,
-            "exact_fixes": self.exact_fixes,
-            "exact_fix_rate": round(self.exact_fix_rate, 4),
-            "mean_repair": round(self.mean_repair, 4),
-            "distance_before": self.distance_before,
-            "distance_after": self.distance_after,
-            "good_changed": self.good_changed,
-            "not_fixed": self.not_fixed,
-            "skipped_rules": self.skipped_rules,
-        }
-
-
-def score_replay(
-    pairs: Sequence[FeedbackPair], repaired: Sequence[str], good_after: Sequence[str]
-) -> ReplayReport:
-    """Compare the hook's outputs with the fixes: repair rate, exact fixes, good outputs changed."""
-    report = ReplayReport(pairs=len(pairs))
-    reductions = []
-    for index, (pair, after, good) in enumerate(zip(pairs, repaired, good_after)):
-        before_d = edit_distance(pair.bad_output, pair.fixed_output)
-        after_d = edit_distance(after, pair.fixed_output)
-        report.distance_before += before_d
-        report.distance_after += after_d
-        if after == pair.fixed_output:
-            report.exact_fixes += 1
-        else:
-            report.not_fixed.append(index)
-        if before_d:
-            reductions.append((before_d - after_d) / before_d)
-        if good != pair.fixed_output:
-            report.good_changed.append(index)
-    report.mean_repair = sum(reductions) / len(reductions) if reductions else 1.0
-    return report
-
-
 # Runs in a fresh `python -I -S`: imports the hook by path, replays pairs from stdin.
 _DRIVER = r"""
 import importlib.util, json, sys
@@ -261,7 +123,7 @@ def replay_in_subprocess(
 ) -> ReplayReport:
     """Import ``source`` in a fresh standard-library-only interpreter and replay ``pairs`` through it."""
     with tempfile.TemporaryDirectory(prefix="vt-hook-check-") as folder:
-        path = Path(folder) / "generated_prompt_hook.py"
+        path = Path(folder) / HOOK_FILENAME
         path.write_text(source, encoding="utf-8")
         payload = json.dumps([p.to_dict() for p in pairs], ensure_ascii=True, default=str)
         try:

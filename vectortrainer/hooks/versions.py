@@ -30,19 +30,16 @@ from typing import Any
 
 from filelock import FileLock
 
-from vectortrainer.atomicio import atomic_write_text
-from vectortrainer.errors import VectorTrainerError
-from vectortrainer.hooks.generator import HOOK_FILENAME
+from vectortrainer.errors import HookValidationError, HookVersionError
+from vectortrainer.files import atomic_write_text, sha256_file, sha256_text
+from vectortrainer.hooks.template import HOOK_FILENAME, rules_count_of
+from vectortrainer.hooks.validation import validate_hook_source
 
 logger = logging.getLogger(__name__)
 
 VERSIONS_DIRNAME = ".hook_versions"
 MANIFEST_NAME = "manifest.json"
 _VERSION_FILE = re.compile(r"^(v\d{3,})_(\d{8}T\d{6}\d*Z)\.py$")
-
-
-class HookVersionError(VectorTrainerError):
-    """A version is missing, unknown or failed its checksum; the active hook was left as it was."""
 
 
 @dataclass
@@ -67,14 +64,6 @@ class VerifyReport:
     active_version: str | None
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-
-
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 class HookVersionManager:
@@ -114,8 +103,6 @@ class HookVersionManager:
         return versions
 
     def _rebuild(self) -> list[HookVersion]:
-        from vectortrainer.hooks.validation import rules_count_of
-
         versions = []
         for name in sorted(os.listdir(self.versions_dir)):
             match = _VERSION_FILE.match(name)
@@ -130,7 +117,7 @@ class HookVersionManager:
                     version_id=match.group(1),
                     timestamp=match.group(2),
                     rules_count=rules_count_of(source) or 0,
-                    sha256=_sha256_file(path),
+                    sha256=sha256_file(path),
                     file=name,
                 )
             versions.append(meta)
@@ -159,7 +146,7 @@ class HookVersionManager:
         caller) names wins, else the newest.
         """
         try:
-            digest = _sha256_file(self.active_path)
+            digest = sha256_file(self.active_path)
         except FileNotFoundError:
             return None
         matching = [v.version_id for v in versions if v.sha256 == digest]
@@ -233,9 +220,6 @@ class HookVersionManager:
         The version's checksum and its code are verified first; on any failure the
         active hook is left exactly as it was.
         """
-        from vectortrainer.hooks.generator import HookValidationError
-        from vectortrainer.hooks.validation import validate_hook_source
-
         with self._lock:
             versions = self._read_manifest()
             if not versions:

@@ -1,4 +1,7 @@
-"""The Streamlit companion's script: layout only; every figure comes from ``vectortrainer.web.data``.
+"""The Streamlit companion's script: layout only; every figure comes from an engine module.
+
+Runs come from :mod:`vectortrainer.runs.views`, the vector map from
+:mod:`vectortrainer.golden.vector_map`, hook versions from :mod:`vectortrainer.hooks.views`.
 
 ``vectortrainer web`` starts it as
 ``streamlit run app.py -- --output-dir DIR --store PATH --hooks-dir DIR [--config FILE]``.
@@ -9,6 +12,7 @@ hook versions (diff and rollback with a confirmation).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,7 +23,22 @@ import streamlit as st
 
 from vectortrainer.config import Config, load_config
 from vectortrainer.errors import VectorTrainerError
-from vectortrainer.web import data
+from vectortrainer.golden import vector_map as vectors
+from vectortrainer.hooks.versions import HookVersionManager
+from vectortrainer.hooks.views import hook_versions_view
+from vectortrainer.runs import views as run_views
+from vectortrainer.runs.directory import list_runs
+from vectortrainer.store.lite import store_signature
+from vectortrainer.store.source import LogSource
+
+HOW_TO_START = (
+    "No run yet in {output_dir}. Start one from a terminal:\n\n"
+    "- headless: `vectortrainer --batch --function NAME --config config.yaml` "
+    "(add `--max-budget USD --yes` to approve the cost up front)\n"
+    "- interactive: `vectortrainer` opens the terminal app; its Training screen starts a run\n"
+    "- no logs yet? `vectortrainer demo seed` fills a demo store first\n\n"
+    "This page finds the run as soon as its directory appears under `runs/`."
+)
 
 PAGES = ("Run status", "Vector distribution", "Learning curve", "Hook versions")
 REFRESH_S = 2.0
@@ -52,16 +71,16 @@ def main() -> None:
     page = st.sidebar.radio("Page", PAGES, key="page")
     output_dir = Path(config.output_dir)
     try:
-        runs = data.run_choices(output_dir)
+        runs = list_runs(output_dir)
     except OSError as exc:
         runs = []
         st.sidebar.error(f"{output_dir}: cannot list runs ({exc.strerror})")
     run_id = None
     if runs:
-        labels = {info.run_id: data.run_label(info) for info in runs}
+        labels = {info.run_id: run_views.run_label(info) for info in runs}
         run_id = st.sidebar.selectbox("Run", list(labels), format_func=labels.get, key="run")
     st.sidebar.caption(f"runs: `{output_dir}`  \nstore: `{config.store.path}`  \nhooks: `{config.hooks.dir}`")
-    view = data.open_run_view(output_dir, run_id) if run_id else None
+    view = run_views.open_run_view(output_dir, run_id) if run_id else None
     if page == "Run status":
         run_status_page(view, output_dir)
     elif page == "Vector distribution":
@@ -74,27 +93,27 @@ def main() -> None:
 
 # ------------------------------------------------------------------------------ run status
 def no_run(output_dir: Path) -> None:
-    st.info(data.HOW_TO_START.format(output_dir=f"`{output_dir}`"))
+    st.info(HOW_TO_START.format(output_dir=f"`{output_dir}`"))
     st.button("Look again", key="look_again")  # a click reruns the script, which lists the runs anew
 
 
-def event_feed(view: data.RunView) -> data.EventFeed:
+def event_feed(view: run_views.RunView) -> run_views.EventFeed:
     """The run's events, kept across reruns so each refresh reads only what was appended."""
     feeds = st.session_state.setdefault("event_feeds", {})
     key = str(view.events_path)
     if key not in feeds:
-        feeds[key] = data.EventFeed(view.events_path)
+        feeds[key] = run_views.EventFeed(view.events_path)
     feed = feeds[key]
     feed.refresh()
     return feed
 
 
-def live_toggle(view: data.RunView) -> bool:
+def live_toggle(view: run_views.RunView) -> bool:
     return st.toggle("Follow live", value=view.live, key=f"live-{view.run_id}",
                      help=f"re-read run.json and new events every {REFRESH_S:g} s")
 
 
-def run_status_page(view: data.RunView | None, output_dir: Path) -> None:
+def run_status_page(view: run_views.RunView | None, output_dir: Path) -> None:
     st.header("Run status")
     if view is None:
         no_run(output_dir)
@@ -103,12 +122,12 @@ def run_status_page(view: data.RunView | None, output_dir: Path) -> None:
 
     @st.fragment(run_every=REFRESH_S if live else None)
     def panel() -> None:
-        current = data.open_run_view(output_dir, view.run_id)
+        current = run_views.open_run_view(output_dir, view.run_id)
         for problem in current.problems:
             st.error(problem)
         feed = event_feed(current)
         state = current.state
-        rows = data.stage_rows(current, feed.events)
+        rows = run_views.stage_rows(current, feed.events)
         st.markdown(f"**{current.run_id}** · function `{current.function or '?'}`"
                     + (f" · started {rows[0]['started']}" if rows and rows[0]["started"] else ""))
         cols = st.columns(3)
@@ -121,11 +140,11 @@ def run_status_page(view: data.RunView | None, output_dir: Path) -> None:
             row["state"] = f"{STATE_ICONS.get(row['state'], '?')} {row['state']}"
         st.subheader("Stages")
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-        figures = data.summary_figures(current.summary)
+        figures = current.summary.rows() if current.summary else []
         if figures:
             st.subheader("Summary")
             st.table(pd.DataFrame(figures, columns=["", "value"]).set_index(""))
-        lines = data.log_lines(feed.events)
+        lines = run_views.log_lines(feed.events)
         st.subheader("Log")
         if lines:
             st.dataframe(pd.DataFrame(lines), hide_index=True, width="stretch", height=260)
@@ -138,36 +157,36 @@ def run_status_page(view: data.RunView | None, output_dir: Path) -> None:
 # ------------------------------------------------------------------------------ vectors
 @st.cache_data(show_spinner="Reading the function's logs and projecting them…", max_entries=8)
 def cached_vector_map(store: str, function: str, signature: str, epsilon: float, top_k: int,
-                      anomaly_share: float, recorded_picks: list[dict[str, Any]] | None) -> data.VectorMap:
-    logs = data.load_function_logs(store, function)
-    return data.build_vector_map(logs, data.SelectionSettings(epsilon, top_k, anomaly_share),
+                      anomaly_share: float, recorded_picks: list[dict[str, Any]] | None) -> vectors.VectorMap:
+    logs = LogSource.open(store).read_function(function)
+    return vectors.build_vector_map(logs, vectors.SelectionSettings(epsilon, top_k, anomaly_share),
                                  recorded_picks=recorded_picks)
 
 
-def vector_page(view: data.RunView | None, config: Config) -> None:
+def vector_page(view: run_views.RunView | None, config: Config) -> None:
     st.header("Vector distribution")
     function = (view.function if view else None) or config.selection.function
     if not function:
         st.info("No function chosen: pick a run (it names its function) or set `selection.function` in the config.")
         return
-    settings = data.selection_settings(view, config.selection)
+    settings = run_views.selection_settings(view, config.selection)
     st.caption(f"function `{function}` · epsilon {settings.epsilon:g} · top_k {settings.top_k}"
                + (" (the run's settings)" if view and view.state else ""))
     store = str(config.store.path)
     try:
-        vector_map = cached_vector_map(store, function, data.store_signature(store), settings.epsilon,
+        vector_map = cached_vector_map(store, function, store_signature(store), settings.epsilon,
                                        settings.top_k, settings.anomaly_share,
                                        view.golden_picks if view else None)
     except VectorTrainerError as exc:
         st.warning(f"Vector store not available: {exc}")
-        golden = ((view.summary or {}).get("golden") if view else None) or {}
-        if golden:
+        golden = view.summary.golden if view and view.summary else None
+        if golden is not None and golden.examples is not None:
             st.write("The run's golden data (from summary.json):")
-            st.json(golden)
+            st.json(dataclasses.asdict(golden))
         elif view is not None and view.golden_examples is not None:
             st.write(f"The run wrote {view.golden_examples} golden examples (golden.jsonl).")
         return
-    note = data.picks_note(vector_map, view)
+    note = run_views.picks_note(vector_map, view)
     (st.warning if vector_map.missing_picks else st.caption)(note)
     if not vector_map.points:
         st.info(f"`{function}` has no logs with a vector and captured inputs ({vector_map.skipped}).")
@@ -207,7 +226,7 @@ def vector_page(view: data.RunView | None, config: Config) -> None:
 # Fixed colours so a status or strategy keeps its colour whatever the data holds.
 COLOURS = {
     "status": {"SUCCESS": "#2ca02c", "ANOMALY": "#ff7f0e", "ERROR": "#d62728", "FAILURE": "#9467bd"},
-    "strategy": {"steady": "#1f77b4", "anomaly": "#ff7f0e", data.NOT_PICKED: "#c7c7c7"},
+    "strategy": {"steady": "#1f77b4", "anomaly": "#ff7f0e", vectors.NOT_PICKED: "#c7c7c7"},
 }
 
 
@@ -238,7 +257,7 @@ def histogram_chart(bins: list[dict[str, Any]], threshold: float, title: str, la
 
 
 # ------------------------------------------------------------------------------ learning curve
-def learning_curve_page(view: data.RunView | None, output_dir: Path) -> None:
+def learning_curve_page(view: run_views.RunView | None, output_dir: Path) -> None:
     st.header("Learning curve")
     if view is None:
         no_run(output_dir)
@@ -248,7 +267,7 @@ def learning_curve_page(view: data.RunView | None, output_dir: Path) -> None:
     @st.fragment(run_every=REFRESH_S if live else None)
     def panel() -> None:
         feed = event_feed(view)
-        points = data.learning_curve(feed.events)
+        points = run_views.learning_curve(feed.events)
         if not points:
             st.info("No training metrics yet: the loss appears here step by step once the training job reports it.")
         else:
@@ -258,8 +277,8 @@ def learning_curve_page(view: data.RunView | None, output_dir: Path) -> None:
                 y=alt.Y("value", title="loss"),
                 color=alt.Color("metric", title=None), tooltip=["metric", "step", alt.Tooltip("value", format=".4f")])
             st.altair_chart(chart.properties(height=420).interactive(), width="stretch")
-        current = data.open_run_view(output_dir, view.run_id)
-        figures = [f for f in data.summary_figures(current.summary)
+        current = run_views.open_run_view(output_dir, view.run_id)
+        figures = [f for f in (current.summary.rows() if current.summary else [])
                    if f[0] in ("final loss", "held-out edit similarity", "training", "fine-tuned model")]
         if figures:
             st.table(pd.DataFrame(figures, columns=["", "value"]).set_index(""))
@@ -270,7 +289,7 @@ def learning_curve_page(view: data.RunView | None, output_dir: Path) -> None:
 # ------------------------------------------------------------------------------ hooks
 def _rollback(hooks_dir: Path, version_id: str) -> None:
     try:
-        restored = data.rollback_hook(hooks_dir, version_id)
+        restored = HookVersionManager(hooks_dir).rollback(version_id)
         st.session_state["hook_message"] = ("success", f"Active hook is now {restored.version_id} "
                                                        f"({restored.rules_count} rules).")
     except VectorTrainerError as exc:
@@ -278,27 +297,34 @@ def _rollback(hooks_dir: Path, version_id: str) -> None:
     st.session_state["rollback_confirm"] = False
 
 
+def version_row(row: Any) -> dict[str, Any]:
+    """A hook version as a table row (checksum state spelled out)."""
+    return {"version": row.version_id, "active": row.active, "timestamp": row.timestamp, "rules": row.rules,
+            "checksum": "ok" if row.checksum_ok else f"FAILED: {row.problem}", "sha256": row.sha256[:12],
+            "note": row.note}
+
+
 def hooks_page(hooks_dir: Path) -> None:
     st.header("Hook versions")
     message = st.session_state.pop("hook_message", None)
     if message:
         (st.success if message[0] == "success" else st.error)(message[1])
-    view = data.hook_versions_view(hooks_dir)
+    view = hook_versions_view(hooks_dir)
     if view.problem:
         st.info(view.problem)
         return
     for warning in view.warnings:
         st.warning(warning)
     st.caption(f"`{view.hooks_dir}` · active: **{view.active or 'none'}**")
-    st.dataframe(pd.DataFrame(view.rows), hide_index=True, width="stretch")
-    ids = [row["version"] for row in view.rows]
+    st.dataframe(pd.DataFrame([version_row(row) for row in view.rows]), hide_index=True, width="stretch")
+    ids = [row.version_id for row in view.rows]
     if len(ids) >= 2:
         st.subheader("Diff")
         left, right = st.columns(2)
         a = left.selectbox("from", ids, index=len(ids) - 2, key="diff_a")
         b = right.selectbox("to", ids, index=len(ids) - 1, key="diff_b")
         try:
-            text = data.hook_diff(hooks_dir, a, b)
+            text = HookVersionManager(hooks_dir).diff(a, b)
             st.code(text or f"{a} and {b} are identical", language="diff", wrap_lines=True)
         except VectorTrainerError as exc:
             st.error(str(exc))

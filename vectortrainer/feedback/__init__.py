@@ -1,0 +1,8 @@
+"""User corrections (FR-2.1, FR-2.2): feedback pairs, the file that keeps them, diffs, preference (DPO) data.
+
+- ``pair``: :class:`~vectortrainer.feedback.pair.FeedbackPair`;
+- ``store``: the feedback JSONL file shared by every face (atomic, locked, malformed lines kept);
+- ``from_logs``: a pair made from a log, rendered exactly as its ChatML example;
+- ``diffing``: string (edit distance, token hunks) and semantic (MiniLM) difference;
+- ``preference``: feedback as DPO preference JSONL, in OpenAI's and TRL's shapes.
+"""

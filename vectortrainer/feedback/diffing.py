@@ -1,0 +1,252 @@
+"""String and semantic difference between a bad output and its fix (FR-2.2).
+
+Edit distance and diff segments come from rapidfuzz (Levenshtein opcodes over
+characters or word tokens); semantic similarity comes from the same offline
+all-MiniLM-L6-v2 model VectorWave embeds with, loaded lazily on first use and
+run in batches.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from rapidfuzz.distance import Levenshtein
+
+from vectortrainer.feedback.pair import FeedbackPair
+from vectortrainer.store.environment import minilm_model_path, quiet_environment
+
+# Word runs, whitespace runs, and single punctuation marks: small enough that a
+# fix like "order 4411" -> "order #4411" shows up as one inserted "#".
+_TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
+_SENTENCE_END = frozenset({".", "!", "?", "\n"})
+
+
+def tokenize(text: str) -> list[str]:
+    """Split ``text`` into word, whitespace and punctuation tokens that join back to ``text``."""
+    return _TOKEN.findall(text)
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Character-level Levenshtein distance."""
+    return int(Levenshtein.distance(a, b))
+
+
+def normalized_distance(a: str, b: str) -> float:
+    """Levenshtein distance divided by the longer length (0 = equal, 1 = nothing shared)."""
+    return float(Levenshtein.normalized_distance(a, b))
+
+
+@dataclass(frozen=True)
+class DiffSegment:
+    """One stretch of the diff: ``bad`` text became ``fixed`` text (equal, replace, insert, delete)."""
+
+    op: Literal["equal", "replace", "insert", "delete"]
+    bad: str
+    fixed: str
+    bad_start: int
+    bad_end: int
+    fixed_start: int
+    fixed_end: int
+
+
+def diff_segments(bad: str, fixed: str, *, granularity: Literal["token", "char"] = "token") -> list[DiffSegment]:
+    """Diff segments of ``bad`` -> ``fixed``; offsets are in characters for both granularities."""
+    if granularity == "char":
+        a: Sequence[str] = bad
+        b: Sequence[str] = fixed
+    elif granularity == "token":
+        a, b = tokenize(bad), tokenize(fixed)
+    else:
+        raise ValueError(f"granularity must be 'token' or 'char', not {granularity!r}")
+    a_offsets = _offsets(a)
+    b_offsets = _offsets(b)
+    segments = []
+    for op in Levenshtein.opcodes(a, b):
+        segments.append(
+            DiffSegment(
+                op=op.tag,
+                bad="".join(a[op.src_start : op.src_end]),
+                fixed="".join(b[op.dest_start : op.dest_end]),
+                bad_start=a_offsets[op.src_start],
+                bad_end=a_offsets[op.src_end],
+                fixed_start=b_offsets[op.dest_start],
+                fixed_end=b_offsets[op.dest_end],
+            )
+        )
+    return segments
+
+
+def _offsets(tokens: Sequence[str]) -> list[int]:
+    offsets = [0]
+    for token in tokens:
+        offsets.append(offsets[-1] + len(token))
+    return offsets
+
+
+@dataclass(frozen=True)
+class Hunk:
+    """A run of nearby edits, in tokens: ``bad_tokens[start:end]`` became ``inserted``.
+
+    ``bad_tokens`` and ``fixed_tokens`` are the whole tokenised texts, so rule
+    synthesis can look at the context around the edit.
+    """
+
+    bad_tokens: tuple[str, ...]
+    fixed_tokens: tuple[str, ...]
+    start: int
+    end: int
+    fixed_start: int
+    fixed_end: int
+    # The single edits this hunk merged, as (start, end, fixed_start, fixed_end).
+    parts: tuple[tuple[int, int, int, int], ...] = ()
+
+    def sub_hunks(self, max_parts: int = 6) -> list["Hunk"]:
+        """Every contiguous run of the merged edits (itself included), for when they are separate fixes."""
+        parts = self.parts or ((self.start, self.end, self.fixed_start, self.fixed_end),)
+        if len(parts) == 1 or len(parts) > max_parts:
+            return [self]
+        runs = []
+        for i in range(len(parts)):
+            for j in range(i, len(parts)):
+                first, last = parts[i], parts[j]
+                runs.append(Hunk(self.bad_tokens, self.fixed_tokens, first[0], last[1], first[2], last[3], parts[i : j + 1]))
+        return runs
+
+    @property
+    def deleted(self) -> str:
+        return "".join(self.bad_tokens[self.start : self.end])
+
+    @property
+    def inserted(self) -> str:
+        return "".join(self.fixed_tokens[self.fixed_start : self.fixed_end])
+
+    @property
+    def at_start(self) -> bool:
+        return self.start == 0
+
+    @property
+    def at_end(self) -> bool:
+        return self.end == len(self.bad_tokens)
+
+
+def edit_hunks(bad: str, fixed: str, *, merge_gap_words: int = 1) -> list[Hunk]:
+    """Token-level edits of ``bad`` -> ``fixed``.
+
+    Edits separated by at most ``merge_gap_words`` unchanged words inside one sentence
+    are merged (so "Best regards, Support" -> "Kind regards, the Support Team" is one
+    edit, not three). Whitespace-only edits and a deletion at the very start (a prefix
+    strip) are never merged with their neighbours: they are corrections of their own.
+    """
+    a, b = tokenize(bad), tokenize(fixed)
+    spans: list[list[int]] = []
+    parts: list[list[tuple[int, int, int, int]]] = []
+    gap: tuple[int, int] | None = None
+    for op in Levenshtein.opcodes(a, b):
+        if op.tag == "equal":
+            gap = (op.src_start, op.src_end)
+            continue
+        span = [op.src_start, op.src_end, op.dest_start, op.dest_end]
+        if spans and _can_merge(a, b, spans[-1], span, gap, merge_gap_words):
+            spans[-1][1], spans[-1][3] = span[1], span[3]
+            parts[-1].append(tuple(span))  # type: ignore[arg-type]
+        else:
+            spans.append(span)
+            parts.append([tuple(span)])  # type: ignore[list-item]
+        gap = None
+    ta, tb = tuple(a), tuple(b)
+    return [Hunk(ta, tb, s, e, fs, fe, tuple(p)) for (s, e, fs, fe), p in zip(spans, parts)]
+
+
+def _is_blank_edit(a: Sequence[str], b: Sequence[str], span: Sequence[int]) -> bool:
+    text = "".join(a[span[0] : span[1]]) + "".join(b[span[2] : span[3]])
+    return not text.strip()
+
+
+def _can_merge(
+    a: Sequence[str],
+    b: Sequence[str],
+    previous: Sequence[int],
+    current: Sequence[int],
+    gap: tuple[int, int] | None,
+    merge_gap_words: int,
+) -> bool:
+    if _is_blank_edit(a, b, previous) or _is_blank_edit(a, b, current):
+        return False
+    if previous[0] == 0 and previous[2] == previous[3]:  # prefix strip stays its own edit
+        return False
+    if gap is None:
+        return True
+    tokens = a[gap[0] : gap[1]]
+    words = sum(1 for token in tokens if token[0].isalnum() or token[0] == "_")
+    if words > merge_gap_words:
+        return False
+    return not any(token in _SENTENCE_END or "\n" in token for token in tokens)
+
+
+class SemanticScorer:
+    """Cosine similarity between texts with the offline MiniLM model (loaded on first use)."""
+
+    def __init__(self, model_path: str | None = None, *, batch_size: int = 64) -> None:
+        self._model_path = model_path
+        self._batch_size = batch_size
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                quiet_environment()
+                from sentence_transformers import SentenceTransformer
+
+                self._model = SentenceTransformer(self._model_path or minilm_model_path(), device="cpu")
+            return self._model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length embeddings, one row per text (float32)."""
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        model = self._load()
+        vectors = model.encode(
+            list(texts), batch_size=self._batch_size, normalize_embeddings=True, show_progress_bar=False
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def similarities(self, left: Sequence[str], right: Sequence[str]) -> np.ndarray:
+        """Row-wise cosine similarity of ``left[i]`` and ``right[i]`` (one batched encode)."""
+        if len(left) != len(right):
+            raise ValueError("left and right must have the same length")
+        vectors = self.embed(list(left) + list(right))
+        n = len(left)
+        return np.einsum("ij,ij->i", vectors[:n], vectors[n:]) if n else np.zeros(0, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class PairAnalysis:
+    """String and semantic difference of one feedback pair."""
+
+    edit_distance: int
+    normalized_distance: float
+    segments: tuple[DiffSegment, ...]
+    semantic_similarity: float | None = None
+
+
+def analyze_pairs(pairs: Sequence[FeedbackPair], scorer: SemanticScorer | None = None) -> list[PairAnalysis]:
+    """Edit distance, token diff segments and (with ``scorer``) semantic similarity per pair."""
+    similarities: list[float | None] = [None] * len(pairs)
+    if scorer is not None and pairs:
+        values = scorer.similarities([p.bad_output for p in pairs], [p.fixed_output for p in pairs])
+        similarities = [float(v) for v in values]
+    return [
+        PairAnalysis(
+            edit_distance=edit_distance(p.bad_output, p.fixed_output),
+            normalized_distance=normalized_distance(p.bad_output, p.fixed_output),
+            segments=tuple(s for s in diff_segments(p.bad_output, p.fixed_output) if s.op != "equal"),
+            semantic_similarity=similarity,
+        )
+        for p, similarity in zip(pairs, similarities)
+    ]

@@ -1,0 +1,179 @@
+"""The feedback store: user corrections (FR-2.1) kept in a JSONL file the TUI and CLI share.
+
+One JSON object per line: ``{"id", "bad_output", "fixed_output", "input_prompt",
+"context"}``. Every change rewrites the file atomically (temp file + fsync +
+rename) under a file lock. A malformed line is reported with its line number and
+kept verbatim in place on every rewrite: it is never silently dropped or overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from vectortrainer.errors import DataFormatError, FeedbackNotFoundError
+from vectortrainer.feedback.pair import FeedbackPair
+from vectortrainer.files import atomic_write_text
+
+
+@dataclass(frozen=True)
+class FeedbackEntry:
+    """A stored pair with its id and the line it sits on."""
+
+    entry_id: str
+    pair: FeedbackPair
+    line: int
+
+
+@dataclass(frozen=True)
+class FeedbackProblem:
+    """A line that is not a valid feedback record, and why (kept in the file as it is)."""
+
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+@dataclass
+class _Line:
+    raw: str
+    entry: FeedbackEntry | None
+
+
+class FeedbackStore:
+    """Add, edit, delete and list feedback pairs in a JSONL file."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._lock = FileLock(str(self.path) + ".lock", timeout=30)
+
+    # reading ---------------------------------------------------------------
+    def _read_lines(self) -> tuple[list[_Line], list[FeedbackProblem]]:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return [], []
+        except UnicodeDecodeError as exc:
+            raise DataFormatError(f"{self.path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        lines: list[_Line] = []
+        problems: list[FeedbackProblem] = []
+        for number, raw in enumerate(text.splitlines(), start=1):
+            if not raw.strip():
+                lines.append(_Line(raw, None))
+                continue
+            entry, reason = _parse_line(raw, number)
+            if reason:
+                problems.append(FeedbackProblem(number, reason))
+            lines.append(_Line(raw, entry))
+        return lines, problems
+
+    def list(self) -> list[FeedbackEntry]:
+        """Every valid entry, in file order (see `problems()` for the lines that are not)."""
+        lines, _ = self._read_lines()
+        return [line.entry for line in lines if line.entry is not None]
+
+    def problems(self) -> list[FeedbackProblem]:
+        """The malformed lines, by line number."""
+        return self._read_lines()[1]
+
+    def pairs(self, *, strict: bool = False) -> list[FeedbackPair]:
+        """The stored pairs; with ``strict`` a malformed line raises `DataFormatError` naming it."""
+        lines, problems = self._read_lines()
+        if strict and problems:
+            shown = "; ".join(str(p) for p in problems[:3])
+            more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+            raise DataFormatError(f"{self.path}: {shown}{more}; fix or delete those lines")
+        return [line.entry.pair for line in lines if line.entry is not None]
+
+    def get(self, entry_id: str) -> FeedbackEntry:
+        for entry in self.list():
+            if entry.entry_id == entry_id:
+                return entry
+        raise FeedbackNotFoundError(f"{self.path}: no feedback entry with id {entry_id!r}")
+
+    # writing ---------------------------------------------------------------
+    def add(self, pair: FeedbackPair) -> str:
+        """Store ``pair``; returns its new id."""
+        return self.add_many([pair])[0]
+
+    def add_many(self, pairs: Iterable[FeedbackPair]) -> list[str]:
+        with self._lock:
+            lines, _ = self._read_lines()
+            ids = []
+            for pair in pairs:
+                entry_id = uuid.uuid4().hex[:12]
+                ids.append(entry_id)
+                lines.append(_Line(_dump(entry_id, pair), None))
+            self._write(lines)
+            return ids
+
+    def edit(self, entry_id: str, pair: FeedbackPair) -> None:
+        """Replace the pair stored under ``entry_id``."""
+        with self._lock:
+            lines, _ = self._read_lines()
+            line = self._find(lines, entry_id)
+            line.raw = _dump(entry_id, pair)
+            self._write(lines)
+
+    def delete(self, entry_id: str) -> None:
+        with self._lock:
+            lines, _ = self._read_lines()
+            line = self._find(lines, entry_id)
+            lines.remove(line)
+            self._write(lines)
+
+    def _find(self, lines: list[_Line], entry_id: str) -> _Line:
+        for line in lines:
+            if line.entry is not None and line.entry.entry_id == entry_id:
+                return line
+        raise FeedbackNotFoundError(f"{self.path}: no feedback entry with id {entry_id!r}")
+
+    def _write(self, lines: list[_Line]) -> None:
+        atomic_write_text(self.path, "".join(line.raw + "\n" for line in lines))
+
+
+def _dump(entry_id: str, pair: FeedbackPair) -> str:
+    return json.dumps({"id": entry_id, **pair.to_dict()}, ensure_ascii=False, sort_keys=True)
+
+
+def _parse_line(raw: str, number: int) -> tuple[FeedbackEntry | None, str]:
+    try:
+        data: Any = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return None, f"not valid JSON ({exc.msg} at column {exc.colno})"
+    if not isinstance(data, dict):
+        return None, f"expected a JSON object, got {type(data).__name__}"
+    missing = [key for key in ("bad_output", "fixed_output") if key not in data]
+    if missing:
+        return None, f"missing {', '.join(missing)}"
+    for key in ("bad_output", "fixed_output", "input_prompt"):
+        if key in data and data[key] is not None and not isinstance(data[key], str):
+            return None, f"{key} must be a string"
+    if "context" in data and data["context"] is not None and not isinstance(data["context"], dict):
+        return None, "context must be a JSON object"
+    entry_id = str(data.get("id") or f"line-{number}")
+    return FeedbackEntry(entry_id, FeedbackPair.from_dict(data), number), ""
+
+
+def load_feedback_pairs(path: str | os.PathLike[str], *, strict: bool = False) -> tuple[list[FeedbackPair], list[FeedbackProblem]]:
+    """The valid pairs of a feedback file and its malformed lines (raises if the file is missing)."""
+    store = FeedbackStore(path)
+    if not store.path.is_file():
+        raise DataFormatError(f"{store.path}: feedback file not found (write one with `vectortrainer demo seed`)")
+    problems = store.problems()
+    return store.pairs(strict=strict), problems
+
+
+def write_feedback_file(path: str | os.PathLike[str], pairs: Iterable[FeedbackPair], *, id_prefix: str = "") -> None:
+    """Write ``pairs`` as a new feedback file in one atomic step (ids ``<id_prefix>001``, ...)."""
+    lines = [_dump(f"{id_prefix}{number:03d}", pair) + "\n" for number, pair in enumerate(pairs, start=1)]
+    atomic_write_text(Path(path), "".join(lines))

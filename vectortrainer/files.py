@@ -1,0 +1,132 @@
+"""Files, safely: atomic writes, JSONL and JSON reading with errors that name file and line, hashes, line counts.
+
+A reader of a file written here sees the old file or the new one, never half of
+one (temp file in the same folder, fsync, rename, fsync of the folder).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from vectortrainer.errors import DataFormatError
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` via a temp file in the same folder, fsync and rename."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same folder, fsync and rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # not possible on every platform; the rename is still atomic
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_jsonl(path: str | Path, records: Any) -> int:
+    """Write one JSON object per line, atomically; returns the line count."""
+    lines = [json.dumps(record, ensure_ascii=False) for record in records]
+    atomic_write_text(Path(path), "".join(line + "\n" for line in lines))
+    return len(lines)
+
+
+def iter_jsonl_records(path: str | Path, *, what: str = "data file") -> Iterator[tuple[Any, str]]:
+    """Yield ``(record, "path:line")`` for every non-blank line of ``path``.
+
+    A missing file or a line that is not JSON raises :class:`DataFormatError` naming
+    ``what`` (e.g. "training file") or the line.
+    """
+    path = Path(path)
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        raise DataFormatError(f"{path}: {what} not found") from None
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataFormatError(f"{where}: not UTF-8 text ({exc.reason}); save the {what} as UTF-8") from None
+            try:
+                yield json.loads(line), where
+            except json.JSONDecodeError as exc:
+                raise DataFormatError(f"{where}: not valid JSON ({exc.msg})") from None
+
+
+def read_json(path: Path, *, expect: type = dict, error: type[DataFormatError] = DataFormatError) -> Any:
+    """Read one JSON document; a missing, empty or damaged file raises ``error`` naming it."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{path}: file is missing") from None
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot be read: {exc.strerror}") from None
+    if not text.strip():
+        raise error(f"{path}: file is empty (interrupted while it was written?)")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise error(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    if not isinstance(data, expect):
+        raise error(f"{path}: expected a JSON {expect.__name__}, found {type(data).__name__}")
+    return data
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_text(text: str) -> str:
+    """Hex SHA-256 of ``text`` encoded as UTF-8."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def count_lines(path: str | Path) -> int:
+    """Non-blank lines of a text file (examples in a JSONL file); 0 when it does not exist."""
+    try:
+        with Path(path).open("rb") as handle:
+            return sum(1 for line in handle if line.strip())
+    except FileNotFoundError:
+        return 0

@@ -1,0 +1,222 @@
+"""Golden data for one function: read its logs, select by density, write validated ChatML (FR-1, FR-1.5).
+
+``DensityBasedExtractor`` takes a ``VectorWaveDatasetManager`` by injection (or a
+ready log source) and reads through :class:`~vectortrainer.store.source.LogSource`;
+selection is :func:`~vectortrainer.golden.selection.select_golden`; examples and
+validation come from :mod:`vectortrainer.golden.chatml`. Each stage is timed (read, density, selection, write,
+validate) and everything left out is counted with its reason.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+from vectortrainer.config import SelectionConfig
+from vectortrainer.errors import StoreError
+from vectortrainer.files import write_jsonl
+from vectortrainer.golden.chatml import (
+    ValidationReport,
+    build_example,
+    system_prompt_for,
+    validate_chat_jsonl,
+)
+from vectortrainer.golden.selection import GoldenSelection, select_golden
+from vectortrainer.store.records import FunctionLogs
+from vectortrainer.store.source import LogSource
+
+StageProgress = Callable[[str, int, int], None]
+"""``progress(stage, done, total)`` with stage one of read, density, write."""
+
+PERCENTILES = (0, 5, 25, 50, 75, 95, 100)
+
+
+class LogReader(Protocol):
+    """What the extractor needs from a log source (:class:`~vectortrainer.store.source.LogSource` has it)."""
+
+    def read_function(self, function_name: str, progress: Callable[[int, int], None] | None = None) -> FunctionLogs: ...
+
+    def function_info(self, function_name: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class PickedLog:
+    """One exported example's origin, for summaries and UIs."""
+
+    uuid: str
+    strategy: str
+    rank: int
+    status: str
+    density: float
+    neighbours: int
+    cluster: int
+    cluster_size: int
+
+
+@dataclass
+class ExtractionReport:
+    """Everything a face shows after an extraction."""
+
+    function_name: str
+    output_path: Path
+    total_logs: int
+    usable_logs: int
+    skipped: dict[str, int]
+    excluded: dict[str, int]
+    steady: int
+    anomaly: int
+    clusters: int
+    density_percentiles: dict[str, float]
+    density_mode: str
+    recall: float | None
+    epsilon: float
+    top_k: int
+    picks: list[PickedLog]
+    validation: ValidationReport
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def examples(self) -> int:
+        return self.steady + self.anomaly
+
+
+class DensityBasedExtractor:
+    """Picks golden logs of a function by epsilon-graph density and writes them as ChatML JSONL."""
+
+    def __init__(
+        self,
+        dataset_manager: Any = None,
+        epsilon: float = 0.15,
+        top_k: int = 20,
+        *,
+        anomaly_share: float = 0.25,
+        min_cluster_size: int = 3,
+        system_prompts: Mapping[str, str] | None = None,
+        density_mode: Literal["auto", "exact", "ann"] = "auto",
+        source: LogReader | None = None,
+        progress: StageProgress | None = None,
+    ) -> None:
+        if source is None:
+            if dataset_manager is None:
+                raise StoreError("DensityBasedExtractor needs a VectorWaveDatasetManager (or a log source)")
+            source = LogSource(dataset_manager)
+        self.source = source
+        self.epsilon = epsilon
+        self.top_k = top_k
+        self.anomaly_share = anomaly_share
+        self.min_cluster_size = min_cluster_size
+        self.system_prompts = dict(system_prompts or {})
+        self.density_mode = density_mode
+        self.progress = progress
+
+    @classmethod
+    def from_config(cls, selection: SelectionConfig, *, source: LogReader,
+                    progress: StageProgress | None = None) -> "DensityBasedExtractor":
+        """The extractor the ``selection`` section of a config describes, over ``source``."""
+        return cls(source=source, epsilon=selection.epsilon, top_k=selection.top_k,
+                   anomaly_share=selection.anomaly_share, system_prompts=selection.system_prompts,
+                   progress=progress)
+
+    def extract_golden_data(self, function_name: str, output_path: str | Path) -> ExtractionReport:
+        """Select golden logs of ``function_name`` and write them to ``output_path`` (atomically)."""
+        output_path = Path(output_path)
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        logs = self.source.read_function(function_name, progress=self._stage("read"))
+        timings["read"] = time.perf_counter() - started
+
+        selection = select_golden(
+            logs.vectors,
+            logs.statuses,
+            epsilon=self.epsilon,
+            top_k=self.top_k,
+            anomaly_share=self.anomaly_share,
+            min_cluster_size=self.min_cluster_size,
+            density_mode=self.density_mode,
+            progress=self._stage("density"),
+        )
+        timings["density"] = selection.density_seconds
+        timings["selection"] = selection.selection_seconds
+        if not len(selection.rows):
+            reasons = {**logs.skipped, **selection.excluded}
+            why = ", ".join(f"{count} {reason}" for reason, count in reasons.items()) or "no usable logs"
+            raise StoreError(
+                f"function '{function_name}': no successful log with a vector and captured inputs "
+                f"among {logs.total} logs ({why}); call it successfully a few times first"
+            )
+
+        started = time.perf_counter()
+        info = self.source.function_info(function_name)
+        prompt = system_prompt_for(
+            function_name,
+            self.system_prompts,
+            getattr(info, "docstring", "") or "",
+            getattr(info, "parameters", ()) or tuple(logs.records[int(selection.rows[0])].inputs),
+        )
+        examples = [build_example(logs.records[row].inputs, logs.records[row].output, prompt) for row in selection.rows]
+        write_jsonl(output_path, examples)
+        timings["write"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        validation = validate_chat_jsonl(output_path)
+        timings["validate"] = time.perf_counter() - started
+        return self._report(function_name, output_path, logs, selection, validation, timings)
+
+    def _stage(self, stage: str) -> Callable[[int, int], None] | None:
+        if self.progress is None:
+            return None
+        report = self.progress
+        return lambda done, total: report(stage, done, total)
+
+    def _report(
+        self,
+        function_name: str,
+        output_path: Path,
+        logs: FunctionLogs,
+        selection: GoldenSelection,
+        validation: ValidationReport,
+        timings: dict[str, float],
+    ) -> ExtractionReport:
+        participating = selection.density[selection.participating]
+        percentiles = (
+            {f"p{p}": float(v) for p, v in zip(PERCENTILES, np.percentile(participating, PERCENTILES))}
+            if len(participating)
+            else {}
+        )
+        picks = [
+            PickedLog(
+                uuid=logs.records[p.row].uuid,
+                strategy=p.strategy,
+                rank=p.rank,
+                status=p.status,
+                density=p.density,
+                neighbours=p.neighbours,
+                cluster=p.cluster,
+                cluster_size=p.cluster_size,
+            )
+            for p in selection.picks
+        ]
+        return ExtractionReport(
+            function_name=function_name,
+            output_path=output_path,
+            total_logs=logs.total,
+            usable_logs=int(selection.participating.sum()),
+            skipped=dict(logs.skipped),
+            excluded=dict(selection.excluded),
+            steady=len(selection.steady),
+            anomaly=len(selection.anomaly),
+            clusters=len(selection.cluster_sizes),
+            density_percentiles=percentiles,
+            density_mode=selection.density_mode,
+            recall=selection.recall,
+            epsilon=float(self.epsilon),
+            top_k=self.top_k,
+            picks=picks,
+            validation=validation,
+            timings=timings,
+        )

@@ -1,0 +1,337 @@
+"""Golden-data selection over the epsilon-graph: steady-state centres and new patterns (FR-1.3, FR-1.4, VT-3).
+
+Algorithm (``select_golden``):
+
+1. **Who takes part.** Only successful logs (``SUCCESS`` and ``ANOMALY``, see
+   ``vectortrainer.types.SUCCESSFUL_STATUSES``) with a non-zero vector. Failed logs
+   (``ERROR`` / ``FAILURE``) embed their error text, not their input, so they are
+   neither counted in anyone's density nor ever picked.
+2. **Density and graph.** ``vectortrainer.density.epsilon_graph_stats`` gives each
+   participant its density D, its neighbour count and its connected component in
+   the epsilon-graph (edge when cosine similarity >= 1 - epsilon), in one blocked
+   pass (exact) or through an ANN index for large inputs.
+3. **Dense clusters** are the components with at least ``min_cluster_size`` logs,
+   numbered 0.. by size (largest first, ties by smallest row).
+4. **Anomaly picks** (new patterns): participants outside every dense cluster,
+   lowest density first (ties: status ``ANOMALY`` first, then row order). Their
+   share of ``top_k`` is ``round(top_k * anomaly_share)``; what they cannot fill goes
+   to the steady state, and the other way round.
+5. **Steady-state picks** (cluster centres): every dense cluster gets one pick
+   while the budget allows (largest clusters first); the rest of the budget is
+   shared in proportion to cluster size (largest remainder), so a larger cluster
+   never gets fewer picks than a smaller one, up to its own size. Within a
+   cluster the first pick is its **medoid** under cosine similarity (the member
+   whose summed similarity to all members is largest, i.e. argmax of x_i . sum(x));
+   further picks are the medoids of a spherical k-means split of the cluster into
+   as many parts as it has picks (seeded with the medoid and farthest-first
+   traversal, so deterministic), then the densest remaining members.
+6. **Near-duplicates are suppressed**: no pick has cosine similarity >=
+   ``1 - duplicate_epsilon`` (default ``epsilon / 4``) with an earlier pick, across
+   both strategies; a cluster whose members are all duplicates of its first pick
+   gives its unused picks back to the other clusters (round-robin, largest first).
+   So a group of identical isolated logs yields at most one anomaly pick.
+7. **Ranking**: steady picks are ordered round by round (every cluster's medoid by
+   cluster size, then every cluster's second pick, ...); anomaly picks by density.
+
+The result is deterministic for the same input.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from vectortrainer.config import anomaly_share_problem, top_k_problem
+from vectortrainer.errors import ConfigError, DataFormatError
+from vectortrainer.golden.density import (
+    DEFAULT_BLOCK_SIZE,
+    Progress,
+    epsilon_graph_stats,
+    similarity_threshold,
+    unit_rows,
+)
+from vectortrainer.store.records import SUCCESSFUL_STATUSES
+
+Strategy = Literal["steady", "anomaly"]
+KMEANS_ITERATIONS = 8
+
+
+@dataclass(frozen=True)
+class Pick:
+    """One selected log with what a UI needs to explain why it was picked."""
+
+    row: int
+    strategy: Strategy
+    rank: int
+    density: float
+    neighbours: int
+    status: str
+    cluster: int  # dense-cluster id, -1 when outside every dense cluster
+    cluster_size: int
+
+
+@dataclass
+class GoldenSelection:
+    """Ranked row indices per strategy plus the per-row figures behind them.
+
+    ``density`` / ``neighbour_counts`` are 0 for rows that took no part (failed
+    logs, zero vectors); ``clusters`` is -1 outside every dense cluster.
+    """
+
+    steady: np.ndarray
+    anomaly: np.ndarray
+    density: np.ndarray
+    neighbour_counts: np.ndarray
+    clusters: np.ndarray
+    cluster_sizes: np.ndarray
+    picks: list[Pick]
+    participating: np.ndarray
+    epsilon: float
+    duplicate_epsilon: float
+    density_mode: str
+    density_seconds: float
+    selection_seconds: float
+    recall: float | None = None
+    excluded: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> np.ndarray:
+        """All picked rows: steady first, then anomaly."""
+        return np.concatenate([self.steady, self.anomaly])
+
+
+def select_golden(
+    vectors: np.ndarray,
+    statuses: Sequence[str],
+    *,
+    epsilon: float,
+    top_k: int,
+    anomaly_share: float = 0.25,
+    min_cluster_size: int = 3,
+    duplicate_epsilon: float | None = None,
+    density_mode: Literal["auto", "exact", "ann"] = "auto",
+    block_size: int = DEFAULT_BLOCK_SIZE,
+    progress: Progress | None = None,
+) -> GoldenSelection:
+    """Pick up to ``top_k`` logs: medoids of every dense cluster and low-density new patterns."""
+    similarity_threshold(epsilon)  # validates epsilon
+    for name, value, problem in (("top_k", top_k, top_k_problem(top_k)),
+                                 ("anomaly_share", anomaly_share, anomaly_share_problem(anomaly_share))):
+        if problem:
+            raise ConfigError(f"{name}={value!r}: {problem}")
+    if min_cluster_size < 2:
+        raise ConfigError(f"min_cluster_size={min_cluster_size!r}: must be at least 2")
+    duplicate_epsilon = epsilon / 4 if duplicate_epsilon is None else duplicate_epsilon
+    unit, nonzero = unit_rows(vectors)
+    n = len(unit)
+    if len(statuses) != n:
+        raise DataFormatError(f"statuses: {len(statuses)} given for {n} vectors; they must be aligned")
+    successful = np.fromiter((s in SUCCESSFUL_STATUSES for s in statuses), dtype=bool, count=n)
+    participating = successful & nonzero
+    rows = np.flatnonzero(participating)
+
+    stats = epsilon_graph_stats(unit[rows], epsilon, mode=density_mode, block_size=block_size, progress=progress)
+    started = time.perf_counter()
+    density = np.zeros(n)
+    counts = np.zeros(n, dtype=np.int64)
+    density[rows] = stats.density
+    counts[rows] = stats.neighbour_counts
+
+    clusters = np.full(n, -1, dtype=np.int64)
+    labels, sizes = np.unique(stats.components, return_counts=True)
+    dense = sizes >= min_cluster_size
+    # Largest first; ties by smallest row (labels are the smallest local row).
+    order = np.lexsort((labels[dense], -sizes[dense]))
+    dense_labels = labels[dense][order]
+    cluster_sizes = sizes[dense][order]
+    local_cluster = np.full(len(rows), -1, dtype=np.int64)
+    if len(dense_labels):
+        position = np.full(len(rows), -1, dtype=np.int64)
+        position[dense_labels] = np.arange(len(dense_labels))
+        local_cluster = position[stats.components]
+    clusters[rows] = local_cluster
+
+    picker = _Picker(unit, 1.0 - duplicate_epsilon)
+    statuses_list = list(statuses)
+    anomaly_target = round(top_k * anomaly_share)
+    outside = rows[local_cluster < 0]
+    anomaly_order = outside[
+        np.lexsort((outside, [statuses_list[r] != "ANOMALY" for r in outside], density[outside]))
+    ]
+    anomaly = picker.take(anomaly_order, anomaly_target)
+    members = [rows[local_cluster == c] for c in range(len(dense_labels))]
+    steady = _steady_picks(unit, members, density, picker, top_k - len(anomaly))
+    if len(steady) + len(anomaly) < top_k:  # clusters ran out: new patterns take the rest
+        # Later in density order than every earlier anomaly pick, so the ranking holds.
+        anomaly += picker.take(anomaly_order, top_k - len(steady) - len(anomaly))
+
+    def describe(row: int, strategy: Strategy, rank: int) -> Pick:
+        cluster = int(clusters[row])
+        return Pick(
+            row=int(row),
+            strategy=strategy,
+            rank=rank,
+            density=float(density[row]),
+            neighbours=int(counts[row]),
+            status=statuses_list[row],
+            cluster=cluster,
+            cluster_size=int(cluster_sizes[cluster]) if cluster >= 0 else 1,
+        )
+
+    picks = [describe(r, "steady", i) for i, r in enumerate(steady)]
+    picks += [describe(r, "anomaly", i) for i, r in enumerate(anomaly)]
+    excluded = {}
+    failed = int((~successful).sum())
+    if failed:
+        excluded["failed status"] = failed
+    zero = int((successful & ~nonzero).sum())
+    if zero:
+        excluded["zero vector"] = zero
+    return GoldenSelection(
+        steady=np.asarray(steady, dtype=np.int64),
+        anomaly=np.asarray(anomaly, dtype=np.int64),
+        density=density,
+        neighbour_counts=counts,
+        clusters=clusters,
+        cluster_sizes=np.asarray(cluster_sizes, dtype=np.int64),
+        picks=picks,
+        participating=participating,
+        epsilon=float(epsilon),
+        duplicate_epsilon=float(duplicate_epsilon),
+        density_mode=stats.mode,
+        density_seconds=stats.seconds,
+        selection_seconds=time.perf_counter() - started,
+        recall=stats.recall,
+        excluded=excluded,
+    )
+
+
+class _Picker:
+    """Accepts rows unless they are near-duplicates of a row accepted before."""
+
+    def __init__(self, unit: np.ndarray, duplicate_similarity: float) -> None:
+        self.unit = unit
+        self.duplicate_similarity = duplicate_similarity
+        self.accepted: list[int] = []
+
+    def is_new(self, row: int) -> bool:
+        if row in self.accepted:
+            return False
+        if not self.accepted:
+            return True
+        sims = self.unit[self.accepted] @ self.unit[row]
+        return bool(sims.max() < self.duplicate_similarity)
+
+    def take(self, candidates: Sequence[int] | np.ndarray, limit: int) -> list[int]:
+        taken: list[int] = []
+        for row in _iter_new(self, candidates):
+            if len(taken) >= limit:
+                break
+            self.accepted.append(int(row))
+            taken.append(int(row))
+        return taken
+
+
+def _iter_new(picker: _Picker, candidates: Sequence[int] | np.ndarray, chunk: int = 4096) -> Iterator[int]:
+    """Candidates that are not near-duplicates of accepted rows, checked a chunk at a time."""
+    candidates = np.asarray(candidates, dtype=np.int64)
+    for start in range(0, len(candidates), chunk):
+        part = candidates[start : start + chunk]
+        if picker.accepted:
+            sims = picker.unit[part] @ picker.unit[picker.accepted].T
+            part = part[sims.max(axis=1) < picker.duplicate_similarity]
+        for row in part:
+            if picker.is_new(int(row)):  # re-check against rows accepted within this chunk
+                yield int(row)
+
+
+def _allocate(sizes: Sequence[int], budget: int) -> list[int]:
+    """One pick per cluster while the budget allows, the rest in proportion to size."""
+    count = len(sizes)
+    if budget <= 0 or count == 0:
+        return [0] * count
+    if budget <= count:
+        return [1] * budget + [0] * (count - budget)
+    sizes_array = np.asarray(sizes, dtype=np.float64)
+    extra = budget - count
+    quota = extra * sizes_array / sizes_array.sum()
+    shares = np.floor(quota).astype(int)
+    remainder_order = np.lexsort((np.arange(count), -sizes_array, -(quota - shares)))
+    shares[remainder_order[: extra - shares.sum()]] += 1
+    return [int(min(size, 1 + share)) for size, share in zip(sizes, shares)]
+
+
+def _steady_picks(
+    unit: np.ndarray, members: list[np.ndarray], density: np.ndarray, picker: _Picker, budget: int
+) -> list[int]:
+    allocation = _allocate([len(m) for m in members], budget)
+    streams = [_cluster_candidates(unit, m, density, max(a, 1)) for m, a in zip(members, allocation)]
+    rounds: list[list[int]] = [[] for _ in members]  # picks per cluster, in order
+    for cluster, (stream, quota) in enumerate(zip(streams, allocation)):
+        rounds[cluster] = picker.take(stream, quota)
+    remaining = budget - sum(len(r) for r in rounds)
+    live = [c for c in range(len(members)) if allocation[c] > 0 and len(rounds[c]) == allocation[c]]
+    # Give what near-duplicate clusters could not use to the others, one at a time.
+    while remaining > 0 and live:
+        for cluster in list(live):
+            if remaining == 0:
+                break
+            more = picker.take(streams[cluster], 1)
+            if more:
+                rounds[cluster] += more
+                remaining -= 1
+            else:
+                live.remove(cluster)
+    ranked: list[int] = []
+    for depth in range(max((len(r) for r in rounds), default=0)):
+        ranked += [r[depth] for r in rounds if len(r) > depth]
+    return ranked
+
+
+def _cluster_candidates(unit: np.ndarray, members: np.ndarray, density: np.ndarray, parts: int) -> list[int]:
+    """The cluster's medoid, the medoids of a k-means split into ``parts``, then the densest members."""
+    x = unit[members]
+    medoid = int(np.argmax(x @ x.sum(axis=0)))
+    ordered = [medoid]
+    if parts > 1 and len(members) > 1:
+        ordered += _split_medoids(x, medoid, min(parts, len(members)))
+    by_density = np.lexsort((members, -density[members]))
+    seen: set[int] = set()
+    result: list[int] = []
+    for local in [*ordered, *by_density.tolist()]:
+        if local not in seen:
+            seen.add(local)
+            result.append(int(members[local]))
+    return result
+
+
+def _split_medoids(x: np.ndarray, first: int, parts: int) -> list[int]:
+    """Medoids of a deterministic spherical k-means split of ``x`` (local indices), largest part first."""
+    seeds = [first]
+    closest = x @ x[first]
+    for _ in range(parts - 1):
+        nxt = int(np.argmin(closest))
+        seeds.append(nxt)
+        closest = np.maximum(closest, x @ x[nxt])
+    centres = x[seeds].copy()
+    assignment = np.zeros(len(x), dtype=np.int64)
+    for _ in range(KMEANS_ITERATIONS):
+        assignment = np.argmax(x @ centres.T, axis=1)
+        for part in range(parts):
+            chosen = x[assignment == part]
+            if len(chosen):
+                total = chosen.sum(axis=0)
+                norm = np.linalg.norm(total)
+                if norm > 0:
+                    centres[part] = total / norm
+    medoids: list[tuple[int, int]] = []
+    for part in range(parts):
+        local = np.flatnonzero(assignment == part)
+        if len(local):
+            chosen = x[local]
+            medoids.append((-len(local), int(local[np.argmax(chosen @ chosen.sum(axis=0))])))
+    return [m for _, m in sorted(medoids)]

@@ -1,0 +1,69 @@
+"""The one ``rules.json``: the rules learned, their conflicts and rejections, and the hook written from them.
+
+Every face writes this document the same way: the CLI beside the hook it wrote
+(and on stdout with ``--json``), the TUI when it makes a hook, the pipeline in the
+run directory (where no hook is written, so ``hook`` and ``replay`` are null).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from vectortrainer.files import atomic_write_text
+from vectortrainer.hooks.generator import GenerationReport, HookScriptGenerator
+from vectortrainer.redaction import to_json, to_plain
+from vectortrainer.rules.synthesis import RuleSet
+
+RULES_REPORT_FORMAT = 1
+RULES_REPORT_FILE = "rules.json"
+
+
+def rules_report(
+    rule_set: RuleSet,
+    *,
+    feedback_path: str | os.PathLike[str] | None,
+    generation: GenerationReport | None = None,
+) -> dict[str, Any]:
+    """The document: rules, conflicts, rejections, notes; the hook's path, version and replay when one was written."""
+    hook = generation.path if generation is not None else None
+    return {
+        "format": RULES_REPORT_FORMAT,
+        "feedback_path": str(feedback_path) if feedback_path is not None else None,
+        "feedback_pairs": len(rule_set.pairs),
+        **to_plain(rule_set.to_dict()),
+        "hook": str(hook) if hook is not None else None,
+        "version": generation.version_id if generation is not None else None,
+        "skipped_rules": [{"rule": s.rule.to_dict(), "reason": s.reason} for s in generation.skipped]
+        if generation is not None else [],
+        "replay": generation.replay.to_dict() if generation is not None and generation.replay else None,
+    }
+
+
+def write_rules_report(path: str | os.PathLike[str], report: dict[str, Any]) -> Path:
+    """Write ``report`` atomically as indented JSON; returns the path."""
+    target = Path(path)
+    atomic_write_text(target, to_json(report, indent=2) + "\n")
+    return target
+
+
+def publish_hook(
+    rule_set: RuleSet,
+    hooks_dir: str | os.PathLike[str],
+    *,
+    feedback_path: str | os.PathLike[str] | None,
+    note: str = "",
+    enable_versioning: bool = True,
+) -> tuple[GenerationReport, dict[str, Any]]:
+    """Validate, replay and write the hook (a new active version), and ``rules.json`` beside it.
+
+    The CLI and the TUI both make hooks this way; returns the generation report and the document.
+    """
+    generator = HookScriptGenerator()
+    generator.generate(rule_set, hooks_dir, enable_versioning=enable_versioning, note=note)
+    generation = generator.last_report
+    assert generation is not None  # set by every successful generate()
+    document = rules_report(rule_set, feedback_path=feedback_path, generation=generation)
+    write_rules_report(Path(hooks_dir) / RULES_REPORT_FILE, document)
+    return generation, document

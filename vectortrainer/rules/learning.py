@@ -1,0 +1,77 @@
+"""Rule learning as one use case: which pairs, how they are screened, and the decisions a person made.
+
+The CLI (``vectortrainer rules synthesize``), the TUI's rules screen and the
+pipeline's synthesize stage all call :func:`learn_rules`, so the same feedback
+gives the same rules whichever face asks. Pairs tagged with another function
+(``context["function"]``) are left out; with ``semantic_screen`` (the config's
+``feedback.semantic_screen``) pairs whose fix rewrites the meaning are screened out
+by the MiniLM model before any rule is learned from them.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from vectortrainer.errors import RuleSynthesisError
+from vectortrainer.feedback.diffing import SemanticScorer
+from vectortrainer.feedback.pair import FeedbackPair
+from vectortrainer.rules.conflicts import Resolution, resolution_for
+from vectortrainer.rules.synthesis import RuleSet, synthesize_rules
+
+Choice = int | str | tuple[str, Sequence[int]]
+
+
+@functools.cache
+def shared_scorer() -> SemanticScorer:
+    """One MiniLM scorer per process: the model loads once (seconds), then every synthesis reuses it."""
+    return SemanticScorer()
+
+
+def pairs_for_function(pairs: Iterable[FeedbackPair], function: str | None) -> list[FeedbackPair]:
+    """The pairs of ``function`` and the untagged ones (all of them when ``function`` is None)."""
+    return [p for p in pairs if function is None or p.context.get("function") in (None, function)]
+
+
+def learn_rules(
+    pairs: Iterable[FeedbackPair],
+    *,
+    semantic_screen: bool = True,
+    function: str | None = None,
+    choices: Mapping[str, Choice] | None = None,
+) -> RuleSet:
+    """Rules from feedback ``pairs``, with a person's ``choices`` on conflicts applied.
+
+    ``choices`` maps a conflict id to a rule index, ``"both"``, or ``("both", order)``;
+    each is checked against its conflict's rules first. Raises
+    :class:`~vectortrainer.errors.RuleSynthesisError` for an unknown conflict or a
+    choice that cannot be applied.
+    """
+    selected = pairs_for_function(pairs, function)
+    scorer = shared_scorer() if semantic_screen else None
+    rule_set = synthesize_rules(selected, scorer=scorer)
+    if not choices:
+        return rule_set
+    conflicts = {c.conflict_id: c for c in rule_set.conflicts}
+    unknown = sorted(set(choices) - set(conflicts))
+    if unknown:
+        raise RuleSynthesisError(f"no conflict {', '.join(unknown)} (known conflicts: "
+                                 f"{', '.join(conflicts) or 'none'})")
+    overrides: dict[str, Resolution] = {}
+    for conflict_id, choice in choices.items():
+        if isinstance(choice, tuple):
+            overrides[conflict_id] = resolution_for(conflicts[conflict_id], choice[0], list(choice[1]))
+        else:
+            overrides[conflict_id] = resolution_for(conflicts[conflict_id], choice, None)
+    return synthesize_rules(selected, scorer=scorer, overrides=overrides)
+
+
+def rules_counts(rule_set: RuleSet) -> dict[str, Any]:
+    """The summary's ``rules`` figures: rules, conflicts, conflicts settled into one rule (FR-2.4), pairs."""
+    return {
+        "count": len(rule_set.rules),
+        "conflicts": len(rule_set.conflicts),
+        "merged": sum(1 for conflict in rule_set.conflicts if conflict.chosen is not None),
+        "feedback_pairs": len(rule_set.pairs),
+    }

@@ -1,0 +1,129 @@
+"""Optional rule proposals from a chat model, under a strict JSON schema; each proposal is still replayed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from vectortrainer.feedback.pair import FeedbackPair
+from vectortrainer.rules.model import RULE_KINDS, RULE_TARGETS, Rule, rule_id_for
+from vectortrainer.rules.replay import residuals_after
+from vectortrainer.rules.safety import check_regex_safety
+from vectortrainer.rules.scoping import RejectedRule, scope, with_support
+
+RULES_JSON_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["rules"],
+    "properties": {
+        "rules": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["kind", "target", "pattern", "replacement", "condition"],
+                "properties": {
+                    "kind": {"type": "string", "enum": list(RULE_KINDS)},
+                    "target": {"type": "string", "enum": list(RULE_TARGETS)},
+                    "pattern": {"type": "string"},
+                    "replacement": {"type": "string"},
+                    "condition": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["key", "value"],
+                            "properties": {"key": {"type": "string"}, "value": {"type": "string"}},
+                        },
+                    },
+                },
+            },
+        }
+    },
+}
+
+_LLM_INSTRUCTIONS = (
+    "You turn user corrections of an AI function's outputs into general rewrite rules. "
+    "Each rule has a kind (" + ", ".join(RULE_KINDS) + "), a target (output or prompt), a pattern, "
+    "a replacement and an optional condition on context values. Prefer few general rules; use "
+    "regex_replace with \\d+ or [A-Z]\\w* groups for variable parts. Answer with JSON only."
+)
+
+
+class LLMRuleProposer:
+    """Asks a chat model (through the `openai` client) for rules under a strict JSON schema."""
+
+    def __init__(self, client: Any, model: str = "gpt-4o-mini-2024-07-18", *, max_pairs: int = 50) -> None:
+        self.client = client
+        self.model = model
+        self.max_pairs = max_pairs
+
+    def propose(self, pairs: Sequence[FeedbackPair]) -> list[Rule]:
+        examples = [
+            {"context": p.context, "bad_output": p.bad_output, "fixed_output": p.fixed_output}
+            for p in pairs[: self.max_pairs]
+        ]
+        response = self.client.chat.completions.create(
+            model=self.model,
+            messages=[
+                {"role": "system", "content": _LLM_INSTRUCTIONS},
+                {"role": "user", "content": json.dumps(examples, ensure_ascii=False)},
+            ],
+            response_format={
+                "type": "json_schema",
+                "json_schema": {"name": "rules", "strict": True, "schema": RULES_JSON_SCHEMA},
+            },
+            temperature=0,
+        )
+        content = response.choices[0].message.content
+        document = json.loads(content or "")
+        rules = []
+        for item in document["rules"]:
+            if item["kind"] not in RULE_KINDS or item["target"] not in RULE_TARGETS:
+                raise ValueError(f"unknown kind or target in {item!r}")
+            condition = {str(c["key"]): str(c["value"]) for c in item.get("condition") or []}
+            rule = Rule(
+                kind=item["kind"],
+                target=item["target"],
+                pattern=str(item["pattern"]),
+                replacement=str(item["replacement"]),
+                condition=condition,
+                origin="llm",
+            )
+            rule.rule_id = rule_id_for(rule)
+            rules.append(rule)
+        return rules
+
+
+def accept_llm_rules(
+    llm: LLMRuleProposer,
+    pairs: Sequence[FeedbackPair],
+    active: Sequence[int],
+    notes: list[str],
+    rejected: list[RejectedRule],
+) -> list[Rule]:
+    try:
+        proposals = llm.propose([pairs[i] for i in active])
+    except Exception as exc:  # any failure of the model or its answer: fall back to heuristics
+        notes.append(f"LLM synthesis failed ({type(exc).__name__}: {str(exc)[:160]}); used heuristics only")
+        return []
+    accepted: list[Rule] = []
+    residuals = [p.bad_output for p in pairs]
+    cache: dict[int, int] = {}
+    for proposal in proposals:
+        if proposal.kind == "regex_replace":
+            try:
+                check_regex_safety(proposal.pattern)
+            except ValueError as exc:
+                rejected.append(RejectedRule(proposal, f"unsafe regex: {exc}"))
+                continue
+        rule, evaluation, why = scope(proposal, residuals, pairs, cache)
+        if rule is None:
+            rejected.append(RejectedRule(proposal, why))
+            continue
+        accepted.append(with_support(rule, evaluation))
+        residuals = residuals_after(accepted, pairs)
+        cache.clear()
+    notes.append(f"LLM proposed {len(proposals)} rule(s); {len(accepted)} passed the replay check")
+    return accepted

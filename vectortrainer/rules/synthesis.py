@@ -1,0 +1,270 @@
+"""Feedback pairs -> a discrete, generalising rule set with visible conflicts (FR-2.3, FR-2.4, VT-5).
+
+How rules are found (heuristics; an LLM may propose rules first, see `LLMRuleProposer`):
+
+1. Each pair's bad output is diffed against its fix in word tokens (`diffing.edit_hunks`).
+   Every edit becomes a candidate rule of a kind that fits where it sits: a deletion at
+   the start is a prefix strip, an insertion at the end an append, a change of letter
+   case a case fix, whitespace-only edits a whitespace normalisation, anything else a
+   whole-word replacement (insertions carry one word of context on each side).
+2. Candidates that differ only in numbers or in names kept on both sides ("order 4411"
+   -> "order #4411", "order 97" -> "order #97") are generalised into one regex rule whose
+   variable parts are captured (`(\\d+)`, `([A-Z]\\w*)`) and written back (`\\g<1>`);
+   literal parts are always `re.escape`d, so patterns stay linear-time.
+3. Rules are accepted greedily, the most supported first, each checked on every pair
+   as the hook would apply it: it must never change a fixed (good) output and never move
+   a bad output away from its fix. A rule that fails is scoped by a context condition
+   shared by all pairs that back it (e.g. ``tier == "enterprise"``); if no condition
+   makes it safe it is rejected (and listed). After each acceptance the remaining
+   differences are recomputed, so corrections that compose (a suffix rewrite plus an
+   append) become separate rules.
+4. Corrections seen only once become narrow rules: literal, with a word of context,
+   and conditioned on the pair's whole context.
+
+Conflicts between candidates are found and settled by :mod:`vectortrainer.rules.conflicts`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from vectortrainer.errors import RuleSynthesisError
+from vectortrainer.feedback.diffing import SemanticScorer
+from vectortrainer.feedback.pair import FeedbackPair
+from vectortrainer.rules.candidates import Candidate, CandidateGroup, collect_candidates
+from vectortrainer.rules.conflicts import (
+    Conflict,
+    Resolution,
+    find_conflicts,
+    resolution_for,
+    rule_letter,
+)
+from vectortrainer.rules.llm import LLMRuleProposer, accept_llm_rules
+from vectortrainer.rules.model import Rule
+from vectortrainer.rules.replay import apply_rules, residuals_after
+from vectortrainer.rules.scoping import RejectedRule, first_indices, is_scalar, scope, with_support
+
+# Pairs whose fix means something else (a rewrite, not a correction) teach no rule.
+REWRITE_SIMILARITY = 0.6
+_MAX_ROUNDS = 200
+
+
+@dataclass
+class RuleSet:
+    """The synthesised rules (in the order the hook applies them) and everything a person may review."""
+
+    rules: list[Rule]
+    conflicts: list[Conflict] = field(default_factory=list)
+    rejected: list[RejectedRule] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    rewrites: list[int] = field(default_factory=list)
+    pairs: list[FeedbackPair] = field(default_factory=list, repr=False)
+    overrides: dict[str, Resolution] = field(default_factory=dict)
+    scorer: SemanticScorer | None = field(default=None, repr=False)  # kept so a re-synthesis screens the same way
+
+    def list_conflicts(self) -> list[Conflict]:
+        return list(self.conflicts)
+
+    def resolve(
+        self, conflict_id: str, choice: "int | str | Resolution", order: Sequence[int] | None = None
+    ) -> "RuleSet":
+        """A new rule set with the person's decision on conflict ``conflict_id`` (this one is unchanged).
+
+        ``choice`` is a rule index (that rule wins), ``"both"`` with ``order`` (default
+        ``[0, 1]``: both kept, applied in that order), or a `Resolution`. Raises
+        `RuleSynthesisError` if the conflict is unknown, the choice is out of range, or
+        both rules cannot be kept safely in that order.
+        """
+        conflict = next((c for c in self.conflicts if c.conflict_id == conflict_id), None)
+        if conflict is None:
+            known = ", ".join(c.conflict_id for c in self.conflicts) or "none"
+            raise RuleSynthesisError(f"no conflict {conflict_id!r} (known conflicts: {known})")
+        resolution = resolution_for(conflict, choice, order)
+        return synthesize_rules(self.pairs, scorer=self.scorer, overrides={**self.overrides, conflict_id: resolution})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rules": [r.to_dict() for r in self.rules],
+            "conflicts": [c.to_dict() for c in self.conflicts],
+            "rejected": [{"rule": r.rule.to_dict(), "reason": r.reason} for r in self.rejected],
+            "notes": list(self.notes),
+            "rewrites": list(self.rewrites),
+            "overrides": {cid: r.to_json() for cid, r in self.overrides.items()},
+        }
+
+
+def list_conflicts(rule_set: RuleSet) -> list[Conflict]:
+    """Every conflict found, with the rule that won and why."""
+    return rule_set.list_conflicts()
+
+
+def resolve_conflict(
+    rule_set: RuleSet, conflict_id: str, choice: "int | str | Resolution", order: Sequence[int] | None = None
+) -> RuleSet:
+    """Re-synthesise with a person's decision (see `RuleSet.resolve`)."""
+    return rule_set.resolve(conflict_id, choice, order)
+
+
+def synthesize_rules(
+    pairs: Sequence[FeedbackPair],
+    *,
+    scorer: SemanticScorer | None = None,
+    llm: LLMRuleProposer | None = None,
+    overrides: "Mapping[str, int | Sequence[int] | Resolution] | None" = None,
+) -> RuleSet:
+    """Turn feedback pairs into a rule set (see the module docstring for the method and policy).
+
+    ``overrides`` maps conflict ids to a person's decision (an index, an order of indices
+    to keep both, or a `Resolution`). Raises `RuleSynthesisError` when a "keep both"
+    decision cannot be applied safely.
+    """
+    pairs = [p if isinstance(p, FeedbackPair) else FeedbackPair.from_dict(p) for p in pairs]
+    overrides = {cid: Resolution.coerce(value) for cid, value in (overrides or {}).items()}
+    notes: list[str] = []
+    rejected: list[RejectedRule] = []
+    active = list(range(len(pairs)))
+    rewrites: list[int] = []
+    if scorer is not None and pairs:
+        similarity = scorer.similarities([p.bad_output for p in pairs], [p.fixed_output for p in pairs])
+        rewrites = [i for i, s in enumerate(similarity) if float(s) < REWRITE_SIMILARITY]
+        active = [i for i in active if i not in set(rewrites)]
+        if rewrites:
+            notes.append(
+                f"{len(rewrites)} pair(s) rewrite the meaning (semantic similarity < {REWRITE_SIMILARITY}); "
+                f"no rule is learned from them: pairs {first_indices(rewrites)}"
+            )
+    accepted: list[Rule] = []
+    if llm is not None:
+        accepted.extend(accept_llm_rules(llm, pairs, active, notes, rejected))
+
+    residuals = residuals_after(accepted, pairs)
+    first_literal, _ = collect_candidates(residuals, pairs, active)
+    conflicts, banned, exempt = find_conflicts(first_literal, overrides)
+    tried: set[Candidate] = set(banned)
+    cache: dict[int, int] = {}
+    # A person's choice is accepted first, whatever its support; the pairs it overrules are exempt.
+    for conflict in conflicts:
+        if conflict.resolved_by != "person":
+            continue
+        if conflict.order is not None:
+            accepted.extend(_keep_both(conflict, accepted, pairs))
+            tried.update(Candidate(r.kind, r.pattern, r.replacement) for r in conflict.rules)
+            residuals = residuals_after(accepted, pairs)
+            cache.clear()
+            continue
+        chosen = conflict.rules[conflict.chosen]
+        candidate = Candidate(chosen.kind, chosen.pattern, chosen.replacement)
+        rule, evaluation, why = scope(candidate.as_rule(), residuals, pairs, cache, frozenset(exempt.get(candidate, set())))
+        tried.add(candidate)
+        if rule is None:
+            rejected.append(RejectedRule(chosen, f"chosen in conflict {conflict.conflict_id} but {why}"))
+            continue
+        accepted.append(with_support(rule, evaluation))
+        residuals = residuals_after(accepted, pairs)
+        cache.clear()
+
+    for _ in range(_MAX_ROUNDS):
+        literal, general = collect_candidates(residuals, pairs, active)
+        ranked: list[CandidateGroup] = [g for g in general.values() if len(g.literals) >= 2]
+        ranked += [g for g in literal.values() if g.support >= 2]
+        ranked = [g for g in ranked if g.candidate not in tried and not (g.literals & banned)]
+        # Most repair first (a whole "Best regards, Support" rewrite before its "Best" -> "Kind" part).
+        ranked.sort(key=lambda g: (-g.gain, -g.support, g.candidate.pattern, g.candidate.replacement))
+        progress = False
+        for group in ranked:
+            tried.add(group.candidate)
+            overruled = frozenset().union(*(exempt.get(c, set()) for c in group.literals | {group.candidate}))
+            rule, evaluation, why = scope(group.candidate.as_rule(), residuals, pairs, cache, overruled)
+            if rule is None or len(evaluation.supporters) < 2:
+                rejected.append(RejectedRule(group.candidate.as_rule(support=group.support, sources=sorted(set(group.sources))), why or "backed by one pair once checked"))
+                continue
+            accepted.append(with_support(rule, evaluation))
+            residuals = residuals_after(accepted, pairs)
+            cache.clear()
+            progress = True
+            break
+        if not progress:
+            break
+
+    # One-off corrections: literal, a word of context, the pair's whole context as condition.
+    for index in active:
+        if residuals[index] == pairs[index].fixed_output:
+            continue
+        literal, _ = collect_candidates(residuals, pairs, [index], context_words=1)
+        for candidate in literal:
+            if candidate in banned:
+                continue
+            undone = _undoes(candidate, accepted)
+            if undone is not None:
+                rejected.append(RejectedRule(replace(candidate.as_rule(), sources=[index]), f"would undo rule {undone.rule_id}"))
+                continue
+            condition = {str(k): str(v) for k, v in pairs[index].context.items() if is_scalar(v)}
+            narrow = replace(candidate.as_rule(), condition=condition)
+            rule, evaluation, why = scope(narrow, residuals, pairs, cache)
+            if rule is None:
+                rejected.append(RejectedRule(replace(narrow, sources=[index]), why))
+                continue
+            accepted.append(with_support(rule, evaluation))
+            residuals = residuals_after(accepted, pairs)
+            cache.clear()
+    if llm is None:
+        notes.append("rules synthesised by heuristics (no LLM configured)")
+    _check_kept_both(conflicts, accepted, pairs)
+    return RuleSet(
+        rules=accepted,
+        conflicts=conflicts,
+        rejected=rejected,
+        notes=notes,
+        rewrites=rewrites,
+        pairs=list(pairs),
+        overrides=overrides,
+        scorer=scorer,
+    )
+
+
+def _keep_both(conflict: Conflict, accepted: Sequence[Rule], pairs: Sequence[FeedbackPair]) -> list[Rule]:
+    """The conflict's rules in the person's order, each scoped off the others' pairs; or a refusal."""
+    assert conflict.order is not None
+    shown = " then ".join(rule_letter(i) for i in conflict.order)
+    kept: list[Rule] = []
+    for index in conflict.order:
+        residuals = residuals_after([*accepted, *kept], pairs)  # each rule sees what the ones before it left
+        cache: dict[int, int] = {}
+        contender = conflict.rules[index]
+        others = frozenset(s for i, r in enumerate(conflict.rules) if i != index for s in r.sources)
+        candidate = Candidate(contender.kind, contender.pattern, contender.replacement)
+        rule, evaluation, why = scope(candidate.as_rule(), residuals, pairs, cache, forbidden=others)
+        if rule is None:
+            raise RuleSynthesisError(
+                f"conflict {conflict.conflict_id}: cannot keep both ({shown}): rule {rule_letter(index)} "
+                f"({contender.pattern!r} -> {contender.replacement!r}) {why} "
+                f"(the other rules' pairs: {first_indices(sorted(others))}); keep one rule instead"
+            )
+        kept.append(with_support(rule, evaluation))
+    return kept
+
+
+def _check_kept_both(conflicts: Sequence[Conflict], accepted: Sequence[Rule], pairs: Sequence[FeedbackPair]) -> None:
+    """With rules kept both, the whole set must still leave every fixed output as it is."""
+    both = [c for c in conflicts if c.order is not None]
+    if not both:
+        return
+    changed = [i for i, p in enumerate(pairs) if apply_rules(accepted, p.fixed_output, p.context) != p.fixed_output]
+    if changed:
+        ids = ", ".join(c.conflict_id for c in both)
+        raise RuleSynthesisError(
+            f"keeping both rules of {ids} would change the fixed output of pair(s) {first_indices(changed)}; keep one rule instead"
+        )
+
+
+def _undoes(candidate: Candidate, accepted: Sequence[Rule]) -> Rule | None:
+    """An accepted rule whose output this candidate would take back, if any."""
+    if candidate.kind not in ("replace", "remove", "case_fix"):
+        return None
+    for rule in accepted:
+        produced = rule.replacement.strip()
+        if rule.kind in ("replace", "case_fix") and produced and produced in candidate.pattern:
+            return rule
+    return None

@@ -1,0 +1,55 @@
+"""The states a run and its stages can be in, and the stages themselves, as the one vocabulary of every face.
+
+Both enums are ``StrEnum``s: their values are what ``run.json`` and ``events.jsonl``
+hold, and they compare equal to those plain strings.
+"""
+
+from __future__ import annotations
+
+import enum
+
+STAGES: tuple[str, ...] = ("extract", "synthesize", "estimate", "confirm", "upload", "train", "monitor", "summary")
+
+
+class StageStatus(enum.StrEnum):
+    """One stage of a run. ``COMPLETE`` and ``SKIPPED`` stages are not run again on resume."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETE = "complete"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+    @property
+    def done(self) -> bool:
+        return self in (StageStatus.COMPLETE, StageStatus.SKIPPED)
+
+
+class RunStatus(enum.StrEnum):
+    """How a run stands (``run.json`` "status"); a stopped run says why."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # an unexpected error; details in run.json
+    TRAINING_FAILED = "training_failed"
+    TRAINING_CANCELLED = "training_cancelled"
+    BUDGET_EXCEEDED = "budget_exceeded"
+    NOT_APPROVED = "not_approved"
+    NEEDS_CREDENTIALS = "needs_credentials"
+    INTERRUPTED = "interrupted"  # Ctrl-C, cancel, or a process that died while it ran
+    DAMAGED = "damaged"  # listed only: its run.json cannot be read
+
+    @property
+    def resumable(self) -> bool:
+        """Whether ``--resume`` can take the run further (a live run is never resumable)."""
+        return self not in (RunStatus.RUNNING, RunStatus.SUCCEEDED, RunStatus.DAMAGED)
+
+
+def stage_status(value: str) -> StageStatus:
+    """A stage state read from disk; an unknown one is refused by the caller's error handling."""
+    return StageStatus(value)
+
+
+def run_status(value: str) -> RunStatus:
+    """A run status read from disk (``ValueError`` for one this version does not know)."""
+    return RunStatus(value)

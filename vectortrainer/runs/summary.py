@@ -1,0 +1,203 @@
+"""A run's summary (FR-4.4) as one typed value: golden data, rules, cost, training, and the rows faces show.
+
+``summary.json`` holds :meth:`RunSummary.to_dict`; every face reads it back with
+:meth:`RunSummary.from_dict` (unknown keys ignored, missing ones empty) and shows
+:meth:`RunSummary.rows`, so the TUI, ``--batch`` and the web page say the same thing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, TypeVar
+
+from vectortrainer.display import format_usd
+from vectortrainer.runs.directory import RunDirectory
+from vectortrainer.runs.events import read_events
+from vectortrainer.runs.metrics import final_loss
+from vectortrainer.runs.status import STAGES
+
+T = TypeVar("T")
+
+
+def _from_mapping(cls: type[T], data: Any) -> T:
+    """``cls`` from the keys of ``data`` it knows (a dataclass of optional fields)."""
+    if not isinstance(data, Mapping):
+        return cls()
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class GoldenSummary:
+    """What the extract stage picked, and from how many logs."""
+
+    examples: int | None = None
+    per_strategy: dict[str, int] = field(default_factory=dict)
+    density_percentiles: dict[str, float] = field(default_factory=dict)
+    clusters: int | None = None
+    logs: int | None = None
+    usable_logs: int | None = None
+    skipped: dict[str, int] = field(default_factory=dict)
+    excluded: dict[str, int] = field(default_factory=dict)
+    density_mode: str | None = None
+    epsilon: float | None = None
+    top_k: int | None = None
+
+
+@dataclass
+class RulesSummary:
+    """What the synthesize stage learned from feedback."""
+
+    count: int | None = None
+    conflicts: int | None = None
+    merged: int | None = None
+    feedback_pairs: int | None = None
+
+
+@dataclass
+class CostSummary:
+    """The estimate the run was confirmed on: dollars for a vendor, minutes for a local run."""
+
+    model: str | None = None
+    estimated_usd: float | None = None
+    budget_usd: float | None = None
+    tokens: int | None = None
+    n_epochs: int | None = None
+    estimated_minutes: float | None = None
+    max_minutes: float | None = None
+
+
+@dataclass
+class TrainingSummary:
+    """How the training job ended."""
+
+    status: str | None = None
+    job_id: str | None = None
+    fine_tuned_model: str | None = None
+    final_loss: float | None = None
+    trained_tokens: int | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class RunSummary:
+    """Golden data, rules, cost and training figures of one run (``summary.json``)."""
+
+    run_id: str = ""
+    function: str | None = None
+    status: str | None = None
+    golden: GoldenSummary = field(default_factory=GoldenSummary)
+    rules: RulesSummary = field(default_factory=RulesSummary)
+    cost: CostSummary = field(default_factory=CostSummary)
+    training: TrainingSummary = field(default_factory=TrainingSummary)
+    files: dict[str, str | None] = field(default_factory=dict)
+    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    run_dir: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "RunSummary":
+        return cls(
+            run_id=str(data.get("run_id") or ""),
+            function=data.get("function"),
+            status=data.get("status"),
+            golden=_from_mapping(GoldenSummary, data.get("golden")),
+            rules=_from_mapping(RulesSummary, data.get("rules")),
+            cost=_from_mapping(CostSummary, data.get("cost")),
+            training=_from_mapping(TrainingSummary, data.get("training")),
+            files=dict(data.get("files") or {}),
+            stages=dict(data.get("stages") or {}),
+            run_dir=str(data.get("run_dir") or ""),
+        )
+
+    def rows(self) -> list[tuple[str, str]]:
+        """The headline figures as (label, value) rows, in the order every face shows them."""
+        rows: list[tuple[str, str]] = []
+        training, golden, rules, cost = self.training, self.golden, self.rules, self.cost
+        if training.status:
+            rows.append(("training", str(training.status)))
+        if golden.examples is not None:
+            detail = ", ".join(f"{count} {name}" for name, count in golden.per_strategy.items())
+            rows.append(("golden examples", f"{golden.examples}" + (f" ({detail})" if detail else "")))
+        if golden.density_percentiles:
+            rows.append(("density", ", ".join(f"{k} {v:.3g}" for k, v in golden.density_percentiles.items())))
+        if rules.count is not None:
+            rows.append(("rules", f"{rules.count} ({rules.conflicts or 0} conflicts, {rules.merged or 0} merged)"))
+        if cost.estimated_minutes is not None:
+            limit = f" of {cost.max_minutes:g} min" if cost.max_minutes is not None else ""
+            rows.append(("estimated time", f"{cost.estimated_minutes:.1f} min{limit}"))
+        elif cost.estimated_usd is not None:
+            budget = f" of {format_usd(cost.budget_usd)}" if cost.budget_usd is not None else " (no budget)"
+            tokens = f" for {cost.tokens:,} tokens" if cost.tokens else ""
+            rows.append(("estimated cost", f"{format_usd(cost.estimated_usd)}{budget}{tokens}"))
+        if training.trained_tokens:
+            rows.append(("trained tokens", f"{training.trained_tokens:,}"))
+        if training.final_loss is not None:
+            rows.append(("final loss", f"{training.final_loss:.4f}"))
+        similarity = training.metrics.get("eval_similarity")
+        if similarity is not None:
+            base = training.metrics.get("base_eval_similarity")
+            rows.append(("held-out edit similarity",
+                         f"{similarity:.3f}" + (f" (base model {base:.3f})" if base is not None else "")))
+        if training.fine_tuned_model:
+            rows.append(("fine-tuned model", str(training.fine_tuned_model)))
+        if training.error:
+            rows.append(("training error", str(training.error)))
+        return rows
+
+
+def build_summary(run: RunDirectory) -> RunSummary:
+    """FR-4.4: golden data, rules, cost and training figures of a run, from its directory."""
+    state = run.state
+    stages = state.stages
+    estimate = run.read_json(run.estimate_path.name) if run.estimate_path.exists() else {}
+    monitor = stages["monitor"].detail
+    metrics = monitor.get("metrics") or {}
+    loss = final_loss(metrics)
+    if loss is None:
+        loss = _last_reported_loss(run)
+    return RunSummary(
+        run_id=state.run_id,
+        function=state.function,
+        status=monitor.get("status"),
+        golden=_from_mapping(GoldenSummary, stages["extract"].detail.get("golden")),
+        rules=_from_mapping(RulesSummary, stages["synthesize"].detail.get("rules")),
+        cost=CostSummary(
+            model=estimate.get("model"), estimated_usd=estimate.get("estimated_usd"),
+            budget_usd=estimate.get("budget_usd"),
+            tokens=estimate.get("billed_tokens", estimate.get("total_tokens")),
+            n_epochs=estimate.get("n_epochs"), estimated_minutes=estimate.get("estimated_minutes"),
+            max_minutes=estimate.get("max_minutes"),
+        ),
+        training=TrainingSummary(
+            status=monitor.get("status"), job_id=state.job_id, fine_tuned_model=monitor.get("fine_tuned_model"),
+            final_loss=loss, trained_tokens=monitor.get("trained_tokens"), metrics=dict(metrics),
+            error=monitor.get("error"),
+        ),
+        files={"train_file_id": state.train_file_id, "validation_file_id": state.validation_file_id},
+        stages={name: {"status": str(stages[name].status), "duration_s": stages[name].duration_s}
+                for name in STAGES if name != "summary"},
+        run_dir=str(run.path),
+    )
+
+
+def _last_reported_loss(run: RunDirectory) -> float | None:
+    """The newest loss in the run's metric events (a job whose result carries no metrics)."""
+    for event in reversed(read_events(run.events_path)):
+        if event.get("type") == "metric":
+            loss = final_loss(event.get("metrics") or {})
+            if loss is not None:
+                return loss
+    return None
+
+
+def read_summary(run: RunDirectory) -> RunSummary | None:
+    """The run's ``summary.json``, if it has one."""
+    if not run.summary_path.exists():
+        return None
+    return RunSummary.from_dict(run.read_json(run.summary_path.name))

@@ -1,0 +1,70 @@
+"""Decoded VectorWave execution logs: one record per call, a function's logs with their vectors, counts.
+
+The statuses are VectorWave 1.0's. ``ANOMALY`` marks a *successful* call whose input
+drifted far from golden data (a new pattern); ``ERROR`` / ``FAILURE`` are raised calls
+whose vector embeds the error text, not the input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+# VectorWave 1.0 statuses. ANOMALY marks a *successful* call whose input drifted
+# far from golden data (a new pattern); ERROR / FAILURE are raised calls whose
+# vector embeds the error text, not the input.
+SUCCESSFUL_STATUSES: frozenset[str] = frozenset({"SUCCESS", "ANOMALY"})
+FAILED_STATUSES: frozenset[str] = frozenset({"ERROR", "FAILURE"})
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    """One VectorWave execution log of a decorated function, decoded."""
+
+    uuid: str
+    function_name: str
+    status: str
+    inputs: dict[str, Any]
+    output: Any = None
+    timestamp: str = ""
+    trace_id: str | None = None
+    error_message: str | None = None
+    duration_ms: float | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status in SUCCESSFUL_STATUSES
+
+
+@dataclass
+class FunctionLogs:
+    """Every log of one function that can take part in density, plus what was left out.
+
+    ``vectors`` rows are aligned with ``records`` (float32, shape (n, dim)).
+    ``skipped`` maps a reason (e.g. "no vector", "no captured inputs") to a count.
+    """
+
+    function_name: str
+    records: list[LogRecord]
+    vectors: np.ndarray
+    skipped: dict[str, int] = field(default_factory=dict)
+    total: int = 0
+
+    @property
+    def statuses(self) -> list[str]:
+        return [r.status for r in self.records]
+
+
+@dataclass(frozen=True)
+class FunctionSummary:
+    """Counts per function, as listed by the log source."""
+
+    name: str
+    total: int
+    success: int
+    with_vector: int
+    with_inputs: int
+    failed: int = 0
+    anomaly: int = 0

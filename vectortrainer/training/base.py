@@ -1,0 +1,106 @@
+"""The vendor-neutral trainer contract (FR-3.1, FR-3.4).
+
+A trainer takes a validated ChatML (or preference) JSONL file, starts a job,
+and reports status, events and per-step metrics until a result. The pipeline,
+the monitors, the TUI training screen and the web learning curve only ever
+speak this interface, so OpenAI and local trainers are interchangeable.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vectortrainer.budget.estimates import Estimate
+
+
+class TrainingStatus(enum.StrEnum):
+    VALIDATING_FILES = "validating_files"
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (TrainingStatus.SUCCEEDED, TrainingStatus.FAILED, TrainingStatus.CANCELLED)
+
+
+@dataclass
+class PreparedData:
+    """Training data that passed validation (and the budget guard), ready for a job.
+
+    ``train_file_id`` / ``validation_file_id`` are the vendor's ids once uploaded
+    (a local trainer keeps paths instead).
+    """
+
+    train_path: Path
+    n_examples: int
+    validation_path: Path | None = None
+    train_file_id: str | None = None
+    validation_file_id: str | None = None
+    estimate: Estimate | None = None  # set when the budget guard ran
+
+
+@dataclass
+class TrainingEvent:
+    """One thing a job reported: a log line, a status change or per-step metrics."""
+
+    kind: str  # "log" | "status" | "metric"
+    message: str = ""
+    step: int | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    created_at: float | None = None
+    id: str | None = None
+    total_steps: int | None = None  # the job's step count when known: the progress bar's total and ETA
+
+
+@dataclass
+class TrainingResult:
+    job_id: str
+    status: TrainingStatus
+    model_name: str | None = None  # fine-tuned model id, or the adapter directory of a local run
+    trained_tokens: int | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    checkpoints: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+class BaseTrainer(ABC):
+    """What every trainer does; see the module docstring."""
+
+    name: str = "base"
+
+    @abstractmethod
+    def prepare_data(
+        self, train_path: Path, validation_path: Path | None = None, *, run_id: str | None = None
+    ) -> PreparedData:
+        """Validate the data and run the budget guard before anything is paid for or uploaded.
+
+        ``run_id`` names what is uploaded, so a resumed run finds it again instead of uploading twice.
+        """
+
+    @abstractmethod
+    def start_training(self, prepared: PreparedData, *, run_id: str) -> str:
+        """Start a job and return its id. ``run_id`` is recorded with the job so it can be found again."""
+
+    @abstractmethod
+    def get_status(self, job_id: str) -> TrainingStatus: ...
+
+    @abstractmethod
+    def get_result(self, job_id: str) -> TrainingResult: ...
+
+    @abstractmethod
+    def cancel(self, job_id: str) -> None: ...
+
+    @abstractmethod
+    def events(self, job_id: str, after: str | None = None) -> Iterator[TrainingEvent]:
+        """Events of the job newer than the event id ``after``, oldest first."""
+
+    def find_job(self, run_id: str) -> str | None:
+        """The id of a job already created for ``run_id`` (resume after a crash), if any."""
+        return None

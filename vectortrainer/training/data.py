@@ -1,0 +1,53 @@
+"""The files a run trains on: golden ChatML (or DPO preference pairs), split off a validation file when asked.
+
+Both are written once per run, into the run directory, so a resumed run trains on
+exactly what the first attempt estimated and uploaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from vectortrainer.feedback.pair import FeedbackPair
+from vectortrainer.feedback.preference import PreferenceExport, export_run_preferences
+from vectortrainer.files import atomic_write_text
+
+TRAIN_FILE = "train.jsonl"
+VALIDATION_FILE = "validation.jsonl"
+PREFERENCE_FILE = "preference.jsonl"
+
+
+def split_for_validation(source: Path, directory: Path, share: float) -> tuple[Path, Path | None]:
+    """``source`` as train / validation files in ``directory`` (every ``1/share``-th example held out).
+
+    ``share`` 0 keeps ``source`` whole. The files are written once: an existing pair is reused.
+    """
+    if share <= 0:
+        return source, None
+    train, valid = directory / TRAIN_FILE, directory / VALIDATION_FILE
+    if not (train.exists() and valid.exists()):
+        lines = [line for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
+        every = max(2, round(1 / share))
+        held = [line for i, line in enumerate(lines) if i % every == every - 1]
+        kept = [line for i, line in enumerate(lines) if i % every != every - 1]
+        atomic_write_text(valid, "".join(f"{line}\n" for line in held))
+        atomic_write_text(train, "".join(f"{line}\n" for line in kept))
+    return train, valid
+
+
+def preference_file(
+    pairs: Iterable[FeedbackPair],
+    directory: Path,
+    *,
+    function: str | None,
+    golden_path: Path,
+    system_prompts: Mapping[str, str] | None,
+) -> tuple[Path, PreferenceExport | None]:
+    """The run's DPO file from feedback pairs (written once; ``None`` export when it already existed)."""
+    path = directory / PREFERENCE_FILE
+    if path.exists():
+        return path, None
+    export = export_run_preferences(pairs, path, function=function, golden_path=golden_path,
+                                    system_prompts=system_prompts)
+    return path, export

@@ -1,0 +1,198 @@
+"""Evaluation after local training: replay held-out golden inputs through the trained model.
+
+Each held-out example's conversation (everything before its final assistant
+reply) is rendered with the model's chat template and decoded greedily for a
+short ``max_new_tokens``; the reply is scored against the golden reply with
+normalised edit similarity (rapidfuzz's Levenshtein, 1.0 = identical). The same
+replay through the base model (the LoRA adapter switched off) gives the figure
+to beat, so a report says whether training helped, not only a number.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rapidfuzz.distance import Levenshtein
+
+from vectortrainer.errors import DataFormatError
+from vectortrainer.feedback.preference import parse_preference_record
+from vectortrainer.files import iter_jsonl_records
+from vectortrainer.training.local.model import (
+    check_model_dir,
+    load_causal_lm,
+    load_tokenizer,
+    pick_device,
+)
+
+DEFAULT_MAX_NEW_TOKENS = 64
+DEFAULT_LIMIT = 32
+
+
+@dataclass(frozen=True)
+class HeldOutExample:
+    """A conversation to replay and the golden reply it should produce."""
+
+    messages: list[dict[str, str]]
+    expected: str
+
+
+@dataclass(frozen=True)
+class EvaluatedExample:
+    prompt: str  # the last user message, for display
+    expected: str
+    generated: str
+    similarity: float
+    base_generated: str | None = None
+    base_similarity: float | None = None
+
+
+@dataclass
+class EvaluationReport:
+    """Mean normalised edit similarity of the trained model (and of its base) on held-out examples."""
+
+    n_examples: int
+    mean_similarity: float
+    base_mean_similarity: float | None
+    max_new_tokens: int
+    metric: str = "normalized_levenshtein_similarity"
+    examples: list[EvaluatedExample] = field(default_factory=list)
+
+    @property
+    def improvement(self) -> float | None:
+        if self.base_mean_similarity is None:
+            return None
+        return self.mean_similarity - self.base_mean_similarity
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["improvement"] = self.improvement
+        return data
+
+
+def edit_similarity(generated: str, expected: str) -> float:
+    """Normalised Levenshtein similarity in [0, 1]; two empty strings are identical (1.0)."""
+    return float(Levenshtein.normalized_similarity(generated, expected))
+
+
+def read_held_out(path: Path) -> list[HeldOutExample]:
+    """Held-out examples from ChatML JSONL (final assistant reply = golden) or DPO JSONL (preferred reply)."""
+    return [held_out_from_record(record, where) for record, where in iter_jsonl_records(path, what="held-out file")]
+
+
+def held_out_from_record(record: Any, where: str) -> HeldOutExample:
+    """One ChatML ``{"messages": [...]}`` or preference record -> ``HeldOutExample``."""
+    if isinstance(record, dict) and "messages" in record:
+        messages = record["messages"]
+        if not isinstance(messages, list) or len(messages) < 2:
+            raise DataFormatError(f"{where}: messages must hold the input and a final assistant reply")
+        last = messages[-1]
+        if not isinstance(last, dict) or last.get("role") != "assistant" or not isinstance(last.get("content"), str):
+            raise DataFormatError(f"{where}: the last message must be the assistant's golden reply")
+        prefix = [{"role": str(m["role"]), "content": str(m["content"])} for m in messages[:-1]]
+        return HeldOutExample(messages=prefix, expected=last["content"])
+    example = parse_preference_record(record, where)
+    return HeldOutExample(messages=example.messages, expected=example.chosen)
+
+
+def evaluate_model(
+    model: Any,
+    tokenizer: Any,
+    examples: Sequence[HeldOutExample],
+    *,
+    device: str,
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+    compare_base: bool = True,
+) -> EvaluationReport:
+    """Replay ``examples`` through a loaded model; with a peft model and ``compare_base``, also without the adapter."""
+    if not examples:
+        raise DataFormatError("evaluation needs at least one held-out example")
+    was_training = model.training
+    model.eval()
+    try:
+        generated = [_generate(model, tokenizer, ex.messages, device, max_new_tokens) for ex in examples]
+        base_generated: list[str] | None = None
+        if compare_base and hasattr(model, "disable_adapter"):
+            with model.disable_adapter():
+                base_generated = [_generate(model, tokenizer, ex.messages, device, max_new_tokens) for ex in examples]
+    finally:
+        model.train(was_training)
+    scored = []
+    for index, example in enumerate(examples):
+        base_text = base_generated[index] if base_generated is not None else None
+        scored.append(
+            EvaluatedExample(
+                prompt=_last_user_message(example.messages),
+                expected=example.expected,
+                generated=generated[index],
+                similarity=edit_similarity(generated[index], example.expected),
+                base_generated=base_text,
+                base_similarity=None if base_text is None else edit_similarity(base_text, example.expected),
+            )
+        )
+    base_scores = [s.base_similarity for s in scored if s.base_similarity is not None]
+    return EvaluationReport(
+        n_examples=len(scored),
+        mean_similarity=statistics.fmean(s.similarity for s in scored),
+        base_mean_similarity=statistics.fmean(base_scores) if base_scores else None,
+        max_new_tokens=max_new_tokens,
+        examples=scored,
+    )
+
+
+def evaluate_local_model(
+    model_path: Path,
+    held_out: Path | Sequence[HeldOutExample],
+    *,
+    adapter_dir: Path | None = None,
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+    limit: int | None = DEFAULT_LIMIT,
+    compare_base: bool = True,
+) -> EvaluationReport:
+    """Load the base model (plus the LoRA adapter in ``adapter_dir``) and evaluate it on ``held_out``."""
+    model_dir = check_model_dir(model_path)
+    examples = read_held_out(held_out) if isinstance(held_out, (str, Path)) else list(held_out)
+    if limit is not None:
+        examples = examples[:limit]
+    device = pick_device()
+    tokenizer = load_tokenizer(model_dir)
+    model = load_causal_lm(model_dir, device)
+    if adapter_dir is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(adapter_dir), local_files_only=True)
+    return evaluate_model(
+        model,
+        tokenizer,
+        examples,
+        device=device.kind,
+        max_new_tokens=max_new_tokens,
+        compare_base=compare_base and adapter_dir is not None,
+    )
+
+
+def _generate(model: Any, tokenizer: Any, messages: list[dict[str, str]], device: str, max_new_tokens: int) -> str:
+    import torch
+
+    prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    encoded = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(device)
+    with torch.no_grad():
+        output = model.generate(
+            **encoded,
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+        )
+    new_tokens = output[0, encoded["input_ids"].shape[1] :]
+    return tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
+
+
+def _last_user_message(messages: list[dict[str, str]]) -> str:
+    for message in reversed(messages):
+        if message["role"] == "user":
+            return message["content"]
+    return ""
