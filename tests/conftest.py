@@ -1,5 +1,5 @@
 """Shared fixtures: a real VectorWave Lite store seeded by really calling the decorated demo
-functions, and the loopback OpenAI stand-in (tests/openai_standin.py)."""
+functions, and the loopback OpenAI stand-in (tests/support/openai_standin.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from vectortrainer.store.environment import quiet_environment
 
 quiet_environment()
 
-pytest_plugins = [name for name in ("tests.openai_standin",) if importlib.util.find_spec(name)]
+pytest_plugins = [name for name in ("tests.support.openai_standin",) if importlib.util.find_spec(name)]
 
 
 def _demo_fingerprint() -> str:

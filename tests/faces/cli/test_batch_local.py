@@ -1,0 +1,46 @@
+"""`--batch` with `trainer: local` end to end on the seeded demo store with a tiny local model (issue 7)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.support.pipelines import demo_feedback, write_config
+from tests.support.tiny_model import build_tiny_model
+from vectortrainer.cli import main
+from vectortrainer.runs.directory import load_run
+from vectortrainer.runs.events import read_events
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("method", ["supervised", "dpo"])
+def test_batch_local_trains_from_the_demo_store(seeded_store: Path, tmp_path: Path, capsys, method: str) -> None:
+    model = build_tiny_model(tmp_path / "tiny-model")
+    config = write_config(
+        tmp_path / "config.yaml", store=seeded_store, output_dir=tmp_path / "out",
+        feedback=demo_feedback(tmp_path),
+        selection={"function": "draft_reply", "top_k": 12},
+        training={"trainer": "local", "method": method, "local_model": str(model), "max_steps": 4,
+                  "n_epochs": 1, "validation_split": 0.2},
+        budget={"max_budget_usd": None, "max_minutes": 30},
+    )
+
+    code = main(["--batch", "--config", str(config), "--yes", "--json"])
+
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    report = json.loads(captured.out)
+    assert report["status"] == "succeeded"
+    run = load_run(tmp_path / "out", report["run_id"])
+    assert all(run.state.stage(name).status == "complete" for name in ("extract", "estimate", "train", "summary"))
+    losses = [e for e in read_events(run.events_path) if e.get("type") == "metric" and "train_loss" in (e.get("metrics") or e)]
+    assert losses, "no training loss reached events.jsonl"
+    progress = [e for e in read_events(run.events_path) if e.get("type") == "progress" and e.get("stage") == "monitor"]
+    assert progress and progress[-1]["total"] == 4  # max_steps: the bar knows its end (and so its ETA)
+    adapter = Path(report["summary"]["training"]["fine_tuned_model"])
+    assert (adapter / "adapter_config.json").exists()
+    info = json.loads((adapter / "training_info.json").read_text())
+    assert info["hyperparameters"]["method"] == method

@@ -1,0 +1,181 @@
+"""Pilot flows: select -> export; feedback -> synthesise -> resolve a conflict -> generate hook; rollback.
+
+The log source is fixed in-memory fixture data (no VectorWave import); feedback,
+rules, hooks and ChatML export are the real engine writing into tmp_path.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from screens.confirm import ConfirmScreen
+from screens.feedback import FeedbackScreen
+from screens.hooks import HooksScreen
+from screens.rules import RulesScreen
+from tests.support.tui_fixtures import (
+    FixtureLogSource,
+    fixture_config,
+    greetings_by_tier,
+    two_hook_versions,
+)
+from tui.app import make_app
+from vectortrainer.feedback.pair import FeedbackPair
+from vectortrainer.feedback.store import FeedbackStore
+from vectortrainer.hooks.versions import HookVersionManager
+
+SIZE = (120, 40)
+pytestmark = pytest.mark.anyio
+
+
+async def settle(pilot) -> None:
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def test_select_then_export_writes_valid_chatml(tmp_path, monkeypatch):
+    config = fixture_config(tmp_path, monkeypatch)
+    app = make_app(config, source=FixtureLogSource())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.store_state == "ready"
+        await pilot.press("s")
+        for _ in range(200):
+            if app.selection is not None:
+                break
+            await pilot.pause(0.05)
+        await settle(pilot)
+        view = app.selection
+        assert view is not None and view.function == "answer_support_ticket"
+        assert 0 < len(view.candidates) <= config.selection.top_k
+        assert {c.strategy for c in view.candidates} <= {"steady", "anomaly"}
+        assert app.screen.query_one("#candidates").row_count == len(view.candidates)
+        await pilot.press("e")
+        await settle(pilot)
+    exported = tmp_path / "output" / "golden-answer_support_ticket.jsonl"
+    assert app.exported_path == exported.relative_to(tmp_path)
+    lines = [json.loads(line) for line in exported.read_text().splitlines()]
+    assert len(lines) == len(view.candidates)
+    picked = {c.uuid for c in view.candidates}
+    records = {r.uuid: r for r in view.logs.records}
+    users = {m["messages"][1]["content"] for m in lines}
+    # The user message carries the picked logs' real inputs (VT-4), never a failed log.
+    assert all(records[u].status == "SUCCESS" for u in picked)
+    assert all(any(records[u].inputs["question"] in text for text in users) for u in picked)
+
+
+async def test_feedback_rules_conflict_hook(tmp_path, monkeypatch):
+    config = fixture_config(tmp_path, monkeypatch)
+    store = FeedbackStore(config.feedback.path)
+    store.add(FeedbackPair("Refund is ok", "Refund is approved"))
+    store.add(FeedbackPair("Refund is ok", "Refund is fine"))
+    app = make_app(config, source=FixtureLogSource())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        # Feedback: open a log, write the fix, save with F7.
+        await pilot.press("f3")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, FeedbackScreen)
+        logs = screen.query_one("#logs")
+        logs.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        bad = screen.current.output
+        editor = screen.query_one("#fixed-output")
+        editor.text = bad.replace("Answer about", "Our answer about") + " Thanks."
+        await pilot.press("f7")
+        await settle(pilot)
+        entries = FeedbackStore(config.feedback.path).list()
+        assert len(entries) == 3 and entries[-1].pair.bad_output == bad
+        assert entries[-1].pair.context["log_uuid"] == screen.current.uuid
+        # Rules: synthesise, see the conflict between the two refund fixes, keep B.
+        await pilot.press("f4", "s")
+        await settle(pilot)
+        rules_screen = app.screen
+        assert isinstance(rules_screen, RulesScreen)
+        rule_set = rules_screen.rule_set
+        assert rule_set.conflicts, "the two refund fixes contradict each other"
+        conflict = rule_set.conflicts[0]
+        other = 1 - conflict.chosen
+        rules_screen.query_one("#conflicts").focus()
+        await pilot.press(str(other + 1))
+        await settle(pilot)
+        resolved = next(c for c in rules_screen.rule_set.conflicts if c.conflict_id == conflict.conflict_id)
+        assert resolved.chosen == other and resolved.resolved_by == "person"
+        assert rules_screen.replay_report is not None
+        # Generate the hook: a new active version.
+        await pilot.press("g")
+        await settle(pilot)
+    versions = HookVersionManager(config.hooks.dir).list_versions()
+    assert len(versions) == 1 and versions[0].active
+    assert versions[0].rules_count == len(rules_screen.rule_set.rules)
+
+
+async def test_keep_both_rules_of_a_conflict_in_an_order(tmp_path, monkeypatch):
+    from vectortrainer.rules.replay import apply_rules
+
+    config = fixture_config(tmp_path, monkeypatch)
+    store = FeedbackStore(config.feedback.path)
+    for pair in greetings_by_tier():
+        store.add(pair)
+    # A second conflict no context tells apart: keeping both of it must be refused.
+    store.add(FeedbackPair("Refund is ok", "Refund is approved"))
+    store.add(FeedbackPair("Refund is ok", "Refund is fine"))
+    app = make_app(config, source=FixtureLogSource())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f4", "s")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, RulesScreen)
+        conflicts = screen.rule_set.conflicts
+        greeting = next(i for i, c in enumerate(conflicts) if c.rules[0].pattern == "Hi")
+        assert len(conflicts) == 2
+        refund = 1 - greeting
+        table = screen.query_one("#conflicts")
+        table.focus()
+        table.move_cursor(row=greeting)
+        await pilot.press("4")  # keep both, B ("Hey", the VIP fix) first
+        await settle(pilot)
+        kept = screen.rule_set.conflicts[greeting]
+        assert kept.order == [1, 0] and kept.resolved_by == "person"
+        assert str(table.get_row_at(greeting)[1]) == "B→A"
+        rules = screen.rule_set.rules
+        assert apply_rules(rules, "Hi Zoe, ok", {"tier": "vip"}) == "Hey Zoe, ok"
+        assert apply_rules(rules, "Hi Zoe, ok", {"tier": "free"}) == "Hello Zoe, ok"
+        assert screen.replay_report.good_changed == []
+        before = screen.rule_set
+        table.move_cursor(row=refund)
+        await pilot.press("3")
+        await settle(pilot)
+        assert screen.rule_set is before  # refused: nothing changed
+        assert any("cannot keep both" in str(n.message) for n in app._notifications)
+
+
+async def test_rollback_to_previous_version(tmp_path, monkeypatch):
+    config = fixture_config(tmp_path, monkeypatch)
+    manager = two_hook_versions(config)
+    first, second = [v.version_id for v in manager.list_versions()]
+    assert manager.get_active_version().version_id == second
+    app = make_app(config, source=FixtureLogSource())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f6")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, HooksScreen)
+        table = screen.query_one("#versions")
+        table.focus()
+        await pilot.press("down")  # newest first: move to the older version
+        await settle(pilot)
+        diff = "\n".join(str(line.text) for line in screen.query_one("#diff").lines)
+        assert '+  "kind": "regex_replace",' in diff  # the older version's order-number rule comes back
+        await pilot.press("b")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await settle(pilot)
+        assert [row.version_id for row in screen.versions if row.active] == [first]
+    assert HookVersionManager(config.hooks.dir).get_active_version().version_id == first

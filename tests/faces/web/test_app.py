@@ -1,0 +1,285 @@
+"""The Streamlit companion driven by Streamlit's own AppTest on fixture run directories:
+every page renders, charts carry the right data, rollback needs a confirmation and changes
+the active hook, no-run and damaged-run cases explain themselves (FR-4.3, FR-7.5).
+
+The store read is the one part replaced: ``LogSource.open`` returns a source of planted
+vectors (reading a real store imports VectorWave and its model, covered by the slow test
+at the end)."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.errors import AppTestError
+
+from tests.support import web_runs as ws
+from vectortrainer.golden import vector_map as vectors
+from vectortrainer.hooks.versions import HookVersionManager
+from vectortrainer.store.source import LogSource
+from vectortrainer.web import __file__ as web_package
+
+APP = Path(web_package).with_name("app.py")
+
+
+class PlantedSource:
+    """Stands in for the store: every function's logs are the planted ones."""
+
+    def __init__(self, logs):
+        self.logs = logs
+
+    def read_function(self, function, progress=None):
+        return self.logs
+
+
+@pytest.fixture
+def paths(tmp_path):
+    return {"out": tmp_path / "out", "hooks": tmp_path / "hooks", "store": tmp_path / "store"}
+
+
+@pytest.fixture
+def make_app(paths, monkeypatch):
+    """An AppTest of the real script with the command-line arguments `vectortrainer web` passes."""
+    st.cache_data.clear()
+
+    def make(*, logs=None, extra=()):
+        if logs is not None:
+            monkeypatch.setattr(LogSource, "open", classmethod(lambda cls, store, **kw: PlantedSource(logs)))
+        monkeypatch.setattr(sys, "argv", [str(APP), "--output-dir", str(paths["out"]), "--store",
+                                          str(paths["store"]), "--hooks-dir", str(paths["hooks"]), *extra])
+        return AppTest.from_file(str(APP), default_timeout=60)
+
+    return make
+
+
+def goto(at: AppTest, page: str) -> AppTest:
+    at.sidebar.radio(key="page").set_value(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def chart_frames(at: AppTest) -> list:
+    """The data behind each chart on the page (one list of frames per chart)."""
+    frames = []
+    for chart in at.get("vega_lite_chart"):
+        frames.append([pa.ipc.open_stream(io.BytesIO(d.data.data)).read_all().to_pandas()
+                       for d in chart.proto.datasets])
+    return frames
+
+
+def chart_specs(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+
+
+def test_no_run_yet_every_page_explains_what_to_do(make_app):
+    at = make_app().run()
+    assert not at.exception
+    assert "vectortrainer --batch" in at.info[0].value and "No run yet" in at.info[0].value
+    goto(at, "Vector distribution")
+    assert "No function chosen" in at.info[0].value
+    goto(at, "Learning curve")
+    assert "No run yet" in at.info[0].value
+    goto(at, "Hook versions")
+    assert "no hook versions" in at.info[0].value
+
+
+def test_a_run_started_while_the_page_is_open_is_found(make_app, paths):
+    at = make_app().run()
+    assert "No run yet" in at.info[0].value
+    run = ws.finished_run(paths["out"])
+    at.button(key="look_again").click().run()
+    assert at.sidebar.selectbox(key="run").value == run.run_id and not at.info
+    assert {m.label: m.value for m in at.metric}["status"] == "succeeded"
+
+
+def test_run_status_of_a_finished_run(make_app, paths):
+    run = ws.finished_run(paths["out"])
+    at = make_app().run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["status"] == "succeeded" and metrics["stages done"] == "8/8" and int(metrics["events"]) > 20
+    assert run.run_id in at.markdown[0].value and ws.FUNCTION in at.markdown[0].value
+    stages = at.dataframe[0].value
+    assert list(stages["stage"][:8]) == ["extract", "synthesize", "estimate", "confirm", "upload", "train",
+                                         "monitor", "summary"]
+    assert set(stages["state"]) == {"✔ complete"}
+    summary = at.table[0].value
+    assert summary.loc["held-out edit similarity", "value"] == "0.820 (base model 0.610)"
+    assert summary.loc["golden examples", "value"] == "6 (2 anomaly, 4 steady)"
+    logs = at.dataframe[1].value
+    assert "extract finished" in set(logs["message"])
+    assert at.toggle[0].value is False  # a finished run is not followed live by default
+
+
+def test_run_status_follows_a_live_run(make_app, paths):
+    ws.finished_run(paths["out"])
+    run, sink = ws.running_run(paths["out"])  # newer: selected first
+    at = make_app().run()
+    assert not at.exception
+    assert at.toggle[0].value is True
+    assert {m.label: m.value for m in at.metric}["status"] == "running"
+    extract = at.dataframe[0].value.set_index("stage").loc["extract"]
+    assert extract["state"] == "▶ running" and extract["progress"] == "3/10 reading logs"
+    events_before = int({m.label: m.value for m in at.metric}["events"])
+
+    sink.on_progress("extract", 8, 10, "density")
+    sink.on_log("density done", stage="extract")
+    at.run()
+    assert int({m.label: m.value for m in at.metric}["events"]) == events_before + 2
+    assert at.dataframe[0].value.set_index("stage").loc["extract", "progress"] == "8/10 density"
+    assert "density done" in set(at.dataframe[1].value["message"])
+
+
+def test_damaged_run_says_what_is_wrong_and_shows_what_it_can(make_app, paths):
+    path = ws.damaged_run(paths["out"])
+    at = make_app().run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="run").value == path.name
+    assert any("run.json" in e.value and "not valid JSON" in e.value for e in at.error)
+    stages = at.dataframe[0].value.set_index("stage")
+    assert stages.loc["extract", "state"] == "✔ complete" and stages.loc["extract", "note"] == "5 examples"
+    assert any("unreadable" in message for message in at.dataframe[1].value["message"])
+    for page in ("Vector distribution", "Learning curve", "Hook versions"):
+        goto(at, page)
+
+
+def test_vector_distribution_charts_get_the_map_and_histograms(make_app, paths):
+    run = ws.finished_run(paths["out"])
+    logs = ws.planted_logs()
+    at = goto(make_app(logs=logs).run(), "Vector distribution")
+    expected = vectors.build_vector_map(logs, vectors.SelectionSettings(0.2, 6))
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["logs shown"] == "30 / 30" and metrics["steady picks"] == "3" and metrics["new patterns"] == "3"
+    assert "epsilon 0.2 · top_k 6 (the run's settings)" in at.caption[0].value
+    map_frames, density_frames, distance_frames = chart_frames(at)
+    points = map_frames[0]
+    assert len(points) == 30
+    assert set(points.loc[points["golden"], "uuid"]) == {p["uuid"] for p in expected.points if p["golden"]}
+    assert points.set_index("uuid").loc["err-0", "output"] == "ValueError: bad 0"
+    map_spec, density_spec, distance_spec = chart_specs(at)
+    assert map_spec["layer"][0]["encoding"]["color"]["field"] == "status"
+    assert {"input", "output"} <= {t["field"] for t in map_spec["layer"][0]["encoding"]["tooltip"]}
+    assert density_frames[0]["count"].sum() == 28 and distance_frames[0]["count"].sum() == 28
+    assert density_frames[1]["threshold"].tolist() == [pytest.approx(0.8)]  # 1 - epsilon
+    assert distance_frames[1]["threshold"].tolist() == [pytest.approx(0.2)]  # epsilon
+    golden_table = at.dataframe[0].value
+    assert len(golden_table) == 6 and set(golden_table["strategy"]) == {"steady", "anomaly"}
+
+    at.radio(key="colour_by").set_value("strategy").run()
+    assert chart_specs(at)[0]["layer"][0]["encoding"]["color"]["field"] == "strategy"
+    assert run.run_id in at.sidebar.selectbox(key="run").value
+
+
+def test_vector_distribution_marks_the_picks_the_run_recorded(make_app, paths):
+    run = ws.finished_run(paths["out"])
+    ws.record_picks(run)
+    at = goto(make_app(logs=ws.planted_logs()).run(), "Vector distribution")
+    points = chart_frames(at)[0][0]
+    assert set(points.loc[points["golden"], "uuid"]) == {"c0-3", "c1-5", "iso-1"}
+    assert "golden picks recorded by the run" in at.warning[0].value and "gone-7" in at.warning[0].value
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["steady picks"] == "3" and metrics["new patterns"] == "1"
+    assert len(at.dataframe[0].value) == 3
+
+
+def test_vector_distribution_says_picks_are_re_computed_for_a_run_without_them(make_app, paths):
+    ws.finished_run(paths["out"])
+    at = goto(make_app(logs=ws.planted_logs()).run(), "Vector distribution")
+    assert any("re-computed with the run's settings" in caption.value for caption in at.caption)
+    assert not at.warning
+
+
+def test_vector_distribution_without_a_store_says_so_and_shows_the_rest(make_app, paths):
+    ws.finished_run(paths["out"])
+    at = goto(make_app().run(), "Vector distribution")  # the real loader: no store at paths["store"]
+    assert "Vector store not available" in at.warning[0].value and "demo seed" in at.warning[0].value
+    assert at.json[0].value and json.loads(at.json[0].value)["examples"] == 6
+    assert len(at.get("vega_lite_chart")) == 0
+
+
+def test_learning_curve_chart_gets_the_losses_by_step(make_app, paths):
+    run = ws.finished_run(paths["out"])
+    at = goto(make_app().run(), "Learning curve")
+    (frames,) = chart_frames(at)
+    curve = frames[0]
+    train = curve[curve["metric"] == "train_loss"].sort_values("step")
+    assert train["value"].tolist() == ws.TRAIN_LOSS and train["step"].tolist() == list(range(1, 7))
+    valid = curve[curve["metric"] == "valid_loss"]
+    assert dict(zip(valid["step"], valid["value"])) == ws.VALID_LOSS
+    assert at.table[0].value.loc["final loss", "value"] == "0.9000"
+    assert run.run_id
+
+
+def test_learning_curve_before_any_metric(make_app, paths):
+    ws.running_run(paths["out"])
+    at = goto(make_app().run(), "Learning curve")
+    assert "No training metrics yet" in at.info[0].value
+
+
+def test_hook_rollback_needs_a_confirmation_and_changes_the_active_version(make_app, paths):
+    ws.hook_store(paths["hooks"])
+    at = goto(make_app().run(), "Hook versions")
+    table = at.dataframe[0].value
+    assert table["version"].tolist() == ["v001", "v002", "v003"] and table["active"].tolist() == [False, False, True]
+    assert set(table["checksum"]) == {"ok"}
+    diff = at.code[0].value
+    assert "--- v002_" in diff and "+++ v003_" in diff and "C: " in diff
+
+    assert at.button(key="rollback_button").disabled
+    at.selectbox(key="rollback_target").set_value("v001").run()
+    with pytest.raises(AppTestError, match="disabled"):  # a browser user cannot press it either
+        at.button(key="rollback_button").click()
+    assert HookVersionManager(paths["hooks"]).get_active_version().version_id == "v003"
+
+    at.checkbox(key="rollback_confirm").check().run()
+    assert not at.button(key="rollback_button").disabled
+    at.button(key="rollback_button").click().run()
+    assert not at.exception
+    assert HookVersionManager(paths["hooks"]).get_active_version().version_id == "v001"
+    assert at.success[0].value == "Active hook is now v001 (1 rules)."
+    assert at.dataframe[0].value["active"].tolist() == [True, False, False]
+    assert at.checkbox(key="rollback_confirm").value is False  # the next rollback asks again
+
+
+def test_rollback_to_a_tampered_version_is_refused_on_the_page(make_app, paths):
+    manager = ws.hook_store(paths["hooks"])
+    first = manager.list_versions()[0]
+    (manager.versions_dir / first.file).write_text("# edited by hand\n", encoding="utf-8")
+    at = goto(make_app().run(), "Hook versions")
+    assert at.dataframe[0].value["checksum"].tolist()[0].startswith("FAILED")
+    at.selectbox(key="rollback_target").set_value("v001").run()
+    at.checkbox(key="rollback_confirm").check().run()
+    at.button(key="rollback_button").click().run()
+    assert "Rollback refused" in at.error[0].value and "checksum" in at.error[0].value
+    assert manager.get_active_version().version_id == "v003"
+
+
+def test_a_bad_config_file_is_one_clear_message(make_app, paths, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("selection:\n  epsilonn: 0.1\n", encoding="utf-8")
+    at = make_app(extra=("--config", str(bad))).run()
+    assert not at.exception
+    assert "epsilonn" in at.error[0].value and "did you mean 'epsilon'" in at.error[0].value
+
+
+@pytest.mark.slow
+def test_vector_distribution_reads_a_real_store(make_app, paths, seeded_store, tmp_path):
+    """The real loader on the seeded VectorWave Lite store (imports VectorWave: seconds)."""
+    paths["store"] = seeded_store
+    config = tmp_path / "config.yaml"
+    config.write_text("selection:\n  function: classify_intent\n", encoding="utf-8")
+    at = goto(make_app(extra=("--config", str(config))).run(), "Vector distribution")
+    assert not at.warning, [w.value for w in at.warning]
+    logs = LogSource.open(seeded_store).read_function("classify_intent")
+    points = chart_frames(at)[0][0]
+    assert len(points) == len(logs.records) > 100
+    assert {"SUCCESS", "ERROR"} <= set(points["status"])
+    expected = vectors.build_vector_map(logs, vectors.SelectionSettings(0.15, 20))  # the config's defaults
+    assert set(points.loc[points["golden"], "uuid"]) == {p["uuid"] for p in expected.points if p["golden"]}
+    assert points["golden"].sum() > 0

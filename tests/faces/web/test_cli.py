@@ -1,0 +1,82 @@
+"""`vectortrainer web`: the Streamlit command line it builds, its one-line errors, and that
+stopping it stops Streamlit too."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.support.web_server import free_port, wait_healthy
+from vectortrainer.cli import build_parser, main
+from vectortrainer.cli.web import APP_SCRIPT, streamlit_command
+
+
+def _command(*argv: str) -> list[str]:
+    return streamlit_command(build_parser().parse_args(["web", *argv]))
+
+
+def test_streamlit_runs_headless_on_loopback_with_the_resolved_settings(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(f"hooks:\n  dir: {tmp_path / 'hooks-from-config'}\nstore:\n  path: {tmp_path / 's'}\n",
+                      encoding="utf-8")
+    command = _command("--port", "9123", "--output-dir", str(tmp_path / "out"), "--config", str(config))
+    assert command[:5] == [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT)]
+    assert APP_SCRIPT.is_file()
+    options, app_args = command[5:command.index("--")], command[command.index("--") + 1:]
+    pairs = dict(zip(options[::2], options[1::2]))
+    assert pairs["--server.headless"] == "true" and pairs["--server.port"] == "9123"
+    assert pairs["--server.address"] == "127.0.0.1" and pairs["--browser.gatherUsageStats"] == "false"
+    app = dict(zip(app_args[::2], app_args[1::2]))
+    assert app == {"--output-dir": str((tmp_path / "out").resolve()), "--store": str((tmp_path / "s").resolve()),
+                   "--hooks-dir": str((tmp_path / "hooks-from-config").resolve()), "--config": str(config.resolve())}
+    flag = _command("--hooks-dir", str(tmp_path / "h"))
+    assert flag[flag.index("--hooks-dir") + 1] == str((tmp_path / "h").resolve())
+
+
+def test_the_app_script_reads_the_same_arguments(tmp_path):
+    from vectortrainer.web.app import load_settings
+
+    config = load_settings(["--output-dir", str(tmp_path / "o"), "--store", str(tmp_path / "s"),
+                            "--hooks-dir", str(tmp_path / "h")])
+    assert (Path(config.output_dir), Path(config.store.path), Path(config.hooks.dir)) == (
+        tmp_path / "o", tmp_path / "s", tmp_path / "h")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["web", "--port", "0"], "--port 0: must be between 1 and 65535"),
+    (["web", "--config", "no-such-config.yaml"], "config file not found"),
+])
+def test_bad_input_is_one_line_and_exit_code_2(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_stopping_the_command_stops_streamlit(tmp_path):
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "vectortrainer", "web", "--output-dir", str(tmp_path),
+                                "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, process)
+        process.send_signal(signal.SIGTERM)  # to the command only, not to its process group
+        process.wait(timeout=30)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).close()
+            except OSError:
+                return  # nothing listens any more: Streamlit stopped with the command
+            time.sleep(0.3)
+        pytest.fail("Streamlit still serves after `vectortrainer web` was stopped")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
