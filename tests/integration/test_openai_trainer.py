@@ -103,6 +103,8 @@ def test_full_run_reaches_succeeded_with_metrics_and_model(openai_standin, train
     assert [e.created_at for e in events] == sorted(e.created_at for e in events)
     metric_events = [e for e in events if e.kind == "metric"]
     assert [e.step for e in metric_events] == list(range(1, openai_standin.total_steps + 1))
+    # The step total is a field of the event (the progress bar's end), not text to parse downstream.
+    assert {e.total_steps for e in metric_events} == {openai_standin.total_steps}
     losses = [e.metrics["train_loss"] for e in metric_events]
     assert losses == sorted(losses, reverse=True) and len(set(losses)) == len(losses)
     assert all({"valid_loss", "train_mean_token_accuracy"} <= set(e.metrics) for e in metric_events)

@@ -8,9 +8,12 @@ new process would; the stand-in's recorded requests prove nothing was paid twice
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
+from tests.support import REPO_ROOT
 from tests.support.pipelines import copy_run, demo_feedback, make_config, template_run
 from vectortrainer.budget.estimates import CostEstimate
 from vectortrainer.errors import RunDirectoryError
@@ -348,3 +351,26 @@ def test_a_run_can_start_from_a_golden_file_made_earlier(template, standin_env, 
     assert not (run.path / "golden_picks.json").exists()  # an exported file records no picks
     assert outcome.summary.golden.examples == len(golden.read_text().splitlines())
     assert standin_env.files[run.state.train_file_id]["bytes"] == golden.stat().st_size
+
+
+def test_the_app_starts_a_run_over_its_store_without_importing_vectorwave(seeded_store, tmp_path):
+    """The TUI's training path reads the Lite store it already opened; it once imported VectorWave (7-10 s)."""
+    code = f"""
+import sys
+from pathlib import Path
+from tui.workspace import Workspace
+from vectortrainer.config import Config
+from vectortrainer.runs.monitor import PipelineMonitor
+config = Config()
+config.store.path = Path({str(seeded_store)!r})
+config.output_dir = Path({str(tmp_path / "out")!r})
+config.feedback.path = Path({str(tmp_path / "feedback.jsonl")!r})
+config.selection.function = "summarize_ticket"
+workspace = Workspace(config)
+workspace.list_functions()
+outcome = workspace.start_or_resume_run(monitor=PipelineMonitor(), confirm=lambda estimate: False)
+print(outcome.status, "vectorwave" in sys.modules, "torch" in sys.modules)
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["not_approved", "False", "False"]

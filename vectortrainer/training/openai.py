@@ -46,7 +46,8 @@ RUN_ID_METADATA_KEY = "vectortrainer_run_id"
 MIN_TRAINING_EXAMPLES = 10  # the API refuses fewer
 MAX_SUFFIX_LENGTH = 64
 UPLOAD_NAME_PREFIX = "vectortrainer"
-# Vendors write "Step 12/30: ..." in their metric events; the total gives the progress bar an ETA.
+# The job's step count gives the progress bar its total and ETA: metric events carry it as
+# ``total_steps``, and their message reads "Step 12/30: ..." (used when the field is absent).
 _STEP_OF_TOTAL = re.compile(r"\bstep\s+(\d+)\s*/\s*(\d+)", re.IGNORECASE)
 
 
@@ -329,7 +330,10 @@ def _event(event: Any) -> TrainingEvent:
     if event.type == "metrics":
         step = data.get("step")
         metrics = {k: float(data[k]) for k in METRIC_KEYS if isinstance(data.get(k), (int, float))}
-        match = _STEP_OF_TOTAL.search(event.message or "")
+        total = data.get("total_steps")
+        if not isinstance(total, int) or isinstance(total, bool) or total < 1:
+            match = _STEP_OF_TOTAL.search(event.message or "")
+            total = int(match.group(2)) if match else None
         return TrainingEvent(
             kind="metric",
             message=event.message,
@@ -337,7 +341,7 @@ def _event(event: Any) -> TrainingEvent:
             metrics=metrics,
             created_at=float(event.created_at),
             id=event.id,
-            total_steps=int(match.group(2)) if match else None,
+            total_steps=total,
         )
     return TrainingEvent(kind="log", message=event.message, created_at=float(event.created_at), id=event.id)
 

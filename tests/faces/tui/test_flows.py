@@ -14,6 +14,7 @@ from screens.confirm import ConfirmScreen
 from screens.feedback import FeedbackScreen
 from screens.hooks import HooksScreen
 from screens.rules import RulesScreen
+from tests.support.pilot import settle, wait_until
 from tests.support.tui_fixtures import (
     FixtureLogSource,
     fixture_config,
@@ -22,6 +23,7 @@ from tests.support.tui_fixtures import (
 )
 from tui.app import make_app
 from vectortrainer.feedback.pair import FeedbackPair
+from vectortrainer.golden.chatml import build_example
 from vectortrainer.feedback.store import FeedbackStore
 from vectortrainer.hooks.versions import HookVersionManager
 
@@ -29,10 +31,6 @@ SIZE = (120, 40)
 pytestmark = pytest.mark.anyio
 
 
-async def settle(pilot) -> None:
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 async def test_select_then_export_writes_valid_chatml(tmp_path, monkeypatch):
@@ -42,11 +40,7 @@ async def test_select_then_export_writes_valid_chatml(tmp_path, monkeypatch):
         await settle(pilot)
         assert app.store_state == "ready"
         await pilot.press("s")
-        for _ in range(200):
-            if app.selection is not None:
-                break
-            await pilot.pause(0.05)
-        await settle(pilot)
+        await wait_until(pilot, lambda: app.selection is not None, "the selection")
         view = app.selection
         assert view is not None and view.function == "answer_support_ticket"
         assert 0 < len(view.candidates) <= config.selection.top_k
@@ -91,6 +85,9 @@ async def test_feedback_rules_conflict_hook(tmp_path, monkeypatch):
         entries = FeedbackStore(config.feedback.path).list()
         assert len(entries) == 3 and entries[-1].pair.bad_output == bad
         assert entries[-1].pair.context["log_uuid"] == screen.current.uuid
+        # Stored as the log's ChatML example holds it (the TUI once stored a JSON dump of the arguments).
+        example = build_example(screen.current.inputs, screen.current.output, "system")["messages"]
+        assert entries[-1].pair.input_prompt == example[1]["content"] and bad == example[2]["content"]
         # Rules: synthesise, see the conflict between the two refund fixes, keep B.
         await pilot.press("f4", "s")
         await settle(pilot)

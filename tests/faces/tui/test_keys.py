@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.pilot import settle, wait_until
 from tests.support.tui_fixtures import FixtureLogSource, fixture_config
 from tui.app import binding_ids, make_app
 from tui.keys import check_keymap
@@ -24,15 +25,10 @@ async def test_a_remapped_key_runs_the_binding_and_the_old_one_does_not(tmp_path
     config = fixture_config(tmp_path, monkeypatch)
     app = make_app(config, source=FixtureLogSource(), keymap=check_keymap({"dataset.select": "f8"}, binding_ids()))
     async with app.run_test(size=(120, 40)) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await wait_until(pilot, lambda: app.store_state == "ready", "the store opening")
         await pilot.press("s")  # the default key no longer selects
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         assert app.selection is None
         await pilot.press("f8")
-        for _ in range(200):
-            if app.selection is not None:
-                break
-            await pilot.pause(0.05)
-        assert app.selection is not None and app.selection.candidates
+        await wait_until(pilot, lambda: app.selection is not None, "the selection")
+        assert app.selection.candidates

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from screens.budget import BudgetScreen
 from screens.confirm import ConfirmScreen
+from tests.support.pilot import settle, wait_until
 from tests.support.tui_fixtures import (
     FixtureLogSource,
     fixture_config,
@@ -20,20 +21,12 @@ from tui.workspace import Workspace
 SIZE = (120, 40)
 
 
-async def _wait_until(pilot, condition, timeout_s: float = 20.0) -> None:
-    """Pause until ``condition()`` holds (workers finish later on a loaded machine)."""
-    for _ in range(int(timeout_s / 0.05)):
-        if condition():
-            break
-        await pilot.pause(0.05)
-    await _settle(pilot)
+async def _wait_until(pilot, condition, timeout_s: float = 30.0) -> None:
+    await wait_until(pilot, condition, "the screen's data", timeout_s)
 
 
 async def _settle(pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    await settle(pilot)
 
 
 def test_no_store_screen(snap_compare, tmp_path, monkeypatch):
