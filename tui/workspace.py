@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from vectortrainer.budget.estimates import Estimate
-from vectortrainer.budget.guards import estimate_cost
+from vectortrainer.budget.guards import check_budget
 from vectortrainer.budget.view import BudgetView, budget_view
 from vectortrainer.config import Config
 from vectortrainer.demo.seed import SeedReport, seed_demo_store
@@ -221,9 +221,8 @@ class Workspace:
     def estimate_budget(self, train_path: Path) -> BudgetView:
         """Count tokens offline and price the fine-tune against the configured budget (FR-6)."""
         training, budget = self.config.training, self.config.budget
-        estimate = estimate_cost(train_path, training.model, budget.max_budget_usd, training.n_epochs,
-                                 prices=budget.prices or None)
-        return budget_view(estimate)
+        estimate = check_budget(train_path, training.model, None, training.n_epochs, prices=budget.prices or None)
+        return budget_view(estimate.with_budget(budget.max_budget_usd))
 
     def training_target(self) -> str:
         """The model a run would train: the vendor's model, or the local model directory."""

@@ -11,12 +11,7 @@ import pytest
 from vectortrainer.demo.functions import demo_calls
 from vectortrainer.errors import StoreError
 from vectortrainer.store.environment import open_dataset_manager
-from vectortrainer.store.source import (
-    SKIP_NO_INPUTS,
-    SKIP_NO_VECTOR,
-    LogSource,
-    decode_return_value,
-)
+from vectortrainer.store.source import SKIP_NO_INPUTS, SKIP_NO_VECTOR, LogSource, decode_return_value
 
 pytestmark = pytest.mark.slow
 

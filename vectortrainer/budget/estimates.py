@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from vectortrainer.budget.pricing import resolve_model
@@ -111,6 +111,11 @@ class CostEstimate:
     @property
     def limit(self) -> float | None:
         return self.budget_usd
+
+    def with_budget(self, budget_usd: float | None) -> "CostEstimate":
+        """The same estimate held against ``budget_usd`` (``None``: no guard)."""
+        return replace(self, budget_usd=budget_usd,
+                       within_budget=budget_usd is None or self.estimated_usd <= budget_usd)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

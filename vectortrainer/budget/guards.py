@@ -20,7 +20,7 @@ from vectortrainer.display import format_usd
 from vectortrainer.errors import BudgetExceededError, TimeBudgetExceededError
 
 
-def estimate_cost(
+def check_budget(
     path: str | Path,
     model: str,
     max_budget_usd: float | None,
@@ -30,7 +30,10 @@ def estimate_cost(
     prices: Mapping[str, float] | None = None,
     today: _dt.date | None = None,
 ) -> CostEstimate:
-    """What training on ``path`` would cost, against ``max_budget_usd`` (never raises for the budget)."""
+    """Estimate the cost of training on ``path``; raise ``BudgetExceededError`` if over budget.
+
+    ``max_budget_usd=None`` turns the guard off (the estimate is still returned).
+    """
     info = resolve_model(model, prices, today=today)
     counted = count_tokens_in_jsonl(path, model, prices=prices, today=today)
     epochs = resolve_epochs(n_epochs, counted.n_examples)
@@ -55,25 +58,6 @@ def estimate_cost(
         validation_examples=validation.n_examples if validation else 0,
         validation_tokens=validation.total_tokens if validation else 0,
     )
-    return estimate
-
-
-def check_budget(
-    path: str | Path,
-    model: str,
-    max_budget_usd: float | None,
-    n_epochs: Epochs = "auto",
-    *,
-    validation_path: str | Path | None = None,
-    prices: Mapping[str, float] | None = None,
-    today: _dt.date | None = None,
-) -> CostEstimate:
-    """Estimate the cost of training on ``path``; raise ``BudgetExceededError`` if over budget.
-
-    ``max_budget_usd=None`` turns the guard off (the estimate is still returned).
-    """
-    estimate = estimate_cost(path, model, max_budget_usd, n_epochs, validation_path=validation_path,
-                             prices=prices, today=today)
     if max_budget_usd is not None and not estimate.within_budget:
         raise BudgetExceededError(
             f"estimated training cost {format_usd(estimate.estimated_usd)} exceeds the budget "

@@ -12,13 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from vectortrainer.cli.common import (
-    ExitCode,
-    add_common_options,
-    config_from_args,
-    fail,
-    run_guarded,
-)
+from vectortrainer.cli.common import ExitCode, add_common_options, config_from_args, fail, run_guarded
 from vectortrainer.store.environment import quiet_environment
 
 # Each module registers its own subcommand(s) with `register(subparsers)`.

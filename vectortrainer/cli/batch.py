@@ -31,15 +31,7 @@ import json
 from rich.markup import escape
 
 from vectortrainer.budget.estimates import Estimate
-from vectortrainer.cli.common import (
-    ExitCode,
-    config_from_args,
-    exit_code_for_error,
-    exit_code_for_status,
-    fail,
-    stderr_console,
-    write_stdout,
-)
+from vectortrainer.cli.common import ExitCode, config_from_args, exit_code_for_error, exit_code_for_status, fail, stderr_console, write_stdout
 from vectortrainer.cli.dashboard import RichDashboard
 from vectortrainer.config import Config
 from vectortrainer.errors import ConfigError, VectorTrainerError, describe

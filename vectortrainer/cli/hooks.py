@@ -9,14 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from vectortrainer.cli.common import (
-    ExitCode,
-    add_subcommand_options,
-    config_from_args,
-    fail,
-    stderr_console,
-    write_stdout,
-)
+from vectortrainer.cli.common import ExitCode, add_subcommand_options, config_from_args, fail, stderr_console, write_stdout
 from vectortrainer.errors import HookVersionError
 from vectortrainer.hooks.versions import HookVersionManager
 

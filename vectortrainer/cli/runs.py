@@ -8,12 +8,7 @@ from datetime import datetime, timezone
 
 from rich.table import Table
 
-from vectortrainer.cli.common import (
-    add_subcommand_options,
-    config_from_args,
-    stderr_console,
-    write_stdout,
-)
+from vectortrainer.cli.common import add_subcommand_options, config_from_args, stderr_console, write_stdout
 from vectortrainer.runs.directory import list_runs
 from vectortrainer.runs.resume import resume_command
 

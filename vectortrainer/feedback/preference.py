@@ -183,10 +183,9 @@ def _function_of(pair: FeedbackPair) -> str | None:
 def _golden_system_prompt(golden_path: Path) -> str | None:
     """The system message of the first golden example, if the file has one."""
     try:
-        with Path(golden_path).open(encoding="utf-8") as handle:
-            first = next((line for line in handle if line.strip()), "")
-        messages = json.loads(first).get("messages") or []
-    except (OSError, ValueError, AttributeError):
+        first, _ = next(iter_jsonl_records(golden_path, what="golden file"))
+        messages = first.get("messages") or []
+    except (StopIteration, DataFormatError, AttributeError):
         return None
     if messages and isinstance(messages[0], dict) and messages[0].get("role") == "system":
         return str(messages[0].get("content") or "") or None

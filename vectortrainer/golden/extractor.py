@@ -20,12 +20,7 @@ import numpy as np
 from vectortrainer.config import SelectionConfig
 from vectortrainer.errors import StoreError
 from vectortrainer.files import write_jsonl
-from vectortrainer.golden.chatml import (
-    ValidationReport,
-    build_example,
-    system_prompt_for,
-    validate_chat_jsonl,
-)
+from vectortrainer.golden.chatml import ValidationReport, build_example, system_prompt_for, validate_chat_jsonl
 from vectortrainer.golden.selection import GoldenSelection, select_golden
 from vectortrainer.store.records import FunctionLogs
 from vectortrainer.store.source import LogSource

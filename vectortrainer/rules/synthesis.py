@@ -34,13 +34,7 @@ from vectortrainer.errors import RuleSynthesisError
 from vectortrainer.feedback.diffing import SemanticScorer
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.rules.candidates import Candidate, CandidateGroup, collect_candidates
-from vectortrainer.rules.conflicts import (
-    Conflict,
-    Resolution,
-    find_conflicts,
-    resolution_for,
-    rule_letter,
-)
+from vectortrainer.rules.conflicts import Conflict, Resolution, find_conflicts, resolution_for, rule_letter
 from vectortrainer.rules.llm import LLMRuleProposer, accept_llm_rules
 from vectortrainer.rules.model import Rule
 from vectortrainer.rules.replay import apply_rules, residuals_after

@@ -18,12 +18,7 @@ from vectortrainer.display import format_duration, utc_clock
 from vectortrainer.errors import DataFormatError, RunDirectoryError
 from vectortrainer.files import count_lines
 from vectortrainer.golden.picks import read_golden_picks
-from vectortrainer.golden.vector_map import (
-    PICKS_RECORDED,
-    SelectionSettings,
-    VectorMap,
-    settings_from_snapshot,
-)
+from vectortrainer.golden.vector_map import PICKS_RECORDED, SelectionSettings, VectorMap, settings_from_snapshot
 from vectortrainer.runs.directory import (
     EVENTS_FILE,
     GOLDEN_FILE,

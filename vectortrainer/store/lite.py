@@ -15,11 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vectortrainer.store.environment import (
-    EXECUTION_COLLECTION,
-    FUNCTION_COLLECTION,
-    lance_directory,
-)
+from vectortrainer.store.environment import EXECUTION_COLLECTION, FUNCTION_COLLECTION, lance_directory
 
 STREAM_BATCH = 8192
 

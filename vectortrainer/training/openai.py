@@ -31,13 +31,7 @@ from vectortrainer.errors import (
 from vectortrainer.feedback.preference import read_preference_jsonl
 from vectortrainer.files import sha256_file
 from vectortrainer.golden.chatml import validate_chat_jsonl
-from vectortrainer.training.base import (
-    BaseTrainer,
-    PreparedData,
-    TrainingEvent,
-    TrainingResult,
-    TrainingStatus,
-)
+from vectortrainer.training.base import BaseTrainer, PreparedData, TrainingEvent, TrainingResult, TrainingStatus
 
 if TYPE_CHECKING:
     import openai

@@ -15,6 +15,7 @@ import argparse
 import dataclasses
 import sys
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import altair as alt
@@ -108,19 +109,18 @@ def event_feed(view: run_views.RunView) -> run_views.EventFeed:
     return feed
 
 
-def live_toggle(view: run_views.RunView) -> bool:
-    return st.toggle("Follow live", value=view.live, key=f"live-{view.run_id}",
-                     help=f"re-read run.json and new events every {REFRESH_S:g} s")
-
-
-def run_status_page(view: run_views.RunView | None, output_dir: Path) -> None:
-    st.header("Run status")
+def live_page(title: str, view: run_views.RunView | None, output_dir: Path, panel: Callable[[], None]) -> None:
+    """A page about one run: ``panel`` redrawn every few seconds while "Follow live" is on."""
+    st.header(title)
     if view is None:
         no_run(output_dir)
         return
-    live = live_toggle(view)
+    live = st.toggle("Follow live", value=view.live, key=f"live-{view.run_id}",
+                     help=f"re-read run.json and new events every {REFRESH_S:g} s")
+    st.fragment(run_every=REFRESH_S if live else None)(panel)()
 
-    @st.fragment(run_every=REFRESH_S if live else None)
+
+def run_status_page(view: run_views.RunView | None, output_dir: Path) -> None:
     def panel() -> None:
         current = run_views.open_run_view(output_dir, view.run_id)
         for problem in current.problems:
@@ -151,7 +151,7 @@ def run_status_page(view: run_views.RunView | None, output_dir: Path) -> None:
         else:
             st.caption("no log lines yet")
 
-    panel()
+    live_page("Run status", view, output_dir, panel)
 
 
 # ------------------------------------------------------------------------------ vectors
@@ -258,13 +258,6 @@ def histogram_chart(bins: list[dict[str, Any]], threshold: float, title: str, la
 
 # ------------------------------------------------------------------------------ learning curve
 def learning_curve_page(view: run_views.RunView | None, output_dir: Path) -> None:
-    st.header("Learning curve")
-    if view is None:
-        no_run(output_dir)
-        return
-    live = live_toggle(view)
-
-    @st.fragment(run_every=REFRESH_S if live else None)
     def panel() -> None:
         feed = event_feed(view)
         points = run_views.learning_curve(feed.events)
@@ -283,7 +276,7 @@ def learning_curve_page(view: run_views.RunView | None, output_dir: Path) -> Non
         if figures:
             st.table(pd.DataFrame(figures, columns=["", "value"]).set_index(""))
 
-    panel()
+    live_page("Learning curve", view, output_dir, panel)
 
 
 # ------------------------------------------------------------------------------ hooks

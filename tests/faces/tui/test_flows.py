@@ -15,12 +15,7 @@ from screens.feedback import FeedbackScreen
 from screens.hooks import HooksScreen
 from screens.rules import RulesScreen
 from tests.support.pilot import settle, wait_until
-from tests.support.tui_fixtures import (
-    FixtureLogSource,
-    fixture_config,
-    greetings_by_tier,
-    two_hook_versions,
-)
+from tests.support.tui_fixtures import FixtureLogSource, fixture_config, greetings_by_tier, two_hook_versions
 from tui.app import make_app
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.golden.chatml import build_example

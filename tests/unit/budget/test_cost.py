@@ -12,11 +12,7 @@ import pytest
 from vectortrainer.budget.encodings import forget_loaded_encodings, get_encoding
 from vectortrainer.budget.estimates import CostEstimate, auto_epochs, estimate_training_cost
 from vectortrainer.budget.guards import check_budget
-from vectortrainer.budget.pricing import (
-    MAX_TOKENS_PER_EXAMPLE,
-    MODEL_TRAINING_PRICES,
-    resolve_model,
-)
+from vectortrainer.budget.pricing import MAX_TOKENS_PER_EXAMPLE, MODEL_TRAINING_PRICES, resolve_model
 from vectortrainer.budget.tokens import count_tokens_in_jsonl
 from vectortrainer.cli.common import exit_code_for_error
 from vectortrainer.config import BudgetConfig, Config

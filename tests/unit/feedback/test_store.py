@@ -9,12 +9,7 @@ import pytest
 
 from vectortrainer.errors import DataFormatError
 from vectortrainer.feedback.pair import FeedbackPair
-from vectortrainer.feedback.store import (
-    FeedbackNotFoundError,
-    FeedbackStore,
-    load_feedback_pairs,
-    write_feedback_file,
-)
+from vectortrainer.feedback.store import FeedbackNotFoundError, FeedbackStore, load_feedback_pairs, write_feedback_file
 
 
 def _pair(n: int) -> FeedbackPair:

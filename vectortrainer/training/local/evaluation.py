@@ -21,12 +21,7 @@ from rapidfuzz.distance import Levenshtein
 from vectortrainer.errors import DataFormatError
 from vectortrainer.feedback.preference import parse_preference_record
 from vectortrainer.files import iter_jsonl_records
-from vectortrainer.training.local.model import (
-    check_model_dir,
-    load_causal_lm,
-    load_tokenizer,
-    pick_device,
-)
+from vectortrainer.training.local.model import check_model_dir, load_causal_lm, load_tokenizer, pick_device
 
 DEFAULT_MAX_NEW_TOKENS = 64
 DEFAULT_LIMIT = 32

@@ -22,13 +22,7 @@ from vectortrainer.runs.directory import write_json_atomic
 from vectortrainer.training.base import TrainingEvent, TrainingStatus
 from vectortrainer.training.local.evaluation import HeldOutExample, evaluate_model
 from vectortrainer.training.local.jobs import LocalJob
-from vectortrainer.training.local.model import (
-    LoraSettings,
-    load_causal_lm,
-    load_tokenizer,
-    lora_config,
-    pick_device,
-)
+from vectortrainer.training.local.model import LoraSettings, load_causal_lm, load_tokenizer, lora_config, pick_device
 
 INFO_FILE = "training_info.json"
 # How many validation evaluations a run makes at most (each replays the whole validation set).

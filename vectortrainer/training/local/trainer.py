@@ -31,13 +31,7 @@ from vectortrainer.budget.guards import check_time_budget
 from vectortrainer.config import Config
 from vectortrainer.errors import ConfigError, LocalTrainingError
 from vectortrainer.files import sha256_file, write_jsonl
-from vectortrainer.training.base import (
-    BaseTrainer,
-    PreparedData,
-    TrainingEvent,
-    TrainingResult,
-    TrainingStatus,
-)
+from vectortrainer.training.base import BaseTrainer, PreparedData, TrainingEvent, TrainingResult, TrainingStatus
 from vectortrainer.training.local.calibration import calibrate_throughput
 from vectortrainer.training.local.evaluation import HeldOutExample
 from vectortrainer.training.local.jobs import (
@@ -49,12 +43,7 @@ from vectortrainer.training.local.jobs import (
     read_job_state,
     succeeded_jobs,
 )
-from vectortrainer.training.local.model import (
-    LoraSettings,
-    check_model_dir,
-    load_tokenizer,
-    pick_device,
-)
+from vectortrainer.training.local.model import LoraSettings, check_model_dir, load_tokenizer, pick_device
 from vectortrainer.training.local.rendering import held_out_examples, render_file, training_texts
 from vectortrainer.training.local.run import RunSettings, run_job
 
