@@ -1,6 +1,6 @@
 """Benchmark: local LoRA training throughput (tokens/s), SFT and DPO, through ``LocalTrainer``.
 
-Without ``--model`` it builds the tiny random test model (tests/tiny_model.py) in a
+Without ``--model`` it builds the tiny random test model (tests/support/tiny_model.py) in a
 temp dir, so it runs anywhere on the CPU; with ``--model PATH`` it measures a real
 small model you own (a save_pretrained directory; nothing is downloaded). For each
 method it prints the calibration throughput (what the time budget uses) and the
@@ -75,10 +75,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         if args.model is None:
-            from tests.tiny_model import build_tiny_model
+            from tests.support.tiny_model import build_tiny_model
 
             model = build_tiny_model(root / "tiny-model")
-            label = "tiny random Llama (tests/tiny_model.py)"
+            label = "tiny random Llama (tests/support/tiny_model.py)"
         else:
             model, label = args.model, str(args.model)
         sft, dpo = write_data(root, args.examples)

@@ -82,8 +82,8 @@ class RunOutcome:
                 "estimate": self.estimate}
 
 
-class _Stop(Exception):
-    """An expected end of the run before the summary (budget, approval, credentials)."""
+class _Stop(VectorTrainerError):
+    """An expected end of the run before the summary (budget, approval, credentials): the user's to act on."""
 
     def __init__(self, status: RunStatus, message: str) -> None:
         super().__init__(message)
