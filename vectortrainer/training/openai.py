@@ -34,7 +34,7 @@ from vectortrainer.golden.chatml import validate_chat_jsonl
 from vectortrainer.training.base import BaseTrainer, PreparedData, TrainingEvent, TrainingResult, TrainingStatus
 
 if TYPE_CHECKING:
-    import openai
+    import openai  # 0.7 s to import: only a call to the vendor needs it
 
 RUN_ID_METADATA_KEY = "vectortrainer_run_id"
 MIN_TRAINING_EXAMPLES = 10  # the API refuses fewer
@@ -129,7 +129,7 @@ class OpenAITrainer(BaseTrainer):
                     f"no OpenAI API key: set the {self.api_key_env} environment variable "
                     f"(or openai.api_key_env in the config to name another variable)"
                 )
-            import openai
+            import openai  # 0.7 s to import: only a call to the vendor needs it
 
             self._client = openai.OpenAI(
                 api_key=api_key,
@@ -355,7 +355,7 @@ def _api_error_message(exc: Any) -> tuple[str | None, str]:
 @contextlib.contextmanager
 def _translate_api_errors(action: str) -> Iterator[None]:
     """SDK exceptions (after its own retries) -> one clear ``VectorTrainerError``."""
-    import openai
+    import openai  # 0.7 s to import: only a call to the vendor needs it
 
     try:
         yield

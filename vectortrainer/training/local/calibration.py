@@ -49,7 +49,7 @@ def calibrate_throughput(
     The model is loaded afresh and thrown away, so calibration never touches the
     weights that are then trained.
     """
-    import torch
+    import torch  # torch and its stack take seconds and GBs: only a local run needs them
     from peft import get_peft_model
 
     if not texts:
@@ -98,6 +98,6 @@ def calibrate_throughput(
 
 def _synchronize(device: DeviceInfo) -> None:
     if device.kind == "cuda":
-        import torch
+        import torch  # torch and its stack take seconds and GBs: only a local run needs them
 
         torch.cuda.synchronize()

@@ -156,7 +156,7 @@ def evaluate_local_model(
     tokenizer = load_tokenizer(model_dir)
     model = load_causal_lm(model_dir, device)
     if adapter_dir is not None:
-        from peft import PeftModel
+        from peft import PeftModel  # torch and its stack take seconds and GBs: only a local run needs them
 
         model = PeftModel.from_pretrained(model, str(adapter_dir), local_files_only=True)
     return evaluate_model(
@@ -170,7 +170,7 @@ def evaluate_local_model(
 
 
 def _generate(model: Any, tokenizer: Any, messages: list[dict[str, str]], device: str, max_new_tokens: int) -> str:
-    import torch
+    import torch  # torch and its stack take seconds and GBs: only a local run needs them
 
     prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     encoded = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(device)

@@ -53,7 +53,7 @@ def forbid_downloads() -> None:
 
 def pick_device() -> DeviceInfo:
     """The first CUDA GPU when one is present, the CPU otherwise."""
-    import torch
+    import torch  # torch and its stack take seconds and GBs: only a local run needs them
 
     if torch.cuda.is_available():
         name = torch.cuda.get_device_name(0)
@@ -82,7 +82,7 @@ def check_model_dir(path: Path | str | None) -> Path:
 def load_tokenizer(path: Path) -> Any:
     """The tokenizer of the model at ``path``, with a pad token and a chat template checked."""
     forbid_downloads()
-    from transformers import AutoTokenizer
+    from transformers import AutoTokenizer  # torch and its stack take seconds and GBs: only a local run needs them
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
@@ -104,7 +104,7 @@ def load_tokenizer(path: Path) -> Any:
 def load_causal_lm(path: Path, device: DeviceInfo) -> Any:
     """The causal LM at ``path`` on ``device`` (bf16 on GPUs that support it, fp32 otherwise)."""
     forbid_downloads()
-    import torch
+    import torch  # torch and its stack take seconds and GBs: only a local run needs them
     from transformers import AutoModelForCausalLM
     from transformers.utils import logging as hf_logging
 
@@ -121,7 +121,7 @@ def load_causal_lm(path: Path, device: DeviceInfo) -> Any:
 
 def lora_config(model_type: str | None, settings: LoraSettings) -> Any:
     """A peft ``LoraConfig``: peft's default targets for a known ``model_type``, else all linear layers."""
-    from peft import LoraConfig
+    from peft import LoraConfig  # torch and its stack take seconds and GBs: only a local run needs them
     from peft.utils.constants import (
         TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as DEFAULT_TARGETS,
     )
