@@ -19,9 +19,12 @@
     ├── RuleSynthesisError             rule synthesis was asked for what it cannot do
     ├── HookValidationError            a hook script failed validation; nothing was written
     ├── HookVersionError               a hook version is missing, unknown or damaged
+    ├── ModelRegistryError             a model entry is missing, unknown or damaged, or none is promoted
     ├── TrainerAPIError                the vendor API answered with an error to act on
     │   └── TrainingNotAvailableError  the vendor refuses new fine-tuning jobs
     ├── LocalTrainingError             a local training job could not be found or read
+    ├── InferenceNotAvailableError     a trainer cannot answer prompts, so its models cannot be evaluated
+    ├── LoopInUseError                 another scheduler is running a loop cycle
     └── PipelineCancelled              the run was cancelled; it can be resumed
 
 Exit codes are not attributes of these errors: the CLI maps error types to codes
@@ -119,6 +122,10 @@ class HookVersionError(VectorTrainerError):
     """A version is missing, unknown or failed its checksum; the active hook was left as it was."""
 
 
+class ModelRegistryError(VectorTrainerError):
+    """A model entry is missing, unknown or failed its checksum, or no model is promoted; nothing was changed."""
+
+
 class TrainerAPIError(VectorTrainerError):
     """The vendor API answered with an error the user has to act on."""
 
@@ -129,6 +136,14 @@ class TrainingNotAvailableError(TrainerAPIError):
 
 class LocalTrainingError(VectorTrainerError):
     """A local job could not be found or read."""
+
+
+class InferenceNotAvailableError(VectorTrainerError):
+    """The trainer has no way to answer prompts, so the evaluation gate cannot judge its models."""
+
+
+class LoopInUseError(VectorTrainerError):
+    """Another scheduler holds the loop's lock: two cycles never train at once."""
 
 
 class PipelineCancelled(VectorTrainerError):

@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from vectortrainer.errors import HookValidationError
+from vectortrainer.registry.layout import HOOK_FILENAME
 from vectortrainer.rules import interpreter
 
-HOOK_FILENAME = "generated_prompt_hook.py"
+__all__ = ["HOOK_FILENAME", "RULES_VARIABLE", "data_literal", "read_rules_document", "render_hook",
+           "rules_count_of", "runtime_source"]
 RULES_VARIABLE = "RULES_JSON"
 _RUNTIME_BEGIN = "# --- hook runtime begins ---"
 _RUNTIME_END = "# --- hook runtime ends ---"

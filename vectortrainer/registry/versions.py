@@ -1,0 +1,359 @@
+"""The one versioning primitive: entries kept forever, one of them active, safe against crashes and rivals (VT-7).
+
+A :class:`VersionStore` keeps, in its versions directory::
+
+    <prefix>001_20250101T120000123456Z<suffix>        an entry's payload (hook source, model entry JSON)
+    <prefix>001_20250101T120000123456Z.meta.json      its metadata (sha256, note, kind-specific fields)
+    manifest.json                                     index of all entries and which one is active
+    history.jsonl                                     append-only: when each entry was saved and activated
+    .lock                                             serialises writers (filelock)
+
+and one *active file* outside it (``generated_prompt_hook.py``, ``promoted.json``)
+whose content is the active entry's payload. Every file is written atomically
+(temp file + fsync + rename). The active file is the source of truth for "which
+entry is active": it is matched to an entry by sha256, so a crash between writes
+never leaves a wrong answer, and a reader of the active file alone (the runtime)
+always sees a whole payload. A missing or damaged manifest is rebuilt from the
+entry and metadata files with a warning; nothing is lost.
+
+Hook versions (:mod:`vectortrainer.hooks.versions`) and the model registry
+(:mod:`vectortrainer.registry.models`) are this store with their own names,
+error type and fields.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from vectortrainer.errors import VectorTrainerError
+from vectortrainer.files import atomic_write_text, sha256_file, sha256_text
+from vectortrainer.registry.layout import MANIFEST_NAME
+
+logger = logging.getLogger(__name__)
+
+HISTORY_NAME = "history.jsonl"
+BASE_KEYS = ("version_id", "timestamp", "sha256", "file", "note")
+GATE_FIELD = "gate"  # an entry a gate refused carries {"passed": False, ...}; "previous" skips it
+
+
+@dataclass
+class Entry:
+    """One saved entry: where its payload is, its checksum, and what its kind records about it (``fields``)."""
+
+    version_id: str
+    timestamp: str
+    sha256: str
+    file: str
+    note: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+    active: bool = False
+
+    @property
+    def refused(self) -> bool:
+        """Whether a gate refused it when it was saved (a rollback to "the previous one" passes it over)."""
+        gate = self.fields.get(GATE_FIELD)
+        return isinstance(gate, Mapping) and gate.get("passed") is False
+
+    def meta(self) -> dict[str, Any]:
+        """What the ``.meta.json`` file holds: the base keys and the fields, flat."""
+        return {**self.fields, **{key: getattr(self, key) for key in BASE_KEYS}}
+
+    @classmethod
+    def from_meta(cls, data: Mapping[str, Any], required: tuple[str, ...] = ()) -> "Entry":
+        """An entry from a metadata or manifest record; ``KeyError``/``TypeError`` when one is incomplete."""
+        missing = [key for key in (*BASE_KEYS, *required) if key not in data]
+        if missing:
+            raise KeyError(f"missing {', '.join(missing)}")
+        values = {key: data[key] for key in BASE_KEYS}
+        if not all(isinstance(values[key], str) for key in BASE_KEYS):
+            raise TypeError("version_id, timestamp, sha256, file and note must be strings")
+        extra = {k: v for k, v in data.items() if k not in BASE_KEYS and k != "active"}
+        return cls(**values, fields=extra, active=bool(data.get("active", False)))
+
+
+@dataclass
+class VerifyReport:
+    """Result of :meth:`VersionStore.verify`."""
+
+    ok: bool
+    active_version: str | None
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class VersionStore:
+    """Entries in ``versions_dir``, the active one's payload in ``active_path``; see the module docstring.
+
+    ``noun`` names an entry in messages ("hook version", "model"); ``error`` is the
+    :class:`~vectortrainer.errors.VectorTrainerError` subclass raised for unknown,
+    missing or damaged entries; ``required_fields`` are metadata keys an entry's
+    kind needs, and ``describe(payload)`` recomputes them when a metadata file is lost.
+    """
+
+    def __init__(
+        self,
+        versions_dir: str | os.PathLike[str],
+        active_path: str | os.PathLike[str],
+        *,
+        prefix: str = "v",
+        suffix: str = ".py",
+        noun: str = "version",
+        error: type[VectorTrainerError] = VectorTrainerError,
+        required_fields: tuple[str, ...] = (),
+        describe: Callable[[str], dict[str, Any]] | None = None,
+        lock_timeout_s: float = 30.0,
+    ) -> None:
+        self.versions_dir = Path(versions_dir)
+        self.active_path = Path(active_path)
+        self.manifest_path = self.versions_dir / MANIFEST_NAME
+        self.history_path = self.versions_dir / HISTORY_NAME
+        self.prefix = prefix
+        self.suffix = suffix
+        self.noun = noun
+        self.error = error
+        self.required_fields = required_fields
+        self.describe = describe or (lambda payload: {})
+        self.warnings: list[str] = []
+        self._file_pattern = re.compile(rf"^({re.escape(prefix)}\d{{3,}})_(\d{{8}}T\d{{6}}\d*Z){re.escape(suffix)}$")
+        self.versions_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = FileLock(str(self.versions_dir / ".lock"), timeout=lock_timeout_s)
+
+    # -- manifest -----------------------------------------------------------
+    def _warn(self, message: str) -> None:
+        self.warnings.append(message)
+        logger.warning(message)
+
+    def _entry_files(self) -> list[re.Match[str]]:
+        return [m for m in map(self._file_pattern.match, os.listdir(self.versions_dir)) if m]
+
+    def _read_manifest(self) -> list[Entry]:
+        """The entries in the manifest, rebuilt from the files when it is missing or damaged."""
+        try:
+            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+            entries = [Entry.from_meta(record, self.required_fields) for record in data["versions"]]
+            on_disk = {m.group(1) for m in self._entry_files()}
+            if not on_disk <= {e.version_id for e in entries}:
+                raise ValueError(f"{self.noun} files missing from the manifest")
+            return entries
+        except FileNotFoundError:
+            if not self._entry_files():
+                return []
+            self._warn(f"{self.manifest_path}: missing; rebuilt from the {self.noun} files")
+        except (ValueError, KeyError, TypeError) as exc:
+            self._warn(f"{self.manifest_path}: damaged ({exc}); rebuilt from the {self.noun} files")
+        entries = self._rebuild()
+        self._write_manifest(entries)
+        return entries
+
+    def _rebuild(self) -> list[Entry]:
+        entries = []
+        for match in sorted(self._entry_files(), key=lambda m: m.group(0)):
+            name = match.group(0)
+            path = self.versions_dir / name
+            entry = self._read_meta(path)
+            if entry is None:
+                payload = path.read_text(encoding="utf-8", errors="replace")
+                self._warn(f"{name}: no metadata; checksum recomputed from the file as it is now")
+                entry = Entry(version_id=match.group(1), timestamp=match.group(2), sha256=sha256_file(path),
+                              file=name, fields=dict(self.describe(payload)))
+            entries.append(entry)
+        entries.sort(key=lambda e: _number(e.version_id))
+        return entries
+
+    def _read_meta(self, entry_file: Path) -> Entry | None:
+        meta_path = entry_file.with_name(entry_file.name[: -len(self.suffix)] + ".meta.json")
+        try:
+            return Entry.from_meta(json.loads(meta_path.read_text(encoding="utf-8")), self.required_fields)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _write_manifest(self, entries: list[Entry], preferred: str | None = None) -> None:
+        active = self._active_id(entries, preferred)
+        for entry in entries:
+            entry.active = entry.version_id == active
+        document = {"format": 1, "active": active, "versions": [{**e.meta(), "active": e.active} for e in entries]}
+        atomic_write_text(self.manifest_path, json.dumps(document, indent=2, sort_keys=True) + "\n")
+
+    def _active_id(self, entries: list[Entry], preferred: str | None = None) -> str | None:
+        """The entry whose checksum the active file has.
+
+        Several entries can hold the same payload; then the one the manifest (or the
+        caller) names wins, else the newest.
+        """
+        try:
+            digest = sha256_file(self.active_path)
+        except FileNotFoundError:
+            return None
+        matching = [e.version_id for e in entries if e.sha256 == digest]
+        if preferred is None:
+            preferred = next((e.version_id for e in entries if e.active), None)
+        if preferred in matching:
+            return preferred
+        return matching[-1] if matching else None
+
+    def _record(self, action: str, version_id: str) -> None:
+        """One line of ``history.jsonl``; a torn last line (a crash mid-append) is skipped by the reader."""
+        line = json.dumps({"at": time.time(), "action": action, "version_id": version_id})
+        with self.history_path.open("a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    # -- public API -----------------------------------------------------------
+    def save(self, payload: str, fields: Mapping[str, Any] | None = None, note: str = "", *,
+             activate: bool = True) -> Entry:
+        """Save ``payload`` as a new entry (and make it the active one); returns the entry."""
+        with self._lock:
+            entries = self._read_manifest()
+            numbers = [_number(e.version_id) for e in entries] + [_number(m.group(1)) for m in self._entry_files()]
+            version_id = f"{self.prefix}{max(numbers, default=0) + 1:03d}"
+            timestamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+            name = f"{version_id}_{timestamp}{self.suffix}"
+            entry = Entry(version_id, timestamp, sha256_text(payload), name, note, dict(fields or {}))
+            # Order matters for crash safety: entry file, its metadata, the active file, the index.
+            atomic_write_text(self.versions_dir / name, payload)
+            meta_path = self.versions_dir / f"{version_id}_{timestamp}.meta.json"
+            atomic_write_text(meta_path, json.dumps(entry.meta(), indent=2, sort_keys=True) + "\n")
+            if activate:
+                atomic_write_text(self.active_path, payload)
+            entries.append(entry)
+            self._write_manifest(entries, version_id if activate else None)
+            self._record("save", version_id)
+            if activate:
+                self._record("activate", version_id)
+            return entry
+
+    def entries(self) -> list[Entry]:
+        """All entries, oldest first, with the active flag."""
+        with self._lock:
+            entries = self._read_manifest()
+            active = self._active_id(entries)
+            for entry in entries:
+                entry.active = entry.version_id == active
+            return entries
+
+    def active(self) -> Entry | None:
+        return next((e for e in self.entries() if e.active), None)
+
+    def find(self, entries: list[Entry], version_id: str) -> Entry:
+        for entry in entries:
+            if entry.version_id == version_id:
+                return entry
+        known = ", ".join(e.version_id for e in entries) or "none"
+        raise self.error(f"no {self.noun} {version_id!r} in {self.versions_dir} (known: {known})")
+
+    def read(self, version_id: str) -> str:
+        """The payload of an entry, after checking its checksum."""
+        with self._lock:
+            return self.checked_payload(self.find(self._read_manifest(), version_id))
+
+    def checked_payload(self, entry: Entry) -> str:
+        path = self.versions_dir / entry.file
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise self.error(f"{self.noun} {entry.version_id}: file {path.name} is missing") from None
+        if hashlib.sha256(data).hexdigest() != entry.sha256:
+            raise self.error(
+                f"{self.noun} {entry.version_id} failed its checksum ({path.name} changed after it was saved); "
+                f"refusing to use it, the active {self.noun} was left as it was"
+            )
+        return data.decode("utf-8")
+
+    def previous(self, entries: list[Entry], active: str) -> Entry:
+        """The newest entry before ``active`` that no gate refused."""
+        ids = [e.version_id for e in entries]
+        earlier = [e for e in entries[: ids.index(active)] if not e.refused]
+        if not earlier:
+            raise self.error(f"{active} is the oldest {self.noun} that passed its gate; there is nothing to roll back to")
+        return earlier[-1]
+
+    def activate(self, version_id: str | None = None, *, validate: Callable[[Entry, str], None] | None = None,
+                 action: str = "rollback") -> Entry:
+        """Make ``version_id`` (or the one before the active one) the active entry, at once.
+
+        The checksum is verified and ``validate(entry, payload)`` runs first (it raises
+        to refuse); on any failure the active file is left exactly as it was. With no
+        active entry, "the one before" is the newest entry.
+        """
+        with self._lock:
+            entries = self._read_manifest()
+            if not entries:
+                raise self.error(f"no {self.noun}s in {self.versions_dir}")
+            if version_id is None:
+                active = self._active_id(entries)
+                target = entries[-1] if active is None else self.previous(entries, active)
+            else:
+                target = self.find(entries, version_id)
+            payload = self.checked_payload(target)
+            if validate is not None:
+                validate(target, payload)
+            atomic_write_text(self.active_path, payload)
+            self._write_manifest(entries, target.version_id)
+            self._record(action, target.version_id)
+            target.active = True
+            return target
+
+    def history(self) -> list[dict[str, Any]]:
+        """Every save, promotion and rollback, oldest first (lines that do not parse are skipped)."""
+        try:
+            lines = self.history_path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        records = []
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and isinstance(record.get("version_id"), str):
+                records.append(record)
+        return records
+
+    def diff(self, a: str, b: str) -> str:
+        """Unified diff of two entries' payloads (checksums verified)."""
+        with self._lock:
+            entries = self._read_manifest()
+            first, second = self.find(entries, a), self.find(entries, b)
+            left, right = self.checked_payload(first), self.checked_payload(second)
+        return "".join(
+            difflib.unified_diff(
+                left.splitlines(keepends=True), right.splitlines(keepends=True), fromfile=first.file, tofile=second.file
+            )
+        )
+
+    def verify(self) -> VerifyReport:
+        """Check every entry's checksum and whether the active file is a known entry."""
+        with self._lock:
+            self.warnings = []
+            entries = self._read_manifest()
+            problems = []
+            for entry in entries:
+                try:
+                    self.checked_payload(entry)
+                except self.error as exc:
+                    problems.append(str(exc).split(";")[0])
+            active = self._active_id(entries)
+            if self.active_path.exists() and active is None:
+                problems.append(f"{self.active_path.name} matches no saved {self.noun} (edited by hand?)")
+            stale = [n for n in os.listdir(self.versions_dir) if n.endswith(".tmp")]
+            warnings = list(self.warnings) + [f"{n}: leftover temp file of an interrupted write" for n in stale]
+            return VerifyReport(ok=not problems, active_version=active, problems=problems, warnings=warnings)
+
+
+def _number(version_id: str) -> int:
+    digits = re.sub(r"^\D+", "", version_id)
+    return int(digits or 0)
