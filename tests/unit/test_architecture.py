@@ -17,6 +17,7 @@ from tests.support import REPO_ROOT
 FACES = {"vectortrainer.web.app", "vectortrainer.__main__"}
 CONTRACTS = (
     "The engine never imports a face or a UI toolkit",
+    "The runtime imports the standard library only",
     "The terminal app never imports the CLI or the web face",
     "Screens reach the engine through tui.workspace (and shared view types only)",
     "Engine layers: each imports only the ones below it",
