@@ -221,6 +221,23 @@ def test_evaluation_scores_replies_against_golden_outputs(tiny_model, golden):
     assert report.mean_similarity == pytest.approx(sum(e.similarity for e in report.examples) / 2)
 
 
+def test_complete_many_answers_with_the_base_model_or_the_trained_adapter(tiny_model, golden, tmp_path):
+    train, valid = golden
+    trainer = LocalTrainer(tiny_model, output_dir=tmp_path / "out", max_steps=2, batch_size=2,
+                           learning_rate_multiplier=50.0, calibrate=False, evaluate=False)
+    result = trainer.wait(trainer.start_training(trainer.prepare_data(train), run_id="run-serve"), timeout=120)
+    conversations = [[{"role": "system", "content": SYSTEM}, {"role": "user", "content": u}] for u, _ in TICKETS[:2]]
+
+    base = trainer.complete_many(trainer.base_model, conversations, max_tokens=4)
+    tuned = trainer.complete_many(result.model_name, conversations, max_tokens=4)
+
+    # The same replies the held-out evaluation decodes, with and without the adapter.
+    report = evaluate_local_model(tiny_model, valid, adapter_dir=Path(result.model_name), max_new_tokens=4)
+    assert [c.text for c in tuned] == [e.generated for e in report.examples]
+    assert [c.text for c in base] == [e.base_generated for e in report.examples]
+    assert all(c.prompt_tokens > 5 and c.completion_tokens <= 4 for c in base + tuned)
+
+
 @pytest.mark.parametrize("method", ["supervised", "dpo"])
 def test_pipeline_with_the_local_trainer_runs_from_estimate_to_summary(method, tiny_model, tmp_path):
     """The real pipeline resumes a run whose golden data exists (extraction has its own tests)."""

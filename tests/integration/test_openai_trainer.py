@@ -310,3 +310,40 @@ def test_from_config_reads_training_budget_and_openai_sections(monkeypatch, open
 def test_unknown_job_is_a_clear_error(openai_standin):
     with pytest.raises(TrainerAPIError, match="404"):
         make_trainer(openai_standin).get_status("ftjob-nope")
+
+
+# ----- inference: what the evaluation gate replays held-out inputs through ------------------
+def test_complete_asks_the_fine_tuned_model_through_chat_completions(openai_standin, train_file):
+    trainer = make_trainer(openai_standin)
+    prepared = trainer.prepare_data(train_file, run_id=RUN_ID)
+    job_id = trainer.start_training(prepared, run_id=RUN_ID)
+    assert run_to_end(trainer, job_id) == TrainingStatus.SUCCEEDED
+    model = trainer.get_result(job_id).model_name
+    asked = [{"role": "system", "content": "You classify support tickets."},
+             {"role": "user", "content": "ticket 7: my invoice is wrong"}]
+
+    reply = trainer.complete(model, asked, max_tokens=16)
+    base = trainer.complete(trainer.base_model, asked, max_tokens=16)
+
+    assert reply.text == "billing-7" and reply.prompt_tokens > 0 and reply.completion_tokens > 0
+    assert base.text != "billing-7"  # the untuned model never learned the labels
+    [request] = [r for r in openai_standin.requests_to("POST", "/v1/chat/completions") if r.json["model"] == model]
+    assert request.json["temperature"] == 0 and request.json["max_completion_tokens"] == 16
+    assert request.json["seed"] == 7 and request.json["messages"] == asked
+
+
+def test_complete_for_an_unknown_model_is_one_clear_error(openai_standin):
+    trainer = make_trainer(openai_standin)
+    with pytest.raises(TrainerAPIError, match="asking ft:nobody.*404.*does not exist"):
+        trainer.complete("ft:nobody", [{"role": "user", "content": "hi"}], max_tokens=4)
+
+
+def test_a_trainer_without_inference_refuses_with_what_to_do():
+    from vectortrainer.errors import InferenceNotAvailableError
+
+    class UploadOnly(BaseTrainer):
+        name = "upload-only"
+        prepare_data = start_training = get_status = get_result = cancel = events = None  # type: ignore[assignment]
+
+    with pytest.raises(InferenceNotAvailableError, match="upload-only trainer cannot answer.*gate.enabled: false"):
+        UploadOnly().complete_many("m", [[{"role": "user", "content": "hi"}]], max_tokens=4)

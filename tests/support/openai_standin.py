@@ -7,6 +7,7 @@ The real ``openai`` client talks to it over HTTP on 127.0.0.1 (stdlib
     POST /v1/fine_tuning/jobs             GET /v1/fine_tuning/jobs (metadata[k]=v, after, limit)
     GET  /v1/fine_tuning/jobs/{id}        POST /v1/fine_tuning/jobs/{id}/cancel
     GET  /v1/fine_tuning/jobs/{id}/events GET /v1/fine_tuning/jobs/{id}/checkpoints
+    POST /v1/chat/completions             (base models, and the models its jobs "trained")
 
 A job walks validating_files -> queued -> running -> succeeded one step per
 retrieve (``GET /v1/fine_tuning/jobs/{id}``), never by wall clock, emitting
@@ -15,11 +16,18 @@ responses (429 / 500, answered with ``retry-after-ms`` so the SDK retries fast),
 a failed job, and the 403 ``training_not_available`` answer. Every request is
 recorded in ``.requests`` so tests can assert what did (or did not) reach it.
 
+Chat completions are deterministic: a model a job fine-tuned answers with the
+assistant reply of its training example whose user message is most like the
+request's (it "learned" its file); a base model restates the user message, as an
+untuned model would; ``degrade_next_models(n)`` makes the next ``n`` fine-tuned
+models answer "I am not sure." (a regression for the evaluation gate to catch).
+
 Use the ``openai_standin`` fixture (listed in ``tests/conftest.py``'s ``pytest_plugins``).
 """
 
 from __future__ import annotations
 
+import difflib
 import email.parser
 import email.policy
 import itertools
@@ -35,6 +43,10 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 STANDIN_API_KEY = "sk-standin-not-a-real-key"
+BASE_MODELS = frozenset({"gpt-4o-mini-2024-07-18", "gpt-4o-mini", "gpt-4o-2024-08-06", "gpt-4o",
+                         "gpt-4.1-2025-04-14", "gpt-4.1", "gpt-4.1-mini-2025-04-14", "gpt-4.1-mini",
+                         "gpt-4.1-nano-2025-04-14", "gpt-3.5-turbo"})
+DEGRADED_REPLY = "I am not sure."
 CREATED_AT = 1_767_225_600  # fixed clock: 2026-01-01T00:00:00Z
 
 
@@ -81,6 +93,8 @@ class OpenAIStandIn:
         self.fail_next_jobs = 0
         self.failure_message = "The job failed due to an invalid training file."
         self.retry_after_ms = 1
+        self.trained_models: dict[str, list[tuple[str, str]]] = {}  # model -> (user message, reply) it learned
+        self.degrade_next = 0
         self._errors: list[InjectedError] = []
         self._ids = itertools.count(1)
         self._clock = itertools.count(CREATED_AT)
@@ -112,6 +126,11 @@ class OpenAIStandIn:
             self.fail_next_jobs += count
             if message:
                 self.failure_message = message
+
+    def degrade_next_models(self, count: int = 1) -> None:
+        """The next ``count`` fine-tuned models answer every prompt with ``DEGRADED_REPLY``."""
+        with self.lock:
+            self.degrade_next += count
 
     def deny_training(self) -> None:
         """Creating a job answers 403 ``training_not_available`` (self-serve closed for the org)."""
@@ -236,6 +255,11 @@ class OpenAIStandIn:
         job["status"] = "succeeded"
         job["finished_at"] = next(self._clock)
         job["fine_tuned_model"] = self._model_name(job)
+        learned = _learned_examples(self.file_contents.get(job["training_file"], b""))
+        if self.degrade_next > 0:
+            self.degrade_next -= 1
+            learned = []
+        self.trained_models[job["fine_tuned_model"]] = learned
         size = len(self.file_contents.get(job["training_file"], b""))
         job["trained_tokens"] = (size // 4) * int(job["hyperparameters"]["n_epochs"])
         self._event(job, f"New fine-tuned model created: {job['fine_tuned_model']}")
@@ -292,6 +316,36 @@ class OpenAIStandIn:
         self._event(job, f"Validating training file: {job['training_file']}")
         return 200, job
 
+    def chat_completion(self, body: dict[str, Any]) -> tuple[int, Any]:
+        model, messages = body.get("model"), body.get("messages")
+        if not model:
+            return 400, _error("Missing required parameter: 'model'.", "invalid_request_error", "model")
+        if not isinstance(messages, list) or not messages:
+            return 400, _error("'messages' must be a non-empty array.", "invalid_request_error", "messages")
+        if model not in BASE_MODELS and model not in self.trained_models:
+            return 404, _error(f"The model `{model}` does not exist or you do not have access to it.",
+                               "invalid_request_error", "model", "model_not_found")
+        asked = next((str(m.get("content") or "") for m in reversed(messages) if m.get("role") == "user"), "")
+        if model in BASE_MODELS:
+            reply = f"Here is what the message says: {asked[:80]}"
+        elif not self.trained_models[model]:
+            reply = DEGRADED_REPLY
+        else:
+            pairs = self.trained_models[model]
+            reply = max(pairs, key=lambda pair: difflib.SequenceMatcher(None, pair[0], asked).ratio())[1]
+        limit = body.get("max_completion_tokens") or body.get("max_tokens")
+        finish = "stop"
+        if isinstance(limit, int) and len(reply) > limit * 4:
+            reply, finish = reply[: limit * 4], "length"
+        prompt_tokens = sum(len(str(m.get("content") or "")) // 4 + 4 for m in messages)
+        return 200, {
+            "id": self._new_id("chatcmpl"), "object": "chat.completion", "created": next(self._clock), "model": model,
+            "choices": [{"index": 0, "finish_reason": finish, "logprobs": None,
+                         "message": {"role": "assistant", "content": reply, "refusal": None}}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(reply) // 4 + 1,
+                      "total_tokens": prompt_tokens + len(reply) // 4 + 1},
+        }
+
     def cancel_job(self, job_id: str) -> tuple[int, Any]:
         job = self.jobs[job_id]
         if job["status"] in ("succeeded", "failed", "cancelled"):
@@ -326,6 +380,26 @@ class OpenAIStandIn:
         self.files[file_id] = record
         self.file_contents[file_id] = content
         return 200, record
+
+
+def _learned_examples(content: bytes) -> list[tuple[str, str]]:
+    """(last user message, reply) of every chat or preference example of a training file."""
+    learned = []
+    for line in content.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(record, dict):
+            continue
+        if "messages" in record:
+            messages, reply = record["messages"][:-1], record["messages"][-1].get("content", "")
+        else:
+            messages = (record.get("input") or {}).get("messages") or []
+            reply = ((record.get("preferred_output") or [{}])[0]).get("content", "")
+        asked = next((m.get("content", "") for m in reversed(messages) if m.get("role") == "user"), "")
+        learned.append((str(asked), str(reply)))
+    return learned
 
 
 def _error(message: str, type_: str, param: str | None = None, code: str | None = None) -> dict[str, Any]:
@@ -423,6 +497,8 @@ class _Handler(BaseHTTPRequestHandler):
             if query.get("purpose"):
                 files = [f for f in files if f["purpose"] == query["purpose"]]
             return 200, _page(files, query, default_limit=10000)
+        if path == "/v1/chat/completions" and method == "POST":
+            return state.chat_completion(record.json or {})
         if path == "/v1/fine_tuning/jobs":
             if method == "POST":
                 if not state.training_available:

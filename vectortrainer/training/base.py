@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import enum
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vectortrainer.budget.estimates import Estimate
+from vectortrainer.errors import InferenceNotAvailableError
+
+Messages = list[dict[str, str]]
 
 
 class TrainingStatus(enum.StrEnum):
@@ -70,6 +73,15 @@ class TrainingResult:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class Completion:
+    """One reply of a model, and the tokens the provider counted (billed) for it."""
+
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
 class BaseTrainer(ABC):
     """What every trainer does; see the module docstring."""
 
@@ -104,3 +116,25 @@ class BaseTrainer(ABC):
     def find_job(self, run_id: str) -> str | None:
         """The id of a job already created for ``run_id`` (resume after a crash), if any."""
         return None
+
+    @property
+    def base_model(self) -> str | None:
+        """The model this trainer fine-tunes: what the evaluation gate compares with when none is promoted."""
+        model = getattr(self, "model", None)
+        return str(model) if model else None
+
+    def complete(self, model: str, messages: Messages, *, max_tokens: int) -> Completion:
+        """``model``'s reply to ``messages`` (a base model, or one this trainer trained), decoded greedily.
+
+        The evaluation gate replays held-out inputs through this. A trainer that cannot
+        answer prompts keeps this default, which refuses with what to do instead.
+        """
+        raise InferenceNotAvailableError(
+            f"the {self.name} trainer cannot answer prompts, so the evaluation gate cannot judge its models; "
+            "set gate.enabled: false in the config to promote without a gate, or use a trainer that serves "
+            "its models (openai, local)"
+        )
+
+    def complete_many(self, model: str, conversations: Sequence[Messages], *, max_tokens: int) -> list[Completion]:
+        """Replies to several conversations (a trainer that loads a model overrides this to load it once)."""
+        return [self.complete(model, messages, max_tokens=max_tokens) for messages in conversations]

@@ -31,7 +31,15 @@ from vectortrainer.errors import (
 from vectortrainer.feedback.preference import read_preference_jsonl
 from vectortrainer.files import sha256_file
 from vectortrainer.golden.chatml import validate_chat_jsonl
-from vectortrainer.training.base import BaseTrainer, PreparedData, TrainingEvent, TrainingResult, TrainingStatus
+from vectortrainer.training.base import (
+    BaseTrainer,
+    Completion,
+    Messages,
+    PreparedData,
+    TrainingEvent,
+    TrainingResult,
+    TrainingStatus,
+)
 
 if TYPE_CHECKING:
     import openai  # 0.7 s to import: only a call to the vendor needs it
@@ -293,6 +301,21 @@ class OpenAITrainer(BaseTrainer):
                     break
                 newer.append(_event(event))
         yield from reversed(newer)
+
+
+    # ----- inference (the evaluation gate) ---------------------------------------
+    def complete(self, model: str, messages: Messages, *, max_tokens: int) -> Completion:
+        """One chat completion of ``model`` at temperature 0 (the gate's replay); usage as the API billed it."""
+        request: dict[str, Any] = {"model": model, "messages": messages, "max_completion_tokens": max_tokens,
+                                   "temperature": 0}
+        if self.seed is not None:
+            request["seed"] = self.seed
+        with _translate_api_errors(f"asking {model} for a reply"):
+            response = self.client.chat.completions.create(**request)
+        text = response.choices[0].message.content if response.choices else None
+        usage = response.usage
+        return Completion(text=text or "", prompt_tokens=usage.prompt_tokens if usage else 0,
+                          completion_tokens=usage.completion_tokens if usage else 0)
 
 
 # ----- helpers ----------------------------------------------------------------

@@ -108,11 +108,11 @@ def evaluate_model(
     was_training = model.training
     model.eval()
     try:
-        generated = [_generate(model, tokenizer, ex.messages, device, max_new_tokens) for ex in examples]
+        generated = [generate_reply(model, tokenizer, ex.messages, device, max_new_tokens) for ex in examples]
         base_generated: list[str] | None = None
         if compare_base and hasattr(model, "disable_adapter"):
             with model.disable_adapter():
-                base_generated = [_generate(model, tokenizer, ex.messages, device, max_new_tokens) for ex in examples]
+                base_generated = [generate_reply(model, tokenizer, ex.messages, device, max_new_tokens) for ex in examples]
     finally:
         model.train(was_training)
     scored = []
@@ -136,6 +136,26 @@ def evaluate_model(
         max_new_tokens=max_new_tokens,
         examples=scored,
     )
+
+
+def load_for_replies(model_path: Path, served: Path | None = None) -> tuple[Any, Any, str]:
+    """(model, tokenizer, device) to answer prompts: the base model, a LoRA adapter on it, or a merged model.
+
+    ``served`` is what the registry names: an adapter directory (``adapter_config.json``),
+    a merged model directory (``config.json``), or None / the base model itself.
+    """
+    model_dir = check_model_dir(model_path)
+    device = pick_device()
+    if served is not None and Path(served).resolve() != model_dir.resolve():
+        served = Path(served)
+        if not (served / "adapter_config.json").is_file():
+            merged = check_model_dir(served)
+            return load_causal_lm(merged, device).eval(), load_tokenizer(merged), device.kind
+        from peft import PeftModel  # torch and its stack take seconds and GBs: only a local run needs them
+
+        model = PeftModel.from_pretrained(load_causal_lm(model_dir, device), str(served), local_files_only=True)
+        return model.eval(), load_tokenizer(model_dir), device.kind
+    return load_causal_lm(model_dir, device).eval(), load_tokenizer(model_dir), device.kind
 
 
 def evaluate_local_model(
@@ -169,7 +189,14 @@ def evaluate_local_model(
     )
 
 
-def _generate(model: Any, tokenizer: Any, messages: list[dict[str, str]], device: str, max_new_tokens: int) -> str:
+def generate_reply(model: Any, tokenizer: Any, messages: list[dict[str, str]], device: str, max_new_tokens: int) -> str:
+    """The model's greedy reply to ``messages``, rendered with its own chat template."""
+    return generate_counted(model, tokenizer, messages, device, max_new_tokens)[0]
+
+
+def generate_counted(model: Any, tokenizer: Any, messages: list[dict[str, str]], device: str,
+                     max_new_tokens: int) -> tuple[str, int, int]:
+    """(reply, prompt tokens, generated tokens) of a greedy decode of ``messages``."""
     import torch  # torch and its stack take seconds and GBs: only a local run needs them
 
     prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
@@ -182,8 +209,9 @@ def _generate(model: Any, tokenizer: Any, messages: list[dict[str, str]], device
             pad_token_id=tokenizer.pad_token_id,
             eos_token_id=tokenizer.eos_token_id,
         )
-    new_tokens = output[0, encoded["input_ids"].shape[1] :]
-    return tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
+    prompt_length = int(encoded["input_ids"].shape[1])
+    new_tokens = output[0, prompt_length:]
+    return tokenizer.decode(new_tokens, skip_special_tokens=True).strip(), prompt_length, int(new_tokens.shape[0])
 
 
 def _last_user_message(messages: list[dict[str, str]]) -> str:

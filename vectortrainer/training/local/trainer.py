@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,9 +31,17 @@ from vectortrainer.budget.guards import check_time_budget
 from vectortrainer.config import Config
 from vectortrainer.errors import ConfigError, LocalTrainingError
 from vectortrainer.files import sha256_file, write_jsonl
-from vectortrainer.training.base import BaseTrainer, PreparedData, TrainingEvent, TrainingResult, TrainingStatus
+from vectortrainer.training.base import (
+    BaseTrainer,
+    Completion,
+    Messages,
+    PreparedData,
+    TrainingEvent,
+    TrainingResult,
+    TrainingStatus,
+)
 from vectortrainer.training.local.calibration import calibrate_throughput
-from vectortrainer.training.local.evaluation import HeldOutExample
+from vectortrainer.training.local.evaluation import HeldOutExample, generate_counted, load_for_replies
 from vectortrainer.training.local.jobs import (
     LocalJob,
     event_sequence,
@@ -324,6 +332,23 @@ class LocalTrainer(BaseTrainer):
         if job is not None and job.thread is not None:
             job.thread.join(timeout)
         return self.get_result(job_id)
+
+    # ----- inference (the evaluation gate) -------------------------------------------
+    @property
+    def base_model(self) -> str:
+        return str(self.model_path)
+
+    def complete(self, model: str, messages: Messages, *, max_tokens: int) -> Completion:
+        return self.complete_many(model, [messages], max_tokens=max_tokens)[0]
+
+    def complete_many(self, model: str, conversations: Sequence[Messages], *, max_tokens: int) -> list[Completion]:
+        """Greedy replies of the base model, an adapter on it, or a merged model; loaded once for all."""
+        loaded, tokenizer, device = load_for_replies(self.model_path, Path(model))
+        replies = []
+        for messages in conversations:
+            text, prompt_tokens, new_tokens = generate_counted(loaded, tokenizer, messages, device, max_tokens)
+            replies.append(Completion(text, prompt_tokens=prompt_tokens, completion_tokens=new_tokens))
+        return replies
 
     # ----- state ------------------------------------------------------------------
     def run_settings(self) -> RunSettings:
