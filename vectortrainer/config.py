@@ -52,6 +52,40 @@ class HooksConfig:
 
 
 @dataclass
+class ModelsConfig:
+    dir: Path = DEFAULT_HOME / "models"
+
+
+@dataclass
+class GateConfig:
+    # Promote a model (or activate a hook) only when it beats what is in service on held-out data.
+    enabled: bool = True
+    holdout_every: int = 5  # every 5th golden example per strategy, and 1 feedback pair in 5, is held out
+    max_cases: int = 32  # held-out cases per slice (bounds the gate's inference cost)
+    margin: float = 0.02  # the candidate's score must beat the incumbent's by this
+    tolerance: float = 0.05  # and no slice may fall more than this below it
+    semantic: bool = True  # MiniLM similarity beside edit similarity
+    max_reply_tokens: int = 256
+    hook_margin: float = 0.0  # a new hook must repair held-out pairs at least this much better than the active one
+
+
+@dataclass
+class GoldenConfig:
+    # Register a promoted run's golden picks in VectorWave's golden dataset (its replayer's first test cases).
+    publish_to_vectorwave: bool = False
+
+
+@dataclass
+class LoopConfig:
+    enabled: bool = False  # --batch runs loop cycles instead of one run
+    continuous: bool = False  # with enabled: keep running cycles every `interval` (else one cycle, for cron)
+    interval: str = "15m"
+    min_new_logs: int = 50  # successful logs of the function since the last cycle
+    min_new_feedback: int = 5  # or new feedback pairs since the last cycle
+    max_cycles_per_day: int = 4
+
+
+@dataclass
 class TrainingConfig:
     trainer: Literal["openai", "local"] = "openai"
     method: Literal["supervised", "dpo"] = "supervised"
@@ -89,6 +123,10 @@ class Config:
     selection: SelectionConfig = field(default_factory=SelectionConfig)
     feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
     hooks: HooksConfig = field(default_factory=HooksConfig)
+    models: ModelsConfig = field(default_factory=ModelsConfig)
+    gate: GateConfig = field(default_factory=GateConfig)
+    golden: GoldenConfig = field(default_factory=GoldenConfig)
+    loop: LoopConfig = field(default_factory=LoopConfig)
     output_dir: Path = DEFAULT_HOME / "output"
     training: TrainingConfig = field(default_factory=TrainingConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
@@ -252,6 +290,29 @@ def anomaly_share_problem(value: Any) -> str | None:
     return None
 
 
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``"90s"``, ``"15m"``, ``"1h"``, ``"1d"`` (a bare number is seconds); ``ValueError`` otherwise."""
+    value = str(text).strip().lower()
+    unit = value[-1:] if value[-1:] in _DURATION_UNITS else "s"
+    number = value[:-1] if value[-1:] in _DURATION_UNITS else value
+    seconds = float(number) * _DURATION_UNITS[unit]
+    if not seconds > 0:
+        raise ValueError("must be positive")
+    return seconds
+
+
+def duration_problem(value: Any) -> str | None:
+    """Why ``value`` is not a duration (None when it is); the one rule config and the CLI share."""
+    try:
+        parse_duration(value)
+    except (ValueError, TypeError):
+        return f"expected a positive duration such as 90s, 15m, 1h or 1d, got {value!r}"
+    return None
+
+
 def _validate(config: Config, file: str) -> None:
     for key, problem in (("selection.epsilon", epsilon_problem(config.selection.epsilon)),
                          ("selection.top_k", top_k_problem(config.selection.top_k)),
@@ -264,10 +325,21 @@ def _validate(config: Config, file: str) -> None:
         (config.budget.max_budget_usd is None or config.budget.max_budget_usd >= 0, "budget.max_budget_usd", "must be >= 0 or null"),
         (config.budget.max_minutes is None or config.budget.max_minutes > 0, "budget.max_minutes", "must be > 0 or null"),
         (config.openai.max_retries >= 0, "openai.max_retries", "must be >= 0"),
+        (config.gate.holdout_every >= 2, "gate.holdout_every", "must be at least 2 (every n-th example is held out)"),
+        (config.gate.max_cases >= 1, "gate.max_cases", "must be at least 1"),
+        (config.gate.margin >= 0, "gate.margin", "must be >= 0"),
+        (config.gate.tolerance >= 0, "gate.tolerance", "must be >= 0"),
+        (config.gate.max_reply_tokens >= 1, "gate.max_reply_tokens", "must be at least 1"),
+        (config.loop.min_new_logs >= 0, "loop.min_new_logs", "must be >= 0"),
+        (config.loop.min_new_feedback >= 0, "loop.min_new_feedback", "must be >= 0"),
+        (config.loop.max_cycles_per_day >= 1, "loop.max_cycles_per_day", "must be at least 1"),
     ]
     for ok, key, message in checks:
         if not ok:
             raise ConfigError(f"{file}: {key}: {message}")
+    problem = duration_problem(config.loop.interval)
+    if problem:
+        raise ConfigError(f"{file}: loop.interval: {problem}")
     for model, price in config.budget.prices.items():
         if price <= 0:
             raise ConfigError(f"{file}: budget.prices.{model}: price must be positive USD per 1M tokens")

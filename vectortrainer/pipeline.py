@@ -1,9 +1,16 @@
 """The resumable training pipeline (FR-3.3, VT-9): logs -> golden data -> rules -> budgeted fine-tune.
 
-``TrainingPipeline`` runs the stages extract -> synthesize -> estimate -> confirm
--> upload -> train -> monitor -> summary and keeps everything in a run directory
-(see :mod:`vectortrainer.runs`). Every face (TUI, ``--batch``, web) drives this
-one class.
+``TrainingPipeline`` runs the stages extract -> synthesize -> hook -> estimate ->
+confirm -> upload -> train -> monitor -> evaluate -> summary and keeps everything
+in a run directory (see :mod:`vectortrainer.runs`). Every face (TUI, ``--batch``,
+web, the loop) drives this one class.
+
+The gates (:mod:`vectortrainer.gate`, ``gate`` in the config): the hook stage
+saves the hook learned from the feedback as a new version, active only when it
+repairs held-out pairs and changes no good output; the evaluate stage replays the
+held-out cases through the trained model and the one in service, keeps the model
+in the registry (``models.dir``) and promotes it only when it is better. A run
+that trained a model the gate kept out of service ends ``NOT_PROMOTED``.
 
 Resuming a run (``resume(run_id)``) skips stages already complete, reuses the
 uploaded file ids saved in ``run.json``, and finds a job already created —
@@ -30,6 +37,7 @@ from typing import Any
 
 from vectortrainer.budget.estimates import Estimate, estimate_from_dict
 from vectortrainer.budget.guards import check_budget, check_time_budget
+from vectortrainer.budget.inference import InferenceEstimate, estimate_replies, with_evaluation
 from vectortrainer.config import Config
 from vectortrainer.errors import (
     BudgetExceededError,
@@ -41,18 +49,33 @@ from vectortrainer.errors import (
     describe,
 )
 from vectortrainer.feedback.store import FeedbackStore
-from vectortrainer.files import atomic_write_text
+from vectortrainer.files import atomic_write_text, sha256_file
+from vectortrainer.gate.hook_gate import publish_gated_hook
+from vectortrainer.gate.holdout import (
+    GATE_TRAIN_FILE,
+    HOLDOUT_FILE,
+    HeldOutCase,
+    feedback_cases,
+    golden_system_prompt,
+    read_cases,
+    split_golden,
+    split_pairs,
+    write_cases,
+)
+from vectortrainer.gate.model_gate import GateSettings, evaluate_candidate
 from vectortrainer.golden.extractor import DensityBasedExtractor
-from vectortrainer.golden.picks import adopted_stats, golden_picks, golden_stats
+from vectortrainer.golden.picks import adopted_stats, golden_picks, golden_stats, read_golden_picks
 from vectortrainer.hooks.report import rules_report, write_rules_report
 from vectortrainer.redaction import redact_secrets
-from vectortrainer.rules.learning import learn_rules, rules_counts
-from vectortrainer.runs.directory import GOLDEN_PICKS_FILE, RunDirectory, StageState
+from vectortrainer.registry.models import ModelRegistry
+from vectortrainer.rules.learning import learn_rules, pairs_for_function, rules_counts, shared_scorer
+from vectortrainer.runs.directory import GATE_FILE, GOLDEN_PICKS_FILE, RunDirectory, StageState
 from vectortrainer.runs.monitor import CompositeMonitor, JsonlEventSink, PipelineMonitor
 from vectortrainer.runs.resume import resume_command
 from vectortrainer.runs.status import RunStatus, StageStatus
 from vectortrainer.runs.summary import RunSummary, build_summary, read_summary
 from vectortrainer.store.environment import store_exists
+from vectortrainer.store.golden import publish_golden_picks
 from vectortrainer.store.source import LogSource
 from vectortrainer.training.base import BaseTrainer, PreparedData, TrainingEvent, TrainingStatus
 from vectortrainer.training.data import preference_file, split_for_validation
@@ -155,14 +178,14 @@ class TrainingPipeline:
         golden data, rules and uploaded file are reused.
         """
         run = RunDirectory.open(self.config.output_dir, run_id)
-        if run.state.status == RunStatus.SUCCEEDED:
-            return RunOutcome(run.run_id, run.path, RunStatus.SUCCEEDED, "the run had already succeeded",
+        if run.state.status in (RunStatus.SUCCEEDED, RunStatus.NOT_PROMOTED):
+            return RunOutcome(run.run_id, run.path, run.state.status, f"the run had already ended ({run.state.status})",
                               summary=read_summary(run))
         retry = retry_failed_training and run.state.status in (RunStatus.TRAINING_FAILED,
                                                                RunStatus.TRAINING_CANCELLED)
         previous_job = run.state.job_id
         if retry:
-            for name in ("confirm", "train", "monitor", "summary"):
+            for name in ("confirm", "train", "monitor", "evaluate", "summary"):
                 run.state.stages[name] = StageState()
             run.state.job_id = run.state.last_event_id = run.state.fine_tuned_model = None
         run.state.resume_count += 1
@@ -209,16 +232,27 @@ class TrainingPipeline:
     def _run_stages(self, run: RunDirectory) -> RunOutcome:
         self._stage(run, "extract", lambda: self._extract_stage(run), description="density-based golden data")
         self._stage(run, "synthesize", lambda: self._synthesize_stage(run), description="rules from feedback")
+        self._stage(run, "hook", lambda: self._hook_stage(run), description="gate and save the hook")
         self._stage(run, "estimate", lambda: self._estimate_stage(run), description="tokens and cost")
         self._stage(run, "confirm", lambda: self._confirm_stage(run), description="approve the cost")
         self._stage(run, "upload", lambda: self._upload_stage(run), description="validate and upload")
         self._stage(run, "train", lambda: self._train_stage(run), description="create the job")
         self._stage(run, "monitor", lambda: self._monitor_stage(run), description="follow the job")
         status = run.state.stage("monitor").detail.get("status", "")
+        self._stage(run, "evaluate", lambda: self._evaluate_stage(run), description="held-out replay, promotion")
         self._stage(run, "summary", lambda: self._summary_stage(run), description="final summary")
         summary = read_summary(run)
-        if status == TrainingStatus.SUCCEEDED:
-            outcome_status, message = RunStatus.SUCCEEDED, f"run {run.run_id} succeeded: {run.state.fine_tuned_model}"
+        evaluation = run.state.stage("evaluate").detail
+        if status == TrainingStatus.SUCCEEDED and evaluation.get("promoted"):
+            outcome_status = RunStatus.SUCCEEDED
+            message = (f"run {run.run_id} succeeded: {run.state.fine_tuned_model} is the promoted model "
+                       f"({evaluation.get('model_version')}): {evaluation.get('reason')}")
+        elif status == TrainingStatus.SUCCEEDED:
+            outcome_status = RunStatus.NOT_PROMOTED
+            version = evaluation.get("model_version")
+            message = (f"run {run.run_id} trained {run.state.fine_tuned_model} but it was not promoted: "
+                       f"{evaluation.get('reason')}. It is kept as {version}; promote it anyway with: "
+                       f"vectortrainer models promote {version} --function {run.state.function}")
         elif status == TrainingStatus.CANCELLED:
             outcome_status = RunStatus.TRAINING_CANCELLED
             message = (f"training job {run.state.job_id} was cancelled; "
@@ -262,7 +296,7 @@ class TrainingPipeline:
 
     def _finish(self, run: RunDirectory, status: RunStatus, message: str) -> RunOutcome:
         run.state.status = status
-        run.state.error = None if status == RunStatus.SUCCEEDED else message
+        run.state.error = None if status in (RunStatus.SUCCEEDED, RunStatus.NOT_PROMOTED) else message
         run.save()
         self.monitor.on_run_end(status, message=message)
         estimate = run.read_json(run.estimate_path.name) if run.estimate_path.exists() else None
@@ -307,6 +341,29 @@ class TrainingPipeline:
                             stage="synthesize")
         return {"rules": rules, "note": f"{rules['count']} rules"}
 
+    def _hook_stage(self, run: RunDirectory) -> dict[str, Any]:
+        """The hook gate (see :mod:`vectortrainer.gate.hook_gate`): a new version, active only when it passed."""
+        gate = self.config.gate
+        if not gate.enabled:
+            return {"skipped": True, "note": "gate off: the pipeline writes no hook (`vectortrainer rules synthesize` does)"}
+        feedback = self.config.feedback
+        outcome = publish_gated_hook(FeedbackStore(feedback.path).pairs(), self.config.hooks.dir,
+                                     holdout_every=gate.holdout_every, semantic_screen=feedback.semantic_screen,
+                                     function=run.state.function, margin=gate.hook_margin, note=f"run {run.run_id}")
+        if outcome is None:
+            return {"skipped": True, "note": "no rule learned from the feedback"}
+        decision = outcome.decision
+        if outcome.version_id is None:
+            note = decision.reason
+        elif decision.passed:
+            note = f"{outcome.version_id} active"
+        else:
+            note = f"{outcome.version_id} kept inactive"
+        self.monitor.on_log(f"hook {outcome.version_id or '(unchanged)'}: {'active' if decision.passed else 'inactive'}"
+                            f" ({decision.reason})", stage="hook", level="info" if decision.passed else "warning")
+        return {"version_id": outcome.version_id, "active": decision.passed, "reason": decision.reason,
+                "gate": decision.to_dict(), "note": note}
+
     def _estimate_stage(self, run: RunDirectory) -> dict[str, Any]:
         if self.config.training.trainer == "local":
             return self._local_estimate_stage(run)
@@ -317,6 +374,8 @@ class TrainingPipeline:
         try:
             estimate = check_budget(train_path, training.model, budget, training.n_epochs,
                                     validation_path=validation_path, prices=self.config.budget.prices or None)
+            replies = self._gate_replies_estimate(run)
+            estimate = with_evaluation(estimate, replies, budget) if replies else estimate
         except BudgetExceededError as exc:
             run.write_json(run.estimate_path.name, exc.cost.to_dict())
             raise _Stop(RunStatus.BUDGET_EXCEEDED, str(exc)) from None
@@ -325,6 +384,9 @@ class TrainingPipeline:
         budget_text = f"${budget:.2f}" if budget is not None else "off"
         note = f"${estimate.estimated_usd:.4f} (budget {budget_text})"
         self.monitor.on_log(f"{estimate.billed_tokens:,} billed tokens on {estimate.model}: {note}", stage="estimate")
+        if estimate.evaluation_requests:
+            self.monitor.on_log(f"evaluation gate: {estimate.evaluation_requests} held-out replies, at most "
+                                f"${estimate.evaluation_usd:.4f} (included)", stage="estimate")
         if estimate.too_long:
             self.monitor.on_log(f"{len(estimate.too_long)} example(s) exceed the per-example limit and will be "
                                 f"truncated (lines {estimate.too_long[:5]})", level="warning", stage="estimate")
@@ -448,6 +510,68 @@ class TrainingPipeline:
         elif event.message:
             self.monitor.on_log(event.message, stage="monitor")
 
+    def _evaluate_stage(self, run: RunDirectory) -> dict[str, Any]:
+        """The evaluation gate: replay the held-out cases, keep the model in the registry, promote it if better."""
+        monitor = run.state.stage("monitor").detail
+        model = run.state.fine_tuned_model
+        if monitor.get("status") != TrainingStatus.SUCCEEDED or not model:
+            return {"skipped": True, "note": "no trained model to evaluate"}
+        function = run.state.function or self.config.selection.function or ""
+        registry = ModelRegistry(self.config.models.dir, function)
+        entry = registry.find_run(run.run_id)
+        if entry is not None:  # registered before an interruption: never twice, never re-judged
+            self.monitor.on_log(f"{model} was registered as {entry.version_id} before the interruption", stage="evaluate")
+            return self._evaluate_detail(run, entry.version_id, bool(entry.passed_gate and entry.promoted),
+                                         str(entry.gate.get("reason") or ""))
+        trainer = self._trainer(run)
+        train_path, _ = self._training_files(run)
+        gate = self.config.gate
+        registration: dict[str, Any] = dict(provider=trainer.name, model=model, base_model=trainer.base_model,
+                                            run_id=run.run_id, data_sha256=sha256_file(train_path),
+                                            note=f"run {run.run_id}")
+        if not gate.enabled:
+            reason = "gate off (gate.enabled: false): promoted without evaluation"
+            entry = registry.register(**registration, gate={"passed": True, "reason": reason}, promote=True)
+            return self._evaluate_detail(run, entry.version_id, True, reason)
+        promoted = registry.promoted()
+        incumbent, incumbent_version = trainer.base_model or "", None
+        if promoted is not None and promoted.provider == trainer.name:
+            incumbent, incumbent_version = promoted.model, promoted.version_id
+        cases = self._holdout_cases(run)
+        scorer = shared_scorer() if gate.semantic and cases else None
+        decision = evaluate_candidate(
+            trainer, cases, candidate=model, incumbent=incumbent, incumbent_version=incumbent_version,
+            settings=GateSettings(gate.margin, gate.tolerance, gate.semantic, gate.max_reply_tokens), scorer=scorer,
+            progress=lambda done, total, what: self.monitor.on_progress("evaluate", done, total, what))
+        run.write_json(GATE_FILE, decision.to_dict())
+        entry = registry.register(**registration, evaluation=decision.figures(),
+                                  gate={"passed": decision.passed, "reason": decision.reason}, promote=decision.passed)
+        self.monitor.on_log(f"{model} -> {entry.version_id}: {'promoted' if decision.passed else 'not promoted'} "
+                            f"({decision.reason})", stage="evaluate", level="info" if decision.passed else "warning")
+        detail = self._evaluate_detail(run, entry.version_id, decision.passed, decision.reason)
+        detail.update(candidate_score=decision.candidate_score, incumbent_score=decision.incumbent_score,
+                      incumbent=decision.incumbent_label, inference=decision.inference)
+        return detail
+
+    def _evaluate_detail(self, run: RunDirectory, version_id: str, promoted: bool, reason: str) -> dict[str, Any]:
+        detail: dict[str, Any] = {"promoted": promoted, "model_version": version_id, "reason": reason,
+                                  "note": f"{version_id} {'promoted' if promoted else 'kept, not promoted'}"}
+        if promoted and self.config.golden.publish_to_vectorwave:
+            detail["published_golden"] = self._publish_golden(run)
+        return detail
+
+    def _publish_golden(self, run: RunDirectory) -> dict[str, Any]:
+        """A promoted run's picks become VectorWave golden data (its replayer's first regression cases)."""
+        picks_path = run.path / GOLDEN_PICKS_FILE
+        if not picks_path.exists():
+            return {"registered": 0, "failed": [], "note": "no recorded picks (golden data adopted from a file)"}
+        uuids = [pick["uuid"] for pick in read_golden_picks(picks_path)]
+        report = publish_golden_picks(uuids, store_path=self.store_path, dataset_manager=self.dataset_manager,
+                                      note=f"VectorTrainer run {run.run_id}", tags=["vectortrainer", run.run_id])
+        self.monitor.on_log(f"{report['registered']} golden picks registered in VectorWave's golden dataset"
+                            + (f" ({len(report['failed'])} failed)" if report["failed"] else ""), stage="evaluate")
+        return report
+
     def _summary_stage(self, run: RunDirectory) -> dict[str, Any]:
         summary = build_summary(run)
         run.write_json(run.summary_path.name, summary.to_dict())
@@ -468,13 +592,51 @@ class TrainingPipeline:
         return self.source
 
     def _training_files(self, run: RunDirectory) -> tuple[Path, Path | None]:
-        """golden.jsonl (or the DPO file), split into train / validation when ``training.validation_split`` > 0."""
-        source = self._preference_path(run) if self.config.training.method == "dpo" else run.golden_path
+        """golden.jsonl (or the DPO file) less the held-out cases, split into train / validation when asked."""
+        self._holdout_cases(run)
+        if self.config.training.method == "dpo":
+            source = self._preference_path(run)
+        else:
+            source = run.path / GATE_TRAIN_FILE if self.config.gate.enabled else run.golden_path
         return split_for_validation(source, run.path, self.config.training.validation_split)
+
+    def _holdout_cases(self, run: RunDirectory) -> list[HeldOutCase]:
+        """The cases the evaluation gate judges on, split off once per run (``holdout.jsonl``)."""
+        gate = self.config.gate
+        path = run.path / HOLDOUT_FILE
+        if not gate.enabled:
+            return []
+        if path.exists() and (run.path / GATE_TRAIN_FILE).exists():
+            return read_cases(path)
+        picks_path = run.path / GOLDEN_PICKS_FILE
+        strategies = [p["strategy"] for p in read_golden_picks(picks_path)] if picks_path.exists() else None
+        cases = split_golden(run.golden_path, strategies, gate.holdout_every, run.path / GATE_TRAIN_FILE,
+                             limit=gate.max_cases)
+        pairs = pairs_for_function(FeedbackStore(self.config.feedback.path).pairs(), run.state.function)
+        if self.config.training.method == "dpo":
+            pairs = split_pairs(pairs, gate.holdout_every)[1]  # a DPO run trains on the others
+        cases += feedback_cases(pairs, golden_system_prompt(run.golden_path), limit=gate.max_cases)
+        write_cases(path, cases)
+        return cases
+
+    def _gate_replies_estimate(self, run: RunDirectory) -> list[InferenceEstimate]:
+        """What the evaluation gate's replies will cost at most: the candidate's and the incumbent's."""
+        cases = self._holdout_cases(run)
+        if not cases:
+            return []
+        model, tokens = self.config.training.model, self.config.gate.max_reply_tokens
+        conversations = [c.messages for c in cases]
+        promoted = ModelRegistry(self.config.models.dir, run.state.function or "").promoted() \
+            if run.state.function else None
+        return [estimate_replies(model, conversations, max_tokens=tokens, fine_tuned=True),
+                estimate_replies(model, conversations, max_tokens=tokens, fine_tuned=promoted is not None)]
 
     def _preference_path(self, run: RunDirectory) -> Path:
         """``training.method: dpo``: the feedback pairs as preference JSONL (written once per run)."""
-        path, export = preference_file(FeedbackStore(self.config.feedback.path).pairs(), run.path,
+        pairs = FeedbackStore(self.config.feedback.path).pairs()
+        if self.config.gate.enabled:  # the held-out pairs are the gate's feedback slice
+            pairs = split_pairs(pairs, self.config.gate.holdout_every)[0]
+        path, export = preference_file(pairs, run.path,
                                        function=run.state.function, golden_path=run.golden_path,
                                        system_prompts=self.config.selection.system_prompts)
         if export is not None:

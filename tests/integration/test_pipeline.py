@@ -350,7 +350,11 @@ def test_a_run_can_start_from_a_golden_file_made_earlier(template, standin_env, 
     assert run.state.stage("extract").status == "skipped"
     assert not (run.path / "golden_picks.json").exists()  # an exported file records no picks
     assert outcome.summary.golden.examples == len(golden.read_text().splitlines())
-    assert standin_env.files[run.state.train_file_id]["bytes"] == golden.stat().st_size
+    # It trains on the file less the cases the evaluation gate holds out (one "golden" slice: no picks known).
+    trained = (run.path / "gate_train.jsonl").read_text().splitlines()
+    held = [json.loads(line) for line in (run.path / "holdout.jsonl").read_text().splitlines()]
+    assert standin_env.files[run.state.train_file_id]["bytes"] == (run.path / "gate_train.jsonl").stat().st_size
+    assert len(trained) + len(held) == len(golden.read_text().splitlines()) and {c["slice"] for c in held} == {"golden"}
 
 
 def test_the_app_starts_a_run_over_its_store_without_importing_vectorwave(seeded_store, tmp_path):

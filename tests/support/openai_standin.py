@@ -18,8 +18,9 @@ recorded in ``.requests`` so tests can assert what did (or did not) reach it.
 
 Chat completions are deterministic: a model a job fine-tuned answers with the
 assistant reply of its training example whose user message is most like the
-request's (it "learned" its file); a base model restates the user message, as an
-untuned model would; ``degrade_next_models(n)`` makes the next ``n`` fine-tuned
+request's (it "learned" its file), and like its base model when no training input
+is alike (difflib ratio below ``RECALL_RATIO``); a base model restates the user
+message, as an untuned model would; ``degrade_next_models(n)`` makes the next ``n`` fine-tuned
 models answer "I am not sure." (a regression for the evaluation gate to catch).
 
 Use the ``openai_standin`` fixture (listed in ``tests/conftest.py``'s ``pytest_plugins``).
@@ -47,6 +48,7 @@ BASE_MODELS = frozenset({"gpt-4o-mini-2024-07-18", "gpt-4o-mini", "gpt-4o-2024-0
                          "gpt-4.1-2025-04-14", "gpt-4.1", "gpt-4.1-mini-2025-04-14", "gpt-4.1-mini",
                          "gpt-4.1-nano-2025-04-14", "gpt-3.5-turbo"})
 DEGRADED_REPLY = "I am not sure."
+RECALL_RATIO = 0.5  # a fine-tuned model answers from its training data above this input similarity
 CREATED_AT = 1_767_225_600  # fixed clock: 2026-01-01T00:00:00Z
 
 
@@ -326,13 +328,13 @@ class OpenAIStandIn:
             return 404, _error(f"The model `{model}` does not exist or you do not have access to it.",
                                "invalid_request_error", "model", "model_not_found")
         asked = next((str(m.get("content") or "") for m in reversed(messages) if m.get("role") == "user"), "")
-        if model in BASE_MODELS:
-            reply = f"Here is what the message says: {asked[:80]}"
-        elif not self.trained_models[model]:
+        reply = f"Here is what the message says: {asked[:80]}"
+        if model not in BASE_MODELS and not self.trained_models[model]:
             reply = DEGRADED_REPLY
-        else:
-            pairs = self.trained_models[model]
-            reply = max(pairs, key=lambda pair: difflib.SequenceMatcher(None, pair[0], asked).ratio())[1]
+        elif model not in BASE_MODELS:
+            ratio, learned = max((difflib.SequenceMatcher(None, pair[0], asked).ratio(), pair[1])
+                                 for pair in self.trained_models[model])
+            reply = learned if ratio >= RECALL_RATIO else reply
         limit = body.get("max_completion_tokens") or body.get("max_tokens")
         finish = "stop"
         if isinstance(limit, int) and len(reply) > limit * 4:

@@ -32,6 +32,8 @@ def write_config(path: Path, *, store: Path, output_dir: Path, base_url: str | N
         "output_dir": str(output_dir),
         "selection": {"function": FUNCTION},
         "feedback": {"path": str(feedback or output_dir / "no-feedback.jsonl")},
+        "hooks": {"dir": str(output_dir.parent / "hooks")},
+        "models": {"dir": str(output_dir.parent / "models")},
         "training": {"poll_interval_s": 0.01},
     }
     if base_url:

@@ -11,7 +11,7 @@ from vectortrainer.config import Config
 from vectortrainer.hooks.template import render_hook
 from vectortrainer.hooks.versions import HookVersionManager
 from vectortrainer.rules.model import Rule, rules_document
-from vectortrainer.runs.directory import GOLDEN_PICKS_FILE, RunDirectory
+from vectortrainer.runs.directory import GATE_FILE, GOLDEN_PICKS_FILE, RunDirectory
 from vectortrainer.runs.monitor import JsonlEventSink
 from vectortrainer.runs.status import STAGES, StageStatus
 from vectortrainer.runs.summary import build_summary
@@ -52,6 +52,14 @@ def finished_run(output_dir: Path, *, run_id: str = "20260101-120000-aaaaaa") ->
     run.state.stage("monitor").detail = {"status": "succeeded", "fine_tuned_model": "ft:tiny:vt",
                                          "metrics": {"train_loss": 0.9, "eval_similarity": 0.82,
                                                      "base_eval_similarity": 0.61}}
+    run.state.stage("hook").detail = {"version_id": "v002", "active": True, "reason": "repairs 80.0% of the held-out "
+                                      "distance", "gate": {"held_out": 4, "mean_repair": 0.8, "good_changed": []}}
+    run.state.stage("evaluate").detail = {"promoted": True, "model_version": "m001", "reason": "beats the base model",
+                                          "candidate_score": 0.91, "incumbent_score": 0.42,
+                                          "incumbent": "base model tiny", "inference": {"requests": 8, "usd": 0.0012}}
+    run.write_json(GATE_FILE, {"slices": {
+        "steady": {"candidate": {"cases": 2, "score": 0.95}, "incumbent": {"cases": 2, "score": 0.4}},
+        "feedback": {"candidate": {"cases": 2, "score": 0.87}, "incumbent": {"cases": 2, "score": 0.44}}}})
     run.state.status, run.state.fine_tuned_model = "succeeded", "ft:tiny:vt"
     run.save()
     summary = build_summary(run)

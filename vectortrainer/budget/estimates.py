@@ -98,6 +98,8 @@ class CostEstimate:
     too_long: list[int] = field(default_factory=list)
     validation_examples: int = 0
     validation_tokens: int = 0  # free, shown for information
+    evaluation_usd: float = 0.0  # the evaluation gate's replies (an upper bound), included in estimated_usd
+    evaluation_requests: int = 0
     kind: str = USD
 
     @property

@@ -54,6 +54,9 @@ def _dollars_view(estimate: Estimate) -> BudgetView:
         ("epochs", str(epochs)),
         ("price", f"${price:.2f} per 1M training tokens"),
         ("billed tokens", f"{tokens * epochs:,}"),
+        *((("evaluation", f"{format_usd(float(getattr(estimate, 'evaluation_usd')))} for "
+                          f"{int(getattr(estimate, 'evaluation_requests', 0))} held-out replies (at most)"),)
+          if getattr(estimate, "evaluation_usd", 0) else ()),
         ("estimate", format_usd(estimate.estimated_usd)),
         ("budget", "none (guard off)" if budget is None else format_usd(budget)),
     )

@@ -2,7 +2,9 @@
 
 Exit codes are an API (documented in the README):
 0 success, 1 run failed, 2 usage or config error, 3 budget exceeded (nothing
-uploaded), 4 training job failed or cancelled, 130 interrupted.
+uploaded), 4 training job failed or cancelled, 5 trained but not promoted (the
+evaluation gate kept the model out of service), 6 another loop cycle is running,
+130 interrupted.
 """
 
 from __future__ import annotations

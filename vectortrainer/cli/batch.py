@@ -6,12 +6,15 @@ stdout (also when the run stops early: ``status``, ``exit_code``, ``message``).
 Exit codes (an API; the same table is in the README):
 
 ====  ==========================================================================
-0     the run succeeded (a fine-tuned model exists)
+0     the run succeeded: a fine-tuned model passed the evaluation gate and is promoted
 1     the run failed (store, data or vendor error; see the message and run.json)
 2     usage or configuration error, including "no API key": everything up to the
       upload is done and the message names the variable to set
 3     budget exceeded, or the cost was not approved; nothing was uploaded
 4     the training job failed or was cancelled (``--resume`` starts a new job)
+5     trained but not promoted: the evaluation gate kept the model out of service
+      (it is in the registry; ``vectortrainer models promote`` overrides the gate)
+6     (loop mode) another scheduler is running a cycle; nothing was done
 130   interrupted (Ctrl-C); the message says how to resume
 ====  ==========================================================================
 

@@ -14,6 +14,7 @@ from vectortrainer.config import Config, load_config
 from vectortrainer.errors import (
     BudgetExceededError,
     ConfigError,
+    LoopInUseError,
     TimeBudgetExceededError,
     UnknownRunError,
     VectorTrainerError,
@@ -31,12 +32,14 @@ class ExitCode(enum.IntEnum):
     USAGE = 2
     BUDGET_EXCEEDED = 3
     TRAINING_FAILED = 4
+    NOT_PROMOTED = 5
     INTERRUPTED = 130
 
 
 # How each way a run can end maps to an exit code (the README's table).
 STATUS_EXIT_CODES: dict[RunStatus, ExitCode] = {
     RunStatus.SUCCEEDED: ExitCode.OK,
+    RunStatus.NOT_PROMOTED: ExitCode.NOT_PROMOTED,
     RunStatus.FAILED: ExitCode.RUN_FAILED,
     RunStatus.NEEDS_CREDENTIALS: ExitCode.USAGE,
     RunStatus.BUDGET_EXCEEDED: ExitCode.BUDGET_EXCEEDED,

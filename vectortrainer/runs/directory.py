@@ -5,7 +5,8 @@ A run lives in ``<output_dir>/runs/<run_id>/``:
 - ``run.json``      config snapshot (redacted), stage states with timings, file and
                     job ids; rewritten atomically (temp file + fsync + rename),
 - ``events.jsonl``  append-only event log (stage start/progress/complete, logs, metrics),
-- ``golden.jsonl``, ``rules.json``, ``estimate.json``, ``summary.json``: stage outputs.
+- ``golden.jsonl``, ``rules.json``, ``estimate.json``, ``holdout.jsonl``, ``gate.json``,
+  ``summary.json``: stage outputs.
 
 Other processes (the TUI, the Streamlit companion) follow a live run through
 :mod:`vectortrainer.runs.events`. Nothing secret is ever written here: every record
@@ -41,6 +42,7 @@ GOLDEN_PICKS_FILE = "golden_picks.json"  # which logs the extract stage picked (
 RULES_FILE = "rules.json"
 ESTIMATE_FILE = "estimate.json"
 SUMMARY_FILE = "summary.json"
+GATE_FILE = "gate.json"  # the evaluation gate's figures and decision (absent when no model was evaluated)
 LOCK_FILE = ".lock"
 
 _RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import enum
 
-STAGES: tuple[str, ...] = ("extract", "synthesize", "estimate", "confirm", "upload", "train", "monitor", "summary")
+STAGES: tuple[str, ...] = ("extract", "synthesize", "hook", "estimate", "confirm", "upload", "train", "monitor",
+                           "evaluate", "summary")
 
 
 class StageStatus(enum.StrEnum):
@@ -29,7 +30,8 @@ class RunStatus(enum.StrEnum):
     """How a run stands (``run.json`` "status"); a stopped run says why."""
 
     RUNNING = "running"
-    SUCCEEDED = "succeeded"
+    SUCCEEDED = "succeeded"  # trained, passed the evaluation gate, promoted
+    NOT_PROMOTED = "not_promoted"  # trained, but the evaluation gate kept the model out of service
     FAILED = "failed"  # an unexpected error; details in run.json
     TRAINING_FAILED = "training_failed"
     TRAINING_CANCELLED = "training_cancelled"
@@ -42,7 +44,7 @@ class RunStatus(enum.StrEnum):
     @property
     def resumable(self) -> bool:
         """Whether ``--resume`` can take the run further (a live run is never resumable)."""
-        return self not in (RunStatus.RUNNING, RunStatus.SUCCEEDED, RunStatus.DAMAGED)
+        return self not in (RunStatus.RUNNING, RunStatus.SUCCEEDED, RunStatus.NOT_PROMOTED, RunStatus.DAMAGED)
 
 
 def stage_status(value: str) -> StageStatus:

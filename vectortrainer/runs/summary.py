@@ -1,4 +1,4 @@
-"""A run's summary (FR-4.4) as one typed value: golden data, rules, cost, training, and the rows faces show.
+"""A run's summary (FR-4.4) as one typed value: golden data, rules, cost, training, the gates, and the rows faces show.
 
 ``summary.json`` holds :meth:`RunSummary.to_dict`; every face reads it back with
 :meth:`RunSummary.from_dict` (unknown keys ignored, missing ones empty) and shows
@@ -13,12 +13,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
 from vectortrainer.display import format_usd
-from vectortrainer.runs.directory import RunDirectory
+from vectortrainer.runs.directory import GATE_FILE, RunDirectory
 from vectortrainer.runs.events import read_events
 from vectortrainer.runs.metrics import final_loss
 from vectortrainer.runs.status import STAGES
 
 T = TypeVar("T")
+SLICE_ORDER = ("steady", "anomaly", "feedback", "golden")  # how faces list the gate's slices
 
 
 def _from_mapping(cls: type[T], data: Any) -> T:
@@ -83,8 +84,35 @@ class TrainingSummary:
 
 
 @dataclass
+class GateSummary:
+    """The evaluation gate's decision on the trained model (``gate.json`` has every figure)."""
+
+    promoted: bool | None = None
+    model_version: str | None = None  # the registry entry the model was kept as
+    reason: str | None = None
+    candidate_score: float | None = None
+    incumbent_score: float | None = None
+    incumbent: str | None = None  # "promoted m001 (ft:...)" or "base model gpt-4o-mini-..."
+    slices: dict[str, dict[str, float]] = field(default_factory=dict)  # slice -> cases, candidate, incumbent
+    inference_requests: int | None = None
+    inference_usd: float | None = None
+
+
+@dataclass
+class HookGateSummary:
+    """The hook gate's decision on the hook learned from this run's feedback."""
+
+    version_id: str | None = None
+    active: bool | None = None
+    reason: str | None = None
+    held_out: int | None = None
+    mean_repair: float | None = None
+    good_changed: int | None = None
+
+
+@dataclass
 class RunSummary:
-    """Golden data, rules, cost and training figures of one run (``summary.json``)."""
+    """Golden data, rules, cost, training and gate figures of one run (``summary.json``)."""
 
     run_id: str = ""
     function: str | None = None
@@ -93,6 +121,8 @@ class RunSummary:
     rules: RulesSummary = field(default_factory=RulesSummary)
     cost: CostSummary = field(default_factory=CostSummary)
     training: TrainingSummary = field(default_factory=TrainingSummary)
+    gate: GateSummary = field(default_factory=GateSummary)
+    hook: HookGateSummary = field(default_factory=HookGateSummary)
     files: dict[str, str | None] = field(default_factory=dict)
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
     run_dir: str = ""
@@ -110,6 +140,8 @@ class RunSummary:
             rules=_from_mapping(RulesSummary, data.get("rules")),
             cost=_from_mapping(CostSummary, data.get("cost")),
             training=_from_mapping(TrainingSummary, data.get("training")),
+            gate=_from_mapping(GateSummary, data.get("gate")),
+            hook=_from_mapping(HookGateSummary, data.get("hook")),
             files=dict(data.get("files") or {}),
             stages=dict(data.get("stages") or {}),
             run_dir=str(data.get("run_dir") or ""),
@@ -148,6 +180,29 @@ class RunSummary:
             rows.append(("fine-tuned model", str(training.fine_tuned_model)))
         if training.error:
             rows.append(("training error", str(training.error)))
+        rows.extend(self._gate_rows())
+        return rows
+
+    def _gate_rows(self) -> list[tuple[str, str]]:
+        rows: list[tuple[str, str]] = []
+        gate, hook = self.gate, self.hook
+        if gate.promoted is not None:
+            verdict = f"promoted as {gate.model_version}" if gate.promoted else f"not promoted (kept as {gate.model_version})"
+            rows.append(("evaluation gate", f"{verdict}: {gate.reason}"))
+        if gate.candidate_score is not None:
+            rows.append(("held-out score", f"{gate.candidate_score:.3f} vs {gate.incumbent_score:.3f} ({gate.incumbent})"))
+        if gate.slices:
+            order = {name: index for index, name in enumerate(SLICE_ORDER)}
+            names = sorted(gate.slices, key=lambda name: (order.get(name, len(order)), name))
+            rows.append(("per slice", ", ".join(f"{name} {gate.slices[name]['candidate']:.3f}/"
+                                                f"{gate.slices[name]['incumbent']:.3f} ({gate.slices[name]['cases']:g})"
+                                                for name in names)))
+        if gate.inference_requests:
+            cost = f", {format_usd(gate.inference_usd)}" if gate.inference_usd is not None else ""
+            rows.append(("gate inference", f"{gate.inference_requests} replies{cost}"))
+        if hook.active is not None:
+            state = "active" if hook.active else "kept inactive"
+            rows.append(("hook", f"{hook.version_id or 'unchanged'} {state}: {hook.reason}"))
         return rows
 
 
@@ -179,11 +234,37 @@ def build_summary(run: RunDirectory) -> RunSummary:
             final_loss=loss, trained_tokens=monitor.get("trained_tokens"), metrics=dict(metrics),
             error=monitor.get("error"),
         ),
+        gate=_gate_summary(run, stages["evaluate"].detail),
+        hook=_hook_summary(stages["hook"].detail),
         files={"train_file_id": state.train_file_id, "validation_file_id": state.validation_file_id},
         stages={name: {"status": str(stages[name].status), "duration_s": stages[name].duration_s}
                 for name in STAGES if name != "summary"},
         run_dir=str(run.path),
     )
+
+
+def _gate_summary(run: RunDirectory, detail: dict[str, Any]) -> GateSummary:
+    if "promoted" not in detail:
+        return GateSummary()
+    summary = GateSummary(promoted=bool(detail["promoted"]), model_version=detail.get("model_version"),
+                          reason=detail.get("reason"), candidate_score=detail.get("candidate_score"),
+                          incumbent_score=detail.get("incumbent_score"), incumbent=detail.get("incumbent"))
+    inference = detail.get("inference") or {}
+    summary.inference_requests, summary.inference_usd = inference.get("requests"), inference.get("usd")
+    if (run.path / GATE_FILE).exists():
+        for name, scores in (run.read_json(GATE_FILE).get("slices") or {}).items():
+            summary.slices[name] = {"cases": scores["candidate"]["cases"], "candidate": scores["candidate"]["score"],
+                                    "incumbent": scores["incumbent"]["score"]}
+    return summary
+
+
+def _hook_summary(detail: dict[str, Any]) -> HookGateSummary:
+    gate = detail.get("gate") or {}
+    if "active" not in detail:
+        return HookGateSummary()
+    return HookGateSummary(version_id=detail.get("version_id"), active=bool(detail["active"]),
+                           reason=detail.get("reason"), held_out=gate.get("held_out"),
+                           mean_repair=gate.get("mean_repair"), good_changed=len(gate.get("good_changed") or []))
 
 
 def _last_reported_loss(run: RunDirectory) -> float | None:

@@ -17,14 +17,19 @@ def test_finished_run_view_stages_and_summary(tmp_path):
     feed = run_views.EventFeed(view.events_path)
     assert feed.refresh() == len(feed.events) > 20
     rows = run_views.stage_rows(view, feed.events)
-    assert [r["stage"] for r in rows][:8] == ["extract", "synthesize", "estimate", "confirm", "upload", "train",
-                                              "monitor", "summary"]
+    assert [r["stage"] for r in rows][:10] == ["extract", "synthesize", "hook", "estimate", "confirm", "upload",
+                                               "train", "monitor", "evaluate", "summary"]
     assert {r["state"] for r in rows} == {"complete"} and {r["duration"] for r in rows} == {"0.5 s"}
     assert rows[0]["note"] == "6 examples"
     figures = dict(view.summary.rows())
     assert figures["golden examples"] == "6 (2 anomaly, 4 steady)"
     assert figures["held-out edit similarity"] == "0.820 (base model 0.610)"
     assert figures["fine-tuned model"] == "ft:tiny:vt" and figures["final loss"] == "0.9000"
+    assert figures["evaluation gate"] == "promoted as m001: beats the base model"
+    assert figures["held-out score"] == "0.910 vs 0.420 (base model tiny)"
+    assert figures["per slice"] == "steady 0.950/0.400 (2), feedback 0.870/0.440 (2)"
+    assert figures["gate inference"] == "8 replies, $0.0012"
+    assert figures["hook"] == "v002 active: repairs 80.0% of the held-out distance"
 
 
 def test_learning_curve_keeps_one_value_per_step_and_both_losses(tmp_path):

@@ -1,0 +1,184 @@
+"""The evaluation gate: a trained model is promoted only when it beats the model in service on held-out cases.
+
+The held-out cases (:mod:`vectortrainer.gate.holdout`) are replayed through the
+candidate and through the incumbent (the promoted model of the same provider, else
+the base model), both through the trainer's inference (``BaseTrainer.complete_many``).
+Each reply is scored against its reference with normalised edit similarity
+(Levenshtein, 1 = identical) and, with ``semantic``, MiniLM cosine similarity; a
+case's score is their mean. The candidate is promoted when its overall score beats
+the incumbent's by ``margin`` and no slice (steady, anomaly, feedback) falls more
+than ``tolerance`` below the incumbent's; otherwise it is kept, not promoted, with
+the reason. The figures go to the registry entry, ``gate.json`` and the summary.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from vectortrainer.budget.inference import inference_usd
+from vectortrainer.errors import VectorTrainerError
+from vectortrainer.feedback.diffing import SemanticScorer, normalized_distance
+from vectortrainer.gate.holdout import HeldOutCase
+from vectortrainer.training.base import BaseTrainer, Completion
+
+EXAMPLES_KEPT = 6  # replies shown side by side in gate.json and the faces
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    """The thresholds of one decision (``gate`` in the config)."""
+
+    margin: float = 0.02
+    tolerance: float = 0.05
+    semantic: bool = True
+    max_reply_tokens: int = 256
+
+
+@dataclass
+class SliceFigures:
+    """Mean scores of one model on one slice."""
+
+    cases: int
+    edit: float
+    semantic: float | None = None
+    score: float = 0.0
+
+
+@dataclass
+class ModelGateDecision:
+    """What the gate measured and decided for one candidate."""
+
+    candidate: str
+    incumbent: str
+    incumbent_version: str | None  # the registry's id of the promoted model, None for the base model
+    passed: bool
+    reason: str
+    candidate_score: float | None = None
+    incumbent_score: float | None = None
+    margin: float = 0.0
+    tolerance: float = 0.0
+    metrics: list[str] = field(default_factory=list)
+    slices: dict[str, dict[str, SliceFigures]] = field(default_factory=dict)  # slice -> candidate / incumbent
+    inference: dict[str, Any] = field(default_factory=dict)  # requests, tokens, usd
+    examples: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def incumbent_label(self) -> str:
+        return f"promoted {self.incumbent_version} ({self.incumbent})" if self.incumbent_version else \
+            f"base model {self.incumbent}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["incumbent_label"] = self.incumbent_label
+        return data
+
+    def figures(self) -> dict[str, Any]:
+        """The numbers a registry entry keeps (``models diff`` compares these)."""
+        return {"candidate": {"overall": self.candidate_score,
+                              **{name: s["candidate"].score for name, s in self.slices.items()}},
+                "incumbent": {"overall": self.incumbent_score,
+                              **{name: s["incumbent"].score for name, s in self.slices.items()}},
+                "incumbent_model": self.incumbent, "cases": sum(s["candidate"].cases for s in self.slices.values())}
+
+
+Progress = Callable[[int, int, str], None]
+
+
+def score_replies(replies: Sequence[str], references: Sequence[str],
+                  scorer: SemanticScorer | None) -> tuple[list[float], list[float] | None]:
+    """(edit similarities, semantic similarities or None) of each reply to its reference."""
+    edits = [1.0 - normalized_distance(r, ref) for r, ref in zip(replies, references)]
+    if scorer is None:
+        return edits, None
+    semantic = [min(1.0, max(0.0, float(s))) for s in scorer.similarities(list(replies), list(references))]
+    return edits, semantic
+
+
+def _slice_figures(indices: list[int], edits: list[float], semantic: list[float] | None) -> SliceFigures:
+    edit = statistics.fmean(edits[i] for i in indices)
+    sem = statistics.fmean(semantic[i] for i in indices) if semantic is not None else None
+    score = edit if sem is None else (edit + sem) / 2
+    return SliceFigures(cases=len(indices), edit=round(edit, 4), semantic=None if sem is None else round(sem, 4),
+                        score=round(score, 4))
+
+
+def _case_scores(edits: list[float], semantic: list[float] | None) -> list[float]:
+    return edits if semantic is None else [(e + s) / 2 for e, s in zip(edits, semantic)]
+
+
+def decide(cases: Sequence[HeldOutCase], candidate: str, incumbent: str, incumbent_version: str | None,
+           candidate_replies: Sequence[str], incumbent_replies: Sequence[str], settings: GateSettings,
+           scorer: SemanticScorer | None) -> ModelGateDecision:
+    """Score both models' replies per slice and decide (see the module docstring)."""
+    decision = ModelGateDecision(candidate, incumbent, incumbent_version, passed=False, reason="",
+                                 margin=settings.margin, tolerance=settings.tolerance,
+                                 metrics=["edit_similarity"] + (["minilm_similarity"] if scorer else []))
+    if not cases:
+        decision.reason = ("no held-out case to judge it on (golden data too small to hold any out, and no feedback); "
+                           "raise selection.top_k, record feedback, or set gate.enabled: false")
+        return decision
+    references = [c.reference for c in cases]
+    cand_edit, cand_sem = score_replies(candidate_replies, references, scorer)
+    inc_edit, inc_sem = score_replies(incumbent_replies, references, scorer)
+    names = sorted({c.slice for c in cases})
+    for name in names:
+        indices = [i for i, c in enumerate(cases) if c.slice == name]
+        decision.slices[name] = {"candidate": _slice_figures(indices, cand_edit, cand_sem),
+                                 "incumbent": _slice_figures(indices, inc_edit, inc_sem)}
+    decision.candidate_score = round(statistics.fmean(_case_scores(cand_edit, cand_sem)), 4)
+    decision.incumbent_score = round(statistics.fmean(_case_scores(inc_edit, inc_sem)), 4)
+    decision.examples = [{"slice": c.slice, "prompt": next((m["content"] for m in reversed(c.messages)
+                                                            if m["role"] == "user"), ""),
+                          "reference": c.reference, "candidate": candidate_replies[i],
+                          "incumbent": incumbent_replies[i]} for i, c in enumerate(cases[:EXAMPLES_KEPT])]
+    regressions = [f"{name} {s['incumbent'].score:.3f} -> {s['candidate'].score:.3f}"
+                   for name, s in decision.slices.items()
+                   if s["candidate"].score < s["incumbent"].score - settings.tolerance]
+    gain = decision.candidate_score - decision.incumbent_score
+    if regressions:
+        decision.reason = (f"slice(s) regressed beyond the tolerance {settings.tolerance:g} against the "
+                           f"{decision.incumbent_label}: {', '.join(regressions)}")
+    elif gain < settings.margin:
+        decision.reason = (f"score {decision.candidate_score:.3f} does not beat the {decision.incumbent_label} "
+                           f"({decision.incumbent_score:.3f}) by the margin {settings.margin:g}")
+    else:
+        decision.passed = True
+        decision.reason = (f"score {decision.candidate_score:.3f} beats the {decision.incumbent_label} "
+                           f"({decision.incumbent_score:.3f}) by {gain:+.3f}; no slice regressed")
+    return decision
+
+
+def evaluate_candidate(trainer: BaseTrainer, cases: Sequence[HeldOutCase], *, candidate: str, incumbent: str,
+                       incumbent_version: str | None, settings: GateSettings, scorer: SemanticScorer | None,
+                       progress: Progress | None = None) -> ModelGateDecision:
+    """Replay ``cases`` through both models and decide; the tokens the provider reported are priced."""
+    conversations = [c.messages for c in cases]
+    replies: dict[str, list[Completion]] = {}
+    for step, (role, model) in enumerate((("candidate", candidate), ("incumbent", incumbent))):
+        if progress is not None:
+            progress(step, 2, f"asking the {role} {model}")
+        replies[role] = trainer.complete_many(model, conversations, max_tokens=settings.max_reply_tokens) \
+            if conversations else []
+    decision = decide(cases, candidate, incumbent, incumbent_version, [r.text for r in replies["candidate"]],
+                      [r.text for r in replies["incumbent"]], settings, scorer)
+    decision.inference = _priced(trainer, candidate, incumbent, replies)
+    return decision
+
+
+def _priced(trainer: BaseTrainer, candidate: str, incumbent: str, replies: dict[str, list[Completion]]) -> dict[str, Any]:
+    usage: dict[str, Any] = {"requests": sum(len(r) for r in replies.values()),
+                             "prompt_tokens": sum(c.prompt_tokens for r in replies.values() for c in r),
+                             "completion_tokens": sum(c.completion_tokens for r in replies.values() for c in r)}
+    if trainer.name == "local":
+        usage["usd"] = 0.0
+        return usage
+    try:
+        usage["usd"] = round(sum(inference_usd(model, sum(c.prompt_tokens for c in replies[role]),
+                                               sum(c.completion_tokens for c in replies[role]))
+                                 for role, model in (("candidate", candidate), ("incumbent", incumbent))), 6)
+    except VectorTrainerError:
+        usage["usd"] = None  # a model without a known inference price: the tokens are still reported
+    return usage
