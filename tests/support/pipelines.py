@@ -9,6 +9,7 @@ and resume it, which is exactly what a user does after a stop.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -74,9 +75,14 @@ def template_run(seeded_store: Path, scratch: Path) -> Path:
     return _TEMPLATES[key]
 
 
-def copy_run(template: Path, output_dir: Path) -> str:
-    """Copy a run directory into ``output_dir/runs``; returns its run id."""
-    target = output_dir / "runs" / template.name
+def copy_run(template: Path, output_dir: Path, run_id: str | None = None) -> str:
+    """Copy a run directory into ``output_dir/runs`` (as ``run_id`` when given); returns its run id."""
+    run_id = run_id or template.name
+    target = output_dir / "runs" / run_id
     shutil.copytree(template, target, ignore=shutil.ignore_patterns(".lock"))
-    RunDirectory.open(output_dir, template.name)  # still a loadable run
-    return template.name
+    if run_id != template.name:
+        state = json.loads((target / "run.json").read_text(encoding="utf-8"))
+        state["run_id"] = run_id
+        (target / "run.json").write_text(json.dumps(state), encoding="utf-8")
+    RunDirectory.open(output_dir, run_id)  # still a loadable run
+    return run_id
