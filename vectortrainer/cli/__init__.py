@@ -24,6 +24,8 @@ SUBCOMMAND_MODULES = (
     "vectortrainer.cli.runs",
     "vectortrainer.cli.rules",
     "vectortrainer.cli.hooks",
+    "vectortrainer.cli.models",
+    "vectortrainer.cli.loop",
     "vectortrainer.cli.web",
 )
 

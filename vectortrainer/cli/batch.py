@@ -18,6 +18,9 @@ Exit codes (an API; the same table is in the README):
 130   interrupted (Ctrl-C); the message says how to resume
 ====  ==========================================================================
 
+With ``loop.enabled: true`` in the config, ``--batch`` runs loop cycles instead of
+one run (one cycle, or continuously with ``loop.continuous``), as ``vectortrainer loop``.
+
 Approving the cost headless: nobody is there to ask, so the budget is the
 approval. With a budget (``--max-budget`` or ``budget.max_budget_usd``) a run
 whose estimate is within it proceeds and one above it stops with exit 3 before
@@ -33,25 +36,14 @@ import json
 
 from rich.markup import escape
 
-from vectortrainer.budget.estimates import Estimate
-from vectortrainer.cli.common import ExitCode, config_from_args, exit_code_for_error, exit_code_for_status, fail, stderr_console, write_stdout
+from vectortrainer.cli.common import ExitCode, batch_approval, config_from_args, exit_code_for_error, exit_code_for_status, fail, stderr_console, write_stdout
 from vectortrainer.cli.dashboard import RichDashboard
-from vectortrainer.config import Config
+from vectortrainer.cli.loop import run_cycles
+from vectortrainer.config import Config, parse_duration
 from vectortrainer.errors import ConfigError, VectorTrainerError, describe
-from vectortrainer.pipeline import ConfirmCallback, RunOutcome, TrainingPipeline
+from vectortrainer.pipeline import RunOutcome, TrainingPipeline
 from vectortrainer.runs.resume import resume_command
 from vectortrainer.runs.status import RunStatus
-
-
-def batch_approval(config: Config, yes: bool) -> ConfirmCallback:
-    """The confirm callback of a headless run (see the module docstring)."""
-
-    def approve(estimate: Estimate) -> bool:
-        if config.training.trainer == "local" or config.budget.max_budget_usd is not None:
-            return bool(estimate.within_budget)
-        return yes
-
-    return approve
 
 
 def run_batch(args: argparse.Namespace) -> int:
@@ -61,6 +53,9 @@ def run_batch(args: argparse.Namespace) -> int:
         config = config_from_args(args)
     except ConfigError as exc:
         return _report_error(exc, ExitCode.USAGE, as_json)
+    if config.loop.enabled and not args.resume:
+        return run_cycles(config, once=not config.loop.continuous, interval_s=parse_duration(config.loop.interval),
+                          yes=bool(args.yes), as_json=as_json)
     with RichDashboard(stderr_console, show_end_message=False) as dashboard:
         pipeline = TrainingPipeline(config, monitor=dashboard, confirm=batch_approval(config, bool(args.yes)))
         try:

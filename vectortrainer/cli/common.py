@@ -7,6 +7,7 @@ import enum
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -22,6 +23,10 @@ from vectortrainer.errors import (
 )
 from vectortrainer.runs.status import RunStatus
 
+if TYPE_CHECKING:
+    from vectortrainer.budget.estimates import Estimate
+    from vectortrainer.pipeline import ConfirmCallback
+
 # Messages and progress go to stderr; stdout is kept for data (JSON summaries).
 stderr_console = Console(stderr=True, highlight=False)
 
@@ -33,6 +38,7 @@ class ExitCode(enum.IntEnum):
     BUDGET_EXCEEDED = 3
     TRAINING_FAILED = 4
     NOT_PROMOTED = 5
+    LOOP_BUSY = 6
     INTERRUPTED = 130
 
 
@@ -54,6 +60,7 @@ ERROR_EXIT_CODES: tuple[tuple[type[VectorTrainerError], ExitCode], ...] = (
     (UnknownRunError, ExitCode.USAGE),
     (BudgetExceededError, ExitCode.BUDGET_EXCEEDED),
     (TimeBudgetExceededError, ExitCode.BUDGET_EXCEEDED),
+    (LoopInUseError, ExitCode.LOOP_BUSY),
 )
 
 
@@ -94,6 +101,17 @@ def config_from_args(args: argparse.Namespace) -> Config:
             "budget.max_budget_usd": getattr(args, "max_budget", None),
         }
     )
+
+
+def batch_approval(config: Config, yes: bool) -> ConfirmCallback:
+    """The confirm callback of a headless run (``--batch``, ``loop``): the budget approves, else ``--yes``."""
+
+    def approve(estimate: Estimate) -> bool:
+        if config.training.trainer == "local" or config.budget.max_budget_usd is not None:
+            return bool(estimate.within_budget)
+        return yes
+
+    return approve
 
 
 def fail(message: str, code: ExitCode = ExitCode.RUN_FAILED) -> int:

@@ -1,0 +1,275 @@
+"""The continuous mode (VT-13): a training cycle whenever enough new logs or feedback arrived.
+
+A cycle looks at the function's successful logs in the store and its feedback
+pairs; when at least ``loop.min_new_logs`` logs or ``loop.min_new_feedback`` pairs
+arrived since the last cycle (and fewer than ``loop.max_cycles_per_day`` cycles ran
+in the last 24 hours) it runs one ordinary pipeline run, gates included. A cycle
+whose run was interrupted (the process died) is resumed by the next cycle instead
+of starting another. ``<output_dir>/loop/<function>.json`` keeps the counts and the
+cycles; ``<output_dir>/loop/.lock`` makes sure two schedulers never train at once.
+A cycle that finds nothing to do says so and changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import filelock
+
+from vectortrainer.config import Config, parse_duration
+from vectortrainer.errors import ConfigError, DataFormatError, LoopInUseError, StoreError
+from vectortrainer.feedback.store import FeedbackStore
+from vectortrainer.files import atomic_write_text, read_json
+from vectortrainer.pipeline import RunOutcome, TrainingPipeline
+from vectortrainer.redaction import to_json
+from vectortrainer.rules.learning import pairs_for_function
+from vectortrainer.runs.directory import list_runs, new_run_id
+from vectortrainer.runs.status import RunStatus
+from vectortrainer.store.environment import store_exists
+from vectortrainer.store.source import LogSource
+
+LOOP_DIRNAME = "loop"
+DAY_S = 24 * 3600
+PipelineFactory = Callable[[Config], TrainingPipeline]
+
+
+@dataclass
+class LoopState:
+    """What the loop remembers of one function between cycles."""
+
+    function: str
+    logs_seen: int = 0  # successful logs when the last cycle started
+    feedback_seen: int = 0
+    cycles: list[dict[str, Any]] = field(default_factory=list)  # {"started_at", "run_id", "status", "message"}
+    last_check_at: float | None = None
+
+    def cycles_since(self, moment: float) -> int:
+        return sum(1 for c in self.cycles if float(c.get("started_at") or 0) >= moment)
+
+    @property
+    def last_cycle(self) -> dict[str, Any] | None:
+        return self.cycles[-1] if self.cycles else None
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """Whether a cycle is due now, and why (or why not)."""
+
+    due: bool
+    reason: str
+    new_logs: int
+    new_feedback: int
+    cycles_today: int
+
+
+@dataclass
+class CycleOutcome:
+    """What one cycle did: nothing (``outcome`` None, with the reason) or one run."""
+
+    function: str
+    trigger: Trigger
+    outcome: RunOutcome | None = None
+    resumed: bool = False
+
+    @property
+    def ran(self) -> bool:
+        return self.outcome is not None
+
+    @property
+    def message(self) -> str:
+        if self.outcome is None:
+            return f"nothing to do for {self.function}: {self.trigger.reason}"
+        return self.outcome.message
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"function": self.function, "ran": self.ran, "resumed": self.resumed, "message": self.message,
+                "trigger": asdict(self.trigger), "run": self.outcome.to_dict() if self.outcome else None}
+
+
+def loop_directory(config: Config) -> Path:
+    return Path(config.output_dir) / LOOP_DIRNAME
+
+
+def _state_path(config: Config, function: str) -> Path:
+    return loop_directory(config) / f"{function}.json"
+
+
+def read_state(config: Config, function: str) -> LoopState:
+    """The loop's memory of ``function`` (empty before the first cycle; a damaged file is an error naming it)."""
+    path = _state_path(config, function)
+    if not path.exists():
+        return LoopState(function)
+    data = read_json(path)
+    try:
+        return LoopState(function=function, logs_seen=int(data.get("logs_seen", 0)),
+                         feedback_seen=int(data.get("feedback_seen", 0)), cycles=list(data.get("cycles") or []),
+                         last_check_at=data.get("last_check_at"))
+    except (TypeError, ValueError) as exc:
+        raise DataFormatError(f"{path}: damaged loop state ({exc}); delete it to start counting afresh") from None
+
+
+def _write_state(config: Config, state: LoopState) -> None:
+    atomic_write_text(_state_path(config, state.function), to_json(asdict(state), indent=2) + "\n")
+
+
+def current_counts(config: Config, function: str, source: LogSource | None = None) -> tuple[int, int]:
+    """(successful logs of ``function`` in the store, its feedback pairs) right now."""
+    if source is None:
+        if not store_exists(config.store.path):
+            raise StoreError(f"{config.store.path}: no VectorWave store there; set store.path / --store")
+        source = LogSource.open(config.store.path)
+    logs = next((f.success for f in source.list_functions() if f.name == function), 0)
+    feedback = len(pairs_for_function(FeedbackStore(config.feedback.path).pairs(), function))
+    return logs, feedback
+
+
+def check_trigger(config: Config, state: LoopState, counts: tuple[int, int], now: float | None = None) -> Trigger:
+    """Whether ``counts`` make a cycle due, against the thresholds and the daily limit."""
+    now = time.time() if now is None else now
+    loop = config.loop
+    new_logs, new_feedback = max(0, counts[0] - state.logs_seen), max(0, counts[1] - state.feedback_seen)
+    today = state.cycles_since(now - DAY_S)
+    enough = [f"{new_logs} new successful logs (threshold {loop.min_new_logs})" if new_logs >= loop.min_new_logs
+              and loop.min_new_logs > 0 else "",
+              f"{new_feedback} new feedback pairs (threshold {loop.min_new_feedback})"
+              if new_feedback >= loop.min_new_feedback and loop.min_new_feedback > 0 else ""]
+    enough = [e for e in enough if e]
+    if not enough:
+        return Trigger(False, f"{new_logs} new successful logs (need {loop.min_new_logs}), {new_feedback} new "
+                              f"feedback pairs (need {loop.min_new_feedback})", new_logs, new_feedback, today)
+    if today >= loop.max_cycles_per_day:
+        return Trigger(False, f"{today} cycles in the last 24 h already (loop.max_cycles_per_day); "
+                              f"{' and '.join(enough)} wait for the next slot", new_logs, new_feedback, today)
+    return Trigger(True, " and ".join(enough), new_logs, new_feedback, today)
+
+
+@contextlib.contextmanager
+def loop_lock(config: Config) -> Iterator[None]:
+    """The one lock every scheduler takes for a cycle (non-blocking: a busy loop is an error, not a wait)."""
+    directory = loop_directory(config)
+    directory.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(str(directory / ".lock"), timeout=0)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise LoopInUseError(f"another loop cycle is running ({directory / '.lock'}); two schedulers never "
+                             "train at once, so this one did nothing") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def run_cycle(config: Config, *, pipeline_factory: PipelineFactory | None = None,
+              source: LogSource | None = None, now: float | None = None) -> CycleOutcome:
+    """One cycle for ``selection.function``: resume an interrupted one, run a new one when due, or nothing."""
+    function = config.selection.function
+    if not function:
+        raise ConfigError("selection.function: the loop needs a function; set it in the config or pass --function")
+    factory = pipeline_factory or (lambda cfg: TrainingPipeline(cfg))
+    with loop_lock(config):
+        state = read_state(config, function)
+        counts = current_counts(config, function, source)
+        moment = time.time() if now is None else now
+        state.last_check_at = moment
+        trigger = check_trigger(config, state, counts, moment)
+        unfinished = _interrupted_run(config, state)
+        if unfinished is not None:
+            outcome = factory(config).resume(unfinished)
+            _record_end(state, outcome)
+            _write_state(config, state)
+            return CycleOutcome(function, trigger, outcome, resumed=True)
+        if not trigger.due:
+            _write_state(config, state)
+            return CycleOutcome(function, trigger)
+        state.logs_seen, state.feedback_seen = counts
+        run_id = new_run_id()
+        state.cycles.append({"started_at": moment, "run_id": run_id, "status": str(RunStatus.RUNNING),
+                             "trigger": trigger.reason})
+        _write_state(config, state)  # before training: a crash leaves a cycle the next one resumes
+        try:
+            outcome = factory(config).run(run_id=run_id)
+        except BaseException:
+            state.cycles[-1]["status"] = str(RunStatus.INTERRUPTED)
+            _write_state(config, state)
+            raise
+        _record_end(state, outcome)
+        _write_state(config, state)
+        return CycleOutcome(function, trigger, outcome)
+
+
+def _interrupted_run(config: Config, state: LoopState) -> str | None:
+    """The last cycle's run when it was interrupted (or its process died): the next cycle resumes it."""
+    last = state.last_cycle
+    if last is None or not last.get("run_id"):
+        return None
+    info = next((r for r in list_runs(config.output_dir) if r.run_id == last["run_id"]), None)
+    if info is None or info.status != RunStatus.INTERRUPTED:
+        return None
+    return info.run_id
+
+
+def _record_end(state: LoopState, outcome: RunOutcome) -> None:
+    if state.cycles and state.cycles[-1].get("run_id") == outcome.run_id:
+        state.cycles[-1].update(status=str(outcome.status), message=outcome.message)
+
+
+def run_loop(config: Config, *, interval_s: float | None = None, once: bool = False,
+             pipeline_factory: PipelineFactory | None = None, stop: threading.Event | None = None,
+             on_cycle: Callable[[CycleOutcome], None] | None = None) -> list[CycleOutcome]:
+    """Cycles every ``interval_s`` (``loop.interval``) until ``stop`` is set; one cycle with ``once``."""
+    interval = interval_s if interval_s is not None else parse_duration(config.loop.interval)
+    stop = stop or threading.Event()
+    outcomes = []
+    while True:
+        outcome = run_cycle(config, pipeline_factory=pipeline_factory)
+        outcomes.append(outcome)
+        if on_cycle is not None:
+            on_cycle(outcome)
+        if once or stop.wait(interval):
+            return outcomes
+
+
+@dataclass(frozen=True)
+class LoopView:
+    """The loop as the faces show it: the last cycle, what is new, and when it looks next."""
+
+    function: str
+    new_logs: int | None
+    new_feedback: int | None
+    min_new_logs: int
+    min_new_feedback: int
+    cycles_today: int
+    max_cycles_per_day: int
+    last_cycle: dict[str, Any] | None
+    next_check_at: float | None  # the continuous loop's next look (None: no cycle has looked yet)
+    trigger: str
+    problem: str | None = None
+
+
+def loop_view(config: Config, function: str, source: LogSource | None = None) -> LoopView:
+    """Counts against the thresholds and the last cycle; never takes the lock, never writes."""
+    loop = config.loop
+    try:
+        state = read_state(config, function)
+    except DataFormatError as exc:
+        return LoopView(function, None, None, loop.min_new_logs, loop.min_new_feedback, 0, loop.max_cycles_per_day,
+                        None, None, "", problem=str(exc))
+    problem = None
+    try:
+        trigger = check_trigger(config, state, current_counts(config, function, source))
+        new_logs, new_feedback, text = trigger.new_logs, trigger.new_feedback, \
+            ("due now: " if trigger.due else "not yet: ") + trigger.reason
+    except StoreError as exc:
+        new_logs = new_feedback = None
+        text, problem = "", str(exc)
+    next_check = state.last_check_at + parse_duration(loop.interval) if state.last_check_at else None
+    return LoopView(function, new_logs, new_feedback, loop.min_new_logs, loop.min_new_feedback,
+                    state.cycles_since(time.time() - DAY_S), loop.max_cycles_per_day, state.last_cycle,
+                    next_check, text, problem)
