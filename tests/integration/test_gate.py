@@ -145,3 +145,21 @@ def test_the_hook_stage_saves_a_gated_hook_version(seeded_store, standin_env, tm
     assert version.version_id == hook["version_id"] and version.gate["held_out"] > 0
     assert version.active == hook["active"] == version.gate["passed"]
     assert version.gate["good_checked"] > version.gate["held_out"]
+
+
+def test_a_promoted_runs_picks_become_vectorwave_golden_data(template, seeded_store_copy, standin_env, tmp_path):
+    from vectortrainer.store.environment import open_dataset_manager
+
+    config = make_config(tmp_path, seeded_store_copy, standin_env.base_url,
+                         golden={"publish_to_vectorwave": True})
+    outcome = TrainingPipeline(config, confirm=lambda e: True).resume(copy_run(template, config.output_dir))
+
+    assert outcome.status == RunStatus.SUCCEEDED, outcome.message
+    picks = json.loads((outcome.run_dir / "golden_picks.json").read_text())
+    published = load_run(config.output_dir, outcome.run_id).state.stage("evaluate").detail["published_golden"]
+    assert published == {"registered": len(picks), "failed": []}
+    manager = open_dataset_manager(seeded_store_copy)
+    golden = manager.store.query(collection=manager.settings.GOLDEN_COLLECTION_NAME,
+                                 filters={"function_name": FUNCTION}, limit=1000)
+    assert sorted(r.properties["original_uuid"] for r in golden) == sorted(p["uuid"] for p in picks)
+    assert all(outcome.run_id in r.properties["tags"] for r in golden)
