@@ -1,4 +1,6 @@
-"""Hook versions: table of versions, coloured diff against the active one, rollback with confirmation (FR-7.5)."""
+"""Hooks and models in service: hook versions with a coloured diff against the active one, the trained models of
+the function with the gates' last decisions and the loop's next trigger; rolling back either is one confirmed
+action (FR-7.5, VT-13)."""
 
 from __future__ import annotations
 
@@ -7,11 +9,11 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Header, Label, RichLog
+from textual.widgets import DataTable, Footer, Header, Label, RichLog, Static
 
 from screens.base import ModeScreen
 from screens.confirm import ConfirmScreen
-from tui.workspace import HookVersionRow
+from tui.workspace import HookVersionRow, ModelRow, ServiceView
 
 
 def coloured_diff(diff: str) -> Text:
@@ -33,17 +35,19 @@ def coloured_diff(diff: str) -> Text:
 
 
 class HooksScreen(ModeScreen):
-    """Which hook is live, what each version changes, and going back to one at once."""
+    """Which hook and which model are live, what each version changes, and going back to one at once."""
 
     MODE_NAME = "Hooks"
     BINDINGS = [
         Binding("b", "rollback", "Roll back", id="hooks.rollback"),
+        Binding("m", "rollback_model", "Model back", id="hooks.rollback_model"),
         Binding("r", "reload", "Reload", id="hooks.reload"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.versions: list[HookVersionRow] = []
+        self.service: ServiceView | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -55,11 +59,16 @@ class HooksScreen(ModeScreen):
             with Vertical(id="hooks-right", classes="panel"):
                 yield Label("Diff against the active version", classes="panel-title", id="diff-title")
                 yield RichLog(id="diff", wrap=True, highlight=False, markup=False, min_width=20)
+        with Vertical(id="service", classes="panel"):
+            yield Label("In service", classes="panel-title", id="service-title")
+            yield Static("", id="service-lines")
+            yield DataTable(id="models", cursor_type="row", zebra_stripes=True)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#versions", DataTable).add_columns("version", "created", "rules", "active", "checksum")
+        self.query_one("#models", DataTable).add_columns("model", "promoted", "model id / adapter", "score", "gate")
         self.query_one("#hooks-dir", Label).update(f"hooks directory: {self.workspace.config.hooks.dir}")
         self.action_reload()
 
@@ -72,7 +81,37 @@ class HooksScreen(ModeScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="hooks", description="reading hook versions")
     def _load_versions(self) -> None:
         versions = self.workspace.hook_versions()
+        function = self._function()
+        service = self.workspace.service(function) if function else None
         self.app.call_from_thread(self._show_versions, versions)
+        self.app.call_from_thread(self._show_service, service)
+
+    def _function(self) -> str | None:
+        return getattr(self.app, "current_function", None) or self.workspace.config.selection.function
+
+    def _show_service(self, service: ServiceView | None) -> None:
+        self.service = service
+        title = self.query_one("#service-title", Label)
+        lines = self.query_one("#service-lines", Static)
+        table = self.query_one("#models", DataTable)
+        table.clear()
+        if service is None:
+            title.update("In service")
+            lines.update(Text("Choose a function on the Dataset screen (F2) to see its models.", style="dim"))
+            return
+        title.update(f"In service for {service.function}")
+        text = Text()
+        for label, value in service.lines():
+            text.append(f"{label}: ", style="bold")
+            text.append(f"{value}\n")
+        for problem in service.problems:
+            text.append(f"{problem}\n", style="yellow")
+        lines.update(text)
+        for row in reversed(service.models):
+            gate = {"passed": Text("passed", style="green"), "refused": Text("refused", style="red")}.get(row.gate, "")
+            table.add_row(row.version_id, Text("● promoted", style="bold green") if row.promoted else "",
+                          row.model, row.score, gate, key=row.version_id)
+        self.refresh_bindings()
 
     def _show_versions(self, versions: list[HookVersionRow]) -> None:
         self.versions = versions
@@ -123,7 +162,47 @@ class HooksScreen(ModeScreen):
         if action == "rollback":
             row = self._selected() if self.is_mounted else None
             return None if row is None or row.active else True
+        if action == "rollback_model":
+            model = self._selected_model() if self.is_mounted else None
+            return None if model is None or model.promoted else True
         return True
+
+    def _selected_model(self) -> ModelRow | None:
+        table = self.query_one("#models", DataTable)
+        if self.service is None or table.row_count == 0:
+            return None
+        key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return next((m for m in self.service.models if m.version_id == key.value), None)
+
+    @on(DataTable.RowHighlighted, "#models")
+    def _model_highlighted(self) -> None:
+        self.refresh_bindings()
+
+    def action_rollback_model(self) -> None:
+        model = self._selected_model()
+        service = self.service
+        if model is None or service is None or model.promoted:
+            self.notify("Select a model that is not the promoted one.", severity="warning")
+            return
+        current = service.promoted.version_id if service.promoted else "none"
+        refused = f"\nThe evaluation gate refused it: {model.reason}" if model.gate == "refused" else ""
+        self.app.push_screen(
+            ConfirmScreen(
+                "Change the model in service?",
+                f"Promote {model.version_id} ({model.model}) for {service.function} now, in place of {current}?"
+                f"{refused}\nRunning processes pick it up within their reload interval.",
+                "Promote",
+            ),
+            lambda ok: self._rollback_model(service.function, model.version_id) if ok else None,
+        )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="hooks-rollback", description="model rollback")
+    def _rollback_model(self, function: str, version_id: str) -> None:
+        entry = self.workspace.rollback_model(function, version_id)
+        service = self.workspace.service(function)
+        self.app.call_from_thread(self._show_service, service)
+        self.app.call_from_thread(self.notify, f"{entry.version_id} ({entry.model}) is now in service.",
+                                  title="Model changed")
 
     def action_rollback(self) -> None:
         row = self._selected()

@@ -35,12 +35,14 @@ from vectortrainer.hooks.validation import replay_in_subprocess
 from vectortrainer.hooks.versions import HookVersion, HookVersionManager
 from vectortrainer.hooks.views import HookVersionRow, hook_versions_view, rollback_diff
 from vectortrainer.pipeline import ConfirmCallback, RunOutcome, TrainingPipeline
+from vectortrainer.registry.models import ModelEntry
 from vectortrainer.rules.learning import learn_rules
 from vectortrainer.rules.replay import ReplayReport
 from vectortrainer.rules.synthesis import RuleSet
 from vectortrainer.runs.directory import RunInfo
 from vectortrainer.runs.monitor import PipelineMonitor
 from vectortrainer.runs.resume import resumable_runs
+from vectortrainer.serving import ModelRow, ServiceView, rollback_model, service_view
 from vectortrainer.store.environment import store_exists
 from vectortrainer.store.records import FunctionLogs, FunctionSummary, LogRecord
 from vectortrainer.store.source import LogSource
@@ -216,6 +218,15 @@ class Workspace:
 
     def rollback(self, version_id: str | None) -> HookVersion:
         return HookVersionManager(Path(self.config.hooks.dir)).rollback(version_id)
+
+    # -- in service --------------------------------------------------------------
+    def service(self, function: str) -> ServiceView:
+        """The promoted model, the active hook, the gates' last decisions and the loop, for ``function``."""
+        return service_view(self.config, function, source=self.source)
+
+    def rollback_model(self, function: str, version_id: str | None) -> ModelEntry:
+        """Promote ``version_id`` (or the model promoted before) for ``function``; running processes follow."""
+        return rollback_model(self.config, function, version_id)
 
     # -- cost and runs -------------------------------------------------------------
     def estimate_budget(self, train_path: Path) -> BudgetView:

@@ -86,6 +86,7 @@ def fixture_config(tmp_path: Path, monkeypatch) -> Config:
     config = Config()
     config.store.path = Path("store")
     config.hooks.dir = Path("hooks")
+    config.models.dir = Path("models")
     config.feedback.path = Path("feedback.jsonl")
     config.output_dir = Path("output")
     config.selection.top_k = 6
@@ -113,6 +114,20 @@ def greetings_by_tier() -> list[FeedbackPair]:
     free = [FeedbackPair(f"Hi {n}, ok", f"Hello {n}, ok", "", {"tier": "free"}) for n in ("Ann", "Bo", "Cy")]
     vip = [FeedbackPair(f"Hi {n}, ok", f"Hey {n}, ok", "", {"tier": "vip"}) for n in ("Dee", "Eve")]
     return free + vip
+
+
+def two_models(config, function: str) -> None:
+    """A promoted model that passed the gate, and a newer one the gate refused."""
+    from vectortrainer.registry.models import ModelRegistry
+
+    registry = ModelRegistry(config.models.dir, function)
+    registry.register(provider="openai", model="ft:gpt-4o-mini-2024-07-18:acme:vt:aaa111", run_id="run-1",
+                      evaluation={"candidate": {"overall": 0.912}, "incumbent": {"overall": 0.41}},
+                      gate={"passed": True, "reason": "score 0.912 beats the base model (0.410) by +0.502"},
+                      promote=True)
+    registry.register(provider="openai", model="ft:gpt-4o-mini-2024-07-18:acme:vt:bbb222", run_id="run-2",
+                      evaluation={"candidate": {"overall": 0.35}, "incumbent": {"overall": 0.912}},
+                      gate={"passed": False, "reason": "slice steady regressed: 0.930 -> 0.310"}, promote=False)
 
 
 def two_hook_versions(config) -> HookVersionManager:

@@ -171,3 +171,31 @@ async def test_rollback_to_previous_version(tmp_path, monkeypatch):
         await settle(pilot)
         assert [row.version_id for row in screen.versions if row.active] == [first]
     assert HookVersionManager(config.hooks.dir).get_active_version().version_id == first
+
+
+async def test_the_model_in_service_is_changed_with_one_confirmed_action(tmp_path, monkeypatch):
+    from tests.support.tui_fixtures import two_models
+    from vectortrainer.registry.models import ModelRegistry
+
+    config = fixture_config(tmp_path, monkeypatch)
+    config.selection.function = "answer_support_ticket"
+    two_models(config, "answer_support_ticket")
+    app = make_app(config, source=FixtureLogSource())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f6")
+        await settle(pilot)
+        screen = app.screen
+        await wait_until(pilot, lambda: screen.service is not None, "the models in service")
+        lines = str(screen.query_one("#service-lines").render())
+        assert "model in service: m001" in lines and "last model gate: m002 refused" in lines
+        screen.query_one("#models").focus()
+        await pilot.press("m")  # the newest (refused) model is selected: promote it over the gate
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: screen.service.promoted.version_id == "m002", "the promotion")
+        await pilot.press("down", "m")  # and back to the one the gate approved
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_until(pilot, lambda: screen.service.promoted.version_id == "m001", "the rollback")
+    assert ModelRegistry(config.models.dir, "answer_support_ticket").promoted().version_id == "m001"

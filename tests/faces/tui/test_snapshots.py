@@ -13,6 +13,7 @@ from tests.support.tui_fixtures import (
     fixture_config,
     greetings_by_tier,
     two_hook_versions,
+    two_models,
     write_chatml,
 )
 from tui.app import make_app
@@ -166,8 +167,10 @@ def test_rules_screen_keep_both(snap_compare, tmp_path, monkeypatch):
 def test_hooks_screen(snap_compare, tmp_path, monkeypatch):
 
     config = fixture_config(tmp_path, monkeypatch)
+    config.selection.function = "answer_support_ticket"
     two_hook_versions(config)
     _fixed_hook_times(config)
+    two_models(config, "answer_support_ticket")
     app = make_app(config, source=FixtureLogSource())
 
     async def run_before(pilot):

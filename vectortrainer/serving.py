@@ -1,0 +1,109 @@
+"""What is in service for a function, as every face shows it: the promoted model, the active hook,
+the gates' last decisions with their figures, and the loop's next trigger (VT-13).
+
+The TUI's hooks screen, the web page's "In service" page and ``vectortrainer models list``
+read :func:`service_view`; rolling back either thing is :func:`rollback_model` or the
+hook manager's ``rollback``: one call each, the same in every face.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vectortrainer.config import Config
+from vectortrainer.errors import VectorTrainerError
+from vectortrainer.hooks.versions import HookVersion, HookVersionManager
+from vectortrainer.hooks.views import VERSIONS_DIRNAME
+from vectortrainer.loop import LoopView, loop_view
+from vectortrainer.registry.models import ModelEntry, ModelRegistry
+from vectortrainer.store.source import LogSource
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    """One trained model as a table row."""
+
+    version_id: str
+    promoted: bool
+    provider: str
+    model: str
+    run_id: str
+    score: str  # "0.912 vs 0.410" (candidate vs what it was judged against)
+    gate: str  # "passed" / "refused" / ""
+    reason: str
+
+    @classmethod
+    def of(cls, entry: ModelEntry) -> "ModelRow":
+        candidate = (entry.evaluation.get("candidate") or {}).get("overall")
+        incumbent = (entry.evaluation.get("incumbent") or {}).get("overall")
+        score = "" if candidate is None else f"{candidate:.3f}" + ("" if incumbent is None else f" vs {incumbent:.3f}")
+        gate = {True: "passed", False: "refused", None: ""}[entry.passed_gate]
+        return cls(entry.version_id, entry.promoted, entry.provider, entry.model, entry.run_id or "", score, gate,
+                   str(entry.gate.get("reason") or ""))
+
+
+@dataclass
+class ServiceView:
+    """The function's models, the hook in service, the gates' last words, and the loop."""
+
+    function: str
+    models: list[ModelRow] = field(default_factory=list)
+    promoted: ModelRow | None = None
+    last_model_decision: ModelRow | None = None  # the newest model the gate judged
+    active_hook: str | None = None
+    last_hook_decision: str | None = None  # "v003 kept inactive: it changes 2 of 40 good outputs"
+    loop: LoopView | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[tuple[str, str]]:
+        """(label, text) lines every face shows above its tables."""
+        promoted = self.promoted
+        lines = [("model in service", f"{promoted.version_id} {promoted.model}" if promoted else
+                  "none promoted yet: the function runs its default model"),
+                 ("hook in service", self.active_hook or "none")]
+        last = self.last_model_decision
+        if last is not None and last.gate:
+            lines.append(("last model gate", f"{last.version_id} {last.gate} ({last.score}): {last.reason}"))
+        if self.last_hook_decision:
+            lines.append(("last hook gate", self.last_hook_decision))
+        if self.loop is not None and not self.loop.problem:
+            lines.append(("loop", self.loop.trigger))
+        return lines
+
+
+def service_view(config: Config, function: str, source: LogSource | None = None) -> ServiceView:
+    """Everything in service for ``function``; problems (a damaged registry, no store) are reported, not raised."""
+    view = ServiceView(function)
+    try:
+        registry = ModelRegistry(config.models.dir, function) if Path(config.models.dir).is_dir() else None
+        entries = registry.list() if registry is not None else []
+        view.problems.extend(registry.warnings if registry is not None else [])
+    except VectorTrainerError as exc:
+        entries = []
+        view.problems.append(str(exc))
+    view.models = [ModelRow.of(e) for e in entries]
+    view.promoted = next((row for row in view.models if row.promoted), None)
+    view.last_model_decision = next((row for row in reversed(view.models) if row.gate), None)
+    hooks_dir = Path(config.hooks.dir)
+    if (hooks_dir / VERSIONS_DIRNAME).is_dir():
+        versions = HookVersionManager(hooks_dir).list_versions()
+        active = next((v for v in versions if v.active), None)
+        view.active_hook = f"{active.version_id} ({active.rules_count} rules)" if active else None
+        judged = next((v for v in reversed(versions) if v.gate), None)
+        view.last_hook_decision = _hook_decision(judged) if judged else None
+    view.loop = loop_view(config, function, source)
+    if view.loop.problem:
+        view.problems.append(view.loop.problem)
+    return view
+
+
+def _hook_decision(version: HookVersion) -> str:
+    gate = version.gate or {}
+    state = "active" if version.active else ("passed, not active now" if gate.get("passed") else "kept inactive")
+    return f"{version.version_id} {state}: {gate.get('reason', '')}"
+
+
+def rollback_model(config: Config, function: str, version_id: str | None = None) -> ModelEntry:
+    """Promote ``version_id`` (or the model promoted before the current one) for ``function`` now."""
+    return ModelRegistry(config.models.dir, function).rollback(version_id)
