@@ -92,6 +92,11 @@ def utc_clock(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def readable_epoch(seconds: float) -> str:
+    """Seconds since the epoch as people read them, in UTC (``2026-11-25 15:59:16 UTC``)."""
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def readable_time(stamp: str) -> str:
     """``20261125T155916030793Z`` -> ``2026-11-25 15:59:16`` (other shapes are returned as they are)."""
     for shape in _STAMP_SHAPES:

@@ -28,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_subcommand_options(web)
     web.add_argument("--port", type=int, default=DEFAULT_PORT, metavar="N", help=f"port (default {DEFAULT_PORT})")
     web.add_argument("--hooks-dir", type=Path, metavar="DIR", help="hooks directory (default: hooks.dir)")
+    web.add_argument("--models-dir", type=Path, metavar="DIR", help="model registry (default: models.dir)")
     web.set_defaults(handler=web_command)
 
 
@@ -50,6 +51,7 @@ def streamlit_command(args: argparse.Namespace) -> list[str]:
         "--output-dir", str(Path(config.output_dir).resolve()),
         "--store", str(Path(config.store.path).resolve()),
         "--hooks-dir", str(Path(hooks_dir).resolve()),
+        "--models-dir", str(Path(getattr(args, "models_dir", None) or config.models.dir).resolve()),
     ]
     if getattr(args, "config", None):
         command += ["--config", str(Path(args.config).resolve())]

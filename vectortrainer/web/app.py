@@ -1,12 +1,15 @@
 """The Streamlit companion's script: layout only; every figure comes from an engine module.
 
 Runs come from :mod:`vectortrainer.runs.views`, the vector map from
-:mod:`vectortrainer.golden.vector_map`, hook versions from :mod:`vectortrainer.hooks.views`.
+:mod:`vectortrainer.golden.vector_map`, hook versions from :mod:`vectortrainer.hooks.views`,
+what is in service from :mod:`vectortrainer.serving`.
 
 ``vectortrainer web`` starts it as
-``streamlit run app.py -- --output-dir DIR --store PATH --hooks-dir DIR [--config FILE]``.
+``streamlit run app.py -- --output-dir DIR --store PATH --hooks-dir DIR --models-dir DIR [--config FILE]``.
 Pages: run status (live while the run goes), vector distribution, learning curve,
-hook versions (diff and rollback with a confirmation).
+hook versions (diff and rollback with a confirmation), in service (the promoted
+model and the active hook per function, the gates' last decisions, the loop's
+next trigger, and a model rollback with a confirmation).
 """
 
 from __future__ import annotations
@@ -22,13 +25,16 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from vectortrainer import display
 from vectortrainer.config import Config, load_config
 from vectortrainer.errors import VectorTrainerError
 from vectortrainer.golden import vector_map as vectors
 from vectortrainer.hooks.versions import HookVersionManager
 from vectortrainer.hooks.views import hook_versions_view
+from vectortrainer.registry.models import registered_functions
 from vectortrainer.runs import views as run_views
 from vectortrainer.runs.directory import list_runs
+from vectortrainer.serving import rollback_model, service_view
 from vectortrainer.store.lite import store_signature
 from vectortrainer.store.source import LogSource
 
@@ -41,7 +47,7 @@ HOW_TO_START = (
     "This page finds the run as soon as its directory appears under `runs/`."
 )
 
-PAGES = ("Run status", "Vector distribution", "Learning curve", "Hook versions")
+PAGES = ("Run status", "Vector distribution", "Learning curve", "Hook versions", "In service")
 REFRESH_S = 2.0
 STATE_ICONS = {"pending": "·", "running": "▶", "complete": "✔", "skipped": "↷", "failed": "✖"}
 
@@ -52,13 +58,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--output-dir", type=Path)
     parser.add_argument("--store", type=Path)
     parser.add_argument("--hooks-dir", type=Path)
+    parser.add_argument("--models-dir", type=Path)
     return parser.parse_known_args(argv)[0]
 
 
 def load_settings(argv: list[str]) -> Config:
     args = parse_args(argv)
     return load_config(args.config).with_overrides(**{
-        "output_dir": args.output_dir, "store.path": args.store, "hooks.dir": args.hooks_dir})
+        "output_dir": args.output_dir, "store.path": args.store, "hooks.dir": args.hooks_dir,
+        "models.dir": args.models_dir})
 
 
 def main() -> None:
@@ -80,7 +88,8 @@ def main() -> None:
     if runs:
         labels = {info.run_id: run_views.run_label(info) for info in runs}
         run_id = st.sidebar.selectbox("Run", list(labels), format_func=labels.get, key="run")
-    st.sidebar.caption(f"runs: `{output_dir}`  \nstore: `{config.store.path}`  \nhooks: `{config.hooks.dir}`")
+    st.sidebar.caption(f"runs: `{output_dir}`  \nstore: `{config.store.path}`  \nhooks: `{config.hooks.dir}`  \n"
+                       f"models: `{config.models.dir}`")
     view = run_views.open_run_view(output_dir, run_id) if run_id else None
     if page == "Run status":
         run_status_page(view, output_dir)
@@ -88,8 +97,10 @@ def main() -> None:
         vector_page(view, config)
     elif page == "Learning curve":
         learning_curve_page(view, output_dir)
-    else:
+    elif page == "Hook versions":
         hooks_page(Path(config.hooks.dir))
+    else:
+        service_page(config, view.function if view else None)
 
 
 # ------------------------------------------------------------------------------ run status
@@ -330,6 +341,56 @@ def hooks_page(hooks_dir: Path) -> None:
     confirm = st.checkbox(f"Replace the active hook ({view.active or 'none'}) with {target}", key="rollback_confirm")
     st.button("Roll back", type="primary", disabled=not confirm, key="rollback_button",
               on_click=_rollback, args=(hooks_dir, target))
+
+
+
+# ------------------------------------------------------------------------------ in service
+def _promote(config: Config, function: str, version_id: str) -> None:
+    try:
+        entry = rollback_model(config, function, version_id)
+        st.session_state["model_message"] = ("success", f"{entry.version_id} ({entry.model}) is now in service "
+                                                        f"for {function}.")
+    except VectorTrainerError as exc:
+        st.session_state["model_message"] = ("error", f"Not changed: {exc}")
+    st.session_state["model_confirm"] = False
+
+
+def service_page(config: Config, run_function: str | None) -> None:
+    st.header("In service")
+    message = st.session_state.pop("model_message", None)
+    if message:
+        (st.success if message[0] == "success" else st.error)(message[1])
+    functions = sorted({*registered_functions(config.models.dir),
+                        *(f for f in (config.selection.function, run_function) if f)})
+    if not functions:
+        st.info(f"No trained model in `{config.models.dir}` yet and no function chosen: a run that trains a model "
+                "keeps it there (`vectortrainer --batch --function NAME`), and `vectortrainer loop` keeps training.")
+        return
+    function = st.selectbox("Function", functions, key="service_function")
+    view = service_view(config, function)
+    for problem in view.problems:
+        st.warning(problem)
+    st.markdown("  \n".join(f"**{label}:** {text}" for label, text in view.lines()))
+    if view.loop is not None and view.loop.next_check_at:
+        st.caption(f"the continuous loop looks again at {display.readable_epoch(view.loop.next_check_at)}")
+    if not view.models:
+        st.caption("No trained model for this function yet.")
+        return
+    st.subheader("Models")
+    st.dataframe(pd.DataFrame([{"model": m.version_id, "promoted": m.promoted, "provider": m.provider,
+                                "model id / adapter": m.model, "run": m.run_id, "score": m.score, "gate": m.gate,
+                                "reason": m.reason} for m in reversed(view.models)]), hide_index=True,
+                 width="stretch")
+    st.subheader("Change the model in service")
+    others = [m.version_id for m in view.models if not m.promoted]
+    if not others:
+        st.caption("Only the promoted model exists; nothing to go back to.")
+        return
+    target = st.selectbox("promote", others, index=len(others) - 1, key="model_target")
+    current = view.promoted.version_id if view.promoted else "the default model"
+    confirm = st.checkbox(f"Replace {current} with {target} in running processes", key="model_confirm")
+    st.button("Promote", type="primary", disabled=not confirm, key="model_button",
+              on_click=_promote, args=(config, function, target))
 
 
 if __name__ == "__main__":

@@ -40,7 +40,8 @@ class PlantedSource:
 
 @pytest.fixture
 def paths(tmp_path):
-    return {"out": tmp_path / "out", "hooks": tmp_path / "hooks", "store": tmp_path / "store"}
+    return {"out": tmp_path / "out", "hooks": tmp_path / "hooks", "store": tmp_path / "store",
+            "models": tmp_path / "models"}
 
 
 @pytest.fixture
@@ -52,7 +53,8 @@ def make_app(paths, monkeypatch):
         if logs is not None:
             monkeypatch.setattr(LogSource, "open", classmethod(lambda cls, store, **kw: PlantedSource(logs)))
         monkeypatch.setattr(sys, "argv", [str(APP), "--output-dir", str(paths["out"]), "--store",
-                                          str(paths["store"]), "--hooks-dir", str(paths["hooks"]), *extra])
+                                          str(paths["store"]), "--hooks-dir", str(paths["hooks"]),
+                                          "--models-dir", str(paths["models"]), *extra])
         return AppTest.from_file(str(APP), default_timeout=60)
 
     return make
@@ -283,3 +285,34 @@ def test_vector_distribution_reads_a_real_store(make_app, paths, seeded_store, t
     expected = vectors.build_vector_map(logs, vectors.SelectionSettings(0.15, 20))  # the config's defaults
     assert set(points.loc[points["golden"], "uuid"]) == {p["uuid"] for p in expected.points if p["golden"]}
     assert points["golden"].sum() > 0
+
+
+def test_in_service_shows_the_models_and_the_gates_and_changes_the_model_after_a_confirmation(make_app, paths):
+    from tests.support.tui_fixtures import two_models
+    from vectortrainer.config import Config
+    from vectortrainer.registry.models import ModelRegistry
+
+    config = Config()
+    config.models.dir = paths["models"]
+    two_models(config, ws.FUNCTION)
+    ws.hook_store(paths["hooks"])
+    at = goto(make_app().run(), "In service")
+    text = at.markdown[0].value
+    assert "**model in service:** m001 ft:gpt-4o-mini-2024-07-18:acme:vt:aaa111" in text
+    assert "**hook in service:** v003" in text and "**last model gate:** m002 refused (0.350 vs 0.912)" in text
+    table = at.dataframe[0].value
+    assert table["model"].tolist() == ["m002", "m001"] and table["gate"].tolist() == ["refused", "passed"]
+
+    with pytest.raises(AppTestError, match="disabled"):
+        at.button(key="model_button").click()
+    at.checkbox(key="model_confirm").check().run()
+    at.button(key="model_button").click().run()
+    assert not at.exception
+    assert ModelRegistry(paths["models"], ws.FUNCTION).promoted().version_id == "m002"
+    assert at.success[0].value.startswith("m002 (ft:gpt-4o-mini-2024-07-18:acme:vt:bbb222) is now in service")
+    assert at.checkbox(key="model_confirm").value is False
+
+
+def test_in_service_before_any_model_says_what_to_do(make_app):
+    at = goto(make_app().run(), "In service")
+    assert "No trained model" in at.info[0].value
