@@ -42,6 +42,10 @@ _EXPORTS: dict[str, str] = {
     "OpenAITrainer": "vectortrainer.training.openai",
     "LocalTrainer": "vectortrainer.training.local.trainer",
     "TrainingPipeline": "vectortrainer.pipeline",
+    "ModelRegistry": "vectortrainer.registry.models",
+    "run_cycle": "vectortrainer.loop",
+    "with_hook": "vectortrainer.runtime",
+    "promoted_model": "vectortrainer.runtime",
     "PipelineMonitor": "vectortrainer.runs.monitor",
     "Config": "vectortrainer.config",
     "load_config": "vectortrainer.config",
@@ -77,10 +81,13 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never executed
     from vectortrainer.golden.selection import select_golden
     from vectortrainer.hooks.generator import HookScriptGenerator
     from vectortrainer.hooks.versions import HookVersionManager
+    from vectortrainer.loop import run_cycle
     from vectortrainer.pipeline import TrainingPipeline
+    from vectortrainer.registry.models import ModelRegistry
     from vectortrainer.rules.model import Rule
     from vectortrainer.rules.synthesis import RuleSet, synthesize_rules
     from vectortrainer.runs.monitor import PipelineMonitor
     from vectortrainer.training.base import BaseTrainer
     from vectortrainer.training.local.trainer import LocalTrainer
     from vectortrainer.training.openai import OpenAITrainer
+    from vectortrainer.runtime import promoted_model, with_hook
