@@ -256,7 +256,9 @@ def test_pipeline_with_the_local_trainer_runs_from_estimate_to_summary(method, t
         "output_dir": tmp_path / "out", "feedback.path": feedback, "training.trainer": "local",
         "training.method": method, "training.local_model": str(tiny_model), "training.max_steps": 2,
         "training.batch_size": 2, "training.validation_split": 0.25, "training.poll_interval_s": 0.05,
-        "budget.max_minutes": 30.0})
+        "budget.max_minutes": 30.0, "models.dir": tmp_path / "models", "hooks.dir": tmp_path / "hooks",
+        # A tiny random model cannot beat its base; the gate on local models has its own test (test_batch_local).
+        "gate.enabled": False})
     run = RunDirectory.create(config.output_dir, config.redacted(), run_id=f"local-{method}",
                               function="summarize_ticket")
     _write_jsonl(run.golden_path, [_chat(u, a) for u, a in TICKETS * 3])

@@ -128,8 +128,13 @@ class VersionStore:
         self.describe = describe or (lambda payload: {})
         self.warnings: list[str] = []
         self._file_pattern = re.compile(rf"^({re.escape(prefix)}\d{{3,}})_(\d{{8}}T\d{{6}}\d*Z){re.escape(suffix)}$")
+        self._lock_file = FileLock(str(self.versions_dir / ".lock"), timeout=lock_timeout_s)
+
+    @property
+    def _lock(self) -> FileLock:
+        """The writers' lock; its folder is made on first use (merely looking creates nothing elsewhere)."""
         self.versions_dir.mkdir(parents=True, exist_ok=True)
-        self._lock = FileLock(str(self.versions_dir / ".lock"), timeout=lock_timeout_s)
+        return self._lock_file
 
     # -- manifest -----------------------------------------------------------
     def _warn(self, message: str) -> None:
@@ -137,6 +142,8 @@ class VersionStore:
         logger.warning(message)
 
     def _entry_files(self) -> list[re.Match[str]]:
+        if not self.versions_dir.is_dir():
+            return []
         return [m for m in map(self._file_pattern.match, os.listdir(self.versions_dir)) if m]
 
     def _read_manifest(self) -> list[Entry]:
@@ -237,7 +244,9 @@ class VersionStore:
             return entry
 
     def entries(self) -> list[Entry]:
-        """All entries, oldest first, with the active flag."""
+        """All entries, oldest first, with the active flag (none, and nothing created, before the first save)."""
+        if not self.versions_dir.is_dir():
+            return []
         with self._lock:
             entries = self._read_manifest()
             active = self._active_id(entries)

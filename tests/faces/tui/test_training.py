@@ -126,6 +126,7 @@ async def test_a_local_run_is_confirmed_in_minutes_and_trains_to_a_summary(tmp_p
     config.training.poll_interval_s = 0.05
     config.budget.max_budget_usd = None
     config.budget.max_minutes = 30
+    config.gate.enabled = False  # a tiny random model never beats its base (the gate is tested on its own)
     app = make_app(config, source=FixtureLogSource(), load_store=False)
     app.current_function = "answer_support_ticket"
     app.exported_path = write_chatml(tmp_path / "output" / "golden-answer_support_ticket.jsonl", 12, words=8)

@@ -105,15 +105,16 @@ def test_run_status_of_a_finished_run(make_app, paths):
     at = make_app().run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["status"] == "succeeded" and metrics["stages done"] == "8/8" and int(metrics["events"]) > 20
+    assert metrics["status"] == "succeeded" and metrics["stages done"] == "10/10" and int(metrics["events"]) > 20
     assert run.run_id in at.markdown[0].value and ws.FUNCTION in at.markdown[0].value
     stages = at.dataframe[0].value
-    assert list(stages["stage"][:8]) == ["extract", "synthesize", "estimate", "confirm", "upload", "train",
-                                         "monitor", "summary"]
+    assert list(stages["stage"][:10]) == ["extract", "synthesize", "hook", "estimate", "confirm", "upload",
+                                          "train", "monitor", "evaluate", "summary"]
     assert set(stages["state"]) == {"✔ complete"}
     summary = at.table[0].value
     assert summary.loc["held-out edit similarity", "value"] == "0.820 (base model 0.610)"
     assert summary.loc["golden examples", "value"] == "6 (2 anomaly, 4 steady)"
+    assert summary.loc["evaluation gate", "value"] == "promoted as m001: beats the base model"
     logs = at.dataframe[1].value
     assert "extract finished" in set(logs["message"])
     assert at.toggle[0].value is False  # a finished run is not followed live by default

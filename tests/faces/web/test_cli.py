@@ -23,8 +23,8 @@ def _command(*argv: str) -> list[str]:
 
 def test_streamlit_runs_headless_on_loopback_with_the_resolved_settings(tmp_path):
     config = tmp_path / "config.yaml"
-    config.write_text(f"hooks:\n  dir: {tmp_path / 'hooks-from-config'}\nstore:\n  path: {tmp_path / 's'}\n",
-                      encoding="utf-8")
+    config.write_text(f"hooks:\n  dir: {tmp_path / 'hooks-from-config'}\nstore:\n  path: {tmp_path / 's'}\n"
+                      f"models:\n  dir: {tmp_path / 'models-from-config'}\n", encoding="utf-8")
     command = _command("--port", "9123", "--output-dir", str(tmp_path / "out"), "--config", str(config))
     assert command[:5] == [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT)]
     assert APP_SCRIPT.is_file()
@@ -34,7 +34,8 @@ def test_streamlit_runs_headless_on_loopback_with_the_resolved_settings(tmp_path
     assert pairs["--server.address"] == "127.0.0.1" and pairs["--browser.gatherUsageStats"] == "false"
     app = dict(zip(app_args[::2], app_args[1::2]))
     assert app == {"--output-dir": str((tmp_path / "out").resolve()), "--store": str((tmp_path / "s").resolve()),
-                   "--hooks-dir": str((tmp_path / "hooks-from-config").resolve()), "--config": str(config.resolve())}
+                   "--hooks-dir": str((tmp_path / "hooks-from-config").resolve()), "--config": str(config.resolve()),
+                   "--models-dir": str((tmp_path / "models-from-config").resolve())}
     flag = _command("--hooks-dir", str(tmp_path / "h"))
     assert flag[flag.index("--hooks-dir") + 1] == str((tmp_path / "h").resolve())
 

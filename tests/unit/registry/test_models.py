@@ -110,3 +110,9 @@ def test_functions_with_odd_names_get_their_own_directory(tmp_path):
         ModelRegistry(tmp_path, name).register(provider="local", model="/adapters/x", promote=True)
     assert registered_functions(tmp_path) == ["b_function", "pkg.mod:Class.method"]
     assert registered_functions(tmp_path / "nowhere") == []
+
+
+def test_looking_at_a_registry_that_does_not_exist_creates_nothing(tmp_path):
+    registry = ModelRegistry(tmp_path / "models", "f")
+    assert registry.list() == [] and registry.promoted() is None
+    assert not (tmp_path / "models").exists()
