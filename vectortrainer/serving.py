@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vectortrainer.config import Config
+from vectortrainer.display import readable_epoch
 from vectortrainer.errors import VectorTrainerError
 from vectortrainer.hooks.versions import HookVersion, HookVersionManager
 from vectortrainer.hooks.views import VERSIONS_DIRNAME
@@ -68,7 +69,9 @@ class ServiceView:
         if self.last_hook_decision:
             lines.append(("last hook gate", self.last_hook_decision))
         if self.loop is not None and not self.loop.problem:
-            lines.append(("loop", self.loop.trigger))
+            when = f"; the continuous loop looks again at {readable_epoch(self.loop.next_check_at)}" \
+                if self.loop.next_check_at else ""
+            lines.append(("loop", self.loop.trigger + when))
         return lines
 
 

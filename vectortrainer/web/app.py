@@ -25,7 +25,6 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from vectortrainer import display
 from vectortrainer.config import Config, load_config
 from vectortrainer.errors import VectorTrainerError
 from vectortrainer.golden import vector_map as vectors
@@ -371,8 +370,6 @@ def service_page(config: Config, run_function: str | None) -> None:
     for problem in view.problems:
         st.warning(problem)
     st.markdown("  \n".join(f"**{label}:** {text}" for label, text in view.lines()))
-    if view.loop is not None and view.loop.next_check_at:
-        st.caption(f"the continuous loop looks again at {display.readable_epoch(view.loop.next_check_at)}")
     if not view.models:
         st.caption("No trained model for this function yet.")
         return
