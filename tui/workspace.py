@@ -42,7 +42,7 @@ from vectortrainer.rules.synthesis import RuleSet
 from vectortrainer.runs.directory import RunInfo
 from vectortrainer.runs.monitor import PipelineMonitor
 from vectortrainer.runs.resume import resumable_runs
-from vectortrainer.serving import ModelRow, ServiceView, rollback_model, service_view
+from vectortrainer.serving import ModelRow, ServiceView, rollback_model, service_view  # ModelRow: for the screens
 from vectortrainer.store.environment import store_exists
 from vectortrainer.store.records import FunctionLogs, FunctionSummary, LogRecord
 from vectortrainer.store.source import LogSource

@@ -125,3 +125,16 @@ def test_the_whole_loop_twice_with_the_served_function_following_every_change(se
     # ---- and rolls the hook back
     assert main(["hooks", "rollback", "--hooks-dir", str(config.hooks.dir)]) == 0
     assert serves(champion.model, "v001") == with_v001
+
+
+def test_batch_with_a_loop_section_runs_a_cycle_and_says_when_there_is_nothing_to_do(seeded_store, tmp_path, capsys):
+    import json
+
+    from tests.support.pipelines import write_config
+
+    config = write_config(tmp_path / "config.yaml", store=seeded_store, output_dir=tmp_path / "out",
+                          loop={"enabled": True, "min_new_logs": 100_000, "min_new_feedback": 1_000})
+    assert main(["--batch", "--config", str(config), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ran"] is False and report["exit_code"] == 0
+    assert report["message"].startswith(f"nothing to do for {FUNCTION}: 355 new successful logs (need 100000)")
