@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -31,6 +32,8 @@ class BudgetScreen(ModalScreen[bool]):
             yield Label(view.title, classes="dialog-title")
             yield Static(key_value_table(view.rows), id="budget-table")
             yield BudgetBar(view, id="budget-bar")
+            for warning in view.warnings:
+                yield Static(Text(f"⚠ {warning}", style="bold yellow"), classes="budget-warning")
             if view.over_budget:
                 yield Static(f"[b red]Over budget: cannot be approved.[/]\n{view.advice}", id="budget-advice")
             with Horizontal(classes="dialog-buttons"):
