@@ -221,19 +221,20 @@ class Workspace:
     def estimate_budget(self, train_path: Path) -> BudgetView:
         """Count tokens offline and price the fine-tune against the configured budget (FR-6)."""
         training, budget = self.config.training, self.config.budget
-        estimate = check_budget(train_path, training.model, None, training.n_epochs, prices=budget.prices or None)
+        estimate = check_budget(train_path, training.model, None, training.n_epochs, prices=budget.prices or None,
+                                provider=training.provider, schedule=self.config.schedule)
         return budget_view(estimate.with_budget(budget.max_budget_usd))
 
     def training_target(self) -> str:
         """The model a run would train: the vendor's model, or the local model directory."""
         training = self.config.training
-        return str(training.local_model or "(training.local_model not set)") if training.trainer == "local" \
+        return str(training.local_model or "(training.local_model not set)") if training.provider == "local" \
             else training.model
 
     def budget_limit_text(self) -> str:
         """The limit a run is held to: dollars for a vendor, minutes for a local run ("off" when none)."""
         budget = self.config.budget
-        if self.config.training.trainer == "local":
+        if self.config.training.provider == "local":
             return f"{budget.max_minutes:g} min" if budget.max_minutes is not None else "off"
         return format_usd(budget.max_budget_usd) if budget.max_budget_usd is not None else "off"
 

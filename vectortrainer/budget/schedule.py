@@ -44,17 +44,6 @@ def parse_schedule_date(key: str, value: str) -> _dt.date:
         raise ConfigError(f"schedule.{key}: expected a date like 2027-01-06, got {value!r}") from None
 
 
-def schedule_problem(key: str) -> str | None:
-    """Why ``key`` is not a valid ``schedule:`` key (None when it is)."""
-    provider, _, model = key.partition("/")
-    if provider not in PROVIDERS:
-        return f"unknown provider {provider!r} (known: {', '.join(PROVIDERS)}); write <provider> or <provider>/<model>"
-    if model and PROVIDERS[provider].model(model) is None:
-        known = ", ".join(m.name for m in PROVIDERS[provider].models)
-        return f"{PROVIDERS[provider].title} lists no model {model!r} (known: {known})"
-    return None
-
-
 @dataclass(frozen=True)
 class ProviderSchedule:
     """A provider's dates after the config's overrides."""
@@ -78,6 +67,9 @@ def provider_schedule(provider: str, overrides: ScheduleOverrides | None = None)
         if name != provider:
             continue
         when = parse_schedule_date(key, value)
+        if model and facts.model(model) is None:
+            known = ", ".join(m.name for m in facts.models)
+            raise ConfigError(f"schedule.{key}: {facts.title} lists no model {model!r} (known: {known})")
         if model:
             shutdowns[facts.base_name(model)] = (when, f"schedule.{key} in the config")
         else:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
+from vectortrainer.budget.catalog import PROVIDERS
 from vectortrainer.display import format_usd
 from vectortrainer.runs.directory import RunDirectory
 from vectortrainer.runs.events import read_events
@@ -74,6 +75,7 @@ class TrainingSummary:
     """How the training job ended."""
 
     status: str | None = None
+    provider: str | None = None  # openai | azure | together | fireworks | local
     job_id: str | None = None
     fine_tuned_model: str | None = None
     final_loss: float | None = None
@@ -119,6 +121,9 @@ class RunSummary:
         """The headline figures as (label, value) rows, in the order every face shows them."""
         rows: list[tuple[str, str]] = []
         training, golden, rules, cost = self.training, self.golden, self.rules, self.cost
+        if training.provider:
+            title = PROVIDERS[training.provider].title if training.provider in PROVIDERS else training.provider
+            rows.append(("provider", title))
         if training.status:
             rows.append(("training", str(training.status)))
         if golden.examples is not None:
@@ -175,7 +180,7 @@ def build_summary(run: RunDirectory) -> RunSummary:
             max_minutes=estimate.get("max_minutes"),
         ),
         training=TrainingSummary(
-            status=monitor.get("status"), job_id=state.job_id, fine_tuned_model=monitor.get("fine_tuned_model"),
+            status=monitor.get("status"), provider=_provider(estimate), job_id=state.job_id, fine_tuned_model=monitor.get("fine_tuned_model"),
             final_loss=loss, trained_tokens=monitor.get("trained_tokens"), metrics=dict(metrics),
             error=monitor.get("error"),
         ),
@@ -184,6 +189,13 @@ def build_summary(run: RunDirectory) -> RunSummary:
                 for name in STAGES if name != "summary"},
         run_dir=str(run.path),
     )
+
+
+def _provider(estimate: Mapping[str, Any]) -> str | None:
+    """The provider the run's estimate was made for (a minutes estimate is a local run)."""
+    if not estimate:
+        return None
+    return "local" if estimate.get("kind") in ("minutes", "local") else str(estimate.get("provider") or "openai")
 
 
 def _last_reported_loss(run: RunDirectory) -> float | None:
