@@ -507,7 +507,7 @@ class TrainingPipeline:
         return PreparedData(train_path=train_path, n_examples=int(detail.get("n_examples") or 0),
                             validation_path=validation_path, train_file_id=run.state.train_file_id,
                             validation_file_id=run.state.validation_file_id,
-                            estimate=self._estimate)
+                            estimate=self._estimate or self._load_estimate(run))
 
 
 def _adopt_golden(run: RunDirectory, source: Path, function: str) -> None:

@@ -17,7 +17,7 @@ import yaml
 
 from vectortrainer.config import Config, load_config
 from vectortrainer.pipeline import TrainingPipeline
-from vectortrainer.runs.directory import RunDirectory
+from vectortrainer.runs.directory import RunDirectory, StageState
 from vectortrainer.runs.status import RunStatus
 
 FUNCTION = "summarize_ticket"
@@ -72,9 +72,17 @@ def template_run(seeded_store: Path, scratch: Path) -> Path:
     return _TEMPLATES[key]
 
 
-def copy_run(template: Path, output_dir: Path) -> str:
-    """Copy a run directory into ``output_dir/runs``; returns its run id."""
+def copy_run(template: Path, output_dir: Path, *, estimate_again: bool = False) -> str:
+    """Copy a run directory into ``output_dir/runs``; returns its run id.
+
+    ``estimate_again`` forgets the template's estimate (made for OpenAI), so a run resumed with
+    another provider estimates, checks and confirms for that provider.
+    """
     target = output_dir / "runs" / template.name
     shutil.copytree(template, target, ignore=shutil.ignore_patterns(".lock"))
-    RunDirectory.open(output_dir, template.name)  # still a loadable run
+    run = RunDirectory.open(output_dir, template.name)  # still a loadable run
+    if estimate_again:
+        run.state.stages["estimate"] = StageState()
+        run.estimate_path.unlink(missing_ok=True)
+        run.save()
     return template.name

@@ -173,14 +173,14 @@ class TogetherTrainer(HostedTrainer):
                                  lambda: self.client.fine_tuning.estimate_price(**params))
         if not getattr(answer, "estimation_available", False):
             return  # e.g. the file is still being validated: our estimate (before the upload) stands
-        if answer.allowed_to_proceed is False:
-            raise QuotaExhaustedError(
-                f"Together estimates ${answer.estimated_total_price or 0:.4f} for this job and says it exceeds the "
-                f"account's credit limit (${answer.user_limit or 0:.2f}); add credit, then resume. No job was created")
         if prepared.estimate is not None and answer.estimated_total_price is not None:
             vendor = replace(prepared.estimate, estimated_usd=float(answer.estimated_total_price),
                              price_source="Together's own estimate (POST /fine-tunes/estimate-price)")
             hold_to_budget(vendor, self.max_budget_usd)
+        if answer.allowed_to_proceed is False:
+            raise QuotaExhaustedError(
+                f"Together estimates ${answer.estimated_total_price or 0:.4f} for this job and says it exceeds the "
+                f"account's credit limit (${answer.user_limit or 0:.2f}); add credit, then resume. No job was created")
 
     def find_job(self, run_id: str) -> str | None:
         """The newest usable job whose suffix carries ``run_id``'s tag (resume, VT-9)."""
