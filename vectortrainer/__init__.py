@@ -40,6 +40,13 @@ _EXPORTS: dict[str, str] = {
     "VectorTrainerError": "vectortrainer.errors",
     "BaseTrainer": "vectortrainer.training.base",
     "OpenAITrainer": "vectortrainer.training.openai",
+    "AzureOpenAITrainer": "vectortrainer.training.azure",
+    "TogetherTrainer": "vectortrainer.training.together",
+    "FireworksTrainer": "vectortrainer.training.fireworks",
+    "make_trainer": "vectortrainer.training.factory",
+    "PROVIDERS": "vectortrainer.budget.catalog",
+    "FineTuningClosedError": "vectortrainer.errors",
+    "HyperparameterError": "vectortrainer.errors",
     "LocalTrainer": "vectortrainer.training.local.trainer",
     "TrainingPipeline": "vectortrainer.pipeline",
     "PipelineMonitor": "vectortrainer.runs.monitor",
@@ -64,12 +71,13 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs; never executed
+    from vectortrainer.budget.catalog import PROVIDERS
     from vectortrainer.budget.estimates import estimate_training_cost
     from vectortrainer.budget.guards import check_budget
     from vectortrainer.budget.pricing import MODEL_TRAINING_PRICES
     from vectortrainer.budget.tokens import count_tokens_in_jsonl
     from vectortrainer.config import Config, load_config
-    from vectortrainer.errors import BudgetExceededError, VectorTrainerError
+    from vectortrainer.errors import BudgetExceededError, FineTuningClosedError, HyperparameterError, VectorTrainerError
     from vectortrainer.feedback.pair import FeedbackPair
     from vectortrainer.feedback.store import FeedbackStore
     from vectortrainer.golden.density import epsilon_density
@@ -81,6 +89,10 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never executed
     from vectortrainer.rules.model import Rule
     from vectortrainer.rules.synthesis import RuleSet, synthesize_rules
     from vectortrainer.runs.monitor import PipelineMonitor
+    from vectortrainer.training.azure import AzureOpenAITrainer
     from vectortrainer.training.base import BaseTrainer
+    from vectortrainer.training.factory import make_trainer
+    from vectortrainer.training.fireworks import FireworksTrainer
     from vectortrainer.training.local.trainer import LocalTrainer
     from vectortrainer.training.openai import OpenAITrainer
+    from vectortrainer.training.together import TogetherTrainer

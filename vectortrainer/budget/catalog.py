@@ -124,8 +124,9 @@ _OPENAI_ALIASES = {
 }
 
 
-def _openai_models(prices: dict[str, float | None], price_source: str, *, shutdowns: bool) -> tuple[ModelFacts, ...]:
-    """The OpenAI model family; Azure OpenAI fine-tunes the same snapshots at its own prices and dates."""
+def _openai_models(prices: dict[str, float | None], price_source: str, *, shutdowns: bool,
+                   names: tuple[str, ...] | None = None) -> tuple[ModelFacts, ...]:
+    """The OpenAI model family (or ``names`` of it); Azure fine-tunes the same snapshots at its own prices and dates."""
     dated = {
         "gpt-4.1-2025-04-14": (_dt.date(2027, 1, 14), (SUPERVISED, DPO)),
         "gpt-4.1-mini-2025-04-14": (_dt.date(2027, 1, 14), (SUPERVISED, DPO)),
@@ -143,7 +144,7 @@ def _openai_models(prices: dict[str, float | None], price_source: str, *, shutdo
             encoding="cl100k_base" if name.startswith("gpt-3.5") else "o200k_base",
             max_tokens_per_example=16_385 if name.startswith("gpt-3.5") else 65_536,
         )
-        for name, (shutdown, methods) in dated.items()
+        for name, (shutdown, methods) in dated.items() if names is None or name in names
     )
 
 
@@ -167,7 +168,9 @@ AZURE = ProviderFacts(
     name="azure", title="Azure OpenAI", sdk="openai (AzureOpenAI)",
     # Azure bills its own training rate (and hosting per hour); none was recorded: budget.prices must give it.
     models=_openai_models({}, "not recorded (Azure OpenAI pricing page not read); set budget.prices",
-                          shutdowns=False),
+                          shutdowns=False, names=("gpt-4.1-2025-04-14", "gpt-4.1-mini-2025-04-14",
+                                                  "gpt-4.1-nano-2025-04-14", "gpt-4o-2024-08-06",
+                                                  "gpt-4o-mini-2024-07-18")),
     limits=replace(_OPENAI_LIMITS, source="the same fine-tuning job API as OpenAI's (OpenAPI spec ranges), " + ISSUE_14),
     credentials=("AZURE_OPENAI_API_KEY",),
     notes=("Azure's own retirement dates were not recorded; OpenAI's self-serve cutoff is not Azure's. "

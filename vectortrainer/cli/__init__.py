@@ -20,6 +20,7 @@ SUBCOMMAND_MODULES = (
     "vectortrainer.cli.demo",
     "vectortrainer.cli.select",
     "vectortrainer.cli.runs",
+    "vectortrainer.cli.providers",
     "vectortrainer.cli.rules",
     "vectortrainer.cli.hooks",
     "vectortrainer.cli.web",
