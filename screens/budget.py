@@ -32,8 +32,9 @@ class BudgetScreen(ModalScreen[bool]):
             yield Label(view.title, classes="dialog-title")
             yield Static(key_value_table(view.rows), id="budget-table")
             yield BudgetBar(view, id="budget-bar")
-            for warning in view.warnings:
-                yield Static(Text(f"⚠ {warning}", style="bold yellow"), classes="budget-warning")
+            if view.warnings:
+                yield Static(Text("\n".join(f"⚠ {w}" for w in view.warnings), style="bold yellow"),
+                             id="budget-warnings")
             if view.over_budget:
                 yield Static(f"[b red]Over budget: cannot be approved.[/]\n{view.advice}", id="budget-advice")
             with Horizontal(classes="dialog-buttons"):

@@ -118,16 +118,15 @@ def schedule_warnings(provider: str, model: str, *, today: _dt.date | None = Non
     active = [r for r in schedule.facts.restrictions if r.since <= today]
     if active:
         closed = " and ".join(f"to {r.who} since {r.since.isoformat()}" for r in active)
-        warnings.append(f"{title} fine-tuning is closed {closed}: such an organisation is refused when the job "
-                        f"is created (403 training_not_available)")
+        warnings.append(f"{title} fine-tuning is closed {closed} (403 training_not_available)")
     if schedule.jobs_until is not None and 0 <= (schedule.jobs_until - today).days <= WARNING_WINDOW_DAYS:
         days = (schedule.jobs_until - today).days
+        others = " | ".join(name for name in (*PROVIDERS, LOCAL) if name != provider)
         warnings.append(f"{title} creates no new fine-tuning jobs after {schedule.jobs_until.isoformat()} "
-                        f"(in {days} day{'s' if days != 1 else ''}); plan the switch: {alternatives(provider)}")
+                        f"(in {days} day{'s' if days != 1 else ''}); switch with training.provider: {others}")
     shutdown = schedule.shutdown_of(model)
     if shutdown is not None and 0 <= (shutdown[0] - today).days <= WARNING_WINDOW_DAYS:
         days = (shutdown[0] - today).days
-        warnings.append(f"{schedule.facts.base_name(model)} and the models fine-tuned from it shut down on "
-                        f"{shutdown[0].isoformat()} (in {days} day{'s' if days != 1 else ''}): "
-                        f"a model trained now stops serving then")
+        warnings.append(f"{schedule.facts.base_name(model)} and its fine-tunes shut down on "
+                        f"{shutdown[0].isoformat()} (in {days} day{'s' if days != 1 else ''})")
     return warnings

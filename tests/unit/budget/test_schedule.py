@@ -62,8 +62,7 @@ def test_warnings_within_30_days_and_restrictions_in_force():
     assert len(quiet) == 1 and "closed to new organisations since 2026-05-07" in quiet[0]
     near = schedule_warnings("openai", "gpt-4o-mini-2024-07-18", today=dt.date(2026, 12, 15))
     assert any("after 2027-01-06 (in 22 days)" in w for w in near)
-    assert any("gpt-4o-mini-2024-07-18 and the models fine-tuned from it shut down on 2027-01-14 (in 30 days)" in w
-               for w in near)
+    assert any("gpt-4o-mini-2024-07-18 and its fine-tunes shut down on 2027-01-14 (in 30 days)" in w for w in near)
     assert schedule_warnings("fireworks", "accounts/fireworks/models/llama-v3p1-8b-instruct", today=BEFORE) == []
 
 
