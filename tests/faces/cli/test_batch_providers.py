@@ -57,6 +57,10 @@ def test_a_batch_run_trains_a_model_and_names_the_provider(template, provider, t
     assert report["estimate"]["provider"] == provider.name
     assert provider.title in err  # the summary table names it
     assert provider.uploads == 1 and provider.job_creations == 1 and provider.jobs == 1
+    run_dir = tmp_path / "out" / "runs" / run_id
+    written = "".join(path.read_text(encoding="utf-8", errors="replace") for path in run_dir.rglob("*")
+                      if path.is_file())
+    assert provider.standin.api_key not in written and provider.standin.api_key not in err
 
 
 @pytest.mark.parametrize("dies_in", ["prepare_data", "start_training"])
