@@ -320,6 +320,8 @@ class TrainingPipeline:
         trainer = self._trainer(run)
         # The trainer's estimate checks the schedule, the job's settings and the data first: no request.
         estimate = trainer.estimate(train_path, validation_path)  # type: ignore[attr-defined]
+        for warning in estimate.warnings:  # shown whether or not the estimate fits the budget
+            self.monitor.on_log(warning, level="warning", stage="estimate")
         try:
             estimate = hold_to_budget(estimate, budget)
         except BudgetExceededError as exc:
@@ -331,8 +333,6 @@ class TrainingPipeline:
         note = f"${estimate.estimated_usd:.4f} (budget {budget_text})"
         self.monitor.on_log(f"{estimate.billed_tokens:,} billed tokens on {estimate.model} "
                             f"({trainer.facts.title}): {note}", stage="estimate")  # type: ignore[attr-defined]
-        for warning in estimate.warnings:
-            self.monitor.on_log(warning, level="warning", stage="estimate")
         if estimate.too_long:
             self.monitor.on_log(f"{len(estimate.too_long)} example(s) exceed the per-example limit and will be "
                                 f"truncated (lines {estimate.too_long[:5]})", level="warning", stage="estimate")

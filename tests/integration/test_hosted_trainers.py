@@ -260,7 +260,7 @@ def test_azure_speaks_azures_dialect(azure_standin, train_file):
 
 def test_azure_without_a_recorded_price_needs_one_in_the_config(azure_standin, train_file):
     trainer = make(harness("azure", azure_standin), prices={})
-    with pytest.raises(Exception, match="no training price recorded.*budget.prices"):
+    with pytest.raises(Exception, match="no training price is recorded.*budget.prices"):
         trainer.prepare_data(train_file, run_id=RUN_ID)
     assert azure_standin.requests == []
 

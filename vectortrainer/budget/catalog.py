@@ -167,7 +167,7 @@ OPENAI = ProviderFacts(
 AZURE = ProviderFacts(
     name="azure", title="Azure OpenAI", sdk="openai (AzureOpenAI)",
     # Azure bills its own training rate (and hosting per hour); none was recorded: budget.prices must give it.
-    models=_openai_models({}, "not recorded (Azure OpenAI pricing page not read); set budget.prices",
+    models=_openai_models({}, "Azure OpenAI's pricing page could not be read when these facts were recorded",
                           shutdowns=False, names=("gpt-4.1-2025-04-14", "gpt-4.1-mini-2025-04-14",
                                                   "gpt-4.1-nano-2025-04-14", "gpt-4o-2024-08-06",
                                                   "gpt-4o-mini-2024-07-18")),
@@ -178,7 +178,7 @@ AZURE = ProviderFacts(
     model_aliases=_OPENAI_ALIASES,
 )
 
-_TOGETHER_PRICE = "not recorded (together.ai/pricing not read); set budget.prices"
+_TOGETHER_PRICE = "together.ai/pricing could not be read when these facts were recorded"
 _TOGETHER_LIMITS = "Together fine-tuning API reference and the together SDK, " + ISSUE_14
 TOGETHER = ProviderFacts(
     name="together", title="Together AI", sdk="together",

@@ -81,7 +81,7 @@ def hold_to_budget(estimate: CostEstimate, max_budget_usd: float | None) -> Cost
     """``estimate`` held against ``max_budget_usd``; raises ``BudgetExceededError`` above it (``None``: no guard)."""
     held = estimate.with_budget(max_budget_usd)
     if max_budget_usd is not None and not held.within_budget:
-        where = f" on {provider_facts(held.provider).title}" if held.provider != "openai" else ""
+        where = f" ({provider_facts(held.provider).title})"
         raise BudgetExceededError(
             f"estimated training cost {format_usd(held.estimated_usd)} exceeds the budget "
             f"{format_usd(max_budget_usd)} ({held.billed_tokens:,} tokens = {held.tokens_per_epoch:,} x "

@@ -114,7 +114,7 @@ def resolve_model(
 def _no_price_message(model: str, base: str, provider: str, listed: bool) -> str:
     facts = provider_facts(provider)
     if listed:
-        return (f"model {model!r} on {facts.title}: no training price recorded "
+        return (f"model {model!r} on {facts.title}: no training price is recorded "
                 f"({facts.model(model).price_source}); add its USD per 1M training tokens under "
                 f"budget.prices in the config, e.g. budget.prices: {{{base}: <price>}}")
     known = ", ".join(

@@ -101,7 +101,7 @@ def test_today_can_be_rehearsed_and_a_bad_value_is_named(monkeypatch):
 
 def test_a_model_without_a_recorded_price_needs_one_from_the_config():
     model = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
-    with pytest.raises(UnknownModelError, match=r"no training price recorded.*budget.prices: \{meta-llama"):
+    with pytest.raises(UnknownModelError, match=r"no training price is recorded.*budget.prices: \{meta-llama"):
         resolve_model(model, provider="together")
     info = resolve_model(model, {model: 3.0}, provider="together")
     assert info.price_per_million == 3.0 and info.price_source == "budget.prices in the config"
