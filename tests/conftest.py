@@ -15,7 +15,8 @@ from vectortrainer.store.environment import quiet_environment
 quiet_environment()
 
 pytest_plugins = [name for name in ("tests.support.openai_standin", "tests.support.together_standin",
-                                    "tests.support.fireworks_standin") if importlib.util.find_spec(name)]
+                                    "tests.support.fireworks_standin", "tests.support.providers")
+                  if importlib.util.find_spec(name)]
 
 # The providers' schedule is checked against "today": the suite runs on one fixed day, the day
 # issue 14 was written (OpenAI's cutoff 36 days ahead), so its results do not change with the calendar.

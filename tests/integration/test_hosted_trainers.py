@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.providers import Harness, harness, provider  # noqa: F401  (provider is a fixture)
+from tests.support.providers import Harness, harness
 from vectortrainer.cli.common import exit_code_for_error
 from vectortrainer.errors import (
     BudgetExceededError,

@@ -1,5 +1,7 @@
 """One harness per hosted provider, so a test runs unchanged against OpenAI, Azure, Together and Fireworks.
 
+The ``provider`` fixture (a pytest plugin, see ``tests/conftest.py``) runs a test once per provider.
+
 A :class:`Harness` knows its stand-in, the config sections and environment that point the
 real SDK at it, a model the stand-in serves, and which requests are paid ones (an upload,
 a job creation), so a test can say "exactly one job" or "zero requests" for every provider.
@@ -12,9 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.fireworks_standin import FireworksStandIn
 from tests.support.openai_standin import OpenAIStandIn
-from tests.support.together_standin import TogetherStandIn
 
 HOSTED = ("openai", "azure", "together", "fireworks")
 TOGETHER_MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
@@ -114,5 +114,3 @@ def provider(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
         monkeypatch.setenv(key, value)
     return chosen
 
-
-__all__ = ["FireworksStandIn", "Harness", "HOSTED", "OpenAIStandIn", "TogetherStandIn", "harness", "provider"]

@@ -29,7 +29,6 @@ from vectortrainer.files import sha256_file
 from vectortrainer.training.base import PreparedData, TrainingEvent, TrainingResult, TrainingStatus
 from vectortrainer.training.calls import CallPolicy
 from vectortrainer.training.hosted import HostedTrainer, run_tag
-from vectortrainer.training.openai import training_settings
 
 if TYPE_CHECKING:
     import fireworks  # 0.6 s to import: only a call to the vendor needs it
@@ -56,12 +55,11 @@ class FireworksTrainer(HostedTrainer):
         self.account_id = account_id
 
     @classmethod
-    def from_config(cls, config: Config, **overrides: Any) -> "FireworksTrainer":
+    def connection_settings(cls, config: Config) -> dict[str, Any]:
         api = config.fireworks
-        settings = {**training_settings(config), "account_id": api.account_id or os.environ.get(ACCOUNT_ENV),
-                    "base_url": api.base_url or os.environ.get("FIREWORKS_BASE_URL"), "api_key_env": api.api_key_env,
-                    "max_retries": api.max_retries, "timeout": api.timeout_s, **overrides}
-        return cls(**settings)
+        return dict(account_id=api.account_id or os.environ.get(ACCOUNT_ENV),
+                    base_url=api.base_url or os.environ.get("FIREWORKS_BASE_URL"), api_key_env=api.api_key_env,
+                    max_retries=api.max_retries, timeout=api.timeout_s)
 
     @property
     def has_api_key(self) -> bool:

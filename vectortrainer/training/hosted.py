@@ -29,6 +29,7 @@ from vectortrainer.budget.catalog import DPO, provider_facts
 from vectortrainer.budget.estimates import CostEstimate, Epochs
 from vectortrainer.budget.guards import check_budget, hold_to_budget
 from vectortrainer.budget.schedule import ScheduleOverrides
+from vectortrainer.config import Config
 from vectortrainer.errors import ConfigError, DataFormatError, MissingAPIKeyError
 from vectortrainer.feedback.preference import read_preference_jsonl
 from vectortrainer.files import sha256_file
@@ -94,6 +95,16 @@ class HostedTrainer(BaseTrainer):
         self._client = client
         self.facts = provider_facts(self.name)
         self.notes: list[str] = []  # accepted but not sent (e.g. a seed where the provider takes none)
+
+    @classmethod
+    def from_config(cls, config: Config, **overrides: Any) -> "HostedTrainer":
+        """A trainer from ``training``, ``budget``, ``schedule`` and the provider's own section of the config."""
+        return cls(**{**training_settings(config), **cls.connection_settings(config), **overrides})
+
+    @classmethod
+    @abstractmethod
+    def connection_settings(cls, config: Config) -> dict[str, Any]:
+        """The constructor arguments from the provider's config section (base URL, key variable, retries)."""
 
     # -- the client --------------------------------------------------------------------
     @property
@@ -181,6 +192,15 @@ class HostedTrainer(BaseTrainer):
     @abstractmethod
     def upload_file(self, path: Path, *, role: str = "train", run_id: str | None = None) -> str:
         """Upload ``path`` unless the same content was uploaded for this run already; return its id."""
+
+
+def training_settings(config: Config) -> dict[str, Any]:
+    """The provider-neutral settings of a hosted trainer, from ``training``, ``budget`` and ``schedule``."""
+    training, budget = config.training, config.budget
+    return dict(model=training.model, n_epochs=training.n_epochs, batch_size=training.batch_size,
+                learning_rate_multiplier=training.learning_rate_multiplier, learning_rate=training.learning_rate,
+                beta=training.beta, method=training.method, suffix=training.suffix, seed=training.seed,
+                max_budget_usd=budget.max_budget_usd, prices=budget.prices, schedule=config.schedule)
 
 
 # ----- names that find a run's uploads and jobs again ------------------------------------

@@ -46,12 +46,6 @@ class OpenAITrainer(HostedTrainer):
         super().__init__(model, api_key_env=api_key_env, **settings)
 
     @classmethod
-    def from_config(cls, config: Config, **overrides: Any) -> "HostedTrainer":
-        """A trainer from the ``training``, ``budget``, ``schedule`` and the provider's sections of the config."""
-        settings = {**training_settings(config), **cls.connection_settings(config), **overrides}
-        return cls(**settings)
-
-    @classmethod
     def connection_settings(cls, config: Config) -> dict[str, Any]:
         api = config.openai
         return dict(base_url=api.base_url or os.environ.get("OPENAI_BASE_URL"), api_key_env=api.api_key_env,
@@ -207,15 +201,6 @@ class OpenAITrainer(HostedTrainer):
             return newer
 
         yield from reversed(self.calls.call("reading job events", newer_events))
-
-
-def training_settings(config: Config) -> dict[str, Any]:
-    """The provider-neutral settings of a hosted trainer, from ``training``, ``budget`` and ``schedule``."""
-    training, budget = config.training, config.budget
-    return dict(model=training.model, n_epochs=training.n_epochs, batch_size=training.batch_size,
-                learning_rate_multiplier=training.learning_rate_multiplier, learning_rate=training.learning_rate,
-                beta=training.beta, method=training.method, suffix=training.suffix, seed=training.seed,
-                max_budget_usd=budget.max_budget_usd, prices=budget.prices, schedule=config.schedule)
 
 
 # ----- helpers ----------------------------------------------------------------

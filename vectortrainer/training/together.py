@@ -31,7 +31,6 @@ from vectortrainer.errors import DataFormatError, HyperparameterError, QuotaExha
 from vectortrainer.training.base import PreparedData, TrainingEvent, TrainingResult, TrainingStatus
 from vectortrainer.training.calls import CallPolicy
 from vectortrainer.training.hosted import RUN_TAG_LENGTH, HostedTrainer, run_tag, upload_filename
-from vectortrainer.training.openai import training_settings
 
 if TYPE_CHECKING:
     import together  # 0.7 s to import: only a call to the vendor needs it
@@ -62,12 +61,10 @@ class TogetherTrainer(HostedTrainer):
         self.training_type = training_type
 
     @classmethod
-    def from_config(cls, config: Config, **overrides: Any) -> "TogetherTrainer":
+    def connection_settings(cls, config: Config) -> dict[str, Any]:
         api = config.together
-        settings = {**training_settings(config), "training_type": api.training_type,
-                    "base_url": api.base_url or os.environ.get("TOGETHER_BASE_URL"), "api_key_env": api.api_key_env,
-                    "max_retries": api.max_retries, "timeout": api.timeout_s, **overrides}
-        return cls(**settings)
+        return dict(training_type=api.training_type, base_url=api.base_url or os.environ.get("TOGETHER_BASE_URL"),
+                    api_key_env=api.api_key_env, max_retries=api.max_retries, timeout=api.timeout_s)
 
     def make_client(self) -> "together.Together":
         import together  # 0.7 s to import: only a call to the vendor needs it

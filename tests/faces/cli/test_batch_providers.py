@@ -13,7 +13,7 @@ import json
 import pytest
 
 from tests.support.pipelines import copy_run, make_config, template_run, write_config
-from tests.support.providers import harness, provider  # noqa: F401  (provider is a fixture)
+from tests.support.providers import harness
 from vectortrainer.cli import main
 from vectortrainer.pipeline import TrainingPipeline
 from vectortrainer.runs.directory import load_run
