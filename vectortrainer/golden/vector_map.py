@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
+from vectortrainer.config import AUTO
 from vectortrainer.display import histogram_rows, hover_text
+from vectortrainer.golden.coverage import Coverage, coverage
 from vectortrainer.golden.projection import nearest_neighbour_distance, pca_2d
 from vectortrainer.golden.selection import select_golden
 from vectortrainer.store.records import FunctionLogs
@@ -29,7 +31,7 @@ PICKS_RECOMPUTED = "recomputed"
 class SelectionSettings:
     """The selection knobs a run used (from its config snapshot), so the map shows that run's picks."""
 
-    epsilon: float
+    epsilon: float | Literal["auto"]
     top_k: int
     anomaly_share: float = 0.25
 
@@ -45,7 +47,9 @@ def settings_from_snapshot(config_snapshot: Mapping[str, Any] | None, default: A
         except (TypeError, ValueError):
             return cast(getattr(default, key))
 
-    return SelectionSettings(pick("epsilon", float), pick("top_k", int), pick("anomaly_share", float))
+    raw = snapshot.get("epsilon", getattr(default, "epsilon"))
+    epsilon = AUTO if raw == AUTO else pick("epsilon", float)
+    return SelectionSettings(epsilon, pick("top_k", int), pick("anomaly_share", float))
 
 
 @dataclass
@@ -66,6 +70,8 @@ class VectorMap:
     excluded: dict[str, int]
     picks_source: str = PICKS_RECOMPUTED  # PICKS_RECORDED: the run's golden_picks.json
     missing_picks: list[dict[str, Any]] = field(default_factory=list)  # recorded, log gone from the store
+    epsilon: float = 0.0  # the one used (chosen from the logs with "auto")
+    coverage: Coverage | None = None  # of the selection the settings make on the logs as they are
 
     @property
     def shown(self) -> int:
@@ -74,7 +80,7 @@ class VectorMap:
     @property
     def one_neighbour_density(self) -> float:
         """The least density a log with one neighbour within epsilon can have: 1 - epsilon."""
-        return 1.0 - self.settings.epsilon
+        return 1.0 - self.epsilon
 
 
 def build_vector_map(logs: FunctionLogs, settings: SelectionSettings, *, max_points: int = MAX_MAP_POINTS,
@@ -96,7 +102,8 @@ def build_vector_map(logs: FunctionLogs, settings: SelectionSettings, *, max_poi
     source = PICKS_RECORDED if recorded_picks is not None else PICKS_RECOMPUTED
     if n == 0:
         return VectorMap(logs.function_name, [], logs.total, (0.0, 0.0), [], [], settings, 0, 0, 0,
-                         dict(logs.skipped), {}, source, list(recorded_picks or []))
+                         dict(logs.skipped), {}, source, list(recorded_picks or []),
+                         epsilon=0.0 if settings.epsilon == AUTO else float(settings.epsilon))
     selection = select_golden(logs.vectors, logs.statuses, epsilon=settings.epsilon, top_k=settings.top_k,
                               anomaly_share=settings.anomaly_share)
     projection = pca_2d(logs.vectors, selection.participating)
@@ -143,7 +150,7 @@ def build_vector_map(logs: FunctionLogs, settings: SelectionSettings, *, max_poi
         density_bins=density_bins, distance_bins=distance_bins, settings=settings,
         steady=steady, anomaly=anomaly, clusters=len(selection.cluster_sizes),
         skipped=dict(logs.skipped), excluded=dict(selection.excluded), picks_source=source,
-        missing_picks=missing,
+        missing_picks=missing, epsilon=selection.epsilon, coverage=coverage(selection, logs.vectors),
     )
 
 
