@@ -32,8 +32,10 @@ from dataclasses import dataclass
 import numpy as np
 
 CLUSTER_MARGIN = 0.07
-# Below this many micro-clusters the merge loop is trivially cheap; above it, it is still
-# O(m^2 d) vector work, which is why micro-clusters (not logs) are the units merged.
+# Up to this many micro-clusters the merge runs on an m x m similarity matrix (float32,
+# 1 GiB at the limit): one matrix product, then O(m) per merge. Above it, similarities
+# are recomputed from the vector sums, O(m d) per row, in chunks of _ROW_CHUNK rows.
+MATRIX_LIMIT = 16_384
 _ROW_CHUNK = 4096
 
 
@@ -99,8 +101,53 @@ def dense_clusters(
     return DenseClusters(labels, counts[keep][order].astype(np.int64), fringe, tau, len(micro_ids))
 
 
-def _average_linkage(sums: np.ndarray, sizes: np.ndarray, threshold: float) -> np.ndarray:
+def _average_linkage(sums: np.ndarray, sizes: np.ndarray, threshold: float,
+                     matrix_limit: int = MATRIX_LIMIT) -> np.ndarray:
     """Group index per micro-cluster after merging (UPGMA) while the best pair's mean similarity >= threshold."""
+    if len(sizes) <= matrix_limit:
+        return _average_linkage_on_matrix(sums, sizes, threshold)
+    return _average_linkage_from_sums(sums, sizes, threshold)
+
+
+def _average_linkage_on_matrix(sums: np.ndarray, sizes: np.ndarray, threshold: float) -> np.ndarray:
+    """UPGMA with the Lance-Williams update: sim(a+b, c) = (|a| sim(a, c) + |b| sim(b, c)) / (|a| + |b|)."""
+    m = len(sizes)
+    owner = np.arange(m)
+    if m < 2:
+        return owner
+    means = sums / sizes[:, None]
+    similarity = (means @ means.T).astype(np.float32)
+    np.fill_diagonal(similarity, -np.inf)
+    sizes = sizes.copy()
+    alive = np.ones(m, dtype=bool)
+    best = np.argmax(similarity, axis=1)
+    best_value = similarity[np.arange(m), best]
+    while True:
+        a = int(np.argmax(best_value))
+        if best_value[a] < threshold:
+            break
+        b = int(best[a])
+        merged = (sizes[a] * similarity[a] + sizes[b] * similarity[b]) / (sizes[a] + sizes[b])
+        merged[[a, b]] = -np.inf
+        merged[~alive] = -np.inf
+        similarity[a] = merged
+        similarity[:, a] = merged
+        similarity[b] = -np.inf
+        similarity[:, b] = -np.inf
+        sizes[a] += sizes[b]
+        alive[b] = False
+        owner[owner == b] = a
+        best_value[b] = -np.inf
+        # A merged cluster is never more alike to a third than the closer of its parts was,
+        # so only the merged row and the rows that pointed at a or b need a new partner.
+        for i in [a, *np.flatnonzero(alive & ((best == a) | (best == b))).tolist()]:
+            best[i] = int(np.argmax(similarity[i]))
+            best_value[i] = similarity[i, best[i]]
+    return owner
+
+
+def _average_linkage_from_sums(sums: np.ndarray, sizes: np.ndarray, threshold: float) -> np.ndarray:
+    """The same merges without an m x m matrix: each needed row recomputed from the vector sums."""
     m = len(sizes)
     sums = sums.copy()
     sizes = sizes.copy()

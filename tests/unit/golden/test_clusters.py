@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from vectortrainer.golden.clusters import background_similarity, dense_clusters
+from vectortrainer.golden.clusters import _average_linkage, background_similarity, dense_clusters
 from vectortrainer.golden.coverage import coverage
 from vectortrainer.golden.density import epsilon_graph_stats
 from vectortrainer.golden.epsilon import (
@@ -160,3 +160,23 @@ def test_coverage_counts_every_member_once_and_explains_the_uncovered() -> None:
     assert [(u.cluster, u.size) for u in report.uncovered] == [(1, int(tight.cluster_sizes[1]))]
     assert "larger clusters first" in report.uncovered[0].reason
     assert report.to_dict()["uncovered"][0]["cluster"] == 1
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_matrix_and_sum_based_average_linkage_merge_alike(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    centres = _unit(rng.standard_normal((5, DIM)))
+    points = _unit(centres[rng.integers(0, 5, 300)] + _noise(rng, (300, DIM), 0.9))
+    groups = rng.integers(0, 120, 300)  # 120 micro-clusters of a few points each
+    sums = np.zeros((120, DIM))
+    np.add.at(sums, groups, points)
+    sizes = np.bincount(groups, minlength=120).astype(np.float64)
+    keep = sizes > 0
+    sums, sizes = sums[keep], sizes[keep]
+    on_matrix = _average_linkage(sums, sizes, 0.3)
+    from_sums = _average_linkage(sums, sizes, 0.3, matrix_limit=0)
+    assert 1 < len(set(on_matrix.tolist())) < len(sizes)  # some merges, not all
+    def partition(owner: np.ndarray) -> set[frozenset[int]]:
+        return {frozenset(np.flatnonzero(owner == group).tolist()) for group in set(owner.tolist())}
+
+    assert partition(on_matrix) == partition(from_sums)
