@@ -9,11 +9,14 @@ evidence is what every pair that backs the rule shares: for a pattern rule, the 
 context around its matches (``ticket `` before ``#``; a spelling fix is its own evidence,
 wherever the word appears); for an append or prepend, which
 fires on any text, the phrase its backing texts share that is rarest among the logs it
-changes ("will refund you"). A shared feature counts as evidence only when it is
-unlikely to be shared by chance: if a fraction ``p`` of the changed logs has it, ``k``
-backing pairs all having it has probability ``p ** k``, and below :data:`CHANCE` it
-is evidence. A rule that changes logs lacking its evidence is narrowed to it, re-checked
-on the pairs, and kept only if that holds; otherwise it is kept inactive, with the reason.
+changes ("will refund you"). A shared feature is evidence unless the logs make a
+coincidence likely: if a fraction ``p`` of the changed logs has it, ``k`` pairs like
+those logs would all have it with probability ``p ** k``; at :data:`CHANCE` or above
+the pairs may share it by chance and the rule is left as it is. Changing a good output
+costs more than missing a fix, so the bar for narrowing is low. A rule that changes
+logs lacking its evidence is narrowed to all of it (the logs are only a sample),
+re-checked on the pairs, and kept only if that holds; otherwise it is kept inactive,
+with the reason.
 """
 
 from __future__ import annotations
@@ -78,7 +81,7 @@ def check_on_logs(
     changed = [i for i, (a, b) in enumerate(zip(before, after)) if a != b]
     if not changed or not narrow:
         return rule, BlastRadius(len(sample), len(changed)), ""
-    narrowest, narrowings, feature = _evidence(rule, backing_texts, [before[i] for i in changed])
+    narrowest, feature = _evidence(rule, backing_texts, [before[i] for i in changed])
     if narrowest is None:
         return rule, BlastRadius(len(sample), len(changed)), ""
     contexts = [sample.contexts[i] for i in changed]
@@ -91,35 +94,29 @@ def check_on_logs(
     unbacked = len(changed) - backed
     found = (f"{unbacked} of the {len(changed)} logged outputs it changed have no {feature}, which all "
              f"{len(backing_texts)} of its pairs have")
-    for candidate in narrowings:
-        if safe_on_pairs(candidate):
-            final = sum(1 for a, b in zip(before, _apply(candidate, before, sample.contexts)) if a != b)
-            return candidate, BlastRadius(len(sample), final), f"narrowed on the logs: {found}"
+    if safe_on_pairs(narrowest):
+        final = sum(1 for a, b in zip(before, _apply(narrowest, before, sample.contexts)) if a != b)
+        return narrowest, BlastRadius(len(sample), final), f"narrowed on the logs: {found}"
     return None, BlastRadius(len(sample), len(changed), unbacked), (
         f"kept inactive: {found}, and narrowing it to that breaks its replay on the pairs")
 
 
-def _evidence(rule: Rule, backing_texts: Sequence[str], changed_texts: Sequence[str]
-              ) -> tuple[Rule | None, list[Rule], str]:
-    """(the rule restricted to all its evidence, the narrowings to try, the evidence in words)."""
+def _evidence(rule: Rule, backing_texts: Sequence[str], changed_texts: Sequence[str]) -> tuple[Rule | None, str]:
+    """(the rule restricted to all its evidence, that evidence in words), or (None, "") when it has none to add."""
     if rule.kind in _FIRES_ON_ANY_TEXT:
         phrases = discriminating_ngrams(backing_texts, [], changed_texts)
         if not phrases:
-            return None, [], ""
-        condition = replace(rule, text_condition=[*rule.text_condition, ngram_pattern(phrases[0])])
-        return condition, [condition], f"phrase {phrases[0]!r}"
+            return None, ""
+        return replace(rule, text_condition=[*rule.text_condition, ngram_pattern(phrases[0])]), f"phrase {phrases[0]!r}"
     if len(backing_texts) < 2:  # one pair says nothing about which of its surroundings matter
-        return None, [], ""
+        return None, ""
     if is_spelling_fix(rule.kind, rule.pattern, rule.replacement):  # the misspelt word is its own evidence
-        return None, [], ""
+        return None, ""
     context = shared_context(rule, backing_texts)
     if context is None or context.empty:
-        return None, [], ""
+        return None, ""
     narrowest = narrowed(rule, context)
-    if narrowest is None:
-        return None, [], ""
-    # All of it: the logs showed the rule firing beyond its evidence, and they are only a sample.
-    return narrowest, [narrowest], f"match {context.describe()}"
+    return (narrowest, f"match {context.describe()}") if narrowest is not None else (None, "")
 
 
 def _apply(rule: Rule, texts: Sequence[str], contexts: Sequence[Mapping[str, Any]]) -> list[str]:

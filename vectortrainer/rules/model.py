@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,8 @@ RULE_KINDS: tuple[str, ...] = (
     "prepend",  # add ``replacement`` at the start unless it is already there
 )
 RULE_TARGETS: tuple[str, ...] = ("output", "prompt")
+# A text condition the learner writes: a phrase not inside a longer word (shown as the phrase itself).
+_PHRASE_CONDITION = re.compile(r"\(\?<!\\w\)(.+)\(\?!\\w\)\Z")
 # How a captured group may be rewritten in a regex_replace template (``group_case``).
 CASE_TRANSFORMS: tuple[str, ...] = ("upper", "lower", "capitalize")
 
@@ -140,10 +143,20 @@ class Rule:
         )
 
     def describe_scope(self) -> str:
-        """Where the rule applies, as people read it: ``tier=enterprise; text has /will refund you/``."""
+        """Where the rule applies, as people read it: ``tier=enterprise; text has 'will refund you'``."""
         parts = [f"{k}={v}" for k, v in sorted(self.condition.items())]
-        parts += [f"text has /{pattern}/" for pattern in self.text_condition]
+        parts += [f"text has {describe_text_condition(pattern)}" for pattern in self.text_condition]
         return "; ".join(parts)
+
+
+def describe_text_condition(pattern: str) -> str:
+    """``'will refund you'`` for the learner's phrase conditions, ``/regex/`` for any other pattern."""
+    match = _PHRASE_CONDITION.match(pattern)
+    if match is not None:
+        phrase = re.sub(r"\\(.)", r"\1", match.group(1))
+        if re.escape(phrase) == match.group(1):
+            return repr(phrase)
+    return f"/{pattern}/"
 
 
 def rule_id_for(rule: Rule) -> str:

@@ -200,9 +200,12 @@ def synthesize_rules(
     if llm is None:
         notes.append("rules synthesised by heuristics (no LLM configured)")
     if sample is None:
-        notes.append("blast radius not measured: no logged outputs of the function were given")
+        notes.append("blast radius not measured: no store of the function's logs")
+    elif not len(sample):
+        notes.append("blast radius not measured: the store holds no uncorrected successful output of the function")
     else:
-        notes.append(f"blast radius measured on {len(sample)} uncorrected logged output(s)")
+        held = f"; {len(learner.inactive)} rule(s) kept inactive" if learner.inactive else ""
+        notes.append(f"blast radius measured on {len(sample)} uncorrected logged output(s){held}")
     accepted = learner.finish()
     _check_kept_both(conflicts, accepted, pairs)
     return RuleSet(
