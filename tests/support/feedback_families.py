@@ -176,6 +176,32 @@ def refund_notes(seed: int = 2) -> Family:
     return m.family("replies that refund get a note; the condition is in the text, not the context")
 
 
+def refund_notes_from_refunds_only(seed: int = 7) -> Family:
+    """The refund note again, but reviewers only corrected refund replies: the pairs cannot tell which replies
+    to leave alone; the uncorrected logs can (this is what the blast radius is for)."""
+    m = _Maker("refund_only_reply", seed)
+    refunds = ["we will refund you {amount} for order {order}.", "good news: we will refund you the shipping fee.",
+               "sorry for the delay; we will refund you {amount} today.", "we will refund you in full, {name}."]
+    others = ["your order {order} has shipped.", "order {order} is not eligible for a refund after 30 days.",
+              "we have updated your address, {name}.", "a refund for order {order} was already issued to you.",
+              "you can read our refund policy at https://shop.example.com/help#refunds."]
+
+    def reply(templates: list[str]) -> str:
+        body = m.rng.choice(templates).format(amount=f"${m.number(5, 300)}", order=m.number(), name=m.name())
+        return f"Hello {m.name()}, {body}"
+
+    for _ in range(36):
+        bad = reply(refunds)
+        m.pair(bad, bad + REFUND_NOTE)
+    for i in range(150):
+        if i % 5 == 0:
+            bad = reply(refunds)
+            m.log(bad, bad + REFUND_NOTE)
+        else:
+            m.log(reply(others))
+    return m.family("the refund note learned from refund replies only; the logs show what to leave alone")
+
+
 def ai_preambles(seed: int = 3) -> Family:
     """"As an AI language model, hello Mina, ..." -> "Hello Mina, ..."; "As requested" and "As an example" stay."""
     m = _Maker("assistant_reply", seed)
@@ -326,6 +352,7 @@ def _replace_word(text: str, wrong: str, right: str) -> str:
 FAMILIES: dict[str, Callable[[], Family]] = {
     "ticket_refs": ticket_references,
     "refund_note": refund_notes,
+    "refund_only": refund_notes_from_refunds_only,
     "ai_preamble": ai_preambles,
     "us_dates": us_dates,
     "json_keys": renamed_keys,

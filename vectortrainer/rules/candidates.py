@@ -21,6 +21,7 @@ from rapidfuzz.distance import OSA
 
 from vectortrainer.feedback.diffing import Hunk, edit_distance, edit_hunks
 from vectortrainer.feedback.pair import FeedbackPair
+from vectortrainer.rules import interpreter
 from vectortrainer.rules.model import Evidence, Rule, rule_id_for
 
 _NUMBER = re.compile(r"\d+\Z")
@@ -153,9 +154,10 @@ def recased_removal(hunk: Hunk, deleted: str, inserted: str) -> Candidate | None
     tail, prefix = deleted[-len(inserted):], deleted[: -len(inserted)]
     if tail == inserted or tail[1:] != inserted[1:] or tail[0].lower() != inserted[0].lower() or not prefix.strip():
         return None
-    anchor = r"\A" if hunk.at_start else (r"(?<!\w)" if _is_word(prefix) else "")
     transform = "upper" if inserted[0].isupper() else "lower"
-    return Candidate("regex_replace", anchor + re.escape(prefix) + r"(\w)", r"\g<1>", ((1, transform),))
+    start = r"\A" + re.escape(prefix) if hunk.at_start else interpreter.literal_pattern(prefix.rstrip()) + re.escape(
+        prefix[len(prefix.rstrip()):])
+    return Candidate("regex_replace", start + r"(\w)", r"\g<1>", ((1, transform),))
 
 
 def recased_start(hunk: Hunk, deleted: str, inserted: str) -> Candidate | None:
@@ -201,7 +203,12 @@ def generalise(
         regex = body + r"\Z"
     else:
         first, last = pattern_tokens[0], pattern_tokens[-1]
-        regex = (r"(?<!\w)" if _is_word(first) else "") + body + (r"(?!\w)" if _is_word(last) else "")
+        right = r"(?!\w)" if _is_word(last) else ""
+        if _is_word(first) and parts[0] == re.escape(first):
+            # The left edge tested after the leading literal, so `re` can jump to it (as the hook's literals do).
+            regex = parts[0] + f"(?<!\\w{parts[0]})" + "".join(parts[1:]) + right
+        else:
+            regex = (r"(?<!\w)" if _is_word(first) else "") + body + right
     template = "".join(
         f"\\g<{template_slots[i]}>" if i in template_slots else token.replace("\\", "\\\\")
         for i, token in enumerate(replacement_tokens)

@@ -14,11 +14,11 @@ has the same value and no pair the rule would harm has it.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from vectortrainer.feedback.diffing import tokenize
+from vectortrainer.rules import interpreter
 
 MAX_NGRAM_WORDS = 3
 _MAX_SCALAR_CHARS = 200
@@ -45,8 +45,8 @@ def word_ngrams(text: str, max_words: int = MAX_NGRAM_WORDS) -> frozenset[str]:
 
 
 def ngram_pattern(ngram: str) -> str:
-    """The text condition for ``ngram``: the literal phrase, not inside a longer word."""
-    return r"(?<!\w)" + re.escape(ngram) + r"(?!\w)"
+    """The text condition for ``ngram``: the literal phrase, not inside a longer word (as the hook writes literals)."""
+    return interpreter.literal_pattern(ngram)
 
 
 def discriminating_ngrams(

@@ -31,7 +31,7 @@ RULE_KINDS: tuple[str, ...] = (
 )
 RULE_TARGETS: tuple[str, ...] = ("output", "prompt")
 # A text condition the learner writes: a phrase not inside a longer word (shown as the phrase itself).
-_PHRASE_CONDITION = re.compile(r"\(\?<!\\w\)(.+)\(\?!\\w\)\Z")
+_PHRASE_CONDITION = re.compile(r"(.+)\(\?<!\\w\1\)\(\?!\\w\)\Z")
 # How a captured group may be rewritten in a regex_replace template (``group_case``).
 CASE_TRANSFORMS: tuple[str, ...] = ("upper", "lower", "capitalize")
 
