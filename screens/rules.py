@@ -43,7 +43,8 @@ def rule_text(rule: Any) -> str:
 
 
 def logs_cell(rule: Any) -> str:
-    """The blast radius as the table shows it: ``3/120`` logged outputs changed, or ``–`` unmeasured."""
+    """The blast radius as the table shows it (before the long columns, so it stays in view): ``3/120``
+    logged outputs changed, or ``–`` when it was not measured."""
     evidence = rule.evidence
     if evidence.logs_sampled is None or evidence.logs_changed is None:
         return "–"
@@ -103,7 +104,7 @@ class RulesScreen(ModeScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#rules", DataTable).add_columns("#", "kind", "pattern → replacement", "logs", "support", "prio")
+        self.query_one("#rules", DataTable).add_columns("#", "logs", "kind", "pattern → replacement", "support", "prio")
         self.query_one("#conflicts", DataTable).add_columns("id", "kept", "by", "A", "B")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -139,8 +140,9 @@ class RulesScreen(ModeScreen):
             condition = rule.describe_scope()
             change = f"{preview(rule.pattern, 16)} → {preview(rule.replacement, 16)}"
             number = str(index + 1) if reason is None else "off"
-            rules.add_row(number, rule.kind, Text(change + (f" [{preview(condition, 18)}]" if condition else "")),
-                          logs_cell(rule), rule.support, rule.priority, key=str(index))
+            rules.add_row(number, logs_cell(rule), rule.kind,
+                          Text(change + (f" [{preview(condition, 18)}]" if condition else "")),
+                          rule.support, rule.priority, key=str(index))
         inactive = f", {len(rule_set.inactive)} kept inactive" if rule_set.inactive else ""
         self.query_one("#rules-title", Label).update(
             f"Rules (applied in this order): {len(rule_set.rules)} from {len(rule_set.pairs)} pairs{inactive}"
