@@ -40,11 +40,11 @@ class LocalContext:
 
     def parts(self) -> list["LocalContext"]:
         """The narrowings this context allows, least narrow first (each side alone, then all of it)."""
-        sides = [LocalContext(at_start=True), LocalContext(at_end=True),
-                 LocalContext(left=self.left), LocalContext(right=self.right)]
-        present = [s for s in sides if (s.at_start and self.at_start) or (s.at_end and self.at_end)
-                   or (s.left and s.left == self.left) or (s.right and s.right == self.right)]
-        return present + ([self] if len(present) > 1 else [])
+        sides = [LocalContext(at_start=True)] if self.at_start else []
+        sides += [LocalContext(at_end=True)] if self.at_end else []
+        sides += [LocalContext(left=self.left)] if self.left else []
+        sides += [LocalContext(right=self.right)] if self.right else []
+        return sides + ([self] if len(sides) > 1 else [])
 
     def describe(self) -> str:
         words = []
@@ -115,17 +115,26 @@ def narrowed(rule: Rule, context: LocalContext) -> Rule | None:
     matcher = matcher_for(rule)
     if matcher is None:
         return None
-    core = matcher.pattern
-    if rule.kind == "case_fix":
-        core = f"(?i:{core})"
+    if rule.kind == "regex_replace":
+        start = _lookbehind(context.left) + f"(?:{matcher.pattern})"
+    else:
+        # The literal goes first and what lies left of it is tested behind it, so `re` can jump to the literal.
+        literal = re.escape(rule.pattern)
+        if context.left:
+            behind = _lookbehind(context.left + rule.pattern)
+        else:
+            behind = f"(?<!\\w{literal})" if re.match(r"\w", rule.pattern[0]) else ""
+        edge = r"(?!\w)" if re.match(r"\w", rule.pattern[-1]) and not context.right else ""
+        start = literal + behind + edge
+        if rule.kind == "case_fix":
+            start = f"(?i:{start})"
     if rule.kind == "regex_replace":
         template = rule.replacement
     elif rule.kind == "remove":
         template = ""
     else:  # a literal replacement becomes a template: its backslashes are escaped
         template = rule.replacement.replace("\\", "\\\\")
-    pattern = (r"\A" if context.at_start else "") + _lookbehind(context.left) + f"(?:{core})" + _lookahead(
-        context.right) + (r"\Z" if context.at_end else "")
+    pattern = (r"\A" if context.at_start else "") + start + _lookahead(context.right) + (r"\Z" if context.at_end else "")
     try:
         re.compile(pattern)
     except re.error:
