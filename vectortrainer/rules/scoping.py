@@ -126,7 +126,8 @@ def scope(
         if candidate is not None and result is not None:
             return candidate, result, f"narrowed to matches {part.describe()}, as in every pair that backs it; {harmed}"
 
-    others = [residuals[i] for i in range(len(pairs)) if i not in set(supporters)]
+    backing = set(supporters)
+    others = [residuals[i] for i in range(len(pairs)) if i not in backing]
     phrases = discriminating_ngrams([residuals[i] for i in supporters], evaluation.harmed_texts, [*others, *elsewhere])
     for phrase in phrases[:_PHRASES_TRIED]:
         candidate = replace(rule, text_condition=[*rule.text_condition, ngram_pattern(phrase)])

@@ -1,4 +1,4 @@
-"""Feedback pairs -> a discrete, generalising rule set with visible conflicts (FR-2.3, FR-2.4, VT-5).
+"""Feedback pairs -> a discrete, generalising rule set with visible conflicts (FR-2.3, FR-2.4, VT-5, VT-12).
 
 How rules are found (heuristics; an LLM may propose rules first, see `LLMRuleProposer`):
 
@@ -9,16 +9,23 @@ How rules are found (heuristics; an LLM may propose rules first, see `LLMRulePro
    whole-word replacement (insertions carry one word of context on each side).
 2. Candidates that differ only in numbers or in names kept on both sides ("order 4411"
    -> "order #4411", "order 97" -> "order #97") are generalised into one regex rule whose
-   variable parts are captured (`(\\d+)`, `([A-Z]\\w*)`) and written back (`\\g<1>`);
-   literal parts are always `re.escape`d, so patterns stay linear-time.
-3. Rules are accepted greedily, the most supported first, each checked on every pair
-   as the hook would apply it: it must never change a fixed (good) output and never move
-   a bad output away from its fix. A rule that fails is scoped by a context condition
-   shared by all pairs that back it (e.g. ``tier == "enterprise"``); if no condition
-   makes it safe it is rejected (and listed). After each acceptance the remaining
+   variable parts are captured (`(\\d+)`, `([A-Z]\\w*)`) and written back (`\\g<1>`), also
+   with numbers of the widths seen (`\\d{2}/\\d{2}/\\d{4}`, preferred when it covers as much);
+   several edits of one span become one rule with reordered groups (US -> ISO dates); a
+   removal that re-cases the next letter becomes a rule with a case transform. Literal
+   parts are always `re.escape`d, so patterns stay linear-time.
+3. Rules are accepted greedily, the most repair first, each checked on every pair as the
+   hook would apply it: it must never change a fixed (good) output and never move a bad
+   output away from its fix. A rule that fails is scoped (:mod:`~vectortrainer.rules.scoping`):
+   by a context key that really separates, by its local context or an anchor, by a phrase
+   in the text, or by context keys together; if nothing makes it safe it is rejected (and
+   listed). With logs, each accepted rule's blast radius is measured on them and a rule
+   that fires there unlike its pairs is narrowed or kept inactive
+   (:mod:`~vectortrainer.rules.blast_radius`). After each acceptance the remaining
    differences are recomputed, so corrections that compose (a suffix rewrite plus an
    append) become separate rules.
-4. Corrections seen only once become narrow rules: literal, with a word of context,
+4. Corrections seen only once: a spelling fix ("recieve" -> "receive") holds wherever the
+   word appears; anything else becomes a narrow rule: literal, with a word of context,
    and conditioned on the pair's whole context.
 
 Conflicts between candidates are found and settled by :mod:`vectortrainer.rules.conflicts`.

@@ -208,6 +208,7 @@ def test_a_rule_that_cannot_be_narrowed_safely_is_kept_inactive_with_the_reason(
     assert reason.startswith("kept inactive") and "1 of the 2 logged outputs" in reason
     narrowed, _, note = check_on_logs(rule, backing, sample, safe_on_pairs=lambda candidate: True)
     assert narrowed is not None and apply_rules([narrowed], "the cust_id column", {}) == "the cust_id column"
+    assert note.startswith("narrowed on the logs")
     measured, radius, _ = check_on_logs(rule, backing, sample, safe_on_pairs=lambda c: False, narrow=False)
     assert measured is rule and radius.changed == 2
 
