@@ -184,8 +184,11 @@ class Workspace:
 
     # -- rules -------------------------------------------------------------------
     def synthesize(self) -> RuleSet:
-        """Rules from every recorded feedback pair, as the CLI and the pipeline learn them."""
-        return learn_rules(self.feedback_store().pairs(), semantic_screen=self.config.feedback.semantic_screen)
+        """Rules from every recorded feedback pair, as the CLI and the pipeline learn them, each with its
+        blast radius on the store's uncorrected logs when there is a store."""
+        source = self.open_store() if self.store_exists() else None
+        return learn_rules(self.feedback_store().pairs(), semantic_screen=self.config.feedback.semantic_screen,
+                           source=source)
 
     @staticmethod
     def resolve_conflict(rule_set: RuleSet, conflict_id: str, choice: int | str,

@@ -56,6 +56,8 @@ class RulesSummary:
     conflicts: int | None = None
     merged: int | None = None
     feedback_pairs: int | None = None
+    inactive: int | None = None  # rules held back by their blast radius on the logs
+    logs_sampled: int | None = None
 
 
 @dataclass
@@ -135,7 +137,8 @@ class RunSummary:
             rows.append(("clusters covered", f"{golden.coverage.get('covered_clusters')} of "
                                              f"{golden.coverage.get('clusters')}"))
         if rules.count is not None:
-            rows.append(("rules", f"{rules.count} ({rules.conflicts or 0} conflicts, {rules.merged or 0} merged)"))
+            held = f", {rules.inactive} inactive" if rules.inactive else ""
+            rows.append(("rules", f"{rules.count} ({rules.conflicts or 0} conflicts, {rules.merged or 0} merged{held})"))
         if cost.estimated_minutes is not None:
             limit = f" of {cost.max_minutes:g} min" if cost.max_minutes is not None else ""
             rows.append(("estimated time", f"{cost.estimated_minutes:.1f} min{limit}"))
