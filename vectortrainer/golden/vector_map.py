@@ -17,6 +17,7 @@ import numpy as np
 from vectortrainer.config import AUTO
 from vectortrainer.display import histogram_rows, hover_text
 from vectortrainer.golden.coverage import Coverage, coverage
+from vectortrainer.golden.epsilon import DEFAULT_MIN_SAMPLES
 from vectortrainer.golden.projection import nearest_neighbour_distance, pca_2d
 from vectortrainer.golden.selection import select_golden
 from vectortrainer.store.records import FunctionLogs
@@ -34,6 +35,8 @@ class SelectionSettings:
     epsilon: float | Literal["auto"]
     top_k: int
     anomaly_share: float = 0.25
+    min_samples: int = DEFAULT_MIN_SAMPLES
+    cluster_similarity: float | Literal["auto"] = AUTO
 
 
 def settings_from_snapshot(config_snapshot: Mapping[str, Any] | None, default: Any) -> SelectionSettings:
@@ -47,9 +50,12 @@ def settings_from_snapshot(config_snapshot: Mapping[str, Any] | None, default: A
         except (TypeError, ValueError):
             return cast(getattr(default, key))
 
-    raw = snapshot.get("epsilon", getattr(default, "epsilon"))
-    epsilon = AUTO if raw == AUTO else pick("epsilon", float)
-    return SelectionSettings(epsilon, pick("top_k", int), pick("anomaly_share", float))
+    def pick_or_auto(key: str) -> float | Literal["auto"]:
+        raw = snapshot.get(key, getattr(default, key, AUTO))
+        return AUTO if raw == AUTO else pick(key, float)
+
+    return SelectionSettings(pick_or_auto("epsilon"), pick("top_k", int), pick("anomaly_share", float),
+                             pick("min_samples", int), pick_or_auto("cluster_similarity"))
 
 
 @dataclass
@@ -105,7 +111,9 @@ def build_vector_map(logs: FunctionLogs, settings: SelectionSettings, *, max_poi
                          dict(logs.skipped), {}, source, list(recorded_picks or []),
                          epsilon=0.0 if settings.epsilon == AUTO else float(settings.epsilon))
     selection = select_golden(logs.vectors, logs.statuses, epsilon=settings.epsilon, top_k=settings.top_k,
-                              anomaly_share=settings.anomaly_share)
+                              anomaly_share=settings.anomaly_share, min_samples=settings.min_samples,
+                              cluster_similarity=None if settings.cluster_similarity == AUTO
+                              else float(settings.cluster_similarity))
     projection = pca_2d(logs.vectors, selection.participating)
     strategy = np.full(n, NOT_PICKED, dtype=object)
     rank = np.full(n, -1, dtype=np.int64)

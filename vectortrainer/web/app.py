@@ -156,11 +156,10 @@ def run_status_page(view: run_views.RunView | None, output_dir: Path) -> None:
 
 # ------------------------------------------------------------------------------ vectors
 @st.cache_data(show_spinner="Reading the function's logs and projecting them…", max_entries=8)
-def cached_vector_map(store: str, function: str, signature: str, epsilon: float | str, top_k: int,
-                      anomaly_share: float, recorded_picks: list[dict[str, Any]] | None) -> vectors.VectorMap:
+def cached_vector_map(store: str, function: str, signature: str, settings: vectors.SelectionSettings,
+                      recorded_picks: list[dict[str, Any]] | None) -> vectors.VectorMap:
     logs = LogSource.open(store).read_function(function)
-    return vectors.build_vector_map(logs, vectors.SelectionSettings(epsilon, top_k, anomaly_share),
-                                 recorded_picks=recorded_picks)
+    return vectors.build_vector_map(logs, settings, recorded_picks=recorded_picks)
 
 
 def vector_page(view: run_views.RunView | None, config: Config) -> None:
@@ -175,8 +174,7 @@ def vector_page(view: run_views.RunView | None, config: Config) -> None:
                + (" (the run's settings)" if view and view.state else ""))
     store = str(config.store.path)
     try:
-        vector_map = cached_vector_map(store, function, store_signature(store), settings.epsilon,
-                                       settings.top_k, settings.anomaly_share,
+        vector_map = cached_vector_map(store, function, store_signature(store), settings,
                                        view.golden_picks if view else None)
     except VectorTrainerError as exc:
         st.warning(f"Vector store not available: {exc}")
