@@ -27,7 +27,10 @@ _EXPORTS: dict[str, str] = {
     "DensityBasedExtractor": "vectortrainer.golden.extractor",
     "FeedbackPair": "vectortrainer.feedback.pair",
     "FeedbackStore": "vectortrainer.feedback.store",
+    "LoggedOutput": "vectortrainer.feedback.from_logs",
+    "uncorrected_outputs": "vectortrainer.feedback.from_logs",
     "Rule": "vectortrainer.rules.model",
+    "Evidence": "vectortrainer.rules.model",
     "RuleSet": "vectortrainer.rules.synthesis",
     "synthesize_rules": "vectortrainer.rules.synthesis",
     "HookScriptGenerator": "vectortrainer.hooks.generator",
@@ -78,6 +81,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never executed
     from vectortrainer.budget.tokens import count_tokens_in_jsonl
     from vectortrainer.config import Config, load_config
     from vectortrainer.errors import BudgetExceededError, FineTuningClosedError, HyperparameterError, VectorTrainerError
+    from vectortrainer.feedback.from_logs import LoggedOutput, uncorrected_outputs
     from vectortrainer.feedback.pair import FeedbackPair
     from vectortrainer.feedback.store import FeedbackStore
     from vectortrainer.golden.density import epsilon_density
@@ -86,7 +90,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never executed
     from vectortrainer.hooks.generator import HookScriptGenerator
     from vectortrainer.hooks.versions import HookVersionManager
     from vectortrainer.pipeline import TrainingPipeline
-    from vectortrainer.rules.model import Rule
+    from vectortrainer.rules.model import Evidence, Rule
     from vectortrainer.rules.synthesis import RuleSet, synthesize_rules
     from vectortrainer.runs.monitor import PipelineMonitor
     from vectortrainer.training.azure import AzureOpenAITrainer

@@ -22,6 +22,7 @@ import yaml
 from vectortrainer.errors import ConfigError
 
 DEFAULT_HOME = Path(".vectortrainer")
+AUTO = "auto"
 
 
 @dataclass
@@ -33,11 +34,21 @@ class StoreConfig:
 @dataclass
 class SelectionConfig:
     function: str | None = None
-    epsilon: float = 0.15
+    # "auto": chosen from the data (vectortrainer.golden.epsilon); or a cosine distance in (0, 2].
+    epsilon: float | Literal["auto"] = "auto"
     top_k: int = 20
+    # Neighbours within epsilon that make a log a core log of a dense cluster.
+    min_samples: int = 5
+    # How alike two groups of logs must be, on average, to form one cluster; "auto": the data's background.
+    cluster_similarity: float | Literal["auto"] = "auto"
     # Share of top_k given to low-density successful logs (new patterns).
     anomaly_share: float = 0.25
     system_prompts: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def cluster_similarity_value(self) -> float | None:
+        """``cluster_similarity`` as the selection takes it (None: chosen from the data)."""
+        return None if self.cluster_similarity == AUTO else float(self.cluster_similarity)
 
 
 @dataclass
@@ -276,8 +287,10 @@ def _is_number(value: Any) -> bool:
 
 def epsilon_problem(value: Any) -> str | None:
     """Why ``value`` is not a valid epsilon (None when it is); the one rule config, API and faces share."""
+    if value == AUTO:
+        return None
     if not _is_number(value) or not 0.0 < float(value) <= 2.0:
-        return "must be a cosine distance in (0, 2] (e.g. 0.15 means similarity >= 0.85)"
+        return "must be 'auto' or a cosine distance in (0, 2] (e.g. 0.15 means similarity >= 0.85)"
     return None
 
 
@@ -285,6 +298,22 @@ def top_k_problem(value: Any) -> str | None:
     """Why ``value`` is not a valid top-k (None when it is)."""
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         return "must be a whole number of at least 1"
+    return None
+
+
+def min_samples_problem(value: Any) -> str | None:
+    """Why ``value`` is not a valid min_samples (None when it is)."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100:
+        return "must be a whole number from 1 to 100"
+    return None
+
+
+def cluster_similarity_problem(value: Any) -> str | None:
+    """Why ``value`` is not a valid cluster similarity (None when it is)."""
+    if value == AUTO:
+        return None
+    if not _is_number(value) or not -1.0 <= float(value) <= 1.0:
+        return "must be 'auto' or a cosine similarity in [-1, 1]"
     return None
 
 
@@ -299,6 +328,9 @@ def _validate(config: Config, file: str) -> None:
     _resolve_provider(config.training, file)
     for key, problem in (("selection.epsilon", epsilon_problem(config.selection.epsilon)),
                          ("selection.top_k", top_k_problem(config.selection.top_k)),
+                         ("selection.min_samples", min_samples_problem(config.selection.min_samples)),
+                         ("selection.cluster_similarity",
+                          cluster_similarity_problem(config.selection.cluster_similarity)),
                          ("selection.anomaly_share", anomaly_share_problem(config.selection.anomaly_share))):
         if problem:
             raise ConfigError(f"{file}: {key}: {problem}")

@@ -303,8 +303,10 @@ class TrainingPipeline:
 
     def _synthesize_stage(self, run: RunDirectory) -> dict[str, Any]:
         feedback = self.config.feedback
+        # The blast radius needs the function's logs; without a store (a golden file given) it is not measured.
+        has_logs = self.source is not None or self.dataset_manager is not None or store_exists(self.store_path)
         rule_set = learn_rules(FeedbackStore(feedback.path).pairs(), semantic_screen=feedback.semantic_screen,
-                               function=run.state.function)
+                               function=run.state.function, source=self._log_source() if has_logs else None)
         write_rules_report(run.rules_path, rules_report(rule_set, feedback_path=feedback.path))
         rules = rules_counts(rule_set)
         self.monitor.on_log(f"{rules['count']} rules, {rules['conflicts']} conflicts, {rules['merged']} merged",

@@ -43,8 +43,10 @@ class GoldenSummary:
     skipped: dict[str, int] = field(default_factory=dict)
     excluded: dict[str, int] = field(default_factory=dict)
     density_mode: str | None = None
-    epsilon: float | None = None
+    epsilon: float | None = None  # the one used
+    epsilon_reason: str | None = None  # "auto: ..." when chosen from the data, "set: ..." when given
     top_k: int | None = None
+    coverage: dict[str, Any] = field(default_factory=dict)  # vectortrainer.golden.coverage.Coverage.to_dict()
 
 
 @dataclass
@@ -55,6 +57,8 @@ class RulesSummary:
     conflicts: int | None = None
     merged: int | None = None
     feedback_pairs: int | None = None
+    inactive: int | None = None  # rules held back by their blast radius on the logs
+    logs_sampled: int | None = None
 
 
 @dataclass
@@ -131,8 +135,15 @@ class RunSummary:
             rows.append(("golden examples", f"{golden.examples}" + (f" ({detail})" if detail else "")))
         if golden.density_percentiles:
             rows.append(("density", ", ".join(f"{k} {v:.3g}" for k, v in golden.density_percentiles.items())))
+        if golden.epsilon is not None:
+            how = (golden.epsilon_reason or "").split(":", 1)[0] or "set"
+            rows.append(("epsilon", f"{golden.epsilon:.3g} ({how})"))
+        if golden.coverage.get("clusters"):
+            rows.append(("clusters covered", f"{golden.coverage.get('covered_clusters')} of "
+                                             f"{golden.coverage.get('clusters')}"))
         if rules.count is not None:
-            rows.append(("rules", f"{rules.count} ({rules.conflicts or 0} conflicts, {rules.merged or 0} merged)"))
+            held = f", {rules.inactive} inactive" if rules.inactive else ""
+            rows.append(("rules", f"{rules.count} ({rules.conflicts or 0} conflicts, {rules.merged or 0} merged{held})"))
         if cost.estimated_minutes is not None:
             limit = f" of {cost.max_minutes:g} min" if cost.max_minutes is not None else ""
             rows.append(("estimated time", f"{cost.estimated_minutes:.1f} min{limit}"))
