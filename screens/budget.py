@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -31,6 +32,9 @@ class BudgetScreen(ModalScreen[bool]):
             yield Label(view.title, classes="dialog-title")
             yield Static(key_value_table(view.rows), id="budget-table")
             yield BudgetBar(view, id="budget-bar")
+            if view.warnings:
+                yield Static(Text("\n".join(f"⚠ {w}" for w in view.warnings), style="bold yellow"),
+                             id="budget-warnings")
             if view.over_budget:
                 yield Static(f"[b red]Over budget: cannot be approved.[/]\n{view.advice}", id="budget-advice")
             with Horizontal(classes="dialog-buttons"):

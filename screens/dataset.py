@@ -69,7 +69,8 @@ class DatasetScreen(ModeScreen):
                 yield DataTable(id="functions", cursor_type="row", zebra_stripes=True)
                 with Horizontal(id="selection-params"):
                     yield Label("epsilon")
-                    yield Input(id="epsilon", type="number", compact=True)
+                    yield Input(id="epsilon", compact=True, placeholder="auto",
+                                restrict=r"(a(u(t(o)?)?)?|[0-9]*\.?[0-9]*)")
                     yield Label("top-k")
                     yield Input(id="top-k", type="integer", compact=True)
                 with Horizontal(classes="buttons"):
@@ -88,7 +89,8 @@ class DatasetScreen(ModeScreen):
     def on_mount(self) -> None:
         super().on_mount()
         config = self.workspace.config.selection
-        self.query_one("#epsilon", Input).value = f"{config.epsilon:g}"
+        self.query_one("#epsilon", Input).value = (config.epsilon if isinstance(config.epsilon, str)
+                                                    else f"{config.epsilon:g}")
         self.query_one("#top-k", Input).value = str(config.top_k)
         functions = self.query_one("#functions", DataTable)
         functions.add_columns("function", "logs", "ok", "new", "fail", "vec")
@@ -147,7 +149,7 @@ class DatasetScreen(ModeScreen):
         row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
         return str(row_key.value)
 
-    def _params(self) -> tuple[float, int] | None:
+    def _params(self) -> tuple[float | str, int] | None:
         try:
             return self.workspace.selection_settings(self.query_one("#epsilon", Input).value,
                                                      self.query_one("#top-k", Input).value)
@@ -179,7 +181,7 @@ class DatasetScreen(ModeScreen):
         self.action_select()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="selection", description="golden selection")
-    def _run_selection(self, name: str, epsilon: float, top_k: int) -> None:
+    def _run_selection(self, name: str, epsilon: float | str, top_k: int) -> None:
         worker = get_current_worker()
 
         def progress(done: int, total: int) -> None:
@@ -232,9 +234,12 @@ class DatasetScreen(ModeScreen):
         )
         self.query_one("#histogram", DensityHistogram).values = tuple(view.densities)
         skipped = ", ".join(f"{count} {reason}" for reason, count in sorted(view.skipped.items()) if count)
-        self.query_one("#skipped", Static).update(
-            f"Left out of density: {skipped}" if skipped else "Every log took part in density."
-        )
+        lines = [f"Left out of density: {skipped}" if skipped else "Every log took part in density."]
+        if view.coverage is not None:
+            how = "chosen from the logs" if view.epsilon == "auto" else "as set"
+            lines.insert(0, f"epsilon {view.coverage.epsilon:.3g} ({how}) · {view.coverage.lines()[0]}")
+            lines += [line for line in view.coverage.lines()[1:-1]]
+        self.query_one("#skipped", Static).update(Text("\n".join(lines)))
 
     @on(Worker.StateChanged)
     def _worker_ended(self, event: Worker.StateChanged) -> None:

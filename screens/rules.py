@@ -36,9 +36,31 @@ def word_diff(segments: list[DiffSegment]) -> Text:
 
 
 def rule_text(rule: Any) -> str:
-    condition = ", ".join(f"{k}={v}" for k, v in sorted(rule.condition.items()))
+    condition = rule.describe_scope()
     arrow = f"{rule.pattern!r} → {rule.replacement!r}"
-    return f"{rule.kind}: {arrow}" + (f" if {condition}" if condition else "")
+    cases = ", ".join(f"{case} \\{group}" for group, case in sorted(rule.group_case.items()))
+    return f"{rule.kind}: {arrow}" + (f" ({cases})" if cases else "") + (f" if {condition}" if condition else "")
+
+
+def logs_cell(rule: Any) -> str:
+    """The blast radius as the table shows it (before the long columns, so it stays in view): ``3/120``
+    logged outputs changed, or ``–`` when it was not measured."""
+    evidence = rule.evidence
+    if evidence.logs_sampled is None or evidence.logs_changed is None:
+        return "–"
+    return f"{evidence.logs_changed}/{evidence.logs_sampled}"
+
+
+def evidence_lines(rule: Any, pairs: int) -> list[str]:
+    """Why the rule exists and how it measured, for the panel beside the table."""
+    evidence = rule.evidence
+    exact = f", {evidence.exact} fixed exactly by the hook" if evidence.exact is not None else ""
+    lines = [f"why: {evidence.why}" if evidence.why else "why: (not recorded)",
+             f"replay: moves {evidence.repaired} of {pairs} pairs closer to their fix{exact}; "
+             f"repairs {evidence.gain} characters; changes no good output",
+             f"blast radius: {evidence.blast_radius}" + (
+                 f", {evidence.logs_unbacked} unlike its pairs" if evidence.logs_unbacked else "")]
+    return lines
 
 
 def _kept_label(conflict: Any) -> str:
@@ -82,7 +104,7 @@ class RulesScreen(ModeScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#rules", DataTable).add_columns("#", "kind", "pattern → replacement", "support", "prio")
+        self.query_one("#rules", DataTable).add_columns("#", "logs", "kind", "pattern → replacement", "support", "prio")
         self.query_one("#conflicts", DataTable).add_columns("id", "kept", "by", "A", "B")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -114,13 +136,16 @@ class RulesScreen(ModeScreen):
         self.rule_set, self.replay_report = rule_set, report
         rules = self.query_one("#rules", DataTable)
         rules.clear()
-        for index, rule in enumerate(rule_set.rules):
-            condition = ", ".join(f"{k}={v}" for k, v in sorted(rule.condition.items()))
+        for index, (rule, reason) in enumerate(self._listed()):
+            condition = rule.describe_scope()
             change = f"{preview(rule.pattern, 16)} → {preview(rule.replacement, 16)}"
-            rules.add_row(index + 1, rule.kind, Text(change + (f" [{condition}]" if condition else "")),
+            number = str(index + 1) if reason is None else "off"
+            rules.add_row(number, logs_cell(rule), rule.kind,
+                          Text(change + (f" [{preview(condition, 18)}]" if condition else "")),
                           rule.support, rule.priority, key=str(index))
+        inactive = f", {len(rule_set.inactive)} kept inactive" if rule_set.inactive else ""
         self.query_one("#rules-title", Label).update(
-            f"Rules (applied in this order): {len(rule_set.rules)} from {len(rule_set.pairs)} pairs"
+            f"Rules (applied in this order): {len(rule_set.rules)} from {len(rule_set.pairs)} pairs{inactive}"
         )
         conflicts = self.query_one("#conflicts", DataTable)
         conflicts.clear()
@@ -155,15 +180,26 @@ class RulesScreen(ModeScreen):
         notes = "\n".join(rule_set.notes[:3])
         self.query_one("#replay", Static).update(key_value_table(rows + ([("notes", notes)] if notes else [])))
 
+    def _listed(self) -> list[tuple[Any, str | None]]:
+        """The table's rows: the hook's rules in order, then those kept inactive (with why)."""
+        if self.rule_set is None:
+            return []
+        return [(r, None) for r in self.rule_set.rules] + [(h.rule, h.reason) for h in self.rule_set.inactive]
+
     @on(DataTable.RowHighlighted, "#rules")
     def _show_rule_diffs(self) -> None:
         log = self.query_one("#rule-diffs", RichLog)
         log.clear()
-        if self.rule_set is None or not self.rule_set.rules:
+        listed = self._listed()
+        if not listed:
             return
         table = self.query_one("#rules", DataTable)
-        rule = self.rule_set.rules[min(table.cursor_row, len(self.rule_set.rules) - 1)]
+        rule, reason = listed[min(table.cursor_row, len(listed) - 1)]
         log.write(Text(rule_text(rule), style="bold"))
+        if reason is not None:
+            log.write(Text(f"inactive: {reason}", style="bold yellow"))
+        for line in evidence_lines(rule, len(self.rule_set.pairs)):
+            log.write(Text(line, style="dim"))
         for source in rule.sources[:8]:
             if 0 <= source < len(self.rule_set.pairs):
                 pair = self.rule_set.pairs[source]

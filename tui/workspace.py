@@ -27,6 +27,7 @@ from vectortrainer.feedback.diffing import DiffSegment, diff_segments
 from vectortrainer.feedback.from_logs import editable_output, pair_from_log
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.feedback.store import FeedbackEntry, FeedbackStore
+from vectortrainer.golden.coverage import Coverage, coverage
 from vectortrainer.golden.extractor import DensityBasedExtractor, ExtractionReport
 from vectortrainer.golden.selection import GoldenSelection, select_golden
 from vectortrainer.hooks.generator import GenerationReport, HookScriptGenerator
@@ -73,8 +74,9 @@ class SelectionView:
     total: int
     logs: FunctionLogs
     selection: GoldenSelection | None = None
-    epsilon: float = 0.15
+    epsilon: float | str = "auto"  # as asked for ("auto" or a number); the selection holds the one used
     top_k: int = 20
+    coverage: Coverage | None = None
 
 
 @dataclass
@@ -112,18 +114,19 @@ class Workspace:
         return self.open_store().read_function(name, progress=progress)
 
     # -- golden data -----------------------------------------------------------
-    def selection_settings(self, epsilon: str, top_k: str) -> tuple[float, int]:
-        """The settings typed on the dataset screen, checked as the config checks them (``ConfigError``)."""
+    def selection_settings(self, epsilon: str, top_k: str) -> tuple[float | str, int]:
+        """The settings typed on the dataset screen ("auto" or a number, and top-k), checked as the config checks them."""
         checked = self.config.with_overrides("dataset screen", **{"selection.epsilon": epsilon.strip() or None,
                                                 "selection.top_k": top_k.strip() or None})
         return checked.selection.epsilon, checked.selection.top_k
 
-    def select(self, name: str, epsilon: float, top_k: int, progress: Progress | None = None) -> SelectionView:
+    def select(self, name: str, epsilon: float | str, top_k: int, progress: Progress | None = None) -> SelectionView:
         """Golden candidates of ``name`` with every log's density (for the histogram); writes nothing."""
         logs = self.read_function(name, progress=progress)
+        settings = self.config.selection
         selection = select_golden(
-            logs.vectors, logs.statuses, epsilon=epsilon, top_k=top_k,
-            anomaly_share=self.config.selection.anomaly_share,
+            logs.vectors, logs.statuses, epsilon=epsilon, top_k=top_k, anomaly_share=settings.anomaly_share,
+            min_samples=settings.min_samples, cluster_similarity=settings.cluster_similarity_value,
         )
         candidates = []
         for pick in selection.picks:
@@ -136,15 +139,17 @@ class Workspace:
             function=name, candidates=candidates, densities=densities,
             skipped={**logs.skipped, **selection.excluded}, total=logs.total or len(logs.records),
             logs=logs, selection=selection, epsilon=epsilon, top_k=top_k,
+            coverage=coverage(selection, logs.vectors),
         )
 
     def export(self, view: SelectionView, path: Path | None = None) -> ExtractionReport:
         """Write the golden set as validated ChatML JSONL (FR-1.6)."""
         target = Path(path) if path else Path(self.config.output_dir) / f"golden-{view.function}.jsonl"
+        settings = self.config.selection
         extractor = DensityBasedExtractor(
-            source=self.open_store(), epsilon=view.epsilon, top_k=view.top_k,
-            anomaly_share=self.config.selection.anomaly_share,
-            system_prompts=self.config.selection.system_prompts,
+            source=self.open_store(), epsilon=view.epsilon, top_k=view.top_k, anomaly_share=settings.anomaly_share,
+            system_prompts=settings.system_prompts, min_samples=settings.min_samples,
+            cluster_similarity=settings.cluster_similarity_value,
         )
         return extractor.extract_golden_data(view.function, target)
 
@@ -181,8 +186,11 @@ class Workspace:
 
     # -- rules -------------------------------------------------------------------
     def synthesize(self) -> RuleSet:
-        """Rules from every recorded feedback pair, as the CLI and the pipeline learn them."""
-        return learn_rules(self.feedback_store().pairs(), semantic_screen=self.config.feedback.semantic_screen)
+        """Rules from every recorded feedback pair, as the CLI and the pipeline learn them, each with its
+        blast radius on the store's uncorrected logs when there is a store."""
+        source = self.open_store() if self.store_exists() else None
+        return learn_rules(self.feedback_store().pairs(), semantic_screen=self.config.feedback.semantic_screen,
+                           source=source)
 
     @staticmethod
     def resolve_conflict(rule_set: RuleSet, conflict_id: str, choice: int | str,
@@ -232,19 +240,20 @@ class Workspace:
     def estimate_budget(self, train_path: Path) -> BudgetView:
         """Count tokens offline and price the fine-tune against the configured budget (FR-6)."""
         training, budget = self.config.training, self.config.budget
-        estimate = check_budget(train_path, training.model, None, training.n_epochs, prices=budget.prices or None)
+        estimate = check_budget(train_path, training.model, None, training.n_epochs, prices=budget.prices or None,
+                                provider=training.provider, schedule=self.config.schedule)
         return budget_view(estimate.with_budget(budget.max_budget_usd))
 
     def training_target(self) -> str:
         """The model a run would train: the vendor's model, or the local model directory."""
         training = self.config.training
-        return str(training.local_model or "(training.local_model not set)") if training.trainer == "local" \
+        return str(training.local_model or "(training.local_model not set)") if training.provider == "local" \
             else training.model
 
     def budget_limit_text(self) -> str:
         """The limit a run is held to: dollars for a vendor, minutes for a local run ("off" when none)."""
         budget = self.config.budget
-        if self.config.training.trainer == "local":
+        if self.config.training.provider == "local":
             return f"{budget.max_minutes:g} min" if budget.max_minutes is not None else "off"
         return format_usd(budget.max_budget_usd) if budget.max_budget_usd is not None else "off"
 

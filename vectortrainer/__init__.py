@@ -27,7 +27,10 @@ _EXPORTS: dict[str, str] = {
     "DensityBasedExtractor": "vectortrainer.golden.extractor",
     "FeedbackPair": "vectortrainer.feedback.pair",
     "FeedbackStore": "vectortrainer.feedback.store",
+    "LoggedOutput": "vectortrainer.feedback.from_logs",
+    "uncorrected_outputs": "vectortrainer.feedback.from_logs",
     "Rule": "vectortrainer.rules.model",
+    "Evidence": "vectortrainer.rules.model",
     "RuleSet": "vectortrainer.rules.synthesis",
     "synthesize_rules": "vectortrainer.rules.synthesis",
     "HookScriptGenerator": "vectortrainer.hooks.generator",
@@ -40,6 +43,13 @@ _EXPORTS: dict[str, str] = {
     "VectorTrainerError": "vectortrainer.errors",
     "BaseTrainer": "vectortrainer.training.base",
     "OpenAITrainer": "vectortrainer.training.openai",
+    "AzureOpenAITrainer": "vectortrainer.training.azure",
+    "TogetherTrainer": "vectortrainer.training.together",
+    "FireworksTrainer": "vectortrainer.training.fireworks",
+    "make_trainer": "vectortrainer.training.factory",
+    "PROVIDERS": "vectortrainer.budget.catalog",
+    "FineTuningClosedError": "vectortrainer.errors",
+    "HyperparameterError": "vectortrainer.errors",
     "LocalTrainer": "vectortrainer.training.local.trainer",
     "TrainingPipeline": "vectortrainer.pipeline",
     "ModelRegistry": "vectortrainer.registry.models",
@@ -68,12 +78,14 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs; never executed
+    from vectortrainer.budget.catalog import PROVIDERS
     from vectortrainer.budget.estimates import estimate_training_cost
     from vectortrainer.budget.guards import check_budget
     from vectortrainer.budget.pricing import MODEL_TRAINING_PRICES
     from vectortrainer.budget.tokens import count_tokens_in_jsonl
     from vectortrainer.config import Config, load_config
-    from vectortrainer.errors import BudgetExceededError, VectorTrainerError
+    from vectortrainer.errors import BudgetExceededError, FineTuningClosedError, HyperparameterError, VectorTrainerError
+    from vectortrainer.feedback.from_logs import LoggedOutput, uncorrected_outputs
     from vectortrainer.feedback.pair import FeedbackPair
     from vectortrainer.feedback.store import FeedbackStore
     from vectortrainer.golden.density import epsilon_density
@@ -84,10 +96,14 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never executed
     from vectortrainer.loop import run_cycle
     from vectortrainer.pipeline import TrainingPipeline
     from vectortrainer.registry.models import ModelRegistry
-    from vectortrainer.rules.model import Rule
+    from vectortrainer.rules.model import Evidence, Rule
     from vectortrainer.rules.synthesis import RuleSet, synthesize_rules
     from vectortrainer.runs.monitor import PipelineMonitor
+    from vectortrainer.runtime import promoted_model, with_hook
+    from vectortrainer.training.azure import AzureOpenAITrainer
     from vectortrainer.training.base import BaseTrainer
+    from vectortrainer.training.factory import make_trainer
+    from vectortrainer.training.fireworks import FireworksTrainer
     from vectortrainer.training.local.trainer import LocalTrainer
     from vectortrainer.training.openai import OpenAITrainer
-    from vectortrainer.runtime import promoted_model, with_hook
+    from vectortrainer.training.together import TogetherTrainer

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import datetime
 import difflib
 import types
 import typing
@@ -21,6 +22,7 @@ import yaml
 from vectortrainer.errors import ConfigError
 
 DEFAULT_HOME = Path(".vectortrainer")
+AUTO = "auto"
 
 
 @dataclass
@@ -32,11 +34,21 @@ class StoreConfig:
 @dataclass
 class SelectionConfig:
     function: str | None = None
-    epsilon: float = 0.15
+    # "auto": chosen from the data (vectortrainer.golden.epsilon); or a cosine distance in (0, 2].
+    epsilon: float | Literal["auto"] = "auto"
     top_k: int = 20
+    # Neighbours within epsilon that make a log a core log of a dense cluster.
+    min_samples: int = 5
+    # How alike two groups of logs must be, on average, to form one cluster; "auto": the data's background.
+    cluster_similarity: float | Literal["auto"] = "auto"
     # Share of top_k given to low-density successful logs (new patterns).
     anomaly_share: float = 0.25
     system_prompts: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def cluster_similarity_value(self) -> float | None:
+        """``cluster_similarity`` as the selection takes it (None: chosen from the data)."""
+        return None if self.cluster_similarity == AUTO else float(self.cluster_similarity)
 
 
 @dataclass
@@ -49,6 +61,10 @@ class FeedbackConfig:
 @dataclass
 class HooksConfig:
     dir: Path = DEFAULT_HOME / "hooks"
+
+
+PROVIDER_NAMES = ("openai", "azure", "together", "fireworks", "local")
+Provider = Literal["openai", "azure", "together", "fireworks", "local"]
 
 
 @dataclass
@@ -87,12 +103,15 @@ class LoopConfig:
 
 @dataclass
 class TrainingConfig:
-    trainer: Literal["openai", "local"] = "openai"
+    provider: Provider = "openai"
+    # Deprecated name of ``provider`` (from when only openai | local existed); read as ``provider``.
+    trainer: Literal["openai", "local"] | None = None
     method: Literal["supervised", "dpo"] = "supervised"
     model: str = "gpt-4o-mini-2024-07-18"
     n_epochs: int | Literal["auto"] = "auto"
     batch_size: int | Literal["auto"] = "auto"
-    learning_rate_multiplier: float | Literal["auto"] = "auto"
+    learning_rate_multiplier: float | Literal["auto"] = "auto"  # OpenAI / Azure
+    learning_rate: float | Literal["auto"] = "auto"  # Together / Fireworks (absolute)
     beta: float | Literal["auto"] = "auto"
     suffix: str = "vectortrainer"
     seed: int | None = 42
@@ -118,6 +137,34 @@ class OpenAIConfig:
 
 
 @dataclass
+class AzureConfig:
+    endpoint: str | None = None  # https://<resource>.openai.azure.com (null: AZURE_OPENAI_ENDPOINT)
+    api_version: str = "2024-10-21"
+    deployment: str | None = None  # the deployment the fine-tuned model is served under, once deployed
+    api_key_env: str = "AZURE_OPENAI_API_KEY"
+    max_retries: int = 3
+    timeout_s: float = 60.0
+
+
+@dataclass
+class TogetherConfig:
+    base_url: str | None = None  # null: the SDK default (or TOGETHER_BASE_URL)
+    api_key_env: str = "TOGETHER_API_KEY"
+    training_type: Literal["lora", "full"] = "lora"
+    max_retries: int = 3
+    timeout_s: float = 60.0
+
+
+@dataclass
+class FireworksConfig:
+    base_url: str | None = None  # null: the SDK default (or FIREWORKS_BASE_URL)
+    account_id: str | None = None  # null: FIREWORKS_ACCOUNT_ID
+    api_key_env: str = "FIREWORKS_API_KEY"
+    max_retries: int = 3
+    timeout_s: float = 60.0
+
+
+@dataclass
 class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     selection: SelectionConfig = field(default_factory=SelectionConfig)
@@ -131,6 +178,11 @@ class Config:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     openai: OpenAIConfig = field(default_factory=OpenAIConfig)
+    azure: AzureConfig = field(default_factory=AzureConfig)
+    together: TogetherConfig = field(default_factory=TogetherConfig)
+    fireworks: FireworksConfig = field(default_factory=FireworksConfig)
+    # Overrides of the providers' published dates: {"openai": "2027-01-06", "openai/<model>": "2027-01-14"}.
+    schedule: dict[str, str] = field(default_factory=dict)
     # Textual binding id -> keys, e.g. {"dataset.select": "f8"}; checked by the app (`tui.keys`).
     keys: dict[str, str] = field(default_factory=dict)
     source: Path | None = None
@@ -251,6 +303,8 @@ def _coerce(value: Any, hint: Any, key: str, file: str, line: int | None) -> Any
     elif hint is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)
+        if isinstance(value, datetime.date):  # YAML reads 2027-01-06 as a date
+            return value.isoformat()
     elif hint is Path:
         if isinstance(value, (str, Path)) and str(value):
             return Path(value).expanduser()
@@ -271,8 +325,10 @@ def _is_number(value: Any) -> bool:
 
 def epsilon_problem(value: Any) -> str | None:
     """Why ``value`` is not a valid epsilon (None when it is); the one rule config, API and faces share."""
+    if value == AUTO:
+        return None
     if not _is_number(value) or not 0.0 < float(value) <= 2.0:
-        return "must be a cosine distance in (0, 2] (e.g. 0.15 means similarity >= 0.85)"
+        return "must be 'auto' or a cosine distance in (0, 2] (e.g. 0.15 means similarity >= 0.85)"
     return None
 
 
@@ -280,6 +336,22 @@ def top_k_problem(value: Any) -> str | None:
     """Why ``value`` is not a valid top-k (None when it is)."""
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         return "must be a whole number of at least 1"
+    return None
+
+
+def min_samples_problem(value: Any) -> str | None:
+    """Why ``value`` is not a valid min_samples (None when it is)."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100:
+        return "must be a whole number from 1 to 100"
+    return None
+
+
+def cluster_similarity_problem(value: Any) -> str | None:
+    """Why ``value`` is not a valid cluster similarity (None when it is)."""
+    if value == AUTO:
+        return None
+    if not _is_number(value) or not -1.0 <= float(value) <= 1.0:
+        return "must be 'auto' or a cosine similarity in [-1, 1]"
     return None
 
 
@@ -314,8 +386,12 @@ def duration_problem(value: Any) -> str | None:
 
 
 def _validate(config: Config, file: str) -> None:
+    _resolve_provider(config.training, file)
     for key, problem in (("selection.epsilon", epsilon_problem(config.selection.epsilon)),
                          ("selection.top_k", top_k_problem(config.selection.top_k)),
+                         ("selection.min_samples", min_samples_problem(config.selection.min_samples)),
+                         ("selection.cluster_similarity",
+                          cluster_similarity_problem(config.selection.cluster_similarity)),
                          ("selection.anomaly_share", anomaly_share_problem(config.selection.anomaly_share))):
         if problem:
             raise ConfigError(f"{file}: {key}: {problem}")
@@ -333,6 +409,9 @@ def _validate(config: Config, file: str) -> None:
         (config.loop.min_new_logs >= 0, "loop.min_new_logs", "must be >= 0"),
         (config.loop.min_new_feedback >= 0, "loop.min_new_feedback", "must be >= 0"),
         (config.loop.max_cycles_per_day >= 1, "loop.max_cycles_per_day", "must be at least 1"),
+        (config.azure.max_retries >= 0, "azure.max_retries", "must be >= 0"),
+        (config.together.max_retries >= 0, "together.max_retries", "must be >= 0"),
+        (config.fireworks.max_retries >= 0, "fireworks.max_retries", "must be >= 0"),
     ]
     for ok, key, message in checks:
         if not ok:
@@ -343,6 +422,28 @@ def _validate(config: Config, file: str) -> None:
     for model, price in config.budget.prices.items():
         if price <= 0:
             raise ConfigError(f"{file}: budget.prices.{model}: price must be positive USD per 1M tokens")
+    for key, value in config.schedule.items():
+        provider = key.partition("/")[0]
+        if provider not in PROVIDER_NAMES or provider == "local":
+            hosted = ", ".join(p for p in PROVIDER_NAMES if p != "local")
+            raise ConfigError(f"{file}: schedule.{key}: unknown provider {provider!r}; write <provider> (its "
+                              f"last day of new jobs) or <provider>/<model> (a model's shutdown), provider one "
+                              f"of {hosted}")
+        try:
+            datetime.date.fromisoformat(value)
+        except ValueError:
+            raise ConfigError(f"{file}: schedule.{key}: expected a date like 2027-01-06, got {value!r}") from None
+
+
+def _resolve_provider(training: TrainingConfig, file: str) -> None:
+    """``training.trainer`` is the deprecated name of ``training.provider``: read it as that, once."""
+    if training.trainer is None:
+        return
+    if training.provider not in ("openai", training.trainer):
+        raise ConfigError(f"{file}: training.trainer: {training.trainer!r} contradicts training.provider: "
+                          f"{training.provider!r}; training.trainer is the old name of training.provider, "
+                          f"keep only training.provider")
+    training.provider, training.trainer = training.trainer, None
 
 
 def _deep_copy(config: Config) -> Config:

@@ -5,8 +5,10 @@
     VectorTrainerError                 the user's to fix; the message names the thing and the fix
     ├── ConfigError                    a config file, flag or setting is invalid
     │   ├── UnknownModelError          a model with no known training price
-    │   ├── RetiredModelError          a model whose fine-tuning was retired
-    │   └── MissingAPIKeyError         no API key in the environment
+    │   ├── FineTuningClosedError      the provider takes no new jobs (past its cutoff) for this model
+    │   │   └── RetiredModelError      a model whose fine-tuning was retired (past its shutdown)
+    │   ├── HyperparameterError        a job setting the provider would refuse (range, method, data size)
+    │   └── MissingAPIKeyError         no API key (or other credential) in the environment
     ├── StoreError                     the VectorWave store is missing, empty or lacks what was asked
     ├── DataFormatError                a data file (JSONL, manifest, ...) is malformed
     │   └── RunDirectoryError          a run directory is missing or damaged
@@ -21,7 +23,8 @@
     ├── HookVersionError               a hook version is missing, unknown or damaged
     ├── ModelRegistryError             a model entry is missing, unknown or damaged, or none is promoted
     ├── TrainerAPIError                the vendor API answered with an error to act on
-    │   └── TrainingNotAvailableError  the vendor refuses new fine-tuning jobs
+    │   ├── TrainingNotAvailableError  the vendor refuses new fine-tuning jobs
+    │   └── QuotaExhaustedError        the account's quota or credit is spent (never retried)
     ├── LocalTrainingError             a local training job could not be found or read
     ├── InferenceNotAvailableError     a trainer cannot answer prompts, so its models cannot be evaluated
     ├── LoopInUseError                 another scheduler is running a loop cycle
@@ -50,8 +53,19 @@ class UnknownModelError(ConfigError):
     """A model that has no training price; the message lists the known ones."""
 
 
-class RetiredModelError(ConfigError):
-    """A model whose fine-tuning was retired; the message names the date."""
+class FineTuningClosedError(ConfigError):
+    """The provider creates no new fine-tuning jobs (for this model) after a published date.
+
+    Raised before anything is uploaded; the message says when, why, and names the alternatives.
+    """
+
+
+class RetiredModelError(FineTuningClosedError):
+    """A model whose fine-tuning was retired (it shut down); the message names the date."""
+
+
+class HyperparameterError(ConfigError):
+    """A job setting (range, method, data size) the provider would refuse; raised before any upload."""
 
 
 class MissingAPIKeyError(ConfigError):
@@ -132,6 +146,10 @@ class TrainerAPIError(VectorTrainerError):
 
 class TrainingNotAvailableError(TrainerAPIError):
     """The vendor refuses new fine-tuning jobs for this organisation (HTTP 403 training_not_available)."""
+
+
+class QuotaExhaustedError(TrainerAPIError):
+    """The vendor says the account's quota or credit is spent (a 429 that waiting does not fix)."""
 
 
 class LocalTrainingError(VectorTrainerError):

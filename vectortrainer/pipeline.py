@@ -27,6 +27,7 @@ recorded, logged with the command that resumes the run, and re-raised.
 
 from __future__ import annotations
 
+import datetime
 import os
 import threading
 import time
@@ -36,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from vectortrainer.budget.estimates import Estimate, estimate_from_dict
-from vectortrainer.budget.guards import check_budget, check_time_budget
+from vectortrainer.budget.guards import check_time_budget, hold_to_budget
 from vectortrainer.budget.inference import InferenceEstimate, estimate_replies, with_evaluation
 from vectortrainer.config import Config
 from vectortrainer.errors import (
@@ -121,7 +122,8 @@ class TrainingPipeline:
     else from ``dataset_manager`` (a ``VectorWaveDatasetManager``, FR-1.5), else from
     the Lite store at ``store_path`` (default ``config.store.path``), read straight
     from its tables when the extract stage needs it. ``trainer`` defaults to the one
-    ``config.training.trainer`` names, created only when a stage needs it. ``confirm``
+    ``config.training.provider`` names, created only when a stage needs it (``today``: the
+    date its provider's schedule is checked on). ``confirm``
     receives the :class:`~vectortrainer.budget.estimates.Estimate` and returns True to
     spend the money (or the time); without it the cost is approved when a budget is
     set (the guard already held it within the budget) and a local run is approved.
@@ -137,8 +139,10 @@ class TrainingPipeline:
         trainer: BaseTrainer | None = None,
         monitor: PipelineMonitor | None = None,
         confirm: ConfirmCallback | None = None,
+        today: datetime.date | None = None,
     ) -> None:
         self.config = config
+        self.today = today  # the date the provider's schedule is checked on (default: today)
         self.dataset_manager = dataset_manager
         self.source = source
         self.store_path = Path(store_path) if store_path is not None else Path(config.store.path)
@@ -333,8 +337,10 @@ class TrainingPipeline:
 
     def _synthesize_stage(self, run: RunDirectory) -> dict[str, Any]:
         feedback = self.config.feedback
+        # The blast radius needs the function's logs; without a store (a golden file given) it is not measured.
+        has_logs = self.source is not None or self.dataset_manager is not None or store_exists(self.store_path)
         rule_set = learn_rules(FeedbackStore(feedback.path).pairs(), semantic_screen=feedback.semantic_screen,
-                               function=run.state.function)
+                               function=run.state.function, source=self._log_source() if has_logs else None)
         write_rules_report(run.rules_path, rules_report(rule_set, feedback_path=feedback.path))
         rules = rules_counts(rule_set)
         self.monitor.on_log(f"{rules['count']} rules, {rules['conflicts']} conflicts, {rules['merged']} merged",
@@ -365,15 +371,20 @@ class TrainingPipeline:
                 "gate": decision.to_dict(), "note": note}
 
     def _estimate_stage(self, run: RunDirectory) -> dict[str, Any]:
-        if self.config.training.trainer == "local":
+        if self.config.training.provider == "local":
             return self._local_estimate_stage(run)
 
-        training = self.config.training
         budget = self.config.budget.max_budget_usd
         train_path, validation_path = self._training_files(run)
+        trainer = self._trainer(run)
+        # The trainer's estimate checks the schedule, the job's settings and the data first: no request.
+        estimate = trainer.estimate(train_path, validation_path)  # type: ignore[attr-defined]
+        for warning in estimate.warnings:  # shown whether or not the estimate fits the budget
+            self.monitor.on_log(warning, level="warning", stage="estimate")
+        if self.config.gate.enabled and not trainer.serves_models:
+            raise trainer.inference_not_available()  # before anything is uploaded or paid for
         try:
-            estimate = check_budget(train_path, training.model, budget, training.n_epochs,
-                                    validation_path=validation_path, prices=self.config.budget.prices or None)
+            estimate = hold_to_budget(estimate, budget)
             replies = self._gate_replies_estimate(run)
             estimate = with_evaluation(estimate, replies, budget) if replies else estimate
         except BudgetExceededError as exc:
@@ -383,14 +394,16 @@ class TrainingPipeline:
         run.write_json(run.estimate_path.name, estimate.to_dict())
         budget_text = f"${budget:.2f}" if budget is not None else "off"
         note = f"${estimate.estimated_usd:.4f} (budget {budget_text})"
-        self.monitor.on_log(f"{estimate.billed_tokens:,} billed tokens on {estimate.model}: {note}", stage="estimate")
+        self.monitor.on_log(f"{estimate.billed_tokens:,} billed tokens on {estimate.model} "
+                            f"({trainer.facts.title}): {note}", stage="estimate")  # type: ignore[attr-defined]
         if estimate.evaluation_requests:
             self.monitor.on_log(f"evaluation gate: {estimate.evaluation_requests} held-out replies, at most "
                                 f"${estimate.evaluation_usd:.4f} (included)", stage="estimate")
         if estimate.too_long:
             self.monitor.on_log(f"{len(estimate.too_long)} example(s) exceed the per-example limit and will be "
                                 f"truncated (lines {estimate.too_long[:5]})", level="warning", stage="estimate")
-        return {"estimated_usd": estimate.estimated_usd, "budget_usd": budget, "note": note}
+        return {"estimated_usd": estimate.estimated_usd, "budget_usd": budget, "provider": estimate.provider,
+                "note": note}
 
     def _local_estimate_stage(self, run: RunDirectory) -> dict[str, Any]:
         """A local run costs time: tokens x epochs, minutes measured here, ``budget.max_minutes``."""
@@ -414,7 +427,7 @@ class TrainingPipeline:
         if self.confirm is not None:
             approved = bool(self.confirm(estimate))
             how = "confirm callback"
-        elif self.config.training.trainer == "local":
+        elif self.config.training.provider == "local":
             approved, how = True, "a local run pays no vendor"
         else:
             approved = self.config.budget.max_budget_usd is not None
@@ -500,8 +513,9 @@ class TrainingPipeline:
                 run.save()
 
     def _forward_event(self, event: TrainingEvent) -> None:
-        if event.kind == "metric" and event.metrics:
-            self.monitor.on_metric(event.metrics, step=event.step, stage="monitor")
+        if event.kind == "metric" and (event.metrics or event.step is not None):
+            if event.metrics:  # a provider with progress but no loss stream (Fireworks) sends steps only
+                self.monitor.on_metric(event.metrics, step=event.step, stage="monitor")
             if event.total_steps:
                 self._total_steps = event.total_steps
             if event.step is not None:
@@ -650,7 +664,7 @@ class TrainingPipeline:
 
     def _trainer(self, run: RunDirectory) -> BaseTrainer:
         if self.trainer is None:
-            self.trainer = make_trainer(self.config)
+            self.trainer = make_trainer(self.config, today=self.today)
         return self.trainer
 
     def _prepared(self, run: RunDirectory) -> PreparedData:
@@ -659,7 +673,7 @@ class TrainingPipeline:
         return PreparedData(train_path=train_path, n_examples=int(detail.get("n_examples") or 0),
                             validation_path=validation_path, train_file_id=run.state.train_file_id,
                             validation_file_id=run.state.validation_file_id,
-                            estimate=self._estimate)
+                            estimate=self._estimate or self._load_estimate(run))
 
 
 def _adopt_golden(run: RunDirectory, source: Path, function: str) -> None:

@@ -19,9 +19,11 @@ _NOT_SECRET_KEYS = frozenset({"api_key_env", "tokens", "trained_tokens", "n_toke
                               "train_tokens", "billed_tokens", "max_tokens", "tokens_per_example",
                               "tokens_per_epoch", "validation_tokens", "tokens_per_second",
                               "max_tokens_per_example"})
-# Values shaped like credentials: OpenAI keys, bearer headers, GitHub/HF tokens.
+# Values shaped like credentials: OpenAI keys, bearer headers, GitHub/HF tokens, Fireworks (fw_) and
+# Together (tgp_v1_) keys.
 _SECRET_VALUE_PATTERN = re.compile(
-    r"(sk-[A-Za-z0-9_\-]{8,}|Bearer\s+[A-Za-z0-9._\-]{8,}|gh[pousr]_[A-Za-z0-9]{16,}|hf_[A-Za-z0-9]{16,})"
+    r"(sk-[A-Za-z0-9_\-]{8,}|Bearer\s+[A-Za-z0-9._\-]{8,}|gh[pousr]_[A-Za-z0-9]{16,}|hf_[A-Za-z0-9]{16,}"
+    r"|fw_[A-Za-z0-9]{16,}|tgp_v1_[A-Za-z0-9_\-]{16,})"
 )
 REDACTED = "***"
 

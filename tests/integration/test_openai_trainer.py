@@ -270,7 +270,7 @@ def test_training_not_available_names_the_alternatives(openai_standin, train_fil
         trainer.start_training(prepared, run_id=RUN_ID)
     message = str(info.value)
     assert isinstance(info.value, VectorTrainerError)
-    assert "training_not_available" in message and "training.trainer: local" in message
+    assert "training_not_available" in message and "training.provider: azure | together | fireworks | local" in message
     assert "another provider" in message
     assert openai_standin.jobs == {}
 
@@ -283,7 +283,7 @@ def test_dpo_method_carries_beta(openai_standin, tmp_path):
     }
     path = tmp_path / "pref.jsonl"
     path.write_text((json.dumps(pref) + "\n") * 10, encoding="utf-8")
-    trainer = make_trainer(openai_standin, method="dpo", beta=0.2, n_epochs=1)
+    trainer = make_trainer(openai_standin, model="gpt-4.1-mini-2025-04-14", method="dpo", beta=0.2, n_epochs=1)
     trainer.start_training(trainer.prepare_data(path), run_id=RUN_ID)
     (create,) = openai_standin.requests_to("POST", "/v1/fine_tuning/jobs")
     assert create.json["method"] == {

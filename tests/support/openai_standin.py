@@ -3,7 +3,7 @@
 The real ``openai`` client talks to it over HTTP on 127.0.0.1 (stdlib
 ``http.server`` in a thread). It speaks what ``OpenAITrainer`` uses:
 
-    POST /v1/files (multipart)            GET /v1/files
+    POST /v1/files (multipart)            GET /v1/files            GET /v1/files/{id}
     POST /v1/fine_tuning/jobs             GET /v1/fine_tuning/jobs (metadata[k]=v, after, limit)
     GET  /v1/fine_tuning/jobs/{id}        POST /v1/fine_tuning/jobs/{id}/cancel
     GET  /v1/fine_tuning/jobs/{id}/events GET /v1/fine_tuning/jobs/{id}/checkpoints
@@ -11,10 +11,17 @@ The real ``openai`` client talks to it over HTTP on 127.0.0.1 (stdlib
 
 A job walks validating_files -> queued -> running -> succeeded one step per
 retrieve (``GET /v1/fine_tuning/jobs/{id}``), never by wall clock, emitting
-``metrics`` events with a decreasing loss while running. Knobs inject N error
-responses (429 / 500, answered with ``retry-after-ms`` so the SDK retries fast),
-a failed job, and the 403 ``training_not_available`` answer. Every request is
-recorded in ``.requests`` so tests can assert what did (or did not) reach it.
+``metrics`` events with a decreasing loss while running. Job creation enforces the
+official OpenAPI spec's ranges (n_epochs 1-50, batch_size 1-256,
+learning_rate_multiplier > 0, beta in (0, 2], seed 0..2^31-1, suffix up to 64) and the
+DPO guide's models (the gpt-4.1 family), answering 400 ``invalid_request_error`` with
+``param`` and ``code`` like the API; ``n_epochs: auto`` resolves to the count-dependent
+default of the data-preparation guide, from the uploaded file's example count. Knobs
+inject N error responses (429 / 500, answered with ``retry-after-ms`` so retries are
+fast), a spent quota (429 ``insufficient_quota``, which no retry fixes), a 500 that
+arrives *after* the job was created, a failed job, and the 403
+``training_not_available`` answer. Every request is recorded in ``.requests`` so tests
+can assert what did (or did not) reach it.
 
 Chat completions are deterministic: a model a job fine-tuned answers with the
 assistant reply of its training example whose user message is most like the
@@ -23,7 +30,15 @@ is alike (difflib ratio below ``RECALL_RATIO``); a base model restates the user
 message, as an untuned model would; ``degrade_next_models(n)`` makes the next ``n`` fine-tuned
 models answer "I am not sure." (a regression for the evaluation gate to catch).
 
-Use the ``openai_standin`` fixture (listed in ``tests/conftest.py``'s ``pytest_plugins``).
+
+``OpenAIStandIn(azure=True)`` speaks the same API as Azure OpenAI serves it to
+``openai.AzureOpenAI``: paths under ``/openai/...``, an ``api-version`` query parameter
+on every request (without it: 404 ``Resource not found``), the key in an ``api-key``
+header, and errors as ``{"error": {"code", "message"}}``. Its ``base_url`` is the
+resource endpoint.
+
+Use the ``openai_standin`` / ``azure_standin`` fixtures (listed in ``tests/conftest.py``'s
+``pytest_plugins``).
 """
 
 from __future__ import annotations
@@ -81,8 +96,12 @@ class InjectedError:
 class OpenAIStandIn:
     """State and knobs of the loopback server; see the module docstring."""
 
-    def __init__(self, *, total_steps: int = 6, steps_per_poll: int = 2, api_key: str = STANDIN_API_KEY) -> None:
+    def __init__(self, *, total_steps: int = 6, steps_per_poll: int = 2, api_key: str = STANDIN_API_KEY,
+                 azure: bool = False) -> None:
         self.api_key = api_key
+        self.azure = azure
+        self.quota_exhausted = False
+        self.fail_after_create = 0
         self.total_steps = total_steps
         self.steps_per_poll = steps_per_poll
         self.requests: list[RecordedRequest] = []
@@ -133,6 +152,14 @@ class OpenAIStandIn:
         """The next ``count`` fine-tuned models answer every prompt with ``DEGRADED_REPLY``."""
         with self.lock:
             self.degrade_next += count
+    def exhaust_quota(self) -> None:
+        """Every request answers 429 ``insufficient_quota`` (the account's credit is spent)."""
+        self.quota_exhausted = True
+
+    def fail_after_creating(self, count: int = 1) -> None:
+        """The next ``count`` job creations create the job, then answer 500 (the answer is lost)."""
+        with self.lock:
+            self.fail_after_create += count
 
     def deny_training(self) -> None:
         """Creating a job answers 403 ``training_not_available`` (self-serve closed for the org)."""
@@ -150,9 +177,15 @@ class OpenAIStandIn:
 
     @property
     def base_url(self) -> str:
+        """The OpenAI base URL (``.../v1``); for the Azure flavour, the resource endpoint."""
         assert self._server is not None, "stand-in not started"
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"http://{host}:{port}" if self.azure else f"http://{host}:{port}/v1"
+
+    @property
+    def prefix(self) -> str:
+        """Where the API's paths start: ``/v1`` (OpenAI) or ``/openai`` (Azure)."""
+        return "/openai" if self.azure else "/v1"
 
     # ----- lifecycle ---------------------------------------------------------
     def start(self) -> "OpenAIStandIn":
@@ -279,8 +312,12 @@ class OpenAIStandIn:
         if method_type not in ("supervised", "dpo", "reinforcement"):
             return 400, _error(f"invalid method type {method_type!r}", "invalid_request_error", "method")
         given = dict((method.get(method_type) or {}).get("hyperparameters") or {})
+        problem = _spec_problem(body, method_type, given)
+        if problem is not None:
+            return 400, _error(problem[1], "invalid_request_error", problem[0], "invalid_value")
+        examples = sum(1 for line in self.file_contents[body["training_file"]].splitlines() if line.strip())
         resolved = {
-            "n_epochs": 3 if given.get("n_epochs", "auto") == "auto" else given["n_epochs"],
+            "n_epochs": _auto_epochs(examples) if given.get("n_epochs", "auto") == "auto" else given["n_epochs"],
             "batch_size": 1 if given.get("batch_size", "auto") == "auto" else given["batch_size"],
             "learning_rate_multiplier": 1.8
             if given.get("learning_rate_multiplier", "auto") == "auto"
@@ -302,7 +339,7 @@ class OpenAIStandIn:
             "method": {"type": method_type, method_type: {"hyperparameters": resolved}},
             "suffix": body.get("suffix"),
             "seed": body.get("seed") if body.get("seed") is not None else 1234,
-            "metadata": body.get("metadata"),
+            "metadata": None if self.azure else body.get("metadata"),
             "fine_tuned_model": None,
             "finished_at": None,
             "trained_tokens": None,
@@ -408,6 +445,45 @@ def _error(message: str, type_: str, param: str | None = None, code: str | None 
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
+QUOTA_MESSAGE = "You exceeded your current quota, please check your plan and billing details."
+DPO_MODEL_PREFIXES = ("gpt-4.1",)  # the DPO guide's models
+
+
+def _spec_problem(body: dict[str, Any], method_type: str, given: dict[str, Any]) -> tuple[str, str] | None:
+    """``(param, message)`` of the first value the OpenAPI spec's ranges refuse, else None."""
+    def bad_int(value: Any, low: int, high: int) -> bool:
+        return value != "auto" and not (isinstance(value, int) and not isinstance(value, bool) and low <= value <= high)
+
+    prefix = f"method.{method_type}.hyperparameters"
+    if bad_int(given.get("n_epochs", "auto"), 1, 50):
+        return f"{prefix}.n_epochs", f"Invalid n_epochs: {given['n_epochs']!r}; expected 'auto' or an integer 1-50."
+    if bad_int(given.get("batch_size", "auto"), 1, 256):
+        return f"{prefix}.batch_size", f"Invalid batch_size: {given['batch_size']!r}; expected 'auto' or 1-256."
+    lr = given.get("learning_rate_multiplier", "auto")
+    if lr != "auto" and not (isinstance(lr, (int, float)) and lr > 0):
+        return f"{prefix}.learning_rate_multiplier", f"Invalid learning_rate_multiplier: {lr!r}; must be > 0."
+    beta = given.get("beta", "auto")
+    if method_type == "dpo" and beta != "auto" and not (isinstance(beta, (int, float)) and 0 < beta <= 2):
+        return f"{prefix}.beta", f"Invalid beta: {beta!r}; expected 'auto' or a number in (0, 2]."
+    if method_type == "dpo" and not str(body["model"]).startswith(DPO_MODEL_PREFIXES):
+        return "model", f"Model {body['model']} does not support DPO fine-tuning."
+    seed = body.get("seed")
+    if seed is not None and bad_int(seed, 0, 2**31 - 1):
+        return "seed", f"Invalid seed: {seed!r}; expected an integer 0 to 2147483647."
+    if body.get("suffix") is not None and len(body["suffix"]) > 64:
+        return "suffix", "Invalid suffix: at most 64 characters."
+    return None
+
+
+def _auto_epochs(n_examples: int) -> int:
+    """The data-preparation guide's default epochs: aim at 3 x examples, kept within 100..25,000 trained."""
+    if n_examples * 3 < 100:
+        return min(25, 100 // max(1, n_examples))
+    if n_examples * 3 > 25_000:
+        return max(1, 25_000 // n_examples)
+    return 3
+
+
 def _page(items_newest_first: list[dict[str, Any]], query: dict[str, str], default_limit: int) -> dict[str, Any]:
     """Cursor pagination as the API does it: ``after`` is the id of the last item already seen."""
     items = items_newest_first
@@ -427,6 +503,7 @@ def _page(items_newest_first: list[dict[str, Any]], query: dict[str, str], defau
 
 
 _JOB_PATH = re.compile(r"^/v1/fine_tuning/jobs/(?P<id>[^/]+)(?:/(?P<action>cancel|events|checkpoints))?$")
+_FILE_PATH = re.compile(r"^/v1/files/(?P<id>[^/]+)$")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -467,9 +544,18 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.state
         with state.lock:
             state.requests.append(record)
-            if self.headers.get("Authorization") != f"Bearer {state.api_key}":
+            if state.azure:
+                if not path.startswith("/openai/") or not query.get("api-version"):
+                    return self._send(404, {"error": {"code": "404", "message": "Resource not found"}})
+                if self.headers.get("api-key") != state.api_key:
+                    return self._send(401, {"error": {"code": "401", "message": "Access denied due to invalid "
+                                                      "subscription key or wrong API endpoint."}})
+                path = "/v1" + path[len("/openai"):]
+            elif self.headers.get("Authorization") != f"Bearer {state.api_key}":
                 return self._send(401, _error("Incorrect API key provided.", "invalid_request_error", code="invalid_api_key"))
-            injected = state._take_error(method, path)
+            if state.quota_exhausted:
+                return self._send(429, _error(QUOTA_MESSAGE, "insufficient_quota", code="insufficient_quota"))
+            injected = state._take_error(method, record.path)  # the path as sent (Azure: /openai/...)
             if injected is not None:
                 error_type = "requests" if injected.status == 429 else "server_error"
                 return self._send(
@@ -478,7 +564,11 @@ class _Handler(BaseHTTPRequestHandler):
                     {"retry-after-ms": str(state.retry_after_ms)},
                 )
             status, body = self._route(method, path, query, record, form, file_part)
-        self._send(status, body)
+            if (status == 200 and method == "POST" and path == "/v1/fine_tuning/jobs"
+                    and state.fail_after_create > 0):
+                state.fail_after_create -= 1  # the job exists; the answer is lost
+                status, body = 500, _error("The server had an error while processing your request.", "server_error")
+        self._send(status, body, {"retry-after-ms": str(state.retry_after_ms)} if status >= 500 else None)
 
     def _route(
         self,
@@ -501,6 +591,11 @@ class _Handler(BaseHTTPRequestHandler):
             return 200, _page(files, query, default_limit=10000)
         if path == "/v1/chat/completions" and method == "POST":
             return state.chat_completion(record.json or {})
+        file_match = _FILE_PATH.match(path)
+        if file_match and method == "GET":
+            if file_match["id"] in state.files:
+                return 200, state.files[file_match["id"]]
+            return 404, _error(f"No such File object: {file_match['id']}", "invalid_request_error", "id")
         if path == "/v1/fine_tuning/jobs":
             if method == "POST":
                 if not state.training_available:
@@ -511,7 +606,8 @@ class _Handler(BaseHTTPRequestHandler):
                     )
                 return state.create_job(record.json or {})
             jobs = sorted(state.jobs.values(), key=lambda j: j["created_at"], reverse=True)
-            wanted = {k[len("metadata[") : -1]: v for k, v in query.items() if k.startswith("metadata[") and k.endswith("]")}
+            wanted = {k[len("metadata[") : -1]: v for k, v in query.items()
+                      if k.startswith("metadata[") and k.endswith("]") and not state.azure}
             if wanted:
                 jobs = [j for j in jobs if all((j.get("metadata") or {}).get(k) == v for k, v in wanted.items())]
             return 200, _page(jobs, query, default_limit=20)
@@ -563,6 +659,16 @@ def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], tu
 def openai_standin() -> Iterator[OpenAIStandIn]:
     """A fresh loopback OpenAI stand-in; ``.base_url``, ``.api_key``, ``.requests`` and knobs."""
     standin = OpenAIStandIn().start()
+    try:
+        yield standin
+    finally:
+        standin.stop()
+
+
+@pytest.fixture
+def azure_standin() -> Iterator[OpenAIStandIn]:
+    """A fresh loopback Azure OpenAI stand-in (``.base_url`` is the resource endpoint)."""
+    standin = OpenAIStandIn(azure=True).start()
     try:
         yield standin
     finally:

@@ -18,7 +18,7 @@ import yaml
 
 from vectortrainer.config import Config, load_config
 from vectortrainer.pipeline import TrainingPipeline
-from vectortrainer.runs.directory import RunDirectory
+from vectortrainer.runs.directory import RunDirectory, StageState
 from vectortrainer.runs.status import RunStatus
 
 FUNCTION = "summarize_ticket"
@@ -75,8 +75,12 @@ def template_run(seeded_store: Path, scratch: Path) -> Path:
     return _TEMPLATES[key]
 
 
-def copy_run(template: Path, output_dir: Path, run_id: str | None = None) -> str:
-    """Copy a run directory into ``output_dir/runs`` (as ``run_id`` when given); returns its run id."""
+def copy_run(template: Path, output_dir: Path, run_id: str | None = None, *, estimate_again: bool = False) -> str:
+    """Copy a run directory into ``output_dir/runs`` (as ``run_id`` when given); returns its run id.
+
+    ``estimate_again`` forgets the template's estimate (made for OpenAI), so a run resumed with
+    another provider estimates, checks and confirms for that provider.
+    """
     run_id = run_id or template.name
     target = output_dir / "runs" / run_id
     shutil.copytree(template, target, ignore=shutil.ignore_patterns(".lock"))
@@ -84,5 +88,9 @@ def copy_run(template: Path, output_dir: Path, run_id: str | None = None) -> str
         state = json.loads((target / "run.json").read_text(encoding="utf-8"))
         state["run_id"] = run_id
         (target / "run.json").write_text(json.dumps(state), encoding="utf-8")
-    RunDirectory.open(output_dir, run_id)  # still a loadable run
+    run = RunDirectory.open(output_dir, run_id)  # still a loadable run
+    if estimate_again:
+        run.state.stages["estimate"] = StageState()
+        run.estimate_path.unlink(missing_ok=True)
+        run.save()
     return run_id

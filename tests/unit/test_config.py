@@ -48,8 +48,8 @@ def test_broken_yaml_names_its_line(tmp_path):
 
 
 @pytest.mark.parametrize(("key", "value", "message"), [
-    ("epsilon", 0, "selection.epsilon: must be a cosine distance in (0, 2]"),
-    ("epsilon", 2.5, "selection.epsilon: must be a cosine distance in (0, 2]"),
+    ("epsilon", 0, "selection.epsilon: must be 'auto' or a cosine distance in (0, 2]"),
+    ("epsilon", 2.5, "selection.epsilon: must be 'auto' or a cosine distance in (0, 2]"),
     ("top_k", 0, "selection.top_k: must be a whole number of at least 1"),
     ("anomaly_share", 1.5, "selection.anomaly_share: must be in [0, 1]"),
 ])

@@ -1,6 +1,8 @@
-"""What a fine-tune costs before anything is paid for (FR-6, VT-8): prices, tokens, estimates, guards.
+"""What a fine-tune costs and whether it may start, before anything is paid for (FR-6, VT-8, VT-14).
 
-- ``pricing``: price per model, retirement dates, aliases and fine-tuned names;
+- ``catalog``: each provider's published facts (models, prices, dates, job limits), with their sources;
+- ``schedule``: those dates applied: refusing a job past a cutoff or a shutdown, warning 30 days ahead;
+- ``pricing``: price per model and provider, aliases and fine-tuned names;
 - ``encodings``: tiktoken's BPE data, offline and hash-verified;
 - ``tokens``: counting a JSONL file's tokens the way the vendor bills them;
 - ``estimates``: the one :class:`~vectortrainer.budget.estimates.Estimate` protocol, in dollars or in minutes;

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from vectortrainer.budget.catalog import provider_facts
 from vectortrainer.budget.pricing import resolve_model
 from vectortrainer.errors import ConfigError, DataFormatError
 
@@ -70,10 +71,10 @@ def auto_epochs(n_examples: int) -> int:
     return TARGET_EPOCHS
 
 
-def resolve_epochs(n_epochs: Epochs, n_examples: int) -> int:
-    """An explicit epoch count, or the ``auto`` heuristic for ``n_examples``."""
+def resolve_epochs(n_epochs: Epochs, n_examples: int, default: int | None = None) -> int:
+    """An explicit epoch count, or what ``auto`` means: ``default``, else the vendor heuristic for ``n_examples``."""
     if n_epochs == "auto":
-        return auto_epochs(n_examples)
+        return default if default is not None else auto_epochs(n_examples)
     if isinstance(n_epochs, bool) or not isinstance(n_epochs, int) or n_epochs < 1:
         raise ConfigError(f"training.n_epochs: expected a positive integer or 'auto', got {n_epochs!r}")
     return n_epochs
@@ -97,14 +98,19 @@ class CostEstimate:
     max_tokens_per_example: int | None = None
     too_long: list[int] = field(default_factory=list)
     validation_examples: int = 0
-    validation_tokens: int = 0  # free, shown for information
+    validation_tokens: int = 0  # free at OpenAI (shown for information); billed where the provider bills them
     evaluation_usd: float = 0.0  # the evaluation gate's replies (an upper bound), included in estimated_usd
     evaluation_requests: int = 0
     kind: str = USD
+    provider: str = "openai"
+    exact_tokens: bool = True  # False: counted with a stand-in tokenizer (the provider bills its own count)
+    price_source: str = ""
+    warnings: list[str] = field(default_factory=list)  # the provider's schedule: restrictions, cutoffs ahead
+    billed_validation_tokens: int = 0  # where the provider bills its evaluation pass
 
     @property
     def billed_tokens(self) -> int:
-        return self.tokens_per_epoch * self.n_epochs
+        return self.tokens_per_epoch * self.n_epochs + self.billed_validation_tokens
 
     @property
     def amount(self) -> float:
@@ -189,6 +195,7 @@ def estimate_training_cost(
     n_examples: int | None = None,
     prices: Mapping[str, float] | None = None,
     today: _dt.date | None = None,
+    provider: str = "openai",
 ) -> float:
     """USD for training ``tokens`` (one epoch) for ``n_epochs``: price / 1M x tokens x epochs.
 
@@ -198,8 +205,8 @@ def estimate_training_cost(
         raise ValueError("tokens must be >= 0")
     if n_epochs == "auto" and n_examples is None:
         raise ValueError("n_epochs='auto' needs n_examples to pick the epoch count")
-    info = resolve_model(model, prices, today=today)
-    epochs = resolve_epochs(n_epochs, n_examples or 0)
+    info = resolve_model(model, prices, today=today, provider=provider)
+    epochs = resolve_epochs(n_epochs, n_examples or 0, provider_facts(provider).limits.default_epochs)
     return info.price_per_million / 1_000_000 * tokens * epochs
 
 

@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from vectortrainer.budget.estimates import CostEstimate, Epochs, TimeEstimate, resolve_epochs
+from vectortrainer.budget.catalog import provider_facts
 from vectortrainer.budget.pricing import resolve_model
+from vectortrainer.budget.schedule import ScheduleOverrides, current_date, schedule_warnings
 from vectortrainer.budget.tokens import count_tokens_in_jsonl
 from vectortrainer.display import format_usd
 from vectortrainer.errors import BudgetExceededError, TimeBudgetExceededError
@@ -29,18 +31,26 @@ def check_budget(
     validation_path: str | Path | None = None,
     prices: Mapping[str, float] | None = None,
     today: _dt.date | None = None,
+    provider: str = "openai",
+    schedule: ScheduleOverrides | None = None,
 ) -> CostEstimate:
-    """Estimate the cost of training on ``path``; raise ``BudgetExceededError`` if over budget.
+    """Estimate the cost of training on ``path`` at ``provider``; raise ``BudgetExceededError`` if over budget.
 
-    ``max_budget_usd=None`` turns the guard off (the estimate is still returned).
+    ``max_budget_usd=None`` turns the guard off (the estimate is still returned). A provider
+    past its cutoff or a model past its shutdown is refused first (``FineTuningClosedError``);
+    the estimate carries the schedule's warnings (restrictions, a cutoff within 30 days).
     """
-    info = resolve_model(model, prices, today=today)
-    counted = count_tokens_in_jsonl(path, model, prices=prices, today=today)
-    epochs = resolve_epochs(n_epochs, counted.n_examples)
-    usd = info.price_per_million / 1_000_000 * counted.billed_tokens_per_epoch * epochs
+    today = today or current_date()
+    info = resolve_model(model, prices, today=today, provider=provider, schedule=schedule)
+    limits = provider_facts(provider).limits
+    counted = count_tokens_in_jsonl(path, model, prices=prices, today=today, provider=provider, schedule=schedule)
+    epochs = resolve_epochs(n_epochs, counted.n_examples, limits.default_epochs)
     validation = (
-        count_tokens_in_jsonl(validation_path, model, prices=prices, today=today) if validation_path else None
+        count_tokens_in_jsonl(validation_path, model, prices=prices, today=today, provider=provider,
+                              schedule=schedule) if validation_path else None
     )
+    billed_validation = validation.billed_tokens_per_epoch if validation and limits.bills_validation else 0
+    usd = info.price_per_million / 1_000_000 * (counted.billed_tokens_per_epoch * epochs + billed_validation)
     estimate = CostEstimate(
         model=model,
         base_model=info.base,
@@ -57,16 +67,29 @@ def check_budget(
         too_long=counted.too_long,
         validation_examples=validation.n_examples if validation else 0,
         validation_tokens=validation.total_tokens if validation else 0,
+        provider=provider,
+        exact_tokens=info.exact_tokens,
+        price_source=info.price_source,
+        warnings=schedule_warnings(provider, model, today=today, overrides=schedule),
+        billed_validation_tokens=billed_validation,  # one evaluation pass
     )
-    if max_budget_usd is not None and not estimate.within_budget:
-        raise BudgetExceededError(
-            f"estimated training cost {format_usd(estimate.estimated_usd)} exceeds the budget "
-            f"{format_usd(max_budget_usd)} ({estimate.billed_tokens:,} tokens = {estimate.tokens_per_epoch:,} x "
-            f"{estimate.n_epochs} epochs on {model} at ${estimate.price_per_million:.2f}/1M); nothing was uploaded. "
-            f"Raise --max-budget / budget.max_budget_usd, pick fewer examples or a cheaper model",
-            cost=estimate, budget=float(max_budget_usd),
-        )
+    hold_to_budget(estimate, max_budget_usd)
     return estimate
+
+
+def hold_to_budget(estimate: CostEstimate, max_budget_usd: float | None) -> CostEstimate:
+    """``estimate`` held against ``max_budget_usd``; raises ``BudgetExceededError`` above it (``None``: no guard)."""
+    held = estimate.with_budget(max_budget_usd)
+    if max_budget_usd is not None and not held.within_budget:
+        where = f" ({provider_facts(held.provider).title})"
+        raise BudgetExceededError(
+            f"estimated training cost {format_usd(held.estimated_usd)} exceeds the budget "
+            f"{format_usd(max_budget_usd)} ({held.billed_tokens:,} tokens = {held.tokens_per_epoch:,} x "
+            f"{held.n_epochs} epochs on {held.model}{where} at ${held.price_per_million:.2f}/1M); nothing was "
+            f"uploaded. Raise --max-budget / budget.max_budget_usd, pick fewer examples or a cheaper model",
+            cost=held, budget=float(max_budget_usd),
+        )
+    return held
 
 
 def check_time_budget(estimate: TimeEstimate, max_minutes: float | None) -> None:

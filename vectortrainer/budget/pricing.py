@@ -1,8 +1,11 @@
-"""Training prices and the model facts pricing needs: aliases, fine-tuned names, encodings, retirement (VT-8).
+"""Training prices and the model facts pricing needs, per provider: aliases, fine-tuned names, encodings (VT-8, VT-14).
 
-An unknown model is refused, never priced at the cheapest rate; a retired model is
-refused with its retirement date. ``budget.prices`` in the config overrides or
-extends the table.
+The figures live in :mod:`vectortrainer.budget.catalog` with their sources; the tables
+below are OpenAI's, kept under their public names. An unknown model is refused, never
+priced at the cheapest rate; a model past its shutdown, or a provider past its cutoff,
+is refused with the date (:mod:`vectortrainer.budget.schedule`). ``budget.prices`` in
+the config overrides or extends the table of the configured provider, and is the only
+way to price a model whose price was not recorded.
 """
 
 from __future__ import annotations
@@ -11,60 +14,37 @@ import datetime as _dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from vectortrainer.errors import RetiredModelError, UnknownModelError
+from vectortrainer.budget.catalog import OPENAI, base_model_name, provider_facts
+from vectortrainer.budget.schedule import ScheduleOverrides, check_open
+from vectortrainer.errors import UnknownModelError
 
-# USD per 1M *training* tokens (validation tokens are free). Source: OpenAI's pricing
-# page (platform.openai.com/docs/pricing, "Fine-tuning"), figures as recorded in the
-# project's issue 4 in November 2026 (not re-read online: no network here). Prices
-# change: override per model with `budget.prices` in the config.
+__all__ = ["MODEL_TRAINING_PRICES", "MODEL_RETIREMENT_DATES", "MAX_TOKENS_PER_EXAMPLE", "MODEL_ALIASES",
+           "ModelInfo", "base_model_name", "resolve_model"]
+
+# USD per 1M *training* tokens on OpenAI (validation tokens are free); sources in the catalog.
 MODEL_TRAINING_PRICES: dict[str, float] = {
-    "gpt-4.1-2025-04-14": 25.00,
-    "gpt-4.1-mini-2025-04-14": 5.00,
-    "gpt-4.1-nano-2025-04-14": 1.50,
-    "gpt-4o-2024-08-06": 25.00,
-    "gpt-4o-mini-2024-07-18": 3.00,
-    "gpt-3.5-turbo": 8.00,
+    m.name: m.price_per_million for m in OPENAI.models if m.price_per_million is not None
 }
-
-# Fine-tuning shut down for these base models (OpenAI deprecations page).
-MODEL_RETIREMENT_DATES: dict[str, _dt.date] = {
-    "gpt-4.1-nano-2025-04-14": _dt.date(2026, 10, 23),
-    "gpt-3.5-turbo": _dt.date(2026, 10, 23),
-}
-
-# Longest training example per model (longer ones are truncated), from OpenAI's
-# fine-tuning guide: 65,536 tokens for the gpt-4o / gpt-4.1 families, 16,385 for
-# gpt-3.5-turbo-0125.
+# The day each OpenAI base model (and its fine-tunes) shuts down.
+MODEL_RETIREMENT_DATES: dict[str, _dt.date] = {m.name: m.shutdown_on for m in OPENAI.models if m.shutdown_on}
+# Longest training example per model (longer ones are truncated), from OpenAI's fine-tuning guide.
 MAX_TOKENS_PER_EXAMPLE: dict[str, int] = {
-    "gpt-4.1-2025-04-14": 65_536,
-    "gpt-4.1-mini-2025-04-14": 65_536,
-    "gpt-4.1-nano-2025-04-14": 65_536,
-    "gpt-4o-2024-08-06": 65_536,
-    "gpt-4o-mini-2024-07-18": 65_536,
-    "gpt-3.5-turbo": 16_385,
+    m.name: m.max_tokens_per_example for m in OPENAI.models if m.max_tokens_per_example
 }
-
 # Short names and older snapshots -> the entry of the tables above.
-MODEL_ALIASES: dict[str, str] = {
-    "gpt-4.1": "gpt-4.1-2025-04-14",
-    "gpt-4.1-mini": "gpt-4.1-mini-2025-04-14",
-    "gpt-4.1-nano": "gpt-4.1-nano-2025-04-14",
-    "gpt-4o": "gpt-4o-2024-08-06",
-    "gpt-4o-mini": "gpt-4o-mini-2024-07-18",
-    "gpt-3.5-turbo-0125": "gpt-3.5-turbo",
-    "gpt-3.5-turbo-1106": "gpt-3.5-turbo",
-    "gpt-3.5-turbo-0613": "gpt-3.5-turbo",
-}
+MODEL_ALIASES: dict[str, str] = dict(OPENAI.model_aliases)
 
-# Encoding by model family; longest prefix first. (tiktoken's own table maps every
-# `ft:gpt-4...` name to cl100k_base, wrong for gpt-4o / gpt-4.1 bases, so fine-tuned
-# names are reduced to their base before this lookup.)
+# Encoding by model family for OpenAI-family names the catalog does not list; longest prefix first.
+# (tiktoken's own table maps every `ft:gpt-4...` name to cl100k_base, wrong for gpt-4o / gpt-4.1
+# bases, so fine-tuned names are reduced to their base before this lookup.)
 _ENCODING_BY_PREFIX: tuple[tuple[str, str], ...] = (
     ("gpt-4.1", "o200k_base"),
     ("gpt-4o", "o200k_base"),
     ("gpt-3.5", "cl100k_base"),
     ("gpt-4", "cl100k_base"),
 )
+# Providers whose models have their own tokenizers: counted with this encoding, as an approximation.
+APPROXIMATE_ENCODING = "o200k_base"
 
 
 @dataclass(frozen=True)
@@ -76,22 +56,14 @@ class ModelInfo:
     encoding: str
     price_per_million: float
     max_tokens_per_example: int | None
-    retired_on: _dt.date | None = None
+    retired_on: _dt.date | None = None  # the shutdown date, when one is published
+    provider: str = "openai"
+    exact_tokens: bool = True  # False: ``encoding`` approximates the model's own tokenizer
+    price_source: str = ""
 
     @property
     def is_fine_tuned(self) -> bool:
         return self.requested.startswith("ft:")
-
-
-def base_model_name(model: str) -> str:
-    """``ft:<base>:<org>:<suffix>:<id>`` (or a checkpoint of one) -> ``<base>``; others unchanged."""
-    model = model.strip()
-    if model.startswith("ft:"):
-        parts = model.split(":")
-        if len(parts) < 2 or not parts[1]:
-            raise UnknownModelError(f"model {model!r}: a fine-tuned name looks like ft:<base>:<org>::<id>")
-        return parts[1]
-    return model
 
 
 def resolve_model(
@@ -99,45 +71,58 @@ def resolve_model(
     prices: Mapping[str, float] | None = None,
     *,
     today: _dt.date | None = None,
+    provider: str = "openai",
+    schedule: ScheduleOverrides | None = None,
 ) -> ModelInfo:
-    """Look ``model`` up for pricing: aliases and fine-tuned names map to their base.
+    """Look ``model`` up for pricing on ``provider``: aliases and fine-tuned names map to their base.
 
-    ``prices`` (from ``budget.prices``) override or extend the table. Raises
-    ``UnknownModelError`` / ``RetiredModelError``.
+    ``prices`` (from ``budget.prices``) override or extend the provider's table. Raises
+    ``UnknownModelError`` (no price known), ``RetiredModelError`` (past its shutdown) or
+    ``FineTuningClosedError`` (the provider is past its cutoff).
     """
-    overrides = dict(prices or {})
-    base = base_model_name(model)
-    base = MODEL_ALIASES.get(base, base)
-    table = {**MODEL_TRAINING_PRICES, **{MODEL_ALIASES.get(k, k): v for k, v in overrides.items()}}
-    if base not in table:
-        known = ", ".join(
-            f"{m} (retired {MODEL_RETIREMENT_DATES[m].isoformat()})" if m in MODEL_RETIREMENT_DATES else m
-            for m in sorted(MODEL_TRAINING_PRICES)
-        )
-        raise UnknownModelError(
-            f"model {model!r} has no known training price (known: {known}); "
-            f"add its USD per 1M training tokens under budget.prices in the config"
-        )
-    encoding = _encoding_for_base(base)
-    if encoding is None:
-        raise UnknownModelError(
-            f"model {model!r}: no tokenizer known for {base!r} (supported families: gpt-4.1, gpt-4o, gpt-3.5)"
-        )
-    retired_on = MODEL_RETIREMENT_DATES.get(base)
-    if retired_on is not None and (today or _dt.date.today()) >= retired_on:
-        live = ", ".join(sorted(m for m in MODEL_TRAINING_PRICES if m not in MODEL_RETIREMENT_DATES))
-        raise RetiredModelError(
-            f"model {model!r}: fine-tuning of {base} was retired on {retired_on.isoformat()}; "
-            f"choose another model (e.g. {live})"
-        )
+    facts = provider_facts(provider)
+    base = facts.base_name(model)
+    listed = facts.model(model)
+    overrides = {facts.base_name(k): float(v) for k, v in (prices or {}).items()}
+    price = overrides.get(base, listed.price_per_million if listed is not None else None)
+    if price is None:
+        raise UnknownModelError(_no_price_message(model, base, provider, listed is not None))
+    check_open(provider, model, today=today, overrides=schedule)
+    if listed is not None:
+        encoding, exact = listed.encoding, listed.exact_tokens
+    elif provider in ("openai", "azure"):
+        encoding, exact = _encoding_for_base(base), True
+        if encoding is None:
+            raise UnknownModelError(
+                f"model {model!r}: no tokenizer known for {base!r} (supported families: gpt-4.1, gpt-4o, gpt-3.5)"
+            )
+    else:
+        encoding, exact = APPROXIMATE_ENCODING, False
     return ModelInfo(
         requested=model,
         base=base,
         encoding=encoding,
-        price_per_million=float(table[base]),
-        max_tokens_per_example=MAX_TOKENS_PER_EXAMPLE.get(base),
-        retired_on=retired_on,
+        price_per_million=price,
+        max_tokens_per_example=listed.max_tokens_per_example if listed is not None else None,
+        retired_on=listed.shutdown_on if listed is not None else None,
+        provider=provider,
+        exact_tokens=exact,
+        price_source="budget.prices in the config" if base in overrides else (listed.price_source if listed else ""),
     )
+
+
+def _no_price_message(model: str, base: str, provider: str, listed: bool) -> str:
+    facts = provider_facts(provider)
+    if listed:
+        return (f"model {model!r} on {facts.title}: no training price is recorded "
+                f"({facts.model(model).price_source}); add its USD per 1M training tokens under "
+                f"budget.prices in the config, e.g. budget.prices: {{{base}: <price>}}")
+    known = ", ".join(
+        f"{m.name} (shuts down {m.shutdown_on.isoformat()})" if m.shutdown_on else m.name
+        for m in sorted(facts.models, key=lambda m: m.name)
+    )
+    return (f"model {model!r} has no known training price on {facts.title} (known: {known}); "
+            f"add its USD per 1M training tokens under budget.prices in the config")
 
 
 def _encoding_for_base(base: str) -> str | None:

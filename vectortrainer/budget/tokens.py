@@ -19,6 +19,7 @@ from typing import Any
 
 from vectortrainer.budget.encodings import get_encoding
 from vectortrainer.budget.pricing import resolve_model
+from vectortrainer.budget.schedule import ScheduleOverrides
 from vectortrainer.errors import DataFormatError
 from vectortrainer.files import iter_jsonl_records
 
@@ -101,10 +102,15 @@ def count_tokens_in_jsonl(
     *,
     prices: Mapping[str, float] | None = None,
     today: _dt.date | None = None,
+    provider: str = "openai",
+    schedule: ScheduleOverrides | None = None,
 ) -> TokenCount:
-    """Count the tokens of a ChatML JSONL file for ``model``, offline (FR-6.1)."""
+    """Count the tokens of a ChatML JSONL file for ``model`` on ``provider``, offline (FR-6.1).
+
+    Exact for OpenAI's models; for other providers ``encoding`` stands in for the model's own tokenizer.
+    """
     path = Path(path)
-    info = resolve_model(model, prices, today=today)
+    info = resolve_model(model, prices, today=today, provider=provider, schedule=schedule)
     encoding = get_encoding(info.encoding)
     limit = info.max_tokens_per_example
     n_examples = total = billed = longest = 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vectortrainer.budget.catalog import PROVIDERS
 from vectortrainer.budget.estimates import MINUTES, Estimate
 from vectortrainer.display import format_usd
 
@@ -23,6 +24,7 @@ class BudgetView:
     limit: float | None  # None: no guard
     unit: str  # "usd" or "minutes"
     advice: str = ""
+    warnings: tuple[str, ...] = ()  # the provider's schedule: restrictions in force, a cutoff within 30 days
 
     @property
     def over_budget(self) -> bool:
@@ -47,13 +49,17 @@ def _dollars_view(estimate: Estimate) -> BudgetView:
     epochs = int(getattr(estimate, "n_epochs", 0))
     price = float(getattr(estimate, "price_per_million", 0.0))
     budget = estimate.limit
+    provider = str(getattr(estimate, "provider", "openai"))
+    exact = bool(getattr(estimate, "exact_tokens", True))
+    encoding = str(getattr(estimate, "encoding", ""))
     rows = (
+        ("provider", PROVIDERS[provider].title if provider in PROVIDERS else provider),
         ("examples", f"{estimate.n_examples:,}"),
-        ("tokens per epoch", f"{tokens:,}"),
+        ("tokens per epoch", f"{tokens:,}" if exact else f"{tokens:,} (approximate: {encoding}, not the model's own tokenizer)"),
         ("model", estimate.model),
         ("epochs", str(epochs)),
         ("price", f"${price:.2f} per 1M training tokens"),
-        ("billed tokens", f"{tokens * epochs:,}"),
+        ("billed tokens", f"{int(getattr(estimate, 'billed_tokens', tokens * epochs)):,}"),
         *((("evaluation", f"{format_usd(float(getattr(estimate, 'evaluation_usd')))} for "
                           f"{int(getattr(estimate, 'evaluation_requests', 0))} held-out replies (at most)"),)
           if getattr(estimate, "evaluation_usd", 0) else ()),
@@ -68,7 +74,8 @@ def _dollars_view(estimate: Estimate) -> BudgetView:
             f"To get under {format_usd(budget)}: select {most} (a smaller top-k), use fewer epochs or a "
             f"cheaper model (training.n_epochs / training.model), or raise budget.max_budget_usd in the config."
         )
-    return BudgetView("Approve the fine-tune cost?", rows, estimate.estimated_usd, budget, "usd", advice)
+    warnings = tuple(getattr(estimate, "warnings", ()) or ())
+    return BudgetView("Approve the fine-tune cost?", rows, estimate.estimated_usd, budget, "usd", advice, warnings)
 
 
 def _minutes_view(estimate: Estimate) -> BudgetView:
@@ -76,6 +83,7 @@ def _minutes_view(estimate: Estimate) -> BudgetView:
     trained = float(getattr(estimate, "n_epochs_trained", 0.0))
     speed = getattr(estimate, "tokens_per_second", None)
     rows = (
+        ("provider", "local (your machine)"),
         ("examples", f"{estimate.n_examples:,}"),
         ("model", estimate.model),
         ("method", str(getattr(estimate, "method", ""))),

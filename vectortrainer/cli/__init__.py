@@ -22,6 +22,7 @@ SUBCOMMAND_MODULES = (
     "vectortrainer.cli.demo",
     "vectortrainer.cli.select",
     "vectortrainer.cli.runs",
+    "vectortrainer.cli.providers",
     "vectortrainer.cli.rules",
     "vectortrainer.cli.hooks",
     "vectortrainer.cli.models",

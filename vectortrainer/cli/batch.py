@@ -26,7 +26,7 @@ approval. With a budget (``--max-budget`` or ``budget.max_budget_usd``) a run
 whose estimate is within it proceeds and one above it stops with exit 3 before
 any upload. With the budget turned off (``max_budget_usd: null``) the run
 proceeds only with ``--yes``; without it, it stops with exit 3. A local run
-(``training.trainer: local``) pays no vendor: it is held to ``budget.max_minutes``.
+(``training.provider: local``) pays no vendor: it is held to ``budget.max_minutes``.
 """
 
 from __future__ import annotations

@@ -107,7 +107,7 @@ def batch_approval(config: Config, yes: bool) -> ConfirmCallback:
     """The confirm callback of a headless run (``--batch``, ``loop``): the budget approves, else ``--yes``."""
 
     def approve(estimate: Estimate) -> bool:
-        if config.training.trainer == "local" or config.budget.max_budget_usd is not None:
+        if config.training.provider == "local" or config.budget.max_budget_usd is not None:
             return bool(estimate.within_budget)
         return yes
 

@@ -14,6 +14,8 @@ from vectortrainer.errors import ConfigError, RuleSynthesisError
 from vectortrainer.feedback.store import load_feedback_pairs
 from vectortrainer.hooks.report import publish_hook
 from vectortrainer.rules.learning import Choice, learn_rules
+from vectortrainer.store.environment import store_exists
+from vectortrainer.store.source import LogSource
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -70,8 +72,10 @@ def synthesize_command(args: argparse.Namespace) -> int:
     if not pairs:
         return fail(f"{feedback_path}: no valid feedback pairs to learn from", ExitCode.USAGE)
     semantic = config.feedback.semantic_screen and not args.no_semantic
+    # Each rule's blast radius is measured on the store's uncorrected logs when there is a store.
+    source = LogSource.open(config.store.path) if store_exists(config.store.path) else None
     try:
-        rule_set = learn_rules(pairs, semantic_screen=semantic, choices=choices)
+        rule_set = learn_rules(pairs, semantic_screen=semantic, choices=choices, source=source)
     except RuleSynthesisError as exc:
         return fail(f"--choose: {exc}", ExitCode.USAGE)
     report, summary = publish_hook(rule_set, hooks_dir, feedback_path=feedback_path, note=args.note,
@@ -85,12 +89,24 @@ def synthesize_command(args: argparse.Namespace) -> int:
 
 def _print_tables(console: Console, rule_set, report, path: Path) -> None:  # type: ignore[no-untyped-def]
     rules = Table(title=f"{len(rule_set.rules)} rules", title_justify="left")
-    for column in ("#", "kind", "pattern", "replacement", "condition", "support"):
+    for column in ("#", "kind", "pattern", "replacement", "condition", "support", "blast radius"):
         rules.add_column(column, overflow="fold")
     for number, rule in enumerate(rule_set.rules, start=1):
-        condition = ", ".join(f"{k}={v}" for k, v in rule.condition.items()) or "always"
-        rules.add_row(str(number), rule.kind, repr(rule.pattern), repr(rule.replacement), condition, str(rule.support))
+        rules.add_row(str(number), rule.kind, repr(rule.pattern), repr(rule.replacement),
+                      rule.describe_scope() or "always", str(rule.support), rule.evidence.blast_radius)
     console.print(rules)
+    for number, rule in enumerate(rule_set.rules, start=1):
+        console.print(f"why {number}: {rule.evidence.why}", soft_wrap=True)
+    if rule_set.inactive:
+        inactive = Table(title=f"{len(rule_set.inactive)} rules kept inactive by their blast radius",
+                         title_justify="left")
+        for column in ("kind", "pattern", "replacement", "blast radius", "why"):
+            inactive.add_column(column, overflow="fold")
+        for held in rule_set.inactive:
+            rule = held.rule
+            inactive.add_row(rule.kind, repr(rule.pattern), repr(rule.replacement), rule.evidence.blast_radius,
+                             held.reason)
+        console.print(inactive)
     if rule_set.conflicts:
         conflicts = Table(title=f"{len(rule_set.conflicts)} conflicts (override with --choose ID=N or ID=both:I,J)",
                           title_justify="left")

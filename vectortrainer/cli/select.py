@@ -19,7 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_subcommand_options(select)
     select.add_argument("--function", metavar="NAME", default=argparse.SUPPRESS, help="the decorated function")
     select.add_argument("--out", type=Path, required=True, metavar="FILE", help="the ChatML JSONL to write")
-    select.add_argument("--epsilon", type=float, metavar="E", help="neighbours have cosine similarity >= 1 - E")
+    select.add_argument("--epsilon", metavar="E", help="neighbours have cosine similarity >= 1 - E; "
+                                                        "'auto' (the default) chooses it from the logs")
     select.add_argument("--top-k", type=int, metavar="K", help="golden examples to pick in all")
     select.set_defaults(handler=select_command)
 
@@ -35,17 +36,13 @@ def select_command(args: argparse.Namespace) -> int:
         raise ConfigError("select: name the function with --function NAME (list them with `vectortrainer functions`)")
     with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
                   console=stderr_console, transient=True) as bar:
-        task = bar.add_task("opening the store (loading VectorWave)", total=None)
+        task = bar.add_task("opening the store", total=None)
 
         def on_progress(stage: str, done: int, total: int) -> None:
             bar.update(task, description=stage, completed=done, total=total or None)
 
         source = LogSource.open(config.store.path)
-        extractor = DensityBasedExtractor(
-            source=source, epsilon=config.selection.epsilon, top_k=config.selection.top_k,
-            anomaly_share=config.selection.anomaly_share, system_prompts=config.selection.system_prompts,
-            progress=on_progress,
-        )
+        extractor = DensityBasedExtractor.from_config(config.selection, source=source, progress=on_progress)
         report = extractor.extract_golden_data(function, args.out)
     stderr_console.print(_summary_table(report))
     if not report.validation.ok:
@@ -69,7 +66,9 @@ def _summary_table(report) -> Table:
     table.add_row("density mode", report.density_mode + (f" (recall {report.recall:.3f})" if report.recall is not None else ""))
     left_out = {**report.skipped, **report.excluded}
     table.add_row("left out", ", ".join(f"{n} {why}" for why, n in left_out.items()) or "nothing")
-    table.add_row("epsilon / top-k", f"{report.epsilon} / {report.top_k}")
+    table.add_row("epsilon / top-k", f"{report.epsilon:.3g} / {report.top_k}")
+    if report.coverage is not None:
+        table.add_row("coverage", "\n".join(report.coverage.lines()))
     table.add_row("timings", "  ".join(f"{k} {v:.2f}s" for k, v in report.timings.items()))
     return table
 

@@ -40,6 +40,7 @@ import numpy as np
 
 from vectortrainer.config import epsilon_problem
 from vectortrainer.errors import ConfigError, DataFormatError
+from vectortrainer.golden.epsilon import DEFAULT_MIN_SAMPLES, EpsilonChoice, choose_epsilon, given_epsilon
 
 DEFAULT_BLOCK_SIZE = 2048
 EXACT_MODE_LIMIT = 60_000
@@ -55,7 +56,8 @@ class DensityResult:
     """Density of every row plus what selection needs from the same pass.
 
     ``components`` labels connected components of the epsilon-graph (each label is
-    the smallest row index in its component). ``recall`` and ``density_ratio`` are
+    the smallest row index in its component); with ``min_samples``, only edges between
+    two core rows join components, so non-core rows (bridges) never chain them. ``recall`` and ``density_ratio`` are
     set in ANN mode only: the share of true neighbours (up to ``max_neighbours`` per
     row) that the index found, and sum of ANN density / sum of exact density, both on
     a random sample of ``recall_sample_size`` rows.
@@ -65,6 +67,12 @@ class DensityResult:
     neighbour_counts: np.ndarray
     components: np.ndarray
     epsilon: float
+    epsilon_choice: EpsilonChoice
+    # With ``min_samples``: each row's similarity to its min_samples-th nearest neighbour,
+    # whether it is a core row, and its most similar core neighbour within epsilon (-1: none).
+    kth_similarity: np.ndarray | None
+    core: np.ndarray | None
+    nearest_core: np.ndarray | None
     mode: Literal["exact", "ann"]
     seconds: float
     max_neighbours: int | None = None
@@ -109,7 +117,7 @@ def epsilon_density(vectors: np.ndarray, epsilon: float, *, block_size: int = DE
 
 def epsilon_graph_stats(
     vectors: np.ndarray,
-    epsilon: float,
+    epsilon: float | Literal["auto"],
     *,
     mode: Literal["auto", "exact", "ann"] = "auto",
     block_size: int = DEFAULT_BLOCK_SIZE,
@@ -118,11 +126,24 @@ def epsilon_graph_stats(
     recall_sample_size: int = 256,
     seed: int = 0,
     progress: Progress | None = None,
+    min_samples: int | None = None,
 ) -> DensityResult:
-    """Density, neighbour counts and connected components of the epsilon-graph."""
-    threshold = similarity_threshold(epsilon)
+    """Density, neighbour counts and connected components of the epsilon-graph.
+
+    With ``min_samples`` (or ``epsilon="auto"``, which implies ``DEFAULT_MIN_SAMPLES``)
+    a first pass finds every row's ``min_samples``-th nearest-neighbour similarity;
+    ``epsilon="auto"`` is chosen from those (:mod:`vectortrainer.golden.epsilon`); rows
+    with ``min_samples`` neighbours within epsilon are *core*, components join only
+    core rows, and each row's nearest core neighbour is kept (see :class:`DensityResult`).
+    """
+    if epsilon != "auto":
+        similarity_threshold(epsilon)  # validates a given epsilon before any work
     if block_size < 1:
         raise ConfigError(f"block_size={block_size}: must be at least 1")
+    if min_samples is None and epsilon == "auto":
+        min_samples = DEFAULT_MIN_SAMPLES
+    if min_samples is not None and min_samples < 1:
+        raise ConfigError(f"min_samples={min_samples}: must be at least 1")
     started = time.perf_counter()
     unit, nonzero = unit_rows(vectors)
     n = len(unit)
@@ -130,26 +151,51 @@ def epsilon_graph_stats(
         mode = "exact" if n <= EXACT_MODE_LIMIT else "ann"
     if mode not in ("exact", "ann"):
         raise ConfigError(f"density mode {mode!r}: expected 'auto', 'exact' or 'ann'")
+    live = np.flatnonzero(nonzero)
+    sub = np.ascontiguousarray(unit[live])
+    phases = _Phases(progress, 2 if min_samples is not None else 1)
+    ann = None
+    kth = None
+    if mode == "ann" and len(live) > 1:
+        ann = _ann_search(sub, max(max_neighbours, min_samples or 0), nprobe, seed, phases.next())
+    if min_samples is not None:
+        kth = np.full(n, -np.inf)
+        if len(live) > 1:
+            kth[live] = (_kth_from_ann(*ann, min_samples) if ann is not None
+                         else _kth_exact(sub, min_samples, block_size, phases.next()))
+    choice = choose_epsilon(kth[live], min_samples) if epsilon == "auto" else given_epsilon(float(epsilon))
+    threshold = similarity_threshold(choice.epsilon)
+    core = None if kth is None else kth >= threshold
+    # Core logs join one micro-cluster when they are at least this alike (the auto choice's upper cut).
+    link = max(threshold, (choice.link_similarity or 0.0) - SIMILARITY_TOLERANCE)
 
     density = np.zeros(n, dtype=np.float64)
     counts = np.zeros(n, dtype=np.int64)
     components = np.arange(n, dtype=np.int64)
-    live = np.flatnonzero(nonzero)
+    nearest_core = np.full(n, -1, dtype=np.int64) if core is not None else None
     extra: dict = {}
     if len(live) > 1:
-        sub = np.ascontiguousarray(unit[live])
+        sub_core = None if core is None else core[live]
         if mode == "exact":
-            d, c, comp = _exact_pass(sub, threshold, block_size, progress)
+            d, c, comp, near = _exact_pass(sub, threshold, block_size, phases.next(), sub_core, link)
         else:
-            d, c, comp, extra = _ann_pass(sub, threshold, max_neighbours, nprobe, recall_sample_size, seed, progress)
+            assert ann is not None
+            d, c, comp, near, extra = _ann_graph(sub, *ann, threshold, max_neighbours, recall_sample_size, seed,
+                                                 sub_core, link)
         density[live] = d
         counts[live] = c
         components[live] = live[comp]  # component label = smallest original row index
+        if nearest_core is not None and near is not None:
+            nearest_core[live] = np.where(near >= 0, live[np.maximum(near, 0)], -1)
     return DensityResult(
         density=density,
         neighbour_counts=counts,
         components=components,
-        epsilon=float(epsilon),
+        epsilon=choice.epsilon,
+        epsilon_choice=choice,
+        kth_similarity=kth,
+        core=core,
+        nearest_core=nearest_core,
         mode=mode,
         seconds=time.perf_counter() - started,
         max_neighbours=max_neighbours if mode == "ann" else None,
@@ -157,13 +203,76 @@ def epsilon_graph_stats(
     )
 
 
+class _Phases:
+    """Reports several passes as one progress: pass ``i`` of ``count`` covers its share of the bar."""
+
+    def __init__(self, progress: Progress | None, count: int) -> None:
+        self.progress = progress
+        self.count = count
+        self.index = -1
+
+    def next(self) -> Progress | None:
+        self.index += 1
+        if self.progress is None:
+            return None
+        index, count, report = self.index, self.count, self.progress
+        return lambda done, total: report(index * total + done, count * total)
+
+
+def _kth_exact(unit: np.ndarray, k: int, block_size: int, progress: Progress | None) -> np.ndarray:
+    """Each row's similarity to its ``k``-th most similar other row (-inf with fewer than ``k`` others).
+
+    The same upper-triangle blocks as the density pass (each block updates both sides),
+    keeping a running top-``k`` per row.
+    """
+    n = len(unit)
+    k = max(1, k)
+    top = np.full((n, k), -np.inf, dtype=np.float32)
+    block = min(block_size, n)
+    starts = range(0, n, block)
+    total = len(starts) * (len(starts) + 1) // 2
+    done = 0
+    for i0 in starts:
+        i1 = min(n, i0 + block)
+        for j0 in range(i0, n, block):
+            j1 = min(n, j0 + block)
+            sims = unit[i0:i1] @ unit[j0:j1].T
+            if i0 == j0:
+                np.fill_diagonal(sims, -np.inf)  # a log is not its own neighbour
+            top[i0:i1] = _top_k(np.concatenate([top[i0:i1], sims], axis=1), k)
+            if i0 != j0:
+                top[j0:j1] = _top_k(np.concatenate([top[j0:j1], sims.T], axis=1), k)
+            done += 1
+            if progress:
+                progress(done, total)
+    return np.min(top, axis=1).astype(np.float64)
+
+
+def _top_k(values: np.ndarray, k: int) -> np.ndarray:
+    if values.shape[1] <= k:
+        return values
+    return -np.partition(-values, k - 1, axis=1)[:, :k]
+
+
+def _kth_from_ann(sims: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
+    """The ``k``-th neighbour similarity from ANN lists (self excluded; -inf when a row found fewer)."""
+    own = np.arange(len(ids))[:, None]
+    others = np.where((ids >= 0) & (ids != own), sims, -np.inf)
+    others = -np.sort(-others, axis=1)
+    if others.shape[1] < k:
+        return np.full(len(ids), -np.inf)
+    return others[:, k - 1].astype(np.float64)
+
+
 def _exact_pass(
-    unit: np.ndarray, threshold: float, block_size: int, progress: Progress | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    unit: np.ndarray, threshold: float, block_size: int, progress: Progress | None, core: np.ndarray | None = None,
+    link: float | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     n = len(unit)
     density = np.zeros(n, dtype=np.float64)
     counts = np.zeros(n, dtype=np.int64)
     roots = np.arange(n, dtype=np.int64)
+    nearest = _NearestCore(n, core) if core is not None else None
     block = min(block_size, n)
     sims_buffer = np.empty(block * block, dtype=np.float32)
     mask_buffer = np.empty(block * block, dtype=bool)
@@ -193,10 +302,38 @@ def _exact_pass(
             if i0 != j0:
                 density[j0:j1] += sims.sum(axis=0)
                 counts[j0:j1] += np.count_nonzero(mask, axis=0)
+            if nearest is not None:
+                nearest.update(sims, mask, i0, j0)
+                mask &= core[i0:i1, None] & core[None, j0:j1]
+                if link is not None and link > threshold:
+                    mask &= sims >= link
             roots = _merge_block_edges(roots, mask, i0, j0)
             if progress:
                 progress(done, total)
-    return density, counts, roots
+    return density, counts, roots, nearest.best if nearest is not None else None
+
+
+class _NearestCore:
+    """Each row's most similar core neighbour seen so far, updated block by block (symmetric)."""
+
+    def __init__(self, n: int, core: np.ndarray) -> None:
+        self.core = core
+        self.best = np.full(n, -1, dtype=np.int64)
+        self.best_sim = np.full(n, -np.inf, dtype=np.float32)
+
+    def update(self, sims: np.ndarray, mask: np.ndarray, i0: int, j0: int) -> None:
+        rows, cols = sims.shape
+        self._take(np.where(mask & self.core[None, j0 : j0 + cols], sims, -np.inf), i0, j0)
+        if i0 != j0:
+            self._take(np.where(mask & self.core[i0 : i0 + rows, None], sims, -np.inf).T, j0, i0)
+
+    def _take(self, sims: np.ndarray, r0: int, c0: int) -> None:
+        col = np.argmax(sims, axis=1)
+        value = sims[np.arange(len(sims)), col]
+        better = value > self.best_sim[r0 : r0 + len(sims)]
+        idx = np.flatnonzero(better)
+        self.best_sim[r0 + idx] = value[idx]
+        self.best[r0 + idx] = c0 + col[idx]
 
 
 def _merge_block_edges(roots: np.ndarray, mask: np.ndarray, i0: int, j0: int) -> np.ndarray:
@@ -226,15 +363,10 @@ def _merge_block_edges(roots: np.ndarray, mask: np.ndarray, i0: int, j0: int) ->
     return lookup[roots]
 
 
-def _ann_pass(
-    unit: np.ndarray,
-    threshold: float,
-    max_neighbours: int,
-    nprobe: int,
-    recall_sample_size: int,
-    seed: int,
-    progress: Progress | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+def _ann_search(
+    unit: np.ndarray, max_neighbours: int, nprobe: int, seed: int, progress: Progress | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``max_neighbours + 1`` most similar rows (self usually first), through a faiss IVF index."""
     import faiss  # imported here: only the ANN mode needs it
 
     n, dim = unit.shape
@@ -261,6 +393,23 @@ def _ann_pass(
         sims[start : start + batch], ids[start : start + batch] = index.search(unit[start : start + batch], k)
         if progress:
             progress(step, total)
+    return sims, ids
+
+
+def _ann_graph(
+    unit: np.ndarray,
+    sims: np.ndarray,
+    ids: np.ndarray,
+    threshold: float,
+    max_neighbours: int,
+    recall_sample_size: int,
+    seed: int,
+    core: np.ndarray | None = None,
+    link: float | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, dict]:
+    """Density, counts, components (and nearest cores) from the ANN neighbour lists at ``threshold``."""
+    n = len(unit)
+    rng = np.random.default_rng(seed)
     own = np.arange(n)[:, None]
     keep = (ids >= 0) & (ids != own) & (sims >= threshold)
     # A row that did not find itself (exact duplicates tie with it) still has k
@@ -275,12 +424,22 @@ def _ann_pass(
     graph = csr_matrix((weights, (rows, cols)), shape=(n, n))
     density = np.asarray(graph.sum(axis=1)).ravel()
     counts = np.diff(graph.indptr).astype(np.int64)
-    _, labels = connected_components(graph, directed=False)
+    nearest = None
+    component_graph = graph
+    if core is not None:
+        hit = core[cols]
+        # Each row's hits come sorted by similarity: its first core hit is its nearest core.
+        hit_rows, first = np.unique(rows[hit], return_index=True)
+        nearest = np.full(n, -1, dtype=np.int64)
+        nearest[hit_rows] = cols[hit][first]
+        both = hit & core[rows] & (weights >= (link if link is not None else threshold))
+        component_graph = csr_matrix((weights[both], (rows[both], cols[both])), shape=(n, n))
+    _, labels = connected_components(component_graph, directed=False)
     smallest = np.full(labels.max() + 1, n, dtype=np.int64)
     np.minimum.at(smallest, labels, np.arange(n))
     recall, ratio, sampled = _measure_recall(unit, threshold, max_neighbours, graph, density, recall_sample_size, rng)
     extra = {"recall": recall, "density_ratio": ratio, "recall_sample_size": sampled}
-    return density, counts, smallest[labels], extra
+    return density, counts, smallest[labels], nearest, extra
 
 
 def _measure_recall(

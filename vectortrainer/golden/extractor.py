@@ -20,6 +20,8 @@ import numpy as np
 from vectortrainer.config import SelectionConfig
 from vectortrainer.errors import StoreError
 from vectortrainer.files import write_jsonl
+from vectortrainer.golden.coverage import Coverage, coverage
+from vectortrainer.golden.epsilon import DEFAULT_MIN_SAMPLES
 from vectortrainer.golden.chatml import ValidationReport, build_example, system_prompt_for, validate_chat_jsonl
 from vectortrainer.golden.selection import GoldenSelection, select_golden
 from vectortrainer.store.records import FunctionLogs
@@ -69,11 +71,13 @@ class ExtractionReport:
     density_percentiles: dict[str, float]
     density_mode: str
     recall: float | None
-    epsilon: float
+    epsilon: float  # the one used (chosen from the data with "auto")
     top_k: int
     picks: list[PickedLog]
     validation: ValidationReport
     timings: dict[str, float] = field(default_factory=dict)
+    epsilon_reason: str = ""
+    coverage: Coverage | None = None
 
     @property
     def examples(self) -> int:
@@ -86,11 +90,13 @@ class DensityBasedExtractor:
     def __init__(
         self,
         dataset_manager: Any = None,
-        epsilon: float = 0.15,
+        epsilon: float | Literal["auto"] = "auto",
         top_k: int = 20,
         *,
         anomaly_share: float = 0.25,
         min_cluster_size: int = 3,
+        min_samples: int = DEFAULT_MIN_SAMPLES,
+        cluster_similarity: float | None = None,
         system_prompts: Mapping[str, str] | None = None,
         density_mode: Literal["auto", "exact", "ann"] = "auto",
         source: LogReader | None = None,
@@ -105,6 +111,8 @@ class DensityBasedExtractor:
         self.top_k = top_k
         self.anomaly_share = anomaly_share
         self.min_cluster_size = min_cluster_size
+        self.min_samples = min_samples
+        self.cluster_similarity = cluster_similarity
         self.system_prompts = dict(system_prompts or {})
         self.density_mode = density_mode
         self.progress = progress
@@ -115,6 +123,7 @@ class DensityBasedExtractor:
         """The extractor the ``selection`` section of a config describes, over ``source``."""
         return cls(source=source, epsilon=selection.epsilon, top_k=selection.top_k,
                    anomaly_share=selection.anomaly_share, system_prompts=selection.system_prompts,
+                   min_samples=selection.min_samples, cluster_similarity=selection.cluster_similarity_value,
                    progress=progress)
 
     def extract_golden_data(self, function_name: str, output_path: str | Path) -> ExtractionReport:
@@ -132,6 +141,8 @@ class DensityBasedExtractor:
             top_k=self.top_k,
             anomaly_share=self.anomaly_share,
             min_cluster_size=self.min_cluster_size,
+            min_samples=self.min_samples,
+            cluster_similarity=self.cluster_similarity,
             density_mode=self.density_mode,
             progress=self._stage("density"),
         )
@@ -209,7 +220,9 @@ class DensityBasedExtractor:
             density_percentiles=percentiles,
             density_mode=selection.density_mode,
             recall=selection.recall,
-            epsilon=float(self.epsilon),
+            epsilon=float(selection.epsilon),
+            epsilon_reason=selection.epsilon_reason,
+            coverage=coverage(selection, logs.vectors),
             top_k=self.top_k,
             picks=picks,
             validation=validation,

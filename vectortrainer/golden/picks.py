@@ -43,7 +43,9 @@ def golden_stats(report: ExtractionReport, golden_path: Path) -> dict[str, Any]:
         "excluded": dict(report.excluded),
         "density_mode": report.density_mode,
         "epsilon": report.epsilon,
+        "epsilon_reason": report.epsilon_reason,
         "top_k": report.top_k,
+        "coverage": report.coverage.to_dict() if report.coverage is not None else {},
     }
 
 

@@ -1,35 +1,40 @@
-"""Golden-data selection over the epsilon-graph: steady-state centres and new patterns (FR-1.3, FR-1.4, VT-3).
+"""Golden-data selection over the epsilon-graph: steady-state centres and new patterns (FR-1.3, FR-1.4, VT-3, VT-11).
 
 Algorithm (``select_golden``):
 
 1. **Who takes part.** Only successful logs (``SUCCESS`` and ``ANOMALY``, see
-   ``vectortrainer.types.SUCCESSFUL_STATUSES``) with a non-zero vector. Failed logs
+   ``vectortrainer.store.records.SUCCESSFUL_STATUSES``) with a non-zero vector. Failed logs
    (``ERROR`` / ``FAILURE``) embed their error text, not their input, so they are
    neither counted in anyone's density nor ever picked.
-2. **Density and graph.** ``vectortrainer.density.epsilon_graph_stats`` gives each
-   participant its density D, its neighbour count and its connected component in
-   the epsilon-graph (edge when cosine similarity >= 1 - epsilon), in one blocked
-   pass (exact) or through an ANN index for large inputs.
-3. **Dense clusters** are the components with at least ``min_cluster_size`` logs,
-   numbered 0.. by size (largest first, ties by smallest row).
-4. **Anomaly picks** (new patterns): participants outside every dense cluster,
-   lowest density first (ties: status ``ANOMALY`` first, then row order). Their
-   share of ``top_k`` is ``round(top_k * anomaly_share)``; what they cannot fill goes
-   to the steady state, and the other way round.
+2. **Epsilon, density and core logs.** :func:`vectortrainer.golden.density.epsilon_graph_stats`
+   first finds each participant's ``min_samples``-th nearest-neighbour similarity and,
+   with ``epsilon="auto"`` (the default), chooses epsilon from it
+   (:mod:`vectortrainer.golden.epsilon`); then, in one blocked pass (exact) or through an
+   ANN index for large inputs, density D (FR-1.2) at that epsilon, neighbour counts,
+   core logs (``min_samples`` neighbours within epsilon) and components over core logs.
+3. **Dense clusters** (:mod:`vectortrainer.golden.clusters`): core components merged by
+   average linkage while their logs are more alike than two random logs are, each
+   non-core log with a core neighbour attached as the cluster's fringe; clusters of at
+   least ``min_cluster_size`` logs, numbered 0.. by size (largest first).
+4. **Anomaly picks** (new patterns): participants outside every dense cluster (never a
+   cluster's fringe), lowest density first; ties go to status ``ANOMALY`` first
+   (VectorWave's drift detector flagged them), then to the more isolated (the lower
+   their ``min_samples``-th neighbour similarity, a continuous measure), then row order. Their share of ``top_k`` is ``round(top_k * anomaly_share)``;
+   what they cannot fill goes to the steady state, and the other way round.
 5. **Steady-state picks** (cluster centres): every dense cluster gets one pick
    while the budget allows (largest clusters first); the rest of the budget is
    shared in proportion to cluster size (largest remainder), so a larger cluster
    never gets fewer picks than a smaller one, up to its own size. Within a
-   cluster the first pick is its **medoid** under cosine similarity (the member
-   whose summed similarity to all members is largest, i.e. argmax of x_i . sum(x));
-   further picks are the medoids of a spherical k-means split of the cluster into
-   as many parts as it has picks (seeded with the medoid and farthest-first
-   traversal, so deterministic), then the densest remaining members.
+   cluster the first pick is the **medoid** of its core logs under cosine similarity
+   (the member whose summed similarity to all members is largest, i.e. argmax of
+   x_i . sum(x)); further picks are the medoids of a spherical k-means split of the
+   cluster into as many parts as it has picks (seeded with the medoid and
+   farthest-first traversal, so deterministic), then the densest remaining core logs.
 6. **Near-duplicates are suppressed**: no pick has cosine similarity >=
    ``1 - duplicate_epsilon`` (default ``epsilon / 4``) with an earlier pick, across
    both strategies; a cluster whose members are all duplicates of its first pick
    gives its unused picks back to the other clusters (round-robin, largest first).
-   So a group of identical isolated logs yields at most one anomaly pick.
+   So a group of identical logs yields at most one pick.
 7. **Ranking**: steady picks are ordered round by round (every cluster's medoid by
    cluster size, then every cluster's second pick, ...); anomaly picks by density.
 
@@ -45,15 +50,11 @@ from typing import Literal
 
 import numpy as np
 
-from vectortrainer.config import anomaly_share_problem, top_k_problem
+from vectortrainer.config import anomaly_share_problem, epsilon_problem, top_k_problem
 from vectortrainer.errors import ConfigError, DataFormatError
-from vectortrainer.golden.density import (
-    DEFAULT_BLOCK_SIZE,
-    Progress,
-    epsilon_graph_stats,
-    similarity_threshold,
-    unit_rows,
-)
+from vectortrainer.golden.clusters import dense_clusters
+from vectortrainer.golden.density import DEFAULT_BLOCK_SIZE, Progress, epsilon_graph_stats, unit_rows
+from vectortrainer.golden.epsilon import DEFAULT_MIN_SAMPLES, EpsilonChoice
 from vectortrainer.store.records import SUCCESSFUL_STATUSES
 
 Strategy = Literal["steady", "anomaly"]
@@ -79,7 +80,8 @@ class GoldenSelection:
     """Ranked row indices per strategy plus the per-row figures behind them.
 
     ``density`` / ``neighbour_counts`` are 0 for rows that took no part (failed
-    logs, zero vectors); ``clusters`` is -1 outside every dense cluster.
+    logs, zero vectors); ``clusters`` is -1 outside every dense cluster; ``fringe``
+    marks rows that joined a cluster through a core neighbour.
     """
 
     steady: np.ndarray
@@ -97,35 +99,48 @@ class GoldenSelection:
     selection_seconds: float
     recall: float | None = None
     excluded: dict[str, int] = field(default_factory=dict)
+    epsilon_choice: EpsilonChoice | None = None
+    min_samples: int = DEFAULT_MIN_SAMPLES
+    cluster_similarity: float | None = None
+    core: np.ndarray | None = None
+    fringe: np.ndarray | None = None
+    duplicates_suppressed: int = 0
 
     @property
     def rows(self) -> np.ndarray:
         """All picked rows: steady first, then anomaly."""
         return np.concatenate([self.steady, self.anomaly])
 
+    @property
+    def epsilon_reason(self) -> str:
+        return self.epsilon_choice.reason if self.epsilon_choice else f"set: {self.epsilon:g}"
+
 
 def select_golden(
     vectors: np.ndarray,
     statuses: Sequence[str],
     *,
-    epsilon: float,
+    epsilon: float | Literal["auto"] = "auto",
     top_k: int,
     anomaly_share: float = 0.25,
     min_cluster_size: int = 3,
+    min_samples: int = DEFAULT_MIN_SAMPLES,
+    cluster_similarity: float | None = None,
     duplicate_epsilon: float | None = None,
     density_mode: Literal["auto", "exact", "ann"] = "auto",
     block_size: int = DEFAULT_BLOCK_SIZE,
     progress: Progress | None = None,
 ) -> GoldenSelection:
     """Pick up to ``top_k`` logs: medoids of every dense cluster and low-density new patterns."""
-    similarity_threshold(epsilon)  # validates epsilon
-    for name, value, problem in (("top_k", top_k, top_k_problem(top_k)),
+    for name, value, problem in (("epsilon", epsilon, epsilon_problem(epsilon)),
+                                 ("top_k", top_k, top_k_problem(top_k)),
                                  ("anomaly_share", anomaly_share, anomaly_share_problem(anomaly_share))):
         if problem:
             raise ConfigError(f"{name}={value!r}: {problem}")
     if min_cluster_size < 2:
         raise ConfigError(f"min_cluster_size={min_cluster_size!r}: must be at least 2")
-    duplicate_epsilon = epsilon / 4 if duplicate_epsilon is None else duplicate_epsilon
+    if min_samples < 1:
+        raise ConfigError(f"min_samples={min_samples!r}: must be at least 1")
     unit, nonzero = unit_rows(vectors)
     n = len(unit)
     if len(statuses) != n:
@@ -134,37 +149,40 @@ def select_golden(
     participating = successful & nonzero
     rows = np.flatnonzero(participating)
 
-    stats = epsilon_graph_stats(unit[rows], epsilon, mode=density_mode, block_size=block_size, progress=progress)
+    stats = epsilon_graph_stats(unit[rows], epsilon, mode=density_mode, block_size=block_size, progress=progress,
+                                min_samples=min_samples)
+    chosen = stats.epsilon
+    duplicate_epsilon = chosen / 4 if duplicate_epsilon is None else duplicate_epsilon
     started = time.perf_counter()
     density = np.zeros(n)
     counts = np.zeros(n, dtype=np.int64)
     density[rows] = stats.density
     counts[rows] = stats.neighbour_counts
-
+    assert stats.core is not None and stats.nearest_core is not None and stats.kth_similarity is not None
+    grouping = dense_clusters(unit[rows], stats.core, stats.components, stats.nearest_core,
+                              min_cluster_size=min_cluster_size, cluster_similarity=cluster_similarity)
+    local_cluster = grouping.labels
+    cluster_sizes = grouping.sizes
     clusters = np.full(n, -1, dtype=np.int64)
-    labels, sizes = np.unique(stats.components, return_counts=True)
-    dense = sizes >= min_cluster_size
-    # Largest first; ties by smallest row (labels are the smallest local row).
-    order = np.lexsort((labels[dense], -sizes[dense]))
-    dense_labels = labels[dense][order]
-    cluster_sizes = sizes[dense][order]
-    local_cluster = np.full(len(rows), -1, dtype=np.int64)
-    if len(dense_labels):
-        position = np.full(len(rows), -1, dtype=np.int64)
-        position[dense_labels] = np.arange(len(dense_labels))
-        local_cluster = position[stats.components]
     clusters[rows] = local_cluster
+    core = np.zeros(n, dtype=bool)
+    core[rows] = stats.core
+    fringe = np.zeros(n, dtype=bool)
+    fringe[rows[grouping.fringe]] = True
+    kth = np.full(n, -np.inf)
+    kth[rows] = stats.kth_similarity
 
     picker = _Picker(unit, 1.0 - duplicate_epsilon)
     statuses_list = list(statuses)
     anomaly_target = round(top_k * anomaly_share)
     outside = rows[local_cluster < 0]
     anomaly_order = outside[
-        np.lexsort((outside, [statuses_list[r] != "ANOMALY" for r in outside], density[outside]))
+        np.lexsort((outside, kth[outside], [statuses_list[r] != "ANOMALY" for r in outside], density[outside]))
     ]
     anomaly = picker.take(anomaly_order, anomaly_target)
-    members = [rows[local_cluster == c] for c in range(len(dense_labels))]
-    steady = _steady_picks(unit, members, density, picker, top_k - len(anomaly))
+    # Centres come from a cluster's core logs: a fringe log (often a bridge) is never a medoid.
+    members = [rows[(local_cluster == c) & stats.core] for c in range(len(cluster_sizes))]
+    steady = _steady_picks(unit, members, density, picker, top_k - len(anomaly), sizes=cluster_sizes.tolist())
     if len(steady) + len(anomaly) < top_k:  # clusters ran out: new patterns take the rest
         # Later in density order than every earlier anomaly pick, so the ranking holds.
         anomaly += picker.take(anomaly_order, top_k - len(steady) - len(anomaly))
@@ -200,13 +218,19 @@ def select_golden(
         cluster_sizes=np.asarray(cluster_sizes, dtype=np.int64),
         picks=picks,
         participating=participating,
-        epsilon=float(epsilon),
+        epsilon=float(chosen),
         duplicate_epsilon=float(duplicate_epsilon),
         density_mode=stats.mode,
         density_seconds=stats.seconds,
         selection_seconds=time.perf_counter() - started,
         recall=stats.recall,
         excluded=excluded,
+        epsilon_choice=stats.epsilon_choice,
+        min_samples=min_samples,
+        cluster_similarity=grouping.cluster_similarity,
+        core=core,
+        fringe=fringe,
+        duplicates_suppressed=picker.rejected,
     )
 
 
@@ -217,6 +241,11 @@ class _Picker:
         self.unit = unit
         self.duplicate_similarity = duplicate_similarity
         self.accepted: list[int] = []
+        self.rejected_rows: set[int] = set()  # candidates turned down as near-duplicates of a pick
+
+    @property
+    def rejected(self) -> int:
+        return len(self.rejected_rows)
 
     def is_new(self, row: int) -> bool:
         if row in self.accepted:
@@ -228,6 +257,8 @@ class _Picker:
 
     def take(self, candidates: Sequence[int] | np.ndarray, limit: int) -> list[int]:
         taken: list[int] = []
+        if limit <= 0:
+            return taken
         for row in _iter_new(self, candidates):
             if len(taken) >= limit:
                 break
@@ -243,10 +274,14 @@ def _iter_new(picker: _Picker, candidates: Sequence[int] | np.ndarray, chunk: in
         part = candidates[start : start + chunk]
         if picker.accepted:
             sims = picker.unit[part] @ picker.unit[picker.accepted].T
-            part = part[sims.max(axis=1) < picker.duplicate_similarity]
+            duplicate = sims.max(axis=1) >= picker.duplicate_similarity
+            picker.rejected_rows.update(int(r) for r in part[duplicate] if int(r) not in picker.accepted)
+            part = part[~duplicate]
         for row in part:
             if picker.is_new(int(row)):  # re-check against rows accepted within this chunk
                 yield int(row)
+            elif int(row) not in picker.accepted:
+                picker.rejected_rows.add(int(row))
 
 
 def _allocate(sizes: Sequence[int], budget: int) -> list[int]:
@@ -266,9 +301,11 @@ def _allocate(sizes: Sequence[int], budget: int) -> list[int]:
 
 
 def _steady_picks(
-    unit: np.ndarray, members: list[np.ndarray], density: np.ndarray, picker: _Picker, budget: int
+    unit: np.ndarray, members: list[np.ndarray], density: np.ndarray, picker: _Picker, budget: int,
+    *, sizes: Sequence[int] | None = None,
 ) -> list[int]:
-    allocation = _allocate([len(m) for m in members], budget)
+    """Picks per cluster: ``sizes`` (members with their fringe) share the budget; ``members`` supply the picks."""
+    allocation = _allocate(list(sizes) if sizes is not None else [len(m) for m in members], budget)
     streams = [_cluster_candidates(unit, m, density, max(a, 1)) for m, a in zip(members, allocation)]
     rounds: list[list[int]] = [[] for _ in members]  # picks per cluster, in order
     for cluster, (stream, quota) in enumerate(zip(streams, allocation)):

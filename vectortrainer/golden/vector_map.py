@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
+from vectortrainer.config import AUTO
 from vectortrainer.display import histogram_rows, hover_text
+from vectortrainer.golden.coverage import Coverage, coverage
+from vectortrainer.golden.epsilon import DEFAULT_MIN_SAMPLES
 from vectortrainer.golden.projection import nearest_neighbour_distance, pca_2d
 from vectortrainer.golden.selection import select_golden
 from vectortrainer.store.records import FunctionLogs
@@ -29,9 +32,11 @@ PICKS_RECOMPUTED = "recomputed"
 class SelectionSettings:
     """The selection knobs a run used (from its config snapshot), so the map shows that run's picks."""
 
-    epsilon: float
+    epsilon: float | Literal["auto"]
     top_k: int
     anomaly_share: float = 0.25
+    min_samples: int = DEFAULT_MIN_SAMPLES
+    cluster_similarity: float | Literal["auto"] = AUTO
 
 
 def settings_from_snapshot(config_snapshot: Mapping[str, Any] | None, default: Any) -> SelectionSettings:
@@ -45,7 +50,12 @@ def settings_from_snapshot(config_snapshot: Mapping[str, Any] | None, default: A
         except (TypeError, ValueError):
             return cast(getattr(default, key))
 
-    return SelectionSettings(pick("epsilon", float), pick("top_k", int), pick("anomaly_share", float))
+    def pick_or_auto(key: str) -> float | Literal["auto"]:
+        raw = snapshot.get(key, getattr(default, key, AUTO))
+        return AUTO if raw == AUTO else pick(key, float)
+
+    return SelectionSettings(pick_or_auto("epsilon"), pick("top_k", int), pick("anomaly_share", float),
+                             pick("min_samples", int), pick_or_auto("cluster_similarity"))
 
 
 @dataclass
@@ -66,6 +76,8 @@ class VectorMap:
     excluded: dict[str, int]
     picks_source: str = PICKS_RECOMPUTED  # PICKS_RECORDED: the run's golden_picks.json
     missing_picks: list[dict[str, Any]] = field(default_factory=list)  # recorded, log gone from the store
+    epsilon: float = 0.0  # the one used (chosen from the logs with "auto")
+    coverage: Coverage | None = None  # of the selection the settings make on the logs as they are
 
     @property
     def shown(self) -> int:
@@ -74,7 +86,7 @@ class VectorMap:
     @property
     def one_neighbour_density(self) -> float:
         """The least density a log with one neighbour within epsilon can have: 1 - epsilon."""
-        return 1.0 - self.settings.epsilon
+        return 1.0 - self.epsilon
 
 
 def build_vector_map(logs: FunctionLogs, settings: SelectionSettings, *, max_points: int = MAX_MAP_POINTS,
@@ -96,9 +108,12 @@ def build_vector_map(logs: FunctionLogs, settings: SelectionSettings, *, max_poi
     source = PICKS_RECORDED if recorded_picks is not None else PICKS_RECOMPUTED
     if n == 0:
         return VectorMap(logs.function_name, [], logs.total, (0.0, 0.0), [], [], settings, 0, 0, 0,
-                         dict(logs.skipped), {}, source, list(recorded_picks or []))
+                         dict(logs.skipped), {}, source, list(recorded_picks or []),
+                         epsilon=0.0 if settings.epsilon == AUTO else float(settings.epsilon))
     selection = select_golden(logs.vectors, logs.statuses, epsilon=settings.epsilon, top_k=settings.top_k,
-                              anomaly_share=settings.anomaly_share)
+                              anomaly_share=settings.anomaly_share, min_samples=settings.min_samples,
+                              cluster_similarity=None if settings.cluster_similarity == AUTO
+                              else float(settings.cluster_similarity))
     projection = pca_2d(logs.vectors, selection.participating)
     strategy = np.full(n, NOT_PICKED, dtype=object)
     rank = np.full(n, -1, dtype=np.int64)
@@ -143,7 +158,7 @@ def build_vector_map(logs: FunctionLogs, settings: SelectionSettings, *, max_poi
         density_bins=density_bins, distance_bins=distance_bins, settings=settings,
         steady=steady, anomaly=anomaly, clusters=len(selection.cluster_sizes),
         skipped=dict(logs.skipped), excluded=dict(selection.excluded), picks_source=source,
-        missing_picks=missing,
+        missing_picks=missing, epsilon=selection.epsilon, coverage=coverage(selection, logs.vectors),
     )
 
 

@@ -20,8 +20,9 @@ from vectortrainer.files import atomic_write_text
 from vectortrainer.hooks.template import HOOK_FILENAME, render_hook
 from vectortrainer.hooks.validation import replay_in_subprocess, validate_hook_source
 from vectortrainer.hooks.versions import HookVersionManager
+from vectortrainer.rules import interpreter
 from vectortrainer.rules.model import RULE_KINDS, RULE_TARGETS, Rule, rules_document
-from vectortrainer.rules.safety import check_regex_safety
+from vectortrainer.rules.safety import check_rule_safety, rule_regexes
 
 
 @dataclass
@@ -51,14 +52,18 @@ def usable_rules(rules: Sequence[Rule]) -> tuple[list[Rule], list[SkippedRule]]:
             reason = f"unknown kind {rule.kind!r}"
         elif rule.target not in RULE_TARGETS:
             reason = f"unknown target {rule.target!r}"
-        elif rule.kind == "regex_replace":
+        else:
             try:
-                re.compile(rule.pattern)
-                check_regex_safety(rule.pattern)
+                for pattern in rule_regexes(rule.to_dict()):
+                    re.compile(pattern)
+                check_rule_safety(rule.to_dict())
             except re.error as exc:
                 reason = f"invalid regex: {exc}"
             except ValueError as exc:
                 reason = f"unsafe regex: {exc}"
+        if not reason:  # what the hook's own interpreter would refuse (a case transform of a missing group, ...)
+            _, refused = interpreter.load_rules(rules_document([rule]))
+            reason = f"invalid rule: {refused[0]['reason']}" if refused else ""
         if reason:
             skipped.append(SkippedRule(rule, reason))
         else:

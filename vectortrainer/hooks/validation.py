@@ -3,7 +3,8 @@
 1. `ast.parse`, then an allowlist of node types, imports and names;
 2. the module must be exactly the generator's template with one string constant
    (the rules JSON) in the data slot, so nothing from user data is code;
-3. the rules JSON must parse and every regex must be linear-time (`check_regex_safety`);
+3. the rules JSON must parse and every regex (patterns and text conditions) must be linear-time
+   (`check_rule_safety`);
 4. `compile`;
 5. an import in a fresh interpreter without site-packages (`-I -S`: proves it is
    standard-library only), which also replays feedback pairs through the hook.
@@ -25,7 +26,7 @@ from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.hooks.template import HOOK_FILENAME, RULES_VARIABLE, data_literal, render_hook
 from vectortrainer.rules.model import RULE_KINDS
 from vectortrainer.rules.replay import ReplayReport, score_replay
-from vectortrainer.rules.safety import check_regex_safety
+from vectortrainer.rules.safety import check_rule_safety
 
 HOOK_DISPLAY_NAME = "<generated_prompt_hook>"
 ALLOWED_IMPORTS = frozenset({"json", "re"})
@@ -87,11 +88,10 @@ def validate_hook_source(source: str) -> int:
     for index, rule in enumerate(rules):
         if not isinstance(rule, dict) or rule.get("kind") not in RULE_KINDS:
             raise HookValidationError(f"rule {index}: unknown or missing kind")
-        if rule["kind"] == "regex_replace":
-            try:
-                check_regex_safety(str(rule.get("pattern", "")))
-            except ValueError as exc:
-                raise HookValidationError(f"rule {index}: unsafe regex: {exc}") from None
+        try:
+            check_rule_safety(rule)
+        except ValueError as exc:
+            raise HookValidationError(f"rule {index}: unsafe regex: {exc}") from None
     try:
         compile(source, HOOK_DISPLAY_NAME, "exec")
     except (SyntaxError, ValueError) as exc:

@@ -92,7 +92,10 @@ def rollback_diff(hooks_dir: str | os.PathLike[str], version_id: str) -> str:
 
 
 def _rules_listing(source: str) -> list[str] | None:
+    """The rules one key per line, without their evidence: the diff shows what a rollback changes in behaviour."""
     document = read_rules_document(source)
     if document is None:
         return None
-    return json.dumps(document["rules"], indent=1, sort_keys=True, ensure_ascii=False).splitlines(keepends=True)
+    rules = [{k: v for k, v in rule.items() if k != "evidence"} if isinstance(rule, dict) else rule
+             for rule in document["rules"]]
+    return json.dumps(rules, indent=1, sort_keys=True, ensure_ascii=False).splitlines(keepends=True)

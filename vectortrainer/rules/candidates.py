@@ -5,7 +5,9 @@ Each pair's bad output is diffed against its fix in word tokens
 a kind that fits where it sits (prefix strip, append, case fix, whole-word
 replacement, ...). Candidates that differ only in numbers or in names kept on both
 sides become one regex rule whose variable parts are captured; literal parts are
-always ``re.escape``d, so patterns stay linear-time.
+always ``re.escape``d, so patterns stay linear-time. A removal that re-cases the next
+letter ("As an AI language model, hello" -> "Hello") becomes a regex rule that captures
+that letter and upper-cases it (a case transform, as data), so it holds for any name.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rapidfuzz.distance import OSA
+
 from vectortrainer.feedback.diffing import Hunk, edit_distance, edit_hunks
 from vectortrainer.feedback.pair import FeedbackPair
-from vectortrainer.rules.model import Rule, rule_id_for
+from vectortrainer.rules import interpreter
+from vectortrainer.rules.model import Evidence, Rule, rule_id_for
 
 _NUMBER = re.compile(r"\d+\Z")
 _NAME = re.compile(r"[A-Z][a-z]+\Z")
@@ -25,16 +30,49 @@ _NUMBER_CLASS = r"\d+"
 _NAME_CLASS = r"[A-Z]\w*"
 
 
+_SPELLING_WORD = re.compile(r"[^\W\d_]{3,}\Z")
+_SPELLING_EDITS = 2
+_SPELLING_SIMILARITY = 0.6
+
+
 @dataclass(frozen=True)
 class Candidate:
     kind: str
     pattern: str
     replacement: str
+    group_case: tuple[tuple[int, str], ...] = ()
 
     def as_rule(self, **extra: Any) -> Rule:
-        rule = Rule(kind=self.kind, pattern=self.pattern, replacement=self.replacement, **extra)
+        rule = Rule(kind=self.kind, pattern=self.pattern, replacement=self.replacement,
+                    group_case=dict(self.group_case), evidence=Evidence(why=self.origin), **extra)
         rule.rule_id = rule_id_for(rule)
         return rule
+
+    @property
+    def origin(self) -> str:
+        """What the candidate generalises over, as its explanation starts."""
+        if self.group_case:
+            return "removes a phrase and re-cases the letter after it, whatever word follows"
+        if self.kind == "regex_replace" and "\\d{" in self.pattern:
+            return "generalised over numbers of the widths seen and names kept on both sides"
+        if self.kind == "regex_replace":
+            return "generalised over the numbers and names that vary"
+        if self.kind in ("append", "prepend"):
+            return f"the same text {'appended' if self.kind == 'append' else 'prepended'} in every pair that backs it"
+        return "the same edit in every pair that backs it"
+
+    @property
+    def is_spelling_fix(self) -> bool:
+        return is_spelling_fix(self.kind, self.pattern, self.replacement)
+
+
+def is_spelling_fix(kind: str, pattern: str, replacement: str) -> bool:
+    """One misspelt word for another ("recieve" -> "receive"): a fix that holds wherever the word appears."""
+    if kind != "replace" or not (_SPELLING_WORD.match(pattern) and _SPELLING_WORD.match(replacement)):
+        return False
+    # OSA distance: a swapped pair of letters ("teh" -> "the") is one edit, as people count typos.
+    similarity = OSA.normalized_similarity(pattern.lower(), replacement.lower())
+    return OSA.distance(pattern, replacement) <= _SPELLING_EDITS and similarity >= _SPELLING_SIMILARITY
 
 
 def _is_word(token: str) -> bool:
@@ -81,7 +119,8 @@ def hunk_candidates(hunk: Hunk, *, context_words: int = 0) -> list[tuple[Candida
     if not d_text and hunk.start == 0:
         return [(Candidate("prepend", "", i_text), None)]
     if d_text and i_text and d_text.lower() == i_text.lower() and not context_words:
-        return [(Candidate("case_fix", d_text, i_text), None)]
+        return [(Candidate("case_fix", d_text, i_text), recased_start(hunk, d_text, i_text))]
+    recased = recased_removal(hunk, d_text, i_text) if not context_words else None
     # Whole-word replacement; a pure insertion needs a word of context to anchor it.
     words = max(context_words, 0 if d_text else 1)
     left = _context(bad, hunk.start - 1, -1, words) if words else []
@@ -93,11 +132,50 @@ def hunk_candidates(hunk: Hunk, *, context_words: int = 0) -> list[tuple[Candida
         return []
     kind = "remove" if not i_text and not left and not right else "replace"
     literal = Candidate(kind, pattern, "".join(replacement_tokens))
-    return [(literal, generalise("replace", pattern_tokens, replacement_tokens))]
+    general = generalise("replace", pattern_tokens, replacement_tokens)
+    exact = generalise("replace", pattern_tokens, replacement_tokens, exact_widths=True)
+    found = [(literal, general)] + ([(literal, exact)] if exact is not None and exact != general else [])
+    return found + ([(literal, recased)] if recased is not None else [])
 
 
-def generalise(kind: str, pattern_tokens: list[str], replacement_tokens: list[str]) -> Candidate | None:
-    """Numbers (anywhere) and names (kept on both sides) become captured classes; None if nothing varies."""
+def specificity(candidate: Candidate) -> int:
+    """How many of a regex candidate's numbers have a fixed width (between equal candidates, the narrower wins)."""
+    return candidate.pattern.count("\\d{")
+
+
+def recased_removal(hunk: Hunk, deleted: str, inserted: str) -> Candidate | None:
+    """``^As an AI language model, (\\w)`` -> upper-case of group 1, for "As an AI language model, hello" -> "Hello".
+
+    The edit removes a phrase and changes the letter case of the word after it; the
+    regex captures that first letter only, so names and words after it may vary.
+    """
+    if not inserted or len(deleted) <= len(inserted):
+        return None
+    tail, prefix = deleted[-len(inserted):], deleted[: -len(inserted)]
+    if tail == inserted or tail[1:] != inserted[1:] or tail[0].lower() != inserted[0].lower() or not prefix.strip():
+        return None
+    transform = "upper" if inserted[0].isupper() else "lower"
+    start = r"\A" + re.escape(prefix) if hunk.at_start else interpreter.literal_pattern(prefix.rstrip()) + re.escape(
+        prefix[len(prefix.rstrip()):])
+    return Candidate("regex_replace", start + r"(\w)", r"\g<1>", ((1, transform),))
+
+
+def recased_start(hunk: Hunk, deleted: str, inserted: str) -> Candidate | None:
+    """``^(\\w)`` -> upper-case of group 1, when a fix only capitalises the text's first letter."""
+    if not hunk.at_start or deleted[1:] != inserted[1:] or not (deleted[0].islower() and inserted[0].isupper()):
+        return None
+    return Candidate("regex_replace", r"\A(\w)", r"\g<1>", ((1, "upper"),))
+
+
+def generalise(
+    kind: str, pattern_tokens: list[str], replacement_tokens: list[str], *, exact_widths: bool = False
+) -> Candidate | None:
+    """Numbers (anywhere) and names (kept on both sides) become captured classes; None if nothing varies.
+
+    With ``exact_widths`` a number matches only as many digits as it has here (``\\d{2}/\\d{2}/\\d{4}``
+    for a date, which leaves "2025/03/14" in a URL alone); pairs whose numbers agree in width
+    then back one candidate.
+    """
     parts: list[str] = []
     remaining = list(replacement_tokens)
     template_slots: dict[int, int] = {}
@@ -105,14 +183,15 @@ def generalise(kind: str, pattern_tokens: list[str], replacement_tokens: list[st
     for token in pattern_tokens:
         in_replacement = token in remaining
         if _NUMBER.match(token) or (_NAME.match(token) and in_replacement):
+            number_class = f"\\d{{{len(token)}}}" if exact_widths else _NUMBER_CLASS
             if in_replacement:
                 groups += 1
                 slot = remaining.index(token)
                 template_slots[slot] = groups
                 remaining[slot] = "\x00"  # each replacement token is claimed once
-                parts.append(f"({_NUMBER_CLASS if _NUMBER.match(token) else _NAME_CLASS})")
+                parts.append(f"({number_class if _NUMBER.match(token) else _NAME_CLASS})")
             else:
-                parts.append(_NUMBER_CLASS)
+                parts.append(number_class)
         else:
             parts.append(re.escape(token))
     if not groups and not any(_NUMBER.match(t) for t in pattern_tokens):
@@ -124,7 +203,12 @@ def generalise(kind: str, pattern_tokens: list[str], replacement_tokens: list[st
         regex = body + r"\Z"
     else:
         first, last = pattern_tokens[0], pattern_tokens[-1]
-        regex = (r"(?<!\w)" if _is_word(first) else "") + body + (r"(?!\w)" if _is_word(last) else "")
+        right = r"(?!\w)" if _is_word(last) else ""
+        if _is_word(first) and parts[0] == re.escape(first):
+            # The left edge tested after the leading literal, so `re` can jump to it (as the hook's literals do).
+            regex = parts[0] + f"(?<!\\w{parts[0]})" + "".join(parts[1:]) + right
+        else:
+            regex = (r"(?<!\w)" if _is_word(first) else "") + body + right
     template = "".join(
         f"\\g<{template_slots[i]}>" if i in template_slots else token.replace("\\", "\\\\")
         for i, token in enumerate(replacement_tokens)

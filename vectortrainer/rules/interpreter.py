@@ -3,7 +3,8 @@
 The lines between the two markers are copied into each `generated_prompt_hook.py`;
 the engine imports this module to replay rules exactly as the hook will. Rules are
 data (a JSON document): literal patterns are escaped before they become regexes,
-and nothing here turns rule text into code.
+text conditions are regexes searched in the text, a case transform is a name looked
+up in a fixed table, and nothing here turns rule text into code.
 """
 
 # --- hook runtime begins ---
@@ -16,13 +17,23 @@ _SPACE_BEFORE_NEWLINE = re.compile(r" +\n")
 _GROUP_REFERENCE = re.compile(r"\\g<([^>]*)>")
 _KINDS_WITH_PATTERN = ("replace", "remove", "case_fix", "regex_replace", "strip_prefix", "strip_suffix")
 _KINDS = _KINDS_WITH_PATTERN + ("append", "prepend", "normalize_whitespace")
+_CASE_TRANSFORMS = {"upper": str.upper, "lower": str.lower, "capitalize": lambda text: text[:1].upper() + text[1:]}
+
+
+def literal_pattern(text):
+    """A regex for ``text`` as a literal, not inside a longer word where its ends are word characters.
+
+    The left edge is tested by a lookbehind after the literal, not before it, so the
+    regex starts with the literal and ``re`` can jump to its occurrences (about 50x faster).
+    """
+    escaped = re.escape(text)
+    left = "(?<!\\w" + escaped + ")" if re.match(r"\w", text[0]) else ""
+    right = r"(?!\w)" if re.match(r"\w", text[-1]) else ""
+    return escaped + left + right
 
 
 def _literal_matcher(text, ignore_case):
-    """A regex for ``text`` as a literal, with word boundaries where its ends are word characters."""
-    left = r"(?<!\w)" if re.match(r"\w", text[0]) else ""
-    right = r"(?!\w)" if re.match(r"\w", text[-1]) else ""
-    return re.compile(left + re.escape(text) + right, re.IGNORECASE if ignore_case else 0)
+    return re.compile(literal_pattern(text), re.IGNORECASE if ignore_case else 0)
 
 
 def _compile_rule(rule):
@@ -62,7 +73,58 @@ def _compile_rule(rule):
         "replacement": "" if kind == "remove" else replacement,
         "condition": condition,
         "matcher": matcher,
+        "text_condition": _compile_text_condition(rule.get("text_condition", [])),
+        "template": _case_template(rule.get("group_case", {}), kind, replacement, matcher),
     }
+
+
+def _compile_text_condition(patterns):
+    """The regexes a text must contain (all of them) for the rule to apply."""
+    if not isinstance(patterns, list) or not all(isinstance(p, str) and p for p in patterns):
+        raise ValueError("text_condition must be a list of non-empty patterns")
+    if any(len(p) > _MAX_PATTERN_CHARS for p in patterns):
+        raise ValueError("text_condition pattern longer than %d characters" % (_MAX_PATTERN_CHARS,))
+    return list(re.compile(p) for p in patterns)
+
+
+def _case_template(group_case, kind, replacement, matcher):
+    """None, or the template as (literal text, group number, transform) parts when groups change case.
+
+    Such a template may hold only literal text and ``\\g<n>`` references, so its meaning
+    does not depend on any other escape.
+    """
+    if not isinstance(group_case, dict):
+        raise ValueError("group_case must map group numbers to transforms")
+    if not group_case:
+        return None
+    if kind != "regex_replace":
+        raise ValueError("group_case needs a regex_replace rule")
+    for group, transform in group_case.items():
+        if not (isinstance(group, str) and group.isdigit() and 0 < int(group) <= matcher.groups):
+            raise ValueError("group_case names a missing group %r" % (group,))
+        if transform not in _CASE_TRANSFORMS:
+            raise ValueError("unknown case transform %r" % (transform,))
+    parts = []
+    position = 0
+    for reference in _GROUP_REFERENCE.finditer(replacement):
+        parts.append((replacement[position:reference.start()], 0, None))
+        parts.append(("", int(reference.group(1)), group_case.get(reference.group(1))))
+        position = reference.end()
+    parts.append((replacement[position:], 0, None))
+    if any("\\" in text for text, _, _ in parts):
+        raise ValueError("a template with case transforms may hold only text and \\g<n> references")
+    return parts
+
+
+def _expand(match, parts):
+    pieces = []
+    for text, group, transform in parts:
+        if not group:
+            pieces.append(text)
+            continue
+        value = match.group(group) or ""
+        pieces.append(_CASE_TRANSFORMS[transform](value) if transform else value)
+    return "".join(pieces)
 
 
 def load_rules(rules_json):
@@ -99,6 +161,8 @@ def _apply_one(rule, text):
         return text if replacement.strip() in text else text + replacement
     if kind == "prepend":
         return text if replacement.strip() in text else replacement + text
+    if kind == "regex_replace" and rule["template"]:
+        return rule["matcher"].sub(lambda match: _expand(match, rule["template"]), text)
     if kind == "regex_replace":
         return rule["matcher"].sub(lambda match: match.expand(replacement), text)
     return rule["matcher"].sub(lambda match: replacement, text)
@@ -112,6 +176,8 @@ def apply_rules(rules, text, context, target):
         context = {}
     for rule in rules:
         if rule["target"] != target or not _condition_holds(rule["condition"], context):
+            continue
+        if not all(matcher.search(text) for matcher in rule["text_condition"]):
             continue
         try:
             text = _apply_one(rule, text)

@@ -5,7 +5,10 @@ pipeline's synthesize stage all call :func:`learn_rules`, so the same feedback
 gives the same rules whichever face asks. Pairs tagged with another function
 (``context["function"]``) are left out; with ``semantic_screen`` (the config's
 ``feedback.semantic_screen``) pairs whose fix rewrites the meaning are screened out
-by the MiniLM model before any rule is learned from them.
+by the MiniLM model before any rule is learned from them. With a log ``source`` (a
+:class:`~vectortrainer.store.source.LogSource`) every rule's blast radius is measured
+on the uncorrected successful outputs of the pairs' functions before a hook is made
+from it (:func:`vectortrainer.feedback.from_logs.uncorrected_outputs`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 from vectortrainer.errors import RuleSynthesisError
 from vectortrainer.feedback.diffing import SemanticScorer
+from vectortrainer.feedback.from_logs import LoggedOutput, uncorrected_outputs
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.rules.conflicts import Resolution, resolution_for
 from vectortrainer.rules.synthesis import RuleSet, synthesize_rules
@@ -34,23 +38,42 @@ def pairs_for_function(pairs: Iterable[FeedbackPair], function: str | None) -> l
     return [p for p in pairs if function is None or p.context.get("function") in (None, function)]
 
 
+def functions_of(pairs: Iterable[FeedbackPair], function: str | None = None) -> list[str]:
+    """The functions whose logs the rules will meet: ``function``, or every one the pairs are tagged with."""
+    if function is not None:
+        return [function]
+    return sorted({str(p.context["function"]) for p in pairs if p.context.get("function")})
+
+
+def logged_outputs(source: Any, pairs: Sequence[FeedbackPair], function: str | None = None) -> list[LoggedOutput]:
+    """The blast-radius sample: uncorrected successful outputs of the pairs' functions in ``source``.
+
+    Pairs tagged with no function could meet any function's outputs: then every function is sampled.
+    """
+    functions = functions_of(pairs, function) or [summary.name for summary in source.list_functions()]
+    return uncorrected_outputs(source, functions, pairs)
+
+
 def learn_rules(
     pairs: Iterable[FeedbackPair],
     *,
     semantic_screen: bool = True,
     function: str | None = None,
     choices: Mapping[str, Choice] | None = None,
+    source: Any = None,
 ) -> RuleSet:
     """Rules from feedback ``pairs``, with a person's ``choices`` on conflicts applied.
 
     ``choices`` maps a conflict id to a rule index, ``"both"``, or ``("both", order)``;
-    each is checked against its conflict's rules first. Raises
+    each is checked against its conflict's rules first. With ``source`` (a log source)
+    each rule's blast radius is measured on the function's uncorrected logs. Raises
     :class:`~vectortrainer.errors.RuleSynthesisError` for an unknown conflict or a
     choice that cannot be applied.
     """
     selected = pairs_for_function(pairs, function)
     scorer = shared_scorer() if semantic_screen else None
-    rule_set = synthesize_rules(selected, scorer=scorer)
+    logs = logged_outputs(source, selected, function) if source is not None else None
+    rule_set = synthesize_rules(selected, scorer=scorer, logs=logs)
     if not choices:
         return rule_set
     conflicts = {c.conflict_id: c for c in rule_set.conflicts}
@@ -64,14 +87,17 @@ def learn_rules(
             overrides[conflict_id] = resolution_for(conflicts[conflict_id], choice[0], list(choice[1]))
         else:
             overrides[conflict_id] = resolution_for(conflicts[conflict_id], choice, None)
-    return synthesize_rules(selected, scorer=scorer, overrides=overrides)
+    return synthesize_rules(selected, scorer=scorer, overrides=overrides, logs=logs)
 
 
 def rules_counts(rule_set: RuleSet) -> dict[str, Any]:
-    """The summary's ``rules`` figures: rules, conflicts, conflicts settled into one rule (FR-2.4), pairs."""
+    """The summary's ``rules`` figures: rules, conflicts, conflicts settled into one rule (FR-2.4), pairs,
+    rules kept inactive by their blast radius and the logs it was measured on."""
     return {
         "count": len(rule_set.rules),
         "conflicts": len(rule_set.conflicts),
         "merged": sum(1 for conflict in rule_set.conflicts if conflict.chosen is not None),
         "feedback_pairs": len(rule_set.pairs),
+        "inactive": len(rule_set.inactive),
+        "logs_sampled": len(rule_set.logs) if rule_set.logs is not None else None,
     }

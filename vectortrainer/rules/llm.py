@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from vectortrainer.feedback.pair import FeedbackPair
-from vectortrainer.rules.model import RULE_KINDS, RULE_TARGETS, Rule, rule_id_for
-from vectortrainer.rules.replay import residuals_after
-from vectortrainer.rules.safety import check_regex_safety
-from vectortrainer.rules.scoping import RejectedRule, scope, with_support
+from vectortrainer.rules.acceptance import Acceptance
+from vectortrainer.rules.model import CASE_TRANSFORMS, RULE_KINDS, RULE_TARGETS, Rule, rule_id_for
+from vectortrainer.rules.safety import check_rule_safety
+from vectortrainer.rules.scoping import RejectedRule
 
 RULES_JSON_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -22,7 +22,7 @@ RULES_JSON_SCHEMA: dict[str, Any] = {
             "items": {
                 "type": "object",
                 "additionalProperties": False,
-                "required": ["kind", "target", "pattern", "replacement", "condition"],
+                "required": ["kind", "target", "pattern", "replacement", "condition", "text_condition", "group_case"],
                 "properties": {
                     "kind": {"type": "string", "enum": list(RULE_KINDS)},
                     "target": {"type": "string", "enum": list(RULE_TARGETS)},
@@ -37,6 +37,16 @@ RULES_JSON_SCHEMA: dict[str, Any] = {
                             "properties": {"key": {"type": "string"}, "value": {"type": "string"}},
                         },
                     },
+                    "text_condition": {"type": "array", "items": {"type": "string"}},
+                    "group_case": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["group", "case"],
+                            "properties": {"group": {"type": "integer"}, "case": {"type": "string", "enum": list(CASE_TRANSFORMS)}},
+                        },
+                    },
                 },
             },
         }
@@ -46,8 +56,10 @@ RULES_JSON_SCHEMA: dict[str, Any] = {
 _LLM_INSTRUCTIONS = (
     "You turn user corrections of an AI function's outputs into general rewrite rules. "
     "Each rule has a kind (" + ", ".join(RULE_KINDS) + "), a target (output or prompt), a pattern, "
-    "a replacement and an optional condition on context values. Prefer few general rules; use "
-    "regex_replace with \\d+ or [A-Z]\\w* groups for variable parts. Answer with JSON only."
+    "a replacement, an optional condition on context values, optional text_condition regexes the text must "
+    "contain, and for regex_replace optional group_case transforms (" + ", ".join(CASE_TRANSFORMS) + ") of "
+    "captured groups. Prefer few general rules; use regex_replace with \\d+ or [A-Z]\\w* groups for variable "
+    "parts. Answer with JSON only."
 )
 
 
@@ -89,6 +101,8 @@ class LLMRuleProposer:
                 pattern=str(item["pattern"]),
                 replacement=str(item["replacement"]),
                 condition=condition,
+                text_condition=[str(p) for p in item.get("text_condition") or []],
+                group_case={int(c["group"]): str(c["case"]) for c in item.get("group_case") or []},
                 origin="llm",
             )
             rule.rule_id = rule_id_for(rule)
@@ -98,32 +112,30 @@ class LLMRuleProposer:
 
 def accept_llm_rules(
     llm: LLMRuleProposer,
-    pairs: Sequence[FeedbackPair],
+    learner: Acceptance,
     active: Sequence[int],
     notes: list[str],
     rejected: list[RejectedRule],
 ) -> list[Rule]:
+    """Each proposal that is safe, scoped on the pairs and checked on the logs, added to ``learner``."""
     try:
-        proposals = llm.propose([pairs[i] for i in active])
+        proposals = llm.propose([learner.pairs[i] for i in active])
     except Exception as exc:  # any failure of the model or its answer: fall back to heuristics
         notes.append(f"LLM synthesis failed ({type(exc).__name__}: {str(exc)[:160]}); used heuristics only")
         return []
     accepted: list[Rule] = []
-    residuals = [p.bad_output for p in pairs]
-    cache: dict[int, int] = {}
     for proposal in proposals:
-        if proposal.kind == "regex_replace":
-            try:
-                check_regex_safety(proposal.pattern)
-            except ValueError as exc:
-                rejected.append(RejectedRule(proposal, f"unsafe regex: {exc}"))
-                continue
-        rule, evaluation, why = scope(proposal, residuals, pairs, cache)
+        try:
+            check_rule_safety(proposal.to_dict())
+        except ValueError as exc:
+            rejected.append(RejectedRule(proposal, f"unsafe regex: {exc}"))
+            continue
+        rule, evaluation, why = learner.scope(proposal)
         if rule is None:
             rejected.append(RejectedRule(proposal, why))
             continue
-        accepted.append(with_support(rule, evaluation))
-        residuals = residuals_after(accepted, pairs)
-        cache.clear()
+        kept = learner.accept(rule, evaluation, f"proposed by the LLM; {why}".rstrip("; "))
+        if kept is not None:
+            accepted.append(kept)
     notes.append(f"LLM proposed {len(proposals)} rule(s); {len(accepted)} passed the replay check")
     return accepted

@@ -1,15 +1,17 @@
-"""The rule language (VT-5): what a rule is, as data, and the JSON document a hook embeds.
+"""The rule language (VT-5, VT-12): what a rule is, as data, and the JSON document a hook embeds.
 
 A rule has a kind, a target (the prompt or the output), a pattern, a replacement,
-a context condition and the feedback that backs it. Rules are data: the generated
-hook interprets them with the fixed code of :mod:`vectortrainer.rules.interpreter`
-and never turns them into code.
+a context condition, a text condition, optional case transforms of captured groups,
+and the evidence that backs it. Rules are data: the generated hook interprets them
+with the fixed code of :mod:`vectortrainer.rules.interpreter` and never turns them
+into code.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +30,55 @@ RULE_KINDS: tuple[str, ...] = (
     "prepend",  # add ``replacement`` at the start unless it is already there
 )
 RULE_TARGETS: tuple[str, ...] = ("output", "prompt")
+# A text condition the learner writes: a phrase not inside a longer word (shown as the phrase itself).
+_PHRASE_CONDITION = re.compile(r"(.+)\(\?<!\\w\1\)\(\?!\\w\)\Z")
+# How a captured group may be rewritten in a regex_replace template (``group_case``).
+CASE_TRANSFORMS: tuple[str, ...] = ("upper", "lower", "capitalize")
+
+
+@dataclass
+class Evidence:
+    """Why a rule exists and how it measured, kept with it as data (the hook ignores it).
+
+    ``why`` says what the rule generalises over and why it is scoped as it is;
+    ``repaired`` / ``gain`` are the pairs it moved closer to their fix and the characters
+    it repaired when it was accepted; ``exact`` the pairs of its own that the whole rule set
+    fixes exactly; ``logs_*`` its blast radius: of ``logs_sampled`` uncorrected logged
+    outputs, how many it changes and how many of those changes look unlike its pairs.
+    """
+
+    why: str = ""
+    repaired: int = 0
+    gain: int = 0
+    exact: int | None = None
+    logs_sampled: int | None = None
+    logs_changed: int | None = None
+    logs_unbacked: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "why": self.why, "repaired": self.repaired, "gain": self.gain, "exact": self.exact,
+            "logs_sampled": self.logs_sampled, "logs_changed": self.logs_changed, "logs_unbacked": self.logs_unbacked,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> "Evidence":
+        data = data or {}
+
+        def number(key: str) -> int | None:
+            value = data.get(key)
+            return None if value is None else int(value)
+
+        return cls(why=str(data.get("why") or ""), repaired=int(data.get("repaired") or 0),
+                   gain=int(data.get("gain") or 0), exact=number("exact"), logs_sampled=number("logs_sampled"),
+                   logs_changed=number("logs_changed"), logs_unbacked=number("logs_unbacked"))
+
+    @property
+    def blast_radius(self) -> str:
+        """``"3 of 120 logs"``, or ``"not measured"`` without a log sample."""
+        if self.logs_sampled is None or self.logs_changed is None:
+            return "not measured"
+        return f"{self.logs_changed} of {self.logs_sampled} logs"
 
 
 @dataclass
@@ -35,8 +86,11 @@ class Rule:
     """One discrete correction learned from feedback (FR-2.3), applied by the hook in list order.
 
     ``condition`` maps context keys to the value they must have (all must match);
-    ``support`` counts the feedback pairs that back the rule and ``sources`` holds
-    their indices; ``priority`` lets a person favour a rule in conflicts.
+    ``text_condition`` holds regexes that must all be found in the text the rule
+    rewrites; ``group_case`` maps a group number of a ``regex_replace`` template to a
+    case transform (``{1: "upper"}`` upper-cases group 1). ``support`` counts the
+    feedback pairs that back the rule and ``sources`` holds their indices; ``priority``
+    lets a person favour a rule in conflicts; ``evidence`` explains it.
     """
 
     kind: str
@@ -49,6 +103,9 @@ class Rule:
     sources: list[int] = field(default_factory=list)
     rule_id: str = ""
     origin: str = "heuristic"
+    text_condition: list[str] = field(default_factory=list)
+    group_case: dict[int, str] = field(default_factory=dict)
+    evidence: Evidence = field(default_factory=Evidence)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,10 +115,13 @@ class Rule:
             "pattern": self.pattern,
             "replacement": self.replacement,
             "condition": dict(self.condition),
+            "text_condition": list(self.text_condition),
+            "group_case": {str(group): case for group, case in sorted(self.group_case.items())},
             "priority": self.priority,
             "support": self.support,
             "sources": list(self.sources),
             "origin": self.origin,
+            "evidence": self.evidence.to_dict(),
         }
 
     @classmethod
@@ -72,17 +132,39 @@ class Rule:
             replacement=str(data.get("replacement") or ""),
             target=str(data.get("target") or "output"),
             condition={str(k): str(v) for k, v in (data.get("condition") or {}).items()},
+            text_condition=[str(p) for p in data.get("text_condition") or []],
+            group_case={int(k): str(v) for k, v in (data.get("group_case") or {}).items()},
             priority=int(data.get("priority") or 0),
             support=int(data.get("support") or 0),
             sources=[int(i) for i in data.get("sources") or []],
             rule_id=str(data.get("rule_id") or ""),
             origin=str(data.get("origin") or "heuristic"),
+            evidence=Evidence.from_dict(data.get("evidence")),
         )
+
+    def describe_scope(self) -> str:
+        """Where the rule applies, as people read it: ``tier=enterprise; text has 'will refund you'``."""
+        parts = [f"{k}={v}" for k, v in sorted(self.condition.items())]
+        parts += [f"text has {describe_text_condition(pattern)}" for pattern in self.text_condition]
+        return "; ".join(parts)
+
+
+def describe_text_condition(pattern: str) -> str:
+    """``'will refund you'`` for the learner's phrase conditions, ``/regex/`` for any other pattern."""
+    match = _PHRASE_CONDITION.match(pattern)
+    if match is not None:
+        phrase = re.sub(r"\\(.)", r"\1", match.group(1))
+        if re.escape(phrase) == match.group(1):
+            return repr(phrase)
+    return f"/{pattern}/"
 
 
 def rule_id_for(rule: Rule) -> str:
-    """A stable id from what the rule does (kind, target, pattern, replacement, condition)."""
-    key = json.dumps([rule.kind, rule.target, rule.pattern, rule.replacement, sorted(rule.condition.items())])
+    """A stable id from what the rule does (kind, target, pattern, replacement, conditions, case transforms)."""
+    what = [rule.kind, rule.target, rule.pattern, rule.replacement, sorted(rule.condition.items())]
+    if rule.text_condition or rule.group_case:  # older rules keep the ids they had
+        what += [list(rule.text_condition), sorted(rule.group_case.items())]
+    key = json.dumps(what)
     return "r-" + hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re._parser as sre_parse  # the parser `re` itself uses (Python >= 3.11)
 from re import _constants as c
+from collections.abc import Mapping
 from typing import Any
 
 _MAX_REPEATS = 16
@@ -55,3 +56,19 @@ def check_regex_safety(pattern: str) -> None:
     walk(parsed)
     if count > _MAX_REPEATS:
         raise ValueError(f"more than {_MAX_REPEATS} quantifiers")
+
+
+def rule_regexes(rule: Mapping[str, Any]) -> list[str]:
+    """Every regex a rule (as its JSON dict) makes the hook run: a regex_replace pattern and the text conditions."""
+    patterns = [str(rule.get("pattern") or "")] if rule.get("kind") == "regex_replace" else []
+    conditions = rule.get("text_condition") or []
+    return patterns + [str(p) for p in (conditions if isinstance(conditions, list) else [conditions])]
+
+
+def check_rule_safety(rule: Mapping[str, Any]) -> None:
+    """Raise ValueError (naming the pattern) unless every regex of ``rule`` matches in linear time."""
+    for pattern in rule_regexes(rule):
+        try:
+            check_regex_safety(pattern)
+        except ValueError as exc:
+            raise ValueError(f"{pattern[:60]!r}: {exc}") from None

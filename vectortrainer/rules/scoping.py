@@ -1,25 +1,36 @@
 """Checking a rule against every feedback pair, as the hook would apply it, and scoping it until it is safe.
 
 A rule is accepted only if it never changes a fixed (good) output and never moves a
-bad output away from its fix. A rule that fails is narrowed by a context condition
-shared by all the pairs that back it; if none makes it safe it is rejected, with why.
+bad output away from its fix. A rule that fails is narrowed, in this order, by:
+
+1. a context key that really separates (every backing pair shares its value, no harmed pair has it);
+2. its local context: the text every match in the backing pairs has around it ("ticket " before "#"),
+   or the start / end of the text (:mod:`vectortrainer.rules.anchors`);
+3. a text condition: a phrase every backing text contains and no harmed text does
+   (:mod:`vectortrainer.rules.conditions`);
+4. context conditions added one key at a time, the key that spares the most harmed pairs first.
+
+If none makes it safe it is rejected, with why. On success the note says how it was scoped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 
 from vectortrainer.feedback.diffing import edit_distance
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.rules import interpreter
-from vectortrainer.rules.model import Rule, rule_id_for, rules_document
+from vectortrainer.rules.anchors import narrowed, shared_context
+from vectortrainer.rules.conditions import discriminating_ngrams, is_scalar, ngram_pattern, separating_key
+from vectortrainer.rules.model import Evidence, Rule, rule_id_for, rules_document
+
+_PHRASES_TRIED = 3
 
 
 @dataclass
 class RejectedRule:
-    """A candidate that was not accepted, and why."""
+    """A candidate that was not accepted (or kept inactive), and why."""
 
     rule: Rule
     reason: str
@@ -30,6 +41,7 @@ class Evaluation:
     supporters: list[int]
     violations: list[int]
     gain: int
+    harmed_texts: list[str] = field(default_factory=list)  # the text of each violation the rule changed
 
 
 def evaluate(
@@ -44,19 +56,21 @@ def evaluate(
     compiled, skipped = interpreter.load_rules(rules_document([rule]))
     if skipped or not compiled:
         return Evaluation([], list(range(len(pairs))), 0)
-    supporters, violations, gain = [], [], 0
+    supporters, violations, harmed, gain = [], [], [], 0
     for index, (residual, pair) in enumerate(zip(residuals, pairs)):
         if index in exempt:  # overruled by a conflict decision on this rule's trigger
             continue
         context = dict(pair.context)
         if interpreter.apply_rules(compiled, pair.fixed_output, context, rule.target) != pair.fixed_output:
             violations.append(index)
+            harmed.append(pair.fixed_output)
             continue
         after = interpreter.apply_rules(compiled, residual, context, rule.target)
         if after == residual:
             continue
         if index in forbidden:  # another rule kept alongside this one owns that pair
             violations.append(index)
+            harmed.append(residual)
             continue
         before_distance = cache.setdefault(index, edit_distance(residual, pair.fixed_output))
         after_distance = edit_distance(after, pair.fixed_output)
@@ -65,7 +79,8 @@ def evaluate(
             gain += before_distance - after_distance
         else:
             violations.append(index)
-    return Evaluation(supporters, violations, gain)
+            harmed.append(residual)
+    return Evaluation(supporters, violations, gain, harmed)
 
 
 def scope(
@@ -75,20 +90,75 @@ def scope(
     cache: dict[int, int],
     exempt: frozenset[int] = frozenset(),
     forbidden: frozenset[int] = frozenset(),
+    elsewhere: Iterable[str] = (),
 ) -> tuple[Rule | None, Evaluation, str]:
-    """The rule with the smallest context condition that makes it safe, or None and why not."""
+    """(the rule scoped until it is safe, its evaluation, how it was scoped) or (None, evaluation, why not).
+
+    ``elsewhere`` are texts beyond the pairs (logged outputs) a text condition should rarely match.
+    """
     evaluation = evaluate(rule, residuals, pairs, cache, exempt, forbidden)
     if not evaluation.supporters:
         return None, evaluation, "helps no pair"
+    if not evaluation.violations:
+        return rule, evaluation, ""
+    harmed = (f"unscoped it changed {len(evaluation.violations)} good or partly fixed output(s) "
+              f"(pairs {first_indices(evaluation.violations)})")
+
+    def attempt(candidate: Rule | None) -> Evaluation | None:
+        if candidate is None:
+            return None
+        result = evaluate(candidate, residuals, pairs, cache, exempt, forbidden)
+        safe = not result.violations and set(result.supporters) >= set(evaluation.supporters)
+        return result if safe else None
+
     supporters = evaluation.supporters
-    shared = shared_context(pairs, supporters)
+    key = separating_key([p.context for p in pairs], supporters, evaluation.violations)
+    if key is not None:
+        candidate = replace(rule, condition={**rule.condition, key[0]: key[1]})
+        result = attempt(candidate)
+        if result is not None:
+            return candidate, result, f"context {key[0]}={key[1]} separates its pairs from the rest; {harmed}"
+
+    context = shared_context(rule, [residuals[i] for i in supporters])
+    for part in context.parts() if context is not None else []:
+        candidate = narrowed(rule, part)
+        result = attempt(candidate)
+        if candidate is not None and result is not None:
+            return candidate, result, f"narrowed to matches {part.describe()}, as in every pair that backs it; {harmed}"
+
+    backing = set(supporters)
+    others = [residuals[i] for i in range(len(pairs)) if i not in backing]
+    phrases = discriminating_ngrams([residuals[i] for i in supporters], evaluation.harmed_texts, [*others, *elsewhere])
+    for phrase in phrases[:_PHRASES_TRIED]:
+        candidate = replace(rule, text_condition=[*rule.text_condition, ngram_pattern(phrase)])
+        result = attempt(candidate)
+        if result is not None:
+            return candidate, result, (f"applies only when the text contains {phrase!r}: every pair that backs it "
+                                       f"does, none it would harm; {harmed}")
+
+    return _scope_by_context(rule, evaluation, residuals, pairs, cache, exempt, forbidden, harmed)
+
+
+def _scope_by_context(
+    rule: Rule,
+    evaluation: Evaluation,
+    residuals: Sequence[str],
+    pairs: Sequence[FeedbackPair],
+    cache: dict[int, int],
+    exempt: frozenset[int],
+    forbidden: frozenset[int],
+    harmed: str,
+) -> tuple[Rule | None, Evaluation, str]:
+    """Context conditions added one key at a time (the key that spares the most harmed pairs first)."""
+    shared = shared_pair_context(pairs, evaluation.supporters)
     condition = dict(rule.condition)
     while evaluation.violations:
         options = {k: v for k, v in shared.items() if k not in condition}
         if not options:
             return None, evaluation, (
                 f"would change {len(evaluation.violations)} good or partly fixed output(s) "
-                f"(pairs {first_indices(evaluation.violations)}) and no shared context scopes it"
+                f"(pairs {first_indices(evaluation.violations)}) and no shared context, local context "
+                f"or phrase scopes it"
             )
         key = max(
             sorted(options),
@@ -99,10 +169,12 @@ def scope(
         evaluation = evaluate(rule, residuals, pairs, cache, exempt, forbidden)
     if not evaluation.supporters:
         return None, evaluation, "helps no pair once scoped"
-    return rule, evaluation, ""
+    shown = ", ".join(f"{k}={v}" for k, v in sorted(condition.items()))
+    return rule, evaluation, f"context {shown} shared by the pairs that back it; {harmed}"
 
 
-def shared_context(pairs: Sequence[FeedbackPair], indices: Sequence[int]) -> dict[str, str]:
+def shared_pair_context(pairs: Sequence[FeedbackPair], indices: Sequence[int]) -> dict[str, str]:
+    """The context values every pair in ``indices`` has."""
     first = {str(k): str(v) for k, v in pairs[indices[0]].context.items() if is_scalar(v)}
     return {
         k: v
@@ -111,16 +183,19 @@ def shared_context(pairs: Sequence[FeedbackPair], indices: Sequence[int]) -> dic
     }
 
 
-def is_scalar(value: Any) -> bool:
-    return isinstance(value, (str, int, float, bool)) and len(str(value)) <= 200
-
-
 def first_indices(indices: Sequence[int], n: int = 5) -> str:
     shown = ", ".join(str(i) for i in indices[:n])
     return shown + (", ..." if len(indices) > n else "")
 
 
 def with_support(rule: Rule, evaluation: Evaluation) -> Rule:
-    rule = replace(rule, support=len(evaluation.supporters), sources=list(evaluation.supporters))
+    """The accepted rule with its backing pairs, its replay figures and why it is scoped as it is."""
+    evidence = Evidence(why=rule.evidence.why, repaired=len(evaluation.supporters), gain=evaluation.gain)
+    rule = replace(rule, support=len(evaluation.supporters), sources=list(evaluation.supporters), evidence=evidence)
     rule.rule_id = rule_id_for(rule)
     return rule
+
+
+def explain(rule: Rule, note: str) -> str:
+    """The rule's ``why``: what it generalises over (set when it was a candidate) and how it was scoped."""
+    return "; ".join(part for part in (rule.evidence.why, note) if part)

@@ -1,4 +1,4 @@
-"""Feedback pairs -> a discrete, generalising rule set with visible conflicts (FR-2.3, FR-2.4, VT-5).
+"""Feedback pairs -> a discrete, generalising rule set with visible conflicts (FR-2.3, FR-2.4, VT-5, VT-12).
 
 How rules are found (heuristics; an LLM may propose rules first, see `LLMRuleProposer`):
 
@@ -9,16 +9,23 @@ How rules are found (heuristics; an LLM may propose rules first, see `LLMRulePro
    whole-word replacement (insertions carry one word of context on each side).
 2. Candidates that differ only in numbers or in names kept on both sides ("order 4411"
    -> "order #4411", "order 97" -> "order #97") are generalised into one regex rule whose
-   variable parts are captured (`(\\d+)`, `([A-Z]\\w*)`) and written back (`\\g<1>`);
-   literal parts are always `re.escape`d, so patterns stay linear-time.
-3. Rules are accepted greedily, the most supported first, each checked on every pair
-   as the hook would apply it: it must never change a fixed (good) output and never move
-   a bad output away from its fix. A rule that fails is scoped by a context condition
-   shared by all pairs that back it (e.g. ``tier == "enterprise"``); if no condition
-   makes it safe it is rejected (and listed). After each acceptance the remaining
+   variable parts are captured (`(\\d+)`, `([A-Z]\\w*)`) and written back (`\\g<1>`), also
+   with numbers of the widths seen (`\\d{2}/\\d{2}/\\d{4}`, preferred when it covers as much);
+   several edits of one span become one rule with reordered groups (US -> ISO dates); a
+   removal that re-cases the next letter becomes a rule with a case transform. Literal
+   parts are always `re.escape`d, so patterns stay linear-time.
+3. Rules are accepted greedily, the most repair first, each checked on every pair as the
+   hook would apply it: it must never change a fixed (good) output and never move a bad
+   output away from its fix. A rule that fails is scoped (:mod:`~vectortrainer.rules.scoping`):
+   by a context key that really separates, by its local context or an anchor, by a phrase
+   in the text, or by context keys together; if nothing makes it safe it is rejected (and
+   listed). With logs, each accepted rule's blast radius is measured on them and a rule
+   that fires there unlike its pairs is narrowed or kept inactive
+   (:mod:`~vectortrainer.rules.blast_radius`). After each acceptance the remaining
    differences are recomputed, so corrections that compose (a suffix rewrite plus an
    append) become separate rules.
-4. Corrections seen only once become narrow rules: literal, with a word of context,
+4. Corrections seen only once: a spelling fix ("recieve" -> "receive") holds wherever the
+   word appears; anything else becomes a narrow rule: literal, with a word of context,
    and conditioned on the pair's whole context.
 
 Conflicts between candidates are found and settled by :mod:`vectortrainer.rules.conflicts`.
@@ -33,12 +40,15 @@ from typing import Any
 from vectortrainer.errors import RuleSynthesisError
 from vectortrainer.feedback.diffing import SemanticScorer
 from vectortrainer.feedback.pair import FeedbackPair
-from vectortrainer.rules.candidates import Candidate, CandidateGroup, collect_candidates
+from vectortrainer.rules.acceptance import Acceptance
+from vectortrainer.rules.blast_radius import LogSample
+from vectortrainer.rules.candidates import Candidate, CandidateGroup, collect_candidates, specificity
+from vectortrainer.rules.conditions import is_scalar
 from vectortrainer.rules.conflicts import Conflict, Resolution, find_conflicts, resolution_for, rule_letter
 from vectortrainer.rules.llm import LLMRuleProposer, accept_llm_rules
 from vectortrainer.rules.model import Rule
-from vectortrainer.rules.replay import apply_rules, residuals_after
-from vectortrainer.rules.scoping import RejectedRule, first_indices, is_scalar, scope, with_support
+from vectortrainer.rules.replay import apply_rules
+from vectortrainer.rules.scoping import RejectedRule, first_indices
 
 # Pairs whose fix means something else (a rewrite, not a correction) teach no rule.
 REWRITE_SIMILARITY = 0.6
@@ -52,11 +62,13 @@ class RuleSet:
     rules: list[Rule]
     conflicts: list[Conflict] = field(default_factory=list)
     rejected: list[RejectedRule] = field(default_factory=list)
+    inactive: list[RejectedRule] = field(default_factory=list)  # passed the pairs, held back by the logs
     notes: list[str] = field(default_factory=list)
     rewrites: list[int] = field(default_factory=list)
     pairs: list[FeedbackPair] = field(default_factory=list, repr=False)
     overrides: dict[str, Resolution] = field(default_factory=dict)
     scorer: SemanticScorer | None = field(default=None, repr=False)  # kept so a re-synthesis screens the same way
+    logs: list[Any] | None = field(default=None, repr=False)  # the logged outputs the blast radius was measured on
 
     def list_conflicts(self) -> list[Conflict]:
         return list(self.conflicts)
@@ -76,13 +88,16 @@ class RuleSet:
             known = ", ".join(c.conflict_id for c in self.conflicts) or "none"
             raise RuleSynthesisError(f"no conflict {conflict_id!r} (known conflicts: {known})")
         resolution = resolution_for(conflict, choice, order)
-        return synthesize_rules(self.pairs, scorer=self.scorer, overrides={**self.overrides, conflict_id: resolution})
+        return synthesize_rules(self.pairs, scorer=self.scorer, overrides={**self.overrides, conflict_id: resolution},
+                                logs=self.logs)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "rules": [r.to_dict() for r in self.rules],
             "conflicts": [c.to_dict() for c in self.conflicts],
             "rejected": [{"rule": r.rule.to_dict(), "reason": r.reason} for r in self.rejected],
+            "inactive": [{"rule": r.rule.to_dict(), "reason": r.reason} for r in self.inactive],
+            "logs_sampled": len(self.logs) if self.logs is not None else None,
             "notes": list(self.notes),
             "rewrites": list(self.rewrites),
             "overrides": {cid: r.to_json() for cid, r in self.overrides.items()},
@@ -107,15 +122,21 @@ def synthesize_rules(
     scorer: SemanticScorer | None = None,
     llm: LLMRuleProposer | None = None,
     overrides: "Mapping[str, int | Sequence[int] | Resolution] | None" = None,
+    logs: Sequence[Any] | None = None,
 ) -> RuleSet:
     """Turn feedback pairs into a rule set (see the module docstring for the method and policy).
 
     ``overrides`` maps conflict ids to a person's decision (an index, an order of indices
-    to keep both, or a `Resolution`). Raises `RuleSynthesisError` when a "keep both"
-    decision cannot be applied safely.
+    to keep both, or a `Resolution`). ``logs`` are uncorrected logged outputs of the
+    function (objects with ``text`` and ``context``, see
+    :func:`vectortrainer.feedback.from_logs.uncorrected_outputs`): every rule's blast
+    radius is measured on them and a rule that changes logs unlike its pairs is narrowed
+    or kept inactive. Raises `RuleSynthesisError` when a "keep both" decision cannot be
+    applied safely.
     """
     pairs = [p if isinstance(p, FeedbackPair) else FeedbackPair.from_dict(p) for p in pairs]
     overrides = {cid: Resolution.coerce(value) for cid, value in (overrides or {}).items()}
+    log_outputs = list(logs) if logs is not None else None
     notes: list[str] = []
     rejected: list[RejectedRule] = []
     active = list(range(len(pairs)))
@@ -129,115 +150,132 @@ def synthesize_rules(
                 f"{len(rewrites)} pair(s) rewrite the meaning (semantic similarity < {REWRITE_SIMILARITY}); "
                 f"no rule is learned from them: pairs {first_indices(rewrites)}"
             )
-    accepted: list[Rule] = []
+    sample = LogSample.of(log_outputs) if log_outputs is not None else None
+    learner = Acceptance(pairs, sample)
     if llm is not None:
-        accepted.extend(accept_llm_rules(llm, pairs, active, notes, rejected))
+        accept_llm_rules(llm, learner, active, notes, rejected)
 
-    residuals = residuals_after(accepted, pairs)
-    first_literal, _ = collect_candidates(residuals, pairs, active)
+    first_literal, _ = collect_candidates(learner.residuals, pairs, active)
     conflicts, banned, exempt = find_conflicts(first_literal, overrides)
     tried: set[Candidate] = set(banned)
-    cache: dict[int, int] = {}
     # A person's choice is accepted first, whatever its support; the pairs it overrules are exempt.
     for conflict in conflicts:
         if conflict.resolved_by != "person":
             continue
         if conflict.order is not None:
-            accepted.extend(_keep_both(conflict, accepted, pairs))
+            _keep_both(conflict, learner)
             tried.update(Candidate(r.kind, r.pattern, r.replacement) for r in conflict.rules)
-            residuals = residuals_after(accepted, pairs)
-            cache.clear()
             continue
         chosen = conflict.rules[conflict.chosen]
         candidate = Candidate(chosen.kind, chosen.pattern, chosen.replacement)
-        rule, evaluation, why = scope(candidate.as_rule(), residuals, pairs, cache, frozenset(exempt.get(candidate, set())))
+        overruled = frozenset(exempt.get(candidate, set()))
+        rule, evaluation, why = learner.scope(candidate.as_rule(), overruled)
         tried.add(candidate)
         if rule is None:
             rejected.append(RejectedRule(chosen, f"chosen in conflict {conflict.conflict_id} but {why}"))
             continue
-        accepted.append(with_support(rule, evaluation))
-        residuals = residuals_after(accepted, pairs)
-        cache.clear()
+        learner.accept(rule, evaluation, f"chosen by a person in conflict {conflict.conflict_id}; {why}".rstrip("; "),
+                       exempt=overruled, narrow_on_logs=False)
 
     for _ in range(_MAX_ROUNDS):
-        literal, general = collect_candidates(residuals, pairs, active)
+        literal, general = collect_candidates(learner.residuals, pairs, active)
         ranked: list[CandidateGroup] = [g for g in general.values() if len(g.literals) >= 2]
         ranked += [g for g in literal.values() if g.support >= 2]
         ranked = [g for g in ranked if g.candidate not in tried and not (g.literals & banned)]
         # Most repair first (a whole "Best regards, Support" rewrite before its "Best" -> "Kind" part).
-        ranked.sort(key=lambda g: (-g.gain, -g.support, g.candidate.pattern, g.candidate.replacement))
+        # Between equal candidates the narrower first (fixed-width numbers: dates, not URL paths).
+        ranked.sort(key=lambda g: (-g.gain, -g.support, -specificity(g.candidate), g.candidate.pattern,
+                                   g.candidate.replacement))
         progress = False
         for group in ranked:
             tried.add(group.candidate)
             overruled = frozenset().union(*(exempt.get(c, set()) for c in group.literals | {group.candidate}))
-            rule, evaluation, why = scope(group.candidate.as_rule(), residuals, pairs, cache, overruled)
+            rule, evaluation, why = learner.scope(group.candidate.as_rule(), overruled)
             if rule is None or len(evaluation.supporters) < 2:
                 rejected.append(RejectedRule(group.candidate.as_rule(support=group.support, sources=sorted(set(group.sources))), why or "backed by one pair once checked"))
                 continue
-            accepted.append(with_support(rule, evaluation))
-            residuals = residuals_after(accepted, pairs)
-            cache.clear()
+            if learner.accept(rule, evaluation, why, exempt=overruled) is None:
+                continue
             progress = True
             break
         if not progress:
             break
 
-    # One-off corrections: literal, a word of context, the pair's whole context as condition.
     for index in active:
-        if residuals[index] == pairs[index].fixed_output:
-            continue
-        literal, _ = collect_candidates(residuals, pairs, [index], context_words=1)
-        for candidate in literal:
-            if candidate in banned:
-                continue
-            undone = _undoes(candidate, accepted)
-            if undone is not None:
-                rejected.append(RejectedRule(replace(candidate.as_rule(), sources=[index]), f"would undo rule {undone.rule_id}"))
-                continue
-            condition = {str(k): str(v) for k, v in pairs[index].context.items() if is_scalar(v)}
-            narrow = replace(candidate.as_rule(), condition=condition)
-            rule, evaluation, why = scope(narrow, residuals, pairs, cache)
-            if rule is None:
-                rejected.append(RejectedRule(replace(narrow, sources=[index]), why))
-                continue
-            accepted.append(with_support(rule, evaluation))
-            residuals = residuals_after(accepted, pairs)
-            cache.clear()
+        if learner.residuals[index] != pairs[index].fixed_output:
+            _learn_one_off(index, learner, banned, rejected)
     if llm is None:
         notes.append("rules synthesised by heuristics (no LLM configured)")
+    if sample is None:
+        notes.append("blast radius not measured: no store of the function's logs")
+    elif not len(sample):
+        notes.append("blast radius not measured: the store holds no uncorrected successful output of the function")
+    else:
+        held = f"; {len(learner.inactive)} rule(s) kept inactive" if learner.inactive else ""
+        notes.append(f"blast radius measured on {len(sample)} uncorrected logged output(s){held}")
+    accepted = learner.finish()
     _check_kept_both(conflicts, accepted, pairs)
     return RuleSet(
         rules=accepted,
         conflicts=conflicts,
         rejected=rejected,
+        inactive=learner.inactive,
         notes=notes,
         rewrites=rewrites,
         pairs=list(pairs),
         overrides=overrides,
         scorer=scorer,
+        logs=log_outputs,
     )
 
 
-def _keep_both(conflict: Conflict, accepted: Sequence[Rule], pairs: Sequence[FeedbackPair]) -> list[Rule]:
+def _learn_one_off(index: int, learner: Acceptance, banned: set[Candidate], rejected: list[RejectedRule]) -> None:
+    """A correction seen once: a spelling fix holds anywhere; anything else stays literal, with a word of
+    context and the pair's whole context as its condition."""
+    pairs = learner.pairs
+    bare, _ = collect_candidates(learner.residuals, pairs, [index])
+    for candidate in bare:
+        if candidate.is_spelling_fix and candidate not in banned and _undoes(candidate, learner.accepted) is None:
+            rule, evaluation, why = learner.scope(candidate.as_rule())
+            if rule is not None and not rule.condition and not rule.text_condition:
+                learner.accept(rule, evaluation, "a spelling fix: it holds wherever the misspelt word appears")
+    if learner.residuals[index] == pairs[index].fixed_output:
+        return
+    literal, _ = collect_candidates(learner.residuals, pairs, [index], context_words=1)
+    for candidate in literal:
+        if candidate in banned:
+            continue
+        undone = _undoes(candidate, learner.accepted)
+        if undone is not None:
+            rejected.append(RejectedRule(replace(candidate.as_rule(), sources=[index]), f"would undo rule {undone.rule_id}"))
+            continue
+        condition = {str(k): str(v) for k, v in pairs[index].context.items() if is_scalar(v)}
+        narrow = replace(candidate.as_rule(), condition=condition)
+        rule, evaluation, why = learner.scope(narrow)
+        if rule is None:
+            rejected.append(RejectedRule(replace(narrow, sources=[index]), why))
+            continue
+        learner.accept(rule, evaluation, "seen once: kept to its words and its pair's context")
+
+
+def _keep_both(conflict: Conflict, learner: Acceptance) -> None:
     """The conflict's rules in the person's order, each scoped off the others' pairs; or a refusal."""
     assert conflict.order is not None
     shown = " then ".join(rule_letter(i) for i in conflict.order)
-    kept: list[Rule] = []
     for index in conflict.order:
-        residuals = residuals_after([*accepted, *kept], pairs)  # each rule sees what the ones before it left
-        cache: dict[int, int] = {}
         contender = conflict.rules[index]
         others = frozenset(s for i, r in enumerate(conflict.rules) if i != index for s in r.sources)
         candidate = Candidate(contender.kind, contender.pattern, contender.replacement)
-        rule, evaluation, why = scope(candidate.as_rule(), residuals, pairs, cache, forbidden=others)
+        learner.cache.clear()  # each rule sees what the ones before it left
+        rule, evaluation, why = learner.scope(candidate.as_rule(), forbidden=others)
         if rule is None:
             raise RuleSynthesisError(
                 f"conflict {conflict.conflict_id}: cannot keep both ({shown}): rule {rule_letter(index)} "
                 f"({contender.pattern!r} -> {contender.replacement!r}) {why} "
                 f"(the other rules' pairs: {first_indices(sorted(others))}); keep one rule instead"
             )
-        kept.append(with_support(rule, evaluation))
-    return kept
+        note = f"kept with the other rules of conflict {conflict.conflict_id} ({shown}); {why}".rstrip("; ")
+        learner.accept(rule, evaluation, note, forbidden=others, narrow_on_logs=False)
 
 
 def _check_kept_both(conflicts: Sequence[Conflict], accepted: Sequence[Rule], pairs: Sequence[FeedbackPair]) -> None:

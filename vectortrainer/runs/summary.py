@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
+from vectortrainer.budget.catalog import PROVIDERS
 from vectortrainer.display import format_usd
 from vectortrainer.runs.directory import GATE_FILE, RunDirectory
 from vectortrainer.runs.events import read_events
@@ -43,8 +44,10 @@ class GoldenSummary:
     skipped: dict[str, int] = field(default_factory=dict)
     excluded: dict[str, int] = field(default_factory=dict)
     density_mode: str | None = None
-    epsilon: float | None = None
+    epsilon: float | None = None  # the one used
+    epsilon_reason: str | None = None  # "auto: ..." when chosen from the data, "set: ..." when given
     top_k: int | None = None
+    coverage: dict[str, Any] = field(default_factory=dict)  # vectortrainer.golden.coverage.Coverage.to_dict()
 
 
 @dataclass
@@ -55,6 +58,8 @@ class RulesSummary:
     conflicts: int | None = None
     merged: int | None = None
     feedback_pairs: int | None = None
+    inactive: int | None = None  # rules held back by their blast radius on the logs
+    logs_sampled: int | None = None
 
 
 @dataclass
@@ -75,6 +80,7 @@ class TrainingSummary:
     """How the training job ended."""
 
     status: str | None = None
+    provider: str | None = None  # openai | azure | together | fireworks | local
     job_id: str | None = None
     fine_tuned_model: str | None = None
     final_loss: float | None = None
@@ -151,6 +157,9 @@ class RunSummary:
         """The headline figures as (label, value) rows, in the order every face shows them."""
         rows: list[tuple[str, str]] = []
         training, golden, rules, cost = self.training, self.golden, self.rules, self.cost
+        if training.provider:
+            title = PROVIDERS[training.provider].title if training.provider in PROVIDERS else training.provider
+            rows.append(("provider", title))
         if training.status:
             rows.append(("training", str(training.status)))
         if golden.examples is not None:
@@ -158,8 +167,15 @@ class RunSummary:
             rows.append(("golden examples", f"{golden.examples}" + (f" ({detail})" if detail else "")))
         if golden.density_percentiles:
             rows.append(("density", ", ".join(f"{k} {v:.3g}" for k, v in golden.density_percentiles.items())))
+        if golden.epsilon is not None:
+            how = (golden.epsilon_reason or "").split(":", 1)[0] or "set"
+            rows.append(("epsilon", f"{golden.epsilon:.3g} ({how})"))
+        if golden.coverage.get("clusters"):
+            rows.append(("clusters covered", f"{golden.coverage.get('covered_clusters')} of "
+                                             f"{golden.coverage.get('clusters')}"))
         if rules.count is not None:
-            rows.append(("rules", f"{rules.count} ({rules.conflicts or 0} conflicts, {rules.merged or 0} merged)"))
+            held = f", {rules.inactive} inactive" if rules.inactive else ""
+            rows.append(("rules", f"{rules.count} ({rules.conflicts or 0} conflicts, {rules.merged or 0} merged{held})"))
         if cost.estimated_minutes is not None:
             limit = f" of {cost.max_minutes:g} min" if cost.max_minutes is not None else ""
             rows.append(("estimated time", f"{cost.estimated_minutes:.1f} min{limit}"))
@@ -230,7 +246,7 @@ def build_summary(run: RunDirectory) -> RunSummary:
             max_minutes=estimate.get("max_minutes"),
         ),
         training=TrainingSummary(
-            status=monitor.get("status"), job_id=state.job_id, fine_tuned_model=monitor.get("fine_tuned_model"),
+            status=monitor.get("status"), provider=_provider(estimate), job_id=state.job_id, fine_tuned_model=monitor.get("fine_tuned_model"),
             final_loss=loss, trained_tokens=monitor.get("trained_tokens"), metrics=dict(metrics),
             error=monitor.get("error"),
         ),
@@ -265,6 +281,11 @@ def _hook_summary(detail: dict[str, Any]) -> HookGateSummary:
     return HookGateSummary(version_id=detail.get("version_id"), active=bool(detail["active"]),
                            reason=detail.get("reason"), held_out=gate.get("held_out"),
                            mean_repair=gate.get("mean_repair"), good_changed=len(gate.get("good_changed") or []))
+def _provider(estimate: Mapping[str, Any]) -> str | None:
+    """The provider the run's estimate was made for (a minutes estimate is a local run)."""
+    if not estimate:
+        return None
+    return "local" if estimate.get("kind") in ("minutes", "local") else str(estimate.get("provider") or "openai")
 
 
 def _last_reported_loss(run: RunDirectory) -> float | None:

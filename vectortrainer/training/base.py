@@ -123,17 +123,25 @@ class BaseTrainer(ABC):
         model = getattr(self, "model", None)
         return str(model) if model else None
 
+    @property
+    def serves_models(self) -> bool:
+        """Whether this trainer answers prompts with its models (what the evaluation gate needs)."""
+        return type(self).complete is not BaseTrainer.complete
+
+    def inference_not_available(self) -> InferenceNotAvailableError:
+        return InferenceNotAvailableError(
+            f"the {self.name} trainer cannot answer prompts, so the evaluation gate cannot judge its models; "
+            "set gate.enabled: false in the config to promote without a gate, or use a trainer that serves "
+            "its models (openai, local)"
+        )
+
     def complete(self, model: str, messages: Messages, *, max_tokens: int) -> Completion:
         """``model``'s reply to ``messages`` (a base model, or one this trainer trained), decoded greedily.
 
         The evaluation gate replays held-out inputs through this. A trainer that cannot
         answer prompts keeps this default, which refuses with what to do instead.
         """
-        raise InferenceNotAvailableError(
-            f"the {self.name} trainer cannot answer prompts, so the evaluation gate cannot judge its models; "
-            "set gate.enabled: false in the config to promote without a gate, or use a trainer that serves "
-            "its models (openai, local)"
-        )
+        raise self.inference_not_available()
 
     def complete_many(self, model: str, conversations: Sequence[Messages], *, max_tokens: int) -> list[Completion]:
         """Replies to several conversations (a trainer that loads a model overrides this to load it once)."""

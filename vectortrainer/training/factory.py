@@ -1,15 +1,26 @@
-"""The trainer a config names (``training.trainer``): OpenAI, or the local LoRA trainer."""
+"""The trainer a config names (``training.provider``): OpenAI, Azure OpenAI, Together, Fireworks or local."""
 
 from __future__ import annotations
 
+import datetime as _dt
+
 from vectortrainer.config import Config
+from vectortrainer.training.azure import AzureOpenAITrainer
 from vectortrainer.training.base import BaseTrainer
+from vectortrainer.training.fireworks import FireworksTrainer
 from vectortrainer.training.local.trainer import LocalTrainer
 from vectortrainer.training.openai import OpenAITrainer
+from vectortrainer.training.together import TogetherTrainer
+
+HOSTED_TRAINERS = {trainer.name: trainer for trainer in (OpenAITrainer, AzureOpenAITrainer, TogetherTrainer,
+                                                          FireworksTrainer)}
 
 
-def make_trainer(config: Config) -> BaseTrainer:
-    """A trainer from the config (OpenAI reads its API key from the environment at first use)."""
-    if config.training.trainer == "local":
+def make_trainer(config: Config, *, today: _dt.date | None = None) -> BaseTrainer:
+    """A trainer from the config (a hosted one reads its API key from the environment at first use).
+
+    ``today`` is the date the provider's schedule is checked on (default: today).
+    """
+    if config.training.provider == "local":
         return LocalTrainer.from_config(config)
-    return OpenAITrainer.from_config(config)
+    return HOSTED_TRAINERS[config.training.provider].from_config(config, today=today)

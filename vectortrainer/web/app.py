@@ -166,11 +166,10 @@ def run_status_page(view: run_views.RunView | None, output_dir: Path) -> None:
 
 # ------------------------------------------------------------------------------ vectors
 @st.cache_data(show_spinner="Reading the function's logs and projecting them…", max_entries=8)
-def cached_vector_map(store: str, function: str, signature: str, epsilon: float, top_k: int,
-                      anomaly_share: float, recorded_picks: list[dict[str, Any]] | None) -> vectors.VectorMap:
+def cached_vector_map(store: str, function: str, signature: str, settings: vectors.SelectionSettings,
+                      recorded_picks: list[dict[str, Any]] | None) -> vectors.VectorMap:
     logs = LogSource.open(store).read_function(function)
-    return vectors.build_vector_map(logs, vectors.SelectionSettings(epsilon, top_k, anomaly_share),
-                                 recorded_picks=recorded_picks)
+    return vectors.build_vector_map(logs, settings, recorded_picks=recorded_picks)
 
 
 def vector_page(view: run_views.RunView | None, config: Config) -> None:
@@ -180,12 +179,12 @@ def vector_page(view: run_views.RunView | None, config: Config) -> None:
         st.info("No function chosen: pick a run (it names its function) or set `selection.function` in the config.")
         return
     settings = run_views.selection_settings(view, config.selection)
-    st.caption(f"function `{function}` · epsilon {settings.epsilon:g} · top_k {settings.top_k}"
+    asked = settings.epsilon if isinstance(settings.epsilon, str) else f"{settings.epsilon:g}"
+    st.caption(f"function `{function}` · epsilon {asked} · top_k {settings.top_k}"
                + (" (the run's settings)" if view and view.state else ""))
     store = str(config.store.path)
     try:
-        vector_map = cached_vector_map(store, function, store_signature(store), settings.epsilon,
-                                       settings.top_k, settings.anomaly_share,
+        vector_map = cached_vector_map(store, function, store_signature(store), settings,
                                        view.golden_picks if view else None)
     except VectorTrainerError as exc:
         st.warning(f"Vector store not available: {exc}")
@@ -198,6 +197,8 @@ def vector_page(view: run_views.RunView | None, config: Config) -> None:
         return
     note = run_views.picks_note(vector_map, view)
     (st.warning if vector_map.missing_picks else st.caption)(note)
+    if vector_map.coverage is not None:
+        st.caption("  \n".join(vector_map.coverage.lines()))
     if not vector_map.points:
         st.info(f"`{function}` has no logs with a vector and captured inputs ({vector_map.skipped}).")
         return
@@ -222,7 +223,7 @@ def vector_page(view: run_views.RunView | None, config: Config) -> None:
         st.caption("A log left of the line has no neighbour within ε (density 0).")
     with right:
         st.subheader("Distance to the nearest log")
-        st.altair_chart(histogram_chart(vector_map.distance_bins, vector_map.settings.epsilon,
+        st.altair_chart(histogram_chart(vector_map.distance_bins, vector_map.epsilon,
                                         "cosine distance", "ε"), width="stretch")
         st.caption("Logs right of ε are isolated: candidates for new patterns, never cluster centres.")
     picks = [p for p in vector_map.points if p["golden"]]

@@ -67,6 +67,20 @@ def test_budget_modal_over_budget(snap_compare, tmp_path, monkeypatch):
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
+def test_budget_modal_near_the_providers_cutoff(snap_compare, tmp_path, monkeypatch):
+    monkeypatch.setenv("VECTORTRAINER_TODAY", "2026-12-20")  # 17 days before OpenAI stops taking jobs
+    config = fixture_config(tmp_path, monkeypatch)
+    view = Workspace(config).estimate_budget(write_chatml(tmp_path / "golden.jsonl", 12))
+    assert any("in 17 days" in warning for warning in view.warnings)
+    app = make_app(config, source=FixtureLogSource(), load_store=False)
+
+    async def run_before(pilot):
+        pilot.app.push_screen(BudgetScreen(view))
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
 def test_confirm_modal(snap_compare, tmp_path, monkeypatch):
     app = make_app(fixture_config(tmp_path, monkeypatch), source=FixtureLogSource(), load_store=False)
 

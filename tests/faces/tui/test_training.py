@@ -119,7 +119,7 @@ async def test_a_local_run_is_confirmed_in_minutes_and_trains_to_a_summary(tmp_p
     """``training.trainer: local``: the modal shows the measured minutes (it once raised AttributeError)."""
     model = build_tiny_model(tmp_path / "tiny-model")
     config = fixture_config(tmp_path, monkeypatch)
-    config.training.trainer = "local"
+    config.training.provider = "local"
     config.training.local_model = model
     config.training.max_steps = 2
     config.training.n_epochs = 1

@@ -283,7 +283,7 @@ def test_vector_distribution_reads_a_real_store(make_app, paths, seeded_store, t
     points = chart_frames(at)[0][0]
     assert len(points) == len(logs.records) > 100
     assert {"SUCCESS", "ERROR"} <= set(points["status"])
-    expected = vectors.build_vector_map(logs, vectors.SelectionSettings(0.15, 20))  # the config's defaults
+    expected = vectors.build_vector_map(logs, vectors.SelectionSettings("auto", 20))  # the config's defaults
     assert set(points.loc[points["golden"], "uuid"]) == {p["uuid"] for p in expected.points if p["golden"]}
     assert points["golden"].sum() > 0
 

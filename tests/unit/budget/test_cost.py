@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import socket
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,8 @@ import pytest
 from vectortrainer.budget.encodings import forget_loaded_encodings, get_encoding
 from vectortrainer.budget.estimates import CostEstimate, auto_epochs, estimate_training_cost
 from vectortrainer.budget.guards import check_budget
-from vectortrainer.budget.pricing import MAX_TOKENS_PER_EXAMPLE, MODEL_TRAINING_PRICES, resolve_model
+from vectortrainer.budget.catalog import OPENAI, PROVIDERS
+from vectortrainer.budget.pricing import MODEL_TRAINING_PRICES, resolve_model
 from vectortrainer.budget.tokens import count_tokens_in_jsonl
 from vectortrainer.cli.common import exit_code_for_error
 from vectortrainer.config import BudgetConfig, Config
@@ -218,7 +220,9 @@ def test_validation_tokens_are_counted_but_free(tmp_path):
 
 
 def test_examples_over_the_limit_are_reported_and_billed_at_the_limit(monkeypatch, tmp_path):
-    monkeypatch.setitem(MAX_TOKENS_PER_EXAMPLE, "gpt-4o-mini-2024-07-18", 50)
+    short = tuple(replace(m, max_tokens_per_example=50) if m.name == "gpt-4o-mini-2024-07-18" else m
+                  for m in OPENAI.models)
+    monkeypatch.setitem(PROVIDERS, "openai", replace(OPENAI, models=short))
     path = write_jsonl(tmp_path / "train.jsonl", [chat("short", "ok"), chat("word " * 200, "ok"), chat("hi", "ok")])
     counted = count_tokens_in_jsonl(path, "gpt-4o-mini")
     assert counted.too_long == [2]

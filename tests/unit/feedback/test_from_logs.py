@@ -46,3 +46,22 @@ def test_a_string_output_is_kept_as_typed_and_broken_json_is_not_lost():
     assert pair_from_log(text, "Thanks; we will refund you.").fixed_output == "Thanks; we will refund you."
     structured = _log({"intent": "refund"})
     assert pair_from_log(structured, '{"intent": "refund",').fixed_output == '{"intent": "refund",'
+
+
+def test_uncorrected_outputs_leave_out_what_feedback_corrected_and_failed_calls():
+    from tests.support.tui_fixtures import FixtureLogSource
+    from vectortrainer.feedback.from_logs import uncorrected_outputs
+    from vectortrainer.feedback.pair import FeedbackPair
+
+    source = FixtureLogSource()
+    logs = source.read_function("answer_support_ticket")
+    succeeded = [r for r in logs.records if r.succeeded]
+    corrected = [FeedbackPair(succeeded[0].output, "fixed", "", {"log_uuid": succeeded[0].uuid}),
+                 FeedbackPair(succeeded[1].output, "fixed")]  # not linked to its log, but the same text
+    sample = uncorrected_outputs(source, ["answer_support_ticket"], corrected)
+    texts = [o.text for o in sample]
+    assert len(sample) == len(succeeded) - 2 and succeeded[0].output not in texts and succeeded[1].output not in texts
+    assert all(o.context == {"function": "answer_support_ticket", "question": r.inputs["question"]}
+               for o, r in zip(sample, succeeded[2:]))
+    spread = uncorrected_outputs(source, ["answer_support_ticket"], [], per_function=5)
+    assert len(spread) == 5 and spread[0].text == succeeded[0].output and spread[-1].text != succeeded[4].output

@@ -19,7 +19,7 @@ from vectortrainer.store.source import LogSource
 def test_selection_settings_come_from_the_run_snapshot(tmp_path):
     view = run_views.open_run_view(tmp_path, ws.finished_run(tmp_path).run_id)
     assert run_views.selection_settings(view, Config().selection) == vectors.SelectionSettings(0.2, 6, 0.25)
-    assert run_views.selection_settings(None, Config().selection) == vectors.SelectionSettings(0.15, 20, 0.25)
+    assert run_views.selection_settings(None, Config().selection) == vectors.SelectionSettings("auto", 20, 0.25)
 
 
 def test_vector_map_shows_the_selection_the_settings_make():

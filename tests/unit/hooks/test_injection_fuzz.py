@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.hooks.generator import HookScriptGenerator
 from vectortrainer.hooks.validation import validate_hook_source
-from vectortrainer.rules.model import Rule
+from vectortrainer.rules import interpreter
+from vectortrainer.rules.model import Rule, rules_document
 from vectortrainer.rules.synthesis import synthesize_rules
 
 CANARY = Path(tempfile.gettempdir()) / "vectortrainer-fuzz-canary"
@@ -38,11 +39,16 @@ def _import(source: str, folder: Path):
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pattern=hostile_text, replacement=hostile_text, key=hostile_text, value=hostile_text,
-       kind=st.sampled_from(["replace", "remove", "case_fix", "strip_prefix", "strip_suffix", "append", "prepend", "regex_replace"]))
-def test_hostile_rule_data_never_becomes_code(tmp_path, pattern, replacement, key, value, kind):
-    rules = [Rule(kind, pattern, replacement, condition={key: value})]
-    source, kept, skipped = HookScriptGenerator().render(rules)  # unsafe or broken regexes are left out, reported
-    assert len(kept) + len(skipped) == 1 and (not skipped or kind == "regex_replace")
+       kind=st.sampled_from(["replace", "remove", "case_fix", "strip_prefix", "strip_suffix", "append", "prepend", "regex_replace"]),
+       when=st.lists(hostile_text, max_size=2),
+       cases=st.dictionaries(st.integers(0, 3), st.sampled_from(["upper", "lower", "capitalize", "eval", "__import__"]),
+                             max_size=2))
+def test_hostile_rule_data_never_becomes_code(tmp_path, pattern, replacement, key, value, kind, when, cases):
+    rules = [Rule(kind, pattern, replacement, condition={key: value}, text_condition=when, group_case=cases)]
+    source, kept, skipped = HookScriptGenerator().render(rules)  # unsafe, broken or refused rules are left out, reported
+    assert len(kept) + len(skipped) == 1
+    refused = interpreter.load_rules(rules_document(rules))[1]
+    assert not skipped or kind == "regex_replace" or when or refused, skipped[0].reason
     assert source.isascii()
     validate_hook_source(source)  # parses, template-identical, compiles
     hook = _import(source, tmp_path)

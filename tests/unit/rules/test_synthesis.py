@@ -337,3 +337,20 @@ def test_llm_failure_falls_back_to_heuristics(chat_server, content):
     assert any("LLM synthesis failed" in n for n in rule_set.notes)
     assert [r.origin for r in rule_set.rules] == ["heuristic"]
     assert apply_rules(rule_set.rules, "order 5", {}) == "order #5"
+
+
+def test_llm_text_conditions_and_case_transforms_are_checked_like_learned_ones(chat_server):
+    answer = {"rules": [
+        {"kind": "append", "target": "output", "pattern": "", "replacement": " Bye.", "condition": [],
+         "text_condition": ["(a+)+$"], "group_case": []},
+        {"kind": "regex_replace", "target": "output", "pattern": r"\AAs an AI, (\w)", "replacement": r"\g<1>",
+         "condition": [], "text_condition": [], "group_case": [{"group": 1, "case": "upper"}]},
+    ]}
+    server = chat_server(json.dumps(answer))
+    pairs = [P(f"As an AI, {g} there", f"{g.capitalize()} there") for g in ("hello", "hi")]
+    rule_set = synthesize_rules(pairs, llm=LLMRuleProposer(server.client(), model="gpt-test"))
+    (rule,) = [r for r in rule_set.rules if r.origin == "llm"]
+    assert rule.group_case == {1: "upper"} and "proposed by the LLM" in rule.evidence.why
+    assert any("unsafe regex" in r.reason for r in rule_set.rejected)
+    schema = server.bodies[0]["response_format"]["json_schema"]["schema"]["properties"]["rules"]["items"]
+    assert {"text_condition", "group_case"} <= set(schema["required"])

@@ -94,6 +94,8 @@ def test_secrets_are_redacted_everywhere_they_could_be_written(tmp_path):
     }
     assert redact_secrets(f"Authorization: Bearer {key}") == "Authorization: ***"
     assert redact_secrets([f"key {key} leaked"]) == ["key *** leaked"]
+    for vendor_key in ("fw_3ZsLm9abcdefGHIJklmn", "tgp_v1_AbCdEfGh1234567890xyz"):  # Fireworks, Together
+        assert redact_secrets(f"rejected {vendor_key}.") == "rejected ***."
 
     run = RunDirectory.create(tmp_path, {"openai": {"api_key": key, "api_key_env": "OPENAI_API_KEY"}})
     run.events.append("log", message=f"calling with {key}")

@@ -1,0 +1,193 @@
+"""What the Together and Fireworks stand-ins share: a threaded HTTP server on 127.0.0.1 that records requests.
+
+A stand-in subclasses :class:`LoopbackAPI` and implements ``route(request) -> (status, body,
+headers)``. The base parses JSON and multipart bodies, records every request in
+``.requests`` (so a test can assert that *nothing* reached the vendor), checks the bearer
+key, and answers the next N matching requests with an injected error status.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    json: Any = None
+    form: dict[str, str] = field(default_factory=dict)  # multipart fields other than files
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # multipart field -> (filename, content)
+    raw: bytes = b""
+
+
+@dataclass
+class InjectedError:
+    status: int
+    remaining: int
+    method: str | None
+    path_prefix: str | None
+    body: Any
+    path: str | None = None  # exact
+
+    def matches(self, method: str, path: str) -> bool:
+        return ((self.method is None or self.method == method)
+                and (self.path_prefix is None or path.startswith(self.path_prefix))
+                and (self.path is None or path == self.path))
+
+
+Answer = tuple[int, Any, dict[str, str]]
+
+
+class LoopbackAPI:
+    """Server lifecycle, request records, auth and injected errors; subclasses route."""
+
+    api_key: str
+    name = "stand-in"
+
+    def __init__(self, api_key: str) -> None:
+        self.api_key = api_key
+        self.requests: list[Request] = []
+        self.lock = threading.RLock()
+        self._errors: list[InjectedError] = []
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- knobs -----------------------------------------------------------------------
+    def inject_errors(self, status: int, count: int = 1, *, method: str | None = None,
+                      path_prefix: str | None = None, path: str | None = None, body: Any = None) -> None:
+        """Answer the next ``count`` matching requests (``path``: exactly that one) with HTTP ``status``."""
+        with self.lock:
+            self._errors.append(InjectedError(status, count, method, path_prefix,
+                                              body if body is not None else self.error_body(status, f"injected {status}"),
+                                              path))
+
+    def requests_to(self, method: str, path_prefix: str) -> list[Request]:
+        return [r for r in self.requests if r.method == method and r.path.startswith(path_prefix)]
+
+    def error_body(self, status: int, message: str) -> Any:
+        """The provider's error shape (subclasses override)."""
+        return {"error": {"message": message}}
+
+    def retry_headers(self, status: int) -> dict[str, str]:
+        """Headers sent with a retriable error (the stand-ins ask for an immediate retry)."""
+        return {"retry-after": "0"} if status == 429 or status >= 500 else {}
+
+    @property
+    def origin(self) -> str:
+        assert self._server is not None, "stand-in not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self) -> "LoopbackAPI":
+        api = self
+
+        class Handler(_Handler):
+            state = api
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=self.name, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    # -- behaviour ---------------------------------------------------------------------
+    def authorised(self, request: Request) -> bool:
+        return request.headers.get("authorization") == f"Bearer {self.api_key}"
+
+    def handle(self, request: Request) -> Answer:
+        with self.lock:
+            self.requests.append(request)
+            if not self.unauthenticated(request) and not self.authorised(request):
+                return 401, self.error_body(401, "Invalid API key provided"), {}
+            for injected in self._errors:
+                if injected.remaining > 0 and injected.matches(request.method, request.path):
+                    injected.remaining -= 1
+                    return injected.status, injected.body, self.retry_headers(injected.status)
+            return self.route(request)
+
+    def unauthenticated(self, request: Request) -> bool:
+        """Requests that carry no key by design (e.g. a presigned upload URL)."""
+        return False
+
+    def route(self, request: Request) -> Answer:
+        raise NotImplementedError
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    state: LoopbackAPI
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
+        pass
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    def _handle(self, method: str) -> None:
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        request = Request(method, parts.path.rstrip("/") or "/", dict(parse_qsl(parts.query, keep_blank_values=True)),
+                          {k.lower(): v for k, v in self.headers.items()}, raw=raw)
+        content_type = self.headers.get("Content-Type", "")
+        if content_type.startswith("multipart/form-data"):
+            request.form, request.files = parse_multipart(content_type, raw)
+        elif raw and "json" in content_type:
+            try:
+                request.json = json.loads(raw)
+            except ValueError:
+                request.json = None
+        status, body, headers = self.state.handle(request)
+        payload = b"" if body is None else json.dumps(body).encode()
+        self.send_response(status)
+        if body is not None:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    fields: dict[str, str] = {}
+    files: dict[str, tuple[str, bytes]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition") or ""
+        filename = part.get_filename()
+        content = part.get_payload(decode=True) or b""
+        if filename is not None:
+            files[name] = (filename, content)
+        elif name:
+            fields[name] = content.decode("utf-8")
+    return fields, files

@@ -1,0 +1,132 @@
+"""The providers' published schedule, applied: refuse a job past a cutoff or a shutdown, warn ahead of one (VT-14).
+
+The dates are data in :mod:`vectortrainer.budget.catalog`; the config's ``schedule:``
+section overrides them (``openai: 2027-01-06`` for the provider's last day of new
+jobs, ``openai/gpt-4o-2024-08-06: 2027-01-14`` for a model's shutdown), because
+vendors move dates and a user should not wait for a release to follow them.
+
+"Today" is :func:`current_date`: the real date, or ``VECTORTRAINER_TODAY`` (an ISO
+date) to rehearse a cutoff before it happens. Every check takes ``today`` too, so
+tests and callers inject the clock.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from vectortrainer.budget.catalog import LOCAL, PROVIDERS, ProviderFacts, provider_facts
+from vectortrainer.errors import ConfigError, FineTuningClosedError, RetiredModelError
+
+TODAY_ENV = "VECTORTRAINER_TODAY"
+WARNING_WINDOW_DAYS = 30
+ScheduleOverrides = Mapping[str, str]  # the config's ``schedule:`` section
+
+
+def current_date() -> _dt.date:
+    """Today, or the date in ``VECTORTRAINER_TODAY`` (to rehearse a cutoff)."""
+    value = os.environ.get(TODAY_ENV, "").strip()
+    if not value:
+        return _dt.date.today()
+    try:
+        return _dt.date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{TODAY_ENV}={value!r}: expected a date like 2027-01-06 (or unset it)") from None
+
+
+def parse_schedule_date(key: str, value: str) -> _dt.date:
+    """A ``schedule:`` value as a date; the error names the key."""
+    try:
+        return _dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"schedule.{key}: expected a date like 2027-01-06, got {value!r}") from None
+
+
+@dataclass(frozen=True)
+class ProviderSchedule:
+    """A provider's dates after the config's overrides."""
+
+    facts: ProviderFacts
+    jobs_until: _dt.date | None
+    jobs_until_source: str
+    shutdowns: dict[str, tuple[_dt.date, str]]  # model -> (date, source)
+
+    def shutdown_of(self, model: str) -> tuple[_dt.date, str] | None:
+        return self.shutdowns.get(self.facts.base_name(model))
+
+
+def provider_schedule(provider: str, overrides: ScheduleOverrides | None = None) -> ProviderSchedule:
+    """``provider``'s published dates, with ``schedule:`` overrides applied."""
+    facts = provider_facts(provider)
+    jobs_until, jobs_source = facts.jobs_until, facts.jobs_until_source
+    shutdowns = {m.name: (m.shutdown_on, m.shutdown_source) for m in facts.models if m.shutdown_on is not None}
+    for key, value in (overrides or {}).items():
+        name, _, model = key.partition("/")
+        if name != provider:
+            continue
+        when = parse_schedule_date(key, value)
+        if model and facts.model(model) is None:
+            known = ", ".join(m.name for m in facts.models)
+            raise ConfigError(f"schedule.{key}: {facts.title} lists no model {model!r} (known: {known})")
+        if model:
+            shutdowns[facts.base_name(model)] = (when, f"schedule.{key} in the config")
+        else:
+            jobs_until, jobs_source = when, f"schedule.{key} in the config"
+    return ProviderSchedule(facts, jobs_until, jobs_source, shutdowns)
+
+
+def alternatives(provider: str) -> str:
+    """The other providers, as the config line that picks them."""
+    others = [name for name in (*PROVIDERS, LOCAL) if name != provider]
+    return f"training.provider: {' | '.join(others)} (see `vectortrainer providers`)"
+
+
+def check_open(provider: str, model: str, *, today: _dt.date | None = None,
+               overrides: ScheduleOverrides | None = None) -> None:
+    """Refuse (before any upload) a job past ``provider``'s cutoff or past ``model``'s shutdown."""
+    schedule = provider_schedule(provider, overrides)
+    today = today or current_date()
+    title = schedule.facts.title
+    if schedule.jobs_until is not None and today > schedule.jobs_until:
+        raise FineTuningClosedError(
+            f"{title} creates no new fine-tuning jobs after {schedule.jobs_until.isoformat()} "
+            f"({schedule.jobs_until_source}); today is {today.isoformat()}. Nothing was uploaded. "
+            f"Switch provider with {alternatives(provider)}, or set schedule.{provider} in the config "
+            f"if {title} moved the date"
+        )
+    shutdown = schedule.shutdown_of(model)
+    if shutdown is not None and today >= shutdown[0]:
+        base = schedule.facts.base_name(model)
+        live = [m.name for m in schedule.facts.models
+                if (s := schedule.shutdown_of(m.name)) is None or today < s[0]]
+        other_models = f"another model (e.g. {', '.join(live)}) or " if live else ""
+        raise RetiredModelError(
+            f"model {model!r}: fine-tuning of {base} was retired on {shutdown[0].isoformat()} (it shut down; "
+            f"{shutdown[1]}). Nothing was uploaded. Choose {other_models}another provider: {alternatives(provider)}"
+        )
+
+
+def schedule_warnings(provider: str, model: str, *, today: _dt.date | None = None,
+                      overrides: ScheduleOverrides | None = None) -> list[str]:
+    """What an estimate should warn about: restrictions in force, a cutoff or shutdown within 30 days."""
+    schedule = provider_schedule(provider, overrides)
+    today = today or current_date()
+    title = schedule.facts.title
+    warnings = []
+    active = [r for r in schedule.facts.restrictions if r.since <= today]
+    if active:
+        closed = " and ".join(f"to {r.who} since {r.since.isoformat()}" for r in active)
+        warnings.append(f"{title} fine-tuning is closed {closed} (403 training_not_available)")
+    if schedule.jobs_until is not None and 0 <= (schedule.jobs_until - today).days <= WARNING_WINDOW_DAYS:
+        days = (schedule.jobs_until - today).days
+        others = " | ".join(name for name in (*PROVIDERS, LOCAL) if name != provider)
+        warnings.append(f"{title} creates no new fine-tuning jobs after {schedule.jobs_until.isoformat()} "
+                        f"(in {days} day{'s' if days != 1 else ''}); switch with training.provider: {others}")
+    shutdown = schedule.shutdown_of(model)
+    if shutdown is not None and 0 <= (shutdown[0] - today).days <= WARNING_WINDOW_DAYS:
+        days = (shutdown[0] - today).days
+        warnings.append(f"{schedule.facts.base_name(model)} and its fine-tunes shut down on "
+                        f"{shutdown[0].isoformat()} (in {days} day{'s' if days != 1 else ''})")
+    return warnings

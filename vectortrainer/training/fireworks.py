@@ -1,0 +1,284 @@
+"""``FireworksTrainer``: fine-tuning on Fireworks AI through the official ``fireworks-ai`` SDK (1.x) (VT-14).
+
+Fireworks lets the caller name its resources, so this trainer names them after the run
+and a resumed run finds them by name, never by a listing:
+
+- a dataset ``vt-<run tag>-<role>-<content hash>`` is created, then filled with
+  ``datasets/{id}:upload`` (at most 150 MB; at least 3 examples, checked before);
+- a job ``vt-<run tag>-<n>`` (``supervisedFineTuningJobs`` or ``dpoJobs``); a creation
+  answered with a 5xx is looked up by that id before it is tried again, and a retry
+  that meets the job already created (409) takes it.
+
+The job object has a state and a progress percent but no event or loss stream, so
+:meth:`FireworksTrainer.events` reports state changes as log lines and the percent as
+progress (``step`` of ``total_steps`` 100), with no loss metrics.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vectortrainer.budget.estimates import resolve_epochs
+from vectortrainer.config import Config
+from vectortrainer.errors import MissingAPIKeyError, VectorTrainerError
+from vectortrainer.files import sha256_file
+from vectortrainer.training.base import PreparedData, TrainingEvent, TrainingResult, TrainingStatus
+from vectortrainer.training.calls import CallPolicy
+from vectortrainer.training.hosted import HostedTrainer, run_tag
+
+if TYPE_CHECKING:
+    import fireworks  # 0.6 s to import: only a call to the vendor needs it
+
+ACCOUNT_ENV = "FIREWORKS_ACCOUNT_ID"
+MAX_JOBS_PER_RUN = 20  # a run that failed this often needs a person, not another paid job
+MAX_ID_LENGTH = 63  # AIP-122 resource ids: lowercase letters, digits, hyphens
+_QUEUED = {"JOB_STATE_UNSPECIFIED", "JOB_STATE_CREATING", "JOB_STATE_VALIDATING", "JOB_STATE_PENDING",
+           "JOB_STATE_RE_QUEUEING", "JOB_STATE_CREATING_INPUT_DATASET", "JOB_STATE_IDLE"}
+_SUCCEEDED = {"JOB_STATE_COMPLETED", "JOB_STATE_EARLY_STOPPED"}
+_FAILED = {"JOB_STATE_FAILED", "JOB_STATE_EXPIRED"}
+_CANCELLED = {"JOB_STATE_CANCELLED", "JOB_STATE_DELETING", "JOB_STATE_DELETING_CLEANING_UP"}
+
+
+class FireworksTrainer(HostedTrainer):
+    """Fine-tunes an open model on Fireworks AI (supervised or DPO)."""
+
+    name = "fireworks"
+    config_section = "fireworks"
+
+    def __init__(self, model: str = "accounts/fireworks/models/llama-v3p1-8b-instruct", *,
+                 account_id: str | None = None, api_key_env: str = "FIREWORKS_API_KEY", **settings: Any) -> None:
+        super().__init__(model, api_key_env=api_key_env, **settings)
+        self.account_id = account_id
+
+    @classmethod
+    def connection_settings(cls, config: Config) -> dict[str, Any]:
+        api = config.fireworks
+        return dict(account_id=api.account_id or os.environ.get(ACCOUNT_ENV),
+                    base_url=api.base_url or os.environ.get("FIREWORKS_BASE_URL"), api_key_env=api.api_key_env,
+                    max_retries=api.max_retries, timeout=api.timeout_s)
+
+    @property
+    def has_api_key(self) -> bool:
+        return super().has_api_key and (self._client is not None or bool(self.account_id))
+
+    def make_client(self) -> "fireworks.Fireworks":
+        import fireworks  # 0.6 s to import: only a call to the vendor needs it
+
+        key = self.api_key()
+        if not self.account_id:
+            raise MissingAPIKeyError(f"no Fireworks account id: set the {ACCOUNT_ENV} environment variable "
+                                     f"(or fireworks.account_id in the config)")
+        return fireworks.Fireworks(api_key=key, account_id=self.account_id, base_url=self.base_url,
+                                   max_retries=0, timeout=self.timeout)
+
+    @property
+    def calls(self) -> CallPolicy:
+        import fireworks  # 0.6 s to import: only a call to the vendor needs it
+
+        return CallPolicy(fireworks, self.facts.title, retries=self.max_retries, config_section=self.config_section)
+
+    # ----- datasets -------------------------------------------------------------------
+    def dataset_id(self, path: Path, *, role: str, run_id: str | None) -> str:
+        return resource_id("vt", run_tag(run_id) if run_id else "norun", role, sha256_file(path)[:12])
+
+    def upload_file(self, path: Path, *, role: str = "train", run_id: str | None = None) -> str:
+        """Create the run's dataset (once) and upload into it unless it is ready; return its name."""
+        dataset_id = self.dataset_id(path, role=role, run_id=run_id)
+        dataset = self._dataset(dataset_id)
+        if dataset is None:
+            n_examples = sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+            body = {"example_count": str(n_examples), "format": "CHAT", "user_uploaded": {}}
+            dataset = self.calls.create_once(
+                "creating the dataset",
+                lambda: self.client.datasets.create(dataset_id=dataset_id, dataset=body),
+                lambda: self._dataset(dataset_id))
+        if dataset.state != "READY":
+            self.calls.call("uploading the training file", lambda: self.client.datasets.upload(
+                dataset_id, file=(path.name, path.read_bytes(), "application/jsonl")))
+        return self.dataset_name(dataset_id)
+
+    def _dataset(self, dataset_id: str) -> Any:
+        import fireworks  # 0.6 s to import: only a call to the vendor needs it
+
+        def get() -> Any:
+            try:
+                return self.client.datasets.get(dataset_id)
+            except fireworks.NotFoundError:
+                return None
+
+        return self.calls.call("reading the dataset", get)
+
+    def dataset_name(self, dataset_id: str) -> str:
+        return f"accounts/{self.account_id}/datasets/{dataset_id}"
+
+    # ----- jobs -----------------------------------------------------------------------
+    @property
+    def jobs(self) -> Any:
+        """The job resource of the method: ``supervised_fine_tuning_jobs`` or ``dpo_jobs``."""
+        return self.client.dpo_jobs if self.method == "dpo" else self.client.supervised_fine_tuning_jobs
+
+    def job_ids(self, run_id: str) -> Iterator[str]:
+        tag = run_tag(run_id)
+        return (resource_id("vt", tag, str(n)) for n in range(1, MAX_JOBS_PER_RUN + 1))
+
+    def start_training(self, prepared: PreparedData, *, run_id: str, reuse_existing: bool = True) -> str:
+        """Create the run's next job (or return the usable one it has, see ``find_job``)."""
+        import fireworks  # 0.6 s to import: only a call to the vendor needs it
+
+        if not prepared.train_file_id:
+            raise VectorTrainerError("no uploaded training file: run prepare_data() before start_training()")
+        existing = self._run_jobs(run_id)
+        usable = [job_id for job_id, job in existing if _status(job) not in (TrainingStatus.FAILED,
+                                                                             TrainingStatus.CANCELLED)]
+        if reuse_existing and usable:
+            return usable[-1]
+        if len(existing) >= MAX_JOBS_PER_RUN:
+            raise VectorTrainerError(f"run {run_id} already has {len(existing)} Fireworks jobs; start a new run")
+        job_id = resource_id("vt", run_tag(run_id), str(len(existing) + 1))
+        request = self.job_request(prepared, run_id, job_id)
+
+        def create() -> Any:
+            try:
+                return self._create(job_id, request)
+            except fireworks.ConflictError:  # a retry met the job the failed answer had created
+                return job_id
+
+        created = self.calls.create_once("creating the fine-tuning job", create,
+                                         lambda: job_id if self._job(job_id) is not None else None)
+        return job_id if isinstance(created, str) else _short_id(created.name) or job_id
+
+    def _create(self, job_id: str, request: dict[str, Any]) -> Any:
+        if self.method == "dpo":
+            return self.client.dpo_jobs.create(dpo_job_id=job_id, **request)
+        return self.client.supervised_fine_tuning_jobs.create(supervised_fine_tuning_job_id=job_id, **request)
+
+    def job_request(self, prepared: PreparedData, run_id: str, job_id: str) -> dict[str, Any]:
+        epochs = resolve_epochs(self.n_epochs, prepared.n_examples, self.facts.limits.default_epochs)
+        output = resource_id(self.suffix or "vectortrainer", job_id)
+        training: dict[str, Any] = {"base_model": self.model, "epochs": epochs, "output_model": output}
+        if self.learning_rate != "auto":
+            training["learning_rate"] = self.learning_rate
+        if self.batch_size != "auto":
+            training["batch_size_samples"] = self.batch_size
+        display = f"vectortrainer {run_id}"
+        if self.method == "dpo":
+            loss: dict[str, Any] = {"method": "DPO"}
+            if self.beta != "auto":
+                loss["dpo"] = {"beta": self.beta}
+            return {"dataset": prepared.train_file_id, "display_name": display, "training_config": training,
+                    "loss_config": loss}
+        request = {"dataset": prepared.train_file_id, "display_name": display, **training}
+        if prepared.validation_file_id:
+            request["evaluation_dataset"] = prepared.validation_file_id
+        return request
+
+    def _job(self, job_id: str) -> Any:
+        import fireworks  # 0.6 s to import: only a call to the vendor needs it
+
+        def get() -> Any:
+            try:
+                return self.jobs.get(job_id)
+            except fireworks.NotFoundError:
+                return None
+
+        return self.calls.call("reading the job", get)
+
+    def _run_jobs(self, run_id: str) -> list[tuple[str, Any]]:
+        """The jobs created for ``run_id`` so far, oldest first (ids are numbered, so no listing is needed)."""
+        found = []
+        for job_id in self.job_ids(run_id):
+            job = self._job(job_id)
+            if job is None:
+                break
+            found.append((job_id, job))
+        return found
+
+    def find_job(self, run_id: str) -> str | None:
+        """The newest job of ``run_id`` that is not failed or cancelled (resume, VT-9)."""
+        usable = [job_id for job_id, job in self._run_jobs(run_id)
+                  if _status(job) not in (TrainingStatus.FAILED, TrainingStatus.CANCELLED)]
+        return usable[-1] if usable else None
+
+    def _existing_job(self, job_id: str) -> Any:
+        job = self._job(job_id)
+        if job is None:
+            raise VectorTrainerError(f"Fireworks has no job {job_id} (for this account and training.method)")
+        return job
+
+    def get_status(self, job_id: str) -> TrainingStatus:
+        return _status(self._existing_job(job_id))
+
+    def get_result(self, job_id: str) -> TrainingResult:
+        job = self._existing_job(job_id)
+        status = _status(job)
+        training = getattr(job, "training_config", None) if self.method == "dpo" else job
+        output = getattr(training, "output_model", None)
+        error = job.status.message if status is TrainingStatus.FAILED and job.status is not None else None
+        return TrainingResult(job_id=job_id, status=status,
+                              model_name=_model_name(output, self.account_id) if status is TrainingStatus.SUCCEEDED
+                              else None, error=error)
+
+    def cancel(self, job_id: str) -> None:
+        if self.get_status(job_id).is_terminal:
+            return
+        self.calls.call("cancelling the job", lambda: self.jobs.cancel(job_id, body={}))
+
+    def events(self, job_id: str, after: str | None = None) -> Iterator[TrainingEvent]:
+        """The job's state change and progress since ``after`` (see the module docstring)."""
+        job = self._existing_job(job_id)
+        state = str(job.state or "JOB_STATE_UNSPECIFIED")
+        progress = getattr(job, "job_progress", None)
+        percent = progress.percent if progress is not None else None
+        seen_state, seen_percent = _parse_event_id(after)
+        if (state, percent) == (seen_state, seen_percent):
+            return
+        if state != seen_state:
+            yield TrainingEvent(kind="log", message=f"Fireworks job {job_id}: {state.removeprefix('JOB_STATE_')}",
+                                id=_event_id(state, percent, "state"))
+        if percent is not None:
+            yield TrainingEvent(kind="metric", message=f"{percent}% ({state.removeprefix('JOB_STATE_').lower()})",
+                                step=int(percent), total_steps=100, id=_event_id(state, percent, "progress"))
+
+
+def resource_id(*parts: str) -> str:
+    """Parts joined into an AIP-122 resource id: lowercase letters, digits and hyphens, at most 63."""
+    text = re.sub(r"[^a-z0-9-]+", "-", "-".join(parts).lower()).strip("-")
+    return re.sub(r"-{2,}", "-", text)[:MAX_ID_LENGTH].rstrip("-")
+
+
+def _status(job: Any) -> TrainingStatus:
+    state = str(job.state or "")
+    if state in _QUEUED or not state:
+        return TrainingStatus.QUEUED
+    if state in _SUCCEEDED:
+        return TrainingStatus.SUCCEEDED
+    if state in _FAILED:
+        return TrainingStatus.FAILED
+    if state in _CANCELLED:
+        return TrainingStatus.CANCELLED
+    return TrainingStatus.RUNNING  # running, writing results, cancelling, paused
+
+
+def _model_name(output: str | None, account_id: str | None) -> str | None:
+    if not output:
+        return None
+    return output if output.startswith("accounts/") else f"accounts/{account_id}/models/{output}"
+
+
+def _short_id(name: str | None) -> str | None:
+    return name.rsplit("/", 1)[-1] if name else None
+
+
+def _event_id(state: str, percent: int | None, kind: str) -> str:
+    return f"fw|{state}|{'' if percent is None else percent}|{kind}"
+
+
+def _parse_event_id(event_id: str | None) -> tuple[str | None, int | None]:
+    if not event_id or not event_id.startswith("fw|"):
+        return None, None
+    _, state, percent, _ = (event_id.split("|") + ["", "", ""])[:4]
+    return state or None, int(percent) if percent.isdigit() else None

@@ -1,0 +1,216 @@
+"""What every hosted trainer shares: the settings, the checks before any upload, the budget guard, the SDK calls.
+
+:class:`HostedTrainer` is the :class:`~vectortrainer.training.base.BaseTrainer` of a
+vendor. Its :meth:`~HostedTrainer.estimate` and :meth:`~HostedTrainer.prepare_data`
+run the same steps for OpenAI, Azure OpenAI, Together and Fireworks, in this order,
+and make no request until all of them passed:
+
+1. the provider's schedule (no job past a cutoff or a model's shutdown);
+2. the job's settings against the provider's ranges and the model's methods;
+3. the data, the way the provider validates it (format, minimum examples, size);
+4. the cost against ``budget.max_budget_usd``.
+
+Only then does a subclass upload (once per content, found again by name on resume)
+and create the job (once per run, found again by the run's tag). A subclass holds
+the provider's API: its client, upload, job creation, status, events and result.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import os
+from abc import abstractmethod
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from vectortrainer.budget.catalog import DPO, provider_facts
+from vectortrainer.budget.estimates import CostEstimate, Epochs
+from vectortrainer.budget.guards import check_budget, hold_to_budget
+from vectortrainer.budget.schedule import ScheduleOverrides
+from vectortrainer.config import Config
+from vectortrainer.errors import ConfigError, DataFormatError, MissingAPIKeyError
+from vectortrainer.feedback.preference import read_preference_jsonl
+from vectortrainer.files import sha256_file
+from vectortrainer.golden.chatml import validate_chat_jsonl
+from vectortrainer.training.base import BaseTrainer, PreparedData
+from vectortrainer.training.calls import CallPolicy
+from vectortrainer.training.limits import JobSettings, check_job_settings
+
+UPLOAD_NAME_PREFIX = "vectortrainer"
+RUN_TAG_LENGTH = 8
+
+
+class HostedTrainer(BaseTrainer):
+    """A vendor's trainer; see the module docstring. Subclasses set ``name`` (the provider) and its API."""
+
+    name = "hosted"
+    suffix_reserved = 0  # characters the trainer appends to ``suffix`` (its run tag)
+    config_section = "openai"  # the config section of the provider's connection settings
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        method: Literal["supervised", "dpo"] = "supervised",
+        n_epochs: Epochs = "auto",
+        batch_size: int | Literal["auto"] = "auto",
+        learning_rate_multiplier: float | Literal["auto"] = "auto",
+        learning_rate: float | Literal["auto"] = "auto",
+        beta: float | Literal["auto"] = "auto",
+        suffix: str | None = "vectortrainer",
+        seed: int | None = None,
+        max_budget_usd: float | None = None,
+        prices: Mapping[str, float] | None = None,
+        schedule: ScheduleOverrides | None = None,
+        today: _dt.date | None = None,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        api_key_env: str = "",
+        max_retries: int = 3,
+        timeout: float = 60.0,
+        client: Any = None,
+    ) -> None:
+        if method not in ("supervised", "dpo"):
+            raise ConfigError(f"training.method: expected 'supervised' or 'dpo', got {method!r}")
+        self.model = model
+        self.method = method
+        self.n_epochs = n_epochs
+        self.batch_size = batch_size
+        self.learning_rate_multiplier = learning_rate_multiplier
+        self.learning_rate = learning_rate
+        self.beta = beta
+        self.suffix = suffix
+        self.seed = seed
+        self.max_budget_usd = max_budget_usd
+        self.prices = dict(prices or {})
+        self.schedule = dict(schedule or {})
+        self.today = today
+        self.base_url = base_url
+        self.api_key_env = api_key_env
+        self.max_retries = max_retries
+        self.timeout = timeout
+        self._api_key = api_key  # never stored in config, run state or logs
+        self._client = client
+        self.facts = provider_facts(self.name)
+        self.notes: list[str] = []  # accepted but not sent (e.g. a seed where the provider takes none)
+
+    @classmethod
+    def from_config(cls, config: Config, **overrides: Any) -> "HostedTrainer":
+        """A trainer from ``training``, ``budget``, ``schedule`` and the provider's own section of the config."""
+        return cls(**{**training_settings(config), **cls.connection_settings(config), **overrides})
+
+    @classmethod
+    @abstractmethod
+    def connection_settings(cls, config: Config) -> dict[str, Any]:
+        """The constructor arguments from the provider's config section (base URL, key variable, retries)."""
+
+    # -- the client --------------------------------------------------------------------
+    @property
+    def has_api_key(self) -> bool:
+        return self._client is not None or bool(self._api_key or os.environ.get(self.api_key_env))
+
+    def api_key(self) -> str:
+        """The key from the constructor or ``api_key_env``; ``MissingAPIKeyError`` names the variable."""
+        key = self._api_key or os.environ.get(self.api_key_env)
+        if not key:
+            raise MissingAPIKeyError(
+                f"no {self.facts.title} API key: set the {self.api_key_env} environment variable "
+                f"(or {self.config_section}.api_key_env in the config to name another variable)"
+            )
+        return key
+
+    @property
+    def client(self) -> Any:
+        """The SDK client, created at first use (so validation and the budget need no key)."""
+        if self._client is None:
+            self._client = self.make_client()
+        return self._client
+
+    @abstractmethod
+    def make_client(self) -> Any:
+        """The provider's SDK client, with ``max_retries=0`` (``calls`` retries, see there)."""
+
+    @property
+    @abstractmethod
+    def calls(self) -> CallPolicy:
+        """How this trainer calls its SDK."""
+
+    # -- before any request ------------------------------------------------------------
+    def job_settings(self) -> JobSettings:
+        return JobSettings(model=self.model, method=self.method, n_epochs=self.n_epochs, batch_size=self.batch_size,
+                           learning_rate_multiplier=self.learning_rate_multiplier, learning_rate=self.learning_rate,
+                           beta=self.beta, seed=self.seed, suffix=self.suffix)
+
+    def estimate(self, train_path: Path, validation_path: Path | None = None) -> CostEstimate:
+        """Steps 1-3 of the module docstring and the cost, without the guard and without a request."""
+        train_path = Path(train_path)
+        self.notes = check_job_settings(self.name, self.job_settings(), suffix_reserved=self.suffix_reserved)
+        n_examples = self.validate_file(train_path)
+        if n_examples < self.facts.limits.min_examples:
+            raise DataFormatError(
+                f"{train_path}: {n_examples} training examples; fine-tuning on {self.facts.title} needs at least "
+                f"{self.facts.limits.min_examples} (select more golden data, e.g. raise selection.top_k)"
+            )
+        if validation_path is not None:
+            self.validate_file(Path(validation_path))
+        estimate = check_budget(train_path, self.model, None, self.n_epochs, validation_path=validation_path,
+                                prices=self.prices, today=self.today, provider=self.name, schedule=self.schedule)
+        estimate.warnings.extend(self.notes)
+        return estimate
+
+    def validate_file(self, path: Path) -> int:
+        """Check ``path`` the way the provider does; return the number of examples.
+
+        Chat data goes through :func:`~vectortrainer.golden.chatml.validate_chat_jsonl` and preference
+        (DPO) data through :func:`~vectortrainer.feedback.preference.read_preference_jsonl`: one set of
+        format rules for every trainer. A provider adds its own checks (size limits, its SDK's check).
+        """
+        limit = self.facts.limits.max_file_bytes
+        if limit is not None and path.stat().st_size > limit:
+            raise DataFormatError(f"{path}: {path.stat().st_size:,} bytes; {self.facts.title} takes at most "
+                                  f"{limit:,} per upload (select fewer examples)")
+        if self.method == DPO:
+            return len(read_preference_jsonl(path))
+        report = validate_chat_jsonl(path)
+        report.raise_if_invalid()
+        return report.examples
+
+    def prepare_data(self, train_path: Path, validation_path: Path | None = None, *,
+                     run_id: str | None = None) -> PreparedData:
+        """Check everything and hold the cost to the budget (FR-6.4), then upload each file once."""
+        train_path, validation_path = Path(train_path), Path(validation_path) if validation_path else None
+        estimate = hold_to_budget(self.estimate(train_path, validation_path), self.max_budget_usd)
+        prepared = PreparedData(train_path=train_path, n_examples=estimate.n_examples,
+                                validation_path=validation_path, estimate=estimate)
+        prepared.train_file_id = self.upload_file(train_path, role="train", run_id=run_id)
+        if validation_path is not None:
+            prepared.validation_file_id = self.upload_file(validation_path, role="validation", run_id=run_id)
+        return prepared
+
+    @abstractmethod
+    def upload_file(self, path: Path, *, role: str = "train", run_id: str | None = None) -> str:
+        """Upload ``path`` unless the same content was uploaded for this run already; return its id."""
+
+
+def training_settings(config: Config) -> dict[str, Any]:
+    """The provider-neutral settings of a hosted trainer, from ``training``, ``budget`` and ``schedule``."""
+    training, budget = config.training, config.budget
+    return dict(model=training.model, n_epochs=training.n_epochs, batch_size=training.batch_size,
+                learning_rate_multiplier=training.learning_rate_multiplier, learning_rate=training.learning_rate,
+                beta=training.beta, method=training.method, suffix=training.suffix, seed=training.seed,
+                max_budget_usd=budget.max_budget_usd, prices=budget.prices, schedule=config.schedule)
+
+
+# ----- names that find a run's uploads and jobs again ------------------------------------
+def upload_filename(path: Path, *, role: str, run_id: str | None) -> str:
+    """``vectortrainer-<run id>-<role>-<sha256 prefix>.jsonl``: stable for the same run and content."""
+    digest = sha256_file(path)[:16]
+    parts = [UPLOAD_NAME_PREFIX, *([run_id] if run_id else []), role, digest]
+    return "-".join(parts) + ".jsonl"
+
+
+def run_tag(run_id: str) -> str:
+    """A short, stable tag of ``run_id`` for names with little room (suffixes, resource ids)."""
+    return hashlib.sha256(run_id.encode("utf-8")).hexdigest()[:RUN_TAG_LENGTH]
