@@ -80,6 +80,7 @@ class GateConfig:
     max_cases: int = 32  # held-out cases per slice (bounds the gate's inference cost)
     margin: float = 0.02  # the candidate's score must beat the incumbent's by this
     tolerance: float = 0.05  # and no slice may fall more than this below it
+    min_slice_cases: int = 3  # a smaller slice counts in the overall score but cannot veto alone
     semantic: bool = True  # MiniLM similarity beside edit similarity
     max_reply_tokens: int = 256
     hook_margin: float = 0.0  # a new hook must repair held-out pairs at least this much better than the active one
@@ -405,6 +406,7 @@ def _validate(config: Config, file: str) -> None:
         (config.gate.max_cases >= 1, "gate.max_cases", "must be at least 1"),
         (config.gate.margin >= 0, "gate.margin", "must be >= 0"),
         (config.gate.tolerance >= 0, "gate.tolerance", "must be >= 0"),
+        (config.gate.min_slice_cases >= 1, "gate.min_slice_cases", "must be at least 1"),
         (config.gate.max_reply_tokens >= 1, "gate.max_reply_tokens", "must be at least 1"),
         (config.loop.min_new_logs >= 0, "loop.min_new_logs", "must be >= 0"),
         (config.loop.min_new_feedback >= 0, "loop.min_new_feedback", "must be >= 0"),

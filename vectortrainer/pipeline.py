@@ -555,7 +555,8 @@ class TrainingPipeline:
         scorer = shared_scorer() if gate.semantic and cases else None
         decision = evaluate_candidate(
             trainer, cases, candidate=model, incumbent=incumbent, incumbent_version=incumbent_version,
-            settings=GateSettings(gate.margin, gate.tolerance, gate.semantic, gate.max_reply_tokens), scorer=scorer,
+            settings=GateSettings(margin=gate.margin, tolerance=gate.tolerance, semantic=gate.semantic,
+                                  max_reply_tokens=gate.max_reply_tokens, min_slice_cases=gate.min_slice_cases), scorer=scorer,
             progress=lambda done, total, what: self.monitor.on_progress("evaluate", done, total, what))
         run.write_json(GATE_FILE, decision.to_dict())
         entry = registry.register(**registration, evaluation=decision.figures(),

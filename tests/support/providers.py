@@ -74,6 +74,10 @@ class Harness:
         return sections
 
 
+# These trainers do not serve their models, so the evaluation gate cannot judge them.
+WITHOUT_GATE = {"gate": {"enabled": False}}
+
+
 def harness(name: str, standin: Any) -> Harness:
     """The harness of provider ``name`` around its started ``standin``."""
     training = {"provider": name, "poll_interval_s": 0.01}
@@ -83,21 +87,22 @@ def harness(name: str, standin: Any) -> Harness:
                        dict(base_url=standin.base_url, api_key=standin.api_key))
     if name == "azure":
         return Harness(name, standin, {"training": training, "azure": {"endpoint": standin.base_url},
-                                       "budget": {"prices": {"gpt-4o-mini-2024-07-18": 3.0}}},
+                                       "budget": {"prices": {"gpt-4o-mini-2024-07-18": 3.0}}, **WITHOUT_GATE},
                        {"AZURE_OPENAI_API_KEY": standin.api_key}, "/openai/files", "/openai/fine_tuning/jobs",
                        "Azure OpenAI", dict(endpoint=standin.base_url, api_key=standin.api_key,
                                             prices={"gpt-4o-mini-2024-07-18": 3.0}))
     if name == "together":
         return Harness(name, standin, {"training": {**training, "model": TOGETHER_MODEL},
                                        "together": {"base_url": standin.base_url},
-                                       "budget": {"prices": {TOGETHER_MODEL: 3.0}}},
+                                       "budget": {"prices": {TOGETHER_MODEL: 3.0}}, **WITHOUT_GATE},
                        {"TOGETHER_API_KEY": standin.api_key}, "/v1/files", "/v1/fine-tunes", "Together AI",
                        dict(model=TOGETHER_MODEL, base_url=standin.base_url, api_key=standin.api_key,
                             prices={TOGETHER_MODEL: 3.0}))
     if name == "fireworks":
         account = standin.account
         return Harness(name, standin, {"training": {**training, "model": FIREWORKS_MODEL},
-                                       "fireworks": {"base_url": standin.base_url, "account_id": account}},
+                                       "fireworks": {"base_url": standin.base_url, "account_id": account},
+                                       **WITHOUT_GATE},
                        {"FIREWORKS_API_KEY": standin.api_key}, f"/v1/accounts/{account}/datasets",
                        f"/v1/accounts/{account}/supervisedFineTuningJobs", "Fireworks AI",
                        dict(model=FIREWORKS_MODEL, base_url=standin.base_url, api_key=standin.api_key,

@@ -15,6 +15,7 @@ from vectortrainer.config import Config, load_config
 from vectortrainer.errors import (
     BudgetExceededError,
     ConfigError,
+    InferenceNotAvailableError,
     LoopInUseError,
     TimeBudgetExceededError,
     UnknownRunError,
@@ -58,6 +59,7 @@ STATUS_EXIT_CODES: dict[RunStatus, ExitCode] = {
 ERROR_EXIT_CODES: tuple[tuple[type[VectorTrainerError], ExitCode], ...] = (
     (ConfigError, ExitCode.USAGE),
     (UnknownRunError, ExitCode.USAGE),
+    (InferenceNotAvailableError, ExitCode.USAGE),  # a gate the chosen trainer cannot serve: fix the config
     (BudgetExceededError, ExitCode.BUDGET_EXCEEDED),
     (TimeBudgetExceededError, ExitCode.BUDGET_EXCEEDED),
     (LoopInUseError, ExitCode.LOOP_BUSY),

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -64,26 +63,39 @@ def split_golden(golden_path: Path, strategies: Sequence[str] | None, every: int
     """Hold out every ``every``-th example of each strategy; write the rest to ``train_path``.
 
     ``strategies[i]`` is the strategy of the i-th line of ``golden_path`` (the run's
-    recorded picks); without them every example is one "golden" slice. At most
-    ``limit`` cases per slice are held out.
+    recorded picks); without them every example is one "golden" slice. A slice with
+    fewer than ``every`` but at least two examples still gives up its last one, so
+    a small slice (a few anomaly picks) is judged too. At most ``limit`` cases per
+    slice are held out.
     """
     lines = [line for line in golden_path.read_text(encoding="utf-8").splitlines() if line.strip()]
     if strategies is not None and len(strategies) != len(lines):
         strategies = None  # picks and file disagree (edited?): judge the file as one slice
-    seen: Counter[str] = Counter()
+    slices = [strategies[index] if strategies is not None else GOLDEN_SLICE for index in range(len(lines))]
+    held = _held_out_indices(slices, every, limit)
     cases: list[HeldOutCase] = []
     kept: list[str] = []
     for index, line in enumerate(lines):
-        slice_name = strategies[index] if strategies is not None else GOLDEN_SLICE
-        seen[slice_name] += 1
-        held = every >= 2 and seen[slice_name] % every == 0 and sum(c.slice == slice_name for c in cases) < limit
-        if not held:
+        if index not in held:
             kept.append(line)
             continue
         example = held_out_from_record(json.loads(line), f"{golden_path}:{index + 1}")
-        cases.append(HeldOutCase(slice_name, example.messages, example.expected))
+        cases.append(HeldOutCase(slices[index], example.messages, example.expected))
     atomic_write_text(train_path, "".join(f"{line}\n" for line in kept))
     return cases
+
+
+def _held_out_indices(slices: Sequence[str], every: int, limit: int) -> set[int]:
+    if every < 2 or limit < 1:
+        return set()
+    positions: dict[str, list[int]] = {}
+    for index, name in enumerate(slices):
+        positions.setdefault(name, []).append(index)
+    held: set[int] = set()
+    for indices in positions.values():
+        chosen = indices[every - 1::every] or (indices[-1:] if len(indices) >= 2 else [])
+        held.update(chosen[:limit])
+    return held
 
 
 def feedback_cases(pairs: Iterable[FeedbackPair], system_prompt: str | None, *, limit: int) -> list[HeldOutCase]:

@@ -8,7 +8,9 @@ Each reply is scored against its reference with normalised edit similarity
 case's score is their mean. The candidate is promoted when its overall score beats
 the incumbent's by ``margin`` and no slice (steady, anomaly, feedback) falls more
 than ``tolerance`` below the incumbent's; otherwise it is kept, not promoted, with
-the reason. The figures go to the registry entry, ``gate.json`` and the summary.
+the reason. A slice of fewer than ``min_slice_cases`` cases counts in the overall
+score but cannot veto alone: one case's reply is noise, not a regression (the
+report names such slices). The figures go to the registry entry, ``gate.json`` and the summary.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class GateSettings:
     tolerance: float = 0.05
     semantic: bool = True
     max_reply_tokens: int = 256
+    min_slice_cases: int = 3
 
 
 @dataclass
@@ -134,9 +137,12 @@ def decide(cases: Sequence[HeldOutCase], candidate: str, incumbent: str, incumbe
                                                             if m["role"] == "user"), ""),
                           "reference": c.reference, "candidate": candidate_replies[i],
                           "incumbent": incumbent_replies[i]} for i, c in enumerate(cases[:EXAMPLES_KEPT])]
-    regressions = [f"{name} {s['incumbent'].score:.3f} -> {s['candidate'].score:.3f}"
-                   for name, s in decision.slices.items()
-                   if s["candidate"].score < s["incumbent"].score - settings.tolerance]
+    fell = {name: f"{name} {s['incumbent'].score:.3f} -> {s['candidate'].score:.3f}"
+            for name, s in decision.slices.items() if s["candidate"].score < s["incumbent"].score - settings.tolerance}
+    regressions = [text for name, text in fell.items()
+                   if decision.slices[name]["candidate"].cases >= settings.min_slice_cases]
+    too_few = [f"{text} ({decision.slices[name]['candidate'].cases} case(s), fewer than "
+               f"{settings.min_slice_cases} to veto alone)" for name, text in fell.items() if text not in regressions]
     gain = decision.candidate_score - decision.incumbent_score
     if regressions:
         decision.reason = (f"slice(s) regressed beyond the tolerance {settings.tolerance:g} against the "
@@ -147,7 +153,9 @@ def decide(cases: Sequence[HeldOutCase], candidate: str, incumbent: str, incumbe
     else:
         decision.passed = True
         decision.reason = (f"score {decision.candidate_score:.3f} beats the {decision.incumbent_label} "
-                           f"({decision.incumbent_score:.3f}) by {gain:+.3f}; no slice regressed")
+                           f"({decision.incumbent_score:.3f}) by {gain:+.3f}; "
+                           + (f"fell but counted only in the overall score: {', '.join(too_few)}" if too_few
+                              else "no slice regressed"))
     return decision
 
 

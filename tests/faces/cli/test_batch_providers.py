@@ -117,6 +117,24 @@ def test_an_out_of_range_setting_exits_2_with_zero_requests(template, provider, 
     assert provider.standin.requests == []
 
 
+@pytest.mark.parametrize("name", ["azure", "together", "fireworks"])
+def test_a_gate_on_a_trainer_that_cannot_serve_its_models_exits_2_with_zero_requests(template, name, tmp_path,
+                                                                                       capsys, request,
+                                                                                       monkeypatch):
+    chosen = harness(name, request.getfixturevalue(f"{name}_standin"))
+    for key, value in chosen.env.items():
+        monkeypatch.setenv(key, value)
+    sections = {key: value for key, value in chosen.sections.items() if key != "gate"}  # the default: gate on
+    config = _config_file(tmp_path, sections)
+    run_id = copy_run(template, tmp_path / "out", estimate_again=True)
+
+    code, report, err = _batch(capsys, config, "--resume", run_id)
+
+    assert code == 2, err
+    assert "gate.enabled: false" in report["message"] and name in report["message"]
+    assert chosen.standin.requests == []
+
+
 def test_a_failed_job_exits_4(template, provider, tmp_path, capsys):
     provider.fail_next_job("the provider could not read the training file")
     config = _config_file(tmp_path, provider.sections)

@@ -32,13 +32,30 @@ def test_a_candidate_better_everywhere_is_promoted_with_its_figures():
                                     "candidate": "answer number 0", "incumbent": "no idea"}
 
 
-def test_a_slice_that_regresses_past_the_tolerance_blocks_promotion_even_when_the_total_is_better():
+def _anomaly_regresses():
     cases = _cases()
     candidate = [c.reference for c in cases[:3]] + ["nothing like it"]
     incumbent = ["unrelated"] * 3 + [cases[3].reference]
-    decision = decide(cases, "ft:new", "ft:old", "m001", candidate, incumbent, SETTINGS, None)
+    return cases, candidate, incumbent
+
+
+def test_a_slice_that_regresses_past_the_tolerance_blocks_promotion_even_when_the_total_is_better():
+    cases, candidate, incumbent = _anomaly_regresses()
+    settings = GateSettings(margin=0.02, tolerance=0.05, semantic=False, min_slice_cases=1)
+    decision = decide(cases, "ft:new", "ft:old", "m001", candidate, incumbent, settings, None)
     assert decision.candidate_score > decision.incumbent_score
     assert not decision.passed and "anomaly 1.000 ->" in decision.reason and "promoted m001 (ft:old)" in decision.reason
+
+
+def test_a_slice_too_small_to_veto_counts_in_the_score_and_is_named():
+    cases, candidate, incumbent = _anomaly_regresses()  # the anomaly slice holds one case; the default needs 3
+    decision = decide(cases, "ft:new", "ft:old", "m001", candidate, incumbent, SETTINGS, None)
+    assert decision.passed
+    assert "anomaly 1.000 ->" in decision.reason and "1 case(s), fewer than 3 to veto alone" in decision.reason
+    steady_falls = [c.reference for c in cases[:3]], ["unrelated"] * 3  # the same slice with 3 cases does veto
+    decision = decide(cases, "ft:new", "ft:old", "m001", ["unrelated"] * 3 + [cases[3].reference],
+                      steady_falls[0] + ["x"], SETTINGS, None)
+    assert not decision.passed and "steady 1.000 ->" in decision.reason
 
 
 def test_a_candidate_no_better_than_the_margin_is_kept_out():

@@ -32,6 +32,14 @@ def test_every_nth_example_of_each_strategy_is_held_out_and_the_rest_trained_on(
     assert len(trained) == 9 and not {"out 3", "out 7", "out 11"} & set(trained)
 
 
+def test_a_slice_smaller_than_every_still_gives_up_one_case_but_a_single_example_is_kept(tmp_path):
+    golden = _golden(tmp_path / "golden.jsonl", 9)
+    strategies = ["steady"] * 6 + ["anomaly"] * 2 + ["novel"]
+    cases = split_golden(golden, strategies, 5, tmp_path / "train.jsonl", limit=10)
+    assert [(c.slice, c.reference) for c in cases] == [("steady", "out 4"), ("anomaly", "out 7")]
+    assert len((tmp_path / "train.jsonl").read_text().splitlines()) == 7
+
+
 def test_without_picks_the_file_is_one_slice_and_the_limit_holds(tmp_path):
     golden = _golden(tmp_path / "golden.jsonl", 12)
     cases = split_golden(golden, ["steady"] * 3, 2, tmp_path / "train.jsonl", limit=2)  # picks disagree with the file
