@@ -85,7 +85,6 @@ def calibrate_throughput(
         rates.append(step_tokens / elapsed)
         tokens += step_tokens
         seconds += elapsed
-    del model, optimizer
     return Calibration(
         tokens_per_second=statistics.median(rates),
         steps=steps,
