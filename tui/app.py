@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
 import traceback
 from collections.abc import Iterable
 from pathlib import Path
@@ -201,6 +202,12 @@ def run_app(config: Config) -> int:
     """Open the full-screen app over ``config`` (the CLI's default command)."""
     # A typo in `keys:` is reported before the screen opens.
     keymap = check_keymap(config.keys, binding_ids(), str(config.source or "config"))
-    with stderr_to_file(Path(config.output_dir) / "tui.log"):
-        result = make_app(config, keymap=keymap).run()
+    log_path = Path(config.output_dir) / "tui.log"
+    app = make_app(config, keymap=keymap)
+    with stderr_to_file(log_path):
+        result = app.run()
+    if app.return_code:  # Textual stopped on an unhandled error; its traceback went to the log, not the screen
+        print(f"VectorTrainer stopped on an unexpected error; the traceback is in {log_path}. "
+              "Please report it with that file.", file=sys.stderr)
+        return int(app.return_code)
     return int(result or 0)

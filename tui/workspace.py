@@ -63,7 +63,7 @@ class Candidate:
     uuid: str
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: the app's reactive compares old and new, and the logs hold arrays
 class SelectionView:
     """The outcome of golden-data selection for one function."""
 

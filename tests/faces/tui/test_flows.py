@@ -55,6 +55,21 @@ async def test_select_then_export_writes_valid_chatml(tmp_path, monkeypatch):
     assert all(any(records[u].inputs["question"] in text for text in users) for u in picked)
 
 
+async def test_selecting_again_replaces_the_selection_without_stopping_the_app(tmp_path, monkeypatch):
+    config = fixture_config(tmp_path, monkeypatch)
+    app = make_app(config, source=FixtureLogSource())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: app.selection is not None, "the first selection")
+        first = app.selection
+        await pilot.press("s")
+        await wait_until(pilot, lambda: app.selection is not first or app.return_code is not None, "the second selection")
+        assert app.return_code is None and app.is_running
+        assert app.selection is not first and app.selection.function == first.function
+        assert app.screen.query_one("#candidates").row_count == len(app.selection.candidates)
+
+
 async def test_feedback_rules_conflict_hook(tmp_path, monkeypatch):
     config = fixture_config(tmp_path, monkeypatch)
     store = FeedbackStore(config.feedback.path)
