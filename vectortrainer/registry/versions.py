@@ -360,6 +360,7 @@ class VersionStore:
         if not self.versions_dir.is_dir():
             raise self.error(f"no {self.noun}s in {self.versions_dir}")
         with self._lock.shared():
+            self.warnings = []
             return self.checked_payload(self.find(self._read_manifest(), version_id))
 
     def checked_payload(self, entry: Entry) -> str:
