@@ -241,9 +241,8 @@ class VersionStore:
                 entries.append(entry)
                 known.add(entry.version_id)
         entries.sort(key=lambda e: _number(e.version_id))
-        if extra or not self.manifest_path.is_file():
-            if repair:
-                self._write_manifest(entries)
+        if repair and (extra or not self.manifest_path.is_file()):
+            self._write_manifest(entries)
         return entries
 
     def _entry_from_file(self, match: re.Match[str]) -> Entry | None:

@@ -19,7 +19,6 @@ from typing import Any
 
 from vectortrainer.redaction import to_json
 
-
 COUNT_SUFFIX = ".count"  # events.jsonl.count: "<events> <bytes>", rewritten after every append
 
 

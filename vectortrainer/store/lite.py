@@ -46,7 +46,7 @@ def open_lance_table(db_path: str | os.PathLike[str], collection: str) -> Any | 
         return None
     try:
         return lancedb.connect(str(db_path)).open_table(collection)
-    except Exception as exc:  # lancedb raises ValueError, RuntimeError or OSError, depending on the damage
+    except Exception as exc:  # noqa: BLE001 - lancedb raises ValueError, RuntimeError or OSError, depending on the damage
         raise not_a_table(table_dir, exc) from None
 
 
@@ -83,8 +83,7 @@ class _LanceTableReader:
 def read_batches(table: Any, columns: list[str], table_dir: Path) -> Iterator[Any]:
     """The table's rows as Arrow record batches; a damaged data file is a :class:`StoreError`, not a traceback."""
     try:
-        for batch in table.search().select(columns).limit(None).to_batches(STREAM_BATCH):
-            yield batch
+        yield from table.search().select(columns).limit(None).to_batches(STREAM_BATCH)
     except (RuntimeError, OSError, ValueError, KeyError) as exc:
         raise not_a_table(table_dir, exc) from None
 

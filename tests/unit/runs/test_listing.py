@@ -8,7 +8,7 @@ import os
 
 from vectortrainer.cli import main
 from vectortrainer.runs import events as events_module
-from vectortrainer.runs.directory import EVENTS_FILE, LOCK_FILE, RunDirectory, list_runs, runs_root
+from vectortrainer.runs.directory import LOCK_FILE, RunDirectory, list_runs, runs_root
 from vectortrainer.runs.events import EventLog, event_count, read_events
 
 
