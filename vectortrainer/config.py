@@ -217,23 +217,72 @@ def load_config(path: str | Path | None) -> Config:
         return Config()
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found (copy config.example.yaml to start)") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a config file") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); save the config as UTF-8"
+        ) from None
     try:
         node = yaml.compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a config file") from None
     config = Config(source=path)
     if node is None:
         return config
+    _check_size(node, str(path))
     _apply_mapping(config, node, str(path), prefix="")
     _validate(config, str(path))
     return config
+
+
+MAX_CONFIG_NODES = 100_000  # values after expanding aliases; a real config has a few hundred
+
+
+def _check_size(root: yaml.Node, file: str) -> None:
+    """Refuse a document whose aliases expand past ``MAX_CONFIG_NODES`` (an alias bomb, or an alias loop).
+
+    PyYAML shares an aliased node, so composing is cheap; what explodes is every
+    later walk over the values. This walk counts each node as often as aliases
+    reach it and stops at the cap, so it is bounded whatever the document.
+    """
+    stack = [root]
+    seen = 0
+    while stack:
+        node = stack.pop()
+        seen += 1
+        if seen > MAX_CONFIG_NODES:
+            raise ConfigError(
+                f"{file}:{node.start_mark.line + 1}: more than {MAX_CONFIG_NODES:,} values once its aliases are expanded "
+                f"(an alias bomb or an alias that contains itself?); write the values out instead"
+            )
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.append(key)
+                stack.append(value)
+
+
+def _construct(node: yaml.Node) -> Any:
+    """The Python value of one composed node, with PyYAML's safe constructor (no re-serialising)."""
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def _field_types(cls: type) -> dict[str, Any]:
@@ -257,7 +306,10 @@ def _apply_mapping(target: Any, node: yaml.Node, file: str, prefix: str) -> None
         if dataclasses.is_dataclass(current):
             _apply_mapping(current, value_node, file, f"{prefix}{key}.")
             continue
-        raw = yaml.safe_load(yaml.serialize(value_node))
+        try:
+            raw = _construct(value_node)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{file}:{line}: {prefix}{key}: {getattr(exc, 'problem', None) or exc}") from None
         setattr(target, key, _coerce(raw, hint_type, f"{prefix}{key}", file, line))
 
 

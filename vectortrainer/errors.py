@@ -21,6 +21,7 @@
     ├── RuleSynthesisError             rule synthesis was asked for what it cannot do
     ├── HookValidationError            a hook script failed validation; nothing was written
     ├── HookVersionError               a hook version is missing, unknown or damaged
+    ├── VersionLockError               another writer holds a versions lock, or the lock file is unsafe
     ├── ModelRegistryError             a model entry is missing, unknown or damaged, or none is promoted
     ├── TrainerAPIError                the vendor API answered with an error to act on
     │   ├── TrainingNotAvailableError  the vendor refuses new fine-tuning jobs
@@ -134,6 +135,10 @@ class HookValidationError(VectorTrainerError):
 
 class HookVersionError(VectorTrainerError):
     """A version is missing, unknown or failed its checksum; the active hook was left as it was."""
+
+
+class VersionLockError(VectorTrainerError):
+    """Another writer holds a versions folder's lock (the message says who), or the lock is a symbolic link."""
 
 
 class ModelRegistryError(VectorTrainerError):

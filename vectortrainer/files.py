@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,17 +18,24 @@ from typing import Any
 from vectortrainer.errors import DataFormatError
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str, *, mode: int | None = None) -> None:
     """Write ``text`` (UTF-8) to ``path`` via a temp file in the same folder, fsync and rename."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+    atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same folder, fsync and rename."""
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same folder, fsync and rename.
+
+    The file keeps the permission bits of the file it replaces; a new file gets
+    ``0o666`` less the process umask, as ``open()`` would give it. ``mode`` forces
+    the bits instead (for a file that must stay private).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    target_mode = mode if mode is not None else _mode_for(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, target_mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -40,6 +48,21 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             pass
         raise
     _fsync_directory(path.parent)
+
+
+def _mode_for(path: Path) -> int:
+    """The permission bits a rewrite of ``path`` should have: the existing file's, else the umask's."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o666 & ~current_umask()
+
+
+def current_umask() -> int:
+    """The process umask (read by setting and restoring it; there is no getter)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_directory(directory: Path) -> None:

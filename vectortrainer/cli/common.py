@@ -20,6 +20,7 @@ from vectortrainer.errors import (
     TimeBudgetExceededError,
     UnknownRunError,
     VectorTrainerError,
+    VersionLockError,
     describe,
 )
 from vectortrainer.runs.status import RunStatus
@@ -63,6 +64,7 @@ ERROR_EXIT_CODES: tuple[tuple[type[VectorTrainerError], ExitCode], ...] = (
     (BudgetExceededError, ExitCode.BUDGET_EXCEEDED),
     (TimeBudgetExceededError, ExitCode.BUDGET_EXCEEDED),
     (LoopInUseError, ExitCode.LOOP_BUSY),
+    (VersionLockError, ExitCode.USAGE),  # another writer holds a versions lock (named), or the lock is a link
 )
 
 

@@ -25,7 +25,7 @@ def runs_command(args: argparse.Namespace) -> int:
     if getattr(args, "json", False):
         write_stdout(json.dumps([
             {"run_id": i.run_id, "status": i.status, "function": i.function, "created_at": i.created_at,
-             "job_id": i.job_id, "fine_tuned_model": i.fine_tuned_model, "error": i.error,
+             "job_id": i.job_id, "fine_tuned_model": i.fine_tuned_model, "error": i.error, "events": i.events,
              "resume": resume_command(i.run_id, config) if i.resumable else None}
             for i in infos
         ], indent=2))
@@ -35,12 +35,13 @@ def runs_command(args: argparse.Namespace) -> int:
                              soft_wrap=True)
         return 0
     table = Table(title=f"Runs in {config.output_dir}", title_justify="left")
-    for column in ("run", "status", "function", "started (UTC)", "model / problem"):
-        table.add_column(column, no_wrap=column in ("run", "status"))
+    for column in ("run", "status", "function", "started (UTC)", "events", "model / problem"):
+        table.add_column(column, no_wrap=column in ("run", "status"), justify="right" if column == "events" else "left")
     for info in infos:
         started = (datetime.fromtimestamp(info.created_at, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
                    if info.created_at else "")
-        table.add_row(info.run_id, info.status, info.function or "", started, info.error or info.fine_tuned_model or "")
+        table.add_row(info.run_id, info.status, info.function or "", started, str(info.events) if not info.error else "",
+                      info.error or info.fine_tuned_model or "")
     stderr_console.print(table)
     resumable = [i for i in infos if i.resumable]
     if resumable:

@@ -34,6 +34,7 @@ def select_command(args: argparse.Namespace) -> int:
     function = config.selection.function
     if not function:
         raise ConfigError("select: name the function with --function NAME (list them with `vectortrainer functions`)")
+    _check_out(args.out)
     with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
                   console=stderr_console, transient=True) as bar:
         task = bar.add_task("opening the store", total=None)
@@ -52,6 +53,15 @@ def select_command(args: argparse.Namespace) -> int:
         return 1
     stderr_console.print(f"Wrote {report.examples} examples to {args.out} (valid ChatML).")
     return 0
+
+
+def _check_out(out: Path) -> None:
+    """``--out`` must name a file that can be written, before minutes of reading and clustering."""
+    if out.is_dir():
+        raise ConfigError(f"select --out {out}: is a folder; name the JSONL file to write (e.g. {out / 'golden.jsonl'})")
+    parent = next((p for p in out.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise ConfigError(f"select --out {out}: {parent} is a file, not a folder; choose another path")
 
 
 def _summary_table(report) -> Table:

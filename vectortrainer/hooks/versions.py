@@ -6,7 +6,7 @@ Layout in the hooks directory::
     .hook_versions/v001_20250101T120000123456Z.py       every saved version
     .hook_versions/v001_20250101T120000123456Z.meta.json its metadata (sha256, note, rules, gate figures)
     .hook_versions/manifest.json          index of all versions and which is active
-    .hook_versions/.lock                  serialises writers (filelock)
+    .hook_versions/.lock                  serialises writers; names the one holding it
 
 The store is the one versioning primitive, :class:`~vectortrainer.registry.versions.VersionStore`
 (atomic writes, checksums, lock, a manifest rebuilt from the files); this module
@@ -42,19 +42,23 @@ class HookVersion:
     note: str = ""
     active: bool = False
     gate: dict[str, Any] | None = None  # the hook gate's figures and decision, when a gate judged it
+    unverified: bool = False  # found without our metadata: listed, never restored or diffed
 
     def to_dict(self) -> dict[str, Any]:
         data = {"version_id": self.version_id, "timestamp": self.timestamp, "rules_count": self.rules_count,
                 "sha256": self.sha256, "file": self.file, "note": self.note, "active": self.active}
         if self.gate is not None:
             data["gate"] = self.gate
+        if self.unverified:
+            data["unverified"] = True
         return data
 
     @classmethod
     def from_entry(cls, entry: Entry) -> "HookVersion":
         gate = entry.fields.get("gate")
         return cls(entry.version_id, entry.timestamp, int(entry.fields.get("rules_count") or 0), entry.sha256,
-                   entry.file, entry.note, entry.active, dict(gate) if isinstance(gate, dict) else None)
+                   entry.file, entry.note, entry.active, dict(gate) if isinstance(gate, dict) else None,
+                   entry.unverified)
 
 
 def _describe(source: str) -> dict[str, Any]:
@@ -71,11 +75,11 @@ def _check_hook(entry: Entry, source: str) -> None:
 class HookVersionManager:
     """Keeps timestamped versions of the hook in ``<output_dir>/.hook_versions`` (FR-7.1)."""
 
-    def __init__(self, output_dir: str | os.PathLike[str], *, lock_timeout_s: float = 30.0) -> None:
+    def __init__(self, output_dir: str | os.PathLike[str], *, lock_timeout_s: float | None = None) -> None:
         self.output_dir = Path(output_dir)
         self.store = VersionStore(self.output_dir / VERSIONS_DIRNAME, self.output_dir / HOOK_FILENAME,
                                   prefix="v", suffix=".py", noun="hook version", error=HookVersionError,
-                                  required_fields=("rules_count",), describe=_describe,
+                                  required_fields=("rules_count",), describe=_describe, check=validate_hook_source,
                                   lock_timeout_s=lock_timeout_s)
         self.versions_dir = self.store.versions_dir
         self.manifest_path = self.store.manifest_path

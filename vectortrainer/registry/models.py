@@ -104,10 +104,20 @@ def _check_entry(entry: Entry, payload: str) -> None:
         raise ModelRegistryError(f"model {entry.version_id}: its entry names no model; not promoted")
 
 
+def _check_payload(payload: str) -> None:
+    """A model entry file found without metadata is adopted only when it is an entry (a JSON object naming a model)."""
+    try:
+        record = json.loads(payload)
+    except ValueError:
+        record = None
+    if not isinstance(record, dict) or not isinstance(record.get("model"), str) or not record["model"]:
+        raise ModelRegistryError("not a model entry (a JSON object with a \"model\")")
+
+
 class ModelRegistry:
     """The models of one function in ``models_dir``; see the module docstring."""
 
-    def __init__(self, models_dir: str | os.PathLike[str], function: str, *, lock_timeout_s: float = 30.0) -> None:
+    def __init__(self, models_dir: str | os.PathLike[str], function: str, *, lock_timeout_s: float | None = None) -> None:
         if not function:
             raise ModelRegistryError("the model registry needs a function name (selection.function / --function)")
         self.models_dir = Path(models_dir)
@@ -115,7 +125,8 @@ class ModelRegistry:
         self.directory = function_models_dir(models_dir, function)
         self.store = VersionStore(self.directory / MODEL_VERSIONS_DIRNAME, self.directory / PROMOTED_FILENAME,
                                   prefix="m", suffix=".json", noun="model", error=ModelRegistryError,
-                                  required_fields=("model",), describe=_describe, lock_timeout_s=lock_timeout_s)
+                                  required_fields=("model",), describe=_describe, check=_check_payload,
+                                  lock_timeout_s=lock_timeout_s)
         self.promoted_path = self.store.active_path
 
     @property

@@ -6,7 +6,7 @@ A :class:`VersionStore` keeps, in its versions directory::
     <prefix>001_20250101T120000123456Z.meta.json      its metadata (sha256, note, kind-specific fields)
     manifest.json                                     index of all entries and which one is active
     history.jsonl                                     append-only: when each entry was saved and activated
-    .lock                                             serialises writers (filelock)
+    .lock                                             serialises writers; names the one holding it
 
 and one *active file* outside it (``generated_prompt_hook.py``, ``promoted.json``)
 whose content is the active entry's payload. Every file is written atomically
@@ -14,7 +14,8 @@ whose content is the active entry's payload. Every file is written atomically
 entry is active": it is matched to an entry by sha256, so a crash between writes
 never leaves a wrong answer, and a reader of the active file alone (the runtime)
 always sees a whole payload. A missing or damaged manifest is rebuilt from the
-entry and metadata files with a warning; nothing is lost.
+entry and metadata files with a warning (in memory by readers, on disk by the
+next writer); nothing is lost, and nothing found without our metadata is trusted.
 
 Hook versions (:mod:`vectortrainer.hooks.versions`) and the model registry
 (:mod:`vectortrainer.registry.models`) are this store with their own names,
@@ -24,11 +25,13 @@ error type and fields.
 from __future__ import annotations
 
 import difflib
+import errno
 import hashlib
 import json
 import logging
 import os
 import re
+import stat
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -36,16 +39,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
-
 from vectortrainer.errors import VectorTrainerError
 from vectortrainer.files import atomic_write_text, sha256_file, sha256_text
 from vectortrainer.registry.layout import MANIFEST_NAME
+from vectortrainer.registry.lock import LOCK_NAME, StoreLock
 
 logger = logging.getLogger(__name__)
 
 HISTORY_NAME = "history.jsonl"
 BASE_KEYS = ("version_id", "timestamp", "sha256", "file", "note")
+UNVERIFIED_FIELD = "unverified"  # an entry adopted without metadata we wrote; never restored or diffed
+LOCK_WAIT_S = 10.0  # how long a writer (or reader) waits for another writer before saying who holds the lock
 GATE_FIELD = "gate"  # an entry a gate refused carries {"passed": False, ...}; "previous" skips it
 
 
@@ -66,6 +70,11 @@ class Entry:
         """Whether a gate refused it when it was saved (a rollback to "the previous one" passes it over)."""
         gate = self.fields.get(GATE_FIELD)
         return isinstance(gate, Mapping) and gate.get("passed") is False
+
+    @property
+    def unverified(self) -> bool:
+        """Found without the metadata this store writes: its checksum was computed from the file as found."""
+        return self.fields.get(UNVERIFIED_FIELD) is True
 
     def meta(self) -> dict[str, Any]:
         """What the ``.meta.json`` file holds: the base keys and the fields, flat."""
@@ -101,6 +110,16 @@ class VersionStore:
     :class:`~vectortrainer.errors.VectorTrainerError` subclass raised for unknown,
     missing or damaged entries; ``required_fields`` are metadata keys an entry's
     kind needs, and ``describe(payload)`` recomputes them when a metadata file is lost.
+    ``check(payload)`` raises when a payload is not one of this kind's (a valid
+    generated hook, a model entry): an entry file found without its metadata is
+    adopted only when it passes, and then only as *unverified*.
+
+    Nothing is trusted that this store did not write: names are confined to the
+    versions folder (``<prefix>NNN_<timestamp><suffix>``, no separators), symbolic
+    links are refused, and an adopted entry's checksum (computed from the file as
+    found) proves nothing, so it cannot be restored or diffed and fails ``verify``.
+    Reading (``entries``, ``read``, ``diff``, ``verify``, ``history``) changes no
+    file; a rebuilt manifest is written by the next writer.
     """
 
     def __init__(
@@ -114,7 +133,8 @@ class VersionStore:
         error: type[VectorTrainerError] = VectorTrainerError,
         required_fields: tuple[str, ...] = (),
         describe: Callable[[str], dict[str, Any]] | None = None,
-        lock_timeout_s: float = 30.0,
+        check: Callable[[str], Any] | None = None,
+        lock_timeout_s: float | None = None,
     ) -> None:
         self.versions_dir = Path(versions_dir)
         self.active_path = Path(active_path)
@@ -126,66 +146,132 @@ class VersionStore:
         self.error = error
         self.required_fields = required_fields
         self.describe = describe or (lambda payload: {})
+        self.check = check
         self.warnings: list[str] = []
+        self.refused: list[str] = []  # files seen but not trusted (symbolic links, planted files): verify's problems
         self._file_pattern = re.compile(rf"^({re.escape(prefix)}\d{{3,}})_(\d{{8}}T\d{{6}}\d*Z){re.escape(suffix)}$")
-        self._lock_file = FileLock(str(self.versions_dir / ".lock"), timeout=lock_timeout_s)
+        self._lock_timeout_s = lock_timeout_s
 
     @property
-    def _lock(self) -> FileLock:
-        """The writers' lock; its folder is made on first use (merely looking creates nothing elsewhere)."""
-        self.versions_dir.mkdir(parents=True, exist_ok=True)
-        return self._lock_file
+    def _lock(self) -> StoreLock:
+        timeout = LOCK_WAIT_S if self._lock_timeout_s is None else self._lock_timeout_s
+        return StoreLock(self.versions_dir / LOCK_NAME, timeout_s=timeout, what=f"{self.versions_dir} ({self.noun}s)")
 
-    # -- manifest -----------------------------------------------------------
+    # -- reading files we trust -----------------------------------------------
     def _warn(self, message: str) -> None:
         self.warnings.append(message)
         logger.warning(message)
 
+    def _refuse(self, message: str) -> None:
+        self.refused.append(message)
+        self._warn(message)
+
     def _entry_files(self) -> list[re.Match[str]]:
+        """Entry files by name; symbolic links (and anything not a regular file) are refused."""
         if not self.versions_dir.is_dir():
             return []
-        return [m for m in map(self._file_pattern.match, os.listdir(self.versions_dir)) if m]
+        matches = []
+        for name in sorted(os.listdir(self.versions_dir)):
+            match = self._file_pattern.match(name)
+            if not match:
+                continue
+            mode = os.lstat(self.versions_dir / name).st_mode
+            if stat.S_ISLNK(mode):
+                self._refuse(f"{name}: a symbolic link in the {self.noun} folder; refused, never followed (remove it)")
+            elif not stat.S_ISREG(mode):
+                self._refuse(f"{name}: not a regular file; refused (remove it)")
+            else:
+                matches.append(match)
+        return matches
 
-    def _read_manifest(self) -> list[Entry]:
-        """The entries in the manifest, rebuilt from the files when it is missing or damaged."""
+    def _confined(self, entry: Entry) -> Path:
+        """The entry's file inside the versions folder; a name that could point elsewhere raises ``error``."""
+        match = self._file_pattern.match(entry.file) if isinstance(entry.file, str) else None
+        if match is None or match.group(1) != entry.version_id:
+            raise self.error(
+                f"{self.noun} {entry.version_id}: file name {entry.file!r} is not one this store writes "
+                f"(it must be {self.prefix}NNN_<timestamp>{self.suffix} inside {self.versions_dir}); refused"
+            )
+        return self.versions_dir / entry.file
+
+    def _read_bytes(self, path: Path) -> bytes:
+        """A regular file's bytes, never through a symbolic link (``OSError`` otherwise)."""
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        fd = os.open(path, flags)
         try:
-            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError(errno.EINVAL, "not a regular file", str(path))
+            chunks = []
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
+
+    # -- manifest -----------------------------------------------------------
+    def _read_manifest(self, *, repair: bool = False) -> list[Entry]:
+        """The entries: the manifest's, plus entry files it does not list; rebuilt when it is missing or damaged.
+
+        With ``repair`` (writers, under the lock) a rebuilt or completed manifest is
+        written back; readers keep it in memory and change nothing.
+        """
+        self.refused = []
+        files = self._entry_files()
+        try:
+            data = json.loads(self._read_bytes(self.manifest_path).decode("utf-8"))
             entries = [Entry.from_meta(record, self.required_fields) for record in data["versions"]]
-            on_disk = {m.group(1) for m in self._entry_files()}
-            if not on_disk <= {e.version_id for e in entries}:
-                raise ValueError(f"{self.noun} files missing from the manifest")
-            return entries
+            for entry in entries:
+                self._confined(entry)
         except FileNotFoundError:
-            if not self._entry_files():
+            if not files:
                 return []
             self._warn(f"{self.manifest_path}: missing; rebuilt from the {self.noun} files")
-        except (ValueError, KeyError, TypeError) as exc:
-            self._warn(f"{self.manifest_path}: damaged ({exc}); rebuilt from the {self.noun} files")
-        entries = self._rebuild()
-        self._write_manifest(entries)
+            entries = []
+        except (OSError, ValueError, KeyError, TypeError, VectorTrainerError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).split(";")[0]
+            self._warn(f"{self.manifest_path}: damaged ({reason}); rebuilt from the {self.noun} files")
+            entries = []
+        known = {e.version_id for e in entries}
+        extra = [m for m in files if m.group(1) not in known]
+        if extra and known:
+            self._warn(f"{self.manifest_path}: {len(extra)} {self.noun} file(s) it does not list; read from the files")
+        for match in extra:
+            entry = self._entry_from_file(match)
+            if entry is not None:
+                entries.append(entry)
+                known.add(entry.version_id)
+        entries.sort(key=lambda e: _number(e.version_id))
+        if repair and (extra or not self.manifest_path.is_file()):
+            self._write_manifest(entries)
         return entries
 
-    def _rebuild(self) -> list[Entry]:
-        entries = []
-        for match in sorted(self._entry_files(), key=lambda m: m.group(0)):
-            name = match.group(0)
-            path = self.versions_dir / name
-            entry = self._read_meta(path)
-            if entry is None:
-                payload = path.read_text(encoding="utf-8", errors="replace")
-                self._warn(f"{name}: no metadata; checksum recomputed from the file as it is now")
-                entry = Entry(version_id=match.group(1), timestamp=match.group(2), sha256=sha256_file(path),
-                              file=name, fields=dict(self.describe(payload)))
-            entries.append(entry)
-        entries.sort(key=lambda e: _number(e.version_id))
-        return entries
+    def _entry_from_file(self, match: re.Match[str]) -> Entry | None:
+        """An entry file the manifest does not list: from its metadata, else adopted unverified when it is valid."""
+        name = match.group(0)
+        path = self.versions_dir / name
+        entry = self._read_meta(path)
+        if entry is not None and entry.file == name and entry.version_id == match.group(1):
+            return entry
+        try:
+            payload = self._read_bytes(path).decode("utf-8")
+            if self.check is not None:
+                self.check(payload)
+        except (OSError, UnicodeDecodeError, ValueError, VectorTrainerError) as exc:
+            reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc).split(";")[0]
+            self._refuse(f"{name}: no metadata, and not a valid {self.noun} ({reason}); ignored (remove it)")
+            return None
+        self._warn(f"{name}: no metadata; listed as unverified (its checksum is computed from the file as found)")
+        fields = {**dict(self.describe(payload)), UNVERIFIED_FIELD: True}
+        return Entry(version_id=match.group(1), timestamp=match.group(2), sha256=sha256_text(payload),
+                     file=name, fields=fields)
 
     def _read_meta(self, entry_file: Path) -> Entry | None:
         meta_path = entry_file.with_name(entry_file.name[: -len(self.suffix)] + ".meta.json")
         try:
-            return Entry.from_meta(json.loads(meta_path.read_text(encoding="utf-8")), self.required_fields)
+            entry = Entry.from_meta(json.loads(self._read_bytes(meta_path).decode("utf-8")), self.required_fields)
         except (OSError, ValueError, KeyError, TypeError):
             return None
+        return None if entry.unverified else entry
 
     def _write_manifest(self, entries: list[Entry], preferred: str | None = None) -> None:
         active = self._active_id(entries, preferred)
@@ -223,13 +309,16 @@ class VersionStore:
     def save(self, payload: str, fields: Mapping[str, Any] | None = None, note: str = "", *,
              activate: bool = True) -> Entry:
         """Save ``payload`` as a new entry (and make it the active one); returns the entry."""
-        with self._lock:
-            entries = self._read_manifest()
-            numbers = [_number(e.version_id) for e in entries] + [_number(m.group(1)) for m in self._entry_files()]
+        with self._lock.exclusive():
+            self.warnings = []
+            entries = self._read_manifest(repair=True)
+            names = [m.group(1) for m in map(self._file_pattern.match, os.listdir(self.versions_dir)) if m]
+            numbers = [_number(e.version_id) for e in entries] + [_number(n) for n in names]
             version_id = f"{self.prefix}{max(numbers, default=0) + 1:03d}"
             timestamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
             name = f"{version_id}_{timestamp}{self.suffix}"
-            entry = Entry(version_id, timestamp, sha256_text(payload), name, note, dict(fields or {}))
+            fields = {k: v for k, v in dict(fields or {}).items() if k != UNVERIFIED_FIELD}
+            entry = Entry(version_id, timestamp, sha256_text(payload), name, note, fields)
             # Order matters for crash safety: entry file, its metadata, the active file, the index.
             atomic_write_text(self.versions_dir / name, payload)
             meta_path = self.versions_dir / f"{version_id}_{timestamp}.meta.json"
@@ -244,10 +333,11 @@ class VersionStore:
             return entry
 
     def entries(self) -> list[Entry]:
-        """All entries, oldest first, with the active flag (none, and nothing created, before the first save)."""
+        """All entries, oldest first, with the active flag (none, and nothing created or changed, ever)."""
         if not self.versions_dir.is_dir():
             return []
-        with self._lock:
+        with self._lock.shared():
+            self.warnings = []
             entries = self._read_manifest()
             active = self._active_id(entries)
             for entry in entries:
@@ -266,26 +356,44 @@ class VersionStore:
 
     def read(self, version_id: str) -> str:
         """The payload of an entry, after checking its checksum."""
-        with self._lock:
+        if not self.versions_dir.is_dir():
+            raise self.error(f"no {self.noun}s in {self.versions_dir}")
+        with self._lock.shared():
+            self.warnings = []
             return self.checked_payload(self.find(self._read_manifest(), version_id))
 
     def checked_payload(self, entry: Entry) -> str:
-        path = self.versions_dir / entry.file
+        """The entry's payload from its own file in the versions folder, if its checksum is one we wrote."""
+        path = self._confined(entry)
+        if entry.unverified:
+            raise self.error(
+                f"{self.noun} {entry.version_id} is unverified: {path.name} was found without the metadata "
+                f"vectortrainer writes, so its checksum proves nothing; refusing to use it (read it, then save it "
+                f"again as a new {self.noun}, or remove it)"
+            )
         try:
-            data = path.read_bytes()
+            data = self._read_bytes(path)
         except FileNotFoundError:
             raise self.error(f"{self.noun} {entry.version_id}: file {path.name} is missing") from None
+        except OSError:
+            raise self.error(
+                f"{self.noun} {entry.version_id}: {path.name} is a symbolic link or not a regular file; "
+                f"refusing to follow it, the active {self.noun} was left as it was"
+            ) from None
         if hashlib.sha256(data).hexdigest() != entry.sha256:
             raise self.error(
                 f"{self.noun} {entry.version_id} failed its checksum ({path.name} changed after it was saved); "
                 f"refusing to use it, the active {self.noun} was left as it was"
             )
-        return data.decode("utf-8")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise self.error(f"{self.noun} {entry.version_id}: {path.name} is not UTF-8 text") from None
 
     def previous(self, entries: list[Entry], active: str) -> Entry:
-        """The newest entry before ``active`` that no gate refused."""
+        """The newest entry before ``active`` that no gate refused (unverified ones are passed over too)."""
         ids = [e.version_id for e in entries]
-        earlier = [e for e in entries[: ids.index(active)] if not e.refused]
+        earlier = [e for e in entries[: ids.index(active)] if not e.refused and not e.unverified]
         if not earlier:
             raise self.error(f"{active} is the oldest {self.noun} that passed its gate; there is nothing to roll back to")
         return earlier[-1]
@@ -298,13 +406,17 @@ class VersionStore:
         to refuse); on any failure the active file is left exactly as it was. With no
         active entry, "the one before" is the newest entry.
         """
-        with self._lock:
-            entries = self._read_manifest()
+        with self._lock.exclusive():
+            self.warnings = []
+            entries = self._read_manifest(repair=True)
             if not entries:
                 raise self.error(f"no {self.noun}s in {self.versions_dir}")
             if version_id is None:
                 active = self._active_id(entries)
-                target = entries[-1] if active is None else self.previous(entries, active)
+                trusted = [e for e in entries if not e.unverified]
+                if active is None and not trusted:
+                    raise self.error(f"no verified {self.noun}s in {self.versions_dir}")
+                target = trusted[-1] if active is None else self.previous(entries, active)
             else:
                 target = self.find(entries, version_id)
             payload = self.checked_payload(target)
@@ -319,8 +431,11 @@ class VersionStore:
     def history(self) -> list[dict[str, Any]]:
         """Every save, promotion and rollback, oldest first (lines that do not parse are skipped)."""
         try:
-            lines = self.history_path.read_text(encoding="utf-8").splitlines()
+            lines = self._read_bytes(self.history_path).decode("utf-8", errors="replace").splitlines()
         except FileNotFoundError:
+            return []
+        except OSError:
+            self._warn(f"{self.history_path}: a symbolic link or not a regular file; not read")
             return []
         records = []
         for line in lines:
@@ -334,7 +449,10 @@ class VersionStore:
 
     def diff(self, a: str, b: str) -> str:
         """Unified diff of two entries' payloads (checksums verified)."""
-        with self._lock:
+        if not self.versions_dir.is_dir():
+            raise self.error(f"no {self.noun}s in {self.versions_dir}")
+        with self._lock.shared():
+            self.warnings = []
             entries = self._read_manifest()
             first, second = self.find(entries, a), self.find(entries, b)
             left, right = self.checked_payload(first), self.checked_payload(second)
@@ -345,11 +463,13 @@ class VersionStore:
         )
 
     def verify(self) -> VerifyReport:
-        """Check every entry's checksum and whether the active file is a known entry."""
-        with self._lock:
+        """Check every entry's checksum and whether the active file is a known entry (changes nothing)."""
+        if not self.versions_dir.is_dir():
+            return VerifyReport(ok=True, active_version=None)
+        with self._lock.shared():
             self.warnings = []
             entries = self._read_manifest()
-            problems = []
+            problems = list(self.refused)
             for entry in entries:
                 try:
                     self.checked_payload(entry)
@@ -359,7 +479,8 @@ class VersionStore:
             if self.active_path.exists() and active is None:
                 problems.append(f"{self.active_path.name} matches no saved {self.noun} (edited by hand?)")
             stale = [n for n in os.listdir(self.versions_dir) if n.endswith(".tmp")]
-            warnings = list(self.warnings) + [f"{n}: leftover temp file of an interrupted write" for n in stale]
+            warnings = [w for w in self.warnings if w not in self.refused]
+            warnings += [f"{n}: leftover temp file of an interrupted write" for n in stale]
             return VerifyReport(ok=not problems, active_version=active, problems=problems, warnings=warnings)
 
 

@@ -5,6 +5,7 @@ A run lives in ``<output_dir>/runs/<run_id>/``:
 - ``run.json``      config snapshot (redacted), stage states with timings, file and
                     job ids; rewritten atomically (temp file + fsync + rename),
 - ``events.jsonl``  append-only event log (stage start/progress/complete, logs, metrics),
+- ``events.jsonl.count``  how many events it holds (and its size then), for the run list,
 - ``golden.jsonl``, ``rules.json``, ``estimate.json``, ``holdout.jsonl``, ``gate.json``,
   ``summary.json``: stage outputs.
 
@@ -29,10 +30,15 @@ from typing import Any
 
 import filelock
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
 from vectortrainer.errors import RunDirectoryError, RunInUseError, UnknownRunError
 from vectortrainer.files import atomic_write_text, read_json
 from vectortrainer.redaction import redact_secrets, to_json
-from vectortrainer.runs.events import EventLog
+from vectortrainer.runs.events import EventLog, event_count
 from vectortrainer.runs.status import STAGES, RunStatus, StageStatus
 
 RUN_FILE = "run.json"
@@ -229,14 +235,38 @@ class RunDirectory:
         return read_json_file(self.path / name)
 
     def is_active(self) -> bool:
-        """Whether a process (this one included) is running the run right now."""
-        probe = filelock.FileLock(str(self.path / LOCK_FILE), timeout=0)
+        """Whether a process (this one included) is running the run right now.
+
+        Read-only: a holder has ``.lock`` open, so no file means no holder; an existing
+        one is probed with a non-blocking ``flock`` (the lock filelock takes) without
+        creating or truncating it.
+        """
+        lock_path = self.path / LOCK_FILE
+        if not lock_path.exists():
+            return False
+        if fcntl is None:  # pragma: no cover - Windows: filelock's own probe
+            probe = filelock.FileLock(str(lock_path), timeout=0)
+            try:
+                probe.acquire()
+            except filelock.Timeout:
+                return True
+            probe.release()
+            return False
         try:
-            probe.acquire()
-        except filelock.Timeout:
+            fd = os.open(lock_path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
             return True
-        probe.release()
-        return False
+        except OSError:
+            return False
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return False
+        finally:
+            os.close(fd)
 
     def lock(self) -> Any:
         """An exclusive, non-blocking lock on the run (``with run.lock(): ...``)."""
@@ -271,6 +301,7 @@ class RunInfo:
     job_id: str | None = None
     fine_tuned_model: str | None = None
     error: str | None = None
+    events: int = 0  # lines in events.jsonl, from its count sidecar (never by reading the events)
 
     @property
     def resumable(self) -> bool:
@@ -284,7 +315,11 @@ def runs_root(output_dir: str | os.PathLike[str]) -> Path:
 
 
 def list_runs(output_dir: str | os.PathLike[str]) -> list[RunInfo]:
-    """Every run under ``output_dir``, newest first; damaged runs are listed with their error."""
+    """Every run under ``output_dir``, newest first; damaged runs are listed with their error.
+
+    Cheap and read-only: each run's ``run.json`` and its event count (a sidecar of
+    ``events.jsonl``), never the events themselves; nothing is created or appended.
+    """
     root = runs_root(output_dir)
     if not root.is_dir():
         return []
@@ -303,7 +338,7 @@ def list_runs(output_dir: str | os.PathLike[str]) -> list[RunInfo]:
             state.status = RunStatus.INTERRUPTED
         infos.append(RunInfo(run_id=state.run_id, path=path, status=state.status, function=state.function,
                              created_at=state.created_at, updated_at=state.updated_at, job_id=state.job_id,
-                             fine_tuned_model=state.fine_tuned_model))
+                             fine_tuned_model=state.fine_tuned_model, events=event_count(path / EVENTS_FILE)))
     infos.sort(key=lambda info: (info.created_at or 0.0, info.run_id), reverse=True)
     return infos
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vectortrainer.errors import StoreError
 from vectortrainer.store.environment import EXECUTION_COLLECTION, FUNCTION_COLLECTION, lance_directory
 
 STREAM_BATCH = 8192
@@ -32,6 +33,33 @@ class _Row:
     properties: dict[str, Any]
 
 
+def open_lance_table(db_path: str | os.PathLike[str], collection: str) -> Any | None:
+    """The LanceDB table ``collection`` in ``db_path``; ``None`` when there is none.
+
+    A folder by that name that LanceDB cannot open (not a Lance table, damaged) is a
+    :class:`StoreError` naming it, never an empty store or a traceback.
+    """
+    import lancedb  # 1.8 s to import: only reading a store needs it
+
+    table_dir = Path(db_path) / f"{collection}.lance"
+    if not table_dir.exists():
+        return None
+    try:
+        return lancedb.connect(str(db_path)).open_table(collection)
+    except Exception as exc:  # noqa: BLE001 - lancedb raises ValueError, RuntimeError or OSError, depending on the damage
+        raise not_a_table(table_dir, exc) from None
+
+
+def not_a_table(table_dir: Path, exc: BaseException) -> StoreError:
+    """The one line for a table folder LanceDB cannot read."""
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    reason = reason.split(", /")[0][:160]  # lance appends the Rust source path
+    return StoreError(
+        f"{table_dir}: not a readable Lance table ({reason}); point --store at a VectorWave Lite store "
+        f"(its lance/ folder holds {table_dir.name}) or seed a new one"
+    )
+
+
 class _LanceTableReader:
     """The read side of VectorWave's Lite ``VectorStore`` (``iterate``) over the same Lance tables."""
 
@@ -41,18 +69,23 @@ class _LanceTableReader:
         self._db_path = str(db_path)
 
     def iterate(self, collection: str, batch_size: int = 100) -> Iterator[_Row]:
-        import lancedb  # 1.8 s to import: only reading a store needs it
-
-        try:
-            table = lancedb.connect(self._db_path).open_table(collection)
-        except (ValueError, FileNotFoundError):
+        table = open_lance_table(self._db_path, collection)
+        if table is None:
             return
-        for batch in table.search().select(["uuid", "payload"]).limit(None).to_batches(STREAM_BATCH):
+        for batch in read_batches(table, ["uuid", "payload"], Path(self._db_path) / f"{collection}.lance"):
             for uuid, payload in zip(batch.column("uuid").to_pylist(), batch.column("payload").to_pylist()):
                 try:
                     yield _Row(uuid, json.loads(payload) if payload else {})
                 except ValueError:
                     yield _Row(uuid, {})
+
+
+def read_batches(table: Any, columns: list[str], table_dir: Path) -> Iterator[Any]:
+    """The table's rows as Arrow record batches; a damaged data file is a :class:`StoreError`, not a traceback."""
+    try:
+        yield from table.search().select(columns).limit(None).to_batches(STREAM_BATCH)
+    except (RuntimeError, OSError, ValueError, KeyError) as exc:
+        raise not_a_table(table_dir, exc) from None
 
 
 class LiteStoreReader:

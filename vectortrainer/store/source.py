@@ -9,8 +9,9 @@ costs ~3.5 ms a record), so each backend gets a bulk path behind one interface:
 * Pro (Weaviate): the client's cursor iterator with vectors.
 * Anything else: ``iterate`` plus ``fetch_by_id(include_vector=True)`` per record.
 
-Nothing is truncated: logs without a vector (Lite stores zeros) or without
-captured inputs are counted under ``FunctionLogs.skipped`` and reported.
+Nothing is truncated: logs without a vector (Lite stores zeros; LanceDB writes a
+null for a bad vector) or without captured inputs are counted under
+``FunctionLogs.skipped`` and reported, and every kept log keeps its own vector.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import numpy as np
 
 from vectortrainer.errors import StoreError
 from vectortrainer.store.environment import EMBEDDING_DIM, open_dataset_manager, store_exists
-from vectortrainer.store.lite import STREAM_BATCH, LiteStoreReader
+from vectortrainer.store.lite import LiteStoreReader, open_lance_table, read_batches
 from vectortrainer.store.records import FAILED_STATUSES, FunctionLogs, FunctionSummary, LogRecord
 
 ProgressCallback = Callable[[int, int], None]
@@ -140,7 +141,7 @@ class LogSource:
         for raw, vector in self._reader.read(self.store, self.executions, function_name, with_vectors=True, progress=progress):
             total += 1
             props = raw.properties
-            if vector is None or not np.any(vector):
+            if vector is None or not np.any(vector) or not np.all(np.isfinite(vector)):
                 skipped[SKIP_NO_VECTOR] += 1
                 continue
             inputs = _captured_inputs(props, parameters)
@@ -248,19 +249,15 @@ class _LanceBulkReader(_BulkReader):
         self.db_path = db_path
 
     def read(self, store, collection, function_name, *, with_vectors, progress=None):
-        import lancedb  # 1.8 s to import: only reading a store needs it
         import pyarrow.compute as pc
 
-        db = lancedb.connect(self.db_path)
-        try:
-            table = db.open_table(collection)
-        except (ValueError, FileNotFoundError):
+        table = open_lance_table(self.db_path, collection)
+        if table is None:
             return
         total = table.count_rows()
         needle = None if function_name is None else json.dumps({"function_name": function_name})[1:-1]
         done = 0
-        query = table.search().select(["uuid", "vector", "payload"]).limit(None)
-        for batch in query.to_batches(STREAM_BATCH):
+        for batch in read_batches(table, ["uuid", "vector", "payload"], Path(self.db_path) / f"{collection}.lance"):
             done += batch.num_rows
             if needle is not None:
                 # Cheap prefilter on the JSON text; the parsed payload is checked again below.
@@ -273,11 +270,7 @@ class _LanceBulkReader(_BulkReader):
 
     @staticmethod
     def _rows(batch, function_name, with_vectors):
-        vectors = batch.column("vector")
-        dim = vectors.type.list_size
-        flat = np.asarray(vectors.flatten().to_numpy(zero_copy_only=False), dtype=np.float32)
-        matrix = flat.reshape(-1, dim) if dim else np.zeros((batch.num_rows, 0), np.float32)
-        has_vector = np.any(matrix != 0, axis=1)
+        matrix, has_vector = vector_matrix(batch.column("vector"))
         uuids = batch.column("uuid").to_pylist()
         payloads = batch.column("payload").to_pylist()
         for i, (uuid, payload) in enumerate(zip(uuids, payloads)):
@@ -287,7 +280,48 @@ class _LanceBulkReader(_BulkReader):
                 props = {}
             if function_name is not None and props.get("function_name") != function_name:
                 continue
-            yield _RawLog(uuid, props), (matrix[i] if with_vectors else bool(has_vector[i]))
+            if with_vectors:
+                yield _RawLog(uuid, props), (matrix[i] if has_vector[i] else None)
+            else:
+                yield _RawLog(uuid, props), bool(has_vector[i])
+
+
+def vector_matrix(vectors: Any) -> tuple[np.ndarray, np.ndarray]:
+    """An Arrow vector column as one float32 row per log, and which rows hold a usable vector.
+
+    Row ``i`` is always log ``i``'s: a null vector (LanceDB writes one for a bad vector
+    with ``on_bad_vectors="null"``) keeps its slot as zeros and is marked unusable,
+    as is an all-zero vector (Lite's "no vector") or one with a NaN or infinity.
+    Arrow's ``flatten`` drops null slots, so the valid rows are put back in place.
+    """
+    import pyarrow as pa
+
+    rows = len(vectors)
+    if isinstance(vectors, pa.ChunkedArray):
+        vectors = vectors.combine_chunks()
+    valid = ~np.asarray(vectors.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    dim = getattr(vectors.type, "list_size", None)
+    if dim is None:  # a variable-size list column: rows one by one (rare, and never the Lite schema)
+        values = vectors.to_pylist()
+        dim = max((len(v) for v in values if v is not None), default=0)
+        matrix = np.zeros((rows, dim), np.float32)
+        for i, value in enumerate(values):
+            if value is not None and len(value) == dim:
+                matrix[i] = np.asarray([np.nan if x is None else x for x in value], dtype=np.float32)
+            else:
+                valid[i] = False
+    else:
+        matrix = np.zeros((rows, dim), np.float32)
+        flat = np.asarray(vectors.flatten().to_numpy(zero_copy_only=False), dtype=np.float32)
+        if dim and flat.size == rows * dim:  # null slots kept as placeholders
+            matrix[:] = flat.reshape(rows, dim)
+        elif dim and flat.size == int(valid.sum()) * dim:  # null slots dropped
+            matrix[valid] = flat.reshape(-1, dim)
+        elif dim:
+            raise StoreError(f"vector column holds {flat.size} values for {rows} rows of {dim}; the store is damaged")
+    usable = valid & np.all(np.isfinite(matrix), axis=1) & np.any(matrix != 0, axis=1)
+    matrix[~usable] = 0.0
+    return matrix, usable
 
 
 class _WeaviateBulkReader(_BulkReader):

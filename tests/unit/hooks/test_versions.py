@@ -94,18 +94,22 @@ def test_damaged_manifest_is_rebuilt_with_a_warning(manager, damage, caplog):
         manifest.write_text("{not json", encoding="utf-8")
     else:
         manifest.write_text(manifest.read_text()[:40], encoding="utf-8")
+    damaged = manifest.read_bytes() if manifest.exists() else None
     fresh = HookVersionManager(manager.output_dir)
     versions = fresh.list_versions()
     assert [(v.version_id, v.note, v.rules_count) for v in versions] == [("v001", "first", 1), ("v002", "second", 1)]
     assert versions[1].active and fresh.warnings and "rebuilt" in fresh.warnings[0]
-    assert json.loads(manifest.read_text())["active"] == "v002"
+    # Listing is read-only: the manifest is rebuilt in memory; the next writer writes it back.
+    assert (manifest.read_bytes() if manifest.exists() else None) == damaged
+    fresh.rollback("v001")
+    assert json.loads(manifest.read_text())["active"] == "v001"
 
 
 def test_checksums_survive_manifest_loss(manager):
     (manager.versions_dir / "manifest.json").unlink()
     v001 = manager.list_versions()[0]
     (manager.versions_dir / v001.file).write_text("x = 1\n", encoding="utf-8")
-    (manager.versions_dir / "manifest.json").unlink()
+    (manager.versions_dir / "manifest.json").unlink(missing_ok=True)
     with pytest.raises(HookVersionError, match="checksum"):
         HookVersionManager(manager.output_dir).rollback("v001")
 

@@ -116,3 +116,22 @@ def test_looking_at_a_registry_that_does_not_exist_creates_nothing(tmp_path):
     registry = ModelRegistry(tmp_path / "models", "f")
     assert registry.list() == [] and registry.promoted() is None
     assert not (tmp_path / "models").exists()
+
+
+def test_a_planted_model_file_is_never_trusted(registry, tmp_path):
+    """Issue 16 item 6: a file without our metadata is ignored unless it is a model entry, and then unverified."""
+    _register(registry, "ft:a")
+    versions = registry.store.versions_dir
+    (tmp_path / "secret.txt").write_text("token=hunter2\n", encoding="utf-8")
+    (versions / "m002_20990101T000000000000Z.json").symlink_to(tmp_path / "secret.txt")
+    (versions / "m003_20990101T000000000000Z.json").write_text("not json", encoding="utf-8")
+    (versions / "m004_20990101T000000000000Z.json").write_text(json.dumps({"model": "ft:planted"}), encoding="utf-8")
+    before = {p.name: p.read_bytes() for p in versions.iterdir() if not p.is_symlink()}
+    fresh = ModelRegistry(registry.models_dir, "summarize_ticket")
+    assert [m.model for m in fresh.list()] == ["ft:a", "ft:planted"]
+    report = fresh.store.verify()
+    assert not report.ok and len(report.problems) == 3  # the link, the non-entry, the unverified entry
+    assert {p.name: p.read_bytes() for p in versions.iterdir() if not p.is_symlink()} == before
+    with pytest.raises(ModelRegistryError, match="unverified"):
+        fresh.promote("m004")
+    assert fresh.promoted().model == "ft:a"
