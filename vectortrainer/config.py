@@ -390,7 +390,7 @@ def duration_problem(value: Any) -> str | None:
     return None
 
 
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # POSIX environment variable names
 _KEY_SECTIONS = ("openai", "azure", "together", "fireworks")
 _URL_KEYS = (("openai", "base_url"), ("azure", "endpoint"), ("together", "base_url"), ("fireworks", "base_url"))
 
@@ -410,10 +410,10 @@ def _validate_credentials(config: Config, file: str) -> None:
     """Key variables are names, never keys; each, and any user info in a URL, is registered for redaction."""
     for section in _KEY_SECTIONS:
         name = getattr(config, section).api_key_env
+        register_secret_env(name)  # a key pasted here is redacted wherever it would show, refused below
         problem = api_key_env_problem(name)
         if problem:
             raise ConfigError(f"{file}: {section}.api_key_env: {problem}")
-        register_secret_env(name)
     for section, key in _URL_KEYS:
         url = getattr(getattr(config, section), key)
         if url:  # user info is kept for the client, but never stored or shown (redaction strips it)

@@ -50,11 +50,21 @@ _secret_values: set[str] = set()
 _lock = threading.Lock()
 
 
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def register_secret_env(name: str) -> None:
-    """Redact, from now on, whatever value the environment variable ``name`` holds when text is written."""
-    if name:
-        with _lock:
-            _secret_envs.add(name)
+    """Redact, from now on, whatever value the environment variable ``name`` holds when text is written.
+
+    A "name" that is no variable name or looks like a key (a key pasted where its variable's
+    name belongs) is redacted itself too.
+    """
+    if not name:
+        return
+    with _lock:
+        _secret_envs.add(name)
+    if not _ENV_NAME.fullmatch(name) or looks_like_secret(name):
+        register_secret(name)
 
 
 def register_secret(value: str | None) -> None:

@@ -98,3 +98,17 @@ def test_credentials_in_base_url_reach_neither_run_json_nor_events(tmp_path):
     assert password not in written and "proxyuser" not in written
     assert json.loads((run.path / "run.json").read_text(encoding="utf-8"))["config"]["openai"]["base_url"] == \
         f"https://{REDACTED}@proxy.example/v1"
+
+
+def test_a_trainer_built_in_code_with_a_key_as_its_variable_never_shows_it():
+    from vectortrainer.errors import MissingAPIKeyError
+    from vectortrainer.training.together import TogetherTrainer
+
+    key = _token()
+    trainer = TogetherTrainer(api_key_env=key)
+
+    with pytest.raises(MissingAPIKeyError) as caught:
+        trainer.api_key()
+
+    assert key not in describe(caught.value)
+    assert "no Together AI API key" in describe(caught.value)
