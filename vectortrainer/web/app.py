@@ -35,7 +35,7 @@ import pandas as pd
 import streamlit as st
 
 from vectortrainer.config import Config, load_config
-from vectortrainer.errors import VectorTrainerError
+from vectortrainer.errors import VectorTrainerError, describe
 from vectortrainer.golden import vector_map as vectors
 from vectortrainer.hooks.versions import HookVersionManager
 from vectortrainer.hooks.views import hook_versions_view
@@ -95,7 +95,7 @@ def main() -> None:
     try:
         config = load_settings(sys.argv[1:])
     except VectorTrainerError as exc:
-        st.error(f"Configuration: {exc}")
+        st.error(f"Configuration: {describe(exc)}")
         return
     st.sidebar.title("VectorTrainer")
     page = st.sidebar.radio("Page", PAGES, key="page")
@@ -211,7 +211,7 @@ def vector_page(view: run_views.RunView | None, config: Config) -> None:
         vector_map = cached_vector_map(store, function, store_signature(store), settings,
                                        view.golden_picks if view else None)
     except VectorTrainerError as exc:
-        st.warning(f"Vector store not available: {exc}")
+        st.warning(f"Vector store not available: {describe(exc)}")
         golden = view.summary.golden if view and view.summary else None
         if golden is not None and golden.examples is not None:
             st.write("The run's golden data (from summary.json):")
@@ -327,7 +327,7 @@ def _rollback(hooks_dir: Path, version_id: str) -> None:
         st.session_state["hook_message"] = ("success", f"Active hook is now {restored.version_id} "
                                                        f"({restored.rules_count} rules).")
     except VectorTrainerError as exc:
-        st.session_state["hook_message"] = ("error", f"Rollback refused: {exc}")
+        st.session_state["hook_message"] = ("error", f"Rollback refused: {describe(exc)}")
     st.session_state["rollback_confirm"] = False
 
 
@@ -361,7 +361,7 @@ def hooks_page(hooks_dir: Path) -> None:
             text = HookVersionManager(hooks_dir).diff(a, b)
             st.code(text or f"{a} and {b} are identical", language="diff", wrap_lines=True)
         except VectorTrainerError as exc:
-            st.error(str(exc))
+            st.error(describe(exc))
     st.subheader("Roll back")
     others = [i for i in ids if i != view.active]
     if not others:
@@ -390,7 +390,7 @@ def _promote(config: Config, function: str, version_id: str) -> None:
         st.session_state["model_message"] = ("success", f"{entry.version_id} ({entry.model}) is now in service "
                                                         f"for {function}.")
     except VectorTrainerError as exc:
-        st.session_state["model_message"] = ("error", f"Not changed: {exc}")
+        st.session_state["model_message"] = ("error", f"Not changed: {describe(exc)}")
     st.session_state["model_confirm"] = False
 
 

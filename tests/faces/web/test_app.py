@@ -396,3 +396,12 @@ def test_a_session_without_the_token_cannot_change_the_model_in_service(make_app
 
     assert ModelRegistry(paths["models"], ws.FUNCTION).promoted().version_id == "m001"
     assert "Not changed" in at.error[0].value
+
+
+def test_a_key_pasted_into_the_config_is_not_shown_on_the_page(make_app, tmp_path):
+    key = "Zx9" + "q7Wm2Lr8Tn4Vb6Yc1Hd5Kf3Gs0Pa" + "e2Uj4"
+    config = tmp_path / "config.yaml"
+    config.write_text(f"openai:\n  api_key_env: {key}\n", encoding="utf-8")
+    at = make_app(extra=("--config", str(config))).run()
+    assert "openai.api_key_env" in at.error[0].value and "looks like an API key" in at.error[0].value
+    assert key not in at.error[0].value
