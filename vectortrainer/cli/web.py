@@ -24,6 +24,7 @@ from pathlib import Path
 
 from vectortrainer.cli.common import add_subcommand_options, config_from_args, stderr_console
 from vectortrainer.errors import ConfigError
+from vectortrainer.redaction import redact_text
 from vectortrainer.web.access import ACCESS_TOKEN_ENV
 
 APP_SCRIPT = Path(__file__).resolve().parent.parent / "web" / "app.py"
@@ -67,8 +68,15 @@ def streamlit_command(args: argparse.Namespace) -> list[str]:
 
 
 def new_access_token() -> str:
-    """A fresh token for one start of the dashboard (its write actions need it)."""
-    return secrets.token_urlsafe(24)
+    """A fresh token for one start of the dashboard (its write actions need it).
+
+    Drawn again in the rare case it looks like a credential (``…sk-…``), which the redacted
+    stderr would mask, printing an address that does not work.
+    """
+    while True:
+        token = secrets.token_urlsafe(24)
+        if redact_text(token) == token:
+            return token
 
 
 def web_command(args: argparse.Namespace) -> int:

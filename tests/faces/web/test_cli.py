@@ -116,3 +116,11 @@ def test_stopping_the_command_stops_streamlit(tmp_path):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_a_token_that_the_redacted_stderr_would_mask_is_drawn_again(monkeypatch):
+    from vectortrainer.cli import web
+
+    draws = iter(["abcsk-0123456789abcdef", "a-clean-token-0123456789"])
+    monkeypatch.setattr(web.secrets, "token_urlsafe", lambda n: next(draws))
+    assert web.new_access_token() == "a-clean-token-0123456789"
