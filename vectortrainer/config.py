@@ -11,6 +11,8 @@ import copy
 import dataclasses
 import datetime
 import difflib
+import re
+import urllib.parse
 import types
 import typing
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ from typing import Any, Literal
 import yaml
 
 from vectortrainer.errors import ConfigError
+from vectortrainer.redaction import looks_like_secret, redact_secrets, register_secret, register_secret_env
 
 DEFAULT_HOME = Path(".vectortrainer")
 AUTO = "auto"
@@ -207,8 +210,9 @@ class Config:
         return result
 
     def redacted(self) -> dict[str, Any]:
-        """A JSON-ready snapshot with no secrets (API keys are never part of the config)."""
-        return _to_plain(self)
+        """A JSON-ready snapshot with no secrets: API keys are never part of the config, URL user info is
+        replaced by ``***`` and the values of the key variables are redacted wherever they appear."""
+        return redact_secrets(_to_plain(self))
 
 
 def load_config(path: str | Path | None) -> Config:
@@ -438,8 +442,41 @@ def duration_problem(value: Any) -> str | None:
     return None
 
 
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # POSIX environment variable names
+_KEY_SECTIONS = ("openai", "azure", "together", "fireworks")
+_URL_KEYS = (("openai", "base_url"), ("azure", "endpoint"), ("together", "base_url"), ("fireworks", "base_url"))
+
+
+def api_key_env_problem(name: Any) -> str | None:
+    """Why ``name`` cannot be an ``api_key_env`` (None when it can); never repeats the value, which may be a key."""
+    if not isinstance(name, str) or not _ENV_NAME.fullmatch(name):
+        return ("expected the name of an environment variable (letters, digits and _, such as OPENAI_API_KEY); "
+                "the value given is not one and is not shown, in case it is a key")
+    if looks_like_secret(name):
+        return ("looks like an API key, not the name of the environment variable that holds it (not shown); "
+                "put the key in an environment variable (export OPENAI_API_KEY=...) and name that variable here")
+    return None
+
+
+def _validate_credentials(config: Config, file: str) -> None:
+    """Key variables are names, never keys; each, and any user info in a URL, is registered for redaction."""
+    for section in _KEY_SECTIONS:
+        name = getattr(config, section).api_key_env
+        register_secret_env(name)  # a key pasted here is redacted wherever it would show, refused below
+        problem = api_key_env_problem(name)
+        if problem:
+            raise ConfigError(f"{file}: {section}.api_key_env: {problem}")
+    for section, key in _URL_KEYS:
+        url = getattr(getattr(config, section), key)
+        if url:  # user info is kept for the client, but never stored or shown (redaction strips it)
+            parts = urllib.parse.urlsplit(url)
+            register_secret(parts.password)
+            register_secret(parts.username)
+
+
 def _validate(config: Config, file: str) -> None:
     _resolve_provider(config.training, file)
+    _validate_credentials(config, file)
     for key, problem in (("selection.epsilon", epsilon_problem(config.selection.epsilon)),
                          ("selection.top_k", top_k_problem(config.selection.top_k)),
                          ("selection.min_samples", min_samples_problem(config.selection.min_samples)),

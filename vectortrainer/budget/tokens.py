@@ -67,8 +67,10 @@ def _value_text(value: Any) -> str:
         return value
     if value is None:
         return ""
-    if isinstance(value, list) and all(isinstance(p, Mapping) and "text" in p for p in value):
-        return "".join(str(p["text"]) for p in value)  # content given as text parts
+    if isinstance(value, list) and value and all(isinstance(p, Mapping) and ("text" in p or "refusal" in p)
+                                                 for p in value):
+        # content given as text (or an assistant's refusal) parts: the text is what the model reads
+        return "".join(str(p["text"] if "text" in p else p["refusal"]) for p in value)
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 

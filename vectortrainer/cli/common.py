@@ -23,14 +23,15 @@ from vectortrainer.errors import (
     VersionLockError,
     describe,
 )
+from vectortrainer.redaction import RedactingStream, redact_text
 from vectortrainer.runs.status import RunStatus
 
 if TYPE_CHECKING:
     from vectortrainer.budget.estimates import Estimate
     from vectortrainer.pipeline import ConfirmCallback
 
-# Messages and progress go to stderr; stdout is kept for data (JSON summaries).
-stderr_console = Console(stderr=True, highlight=False)
+# Messages and progress go to stderr; stdout is kept for data (JSON summaries). Both are redacted by value.
+stderr_console = Console(file=RedactingStream("stderr"), highlight=False)
 
 
 class ExitCode(enum.IntEnum):
@@ -146,5 +147,6 @@ def add_subcommand_options(parser: argparse.ArgumentParser) -> None:
 
 
 def write_stdout(text: str) -> None:
+    text = redact_text(text)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     sys.stdout.flush()

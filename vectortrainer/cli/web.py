@@ -4,11 +4,18 @@ Streamlit runs as a child process (``python -m streamlit run vectortrainer/web/a
 headless, on loopback only (the page can roll back the active hook), with usage
 statistics off. The config is validated here first, so a bad flag is one line
 and exit code 2 rather than a page full of errors.
+
+Each start makes a fresh access token (:func:`secrets.token_urlsafe`), prints the
+address with it (``http://127.0.0.1:8501/?token=…``, the way notebook servers do) and
+hands it to the app in its environment (not its command line, which other local users
+can read): without it the page is read-only.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -17,6 +24,8 @@ from pathlib import Path
 
 from vectortrainer.cli.common import add_subcommand_options, config_from_args, stderr_console
 from vectortrainer.errors import ConfigError
+from vectortrainer.redaction import redact_text
+from vectortrainer.web.access import ACCESS_TOKEN_ENV
 
 APP_SCRIPT = Path(__file__).resolve().parent.parent / "web" / "app.py"
 DEFAULT_PORT = 8501
@@ -58,10 +67,24 @@ def streamlit_command(args: argparse.Namespace) -> list[str]:
     return command
 
 
+def new_access_token() -> str:
+    """A fresh token for one start of the dashboard (its write actions need it).
+
+    Drawn again in the rare case it looks like a credential (``…sk-…``), which the redacted
+    stderr would mask, printing an address that does not work.
+    """
+    while True:
+        token = secrets.token_urlsafe(24)
+        if redact_text(token) == token:
+            return token
+
+
 def web_command(args: argparse.Namespace) -> int:
     command = streamlit_command(args)
-    stderr_console.print(f"VectorTrainer dashboard on http://{ADDRESS}:{args.port} (Ctrl-C stops it)")
-    process = subprocess.Popen(command)
+    token = new_access_token()
+    stderr_console.print(f"VectorTrainer dashboard on http://{ADDRESS}:{args.port}/?token={token} "
+                         f"(Ctrl-C stops it; without the token the page is read-only)", soft_wrap=True)
+    process = subprocess.Popen(command, env={**os.environ, ACCESS_TOKEN_ENV: token})
     # A terminal's Ctrl-C reaches the child by itself; SIGTERM sent to us alone must be passed on,
     # or Streamlit would outlive the command that started it.
     previous = None

@@ -16,10 +16,18 @@ No selection internals (density, cluster) go into the messages.
 
 ``validate_chat_jsonl`` checks a file line by line the way OpenAI's fine-tuning
 data-preparation guide does (and the API refuses): each line a JSON object with a
-``messages`` list; every message an object with a known role, string content that
-is not empty, and no unknown keys; ``weight`` only 0 or 1 on assistant messages;
-at least one assistant message. It depends on nothing else in the engine, so the
-trainers reuse it.
+``messages`` list; every message an object with a known role, content that is not
+empty, and no unknown keys; ``weight`` only 0 or 1 on assistant messages; at least
+one assistant message. Where the guide and the official schema differ, it follows
+the schema: the ``FineTuneChatRequestInput`` of OpenAI's OpenAPI spec
+(github.com/openai/openai-openapi) and the ``ChatCompletionRequest*Message`` types its
+messages are made of. So content may also be a list of content parts (``text`` parts
+for system and tool messages; ``text`` or ``image_url`` for user messages, since
+fine-tuning input takes text and images only; ``text`` or ``refusal`` for assistant
+messages); an assistant message may carry a ``refusal`` (a string) in place of
+content; a ``tool`` message needs its ``tool_call_id`` and a ``function`` message
+its ``name`` (its content may be null). It depends on nothing else in the engine, so
+the trainers reuse it.
 """
 
 from __future__ import annotations
@@ -34,7 +42,11 @@ from typing import Any
 from vectortrainer.errors import DataFormatError
 
 KNOWN_ROLES = frozenset({"system", "user", "assistant", "tool", "function"})
-KNOWN_MESSAGE_KEYS = frozenset({"role", "content", "name", "weight", "function_call", "tool_calls", "tool_call_id"})
+KNOWN_MESSAGE_KEYS = frozenset({"role", "content", "name", "weight", "function_call", "tool_calls", "tool_call_id",
+                                "refusal"})
+# The content part types each role may send in a fine-tuning file (see the module docstring).
+CONTENT_PART_TYPES = {"system": frozenset({"text"}), "tool": frozenset({"text"}),
+                      "user": frozenset({"text", "image_url"}), "assistant": frozenset({"text", "refusal"})}
 
 
 def render_value(value: Any) -> str:
@@ -166,18 +178,37 @@ def _check_line(raw: bytes) -> list[tuple[str, str]]:
         unknown = sorted(set(message) - KNOWN_MESSAGE_KEYS)
         if unknown:
             problems.append(("message_unrecognized_key", f"{where}: unrecognised key(s) {', '.join(unknown)}"))
-        if "role" not in message or "content" not in message:
-            missing = [key for key in ("role", "content") if key not in message]
-            calls = "function_call" in message or "tool_calls" in message
-            if missing != ["content"] or not calls:
-                problems.append(("message_missing_key", f"{where}: missing {' and '.join(missing)}"))
         role = message.get("role")
+        calls = "function_call" in message or "tool_calls" in message
+        refusal = message.get("refusal")
+        refuses = role == "assistant" and isinstance(refusal, str) and bool(refusal.strip())
+        # Content may be left out (or null) by an assistant that calls a function or refuses.
+        content_optional = role == "assistant" and (calls or refuses)
+        missing = [key for key in ("role", "content") if key not in message
+                   and not (key == "content" and content_optional)]
+        if missing:
+            problems.append(("message_missing_key", f"{where}: missing {' and '.join(missing)}"))
         if "role" in message and role not in KNOWN_ROLES:
             problems.append(("unrecognized_role", f"{where}: unknown role {role!r}"))
-        content = message.get("content")
-        if "content" in message and (not isinstance(content, str) or not content.strip()):
-            if not (content is None and ("function_call" in message or "tool_calls" in message)):
-                problems.append(("missing_content", f"{where}: content must be a non-empty string"))
+        if "content" in message:
+            content = message["content"]
+            if content is None:
+                if not (content_optional or role == "function"):
+                    problems.append(("missing_content", f"{where}: content must be a non-empty string "
+                                                        f"or a list of content parts"))
+            else:
+                problems.extend(_content_problems(content, role, where))
+        if "refusal" in message:
+            if role != "assistant":
+                problems.append(("invalid_refusal", f"{where}: 'refusal' is only allowed on assistant messages"))
+            elif refusal is not None and not isinstance(refusal, str):
+                problems.append(("invalid_refusal", f"{where}: refusal must be a string or null"))
+        if role == "tool" and not _non_empty_string(message.get("tool_call_id")):
+            problems.append(("missing_tool_call_id", f"{where}: a tool message needs its tool_call_id (the id "
+                                                     f"of the assistant's tool call it answers)"))
+        if role == "function" and not _non_empty_string(message.get("name")):
+            problems.append(("missing_function_name", f"{where}: a function message needs the name of the "
+                                                      f"function it answers"))
         if "weight" in message:
             if role != "assistant":
                 problems.append(("invalid_weight", f"{where}: 'weight' is only allowed on assistant messages"))
@@ -186,4 +217,42 @@ def _check_line(raw: bytes) -> list[tuple[str, str]]:
         has_assistant |= role == "assistant"
     if not has_assistant:
         problems.append(("example_missing_assistant_message", "no assistant message"))
+    return problems
+
+
+def _non_empty_string(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _content_problems(content: Any, role: Any, where: str) -> list[tuple[str, str]]:
+    """What is wrong with a message's (non-null) content: a non-empty string or a list of allowed parts."""
+    if isinstance(content, str):
+        return [] if content.strip() else [("missing_content", f"{where}: content must not be empty")]
+    if not isinstance(content, list):
+        return [("missing_content", f"{where}: content must be a non-empty string or a list of content parts")]
+    if not content:
+        return [("missing_content", f"{where}: content must not be an empty list")]
+    allowed = CONTENT_PART_TYPES.get(role, frozenset({"text"}))
+    problems: list[tuple[str, str]] = []
+    said = False
+    for number, part in enumerate(content):
+        here = f"{where}: content part {number}"
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind not in allowed:
+            shown = f"type {kind!r}" if isinstance(part, dict) else "not an object"
+            problems.append(("invalid_content_part", f"{here}: {shown}; a {role} message takes "
+                                                     f"{' or '.join(sorted(allowed))} parts"))
+        elif kind in ("text", "refusal"):
+            if not isinstance(part.get(kind), str):
+                problems.append(("invalid_content_part", f"{here}: '{kind}' must be a string"))
+            else:
+                said |= bool(part[kind].strip())
+        elif kind == "image_url":
+            image = part.get("image_url")
+            if not isinstance(image, dict) or not _non_empty_string(image.get("url")):
+                problems.append(("invalid_content_part", f"{here}: image_url needs a 'url'"))
+            else:
+                said = True
+    if not problems and not said:
+        problems.append(("missing_content", f"{where}: every content part is empty"))
     return problems

@@ -34,6 +34,7 @@ from vectortrainer.errors import ConfigError, DataFormatError, MissingAPIKeyErro
 from vectortrainer.feedback.preference import read_preference_jsonl
 from vectortrainer.files import sha256_file
 from vectortrainer.golden.chatml import validate_chat_jsonl
+from vectortrainer.redaction import register_secret, register_secret_env
 from vectortrainer.training.base import BaseTrainer, PreparedData
 from vectortrainer.training.calls import CallPolicy
 from vectortrainer.training.limits import JobSettings, check_job_settings
@@ -92,6 +93,8 @@ class HostedTrainer(BaseTrainer):
         self.max_retries = max_retries
         self.timeout = timeout
         self._api_key = api_key  # never stored in config, run state or logs
+        register_secret(api_key)  # and redacted by value wherever text is written
+        register_secret_env(api_key_env)
         self._client = client
         self.facts = provider_facts(self.name)
         self.notes: list[str] = []  # accepted but not sent (e.g. a seed where the provider takes none)

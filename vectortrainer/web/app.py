@@ -10,12 +10,21 @@ Pages: run status (live while the run goes), vector distribution, learning curve
 hook versions (diff and rollback with a confirmation), in service (the promoted
 model and the active hook per function, the gates' last decisions, the loop's
 next trigger, and a model rollback with a confirmation).
+
+Write actions (hook rollback, model promotion) need the per-start access token that
+``vectortrainer web`` puts in the address it prints (``?token=…``, like a notebook
+server) and hands to this script in ``VECTORTRAINER_WEB_TOKEN``. Without it the page is
+read-only: the write controls are not drawn, and the write handlers check the token in
+the session's own address themselves, so a script that talks to the WebSocket without
+the token changes nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import hmac
+import os
 import sys
 from pathlib import Path
 from collections.abc import Callable
@@ -26,7 +35,7 @@ import pandas as pd
 import streamlit as st
 
 from vectortrainer.config import Config, load_config
-from vectortrainer.errors import VectorTrainerError
+from vectortrainer.errors import VectorTrainerError, describe
 from vectortrainer.golden import vector_map as vectors
 from vectortrainer.hooks.versions import HookVersionManager
 from vectortrainer.hooks.views import hook_versions_view
@@ -36,6 +45,7 @@ from vectortrainer.runs.directory import list_runs
 from vectortrainer.serving import rollback_model, service_view
 from vectortrainer.store.lite import store_signature
 from vectortrainer.store.source import LogSource
+from vectortrainer.web.access import ACCESS_TOKEN_ENV
 
 HOW_TO_START = (
     "No run yet in {output_dir}. Start one from a terminal:\n\n"
@@ -46,6 +56,7 @@ HOW_TO_START = (
     "This page finds the run as soon as its directory appears under `runs/`."
 )
 
+READ_ONLY = ("Read-only: open the address `vectortrainer web` printed (it ends in `?token=…`) to {action}.")
 PAGES = ("Run status", "Vector distribution", "Learning curve", "Hook versions", "In service")
 REFRESH_S = 2.0
 STATE_ICONS = {"pending": "·", "running": "▶", "complete": "✔", "skipped": "↷", "failed": "✖"}
@@ -68,12 +79,23 @@ def load_settings(argv: list[str]) -> Config:
         "models.dir": args.models_dir})
 
 
+def write_access() -> bool:
+    """True when this session's address carries the token of this start (the only proof a person opened it).
+
+    Read from the session's own query string at every run (never from widget state, which a
+    client can send); with no token configured, nothing is writable.
+    """
+    expected = os.environ.get(ACCESS_TOKEN_ENV, "")
+    given = st.query_params.get("token", "")
+    return bool(expected) and isinstance(given, str) and hmac.compare_digest(given.encode(), expected.encode())
+
+
 def main() -> None:
     st.set_page_config(page_title="VectorTrainer", page_icon="📈", layout="wide")
     try:
         config = load_settings(sys.argv[1:])
     except VectorTrainerError as exc:
-        st.error(f"Configuration: {exc}")
+        st.error(f"Configuration: {describe(exc)}")
         return
     st.sidebar.title("VectorTrainer")
     page = st.sidebar.radio("Page", PAGES, key="page")
@@ -89,6 +111,8 @@ def main() -> None:
         run_id = st.sidebar.selectbox("Run", list(labels), format_func=labels.get, key="run")
     st.sidebar.caption(f"runs: `{output_dir}`  \nstore: `{config.store.path}`  \nhooks: `{config.hooks.dir}`  \n"
                        f"models: `{config.models.dir}`")
+    if not write_access():
+        st.sidebar.caption("read-only (no access token in the address)")
     view = run_views.open_run_view(output_dir, run_id) if run_id else None
     if page == "Run status":
         run_status_page(view, output_dir)
@@ -187,7 +211,7 @@ def vector_page(view: run_views.RunView | None, config: Config) -> None:
         vector_map = cached_vector_map(store, function, store_signature(store), settings,
                                        view.golden_picks if view else None)
     except VectorTrainerError as exc:
-        st.warning(f"Vector store not available: {exc}")
+        st.warning(f"Vector store not available: {describe(exc)}")
         golden = view.summary.golden if view and view.summary else None
         if golden is not None and golden.examples is not None:
             st.write("The run's golden data (from summary.json):")
@@ -292,12 +316,18 @@ def learning_curve_page(view: run_views.RunView | None, output_dir: Path) -> Non
 
 # ------------------------------------------------------------------------------ hooks
 def _rollback(hooks_dir: Path, version_id: str) -> None:
+    if not write_access():
+        st.session_state["hook_message"] = ("error", "Rollback refused: " + READ_ONLY.format(action="roll back"))
+        return
+    if st.session_state.get("rollback_confirm") is not True:
+        st.session_state["hook_message"] = ("error", "Rollback refused: tick the confirmation first.")
+        return
     try:
         restored = HookVersionManager(hooks_dir).rollback(version_id)
         st.session_state["hook_message"] = ("success", f"Active hook is now {restored.version_id} "
                                                        f"({restored.rules_count} rules).")
     except VectorTrainerError as exc:
-        st.session_state["hook_message"] = ("error", f"Rollback refused: {exc}")
+        st.session_state["hook_message"] = ("error", f"Rollback refused: {describe(exc)}")
     st.session_state["rollback_confirm"] = False
 
 
@@ -331,11 +361,14 @@ def hooks_page(hooks_dir: Path) -> None:
             text = HookVersionManager(hooks_dir).diff(a, b)
             st.code(text or f"{a} and {b} are identical", language="diff", wrap_lines=True)
         except VectorTrainerError as exc:
-            st.error(str(exc))
+            st.error(describe(exc))
     st.subheader("Roll back")
     others = [i for i in ids if i != view.active]
     if not others:
         st.caption("Only the active version exists; nothing to roll back to.")
+        return
+    if not write_access():
+        st.info(READ_ONLY.format(action="roll back"))
         return
     target = st.selectbox("make active", others, index=len(others) - 1, key="rollback_target")
     confirm = st.checkbox(f"Replace the active hook ({view.active or 'none'}) with {target}", key="rollback_confirm")
@@ -346,12 +379,18 @@ def hooks_page(hooks_dir: Path) -> None:
 
 # ------------------------------------------------------------------------------ in service
 def _promote(config: Config, function: str, version_id: str) -> None:
+    if not write_access():
+        st.session_state["model_message"] = ("error", "Not changed: " + READ_ONLY.format(action="change the model"))
+        return
+    if st.session_state.get("model_confirm") is not True:
+        st.session_state["model_message"] = ("error", "Not changed: tick the confirmation first.")
+        return
     try:
         entry = rollback_model(config, function, version_id)
         st.session_state["model_message"] = ("success", f"{entry.version_id} ({entry.model}) is now in service "
                                                         f"for {function}.")
     except VectorTrainerError as exc:
-        st.session_state["model_message"] = ("error", f"Not changed: {exc}")
+        st.session_state["model_message"] = ("error", f"Not changed: {describe(exc)}")
     st.session_state["model_confirm"] = False
 
 
@@ -383,6 +422,9 @@ def service_page(config: Config, run_function: str | None) -> None:
     others = [m.version_id for m in view.models if not m.promoted]
     if not others:
         st.caption("Only the promoted model exists; nothing to go back to.")
+        return
+    if not write_access():
+        st.info(READ_ONLY.format(action="change the model in service"))
         return
     target = st.selectbox("promote", others, index=len(others) - 1, key="model_target")
     current = view.promoted.version_id if view.promoted else "the default model"

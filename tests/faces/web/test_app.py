@@ -24,8 +24,10 @@ from vectortrainer.golden import vector_map as vectors
 from vectortrainer.hooks.versions import HookVersionManager
 from vectortrainer.store.source import LogSource
 from vectortrainer.web import __file__ as web_package
+from vectortrainer.web.access import ACCESS_TOKEN_ENV
 
 APP = Path(web_package).with_name("app.py")
+TOKEN = "this-start-token-0123456789"
 
 
 class PlantedSource:
@@ -49,13 +51,19 @@ def make_app(paths, monkeypatch):
     """An AppTest of the real script with the command-line arguments `vectortrainer web` passes."""
     st.cache_data.clear()
 
-    def make(*, logs=None, extra=()):
+    monkeypatch.setenv(ACCESS_TOKEN_ENV, TOKEN)  # as `vectortrainer web` hands it over
+
+    def make(*, logs=None, extra=(), token=TOKEN):
+        """The app opened at the printed address (``token``: its ``?token=``; None: the bare address)."""
         if logs is not None:
             monkeypatch.setattr(LogSource, "open", classmethod(lambda cls, store, **kw: PlantedSource(logs)))
         monkeypatch.setattr(sys, "argv", [str(APP), "--output-dir", str(paths["out"]), "--store",
                                           str(paths["store"]), "--hooks-dir", str(paths["hooks"]),
                                           "--models-dir", str(paths["models"]), *extra])
-        return AppTest.from_file(str(APP), default_timeout=60)
+        at = AppTest.from_file(str(APP), default_timeout=60)
+        if token is not None:
+            at.query_params["token"] = token
+        return at
 
     return make
 
@@ -317,3 +325,83 @@ def test_in_service_shows_the_models_and_the_gates_and_changes_the_model_after_a
 def test_in_service_before_any_model_says_what_to_do(make_app):
     at = goto(make_app().run(), "In service")
     assert "No trained model" in at.info[0].value
+
+
+# ------------------------------------------------------------------------------ the access token
+@pytest.mark.parametrize("token", [None, "a-guessed-token"])
+def test_without_the_token_the_page_is_read_only(make_app, paths, token):
+    from tests.support.tui_fixtures import two_models
+    from vectortrainer.config import Config
+
+    config = Config()
+    config.models.dir = paths["models"]
+    two_models(config, ws.FUNCTION)
+    ws.hook_store(paths["hooks"])
+    at = goto(make_app(token=token).run(), "Hook versions")
+    assert at.dataframe[0].value["version"].tolist() == ["v001", "v002", "v003"]  # reading still works
+    assert "Read-only" in at.info[0].value and "?token=" in at.info[0].value
+    keys = {widget.key for widget in [*at.button, *at.checkbox, *at.selectbox]}
+    assert not keys & {"rollback_button", "rollback_confirm", "rollback_target"}
+    assert "read-only" in " ".join(c.value for c in at.sidebar.caption)
+
+    goto(at, "In service")
+    assert "Read-only" in at.info[0].value
+    assert not {w.key for w in [*at.button, *at.checkbox]} & {"model_button", "model_confirm"}
+
+
+def test_a_session_without_the_token_cannot_roll_back_even_by_sending_the_widget_states(make_app, paths):
+    """What a local script on the WebSocket does: it sends the confirmation and the click, not the token."""
+    manager = ws.hook_store(paths["hooks"])
+    at = goto(make_app().run(), "Hook versions")
+    at.selectbox(key="rollback_target").set_value("v001").run()
+    at.checkbox(key="rollback_confirm").check().run()
+    at.button(key="rollback_button").click()
+    at.query_params.clear()  # the same messages, from a session whose address has no token
+
+    at.run()
+
+    assert not at.exception
+    assert manager.get_active_version().version_id == "v003"
+    assert "Rollback refused" in at.error[0].value and "Read-only" in at.error[0].value
+
+
+def test_a_rollback_click_without_the_confirmation_changes_nothing(make_app, paths):
+    manager = ws.hook_store(paths["hooks"])
+    at = goto(make_app().run(), "Hook versions")
+    at.selectbox(key="rollback_target").set_value("v001").run()
+    at.checkbox(key="rollback_confirm").check().run()
+    at.checkbox(key="rollback_confirm").uncheck()
+    at.button(key="rollback_button").click()  # a crafted message: the click without the confirmation
+
+    at.run()
+
+    assert manager.get_active_version().version_id == "v003"
+    assert "tick the confirmation first" in at.error[0].value
+
+
+def test_a_session_without_the_token_cannot_change_the_model_in_service(make_app, paths):
+    from tests.support.tui_fixtures import two_models
+    from vectortrainer.config import Config
+    from vectortrainer.registry.models import ModelRegistry
+
+    config = Config()
+    config.models.dir = paths["models"]
+    two_models(config, ws.FUNCTION)
+    at = goto(make_app().run(), "In service")
+    at.checkbox(key="model_confirm").check().run()
+    at.button(key="model_button").click()
+    at.query_params["token"] = "wrong"
+
+    at.run()
+
+    assert ModelRegistry(paths["models"], ws.FUNCTION).promoted().version_id == "m001"
+    assert "Not changed" in at.error[0].value
+
+
+def test_a_key_pasted_into_the_config_is_not_shown_on_the_page(make_app, tmp_path):
+    key = "Zx9" + "q7Wm2Lr8Tn4Vb6Yc1Hd5Kf3Gs0Pa" + "e2Uj4"
+    config = tmp_path / "config.yaml"
+    config.write_text(f"openai:\n  api_key_env: {key}\n", encoding="utf-8")
+    at = make_app(extra=("--config", str(config))).run()
+    assert "openai.api_key_env" in at.error[0].value and "looks like an API key" in at.error[0].value
+    assert key not in at.error[0].value

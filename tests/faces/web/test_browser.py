@@ -43,7 +43,7 @@ def dashboard(tmp_path):
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, process)
-        yield url, run.run_id
+        yield printed_address(tmp_path / "server.log"), run.run_id
     finally:
         # The server runs in its own session: stop it and its Streamlit child together.
         os.killpg(process.pid, signal.SIGTERM)
@@ -53,6 +53,14 @@ def dashboard(tmp_path):
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         log.close()
+
+
+def printed_address(log: Path) -> str:
+    """The address `vectortrainer web` printed, with this start's access token."""
+    words = log.read_text(encoding="utf-8", errors="replace").split()
+    address = next(word for word in words if word.startswith("http://127.0.0.1:"))
+    assert "/?token=" in address
+    return address
 
 
 class _Browser:
@@ -139,5 +147,10 @@ def test_dashboard_loads_in_headless_chromium(dashboard, tmp_path):
             assert time.monotonic() < deadline, "the learning curve chart was not drawn"
             time.sleep(0.5)
         browser.screenshot(tmp_path / "learning-curve.png")
+        # Opened with the printed token, the page offers the rollback (behind its confirmation).
+        assert browser.evaluate(
+            "(() => { const l = [...document.querySelectorAll('label')]"
+            ".find(e => e.innerText.trim() === 'Hook versions'); if (l) l.click(); return !!l; })()")
+        browser.wait_for_text(("Roll back", "Replace the active hook (v003) with"))
     finally:
         browser.close()

@@ -59,6 +59,41 @@ def test_bad_input_is_one_line_and_exit_code_2(argv, message, capsys):
     assert message in err and err.count("\n") == 1
 
 
+class _RecordedStart:
+    """Stands in for the Streamlit child (the real one is started by the slow tests): what it was given."""
+
+    starts: list[dict] = []
+
+    def __init__(self, command, env=None):
+        self.starts.append({"command": command, "env": env})
+
+    def wait(self, timeout=None):
+        return 0
+
+
+def test_each_start_prints_an_address_with_a_fresh_token_and_hands_it_over_off_the_command_line(
+        tmp_path, capsys, monkeypatch):
+    from vectortrainer.cli import web
+    from vectortrainer.web.access import ACCESS_TOKEN_ENV
+
+    monkeypatch.setattr(web.subprocess, "Popen", _RecordedStart)
+    _RecordedStart.starts.clear()
+    printed = []
+    for _ in range(2):
+        assert main(["web", "--output-dir", str(tmp_path), "--port", "9123"]) == 0
+        printed.append(capsys.readouterr().err)
+
+    tokens = []
+    for err, start in zip(printed, _RecordedStart.starts):
+        address = next(word for word in err.split() if word.startswith("http://"))
+        assert address.startswith("http://127.0.0.1:9123/?token=")
+        token = address.partition("?token=")[2]
+        assert len(token) >= 32 and start["env"][ACCESS_TOKEN_ENV] == token
+        assert token not in " ".join(start["command"])  # not visible in the process list
+        tokens.append(token)
+    assert tokens[0] != tokens[1]
+
+
 @pytest.mark.slow
 def test_stopping_the_command_stops_streamlit(tmp_path):
     port = free_port()
@@ -81,3 +116,11 @@ def test_stopping_the_command_stops_streamlit(tmp_path):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_a_token_that_the_redacted_stderr_would_mask_is_drawn_again(monkeypatch):
+    from vectortrainer.cli import web
+
+    draws = iter(["abcsk-0123456789abcdef", "a-clean-token-0123456789"])
+    monkeypatch.setattr(web.secrets, "token_urlsafe", lambda n: next(draws))
+    assert web.new_access_token() == "a-clean-token-0123456789"

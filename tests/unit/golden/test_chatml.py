@@ -140,3 +140,79 @@ def test_empty_or_missing_file(tmp_path: Path) -> None:
     assert report.examples == 0 and not report.ok and "no examples" in report.summary()
     with pytest.raises(DataFormatError, match="cannot read"):
         validate_chat_jsonl(tmp_path / "absent.jsonl")
+
+
+# The official schema (FineTuneChatRequestInput in OpenAI's OpenAPI spec) where it differs from the cookbook.
+def _validate_lines(tmp_path: Path, *examples: dict) -> dict[int, set[str]]:
+    path = tmp_path / "schema.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in examples), encoding="utf-8")
+    report = validate_chat_jsonl(path)
+    found: dict[int, set[str]] = {}
+    for problem in report.problems:
+        found.setdefault(problem.line, set()).add(problem.code)
+    return found
+
+
+def test_content_given_as_text_parts_and_an_assistants_refusal_are_accepted(tmp_path: Path) -> None:
+    parts = {"messages": [
+        {"role": "system", "content": [{"type": "text", "text": "You classify intents."}]},
+        {"role": "user", "content": [{"type": "text", "text": "look at this"},
+                                     {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "billing"}]},
+    ]}
+    refusal = {"messages": [{"role": "user", "content": "how do I pick a lock?"},
+                            {"role": "assistant", "refusal": "I can't help with that."}]}
+    refusal_null_content = {"messages": [{"role": "user", "content": "q"},
+                                         {"role": "assistant", "content": None, "refusal": "No."}]}
+    refusal_part = {"messages": [{"role": "user", "content": "q"},
+                                 {"role": "assistant", "content": [{"type": "refusal", "refusal": "No."}]}]}
+    tool_turn = {"messages": [
+        {"role": "user", "content": "weather?"},
+        {"role": "assistant", "tool_calls": [{"id": "call_1", "type": "function",
+                                              "function": {"name": "weather", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": [{"type": "text", "text": "sunny"}]},
+        {"role": "assistant", "content": "It is sunny."},
+    ]}
+    function_turn = {"messages": [
+        {"role": "user", "content": "weather?"},
+        {"role": "assistant", "function_call": {"name": "weather", "arguments": "{}"}},
+        {"role": "function", "name": "weather", "content": None},
+        {"role": "assistant", "content": "No data."},
+    ]}
+
+    assert _validate_lines(tmp_path, parts, refusal, refusal_null_content, refusal_part, tool_turn,
+                           function_turn) == {}
+
+
+def test_a_tool_message_without_tool_call_id_and_a_function_message_without_name_are_refused(tmp_path: Path) -> None:
+    tool = {"messages": [{"role": "user", "content": "q"}, {"role": "tool", "content": "sunny"},
+                         {"role": "assistant", "content": "a"}]}
+    function = {"messages": [{"role": "user", "content": "q"}, {"role": "function", "content": "sunny"},
+                             {"role": "assistant", "content": "a"}]}
+    empty_id = {"messages": [{"role": "user", "content": "q"}, {"role": "tool", "tool_call_id": " ", "content": "x"},
+                             {"role": "assistant", "content": "a"}]}
+
+    assert _validate_lines(tmp_path, tool, function, empty_id) == {
+        1: {"missing_tool_call_id"}, 2: {"missing_function_name"}, 3: {"missing_tool_call_id"}}
+
+
+@pytest.mark.parametrize("message, code", [
+    ({"role": "system", "content": [{"type": "image_url", "image_url": {"url": "https://x/y.png"}}]},
+     "invalid_content_part"),  # system messages take text parts only
+    ({"role": "user", "content": [{"type": "input_audio", "input_audio": {"data": "", "format": "wav"}}]},
+     "invalid_content_part"),  # fine-tuning input takes text and images only
+    ({"role": "user", "content": [{"type": "text", "text": 5}]}, "invalid_content_part"),
+    ({"role": "user", "content": ["hi"]}, "invalid_content_part"),
+    ({"role": "user", "content": []}, "missing_content"),
+    ({"role": "user", "content": [{"type": "text", "text": "  "}]}, "missing_content"),
+    ({"role": "user", "content": None}, "missing_content"),
+    ({"role": "user", "content": "q", "refusal": "no"}, "invalid_refusal"),
+])
+def test_malformed_content_parts_and_a_misplaced_refusal_are_refused(tmp_path: Path, message, code) -> None:
+    example = {"messages": [message, {"role": "assistant", "content": "a"}]}
+    assert _validate_lines(tmp_path, example) == {1: {code}}
+
+
+def test_an_assistant_with_neither_content_nor_refusal_nor_calls_is_still_refused(tmp_path: Path) -> None:
+    example = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "refusal": ""}]}
+    assert _validate_lines(tmp_path, example) == {1: {"message_missing_key"}}
