@@ -22,6 +22,7 @@ from vectortrainer.budget.pricing import resolve_model
 from vectortrainer.budget.schedule import ScheduleOverrides
 from vectortrainer.errors import DataFormatError
 from vectortrainer.files import iter_jsonl_records
+from vectortrainer.golden.chatml import content_text
 
 # The guide's chat counting constants.
 TOKENS_PER_MESSAGE = 3
@@ -63,14 +64,11 @@ def count_message_tokens(messages: Iterable[Mapping[str, Any]], encoding: Any) -
 
 
 def _value_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
     if value is None:
         return ""
-    if isinstance(value, list) and value and all(isinstance(p, Mapping) and ("text" in p or "refusal" in p)
-                                                 for p in value):
-        # content given as text (or an assistant's refusal) parts: the text is what the model reads
-        return "".join(str(p["text"] if "text" in p else p["refusal"]) for p in value)
+    text = content_text(value)  # a string, or text (or refusal) parts: the text is what the model reads
+    if text is not None:
+        return text
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 

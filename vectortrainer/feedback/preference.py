@@ -30,7 +30,7 @@ from typing import Any, Literal
 from vectortrainer.errors import DataFormatError
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.files import atomic_write_text, iter_jsonl_records
-from vectortrainer.golden.chatml import system_prompt_for
+from vectortrainer.golden.chatml import content_text, system_prompt_for
 
 PreferenceFormat = Literal["openai", "trl"]
 _INPUT_ROLES = frozenset({"system", "developer", "user", "assistant"})
@@ -188,7 +188,7 @@ def _golden_system_prompt(golden_path: Path) -> str | None:
     except (StopIteration, DataFormatError, AttributeError):
         return None
     if messages and isinstance(messages[0], dict) and messages[0].get("role") == "system":
-        return str(messages[0].get("content") or "") or None
+        return content_text(messages[0].get("content")) or None
     return None
 
 
@@ -212,9 +212,10 @@ def _check_messages(value: Any, where: str) -> list[dict[str, str]]:
         role, content = message.get("role"), message.get("content")
         if role not in _INPUT_ROLES:
             raise DataFormatError(f"{where}[{index}].role: {role!r} is not one of {sorted(_INPUT_ROLES)}")
-        if not isinstance(content, str):
-            raise DataFormatError(f"{where}[{index}].content: expected a string")
-        messages.append({"role": role, "content": content})
+        text = content_text(content)
+        if text is None:
+            raise DataFormatError(f"{where}[{index}].content: expected a string or text parts")
+        messages.append({"role": role, "content": text})
     return messages
 
 
@@ -224,7 +225,7 @@ def _single_reply(value: Any, where: str) -> str:
     message = value[0]
     if message.get("role") != "assistant":
         raise DataFormatError(f"{where}[0].role: expected 'assistant', got {message.get('role')!r}")
-    content = message.get("content")
-    if not isinstance(content, str) or not content.strip():
-        raise DataFormatError(f"{where}[0].content: expected a non-empty string")
+    content = content_text(message.get("content"))
+    if content is None or not content.strip():
+        raise DataFormatError(f"{where}[0].content: expected a non-empty string or text parts")
     return content

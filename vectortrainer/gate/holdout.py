@@ -21,6 +21,7 @@ from vectortrainer.errors import DataFormatError
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.feedback.preference import example_from_pair
 from vectortrainer.files import atomic_write_text, iter_jsonl_records
+from vectortrainer.golden.chatml import content_text
 from vectortrainer.training.local.evaluation import held_out_from_record
 
 HOLDOUT_FILE = "holdout.jsonl"
@@ -117,7 +118,7 @@ def golden_system_prompt(golden_path: Path) -> str | None:
     for record, _ in iter_jsonl_records(golden_path, what="golden data"):
         messages = record.get("messages") if isinstance(record, dict) else None
         if messages and messages[0].get("role") == "system":
-            return str(messages[0].get("content") or "")
+            return content_text(messages[0].get("content")) or ""
         return None
     return None
 

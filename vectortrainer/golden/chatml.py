@@ -56,6 +56,19 @@ def render_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+def content_text(content: Any) -> str | None:
+    """The text a model reads in a message's ``content``: a string, or the text (or refusal) parts joined.
+
+    ``None`` when the content holds no text (absent, or non-text parts such as images).
+    """
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list) and content and all(isinstance(p, Mapping) and ("text" in p or "refusal" in p)
+                                                     for p in content):
+        return "".join(str(p["text"] if "text" in p else p["refusal"]) for p in content)
+    return None
+
+
 def render_user(inputs: Mapping[str, Any]) -> str:
     """The captured arguments as the user message (see the module docstring for the format)."""
     if len(inputs) == 1:

@@ -64,3 +64,14 @@ def test_feedback_cases_ask_like_the_training_data_and_skip_pairs_without_an_inp
                                  {"role": "user", "content": "ticket A"}]
     write_cases(tmp_path / "holdout.jsonl", cases)
     assert read_cases(tmp_path / "holdout.jsonl") == cases
+
+
+def test_content_given_as_text_parts_is_replayed_and_judged_as_its_text(tmp_path):
+    record = {"messages": [{"role": "system", "content": [{"type": "text", "text": "S"}]},
+                           {"role": "user", "content": [{"type": "text", "text": "in "}, {"type": "text", "text": "0"}]},
+                           {"role": "assistant", "content": [{"type": "text", "text": "out 0"}]}]}
+    golden = tmp_path / "golden.jsonl"
+    golden.write_text("\n".join(json.dumps(record) for _ in range(2)) + "\n", encoding="utf-8")
+    cases = split_golden(golden, ["steady", "steady"], 5, tmp_path / "train.jsonl", limit=10)
+    assert [(c.messages, c.reference) for c in cases] == [
+        ([{"role": "system", "content": "S"}, {"role": "user", "content": "in 0"}], "out 0")]

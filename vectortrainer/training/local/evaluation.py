@@ -21,6 +21,7 @@ from rapidfuzz.distance import Levenshtein
 from vectortrainer.errors import DataFormatError
 from vectortrainer.feedback.preference import parse_preference_record
 from vectortrainer.files import iter_jsonl_records
+from vectortrainer.golden.chatml import content_text
 from vectortrainer.training.local.model import check_model_dir, load_causal_lm, load_tokenizer, pick_device
 
 DEFAULT_MAX_NEW_TOKENS = 64
@@ -85,10 +86,11 @@ def held_out_from_record(record: Any, where: str) -> HeldOutExample:
         if not isinstance(messages, list) or len(messages) < 2:
             raise DataFormatError(f"{where}: messages must hold the input and a final assistant reply")
         last = messages[-1]
-        if not isinstance(last, dict) or last.get("role") != "assistant" or not isinstance(last.get("content"), str):
+        expected = content_text(last.get("content")) if isinstance(last, dict) else None
+        if not isinstance(last, dict) or last.get("role") != "assistant" or expected is None:
             raise DataFormatError(f"{where}: the last message must be the assistant's golden reply")
-        prefix = [{"role": str(m["role"]), "content": str(m["content"])} for m in messages[:-1]]
-        return HeldOutExample(messages=prefix, expected=last["content"])
+        prefix = [{"role": str(m["role"]), "content": content_text(m.get("content")) or ""} for m in messages[:-1]]
+        return HeldOutExample(messages=prefix, expected=expected)
     example = parse_preference_record(record, where)
     return HeldOutExample(messages=example.messages, expected=example.chosen)
 
