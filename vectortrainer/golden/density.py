@@ -47,7 +47,7 @@ from vectortrainer.golden.epsilon import DEFAULT_MIN_SAMPLES, EpsilonChoice, cho
 if TYPE_CHECKING:
     from vectortrainer.golden.pruning import Pieces
 
-DEFAULT_BLOCK_SIZE = 1024
+DEFAULT_BLOCK_SIZE = 512  # a 512 x 512 float32 block (1 MB) stays in cache for the epilogue
 EXACT_MODE_LIMIT = 60_000
 # Beyond EXACT_MODE_LIMIT, "auto" stays exact (pruned) while the surviving pairs hold at
 # most this share of the n^2/2 pair work; above it pruning cannot help and "ann" runs.

@@ -25,6 +25,7 @@ cached on disk by numba (``cache=True``).
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -140,6 +141,19 @@ def component_labels(parent):
 # ---------------------------------------------------------------------------------------------
 # tasks (pure functions of two row sets)
 
+_local = threading.local()
+
+
+def _product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b.T`` into a buffer reused by the calling thread (no fresh pages per block)."""
+    size = len(a) * len(b)
+    buffer = getattr(_local, "buffer", None)
+    if buffer is None or len(buffer) < size:
+        buffer = _local.buffer = np.empty(size, dtype=np.float32)
+    out = buffer[:size].reshape(len(a), len(b))
+    np.matmul(a, b.T, out=out)
+    return out
+
 
 @dataclass
 class GraphPartial:
@@ -169,7 +183,7 @@ def graph_task(
     if same:
         b, ids_b, core_b = a, ids_a, core_a
     assert b is not None and ids_b is not None
-    sims = np.matmul(a, b.T)
+    sims = _product(a, b)
     use_core = core_a is not None
     ra, rb = len(a), len(b)
     ca = core_a if core_a is not None else np.zeros(ra, dtype=bool)
@@ -199,7 +213,7 @@ def topk_task(a: np.ndarray, b: np.ndarray | None, k: int) -> tuple[np.ndarray, 
     same = b is None
     other = a if same else b
     assert other is not None
-    sims = np.matmul(a, other.T)
+    sims = _product(a, other)
     top_a = np.full((len(a), k), -np.inf, dtype=np.float32)
     top_b = top_a if same else np.full((len(other), k), -np.inf, dtype=np.float32)
     _topk_epilogue(sims, same, top_a, top_b)
