@@ -85,12 +85,13 @@ def range_graph(
     index: Any, unit: np.ndarray, threshold: float, link: float, core: np.ndarray | None,
     progress: Callable[[int, int], None] | None, batch: int = 512,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-    """Density, counts, components and nearest cores from range searches at ``threshold`` (float32 compare)."""
+    """Density, counts, components and nearest cores from range searches at ``threshold``."""
     from vectortrainer.golden.kernel import component_labels, union_edges
 
     n = len(unit)
-    thr = np.float32(threshold)
-    radius = float(np.nextafter(thr, np.float32(-np.inf)))  # faiss keeps scores > radius, so >= thr
+    thr = np.float64(threshold)  # float32 scores are compared exactly, as in the exact kernel
+    # faiss keeps scores > radius: just below the float32 nearest to the threshold keeps every score >= it.
+    radius = float(np.nextafter(np.float32(threshold), np.float32(-np.inf)))
     density = np.zeros(n)
     counts = np.zeros(n, dtype=np.int64)
     nearest = np.full(n, -1, dtype=np.int64) if core is not None else None
@@ -104,7 +105,7 @@ def range_graph(
         row_of, sims, ids = row_of[keep], sims[keep], ids[keep].astype(np.int64)
         density[start : start + len(rows)] = np.bincount(row_of, weights=sims.astype(np.float64), minlength=len(rows))
         counts[start : start + len(rows)] = np.bincount(row_of, minlength=len(rows))
-        joins = sims >= np.float32(link)
+        joins = sims >= np.float64(link)
         if core is not None:
             assert nearest is not None
             hit = core[ids]
@@ -119,8 +120,8 @@ def range_graph(
 
 
 def exact_density_of(unit: np.ndarray, rows: np.ndarray, threshold: float) -> np.ndarray:
-    """Exact D of the given rows: each against all rows, self excluded (float32 compare, float64 sum)."""
-    thr = np.float32(threshold)
+    """Exact D of the given rows: each against all rows, self excluded (exact compare, float64 sum)."""
+    thr = np.float64(threshold)
     out = np.zeros(len(rows))
     for start in range(0, len(rows), 64):
         chunk = rows[start : start + 64]

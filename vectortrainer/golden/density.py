@@ -265,7 +265,7 @@ def _partners(pieces: Pieces, threshold: float, prune: bool) -> list[np.ndarray]
     out = []
     for a in range(count):
         later = np.arange(a + 1, count)
-        out.append(later[similarity_bounds(pieces, a)[a + 1 :] >= np.float32(threshold)])
+        out.append(later[similarity_bounds(pieces, a)[a + 1 :] >= threshold])
     return out
 
 

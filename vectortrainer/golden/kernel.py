@@ -54,6 +54,8 @@ def _graph_epilogue(sims, same, threshold, link, use_core, core_a, core_b, ids_a
                     dens_a, cnt_a, dens_b, cnt_b, near_sim_a, near_a, near_sim_b, near_b, edges):
     """One pass over ``sims`` (rows: side a, columns: side b); returns the number of forest edges.
 
+    ``threshold`` and ``link`` are float64: each float32 similarity is compared exactly.
+
     With ``same`` the block is a x a and only pairs i < j are visited (both rows get the
     pair); the b arrays must then be the a arrays. Component edges join rows at or
     above ``link`` that are both core (``use_core``) or any neighbours (otherwise).
@@ -200,7 +202,7 @@ def graph_task(
         near_sim_b = np.full(rb, -np.inf, dtype=np.float32)
         near_b = np.full(rb, -1, dtype=np.int64)
     edges = np.empty((max(1, ra + (0 if same else rb)), 2), dtype=np.int64)
-    m = _graph_epilogue(sims, same, np.float32(threshold), np.float32(link), use_core, ca, cb,
+    m = _graph_epilogue(sims, same, np.float64(threshold), np.float64(link), use_core, ca, cb,
                         np.asarray(ids_a, dtype=np.int64), np.asarray(ids_b, dtype=np.int64),
                         dens_a, cnt_a, dens_b, cnt_b, near_sim_a, near_a, near_sim_b, near_b, edges)
     if same:
