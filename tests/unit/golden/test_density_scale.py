@@ -126,3 +126,28 @@ def test_auto_beyond_the_exact_limit_prunes_clustered_data_and_falls_back_on_uni
     stats = epsilon_graph_stats(uniform(3000, 8, seed=3), 0.9, block_size=128, error_sample_size=200)
     assert stats.mode == "ann"
     assert stats.density_error is not None and stats.density_error.sample_size == 200
+
+
+def test_selection_and_the_cli_summary_carry_the_error_of_approximate_density() -> None:
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from vectortrainer.cli.select import _summary_table
+    from vectortrainer.golden.selection import select_golden
+
+    x = clustered(3000, 24, centres=10, spread=0.5, seed=8)
+    statuses = ["SUCCESS"] * len(x)
+    exact = select_golden(x, statuses, epsilon=0.2, top_k=10, density_mode="exact")
+    assert exact.density_error is None
+    approx = select_golden(x, statuses, epsilon=0.2, top_k=10, density_mode="ann")
+    error = approx.density_error
+    assert approx.density_mode == "ann" and error is not None and error.sample_size == 500
+    report = SimpleNamespace(function_name="f", total_logs=3000, usable_logs=3000, steady=8, anomaly=2, clusters=8,
+                             density_percentiles={}, density_mode=approx.density_mode, density_error=error,
+                             skipped={}, excluded={}, epsilon=0.2, top_k=10, coverage=None, timings={})
+    console = Console(width=200, record=True)
+    console.print(_summary_table(report))
+    text = console.export_text()
+    assert "under-counted by >10%" in text and "500 sampled rows" in text
+    assert "recall" not in text
