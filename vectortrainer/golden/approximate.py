@@ -105,7 +105,7 @@ def range_graph(
         row_of, sims, ids = row_of[keep], sims[keep], ids[keep].astype(np.int64)
         density[start : start + len(rows)] = np.bincount(row_of, weights=sims.astype(np.float64), minlength=len(rows))
         counts[start : start + len(rows)] = np.bincount(row_of, minlength=len(rows))
-        joins = sims >= np.float64(link)
+        joins = sims >= np.float64(link if core is not None else threshold)
         if core is not None:
             assert nearest is not None
             hit = core[ids]

@@ -51,7 +51,7 @@ DEFAULT_BLOCK_SIZE = 512  # a 512 x 512 float32 block (1 MB) stays in cache for 
 EXACT_MODE_LIMIT = 60_000
 # Beyond EXACT_MODE_LIMIT, "auto" stays exact (pruned) while the surviving pairs hold at
 # most this share of the n^2/2 pair work; above it pruning cannot help and "ann" runs.
-PRUNED_WORK_LIMIT = 0.25
+PRUNED_WORK_LIMIT = 0.5
 DEFAULT_NPROBE = 64
 DEFAULT_ERROR_SAMPLE = 500
 SIMILARITY_TOLERANCE = 1e-6
@@ -73,6 +73,9 @@ class DensityResult:
     share of rows under-counted by more than 10%, against exact density on
     ``density_error.sample_size`` random rows. ``pair_work`` is the share of the
     n^2/2 pair work the density pass did (below 1 when pruning skipped pairs).
+    ``kth_mode`` says how the k-th neighbour similarities were found: exactly, or
+    through the faiss index (beyond the exact size, when isolated rows leave the
+    kNN pass nothing to prune; density stays exact in the pruned mode).
     """
 
     density: np.ndarray
@@ -89,6 +92,7 @@ class DensityResult:
     seconds: float
     density_error: DensityError | None = None
     pair_work: float = 1.0
+    kth_mode: Literal["exact", "ann"] | None = None
 
 
 def similarity_threshold(epsilon: float) -> float:
@@ -180,15 +184,17 @@ def epsilon_graph_stats(
                   else pruning.kmeans_pieces(sub, block_size, seed))
     index = None
     kth = None
+    kth_mode: Literal["exact", "ann"] | None = None
     if min_samples is not None:
         kth = np.full(n, -np.inf)
+        kth_mode = "ann" if mode == "ann" else "exact"
         if m > 1:
             sub_kth = None
             if pieces is not None:
                 sub_kth = _kth_pass(sub, pieces, min_samples, block_size, mode == "pruned",
                                     PRUNED_WORK_LIMIT if fallback else None, phases.next(), workers)
-            if sub_kth is None:  # "ann", or pruning cannot help the kNN pass
-                mode = "ann"
+            if sub_kth is None:  # "ann", or pruning cannot help the kNN pass: the index finds the k-th neighbours
+                kth_mode = "ann"
                 index = _index(sub, nprobe, seed)
                 sub_kth = _approximate().kth_from_index(index[0], sub, min_samples, phases.next())
             kth[live] = sub_kth
@@ -242,6 +248,7 @@ def epsilon_graph_stats(
         seconds=time.perf_counter() - started,
         density_error=error,
         pair_work=work,
+        kth_mode=kth_mode,
     )
 
 

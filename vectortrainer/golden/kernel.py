@@ -179,7 +179,8 @@ def graph_task(
     """Exact neighbour figures between unit rows ``a`` and ``b`` (``b=None``: ``a`` with itself, self excluded).
 
     ``ids_*`` are the rows' original indices (nearest-core ties go to the smallest,
-    edges are reported in them); ``core_*`` are core flags (``None``: no core logic).
+    edges are reported in them); ``core_*`` are core flags (``None``: no core logic,
+    every neighbour pair joins components and ``link`` is ignored).
     """
     same = b is None
     if same:
@@ -187,6 +188,8 @@ def graph_task(
     assert b is not None and ids_b is not None
     sims = _product(a, b)
     use_core = core_a is not None
+    if not use_core:
+        link = threshold  # without core logic every neighbour pair joins components
     ra, rb = len(a), len(b)
     ca = core_a if core_a is not None else np.zeros(ra, dtype=bool)
     cb = core_b if core_b is not None else np.zeros(rb, dtype=bool)

@@ -1,7 +1,7 @@
 """Partitions of unit rows and the angular bound that skips partition pairs without a neighbour.
 
-Rows are grouped by spherical k-means (faiss) and each group is cut into *pieces* of
-at most ``block_size`` rows, contiguous in a permuted order. Every piece keeps its
+Rows are grouped by two levels of spherical k-means (faiss) into *pieces* of about
+:data:`PIECE_ROWS` rows (never more than ``block_size``), contiguous in a permuted order. Every piece keeps its
 group's centre ``c`` (a unit vector) and its own angular radius ``r`` (the largest
 angle between a member and ``c``). For rows ``x`` in piece A and ``y`` in piece B the
 triangle inequality on angles gives
@@ -49,23 +49,52 @@ def contiguous_pieces(n: int, block_size: int) -> Pieces:
     return Pieces(np.arange(n, dtype=np.int64), starts, stops, np.zeros((len(starts), 0)), np.full(len(starts), np.pi))
 
 
+PIECE_ROWS = 128  # the average piece the second k-means level aims at: small pieces, tight radii
+
+
+def _kmeans(rows: np.ndarray, k: int, seed: int, sample: int) -> tuple[np.ndarray, np.ndarray]:
+    """Spherical k-means (faiss) trained on up to ``sample`` rows; unit centres and each row's label."""
+    import faiss
+
+    n, dim = rows.shape
+    k = max(1, min(k, n))
+    if k == 1:
+        centre = rows.mean(axis=0, dtype=np.float64)[None, :]
+        return centre, np.zeros(n, dtype=np.int64)
+    kmeans = faiss.Kmeans(dim, k, niter=8, seed=seed, spherical=True, verbose=False,
+                          min_points_per_centroid=1, max_points_per_centroid=max(40, sample // k))
+    rng = np.random.default_rng(seed)
+    train = rows if n <= sample else rows[np.sort(rng.choice(n, size=sample, replace=False))]
+    kmeans.train(np.ascontiguousarray(train))
+    _, assigned = kmeans.index.search(np.ascontiguousarray(rows), 1)
+    return kmeans.centroids.astype(np.float64), assigned[:, 0].astype(np.int64)
+
+
 def kmeans_pieces(unit: np.ndarray, block_size: int, seed: int = 0, groups: int | None = None) -> Pieces:
-    """Spherical k-means groups of ``unit`` rows, cut into pieces of at most ``block_size`` rows."""
+    """Two levels of spherical k-means over ``unit`` rows, cut into pieces of at most ``block_size`` rows.
+
+    The first level makes about sqrt(n) groups; the second splits each group into
+    pieces of about :data:`PIECE_ROWS` rows (cheap: each group is clustered alone).
+    """
     import faiss
 
     n, dim = unit.shape
     groups = groups or max(1, min(int(round(math.sqrt(n))), n // 40))  # faiss wants ~39 points per centre
-    if groups > 1:
-        kmeans = faiss.Kmeans(dim, groups, niter=12, seed=seed, spherical=True, verbose=False)
-        rng = np.random.default_rng(seed)
-        sample = np.sort(rng.choice(n, size=min(n, 48 * groups), replace=False))
-        kmeans.train(np.ascontiguousarray(unit[sample]))
-        _, assigned = kmeans.index.search(unit, 1)
-        labels = assigned[:, 0].astype(np.int64)
-        centres = kmeans.centroids.astype(np.float64)
-    else:
-        labels = np.zeros(n, dtype=np.int64)
-        centres = unit.mean(axis=0, dtype=np.float64)[None, :]
+    labels = np.empty(n, dtype=np.int64)
+    centre_list: list[np.ndarray] = []
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)  # small k-means calls: OpenMP start-up and spinning cost more than they save
+    try:
+        _, top = _kmeans(unit, groups, seed, 40 * groups)
+        for g in np.unique(top):
+            members = np.flatnonzero(top == g)
+            sub_k = max(1, int(math.ceil(len(members) / PIECE_ROWS)))
+            centres, sub = _kmeans(unit[members], sub_k, seed, 40 * sub_k)
+            labels[members] = len(centre_list) + sub
+            centre_list.extend(centres)
+    finally:
+        faiss.omp_set_num_threads(threads)
+    centres = np.asarray(centre_list, dtype=np.float64).reshape(-1, dim)
     norms = np.linalg.norm(centres, axis=1, keepdims=True)
     centres = np.divide(centres, norms, out=np.zeros_like(centres), where=norms > 0)
     order = np.argsort(labels, kind="stable").astype(np.int64)

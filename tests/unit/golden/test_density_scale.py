@@ -151,3 +151,12 @@ def test_selection_and_the_cli_summary_carry_the_error_of_approximate_density() 
     text = console.export_text()
     assert "under-counted by >10%" in text and "500 sampled rows" in text
     assert "recall" not in text
+
+
+@pytest.mark.parametrize("mode", ["exact", "pruned", "ann"])
+def test_opposite_vectors_join_one_component_at_epsilon_two(mode: str) -> None:
+    # Without min_samples every neighbour pair joins components, whatever the link cut.
+    x = np.array([[1.0], [-1.0]], dtype=np.float32)
+    stats = epsilon_graph_stats(x, 2.0, mode=mode, block_size=1)
+    assert stats.neighbour_counts.tolist() == [1, 1]
+    assert stats.components.tolist() == [0, 0]
