@@ -52,6 +52,9 @@ EXACT_MODE_LIMIT = 60_000
 # Beyond EXACT_MODE_LIMIT, "auto" stays exact (pruned) while the surviving pairs hold at
 # most this share of the n^2/2 pair work; above it pruning cannot help and "ann" runs.
 PRUNED_WORK_LIMIT = 0.5
+# The same for the kNN pass (its bound is the rows' current k-th similarity): above it the
+# faiss index finds the k-th neighbours and density still runs pruned and exact.
+KNN_WORK_LIMIT = 0.5
 DEFAULT_NPROBE = 64
 DEFAULT_ERROR_SAMPLE = 500
 SIMILARITY_TOLERANCE = 1e-6
@@ -192,7 +195,7 @@ def epsilon_graph_stats(
             sub_kth = None
             if pieces is not None:
                 sub_kth = _kth_pass(sub, pieces, min_samples, block_size, mode == "pruned",
-                                    PRUNED_WORK_LIMIT if fallback else None, phases.next(), workers)
+                                    KNN_WORK_LIMIT if fallback else None, phases.next(), workers)
             if sub_kth is None:  # "ann", or pruning cannot help the kNN pass: the index finds the k-th neighbours
                 kth_mode = "ann"
                 index = _index(sub, nprobe, seed)

@@ -50,6 +50,10 @@ def contiguous_pieces(n: int, block_size: int) -> Pieces:
 
 
 PIECE_ROWS = 128  # the average piece the second k-means level aims at: small pieces, tight radii
+# A member whose angle to its centre exceeds FACTOR x the median angle of its group + MARGIN
+# (radians) is an outlier and joins the outlier pieces instead.
+OUTLIER_FACTOR = 1.3
+OUTLIER_MARGIN = 0.05
 
 
 def _kmeans(rows: np.ndarray, k: int, seed: int, sample: int) -> tuple[np.ndarray, np.ndarray]:
@@ -97,26 +101,43 @@ def kmeans_pieces(unit: np.ndarray, block_size: int, seed: int = 0, groups: int 
     centres = np.asarray(centre_list, dtype=np.float64).reshape(-1, dim)
     norms = np.linalg.norm(centres, axis=1, keepdims=True)
     centres = np.divide(centres, norms, out=np.zeros_like(centres), where=norms > 0)
-    order = np.argsort(labels, kind="stable").astype(np.int64)
-    sorted_labels = labels[order]
-    bounds = np.flatnonzero(np.diff(sorted_labels)) + 1
-    group_starts = np.concatenate([[0], bounds]).astype(np.int64)
-    group_stops = np.concatenate([bounds, [n]]).astype(np.int64)
-    starts, stops, piece_group = [], [], []
-    for g0, g1 in zip(group_starts, group_stops):
-        for s in range(int(g0), int(g1), block_size):
-            starts.append(s)
-            stops.append(min(int(g1), s + block_size))
-            piece_group.append(int(sorted_labels[g0]))
+    # A few far-off members would widen a piece's radius for all its pairs: they go to pieces of their own.
+    angle = np.arccos(np.clip(np.einsum("ij,ij->i", unit.astype(np.float64), centres[labels]), -1.0, 1.0))
+    outlier = np.zeros(n, dtype=bool)
+    by_label = np.argsort(labels, kind="stable")
+    cuts = np.flatnonzero(np.diff(labels[by_label])) + 1
+    for members in np.split(by_label, cuts):
+        typical = np.median(angle[members])
+        outlier[members] = angle[members] > OUTLIER_FACTOR * typical + OUTLIER_MARGIN
+    label_sorted = np.lexsort((labels, outlier))
+    order = label_sorted.astype(np.int64)
+    key = np.where(outlier[order], -1, labels[order])  # all outliers form one run, cut into small pieces
+    bounds = np.flatnonzero(np.diff(key)) + 1
+    run_starts = np.concatenate([[0], bounds]).astype(np.int64) if n else np.zeros(0, dtype=np.int64)
+    run_stops = np.concatenate([bounds, [n]]).astype(np.int64) if n else np.zeros(0, dtype=np.int64)
+    starts, stops, piece_centres = [], [], []
+    for r0, r1 in zip(run_starts, run_stops):
+        far = bool(key[r0] < 0)
+        step = PIECE_ROWS if far else block_size
+        for s0 in range(int(r0), int(r1), step):
+            s1 = min(int(r1), s0 + step)
+            if far:  # a run of outliers: its own centre (any unit vector gives a valid bound)
+                mean = unit[order[s0:s1]].mean(axis=0, dtype=np.float64)
+                norm = np.linalg.norm(mean)
+                piece_centres.append(mean / norm if norm > 0 else mean)
+            else:
+                piece_centres.append(centres[key[r0]])
+            starts.append(s0)
+            stops.append(s1)
     starts_a = np.asarray(starts, dtype=np.int64)
     stops_a = np.asarray(stops, dtype=np.int64)
-    piece_centres = centres[piece_group]
+    centres_a = np.asarray(piece_centres, dtype=np.float64).reshape(-1, dim)
     # Angle of each row to its piece's centre, in float64.
     member_piece = np.repeat(np.arange(len(starts_a)), stops_a - starts_a)
-    cos = np.einsum("ij,ij->i", unit[order].astype(np.float64), piece_centres[member_piece])
+    cos = np.einsum("ij,ij->i", unit[order].astype(np.float64), centres_a[member_piece])
     angles = np.arccos(np.clip(cos, -1.0, 1.0))
     radii = np.maximum.reduceat(angles, starts_a) if len(starts_a) else np.zeros(0)
-    return Pieces(order, starts_a, stops_a, piece_centres, radii)
+    return Pieces(order, starts_a, stops_a, centres_a, radii)
 
 
 def similarity_bounds(pieces: Pieces, a: int) -> np.ndarray:

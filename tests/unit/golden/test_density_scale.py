@@ -119,13 +119,20 @@ def test_auto_beyond_the_exact_limit_prunes_clustered_data_and_falls_back_on_uni
     monkeypatch.setattr(density_module, "EXACT_MODE_LIMIT", 500)
     clustered_rows = clustered(3000, 32, centres=30, spread=0.3, seed=3)
     stats = epsilon_graph_stats(clustered_rows, "auto", block_size=128)
-    assert stats.mode == "pruned" and stats.density_error is None
+    assert stats.mode == "pruned" and stats.density_error is None and stats.kth_mode == "exact"
     exact = epsilon_graph_stats(clustered_rows, "auto", mode="exact", block_size=128)
     np.testing.assert_array_equal(stats.neighbour_counts, exact.neighbour_counts)
     # Uniform 8-d data at a wide epsilon: every pair survives the bound, so "auto" goes approximate.
     stats = epsilon_graph_stats(uniform(3000, 8, seed=3), 0.9, block_size=128, error_sample_size=200)
     assert stats.mode == "ann"
     assert stats.density_error is not None and stats.density_error.sample_size == 200
+    # Where the kNN pass cannot prune enough, the index finds the k-th neighbours; density stays pruned and exact.
+    monkeypatch.setattr(density_module, "KNN_WORK_LIMIT", 0.0)
+    isolated = np.concatenate([clustered(2500, 32, centres=25, spread=0.3, seed=4), uniform(500, 32, seed=4)])
+    stats = epsilon_graph_stats(isolated, 0.1, min_samples=5, block_size=128)
+    assert stats.mode == "pruned" and stats.kth_mode == "ann" and stats.density_error is None
+    exact = epsilon_graph_stats(isolated, 0.1, mode="exact", block_size=128)
+    np.testing.assert_array_equal(stats.neighbour_counts, exact.neighbour_counts)
 
 
 def test_selection_and_the_cli_summary_carry_the_error_of_approximate_density() -> None:
