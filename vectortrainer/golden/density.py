@@ -42,7 +42,12 @@ import numpy as np
 from vectortrainer.config import epsilon_problem
 from vectortrainer.errors import ConfigError, DataFormatError
 from vectortrainer.golden.approximate import DensityError
-from vectortrainer.golden.epsilon import DEFAULT_MIN_SAMPLES, EpsilonChoice, choose_epsilon, given_epsilon
+from vectortrainer.golden.epsilon import (
+    DEFAULT_MIN_SAMPLES,
+    EpsilonChoice,
+    choose_epsilon,
+    given_epsilon,
+)
 
 if TYPE_CHECKING:
     from vectortrainer.golden.pruning import Pieces
@@ -125,11 +130,6 @@ def unit_rows(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     unit = np.zeros_like(array)
     np.divide(array, norms[:, None], out=unit, where=nonzero[:, None])
     return unit, nonzero
-
-
-def epsilon_density(vectors: np.ndarray, epsilon: float, *, block_size: int = DEFAULT_BLOCK_SIZE) -> np.ndarray:
-    """D(L_i) for every row of ``vectors`` (exact, float64), self excluded (FR-1.2)."""
-    return epsilon_graph_stats(vectors, epsilon, mode="exact", block_size=block_size).density
 
 
 def epsilon_density(vectors: np.ndarray, epsilon: float, *, block_size: int = DEFAULT_BLOCK_SIZE) -> np.ndarray:

@@ -83,7 +83,7 @@ def kmeans_pieces(unit: np.ndarray, block_size: int, seed: int = 0, groups: int 
     import faiss
 
     n, dim = unit.shape
-    groups = groups or max(1, min(int(round(math.sqrt(n))), n // 40))  # faiss wants ~39 points per centre
+    groups = groups or max(1, min(round(math.sqrt(n)), n // 40))  # faiss wants ~39 points per centre
     labels = np.empty(n, dtype=np.int64)
     centre_list: list[np.ndarray] = []
     threads = faiss.omp_get_max_threads()
@@ -92,7 +92,7 @@ def kmeans_pieces(unit: np.ndarray, block_size: int, seed: int = 0, groups: int 
         _, top = _kmeans(unit, groups, seed, 40 * groups)
         for g in np.unique(top):
             members = np.flatnonzero(top == g)
-            sub_k = max(1, int(math.ceil(len(members) / PIECE_ROWS)))
+            sub_k = max(1, math.ceil(len(members) / PIECE_ROWS))
             centres, sub = _kmeans(unit[members], sub_k, seed, 40 * sub_k)
             labels[members] = len(centre_list) + sub
             centre_list.extend(centres)
