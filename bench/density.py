@@ -130,10 +130,10 @@ def scale(sizes: list[int], sample: int) -> None:
             err = density_error(unit, threshold, values, sample, np.random.default_rng(7))
             assert err is not None
             print(f"  {n:>7} {name:<28} {seconds:>8.1f} {err.mean_relative_error:>15.2%} "
-                  f"{err.undercounted_share:>16.1%}")
+                  f"{err.undercounted_share:>16.1%}", flush=True)
         counts = pruned.neighbour_counts
         print(f"          pruned: {pruned.pair_work:.1%} of the pair work done; true neighbours per row: "
-              f"median {int(np.median(counts))}, max {int(counts.max())}")
+              f"median {int(np.median(counts))}, max {int(counts.max())}", flush=True)
 
 
 def main() -> None:

@@ -193,13 +193,14 @@ def epsilon_graph_stats(
         kth_mode = "ann" if mode == "ann" else "exact"
         if m > 1:
             sub_kth = None
+            knn_phase = phases.next()
             if pieces is not None:
                 sub_kth = _kth_pass(sub, pieces, min_samples, block_size, mode == "pruned",
-                                    KNN_WORK_LIMIT if fallback else None, phases.next(), workers)
+                                    KNN_WORK_LIMIT if fallback else None, knn_phase, workers)
             if sub_kth is None:  # "ann", or pruning cannot help the kNN pass: the index finds the k-th neighbours
                 kth_mode = "ann"
                 index = _index(sub, nprobe, seed)
-                sub_kth = _approximate().kth_from_index(index[0], sub, min_samples, phases.next())
+                sub_kth = _approximate().kth_from_index(index[0], sub, min_samples, knn_phase)
             kth[live] = sub_kth
     choice = choose_epsilon(kth[live], min_samples) if epsilon == "auto" else given_epsilon(float(epsilon))
     threshold = similarity_threshold(choice.epsilon)
