@@ -88,7 +88,8 @@ def main() -> None:
     timings = {"open": opened, **report.timings}
     print(f"{report.total_logs} logs of {FUNCTION}: {report.usable_logs} usable, skipped {report.skipped}, "
           f"excluded {report.excluded}")
-    print(f"density mode {report.density_mode}" + (f", recall {report.recall:.3f}" if report.recall is not None else ""))
+    error = report.density_error
+    print(f"density mode {report.density_mode}" + (f", {error.describe()}" if error is not None else ""))
     print(f"picked {report.steady} steady + {report.anomaly} anomaly from {report.clusters} dense clusters; "
           f"valid: {report.validation.ok}")
     for stage, seconds in timings.items():

@@ -73,7 +73,8 @@ def _summary_table(report) -> Table:
     table.add_row("anomaly (new patterns)", str(report.anomaly))
     if report.density_percentiles:
         table.add_row("density percentiles", "  ".join(f"{k} {v:.2f}" for k, v in report.density_percentiles.items()))
-    table.add_row("density mode", report.density_mode + (f" (recall {report.recall:.3f})" if report.recall is not None else ""))
+    error = report.density_error
+    table.add_row("density mode", report.density_mode + (f" ({error.describe()})" if error is not None else ""))
     left_out = {**report.skipped, **report.excluded}
     table.add_row("left out", ", ".join(f"{n} {why}" for why, n in left_out.items()) or "nothing")
     table.add_row("epsilon / top-k", f"{report.epsilon:.3g} / {report.top_k}")

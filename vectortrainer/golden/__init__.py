@@ -1,6 +1,9 @@
 """Golden data (FR-1): epsilon-graph density, selection of cluster centres and new patterns, ChatML, the extractor.
 
-- ``density``: the density kernels (exact blocked products, ANN through faiss);
+- ``density``: epsilon-graph density, neighbour counts, components (exact, pruned exact, approximate);
+- ``kernel``: the exact block-pair tasks (one BLAS product, one compiled epilogue) and their runner;
+- ``pruning``: k-means pieces and the angular bound that skips block pairs without neighbours;
+- ``approximate``: faiss range-search density and its error measured on a sample;
 - ``selection``: steady-state and anomaly picks from the density graph;
 - ``chatml``: examples from real logs, the JSONL writer and validator;
 - ``extractor``: one function's logs -> validated golden JSONL, with a report;

@@ -4,22 +4,24 @@ Each log is a node; the weight of edge (i, j) is the cosine similarity of their
 vectors, and j is a neighbour of i when that similarity is at least ``1 - epsilon``.
 The density of log i is ``D(L_i) = sum of W_ij over its neighbours j != i``.
 
-Two kernels compute it:
+Three ways to compute it:
 
 * **exact** (default up to :data:`EXACT_MODE_LIMIT` rows): rows are normalised once
   to float32 unit vectors; the similarity matrix is visited in square blocks of
-  ``block_size`` rows, only on and above the diagonal (the matrix is symmetric, so
-  each off-diagonal block adds its row sums to one side and its column sums to the
-  other), with one BLAS matrix product per block. Memory is bounded by one block;
-  no n x n matrix is ever held. The same pass counts neighbours and merges
-  connected components of the epsilon-graph (used by ``vectortrainer.selection``).
-* **ann** (above that size, or on request): an inverted-file index of faiss
-  (``IndexIVFFlat``, inner product on unit vectors) returns each row's
-  ``max_neighbours`` most similar rows; those at or above the threshold are its
-  neighbours. Density is then summed over at most ``max_neighbours`` neighbours, so
-  it is exact for sparse rows (the ones anomaly detection ranks) and saturates for
-  rows inside very dense clusters. The result carries the measured recall of the
-  index against exact search on a random sample of rows.
+  ``block_size`` rows, only on and above the diagonal (each off-diagonal block adds
+  to the rows of both sides). Each block is one BLAS product followed by one
+  compiled pass (:mod:`vectortrainer.golden.kernel`) that thresholds, sums, counts,
+  keeps nearest cores and merges components; blocks run on one BLAS thread each in
+  a thread pool. Memory is bounded by one block per thread.
+* **pruned** (exact, beyond that size when it pays): rows are partitioned by
+  spherical k-means and block pairs whose angular bound rules out any neighbour are
+  skipped (:mod:`vectortrainer.golden.pruning`); the surviving pairs run through the
+  same exact tasks. The result equals the exact mode's.
+* **ann** (approximate; beyond that size when most pairs survive pruning, or on
+  request): faiss range search with the threshold as radius
+  (:mod:`vectortrainer.golden.approximate`). It never caps the number of
+  neighbours; its error on D is measured against exact density on a sample of rows
+  and carried in :attr:`DensityResult.density_error`.
 
 A similarity that falls short of the threshold by less than
 :data:`SIMILARITY_TOLERANCE` counts as a neighbour, so pairs that sit exactly on
@@ -30,25 +32,42 @@ NaN or infinity are refused.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from vectortrainer.config import epsilon_problem
 from vectortrainer.errors import ConfigError, DataFormatError
-from vectortrainer.golden.epsilon import DEFAULT_MIN_SAMPLES, EpsilonChoice, choose_epsilon, given_epsilon
+from vectortrainer.golden.approximate import DensityError
+from vectortrainer.golden.epsilon import (
+    DEFAULT_MIN_SAMPLES,
+    EpsilonChoice,
+    choose_epsilon,
+    given_epsilon,
+)
 
-DEFAULT_BLOCK_SIZE = 2048
+if TYPE_CHECKING:
+    from vectortrainer.golden.pruning import Pieces
+
+DEFAULT_BLOCK_SIZE = 512  # a 512 x 512 float32 block (1 MB) stays in cache for the epilogue
 EXACT_MODE_LIMIT = 60_000
-DEFAULT_MAX_NEIGHBOURS = 64
+# Beyond EXACT_MODE_LIMIT, "auto" stays exact (pruned) while the surviving pairs hold at
+# most this share of the n^2/2 pair work; above it pruning cannot help and "ann" runs.
+PRUNED_WORK_LIMIT = 0.5
+# The same for the kNN pass (its bound is the rows' current k-th similarity): above it the
+# faiss index finds the k-th neighbours and density still runs pruned and exact.
+KNN_WORK_LIMIT = 0.5
+DEFAULT_NPROBE = 64
+DEFAULT_ERROR_SAMPLE = 500
 SIMILARITY_TOLERANCE = 1e-6
 
 Progress = Callable[[int, int], None]
 """``progress(done, total)`` in units of work (blocks or query batches)."""
+
+Mode = Literal["auto", "exact", "pruned", "ann"]
 
 
 @dataclass(frozen=True)
@@ -57,10 +76,14 @@ class DensityResult:
 
     ``components`` labels connected components of the epsilon-graph (each label is
     the smallest row index in its component); with ``min_samples``, only edges between
-    two core rows join components, so non-core rows (bridges) never chain them. ``recall`` and ``density_ratio`` are
-    set in ANN mode only: the share of true neighbours (up to ``max_neighbours`` per
-    row) that the index found, and sum of ANN density / sum of exact density, both on
-    a random sample of ``recall_sample_size`` rows.
+    two core rows join components, so non-core rows (bridges) never chain them.
+    ``density_error`` is set in ANN mode only: the mean relative error of D and the
+    share of rows under-counted by more than 10%, against exact density on
+    ``density_error.sample_size`` random rows. ``pair_work`` is the share of the
+    n^2/2 pair work the density pass did (below 1 when pruning skipped pairs).
+    ``kth_mode`` says how the k-th neighbour similarities were found: exactly, or
+    through the faiss index (beyond the exact size, when isolated rows leave the
+    kNN pass nothing to prune; density stays exact in the pruned mode).
     """
 
     density: np.ndarray
@@ -73,12 +96,11 @@ class DensityResult:
     kth_similarity: np.ndarray | None
     core: np.ndarray | None
     nearest_core: np.ndarray | None
-    mode: Literal["exact", "ann"]
+    mode: Literal["exact", "pruned", "ann"]
     seconds: float
-    max_neighbours: int | None = None
-    recall: float | None = None
-    density_ratio: float | None = None
-    recall_sample_size: int = 0
+    density_error: DensityError | None = None
+    pair_work: float = 1.0
+    kth_mode: Literal["exact", "ann"] | None = None
 
 
 def similarity_threshold(epsilon: float) -> float:
@@ -119,14 +141,14 @@ def epsilon_graph_stats(
     vectors: np.ndarray,
     epsilon: float | Literal["auto"],
     *,
-    mode: Literal["auto", "exact", "ann"] = "auto",
+    mode: Mode = "auto",
     block_size: int = DEFAULT_BLOCK_SIZE,
-    max_neighbours: int = DEFAULT_MAX_NEIGHBOURS,
-    nprobe: int = 16,
-    recall_sample_size: int = 256,
+    nprobe: int = DEFAULT_NPROBE,
+    error_sample_size: int = DEFAULT_ERROR_SAMPLE,
     seed: int = 0,
     progress: Progress | None = None,
     min_samples: int | None = None,
+    workers: int | None = None,
 ) -> DensityResult:
     """Density, neighbour counts and connected components of the epsilon-graph.
 
@@ -144,25 +166,42 @@ def epsilon_graph_stats(
         min_samples = DEFAULT_MIN_SAMPLES
     if min_samples is not None and min_samples < 1:
         raise ConfigError(f"min_samples={min_samples}: must be at least 1")
+    if mode not in ("auto", "exact", "pruned", "ann"):
+        raise ConfigError(f"density mode {mode!r}: expected 'auto', 'exact', 'pruned' or 'ann'")
     started = time.perf_counter()
     unit, nonzero = unit_rows(vectors)
     n = len(unit)
-    if mode == "auto":
-        mode = "exact" if n <= EXACT_MODE_LIMIT else "ann"
-    if mode not in ("exact", "ann"):
-        raise ConfigError(f"density mode {mode!r}: expected 'auto', 'exact' or 'ann'")
     live = np.flatnonzero(nonzero)
     sub = np.ascontiguousarray(unit[live])
+    m = len(sub)
     phases = _Phases(progress, 2 if min_samples is not None else 1)
-    ann = None
+    if mode == "auto":
+        mode = "exact" if m <= EXACT_MODE_LIMIT else "pruned"
+    fallback = mode == "pruned" and m > EXACT_MODE_LIMIT  # "auto" beyond the limit: ann if pruning cannot help
+
+    from vectortrainer.golden import pruning
+
+    pieces: Pieces | None = None
+    if m > 1 and mode in ("exact", "pruned"):
+        pieces = (pruning.contiguous_pieces(m, block_size) if mode == "exact"
+                  else pruning.kmeans_pieces(sub, block_size, seed))
+    index = None
     kth = None
-    if mode == "ann" and len(live) > 1:
-        ann = _ann_search(sub, max(max_neighbours, min_samples or 0), nprobe, seed, phases.next())
+    kth_mode: Literal["exact", "ann"] | None = None
     if min_samples is not None:
         kth = np.full(n, -np.inf)
-        if len(live) > 1:
-            kth[live] = (_kth_from_ann(*ann, min_samples) if ann is not None
-                         else _kth_exact(sub, min_samples, block_size, phases.next()))
+        kth_mode = "ann" if mode == "ann" else "exact"
+        if m > 1:
+            sub_kth = None
+            knn_phase = phases.next()
+            if pieces is not None:
+                sub_kth = _kth_pass(sub, pieces, min_samples, block_size, mode == "pruned",
+                                    KNN_WORK_LIMIT if fallback else None, knn_phase, workers)
+            if sub_kth is None:  # "ann", or pruning cannot help the kNN pass: the index finds the k-th neighbours
+                kth_mode = "ann"
+                index = _index(sub, nprobe, seed)
+                sub_kth = _approximate().kth_from_index(index[0], sub, min_samples, knn_phase)
+            kth[live] = sub_kth
     choice = choose_epsilon(kth[live], min_samples) if epsilon == "auto" else given_epsilon(float(epsilon))
     threshold = similarity_threshold(choice.epsilon)
     core = None if kth is None else kth >= threshold
@@ -173,15 +212,28 @@ def epsilon_graph_stats(
     counts = np.zeros(n, dtype=np.int64)
     components = np.arange(n, dtype=np.int64)
     nearest_core = np.full(n, -1, dtype=np.int64) if core is not None else None
-    extra: dict = {}
-    if len(live) > 1:
+    error = None
+    work = 1.0
+    if m > 1:
         sub_core = None if core is None else core[live]
-        if mode == "exact":
-            d, c, comp, near = _exact_pass(sub, threshold, block_size, phases.next(), sub_core, link)
-        else:
-            assert ann is not None
-            d, c, comp, near, extra = _ann_graph(sub, *ann, threshold, max_neighbours, recall_sample_size, seed,
-                                                 sub_core, link)
+        graph = None
+        if mode != "ann":
+            assert pieces is not None
+            partners = _partners(pieces, threshold, mode == "pruned")
+            work = _pair_work(pieces, partners, m)
+            if not (fallback and work > PRUNED_WORK_LIMIT):
+                graph = _graph_pass(sub, pieces, partners, threshold, link, sub_core, block_size, phases.next(),
+                                    workers)
+            else:
+                mode = "ann"
+        if graph is None:
+            index = index or _index(sub, nprobe, seed)
+            approximate = _approximate()
+            graph = approximate.range_graph(index[0], sub, threshold, link, sub_core, phases.next())
+            error = approximate.density_error(sub, threshold, graph[0], error_sample_size,
+                                              np.random.default_rng(seed))
+            work = 1.0
+        d, c, comp, near = graph
         density[live] = d
         counts[live] = c
         components[live] = live[comp]  # component label = smallest original row index
@@ -198,9 +250,191 @@ def epsilon_graph_stats(
         nearest_core=nearest_core,
         mode=mode,
         seconds=time.perf_counter() - started,
-        max_neighbours=max_neighbours if mode == "ann" else None,
-        **extra,
+        density_error=error,
+        pair_work=work,
+        kth_mode=kth_mode,
     )
+
+
+def _approximate():
+    from vectortrainer.golden import approximate  # faiss: only the approximate mode needs it
+
+    return approximate
+
+
+def _index(unit: np.ndarray, nprobe: int, seed: int):
+    return _approximate().build_index(unit, nprobe, seed)
+
+
+def _partners(pieces: Pieces, threshold: float, prune: bool) -> list[np.ndarray]:
+    """For each piece ``a``, the pieces ``b > a`` that may hold a neighbour of it."""
+    from vectortrainer.golden.pruning import similarity_bounds
+
+    count = len(pieces)
+    if not prune:
+        return [np.arange(a + 1, count) for a in range(count)]
+    out = []
+    for a in range(count):
+        later = np.arange(a + 1, count)
+        out.append(later[similarity_bounds(pieces, a)[a + 1 :] >= threshold])
+    return out
+
+
+def _pair_work(pieces: Pieces, partners: list[np.ndarray], n: int) -> float:
+    """Share of the n^2/2 pair work that the surviving piece pairs hold."""
+    sizes = pieces.sizes.astype(np.float64)
+    work = float((sizes * sizes / 2).sum()) + sum(float(sizes[a] * sizes[b].sum()) for a, b in enumerate(partners))
+    return work / (n * n / 2) if n else 0.0
+
+
+def _groups(pieces: Pieces, partners: np.ndarray, block_size: int) -> list[np.ndarray]:
+    """Cuts a piece's partners into groups of at most ``block_size`` rows (one piece at least)."""
+    groups, current, rows = [], [], 0
+    sizes = pieces.sizes
+    for b in partners:
+        size = int(sizes[b])
+        if current and rows + size > block_size:
+            groups.append(np.asarray(current))
+            current, rows = [], 0
+        current.append(b)
+        rows += size
+    if current:
+        groups.append(np.asarray(current))
+    return groups
+
+
+def _rows_of(pieces: Pieces, group: np.ndarray | None, a: int) -> np.ndarray | slice:
+    """Positions (in ``pieces.order``) of the rows of a group of pieces: a slice when contiguous."""
+    if group is None:
+        return slice(int(pieces.starts[a]), int(pieces.stops[a]))
+    first, last = int(group[0]), int(group[-1])
+    if last - first + 1 == len(group):
+        return slice(int(pieces.starts[first]), int(pieces.stops[last]))
+    return np.concatenate([np.arange(pieces.starts[b], pieces.stops[b]) for b in group])
+
+
+def _plan(pieces: Pieces, partners: list[np.ndarray], block_size: int) -> list[tuple[int, np.ndarray | None]]:
+    """The tasks: each piece with itself, then with its partners in groups of at most ``block_size`` rows."""
+    plan: list[tuple[int, np.ndarray | None]] = []
+    for a in range(len(pieces)):
+        plan.append((a, None))
+        plan.extend((a, group) for group in _groups(pieces, partners[a], block_size))
+    return plan
+
+
+def _graph_pass(
+    unit: np.ndarray, pieces: Pieces, partners: list[np.ndarray], threshold: float, link: float,
+    core: np.ndarray | None, block_size: int, progress: Progress | None, workers: int | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Exact density, counts, components and nearest cores over the planned piece pairs."""
+    from vectortrainer.golden.kernel import GraphAccumulator, graph_task, run_tasks
+
+    n = len(unit)
+    order = pieces.order
+    permuted = unit if _identity(order) else unit[order]
+    core_p = None if core is None else core[order]
+    plan = _plan(pieces, partners, block_size)
+    acc = GraphAccumulator(n, n, core is not None)
+
+    def positions(a: int, group: np.ndarray | None) -> tuple[np.ndarray | slice, np.ndarray | slice | None]:
+        return _rows_of(pieces, None, a), (None if group is None else _rows_of(pieces, group, a))
+
+    def task(a: int, group: np.ndarray | None):
+        pa, pb = positions(a, group)
+        rows_b = None if pb is None else permuted[pb]
+        return lambda: graph_task(permuted[pa], rows_b, order[pa], None if pb is None else order[pb],
+                                  threshold, link, None if core_p is None else core_p[pa],
+                                  None if core_p is None or pb is None else core_p[pb])
+
+    results = run_tasks((task(a, group) for a, group in plan), workers=workers)
+    for done, ((a, group), part) in enumerate(zip(plan, results), 1):
+        pa, pb = positions(a, group)
+        acc.add(_as_index(pa), None if pb is None else _as_index(pb), part)
+        if progress:
+            progress(done, len(plan))
+    density = np.empty(n)
+    counts = np.empty(n, dtype=np.int64)
+    density[order] = acc.density
+    counts[order] = acc.counts
+    near = None
+    if core is not None:
+        near = np.empty(n, dtype=np.int64)
+        near[order] = acc.near
+    return density, counts, acc.components(), near
+
+
+def _kth_pass(
+    unit: np.ndarray, pieces: Pieces, k: int, block_size: int, prune: bool, work_limit: float | None,
+    progress: Progress | None, workers: int | None,
+) -> np.ndarray | None:
+    """Each row's similarity to its ``k``-th most similar other row (-inf with fewer than ``k`` others).
+
+    Exact. With ``prune``, a first stage runs each piece with itself and its nearest
+    pieces; a pair is then skipped when its similarity bound is below the current
+    ``k``-th similarity of every row on both sides (no row can improve). Returns None
+    when ``work_limit`` is set and the second stage would exceed that share of the
+    pair work (pruning cannot help: the caller falls back to the index).
+    """
+    from vectortrainer.golden.kernel import TopKAccumulator, run_tasks, topk_task
+    from vectortrainer.golden.pruning import similarity_bounds
+
+    n = len(unit)
+    order = pieces.order
+    permuted = unit if _identity(order) else unit[order]
+    acc = TopKAccumulator(n, max(1, k))
+    count = len(pieces)
+
+    def run(plan: list[tuple[int, np.ndarray | None]], report: Progress | None) -> None:
+        def task(a: int, group: np.ndarray | None):
+            pa = _rows_of(pieces, None, a)
+            rows_b = None if group is None else permuted[_rows_of(pieces, group, a)]
+            return lambda: topk_task(permuted[pa], rows_b, max(1, k))
+
+        results = run_tasks((task(a, group) for a, group in plan), workers=workers)
+        for done, ((a, group), (top_a, top_b)) in enumerate(zip(plan, results), 1):
+            acc.add(_as_index(_rows_of(pieces, None, a)), top_a)
+            if group is not None:
+                acc.add(_as_index(_rows_of(pieces, group, a)), top_b)
+            if report:
+                report(done, len(plan))
+
+    if not prune:
+        run(_plan(pieces, [np.arange(a + 1, count) for a in range(count)], block_size), progress)
+        kth = acc.kth()
+    else:
+        bounds = [similarity_bounds(pieces, a) for a in range(count)]
+        first: list[np.ndarray] = []
+        for a in range(count):
+            nearest = np.argsort(-bounds[a], kind="stable")
+            nearest = nearest[nearest != a][:2]
+            first.append(np.sort(nearest[nearest > a]))
+        stage = (lambda done, total: progress(done, 2 * total)) if progress else None
+        run(_plan(pieces, first, block_size), stage)
+        kth_now = acc.top[:, -1]
+        floor = np.minimum.reduceat(kth_now, pieces.starts) if count else np.zeros(0)
+        second = []
+        for a in range(count):
+            later = np.arange(a + 1, count)
+            keep = bounds[a][a + 1 :] >= np.minimum(floor[a], floor[a + 1 :])
+            second.append(np.setdiff1d(later[keep], first[a], assume_unique=True))
+        if work_limit is not None and _pair_work(pieces, second, n) > work_limit:
+            return None
+        stage = (lambda done, total: progress(total + done, 2 * total)) if progress else None
+        run([(a, g) for a in range(count) for g in _groups(pieces, second[a], block_size)], stage)
+        kth = acc.kth()
+    out = np.empty(n)
+    out[order] = kth
+    return out
+
+
+def _identity(order: np.ndarray) -> bool:
+    return bool(len(order) == 0 or (order[0] == 0 and (np.diff(order) == 1).all()))
+
+
+def _as_index(positions: np.ndarray | slice) -> np.ndarray:
+    if isinstance(positions, slice):
+        return np.arange(positions.start, positions.stop)
+    return positions
 
 
 class _Phases:
@@ -219,258 +453,3 @@ class _Phases:
         return lambda done, total: report(index * total + done, count * total)
 
 
-def _kth_exact(unit: np.ndarray, k: int, block_size: int, progress: Progress | None) -> np.ndarray:
-    """Each row's similarity to its ``k``-th most similar other row (-inf with fewer than ``k`` others).
-
-    The same upper-triangle blocks as the density pass (each block updates both sides),
-    keeping a running top-``k`` per row.
-    """
-    n = len(unit)
-    k = max(1, k)
-    top = np.full((n, k), -np.inf, dtype=np.float32)
-    block = min(block_size, n)
-    starts = range(0, n, block)
-    total = len(starts) * (len(starts) + 1) // 2
-    done = 0
-    for i0 in starts:
-        i1 = min(n, i0 + block)
-        for j0 in range(i0, n, block):
-            j1 = min(n, j0 + block)
-            sims = unit[i0:i1] @ unit[j0:j1].T
-            if i0 == j0:
-                np.fill_diagonal(sims, -np.inf)  # a log is not its own neighbour
-            top[i0:i1] = _top_k(np.concatenate([top[i0:i1], sims], axis=1), k)
-            if i0 != j0:
-                top[j0:j1] = _top_k(np.concatenate([top[j0:j1], sims.T], axis=1), k)
-            done += 1
-            if progress:
-                progress(done, total)
-    return np.min(top, axis=1).astype(np.float64)
-
-
-def _top_k(values: np.ndarray, k: int) -> np.ndarray:
-    if values.shape[1] <= k:
-        return values
-    return -np.partition(-values, k - 1, axis=1)[:, :k]
-
-
-def _kth_from_ann(sims: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
-    """The ``k``-th neighbour similarity from ANN lists (self excluded; -inf when a row found fewer)."""
-    own = np.arange(len(ids))[:, None]
-    others = np.where((ids >= 0) & (ids != own), sims, -np.inf)
-    others = -np.sort(-others, axis=1)
-    if others.shape[1] < k:
-        return np.full(len(ids), -np.inf)
-    return others[:, k - 1].astype(np.float64)
-
-
-def _exact_pass(
-    unit: np.ndarray, threshold: float, block_size: int, progress: Progress | None, core: np.ndarray | None = None,
-    link: float | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-    n = len(unit)
-    density = np.zeros(n, dtype=np.float64)
-    counts = np.zeros(n, dtype=np.int64)
-    roots = np.arange(n, dtype=np.int64)
-    nearest = _NearestCore(n, core) if core is not None else None
-    block = min(block_size, n)
-    sims_buffer = np.empty(block * block, dtype=np.float32)
-    mask_buffer = np.empty(block * block, dtype=bool)
-    starts = range(0, n, block)
-    total = len(starts) * (len(starts) + 1) // 2
-    done = 0
-    for i0 in starts:
-        i1 = min(n, i0 + block)
-        rows = unit[i0:i1]
-        for j0 in range(i0, n, block):
-            j1 = min(n, j0 + block)
-            shape = (i1 - i0, j1 - j0)
-            sims = sims_buffer[: shape[0] * shape[1]].reshape(shape)
-            mask = mask_buffer[: shape[0] * shape[1]].reshape(shape)
-            np.matmul(rows, unit[j0:j1].T, out=sims)
-            np.greater_equal(sims, threshold, out=mask)
-            if i0 == j0:
-                np.fill_diagonal(mask, False)  # a log is not its own neighbour
-            done += 1
-            if not mask.any():
-                if progress:
-                    progress(done, total)
-                continue
-            np.multiply(sims, mask, out=sims)
-            density[i0:i1] += sims.sum(axis=1)
-            counts[i0:i1] += np.count_nonzero(mask, axis=1)
-            if i0 != j0:
-                density[j0:j1] += sims.sum(axis=0)
-                counts[j0:j1] += np.count_nonzero(mask, axis=0)
-            if nearest is not None:
-                nearest.update(sims, mask, i0, j0)
-                mask &= core[i0:i1, None] & core[None, j0:j1]
-                if link is not None and link > threshold:
-                    mask &= sims >= link
-            roots = _merge_block_edges(roots, mask, i0, j0)
-            if progress:
-                progress(done, total)
-    return density, counts, roots, nearest.best if nearest is not None else None
-
-
-class _NearestCore:
-    """Each row's most similar core neighbour seen so far, updated block by block (symmetric)."""
-
-    def __init__(self, n: int, core: np.ndarray) -> None:
-        self.core = core
-        self.best = np.full(n, -1, dtype=np.int64)
-        self.best_sim = np.full(n, -np.inf, dtype=np.float32)
-
-    def update(self, sims: np.ndarray, mask: np.ndarray, i0: int, j0: int) -> None:
-        rows, cols = sims.shape
-        self._take(np.where(mask & self.core[None, j0 : j0 + cols], sims, -np.inf), i0, j0)
-        if i0 != j0:
-            self._take(np.where(mask & self.core[i0 : i0 + rows, None], sims, -np.inf).T, j0, i0)
-
-    def _take(self, sims: np.ndarray, r0: int, c0: int) -> None:
-        col = np.argmax(sims, axis=1)
-        value = sims[np.arange(len(sims)), col]
-        better = value > self.best_sim[r0 : r0 + len(sims)]
-        idx = np.flatnonzero(better)
-        self.best_sim[r0 + idx] = value[idx]
-        self.best[r0 + idx] = c0 + col[idx]
-
-
-def _merge_block_edges(roots: np.ndarray, mask: np.ndarray, i0: int, j0: int) -> np.ndarray:
-    """Union the components joined by the edges in ``mask``; returns updated root labels.
-
-    Only edges between rows whose components still differ are extracted, so once a
-    dense cluster has merged its blocks cost one comparison pass, not an edge list.
-    """
-    from scipy.sparse import coo_matrix  # 0.2-0.4 s to import: the app loads this module before it paints
-    from scipy.sparse.csgraph import connected_components
-
-    row_roots = roots[i0 : i0 + mask.shape[0]]
-    col_roots = roots[j0 : j0 + mask.shape[1]]
-    crossing = mask & (row_roots[:, None] != col_roots[None, :])
-    if not crossing.any():
-        return roots
-    r, c = np.nonzero(crossing)
-    a, b = row_roots[r], col_roots[c]
-    nodes, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
-    m = len(a)
-    graph = coo_matrix((np.ones(m, dtype=np.int8), (inverse[:m], inverse[m:])), shape=(len(nodes), len(nodes)))
-    _, labels = connected_components(graph, directed=False)
-    smallest = np.full(labels.max() + 1, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(smallest, labels, nodes)
-    lookup = np.arange(len(roots), dtype=np.int64)
-    lookup[nodes] = smallest[labels]
-    return lookup[roots]
-
-
-def _ann_search(
-    unit: np.ndarray, max_neighbours: int, nprobe: int, seed: int, progress: Progress | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's ``max_neighbours + 1`` most similar rows (self usually first), through a faiss IVF index."""
-    import faiss  # imported here: only the ANN mode needs it
-
-    n, dim = unit.shape
-    k = min(max_neighbours + 1, n)  # +1: a row usually finds itself first
-    # faiss wants about 39 training points per list; ~4 sqrt(n) lists keeps lists short.
-    nlist = max(1, min(int(4 * math.sqrt(n)), n // 39))
-    quantizer = faiss.IndexFlatIP(dim)
-    index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
-    index.cp.seed = seed
-    # A coarse quantiser only routes queries: a short k-means on a sample is enough
-    # (faiss defaults to 25 iterations, most of the ANN time on 2 cores).
-    index.cp.niter = 10
-    rng = np.random.default_rng(seed)
-    train_rows = np.sort(rng.choice(n, size=min(n, 40 * nlist), replace=False))
-    index.train(unit[train_rows])
-    index.add(unit)
-    index.nprobe = min(nprobe, nlist)
-
-    batch = 8192
-    sims = np.empty((n, k), dtype=np.float32)
-    ids = np.empty((n, k), dtype=np.int64)
-    total = math.ceil(n / batch)
-    for step, start in enumerate(range(0, n, batch), 1):
-        sims[start : start + batch], ids[start : start + batch] = index.search(unit[start : start + batch], k)
-        if progress:
-            progress(step, total)
-    return sims, ids
-
-
-def _ann_graph(
-    unit: np.ndarray,
-    sims: np.ndarray,
-    ids: np.ndarray,
-    threshold: float,
-    max_neighbours: int,
-    recall_sample_size: int,
-    seed: int,
-    core: np.ndarray | None = None,
-    link: float | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, dict]:
-    """Density, counts, components (and nearest cores) from the ANN neighbour lists at ``threshold``."""
-    n = len(unit)
-    rng = np.random.default_rng(seed)
-    own = np.arange(n)[:, None]
-    keep = (ids >= 0) & (ids != own) & (sims >= threshold)
-    # A row that did not find itself (exact duplicates tie with it) still has k
-    # hits; cap every row at max_neighbours so all rows are treated alike.
-    keep &= np.cumsum(keep, axis=1) <= max_neighbours
-    rows = np.broadcast_to(own, ids.shape)[keep]
-    cols = ids[keep]
-    weights = sims[keep].astype(np.float64)
-    from scipy.sparse import csr_matrix  # see _merge_block_edges
-    from scipy.sparse.csgraph import connected_components
-
-    graph = csr_matrix((weights, (rows, cols)), shape=(n, n))
-    density = np.asarray(graph.sum(axis=1)).ravel()
-    counts = np.diff(graph.indptr).astype(np.int64)
-    nearest = None
-    component_graph = graph
-    if core is not None:
-        hit = core[cols]
-        # Each row's hits come sorted by similarity: its first core hit is its nearest core.
-        hit_rows, first = np.unique(rows[hit], return_index=True)
-        nearest = np.full(n, -1, dtype=np.int64)
-        nearest[hit_rows] = cols[hit][first]
-        both = hit & core[rows] & (weights >= (link if link is not None else threshold))
-        component_graph = csr_matrix((weights[both], (rows[both], cols[both])), shape=(n, n))
-    _, labels = connected_components(component_graph, directed=False)
-    smallest = np.full(labels.max() + 1, n, dtype=np.int64)
-    np.minimum.at(smallest, labels, np.arange(n))
-    recall, ratio, sampled = _measure_recall(unit, threshold, max_neighbours, graph, density, recall_sample_size, rng)
-    extra = {"recall": recall, "density_ratio": ratio, "recall_sample_size": sampled}
-    return density, counts, smallest[labels], nearest, extra
-
-
-def _measure_recall(
-    unit: np.ndarray,
-    threshold: float,
-    max_neighbours: int,
-    graph: Any,  # scipy.sparse.csr_matrix
-    ann_density: np.ndarray,
-    sample_size: int,
-    rng: np.random.Generator,
-) -> tuple[float | None, float | None, int]:
-    """Recall of the ANN neighbour lists against exact search on sampled rows."""
-    n = len(unit)
-    if sample_size <= 0:
-        return None, None, 0
-    sample = np.sort(rng.choice(n, size=min(n, sample_size), replace=False))
-    truth_total = found_total = 0
-    exact_density_total = 0.0
-    for start in range(0, len(sample), 64):
-        chunk = sample[start : start + 64]
-        sims = unit[chunk] @ unit.T
-        sims[np.arange(len(chunk)), chunk] = -np.inf
-        for row, row_sims in zip(chunk, sims):
-            true_ids = np.flatnonzero(row_sims >= threshold)
-            exact_density_total += float(row_sims[true_ids].sum(dtype=np.float64))
-            if len(true_ids) > max_neighbours:
-                true_ids = true_ids[np.argsort(-row_sims[true_ids], kind="stable")[:max_neighbours]]
-            found = graph.indices[graph.indptr[row] : graph.indptr[row + 1]]
-            truth_total += len(true_ids)
-            found_total += len(np.intersect1d(true_ids, found, assume_unique=True))
-    recall = found_total / truth_total if truth_total else 1.0
-    ann_total = float(ann_density[sample].sum())
-    ratio = ann_total / exact_density_total if exact_density_total else 1.0
-    return recall, ratio, len(sample)

@@ -20,6 +20,7 @@ import numpy as np
 from vectortrainer.config import SelectionConfig
 from vectortrainer.errors import StoreError
 from vectortrainer.files import write_jsonl
+from vectortrainer.golden.approximate import DensityError
 from vectortrainer.golden.coverage import Coverage, coverage
 from vectortrainer.golden.epsilon import DEFAULT_MIN_SAMPLES
 from vectortrainer.golden.chatml import ValidationReport, build_example, system_prompt_for, validate_chat_jsonl
@@ -70,7 +71,7 @@ class ExtractionReport:
     clusters: int
     density_percentiles: dict[str, float]
     density_mode: str
-    recall: float | None
+    density_error: DensityError | None  # approximate density only: its error on a sample
     epsilon: float  # the one used (chosen from the data with "auto")
     top_k: int
     picks: list[PickedLog]
@@ -98,7 +99,7 @@ class DensityBasedExtractor:
         min_samples: int = DEFAULT_MIN_SAMPLES,
         cluster_similarity: float | None = None,
         system_prompts: Mapping[str, str] | None = None,
-        density_mode: Literal["auto", "exact", "ann"] = "auto",
+        density_mode: Literal["auto", "exact", "pruned", "ann"] = "auto",
         source: LogReader | None = None,
         progress: StageProgress | None = None,
     ) -> None:
@@ -219,7 +220,7 @@ class DensityBasedExtractor:
             clusters=len(selection.cluster_sizes),
             density_percentiles=percentiles,
             density_mode=selection.density_mode,
-            recall=selection.recall,
+            density_error=selection.density_error,
             epsilon=float(selection.epsilon),
             epsilon_reason=selection.epsilon_reason,
             coverage=coverage(selection, logs.vectors),

@@ -6,6 +6,7 @@ changed; the statistics are the ``golden`` part of the run's summary (FR-4.4).
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,8 @@ def golden_stats(report: ExtractionReport, golden_path: Path) -> dict[str, Any]:
         "skipped": dict(report.skipped),
         "excluded": dict(report.excluded),
         "density_mode": report.density_mode,
+        # Approximate density only: its error on D against exact density on a sample of rows.
+        "density_error": asdict(report.density_error) if report.density_error is not None else None,
         "epsilon": report.epsilon,
         "epsilon_reason": report.epsilon_reason,
         "top_k": report.top_k,

@@ -52,6 +52,7 @@ import numpy as np
 
 from vectortrainer.config import anomaly_share_problem, epsilon_problem, top_k_problem
 from vectortrainer.errors import ConfigError, DataFormatError
+from vectortrainer.golden.approximate import DensityError
 from vectortrainer.golden.clusters import dense_clusters
 from vectortrainer.golden.density import DEFAULT_BLOCK_SIZE, Progress, epsilon_graph_stats, unit_rows
 from vectortrainer.golden.epsilon import DEFAULT_MIN_SAMPLES, EpsilonChoice
@@ -97,7 +98,7 @@ class GoldenSelection:
     density_mode: str
     density_seconds: float
     selection_seconds: float
-    recall: float | None = None
+    density_error: DensityError | None = None  # approximate density only: its error on a sample
     excluded: dict[str, int] = field(default_factory=dict)
     epsilon_choice: EpsilonChoice | None = None
     min_samples: int = DEFAULT_MIN_SAMPLES
@@ -127,7 +128,7 @@ def select_golden(
     min_samples: int = DEFAULT_MIN_SAMPLES,
     cluster_similarity: float | None = None,
     duplicate_epsilon: float | None = None,
-    density_mode: Literal["auto", "exact", "ann"] = "auto",
+    density_mode: Literal["auto", "exact", "pruned", "ann"] = "auto",
     block_size: int = DEFAULT_BLOCK_SIZE,
     progress: Progress | None = None,
 ) -> GoldenSelection:
@@ -223,7 +224,7 @@ def select_golden(
         density_mode=stats.mode,
         density_seconds=stats.seconds,
         selection_seconds=time.perf_counter() - started,
-        recall=stats.recall,
+        density_error=stats.density_error,
         excluded=excluded,
         epsilon_choice=stats.epsilon_choice,
         min_samples=min_samples,

@@ -1,0 +1,149 @@
+"""Partitions of unit rows and the angular bound that skips partition pairs without a neighbour.
+
+Rows are grouped by two levels of spherical k-means (faiss) into *pieces* of about
+:data:`PIECE_ROWS` rows (never more than ``block_size``), contiguous in a permuted order. Every piece keeps its
+group's centre ``c`` (a unit vector) and its own angular radius ``r`` (the largest
+angle between a member and ``c``). For rows ``x`` in piece A and ``y`` in piece B the
+triangle inequality on angles gives
+
+    angle(x, y) >= angle(c_A, c_B) - r_A - r_B,
+
+so ``cos(max(0, angle(c_A, c_B) - r_A - r_B))`` bounds every similarity of the pair.
+A pair whose bound is below the neighbour threshold holds no neighbour and is
+skipped: density computed on the surviving pairs is exact by construction.
+:data:`ANGLE_SLACK` widens every bound against float rounding.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+ANGLE_SLACK = 1e-3  # radians added to every radius sum: float32 products are good to ~1e-6
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """``order[starts[p]:stops[p]]`` are the rows of piece ``p``; ``centres`` / ``radii`` per piece."""
+
+    order: np.ndarray
+    starts: np.ndarray
+    stops: np.ndarray
+    centres: np.ndarray
+    radii: np.ndarray
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return self.stops - self.starts
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+
+def contiguous_pieces(n: int, block_size: int) -> Pieces:
+    """Row blocks in their own order, with no bound (every pair survives): the plain exact kernel."""
+    starts = np.arange(0, n, block_size, dtype=np.int64)
+    stops = np.minimum(starts + block_size, n)
+    return Pieces(np.arange(n, dtype=np.int64), starts, stops, np.zeros((len(starts), 0)), np.full(len(starts), np.pi))
+
+
+PIECE_ROWS = 128  # the average piece the second k-means level aims at: small pieces, tight radii
+# A member whose angle to its centre exceeds FACTOR x the median angle of its group + MARGIN
+# (radians) is an outlier and joins the outlier pieces instead.
+OUTLIER_FACTOR = 1.3
+OUTLIER_MARGIN = 0.05
+
+
+def _kmeans(rows: np.ndarray, k: int, seed: int, sample: int) -> tuple[np.ndarray, np.ndarray]:
+    """Spherical k-means (faiss) trained on up to ``sample`` rows; unit centres and each row's label."""
+    import faiss
+
+    n, dim = rows.shape
+    k = max(1, min(k, n))
+    if k == 1:
+        centre = rows.mean(axis=0, dtype=np.float64)[None, :]
+        return centre, np.zeros(n, dtype=np.int64)
+    kmeans = faiss.Kmeans(dim, k, niter=8, seed=seed, spherical=True, verbose=False,
+                          min_points_per_centroid=1, max_points_per_centroid=max(40, sample // k))
+    rng = np.random.default_rng(seed)
+    train = rows if n <= sample else rows[np.sort(rng.choice(n, size=sample, replace=False))]
+    kmeans.train(np.ascontiguousarray(train))
+    _, assigned = kmeans.index.search(np.ascontiguousarray(rows), 1)
+    return kmeans.centroids.astype(np.float64), assigned[:, 0].astype(np.int64)
+
+
+def kmeans_pieces(unit: np.ndarray, block_size: int, seed: int = 0, groups: int | None = None) -> Pieces:
+    """Two levels of spherical k-means over ``unit`` rows, cut into pieces of at most ``block_size`` rows.
+
+    The first level makes about sqrt(n) groups; the second splits each group into
+    pieces of about :data:`PIECE_ROWS` rows (cheap: each group is clustered alone).
+    """
+    import faiss
+
+    n, dim = unit.shape
+    groups = groups or max(1, min(round(math.sqrt(n)), n // 40))  # faiss wants ~39 points per centre
+    labels = np.empty(n, dtype=np.int64)
+    centre_list: list[np.ndarray] = []
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)  # small k-means calls: OpenMP start-up and spinning cost more than they save
+    try:
+        _, top = _kmeans(unit, groups, seed, 40 * groups)
+        for g in np.unique(top):
+            members = np.flatnonzero(top == g)
+            sub_k = max(1, math.ceil(len(members) / PIECE_ROWS))
+            centres, sub = _kmeans(unit[members], sub_k, seed, 40 * sub_k)
+            labels[members] = len(centre_list) + sub
+            centre_list.extend(centres)
+    finally:
+        faiss.omp_set_num_threads(threads)
+    centres = np.asarray(centre_list, dtype=np.float64).reshape(-1, dim)
+    norms = np.linalg.norm(centres, axis=1, keepdims=True)
+    centres = np.divide(centres, norms, out=np.zeros_like(centres), where=norms > 0)
+    # A few far-off members would widen a piece's radius for all its pairs: they go to pieces of their own.
+    angle = np.arccos(np.clip(np.einsum("ij,ij->i", unit.astype(np.float64), centres[labels]), -1.0, 1.0))
+    outlier = np.zeros(n, dtype=bool)
+    by_label = np.argsort(labels, kind="stable")
+    cuts = np.flatnonzero(np.diff(labels[by_label])) + 1
+    for members in np.split(by_label, cuts):
+        typical = np.median(angle[members])
+        outlier[members] = angle[members] > OUTLIER_FACTOR * typical + OUTLIER_MARGIN
+    label_sorted = np.lexsort((labels, outlier))
+    order = label_sorted.astype(np.int64)
+    key = np.where(outlier[order], -1, labels[order])  # all outliers form one run, cut into small pieces
+    bounds = np.flatnonzero(np.diff(key)) + 1
+    run_starts = np.concatenate([[0], bounds]).astype(np.int64) if n else np.zeros(0, dtype=np.int64)
+    run_stops = np.concatenate([bounds, [n]]).astype(np.int64) if n else np.zeros(0, dtype=np.int64)
+    starts, stops, piece_centres = [], [], []
+    for r0, r1 in zip(run_starts, run_stops):
+        far = bool(key[r0] < 0)
+        step = PIECE_ROWS if far else block_size
+        for s0 in range(int(r0), int(r1), step):
+            s1 = min(int(r1), s0 + step)
+            if far:  # a run of outliers: its own centre (any unit vector gives a valid bound)
+                mean = unit[order[s0:s1]].mean(axis=0, dtype=np.float64)
+                norm = np.linalg.norm(mean)
+                piece_centres.append(mean / norm if norm > 0 else mean)
+            else:
+                piece_centres.append(centres[key[r0]])
+            starts.append(s0)
+            stops.append(s1)
+    starts_a = np.asarray(starts, dtype=np.int64)
+    stops_a = np.asarray(stops, dtype=np.int64)
+    centres_a = np.asarray(piece_centres, dtype=np.float64).reshape(-1, dim)
+    # Angle of each row to its piece's centre, in float64.
+    member_piece = np.repeat(np.arange(len(starts_a)), stops_a - starts_a)
+    cos = np.einsum("ij,ij->i", unit[order].astype(np.float64), centres_a[member_piece])
+    angles = np.arccos(np.clip(cos, -1.0, 1.0))
+    radii = np.maximum.reduceat(angles, starts_a) if len(starts_a) else np.zeros(0)
+    return Pieces(order, starts_a, stops_a, centres_a, radii)
+
+
+def similarity_bounds(pieces: Pieces, a: int) -> np.ndarray:
+    """Upper bound of the similarity between any row of piece ``a`` and any row of each piece."""
+    if pieces.centres.shape[1] == 0:
+        return np.full(len(pieces), np.inf)
+    cos = np.clip(pieces.centres @ pieces.centres[a], -1.0, 1.0)
+    gap = np.arccos(cos) - pieces.radii[a] - pieces.radii - ANGLE_SLACK
+    return np.cos(np.clip(gap, 0.0, np.pi))
