@@ -200,7 +200,9 @@ def generalise(
     if kind == "strip_prefix":
         regex = r"\A" + body
     elif kind == "strip_suffix":
-        regex = body + r"\Z"
+        # A leading number or name is guarded on its left, or `re` rescans a digit run from each digit.
+        guard = r"(?<!\w)" if _is_word(pattern_tokens[0]) and parts[0] != re.escape(pattern_tokens[0]) else ""
+        regex = guard + body + r"\Z"
     else:
         first, last = pattern_tokens[0], pattern_tokens[-1]
         right = r"(?!\w)" if _is_word(last) else ""
