@@ -3,8 +3,9 @@
 The pairs are the realistic feedback families of `tests/support/feedback_families.py`,
 built again with new seeds until there are ``--pairs`` of them (ticket references, refund
 notes, AI preambles, US dates, renamed keys, one-off typos: the mix a store of real
-corrections holds). ``--huge-mb`` instead learns from one pair whose bad output is that
-many megabytes (a log line repeated) with one word fixed at its end. Each measure runs
+corrections holds), one in ten replaced by a correction nobody else made (a made-up word
+changed for another), which only a narrow one-off rule can learn. ``--huge-mb`` instead learns from one pair whose bad output is that
+many megabytes (a log pasted as one output) with a typo fixed on every 50th line. Each measure runs
 in a fresh interpreter, so its peak RSS is its own.
 
     .venv/bin/python bench/synthesis_volume.py [--pairs 16000] [--pairs 100000] [--huge-mb 5]
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import resource
 import subprocess
 import sys
@@ -22,26 +24,46 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from tests.support.feedback_families import FAMILIES  # noqa: E402
+from tests.support.feedback_families import CHANNELS, FAMILIES, NAMES  # noqa: E402
 from vectortrainer.feedback.pair import FeedbackPair  # noqa: E402
 
 
-def volume_pairs(count: int) -> list[FeedbackPair]:
-    """``count`` pairs from the families, rebuilt with seed after seed (the same list for the same count)."""
+def one_off(rng: random.Random, number: int) -> FeedbackPair:
+    """A correction nobody else made: one made-up word of a sentence changed for another."""
+    def word() -> str:
+        return "".join(rng.choice("bcdfghklmnprstvz") + rng.choice("aeiou") for _ in range(rng.randint(2, 4)))
+
+    wrong, right = word(), word()
+    text = f"Hi {rng.choice(NAMES)}, the {wrong} for case {number} is ready. Best, the Support Team"
+    context = {"function": "misc_reply", "channel": rng.choice(CHANNELS), "log_uuid": f"misc-{number:06d}"}
+    return FeedbackPair(text, text.replace(wrong, right), "", context)
+
+
+def volume_pairs(count: int, one_offs: float = 0.1) -> list[FeedbackPair]:
+    """``count`` pairs: the families rebuilt with seed after seed, and a share of one-off corrections
+    (the same list for the same count)."""
+    rng = random.Random(count)
     pairs: list[FeedbackPair] = []
     seed = 100
     builders = list(FAMILIES.values())
     while len(pairs) < count:
         for build in builders:
-            pairs.extend(build(seed).pairs)
+            for pair in build(seed).pairs:
+                pairs.append(one_off(rng, len(pairs)) if rng.random() < one_offs else pair)
         seed += 1
     return pairs[:count]
 
 
 def huge_pair(megabytes: float) -> FeedbackPair:
-    line = "2025-03-14 12:00:01 INFO worker-7 processed batch 4411 in 42 ms, recieved 12 items\n"
-    body = line * int(megabytes * 2**20 / len(line))
-    return FeedbackPair(body + "Thanks for your patience, recieve it soon.", body + "Thanks for your patience, receive it soon.")
+    """A log pasted as one output: numbered lines, a typo fixed on every 50th line (edits spread end to end)."""
+    lines, size, number = [], 0, 0
+    while size < megabytes * 2**20:
+        line = f"2025-03-14 12:00:{number % 60:02d} INFO worker-{number % 16} batch {number} recieved {number % 97} items\n"
+        lines.append(line)
+        size += len(line)
+        number += 1
+    fixed = [line.replace("recieved", "received") if i % 50 == 0 else line for i, line in enumerate(lines)]
+    return FeedbackPair("".join(lines), "".join(fixed))
 
 
 def measure(kind: str, amount: float) -> dict[str, object]:

@@ -35,6 +35,19 @@ _SPELLING_EDITS = 2
 _SPELLING_SIMILARITY = 0.6
 
 
+_ESCAPED: dict[str, str] = {}
+
+
+def _escape(token: str) -> str:
+    """``re.escape`` of a token, remembered (the same tokens recur in every pair)."""
+    escaped = _ESCAPED.get(token)
+    if escaped is None:
+        escaped = re.escape(token)
+        if len(_ESCAPED) < 200_000:
+            _ESCAPED[token] = escaped
+    return escaped
+
+
 @dataclass(frozen=True)
 class Candidate:
     kind: str
@@ -176,6 +189,8 @@ def generalise(
     for a date, which leaves "2025/03/14" in a URL alone); pairs whose numbers agree in width
     then back one candidate.
     """
+    if not any(_NUMBER.match(t) or (_NAME.match(t) and t in replacement_tokens) for t in pattern_tokens):
+        return None  # nothing varies (the common case: decided before any regex is written)
     parts: list[str] = []
     remaining = list(replacement_tokens)
     template_slots: dict[int, int] = {}
@@ -193,7 +208,7 @@ def generalise(
             else:
                 parts.append(number_class)
         else:
-            parts.append(re.escape(token))
+            parts.append(_escape(token))
     if not groups and not any(_NUMBER.match(t) for t in pattern_tokens):
         return None
     body = "".join(parts)
@@ -201,12 +216,12 @@ def generalise(
         regex = r"\A" + body
     elif kind == "strip_suffix":
         # A leading number or name is guarded on its left, or `re` rescans a digit run from each digit.
-        guard = r"(?<!\w)" if _is_word(pattern_tokens[0]) and parts[0] != re.escape(pattern_tokens[0]) else ""
+        guard = r"(?<!\w)" if _is_word(pattern_tokens[0]) and parts[0] != _escape(pattern_tokens[0]) else ""
         regex = guard + body + r"\Z"
     else:
         first, last = pattern_tokens[0], pattern_tokens[-1]
         right = r"(?!\w)" if _is_word(last) else ""
-        if _is_word(first) and parts[0] == re.escape(first):
+        if _is_word(first) and parts[0] == _escape(first):
             # The left edge tested after the leading literal, so `re` can jump to it (as the hook's literals do).
             regex = parts[0] + f"(?<!\\w{parts[0]})" + "".join(parts[1:]) + right
         else:
@@ -252,3 +267,103 @@ def collect_candidates(residuals: Sequence[str], pairs: Sequence[FeedbackPair], 
                             group.gain += gain
                         group.literals.add(lit)
     return literal, general
+
+
+def _pair_contributions(residual: str, fixed: str, context_words: int = 0
+                        ) -> tuple[dict[Candidate, int], dict[Candidate, int], dict[Candidate, set[Candidate]]]:
+    """What one pair adds to the candidate groups: literal -> gain, general -> gain, general -> its literals.
+
+    The gain a pair adds to a candidate is that of its first edit that proposes it, as in
+    :func:`collect_candidates`.
+    """
+    literal: dict[Candidate, int] = {}
+    general: dict[Candidate, int] = {}
+    literals_of: dict[Candidate, set[Candidate]] = {}
+    if residual == fixed:
+        return literal, general, literals_of
+    for whole in edit_hunks(residual, fixed):
+        for hunk in whole.sub_hunks():
+            gain = edit_distance(hunk.deleted, hunk.inserted)
+            for lit, gen in hunk_candidates(hunk, context_words=context_words):
+                literal.setdefault(lit, gain)
+                if gen is not None:
+                    general.setdefault(gen, gain)
+                    literals_of.setdefault(gen, set()).add(lit)
+    return literal, general, literals_of
+
+
+class _Tally:
+    __slots__ = ("sources", "gain", "literals")
+
+    def __init__(self) -> None:
+        self.sources: dict[int, int] = {}
+        self.gain = 0
+        self.literals: dict[Candidate, int] = {}  # literal -> how many pairs proposed it with this candidate
+
+
+class CandidatePool:
+    """:func:`collect_candidates` over many pairs, kept up to date as the residuals change.
+
+    Each pair is diffed once, and again only when an accepted rule changed its residual;
+    the groups' sources, gains and literals are updated by the difference. The groups
+    :meth:`groups` returns are those :func:`collect_candidates` would find with enough
+    backing to be ranked (two pairs, or two literals for a generalised one).
+    """
+
+    def __init__(self, pairs: Sequence[FeedbackPair], active: Sequence[int]) -> None:
+        self.pairs = pairs
+        self.active = list(active)
+        self._seen: dict[int, tuple[str, tuple[dict[Candidate, int], dict[Candidate, int], dict[Candidate, set[Candidate]]]]] = {}
+        self._literal: dict[Candidate, _Tally] = {}
+        self._general: dict[Candidate, _Tally] = {}
+
+    def update(self, residuals: Sequence[str], progress: Any = None) -> None:
+        """Diff the pairs whose residual changed since the last update (all of them the first time)."""
+        step = max(1, len(self.active) // 100)
+        for done, index in enumerate(self.active, start=1):
+            residual = residuals[index]
+            old = self._seen.get(index)
+            if old is not None and old[0] == residual:
+                continue
+            if old is not None:
+                self._change(index, old[1], -1)
+            found = _pair_contributions(residual, self.pairs[index].fixed_output)
+            self._seen[index] = (residual, found)
+            self._change(index, found, +1)
+            if progress is not None and done % step == 0:
+                progress(done, len(self.active))
+
+    def _change(self, index: int, found: tuple[dict[Candidate, int], dict[Candidate, int], dict[Candidate, set[Candidate]]],
+                sign: int) -> None:
+        literal, general, literals_of = found
+        for table, gains in ((self._literal, literal), (self._general, general)):
+            for candidate, gain in gains.items():
+                tally = table.get(candidate)
+                if tally is None:
+                    tally = table[candidate] = _Tally()
+                if sign > 0:
+                    tally.sources[index] = gain
+                    tally.gain += gain
+                else:
+                    tally.gain -= tally.sources.pop(index)
+                if table is self._general:
+                    for lit in literals_of.get(candidate, ()):
+                        count = tally.literals.get(lit, 0) + sign
+                        if count:
+                            tally.literals[lit] = count
+                        else:
+                            tally.literals.pop(lit, None)
+                if not tally.sources:
+                    del table[candidate]
+
+    def literal_groups(self) -> dict[Candidate, CandidateGroup]:
+        """Every literal candidate, as :func:`collect_candidates` returns them (for finding conflicts)."""
+        return {c: CandidateGroup(c, sorted(t.sources), set(), t.gain) for c, t in self._literal.items()}
+
+    def groups(self) -> list[CandidateGroup]:
+        """The generalised candidates with two literals or more, then the literal ones backed by two pairs or more."""
+        ranked = [CandidateGroup(c, sorted(t.sources), set(t.literals), t.gain)
+                  for c, t in self._general.items() if len(t.literals) >= 2]
+        ranked += [CandidateGroup(c, sorted(t.sources), set(), t.gain)
+                   for c, t in self._literal.items() if len(t.sources) >= 2]
+        return ranked

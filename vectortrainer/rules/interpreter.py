@@ -172,7 +172,7 @@ def _apply_one(rule, text):
     if kind == "regex_replace" and rule["template"]:
         return rule["matcher"].sub(lambda match: _expand(match, rule["template"]), text)
     if kind == "regex_replace":
-        return rule["matcher"].sub(lambda match: match.expand(replacement), text)
+        return rule["matcher"].sub(replacement, text)  # the template is parsed once (re caches it), as expand() reads it
     return rule["matcher"].sub(lambda match: replacement, text)
 
 
