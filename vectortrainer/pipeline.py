@@ -347,11 +347,11 @@ class TrainingPipeline:
                                progress=lambda done, total, what: self.monitor.on_progress("synthesize", done, total,
                                                                                           what))
         write_rules_report(run.rules_path, rules_report(rule_set, feedback_path=feedback.path))
-        rules = rules_counts(rule_set)
+        rules = {**rules_counts(rule_set), **read.summary()}
         self.monitor.on_log(f"{rules['count']} rules, {rules['conflicts']} conflicts, {rules['merged']} merged",
                             stage="synthesize")
         skipped = f"; {len(read.problems)} malformed feedback line(s) skipped" if read.problems else ""
-        return {"rules": rules, "feedback": read.summary(), "note": f"{rules['count']} rules{skipped}"}
+        return {"rules": rules, "note": f"{rules['count']} rules{skipped}"}
 
     def _hook_stage(self, run: RunDirectory) -> dict[str, Any]:
         """The hook gate (see :mod:`vectortrainer.gate.hook_gate`): a new version, active only when it passed."""

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from vectortrainer.cli.common import ExitCode, add_subcommand_options, config_from_args, fail, stderr_console, write_stdout
@@ -80,13 +81,20 @@ def synthesize_command(args: argparse.Namespace) -> int:
     semantic = config.feedback.semantic_screen and not args.no_semantic
     # Each rule's blast radius is measured on the store's uncorrected logs when there is a store.
     source = LogSource.open(config.store.path) if store_exists(config.store.path) else None
-    try:
-        rule_set = learn_rules(pairs, semantic_screen=semantic, choices=choices, source=source)
-    except RuleSynthesisError as exc:
-        return fail(f"--choose: {exc}", ExitCode.USAGE)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=stderr_console, transient=True) as bar:
+        task = bar.add_task(f"learning rules from {len(pairs):,} pairs", total=None)
+
+        def on_progress(done: int, total: int | None, what: str) -> None:
+            bar.update(task, description=what, completed=done, total=total)
+
+        try:
+            rule_set = learn_rules(pairs, semantic_screen=semantic, choices=choices, source=source,
+                                   progress=on_progress)
+        except RuleSynthesisError as exc:
+            return fail(f"--choose: {exc}", ExitCode.USAGE)
     report, summary = publish_hook(rule_set, hooks_dir, feedback_path=feedback_path, note=args.note,
                                    enable_versioning=not args.no_versioning)
-    summary = {**summary, "feedback_read": read.summary()}
     if args.json:
         write_stdout(json.dumps(summary, ensure_ascii=False))
     else:

@@ -321,6 +321,8 @@ class CandidatePool:
         """Diff the pairs whose residual changed since the last update (all of them the first time)."""
         step = max(1, len(self.active) // 100)
         for done, index in enumerate(self.active, start=1):
+            if progress is not None and (done % step == 0 or done == len(self.active)):
+                progress(done, len(self.active))
             residual = residuals[index]
             old = self._seen.get(index)
             if old is not None and old[0] == residual:
@@ -330,8 +332,6 @@ class CandidatePool:
             found = _pair_contributions(residual, self.pairs[index].fixed_output)
             self._seen[index] = (residual, found)
             self._change(index, found, +1)
-            if progress is not None and done % step == 0:
-                progress(done, len(self.active))
 
     def _change(self, index: int, found: tuple[dict[Candidate, int], dict[Candidate, int], dict[Candidate, set[Candidate]]],
                 sign: int) -> None:
