@@ -180,7 +180,54 @@ def recased_start(hunk: Hunk, deleted: str, inserted: str) -> Candidate | None:
     return Candidate("regex_replace", r"\A(\w)", r"\g<1>", ((1, "upper"),))
 
 
-def generalise(
+_SHAPES: dict[tuple[Any, ...], "Candidate | None"] = {}
+
+
+def _shape(kind: str, pattern_tokens: Sequence[str], replacement_tokens: Sequence[str], exact_widths: bool
+           ) -> tuple[Any, ...] | None:
+    """What :func:`generalise` reads of its tokens: numbers (by width) and names kept on both sides become
+    placeholders numbered by first use; None when a value recurs on the right more often than on the left
+    (then a copy is written literally, and the value matters)."""
+    placeholders: dict[str, tuple[Any, ...]] = {}
+    replacement = list(replacement_tokens)
+
+    def canonical(token: str) -> Any:
+        known = placeholders.get(token)
+        if known is not None:
+            return known
+        in_pattern = token in pattern_tokens
+        number = bool(_NUMBER.match(token))
+        if not in_pattern or not (number or (_NAME.match(token) and token in replacement)):
+            return token
+        if replacement.count(token) > list(pattern_tokens).count(token):
+            raise LookupError
+        placeholders[token] = ("#", len(token), len(placeholders)) if number else ("N", len(placeholders))
+        return placeholders[token]
+
+    try:
+        left = tuple(canonical(t) for t in pattern_tokens)
+        right = tuple(canonical(t) for t in replacement_tokens)
+    except LookupError:
+        return None
+    return (kind, exact_widths, left, right)
+
+
+def generalise(kind: str, pattern_tokens: Sequence[str], replacement_tokens: Sequence[str], *,
+               exact_widths: bool = False) -> "Candidate | None":
+    """:func:`generalise_tokens`, remembered by the shape of the edit (the same sentence with other numbers
+    and names generalises the same way)."""
+    key = _shape(kind, pattern_tokens, replacement_tokens, exact_widths)
+    if key is None:
+        return generalise_tokens(kind, pattern_tokens, replacement_tokens, exact_widths=exact_widths)
+    if key in _SHAPES:
+        return _SHAPES[key]
+    found = generalise_tokens(kind, pattern_tokens, replacement_tokens, exact_widths=exact_widths)
+    if len(_SHAPES) < 100_000:
+        _SHAPES[key] = found
+    return found
+
+
+def generalise_tokens(
     kind: str, pattern_tokens: list[str], replacement_tokens: list[str], *, exact_widths: bool = False
 ) -> Candidate | None:
     """Numbers (anywhere) and names (kept on both sides) become captured classes; None if nothing varies.
@@ -316,6 +363,8 @@ class CandidatePool:
         self._seen: dict[int, tuple[str, tuple[dict[Candidate, int], dict[Candidate, int], dict[Candidate, set[Candidate]]]]] = {}
         self._literal: dict[Candidate, _Tally] = {}
         self._general: dict[Candidate, _Tally] = {}
+        self._qualified_literal: set[Candidate] = set()  # backed by two pairs or more
+        self._qualified_general: set[Candidate] = set()  # proposed with two literals or more
 
     def update(self, residuals: Sequence[str], progress: Any = None) -> None:
         """Diff the pairs whose residual changed since the last update (all of them the first time)."""
@@ -353,6 +402,11 @@ class CandidatePool:
                             tally.literals[lit] = count
                         else:
                             tally.literals.pop(lit, None)
+                qualified = self._qualified_general if table is self._general else self._qualified_literal
+                if len(tally.literals if table is self._general else tally.sources) >= 2:
+                    qualified.add(candidate)
+                else:
+                    qualified.discard(candidate)
                 if not tally.sources:
                     del table[candidate]
 
@@ -361,9 +415,10 @@ class CandidatePool:
         return {c: CandidateGroup(c, sorted(t.sources), set(), t.gain) for c, t in self._literal.items()}
 
     def groups(self) -> list[CandidateGroup]:
-        """The generalised candidates with two literals or more, then the literal ones backed by two pairs or more."""
-        ranked = [CandidateGroup(c, sorted(t.sources), set(t.literals), t.gain)
-                  for c, t in self._general.items() if len(t.literals) >= 2]
-        ranked += [CandidateGroup(c, sorted(t.sources), set(), t.gain)
-                   for c, t in self._literal.items() if len(t.sources) >= 2]
+        """The generalised candidates with two literals or more, then the literal ones backed by two pairs or more
+        (in no particular order: the caller ranks them; ``sources`` unsorted)."""
+        ranked = [CandidateGroup(c, list(self._general[c].sources), set(self._general[c].literals),
+                                 self._general[c].gain) for c in self._qualified_general]
+        ranked += [CandidateGroup(c, list(self._literal[c].sources), set(), self._literal[c].gain)
+                   for c in self._qualified_literal]
         return ranked

@@ -204,7 +204,7 @@ def synthesize_rules(
         # Most repair first (a whole "Best regards, Support" rewrite before its "Best" -> "Kind" part).
         # Between equal candidates the narrower first (fixed-width numbers: dates, not URL paths).
         ranked.sort(key=lambda g: (-g.gain, -g.support, -specificity(g.candidate), g.candidate.pattern,
-                                   g.candidate.replacement, g.sources[0], g.candidate.kind))
+                                   g.candidate.replacement, min(g.sources), g.candidate.kind, g.candidate.group_case))
         progress = False
         for group in ranked:
             tried.add(group.candidate)
