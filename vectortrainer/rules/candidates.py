@@ -360,7 +360,7 @@ class CandidatePool:
     def __init__(self, pairs: Sequence[FeedbackPair], active: Sequence[int]) -> None:
         self.pairs = pairs
         self.active = list(active)
-        self._seen: dict[int, tuple[str, tuple[dict[Candidate, int], dict[Candidate, int], dict[Candidate, set[Candidate]]]]] = {}
+        self._seen: dict[int, tuple[str, Any]] = {}  # pair -> (the residual diffed, what it contributed)
         self._literal: dict[Candidate, _Tally] = {}
         self._general: dict[Candidate, _Tally] = {}
         self._qualified_literal: set[Candidate] = set()  # backed by two pairs or more
@@ -378,37 +378,50 @@ class CandidatePool:
                 continue
             if old is not None:
                 self._change(index, old[1], -1)
-            found = _pair_contributions(residual, self.pairs[index].fixed_output)
+            literal, general, literals_of = _pair_contributions(residual, self.pairs[index].fixed_output)
+            found = (tuple(literal.items()),  # tuples: a third of the memory of the dicts, for 100k pairs
+                     tuple((gen, gain, tuple(literals_of[gen])) for gen, gain in general.items()))
             self._seen[index] = (residual, found)
             self._change(index, found, +1)
 
-    def _change(self, index: int, found: tuple[dict[Candidate, int], dict[Candidate, int], dict[Candidate, set[Candidate]]],
+    def _change(self, index: int, found: tuple[tuple[tuple[Candidate, int], ...],
+                                               tuple[tuple[Candidate, int, tuple[Candidate, ...]], ...]],
                 sign: int) -> None:
-        literal, general, literals_of = found
-        for table, gains in ((self._literal, literal), (self._general, general)):
-            for candidate, gain in gains.items():
-                tally = table.get(candidate)
-                if tally is None:
-                    tally = table[candidate] = _Tally()
-                if sign > 0:
-                    tally.sources[index] = gain
-                    tally.gain += gain
+        literal, general = found
+        for candidate, gain in literal:
+            tally = self._tally(self._literal, candidate, index, gain, sign)
+            self._qualify(self._literal, self._qualified_literal, candidate, tally, len(tally.sources))
+        for candidate, gain, literals in general:
+            tally = self._tally(self._general, candidate, index, gain, sign)
+            for lit in literals:
+                count = tally.literals.get(lit, 0) + sign
+                if count:
+                    tally.literals[lit] = count
                 else:
-                    tally.gain -= tally.sources.pop(index)
-                if table is self._general:
-                    for lit in literals_of.get(candidate, ()):
-                        count = tally.literals.get(lit, 0) + sign
-                        if count:
-                            tally.literals[lit] = count
-                        else:
-                            tally.literals.pop(lit, None)
-                qualified = self._qualified_general if table is self._general else self._qualified_literal
-                if len(tally.literals if table is self._general else tally.sources) >= 2:
-                    qualified.add(candidate)
-                else:
-                    qualified.discard(candidate)
-                if not tally.sources:
-                    del table[candidate]
+                    tally.literals.pop(lit, None)
+            self._qualify(self._general, self._qualified_general, candidate, tally, len(tally.literals))
+
+    @staticmethod
+    def _tally(table: dict[Candidate, _Tally], candidate: Candidate, index: int, gain: int, sign: int) -> _Tally:
+        tally = table.get(candidate)
+        if tally is None:
+            tally = table[candidate] = _Tally()
+        if sign > 0:
+            tally.sources[index] = gain
+            tally.gain += gain
+        else:
+            tally.gain -= tally.sources.pop(index)
+        return tally
+
+    @staticmethod
+    def _qualify(table: dict[Candidate, _Tally], qualified: set[Candidate], candidate: Candidate, tally: _Tally,
+                 backing: int) -> None:
+        if backing >= 2:
+            qualified.add(candidate)
+        else:
+            qualified.discard(candidate)
+        if not tally.sources:
+            del table[candidate]
 
     def literal_groups(self) -> dict[Candidate, CandidateGroup]:
         """Every literal candidate, as :func:`collect_candidates` returns them (for finding conflicts)."""
