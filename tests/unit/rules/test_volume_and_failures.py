@@ -168,6 +168,8 @@ def test_batch_reports_malformed_feedback_lines_in_events_and_summary(tmp_path) 
     assert rules["malformed_lines"] == 2 and rules["malformed_line_numbers"] == [2, 5]
     assert rules["surrogate_lines"] == [len(lines) + 1]
     events = [json.loads(line) for line in (run.path / "events.jsonl").read_text(encoding="utf-8").splitlines()]
+    progress = [e for e in events if e.get("event", e.get("type")) == "progress" and e.get("stage") == "synthesize"]
+    assert any(e["message"] == "diffing feedback pairs" and e["completed"] == e["total"] for e in progress)
     warnings = [e for e in events if e.get("level") == "warning" and "malformed" in str(e.get("message"))]
     assert warnings and "line 2" in warnings[0]["message"] and "line 5" in warnings[0]["message"]
     summary = json.loads(run.summary_path.read_text(encoding="utf-8")) if run.summary_path.exists() else None
