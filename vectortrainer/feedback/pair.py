@@ -56,7 +56,7 @@ class FeedbackPair:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "FeedbackPair":
+    def from_dict(cls, data: dict[str, Any]) -> FeedbackPair:
         return cls(
             bad_output=str(data["bad_output"]),
             fixed_output=str(data["fixed_output"]),
@@ -64,7 +64,7 @@ class FeedbackPair:
             context=dict(data.get("context") or {}),
         )
 
-    def without_lone_surrogates(self) -> tuple["FeedbackPair", int]:
+    def without_lone_surrogates(self) -> tuple[FeedbackPair, int]:
         """This pair with every lone surrogate replaced by U+FFFD, and how many were replaced (see the module)."""
         if (self.bad_output.isascii() and self.fixed_output.isascii() and self.input_prompt.isascii()
                 and all(isinstance(k, str) and k.isascii() and (not isinstance(v, str) or v.isascii())

@@ -92,7 +92,7 @@ class FeedbackStore:
         """The lines whose text held lone surrogates (read with U+FFFD in their place)."""
         return [entry.line for entry in self.list() if entry.replaced]
 
-    def read(self) -> "FeedbackRead":
+    def read(self) -> FeedbackRead:
         """The pairs, the malformed lines and the lines read with U+FFFD, from one read of the file."""
         lines, problems = self._read_lines()
         entries = [line.entry for line in lines if line.entry is not None]

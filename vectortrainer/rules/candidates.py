@@ -180,7 +180,7 @@ def recased_start(hunk: Hunk, deleted: str, inserted: str) -> Candidate | None:
     return Candidate("regex_replace", r"\A(\w)", r"\g<1>", ((1, "upper"),))
 
 
-_SHAPES: dict[tuple[Any, ...], "Candidate | None"] = {}
+_SHAPES: dict[tuple[Any, ...], Candidate | None] = {}
 
 
 def _shape(kind: str, pattern_tokens: Sequence[str], replacement_tokens: Sequence[str], exact_widths: bool
@@ -213,7 +213,7 @@ def _shape(kind: str, pattern_tokens: Sequence[str], replacement_tokens: Sequenc
 
 
 def generalise(kind: str, pattern_tokens: Sequence[str], replacement_tokens: Sequence[str], *,
-               exact_widths: bool = False) -> "Candidate | None":
+               exact_widths: bool = False) -> Candidate | None:
     """:func:`generalise_tokens`, remembered by the shape of the edit (the same sentence with other numbers
     and names generalises the same way)."""
     key = _shape(kind, pattern_tokens, replacement_tokens, exact_widths)
@@ -340,7 +340,7 @@ def _pair_contributions(residual: str, fixed: str, context_words: int = 0
 
 
 class _Tally:
-    __slots__ = ("sources", "gain", "literals")
+    __slots__ = ("gain", "literals", "sources")
 
     def __init__(self) -> None:
         self.sources: dict[int, int] = {}

@@ -61,7 +61,7 @@ def learn_rules(
     function: str | None = None,
     choices: Mapping[str, Choice] | None = None,
     source: Any = None,
-    progress: Callable[[int, "int | None", str], None] | None = None,
+    progress: Callable[[int, int | None, str], None] | None = None,
 ) -> RuleSet:
     """Rules from feedback ``pairs``, with a person's ``choices`` on conflicts applied.
 

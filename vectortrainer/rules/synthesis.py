@@ -74,8 +74,8 @@ class RuleSet:
         return list(self.conflicts)
 
     def resolve(
-        self, conflict_id: str, choice: "int | str | Resolution", order: Sequence[int] | None = None
-    ) -> "RuleSet":
+        self, conflict_id: str, choice: int | str | Resolution, order: Sequence[int] | None = None
+    ) -> RuleSet:
         """A new rule set with the person's decision on conflict ``conflict_id`` (this one is unchanged).
 
         ``choice`` is a rule index (that rule wins), ``"both"`` with ``order`` (default
@@ -110,7 +110,7 @@ def list_conflicts(rule_set: RuleSet) -> list[Conflict]:
 
 
 def resolve_conflict(
-    rule_set: RuleSet, conflict_id: str, choice: "int | str | Resolution", order: Sequence[int] | None = None
+    rule_set: RuleSet, conflict_id: str, choice: int | str | Resolution, order: Sequence[int] | None = None
 ) -> RuleSet:
     """Re-synthesise with a person's decision (see `RuleSet.resolve`)."""
     return rule_set.resolve(conflict_id, choice, order)
@@ -121,7 +121,7 @@ def synthesize_rules(
     *,
     scorer: SemanticScorer | None = None,
     llm: LLMRuleProposer | None = None,
-    overrides: "Mapping[str, int | Sequence[int] | Resolution] | None" = None,
+    overrides: Mapping[str, int | Sequence[int] | Resolution] | None = None,
     logs: Sequence[Any] | None = None,
     progress: Progress | None = None,
 ) -> RuleSet:
@@ -254,7 +254,7 @@ def synthesize_rules(
 
 
 def _learn_one_off(index: int, learner: Acceptance, banned: set[Candidate], rejected: list[RejectedRule],
-                   undo: "_UndoIndex | None" = None) -> None:
+                   undo: _UndoIndex | None = None) -> None:
     """A correction seen once: a spelling fix holds anywhere; anything else stays literal, with a word of
     context and the pair's whole context as its condition."""
     pairs = learner.pairs
@@ -384,7 +384,7 @@ class _UndoIndex:
         return found[1] if found is not None else None
 
 
-def _undone(candidate: Candidate, learner: Acceptance, undo: "_UndoIndex | None") -> Rule | None:
+def _undone(candidate: Candidate, learner: Acceptance, undo: _UndoIndex | None) -> Rule | None:
     if undo is None or len(candidate.pattern) > 200:
         return _undoes(candidate, learner.accepted)
     undo.refresh(learner.accepted)

@@ -41,7 +41,7 @@ def literal_run(pattern: str) -> str | None:
     """The longest text every match of ``pattern`` contains (None if there is none worth searching)."""
     try:
         parsed = sre_parse.parse(pattern)
-    except Exception:
+    except (re.error, OverflowError, RecursionError, ValueError):
         return None
     if parsed.state.flags & re.IGNORECASE:
         return None
@@ -115,7 +115,7 @@ class PairIndex:
         smallest = min(found, key=len)
         return sorted(smallest.intersection(*(s for s in found if s is not smallest)))
 
-    def _texts(self) -> "Iterator[str]":
+    def _texts(self) -> Iterator[str]:
         """Every fixed output, then every residual (position modulo the pairs is the pair)."""
         yield from self._fixed
         yield from self._residuals

@@ -70,10 +70,9 @@ def test_checking_rules_only_where_they_could_fire_learns_the_same_rules(name: s
 
 
 def test_the_pair_index_never_misses_a_pair_a_rule_changes() -> None:
-    part = split(FAMILIES["ticket_refs" if "ticket_refs" in FAMILIES else sorted(FAMILIES)[0]](), 13)
     pairs = [p for name in sorted(FAMILIES) for p in FAMILIES[name]().pairs]
     rules = [r for name in sorted(FAMILIES) for r in synthesize_rules(split(FAMILIES[name](), 13).train).rules]
-    assert part.train and rules
+    assert len(rules) >= len(FAMILIES)
     index = PairIndex(pairs, [p.bad_output for p in pairs])
     from vectortrainer.rules import interpreter
     from vectortrainer.rules.model import rules_document
