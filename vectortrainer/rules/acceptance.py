@@ -32,6 +32,7 @@ class Acceptance:
         self.residuals = [p.bad_output for p in self.pairs]
         self.logs = logs
         self.cache: dict[int, int] = {}
+        self.changed: set[int] = set()  # pairs whose residual a rule changed since `take_changed`
         self.index = PairIndex(self.pairs, self.residuals)
         for rule in accepted:
             self._apply(rule)
@@ -88,9 +89,15 @@ class Acceptance:
                 self.residuals[i] = after
                 self.index.update(i, after)
                 self.cache.pop(i, None)  # its distance to the fix changed
+                self.changed.add(i)
         if self.logs is not None:
             self.logs = self.logs.after(rule)
         self.accepted.append(rule)
+
+    def take_changed(self) -> list[int]:
+        """The pairs whose residual changed since the last call, in order (and forget them)."""
+        changed, self.changed = sorted(self.changed), set()
+        return changed
 
     def finish(self) -> list[Rule]:
         """The accepted rules, each with how many of its own pairs the whole set fixes exactly."""

@@ -366,12 +366,14 @@ class CandidatePool:
         self._qualified_literal: set[Candidate] = set()  # backed by two pairs or more
         self._qualified_general: set[Candidate] = set()  # proposed with two literals or more
 
-    def update(self, residuals: Sequence[str], progress: Any = None) -> None:
-        """Diff the pairs whose residual changed since the last update (all of them the first time)."""
-        step = max(1, len(self.active) // 100)
-        for done, index in enumerate(self.active, start=1):
-            if progress is not None and (done % step == 0 or done == len(self.active)):
-                progress(done, len(self.active))
+    def update(self, residuals: Sequence[str], progress: Any = None, only: Sequence[int] | None = None) -> None:
+        """Diff the pairs whose residual changed since the last update (all of them the first time;
+        with ``only``, just those of them, when the caller knows which changed)."""
+        looked_at = self.active if only is None else [i for i in only if i in self._seen]
+        step = max(1, len(looked_at) // 100)
+        for done, index in enumerate(looked_at, start=1):
+            if progress is not None and (done % step == 0 or done == len(looked_at)):
+                progress(done, len(looked_at))
             residual = residuals[index]
             old = self._seen.get(index)
             if old is not None and old[0] == residual:

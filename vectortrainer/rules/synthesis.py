@@ -175,6 +175,7 @@ def synthesize_rules(
 
     pool = CandidatePool(learn_pairs, active)
     pool.update(learner.residuals, lambda done, total: report(done, total, "diffing feedback pairs"))
+    learner.take_changed()  # every pair was just diffed as it stands
     first_literal = pool.literal_groups()
     conflicts, banned, exempt = find_conflicts(first_literal, overrides)
     tried: set[Candidate] = set(banned)
@@ -198,7 +199,7 @@ def synthesize_rules(
                        exempt=overruled, narrow_on_logs=False)
 
     for round_number in range(_MAX_ROUNDS):
-        pool.update(learner.residuals)
+        pool.update(learner.residuals, only=learner.take_changed())
         report(round_number + 1, None, f"ranking candidates: {len(learner.accepted)} rule(s) so far")
         ranked = [g for g in pool.groups() if g.candidate not in tried and not (g.literals & banned)]
         # Most repair first (a whole "Best regards, Support" rewrite before its "Best" -> "Kind" part).
