@@ -122,7 +122,7 @@ class RulesScreen(ModeScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="rules", description="rule synthesis")
     def _synthesize(self, resolve: tuple[str, int | str, list[int] | None] | None) -> None:
         if resolve is None:
-            rule_set = self.workspace.synthesize()
+            rule_set = self.workspace.synthesize(progress=self._progress_from_thread)
         else:
             try:
                 rule_set = self.workspace.resolve_conflict(self.rule_set, *resolve)
@@ -131,6 +131,11 @@ class RulesScreen(ModeScreen):
                 return
         report = self.workspace.replay(rule_set) if rule_set.rules else None
         self.app.call_from_thread(self._show_rule_set, rule_set, report)
+
+    def _progress_from_thread(self, done: int, total: int | None, what: str) -> None:
+        """Synthesis progress (from the worker thread), shown where the replay will be."""
+        shown = f"{done:,} of {total:,}" if total else f"step {done:,}"
+        self.app.call_from_thread(self.query_one("#replay", Static).update, f"Synthesising rules… {what}: {shown}")
 
     def _show_rule_set(self, rule_set: Any, report: Any) -> None:
         self.rule_set, self.replay_report = rule_set, report
@@ -167,8 +172,10 @@ class RulesScreen(ModeScreen):
 
     def _show_replay(self) -> None:
         report, rule_set = self.replay_report, self.rule_set
+        feedback = "\n".join(getattr(self.workspace, "feedback_notices", []) or [])
         if report is None:
-            self.query_one("#replay", Static).update("No rules yet: record feedback pairs on the feedback screen (F3).")
+            self.query_one("#replay", Static).update("No rules yet: record feedback pairs on the feedback screen (F3)."
+                                                     + (f"\n{feedback}" if feedback else ""))
             return
         rows = [
             ("pairs replayed", str(report.pairs)),
@@ -178,7 +185,8 @@ class RulesScreen(ModeScreen):
             ("rejected rules", str(len(rule_set.rejected))),
         ]
         notes = "\n".join(rule_set.notes[:3])
-        self.query_one("#replay", Static).update(key_value_table(rows + ([("notes", notes)] if notes else [])))
+        self.query_one("#replay", Static).update(key_value_table(
+            rows + ([("feedback file", feedback)] if feedback else []) + ([("notes", notes)] if notes else [])))
 
     def _listed(self) -> list[tuple[Any, str | None]]:
         """The table's rows: the hook's rules in order, then those kept inactive (with why)."""

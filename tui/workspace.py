@@ -86,6 +86,7 @@ class Workspace:
     config: Config
     source: Any = None  # a LogSource (or any object with its two read methods)
     pipeline: TrainingPipeline | None = None  # the run going now, so the UI can cancel it
+    feedback_notices: list[str] = field(default_factory=list)  # from the last synthesis's read of the feedback
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # -- store ---------------------------------------------------------------
@@ -185,12 +186,15 @@ class Workspace:
         self.feedback_store().delete(entry_id)
 
     # -- rules -------------------------------------------------------------------
-    def synthesize(self) -> RuleSet:
+    def synthesize(self, progress: Callable[[int, int | None, str], None] | None = None) -> RuleSet:
         """Rules from every recorded feedback pair, as the CLI and the pipeline learn them, each with its
-        blast radius on the store's uncorrected logs when there is a store."""
+        blast radius on the store's uncorrected logs when there is a store. ``feedback_notices`` then
+        names the malformed lines skipped and the lines read with U+FFFD."""
         source = self.open_store() if self.store_exists() else None
-        return learn_rules(self.feedback_store().pairs(), semantic_screen=self.config.feedback.semantic_screen,
-                           source=source)
+        read = self.feedback_store().read()
+        self.feedback_notices = read.notices(self.config.feedback.path)
+        return learn_rules(read.pairs, semantic_screen=self.config.feedback.semantic_screen, source=source,
+                           progress=progress)
 
     @staticmethod
     def resolve_conflict(rule_set: RuleSet, conflict_id: str, choice: int | str,

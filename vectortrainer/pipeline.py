@@ -339,13 +339,19 @@ class TrainingPipeline:
         feedback = self.config.feedback
         # The blast radius needs the function's logs; without a store (a golden file given) it is not measured.
         has_logs = self.source is not None or self.dataset_manager is not None or store_exists(self.store_path)
-        rule_set = learn_rules(FeedbackStore(feedback.path).pairs(), semantic_screen=feedback.semantic_screen,
-                               function=run.state.function, source=self._log_source() if has_logs else None)
+        read = FeedbackStore(feedback.path).read()
+        for notice in read.notices(feedback.path):  # malformed lines are skipped, never silently
+            self.monitor.on_log(notice, stage="synthesize", level="warning")
+        rule_set = learn_rules(read.pairs, semantic_screen=feedback.semantic_screen, function=run.state.function,
+                               source=self._log_source() if has_logs else None,
+                               progress=lambda done, total, what: self.monitor.on_progress("synthesize", done, total,
+                                                                                          what))
         write_rules_report(run.rules_path, rules_report(rule_set, feedback_path=feedback.path))
-        rules = rules_counts(rule_set)
+        rules = {**rules_counts(rule_set), **read.summary()}
         self.monitor.on_log(f"{rules['count']} rules, {rules['conflicts']} conflicts, {rules['merged']} merged",
                             stage="synthesize")
-        return {"rules": rules, "note": f"{rules['count']} rules"}
+        skipped = f"; {len(read.problems)} malformed feedback line(s) skipped" if read.problems else ""
+        return {"rules": rules, "note": f"{rules['count']} rules{skipped}"}
 
     def _hook_stage(self, run: RunDirectory) -> dict[str, Any]:
         """The hook gate (see :mod:`vectortrainer.gate.hook_gate`): a new version, active only when it passed."""

@@ -7,11 +7,14 @@ import json
 from pathlib import Path
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from vectortrainer.cli.common import ExitCode, add_subcommand_options, config_from_args, fail, stderr_console, write_stdout
 from vectortrainer.errors import ConfigError, RuleSynthesisError
-from vectortrainer.feedback.store import load_feedback_pairs
+from rich.markup import escape
+
+from vectortrainer.feedback.store import read_feedback
 from vectortrainer.hooks.report import publish_hook
 from vectortrainer.rules.learning import Choice, learn_rules
 from vectortrainer.store.environment import store_exists
@@ -66,18 +69,30 @@ def synthesize_command(args: argparse.Namespace) -> int:
     feedback_path = args.feedback or config.feedback.path
     hooks_dir = args.hooks_dir or config.hooks.dir
     choices = _parse_choices(args.choose)
-    pairs, problems = load_feedback_pairs(feedback_path)
-    for problem in problems:
-        stderr_console.print(f"[yellow]warning:[/] {feedback_path}: {problem} (line skipped; fix or delete it)")
+    read = read_feedback(feedback_path)
+    pairs = read.pairs
+    for problem in read.problems:
+        stderr_console.print(f"[yellow]warning:[/] {escape(str(feedback_path))}: {escape(str(problem))} "
+                             "(line skipped; fix or delete it)")
+    if read.surrogate_lines:
+        stderr_console.print(f"[yellow]warning:[/] {escape(read.notices(feedback_path)[-1])}")
     if not pairs:
         return fail(f"{feedback_path}: no valid feedback pairs to learn from", ExitCode.USAGE)
     semantic = config.feedback.semantic_screen and not args.no_semantic
     # Each rule's blast radius is measured on the store's uncorrected logs when there is a store.
     source = LogSource.open(config.store.path) if store_exists(config.store.path) else None
-    try:
-        rule_set = learn_rules(pairs, semantic_screen=semantic, choices=choices, source=source)
-    except RuleSynthesisError as exc:
-        return fail(f"--choose: {exc}", ExitCode.USAGE)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=stderr_console, transient=True) as bar:
+        task = bar.add_task(f"learning rules from {len(pairs):,} pairs", total=None)
+
+        def on_progress(done: int, total: int | None, what: str) -> None:
+            bar.update(task, description=what, completed=done, total=total)
+
+        try:
+            rule_set = learn_rules(pairs, semantic_screen=semantic, choices=choices, source=source,
+                                   progress=on_progress)
+        except RuleSynthesisError as exc:
+            return fail(f"--choose: {exc}", ExitCode.USAGE)
     report, summary = publish_hook(rule_set, hooks_dir, feedback_path=feedback_path, note=args.note,
                                    enable_versioning=not args.no_versioning)
     if args.json:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import Levenshtein, Postfix, Prefix
 
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.store.environment import minilm_model_path, quiet_environment
@@ -24,6 +24,50 @@ from vectortrainer.store.environment import minilm_model_path, quiet_environment
 # fix like "order 4411" -> "order #4411" shows up as one inserted "#".
 _TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
 _SENTENCE_END = frozenset({".", "!", "?", "\n"})
+
+
+# A pair is diffed on at most this many characters (bad and fixed together): the token diff's
+# time and memory grow with the product of the two lengths (a 5 MB pair took 62 s and 1.38 GB).
+MAX_DIFF_CHARS = 50_000
+_TRIM_CONTEXT = 200  # characters kept around the changed middle of a trimmed pair
+
+
+@dataclass(frozen=True)
+class BoundedPair:
+    """The part of a pair rule learning diffs: all of it, its changed middle (``trimmed``), or nothing (``skipped``)."""
+
+    bad: str
+    fixed: str
+    status: Literal["whole", "trimmed", "skipped"] = "whole"
+    reason: str = ""
+
+
+def bounded_pair(bad: str, fixed: str, limit: int = MAX_DIFF_CHARS) -> BoundedPair:
+    """A pair cut to fit ``limit`` characters: the text both sides share at the start and the end
+    is dropped but for ``_TRIM_CONTEXT`` characters (cut after a space, so words stay whole; a
+    side within that of the text's edge keeps the edge). If the changed middle is still over
+    the limit the pair is skipped. The cost is linear (shared prefix and suffix in C)."""
+    if len(bad) + len(fixed) <= limit:
+        return BoundedPair(bad, fixed)
+    prefix = int(Prefix.similarity(bad, fixed))
+    suffix = int(Postfix.similarity(bad, fixed))
+    suffix = min(suffix, min(len(bad), len(fixed)) - prefix)
+    start = 0
+    if prefix > _TRIM_CONTEXT:
+        cut = bad.rfind(" ", 0, prefix - _TRIM_CONTEXT)
+        start = cut + 1 if cut >= 0 else 0
+    keep_end = 0  # characters dropped from the end of both texts
+    if suffix > _TRIM_CONTEXT:
+        tail = len(bad) - suffix + _TRIM_CONTEXT
+        cut = bad.find(" ", tail)
+        keep_end = len(bad) - (cut + 1) if cut >= 0 else 0
+    core_bad, core_fixed = bad[start : len(bad) - keep_end], fixed[start : len(fixed) - keep_end]
+    size = f"{len(bad) + len(fixed):,} characters"
+    if len(core_bad) + len(core_fixed) > limit:
+        return BoundedPair("", "", "skipped", f"{size}, and its edits span {len(core_bad) + len(core_fixed):,}: "
+                                             f"over the {limit:,} a pair is diffed on")
+    return BoundedPair(core_bad, core_fixed, "trimmed",
+                       f"{size}: learned from the {len(core_bad) + len(core_fixed):,} around its edits")
 
 
 def tokenize(text: str) -> list[str]:

@@ -4,6 +4,8 @@ One JSON object per line: ``{"id", "bad_output", "fixed_output", "input_prompt",
 "context"}``. Every change rewrites the file atomically (temp file + fsync +
 rename) under a file lock. A malformed line is reported with its line number and
 kept verbatim in place on every rewrite: it is never silently dropped or overwritten.
+Text is read by the policy of :mod:`vectortrainer.feedback.pair`: a lone surrogate
+becomes U+FFFD, and the lines where that happened are reported (`surrogate_lines`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class FeedbackEntry:
     entry_id: str
     pair: FeedbackPair
     line: int
+    replaced: int = 0  # lone surrogates replaced by U+FFFD on reading
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,16 @@ class FeedbackStore:
     def problems(self) -> list[FeedbackProblem]:
         """The malformed lines, by line number."""
         return self._read_lines()[1]
+
+    def surrogate_lines(self) -> list[int]:
+        """The lines whose text held lone surrogates (read with U+FFFD in their place)."""
+        return [entry.line for entry in self.list() if entry.replaced]
+
+    def read(self) -> FeedbackRead:
+        """The pairs, the malformed lines and the lines read with U+FFFD, from one read of the file."""
+        lines, problems = self._read_lines()
+        entries = [line.entry for line in lines if line.entry is not None]
+        return FeedbackRead([e.pair for e in entries], problems, [e.line for e in entries if e.replaced])
 
     def pairs(self, *, strict: bool = False) -> list[FeedbackPair]:
         """The stored pairs; with ``strict`` a malformed line raises `DataFormatError` naming it."""
@@ -141,6 +154,33 @@ class FeedbackStore:
         atomic_write_text(self.path, "".join(line.raw + "\n" for line in lines))
 
 
+@dataclass(frozen=True)
+class FeedbackRead:
+    """One read of a feedback file: its valid pairs, its malformed lines, the lines read with U+FFFD."""
+
+    pairs: list[FeedbackPair]
+    problems: list[FeedbackProblem]
+    surrogate_lines: list[int]
+
+    def notices(self, path: str | os.PathLike[str]) -> list[str]:
+        """One line per thing a person should know, naming the file, the lines and the fix."""
+        found = []
+        if self.problems:
+            found.append(f"{path}: {len(self.problems)} malformed line(s) skipped: "
+                         f"{'; '.join(str(p) for p in self.problems[:5])}"
+                         f"{' (and more)' if len(self.problems) > 5 else ''}; fix or delete them")
+        if self.surrogate_lines:
+            found.append(f"{path}: lone surrogates replaced by U+FFFD on line(s) "
+                         f"{', '.join(map(str, self.surrogate_lines[:10]))}"
+                         f"{' (and more)' if len(self.surrogate_lines) > 10 else ''}; the text is not valid Unicode")
+        return found
+
+    def summary(self) -> dict[str, Any]:
+        """The counts and line numbers, for run.json, events and ``--json`` summaries."""
+        return {"malformed_lines": len(self.problems), "malformed_line_numbers": [p.line for p in self.problems],
+                "surrogate_lines": list(self.surrogate_lines)}
+
+
 def _dump(entry_id: str, pair: FeedbackPair) -> str:
     return json.dumps({"id": entry_id, **pair.to_dict()}, ensure_ascii=False, sort_keys=True)
 
@@ -161,7 +201,8 @@ def _parse_line(raw: str, number: int) -> tuple[FeedbackEntry | None, str]:
     if "context" in data and data["context"] is not None and not isinstance(data["context"], dict):
         return None, "context must be a JSON object"
     entry_id = str(data.get("id") or f"line-{number}")
-    return FeedbackEntry(entry_id, FeedbackPair.from_dict(data), number), ""
+    pair, replaced = FeedbackPair.from_dict(data).without_lone_surrogates()
+    return FeedbackEntry(entry_id, pair, number, replaced), ""
 
 
 def load_feedback_pairs(path: str | os.PathLike[str], *, strict: bool = False) -> tuple[list[FeedbackPair], list[FeedbackProblem]]:
@@ -171,6 +212,14 @@ def load_feedback_pairs(path: str | os.PathLike[str], *, strict: bool = False) -
         raise DataFormatError(f"{store.path}: feedback file not found (write one with `vectortrainer demo seed`)")
     problems = store.problems()
     return store.pairs(strict=strict), problems
+
+
+def read_feedback(path: str | os.PathLike[str]) -> FeedbackRead:
+    """One read of a feedback file: pairs, malformed lines, lines read with U+FFFD (raises if the file is missing)."""
+    store = FeedbackStore(path)
+    if not store.path.is_file():
+        raise DataFormatError(f"{store.path}: feedback file not found (write one with `vectortrainer demo seed`)")
+    return store.read()
 
 
 def write_feedback_file(path: str | os.PathLike[str], pairs: Iterable[FeedbackPair], *, id_prefix: str = "") -> None:

@@ -93,12 +93,29 @@ class HookScriptGenerator:
         *,
         pairs: Sequence[FeedbackPair] | None = None,
         note: str = "",
+        activate: bool = True,
     ) -> Path:
         """Validate and write the hook into ``output_dir``; returns its path (FR-2.5, FR-7.4).
 
         The replay uses ``pairs`` or, for a `RuleSet`, the pairs it was synthesised from.
-        With ``enable_versioning`` the script is also saved as a new version and marked active.
+        With ``enable_versioning`` the script is also saved as a new version, marked active
+        unless ``activate`` is off (then it is saved only, to be activated once every other
+        artefact is written).
         """
+        source, report = self.prepare(rules, pairs=pairs)
+        output = Path(output_dir)
+        if enable_versioning:
+            manager = HookVersionManager(output)
+            report.version_id = manager.save_version(source, report.rules_written, note=note, activate=activate)
+            report.path = manager.active_path
+        else:
+            report.path = output / HOOK_FILENAME
+            atomic_write_text(report.path, source)
+        self.last_report = report
+        return report.path
+
+    def prepare(self, rules: Any, *, pairs: Sequence[FeedbackPair] | None = None) -> tuple[str, GenerationReport]:
+        """The hook's source, validated and replayed on the pairs, and its report; nothing is written."""
         source, kept, skipped = self.render(rules)
         validate_hook_source(source)
         if pairs is None:
@@ -106,13 +123,4 @@ class HookScriptGenerator:
         report = GenerationReport(rules_written=len(kept), skipped=skipped)
         if self.check_in_subprocess:
             report.replay = replay_in_subprocess(source, pairs, timeout_s=self.timeout_s)
-        output = Path(output_dir)
-        if enable_versioning:
-            manager = HookVersionManager(output)
-            report.version_id = manager.save_version(source, len(kept), note=note)
-            report.path = manager.active_path
-        else:
-            report.path = output / HOOK_FILENAME
-            atomic_write_text(report.path, source)
-        self.last_report = report
-        return report.path
+        return source, report

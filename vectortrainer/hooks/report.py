@@ -13,6 +13,8 @@ from typing import Any
 
 from vectortrainer.files import atomic_write_text
 from vectortrainer.hooks.generator import GenerationReport, HookScriptGenerator
+from vectortrainer.hooks.template import HOOK_FILENAME
+from vectortrainer.hooks.versions import HookVersionManager
 from vectortrainer.redaction import to_json, to_plain
 from vectortrainer.rules.synthesis import RuleSet
 
@@ -58,12 +60,25 @@ def publish_hook(
 ) -> tuple[GenerationReport, dict[str, Any]]:
     """Validate, replay and write the hook (a new active version), and ``rules.json`` beside it.
 
+    Every artefact is written before the new version becomes active: the version is saved
+    inactive, ``rules.json`` is written, and only then is the version activated. A failure
+    on the way leaves the hook that was active as it was.
     The CLI and the TUI both make hooks this way; returns the generation report and the document.
     """
     generator = HookScriptGenerator()
-    generator.generate(rule_set, hooks_dir, enable_versioning=enable_versioning, note=note)
+    hooks = Path(hooks_dir)
+    if not enable_versioning:
+        source, generation = generator.prepare(rule_set)
+        generation.path = hooks / HOOK_FILENAME
+        document = rules_report(rule_set, feedback_path=feedback_path, generation=generation)
+        write_rules_report(hooks / RULES_REPORT_FILE, document)
+        atomic_write_text(generation.path, source)
+        generator.last_report = generation
+        return generation, document
+    generator.generate(rule_set, hooks, enable_versioning=True, note=note, activate=False)
     generation = generator.last_report
-    assert generation is not None  # set by every successful generate()
+    assert generation is not None and generation.version_id is not None  # set by every successful generate()
     document = rules_report(rule_set, feedback_path=feedback_path, generation=generation)
-    write_rules_report(Path(hooks_dir) / RULES_REPORT_FILE, document)
+    write_rules_report(hooks / RULES_REPORT_FILE, document)
+    HookVersionManager(hooks).activate(generation.version_id)  # checksum and code verified first
     return generation, document

@@ -108,6 +108,10 @@ class HookVersionManager:
         """The source of a version, after checking its checksum."""
         return self.store.read(version_id)
 
+    def activate(self, version_id: str) -> HookVersion:
+        """Make a saved version the active hook (checksum and code verified first, as for a rollback)."""
+        return HookVersion.from_entry(self.store.activate(version_id, validate=_check_hook, action="activate"))
+
     def rollback(self, version_id: str | None = None) -> HookVersion:
         """Make ``version_id`` (or the version before the active one) the active hook (FR-7.3).
 

@@ -5,7 +5,8 @@ Synthesis, a person's conflict decisions and LLM proposals all add rules through
 measures its blast radius on the sampled logs and narrows it there
 (:func:`~vectortrainer.rules.blast_radius.check_on_logs`), writes its explanation, and
 then applies it to the pairs' residuals and the log sample, as the hook will, so the
-next rule is judged on what this one leaves.
+next rule is judged on what this one leaves. A :class:`~vectortrainer.rules.text_index.PairIndex`
+says which pairs a rule could change, so checking and applying it looks at those only.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.rules import interpreter
 from vectortrainer.rules.blast_radius import BlastRadius, LogSample, check_on_logs
 from vectortrainer.rules.model import Rule, rules_document
-from vectortrainer.rules.replay import residuals_after
 from vectortrainer.rules.scoping import Evaluation, RejectedRule, evaluate, explain, scope, with_support
+from vectortrainer.rules.text_index import PairIndex
 
 
 class Acceptance:
@@ -31,6 +32,8 @@ class Acceptance:
         self.residuals = [p.bad_output for p in self.pairs]
         self.logs = logs
         self.cache: dict[int, int] = {}
+        self.changed: set[int] = set()  # pairs whose residual a rule changed since `take_changed`
+        self.index = PairIndex(self.pairs, self.residuals)
         for rule in accepted:
             self._apply(rule)
 
@@ -38,7 +41,8 @@ class Acceptance:
               ) -> tuple[Rule | None, Evaluation, str]:
         """The rule scoped on the pairs as they stand (see :func:`~vectortrainer.rules.scoping.scope`)."""
         elsewhere = self.logs.texts if self.logs is not None else []
-        return scope(rule, self.residuals, self.pairs, self.cache, exempt, forbidden, elsewhere)
+        return scope(rule, self.residuals, self.pairs, self.cache, exempt, forbidden, elsewhere,
+                     self.index.candidates(rule))
 
     def accept(self, rule: Rule, evaluation: Evaluation, note: str = "", *, exempt: frozenset[int] = frozenset(),
                forbidden: frozenset[int] = frozenset(), narrow_on_logs: bool = True) -> Rule | None:
@@ -47,10 +51,11 @@ class Acceptance:
         With ``narrow_on_logs`` off (a person's explicit decision) the blast radius is only measured.
         """
         backing = [self.residuals[i] for i in evaluation.supporters]
+        where = self.index.candidates(rule)
         radius: BlastRadius | None = None
         if self.logs is not None and len(self.logs):
             def safe_on_pairs(candidate: Rule) -> bool:
-                result = evaluate(candidate, self.residuals, self.pairs, self.cache, exempt, forbidden)
+                result = evaluate(candidate, self.residuals, self.pairs, self.cache, exempt, forbidden, where)
                 return not result.violations and set(result.supporters) >= set(evaluation.supporters)
 
             checked, radius, log_note = check_on_logs(rule, backing, self.logs, safe_on_pairs, narrow=narrow_on_logs)
@@ -60,7 +65,7 @@ class Acceptance:
                 return None
             if checked is not rule:
                 rule = checked
-                evaluation = evaluate(rule, self.residuals, self.pairs, self.cache, exempt, forbidden)
+                evaluation = evaluate(rule, self.residuals, self.pairs, self.cache, exempt, forbidden, where)
             note = "; ".join(part for part in (note, log_note) if part)
         final = self._explained(rule, evaluation, note, radius)
         self._apply(final)
@@ -77,16 +82,26 @@ class Acceptance:
 
     def _apply(self, rule: Rule) -> None:
         compiled, _ = interpreter.load_rules(rules_document([rule]))
-        self.residuals = [interpreter.apply_rules(compiled, text, dict(p.context), "output")
-                          for text, p in zip(self.residuals, self.pairs)]
+        where = self.index.candidates(rule)
+        for i in range(len(self.pairs)) if where is None else where:  # the residuals list is updated in place
+            after = interpreter.apply_rules(compiled, self.residuals[i], dict(self.pairs[i].context), "output")
+            if after != self.residuals[i]:
+                self.residuals[i] = after
+                self.index.update(i, after)
+                self.cache.pop(i, None)  # its distance to the fix changed
+                self.changed.add(i)
         if self.logs is not None:
             self.logs = self.logs.after(rule)
         self.accepted.append(rule)
-        self.cache.clear()
+
+    def take_changed(self) -> list[int]:
+        """The pairs whose residual changed since the last call, in order (and forget them)."""
+        changed, self.changed = sorted(self.changed), set()
+        return changed
 
     def finish(self) -> list[Rule]:
         """The accepted rules, each with how many of its own pairs the whole set fixes exactly."""
-        final = residuals_after(self.accepted, self.pairs)
+        final = self.residuals  # every accepted rule applied in order, as the hook applies them
         exact = {i for i, (text, pair) in enumerate(zip(final, self.pairs)) if text == pair.fixed_output}
         rules = []
         for rule in self.accepted:

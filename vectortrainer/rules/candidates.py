@@ -35,6 +35,19 @@ _SPELLING_EDITS = 2
 _SPELLING_SIMILARITY = 0.6
 
 
+_ESCAPED: dict[str, str] = {}
+
+
+def _escape(token: str) -> str:
+    """``re.escape`` of a token, remembered (the same tokens recur in every pair)."""
+    escaped = _ESCAPED.get(token)
+    if escaped is None:
+        escaped = re.escape(token)
+        if len(_ESCAPED) < 200_000:
+            _ESCAPED[token] = escaped
+    return escaped
+
+
 @dataclass(frozen=True)
 class Candidate:
     kind: str
@@ -167,7 +180,54 @@ def recased_start(hunk: Hunk, deleted: str, inserted: str) -> Candidate | None:
     return Candidate("regex_replace", r"\A(\w)", r"\g<1>", ((1, "upper"),))
 
 
-def generalise(
+_SHAPES: dict[tuple[Any, ...], Candidate | None] = {}
+
+
+def _shape(kind: str, pattern_tokens: Sequence[str], replacement_tokens: Sequence[str], exact_widths: bool
+           ) -> tuple[Any, ...] | None:
+    """What :func:`generalise` reads of its tokens: numbers (by width) and names kept on both sides become
+    placeholders numbered by first use; None when a value recurs on the right more often than on the left
+    (then a copy is written literally, and the value matters)."""
+    placeholders: dict[str, tuple[Any, ...]] = {}
+    replacement = list(replacement_tokens)
+
+    def canonical(token: str) -> Any:
+        known = placeholders.get(token)
+        if known is not None:
+            return known
+        in_pattern = token in pattern_tokens
+        number = bool(_NUMBER.match(token))
+        if not in_pattern or not (number or (_NAME.match(token) and token in replacement)):
+            return token
+        if replacement.count(token) > list(pattern_tokens).count(token):
+            raise LookupError
+        placeholders[token] = ("#", len(token), len(placeholders)) if number else ("N", len(placeholders))
+        return placeholders[token]
+
+    try:
+        left = tuple(canonical(t) for t in pattern_tokens)
+        right = tuple(canonical(t) for t in replacement_tokens)
+    except LookupError:
+        return None
+    return (kind, exact_widths, left, right)
+
+
+def generalise(kind: str, pattern_tokens: Sequence[str], replacement_tokens: Sequence[str], *,
+               exact_widths: bool = False) -> Candidate | None:
+    """:func:`generalise_tokens`, remembered by the shape of the edit (the same sentence with other numbers
+    and names generalises the same way)."""
+    key = _shape(kind, pattern_tokens, replacement_tokens, exact_widths)
+    if key is None:
+        return generalise_tokens(kind, pattern_tokens, replacement_tokens, exact_widths=exact_widths)
+    if key in _SHAPES:
+        return _SHAPES[key]
+    found = generalise_tokens(kind, pattern_tokens, replacement_tokens, exact_widths=exact_widths)
+    if len(_SHAPES) < 100_000:
+        _SHAPES[key] = found
+    return found
+
+
+def generalise_tokens(
     kind: str, pattern_tokens: list[str], replacement_tokens: list[str], *, exact_widths: bool = False
 ) -> Candidate | None:
     """Numbers (anywhere) and names (kept on both sides) become captured classes; None if nothing varies.
@@ -176,6 +236,8 @@ def generalise(
     for a date, which leaves "2025/03/14" in a URL alone); pairs whose numbers agree in width
     then back one candidate.
     """
+    if not any(_NUMBER.match(t) or (_NAME.match(t) and t in replacement_tokens) for t in pattern_tokens):
+        return None  # nothing varies (the common case: decided before any regex is written)
     parts: list[str] = []
     remaining = list(replacement_tokens)
     template_slots: dict[int, int] = {}
@@ -193,18 +255,20 @@ def generalise(
             else:
                 parts.append(number_class)
         else:
-            parts.append(re.escape(token))
+            parts.append(_escape(token))
     if not groups and not any(_NUMBER.match(t) for t in pattern_tokens):
         return None
     body = "".join(parts)
     if kind == "strip_prefix":
         regex = r"\A" + body
     elif kind == "strip_suffix":
-        regex = body + r"\Z"
+        # A leading number or name is guarded on its left, or `re` rescans a digit run from each digit.
+        guard = r"(?<!\w)" if _is_word(pattern_tokens[0]) and parts[0] != _escape(pattern_tokens[0]) else ""
+        regex = guard + body + r"\Z"
     else:
         first, last = pattern_tokens[0], pattern_tokens[-1]
         right = r"(?!\w)" if _is_word(last) else ""
-        if _is_word(first) and parts[0] == re.escape(first):
+        if _is_word(first) and parts[0] == _escape(first):
             # The left edge tested after the leading literal, so `re` can jump to it (as the hook's literals do).
             regex = parts[0] + f"(?<!\\w{parts[0]})" + "".join(parts[1:]) + right
         else:
@@ -250,3 +314,126 @@ def collect_candidates(residuals: Sequence[str], pairs: Sequence[FeedbackPair], 
                             group.gain += gain
                         group.literals.add(lit)
     return literal, general
+
+
+def _pair_contributions(residual: str, fixed: str, context_words: int = 0
+                        ) -> tuple[dict[Candidate, int], dict[Candidate, int], dict[Candidate, set[Candidate]]]:
+    """What one pair adds to the candidate groups: literal -> gain, general -> gain, general -> its literals.
+
+    The gain a pair adds to a candidate is that of its first edit that proposes it, as in
+    :func:`collect_candidates`.
+    """
+    literal: dict[Candidate, int] = {}
+    general: dict[Candidate, int] = {}
+    literals_of: dict[Candidate, set[Candidate]] = {}
+    if residual == fixed:
+        return literal, general, literals_of
+    for whole in edit_hunks(residual, fixed):
+        for hunk in whole.sub_hunks():
+            gain = edit_distance(hunk.deleted, hunk.inserted)
+            for lit, gen in hunk_candidates(hunk, context_words=context_words):
+                literal.setdefault(lit, gain)
+                if gen is not None:
+                    general.setdefault(gen, gain)
+                    literals_of.setdefault(gen, set()).add(lit)
+    return literal, general, literals_of
+
+
+class _Tally:
+    __slots__ = ("gain", "literals", "sources")
+
+    def __init__(self) -> None:
+        self.sources: dict[int, int] = {}
+        self.gain = 0
+        self.literals: dict[Candidate, int] = {}  # literal -> how many pairs proposed it with this candidate
+
+
+class CandidatePool:
+    """:func:`collect_candidates` over many pairs, kept up to date as the residuals change.
+
+    Each pair is diffed once, and again only when an accepted rule changed its residual;
+    the groups' sources, gains and literals are updated by the difference. The groups
+    :meth:`groups` returns are those :func:`collect_candidates` would find with enough
+    backing to be ranked (two pairs, or two literals for a generalised one).
+    """
+
+    def __init__(self, pairs: Sequence[FeedbackPair], active: Sequence[int]) -> None:
+        self.pairs = pairs
+        self.active = list(active)
+        self._seen: dict[int, tuple[str, Any]] = {}  # pair -> (the residual diffed, what it contributed)
+        self._literal: dict[Candidate, _Tally] = {}
+        self._general: dict[Candidate, _Tally] = {}
+        self._qualified_literal: set[Candidate] = set()  # backed by two pairs or more
+        self._qualified_general: set[Candidate] = set()  # proposed with two literals or more
+
+    def update(self, residuals: Sequence[str], progress: Any = None, only: Sequence[int] | None = None) -> None:
+        """Diff the pairs whose residual changed since the last update (all of them the first time;
+        with ``only``, just those of them, when the caller knows which changed)."""
+        looked_at = self.active if only is None else [i for i in only if i in self._seen]
+        step = max(1, len(looked_at) // 100)
+        for done, index in enumerate(looked_at, start=1):
+            if progress is not None and (done % step == 0 or done == len(looked_at)):
+                progress(done, len(looked_at))
+            residual = residuals[index]
+            old = self._seen.get(index)
+            if old is not None and old[0] == residual:
+                continue
+            if old is not None:
+                self._change(index, old[1], -1)
+            literal, general, literals_of = _pair_contributions(residual, self.pairs[index].fixed_output)
+            found = (tuple(literal.items()),  # tuples: a third of the memory of the dicts, for 100k pairs
+                     tuple((gen, gain, tuple(literals_of[gen])) for gen, gain in general.items()))
+            self._seen[index] = (residual, found)
+            self._change(index, found, +1)
+
+    def _change(self, index: int, found: tuple[tuple[tuple[Candidate, int], ...],
+                                               tuple[tuple[Candidate, int, tuple[Candidate, ...]], ...]],
+                sign: int) -> None:
+        literal, general = found
+        for candidate, gain in literal:
+            tally = self._tally(self._literal, candidate, index, gain, sign)
+            self._qualify(self._literal, self._qualified_literal, candidate, tally, len(tally.sources))
+        for candidate, gain, literals in general:
+            tally = self._tally(self._general, candidate, index, gain, sign)
+            for lit in literals:
+                count = tally.literals.get(lit, 0) + sign
+                if count:
+                    tally.literals[lit] = count
+                else:
+                    tally.literals.pop(lit, None)
+            self._qualify(self._general, self._qualified_general, candidate, tally, len(tally.literals))
+
+    @staticmethod
+    def _tally(table: dict[Candidate, _Tally], candidate: Candidate, index: int, gain: int, sign: int) -> _Tally:
+        tally = table.get(candidate)
+        if tally is None:
+            tally = table[candidate] = _Tally()
+        if sign > 0:
+            tally.sources[index] = gain
+            tally.gain += gain
+        else:
+            tally.gain -= tally.sources.pop(index)
+        return tally
+
+    @staticmethod
+    def _qualify(table: dict[Candidate, _Tally], qualified: set[Candidate], candidate: Candidate, tally: _Tally,
+                 backing: int) -> None:
+        if backing >= 2:
+            qualified.add(candidate)
+        else:
+            qualified.discard(candidate)
+        if not tally.sources:
+            del table[candidate]
+
+    def literal_groups(self) -> dict[Candidate, CandidateGroup]:
+        """Every literal candidate, as :func:`collect_candidates` returns them (for finding conflicts)."""
+        return {c: CandidateGroup(c, sorted(t.sources), set(), t.gain) for c, t in self._literal.items()}
+
+    def groups(self) -> list[CandidateGroup]:
+        """The generalised candidates with two literals or more, then the literal ones backed by two pairs or more
+        (in no particular order: the caller ranks them; ``sources`` unsorted)."""
+        ranked = [CandidateGroup(c, list(self._general[c].sources), set(self._general[c].literals),
+                                 self._general[c].gain) for c in self._qualified_general]
+        ranked += [CandidateGroup(c, list(self._literal[c].sources), set(), self._literal[c].gain)
+                   for c in self._qualified_literal]
+        return ranked

@@ -5,6 +5,12 @@ the engine imports this module to replay rules exactly as the hook will. Rules a
 data (a JSON document): literal patterns are escaped before they become regexes,
 text conditions are regexes searched in the text, a case transform is a name looked
 up in a fixed table, and nothing here turns rule text into code.
+
+The hook bounds its own work: a rule scans at most ``MAX_SCAN_CHARS`` characters. A
+text longer than that is left unchanged by every rule (the fallback: the model's output
+is returned as it came) and counted in ``STATS["too_long"]``; the patterns themselves
+are checked to match in linear time (:mod:`vectortrainer.rules.safety`) before a hook is
+written, so the cap is a second line, not the only one.
 """
 
 # --- hook runtime begins ---
@@ -12,6 +18,8 @@ import json
 import re
 
 _MAX_PATTERN_CHARS = 4000
+MAX_SCAN_CHARS = 1000000  # longer texts pass through unchanged (counted in STATS["too_long"])
+STATS = {"too_long": 0}
 _HORIZONTAL_SPACE = re.compile(r"[ \t]+")
 _SPACE_BEFORE_NEWLINE = re.compile(r" +\n")
 _GROUP_REFERENCE = re.compile(r"\\g<([^>]*)>")
@@ -164,16 +172,23 @@ def _apply_one(rule, text):
     if kind == "regex_replace" and rule["template"]:
         return rule["matcher"].sub(lambda match: _expand(match, rule["template"]), text)
     if kind == "regex_replace":
-        return rule["matcher"].sub(lambda match: match.expand(replacement), text)
+        return rule["matcher"].sub(replacement, text)  # the template is parsed once (re caches it), as expand() reads it
     return rule["matcher"].sub(lambda match: replacement, text)
 
 
 def apply_rules(rules, text, context, target):
-    """Apply the compiled ``rules`` for ``target`` in order; a rule that fails leaves the text as it was."""
+    """Apply the compiled ``rules`` for ``target`` in order; a rule that fails leaves the text as it was.
+
+    A text longer than ``MAX_SCAN_CHARS`` is returned unchanged and counted in ``STATS["too_long"]``.
+    """
     if not isinstance(text, str):
         return text
     if not isinstance(context, dict):
         context = {}
+    if len(text) > MAX_SCAN_CHARS:
+        if rules:
+            STATS["too_long"] = STATS["too_long"] + 1
+        return text
     for rule in rules:
         if rule["target"] != target or not _condition_holds(rule["condition"], context):
             continue

@@ -14,7 +14,7 @@ from it (:func:`vectortrainer.feedback.from_logs.uncorrected_outputs`).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from vectortrainer.errors import RuleSynthesisError
@@ -61,19 +61,21 @@ def learn_rules(
     function: str | None = None,
     choices: Mapping[str, Choice] | None = None,
     source: Any = None,
+    progress: Callable[[int, int | None, str], None] | None = None,
 ) -> RuleSet:
     """Rules from feedback ``pairs``, with a person's ``choices`` on conflicts applied.
 
     ``choices`` maps a conflict id to a rule index, ``"both"``, or ``("both", order)``;
     each is checked against its conflict's rules first. With ``source`` (a log source)
-    each rule's blast radius is measured on the function's uncorrected logs. Raises
+    each rule's blast radius is measured on the function's uncorrected logs; ``progress(done,
+    total, what)`` hears how synthesis advances (every face shows it). Raises
     :class:`~vectortrainer.errors.RuleSynthesisError` for an unknown conflict or a
     choice that cannot be applied.
     """
     selected = pairs_for_function(pairs, function)
     scorer = shared_scorer() if semantic_screen else None
     logs = logged_outputs(source, selected, function) if source is not None else None
-    rule_set = synthesize_rules(selected, scorer=scorer, logs=logs)
+    rule_set = synthesize_rules(selected, scorer=scorer, logs=logs, progress=progress)
     if not choices:
         return rule_set
     conflicts = {c.conflict_id: c for c in rule_set.conflicts}
@@ -87,7 +89,7 @@ def learn_rules(
             overrides[conflict_id] = resolution_for(conflicts[conflict_id], choice[0], list(choice[1]))
         else:
             overrides[conflict_id] = resolution_for(conflicts[conflict_id], choice, None)
-    return synthesize_rules(selected, scorer=scorer, overrides=overrides, logs=logs)
+    return synthesize_rules(selected, scorer=scorer, overrides=overrides, logs=logs, progress=progress)
 
 
 def rules_counts(rule_set: RuleSet) -> dict[str, Any]:

@@ -51,13 +51,19 @@ def evaluate(
     cache: dict[int, int],
     exempt: frozenset[int] = frozenset(),
     forbidden: frozenset[int] = frozenset(),
+    where: Sequence[int] | None = None,
 ) -> Evaluation:
-    """Which pairs the rule helps and which it harms; it may not change ``forbidden`` pairs at all."""
+    """Which pairs the rule helps and which it harms; it may not change ``forbidden`` pairs at all.
+
+    ``where`` (from :class:`~vectortrainer.rules.text_index.PairIndex`) lists the only pairs
+    the rule could change; the others are not looked at.
+    """
     compiled, skipped = interpreter.load_rules(rules_document([rule]))
     if skipped or not compiled:
         return Evaluation([], list(range(len(pairs))), 0)
     supporters, violations, harmed, gain = [], [], [], 0
-    for index, (residual, pair) in enumerate(zip(residuals, pairs)):
+    for index in range(len(pairs)) if where is None else where:
+        residual, pair = residuals[index], pairs[index]
         if index in exempt:  # overruled by a conflict decision on this rule's trigger
             continue
         context = dict(pair.context)
@@ -72,7 +78,9 @@ def evaluate(
             violations.append(index)
             harmed.append(residual)
             continue
-        before_distance = cache.setdefault(index, edit_distance(residual, pair.fixed_output))
+        before_distance = cache.get(index)
+        if before_distance is None:
+            before_distance = cache[index] = edit_distance(residual, pair.fixed_output)
         after_distance = edit_distance(after, pair.fixed_output)
         if after_distance < before_distance:
             supporters.append(index)
@@ -91,12 +99,14 @@ def scope(
     exempt: frozenset[int] = frozenset(),
     forbidden: frozenset[int] = frozenset(),
     elsewhere: Iterable[str] = (),
+    where: Sequence[int] | None = None,
 ) -> tuple[Rule | None, Evaluation, str]:
     """(the rule scoped until it is safe, its evaluation, how it was scoped) or (None, evaluation, why not).
 
-    ``elsewhere`` are texts beyond the pairs (logged outputs) a text condition should rarely match.
+    ``elsewhere`` are texts beyond the pairs (logged outputs) a text condition should rarely match;
+    ``where`` the only pairs the rule could change (every scoped form of it changes fewer).
     """
-    evaluation = evaluate(rule, residuals, pairs, cache, exempt, forbidden)
+    evaluation = evaluate(rule, residuals, pairs, cache, exempt, forbidden, where)
     if not evaluation.supporters:
         return None, evaluation, "helps no pair"
     if not evaluation.violations:
@@ -107,7 +117,7 @@ def scope(
     def attempt(candidate: Rule | None) -> Evaluation | None:
         if candidate is None:
             return None
-        result = evaluate(candidate, residuals, pairs, cache, exempt, forbidden)
+        result = evaluate(candidate, residuals, pairs, cache, exempt, forbidden, where)
         safe = not result.violations and set(result.supporters) >= set(evaluation.supporters)
         return result if safe else None
 
@@ -136,7 +146,7 @@ def scope(
             return candidate, result, (f"applies only when the text contains {phrase!r}: every pair that backs it "
                                        f"does, none it would harm; {harmed}")
 
-    return _scope_by_context(rule, evaluation, residuals, pairs, cache, exempt, forbidden, harmed)
+    return _scope_by_context(rule, evaluation, residuals, pairs, cache, exempt, forbidden, harmed, where)
 
 
 def _scope_by_context(
@@ -148,6 +158,7 @@ def _scope_by_context(
     exempt: frozenset[int],
     forbidden: frozenset[int],
     harmed: str,
+    where: Sequence[int] | None = None,
 ) -> tuple[Rule | None, Evaluation, str]:
     """Context conditions added one key at a time (the key that spares the most harmed pairs first)."""
     shared = shared_pair_context(pairs, evaluation.supporters)
@@ -166,7 +177,7 @@ def _scope_by_context(
         )
         condition[key] = options[key]
         rule = replace(rule, condition=dict(condition))
-        evaluation = evaluate(rule, residuals, pairs, cache, exempt, forbidden)
+        evaluation = evaluate(rule, residuals, pairs, cache, exempt, forbidden, where)
     if not evaluation.supporters:
         return None, evaluation, "helps no pair once scoped"
     shown = ", ".join(f"{k}={v}" for k, v in sorted(condition.items()))

@@ -33,16 +33,16 @@ Conflicts between candidates are found and settled by :mod:`vectortrainer.rules.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from vectortrainer.errors import RuleSynthesisError
-from vectortrainer.feedback.diffing import SemanticScorer
+from vectortrainer.feedback.diffing import SemanticScorer, bounded_pair
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.rules.acceptance import Acceptance
 from vectortrainer.rules.blast_radius import LogSample
-from vectortrainer.rules.candidates import Candidate, CandidateGroup, collect_candidates, specificity
+from vectortrainer.rules.candidates import Candidate, CandidatePool, collect_candidates, specificity
 from vectortrainer.rules.conditions import is_scalar
 from vectortrainer.rules.conflicts import Conflict, Resolution, find_conflicts, resolution_for, rule_letter
 from vectortrainer.rules.llm import LLMRuleProposer, accept_llm_rules
@@ -74,8 +74,8 @@ class RuleSet:
         return list(self.conflicts)
 
     def resolve(
-        self, conflict_id: str, choice: "int | str | Resolution", order: Sequence[int] | None = None
-    ) -> "RuleSet":
+        self, conflict_id: str, choice: int | str | Resolution, order: Sequence[int] | None = None
+    ) -> RuleSet:
         """A new rule set with the person's decision on conflict ``conflict_id`` (this one is unchanged).
 
         ``choice`` is a rule index (that rule wins), ``"both"`` with ``order`` (default
@@ -110,7 +110,7 @@ def list_conflicts(rule_set: RuleSet) -> list[Conflict]:
 
 
 def resolve_conflict(
-    rule_set: RuleSet, conflict_id: str, choice: "int | str | Resolution", order: Sequence[int] | None = None
+    rule_set: RuleSet, conflict_id: str, choice: int | str | Resolution, order: Sequence[int] | None = None
 ) -> RuleSet:
     """Re-synthesise with a person's decision (see `RuleSet.resolve`)."""
     return rule_set.resolve(conflict_id, choice, order)
@@ -121,8 +121,9 @@ def synthesize_rules(
     *,
     scorer: SemanticScorer | None = None,
     llm: LLMRuleProposer | None = None,
-    overrides: "Mapping[str, int | Sequence[int] | Resolution] | None" = None,
+    overrides: Mapping[str, int | Sequence[int] | Resolution] | None = None,
     logs: Sequence[Any] | None = None,
+    progress: Progress | None = None,
 ) -> RuleSet:
     """Turn feedback pairs into a rule set (see the module docstring for the method and policy).
 
@@ -132,30 +133,50 @@ def synthesize_rules(
     :func:`vectortrainer.feedback.from_logs.uncorrected_outputs`): every rule's blast
     radius is measured on them and a rule that changes logs unlike its pairs is narrowed
     or kept inactive. Raises `RuleSynthesisError` when a "keep both" decision cannot be
-    applied safely.
+    applied safely. ``progress(done, total, what)`` hears how far it got (``total`` None
+    while rules are being accepted).
+
+    Volume: each pair is diffed once, and again only when a rule changed it; a pair over
+    :data:`~vectortrainer.feedback.diffing.MAX_DIFF_CHARS` is learned from its changed middle,
+    or skipped if that is still too long (both listed in the notes); a rule is checked only
+    on the pairs it could change (:mod:`~vectortrainer.rules.text_index`). Lone surrogates in
+    the pairs' text become U+FFFD (counted in the notes).
     """
-    pairs = [p if isinstance(p, FeedbackPair) else FeedbackPair.from_dict(p) for p in pairs]
+    report = progress or _silent
+    pairs, replaced = _without_lone_surrogates(
+        [p if isinstance(p, FeedbackPair) else FeedbackPair.from_dict(p) for p in pairs])
     overrides = {cid: Resolution.coerce(value) for cid, value in (overrides or {}).items()}
     log_outputs = list(logs) if logs is not None else None
     notes: list[str] = []
     rejected: list[RejectedRule] = []
     active = list(range(len(pairs)))
     rewrites: list[int] = []
+    if replaced:
+        notes.append(f"{len(replaced)} pair(s) held lone surrogates (not valid Unicode), read as U+FFFD: "
+                     f"pairs {first_indices(replaced)}")
+    learn_pairs, bounded_notes, skipped = _bounded(pairs)
+    notes.extend(bounded_notes)
     if scorer is not None and pairs:
+        report(0, None, "screening rewrites with the semantic model")
         similarity = scorer.similarities([p.bad_output for p in pairs], [p.fixed_output for p in pairs])
         rewrites = [i for i, s in enumerate(similarity) if float(s) < REWRITE_SIMILARITY]
-        active = [i for i in active if i not in set(rewrites)]
+        screened = set(rewrites)
+        active = [i for i in active if i not in screened]
         if rewrites:
             notes.append(
                 f"{len(rewrites)} pair(s) rewrite the meaning (semantic similarity < {REWRITE_SIMILARITY}); "
                 f"no rule is learned from them: pairs {first_indices(rewrites)}"
             )
+    active = [i for i in active if i not in skipped]
     sample = LogSample.of(log_outputs) if log_outputs is not None else None
-    learner = Acceptance(pairs, sample)
+    learner = Acceptance(learn_pairs, sample)
     if llm is not None:
         accept_llm_rules(llm, learner, active, notes, rejected)
 
-    first_literal, _ = collect_candidates(learner.residuals, pairs, active)
+    pool = CandidatePool(learn_pairs, active)
+    pool.update(learner.residuals, lambda done, total: report(done, total, "diffing feedback pairs"))
+    learner.take_changed()  # every pair was just diffed as it stands
+    first_literal = pool.literal_groups()
     conflicts, banned, exempt = find_conflicts(first_literal, overrides)
     tried: set[Candidate] = set(banned)
     # A person's choice is accepted first, whatever its support; the pairs it overrules are exempt.
@@ -177,15 +198,14 @@ def synthesize_rules(
         learner.accept(rule, evaluation, f"chosen by a person in conflict {conflict.conflict_id}; {why}".rstrip("; "),
                        exempt=overruled, narrow_on_logs=False)
 
-    for _ in range(_MAX_ROUNDS):
-        literal, general = collect_candidates(learner.residuals, pairs, active)
-        ranked: list[CandidateGroup] = [g for g in general.values() if len(g.literals) >= 2]
-        ranked += [g for g in literal.values() if g.support >= 2]
-        ranked = [g for g in ranked if g.candidate not in tried and not (g.literals & banned)]
+    for round_number in range(_MAX_ROUNDS):
+        pool.update(learner.residuals, only=learner.take_changed())
+        report(round_number + 1, None, f"ranking candidates: {len(learner.accepted)} rule(s) so far")
+        ranked = [g for g in pool.groups() if g.candidate not in tried and not (g.literals & banned)]
         # Most repair first (a whole "Best regards, Support" rewrite before its "Best" -> "Kind" part).
         # Between equal candidates the narrower first (fixed-width numbers: dates, not URL paths).
         ranked.sort(key=lambda g: (-g.gain, -g.support, -specificity(g.candidate), g.candidate.pattern,
-                                   g.candidate.replacement))
+                                   g.candidate.replacement, min(g.sources), g.candidate.kind, g.candidate.group_case))
         progress = False
         for group in ranked:
             tried.add(group.candidate)
@@ -201,9 +221,14 @@ def synthesize_rules(
         if not progress:
             break
 
-    for index in active:
-        if learner.residuals[index] != pairs[index].fixed_output:
-            _learn_one_off(index, learner, banned, rejected)
+    left = [index for index in active if learner.residuals[index] != learn_pairs[index].fixed_output]
+    undo = _UndoIndex()
+    step = max(1, len(left) // 100)
+    for done, index in enumerate(left, start=1):
+        if learner.residuals[index] != learn_pairs[index].fixed_output:
+            _learn_one_off(index, learner, banned, rejected, undo)
+        if done % step == 0 or done == len(left):
+            report(done, len(left), "one-off corrections")
     if llm is None:
         notes.append("rules synthesised by heuristics (no LLM configured)")
     if sample is None:
@@ -214,7 +239,7 @@ def synthesize_rules(
         held = f"; {len(learner.inactive)} rule(s) kept inactive" if learner.inactive else ""
         notes.append(f"blast radius measured on {len(sample)} uncorrected logged output(s){held}")
     accepted = learner.finish()
-    _check_kept_both(conflicts, accepted, pairs)
+    _check_kept_both(conflicts, accepted, learn_pairs)
     return RuleSet(
         rules=accepted,
         conflicts=conflicts,
@@ -229,13 +254,14 @@ def synthesize_rules(
     )
 
 
-def _learn_one_off(index: int, learner: Acceptance, banned: set[Candidate], rejected: list[RejectedRule]) -> None:
+def _learn_one_off(index: int, learner: Acceptance, banned: set[Candidate], rejected: list[RejectedRule],
+                   undo: _UndoIndex | None = None) -> None:
     """A correction seen once: a spelling fix holds anywhere; anything else stays literal, with a word of
     context and the pair's whole context as its condition."""
     pairs = learner.pairs
     bare, _ = collect_candidates(learner.residuals, pairs, [index])
     for candidate in bare:
-        if candidate.is_spelling_fix and candidate not in banned and _undoes(candidate, learner.accepted) is None:
+        if candidate.is_spelling_fix and candidate not in banned and _undone(candidate, learner, undo) is None:
             rule, evaluation, why = learner.scope(candidate.as_rule())
             if rule is not None and not rule.condition and not rule.text_condition:
                 learner.accept(rule, evaluation, "a spelling fix: it holds wherever the misspelt word appears")
@@ -245,7 +271,7 @@ def _learn_one_off(index: int, learner: Acceptance, banned: set[Candidate], reje
     for candidate in literal:
         if candidate in banned:
             continue
-        undone = _undoes(candidate, learner.accepted)
+        undone = _undone(candidate, learner, undo)
         if undone is not None:
             rejected.append(RejectedRule(replace(candidate.as_rule(), sources=[index]), f"would undo rule {undone.rule_id}"))
             continue
@@ -289,6 +315,81 @@ def _check_kept_both(conflicts: Sequence[Conflict], accepted: Sequence[Rule], pa
         raise RuleSynthesisError(
             f"keeping both rules of {ids} would change the fixed output of pair(s) {first_indices(changed)}; keep one rule instead"
         )
+
+
+Progress = Callable[[int, "int | None", str], None]
+
+
+def _silent(done: int, total: int | None, what: str) -> None:
+    return None
+
+
+def _without_lone_surrogates(pairs: list[FeedbackPair]) -> tuple[list[FeedbackPair], list[int]]:
+    """The pairs with lone surrogates as U+FFFD (the text policy of `vectortrainer.feedback.pair`), and which held any."""
+    cleaned, replaced = [], []
+    for index, pair in enumerate(pairs):
+        pair, count = pair.without_lone_surrogates()
+        cleaned.append(pair)
+        if count:
+            replaced.append(index)
+    return cleaned, replaced
+
+
+def _bounded(pairs: list[FeedbackPair]) -> tuple[list[FeedbackPair], list[str], set[int]]:
+    """The pairs rule learning diffs (a huge pair cut to its changed middle), notes on those cut, and the skipped."""
+    learn: list[FeedbackPair] = []
+    notes: list[str] = []
+    skipped: set[int] = set()
+    for index, pair in enumerate(pairs):
+        bounded = bounded_pair(pair.bad_output, pair.fixed_output)
+        if bounded.status == "whole":
+            learn.append(pair)
+            continue
+        notes.append(f"pair {index} {bounded.status}: {bounded.reason}")
+        if bounded.status == "skipped":
+            skipped.add(index)
+            learn.append(pair)  # kept in place (indices stay), never diffed
+        else:
+            learn.append(replace(pair, bad_output=bounded.bad, fixed_output=bounded.fixed))
+    return learn, notes, skipped
+
+
+class _UndoIndex:
+    """The text each accepted replace or case fix produced, to find one a new candidate would take back."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+        self.first: dict[str, tuple[int, Rule]] = {}
+        self.lengths: set[int] = set()
+
+    def refresh(self, accepted: Sequence[Rule]) -> None:
+        for position in range(self.seen, len(accepted)):
+            rule = accepted[position]
+            produced = rule.replacement.strip()
+            if rule.kind in ("replace", "case_fix") and produced:
+                self.first.setdefault(produced, (position, rule))
+                self.lengths.add(len(produced))
+        self.seen = len(accepted)
+
+    def undone(self, candidate: Candidate) -> Rule | None:
+        """The first accepted rule whose produced text lies inside the candidate's pattern (as `_undoes`)."""
+        if candidate.kind not in ("replace", "remove", "case_fix"):
+            return None
+        text = candidate.pattern
+        found: tuple[int, Rule] | None = None
+        for length in self.lengths:
+            for start in range(len(text) - length + 1):
+                hit = self.first.get(text[start : start + length])
+                if hit is not None and (found is None or hit[0] < found[0]):
+                    found = hit
+        return found[1] if found is not None else None
+
+
+def _undone(candidate: Candidate, learner: Acceptance, undo: _UndoIndex | None) -> Rule | None:
+    if undo is None or len(candidate.pattern) > 200:
+        return _undoes(candidate, learner.accepted)
+    undo.refresh(learner.accepted)
+    return undo.undone(candidate)
 
 
 def _undoes(candidate: Candidate, accepted: Sequence[Rule]) -> Rule | None:

@@ -60,6 +60,9 @@ class RulesSummary:
     feedback_pairs: int | None = None
     inactive: int | None = None  # rules held back by their blast radius on the logs
     logs_sampled: int | None = None
+    malformed_lines: int | None = None  # feedback lines skipped as malformed, and their numbers
+    malformed_line_numbers: list[int] | None = None
+    surrogate_lines: list[int] | None = None  # feedback lines read with U+FFFD for lone surrogates
 
 
 @dataclass

@@ -214,3 +214,39 @@ async def test_the_model_in_service_is_changed_with_one_confirmed_action(tmp_pat
         await pilot.press("y")
         await wait_until(pilot, lambda: screen.service.promoted.version_id == "m001", "the rollback")
     assert ModelRegistry(config.models.dir, "answer_support_ticket").promoted().version_id == "m001"
+
+
+async def test_rules_screen_shows_progress_and_the_feedback_lines_skipped(tmp_path, monkeypatch):
+    import io
+
+    from rich.console import Console
+    from textual.widgets import Static
+
+    config = fixture_config(tmp_path, monkeypatch)
+    store = FeedbackStore(config.feedback.path)
+    for pair in greetings_by_tier():
+        store.add(pair)
+    with config.feedback.path.open("a", encoding="utf-8") as handle:
+        handle.write("{not json\n")
+        handle.write(json.dumps({"bad_output": "It costs 5 \ud800 today", "fixed_output": "It costs 5 EUR today"}) + "\n")
+    shown: list[str] = []
+    original = RulesScreen._progress_from_thread
+
+    def spy(self, done, total, what):  # type: ignore[no-untyped-def]
+        shown.append(what)
+        original(self, done, total, what)
+
+    monkeypatch.setattr(RulesScreen, "_progress_from_thread", spy)
+    app = make_app(config, source=FixtureLogSource())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f4", "s")
+        await wait_until(pilot, lambda: app.screen.rule_set is not None, "the rules", timeout_s=120)
+        await settle(pilot)
+        console = Console(width=400, record=True, file=io.StringIO())
+        console.print(app.screen.query_one("#replay", Static).content)
+        text = console.export_text()
+    assert "diffing feedback pairs" in shown
+    lines = len(greetings_by_tier())
+    assert "1 malformed line(s) skipped" in text and f"line {lines + 1}" in text
+    assert "U+FFFD" in text and f"line(s) {lines + 2}" in text
