@@ -214,3 +214,47 @@ async def test_the_model_in_service_is_changed_with_one_confirmed_action(tmp_pat
         await pilot.press("y")
         await wait_until(pilot, lambda: screen.service.promoted.version_id == "m001", "the rollback")
     assert ModelRegistry(config.models.dir, "answer_support_ticket").promoted().version_id == "m001"
+
+
+class _SlowLogSource(FixtureLogSource):
+    """The fixture logs, read in 200 batches of 20 ms each (a large store), counting the batches read."""
+
+    batches = 200
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read = 0
+
+    def read_function(self, name, progress=None):
+        import time
+
+        for done in range(1, self.batches + 1):
+            time.sleep(0.02)
+            self.read = done
+            if progress is not None:
+                progress(done, self.batches)
+        return super().read_function(name)
+
+
+async def test_cancelling_a_selection_stops_the_read_and_exports_nothing(tmp_path, monkeypatch):
+    config = fixture_config(tmp_path, monkeypatch)
+    source = _SlowLogSource()
+    app = make_app(config, source=source)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        bar = app.screen.query_one("#work-progress")
+        await wait_until(pilot, lambda: source.read >= 3 and bar.progress >= 1, "the read under way", then_settle=False)
+        assert bar.display and bar.total == source.batches and bar.show_eta
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not any(w.is_running for w in app.screen.workers if w.group == "selection"),
+                         "the selection worker to end")
+        await settle(pilot)
+        stopped_at = source.read
+        assert stopped_at < source.batches  # the read stopped at the next batch, not at the end
+        assert app.selection is None
+        assert not bar.display
+        assert "cancelled" in str(app.screen.query_one("#work-status").render())
+    output = tmp_path / "output"
+    assert not output.exists() or not list(output.glob("golden-*.jsonl"))
+    assert app.exported_path is None
