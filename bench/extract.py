@@ -75,6 +75,7 @@ def main() -> None:
     parser.add_argument("--logs", type=int, default=100_000)
     parser.add_argument("--store", type=Path, default=None, help="store folder (default: a temp folder)")
     parser.add_argument("--top-k", type=int, default=20)
+    parser.add_argument("--out", type=Path, default=None, help="golden JSONL to write (default: next to the store)")
     args = parser.parse_args()
     quiet_environment()
     store = args.store or Path(tempfile.mkdtemp(prefix="vt-bench-")) / "store"
@@ -88,7 +89,7 @@ def main() -> None:
     started = time.perf_counter()
     source = LogSource.open(store)
     opened = time.perf_counter() - started
-    out = store.parent / "golden.jsonl"
+    out = args.out or store.parent / "golden.jsonl"
     report = DensityBasedExtractor(source=source, epsilon=0.15, top_k=args.top_k).extract_golden_data(FUNCTION, out)
     total = time.perf_counter() - started
     timings = {"open": opened, **report.timings}
