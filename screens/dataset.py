@@ -17,7 +17,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from screens.base import ModeScreen
 from tui.widgets import DensityHistogram
 from tui.workspace import SelectionView
-from vectortrainer.errors import VectorTrainerError
+from vectortrainer.errors import PipelineCancelled, VectorTrainerError
 
 NO_STORE_TEXT = """[b]No VectorWave store yet[/b] at [i]{path}[/i].
 
@@ -56,6 +56,7 @@ class DatasetScreen(ModeScreen):
         Binding("e", "export", "Export", id="dataset.export"),
         Binding("d", "seed_demo", "Seed demo store", id="dataset.seed"),
         Binding("r", "reload", "Reload", id="dataset.reload"),
+        Binding("escape", "cancel", "Cancel", show=False, id="dataset.cancel"),
     ]
     busy: reactive[bool] = reactive(False)
 
@@ -167,7 +168,7 @@ class DatasetScreen(ModeScreen):
         if params is None:
             return
         self.vt_app.current_function = name
-        self._start_progress(f"Reading and scoring the logs of {name}…")
+        self._start_progress(f"Reading and scoring the logs of {name}… (Esc cancels)")
         self._run_selection(name, *params)
 
     @on(DataTable.RowHighlighted, "#functions")
@@ -184,11 +185,15 @@ class DatasetScreen(ModeScreen):
     def _run_selection(self, name: str, epsilon: float | str, top_k: int) -> None:
         worker = get_current_worker()
 
-        def progress(done: int, total: int) -> None:
-            if not worker.is_cancelled:
-                self.post_message(Progressed(done, total, "logs read"))
+        def on_stage(stage: str, done: int, total: int) -> None:
+            if worker.is_cancelled:  # stop reading / scoring at the next batch
+                raise PipelineCancelled(f"selection of {name} cancelled")
+            self.post_message(Progressed(done, total, {"read": "logs read", "density": "density"}.get(stage, stage)))
 
-        view = self.workspace.select(name, epsilon, top_k, progress=progress)
+        try:
+            view = self.workspace.select(name, epsilon, top_k, on_stage=on_stage)
+        except PipelineCancelled:
+            return
         if not worker.is_cancelled:
             self.post_message(SelectionDone(view))
 
@@ -241,9 +246,19 @@ class DatasetScreen(ModeScreen):
             lines += [line for line in view.coverage.lines()[1:-1]]
         self.query_one("#skipped", Static).update(Text("\n".join(lines)))
 
+    def action_cancel(self) -> None:
+        """Esc: stop a running selection at its next batch; nothing is exported."""
+        running = [w for w in self.workers if w.node is self and w.group == "selection" and w.state in (WorkerState.PENDING, WorkerState.RUNNING)]
+        for worker in running:
+            worker.cancel()
+        if running:
+            self._stop_progress("Selection cancelled; nothing was exported.")
+
     @on(Worker.StateChanged)
     def _worker_ended(self, event: Worker.StateChanged) -> None:
-        if event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+        if event.state == WorkerState.CANCELLED and event.worker.group == "selection":
+            self._stop_progress("Selection cancelled; nothing was exported.")
+        elif event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
             self._stop_progress(f"{event.worker.description} did not finish.")
 
     # -- export ---------------------------------------------------------------------------

@@ -121,13 +121,22 @@ class Workspace:
                                                 "selection.top_k": top_k.strip() or None})
         return checked.selection.epsilon, checked.selection.top_k
 
-    def select(self, name: str, epsilon: float | str, top_k: int, progress: Progress | None = None) -> SelectionView:
-        """Golden candidates of ``name`` with every log's density (for the histogram); writes nothing."""
-        logs = self.read_function(name, progress=progress)
+    def select(self, name: str, epsilon: float | str, top_k: int, progress: Progress | None = None, *,
+               on_stage: Callable[[str, int, int], None] | None = None) -> SelectionView:
+        """Golden candidates of ``name`` with every log's density (for the histogram); writes nothing.
+
+        ``on_stage(stage, done, total)`` hears the read and the density stages; an exception it
+        raises (a cancel) stops the work at the next batch.
+        """
+        def stage(name_: str) -> Progress | None:
+            return None if on_stage is None else (lambda done, total: on_stage(name_, done, total))
+
+        logs = self.read_function(name, progress=progress or stage("read"))
         settings = self.config.selection
         selection = select_golden(
             logs.vectors, logs.statuses, epsilon=epsilon, top_k=top_k, anomaly_share=settings.anomaly_share,
             min_samples=settings.min_samples, cluster_similarity=settings.cluster_similarity_value,
+            progress=stage("density"),
         )
         candidates = []
         for pick in selection.picks:

@@ -144,3 +144,23 @@ def test_real_seeded_store_gives_valid_golden_data(seeded_store: Path, tmp_path:
                 inputs = {k: json.loads(v) if v.startswith('"') else v for k, v in inputs.items()}
             expected = func(**inputs)
             assert assistant == (expected if isinstance(expected, str) else json.dumps(expected, ensure_ascii=False))
+
+
+def test_bench_extraction_reads_the_store_without_importing_vectorwave(seeded_store: Path, tmp_path: Path) -> None:
+    """bench/extract.py once opened a VectorWave dataset manager: a 10-13 s "open" stage that was only the import."""
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    code = f"""
+import sys
+sys.argv = ["extract.py", "--store", {str(seeded_store)!r}, "--top-k", "5", "--out", {str(tmp_path / "golden.jsonl")!r}]
+sys.path.insert(0, {str(repo / "bench")!r})
+import extract
+extract.FUNCTION = "draft_reply"
+extract.main()
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "VectorWave imported: False" in result.stdout
+    assert "peak RSS" in result.stdout and "valid: True" in result.stdout

@@ -131,8 +131,8 @@ def run_guarded(handler: Callable[[argparse.Namespace], int], args: argparse.Nam
         return int(handler(args))
     except VectorTrainerError as exc:
         return fail(describe(exc), exit_code_for_error(exc))
-    except KeyboardInterrupt:
-        stderr_console.print("interrupted", style="yellow")
+    except KeyboardInterrupt as exc:
+        stderr_console.print(str(exc) or "interrupted", style="yellow", markup=False, soft_wrap=True)
         return int(ExitCode.INTERRUPTED)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from vectortrainer.cli.common import add_subcommand_options, config_from_args, stderr_console
@@ -35,16 +35,28 @@ def select_command(args: argparse.Namespace) -> int:
     if not function:
         raise ConfigError("select: name the function with --function NAME (list them with `vectortrainer functions`)")
     _check_out(args.out)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                  console=stderr_console, transient=True) as bar:
-        task = bar.add_task("opening the store", total=None)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("ETA"), TimeRemainingColumn(), console=stderr_console, transient=True) as bar:
+        tasks: dict[str, int] = {}
 
         def on_progress(stage: str, done: int, total: int) -> None:
-            bar.update(task, description=stage, completed=done, total=total or None)
+            # One bar per stage (read, density, selection, write, validate), so each has its own ETA.
+            if stage not in tasks:
+                for earlier in tasks.values():
+                    bar.update(earlier, visible=False)
+                tasks[stage] = bar.add_task(stage, total=total or None)
+                if not stderr_console.is_terminal:  # logs and CI: one line per stage instead of a live bar
+                    stderr_console.print(f"{stage} {function}: {total or '?'} to do")
+            bar.update(tasks[stage], completed=done, total=total or None)
 
         source = LogSource.open(config.store.path)
         extractor = DensityBasedExtractor.from_config(config.selection, source=source, progress=on_progress)
-        report = extractor.extract_golden_data(function, args.out)
+        try:
+            report = extractor.extract_golden_data(function, args.out)
+        except KeyboardInterrupt:
+            bar.stop()
+            left = "was not written" if not args.out.exists() else "is from an earlier selection or not validated"
+            raise KeyboardInterrupt(f"selection of {function} interrupted; {args.out} {left}") from None
     stderr_console.print(_summary_table(report))
     if not report.validation.ok:
         stderr_console.print(f"[red]{args.out} failed validation:[/]")

@@ -29,7 +29,10 @@ from vectortrainer.store.records import FunctionLogs
 from vectortrainer.store.source import LogSource
 
 StageProgress = Callable[[str, int, int], None]
-"""``progress(stage, done, total)`` with stage one of read, density, write."""
+"""``progress(stage, done, total)`` with stage one of read, density, selection, write, validate.
+
+An exception the callback raises (a cancel) stops the extraction there; the output
+file is written atomically, so a cancel never leaves one behind."""
 
 PERCENTILES = (0, 5, 25, 50, 75, 95, 100)
 
@@ -147,6 +150,7 @@ class DensityBasedExtractor:
             density_mode=self.density_mode,
             progress=self._stage("density"),
         )
+        self._report_stage("selection", 1, 1)
         timings["density"] = selection.density_seconds
         timings["selection"] = selection.selection_seconds
         if not len(selection.rows):
@@ -158,6 +162,7 @@ class DensityBasedExtractor:
             )
 
         started = time.perf_counter()
+        self._report_stage("write", 0, len(selection.rows))
         info = self.source.function_info(function_name)
         prompt = system_prompt_for(
             function_name,
@@ -166,13 +171,20 @@ class DensityBasedExtractor:
             getattr(info, "parameters", ()) or tuple(logs.records[int(selection.rows[0])].inputs),
         )
         examples = [build_example(logs.records[row].inputs, logs.records[row].output, prompt) for row in selection.rows]
+        self._report_stage("write", len(examples), len(selection.rows))
         write_jsonl(output_path, examples)
         timings["write"] = time.perf_counter() - started
 
         started = time.perf_counter()
+        self._report_stage("validate", 0, len(examples))
         validation = validate_chat_jsonl(output_path)
+        self._report_stage("validate", len(examples), len(examples))
         timings["validate"] = time.perf_counter() - started
         return self._report(function_name, output_path, logs, selection, validation, timings)
+
+    def _report_stage(self, stage: str, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(stage, done, total)
 
     def _stage(self, stage: str) -> Callable[[int, int], None] | None:
         if self.progress is None:

@@ -132,33 +132,58 @@ class LogSource:
 
     # ------------------------------------------------------------------ reading
     def read_function(self, function_name: str, progress: ProgressCallback | None = None) -> FunctionLogs:
-        """Every log of ``function_name`` with its vector; failed logs included (selection excludes them)."""
+        """Every log of ``function_name`` with its vector; failed logs included (selection excludes them).
+
+        Streamed: the store is read a block (an Arrow record batch on Lite) at a time and each
+        kept vector is copied once, straight into one preallocated float32 matrix, so peak
+        memory is the vectors plus one block (and the decoded records). ``progress`` is called
+        after each block; an exception it raises (a cancel) stops the read there.
+        """
         parameters = self.function_info(function_name).parameters
         records: list[LogRecord] = []
-        vectors: list[np.ndarray] = []
         skipped: Counter[str] = Counter()
         total = 0
-        for raw, vector in self._reader.read(self.store, self.executions, function_name, with_vectors=True, progress=progress):
-            total += 1
-            props = raw.properties
-            if vector is None or not np.any(vector) or not np.all(np.isfinite(vector)):
-                skipped[SKIP_NO_VECTOR] += 1
+        capacity = self._reader.capacity(self.store, self.executions)
+        matrix: np.ndarray | None = None
+        kept = 0
+        for raws, block, usable in self._reader.blocks(self.store, self.executions, function_name, progress=progress):
+            rows: list[int] = []
+            for i, raw in enumerate(raws):
+                total += 1
+                props = raw.properties
+                if not usable[i]:
+                    skipped[SKIP_NO_VECTOR] += 1
+                    continue
+                inputs = _captured_inputs(props, parameters)
+                if not inputs:
+                    skipped[SKIP_NO_INPUTS] += 1
+                    continue
+                status = str(props.get("status") or "UNKNOWN")
+                output = decode_return_value(props.get("return_value"))
+                if status not in FAILED_STATUSES and output is None:
+                    skipped[SKIP_NO_OUTPUT] += 1
+                    continue
+                records.append(_to_record(raw.uuid, props, inputs, output, status))
+                rows.append(i)
+            if not rows:
                 continue
-            inputs = _captured_inputs(props, parameters)
-            if not inputs:
-                skipped[SKIP_NO_INPUTS] += 1
-                continue
-            status = str(props.get("status") or "UNKNOWN")
-            output = decode_return_value(props.get("return_value"))
-            if status not in FAILED_STATUSES and output is None:
-                skipped[SKIP_NO_OUTPUT] += 1
-                continue
-            records.append(_to_record(raw.uuid, props, inputs, output, status))
-            vectors.append(vector)
+            if matrix is None:
+                # Untouched pages of np.empty are never resident: an upper bound costs nothing.
+                matrix = np.empty((max(capacity or 0, len(rows), 1024), block.shape[1]), np.float32)
+            elif block.shape[1] != matrix.shape[1]:
+                raise StoreError(f"function '{function_name}': vectors of {block.shape[1]} and {matrix.shape[1]} "
+                                 f"dimensions in one store; re-embed its logs with one model")
+            if kept + len(rows) > len(matrix):
+                matrix.resize((max(2 * len(matrix), kept + len(rows)), matrix.shape[1]), refcheck=False)
+            matrix[kept:kept + len(rows)] = block[rows]
+            kept += len(rows)
         if total == 0:
             known = ", ".join(s.name for s in self.list_functions()) or "none"
             raise StoreError(f"no logs of function '{function_name}' in the store (functions: {known})")
-        matrix = np.vstack(vectors).astype(np.float32, copy=False) if vectors else np.zeros((0, EMBEDDING_DIM), np.float32)
+        if matrix is None:
+            matrix = np.zeros((0, EMBEDDING_DIM), np.float32)
+        else:
+            matrix.resize((kept, matrix.shape[1]), refcheck=False)  # shrinks in place: no copy
         return FunctionLogs(function_name=function_name, records=records, vectors=matrix, skipped=dict(skipped), total=total)
 
     def _all_function_info(self) -> list[FunctionInfo]:
@@ -239,6 +264,26 @@ class _BulkReader(ABC):
     ) -> Iterator[tuple[_RawLog, Any]]:
         """Yield (log, vector) pairs; with ``with_vectors=False`` the vector slot is a has-vector bool."""
 
+    def capacity(self, store: Any, collection: str) -> int | None:
+        """An upper bound on the logs :meth:`blocks` can yield (``None``: unknown)."""
+        return None
+
+    def blocks(
+        self, store: Any, collection: str, function_name: str | None, *,
+        progress: ProgressCallback | None = None, size: int = 1024,
+    ) -> Iterator[tuple[list[_RawLog], np.ndarray, np.ndarray]]:
+        """(logs, their vectors as a float32 matrix, which rows hold a usable vector) a block at a time."""
+        raws: list[_RawLog] = []
+        vectors: list[Any] = []
+        for raw, vector in self.read(store, collection, function_name, with_vectors=True, progress=progress):
+            raws.append(raw)
+            vectors.append(vector)
+            if len(raws) == size:
+                yield (raws, *_stack(vectors))
+                raws, vectors = [], []
+        if raws:
+            yield (raws, *_stack(vectors))
+
 
 class _LanceBulkReader(_BulkReader):
     """LanceDB table -> Arrow record batches -> numpy; properties from the JSON payload column."""
@@ -268,16 +313,50 @@ class _LanceBulkReader(_BulkReader):
             if progress is not None:
                 progress(done, total)
 
+    def capacity(self, store, collection):
+        table = open_lance_table(self.db_path, collection)
+        return None if table is None else table.count_rows()
+
+    def blocks(self, store, collection, function_name, *, progress=None, size=1024):
+        """One block per Arrow record batch: its vectors converted once, without per-row Python."""
+        import pyarrow.compute as pc
+
+        table = open_lance_table(self.db_path, collection)
+        if table is None:
+            return
+        total = table.count_rows()
+        needle = None if function_name is None else json.dumps({"function_name": function_name})[1:-1]
+        done = 0
+        for batch in read_batches(table, ["uuid", "vector", "payload"], Path(self.db_path) / f"{collection}.lance"):
+            done += batch.num_rows
+            if needle is not None:
+                batch = batch.filter(pc.match_substring(batch.column("payload"), needle))
+            if batch.num_rows:
+                matrix, usable = vector_matrix(batch.column("vector"))
+                raws, rows = [], []
+                for i, (uuid, props) in enumerate(self._payloads(batch)):
+                    if function_name is None or props.get("function_name") == function_name:
+                        raws.append(_RawLog(uuid, props))
+                        rows.append(i)
+                if len(rows) < batch.num_rows:
+                    matrix, usable = matrix[rows], usable[rows]
+                if raws:
+                    yield raws, matrix, usable
+            if progress is not None:
+                progress(done, total)
+
     @staticmethod
-    def _rows(batch, function_name, with_vectors):
-        matrix, has_vector = vector_matrix(batch.column("vector"))
-        uuids = batch.column("uuid").to_pylist()
-        payloads = batch.column("payload").to_pylist()
-        for i, (uuid, payload) in enumerate(zip(uuids, payloads)):
+    def _payloads(batch):
+        for uuid, payload in zip(batch.column("uuid").to_pylist(), batch.column("payload").to_pylist()):
             try:
-                props = json.loads(payload) if payload else {}
+                yield uuid, (json.loads(payload) if payload else {})
             except ValueError:
-                props = {}
+                yield uuid, {}
+
+    @classmethod
+    def _rows(cls, batch, function_name, with_vectors):
+        matrix, has_vector = vector_matrix(batch.column("vector"))
+        for i, (uuid, props) in enumerate(cls._payloads(batch)):
             if function_name is not None and props.get("function_name") != function_name:
                 continue
             if with_vectors:
@@ -320,6 +399,20 @@ def vector_matrix(vectors: Any) -> tuple[np.ndarray, np.ndarray]:
         elif dim:
             raise StoreError(f"vector column holds {flat.size} values for {rows} rows of {dim}; the store is damaged")
     usable = valid & np.all(np.isfinite(matrix), axis=1) & np.any(matrix != 0, axis=1)
+    matrix[~usable] = 0.0
+    return matrix, usable
+
+
+def _stack(vectors: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row vectors (``None`` where there is none) as one float32 matrix and a usable-row mask."""
+    dim = next((len(v) for v in vectors if v is not None), EMBEDDING_DIM)
+    matrix = np.zeros((len(vectors), dim), np.float32)
+    usable = np.zeros(len(vectors), dtype=bool)
+    for i, vector in enumerate(vectors):
+        if vector is not None and len(vector) == dim:
+            matrix[i] = vector
+    finite = np.all(np.isfinite(matrix), axis=1)
+    usable[:] = finite & np.any(matrix != 0, axis=1)
     matrix[~usable] = 0.0
     return matrix, usable
 

@@ -30,6 +30,31 @@ def test_select_writes_valid_chatml_of_real_calls(seeded_store: Path, tmp_path: 
     assert "Golden data for draft_reply" in capsys.readouterr().err
 
 
+def test_select_reports_progress_for_every_stage(seeded_store: Path, tmp_path: Path, capsys) -> None:
+    """Each stage of an extraction (read, density, selection, write, validate) shows progress, in order."""
+    out = tmp_path / "golden.jsonl"
+    assert main(["select", "--store", str(seeded_store), "--function", "draft_reply", "--top-k", "5", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    starts = [err.index(f"{stage} draft_reply: ") for stage in ("read", "density", "selection", "write", "validate")]
+    assert starts == sorted(starts)
+    assert "write draft_reply: 5 to do" in err
+
+
+def test_ctrl_c_during_select_exits_130_with_one_line_and_no_file(seeded_store: Path, tmp_path: Path, capsys,
+                                                                   monkeypatch) -> None:
+    out = tmp_path / "golden.jsonl"
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("vectortrainer.golden.extractor.select_golden", interrupted)  # Ctrl-C while scoring
+    code = main(["select", "--store", str(seeded_store), "--function", "draft_reply", "--out", str(out)])
+    assert code == 130
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last == f"selection of draft_reply interrupted; {out} was not written"
+    assert not out.exists()
+
+
 def test_functions_lists_counts(seeded_store: Path, capsys) -> None:
     assert main(["functions", "--store", str(seeded_store)]) == 0
     err = capsys.readouterr().err

@@ -250,3 +250,47 @@ async def test_rules_screen_shows_progress_and_the_feedback_lines_skipped(tmp_pa
     lines = len(greetings_by_tier())
     assert "1 malformed line(s) skipped" in text and f"line {lines + 1}" in text
     assert "U+FFFD" in text and f"line(s) {lines + 2}" in text
+
+
+class _SlowLogSource(FixtureLogSource):
+    """The fixture logs, read in 200 batches of 20 ms each (a large store), counting the batches read."""
+
+    batches = 200
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read = 0
+
+    def read_function(self, name, progress=None):
+        import time
+
+        for done in range(1, self.batches + 1):
+            time.sleep(0.02)
+            self.read = done
+            if progress is not None:
+                progress(done, self.batches)
+        return super().read_function(name)
+
+
+async def test_cancelling_a_selection_stops_the_read_and_exports_nothing(tmp_path, monkeypatch):
+    config = fixture_config(tmp_path, monkeypatch)
+    source = _SlowLogSource()
+    app = make_app(config, source=source)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        bar = app.screen.query_one("#work-progress")
+        await wait_until(pilot, lambda: source.read >= 3 and bar.progress >= 1, "the read under way", then_settle=False)
+        assert bar.display and bar.total == source.batches and bar.show_eta
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not any(w.is_running for w in app.screen.workers if w.group == "selection"),
+                         "the selection worker to end")
+        await settle(pilot)
+        stopped_at = source.read
+        assert stopped_at < source.batches  # the read stopped at the next batch, not at the end
+        assert app.selection is None
+        assert not bar.display
+        assert "cancelled" in str(app.screen.query_one("#work-status").render())
+    output = tmp_path / "output"
+    assert not output.exists() or not list(output.glob("golden-*.jsonl"))
+    assert app.exported_path is None
