@@ -293,7 +293,8 @@ class _LanceBulkReader(_BulkReader):
     def __init__(self, db_path: str) -> None:
         self.db_path = db_path
 
-    def read(self, store, collection, function_name, *, with_vectors, progress=None):
+    def _batches(self, collection, function_name, progress):
+        """The table's record batches (prefiltered to ``function_name``), reporting rows read after each."""
         import pyarrow.compute as pc
 
         table = open_lance_table(self.db_path, collection)
@@ -305,13 +306,16 @@ class _LanceBulkReader(_BulkReader):
         for batch in read_batches(table, ["uuid", "vector", "payload"], Path(self.db_path) / f"{collection}.lance"):
             done += batch.num_rows
             if needle is not None:
-                # Cheap prefilter on the JSON text; the parsed payload is checked again below.
-                mask = pc.match_substring(batch.column("payload"), needle)
-                batch = batch.filter(mask)
+                # Cheap prefilter on the JSON text; the parsed payload is checked again by the caller.
+                batch = batch.filter(pc.match_substring(batch.column("payload"), needle))
             if batch.num_rows:
-                yield from self._rows(batch, function_name, with_vectors)
+                yield batch
             if progress is not None:
                 progress(done, total)
+
+    def read(self, store, collection, function_name, *, with_vectors, progress=None):
+        for batch in self._batches(collection, function_name, progress):
+            yield from self._rows(batch, function_name, with_vectors)
 
     def capacity(self, store, collection):
         table = open_lance_table(self.db_path, collection)
@@ -319,31 +323,17 @@ class _LanceBulkReader(_BulkReader):
 
     def blocks(self, store, collection, function_name, *, progress=None, size=1024):
         """One block per Arrow record batch: its vectors converted once, without per-row Python."""
-        import pyarrow.compute as pc
-
-        table = open_lance_table(self.db_path, collection)
-        if table is None:
-            return
-        total = table.count_rows()
-        needle = None if function_name is None else json.dumps({"function_name": function_name})[1:-1]
-        done = 0
-        for batch in read_batches(table, ["uuid", "vector", "payload"], Path(self.db_path) / f"{collection}.lance"):
-            done += batch.num_rows
-            if needle is not None:
-                batch = batch.filter(pc.match_substring(batch.column("payload"), needle))
-            if batch.num_rows:
-                matrix, usable = vector_matrix(batch.column("vector"))
-                raws, rows = [], []
-                for i, (uuid, props) in enumerate(self._payloads(batch)):
-                    if function_name is None or props.get("function_name") == function_name:
-                        raws.append(_RawLog(uuid, props))
-                        rows.append(i)
-                if len(rows) < batch.num_rows:
-                    matrix, usable = matrix[rows], usable[rows]
-                if raws:
-                    yield raws, matrix, usable
-            if progress is not None:
-                progress(done, total)
+        for batch in self._batches(collection, function_name, progress):
+            matrix, usable = vector_matrix(batch.column("vector"))
+            raws, rows = [], []
+            for i, (uuid, props) in enumerate(self._payloads(batch)):
+                if function_name is None or props.get("function_name") == function_name:
+                    raws.append(_RawLog(uuid, props))
+                    rows.append(i)
+            if len(rows) < batch.num_rows:
+                matrix, usable = matrix[rows], usable[rows]
+            if raws:
+                yield raws, matrix, usable
 
     @staticmethod
     def _payloads(batch):
