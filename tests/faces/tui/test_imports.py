@@ -9,7 +9,7 @@ from tests.support import REPO_ROOT
 
 # Seconds or hundreds of milliseconds each; tiktoken (about 20 ms) and numpy (about 0.1 s) are not on the list.
 HEAVY = ("vectorwave", "torch", "sentence_transformers", "transformers", "lancedb", "openai", "faiss", "scipy",
-         "streamlit")
+         "numba", "streamlit")
 
 
 def test_tui_import_is_light():
