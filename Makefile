@@ -28,7 +28,7 @@ $(APP_STAMP): pyproject.toml constraints.txt | $(PY)
 	touch $@
 
 $(DEV_STAMP): pyproject.toml constraints.txt | $(PY)
-	$(PIP) install --quiet -c constraints.txt -e ".[dev,local]"
+	$(PIP) install --quiet -c constraints.txt -e ".[dev,local,distributed]"
 	touch $(APP_STAMP) $@
 
 seed: $(APP_STAMP)

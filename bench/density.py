@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vectortrainer.golden.approximate import density_error  # noqa: E402
 from vectortrainer.golden.density import epsilon_density, epsilon_graph_stats, similarity_threshold  # noqa: E402
-from vectortrainer.golden.kernel import worker_count  # noqa: E402
+from vectortrainer.golden.runners import worker_count  # noqa: E402
 
 DIM = 384
 EPSILON = 0.15

@@ -55,6 +55,15 @@ class SelectionConfig:
 
 
 @dataclass
+class DensityConfig:
+    # Where the exact density tasks run: "local" (threads of this process) or "ray" (a Ray
+    # cluster; needs the [distributed] extra). Both give the same densities and picks.
+    backend: Literal["local", "ray"] = "local"
+    # The Ray cluster to join ("auto", "ray://head:10001"); null: RAY_ADDRESS if set, else a local Ray.
+    ray_address: str | None = None
+
+
+@dataclass
 class FeedbackConfig:
     path: Path = DEFAULT_HOME / "feedback.jsonl"
     # Screen out pairs whose fix rewrites the meaning (MiniLM similarity) before learning rules.
@@ -172,6 +181,7 @@ class FireworksConfig:
 class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     selection: SelectionConfig = field(default_factory=SelectionConfig)
+    density: DensityConfig = field(default_factory=DensityConfig)
     feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
     hooks: HooksConfig = field(default_factory=HooksConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)

@@ -326,7 +326,8 @@ class TrainingPipeline:
             self._check_cancelled()
             self.monitor.on_progress("extract", done, total, f"{step} {function}")
 
-        extractor = DensityBasedExtractor.from_config(self.config.selection, source=source, progress=progress)
+        extractor = DensityBasedExtractor.from_config(self.config.selection, source=source,
+                                                      density=self.config.density, progress=progress)
         report = extractor.extract_golden_data(function, run.golden_path)
         # Recorded so the web map shows what this run trained on, even after the store changes.
         run.write_json(GOLDEN_PICKS_FILE, golden_picks(report))
@@ -609,7 +610,8 @@ class TrainingPipeline:
                 raise StoreError(f"{self.store_path}: no VectorWave store there; set store.path / --store, "
                                  f"or create the demo store with `vectortrainer demo seed`")
             else:
-                self.source = LogSource.open(self.store_path)
+                density = self.config.density
+                self.source = LogSource.open(self.store_path, backend=density.backend, ray_address=density.ray_address)
         return self.source
 
     def _training_files(self, run: RunDirectory) -> tuple[Path, Path | None]:

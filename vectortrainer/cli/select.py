@@ -49,8 +49,10 @@ def select_command(args: argparse.Namespace) -> int:
                     stderr_console.print(f"{stage} {function}: {total or '?'} to do")
             bar.update(tasks[stage], completed=done, total=total or None)
 
-        source = LogSource.open(config.store.path)
-        extractor = DensityBasedExtractor.from_config(config.selection, source=source, progress=on_progress)
+        density = config.density
+        source = LogSource.open(config.store.path, backend=density.backend, ray_address=density.ray_address)
+        extractor = DensityBasedExtractor.from_config(config.selection, source=source, density=density,
+                                                      progress=on_progress)
         try:
             report = extractor.extract_golden_data(function, args.out)
         except KeyboardInterrupt:

@@ -83,7 +83,9 @@ def dense_clusters(
         return DenseClusters(labels, np.zeros(0, np.int64), np.zeros(0, np.int64), tau, 0)
     micro_ids, micro_of_core = np.unique(components[core_rows], return_inverse=True)
     sums = np.zeros((len(micro_ids), unit.shape[1]), dtype=np.float64)
-    np.add.at(sums, micro_of_core, unit[core_rows])
+    for start in range(0, len(core_rows), _ROW_CHUNK):  # a chunk at a time: no copy of every core row
+        part = slice(start, start + _ROW_CHUNK)
+        np.add.at(sums, micro_of_core[part], unit[core_rows[part]])
     sizes = np.bincount(micro_of_core, minlength=len(micro_ids)).astype(np.float64)
     group_of_micro = _average_linkage(sums, sizes, tau)
     labels[core_rows] = group_of_micro[micro_of_core]

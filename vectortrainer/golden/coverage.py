@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vectortrainer.golden.density import unit_rows
+from vectortrainer.golden.density import ROW_CHUNK, unit_rows
 from vectortrainer.golden.selection import GoldenSelection
 
 
@@ -68,24 +68,27 @@ class Coverage:
 
 def coverage(selection: GoldenSelection, vectors: np.ndarray) -> Coverage:
     """The coverage report of ``selection`` over the ``vectors`` it was made from."""
-    unit, _ = unit_rows(vectors)
     picks = [pick.row for pick in selection.picks]
     stands_for = [0] * len(picks)
     participating = np.flatnonzero(selection.participating)
     clusters = selection.clusters
     if picks and len(participating):
-        sims = unit[participating] @ unit[picks].T  # participants x picks
+        pick_units, _ = unit_rows(np.asarray(vectors)[picks])
         pick_cluster = np.array([pick.cluster for pick in selection.picks])
         pick_is_anomaly = np.array([pick.strategy == "anomaly" for pick in selection.picks])
-        own = clusters[participating]
-        # Cluster members stand with their own cluster's steady picks; others with a close anomaly pick.
-        allowed = np.where(own[:, None] >= 0, (pick_cluster[None, :] == own[:, None]) & ~pick_is_anomaly[None, :],
-                           pick_is_anomaly[None, :] & (sims >= 1.0 - selection.epsilon))
-        masked = np.where(allowed, sims, -np.inf)
-        best = np.argmax(masked, axis=1)
-        has = np.isfinite(masked[np.arange(len(participating)), best])
-        for column in best[has]:  # a pick is its own most similar pick, so it counts itself
-            stands_for[int(column)] += 1
+        for start in range(0, len(participating), ROW_CHUNK):  # participants x picks, a chunk at a time
+            rows = participating[start : start + ROW_CHUNK]
+            sims = unit_rows(np.asarray(vectors)[rows])[0] @ pick_units.T
+            own = clusters[rows]
+            # Cluster members stand with their own cluster's steady picks; others with a close anomaly pick.
+            allowed = np.where(own[:, None] >= 0,
+                               (pick_cluster[None, :] == own[:, None]) & ~pick_is_anomaly[None, :],
+                               pick_is_anomaly[None, :] & (sims >= 1.0 - selection.epsilon))
+            masked = np.where(allowed, sims, -np.inf)
+            best = np.argmax(masked, axis=1)
+            has = np.isfinite(masked[np.arange(len(rows)), best])
+            for column in best[has]:  # a pick is its own most similar pick, so it counts itself
+                stands_for[int(column)] += 1
     picked_clusters = {pick.cluster for pick in selection.picks if pick.strategy == "steady" and pick.cluster >= 0}
     steady_budget = len(selection.steady)
     uncovered = []

@@ -51,6 +51,7 @@ from vectortrainer.golden.epsilon import (
 
 if TYPE_CHECKING:
     from vectortrainer.golden.pruning import Pieces
+    from vectortrainer.golden.runners import Pair, TaskRunner
 
 DEFAULT_BLOCK_SIZE = 512  # a 512 x 512 float32 block (1 MB) stays in cache for the epilogue
 EXACT_MODE_LIMIT = 60_000
@@ -116,20 +117,49 @@ def check_epsilon(epsilon: float) -> None:
         raise ConfigError(f"epsilon={epsilon!r}: {problem}")
 
 
-def unit_rows(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows scaled to unit length as float32, and a mask of rows that were non-zero."""
+ROW_CHUNK = 65_536  # rows per step of the whole-matrix passes: temporaries stay a few tens of MB
+
+
+def unit_rows(vectors: np.ndarray, *, copy: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Rows scaled to unit length as float32, and a mask of rows that were non-zero.
+
+    With ``copy=False`` a float32 array is normalised in place (and returned); any
+    other dtype is converted into a new array either way.
+    """
+    unit = _matrix(vectors).astype(np.float32, copy=copy)
+    nonzero = np.empty(len(unit), dtype=bool)
+    for start in range(0, len(unit), ROW_CHUNK):
+        part = unit[start : start + ROW_CHUNK]
+        _refuse_non_finite(part, start)
+        norms = np.sqrt(np.einsum("ij,ij->i", part, part, dtype=np.float64)).astype(np.float32)
+        nonzero[start : start + ROW_CHUNK] = norms > 0
+        np.divide(part, norms[:, None], out=part, where=norms[:, None] > 0)
+    return unit, nonzero
+
+
+def nonzero_rows(vectors: np.ndarray) -> np.ndarray:
+    """Which rows of ``vectors`` are non-zero (NaN or infinity refused as in :func:`unit_rows`); no copy."""
+    array = _matrix(vectors)
+    nonzero = np.empty(len(array), dtype=bool)
+    for start in range(0, len(array), ROW_CHUNK):
+        part = array[start : start + ROW_CHUNK]
+        _refuse_non_finite(part, start)
+        nonzero[start : start + ROW_CHUNK] = (part != 0).any(axis=1)
+    return nonzero
+
+
+def _matrix(vectors: np.ndarray) -> np.ndarray:
     array = np.asarray(vectors)
     if array.ndim != 2:
         raise DataFormatError(f"vectors: expected a 2-D array (logs x dimensions), got shape {array.shape}")
-    array = array.astype(np.float32, copy=False)
-    if array.size and not np.isfinite(array).all():
-        bad = int(np.flatnonzero(~np.isfinite(array).all(axis=1))[0])
+    return array
+
+
+def _refuse_non_finite(part: np.ndarray, start: int) -> None:
+    finite = np.isfinite(part).all(axis=1)
+    if not finite.all():
+        bad = start + int(np.flatnonzero(~finite)[0])
         raise DataFormatError(f"vectors: row {bad} holds NaN or infinity; re-embed or drop that log")
-    norms = np.linalg.norm(array, axis=1)
-    nonzero = norms > 0
-    unit = np.zeros_like(array)
-    np.divide(array, norms[:, None], out=unit, where=nonzero[:, None])
-    return unit, nonzero
 
 
 def epsilon_density(vectors: np.ndarray, epsilon: float, *, block_size: int = DEFAULT_BLOCK_SIZE) -> np.ndarray:
@@ -149,6 +179,8 @@ def epsilon_graph_stats(
     progress: Progress | None = None,
     min_samples: int | None = None,
     workers: int | None = None,
+    runner: TaskRunner | None = None,
+    overwrite: bool = False,
 ) -> DensityResult:
     """Density, neighbour counts and connected components of the epsilon-graph.
 
@@ -157,6 +189,12 @@ def epsilon_graph_stats(
     ``epsilon="auto"`` is chosen from those (:mod:`vectortrainer.golden.epsilon`); rows
     with ``min_samples`` neighbours within epsilon are *core*, components join only
     core rows, and each row's nearest core neighbour is kept (see :class:`DensityResult`).
+
+    ``runner`` runs the exact tasks (default: threads of this process, ``workers`` of
+    them; :mod:`vectortrainer.golden.runners`); every runner gives the same result.
+    With ``overwrite`` a float32 ``vectors`` is normalised in place and its rows are
+    reordered in place while the passes run (restored before returning, also on an
+    error): no copy of the matrix is made.
     """
     if epsilon != "auto":
         similarity_threshold(epsilon)  # validates a given epsilon before any work
@@ -169,76 +207,84 @@ def epsilon_graph_stats(
     if mode not in ("auto", "exact", "pruned", "ann"):
         raise ConfigError(f"density mode {mode!r}: expected 'auto', 'exact', 'pruned' or 'ann'")
     started = time.perf_counter()
-    unit, nonzero = unit_rows(vectors)
+    from vectortrainer.golden import pruning
+    from vectortrainer.golden.runners import ThreadRunner
+
+    runner = runner or ThreadRunner(workers)
+    unit, nonzero = unit_rows(vectors, copy=not overwrite)
     n = len(unit)
     live = np.flatnonzero(nonzero)
-    sub = np.ascontiguousarray(unit[live])
+    sub = unit if len(live) == n else unit[live]  # a copy only when some rows are zero
     m = len(sub)
     phases = _Phases(progress, 2 if min_samples is not None else 1)
     if mode == "auto":
         mode = "exact" if m <= EXACT_MODE_LIMIT else "pruned"
     fallback = mode == "pruned" and m > EXACT_MODE_LIMIT  # "auto" beyond the limit: ann if pruning cannot help
 
-    from vectortrainer.golden import pruning
-
     pieces: Pieces | None = None
     if m > 1 and mode in ("exact", "pruned"):
         pieces = (pruning.contiguous_pieces(m, block_size) if mode == "exact"
                   else pruning.kmeans_pieces(sub, block_size, seed))
-    index = None
-    kth = None
-    kth_mode: Literal["exact", "ann"] | None = None
-    if min_samples is not None:
-        kth = np.full(n, -np.inf)
-        kth_mode = "ann" if mode == "ann" else "exact"
-        if m > 1:
-            sub_kth = None
-            knn_phase = phases.next()
-            if pieces is not None:
-                sub_kth = _kth_pass(sub, pieces, min_samples, block_size, mode == "pruned",
-                                    KNN_WORK_LIMIT if fallback else None, knn_phase, workers)
-            if sub_kth is None:  # "ann", or pruning cannot help the kNN pass: the index finds the k-th neighbours
-                kth_mode = "ann"
-                index = _index(sub, nprobe, seed)
-                sub_kth = _approximate().kth_from_index(index[0], sub, min_samples, knn_phase)
-            kth[live] = sub_kth
-    choice = choose_epsilon(kth[live], min_samples) if epsilon == "auto" else given_epsilon(float(epsilon))
-    threshold = similarity_threshold(choice.epsilon)
-    core = None if kth is None else kth >= threshold
-    # Core logs join one micro-cluster when they are at least this alike (the auto choice's upper cut).
-    link = max(threshold, (choice.link_similarity or 0.0) - SIMILARITY_TOLERANCE)
+    rows = _PieceOrder(sub, None if pieces is None else pieces.order)
+    try:
+        index = None
+        kth = None
+        kth_mode: Literal["exact", "ann"] | None = None
+        if min_samples is not None:
+            kth = np.full(n, -np.inf)
+            kth_mode = "ann" if mode == "ann" else "exact"
+            if m > 1:
+                sub_kth = None
+                knn_phase = phases.next()
+                if pieces is not None:
+                    sub_kth = _kth_pass(rows.in_piece_order(), pieces.order, pieces, min_samples, block_size,
+                                        mode == "pruned", KNN_WORK_LIMIT if fallback else None, knn_phase, runner)
+                if sub_kth is None:  # "ann", or pruning cannot help the kNN pass: the index finds the k-th neighbours
+                    kth_mode = "ann"
+                    index = _index(rows.in_original_order(), nprobe, seed)
+                    sub_kth = _approximate().kth_from_index(index[0], sub, min_samples, knn_phase)
+                kth[live] = sub_kth
+        choice = choose_epsilon(kth[live], min_samples) if epsilon == "auto" else given_epsilon(float(epsilon))
+        threshold = similarity_threshold(choice.epsilon)
+        core = None if kth is None else kth >= threshold
+        # Core logs join one micro-cluster when they are at least this alike (the auto choice's upper cut).
+        link = max(threshold, (choice.link_similarity or 0.0) - SIMILARITY_TOLERANCE)
 
-    density = np.zeros(n, dtype=np.float64)
-    counts = np.zeros(n, dtype=np.int64)
-    components = np.arange(n, dtype=np.int64)
-    nearest_core = np.full(n, -1, dtype=np.int64) if core is not None else None
-    error = None
-    work = 1.0
-    if m > 1:
-        sub_core = None if core is None else core[live]
-        graph = None
-        if mode != "ann":
-            assert pieces is not None
-            partners = _partners(pieces, threshold, mode == "pruned")
-            work = _pair_work(pieces, partners, m)
-            if not (fallback and work > PRUNED_WORK_LIMIT):
-                graph = _graph_pass(sub, pieces, partners, threshold, link, sub_core, block_size, phases.next(),
-                                    workers)
-            else:
-                mode = "ann"
-        if graph is None:
-            index = index or _index(sub, nprobe, seed)
-            approximate = _approximate()
-            graph = approximate.range_graph(index[0], sub, threshold, link, sub_core, phases.next())
-            error = approximate.density_error(sub, threshold, graph[0], error_sample_size,
-                                              np.random.default_rng(seed))
-            work = 1.0
-        d, c, comp, near = graph
-        density[live] = d
-        counts[live] = c
-        components[live] = live[comp]  # component label = smallest original row index
-        if nearest_core is not None and near is not None:
-            nearest_core[live] = np.where(near >= 0, live[np.maximum(near, 0)], -1)
+        density = np.zeros(n, dtype=np.float64)
+        counts = np.zeros(n, dtype=np.int64)
+        components = np.arange(n, dtype=np.int64)
+        nearest_core = np.full(n, -1, dtype=np.int64) if core is not None else None
+        error = None
+        work = 1.0
+        if m > 1:
+            sub_core = None if core is None else core[live]
+            graph = None
+            if mode != "ann":
+                assert pieces is not None
+                partners = _partners(pieces, threshold, mode == "pruned")
+                work = _pair_work(pieces, partners, m)
+                if not (fallback and work > PRUNED_WORK_LIMIT):
+                    order = pieces.order
+                    graph = _graph_pass(rows.in_piece_order(), order, pieces, partners, threshold, link,
+                                        None if sub_core is None else sub_core[order], block_size, phases.next(),
+                                        runner)
+                else:
+                    mode = "ann"
+            if graph is None:
+                index = index or _index(rows.in_original_order(), nprobe, seed)
+                approximate = _approximate()
+                graph = approximate.range_graph(index[0], sub, threshold, link, sub_core, phases.next())
+                error = approximate.density_error(sub, threshold, graph[0], error_sample_size,
+                                                  np.random.default_rng(seed))
+                work = 1.0
+            d, c, comp, near = graph
+            density[live] = d
+            counts[live] = c
+            components[live] = live[comp]  # component label = smallest original row index
+            if nearest_core is not None and near is not None:
+                nearest_core[live] = np.where(near >= 0, live[np.maximum(near, 0)], -1)
+    finally:
+        rows.in_original_order()
     return DensityResult(
         density=density,
         neighbour_counts=counts,
@@ -323,80 +369,66 @@ def _plan(pieces: Pieces, partners: list[np.ndarray], block_size: int) -> list[t
 
 
 def _graph_pass(
-    unit: np.ndarray, pieces: Pieces, partners: list[np.ndarray], threshold: float, link: float,
-    core: np.ndarray | None, block_size: int, progress: Progress | None, workers: int | None,
+    rows: np.ndarray, ids: np.ndarray, pieces: Pieces, partners: list[np.ndarray], threshold: float, link: float,
+    core: np.ndarray | None, block_size: int, progress: Progress | None, runner: TaskRunner,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-    """Exact density, counts, components and nearest cores over the planned piece pairs."""
-    from vectortrainer.golden.kernel import GraphAccumulator, graph_task, run_tasks
+    """Exact density, counts, components and nearest cores over the planned piece pairs.
 
-    n = len(unit)
-    order = pieces.order
-    permuted = unit if _identity(order) else unit[order]
-    core_p = None if core is None else core[order]
-    plan = _plan(pieces, partners, block_size)
+    ``rows`` are the unit rows in piece order, ``ids`` their original indices and
+    ``core`` their core flags (in piece order too); results come back in original order.
+    """
+    from vectortrainer.golden.kernel import GraphAccumulator
+    from vectortrainer.golden.runners import graph_pair
+
+    n = len(rows)
+    pairs = [_pair(pieces, a, group) for a, group in _plan(pieces, partners, block_size)]
     acc = GraphAccumulator(n, n, core is not None)
-
-    def positions(a: int, group: np.ndarray | None) -> tuple[np.ndarray | slice, np.ndarray | slice | None]:
-        return _rows_of(pieces, None, a), (None if group is None else _rows_of(pieces, group, a))
-
-    def task(a: int, group: np.ndarray | None):
-        pa, pb = positions(a, group)
-        rows_b = None if pb is None else permuted[pb]
-        return lambda: graph_task(permuted[pa], rows_b, order[pa], None if pb is None else order[pb],
-                                  threshold, link, None if core_p is None else core_p[pa],
-                                  None if core_p is None or pb is None else core_p[pb])
-
-    results = run_tasks((task(a, group) for a, group in plan), workers=workers)
-    for done, ((a, group), part) in enumerate(zip(plan, results), 1):
-        pa, pb = positions(a, group)
+    results = runner.map(graph_pair, (rows, ids, core, threshold, link), pairs)
+    for done, ((pa, pb), part) in enumerate(zip(pairs, results), 1):
         acc.add(_as_index(pa), None if pb is None else _as_index(pb), part)
         if progress:
-            progress(done, len(plan))
+            progress(done, len(pairs))
     density = np.empty(n)
     counts = np.empty(n, dtype=np.int64)
-    density[order] = acc.density
-    counts[order] = acc.counts
+    density[ids] = acc.density
+    counts[ids] = acc.counts
     near = None
     if core is not None:
         near = np.empty(n, dtype=np.int64)
-        near[order] = acc.near
+        near[ids] = acc.near
     return density, counts, acc.components(), near
 
 
 def _kth_pass(
-    unit: np.ndarray, pieces: Pieces, k: int, block_size: int, prune: bool, work_limit: float | None,
-    progress: Progress | None, workers: int | None,
+    rows: np.ndarray, ids: np.ndarray, pieces: Pieces, k: int, block_size: int, prune: bool,
+    work_limit: float | None, progress: Progress | None, runner: TaskRunner,
 ) -> np.ndarray | None:
     """Each row's similarity to its ``k``-th most similar other row (-inf with fewer than ``k`` others).
 
-    Exact. With ``prune``, a first stage runs each piece with itself and its nearest
-    pieces; a pair is then skipped when its similarity bound is below the current
-    ``k``-th similarity of every row on both sides (no row can improve). Returns None
-    when ``work_limit`` is set and the second stage would exceed that share of the
-    pair work (pruning cannot help: the caller falls back to the index).
+    Exact; ``rows`` in piece order, the result in original order (``ids``). With
+    ``prune``, a first stage runs each piece with itself and its nearest pieces; a
+    pair is then skipped when its similarity bound is below the current ``k``-th
+    similarity of every row on both sides (no row can improve). Returns None when
+    ``work_limit`` is set and the second stage would exceed that share of the pair
+    work (pruning cannot help: the caller falls back to the index).
     """
-    from vectortrainer.golden.kernel import TopKAccumulator, run_tasks, topk_task
+    from vectortrainer.golden.kernel import TopKAccumulator
     from vectortrainer.golden.pruning import similarity_bounds
+    from vectortrainer.golden.runners import topk_pair
 
-    n = len(unit)
-    order = pieces.order
-    permuted = unit if _identity(order) else unit[order]
+    n = len(rows)
     acc = TopKAccumulator(n, max(1, k))
     count = len(pieces)
 
     def run(plan: list[tuple[int, np.ndarray | None]], report: Progress | None) -> None:
-        def task(a: int, group: np.ndarray | None):
-            pa = _rows_of(pieces, None, a)
-            rows_b = None if group is None else permuted[_rows_of(pieces, group, a)]
-            return lambda: topk_task(permuted[pa], rows_b, max(1, k))
-
-        results = run_tasks((task(a, group) for a, group in plan), workers=workers)
-        for done, ((a, group), (top_a, top_b)) in enumerate(zip(plan, results), 1):
-            acc.add(_as_index(_rows_of(pieces, None, a)), top_a)
-            if group is not None:
-                acc.add(_as_index(_rows_of(pieces, group, a)), top_b)
+        pairs = [_pair(pieces, a, group) for a, group in plan]
+        results = runner.map(topk_pair, (rows, max(1, k)), pairs)
+        for done, ((pa, pb), (top_a, top_b)) in enumerate(zip(pairs, results), 1):
+            acc.add(_as_index(pa), top_a)
+            if pb is not None:
+                acc.add(_as_index(pb), top_b)
             if report:
-                report(done, len(plan))
+                report(done, len(pairs))
 
     if not prune:
         run(_plan(pieces, [np.arange(a + 1, count) for a in range(count)], block_size), progress)
@@ -423,8 +455,39 @@ def _kth_pass(
         run([(a, g) for a in range(count) for g in _groups(pieces, second[a], block_size)], stage)
         kth = acc.kth()
     out = np.empty(n)
-    out[order] = kth
+    out[ids] = kth
     return out
+
+
+def _pair(pieces: Pieces, a: int, group: np.ndarray | None) -> Pair:
+    """Positions (in piece order) of piece ``a`` and of its partner ``group`` (``None``: with itself)."""
+    return _rows_of(pieces, None, a), (None if group is None else _rows_of(pieces, group, a))
+
+
+class _PieceOrder:
+    """The working rows, put in piece order in place for the exact passes and back for everything else."""
+
+    def __init__(self, rows: np.ndarray, order: np.ndarray | None) -> None:
+        self.rows = rows
+        self.order = None if order is None or _identity(order) else order
+        self.reordered = False
+
+    def in_piece_order(self) -> np.ndarray:
+        from vectortrainer.golden.pruning import reorder_rows
+
+        if self.order is not None and not self.reordered:
+            reorder_rows(self.rows, self.order)
+            self.reordered = True
+        return self.rows
+
+    def in_original_order(self) -> np.ndarray:
+        from vectortrainer.golden.pruning import restore_rows
+
+        if self.reordered:
+            assert self.order is not None
+            restore_rows(self.rows, self.order)
+            self.reordered = False
+        return self.rows
 
 
 def _identity(order: np.ndarray) -> bool:

@@ -17,13 +17,14 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from vectortrainer.config import SelectionConfig
+from vectortrainer.config import DensityConfig, SelectionConfig
 from vectortrainer.errors import StoreError
 from vectortrainer.files import write_jsonl
 from vectortrainer.golden.approximate import DensityError
 from vectortrainer.golden.coverage import Coverage, coverage
 from vectortrainer.golden.epsilon import DEFAULT_MIN_SAMPLES
 from vectortrainer.golden.chatml import ValidationReport, build_example, system_prompt_for, validate_chat_jsonl
+from vectortrainer.golden.runners import TaskRunner, runner_for
 from vectortrainer.golden.selection import GoldenSelection, select_golden
 from vectortrainer.store.records import FunctionLogs
 from vectortrainer.store.source import LogSource
@@ -105,6 +106,7 @@ class DensityBasedExtractor:
         density_mode: Literal["auto", "exact", "pruned", "ann"] = "auto",
         source: LogReader | None = None,
         progress: StageProgress | None = None,
+        runner: TaskRunner | None = None,
     ) -> None:
         if source is None:
             if dataset_manager is None:
@@ -120,15 +122,18 @@ class DensityBasedExtractor:
         self.system_prompts = dict(system_prompts or {})
         self.density_mode = density_mode
         self.progress = progress
+        self.runner = runner  # None: threads of this process
 
     @classmethod
-    def from_config(cls, selection: SelectionConfig, *, source: LogReader,
+    def from_config(cls, selection: SelectionConfig, *, source: LogReader, density: DensityConfig | None = None,
                     progress: StageProgress | None = None) -> "DensityBasedExtractor":
-        """The extractor the ``selection`` section of a config describes, over ``source``."""
+        """The extractor the ``selection`` (and ``density``) sections of a config describe, over ``source``."""
+        density = density or DensityConfig()
+        runner = None if density.backend == "local" else runner_for(density.backend, density.ray_address)
         return cls(source=source, epsilon=selection.epsilon, top_k=selection.top_k,
                    anomaly_share=selection.anomaly_share, system_prompts=selection.system_prompts,
                    min_samples=selection.min_samples, cluster_similarity=selection.cluster_similarity_value,
-                   progress=progress)
+                   progress=progress, runner=runner)
 
     def extract_golden_data(self, function_name: str, output_path: str | Path) -> ExtractionReport:
         """Select golden logs of ``function_name`` and write them to ``output_path`` (atomically)."""
@@ -138,18 +143,7 @@ class DensityBasedExtractor:
         logs = self.source.read_function(function_name, progress=self._stage("read"))
         timings["read"] = time.perf_counter() - started
 
-        selection = select_golden(
-            logs.vectors,
-            logs.statuses,
-            epsilon=self.epsilon,
-            top_k=self.top_k,
-            anomaly_share=self.anomaly_share,
-            min_cluster_size=self.min_cluster_size,
-            min_samples=self.min_samples,
-            cluster_similarity=self.cluster_similarity,
-            density_mode=self.density_mode,
-            progress=self._stage("density"),
-        )
+        selection = self.select(logs)
         self._report_stage("selection", 1, 1)
         timings["density"] = selection.density_seconds
         timings["selection"] = selection.selection_seconds
@@ -181,6 +175,27 @@ class DensityBasedExtractor:
         self._report_stage("validate", len(examples), len(examples))
         timings["validate"] = time.perf_counter() - started
         return self._report(function_name, output_path, logs, selection, validation, timings)
+
+    def select(self, logs: FunctionLogs) -> GoldenSelection:
+        """The golden selection over ``logs`` with this extractor's settings.
+
+        Works in ``logs.vectors`` itself (no copy of the matrix): afterwards its
+        participating rows are normalised to unit length, each still in its place.
+        """
+        return select_golden(
+            logs.vectors,
+            logs.statuses,
+            epsilon=self.epsilon,
+            top_k=self.top_k,
+            anomaly_share=self.anomaly_share,
+            min_cluster_size=self.min_cluster_size,
+            min_samples=self.min_samples,
+            cluster_similarity=self.cluster_similarity,
+            density_mode=self.density_mode,
+            progress=self._stage("density"),
+            runner=self.runner,
+            overwrite=True,
+        )
 
     def _report_stage(self, stage: str, done: int, total: int) -> None:
         if self.progress is not None:

@@ -12,11 +12,8 @@ both sides:
 * :func:`topk_task`: each side's ``k`` highest similarities on the other side.
 
 Partial results are merged in task order (:class:`GraphAccumulator`,
-:class:`TopKAccumulator`), so any runner that executes the same tasks (threads here,
-another process or machine later) gives the same result. :func:`run_tasks` runs
-tasks on one BLAS thread each in a thread pool (numpy and the compiled epilogue
-release the GIL), merging results in order; memory is bounded by one block per
-worker.
+:class:`TopKAccumulator`), so any runner that executes the same tasks (threads of this process, or Ray tasks
+on other machines: :mod:`vectortrainer.golden.runners`) gives the same result.
 
 Importing this module compiles nothing until a task runs; the compiled functions are
 cached on disk by numba (``cache=True``).
@@ -24,10 +21,7 @@ cached on disk by numba (``cache=True``).
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numba
@@ -274,35 +268,3 @@ class TopKAccumulator:
 
     def kth(self) -> np.ndarray:
         return self.top[:, self.k - 1].astype(np.float64)
-
-
-# ---------------------------------------------------------------------------------------------
-# running
-
-
-def worker_count() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def run_tasks(tasks: Iterable[Callable[[], object]], *, workers: int | None = None) -> Iterator[object]:
-    """Runs ``tasks`` (callables) on ``workers`` threads, one BLAS thread each; yields results in task order."""
-    from threadpoolctl import threadpool_limits
-
-    workers = worker_count() if workers is None else workers
-    window = 4 * workers  # results waiting to be merged: bounded memory
-    with threadpool_limits(limits=1, user_api="blas"):
-        if workers == 1:
-            for task in tasks:
-                yield task()
-            return
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            pending = []
-            for task in tasks:
-                pending.append(pool.submit(task))
-                if len(pending) >= window:
-                    yield pending.pop(0).result()
-            for future in pending:
-                yield future.result()

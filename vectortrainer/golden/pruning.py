@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 ANGLE_SLACK = 1e-3  # radians added to every radius sum: float32 products are good to ~1e-6
@@ -102,7 +103,7 @@ def kmeans_pieces(unit: np.ndarray, block_size: int, seed: int = 0, groups: int 
     norms = np.linalg.norm(centres, axis=1, keepdims=True)
     centres = np.divide(centres, norms, out=np.zeros_like(centres), where=norms > 0)
     # A few far-off members would widen a piece's radius for all its pairs: they go to pieces of their own.
-    angle = np.arccos(np.clip(np.einsum("ij,ij->i", unit.astype(np.float64), centres[labels]), -1.0, 1.0))
+    angle = _angles(unit, np.arange(n), centres, labels)
     outlier = np.zeros(n, dtype=bool)
     by_label = np.argsort(labels, kind="stable")
     cuts = np.flatnonzero(np.diff(labels[by_label])) + 1
@@ -134,10 +135,55 @@ def kmeans_pieces(unit: np.ndarray, block_size: int, seed: int = 0, groups: int 
     centres_a = np.asarray(piece_centres, dtype=np.float64).reshape(-1, dim)
     # Angle of each row to its piece's centre, in float64.
     member_piece = np.repeat(np.arange(len(starts_a)), stops_a - starts_a)
-    cos = np.einsum("ij,ij->i", unit[order].astype(np.float64), centres_a[member_piece])
-    angles = np.arccos(np.clip(cos, -1.0, 1.0))
+    angles = _angles(unit, order, centres_a, member_piece)
     radii = np.maximum.reduceat(angles, starts_a) if len(starts_a) else np.zeros(0)
     return Pieces(order, starts_a, stops_a, centres_a, radii)
+
+
+ANGLE_CHUNK = 32_768  # rows per float64 chunk: a few tens of MB, whatever n is
+
+
+def _angles(unit: np.ndarray, rows: np.ndarray, centres: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Angle (float64) between each ``unit[rows[i]]`` and ``centres[labels[i]]``, a chunk at a time."""
+    out = np.empty(len(rows))
+    for start in range(0, len(rows), ANGLE_CHUNK):
+        part = slice(start, start + ANGLE_CHUNK)
+        cos = np.einsum("ij,ij->i", unit[rows[part]].astype(np.float64), centres[labels[part]])
+        out[part] = np.arccos(np.clip(cos, -1.0, 1.0))
+    return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _take_rows_in_place(matrix, order):
+    """``matrix[:] = matrix[order]`` without a second matrix: each cycle of the permutation with one spare row."""
+    n = len(order)
+    done = np.zeros(n, dtype=np.bool_)
+    spare = np.empty(matrix.shape[1], dtype=matrix.dtype)
+    for start in range(n):
+        if done[start]:
+            continue
+        spare[:] = matrix[start]
+        j = start
+        while True:
+            done[j] = True
+            k = order[j]
+            if k == start:
+                matrix[j] = spare
+                break
+            matrix[j] = matrix[k]
+            j = k
+
+
+def reorder_rows(matrix: np.ndarray, order: np.ndarray) -> None:
+    """Puts the rows of ``matrix`` in ``order`` (row ``i`` becomes old row ``order[i]``), in place."""
+    _take_rows_in_place(matrix, np.ascontiguousarray(order, dtype=np.int64))
+
+
+def restore_rows(matrix: np.ndarray, order: np.ndarray) -> None:
+    """Undoes :func:`reorder_rows` with the same ``order``, in place."""
+    inverse = np.empty(len(order), dtype=np.int64)
+    inverse[order] = np.arange(len(order), dtype=np.int64)
+    _take_rows_in_place(matrix, inverse)
 
 
 def similarity_bounds(pieces: Pieces, a: int) -> np.ndarray:

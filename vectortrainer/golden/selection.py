@@ -46,7 +46,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -54,9 +54,19 @@ from vectortrainer.config import anomaly_share_problem, epsilon_problem, top_k_p
 from vectortrainer.errors import ConfigError, DataFormatError
 from vectortrainer.golden.approximate import DensityError
 from vectortrainer.golden.clusters import dense_clusters
-from vectortrainer.golden.density import DEFAULT_BLOCK_SIZE, Progress, epsilon_graph_stats, unit_rows
+from vectortrainer.golden.density import (
+    DEFAULT_BLOCK_SIZE,
+    ROW_CHUNK,
+    Progress,
+    epsilon_graph_stats,
+    nonzero_rows,
+    unit_rows,
+)
 from vectortrainer.golden.epsilon import DEFAULT_MIN_SAMPLES, EpsilonChoice
 from vectortrainer.store.records import SUCCESSFUL_STATUSES
+
+if TYPE_CHECKING:
+    from vectortrainer.golden.runners import TaskRunner
 
 Strategy = Literal["steady", "anomaly"]
 KMEANS_ITERATIONS = 8
@@ -131,8 +141,16 @@ def select_golden(
     density_mode: Literal["auto", "exact", "pruned", "ann"] = "auto",
     block_size: int = DEFAULT_BLOCK_SIZE,
     progress: Progress | None = None,
+    runner: TaskRunner | None = None,
+    overwrite: bool = False,
 ) -> GoldenSelection:
-    """Pick up to ``top_k`` logs: medoids of every dense cluster and low-density new patterns."""
+    """Pick up to ``top_k`` logs: medoids of every dense cluster and low-density new patterns.
+
+    ``runner`` runs the density tasks (default: threads of this process). With
+    ``overwrite`` a C-contiguous float32 ``vectors`` is used as the working matrix
+    instead of a copy: rows keep their places, but participating rows come back
+    normalised to unit length.
+    """
     for name, value, problem in (("epsilon", epsilon, epsilon_problem(epsilon)),
                                  ("top_k", top_k, top_k_problem(top_k)),
                                  ("anomaly_share", anomaly_share, anomaly_share_problem(anomaly_share))):
@@ -142,51 +160,97 @@ def select_golden(
         raise ConfigError(f"min_cluster_size={min_cluster_size!r}: must be at least 2")
     if min_samples < 1:
         raise ConfigError(f"min_samples={min_samples!r}: must be at least 1")
-    unit, nonzero = unit_rows(vectors)
-    n = len(unit)
+    array = np.asarray(vectors)
+    nonzero = nonzero_rows(array)
+    n = len(array)
     if len(statuses) != n:
         raise DataFormatError(f"statuses: {len(statuses)} given for {n} vectors; they must be aligned")
     successful = np.fromiter((s in SUCCESSFUL_STATUSES for s in statuses), dtype=bool, count=n)
     participating = successful & nonzero
     rows = np.flatnonzero(participating)
+    # Everything below works in positions of ``unit``, the participating rows normalised (rows are
+    # increasing, so position order is row order). Without ``overwrite`` it is the one copy of the matrix.
+    in_place = overwrite and array.dtype == np.float32 and array.flags.c_contiguous and array.flags.writeable
+    left_out = _compact_rows(array, rows) if in_place else None
+    try:
+        unit, _ = unit_rows(array[: len(rows)] if in_place else array[rows], copy=False)
+        return _select(unit, rows, statuses, n, successful, nonzero, participating, epsilon=epsilon, top_k=top_k,
+                       anomaly_share=anomaly_share, min_cluster_size=min_cluster_size, min_samples=min_samples,
+                       cluster_similarity=cluster_similarity, duplicate_epsilon=duplicate_epsilon,
+                       density_mode=density_mode, block_size=block_size, progress=progress, runner=runner)
+    finally:
+        if left_out is not None:
+            _expand_rows(array, rows, left_out)
 
-    stats = epsilon_graph_stats(unit[rows], epsilon, mode=density_mode, block_size=block_size, progress=progress,
-                                min_samples=min_samples)
+
+def _compact_rows(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Moves ``array[rows]`` (increasing) to the front, in place; returns the rows left out, saved aside."""
+    left = np.ones(len(array), dtype=bool)
+    left[rows] = False
+    saved = array[left].copy()
+    for start in range(0, len(rows), ROW_CHUNK):  # each source row sits at or after its target: none is overwritten
+        sources = rows[start : start + ROW_CHUNK]
+        array[start : start + len(sources)] = array[sources]
+    return saved
+
+
+def _expand_rows(array: np.ndarray, rows: np.ndarray, saved: np.ndarray) -> None:
+    """Undoes :func:`_compact_rows`: the front rows back to ``rows``, the saved rows to the others."""
+    starts = range(0, len(rows), ROW_CHUNK)
+    for start in reversed(starts):  # from the back: each target sits at or after every row still to move
+        targets = rows[start : start + ROW_CHUNK]
+        array[targets] = array[start : start + len(targets)].copy()
+    left = np.ones(len(array), dtype=bool)
+    left[rows] = False
+    array[left] = saved
+
+
+def _select(
+    unit: np.ndarray, rows: np.ndarray, statuses: Sequence[str], n: int, successful: np.ndarray,
+    nonzero: np.ndarray, participating: np.ndarray, *, epsilon: float | Literal["auto"], top_k: int,
+    anomaly_share: float, min_cluster_size: int, min_samples: int, cluster_similarity: float | None,
+    duplicate_epsilon: float | None, density_mode: Literal["auto", "exact", "pruned", "ann"], block_size: int,
+    progress: Progress | None, runner: TaskRunner | None,
+) -> GoldenSelection:
+    """:func:`select_golden` on ``unit``, the participating ``rows`` normalised (positions of ``unit``)."""
+    stats = epsilon_graph_stats(unit, epsilon, mode=density_mode, block_size=block_size, progress=progress,
+                                min_samples=min_samples, runner=runner, overwrite=True)
     chosen = stats.epsilon
     duplicate_epsilon = chosen / 4 if duplicate_epsilon is None else duplicate_epsilon
     started = time.perf_counter()
+    assert stats.core is not None and stats.nearest_core is not None and stats.kth_similarity is not None
+    grouping = dense_clusters(unit, stats.core, stats.components, stats.nearest_core,
+                              min_cluster_size=min_cluster_size, cluster_similarity=cluster_similarity)
+    local_cluster = grouping.labels
+    cluster_sizes = grouping.sizes
+
+    picker = _Picker(unit, 1.0 - duplicate_epsilon)
+    statuses_list = list(statuses)
+    anomaly_target = round(top_k * anomaly_share)
+    outside = np.flatnonzero(local_cluster < 0)
+    anomaly_order = outside[np.lexsort((outside, stats.kth_similarity[outside],
+                                        [statuses_list[r] != "ANOMALY" for r in rows[outside]],
+                                        stats.density[outside]))]
+    anomaly = picker.take(anomaly_order, anomaly_target)
+    # Centres come from a cluster's core logs: a fringe log (often a bridge) is never a medoid.
+    members = [np.flatnonzero((local_cluster == c) & stats.core) for c in range(len(cluster_sizes))]
+    steady = _steady_picks(unit, members, stats.density, picker, top_k - len(anomaly), sizes=cluster_sizes.tolist())
+    if len(steady) + len(anomaly) < top_k:  # clusters ran out: new patterns take the rest
+        # Later in density order than every earlier anomaly pick, so the ranking holds.
+        anomaly += picker.take(anomaly_order, top_k - len(steady) - len(anomaly))
+    steady = rows[np.asarray(steady, dtype=np.int64)].tolist()
+    anomaly = rows[np.asarray(anomaly, dtype=np.int64)].tolist()
+
     density = np.zeros(n)
     counts = np.zeros(n, dtype=np.int64)
     density[rows] = stats.density
     counts[rows] = stats.neighbour_counts
-    assert stats.core is not None and stats.nearest_core is not None and stats.kth_similarity is not None
-    grouping = dense_clusters(unit[rows], stats.core, stats.components, stats.nearest_core,
-                              min_cluster_size=min_cluster_size, cluster_similarity=cluster_similarity)
-    local_cluster = grouping.labels
-    cluster_sizes = grouping.sizes
     clusters = np.full(n, -1, dtype=np.int64)
     clusters[rows] = local_cluster
     core = np.zeros(n, dtype=bool)
     core[rows] = stats.core
     fringe = np.zeros(n, dtype=bool)
     fringe[rows[grouping.fringe]] = True
-    kth = np.full(n, -np.inf)
-    kth[rows] = stats.kth_similarity
-
-    picker = _Picker(unit, 1.0 - duplicate_epsilon)
-    statuses_list = list(statuses)
-    anomaly_target = round(top_k * anomaly_share)
-    outside = rows[local_cluster < 0]
-    anomaly_order = outside[
-        np.lexsort((outside, kth[outside], [statuses_list[r] != "ANOMALY" for r in outside], density[outside]))
-    ]
-    anomaly = picker.take(anomaly_order, anomaly_target)
-    # Centres come from a cluster's core logs: a fringe log (often a bridge) is never a medoid.
-    members = [rows[(local_cluster == c) & stats.core] for c in range(len(cluster_sizes))]
-    steady = _steady_picks(unit, members, density, picker, top_k - len(anomaly), sizes=cluster_sizes.tolist())
-    if len(steady) + len(anomaly) < top_k:  # clusters ran out: new patterns take the rest
-        # Later in density order than every earlier anomaly pick, so the ranking holds.
-        anomaly += picker.take(anomaly_order, top_k - len(steady) - len(anomaly))
 
     def describe(row: int, strategy: Strategy, rank: int) -> Pick:
         cluster = int(clusters[row])

@@ -7,6 +7,7 @@ whose vector embeds the error text, not the input.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,9 +20,9 @@ SUCCESSFUL_STATUSES: frozenset[str] = frozenset({"SUCCESS", "ANOMALY"})
 FAILED_STATUSES: frozenset[str] = frozenset({"ERROR", "FAILURE"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LogRecord:
-    """One VectorWave execution log of a decorated function, decoded."""
+    """One VectorWave execution log of a decorated function, decoded (slots: a million of them stay small)."""
 
     uuid: str
     function_name: str
@@ -47,14 +48,15 @@ class FunctionLogs:
     """
 
     function_name: str
-    records: list[LogRecord]
+    records: Sequence[LogRecord]  # a list, or records decoded on access (``store.source.StoredRecords``)
     vectors: np.ndarray
     skipped: dict[str, int] = field(default_factory=dict)
     total: int = 0
 
     @property
     def statuses(self) -> list[str]:
-        return [r.status for r in self.records]
+        statuses = getattr(self.records, "statuses", None)  # stored records keep them decoded
+        return list(statuses) if statuses is not None else [r.status for r in self.records]
 
 
 @dataclass(frozen=True)

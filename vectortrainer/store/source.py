@@ -22,16 +22,16 @@ import os
 import textwrap
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
 from vectortrainer.errors import StoreError
-from vectortrainer.store.environment import EMBEDDING_DIM, open_dataset_manager, store_exists
-from vectortrainer.store.lite import LiteStoreReader, open_lance_table, read_batches
+from vectortrainer.store.environment import EMBEDDING_DIM, lance_directory, open_dataset_manager, store_exists
+from vectortrainer.store.lite import STREAM_BATCH, LiteStoreReader, open_lance_table, read_batches
 from vectortrainer.store.records import FAILED_STATUSES, FunctionLogs, FunctionSummary, LogRecord
 
 ProgressCallback = Callable[[int, int], None]
@@ -64,6 +64,47 @@ class FunctionInfo:
 class _RawLog:
     uuid: str
     properties: dict[str, Any]
+    payload: str | None = None  # the stored JSON text, where the reader has it (Lance)
+
+
+class StoredRecords(Sequence[LogRecord]):
+    """A function's records, kept as their stored JSON text and decoded on access.
+
+    A decoded record (dicts of inputs and output, a dozen strings) takes 1-2 KB; its
+    JSON text a few hundred bytes. Selection needs every status but decodes only the
+    picks, so a million logs stay within a few hundred MB. Statuses are kept decoded.
+    """
+
+    def __init__(self, parameters: tuple[str, ...]) -> None:
+        self.parameters = parameters
+        self.uuids: list[str] = []
+        self.payloads: list[str] = []
+        self.statuses: list[str] = []
+        self._status_names: dict[str, str] = {}
+
+    def append(self, uuid: str, payload: str, status: str) -> None:
+        self.uuids.append(uuid)
+        self.payloads.append(payload)
+        self.statuses.append(self._status_names.setdefault(status, status))  # one string per status
+
+    def __len__(self) -> int:
+        return len(self.uuids)
+
+    @overload
+    def __getitem__(self, index: int) -> LogRecord: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[LogRecord]: ...
+    def __getitem__(self, index: int | slice) -> LogRecord | list[LogRecord]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        props = json.loads(self.payloads[index])
+        return _to_record(self.uuids[index], props, _captured_inputs(props, self.parameters),
+                          decode_return_value(props.get("return_value")), self.statuses[index])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable while read, like a list
 
 
 class LogSource:
@@ -78,12 +119,15 @@ class LogSource:
         self._info_cache: dict[str, FunctionInfo] = {}
 
     @classmethod
-    def open(cls, store_path: str | os.PathLike[str], *, through_vectorwave: bool = False) -> "LogSource":
+    def open(cls, store_path: str | os.PathLike[str], *, through_vectorwave: bool = False,
+             backend: Literal["local", "ray"] = "local", ray_address: str | None = None) -> "LogSource":
         """Read the Lite store at ``store_path``; a missing store is a clear error, not an empty one.
 
         Reading needs none of VectorWave's runtime, so by default the store is read
         through :class:`LiteStoreReader` (milliseconds) instead of importing VectorWave
         (7-10 s, torch). ``through_vectorwave`` opens a real ``VectorWaveDatasetManager``.
+        ``backend="ray"`` reads the executions table with Ray Data on the cluster at
+        ``ray_address`` (see :mod:`vectortrainer.cluster`); the logs are the same, in the same order.
         """
         if not store_exists(store_path):
             raise StoreError(
@@ -92,7 +136,10 @@ class LogSource:
             )
         if through_vectorwave:
             return cls(open_dataset_manager(store_path))
-        return cls(LiteStoreReader(store_path))
+        source = cls(LiteStoreReader(store_path))
+        if backend == "ray":
+            source._reader = _RayDataLanceReader(str(lance_directory(store_path)), ray_address)
+        return source
 
     @property
     def backend(self) -> str:
@@ -141,6 +188,7 @@ class LogSource:
         """
         parameters = self.function_info(function_name).parameters
         records: list[LogRecord] = []
+        stored = StoredRecords(parameters)  # used instead of ``records`` when the reader keeps the JSON text
         skipped: Counter[str] = Counter()
         total = 0
         capacity = self._reader.capacity(self.store, self.executions)
@@ -163,7 +211,10 @@ class LogSource:
                 if status not in FAILED_STATUSES and output is None:
                     skipped[SKIP_NO_OUTPUT] += 1
                     continue
-                records.append(_to_record(raw.uuid, props, inputs, output, status))
+                if raw.payload is not None:
+                    stored.append(raw.uuid, raw.payload, status)
+                else:
+                    records.append(_to_record(raw.uuid, props, inputs, output, status))
                 rows.append(i)
             if not rows:
                 continue
@@ -184,7 +235,9 @@ class LogSource:
             matrix = np.zeros((0, EMBEDDING_DIM), np.float32)
         else:
             matrix.resize((kept, matrix.shape[1]), refcheck=False)  # shrinks in place: no copy
-        return FunctionLogs(function_name=function_name, records=records, vectors=matrix, skipped=dict(skipped), total=total)
+        kept_records: Sequence[LogRecord] = stored if len(stored) else records
+        return FunctionLogs(function_name=function_name, records=kept_records, vectors=matrix, skipped=dict(skipped),
+                            total=total)
 
     def _all_function_info(self) -> list[FunctionInfo]:
         try:
@@ -326,9 +379,10 @@ class _LanceBulkReader(_BulkReader):
         for batch in self._batches(collection, function_name, progress):
             matrix, usable = vector_matrix(batch.column("vector"))
             raws, rows = [], []
-            for i, (uuid, props) in enumerate(self._payloads(batch)):
+            texts = batch.column("payload").to_pylist()
+            for i, (uuid, props) in enumerate(self._payloads(batch, texts)):
                 if function_name is None or props.get("function_name") == function_name:
-                    raws.append(_RawLog(uuid, props))
+                    raws.append(_RawLog(uuid, props, texts[i] or "{}"))
                     rows.append(i)
             if len(rows) < batch.num_rows:
                 matrix, usable = matrix[rows], usable[rows]
@@ -336,8 +390,9 @@ class _LanceBulkReader(_BulkReader):
                 yield raws, matrix, usable
 
     @staticmethod
-    def _payloads(batch):
-        for uuid, payload in zip(batch.column("uuid").to_pylist(), batch.column("payload").to_pylist()):
+    def _payloads(batch, texts=None):
+        texts = batch.column("payload").to_pylist() if texts is None else texts
+        for uuid, payload in zip(batch.column("uuid").to_pylist(), texts):
             try:
                 yield uuid, (json.loads(payload) if payload else {})
             except ValueError:
@@ -445,6 +500,45 @@ class _PerRecordReader(_BulkReader):
             yield _RawLog(rec.uuid, props), (vector if with_vectors else vector is not None and bool(np.any(vector)))
             if progress is not None and done % 100 == 0:
                 progress(done, 0)
+
+
+class _RayDataLanceReader(_LanceBulkReader):
+    """The same Lance table read with Ray Data (``ray.data.read_lance``, ``density.backend: ray``).
+
+    Ray tasks read the table's fragments (on any node that sees the store's path);
+    batches reach this process in table order (``preserve_order``), so rows are
+    numbered exactly as :class:`_LanceBulkReader` numbers them.
+    """
+
+    name = "ray"
+
+    def __init__(self, db_path: str, address: str | None = None) -> None:
+        super().__init__(db_path)
+        self.address = address
+
+    def _batches(self, collection, function_name, progress):
+        import pyarrow.compute as pc
+
+        from vectortrainer.cluster import connect
+
+        table = open_lance_table(self.db_path, collection)
+        if table is None:
+            return
+        total = table.count_rows()
+        ray = connect(self.address)
+        needle = None if function_name is None else json.dumps({"function_name": function_name})[1:-1]
+        dataset = ray.data.read_lance(str(Path(self.db_path) / f"{collection}.lance"),
+                                      columns=["uuid", "vector", "payload"])
+        dataset.context.execution_options.preserve_order = True
+        done = 0
+        for batch in dataset.iter_batches(batch_format="pyarrow", batch_size=STREAM_BATCH):
+            done += batch.num_rows
+            if needle is not None:
+                batch = batch.filter(pc.match_substring(batch.column("payload"), needle))
+            if batch.num_rows:
+                yield batch
+            if progress is not None:
+                progress(done, total)
 
 
 def _bulk_reader_for(store: Any) -> _BulkReader:

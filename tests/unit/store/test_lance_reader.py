@@ -85,3 +85,20 @@ def test_an_empty_table_folder_is_not_an_empty_store(tmp_path, capsys):
     (table_dir / "notes.txt").write_text("hello\n")
     with pytest.raises(StoreError, match="not a readable Lance table"):
         LogSource.open(tmp_path / "store").read_function("reply")
+
+
+def test_records_are_kept_as_their_stored_text_and_decode_to_the_same_logs(tmp_path: Path) -> None:
+    from vectortrainer.store.source import StoredRecords
+
+    logs = LogSource.open(_write_store(tmp_path)).read_function("reply")
+    records = logs.records
+    assert isinstance(records, StoredRecords)  # the Lance reader keeps JSON text, not decoded dicts
+    assert len(records) == 30 - len(NULL_ROWS)
+    first = records[0]
+    assert (first.uuid, first.status, first.inputs, first.output) == ("log-000", "SUCCESS",
+                                                                      {"ticket": "ticket number 0"}, "answer 0")
+    assert records[-1].uuid == "log-029" and records[1].uuid == "log-002"
+    assert records[1:3] == [records[1], records[2]]
+    assert list(records) == records and records == list(records)
+    assert logs.statuses == ["SUCCESS"] * len(records)
+    assert all(s is logs.statuses[0] for s in records.statuses)  # one string per status, not one per log

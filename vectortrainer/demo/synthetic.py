@@ -1,0 +1,57 @@
+"""A large synthetic store for scale benchmarks and tests: ``n`` logs of one function, written through VectorWave.
+
+Vectors are 384-d in 120 clusters of Pareto-distributed sizes (noise 0.35 / sqrt(d)
+around each unit centre), 300 lone new patterns marked ANOMALY, 2% failed calls;
+properties are VectorWave-shaped (function_name, status, JSON-encoded return_value,
+error_message, timestamp_utc, trace_id and one property per captured argument).
+Writing needs VectorWave (``store.insert_many`` on the executions collection).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+FUNCTION = "route_ticket"
+DIM = 384
+
+
+def fill_store(store: Path, n: int, seed: int = 0) -> float:
+    """Writes ``n`` synthetic logs of :data:`FUNCTION` into the Lite store at ``store``; returns the seconds taken."""
+    rng = np.random.default_rng(seed)
+    clusters = 120
+    centres = rng.standard_normal((clusters, DIM)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    weights = rng.pareto(1.5, clusters) + 1
+    labels = rng.choice(clusters, size=n, p=weights / weights.sum())
+    vectors = centres[labels] + 0.35 * rng.standard_normal((n, DIM), dtype=np.float32) / np.sqrt(DIM)
+    lone = rng.choice(n, size=300, replace=False)
+    vectors[lone] = rng.standard_normal((len(lone), DIM), dtype=np.float32)
+    failed = rng.random(n) < 0.02
+    from vectortrainer.store.environment import open_dataset_manager  # writing needs VectorWave; reading does not
+
+    manager = open_dataset_manager(store)
+    collection = manager.settings.EXECUTION_COLLECTION_NAME
+    started = time.perf_counter()
+    batch = 5000
+    for start in range(0, n, batch):
+        objects = []
+        for i in range(start, min(n, start + batch)):
+            status = "ERROR" if failed[i] else ("ANOMALY" if i in lone else "SUCCESS")
+            properties = {
+                "function_name": FUNCTION,
+                "status": status,
+                "return_value": None if failed[i] else json.dumps({"queue": f"q{labels[i]}", "priority": int(i % 3)}),
+                "error_message": "ValueError: unroutable" if failed[i] else None,
+                "timestamp_utc": f"2026-01-01T00:{(i // 60) % 60:02d}:{i % 60:02d}Z",
+                "trace_id": str(uuid.UUID(int=i + 1)),
+                "ticket": f"ticket {i} about topic {labels[i]}",
+                "customer": f"customer-{i % 997}",
+            }
+            objects.append({"properties": properties, "vector": vectors[i].tolist()})
+        manager.store.insert_many(collection, objects)
+    return time.perf_counter() - started
