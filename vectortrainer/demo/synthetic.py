@@ -20,8 +20,8 @@ FUNCTION = "route_ticket"
 DIM = 384
 
 
-def fill_store(store: Path, n: int, seed: int = 0) -> float:
-    """Writes ``n`` synthetic logs of :data:`FUNCTION` into the Lite store at ``store``; returns the seconds taken."""
+def synthetic_logs(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(vectors, cluster label per log, rows of the lone new patterns, failed-call mask) of ``n`` logs."""
     rng = np.random.default_rng(seed)
     clusters = 120
     centres = rng.standard_normal((clusters, DIM)).astype(np.float32)
@@ -29,9 +29,16 @@ def fill_store(store: Path, n: int, seed: int = 0) -> float:
     weights = rng.pareto(1.5, clusters) + 1
     labels = rng.choice(clusters, size=n, p=weights / weights.sum())
     vectors = centres[labels] + 0.35 * rng.standard_normal((n, DIM), dtype=np.float32) / np.sqrt(DIM)
-    lone = rng.choice(n, size=300, replace=False)
+    lone = rng.choice(n, size=min(n, 300), replace=False)
     vectors[lone] = rng.standard_normal((len(lone), DIM), dtype=np.float32)
     failed = rng.random(n) < 0.02
+    return vectors, labels, lone, failed
+
+
+def fill_store(store: Path, n: int, seed: int = 0) -> float:
+    """Writes ``n`` synthetic logs of :data:`FUNCTION` into the Lite store at ``store``; returns the seconds taken."""
+    vectors, labels, lone, failed = synthetic_logs(n, seed)
+    lone = set(lone.tolist())
     from vectortrainer.store.environment import open_dataset_manager  # writing needs VectorWave; reading does not
 
     manager = open_dataset_manager(store)

@@ -1,8 +1,10 @@
 """Golden data (FR-1): epsilon-graph density, selection of cluster centres and new patterns, ChatML, the extractor.
 
 - ``density``: epsilon-graph density, neighbour counts, components (exact, pruned exact, approximate);
-- ``kernel``: the exact block-pair tasks (one BLAS product, one compiled epilogue) and their runner;
-- ``pruning``: k-means pieces and the angular bound that skips block pairs without neighbours;
+- ``kernel``: the exact block-pair tasks (one BLAS product, one compiled epilogue) and their merging;
+- ``runners``: who runs those tasks: threads of this process, or ``ray_runner``: Ray tasks on a cluster;
+- ``pruning``: k-means pieces, the angular bound that skips block pairs without neighbours, rows
+  reordered in place;
 - ``approximate``: faiss range-search density and its error measured on a sample;
 - ``selection``: steady-state and anomaly picks from the density graph;
 - ``chatml``: examples from real logs, the JSONL writer and validator;

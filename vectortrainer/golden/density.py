@@ -314,15 +314,16 @@ def _index(unit: np.ndarray, nprobe: int, seed: int):
 
 def _partners(pieces: Pieces, threshold: float, prune: bool) -> list[np.ndarray]:
     """For each piece ``a``, the pieces ``b > a`` that may hold a neighbour of it."""
-    from vectortrainer.golden.pruning import similarity_bounds
+    from vectortrainer.golden.pruning import bound_blocks
 
     count = len(pieces)
     if not prune:
         return [np.arange(a + 1, count) for a in range(count)]
     out = []
-    for a in range(count):
-        later = np.arange(a + 1, count)
-        out.append(later[similarity_bounds(pieces, a)[a + 1 :] >= threshold])
+    for a0, bounds in bound_blocks(pieces):
+        for i, row in enumerate(bounds):
+            a = a0 + i
+            out.append(a + 1 + np.flatnonzero(row[a + 1 :] >= threshold))
     return out
 
 
@@ -381,13 +382,15 @@ def _graph_pass(
     from vectortrainer.golden.runners import graph_pair
 
     n = len(rows)
-    pairs = [_pair(pieces, a, group) for a, group in _plan(pieces, partners, block_size)]
+    plan = _plan(pieces, partners, block_size)
     acc = GraphAccumulator(n, n, core is not None)
-    results = runner.map(graph_pair, (rows, ids, core, threshold, link), pairs)
-    for done, ((pa, pb), part) in enumerate(zip(pairs, results), 1):
+    # Positions are made as the runner asks for them, and again to merge: a million rows plan ~10^5 pairs.
+    results = runner.map(graph_pair, (rows, ids, core, threshold, link), (_pair(pieces, a, g) for a, g in plan))
+    for done, ((a, group), part) in enumerate(zip(plan, results), 1):
+        pa, pb = _pair(pieces, a, group)
         acc.add(_as_index(pa), None if pb is None else _as_index(pb), part)
         if progress:
-            progress(done, len(pairs))
+            progress(done, len(plan))
     density = np.empty(n)
     counts = np.empty(n, dtype=np.int64)
     density[ids] = acc.density
@@ -413,7 +416,7 @@ def _kth_pass(
     work (pruning cannot help: the caller falls back to the index).
     """
     from vectortrainer.golden.kernel import TopKAccumulator
-    from vectortrainer.golden.pruning import similarity_bounds
+    from vectortrainer.golden.pruning import bound_blocks
     from vectortrainer.golden.runners import topk_pair
 
     n = len(rows)
@@ -421,34 +424,35 @@ def _kth_pass(
     count = len(pieces)
 
     def run(plan: list[tuple[int, np.ndarray | None]], report: Progress | None) -> None:
-        pairs = [_pair(pieces, a, group) for a, group in plan]
-        results = runner.map(topk_pair, (rows, max(1, k)), pairs)
-        for done, ((pa, pb), (top_a, top_b)) in enumerate(zip(pairs, results), 1):
+        results = runner.map(topk_pair, (rows, max(1, k)), (_pair(pieces, a, g) for a, g in plan))
+        for done, ((a, group), (top_a, top_b)) in enumerate(zip(plan, results), 1):
+            pa, pb = _pair(pieces, a, group)
             acc.add(_as_index(pa), top_a)
             if pb is not None:
                 acc.add(_as_index(pb), top_b)
             if report:
-                report(done, len(pairs))
+                report(done, len(plan))
 
     if not prune:
         run(_plan(pieces, [np.arange(a + 1, count) for a in range(count)], block_size), progress)
         kth = acc.kth()
     else:
-        bounds = [similarity_bounds(pieces, a) for a in range(count)]
         first: list[np.ndarray] = []
-        for a in range(count):
-            nearest = np.argsort(-bounds[a], kind="stable")
-            nearest = nearest[nearest != a][:2]
-            first.append(np.sort(nearest[nearest > a]))
+        for a0, bounds in bound_blocks(pieces):  # bounds a block of pieces at a time: never count^2 floats
+            for i, row in enumerate(bounds):
+                nearest = np.argsort(-row, kind="stable")
+                nearest = nearest[nearest != a0 + i][:2]
+                first.append(np.sort(nearest[nearest > a0 + i]))
         stage = (lambda done, total: progress(done, 2 * total)) if progress else None
         run(_plan(pieces, first, block_size), stage)
         kth_now = acc.top[:, -1]
         floor = np.minimum.reduceat(kth_now, pieces.starts) if count else np.zeros(0)
         second = []
-        for a in range(count):
-            later = np.arange(a + 1, count)
-            keep = bounds[a][a + 1 :] >= np.minimum(floor[a], floor[a + 1 :])
-            second.append(np.setdiff1d(later[keep], first[a], assume_unique=True))
+        for a0, bounds in bound_blocks(pieces):
+            for i, row in enumerate(bounds):
+                a = a0 + i
+                keep = a + 1 + np.flatnonzero(row[a + 1 :] >= np.minimum(floor[a], floor[a + 1 :]))
+                second.append(np.setdiff1d(keep, first[a], assume_unique=True))
         if work_limit is not None and _pair_work(pieces, second, n) > work_limit:
             return None
         stage = (lambda done, total: progress(total + done, 2 * total)) if progress else None

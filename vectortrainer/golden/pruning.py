@@ -17,6 +17,7 @@ skipped: density computed on the surviving pairs is exact by construction.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numba
@@ -186,10 +187,24 @@ def restore_rows(matrix: np.ndarray, order: np.ndarray) -> None:
     _take_rows_in_place(matrix, inverse)
 
 
+BOUND_BLOCK = 256  # pieces per block of bounds: one matrix product, a few MB, whatever the number of pieces
+
+
+def bound_blocks(pieces: Pieces, block: int = BOUND_BLOCK) -> Iterator[tuple[int, np.ndarray]]:
+    """``(a0, bounds)``: upper bounds of the similarity between rows of pieces ``a0, a0 + 1, ...`` (rows of
+    ``bounds``) and rows of every piece (columns), a block of pieces at a time."""
+    for a0 in range(0, len(pieces), block):
+        yield a0, _bounds(pieces, a0, min(len(pieces), a0 + block))
+
+
 def similarity_bounds(pieces: Pieces, a: int) -> np.ndarray:
     """Upper bound of the similarity between any row of piece ``a`` and any row of each piece."""
+    return _bounds(pieces, a, a + 1)[0]
+
+
+def _bounds(pieces: Pieces, a0: int, a1: int) -> np.ndarray:
     if pieces.centres.shape[1] == 0:
-        return np.full(len(pieces), np.inf)
-    cos = np.clip(pieces.centres @ pieces.centres[a], -1.0, 1.0)
-    gap = np.arccos(cos) - pieces.radii[a] - pieces.radii - ANGLE_SLACK
+        return np.full((a1 - a0, len(pieces)), np.inf)
+    cos = np.clip(pieces.centres[a0:a1] @ pieces.centres.T, -1.0, 1.0)
+    gap = np.arccos(cos) - pieces.radii[a0:a1, None] - pieces.radii[None, :] - ANGLE_SLACK
     return np.cos(np.clip(gap, 0.0, np.pi))

@@ -14,13 +14,15 @@ Which cluster: :func:`vectortrainer.cluster.connect`.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from vectortrainer.cluster import connect
-from vectortrainer.golden.runners import Pair
+
+if TYPE_CHECKING:
+    from vectortrainer.golden.runners import Pair  # runners.runner_for imports this module
 
 CHUNK_WORK = 32 * 512 * 512  # similarity entries per Ray task: ~32 full blocks
 WINDOW_PER_CPU = 3  # chunks in flight per cluster CPU: keeps every core busy, bounds memory on the driver
@@ -38,7 +40,7 @@ def _size(positions: Any) -> int:
     return positions.stop - positions.start if isinstance(positions, slice) else len(positions)
 
 
-def chunk_pairs(pairs: Sequence[Pair], work: int = CHUNK_WORK) -> list[list[Pair]]:
+def chunk_pairs(pairs: Iterable[Pair], work: int = CHUNK_WORK) -> list[list[Pair]]:
     """Consecutive pairs grouped until each group holds about ``work`` similarity entries."""
     chunks: list[list[Pair]] = []
     current: list[Pair] = []
@@ -70,7 +72,7 @@ class RayRunner:
     def cpus(self) -> int:
         return max(1, int(self.ray.cluster_resources().get("CPU", 1)))
 
-    def map(self, task: Callable[..., Any], shared: tuple[Any, ...], pairs: Sequence[Pair]) -> Iterator[Any]:
+    def map(self, task: Callable[..., Any], shared: tuple[Any, ...], pairs: Iterable[Pair]) -> Iterator[Any]:
         ray = self.ray
         # Arrays once in the object store; workers on the same node map them without a copy.
         refs = [ray.put(value) if isinstance(value, np.ndarray) else value for value in shared]

@@ -17,7 +17,7 @@ so every runner gives bit-identical densities.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
@@ -50,7 +50,7 @@ class TaskRunner(Protocol):
 
     name: str
 
-    def map(self, task: Callable[..., Any], shared: tuple[Any, ...], pairs: Sequence[Pair]) -> Iterator[Any]:
+    def map(self, task: Callable[..., Any], shared: tuple[Any, ...], pairs: Iterable[Pair]) -> Iterator[Any]:
         """``task(*shared, pair)`` for each pair, yielded in pair order."""
         ...
 
@@ -92,7 +92,7 @@ class ThreadRunner:
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers
 
-    def map(self, task: Callable[..., Any], shared: tuple[Any, ...], pairs: Sequence[Pair]) -> Iterator[Any]:
+    def map(self, task: Callable[..., Any], shared: tuple[Any, ...], pairs: Iterable[Pair]) -> Iterator[Any]:
         return run_tasks(((lambda pair=pair: task(*shared, pair)) for pair in pairs), workers=self.workers)
 
 

@@ -28,6 +28,7 @@ class _RecordingRunner:
         self.pairs = 0
 
     def map(self, task, shared, pairs):
+        pairs = list(pairs)
         results = {i: task(*shared, pair) for i, pair in reversed(list(enumerate(pairs)))}
         self.pairs += len(pairs)
         return (results[i] for i in range(len(pairs)))
