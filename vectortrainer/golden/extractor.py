@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
@@ -24,10 +24,12 @@ from vectortrainer.golden.approximate import DensityError
 from vectortrainer.golden.coverage import Coverage, coverage
 from vectortrainer.golden.epsilon import DEFAULT_MIN_SAMPLES
 from vectortrainer.golden.chatml import ValidationReport, build_example, system_prompt_for, validate_chat_jsonl
-from vectortrainer.golden.runners import TaskRunner, runner_for
 from vectortrainer.golden.selection import GoldenSelection, select_golden
 from vectortrainer.store.records import FunctionLogs
 from vectortrainer.store.source import LogSource
+
+if TYPE_CHECKING:
+    from vectortrainer.golden.runners import TaskRunner
 
 StageProgress = Callable[[str, int, int], None]
 """``progress(stage, done, total)`` with stage one of read, density, selection, write, validate.
@@ -129,7 +131,11 @@ class DensityBasedExtractor:
                     progress: StageProgress | None = None) -> "DensityBasedExtractor":
         """The extractor the ``selection`` (and ``density``) sections of a config describe, over ``source``."""
         density = density or DensityConfig()
-        runner = None if density.backend == "local" else runner_for(density.backend, density.ray_address)
+        runner = None
+        if density.backend != "local":
+            from vectortrainer.golden.runners import runner_for  # the kernel (numba): only when it runs
+
+            runner = runner_for(density.backend, density.ray_address)
         return cls(source=source, epsilon=selection.epsilon, top_k=selection.top_k,
                    anomaly_share=selection.anomaly_share, system_prompts=selection.system_prompts,
                    min_samples=selection.min_samples, cluster_similarity=selection.cluster_similarity_value,
