@@ -10,6 +10,7 @@ only when asked for; without it, one error names the extra to install.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,8 @@ def connect(address: str | None = None) -> Any:
     if ray.is_initialized():
         return ray
     address = address or os.environ.get("RAY_ADDRESS") or None
-    options: dict[str, Any] = {"log_to_driver": False, "include_dashboard": False}
+    # Our faces show progress; Ray's INFO lines and Ray Data's progress logging would only interleave with it.
+    options: dict[str, Any] = {"log_to_driver": False, "include_dashboard": False, "logging_level": logging.WARNING}
     if address:
         package = Path(__file__).resolve().parent  # ship this very package: nodes run the driver's code
         options["runtime_env"] = {"py_modules": [str(package)]}
@@ -46,4 +48,5 @@ def connect(address: str | None = None) -> Any:
         where = f"the Ray cluster at {address}" if address else "a local Ray"
         raise ConfigError(f"density.backend: ray could not start or join {where}: {exc}; check density.ray_address "
                           f"(or RAY_ADDRESS), or set density.backend: local") from None
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # its progress logging and the note that we turn it off
     return ray

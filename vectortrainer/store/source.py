@@ -530,6 +530,7 @@ class _RayDataLanceReader(_LanceBulkReader):
         dataset = ray.data.read_lance(str(Path(self.db_path) / f"{collection}.lance"),
                                       columns=["uuid", "vector", "payload"])
         dataset.context.execution_options.preserve_order = True
+        dataset.context.enable_progress_bars = False  # the caller reports progress (``progress`` below)
         done = 0
         for batch in dataset.iter_batches(batch_format="pyarrow", batch_size=STREAM_BATCH):
             done += batch.num_rows
