@@ -60,7 +60,6 @@ from vectortrainer.golden.density import (
     Progress,
     epsilon_graph_stats,
     nonzero_rows,
-    unit_rows,
 )
 from vectortrainer.golden.epsilon import DEFAULT_MIN_SAMPLES, EpsilonChoice
 from vectortrainer.store.records import SUCCESSFUL_STATUSES
@@ -173,7 +172,8 @@ def select_golden(
     in_place = overwrite and array.dtype == np.float32 and array.flags.c_contiguous and array.flags.writeable
     left_out = _compact_rows(array, rows) if in_place else None
     try:
-        unit, _ = unit_rows(array[: len(rows)] if in_place else array[rows], copy=False)
+        # float32 rows of our own (or the caller's, in place); density normalises them in place, once.
+        unit = array[: len(rows)] if in_place else np.asarray(array[rows], dtype=np.float32)
         return _select(unit, rows, statuses, n, successful, nonzero, participating, epsilon=epsilon, top_k=top_k,
                        anomaly_share=anomaly_share, min_cluster_size=min_cluster_size, min_samples=min_samples,
                        cluster_similarity=cluster_similarity, duplicate_epsilon=duplicate_epsilon,
@@ -212,7 +212,8 @@ def _select(
     duplicate_epsilon: float | None, density_mode: Literal["auto", "exact", "pruned", "ann"], block_size: int,
     progress: Progress | None, runner: TaskRunner | None,
 ) -> GoldenSelection:
-    """:func:`select_golden` on ``unit``, the participating ``rows`` normalised (positions of ``unit``)."""
+    """:func:`select_golden` on ``unit``, the participating ``rows`` (positions of ``unit``), float32 and owned:
+    the density pass normalises them in place, and everything after it reads unit rows."""
     stats = epsilon_graph_stats(unit, epsilon, mode=density_mode, block_size=block_size, progress=progress,
                                 min_samples=min_samples, runner=runner, overwrite=True)
     chosen = stats.epsilon

@@ -356,7 +356,7 @@ class _LanceBulkReader(_BulkReader):
         total = table.count_rows()
         needle = None if function_name is None else json.dumps({"function_name": function_name})[1:-1]
         done = 0
-        for batch in read_batches(table, ["uuid", "vector", "payload"], Path(self.db_path) / f"{collection}.lance"):
+        for batch in self._scan(table, collection):
             done += batch.num_rows
             if needle is not None:
                 # Cheap prefilter on the JSON text; the parsed payload is checked again by the caller.
@@ -365,6 +365,10 @@ class _LanceBulkReader(_BulkReader):
                 yield batch
             if progress is not None:
                 progress(done, total)
+
+    def _scan(self, table, collection):
+        """The table's record batches with the three columns a log needs, in table order."""
+        return read_batches(table, ["uuid", "vector", "payload"], Path(self.db_path) / f"{collection}.lance")
 
     def read(self, store, collection, function_name, *, with_vectors, progress=None):
         for batch in self._batches(collection, function_name, progress):
@@ -516,30 +520,15 @@ class _RayDataLanceReader(_LanceBulkReader):
         super().__init__(db_path)
         self.address = address
 
-    def _batches(self, collection, function_name, progress):
-        import pyarrow.compute as pc
-
+    def _scan(self, table, collection):
         from vectortrainer.cluster import connect
 
-        table = open_lance_table(self.db_path, collection)
-        if table is None:
-            return
-        total = table.count_rows()
         ray = connect(self.address)
-        needle = None if function_name is None else json.dumps({"function_name": function_name})[1:-1]
         dataset = ray.data.read_lance(str(Path(self.db_path) / f"{collection}.lance"),
                                       columns=["uuid", "vector", "payload"])
         dataset.context.execution_options.preserve_order = True
-        dataset.context.enable_progress_bars = False  # the caller reports progress (``progress`` below)
-        done = 0
-        for batch in dataset.iter_batches(batch_format="pyarrow", batch_size=STREAM_BATCH):
-            done += batch.num_rows
-            if needle is not None:
-                batch = batch.filter(pc.match_substring(batch.column("payload"), needle))
-            if batch.num_rows:
-                yield batch
-            if progress is not None:
-                progress(done, total)
+        dataset.context.enable_progress_bars = False  # the caller reports progress
+        return dataset.iter_batches(batch_format="pyarrow", batch_size=STREAM_BATCH)
 
 
 def _bulk_reader_for(store: Any) -> _BulkReader:
