@@ -1,1 +1,2 @@
-"""One module per screen of the Textual app (dataset, feedback, rules, training, hooks, help, modals)."""
+"""One module per screen of the Textual app (dataset, feedback, rules, training, hooks, help,
+modals)."""

@@ -1,4 +1,5 @@
-"""What every mode screen shares: header and footer, the app's workspace, palette commands from bindings."""
+"""What every mode screen shares: header and footer, the app's workspace, palette commands from
+bindings."""
 
 from __future__ import annotations
 
@@ -41,14 +42,17 @@ class ModeScreen(Screen):
         return self.vt_app.workspace
 
     def palette_commands(self) -> Iterable[SystemCommand]:
-        """One command per visible, enabled binding of this screen (so the palette follows the screen)."""
+        """One command per visible, enabled binding of this screen (so the palette follows the
+        screen)."""
         for binding in self.BINDINGS:
             if not isinstance(binding, Binding) or not binding.description:
                 continue
             action = binding.action
             if self.check_action(action.split("(")[0], ()) is False:
                 continue
-            help_text = self.PALETTE_HELP.get(action, f"{binding.description} ({binding.key.split(',')[0]})")
+            help_text = self.PALETTE_HELP.get(
+                action, f"{binding.description} ({binding.key.split(',')[0]})"
+            )
             yield SystemCommand(
                 f"{self.MODE_NAME}: {binding.description}",
                 help_text,

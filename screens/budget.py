@@ -1,4 +1,5 @@
-"""Budget confirmation: the estimate (dollars, or minutes for a local run) against its budget; Approve or Cancel (FR-6)."""
+"""Budget confirmation: the estimate (dollars, or minutes for a local run) against its budget;
+Approve or Cancel (FR-6)."""
 
 from __future__ import annotations
 
@@ -36,9 +37,13 @@ class BudgetScreen(ModalScreen[bool]):
                 yield Static(Text("\n".join(f"⚠ {w}" for w in view.warnings), style="bold yellow"),
                              id="budget-warnings")
             if view.over_budget:
-                yield Static(f"[b red]Over budget: cannot be approved.[/]\n{view.advice}", id="budget-advice")
+                yield Static(
+                    f"[b red]Over budget: cannot be approved.[/]\n{view.advice}", id="budget-advice"
+                )
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Approve (a)", id="approve", variant="success", disabled=view.over_budget)
+                yield Button(
+                    "Approve (a)", id="approve", variant="success", disabled=view.over_budget
+                )
                 yield Button("Cancel (n)", id="cancel", variant="default")
 
     def on_mount(self) -> None:

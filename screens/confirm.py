@@ -18,7 +18,9 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("y", "confirm", "Confirm", id="confirm.yes"),
     ]
 
-    def __init__(self, title: str, question: str, confirm_label: str = "Confirm", *, danger: bool = True) -> None:
+    def __init__(
+        self, title: str, question: str, confirm_label: str = "Confirm", *, danger: bool = True
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.question = question
@@ -31,7 +33,9 @@ class ConfirmScreen(ModalScreen[bool]):
             yield Static(self.question, id="confirm-question")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(
-                    f"{self.confirm_label} (y)", id="confirm-yes", variant="error" if self.danger else "primary"
+                    f"{self.confirm_label} (y)",
+                    id="confirm-yes",
+                    variant="error" if self.danger else "primary",
                 )
                 yield Button("Cancel (n)", id="confirm-no")
 

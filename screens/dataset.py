@@ -1,4 +1,5 @@
-"""Dataset selection: functions in the store, epsilon / top-k, golden candidates, histogram, export."""
+"""Dataset selection: functions in the store, epsilon / top-k, golden candidates, histogram,
+export."""
 
 from __future__ import annotations
 
@@ -109,11 +110,19 @@ class DatasetScreen(ModeScreen):
         self.query_one("#no-store", Static).display = absent
         self.query_one("#functions").display = state not in ("absent", "seeding")
         if absent:
-            self.query_one("#no-store", Static).update(NO_STORE_TEXT.format(path=self.workspace.store_path))
+            self.query_one("#no-store", Static).update(
+                NO_STORE_TEXT.format(path=self.workspace.store_path)
+            )
         status = {
             "loading": "[yellow]⏳ Opening the VectorWave store…[/]",
-            "seeding": "[yellow]⏳ Seeding the demo store (progress below); the functions appear when it is done.[/]",
-            "error": f"[red]The store could not be opened: {self.vt_app.store_error}[/]  Press r to retry.",
+            "seeding": (
+                "[yellow]⏳ Seeding the demo store (progress "
+                "below); the functions appear when it is done.[/]"
+            ),
+            "error": (
+                "[red]The store could not be opened: "
+                f"{self.vt_app.store_error}[/]  Press r to retry."
+            ),
             "ready": "",
         }.get(state, "")
         self.query_one("#store-status", Static).update(status)
@@ -181,14 +190,24 @@ class DatasetScreen(ModeScreen):
         self.vt_app.current_function = str(event.row_key.value)
         self.action_select()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="selection", description="golden selection")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="selection",
+        description="golden selection",
+    )
     def _run_selection(self, name: str, epsilon: float | str, top_k: int) -> None:
         worker = get_current_worker()
 
         def on_stage(stage: str, done: int, total: int) -> None:
             if worker.is_cancelled:  # stop reading / scoring at the next batch
                 raise PipelineCancelled(f"selection of {name} cancelled")
-            self.post_message(Progressed(done, total, {"read": "logs read", "density": "density"}.get(stage, stage)))
+            self.post_message(
+                Progressed(
+                    done, total, {"read": "logs read", "density": "density"}.get(stage, stage)
+                )
+            )
 
         try:
             view = self.workspace.select(name, epsilon, top_k, on_stage=on_stage)
@@ -209,9 +228,13 @@ class DatasetScreen(ModeScreen):
 
     @on(Progressed)
     def _progressed(self, message: Progressed) -> None:
-        self.query_one("#work-progress", ProgressBar).update(total=message.total or None, progress=message.done)
+        self.query_one("#work-progress", ProgressBar).update(
+            total=message.total or None, progress=message.done
+        )
         if message.what:
-            self.query_one("#work-status", Static).update(f"{message.what} ({message.done}/{message.total})")
+            self.query_one("#work-status", Static).update(
+                f"{message.what} ({message.done}/{message.total})"
+            )
 
     @on(SelectionDone)
     def _selection_done(self, message: SelectionDone) -> None:
@@ -238,17 +261,29 @@ class DatasetScreen(ModeScreen):
             f"Golden candidates — {view.function} ({len(view.candidates)})"
         )
         self.query_one("#histogram", DensityHistogram).values = tuple(view.densities)
-        skipped = ", ".join(f"{count} {reason}" for reason, count in sorted(view.skipped.items()) if count)
-        lines = [f"Left out of density: {skipped}" if skipped else "Every log took part in density."]
+        skipped = ", ".join(
+            f"{count} {reason}" for reason, count in sorted(view.skipped.items()) if count
+        )
+        lines = [
+            f"Left out of density: {skipped}" if skipped else "Every log took part in density."
+        ]
         if view.coverage is not None:
             how = "chosen from the logs" if view.epsilon == "auto" else "as set"
-            lines.insert(0, f"epsilon {view.coverage.epsilon:.3g} ({how}) · {view.coverage.lines()[0]}")
+            lines.insert(
+                0, f"epsilon {view.coverage.epsilon:.3g} ({how}) · {view.coverage.lines()[0]}"
+            )
             lines += [line for line in view.coverage.lines()[1:-1]]
         self.query_one("#skipped", Static).update(Text("\n".join(lines)))
 
     def action_cancel(self) -> None:
         """Esc: stop a running selection at its next batch; nothing is exported."""
-        running = [w for w in self.workers if w.node is self and w.group == "selection" and w.state in (WorkerState.PENDING, WorkerState.RUNNING)]
+        running = [
+            w
+            for w in self.workers
+            if w.node is self
+            and w.group == "selection"
+            and w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+        ]
         for worker in running:
             worker.cancel()
         if running:
@@ -278,7 +313,11 @@ class DatasetScreen(ModeScreen):
     def _exported(self, report) -> None:
         path = Path(report.output_path)
         self.vt_app.exported_path = path
-        valid = "valid ChatML" if report.validation.ok else f"{len(report.validation.problems)} problem(s)"
+        valid = (
+            "valid ChatML"
+            if report.validation.ok
+            else f"{len(report.validation.problems)} problem(s)"
+        )
         self.query_one("#work-status", Static).update(
             f"Exported {report.examples} examples to {path} ({valid}). F5 goes to training."
         )
@@ -293,7 +332,13 @@ class DatasetScreen(ModeScreen):
         self.vt_app.store_state = "seeding"
         self._seed()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="store", description="seeding the demo store")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="store",
+        description="seeding the demo store",
+    )
     def _seed(self) -> None:
         worker = get_current_worker()
 

@@ -1,4 +1,5 @@
-"""Feedback: from a log's output, write the corrected output to record a pair; list, edit and delete pairs (FR-2.1)."""
+"""Feedback: from a log's output, write the corrected output to record a pair; list, edit and delete
+pairs (FR-2.1)."""
 
 from __future__ import annotations
 
@@ -39,15 +40,20 @@ class FeedbackScreen(ModeScreen):
         yield Header()
         with Horizontal(id="feedback-body"):
             with Vertical(id="feedback-left", classes="panel"):
-                yield Label("Logs (pick one; enter opens it)", classes="panel-title", id="logs-title")
+                yield Label(
+                    "Logs (pick one; enter opens it)", classes="panel-title", id="logs-title"
+                )
                 yield DataTable(id="logs", cursor_type="row", zebra_stripes=True)
                 yield Label("Feedback pairs", classes="panel-title")
                 yield DataTable(id="pairs", cursor_type="row", zebra_stripes=True)
             with Vertical(id="feedback-right", classes="panel"):
                 yield Label("Model output (bad)", classes="panel-title")
                 yield Static("Pick a log on the left.", id="bad-output")
-                yield Label("Corrected output — type the fix, then F7 to save", classes="panel-title",
-                            id="fixed-title")
+                yield Label(
+                    "Corrected output — type the fix, then F7 to save",
+                    classes="panel-title",
+                    id="fixed-title",
+                )
                 yield TextArea(id="fixed-output", soft_wrap=True, show_line_numbers=False)
                 with Horizontal(classes="buttons"):
                     yield Button("Save pair (F7)", id="save-button", variant="primary")
@@ -63,7 +69,9 @@ class FeedbackScreen(ModeScreen):
 
     def on_screen_resume(self) -> None:
         selection = self.vt_app.selection
-        if selection is not None and (self.logs is None or self.logs.function_name != selection.function):
+        if selection is not None and (
+            self.logs is None or self.logs.function_name != selection.function
+        ):
             self._show_logs(selection.logs)
 
     # -- logs ---------------------------------------------------------------------------
@@ -76,9 +84,17 @@ class FeedbackScreen(ModeScreen):
         elif app.functions and app.store_state == "ready":
             self._read_logs(app.functions[0].name)
         else:
-            self.query_one("#logs-title", Label).update("Logs: open the store on the dataset screen first (F2)")
+            self.query_one("#logs-title", Label).update(
+                "Logs: open the store on the dataset screen first (F2)"
+            )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="feedback-logs", description="reading logs")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="feedback-logs",
+        description="reading logs",
+    )
     def _read_logs(self, name: str) -> None:
         logs = self.workspace.read_function(name)
         self.app.call_from_thread(self._show_logs, logs)
@@ -89,9 +105,15 @@ class FeedbackScreen(ModeScreen):
         table.clear()
         for index, record in enumerate(logs.records):
             if record.succeeded and record.output is not None:
-                table.add_row(record.status, Text(preview(record.inputs, 30)), Text(preview(record.output, 30)),
-                              key=str(index))
-        self.query_one("#logs-title", Label).update(f"Logs of {logs.function_name} (enter opens one)")
+                table.add_row(
+                    record.status,
+                    Text(preview(record.inputs, 30)),
+                    Text(preview(record.output, 30)),
+                    key=str(index),
+                )
+        self.query_one("#logs-title", Label).update(
+            f"Logs of {logs.function_name} (enter opens one)"
+        )
 
     @on(DataTable.RowSelected, "#logs")
     def _log_chosen(self, event: DataTable.RowSelected) -> None:
@@ -103,13 +125,21 @@ class FeedbackScreen(ModeScreen):
         editor = self.query_one("#fixed-output", TextArea)
         editor.text = text
         editor.focus()
-        self.query_one("#fixed-title", Label).update("Corrected output — type the fix, then F7 to save")
+        self.query_one("#fixed-title", Label).update(
+            "Corrected output — type the fix, then F7 to save"
+        )
 
     # -- pairs --------------------------------------------------------------------------
     def _reload_pairs(self) -> None:
         self._load_pairs()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="feedback-pairs", description="reading feedback")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="feedback-pairs",
+        description="reading feedback",
+    )
     def _load_pairs(self) -> None:
         entries = self.workspace.feedback_entries()
         self.app.call_from_thread(self._show_pairs, entries)
@@ -146,14 +176,26 @@ class FeedbackScreen(ModeScreen):
             entry, pair = None, self.workspace.correction(self.current, fixed)
             unchanged = pair.fixed_output.strip() == pair.bad_output.strip()
         else:
-            self.notify("Pick a log first (enter on the logs table), or a pair to edit (e).", severity="warning")
+            self.notify(
+                "Pick a log first (enter on the logs table), or a pair to edit (e).",
+                severity="warning",
+            )
             return
         if unchanged:
-            self.notify("The corrected output is the same as the model's: change it first.", severity="warning")
+            self.notify(
+                "The corrected output is the same as the model's: change it first.",
+                severity="warning",
+            )
             return
         self._save(fixed, entry, pair)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="feedback-save", description="saving feedback")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="feedback-save",
+        description="saving feedback",
+    )
     def _save(self, fixed: str, entry: Any, pair: Any) -> None:
         if entry is None:
             message = f"Saved feedback pair {self.workspace.record_correction(pair)}."
@@ -184,20 +226,33 @@ class FeedbackScreen(ModeScreen):
         editor = self.query_one("#fixed-output", TextArea)
         editor.text = entry.pair.fixed_output
         editor.focus()
-        self.query_one("#fixed-title", Label).update(f"Editing pair {entry.entry_id} — F7 saves the change")
+        self.query_one("#fixed-title", Label).update(
+            f"Editing pair {entry.entry_id} — F7 saves the change"
+        )
 
     def action_delete(self) -> None:
         entry = self._selected_entry()
         if entry is None:
             return
         self.app.push_screen(
-            ConfirmScreen("Delete the feedback pair?", f"Delete pair {entry.entry_id}?\n"
-                          f"{preview(entry.pair.bad_output, 60)}\n→ {preview(entry.pair.fixed_output, 60)}",
-                          "Delete"),
+            ConfirmScreen(
+                "Delete the feedback pair?",
+                f"Delete pair {entry.entry_id}?\n"
+                f"{preview(entry.pair.bad_output, 60)}\n→ {preview(entry.pair.fixed_output, 60)}",
+                "Delete",
+            ),
             lambda ok: self._delete(entry.entry_id) if ok else None,
         )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="feedback-save", description="deleting feedback")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="feedback-save",
+        description="deleting feedback",
+    )
     def _delete(self, entry_id: str) -> None:
         self.workspace.delete_correction(entry_id)
-        self.app.call_from_thread(self._saved, f"Deleted feedback pair {entry_id}.", self.workspace.feedback_entries())
+        self.app.call_from_thread(
+            self._saved, f"Deleted feedback pair {entry_id}.", self.workspace.feedback_entries()
+        )

@@ -1,6 +1,6 @@
-"""Hooks and models in service: hook versions with a coloured diff against the active one, the trained models of
-the function with the gates' last decisions and the loop's next trigger; rolling back either is one confirmed
-action (FR-7.5, VT-13)."""
+"""Hooks and models in service: hook versions with a coloured diff against the active one, the
+trained models of the function with the gates' last decisions and the loop's next trigger; rolling
+back either is one confirmed action (FR-7.5, VT-13)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ def coloured_diff(diff: str) -> Text:
 
 
 class HooksScreen(ModeScreen):
-    """Which hook and which model are live, what each version changes, and going back to one at once."""
+    """Which hook and which model are live, what each version changes, and going back to one at
+    once."""
 
     MODE_NAME = "Hooks"
     BINDINGS = [
@@ -57,7 +58,9 @@ class HooksScreen(ModeScreen):
                 yield DataTable(id="versions", cursor_type="row", zebra_stripes=True)
                 yield Label("", id="hooks-dir")
             with Vertical(id="hooks-right", classes="panel"):
-                yield Label("Diff against the active version", classes="panel-title", id="diff-title")
+                yield Label(
+                    "Diff against the active version", classes="panel-title", id="diff-title"
+                )
                 yield RichLog(id="diff", wrap=True, highlight=False, markup=False, min_width=20)
         with Vertical(id="service", classes="panel"):
             yield Label("In service", classes="panel-title", id="service-title")
@@ -67,9 +70,15 @@ class HooksScreen(ModeScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#versions", DataTable).add_columns("version", "created", "rules", "active", "checksum")
-        self.query_one("#models", DataTable).add_columns("model", "promoted", "model id / adapter", "score", "gate")
-        self.query_one("#hooks-dir", Label).update(f"hooks directory: {self.workspace.config.hooks.dir}")
+        self.query_one("#versions", DataTable).add_columns(
+            "version", "created", "rules", "active", "checksum"
+        )
+        self.query_one("#models", DataTable).add_columns(
+            "model", "promoted", "model id / adapter", "score", "gate"
+        )
+        self.query_one("#hooks-dir", Label).update(
+            f"hooks directory: {self.workspace.config.hooks.dir}"
+        )
         self.action_reload()
 
     def on_screen_resume(self) -> None:
@@ -78,7 +87,13 @@ class HooksScreen(ModeScreen):
     def action_reload(self) -> None:
         self._load_versions()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="hooks", description="reading hook versions")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="hooks",
+        description="reading hook versions",
+    )
     def _load_versions(self) -> None:
         versions = self.workspace.hook_versions()
         function = self._function()
@@ -87,7 +102,9 @@ class HooksScreen(ModeScreen):
         self.app.call_from_thread(self._show_service, service)
 
     def _function(self) -> str | None:
-        return getattr(self.app, "current_function", None) or self.workspace.config.selection.function
+        return (
+            getattr(self.app, "current_function", None) or self.workspace.config.selection.function
+        )
 
     def _show_service(self, service: ServiceView | None) -> None:
         self.service = service
@@ -97,7 +114,9 @@ class HooksScreen(ModeScreen):
         table.clear()
         if service is None:
             title.update("In service")
-            lines.update(Text("Choose a function on the Dataset screen (F2) to see its models.", style="dim"))
+            lines.update(
+                Text("Choose a function on the Dataset screen (F2) to see its models.", style="dim")
+            )
             return
         title.update(f"In service for {service.function}")
         text = Text()
@@ -108,9 +127,18 @@ class HooksScreen(ModeScreen):
             text.append(f"{problem}\n", style="yellow")
         lines.update(text)
         for row in reversed(service.models):
-            gate = {"passed": Text("passed", style="green"), "refused": Text("refused", style="red")}.get(row.gate, "")
-            table.add_row(row.version_id, Text("● promoted", style="bold green") if row.promoted else "",
-                          row.model, row.score, gate, key=row.version_id)
+            gate = {
+                "passed": Text("passed", style="green"),
+                "refused": Text("refused", style="red"),
+            }.get(row.gate, "")
+            table.add_row(
+                row.version_id,
+                Text("● promoted", style="bold green") if row.promoted else "",
+                row.model,
+                row.score,
+                gate,
+                key=row.version_id,
+            )
         self.refresh_bindings()
 
     def _show_versions(self, versions: list[HookVersionRow]) -> None:
@@ -127,7 +155,12 @@ class HooksScreen(ModeScreen):
         if not versions:
             log = self.query_one("#diff", RichLog)
             log.clear()
-            log.write(Text("No hook versions yet: generate one on the rules screen (F4, then g).", style="dim"))
+            log.write(
+                Text(
+                    "No hook versions yet: generate one on the rules screen (F4, then g).",
+                    style="dim",
+                )
+            )
         self.refresh_bindings()
 
     def _selected(self) -> HookVersionRow | None:
@@ -143,7 +176,13 @@ class HooksScreen(ModeScreen):
         if row is not None:
             self._load_diff(row.version_id)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="hooks-diff", description="diffing hook versions")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="hooks-diff",
+        description="diffing hook versions",
+    )
     def _load_diff(self, version_id: str) -> None:
         diff = self.workspace.hook_diff(version_id)
         self.app.call_from_thread(self._show_diff, version_id, diff)
@@ -156,7 +195,11 @@ class HooksScreen(ModeScreen):
         )
         log = self.query_one("#diff", RichLog)
         log.clear()
-        log.write(coloured_diff(diff) if diff.strip() else Text("(no difference: this is the active hook)", style="dim"))
+        log.write(
+            coloured_diff(diff)
+            if diff.strip()
+            else Text("(no difference: this is the active hook)", style="dim")
+        )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "rollback":
@@ -185,24 +228,36 @@ class HooksScreen(ModeScreen):
             self.notify("Select a model that is not the promoted one.", severity="warning")
             return
         current = service.promoted.version_id if service.promoted else "none"
-        refused = f"\nThe evaluation gate refused it: {model.reason}" if model.gate == "refused" else ""
+        refused = (
+            f"\nThe evaluation gate refused it: {model.reason}" if model.gate == "refused" else ""
+        )
         self.app.push_screen(
             ConfirmScreen(
                 "Change the model in service?",
-                f"Promote {model.version_id} ({model.model}) for {service.function} now, in place of {current}?"
-                f"{refused}\nRunning processes pick it up within their reload interval.",
+                f"Promote {model.version_id} ({model.model}) for "
+                f"{service.function} now, in place of {current}?{refused}\nRunning "
+                "processes pick it up within their reload interval.",
                 "Promote",
             ),
             lambda ok: self._rollback_model(service.function, model.version_id) if ok else None,
         )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="hooks-rollback", description="model rollback")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="hooks-rollback",
+        description="model rollback",
+    )
     def _rollback_model(self, function: str, version_id: str) -> None:
         entry = self.workspace.rollback_model(function, version_id)
         service = self.workspace.service(function)
         self.app.call_from_thread(self._show_service, service)
-        self.app.call_from_thread(self.notify, f"{entry.version_id} ({entry.model}) is now in service.",
-                                  title="Model changed")
+        self.app.call_from_thread(
+            self.notify,
+            f"{entry.version_id} ({entry.model}) is now in service.",
+            title="Model changed",
+        )
 
     def action_rollback(self) -> None:
         row = self._selected()
@@ -219,7 +274,13 @@ class HooksScreen(ModeScreen):
             lambda ok: self._rollback(row.version_id) if ok else None,
         )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="hooks-rollback", description="rollback")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="hooks-rollback",
+        description="rollback",
+    )
     def _rollback(self, version_id: str) -> None:
         self.workspace.rollback(version_id)
         versions = self.workspace.hook_versions()

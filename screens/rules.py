@@ -1,4 +1,5 @@
-"""Rule review and merge conflicts: rules, the diffs behind them, a choice per conflict, replay, generate hook."""
+"""Rule review and merge conflicts: rules, the diffs behind them, a choice per conflict, replay,
+generate hook."""
 
 from __future__ import annotations
 
@@ -39,12 +40,16 @@ def rule_text(rule: Any) -> str:
     condition = rule.describe_scope()
     arrow = f"{rule.pattern!r} → {rule.replacement!r}"
     cases = ", ".join(f"{case} \\{group}" for group, case in sorted(rule.group_case.items()))
-    return f"{rule.kind}: {arrow}" + (f" ({cases})" if cases else "") + (f" if {condition}" if condition else "")
+    return (
+        f"{rule.kind}: {arrow}"
+        + (f" ({cases})" if cases else "")
+        + (f" if {condition}" if condition else "")
+    )
 
 
 def logs_cell(rule: Any) -> str:
-    """The blast radius as the table shows it (before the long columns, so it stays in view): ``3/120``
-    logged outputs changed, or ``–`` when it was not measured."""
+    """The blast radius as the table shows it (before the long columns, so it stays in view):
+    ``3/120`` logged outputs changed, or ``–`` when it was not measured."""
     evidence = rule.evidence
     if evidence.logs_sampled is None or evidence.logs_changed is None:
         return "–"
@@ -64,8 +69,11 @@ def evidence_lines(rule: Any, pairs: int) -> list[str]:
 
 
 def _kept_label(conflict: Any) -> str:
-    """"A" or "B" for one kept rule; "A→B" when both are kept, in the order the hook applies them."""
-    letters = [chr(ord("A") + i) if i < 26 else str(i) for i in (conflict.order or [conflict.chosen])]
+    """ "A" or "B" for one kept rule; "A→B" when both are kept, in the order the hook applies
+    them."""
+    letters = [
+        chr(ord("A") + i) if i < 26 else str(i) for i in (conflict.order or [conflict.chosen])
+    ]
     return "→".join(letters)
 
 
@@ -91,9 +99,13 @@ class RulesScreen(ModeScreen):
         yield Header()
         with Horizontal(id="rules-body"):
             with Vertical(id="rules-left", classes="panel"):
-                yield Label("Rules (applied in this order)", classes="panel-title", id="rules-title")
+                yield Label(
+                    "Rules (applied in this order)", classes="panel-title", id="rules-title"
+                )
                 yield DataTable(id="rules", cursor_type="row", zebra_stripes=True)
-                yield Label(f"Conflicts — {CONFLICT_KEYS}", classes="panel-title", id="conflicts-title")
+                yield Label(
+                    f"Conflicts — {CONFLICT_KEYS}", classes="panel-title", id="conflicts-title"
+                )
                 yield DataTable(id="conflicts", cursor_type="row", zebra_stripes=True)
             with Vertical(id="rules-right", classes="panel"):
                 yield Label("Feedback behind the selected rule", classes="panel-title")
@@ -104,7 +116,9 @@ class RulesScreen(ModeScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#rules", DataTable).add_columns("#", "logs", "kind", "pattern → replacement", "support", "prio")
+        self.query_one("#rules", DataTable).add_columns(
+            "#", "logs", "kind", "pattern → replacement", "support", "prio"
+        )
         self.query_one("#conflicts", DataTable).add_columns("id", "kept", "by", "A", "B")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -119,14 +133,21 @@ class RulesScreen(ModeScreen):
         self.query_one("#replay", Static).update("Synthesising rules and replaying the pairs…")
         self._synthesize(None)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="rules", description="rule synthesis")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="rules",
+        description="rule synthesis",
+    )
     def _synthesize(self, resolve: tuple[str, int | str, list[int] | None] | None) -> None:
         if resolve is None:
             rule_set = self.workspace.synthesize(progress=self._progress_from_thread)
         else:
             try:
                 rule_set = self.workspace.resolve_conflict(self.rule_set, *resolve)
-            except VectorTrainerError as exc:  # e.g. both rules cannot be kept safely: nothing changes
+            # e.g. both rules cannot be kept safely: nothing changes
+            except VectorTrainerError as exc:
                 self.app.call_from_thread(self._refused, str(exc))
                 return
         report = self.workspace.replay(rule_set) if rule_set.rules else None
@@ -135,7 +156,9 @@ class RulesScreen(ModeScreen):
     def _progress_from_thread(self, done: int, total: int | None, what: str) -> None:
         """Synthesis progress (from the worker thread), shown where the replay will be."""
         shown = f"{done:,} of {total:,}" if total else f"step {done:,}"
-        self.app.call_from_thread(self.query_one("#replay", Static).update, f"Synthesising rules… {what}: {shown}")
+        self.app.call_from_thread(
+            self.query_one("#replay", Static).update, f"Synthesising rules… {what}: {shown}"
+        )
 
     def _show_rule_set(self, rule_set: Any, report: Any) -> None:
         self.rule_set, self.replay_report = rule_set, report
@@ -150,7 +173,8 @@ class RulesScreen(ModeScreen):
                           rule.support, rule.priority, key=str(index))
         inactive = f", {len(rule_set.inactive)} kept inactive" if rule_set.inactive else ""
         self.query_one("#rules-title", Label).update(
-            f"Rules (applied in this order): {len(rule_set.rules)} from {len(rule_set.pairs)} pairs{inactive}"
+            f"Rules (applied in this order): {len(rule_set.rules)} "
+            f"from {len(rule_set.pairs)} pairs{inactive}"
         )
         conflicts = self.query_one("#conflicts", DataTable)
         conflicts.clear()
@@ -158,8 +182,11 @@ class RulesScreen(ModeScreen):
             a, b = (conflict.rules + [None, None])[:2]
             kept = _kept_label(conflict)
             conflicts.add_row(  # the decision first: the rule texts may run past the panel's edge
-                conflict.conflict_id, Text(kept, style="bold"), conflict.resolved_by,
-                Text(preview(rule_text(a), 28) if a else ""), Text(preview(rule_text(b), 28) if b else ""),
+                conflict.conflict_id,
+                Text(kept, style="bold"),
+                conflict.resolved_by,
+                Text(preview(rule_text(a), 28) if a else ""),
+                Text(preview(rule_text(b), 28) if b else ""),
                 key=conflict.conflict_id,
             )
         self.query_one("#conflicts-title", Label).update(
@@ -174,25 +201,40 @@ class RulesScreen(ModeScreen):
         report, rule_set = self.replay_report, self.rule_set
         feedback = "\n".join(getattr(self.workspace, "feedback_notices", []) or [])
         if report is None:
-            self.query_one("#replay", Static).update("No rules yet: record feedback pairs on the feedback screen (F3)."
-                                                     + (f"\n{feedback}" if feedback else ""))
+            self.query_one("#replay", Static).update(
+                "No rules yet: record feedback pairs on the feedback screen (F3)."
+                + (f"\n{feedback}" if feedback else "")
+            )
             return
         rows = [
             ("pairs replayed", str(report.pairs)),
-            ("bad outputs fixed exactly", f"{report.exact_fixes} of {report.pairs} ({report.exact_fix_rate:.0%})"),
+            (
+                "bad outputs fixed exactly",
+                f"{report.exact_fixes} of {report.pairs} ({report.exact_fix_rate:.0%})",
+            ),
             ("edit distance", f"{report.distance_before} → {report.distance_after}"),
-            ("good outputs changed", "none" if not report.good_changed else ", ".join(map(str, report.good_changed))),
+            (
+                "good outputs changed",
+                "none" if not report.good_changed else ", ".join(map(str, report.good_changed)),
+            ),
             ("rejected rules", str(len(rule_set.rejected))),
         ]
         notes = "\n".join(rule_set.notes[:3])
-        self.query_one("#replay", Static).update(key_value_table(
-            rows + ([("feedback file", feedback)] if feedback else []) + ([("notes", notes)] if notes else [])))
+        self.query_one("#replay", Static).update(
+            key_value_table(
+                rows
+                + ([("feedback file", feedback)] if feedback else [])
+                + ([("notes", notes)] if notes else [])
+            )
+        )
 
     def _listed(self) -> list[tuple[Any, str | None]]:
         """The table's rows: the hook's rules in order, then those kept inactive (with why)."""
         if self.rule_set is None:
             return []
-        return [(r, None) for r in self.rule_set.rules] + [(h.rule, h.reason) for h in self.rule_set.inactive]
+        return [(r, None) for r in self.rule_set.rules] + [
+            (h.rule, h.reason) for h in self.rule_set.inactive
+        ]
 
     @on(DataTable.RowHighlighted, "#rules")
     def _show_rule_diffs(self) -> None:
@@ -219,7 +261,8 @@ class RulesScreen(ModeScreen):
         self._resolve_selected(choice, None)
 
     def action_choose_both(self, first: int, second: int) -> None:
-        """Keep both rules; ``first`` is applied first, scoped by the engine to its own pairs' context."""
+        """Keep both rules; ``first`` is applied first, scoped by the engine to its own pairs'
+        context."""
         self._resolve_selected("both", [first, second])
 
     def _resolve_selected(self, choice: int | str, order: list[int] | None) -> None:
@@ -227,7 +270,9 @@ class RulesScreen(ModeScreen):
             return
         table = self.query_one("#conflicts", DataTable)
         key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        self.query_one("#replay", Static).update(f"Re-synthesising with your choice for {key.value}…")
+        self.query_one("#replay", Static).update(
+            f"Re-synthesising with your choice for {key.value}…"
+        )
         self._synthesize((str(key.value), choice, order))
 
     def _refused(self, message: str) -> None:
@@ -241,12 +286,23 @@ class RulesScreen(ModeScreen):
             return
         self._generate(self.rule_set)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="hook", description="hook generation")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="hook",
+        description="hook generation",
+    )
     def _generate(self, rule_set: Any) -> None:
-        report = self.workspace.generate_hook(rule_set, note=f"{len(rule_set.rules)} rules from the TUI")
+        report = self.workspace.generate_hook(
+            rule_set, note=f"{len(rule_set.rules)} rules from the TUI"
+        )
         self.app.call_from_thread(self._generated, report)
 
     def _generated(self, report: Any) -> None:
         skipped = f", {len(report.skipped)} left out" if report.skipped else ""
-        self.notify(f"Hook version {report.version_id} is active: {report.rules_written} rules{skipped}. "
-                    f"F6 shows the versions.", title="Hook generated")
+        self.notify(
+            f"Hook version {report.version_id} is active: {report.rules_written} rules{skipped}. "
+            f"F6 shows the versions.",
+            title="Hook generated",
+        )

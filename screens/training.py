@@ -1,4 +1,5 @@
-"""Live training: stages with states, progress with ETA, job status and events, loss chart, summary, resume.
+"""Live training: stages with states, progress with ETA, job status and events, loss chart, summary,
+resume.
 
 The pipeline runs in a thread worker; a ``PipelineMonitor`` posts one message per
 callback to this screen (never touching widgets from the thread). The cost is
@@ -98,7 +99,9 @@ class TrainingScreen(ModeScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.stage_states: dict[str, tuple[str, str]] = {name: (StageStatus.PENDING, "") for name in STAGES}
+        self.stage_states: dict[str, tuple[str, str]] = {
+            name: (StageStatus.PENDING, "") for name in STAGES
+        }
         self.losses: list[float] = []
         self.resumable: Any = None
         self.outcome: Any = None
@@ -148,7 +151,8 @@ class TrainingScreen(ModeScreen):
         app = self.vt_app
         lines = [
             f"function: {app.current_function or '(choose one on the dataset screen, F2)'}",
-            f"golden file: {app.exported_path.name if app.exported_path else '(none: the run extracts it)'}",
+            "golden file: "
+            f"{app.exported_path.name if app.exported_path else '(none: the run extracts it)'}",
             f"model: {self.workspace.training_target()}",
             f"budget: {self.workspace.budget_limit_text()}",
         ]
@@ -173,7 +177,13 @@ class TrainingScreen(ModeScreen):
         return True
 
     # -- resume ---------------------------------------------------------------------------
-    @work(thread=True, exclusive=True, exit_on_error=False, group="runs", description="looking for runs")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="runs",
+        description="looking for runs",
+    )
     def _find_resumable(self) -> None:
         self.app.call_from_thread(self._resumable_found, self.workspace.latest_resumable_run())
 
@@ -200,7 +210,9 @@ class TrainingScreen(ModeScreen):
 
     def _begin(self, *, resume_id: str | None) -> None:
         app = self.vt_app
-        config = self.workspace.config.with_overrides(**{"selection.function": app.current_function})
+        config = self.workspace.config.with_overrides(
+            **{"selection.function": app.current_function}
+        )
         self.workspace.config = config
         self.stage_states = {name: (StageStatus.PENDING, "") for name in STAGES}
         self.losses = []
@@ -214,7 +226,13 @@ class TrainingScreen(ModeScreen):
         self._user_resumed = resume_id is not None
         self._run_pipeline(resume_id, golden)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="training", description="training run")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="training",
+        description="training run",
+    )
     def _run_pipeline(self, resume_id: str | None, golden: Path | None) -> None:
         outcome = self.workspace.start_or_resume_run(
             monitor=ScreenMonitor(self), confirm=self._confirm_from_thread,
@@ -247,7 +265,13 @@ class TrainingScreen(ModeScreen):
         self.query_one("#stage-progress", ProgressBar).display = False
         self.outcome = outcome
         severity = "information" if outcome.ok else "warning"
-        self.notify(outcome.message, title=f"Run {outcome.status}", severity=severity, timeout=8, markup=False)
+        self.notify(
+            outcome.message,
+            title=f"Run {outcome.status}",
+            severity=severity,
+            timeout=8,
+            markup=False,
+        )
         self._find_resumable()
 
     # -- cancel ---------------------------------------------------------------------------
@@ -273,7 +297,10 @@ class TrainingScreen(ModeScreen):
 
     @on(Worker.StateChanged)
     def _worker_ended(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "training" and event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+        if event.worker.group == "training" and event.state in (
+            WorkerState.ERROR,
+            WorkerState.CANCELLED,
+        ):
             self.running = False
 
     # -- pipeline events --------------------------------------------------------------------
@@ -285,8 +312,11 @@ class TrainingScreen(ModeScreen):
             handler(**data)
 
     def _on_run_start(self, run_id: str, resumed: bool) -> None:
-        resumed = resumed and self._user_resumed  # a run started from the exported file is resumed internally
-        self.query_one("#progress-title", Label).update(f"Run {run_id}{' (resumed)' if resumed else ''}")
+        # a run started from the exported file is resumed internally
+        resumed = resumed and self._user_resumed
+        self.query_one("#progress-title", Label).update(
+            f"Run {run_id}{' (resumed)' if resumed else ''}"
+        )
 
     def _on_stage_start(self, stage: str, total: Any, description: str) -> None:
         self.stage_states[stage] = (StageStatus.RUNNING, description)
@@ -297,7 +327,9 @@ class TrainingScreen(ModeScreen):
     def _on_progress(self, stage: str, completed: float, total: Any, message: str) -> None:
         bar = self.query_one("#stage-progress", ProgressBar)
         if stage == "monitor":
-            self.query_one("#job-status", Static).update(f"job: {message}" if message else "job: running")
+            self.query_one("#job-status", Static).update(
+                f"job: {message}" if message else "job: running"
+            )
         bar.update(total=total, progress=completed)
 
     _user_resumed = False
@@ -305,7 +337,10 @@ class TrainingScreen(ModeScreen):
     def _on_stage_complete(self, stage: str, result: dict, skipped: bool) -> None:
         note = str(result.get("note", "")) if isinstance(result, dict) else ""
         state = StageStatus.SKIPPED if skipped and self._user_resumed else StageStatus.COMPLETE
-        self.stage_states[stage] = (state, note + (" (done before)" if skipped and self._user_resumed else ""))
+        self.stage_states[stage] = (
+            state,
+            note + (" (done before)" if skipped and self._user_resumed else ""),
+        )
         self._show_stages()
 
     def _on_stage_failed(self, stage: str, error: str) -> None:

@@ -66,11 +66,25 @@ class VectorTrainerApp(App[int]):
         Binding("f1", "help", "Help", id="app.help", key_display="F1", priority=True),
         Binding("question_mark", "help", "Help", id="app.help_question", key_display="?"),
         *[
-            Binding(key, f"switch_mode('{mode}')", label, id=f"app.mode.{mode}", key_display=key.upper(),
-                    priority=True)
+            Binding(
+                key,
+                f"switch_mode('{mode}')",
+                label,
+                id=f"app.mode.{mode}",
+                key_display=key.upper(),
+                priority=True,
+            )
             for key, mode, label in MODE_KEYS
         ],
-        Binding("f9", "toggle_theme", "Theme", id="app.theme", key_display="F9", show=False, priority=True),
+        Binding(
+            "f9",
+            "toggle_theme",
+            "Theme",
+            id="app.theme",
+            key_display="F9",
+            show=False,
+            priority=True,
+        ),
         Binding("f10", "quit", "Quit", id="app.quit", key_display="F10", show=False, priority=True),
     ]
 
@@ -112,7 +126,13 @@ class VectorTrainerApp(App[int]):
         self.store_state = "loading"
         self._load_store()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="store", description="opening the store")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="store",
+        description="opening the store",
+    )
     def _load_store(self) -> None:
         functions = self.workspace.list_functions()
         if not get_current_worker().is_cancelled:
@@ -129,7 +149,10 @@ class VectorTrainerApp(App[int]):
             "absent": "no store yet",
             "loading": "opening the store…",
             "seeding": "seeding the demo store…",
-            "ready": f"store '{self.workspace.store_path.name}' · {count} function{'s' if count != 1 else ''}",
+            "ready": (
+                f"store '{self.workspace.store_path.name}' · "
+                f"{count} function{'s' if count != 1 else ''}"
+            ),
             "error": "the store failed to open",
         }.get(state, state)
 
@@ -143,18 +166,23 @@ class VectorTrainerApp(App[int]):
         self.report_worker_failure(event)
 
     def report_worker_failure(self, event: Worker.StateChanged) -> None:
-        """The one place worker failures are handled (screens forward theirs: the message does not bubble)."""
+        """The one place worker failures are handled (screens forward theirs: the message does not
+        bubble)."""
         if event.state is not WorkerState.ERROR:
             return
         error = event.worker.error
         if error is None:
             return
-        log.error("worker %s failed:\n%s", event.worker.name, "".join(traceback.format_exception(error)))
+        log.error(
+            "worker %s failed:\n%s", event.worker.name, "".join(traceback.format_exception(error))
+        )
         if event.worker.group == "store":
             self.store_state = "error"
             self.store_error = describe(error)
         what = event.worker.description or event.worker.name
-        self.notify(describe(error), title=f"{what} failed", severity="error", timeout=10, markup=False)
+        self.notify(
+            describe(error), title=f"{what} failed", severity="error", timeout=10, markup=False
+        )
 
     # -- actions --------------------------------------------------------------------
     def action_help(self) -> None:
@@ -170,11 +198,17 @@ class VectorTrainerApp(App[int]):
         if palette is not None:
             yield from palette()
         for key, mode, label in MODE_KEYS:
-            yield SystemCommand(f"Go to {label}", f"Switch to the {label.lower()} screen ({key.upper()})",
-                                lambda mode=mode: self.switch_mode(mode))
+            yield SystemCommand(
+                f"Go to {label}",
+                f"Switch to the {label.lower()} screen ({key.upper()})",
+                lambda mode=mode: self.switch_mode(mode),
+            )
         yield SystemCommand("Help", "Keys and the whole loop, step by step (F1)", self.action_help)
-        yield SystemCommand("Toggle light/dark theme", "Switch between the light and dark theme (F9)",
-                            self.action_toggle_theme)
+        yield SystemCommand(
+            "Toggle light/dark theme",
+            "Switch between the light and dark theme (F9)",
+            self.action_toggle_theme,
+        )
         yield SystemCommand("Quit", "Leave VectorTrainer (F10)", self.exit)
 
 
@@ -186,7 +220,9 @@ def make_app(
     keymap: dict[str, str] | None = None,
 ) -> VectorTrainerApp:
     """The app over ``config``; ``source`` injects a ready log source (tests, embedding)."""
-    return VectorTrainerApp(Workspace(config=config, source=source), load_store=load_store, keymap=keymap)
+    return VectorTrainerApp(
+        Workspace(config=config, source=source), load_store=load_store, keymap=keymap
+    )
 
 
 def binding_ids() -> set[str]:
@@ -194,7 +230,9 @@ def binding_ids() -> set[str]:
     holders: list[type] = [VectorTrainerApp]
     for name in SCREEN_MODULES:
         module = importlib.import_module(f"screens.{name}")
-        holders += [v for v in vars(module).values() if isinstance(v, type) and hasattr(v, "BINDINGS")]
+        holders += [
+            v for v in vars(module).values() if isinstance(v, type) and hasattr(v, "BINDINGS")
+        ]
     return {b.id for holder in holders for b in holder.BINDINGS if isinstance(b, Binding) and b.id}
 
 
@@ -206,7 +244,8 @@ def run_app(config: Config) -> int:
     app = make_app(config, keymap=keymap)
     with stderr_to_file(log_path):
         result = app.run()
-    if app.return_code:  # Textual stopped on an unhandled error; its traceback went to the log, not the screen
+    # Textual stopped on an unhandled error; its traceback went to the log, not the screen
+    if app.return_code:
         print(f"VectorTrainer stopped on an unexpected error; the traceback is in {log_path}. "
               "Please report it with that file.", file=sys.stderr)
         return int(app.return_code)

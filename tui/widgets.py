@@ -28,7 +28,9 @@ class DensityHistogram(Static):
     def render(self) -> Text:
         if not self.values:
             return Text("density histogram: select a function first", style="dim")
-        counts, low, high = histogram_counts(self.values, bins=max(8, min(48, self.size.width or 24)))
+        counts, low, high = histogram_counts(
+            self.values, bins=max(8, min(48, self.size.width or 24))
+        )
         peak = max(counts) or 1
         rows = 4
         lines = []
@@ -39,7 +41,9 @@ class DensityHistogram(Static):
                 line += BLOCKS[max(0, min(8, round(filled * 8)))] if filled > 0 else " "
             lines.append(line)
         text = Text("\n".join(lines), style="cyan")
-        text.append(f"\n{low:<10.2f}{'density D(L)':^{max(0, len(counts) - 20)}}{high:>10.2f}", style="dim")
+        text.append(
+            f"\n{low:<10.2f}{'density D(L)':^{max(0, len(counts) - 20)}}{high:>10.2f}", style="dim"
+        )
         return text
 
 
@@ -64,8 +68,11 @@ class BudgetBar(Static):
         over = share > 1.0
         bar = Text("█" * filled, style="red" if over else "green")
         bar.append("░" * (width - filled), style="dim")
-        label = (f"{amount} of {view.format_amount(view.limit)} budget ({share:.0%})" if share != float("inf")
-                 else "the budget is 0")
+        label = (
+            f"{amount} of {view.format_amount(view.limit)} budget ({share:.0%})"
+            if share != float("inf")
+            else "the budget is 0"
+        )
         bar.append("\n" + label, style="bold red" if over else "green")
         return bar
 
@@ -114,7 +121,8 @@ class LossChart(Vertical):
         self.query_one(Sparkline).data = list(losses)
         if losses:
             self.query_one("#loss-label", Label).update(
-                f"loss: first {losses[0]:.3f}  last {losses[-1]:.3f}  min {min(losses):.3f}  ({len(losses)} steps)"
+                f"loss: first {losses[0]:.3f}  last {losses[-1]:.3f} "
+                f" min {min(losses):.3f}  ({len(losses)} steps)"
             )
 
 

@@ -43,7 +43,8 @@ from vectortrainer.rules.synthesis import RuleSet
 from vectortrainer.runs.directory import RunInfo
 from vectortrainer.runs.monitor import PipelineMonitor
 from vectortrainer.runs.resume import resumable_runs
-from vectortrainer.serving import ModelRow, ServiceView, rollback_model, service_view  # ModelRow: for the screens
+from vectortrainer.serving import ModelRow as ModelRow  # for the screens
+from vectortrainer.serving import ServiceView, rollback_model, service_view
 from vectortrainer.store.environment import store_exists
 from vectortrainer.store.records import FunctionLogs, FunctionSummary, LogRecord
 from vectortrainer.store.source import LogSource
@@ -63,7 +64,8 @@ class Candidate:
     uuid: str
 
 
-@dataclass(eq=False)  # compared by identity: the app's reactive compares old and new, and the logs hold arrays
+# compared by identity: the app's reactive compares old and new, and the logs hold arrays
+@dataclass(eq=False)
 class SelectionView:
     """The outcome of golden-data selection for one function."""
 
@@ -74,7 +76,8 @@ class SelectionView:
     total: int
     logs: FunctionLogs
     selection: GoldenSelection | None = None
-    epsilon: float | str = "auto"  # as asked for ("auto" or a number); the selection holds the one used
+    # as asked for ("auto" or a number); the selection holds the one used
+    epsilon: float | str = "auto"
     top_k: int = 20
     coverage: Coverage | None = None
 
@@ -86,7 +89,8 @@ class Workspace:
     config: Config
     source: Any = None  # a LogSource (or any object with its two read methods)
     pipeline: TrainingPipeline | None = None  # the run going now, so the UI can cancel it
-    feedback_notices: list[str] = field(default_factory=list)  # from the last synthesis's read of the feedback
+    # from the last synthesis's read of the feedback
+    feedback_notices: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # -- store ---------------------------------------------------------------
@@ -106,7 +110,9 @@ class Workspace:
 
     def seed_demo(self, progress: Callable[[int, int, str], None] | None = None) -> SeedReport:
         """Fill the demo store by calling the demo functions (and write the demo feedback pairs)."""
-        return seed_demo_store(self.store_path, feedback_path=Path(self.config.feedback.path), progress=progress)
+        return seed_demo_store(
+            self.store_path, feedback_path=Path(self.config.feedback.path), progress=progress
+        )
 
     def list_functions(self) -> list[FunctionSummary]:
         return list(self.open_store().list_functions())
@@ -116,14 +122,28 @@ class Workspace:
 
     # -- golden data -----------------------------------------------------------
     def selection_settings(self, epsilon: str, top_k: str) -> tuple[float | str, int]:
-        """The settings typed on the dataset screen ("auto" or a number, and top-k), checked as the config checks them."""
-        checked = self.config.with_overrides("dataset screen", **{"selection.epsilon": epsilon.strip() or None,
-                                                "selection.top_k": top_k.strip() or None})
+        """The settings typed on the dataset screen ("auto" or a number, and top-k), checked as the
+        config checks them."""
+        checked = self.config.with_overrides(
+            "dataset screen",
+            **{
+                "selection.epsilon": epsilon.strip() or None,
+                "selection.top_k": top_k.strip() or None,
+            },
+        )
         return checked.selection.epsilon, checked.selection.top_k
 
-    def select(self, name: str, epsilon: float | str, top_k: int, progress: Progress | None = None, *,
-               on_stage: Callable[[str, int, int], None] | None = None) -> SelectionView:
-        """Golden candidates of ``name`` with every log's density (for the histogram); writes nothing.
+    def select(
+        self,
+        name: str,
+        epsilon: float | str,
+        top_k: int,
+        progress: Progress | None = None,
+        *,
+        on_stage: Callable[[str, int, int], None] | None = None,
+    ) -> SelectionView:
+        """Golden candidates of ``name`` with every log's density (for the histogram); writes
+        nothing.
 
         ``on_stage(stage, done, total)`` hears the read and the density stages; an exception it
         raises (a cancel) stops the work at the next batch.
@@ -134,16 +154,27 @@ class Workspace:
         logs = self.read_function(name, progress=progress or stage("read"))
         settings = self.config.selection
         selection = select_golden(
-            logs.vectors, logs.statuses, epsilon=epsilon, top_k=top_k, anomaly_share=settings.anomaly_share,
-            min_samples=settings.min_samples, cluster_similarity=settings.cluster_similarity_value,
+            logs.vectors,
+            logs.statuses,
+            epsilon=epsilon,
+            top_k=top_k,
+            anomaly_share=settings.anomaly_share,
+            min_samples=settings.min_samples,
+            cluster_similarity=settings.cluster_similarity_value,
             progress=stage("density"),
         )
         candidates = []
         for pick in selection.picks:
             record = logs.records[pick.row]
-            candidates.append(Candidate(strategy=pick.strategy, density=float(pick.density),
-                                        input_preview=preview(record.inputs, 34), output_preview=preview(record.output, 40),
-                                        uuid=record.uuid))
+            candidates.append(
+                Candidate(
+                    strategy=pick.strategy,
+                    density=float(pick.density),
+                    input_preview=preview(record.inputs, 34),
+                    output_preview=preview(record.output, 40),
+                    uuid=record.uuid,
+                )
+            )
         densities = [float(d) for d in selection.density[selection.participating]]
         return SelectionView(
             function=name, candidates=candidates, densities=densities,
@@ -154,11 +185,17 @@ class Workspace:
 
     def export(self, view: SelectionView, path: Path | None = None) -> ExtractionReport:
         """Write the golden set as validated ChatML JSONL (FR-1.6)."""
-        target = Path(path) if path else Path(self.config.output_dir) / f"golden-{view.function}.jsonl"
+        target = (
+            Path(path) if path else Path(self.config.output_dir) / f"golden-{view.function}.jsonl"
+        )
         settings = self.config.selection
         extractor = DensityBasedExtractor(
-            source=self.open_store(), epsilon=view.epsilon, top_k=view.top_k, anomaly_share=settings.anomaly_share,
-            system_prompts=settings.system_prompts, min_samples=settings.min_samples,
+            source=self.open_store(),
+            epsilon=view.epsilon,
+            top_k=view.top_k,
+            anomaly_share=settings.anomaly_share,
+            system_prompts=settings.system_prompts,
+            min_samples=settings.min_samples,
             cluster_similarity=settings.cluster_similarity_value,
         )
         return extractor.extract_golden_data(view.function, target)
@@ -188,27 +225,35 @@ class Workspace:
     def edit_correction(self, entry: FeedbackEntry, fixed_output: str) -> None:
         """Replace the fixed output of a stored pair (its bad output, input and context stay)."""
         pair = entry.pair
-        self.feedback_store().edit(entry.entry_id, FeedbackPair(pair.bad_output, fixed_output, pair.input_prompt,
-                                                                pair.context))
+        self.feedback_store().edit(
+            entry.entry_id,
+            FeedbackPair(pair.bad_output, fixed_output, pair.input_prompt, pair.context),
+        )
 
     def delete_correction(self, entry_id: str) -> None:
         self.feedback_store().delete(entry_id)
 
     # -- rules -------------------------------------------------------------------
     def synthesize(self, progress: Callable[[int, int | None, str], None] | None = None) -> RuleSet:
-        """Rules from every recorded feedback pair, as the CLI and the pipeline learn them, each with its
-        blast radius on the store's uncorrected logs when there is a store. ``feedback_notices`` then
-        names the malformed lines skipped and the lines read with U+FFFD."""
+        """Rules from every recorded feedback pair, as the CLI and the pipeline learn them, each
+        with its blast radius on the store's uncorrected logs when there is a store.
+        ``feedback_notices`` then names the malformed lines skipped and the lines read with
+        U+FFFD."""
         source = self.open_store() if self.store_exists() else None
         read = self.feedback_store().read()
         self.feedback_notices = read.notices(self.config.feedback.path)
-        return learn_rules(read.pairs, semantic_screen=self.config.feedback.semantic_screen, source=source,
-                           progress=progress)
+        return learn_rules(
+            read.pairs,
+            semantic_screen=self.config.feedback.semantic_screen,
+            source=source,
+            progress=progress,
+        )
 
     @staticmethod
     def resolve_conflict(rule_set: RuleSet, conflict_id: str, choice: int | str,
                          order: list[int] | None = None) -> RuleSet:
-        """The rules re-learned with a person's decision on one conflict (``RuleSynthesisError`` if unsafe)."""
+        """The rules re-learned with a person's decision on one conflict (``RuleSynthesisError`` if
+        unsafe)."""
         return rule_set.resolve(conflict_id, choice, order)
 
     @staticmethod
@@ -223,9 +268,14 @@ class Workspace:
         return replay_in_subprocess(source, list(rule_set.pairs))
 
     def generate_hook(self, rule_set: RuleSet, note: str = "") -> GenerationReport:
-        """Validate, replay and save the rules as a new active hook version, with ``rules.json`` beside it."""
-        generation, _ = publish_hook(rule_set, Path(self.config.hooks.dir), feedback_path=self.config.feedback.path,
-                                     note=note)
+        """Validate, replay and save the rules as a new active hook version, with ``rules.json``
+        beside it."""
+        generation, _ = publish_hook(
+            rule_set,
+            Path(self.config.hooks.dir),
+            feedback_path=self.config.feedback.path,
+            note=note,
+        )
         return generation
 
     # -- hooks -------------------------------------------------------------------
@@ -242,29 +292,42 @@ class Workspace:
 
     # -- in service --------------------------------------------------------------
     def service(self, function: str) -> ServiceView:
-        """The promoted model, the active hook, the gates' last decisions and the loop, for ``function``."""
+        """The promoted model, the active hook, the gates' last decisions and the loop, for
+        ``function``."""
         return service_view(self.config, function, source=self.source)
 
     def rollback_model(self, function: str, version_id: str | None) -> ModelEntry:
-        """Promote ``version_id`` (or the model promoted before) for ``function``; running processes follow."""
+        """Promote ``version_id`` (or the model promoted before) for ``function``; running processes
+        follow."""
         return rollback_model(self.config, function, version_id)
 
     # -- cost and runs -------------------------------------------------------------
     def estimate_budget(self, train_path: Path) -> BudgetView:
         """Count tokens offline and price the fine-tune against the configured budget (FR-6)."""
         training, budget = self.config.training, self.config.budget
-        estimate = check_budget(train_path, training.model, None, training.n_epochs, prices=budget.prices or None,
-                                provider=training.provider, schedule=self.config.schedule)
+        estimate = check_budget(
+            train_path,
+            training.model,
+            None,
+            training.n_epochs,
+            prices=budget.prices or None,
+            provider=training.provider,
+            schedule=self.config.schedule,
+        )
         return budget_view(estimate.with_budget(budget.max_budget_usd))
 
     def training_target(self) -> str:
         """The model a run would train: the vendor's model, or the local model directory."""
         training = self.config.training
-        return str(training.local_model or "(training.local_model not set)") if training.provider == "local" \
+        return (
+            str(training.local_model or "(training.local_model not set)")
+            if training.provider == "local"
             else training.model
+        )
 
     def budget_limit_text(self) -> str:
-        """The limit a run is held to: dollars for a vendor, minutes for a local run ("off" when none)."""
+        """The limit a run is held to: dollars for a vendor, minutes for a local run ("off" when
+        none)."""
         budget = self.config.budget
         if self.config.training.provider == "local":
             return f"{budget.max_minutes:g} min" if budget.max_minutes is not None else "off"
@@ -294,7 +357,9 @@ class Workspace:
         With ``golden_path`` (the dataset screen's export) the run trains on that file
         instead of reading the store again; otherwise it reads the app's own log source.
         """
-        pipeline = TrainingPipeline(self.config, source=self.source, trainer=trainer, monitor=monitor, confirm=confirm)
+        pipeline = TrainingPipeline(
+            self.config, source=self.source, trainer=trainer, monitor=monitor, confirm=confirm
+        )
         self.pipeline = pipeline
         if resume_id is not None:
             return pipeline.resume(resume_id)

@@ -78,32 +78,40 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs; never executed
-    from vectortrainer.budget.catalog import PROVIDERS
-    from vectortrainer.budget.estimates import estimate_training_cost
-    from vectortrainer.budget.guards import check_budget
-    from vectortrainer.budget.pricing import MODEL_TRAINING_PRICES
-    from vectortrainer.budget.tokens import count_tokens_in_jsonl
-    from vectortrainer.config import Config, load_config
-    from vectortrainer.errors import BudgetExceededError, FineTuningClosedError, HyperparameterError, VectorTrainerError
-    from vectortrainer.feedback.from_logs import LoggedOutput, uncorrected_outputs
-    from vectortrainer.feedback.pair import FeedbackPair
-    from vectortrainer.feedback.store import FeedbackStore
-    from vectortrainer.golden.density import epsilon_density
-    from vectortrainer.golden.extractor import DensityBasedExtractor
-    from vectortrainer.golden.selection import select_golden
-    from vectortrainer.hooks.generator import HookScriptGenerator
-    from vectortrainer.hooks.versions import HookVersionManager
-    from vectortrainer.loop import run_cycle
-    from vectortrainer.pipeline import TrainingPipeline
-    from vectortrainer.registry.models import ModelRegistry
-    from vectortrainer.rules.model import Evidence, Rule
-    from vectortrainer.rules.synthesis import RuleSet, synthesize_rules
-    from vectortrainer.runs.monitor import PipelineMonitor
-    from vectortrainer.runtime import promoted_model, with_hook
-    from vectortrainer.training.azure import AzureOpenAITrainer
-    from vectortrainer.training.base import BaseTrainer
-    from vectortrainer.training.factory import make_trainer
-    from vectortrainer.training.fireworks import FireworksTrainer
-    from vectortrainer.training.local.trainer import LocalTrainer
-    from vectortrainer.training.openai import OpenAITrainer
-    from vectortrainer.training.together import TogetherTrainer
+    from vectortrainer.budget.catalog import PROVIDERS as PROVIDERS
+    from vectortrainer.budget.estimates import estimate_training_cost as estimate_training_cost
+    from vectortrainer.budget.guards import check_budget as check_budget
+    from vectortrainer.budget.pricing import MODEL_TRAINING_PRICES as MODEL_TRAINING_PRICES
+    from vectortrainer.budget.tokens import count_tokens_in_jsonl as count_tokens_in_jsonl
+    from vectortrainer.config import Config as Config
+    from vectortrainer.config import load_config as load_config
+    from vectortrainer.errors import BudgetExceededError as BudgetExceededError
+    from vectortrainer.errors import FineTuningClosedError as FineTuningClosedError
+    from vectortrainer.errors import HyperparameterError as HyperparameterError
+    from vectortrainer.errors import VectorTrainerError as VectorTrainerError
+    from vectortrainer.feedback.from_logs import LoggedOutput as LoggedOutput
+    from vectortrainer.feedback.from_logs import uncorrected_outputs as uncorrected_outputs
+    from vectortrainer.feedback.pair import FeedbackPair as FeedbackPair
+    from vectortrainer.feedback.store import FeedbackStore as FeedbackStore
+    from vectortrainer.golden.density import epsilon_density as epsilon_density
+    from vectortrainer.golden.extractor import DensityBasedExtractor as DensityBasedExtractor
+    from vectortrainer.golden.selection import select_golden as select_golden
+    from vectortrainer.hooks.generator import HookScriptGenerator as HookScriptGenerator
+    from vectortrainer.hooks.versions import HookVersionManager as HookVersionManager
+    from vectortrainer.loop import run_cycle as run_cycle
+    from vectortrainer.pipeline import TrainingPipeline as TrainingPipeline
+    from vectortrainer.registry.models import ModelRegistry as ModelRegistry
+    from vectortrainer.rules.model import Evidence as Evidence
+    from vectortrainer.rules.model import Rule as Rule
+    from vectortrainer.rules.synthesis import RuleSet as RuleSet
+    from vectortrainer.rules.synthesis import synthesize_rules as synthesize_rules
+    from vectortrainer.runs.monitor import PipelineMonitor as PipelineMonitor
+    from vectortrainer.runtime import promoted_model as promoted_model
+    from vectortrainer.runtime import with_hook as with_hook
+    from vectortrainer.training.azure import AzureOpenAITrainer as AzureOpenAITrainer
+    from vectortrainer.training.base import BaseTrainer as BaseTrainer
+    from vectortrainer.training.factory import make_trainer as make_trainer
+    from vectortrainer.training.fireworks import FireworksTrainer as FireworksTrainer
+    from vectortrainer.training.local.trainer import LocalTrainer as LocalTrainer
+    from vectortrainer.training.openai import OpenAITrainer as OpenAITrainer
+    from vectortrainer.training.together import TogetherTrainer as TogetherTrainer

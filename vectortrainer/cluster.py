@@ -1,4 +1,5 @@
-"""The Ray cluster the ``ray`` density backend runs on (``density.backend: ray``, extra ``[distributed]``).
+"""The Ray cluster the ``ray`` density backend runs on (``density.backend: ray``, extra
+``[distributed]``).
 
 :func:`connect` joins the cluster at an address (``"auto"``, ``"ray://head:10001"``,
 or the ``RAY_ADDRESS`` environment variable), shipping this package to it
@@ -26,27 +27,39 @@ def import_ray() -> Any:
         import ray
         import ray.data  # noqa: F401 - the reader needs Ray Data, which ray[data] brings
     except ImportError:
-        raise ConfigError(f"density.backend: ray needs Ray (with Ray Data), which is not installed; {INSTALL_HINT}") \
-            from None
+        raise ConfigError(
+            "density.backend: ray needs Ray (with Ray "
+            f"Data), which is not installed; {INSTALL_HINT}"
+        ) from None
     return ray
 
 
 def connect(address: str | None = None) -> Any:
-    """Joins the cluster at ``address`` (or ``RAY_ADDRESS``), or starts a local Ray; returns ``ray``."""
+    """Joins the cluster at ``address`` (or ``RAY_ADDRESS``), or starts a local Ray; returns
+    ``ray``."""
     ray = import_ray()
     if ray.is_initialized():
         return ray
     address = address or os.environ.get("RAY_ADDRESS") or None
-    # Our faces show progress; Ray's INFO lines and Ray Data's progress logging would only interleave with it.
-    options: dict[str, Any] = {"log_to_driver": False, "include_dashboard": False, "logging_level": logging.WARNING}
+    # Our faces show progress; Ray's INFO lines and Ray
+    # Data's progress logging would only interleave with it.
+    options: dict[str, Any] = {
+        "log_to_driver": False,
+        "include_dashboard": False,
+        "logging_level": logging.WARNING,
+    }
     if address:
-        package = Path(__file__).resolve().parent  # ship this very package: nodes run the driver's code
+        # ship this very package: nodes run the driver's code
+        package = Path(__file__).resolve().parent
         options["runtime_env"] = {"py_modules": [str(package)]}
     try:
         ray.init(address=address, **options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"the Ray cluster at {address}" if address else "a local Ray"
-        raise ConfigError(f"density.backend: ray could not start or join {where}: {exc}; check density.ray_address "
-                          f"(or RAY_ADDRESS), or set density.backend: local") from None
-    logging.getLogger("ray.data").setLevel(logging.ERROR)  # its progress logging and the note that we turn it off
+        raise ConfigError(
+            f"density.backend: ray could not start or join {where}: {exc}; check "
+            "density.ray_address (or RAY_ADDRESS), or set density.backend: local"
+        ) from None
+    # its progress logging and the note that we turn it off
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
     return ray

@@ -12,9 +12,9 @@ import dataclasses
 import datetime
 import difflib
 import re
-import urllib.parse
 import types
 import typing
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -22,7 +22,12 @@ from typing import Any, Literal
 import yaml
 
 from vectortrainer.errors import ConfigError
-from vectortrainer.redaction import looks_like_secret, redact_secrets, register_secret, register_secret_env
+from vectortrainer.redaction import (
+    looks_like_secret,
+    redact_secrets,
+    register_secret,
+    register_secret_env,
+)
 
 DEFAULT_HOME = Path(".vectortrainer")
 AUTO = "auto"
@@ -42,7 +47,8 @@ class SelectionConfig:
     top_k: int = 20
     # Neighbours within epsilon that make a log a core log of a dense cluster.
     min_samples: int = 5
-    # How alike two groups of logs must be, on average, to form one cluster; "auto": the data's background.
+    # How alike two groups of logs must be, on average,
+    # to form one cluster; "auto": the data's background.
     cluster_similarity: float | Literal["auto"] = "auto"
     # Share of top_k given to low-density successful logs (new patterns).
     anomaly_share: float = 0.25
@@ -59,7 +65,8 @@ class DensityConfig:
     # Where the exact density tasks run: "local" (threads of this process) or "ray" (a Ray
     # cluster; needs the [distributed] extra). Both give the same densities and picks.
     backend: Literal["local", "ray"] = "local"
-    # The Ray cluster to join ("auto", "ray://head:10001"); null: RAY_ADDRESS if set, else a local Ray.
+    # The Ray cluster to join ("auto", "ray://head:10001");
+    # null: RAY_ADDRESS if set, else a local Ray.
     ray_address: str | None = None
 
 
@@ -88,26 +95,30 @@ class ModelsConfig:
 class GateConfig:
     # Promote a model (or activate a hook) only when it beats what is in service on held-out data.
     enabled: bool = True
-    holdout_every: int = 5  # every 5th golden example per strategy, and 1 feedback pair in 5, is held out
+    # every 5th golden example per strategy, and 1 feedback pair in 5, is held out
+    holdout_every: int = 5
     max_cases: int = 32  # held-out cases per slice (bounds the gate's inference cost)
     margin: float = 0.02  # the candidate's score must beat the incumbent's by this
     tolerance: float = 0.05  # and no slice may fall more than this below it
     min_slice_cases: int = 3  # a smaller slice counts in the overall score but cannot veto alone
     semantic: bool = True  # MiniLM similarity beside edit similarity
     max_reply_tokens: int = 256
-    hook_margin: float = 0.0  # a new hook must repair held-out pairs at least this much better than the active one
+    # a new hook must repair held-out pairs at least this much better than the active one
+    hook_margin: float = 0.0
 
 
 @dataclass
 class GoldenConfig:
-    # Register a promoted run's golden picks in VectorWave's golden dataset (its replayer's first test cases).
+    # Register a promoted run's golden picks in VectorWave's
+    # golden dataset (its replayer's first test cases).
     publish_to_vectorwave: bool = False
 
 
 @dataclass
 class LoopConfig:
     enabled: bool = False  # --batch runs loop cycles instead of one run
-    continuous: bool = False  # with enabled: keep running cycles every `interval` (else one cycle, for cron)
+    # with enabled: keep running cycles every `interval` (else one cycle, for cron)
+    continuous: bool = False
     interval: str = "15m"
     min_new_logs: int = 50  # successful logs of the function since the last cycle
     min_new_feedback: int = 5  # or new feedback pairs since the last cycle
@@ -153,7 +164,8 @@ class OpenAIConfig:
 class AzureConfig:
     endpoint: str | None = None  # https://<resource>.openai.azure.com (null: AZURE_OPENAI_ENDPOINT)
     api_version: str = "2024-10-21"
-    deployment: str | None = None  # the deployment the fine-tuned model is served under, once deployed
+    # the deployment the fine-tuned model is served under, once deployed
+    deployment: str | None = None
     api_key_env: str = "AZURE_OPENAI_API_KEY"
     max_retries: int = 3
     timeout_s: float = 60.0
@@ -195,14 +207,16 @@ class Config:
     azure: AzureConfig = field(default_factory=AzureConfig)
     together: TogetherConfig = field(default_factory=TogetherConfig)
     fireworks: FireworksConfig = field(default_factory=FireworksConfig)
-    # Overrides of the providers' published dates: {"openai": "2027-01-06", "openai/<model>": "2027-01-14"}.
+    # Overrides of the providers' published dates: {"openai":
+    # "2027-01-06", "openai/<model>": "2027-01-14"}.
     schedule: dict[str, str] = field(default_factory=dict)
     # Textual binding id -> keys, e.g. {"dataset.select": "f8"}; checked by the app (`tui.keys`).
     keys: dict[str, str] = field(default_factory=dict)
     source: Path | None = None
 
     def with_overrides(self, origin: str = "command line", **dotted: Any) -> "Config":
-        """A copy with ``{"selection.top_k": 5, ...}`` applied and validated; ``None`` values are ignored.
+        """A copy with ``{"selection.top_k": 5, ...}`` applied and validated; ``None`` values are
+        ignored.
 
         ``origin`` names where the values came from in error messages ("command line", a screen).
         """
@@ -220,8 +234,9 @@ class Config:
         return result
 
     def redacted(self) -> dict[str, Any]:
-        """A JSON-ready snapshot with no secrets: API keys are never part of the config, URL user info is
-        replaced by ``***`` and the values of the key variables are redacted wherever they appear."""
+        """A JSON-ready snapshot with no secrets: API keys are never part of the config, URL user
+        info is replaced by ``***`` and the values of the key variables are redacted wherever they
+        appear."""
         return redact_secrets(_to_plain(self))
 
 
@@ -233,7 +248,9 @@ def load_config(path: str | Path | None) -> Config:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found (copy config.example.yaml to start)") from None
+        raise ConfigError(
+            f"{path}: config file not found (copy config.example.yaml to start)"
+        ) from None
     except IsADirectoryError:
         raise ConfigError(f"{path}: is a folder, not a config file") from None
     except OSError as exc:
@@ -243,7 +260,8 @@ def load_config(path: str | Path | None) -> Config:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ConfigError(
-            f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); save the config as UTF-8"
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} "
+            f"at offset {exc.start}); save the config as UTF-8"
         ) from None
     try:
         node = yaml.compose(text)
@@ -266,7 +284,8 @@ MAX_CONFIG_NODES = 100_000  # values after expanding aliases; a real config has 
 
 
 def _check_size(root: yaml.Node, file: str) -> None:
-    """Refuse a document whose aliases expand past ``MAX_CONFIG_NODES`` (an alias bomb, or an alias loop).
+    """Refuse a document whose aliases expand past ``MAX_CONFIG_NODES`` (an alias bomb, or an alias
+    loop).
 
     PyYAML shares an aliased node, so composing is cheap; what explodes is every
     later walk over the values. This walk counts each node as often as aliases
@@ -279,8 +298,9 @@ def _check_size(root: yaml.Node, file: str) -> None:
         seen += 1
         if seen > MAX_CONFIG_NODES:
             raise ConfigError(
-                f"{file}:{node.start_mark.line + 1}: more than {MAX_CONFIG_NODES:,} values once its aliases are expanded "
-                f"(an alias bomb or an alias that contains itself?); write the values out instead"
+                f"{file}:{node.start_mark.line + 1}: more than {MAX_CONFIG_NODES:,} "
+                "values once its aliases are expanded (an alias bomb or an "
+                "alias that contains itself?); write the values out instead"
             )
         if isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)
@@ -306,14 +326,19 @@ def _field_types(cls: type) -> dict[str, Any]:
 
 def _apply_mapping(target: Any, node: yaml.Node, file: str, prefix: str) -> None:
     if not isinstance(node, yaml.MappingNode):
-        raise ConfigError(f"{file}:{node.start_mark.line + 1}: {prefix.rstrip('.') or 'the file'}: expected a mapping of keys")
+        raise ConfigError(
+            f"{file}:{node.start_mark.line + 1}: "
+            f"{prefix.rstrip('.') or 'the file'}: expected a mapping of keys"
+        )
     known = _field_types(type(target))
     for key_node, value_node in node.value:
         key = key_node.value
         line = key_node.start_mark.line + 1
         if key not in known:
             hint = difflib.get_close_matches(str(key), list(known), n=1)
-            suggestion = f" (did you mean '{hint[0]}'?)" if hint else f" (valid keys: {', '.join(known)})"
+            suggestion = (
+                f" (did you mean '{hint[0]}'?)" if hint else f" (valid keys: {', '.join(known)})"
+            )
             raise ConfigError(f"{file}:{line}: {prefix}{key}: unknown key{suggestion}")
         hint_type = known[key]
         current = getattr(target, key)
@@ -323,7 +348,9 @@ def _apply_mapping(target: Any, node: yaml.Node, file: str, prefix: str) -> None
         try:
             raw = _construct(value_node)
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{file}:{line}: {prefix}{key}: {getattr(exc, 'problem', None) or exc}") from None
+            raise ConfigError(
+                f"{file}:{line}: {prefix}{key}: {getattr(exc, 'problem', None) or exc}"
+            ) from None
         setattr(target, key, _coerce(raw, hint_type, f"{prefix}{key}", file, line))
 
 
@@ -345,7 +372,9 @@ def _coerce(value: Any, hint: Any, key: str, file: str, line: int | None) -> Any
     if origin is Literal:
         if value in args:
             return value
-        raise ConfigError(f"{where}: {key}: expected one of {', '.join(map(repr, args))}, got {value!r}")
+        raise ConfigError(
+            f"{where}: {key}: expected one of {', '.join(map(repr, args))}, got {value!r}"
+        )
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: {key}: expected a mapping, got {value!r}")
@@ -381,9 +410,13 @@ def _coerce(value: Any, hint: Any, key: str, file: str, line: int | None) -> Any
 def _describe(hint: Any) -> str:
     if typing.get_origin(hint) is Literal:
         return " or ".join(repr(a) for a in typing.get_args(hint))
-    return {int: "an integer", float: "a number", str: "a string", Path: "a path", bool: "true/false"}.get(
-        hint, "null" if hint is type(None) else str(hint)
-    )
+    return {
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        Path: "a path",
+        bool: "true/false",
+    }.get(hint, "null" if hint is type(None) else str(hint))
 
 
 def _is_number(value: Any) -> bool:
@@ -391,7 +424,8 @@ def _is_number(value: Any) -> bool:
 
 
 def epsilon_problem(value: Any) -> str | None:
-    """Why ``value`` is not a valid epsilon (None when it is); the one rule config, API and faces share."""
+    """Why ``value`` is not a valid epsilon (None when it is); the one rule config, API and faces
+    share."""
     if value == AUTO:
         return None
     if not _is_number(value) or not 0.0 < float(value) <= 2.0:
@@ -433,7 +467,8 @@ _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_duration(text: str) -> float:
-    """Seconds in ``"90s"``, ``"15m"``, ``"1h"``, ``"1d"`` (a bare number is seconds); ``ValueError`` otherwise."""
+    """Seconds in ``"90s"``, ``"15m"``, ``"1h"``, ``"1d"`` (a bare number is seconds);
+    ``ValueError`` otherwise."""
     value = str(text).strip().lower()
     unit = value[-1:] if value[-1:] in _DURATION_UNITS else "s"
     number = value[:-1] if value[-1:] in _DURATION_UNITS else value
@@ -454,25 +489,38 @@ def duration_problem(value: Any) -> str | None:
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # POSIX environment variable names
 _KEY_SECTIONS = ("openai", "azure", "together", "fireworks")
-_URL_KEYS = (("openai", "base_url"), ("azure", "endpoint"), ("together", "base_url"), ("fireworks", "base_url"))
+_URL_KEYS = (
+    ("openai", "base_url"),
+    ("azure", "endpoint"),
+    ("together", "base_url"),
+    ("fireworks", "base_url"),
+)
 
 
 def api_key_env_problem(name: Any) -> str | None:
-    """Why ``name`` cannot be an ``api_key_env`` (None when it can); never repeats the value, which may be a key."""
+    """Why ``name`` cannot be an ``api_key_env`` (None when it can); never repeats the value, which
+    may be a key."""
     if not isinstance(name, str) or not _ENV_NAME.fullmatch(name):
-        return ("expected the name of an environment variable (letters, digits and _, such as OPENAI_API_KEY); "
-                "the value given is not one and is not shown, in case it is a key")
+        return (
+            "expected the name of an environment variable (letters, digits and _, such as "
+            "OPENAI_API_KEY); the value given is not one and is not shown, in case it is a key"
+        )
     if looks_like_secret(name):
-        return ("looks like an API key, not the name of the environment variable that holds it (not shown); "
-                "put the key in an environment variable (export OPENAI_API_KEY=...) and name that variable here")
+        return (
+            "looks like an API key, not the name of the environment variable "
+            "that holds it (not shown); put the key in an environment "
+            "variable (export OPENAI_API_KEY=...) and name that variable here"
+        )
     return None
 
 
 def _validate_credentials(config: Config, file: str) -> None:
-    """Key variables are names, never keys; each, and any user info in a URL, is registered for redaction."""
+    """Key variables are names, never keys; each, and any user info in a URL, is registered for
+    redaction."""
     for section in _KEY_SECTIONS:
         name = getattr(config, section).api_key_env
-        register_secret_env(name)  # a key pasted here is redacted wherever it would show, refused below
+        # a key pasted here is redacted wherever it would show, refused below
+        register_secret_env(name)
         problem = api_key_env_problem(name)
         if problem:
             raise ConfigError(f"{file}: {section}.api_key_env: {problem}")
@@ -487,21 +535,41 @@ def _validate_credentials(config: Config, file: str) -> None:
 def _validate(config: Config, file: str) -> None:
     _resolve_provider(config.training, file)
     _validate_credentials(config, file)
-    for key, problem in (("selection.epsilon", epsilon_problem(config.selection.epsilon)),
-                         ("selection.top_k", top_k_problem(config.selection.top_k)),
-                         ("selection.min_samples", min_samples_problem(config.selection.min_samples)),
-                         ("selection.cluster_similarity",
-                          cluster_similarity_problem(config.selection.cluster_similarity)),
-                         ("selection.anomaly_share", anomaly_share_problem(config.selection.anomaly_share))):
+    for key, problem in (
+        ("selection.epsilon", epsilon_problem(config.selection.epsilon)),
+        ("selection.top_k", top_k_problem(config.selection.top_k)),
+        ("selection.min_samples", min_samples_problem(config.selection.min_samples)),
+        (
+            "selection.cluster_similarity",
+            cluster_similarity_problem(config.selection.cluster_similarity),
+        ),
+        ("selection.anomaly_share", anomaly_share_problem(config.selection.anomaly_share)),
+    ):
         if problem:
             raise ConfigError(f"{file}: {key}: {problem}")
     checks = [
-        (0.0 <= config.training.validation_split < 1.0, "training.validation_split", "must be in [0, 1)"),
+        (
+            0.0 <= config.training.validation_split < 1.0,
+            "training.validation_split",
+            "must be in [0, 1)",
+        ),
         (config.training.poll_interval_s > 0, "training.poll_interval_s", "must be positive"),
-        (config.budget.max_budget_usd is None or config.budget.max_budget_usd >= 0, "budget.max_budget_usd", "must be >= 0 or null"),
-        (config.budget.max_minutes is None or config.budget.max_minutes > 0, "budget.max_minutes", "must be > 0 or null"),
+        (
+            config.budget.max_budget_usd is None or config.budget.max_budget_usd >= 0,
+            "budget.max_budget_usd",
+            "must be >= 0 or null",
+        ),
+        (
+            config.budget.max_minutes is None or config.budget.max_minutes > 0,
+            "budget.max_minutes",
+            "must be > 0 or null",
+        ),
         (config.openai.max_retries >= 0, "openai.max_retries", "must be >= 0"),
-        (config.gate.holdout_every >= 2, "gate.holdout_every", "must be at least 2 (every n-th example is held out)"),
+        (
+            config.gate.holdout_every >= 2,
+            "gate.holdout_every",
+            "must be at least 2 (every n-th example is held out)",
+        ),
         (config.gate.max_cases >= 1, "gate.max_cases", "must be at least 1"),
         (config.gate.margin >= 0, "gate.margin", "must be >= 0"),
         (config.gate.tolerance >= 0, "gate.tolerance", "must be >= 0"),
@@ -522,28 +590,37 @@ def _validate(config: Config, file: str) -> None:
         raise ConfigError(f"{file}: loop.interval: {problem}")
     for model, price in config.budget.prices.items():
         if price <= 0:
-            raise ConfigError(f"{file}: budget.prices.{model}: price must be positive USD per 1M tokens")
+            raise ConfigError(
+                f"{file}: budget.prices.{model}: price must be positive USD per 1M tokens"
+            )
     for key, value in config.schedule.items():
         provider = key.partition("/")[0]
         if provider not in PROVIDER_NAMES or provider == "local":
             hosted = ", ".join(p for p in PROVIDER_NAMES if p != "local")
-            raise ConfigError(f"{file}: schedule.{key}: unknown provider {provider!r}; write <provider> (its "
-                              f"last day of new jobs) or <provider>/<model> (a model's shutdown), provider one "
-                              f"of {hosted}")
+            raise ConfigError(
+                f"{file}: schedule.{key}: unknown provider {provider!r}; write <provider> (its "
+                f"last day of new jobs) or <provider>/<model> (a model's shutdown), provider one "
+                f"of {hosted}"
+            )
         try:
             datetime.date.fromisoformat(value)
         except ValueError:
-            raise ConfigError(f"{file}: schedule.{key}: expected a date like 2027-01-06, got {value!r}") from None
+            raise ConfigError(
+                f"{file}: schedule.{key}: expected a date like 2027-01-06, got {value!r}"
+            ) from None
 
 
 def _resolve_provider(training: TrainingConfig, file: str) -> None:
-    """``training.trainer`` is the deprecated name of ``training.provider``: read it as that, once."""
+    """``training.trainer`` is the deprecated name of ``training.provider``: read it as that,
+    once."""
     if training.trainer is None:
         return
     if training.provider not in ("openai", training.trainer):
-        raise ConfigError(f"{file}: training.trainer: {training.trainer!r} contradicts training.provider: "
-                          f"{training.provider!r}; training.trainer is the old name of training.provider, "
-                          f"keep only training.provider")
+        raise ConfigError(
+            f"{file}: training.trainer: {training.trainer!r} contradicts training.provider: "
+            f"{training.provider!r}; training.trainer is the old name of training.provider, "
+            f"keep only training.provider"
+        )
     training.provider, training.trainer = training.trainer, None
 
 

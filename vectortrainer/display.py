@@ -1,4 +1,5 @@
-"""Plain-text pieces every face shows the same way: one-line previews, histogram bins, durations, times.
+"""Plain-text pieces every face shows the same way: one-line previews, histogram bins, durations,
+times.
 
 Faces lay these out (a Textual table, a Streamlit chart, a Rich panel); none of
 them formats a value its own way.
@@ -15,7 +16,12 @@ from typing import Any
 import numpy as np
 
 HOVER_CHARS = 240
-_STAMP_SHAPES = ("%Y%m%dT%H%M%S%fZ", "%Y%m%dT%H%M%SZ", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z")
+_STAMP_SHAPES = (
+    "%Y%m%dT%H%M%S%fZ",
+    "%Y%m%dT%H%M%SZ",
+    "%Y-%m-%dT%H:%M:%S.%f%z",
+    "%Y-%m-%dT%H:%M:%S%z",
+)
 
 
 def preview(value: Any, width: int = 60) -> str:
@@ -47,8 +53,11 @@ def histogram_counts(values: Sequence[float], bins: int) -> tuple[list[int], flo
     return [int(c) for c in counts], low, high
 
 
-def histogram_rows(values: Sequence[float], bins: int, *, groups: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """Histogram bins as rows ``{"start", "end", "count", "group"}`` over shared edges (stackable)."""
+def histogram_rows(
+    values: Sequence[float], bins: int, *, groups: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """Histogram bins as rows ``{"start", "end", "count", "group"}`` over shared edges
+    (stackable)."""
     array = np.asarray(values, dtype=np.float64)
     if array.size == 0:
         return []
@@ -56,12 +65,23 @@ def histogram_rows(values: Sequence[float], bins: int, *, groups: Sequence[str] 
     if high <= low:
         high = low + 1e-9
     edges = np.linspace(low, high, bins + 1)
-    labels = np.full(array.shape, "all", dtype=object) if groups is None else np.asarray(groups, dtype=object)
+    labels = (
+        np.full(array.shape, "all", dtype=object)
+        if groups is None
+        else np.asarray(groups, dtype=object)
+    )
     rows = []
     for group in dict.fromkeys(labels.tolist()):
         counts, _ = np.histogram(array[labels == group], bins=edges)
-        rows += [{"start": float(edges[i]), "end": float(edges[i + 1]), "count": int(c), "group": str(group)}
-                 for i, c in enumerate(counts)]
+        rows += [
+            {
+                "start": float(edges[i]),
+                "end": float(edges[i + 1]),
+                "count": int(c),
+                "group": str(group),
+            }
+            for i, c in enumerate(counts)
+        ]
     return rows
 
 
@@ -98,7 +118,8 @@ def readable_epoch(seconds: float) -> str:
 
 
 def readable_time(stamp: str) -> str:
-    """``20261125T155916030793Z`` -> ``2026-11-25 15:59:16`` (other shapes are returned as they are)."""
+    """``20261125T155916030793Z`` -> ``2026-11-25 15:59:16`` (other shapes are returned as they
+    are)."""
     for shape in _STAMP_SHAPES:
         try:
             return datetime.strptime(stamp, shape).strftime("%Y-%m-%d %H:%M:%S")

@@ -1,15 +1,19 @@
-"""Every error VectorTrainer raises on purpose, in one tree; the faces turn each into one clear line.
+"""Every error VectorTrainer raises on purpose, in one tree; the faces turn each into one clear
+line.
 
 ::
 
     VectorTrainerError                 the user's to fix; the message names the thing and the fix
     ├── ConfigError                    a config file, flag or setting is invalid
     │   ├── UnknownModelError          a model with no known training price
-    │   ├── FineTuningClosedError      the provider takes no new jobs (past its cutoff) for this model
+    │   ├── FineTuningClosedError      the provider takes no new jobs (past its cutoff) for this
+    │   │                              model
     │   │   └── RetiredModelError      a model whose fine-tuning was retired (past its shutdown)
-    │   ├── HyperparameterError        a job setting the provider would refuse (range, method, data size)
+    │   ├── HyperparameterError        a job setting the provider would refuse (range, method, data
+    │   │                              size)
     │   └── MissingAPIKeyError         no API key (or other credential) in the environment
-    ├── StoreError                     the VectorWave store is missing, empty or lacks what was asked
+    ├── StoreError                     the VectorWave store is missing, empty or lacks what was
+    │                                  asked
     ├── DataFormatError                a data file (JSONL, manifest, ...) is malformed
     │   └── RunDirectoryError          a run directory is missing or damaged
     │       └── UnknownRunError        no run with that id (a usage error)
@@ -21,13 +25,16 @@
     ├── RuleSynthesisError             rule synthesis was asked for what it cannot do
     ├── HookValidationError            a hook script failed validation; nothing was written
     ├── HookVersionError               a hook version is missing, unknown or damaged
-    ├── VersionLockError               another writer holds a versions lock, or the lock file is unsafe
-    ├── ModelRegistryError             a model entry is missing, unknown or damaged, or none is promoted
+    ├── VersionLockError               another writer holds a versions lock, or the lock file is
+    │                                  unsafe
+    ├── ModelRegistryError             a model entry is missing, unknown or damaged, or none is
+    │                                  promoted
     ├── TrainerAPIError                the vendor API answered with an error to act on
     │   ├── TrainingNotAvailableError  the vendor refuses new fine-tuning jobs
     │   └── QuotaExhaustedError        the account's quota or credit is spent (never retried)
     ├── LocalTrainingError             a local training job could not be found or read
-    ├── InferenceNotAvailableError     a trainer cannot answer prompts, so its models cannot be evaluated
+    ├── InferenceNotAvailableError     a trainer cannot answer prompts, so its models cannot be
+    │                                  evaluated
     ├── LoopInUseError                 another scheduler is running a loop cycle
     └── PipelineCancelled              the run was cancelled; it can be resumed
 
@@ -66,7 +73,8 @@ class RetiredModelError(FineTuningClosedError):
 
 
 class HyperparameterError(ConfigError):
-    """A job setting (range, method, data size) the provider would refuse; raised before any upload."""
+    """A job setting (range, method, data size) the provider would refuse; raised before any
+    upload."""
 
 
 class MissingAPIKeyError(ConfigError):
@@ -138,11 +146,13 @@ class HookVersionError(VectorTrainerError):
 
 
 class VersionLockError(VectorTrainerError):
-    """Another writer holds a versions folder's lock (the message says who), or the lock is a symbolic link."""
+    """Another writer holds a versions folder's lock (the message says who), or the lock is a
+    symbolic link."""
 
 
 class ModelRegistryError(VectorTrainerError):
-    """A model entry is missing, unknown or failed its checksum, or no model is promoted; nothing was changed."""
+    """A model entry is missing, unknown or failed its checksum, or no model is promoted; nothing
+    was changed."""
 
 
 class TrainerAPIError(VectorTrainerError):
@@ -150,7 +160,8 @@ class TrainerAPIError(VectorTrainerError):
 
 
 class TrainingNotAvailableError(TrainerAPIError):
-    """The vendor refuses new fine-tuning jobs for this organisation (HTTP 403 training_not_available)."""
+    """The vendor refuses new fine-tuning jobs for this organisation (HTTP 403
+    training_not_available)."""
 
 
 class QuotaExhaustedError(TrainerAPIError):

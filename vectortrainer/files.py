@@ -1,4 +1,5 @@
-"""Files, safely: atomic writes, JSONL and JSON reading with errors that name file and line, hashes, line counts.
+"""Files, safely: atomic writes, JSONL and JSON reading with errors that name file and line, hashes,
+line counts.
 
 A reader of a file written here sees the old file or the new one, never half of
 one (temp file in the same folder, fsync, rename, fsync of the folder).
@@ -51,7 +52,8 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> N
 
 
 def _mode_for(path: Path) -> int:
-    """The permission bits a rewrite of ``path`` should have: the existing file's, else the umask's."""
+    """The permission bits a rewrite of ``path`` should have: the existing file's, else the
+    umask's."""
     try:
         return stat.S_IMODE(os.stat(path).st_mode)
     except OSError:
@@ -104,14 +106,18 @@ def iter_jsonl_records(path: str | Path, *, what: str = "data file") -> Iterator
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise DataFormatError(f"{where}: not UTF-8 text ({exc.reason}); save the {what} as UTF-8") from None
+                raise DataFormatError(
+                    f"{where}: not UTF-8 text ({exc.reason}); save the {what} as UTF-8"
+                ) from None
             try:
                 yield json.loads(line), where
             except json.JSONDecodeError as exc:
                 raise DataFormatError(f"{where}: not valid JSON ({exc.msg})") from None
 
 
-def read_json(path: Path, *, expect: type = dict, error: type[DataFormatError] = DataFormatError) -> Any:
+def read_json(
+    path: Path, *, expect: type = dict, error: type[DataFormatError] = DataFormatError
+) -> Any:
     """Read one JSON document; a missing, empty or damaged file raises ``error`` naming it."""
     try:
         text = Path(path).read_text(encoding="utf-8")

@@ -46,7 +46,8 @@ class LoopState:
     function: str
     logs_seen: int = 0  # successful logs when the last cycle started
     feedback_seen: int = 0
-    cycles: list[dict[str, Any]] = field(default_factory=list)  # {"started_at", "run_id", "status", "message"}
+    # {"started_at", "run_id", "status", "message"}
+    cycles: list[dict[str, Any]] = field(default_factory=list)
     last_check_at: float | None = None
 
     def cycles_since(self, moment: float) -> int:
@@ -88,8 +89,14 @@ class CycleOutcome:
         return self.outcome.message
 
     def to_dict(self) -> dict[str, Any]:
-        return {"function": self.function, "ran": self.ran, "resumed": self.resumed, "message": self.message,
-                "trigger": asdict(self.trigger), "run": self.outcome.to_dict() if self.outcome else None}
+        return {
+            "function": self.function,
+            "ran": self.ran,
+            "resumed": self.resumed,
+            "message": self.message,
+            "trigger": asdict(self.trigger),
+            "run": self.outcome.to_dict() if self.outcome else None,
+        }
 
 
 def loop_directory(config: Config) -> Path:
@@ -101,65 +108,100 @@ def _state_path(config: Config, function: str) -> Path:
 
 
 def read_state(config: Config, function: str) -> LoopState:
-    """The loop's memory of ``function`` (empty before the first cycle; a damaged file is an error naming it)."""
+    """The loop's memory of ``function`` (empty before the first cycle; a damaged file is an error
+    naming it)."""
     path = _state_path(config, function)
     if not path.exists():
         return LoopState(function)
     data = read_json(path)
     try:
-        return LoopState(function=function, logs_seen=int(data.get("logs_seen", 0)),
-                         feedback_seen=int(data.get("feedback_seen", 0)), cycles=list(data.get("cycles") or []),
-                         last_check_at=data.get("last_check_at"))
+        return LoopState(
+            function=function,
+            logs_seen=int(data.get("logs_seen", 0)),
+            feedback_seen=int(data.get("feedback_seen", 0)),
+            cycles=list(data.get("cycles") or []),
+            last_check_at=data.get("last_check_at"),
+        )
     except (TypeError, ValueError) as exc:
-        raise DataFormatError(f"{path}: damaged loop state ({exc}); delete it to start counting afresh") from None
+        raise DataFormatError(
+            f"{path}: damaged loop state ({exc}); delete it to start counting afresh"
+        ) from None
 
 
 def _write_state(config: Config, state: LoopState) -> None:
     atomic_write_text(_state_path(config, state.function), to_json(asdict(state), indent=2) + "\n")
 
 
-def current_counts(config: Config, function: str, source: LogSource | None = None) -> tuple[int, int]:
+def current_counts(
+    config: Config, function: str, source: LogSource | None = None
+) -> tuple[int, int]:
     """(successful logs of ``function`` in the store, its feedback pairs) right now."""
     if source is None:
         if not store_exists(config.store.path):
-            raise StoreError(f"{config.store.path}: no VectorWave store there; set store.path / --store")
+            raise StoreError(
+                f"{config.store.path}: no VectorWave store there; set store.path / --store"
+            )
         source = LogSource.open(config.store.path)
     logs = next((f.success for f in source.list_functions() if f.name == function), 0)
     feedback = len(pairs_for_function(FeedbackStore(config.feedback.path).pairs(), function))
     return logs, feedback
 
 
-def check_trigger(config: Config, state: LoopState, counts: tuple[int, int], now: float | None = None) -> Trigger:
+def check_trigger(
+    config: Config, state: LoopState, counts: tuple[int, int], now: float | None = None
+) -> Trigger:
     """Whether ``counts`` make a cycle due, against the thresholds and the daily limit."""
     now = time.time() if now is None else now
     loop = config.loop
-    new_logs, new_feedback = max(0, counts[0] - state.logs_seen), max(0, counts[1] - state.feedback_seen)
+    new_logs, new_feedback = (
+        max(0, counts[0] - state.logs_seen),
+        max(0, counts[1] - state.feedback_seen),
+    )
     today = state.cycles_since(now - DAY_S)
-    enough = [f"{new_logs} new successful logs (threshold {loop.min_new_logs})" if new_logs >= loop.min_new_logs
-              and loop.min_new_logs > 0 else "",
-              f"{new_feedback} new feedback pairs (threshold {loop.min_new_feedback})"
-              if new_feedback >= loop.min_new_feedback and loop.min_new_feedback > 0 else ""]
+    enough = [
+        f"{new_logs} new successful logs (threshold {loop.min_new_logs})"
+        if new_logs >= loop.min_new_logs and loop.min_new_logs > 0
+        else "",
+        f"{new_feedback} new feedback pairs (threshold {loop.min_new_feedback})"
+        if new_feedback >= loop.min_new_feedback and loop.min_new_feedback > 0
+        else "",
+    ]
     enough = [e for e in enough if e]
     if not enough:
-        return Trigger(False, f"{new_logs} new successful logs (need {loop.min_new_logs}), {new_feedback} new "
-                              f"feedback pairs (need {loop.min_new_feedback})", new_logs, new_feedback, today)
+        return Trigger(
+            False,
+            f"{new_logs} new successful logs (need {loop.min_new_logs}), {new_feedback} new "
+            f"feedback pairs (need {loop.min_new_feedback})",
+            new_logs,
+            new_feedback,
+            today,
+        )
     if today >= loop.max_cycles_per_day:
-        return Trigger(False, f"{today} cycles in the last 24 h already (loop.max_cycles_per_day); "
-                              f"{' and '.join(enough)} wait for the next slot", new_logs, new_feedback, today)
+        return Trigger(
+            False,
+            f"{today} cycles in the last 24 h already (loop.max_cycles_per_day); "
+            f"{' and '.join(enough)} wait for the next slot",
+            new_logs,
+            new_feedback,
+            today,
+        )
     return Trigger(True, " and ".join(enough), new_logs, new_feedback, today)
 
 
 @contextlib.contextmanager
 def loop_lock(config: Config) -> Iterator[None]:
-    """The one lock every scheduler takes for a cycle (non-blocking: a busy loop is an error, not a wait)."""
+    """The one lock every scheduler takes for a cycle (non-blocking: a busy loop is an error, not a
+    wait)."""
     directory = loop_directory(config)
     directory.mkdir(parents=True, exist_ok=True)
     lock = filelock.FileLock(str(directory / ".lock"), timeout=0)
     try:
         lock.acquire()
     except filelock.Timeout:
-        raise LoopInUseError(f"another loop cycle is running ({directory / '.lock'}); two schedulers never "
-                             "train at once, so this one did nothing") from None
+        raise LoopInUseError(
+            f"another loop cycle is running ({directory / '.lock'}); two schedulers never "
+            "train at once, so this one did nothing"
+        ) from None
     try:
         yield
     finally:
@@ -168,10 +210,13 @@ def loop_lock(config: Config) -> Iterator[None]:
 
 def run_cycle(config: Config, *, pipeline_factory: PipelineFactory | None = None,
               source: LogSource | None = None, now: float | None = None) -> CycleOutcome:
-    """One cycle for ``selection.function``: resume an interrupted one, run a new one when due, or nothing."""
+    """One cycle for ``selection.function``: resume an interrupted one, run a new one when due, or
+    nothing."""
     function = config.selection.function
     if not function:
-        raise ConfigError("selection.function: the loop needs a function; set it in the config or pass --function")
+        raise ConfigError(
+            "selection.function: the loop needs a function; set it in the config or pass --function"
+        )
     factory = pipeline_factory or (lambda cfg: TrainingPipeline(cfg))
     with loop_lock(config):
         state = read_state(config, function)
@@ -190,8 +235,14 @@ def run_cycle(config: Config, *, pipeline_factory: PipelineFactory | None = None
             return CycleOutcome(function, trigger)
         state.logs_seen, state.feedback_seen = counts
         run_id = new_run_id()
-        state.cycles.append({"started_at": moment, "run_id": run_id, "status": str(RunStatus.RUNNING),
-                             "trigger": trigger.reason})
+        state.cycles.append(
+            {
+                "started_at": moment,
+                "run_id": run_id,
+                "status": str(RunStatus.RUNNING),
+                "trigger": trigger.reason,
+            }
+        )
         _write_state(config, state)  # before training: a crash leaves a cycle the next one resumes
         try:
             outcome = factory(config).run(run_id=run_id)
@@ -205,7 +256,8 @@ def run_cycle(config: Config, *, pipeline_factory: PipelineFactory | None = None
 
 
 def _interrupted_run(config: Config, state: LoopState) -> str | None:
-    """The last cycle's run when it was interrupted (or its process died): the next cycle resumes it."""
+    """The last cycle's run when it was interrupted (or its process died): the next cycle resumes
+    it."""
     last = state.last_cycle
     if last is None or not last.get("run_id"):
         return None
@@ -223,7 +275,8 @@ def _record_end(state: LoopState, outcome: RunOutcome) -> None:
 def run_loop(config: Config, *, interval_s: float | None = None, once: bool = False,
              pipeline_factory: PipelineFactory | None = None, stop: threading.Event | None = None,
              on_cycle: Callable[[CycleOutcome], None] | None = None) -> list[CycleOutcome]:
-    """Cycles every ``interval_s`` (``loop.interval``) until ``stop`` is set; one cycle with ``once``."""
+    """Cycles every ``interval_s`` (``loop.interval``) until ``stop`` is set; one cycle with
+    ``once``."""
     interval = interval_s if interval_s is not None else parse_duration(config.loop.interval)
     stop = stop or threading.Event()
     outcomes = []
@@ -259,8 +312,19 @@ def loop_view(config: Config, function: str, source: LogSource | None = None) ->
     try:
         state = read_state(config, function)
     except DataFormatError as exc:
-        return LoopView(function, None, None, loop.min_new_logs, loop.min_new_feedback, 0, loop.max_cycles_per_day,
-                        None, None, "", problem=str(exc))
+        return LoopView(
+            function,
+            None,
+            None,
+            loop.min_new_logs,
+            loop.min_new_feedback,
+            0,
+            loop.max_cycles_per_day,
+            None,
+            None,
+            "",
+            problem=str(exc),
+        )
     problem = None
     try:
         trigger = check_trigger(config, state, current_counts(config, function, source))
@@ -269,7 +333,19 @@ def loop_view(config: Config, function: str, source: LogSource | None = None) ->
     except StoreError as exc:
         new_logs = new_feedback = None
         text, problem = "", str(exc)
-    next_check = state.last_check_at + parse_duration(loop.interval) if state.last_check_at else None
-    return LoopView(function, new_logs, new_feedback, loop.min_new_logs, loop.min_new_feedback,
-                    state.cycles_since(time.time() - DAY_S), loop.max_cycles_per_day, state.last_cycle,
-                    next_check, text, problem)
+    next_check = (
+        state.last_check_at + parse_duration(loop.interval) if state.last_check_at else None
+    )
+    return LoopView(
+        function,
+        new_logs,
+        new_feedback,
+        loop.min_new_logs,
+        loop.min_new_feedback,
+        state.cycles_since(time.time() - DAY_S),
+        loop.max_cycles_per_day,
+        state.last_cycle,
+        next_check,
+        text,
+        problem,
+    )

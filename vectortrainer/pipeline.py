@@ -1,4 +1,5 @@
-"""The resumable training pipeline (FR-3.3, VT-9): logs -> golden data -> rules -> budgeted fine-tune.
+"""The resumable training pipeline (FR-3.3, VT-9): logs -> golden data -> rules -> budgeted
+fine-tune.
 
 ``TrainingPipeline`` runs the stages extract -> synthesize -> hook -> estimate ->
 confirm -> upload -> train -> monitor -> evaluate -> summary and keeps everything
@@ -51,7 +52,6 @@ from vectortrainer.errors import (
 )
 from vectortrainer.feedback.store import FeedbackStore
 from vectortrainer.files import atomic_write_text, sha256_file
-from vectortrainer.gate.hook_gate import publish_gated_hook
 from vectortrainer.gate.holdout import (
     GATE_TRAIN_FILE,
     HOLDOUT_FILE,
@@ -63,13 +63,19 @@ from vectortrainer.gate.holdout import (
     split_pairs,
     write_cases,
 )
+from vectortrainer.gate.hook_gate import publish_gated_hook
 from vectortrainer.gate.model_gate import GateSettings, evaluate_candidate
 from vectortrainer.golden.extractor import DensityBasedExtractor
 from vectortrainer.golden.picks import adopted_stats, golden_picks, golden_stats, read_golden_picks
 from vectortrainer.hooks.report import rules_report, write_rules_report
 from vectortrainer.redaction import redact_secrets
 from vectortrainer.registry.models import ModelRegistry
-from vectortrainer.rules.learning import learn_rules, pairs_for_function, rules_counts, shared_scorer
+from vectortrainer.rules.learning import (
+    learn_rules,
+    pairs_for_function,
+    rules_counts,
+    shared_scorer,
+)
 from vectortrainer.runs.directory import GATE_FILE, GOLDEN_PICKS_FILE, RunDirectory, StageState
 from vectortrainer.runs.monitor import CompositeMonitor, JsonlEventSink, PipelineMonitor
 from vectortrainer.runs.resume import resume_command
@@ -101,13 +107,19 @@ class RunOutcome:
         return self.status == RunStatus.SUCCEEDED
 
     def to_dict(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "run_dir": str(self.run_dir), "status": str(self.status),
-                "message": self.message, "summary": self.summary.to_dict() if self.summary else None,
-                "estimate": self.estimate}
+        return {
+            "run_id": self.run_id,
+            "run_dir": str(self.run_dir),
+            "status": str(self.status),
+            "message": self.message,
+            "summary": self.summary.to_dict() if self.summary else None,
+            "estimate": self.estimate,
+        }
 
 
 class _Stop(VectorTrainerError):
-    """An expected end of the run before the summary (budget, approval, credentials): the user's to act on."""
+    """An expected end of the run before the summary (budget, approval, credentials): the user's to
+    act on."""
 
     def __init__(self, status: RunStatus, message: str) -> None:
         super().__init__(message)
@@ -157,7 +169,9 @@ class TrainingPipeline:
         self._total_steps: int | None = None
 
     # -- public ----------------------------------------------------------------------
-    def run(self, *, run_id: str | None = None, golden_path: str | os.PathLike[str] | None = None) -> RunOutcome:
+    def run(
+        self, *, run_id: str | None = None, golden_path: str | os.PathLike[str] | None = None
+    ) -> RunOutcome:
         """Start a new run (``run_id`` is generated unless given).
 
         With ``golden_path`` (a ChatML JSONL made earlier, e.g. on the dataset
@@ -165,11 +179,16 @@ class TrainingPipeline:
         """
         function = self.config.selection.function
         if not function:
-            raise ConfigError("selection.function: no function chosen; set it in the config or pass --function NAME")
+            raise ConfigError(
+                "selection.function: no function chosen; set "
+                "it in the config or pass --function NAME"
+            )
         source = Path(golden_path) if golden_path is not None else None
         if source is not None and not source.is_file():
             raise ConfigError(f"{source}: golden data file not found")
-        run = RunDirectory.create(self.config.output_dir, self.config.redacted(), run_id=run_id, function=function)
+        run = RunDirectory.create(
+            self.config.output_dir, self.config.redacted(), run_id=run_id, function=function
+        )
         if source is not None:
             _adopt_golden(run, source, function)
         return self._execute(run, resumed=False)
@@ -183,8 +202,13 @@ class TrainingPipeline:
         """
         run = RunDirectory.open(self.config.output_dir, run_id)
         if run.state.status in (RunStatus.SUCCEEDED, RunStatus.NOT_PROMOTED):
-            return RunOutcome(run.run_id, run.path, run.state.status, f"the run had already ended ({run.state.status})",
-                              summary=read_summary(run))
+            return RunOutcome(
+                run.run_id,
+                run.path,
+                run.state.status,
+                f"the run had already ended ({run.state.status})",
+                summary=read_summary(run),
+            )
         retry = retry_failed_training and run.state.status in (RunStatus.TRAINING_FAILED,
                                                                RunStatus.TRAINING_CANCELLED)
         previous_job = run.state.job_id
@@ -195,7 +219,9 @@ class TrainingPipeline:
         run.state.resume_count += 1
         if retry:
             run.save()
-        outcome_hint = f"job {previous_job} ended without a model; starting a new job" if retry else ""
+        outcome_hint = (
+            f"job {previous_job} ended without a model; starting a new job" if retry else ""
+        )
         return self._execute(run, resumed=True, note=outcome_hint)
 
     def cancel(self) -> None:
@@ -216,7 +242,9 @@ class TrainingPipeline:
             run.save()
             self.monitor.on_run_start(run.run_id, resumed=resumed, run_dir=run.path)
             if resumed:
-                self.monitor.on_log(f"resuming run {run.run_id} (attempt {run.state.resume_count + 1})")
+                self.monitor.on_log(
+                    f"resuming run {run.run_id} (attempt {run.state.resume_count + 1})"
+                )
             if note:
                 self.monitor.on_log(note, level="warning")
             try:
@@ -226,7 +254,9 @@ class TrainingPipeline:
             except (KeyboardInterrupt, PipelineCancelled):
                 self._finish(run, RunStatus.INTERRUPTED, self._interrupted_message(run))
                 if self._cancel.is_set():
-                    return RunOutcome(run.run_id, run.path, RunStatus.INTERRUPTED, self._interrupted_message(run))
+                    return RunOutcome(
+                        run.run_id, run.path, RunStatus.INTERRUPTED, self._interrupted_message(run)
+                    )
                 raise
             except BaseException as exc:
                 self._finish(run, RunStatus.FAILED, describe(exc))
@@ -234,29 +264,56 @@ class TrainingPipeline:
             return outcome
 
     def _run_stages(self, run: RunDirectory) -> RunOutcome:
-        self._stage(run, "extract", lambda: self._extract_stage(run), description="density-based golden data")
-        self._stage(run, "synthesize", lambda: self._synthesize_stage(run), description="rules from feedback")
-        self._stage(run, "hook", lambda: self._hook_stage(run), description="gate and save the hook")
-        self._stage(run, "estimate", lambda: self._estimate_stage(run), description="tokens and cost")
-        self._stage(run, "confirm", lambda: self._confirm_stage(run), description="approve the cost")
-        self._stage(run, "upload", lambda: self._upload_stage(run), description="validate and upload")
+        self._stage(
+            run,
+            "extract",
+            lambda: self._extract_stage(run),
+            description="density-based golden data",
+        )
+        self._stage(
+            run,
+            "synthesize",
+            lambda: self._synthesize_stage(run),
+            description="rules from feedback",
+        )
+        self._stage(
+            run, "hook", lambda: self._hook_stage(run), description="gate and save the hook"
+        )
+        self._stage(
+            run, "estimate", lambda: self._estimate_stage(run), description="tokens and cost"
+        )
+        self._stage(
+            run, "confirm", lambda: self._confirm_stage(run), description="approve the cost"
+        )
+        self._stage(
+            run, "upload", lambda: self._upload_stage(run), description="validate and upload"
+        )
         self._stage(run, "train", lambda: self._train_stage(run), description="create the job")
         self._stage(run, "monitor", lambda: self._monitor_stage(run), description="follow the job")
         status = run.state.stage("monitor").detail.get("status", "")
-        self._stage(run, "evaluate", lambda: self._evaluate_stage(run), description="held-out replay, promotion")
+        self._stage(
+            run,
+            "evaluate",
+            lambda: self._evaluate_stage(run),
+            description="held-out replay, promotion",
+        )
         self._stage(run, "summary", lambda: self._summary_stage(run), description="final summary")
         summary = read_summary(run)
         evaluation = run.state.stage("evaluate").detail
         if status == TrainingStatus.SUCCEEDED and evaluation.get("promoted"):
             outcome_status = RunStatus.SUCCEEDED
-            message = (f"run {run.run_id} succeeded: {run.state.fine_tuned_model} is the promoted model "
-                       f"({evaluation.get('model_version')}): {evaluation.get('reason')}")
+            message = (
+                f"run {run.run_id} succeeded: {run.state.fine_tuned_model} is the promoted model "
+                f"({evaluation.get('model_version')}): {evaluation.get('reason')}"
+            )
         elif status == TrainingStatus.SUCCEEDED:
             outcome_status = RunStatus.NOT_PROMOTED
             version = evaluation.get("model_version")
-            message = (f"run {run.run_id} trained {run.state.fine_tuned_model} but it was not promoted: "
-                       f"{evaluation.get('reason')}. It is kept as {version}; promote it anyway with: "
-                       f"vectortrainer models promote {version} --function {run.state.function}")
+            message = (
+                f"run {run.run_id} trained {run.state.fine_tuned_model} but it was not promoted: "
+                f"{evaluation.get('reason')}. It is kept as {version}; promote it anyway with: "
+                f"vectortrainer models promote {version} --function {run.state.function}"
+            )
         elif status == TrainingStatus.CANCELLED:
             outcome_status = RunStatus.TRAINING_CANCELLED
             message = (f"training job {run.state.job_id} was cancelled; "
@@ -264,8 +321,10 @@ class TrainingPipeline:
         else:
             error = run.state.stage("monitor").detail.get("error") or "no reason given"
             outcome_status = RunStatus.TRAINING_FAILED
-            message = (f"training job {run.state.job_id} failed: {error}; "
-                       f"after fixing the cause, start a new job with: {resume_command(run.run_id, self.config)}")
+            message = (
+                f"training job {run.state.job_id} failed: {error}; after fixing the "
+                f"cause, start a new job with: {resume_command(run.run_id, self.config)}"
+            )
         outcome = self._finish(run, outcome_status, message)
         outcome.summary = summary
         return outcome
@@ -274,10 +333,17 @@ class TrainingPipeline:
                description: str = "") -> dict[str, Any]:
         state = run.state.stage(name)
         if state.done:
-            self.monitor.on_stage_complete(name, result=state.detail, duration_s=state.duration_s, skipped=True)
+            self.monitor.on_stage_complete(
+                name, result=state.detail, duration_s=state.duration_s, skipped=True
+            )
             return state.detail
         self._check_cancelled()
-        state.status, state.started_at, state.finished_at, state.error = StageStatus.RUNNING, time.time(), None, None
+        state.status, state.started_at, state.finished_at, state.error = (
+            StageStatus.RUNNING,
+            time.time(),
+            None,
+            None,
+        )
         run.save()
         self.monitor.on_stage_start(name, total=None, description=description)
         try:
@@ -300,15 +366,24 @@ class TrainingPipeline:
 
     def _finish(self, run: RunDirectory, status: RunStatus, message: str) -> RunOutcome:
         run.state.status = status
-        run.state.error = None if status in (RunStatus.SUCCEEDED, RunStatus.NOT_PROMOTED) else message
+        run.state.error = (
+            None if status in (RunStatus.SUCCEEDED, RunStatus.NOT_PROMOTED) else message
+        )
         run.save()
         self.monitor.on_run_end(status, message=message)
         estimate = run.read_json(run.estimate_path.name) if run.estimate_path.exists() else None
         return RunOutcome(run.run_id, run.path, status, message, estimate=estimate)
 
     def _interrupted_message(self, run: RunDirectory) -> str:
-        job = f"; training job {run.state.job_id} keeps running at the vendor" if run.state.job_id else ""
-        return f"run {run.run_id} interrupted{job}. Resume with: {resume_command(run.run_id, self.config)}"
+        job = (
+            f"; training job {run.state.job_id} keeps running at the vendor"
+            if run.state.job_id
+            else ""
+        )
+        return (
+            f"run {run.run_id} interrupted{job}. Resume "
+            f"with: {resume_command(run.run_id, self.config)}"
+        )
 
     def _check_cancelled(self) -> None:
         if self._cancel.is_set():
@@ -318,7 +393,10 @@ class TrainingPipeline:
     def _extract_stage(self, run: RunDirectory) -> dict[str, Any]:
         function = run.state.function or self.config.selection.function
         if not function:
-            raise ConfigError("selection.function: no function chosen; set it in the config or pass --function NAME")
+            raise ConfigError(
+                "selection.function: no function chosen; set "
+                "it in the config or pass --function NAME"
+            )
         self.monitor.on_progress("extract", 0, None, "opening the VectorWave store")
         source = self._log_source()
 
@@ -326,43 +404,72 @@ class TrainingPipeline:
             self._check_cancelled()
             self.monitor.on_progress("extract", done, total, f"{step} {function}")
 
-        extractor = DensityBasedExtractor.from_config(self.config.selection, source=source,
-                                                      density=self.config.density, progress=progress)
+        extractor = DensityBasedExtractor.from_config(
+            self.config.selection, source=source, density=self.config.density, progress=progress
+        )
         report = extractor.extract_golden_data(function, run.golden_path)
         # Recorded so the web map shows what this run trained on, even after the store changes.
         run.write_json(GOLDEN_PICKS_FILE, golden_picks(report))
         golden = golden_stats(report, run.golden_path)
-        self.monitor.on_log(f"{golden['examples']} golden examples of {function} -> {run.golden_path.name}",
-                            stage="extract")
+        self.monitor.on_log(
+            f"{golden['examples']} golden examples of {function} -> {run.golden_path.name}",
+            stage="extract",
+        )
         return {"function": function, "golden": golden, "note": f"{golden['examples']} examples"}
 
     def _synthesize_stage(self, run: RunDirectory) -> dict[str, Any]:
         feedback = self.config.feedback
-        # The blast radius needs the function's logs; without a store (a golden file given) it is not measured.
-        has_logs = self.source is not None or self.dataset_manager is not None or store_exists(self.store_path)
+        # The blast radius needs the function's logs; without
+        # a store (a golden file given) it is not measured.
+        has_logs = (
+            self.source is not None
+            or self.dataset_manager is not None
+            or store_exists(self.store_path)
+        )
         read = FeedbackStore(feedback.path).read()
         for notice in read.notices(feedback.path):  # malformed lines are skipped, never silently
             self.monitor.on_log(notice, stage="synthesize", level="warning")
-        rule_set = learn_rules(read.pairs, semantic_screen=feedback.semantic_screen, function=run.state.function,
-                               source=self._log_source() if has_logs else None,
-                               progress=lambda done, total, what: self.monitor.on_progress("synthesize", done, total,
-                                                                                          what))
+        rule_set = learn_rules(
+            read.pairs,
+            semantic_screen=feedback.semantic_screen,
+            function=run.state.function,
+            source=self._log_source() if has_logs else None,
+            progress=lambda done, total, what: self.monitor.on_progress(
+                "synthesize", done, total, what
+            ),
+        )
         write_rules_report(run.rules_path, rules_report(rule_set, feedback_path=feedback.path))
         rules = {**rules_counts(rule_set), **read.summary()}
-        self.monitor.on_log(f"{rules['count']} rules, {rules['conflicts']} conflicts, {rules['merged']} merged",
-                            stage="synthesize")
-        skipped = f"; {len(read.problems)} malformed feedback line(s) skipped" if read.problems else ""
+        self.monitor.on_log(
+            f"{rules['count']} rules, {rules['conflicts']} conflicts, {rules['merged']} merged",
+            stage="synthesize",
+        )
+        skipped = (
+            f"; {len(read.problems)} malformed feedback line(s) skipped" if read.problems else ""
+        )
         return {"rules": rules, "note": f"{rules['count']} rules{skipped}"}
 
     def _hook_stage(self, run: RunDirectory) -> dict[str, Any]:
-        """The hook gate (see :mod:`vectortrainer.gate.hook_gate`): a new version, active only when it passed."""
+        """The hook gate (see :mod:`vectortrainer.gate.hook_gate`): a new version, active only when
+        it passed."""
         gate = self.config.gate
         if not gate.enabled:
-            return {"skipped": True, "note": "gate off: the pipeline writes no hook (`vectortrainer rules synthesize` does)"}
+            return {
+                "skipped": True,
+                "note": (
+                    "gate off: the pipeline writes no hook (`vectortrainer rules synthesize` does)"
+                ),
+            }
         feedback = self.config.feedback
-        outcome = publish_gated_hook(FeedbackStore(feedback.path).pairs(), self.config.hooks.dir,
-                                     holdout_every=gate.holdout_every, semantic_screen=feedback.semantic_screen,
-                                     function=run.state.function, margin=gate.hook_margin, note=f"run {run.run_id}")
+        outcome = publish_gated_hook(
+            FeedbackStore(feedback.path).pairs(),
+            self.config.hooks.dir,
+            holdout_every=gate.holdout_every,
+            semantic_screen=feedback.semantic_screen,
+            function=run.state.function,
+            margin=gate.hook_margin,
+            note=f"run {run.run_id}",
+        )
         if outcome is None:
             return {"skipped": True, "note": "no rule learned from the feedback"}
         decision = outcome.decision
@@ -372,10 +479,19 @@ class TrainingPipeline:
             note = f"{outcome.version_id} active"
         else:
             note = f"{outcome.version_id} kept inactive"
-        self.monitor.on_log(f"hook {outcome.version_id or '(unchanged)'}: {'active' if decision.passed else 'inactive'}"
-                            f" ({decision.reason})", stage="hook", level="info" if decision.passed else "warning")
-        return {"version_id": outcome.version_id, "active": decision.passed, "reason": decision.reason,
-                "gate": decision.to_dict(), "note": note}
+        self.monitor.on_log(
+            f"hook {outcome.version_id or '(unchanged)'}: "
+            f"{'active' if decision.passed else 'inactive'} ({decision.reason})",
+            stage="hook",
+            level="info" if decision.passed else "warning",
+        )
+        return {
+            "version_id": outcome.version_id,
+            "active": decision.passed,
+            "reason": decision.reason,
+            "gate": decision.to_dict(),
+            "note": note,
+        }
 
     def _estimate_stage(self, run: RunDirectory) -> dict[str, Any]:
         if self.config.training.provider == "local":
@@ -384,7 +500,8 @@ class TrainingPipeline:
         budget = self.config.budget.max_budget_usd
         train_path, validation_path = self._training_files(run)
         trainer = self._trainer(run)
-        # The trainer's estimate checks the schedule, the job's settings and the data first: no request.
+        # The trainer's estimate checks the schedule, the
+        # job's settings and the data first: no request.
         estimate = trainer.estimate(train_path, validation_path)  # type: ignore[attr-defined]
         for warning in estimate.warnings:  # shown whether or not the estimate fits the budget
             self.monitor.on_log(warning, level="warning", stage="estimate")
@@ -404,16 +521,28 @@ class TrainingPipeline:
         self.monitor.on_log(f"{estimate.billed_tokens:,} billed tokens on {estimate.model} "
                             f"({trainer.facts.title}): {note}", stage="estimate")  # type: ignore[attr-defined]
         if estimate.evaluation_requests:
-            self.monitor.on_log(f"evaluation gate: {estimate.evaluation_requests} held-out replies, at most "
-                                f"${estimate.evaluation_usd:.4f} (included)", stage="estimate")
+            self.monitor.on_log(
+                f"evaluation gate: {estimate.evaluation_requests} held-out replies, at most "
+                f"${estimate.evaluation_usd:.4f} (included)",
+                stage="estimate",
+            )
         if estimate.too_long:
-            self.monitor.on_log(f"{len(estimate.too_long)} example(s) exceed the per-example limit and will be "
-                                f"truncated (lines {estimate.too_long[:5]})", level="warning", stage="estimate")
-        return {"estimated_usd": estimate.estimated_usd, "budget_usd": budget, "provider": estimate.provider,
-                "note": note}
+            self.monitor.on_log(
+                f"{len(estimate.too_long)} example(s) exceed the per-example limit and will be "
+                f"truncated (lines {estimate.too_long[:5]})",
+                level="warning",
+                stage="estimate",
+            )
+        return {
+            "estimated_usd": estimate.estimated_usd,
+            "budget_usd": budget,
+            "provider": estimate.provider,
+            "note": note,
+        }
 
     def _local_estimate_stage(self, run: RunDirectory) -> dict[str, Any]:
-        """A local run costs time: tokens x epochs, minutes measured here, ``budget.max_minutes``."""
+        """A local run costs time: tokens x epochs, minutes measured here,
+        ``budget.max_minutes``."""
         train_path, validation_path = self._training_files(run)
         estimate = self._trainer(run).estimate(train_path, validation_path)  # type: ignore[attr-defined]
         run.write_json(run.estimate_path.name, estimate.to_dict())
@@ -422,10 +551,17 @@ class TrainingPipeline:
         except TimeBudgetExceededError as exc:
             raise _Stop(RunStatus.BUDGET_EXCEEDED, str(exc)) from None
         self._estimate = estimate
-        minutes = "not measured" if estimate.estimated_minutes is None else f"~{estimate.estimated_minutes:.1f} min"
+        minutes = (
+            "not measured"
+            if estimate.estimated_minutes is None
+            else f"~{estimate.estimated_minutes:.1f} min"
+        )
         note = f"{minutes} on {estimate.device}"
-        self.monitor.on_log(f"{estimate.total_tokens:,} tokens ({estimate.tokens_per_epoch:,} x "
-                            f"{estimate.n_epochs_trained:g} epochs) on {estimate.model}: {note}", stage="estimate")
+        self.monitor.on_log(
+            f"{estimate.total_tokens:,} tokens ({estimate.tokens_per_epoch:,} x "
+            f"{estimate.n_epochs_trained:g} epochs) on {estimate.model}: {note}",
+            stage="estimate",
+        )
         return {"estimated_usd": 0.0, "estimated_minutes": estimate.estimated_minutes,
                 "max_minutes": self.config.budget.max_minutes, "note": note}
 
@@ -440,9 +576,17 @@ class TrainingPipeline:
             approved = self.config.budget.max_budget_usd is not None
             how = "within the budget"
         if not approved:
-            raise _Stop(RunStatus.NOT_APPROVED, f"training cost ${estimate.estimated_usd:.4f} not approved; nothing was "
-                                      f"uploaded. Resume with: {resume_command(run.run_id, self.config)} --yes")
-        return {"approved": True, "by": how, "estimated_usd": estimate.estimated_usd, "note": f"approved ({how})"}
+            raise _Stop(
+                RunStatus.NOT_APPROVED,
+                f"training cost ${estimate.estimated_usd:.4f} not approved; nothing was "
+                f"uploaded. Resume with: {resume_command(run.run_id, self.config)} --yes",
+            )
+        return {
+            "approved": True,
+            "by": how,
+            "estimated_usd": estimate.estimated_usd,
+            "note": f"approved ({how})",
+        }
 
     def _upload_stage(self, run: RunDirectory) -> dict[str, Any]:
         train_path, validation_path = self._training_files(run)
@@ -456,8 +600,11 @@ class TrainingPipeline:
                 prepared = trainer.prepare_data(train_path, validation_path, run_id=run.run_id)
             except VectorTrainerError as exc:
                 if getattr(trainer, "has_api_key", True) is False:
-                    raise _Stop(RunStatus.NEEDS_CREDENTIALS, f"{exc}; everything up to the upload is done. "
-                                                   f"Then resume with: {resume_command(run.run_id, self.config)}") from None
+                    raise _Stop(
+                        RunStatus.NEEDS_CREDENTIALS,
+                        f"{exc}; everything up to the upload is done. "
+                        f"Then resume with: {resume_command(run.run_id, self.config)}",
+                    ) from None
                 raise
             # Saved before anything else happens: a resume must never upload it again.
             run.state.train_file_id = prepared.train_file_id
@@ -466,9 +613,15 @@ class TrainingPipeline:
             run.save()
             n_examples = prepared.n_examples
             if prepared.train_file_id:
-                self.monitor.on_log(f"uploaded {train_path.name} as {prepared.train_file_id}", stage="upload")
-        return {"train_file_id": run.state.train_file_id, "validation_file_id": run.state.validation_file_id,
-                "n_examples": n_examples, "note": run.state.train_file_id or ""}
+                self.monitor.on_log(
+                    f"uploaded {train_path.name} as {prepared.train_file_id}", stage="upload"
+                )
+        return {
+            "train_file_id": run.state.train_file_id,
+            "validation_file_id": run.state.validation_file_id,
+            "n_examples": n_examples,
+            "note": run.state.train_file_id or "",
+        }
 
     def _train_stage(self, run: RunDirectory) -> dict[str, Any]:
         trainer = self._trainer(run)
@@ -476,7 +629,9 @@ class TrainingPipeline:
             return {"job_id": run.state.job_id, "note": run.state.job_id}
         job_id = trainer.find_job(run.run_id)
         if job_id:
-            self.monitor.on_log(f"found job {job_id} created for this run before the interruption", stage="train")
+            self.monitor.on_log(
+                f"found job {job_id} created for this run before the interruption", stage="train"
+            )
         else:
             job_id = trainer.start_training(self._prepared(run), run_id=run.run_id)
             self.monitor.on_log(f"created training job {job_id}", stage="train")
@@ -498,8 +653,11 @@ class TrainingPipeline:
             if status.is_terminal:
                 break
             if max_minutes is not None and time.time() - started > max_minutes * 60:
-                self.monitor.on_log(f"budget.max_minutes ({max_minutes}) reached: cancelling job {job_id}",
-                                    level="warning", stage="monitor")
+                self.monitor.on_log(
+                    f"budget.max_minutes ({max_minutes}) reached: cancelling job {job_id}",
+                    level="warning",
+                    stage="monitor",
+                )
                 trainer.cancel(job_id)
             if self._cancel.wait(interval):
                 raise PipelineCancelled("cancelled")
@@ -507,9 +665,15 @@ class TrainingPipeline:
         result = trainer.get_result(job_id)
         run.state.fine_tuned_model = result.model_name
         run.save()
-        return {"status": result.status.value, "fine_tuned_model": result.model_name,
-                "trained_tokens": result.trained_tokens, "metrics": dict(result.metrics),
-                "checkpoints": list(result.checkpoints), "error": result.error, "note": result.status.value}
+        return {
+            "status": result.status.value,
+            "fine_tuned_model": result.model_name,
+            "trained_tokens": result.trained_tokens,
+            "metrics": dict(result.metrics),
+            "checkpoints": list(result.checkpoints),
+            "error": result.error,
+            "note": result.status.value,
+        }
 
     def _drain_events(self, run: RunDirectory, trainer: BaseTrainer, job_id: str) -> None:
         # Saved after each event: a crash replays at most the event it interrupted (at-least-once).
@@ -521,7 +685,8 @@ class TrainingPipeline:
 
     def _forward_event(self, event: TrainingEvent) -> None:
         if event.kind == "metric" and (event.metrics or event.step is not None):
-            if event.metrics:  # a provider with progress but no loss stream (Fireworks) sends steps only
+            # a provider with progress but no loss stream (Fireworks) sends steps only
+            if event.metrics:
                 self.monitor.on_metric(event.metrics, step=event.step, stage="monitor")
             if event.total_steps:
                 self._total_steps = event.total_steps
@@ -532,7 +697,8 @@ class TrainingPipeline:
             self.monitor.on_log(event.message, stage="monitor")
 
     def _evaluate_stage(self, run: RunDirectory) -> dict[str, Any]:
-        """The evaluation gate: replay the held-out cases, keep the model in the registry, promote it if better."""
+        """The evaluation gate: replay the held-out cases, keep the model in the registry, promote
+        it if better."""
         monitor = run.state.stage("monitor").detail
         model = run.state.fine_tuned_model
         if monitor.get("status") != TrainingStatus.SUCCEEDED or not model:
@@ -541,18 +707,32 @@ class TrainingPipeline:
         registry = ModelRegistry(self.config.models.dir, function)
         entry = registry.find_run(run.run_id)
         if entry is not None:  # registered before an interruption: never twice, never re-judged
-            self.monitor.on_log(f"{model} was registered as {entry.version_id} before the interruption", stage="evaluate")
-            return self._evaluate_detail(run, entry.version_id, bool(entry.passed_gate and entry.promoted),
-                                         str(entry.gate.get("reason") or ""))
+            self.monitor.on_log(
+                f"{model} was registered as {entry.version_id} before the interruption",
+                stage="evaluate",
+            )
+            return self._evaluate_detail(
+                run,
+                entry.version_id,
+                bool(entry.passed_gate and entry.promoted),
+                str(entry.gate.get("reason") or ""),
+            )
         trainer = self._trainer(run)
         train_path, _ = self._training_files(run)
         gate = self.config.gate
-        registration: dict[str, Any] = dict(provider=trainer.name, model=model, base_model=trainer.base_model,
-                                            run_id=run.run_id, data_sha256=sha256_file(train_path),
-                                            note=f"run {run.run_id}")
+        registration: dict[str, Any] = dict(
+            provider=trainer.name,
+            model=model,
+            base_model=trainer.base_model,
+            run_id=run.run_id,
+            data_sha256=sha256_file(train_path),
+            note=f"run {run.run_id}",
+        )
         if not gate.enabled:
             reason = "gate off (gate.enabled: false): promoted without evaluation"
-            entry = registry.register(**registration, gate={"passed": True, "reason": reason}, promote=True)
+            entry = registry.register(
+                **registration, gate={"passed": True, "reason": reason}, promote=True
+            )
             return self._evaluate_detail(run, entry.version_id, True, reason)
         promoted = registry.promoted()
         incumbent, incumbent_version = trainer.base_model or "", None
@@ -561,37 +741,81 @@ class TrainingPipeline:
         cases = self._holdout_cases(run)
         scorer = shared_scorer() if gate.semantic and cases else None
         decision = evaluate_candidate(
-            trainer, cases, candidate=model, incumbent=incumbent, incumbent_version=incumbent_version,
-            settings=GateSettings(margin=gate.margin, tolerance=gate.tolerance, semantic=gate.semantic,
-                                  max_reply_tokens=gate.max_reply_tokens, min_slice_cases=gate.min_slice_cases), scorer=scorer,
-            progress=lambda done, total, what: self.monitor.on_progress("evaluate", done, total, what))
+            trainer,
+            cases,
+            candidate=model,
+            incumbent=incumbent,
+            incumbent_version=incumbent_version,
+            settings=GateSettings(
+                margin=gate.margin,
+                tolerance=gate.tolerance,
+                semantic=gate.semantic,
+                max_reply_tokens=gate.max_reply_tokens,
+                min_slice_cases=gate.min_slice_cases,
+            ),
+            scorer=scorer,
+            progress=lambda done, total, what: self.monitor.on_progress(
+                "evaluate", done, total, what
+            ),
+        )
         run.write_json(GATE_FILE, decision.to_dict())
-        entry = registry.register(**registration, evaluation=decision.figures(),
-                                  gate={"passed": decision.passed, "reason": decision.reason}, promote=decision.passed)
-        self.monitor.on_log(f"{model} -> {entry.version_id}: {'promoted' if decision.passed else 'not promoted'} "
-                            f"({decision.reason})", stage="evaluate", level="info" if decision.passed else "warning")
+        entry = registry.register(
+            **registration,
+            evaluation=decision.figures(),
+            gate={"passed": decision.passed, "reason": decision.reason},
+            promote=decision.passed,
+        )
+        self.monitor.on_log(
+            f"{model} -> {entry.version_id}: {'promoted' if decision.passed else 'not promoted'} "
+            f"({decision.reason})",
+            stage="evaluate",
+            level="info" if decision.passed else "warning",
+        )
         detail = self._evaluate_detail(run, entry.version_id, decision.passed, decision.reason)
-        detail.update(candidate_score=decision.candidate_score, incumbent_score=decision.incumbent_score,
-                      incumbent=decision.incumbent_label, inference=decision.inference)
+        detail.update(
+            candidate_score=decision.candidate_score,
+            incumbent_score=decision.incumbent_score,
+            incumbent=decision.incumbent_label,
+            inference=decision.inference,
+        )
         return detail
 
-    def _evaluate_detail(self, run: RunDirectory, version_id: str, promoted: bool, reason: str) -> dict[str, Any]:
-        detail: dict[str, Any] = {"promoted": promoted, "model_version": version_id, "reason": reason,
-                                  "note": f"{version_id} {'promoted' if promoted else 'kept, not promoted'}"}
+    def _evaluate_detail(
+        self, run: RunDirectory, version_id: str, promoted: bool, reason: str
+    ) -> dict[str, Any]:
+        detail: dict[str, Any] = {
+            "promoted": promoted,
+            "model_version": version_id,
+            "reason": reason,
+            "note": f"{version_id} {'promoted' if promoted else 'kept, not promoted'}",
+        }
         if promoted and self.config.golden.publish_to_vectorwave:
             detail["published_golden"] = self._publish_golden(run)
         return detail
 
     def _publish_golden(self, run: RunDirectory) -> dict[str, Any]:
-        """A promoted run's picks become VectorWave golden data (its replayer's first regression cases)."""
+        """A promoted run's picks become VectorWave golden data (its replayer's first regression
+        cases)."""
         picks_path = run.path / GOLDEN_PICKS_FILE
         if not picks_path.exists():
-            return {"registered": 0, "failed": [], "note": "no recorded picks (golden data adopted from a file)"}
+            return {
+                "registered": 0,
+                "failed": [],
+                "note": "no recorded picks (golden data adopted from a file)",
+            }
         uuids = [pick["uuid"] for pick in read_golden_picks(picks_path)]
-        report = publish_golden_picks(uuids, store_path=self.store_path, dataset_manager=self.dataset_manager,
-                                      note=f"VectorTrainer run {run.run_id}", tags=["vectortrainer", run.run_id])
-        self.monitor.on_log(f"{report['registered']} golden picks registered in VectorWave's golden dataset"
-                            + (f" ({len(report['failed'])} failed)" if report["failed"] else ""), stage="evaluate")
+        report = publish_golden_picks(
+            uuids,
+            store_path=self.store_path,
+            dataset_manager=self.dataset_manager,
+            note=f"VectorTrainer run {run.run_id}",
+            tags=["vectortrainer", run.run_id],
+        )
+        self.monitor.on_log(
+            f"{report['registered']} golden picks registered in VectorWave's golden dataset"
+            + (f" ({len(report['failed'])} failed)" if report["failed"] else ""),
+            stage="evaluate",
+        )
         return report
 
     def _summary_stage(self, run: RunDirectory) -> dict[str, Any]:
@@ -602,20 +826,26 @@ class TrainingPipeline:
 
     # -- helpers ---------------------------------------------------------------------
     def _log_source(self) -> LogSource:
-        """The logs to read: the injected source or manager, else the Lite store read from its tables."""
+        """The logs to read: the injected source or manager, else the Lite store read from its
+        tables."""
         if self.source is None:
             if self.dataset_manager is not None:
                 self.source = LogSource(self.dataset_manager)
             elif not store_exists(self.store_path):
-                raise StoreError(f"{self.store_path}: no VectorWave store there; set store.path / --store, "
-                                 f"or create the demo store with `vectortrainer demo seed`")
+                raise StoreError(
+                    f"{self.store_path}: no VectorWave store there; set store.path / --store, "
+                    f"or create the demo store with `vectortrainer demo seed`"
+                )
             else:
                 density = self.config.density
-                self.source = LogSource.open(self.store_path, backend=density.backend, ray_address=density.ray_address)
+                self.source = LogSource.open(
+                    self.store_path, backend=density.backend, ray_address=density.ray_address
+                )
         return self.source
 
     def _training_files(self, run: RunDirectory) -> tuple[Path, Path | None]:
-        """golden.jsonl (or the DPO file) less the held-out cases, split into train / validation when asked."""
+        """golden.jsonl (or the DPO file) less the held-out cases, split into train / validation
+        when asked."""
         self._holdout_cases(run)
         if self.config.training.method == "dpo":
             source = self._preference_path(run)
@@ -632,10 +862,19 @@ class TrainingPipeline:
         if path.exists() and (run.path / GATE_TRAIN_FILE).exists():
             return read_cases(path)
         picks_path = run.path / GOLDEN_PICKS_FILE
-        strategies = [p["strategy"] for p in read_golden_picks(picks_path)] if picks_path.exists() else None
-        cases = split_golden(run.golden_path, strategies, gate.holdout_every, run.path / GATE_TRAIN_FILE,
-                             limit=gate.max_cases)
-        pairs = pairs_for_function(FeedbackStore(self.config.feedback.path).pairs(), run.state.function)
+        strategies = (
+            [p["strategy"] for p in read_golden_picks(picks_path)] if picks_path.exists() else None
+        )
+        cases = split_golden(
+            run.golden_path,
+            strategies,
+            gate.holdout_every,
+            run.path / GATE_TRAIN_FILE,
+            limit=gate.max_cases,
+        )
+        pairs = pairs_for_function(
+            FeedbackStore(self.config.feedback.path).pairs(), run.state.function
+        )
         if self.config.training.method == "dpo":
             pairs = split_pairs(pairs, gate.holdout_every)[1]  # a DPO run trains on the others
         cases += feedback_cases(pairs, golden_system_prompt(run.golden_path), limit=gate.max_cases)
@@ -643,7 +882,8 @@ class TrainingPipeline:
         return cases
 
     def _gate_replies_estimate(self, run: RunDirectory) -> list[InferenceEstimate]:
-        """What the evaluation gate's replies will cost at most: the candidate's and the incumbent's."""
+        """What the evaluation gate's replies will cost at most: the candidate's and the
+        incumbent's."""
         cases = self._holdout_cases(run)
         if not cases:
             return []
@@ -651,11 +891,16 @@ class TrainingPipeline:
         conversations = [c.messages for c in cases]
         promoted = ModelRegistry(self.config.models.dir, run.state.function or "").promoted() \
             if run.state.function else None
-        return [estimate_replies(model, conversations, max_tokens=tokens, fine_tuned=True),
-                estimate_replies(model, conversations, max_tokens=tokens, fine_tuned=promoted is not None)]
+        return [
+            estimate_replies(model, conversations, max_tokens=tokens, fine_tuned=True),
+            estimate_replies(
+                model, conversations, max_tokens=tokens, fine_tuned=promoted is not None
+            ),
+        ]
 
     def _preference_path(self, run: RunDirectory) -> Path:
-        """``training.method: dpo``: the feedback pairs as preference JSONL (written once per run)."""
+        """``training.method: dpo``: the feedback pairs as preference JSONL (written once per
+        run)."""
         pairs = FeedbackStore(self.config.feedback.path).pairs()
         if self.config.gate.enabled:  # the held-out pairs are the gate's feedback slice
             pairs = split_pairs(pairs, self.config.gate.holdout_every)[0]

@@ -26,7 +26,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-_SECRET_KEY_PATTERN = re.compile(r"(api[_-]?key|secret|token|password|passwd|authorization|bearer)", re.IGNORECASE)
+_SECRET_KEY_PATTERN = re.compile(
+    r"(api[_-]?key|secret|token|password|passwd|authorization|bearer)", re.IGNORECASE
+)
 # Keys that hold counts or names *about* tokens, not credentials.
 _NOT_SECRET_KEYS = frozenset({"api_key_env", "tokens", "trained_tokens", "n_tokens", "total_tokens",
                               "train_tokens", "billed_tokens", "max_tokens", "tokens_per_example",
@@ -44,7 +46,12 @@ _URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)[^\s/?#@\"
 # Shorter values are not redacted by value (they would blank ordinary words).
 MIN_SECRET_LENGTH = 8
 # The key variables of every hosted provider by default; a config's api_key_env names are added.
-DEFAULT_SECRET_ENVS = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "TOGETHER_API_KEY", "FIREWORKS_API_KEY")
+DEFAULT_SECRET_ENVS = (
+    "OPENAI_API_KEY",
+    "AZURE_OPENAI_API_KEY",
+    "TOGETHER_API_KEY",
+    "FIREWORKS_API_KEY",
+)
 _secret_envs: set[str] = set(DEFAULT_SECRET_ENVS)
 _secret_values: set[str] = set()
 _lock = threading.Lock()
@@ -54,7 +61,8 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def register_secret_env(name: str) -> None:
-    """Redact, from now on, whatever value the environment variable ``name`` holds when text is written.
+    """Redact, from now on, whatever value the environment variable ``name`` holds when text is
+    written.
 
     A "name" that is no variable name or looks like a key (a key pasted where its variable's
     name belongs) is redacted itself too.
@@ -68,14 +76,16 @@ def register_secret_env(name: str) -> None:
 
 
 def register_secret(value: str | None) -> None:
-    """Redact ``value`` (a key handed over in code rather than through the environment) from now on."""
+    """Redact ``value`` (a key handed over in code rather than through the environment) from now
+    on."""
     if value and len(value) >= MIN_SECRET_LENGTH:
         with _lock:
             _secret_values.add(value)
 
 
 def known_secret_values() -> list[str]:
-    """The secret values to redact now, longest first (so a key containing another is removed whole)."""
+    """The secret values to redact now, longest first (so a key containing another is removed
+    whole)."""
     with _lock:
         values = set(_secret_values)
         names = list(_secret_envs)
@@ -93,7 +103,8 @@ def strip_url_userinfo(text: str) -> str:
 
 
 def looks_like_secret(text: str) -> bool:
-    """True when ``text`` has the shape of a credential (a known key format, or a long mixed token)."""
+    """True when ``text`` has the shape of a credential (a known key format, or a long mixed
+    token)."""
     if _SECRET_VALUE_PATTERN.search(text):
         return True
     for segment in re.split(r"[_\-.]", text):
@@ -108,7 +119,8 @@ def looks_like_secret(text: str) -> bool:
 
 
 def redact_text(text: str, secrets: list[str] | None = None) -> str:
-    """``text`` with every known secret value, URL user info and credential-shaped value replaced."""
+    """``text`` with every known secret value, URL user info and credential-shaped value
+    replaced."""
     for secret in known_secret_values() if secrets is None else secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)
@@ -118,7 +130,8 @@ def redact_text(text: str, secrets: list[str] | None = None) -> str:
 
 
 def redact_secrets(value: Any) -> Any:
-    """A copy of ``value`` with secret values and credential-looking keys and values replaced by ``***``."""
+    """A copy of ``value`` with secret values and credential-looking keys and values replaced by
+    ``***``."""
     return _redact(value, known_secret_values())
 
 
@@ -127,7 +140,11 @@ def _redact(value: Any, secrets: list[str]) -> Any:
         clean: dict[str, Any] = {}
         for key, item in value.items():
             name = redact_text(str(key), secrets)
-            if name not in _NOT_SECRET_KEYS and _SECRET_KEY_PATTERN.search(name) and item not in (None, "", {}, []):
+            if (
+                name not in _NOT_SECRET_KEYS
+                and _SECRET_KEY_PATTERN.search(name)
+                and item not in (None, "", {}, [])
+            ):
                 if isinstance(item, (str, bytes)):
                     clean[name] = REDACTED
                     continue
@@ -163,7 +180,9 @@ def to_plain(value: Any) -> Any:
 
 def to_json(value: Any, *, indent: int | None = None) -> str:
     """JSON text of ``value`` with secrets redacted (paths, dataclasses, numpy handled)."""
-    return json.dumps(to_plain(value), indent=indent, ensure_ascii=False, sort_keys=indent is not None)
+    return json.dumps(
+        to_plain(value), indent=indent, ensure_ascii=False, sort_keys=indent is not None
+    )
 
 
 class RedactingStream:
@@ -178,7 +197,8 @@ class RedactingStream:
     @property
     def _target(self) -> Any:
         stream = getattr(sys, self._name)
-        return getattr(stream, "rich_proxied_file", stream)  # a Live display's proxy writes back to us
+        # a Live display's proxy writes back to us
+        return getattr(stream, "rich_proxied_file", stream)
 
     def write(self, text: str) -> int:
         return self._target.write(redact_text(text))

@@ -1,4 +1,5 @@
-"""What production code imports: the active hook and the promoted model inside the running function (VT-13).
+"""What production code imports: the active hook and the promoted model inside the running function
+(VT-13).
 
 ::
 
@@ -8,7 +9,9 @@
     @vectorize(capture_inputs=True, capture_return_value=True)
     def summarize_ticket(ticket: str, tier: str) -> str:
         model = promoted_model("summarize_ticket", models_dir="models/", default="gpt-4o-mini")
-        return client.chat.completions.create(model=model, messages=[...]).choices[0].message.content
+        return client.chat.completions.create(
+            model=model, messages=[...]
+        ).choices[0].message.content
 
 Standard library only, at import time and after: a production process pays no
 numpy, VectorWave, openai or torch for it. Both helpers re-read their file (the
@@ -41,7 +44,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from vectortrainer.registry.layout import HOOK_FILENAME, HOOK_VERSIONS_DIRNAME, MANIFEST_NAME, promoted_path
+from vectortrainer.registry.layout import (
+    HOOK_FILENAME,
+    HOOK_VERSIONS_DIRNAME,
+    MANIFEST_NAME,
+    promoted_path,
+)
 
 logger = logging.getLogger("vectortrainer.runtime")
 
@@ -60,7 +68,8 @@ def _log_once(key: tuple[str, ...], level: int, message: str, *args: Any) -> Non
 
 
 class _ChangedFile:
-    """A file looked at no more than once per ``interval`` seconds; says when it was replaced or changed."""
+    """A file looked at no more than once per ``interval`` seconds; says when it was replaced or
+    changed."""
 
     def __init__(self, path: Path, interval: float) -> None:
         self.path = path
@@ -92,7 +101,8 @@ class _ChangedFile:
         self.lock.release()
 
     def read_if_changed(self) -> tuple[bool, bytes | None]:
-        """(changed, content): ``content`` is None when the file is gone. Call with ``lock`` held."""
+        """(changed, content): ``content`` is None when the file is gone. Call with ``lock``
+        held."""
         self._next_check = time.monotonic() + self.interval
         try:
             stat = os.stat(self.path)
@@ -112,13 +122,15 @@ class LoadedHook:
     """One hook module as loaded in this process."""
 
     sha256: str
-    version_id: str | None  # from the manifest; None when it matches no saved version (or the manifest is unreadable)
+    # from the manifest; None when it matches no saved version (or the manifest is unreadable)
+    version_id: str | None
     intercept_prompt: Callable[[str, dict[str, Any]], Any]
     intercept_output: Callable[[str, dict[str, Any]], Any]
 
 
 class HookSlot:
-    """The active hook of one hooks directory, as this process runs it (see the module docstring)."""
+    """The active hook of one hooks directory, as this process runs it (see the module
+    docstring)."""
 
     def __init__(self, hooks_dir: str | os.PathLike[str], reload_interval: float = 1.0) -> None:
         self.hooks_dir = Path(hooks_dir)
@@ -130,18 +142,25 @@ class HookSlot:
 
     @property
     def version_id(self) -> str | None:
-        """The version the function runs now (None: no hook, or one that matches no saved version)."""
+        """The version the function runs now (None: no hook, or one that matches no saved
+        version)."""
         hook = self.current()
         return hook.version_id if hook is not None else None
 
     def current(self) -> LoadedHook | None:
-        """The hook to use for this call; re-reads the file when ``reload_interval`` has passed and it changed."""
+        """The hook to use for this call; re-reads the file when ``reload_interval`` has passed and
+        it changed."""
         if self._file.acquire_if_due():
             try:
                 self._refresh()
             except Exception as exc:  # an unreadable hooks directory must not reach the caller
-                _log_once(("hook-read", str(self.hooks_dir), type(exc).__name__), logging.ERROR,
-                          "cannot read the hook in %s (%s); keeping the hook in use", self.hooks_dir, exc)
+                _log_once(
+                    ("hook-read", str(self.hooks_dir), type(exc).__name__),
+                    logging.ERROR,
+                    "cannot read the hook in %s (%s); keeping the hook in use",
+                    self.hooks_dir,
+                    exc,
+                )
             finally:
                 self._file.release()
         return self._hook
@@ -152,7 +171,9 @@ class HookSlot:
             return
         if data is None:
             if self._hook is not None:
-                logger.warning("%s was removed: the function now runs without a hook", self._file.path)
+                logger.warning(
+                    "%s was removed: the function now runs without a hook", self._file.path
+                )
             self._hook = self._fallback = None
             return
         digest = hashlib.sha256(data).hexdigest()
@@ -166,9 +187,16 @@ class HookSlot:
                 hook = self._load(data, digest)
             except Exception as exc:
                 self._broken.add(digest)
-                _log_once(("hook-load", digest), logging.ERROR,
-                          "the hook %s (sha256 %s) failed to load (%s: %s); %s", self._file.path, digest[:12],
-                          type(exc).__name__, exc, self._keeping())
+                _log_once(
+                    ("hook-load", digest),
+                    logging.ERROR,
+                    "the hook %s (sha256 %s) failed to load (%s: %s); %s",
+                    self._file.path,
+                    digest[:12],
+                    type(exc).__name__,
+                    exc,
+                    self._keeping(),
+                )
                 return
             self._loaded[digest] = hook
         self._fallback, self._hook = self._hook, hook
@@ -180,9 +208,13 @@ class HookSlot:
         return f"keeping hook {self._hook.version_id or self._hook.sha256[:12]}"
 
     def _load(self, data: bytes, digest: str) -> LoadedHook:
-        namespace: dict[str, Any] = {"__name__": "vectortrainer_active_hook", "__file__": str(self._file.path),
-                                     "__builtins__": builtins}
-        exec(compile(data, str(self._file.path), "exec"), namespace)  # the hook VectorTrainer validated and wrote
+        namespace: dict[str, Any] = {
+            "__name__": "vectortrainer_active_hook",
+            "__file__": str(self._file.path),
+            "__builtins__": builtins,
+        }
+        # the hook VectorTrainer validated and wrote
+        exec(compile(data, str(self._file.path), "exec"), namespace)
         prompt, output = namespace.get("intercept_prompt"), namespace.get("intercept_output")
         if not callable(prompt) or not callable(output):
             raise TypeError("the module defines no intercept_prompt / intercept_output")
@@ -190,13 +222,19 @@ class HookSlot:
 
     def _version_of(self, digest: str) -> str | None:
         try:
-            manifest = json.loads((self.hooks_dir / HOOK_VERSIONS_DIRNAME / MANIFEST_NAME).read_text(encoding="utf-8"))
-            return next((str(v["version_id"]) for v in manifest["versions"] if v.get("sha256") == digest), None)
+            manifest = json.loads(
+                (self.hooks_dir / HOOK_VERSIONS_DIRNAME / MANIFEST_NAME).read_text(encoding="utf-8")
+            )
+            return next(
+                (str(v["version_id"]) for v in manifest["versions"] if v.get("sha256") == digest),
+                None,
+            )
         except Exception:  # a missing or half-written manifest only costs the label
             return None
 
     def apply(self, phase: str, text: str, context: dict[str, Any], hook: LoadedHook | None) -> str:
-        """``text`` through ``hook``'s ``intercept_<phase>``; on failure the last good hook is tried, then none."""
+        """``text`` through ``hook``'s ``intercept_<phase>``; on failure the last good hook is
+        tried, then none."""
         while hook is not None:
             try:
                 result = getattr(hook, f"intercept_{phase}")(text, context)
@@ -212,19 +250,37 @@ class HookSlot:
         with self._file.lock:
             self._broken.add(hook.sha256)
             if self._hook is hook:
-                fallback = self._fallback if self._fallback is not None and self._fallback.sha256 not in self._broken else None
+                fallback = (
+                    self._fallback
+                    if self._fallback is not None and self._fallback.sha256 not in self._broken
+                    else None
+                )
                 self._hook, self._fallback = fallback, None
             replacement = self._hook
         label = hook.version_id or hook.sha256[:12]
-        instead = f"using hook {replacement.version_id or replacement.sha256[:12]}" if replacement else "running without a hook"
-        _log_once(("hook-raise", hook.sha256), logging.ERROR, "hook %s raised in intercept_%s (%s: %s); it is skipped "
-                  "until the hook file changes, %s", label, phase, type(exc).__name__, exc, instead)
+        instead = (
+            f"using hook {replacement.version_id or replacement.sha256[:12]}"
+            if replacement
+            else "running without a hook"
+        )
+        _log_once(
+            ("hook-raise", hook.sha256),
+            logging.ERROR,
+            "hook %s raised in intercept_%s (%s: %s); it is skipped "
+            "until the hook file changes, %s",
+            label,
+            phase,
+            type(exc).__name__,
+            exc,
+            instead,
+        )
         return replacement
 
 
 def with_hook(hooks_dir: str | os.PathLike[str], *, prompt_arg: str | None = None,
               reload_interval: float = 1.0) -> Callable[[F], F]:
-    """Decorate an LLM function so the active hook of ``hooks_dir`` intercepts its prompt and its output.
+    """Decorate an LLM function so the active hook of ``hooks_dir`` intercepts its prompt and its
+    output.
 
     The prompt is the argument named ``prompt_arg``, else the first argument whose
     value is a ``str``; a ``str`` return value goes through ``intercept_output``. The
@@ -238,20 +294,26 @@ def with_hook(hooks_dir: str | os.PathLike[str], *, prompt_arg: str | None = Non
             signature: inspect.Signature | None = inspect.signature(func)
         except (TypeError, ValueError):
             signature = None
-        if prompt_arg is not None and signature is not None and prompt_arg not in signature.parameters:
+        if (
+            prompt_arg is not None
+            and signature is not None
+            and prompt_arg not in signature.parameters
+        ):
             raise ValueError(f"with_hook: {func.__qualname__} has no argument {prompt_arg!r} "
                              f"(its arguments: {', '.join(signature.parameters) or 'none'})")
         name = getattr(func, "__name__", "function")
 
-        def before(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any],
-                                                                            dict[str, Any], LoadedHook | None]:
+        def before(
+            args: tuple[Any, ...], kwargs: dict[str, Any]
+        ) -> tuple[tuple[Any, ...], dict[str, Any], dict[str, Any], LoadedHook | None]:
             hook = slot.current()
             if hook is None or signature is None:
                 return args, kwargs, {}, hook
             try:
                 bound = signature.bind_partial(*args, **kwargs)
             except TypeError:
-                return args, kwargs, {}, hook  # the call itself raises the same error, as without the hook
+                # the call itself raises the same error, as without the hook
+                return args, kwargs, {}, hook
             prompt_name = prompt_arg if prompt_arg is not None else next(
                 (key for key, value in bound.arguments.items() if isinstance(value, str)), None)
             context: dict[str, Any] = {"function": name}
@@ -289,7 +351,8 @@ def with_hook(hooks_dir: str | os.PathLike[str], *, prompt_arg: str | None = Non
 
 
 class _PromotedFile:
-    """One function's ``promoted.json``, re-read when it changed; the model it names, or the last good one."""
+    """One function's ``promoted.json``, re-read when it changed; the model it names, or the last
+    good one."""
 
     def __init__(self, path: Path, interval: float) -> None:
         self._file = _ChangedFile(path, interval)
@@ -323,8 +386,17 @@ class _PromotedFile:
                 raise ValueError("no model named")
         except Exception as exc:
             digest = hashlib.sha256(data).hexdigest()
-            kept = f"keeping {self._model}" if self._model is not None else "using the default model"
-            _log_once(("model-damaged", digest), logging.ERROR, "%s is damaged (%s); %s", self._file.path, exc, kept)
+            kept = (
+                f"keeping {self._model}" if self._model is not None else "using the default model"
+            )
+            _log_once(
+                ("model-damaged", digest),
+                logging.ERROR,
+                "%s is damaged (%s); %s",
+                self._file.path,
+                exc,
+                kept,
+            )
             return
         if model != self._model:
             logger.info("promoted model for %s: %s", self._file.path.parent.name, model)
@@ -337,7 +409,8 @@ _promoted_lock = threading.Lock()
 
 def promoted_model(function_name: str, *, models_dir: str | os.PathLike[str], default: str,
                    reload_interval: float = 1.0) -> str:
-    """The model promoted for ``function_name`` in ``models_dir`` (a model id or a local adapter path).
+    """The model promoted for ``function_name`` in ``models_dir`` (a model id or a local adapter
+    path).
 
     ``default`` is returned while no model is promoted, or when the registry is
     missing or damaged and no good entry was read before.
@@ -347,11 +420,18 @@ def promoted_model(function_name: str, *, models_dir: str | os.PathLike[str], de
         watched = _promoted.get(key)
         if watched is None:
             with _promoted_lock:
-                watched = _promoted.get(key) or _PromotedFile(promoted_path(models_dir, function_name).absolute(),
-                                                              reload_interval)
+                watched = _promoted.get(key) or _PromotedFile(
+                    promoted_path(models_dir, function_name).absolute(), reload_interval
+                )
                 _promoted[key] = watched
     except Exception as exc:  # a bad argument must not break the caller's function
-        _log_once(("model-path", repr(models_dir), repr(function_name)), logging.ERROR,
-                  "promoted_model(%r, models_dir=%r): %s; using the default model", function_name, models_dir, exc)
+        _log_once(
+            ("model-path", repr(models_dir), repr(function_name)),
+            logging.ERROR,
+            "promoted_model(%r, models_dir=%r): %s; using the default model",
+            function_name,
+            models_dir,
+            exc,
+        )
         return default
     return watched.model(default, reload_interval)

@@ -38,10 +38,22 @@ class ModelRow:
     def of(cls, entry: ModelEntry) -> "ModelRow":
         candidate = (entry.evaluation.get("candidate") or {}).get("overall")
         incumbent = (entry.evaluation.get("incumbent") or {}).get("overall")
-        score = "" if candidate is None else f"{candidate:.3f}" + ("" if incumbent is None else f" vs {incumbent:.3f}")
+        score = (
+            ""
+            if candidate is None
+            else f"{candidate:.3f}" + ("" if incumbent is None else f" vs {incumbent:.3f}")
+        )
         gate = {True: "passed", False: "refused", None: ""}[entry.passed_gate]
-        return cls(entry.version_id, entry.promoted, entry.provider, entry.model, entry.run_id or "", score, gate,
-                   str(entry.gate.get("reason") or ""))
+        return cls(
+            entry.version_id,
+            entry.promoted,
+            entry.provider,
+            entry.model,
+            entry.run_id or "",
+            score,
+            gate,
+            str(entry.gate.get("reason") or ""),
+        )
 
 
 @dataclass
@@ -65,21 +77,29 @@ class ServiceView:
                  ("hook in service", self.active_hook or "none")]
         last = self.last_model_decision
         if last is not None and last.gate:
-            lines.append(("last model gate", f"{last.version_id} {last.gate} ({last.score}): {last.reason}"))
+            lines.append(
+                ("last model gate", f"{last.version_id} {last.gate} ({last.score}): {last.reason}")
+            )
         if self.last_hook_decision:
             lines.append(("last hook gate", self.last_hook_decision))
         if self.loop is not None and not self.loop.problem:
-            when = f"; the continuous loop looks again at {readable_epoch(self.loop.next_check_at)}" \
-                if self.loop.next_check_at else ""
+            when = (
+                f"; the continuous loop looks again at {readable_epoch(self.loop.next_check_at)}"
+                if self.loop.next_check_at
+                else ""
+            )
             lines.append(("loop", self.loop.trigger + when))
         return lines
 
 
 def service_view(config: Config, function: str, source: LogSource | None = None) -> ServiceView:
-    """Everything in service for ``function``; problems (a damaged registry, no store) are reported, not raised."""
+    """Everything in service for ``function``; problems (a damaged registry, no store) are reported,
+    not raised."""
     view = ServiceView(function)
     try:
-        registry = ModelRegistry(config.models.dir, function) if Path(config.models.dir).is_dir() else None
+        registry = (
+            ModelRegistry(config.models.dir, function) if Path(config.models.dir).is_dir() else None
+        )
         entries = registry.list() if registry is not None else []
         view.problems.extend(registry.warnings if registry is not None else [])
     except VectorTrainerError as exc:
@@ -103,10 +123,15 @@ def service_view(config: Config, function: str, source: LogSource | None = None)
 
 def _hook_decision(version: HookVersion) -> str:
     gate = version.gate or {}
-    state = "active" if version.active else ("passed, not active now" if gate.get("passed") else "kept inactive")
+    state = (
+        "active"
+        if version.active
+        else ("passed, not active now" if gate.get("passed") else "kept inactive")
+    )
     return f"{version.version_id} {state}: {gate.get('reason', '')}"
 
 
 def rollback_model(config: Config, function: str, version_id: str | None = None) -> ModelEntry:
-    """Promote ``version_id`` (or the model promoted before the current one) for ``function`` now."""
+    """Promote ``version_id`` (or the model promoted before the current one) for ``function``
+    now."""
     return ModelRegistry(config.models.dir, function).rollback(version_id)

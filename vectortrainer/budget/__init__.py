@@ -1,11 +1,14 @@
 """What a fine-tune costs and whether it may start, before anything is paid for (FR-6, VT-8, VT-14).
 
-- ``catalog``: each provider's published facts (models, prices, dates, job limits), with their sources;
-- ``schedule``: those dates applied: refusing a job past a cutoff or a shutdown, warning 30 days ahead;
+- ``catalog``: each provider's published facts (models, prices, dates, job limits), with their
+  sources;
+- ``schedule``: those dates applied: refusing a job past a cutoff or a shutdown, warning 30 days
+  ahead;
 - ``pricing``: price per model and provider, aliases and fine-tuned names;
 - ``encodings``: tiktoken's BPE data, offline and hash-verified;
 - ``tokens``: counting a JSONL file's tokens the way the vendor bills them;
-- ``estimates``: the one :class:`~vectortrainer.budget.estimates.Estimate` protocol, in dollars or in minutes;
+- ``estimates``: the one :class:`~vectortrainer.budget.estimates.Estimate` protocol, in dollars or
+  in minutes;
 - ``guards``: refusing a run over its budget, before any upload;
 - ``view``: what the budget confirmation shows of any estimate.
 """

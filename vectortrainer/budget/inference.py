@@ -1,4 +1,5 @@
-"""What the evaluation gate's replies cost: inference tokens priced per model, counted in the training budget.
+"""What the evaluation gate's replies cost: inference tokens priced per model, counted in the
+training budget.
 
 The gate asks the candidate and the model in service one question per held-out
 case. Before anything is uploaded, the pipeline estimates those requests (prompt
@@ -36,7 +37,8 @@ INFERENCE_PRICES: dict[str, dict[str, tuple[float, float]]] = {
 
 @dataclass(frozen=True)
 class InferenceEstimate:
-    """The gate's replies before they are asked: requests, tokens (replies at their cap) and dollars."""
+    """The gate's replies before they are asked: requests, tokens (replies at their cap) and
+    dollars."""
 
     model: str
     requests: int
@@ -52,8 +54,10 @@ def _prices(model: str) -> tuple[float, float]:
     info = resolve_model(model)
     table = INFERENCE_PRICES.get(info.base)
     if table is None:
-        raise UnknownModelError(f"model {model!r}: no inference price known for {info.base!r}, so the gate's "
-                                f"replies cannot be priced (known: {', '.join(sorted(INFERENCE_PRICES))})")
+        raise UnknownModelError(
+            f"model {model!r}: no inference price known for {info.base!r}, so the gate's "
+            f"replies cannot be priced (known: {', '.join(sorted(INFERENCE_PRICES))})"
+        )
     return table["fine_tuned" if info.is_fine_tuned else "base"]
 
 
@@ -65,20 +69,26 @@ def inference_usd(model: str, prompt_tokens: int, completion_tokens: int) -> flo
 
 def estimate_replies(model: str, conversations: Sequence[list[dict[str, str]]], *, max_tokens: int,
                      fine_tuned: bool) -> InferenceEstimate:
-    """The cost of asking ``model`` (or a fine-tune of it, ``fine_tuned``) each conversation once."""
+    """The cost of asking ``model`` (or a fine-tune of it, ``fine_tuned``) each conversation
+    once."""
     info = resolve_model(model)
     encoding = get_encoding(info.encoding)
     prompt_tokens = sum(count_message_tokens(messages, encoding) for messages in conversations)
     completion_tokens = max_tokens * len(conversations)
     priced_as = f"ft:{info.base}:estimate::x" if fine_tuned and not info.is_fine_tuned else model
-    return InferenceEstimate(model=model, requests=len(conversations), prompt_tokens=prompt_tokens,
-                             completion_tokens=completion_tokens,
-                             estimated_usd=inference_usd(priced_as, prompt_tokens, completion_tokens))
+    return InferenceEstimate(
+        model=model,
+        requests=len(conversations),
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        estimated_usd=inference_usd(priced_as, prompt_tokens, completion_tokens),
+    )
 
 
 def with_evaluation(estimate: CostEstimate, replies: Sequence[InferenceEstimate],
                     budget_usd: float | None) -> CostEstimate:
-    """The training estimate with the gate's replies added, held to the same budget (raises above it)."""
+    """The training estimate with the gate's replies added, held to the same budget (raises above
+    it)."""
     evaluation = sum(r.estimated_usd for r in replies)
     total = estimate.estimated_usd + evaluation
     combined = replace(estimate, estimated_usd=total, evaluation_usd=evaluation,
@@ -86,10 +96,12 @@ def with_evaluation(estimate: CostEstimate, replies: Sequence[InferenceEstimate]
                        within_budget=budget_usd is None or total <= budget_usd)
     if not combined.within_budget:
         raise BudgetExceededError(
-            f"estimated cost {format_usd(total)} (training {format_usd(estimate.estimated_usd)} + evaluation gate "
-            f"{format_usd(evaluation)} for {combined.evaluation_requests} held-out replies) exceeds the budget "
-            f"{format_usd(budget_usd)}; nothing was uploaded. Raise --max-budget / budget.max_budget_usd, lower "
-            "gate.max_cases or gate.max_reply_tokens, or pick fewer examples",
-            cost=combined, budget=float(budget_usd),  # type: ignore[arg-type]
+            f"estimated cost {format_usd(total)} (training {format_usd(estimate.estimated_usd)} "
+            f"+ evaluation gate {format_usd(evaluation)} for {combined.evaluation_requests} "
+            f"held-out replies) exceeds the budget {format_usd(budget_usd)}; "
+            "nothing was uploaded. Raise --max-budget / budget.max_budget_usd, "
+            "lower gate.max_cases or gate.max_reply_tokens, or pick fewer examples",
+            cost=combined,
+            budget=float(budget_usd),  # type: ignore[arg-type]
         )
     return combined

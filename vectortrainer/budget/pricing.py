@@ -1,4 +1,5 @@
-"""Training prices and the model facts pricing needs, per provider: aliases, fine-tuned names, encodings (VT-8, VT-14).
+"""Training prices and the model facts pricing needs, per provider: aliases, fine-tuned names,
+encodings (VT-8, VT-14).
 
 The figures live in :mod:`vectortrainer.budget.catalog` with their sources; the tables
 below are OpenAI's, kept under their public names. An unknown model is refused, never
@@ -18,15 +19,24 @@ from vectortrainer.budget.catalog import OPENAI, base_model_name, provider_facts
 from vectortrainer.budget.schedule import ScheduleOverrides, check_open
 from vectortrainer.errors import UnknownModelError
 
-__all__ = ["MODEL_TRAINING_PRICES", "MODEL_RETIREMENT_DATES", "MAX_TOKENS_PER_EXAMPLE", "MODEL_ALIASES",
-           "ModelInfo", "base_model_name", "resolve_model"]
+__all__ = [
+    "MODEL_TRAINING_PRICES",
+    "MODEL_RETIREMENT_DATES",
+    "MAX_TOKENS_PER_EXAMPLE",
+    "MODEL_ALIASES",
+    "ModelInfo",
+    "base_model_name",
+    "resolve_model",
+]
 
 # USD per 1M *training* tokens on OpenAI (validation tokens are free); sources in the catalog.
 MODEL_TRAINING_PRICES: dict[str, float] = {
     m.name: m.price_per_million for m in OPENAI.models if m.price_per_million is not None
 }
 # The day each OpenAI base model (and its fine-tunes) shuts down.
-MODEL_RETIREMENT_DATES: dict[str, _dt.date] = {m.name: m.shutdown_on for m in OPENAI.models if m.shutdown_on}
+MODEL_RETIREMENT_DATES: dict[str, _dt.date] = {
+    m.name: m.shutdown_on for m in OPENAI.models if m.shutdown_on
+}
 # Longest training example per model (longer ones are truncated), from OpenAI's fine-tuning guide.
 MAX_TOKENS_PER_EXAMPLE: dict[str, int] = {
     m.name: m.max_tokens_per_example for m in OPENAI.models if m.max_tokens_per_example
@@ -74,7 +84,8 @@ def resolve_model(
     provider: str = "openai",
     schedule: ScheduleOverrides | None = None,
 ) -> ModelInfo:
-    """Look ``model`` up for pricing on ``provider``: aliases and fine-tuned names map to their base.
+    """Look ``model`` up for pricing on ``provider``: aliases and fine-tuned names map to their
+    base.
 
     ``prices`` (from ``budget.prices``) override or extend the provider's table. Raises
     ``UnknownModelError`` (no price known), ``RetiredModelError`` (past its shutdown) or
@@ -94,7 +105,8 @@ def resolve_model(
         encoding, exact = _encoding_for_base(base), True
         if encoding is None:
             raise UnknownModelError(
-                f"model {model!r}: no tokenizer known for {base!r} (supported families: gpt-4.1, gpt-4o, gpt-3.5)"
+                f"model {model!r}: no tokenizer known for {base!r} "
+                "(supported families: gpt-4.1, gpt-4o, gpt-3.5)"
             )
     else:
         encoding, exact = APPROXIMATE_ENCODING, False
@@ -107,7 +119,9 @@ def resolve_model(
         retired_on=listed.shutdown_on if listed is not None else None,
         provider=provider,
         exact_tokens=exact,
-        price_source="budget.prices in the config" if base in overrides else (listed.price_source if listed else ""),
+        price_source="budget.prices in the config"
+        if base in overrides
+        else (listed.price_source if listed else ""),
     )
 
 

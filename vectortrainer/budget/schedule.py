@@ -1,4 +1,5 @@
-"""The providers' published schedule, applied: refuse a job past a cutoff or a shutdown, warn ahead of one (VT-14).
+"""The providers' published schedule, applied: refuse a job past a cutoff or a shutdown, warn ahead
+of one (VT-14).
 
 The dates are data in :mod:`vectortrainer.budget.catalog`; the config's ``schedule:``
 section overrides them (``openai: 2027-01-06`` for the provider's last day of new
@@ -33,7 +34,9 @@ def current_date() -> _dt.date:
     try:
         return _dt.date.fromisoformat(value)
     except ValueError:
-        raise ConfigError(f"{TODAY_ENV}={value!r}: expected a date like 2027-01-06 (or unset it)") from None
+        raise ConfigError(
+            f"{TODAY_ENV}={value!r}: expected a date like 2027-01-06 (or unset it)"
+        ) from None
 
 
 def parse_schedule_date(key: str, value: str) -> _dt.date:
@@ -41,7 +44,9 @@ def parse_schedule_date(key: str, value: str) -> _dt.date:
     try:
         return _dt.date.fromisoformat(str(value))
     except ValueError:
-        raise ConfigError(f"schedule.{key}: expected a date like 2027-01-06, got {value!r}") from None
+        raise ConfigError(
+            f"schedule.{key}: expected a date like 2027-01-06, got {value!r}"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -57,11 +62,17 @@ class ProviderSchedule:
         return self.shutdowns.get(self.facts.base_name(model))
 
 
-def provider_schedule(provider: str, overrides: ScheduleOverrides | None = None) -> ProviderSchedule:
+def provider_schedule(
+    provider: str, overrides: ScheduleOverrides | None = None
+) -> ProviderSchedule:
     """``provider``'s published dates, with ``schedule:`` overrides applied."""
     facts = provider_facts(provider)
     jobs_until, jobs_source = facts.jobs_until, facts.jobs_until_source
-    shutdowns = {m.name: (m.shutdown_on, m.shutdown_source) for m in facts.models if m.shutdown_on is not None}
+    shutdowns = {
+        m.name: (m.shutdown_on, m.shutdown_source)
+        for m in facts.models
+        if m.shutdown_on is not None
+    }
     for key, value in (overrides or {}).items():
         name, _, model = key.partition("/")
         if name != provider:
@@ -69,7 +80,9 @@ def provider_schedule(provider: str, overrides: ScheduleOverrides | None = None)
         when = parse_schedule_date(key, value)
         if model and facts.model(model) is None:
             known = ", ".join(m.name for m in facts.models)
-            raise ConfigError(f"schedule.{key}: {facts.title} lists no model {model!r} (known: {known})")
+            raise ConfigError(
+                f"schedule.{key}: {facts.title} lists no model {model!r} (known: {known})"
+            )
         if model:
             shutdowns[facts.base_name(model)] = (when, f"schedule.{key} in the config")
         else:
@@ -92,9 +105,9 @@ def check_open(provider: str, model: str, *, today: _dt.date | None = None,
     if schedule.jobs_until is not None and today > schedule.jobs_until:
         raise FineTuningClosedError(
             f"{title} creates no new fine-tuning jobs after {schedule.jobs_until.isoformat()} "
-            f"({schedule.jobs_until_source}); today is {today.isoformat()}. Nothing was uploaded. "
-            f"Switch provider with {alternatives(provider)}, or set schedule.{provider} in the config "
-            f"if {title} moved the date"
+            f"({schedule.jobs_until_source}); today is {today.isoformat()}. "
+            f"Nothing was uploaded. Switch provider with {alternatives(provider)}, "
+            f"or set schedule.{provider} in the config if {title} moved the date"
         )
     shutdown = schedule.shutdown_of(model)
     if shutdown is not None and today >= shutdown[0]:
@@ -103,14 +116,16 @@ def check_open(provider: str, model: str, *, today: _dt.date | None = None,
                 if (s := schedule.shutdown_of(m.name)) is None or today < s[0]]
         other_models = f"another model (e.g. {', '.join(live)}) or " if live else ""
         raise RetiredModelError(
-            f"model {model!r}: fine-tuning of {base} was retired on {shutdown[0].isoformat()} (it shut down; "
-            f"{shutdown[1]}). Nothing was uploaded. Choose {other_models}another provider: {alternatives(provider)}"
+            f"model {model!r}: fine-tuning of {base} was retired on "
+            f"{shutdown[0].isoformat()} (it shut down; {shutdown[1]}). Nothing was "
+            f"uploaded. Choose {other_models}another provider: {alternatives(provider)}"
         )
 
 
 def schedule_warnings(provider: str, model: str, *, today: _dt.date | None = None,
                       overrides: ScheduleOverrides | None = None) -> list[str]:
-    """What an estimate should warn about: restrictions in force, a cutoff or shutdown within 30 days."""
+    """What an estimate should warn about: restrictions in force, a cutoff or shutdown within 30
+    days."""
     schedule = provider_schedule(provider, overrides)
     today = today or current_date()
     title = schedule.facts.title
@@ -119,11 +134,16 @@ def schedule_warnings(provider: str, model: str, *, today: _dt.date | None = Non
     if active:
         closed = " and ".join(f"to {r.who} since {r.since.isoformat()}" for r in active)
         warnings.append(f"{title} fine-tuning is closed {closed} (403 training_not_available)")
-    if schedule.jobs_until is not None and 0 <= (schedule.jobs_until - today).days <= WARNING_WINDOW_DAYS:
+    if (
+        schedule.jobs_until is not None
+        and 0 <= (schedule.jobs_until - today).days <= WARNING_WINDOW_DAYS
+    ):
         days = (schedule.jobs_until - today).days
         others = " | ".join(name for name in (*PROVIDERS, LOCAL) if name != provider)
-        warnings.append(f"{title} creates no new fine-tuning jobs after {schedule.jobs_until.isoformat()} "
-                        f"(in {days} day{'s' if days != 1 else ''}); switch with training.provider: {others}")
+        warnings.append(
+            f"{title} creates no new fine-tuning jobs after {schedule.jobs_until.isoformat()} "
+            f"(in {days} day{'s' if days != 1 else ''}); switch with training.provider: {others}"
+        )
     shutdown = schedule.shutdown_of(model)
     if shutdown is not None and 0 <= (shutdown[0] - today).days <= WARNING_WINDOW_DAYS:
         days = (shutdown[0] - today).days

@@ -66,7 +66,8 @@ def count_message_tokens(messages: Iterable[Mapping[str, Any]], encoding: Any) -
 def _value_text(value: Any) -> str:
     if value is None:
         return ""
-    text = content_text(value)  # a string, or text (or refusal) parts: the text is what the model reads
+    # a string, or text (or refusal) parts: the text is what the model reads
+    text = content_text(value)
     if text is not None:
         return text
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
@@ -75,7 +76,9 @@ def _value_text(value: Any) -> str:
 def _example_messages(example: Any, where: str) -> list[Mapping[str, Any]]:
     """The messages to count: chat (``messages``) or preference (input + both outputs)."""
     if not isinstance(example, Mapping):
-        raise DataFormatError(f"{where}: expected a JSON object with 'messages', got {type(example).__name__}")
+        raise DataFormatError(
+            f"{where}: expected a JSON object with 'messages', got {type(example).__name__}"
+        )
     if isinstance(example.get("messages"), list):
         messages = example["messages"]
     elif isinstance(example.get("input"), Mapping) and "preferred_output" in example:
@@ -107,7 +110,8 @@ def count_tokens_in_jsonl(
 ) -> TokenCount:
     """Count the tokens of a ChatML JSONL file for ``model`` on ``provider``, offline (FR-6.1).
 
-    Exact for OpenAI's models; for other providers ``encoding`` stands in for the model's own tokenizer.
+    Exact for OpenAI's models; for other providers ``encoding`` stands in for the model's own
+    tokenizer.
     """
     path = Path(path)
     info = resolve_model(model, prices, today=today, provider=provider, schedule=schedule)

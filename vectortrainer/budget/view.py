@@ -1,4 +1,5 @@
-"""What a budget confirmation shows of an estimate, whichever kind it is (the TUI modal, any other face).
+"""What a budget confirmation shows of an estimate, whichever kind it is (the TUI modal, any other
+face).
 
 :func:`budget_view` turns any :class:`~vectortrainer.budget.estimates.Estimate` into
 labelled rows, the amount against its limit in one unit, whether it can be
@@ -24,7 +25,8 @@ class BudgetView:
     limit: float | None  # None: no guard
     unit: str  # "usd" or "minutes"
     advice: str = ""
-    warnings: tuple[str, ...] = ()  # the provider's schedule: restrictions in force, a cutoff within 30 days
+    # the provider's schedule: restrictions in force, a cutoff within 30 days
+    warnings: tuple[str, ...] = ()
 
     @property
     def over_budget(self) -> bool:
@@ -55,27 +57,52 @@ def _dollars_view(estimate: Estimate) -> BudgetView:
     rows = (
         ("provider", PROVIDERS[provider].title if provider in PROVIDERS else provider),
         ("examples", f"{estimate.n_examples:,}"),
-        ("tokens per epoch", f"{tokens:,}" if exact else f"{tokens:,} (approximate: {encoding}, not the model's own tokenizer)"),
+        (
+            "tokens per epoch",
+            f"{tokens:,}"
+            if exact
+            else f"{tokens:,} (approximate: {encoding}, not the model's own tokenizer)",
+        ),
         ("model", estimate.model),
         ("epochs", str(epochs)),
         ("price", f"${price:.2f} per 1M training tokens"),
         ("billed tokens", f"{int(getattr(estimate, 'billed_tokens', tokens * epochs)):,}"),
-        *((("evaluation", f"{format_usd(float(getattr(estimate, 'evaluation_usd')))} for "
-                          f"{int(getattr(estimate, 'evaluation_requests', 0))} held-out replies (at most)"),)
-          if getattr(estimate, "evaluation_usd", 0) else ()),
+        *(
+            (
+                (
+                    "evaluation",
+                    f"{format_usd(float(estimate.evaluation_usd))} "
+                    f"for {int(getattr(estimate, 'evaluation_requests', 0))} "
+                    "held-out replies (at most)",
+                ),
+            )
+            if getattr(estimate, "evaluation_usd", 0)
+            else ()
+        ),
         ("estimate", format_usd(estimate.estimated_usd)),
         ("budget", "none (guard off)" if budget is None else format_usd(budget)),
     )
     advice = ""
     if budget is not None and estimate.estimated_usd > budget:
-        fitting = int(estimate.n_examples * budget / estimate.estimated_usd) if estimate.estimated_usd else 0
-        most = f"at most about {fitting} example{'s' if fitting != 1 else ''}" if fitting >= 1 else "far fewer examples"
+        fitting = (
+            int(estimate.n_examples * budget / estimate.estimated_usd)
+            if estimate.estimated_usd
+            else 0
+        )
+        most = (
+            f"at most about {fitting} example{'s' if fitting != 1 else ''}"
+            if fitting >= 1
+            else "far fewer examples"
+        )
         advice = (
-            f"To get under {format_usd(budget)}: select {most} (a smaller top-k), use fewer epochs or a "
-            f"cheaper model (training.n_epochs / training.model), or raise budget.max_budget_usd in the config."
+            f"To get under {format_usd(budget)}: select {most} (a smaller "
+            "top-k), use fewer epochs or a cheaper model (training.n_epochs "
+            "/ training.model), or raise budget.max_budget_usd in the config."
         )
     warnings = tuple(getattr(estimate, "warnings", ()) or ())
-    return BudgetView("Approve the fine-tune cost?", rows, estimate.estimated_usd, budget, "usd", advice, warnings)
+    return BudgetView(
+        "Approve the fine-tune cost?", rows, estimate.estimated_usd, budget, "usd", advice, warnings
+    )
 
 
 def _minutes_view(estimate: Estimate) -> BudgetView:
@@ -88,7 +115,12 @@ def _minutes_view(estimate: Estimate) -> BudgetView:
         ("model", estimate.model),
         ("method", str(getattr(estimate, "method", ""))),
         ("tokens", f"{int(getattr(estimate, 'total_tokens', 0)):,} ({trained:g} epochs)"),
-        ("speed", f"{speed:,.0f} tokens/s on {getattr(estimate, 'device', '')}" if speed else "not measured"),
+        (
+            "speed",
+            f"{speed:,.0f} tokens/s on {getattr(estimate, 'device', '')}"
+            if speed
+            else "not measured",
+        ),
         ("estimate", "not measured" if minutes is None else f"{minutes:.1f} min"),
         ("budget", "none (guard off)" if limit is None else f"{limit:g} min"),
         ("cost", "$0 (a local run pays no vendor)"),
@@ -96,7 +128,7 @@ def _minutes_view(estimate: Estimate) -> BudgetView:
     advice = ""
     if minutes is not None and limit is not None and minutes > limit:
         advice = (
-            f"To get under {limit:g} min: set training.max_steps, select fewer examples (a smaller top-k), "
-            f"use a smaller model, or raise budget.max_minutes in the config."
+            f"To get under {limit:g} min: set training.max_steps, select fewer examples (a "
+            "smaller top-k), use a smaller model, or raise budget.max_minutes in the config."
         )
     return BudgetView("Approve the local training time?", rows, minutes, limit, MINUTES, advice)

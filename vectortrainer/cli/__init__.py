@@ -14,7 +14,13 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from vectortrainer.cli.common import ExitCode, add_common_options, config_from_args, fail, run_guarded
+from vectortrainer.cli.common import (
+    ExitCode,
+    add_common_options,
+    config_from_args,
+    fail,
+    run_guarded,
+)
 from vectortrainer.store.environment import quiet_environment
 
 # Each module registers its own subcommand(s) with `register(subparsers)`.
@@ -38,11 +44,23 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Without a subcommand, opens the full-screen app (or runs headless with --batch).",
     )
     add_common_options(parser)
-    parser.add_argument("--batch", action="store_true", help="run the whole pipeline headless (no TUI)")
-    parser.add_argument("--max-budget", type=float, metavar="USD", help="refuse a fine-tune estimated above USD")
-    parser.add_argument("--yes", action="store_true", help="approve the training cost without asking (within --max-budget)")
-    parser.add_argument("--resume", metavar="RUN_ID", help="resume the run RUN_ID found in the output directory")
-    parser.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    parser.add_argument(
+        "--batch", action="store_true", help="run the whole pipeline headless (no TUI)"
+    )
+    parser.add_argument(
+        "--max-budget", type=float, metavar="USD", help="refuse a fine-tune estimated above USD"
+    )
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="approve the training cost without asking (within --max-budget)",
+    )
+    parser.add_argument(
+        "--resume", metavar="RUN_ID", help="resume the run RUN_ID found in the output directory"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print a machine-readable summary on stdout"
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in SUBCOMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)
@@ -71,7 +89,10 @@ def _open_app(args: argparse.Namespace) -> int:
         app_module = importlib.import_module("tui.app")
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.startswith("tui"):
-            return fail("the terminal app is not installed in this build; try `vectortrainer --help`", ExitCode.USAGE)
+            return fail(
+                "the terminal app is not installed in this build; try `vectortrainer --help`",
+                ExitCode.USAGE,
+            )
         raise
     return run_guarded(lambda parsed: app_module.run_app(config_from_args(parsed)), args)
 

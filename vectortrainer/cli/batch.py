@@ -36,7 +36,16 @@ import json
 
 from rich.markup import escape
 
-from vectortrainer.cli.common import ExitCode, batch_approval, config_from_args, exit_code_for_error, exit_code_for_status, fail, stderr_console, write_stdout
+from vectortrainer.cli.common import (
+    ExitCode,
+    batch_approval,
+    config_from_args,
+    exit_code_for_error,
+    exit_code_for_status,
+    fail,
+    stderr_console,
+    write_stdout,
+)
 from vectortrainer.cli.dashboard import RichDashboard
 from vectortrainer.cli.loop import run_cycles
 from vectortrainer.config import Config, parse_duration
@@ -54,19 +63,36 @@ def run_batch(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         return _report_error(exc, ExitCode.USAGE, as_json)
     if config.loop.enabled and not args.resume:
-        return run_cycles(config, once=not config.loop.continuous, interval_s=parse_duration(config.loop.interval),
-                          yes=bool(args.yes), as_json=as_json)
+        return run_cycles(
+            config,
+            once=not config.loop.continuous,
+            interval_s=parse_duration(config.loop.interval),
+            yes=bool(args.yes),
+            as_json=as_json,
+        )
     with RichDashboard(stderr_console, show_end_message=False) as dashboard:
-        pipeline = TrainingPipeline(config, monitor=dashboard, confirm=batch_approval(config, bool(args.yes)))
+        pipeline = TrainingPipeline(
+            config, monitor=dashboard, confirm=batch_approval(config, bool(args.yes))
+        )
         try:
             outcome = pipeline.resume(args.resume) if args.resume else pipeline.run()
         except KeyboardInterrupt:
             dashboard.close()
             run = pipeline.run_dir
-            message = (f"interrupted. Resume with: {resume_command(run.run_id, config)}" if run is not None
-                       else "interrupted before the run started")
-            return _report(RunOutcome(run.run_id if run else "", run.path if run else config.output_dir,
-                                      RunStatus.INTERRUPTED, message), as_json)
+            message = (
+                f"interrupted. Resume with: {resume_command(run.run_id, config)}"
+                if run is not None
+                else "interrupted before the run started"
+            )
+            return _report(
+                RunOutcome(
+                    run.run_id if run else "",
+                    run.path if run else config.output_dir,
+                    RunStatus.INTERRUPTED,
+                    message,
+                ),
+                as_json,
+            )
         except VectorTrainerError as exc:
             dashboard.close()
             return _report_error(exc, exit_code_for_error(exc), as_json, pipeline, config)
@@ -79,7 +105,9 @@ def run_batch(args: argparse.Namespace) -> int:
 def _report(outcome: RunOutcome, as_json: bool) -> int:
     code = exit_code_for_status(outcome.status)
     if as_json:
-        write_stdout(json.dumps({**outcome.to_dict(), "exit_code": int(code)}, indent=2, default=str))
+        write_stdout(
+            json.dumps({**outcome.to_dict(), "exit_code": int(code)}, indent=2, default=str)
+        )
     if code == ExitCode.OK:
         stderr_console.print(f"[green]{escape(outcome.message)}[/]", soft_wrap=True)
         return int(code)
@@ -93,8 +121,21 @@ def _report_error(exc: Exception, code: ExitCode, as_json: bool,
                   pipeline: TrainingPipeline | None = None, config: Config | None = None) -> int:
     run = pipeline.run_dir if pipeline is not None else None
     if as_json:
-        write_stdout(json.dumps({"run_id": run.run_id if run else None, "run_dir": str(run.path) if run else None,
-                                 "status": "usage_error" if code == ExitCode.USAGE else str(RunStatus.FAILED),
-                                 "message": describe(exc), "exit_code": int(code)}, indent=2))
-    suffix = f" (run {run.run_id}; resume with: {resume_command(run.run_id, config)})" if run is not None else ""
+        write_stdout(
+            json.dumps(
+                {
+                    "run_id": run.run_id if run else None,
+                    "run_dir": str(run.path) if run else None,
+                    "status": "usage_error" if code == ExitCode.USAGE else str(RunStatus.FAILED),
+                    "message": describe(exc),
+                    "exit_code": int(code),
+                },
+                indent=2,
+            )
+        )
+    suffix = (
+        f" (run {run.run_id}; resume with: {resume_command(run.run_id, config)})"
+        if run is not None
+        else ""
+    )
     return fail(f"{describe(exc)}{suffix}", code)

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from vectortrainer.budget.estimates import Estimate
     from vectortrainer.pipeline import ConfirmCallback
 
-# Messages and progress go to stderr; stdout is kept for data (JSON summaries). Both are redacted by value.
+# Messages and progress go to stderr; stdout is kept
+# for data (JSON summaries). Both are redacted by value.
 stderr_console = Console(file=RedactingStream("stderr"), highlight=False)
 
 
@@ -61,11 +62,13 @@ STATUS_EXIT_CODES: dict[RunStatus, ExitCode] = {
 ERROR_EXIT_CODES: tuple[tuple[type[VectorTrainerError], ExitCode], ...] = (
     (ConfigError, ExitCode.USAGE),
     (UnknownRunError, ExitCode.USAGE),
-    (InferenceNotAvailableError, ExitCode.USAGE),  # a gate the chosen trainer cannot serve: fix the config
+    # a gate the chosen trainer cannot serve: fix the config
+    (InferenceNotAvailableError, ExitCode.USAGE),
     (BudgetExceededError, ExitCode.BUDGET_EXCEEDED),
     (TimeBudgetExceededError, ExitCode.BUDGET_EXCEEDED),
     (LoopInUseError, ExitCode.LOOP_BUSY),
-    (VersionLockError, ExitCode.USAGE),  # another writer holds a versions lock (named), or the lock is a link
+    # another writer holds a versions lock (named), or the lock is a link
+    (VersionLockError, ExitCode.USAGE),
 )
 
 
@@ -87,8 +90,12 @@ def exit_code_for_error(error: VectorTrainerError) -> ExitCode:
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:
     """Options that every command understands (and that override the config file)."""
-    parser.add_argument("--config", type=Path, metavar="FILE", help="YAML config (see config.example.yaml)")
-    parser.add_argument("--store", type=Path, metavar="PATH", help="VectorWave Lite store directory")
+    parser.add_argument(
+        "--config", type=Path, metavar="FILE", help="YAML config (see config.example.yaml)"
+    )
+    parser.add_argument(
+        "--store", type=Path, metavar="PATH", help="VectorWave Lite store directory"
+    )
     parser.add_argument("--output-dir", type=Path, metavar="DIR", help="where runs are written")
     parser.add_argument("--function", metavar="NAME", help="the decorated function to work on")
 
@@ -109,7 +116,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
 
 
 def batch_approval(config: Config, yes: bool) -> ConfirmCallback:
-    """The confirm callback of a headless run (``--batch``, ``loop``): the budget approves, else ``--yes``."""
+    """The confirm callback of a headless run (``--batch``, ``loop``): the budget approves, else
+    ``--yes``."""
 
     def approve(estimate: Estimate) -> bool:
         if config.training.provider == "local" or config.budget.max_budget_usd is not None:
@@ -132,7 +140,9 @@ def run_guarded(handler: Callable[[argparse.Namespace], int], args: argparse.Nam
     except VectorTrainerError as exc:
         return fail(describe(exc), exit_code_for_error(exc))
     except KeyboardInterrupt as exc:
-        stderr_console.print(str(exc) or "interrupted", style="yellow", markup=False, soft_wrap=True)
+        stderr_console.print(
+            str(exc) or "interrupted", style="yellow", markup=False, soft_wrap=True
+        )
         return int(ExitCode.INTERRUPTED)
 
 

@@ -1,4 +1,5 @@
-"""The ``--batch`` dashboard (FR-4.2, FR-4.4): stage table, progress bars with ETA, a live log tail, the summary.
+"""The ``--batch`` dashboard (FR-4.2, FR-4.4): stage table, progress bars with ETA, a live log tail,
+the summary.
 
 :class:`RichDashboard` is a :class:`~vectortrainer.runs.monitor.PipelineMonitor` that
 draws on stderr; when stderr is not a terminal (CI, cron) it prints plain lines.
@@ -18,7 +19,14 @@ from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.markup import escape
 from rich.panel import Panel
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from vectortrainer.redaction import redact_secrets
@@ -77,7 +85,9 @@ class RichDashboard(PipelineMonitor):
 
     def _stage_table(self) -> Table:
         title = f"run {self.run_id}" if self.run_id else "pipeline"
-        table = Table(title=title, title_justify="left", expand=True, show_edge=False, pad_edge=False)
+        table = Table(
+            title=title, title_justify="left", expand=True, show_edge=False, pad_edge=False
+        )
         table.add_column("stage", no_wrap=True)
         table.add_column("state", no_wrap=True)
         table.add_column("time", justify="right", no_wrap=True)
@@ -94,9 +104,15 @@ class RichDashboard(PipelineMonitor):
         return table
 
     def _log_panel(self) -> Panel:
-        lines = [f"[{_LEVEL_STYLE.get(level, '')}]{escape(text)}[/]" if _LEVEL_STYLE.get(level) else escape(text)
-                 for level, text in self.log_tail]
-        return Panel("\n".join(lines) or "[dim]no log lines yet[/]", title="log", title_align="left")
+        lines = [
+            f"[{_LEVEL_STYLE.get(level, '')}]{escape(text)}[/]"
+            if _LEVEL_STYLE.get(level)
+            else escape(text)
+            for level, text in self.log_tail
+        ]
+        return Panel(
+            "\n".join(lines) or "[dim]no log lines yet[/]", title="log", title_align="left"
+        )
 
     def _plain(self, text: str) -> None:
         """One line on a non-terminal console (markup allowed, values escaped by the caller)."""
@@ -113,12 +129,16 @@ class RichDashboard(PipelineMonitor):
             self._live.refresh()
 
     # -- callbacks -------------------------------------------------------------------
-    def on_run_start(self, run_id: str, *, resumed: bool = False, run_dir: Path | None = None) -> None:
+    def on_run_start(
+        self, run_id: str, *, resumed: bool = False, run_dir: Path | None = None
+    ) -> None:
         with self._lock:
             self.run_id = run_id
         self._ensure_started()
 
-    def on_stage_start(self, stage: str, *, total: float | None = None, description: str = "") -> None:
+    def on_stage_start(
+        self, stage: str, *, total: float | None = None, description: str = ""
+    ) -> None:
         with self._lock:
             self.stage_states[stage] = "running"
             if description:
@@ -127,10 +147,14 @@ class RichDashboard(PipelineMonitor):
                 self.progress.reset(self._tasks[stage], total=total, completed=0, visible=True)
             else:
                 self._tasks[stage] = self.progress.add_task(stage, total=total)
-        self._plain(f"[bold]{stage}[/] started" + (f": {escape(description)}" if description else ""))
+        self._plain(
+            f"[bold]{stage}[/] started" + (f": {escape(description)}" if description else "")
+        )
         self._ensure_started()
 
-    def on_progress(self, stage: str, completed: float, total: float | None = None, message: str = "") -> None:
+    def on_progress(
+        self, stage: str, completed: float, total: float | None = None, message: str = ""
+    ) -> None:
         with self._lock:
             if stage not in self._tasks:
                 self._tasks[stage] = self.progress.add_task(stage, total=total)
@@ -147,7 +171,9 @@ class RichDashboard(PipelineMonitor):
             self.stage_states[stage] = "skipped" if skipped else "complete"
             note = str(result["note"]) if result and result.get("note") else ""
             if skipped:
-                self.stage_notes[stage] = f"{note} (done before)" if note else "done in an earlier attempt"
+                self.stage_notes[stage] = (
+                    f"{note} (done before)" if note else "done in an earlier attempt"
+                )
             elif result and result.get("note"):
                 self.stage_notes[stage] = str(result["note"])
             if duration_s is not None:
@@ -158,7 +184,10 @@ class RichDashboard(PipelineMonitor):
                 self.progress.update(task, visible=False)
         took = f" in {duration_s:.1f}s" if duration_s is not None and not skipped else ""
         note = self.stage_notes.get(stage, "")
-        self._plain(f"[bold]{stage}[/] [green]{self.stage_states[stage]}[/]{took}" + (f": {escape(note)}" if note else ""))
+        self._plain(
+            f"[bold]{stage}[/] [green]{self.stage_states[stage]}[/]{took}"
+            + (f": {escape(note)}" if note else "")
+        )
         self.refresh()
 
     def on_stage_failed(self, stage: str, error: str) -> None:
@@ -169,7 +198,10 @@ class RichDashboard(PipelineMonitor):
             if task is not None:
                 self.progress.stop_task(task)
         # Where the caller prints the final message itself, the plain log keeps this line short.
-        self._plain(f"[bold]{stage}[/] [bold red]failed[/]" + (f": {escape(error)}" if self.show_end_message else ""))
+        self._plain(
+            f"[bold]{stage}[/] [bold red]failed[/]"
+            + (f": {escape(error)}" if self.show_end_message else "")
+        )
         self.refresh()
 
     def on_log(self, message: str, *, level: str = "info", stage: str | None = None) -> None:
@@ -180,7 +212,9 @@ class RichDashboard(PipelineMonitor):
         style = _LEVEL_STYLE.get(level)
         self._plain(f"[{style}]{escape(line)}[/]" if style else escape(line))
 
-    def on_metric(self, metrics: Mapping[str, float], *, step: int | None = None, stage: str | None = None) -> None:
+    def on_metric(
+        self, metrics: Mapping[str, float], *, step: int | None = None, stage: str | None = None
+    ) -> None:
         with self._lock:
             self.latest_metrics.update({k: float(v) for k, v in metrics.items() if v is not None})
             if step is not None:
@@ -223,7 +257,12 @@ class RichDashboard(PipelineMonitor):
 
 def render_summary(summary: RunSummary) -> Table:
     """The final summary as a Rich table: the rows every face shows (FR-4.4)."""
-    table = Table(title=f"summary of run {summary.run_id}", title_justify="left", show_header=False, expand=False)
+    table = Table(
+        title=f"summary of run {summary.run_id}",
+        title_justify="left",
+        show_header=False,
+        expand=False,
+    )
     table.add_column("section", style="bold", no_wrap=True)
     table.add_column("value")
     for label, value in summary.rows():

@@ -14,10 +14,19 @@ from vectortrainer.demo.seed import seed_demo_store
 def register(subparsers: argparse._SubParsersAction) -> None:
     demo = subparsers.add_parser("demo", help="the embedded demo store")
     actions = demo.add_subparsers(dest="demo_command", metavar="ACTION", required=True)
-    seed = actions.add_parser("seed", help="seed the demo store by calling decorated demo functions (idempotent)")
+    seed = actions.add_parser(
+        "seed", help="seed the demo store by calling decorated demo functions (idempotent)"
+    )
     add_subcommand_options(seed)
-    seed.add_argument("--feedback", type=Path, metavar="FILE", help="where to write demo feedback pairs (default: feedback.path)")
-    seed.add_argument("--if-empty", action="store_true", help="do nothing if the store already holds any logs")
+    seed.add_argument(
+        "--feedback",
+        type=Path,
+        metavar="FILE",
+        help="where to write demo feedback pairs (default: feedback.path)",
+    )
+    seed.add_argument(
+        "--if-empty", action="store_true", help="do nothing if the store already holds any logs"
+    )
     seed.set_defaults(handler=seed_command)
 
 
@@ -33,16 +42,27 @@ def seed_command(args: argparse.Namespace) -> int:
         def on_progress(done: int, total: int, message: str) -> None:
             bar.update(task, completed=done, total=total, description=message)
 
-        report = seed_demo_store(config.store.path, feedback_path=feedback, if_empty=args.if_empty, progress=on_progress)
+        report = seed_demo_store(
+            config.store.path, feedback_path=feedback, if_empty=args.if_empty, progress=on_progress
+        )
     if report.already_seeded:
-        stderr_console.print(f"The store at {config.store.path} already holds {report.stored} logs; nothing added.", soft_wrap=True)
-    else:
-        per_function = ", ".join(f"{name} {count}" for name, count in sorted(report.per_function.items()))
         stderr_console.print(
-            f"Seeded {config.store.path}: {report.calls} calls ({report.failed_calls} failing on purpose), "
-            f"{report.stored} logs stored and verified ({per_function}) in {report.seconds:.1f} s.",
+            f"The store at {config.store.path} already holds {report.stored} logs; nothing added.",
+            soft_wrap=True,
+        )
+    else:
+        per_function = ", ".join(
+            f"{name} {count}" for name, count in sorted(report.per_function.items())
+        )
+        stderr_console.print(
+            f"Seeded {config.store.path}: {report.calls} calls "
+            f"({report.failed_calls} failing on purpose), {report.stored} logs "
+            f"stored and verified ({per_function}) in {report.seconds:.1f} s.",
             soft_wrap=True,
         )
     if report.feedback_path is not None:
-        stderr_console.print(f"Demo feedback: {report.feedback_pairs} pairs in {report.feedback_path}.", soft_wrap=True)
+        stderr_console.print(
+            f"Demo feedback: {report.feedback_pairs} pairs in {report.feedback_path}.",
+            soft_wrap=True,
+        )
     return 0

@@ -1,4 +1,5 @@
-"""`vectortrainer hooks list|diff|rollback|verify`: the hook versions of a hooks directory (FR-7)."""
+"""`vectortrainer hooks list|diff|rollback|verify`: the hook versions of a hooks directory
+(FR-7)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from vectortrainer.cli.common import ExitCode, add_subcommand_options, config_from_args, fail, stderr_console, write_stdout
+from vectortrainer.cli.common import (
+    ExitCode,
+    add_subcommand_options,
+    config_from_args,
+    fail,
+    stderr_console,
+    write_stdout,
+)
 from vectortrainer.errors import HookVersionError
 from vectortrainer.hooks.versions import HookVersionManager
 
@@ -21,12 +29,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     diff = actions.add_parser("diff", help="unified diff of two versions")
     diff.add_argument("a", metavar="A")
     diff.add_argument("b", metavar="B")
-    rollback = actions.add_parser("rollback", help="make VERSION (default: the previous one) the active hook")
+    rollback = actions.add_parser(
+        "rollback", help="make VERSION (default: the previous one) the active hook"
+    )
     rollback.add_argument("version", nargs="?", metavar="VERSION")
     verify = actions.add_parser("verify", help="check every version's checksum and the active hook")
-    for parser, handler in ((listing, list_command), (diff, diff_command), (rollback, rollback_command), (verify, verify_command)):
+    for parser, handler in (
+        (listing, list_command),
+        (diff, diff_command),
+        (rollback, rollback_command),
+        (verify, verify_command),
+    ):
         add_subcommand_options(parser)
-        parser.add_argument("--hooks-dir", type=Path, metavar="DIR", help="hooks directory (default: hooks.dir)")
+        parser.add_argument(
+            "--hooks-dir", type=Path, metavar="DIR", help="hooks directory (default: hooks.dir)"
+        )
         parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
         parser.set_defaults(handler=handler)
 
@@ -34,7 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _manager(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     hooks_dir = args.hooks_dir or config_from_args(args).hooks.dir
     if not Path(hooks_dir).is_dir():
-        raise HookVersionError(f"{hooks_dir}: no hooks directory (run `vectortrainer rules synthesize` first)")
+        raise HookVersionError(
+            f"{hooks_dir}: no hooks directory (run `vectortrainer rules synthesize` first)"
+        )
     manager = HookVersionManager(hooks_dir)
     return manager
 
@@ -55,7 +74,14 @@ def list_command(args: argparse.Namespace) -> int:
     for column in ("version", "timestamp (UTC)", "rules", "active", "sha256", "note"):
         table.add_column(column)
     for v in versions:
-        table.add_row(v.version_id, v.timestamp, str(v.rules_count), "*" if v.active else "", v.sha256[:12], v.note)
+        table.add_row(
+            v.version_id,
+            v.timestamp,
+            str(v.rules_count),
+            "*" if v.active else "",
+            v.sha256[:12],
+            v.note,
+        )
     Console(highlight=False).print(table)
     return 0
 
@@ -80,7 +106,10 @@ def rollback_command(args: argparse.Namespace) -> int:
     if args.json:
         write_stdout(json.dumps(version.to_dict()))
     else:
-        stderr_console.print(f"active hook is now {version.version_id} ({version.rules_count} rules): {manager.active_path}")
+        stderr_console.print(
+            f"active hook is now {version.version_id} "
+            f"({version.rules_count} rules): {manager.active_path}"
+        )
     return 0
 
 

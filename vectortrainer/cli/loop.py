@@ -1,4 +1,5 @@
-"""`vectortrainer loop [--once] [--interval DURATION]`: training cycles whenever enough is new (VT-13).
+"""`vectortrainer loop [--once] [--interval DURATION]`: training cycles whenever enough is new
+(VT-13).
 
 Each cycle is an ordinary run (with the Rich dashboard on stderr, approved like
 ``--batch``: within the budget, or with ``--yes``). ``--once`` runs one cycle and
@@ -33,14 +34,24 @@ from vectortrainer.pipeline import TrainingPipeline
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    loop = subparsers.add_parser("loop", help="run a training cycle whenever enough new logs or feedback arrived")
+    loop = subparsers.add_parser(
+        "loop", help="run a training cycle whenever enough new logs or feedback arrived"
+    )
     add_subcommand_options(loop)
-    loop.add_argument("--function", default=argparse.SUPPRESS, metavar="NAME", help="the function to train")
+    loop.add_argument(
+        "--function", default=argparse.SUPPRESS, metavar="NAME", help="the function to train"
+    )
     loop.add_argument("--once", action="store_true", help="one cycle, then exit (for cron)")
-    loop.add_argument("--interval", metavar="DURATION", help="time between cycles (90s, 15m, 1h; default loop.interval)")
+    loop.add_argument(
+        "--interval",
+        metavar="DURATION",
+        help="time between cycles (90s, 15m, 1h; default loop.interval)",
+    )
     loop.add_argument("--max-budget", type=float, metavar="USD", default=argparse.SUPPRESS,
                       help="refuse a fine-tune estimated above USD")
-    loop.add_argument("--yes", action="store_true", help="approve the cost of each cycle (within the budget)")
+    loop.add_argument(
+        "--yes", action="store_true", help="approve the cost of each cycle (within the budget)"
+    )
     loop.add_argument("--json", action="store_true", help="one JSON line per cycle on stdout")
     loop.set_defaults(handler=loop_command)
 
@@ -54,15 +65,23 @@ def loop_command(args: argparse.Namespace) -> int:
 
 
 def run_cycles(config: Config, *, once: bool, interval_s: float, yes: bool, as_json: bool) -> int:
-    """Run the loop with the dashboard; the exit code of the last cycle (see the module docstring)."""
+    """Run the loop with the dashboard; the exit code of the last cycle (see the module
+    docstring)."""
     codes: list[int] = []
 
     def pipeline(cycle_config: Config) -> TrainingPipeline:
-        return TrainingPipeline(cycle_config, monitor=RichDashboard(stderr_console, show_end_message=False),
-                                confirm=batch_approval(cycle_config, yes))
+        return TrainingPipeline(
+            cycle_config,
+            monitor=RichDashboard(stderr_console, show_end_message=False),
+            confirm=batch_approval(cycle_config, yes),
+        )
 
     def report(cycle: CycleOutcome) -> None:
-        code = int(exit_code_for_status(cycle.outcome.status)) if cycle.outcome is not None else int(ExitCode.OK)
+        code = (
+            int(exit_code_for_status(cycle.outcome.status))
+            if cycle.outcome is not None
+            else int(ExitCode.OK)
+        )
         codes.append(code)
         if as_json:
             write_stdout(json.dumps({**cycle.to_dict(), "exit_code": code}, default=str))
@@ -72,8 +91,17 @@ def run_cycles(config: Config, *, once: bool, interval_s: float, yes: bool, as_j
             fail(cycle.message, ExitCode(code))
 
     if not once:
-        stderr_console.print(f"looping over {config.selection.function}: a cycle every {interval_s:g} s "
-                             f"(Ctrl-C stops)", style="dim")
-    run_loop(config, interval_s=interval_s, once=once, pipeline_factory=pipeline, stop=threading.Event(),
-             on_cycle=report)
+        stderr_console.print(
+            f"looping over {config.selection.function}: a cycle every {interval_s:g} s "
+            f"(Ctrl-C stops)",
+            style="dim",
+        )
+    run_loop(
+        config,
+        interval_s=interval_s,
+        once=once,
+        pipeline_factory=pipeline,
+        stop=threading.Event(),
+        on_cycle=report,
+    )
     return codes[-1] if codes else int(ExitCode.OK)

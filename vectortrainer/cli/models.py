@@ -1,4 +1,5 @@
-"""`vectortrainer models list|promote|rollback|diff`: the model registry of a models directory (VT-13)."""
+"""`vectortrainer models list|promote|rollback|diff`: the model registry of a models directory
+(VT-13)."""
 
 from __future__ import annotations
 
@@ -9,29 +10,48 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from vectortrainer.cli.common import add_subcommand_options, config_from_args, stderr_console, write_stdout
+from vectortrainer.cli.common import (
+    add_subcommand_options,
+    config_from_args,
+    stderr_console,
+    write_stdout,
+)
 from vectortrainer.display import readable_time
 from vectortrainer.errors import ConfigError
 from vectortrainer.registry.models import ModelEntry, ModelRegistry, registered_functions
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    models = subparsers.add_parser("models", help="list, promote, roll back and compare trained models")
+    models = subparsers.add_parser(
+        "models", help="list, promote, roll back and compare trained models"
+    )
     actions = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
-    listing = actions.add_parser("list", help="every model per function, which is promoted, the gate's figures")
-    promote = actions.add_parser("promote", help="make MODEL (an id such as m002) the promoted model now")
+    listing = actions.add_parser(
+        "list", help="every model per function, which is promoted, the gate's figures"
+    )
+    promote = actions.add_parser(
+        "promote", help="make MODEL (an id such as m002) the promoted model now"
+    )
     promote.add_argument("version", metavar="MODEL")
-    rollback = actions.add_parser("rollback", help="promote MODEL, or the model promoted before the current one")
+    rollback = actions.add_parser(
+        "rollback", help="promote MODEL, or the model promoted before the current one"
+    )
     rollback.add_argument("version", nargs="?", metavar="MODEL")
     diff = actions.add_parser("diff", help="the evaluation figures of two models side by side")
     diff.add_argument("a", metavar="A")
     diff.add_argument("b", metavar="B")
-    for parser, handler in ((listing, list_command), (promote, promote_command), (rollback, rollback_command),
-                            (diff, diff_command)):
+    for parser, handler in (
+        (listing, list_command),
+        (promote, promote_command),
+        (rollback, rollback_command),
+        (diff, diff_command),
+    ):
         add_subcommand_options(parser)
         parser.add_argument("--function", default=argparse.SUPPRESS, metavar="NAME",
                             help="the function (default: selection.function; list: every function)")
-        parser.add_argument("--models-dir", type=Path, metavar="DIR", help="model registry (default: models.dir)")
+        parser.add_argument(
+            "--models-dir", type=Path, metavar="DIR", help="model registry (default: models.dir)"
+        )
         parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
         parser.set_defaults(handler=handler)
 
@@ -43,7 +63,9 @@ def _models_dir(args: argparse.Namespace) -> Path:
 def _registry(args: argparse.Namespace) -> ModelRegistry:
     function = getattr(args, "function", None) or config_from_args(args).selection.function
     if not function:
-        raise ConfigError("--function NAME: which function's models? (or set selection.function in the config)")
+        raise ConfigError(
+            "--function NAME: which function's models? (or set selection.function in the config)"
+        )
     return ModelRegistry(_models_dir(args), function)
 
 
@@ -61,19 +83,38 @@ def list_command(args: argparse.Namespace) -> int:
     for registry in registries:
         _warn(registry)
     if args.json:
-        write_stdout(json.dumps({name: [m.to_dict() for m in models] for name, models in listed.items()}))
+        write_stdout(
+            json.dumps({name: [m.to_dict() for m in models] for name, models in listed.items()})
+        )
         return 0
     if not any(listed.values()):
-        stderr_console.print(f"no trained models in {models_dir} yet (a run that trains one keeps it here)")
+        stderr_console.print(
+            f"no trained models in {models_dir} yet (a run that trains one keeps it here)"
+        )
         return 0
     console = Console(highlight=False)
     for name, models in listed.items():
         table = Table(title=f"models of {name}", title_justify="left")
-        for column in ("model", "promoted", "provider", "model id / adapter", "run", "score", "gate"):
+        for column in (
+            "model",
+            "promoted",
+            "provider",
+            "model id / adapter",
+            "run",
+            "score",
+            "gate",
+        ):
             table.add_column(column, overflow="fold")
         for m in models:
-            table.add_row(m.version_id, "*" if m.promoted else "", m.provider, m.model, m.run_id or "",
-                          _score(m), _gate(m))
+            table.add_row(
+                m.version_id,
+                "*" if m.promoted else "",
+                m.provider,
+                m.model,
+                m.run_id or "",
+                _score(m),
+                _gate(m),
+            )
         console.print(table)
     return 0
 
@@ -96,8 +137,10 @@ def _report(entry: ModelEntry, verb: str, args: argparse.Namespace) -> int:
         write_stdout(json.dumps(entry.to_dict()))
     else:
         when = f" (trained {readable_time(entry.created_at)})" if entry.created_at else ""
-        stderr_console.print(f"{verb}: {entry.version_id} {entry.model}{when} is now the promoted model of "
-                             f"{entry.function}; running processes pick it up within their reload interval")
+        stderr_console.print(
+            f"{verb}: {entry.version_id} {entry.model}{when} is now the promoted model of "
+            f"{entry.function}; running processes pick it up within their reload interval"
+        )
     return 0
 
 
@@ -106,8 +149,10 @@ def promote_command(args: argparse.Namespace) -> int:
     entry = registry.promote(args.version)
     _warn(registry)
     if entry.passed_gate is False:
-        stderr_console.print(f"[yellow]note:[/] {entry.version_id} was refused by the evaluation gate "
-                             f"({entry.gate.get('reason')}); promoted because you asked")
+        stderr_console.print(
+            f"[yellow]note:[/] {entry.version_id} was refused by the evaluation gate "
+            f"({entry.gate.get('reason')}); promoted because you asked"
+        )
     return _report(entry, "promoted", args)
 
 
@@ -122,7 +167,9 @@ def diff_command(args: argparse.Namespace) -> int:
     registry = _registry(args)
     changes = registry.diff(args.a, args.b)
     if args.json:
-        write_stdout(json.dumps([{"figure": c.name, "a": c.a, "b": c.b, "delta": c.delta} for c in changes]))
+        write_stdout(
+            json.dumps([{"figure": c.name, "a": c.a, "b": c.b, "delta": c.delta} for c in changes])
+        )
         return 0
     table = Table(title=f"{args.a} -> {args.b} ({registry.function})", title_justify="left")
     for column in ("figure", args.a, args.b, "change"):

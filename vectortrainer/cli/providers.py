@@ -1,4 +1,5 @@
-"""`vectortrainer providers`: each fine-tuning provider, its models, dates, prices, and whether its credentials are set."""
+"""`vectortrainer providers`: each fine-tuning provider, its models, dates, prices, and whether its
+credentials are set."""
 
 from __future__ import annotations
 
@@ -8,14 +9,23 @@ import json
 from rich.markup import escape
 from rich.table import Table
 
-from vectortrainer.cli.common import add_subcommand_options, config_from_args, stderr_console, write_stdout
+from vectortrainer.cli.common import (
+    add_subcommand_options,
+    config_from_args,
+    stderr_console,
+    write_stdout,
+)
 from vectortrainer.training.overview import ProviderRow, provider_overview
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    providers = subparsers.add_parser("providers", help="fine-tuning providers: models, dates, prices, credentials")
+    providers = subparsers.add_parser(
+        "providers", help="fine-tuning providers: models, dates, prices, credentials"
+    )
     add_subcommand_options(providers)
-    providers.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the list as JSON")
+    providers.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print the list as JSON"
+    )
     providers.set_defaults(handler=providers_command)
 
 
@@ -31,8 +41,11 @@ def providers_command(args: argparse.Namespace) -> int:
             stderr_console.print(f"  [yellow]warning:[/] {escape(warning)}", soft_wrap=True)
         if row.notes:
             stderr_console.print(f"  [dim]{escape(row.notes)}[/]", soft_wrap=True)
-    stderr_console.print("Switch with training.provider in the config; override dates under schedule: and "
-                         "prices under budget.prices.", soft_wrap=True)
+    stderr_console.print(
+        "Switch with training.provider in the config; override dates under schedule: and "
+        "prices under budget.prices.",
+        soft_wrap=True,
+    )
     return 0
 
 
@@ -46,12 +59,28 @@ def _table(row: ProviderRow) -> Table:
     extra = f"\n{'; '.join(row.restrictions)}" if row.restrictions else ""
     table = Table(title=title + extra, title_justify="left", caption=f"credentials: {credentials}",
                   caption_justify="left")
-    for column in ("model", "USD / 1M training tokens", "methods", "shuts down", "source of the price"):
+    for column in (
+        "model",
+        "USD / 1M training tokens",
+        "methods",
+        "shuts down",
+        "source of the price",
+    ):
         table.add_column(column, overflow="fold")
     for model in row.models:
-        price = f"{model.price_per_million:.2f}" if model.price_per_million is not None else "[yellow]not recorded[/]"
+        price = (
+            f"{model.price_per_million:.2f}"
+            if model.price_per_million is not None
+            else "[yellow]not recorded[/]"
+        )
         shutdown = model.shutdown_on or ""
         if model.shutdown_on and not model.open:
             shutdown = f"[red]{shutdown}[/]"
-        table.add_row(escape(model.name), price, ", ".join(model.methods), shutdown, escape(model.price_source))
+        table.add_row(
+            escape(model.name),
+            price,
+            ", ".join(model.methods),
+            shutdown,
+            escape(model.price_source),
+        )
     return table

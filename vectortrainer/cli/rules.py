@@ -1,4 +1,5 @@
-"""`vectortrainer rules synthesize`: feedback -> rules -> a validated, versioned hook, with Rich tables."""
+"""`vectortrainer rules synthesize`: feedback -> rules -> a validated, versioned hook, with Rich
+tables."""
 
 from __future__ import annotations
 
@@ -7,13 +8,19 @@ import json
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from vectortrainer.cli.common import ExitCode, add_subcommand_options, config_from_args, fail, stderr_console, write_stdout
+from vectortrainer.cli.common import (
+    ExitCode,
+    add_subcommand_options,
+    config_from_args,
+    fail,
+    stderr_console,
+    write_stdout,
+)
 from vectortrainer.errors import ConfigError, RuleSynthesisError
-from rich.markup import escape
-
 from vectortrainer.feedback.store import read_feedback
 from vectortrainer.hooks.report import publish_hook
 from vectortrainer.rules.learning import Choice, learn_rules
@@ -24,23 +31,44 @@ from vectortrainer.store.source import LogSource
 def register(subparsers: argparse._SubParsersAction) -> None:
     rules = subparsers.add_parser("rules", help="turn feedback into rules and a hook script")
     actions = rules.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
-    synth = actions.add_parser("synthesize", help="synthesise rules from feedback and write the hook")
+    synth = actions.add_parser(
+        "synthesize", help="synthesise rules from feedback and write the hook"
+    )
     add_subcommand_options(synth)
-    synth.add_argument("--feedback", type=Path, metavar="FILE", help="feedback JSONL (default: feedback.path)")
-    synth.add_argument("--hooks-dir", type=Path, metavar="DIR", help="where the hook is written (default: hooks.dir)")
-    synth.add_argument("--no-semantic", action="store_true", help="skip the MiniLM rewrite screen (faster)")
-    synth.add_argument("--no-versioning", action="store_true", help="write the hook without saving a version")
-    synth.add_argument("--choose", action="append", default=[], metavar="CONFLICT=N|both[:I,J]",
-                       help="settle a conflict yourself (repeatable): N keeps the N-th rule of CONFLICT; "
-                            "both keeps all its rules, applied in the order I,J (default 0,1), the first "
-                            "scoped to its own pairs' context")
+    synth.add_argument(
+        "--feedback", type=Path, metavar="FILE", help="feedback JSONL (default: feedback.path)"
+    )
+    synth.add_argument(
+        "--hooks-dir",
+        type=Path,
+        metavar="DIR",
+        help="where the hook is written (default: hooks.dir)",
+    )
+    synth.add_argument(
+        "--no-semantic", action="store_true", help="skip the MiniLM rewrite screen (faster)"
+    )
+    synth.add_argument(
+        "--no-versioning", action="store_true", help="write the hook without saving a version"
+    )
+    synth.add_argument(
+        "--choose",
+        action="append",
+        default=[],
+        metavar="CONFLICT=N|both[:I,J]",
+        help="settle a conflict yourself (repeatable): N keeps the N-th rule of CONFLICT; "
+        "both keeps all its rules, applied in the order I,J (default 0,1), the first "
+        "scoped to its own pairs' context",
+    )
     synth.add_argument("--note", default="", help="note stored with the hook version")
-    synth.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    synth.add_argument(
+        "--json", action="store_true", help="print a machine-readable summary on stdout"
+    )
     synth.set_defaults(handler=synthesize_command)
 
 
 def _parse_choices(values: list[str]) -> dict[str, Choice]:
-    """``CONFLICT=N`` -> N; ``CONFLICT=both`` -> "both"; ``CONFLICT=both:1,0`` -> ("both", [1, 0])."""
+    """``CONFLICT=N`` -> N; ``CONFLICT=both`` -> "both"; ``CONFLICT=both:1,0`` -> ("both", [1,
+    0])."""
     choices: dict[str, Choice] = {}
     for value in values:
         conflict, _, choice = value.partition("=")
@@ -55,8 +83,10 @@ def _parse_choices(values: list[str]) -> dict[str, Choice]:
               and len(set(order)) == len(order)):
             choices[conflict] = ("both", [int(p) for p in order])
         else:
-            raise _usage(f"--choose {value!r}: expected CONFLICT=N or CONFLICT=both:I,J (each rule once), "
-                         "e.g. --choose c-1a2b3c4d=1 or --choose c-1a2b3c4d=both:1,0")
+            raise _usage(
+                f"--choose {value!r}: expected CONFLICT=N or CONFLICT=both:I,J (each rule once), "
+                "e.g. --choose c-1a2b3c4d=1 or --choose c-1a2b3c4d=both:1,0"
+            )
     return choices
 
 
@@ -72,8 +102,10 @@ def synthesize_command(args: argparse.Namespace) -> int:
     read = read_feedback(feedback_path)
     pairs = read.pairs
     for problem in read.problems:
-        stderr_console.print(f"[yellow]warning:[/] {escape(str(feedback_path))}: {escape(str(problem))} "
-                             "(line skipped; fix or delete it)")
+        stderr_console.print(
+            f"[yellow]warning:[/] {escape(str(feedback_path))}: {escape(str(problem))} "
+            "(line skipped; fix or delete it)"
+        )
     if read.surrogate_lines:
         stderr_console.print(f"[yellow]warning:[/] {escape(read.notices(feedback_path)[-1])}")
     if not pairs:
@@ -81,8 +113,14 @@ def synthesize_command(args: argparse.Namespace) -> int:
     semantic = config.feedback.semantic_screen and not args.no_semantic
     # Each rule's blast radius is measured on the store's uncorrected logs when there is a store.
     source = LogSource.open(config.store.path) if store_exists(config.store.path) else None
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=stderr_console, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr_console,
+        transient=True,
+    ) as bar:
         task = bar.add_task(f"learning rules from {len(pairs):,} pairs", total=None)
 
         def on_progress(done: int, total: int | None, what: str) -> None:
@@ -107,31 +145,54 @@ def _print_tables(console: Console, rule_set, report, path: Path) -> None:  # ty
     for column in ("#", "kind", "pattern", "replacement", "condition", "support", "blast radius"):
         rules.add_column(column, overflow="fold")
     for number, rule in enumerate(rule_set.rules, start=1):
-        rules.add_row(str(number), rule.kind, repr(rule.pattern), repr(rule.replacement),
-                      rule.describe_scope() or "always", str(rule.support), rule.evidence.blast_radius)
+        rules.add_row(
+            str(number),
+            rule.kind,
+            repr(rule.pattern),
+            repr(rule.replacement),
+            rule.describe_scope() or "always",
+            str(rule.support),
+            rule.evidence.blast_radius,
+        )
     console.print(rules)
     for number, rule in enumerate(rule_set.rules, start=1):
         console.print(f"why {number}: {rule.evidence.why}", soft_wrap=True)
     if rule_set.inactive:
-        inactive = Table(title=f"{len(rule_set.inactive)} rules kept inactive by their blast radius",
-                         title_justify="left")
+        inactive = Table(
+            title=f"{len(rule_set.inactive)} rules kept inactive by their blast radius",
+            title_justify="left",
+        )
         for column in ("kind", "pattern", "replacement", "blast radius", "why"):
             inactive.add_column(column, overflow="fold")
         for held in rule_set.inactive:
             rule = held.rule
-            inactive.add_row(rule.kind, repr(rule.pattern), repr(rule.replacement), rule.evidence.blast_radius,
-                             held.reason)
+            inactive.add_row(
+                rule.kind,
+                repr(rule.pattern),
+                repr(rule.replacement),
+                rule.evidence.blast_radius,
+                held.reason,
+            )
         console.print(inactive)
     if rule_set.conflicts:
-        conflicts = Table(title=f"{len(rule_set.conflicts)} conflicts (override with --choose ID=N or ID=both:I,J)",
-                          title_justify="left")
+        conflicts = Table(
+            title=(
+                f"{len(rule_set.conflicts)} conflicts (override with --choose ID=N or ID=both:I,J)"
+            ),
+            title_justify="left",
+        )
         for column in ("id", "kind", "contenders", "winner", "why"):
             conflicts.add_column(column, overflow="fold")
         for conflict in rule_set.conflicts:
             contenders = "\n".join(
-                f"{i}: {r.pattern!r} -> {r.replacement!r} (support {r.support})" for i, r in enumerate(conflict.rules)
+                f"{i}: {r.pattern!r} -> {r.replacement!r} (support {r.support})"
+                for i, r in enumerate(conflict.rules)
             )
-            kept = f"both: {' then '.join(map(str, conflict.order))}" if conflict.order is not None else str(conflict.chosen)
+            kept = (
+                f"both: {' then '.join(map(str, conflict.order))}"
+                if conflict.order is not None
+                else str(conflict.chosen)
+            )
             conflicts.add_row(conflict.conflict_id, conflict.kind, contenders, kept,
                               f"{conflict.reason} [{conflict.resolved_by}]")
         console.print(conflicts)
@@ -145,7 +206,9 @@ def _print_tables(console: Console, rule_set, report, path: Path) -> None:  # ty
         table.add_column("measure")
         table.add_column("value", justify="right")
         table.add_row("pairs", str(replay.pairs))
-        table.add_row("bad outputs fixed exactly", f"{replay.exact_fixes} ({replay.exact_fix_rate:.1%})")
+        table.add_row(
+            "bad outputs fixed exactly", f"{replay.exact_fixes} ({replay.exact_fix_rate:.1%})"
+        )
         table.add_row("mean repair (edit distance)", f"{replay.mean_repair:.1%}")
         table.add_row("good outputs changed", str(len(replay.good_changed)))
         console.print(table)

@@ -8,14 +8,27 @@ from datetime import datetime, timezone
 
 from rich.table import Table
 
-from vectortrainer.cli.common import add_subcommand_options, config_from_args, stderr_console, write_stdout
+from vectortrainer.cli.common import (
+    add_subcommand_options,
+    config_from_args,
+    stderr_console,
+    write_stdout,
+)
 from vectortrainer.runs.directory import list_runs
 from vectortrainer.runs.resume import resume_command
 
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    runs = subparsers.add_parser("runs", help="list the runs in the output directory and how to resume them")
+    runs = subparsers.add_parser(
+        "runs", help="list the runs in the output directory and how to resume them"
+    )
     add_subcommand_options(runs)
-    runs.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the list as JSON on stdout")
+    runs.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print the list as JSON on stdout",
+    )
     runs.set_defaults(handler=runs_command)
 
 
@@ -23,27 +36,58 @@ def runs_command(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     infos = list_runs(config.output_dir)
     if getattr(args, "json", False):
-        write_stdout(json.dumps([
-            {"run_id": i.run_id, "status": i.status, "function": i.function, "created_at": i.created_at,
-             "job_id": i.job_id, "fine_tuned_model": i.fine_tuned_model, "error": i.error, "events": i.events,
-             "resume": resume_command(i.run_id, config) if i.resumable else None}
-            for i in infos
-        ], indent=2))
+        write_stdout(
+            json.dumps(
+                [
+                    {
+                        "run_id": i.run_id,
+                        "status": i.status,
+                        "function": i.function,
+                        "created_at": i.created_at,
+                        "job_id": i.job_id,
+                        "fine_tuned_model": i.fine_tuned_model,
+                        "error": i.error,
+                        "events": i.events,
+                        "resume": resume_command(i.run_id, config) if i.resumable else None,
+                    }
+                    for i in infos
+                ],
+                indent=2,
+            )
+        )
         return 0
     if not infos:
-        stderr_console.print(f"No runs in {config.output_dir} yet: start one with the app or `vectortrainer --batch`.",
-                             soft_wrap=True)
+        stderr_console.print(
+            f"No runs in {config.output_dir} yet: start "
+            "one with the app or `vectortrainer --batch`.",
+            soft_wrap=True,
+        )
         return 0
     table = Table(title=f"Runs in {config.output_dir}", title_justify="left")
     for column in ("run", "status", "function", "started (UTC)", "events", "model / problem"):
-        table.add_column(column, no_wrap=column in ("run", "status"), justify="right" if column == "events" else "left")
+        table.add_column(
+            column,
+            no_wrap=column in ("run", "status"),
+            justify="right" if column == "events" else "left",
+        )
     for info in infos:
-        started = (datetime.fromtimestamp(info.created_at, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
-                   if info.created_at else "")
-        table.add_row(info.run_id, info.status, info.function or "", started, str(info.events) if not info.error else "",
-                      info.error or info.fine_tuned_model or "")
+        started = (
+            datetime.fromtimestamp(info.created_at, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+            if info.created_at
+            else ""
+        )
+        table.add_row(
+            info.run_id,
+            info.status,
+            info.function or "",
+            started,
+            str(info.events) if not info.error else "",
+            info.error or info.fine_tuned_model or "",
+        )
     stderr_console.print(table)
     resumable = [i for i in infos if i.resumable]
     if resumable:
-        stderr_console.print(f"Resume the newest with: {resume_command(resumable[0].run_id, config)}", soft_wrap=True)
+        stderr_console.print(
+            f"Resume the newest with: {resume_command(resumable[0].run_id, config)}", soft_wrap=True
+        )
     return 0

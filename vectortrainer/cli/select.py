@@ -1,11 +1,19 @@
-"""`vectortrainer select` (golden data -> ChatML JSONL) and `vectortrainer functions` (what a store holds)."""
+"""`vectortrainer select` (golden data -> ChatML JSONL) and `vectortrainer functions` (what a store
+holds)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from vectortrainer.cli.common import add_subcommand_options, config_from_args, stderr_console
@@ -17,14 +25,24 @@ from vectortrainer.store.source import LogSource
 def register(subparsers: argparse._SubParsersAction) -> None:
     select = subparsers.add_parser("select", help="pick golden data and write ChatML JSONL")
     add_subcommand_options(select)
-    select.add_argument("--function", metavar="NAME", default=argparse.SUPPRESS, help="the decorated function")
-    select.add_argument("--out", type=Path, required=True, metavar="FILE", help="the ChatML JSONL to write")
-    select.add_argument("--epsilon", metavar="E", help="neighbours have cosine similarity >= 1 - E; "
-                                                        "'auto' (the default) chooses it from the logs")
+    select.add_argument(
+        "--function", metavar="NAME", default=argparse.SUPPRESS, help="the decorated function"
+    )
+    select.add_argument(
+        "--out", type=Path, required=True, metavar="FILE", help="the ChatML JSONL to write"
+    )
+    select.add_argument(
+        "--epsilon",
+        metavar="E",
+        help="neighbours have cosine similarity >= 1 - E; "
+        "'auto' (the default) chooses it from the logs",
+    )
     select.add_argument("--top-k", type=int, metavar="K", help="golden examples to pick in all")
     select.set_defaults(handler=select_command)
 
-    functions = subparsers.add_parser("functions", help="list the functions in a store with their log counts")
+    functions = subparsers.add_parser(
+        "functions", help="list the functions in a store with their log counts"
+    )
     add_subcommand_options(functions)
     functions.set_defaults(handler=functions_command)
 
@@ -33,32 +51,54 @@ def select_command(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     function = config.selection.function
     if not function:
-        raise ConfigError("select: name the function with --function NAME (list them with `vectortrainer functions`)")
+        raise ConfigError(
+            "select: name the function with --function NAME "
+            "(list them with `vectortrainer functions`)"
+        )
     _check_out(args.out)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("ETA"), TimeRemainingColumn(), console=stderr_console, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=stderr_console,
+        transient=True,
+    ) as bar:
         tasks: dict[str, int] = {}
 
         def on_progress(stage: str, done: int, total: int) -> None:
-            # One bar per stage (read, density, selection, write, validate), so each has its own ETA.
+            # One bar per stage (read, density, selection,
+            # write, validate), so each has its own ETA.
             if stage not in tasks:
                 for earlier in tasks.values():
                     bar.update(earlier, visible=False)
                 tasks[stage] = bar.add_task(stage, total=total or None)
-                if not stderr_console.is_terminal:  # logs and CI: one line per stage instead of a live bar
+                # logs and CI: one line per stage instead of a live bar
+                if not stderr_console.is_terminal:
                     stderr_console.print(f"{stage} {function}: {total or '?'} to do")
             bar.update(tasks[stage], completed=done, total=total or None)
 
         density = config.density
-        source = LogSource.open(config.store.path, backend=density.backend, ray_address=density.ray_address)
-        extractor = DensityBasedExtractor.from_config(config.selection, source=source, density=density,
-                                                      progress=on_progress)
+        source = LogSource.open(
+            config.store.path, backend=density.backend, ray_address=density.ray_address
+        )
+        extractor = DensityBasedExtractor.from_config(
+            config.selection, source=source, density=density, progress=on_progress
+        )
         try:
             report = extractor.extract_golden_data(function, args.out)
         except KeyboardInterrupt:
             bar.stop()
-            left = "was not written" if not args.out.exists() else "is from an earlier selection or not validated"
-            raise KeyboardInterrupt(f"selection of {function} interrupted; {args.out} {left}") from None
+            left = (
+                "was not written"
+                if not args.out.exists()
+                else "is from an earlier selection or not validated"
+            )
+            raise KeyboardInterrupt(
+                f"selection of {function} interrupted; {args.out} {left}"
+            ) from None
     stderr_console.print(_summary_table(report))
     if not report.validation.ok:
         stderr_console.print(f"[red]{args.out} failed validation:[/]")
@@ -72,23 +112,38 @@ def select_command(args: argparse.Namespace) -> int:
 def _check_out(out: Path) -> None:
     """``--out`` must name a file that can be written, before minutes of reading and clustering."""
     if out.is_dir():
-        raise ConfigError(f"select --out {out}: is a folder; name the JSONL file to write (e.g. {out / 'golden.jsonl'})")
+        raise ConfigError(
+            f"select --out {out}: is a folder; name the JSONL "
+            f"file to write (e.g. {out / 'golden.jsonl'})"
+        )
     parent = next((p for p in out.parents if p.exists()), None)
     if parent is not None and not parent.is_dir():
-        raise ConfigError(f"select --out {out}: {parent} is a file, not a folder; choose another path")
+        raise ConfigError(
+            f"select --out {out}: {parent} is a file, not a folder; choose another path"
+        )
 
 
 def _summary_table(report) -> Table:
-    table = Table(title=f"Golden data for {report.function_name}", show_header=False, title_justify="left")
+    table = Table(
+        title=f"Golden data for {report.function_name}", show_header=False, title_justify="left"
+    )
     table.add_column(style="bold")
     table.add_column()
     table.add_row("logs read", f"{report.total_logs} ({report.usable_logs} usable)")
-    table.add_row("steady (cluster centres)", f"{report.steady} from {report.clusters} dense clusters")
+    table.add_row(
+        "steady (cluster centres)", f"{report.steady} from {report.clusters} dense clusters"
+    )
     table.add_row("anomaly (new patterns)", str(report.anomaly))
     if report.density_percentiles:
-        table.add_row("density percentiles", "  ".join(f"{k} {v:.2f}" for k, v in report.density_percentiles.items()))
+        table.add_row(
+            "density percentiles",
+            "  ".join(f"{k} {v:.2f}" for k, v in report.density_percentiles.items()),
+        )
     error = report.density_error
-    table.add_row("density mode", report.density_mode + (f" ({error.describe()})" if error is not None else ""))
+    table.add_row(
+        "density mode",
+        report.density_mode + (f" ({error.describe()})" if error is not None else ""),
+    )
     left_out = {**report.skipped, **report.excluded}
     table.add_row("left out", ", ".join(f"{n} {why}" for why, n in left_out.items()) or "nothing")
     table.add_row("epsilon / top-k", f"{report.epsilon:.3g} / {report.top_k}")
@@ -102,12 +157,28 @@ def functions_command(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     summaries = LogSource.open(config.store.path).list_functions()
     table = Table(title=f"Functions in {config.store.path}", title_justify="left")
-    for column in ("function", "logs", "success", "anomaly", "failed", "with vector", "with inputs"):
+    for column in (
+        "function",
+        "logs",
+        "success",
+        "anomaly",
+        "failed",
+        "with vector",
+        "with inputs",
+    ):
         if column == "function":
             table.add_column(column, no_wrap=True)
         else:
             table.add_column(column, justify="right")
     for s in summaries:
-        table.add_row(s.name, str(s.total), str(s.success), str(s.anomaly), str(s.failed), str(s.with_vector), str(s.with_inputs))
+        table.add_row(
+            s.name,
+            str(s.total),
+            str(s.success),
+            str(s.anomaly),
+            str(s.failed),
+            str(s.with_vector),
+            str(s.with_inputs),
+        )
     stderr_console.print(table)
     return 0

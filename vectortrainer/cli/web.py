@@ -1,4 +1,5 @@
-"""`vectortrainer web`: start the Streamlit companion (run status, vector map, learning curve, hooks).
+"""`vectortrainer web`: start the Streamlit companion (run status, vector map, learning curve,
+hooks).
 
 Streamlit runs as a child process (``python -m streamlit run vectortrainer/web/app.py``),
 headless, on loopback only (the page can roll back the active hook), with usage
@@ -33,11 +34,19 @@ ADDRESS = "127.0.0.1"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    web = subparsers.add_parser("web", help="open the Streamlit dashboard in a browser (loopback only)")
+    web = subparsers.add_parser(
+        "web", help="open the Streamlit dashboard in a browser (loopback only)"
+    )
     add_subcommand_options(web)
-    web.add_argument("--port", type=int, default=DEFAULT_PORT, metavar="N", help=f"port (default {DEFAULT_PORT})")
-    web.add_argument("--hooks-dir", type=Path, metavar="DIR", help="hooks directory (default: hooks.dir)")
-    web.add_argument("--models-dir", type=Path, metavar="DIR", help="model registry (default: models.dir)")
+    web.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, metavar="N", help=f"port (default {DEFAULT_PORT})"
+    )
+    web.add_argument(
+        "--hooks-dir", type=Path, metavar="DIR", help="hooks directory (default: hooks.dir)"
+    )
+    web.add_argument(
+        "--models-dir", type=Path, metavar="DIR", help="model registry (default: models.dir)"
+    )
     web.set_defaults(handler=web_command)
 
 
@@ -82,8 +91,11 @@ def new_access_token() -> str:
 def web_command(args: argparse.Namespace) -> int:
     command = streamlit_command(args)
     token = new_access_token()
-    stderr_console.print(f"VectorTrainer dashboard on http://{ADDRESS}:{args.port}/?token={token} "
-                         f"(Ctrl-C stops it; without the token the page is read-only)", soft_wrap=True)
+    stderr_console.print(
+        f"VectorTrainer dashboard on http://{ADDRESS}:{args.port}/?token={token} "
+        f"(Ctrl-C stops it; without the token the page is read-only)",
+        soft_wrap=True,
+    )
     process = subprocess.Popen(command, env={**os.environ, ACCESS_TOKEN_ENV: token})
     # A terminal's Ctrl-C reaches the child by itself; SIGTERM sent to us alone must be passed on,
     # or Streamlit would outlive the command that started it.

@@ -25,19 +25,36 @@ ENTERPRISE_SENTENCE = "Your account manager will follow up within 4 hours."
 
 # (ticket template, summary detail template, reply topic, reply action)
 _TICKETS = [
-    ("I was charged twice for order {order}, please refund the duplicate.",
-     "Billing issue - customer was charged twice for order {order}.", "refund", "We have issued the refund."),
-    ("Order {order} has not arrived and tracking has not moved for a week.",
-     "Shipping delay - order {order} is stuck in transit.", "delivery", "We have asked the courier for an update."),
-    ("I can not open the Cloudsync app since the update of order {order}.",
-     "Login problem - customer can not open the Cloudsync app after order {order}.", "login problem",
-     "We can not see any outage, so we reset your session."),
-    ("I did not recieve the invoice for order {order}.",
-     "Invoice missing - customer did not recieve the invoice for order {order}.", "invoice",
-     "We have sent the invoice again."),
-    ("Cloudsync deleted my files after order {order} renewed.",
-     "Data loss - Cloudsync removed files after order {order} renewed.", "files",
-     "Our Cloudsync team is restoring them now."),
+    (
+        "I was charged twice for order {order}, please refund the duplicate.",
+        "Billing issue - customer was charged twice for order {order}.",
+        "refund",
+        "We have issued the refund.",
+    ),
+    (
+        "Order {order} has not arrived and tracking has not moved for a week.",
+        "Shipping delay - order {order} is stuck in transit.",
+        "delivery",
+        "We have asked the courier for an update.",
+    ),
+    (
+        "I can not open the Cloudsync app since the update of order {order}.",
+        "Login problem - customer can not open the Cloudsync app after order {order}.",
+        "login problem",
+        "We can not see any outage, so we reset your session.",
+    ),
+    (
+        "I did not recieve the invoice for order {order}.",
+        "Invoice missing - customer did not recieve the invoice for order {order}.",
+        "invoice",
+        "We have sent the invoice again.",
+    ),
+    (
+        "Cloudsync deleted my files after order {order} renewed.",
+        "Data loss - Cloudsync removed files after order {order} renewed.",
+        "files",
+        "Our Cloudsync team is restoring them now.",
+    ),
 ]
 _PRIORITY = {"free": "low", "pro": "medium", "enterprise": "high"}
 
@@ -45,7 +62,10 @@ _PRIORITY = {"free": "low", "pro": "medium", "enterprise": "high"}
 _INTENTS = {"refund": "refund_request", "billing": "billing_question", "shipping": "shipping_delay"}
 _INTENT_MESSAGES = {
     "refund": ["I want my money back for order {order}.", "Please refund order {order}, it broke."],
-    "billing": ["Why is my invoice for order {order} higher than usual?", "Which card was billed for order {order}?"],
+    "billing": [
+        "Why is my invoice for order {order} higher than usual?",
+        "Which card was billed for order {order}?",
+    ],
     "shipping": ["Where is order {order}?", "Order {order} is late, when will it come?"],
 }
 
@@ -103,31 +123,56 @@ def _fix_common(text: str) -> str:
     """The corrections every reviewer applies, whatever the function."""
     for number in set(re.findall(r"order (\d+)", text)):
         text = text.replace(f"order {number}", f"order #{number}")
-    return text.replace("can not", "cannot").replace("Cloudsync", "CloudSync").replace("recieve", "receive")
+    return (
+        text.replace("can not", "cannot")
+        .replace("Cloudsync", "CloudSync")
+        .replace("recieve", "receive")
+    )
 
 
 def _one_offs() -> list[FeedbackPair]:
     """Corrections made once, and one that contradicts the team's usual fix."""
     return [
-        _pair("Summary: Billing issue - customer is angry about order 5120. Priority: low.",
-              "Billing issue - customer is unhappy about order #5120. Priority: low.",
-              "Order 5120 was charged twice and I am angry.", "summarize_ticket", "free"),
-        _pair('{"intent": "other", "confidence": 0.41}', '{"intent": "account_deletion", "confidence": 0.41}',
-              "Please delete my account and all my data.", "classify_intent", "pro"),
-        _pair("Hi Zoe, thanks for reaching out about your refund for order 7311. We have issued the refund. "
-              "Best regards, Support",
-              "Hey Zoe, thanks for reaching out about your refund for order #7311. We have issued the refund. "
-              "Kind regards, the Support Team",
-              "Refund for order 7311 please.", "draft_reply", "free", name="Zoe"),
-        _pair("Hi Xavier, thanks for reaching out about your delivery for order 6402. "
-              "We have asked the courier for an update. Best regards, Support",
-              "Hello Xavier, thanks for reaching out about your delivery for order #6402. "
-              "The courier confirmed delivery for tomorrow. Kind regards, the Support Team",
-              "Where is order 6402?", "draft_reply", "pro", name="Xavier"),
+        _pair(
+            "Summary: Billing issue - customer is angry about order 5120. Priority: low.",
+            "Billing issue - customer is unhappy about order #5120. Priority: low.",
+            "Order 5120 was charged twice and I am angry.",
+            "summarize_ticket",
+            "free",
+        ),
+        _pair(
+            '{"intent": "other", "confidence": 0.41}',
+            '{"intent": "account_deletion", "confidence": 0.41}',
+            "Please delete my account and all my data.",
+            "classify_intent",
+            "pro",
+        ),
+        _pair(
+            "Hi Zoe, thanks for reaching out about your refund for order "
+            "7311. We have issued the refund. Best regards, Support",
+            "Hey Zoe, thanks for reaching out about your refund for order "
+            "#7311. We have issued the refund. Kind regards, the Support Team",
+            "Refund for order 7311 please.",
+            "draft_reply",
+            "free",
+            name="Zoe",
+        ),
+        _pair(
+            "Hi Xavier, thanks for reaching out about your delivery for order 6402. "
+            "We have asked the courier for an update. Best regards, Support",
+            "Hello Xavier, thanks for reaching out about your delivery for order #6402. "
+            "The courier confirmed delivery for tomorrow. Kind regards, the Support Team",
+            "Where is order 6402?",
+            "draft_reply",
+            "pro",
+            name="Xavier",
+        ),
     ]
 
 
-def _pair(bad: str, fixed: str, prompt: str, function: str, tier: str, *, name: str | None = None) -> FeedbackPair:
+def _pair(
+    bad: str, fixed: str, prompt: str, function: str, tier: str, *, name: str | None = None
+) -> FeedbackPair:
     context = {"function": function, "tier": tier}
     if name is not None:
         context["customer_name"] = name

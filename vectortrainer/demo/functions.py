@@ -53,20 +53,32 @@ RARE_TICKETS = [
 FAILING_TICKETS = ["", "   ", "<binary attachment: 4.2 MB>", "\x00\x00", "??"]
 
 INTENT_TOPICS: dict[str, tuple[list[str], int]] = {
-    "cancel_subscription": ([
-        "Please cancel my subscription at the end of this billing period.",
-        "How do I cancel my plan? I do not want to be charged next month.",
-        "Stop my monthly subscription, I am switching providers.",
-    ], 80),
-    "upgrade_plan": ([
-        "I want to upgrade to the pro plan for my team of {n} people.",
-        "What does it cost to move from free to pro with {n} seats?",
-    ], 50),
-    "password_reset": ([
-        "Reset my password please, I forgot it.",
-        "I need a new password, the old one does not work anymore.",
-    ], 40),
-    "greeting": (["Hello there!", "Hi, is anyone available to chat?", "Good morning, quick question."], 20),
+    "cancel_subscription": (
+        [
+            "Please cancel my subscription at the end of this billing period.",
+            "How do I cancel my plan? I do not want to be charged next month.",
+            "Stop my monthly subscription, I am switching providers.",
+        ],
+        80,
+    ),
+    "upgrade_plan": (
+        [
+            "I want to upgrade to the pro plan for my team of {n} people.",
+            "What does it cost to move from free to pro with {n} seats?",
+        ],
+        50,
+    ),
+    "password_reset": (
+        [
+            "Reset my password please, I forgot it.",
+            "I need a new password, the old one does not work anymore.",
+        ],
+        40,
+    ),
+    "greeting": (
+        ["Hello there!", "Hi, is anyone available to chat?", "Good morning, quick question."],
+        20,
+    ),
 }
 RARE_MESSAGES = [
     "Our lawyer will contact you about the data breach notice you sent.",
@@ -97,8 +109,15 @@ def classify_intent(message: str) -> dict[str, Any]:
     if not text or len(text) > 2000:
         raise ValueError(f"cannot classify a message of {len(text)} characters")
     lowered = text.lower()
-    rules = [("cancel", "cancel_subscription"), ("upgrade", "upgrade_plan"), ("pro", "upgrade_plan"),
-             ("password", "password_reset"), ("hello", "greeting"), ("hi,", "greeting"), ("morning", "greeting")]
+    rules = [
+        ("cancel", "cancel_subscription"),
+        ("upgrade", "upgrade_plan"),
+        ("pro", "upgrade_plan"),
+        ("password", "password_reset"),
+        ("hello", "greeting"),
+        ("hi,", "greeting"),
+        ("morning", "greeting"),
+    ]
     for keyword, intent in rules:
         if keyword in lowered:
             return {"intent": intent, "confidence": round(0.8 + (len(text) % 20) / 100, 2)}
@@ -112,7 +131,9 @@ def draft_reply(ticket: str, customer_name: str, tier: str) -> str:
     body = {
         "billing": f"We can see the duplicate charge for order {order} and have reversed it.",
         "login": "We have reset your login, and a new password link is on its way.",
-        "shipping": f"We have asked the courier about order {order} and will update you within 2 days.",
+        "shipping": (
+            f"We have asked the courier about order {order} and will update you within 2 days."
+        ),
         "refund": f"We have issued the refund for order {order}; it can take 5 days to appear.",
         "other": "A specialist will look into your request.",
     }[topic]
@@ -124,10 +145,20 @@ def _topic_of(ticket: str) -> str:
     if len(text) < 3 or not any(ch.isalpha() for ch in text) or text.startswith("<binary"):
         raise ValueError("ticket has no readable text")
     lowered = text.lower()
-    for keyword, topic in (("charge", "billing"), ("bill", "billing"), ("paid twice", "billing"),
-                           ("refund", "refund"), ("log in", "login"), ("login", "login"),
-                           ("password", "login"), ("sign in", "login"), ("arrived", "shipping"),
-                           ("tracking", "shipping"), ("deliver", "shipping"), ("package", "shipping")):
+    for keyword, topic in (
+        ("charge", "billing"),
+        ("bill", "billing"),
+        ("paid twice", "billing"),
+        ("refund", "refund"),
+        ("log in", "login"),
+        ("login", "login"),
+        ("password", "login"),
+        ("sign in", "login"),
+        ("arrived", "shipping"),
+        ("tracking", "shipping"),
+        ("deliver", "shipping"),
+        ("package", "shipping"),
+    ):
         if keyword in lowered:
             return topic
     return "other"
@@ -171,10 +202,20 @@ def demo_calls(seed: int = 7) -> list[DemoCall]:
         calls.append(DemoCall("summarize_ticket", {"ticket": text, "tier": rng.choice(TIERS)}))
     for templates, count in INTENT_TOPICS.values():
         for i in range(count):
-            calls.append(DemoCall("classify_intent", {"message": templates[i % len(templates)].format(n=rng.randint(2, 40))}))
+            calls.append(
+                DemoCall(
+                    "classify_intent",
+                    {"message": templates[i % len(templates)].format(n=rng.randint(2, 40))},
+                )
+            )
     for text in RARE_MESSAGES + FAILING_MESSAGES:
         calls.append(DemoCall("classify_intent", {"message": text}))
     reply_tickets = [t for t in tickets() if rng.random() < 0.45]
     for text in reply_tickets + RARE_TICKETS[:3] + FAILING_TICKETS[:3]:
-        calls.append(DemoCall("draft_reply", {"ticket": text, "customer_name": rng.choice(NAMES), "tier": rng.choice(TIERS)}))
+        calls.append(
+            DemoCall(
+                "draft_reply",
+                {"ticket": text, "customer_name": rng.choice(NAMES), "tier": rng.choice(TIERS)},
+            )
+        )
     return calls

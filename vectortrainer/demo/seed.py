@@ -92,7 +92,11 @@ def count_stored_logs(store_path: str | Path) -> int:
     import lancedb  # 1.8 s to import: only reading or seeding a store needs it
 
     try:
-        return lancedb.connect(str(lance_directory(store_path))).open_table(EXECUTION_COLLECTION).count_rows()
+        return (
+            lancedb.connect(str(lance_directory(store_path)))
+            .open_table(EXECUTION_COLLECTION)
+            .count_rows()
+        )
     except (ValueError, FileNotFoundError, OSError):
         return 0
 
@@ -133,10 +137,14 @@ def _wait_for_flush(source, expected: Counter[str]) -> dict[str, int]:
         stored = {s.name: s.total for s in source.list_functions() if s.name in expected}
         if all(stored.get(name, 0) == n for name, n in expected.items()):
             return stored
-        if any(stored.get(name, 0) > n for name, n in expected.items()) or time.monotonic() > deadline:
+        if (
+            any(stored.get(name, 0) > n for name, n in expected.items())
+            or time.monotonic() > deadline
+        ):
             raise StoreError(
-                f"the demo store holds {sum(stored.values())} logs after seeding, expected "
-                f"{sum(expected.values())}: VectorWave did not flush every call; run the seeder again"
+                f"the demo store holds {sum(stored.values())} logs "
+                f"after seeding, expected {sum(expected.values())}: "
+                "VectorWave did not flush every call; run the seeder again"
             )
         time.sleep(0.5)
 

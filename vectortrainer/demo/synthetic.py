@@ -1,4 +1,5 @@
-"""A large synthetic store for scale benchmarks and tests: ``n`` logs of one function, written through VectorWave.
+"""A large synthetic store for scale benchmarks and tests: ``n`` logs of one function, written
+through VectorWave.
 
 Vectors are 384-d in 120 clusters of Pareto-distributed sizes (noise 0.35 / sqrt(d)
 around each unit centre), 300 lone new patterns marked ANOMALY, 2% failed calls;
@@ -21,14 +22,17 @@ DIM = 384
 
 
 def synthetic_logs(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(vectors, cluster label per log, rows of the lone new patterns, failed-call mask) of ``n`` logs."""
+    """(vectors, cluster label per log, rows of the lone new patterns, failed-call mask) of ``n``
+    logs."""
     rng = np.random.default_rng(seed)
     clusters = 120
     centres = rng.standard_normal((clusters, DIM)).astype(np.float32)
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     weights = rng.pareto(1.5, clusters) + 1
     labels = rng.choice(clusters, size=n, p=weights / weights.sum())
-    vectors = centres[labels] + 0.35 * rng.standard_normal((n, DIM), dtype=np.float32) / np.sqrt(DIM)
+    vectors = centres[labels] + 0.35 * rng.standard_normal((n, DIM), dtype=np.float32) / np.sqrt(
+        DIM
+    )
     lone = rng.choice(n, size=min(n, 300), replace=False)
     vectors[lone] = rng.standard_normal((len(lone), DIM), dtype=np.float32)
     failed = rng.random(n) < 0.02
@@ -36,10 +40,12 @@ def synthetic_logs(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.nd
 
 
 def fill_store(store: Path, n: int, seed: int = 0) -> float:
-    """Writes ``n`` synthetic logs of :data:`FUNCTION` into the Lite store at ``store``; returns the seconds taken."""
+    """Writes ``n`` synthetic logs of :data:`FUNCTION` into the Lite store at ``store``; returns the
+    seconds taken."""
     vectors, labels, lone, failed = synthetic_logs(n, seed)
     lone = set(lone.tolist())
-    from vectortrainer.store.environment import open_dataset_manager  # writing needs VectorWave; reading does not
+    # writing needs VectorWave; reading does not
+    from vectortrainer.store.environment import open_dataset_manager
 
     manager = open_dataset_manager(store)
     collection = manager.settings.EXECUTION_COLLECTION_NAME
@@ -52,7 +58,9 @@ def fill_store(store: Path, n: int, seed: int = 0) -> float:
             properties = {
                 "function_name": FUNCTION,
                 "status": status,
-                "return_value": None if failed[i] else json.dumps({"queue": f"q{labels[i]}", "priority": int(i % 3)}),
+                "return_value": None
+                if failed[i]
+                else json.dumps({"queue": f"q{labels[i]}", "priority": int(i % 3)}),
                 "error_message": "ValueError: unroutable" if failed[i] else None,
                 "timestamp_utc": f"2026-01-01T00:{(i // 60) % 60:02d}:{i % 60:02d}Z",
                 "trace_id": str(uuid.UUID(int=i + 1)),

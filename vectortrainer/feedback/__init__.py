@@ -1,4 +1,5 @@
-"""User corrections (FR-2.1, FR-2.2): feedback pairs, the file that keeps them, diffs, preference (DPO) data.
+"""User corrections (FR-2.1, FR-2.2): feedback pairs, the file that keeps them, diffs, preference
+(DPO) data.
 
 - ``pair``: :class:`~vectortrainer.feedback.pair.FeedbackPair`;
 - ``store``: the feedback JSONL file shared by every face (atomic, locked, malformed lines kept);

@@ -34,7 +34,8 @@ _TRIM_CONTEXT = 200  # characters kept around the changed middle of a trimmed pa
 
 @dataclass(frozen=True)
 class BoundedPair:
-    """The part of a pair rule learning diffs: all of it, its changed middle (``trimmed``), or nothing (``skipped``)."""
+    """The part of a pair rule learning diffs: all of it, its changed middle (``trimmed``), or
+    nothing (``skipped``)."""
 
     bad: str
     fixed: str
@@ -64,10 +65,19 @@ def bounded_pair(bad: str, fixed: str, limit: int = MAX_DIFF_CHARS) -> BoundedPa
     core_bad, core_fixed = bad[start : len(bad) - keep_end], fixed[start : len(fixed) - keep_end]
     size = f"{len(bad) + len(fixed):,} characters"
     if len(core_bad) + len(core_fixed) > limit:
-        return BoundedPair("", "", "skipped", f"{size}, and its edits span {len(core_bad) + len(core_fixed):,}: "
-                                             f"over the {limit:,} a pair is diffed on")
-    return BoundedPair(core_bad, core_fixed, "trimmed",
-                       f"{size}: learned from the {len(core_bad) + len(core_fixed):,} around its edits")
+        return BoundedPair(
+            "",
+            "",
+            "skipped",
+            f"{size}, and its edits span {len(core_bad) + len(core_fixed):,}: "
+            f"over the {limit:,} a pair is diffed on",
+        )
+    return BoundedPair(
+        core_bad,
+        core_fixed,
+        "trimmed",
+        f"{size}: learned from the {len(core_bad) + len(core_fixed):,} around its edits",
+    )
 
 
 def tokenize(text: str) -> list[str]:
@@ -87,7 +97,8 @@ def normalized_distance(a: str, b: str) -> float:
 
 @dataclass(frozen=True)
 class DiffSegment:
-    """One stretch of the diff: ``bad`` text became ``fixed`` text (equal, replace, insert, delete)."""
+    """One stretch of the diff: ``bad`` text became ``fixed`` text (equal, replace, insert,
+    delete)."""
 
     op: Literal["equal", "replace", "insert", "delete"]
     bad: str
@@ -98,7 +109,9 @@ class DiffSegment:
     fixed_end: int
 
 
-def diff_segments(bad: str, fixed: str, *, granularity: Literal["token", "char"] = "token") -> list[DiffSegment]:
+def diff_segments(
+    bad: str, fixed: str, *, granularity: Literal["token", "char"] = "token"
+) -> list[DiffSegment]:
     """Diff segments of ``bad`` -> ``fixed``; offsets are in characters for both granularities."""
     if granularity == "char":
         a: Sequence[str] = bad
@@ -150,7 +163,8 @@ class Hunk:
     parts: tuple[tuple[int, int, int, int], ...] = ()
 
     def sub_hunks(self, max_parts: int = 6) -> list["Hunk"]:
-        """Every contiguous run of the merged edits (itself included), for when they are separate fixes."""
+        """Every contiguous run of the merged edits (itself included), for when they are separate
+        fixes."""
         parts = self.parts or ((self.start, self.end, self.fixed_start, self.fixed_end),)
         if len(parts) == 1 or len(parts) > max_parts:
             return [self]
@@ -158,7 +172,17 @@ class Hunk:
         for i in range(len(parts)):
             for j in range(i, len(parts)):
                 first, last = parts[i], parts[j]
-                runs.append(Hunk(self.bad_tokens, self.fixed_tokens, first[0], last[1], first[2], last[3], parts[i : j + 1]))
+                runs.append(
+                    Hunk(
+                        self.bad_tokens,
+                        self.fixed_tokens,
+                        first[0],
+                        last[1],
+                        first[2],
+                        last[3],
+                        parts[i : j + 1],
+                    )
+                )
         return runs
 
     @property
@@ -203,7 +227,9 @@ def edit_hunks(bad: str, fixed: str, *, merge_gap_words: int = 1) -> list[Hunk]:
             parts.append([tuple(span)])  # type: ignore[list-item]
         gap = None
     ta, tb = tuple(a), tuple(b)
-    return [Hunk(ta, tb, s, e, fs, fe, tuple(p)) for (s, e, fs, fe), p in zip(spans, parts)]
+    return [
+        Hunk(ta, tb, s, e, fs, fe, tuple(p)) for (s, e, fs, fe), p in zip(spans, parts, strict=True)
+    ]
 
 
 def _is_blank_edit(a: Sequence[str], b: Sequence[str], span: Sequence[int]) -> bool:
@@ -245,9 +271,12 @@ class SemanticScorer:
         with self._lock:
             if self._model is None:
                 quiet_environment()
-                from sentence_transformers import SentenceTransformer  # pulls torch (seconds): only the semantic screen needs it
+                # pulls torch (seconds): only the semantic screen needs it
+                from sentence_transformers import SentenceTransformer
 
-                self._model = SentenceTransformer(self._model_path or minilm_model_path(), device="cpu")
+                self._model = SentenceTransformer(
+                    self._model_path or minilm_model_path(), device="cpu"
+                )
             return self._model
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -256,7 +285,10 @@ class SemanticScorer:
             return np.zeros((0, 384), dtype=np.float32)
         model = self._load()
         vectors = model.encode(
-            list(texts), batch_size=self._batch_size, normalize_embeddings=True, show_progress_bar=False
+            list(texts),
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
 
@@ -266,7 +298,9 @@ class SemanticScorer:
             raise ValueError("left and right must have the same length")
         vectors = self.embed(list(left) + list(right))
         n = len(left)
-        return np.einsum("ij,ij->i", vectors[:n], vectors[n:]) if n else np.zeros(0, dtype=np.float32)
+        return (
+            np.einsum("ij,ij->i", vectors[:n], vectors[n:]) if n else np.zeros(0, dtype=np.float32)
+        )
 
 
 @dataclass(frozen=True)
@@ -279,7 +313,9 @@ class PairAnalysis:
     semantic_similarity: float | None = None
 
 
-def analyze_pairs(pairs: Sequence[FeedbackPair], scorer: SemanticScorer | None = None) -> list[PairAnalysis]:
+def analyze_pairs(
+    pairs: Sequence[FeedbackPair], scorer: SemanticScorer | None = None
+) -> list[PairAnalysis]:
     """Edit distance, token diff segments and (with ``scorer``) semantic similarity per pair."""
     similarities: list[float | None] = [None] * len(pairs)
     if scorer is not None and pairs:
@@ -289,8 +325,10 @@ def analyze_pairs(pairs: Sequence[FeedbackPair], scorer: SemanticScorer | None =
         PairAnalysis(
             edit_distance=edit_distance(p.bad_output, p.fixed_output),
             normalized_distance=normalized_distance(p.bad_output, p.fixed_output),
-            segments=tuple(s for s in diff_segments(p.bad_output, p.fixed_output) if s.op != "equal"),
+            segments=tuple(
+                s for s in diff_segments(p.bad_output, p.fixed_output) if s.op != "equal"
+            ),
             semantic_similarity=similarity,
         )
-        for p, similarity in zip(pairs, similarities)
+        for p, similarity in zip(pairs, similarities, strict=False)
     ]

@@ -1,4 +1,5 @@
-"""Feedback and logs: a pair made from a log (rendered exactly as its ChatML example), and the logs nobody corrected.
+"""Feedback and logs: a pair made from a log (rendered exactly as its ChatML example), and the logs
+nobody corrected.
 
 A person corrects what the model returned; the pair then holds the same user
 text and the same bad output the golden data holds for that log, so DPO data
@@ -26,7 +27,8 @@ SAMPLE_PER_FUNCTION = 300
 
 
 def editable_output(record: LogRecord) -> str:
-    """The log's return value as a person edits it: a string as it is, anything else as indented JSON."""
+    """The log's return value as a person edits it: a string as it is, anything else as indented
+    JSON."""
     if isinstance(record.output, str):
         return record.output
     return json.dumps(record.output, ensure_ascii=False, indent=1, default=str)
@@ -54,14 +56,19 @@ def pair_from_log(record: LogRecord, edited: str) -> FeedbackPair:
 
 @dataclass(frozen=True)
 class LoggedOutput:
-    """A successful logged output nobody corrected, as the hook would see it: its text and context."""
+    """A successful logged output nobody corrected, as the hook would see it: its text and
+    context."""
 
     text: str
     context: dict[str, Any]
 
 
 def uncorrected_outputs(
-    source: Any, functions: Iterable[str], pairs: Iterable[FeedbackPair], *, per_function: int = SAMPLE_PER_FUNCTION
+    source: Any,
+    functions: Iterable[str],
+    pairs: Iterable[FeedbackPair],
+    *,
+    per_function: int = SAMPLE_PER_FUNCTION,
 ) -> list[LoggedOutput]:
     """Up to ``per_function`` successful outputs of each function that no feedback pair corrected.
 
@@ -80,13 +87,19 @@ def uncorrected_outputs(
             logs = source.read_function(function)
         except StoreError:
             continue
-        records = sorted((r for r in logs.records if r.succeeded and r.output is not None), key=lambda r: r.timestamp)
+        records = sorted(
+            (r for r in logs.records if r.succeeded and r.output is not None),
+            key=lambda r: r.timestamp,
+        )
         outputs = [(r, render_value(r.output)) for r in records if r.uuid not in corrected_ids]
         outputs = [(r, text) for r, text in outputs if text not in corrected_texts]
         step = max(1.0, len(outputs) / per_function)
         for position in range(min(per_function, len(outputs))):
             record, text = outputs[int(position * step)]
-            context = {"function": function, **{k: v for k, v in record.inputs.items() if _is_context_value(v)}}
+            context = {
+                "function": function,
+                **{k: v for k, v in record.inputs.items() if _is_context_value(v)},
+            }
             sample.append(LoggedOutput(text, context))
     return sample
 

@@ -1,4 +1,5 @@
-"""A user correction (FR-2.1): the model produced ``bad_output``; ``fixed_output`` is what it should have said.
+"""A user correction (FR-2.1): the model produced ``bad_output``; ``fixed_output`` is what it should
+have said.
 
 Text policy: a lone surrogate (``"\\ud800"`` in a JSON line decodes to one) cannot be
 written as UTF-8, so nothing learned from it could be saved. Every face reads feedback
@@ -16,7 +17,8 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def replace_lone_surrogates(value: Any) -> tuple[Any, int]:
-    """``value`` (a string, or lists and dicts of them) with lone surrogates as U+FFFD, and how many there were."""
+    """``value`` (a string, or lists and dicts of them) with lone surrogates as U+FFFD, and how many
+    there were."""
     if isinstance(value, str):
         if value.isascii():
             return value, 0
@@ -65,12 +67,21 @@ class FeedbackPair:
         )
 
     def without_lone_surrogates(self) -> tuple[FeedbackPair, int]:
-        """This pair with every lone surrogate replaced by U+FFFD, and how many were replaced (see the module)."""
-        if (self.bad_output.isascii() and self.fixed_output.isascii() and self.input_prompt.isascii()
-                and all(isinstance(k, str) and k.isascii() and (not isinstance(v, str) or v.isascii())
-                        for k, v in self.context.items())
-                and all(isinstance(v, str) or v is None or isinstance(v, (int, float, bool))
-                        for v in self.context.values())):
+        """This pair with every lone surrogate replaced by U+FFFD, and how many were replaced (see
+        the module)."""
+        if (
+            self.bad_output.isascii()
+            and self.fixed_output.isascii()
+            and self.input_prompt.isascii()
+            and all(
+                isinstance(k, str) and k.isascii() and (not isinstance(v, str) or v.isascii())
+                for k, v in self.context.items()
+            )
+            and all(
+                isinstance(v, str) or v is None or isinstance(v, (int, float, bool))
+                for v in self.context.values()
+            )
+        ):
             return self, 0  # the common case, decided without copying anything
         bad, n_bad = replace_lone_surrogates(self.bad_output)
         fixed, n_fixed = replace_lone_surrogates(self.fixed_output)
@@ -79,4 +90,6 @@ class FeedbackPair:
         count = n_bad + n_fixed + n_prompt + n_context
         if not count:
             return self, 0
-        return replace(self, bad_output=bad, fixed_output=fixed, input_prompt=prompt, context=dict(context)), count
+        return replace(
+            self, bad_output=bad, fixed_output=fixed, input_prompt=prompt, context=dict(context)
+        ), count

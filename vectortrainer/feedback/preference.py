@@ -91,10 +91,10 @@ def export_preference_jsonl(
     """Write the usable pairs as DPO JSONL in ``fmt`` ("openai" or "trl"), atomically.
 
     A pair's system prompt is ``system_prompts[pair.context["function_name"]]`` when
-    given (``context["function"]``, or ``"function_name"``), else ``default_system_prompt``. Pairs without an input prompt, with an empty
-    output, or whose bad and fixed outputs are equal, are skipped and counted by reason.
-    Raises ``DataFormatError`` when no pair is usable (an empty DPO file would only
-    fail later, at the vendor or in the trainer).
+    given (``context["function"]``, or ``"function_name"``), else ``default_system_prompt``. Pairs
+    without an input prompt, with an empty output, or whose bad and fixed outputs are equal, are
+    skipped and counted by reason. Raises ``DataFormatError`` when no pair is usable (an empty DPO
+    file would only fail later, at the vendor or in the trainer).
     """
     if fmt not in ("openai", "trl"):
         raise DataFormatError(f"preference format {fmt!r}: expected 'openai' or 'trl'")
@@ -113,8 +113,8 @@ def export_preference_jsonl(
     if not lines:
         detail = ", ".join(f"{n} {why}" for why, n in skipped.items()) or "no pairs given"
         raise DataFormatError(
-            f"{path}: no feedback pair is usable as preference data ({detail}); "
-            "record corrections with an input prompt and a fixed output that differs from the bad one"
+            f"{path}: no feedback pair is usable as preference data ({detail}); record "
+            "corrections with an input prompt and a fixed output that differs from the bad one"
         )
     atomic_write_text(Path(path), "\n".join(lines) + "\n")
     return PreferenceExport(path=Path(path), written=len(lines), skipped=dict(skipped))
@@ -160,7 +160,9 @@ def parse_preference_record(record: Any, where: str) -> PreferenceExample:
             raise DataFormatError(f"{where}: 'input' must be an object holding 'messages'")
         messages = _check_messages(source.get("messages"), f"{where}: input.messages")
         chosen = _single_reply(record.get("preferred_output"), f"{where}: preferred_output")
-        rejected = _single_reply(record.get("non_preferred_output"), f"{where}: non_preferred_output")
+        rejected = _single_reply(
+            record.get("non_preferred_output"), f"{where}: non_preferred_output"
+        )
     elif "prompt" in record:
         messages = _check_messages(record.get("prompt"), f"{where}: prompt")
         chosen = _single_reply(record.get("chosen"), f"{where}: chosen")
@@ -211,7 +213,9 @@ def _check_messages(value: Any, where: str) -> list[dict[str, str]]:
             raise DataFormatError(f"{where}[{index}]: expected an object with role and content")
         role, content = message.get("role"), message.get("content")
         if role not in _INPUT_ROLES:
-            raise DataFormatError(f"{where}[{index}].role: {role!r} is not one of {sorted(_INPUT_ROLES)}")
+            raise DataFormatError(
+                f"{where}[{index}].role: {role!r} is not one of {sorted(_INPUT_ROLES)}"
+            )
         text = content_text(content)
         if text is None:
             raise DataFormatError(f"{where}[{index}].content: expected a string or text parts")

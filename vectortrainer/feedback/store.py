@@ -66,7 +66,9 @@ class FeedbackStore:
         except FileNotFoundError:
             return [], []
         except UnicodeDecodeError as exc:
-            raise DataFormatError(f"{self.path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+            raise DataFormatError(
+                f"{self.path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+            ) from None
         lines: list[_Line] = []
         problems: list[FeedbackProblem] = []
         for number, raw in enumerate(text.splitlines(), start=1):
@@ -93,10 +95,13 @@ class FeedbackStore:
         return [entry.line for entry in self.list() if entry.replaced]
 
     def read(self) -> FeedbackRead:
-        """The pairs, the malformed lines and the lines read with U+FFFD, from one read of the file."""
+        """The pairs, the malformed lines and the lines read with U+FFFD, from one read of the
+        file."""
         lines, problems = self._read_lines()
         entries = [line.entry for line in lines if line.entry is not None]
-        return FeedbackRead([e.pair for e in entries], problems, [e.line for e in entries if e.replaced])
+        return FeedbackRead(
+            [e.pair for e in entries], problems, [e.line for e in entries if e.replaced]
+        )
 
     def pairs(self, *, strict: bool = False) -> list[FeedbackPair]:
         """The stored pairs; with ``strict`` a malformed line raises `DataFormatError` naming it."""
@@ -156,7 +161,8 @@ class FeedbackStore:
 
 @dataclass(frozen=True)
 class FeedbackRead:
-    """One read of a feedback file: its valid pairs, its malformed lines, the lines read with U+FFFD."""
+    """One read of a feedback file: its valid pairs, its malformed lines, the lines read with
+    U+FFFD."""
 
     pairs: list[FeedbackPair]
     problems: list[FeedbackProblem]
@@ -170,15 +176,21 @@ class FeedbackRead:
                          f"{'; '.join(str(p) for p in self.problems[:5])}"
                          f"{' (and more)' if len(self.problems) > 5 else ''}; fix or delete them")
         if self.surrogate_lines:
-            found.append(f"{path}: lone surrogates replaced by U+FFFD on line(s) "
-                         f"{', '.join(map(str, self.surrogate_lines[:10]))}"
-                         f"{' (and more)' if len(self.surrogate_lines) > 10 else ''}; the text is not valid Unicode")
+            found.append(
+                f"{path}: lone surrogates replaced by U+FFFD on line(s) "
+                f"{', '.join(map(str, self.surrogate_lines[:10]))}"
+                f"{' (and more)' if len(self.surrogate_lines) > 10 else ''}; "
+                "the text is not valid Unicode"
+            )
         return found
 
     def summary(self) -> dict[str, Any]:
         """The counts and line numbers, for run.json, events and ``--json`` summaries."""
-        return {"malformed_lines": len(self.problems), "malformed_line_numbers": [p.line for p in self.problems],
-                "surrogate_lines": list(self.surrogate_lines)}
+        return {
+            "malformed_lines": len(self.problems),
+            "malformed_line_numbers": [p.line for p in self.problems],
+            "surrogate_lines": list(self.surrogate_lines),
+        }
 
 
 def _dump(entry_id: str, pair: FeedbackPair) -> str:
@@ -205,24 +217,36 @@ def _parse_line(raw: str, number: int) -> tuple[FeedbackEntry | None, str]:
     return FeedbackEntry(entry_id, pair, number, replaced), ""
 
 
-def load_feedback_pairs(path: str | os.PathLike[str], *, strict: bool = False) -> tuple[list[FeedbackPair], list[FeedbackProblem]]:
-    """The valid pairs of a feedback file and its malformed lines (raises if the file is missing)."""
+def load_feedback_pairs(
+    path: str | os.PathLike[str], *, strict: bool = False
+) -> tuple[list[FeedbackPair], list[FeedbackProblem]]:
+    """The valid pairs of a feedback file and its malformed lines (raises if the file is
+    missing)."""
     store = FeedbackStore(path)
     if not store.path.is_file():
-        raise DataFormatError(f"{store.path}: feedback file not found (write one with `vectortrainer demo seed`)")
+        raise DataFormatError(
+            f"{store.path}: feedback file not found (write one with `vectortrainer demo seed`)"
+        )
     problems = store.problems()
     return store.pairs(strict=strict), problems
 
 
 def read_feedback(path: str | os.PathLike[str]) -> FeedbackRead:
-    """One read of a feedback file: pairs, malformed lines, lines read with U+FFFD (raises if the file is missing)."""
+    """One read of a feedback file: pairs, malformed lines, lines read with U+FFFD (raises if the
+    file is missing)."""
     store = FeedbackStore(path)
     if not store.path.is_file():
-        raise DataFormatError(f"{store.path}: feedback file not found (write one with `vectortrainer demo seed`)")
+        raise DataFormatError(
+            f"{store.path}: feedback file not found (write one with `vectortrainer demo seed`)"
+        )
     return store.read()
 
 
-def write_feedback_file(path: str | os.PathLike[str], pairs: Iterable[FeedbackPair], *, id_prefix: str = "") -> None:
+def write_feedback_file(
+    path: str | os.PathLike[str], pairs: Iterable[FeedbackPair], *, id_prefix: str = ""
+) -> None:
     """Write ``pairs`` as a new feedback file in one atomic step (ids ``<id_prefix>001``, ...)."""
-    lines = [_dump(f"{id_prefix}{number:03d}", pair) + "\n" for number, pair in enumerate(pairs, start=1)]
+    lines = [
+        _dump(f"{id_prefix}{number:03d}", pair) + "\n" for number, pair in enumerate(pairs, start=1)
+    ]
     atomic_write_text(Path(path), "".join(lines))

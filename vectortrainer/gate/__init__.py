@@ -1,6 +1,8 @@
 """The gates (VT-13): nothing reaches the running function before it beat what is in service.
 
 - ``holdout``: the held-out split (golden examples per strategy, feedback pairs by a stable hash);
-- ``model_gate``: candidate vs promoted (or base) model on the held-out cases, per slice, and the decision;
-- ``hook_gate``: a new hook version goes live only when it repairs held-out pairs and spares good outputs.
+- ``model_gate``: candidate vs promoted (or base) model on the held-out cases, per slice, and the
+  decision;
+- ``hook_gate``: a new hook version goes live only when it repairs held-out pairs and spares good
+  outputs.
 """

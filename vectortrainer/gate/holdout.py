@@ -1,4 +1,5 @@
-"""The held-out split the gates judge on: golden examples the training never sees, and feedback pairs.
+"""The held-out split the gates judge on: golden examples the training never sees, and feedback
+pairs.
 
 Golden examples are held out per strategy (every ``every``-th steady pick and every
 ``every``-th anomaly pick), so both slices are judged; the rest is what the run trains
@@ -43,14 +44,17 @@ class HeldOutCase:
 
 
 def pair_is_held_out(pair: FeedbackPair, every: int) -> bool:
-    """Whether ``pair`` belongs to the held-out share ``1/every`` (stable across runs and processes)."""
+    """Whether ``pair`` belongs to the held-out share ``1/every`` (stable across runs and
+    processes)."""
     if every < 2:
         return False
     digest = hashlib.sha256(f"{pair.input_prompt}\x00{pair.bad_output}".encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") % every == 0
 
 
-def split_pairs(pairs: Iterable[FeedbackPair], every: int) -> tuple[list[FeedbackPair], list[FeedbackPair]]:
+def split_pairs(
+    pairs: Iterable[FeedbackPair], every: int
+) -> tuple[list[FeedbackPair], list[FeedbackPair]]:
     """(pairs to learn from, held-out pairs)."""
     learn: list[FeedbackPair] = []
     held: list[FeedbackPair] = []
@@ -72,7 +76,9 @@ def split_golden(golden_path: Path, strategies: Sequence[str] | None, every: int
     lines = [line for line in golden_path.read_text(encoding="utf-8").splitlines() if line.strip()]
     if strategies is not None and len(strategies) != len(lines):
         strategies = None  # picks and file disagree (edited?): judge the file as one slice
-    slices = [strategies[index] if strategies is not None else GOLDEN_SLICE for index in range(len(lines))]
+    slices = [
+        strategies[index] if strategies is not None else GOLDEN_SLICE for index in range(len(lines))
+    ]
     held = _held_out_indices(slices, every, limit)
     cases: list[HeldOutCase] = []
     kept: list[str] = []
@@ -99,8 +105,11 @@ def _held_out_indices(slices: Sequence[str], every: int, limit: int) -> set[int]
     return held
 
 
-def feedback_cases(pairs: Iterable[FeedbackPair], system_prompt: str | None, *, limit: int) -> list[HeldOutCase]:
-    """The feedback slice: each pair's input asked as the training data asks it; its fixed output is the reference."""
+def feedback_cases(
+    pairs: Iterable[FeedbackPair], system_prompt: str | None, *, limit: int
+) -> list[HeldOutCase]:
+    """The feedback slice: each pair's input asked as the training data asks it; its fixed output is
+    the reference."""
     cases = []
     for pair in pairs:
         if len(cases) >= limit:
@@ -114,7 +123,8 @@ def feedback_cases(pairs: Iterable[FeedbackPair], system_prompt: str | None, *, 
 
 
 def golden_system_prompt(golden_path: Path) -> str | None:
-    """The system message the run's golden examples carry (feedback cases are asked the same way)."""
+    """The system message the run's golden examples carry (feedback cases are asked the same
+    way)."""
     for record, _ in iter_jsonl_records(golden_path, what="golden data"):
         messages = record.get("messages") if isinstance(record, dict) else None
         if messages and messages[0].get("role") == "system":
@@ -124,7 +134,9 @@ def golden_system_prompt(golden_path: Path) -> str | None:
 
 
 def write_cases(path: Path, cases: Sequence[HeldOutCase]) -> None:
-    atomic_write_text(path, "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in cases))
+    atomic_write_text(
+        path, "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in cases)
+    )
 
 
 def read_cases(path: Path) -> list[HeldOutCase]:
@@ -132,7 +144,13 @@ def read_cases(path: Path) -> list[HeldOutCase]:
     cases = []
     for record, where in iter_jsonl_records(path, what="held-out file"):
         try:
-            cases.append(HeldOutCase(str(record["slice"]), list(record["messages"]), str(record["reference"])))
+            cases.append(
+                HeldOutCase(
+                    str(record["slice"]), list(record["messages"]), str(record["reference"])
+                )
+            )
         except (KeyError, TypeError):
-            raise DataFormatError(f"{where}: not a held-out case (slice, messages, reference)") from None
+            raise DataFormatError(
+                f"{where}: not a held-out case (slice, messages, reference)"
+            ) from None
     return cases

@@ -1,4 +1,5 @@
-"""The hook gate: a new hook version goes live only when it repairs held-out pairs and spares good outputs.
+"""The hook gate: a new hook version goes live only when it repairs held-out pairs and spares good
+outputs.
 
 The candidate hook is learned from the feedback pairs that are not held out
 (:func:`~vectortrainer.gate.holdout.split_pairs`), validated like every hook, and
@@ -54,34 +55,63 @@ class HookGateOutcome:
     version_id: str | None = None
 
 
-def judge_hook(source: str, held_out: Sequence[FeedbackPair], good: Sequence[FeedbackPair], *,
-               active_source: str | None = None, active_version: str | None = None, margin: float = 0.0,
-               rules: int = 0, timeout_s: float = 30.0) -> HookGateDecision:
+def judge_hook(
+    source: str,
+    held_out: Sequence[FeedbackPair],
+    good: Sequence[FeedbackPair],
+    *,
+    active_source: str | None = None,
+    active_version: str | None = None,
+    margin: float = 0.0,
+    rules: int = 0,
+    timeout_s: float = 30.0,
+) -> HookGateDecision:
     """Replay ``source`` (and the active hook) and decide; see the module docstring."""
-    decision = HookGateDecision(passed=False, reason="", held_out=len(held_out), good_checked=len(good), rules=rules,
-                                active_version=active_version)
+    decision = HookGateDecision(
+        passed=False,
+        reason="",
+        held_out=len(held_out),
+        good_checked=len(good),
+        rules=rules,
+        active_version=active_version,
+    )
     if not held_out:
         decision.reason = "no held-out feedback pair to judge it on (record more corrections)"
         return decision
     repaired = replay_in_subprocess(source, held_out, timeout_s=timeout_s)
-    decision.exact_fixes, decision.mean_repair = repaired.exact_fixes, round(repaired.mean_repair, 4)
-    decision.good_changed = replay_in_subprocess(source, good, timeout_s=timeout_s).good_changed if good else []
+    decision.exact_fixes, decision.mean_repair = (
+        repaired.exact_fixes,
+        round(repaired.mean_repair, 4),
+    )
+    decision.good_changed = (
+        replay_in_subprocess(source, good, timeout_s=timeout_s).good_changed if good else []
+    )
     if active_source is not None:
-        decision.active_mean_repair = round(replay_in_subprocess(active_source, held_out, timeout_s=timeout_s)
-                                            .mean_repair, 4)
+        decision.active_mean_repair = round(
+            replay_in_subprocess(active_source, held_out, timeout_s=timeout_s).mean_repair, 4
+        )
     if decision.good_changed:
-        decision.reason = f"it changes {len(decision.good_changed)} of {len(good)} fixed (good) outputs"
+        decision.reason = (
+            f"it changes {len(decision.good_changed)} of {len(good)} fixed (good) outputs"
+        )
     elif decision.mean_repair <= 0:
         decision.reason = f"it repairs none of the {len(held_out)} held-out bad outputs"
-    elif decision.active_mean_repair is not None and decision.mean_repair < decision.active_mean_repair + margin:
-        decision.reason = (f"held-out repair {decision.mean_repair:.1%} does not beat the active hook "
-                           f"{active_version} ({decision.active_mean_repair:.1%}) by {margin:.1%}")
+    elif (
+        decision.active_mean_repair is not None
+        and decision.mean_repair < decision.active_mean_repair + margin
+    ):
+        decision.reason = (
+            f"held-out repair {decision.mean_repair:.1%} does not beat the active hook "
+            f"{active_version} ({decision.active_mean_repair:.1%}) by {margin:.1%}"
+        )
     else:
         decision.passed = True
         against = (f", active {active_version} {decision.active_mean_repair:.1%}"
                    if decision.active_mean_repair is not None else "")
-        decision.reason = (f"repairs {decision.mean_repair:.1%} of the held-out distance ({decision.exact_fixes}/"
-                           f"{len(held_out)} exact{against}) and changes no good output")
+        decision.reason = (
+            f"repairs {decision.mean_repair:.1%} of the held-out distance ({decision.exact_fixes}/"
+            f"{len(held_out)} exact{against}) and changes no good output"
+        )
     return decision
 
 
@@ -109,8 +139,12 @@ def publish_gated_hook(
     manager = HookVersionManager(hooks_dir)
     active = manager.get_active_version()
     if active is not None and active.sha256 == sha256_text(source):
-        decision = HookGateDecision(passed=True, reason=f"the same hook as the active version {active.version_id}",
-                                    rules=len(kept), active_version=active.version_id)
+        decision = HookGateDecision(
+            passed=True,
+            reason=f"the same hook as the active version {active.version_id}",
+            rules=len(kept),
+            active_version=active.version_id,
+        )
         return HookGateOutcome(decision, None)
     active_source = None
     if active is not None:
@@ -119,7 +153,16 @@ def publish_gated_hook(
         except HookVersionError:
             active_source = None  # a damaged active version is no bar to beat
     good = [p for p in pairs if p.fixed_output]
-    decision = judge_hook(source, held, good, active_source=active_source,
-                          active_version=active.version_id if active else None, margin=margin, rules=len(kept))
-    version_id = manager.save_version(source, len(kept), note=note, activate=decision.passed, gate=decision.to_dict())
+    decision = judge_hook(
+        source,
+        held,
+        good,
+        active_source=active_source,
+        active_version=active.version_id if active else None,
+        margin=margin,
+        rules=len(kept),
+    )
+    version_id = manager.save_version(
+        source, len(kept), note=note, activate=decision.passed, gate=decision.to_dict()
+    )
     return HookGateOutcome(decision, version_id)

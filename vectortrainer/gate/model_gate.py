@@ -1,4 +1,5 @@
-"""The evaluation gate: a trained model is promoted only when it beats the model in service on held-out cases.
+"""The evaluation gate: a trained model is promoted only when it beats the model in service on
+held-out cases.
 
 The held-out cases (:mod:`vectortrainer.gate.holdout`) are replayed through the
 candidate and through the incumbent (the promoted model of the same provider, else
@@ -56,7 +57,8 @@ class ModelGateDecision:
 
     candidate: str
     incumbent: str
-    incumbent_version: str | None  # the registry's id of the promoted model, None for the base model
+    # the registry's id of the promoted model, None for the base model
+    incumbent_version: str | None
     passed: bool
     reason: str
     candidate_score: float | None = None
@@ -64,14 +66,18 @@ class ModelGateDecision:
     margin: float = 0.0
     tolerance: float = 0.0
     metrics: list[str] = field(default_factory=list)
-    slices: dict[str, dict[str, SliceFigures]] = field(default_factory=dict)  # slice -> candidate / incumbent
+    # slice -> candidate / incumbent
+    slices: dict[str, dict[str, SliceFigures]] = field(default_factory=dict)
     inference: dict[str, Any] = field(default_factory=dict)  # requests, tokens, usd
     examples: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def incumbent_label(self) -> str:
-        return f"promoted {self.incumbent_version} ({self.incumbent})" if self.incumbent_version else \
-            f"base model {self.incumbent}"
+        return (
+            f"promoted {self.incumbent_version} ({self.incumbent})"
+            if self.incumbent_version
+            else f"base model {self.incumbent}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -80,11 +86,18 @@ class ModelGateDecision:
 
     def figures(self) -> dict[str, Any]:
         """The numbers a registry entry keeps (``models diff`` compares these)."""
-        return {"candidate": {"overall": self.candidate_score,
-                              **{name: s["candidate"].score for name, s in self.slices.items()}},
-                "incumbent": {"overall": self.incumbent_score,
-                              **{name: s["incumbent"].score for name, s in self.slices.items()}},
-                "incumbent_model": self.incumbent, "cases": sum(s["candidate"].cases for s in self.slices.values())}
+        return {
+            "candidate": {
+                "overall": self.candidate_score,
+                **{name: s["candidate"].score for name, s in self.slices.items()},
+            },
+            "incumbent": {
+                "overall": self.incumbent_score,
+                **{name: s["incumbent"].score for name, s in self.slices.items()},
+            },
+            "incumbent_model": self.incumbent,
+            "cases": sum(s["candidate"].cases for s in self.slices.values()),
+        }
 
 
 Progress = Callable[[int, int, str], None]
@@ -93,35 +106,61 @@ Progress = Callable[[int, int, str], None]
 def score_replies(replies: Sequence[str], references: Sequence[str],
                   scorer: SemanticScorer | None) -> tuple[list[float], list[float] | None]:
     """(edit similarities, semantic similarities or None) of each reply to its reference."""
-    edits = [1.0 - normalized_distance(r, ref) for r, ref in zip(replies, references)]
+    edits = [1.0 - normalized_distance(r, ref) for r, ref in zip(replies, references, strict=False)]
     if scorer is None:
         return edits, None
-    semantic = [min(1.0, max(0.0, float(s))) for s in scorer.similarities(list(replies), list(references))]
+    semantic = [
+        min(1.0, max(0.0, float(s))) for s in scorer.similarities(list(replies), list(references))
+    ]
     return edits, semantic
 
 
-def _slice_figures(indices: list[int], edits: list[float], semantic: list[float] | None) -> SliceFigures:
+def _slice_figures(
+    indices: list[int], edits: list[float], semantic: list[float] | None
+) -> SliceFigures:
     edit = statistics.fmean(edits[i] for i in indices)
     sem = statistics.fmean(semantic[i] for i in indices) if semantic is not None else None
     score = edit if sem is None else (edit + sem) / 2
-    return SliceFigures(cases=len(indices), edit=round(edit, 4), semantic=None if sem is None else round(sem, 4),
-                        score=round(score, 4))
+    return SliceFigures(
+        cases=len(indices),
+        edit=round(edit, 4),
+        semantic=None if sem is None else round(sem, 4),
+        score=round(score, 4),
+    )
 
 
 def _case_scores(edits: list[float], semantic: list[float] | None) -> list[float]:
-    return edits if semantic is None else [(e + s) / 2 for e, s in zip(edits, semantic)]
+    return (
+        edits if semantic is None else [(e + s) / 2 for e, s in zip(edits, semantic, strict=False)]
+    )
 
 
-def decide(cases: Sequence[HeldOutCase], candidate: str, incumbent: str, incumbent_version: str | None,
-           candidate_replies: Sequence[str], incumbent_replies: Sequence[str], settings: GateSettings,
-           scorer: SemanticScorer | None) -> ModelGateDecision:
+def decide(
+    cases: Sequence[HeldOutCase],
+    candidate: str,
+    incumbent: str,
+    incumbent_version: str | None,
+    candidate_replies: Sequence[str],
+    incumbent_replies: Sequence[str],
+    settings: GateSettings,
+    scorer: SemanticScorer | None,
+) -> ModelGateDecision:
     """Score both models' replies per slice and decide (see the module docstring)."""
-    decision = ModelGateDecision(candidate, incumbent, incumbent_version, passed=False, reason="",
-                                 margin=settings.margin, tolerance=settings.tolerance,
-                                 metrics=["edit_similarity"] + (["minilm_similarity"] if scorer else []))
+    decision = ModelGateDecision(
+        candidate,
+        incumbent,
+        incumbent_version,
+        passed=False,
+        reason="",
+        margin=settings.margin,
+        tolerance=settings.tolerance,
+        metrics=["edit_similarity"] + (["minilm_similarity"] if scorer else []),
+    )
     if not cases:
-        decision.reason = ("no held-out case to judge it on (golden data too small to hold any out, and no feedback); "
-                           "raise selection.top_k, record feedback, or set gate.enabled: false")
+        decision.reason = (
+            "no held-out case to judge it on (golden data too small to hold any out, and no "
+            "feedback); raise selection.top_k, record feedback, or set gate.enabled: false"
+        )
         return decision
     references = [c.reference for c in cases]
     cand_edit, cand_sem = score_replies(candidate_replies, references, scorer)
@@ -133,60 +172,115 @@ def decide(cases: Sequence[HeldOutCase], candidate: str, incumbent: str, incumbe
                                  "incumbent": _slice_figures(indices, inc_edit, inc_sem)}
     decision.candidate_score = round(statistics.fmean(_case_scores(cand_edit, cand_sem)), 4)
     decision.incumbent_score = round(statistics.fmean(_case_scores(inc_edit, inc_sem)), 4)
-    decision.examples = [{"slice": c.slice, "prompt": next((m["content"] for m in reversed(c.messages)
-                                                            if m["role"] == "user"), ""),
-                          "reference": c.reference, "candidate": candidate_replies[i],
-                          "incumbent": incumbent_replies[i]} for i, c in enumerate(cases[:EXAMPLES_KEPT])]
-    fell = {name: f"{name} {s['incumbent'].score:.3f} -> {s['candidate'].score:.3f}"
-            for name, s in decision.slices.items() if s["candidate"].score < s["incumbent"].score - settings.tolerance}
+    decision.examples = [
+        {
+            "slice": c.slice,
+            "prompt": next((m["content"] for m in reversed(c.messages) if m["role"] == "user"), ""),
+            "reference": c.reference,
+            "candidate": candidate_replies[i],
+            "incumbent": incumbent_replies[i],
+        }
+        for i, c in enumerate(cases[:EXAMPLES_KEPT])
+    ]
+    fell = {
+        name: f"{name} {s['incumbent'].score:.3f} -> {s['candidate'].score:.3f}"
+        for name, s in decision.slices.items()
+        if s["candidate"].score < s["incumbent"].score - settings.tolerance
+    }
     regressions = [text for name, text in fell.items()
                    if decision.slices[name]["candidate"].cases >= settings.min_slice_cases]
-    too_few = [f"{text} ({decision.slices[name]['candidate'].cases} case(s), fewer than "
-               f"{settings.min_slice_cases} to veto alone)" for name, text in fell.items() if text not in regressions]
+    too_few = [
+        f"{text} ({decision.slices[name]['candidate'].cases} case(s), fewer than "
+        f"{settings.min_slice_cases} to veto alone)"
+        for name, text in fell.items()
+        if text not in regressions
+    ]
     gain = decision.candidate_score - decision.incumbent_score
     if regressions:
-        decision.reason = (f"slice(s) regressed beyond the tolerance {settings.tolerance:g} against the "
-                           f"{decision.incumbent_label}: {', '.join(regressions)}")
+        decision.reason = (
+            f"slice(s) regressed beyond the tolerance {settings.tolerance:g} against the "
+            f"{decision.incumbent_label}: {', '.join(regressions)}"
+        )
     elif gain < settings.margin:
-        decision.reason = (f"score {decision.candidate_score:.3f} does not beat the {decision.incumbent_label} "
-                           f"({decision.incumbent_score:.3f}) by the margin {settings.margin:g}")
+        decision.reason = (
+            f"score {decision.candidate_score:.3f} does not beat the {decision.incumbent_label} "
+            f"({decision.incumbent_score:.3f}) by the margin {settings.margin:g}"
+        )
     else:
         decision.passed = True
-        decision.reason = (f"score {decision.candidate_score:.3f} beats the {decision.incumbent_label} "
-                           f"({decision.incumbent_score:.3f}) by {gain:+.3f}; "
-                           + (f"fell but counted only in the overall score: {', '.join(too_few)}" if too_few
-                              else "no slice regressed"))
+        decision.reason = (
+            f"score {decision.candidate_score:.3f} beats the {decision.incumbent_label} "
+            f"({decision.incumbent_score:.3f}) by {gain:+.3f}; "
+            + (
+                f"fell but counted only in the overall score: {', '.join(too_few)}"
+                if too_few
+                else "no slice regressed"
+            )
+        )
     return decision
 
 
-def evaluate_candidate(trainer: BaseTrainer, cases: Sequence[HeldOutCase], *, candidate: str, incumbent: str,
-                       incumbent_version: str | None, settings: GateSettings, scorer: SemanticScorer | None,
-                       progress: Progress | None = None) -> ModelGateDecision:
-    """Replay ``cases`` through both models and decide; the tokens the provider reported are priced."""
+def evaluate_candidate(
+    trainer: BaseTrainer,
+    cases: Sequence[HeldOutCase],
+    *,
+    candidate: str,
+    incumbent: str,
+    incumbent_version: str | None,
+    settings: GateSettings,
+    scorer: SemanticScorer | None,
+    progress: Progress | None = None,
+) -> ModelGateDecision:
+    """Replay ``cases`` through both models and decide; the tokens the provider reported are
+    priced."""
     conversations = [c.messages for c in cases]
     replies: dict[str, list[Completion]] = {}
     for step, (role, model) in enumerate((("candidate", candidate), ("incumbent", incumbent))):
         if progress is not None:
             progress(step, 2, f"asking the {role} {model}")
-        replies[role] = trainer.complete_many(model, conversations, max_tokens=settings.max_reply_tokens) \
-            if conversations else []
-    decision = decide(cases, candidate, incumbent, incumbent_version, [r.text for r in replies["candidate"]],
-                      [r.text for r in replies["incumbent"]], settings, scorer)
+        replies[role] = (
+            trainer.complete_many(model, conversations, max_tokens=settings.max_reply_tokens)
+            if conversations
+            else []
+        )
+    decision = decide(
+        cases,
+        candidate,
+        incumbent,
+        incumbent_version,
+        [r.text for r in replies["candidate"]],
+        [r.text for r in replies["incumbent"]],
+        settings,
+        scorer,
+    )
     decision.inference = _priced(trainer, candidate, incumbent, replies)
     return decision
 
 
-def _priced(trainer: BaseTrainer, candidate: str, incumbent: str, replies: dict[str, list[Completion]]) -> dict[str, Any]:
-    usage: dict[str, Any] = {"requests": sum(len(r) for r in replies.values()),
-                             "prompt_tokens": sum(c.prompt_tokens for r in replies.values() for c in r),
-                             "completion_tokens": sum(c.completion_tokens for r in replies.values() for c in r)}
+def _priced(
+    trainer: BaseTrainer, candidate: str, incumbent: str, replies: dict[str, list[Completion]]
+) -> dict[str, Any]:
+    usage: dict[str, Any] = {
+        "requests": sum(len(r) for r in replies.values()),
+        "prompt_tokens": sum(c.prompt_tokens for r in replies.values() for c in r),
+        "completion_tokens": sum(c.completion_tokens for r in replies.values() for c in r),
+    }
     if trainer.name == "local":
         usage["usd"] = 0.0
         return usage
     try:
-        usage["usd"] = round(sum(inference_usd(model, sum(c.prompt_tokens for c in replies[role]),
-                                               sum(c.completion_tokens for c in replies[role]))
-                                 for role, model in (("candidate", candidate), ("incumbent", incumbent))), 6)
+        usage["usd"] = round(
+            sum(
+                inference_usd(
+                    model,
+                    sum(c.prompt_tokens for c in replies[role]),
+                    sum(c.completion_tokens for c in replies[role]),
+                )
+                for role, model in (("candidate", candidate), ("incumbent", incumbent))
+            ),
+            6,
+        )
     except VectorTrainerError:
-        usage["usd"] = None  # a model without a known inference price: the tokens are still reported
+        # a model without a known inference price: the tokens are still reported
+        usage["usd"] = None
     return usage

@@ -1,8 +1,12 @@
-"""Golden data (FR-1): epsilon-graph density, selection of cluster centres and new patterns, ChatML, the extractor.
+"""Golden data (FR-1): epsilon-graph density, selection of cluster centres and new patterns, ChatML,
+the extractor.
 
-- ``density``: epsilon-graph density, neighbour counts, components (exact, pruned exact, approximate);
-- ``kernel``: the exact block-pair tasks (one BLAS product, one compiled epilogue) and their merging;
-- ``runners``: who runs those tasks: threads of this process, or ``ray_runner``: Ray tasks on a cluster;
+- ``density``: epsilon-graph density, neighbour counts, components (exact, pruned exact,
+  approximate);
+- ``kernel``: the exact block-pair tasks (one BLAS product, one compiled epilogue) and their
+  merging;
+- ``runners``: who runs those tasks: threads of this process, or ``ray_runner``: Ray tasks on a
+  cluster;
 - ``pruning``: k-means pieces, the angular bound that skips block pairs without neighbours, rows
   reordered in place;
 - ``approximate``: faiss range-search density and its error measured on a sample;

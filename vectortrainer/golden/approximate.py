@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-UNDERCOUNT_LIMIT = 0.10  # a row is "under-counted" when its approximate D is below 90% of the exact D
+# a row is "under-counted" when its approximate D is below 90% of the exact D
+UNDERCOUNT_LIMIT = 0.10
 
 
 @dataclass(frozen=True)
@@ -36,12 +37,16 @@ class DensityError:
     sample_size: int
 
     def describe(self) -> str:
-        return (f"D off by {self.mean_relative_error:.2%} on average, {self.undercounted_share:.1%} of rows "
-                f"under-counted by >{UNDERCOUNT_LIMIT:.0%} (exact check on {self.sample_size} sampled rows)")
+        return (
+            f"D off by {self.mean_relative_error:.2%} on average, "
+            f"{self.undercounted_share:.1%} of rows under-counted by "
+            f">{UNDERCOUNT_LIMIT:.0%} (exact check on {self.sample_size} sampled rows)"
+        )
 
 
 def build_index(unit: np.ndarray, nprobe: int, seed: int) -> tuple[Any, Any]:
-    """An IVF-flat inner-product index over ``unit`` rows (``faiss.IndexIVFFlat``) and its quantiser.
+    """An IVF-flat inner-product index over ``unit`` rows (``faiss.IndexIVFFlat``) and its
+    quantiser.
 
     The caller keeps the quantiser alive as long as the index (faiss does not own it).
     """
@@ -62,8 +67,11 @@ def build_index(unit: np.ndarray, nprobe: int, seed: int) -> tuple[Any, Any]:
     return index, quantizer
 
 
-def kth_from_index(index: Any, unit: np.ndarray, k: int, progress: Callable[[int, int], None] | None) -> np.ndarray:
-    """Each row's similarity to its ``k``-th most similar other row, as the index finds it (-inf: fewer found)."""
+def kth_from_index(
+    index: Any, unit: np.ndarray, k: int, progress: Callable[[int, int], None] | None
+) -> np.ndarray:
+    """Each row's similarity to its ``k``-th most similar other row, as the index finds it (-inf:
+    fewer found)."""
     n = len(unit)
     want = min(k + 1, n)  # +1: a row usually finds itself first
     out = np.full(n, -np.inf)
@@ -90,7 +98,8 @@ def range_graph(
 
     n = len(unit)
     thr = np.float64(threshold)  # float32 scores are compared exactly, as in the exact kernel
-    # faiss keeps scores > radius: just below the float32 nearest to the threshold keeps every score >= it.
+    # faiss keeps scores > radius: just below the float32
+    # nearest to the threshold keeps every score >= it.
     radius = float(np.nextafter(np.float32(threshold), np.float32(-np.inf)))
     density = np.zeros(n)
     counts = np.zeros(n, dtype=np.int64)
@@ -103,7 +112,9 @@ def range_graph(
         row_of = np.repeat(np.arange(len(rows)), np.diff(lims.astype(np.int64)))
         keep = (ids != start + row_of) & (ids >= 0) & (sims >= thr)
         row_of, sims, ids = row_of[keep], sims[keep], ids[keep].astype(np.int64)
-        density[start : start + len(rows)] = np.bincount(row_of, weights=sims.astype(np.float64), minlength=len(rows))
+        density[start : start + len(rows)] = np.bincount(
+            row_of, weights=sims.astype(np.float64), minlength=len(rows)
+        )
         counts[start : start + len(rows)] = np.bincount(row_of, minlength=len(rows))
         joins = sims >= np.float64(link if core is not None else threshold)
         if core is not None:
@@ -120,20 +131,24 @@ def range_graph(
 
 
 def exact_density_of(unit: np.ndarray, rows: np.ndarray, threshold: float) -> np.ndarray:
-    """Exact D of the given rows: each against all rows, self excluded (exact compare, float64 sum)."""
+    """Exact D of the given rows: each against all rows, self excluded (exact compare, float64
+    sum)."""
     thr = np.float64(threshold)
     out = np.zeros(len(rows))
     for start in range(0, len(rows), 64):
         chunk = rows[start : start + 64]
         sims = unit[chunk] @ unit.T
         sims[np.arange(len(chunk)), chunk] = -np.inf
-        out[start : start + len(chunk)] = np.where(sims >= thr, sims, 0).sum(axis=1, dtype=np.float64)
+        out[start : start + len(chunk)] = np.where(sims >= thr, sims, 0).sum(
+            axis=1, dtype=np.float64
+        )
     return out
 
 
 def density_error(unit: np.ndarray, threshold: float, approx: np.ndarray, sample_size: int,
                   rng: np.random.Generator) -> DensityError | None:
-    """Mean relative error of ``approx`` and the share of rows under-counted by >10%, on sampled rows."""
+    """Mean relative error of ``approx`` and the share of rows under-counted by >10%, on sampled
+    rows."""
     n = len(unit)
     if sample_size <= 0 or n == 0:
         return None
@@ -141,6 +156,8 @@ def density_error(unit: np.ndarray, threshold: float, approx: np.ndarray, sample
     exact = exact_density_of(unit, sample, threshold)
     got = approx[sample]
     positive = exact > 0
-    relative = np.where(positive, np.abs(got - exact) / np.where(positive, exact, 1.0), (got != 0).astype(float))
+    relative = np.where(
+        positive, np.abs(got - exact) / np.where(positive, exact, 1.0), (got != 0).astype(float)
+    )
     under = got < (1.0 - UNDERCOUNT_LIMIT) * exact
     return DensityError(float(relative.mean()), float(under.mean()), len(sample))

@@ -42,11 +42,16 @@ from typing import Any
 from vectortrainer.errors import DataFormatError
 
 KNOWN_ROLES = frozenset({"system", "user", "assistant", "tool", "function"})
-KNOWN_MESSAGE_KEYS = frozenset({"role", "content", "name", "weight", "function_call", "tool_calls", "tool_call_id",
-                                "refusal"})
+KNOWN_MESSAGE_KEYS = frozenset(
+    {"role", "content", "name", "weight", "function_call", "tool_calls", "tool_call_id", "refusal"}
+)
 # The content part types each role may send in a fine-tuning file (see the module docstring).
-CONTENT_PART_TYPES = {"system": frozenset({"text"}), "tool": frozenset({"text"}),
-                      "user": frozenset({"text", "image_url"}), "assistant": frozenset({"text", "refusal"})}
+CONTENT_PART_TYPES = {
+    "system": frozenset({"text"}),
+    "tool": frozenset({"text"}),
+    "user": frozenset({"text", "image_url"}),
+    "assistant": frozenset({"text", "refusal"}),
+}
 
 
 def render_value(value: Any) -> str:
@@ -57,14 +62,18 @@ def render_value(value: Any) -> str:
 
 
 def content_text(content: Any) -> str | None:
-    """The text a model reads in a message's ``content``: a string, or the text (or refusal) parts joined.
+    """The text a model reads in a message's ``content``: a string, or the text (or refusal) parts
+    joined.
 
     ``None`` when the content holds no text (absent, or non-text parts such as images).
     """
     if isinstance(content, str):
         return content
-    if isinstance(content, list) and content and all(isinstance(p, Mapping) and ("text" in p or "refusal" in p)
-                                                     for p in content):
+    if (
+        isinstance(content, list)
+        and content
+        and all(isinstance(p, Mapping) and ("text" in p or "refusal" in p) for p in content)
+    ):
         return "".join(str(p["text"] if "text" in p else p["refusal"]) for p in content)
     return None
 
@@ -83,7 +92,9 @@ def render_user(inputs: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def default_system_prompt(function_name: str, docstring: str = "", parameters: Iterable[str] = ()) -> str:
+def default_system_prompt(
+    function_name: str, docstring: str = "", parameters: Iterable[str] = ()
+) -> str:
     """A system prompt derived from the function itself, for functions without one in config."""
     signature = f"{function_name}({', '.join(parameters)})"
     summary = " ".join((docstring or "").strip().split("\n\n")[0].split())
@@ -94,7 +105,10 @@ def default_system_prompt(function_name: str, docstring: str = "", parameters: I
 
 
 def system_prompt_for(
-    function_name: str, prompts: Mapping[str, str] | None, docstring: str = "", parameters: Iterable[str] = ()
+    function_name: str,
+    prompts: Mapping[str, str] | None,
+    docstring: str = "",
+    parameters: Iterable[str] = (),
 ) -> str:
     """The configured prompt for ``function_name`` if there is one, else the derived default."""
     configured = (prompts or {}).get(function_name)
@@ -103,7 +117,9 @@ def system_prompt_for(
     return default_system_prompt(function_name, docstring, parameters)
 
 
-def build_example(inputs: Mapping[str, Any], output: Any, system_prompt: str) -> dict[str, list[dict[str, str]]]:
+def build_example(
+    inputs: Mapping[str, Any], output: Any, system_prompt: str
+) -> dict[str, list[dict[str, str]]]:
     """One ChatML example from a log's captured inputs and return value."""
     if not inputs:
         raise DataFormatError("a log without captured inputs cannot become a training example")
@@ -190,7 +206,9 @@ def _check_line(raw: bytes) -> list[tuple[str, str]]:
             continue
         unknown = sorted(set(message) - KNOWN_MESSAGE_KEYS)
         if unknown:
-            problems.append(("message_unrecognized_key", f"{where}: unrecognised key(s) {', '.join(unknown)}"))
+            problems.append(
+                ("message_unrecognized_key", f"{where}: unrecognised key(s) {', '.join(unknown)}")
+            )
         role = message.get("role")
         calls = "function_call" in message or "tool_calls" in message
         refusal = message.get("refusal")
@@ -207,26 +225,46 @@ def _check_line(raw: bytes) -> list[tuple[str, str]]:
             content = message["content"]
             if content is None:
                 if not (content_optional or role == "function"):
-                    problems.append(("missing_content", f"{where}: content must be a non-empty string "
-                                                        f"or a list of content parts"))
+                    problems.append(
+                        (
+                            "missing_content",
+                            f"{where}: content must be a non-empty string "
+                            f"or a list of content parts",
+                        )
+                    )
             else:
                 problems.extend(_content_problems(content, role, where))
         if "refusal" in message:
             if role != "assistant":
-                problems.append(("invalid_refusal", f"{where}: 'refusal' is only allowed on assistant messages"))
+                problems.append(
+                    ("invalid_refusal", f"{where}: 'refusal' is only allowed on assistant messages")
+                )
             elif refusal is not None and not isinstance(refusal, str):
                 problems.append(("invalid_refusal", f"{where}: refusal must be a string or null"))
         if role == "tool" and not _non_empty_string(message.get("tool_call_id")):
-            problems.append(("missing_tool_call_id", f"{where}: a tool message needs its tool_call_id (the id "
-                                                     f"of the assistant's tool call it answers)"))
+            problems.append(
+                (
+                    "missing_tool_call_id",
+                    f"{where}: a tool message needs its tool_call_id (the id "
+                    f"of the assistant's tool call it answers)",
+                )
+            )
         if role == "function" and not _non_empty_string(message.get("name")):
-            problems.append(("missing_function_name", f"{where}: a function message needs the name of the "
-                                                      f"function it answers"))
+            problems.append(
+                (
+                    "missing_function_name",
+                    f"{where}: a function message needs the name of the function it answers",
+                )
+            )
         if "weight" in message:
             if role != "assistant":
-                problems.append(("invalid_weight", f"{where}: 'weight' is only allowed on assistant messages"))
+                problems.append(
+                    ("invalid_weight", f"{where}: 'weight' is only allowed on assistant messages")
+                )
             elif message["weight"] not in (0, 1) or isinstance(message["weight"], bool):
-                problems.append(("invalid_weight", f"{where}: weight must be 0 or 1, got {message['weight']!r}"))
+                problems.append(
+                    ("invalid_weight", f"{where}: weight must be 0 or 1, got {message['weight']!r}")
+                )
         has_assistant |= role == "assistant"
     if not has_assistant:
         problems.append(("example_missing_assistant_message", "no assistant message"))
@@ -238,11 +276,19 @@ def _non_empty_string(value: Any) -> bool:
 
 
 def _content_problems(content: Any, role: Any, where: str) -> list[tuple[str, str]]:
-    """What is wrong with a message's (non-null) content: a non-empty string or a list of allowed parts."""
+    """What is wrong with a message's (non-null) content: a non-empty string or a list of allowed
+    parts."""
     if isinstance(content, str):
-        return [] if content.strip() else [("missing_content", f"{where}: content must not be empty")]
+        return (
+            [] if content.strip() else [("missing_content", f"{where}: content must not be empty")]
+        )
     if not isinstance(content, list):
-        return [("missing_content", f"{where}: content must be a non-empty string or a list of content parts")]
+        return [
+            (
+                "missing_content",
+                f"{where}: content must be a non-empty string or a list of content parts",
+            )
+        ]
     if not content:
         return [("missing_content", f"{where}: content must not be an empty list")]
     allowed = CONTENT_PART_TYPES.get(role, frozenset({"text"}))

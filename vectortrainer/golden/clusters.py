@@ -1,4 +1,5 @@
-"""Dense clusters that do not chain: core logs grouped by average linkage, the fringe attached, the rest alone.
+"""Dense clusters that do not chain: core logs grouped by average linkage, the fringe attached, the
+rest alone.
 
 Connected components of the epsilon-graph merge two topics through a few bridge
 logs (single-link chaining). Here clusters are built in three steps instead:
@@ -45,7 +46,8 @@ class DenseClusters:
 
     labels: np.ndarray
     sizes: np.ndarray
-    fringe: np.ndarray  # rows that joined a cluster through a core neighbour (never medoids, never anomalies)
+    # rows that joined a cluster through a core neighbour (never medoids, never anomalies)
+    fringe: np.ndarray
     cluster_similarity: float
     micro_clusters: int
 
@@ -60,7 +62,8 @@ def background_similarity(unit: np.ndarray) -> float:
 
 
 def auto_cluster_similarity(unit: np.ndarray) -> float:
-    """The default merge threshold: ``CLUSTER_MARGIN`` of the way from the background similarity to 1."""
+    """The default merge threshold: ``CLUSTER_MARGIN`` of the way from the background similarity to
+    1."""
     background = background_similarity(unit)
     return background + CLUSTER_MARGIN * (1.0 - background)
 
@@ -74,7 +77,8 @@ def dense_clusters(
     min_cluster_size: int,
     cluster_similarity: float | None = None,
 ) -> DenseClusters:
-    """Group the rows of ``unit`` (see the module docstring); ``components`` joins core rows only."""
+    """Group the rows of ``unit`` (see the module docstring); ``components`` joins core rows
+    only."""
     n = len(unit)
     tau = auto_cluster_similarity(unit) if cluster_similarity is None else float(cluster_similarity)
     core_rows = np.flatnonzero(core)
@@ -83,7 +87,8 @@ def dense_clusters(
         return DenseClusters(labels, np.zeros(0, np.int64), np.zeros(0, np.int64), tau, 0)
     micro_ids, micro_of_core = np.unique(components[core_rows], return_inverse=True)
     sums = np.zeros((len(micro_ids), unit.shape[1]), dtype=np.float64)
-    for start in range(0, len(core_rows), _ROW_CHUNK):  # a chunk at a time: no copy of every core row
+    # a chunk at a time: no copy of every core row
+    for start in range(0, len(core_rows), _ROW_CHUNK):
         part = slice(start, start + _ROW_CHUNK)
         np.add.at(sums, micro_of_core[part], unit[core_rows[part]])
     sizes = np.bincount(micro_of_core, minlength=len(micro_ids)).astype(np.float64)
@@ -92,7 +97,9 @@ def dense_clusters(
     fringe = np.flatnonzero(~core & (nearest_core >= 0))
     labels[fringe] = labels[nearest_core[fringe]]
     # Renumber by size (largest first, ties by smallest row); drop groups too small to be dense.
-    groups, first_row, counts = np.unique(labels[labels >= 0], return_index=True, return_counts=True)
+    groups, first_row, counts = np.unique(
+        labels[labels >= 0], return_index=True, return_counts=True
+    )
     first = np.flatnonzero(labels >= 0)[first_row]
     keep = counts >= min_cluster_size
     order = np.lexsort((first[keep], -counts[keep]))
@@ -105,14 +112,16 @@ def dense_clusters(
 
 def _average_linkage(sums: np.ndarray, sizes: np.ndarray, threshold: float,
                      matrix_limit: int = MATRIX_LIMIT) -> np.ndarray:
-    """Group index per micro-cluster after merging (UPGMA) while the best pair's mean similarity >= threshold."""
+    """Group index per micro-cluster after merging (UPGMA) while the best pair's mean similarity >=
+    threshold."""
     if len(sizes) <= matrix_limit:
         return _average_linkage_on_matrix(sums, sizes, threshold)
     return _average_linkage_from_sums(sums, sizes, threshold)
 
 
 def _average_linkage_on_matrix(sums: np.ndarray, sizes: np.ndarray, threshold: float) -> np.ndarray:
-    """UPGMA with the Lance-Williams update: sim(a+b, c) = (|a| sim(a, c) + |b| sim(b, c)) / (|a| + |b|)."""
+    """UPGMA with the Lance-Williams update: sim(a+b, c) = (|a| sim(a, c) + |b| sim(b, c)) / (|a| +
+    |b|)."""
     m = len(sizes)
     owner = np.arange(m)
     if m < 2:
@@ -165,10 +174,14 @@ def _average_linkage_from_sums(sums: np.ndarray, sizes: np.ndarray, threshold: f
     best = np.empty(m, dtype=np.int64)
     best_value = np.empty(m)
     for start in range(0, m, _ROW_CHUNK):  # every cluster's most similar partner, a chunk at a time
-        block = (sums[start : start + _ROW_CHUNK] @ sums.T) / np.outer(sizes[start : start + _ROW_CHUNK], sizes)
+        block = (sums[start : start + _ROW_CHUNK] @ sums.T) / np.outer(
+            sizes[start : start + _ROW_CHUNK], sizes
+        )
         block[np.arange(len(block)), np.arange(start, start + len(block))] = -np.inf
         best[start : start + len(block)] = np.argmax(block, axis=1)
-        best_value[start : start + len(block)] = block[np.arange(len(block)), best[start : start + len(block)]]
+        best_value[start : start + len(block)] = block[
+            np.arange(len(block)), best[start : start + len(block)]
+        ]
     while m > 1:
         candidates = np.where(alive, best_value, -np.inf)
         a = int(np.argmax(candidates))

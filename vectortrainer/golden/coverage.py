@@ -1,4 +1,5 @@
-"""What a selection covers: how many logs each pick stands for, which clusters got none and why (VT-11).
+"""What a selection covers: how many logs each pick stands for, which clusters got none and why
+(VT-11).
 
 Every log of a dense cluster stands with the most similar steady pick of its
 cluster; a log outside every cluster stands with an anomaly pick it is within
@@ -33,7 +34,8 @@ class Coverage:
 
     clusters: int
     covered_clusters: int
-    stands_for: list[int]  # per pick, in the selection's pick order: the logs it represents (itself included)
+    # per pick, in the selection's pick order: the logs it represents (itself included)
+    stands_for: list[int]
     represented: int  # logs some pick stands for
     participating: int
     outside: int  # participating logs outside every dense cluster
@@ -45,10 +47,15 @@ class Coverage:
 
     def lines(self) -> list[str]:
         """The report as short lines for a summary."""
-        lines = [f"{self.covered_clusters} of {self.clusters} dense clusters have a pick; the picks stand for "
-                 f"{self.represented} of {self.participating} logs ({self.outside} outside every cluster)"]
+        lines = [
+            f"{self.covered_clusters} of {self.clusters} dense clusters "
+            f"have a pick; the picks stand for {self.represented} of "
+            f"{self.participating} logs ({self.outside} outside every cluster)"
+        ]
         for cluster in self.uncovered[:5]:
-            lines.append(f"cluster {cluster.cluster} ({cluster.size} logs) has no pick: {cluster.reason}")
+            lines.append(
+                f"cluster {cluster.cluster} ({cluster.size} logs) has no pick: {cluster.reason}"
+            )
         if len(self.uncovered) > 5:
             lines.append(f"... and {len(self.uncovered) - 5} more clusters without a pick")
         if self.duplicates_suppressed:
@@ -58,11 +65,18 @@ class Coverage:
 
     def to_dict(self) -> dict:
         return {
-            "clusters": self.clusters, "covered_clusters": self.covered_clusters, "represented": self.represented,
-            "participating": self.participating, "outside": self.outside,
-            "uncovered": [{"cluster": c.cluster, "size": c.size, "reason": c.reason} for c in self.uncovered],
-            "duplicates_suppressed": self.duplicates_suppressed, "epsilon": self.epsilon,
-            "epsilon_reason": self.epsilon_reason, "cluster_similarity": self.cluster_similarity,
+            "clusters": self.clusters,
+            "covered_clusters": self.covered_clusters,
+            "represented": self.represented,
+            "participating": self.participating,
+            "outside": self.outside,
+            "uncovered": [
+                {"cluster": c.cluster, "size": c.size, "reason": c.reason} for c in self.uncovered
+            ],
+            "duplicates_suppressed": self.duplicates_suppressed,
+            "epsilon": self.epsilon,
+            "epsilon_reason": self.epsilon_reason,
+            "cluster_similarity": self.cluster_similarity,
         }
 
 
@@ -76,11 +90,13 @@ def coverage(selection: GoldenSelection, vectors: np.ndarray) -> Coverage:
         pick_units, _ = unit_rows(np.asarray(vectors)[picks])
         pick_cluster = np.array([pick.cluster for pick in selection.picks])
         pick_is_anomaly = np.array([pick.strategy == "anomaly" for pick in selection.picks])
-        for start in range(0, len(participating), ROW_CHUNK):  # participants x picks, a chunk at a time
+        # participants x picks, a chunk at a time
+        for start in range(0, len(participating), ROW_CHUNK):
             rows = participating[start : start + ROW_CHUNK]
             sims = unit_rows(np.asarray(vectors)[rows])[0] @ pick_units.T
             own = clusters[rows]
-            # Cluster members stand with their own cluster's steady picks; others with a close anomaly pick.
+            # Cluster members stand with their own cluster's
+            # steady picks; others with a close anomaly pick.
             allowed = np.where(own[:, None] >= 0,
                                (pick_cluster[None, :] == own[:, None]) & ~pick_is_anomaly[None, :],
                                pick_is_anomaly[None, :] & (sims >= 1.0 - selection.epsilon))
@@ -89,14 +105,19 @@ def coverage(selection: GoldenSelection, vectors: np.ndarray) -> Coverage:
             has = np.isfinite(masked[np.arange(len(rows)), best])
             for column in best[has]:  # a pick is its own most similar pick, so it counts itself
                 stands_for[int(column)] += 1
-    picked_clusters = {pick.cluster for pick in selection.picks if pick.strategy == "steady" and pick.cluster >= 0}
+    picked_clusters = {
+        pick.cluster for pick in selection.picks if pick.strategy == "steady" and pick.cluster >= 0
+    }
     steady_budget = len(selection.steady)
     uncovered = []
     for cluster, size in enumerate(selection.cluster_sizes.tolist()):
         if cluster in picked_clusters:
             continue
-        reason = (f"the {steady_budget} steady picks went to larger clusters first" if cluster >= steady_budget
-                  else "its core logs are near-duplicates of earlier picks")
+        reason = (
+            f"the {steady_budget} steady picks went to larger clusters first"
+            if cluster >= steady_budget
+            else "its core logs are near-duplicates of earlier picks"
+        )
         uncovered.append(UncoveredCluster(cluster, int(size), reason))
     choice = selection.epsilon_choice
     return Coverage(

@@ -138,7 +138,8 @@ def unit_rows(vectors: np.ndarray, *, copy: bool = True) -> tuple[np.ndarray, np
 
 
 def nonzero_rows(vectors: np.ndarray) -> np.ndarray:
-    """Which rows of ``vectors`` are non-zero (NaN or infinity refused as in :func:`unit_rows`); no copy."""
+    """Which rows of ``vectors`` are non-zero (NaN or infinity refused as in :func:`unit_rows`); no
+    copy."""
     array = _matrix(vectors)
     nonzero = np.empty(len(array), dtype=bool)
     for start in range(0, len(array), ROW_CHUNK):
@@ -151,7 +152,9 @@ def nonzero_rows(vectors: np.ndarray) -> np.ndarray:
 def _matrix(vectors: np.ndarray) -> np.ndarray:
     array = np.asarray(vectors)
     if array.ndim != 2:
-        raise DataFormatError(f"vectors: expected a 2-D array (logs x dimensions), got shape {array.shape}")
+        raise DataFormatError(
+            f"vectors: expected a 2-D array (logs x dimensions), got shape {array.shape}"
+        )
     return array
 
 
@@ -159,10 +162,14 @@ def _refuse_non_finite(part: np.ndarray, start: int) -> None:
     finite = np.isfinite(part).all(axis=1)
     if not finite.all():
         bad = start + int(np.flatnonzero(~finite)[0])
-        raise DataFormatError(f"vectors: row {bad} holds NaN or infinity; re-embed or drop that log")
+        raise DataFormatError(
+            f"vectors: row {bad} holds NaN or infinity; re-embed or drop that log"
+        )
 
 
-def epsilon_density(vectors: np.ndarray, epsilon: float, *, block_size: int = DEFAULT_BLOCK_SIZE) -> np.ndarray:
+def epsilon_density(
+    vectors: np.ndarray, epsilon: float, *, block_size: int = DEFAULT_BLOCK_SIZE
+) -> np.ndarray:
     """D(L_i) for every row of ``vectors`` (exact, float64), self excluded (FR-1.2)."""
     return epsilon_graph_stats(vectors, epsilon, mode="exact", block_size=block_size).density
 
@@ -219,7 +226,8 @@ def epsilon_graph_stats(
     phases = _Phases(progress, 2 if min_samples is not None else 1)
     if mode == "auto":
         mode = "exact" if m <= EXACT_MODE_LIMIT else "pruned"
-    fallback = mode == "pruned" and m > EXACT_MODE_LIMIT  # "auto" beyond the limit: ann if pruning cannot help
+    # "auto" beyond the limit: ann if pruning cannot help
+    fallback = mode == "pruned" and m > EXACT_MODE_LIMIT
 
     pieces: Pieces | None = None
     if m > 1 and mode in ("exact", "pruned"):
@@ -237,17 +245,32 @@ def epsilon_graph_stats(
                 sub_kth = None
                 knn_phase = phases.next()
                 if pieces is not None:
-                    sub_kth = _kth_pass(rows.in_piece_order(), pieces.order, pieces, min_samples, block_size,
-                                        mode == "pruned", KNN_WORK_LIMIT if fallback else None, knn_phase, runner)
-                if sub_kth is None:  # "ann", or pruning cannot help the kNN pass: the index finds the k-th neighbours
+                    sub_kth = _kth_pass(
+                        rows.in_piece_order(),
+                        pieces.order,
+                        pieces,
+                        min_samples,
+                        block_size,
+                        mode == "pruned",
+                        KNN_WORK_LIMIT if fallback else None,
+                        knn_phase,
+                        runner,
+                    )
+                # "ann", or pruning cannot help the kNN pass: the index finds the k-th neighbours
+                if sub_kth is None:
                     kth_mode = "ann"
                     index = _index(rows.in_original_order(), nprobe, seed)
                     sub_kth = _approximate().kth_from_index(index[0], sub, min_samples, knn_phase)
                 kth[live] = sub_kth
-        choice = choose_epsilon(kth[live], min_samples) if epsilon == "auto" else given_epsilon(float(epsilon))
+        choice = (
+            choose_epsilon(kth[live], min_samples)
+            if epsilon == "auto"
+            else given_epsilon(float(epsilon))
+        )
         threshold = similarity_threshold(choice.epsilon)
         core = None if kth is None else kth >= threshold
-        # Core logs join one micro-cluster when they are at least this alike (the auto choice's upper cut).
+        # Core logs join one micro-cluster when they are at
+        # least this alike (the auto choice's upper cut).
         link = max(threshold, (choice.link_similarity or 0.0) - SIMILARITY_TOLERANCE)
 
         density = np.zeros(n, dtype=np.float64)
@@ -265,15 +288,26 @@ def epsilon_graph_stats(
                 work = _pair_work(pieces, partners, m)
                 if not (fallback and work > PRUNED_WORK_LIMIT):
                     order = pieces.order
-                    graph = _graph_pass(rows.in_piece_order(), order, pieces, partners, threshold, link,
-                                        None if sub_core is None else sub_core[order], block_size, phases.next(),
-                                        runner)
+                    graph = _graph_pass(
+                        rows.in_piece_order(),
+                        order,
+                        pieces,
+                        partners,
+                        threshold,
+                        link,
+                        None if sub_core is None else sub_core[order],
+                        block_size,
+                        phases.next(),
+                        runner,
+                    )
                 else:
                     mode = "ann"
             if graph is None:
                 index = index or _index(rows.in_original_order(), nprobe, seed)
                 approximate = _approximate()
-                graph = approximate.range_graph(index[0], sub, threshold, link, sub_core, phases.next())
+                graph = approximate.range_graph(
+                    index[0], sub, threshold, link, sub_core, phases.next()
+                )
                 error = approximate.density_error(sub, threshold, graph[0], error_sample_size,
                                                   np.random.default_rng(seed))
                 work = 1.0
@@ -330,7 +364,9 @@ def _partners(pieces: Pieces, threshold: float, prune: bool) -> list[np.ndarray]
 def _pair_work(pieces: Pieces, partners: list[np.ndarray], n: int) -> float:
     """Share of the n^2/2 pair work that the surviving piece pairs hold."""
     sizes = pieces.sizes.astype(np.float64)
-    work = float((sizes * sizes / 2).sum()) + sum(float(sizes[a] * sizes[b].sum()) for a, b in enumerate(partners))
+    work = float((sizes * sizes / 2).sum()) + sum(
+        float(sizes[a] * sizes[b].sum()) for a, b in enumerate(partners)
+    )
     return work / (n * n / 2) if n else 0.0
 
 
@@ -360,8 +396,11 @@ def _rows_of(pieces: Pieces, group: np.ndarray | None, a: int) -> np.ndarray | s
     return np.concatenate([np.arange(pieces.starts[b], pieces.stops[b]) for b in group])
 
 
-def _plan(pieces: Pieces, partners: list[np.ndarray], block_size: int) -> list[tuple[int, np.ndarray | None]]:
-    """The tasks: each piece with itself, then with its partners in groups of at most ``block_size`` rows."""
+def _plan(
+    pieces: Pieces, partners: list[np.ndarray], block_size: int
+) -> list[tuple[int, np.ndarray | None]]:
+    """The tasks: each piece with itself, then with its partners in groups of at most ``block_size``
+    rows."""
     plan: list[tuple[int, np.ndarray | None]] = []
     for a in range(len(pieces)):
         plan.append((a, None))
@@ -370,8 +409,16 @@ def _plan(pieces: Pieces, partners: list[np.ndarray], block_size: int) -> list[t
 
 
 def _graph_pass(
-    rows: np.ndarray, ids: np.ndarray, pieces: Pieces, partners: list[np.ndarray], threshold: float, link: float,
-    core: np.ndarray | None, block_size: int, progress: Progress | None, runner: TaskRunner,
+    rows: np.ndarray,
+    ids: np.ndarray,
+    pieces: Pieces,
+    partners: list[np.ndarray],
+    threshold: float,
+    link: float,
+    core: np.ndarray | None,
+    block_size: int,
+    progress: Progress | None,
+    runner: TaskRunner,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """Exact density, counts, components and nearest cores over the planned piece pairs.
 
@@ -384,9 +431,12 @@ def _graph_pass(
     n = len(rows)
     plan = _plan(pieces, partners, block_size)
     acc = GraphAccumulator(n, n, core is not None)
-    # Positions are made as the runner asks for them, and again to merge: a million rows plan ~10^5 pairs.
-    results = runner.map(graph_pair, (rows, ids, core, threshold, link), (_pair(pieces, a, g) for a, g in plan))
-    for done, ((a, group), part) in enumerate(zip(plan, results), 1):
+    # Positions are made as the runner asks for them, and
+    # again to merge: a million rows plan ~10^5 pairs.
+    results = runner.map(
+        graph_pair, (rows, ids, core, threshold, link), (_pair(pieces, a, g) for a, g in plan)
+    )
+    for done, ((a, group), part) in enumerate(zip(plan, results, strict=False), 1):
         pa, pb = _pair(pieces, a, group)
         acc.add(_as_index(pa), None if pb is None else _as_index(pb), part)
         if progress:
@@ -406,7 +456,8 @@ def _kth_pass(
     rows: np.ndarray, ids: np.ndarray, pieces: Pieces, k: int, block_size: int, prune: bool,
     work_limit: float | None, progress: Progress | None, runner: TaskRunner,
 ) -> np.ndarray | None:
-    """Each row's similarity to its ``k``-th most similar other row (-inf with fewer than ``k`` others).
+    """Each row's similarity to its ``k``-th most similar other row (-inf with fewer than ``k``
+    others).
 
     Exact; ``rows`` in piece order, the result in original order (``ids``). With
     ``prune``, a first stage runs each piece with itself and its nearest pieces; a
@@ -425,7 +476,7 @@ def _kth_pass(
 
     def run(plan: list[tuple[int, np.ndarray | None]], report: Progress | None) -> None:
         results = runner.map(topk_pair, (rows, max(1, k)), (_pair(pieces, a, g) for a, g in plan))
-        for done, ((a, group), (top_a, top_b)) in enumerate(zip(plan, results), 1):
+        for done, ((a, group), (top_a, top_b)) in enumerate(zip(plan, results, strict=False), 1):
             pa, pb = _pair(pieces, a, group)
             acc.add(_as_index(pa), top_a)
             if pb is not None:
@@ -438,7 +489,8 @@ def _kth_pass(
         kth = acc.kth()
     else:
         first: list[np.ndarray] = []
-        for a0, bounds in bound_blocks(pieces):  # bounds a block of pieces at a time: never count^2 floats
+        # bounds a block of pieces at a time: never count^2 floats
+        for a0, bounds in bound_blocks(pieces):
             for i, row in enumerate(bounds):
                 nearest = np.argsort(-row, kind="stable")
                 nearest = nearest[nearest != a0 + i][:2]
@@ -464,12 +516,14 @@ def _kth_pass(
 
 
 def _pair(pieces: Pieces, a: int, group: np.ndarray | None) -> Pair:
-    """Positions (in piece order) of piece ``a`` and of its partner ``group`` (``None``: with itself)."""
+    """Positions (in piece order) of piece ``a`` and of its partner ``group`` (``None``: with
+    itself)."""
     return _rows_of(pieces, None, a), (None if group is None else _rows_of(pieces, group, a))
 
 
 class _PieceOrder:
-    """The working rows, put in piece order in place for the exact passes and back for everything else."""
+    """The working rows, put in piece order in place for the exact passes and back for everything
+    else."""
 
     def __init__(self, rows: np.ndarray, order: np.ndarray | None) -> None:
         self.rows = rows
@@ -505,7 +559,8 @@ def _as_index(positions: np.ndarray | slice) -> np.ndarray:
 
 
 class _Phases:
-    """Reports several passes as one progress: pass ``i`` of ``count`` covers its share of the bar."""
+    """Reports several passes as one progress: pass ``i`` of ``count`` covers its share of the
+    bar."""
 
     def __init__(self, progress: Progress | None, count: int) -> None:
         self.progress = progress

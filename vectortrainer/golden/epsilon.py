@@ -45,10 +45,14 @@ class EpsilonChoice:
     link_similarity: float | None = None  # core logs at least this alike form one micro-cluster
 
 
-def otsu_thresholds(values: np.ndarray, classes: int = 3, bins: int = _BINS) -> tuple[float, ...] | None:
-    """The ``classes - 1`` cuts that split ``values`` into classes of maximal between-class variance (Otsu).
+def otsu_thresholds(
+    values: np.ndarray, classes: int = 3, bins: int = _BINS
+) -> tuple[float, ...] | None:
+    """The ``classes - 1`` cuts that split ``values`` into classes of maximal between-class variance
+    (Otsu).
 
-    Exhaustive over histogram bins (64 bins: about 2,000 pairs for three classes); None when there is no spread.
+    Exhaustive over histogram bins (64 bins: about 2,000 pairs for three classes); None when there
+    is no spread.
     """
     values = np.asarray(values, dtype=np.float64)
     values = values[np.isfinite(values)]
@@ -63,7 +67,7 @@ def otsu_thresholds(values: np.ndarray, classes: int = 3, bins: int = _BINS) -> 
     for split in itertools.combinations(range(1, bins), classes - 1):
         bounds = (0, *split, bins)
         score = 0.0
-        for lo, hi in zip(bounds[:-1], bounds[1:]):
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
             w = mass[hi] - mass[lo]
             if w <= 0:
                 break
@@ -75,23 +79,38 @@ def otsu_thresholds(values: np.ndarray, classes: int = 3, bins: int = _BINS) -> 
 
 
 def choose_epsilon(kth_similarity: np.ndarray, k: int) -> EpsilonChoice:
-    """Epsilon (and the micro-cluster link) from each log's ``k``-th neighbour similarity (module docstring)."""
+    """Epsilon (and the micro-cluster link) from each log's ``k``-th neighbour similarity (module
+    docstring)."""
     values = np.asarray(kth_similarity, dtype=np.float64)
     values = values[np.isfinite(values)]
     if values.size < MIN_LOGS_FOR_AUTO:
-        return EpsilonChoice(FALLBACK_EPSILON, True, f"auto: {values.size} logs are too few to read a density "
-                                                     f"scale from; using {FALLBACK_EPSILON:g}")
+        return EpsilonChoice(
+            FALLBACK_EPSILON,
+            True,
+            f"auto: {values.size} logs are too few to read a density "
+            f"scale from; using {FALLBACK_EPSILON:g}",
+        )
     cuts = otsu_thresholds(values)
     if cuts is None:
-        return EpsilonChoice(FALLBACK_EPSILON, True, f"auto: every log's {_ordinal(k)} neighbour is equally close; "
-                                                     f"using {FALLBACK_EPSILON:g}")
+        return EpsilonChoice(
+            FALLBACK_EPSILON,
+            True,
+            f"auto: every log's {_ordinal(k)} neighbour is equally close; "
+            f"using {FALLBACK_EPSILON:g}",
+        )
     lower, upper = cuts
     epsilon = float(np.clip(1.0 - lower, MIN_EPSILON, MAX_EPSILON))
     dense = float(np.mean(values >= 1.0 - epsilon))
-    clamp = "" if MIN_EPSILON < 1.0 - lower < MAX_EPSILON else f" (clamped to [{MIN_EPSILON:g}, {MAX_EPSILON:g}])"
-    reason = (f"auto: {epsilon:.3f} = 1 - {1.0 - epsilon:.3f}, where logs alone part from logs in a crowd by the "
-              f"similarity of their {_ordinal(k)} nearest neighbour (three-class Otsu){clamp}; {dense:.0%} of "
-              f"{values.size} logs have {k} neighbours within it")
+    clamp = (
+        ""
+        if MIN_EPSILON < 1.0 - lower < MAX_EPSILON
+        else f" (clamped to [{MIN_EPSILON:g}, {MAX_EPSILON:g}])"
+    )
+    reason = (
+        f"auto: {epsilon:.3f} = 1 - {1.0 - epsilon:.3f}, where logs alone part from logs in "
+        f"a crowd by the similarity of their {_ordinal(k)} nearest neighbour (three-class "
+        f"Otsu){clamp}; {dense:.0%} of {values.size} logs have {k} neighbours within it"
+    )
     return EpsilonChoice(epsilon, True, reason, dense, max(upper, 1.0 - epsilon))
 
 

@@ -1,10 +1,11 @@
-"""Golden data for one function: read its logs, select by density, write validated ChatML (FR-1, FR-1.5).
+"""Golden data for one function: read its logs, select by density, write validated ChatML (FR-1,
+FR-1.5).
 
 ``DensityBasedExtractor`` takes a ``VectorWaveDatasetManager`` by injection (or a
 ready log source) and reads through :class:`~vectortrainer.store.source.LogSource`;
 selection is :func:`~vectortrainer.golden.selection.select_golden`; examples and
-validation come from :mod:`vectortrainer.golden.chatml`. Each stage is timed (read, density, selection, write,
-validate) and everything left out is counted with its reason.
+validation come from :mod:`vectortrainer.golden.chatml`. Each stage is timed (read, density,
+selection, write, validate) and everything left out is counted with its reason.
 """
 
 from __future__ import annotations
@@ -21,9 +22,14 @@ from vectortrainer.config import DensityConfig, SelectionConfig
 from vectortrainer.errors import StoreError
 from vectortrainer.files import write_jsonl
 from vectortrainer.golden.approximate import DensityError
+from vectortrainer.golden.chatml import (
+    ValidationReport,
+    build_example,
+    system_prompt_for,
+    validate_chat_jsonl,
+)
 from vectortrainer.golden.coverage import Coverage, coverage
 from vectortrainer.golden.epsilon import DEFAULT_MIN_SAMPLES
-from vectortrainer.golden.chatml import ValidationReport, build_example, system_prompt_for, validate_chat_jsonl
 from vectortrainer.golden.selection import GoldenSelection, select_golden
 from vectortrainer.store.records import FunctionLogs
 from vectortrainer.store.source import LogSource
@@ -41,9 +47,12 @@ PERCENTILES = (0, 5, 25, 50, 75, 95, 100)
 
 
 class LogReader(Protocol):
-    """What the extractor needs from a log source (:class:`~vectortrainer.store.source.LogSource` has it)."""
+    """What the extractor needs from a log source (:class:`~vectortrainer.store.source.LogSource`
+    has it)."""
 
-    def read_function(self, function_name: str, progress: Callable[[int, int], None] | None = None) -> FunctionLogs: ...
+    def read_function(
+        self, function_name: str, progress: Callable[[int, int], None] | None = None
+    ) -> FunctionLogs: ...
 
     def function_info(self, function_name: str) -> Any: ...
 
@@ -112,7 +121,9 @@ class DensityBasedExtractor:
     ) -> None:
         if source is None:
             if dataset_manager is None:
-                raise StoreError("DensityBasedExtractor needs a VectorWaveDatasetManager (or a log source)")
+                raise StoreError(
+                    "DensityBasedExtractor needs a VectorWaveDatasetManager (or a log source)"
+                )
             source = LogSource(dataset_manager)
         self.source = source
         self.epsilon = epsilon
@@ -127,22 +138,38 @@ class DensityBasedExtractor:
         self.runner = runner  # None: threads of this process
 
     @classmethod
-    def from_config(cls, selection: SelectionConfig, *, source: LogReader, density: DensityConfig | None = None,
-                    progress: StageProgress | None = None) -> "DensityBasedExtractor":
-        """The extractor the ``selection`` (and ``density``) sections of a config describe, over ``source``."""
+    def from_config(
+        cls,
+        selection: SelectionConfig,
+        *,
+        source: LogReader,
+        density: DensityConfig | None = None,
+        progress: StageProgress | None = None,
+    ) -> "DensityBasedExtractor":
+        """The extractor the ``selection`` (and ``density``) sections of a config describe, over
+        ``source``."""
         density = density or DensityConfig()
         runner = None
         if density.backend != "local":
-            from vectortrainer.golden.runners import runner_for  # the kernel (numba): only when it runs
+            # the kernel (numba): only when it runs
+            from vectortrainer.golden.runners import runner_for
 
             runner = runner_for(density.backend, density.ray_address)
-        return cls(source=source, epsilon=selection.epsilon, top_k=selection.top_k,
-                   anomaly_share=selection.anomaly_share, system_prompts=selection.system_prompts,
-                   min_samples=selection.min_samples, cluster_similarity=selection.cluster_similarity_value,
-                   progress=progress, runner=runner)
+        return cls(
+            source=source,
+            epsilon=selection.epsilon,
+            top_k=selection.top_k,
+            anomaly_share=selection.anomaly_share,
+            system_prompts=selection.system_prompts,
+            min_samples=selection.min_samples,
+            cluster_similarity=selection.cluster_similarity_value,
+            progress=progress,
+            runner=runner,
+        )
 
     def extract_golden_data(self, function_name: str, output_path: str | Path) -> ExtractionReport:
-        """Select golden logs of ``function_name`` and write them to ``output_path`` (atomically)."""
+        """Select golden logs of ``function_name`` and write them to ``output_path``
+        (atomically)."""
         output_path = Path(output_path)
         timings: dict[str, float] = {}
         started = time.perf_counter()
@@ -155,7 +182,10 @@ class DensityBasedExtractor:
         timings["selection"] = selection.selection_seconds
         if not len(selection.rows):
             reasons = {**logs.skipped, **selection.excluded}
-            why = ", ".join(f"{count} {reason}" for reason, count in reasons.items()) or "no usable logs"
+            why = (
+                ", ".join(f"{count} {reason}" for reason, count in reasons.items())
+                or "no usable logs"
+            )
             raise StoreError(
                 f"function '{function_name}': no successful log with a vector and captured inputs "
                 f"among {logs.total} logs ({why}); call it successfully a few times first"
@@ -170,7 +200,10 @@ class DensityBasedExtractor:
             getattr(info, "docstring", "") or "",
             getattr(info, "parameters", ()) or tuple(logs.records[int(selection.rows[0])].inputs),
         )
-        examples = [build_example(logs.records[row].inputs, logs.records[row].output, prompt) for row in selection.rows]
+        examples = [
+            build_example(logs.records[row].inputs, logs.records[row].output, prompt)
+            for row in selection.rows
+        ]
         self._report_stage("write", len(examples), len(selection.rows))
         write_jsonl(output_path, examples)
         timings["write"] = time.perf_counter() - started
@@ -224,7 +257,10 @@ class DensityBasedExtractor:
     ) -> ExtractionReport:
         participating = selection.density[selection.participating]
         percentiles = (
-            {f"p{p}": float(v) for p, v in zip(PERCENTILES, np.percentile(participating, PERCENTILES))}
+            {
+                f"p{p}": float(v)
+                for p, v in zip(PERCENTILES, np.percentile(participating, PERCENTILES), strict=True)
+            }
             if len(participating)
             else {}
         )

@@ -1,4 +1,5 @@
-"""The exact epsilon-graph kernel: one block product per task, its epilogue fused in one compiled pass.
+"""The exact epsilon-graph kernel: one block product per task, its epilogue fused in one compiled
+pass.
 
 A *task* is a pure function of two sets of unit rows (``a`` and ``b``, or ``a`` with
 itself): it multiplies them once with BLAS and walks the similarity block once
@@ -12,8 +13,8 @@ both sides:
 * :func:`topk_task`: each side's ``k`` highest similarities on the other side.
 
 Partial results are merged in task order (:class:`GraphAccumulator`,
-:class:`TopKAccumulator`), so any runner that executes the same tasks (threads of this process, or Ray tasks
-on other machines: :mod:`vectortrainer.golden.runners`) gives the same result.
+:class:`TopKAccumulator`), so any runner that executes the same tasks (threads of this process, or
+Ray tasks on other machines: :mod:`vectortrainer.golden.runners`) gives the same result.
 
 Importing this module compiles nothing until a task runs; the compiled functions are
 cached on disk by numba (``cache=True``).
@@ -115,7 +116,8 @@ def _topk_epilogue(sims, same, top_a, top_b):
 
 @numba.njit(nogil=True, cache=True)
 def union_edges(parent, a, b):
-    """Unions each edge (a[e], b[e]) into ``parent``; the root of a component is its smallest index."""
+    """Unions each edge (a[e], b[e]) into ``parent``; the root of a component is its smallest
+    index."""
     for e in range(len(a)):
         x = _find(parent, a[e])
         y = _find(parent, b[e])
@@ -153,7 +155,8 @@ def _product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 @dataclass
 class GraphPartial:
-    """What one block pair adds: per-row figures for side a and side b (b is None for a block with itself)."""
+    """What one block pair adds: per-row figures for side a and side b (b is None for a block with
+    itself)."""
 
     dens_a: np.ndarray
     cnt_a: np.ndarray
@@ -167,10 +170,17 @@ class GraphPartial:
 
 
 def graph_task(
-    a: np.ndarray, b: np.ndarray | None, ids_a: np.ndarray, ids_b: np.ndarray | None, threshold: float,
-    link: float, core_a: np.ndarray | None, core_b: np.ndarray | None,
+    a: np.ndarray,
+    b: np.ndarray | None,
+    ids_a: np.ndarray,
+    ids_b: np.ndarray | None,
+    threshold: float,
+    link: float,
+    core_a: np.ndarray | None,
+    core_b: np.ndarray | None,
 ) -> GraphPartial:
-    """Exact neighbour figures between unit rows ``a`` and ``b`` (``b=None``: ``a`` with itself, self excluded).
+    """Exact neighbour figures between unit rows ``a`` and ``b`` (``b=None``: ``a`` with itself,
+    self excluded).
 
     ``ids_*`` are the rows' original indices (nearest-core ties go to the smallest,
     edges are reported in them); ``core_*`` are core flags (``None``: no core logic,
@@ -204,11 +214,14 @@ def graph_task(
                         dens_a, cnt_a, dens_b, cnt_b, near_sim_a, near_a, near_sim_b, near_b, edges)
     if same:
         return GraphPartial(dens_a, cnt_a, near_sim_a, near_a, None, None, None, None, edges[:m])
-    return GraphPartial(dens_a, cnt_a, near_sim_a, near_a, dens_b, cnt_b, near_sim_b, near_b, edges[:m])
+    return GraphPartial(
+        dens_a, cnt_a, near_sim_a, near_a, dens_b, cnt_b, near_sim_b, near_b, edges[:m]
+    )
 
 
 def topk_task(a: np.ndarray, b: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """Each row's ``k`` highest similarities to the other side (``b=None``: ``a`` with itself, self excluded)."""
+    """Each row's ``k`` highest similarities to the other side (``b=None``: ``a`` with itself, self
+    excluded)."""
     same = b is None
     other = a if same else b
     assert other is not None
@@ -224,7 +237,8 @@ def topk_task(a: np.ndarray, b: np.ndarray | None, k: int) -> tuple[np.ndarray, 
 
 
 class GraphAccumulator:
-    """Sums partial graph results into per-row arrays (positions ``0..n-1``) and one component forest."""
+    """Sums partial graph results into per-row arrays (positions ``0..n-1``) and one component
+    forest."""
 
     def __init__(self, n: int, n_ids: int, with_core: bool) -> None:
         self.density = np.zeros(n)
@@ -247,7 +261,9 @@ class GraphAccumulator:
         self.counts[pos] += cnt
         if self.with_core:
             old_sim, old = self.near_sim[pos], self.near[pos]
-            better = (near_sim > old_sim) | ((near_sim == old_sim) & (near >= 0) & ((old < 0) | (near < old)))
+            better = (near_sim > old_sim) | (
+                (near_sim == old_sim) & (near >= 0) & ((old < 0) | (near < old))
+            )
             self.near_sim[pos] = np.where(better, near_sim, old_sim)
             self.near[pos] = np.where(better, near, old)
 

@@ -1,4 +1,5 @@
-"""What a run records of its golden data: the picks (``golden_picks.json``) and the statistics of its summary.
+"""What a run records of its golden data: the picks (``golden_picks.json``) and the statistics of
+its summary.
 
 The picks let the vector map show what a run trained on even after the store has
 changed; the statistics are the ``golden`` part of the run's summary (FR-4.4).
@@ -18,21 +19,28 @@ PICK_FIELDS = ("uuid", "strategy", "rank", "density", "cluster", "cluster_size")
 
 
 def golden_picks(report: ExtractionReport) -> list[dict[str, Any]]:
-    """The extractor's picks as ``golden_picks.json`` rows: uuid, strategy, rank, density, cluster, cluster_size."""
+    """The extractor's picks as ``golden_picks.json`` rows: uuid, strategy, rank, density, cluster,
+    cluster_size."""
     return [{name: getattr(pick, name) for name in PICK_FIELDS} for pick in report.picks]
 
 
 def read_golden_picks(path: Path) -> list[dict[str, Any]]:
-    """The picks a run's extract stage recorded; a damaged file raises :class:`DataFormatError` naming it."""
+    """The picks a run's extract stage recorded; a damaged file raises :class:`DataFormatError`
+    naming it."""
     picks = read_json(path, expect=list)
     for index, pick in enumerate(picks):
-        if not isinstance(pick, dict) or not isinstance(pick.get("uuid"), str) or not pick.get("strategy"):
+        if (
+            not isinstance(pick, dict)
+            or not isinstance(pick.get("uuid"), str)
+            or not pick.get("strategy")
+        ):
             raise DataFormatError(f"{path}: entry {index} is not a pick with a uuid and a strategy")
     return picks
 
 
 def golden_stats(report: ExtractionReport, golden_path: Path) -> dict[str, Any]:
-    """Counts per strategy, density percentiles and what was left out (the summary's ``golden`` part)."""
+    """Counts per strategy, density percentiles and what was left out (the summary's ``golden``
+    part)."""
     return {
         "examples": count_lines(golden_path),
         "per_strategy": {"steady": report.steady, "anomaly": report.anomaly},
@@ -53,5 +61,6 @@ def golden_stats(report: ExtractionReport, golden_path: Path) -> dict[str, Any]:
 
 
 def adopted_stats(golden_path: Path) -> dict[str, Any]:
-    """The ``golden`` part of a summary for a file made elsewhere (nothing is known but its size)."""
+    """The ``golden`` part of a summary for a file made elsewhere (nothing is known but its
+    size)."""
     return {"examples": count_lines(golden_path), "per_strategy": {}, "density_percentiles": {}}

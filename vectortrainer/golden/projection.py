@@ -29,14 +29,16 @@ NN_BLOCK_SIZE = 1024
 
 @dataclass(frozen=True)
 class Projection:
-    """Row coordinates on the first two principal components and the share of variance each explains."""
+    """Row coordinates on the first two principal components and the share of variance each
+    explains."""
 
     points: np.ndarray  # (n, 2) float64
     explained: tuple[float, float]
 
 
 def pca_2d(vectors: np.ndarray, fit_rows: np.ndarray | None = None) -> Projection:
-    """Project unit-scaled ``vectors`` onto the two main axes of the rows in ``fit_rows`` (default: all).
+    """Project unit-scaled ``vectors`` onto the two main axes of the rows in ``fit_rows`` (default:
+    all).
 
     Fewer than two fitting rows, or rows with no spread, give zeros (no axis to show).
     """
@@ -74,7 +76,9 @@ def pca_2d(vectors: np.ndarray, fit_rows: np.ndarray | None = None) -> Projectio
     return Projection(points, (explained[0], explained[1]))
 
 
-def nearest_neighbour_distance(vectors: np.ndarray, *, block_size: int = NN_BLOCK_SIZE) -> np.ndarray:
+def nearest_neighbour_distance(
+    vectors: np.ndarray, *, block_size: int = NN_BLOCK_SIZE
+) -> np.ndarray:
     """Cosine distance (1 - similarity) from each row to its nearest other row; NaN without one.
 
     Zero rows have no direction: they get NaN and are nobody's neighbour.
@@ -94,7 +98,8 @@ def nearest_neighbour_distance(vectors: np.ndarray, *, block_size: int = NN_BLOC
     for start in range(0, len(sub), block_size):
         stop = min(start + block_size, len(sub))
         similarity = sub[start:stop] @ sub[start:].T
-        similarity[np.arange(stop - start), np.arange(stop - start)] = -np.inf  # not its own neighbour
+        # not its own neighbour
+        similarity[np.arange(stop - start), np.arange(stop - start)] = -np.inf
         np.maximum(best[start:stop], similarity.max(axis=1), out=best[start:stop])
         np.maximum(best[start:], similarity.max(axis=0), out=best[start:])
     result[live] = np.clip(1.0 - best.astype(np.float64), 0.0, 2.0)

@@ -1,8 +1,8 @@
 """Partitions of unit rows and the angular bound that skips partition pairs without a neighbour.
 
 Rows are grouped by two levels of spherical k-means (faiss) into *pieces* of about
-:data:`PIECE_ROWS` rows (never more than ``block_size``), contiguous in a permuted order. Every piece keeps its
-group's centre ``c`` (a unit vector) and its own angular radius ``r`` (the largest
+:data:`PIECE_ROWS` rows (never more than ``block_size``), contiguous in a permuted order. Every
+piece keeps its group's centre ``c`` (a unit vector) and its own angular radius ``r`` (the largest
 angle between a member and ``c``). For rows ``x`` in piece A and ``y`` in piece B the
 triangle inequality on angles gives
 
@@ -28,7 +28,8 @@ ANGLE_SLACK = 1e-3  # radians added to every radius sum: float32 products are go
 
 @dataclass(frozen=True)
 class Pieces:
-    """``order[starts[p]:stops[p]]`` are the rows of piece ``p``; ``centres`` / ``radii`` per piece."""
+    """``order[starts[p]:stops[p]]`` are the rows of piece ``p``; ``centres`` / ``radii`` per
+    piece."""
 
     order: np.ndarray
     starts: np.ndarray
@@ -45,10 +46,17 @@ class Pieces:
 
 
 def contiguous_pieces(n: int, block_size: int) -> Pieces:
-    """Row blocks in their own order, with no bound (every pair survives): the plain exact kernel."""
+    """Row blocks in their own order, with no bound (every pair survives): the plain exact
+    kernel."""
     starts = np.arange(0, n, block_size, dtype=np.int64)
     stops = np.minimum(starts + block_size, n)
-    return Pieces(np.arange(n, dtype=np.int64), starts, stops, np.zeros((len(starts), 0)), np.full(len(starts), np.pi))
+    return Pieces(
+        np.arange(n, dtype=np.int64),
+        starts,
+        stops,
+        np.zeros((len(starts), 0)),
+        np.full(len(starts), np.pi),
+    )
 
 
 PIECE_ROWS = 128  # the average piece the second k-means level aims at: small pieces, tight radii
@@ -59,7 +67,8 @@ OUTLIER_MARGIN = 0.05
 
 
 def _kmeans(rows: np.ndarray, k: int, seed: int, sample: int) -> tuple[np.ndarray, np.ndarray]:
-    """Spherical k-means (faiss) trained on up to ``sample`` rows; unit centres and each row's label."""
+    """Spherical k-means (faiss) trained on up to ``sample`` rows; unit centres and each row's
+    label."""
     import faiss
 
     n, dim = rows.shape
@@ -76,8 +85,11 @@ def _kmeans(rows: np.ndarray, k: int, seed: int, sample: int) -> tuple[np.ndarra
     return kmeans.centroids.astype(np.float64), assigned[:, 0].astype(np.int64)
 
 
-def kmeans_pieces(unit: np.ndarray, block_size: int, seed: int = 0, groups: int | None = None) -> Pieces:
-    """Two levels of spherical k-means over ``unit`` rows, cut into pieces of at most ``block_size`` rows.
+def kmeans_pieces(
+    unit: np.ndarray, block_size: int, seed: int = 0, groups: int | None = None
+) -> Pieces:
+    """Two levels of spherical k-means over ``unit`` rows, cut into pieces of at most ``block_size``
+    rows.
 
     The first level makes about sqrt(n) groups; the second splits each group into
     pieces of about :data:`PIECE_ROWS` rows (cheap: each group is clustered alone).
@@ -85,11 +97,13 @@ def kmeans_pieces(unit: np.ndarray, block_size: int, seed: int = 0, groups: int 
     import faiss
 
     n, dim = unit.shape
-    groups = groups or max(1, min(round(math.sqrt(n)), n // 40))  # faiss wants ~39 points per centre
+    # faiss wants ~39 points per centre
+    groups = groups or max(1, min(round(math.sqrt(n)), n // 40))
     labels = np.empty(n, dtype=np.int64)
     centre_list: list[np.ndarray] = []
     threads = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)  # small k-means calls: OpenMP start-up and spinning cost more than they save
+    # small k-means calls: OpenMP start-up and spinning cost more than they save
+    faiss.omp_set_num_threads(1)
     try:
         _, top = _kmeans(unit, groups, seed, 40 * groups)
         for g in np.unique(top):
@@ -103,7 +117,8 @@ def kmeans_pieces(unit: np.ndarray, block_size: int, seed: int = 0, groups: int 
     centres = np.asarray(centre_list, dtype=np.float64).reshape(-1, dim)
     norms = np.linalg.norm(centres, axis=1, keepdims=True)
     centres = np.divide(centres, norms, out=np.zeros_like(centres), where=norms > 0)
-    # A few far-off members would widen a piece's radius for all its pairs: they go to pieces of their own.
+    # A few far-off members would widen a piece's radius
+    # for all its pairs: they go to pieces of their own.
     angle = _angles(unit, np.arange(n), centres, labels)
     outlier = np.zeros(n, dtype=bool)
     by_label = np.argsort(labels, kind="stable")
@@ -113,12 +128,15 @@ def kmeans_pieces(unit: np.ndarray, block_size: int, seed: int = 0, groups: int 
         outlier[members] = angle[members] > OUTLIER_FACTOR * typical + OUTLIER_MARGIN
     label_sorted = np.lexsort((labels, outlier))
     order = label_sorted.astype(np.int64)
-    key = np.where(outlier[order], -1, labels[order])  # all outliers form one run, cut into small pieces
+    # all outliers form one run, cut into small pieces
+    key = np.where(outlier[order], -1, labels[order])
     bounds = np.flatnonzero(np.diff(key)) + 1
-    run_starts = np.concatenate([[0], bounds]).astype(np.int64) if n else np.zeros(0, dtype=np.int64)
+    run_starts = (
+        np.concatenate([[0], bounds]).astype(np.int64) if n else np.zeros(0, dtype=np.int64)
+    )
     run_stops = np.concatenate([bounds, [n]]).astype(np.int64) if n else np.zeros(0, dtype=np.int64)
     starts, stops, piece_centres = [], [], []
-    for r0, r1 in zip(run_starts, run_stops):
+    for r0, r1 in zip(run_starts, run_stops, strict=True):
         far = bool(key[r0] < 0)
         step = PIECE_ROWS if far else block_size
         for s0 in range(int(r0), int(r1), step):
@@ -144,8 +162,11 @@ def kmeans_pieces(unit: np.ndarray, block_size: int, seed: int = 0, groups: int 
 ANGLE_CHUNK = 32_768  # rows per float64 chunk: a few tens of MB, whatever n is
 
 
-def _angles(unit: np.ndarray, rows: np.ndarray, centres: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Angle (float64) between each ``unit[rows[i]]`` and ``centres[labels[i]]``, a chunk at a time."""
+def _angles(
+    unit: np.ndarray, rows: np.ndarray, centres: np.ndarray, labels: np.ndarray
+) -> np.ndarray:
+    """Angle (float64) between each ``unit[rows[i]]`` and ``centres[labels[i]]``, a chunk at a
+    time."""
     out = np.empty(len(rows))
     for start in range(0, len(rows), ANGLE_CHUNK):
         part = slice(start, start + ANGLE_CHUNK)
@@ -156,7 +177,8 @@ def _angles(unit: np.ndarray, rows: np.ndarray, centres: np.ndarray, labels: np.
 
 @numba.njit(nogil=True, cache=True)
 def _take_rows_in_place(matrix, order):
-    """``matrix[:] = matrix[order]`` without a second matrix: each cycle of the permutation with one spare row."""
+    """``matrix[:] = matrix[order]`` without a second matrix: each cycle of the permutation with one
+    spare row."""
     n = len(order)
     done = np.zeros(n, dtype=np.bool_)
     spare = np.empty(matrix.shape[1], dtype=matrix.dtype)
@@ -176,7 +198,8 @@ def _take_rows_in_place(matrix, order):
 
 
 def reorder_rows(matrix: np.ndarray, order: np.ndarray) -> None:
-    """Puts the rows of ``matrix`` in ``order`` (row ``i`` becomes old row ``order[i]``), in place."""
+    """Puts the rows of ``matrix`` in ``order`` (row ``i`` becomes old row ``order[i]``), in
+    place."""
     _take_rows_in_place(matrix, np.ascontiguousarray(order, dtype=np.int64))
 
 
@@ -187,12 +210,13 @@ def restore_rows(matrix: np.ndarray, order: np.ndarray) -> None:
     _take_rows_in_place(matrix, inverse)
 
 
-BOUND_BLOCK = 256  # pieces per block of bounds: one matrix product, a few MB, whatever the number of pieces
+# pieces per block of bounds: one matrix product, a few MB, whatever the number of pieces
+BOUND_BLOCK = 256
 
 
 def bound_blocks(pieces: Pieces, block: int = BOUND_BLOCK) -> Iterator[tuple[int, np.ndarray]]:
-    """``(a0, bounds)``: upper bounds of the similarity between rows of pieces ``a0, a0 + 1, ...`` (rows of
-    ``bounds``) and rows of every piece (columns), a block of pieces at a time."""
+    """``(a0, bounds)``: upper bounds of the similarity between rows of pieces ``a0, a0 + 1, ...``
+    (rows of ``bounds``) and rows of every piece (columns), a block of pieces at a time."""
     for a0 in range(0, len(pieces), block):
         yield a0, _bounds(pieces, a0, min(len(pieces), a0 + block))
 

@@ -25,11 +25,13 @@ if TYPE_CHECKING:
     from vectortrainer.golden.runners import Pair  # runners.runner_for imports this module
 
 CHUNK_WORK = 32 * 512 * 512  # similarity entries per Ray task: ~32 full blocks
-WINDOW_PER_CPU = 3  # chunks in flight per cluster CPU: keeps every core busy, bounds memory on the driver
+# chunks in flight per cluster CPU: keeps every core busy, bounds memory on the driver
+WINDOW_PER_CPU = 3
 
 
 def _run_chunk(task: Callable[..., Any], pairs: Sequence[Pair], *shared: Any) -> list[Any]:
-    """One Ray task: ``task(*shared, pair)`` for a chunk of pairs, one BLAS thread (Ray gave it one CPU)."""
+    """One Ray task: ``task(*shared, pair)`` for a chunk of pairs, one BLAS thread (Ray gave it one
+    CPU)."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="blas"):
@@ -72,7 +74,9 @@ class RayRunner:
     def cpus(self) -> int:
         return max(1, int(self.ray.cluster_resources().get("CPU", 1)))
 
-    def map(self, task: Callable[..., Any], shared: tuple[Any, ...], pairs: Iterable[Pair]) -> Iterator[Any]:
+    def map(
+        self, task: Callable[..., Any], shared: tuple[Any, ...], pairs: Iterable[Pair]
+    ) -> Iterator[Any]:
         ray = self.ray
         # Arrays once in the object store; workers on the same node map them without a copy.
         refs = [ray.put(value) if isinstance(value, np.ndarray) else value for value in shared]

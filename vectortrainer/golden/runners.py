@@ -30,13 +30,26 @@ Pair = tuple[Positions, Positions | None]
 """Positions of side a, and of side b (``None``: side a with itself), in the shared rows."""
 
 
-def graph_pair(rows: np.ndarray, ids: np.ndarray, core: np.ndarray | None, threshold: float, link: float,
-               pair: Pair) -> GraphPartial:
+def graph_pair(
+    rows: np.ndarray,
+    ids: np.ndarray,
+    core: np.ndarray | None,
+    threshold: float,
+    link: float,
+    pair: Pair,
+) -> GraphPartial:
     """:func:`graph_task` on one pair of the shared ``rows`` (``ids``: their original indices)."""
     pa, pb = pair
-    return graph_task(rows[pa], None if pb is None else rows[pb], ids[pa], None if pb is None else ids[pb],
-                      threshold, link, None if core is None else core[pa],
-                      None if core is None or pb is None else core[pb])
+    return graph_task(
+        rows[pa],
+        None if pb is None else rows[pb],
+        ids[pa],
+        None if pb is None else ids[pb],
+        threshold,
+        link,
+        None if core is None else core[pa],
+        None if core is None or pb is None else core[pb],
+    )
 
 
 def topk_pair(rows: np.ndarray, k: int, pair: Pair) -> tuple[np.ndarray, np.ndarray | None]:
@@ -46,11 +59,14 @@ def topk_pair(rows: np.ndarray, k: int, pair: Pair) -> tuple[np.ndarray, np.ndar
 
 
 class TaskRunner(Protocol):
-    """Maps a task over pairs; ``shared`` are the task's leading arguments, the same for every pair."""
+    """Maps a task over pairs; ``shared`` are the task's leading arguments, the same for every
+    pair."""
 
     name: str
 
-    def map(self, task: Callable[..., Any], shared: tuple[Any, ...], pairs: Iterable[Pair]) -> Iterator[Any]:
+    def map(
+        self, task: Callable[..., Any], shared: tuple[Any, ...], pairs: Iterable[Pair]
+    ) -> Iterator[Any]:
         """``task(*shared, pair)`` for each pair, yielded in pair order."""
         ...
 
@@ -63,8 +79,11 @@ def worker_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def run_tasks(tasks: Iterable[Callable[[], object]], *, workers: int | None = None) -> Iterator[object]:
-    """Runs ``tasks`` (callables) on ``workers`` threads, one BLAS thread each; yields results in task order."""
+def run_tasks(
+    tasks: Iterable[Callable[[], object]], *, workers: int | None = None
+) -> Iterator[object]:
+    """Runs ``tasks`` (callables) on ``workers`` threads, one BLAS thread each; yields results in
+    task order."""
     from threadpoolctl import threadpool_limits
 
     workers = worker_count() if workers is None else workers
@@ -92,11 +111,17 @@ class ThreadRunner:
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers
 
-    def map(self, task: Callable[..., Any], shared: tuple[Any, ...], pairs: Iterable[Pair]) -> Iterator[Any]:
-        return run_tasks(((lambda pair=pair: task(*shared, pair)) for pair in pairs), workers=self.workers)
+    def map(
+        self, task: Callable[..., Any], shared: tuple[Any, ...], pairs: Iterable[Pair]
+    ) -> Iterator[Any]:
+        return run_tasks(
+            ((lambda pair=pair: task(*shared, pair)) for pair in pairs), workers=self.workers
+        )
 
 
-def runner_for(backend: str = "local", ray_address: str | None = None, workers: int | None = None) -> TaskRunner:
+def runner_for(
+    backend: str = "local", ray_address: str | None = None, workers: int | None = None
+) -> TaskRunner:
     """The runner ``density.backend`` names: ``"local"`` (threads) or ``"ray"`` (a Ray cluster)."""
     if backend == "ray":
         from vectortrainer.golden.ray_runner import RayRunner  # Ray: only when asked for

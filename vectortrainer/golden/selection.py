@@ -1,4 +1,5 @@
-"""Golden-data selection over the epsilon-graph: steady-state centres and new patterns (FR-1.3, FR-1.4, VT-3, VT-11).
+"""Golden-data selection over the epsilon-graph: steady-state centres and new patterns (FR-1.3,
+FR-1.4, VT-3, VT-11).
 
 Algorithm (``select_golden``):
 
@@ -19,8 +20,9 @@ Algorithm (``select_golden``):
 4. **Anomaly picks** (new patterns): participants outside every dense cluster (never a
    cluster's fringe), lowest density first; ties go to status ``ANOMALY`` first
    (VectorWave's drift detector flagged them), then to the more isolated (the lower
-   their ``min_samples``-th neighbour similarity, a continuous measure), then row order. Their share of ``top_k`` is ``round(top_k * anomaly_share)``;
-   what they cannot fill goes to the steady state, and the other way round.
+   their ``min_samples``-th neighbour similarity, a continuous measure), then row order. Their share
+   of ``top_k`` is ``round(top_k * anomaly_share)``; what they cannot fill goes to the steady state,
+   and the other way round.
 5. **Steady-state picks** (cluster centres): every dense cluster gets one pick
    while the budget allows (largest clusters first); the rest of the budget is
    shared in proportion to cluster size (largest remainder), so a larger cluster
@@ -150,9 +152,11 @@ def select_golden(
     instead of a copy: rows keep their places, but participating rows come back
     normalised to unit length.
     """
-    for name, value, problem in (("epsilon", epsilon, epsilon_problem(epsilon)),
-                                 ("top_k", top_k, top_k_problem(top_k)),
-                                 ("anomaly_share", anomaly_share, anomaly_share_problem(anomaly_share))):
+    for name, value, problem in (
+        ("epsilon", epsilon, epsilon_problem(epsilon)),
+        ("top_k", top_k, top_k_problem(top_k)),
+        ("anomaly_share", anomaly_share, anomaly_share_problem(anomaly_share)),
+    ):
         if problem:
             raise ConfigError(f"{name}={value!r}: {problem}")
     if min_cluster_size < 2:
@@ -163,41 +167,70 @@ def select_golden(
     nonzero = nonzero_rows(array)
     n = len(array)
     if len(statuses) != n:
-        raise DataFormatError(f"statuses: {len(statuses)} given for {n} vectors; they must be aligned")
+        raise DataFormatError(
+            f"statuses: {len(statuses)} given for {n} vectors; they must be aligned"
+        )
     successful = np.fromiter((s in SUCCESSFUL_STATUSES for s in statuses), dtype=bool, count=n)
     participating = successful & nonzero
     rows = np.flatnonzero(participating)
     # Everything below works in positions of ``unit``, the participating rows normalised (rows are
-    # increasing, so position order is row order). Without ``overwrite`` it is the one copy of the matrix.
-    in_place = overwrite and array.dtype == np.float32 and array.flags.c_contiguous and array.flags.writeable
+    # increasing, so position order is row order). Without
+    # ``overwrite`` it is the one copy of the matrix.
+    in_place = (
+        overwrite
+        and array.dtype == np.float32
+        and array.flags.c_contiguous
+        and array.flags.writeable
+    )
     left_out = _compact_rows(array, rows) if in_place else None
     try:
-        # float32 rows of our own (or the caller's, in place); density normalises them in place, once.
+        # float32 rows of our own (or the caller's, in
+        # place); density normalises them in place, once.
         unit = array[: len(rows)] if in_place else np.asarray(array[rows], dtype=np.float32)
-        return _select(unit, rows, statuses, n, successful, nonzero, participating, epsilon=epsilon, top_k=top_k,
-                       anomaly_share=anomaly_share, min_cluster_size=min_cluster_size, min_samples=min_samples,
-                       cluster_similarity=cluster_similarity, duplicate_epsilon=duplicate_epsilon,
-                       density_mode=density_mode, block_size=block_size, progress=progress, runner=runner)
+        return _select(
+            unit,
+            rows,
+            statuses,
+            n,
+            successful,
+            nonzero,
+            participating,
+            epsilon=epsilon,
+            top_k=top_k,
+            anomaly_share=anomaly_share,
+            min_cluster_size=min_cluster_size,
+            min_samples=min_samples,
+            cluster_similarity=cluster_similarity,
+            duplicate_epsilon=duplicate_epsilon,
+            density_mode=density_mode,
+            block_size=block_size,
+            progress=progress,
+            runner=runner,
+        )
     finally:
         if left_out is not None:
             _expand_rows(array, rows, left_out)
 
 
 def _compact_rows(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Moves ``array[rows]`` (increasing) to the front, in place; returns the rows left out, saved aside."""
+    """Moves ``array[rows]`` (increasing) to the front, in place; returns the rows left out, saved
+    aside."""
     left = np.ones(len(array), dtype=bool)
     left[rows] = False
     saved = array[left].copy()
-    for start in range(0, len(rows), ROW_CHUNK):  # each source row sits at or after its target: none is overwritten
+    # each source row sits at or after its target: none is overwritten
+    for start in range(0, len(rows), ROW_CHUNK):
         sources = rows[start : start + ROW_CHUNK]
         array[start : start + len(sources)] = array[sources]
     return saved
 
 
 def _expand_rows(array: np.ndarray, rows: np.ndarray, saved: np.ndarray) -> None:
-    """Undoes :func:`_compact_rows`: the front rows back to ``rows``, the saved rows to the others."""
+    """Undoes :func:`_compact_rows`: the front rows back to ``rows``, the saved rows to the
+    others."""
     starts = range(0, len(rows), ROW_CHUNK)
-    for start in reversed(starts):  # from the back: each target sits at or after every row still to move
+    # from the back: each target sits at or after every row still to move
+    for start in reversed(starts):
         targets = rows[start : start + ROW_CHUNK]
         array[targets] = array[start : start + len(targets)].copy()
     left = np.ones(len(array), dtype=bool)
@@ -206,22 +239,55 @@ def _expand_rows(array: np.ndarray, rows: np.ndarray, saved: np.ndarray) -> None
 
 
 def _select(
-    unit: np.ndarray, rows: np.ndarray, statuses: Sequence[str], n: int, successful: np.ndarray,
-    nonzero: np.ndarray, participating: np.ndarray, *, epsilon: float | Literal["auto"], top_k: int,
-    anomaly_share: float, min_cluster_size: int, min_samples: int, cluster_similarity: float | None,
-    duplicate_epsilon: float | None, density_mode: Literal["auto", "exact", "pruned", "ann"], block_size: int,
-    progress: Progress | None, runner: TaskRunner | None,
+    unit: np.ndarray,
+    rows: np.ndarray,
+    statuses: Sequence[str],
+    n: int,
+    successful: np.ndarray,
+    nonzero: np.ndarray,
+    participating: np.ndarray,
+    *,
+    epsilon: float | Literal["auto"],
+    top_k: int,
+    anomaly_share: float,
+    min_cluster_size: int,
+    min_samples: int,
+    cluster_similarity: float | None,
+    duplicate_epsilon: float | None,
+    density_mode: Literal["auto", "exact", "pruned", "ann"],
+    block_size: int,
+    progress: Progress | None,
+    runner: TaskRunner | None,
 ) -> GoldenSelection:
-    """:func:`select_golden` on ``unit``, the participating ``rows`` (positions of ``unit``), float32 and owned:
-    the density pass normalises them in place, and everything after it reads unit rows."""
-    stats = epsilon_graph_stats(unit, epsilon, mode=density_mode, block_size=block_size, progress=progress,
-                                min_samples=min_samples, runner=runner, overwrite=True)
+    """:func:`select_golden` on ``unit``, the participating ``rows`` (positions of ``unit``),
+    float32 and owned: the density pass normalises them in place, and everything after it reads unit
+    rows."""
+    stats = epsilon_graph_stats(
+        unit,
+        epsilon,
+        mode=density_mode,
+        block_size=block_size,
+        progress=progress,
+        min_samples=min_samples,
+        runner=runner,
+        overwrite=True,
+    )
     chosen = stats.epsilon
     duplicate_epsilon = chosen / 4 if duplicate_epsilon is None else duplicate_epsilon
     started = time.perf_counter()
-    assert stats.core is not None and stats.nearest_core is not None and stats.kth_similarity is not None
-    grouping = dense_clusters(unit, stats.core, stats.components, stats.nearest_core,
-                              min_cluster_size=min_cluster_size, cluster_similarity=cluster_similarity)
+    assert (
+        stats.core is not None
+        and stats.nearest_core is not None
+        and stats.kth_similarity is not None
+    )
+    grouping = dense_clusters(
+        unit,
+        stats.core,
+        stats.components,
+        stats.nearest_core,
+        min_cluster_size=min_cluster_size,
+        cluster_similarity=cluster_similarity,
+    )
     local_cluster = grouping.labels
     cluster_sizes = grouping.sizes
 
@@ -235,7 +301,9 @@ def _select(
     anomaly = picker.take(anomaly_order, anomaly_target)
     # Centres come from a cluster's core logs: a fringe log (often a bridge) is never a medoid.
     members = [np.flatnonzero((local_cluster == c) & stats.core) for c in range(len(cluster_sizes))]
-    steady = _steady_picks(unit, members, stats.density, picker, top_k - len(anomaly), sizes=cluster_sizes.tolist())
+    steady = _steady_picks(
+        unit, members, stats.density, picker, top_k - len(anomaly), sizes=cluster_sizes.tolist()
+    )
     if len(steady) + len(anomaly) < top_k:  # clusters ran out: new patterns take the rest
         # Later in density order than every earlier anomaly pick, so the ranking holds.
         anomaly += picker.take(anomaly_order, top_k - len(steady) - len(anomaly))
@@ -333,7 +401,9 @@ class _Picker:
         return taken
 
 
-def _iter_new(picker: _Picker, candidates: Sequence[int] | np.ndarray, chunk: int = 4096) -> Iterator[int]:
+def _iter_new(
+    picker: _Picker, candidates: Sequence[int] | np.ndarray, chunk: int = 4096
+) -> Iterator[int]:
     """Candidates that are not near-duplicates of accepted rows, checked a chunk at a time."""
     candidates = np.asarray(candidates, dtype=np.int64)
     for start in range(0, len(candidates), chunk):
@@ -341,7 +411,9 @@ def _iter_new(picker: _Picker, candidates: Sequence[int] | np.ndarray, chunk: in
         if picker.accepted:
             sims = picker.unit[part] @ picker.unit[picker.accepted].T
             duplicate = sims.max(axis=1) >= picker.duplicate_similarity
-            picker.rejected_rows.update(int(r) for r in part[duplicate] if int(r) not in picker.accepted)
+            picker.rejected_rows.update(
+                int(r) for r in part[duplicate] if int(r) not in picker.accepted
+            )
             part = part[~duplicate]
         for row in part:
             if picker.is_new(int(row)):  # re-check against rows accepted within this chunk
@@ -363,18 +435,22 @@ def _allocate(sizes: Sequence[int], budget: int) -> list[int]:
     shares = np.floor(quota).astype(int)
     remainder_order = np.lexsort((np.arange(count), -sizes_array, -(quota - shares)))
     shares[remainder_order[: extra - shares.sum()]] += 1
-    return [int(min(size, 1 + share)) for size, share in zip(sizes, shares)]
+    return [int(min(size, 1 + share)) for size, share in zip(sizes, shares, strict=True)]
 
 
 def _steady_picks(
     unit: np.ndarray, members: list[np.ndarray], density: np.ndarray, picker: _Picker, budget: int,
     *, sizes: Sequence[int] | None = None,
 ) -> list[int]:
-    """Picks per cluster: ``sizes`` (members with their fringe) share the budget; ``members`` supply the picks."""
+    """Picks per cluster: ``sizes`` (members with their fringe) share the budget; ``members`` supply
+    the picks."""
     allocation = _allocate(list(sizes) if sizes is not None else [len(m) for m in members], budget)
-    streams = [_cluster_candidates(unit, m, density, max(a, 1)) for m, a in zip(members, allocation)]
+    streams = [
+        _cluster_candidates(unit, m, density, max(a, 1))
+        for m, a in zip(members, allocation, strict=True)
+    ]
     rounds: list[list[int]] = [[] for _ in members]  # picks per cluster, in order
-    for cluster, (stream, quota) in enumerate(zip(streams, allocation)):
+    for cluster, (stream, quota) in enumerate(zip(streams, allocation, strict=True)):
         rounds[cluster] = picker.take(stream, quota)
     remaining = budget - sum(len(r) for r in rounds)
     live = [c for c in range(len(members)) if allocation[c] > 0 and len(rounds[c]) == allocation[c]]
@@ -395,8 +471,11 @@ def _steady_picks(
     return ranked
 
 
-def _cluster_candidates(unit: np.ndarray, members: np.ndarray, density: np.ndarray, parts: int) -> list[int]:
-    """The cluster's medoid, the medoids of a k-means split into ``parts``, then the densest members."""
+def _cluster_candidates(
+    unit: np.ndarray, members: np.ndarray, density: np.ndarray, parts: int
+) -> list[int]:
+    """The cluster's medoid, the medoids of a k-means split into ``parts``, then the densest
+    members."""
     x = unit[members]
     medoid = int(np.argmax(x @ x.sum(axis=0)))
     ordered = [medoid]
@@ -413,7 +492,8 @@ def _cluster_candidates(unit: np.ndarray, members: np.ndarray, density: np.ndarr
 
 
 def _split_medoids(x: np.ndarray, first: int, parts: int) -> list[int]:
-    """Medoids of a deterministic spherical k-means split of ``x`` (local indices), largest part first."""
+    """Medoids of a deterministic spherical k-means split of ``x`` (local indices), largest part
+    first."""
     seeds = [first]
     closest = x @ x[first]
     for _ in range(parts - 1):

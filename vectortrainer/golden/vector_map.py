@@ -1,4 +1,5 @@
-"""The map of a function's logs the faces draw (FR-4.3): a 2-D projection, the golden picks, density histograms.
+"""The map of a function's logs the faces draw (FR-4.3): a 2-D projection, the golden picks, density
+histograms.
 
 :func:`build_vector_map` projects every log (PCA fitted on the logs that take part
 in density), marks the golden picks (those a run recorded, matched by log uuid, or
@@ -30,7 +31,8 @@ PICKS_RECOMPUTED = "recomputed"
 
 @dataclass(frozen=True)
 class SelectionSettings:
-    """The selection knobs a run used (from its config snapshot), so the map shows that run's picks."""
+    """The selection knobs a run used (from its config snapshot), so the map shows that run's
+    picks."""
 
     epsilon: float | Literal["auto"]
     top_k: int
@@ -39,8 +41,11 @@ class SelectionSettings:
     cluster_similarity: float | Literal["auto"] = AUTO
 
 
-def settings_from_snapshot(config_snapshot: Mapping[str, Any] | None, default: Any) -> SelectionSettings:
-    """A run's own selection settings when its config snapshot has them, else ``default`` (a SelectionConfig)."""
+def settings_from_snapshot(
+    config_snapshot: Mapping[str, Any] | None, default: Any
+) -> SelectionSettings:
+    """A run's own selection settings when its config snapshot has them, else ``default`` (a
+    SelectionConfig)."""
     snapshot = (config_snapshot or {}).get("selection") or {}
 
     def pick(key: str, cast: type) -> Any:
@@ -54,8 +59,13 @@ def settings_from_snapshot(config_snapshot: Mapping[str, Any] | None, default: A
         raw = snapshot.get(key, getattr(default, key, AUTO))
         return AUTO if raw == AUTO else pick(key, float)
 
-    return SelectionSettings(pick_or_auto("epsilon"), pick("top_k", int), pick("anomaly_share", float),
-                             pick("min_samples", int), pick_or_auto("cluster_similarity"))
+    return SelectionSettings(
+        pick_or_auto("epsilon"),
+        pick("top_k", int),
+        pick("anomaly_share", float),
+        pick("min_samples", int),
+        pick_or_auto("cluster_similarity"),
+    )
 
 
 @dataclass
@@ -63,7 +73,8 @@ class VectorMap:
     """Everything the vector distribution page draws."""
 
     function: str
-    points: list[dict[str, Any]]  # x, y, status, strategy, golden, rank, density, input, output, uuid
+    # x, y, status, strategy, golden, rank, density, input, output, uuid
+    points: list[dict[str, Any]]
     total: int
     explained: tuple[float, float]
     density_bins: list[dict[str, Any]]
@@ -75,7 +86,8 @@ class VectorMap:
     skipped: dict[str, int]
     excluded: dict[str, int]
     picks_source: str = PICKS_RECOMPUTED  # PICKS_RECORDED: the run's golden_picks.json
-    missing_picks: list[dict[str, Any]] = field(default_factory=list)  # recorded, log gone from the store
+    # recorded, log gone from the store
+    missing_picks: list[dict[str, Any]] = field(default_factory=list)
     epsilon: float = 0.0  # the one used (chosen from the logs with "auto")
     coverage: Coverage | None = None  # of the selection the settings make on the logs as they are
 
@@ -89,8 +101,14 @@ class VectorMap:
         return 1.0 - self.epsilon
 
 
-def build_vector_map(logs: FunctionLogs, settings: SelectionSettings, *, max_points: int = MAX_MAP_POINTS,
-                     bins: int = 30, recorded_picks: list[dict[str, Any]] | None = None) -> VectorMap:
+def build_vector_map(
+    logs: FunctionLogs,
+    settings: SelectionSettings,
+    *,
+    max_points: int = MAX_MAP_POINTS,
+    bins: int = 30,
+    recorded_picks: list[dict[str, Any]] | None = None,
+) -> VectorMap:
     """Project every log to 2-D, mark the golden picks, and bin densities and distances.
 
     With ``recorded_picks`` (a run's ``golden_picks.json``) the marked picks are
@@ -110,10 +128,17 @@ def build_vector_map(logs: FunctionLogs, settings: SelectionSettings, *, max_poi
         return VectorMap(logs.function_name, [], logs.total, (0.0, 0.0), [], [], settings, 0, 0, 0,
                          dict(logs.skipped), {}, source, list(recorded_picks or []),
                          epsilon=0.0 if settings.epsilon == AUTO else float(settings.epsilon))
-    selection = select_golden(logs.vectors, logs.statuses, epsilon=settings.epsilon, top_k=settings.top_k,
-                              anomaly_share=settings.anomaly_share, min_samples=settings.min_samples,
-                              cluster_similarity=None if settings.cluster_similarity == AUTO
-                              else float(settings.cluster_similarity))
+    selection = select_golden(
+        logs.vectors,
+        logs.statuses,
+        epsilon=settings.epsilon,
+        top_k=settings.top_k,
+        anomaly_share=settings.anomaly_share,
+        min_samples=settings.min_samples,
+        cluster_similarity=None
+        if settings.cluster_similarity == AUTO
+        else float(settings.cluster_similarity),
+    )
     projection = pca_2d(logs.vectors, selection.participating)
     strategy = np.full(n, NOT_PICKED, dtype=object)
     rank = np.full(n, -1, dtype=np.int64)
@@ -126,7 +151,9 @@ def build_vector_map(logs: FunctionLogs, settings: SelectionSettings, *, max_poi
         marked = []
         for pick in recorded_picks:
             if pick["uuid"] in row_of:
-                marked.append((row_of[pick["uuid"]], str(pick["strategy"]), int(pick.get("rank") or 0)))
+                marked.append(
+                    (row_of[pick["uuid"]], str(pick["strategy"]), int(pick.get("rank") or 0))
+                )
             else:
                 missing.append(pick)
         steady = sum(1 for pick in recorded_picks if pick["strategy"] == "steady")
@@ -139,26 +166,45 @@ def build_vector_map(logs: FunctionLogs, settings: SelectionSettings, *, max_poi
     points = []
     for row in shown:
         record = logs.records[row]
-        points.append({
-            "x": float(projection.points[row, 0]), "y": float(projection.points[row, 1]),
-            "status": record.status, "strategy": str(strategy[row]), "golden": bool(rank[row] >= 0),
-            "rank": int(rank[row]) if rank[row] >= 0 else None, "density": float(selection.density[row]),
-            "input": hover_text(record.inputs), "output": hover_text(record.output if record.succeeded
-                                                                     else record.error_message),
-            "uuid": record.uuid,
-        })
+        points.append(
+            {
+                "x": float(projection.points[row, 0]),
+                "y": float(projection.points[row, 1]),
+                "status": record.status,
+                "strategy": str(strategy[row]),
+                "golden": bool(rank[row] >= 0),
+                "rank": int(rank[row]) if rank[row] >= 0 else None,
+                "density": float(selection.density[row]),
+                "input": hover_text(record.inputs),
+                "output": hover_text(record.output if record.succeeded else record.error_message),
+                "uuid": record.uuid,
+            }
+        )
     participating = np.flatnonzero(selection.participating)
     in_cluster = selection.clusters[participating] >= 0
     density = selection.density[participating]
-    density_bins = histogram_rows(density, bins, groups=np.where(in_cluster, "dense cluster", "outside clusters"))
+    density_bins = histogram_rows(
+        density, bins, groups=np.where(in_cluster, "dense cluster", "outside clusters")
+    )
     distance = nearest_neighbour_distance(logs.vectors[participating])
     distance_bins = histogram_rows(distance[np.isfinite(distance)], bins)
     return VectorMap(
-        function=logs.function_name, points=points, total=n, explained=projection.explained,
-        density_bins=density_bins, distance_bins=distance_bins, settings=settings,
-        steady=steady, anomaly=anomaly, clusters=len(selection.cluster_sizes),
-        skipped=dict(logs.skipped), excluded=dict(selection.excluded), picks_source=source,
-        missing_picks=missing, epsilon=selection.epsilon, coverage=coverage(selection, logs.vectors),
+        function=logs.function_name,
+        points=points,
+        total=n,
+        explained=projection.explained,
+        density_bins=density_bins,
+        distance_bins=distance_bins,
+        settings=settings,
+        steady=steady,
+        anomaly=anomaly,
+        clusters=len(selection.cluster_sizes),
+        skipped=dict(logs.skipped),
+        excluded=dict(selection.excluded),
+        picks_source=source,
+        missing_picks=missing,
+        epsilon=selection.epsilon,
+        coverage=coverage(selection, logs.vectors),
     )
 
 

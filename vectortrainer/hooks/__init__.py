@@ -1,8 +1,11 @@
-"""Hook scripts (FR-2.5, FR-2.6, FR-7, VT-6, VT-7): rules packaged as a validated, versioned, stdlib-only module.
+"""Hook scripts (FR-2.5, FR-2.6, FR-7, VT-6, VT-7): rules packaged as a validated, versioned,
+stdlib-only module.
 
 - ``template``: the hook's fixed text around the rules, and reading the rules back out;
 - ``validation``: the AST allowlist, the template match and the replay in a clean interpreter;
-- ``versions``: :class:`~vectortrainer.hooks.versions.HookVersionManager`, crash-safe versions and rollback;
-- ``generator``: :class:`~vectortrainer.hooks.generator.HookScriptGenerator`, rules -> a new active version;
+- ``versions``: :class:`~vectortrainer.hooks.versions.HookVersionManager`, crash-safe versions and
+  rollback;
+- ``generator``: :class:`~vectortrainer.hooks.generator.HookScriptGenerator`, rules -> a new active
+  version;
 - ``views``: the version list with checksum states and the rules diff the faces show.
 """

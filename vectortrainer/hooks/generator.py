@@ -1,4 +1,5 @@
-"""Rules -> `generated_prompt_hook.py`: validated before it is written, versioned when asked (FR-2.5, FR-7.4, VT-6).
+"""Rules -> `generated_prompt_hook.py`: validated before it is written, versioned when asked
+(FR-2.5, FR-7.4, VT-6).
 
 The hook is fixed, reviewed code (`rules/interpreter.py`, copied verbatim) plus one
 ASCII string literal holding the rules as JSON. No user text ever becomes code:
@@ -61,7 +62,8 @@ def usable_rules(rules: Sequence[Rule]) -> tuple[list[Rule], list[SkippedRule]]:
                 reason = f"invalid regex: {exc}"
             except ValueError as exc:
                 reason = f"unsafe regex: {exc}"
-        if not reason:  # what the hook's own interpreter would refuse (a case transform of a missing group, ...)
+        # what the hook's own interpreter would refuse (a case transform of a missing group, ...)
+        if not reason:
             _, refused = interpreter.load_rules(rules_document([rule]))
             reason = f"invalid rule: {refused[0]['reason']}" if refused else ""
         if reason:
@@ -106,7 +108,9 @@ class HookScriptGenerator:
         output = Path(output_dir)
         if enable_versioning:
             manager = HookVersionManager(output)
-            report.version_id = manager.save_version(source, report.rules_written, note=note, activate=activate)
+            report.version_id = manager.save_version(
+                source, report.rules_written, note=note, activate=activate
+            )
             report.path = manager.active_path
         else:
             report.path = output / HOOK_FILENAME
@@ -114,8 +118,11 @@ class HookScriptGenerator:
         self.last_report = report
         return report.path
 
-    def prepare(self, rules: Any, *, pairs: Sequence[FeedbackPair] | None = None) -> tuple[str, GenerationReport]:
-        """The hook's source, validated and replayed on the pairs, and its report; nothing is written."""
+    def prepare(
+        self, rules: Any, *, pairs: Sequence[FeedbackPair] | None = None
+    ) -> tuple[str, GenerationReport]:
+        """The hook's source, validated and replayed on the pairs, and its report; nothing is
+        written."""
         source, kept, skipped = self.render(rules)
         validate_hook_source(source)
         if pairs is None:

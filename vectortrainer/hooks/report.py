@@ -1,4 +1,5 @@
-"""The one ``rules.json``: the rules learned, their conflicts and rejections, and the hook written from them.
+"""The one ``rules.json``: the rules learned, their conflicts and rejections, and the hook written
+from them.
 
 Every face writes this document the same way: the CLI beside the hook it wrote
 (and on stdout with ``--json``), the TUI when it makes a hook, the pipeline in the
@@ -28,7 +29,8 @@ def rules_report(
     feedback_path: str | os.PathLike[str] | None,
     generation: GenerationReport | None = None,
 ) -> dict[str, Any]:
-    """The document: rules, conflicts, rejections, notes; the hook's path, version and replay when one was written."""
+    """The document: rules, conflicts, rejections, notes; the hook's path, version and replay when
+    one was written."""
     hook = generation.path if generation is not None else None
     return {
         "format": RULES_REPORT_FORMAT,
@@ -37,9 +39,14 @@ def rules_report(
         **to_plain(rule_set.to_dict()),
         "hook": str(hook) if hook is not None else None,
         "version": generation.version_id if generation is not None else None,
-        "skipped_rules": [{"rule": s.rule.to_dict(), "reason": s.reason} for s in generation.skipped]
-        if generation is not None else [],
-        "replay": generation.replay.to_dict() if generation is not None and generation.replay else None,
+        "skipped_rules": [
+            {"rule": s.rule.to_dict(), "reason": s.reason} for s in generation.skipped
+        ]
+        if generation is not None
+        else [],
+        "replay": generation.replay.to_dict()
+        if generation is not None and generation.replay
+        else None,
     }
 
 
@@ -77,7 +84,8 @@ def publish_hook(
         return generation, document
     generator.generate(rule_set, hooks, enable_versioning=True, note=note, activate=False)
     generation = generator.last_report
-    assert generation is not None and generation.version_id is not None  # set by every successful generate()
+    # set by every successful generate()
+    assert generation is not None and generation.version_id is not None
     document = rules_report(rule_set, feedback_path=feedback_path, generation=generation)
     write_rules_report(hooks / RULES_REPORT_FILE, document)
     HookVersionManager(hooks).activate(generation.version_id)  # checksum and code verified first

@@ -43,27 +43,56 @@ ALLOWED_NODES: frozenset[type] = frozenset(
 )
 FORBIDDEN_NAMES = frozenset(
     {
-        "eval", "exec", "compile", "__import__", "open", "getattr", "setattr", "delattr", "globals",
-        "locals", "vars", "input", "breakpoint", "exit", "quit", "help", "memoryview", "__builtins__",
-        "importlib", "os", "sys", "subprocess",
+        "eval",
+        "exec",
+        "compile",
+        "__import__",
+        "open",
+        "getattr",
+        "setattr",
+        "delattr",
+        "globals",
+        "locals",
+        "vars",
+        "input",
+        "breakpoint",
+        "exit",
+        "quit",
+        "help",
+        "memoryview",
+        "__builtins__",
+        "importlib",
+        "os",
+        "sys",
+        "subprocess",
     }
 )
 def _check_allowlist(tree: ast.AST) -> None:
     for node in ast.walk(tree):
         if type(node) not in ALLOWED_NODES:
-            raise HookValidationError(f"line {getattr(node, 'lineno', '?')}: {type(node).__name__} is not allowed in a hook")
+            raise HookValidationError(
+                f"line {getattr(node, 'lineno', '?')}: "
+                f"{type(node).__name__} is not allowed in a hook"
+            )
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name not in ALLOWED_IMPORTS or alias.asname:
-                    raise HookValidationError(f"line {node.lineno}: import {alias.name} is not allowed in a hook")
+                    raise HookValidationError(
+                        f"line {node.lineno}: import {alias.name} is not allowed in a hook"
+                    )
         elif isinstance(node, ast.Name) and node.id in FORBIDDEN_NAMES:
-            raise HookValidationError(f"line {node.lineno}: name {node.id!r} is not allowed in a hook")
+            raise HookValidationError(
+                f"line {node.lineno}: name {node.id!r} is not allowed in a hook"
+            )
         elif isinstance(node, ast.Attribute) and node.attr.startswith("__"):
-            raise HookValidationError(f"line {node.lineno}: attribute {node.attr!r} is not allowed in a hook")
+            raise HookValidationError(
+                f"line {node.lineno}: attribute {node.attr!r} is not allowed in a hook"
+            )
 
 
 def validate_hook_source(source: str) -> int:
-    """Run checks 1-4 on ``source``; returns the number of embedded rules or raises `HookValidationError`."""
+    """Run checks 1-4 on ``source``; returns the number of embedded rules or raises
+    `HookValidationError`."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError) as exc:
@@ -77,7 +106,9 @@ def validate_hook_source(source: str) -> int:
     literal.value = ""
     expected = ast.parse(render_hook(""))
     if ast.dump(tree) != ast.dump(expected):
-        raise HookValidationError("hook code differs from the generator's template (edited or tampered with)")
+        raise HookValidationError(
+            "hook code differs from the generator's template (edited or tampered with)"
+        )
     try:
         document = json.loads(document_text)
     except json.JSONDecodeError as exc:
@@ -108,7 +139,8 @@ hook = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(hook)
 imported = sorted(set(sys.modules) - before)
 pairs = json.loads(sys.stdin.read())
-out = {"skipped": hook.SKIPPED_RULES, "imported": imported, "repaired": [], "good": [], "prompts": []}
+out = {"skipped": hook.SKIPPED_RULES, "imported": imported,
+       "repaired": [], "good": [], "prompts": []}
 for p in pairs:
     ctx = p["context"]
     out["repaired"].append(hook.intercept_output(p["bad_output"], ctx))
@@ -121,7 +153,8 @@ sys.stdout.write(json.dumps(out))
 def replay_in_subprocess(
     source: str, pairs: Sequence[FeedbackPair], *, timeout_s: float = 30.0
 ) -> ReplayReport:
-    """Import ``source`` in a fresh standard-library-only interpreter and replay ``pairs`` through it."""
+    """Import ``source`` in a fresh standard-library-only interpreter and replay ``pairs`` through
+    it."""
     with tempfile.TemporaryDirectory(prefix="vt-hook-check-") as folder:
         path = Path(folder) / HOOK_FILENAME
         path.write_text(source, encoding="utf-8")
@@ -137,10 +170,14 @@ def replay_in_subprocess(
                 env={"PATH": os.environ.get("PATH", ""), "PYTHONHASHSEED": "0"},
             )
         except subprocess.TimeoutExpired:
-            raise HookValidationError(f"importing and replaying the hook took more than {timeout_s:.0f} s") from None
+            raise HookValidationError(
+                f"importing and replaying the hook took more than {timeout_s:.0f} s"
+            ) from None
     if completed.returncode != 0:
         last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
-        raise HookValidationError(f"the hook failed to import or run in a clean interpreter: {last}")
+        raise HookValidationError(
+            f"the hook failed to import or run in a clean interpreter: {last}"
+        )
     result = json.loads(completed.stdout)
     report = score_replay(pairs, result["repaired"], result["good"])
     report.skipped_rules = result["skipped"]

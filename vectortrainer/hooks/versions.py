@@ -4,7 +4,8 @@ Layout in the hooks directory::
 
     generated_prompt_hook.py              the active hook
     .hook_versions/v001_20250101T120000123456Z.py       every saved version
-    .hook_versions/v001_20250101T120000123456Z.meta.json its metadata (sha256, note, rules, gate figures)
+    .hook_versions/v001_20250101T120000123456Z.meta.json its metadata (sha256, note, rules, gate
+                                                         figures)
     .hook_versions/manifest.json          index of all versions and which is active
     .hook_versions/.lock                  serialises writers; names the one holding it
 
@@ -18,7 +19,7 @@ over by a rollback to "the previous one".
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from vectortrainer.errors import HookValidationError, HookVersionError
 from vectortrainer.hooks.template import HOOK_FILENAME, rules_count_of
 from vectortrainer.hooks.validation import validate_hook_source
 from vectortrainer.registry.layout import HOOK_VERSIONS_DIRNAME, MANIFEST_NAME
-from vectortrainer.registry.versions import Entry, VersionStore, VerifyReport
+from vectortrainer.registry.versions import Entry, VerifyReport, VersionStore
 
 VERSIONS_DIRNAME = HOOK_VERSIONS_DIRNAME
 __all__ = ["HookVersion", "HookVersionManager", "MANIFEST_NAME", "VERSIONS_DIRNAME", "VerifyReport"]
@@ -41,12 +42,20 @@ class HookVersion:
     file: str
     note: str = ""
     active: bool = False
-    gate: dict[str, Any] | None = None  # the hook gate's figures and decision, when a gate judged it
+    # the hook gate's figures and decision, when a gate judged it
+    gate: dict[str, Any] | None = None
     unverified: bool = False  # found without our metadata: listed, never restored or diffed
 
     def to_dict(self) -> dict[str, Any]:
-        data = {"version_id": self.version_id, "timestamp": self.timestamp, "rules_count": self.rules_count,
-                "sha256": self.sha256, "file": self.file, "note": self.note, "active": self.active}
+        data = {
+            "version_id": self.version_id,
+            "timestamp": self.timestamp,
+            "rules_count": self.rules_count,
+            "sha256": self.sha256,
+            "file": self.file,
+            "note": self.note,
+            "active": self.active,
+        }
         if self.gate is not None:
             data["gate"] = self.gate
         if self.unverified:
@@ -56,9 +65,17 @@ class HookVersion:
     @classmethod
     def from_entry(cls, entry: Entry) -> "HookVersion":
         gate = entry.fields.get("gate")
-        return cls(entry.version_id, entry.timestamp, int(entry.fields.get("rules_count") or 0), entry.sha256,
-                   entry.file, entry.note, entry.active, dict(gate) if isinstance(gate, dict) else None,
-                   entry.unverified)
+        return cls(
+            entry.version_id,
+            entry.timestamp,
+            int(entry.fields.get("rules_count") or 0),
+            entry.sha256,
+            entry.file,
+            entry.note,
+            entry.active,
+            dict(gate) if isinstance(gate, dict) else None,
+            entry.unverified,
+        )
 
 
 def _describe(source: str) -> dict[str, Any]:
@@ -69,18 +86,30 @@ def _check_hook(entry: Entry, source: str) -> None:
     try:
         validate_hook_source(source)
     except HookValidationError as exc:
-        raise HookVersionError(f"hook version {entry.version_id} is not a valid hook ({exc}); not restored") from None
+        raise HookVersionError(
+            f"hook version {entry.version_id} is not a valid hook ({exc}); not restored"
+        ) from None
 
 
 class HookVersionManager:
     """Keeps timestamped versions of the hook in ``<output_dir>/.hook_versions`` (FR-7.1)."""
 
-    def __init__(self, output_dir: str | os.PathLike[str], *, lock_timeout_s: float | None = None) -> None:
+    def __init__(
+        self, output_dir: str | os.PathLike[str], *, lock_timeout_s: float | None = None
+    ) -> None:
         self.output_dir = Path(output_dir)
-        self.store = VersionStore(self.output_dir / VERSIONS_DIRNAME, self.output_dir / HOOK_FILENAME,
-                                  prefix="v", suffix=".py", noun="hook version", error=HookVersionError,
-                                  required_fields=("rules_count",), describe=_describe, check=validate_hook_source,
-                                  lock_timeout_s=lock_timeout_s)
+        self.store = VersionStore(
+            self.output_dir / VERSIONS_DIRNAME,
+            self.output_dir / HOOK_FILENAME,
+            prefix="v",
+            suffix=".py",
+            noun="hook version",
+            error=HookVersionError,
+            required_fields=("rules_count",),
+            describe=_describe,
+            check=validate_hook_source,
+            lock_timeout_s=lock_timeout_s,
+        )
         self.versions_dir = self.store.versions_dir
         self.manifest_path = self.store.manifest_path
         self.active_path = self.store.active_path
@@ -91,7 +120,8 @@ class HookVersionManager:
 
     def save_version(self, source: str, rules_count: int, note: str = "", *, activate: bool = True,
                      gate: dict[str, Any] | None = None) -> str:
-        """Save ``source`` as a new version (and make it the active hook); returns its id (FR-7.1, FR-7.4)."""
+        """Save ``source`` as a new version (and make it the active hook); returns its id (FR-7.1,
+        FR-7.4)."""
         fields: dict[str, Any] = {"rules_count": int(rules_count)}
         if gate is not None:
             fields["gate"] = gate
@@ -109,8 +139,11 @@ class HookVersionManager:
         return self.store.read(version_id)
 
     def activate(self, version_id: str) -> HookVersion:
-        """Make a saved version the active hook (checksum and code verified first, as for a rollback)."""
-        return HookVersion.from_entry(self.store.activate(version_id, validate=_check_hook, action="activate"))
+        """Make a saved version the active hook (checksum and code verified first, as for a
+        rollback)."""
+        return HookVersion.from_entry(
+            self.store.activate(version_id, validate=_check_hook, action="activate")
+        )
 
     def rollback(self, version_id: str | None = None) -> HookVersion:
         """Make ``version_id`` (or the version before the active one) the active hook (FR-7.3).
@@ -119,7 +152,9 @@ class HookVersionManager:
         active hook is left exactly as it was.
         """
         if version_id is None and not self.store.entries():
-            raise HookVersionError(f"no hook versions in {self.versions_dir}; generate a hook first")
+            raise HookVersionError(
+                f"no hook versions in {self.versions_dir}; generate a hook first"
+            )
         return HookVersion.from_entry(self.store.activate(version_id, validate=_check_hook))
 
     def diff(self, a: str, b: str) -> str:

@@ -1,4 +1,5 @@
-"""Hook versions as every face shows them: rows with checksum state, and what a rollback would change.
+"""Hook versions as every face shows them: rows with checksum state, and what a rollback would
+change.
 
 The TUI's hooks screen and the web page's hook page both list
 :func:`hook_versions_view` and show :func:`rollback_diff`; neither opens a version
@@ -68,14 +69,24 @@ def hook_versions_view(hooks_dir: str | os.PathLike[str]) -> HookVersionsView:
             problem = None
         except HookVersionError as exc:
             problem = str(exc).split(";")[0]
-        rows.append(HookVersionRow(version.version_id, version.timestamp, version.rules_count, version.active,
-                                   version.sha256, version.note, problem))
+        rows.append(
+            HookVersionRow(
+                version.version_id,
+                version.timestamp,
+                version.rules_count,
+                version.active,
+                version.sha256,
+                version.note,
+                problem,
+            )
+        )
     active = next((v.version_id for v in versions if v.active), None)
     return HookVersionsView(hooks_dir, rows, active, warnings=list(manager.warnings))
 
 
 def rollback_diff(hooks_dir: str | os.PathLike[str], version_id: str) -> str:
-    """What making ``version_id`` active would change, as a unified diff of the rules (empty: nothing).
+    """What making ``version_id`` active would change, as a unified diff of the rules (empty:
+    nothing).
 
     Hooks made by the generator are compared rule by rule (one key per line); any
     other hook falls back to the diff of the sources.
@@ -88,11 +99,14 @@ def rollback_diff(hooks_dir: str | os.PathLike[str], version_id: str) -> str:
     after = _rules_listing(manager.read_version(version_id))
     if before is None or after is None:
         return manager.diff(active.version_id, version_id)
-    return "".join(difflib.unified_diff(before, after, fromfile=active.version_id, tofile=version_id, n=2))
+    return "".join(
+        difflib.unified_diff(before, after, fromfile=active.version_id, tofile=version_id, n=2)
+    )
 
 
 def _rules_listing(source: str) -> list[str] | None:
-    """The rules one key per line, without their evidence: the diff shows what a rollback changes in behaviour."""
+    """The rules one key per line, without their evidence: the diff shows what a rollback changes in
+    behaviour."""
     document = read_rules_document(source)
     if document is None:
         return None

@@ -1,4 +1,5 @@
-"""Where the active hook and the promoted model live on disk: the names writers and the runtime share.
+"""Where the active hook and the promoted model live on disk: the names writers and the runtime
+share.
 
 Standard library only, imported by :mod:`vectortrainer.runtime` in production
 processes: nothing here may import a third-party package or another engine module.
@@ -20,7 +21,8 @@ _PLAIN_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$")
 
 
 def function_dirname(function_name: str) -> str:
-    """The directory name of a function's models: the name itself when it is plain, else percent-encoded."""
+    """The directory name of a function's models: the name itself when it is plain, else
+    percent-encoded."""
     if _PLAIN_NAME.match(function_name) and function_name not in (".", ".."):
         return function_name
     return quote(function_name, safe="")[:200] or "_"
@@ -32,5 +34,6 @@ def function_models_dir(models_dir: str | Path, function_name: str) -> Path:
 
 
 def promoted_path(models_dir: str | Path, function_name: str) -> Path:
-    """The file whose content is the promoted model's entry (rewritten atomically on promotion and rollback)."""
+    """The file whose content is the promoted model's entry (rewritten atomically on promotion and
+    rollback)."""
     return function_models_dir(models_dir, function_name) / PROMOTED_FILENAME

@@ -1,4 +1,5 @@
-"""The writers' lock of a versions folder: exclusive for writers, shared for readers, says who holds it.
+"""The writers' lock of a versions folder: exclusive for writers, shared for readers, says who holds
+it.
 
 A writer takes ``flock(LOCK_EX)`` on ``.lock`` and writes who it is into it (pid,
 host, since); a reader takes ``LOCK_SH`` on the same file when it exists and
@@ -36,7 +37,8 @@ POLL_S = 0.05
 
 
 class StoreLock:
-    """``exclusive()`` for writers, ``shared()`` for readers, on ``path``; ``what`` names the folder in messages."""
+    """``exclusive()`` for writers, ``shared()`` for readers, on ``path``; ``what`` names the folder
+    in messages."""
 
     def __init__(self, path: str | os.PathLike[str], *, timeout_s: float, what: str) -> None:
         self.path = Path(path)
@@ -46,7 +48,11 @@ class StoreLock:
     def _open(self, flags: int) -> int | None:
         nofollow = getattr(os, "O_NOFOLLOW", 0)
         try:
-            fd = os.open(self.path, flags | nofollow | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0), 0o666)
+            fd = os.open(
+                self.path,
+                flags | nofollow | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0),
+                0o666,
+            )
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -58,7 +64,9 @@ class StoreLock:
             raise
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
-            raise VersionLockError(f"{self.path}: the {self.what} lock is not a regular file; remove it and try again")
+            raise VersionLockError(
+                f"{self.path}: the {self.what} lock is not a regular file; remove it and try again"
+            )
         return fd
 
     def _wait(self, fd: int, mode: int) -> None:
@@ -72,8 +80,9 @@ class StoreLock:
                     holder = self.holder(fd)
                     os.close(fd)
                     raise VersionLockError(
-                        f"{self.what} is being changed by another writer ({holder}); waited {self.timeout_s:g} s "
-                        f"for its lock {self.path}: try again when it has finished"
+                        f"{self.what} is being changed by another writer "
+                        f"({holder}); waited {self.timeout_s:g} s for its "
+                        f"lock {self.path}: try again when it has finished"
                     ) from None
                 time.sleep(POLL_S)
 
@@ -86,7 +95,9 @@ class StoreLock:
             record = {}
         if not isinstance(record, dict) or "pid" not in record:
             return "a process that did not say who it is"
-        return f"pid {record.get('pid')} on {record.get('host', '?')} since {record.get('since', '?')}"
+        return (
+            f"pid {record.get('pid')} on {record.get('host', '?')} since {record.get('since', '?')}"
+        )
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -99,7 +110,10 @@ class StoreLock:
                 with FileLock(str(self.path), timeout=self.timeout_s):
                     yield
             except Timeout:
-                raise VersionLockError(f"{self.what} is being changed by another writer; try again when it has finished") from None
+                raise VersionLockError(
+                    f"{self.what} is being changed by another "
+                    "writer; try again when it has finished"
+                ) from None
             return
         fd = self._open(os.O_RDWR | os.O_CREAT)
         assert fd is not None
@@ -107,7 +121,13 @@ class StoreLock:
         try:
             since = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
             os.ftruncate(fd, 0)
-            os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": since}).encode(), 0)
+            os.pwrite(
+                fd,
+                json.dumps(
+                    {"pid": os.getpid(), "host": socket.gethostname(), "since": since}
+                ).encode(),
+                0,
+            )
             yield
         finally:
             try:

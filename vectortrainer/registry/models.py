@@ -1,9 +1,10 @@
-"""The model registry: every model trained for a function, its figures, and which one is promoted (VT-13).
+"""The model registry: every model trained for a function, its figures, and which one is promoted
+(VT-13).
 
-Per function, ``<models_dir>/<function>/`` is a :class:`~vectortrainer.registry.versions.VersionStore`:
-``versions/m001_<time>.json`` holds one model's entry (provider, model id or
-adapter path, base model, run id, data hash, evaluation figures, the gate's
-decision, when it was made) and ``promoted.json`` is a copy of the promoted
+Per function, ``<models_dir>/<function>/`` is a
+:class:`~vectortrainer.registry.versions.VersionStore`: ``versions/m001_<time>.json`` holds one
+model's entry (provider, model id or adapter path, base model, run id, data hash, evaluation
+figures, the gate's decision, when it was made) and ``promoted.json`` is a copy of the promoted
 entry, rewritten atomically on promotion and rollback. That one file is what
 :func:`vectortrainer.runtime.promoted_model` reads in running processes, so a
 rollback reaches them within their reload interval.
@@ -28,8 +29,17 @@ from vectortrainer.registry.layout import (
 )
 from vectortrainer.registry.versions import Entry, VersionStore
 
-RECORD_KEYS = ("function", "provider", "model", "base_model", "run_id", "data_sha256", "evaluation", "gate",
-               "created_at")
+RECORD_KEYS = (
+    "function",
+    "provider",
+    "model",
+    "base_model",
+    "run_id",
+    "data_sha256",
+    "evaluation",
+    "gate",
+    "created_at",
+)
 
 
 @dataclass
@@ -60,18 +70,32 @@ class ModelEntry:
         return {key: getattr(self, key) for key in RECORD_KEYS}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version_id": self.version_id, **self.record(), "note": self.note, "promoted": self.promoted,
-                "promoted_at": self.promoted_at}
+        return {
+            "version_id": self.version_id,
+            **self.record(),
+            "note": self.note,
+            "promoted": self.promoted,
+            "promoted_at": self.promoted_at,
+        }
 
     @classmethod
     def from_entry(cls, entry: Entry, promoted_at: float | None = None) -> "ModelEntry":
         f = entry.fields
-        return cls(version_id=entry.version_id, function=str(f.get("function") or ""),
-                   provider=str(f.get("provider") or ""), model=str(f.get("model") or ""),
-                   base_model=f.get("base_model"), run_id=f.get("run_id"), data_sha256=f.get("data_sha256"),
-                   evaluation=dict(f.get("evaluation") or {}), gate=dict(f.get("gate") or {}),
-                   created_at=str(f.get("created_at") or ""), note=entry.note, promoted=entry.active,
-                   promoted_at=promoted_at)
+        return cls(
+            version_id=entry.version_id,
+            function=str(f.get("function") or ""),
+            provider=str(f.get("provider") or ""),
+            model=str(f.get("model") or ""),
+            base_model=f.get("base_model"),
+            run_id=f.get("run_id"),
+            data_sha256=f.get("data_sha256"),
+            evaluation=dict(f.get("evaluation") or {}),
+            gate=dict(f.get("gate") or {}),
+            created_at=str(f.get("created_at") or ""),
+            note=entry.note,
+            promoted=entry.active,
+            promoted_at=promoted_at,
+        )
 
 
 @dataclass(frozen=True)
@@ -100,33 +124,60 @@ def _check_entry(entry: Entry, payload: str) -> None:
         record = json.loads(payload)
     except ValueError:
         record = None
-    if not isinstance(record, dict) or not isinstance(record.get("model"), str) or not record["model"]:
-        raise ModelRegistryError(f"model {entry.version_id}: its entry names no model; not promoted")
+    if (
+        not isinstance(record, dict)
+        or not isinstance(record.get("model"), str)
+        or not record["model"]
+    ):
+        raise ModelRegistryError(
+            f"model {entry.version_id}: its entry names no model; not promoted"
+        )
 
 
 def _check_payload(payload: str) -> None:
-    """A model entry file found without metadata is adopted only when it is an entry (a JSON object naming a model)."""
+    """A model entry file found without metadata is adopted only when it is an entry (a JSON object
+    naming a model)."""
     try:
         record = json.loads(payload)
     except ValueError:
         record = None
-    if not isinstance(record, dict) or not isinstance(record.get("model"), str) or not record["model"]:
+    if (
+        not isinstance(record, dict)
+        or not isinstance(record.get("model"), str)
+        or not record["model"]
+    ):
         raise ModelRegistryError("not a model entry (a JSON object with a \"model\")")
 
 
 class ModelRegistry:
     """The models of one function in ``models_dir``; see the module docstring."""
 
-    def __init__(self, models_dir: str | os.PathLike[str], function: str, *, lock_timeout_s: float | None = None) -> None:
+    def __init__(
+        self,
+        models_dir: str | os.PathLike[str],
+        function: str,
+        *,
+        lock_timeout_s: float | None = None,
+    ) -> None:
         if not function:
-            raise ModelRegistryError("the model registry needs a function name (selection.function / --function)")
+            raise ModelRegistryError(
+                "the model registry needs a function name (selection.function / --function)"
+            )
         self.models_dir = Path(models_dir)
         self.function = function
         self.directory = function_models_dir(models_dir, function)
-        self.store = VersionStore(self.directory / MODEL_VERSIONS_DIRNAME, self.directory / PROMOTED_FILENAME,
-                                  prefix="m", suffix=".json", noun="model", error=ModelRegistryError,
-                                  required_fields=("model",), describe=_describe, check=_check_payload,
-                                  lock_timeout_s=lock_timeout_s)
+        self.store = VersionStore(
+            self.directory / MODEL_VERSIONS_DIRNAME,
+            self.directory / PROMOTED_FILENAME,
+            prefix="m",
+            suffix=".json",
+            noun="model",
+            error=ModelRegistryError,
+            required_fields=("model",),
+            describe=_describe,
+            check=_check_payload,
+            lock_timeout_s=lock_timeout_s,
+        )
         self.promoted_path = self.store.active_path
 
     @property
@@ -149,15 +200,24 @@ class ModelRegistry:
         """Keep a trained model (promoted at once when ``promote``); returns its entry."""
         if not model:
             raise ModelRegistryError("a model entry needs the model's id or adapter path")
-        record = {"function": self.function, "provider": provider, "model": model, "base_model": base_model,
-                  "run_id": run_id, "data_sha256": data_sha256, "evaluation": dict(evaluation or {}),
-                  "gate": dict(gate or {}), "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        record = {
+            "function": self.function,
+            "provider": provider,
+            "model": model,
+            "base_model": base_model,
+            "run_id": run_id,
+            "data_sha256": data_sha256,
+            "evaluation": dict(evaluation or {}),
+            "gate": dict(gate or {}),
+            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
         payload = json.dumps(record, indent=2, sort_keys=True, default=str) + "\n"
         entry = self.store.save(payload, json.loads(payload), note, activate=promote)
         return self._entries_by_id()[entry.version_id]
 
     def list(self) -> list[ModelEntry]:
-        """Every model of the function, oldest first, with the promoted flag and when it was last promoted."""
+        """Every model of the function, oldest first, with the promoted flag and when it was last
+        promoted."""
         return list(self._entries_by_id().values())
 
     def promoted(self) -> ModelEntry | None:
@@ -168,28 +228,38 @@ class ModelRegistry:
         return next((m for m in self.list() if m.run_id == run_id), None)
 
     def promote(self, version_id: str) -> ModelEntry:
-        """Make ``version_id`` the promoted model now (a person's decision: also one a gate refused)."""
+        """Make ``version_id`` the promoted model now (a person's decision: also one a gate
+        refused)."""
         entry = self.store.activate(version_id, validate=_check_entry, action="promote")
         return self._entries_by_id()[entry.version_id]
 
     def rollback(self, version_id: str | None = None) -> ModelEntry:
-        """Promote ``version_id``, or the model promoted before the current one (gate-refused ones passed over)."""
+        """Promote ``version_id``, or the model promoted before the current one (gate-refused ones
+        passed over)."""
         if version_id is None and self.promoted() is None:
-            raise ModelRegistryError(f"no model of {self.function} is promoted in {self.directory}; "
-                                     "there is nothing to roll back (promote one with `vectortrainer models promote`)")
+            raise ModelRegistryError(
+                f"no model of {self.function} is promoted in {self.directory}; "
+                "there is nothing to roll back (promote one with `vectortrainer models promote`)"
+            )
         entry = self.store.activate(version_id, validate=_check_entry, action="rollback")
         return self._entries_by_id()[entry.version_id]
 
     def diff(self, a: str, b: str) -> list[FigureChange]:
-        """The evaluation figures of two models side by side (every numeric figure either one has)."""
+        """The evaluation figures of two models side by side (every numeric figure either one
+        has)."""
         entries = self._entries_by_id()
         first, second = (entries.get(v) for v in (a, b))
         for version_id, entry in ((a, first), (b, second)):
             if entry is None:
                 known = ", ".join(entries) or "none"
-                raise ModelRegistryError(f"no model {version_id!r} of {self.function} (known: {known})")
+                raise ModelRegistryError(
+                    f"no model {version_id!r} of {self.function} (known: {known})"
+                )
         left, right = _flat_figures(first.evaluation), _flat_figures(second.evaluation)  # type: ignore[union-attr]
-        return [FigureChange(name, left.get(name), right.get(name)) for name in sorted(set(left) | set(right))]
+        return [
+            FigureChange(name, left.get(name), right.get(name))
+            for name in sorted(set(left) | set(right))
+        ]
 
     def verify(self) -> Any:
         return self.store.verify()
@@ -197,9 +267,14 @@ class ModelRegistry:
     def _entries_by_id(self) -> dict[str, ModelEntry]:
         promoted_at: dict[str, float] = {}
         for record in self.store.history():
-            if record.get("action") in ("activate", "promote", "rollback") and isinstance(record.get("at"), (int, float)):
+            if record.get("action") in ("activate", "promote", "rollback") and isinstance(
+                record.get("at"), (int, float)
+            ):
                 promoted_at[record["version_id"]] = float(record["at"])
-        return {e.version_id: ModelEntry.from_entry(e, promoted_at.get(e.version_id)) for e in self.store.entries()}
+        return {
+            e.version_id: ModelEntry.from_entry(e, promoted_at.get(e.version_id))
+            for e in self.store.entries()
+        }
 
 
 def registered_functions(models_dir: str | os.PathLike[str]) -> list[str]:
@@ -216,6 +291,8 @@ def _flat_figures(evaluation: dict[str, Any], prefix: str = "") -> dict[str, flo
         name = f"{prefix}{key}"
         if isinstance(value, dict):
             figures.update(_flat_figures(value, f"{name}."))
-        elif isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        elif (
+            isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        ):
             figures[name] = float(value)
     return figures

@@ -1,11 +1,15 @@
-"""The one versioning primitive: entries kept forever, one of them active, safe against crashes and rivals (VT-7).
+"""The one versioning primitive: entries kept forever, one of them active, safe against crashes and
+rivals (VT-7).
 
 A :class:`VersionStore` keeps, in its versions directory::
 
-    <prefix>001_20250101T120000123456Z<suffix>        an entry's payload (hook source, model entry JSON)
-    <prefix>001_20250101T120000123456Z.meta.json      its metadata (sha256, note, kind-specific fields)
+    <prefix>001_20250101T120000123456Z<suffix>        an entry's payload (hook source, model entry
+                                                      JSON)
+    <prefix>001_20250101T120000123456Z.meta.json      its metadata (sha256, note, kind-specific
+                                                      fields)
     manifest.json                                     index of all entries and which one is active
-    history.jsonl                                     append-only: when each entry was saved and activated
+    history.jsonl                                     append-only: when each entry was saved and
+                                                      activated
     .lock                                             serialises writers; names the one holding it
 
 and one *active file* outside it (``generated_prompt_hook.py``, ``promoted.json``)
@@ -48,14 +52,17 @@ logger = logging.getLogger(__name__)
 
 HISTORY_NAME = "history.jsonl"
 BASE_KEYS = ("version_id", "timestamp", "sha256", "file", "note")
-UNVERIFIED_FIELD = "unverified"  # an entry adopted without metadata we wrote; never restored or diffed
-LOCK_WAIT_S = 10.0  # how long a writer (or reader) waits for another writer before saying who holds the lock
+# an entry adopted without metadata we wrote; never restored or diffed
+UNVERIFIED_FIELD = "unverified"
+# how long a writer (or reader) waits for another writer before saying who holds the lock
+LOCK_WAIT_S = 10.0
 GATE_FIELD = "gate"  # an entry a gate refused carries {"passed": False, ...}; "previous" skips it
 
 
 @dataclass
 class Entry:
-    """One saved entry: where its payload is, its checksum, and what its kind records about it (``fields``)."""
+    """One saved entry: where its payload is, its checksum, and what its kind records about it
+    (``fields``)."""
 
     version_id: str
     timestamp: str
@@ -67,13 +74,15 @@ class Entry:
 
     @property
     def refused(self) -> bool:
-        """Whether a gate refused it when it was saved (a rollback to "the previous one" passes it over)."""
+        """Whether a gate refused it when it was saved (a rollback to "the previous one" passes it
+        over)."""
         gate = self.fields.get(GATE_FIELD)
         return isinstance(gate, Mapping) and gate.get("passed") is False
 
     @property
     def unverified(self) -> bool:
-        """Found without the metadata this store writes: its checksum was computed from the file as found."""
+        """Found without the metadata this store writes: its checksum was computed from the file as
+        found."""
         return self.fields.get(UNVERIFIED_FIELD) is True
 
     def meta(self) -> dict[str, Any]:
@@ -82,7 +91,8 @@ class Entry:
 
     @classmethod
     def from_meta(cls, data: Mapping[str, Any], required: tuple[str, ...] = ()) -> "Entry":
-        """An entry from a metadata or manifest record; ``KeyError``/``TypeError`` when one is incomplete."""
+        """An entry from a metadata or manifest record; ``KeyError``/``TypeError`` when one is
+        incomplete."""
         missing = [key for key in (*BASE_KEYS, *required) if key not in data]
         if missing:
             raise KeyError(f"missing {', '.join(missing)}")
@@ -104,7 +114,8 @@ class VerifyReport:
 
 
 class VersionStore:
-    """Entries in ``versions_dir``, the active one's payload in ``active_path``; see the module docstring.
+    """Entries in ``versions_dir``, the active one's payload in ``active_path``; see the module
+    docstring.
 
     ``noun`` names an entry in messages ("hook version", "model"); ``error`` is the
     :class:`~vectortrainer.errors.VectorTrainerError` subclass raised for unknown,
@@ -148,14 +159,21 @@ class VersionStore:
         self.describe = describe or (lambda payload: {})
         self.check = check
         self.warnings: list[str] = []
-        self.refused: list[str] = []  # files seen but not trusted (symbolic links, planted files): verify's problems
-        self._file_pattern = re.compile(rf"^({re.escape(prefix)}\d{{3,}})_(\d{{8}}T\d{{6}}\d*Z){re.escape(suffix)}$")
+        # files seen but not trusted (symbolic links, planted files): verify's problems
+        self.refused: list[str] = []
+        self._file_pattern = re.compile(
+            rf"^({re.escape(prefix)}\d{{3,}})_(\d{{8}}T\d{{6}}\d*Z){re.escape(suffix)}$"
+        )
         self._lock_timeout_s = lock_timeout_s
 
     @property
     def _lock(self) -> StoreLock:
         timeout = LOCK_WAIT_S if self._lock_timeout_s is None else self._lock_timeout_s
-        return StoreLock(self.versions_dir / LOCK_NAME, timeout_s=timeout, what=f"{self.versions_dir} ({self.noun}s)")
+        return StoreLock(
+            self.versions_dir / LOCK_NAME,
+            timeout_s=timeout,
+            what=f"{self.versions_dir} ({self.noun}s)",
+        )
 
     # -- reading files we trust -----------------------------------------------
     def _warn(self, message: str) -> None:
@@ -177,7 +195,10 @@ class VersionStore:
                 continue
             mode = os.lstat(self.versions_dir / name).st_mode
             if stat.S_ISLNK(mode):
-                self._refuse(f"{name}: a symbolic link in the {self.noun} folder; refused, never followed (remove it)")
+                self._refuse(
+                    f"{name}: a symbolic link in the {self.noun} "
+                    "folder; refused, never followed (remove it)"
+                )
             elif not stat.S_ISREG(mode):
                 self._refuse(f"{name}: not a regular file; refused (remove it)")
             else:
@@ -185,12 +206,14 @@ class VersionStore:
         return matches
 
     def _confined(self, entry: Entry) -> Path:
-        """The entry's file inside the versions folder; a name that could point elsewhere raises ``error``."""
+        """The entry's file inside the versions folder; a name that could point elsewhere raises
+        ``error``."""
         match = self._file_pattern.match(entry.file) if isinstance(entry.file, str) else None
         if match is None or match.group(1) != entry.version_id:
             raise self.error(
-                f"{self.noun} {entry.version_id}: file name {entry.file!r} is not one this store writes "
-                f"(it must be {self.prefix}NNN_<timestamp>{self.suffix} inside {self.versions_dir}); refused"
+                f"{self.noun} {entry.version_id}: file name "
+                f"{entry.file!r} is not one this store writes (it must be "
+                f"{self.prefix}NNN_<timestamp>{self.suffix} inside {self.versions_dir}); refused"
             )
         return self.versions_dir / entry.file
 
@@ -210,7 +233,8 @@ class VersionStore:
 
     # -- manifest -----------------------------------------------------------
     def _read_manifest(self, *, repair: bool = False) -> list[Entry]:
-        """The entries: the manifest's, plus entry files it does not list; rebuilt when it is missing or damaged.
+        """The entries: the manifest's, plus entry files it does not list; rebuilt when it is
+        missing or damaged.
 
         With ``repair`` (writers, under the lock) a rebuilt or completed manifest is
         written back; readers keep it in memory and change nothing.
@@ -228,13 +252,22 @@ class VersionStore:
             self._warn(f"{self.manifest_path}: missing; rebuilt from the {self.noun} files")
             entries = []
         except (OSError, ValueError, KeyError, TypeError, VectorTrainerError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).split(";")[0]
-            self._warn(f"{self.manifest_path}: damaged ({reason}); rebuilt from the {self.noun} files")
+            reason = (
+                exc.strerror
+                if isinstance(exc, OSError) and exc.strerror
+                else str(exc).split(";")[0]
+            )
+            self._warn(
+                f"{self.manifest_path}: damaged ({reason}); rebuilt from the {self.noun} files"
+            )
             entries = []
         known = {e.version_id for e in entries}
         extra = [m for m in files if m.group(1) not in known]
         if extra and known:
-            self._warn(f"{self.manifest_path}: {len(extra)} {self.noun} file(s) it does not list; read from the files")
+            self._warn(
+                f"{self.manifest_path}: {len(extra)} {self.noun} "
+                "file(s) it does not list; read from the files"
+            )
         for match in extra:
             entry = self._entry_from_file(match)
             if entry is not None:
@@ -246,7 +279,8 @@ class VersionStore:
         return entries
 
     def _entry_from_file(self, match: re.Match[str]) -> Entry | None:
-        """An entry file the manifest does not list: from its metadata, else adopted unverified when it is valid."""
+        """An entry file the manifest does not list: from its metadata, else adopted unverified when
+        it is valid."""
         name = match.group(0)
         path = self.versions_dir / name
         entry = self._read_meta(path)
@@ -257,18 +291,32 @@ class VersionStore:
             if self.check is not None:
                 self.check(payload)
         except (OSError, UnicodeDecodeError, ValueError, VectorTrainerError) as exc:
-            reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc).split(";")[0]
-            self._refuse(f"{name}: no metadata, and not a valid {self.noun} ({reason}); ignored (remove it)")
+            reason = (
+                "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc).split(";")[0]
+            )
+            self._refuse(
+                f"{name}: no metadata, and not a valid {self.noun} ({reason}); ignored (remove it)"
+            )
             return None
-        self._warn(f"{name}: no metadata; listed as unverified (its checksum is computed from the file as found)")
+        self._warn(
+            f"{name}: no metadata; listed as unverified (its "
+            "checksum is computed from the file as found)"
+        )
         fields = {**dict(self.describe(payload)), UNVERIFIED_FIELD: True}
-        return Entry(version_id=match.group(1), timestamp=match.group(2), sha256=sha256_text(payload),
-                     file=name, fields=fields)
+        return Entry(
+            version_id=match.group(1),
+            timestamp=match.group(2),
+            sha256=sha256_text(payload),
+            file=name,
+            fields=fields,
+        )
 
     def _read_meta(self, entry_file: Path) -> Entry | None:
         meta_path = entry_file.with_name(entry_file.name[: -len(self.suffix)] + ".meta.json")
         try:
-            entry = Entry.from_meta(json.loads(self._read_bytes(meta_path).decode("utf-8")), self.required_fields)
+            entry = Entry.from_meta(
+                json.loads(self._read_bytes(meta_path).decode("utf-8")), self.required_fields
+            )
         except (OSError, ValueError, KeyError, TypeError):
             return None
         return None if entry.unverified else entry
@@ -277,7 +325,11 @@ class VersionStore:
         active = self._active_id(entries, preferred)
         for entry in entries:
             entry.active = entry.version_id == active
-        document = {"format": 1, "active": active, "versions": [{**e.meta(), "active": e.active} for e in entries]}
+        document = {
+            "format": 1,
+            "active": active,
+            "versions": [{**e.meta(), "active": e.active} for e in entries],
+        }
         atomic_write_text(self.manifest_path, json.dumps(document, indent=2, sort_keys=True) + "\n")
 
     def _active_id(self, entries: list[Entry], preferred: str | None = None) -> str | None:
@@ -298,7 +350,8 @@ class VersionStore:
         return matching[-1] if matching else None
 
     def _record(self, action: str, version_id: str) -> None:
-        """One line of ``history.jsonl``; a torn last line (a crash mid-append) is skipped by the reader."""
+        """One line of ``history.jsonl``; a torn last line (a crash mid-append) is skipped by the
+        reader."""
         line = json.dumps({"at": time.time(), "action": action, "version_id": version_id})
         with self.history_path.open("a", encoding="utf-8") as handle:
             handle.write(line + "\n")
@@ -312,7 +365,11 @@ class VersionStore:
         with self._lock.exclusive():
             self.warnings = []
             entries = self._read_manifest(repair=True)
-            names = [m.group(1) for m in map(self._file_pattern.match, os.listdir(self.versions_dir)) if m]
+            names = [
+                m.group(1)
+                for m in map(self._file_pattern.match, os.listdir(self.versions_dir))
+                if m
+            ]
             numbers = [_number(e.version_id) for e in entries] + [_number(n) for n in names]
             version_id = f"{self.prefix}{max(numbers, default=0) + 1:03d}"
             timestamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
@@ -333,7 +390,8 @@ class VersionStore:
             return entry
 
     def entries(self) -> list[Entry]:
-        """All entries, oldest first, with the active flag (none, and nothing created or changed, ever)."""
+        """All entries, oldest first, with the active flag (none, and nothing created or changed,
+        ever)."""
         if not self.versions_dir.is_dir():
             return []
         with self._lock.shared():
@@ -363,43 +421,57 @@ class VersionStore:
             return self.checked_payload(self.find(self._read_manifest(), version_id))
 
     def checked_payload(self, entry: Entry) -> str:
-        """The entry's payload from its own file in the versions folder, if its checksum is one we wrote."""
+        """The entry's payload from its own file in the versions folder, if its checksum is one we
+        wrote."""
         path = self._confined(entry)
         if entry.unverified:
             raise self.error(
-                f"{self.noun} {entry.version_id} is unverified: {path.name} was found without the metadata "
-                f"vectortrainer writes, so its checksum proves nothing; refusing to use it (read it, then save it "
-                f"again as a new {self.noun}, or remove it)"
+                f"{self.noun} {entry.version_id} is unverified: {path.name} was found without "
+                "the metadata vectortrainer writes, so its checksum proves nothing; refusing "
+                f"to use it (read it, then save it again as a new {self.noun}, or remove it)"
             )
         try:
             data = self._read_bytes(path)
         except FileNotFoundError:
-            raise self.error(f"{self.noun} {entry.version_id}: file {path.name} is missing") from None
+            raise self.error(
+                f"{self.noun} {entry.version_id}: file {path.name} is missing"
+            ) from None
         except OSError:
             raise self.error(
-                f"{self.noun} {entry.version_id}: {path.name} is a symbolic link or not a regular file; "
-                f"refusing to follow it, the active {self.noun} was left as it was"
+                f"{self.noun} {entry.version_id}: {path.name} is a symbolic link or not a "
+                f"regular file; refusing to follow it, the active {self.noun} was left as it was"
             ) from None
         if hashlib.sha256(data).hexdigest() != entry.sha256:
             raise self.error(
-                f"{self.noun} {entry.version_id} failed its checksum ({path.name} changed after it was saved); "
-                f"refusing to use it, the active {self.noun} was left as it was"
+                f"{self.noun} {entry.version_id} failed its checksum ({path.name} changed after "
+                f"it was saved); refusing to use it, the active {self.noun} was left as it was"
             )
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
-            raise self.error(f"{self.noun} {entry.version_id}: {path.name} is not UTF-8 text") from None
+            raise self.error(
+                f"{self.noun} {entry.version_id}: {path.name} is not UTF-8 text"
+            ) from None
 
     def previous(self, entries: list[Entry], active: str) -> Entry:
-        """The newest entry before ``active`` that no gate refused (unverified ones are passed over too)."""
+        """The newest entry before ``active`` that no gate refused (unverified ones are passed over
+        too)."""
         ids = [e.version_id for e in entries]
         earlier = [e for e in entries[: ids.index(active)] if not e.refused and not e.unverified]
         if not earlier:
-            raise self.error(f"{active} is the oldest {self.noun} that passed its gate; there is nothing to roll back to")
+            raise self.error(
+                f"{active} is the oldest {self.noun} that passed "
+                "its gate; there is nothing to roll back to"
+            )
         return earlier[-1]
 
-    def activate(self, version_id: str | None = None, *, validate: Callable[[Entry, str], None] | None = None,
-                 action: str = "rollback") -> Entry:
+    def activate(
+        self,
+        version_id: str | None = None,
+        *,
+        validate: Callable[[Entry, str], None] | None = None,
+        action: str = "rollback",
+    ) -> Entry:
         """Make ``version_id`` (or the one before the active one) the active entry, at once.
 
         The checksum is verified and ``validate(entry, payload)`` runs first (it raises
@@ -429,9 +501,12 @@ class VersionStore:
             return target
 
     def history(self) -> list[dict[str, Any]]:
-        """Every save, promotion and rollback, oldest first (lines that do not parse are skipped)."""
+        """Every save, promotion and rollback, oldest first (lines that do not parse are
+        skipped)."""
         try:
-            lines = self._read_bytes(self.history_path).decode("utf-8", errors="replace").splitlines()
+            lines = (
+                self._read_bytes(self.history_path).decode("utf-8", errors="replace").splitlines()
+            )
         except FileNotFoundError:
             return []
         except OSError:
@@ -458,12 +533,16 @@ class VersionStore:
             left, right = self.checked_payload(first), self.checked_payload(second)
         return "".join(
             difflib.unified_diff(
-                left.splitlines(keepends=True), right.splitlines(keepends=True), fromfile=first.file, tofile=second.file
+                left.splitlines(keepends=True),
+                right.splitlines(keepends=True),
+                fromfile=first.file,
+                tofile=second.file,
             )
         )
 
     def verify(self) -> VerifyReport:
-        """Check every entry's checksum and whether the active file is a known entry (changes nothing)."""
+        """Check every entry's checksum and whether the active file is a known entry (changes
+        nothing)."""
         if not self.versions_dir.is_dir():
             return VerifyReport(ok=True, active_version=None)
         with self._lock.shared():
@@ -477,11 +556,15 @@ class VersionStore:
                     problems.append(str(exc).split(";")[0])
             active = self._active_id(entries)
             if self.active_path.exists() and active is None:
-                problems.append(f"{self.active_path.name} matches no saved {self.noun} (edited by hand?)")
+                problems.append(
+                    f"{self.active_path.name} matches no saved {self.noun} (edited by hand?)"
+                )
             stale = [n for n in os.listdir(self.versions_dir) if n.endswith(".tmp")]
             warnings = [w for w in self.warnings if w not in self.refused]
             warnings += [f"{n}: leftover temp file of an interrupted write" for n in stale]
-            return VerifyReport(ok=not problems, active_version=active, problems=problems, warnings=warnings)
+            return VerifyReport(
+                ok=not problems, active_version=active, problems=problems, warnings=warnings
+            )
 
 
 def _number(version_id: str) -> int:

@@ -1,13 +1,18 @@
-"""Rules learned from feedback (FR-2.3, FR-2.4, VT-5): the rule language and how rules are found and checked.
+"""Rules learned from feedback (FR-2.3, FR-2.4, VT-5): the rule language and how rules are found and
+checked.
 
-- ``model``: the :class:`~vectortrainer.rules.model.Rule` data type, its evidence, and the document a hook embeds;
+- ``model``: the :class:`~vectortrainer.rules.model.Rule` data type, its evidence, and the document
+  a hook embeds;
 - ``interpreter``: the standard-library code that applies rules, copied verbatim into every hook;
 - ``safety``: which regex patterns and text conditions may run (linear time only);
 - ``replay``: applying rules as the hook does, and scoring them on feedback pairs;
-- ``candidates``: edits -> candidate rules (generalised numbers and names, case transforms, spelling fixes);
-- ``anchors``, ``conditions``, ``scoping``: the local context, phrases and context keys a rule is narrowed by;
+- ``candidates``: edits -> candidate rules (generalised numbers and names, case transforms, spelling
+  fixes);
+- ``anchors``, ``conditions``, ``scoping``: the local context, phrases and context keys a rule is
+  narrowed by;
 - ``blast_radius``: a rule on the function's uncorrected logs, narrowed or kept inactive there;
-- ``acceptance``, ``conflicts``, ``synthesis``: accepting rules one by one, settling conflicts, the whole method;
+- ``acceptance``, ``conflicts``, ``synthesis``: accepting rules one by one, settling conflicts, the
+  whole method;
 - ``llm``: optional proposals from a chat model;
 - ``learning``: the use case every face runs (with the log sample from the store).
 

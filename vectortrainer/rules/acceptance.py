@@ -1,10 +1,11 @@
-"""Accepting rules one at a time: scoped on the pairs, checked on the logs, and what each leaves for the next.
+"""Accepting rules one at a time: scoped on the pairs, checked on the logs, and what each leaves for
+the next.
 
 Synthesis, a person's conflict decisions and LLM proposals all add rules through one
-:class:`Acceptance`: it scopes a rule on the feedback pairs (:func:`~vectortrainer.rules.scoping.scope`),
-measures its blast radius on the sampled logs and narrows it there
-(:func:`~vectortrainer.rules.blast_radius.check_on_logs`), writes its explanation, and
-then applies it to the pairs' residuals and the log sample, as the hook will, so the
+:class:`Acceptance`: it scopes a rule on the feedback pairs
+(:func:`~vectortrainer.rules.scoping.scope`), measures its blast radius on the sampled logs and
+narrows it there (:func:`~vectortrainer.rules.blast_radius.check_on_logs`), writes its explanation,
+and then applies it to the pairs' residuals and the log sample, as the hook will, so the
 next rule is judged on what this one leaves. A :class:`~vectortrainer.rules.text_index.PairIndex`
 says which pairs a rule could change, so checking and applying it looks at those only.
 """
@@ -18,14 +19,24 @@ from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.rules import interpreter
 from vectortrainer.rules.blast_radius import BlastRadius, LogSample, check_on_logs
 from vectortrainer.rules.model import Rule, rules_document
-from vectortrainer.rules.scoping import Evaluation, RejectedRule, evaluate, explain, scope, with_support
+from vectortrainer.rules.scoping import (
+    Evaluation,
+    RejectedRule,
+    evaluate,
+    explain,
+    scope,
+    with_support,
+)
 from vectortrainer.rules.text_index import PairIndex
 
 
 class Acceptance:
-    """The rules accepted so far, the residual of every pair, and the log sample as they leave it."""
+    """The rules accepted so far, the residual of every pair, and the log sample as they leave
+    it."""
 
-    def __init__(self, pairs: Sequence[FeedbackPair], logs: LogSample | None, accepted: Sequence[Rule] = ()) -> None:
+    def __init__(
+        self, pairs: Sequence[FeedbackPair], logs: LogSample | None, accepted: Sequence[Rule] = ()
+    ) -> None:
         self.pairs = list(pairs)
         self.accepted: list[Rule] = []
         self.inactive: list[RejectedRule] = []
@@ -37,41 +48,66 @@ class Acceptance:
         for rule in accepted:
             self._apply(rule)
 
-    def scope(self, rule: Rule, exempt: frozenset[int] = frozenset(), forbidden: frozenset[int] = frozenset()
-              ) -> tuple[Rule | None, Evaluation, str]:
-        """The rule scoped on the pairs as they stand (see :func:`~vectortrainer.rules.scoping.scope`)."""
+    def scope(
+        self,
+        rule: Rule,
+        exempt: frozenset[int] = frozenset(),
+        forbidden: frozenset[int] = frozenset(),
+    ) -> tuple[Rule | None, Evaluation, str]:
+        """The rule scoped on the pairs as they stand (see
+        :func:`~vectortrainer.rules.scoping.scope`)."""
         elsewhere = self.logs.texts if self.logs is not None else []
         return scope(rule, self.residuals, self.pairs, self.cache, exempt, forbidden, elsewhere,
                      self.index.candidates(rule))
 
-    def accept(self, rule: Rule, evaluation: Evaluation, note: str = "", *, exempt: frozenset[int] = frozenset(),
-               forbidden: frozenset[int] = frozenset(), narrow_on_logs: bool = True) -> Rule | None:
-        """Add a rule that passed :meth:`scope`, after its blast radius; None when the logs keep it inactive.
+    def accept(
+        self,
+        rule: Rule,
+        evaluation: Evaluation,
+        note: str = "",
+        *,
+        exempt: frozenset[int] = frozenset(),
+        forbidden: frozenset[int] = frozenset(),
+        narrow_on_logs: bool = True,
+    ) -> Rule | None:
+        """Add a rule that passed :meth:`scope`, after its blast radius; None when the logs keep it
+        inactive.
 
-        With ``narrow_on_logs`` off (a person's explicit decision) the blast radius is only measured.
+        With ``narrow_on_logs`` off (a person's explicit decision) the blast radius is only
+        measured.
         """
         backing = [self.residuals[i] for i in evaluation.supporters]
         where = self.index.candidates(rule)
         radius: BlastRadius | None = None
         if self.logs is not None and len(self.logs):
             def safe_on_pairs(candidate: Rule) -> bool:
-                result = evaluate(candidate, self.residuals, self.pairs, self.cache, exempt, forbidden, where)
-                return not result.violations and set(result.supporters) >= set(evaluation.supporters)
+                result = evaluate(
+                    candidate, self.residuals, self.pairs, self.cache, exempt, forbidden, where
+                )
+                return not result.violations and set(result.supporters) >= set(
+                    evaluation.supporters
+                )
 
-            checked, radius, log_note = check_on_logs(rule, backing, self.logs, safe_on_pairs, narrow=narrow_on_logs)
+            checked, radius, log_note = check_on_logs(
+                rule, backing, self.logs, safe_on_pairs, narrow=narrow_on_logs
+            )
             if checked is None:
                 held = self._explained(rule, evaluation, note, radius)
                 self.inactive.append(RejectedRule(held, log_note))
                 return None
             if checked is not rule:
                 rule = checked
-                evaluation = evaluate(rule, self.residuals, self.pairs, self.cache, exempt, forbidden, where)
+                evaluation = evaluate(
+                    rule, self.residuals, self.pairs, self.cache, exempt, forbidden, where
+                )
             note = "; ".join(part for part in (note, log_note) if part)
         final = self._explained(rule, evaluation, note, radius)
         self._apply(final)
         return final
 
-    def _explained(self, rule: Rule, evaluation: Evaluation, note: str, radius: BlastRadius | None) -> Rule:
+    def _explained(
+        self, rule: Rule, evaluation: Evaluation, note: str, radius: BlastRadius | None
+    ) -> Rule:
         final = with_support(rule, evaluation)
         final.evidence.why = explain(final, note)
         if radius is not None:
@@ -83,8 +119,11 @@ class Acceptance:
     def _apply(self, rule: Rule) -> None:
         compiled, _ = interpreter.load_rules(rules_document([rule]))
         where = self.index.candidates(rule)
-        for i in range(len(self.pairs)) if where is None else where:  # the residuals list is updated in place
-            after = interpreter.apply_rules(compiled, self.residuals[i], dict(self.pairs[i].context), "output")
+        # the residuals list is updated in place
+        for i in range(len(self.pairs)) if where is None else where:
+            after = interpreter.apply_rules(
+                compiled, self.residuals[i], dict(self.pairs[i].context), "output"
+            )
             if after != self.residuals[i]:
                 self.residuals[i] = after
                 self.index.update(i, after)
@@ -102,7 +141,11 @@ class Acceptance:
     def finish(self) -> list[Rule]:
         """The accepted rules, each with how many of its own pairs the whole set fixes exactly."""
         final = self.residuals  # every accepted rule applied in order, as the hook applies them
-        exact = {i for i, (text, pair) in enumerate(zip(final, self.pairs)) if text == pair.fixed_output}
+        exact = {
+            i
+            for i, (text, pair) in enumerate(zip(final, self.pairs, strict=True))
+            if text == pair.fixed_output
+        }
         rules = []
         for rule in self.accepted:
             evidence = replace(rule.evidence, exact=sum(1 for i in rule.sources if i in exact))

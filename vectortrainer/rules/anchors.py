@@ -1,4 +1,5 @@
-"""Anchors and local context (VT-12): the text every match of a rule shares around it, and narrowing to it.
+"""Anchors and local context (VT-12): the text every match of a rule shares around it, and narrowing
+to it.
 
 A rule learned from "ticket #4821" -> "ticket VT-4821" first reads as ``#`` -> ``VT-``,
 which would also rewrite "issue #12" and "C#". Every match in the pairs that back it,
@@ -27,7 +28,8 @@ _PATTERN_KINDS = ("replace", "remove", "case_fix", "regex_replace")
 
 @dataclass(frozen=True)
 class LocalContext:
-    """What every match shares: literal text just before / after it, or the start / end of the text."""
+    """What every match shares: literal text just before / after it, or the start / end of the
+    text."""
 
     left: str = ""
     right: str = ""
@@ -39,7 +41,8 @@ class LocalContext:
         return not (self.left or self.right or self.at_start or self.at_end)
 
     def parts(self) -> list["LocalContext"]:
-        """The narrowings this context allows, least narrow first (each side alone, then all of it)."""
+        """The narrowings this context allows, least narrow first (each side alone, then all of
+        it)."""
         sides = [LocalContext(at_start=True)] if self.at_start else []
         sides += [LocalContext(at_end=True)] if self.at_end else []
         sides += [LocalContext(left=self.left)] if self.left else []
@@ -60,7 +63,8 @@ class LocalContext:
 
 
 def matcher_for(rule: Rule) -> re.Pattern[str] | None:
-    """The regex the hook runs for ``rule`` (None for kinds without one, or a rule that does not compile)."""
+    """The regex the hook runs for ``rule`` (None for kinds without one, or a rule that does not
+    compile)."""
     if rule.kind not in _PATTERN_KINDS:
         return None
     compiled, _ = interpreter.load_rules(rules_document([replace(rule, text_condition=[])]))
@@ -84,11 +88,17 @@ def shared_context(rule: Rule, texts: Sequence[str]) -> LocalContext | None:
         return None
     left = _common(lefts, from_end=True)
     right = _common(rights, from_end=False)
-    return LocalContext(left=left, right=right, at_start=all(not s for s in lefts), at_end=all(not s for s in rights))
+    return LocalContext(
+        left=left,
+        right=right,
+        at_start=all(not s for s in lefts),
+        at_end=all(not s for s in rights),
+    )
 
 
 def _common(sides: Sequence[str], *, from_end: bool) -> str:
-    """The tokens all ``sides`` share next to the match, up to and including one word (blank runs only: nothing)."""
+    """The tokens all ``sides`` share next to the match, up to and including one word (blank runs
+    only: nothing)."""
     token_lists = [tokenize(side) for side in sides]
     if from_end:
         token_lists = [tokens[::-1] for tokens in token_lists]
@@ -109,7 +119,8 @@ def _common(sides: Sequence[str], *, from_end: bool) -> str:
 
 
 def narrowed(rule: Rule, context: LocalContext) -> Rule | None:
-    """``rule`` applied only where ``context`` holds, as a regex_replace; None if it cannot be written so."""
+    """``rule`` applied only where ``context`` holds, as a regex_replace; None if it cannot be
+    written so."""
     if rule.kind not in _PATTERN_KINDS or context.empty:
         return None
     matcher = matcher_for(rule)
@@ -118,7 +129,8 @@ def narrowed(rule: Rule, context: LocalContext) -> Rule | None:
     if rule.kind == "regex_replace":
         start = _lookbehind(context.left) + f"(?:{matcher.pattern})"
     else:
-        # The literal goes first and what lies left of it is tested behind it, so `re` can jump to the literal.
+        # The literal goes first and what lies left of it is
+        # tested behind it, so `re` can jump to the literal.
         literal = re.escape(rule.pattern)
         if context.left:
             behind = _lookbehind(context.left + rule.pattern)
@@ -134,7 +146,12 @@ def narrowed(rule: Rule, context: LocalContext) -> Rule | None:
         template = ""
     else:  # a literal replacement becomes a template: its backslashes are escaped
         template = rule.replacement.replace("\\", "\\\\")
-    pattern = (r"\A" if context.at_start else "") + start + _lookahead(context.right) + (r"\Z" if context.at_end else "")
+    pattern = (
+        (r"\A" if context.at_start else "")
+        + start
+        + _lookahead(context.right)
+        + (r"\Z" if context.at_end else "")
+    )
     try:
         re.compile(pattern)
     except re.error:

@@ -37,14 +37,16 @@ _FIRES_ON_ANY_TEXT = ("append", "prepend")
 
 @dataclass
 class LogSample:
-    """Uncorrected successful outputs of the function (as the rules so far leave them) and their contexts."""
+    """Uncorrected successful outputs of the function (as the rules so far leave them) and their
+    contexts."""
 
     texts: list[str] = field(default_factory=list)
     contexts: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def of(cls, outputs: Sequence[Any]) -> "LogSample":
-        """From objects with ``text`` and ``context`` (:class:`vectortrainer.feedback.from_logs.LoggedOutput`)."""
+        """From objects with ``text`` and ``context``
+        (:class:`vectortrainer.feedback.from_logs.LoggedOutput`)."""
         return cls([o.text for o in outputs], [dict(o.context) for o in outputs])
 
     def __len__(self) -> int:
@@ -57,7 +59,8 @@ class LogSample:
 
 @dataclass
 class BlastRadius:
-    """Of ``sampled`` logged outputs, the ones the rule changes and those of them unlike its pairs."""
+    """Of ``sampled`` logged outputs, the ones the rule changes and those of them unlike its
+    pairs."""
 
     sampled: int
     changed: int
@@ -68,9 +71,15 @@ Recheck = Callable[[Rule], bool]
 
 
 def check_on_logs(
-    rule: Rule, backing_texts: Sequence[str], sample: LogSample, safe_on_pairs: Recheck, *, narrow: bool = True
+    rule: Rule,
+    backing_texts: Sequence[str],
+    sample: LogSample,
+    safe_on_pairs: Recheck,
+    *,
+    narrow: bool = True,
 ) -> tuple[Rule | None, BlastRadius, str]:
-    """(the rule, narrowed where its log changes lack its evidence; its blast radius; a note) or (None, ..., why).
+    """(the rule, narrowed where its log changes lack its evidence; its blast radius; a note) or
+    (None, ..., why).
 
     ``backing_texts`` are the texts of the pairs that back the rule, as it saw them;
     ``safe_on_pairs`` re-checks a narrowed rule on the feedback pairs. With ``narrow``
@@ -78,7 +87,7 @@ def check_on_logs(
     """
     before = list(sample.texts)
     after = _apply(rule, before, sample.contexts)
-    changed = [i for i, (a, b) in enumerate(zip(before, after)) if a != b]
+    changed = [i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b]
     if not changed or not narrow:
         return rule, BlastRadius(len(sample), len(changed)), ""
     narrowest, feature = _evidence(rule, backing_texts, [before[i] for i in changed])
@@ -92,25 +101,37 @@ def check_on_logs(
     if backed == len(changed) or share ** len(backing_texts) >= CHANCE:
         return rule, BlastRadius(len(sample), len(changed)), ""
     unbacked = len(changed) - backed
-    found = (f"{unbacked} of the {len(changed)} logged outputs it changed have no {feature}, which all "
-             f"{len(backing_texts)} of its pairs have")
+    found = (
+        f"{unbacked} of the {len(changed)} logged outputs it changed have no {feature}, which all "
+        f"{len(backing_texts)} of its pairs have"
+    )
     if safe_on_pairs(narrowest):
-        final = sum(1 for a, b in zip(before, _apply(narrowest, before, sample.contexts)) if a != b)
+        final = sum(
+            1
+            for a, b in zip(before, _apply(narrowest, before, sample.contexts), strict=False)
+            if a != b
+        )
         return narrowest, BlastRadius(len(sample), final), f"narrowed on the logs: {found}"
     return None, BlastRadius(len(sample), len(changed), unbacked), (
         f"kept inactive: {found}, and narrowing it to that breaks its replay on the pairs")
 
 
-def _evidence(rule: Rule, backing_texts: Sequence[str], changed_texts: Sequence[str]) -> tuple[Rule | None, str]:
-    """(the rule restricted to all its evidence, that evidence in words), or (None, "") when it has none to add."""
+def _evidence(
+    rule: Rule, backing_texts: Sequence[str], changed_texts: Sequence[str]
+) -> tuple[Rule | None, str]:
+    """(the rule restricted to all its evidence, that evidence in words), or (None, "") when it has
+    none to add."""
     if rule.kind in _FIRES_ON_ANY_TEXT:
         phrases = discriminating_ngrams(backing_texts, [], changed_texts)
         if not phrases:
             return None, ""
-        return replace(rule, text_condition=[*rule.text_condition, ngram_pattern(phrases[0])]), f"phrase {phrases[0]!r}"
+        return replace(
+            rule, text_condition=[*rule.text_condition, ngram_pattern(phrases[0])]
+        ), f"phrase {phrases[0]!r}"
     if len(backing_texts) < 2:  # one pair says nothing about which of its surroundings matter
         return None, ""
-    if is_spelling_fix(rule.kind, rule.pattern, rule.replacement):  # the misspelt word is its own evidence
+    # the misspelt word is its own evidence
+    if is_spelling_fix(rule.kind, rule.pattern, rule.replacement):
         return None, ""
     context = shared_context(rule, backing_texts)
     if context is None or context.empty:
@@ -120,6 +141,10 @@ def _evidence(rule: Rule, backing_texts: Sequence[str], changed_texts: Sequence[
 
 
 def _apply(rule: Rule, texts: Sequence[str], contexts: Sequence[Mapping[str, Any]]) -> list[str]:
-    """What the hook's ``intercept_output`` makes of each logged output (prompt rules leave them alone)."""
+    """What the hook's ``intercept_output`` makes of each logged output (prompt rules leave them
+    alone)."""
     compiled, _ = interpreter.load_rules(rules_document([rule]))
-    return [interpreter.apply_rules(compiled, text, dict(context), "output") for text, context in zip(texts, contexts)]
+    return [
+        interpreter.apply_rules(compiled, text, dict(context), "output")
+        for text, context in zip(texts, contexts, strict=False)
+    ]

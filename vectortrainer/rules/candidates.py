@@ -71,7 +71,10 @@ class Candidate:
         if self.kind == "regex_replace":
             return "generalised over the numbers and names that vary"
         if self.kind in ("append", "prepend"):
-            return f"the same text {'appended' if self.kind == 'append' else 'prepended'} in every pair that backs it"
+            return (
+                f"the same text {'appended' if self.kind == 'append' else 'prepended'} "
+                "in every pair that backs it"
+            )
         return "the same edit in every pair that backs it"
 
     @property
@@ -80,12 +83,17 @@ class Candidate:
 
 
 def is_spelling_fix(kind: str, pattern: str, replacement: str) -> bool:
-    """One misspelt word for another ("recieve" -> "receive"): a fix that holds wherever the word appears."""
-    if kind != "replace" or not (_SPELLING_WORD.match(pattern) and _SPELLING_WORD.match(replacement)):
+    """One misspelt word for another ("recieve" -> "receive"): a fix that holds wherever the word
+    appears."""
+    if kind != "replace" or not (
+        _SPELLING_WORD.match(pattern) and _SPELLING_WORD.match(replacement)
+    ):
         return False
     # OSA distance: a swapped pair of letters ("teh" -> "the") is one edit, as people count typos.
     similarity = OSA.normalized_similarity(pattern.lower(), replacement.lower())
-    return OSA.distance(pattern, replacement) <= _SPELLING_EDITS and similarity >= _SPELLING_SIMILARITY
+    return (
+        OSA.distance(pattern, replacement) <= _SPELLING_EDITS and similarity >= _SPELLING_SIMILARITY
+    )
 
 
 def _is_word(token: str) -> bool:
@@ -93,7 +101,8 @@ def _is_word(token: str) -> bool:
 
 
 def _context(tokens: Sequence[str], start: int, step: int, words: int) -> list[str]:
-    """Tokens next to ``start`` going ``step`` (-1 left, +1 right) until ``words`` words are included."""
+    """Tokens next to ``start`` going ``step`` (-1 left, +1 right) until ``words`` words are
+    included."""
     picked: list[str] = []
     index = start
     while 0 <= index < len(tokens) and words > 0:
@@ -113,7 +122,9 @@ def _trim_blank_edges(deleted: list[str], inserted: list[str]) -> tuple[list[str
     return deleted, inserted
 
 
-def hunk_candidates(hunk: Hunk, *, context_words: int = 0) -> list[tuple[Candidate, Candidate | None]]:
+def hunk_candidates(
+    hunk: Hunk, *, context_words: int = 0
+) -> list[tuple[Candidate, Candidate | None]]:
     """(literal candidate, generalised candidate or None) for one edit."""
     bad, fixed = hunk.bad_tokens, hunk.fixed_tokens
     deleted = list(bad[hunk.start : hunk.end])
@@ -147,17 +158,21 @@ def hunk_candidates(hunk: Hunk, *, context_words: int = 0) -> list[tuple[Candida
     literal = Candidate(kind, pattern, "".join(replacement_tokens))
     general = generalise("replace", pattern_tokens, replacement_tokens)
     exact = generalise("replace", pattern_tokens, replacement_tokens, exact_widths=True)
-    found = [(literal, general)] + ([(literal, exact)] if exact is not None and exact != general else [])
+    found = [(literal, general)] + (
+        [(literal, exact)] if exact is not None and exact != general else []
+    )
     return found + ([(literal, recased)] if recased is not None else [])
 
 
 def specificity(candidate: Candidate) -> int:
-    """How many of a regex candidate's numbers have a fixed width (between equal candidates, the narrower wins)."""
+    """How many of a regex candidate's numbers have a fixed width (between equal candidates, the
+    narrower wins)."""
     return candidate.pattern.count("\\d{")
 
 
 def recased_removal(hunk: Hunk, deleted: str, inserted: str) -> Candidate | None:
-    """``^As an AI language model, (\\w)`` -> upper-case of group 1, for "As an AI language model, hello" -> "Hello".
+    """``^As an AI language model, (\\w)`` -> upper-case of group 1, for "As an AI language model,
+    hello" -> "Hello".
 
     The edit removes a phrase and changes the letter case of the word after it; the
     regex captures that first letter only, so names and words after it may vary.
@@ -165,17 +180,30 @@ def recased_removal(hunk: Hunk, deleted: str, inserted: str) -> Candidate | None
     if not inserted or len(deleted) <= len(inserted):
         return None
     tail, prefix = deleted[-len(inserted):], deleted[: -len(inserted)]
-    if tail == inserted or tail[1:] != inserted[1:] or tail[0].lower() != inserted[0].lower() or not prefix.strip():
+    if (
+        tail == inserted
+        or tail[1:] != inserted[1:]
+        or tail[0].lower() != inserted[0].lower()
+        or not prefix.strip()
+    ):
         return None
     transform = "upper" if inserted[0].isupper() else "lower"
-    start = r"\A" + re.escape(prefix) if hunk.at_start else interpreter.literal_pattern(prefix.rstrip()) + re.escape(
-        prefix[len(prefix.rstrip()):])
+    start = (
+        r"\A" + re.escape(prefix)
+        if hunk.at_start
+        else interpreter.literal_pattern(prefix.rstrip())
+        + re.escape(prefix[len(prefix.rstrip()) :])
+    )
     return Candidate("regex_replace", start + r"(\w)", r"\g<1>", ((1, transform),))
 
 
 def recased_start(hunk: Hunk, deleted: str, inserted: str) -> Candidate | None:
     """``^(\\w)`` -> upper-case of group 1, when a fix only capitalises the text's first letter."""
-    if not hunk.at_start or deleted[1:] != inserted[1:] or not (deleted[0].islower() and inserted[0].isupper()):
+    if (
+        not hunk.at_start
+        or deleted[1:] != inserted[1:]
+        or not (deleted[0].islower() and inserted[0].isupper())
+    ):
         return None
     return Candidate("regex_replace", r"\A(\w)", r"\g<1>", ((1, "upper"),))
 
@@ -183,11 +211,12 @@ def recased_start(hunk: Hunk, deleted: str, inserted: str) -> Candidate | None:
 _SHAPES: dict[tuple[Any, ...], Candidate | None] = {}
 
 
-def _shape(kind: str, pattern_tokens: Sequence[str], replacement_tokens: Sequence[str], exact_widths: bool
-           ) -> tuple[Any, ...] | None:
-    """What :func:`generalise` reads of its tokens: numbers (by width) and names kept on both sides become
-    placeholders numbered by first use; None when a value recurs on the right more often than on the left
-    (then a copy is written literally, and the value matters)."""
+def _shape(
+    kind: str, pattern_tokens: Sequence[str], replacement_tokens: Sequence[str], exact_widths: bool
+) -> tuple[Any, ...] | None:
+    """What :func:`generalise` reads of its tokens: numbers (by width) and names kept on both sides
+    become placeholders numbered by first use; None when a value recurs on the right more often than
+    on the left (then a copy is written literally, and the value matters)."""
     placeholders: dict[str, tuple[Any, ...]] = {}
     replacement = list(replacement_tokens)
 
@@ -201,7 +230,9 @@ def _shape(kind: str, pattern_tokens: Sequence[str], replacement_tokens: Sequenc
             return token
         if replacement.count(token) > list(pattern_tokens).count(token):
             raise LookupError
-        placeholders[token] = ("#", len(token), len(placeholders)) if number else ("N", len(placeholders))
+        placeholders[token] = (
+            ("#", len(token), len(placeholders)) if number else ("N", len(placeholders))
+        )
         return placeholders[token]
 
     try:
@@ -214,11 +245,13 @@ def _shape(kind: str, pattern_tokens: Sequence[str], replacement_tokens: Sequenc
 
 def generalise(kind: str, pattern_tokens: Sequence[str], replacement_tokens: Sequence[str], *,
                exact_widths: bool = False) -> Candidate | None:
-    """:func:`generalise_tokens`, remembered by the shape of the edit (the same sentence with other numbers
-    and names generalises the same way)."""
+    """:func:`generalise_tokens`, remembered by the shape of the edit (the same sentence with other
+    numbers and names generalises the same way)."""
     key = _shape(kind, pattern_tokens, replacement_tokens, exact_widths)
     if key is None:
-        return generalise_tokens(kind, pattern_tokens, replacement_tokens, exact_widths=exact_widths)
+        return generalise_tokens(
+            kind, pattern_tokens, replacement_tokens, exact_widths=exact_widths
+        )
     if key in _SHAPES:
         return _SHAPES[key]
     found = generalise_tokens(kind, pattern_tokens, replacement_tokens, exact_widths=exact_widths)
@@ -228,15 +261,22 @@ def generalise(kind: str, pattern_tokens: Sequence[str], replacement_tokens: Seq
 
 
 def generalise_tokens(
-    kind: str, pattern_tokens: list[str], replacement_tokens: list[str], *, exact_widths: bool = False
+    kind: str,
+    pattern_tokens: list[str],
+    replacement_tokens: list[str],
+    *,
+    exact_widths: bool = False,
 ) -> Candidate | None:
-    """Numbers (anywhere) and names (kept on both sides) become captured classes; None if nothing varies.
+    """Numbers (anywhere) and names (kept on both sides) become captured classes; None if nothing
+    varies.
 
-    With ``exact_widths`` a number matches only as many digits as it has here (``\\d{2}/\\d{2}/\\d{4}``
-    for a date, which leaves "2025/03/14" in a URL alone); pairs whose numbers agree in width
-    then back one candidate.
+    With ``exact_widths`` a number matches only as many digits as it has here
+    (``\\d{2}/\\d{2}/\\d{4}`` for a date, which leaves "2025/03/14" in a URL alone); pairs whose
+    numbers agree in width then back one candidate.
     """
-    if not any(_NUMBER.match(t) or (_NAME.match(t) and t in replacement_tokens) for t in pattern_tokens):
+    if not any(
+        _NUMBER.match(t) or (_NAME.match(t) and t in replacement_tokens) for t in pattern_tokens
+    ):
         return None  # nothing varies (the common case: decided before any regex is written)
     parts: list[str] = []
     remaining = list(replacement_tokens)
@@ -262,14 +302,20 @@ def generalise_tokens(
     if kind == "strip_prefix":
         regex = r"\A" + body
     elif kind == "strip_suffix":
-        # A leading number or name is guarded on its left, or `re` rescans a digit run from each digit.
-        guard = r"(?<!\w)" if _is_word(pattern_tokens[0]) and parts[0] != _escape(pattern_tokens[0]) else ""
+        # A leading number or name is guarded on its left,
+        # or `re` rescans a digit run from each digit.
+        guard = (
+            r"(?<!\w)"
+            if _is_word(pattern_tokens[0]) and parts[0] != _escape(pattern_tokens[0])
+            else ""
+        )
         regex = guard + body + r"\Z"
     else:
         first, last = pattern_tokens[0], pattern_tokens[-1]
         right = r"(?!\w)" if _is_word(last) else ""
         if _is_word(first) and parts[0] == _escape(first):
-            # The left edge tested after the leading literal, so `re` can jump to it (as the hook's literals do).
+            # The left edge tested after the leading literal, so
+            # `re` can jump to it (as the hook's literals do).
             regex = parts[0] + f"(?<!\\w{parts[0]})" + "".join(parts[1:]) + right
         else:
             regex = (r"(?<!\w)" if _is_word(first) else "") + body + right
@@ -292,7 +338,11 @@ class CandidateGroup:
         return len(set(self.sources))
 
 
-def collect_candidates(residuals: Sequence[str], pairs: Sequence[FeedbackPair], active: Sequence[int], context_words: int = 0
+def collect_candidates(
+    residuals: Sequence[str],
+    pairs: Sequence[FeedbackPair],
+    active: Sequence[int],
+    context_words: int = 0,
 ) -> tuple[dict[Candidate, CandidateGroup], dict[Candidate, CandidateGroup]]:
     literal: dict[Candidate, CandidateGroup] = {}
     general: dict[Candidate, CandidateGroup] = {}
@@ -316,9 +366,11 @@ def collect_candidates(residuals: Sequence[str], pairs: Sequence[FeedbackPair], 
     return literal, general
 
 
-def _pair_contributions(residual: str, fixed: str, context_words: int = 0
-                        ) -> tuple[dict[Candidate, int], dict[Candidate, int], dict[Candidate, set[Candidate]]]:
-    """What one pair adds to the candidate groups: literal -> gain, general -> gain, general -> its literals.
+def _pair_contributions(
+    residual: str, fixed: str, context_words: int = 0
+) -> tuple[dict[Candidate, int], dict[Candidate, int], dict[Candidate, set[Candidate]]]:
+    """What one pair adds to the candidate groups: literal -> gain, general -> gain, general -> its
+    literals.
 
     The gain a pair adds to a candidate is that of its first edit that proposes it, as in
     :func:`collect_candidates`.
@@ -345,7 +397,8 @@ class _Tally:
     def __init__(self) -> None:
         self.sources: dict[int, int] = {}
         self.gain = 0
-        self.literals: dict[Candidate, int] = {}  # literal -> how many pairs proposed it with this candidate
+        # literal -> how many pairs proposed it with this candidate
+        self.literals: dict[Candidate, int] = {}
 
 
 class CandidatePool:
@@ -360,13 +413,16 @@ class CandidatePool:
     def __init__(self, pairs: Sequence[FeedbackPair], active: Sequence[int]) -> None:
         self.pairs = pairs
         self.active = list(active)
-        self._seen: dict[int, tuple[str, Any]] = {}  # pair -> (the residual diffed, what it contributed)
+        # pair -> (the residual diffed, what it contributed)
+        self._seen: dict[int, tuple[str, Any]] = {}
         self._literal: dict[Candidate, _Tally] = {}
         self._general: dict[Candidate, _Tally] = {}
         self._qualified_literal: set[Candidate] = set()  # backed by two pairs or more
         self._qualified_general: set[Candidate] = set()  # proposed with two literals or more
 
-    def update(self, residuals: Sequence[str], progress: Any = None, only: Sequence[int] | None = None) -> None:
+    def update(
+        self, residuals: Sequence[str], progress: Any = None, only: Sequence[int] | None = None
+    ) -> None:
         """Diff the pairs whose residual changed since the last update (all of them the first time;
         with ``only``, just those of them, when the caller knows which changed)."""
         looked_at = self.active if only is None else [i for i in only if i in self._seen]
@@ -380,19 +436,30 @@ class CandidatePool:
                 continue
             if old is not None:
                 self._change(index, old[1], -1)
-            literal, general, literals_of = _pair_contributions(residual, self.pairs[index].fixed_output)
-            found = (tuple(literal.items()),  # tuples: a third of the memory of the dicts, for 100k pairs
+            literal, general, literals_of = _pair_contributions(
+                residual, self.pairs[index].fixed_output
+            )
+            # tuples: a third of the memory of the dicts, for 100k pairs
+            found = (tuple(literal.items()),
                      tuple((gen, gain, tuple(literals_of[gen])) for gen, gain in general.items()))
             self._seen[index] = (residual, found)
             self._change(index, found, +1)
 
-    def _change(self, index: int, found: tuple[tuple[tuple[Candidate, int], ...],
-                                               tuple[tuple[Candidate, int, tuple[Candidate, ...]], ...]],
-                sign: int) -> None:
+    def _change(
+        self,
+        index: int,
+        found: tuple[
+            tuple[tuple[Candidate, int], ...],
+            tuple[tuple[Candidate, int, tuple[Candidate, ...]], ...],
+        ],
+        sign: int,
+    ) -> None:
         literal, general = found
         for candidate, gain in literal:
             tally = self._tally(self._literal, candidate, index, gain, sign)
-            self._qualify(self._literal, self._qualified_literal, candidate, tally, len(tally.sources))
+            self._qualify(
+                self._literal, self._qualified_literal, candidate, tally, len(tally.sources)
+            )
         for candidate, gain, literals in general:
             tally = self._tally(self._general, candidate, index, gain, sign)
             for lit in literals:
@@ -401,10 +468,14 @@ class CandidatePool:
                     tally.literals[lit] = count
                 else:
                     tally.literals.pop(lit, None)
-            self._qualify(self._general, self._qualified_general, candidate, tally, len(tally.literals))
+            self._qualify(
+                self._general, self._qualified_general, candidate, tally, len(tally.literals)
+            )
 
     @staticmethod
-    def _tally(table: dict[Candidate, _Tally], candidate: Candidate, index: int, gain: int, sign: int) -> _Tally:
+    def _tally(
+        table: dict[Candidate, _Tally], candidate: Candidate, index: int, gain: int, sign: int
+    ) -> _Tally:
         tally = table.get(candidate)
         if tally is None:
             tally = table[candidate] = _Tally()
@@ -416,8 +487,13 @@ class CandidatePool:
         return tally
 
     @staticmethod
-    def _qualify(table: dict[Candidate, _Tally], qualified: set[Candidate], candidate: Candidate, tally: _Tally,
-                 backing: int) -> None:
+    def _qualify(
+        table: dict[Candidate, _Tally],
+        qualified: set[Candidate],
+        candidate: Candidate,
+        tally: _Tally,
+        backing: int,
+    ) -> None:
         if backing >= 2:
             qualified.add(candidate)
         else:
@@ -426,12 +502,15 @@ class CandidatePool:
             del table[candidate]
 
     def literal_groups(self) -> dict[Candidate, CandidateGroup]:
-        """Every literal candidate, as :func:`collect_candidates` returns them (for finding conflicts)."""
-        return {c: CandidateGroup(c, sorted(t.sources), set(), t.gain) for c, t in self._literal.items()}
+        """Every literal candidate, as :func:`collect_candidates` returns them (for finding
+        conflicts)."""
+        return {
+            c: CandidateGroup(c, sorted(t.sources), set(), t.gain) for c, t in self._literal.items()
+        }
 
     def groups(self) -> list[CandidateGroup]:
-        """The generalised candidates with two literals or more, then the literal ones backed by two pairs or more
-        (in no particular order: the caller ranks them; ``sources`` unsorted)."""
+        """The generalised candidates with two literals or more, then the literal ones backed by two
+        pairs or more (in no particular order: the caller ranks them; ``sources`` unsorted)."""
         ranked = [CandidateGroup(c, list(self._general[c].sources), set(self._general[c].literals),
                                  self._general[c].gain) for c in self._qualified_general]
         ranked += [CandidateGroup(c, list(self._literal[c].sources), set(), self._literal[c].gain)

@@ -1,4 +1,5 @@
-"""Conditions a rule can be scoped by (VT-12): words in the text itself, or a context key that separates.
+"""Conditions a rule can be scoped by (VT-12): words in the text itself, or a context key that
+separates.
 
 "Append a refund note to replies that refund" has no context key that tells refund
 replies apart: the condition is in the output ("will refund you"). The discriminating
@@ -45,7 +46,8 @@ def word_ngrams(text: str, max_words: int = MAX_NGRAM_WORDS) -> frozenset[str]:
 
 
 def ngram_pattern(ngram: str) -> str:
-    """The text condition for ``ngram``: the literal phrase, not inside a longer word (as the hook writes literals)."""
+    """The text condition for ``ngram``: the literal phrase, not inside a longer word (as the hook
+    writes literals)."""
     return interpreter.literal_pattern(ngram)
 
 
@@ -78,14 +80,15 @@ def discriminating_ngrams(
 def separating_key(
     contexts: Sequence[Mapping[str, Any]], positives: Sequence[int], negatives: Sequence[int]
 ) -> tuple[str, str] | None:
-    """A context key whose value every positive shares and no negative has (at least two positives)."""
+    """A context key whose value every positive shares and no negative has (at least two
+    positives)."""
     if len(positives) < 2 or not negatives:
         return None
     first = {str(k): str(v) for k, v in contexts[positives[0]].items() if is_scalar(v)}
     for key in sorted(first):
         value = first[key]
-        if all(str(contexts[i].get(key)) == value and key in contexts[i] for i in positives[1:]) and not any(
-            key in contexts[i] and str(contexts[i][key]) == value for i in negatives
-        ):
+        if all(
+            str(contexts[i].get(key)) == value and key in contexts[i] for i in positives[1:]
+        ) and not any(key in contexts[i] and str(contexts[i][key]) == value for i in negatives):
             return key, value
     return None

@@ -35,7 +35,8 @@ from vectortrainer.rules.model import Rule
 
 @dataclass(frozen=True)
 class Resolution:
-    """A person's decision on one conflict: the rule indices kept, in the order the hook applies them.
+    """A person's decision on one conflict: the rule indices kept, in the order the hook applies
+    them.
 
     ``Resolution((1,))`` keeps rule 1 only; ``Resolution((1, 0))`` keeps both, rule 1 first.
     """
@@ -55,7 +56,8 @@ class Resolution:
         return len(self.keep) > 1
 
     def to_json(self) -> int | list[int]:
-        """An int for "keep one" (the form older callers wrote), the order as a list for "keep both"."""
+        """An int for "keep one" (the form older callers wrote), the order as a list for "keep
+        both"."""
         return list(self.keep) if self.keeps_both else self.keep[0]
 
     @classmethod
@@ -100,7 +102,9 @@ class Conflict:
         }
 
 
-def resolution_for(conflict: Conflict, choice: "int | str | Resolution", order: Sequence[int] | None) -> Resolution:
+def resolution_for(
+    conflict: Conflict, choice: "int | str | Resolution", order: Sequence[int] | None
+) -> Resolution:
     """Check a person's choice against the conflict's rules and turn it into a `Resolution`."""
     count = len(conflict.rules)
     cid = conflict.conflict_id
@@ -111,13 +115,16 @@ def resolution_for(conflict: Conflict, choice: "int | str | Resolution", order: 
     elif isinstance(choice, int) and not isinstance(choice, bool):
         resolution = Resolution.one(choice)
     else:
-        raise RuleSynthesisError(f"conflict {cid}: choice must be a rule index or 'both', got {choice!r}")
+        raise RuleSynthesisError(
+            f"conflict {cid}: choice must be a rule index or 'both', got {choice!r}"
+        )
     keep = resolution.keep
     if not keep or any(not 0 <= i < count for i in keep):
         raise RuleSynthesisError(f"conflict {cid}: choice must be 0..{count - 1}, got {list(keep)}")
     if (resolution.keeps_both or choice == "both") and sorted(keep) != list(range(count)):
         raise RuleSynthesisError(
-            f"conflict {cid}: 'both' needs an order of all {count} rules (each once), got {list(keep)}"
+            f"conflict {cid}: 'both' needs an order of all "
+            f"{count} rules (each once), got {list(keep)}"
         )
     return resolution
 
@@ -125,7 +132,10 @@ def resolution_for(conflict: Conflict, choice: "int | str | Resolution", order: 
 def _trigger(candidate: Candidate) -> str | None:
     if candidate.kind in ("append", "prepend", "normalize_whitespace"):
         return None
-    return f"{'case' if candidate.kind == 'case_fix' else 'text'}:{candidate.pattern.lower() if candidate.kind == 'case_fix' else candidate.pattern}"
+    return (
+        f"{'case' if candidate.kind == 'case_fix' else 'text'}:"
+        f"{candidate.pattern.lower() if candidate.kind == 'case_fix' else candidate.pattern}"
+    )
 
 
 def rule_letter(index: int) -> str:
@@ -138,7 +148,12 @@ def _policy_key(group: CandidateGroup, priority: int = 0) -> tuple[int, int, int
 
 
 def _conflict_id(kind: str, triggers: Sequence[str]) -> str:
-    return "c-" + hashlib.sha1((kind + "|" + "|".join(sorted(triggers))).encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return (
+        "c-"
+        + hashlib.sha1(
+            (kind + "|" + "|".join(sorted(triggers))).encode("utf-8", "surrogatepass")
+        ).hexdigest()[:8]
+    )
 
 
 def find_conflicts(
@@ -169,7 +184,9 @@ def find_conflicts(
             )
         ]
         if len(incompatible) >= 2:
-            conflicts.append(_settle("same_trigger", [trigger], incompatible, overrides, banned, exempt))
+            conflicts.append(
+                _settle("same_trigger", [trigger], incompatible, overrides, banned, exempt)
+            )
     seen: set[frozenset[Candidate]] = set()
     for group in groups.values():
         c = group.candidate
@@ -194,15 +211,23 @@ def _settle(
 ) -> Conflict:
     members = sorted(members, key=lambda g: (g.candidate.pattern, g.candidate.replacement))
     conflict_id = _conflict_id(kind, triggers)
-    rules = [g.candidate.as_rule(support=g.support, sources=sorted(set(g.sources))) for g in members]
+    rules = [
+        g.candidate.as_rule(support=g.support, sources=sorted(set(g.sources))) for g in members
+    ]
     resolution = overrides.get(conflict_id)
     if resolution is not None and not all(0 <= i < len(members) for i in resolution.keep):
         resolution = None  # recorded for a different set of contenders: the policy decides again
-    if resolution is not None and resolution.keeps_both and sorted(resolution.keep) == list(range(len(members))):
+    if (
+        resolution is not None
+        and resolution.keeps_both
+        and sorted(resolution.keep) == list(range(len(members)))
+    ):
         # Nothing is banned or overruled: synthesize_rules scopes the rules against each other.
         order = list(resolution.keep)
         shown = " then ".join(rule_letter(i) for i in order)
-        return Conflict(conflict_id, kind, rules, order[0], f"both kept by a person, {shown}", "person", order)
+        return Conflict(
+            conflict_id, kind, rules, order[0], f"both kept by a person, {shown}", "person", order
+        )
     if resolution is not None and not resolution.keeps_both:
         chosen = resolution.keep[0]
         reason = "chosen by a person"
@@ -214,7 +239,9 @@ def _settle(
         if winner.support != runner_up.support:
             reason = f"larger support ({winner.support} vs {runner_up.support})"
         else:
-            reason = f"equal support and priority; most recent feedback (pair {max(winner.sources)})"
+            reason = (
+                f"equal support and priority; most recent feedback (pair {max(winner.sources)})"
+            )
         resolved_by = "policy"
     for i, member in enumerate(members):
         if i != chosen:

@@ -23,13 +23,25 @@ STATS = {"too_long": 0}
 _HORIZONTAL_SPACE = re.compile(r"[ \t]+")
 _SPACE_BEFORE_NEWLINE = re.compile(r" +\n")
 _GROUP_REFERENCE = re.compile(r"\\g<([^>]*)>")
-_KINDS_WITH_PATTERN = ("replace", "remove", "case_fix", "regex_replace", "strip_prefix", "strip_suffix")
+_KINDS_WITH_PATTERN = (
+    "replace",
+    "remove",
+    "case_fix",
+    "regex_replace",
+    "strip_prefix",
+    "strip_suffix",
+)
 _KINDS = _KINDS_WITH_PATTERN + ("append", "prepend", "normalize_whitespace")
-_CASE_TRANSFORMS = {"upper": str.upper, "lower": str.lower, "capitalize": lambda text: text[:1].upper() + text[1:]}
+_CASE_TRANSFORMS = {
+    "upper": str.upper,
+    "lower": str.lower,
+    "capitalize": lambda text: text[:1].upper() + text[1:],
+}
 
 
 def literal_pattern(text):
-    """A regex for ``text`` as a literal, not inside a longer word where its ends are word characters.
+    """A regex for ``text`` as a literal, not inside a longer word where its ends are word
+    characters.
 
     The left edge is tested by a lookbehind after the literal, not before it, so the
     regex starts with the literal and ``re`` can jump to its occurrences (about 50x faster).
@@ -96,7 +108,8 @@ def _compile_text_condition(patterns):
 
 
 def _case_template(group_case, kind, replacement, matcher):
-    """None, or the template as (literal text, group number, transform) parts when groups change case.
+    """None, or the template as (literal text, group number, transform) parts when groups change
+    case.
 
     Such a template may hold only literal text and ``\\g<n>`` references, so its meaning
     does not depend on any other escape.
@@ -172,14 +185,17 @@ def _apply_one(rule, text):
     if kind == "regex_replace" and rule["template"]:
         return rule["matcher"].sub(lambda match: _expand(match, rule["template"]), text)
     if kind == "regex_replace":
-        return rule["matcher"].sub(replacement, text)  # the template is parsed once (re caches it), as expand() reads it
+        # the template is parsed once (re caches it), as expand() reads it
+        return rule["matcher"].sub(replacement, text)
     return rule["matcher"].sub(lambda match: replacement, text)
 
 
 def apply_rules(rules, text, context, target):
-    """Apply the compiled ``rules`` for ``target`` in order; a rule that fails leaves the text as it was.
+    """Apply the compiled ``rules`` for ``target`` in order; a rule that fails leaves the text as it
+    was.
 
-    A text longer than ``MAX_SCAN_CHARS`` is returned unchanged and counted in ``STATS["too_long"]``.
+    A text longer than ``MAX_SCAN_CHARS`` is returned unchanged and counted in
+    ``STATS["too_long"]``.
     """
     if not isinstance(text, str):
         return text

@@ -1,4 +1,5 @@
-"""Rule learning as one use case: which pairs, how they are screened, and the decisions a person made.
+"""Rule learning as one use case: which pairs, how they are screened, and the decisions a person
+made.
 
 The CLI (``vectortrainer rules synthesize``), the TUI's rules screen and the
 pipeline's synthesize stage all call :func:`learn_rules`, so the same feedback
@@ -29,7 +30,8 @@ Choice = int | str | tuple[str, Sequence[int]]
 
 @functools.cache
 def shared_scorer() -> SemanticScorer:
-    """One MiniLM scorer per process: the model loads once (seconds), then every synthesis reuses it."""
+    """One MiniLM scorer per process: the model loads once (seconds), then every synthesis reuses
+    it."""
     return SemanticScorer()
 
 
@@ -39,18 +41,24 @@ def pairs_for_function(pairs: Iterable[FeedbackPair], function: str | None) -> l
 
 
 def functions_of(pairs: Iterable[FeedbackPair], function: str | None = None) -> list[str]:
-    """The functions whose logs the rules will meet: ``function``, or every one the pairs are tagged with."""
+    """The functions whose logs the rules will meet: ``function``, or every one the pairs are tagged
+    with."""
     if function is not None:
         return [function]
     return sorted({str(p.context["function"]) for p in pairs if p.context.get("function")})
 
 
-def logged_outputs(source: Any, pairs: Sequence[FeedbackPair], function: str | None = None) -> list[LoggedOutput]:
-    """The blast-radius sample: uncorrected successful outputs of the pairs' functions in ``source``.
+def logged_outputs(
+    source: Any, pairs: Sequence[FeedbackPair], function: str | None = None
+) -> list[LoggedOutput]:
+    """The blast-radius sample: uncorrected successful outputs of the pairs' functions in
+    ``source``.
 
     Pairs tagged with no function could meet any function's outputs: then every function is sampled.
     """
-    functions = functions_of(pairs, function) or [summary.name for summary in source.list_functions()]
+    functions = functions_of(pairs, function) or [
+        summary.name for summary in source.list_functions()
+    ]
     return uncorrected_outputs(source, functions, pairs)
 
 
@@ -86,15 +94,19 @@ def learn_rules(
     overrides: dict[str, Resolution] = {}
     for conflict_id, choice in choices.items():
         if isinstance(choice, tuple):
-            overrides[conflict_id] = resolution_for(conflicts[conflict_id], choice[0], list(choice[1]))
+            overrides[conflict_id] = resolution_for(
+                conflicts[conflict_id], choice[0], list(choice[1])
+            )
         else:
             overrides[conflict_id] = resolution_for(conflicts[conflict_id], choice, None)
-    return synthesize_rules(selected, scorer=scorer, overrides=overrides, logs=logs, progress=progress)
+    return synthesize_rules(
+        selected, scorer=scorer, overrides=overrides, logs=logs, progress=progress
+    )
 
 
 def rules_counts(rule_set: RuleSet) -> dict[str, Any]:
-    """The summary's ``rules`` figures: rules, conflicts, conflicts settled into one rule (FR-2.4), pairs,
-    rules kept inactive by their blast radius and the logs it was measured on."""
+    """The summary's ``rules`` figures: rules, conflicts, conflicts settled into one rule (FR-2.4),
+    pairs, rules kept inactive by their blast radius and the logs it was measured on."""
     return {
         "count": len(rule_set.rules),
         "conflicts": len(rule_set.conflicts),

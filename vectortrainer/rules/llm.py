@@ -1,4 +1,5 @@
-"""Optional rule proposals from a chat model, under a strict JSON schema; each proposal is still replayed."""
+"""Optional rule proposals from a chat model, under a strict JSON schema; each proposal is still
+replayed."""
 
 from __future__ import annotations
 
@@ -22,7 +23,15 @@ RULES_JSON_SCHEMA: dict[str, Any] = {
             "items": {
                 "type": "object",
                 "additionalProperties": False,
-                "required": ["kind", "target", "pattern", "replacement", "condition", "text_condition", "group_case"],
+                "required": [
+                    "kind",
+                    "target",
+                    "pattern",
+                    "replacement",
+                    "condition",
+                    "text_condition",
+                    "group_case",
+                ],
                 "properties": {
                     "kind": {"type": "string", "enum": list(RULE_KINDS)},
                     "target": {"type": "string", "enum": list(RULE_TARGETS)},
@@ -44,7 +53,10 @@ RULES_JSON_SCHEMA: dict[str, Any] = {
                             "type": "object",
                             "additionalProperties": False,
                             "required": ["group", "case"],
-                            "properties": {"group": {"type": "integer"}, "case": {"type": "string", "enum": list(CASE_TRANSFORMS)}},
+                            "properties": {
+                                "group": {"type": "integer"},
+                                "case": {"type": "string", "enum": list(CASE_TRANSFORMS)},
+                            },
                         },
                     },
                 },
@@ -56,17 +68,21 @@ RULES_JSON_SCHEMA: dict[str, Any] = {
 _LLM_INSTRUCTIONS = (
     "You turn user corrections of an AI function's outputs into general rewrite rules. "
     "Each rule has a kind (" + ", ".join(RULE_KINDS) + "), a target (output or prompt), a pattern, "
-    "a replacement, an optional condition on context values, optional text_condition regexes the text must "
-    "contain, and for regex_replace optional group_case transforms (" + ", ".join(CASE_TRANSFORMS) + ") of "
-    "captured groups. Prefer few general rules; use regex_replace with \\d+ or [A-Z]\\w* groups for variable "
-    "parts. Answer with JSON only."
+    "a replacement, an optional condition on context values, optional text_condition "
+    "regexes the text must contain, and for regex_replace optional group_case transforms ("
+    + ", ".join(CASE_TRANSFORMS)
+    + ") of "
+    "captured groups. Prefer few general rules; use regex_replace with "
+    "\\d+ or [A-Z]\\w* groups for variable parts. Answer with JSON only."
 )
 
 
 class LLMRuleProposer:
     """Asks a chat model (through the `openai` client) for rules under a strict JSON schema."""
 
-    def __init__(self, client: Any, model: str = "gpt-4o-mini-2024-07-18", *, max_pairs: int = 50) -> None:
+    def __init__(
+        self, client: Any, model: str = "gpt-4o-mini-2024-07-18", *, max_pairs: int = 50
+    ) -> None:
         self.client = client
         self.model = model
         self.max_pairs = max_pairs
@@ -117,11 +133,14 @@ def accept_llm_rules(
     notes: list[str],
     rejected: list[RejectedRule],
 ) -> list[Rule]:
-    """Each proposal that is safe, scoped on the pairs and checked on the logs, added to ``learner``."""
+    """Each proposal that is safe, scoped on the pairs and checked on the logs, added to
+    ``learner``."""
     try:
         proposals = llm.propose([learner.pairs[i] for i in active])
     except Exception as exc:  # any failure of the model or its answer: fall back to heuristics
-        notes.append(f"LLM synthesis failed ({type(exc).__name__}: {str(exc)[:160]}); used heuristics only")
+        notes.append(
+            f"LLM synthesis failed ({type(exc).__name__}: {str(exc)[:160]}); used heuristics only"
+        )
         return []
     accepted: list[Rule] = []
     for proposal in proposals:

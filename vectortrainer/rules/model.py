@@ -30,7 +30,8 @@ RULE_KINDS: tuple[str, ...] = (
     "prepend",  # add ``replacement`` at the start unless it is already there
 )
 RULE_TARGETS: tuple[str, ...] = ("output", "prompt")
-# A text condition the learner writes: a phrase not inside a longer word (shown as the phrase itself).
+# A text condition the learner writes: a phrase not
+# inside a longer word (shown as the phrase itself).
 _PHRASE_CONDITION = re.compile(r"(.+)\(\?<!\\w\1\)\(\?!\\w\)\Z")
 # How a captured group may be rewritten in a regex_replace template (``group_case``).
 CASE_TRANSFORMS: tuple[str, ...] = ("upper", "lower", "capitalize")
@@ -57,8 +58,13 @@ class Evidence:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "why": self.why, "repaired": self.repaired, "gain": self.gain, "exact": self.exact,
-            "logs_sampled": self.logs_sampled, "logs_changed": self.logs_changed, "logs_unbacked": self.logs_unbacked,
+            "why": self.why,
+            "repaired": self.repaired,
+            "gain": self.gain,
+            "exact": self.exact,
+            "logs_sampled": self.logs_sampled,
+            "logs_changed": self.logs_changed,
+            "logs_unbacked": self.logs_unbacked,
         }
 
     @classmethod
@@ -69,9 +75,15 @@ class Evidence:
             value = data.get(key)
             return None if value is None else int(value)
 
-        return cls(why=str(data.get("why") or ""), repaired=int(data.get("repaired") or 0),
-                   gain=int(data.get("gain") or 0), exact=number("exact"), logs_sampled=number("logs_sampled"),
-                   logs_changed=number("logs_changed"), logs_unbacked=number("logs_unbacked"))
+        return cls(
+            why=str(data.get("why") or ""),
+            repaired=int(data.get("repaired") or 0),
+            gain=int(data.get("gain") or 0),
+            exact=number("exact"),
+            logs_sampled=number("logs_sampled"),
+            logs_changed=number("logs_changed"),
+            logs_unbacked=number("logs_unbacked"),
+        )
 
     @property
     def blast_radius(self) -> str:
@@ -143,14 +155,16 @@ class Rule:
         )
 
     def describe_scope(self) -> str:
-        """Where the rule applies, as people read it: ``tier=enterprise; text has 'will refund you'``."""
+        """Where the rule applies, as people read it:
+        ``tier=enterprise; text has 'will refund you'``."""
         parts = [f"{k}={v}" for k, v in sorted(self.condition.items())]
         parts += [f"text has {describe_text_condition(pattern)}" for pattern in self.text_condition]
         return "; ".join(parts)
 
 
 def describe_text_condition(pattern: str) -> str:
-    """``'will refund you'`` for the learner's phrase conditions, ``/regex/`` for any other pattern."""
+    """``'will refund you'`` for the learner's phrase conditions, ``/regex/`` for any other
+    pattern."""
     match = _PHRASE_CONDITION.match(pattern)
     if match is not None:
         phrase = re.sub(r"\\(.)", r"\1", match.group(1))
@@ -160,7 +174,8 @@ def describe_text_condition(pattern: str) -> str:
 
 
 def rule_id_for(rule: Rule) -> str:
-    """A stable id from what the rule does (kind, target, pattern, replacement, conditions, case transforms)."""
+    """A stable id from what the rule does (kind, target, pattern, replacement, conditions, case
+    transforms)."""
     what = [rule.kind, rule.target, rule.pattern, rule.replacement, sorted(rule.condition.items())]
     if rule.text_condition or rule.group_case:  # older rules keep the ids they had
         what += [list(rule.text_condition), sorted(rule.group_case.items())]
@@ -170,4 +185,6 @@ def rule_id_for(rule: Rule) -> str:
 
 def rules_document(rules: Sequence[Rule]) -> str:
     """The JSON document a hook embeds: the rules as data (ASCII only, keys sorted)."""
-    return json.dumps({"version": 1, "rules": [r.to_dict() for r in rules]}, ensure_ascii=True, sort_keys=True)
+    return json.dumps(
+        {"version": 1, "rules": [r.to_dict() for r in rules]}, ensure_ascii=True, sort_keys=True
+    )

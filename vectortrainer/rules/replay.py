@@ -1,4 +1,5 @@
-"""Replaying rules exactly as a generated hook applies them, and scoring the result on feedback pairs.
+"""Replaying rules exactly as a generated hook applies them, and scoring the result on feedback
+pairs.
 
 :func:`apply_rules` runs the hook's own interpreter in this process;
 :func:`score_replay` compares what a hook made of each pair with its fix: exact
@@ -17,7 +18,9 @@ from vectortrainer.rules import interpreter
 from vectortrainer.rules.model import Rule, rules_document
 
 
-def apply_rules(rules: Sequence[Rule], text: str, context: Mapping[str, Any] | None, target: str = "output") -> str:
+def apply_rules(
+    rules: Sequence[Rule], text: str, context: Mapping[str, Any] | None, target: str = "output"
+) -> str:
     """Apply ``rules`` exactly as a generated hook would (the same interpreter)."""
     compiled, _ = interpreter.load_rules(rules_document(rules))
     return interpreter.apply_rules(compiled, text, dict(context or {}), target)
@@ -26,7 +29,9 @@ def apply_rules(rules: Sequence[Rule], text: str, context: Mapping[str, Any] | N
 def residuals_after(rules: Sequence[Rule], pairs: Sequence[FeedbackPair]) -> list[str]:
     """Each pair's bad output with ``rules`` applied (what is left to repair)."""
     compiled, _ = interpreter.load_rules(rules_document(rules))
-    return [interpreter.apply_rules(compiled, p.bad_output, dict(p.context), "output") for p in pairs]
+    return [
+        interpreter.apply_rules(compiled, p.bad_output, dict(p.context), "output") for p in pairs
+    ]
 
 
 @dataclass
@@ -67,7 +72,7 @@ def score_replay(
     """Compare the hook's outputs with the fixes: repair rate, exact fixes, good outputs changed."""
     report = ReplayReport(pairs=len(pairs))
     reductions = []
-    for index, (pair, after, good) in enumerate(zip(pairs, repaired, good_after)):
+    for index, (pair, after, good) in enumerate(zip(pairs, repaired, good_after, strict=False)):
         before_d = edit_distance(pair.bad_output, pair.fixed_output)
         after_d = edit_distance(after, pair.fixed_output)
         report.distance_before += before_d

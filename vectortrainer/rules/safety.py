@@ -26,8 +26,10 @@ _REPEATS = {c.MAX_REPEAT, c.MIN_REPEAT} | ({_POSSESSIVE} if _POSSESSIVE is not N
 _SINGLE = {c.LITERAL, c.NOT_LITERAL, c.ANY, c.IN, c.CATEGORY}
 # Characters that stand for every class the learner writes (ASCII, Latin-1 letters, other scripts'
 # letters and digits, Unicode spaces): two classes overlap when one of them is in both.
-_SAMPLES = [chr(i) for i in range(128)] + list("\u00a0\u00b2\u00e9\u00c9\u00df\u0416\u0436\u0663\u0966\u2003"
-                                                 "\u2028\u3000\u4e2d\uff10\u00aa\u02b0\u0301\u200b\ufffd")
+_SAMPLES = [chr(i) for i in range(128)] + list(
+    "\u00a0\u00b2\u00e9\u00c9\u00df\u0416\u0436\u0663\u0966\u2003"
+    "\u2028\u3000\u4e2d\uff10\u00aa\u02b0\u0301\u200b\ufffd"
+)
 _CATEGORIES = {
     c.CATEGORY_DIGIT: re.compile(r"\d"), c.CATEGORY_NOT_DIGIT: re.compile(r"\D"),
     c.CATEGORY_SPACE: re.compile(r"\s"), c.CATEGORY_NOT_SPACE: re.compile(r"\S"),
@@ -91,7 +93,8 @@ def check_regex_safety(pattern: str) -> None:
     count = 0
 
     def flatten(items: Any, in_lookaround: bool) -> list[tuple[Any, Any]]:
-        """The items in match order, groups opened (their content is concatenated), checked on the way."""
+        """The items in match order, groups opened (their content is concatenated), checked on the
+        way."""
         nonlocal count
         flat: list[tuple[Any, Any]] = []
         for op, arg in items:
@@ -101,7 +104,10 @@ def check_regex_safety(pattern: str) -> None:
                 if len(body) != 1 or body[0][0] not in _SINGLE:
                     raise ValueError("a quantifier may only repeat a single character or class")
                 if in_lookaround and _is_unbounded(arg):
-                    raise ValueError("an unbounded quantifier inside a lookaround rescans the text at every position")
+                    raise ValueError(
+                        "an unbounded quantifier inside a lookaround "
+                        "rescans the text at every position"
+                    )
                 flat.append((op, arg))
             elif op in (c.GROUPREF, getattr(c, "GROUPREF_EXISTS", None)):
                 raise ValueError("backreferences are not allowed")
@@ -132,15 +138,20 @@ def check_regex_safety(pattern: str) -> None:
         raise ValueError(f"more than {_MAX_REPEATS} quantifiers")
 
 
-def _check_guarded(flat: list[tuple[Any, Any]], position: int, chars: frozenset[str], ignore_case: bool) -> None:
-    """Raise ValueError unless what precedes the repeat at ``position`` cannot be a character of ``chars``."""
+def _check_guarded(
+    flat: list[tuple[Any, Any]], position: int, chars: frozenset[str], ignore_case: bool
+) -> None:
+    """Raise ValueError unless what precedes the repeat at ``position`` cannot be a character of
+    ``chars``."""
     walked: list[tuple[Any, Any]] = []  # single items just before the repeat that overlap its class
     index = position - 1
     while index >= 0:
         op, arg = flat[index]
         index -= 1
         if op == c.AT:
-            if arg == c.AT_BEGINNING_STRING or (arg == c.AT_BOUNDARY and not walked and chars <= _WORD):
+            if arg == c.AT_BEGINNING_STRING or (
+                arg == c.AT_BOUNDARY and not walked and chars <= _WORD
+            ):
                 return
             continue  # other anchors are zero-width: look further left
         if op in (c.ASSERT, c.ASSERT_NOT):
@@ -151,7 +162,8 @@ def _check_guarded(flat: list[tuple[Any, Any]], position: int, chars: frozenset[
                 flat = flat[: index + 1] + list(body)
                 index = len(flat) - 1
                 continue
-            # (?<!X...) where "..." are the items just left of it: the character before them is not X.
+            # (?<!X...) where "..." are the items just left
+            # of it: the character before them is not X.
             tail = list(body[1:])
             left = flat[index + 1 - len(tail) : index + 1] if tail else []
             if (body and body[0][0] in _SINGLE and left == tail
@@ -171,29 +183,43 @@ def _check_guarded(flat: list[tuple[Any, Any]], position: int, chars: frozenset[
             if op == _POSSESSIVE and _is_unbounded(arg):
                 return  # it took every character of the run: nothing is left to split
             if _is_unbounded(arg):
-                raise ValueError("two quantifiers over overlapping classes side by side backtrack polynomially")
+                raise ValueError(
+                    "two quantifiers over overlapping classes side by side backtrack polynomially"
+                )
             walked.append((None, None))  # a bounded repeat: no lookbehind spells it out
             continue
         if op == c.BRANCH:
             ends = [branch.data[-1] if branch.data else None for branch in arg[1]]
-            if all(end is not None and end[0] in _SINGLE and not (_chars(end[0], end[1], ignore_case) & chars)
-                   for end in ends):
+            if all(
+                end is not None
+                and end[0] in _SINGLE
+                and not (_chars(end[0], end[1], ignore_case) & chars)
+                for end in ends
+            ):
                 return
-            raise ValueError("a quantifier right after an alternation needs a boundary between them")
+            raise ValueError(
+                "a quantifier right after an alternation needs a boundary between them"
+            )
         walked.append((None, None))  # an atomic group or anything else: no guard
-    raise ValueError("an unanchored pattern that starts with a quantifier rescans runs from every position; "
-                     "add a left boundary (a lookbehind such as (?<!\\w), or \\A)")
+    raise ValueError(
+        "an unanchored pattern that starts with a quantifier rescans runs from every position; "
+        "add a left boundary (a lookbehind such as (?<!\\w), or \\A)"
+    )
 
 
 def rule_regexes(rule: Mapping[str, Any]) -> list[str]:
-    """Every regex a rule (as its JSON dict) makes the hook run: a regex_replace pattern and the text conditions."""
+    """Every regex a rule (as its JSON dict) makes the hook run: a regex_replace pattern and the
+    text conditions."""
     patterns = [str(rule.get("pattern") or "")] if rule.get("kind") == "regex_replace" else []
     conditions = rule.get("text_condition") or []
-    return patterns + [str(p) for p in (conditions if isinstance(conditions, list) else [conditions])]
+    return patterns + [
+        str(p) for p in (conditions if isinstance(conditions, list) else [conditions])
+    ]
 
 
 def check_rule_safety(rule: Mapping[str, Any]) -> None:
-    """Raise ValueError (naming the pattern) unless every regex of ``rule`` matches in linear time."""
+    """Raise ValueError (naming the pattern) unless every regex of ``rule`` matches in linear
+    time."""
     for pattern in rule_regexes(rule):
         try:
             check_regex_safety(pattern)

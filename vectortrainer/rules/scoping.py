@@ -1,11 +1,12 @@
-"""Checking a rule against every feedback pair, as the hook would apply it, and scoping it until it is safe.
+"""Checking a rule against every feedback pair, as the hook would apply it, and scoping it until it
+is safe.
 
 A rule is accepted only if it never changes a fixed (good) output and never moves a
 bad output away from its fix. A rule that fails is narrowed, in this order, by:
 
 1. a context key that really separates (every backing pair shares its value, no harmed pair has it);
-2. its local context: the text every match in the backing pairs has around it ("ticket " before "#"),
-   or the start / end of the text (:mod:`vectortrainer.rules.anchors`);
+2. its local context: the text every match in the backing pairs has around it ("ticket " before
+   "#"), or the start / end of the text (:mod:`vectortrainer.rules.anchors`);
 3. a text condition: a phrase every backing text contains and no harmed text does
    (:mod:`vectortrainer.rules.conditions`);
 4. context conditions added one key at a time, the key that spares the most harmed pairs first.
@@ -22,7 +23,12 @@ from vectortrainer.feedback.diffing import edit_distance
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.rules import interpreter
 from vectortrainer.rules.anchors import narrowed, shared_context
-from vectortrainer.rules.conditions import discriminating_ngrams, is_scalar, ngram_pattern, separating_key
+from vectortrainer.rules.conditions import (
+    discriminating_ngrams,
+    is_scalar,
+    ngram_pattern,
+    separating_key,
+)
 from vectortrainer.rules.model import Evidence, Rule, rule_id_for, rules_document
 
 _PHRASES_TRIED = 3
@@ -41,7 +47,8 @@ class Evaluation:
     supporters: list[int]
     violations: list[int]
     gain: int
-    harmed_texts: list[str] = field(default_factory=list)  # the text of each violation the rule changed
+    # the text of each violation the rule changed
+    harmed_texts: list[str] = field(default_factory=list)
 
 
 def evaluate(
@@ -67,7 +74,10 @@ def evaluate(
         if index in exempt:  # overruled by a conflict decision on this rule's trigger
             continue
         context = dict(pair.context)
-        if interpreter.apply_rules(compiled, pair.fixed_output, context, rule.target) != pair.fixed_output:
+        if (
+            interpreter.apply_rules(compiled, pair.fixed_output, context, rule.target)
+            != pair.fixed_output
+        ):
             violations.append(index)
             harmed.append(pair.fixed_output)
             continue
@@ -101,7 +111,8 @@ def scope(
     elsewhere: Iterable[str] = (),
     where: Sequence[int] | None = None,
 ) -> tuple[Rule | None, Evaluation, str]:
-    """(the rule scoped until it is safe, its evaluation, how it was scoped) or (None, evaluation, why not).
+    """(the rule scoped until it is safe, its evaluation, how it was scoped) or (None, evaluation,
+    why not).
 
     ``elsewhere`` are texts beyond the pairs (logged outputs) a text condition should rarely match;
     ``where`` the only pairs the rule could change (every scoped form of it changes fewer).
@@ -127,26 +138,44 @@ def scope(
         candidate = replace(rule, condition={**rule.condition, key[0]: key[1]})
         result = attempt(candidate)
         if result is not None:
-            return candidate, result, f"context {key[0]}={key[1]} separates its pairs from the rest; {harmed}"
+            return (
+                candidate,
+                result,
+                f"context {key[0]}={key[1]} separates its pairs from the rest; {harmed}",
+            )
 
     context = shared_context(rule, [residuals[i] for i in supporters])
     for part in context.parts() if context is not None else []:
         candidate = narrowed(rule, part)
         result = attempt(candidate)
         if candidate is not None and result is not None:
-            return candidate, result, f"narrowed to matches {part.describe()}, as in every pair that backs it; {harmed}"
+            return (
+                candidate,
+                result,
+                f"narrowed to matches {part.describe()}, as in every pair that backs it; {harmed}",
+            )
 
     backing = set(supporters)
     others = [residuals[i] for i in range(len(pairs)) if i not in backing]
-    phrases = discriminating_ngrams([residuals[i] for i in supporters], evaluation.harmed_texts, [*others, *elsewhere])
+    phrases = discriminating_ngrams(
+        [residuals[i] for i in supporters], evaluation.harmed_texts, [*others, *elsewhere]
+    )
     for phrase in phrases[:_PHRASES_TRIED]:
         candidate = replace(rule, text_condition=[*rule.text_condition, ngram_pattern(phrase)])
         result = attempt(candidate)
         if result is not None:
-            return candidate, result, (f"applies only when the text contains {phrase!r}: every pair that backs it "
-                                       f"does, none it would harm; {harmed}")
+            return (
+                candidate,
+                result,
+                (
+                    f"applies only when the text contains {phrase!r}: every pair that backs it "
+                    f"does, none it would harm; {harmed}"
+                ),
+            )
 
-    return _scope_by_context(rule, evaluation, residuals, pairs, cache, exempt, forbidden, harmed, where)
+    return _scope_by_context(
+        rule, evaluation, residuals, pairs, cache, exempt, forbidden, harmed, where
+    )
 
 
 def _scope_by_context(
@@ -160,20 +189,27 @@ def _scope_by_context(
     harmed: str,
     where: Sequence[int] | None = None,
 ) -> tuple[Rule | None, Evaluation, str]:
-    """Context conditions added one key at a time (the key that spares the most harmed pairs first)."""
+    """Context conditions added one key at a time (the key that spares the most harmed pairs
+    first)."""
     shared = shared_pair_context(pairs, evaluation.supporters)
     condition = dict(rule.condition)
     while evaluation.violations:
         options = {k: v for k, v in shared.items() if k not in condition}
         if not options:
-            return None, evaluation, (
-                f"would change {len(evaluation.violations)} good or partly fixed output(s) "
-                f"(pairs {first_indices(evaluation.violations)}) and no shared context, local context "
-                f"or phrase scopes it"
+            return (
+                None,
+                evaluation,
+                (
+                    f"would change {len(evaluation.violations)} good or partly fixed "
+                    f"output(s) (pairs {first_indices(evaluation.violations)}) "
+                    "and no shared context, local context or phrase scopes it"
+                ),
             )
         key = max(
             sorted(options),
-            key=lambda k: sum(1 for i in evaluation.violations if str(pairs[i].context.get(k)) != options[k]),
+            key=lambda k: sum(
+                1 for i in evaluation.violations if str(pairs[i].context.get(k)) != options[k]
+            ),
         )
         condition[key] = options[key]
         rule = replace(rule, condition=dict(condition))
@@ -200,13 +236,22 @@ def first_indices(indices: Sequence[int], n: int = 5) -> str:
 
 
 def with_support(rule: Rule, evaluation: Evaluation) -> Rule:
-    """The accepted rule with its backing pairs, its replay figures and why it is scoped as it is."""
-    evidence = Evidence(why=rule.evidence.why, repaired=len(evaluation.supporters), gain=evaluation.gain)
-    rule = replace(rule, support=len(evaluation.supporters), sources=list(evaluation.supporters), evidence=evidence)
+    """The accepted rule with its backing pairs, its replay figures and why it is scoped as it
+    is."""
+    evidence = Evidence(
+        why=rule.evidence.why, repaired=len(evaluation.supporters), gain=evaluation.gain
+    )
+    rule = replace(
+        rule,
+        support=len(evaluation.supporters),
+        sources=list(evaluation.supporters),
+        evidence=evidence,
+    )
     rule.rule_id = rule_id_for(rule)
     return rule
 
 
 def explain(rule: Rule, note: str) -> str:
-    """The rule's ``why``: what it generalises over (set when it was a candidate) and how it was scoped."""
+    """The rule's ``why``: what it generalises over (set when it was a candidate) and how it was
+    scoped."""
     return "; ".join(part for part in (rule.evidence.why, note) if part)

@@ -1,4 +1,5 @@
-"""Feedback pairs -> a discrete, generalising rule set with visible conflicts (FR-2.3, FR-2.4, VT-5, VT-12).
+"""Feedback pairs -> a discrete, generalising rule set with visible conflicts (FR-2.3, FR-2.4, VT-5,
+VT-12).
 
 How rules are found (heuristics; an LLM may propose rules first, see `LLMRuleProposer`):
 
@@ -44,7 +45,13 @@ from vectortrainer.rules.acceptance import Acceptance
 from vectortrainer.rules.blast_radius import LogSample
 from vectortrainer.rules.candidates import Candidate, CandidatePool, collect_candidates, specificity
 from vectortrainer.rules.conditions import is_scalar
-from vectortrainer.rules.conflicts import Conflict, Resolution, find_conflicts, resolution_for, rule_letter
+from vectortrainer.rules.conflicts import (
+    Conflict,
+    Resolution,
+    find_conflicts,
+    resolution_for,
+    rule_letter,
+)
 from vectortrainer.rules.llm import LLMRuleProposer, accept_llm_rules
 from vectortrainer.rules.model import Rule
 from vectortrainer.rules.replay import apply_rules
@@ -57,18 +64,22 @@ _MAX_ROUNDS = 200
 
 @dataclass
 class RuleSet:
-    """The synthesised rules (in the order the hook applies them) and everything a person may review."""
+    """The synthesised rules (in the order the hook applies them) and everything a person may
+    review."""
 
     rules: list[Rule]
     conflicts: list[Conflict] = field(default_factory=list)
     rejected: list[RejectedRule] = field(default_factory=list)
-    inactive: list[RejectedRule] = field(default_factory=list)  # passed the pairs, held back by the logs
+    # passed the pairs, held back by the logs
+    inactive: list[RejectedRule] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     rewrites: list[int] = field(default_factory=list)
     pairs: list[FeedbackPair] = field(default_factory=list, repr=False)
     overrides: dict[str, Resolution] = field(default_factory=dict)
-    scorer: SemanticScorer | None = field(default=None, repr=False)  # kept so a re-synthesis screens the same way
-    logs: list[Any] | None = field(default=None, repr=False)  # the logged outputs the blast radius was measured on
+    # kept so a re-synthesis screens the same way
+    scorer: SemanticScorer | None = field(default=None, repr=False)
+    # the logged outputs the blast radius was measured on
+    logs: list[Any] | None = field(default=None, repr=False)
 
     def list_conflicts(self) -> list[Conflict]:
         return list(self.conflicts)
@@ -76,7 +87,8 @@ class RuleSet:
     def resolve(
         self, conflict_id: str, choice: int | str | Resolution, order: Sequence[int] | None = None
     ) -> RuleSet:
-        """A new rule set with the person's decision on conflict ``conflict_id`` (this one is unchanged).
+        """A new rule set with the person's decision on conflict ``conflict_id`` (this one is
+        unchanged).
 
         ``choice`` is a rule index (that rule wins), ``"both"`` with ``order`` (default
         ``[0, 1]``: both kept, applied in that order), or a `Resolution`. Raises
@@ -88,8 +100,12 @@ class RuleSet:
             known = ", ".join(c.conflict_id for c in self.conflicts) or "none"
             raise RuleSynthesisError(f"no conflict {conflict_id!r} (known conflicts: {known})")
         resolution = resolution_for(conflict, choice, order)
-        return synthesize_rules(self.pairs, scorer=self.scorer, overrides={**self.overrides, conflict_id: resolution},
-                                logs=self.logs)
+        return synthesize_rules(
+            self.pairs,
+            scorer=self.scorer,
+            overrides={**self.overrides, conflict_id: resolution},
+            logs=self.logs,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -110,7 +126,10 @@ def list_conflicts(rule_set: RuleSet) -> list[Conflict]:
 
 
 def resolve_conflict(
-    rule_set: RuleSet, conflict_id: str, choice: int | str | Resolution, order: Sequence[int] | None = None
+    rule_set: RuleSet,
+    conflict_id: str,
+    choice: int | str | Resolution,
+    order: Sequence[int] | None = None,
 ) -> RuleSet:
     """Re-synthesise with a person's decision (see `RuleSet.resolve`)."""
     return rule_set.resolve(conflict_id, choice, order)
@@ -152,20 +171,25 @@ def synthesize_rules(
     active = list(range(len(pairs)))
     rewrites: list[int] = []
     if replaced:
-        notes.append(f"{len(replaced)} pair(s) held lone surrogates (not valid Unicode), read as U+FFFD: "
-                     f"pairs {first_indices(replaced)}")
+        notes.append(
+            f"{len(replaced)} pair(s) held lone surrogates (not valid Unicode), read as U+FFFD: "
+            f"pairs {first_indices(replaced)}"
+        )
     learn_pairs, bounded_notes, skipped = _bounded(pairs)
     notes.extend(bounded_notes)
     if scorer is not None and pairs:
         report(0, None, "screening rewrites with the semantic model")
-        similarity = scorer.similarities([p.bad_output for p in pairs], [p.fixed_output for p in pairs])
+        similarity = scorer.similarities(
+            [p.bad_output for p in pairs], [p.fixed_output for p in pairs]
+        )
         rewrites = [i for i, s in enumerate(similarity) if float(s) < REWRITE_SIMILARITY]
         screened = set(rewrites)
         active = [i for i in active if i not in screened]
         if rewrites:
             notes.append(
-                f"{len(rewrites)} pair(s) rewrite the meaning (semantic similarity < {REWRITE_SIMILARITY}); "
-                f"no rule is learned from them: pairs {first_indices(rewrites)}"
+                f"{len(rewrites)} pair(s) rewrite the meaning (semantic "
+                f"similarity < {REWRITE_SIMILARITY}); no rule is "
+                f"learned from them: pairs {first_indices(rewrites)}"
             )
     active = [i for i in active if i not in skipped]
     sample = LogSample.of(log_outputs) if log_outputs is not None else None
@@ -174,7 +198,9 @@ def synthesize_rules(
         accept_llm_rules(llm, learner, active, notes, rejected)
 
     pool = CandidatePool(learn_pairs, active)
-    pool.update(learner.residuals, lambda done, total: report(done, total, "diffing feedback pairs"))
+    pool.update(
+        learner.residuals, lambda done, total: report(done, total, "diffing feedback pairs")
+    )
     learner.take_changed()  # every pair was just diffed as it stands
     first_literal = pool.literal_groups()
     conflicts, banned, exempt = find_conflicts(first_literal, overrides)
@@ -193,26 +219,57 @@ def synthesize_rules(
         rule, evaluation, why = learner.scope(candidate.as_rule(), overruled)
         tried.add(candidate)
         if rule is None:
-            rejected.append(RejectedRule(chosen, f"chosen in conflict {conflict.conflict_id} but {why}"))
+            rejected.append(
+                RejectedRule(chosen, f"chosen in conflict {conflict.conflict_id} but {why}")
+            )
             continue
-        learner.accept(rule, evaluation, f"chosen by a person in conflict {conflict.conflict_id}; {why}".rstrip("; "),
-                       exempt=overruled, narrow_on_logs=False)
+        learner.accept(
+            rule,
+            evaluation,
+            f"chosen by a person in conflict {conflict.conflict_id}; {why}".rstrip("; "),
+            exempt=overruled,
+            narrow_on_logs=False,
+        )
 
     for round_number in range(_MAX_ROUNDS):
         pool.update(learner.residuals, only=learner.take_changed())
-        report(round_number + 1, None, f"ranking candidates: {len(learner.accepted)} rule(s) so far")
-        ranked = [g for g in pool.groups() if g.candidate not in tried and not (g.literals & banned)]
-        # Most repair first (a whole "Best regards, Support" rewrite before its "Best" -> "Kind" part).
+        report(
+            round_number + 1, None, f"ranking candidates: {len(learner.accepted)} rule(s) so far"
+        )
+        ranked = [
+            g for g in pool.groups() if g.candidate not in tried and not (g.literals & banned)
+        ]
+        # Most repair first (a whole "Best regards, Support"
+        # rewrite before its "Best" -> "Kind" part).
         # Between equal candidates the narrower first (fixed-width numbers: dates, not URL paths).
-        ranked.sort(key=lambda g: (-g.gain, -g.support, -specificity(g.candidate), g.candidate.pattern,
-                                   g.candidate.replacement, min(g.sources), g.candidate.kind, g.candidate.group_case))
+        ranked.sort(
+            key=lambda g: (
+                -g.gain,
+                -g.support,
+                -specificity(g.candidate),
+                g.candidate.pattern,
+                g.candidate.replacement,
+                min(g.sources),
+                g.candidate.kind,
+                g.candidate.group_case,
+            )
+        )
         progress = False
         for group in ranked:
             tried.add(group.candidate)
-            overruled = frozenset().union(*(exempt.get(c, set()) for c in group.literals | {group.candidate}))
+            overruled = frozenset().union(
+                *(exempt.get(c, set()) for c in group.literals | {group.candidate})
+            )
             rule, evaluation, why = learner.scope(group.candidate.as_rule(), overruled)
             if rule is None or len(evaluation.supporters) < 2:
-                rejected.append(RejectedRule(group.candidate.as_rule(support=group.support, sources=sorted(set(group.sources))), why or "backed by one pair once checked"))
+                rejected.append(
+                    RejectedRule(
+                        group.candidate.as_rule(
+                            support=group.support, sources=sorted(set(group.sources))
+                        ),
+                        why or "backed by one pair once checked",
+                    )
+                )
                 continue
             if learner.accept(rule, evaluation, why, exempt=overruled) is None:
                 continue
@@ -221,7 +278,9 @@ def synthesize_rules(
         if not progress:
             break
 
-    left = [index for index in active if learner.residuals[index] != learn_pairs[index].fixed_output]
+    left = [
+        index for index in active if learner.residuals[index] != learn_pairs[index].fixed_output
+    ]
     undo = _UndoIndex()
     step = max(1, len(left) // 100)
     for done, index in enumerate(left, start=1):
@@ -234,7 +293,10 @@ def synthesize_rules(
     if sample is None:
         notes.append("blast radius not measured: no store of the function's logs")
     elif not len(sample):
-        notes.append("blast radius not measured: the store holds no uncorrected successful output of the function")
+        notes.append(
+            "blast radius not measured: the store holds no "
+            "uncorrected successful output of the function"
+        )
     else:
         held = f"; {len(learner.inactive)} rule(s) kept inactive" if learner.inactive else ""
         notes.append(f"blast radius measured on {len(sample)} uncorrected logged output(s){held}")
@@ -254,17 +316,28 @@ def synthesize_rules(
     )
 
 
-def _learn_one_off(index: int, learner: Acceptance, banned: set[Candidate], rejected: list[RejectedRule],
-                   undo: _UndoIndex | None = None) -> None:
-    """A correction seen once: a spelling fix holds anywhere; anything else stays literal, with a word of
-    context and the pair's whole context as its condition."""
+def _learn_one_off(
+    index: int,
+    learner: Acceptance,
+    banned: set[Candidate],
+    rejected: list[RejectedRule],
+    undo: _UndoIndex | None = None,
+) -> None:
+    """A correction seen once: a spelling fix holds anywhere; anything else stays literal, with a
+    word of context and the pair's whole context as its condition."""
     pairs = learner.pairs
     bare, _ = collect_candidates(learner.residuals, pairs, [index])
     for candidate in bare:
-        if candidate.is_spelling_fix and candidate not in banned and _undone(candidate, learner, undo) is None:
+        if (
+            candidate.is_spelling_fix
+            and candidate not in banned
+            and _undone(candidate, learner, undo) is None
+        ):
             rule, evaluation, why = learner.scope(candidate.as_rule())
             if rule is not None and not rule.condition and not rule.text_condition:
-                learner.accept(rule, evaluation, "a spelling fix: it holds wherever the misspelt word appears")
+                learner.accept(
+                    rule, evaluation, "a spelling fix: it holds wherever the misspelt word appears"
+                )
     if learner.residuals[index] == pairs[index].fixed_output:
         return
     literal, _ = collect_candidates(learner.residuals, pairs, [index], context_words=1)
@@ -273,7 +346,12 @@ def _learn_one_off(index: int, learner: Acceptance, banned: set[Candidate], reje
             continue
         undone = _undone(candidate, learner, undo)
         if undone is not None:
-            rejected.append(RejectedRule(replace(candidate.as_rule(), sources=[index]), f"would undo rule {undone.rule_id}"))
+            rejected.append(
+                RejectedRule(
+                    replace(candidate.as_rule(), sources=[index]),
+                    f"would undo rule {undone.rule_id}",
+                )
+            )
             continue
         condition = {str(k): str(v) for k, v in pairs[index].context.items() if is_scalar(v)}
         narrow = replace(candidate.as_rule(), condition=condition)
@@ -285,7 +363,8 @@ def _learn_one_off(index: int, learner: Acceptance, banned: set[Candidate], reje
 
 
 def _keep_both(conflict: Conflict, learner: Acceptance) -> None:
-    """The conflict's rules in the person's order, each scoped off the others' pairs; or a refusal."""
+    """The conflict's rules in the person's order, each scoped off the others' pairs; or a
+    refusal."""
     assert conflict.order is not None
     shown = " then ".join(rule_letter(i) for i in conflict.order)
     for index in conflict.order:
@@ -296,24 +375,35 @@ def _keep_both(conflict: Conflict, learner: Acceptance) -> None:
         rule, evaluation, why = learner.scope(candidate.as_rule(), forbidden=others)
         if rule is None:
             raise RuleSynthesisError(
-                f"conflict {conflict.conflict_id}: cannot keep both ({shown}): rule {rule_letter(index)} "
-                f"({contender.pattern!r} -> {contender.replacement!r}) {why} "
+                f"conflict {conflict.conflict_id}: cannot keep both ({shown}): rule "
+                f"{rule_letter(index)} ({contender.pattern!r} -> {contender.replacement!r}) {why} "
                 f"(the other rules' pairs: {first_indices(sorted(others))}); keep one rule instead"
             )
-        note = f"kept with the other rules of conflict {conflict.conflict_id} ({shown}); {why}".rstrip("; ")
+        note = (
+            f"kept with the other rules of conflict {conflict.conflict_id} ({shown}); {why}".rstrip(
+                "; "
+            )
+        )
         learner.accept(rule, evaluation, note, forbidden=others, narrow_on_logs=False)
 
 
-def _check_kept_both(conflicts: Sequence[Conflict], accepted: Sequence[Rule], pairs: Sequence[FeedbackPair]) -> None:
+def _check_kept_both(
+    conflicts: Sequence[Conflict], accepted: Sequence[Rule], pairs: Sequence[FeedbackPair]
+) -> None:
     """With rules kept both, the whole set must still leave every fixed output as it is."""
     both = [c for c in conflicts if c.order is not None]
     if not both:
         return
-    changed = [i for i, p in enumerate(pairs) if apply_rules(accepted, p.fixed_output, p.context) != p.fixed_output]
+    changed = [
+        i
+        for i, p in enumerate(pairs)
+        if apply_rules(accepted, p.fixed_output, p.context) != p.fixed_output
+    ]
     if changed:
         ids = ", ".join(c.conflict_id for c in both)
         raise RuleSynthesisError(
-            f"keeping both rules of {ids} would change the fixed output of pair(s) {first_indices(changed)}; keep one rule instead"
+            f"keeping both rules of {ids} would change the fixed output "
+            f"of pair(s) {first_indices(changed)}; keep one rule instead"
         )
 
 
@@ -325,7 +415,8 @@ def _silent(done: int, total: int | None, what: str) -> None:
 
 
 def _without_lone_surrogates(pairs: list[FeedbackPair]) -> tuple[list[FeedbackPair], list[int]]:
-    """The pairs with lone surrogates as U+FFFD (the text policy of `vectortrainer.feedback.pair`), and which held any."""
+    """The pairs with lone surrogates as U+FFFD (the text policy of `vectortrainer.feedback.pair`),
+    and which held any."""
     cleaned, replaced = [], []
     for index, pair in enumerate(pairs):
         pair, count = pair.without_lone_surrogates()
@@ -336,7 +427,8 @@ def _without_lone_surrogates(pairs: list[FeedbackPair]) -> tuple[list[FeedbackPa
 
 
 def _bounded(pairs: list[FeedbackPair]) -> tuple[list[FeedbackPair], list[str], set[int]]:
-    """The pairs rule learning diffs (a huge pair cut to its changed middle), notes on those cut, and the skipped."""
+    """The pairs rule learning diffs (a huge pair cut to its changed middle), notes on those cut,
+    and the skipped."""
     learn: list[FeedbackPair] = []
     notes: list[str] = []
     skipped: set[int] = set()
@@ -355,7 +447,8 @@ def _bounded(pairs: list[FeedbackPair]) -> tuple[list[FeedbackPair], list[str], 
 
 
 class _UndoIndex:
-    """The text each accepted replace or case fix produced, to find one a new candidate would take back."""
+    """The text each accepted replace or case fix produced, to find one a new candidate would take
+    back."""
 
     def __init__(self) -> None:
         self.seen = 0
@@ -372,7 +465,8 @@ class _UndoIndex:
         self.seen = len(accepted)
 
     def undone(self, candidate: Candidate) -> Rule | None:
-        """The first accepted rule whose produced text lies inside the candidate's pattern (as `_undoes`)."""
+        """The first accepted rule whose produced text lies inside the candidate's pattern (as
+        `_undoes`)."""
         if candidate.kind not in ("replace", "remove", "case_fix"):
             return None
         text = candidate.pattern

@@ -1,4 +1,5 @@
-"""Which pairs a rule could change at all, found without running it on every pair (rule synthesis at volume).
+"""Which pairs a rule could change at all, found without running it on every pair (rule synthesis at
+volume).
 
 Checking a rule means applying it, as the hook would, to every pair's fixed output and
 residual. With 100k pairs and thousands of narrow one-off rules that is quadratic. A rule
@@ -38,7 +39,8 @@ def _words(text: str) -> set[str]:
 
 
 def literal_run(pattern: str) -> str | None:
-    """The longest text every match of ``pattern`` contains (None if there is none worth searching)."""
+    """The longest text every match of ``pattern`` contains (None if there is none worth
+    searching)."""
     try:
         parsed = sre_parse.parse(pattern)
     except (re.error, OverflowError, RecursionError, ValueError):
@@ -69,7 +71,8 @@ def literal_run(pattern: str) -> str | None:
 
 
 class PairIndex:
-    """Word tokens and context values of the pairs (fixed outputs and residuals), kept up to date."""
+    """Word tokens and context values of the pairs (fixed outputs and residuals), kept up to
+    date."""
 
     def __init__(self, pairs: Sequence[FeedbackPair], residuals: Sequence[str]) -> None:
         self.size = len(pairs)
@@ -85,7 +88,8 @@ class PairIndex:
                 self._context.setdefault((str(key), str(value)), set()).add(index)
 
     def update(self, index: int, residual: str) -> None:
-        """A pair's residual changed (words it no longer has may stay indexed: the index is a superset)."""
+        """A pair's residual changed (words it no longer has may stay indexed: the index is a
+        superset)."""
         if residual == self._residuals[index]:
             return
         self._residuals[index] = residual
@@ -103,9 +107,21 @@ class PairIndex:
             if words:
                 found.append(min((self._tokens.get(w, set()) for w in words), key=len))
         elif rule.kind == "strip_prefix" and rule.pattern and not found:
-            found.append({i % self.size for i, text in enumerate(self._texts()) if text.startswith(rule.pattern)})
+            found.append(
+                {
+                    i % self.size
+                    for i, text in enumerate(self._texts())
+                    if text.startswith(rule.pattern)
+                }
+            )
         elif rule.kind == "strip_suffix" and rule.pattern and not found:
-            found.append({i % self.size for i, text in enumerate(self._texts()) if text.endswith(rule.pattern)})
+            found.append(
+                {
+                    i % self.size
+                    for i, text in enumerate(self._texts())
+                    if text.endswith(rule.pattern)
+                }
+            )
         elif rule.kind == "regex_replace":
             run = literal_run(rule.pattern)
             if run is not None and not found:

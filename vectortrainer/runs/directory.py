@@ -44,11 +44,13 @@ from vectortrainer.runs.status import STAGES, RunStatus, StageStatus
 RUN_FILE = "run.json"
 EVENTS_FILE = "events.jsonl"
 GOLDEN_FILE = "golden.jsonl"
-GOLDEN_PICKS_FILE = "golden_picks.json"  # which logs the extract stage picked (absent for an adopted file)
+# which logs the extract stage picked (absent for an adopted file)
+GOLDEN_PICKS_FILE = "golden_picks.json"
 RULES_FILE = "rules.json"
 ESTIMATE_FILE = "estimate.json"
 SUMMARY_FILE = "summary.json"
-GATE_FILE = "gate.json"  # the evaluation gate's figures and decision (absent when no model was evaluated)
+# the evaluation gate's figures and decision (absent when no model was evaluated)
+GATE_FILE = "gate.json"
 LOCK_FILE = ".lock"
 
 _RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -63,7 +65,8 @@ def new_run_id(now: datetime | None = None) -> str:
 def validate_run_id(run_id: str) -> str:
     if not _RUN_ID_PATTERN.match(run_id or ""):
         raise UnknownRunError(
-            f"{run_id!r}: not a valid run id (letters, digits, '.', '_' and '-'; see `vectortrainer runs`)"
+            f"{run_id!r}: not a valid run id (letters, digits, "
+            "'.', '_' and '-'; see `vectortrainer runs`)"
         )
     return run_id
 
@@ -107,7 +110,9 @@ class RunState:
     status: RunStatus = RunStatus.RUNNING
     function: str | None = None
     config: dict[str, Any] = field(default_factory=dict)
-    stages: dict[str, StageState] = field(default_factory=lambda: {name: StageState() for name in STAGES})
+    stages: dict[str, StageState] = field(
+        default_factory=lambda: {name: StageState() for name in STAGES}
+    )
     train_file_id: str | None = None
     validation_file_id: str | None = None
     job_id: str | None = None
@@ -131,21 +136,29 @@ class RunState:
     def from_dict(cls, data: dict[str, Any], source: Path) -> "RunState":
         missing = [key for key in ("run_id", "created_at", "stages") if key not in data]
         if missing:
-            raise RunDirectoryError(f"{source}: missing key(s) {', '.join(missing)} (not a run.json?)")
+            raise RunDirectoryError(
+                f"{source}: missing key(s) {', '.join(missing)} (not a run.json?)"
+            )
         if not isinstance(data["stages"], dict):
             raise RunDirectoryError(f"{source}: 'stages' must be a mapping of stage name to state")
         stages: dict[str, StageState] = {name: StageState() for name in STAGES}
         known = set(StageState.__dataclass_fields__)
         for name, raw in data["stages"].items():
             if not isinstance(raw, dict):
-                raise RunDirectoryError(f"{source}: stages.{name}: expected a mapping, found {type(raw).__name__}")
+                raise RunDirectoryError(
+                    f"{source}: stages.{name}: expected a mapping, found {type(raw).__name__}"
+                )
             unknown = set(raw) - known
             if unknown:
-                raise RunDirectoryError(f"{source}: stages.{name}: unknown key(s) {', '.join(sorted(unknown))}")
+                raise RunDirectoryError(
+                    f"{source}: stages.{name}: unknown key(s) {', '.join(sorted(unknown))}"
+                )
             try:
                 stages[name] = StageState(**raw)
             except ValueError:
-                raise RunDirectoryError(f"{source}: stages.{name}: unknown status {raw.get('status')!r}") from None
+                raise RunDirectoryError(
+                    f"{source}: stages.{name}: unknown status {raw.get('status')!r}"
+                ) from None
         fields = set(cls.__dataclass_fields__) - {"stages"}
         values = {key: value for key, value in data.items() if key in fields}
         try:
@@ -153,7 +166,9 @@ class RunState:
         except TypeError as exc:
             raise RunDirectoryError(f"{source}: {exc}") from None
         except ValueError:
-            raise RunDirectoryError(f"{source}: unknown run status {data.get('status')!r}") from None
+            raise RunDirectoryError(
+                f"{source}: unknown run status {data.get('status')!r}"
+            ) from None
 
 
 class RunDirectory:
@@ -195,7 +210,9 @@ class RunDirectory:
         run_id = validate_run_id(run_id or new_run_id())
         path = runs_root(output_dir) / run_id
         if (path / RUN_FILE).exists():
-            raise RunDirectoryError(f"{path}: a run with id {run_id} already exists (resume it with --resume {run_id})")
+            raise RunDirectoryError(
+                f"{path}: a run with id {run_id} already exists (resume it with --resume {run_id})"
+            )
         path.mkdir(parents=True, exist_ok=True)
         now = time.time()
         state = RunState(run_id=run_id, created_at=now, updated_at=now, function=function,
@@ -218,7 +235,10 @@ class RunDirectory:
         path = Path(path)
         state = RunState.from_dict(read_json_file(path / RUN_FILE), path / RUN_FILE)
         if state.run_id != path.name:
-            raise RunDirectoryError(f"{path / RUN_FILE}: run_id {state.run_id!r} does not match its directory {path.name!r}")
+            raise RunDirectoryError(
+                f"{path / RUN_FILE}: run_id {state.run_id!r} "
+                f"does not match its directory {path.name!r}"
+            )
         return cls(path, state)
 
     def save(self) -> None:
@@ -253,7 +273,9 @@ class RunDirectory:
             probe.release()
             return False
         try:
-            fd = os.open(lock_path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+            fd = os.open(
+                lock_path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+            )
         except OSError:
             return False
         try:
@@ -278,7 +300,8 @@ class RunDirectory:
                 lock.acquire()
             except filelock.Timeout:
                 raise RunInUseError(
-                    f"run {self.run_id} is in use by another process ({self.path / LOCK_FILE}); wait for it to finish"
+                    f"run {self.run_id} is in use by another process "
+                    f"({self.path / LOCK_FILE}); wait for it to finish"
                 ) from None
             try:
                 yield
@@ -330,15 +353,27 @@ def list_runs(output_dir: str | os.PathLike[str]) -> list[RunInfo]:
         try:
             run = RunDirectory.open_path(path)
         except RunDirectoryError as exc:
-            infos.append(RunInfo(run_id=path.name, path=path, status=RunStatus.DAMAGED, error=str(exc)))
+            infos.append(
+                RunInfo(run_id=path.name, path=path, status=RunStatus.DAMAGED, error=str(exc))
+            )
             continue
         state = run.state
         if state.status == RunStatus.RUNNING and not run.is_active():
             # Its process died without a word (kill -9, power loss): resumable like any stop.
             state.status = RunStatus.INTERRUPTED
-        infos.append(RunInfo(run_id=state.run_id, path=path, status=state.status, function=state.function,
-                             created_at=state.created_at, updated_at=state.updated_at, job_id=state.job_id,
-                             fine_tuned_model=state.fine_tuned_model, events=event_count(path / EVENTS_FILE)))
+        infos.append(
+            RunInfo(
+                run_id=state.run_id,
+                path=path,
+                status=state.status,
+                function=state.function,
+                created_at=state.created_at,
+                updated_at=state.updated_at,
+                job_id=state.job_id,
+                fine_tuned_model=state.fine_tuned_model,
+                events=event_count(path / EVENTS_FILE),
+            )
+        )
     infos.sort(key=lambda info: (info.created_at or 0.0, info.run_id), reverse=True)
     return infos
 

@@ -40,7 +40,8 @@ class EventLog:
         self._count: int | None = None
 
     def _start(self) -> None:
-        """Before the first append: the last seq and the number of events so far (closing a torn line)."""
+        """Before the first append: the last seq and the number of events so far (closing a torn
+        line)."""
         recorded = _read_count(self.count_path)
         try:
             size = self.path.stat().st_size
@@ -48,7 +49,9 @@ class EventLog:
             self._seq, self._count = 0, 0
             return
         self._seq = self._last_seq()
-        self._count = recorded[0] if recorded and recorded[1] == size else count_event_lines(self.path)
+        self._count = (
+            recorded[0] if recorded and recorded[1] == size else count_event_lines(self.path)
+        )
 
     def _last_seq(self) -> int:
         if not self.path.exists():
@@ -87,7 +90,8 @@ class EventLog:
 
 
 def _write_count(path: Path, count: int, size: int) -> None:
-    """Rewrite the sidecar in place (one small write; a reader checks the size it names against the log's)."""
+    """Rewrite the sidecar in place (one small write; a reader checks the size it names against the
+    log's)."""
     data = f"{count} {size}\n".encode()
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
@@ -189,7 +193,9 @@ class EventReader:
         self.offset += end + 1
         return events
 
-    def follow(self, *, poll_s: float = 0.5, stop: threading.Event | None = None) -> Iterator[dict[str, Any]]:
+    def follow(
+        self, *, poll_s: float = 0.5, stop: threading.Event | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Yield events as they arrive until ``stop`` is set (or forever)."""
         while stop is None or not stop.is_set():
             new = self.read_new()

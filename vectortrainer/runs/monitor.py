@@ -21,13 +21,19 @@ from vectortrainer.runs.summary import RunSummary
 class PipelineMonitor:
     """Receives every stage's start / progress / completion, log lines and metrics."""
 
-    def on_run_start(self, run_id: str, *, resumed: bool = False, run_dir: Path | None = None) -> None:
+    def on_run_start(
+        self, run_id: str, *, resumed: bool = False, run_dir: Path | None = None
+    ) -> None:
         """A run starts (or resumes)."""
 
-    def on_stage_start(self, stage: str, *, total: float | None = None, description: str = "") -> None:
+    def on_stage_start(
+        self, stage: str, *, total: float | None = None, description: str = ""
+    ) -> None:
         """``stage`` starts; ``total`` is the amount of work when known (for an ETA)."""
 
-    def on_progress(self, stage: str, completed: float, total: float | None = None, message: str = "") -> None:
+    def on_progress(
+        self, stage: str, completed: float, total: float | None = None, message: str = ""
+    ) -> None:
         """``completed`` of ``total`` units of ``stage`` are done."""
 
     def on_stage_complete(self, stage: str, *, result: Mapping[str, Any] | None = None,
@@ -40,7 +46,9 @@ class PipelineMonitor:
     def on_log(self, message: str, *, level: str = "info", stage: str | None = None) -> None:
         """A log line (level: debug, info, warning, error)."""
 
-    def on_metric(self, metrics: Mapping[str, float], *, step: int | None = None, stage: str | None = None) -> None:
+    def on_metric(
+        self, metrics: Mapping[str, float], *, step: int | None = None, stage: str | None = None
+    ) -> None:
         """Per-step training metrics (``train_loss``, ``valid_loss``, token accuracy, ...)."""
 
     def on_summary(self, summary: RunSummary) -> None:
@@ -56,15 +64,21 @@ class CompositeMonitor(PipelineMonitor):
     def __init__(self, monitors: Iterable[PipelineMonitor | None]) -> None:
         self.monitors: list[PipelineMonitor] = [m for m in monitors if m is not None]
 
-    def on_run_start(self, run_id: str, *, resumed: bool = False, run_dir: Path | None = None) -> None:
+    def on_run_start(
+        self, run_id: str, *, resumed: bool = False, run_dir: Path | None = None
+    ) -> None:
         for monitor in self.monitors:
             monitor.on_run_start(run_id, resumed=resumed, run_dir=run_dir)
 
-    def on_stage_start(self, stage: str, *, total: float | None = None, description: str = "") -> None:
+    def on_stage_start(
+        self, stage: str, *, total: float | None = None, description: str = ""
+    ) -> None:
         for monitor in self.monitors:
             monitor.on_stage_start(stage, total=total, description=description)
 
-    def on_progress(self, stage: str, completed: float, total: float | None = None, message: str = "") -> None:
+    def on_progress(
+        self, stage: str, completed: float, total: float | None = None, message: str = ""
+    ) -> None:
         for monitor in self.monitors:
             monitor.on_progress(stage, completed, total, message)
 
@@ -81,7 +95,9 @@ class CompositeMonitor(PipelineMonitor):
         for monitor in self.monitors:
             monitor.on_log(message, level=level, stage=stage)
 
-    def on_metric(self, metrics: Mapping[str, float], *, step: int | None = None, stage: str | None = None) -> None:
+    def on_metric(
+        self, metrics: Mapping[str, float], *, step: int | None = None, stage: str | None = None
+    ) -> None:
         for monitor in self.monitors:
             monitor.on_metric(metrics, step=step, stage=stage)
 
@@ -103,14 +119,20 @@ class JsonlEventSink(PipelineMonitor):
         self.progress_interval_s = progress_interval_s
         self._last_progress: dict[str, float] = {}
 
-    def on_run_start(self, run_id: str, *, resumed: bool = False, run_dir: Path | None = None) -> None:
+    def on_run_start(
+        self, run_id: str, *, resumed: bool = False, run_dir: Path | None = None
+    ) -> None:
         self.log.append("run_start", run_id=run_id, resumed=resumed)
 
-    def on_stage_start(self, stage: str, *, total: float | None = None, description: str = "") -> None:
+    def on_stage_start(
+        self, stage: str, *, total: float | None = None, description: str = ""
+    ) -> None:
         self._last_progress.pop(stage, None)
         self.log.append("stage_start", stage=stage, total=total, description=description)
 
-    def on_progress(self, stage: str, completed: float, total: float | None = None, message: str = "") -> None:
+    def on_progress(
+        self, stage: str, completed: float, total: float | None = None, message: str = ""
+    ) -> None:
         now = time.monotonic()
         finished = total is not None and completed >= total
         if not finished and now - self._last_progress.get(stage, -1e9) < self.progress_interval_s:
@@ -129,7 +151,9 @@ class JsonlEventSink(PipelineMonitor):
     def on_log(self, message: str, *, level: str = "info", stage: str | None = None) -> None:
         self.log.append("log", level=level, stage=stage, message=message)
 
-    def on_metric(self, metrics: Mapping[str, float], *, step: int | None = None, stage: str | None = None) -> None:
+    def on_metric(
+        self, metrics: Mapping[str, float], *, step: int | None = None, stage: str | None = None
+    ) -> None:
         self.log.append("metric", stage=stage, step=step, metrics=dict(metrics))
 
     def on_summary(self, summary: RunSummary) -> None:

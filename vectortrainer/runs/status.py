@@ -1,4 +1,5 @@
-"""The states a run and its stages can be in, and the stages themselves, as the one vocabulary of every face.
+"""The states a run and its stages can be in, and the stages themselves, as the one vocabulary of
+every face.
 
 Both enums are ``StrEnum``s: their values are what ``run.json`` and ``events.jsonl``
 hold, and they compare equal to those plain strings.
@@ -8,8 +9,18 @@ from __future__ import annotations
 
 import enum
 
-STAGES: tuple[str, ...] = ("extract", "synthesize", "hook", "estimate", "confirm", "upload", "train", "monitor",
-                           "evaluate", "summary")
+STAGES: tuple[str, ...] = (
+    "extract",
+    "synthesize",
+    "hook",
+    "estimate",
+    "confirm",
+    "upload",
+    "train",
+    "monitor",
+    "evaluate",
+    "summary",
+)
 
 
 class StageStatus(enum.StrEnum):
@@ -44,7 +55,12 @@ class RunStatus(enum.StrEnum):
     @property
     def resumable(self) -> bool:
         """Whether ``--resume`` can take the run further (a live run is never resumable)."""
-        return self not in (RunStatus.RUNNING, RunStatus.SUCCEEDED, RunStatus.NOT_PROMOTED, RunStatus.DAMAGED)
+        return self not in (
+            RunStatus.RUNNING,
+            RunStatus.SUCCEEDED,
+            RunStatus.NOT_PROMOTED,
+            RunStatus.DAMAGED,
+        )
 
 
 def stage_status(value: str) -> StageStatus:

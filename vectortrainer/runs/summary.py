@@ -1,4 +1,5 @@
-"""A run's summary (FR-4.4) as one typed value: golden data, rules, cost, training, the gates, and the rows faces show.
+"""A run's summary (FR-4.4) as one typed value: golden data, rules, cost, training, the gates, and
+the rows faces show.
 
 ``summary.json`` holds :meth:`RunSummary.to_dict`; every face reads it back with
 :meth:`RunSummary.from_dict` (unknown keys ignored, missing ones empty) and shows
@@ -45,9 +46,11 @@ class GoldenSummary:
     excluded: dict[str, int] = field(default_factory=dict)
     density_mode: str | None = None
     epsilon: float | None = None  # the one used
-    epsilon_reason: str | None = None  # "auto: ..." when chosen from the data, "set: ..." when given
+    # "auto: ..." when chosen from the data, "set: ..." when given
+    epsilon_reason: str | None = None
     top_k: int | None = None
-    coverage: dict[str, Any] = field(default_factory=dict)  # vectortrainer.golden.coverage.Coverage.to_dict()
+    # vectortrainer.golden.coverage.Coverage.to_dict()
+    coverage: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -102,7 +105,8 @@ class GateSummary:
     candidate_score: float | None = None
     incumbent_score: float | None = None
     incumbent: str | None = None  # "promoted m001 (ft:...)" or "base model gpt-4o-mini-..."
-    slices: dict[str, dict[str, float]] = field(default_factory=dict)  # slice -> cases, candidate, incumbent
+    # slice -> cases, candidate, incumbent
+    slices: dict[str, dict[str, float]] = field(default_factory=dict)
     inference_requests: int | None = None
     inference_usd: float | None = None
 
@@ -161,15 +165,26 @@ class RunSummary:
         rows: list[tuple[str, str]] = []
         training, golden, rules, cost = self.training, self.golden, self.rules, self.cost
         if training.provider:
-            title = PROVIDERS[training.provider].title if training.provider in PROVIDERS else training.provider
+            title = (
+                PROVIDERS[training.provider].title
+                if training.provider in PROVIDERS
+                else training.provider
+            )
             rows.append(("provider", title))
         if training.status:
             rows.append(("training", str(training.status)))
         if golden.examples is not None:
             detail = ", ".join(f"{count} {name}" for name, count in golden.per_strategy.items())
-            rows.append(("golden examples", f"{golden.examples}" + (f" ({detail})" if detail else "")))
+            rows.append(
+                ("golden examples", f"{golden.examples}" + (f" ({detail})" if detail else ""))
+            )
         if golden.density_percentiles:
-            rows.append(("density", ", ".join(f"{k} {v:.3g}" for k, v in golden.density_percentiles.items())))
+            rows.append(
+                (
+                    "density",
+                    ", ".join(f"{k} {v:.3g}" for k, v in golden.density_percentiles.items()),
+                )
+            )
         if golden.epsilon is not None:
             how = (golden.epsilon_reason or "").split(":", 1)[0] or "set"
             rows.append(("epsilon", f"{golden.epsilon:.3g} ({how})"))
@@ -178,12 +193,22 @@ class RunSummary:
                                              f"{golden.coverage.get('clusters')}"))
         if rules.count is not None:
             held = f", {rules.inactive} inactive" if rules.inactive else ""
-            rows.append(("rules", f"{rules.count} ({rules.conflicts or 0} conflicts, {rules.merged or 0} merged{held})"))
+            rows.append(
+                (
+                    "rules",
+                    f"{rules.count} ({rules.conflicts or 0} "
+                    f"conflicts, {rules.merged or 0} merged{held})",
+                )
+            )
         if cost.estimated_minutes is not None:
             limit = f" of {cost.max_minutes:g} min" if cost.max_minutes is not None else ""
             rows.append(("estimated time", f"{cost.estimated_minutes:.1f} min{limit}"))
         elif cost.estimated_usd is not None:
-            budget = f" of {format_usd(cost.budget_usd)}" if cost.budget_usd is not None else " (no budget)"
+            budget = (
+                f" of {format_usd(cost.budget_usd)}"
+                if cost.budget_usd is not None
+                else " (no budget)"
+            )
             tokens = f" for {cost.tokens:,} tokens" if cost.tokens else ""
             rows.append(("estimated cost", f"{format_usd(cost.estimated_usd)}{budget}{tokens}"))
         if training.trained_tokens:
@@ -193,8 +218,12 @@ class RunSummary:
         similarity = training.metrics.get("eval_similarity")
         if similarity is not None:
             base = training.metrics.get("base_eval_similarity")
-            rows.append(("held-out edit similarity",
-                         f"{similarity:.3f}" + (f" (base model {base:.3f})" if base is not None else "")))
+            rows.append(
+                (
+                    "held-out edit similarity",
+                    f"{similarity:.3f}" + (f" (base model {base:.3f})" if base is not None else ""),
+                )
+            )
         if training.fine_tuned_model:
             rows.append(("fine-tuned model", str(training.fine_tuned_model)))
         if training.error:
@@ -206,16 +235,32 @@ class RunSummary:
         rows: list[tuple[str, str]] = []
         gate, hook = self.gate, self.hook
         if gate.promoted is not None:
-            verdict = f"promoted as {gate.model_version}" if gate.promoted else f"not promoted (kept as {gate.model_version})"
+            verdict = (
+                f"promoted as {gate.model_version}"
+                if gate.promoted
+                else f"not promoted (kept as {gate.model_version})"
+            )
             rows.append(("evaluation gate", f"{verdict}: {gate.reason}"))
         if gate.candidate_score is not None:
-            rows.append(("held-out score", f"{gate.candidate_score:.3f} vs {gate.incumbent_score:.3f} ({gate.incumbent})"))
+            rows.append(
+                (
+                    "held-out score",
+                    f"{gate.candidate_score:.3f} vs {gate.incumbent_score:.3f} ({gate.incumbent})",
+                )
+            )
         if gate.slices:
             order = {name: index for index, name in enumerate(SLICE_ORDER)}
             names = sorted(gate.slices, key=lambda name: (order.get(name, len(order)), name))
-            rows.append(("per slice", ", ".join(f"{name} {gate.slices[name]['candidate']:.3f}/"
-                                                f"{gate.slices[name]['incumbent']:.3f} ({gate.slices[name]['cases']:g})"
-                                                for name in names)))
+            rows.append(
+                (
+                    "per slice",
+                    ", ".join(
+                        f"{name} {gate.slices[name]['candidate']:.3f}/"
+                        f"{gate.slices[name]['incumbent']:.3f} ({gate.slices[name]['cases']:g})"
+                        for name in names
+                    ),
+                )
+            )
         if gate.inference_requests:
             cost = f", {format_usd(gate.inference_usd)}" if gate.inference_usd is not None else ""
             rows.append(("gate inference", f"{gate.inference_requests} replies{cost}"))
@@ -242,22 +287,35 @@ def build_summary(run: RunDirectory) -> RunSummary:
         golden=_from_mapping(GoldenSummary, stages["extract"].detail.get("golden")),
         rules=_from_mapping(RulesSummary, stages["synthesize"].detail.get("rules")),
         cost=CostSummary(
-            model=estimate.get("model"), estimated_usd=estimate.get("estimated_usd"),
+            model=estimate.get("model"),
+            estimated_usd=estimate.get("estimated_usd"),
             budget_usd=estimate.get("budget_usd"),
             tokens=estimate.get("billed_tokens", estimate.get("total_tokens")),
-            n_epochs=estimate.get("n_epochs"), estimated_minutes=estimate.get("estimated_minutes"),
+            n_epochs=estimate.get("n_epochs"),
+            estimated_minutes=estimate.get("estimated_minutes"),
             max_minutes=estimate.get("max_minutes"),
         ),
         training=TrainingSummary(
-            status=monitor.get("status"), provider=_provider(estimate), job_id=state.job_id, fine_tuned_model=monitor.get("fine_tuned_model"),
-            final_loss=loss, trained_tokens=monitor.get("trained_tokens"), metrics=dict(metrics),
+            status=monitor.get("status"),
+            provider=_provider(estimate),
+            job_id=state.job_id,
+            fine_tuned_model=monitor.get("fine_tuned_model"),
+            final_loss=loss,
+            trained_tokens=monitor.get("trained_tokens"),
+            metrics=dict(metrics),
             error=monitor.get("error"),
         ),
         gate=_gate_summary(run, stages["evaluate"].detail),
         hook=_hook_summary(stages["hook"].detail),
-        files={"train_file_id": state.train_file_id, "validation_file_id": state.validation_file_id},
-        stages={name: {"status": str(stages[name].status), "duration_s": stages[name].duration_s}
-                for name in STAGES if name != "summary"},
+        files={
+            "train_file_id": state.train_file_id,
+            "validation_file_id": state.validation_file_id,
+        },
+        stages={
+            name: {"status": str(stages[name].status), "duration_s": stages[name].duration_s}
+            for name in STAGES
+            if name != "summary"
+        },
         run_dir=str(run.path),
     )
 
@@ -265,15 +323,26 @@ def build_summary(run: RunDirectory) -> RunSummary:
 def _gate_summary(run: RunDirectory, detail: dict[str, Any]) -> GateSummary:
     if "promoted" not in detail:
         return GateSummary()
-    summary = GateSummary(promoted=bool(detail["promoted"]), model_version=detail.get("model_version"),
-                          reason=detail.get("reason"), candidate_score=detail.get("candidate_score"),
-                          incumbent_score=detail.get("incumbent_score"), incumbent=detail.get("incumbent"))
+    summary = GateSummary(
+        promoted=bool(detail["promoted"]),
+        model_version=detail.get("model_version"),
+        reason=detail.get("reason"),
+        candidate_score=detail.get("candidate_score"),
+        incumbent_score=detail.get("incumbent_score"),
+        incumbent=detail.get("incumbent"),
+    )
     inference = detail.get("inference") or {}
-    summary.inference_requests, summary.inference_usd = inference.get("requests"), inference.get("usd")
+    summary.inference_requests, summary.inference_usd = (
+        inference.get("requests"),
+        inference.get("usd"),
+    )
     if (run.path / GATE_FILE).exists():
         for name, scores in (run.read_json(GATE_FILE).get("slices") or {}).items():
-            summary.slices[name] = {"cases": scores["candidate"]["cases"], "candidate": scores["candidate"]["score"],
-                                    "incumbent": scores["incumbent"]["score"]}
+            summary.slices[name] = {
+                "cases": scores["candidate"]["cases"],
+                "candidate": scores["candidate"]["score"],
+                "incumbent": scores["incumbent"]["score"],
+            }
     return summary
 
 
@@ -281,14 +350,25 @@ def _hook_summary(detail: dict[str, Any]) -> HookGateSummary:
     gate = detail.get("gate") or {}
     if "active" not in detail:
         return HookGateSummary()
-    return HookGateSummary(version_id=detail.get("version_id"), active=bool(detail["active"]),
-                           reason=detail.get("reason"), held_out=gate.get("held_out"),
-                           mean_repair=gate.get("mean_repair"), good_changed=len(gate.get("good_changed") or []))
+    return HookGateSummary(
+        version_id=detail.get("version_id"),
+        active=bool(detail["active"]),
+        reason=detail.get("reason"),
+        held_out=gate.get("held_out"),
+        mean_repair=gate.get("mean_repair"),
+        good_changed=len(gate.get("good_changed") or []),
+    )
+
+
 def _provider(estimate: Mapping[str, Any]) -> str | None:
     """The provider the run's estimate was made for (a minutes estimate is a local run)."""
     if not estimate:
         return None
-    return "local" if estimate.get("kind") in ("minutes", "local") else str(estimate.get("provider") or "openai")
+    return (
+        "local"
+        if estimate.get("kind") in ("minutes", "local")
+        else str(estimate.get("provider") or "openai")
+    )
 
 
 def _last_reported_loss(run: RunDirectory) -> float | None:

@@ -1,4 +1,5 @@
-"""A run as every face shows it: what could be read of it, its stage rows, log lines and learning curve.
+"""A run as every face shows it: what could be read of it, its stage rows, log lines and learning
+curve.
 
 Everything here is read so that a damaged run still shows what can be read
 (:func:`open_run_view` turns each unreadable file into a problem line), and so
@@ -18,7 +19,12 @@ from vectortrainer.display import format_duration, utc_clock
 from vectortrainer.errors import DataFormatError, RunDirectoryError
 from vectortrainer.files import count_lines
 from vectortrainer.golden.picks import read_golden_picks
-from vectortrainer.golden.vector_map import PICKS_RECORDED, SelectionSettings, VectorMap, settings_from_snapshot
+from vectortrainer.golden.vector_map import (
+    PICKS_RECORDED,
+    SelectionSettings,
+    VectorMap,
+    settings_from_snapshot,
+)
 from vectortrainer.runs.directory import (
     EVENTS_FILE,
     GOLDEN_FILE,
@@ -48,14 +54,16 @@ def run_label(info: RunInfo) -> str:
 
 @dataclass
 class RunView:
-    """What could be read of one run; ``problems`` says what could not (a damaged run still shows the rest)."""
+    """What could be read of one run; ``problems`` says what could not (a damaged run still shows
+    the rest)."""
 
     run_id: str
     path: Path
     state: RunState | None
     summary: RunSummary | None = None
     golden_examples: int | None = None
-    golden_picks: list[dict[str, Any]] | None = None  # golden_picks.json; None when the run has none
+    # golden_picks.json; None when the run has none
+    golden_picks: list[dict[str, Any]] | None = None
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -106,7 +114,9 @@ def open_run_view(output_dir: str | os.PathLike[str], run_id: str) -> RunView:
         except DataFormatError as exc:
             view.problems.append(f"{exc}; the vector map re-computes the picks instead")
     if not (path / EVENTS_FILE).exists() and not (path / RUN_FILE).exists():
-        view.problems.append(f"{path}: neither {RUN_FILE} nor {EVENTS_FILE} is there (not a run directory?)")
+        view.problems.append(
+            f"{path}: neither {RUN_FILE} nor {EVENTS_FILE} is there (not a run directory?)"
+        )
     return view
 
 
@@ -128,7 +138,9 @@ class EventFeed:
         return [event for event in self.events if event.get("type") == "unreadable"]
 
 
-def stage_rows(view: RunView, events: list[dict[str, Any]], *, now: float | None = None) -> list[dict[str, Any]]:
+def stage_rows(
+    view: RunView, events: list[dict[str, Any]], *, now: float | None = None
+) -> list[dict[str, Any]]:
     """One row per stage: state, start time, duration (elapsed while running), progress and note.
 
     ``run.json`` gives states and timings; where it could not be read, they are
@@ -142,10 +154,17 @@ def stage_rows(view: RunView, events: list[dict[str, Any]], *, now: float | None
     for name in _stage_names(view, events):
         if view.state is not None:
             stage = view.state.stage(name)
-            status, started, finished, duration = stage.status, stage.started_at, stage.finished_at, stage.duration_s
+            status, started, finished, duration = (
+                stage.status,
+                stage.started_at,
+                stage.finished_at,
+                stage.duration_s,
+            )
             note = stage.error or str(stage.detail.get("note") or "")
         else:
-            status, started, finished, duration, note = states.get(name, (StageStatus.PENDING, None, None, None, ""))
+            status, started, finished, duration, note = states.get(
+                name, (StageStatus.PENDING, None, None, None, "")
+            )
         if status == StageStatus.RUNNING and started is not None and finished is None:
             duration = max(0.0, now - started)
         done, total, message = progress.get(name, (None, None, ""))
@@ -154,14 +173,26 @@ def stage_rows(view: RunView, events: list[dict[str, Any]], *, now: float | None
             progress_text = f"{done:g}/{total:g}" if total else f"{done:g}"
             if message:
                 progress_text = f"{progress_text} {message}"
-        rows.append({"stage": name, "state": status, "started": utc_clock(started),
-                     "duration": format_duration(duration), "progress": progress_text, "note": note})
+        rows.append(
+            {
+                "stage": name,
+                "state": status,
+                "started": utc_clock(started),
+                "duration": format_duration(duration),
+                "progress": progress_text,
+                "note": note,
+            }
+        )
     return rows
 
 
 def _stage_names(view: RunView, events: list[dict[str, Any]]) -> list[str]:
     names = list(STAGES)
-    extra = list(view.state.stages) if view.state else [e.get("stage") for e in events if e.get("stage")]
+    extra = (
+        list(view.state.stages)
+        if view.state
+        else [e.get("stage") for e in events if e.get("stage")]
+    )
     names += [name for name in dict.fromkeys(extra) if name and name not in names]
     return names
 
@@ -173,25 +204,46 @@ def _stage_states_from_events(events: list[dict[str, Any]]) -> dict[str, tuple]:
         if not name:
             continue
         if kind == "stage_start":
-            states[name] = (StageStatus.RUNNING, ts, None, None, str(event.get("description") or ""))
+            states[name] = (
+                StageStatus.RUNNING,
+                ts,
+                None,
+                None,
+                str(event.get("description") or ""),
+            )
         elif kind == "stage_complete":
             started = states.get(name, (None, ts))[1]
-            status = StageStatus.SKIPPED if (event.get("result") or {}).get("skipped") else StageStatus.COMPLETE
+            status = (
+                StageStatus.SKIPPED
+                if (event.get("result") or {}).get("skipped")
+                else StageStatus.COMPLETE
+            )
             note = str((event.get("result") or {}).get("note") or "")
             states[name] = (status, started, ts, event.get("duration_s"), note)
         elif kind == "stage_failed":
             started = states.get(name, (None, ts))[1]
-            states[name] = (StageStatus.FAILED, started, ts, None if started is None else ts - started,
-                            str(event.get("error") or ""))
+            states[name] = (
+                StageStatus.FAILED,
+                started,
+                ts,
+                None if started is None else ts - started,
+                str(event.get("error") or ""),
+            )
     return states
 
 
-def latest_progress(events: list[dict[str, Any]]) -> dict[str, tuple[float | None, float | None, str]]:
+def latest_progress(
+    events: list[dict[str, Any]],
+) -> dict[str, tuple[float | None, float | None, str]]:
     """The last ``progress`` event of each stage: (completed, total, message)."""
     latest: dict[str, tuple[float | None, float | None, str]] = {}
     for event in events:
         if event.get("type") == "progress" and event.get("stage"):
-            latest[event["stage"]] = (event.get("completed"), event.get("total"), str(event.get("message") or ""))
+            latest[event["stage"]] = (
+                event.get("completed"),
+                event.get("total"),
+                str(event.get("message") or ""),
+            )
     return latest
 
 
@@ -201,14 +253,34 @@ def log_lines(events: list[dict[str, Any]], limit: int = 200) -> list[dict[str, 
     for event in events:
         kind = event.get("type")
         if kind == "log":
-            lines.append({"time": utc_clock(event.get("ts")), "level": event.get("level", "info"),
-                          "stage": event.get("stage") or "", "message": str(event.get("message") or "")})
+            lines.append(
+                {
+                    "time": utc_clock(event.get("ts")),
+                    "level": event.get("level", "info"),
+                    "stage": event.get("stage") or "",
+                    "message": str(event.get("message") or ""),
+                }
+            )
         elif kind == "stage_failed":
-            lines.append({"time": utc_clock(event.get("ts")), "level": "error", "stage": event.get("stage") or "",
-                          "message": f"stage failed: {event.get('error')}"})
+            lines.append(
+                {
+                    "time": utc_clock(event.get("ts")),
+                    "level": "error",
+                    "stage": event.get("stage") or "",
+                    "message": f"stage failed: {event.get('error')}",
+                }
+            )
         elif kind == "unreadable":
-            lines.append({"time": "", "level": "warning", "stage": "",
-                          "message": f"events.jsonl line {event.get('line')} unreadable: {event.get('error')}"})
+            lines.append(
+                {
+                    "time": "",
+                    "level": "warning",
+                    "stage": "",
+                    "message": (
+                        f"events.jsonl line {event.get('line')} unreadable: {event.get('error')}"
+                    ),
+                }
+            )
     return lines[-limit:]
 
 
@@ -223,8 +295,10 @@ def learning_curve(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         for key, value in losses(event.get("metrics") or {}).items():
             points[(key, int(event["step"]))] = value
-    return [{"step": step, "metric": key, "value": value}
-            for (key, step), value in sorted(points.items(), key=lambda item: (item[0][0], item[0][1]))]
+    return [
+        {"step": step, "metric": key, "value": value}
+        for (key, step), value in sorted(points.items(), key=lambda item: (item[0][0], item[0][1]))
+    ]
 
 
 def selection_settings(view: RunView | None, default: Any) -> SelectionSettings:
@@ -245,5 +319,12 @@ def picks_note(vector_map: VectorMap, view: RunView | None) -> str:
     if view is None or view.state is None:
         return "golden picks selected with the config's settings on the store as it is now"
     source = view.state.stage("extract").detail.get("source")
-    why = f"the run trained on {Path(str(source)).name}, " if source else "the run recorded no picks, "
-    return f"golden picks re-computed with the run's settings ({why}so they may differ from what it trained on)"
+    why = (
+        f"the run trained on {Path(str(source)).name}, "
+        if source
+        else "the run recorded no picks, "
+    )
+    return (
+        "golden picks re-computed with the run's settings "
+        f"({why}so they may differ from what it trained on)"
+    )

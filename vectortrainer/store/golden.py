@@ -1,4 +1,5 @@
-"""Golden data back into VectorWave: a promoted run's picks registered in VectorWave's own golden dataset.
+"""Golden data back into VectorWave: a promoted run's picks registered in VectorWave's own golden
+dataset.
 
 VectorWave's replayer takes golden entries as its first regression cases, so the
 logs a promoted model was trained on become the checks its next change must pass.
@@ -16,9 +17,18 @@ from typing import Any
 from vectortrainer.store.environment import open_dataset_manager
 
 
-def publish_golden_picks(uuids: Sequence[str], *, store_path: str | os.PathLike[str], dataset_manager: Any = None,
-                         note: str = "", tags: Sequence[str] = ()) -> dict[str, Any]:
-    """Register every log in ``uuids`` as golden; returns ``{"registered": n, "failed": [uuid, ...]}``."""
+def publish_golden_picks(
+    uuids: Sequence[str],
+    *,
+    store_path: str | os.PathLike[str],
+    dataset_manager: Any = None,
+    note: str = "",
+    tags: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Register every log in ``uuids`` as golden; returns
+    ``{"registered": n, "failed": [uuid, ...]}``."""
     manager = dataset_manager if dataset_manager is not None else open_dataset_manager(store_path)
-    failed = [uuid for uuid in uuids if not manager.register_as_golden(uuid, note=note, tags=list(tags))]
+    failed = [
+        uuid for uuid in uuids if not manager.register_as_golden(uuid, note=note, tags=list(tags))
+    ]
     return {"registered": len(uuids) - len(failed), "failed": failed}

@@ -1,4 +1,5 @@
-"""A read-only reader of a Lite store's tables that needs no VectorWave import (milliseconds, not 7-10 s).
+"""A read-only reader of a Lite store's tables that needs no VectorWave import (milliseconds, not
+7-10 s).
 
 :class:`LiteStoreReader` has the two attributes ``LogSource`` uses of a
 ``VectorWaveDatasetManager`` (``store`` and ``settings``), over the same LanceDB
@@ -16,7 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from vectortrainer.errors import StoreError
-from vectortrainer.store.environment import EXECUTION_COLLECTION, FUNCTION_COLLECTION, lance_directory
+from vectortrainer.store.environment import (
+    EXECUTION_COLLECTION,
+    FUNCTION_COLLECTION,
+    lance_directory,
+)
 
 STREAM_BATCH = 8192
 
@@ -55,13 +60,14 @@ def not_a_table(table_dir: Path, exc: BaseException) -> StoreError:
     reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     reason = reason.split(", /")[0][:160]  # lance appends the Rust source path
     return StoreError(
-        f"{table_dir}: not a readable Lance table ({reason}); point --store at a VectorWave Lite store "
-        f"(its lance/ folder holds {table_dir.name}) or seed a new one"
+        f"{table_dir}: not a readable Lance table ({reason}); point --store at a VectorWave "
+        f"Lite store (its lance/ folder holds {table_dir.name}) or seed a new one"
     )
 
 
 class _LanceTableReader:
-    """The read side of VectorWave's Lite ``VectorStore`` (``iterate``) over the same Lance tables."""
+    """The read side of VectorWave's Lite ``VectorStore`` (``iterate``) over the same Lance
+    tables."""
 
     backend_name = "lance"
 
@@ -72,8 +78,12 @@ class _LanceTableReader:
         table = open_lance_table(self._db_path, collection)
         if table is None:
             return
-        for batch in read_batches(table, ["uuid", "payload"], Path(self._db_path) / f"{collection}.lance"):
-            for uuid, payload in zip(batch.column("uuid").to_pylist(), batch.column("payload").to_pylist()):
+        for batch in read_batches(
+            table, ["uuid", "payload"], Path(self._db_path) / f"{collection}.lance"
+        ):
+            for uuid, payload in zip(
+                batch.column("uuid").to_pylist(), batch.column("payload").to_pylist(), strict=True
+            ):
                 try:
                     yield _Row(uuid, json.loads(payload) if payload else {})
                 except ValueError:
@@ -81,7 +91,8 @@ class _LanceTableReader:
 
 
 def read_batches(table: Any, columns: list[str], table_dir: Path) -> Iterator[Any]:
-    """The table's rows as Arrow record batches; a damaged data file is a :class:`StoreError`, not a traceback."""
+    """The table's rows as Arrow record batches; a damaged data file is a :class:`StoreError`, not a
+    traceback."""
     try:
         yield from table.search().select(columns).limit(None).to_batches(STREAM_BATCH)
     except (RuntimeError, OSError, ValueError, KeyError) as exc:
@@ -89,8 +100,9 @@ def read_batches(table: Any, columns: list[str], table_dir: Path) -> Iterator[An
 
 
 class LiteStoreReader:
-    """A read-only stand-in for ``VectorWaveDatasetManager`` over a Lite store (same ``store`` / ``settings``
-    shape), for faces that only read logs and should not wait for VectorWave's import."""
+    """A read-only stand-in for ``VectorWaveDatasetManager`` over a Lite store (same ``store`` /
+    ``settings`` shape), for faces that only read logs and should not wait for VectorWave's
+    import."""
 
     def __init__(self, store_path: str | os.PathLike[str]) -> None:
         self.settings = _LiteCollections()
@@ -98,10 +110,14 @@ class LiteStoreReader:
 
 
 def store_signature(store_path: str | os.PathLike[str]) -> str:
-    """Changes when the store's executions table changes (a cache key); empty when there is no store."""
+    """Changes when the store's executions table changes (a cache key); empty when there is no
+    store."""
     table = lance_directory(store_path) / f"{EXECUTION_COLLECTION}.lance"
     try:
-        newest = max((entry.stat().st_mtime_ns for entry in table.rglob("*")), default=table.stat().st_mtime_ns)
+        newest = max(
+            (entry.stat().st_mtime_ns for entry in table.rglob("*")),
+            default=table.stat().st_mtime_ns,
+        )
     except OSError:
         return ""
     return f"{table}:{newest}"

@@ -1,4 +1,5 @@
-"""Decoded VectorWave execution logs: one record per call, a function's logs with their vectors, counts.
+"""Decoded VectorWave execution logs: one record per call, a function's logs with their vectors,
+counts.
 
 The statuses are VectorWave 1.0's. ``ANOMALY`` marks a *successful* call whose input
 drifted far from golden data (a new pattern); ``ERROR`` / ``FAILURE`` are raised calls
@@ -22,7 +23,8 @@ FAILED_STATUSES: frozenset[str] = frozenset({"ERROR", "FAILURE"})
 
 @dataclass(frozen=True, slots=True)
 class LogRecord:
-    """One VectorWave execution log of a decorated function, decoded (slots: a million of them stay small)."""
+    """One VectorWave execution log of a decorated function, decoded (slots: a million of them stay
+    small)."""
 
     uuid: str
     function_name: str
@@ -48,7 +50,8 @@ class FunctionLogs:
     """
 
     function_name: str
-    records: Sequence[LogRecord]  # a list, or records decoded on access (``store.source.StoredRecords``)
+    # a list, or records decoded on access (``store.source.StoredRecords``)
+    records: Sequence[LogRecord]
     vectors: np.ndarray
     skipped: dict[str, int] = field(default_factory=dict)
     total: int = 0

@@ -30,7 +30,12 @@ from typing import Any, Literal, overload
 import numpy as np
 
 from vectortrainer.errors import StoreError
-from vectortrainer.store.environment import EMBEDDING_DIM, lance_directory, open_dataset_manager, store_exists
+from vectortrainer.store.environment import (
+    EMBEDDING_DIM,
+    lance_directory,
+    open_dataset_manager,
+    store_exists,
+)
 from vectortrainer.store.lite import STREAM_BATCH, LiteStoreReader, open_lance_table, read_batches
 from vectortrainer.store.records import FAILED_STATUSES, FunctionLogs, FunctionSummary, LogRecord
 
@@ -102,7 +107,11 @@ class StoredRecords(Sequence[LogRecord]):
                           decode_return_value(props.get("return_value")), self.statuses[index])
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Sequence) and len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return (
+            isinstance(other, Sequence)
+            and len(self) == len(other)
+            and all(a == b for a, b in zip(self, other, strict=True))
+        )
 
     __hash__ = None  # type: ignore[assignment]  # mutable while read, like a list
 
@@ -119,15 +128,23 @@ class LogSource:
         self._info_cache: dict[str, FunctionInfo] = {}
 
     @classmethod
-    def open(cls, store_path: str | os.PathLike[str], *, through_vectorwave: bool = False,
-             backend: Literal["local", "ray"] = "local", ray_address: str | None = None) -> "LogSource":
-        """Read the Lite store at ``store_path``; a missing store is a clear error, not an empty one.
+    def open(
+        cls,
+        store_path: str | os.PathLike[str],
+        *,
+        through_vectorwave: bool = False,
+        backend: Literal["local", "ray"] = "local",
+        ray_address: str | None = None,
+    ) -> "LogSource":
+        """Read the Lite store at ``store_path``; a missing store is a clear error, not an empty
+        one.
 
         Reading needs none of VectorWave's runtime, so by default the store is read
         through :class:`LiteStoreReader` (milliseconds) instead of importing VectorWave
         (7-10 s, torch). ``through_vectorwave`` opens a real ``VectorWaveDatasetManager``.
         ``backend="ray"`` reads the executions table with Ray Data on the cluster at
-        ``ray_address`` (see :mod:`vectortrainer.cluster`); the logs are the same, in the same order.
+        ``ray_address`` (see :mod:`vectortrainer.cluster`); the logs are the same, in the same
+        order.
         """
         if not store_exists(store_path):
             raise StoreError(
@@ -147,10 +164,13 @@ class LogSource:
 
     # ------------------------------------------------------------------ listing
     def list_functions(self) -> list[FunctionSummary]:
-        """Every function with logs, with counts (total, success, with vector, with captured inputs)."""
+        """Every function with logs, with counts (total, success, with vector, with captured
+        inputs)."""
         counts: dict[str, Counter[str]] = {}
         params = {info.name: info.parameters for info in self._all_function_info()}
-        for raw, has_vector in self._reader.read(self.store, self.executions, None, with_vectors=False):
+        for raw, has_vector in self._reader.read(
+            self.store, self.executions, None, with_vectors=False
+        ):
             props = raw.properties
             name = props.get("function_name") or "?"
             c = counts.setdefault(name, Counter())
@@ -178,8 +198,11 @@ class LogSource:
         return self._info_cache[function_name]
 
     # ------------------------------------------------------------------ reading
-    def read_function(self, function_name: str, progress: ProgressCallback | None = None) -> FunctionLogs:
-        """Every log of ``function_name`` with its vector; failed logs included (selection excludes them).
+    def read_function(
+        self, function_name: str, progress: ProgressCallback | None = None
+    ) -> FunctionLogs:
+        """Every log of ``function_name`` with its vector; failed logs included (selection excludes
+        them).
 
         Streamed: the store is read a block (an Arrow record batch on Lite) at a time and each
         kept vector is copied once, straight into one preallocated float32 matrix, so peak
@@ -188,13 +211,16 @@ class LogSource:
         """
         parameters = self.function_info(function_name).parameters
         records: list[LogRecord] = []
-        stored = StoredRecords(parameters)  # used instead of ``records`` when the reader keeps the JSON text
+        # used instead of ``records`` when the reader keeps the JSON text
+        stored = StoredRecords(parameters)
         skipped: Counter[str] = Counter()
         total = 0
         capacity = self._reader.capacity(self.store, self.executions)
         matrix: np.ndarray | None = None
         kept = 0
-        for raws, block, usable in self._reader.blocks(self.store, self.executions, function_name, progress=progress):
+        for raws, block, usable in self._reader.blocks(
+            self.store, self.executions, function_name, progress=progress
+        ):
             rows: list[int] = []
             for i, raw in enumerate(raws):
                 total += 1
@@ -222,22 +248,33 @@ class LogSource:
                 # Untouched pages of np.empty are never resident: an upper bound costs nothing.
                 matrix = np.empty((max(capacity or 0, len(rows), 1024), block.shape[1]), np.float32)
             elif block.shape[1] != matrix.shape[1]:
-                raise StoreError(f"function '{function_name}': vectors of {block.shape[1]} and {matrix.shape[1]} "
-                                 f"dimensions in one store; re-embed its logs with one model")
+                raise StoreError(
+                    f"function '{function_name}': vectors of {block.shape[1]} and "
+                    f"{matrix.shape[1]} dimensions in one store; re-embed its logs with one model"
+                )
             if kept + len(rows) > len(matrix):
-                matrix.resize((max(2 * len(matrix), kept + len(rows)), matrix.shape[1]), refcheck=False)
+                matrix.resize(
+                    (max(2 * len(matrix), kept + len(rows)), matrix.shape[1]), refcheck=False
+                )
             matrix[kept:kept + len(rows)] = block[rows]
             kept += len(rows)
         if total == 0:
             known = ", ".join(s.name for s in self.list_functions()) or "none"
-            raise StoreError(f"no logs of function '{function_name}' in the store (functions: {known})")
+            raise StoreError(
+                f"no logs of function '{function_name}' in the store (functions: {known})"
+            )
         if matrix is None:
             matrix = np.zeros((0, EMBEDDING_DIM), np.float32)
         else:
             matrix.resize((kept, matrix.shape[1]), refcheck=False)  # shrinks in place: no copy
         kept_records: Sequence[LogRecord] = stored if len(stored) else records
-        return FunctionLogs(function_name=function_name, records=kept_records, vectors=matrix, skipped=dict(skipped),
-                            total=total)
+        return FunctionLogs(
+            function_name=function_name,
+            records=kept_records,
+            vectors=matrix,
+            skipped=dict(skipped),
+            total=total,
+        )
 
     def _all_function_info(self) -> list[FunctionInfo]:
         try:
@@ -264,7 +301,9 @@ def _captured_inputs(props: dict[str, Any], parameters: tuple[str, ...]) -> dict
     return {k: v for k, v in props.items() if k not in VECTORWAVE_PROPERTIES}
 
 
-def _to_record(uuid: str, props: dict[str, Any], inputs: dict[str, Any], output: Any, status: str) -> LogRecord:
+def _to_record(
+    uuid: str, props: dict[str, Any], inputs: dict[str, Any], output: Any, status: str
+) -> LogRecord:
     duration = props.get("duration_ms")
     return LogRecord(
         uuid=uuid,
@@ -315,7 +354,8 @@ class _BulkReader(ABC):
         self, store: Any, collection: str, function_name: str | None, *,
         with_vectors: bool, progress: ProgressCallback | None = None,
     ) -> Iterator[tuple[_RawLog, Any]]:
-        """Yield (log, vector) pairs; with ``with_vectors=False`` the vector slot is a has-vector bool."""
+        """Yield (log, vector) pairs; with ``with_vectors=False`` the vector slot is a has-vector
+        bool."""
 
     def capacity(self, store: Any, collection: str) -> int | None:
         """An upper bound on the logs :meth:`blocks` can yield (``None``: unknown)."""
@@ -325,10 +365,13 @@ class _BulkReader(ABC):
         self, store: Any, collection: str, function_name: str | None, *,
         progress: ProgressCallback | None = None, size: int = 1024,
     ) -> Iterator[tuple[list[_RawLog], np.ndarray, np.ndarray]]:
-        """(logs, their vectors as a float32 matrix, which rows hold a usable vector) a block at a time."""
+        """(logs, their vectors as a float32 matrix, which rows hold a usable vector) a block at a
+        time."""
         raws: list[_RawLog] = []
         vectors: list[Any] = []
-        for raw, vector in self.read(store, collection, function_name, with_vectors=True, progress=progress):
+        for raw, vector in self.read(
+            store, collection, function_name, with_vectors=True, progress=progress
+        ):
             raws.append(raw)
             vectors.append(vector)
             if len(raws) == size:
@@ -347,19 +390,23 @@ class _LanceBulkReader(_BulkReader):
         self.db_path = db_path
 
     def _batches(self, collection, function_name, progress):
-        """The table's record batches (prefiltered to ``function_name``), reporting rows read after each."""
+        """The table's record batches (prefiltered to ``function_name``), reporting rows read after
+        each."""
         import pyarrow.compute as pc
 
         table = open_lance_table(self.db_path, collection)
         if table is None:
             return
         total = table.count_rows()
-        needle = None if function_name is None else json.dumps({"function_name": function_name})[1:-1]
+        needle = (
+            None if function_name is None else json.dumps({"function_name": function_name})[1:-1]
+        )
         done = 0
         for batch in self._scan(table, collection):
             done += batch.num_rows
             if needle is not None:
-                # Cheap prefilter on the JSON text; the parsed payload is checked again by the caller.
+                # Cheap prefilter on the JSON text; the parsed
+                # payload is checked again by the caller.
                 batch = batch.filter(pc.match_substring(batch.column("payload"), needle))
             if batch.num_rows:
                 yield batch
@@ -368,7 +415,9 @@ class _LanceBulkReader(_BulkReader):
 
     def _scan(self, table, collection):
         """The table's record batches with the three columns a log needs, in table order."""
-        return read_batches(table, ["uuid", "vector", "payload"], Path(self.db_path) / f"{collection}.lance")
+        return read_batches(
+            table, ["uuid", "vector", "payload"], Path(self.db_path) / f"{collection}.lance"
+        )
 
     def read(self, store, collection, function_name, *, with_vectors, progress=None):
         for batch in self._batches(collection, function_name, progress):
@@ -396,7 +445,7 @@ class _LanceBulkReader(_BulkReader):
     @staticmethod
     def _payloads(batch, texts=None):
         texts = batch.column("payload").to_pylist() if texts is None else texts
-        for uuid, payload in zip(batch.column("uuid").to_pylist(), texts):
+        for uuid, payload in zip(batch.column("uuid").to_pylist(), texts, strict=True):
             try:
                 yield uuid, (json.loads(payload) if payload else {})
             except ValueError:
@@ -429,13 +478,16 @@ def vector_matrix(vectors: Any) -> tuple[np.ndarray, np.ndarray]:
         vectors = vectors.combine_chunks()
     valid = ~np.asarray(vectors.is_null().to_numpy(zero_copy_only=False), dtype=bool)
     dim = getattr(vectors.type, "list_size", None)
-    if dim is None:  # a variable-size list column: rows one by one (rare, and never the Lite schema)
+    # a variable-size list column: rows one by one (rare, and never the Lite schema)
+    if dim is None:
         values = vectors.to_pylist()
         dim = max((len(v) for v in values if v is not None), default=0)
         matrix = np.zeros((rows, dim), np.float32)
         for i, value in enumerate(values):
             if value is not None and len(value) == dim:
-                matrix[i] = np.asarray([np.nan if x is None else x for x in value], dtype=np.float32)
+                matrix[i] = np.asarray(
+                    [np.nan if x is None else x for x in value], dtype=np.float32
+                )
             else:
                 valid[i] = False
     else:
@@ -446,14 +498,18 @@ def vector_matrix(vectors: Any) -> tuple[np.ndarray, np.ndarray]:
         elif dim and flat.size == int(valid.sum()) * dim:  # null slots dropped
             matrix[valid] = flat.reshape(-1, dim)
         elif dim:
-            raise StoreError(f"vector column holds {flat.size} values for {rows} rows of {dim}; the store is damaged")
+            raise StoreError(
+                f"vector column holds {flat.size} values for "
+                f"{rows} rows of {dim}; the store is damaged"
+            )
     usable = valid & np.all(np.isfinite(matrix), axis=1) & np.any(matrix != 0, axis=1)
     matrix[~usable] = 0.0
     return matrix, usable
 
 
 def _stack(vectors: list[Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row vectors (``None`` where there is none) as one float32 matrix and a usable-row mask."""
+    """Per-row vectors (``None`` where there is none) as one float32 matrix and a usable-row
+    mask."""
     dim = next((len(v) for v in vectors if v is not None), EMBEDDING_DIM)
     matrix = np.zeros((len(vectors), dim), np.float32)
     usable = np.zeros(len(vectors), dtype=bool)
@@ -500,8 +556,13 @@ class _PerRecordReader(_BulkReader):
             if function_name is not None and props.get("function_name") != function_name:
                 continue
             full = store.fetch_by_id(collection, rec.uuid, include_vector=True)
-            vector = np.asarray(full.vector, np.float32) if full is not None and full.vector else None
-            yield _RawLog(rec.uuid, props), (vector if with_vectors else vector is not None and bool(np.any(vector)))
+            vector = (
+                np.asarray(full.vector, np.float32) if full is not None and full.vector else None
+            )
+            yield (
+                _RawLog(rec.uuid, props),
+                (vector if with_vectors else vector is not None and bool(np.any(vector))),
+            )
             if progress is not None and done % 100 == 0:
                 progress(done, 0)
 

@@ -4,9 +4,12 @@
 - ``hosted``: what every vendor's trainer shares: the checks before any upload, the budget guard;
 - ``limits``: a job's settings against the provider's published ranges and the model's methods;
 - ``calls``: calling a vendor SDK: retries, a spent quota, job creation that never pays twice;
-- ``openai``, ``azure``, ``together``, ``fireworks``: one trainer per provider, each on its official SDK;
-- ``overview``: every provider's models, dates, prices and credentials, for ``vectortrainer providers``;
-- ``local``: LoRA fine-tuning of a model the user owns (model loading, calibration, the TRL run, evaluation);
+- ``openai``, ``azure``, ``together``, ``fireworks``: one trainer per provider, each on its official
+  SDK;
+- ``overview``: every provider's models, dates, prices and credentials, for
+  ``vectortrainer providers``;
+- ``local``: LoRA fine-tuning of a model the user owns (model loading, calibration, the TRL run,
+  evaluation);
 - ``data``: the training files of a run (validation split, the DPO preference file);
 - ``factory``: the trainer ``training.provider`` names.
 """

@@ -1,4 +1,5 @@
-"""``AzureOpenAITrainer``: the OpenAI fine-tuning endpoints on Azure, through ``openai.AzureOpenAI`` (VT-14).
+"""``AzureOpenAITrainer``: the OpenAI fine-tuning endpoints on Azure, through ``openai.AzureOpenAI``
+(VT-14).
 
 Azure serves the same files and fine-tuning job API under
 ``<endpoint>/openai/...?api-version=...`` with an ``api-key`` header, so this is
@@ -56,32 +57,50 @@ class AzureOpenAITrainer(OpenAITrainer):
     @classmethod
     def connection_settings(cls, config: Config) -> dict[str, Any]:
         api = config.azure
-        return dict(endpoint=api.endpoint or os.environ.get(ENDPOINT_ENV), api_version=api.api_version,
-                    deployment=api.deployment, api_key_env=api.api_key_env, max_retries=api.max_retries,
-                    timeout=api.timeout_s)
+        return dict(
+            endpoint=api.endpoint or os.environ.get(ENDPOINT_ENV),
+            api_version=api.api_version,
+            deployment=api.deployment,
+            api_key_env=api.api_key_env,
+            max_retries=api.max_retries,
+            timeout=api.timeout_s,
+        )
 
     def make_client(self) -> "openai.AzureOpenAI":
         import openai  # 0.9 s to import: only a call to the vendor needs it
 
         if not self.endpoint:
-            raise ConfigError(f"azure.endpoint: not set; give your resource's endpoint "
-                              f"(https://<resource>.openai.azure.com) in the config or in {ENDPOINT_ENV}")
+            raise ConfigError(
+                f"azure.endpoint: not set; give your resource's endpoint "
+                f"(https://<resource>.openai.azure.com) in the config or in {ENDPOINT_ENV}"
+            )
         return openai.AzureOpenAI(azure_endpoint=self.endpoint, api_version=self.api_version,
                                   api_key=self.api_key(), max_retries=0, timeout=self.timeout)
 
     def job_request(self, prepared: PreparedData, run_id: str) -> dict[str, Any]:
         request = super().job_request(prepared, run_id)
-        request.pop("metadata", None)  # not part of this api-version; the training file names the run
+        # not part of this api-version; the training file names the run
+        request.pop("metadata", None)
         return request
 
     def find_job(self, run_id: str) -> str | None:
         """The newest usable job whose training file was uploaded for ``run_id`` (resume, VT-9)."""
         prefix = f"{UPLOAD_NAME_PREFIX}-{run_id}-train-"
-        run_files = self.calls.call("listing uploaded files", lambda: {
-            f.id for f in self.client.files.list(purpose="fine-tune") if (f.filename or "").startswith(prefix)})
+        run_files = self.calls.call(
+            "listing uploaded files",
+            lambda: {
+                f.id
+                for f in self.client.files.list(purpose="fine-tune")
+                if (f.filename or "").startswith(prefix)
+            },
+        )
         if not run_files:
             return None
         jobs = self.calls.call("listing fine-tuning jobs",
                                lambda: list(self.client.fine_tuning.jobs.list(limit=100)))
-        usable = [j for j in jobs if j.training_file in run_files and j.status not in ("failed", "cancelled")]
+        usable = [
+            j
+            for j in jobs
+            if j.training_file in run_files and j.status not in ("failed", "cancelled")
+        ]
         return max(usable, key=lambda j: j.created_at).id if usable else None

@@ -59,7 +59,8 @@ class TrainingEvent:
     metrics: dict[str, float] = field(default_factory=dict)
     created_at: float | None = None
     id: str | None = None
-    total_steps: int | None = None  # the job's step count when known: the progress bar's total and ETA
+    # the job's step count when known: the progress bar's total and ETA
+    total_steps: int | None = None
 
 
 @dataclass
@@ -93,12 +94,14 @@ class BaseTrainer(ABC):
     ) -> PreparedData:
         """Validate the data and run the budget guard before anything is paid for or uploaded.
 
-        ``run_id`` names what is uploaded, so a resumed run finds it again instead of uploading twice.
+        ``run_id`` names what is uploaded, so a resumed run finds it again instead of uploading
+        twice.
         """
 
     @abstractmethod
     def start_training(self, prepared: PreparedData, *, run_id: str) -> str:
-        """Start a job and return its id. ``run_id`` is recorded with the job so it can be found again."""
+        """Start a job and return its id. ``run_id`` is recorded with the job so it can be found
+        again."""
 
     @abstractmethod
     def get_status(self, job_id: str) -> TrainingStatus: ...
@@ -119,7 +122,8 @@ class BaseTrainer(ABC):
 
     @property
     def base_model(self) -> str | None:
-        """The model this trainer fine-tunes: what the evaluation gate compares with when none is promoted."""
+        """The model this trainer fine-tunes: what the evaluation gate compares with when none is
+        promoted."""
         model = getattr(self, "model", None)
         return str(model) if model else None
 
@@ -130,19 +134,23 @@ class BaseTrainer(ABC):
 
     def inference_not_available(self) -> InferenceNotAvailableError:
         return InferenceNotAvailableError(
-            f"the {self.name} trainer cannot answer prompts, so the evaluation gate cannot judge its models; "
-            "set gate.enabled: false in the config to promote without a gate, or use a trainer that serves "
-            "its models (openai, local)"
+            f"the {self.name} trainer cannot answer prompts, so the evaluation gate "
+            "cannot judge its models; set gate.enabled: false in the config to promote "
+            "without a gate, or use a trainer that serves its models (openai, local)"
         )
 
     def complete(self, model: str, messages: Messages, *, max_tokens: int) -> Completion:
-        """``model``'s reply to ``messages`` (a base model, or one this trainer trained), decoded greedily.
+        """``model``'s reply to ``messages`` (a base model, or one this trainer trained), decoded
+        greedily.
 
         The evaluation gate replays held-out inputs through this. A trainer that cannot
         answer prompts keeps this default, which refuses with what to do instead.
         """
         raise self.inference_not_available()
 
-    def complete_many(self, model: str, conversations: Sequence[Messages], *, max_tokens: int) -> list[Completion]:
-        """Replies to several conversations (a trainer that loads a model overrides this to load it once)."""
+    def complete_many(
+        self, model: str, conversations: Sequence[Messages], *, max_tokens: int
+    ) -> list[Completion]:
+        """Replies to several conversations (a trainer that loads a model overrides this to load it
+        once)."""
         return [self.complete(model, messages, max_tokens=max_tokens) for messages in conversations]

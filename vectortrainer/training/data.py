@@ -1,4 +1,5 @@
-"""The files a run trains on: golden ChatML (or DPO preference pairs), split off a validation file when asked.
+"""The files a run trains on: golden ChatML (or DPO preference pairs), split off a validation file
+when asked.
 
 Both are written once per run, into the run directory, so a resumed run trains on
 exactly what the first attempt estimated and uploaded.
@@ -19,7 +20,8 @@ PREFERENCE_FILE = "preference.jsonl"
 
 
 def split_for_validation(source: Path, directory: Path, share: float) -> tuple[Path, Path | None]:
-    """``source`` as train / validation files in ``directory`` (every ``1/share``-th example held out).
+    """``source`` as train / validation files in ``directory`` (every ``1/share``-th example held
+    out).
 
     ``share`` 0 keeps ``source`` whole. The files are written once: an existing pair is reused.
     """
@@ -44,7 +46,8 @@ def preference_file(
     golden_path: Path,
     system_prompts: Mapping[str, str] | None,
 ) -> tuple[Path, PreferenceExport | None]:
-    """The run's DPO file from feedback pairs (written once; ``None`` export when it already existed)."""
+    """The run's DPO file from feedback pairs (written once; ``None`` export when it already
+    existed)."""
     path = directory / PREFERENCE_FILE
     if path.exists():
         return path, None

@@ -1,4 +1,5 @@
-"""The trainer a config names (``training.provider``): OpenAI, Azure OpenAI, Together, Fireworks or local."""
+"""The trainer a config names (``training.provider``): OpenAI, Azure OpenAI, Together, Fireworks or
+local."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from vectortrainer.training.local.trainer import LocalTrainer
 from vectortrainer.training.openai import OpenAITrainer
 from vectortrainer.training.together import TogetherTrainer
 
-HOSTED_TRAINERS = {trainer.name: trainer for trainer in (OpenAITrainer, AzureOpenAITrainer, TogetherTrainer,
-                                                          FireworksTrainer)}
+HOSTED_TRAINERS = {
+    trainer.name: trainer
+    for trainer in (OpenAITrainer, AzureOpenAITrainer, TogetherTrainer, FireworksTrainer)
+}
 
 
 def make_trainer(config: Config, *, today: _dt.date | None = None) -> BaseTrainer:

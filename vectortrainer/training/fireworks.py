@@ -1,4 +1,5 @@
-"""``FireworksTrainer``: fine-tuning on Fireworks AI through the official ``fireworks-ai`` SDK (1.x) (VT-14).
+"""``FireworksTrainer``: fine-tuning on Fireworks AI through the official ``fireworks-ai`` SDK (1.x)
+(VT-14).
 
 Fireworks lets the caller name its resources, so this trainer names them after the run
 and a resumed run finds them by name, never by a listing:
@@ -36,8 +37,15 @@ if TYPE_CHECKING:
 ACCOUNT_ENV = "FIREWORKS_ACCOUNT_ID"
 MAX_JOBS_PER_RUN = 20  # a run that failed this often needs a person, not another paid job
 MAX_ID_LENGTH = 63  # AIP-122 resource ids: lowercase letters, digits, hyphens
-_QUEUED = {"JOB_STATE_UNSPECIFIED", "JOB_STATE_CREATING", "JOB_STATE_VALIDATING", "JOB_STATE_PENDING",
-           "JOB_STATE_RE_QUEUEING", "JOB_STATE_CREATING_INPUT_DATASET", "JOB_STATE_IDLE"}
+_QUEUED = {
+    "JOB_STATE_UNSPECIFIED",
+    "JOB_STATE_CREATING",
+    "JOB_STATE_VALIDATING",
+    "JOB_STATE_PENDING",
+    "JOB_STATE_RE_QUEUEING",
+    "JOB_STATE_CREATING_INPUT_DATASET",
+    "JOB_STATE_IDLE",
+}
 _SUCCEEDED = {"JOB_STATE_COMPLETED", "JOB_STATE_EARLY_STOPPED"}
 _FAILED = {"JOB_STATE_FAILED", "JOB_STATE_EXPIRED"}
 _CANCELLED = {"JOB_STATE_CANCELLED", "JOB_STATE_DELETING", "JOB_STATE_DELETING_CLEANING_UP"}
@@ -49,17 +57,27 @@ class FireworksTrainer(HostedTrainer):
     name = "fireworks"
     config_section = "fireworks"
 
-    def __init__(self, model: str = "accounts/fireworks/models/llama-v3p1-8b-instruct", *,
-                 account_id: str | None = None, api_key_env: str = "FIREWORKS_API_KEY", **settings: Any) -> None:
+    def __init__(
+        self,
+        model: str = "accounts/fireworks/models/llama-v3p1-8b-instruct",
+        *,
+        account_id: str | None = None,
+        api_key_env: str = "FIREWORKS_API_KEY",
+        **settings: Any,
+    ) -> None:
         super().__init__(model, api_key_env=api_key_env, **settings)
         self.account_id = account_id
 
     @classmethod
     def connection_settings(cls, config: Config) -> dict[str, Any]:
         api = config.fireworks
-        return dict(account_id=api.account_id or os.environ.get(ACCOUNT_ENV),
-                    base_url=api.base_url or os.environ.get("FIREWORKS_BASE_URL"), api_key_env=api.api_key_env,
-                    max_retries=api.max_retries, timeout=api.timeout_s)
+        return dict(
+            account_id=api.account_id or os.environ.get(ACCOUNT_ENV),
+            base_url=api.base_url or os.environ.get("FIREWORKS_BASE_URL"),
+            api_key_env=api.api_key_env,
+            max_retries=api.max_retries,
+            timeout=api.timeout_s,
+        )
 
     @property
     def has_api_key(self) -> bool:
@@ -70,8 +88,10 @@ class FireworksTrainer(HostedTrainer):
 
         key = self.api_key()
         if not self.account_id:
-            raise MissingAPIKeyError(f"no Fireworks account id: set the {ACCOUNT_ENV} environment variable "
-                                     f"(or fireworks.account_id in the config)")
+            raise MissingAPIKeyError(
+                f"no Fireworks account id: set the {ACCOUNT_ENV} environment variable "
+                f"(or fireworks.account_id in the config)"
+            )
         return fireworks.Fireworks(api_key=key, account_id=self.account_id, base_url=self.base_url,
                                    max_retries=0, timeout=self.timeout)
 
@@ -79,18 +99,28 @@ class FireworksTrainer(HostedTrainer):
     def calls(self) -> CallPolicy:
         import fireworks  # 0.6 s to import: only a call to the vendor needs it
 
-        return CallPolicy(fireworks, self.facts.title, retries=self.max_retries, config_section=self.config_section)
+        return CallPolicy(
+            fireworks,
+            self.facts.title,
+            retries=self.max_retries,
+            config_section=self.config_section,
+        )
 
     # ----- datasets -------------------------------------------------------------------
     def dataset_id(self, path: Path, *, role: str, run_id: str | None) -> str:
-        return resource_id("vt", run_tag(run_id) if run_id else "norun", role, sha256_file(path)[:12])
+        return resource_id(
+            "vt", run_tag(run_id) if run_id else "norun", role, sha256_file(path)[:12]
+        )
 
     def upload_file(self, path: Path, *, role: str = "train", run_id: str | None = None) -> str:
-        """Create the run's dataset (once) and upload into it unless it is ready; return its name."""
+        """Create the run's dataset (once) and upload into it unless it is ready; return its
+        name."""
         dataset_id = self.dataset_id(path, role=role, run_id=run_id)
         dataset = self._dataset(dataset_id)
         if dataset is None:
-            n_examples = sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+            n_examples = sum(
+                1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+            )
             body = {"example_count": str(n_examples), "format": "CHAT", "user_uploaded": {}}
             dataset = self.calls.create_once(
                 "creating the dataset",
@@ -119,25 +149,35 @@ class FireworksTrainer(HostedTrainer):
     @property
     def jobs(self) -> Any:
         """The job resource of the method: ``supervised_fine_tuning_jobs`` or ``dpo_jobs``."""
-        return self.client.dpo_jobs if self.method == "dpo" else self.client.supervised_fine_tuning_jobs
+        return (
+            self.client.dpo_jobs
+            if self.method == "dpo"
+            else self.client.supervised_fine_tuning_jobs
+        )
 
     def job_ids(self, run_id: str) -> Iterator[str]:
         tag = run_tag(run_id)
         return (resource_id("vt", tag, str(n)) for n in range(1, MAX_JOBS_PER_RUN + 1))
 
-    def start_training(self, prepared: PreparedData, *, run_id: str, reuse_existing: bool = True) -> str:
+    def start_training(
+        self, prepared: PreparedData, *, run_id: str, reuse_existing: bool = True
+    ) -> str:
         """Create the run's next job (or return the usable one it has, see ``find_job``)."""
         import fireworks  # 0.6 s to import: only a call to the vendor needs it
 
         if not prepared.train_file_id:
-            raise VectorTrainerError("no uploaded training file: run prepare_data() before start_training()")
+            raise VectorTrainerError(
+                "no uploaded training file: run prepare_data() before start_training()"
+            )
         existing = self._run_jobs(run_id)
         usable = [job_id for job_id, job in existing if _status(job) not in (TrainingStatus.FAILED,
                                                                              TrainingStatus.CANCELLED)]
         if reuse_existing and usable:
             return usable[-1]
         if len(existing) >= MAX_JOBS_PER_RUN:
-            raise VectorTrainerError(f"run {run_id} already has {len(existing)} Fireworks jobs; start a new run")
+            raise VectorTrainerError(
+                f"run {run_id} already has {len(existing)} Fireworks jobs; start a new run"
+            )
         job_id = resource_id("vt", run_tag(run_id), str(len(existing) + 1))
         request = self.job_request(prepared, run_id, job_id)
 
@@ -154,12 +194,20 @@ class FireworksTrainer(HostedTrainer):
     def _create(self, job_id: str, request: dict[str, Any]) -> Any:
         if self.method == "dpo":
             return self.client.dpo_jobs.create(dpo_job_id=job_id, **request)
-        return self.client.supervised_fine_tuning_jobs.create(supervised_fine_tuning_job_id=job_id, **request)
+        return self.client.supervised_fine_tuning_jobs.create(
+            supervised_fine_tuning_job_id=job_id, **request
+        )
 
     def job_request(self, prepared: PreparedData, run_id: str, job_id: str) -> dict[str, Any]:
-        epochs = resolve_epochs(self.n_epochs, prepared.n_examples, self.facts.limits.default_epochs)
+        epochs = resolve_epochs(
+            self.n_epochs, prepared.n_examples, self.facts.limits.default_epochs
+        )
         output = resource_id(self.suffix or "vectortrainer", job_id)
-        training: dict[str, Any] = {"base_model": self.model, "epochs": epochs, "output_model": output}
+        training: dict[str, Any] = {
+            "base_model": self.model,
+            "epochs": epochs,
+            "output_model": output,
+        }
         if self.learning_rate != "auto":
             training["learning_rate"] = self.learning_rate
         if self.batch_size != "auto":
@@ -169,8 +217,12 @@ class FireworksTrainer(HostedTrainer):
             loss: dict[str, Any] = {"method": "DPO"}
             if self.beta != "auto":
                 loss["dpo"] = {"beta": self.beta}
-            return {"dataset": prepared.train_file_id, "display_name": display, "training_config": training,
-                    "loss_config": loss}
+            return {
+                "dataset": prepared.train_file_id,
+                "display_name": display,
+                "training_config": training,
+                "loss_config": loss,
+            }
         request = {"dataset": prepared.train_file_id, "display_name": display, **training}
         if prepared.validation_file_id:
             request["evaluation_dataset"] = prepared.validation_file_id
@@ -188,7 +240,8 @@ class FireworksTrainer(HostedTrainer):
         return self.calls.call("reading the job", get)
 
     def _run_jobs(self, run_id: str) -> list[tuple[str, Any]]:
-        """The jobs created for ``run_id`` so far, oldest first (ids are numbered, so no listing is needed)."""
+        """The jobs created for ``run_id`` so far, oldest first (ids are numbered, so no listing is
+        needed)."""
         found = []
         for job_id in self.job_ids(run_id):
             job = self._job(job_id)
@@ -206,7 +259,9 @@ class FireworksTrainer(HostedTrainer):
     def _existing_job(self, job_id: str) -> Any:
         job = self._job(job_id)
         if job is None:
-            raise VectorTrainerError(f"Fireworks has no job {job_id} (for this account and training.method)")
+            raise VectorTrainerError(
+                f"Fireworks has no job {job_id} (for this account and training.method)"
+            )
         return job
 
     def get_status(self, job_id: str) -> TrainingStatus:
@@ -217,10 +272,19 @@ class FireworksTrainer(HostedTrainer):
         status = _status(job)
         training = getattr(job, "training_config", None) if self.method == "dpo" else job
         output = getattr(training, "output_model", None)
-        error = job.status.message if status is TrainingStatus.FAILED and job.status is not None else None
-        return TrainingResult(job_id=job_id, status=status,
-                              model_name=_model_name(output, self.account_id) if status is TrainingStatus.SUCCEEDED
-                              else None, error=error)
+        error = (
+            job.status.message
+            if status is TrainingStatus.FAILED and job.status is not None
+            else None
+        )
+        return TrainingResult(
+            job_id=job_id,
+            status=status,
+            model_name=_model_name(output, self.account_id)
+            if status is TrainingStatus.SUCCEEDED
+            else None,
+            error=error,
+        )
 
     def cancel(self, job_id: str) -> None:
         if self.get_status(job_id).is_terminal:
@@ -237,15 +301,24 @@ class FireworksTrainer(HostedTrainer):
         if (state, percent) == (seen_state, seen_percent):
             return
         if state != seen_state:
-            yield TrainingEvent(kind="log", message=f"Fireworks job {job_id}: {state.removeprefix('JOB_STATE_')}",
-                                id=_event_id(state, percent, "state"))
+            yield TrainingEvent(
+                kind="log",
+                message=f"Fireworks job {job_id}: {state.removeprefix('JOB_STATE_')}",
+                id=_event_id(state, percent, "state"),
+            )
         if percent is not None:
-            yield TrainingEvent(kind="metric", message=f"{percent}% ({state.removeprefix('JOB_STATE_').lower()})",
-                                step=int(percent), total_steps=100, id=_event_id(state, percent, "progress"))
+            yield TrainingEvent(
+                kind="metric",
+                message=f"{percent}% ({state.removeprefix('JOB_STATE_').lower()})",
+                step=int(percent),
+                total_steps=100,
+                id=_event_id(state, percent, "progress"),
+            )
 
 
 def resource_id(*parts: str) -> str:
-    """Parts joined into an AIP-122 resource id: lowercase letters, digits and hyphens, at most 63."""
+    """Parts joined into an AIP-122 resource id: lowercase letters, digits and hyphens, at most
+    63."""
     text = re.sub(r"[^a-z0-9-]+", "-", "-".join(parts).lower()).strip("-")
     return re.sub(r"-{2,}", "-", text)[:MAX_ID_LENGTH].rstrip("-")
 

@@ -1,4 +1,5 @@
-"""What every hosted trainer shares: the settings, the checks before any upload, the budget guard, the SDK calls.
+"""What every hosted trainer shares: the settings, the checks before any upload, the budget guard,
+the SDK calls.
 
 :class:`HostedTrainer` is the :class:`~vectortrainer.training.base.BaseTrainer` of a
 vendor. Its :meth:`~HostedTrainer.estimate` and :meth:`~HostedTrainer.prepare_data`
@@ -44,7 +45,8 @@ RUN_TAG_LENGTH = 8
 
 
 class HostedTrainer(BaseTrainer):
-    """A vendor's trainer; see the module docstring. Subclasses set ``name`` (the provider) and its API."""
+    """A vendor's trainer; see the module docstring. Subclasses set ``name`` (the provider) and its
+    API."""
 
     name = "hosted"
     suffix_reserved = 0  # characters the trainer appends to ``suffix`` (its run tag)
@@ -97,17 +99,20 @@ class HostedTrainer(BaseTrainer):
         register_secret_env(api_key_env)
         self._client = client
         self.facts = provider_facts(self.name)
-        self.notes: list[str] = []  # accepted but not sent (e.g. a seed where the provider takes none)
+        # accepted but not sent (e.g. a seed where the provider takes none)
+        self.notes: list[str] = []
 
     @classmethod
     def from_config(cls, config: Config, **overrides: Any) -> "HostedTrainer":
-        """A trainer from ``training``, ``budget``, ``schedule`` and the provider's own section of the config."""
+        """A trainer from ``training``, ``budget``, ``schedule`` and the provider's own section of
+        the config."""
         return cls(**{**training_settings(config), **cls.connection_settings(config), **overrides})
 
     @classmethod
     @abstractmethod
     def connection_settings(cls, config: Config) -> dict[str, Any]:
-        """The constructor arguments from the provider's config section (base URL, key variable, retries)."""
+        """The constructor arguments from the provider's config section (base URL, key variable,
+        retries)."""
 
     # -- the client --------------------------------------------------------------------
     @property
@@ -115,7 +120,8 @@ class HostedTrainer(BaseTrainer):
         return self._client is not None or bool(self._api_key or os.environ.get(self.api_key_env))
 
     def api_key(self) -> str:
-        """The key from the constructor or ``api_key_env``; ``MissingAPIKeyError`` names the variable."""
+        """The key from the constructor or ``api_key_env``; ``MissingAPIKeyError`` names the
+        variable."""
         key = self._api_key or os.environ.get(self.api_key_env)
         if not key:
             raise MissingAPIKeyError(
@@ -142,38 +148,62 @@ class HostedTrainer(BaseTrainer):
 
     # -- before any request ------------------------------------------------------------
     def job_settings(self) -> JobSettings:
-        return JobSettings(model=self.model, method=self.method, n_epochs=self.n_epochs, batch_size=self.batch_size,
-                           learning_rate_multiplier=self.learning_rate_multiplier, learning_rate=self.learning_rate,
-                           beta=self.beta, seed=self.seed, suffix=self.suffix)
+        return JobSettings(
+            model=self.model,
+            method=self.method,
+            n_epochs=self.n_epochs,
+            batch_size=self.batch_size,
+            learning_rate_multiplier=self.learning_rate_multiplier,
+            learning_rate=self.learning_rate,
+            beta=self.beta,
+            seed=self.seed,
+            suffix=self.suffix,
+        )
 
     def estimate(self, train_path: Path, validation_path: Path | None = None) -> CostEstimate:
-        """Steps 1-3 of the module docstring and the cost, without the guard and without a request."""
+        """Steps 1-3 of the module docstring and the cost, without the guard and without a
+        request."""
         train_path = Path(train_path)
-        self.notes = check_job_settings(self.name, self.job_settings(), suffix_reserved=self.suffix_reserved)
+        self.notes = check_job_settings(
+            self.name, self.job_settings(), suffix_reserved=self.suffix_reserved
+        )
         n_examples = self.validate_file(train_path)
         if n_examples < self.facts.limits.min_examples:
             raise DataFormatError(
-                f"{train_path}: {n_examples} training examples; fine-tuning on {self.facts.title} needs at least "
-                f"{self.facts.limits.min_examples} (select more golden data, e.g. raise selection.top_k)"
+                f"{train_path}: {n_examples} training examples; fine-tuning on "
+                f"{self.facts.title} needs at least {self.facts.limits.min_examples} "
+                "(select more golden data, e.g. raise selection.top_k)"
             )
         if validation_path is not None:
             self.validate_file(Path(validation_path))
-        estimate = check_budget(train_path, self.model, None, self.n_epochs, validation_path=validation_path,
-                                prices=self.prices, today=self.today, provider=self.name, schedule=self.schedule)
+        estimate = check_budget(
+            train_path,
+            self.model,
+            None,
+            self.n_epochs,
+            validation_path=validation_path,
+            prices=self.prices,
+            today=self.today,
+            provider=self.name,
+            schedule=self.schedule,
+        )
         estimate.warnings.extend(self.notes)
         return estimate
 
     def validate_file(self, path: Path) -> int:
         """Check ``path`` the way the provider does; return the number of examples.
 
-        Chat data goes through :func:`~vectortrainer.golden.chatml.validate_chat_jsonl` and preference
-        (DPO) data through :func:`~vectortrainer.feedback.preference.read_preference_jsonl`: one set of
-        format rules for every trainer. A provider adds its own checks (size limits, its SDK's check).
+        Chat data goes through :func:`~vectortrainer.golden.chatml.validate_chat_jsonl` and
+        preference (DPO) data through
+        :func:`~vectortrainer.feedback.preference.read_preference_jsonl`: one set of format rules
+        for every trainer. A provider adds its own checks (size limits, its SDK's check).
         """
         limit = self.facts.limits.max_file_bytes
         if limit is not None and path.stat().st_size > limit:
-            raise DataFormatError(f"{path}: {path.stat().st_size:,} bytes; {self.facts.title} takes at most "
-                                  f"{limit:,} per upload (select fewer examples)")
+            raise DataFormatError(
+                f"{path}: {path.stat().st_size:,} bytes; {self.facts.title} takes at most "
+                f"{limit:,} per upload (select fewer examples)"
+            )
         if self.method == DPO:
             return len(read_preference_jsonl(path))
         report = validate_chat_jsonl(path)
@@ -183,32 +213,50 @@ class HostedTrainer(BaseTrainer):
     def prepare_data(self, train_path: Path, validation_path: Path | None = None, *,
                      run_id: str | None = None) -> PreparedData:
         """Check everything and hold the cost to the budget (FR-6.4), then upload each file once."""
-        train_path, validation_path = Path(train_path), Path(validation_path) if validation_path else None
+        train_path, validation_path = (
+            Path(train_path),
+            Path(validation_path) if validation_path else None,
+        )
         estimate = hold_to_budget(self.estimate(train_path, validation_path), self.max_budget_usd)
         prepared = PreparedData(train_path=train_path, n_examples=estimate.n_examples,
                                 validation_path=validation_path, estimate=estimate)
         prepared.train_file_id = self.upload_file(train_path, role="train", run_id=run_id)
         if validation_path is not None:
-            prepared.validation_file_id = self.upload_file(validation_path, role="validation", run_id=run_id)
+            prepared.validation_file_id = self.upload_file(
+                validation_path, role="validation", run_id=run_id
+            )
         return prepared
 
     @abstractmethod
     def upload_file(self, path: Path, *, role: str = "train", run_id: str | None = None) -> str:
-        """Upload ``path`` unless the same content was uploaded for this run already; return its id."""
+        """Upload ``path`` unless the same content was uploaded for this run already; return its
+        id."""
 
 
 def training_settings(config: Config) -> dict[str, Any]:
-    """The provider-neutral settings of a hosted trainer, from ``training``, ``budget`` and ``schedule``."""
+    """The provider-neutral settings of a hosted trainer, from ``training``, ``budget`` and
+    ``schedule``."""
     training, budget = config.training, config.budget
-    return dict(model=training.model, n_epochs=training.n_epochs, batch_size=training.batch_size,
-                learning_rate_multiplier=training.learning_rate_multiplier, learning_rate=training.learning_rate,
-                beta=training.beta, method=training.method, suffix=training.suffix, seed=training.seed,
-                max_budget_usd=budget.max_budget_usd, prices=budget.prices, schedule=config.schedule)
+    return dict(
+        model=training.model,
+        n_epochs=training.n_epochs,
+        batch_size=training.batch_size,
+        learning_rate_multiplier=training.learning_rate_multiplier,
+        learning_rate=training.learning_rate,
+        beta=training.beta,
+        method=training.method,
+        suffix=training.suffix,
+        seed=training.seed,
+        max_budget_usd=budget.max_budget_usd,
+        prices=budget.prices,
+        schedule=config.schedule,
+    )
 
 
 # ----- names that find a run's uploads and jobs again ------------------------------------
 def upload_filename(path: Path, *, role: str, run_id: str | None) -> str:
-    """``vectortrainer-<run id>-<role>-<sha256 prefix>.jsonl``: stable for the same run and content."""
+    """``vectortrainer-<run id>-<role>-<sha256 prefix>.jsonl``: stable for the same run and
+    content."""
     digest = sha256_file(path)[:16]
     parts = [UPLOAD_NAME_PREFIX, *([run_id] if run_id else []), role, digest]
     return "-".join(parts) + ".jsonl"

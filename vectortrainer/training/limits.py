@@ -33,7 +33,9 @@ class JobSettings:
     suffix: str | None = None
 
 
-def check_job_settings(provider: str, settings: JobSettings, *, suffix_reserved: int = 0) -> list[str]:
+def check_job_settings(
+    provider: str, settings: JobSettings, *, suffix_reserved: int = 0
+) -> list[str]:
     """Raise ``HyperparameterError`` naming every setting ``provider`` would refuse; return notes.
 
     ``suffix_reserved`` is what the trainer appends to the suffix itself (a run tag).
@@ -49,17 +51,28 @@ def check_job_settings(provider: str, settings: JobSettings, *, suffix_reserved:
         dpo_models = [m.name for m in facts.models if DPO in m.methods]
         listed = facts.model(settings.model)
         why = f" ({listed.methods_source})" if listed is not None and listed.methods_source else ""
-        problems.append(f"training.method: dpo is not offered for {settings.model} on {facts.title}{why}; "
-                        f"use a DPO model ({', '.join(dpo_models) or 'none listed'}) or training.method: supervised")
+        problems.append(
+            f"training.method: dpo is not offered for {settings.model} on {facts.title}{why}; use "
+            f"a DPO model ({', '.join(dpo_models) or 'none listed'}) or training.method: supervised"
+        )
     low, high = limits.epochs
     if settings.n_epochs != "auto" and not _int_within(settings.n_epochs, low, high):
-        problems.append(f"training.n_epochs: {settings.n_epochs!r} is outside {facts.title}'s range {low}-{high}")
+        problems.append(
+            f"training.n_epochs: {settings.n_epochs!r} is "
+            f"outside {facts.title}'s range {low}-{high}"
+        )
     if settings.batch_size != "auto":
-        if limits.batch_size is not None and not _int_within(settings.batch_size, *limits.batch_size):
-            problems.append(f"training.batch_size: {settings.batch_size!r} is outside {facts.title}'s range "
-                            f"{limits.batch_size[0]}-{limits.batch_size[1]}")
+        if limits.batch_size is not None and not _int_within(
+            settings.batch_size, *limits.batch_size
+        ):
+            problems.append(
+                f"training.batch_size: {settings.batch_size!r} is outside {facts.title}'s range "
+                f"{limits.batch_size[0]}-{limits.batch_size[1]}"
+            )
         elif limits.batch_size is None and not _int_within(settings.batch_size, 1, None):
-            problems.append(f"training.batch_size: {settings.batch_size!r} must be a positive integer")
+            problems.append(
+                f"training.batch_size: {settings.batch_size!r} must be a positive integer"
+            )
     problems += _learning_rate_problems(facts, settings)
     if settings.method == DPO and settings.beta != "auto":
         problems += _beta_problems(facts, settings.beta)
@@ -71,9 +84,15 @@ def check_job_settings(provider: str, settings: JobSettings, *, suffix_reserved:
                             f"{limits.seed[0]}..{limits.seed[1]}")
     if settings.suffix is not None and len(settings.suffix) + suffix_reserved > limits.suffix_max:
         room = limits.suffix_max - suffix_reserved
-        problems.append(f"training.suffix: {len(settings.suffix)} characters; {facts.title} takes "
-                        f"{limits.suffix_max}" + (f", {suffix_reserved} of them for the run tag, so at most {room}"
-                                                   if suffix_reserved else ""))
+        problems.append(
+            f"training.suffix: {len(settings.suffix)} characters; {facts.title} takes "
+            f"{limits.suffix_max}"
+            + (
+                f", {suffix_reserved} of them for the run tag, so at most {room}"
+                if suffix_reserved
+                else ""
+            )
+        )
     if problems:
         raise HyperparameterError(
             f"{facts.title} would refuse this job ({limits.source}): " + "; ".join(problems)
@@ -83,7 +102,8 @@ def check_job_settings(provider: str, settings: JobSettings, *, suffix_reserved:
 
 
 def supports_dpo(facts: ProviderFacts, model: str) -> bool:
-    """Whether ``model`` can be trained with DPO on this provider (unlisted OpenAI-family names: gpt-4.1 only)."""
+    """Whether ``model`` can be trained with DPO on this provider (unlisted OpenAI-family names:
+    gpt-4.1 only)."""
     listed = facts.model(model)
     if listed is not None:
         return DPO in listed.methods
@@ -95,8 +115,14 @@ def supports_dpo(facts: ProviderFacts, model: str) -> bool:
 def _learning_rate_problems(facts: ProviderFacts, settings: JobSettings) -> list[str]:
     multiplier, absolute = settings.learning_rate_multiplier, settings.learning_rate
     if facts.limits.learning_rate == "multiplier":
-        wrong = (f"training.learning_rate: {facts.title} takes a multiplier, not an absolute rate; set "
-                 f"training.learning_rate_multiplier instead") if absolute != "auto" else None
+        wrong = (
+            (
+                f"training.learning_rate: {facts.title} takes a multiplier, not "
+                "an absolute rate; set training.learning_rate_multiplier instead"
+            )
+            if absolute != "auto"
+            else None
+        )
         value, key = multiplier, "training.learning_rate_multiplier"
     else:
         wrong = (f"training.learning_rate_multiplier: {facts.title} takes an absolute rate; set "
@@ -116,7 +142,10 @@ def _beta_problems(facts: ProviderFacts, beta: Any) -> list[str]:
         over = beta > limits.beta_max if limits.beta_max_inclusive else beta >= limits.beta_max
         if over:
             bracket = "]" if limits.beta_max_inclusive else ")"
-            return [f"training.beta: {beta!r} is outside {facts.title}'s range (0, {limits.beta_max:g}{bracket}"]
+            return [
+                f"training.beta: {beta!r} is outside {facts.title}'s "
+                f"range (0, {limits.beta_max:g}{bracket}"
+            ]
     return []
 
 

@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 from vectortrainer.config import Config
 from vectortrainer.errors import VectorTrainerError
-from vectortrainer.training.base import Completion, Messages, PreparedData, TrainingEvent, TrainingResult, TrainingStatus
+from vectortrainer.training.base import (
+    Completion,
+    Messages,
+    PreparedData,
+    TrainingEvent,
+    TrainingResult,
+    TrainingStatus,
+)
 from vectortrainer.training.calls import CallPolicy
 from vectortrainer.training.hosted import HostedTrainer, upload_filename
 
@@ -41,31 +48,45 @@ class OpenAITrainer(HostedTrainer):
     name = "openai"
     config_section = "openai"
 
-    def __init__(self, model: str = "gpt-4o-mini-2024-07-18", *, api_key_env: str = "OPENAI_API_KEY",
-                 **settings: Any) -> None:
+    def __init__(
+        self,
+        model: str = "gpt-4o-mini-2024-07-18",
+        *,
+        api_key_env: str = "OPENAI_API_KEY",
+        **settings: Any,
+    ) -> None:
         super().__init__(model, api_key_env=api_key_env, **settings)
 
     @classmethod
     def connection_settings(cls, config: Config) -> dict[str, Any]:
         api = config.openai
-        return dict(base_url=api.base_url or os.environ.get("OPENAI_BASE_URL"), api_key_env=api.api_key_env,
-                    max_retries=api.max_retries, timeout=api.timeout_s)
+        return dict(
+            base_url=api.base_url or os.environ.get("OPENAI_BASE_URL"),
+            api_key_env=api.api_key_env,
+            max_retries=api.max_retries,
+            timeout=api.timeout_s,
+        )
 
     # ----- the client ---------------------------------------------------------
     def make_client(self) -> "openai.OpenAI":
         import openai  # 0.9 s to import: only a call to the vendor needs it
 
-        return openai.OpenAI(api_key=self.api_key(), base_url=self.base_url, max_retries=0, timeout=self.timeout)
+        return openai.OpenAI(
+            api_key=self.api_key(), base_url=self.base_url, max_retries=0, timeout=self.timeout
+        )
 
     @property
     def calls(self) -> CallPolicy:
         import openai  # 0.9 s to import: only a call to the vendor needs it
 
-        return CallPolicy(openai, self.facts.title, retries=self.max_retries, config_section=self.config_section)
+        return CallPolicy(
+            openai, self.facts.title, retries=self.max_retries, config_section=self.config_section
+        )
 
     # ----- files --------------------------------------------------------------
     def upload_file(self, path: Path, *, role: str = "train", run_id: str | None = None) -> str:
-        """Upload ``path`` for fine-tuning unless the same content was uploaded already; return its id."""
+        """Upload ``path`` for fine-tuning unless the same content was uploaded already; return its
+        id."""
         filename = upload_filename(path, role=role, run_id=run_id)
         existing = self.find_uploaded_file(filename, size=path.stat().st_size)
         if existing is not None:
@@ -75,15 +96,24 @@ class OpenAITrainer(HostedTrainer):
             with path.open("rb") as handle:
                 return self.client.files.create(file=(filename, handle), purpose="fine-tune")
 
-        uploaded = self.calls.create_once("uploading the training file", upload,
-                                          lambda: self.find_uploaded_file(filename, size=path.stat().st_size))
+        uploaded = self.calls.create_once(
+            "uploading the training file",
+            upload,
+            lambda: self.find_uploaded_file(filename, size=path.stat().st_size),
+        )
         return uploaded if isinstance(uploaded, str) else uploaded.id
 
     def find_uploaded_file(self, filename: str, *, size: int | None = None) -> str | None:
-        """The id of an uploaded fine-tune file named ``filename`` (and of ``size`` bytes), if any."""
+        """The id of an uploaded fine-tune file named ``filename`` (and of ``size`` bytes), if
+        any."""
+
         def find() -> str | None:
             for item in self.client.files.list(purpose="fine-tune"):
-                if item.filename == filename and (size is None or item.bytes == size) and item.status != "error":
+                if (
+                    item.filename == filename
+                    and (size is None or item.bytes == size)
+                    and item.status != "error"
+                ):
                     return item.id
             return None
 
@@ -104,7 +134,10 @@ class OpenAITrainer(HostedTrainer):
         request: dict[str, Any] = {
             "model": self.model,
             "training_file": prepared.train_file_id,
-            "method": {"type": self.method, self.method: {"hyperparameters": self.hyperparameters()}},
+            "method": {
+                "type": self.method,
+                self.method: {"hyperparameters": self.hyperparameters()},
+            },
             "metadata": {RUN_ID_METADATA_KEY: run_id},
         }
         if prepared.validation_file_id:
@@ -115,10 +148,14 @@ class OpenAITrainer(HostedTrainer):
             request["seed"] = self.seed
         return request
 
-    def start_training(self, prepared: PreparedData, *, run_id: str, reuse_existing: bool = True) -> str:
+    def start_training(
+        self, prepared: PreparedData, *, run_id: str, reuse_existing: bool = True
+    ) -> str:
         """Create the job (or return the one already created for ``run_id``, see ``find_job``)."""
         if not prepared.train_file_id:
-            raise VectorTrainerError("no uploaded training file: run prepare_data() before start_training()")
+            raise VectorTrainerError(
+                "no uploaded training file: run prepare_data() before start_training()"
+            )
         if reuse_existing:
             existing = self.find_job(run_id)
             if existing is not None:
@@ -136,18 +173,26 @@ class OpenAITrainer(HostedTrainer):
 
     def find_job(self, run_id: str) -> str | None:
         """The newest job created for ``run_id`` that is not failed or cancelled (resume, VT-9)."""
-        mine = [j for j in self.list_jobs(run_id) if (j.metadata or {}).get(RUN_ID_METADATA_KEY) == run_id]
+        mine = [
+            j
+            for j in self.list_jobs(run_id)
+            if (j.metadata or {}).get(RUN_ID_METADATA_KEY) == run_id
+        ]
         usable = [j for j in mine if j.status not in ("failed", "cancelled")]
         if not usable:
             return None
         return max(usable, key=lambda j: j.created_at).id
 
     def get_status(self, job_id: str) -> TrainingStatus:
-        job = self.calls.call("reading the job status", lambda: self.client.fine_tuning.jobs.retrieve(job_id))
+        job = self.calls.call(
+            "reading the job status", lambda: self.client.fine_tuning.jobs.retrieve(job_id)
+        )
         return _status(job.status)
 
     def get_result(self, job_id: str) -> TrainingResult:
-        job = self.calls.call("reading the job result", lambda: self.client.fine_tuning.jobs.retrieve(job_id))
+        job = self.calls.call(
+            "reading the job result", lambda: self.client.fine_tuning.jobs.retrieve(job_id)
+        )
         checkpoints = self.calls.call("reading the job's checkpoints", lambda: list(
             self.client.fine_tuning.jobs.checkpoints.list(job_id, limit=100)))
         checkpoints.sort(key=lambda c: c.step_number)
@@ -173,7 +218,8 @@ class OpenAITrainer(HostedTrainer):
 
     def _last_metric_event(self, job_id: str) -> TrainingEvent | None:
         def newest() -> TrainingEvent | None:
-            for event in self.client.fine_tuning.jobs.list_events(job_id, limit=100):  # newest first
+            # newest first
+            for event in self.client.fine_tuning.jobs.list_events(job_id, limit=100):
                 if event.type == "metrics":
                     return _event(event)
             return None
@@ -181,7 +227,9 @@ class OpenAITrainer(HostedTrainer):
         return self.calls.call("reading job events", newest)
 
     def cancel(self, job_id: str) -> None:
-        job = self.calls.call("cancelling the job", lambda: self.client.fine_tuning.jobs.retrieve(job_id))
+        job = self.calls.call(
+            "cancelling the job", lambda: self.client.fine_tuning.jobs.retrieve(job_id)
+        )
         if _status(job.status).is_terminal:
             return
         self.calls.call("cancelling the job", lambda: self.client.fine_tuning.jobs.cancel(job_id))
@@ -204,9 +252,14 @@ class OpenAITrainer(HostedTrainer):
 
     # ----- inference (the evaluation gate) ---------------------------------------
     def complete(self, model: str, messages: Messages, *, max_tokens: int) -> Completion:
-        """One chat completion of ``model`` at temperature 0 (the gate's replay); usage as the API billed it."""
-        request: dict[str, Any] = {"model": model, "messages": messages, "max_completion_tokens": max_tokens,
-                                   "temperature": 0}
+        """One chat completion of ``model`` at temperature 0 (the gate's replay); usage as the API
+        billed it."""
+        request: dict[str, Any] = {
+            "model": model,
+            "messages": messages,
+            "max_completion_tokens": max_tokens,
+            "temperature": 0,
+        }
         if self.seed is not None:
             request["seed"] = self.seed
         response = self.calls.call(f"asking {model} for a reply",
@@ -226,7 +279,11 @@ def _status(value: str) -> TrainingStatus:
 
 
 def _numeric(values: Mapping[str, Any]) -> dict[str, float]:
-    return {k: float(v) for k, v in values.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    return {
+        k: float(v)
+        for k, v in values.items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
 
 
 def _event(event: Any) -> TrainingEvent:
@@ -248,4 +305,6 @@ def _event(event: Any) -> TrainingEvent:
             id=event.id,
             total_steps=total,
         )
-    return TrainingEvent(kind="log", message=event.message, created_at=float(event.created_at), id=event.id)
+    return TrainingEvent(
+        kind="log", message=event.message, created_at=float(event.created_at), id=event.id
+    )

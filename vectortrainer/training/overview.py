@@ -1,4 +1,5 @@
-"""What ``vectortrainer providers`` shows: every provider, its models, their dates and prices, and the credentials.
+"""What ``vectortrainer providers`` shows: every provider, its models, their dates and prices, and
+the credentials.
 
 One engine view for every face: the facts come from :mod:`vectortrainer.budget.catalog`
 with the config's ``schedule:`` and ``budget.prices`` applied, the credentials are the
@@ -50,12 +51,20 @@ def provider_overview(config: Config, today: _dt.date | None = None) -> list[Pro
     """Every provider as it stands ``today`` (default: today) under ``config``."""
     today = today or current_date()
     rows = [_hosted_row(name, config, today) for name in PROVIDERS]
-    rows.append(ProviderRow(
-        name="local", title="Local (your model, your machine)", sdk="transformers + peft + trl",
-        selected=config.training.provider == "local", open=True, jobs_until=None, jobs_until_source="",
-        restrictions=[], credentials={"training.local_model": config.training.local_model is not None},
-        notes="No vendor and no dates: a run is held to budget.max_minutes instead of dollars.",
-    ))
+    rows.append(
+        ProviderRow(
+            name="local",
+            title="Local (your model, your machine)",
+            sdk="transformers + peft + trl",
+            selected=config.training.provider == "local",
+            open=True,
+            jobs_until=None,
+            jobs_until_source="",
+            restrictions=[],
+            credentials={"training.local_model": config.training.local_model is not None},
+            notes="No vendor and no dates: a run is held to budget.max_minutes instead of dollars.",
+        )
+    )
     return rows
 
 
@@ -68,28 +77,46 @@ def _hosted_row(name: str, config: Config, today: _dt.date) -> ProviderRow:
     for model in facts.models:
         shutdown = schedule.shutdown_of(model.name)
         price = prices.get(model.name, model.price_per_million)
-        models.append(ModelRow(
-            name=model.name, price_per_million=price,
-            price_source="budget.prices in the config" if model.name in prices else model.price_source,
-            methods=model.methods, shutdown_on=shutdown[0].isoformat() if shutdown else None,
-            open=(shutdown is None or today < shutdown[0])
-            and (schedule.jobs_until is None or today <= schedule.jobs_until),
-        ))
+        models.append(
+            ModelRow(
+                name=model.name,
+                price_per_million=price,
+                price_source="budget.prices in the config"
+                if model.name in prices
+                else model.price_source,
+                methods=model.methods,
+                shutdown_on=shutdown[0].isoformat() if shutdown else None,
+                open=(shutdown is None or today < shutdown[0])
+                and (schedule.jobs_until is None or today <= schedule.jobs_until),
+            )
+        )
     model = config.training.model if selected else facts.models[0].name
     return ProviderRow(
-        name=name, title=facts.title, sdk=facts.sdk, selected=selected,
+        name=name,
+        title=facts.title,
+        sdk=facts.sdk,
+        selected=selected,
         open=schedule.jobs_until is None or today <= schedule.jobs_until,
         jobs_until=schedule.jobs_until.isoformat() if schedule.jobs_until else None,
         jobs_until_source=schedule.jobs_until_source,
-        restrictions=[f"closed to {r.who} since {r.since.isoformat()}" for r in facts.restrictions if r.since <= today],
-        credentials=_credentials(name, config), models=models,
-        warnings=schedule_warnings(name, model, today=today, overrides=config.schedule) if facts.model(model) else [],
+        restrictions=[
+            f"closed to {r.who} since {r.since.isoformat()}"
+            for r in facts.restrictions
+            if r.since <= today
+        ],
+        credentials=_credentials(name, config),
+        models=models,
+        warnings=schedule_warnings(name, model, today=today, overrides=config.schedule)
+        if facts.model(model)
+        else [],
         notes=facts.notes,
     )
 
 
 def _credentials(name: str, config: Config) -> dict[str, bool]:
-    """The environment variables (or config keys) the provider's trainer reads, and whether each is set."""
+    """The environment variables (or config keys) the provider's trainer reads, and whether each is
+    set."""
+
     def env(variable: str) -> bool:
         return bool(os.environ.get(variable))
 

@@ -27,7 +27,12 @@ from typing import TYPE_CHECKING, Any
 from vectortrainer.budget.estimates import resolve_epochs
 from vectortrainer.budget.guards import hold_to_budget
 from vectortrainer.config import Config
-from vectortrainer.errors import DataFormatError, HyperparameterError, QuotaExhaustedError, VectorTrainerError
+from vectortrainer.errors import (
+    DataFormatError,
+    HyperparameterError,
+    QuotaExhaustedError,
+    VectorTrainerError,
+)
 from vectortrainer.training.base import PreparedData, TrainingEvent, TrainingResult, TrainingStatus
 from vectortrainer.training.calls import CallPolicy
 from vectortrainer.training.hosted import RUN_TAG_LENGTH, HostedTrainer, run_tag, upload_filename
@@ -36,10 +41,15 @@ if TYPE_CHECKING:
     import together  # 0.7 s to import: only a call to the vendor needs it
 
 _STATUS = {
-    "pending": TrainingStatus.QUEUED, "queued": TrainingStatus.QUEUED, "running": TrainingStatus.RUNNING,
-    "compressing": TrainingStatus.RUNNING, "uploading": TrainingStatus.RUNNING,
-    "cancel_requested": TrainingStatus.RUNNING, "cancelled": TrainingStatus.CANCELLED,
-    "error": TrainingStatus.FAILED, "completed": TrainingStatus.SUCCEEDED,
+    "pending": TrainingStatus.QUEUED,
+    "queued": TrainingStatus.QUEUED,
+    "running": TrainingStatus.RUNNING,
+    "compressing": TrainingStatus.RUNNING,
+    "uploading": TrainingStatus.RUNNING,
+    "cancel_requested": TrainingStatus.RUNNING,
+    "cancelled": TrainingStatus.CANCELLED,
+    "error": TrainingStatus.FAILED,
+    "completed": TrainingStatus.SUCCEEDED,
 }
 _UNUSABLE = ("error", "cancelled", "cancel_requested")
 # Together's metric keys -> the names every trainer reports.
@@ -53,35 +63,53 @@ class TogetherTrainer(HostedTrainer):
     config_section = "together"
     suffix_reserved = 1 + RUN_TAG_LENGTH  # "-<run tag>"
 
-    def __init__(self, model: str = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference", *,
-                 training_type: str = "lora", api_key_env: str = "TOGETHER_API_KEY", **settings: Any) -> None:
+    def __init__(
+        self,
+        model: str = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference",
+        *,
+        training_type: str = "lora",
+        api_key_env: str = "TOGETHER_API_KEY",
+        **settings: Any,
+    ) -> None:
         super().__init__(model, api_key_env=api_key_env, **settings)
         if training_type not in ("lora", "full"):
-            raise HyperparameterError(f"together.training_type: expected lora or full, got {training_type!r}")
+            raise HyperparameterError(
+                f"together.training_type: expected lora or full, got {training_type!r}"
+            )
         self.training_type = training_type
 
     @classmethod
     def connection_settings(cls, config: Config) -> dict[str, Any]:
         api = config.together
-        return dict(training_type=api.training_type, base_url=api.base_url or os.environ.get("TOGETHER_BASE_URL"),
-                    api_key_env=api.api_key_env, max_retries=api.max_retries, timeout=api.timeout_s)
+        return dict(
+            training_type=api.training_type,
+            base_url=api.base_url or os.environ.get("TOGETHER_BASE_URL"),
+            api_key_env=api.api_key_env,
+            max_retries=api.max_retries,
+            timeout=api.timeout_s,
+        )
 
     def make_client(self) -> "together.Together":
         import together  # 0.7 s to import: only a call to the vendor needs it
 
-        return together.Together(api_key=self.api_key(), base_url=self.base_url, max_retries=0, timeout=self.timeout)
+        return together.Together(
+            api_key=self.api_key(), base_url=self.base_url, max_retries=0, timeout=self.timeout
+        )
 
     @property
     def calls(self) -> CallPolicy:
         import together  # 0.7 s to import: only a call to the vendor needs it
 
-        return CallPolicy(together, self.facts.title, retries=self.max_retries, config_section=self.config_section)
+        return CallPolicy(
+            together, self.facts.title, retries=self.max_retries, config_section=self.config_section
+        )
 
     # ----- data -----------------------------------------------------------------------
     def validate_file(self, path: Path) -> int:
         """Our format rules, then the SDK's own file check (local: no request)."""
         n_examples = super().validate_file(path)
-        from together.lib.utils.files import check_file  # 0.7 s to import (the SDK): only Together runs need it
+        # 0.7 s to import (the SDK): only Together runs need it
+        from together.lib.utils.files import check_file
 
         report = check_file(path, purpose="fine-tune")
         if not report.get("is_check_passed"):
@@ -89,7 +117,8 @@ class TogetherTrainer(HostedTrainer):
         return n_examples
 
     def upload_file(self, path: Path, *, role: str = "train", run_id: str | None = None) -> str:
-        """Upload under a name carrying the run and the content hash, unless that file is there already."""
+        """Upload under a name carrying the run and the content hash, unless that file is there
+        already."""
         filename = upload_filename(path, role=role, run_id=run_id)
         existing = self.find_uploaded_file(filename, size=path.stat().st_size)
         if existing is not None:
@@ -115,28 +144,42 @@ class TogetherTrainer(HostedTrainer):
     def job_suffix(self, run_id: str) -> str:
         return f"{self.suffix}-{run_tag(run_id)}" if self.suffix else run_tag(run_id)
 
-    def start_training(self, prepared: PreparedData, *, run_id: str, reuse_existing: bool = True) -> str:
-        """Hold Together's own estimate to the budget, then create the job once (see ``find_job``)."""
+    def start_training(
+        self, prepared: PreparedData, *, run_id: str, reuse_existing: bool = True
+    ) -> str:
+        """Hold Together's own estimate to the budget, then create the job once (see
+        ``find_job``)."""
         if not prepared.train_file_id:
-            raise VectorTrainerError("no uploaded training file: run prepare_data() before start_training()")
+            raise VectorTrainerError(
+                "no uploaded training file: run prepare_data() before start_training()"
+            )
         if reuse_existing:
             existing = self.find_job(run_id)
             if existing is not None:
                 return existing
-        epochs = resolve_epochs(self.n_epochs, prepared.n_examples, self.facts.limits.default_epochs)
+        epochs = resolve_epochs(
+            self.n_epochs, prepared.n_examples, self.facts.limits.default_epochs
+        )
         self._check_vendor_estimate(prepared, epochs)
-        limits = self.calls.call("reading the model's limits",
-                                 lambda: self.client.fine_tuning.model_limits(model_name=self.model))
+        limits = self.calls.call(
+            "reading the model's limits",
+            lambda: self.client.fine_tuning.model_limits(model_name=self.model),
+        )
         request = self.job_request(prepared, run_id, epochs)
 
         def create() -> Any:
             try:
                 return self.client.fine_tuning.create(**request, model_limits=limits)
-            except ValueError as exc:  # the SDK's own checks against the model's limits; no job was made
-                raise HyperparameterError(f"Together would refuse this job for {self.model}: {exc}. "
-                                          f"Fix the config and resume (the upload is reused)") from None
+            # the SDK's own checks against the model's limits; no job was made
+            except ValueError as exc:
+                raise HyperparameterError(
+                    f"Together would refuse this job for {self.model}: {exc}. "
+                    f"Fix the config and resume (the upload is reused)"
+                ) from None
 
-        job = self.calls.create_once("creating the fine-tuning job", create, lambda: self.find_job(run_id))
+        job = self.calls.create_once(
+            "creating the fine-tuning job", create, lambda: self.find_job(run_id)
+        )
         return job if isinstance(job, str) else job.id
 
     def job_request(self, prepared: PreparedData, run_id: str, epochs: int) -> dict[str, Any]:
@@ -161,50 +204,77 @@ class TogetherTrainer(HostedTrainer):
 
     def _check_vendor_estimate(self, prepared: PreparedData, epochs: int) -> None:
         """Together's exact estimate against the budget and the account's credit, before the job."""
-        method = {"method": "dpo"} if self.method == "dpo" else {"method": "sft", "train_on_inputs": "auto"}
-        params: dict[str, Any] = dict(training_file=prepared.train_file_id, model=self.model, n_epochs=epochs,
-                                      n_evals=1 if prepared.validation_file_id else 0, training_method=method)
+        method = (
+            {"method": "dpo"}
+            if self.method == "dpo"
+            else {"method": "sft", "train_on_inputs": "auto"}
+        )
+        params: dict[str, Any] = dict(
+            training_file=prepared.train_file_id,
+            model=self.model,
+            n_epochs=epochs,
+            n_evals=1 if prepared.validation_file_id else 0,
+            training_method=method,
+        )
         if prepared.validation_file_id:
             params["validation_file"] = prepared.validation_file_id
         answer = self.calls.call("asking Together for its price estimate",
                                  lambda: self.client.fine_tuning.estimate_price(**params))
         if not getattr(answer, "estimation_available", False):
-            return  # e.g. the file is still being validated: our estimate (before the upload) stands
+            # e.g. the file is still being validated: our estimate (before the upload) stands
+            return
         if prepared.estimate is not None and answer.estimated_total_price is not None:
-            vendor = replace(prepared.estimate, estimated_usd=float(answer.estimated_total_price),
-                             price_source="Together's own estimate (POST /fine-tunes/estimate-price)")
+            vendor = replace(
+                prepared.estimate,
+                estimated_usd=float(answer.estimated_total_price),
+                price_source="Together's own estimate (POST /fine-tunes/estimate-price)",
+            )
             hold_to_budget(vendor, self.max_budget_usd)
         if answer.allowed_to_proceed is False:
             raise QuotaExhaustedError(
-                f"Together estimates ${answer.estimated_total_price or 0:.4f} for this job and says it exceeds the "
-                f"account's credit limit (${answer.user_limit or 0:.2f}); add credit, then resume. No job was created")
+                f"Together estimates ${answer.estimated_total_price or 0:.4f} "
+                "for this job and says it exceeds the account's credit limit "
+                f"(${answer.user_limit or 0:.2f}); add credit, then resume. No job was created"
+            )
 
     def find_job(self, run_id: str) -> str | None:
         """The newest usable job whose suffix carries ``run_id``'s tag (resume, VT-9)."""
         tag = f"-{run_tag(run_id)}" if self.suffix else run_tag(run_id)
-        jobs = self.calls.call("listing fine-tuning jobs", lambda: self.client.fine_tuning.list().data)
+        jobs = self.calls.call(
+            "listing fine-tuning jobs", lambda: self.client.fine_tuning.list().data
+        )
         usable = [j for j in jobs if (j.suffix or "").endswith(tag) and j.status not in _UNUSABLE]
         return max(usable, key=lambda j: j.created_at).id if usable else None
 
     def get_status(self, job_id: str) -> TrainingStatus:
-        job = self.calls.call("reading the job status", lambda: self.client.fine_tuning.retrieve(job_id))
+        job = self.calls.call(
+            "reading the job status", lambda: self.client.fine_tuning.retrieve(job_id)
+        )
         return _STATUS.get(str(job.status), TrainingStatus.RUNNING)
 
     def get_result(self, job_id: str) -> TrainingResult:
-        job = self.calls.call("reading the job result", lambda: self.client.fine_tuning.retrieve(job_id))
+        job = self.calls.call(
+            "reading the job result", lambda: self.client.fine_tuning.retrieve(job_id)
+        )
         checkpoints = self.calls.call("reading the job's checkpoints",
                                       lambda: self.client.fine_tuning.list_checkpoints(job_id).data)
-        events = self.calls.call("reading job events", lambda: self.client.fine_tuning.list_events(job_id).data)
+        events = self.calls.call(
+            "reading job events", lambda: self.client.fine_tuning.list_events(job_id).data
+        )
         metrics: dict[str, float] = {}
         for event in self._metric_events(job_id):
             metrics.update(event.metrics)
         status = _STATUS.get(str(job.status), TrainingStatus.RUNNING)
         errors = [e.message for e in events if e.type == "job_error"]
         return TrainingResult(
-            job_id=job.id, status=status,
+            job_id=job.id,
+            status=status,
             model_name=job.x_model_output_name if status is TrainingStatus.SUCCEEDED else None,
-            trained_tokens=job.token_count, metrics=metrics,
-            checkpoints=[c.object_name or c.path for c in sorted(checkpoints, key=lambda c: c.step)],
+            trained_tokens=job.token_count,
+            metrics=metrics,
+            checkpoints=[
+                c.object_name or c.path for c in sorted(checkpoints, key=lambda c: c.step)
+            ],
             error=errors[-1] if errors and status is TrainingStatus.FAILED else None,
         )
 
@@ -215,28 +285,51 @@ class TogetherTrainer(HostedTrainer):
 
     def events(self, job_id: str, after: str | None = None) -> Iterator[TrainingEvent]:
         """Log events and metrics in time order, newer than the event id ``after``."""
-        raw = self.calls.call("reading job events", lambda: self.client.fine_tuning.list_events(job_id).data)
+        raw = self.calls.call(
+            "reading job events", lambda: self.client.fine_tuning.list_events(job_id).data
+        )
         total = next((e.total_steps for e in reversed(raw) if e.total_steps), None)
-        logs = [TrainingEvent(kind="log", message=e.message, created_at=_epoch(e.created_at), id=f"event-{i}",
-                              step=e.step, total_steps=e.total_steps or total)
-                for i, e in enumerate(raw)]
-        merged = sorted([*logs, *self._metric_events(job_id, total)], key=lambda e: e.created_at or 0.0)
+        logs = [
+            TrainingEvent(
+                kind="log",
+                message=e.message,
+                created_at=_epoch(e.created_at),
+                id=f"event-{i}",
+                step=e.step,
+                total_steps=e.total_steps or total,
+            )
+            for i, e in enumerate(raw)
+        ]
+        merged = sorted(
+            [*logs, *self._metric_events(job_id, total)], key=lambda e: e.created_at or 0.0
+        )
         ids = [e.id for e in merged]
         start = ids.index(after) + 1 if after in ids else 0
         yield from merged[start:]
 
     def _metric_events(self, job_id: str, total: int | None = None) -> list[TrainingEvent]:
-        answer = self.calls.call("reading job metrics", lambda: self.client.fine_tuning.list_metrics(job_id))
+        answer = self.calls.call(
+            "reading job metrics", lambda: self.client.fine_tuning.list_metrics(job_id)
+        )
         events = []
         for i, record in enumerate(answer.metrics or []):
-            metrics = {name: float(record[key]) for key, name in _METRIC_NAMES.items() if key in record}
+            metrics = {
+                name: float(record[key]) for key, name in _METRIC_NAMES.items() if key in record
+            }
             if not metrics:
                 continue
             step = record.get("train/global_step", record.get("eval/global_step"))
-            events.append(TrainingEvent(
-                kind="metric", message=", ".join(f"{k}={v:.4f}" for k, v in metrics.items()),
-                step=int(step) if step is not None else None, metrics=metrics,
-                created_at=float(record.get("timestamp", 0)) / 1e9, id=f"metric-{i}", total_steps=total))
+            events.append(
+                TrainingEvent(
+                    kind="metric",
+                    message=", ".join(f"{k}={v:.4f}" for k, v in metrics.items()),
+                    step=int(step) if step is not None else None,
+                    metrics=metrics,
+                    created_at=float(record.get("timestamp", 0)) / 1e9,
+                    id=f"metric-{i}",
+                    total_steps=total,
+                )
+            )
         return events
 
 

@@ -1,4 +1,5 @@
-"""The name of the environment variable that carries a start's access token from `vectortrainer web` to the app.
+"""The name of the environment variable that carries a start's access token from `vectortrainer web`
+to the app.
 
 Kept apart from ``app.py`` so the command reads it without importing streamlit.
 """

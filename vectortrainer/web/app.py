@@ -5,8 +5,8 @@ Runs come from :mod:`vectortrainer.runs.views`, the vector map from
 what is in service from :mod:`vectortrainer.serving`.
 
 ``vectortrainer web`` starts it as
-``streamlit run app.py -- --output-dir DIR --store PATH --hooks-dir DIR --models-dir DIR [--config FILE]``.
-Pages: run status (live while the run goes), vector distribution, learning curve,
+``streamlit run app.py -- --output-dir DIR --store PATH --hooks-dir DIR --models-dir DIR [--config
+FILE]``. Pages: run status (live while the run goes), vector distribution, learning curve,
 hook versions (diff and rollback with a confirmation), in service (the promoted
 model and the active hook per function, the gates' last decisions, the loop's
 next trigger, and a model rollback with a confirmation).
@@ -26,8 +26,8 @@ import dataclasses
 import hmac
 import os
 import sys
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import altair as alt
@@ -56,7 +56,9 @@ HOW_TO_START = (
     "This page finds the run as soon as its directory appears under `runs/`."
 )
 
-READ_ONLY = ("Read-only: open the address `vectortrainer web` printed (it ends in `?token=…`) to {action}.")
+READ_ONLY = (
+    "Read-only: open the address `vectortrainer web` printed (it ends in `?token=…`) to {action}."
+)
 PAGES = ("Run status", "Vector distribution", "Learning curve", "Hook versions", "In service")
 REFRESH_S = 2.0
 STATE_ICONS = {"pending": "·", "running": "▶", "complete": "✔", "skipped": "↷", "failed": "✖"}
@@ -80,14 +82,19 @@ def load_settings(argv: list[str]) -> Config:
 
 
 def write_access() -> bool:
-    """True when this session's address carries the token of this start (the only proof a person opened it).
+    """True when this session's address carries the token of this start (the only proof a person
+    opened it).
 
     Read from the session's own query string at every run (never from widget state, which a
     client can send); with no token configured, nothing is writable.
     """
     expected = os.environ.get(ACCESS_TOKEN_ENV, "")
     given = st.query_params.get("token", "")
-    return bool(expected) and isinstance(given, str) and hmac.compare_digest(given.encode(), expected.encode())
+    return (
+        bool(expected)
+        and isinstance(given, str)
+        and hmac.compare_digest(given.encode(), expected.encode())
+    )
 
 
 def main() -> None:
@@ -109,8 +116,10 @@ def main() -> None:
     if runs:
         labels = {info.run_id: run_views.run_label(info) for info in runs}
         run_id = st.sidebar.selectbox("Run", list(labels), format_func=labels.get, key="run")
-    st.sidebar.caption(f"runs: `{output_dir}`  \nstore: `{config.store.path}`  \nhooks: `{config.hooks.dir}`  \n"
-                       f"models: `{config.models.dir}`")
+    st.sidebar.caption(
+        f"runs: `{output_dir}`  \nstore: `{config.store.path}`  \nhooks: `{config.hooks.dir}`  \n"
+        f"models: `{config.models.dir}`"
+    )
     if not write_access():
         st.sidebar.caption("read-only (no access token in the address)")
     view = run_views.open_run_view(output_dir, run_id) if run_id else None
@@ -129,7 +138,8 @@ def main() -> None:
 # ------------------------------------------------------------------------------ run status
 def no_run(output_dir: Path) -> None:
     st.info(HOW_TO_START.format(output_dir=f"`{output_dir}`"))
-    st.button("Look again", key="look_again")  # a click reruns the script, which lists the runs anew
+    # a click reruns the script, which lists the runs anew
+    st.button("Look again", key="look_again")
 
 
 def event_feed(view: run_views.RunView) -> run_views.EventFeed:
@@ -143,7 +153,9 @@ def event_feed(view: run_views.RunView) -> run_views.EventFeed:
     return feed
 
 
-def live_page(title: str, view: run_views.RunView | None, output_dir: Path, panel: Callable[[], None]) -> None:
+def live_page(
+    title: str, view: run_views.RunView | None, output_dir: Path, panel: Callable[[], None]
+) -> None:
     """A page about one run: ``panel`` redrawn every few seconds while "Follow live" is on."""
     st.header(title)
     if view is None:
@@ -166,7 +178,9 @@ def run_status_page(view: run_views.RunView | None, output_dir: Path) -> None:
                     + (f" · started {rows[0]['started']}" if rows and rows[0]["started"] else ""))
         cols = st.columns(3)
         cols[0].metric("status", current.status)
-        cols[1].metric("stages done", f"{sum(r['state'] in ('complete', 'skipped') for r in rows)}/{len(rows)}")
+        cols[1].metric(
+            "stages done", f"{sum(r['state'] in ('complete', 'skipped') for r in rows)}/{len(rows)}"
+        )
         cols[2].metric("events", len(feed.events))
         if state is not None and state.error:
             st.warning(state.error)
@@ -190,8 +204,13 @@ def run_status_page(view: run_views.RunView | None, output_dir: Path) -> None:
 
 # ------------------------------------------------------------------------------ vectors
 @st.cache_data(show_spinner="Reading the function's logs and projecting them…", max_entries=8)
-def cached_vector_map(store: str, function: str, signature: str, settings: vectors.SelectionSettings,
-                      recorded_picks: list[dict[str, Any]] | None) -> vectors.VectorMap:
+def cached_vector_map(
+    store: str,
+    function: str,
+    signature: str,
+    settings: vectors.SelectionSettings,
+    recorded_picks: list[dict[str, Any]] | None,
+) -> vectors.VectorMap:
     logs = LogSource.open(store).read_function(function)
     return vectors.build_vector_map(logs, settings, recorded_picks=recorded_picks)
 
@@ -200,7 +219,10 @@ def vector_page(view: run_views.RunView | None, config: Config) -> None:
     st.header("Vector distribution")
     function = (view.function if view else None) or config.selection.function
     if not function:
-        st.info("No function chosen: pick a run (it names its function) or set `selection.function` in the config.")
+        st.info(
+            "No function chosen: pick a run (it names its "
+            "function) or set `selection.function` in the config."
+        )
         return
     settings = run_views.selection_settings(view, config.selection)
     asked = settings.epsilon if isinstance(settings.epsilon, str) else f"{settings.epsilon:g}"
@@ -224,7 +246,9 @@ def vector_page(view: run_views.RunView | None, config: Config) -> None:
     if vector_map.coverage is not None:
         st.caption("  \n".join(vector_map.coverage.lines()))
     if not vector_map.points:
-        st.info(f"`{function}` has no logs with a vector and captured inputs ({vector_map.skipped}).")
+        st.info(
+            f"`{function}` has no logs with a vector and captured inputs ({vector_map.skipped})."
+        )
         return
     cols = st.columns(5)
     cols[0].metric("logs shown", f"{vector_map.shown:,} / {vector_map.total:,}")
@@ -249,41 +273,74 @@ def vector_page(view: run_views.RunView | None, config: Config) -> None:
         st.subheader("Distance to the nearest log")
         st.altair_chart(histogram_chart(vector_map.distance_bins, vector_map.epsilon,
                                         "cosine distance", "ε"), width="stretch")
-        st.caption("Logs right of ε are isolated: candidates for new patterns, never cluster centres.")
+        st.caption(
+            "Logs right of ε are isolated: candidates for new patterns, never cluster centres."
+        )
     picks = [p for p in vector_map.points if p["golden"]]
     if picks:
         st.subheader("Golden picks")
         frame = pd.DataFrame(picks)[["strategy", "rank", "status", "density", "input", "output"]]
-        st.dataframe(frame.sort_values(["strategy", "rank"], ascending=[False, True]), hide_index=True,
-                     width="stretch")
+        st.dataframe(
+            frame.sort_values(["strategy", "rank"], ascending=[False, True]),
+            hide_index=True,
+            width="stretch",
+        )
 
 
 # Fixed colours so a status or strategy keeps its colour whatever the data holds.
 COLOURS = {
-    "status": {"SUCCESS": "#2ca02c", "ANOMALY": "#ff7f0e", "ERROR": "#d62728", "FAILURE": "#9467bd"},
+    "status": {
+        "SUCCESS": "#2ca02c",
+        "ANOMALY": "#ff7f0e",
+        "ERROR": "#d62728",
+        "FAILURE": "#9467bd",
+    },
     "strategy": {"steady": "#1f77b4", "anomaly": "#ff7f0e", vectors.NOT_PICKED: "#c7c7c7"},
 }
 
 
 def map_chart(frame: pd.DataFrame, colour: str) -> alt.LayerChart:
-    tooltip = ["status", "strategy", "rank", alt.Tooltip("density", format=".3f"), "input", "output"]
+    tooltip = [
+        "status",
+        "strategy",
+        "rank",
+        alt.Tooltip("density", format=".3f"),
+        "input",
+        "output",
+    ]
     known = COLOURS[colour]
     domain = list(known) + sorted(set(frame[colour]) - set(known))
     scale = alt.Scale(domain=domain, range=[known.get(value, "#8c564b") for value in domain])
-    base = alt.Chart(frame).encode(x=alt.X("x", title="PC 1"), y=alt.Y("y", title="PC 2"), tooltip=tooltip)
-    points = base.mark_circle(size=28, opacity=0.6).encode(color=alt.Color(colour, title=colour, scale=scale))
-    golden = base.transform_filter(alt.datum.golden).mark_point(size=170, filled=False, strokeWidth=2,
-                                                                color="black").encode(
-        shape=alt.Shape("strategy", title="golden pick"))
+    base = alt.Chart(frame).encode(
+        x=alt.X("x", title="PC 1"), y=alt.Y("y", title="PC 2"), tooltip=tooltip
+    )
+    points = base.mark_circle(size=28, opacity=0.6).encode(
+        color=alt.Color(colour, title=colour, scale=scale)
+    )
+    golden = (
+        base.transform_filter(alt.datum.golden)
+        .mark_point(size=170, filled=False, strokeWidth=2, color="black")
+        .encode(shape=alt.Shape("strategy", title="golden pick"))
+    )
     return alt.layer(points, golden).resolve_legend(color="independent", shape="independent") \
         .properties(height=520).interactive()
 
 
-def histogram_chart(bins: list[dict[str, Any]], threshold: float, title: str, label: str) -> alt.LayerChart:
+def histogram_chart(
+    bins: list[dict[str, Any]], threshold: float, title: str, label: str
+) -> alt.LayerChart:
     frame = pd.DataFrame(bins or [{"start": 0.0, "end": 0.0, "count": 0, "group": "all"}])
-    bars = alt.Chart(frame).mark_bar(opacity=0.8).encode(
-        x=alt.X("start:Q", bin="binned", title=title), x2="end:Q", y=alt.Y("count:Q", title="logs", stack="zero"),
-        color=alt.Color("group", title=None), tooltip=["start", "end", "count", "group"])
+    bars = (
+        alt.Chart(frame)
+        .mark_bar(opacity=0.8)
+        .encode(
+            x=alt.X("start:Q", bin="binned", title=title),
+            x2="end:Q",
+            y=alt.Y("count:Q", title="logs", stack="zero"),
+            color=alt.Color("group", title=None),
+            tooltip=["start", "end", "count", "group"],
+        )
+    )
     rule_frame = pd.DataFrame([{"threshold": threshold, "label": label}])
     rule = alt.Chart(rule_frame).mark_rule(color="red", strokeDash=[4, 3]).encode(x="threshold")
     text = alt.Chart(rule_frame).mark_text(align="left", dx=4, dy=-6, color="red").encode(
@@ -297,17 +354,29 @@ def learning_curve_page(view: run_views.RunView | None, output_dir: Path) -> Non
         feed = event_feed(view)
         points = run_views.learning_curve(feed.events)
         if not points:
-            st.info("No training metrics yet: the loss appears here step by step once the training job reports it.")
+            st.info(
+                "No training metrics yet: the loss appears here "
+                "step by step once the training job reports it."
+            )
         else:
             frame = pd.DataFrame(points)
-            chart = alt.Chart(frame).mark_line(point=True).encode(
-                x=alt.X("step", title="step", axis=alt.Axis(tickMinStep=1, format="d")),
-                y=alt.Y("value", title="loss"),
-                color=alt.Color("metric", title=None), tooltip=["metric", "step", alt.Tooltip("value", format=".4f")])
+            chart = (
+                alt.Chart(frame)
+                .mark_line(point=True)
+                .encode(
+                    x=alt.X("step", title="step", axis=alt.Axis(tickMinStep=1, format="d")),
+                    y=alt.Y("value", title="loss"),
+                    color=alt.Color("metric", title=None),
+                    tooltip=["metric", "step", alt.Tooltip("value", format=".4f")],
+                )
+            )
             st.altair_chart(chart.properties(height=420).interactive(), width="stretch")
         current = run_views.open_run_view(output_dir, view.run_id)
-        figures = [f for f in (current.summary.rows() if current.summary else [])
-                   if f[0] in ("final loss", "held-out edit similarity", "training", "fine-tuned model")]
+        figures = [
+            f
+            for f in (current.summary.rows() if current.summary else [])
+            if f[0] in ("final loss", "held-out edit similarity", "training", "fine-tuned model")
+        ]
         if figures:
             st.table(pd.DataFrame(figures, columns=["", "value"]).set_index(""))
 
@@ -317,10 +386,16 @@ def learning_curve_page(view: run_views.RunView | None, output_dir: Path) -> Non
 # ------------------------------------------------------------------------------ hooks
 def _rollback(hooks_dir: Path, version_id: str) -> None:
     if not write_access():
-        st.session_state["hook_message"] = ("error", "Rollback refused: " + READ_ONLY.format(action="roll back"))
+        st.session_state["hook_message"] = (
+            "error",
+            "Rollback refused: " + READ_ONLY.format(action="roll back"),
+        )
         return
     if st.session_state.get("rollback_confirm") is not True:
-        st.session_state["hook_message"] = ("error", "Rollback refused: tick the confirmation first.")
+        st.session_state["hook_message"] = (
+            "error",
+            "Rollback refused: tick the confirmation first.",
+        )
         return
     try:
         restored = HookVersionManager(hooks_dir).rollback(version_id)
@@ -333,9 +408,15 @@ def _rollback(hooks_dir: Path, version_id: str) -> None:
 
 def version_row(row: Any) -> dict[str, Any]:
     """A hook version as a table row (checksum state spelled out)."""
-    return {"version": row.version_id, "active": row.active, "timestamp": row.timestamp, "rules": row.rules,
-            "checksum": "ok" if row.checksum_ok else f"FAILED: {row.problem}", "sha256": row.sha256[:12],
-            "note": row.note}
+    return {
+        "version": row.version_id,
+        "active": row.active,
+        "timestamp": row.timestamp,
+        "rules": row.rules,
+        "checksum": "ok" if row.checksum_ok else f"FAILED: {row.problem}",
+        "sha256": row.sha256[:12],
+        "note": row.note,
+    }
 
 
 def hooks_page(hooks_dir: Path) -> None:
@@ -350,7 +431,9 @@ def hooks_page(hooks_dir: Path) -> None:
     for warning in view.warnings:
         st.warning(warning)
     st.caption(f"`{view.hooks_dir}` · active: **{view.active or 'none'}**")
-    st.dataframe(pd.DataFrame([version_row(row) for row in view.rows]), hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame([version_row(row) for row in view.rows]), hide_index=True, width="stretch"
+    )
     ids = [row.version_id for row in view.rows]
     if len(ids) >= 2:
         st.subheader("Diff")
@@ -371,7 +454,9 @@ def hooks_page(hooks_dir: Path) -> None:
         st.info(READ_ONLY.format(action="roll back"))
         return
     target = st.selectbox("make active", others, index=len(others) - 1, key="rollback_target")
-    confirm = st.checkbox(f"Replace the active hook ({view.active or 'none'}) with {target}", key="rollback_confirm")
+    confirm = st.checkbox(
+        f"Replace the active hook ({view.active or 'none'}) with {target}", key="rollback_confirm"
+    )
     st.button("Roll back", type="primary", disabled=not confirm, key="rollback_button",
               on_click=_rollback, args=(hooks_dir, target))
 
@@ -380,15 +465,20 @@ def hooks_page(hooks_dir: Path) -> None:
 # ------------------------------------------------------------------------------ in service
 def _promote(config: Config, function: str, version_id: str) -> None:
     if not write_access():
-        st.session_state["model_message"] = ("error", "Not changed: " + READ_ONLY.format(action="change the model"))
+        st.session_state["model_message"] = (
+            "error",
+            "Not changed: " + READ_ONLY.format(action="change the model"),
+        )
         return
     if st.session_state.get("model_confirm") is not True:
         st.session_state["model_message"] = ("error", "Not changed: tick the confirmation first.")
         return
     try:
         entry = rollback_model(config, function, version_id)
-        st.session_state["model_message"] = ("success", f"{entry.version_id} ({entry.model}) is now in service "
-                                                        f"for {function}.")
+        st.session_state["model_message"] = (
+            "success",
+            f"{entry.version_id} ({entry.model}) is now in service for {function}.",
+        )
     except VectorTrainerError as exc:
         st.session_state["model_message"] = ("error", f"Not changed: {describe(exc)}")
     st.session_state["model_confirm"] = False
@@ -402,8 +492,11 @@ def service_page(config: Config, run_function: str | None) -> None:
     functions = sorted({*registered_functions(config.models.dir),
                         *(f for f in (config.selection.function, run_function) if f)})
     if not functions:
-        st.info(f"No trained model in `{config.models.dir}` yet and no function chosen: a run that trains a model "
-                "keeps it there (`vectortrainer --batch --function NAME`), and `vectortrainer loop` keeps training.")
+        st.info(
+            f"No trained model in `{config.models.dir}` yet and no function "
+            "chosen: a run that trains a model keeps it there (`vectortrainer "
+            "--batch --function NAME`), and `vectortrainer loop` keeps training."
+        )
         return
     function = st.selectbox("Function", functions, key="service_function")
     view = service_view(config, function)
@@ -414,10 +507,25 @@ def service_page(config: Config, run_function: str | None) -> None:
         st.caption("No trained model for this function yet.")
         return
     st.subheader("Models")
-    st.dataframe(pd.DataFrame([{"model": m.version_id, "promoted": m.promoted, "provider": m.provider,
-                                "model id / adapter": m.model, "run": m.run_id, "score": m.score, "gate": m.gate,
-                                "reason": m.reason} for m in reversed(view.models)]), hide_index=True,
-                 width="stretch")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "model": m.version_id,
+                    "promoted": m.promoted,
+                    "provider": m.provider,
+                    "model id / adapter": m.model,
+                    "run": m.run_id,
+                    "score": m.score,
+                    "gate": m.gate,
+                    "reason": m.reason,
+                }
+                for m in reversed(view.models)
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
     st.subheader("Change the model in service")
     others = [m.version_id for m in view.models if not m.promoted]
     if not others:
@@ -428,7 +536,9 @@ def service_page(config: Config, run_function: str | None) -> None:
         return
     target = st.selectbox("promote", others, index=len(others) - 1, key="model_target")
     current = view.promoted.version_id if view.promoted else "the default model"
-    confirm = st.checkbox(f"Replace {current} with {target} in running processes", key="model_confirm")
+    confirm = st.checkbox(
+        f"Replace {current} with {target} in running processes", key="model_confirm"
+    )
     st.button("Promote", type="primary", disabled=not confirm, key="model_button",
               on_click=_promote, args=(config, function, target))
 

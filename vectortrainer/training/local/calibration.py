@@ -44,7 +44,8 @@ def calibrate_throughput(
     steps: int = 3,
     learning_rate: float = 1e-4,
 ) -> Calibration:
-    """Median throughput of ``steps`` LoRA optimiser steps (after one warm-up step) on batches of ``texts``.
+    """Median throughput of ``steps`` LoRA optimiser steps (after one warm-up step) on batches of
+    ``texts``.
 
     The model is loaded afresh and thrown away, so calibration never touches the
     weights that are then trained.
@@ -57,7 +58,9 @@ def calibrate_throughput(
     base = load_causal_lm(model_path, device)
     model = get_peft_model(base, lora_config(base.config.model_type, lora))
     model.train()
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=learning_rate)
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=learning_rate
+    )
     batch_size = max(1, min(batch_size, len(texts)))
 
     def run_step(index: int) -> int:

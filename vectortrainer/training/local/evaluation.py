@@ -22,7 +22,12 @@ from vectortrainer.errors import DataFormatError
 from vectortrainer.feedback.preference import parse_preference_record
 from vectortrainer.files import iter_jsonl_records
 from vectortrainer.golden.chatml import content_text
-from vectortrainer.training.local.model import check_model_dir, load_causal_lm, load_tokenizer, pick_device
+from vectortrainer.training.local.model import (
+    check_model_dir,
+    load_causal_lm,
+    load_tokenizer,
+    pick_device,
+)
 
 DEFAULT_MAX_NEW_TOKENS = 64
 DEFAULT_LIMIT = 32
@@ -48,7 +53,8 @@ class EvaluatedExample:
 
 @dataclass
 class EvaluationReport:
-    """Mean normalised edit similarity of the trained model (and of its base) on held-out examples."""
+    """Mean normalised edit similarity of the trained model (and of its base) on held-out
+    examples."""
 
     n_examples: int
     mean_similarity: float
@@ -75,8 +81,12 @@ def edit_similarity(generated: str, expected: str) -> float:
 
 
 def read_held_out(path: Path) -> list[HeldOutExample]:
-    """Held-out examples from ChatML JSONL (final assistant reply = golden) or DPO JSONL (preferred reply)."""
-    return [held_out_from_record(record, where) for record, where in iter_jsonl_records(path, what="held-out file")]
+    """Held-out examples from ChatML JSONL (final assistant reply = golden) or DPO JSONL (preferred
+    reply)."""
+    return [
+        held_out_from_record(record, where)
+        for record, where in iter_jsonl_records(path, what="held-out file")
+    ]
 
 
 def held_out_from_record(record: Any, where: str) -> HeldOutExample:
@@ -84,12 +94,17 @@ def held_out_from_record(record: Any, where: str) -> HeldOutExample:
     if isinstance(record, dict) and "messages" in record:
         messages = record["messages"]
         if not isinstance(messages, list) or len(messages) < 2:
-            raise DataFormatError(f"{where}: messages must hold the input and a final assistant reply")
+            raise DataFormatError(
+                f"{where}: messages must hold the input and a final assistant reply"
+            )
         last = messages[-1]
         expected = content_text(last.get("content")) if isinstance(last, dict) else None
         if not isinstance(last, dict) or last.get("role") != "assistant" or expected is None:
             raise DataFormatError(f"{where}: the last message must be the assistant's golden reply")
-        prefix = [{"role": str(m["role"]), "content": content_text(m.get("content")) or ""} for m in messages[:-1]]
+        prefix = [
+            {"role": str(m["role"]), "content": content_text(m.get("content")) or ""}
+            for m in messages[:-1]
+        ]
         return HeldOutExample(messages=prefix, expected=expected)
     example = parse_preference_record(record, where)
     return HeldOutExample(messages=example.messages, expected=example.chosen)
@@ -104,17 +119,23 @@ def evaluate_model(
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
     compare_base: bool = True,
 ) -> EvaluationReport:
-    """Replay ``examples`` through a loaded model; with a peft model and ``compare_base``, also without the adapter."""
+    """Replay ``examples`` through a loaded model; with a peft model and ``compare_base``, also
+    without the adapter."""
     if not examples:
         raise DataFormatError("evaluation needs at least one held-out example")
     was_training = model.training
     model.eval()
     try:
-        generated = [generate_reply(model, tokenizer, ex.messages, device, max_new_tokens) for ex in examples]
+        generated = [
+            generate_reply(model, tokenizer, ex.messages, device, max_new_tokens) for ex in examples
+        ]
         base_generated: list[str] | None = None
         if compare_base and hasattr(model, "disable_adapter"):
             with model.disable_adapter():
-                base_generated = [generate_reply(model, tokenizer, ex.messages, device, max_new_tokens) for ex in examples]
+                base_generated = [
+                    generate_reply(model, tokenizer, ex.messages, device, max_new_tokens)
+                    for ex in examples
+                ]
     finally:
         model.train(was_training)
     scored = []
@@ -127,7 +148,9 @@ def evaluate_model(
                 generated=generated[index],
                 similarity=edit_similarity(generated[index], example.expected),
                 base_generated=base_text,
-                base_similarity=None if base_text is None else edit_similarity(base_text, example.expected),
+                base_similarity=None
+                if base_text is None
+                else edit_similarity(base_text, example.expected),
             )
         )
     base_scores = [s.base_similarity for s in scored if s.base_similarity is not None]
@@ -141,7 +164,8 @@ def evaluate_model(
 
 
 def load_for_replies(model_path: Path, served: Path | None = None) -> tuple[Any, Any, str]:
-    """(model, tokenizer, device) to answer prompts: the base model, a LoRA adapter on it, or a merged model.
+    """(model, tokenizer, device) to answer prompts: the base model, a LoRA adapter on it, or a
+    merged model.
 
     ``served`` is what the registry names: an adapter directory (``adapter_config.json``),
     a merged model directory (``config.json``), or None / the base model itself.
@@ -153,9 +177,12 @@ def load_for_replies(model_path: Path, served: Path | None = None) -> tuple[Any,
         if not (served / "adapter_config.json").is_file():
             merged = check_model_dir(served)
             return load_causal_lm(merged, device).eval(), load_tokenizer(merged), device.kind
-        from peft import PeftModel  # torch and its stack take seconds and GBs: only a local run needs them
+        # torch and its stack take seconds and GBs: only a local run needs them
+        from peft import PeftModel
 
-        model = PeftModel.from_pretrained(load_causal_lm(model_dir, device), str(served), local_files_only=True)
+        model = PeftModel.from_pretrained(
+            load_causal_lm(model_dir, device), str(served), local_files_only=True
+        )
         return model.eval(), load_tokenizer(model_dir), device.kind
     return load_causal_lm(model_dir, device).eval(), load_tokenizer(model_dir), device.kind
 
@@ -169,7 +196,8 @@ def evaluate_local_model(
     limit: int | None = DEFAULT_LIMIT,
     compare_base: bool = True,
 ) -> EvaluationReport:
-    """Load the base model (plus the LoRA adapter in ``adapter_dir``) and evaluate it on ``held_out``."""
+    """Load the base model (plus the LoRA adapter in ``adapter_dir``) and evaluate it on
+    ``held_out``."""
     model_dir = check_model_dir(model_path)
     examples = read_held_out(held_out) if isinstance(held_out, (str, Path)) else list(held_out)
     if limit is not None:
@@ -178,7 +206,8 @@ def evaluate_local_model(
     tokenizer = load_tokenizer(model_dir)
     model = load_causal_lm(model_dir, device)
     if adapter_dir is not None:
-        from peft import PeftModel  # torch and its stack take seconds and GBs: only a local run needs them
+        # torch and its stack take seconds and GBs: only a local run needs them
+        from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, str(adapter_dir), local_files_only=True)
     return evaluate_model(
@@ -191,7 +220,9 @@ def evaluate_local_model(
     )
 
 
-def generate_reply(model: Any, tokenizer: Any, messages: list[dict[str, str]], device: str, max_new_tokens: int) -> str:
+def generate_reply(
+    model: Any, tokenizer: Any, messages: list[dict[str, str]], device: str, max_new_tokens: int
+) -> str:
     """The model's greedy reply to ``messages``, rendered with its own chat template."""
     return generate_counted(model, tokenizer, messages, device, max_new_tokens)[0]
 
@@ -213,7 +244,11 @@ def generate_counted(model: Any, tokenizer: Any, messages: list[dict[str, str]],
         )
     prompt_length = int(encoded["input_ids"].shape[1])
     new_tokens = output[0, prompt_length:]
-    return tokenizer.decode(new_tokens, skip_special_tokens=True).strip(), prompt_length, int(new_tokens.shape[0])
+    return (
+        tokenizer.decode(new_tokens, skip_special_tokens=True).strip(),
+        prompt_length,
+        int(new_tokens.shape[0]),
+    )
 
 
 def _last_user_message(messages: list[dict[str, str]]) -> str:

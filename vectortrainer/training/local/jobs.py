@@ -29,7 +29,8 @@ EVENTS_FILE = "events.jsonl"
 
 @dataclass
 class LocalJob:
-    """A job started in this process: its state, thread, cancel flag and events (kept on disk as they come)."""
+    """A job started in this process: its state, thread, cancel flag and events (kept on disk as
+    they come)."""
 
     job_id: str
     run_id: str
@@ -80,8 +81,11 @@ def read_job_state(directory: Path) -> dict[str, Any]:
     """A job's ``job.json``; a job whose process ended before it finished reads as failed."""
     state = read_json_file(directory / JOB_FILE)
     if not TrainingStatus(state["status"]).is_terminal:
-        state = {**state, "status": TrainingStatus.FAILED.value,
-                 "error": "the process running this job ended before it finished; start the run again"}
+        state = {
+            **state,
+            "status": TrainingStatus.FAILED.value,
+            "error": "the process running this job ended before it finished; start the run again",
+        }
     return state
 
 

@@ -31,8 +31,17 @@ class LoraSettings:
     target_modules: tuple[str, ...] | str | None = None  # None: peft's default for the architecture
 
     def to_dict(self) -> dict[str, Any]:
-        targets = list(self.target_modules) if isinstance(self.target_modules, tuple) else self.target_modules
-        return {"r": self.r, "lora_alpha": self.lora_alpha, "lora_dropout": self.lora_dropout, "target_modules": targets}
+        targets = (
+            list(self.target_modules)
+            if isinstance(self.target_modules, tuple)
+            else self.target_modules
+        )
+        return {
+            "r": self.r,
+            "lora_alpha": self.lora_alpha,
+            "lora_dropout": self.lora_dropout,
+            "target_modules": targets,
+        }
 
 
 @dataclass(frozen=True)
@@ -70,7 +79,9 @@ def check_model_dir(path: Path | str | None) -> Path:
         )
     directory = Path(path).expanduser()
     if not directory.is_dir():
-        raise ConfigError(f"training.local_model: {directory} is not a directory (nothing is downloaded)")
+        raise ConfigError(
+            f"training.local_model: {directory} is not a directory (nothing is downloaded)"
+        )
     if not (directory / "config.json").is_file():
         raise ConfigError(
             f"training.local_model: {directory} has no config.json; "
@@ -82,12 +93,15 @@ def check_model_dir(path: Path | str | None) -> Path:
 def load_tokenizer(path: Path) -> Any:
     """The tokenizer of the model at ``path``, with a pad token and a chat template checked."""
     forbid_downloads()
-    from transformers import AutoTokenizer  # torch and its stack take seconds and GBs: only a local run needs them
+    # torch and its stack take seconds and GBs: only a local run needs them
+    from transformers import AutoTokenizer
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"training.local_model: cannot load a tokenizer from {path}: {exc}") from None
+        raise ConfigError(
+            f"training.local_model: cannot load a tokenizer from {path}: {exc}"
+        ) from None
     if not getattr(tokenizer, "chat_template", None):
         raise ConfigError(
             f"training.local_model: the tokenizer in {path} has no chat_template; "
@@ -110,18 +124,24 @@ def load_causal_lm(path: Path, device: DeviceInfo) -> Any:
 
     hf_logging.disable_progress_bar()
     # transformers 5 renamed gradient -> activation checkpointing; peft still asks by the old name.
-    warnings.filterwarnings("ignore", message=r".*checkpointing.* is deprecated", category=FutureWarning)
+    warnings.filterwarnings(
+        "ignore", message=r".*checkpointing.* is deprecated", category=FutureWarning
+    )
     dtype = torch.bfloat16 if device.bf16 else torch.float32
     try:
         model = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True, dtype=dtype)
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"training.local_model: cannot load a causal LM from {path}: {exc}") from None
+        raise ConfigError(
+            f"training.local_model: cannot load a causal LM from {path}: {exc}"
+        ) from None
     return model.to(device.kind)
 
 
 def lora_config(model_type: str | None, settings: LoraSettings) -> Any:
-    """A peft ``LoraConfig``: peft's default targets for a known ``model_type``, else all linear layers."""
-    from peft import LoraConfig  # torch and its stack take seconds and GBs: only a local run needs them
+    """A peft ``LoraConfig``: peft's default targets for a known ``model_type``, else all linear
+    layers."""
+    # torch and its stack take seconds and GBs: only a local run needs them
+    from peft import LoraConfig
     from peft.utils.constants import (
         TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as DEFAULT_TARGETS,
     )

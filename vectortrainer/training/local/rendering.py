@@ -48,7 +48,7 @@ def render_record(record: Any, where: str, tokenizer: Any, method: str) -> dict[
     if method == "supervised":
         if isinstance(record, dict) and "messages" not in record:
             raise DataFormatError(
-                f"{where}: expected a ChatML object {{\"messages\": [...]}} for supervised training "
+                f'{where}: expected a ChatML object {{"messages": [...]}} for supervised training '
                 "(preference records need training.method: dpo)"
             )
         example = held_out_from_record(record, where)
@@ -65,7 +65,8 @@ def render_record(record: Any, where: str, tokenizer: Any, method: str) -> dict[
 
 
 def render_file(path: Path, tokenizer: Any, method: str) -> list[dict[str, str]]:
-    """Validate ``path`` and render every example (a rendered file from an earlier attempt passes through)."""
+    """Validate ``path`` and render every example (a rendered file from an earlier attempt passes
+    through)."""
     path = Path(path)
     records = list(iter_jsonl_records(path, what="training file"))
     rows = [render_record(record, where, tokenizer, method) for record, where in records]
@@ -73,20 +74,23 @@ def render_file(path: Path, tokenizer: Any, method: str) -> list[dict[str, str]]
         raise DataFormatError(f"{path}: no training examples in the file")
     first = records[0][0]
     if method == "supervised" and not (isinstance(first, dict) and "completion" in first):
-        # The same chat rules the OpenAI trainer applies (one set of format rules for every trainer).
+        # The same chat rules the OpenAI trainer applies
+        # (one set of format rules for every trainer).
         validate_chat_jsonl(path).raise_if_invalid()
     return rows
 
 
 def training_texts(rows: list[dict[str, str]], method: str) -> list[str]:
-    """Each row's full training text(s): prompt + completion, or prompt + each of the two replies."""
+    """Each row's full training text(s): prompt + completion, or prompt + each of the two
+    replies."""
     if method == "supervised":
         return [r["prompt"] + r["completion"] for r in rows]
     return [r["prompt"] + r[k] for r in rows for k in ("chosen", "rejected")]
 
 
 def held_out_examples(path: Path) -> list[Any]:
-    """Held-out conversations of a raw validation file (a rendered one has no messages to replay)."""
+    """Held-out conversations of a raw validation file (a rendered one has no messages to
+    replay)."""
     examples = []
     for record, where in iter_jsonl_records(path, what="validation file"):
         if isinstance(record, dict) and isinstance(record.get("prompt"), str):

@@ -1,4 +1,5 @@
-"""One local training run with TRL, in the job's thread: LoRA SFT or DPO, metrics as events, saved adapter.
+"""One local training run with TRL, in the job's thread: LoRA SFT or DPO, metrics as events, saved
+adapter.
 
 :func:`run_job` is the thread's body: it builds TRL's trainer, trains, saves the
 adapter (with ``training_info.json``: base model, data hashes, hyperparameters),
@@ -22,7 +23,13 @@ from vectortrainer.runs.directory import write_json_atomic
 from vectortrainer.training.base import TrainingEvent, TrainingStatus
 from vectortrainer.training.local.evaluation import HeldOutExample, evaluate_model
 from vectortrainer.training.local.jobs import LocalJob
-from vectortrainer.training.local.model import LoraSettings, load_causal_lm, load_tokenizer, lora_config, pick_device
+from vectortrainer.training.local.model import (
+    LoraSettings,
+    load_causal_lm,
+    load_tokenizer,
+    lora_config,
+    pick_device,
+)
 
 INFO_FILE = "training_info.json"
 # How many validation evaluations a run makes at most (each replays the whole validation set).
@@ -63,7 +70,8 @@ def run_job(
     validation_rows: list[dict[str, str]] | None,
     held_out: list[HeldOutExample],
 ) -> None:
-    """Train ``job`` to its end; every failure is recorded in the job, never raised from the thread."""
+    """Train ``job`` to its end; every failure is recorded in the job, never raised from the
+    thread."""
     try:
         if job.cancel_requested.is_set():
             job.finish(TrainingStatus.CANCELLED, "cancelled before training started")
@@ -87,7 +95,8 @@ def run_job(
 
 
 def metric_event(step: int, logs: dict[str, Any], total_steps: int = 0) -> TrainingEvent | None:
-    """TRL's log of one step as a metric event (None for the closing summary or a log without metrics)."""
+    """TRL's log of one step as a metric event (None for the closing summary or a log without
+    metrics)."""
     if "train_runtime" in logs:  # the closing summary, not a step
         return None
     metrics = {METRIC_NAMES[k]: float(v) for k, v in logs.items()
@@ -101,7 +110,10 @@ def metric_event(step: int, logs: dict[str, Any], total_steps: int = 0) -> Train
 
 
 def _build_trl_trainer(
-    settings: RunSettings, job: LocalJob, rows: list[dict[str, str]], validation_rows: list[dict[str, str]] | None
+    settings: RunSettings,
+    job: LocalJob,
+    rows: list[dict[str, str]],
+    validation_rows: list[dict[str, str]] | None,
 ) -> tuple[Any, Any]:
     # datasets and TRL pull in torch and transformers (seconds, GBs): only a run needs them.
     from datasets import Dataset
@@ -141,14 +153,28 @@ def _build_trl_trainer(
         from trl import DPOConfig, DPOTrainer
 
         args = DPOConfig(beta=hyper["beta"], **common)
-        trainer = DPOTrainer(model=model, args=args, train_dataset=train_dataset, eval_dataset=eval_dataset,
-                             processing_class=tokenizer, peft_config=peft_config, callbacks=[callback])
+        trainer = DPOTrainer(
+            model=model,
+            args=args,
+            train_dataset=train_dataset,
+            eval_dataset=eval_dataset,
+            processing_class=tokenizer,
+            peft_config=peft_config,
+            callbacks=[callback],
+        )
     else:
         from trl import SFTConfig, SFTTrainer
 
         args = SFTConfig(completion_only_loss=True, **common)
-        trainer = SFTTrainer(model=model, args=args, train_dataset=train_dataset, eval_dataset=eval_dataset,
-                             processing_class=tokenizer, peft_config=peft_config, callbacks=[callback])
+        trainer = SFTTrainer(
+            model=model,
+            args=args,
+            train_dataset=train_dataset,
+            eval_dataset=eval_dataset,
+            processing_class=tokenizer,
+            peft_config=peft_config,
+            callbacks=[callback],
+        )
     from transformers import PrinterCallback
 
     # Its print() of every log dict would pollute stdout, which --batch keeps for JSON.
@@ -171,17 +197,31 @@ def _save_outputs(settings: RunSettings, job: LocalJob, trainer: Any, device: An
     metrics["train_runtime_s"] = runtime
     trained_tokens = _trained_tokens(trainer.state.log_history)
     if held_out and settings.evaluate:
-        report = evaluate_model(trainer.model, trainer.processing_class, held_out, device=device.kind,
-                                max_new_tokens=settings.eval_max_new_tokens)
+        report = evaluate_model(
+            trainer.model,
+            trainer.processing_class,
+            held_out,
+            device=device.kind,
+            max_new_tokens=settings.eval_max_new_tokens,
+        )
         write_json_atomic(job.directory / "evaluation.json", report.to_dict())
         metrics["eval_similarity"] = report.mean_similarity
         if report.base_mean_similarity is not None:
             metrics["base_eval_similarity"] = report.base_mean_similarity
-        base_text = "" if report.base_mean_similarity is None else f" (base model {report.base_mean_similarity:.3f})"
-        job.emit(TrainingEvent(
-            kind="log",
-            message=f"held-out edit similarity {report.mean_similarity:.3f}{base_text} on {report.n_examples} examples",
-        ))
+        base_text = (
+            ""
+            if report.base_mean_similarity is None
+            else f" (base model {report.base_mean_similarity:.3f})"
+        )
+        job.emit(
+            TrainingEvent(
+                kind="log",
+                message=(
+                    f"held-out edit similarity {report.mean_similarity:.3f}{base_text} "
+                    f"on {report.n_examples} examples"
+                ),
+            )
+        )
     info = {
         "base_model": str(settings.model_path),
         "base_model_config_sha256": sha256_file(settings.model_path / "config.json"),
@@ -225,7 +265,9 @@ def _callback_class() -> type:
         def __init__(self, job: LocalJob) -> None:
             self.job = job
 
-        def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any) -> None:
+        def on_log(
+            self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any
+        ) -> None:
             event = metric_event(int(state.global_step), logs or {}, int(state.max_steps or 0))
             if event is not None:
                 self.job.emit(event)
@@ -242,7 +284,11 @@ def _no_checkpointing() -> dict[str, bool]:
     from transformers import TrainingArguments  # heavy; already loaded by the run
 
     names = TrainingArguments.__dataclass_fields__
-    return {"activation_checkpointing": False} if "activation_checkpointing" in names else {"gradient_checkpointing": False}
+    return (
+        {"activation_checkpointing": False}
+        if "activation_checkpointing" in names
+        else {"gradient_checkpointing": False}
+    )
 
 
 def _final_metrics(log_history: list[dict[str, Any]]) -> dict[str, float]:

@@ -1,4 +1,5 @@
-"""LocalTrainer: LoRA fine-tuning of a model the user owns, behind the ``BaseTrainer`` contract (FR-3.4).
+"""LocalTrainer: LoRA fine-tuning of a model the user owns, behind the ``BaseTrainer`` contract
+(FR-3.4).
 
 Supervised runs use TRL's ``SFTTrainer`` on prompt/completion pairs (loss on the
 reply only); ``method="dpo"`` runs TRL's ``DPOTrainer`` on preference pairs
@@ -41,7 +42,11 @@ from vectortrainer.training.base import (
     TrainingStatus,
 )
 from vectortrainer.training.local.calibration import calibrate_throughput
-from vectortrainer.training.local.evaluation import HeldOutExample, generate_counted, load_for_replies
+from vectortrainer.training.local.evaluation import (
+    HeldOutExample,
+    generate_counted,
+    load_for_replies,
+)
 from vectortrainer.training.local.jobs import (
     LocalJob,
     event_sequence,
@@ -51,7 +56,12 @@ from vectortrainer.training.local.jobs import (
     read_job_state,
     succeeded_jobs,
 )
-from vectortrainer.training.local.model import LoraSettings, check_model_dir, load_tokenizer, pick_device
+from vectortrainer.training.local.model import (
+    LoraSettings,
+    check_model_dir,
+    load_tokenizer,
+    pick_device,
+)
 from vectortrainer.training.local.rendering import held_out_examples, render_file, training_texts
 from vectortrainer.training.local.run import RunSettings, run_job
 
@@ -115,7 +125,8 @@ class LocalTrainer(BaseTrainer):
 
     @classmethod
     def from_config(cls, config: Config, **overrides: Any) -> "LocalTrainer":
-        """A trainer from the ``training`` and ``budget`` sections (``training.local_model`` is the model)."""
+        """A trainer from the ``training`` and ``budget`` sections (``training.local_model`` is the
+        model)."""
         training = config.training
         settings: dict[str, Any] = dict(
             model_path=training.local_model,
@@ -135,7 +146,9 @@ class LocalTrainer(BaseTrainer):
     # ----- hyperparameters ------------------------------------------------------
     def hyperparameters(self, n_examples: int) -> dict[str, Any]:
         """The resolved values this trainer uses for ``n_examples`` examples ("auto" filled in)."""
-        multiplier = 1.0 if self.learning_rate_multiplier == "auto" else float(self.learning_rate_multiplier)
+        multiplier = (
+            1.0 if self.learning_rate_multiplier == "auto" else float(self.learning_rate_multiplier)
+        )
         batch = DEFAULT_BATCH_SIZE if self.batch_size == "auto" else int(self.batch_size)
         values: dict[str, Any] = {
             "method": self.method,
@@ -158,7 +171,8 @@ class LocalTrainer(BaseTrainer):
         return self._tokenizer
 
     def convert_file(self, path: Path) -> list[dict[str, str]]:
-        """Validate ``path`` and render every example with the model's chat template (see ``rendering``)."""
+        """Validate ``path`` and render every example with the model's chat template (see
+        ``rendering``)."""
         return render_file(Path(path), self.tokenizer(), self.method)
 
     def count_tokens(self, rows: list[dict[str, str]]) -> int:
@@ -173,7 +187,8 @@ class LocalTrainer(BaseTrainer):
         return sum(n(r["prompt"] + r["chosen"]) + n(r["prompt"] + r["rejected"]) for r in rows)
 
     def estimate(self, train_path: Path, validation_path: Path | None = None) -> TimeEstimate:
-        """Tokens x epochs and the minutes they take here (a short calibration run); never raises for budget."""
+        """Tokens x epochs and the minutes they take here (a short calibration run); never raises
+        for budget."""
         rows = self.convert_file(train_path)
         if validation_path is not None:
             self.convert_file(validation_path)  # fail now, not after training
@@ -231,7 +246,8 @@ class LocalTrainer(BaseTrainer):
 
     # ----- jobs -----------------------------------------------------------------
     def start_training(self, prepared: PreparedData, *, run_id: str) -> str:
-        """Start a background job on ``prepared`` (prepared or raw files both work); return its id."""
+        """Start a background job on ``prepared`` (prepared or raw files both work); return its
+        id."""
         rows = self.convert_file(prepared.train_path)
         validation_source = prepared.validation_path
         held_out: list[HeldOutExample] = []
@@ -267,7 +283,9 @@ class LocalTrainer(BaseTrainer):
         job = LocalJob(job_id=job_id, run_id=run_id, directory=directory, state=state)
         self._jobs[job_id] = job
         job.save_state()
-        job.emit(TrainingEvent(kind="status", message=f"job {job_id} queued ({len(rows)} examples)"))
+        job.emit(
+            TrainingEvent(kind="status", message=f"job {job_id} queued ({len(rows)} examples)")
+        )
         job.thread = threading.Thread(
             target=run_job,
             args=(self.run_settings(), job, rows, validation_rows, held_out),
@@ -311,7 +329,9 @@ class LocalTrainer(BaseTrainer):
         if job is None:
             state = self._state(job_id)
             if not TrainingStatus(state["status"]).is_terminal:
-                raise LocalTrainingError(f"job {job_id} is not running in this process; nothing to cancel")
+                raise LocalTrainingError(
+                    f"job {job_id} is not running in this process; nothing to cancel"
+                )
             return
         job.cancel_requested.set()
         job.emit(TrainingEvent(kind="log", message="cancellation requested"))
@@ -341,21 +361,36 @@ class LocalTrainer(BaseTrainer):
     def complete(self, model: str, messages: Messages, *, max_tokens: int) -> Completion:
         return self.complete_many(model, [messages], max_tokens=max_tokens)[0]
 
-    def complete_many(self, model: str, conversations: Sequence[Messages], *, max_tokens: int) -> list[Completion]:
-        """Greedy replies of the base model, an adapter on it, or a merged model; loaded once for all."""
+    def complete_many(
+        self, model: str, conversations: Sequence[Messages], *, max_tokens: int
+    ) -> list[Completion]:
+        """Greedy replies of the base model, an adapter on it, or a merged model; loaded once for
+        all."""
         loaded, tokenizer, device = load_for_replies(self.model_path, Path(model))
         replies = []
         for messages in conversations:
-            text, prompt_tokens, new_tokens = generate_counted(loaded, tokenizer, messages, device, max_tokens)
-            replies.append(Completion(text, prompt_tokens=prompt_tokens, completion_tokens=new_tokens))
+            text, prompt_tokens, new_tokens = generate_counted(
+                loaded, tokenizer, messages, device, max_tokens
+            )
+            replies.append(
+                Completion(text, prompt_tokens=prompt_tokens, completion_tokens=new_tokens)
+            )
         return replies
 
     # ----- state ------------------------------------------------------------------
     def run_settings(self) -> RunSettings:
         """What a job's thread needs of this trainer's settings."""
-        return RunSettings(model_path=self.model_path, method=self.method, max_steps=self.max_steps,
-                           max_length=self.max_length, seed=self.seed, lora=self.lora, merge=self.merge,
-                           evaluate=self.evaluate, eval_max_new_tokens=self.eval_max_new_tokens)
+        return RunSettings(
+            model_path=self.model_path,
+            method=self.method,
+            max_steps=self.max_steps,
+            max_length=self.max_length,
+            seed=self.seed,
+            lora=self.lora,
+            merge=self.merge,
+            evaluate=self.evaluate,
+            eval_max_new_tokens=self.eval_max_new_tokens,
+        )
 
     def _state(self, job_id: str) -> dict[str, Any]:
         job = self._jobs.get(job_id)
