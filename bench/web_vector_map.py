@@ -18,10 +18,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from vectortrainer.golden.projection import nearest_neighbour_distance, pca_2d
+from vectortrainer.workspace.projection import nearest_neighbour_distance, pca_2d
 from vectortrainer.golden.selection import select_golden
 from vectortrainer.store.records import FunctionLogs, LogRecord
-from vectortrainer.golden.vector_map import SelectionSettings, build_vector_map
+from vectortrainer.workspace.vector_map import SelectionSettings, build_vector_map
 
 
 def synthetic_logs(n: int, dim: int = 384, clusters: int = 40, seed: int = 0) -> FunctionLogs:

@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from tui.widgets import BudgetBar, key_value_table
-from vectortrainer.budget.view import BudgetView
+from tui.workspace import BudgetView
 
 
 class BudgetScreen(ModalScreen[bool]):

@@ -161,7 +161,7 @@ class DatasetScreen(ModeScreen):
 
     def _params(self) -> tuple[float | str, int] | None:
         try:
-            return self.workspace.selection_settings(self.query_one("#epsilon", Input).value,
+            return self.workspace.golden.settings(self.query_one("#epsilon", Input).value,
                                                      self.query_one("#top-k", Input).value)
         except VectorTrainerError as exc:
             self.notify(str(exc), severity="error", markup=False)
@@ -210,7 +210,7 @@ class DatasetScreen(ModeScreen):
             )
 
         try:
-            view = self.workspace.select(name, epsilon, top_k, on_stage=on_stage)
+            view = self.workspace.golden.select(name, epsilon, top_k, on_stage=on_stage)
         except PipelineCancelled:
             return
         if not worker.is_cancelled:
@@ -307,7 +307,9 @@ class DatasetScreen(ModeScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export", description="export")
     def _export(self, view: SelectionView) -> None:
-        report = self.workspace.export(view)
+        report = self.workspace.golden.export(
+            view.function, epsilon=view.epsilon, top_k=view.top_k
+        )
         self.app.call_from_thread(self._exported, report)
 
     def _exported(self, report) -> None:

@@ -14,8 +14,8 @@ from textual.widgets import Button, DataTable, Footer, Header, Label, Static, Te
 
 from screens.base import ModeScreen
 from screens.confirm import ConfirmScreen
+from tui.workspace import FunctionLogs, LogRecord
 from vectortrainer.display import preview
-from vectortrainer.store.records import FunctionLogs, LogRecord
 
 
 class FeedbackScreen(ModeScreen):
@@ -120,7 +120,7 @@ class FeedbackScreen(ModeScreen):
         assert self.logs is not None
         self.current = self.logs.records[int(str(event.row_key.value))]
         self.editing_id = None
-        text = self.workspace.editable_output(self.current)
+        text = self.workspace.feedback.editable_output(self.current)
         self.query_one("#bad-output", Static).update(Text(text))
         editor = self.query_one("#fixed-output", TextArea)
         editor.text = text
@@ -141,7 +141,7 @@ class FeedbackScreen(ModeScreen):
         description="reading feedback",
     )
     def _load_pairs(self) -> None:
-        entries = self.workspace.feedback_entries()
+        entries = self.workspace.feedback.entries()
         self.app.call_from_thread(self._show_pairs, entries)
 
     def _show_pairs(self, entries: list[Any]) -> None:
@@ -173,7 +173,7 @@ class FeedbackScreen(ModeScreen):
             unchanged = fixed.strip() == entry.pair.bad_output.strip()
             pair = None
         elif self.current is not None:
-            entry, pair = None, self.workspace.correction(self.current, fixed)
+            entry, pair = None, self.workspace.feedback.correction(self.current, fixed)
             unchanged = pair.fixed_output.strip() == pair.bad_output.strip()
         else:
             self.notify(
@@ -198,11 +198,11 @@ class FeedbackScreen(ModeScreen):
     )
     def _save(self, fixed: str, entry: Any, pair: Any) -> None:
         if entry is None:
-            message = f"Saved feedback pair {self.workspace.record_correction(pair)}."
+            message = f"Saved feedback pair {self.workspace.feedback.record(pair)}."
         else:
-            self.workspace.edit_correction(entry, fixed)
+            self.workspace.feedback.edit(entry, fixed)
             message = f"Updated feedback pair {entry.entry_id}."
-        self.app.call_from_thread(self._saved, message, self.workspace.feedback_entries())
+        self.app.call_from_thread(self._saved, message, self.workspace.feedback.entries())
 
     def _saved(self, message: str, entries: list[Any]) -> None:
         self._show_pairs(entries)
@@ -252,7 +252,7 @@ class FeedbackScreen(ModeScreen):
         description="deleting feedback",
     )
     def _delete(self, entry_id: str) -> None:
-        self.workspace.delete_correction(entry_id)
+        self.workspace.feedback.delete(entry_id)
         self.app.call_from_thread(
-            self._saved, f"Deleted feedback pair {entry_id}.", self.workspace.feedback_entries()
+            self._saved, f"Deleted feedback pair {entry_id}.", self.workspace.feedback.entries()
         )

@@ -95,11 +95,15 @@ class HooksScreen(ModeScreen):
         description="reading hook versions",
     )
     def _load_versions(self) -> None:
-        versions = self.workspace.hook_versions()
+        versions = self._versions()
         function = self._function()
         service = self.workspace.service(function) if function else None
         self.app.call_from_thread(self._show_versions, versions)
         self.app.call_from_thread(self._show_service, service)
+
+    def _versions(self) -> list[HookVersionRow]:
+        """Every saved hook version, newest first, with its checksum verified."""
+        return list(reversed(self.workspace.hooks.view().rows))
 
     def _function(self) -> str | None:
         return (
@@ -184,7 +188,7 @@ class HooksScreen(ModeScreen):
         description="diffing hook versions",
     )
     def _load_diff(self, version_id: str) -> None:
-        diff = self.workspace.hook_diff(version_id)
+        diff = self.workspace.hooks.rollback_diff(version_id)
         self.app.call_from_thread(self._show_diff, version_id, diff)
 
     def _show_diff(self, version_id: str, diff: str) -> None:
@@ -250,7 +254,7 @@ class HooksScreen(ModeScreen):
         description="model rollback",
     )
     def _rollback_model(self, function: str, version_id: str) -> None:
-        entry = self.workspace.rollback_model(function, version_id)
+        entry = self.workspace.models.rollback(function, version_id)
         service = self.workspace.service(function)
         self.app.call_from_thread(self._show_service, service)
         self.app.call_from_thread(
@@ -282,8 +286,8 @@ class HooksScreen(ModeScreen):
         description="rollback",
     )
     def _rollback(self, version_id: str) -> None:
-        self.workspace.rollback(version_id)
-        versions = self.workspace.hook_versions()
+        self.workspace.hooks.rollback(version_id)
+        versions = self._versions()
         self.app.call_from_thread(self._rolled_back, version_id, versions)
 
     def _rolled_back(self, version_id: str, versions: list[HookVersionRow]) -> None:

@@ -94,6 +94,7 @@ class RulesScreen(ModeScreen):
         super().__init__()
         self.rule_set: Any = None
         self.replay_report: Any = None
+        self.feedback_notices: list[str] = []  # from the last read of the feedback file
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -142,15 +143,16 @@ class RulesScreen(ModeScreen):
     )
     def _synthesize(self, resolve: tuple[str, int | str, list[int] | None] | None) -> None:
         if resolve is None:
-            rule_set = self.workspace.synthesize(progress=self._progress_from_thread)
+            learned = self.workspace.rules.synthesize(progress=self._progress_from_thread)
+            rule_set, self.feedback_notices = learned.rule_set, learned.notices
         else:
             try:
-                rule_set = self.workspace.resolve_conflict(self.rule_set, *resolve)
+                rule_set = self.workspace.rules.resolve_conflict(self.rule_set, *resolve)
             # e.g. both rules cannot be kept safely: nothing changes
             except VectorTrainerError as exc:
                 self.app.call_from_thread(self._refused, str(exc))
                 return
-        report = self.workspace.replay(rule_set) if rule_set.rules else None
+        report = self.workspace.rules.replay(rule_set) if rule_set.rules else None
         self.app.call_from_thread(self._show_rule_set, rule_set, report)
 
     def _progress_from_thread(self, done: int, total: int | None, what: str) -> None:
@@ -199,7 +201,7 @@ class RulesScreen(ModeScreen):
 
     def _show_replay(self) -> None:
         report, rule_set = self.replay_report, self.rule_set
-        feedback = "\n".join(getattr(self.workspace, "feedback_notices", []) or [])
+        feedback = "\n".join(self.feedback_notices)
         if report is None:
             self.query_one("#replay", Static).update(
                 "No rules yet: record feedback pairs on the feedback screen (F3)."
@@ -254,7 +256,8 @@ class RulesScreen(ModeScreen):
             if 0 <= source < len(self.rule_set.pairs):
                 pair = self.rule_set.pairs[source]
                 log.write(Text(f"pair {source + 1}:", style="dim"))
-                log.write(word_diff(self.workspace.diff(pair.bad_output, pair.fixed_output)))
+                segments = self.workspace.feedback.diff(pair.bad_output, pair.fixed_output)
+                log.write(word_diff(segments))
 
     # -- conflicts ----------------------------------------------------------------------
     def action_choose(self, choice: int) -> None:
@@ -294,7 +297,7 @@ class RulesScreen(ModeScreen):
         description="hook generation",
     )
     def _generate(self, rule_set: Any) -> None:
-        report = self.workspace.generate_hook(
+        report, _ = self.workspace.rules.publish(
             rule_set, note=f"{len(rule_set.rules)} rules from the TUI"
         )
         self.app.call_from_thread(self._generated, report)

@@ -26,10 +26,7 @@ from screens.base import ModeScreen
 from screens.budget import BudgetScreen
 from screens.confirm import ConfirmScreen
 from tui.widgets import LossChart, StageList, key_value_table
-from vectortrainer.runs.metrics import train_loss
-from vectortrainer.runs.monitor import PipelineMonitor
-from vectortrainer.runs.status import STAGES, StageStatus
-from vectortrainer.runs.summary import RunSummary
+from tui.workspace import STAGES, PipelineMonitor, RunSummary, StageStatus, budget_view, train_loss
 
 
 class PipelineEvent(Message):
@@ -149,12 +146,13 @@ class TrainingScreen(ModeScreen):
 
     def _show_run_info(self) -> None:
         app = self.vt_app
+        plan = self.workspace.runs.plan()
         lines = [
             f"function: {app.current_function or '(choose one on the dataset screen, F2)'}",
             "golden file: "
             f"{app.exported_path.name if app.exported_path else '(none: the run extracts it)'}",
-            f"model: {self.workspace.training_target()}",
-            f"budget: {self.workspace.budget_limit_text()}",
+            f"model: {plan.target}",
+            f"budget: {plan.limit}",
         ]
         if self.resumable is not None and not self.running:
             lines.append(f"resumable: {self.resumable.run_id} ({self.resumable.status}) — press r")
@@ -185,7 +183,7 @@ class TrainingScreen(ModeScreen):
         description="looking for runs",
     )
     def _find_resumable(self) -> None:
-        self.app.call_from_thread(self._resumable_found, self.workspace.latest_resumable_run())
+        self.app.call_from_thread(self._resumable_found, self.workspace.runs.latest_resumable())
 
     def _resumable_found(self, info: Any) -> None:
         self.resumable = info
@@ -234,17 +232,20 @@ class TrainingScreen(ModeScreen):
         description="training run",
     )
     def _run_pipeline(self, resume_id: str | None, golden: Path | None) -> None:
-        outcome = self.workspace.start_or_resume_run(
-            monitor=ScreenMonitor(self), confirm=self._confirm_from_thread,
-            resume_id=resume_id, golden_path=golden, trainer=self.trainer,
-        )
+        runs, monitor = self.workspace.runs, ScreenMonitor(self)
+        if resume_id is not None:
+            outcome = runs.resume(resume_id, monitor=monitor, confirm=self._confirm_from_thread,
+                                  trainer=self.trainer)
+        else:
+            outcome = runs.start(monitor=monitor, confirm=self._confirm_from_thread,
+                                 golden_path=golden, trainer=self.trainer)
         self.app.call_from_thread(self._finished, outcome)
 
     def _confirm_from_thread(self, estimate: Any) -> bool:
         """The pipeline's confirm callback: show the budget modal and wait for the answer."""
         answer: dict[str, bool] = {}
         answered = threading.Event()
-        view = self.workspace.budget_view(estimate)
+        view = budget_view(estimate)
 
         def ask() -> None:
             def done(approved: bool | None) -> None:
@@ -290,9 +291,7 @@ class TrainingScreen(ModeScreen):
         )
 
     def _cancel_confirmed(self, confirmed: bool | None) -> None:
-        pipeline = self.workspace.pipeline
-        if confirmed and pipeline is not None:
-            pipeline.cancel()
+        if confirmed and self.workspace.runs.cancel():
             self.query_one("#job-status", Static).update("job: cancelling…")
 
     @on(Worker.StateChanged)

@@ -24,17 +24,20 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from screens.help import HelpScreen
+from tui.help import HelpScreen
 from tui.keys import check_keymap
 from tui.terminal_guard import stderr_to_file
-from tui.workspace import SelectionView, Workspace
+from tui.workspace import FunctionSummary, SelectionView, Workspace
 from vectortrainer.config import Config
 from vectortrainer.errors import describe
-from vectortrainer.store.records import FunctionSummary
 
 log = logging.getLogger("vectortrainer.tui")
 
-SCREEN_MODULES = ("budget", "confirm", "dataset", "feedback", "help", "hooks", "rules", "training")
+# Every module that declares bindings (the help modal is the app's own: tui.help).
+SCREEN_MODULES = tuple(
+    f"screens.{name}"
+    for name in ("budget", "confirm", "dataset", "feedback", "hooks", "rules", "training")
+) + ("tui.help",)
 MODE_KEYS = (
     ("f2", "dataset", "Data"),
     ("f3", "feedback", "Feedback"),
@@ -229,7 +232,7 @@ def binding_ids() -> set[str]:
     """Every binding id the app and its screens declare (what ``keys:`` in the config may remap)."""
     holders: list[type] = [VectorTrainerApp]
     for name in SCREEN_MODULES:
-        module = importlib.import_module(f"screens.{name}")
+        module = importlib.import_module(name)
         holders += [
             v for v in vars(module).values() if isinstance(v, type) and hasattr(v, "BINDINGS")
         ]

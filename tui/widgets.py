@@ -12,9 +12,8 @@ from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widgets import Label, Sparkline, Static
 
-from vectortrainer.budget.view import BudgetView
+from tui.workspace import BudgetView, StageStatus
 from vectortrainer.display import histogram_counts
-from vectortrainer.runs.status import StageStatus
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 

@@ -31,8 +31,8 @@ from vectortrainer.redaction import to_json
 from vectortrainer.rules.learning import pairs_for_function
 from vectortrainer.runs.directory import list_runs, new_run_id
 from vectortrainer.runs.status import RunStatus
-from vectortrainer.store.environment import store_exists
-from vectortrainer.store.source import LogSource
+from vectortrainer.store.opening import open_log_source
+from vectortrainer.store.source import LogReader
 
 LOOP_DIRNAME = "loop"
 DAY_S = 24 * 3600
@@ -133,15 +133,11 @@ def _write_state(config: Config, state: LoopState) -> None:
 
 
 def current_counts(
-    config: Config, function: str, source: LogSource | None = None
+    config: Config, function: str, source: LogReader | None = None
 ) -> tuple[int, int]:
     """(successful logs of ``function`` in the store, its feedback pairs) right now."""
     if source is None:
-        if not store_exists(config.store.path):
-            raise StoreError(
-                f"{config.store.path}: no VectorWave store there; set store.path / --store"
-            )
-        source = LogSource.open(config.store.path)
+        source = open_log_source(config)
     logs = next((f.success for f in source.list_functions() if f.name == function), 0)
     feedback = len(pairs_for_function(FeedbackStore(config.feedback.path).pairs(), function))
     return logs, feedback
@@ -209,7 +205,7 @@ def loop_lock(config: Config) -> Iterator[None]:
 
 
 def run_cycle(config: Config, *, pipeline_factory: PipelineFactory | None = None,
-              source: LogSource | None = None, now: float | None = None) -> CycleOutcome:
+              source: LogReader | None = None, now: float | None = None) -> CycleOutcome:
     """One cycle for ``selection.function``: resume an interrupted one, run a new one when due, or
     nothing."""
     function = config.selection.function
@@ -306,7 +302,7 @@ class LoopView:
     problem: str | None = None
 
 
-def loop_view(config: Config, function: str, source: LogSource | None = None) -> LoopView:
+def loop_view(config: Config, function: str, source: LogReader | None = None) -> LoopView:
     """Counts against the thresholds and the last cycle; never takes the lock, never writes."""
     loop = config.loop
     try:

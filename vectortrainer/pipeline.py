@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vectortrainer.budget.approval import Approval, unattended_approval
 from vectortrainer.budget.estimates import Estimate, estimate_from_dict
 from vectortrainer.budget.guards import check_time_budget, hold_to_budget
 from vectortrainer.budget.inference import InferenceEstimate, estimate_replies, with_evaluation
@@ -45,7 +46,6 @@ from vectortrainer.errors import (
     BudgetExceededError,
     ConfigError,
     PipelineCancelled,
-    StoreError,
     TimeBudgetExceededError,
     VectorTrainerError,
     describe,
@@ -71,7 +71,7 @@ from vectortrainer.hooks.report import rules_report, write_rules_report
 from vectortrainer.redaction import redact_secrets
 from vectortrainer.registry.models import ModelRegistry
 from vectortrainer.rules.learning import (
-    learn_rules,
+    learn_from_feedback,
     pairs_for_function,
     rules_counts,
     shared_scorer,
@@ -83,12 +83,14 @@ from vectortrainer.runs.status import RunStatus, StageStatus
 from vectortrainer.runs.summary import RunSummary, build_summary, read_summary
 from vectortrainer.store.environment import store_exists
 from vectortrainer.store.golden import publish_golden_picks
-from vectortrainer.store.source import LogSource
+from vectortrainer.store.opening import open_log_source
+from vectortrainer.store.source import LogReader, LogSource
 from vectortrainer.training.base import BaseTrainer, PreparedData, TrainingEvent, TrainingStatus
 from vectortrainer.training.data import preference_file, split_for_validation
 from vectortrainer.training.factory import make_trainer
 
-ConfirmCallback = Callable[[Estimate], bool]  # receives the estimate, returns approve / decline
+# Receives the estimate; returns the answer (a person's yes / no) or a policy's Approval.
+ConfirmCallback = Callable[[Estimate], bool | Approval]
 
 
 @dataclass
@@ -132,13 +134,13 @@ class TrainingPipeline:
 
     The logs come from ``source`` (a ready :class:`~vectortrainer.store.source.LogSource`),
     else from ``dataset_manager`` (a ``VectorWaveDatasetManager``, FR-1.5), else from
-    the Lite store at ``store_path`` (default ``config.store.path``), read straight
-    from its tables when the extract stage needs it. ``trainer`` defaults to the one
+    the configured store (``store.path``, read the way ``density`` says) when the extract
+    stage needs it. ``trainer`` defaults to the one
     ``config.training.provider`` names, created only when a stage needs it (``today``: the
     date its provider's schedule is checked on). ``confirm``
-    receives the :class:`~vectortrainer.budget.estimates.Estimate` and returns True to
-    spend the money (or the time); without it the cost is approved when a budget is
-    set (the guard already held it within the budget) and a local run is approved.
+    receives the :class:`~vectortrainer.budget.estimates.Estimate` and returns True (or an
+    approving :class:`~vectortrainer.budget.approval.Approval`) to spend the money (or the
+    time); without it :func:`~vectortrainer.budget.approval.unattended_approval` decides.
     """
 
     def __init__(
@@ -146,8 +148,7 @@ class TrainingPipeline:
         config: Config,
         *,
         dataset_manager: Any = None,
-        source: LogSource | None = None,
-        store_path: str | os.PathLike[str] | None = None,
+        source: LogReader | None = None,
         trainer: BaseTrainer | None = None,
         monitor: PipelineMonitor | None = None,
         confirm: ConfirmCallback | None = None,
@@ -157,7 +158,6 @@ class TrainingPipeline:
         self.today = today  # the date the provider's schedule is checked on (default: today)
         self.dataset_manager = dataset_manager
         self.source = source
-        self.store_path = Path(store_path) if store_path is not None else Path(config.store.path)
         self.trainer = trainer
         self.user_monitor = monitor
         self.confirm = confirm
@@ -424,13 +424,10 @@ class TrainingPipeline:
         has_logs = (
             self.source is not None
             or self.dataset_manager is not None
-            or store_exists(self.store_path)
+            or store_exists(self.config.store.path)
         )
-        read = FeedbackStore(feedback.path).read()
-        for notice in read.notices(feedback.path):  # malformed lines are skipped, never silently
-            self.monitor.on_log(notice, stage="synthesize", level="warning")
-        rule_set = learn_rules(
-            read.pairs,
+        learned = learn_from_feedback(
+            feedback.path,
             semantic_screen=feedback.semantic_screen,
             function=run.state.function,
             source=self._log_source() if has_logs else None,
@@ -438,6 +435,9 @@ class TrainingPipeline:
                 "synthesize", done, total, what
             ),
         )
+        for notice in learned.notices:  # malformed lines are skipped, never silently
+            self.monitor.on_log(notice, stage="synthesize", level="warning")
+        rule_set, read = learned.rule_set, learned.read
         write_rules_report(run.rules_path, rules_report(rule_set, feedback_path=feedback.path))
         rules = {**rules_counts(rule_set), **read.summary()}
         self.monitor.on_log(
@@ -567,25 +567,25 @@ class TrainingPipeline:
 
     def _confirm_stage(self, run: RunDirectory) -> dict[str, Any]:
         estimate = self._estimate or self._load_estimate(run)
-        if self.confirm is not None:
-            approved = bool(self.confirm(estimate))
-            how = "confirm callback"
-        elif self.config.training.provider == "local":
-            approved, how = True, "a local run pays no vendor"
-        else:
-            approved = self.config.budget.max_budget_usd is not None
-            how = "within the budget"
-        if not approved:
+        decision = self.confirm(estimate) if self.confirm is not None else None
+        if not isinstance(decision, Approval):  # a plain answer, or nobody asked
+            decision = (
+                Approval(bool(decision), "the confirm callback")
+                if self.confirm is not None
+                else unattended_approval(max_budget_usd=self.config.budget.max_budget_usd)(estimate)
+            )
+        if not decision.approved:
             raise _Stop(
                 RunStatus.NOT_APPROVED,
-                f"training cost ${estimate.estimated_usd:.4f} not approved; nothing was "
-                f"uploaded. Resume with: {resume_command(run.run_id, self.config)} --yes",
+                f"training cost ${estimate.estimated_usd:.4f} not approved ({decision.by}); "
+                f"nothing was uploaded. Resume with: {resume_command(run.run_id, self.config)} "
+                "--yes",
             )
         return {
             "approved": True,
-            "by": how,
+            "by": decision.by,
             "estimated_usd": estimate.estimated_usd,
-            "note": f"approved ({how})",
+            "note": f"approved: {decision.by}",
         }
 
     def _upload_stage(self, run: RunDirectory) -> dict[str, Any]:
@@ -806,7 +806,7 @@ class TrainingPipeline:
         uuids = [pick["uuid"] for pick in read_golden_picks(picks_path)]
         report = publish_golden_picks(
             uuids,
-            store_path=self.store_path,
+            store_path=self.config.store.path,
             dataset_manager=self.dataset_manager,
             note=f"VectorTrainer run {run.run_id}",
             tags=["vectortrainer", run.run_id],
@@ -825,22 +825,13 @@ class TrainingPipeline:
         return {"note": run.summary_path.name}
 
     # -- helpers ---------------------------------------------------------------------
-    def _log_source(self) -> LogSource:
-        """The logs to read: the injected source or manager, else the Lite store read from its
-        tables."""
+    def _log_source(self) -> LogReader:
+        """The logs to read: the injected source or manager, else the configured store."""
         if self.source is None:
             if self.dataset_manager is not None:
                 self.source = LogSource(self.dataset_manager)
-            elif not store_exists(self.store_path):
-                raise StoreError(
-                    f"{self.store_path}: no VectorWave store there; set store.path / --store, "
-                    f"or create the demo store with `vectortrainer demo seed`"
-                )
             else:
-                density = self.config.density
-                self.source = LogSource.open(
-                    self.store_path, backend=density.backend, ray_address=density.ray_address
-                )
+                self.source = open_log_source(self.config)
         return self.source
 
     def _training_files(self, run: RunDirectory) -> tuple[Path, Path | None]:

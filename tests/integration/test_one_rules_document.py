@@ -45,7 +45,7 @@ def test_cli_tui_and_pipeline_write_the_same_rules_document(tmp_path, capsys):
     assert json.loads((tmp_path / "cli-hooks" / "rules.json").read_text()) == from_cli
 
     workspace = Workspace(config)
-    workspace.generate_hook(workspace.synthesize(), note="from the app")
+    workspace.rules.publish(workspace.rules.synthesize().rule_set, note="from the app")
     from_tui = json.loads((tmp_path / "tui-hooks" / "rules.json").read_text())
 
     outcome = TrainingPipeline(config, confirm=lambda estimate: False).run(
@@ -64,8 +64,8 @@ def test_cli_tui_and_pipeline_write_the_same_rules_document(tmp_path, capsys):
 def test_every_face_screens_rewrites_when_the_config_says_so(tmp_path):
     """The CLI alone used the MiniLM rewrite screen; now the config decides for every face."""
     config = _config(tmp_path, _feedback(tmp_path), semantic=True)
-    rule_set = Workspace(config).synthesize()
+    rule_set = Workspace(config).rules.synthesize().rule_set
     assert rule_set.scorer is not None
     assert rule_set.resolve(rule_set.conflicts[0].conflict_id, 0).scorer is rule_set.scorer  # kept on re-synthesis
     config.feedback.semantic_screen = False
-    assert Workspace(config).synthesize().scorer is None
+    assert Workspace(config).rules.synthesize().rule_set.scorer is None

@@ -372,7 +372,7 @@ config.feedback.path = Path({str(tmp_path / "feedback.jsonl")!r})
 config.selection.function = "summarize_ticket"
 workspace = Workspace(config)
 workspace.list_functions()
-outcome = workspace.start_or_resume_run(monitor=PipelineMonitor(), confirm=lambda estimate: False)
+outcome = workspace.runs.start(monitor=PipelineMonitor(), confirm=lambda estimate: False)
 print(outcome.status, "vectorwave" in sys.modules, "torch" in sys.modules)
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)

@@ -19,7 +19,7 @@ CONTRACTS = (
     "The engine never imports a face or a UI toolkit",
     "The runtime imports the standard library only",
     "The terminal app never imports the CLI or the web face",
-    "Screens reach the engine through tui.workspace (and shared view types only)",
+    "Faces reach the engine through the application layer (vectortrainer.workspace)",
     "Engine layers: each imports only the ones below it",
     "No import cycles inside a subpackage's modules",
 )

@@ -10,5 +10,6 @@
 - ``estimates``: the one :class:`~vectortrainer.budget.estimates.Estimate` protocol, in dollars or
   in minutes;
 - ``guards``: refusing a run over its budget, before any upload;
-- ``view``: what the budget confirmation shows of any estimate.
+- ``approval``: the one approval policy: who approves a run's cost, on what grounds;
+- ``inference``: what the evaluation gate's replies cost.
 """

@@ -21,7 +21,7 @@ from vectortrainer.cli.common import (
     fail,
     run_guarded,
 )
-from vectortrainer.store.environment import quiet_environment
+from vectortrainer.workspace import quiet_environment
 
 # Each module registers its own subcommand(s) with `register(subparsers)`.
 SUBCOMMAND_MODULES = (

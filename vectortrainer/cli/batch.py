@@ -38,7 +38,6 @@ from rich.markup import escape
 
 from vectortrainer.cli.common import (
     ExitCode,
-    batch_approval,
     config_from_args,
     exit_code_for_error,
     exit_code_for_status,
@@ -48,11 +47,10 @@ from vectortrainer.cli.common import (
 )
 from vectortrainer.cli.dashboard import RichDashboard
 from vectortrainer.cli.loop import run_cycles
-from vectortrainer.config import Config, parse_duration
+from vectortrainer.config import parse_duration
 from vectortrainer.errors import ConfigError, VectorTrainerError, describe
-from vectortrainer.pipeline import RunOutcome, TrainingPipeline
-from vectortrainer.runs.resume import resume_command
-from vectortrainer.runs.status import RunStatus
+from vectortrainer.workspace import Workspace
+from vectortrainer.workspace.types import RunOutcome, RunStatus
 
 
 def run_batch(args: argparse.Namespace) -> int:
@@ -70,35 +68,32 @@ def run_batch(args: argparse.Namespace) -> int:
             yes=bool(args.yes),
             as_json=as_json,
         )
+    workspace = Workspace(config)
+    runs = workspace.runs
     with RichDashboard(stderr_console, show_end_message=False) as dashboard:
-        pipeline = TrainingPipeline(
-            config, monitor=dashboard, confirm=batch_approval(config, bool(args.yes))
-        )
+        confirm = runs.unattended(yes=bool(args.yes))
         try:
-            outcome = pipeline.resume(args.resume) if args.resume else pipeline.run()
+            if args.resume:
+                outcome = runs.resume(args.resume, monitor=dashboard, confirm=confirm)
+            else:
+                outcome = runs.start(monitor=dashboard, confirm=confirm)
         except KeyboardInterrupt:
             dashboard.close()
-            run = pipeline.run_dir
+            run = runs.current_run
             message = (
-                f"interrupted. Resume with: {resume_command(run.run_id, config)}"
+                f"interrupted. Resume with: {runs.resume_command(run.run_id)}"
                 if run is not None
                 else "interrupted before the run started"
             )
-            return _report(
-                RunOutcome(
-                    run.run_id if run else "",
-                    run.path if run else config.output_dir,
-                    RunStatus.INTERRUPTED,
-                    message,
-                ),
-                as_json,
-            )
+            where = run.path if run else config.output_dir
+            outcome = RunOutcome(run.run_id if run else "", where, RunStatus.INTERRUPTED, message)
+            return _report(outcome, as_json)
         except VectorTrainerError as exc:
             dashboard.close()
-            return _report_error(exc, exit_code_for_error(exc), as_json, pipeline, config)
+            return _report_error(exc, exit_code_for_error(exc), as_json, workspace)
         except Exception as exc:  # a vendor or I/O failure: one line, details stay in run.json
             dashboard.close()
-            return _report_error(exc, ExitCode.RUN_FAILED, as_json, pipeline, config)
+            return _report_error(exc, ExitCode.RUN_FAILED, as_json, workspace)
     return _report(outcome, as_json)
 
 
@@ -117,9 +112,10 @@ def _report(outcome: RunOutcome, as_json: bool) -> int:
     return fail(outcome.message, code)
 
 
-def _report_error(exc: Exception, code: ExitCode, as_json: bool,
-                  pipeline: TrainingPipeline | None = None, config: Config | None = None) -> int:
-    run = pipeline.run_dir if pipeline is not None else None
+def _report_error(
+    exc: Exception, code: ExitCode, as_json: bool, workspace: Workspace | None = None
+) -> int:
+    run = workspace.runs.current_run if workspace is not None else None
     if as_json:
         write_stdout(
             json.dumps(
@@ -134,8 +130,8 @@ def _report_error(exc: Exception, code: ExitCode, as_json: bool,
             )
         )
     suffix = (
-        f" (run {run.run_id}; resume with: {resume_command(run.run_id, config)})"
-        if run is not None
+        f" (run {run.run_id}; resume with: {workspace.runs.resume_command(run.run_id)})"
+        if run is not None and workspace is not None
         else ""
     )
     return fail(f"{describe(exc)}{suffix}", code)

@@ -7,7 +7,6 @@ import enum
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -24,11 +23,8 @@ from vectortrainer.errors import (
     describe,
 )
 from vectortrainer.redaction import RedactingStream, redact_text
-from vectortrainer.runs.status import RunStatus
-
-if TYPE_CHECKING:
-    from vectortrainer.budget.estimates import Estimate
-    from vectortrainer.pipeline import ConfirmCallback
+from vectortrainer.workspace import Workspace
+from vectortrainer.workspace.types import RunStatus
 
 # Messages and progress go to stderr; stdout is kept
 # for data (JSON summaries). Both are redacted by value.
@@ -115,16 +111,10 @@ def config_from_args(args: argparse.Namespace) -> Config:
     )
 
 
-def batch_approval(config: Config, yes: bool) -> ConfirmCallback:
-    """The confirm callback of a headless run (``--batch``, ``loop``): the budget approves, else
-    ``--yes``."""
-
-    def approve(estimate: Estimate) -> bool:
-        if config.training.provider == "local" or config.budget.max_budget_usd is not None:
-            return bool(estimate.within_budget)
-        return yes
-
-    return approve
+def workspace_from_args(args: argparse.Namespace, **overrides: object) -> Workspace:
+    """The workspace over the config the flags describe (``overrides``: more dotted keys, e.g.
+    ``{"hooks.dir": args.hooks_dir}``; ``None`` values are ignored)."""
+    return Workspace(config_from_args(args).with_overrides(**overrides))
 
 
 def fail(message: str, code: ExitCode = ExitCode.RUN_FAILED) -> int:

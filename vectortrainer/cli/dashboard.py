@@ -30,9 +30,7 @@ from rich.progress import (
 from rich.table import Table
 
 from vectortrainer.redaction import redact_secrets
-from vectortrainer.runs.monitor import PipelineMonitor
-from vectortrainer.runs.status import STAGES
-from vectortrainer.runs.summary import RunSummary
+from vectortrainer.workspace.types import STAGES, PipelineMonitor, RunSummary
 
 _STATE_STYLE = {"pending": "dim", "running": "bold cyan", "complete": "green", "skipped": "green",
                 "failed": "bold red"}

@@ -7,8 +7,7 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from vectortrainer.cli.common import add_subcommand_options, config_from_args, stderr_console
-from vectortrainer.demo.seed import seed_demo_store
+from vectortrainer.cli.common import add_subcommand_options, stderr_console, workspace_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,8 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def seed_command(args: argparse.Namespace) -> int:
-    config = config_from_args(args)
-    feedback = args.feedback or config.feedback.path
+    workspace = workspace_from_args(args, **{"feedback.path": args.feedback})
+    config = workspace.config
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
         console=stderr_console, transient=True,
@@ -42,9 +41,7 @@ def seed_command(args: argparse.Namespace) -> int:
         def on_progress(done: int, total: int, message: str) -> None:
             bar.update(task, completed=done, total=total, description=message)
 
-        report = seed_demo_store(
-            config.store.path, feedback_path=feedback, if_empty=args.if_empty, progress=on_progress
-        )
+        report = workspace.seed_demo(on_progress, if_empty=args.if_empty)
     if report.already_seeded:
         stderr_console.print(
             f"The store at {config.store.path} already holds {report.stored} logs; nothing added.",

@@ -13,13 +13,12 @@ from rich.table import Table
 from vectortrainer.cli.common import (
     ExitCode,
     add_subcommand_options,
-    config_from_args,
     fail,
     stderr_console,
+    workspace_from_args,
     write_stdout,
 )
-from vectortrainer.errors import HookVersionError
-from vectortrainer.hooks.versions import HookVersionManager
+from vectortrainer.workspace.types import HookVersionManager
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,17 +47,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         parser.set_defaults(handler=handler)
 
 
-def _manager(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    hooks_dir = args.hooks_dir or config_from_args(args).hooks.dir
-    if not Path(hooks_dir).is_dir():
-        raise HookVersionError(
-            f"{hooks_dir}: no hooks directory (run `vectortrainer rules synthesize` first)"
-        )
-    manager = HookVersionManager(hooks_dir)
-    return manager
+def _manager(args: argparse.Namespace) -> HookVersionManager:
+    return workspace_from_args(args, **{"hooks.dir": args.hooks_dir}).hooks.manager()
 
 
-def _report_warnings(manager) -> None:  # type: ignore[no-untyped-def]
+def _report_warnings(manager: HookVersionManager) -> None:
     for warning in manager.warnings:
         stderr_console.print(f"[yellow]warning:[/] {warning}")
 

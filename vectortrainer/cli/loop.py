@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import threading
 
 from rich.markup import escape
 
 from vectortrainer.cli.common import (
     ExitCode,
     add_subcommand_options,
-    batch_approval,
     config_from_args,
     exit_code_for_status,
     fail,
@@ -29,8 +27,8 @@ from vectortrainer.cli.common import (
 from vectortrainer.cli.dashboard import RichDashboard
 from vectortrainer.config import Config, duration_problem, parse_duration
 from vectortrainer.errors import ConfigError
-from vectortrainer.loop import CycleOutcome, run_loop
-from vectortrainer.pipeline import TrainingPipeline
+from vectortrainer.workspace import Workspace
+from vectortrainer.workspace.types import CycleOutcome
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -68,13 +66,7 @@ def run_cycles(config: Config, *, once: bool, interval_s: float, yes: bool, as_j
     """Run the loop with the dashboard; the exit code of the last cycle (see the module
     docstring)."""
     codes: list[int] = []
-
-    def pipeline(cycle_config: Config) -> TrainingPipeline:
-        return TrainingPipeline(
-            cycle_config,
-            monitor=RichDashboard(stderr_console, show_end_message=False),
-            confirm=batch_approval(cycle_config, yes),
-        )
+    workspace = Workspace(config)
 
     def report(cycle: CycleOutcome) -> None:
         code = (
@@ -96,12 +88,11 @@ def run_cycles(config: Config, *, once: bool, interval_s: float, yes: bool, as_j
             f"(Ctrl-C stops)",
             style="dim",
         )
-    run_loop(
-        config,
-        interval_s=interval_s,
+    workspace.loop.cycles(
         once=once,
-        pipeline_factory=pipeline,
-        stop=threading.Event(),
+        interval_s=interval_s,
+        confirm=workspace.runs.unattended(yes=yes),
+        monitor=lambda: RichDashboard(stderr_console, show_end_message=False),
         on_cycle=report,
     )
     return codes[-1] if codes else int(ExitCode.OK)

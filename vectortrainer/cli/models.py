@@ -12,13 +12,14 @@ from rich.table import Table
 
 from vectortrainer.cli.common import (
     add_subcommand_options,
-    config_from_args,
     stderr_console,
+    workspace_from_args,
     write_stdout,
 )
 from vectortrainer.display import readable_time
-from vectortrainer.errors import ConfigError
-from vectortrainer.registry.models import ModelEntry, ModelRegistry, registered_functions
+from vectortrainer.workspace import Workspace
+from vectortrainer.workspace.service import ModelRow
+from vectortrainer.workspace.types import ModelEntry, ModelRegistry
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -56,17 +57,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         parser.set_defaults(handler=handler)
 
 
-def _models_dir(args: argparse.Namespace) -> Path:
-    return Path(args.models_dir or config_from_args(args).models.dir)
+MODEL_COLUMNS = ("model", "promoted", "provider", "model id / adapter", "run", "score", "gate")
+
+
+def _workspace(args: argparse.Namespace) -> Workspace:
+    return workspace_from_args(args, **{"models.dir": args.models_dir})
 
 
 def _registry(args: argparse.Namespace) -> ModelRegistry:
-    function = getattr(args, "function", None) or config_from_args(args).selection.function
-    if not function:
-        raise ConfigError(
-            "--function NAME: which function's models? (or set selection.function in the config)"
-        )
-    return ModelRegistry(_models_dir(args), function)
+    return _workspace(args).models.registry(getattr(args, "function", None))
 
 
 def _warn(registry: ModelRegistry) -> None:
@@ -75,61 +74,33 @@ def _warn(registry: ModelRegistry) -> None:
 
 
 def list_command(args: argparse.Namespace) -> int:
-    models_dir = _models_dir(args)
+    models = _workspace(args).models
     chosen = getattr(args, "function", None)
-    functions = [chosen] if chosen else registered_functions(models_dir)
-    registries = [ModelRegistry(models_dir, name) for name in functions]
+    registries = [models.registry(name) for name in ([chosen] if chosen else models.functions())]
     listed = {r.function: r.list() for r in registries}
     for registry in registries:
         _warn(registry)
     if args.json:
         write_stdout(
-            json.dumps({name: [m.to_dict() for m in models] for name, models in listed.items()})
+            json.dumps({name: [m.to_dict() for m in entries] for name, entries in listed.items()})
         )
         return 0
     if not any(listed.values()):
         stderr_console.print(
-            f"no trained models in {models_dir} yet (a run that trains one keeps it here)"
+            f"no trained models in {models.directory} yet (a run that trains one keeps it here)"
         )
         return 0
     console = Console(highlight=False)
-    for name, models in listed.items():
+    for name, entries in listed.items():
         table = Table(title=f"models of {name}", title_justify="left")
-        for column in (
-            "model",
-            "promoted",
-            "provider",
-            "model id / adapter",
-            "run",
-            "score",
-            "gate",
-        ):
+        for column in MODEL_COLUMNS:
             table.add_column(column, overflow="fold")
-        for m in models:
-            table.add_row(
-                m.version_id,
-                "*" if m.promoted else "",
-                m.provider,
-                m.model,
-                m.run_id or "",
-                _score(m),
-                _gate(m),
-            )
+        for row in map(ModelRow.of, entries):
+            gate = f"{row.gate}: {row.reason}" if row.gate else ""
+            table.add_row(row.version_id, "*" if row.promoted else "", row.provider, row.model,
+                          row.run_id, row.score, gate)
         console.print(table)
     return 0
-
-
-def _score(entry: ModelEntry) -> str:
-    candidate = (entry.evaluation.get("candidate") or {}).get("overall")
-    incumbent = (entry.evaluation.get("incumbent") or {}).get("overall")
-    if candidate is None:
-        return ""
-    return f"{candidate:.3f}" + (f" vs {incumbent:.3f}" if incumbent is not None else "")
-
-
-def _gate(entry: ModelEntry) -> str:
-    verdict = {True: "passed", False: "refused", None: ""}[entry.passed_gate]
-    return f"{verdict}: {entry.gate.get('reason', '')}" if verdict else ""
 
 
 def _report(entry: ModelEntry, verb: str, args: argparse.Namespace) -> int:

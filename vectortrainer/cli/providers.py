@@ -15,7 +15,7 @@ from vectortrainer.cli.common import (
     stderr_console,
     write_stdout,
 )
-from vectortrainer.training.overview import ProviderRow, provider_overview
+from vectortrainer.workspace.provider_view import ProviderRow, provider_overview
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -15,17 +15,13 @@ from rich.table import Table
 from vectortrainer.cli.common import (
     ExitCode,
     add_subcommand_options,
-    config_from_args,
     fail,
     stderr_console,
+    workspace_from_args,
     write_stdout,
 )
 from vectortrainer.errors import ConfigError, RuleSynthesisError
-from vectortrainer.feedback.store import read_feedback
-from vectortrainer.hooks.report import publish_hook
-from vectortrainer.rules.learning import Choice, learn_rules
-from vectortrainer.store.environment import store_exists
-from vectortrainer.store.source import LogSource
+from vectortrainer.workspace.types import Choice, GenerationReport, RuleSet
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -95,24 +91,13 @@ def _usage(message: str) -> Exception:
 
 
 def synthesize_command(args: argparse.Namespace) -> int:
-    config = config_from_args(args)
-    feedback_path = args.feedback or config.feedback.path
-    hooks_dir = args.hooks_dir or config.hooks.dir
+    workspace = workspace_from_args(args, **{
+        "feedback.path": args.feedback,
+        "hooks.dir": args.hooks_dir,
+        "feedback.semantic_screen": False if args.no_semantic else None,
+    })
+    feedback_path = workspace.config.feedback.path
     choices = _parse_choices(args.choose)
-    read = read_feedback(feedback_path)
-    pairs = read.pairs
-    for problem in read.problems:
-        stderr_console.print(
-            f"[yellow]warning:[/] {escape(str(feedback_path))}: {escape(str(problem))} "
-            "(line skipped; fix or delete it)"
-        )
-    if read.surrogate_lines:
-        stderr_console.print(f"[yellow]warning:[/] {escape(read.notices(feedback_path)[-1])}")
-    if not pairs:
-        return fail(f"{feedback_path}: no valid feedback pairs to learn from", ExitCode.USAGE)
-    semantic = config.feedback.semantic_screen and not args.no_semantic
-    # Each rule's blast radius is measured on the store's uncorrected logs when there is a store.
-    source = LogSource.open(config.store.path) if store_exists(config.store.path) else None
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -121,26 +106,40 @@ def synthesize_command(args: argparse.Namespace) -> int:
         console=stderr_console,
         transient=True,
     ) as bar:
-        task = bar.add_task(f"learning rules from {len(pairs):,} pairs", total=None)
+        task = bar.add_task(f"learning rules from {feedback_path}", total=None)
 
         def on_progress(done: int, total: int | None, what: str) -> None:
             bar.update(task, description=what, completed=done, total=total)
 
+        # Each rule's blast radius is measured on the store's uncorrected logs, when there is one.
         try:
-            rule_set = learn_rules(pairs, semantic_screen=semantic, choices=choices, source=source,
-                                   progress=on_progress)
+            learned = workspace.rules.synthesize(choices=choices, progress=on_progress,
+                                                 must_exist=True)
         except RuleSynthesisError as exc:
             return fail(f"--choose: {exc}", ExitCode.USAGE)
-    report, summary = publish_hook(rule_set, hooks_dir, feedback_path=feedback_path, note=args.note,
-                                   enable_versioning=not args.no_versioning)
+    read = learned.read
+    for problem in read.problems:
+        stderr_console.print(
+            f"[yellow]warning:[/] {escape(str(feedback_path))}: {escape(str(problem))} "
+            "(line skipped; fix or delete it)"
+        )
+    if read.surrogate_lines:
+        stderr_console.print(f"[yellow]warning:[/] {escape(learned.notices[-1])}")
+    if not read.pairs:
+        return fail(f"{feedback_path}: no valid feedback pairs to learn from", ExitCode.USAGE)
+    report, summary = workspace.rules.publish(
+        learned.rule_set, note=args.note, enable_versioning=not args.no_versioning
+    )
     if args.json:
         write_stdout(json.dumps(summary, ensure_ascii=False))
     else:
-        _print_tables(Console(highlight=False), rule_set, report, Path(summary["hook"]))
+        _print_tables(Console(highlight=False), learned.rule_set, report, Path(summary["hook"]))
     return 0
 
 
-def _print_tables(console: Console, rule_set, report, path: Path) -> None:  # type: ignore[no-untyped-def]
+def _print_tables(
+    console: Console, rule_set: RuleSet, report: GenerationReport, path: Path
+) -> None:
     rules = Table(title=f"{len(rule_set.rules)} rules", title_justify="left")
     for column in ("#", "kind", "pattern", "replacement", "condition", "support", "blast radius"):
         rules.add_column(column, overflow="fold")

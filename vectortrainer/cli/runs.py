@@ -10,12 +10,10 @@ from rich.table import Table
 
 from vectortrainer.cli.common import (
     add_subcommand_options,
-    config_from_args,
     stderr_console,
+    workspace_from_args,
     write_stdout,
 )
-from vectortrainer.runs.directory import list_runs
-from vectortrainer.runs.resume import resume_command
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,8 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def runs_command(args: argparse.Namespace) -> int:
-    config = config_from_args(args)
-    infos = list_runs(config.output_dir)
+    workspace = workspace_from_args(args)
+    config, runs = workspace.config, workspace.runs
+    infos = runs.list()
     if getattr(args, "json", False):
         write_stdout(
             json.dumps(
@@ -48,7 +47,7 @@ def runs_command(args: argparse.Namespace) -> int:
                         "fine_tuned_model": i.fine_tuned_model,
                         "error": i.error,
                         "events": i.events,
-                        "resume": resume_command(i.run_id, config) if i.resumable else None,
+                        "resume": runs.resume_command(i.run_id) if i.resumable else None,
                     }
                     for i in infos
                 ],
@@ -88,6 +87,6 @@ def runs_command(args: argparse.Namespace) -> int:
     resumable = [i for i in infos if i.resumable]
     if resumable:
         stderr_console.print(
-            f"Resume the newest with: {resume_command(resumable[0].run_id, config)}", soft_wrap=True
+            f"Resume the newest with: {runs.resume_command(resumable[0].run_id)}", soft_wrap=True
         )
     return 0

@@ -16,10 +16,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from vectortrainer.cli.common import add_subcommand_options, config_from_args, stderr_console
+from vectortrainer.cli.common import add_subcommand_options, stderr_console, workspace_from_args
 from vectortrainer.errors import ConfigError
-from vectortrainer.golden.extractor import DensityBasedExtractor
-from vectortrainer.store.source import LogSource
+from vectortrainer.workspace.types import ExtractionReport
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,8 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def select_command(args: argparse.Namespace) -> int:
-    config = config_from_args(args)
-    function = config.selection.function
+    workspace = workspace_from_args(args)
+    function = workspace.config.selection.function
     if not function:
         raise ConfigError(
             "select: name the function with --function NAME "
@@ -80,15 +79,8 @@ def select_command(args: argparse.Namespace) -> int:
                     stderr_console.print(f"{stage} {function}: {total or '?'} to do")
             bar.update(tasks[stage], completed=done, total=total or None)
 
-        density = config.density
-        source = LogSource.open(
-            config.store.path, backend=density.backend, ray_address=density.ray_address
-        )
-        extractor = DensityBasedExtractor.from_config(
-            config.selection, source=source, density=density, progress=on_progress
-        )
         try:
-            report = extractor.extract_golden_data(function, args.out)
+            report = workspace.golden.export(function, args.out, on_stage=on_progress)
         except KeyboardInterrupt:
             bar.stop()
             left = (
@@ -123,7 +115,7 @@ def _check_out(out: Path) -> None:
         )
 
 
-def _summary_table(report) -> Table:
+def _summary_table(report: ExtractionReport) -> Table:
     table = Table(
         title=f"Golden data for {report.function_name}", show_header=False, title_justify="left"
     )
@@ -154,31 +146,14 @@ def _summary_table(report) -> Table:
 
 
 def functions_command(args: argparse.Namespace) -> int:
-    config = config_from_args(args)
-    summaries = LogSource.open(config.store.path).list_functions()
-    table = Table(title=f"Functions in {config.store.path}", title_justify="left")
-    for column in (
-        "function",
-        "logs",
-        "success",
-        "anomaly",
-        "failed",
-        "with vector",
-        "with inputs",
-    ):
-        if column == "function":
-            table.add_column(column, no_wrap=True)
-        else:
-            table.add_column(column, justify="right")
+    workspace = workspace_from_args(args)
+    summaries = workspace.list_functions()
+    table = Table(title=f"Functions in {workspace.store_path}", title_justify="left")
+    table.add_column("function", no_wrap=True)
+    for column in ("logs", "success", "anomaly", "failed", "with vector", "with inputs"):
+        table.add_column(column, justify="right")
     for s in summaries:
-        table.add_row(
-            s.name,
-            str(s.total),
-            str(s.success),
-            str(s.anomaly),
-            str(s.failed),
-            str(s.with_vector),
-            str(s.with_inputs),
-        )
+        counts = (s.total, s.success, s.anomaly, s.failed, s.with_vector, s.with_inputs)
+        table.add_row(s.name, *map(str, counts))
     stderr_console.print(table)
     return 0

@@ -13,6 +13,8 @@ the extractor.
 - ``selection``: steady-state and anomaly picks from the density graph;
 - ``chatml``: examples from real logs, the JSONL writer and validator;
 - ``extractor``: one function's logs -> validated golden JSONL, with a report;
-- ``picks``: what a run records of its picks and its golden statistics;
-- ``projection`` and ``vector_map``: the 2-D map of a function's logs the faces draw.
+- ``picks``: what a run records of its picks and its golden statistics.
+
+The map of a function's logs the faces draw is a read model of the application layer
+(``workspace.vector_map``).
 """

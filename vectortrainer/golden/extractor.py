@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -32,7 +32,7 @@ from vectortrainer.golden.coverage import Coverage, coverage
 from vectortrainer.golden.epsilon import DEFAULT_MIN_SAMPLES
 from vectortrainer.golden.selection import GoldenSelection, select_golden
 from vectortrainer.store.records import FunctionLogs
-from vectortrainer.store.source import LogSource
+from vectortrainer.store.source import LogReader, LogSource
 
 if TYPE_CHECKING:
     from vectortrainer.golden.runners import TaskRunner
@@ -44,17 +44,6 @@ An exception the callback raises (a cancel) stops the extraction there; the outp
 file is written atomically, so a cancel never leaves one behind."""
 
 PERCENTILES = (0, 5, 25, 50, 75, 95, 100)
-
-
-class LogReader(Protocol):
-    """What the extractor needs from a log source (:class:`~vectortrainer.store.source.LogSource`
-    has it)."""
-
-    def read_function(
-        self, function_name: str, progress: Callable[[int, int], None] | None = None
-    ) -> FunctionLogs: ...
-
-    def function_info(self, function_name: str) -> Any: ...
 
 
 @dataclass(frozen=True)

@@ -7,5 +7,5 @@ stdlib-only module.
   rollback;
 - ``generator``: :class:`~vectortrainer.hooks.generator.HookScriptGenerator`, rules -> a new active
   version;
-- ``views``: the version list with checksum states and the rules diff the faces show.
+- ``report``: the one ``rules.json`` and publishing a hook with it.
 """

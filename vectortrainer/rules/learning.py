@@ -15,17 +15,22 @@ from it (:func:`vectortrainer.feedback.from_logs.uncorrected_outputs`).
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from vectortrainer.errors import RuleSynthesisError
 from vectortrainer.feedback.diffing import SemanticScorer
 from vectortrainer.feedback.from_logs import LoggedOutput, uncorrected_outputs
 from vectortrainer.feedback.pair import FeedbackPair
+from vectortrainer.feedback.store import FeedbackRead, FeedbackStore, read_feedback
 from vectortrainer.rules.conflicts import Resolution, resolution_for
 from vectortrainer.rules.synthesis import RuleSet, synthesize_rules
+from vectortrainer.store.source import LogReader
 
 Choice = int | str | tuple[str, Sequence[int]]
+SynthesisProgress = Callable[[int, int | None, str], None]
 
 
 @functools.cache
@@ -49,7 +54,7 @@ def functions_of(pairs: Iterable[FeedbackPair], function: str | None = None) -> 
 
 
 def logged_outputs(
-    source: Any, pairs: Sequence[FeedbackPair], function: str | None = None
+    source: LogReader, pairs: Sequence[FeedbackPair], function: str | None = None
 ) -> list[LoggedOutput]:
     """The blast-radius sample: uncorrected successful outputs of the pairs' functions in
     ``source``.
@@ -68,8 +73,8 @@ def learn_rules(
     semantic_screen: bool = True,
     function: str | None = None,
     choices: Mapping[str, Choice] | None = None,
-    source: Any = None,
-    progress: Callable[[int, int | None, str], None] | None = None,
+    source: LogReader | None = None,
+    progress: SynthesisProgress | None = None,
 ) -> RuleSet:
     """Rules from feedback ``pairs``, with a person's ``choices`` on conflicts applied.
 
@@ -102,6 +107,37 @@ def learn_rules(
     return synthesize_rules(
         selected, scorer=scorer, overrides=overrides, logs=logs, progress=progress
     )
+
+
+@dataclass(frozen=True)
+class LearnedRules:
+    """Rules learned from a feedback file, and what reading it found (malformed lines, U+FFFD)."""
+
+    rule_set: RuleSet
+    read: FeedbackRead
+    notices: list[str]  # one line per thing a person should know about the file
+
+
+def learn_from_feedback(
+    feedback_path: str | os.PathLike[str],
+    *,
+    semantic_screen: bool = True,
+    function: str | None = None,
+    choices: Mapping[str, Choice] | None = None,
+    source: LogReader | None = None,
+    progress: SynthesisProgress | None = None,
+    must_exist: bool = False,
+) -> LearnedRules:
+    """Read the feedback file and learn its rules: what every face and the pipeline call.
+
+    Malformed lines are skipped and named in ``notices``, never silently. A missing file reads
+    as no pairs, or, with ``must_exist``, is an error naming it. See :func:`learn_rules` for
+    the rest.
+    """
+    read = read_feedback(feedback_path) if must_exist else FeedbackStore(feedback_path).read()
+    rule_set = learn_rules(read.pairs, semantic_screen=semantic_screen, function=function,
+                           choices=choices, source=source, progress=progress)
+    return LearnedRules(rule_set, read, read.notices(feedback_path))
 
 
 def rules_counts(rule_set: RuleSet) -> dict[str, Any]:

@@ -9,6 +9,5 @@ monitors, summary.
   monitors;
 - ``summary``: the typed :class:`~vectortrainer.runs.summary.RunSummary` (FR-4.4) and its rows;
 - ``resume``: which runs can be resumed, and the command that does it;
-- ``metrics``: the loss metrics every trainer reports and every face plots;
-- ``views``: a run as the faces show it (stage rows, log lines, learning curve).
+- ``metrics``: the loss metrics every trainer reports and every face plots.
 """

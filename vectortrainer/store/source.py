@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Literal, Protocol, overload
 
 import numpy as np
 
@@ -63,6 +63,18 @@ class FunctionInfo:
     docstring: str = ""
     parameters: tuple[str, ...] = ()
     module: str = ""
+
+
+class LogReader(Protocol):
+    """What the engine reads through: :class:`LogSource` is one; a test may hand in another."""
+
+    def list_functions(self) -> list[FunctionSummary]: ...
+
+    def function_info(self, function_name: str) -> FunctionInfo: ...
+
+    def read_function(
+        self, function_name: str, progress: ProgressCallback | None = None
+    ) -> FunctionLogs: ...
 
 
 @dataclass(frozen=True)
@@ -148,8 +160,8 @@ class LogSource:
         """
         if not store_exists(store_path):
             raise StoreError(
-                f"no VectorWave store at {store_path}: create one with "
-                f"`vectortrainer demo seed --store {store_path}` or point --store at yours"
+                f"no VectorWave store at {store_path}: point store.path / --store at yours, or "
+                f"create the demo store with `vectortrainer demo seed --store {store_path}`"
             )
         if through_vectorwave:
             return cls(open_dataset_manager(store_path))

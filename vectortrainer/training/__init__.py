@@ -6,8 +6,6 @@
 - ``calls``: calling a vendor SDK: retries, a spent quota, job creation that never pays twice;
 - ``openai``, ``azure``, ``together``, ``fireworks``: one trainer per provider, each on its official
   SDK;
-- ``overview``: every provider's models, dates, prices and credentials, for
-  ``vectortrainer providers``;
 - ``local``: LoRA fine-tuning of a model the user owns (model loading, calibration, the TRL run,
   evaluation);
 - ``data``: the training files of a run (validation split, the DPO preference file);

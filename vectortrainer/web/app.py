@@ -1,8 +1,8 @@
 """The Streamlit companion's script: layout only; every figure comes from an engine module.
 
-Runs come from :mod:`vectortrainer.runs.views`, the vector map from
-:mod:`vectortrainer.golden.vector_map`, hook versions from :mod:`vectortrainer.hooks.views`,
-what is in service from :mod:`vectortrainer.serving`.
+Every figure and every action comes from the application layer
+(:class:`vectortrainer.workspace.Workspace` and its views: ``run_views``, ``vector_map``,
+``hook_views``, ``service``).
 
 ``vectortrainer web`` starts it as
 ``streamlit run app.py -- --output-dir DIR --store PATH --hooks-dir DIR --models-dir DIR [--config
@@ -36,16 +36,9 @@ import streamlit as st
 
 from vectortrainer.config import Config, load_config
 from vectortrainer.errors import VectorTrainerError, describe
-from vectortrainer.golden import vector_map as vectors
-from vectortrainer.hooks.versions import HookVersionManager
-from vectortrainer.hooks.views import hook_versions_view
-from vectortrainer.registry.models import registered_functions
-from vectortrainer.runs import views as run_views
-from vectortrainer.runs.directory import list_runs
-from vectortrainer.serving import rollback_model, service_view
-from vectortrainer.store.lite import store_signature
-from vectortrainer.store.source import LogSource
 from vectortrainer.web.access import ACCESS_TOKEN_ENV
+from vectortrainer.workspace import Workspace, run_views
+from vectortrainer.workspace import vector_map as vectors
 
 HOW_TO_START = (
     "No run yet in {output_dir}. Start one from a terminal:\n\n"
@@ -104,11 +97,12 @@ def main() -> None:
     except VectorTrainerError as exc:
         st.error(f"Configuration: {describe(exc)}")
         return
+    workspace = Workspace(config)
     st.sidebar.title("VectorTrainer")
     page = st.sidebar.radio("Page", PAGES, key="page")
     output_dir = Path(config.output_dir)
     try:
-        runs = list_runs(output_dir)
+        runs = workspace.runs.list()
     except OSError as exc:
         runs = []
         st.sidebar.error(f"{output_dir}: cannot list runs ({exc.strerror})")
@@ -126,13 +120,13 @@ def main() -> None:
     if page == "Run status":
         run_status_page(view, output_dir)
     elif page == "Vector distribution":
-        vector_page(view, config)
+        vector_page(view, workspace)
     elif page == "Learning curve":
         learning_curve_page(view, output_dir)
     elif page == "Hook versions":
-        hooks_page(Path(config.hooks.dir))
+        hooks_page(workspace)
     else:
-        service_page(config, view.function if view else None)
+        service_page(workspace, view.function if view else None)
 
 
 # ------------------------------------------------------------------------------ run status
@@ -205,17 +199,18 @@ def run_status_page(view: run_views.RunView | None, output_dir: Path) -> None:
 # ------------------------------------------------------------------------------ vectors
 @st.cache_data(show_spinner="Reading the function's logs and projecting them…", max_entries=8)
 def cached_vector_map(
+    _workspace: Workspace,  # not hashed (leading underscore): the store and signature are the key
     store: str,
     function: str,
     signature: str,
     settings: vectors.SelectionSettings,
     recorded_picks: list[dict[str, Any]] | None,
 ) -> vectors.VectorMap:
-    logs = LogSource.open(store).read_function(function)
-    return vectors.build_vector_map(logs, settings, recorded_picks=recorded_picks)
+    return _workspace.golden.vector_map(function, settings, recorded_picks)
 
 
-def vector_page(view: run_views.RunView | None, config: Config) -> None:
+def vector_page(view: run_views.RunView | None, workspace: Workspace) -> None:
+    config = workspace.config
     st.header("Vector distribution")
     function = (view.function if view else None) or config.selection.function
     if not function:
@@ -230,8 +225,9 @@ def vector_page(view: run_views.RunView | None, config: Config) -> None:
                + (" (the run's settings)" if view and view.state else ""))
     store = str(config.store.path)
     try:
-        vector_map = cached_vector_map(store, function, store_signature(store), settings,
-                                       view.golden_picks if view else None)
+        signature = workspace.golden.store_signature()
+        recorded = view.golden_picks if view else None
+        vector_map = cached_vector_map(workspace, store, function, signature, settings, recorded)
     except VectorTrainerError as exc:
         st.warning(f"Vector store not available: {describe(exc)}")
         golden = view.summary.golden if view and view.summary else None
@@ -384,7 +380,7 @@ def learning_curve_page(view: run_views.RunView | None, output_dir: Path) -> Non
 
 
 # ------------------------------------------------------------------------------ hooks
-def _rollback(hooks_dir: Path, version_id: str) -> None:
+def _rollback(workspace: Workspace, version_id: str) -> None:
     if not write_access():
         st.session_state["hook_message"] = (
             "error",
@@ -398,7 +394,7 @@ def _rollback(hooks_dir: Path, version_id: str) -> None:
         )
         return
     try:
-        restored = HookVersionManager(hooks_dir).rollback(version_id)
+        restored = workspace.hooks.rollback(version_id)
         st.session_state["hook_message"] = ("success", f"Active hook is now {restored.version_id} "
                                                        f"({restored.rules_count} rules).")
     except VectorTrainerError as exc:
@@ -419,12 +415,12 @@ def version_row(row: Any) -> dict[str, Any]:
     }
 
 
-def hooks_page(hooks_dir: Path) -> None:
+def hooks_page(workspace: Workspace) -> None:
     st.header("Hook versions")
     message = st.session_state.pop("hook_message", None)
     if message:
         (st.success if message[0] == "success" else st.error)(message[1])
-    view = hook_versions_view(hooks_dir)
+    view = workspace.hooks.view()
     if view.problem:
         st.info(view.problem)
         return
@@ -441,7 +437,7 @@ def hooks_page(hooks_dir: Path) -> None:
         a = left.selectbox("from", ids, index=len(ids) - 2, key="diff_a")
         b = right.selectbox("to", ids, index=len(ids) - 1, key="diff_b")
         try:
-            text = HookVersionManager(hooks_dir).diff(a, b)
+            text = workspace.hooks.manager().diff(a, b)
             st.code(text or f"{a} and {b} are identical", language="diff", wrap_lines=True)
         except VectorTrainerError as exc:
             st.error(describe(exc))
@@ -458,12 +454,12 @@ def hooks_page(hooks_dir: Path) -> None:
         f"Replace the active hook ({view.active or 'none'}) with {target}", key="rollback_confirm"
     )
     st.button("Roll back", type="primary", disabled=not confirm, key="rollback_button",
-              on_click=_rollback, args=(hooks_dir, target))
+              on_click=_rollback, args=(workspace, target))
 
 
 
 # ------------------------------------------------------------------------------ in service
-def _promote(config: Config, function: str, version_id: str) -> None:
+def _promote(workspace: Workspace, function: str, version_id: str) -> None:
     if not write_access():
         st.session_state["model_message"] = (
             "error",
@@ -474,7 +470,7 @@ def _promote(config: Config, function: str, version_id: str) -> None:
         st.session_state["model_message"] = ("error", "Not changed: tick the confirmation first.")
         return
     try:
-        entry = rollback_model(config, function, version_id)
+        entry = workspace.models.rollback(function, version_id)
         st.session_state["model_message"] = (
             "success",
             f"{entry.version_id} ({entry.model}) is now in service for {function}.",
@@ -484,12 +480,13 @@ def _promote(config: Config, function: str, version_id: str) -> None:
     st.session_state["model_confirm"] = False
 
 
-def service_page(config: Config, run_function: str | None) -> None:
+def service_page(workspace: Workspace, run_function: str | None) -> None:
+    config = workspace.config
     st.header("In service")
     message = st.session_state.pop("model_message", None)
     if message:
         (st.success if message[0] == "success" else st.error)(message[1])
-    functions = sorted({*registered_functions(config.models.dir),
+    functions = sorted({*workspace.models.functions(),
                         *(f for f in (config.selection.function, run_function) if f)})
     if not functions:
         st.info(
@@ -499,7 +496,7 @@ def service_page(config: Config, run_function: str | None) -> None:
         )
         return
     function = st.selectbox("Function", functions, key="service_function")
-    view = service_view(config, function)
+    view = workspace.service(function)
     for problem in view.problems:
         st.warning(problem)
     st.markdown("  \n".join(f"**{label}:** {text}" for label, text in view.lines()))
@@ -540,7 +537,7 @@ def service_page(config: Config, run_function: str | None) -> None:
         f"Replace {current} with {target} in running processes", key="model_confirm"
     )
     st.button("Promote", type="primary", disabled=not confirm, key="model_button",
-              on_click=_promote, args=(config, function, target))
+              on_click=_promote, args=(workspace, function, target))
 
 
 if __name__ == "__main__":

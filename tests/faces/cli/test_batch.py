@@ -62,7 +62,7 @@ def test_exit_1_when_the_run_fails(tmp_path, capsys):
     code, out, err = _batch(capsys, "--config", str(config), "--json")
 
     assert code == 1
-    assert "no VectorWave store there" in err and "vectortrainer demo seed" in err
+    assert "no VectorWave store at" in err and "vectortrainer demo seed" in err
     report = json.loads(out)
     assert report["exit_code"] == 1 and report["status"] == "failed"
     assert load_run(tmp_path / "out", report["run_id"]).state.stage("extract").status == "failed"

@@ -15,7 +15,7 @@ HEAVY = ("vectorwave", "torch", "sentence_transformers", "transformers", "lanced
 def test_tui_import_is_light():
     code = (
         "import sys, tui.app, screens.dataset, screens.feedback, screens.rules, screens.training, "
-        "screens.hooks, screens.help, screens.budget, screens.confirm\n"
+        "screens.hooks, tui.help, screens.budget, screens.confirm\n"
         f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

@@ -42,7 +42,7 @@ def test_help_screen(snap_compare, tmp_path, monkeypatch):
 
 def test_budget_modal_within_budget(snap_compare, tmp_path, monkeypatch):
     config = fixture_config(tmp_path, monkeypatch)
-    view = Workspace(config).estimate_budget(write_chatml(tmp_path / "golden.jsonl", 12))
+    view = Workspace(config).runs.estimate(write_chatml(tmp_path / "golden.jsonl", 12))
     assert not view.over_budget
     app = make_app(config, source=FixtureLogSource(), load_store=False)
 
@@ -56,7 +56,7 @@ def test_budget_modal_within_budget(snap_compare, tmp_path, monkeypatch):
 def test_budget_modal_over_budget(snap_compare, tmp_path, monkeypatch):
     config = fixture_config(tmp_path, monkeypatch)
     config.budget.max_budget_usd = 0.01
-    view = Workspace(config).estimate_budget(write_chatml(tmp_path / "golden.jsonl", 60, words=400))
+    view = Workspace(config).runs.estimate(write_chatml(tmp_path / "golden.jsonl", 60, words=400))
     assert view.over_budget
     app = make_app(config, source=FixtureLogSource(), load_store=False)
 
@@ -70,7 +70,7 @@ def test_budget_modal_over_budget(snap_compare, tmp_path, monkeypatch):
 def test_budget_modal_near_the_providers_cutoff(snap_compare, tmp_path, monkeypatch):
     monkeypatch.setenv("VECTORTRAINER_TODAY", "2026-12-20")  # 17 days before OpenAI stops taking jobs
     config = fixture_config(tmp_path, monkeypatch)
-    view = Workspace(config).estimate_budget(write_chatml(tmp_path / "golden.jsonl", 12))
+    view = Workspace(config).runs.estimate(write_chatml(tmp_path / "golden.jsonl", 12))
     assert any("in 17 days" in warning for warning in view.warnings)
     app = make_app(config, source=FixtureLogSource(), load_store=False)
 

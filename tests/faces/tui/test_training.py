@@ -75,7 +75,7 @@ async def test_budget_modal_refuses_approval_over_budget(tmp_path, monkeypatch):
 
     config = fixture_config(tmp_path, monkeypatch)
     config.budget.max_budget_usd = 0.001
-    view = Workspace(config).estimate_budget(write_chatml(tmp_path / "g.jsonl", 40))
+    view = Workspace(config).runs.estimate(write_chatml(tmp_path / "g.jsonl", 40))
     app = make_app(config, source=FixtureLogSource(), load_store=False)
     answers = []
     async with app.run_test(size=SIZE) as pilot:

@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.errors import AppTestError
 
 from tests.support import web_runs as ws
-from vectortrainer.golden import vector_map as vectors
+from vectortrainer.workspace import vector_map as vectors
 from vectortrainer.hooks.versions import HookVersionManager
 from vectortrainer.store.source import LogSource
 from vectortrainer.web import __file__ as web_package

@@ -11,7 +11,7 @@ from vectortrainer.budget.catalog import PROVIDERS
 from vectortrainer.budget.guards import check_budget
 from vectortrainer.budget.pricing import resolve_model
 from vectortrainer.budget.schedule import check_open, current_date, schedule_warnings
-from vectortrainer.budget.view import budget_view
+from vectortrainer.workspace.budget_view import budget_view
 from vectortrainer.config import Config
 from vectortrainer.errors import ConfigError, FineTuningClosedError, RetiredModelError, UnknownModelError
 

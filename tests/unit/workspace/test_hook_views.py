@@ -9,7 +9,7 @@ import pytest
 
 from tests.support import web_runs as ws
 from vectortrainer.errors import HookVersionError
-from vectortrainer.hooks import views as hook_views
+from vectortrainer.workspace import hook_views
 from vectortrainer.hooks.versions import HookVersionManager
 
 
@@ -47,7 +47,7 @@ def test_no_hook_store_is_explained_and_not_created(tmp_path):
 
 
 def test_engine_side_of_the_web_face_never_imports_streamlit():
-    code = ("import sys, vectortrainer.runs.views, vectortrainer.golden.vector_map, vectortrainer.hooks.views, "
+    code = ("import sys, vectortrainer.workspace.run_views, vectortrainer.workspace.vector_map, vectortrainer.workspace.hook_views, "
             "vectortrainer.cli.web; "
             "bad = [m for m in ('streamlit', 'textual', 'vectorwave') if m in sys.modules]; "
             "assert not bad, bad")

@@ -19,9 +19,9 @@ from vectortrainer.config import AUTO
 from vectortrainer.display import histogram_rows, hover_text
 from vectortrainer.golden.coverage import Coverage, coverage
 from vectortrainer.golden.epsilon import DEFAULT_MIN_SAMPLES
-from vectortrainer.golden.projection import nearest_neighbour_distance, pca_2d
 from vectortrainer.golden.selection import select_golden
 from vectortrainer.store.records import FunctionLogs
+from vectortrainer.workspace.projection import nearest_neighbour_distance, pca_2d
 
 MAX_MAP_POINTS = 4000
 NOT_PICKED = "not picked"

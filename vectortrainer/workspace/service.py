@@ -2,8 +2,8 @@
 the gates' last decisions with their figures, and the loop's next trigger (VT-13).
 
 The TUI's hooks screen, the web page's "In service" page and ``vectortrainer models list``
-read :func:`service_view`; rolling back either thing is :func:`rollback_model` or the
-hook manager's ``rollback``: one call each, the same in every face.
+read :func:`service_view` (and :class:`ModelRow`); rolling back either thing is one call of
+the workspace (``models.rollback``, ``hooks.rollback``), the same in every face.
 """
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ from pathlib import Path
 from vectortrainer.config import Config
 from vectortrainer.display import readable_epoch
 from vectortrainer.errors import VectorTrainerError
-from vectortrainer.hooks.versions import HookVersion, HookVersionManager
-from vectortrainer.hooks.views import VERSIONS_DIRNAME
+from vectortrainer.hooks.versions import VERSIONS_DIRNAME, HookVersion, HookVersionManager
 from vectortrainer.loop import LoopView, loop_view
 from vectortrainer.registry.models import ModelEntry, ModelRegistry
-from vectortrainer.store.source import LogSource
+from vectortrainer.store.source import LogReader
 
 
 @dataclass(frozen=True)
@@ -92,7 +91,7 @@ class ServiceView:
         return lines
 
 
-def service_view(config: Config, function: str, source: LogSource | None = None) -> ServiceView:
+def service_view(config: Config, function: str, source: LogReader | None = None) -> ServiceView:
     """Everything in service for ``function``; problems (a damaged registry, no store) are reported,
     not raised."""
     view = ServiceView(function)
@@ -129,9 +128,3 @@ def _hook_decision(version: HookVersion) -> str:
         else ("passed, not active now" if gate.get("passed") else "kept inactive")
     )
     return f"{version.version_id} {state}: {gate.get('reason', '')}"
-
-
-def rollback_model(config: Config, function: str, version_id: str | None = None) -> ModelEntry:
-    """Promote ``version_id`` (or the model promoted before the current one) for ``function``
-    now."""
-    return ModelRegistry(config.models.dir, function).rollback(version_id)

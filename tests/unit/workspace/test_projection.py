@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from vectortrainer.errors import DataFormatError
-from vectortrainer.golden.projection import nearest_neighbour_distance, pca_2d
+from vectortrainer.workspace.projection import nearest_neighbour_distance, pca_2d
 
 
 # ------------------------------------------------------------------------------ projection

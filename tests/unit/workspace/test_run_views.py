@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.support import web_runs as ws
 from vectortrainer import display
-from vectortrainer.runs import views as run_views
+from vectortrainer.workspace import run_views
 from vectortrainer.runs.directory import list_runs
 from vectortrainer.runs.events import read_events
 

@@ -15,7 +15,7 @@ from vectortrainer.budget.estimates import (
     estimate_from_dict,
     estimate_local_training,
 )
-from vectortrainer.budget.view import budget_view
+from vectortrainer.workspace.budget_view import budget_view
 from vectortrainer.errors import DataFormatError
 
 

@@ -19,12 +19,6 @@ from vectortrainer.display import format_duration, utc_clock
 from vectortrainer.errors import DataFormatError, RunDirectoryError
 from vectortrainer.files import count_lines
 from vectortrainer.golden.picks import read_golden_picks
-from vectortrainer.golden.vector_map import (
-    PICKS_RECORDED,
-    SelectionSettings,
-    VectorMap,
-    settings_from_snapshot,
-)
 from vectortrainer.runs.directory import (
     EVENTS_FILE,
     GOLDEN_FILE,
@@ -42,6 +36,12 @@ from vectortrainer.runs.events import EventReader
 from vectortrainer.runs.metrics import losses
 from vectortrainer.runs.status import STAGES, RunStatus, StageStatus
 from vectortrainer.runs.summary import RunSummary
+from vectortrainer.workspace.vector_map import (
+    PICKS_RECORDED,
+    SelectionSettings,
+    VectorMap,
+    settings_from_snapshot,
+)
 
 
 def run_label(info: RunInfo) -> str:

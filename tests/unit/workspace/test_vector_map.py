@@ -8,9 +8,9 @@ import pytest
 from tests.support import web_runs as ws
 from vectortrainer import display
 from vectortrainer.config import Config
-from vectortrainer.golden import vector_map as vectors
+from vectortrainer.workspace import vector_map as vectors
 from vectortrainer.golden.selection import select_golden
-from vectortrainer.runs import views as run_views
+from vectortrainer.workspace import run_views
 from vectortrainer.store import lite
 from vectortrainer.store.source import LogSource
 

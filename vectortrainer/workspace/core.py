@@ -1,0 +1,131 @@
+"""The workspace: one config, the one store it opens, and every use case a face offers, by topic.
+
+A face builds one :class:`Workspace` over its config and calls it; nothing else below
+this package. The store is opened once, lazily, the way the whole config says
+(:func:`~vectortrainer.store.opening.open_log_source`: path, density backend, Ray
+address); tests hand a ready log source in instead (``source=``). The groups load their
+engine modules on first use, so building a workspace costs nothing at a face's start-up.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vectortrainer.config import Config
+
+if TYPE_CHECKING:
+    from vectortrainer.demo.seed import SeedReport
+    from vectortrainer.store.records import FunctionLogs, FunctionSummary
+    from vectortrainer.store.source import LogReader
+    from vectortrainer.workspace.feedback import Feedback
+    from vectortrainer.workspace.golden import Golden
+    from vectortrainer.workspace.history import Hooks, Models
+    from vectortrainer.workspace.loop import Loop
+    from vectortrainer.workspace.rules import Rules
+    from vectortrainer.workspace.runs import Runs
+    from vectortrainer.workspace.service import ServiceView
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(eq=False)
+class Workspace:
+    """The configured store, feedback file, hooks and models directories, and output directory."""
+
+    config: Config
+    source: LogReader | None = None  # opened on first use (or handed in by a test)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    # -- the store -----------------------------------------------------------------
+    @property
+    def store_path(self) -> Path:
+        return Path(self.config.store.path)
+
+    def store_exists(self) -> bool:
+        from vectortrainer.store.environment import store_exists
+
+        return self.source is not None or store_exists(self.store_path)
+
+    def open_store(self) -> LogReader:
+        """The log source (the Lite tables read directly: no VectorWave import), opened once."""
+        from vectortrainer.store.opening import open_log_source
+
+        with self._lock:
+            if self.source is None:
+                self.source = open_log_source(self.config)
+            return self.source
+
+    def list_functions(self) -> list[FunctionSummary]:
+        """Every function with logs in the store, with its counts."""
+        return list(self.open_store().list_functions())
+
+    def read_function(self, name: str, progress: Progress | None = None) -> FunctionLogs:
+        """Every log of ``name``, streamed (``progress(done, total)`` per block)."""
+        return self.open_store().read_function(name, progress=progress)
+
+    def seed_demo(
+        self, progress: Callable[[int, int, str], None] | None = None, *, if_empty: bool = False
+    ) -> SeedReport:
+        """Fill the demo store by calling the demo functions (and write the demo feedback pairs)."""
+        from vectortrainer.demo.seed import seed_demo_store
+
+        return seed_demo_store(
+            self.store_path,
+            feedback_path=Path(self.config.feedback.path),
+            if_empty=if_empty,
+            progress=progress,
+        )
+
+    # -- the use cases, by what they are about ----------------------------------------
+    @cached_property
+    def golden(self) -> Golden:
+        from vectortrainer.workspace.golden import Golden
+
+        return Golden(self)
+
+    @cached_property
+    def feedback(self) -> Feedback:
+        from vectortrainer.workspace.feedback import Feedback
+
+        return Feedback(self)
+
+    @cached_property
+    def rules(self) -> Rules:
+        from vectortrainer.workspace.rules import Rules
+
+        return Rules(self)
+
+    @cached_property
+    def hooks(self) -> Hooks:
+        from vectortrainer.workspace.history import Hooks
+
+        return Hooks(self)
+
+    @cached_property
+    def models(self) -> Models:
+        from vectortrainer.workspace.history import Models
+
+        return Models(self)
+
+    @cached_property
+    def runs(self) -> Runs:
+        from vectortrainer.workspace.runs import Runs
+
+        return Runs(self)
+
+    @cached_property
+    def loop(self) -> Loop:
+        from vectortrainer.workspace.loop import Loop
+
+        return Loop(self)
+
+    def service(self, function: str) -> ServiceView:
+        """What is in service for ``function``: model, hook, the gates' last decisions, the loop."""
+        from vectortrainer.workspace.service import service_view
+
+        return service_view(self.config, function, source=self.source)

@@ -1,0 +1,92 @@
+"""Rules as the faces ask for them: learn from feedback, settle conflicts, replay, publish a hook.
+
+FR-2, FR-7.
+
+Learning reads the configured feedback file and, when the store exists, measures each
+rule's blast radius on the function's uncorrected logs: the same call the pipeline's
+synthesize stage makes (:func:`vectortrainer.rules.learning.learn_from_feedback`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from vectortrainer.hooks.generator import GenerationReport, HookScriptGenerator
+from vectortrainer.hooks.report import publish_hook
+from vectortrainer.hooks.validation import replay_in_subprocess
+from vectortrainer.rules.learning import (
+    Choice,
+    LearnedRules,
+    SynthesisProgress,
+    learn_from_feedback,
+)
+from vectortrainer.rules.replay import ReplayReport
+from vectortrainer.rules.synthesis import RuleSet
+
+if TYPE_CHECKING:
+    from vectortrainer.workspace.core import Workspace
+
+
+class Rules:
+    """Rule synthesis over the workspace's feedback file, store and hooks directory."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self._workspace = workspace
+
+    def synthesize(
+        self,
+        *,
+        function: str | None = None,
+        choices: Mapping[str, Choice] | None = None,
+        progress: SynthesisProgress | None = None,
+        must_exist: bool = False,
+    ) -> LearnedRules:
+        """Rules from every recorded pair (of ``function``, when given), as every face learns them.
+
+        The result names the malformed feedback lines skipped and the lines read with U+FFFD;
+        with ``must_exist`` a missing feedback file is an error that names it.
+        """
+        workspace = self._workspace
+        config = workspace.config
+        return learn_from_feedback(
+            config.feedback.path,
+            semantic_screen=config.feedback.semantic_screen,
+            function=function,
+            choices=choices,
+            source=workspace.open_store() if workspace.store_exists() else None,
+            progress=progress,
+            must_exist=must_exist,
+        )
+
+    @staticmethod
+    def resolve_conflict(
+        rule_set: RuleSet, conflict_id: str, choice: int | str, order: list[int] | None = None
+    ) -> RuleSet:
+        """The rules re-learned with a person's decision on one conflict.
+
+        Raises ``RuleSynthesisError`` when the decision cannot be applied safely.
+        """
+        return rule_set.resolve(conflict_id, choice, order)
+
+    @staticmethod
+    def replay(rule_set: RuleSet) -> ReplayReport:
+        """How the hook these rules make does on the feedback pairs, without saving it."""
+        source, _, _ = HookScriptGenerator().render(rule_set)
+        return replay_in_subprocess(source, list(rule_set.pairs))
+
+    def publish(
+        self, rule_set: RuleSet, *, note: str = "", enable_versioning: bool = True
+    ) -> tuple[GenerationReport, dict[str, Any]]:
+        """Validate, replay and save the rules as the active hook, with ``rules.json`` beside it.
+
+        Returns the generation report and the ``rules.json`` document.
+        """
+        config = self._workspace.config
+        return publish_hook(
+            rule_set,
+            config.hooks.dir,
+            feedback_path=config.feedback.path,
+            note=note,
+            enable_versioning=enable_versioning,
+        )

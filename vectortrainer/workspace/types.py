@@ -1,0 +1,63 @@
+"""The engine's types the faces see, in one list: what a use case returns or what a face implements.
+
+A face takes these names from here, never from the module that defines them, so the
+faces' view of the engine is this list (and the ``workspace`` use cases) alone.
+"""
+
+from __future__ import annotations
+
+from vectortrainer.budget.approval import Approval, ApprovalPolicy
+from vectortrainer.budget.estimates import Estimate
+from vectortrainer.feedback.diffing import DiffSegment
+from vectortrainer.feedback.pair import FeedbackPair
+from vectortrainer.feedback.store import FeedbackEntry, FeedbackRead
+from vectortrainer.golden.extractor import ExtractionReport
+from vectortrainer.hooks.generator import GenerationReport
+from vectortrainer.hooks.versions import HookVersion, HookVersionManager
+from vectortrainer.loop import CycleOutcome
+from vectortrainer.pipeline import ConfirmCallback, RunOutcome
+from vectortrainer.registry.models import ModelEntry, ModelRegistry
+from vectortrainer.rules.learning import Choice, LearnedRules
+from vectortrainer.rules.replay import ReplayReport
+from vectortrainer.rules.synthesis import RuleSet
+from vectortrainer.runs.directory import RunInfo
+from vectortrainer.runs.metrics import train_loss
+from vectortrainer.runs.monitor import PipelineMonitor
+from vectortrainer.runs.status import STAGES, RunStatus, StageStatus
+from vectortrainer.runs.summary import RunSummary
+from vectortrainer.store.records import FunctionLogs, FunctionSummary, LogRecord
+from vectortrainer.training.base import BaseTrainer
+
+__all__ = [
+    "STAGES",
+    "Approval",
+    "ApprovalPolicy",
+    "BaseTrainer",
+    "Choice",
+    "ConfirmCallback",
+    "CycleOutcome",
+    "DiffSegment",
+    "Estimate",
+    "ExtractionReport",
+    "FeedbackEntry",
+    "FeedbackPair",
+    "FeedbackRead",
+    "FunctionLogs",
+    "FunctionSummary",
+    "GenerationReport",
+    "HookVersion",
+    "HookVersionManager",
+    "LearnedRules",
+    "LogRecord",
+    "ModelEntry",
+    "ModelRegistry",
+    "PipelineMonitor",
+    "ReplayReport",
+    "RuleSet",
+    "RunInfo",
+    "RunOutcome",
+    "RunStatus",
+    "RunSummary",
+    "StageStatus",
+    "train_loss",
+]
