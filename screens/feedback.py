@@ -241,7 +241,7 @@ class FeedbackScreen(ModeScreen):
                 f"{preview(entry.pair.bad_output, 60)}\n→ {preview(entry.pair.fixed_output, 60)}",
                 "Delete",
             ),
-            lambda ok: self._delete(entry.entry_id) if ok else None,
+            self._when_confirmed(self._delete, entry.entry_id),
         )
 
     @work(

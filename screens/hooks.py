@@ -243,7 +243,7 @@ class HooksScreen(ModeScreen):
                 "processes pick it up within their reload interval.",
                 "Promote",
             ),
-            lambda ok: self._rollback_model(service.function, model.version_id) if ok else None,
+            self._when_confirmed(self._rollback_model, service.function, model.version_id),
         )
 
     @work(
@@ -275,7 +275,7 @@ class HooksScreen(ModeScreen):
                 "The current hook stays in the version list; you can roll forward again.",
                 "Roll back",
             ),
-            lambda ok: self._rollback(row.version_id) if ok else None,
+            self._when_confirmed(self._rollback, row.version_id),
         )
 
     @work(

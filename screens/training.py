@@ -9,6 +9,7 @@ approved in the budget modal, asked for from the worker and awaited there.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,31 +56,40 @@ class ScreenMonitor(PipelineMonitor):
     def _post(self, kind: str, **data: Any) -> None:
         self.screen.post_message(PipelineEvent(kind, **data))
 
-    def on_run_start(self, run_id, *, resumed=False, run_dir=None):
+    def on_run_start(
+        self, run_id: str, *, resumed: bool = False, run_dir: Path | None = None
+    ) -> None:
         self._post("run_start", run_id=run_id, resumed=resumed)
 
-    def on_stage_start(self, stage, *, total=None, description=""):
+    def on_stage_start(
+        self, stage: str, *, total: float | None = None, description: str = ""
+    ) -> None:
         self._post("stage_start", stage=stage, total=total, description=description)
 
-    def on_progress(self, stage, completed, total=None, message=""):
+    def on_progress(
+        self, stage: str, completed: float, total: float | None = None, message: str = ""
+    ) -> None:
         self._post("progress", stage=stage, completed=completed, total=total, message=message)
 
-    def on_stage_complete(self, stage, *, result=None, duration_s=None, skipped=False):
+    def on_stage_complete(self, stage: str, *, result: Mapping[str, Any] | None = None,
+                          duration_s: float | None = None, skipped: bool = False) -> None:
         self._post("stage_complete", stage=stage, result=dict(result or {}), skipped=skipped)
 
-    def on_stage_failed(self, stage, error):
+    def on_stage_failed(self, stage: str, error: str) -> None:
         self._post("stage_failed", stage=stage, error=error)
 
-    def on_log(self, message, *, level="info", stage=None):
+    def on_log(self, message: str, *, level: str = "info", stage: str | None = None) -> None:
         self._post("log", message=message, level=level, stage=stage)
 
-    def on_metric(self, metrics, *, step=None, stage=None):
+    def on_metric(
+        self, metrics: Mapping[str, float], *, step: int | None = None, stage: str | None = None
+    ) -> None:
         self._post("metric", metrics=dict(metrics), step=step)
 
-    def on_summary(self, summary):
+    def on_summary(self, summary: RunSummary) -> None:
         self._post("summary", summary=summary)
 
-    def on_run_end(self, status, *, message=""):
+    def on_run_end(self, status: str, *, message: str = "") -> None:
         self._post("run_end", status=status, message=message)
 
 
@@ -209,7 +219,7 @@ class TrainingScreen(ModeScreen):
     def _begin(self, *, resume_id: str | None) -> None:
         app = self.vt_app
         config = self.workspace.config.with_overrides(
-            **{"selection.function": app.current_function}
+            "training screen", **{"selection.function": app.current_function}
         )
         self.workspace.config = config
         self.stage_states = {name: (StageStatus.PENDING, "") for name in STAGES}
@@ -265,11 +275,10 @@ class TrainingScreen(ModeScreen):
         self.running = False
         self.query_one("#stage-progress", ProgressBar).display = False
         self.outcome = outcome
-        severity = "information" if outcome.ok else "warning"
         self.notify(
             outcome.message,
             title=f"Run {outcome.status}",
-            severity=severity,
+            severity="information" if outcome.ok else "warning",
             timeout=8,
             markup=False,
         )

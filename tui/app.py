@@ -49,7 +49,8 @@ MODE_KEYS = (
 
 def _screen(module_name: str, class_name: str) -> Screen:
     """A mode's screen, its module imported the first time the mode is opened."""
-    return getattr(importlib.import_module(module_name), class_name)()
+    screen: Screen = getattr(importlib.import_module(module_name), class_name)()
+    return screen
 
 
 class VectorTrainerApp(App[int]):
@@ -230,13 +231,13 @@ def make_app(
 
 def binding_ids() -> set[str]:
     """Every binding id the app and its screens declare (what ``keys:`` in the config may remap)."""
-    holders: list[type] = [VectorTrainerApp]
+    bindings: list[object] = list(VectorTrainerApp.BINDINGS)
     for name in SCREEN_MODULES:
         module = importlib.import_module(name)
-        holders += [
-            v for v in vars(module).values() if isinstance(v, type) and hasattr(v, "BINDINGS")
-        ]
-    return {b.id for holder in holders for b in holder.BINDINGS if isinstance(b, Binding) and b.id}
+        for value in vars(module).values():
+            if isinstance(value, type):
+                bindings += getattr(value, "BINDINGS", [])
+    return {b.id for b in bindings if isinstance(b, Binding) and b.id}
 
 
 def run_app(config: Config) -> int:

@@ -201,7 +201,7 @@ class RedactingStream:
         return getattr(stream, "rich_proxied_file", stream)
 
     def write(self, text: str) -> int:
-        return self._target.write(redact_text(text))
+        return int(self._target.write(redact_text(text)))
 
     def flush(self) -> None:
         self._target.flush()
@@ -210,7 +210,7 @@ class RedactingStream:
         return bool(getattr(self._target, "isatty", lambda: False)())
 
     def fileno(self) -> int:
-        return self._target.fileno()
+        return int(self._target.fileno())
 
     @property
     def encoding(self) -> str:

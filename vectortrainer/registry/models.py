@@ -12,6 +12,7 @@ rollback reaches them within their reload interval.
 
 from __future__ import annotations
 
+import builtins
 import json
 import math
 import os
@@ -181,7 +182,7 @@ class ModelRegistry:
         self.promoted_path = self.store.active_path
 
     @property
-    def warnings(self) -> list[str]:
+    def warnings(self) -> builtins.list[str]:
         return self.store.warnings
 
     def register(
@@ -244,7 +245,7 @@ class ModelRegistry:
         entry = self.store.activate(version_id, validate=_check_entry, action="rollback")
         return self._entries_by_id()[entry.version_id]
 
-    def diff(self, a: str, b: str) -> list[FigureChange]:
+    def diff(self, a: str, b: str) -> builtins.list[FigureChange]:
         """The evaluation figures of two models side by side (every numeric figure either one
         has)."""
         entries = self._entries_by_id()
@@ -255,7 +256,8 @@ class ModelRegistry:
                 raise ModelRegistryError(
                     f"no model {version_id!r} of {self.function} (known: {known})"
                 )
-        left, right = _flat_figures(first.evaluation), _flat_figures(second.evaluation)  # type: ignore[union-attr]
+        assert first is not None and second is not None  # both checked just above
+        left, right = _flat_figures(first.evaluation), _flat_figures(second.evaluation)
         return [
             FigureChange(name, left.get(name), right.get(name))
             for name in sorted(set(left) | set(right))

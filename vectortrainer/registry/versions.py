@@ -269,10 +269,10 @@ class VersionStore:
                 "file(s) it does not list; read from the files"
             )
         for match in extra:
-            entry = self._entry_from_file(match)
-            if entry is not None:
-                entries.append(entry)
-                known.add(entry.version_id)
+            found = self._entry_from_file(match)
+            if found is not None:
+                entries.append(found)
+                known.add(found.version_id)
         entries.sort(key=lambda e: _number(e.version_id))
         if repair and (extra or not self.manifest_path.is_file()):
             self._write_manifest(entries)
