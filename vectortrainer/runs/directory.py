@@ -376,8 +376,3 @@ def list_runs(output_dir: str | os.PathLike[str]) -> list[RunInfo]:
         )
     infos.sort(key=lambda info: (info.created_at or 0.0, info.run_id), reverse=True)
     return infos
-
-
-def load_run(output_dir: str | os.PathLike[str], run_id: str) -> RunDirectory:
-    """Open a run for reading; a damaged one raises :class:`RunDirectoryError` naming the file."""
-    return RunDirectory.open(output_dir, run_id)

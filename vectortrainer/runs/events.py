@@ -13,7 +13,6 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -195,18 +194,6 @@ class EventReader:
         self.offset += end + 1
         return events
 
-    def follow(
-        self, *, poll_s: float = 0.5, stop: threading.Event | None = None
-    ) -> Iterator[JSONObject]:
-        """Yield events as they arrive until ``stop`` is set (or forever)."""
-        while stop is None or not stop.is_set():
-            new = self.read_new()
-            yield from new
-            if not new:
-                if stop is not None:
-                    stop.wait(poll_s)
-                else:
-                    time.sleep(poll_s)
 
 
 def read_events(path: str | os.PathLike[str]) -> list[JSONObject]:
