@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -14,6 +14,7 @@ from textual.widgets import Button, DataTable, Footer, Header, Label, Static, Te
 
 from screens.base import ModeScreen
 from screens.confirm import ConfirmScreen
+from tui.workers import in_background
 from tui.workspace import FunctionLogs, LogRecord
 from vectortrainer.display import preview
 
@@ -88,13 +89,7 @@ class FeedbackScreen(ModeScreen):
                 "Logs: open the store on the dataset screen first (F2)"
             )
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="feedback-logs",
-        description="reading logs",
-    )
+    @in_background("feedback-logs", "reading logs")
     def _read_logs(self, name: str) -> None:
         logs = self.workspace.read_function(name)
         self.app.call_from_thread(self._show_logs, logs)
@@ -133,13 +128,7 @@ class FeedbackScreen(ModeScreen):
     def _reload_pairs(self) -> None:
         self._load_pairs()
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="feedback-pairs",
-        description="reading feedback",
-    )
+    @in_background("feedback-pairs", "reading feedback")
     def _load_pairs(self) -> None:
         entries = self.workspace.feedback.entries()
         self.app.call_from_thread(self._show_pairs, entries)
@@ -189,13 +178,7 @@ class FeedbackScreen(ModeScreen):
             return
         self._save(fixed, entry, pair)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="feedback-save",
-        description="saving feedback",
-    )
+    @in_background("feedback-save", "saving feedback")
     def _save(self, fixed: str, entry: Any, pair: Any) -> None:
         if entry is None:
             message = f"Saved feedback pair {self.workspace.feedback.record(pair)}."
@@ -244,13 +227,7 @@ class FeedbackScreen(ModeScreen):
             self._when_confirmed(self._delete, entry.entry_id),
         )
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="feedback-save",
-        description="deleting feedback",
-    )
+    @in_background("feedback-save", "deleting feedback")
     def _delete(self, entry_id: str) -> None:
         self.workspace.feedback.delete(entry_id)
         self.app.call_from_thread(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Label, RichLog, Static
 
 from screens.base import ModeScreen
 from tui.widgets import key_value_table
+from tui.workers import in_background
 from tui.workspace import DiffSegment
 from vectortrainer.display import preview
 from vectortrainer.errors import VectorTrainerError
@@ -134,13 +135,7 @@ class RulesScreen(ModeScreen):
         self.query_one("#replay", Static).update("Synthesising rules and replaying the pairs…")
         self._synthesize(None)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="rules",
-        description="rule synthesis",
-    )
+    @in_background("rules", "rule synthesis")
     def _synthesize(self, resolve: tuple[str, int | str, list[int] | None] | None) -> None:
         if resolve is None:
             learned = self.workspace.rules.synthesize(progress=self._progress_from_thread)
@@ -289,13 +284,7 @@ class RulesScreen(ModeScreen):
             return
         self._generate(self.rule_set)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="hook",
-        description="hook generation",
-    )
+    @in_background("hook", "hook generation")
     def _generate(self, rule_set: Any) -> None:
         report, _ = self.workspace.rules.publish(
             rule_set, note=f"{len(rule_set.rules)} rules from the TUI"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -27,6 +27,7 @@ from screens.base import ModeScreen
 from screens.budget import BudgetScreen
 from screens.confirm import ConfirmScreen
 from tui.widgets import LossChart, StageList, key_value_table
+from tui.workers import in_background
 from tui.workspace import STAGES, PipelineMonitor, RunSummary, StageStatus, budget_view, train_loss
 
 
@@ -185,13 +186,7 @@ class TrainingScreen(ModeScreen):
         return True
 
     # -- resume ---------------------------------------------------------------------------
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="runs",
-        description="looking for runs",
-    )
+    @in_background("runs", "looking for runs")
     def _find_resumable(self) -> None:
         self.app.call_from_thread(self._resumable_found, self.workspace.runs.latest_resumable())
 
@@ -234,13 +229,7 @@ class TrainingScreen(ModeScreen):
         self._user_resumed = resume_id is not None
         self._run_pipeline(resume_id, golden)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="training",
-        description="training run",
-    )
+    @in_background("training", "training run")
     def _run_pipeline(self, resume_id: str | None, golden: Path | None) -> None:
         runs, monitor = self.workspace.runs, ScreenMonitor(self)
         if resume_id is not None:

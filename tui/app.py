@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from textual import on, work
+from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
@@ -27,6 +27,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from tui.help import HelpScreen
 from tui.keys import check_keymap
 from tui.terminal_guard import stderr_to_file
+from tui.workers import in_background
 from tui.workspace import FunctionSummary, SelectionView, Workspace
 from vectortrainer.config import Config
 from vectortrainer.errors import describe
@@ -130,13 +131,7 @@ class VectorTrainerApp(App[int]):
         self.store_state = "loading"
         self._load_store()
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="store",
-        description="opening the store",
-    )
+    @in_background("store", "opening the store")
     def _load_store(self) -> None:
         functions = self.workspace.list_functions()
         if not get_current_worker().is_cancelled:

@@ -10,7 +10,7 @@ synthesize stage makes (:func:`vectortrainer.rules.learning.learn_from_feedback`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vectortrainer.hooks.generator import GenerationReport, HookScriptGenerator
 from vectortrainer.hooks.report import publish_hook
@@ -23,16 +23,11 @@ from vectortrainer.rules.learning import (
 )
 from vectortrainer.rules.replay import ReplayReport
 from vectortrainer.rules.synthesis import RuleSet
-
-if TYPE_CHECKING:
-    from vectortrainer.workspace.core import Workspace
+from vectortrainer.workspace.base import UseCases
 
 
-class Rules:
+class Rules(UseCases):
     """Rule synthesis over the workspace's feedback file, store and hooks directory."""
-
-    def __init__(self, workspace: Workspace) -> None:
-        self._workspace = workspace
 
     def synthesize(
         self,
