@@ -3,8 +3,6 @@ pairs (FR-2.1)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -15,7 +13,7 @@ from textual.widgets import Button, DataTable, Footer, Header, Label, Static, Te
 from screens.base import ModeScreen
 from screens.confirm import ConfirmScreen
 from tui.workers import in_background
-from tui.workspace import FunctionLogs, LogRecord
+from tui.workspace import FeedbackEntry, FeedbackPair, FunctionLogs, LogRecord
 from vectortrainer.display import preview
 
 
@@ -35,7 +33,7 @@ class FeedbackScreen(ModeScreen):
         self.logs: FunctionLogs | None = None
         self.current: LogRecord | None = None
         self.editing_id: str | None = None
-        self.entries: list[Any] = []
+        self.entries: list[FeedbackEntry] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -133,7 +131,7 @@ class FeedbackScreen(ModeScreen):
         entries = self.workspace.feedback.entries()
         self.app.call_from_thread(self._show_pairs, entries)
 
-    def _show_pairs(self, entries: list[Any]) -> None:
+    def _show_pairs(self, entries: list[FeedbackEntry]) -> None:
         self.entries = entries
         table = self.query_one("#pairs", DataTable)
         table.clear()
@@ -142,7 +140,7 @@ class FeedbackScreen(ModeScreen):
                           Text(preview(entry.pair.fixed_output, 24)), key=entry.entry_id)
         self.refresh_bindings()
 
-    def _selected_entry(self) -> Any:
+    def _selected_entry(self) -> FeedbackEntry | None:
         table = self.query_one("#pairs", DataTable)
         if table.row_count == 0:
             return None
@@ -179,15 +177,17 @@ class FeedbackScreen(ModeScreen):
         self._save(fixed, entry, pair)
 
     @in_background("feedback-save", "saving feedback")
-    def _save(self, fixed: str, entry: Any, pair: Any) -> None:
-        if entry is None:
-            message = f"Saved feedback pair {self.workspace.feedback.record(pair)}."
-        else:
+    def _save(self, fixed: str, entry: FeedbackEntry | None, pair: FeedbackPair | None) -> None:
+        if entry is not None:
             self.workspace.feedback.edit(entry, fixed)
             message = f"Updated feedback pair {entry.entry_id}."
+        elif pair is not None:
+            message = f"Saved feedback pair {self.workspace.feedback.record(pair)}."
+        else:
+            return
         self.app.call_from_thread(self._saved, message, self.workspace.feedback.entries())
 
-    def _saved(self, message: str, entries: list[Any]) -> None:
+    def _saved(self, message: str, entries: list[FeedbackEntry]) -> None:
         self._show_pairs(entries)
         self.editing_id = None
         self.notify(message + " F4 synthesises rules from the pairs.", title="Feedback")

@@ -28,7 +28,18 @@ from screens.budget import BudgetScreen
 from screens.confirm import ConfirmScreen
 from tui.widgets import LossChart, StageList, key_value_table
 from tui.workers import in_background
-from tui.workspace import STAGES, PipelineMonitor, RunSummary, StageStatus, budget_view, train_loss
+from tui.workspace import (
+    STAGES,
+    BaseTrainer,
+    Estimate,
+    PipelineMonitor,
+    RunInfo,
+    RunOutcome,
+    RunSummary,
+    StageStatus,
+    budget_view,
+    train_loss,
+)
 
 
 class PipelineEvent(Message):
@@ -111,9 +122,10 @@ class TrainingScreen(ModeScreen):
             name: (StageStatus.PENDING, "") for name in STAGES
         }
         self.losses: list[float] = []
-        self.resumable: Any = None
-        self.outcome: Any = None
-        self.trainer: Any = None  # tests inject a trainer; otherwise the pipeline makes one
+        self.resumable: RunInfo | None = None
+        self.outcome: RunOutcome | None = None
+        # Tests inject a trainer; otherwise the pipeline makes one.
+        self.trainer: BaseTrainer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -190,7 +202,7 @@ class TrainingScreen(ModeScreen):
     def _find_resumable(self) -> None:
         self.app.call_from_thread(self._resumable_found, self.workspace.runs.latest_resumable())
 
-    def _resumable_found(self, info: Any) -> None:
+    def _resumable_found(self, info: RunInfo | None) -> None:
         self.resumable = info
         self._show_run_info()
         self.refresh_bindings()
@@ -240,7 +252,7 @@ class TrainingScreen(ModeScreen):
                                  golden_path=golden, trainer=self.trainer)
         self.app.call_from_thread(self._finished, outcome)
 
-    def _confirm_from_thread(self, estimate: Any) -> bool:
+    def _confirm_from_thread(self, estimate: Estimate) -> bool:
         """The pipeline's confirm callback: show the budget modal and wait for the answer."""
         answer: dict[str, bool] = {}
         answered = threading.Event()
@@ -260,7 +272,7 @@ class TrainingScreen(ModeScreen):
                 return False
         return answer["approved"]
 
-    def _finished(self, outcome: Any) -> None:
+    def _finished(self, outcome: RunOutcome) -> None:
         self.running = False
         self.query_one("#stage-progress", ProgressBar).display = False
         self.outcome = outcome
@@ -315,13 +327,15 @@ class TrainingScreen(ModeScreen):
             f"Run {run_id}{' (resumed)' if resumed else ''}"
         )
 
-    def _on_stage_start(self, stage: str, total: Any, description: str) -> None:
+    def _on_stage_start(self, stage: str, total: float | None, description: str) -> None:
         self.stage_states[stage] = (StageStatus.RUNNING, description)
         self._show_stages()
         bar = self.query_one("#stage-progress", ProgressBar)
         bar.update(total=total, progress=0)
 
-    def _on_progress(self, stage: str, completed: float, total: Any, message: str) -> None:
+    def _on_progress(
+        self, stage: str, completed: float, total: float | None, message: str
+    ) -> None:
         bar = self.query_one("#stage-progress", ProgressBar)
         if stage == "monitor":
             self.query_one("#job-status", Static).update(

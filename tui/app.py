@@ -15,7 +15,6 @@ import sys
 import traceback
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from textual import on
 from textual.app import App, SystemCommand
@@ -28,7 +27,7 @@ from tui.help import HelpScreen
 from tui.keys import check_keymap
 from tui.terminal_guard import stderr_to_file
 from tui.workers import in_background
-from tui.workspace import FunctionSummary, SelectionView, Workspace
+from tui.workspace import FunctionSummary, LogReader, SelectionView, Workspace
 from vectortrainer.config import Config
 from vectortrainer.errors import describe
 
@@ -214,7 +213,7 @@ class VectorTrainerApp(App[int]):
 def make_app(
     config: Config,
     *,
-    source: Any = None,
+    source: LogReader | None = None,
     load_store: bool = True,
     keymap: dict[str, str] | None = None,
 ) -> VectorTrainerApp:
