@@ -19,16 +19,16 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote
 
 from vectortrainer.errors import ModelRegistryError
+from vectortrainer.json_types import JSONObject
 from vectortrainer.registry.layout import (
     MODEL_VERSIONS_DIRNAME,
     PROMOTED_FILENAME,
     function_models_dir,
 )
-from vectortrainer.registry.versions import Entry, VersionStore
+from vectortrainer.registry.versions import Entry, VerifyReport, VersionStore
 
 RECORD_KEYS = (
     "function",
@@ -54,8 +54,8 @@ class ModelEntry:
     base_model: str | None = None
     run_id: str | None = None
     data_sha256: str | None = None
-    evaluation: dict[str, Any] = field(default_factory=dict)  # the gate's figures
-    gate: dict[str, Any] = field(default_factory=dict)  # {"passed": bool, "reason": str}
+    evaluation: JSONObject = field(default_factory=dict)  # the gate's figures
+    gate: JSONObject = field(default_factory=dict)  # {"passed": bool, "reason": str}
     created_at: str = ""
     note: str = ""
     promoted: bool = False
@@ -66,11 +66,11 @@ class ModelEntry:
         value = self.gate.get("passed")
         return value if isinstance(value, bool) else None
 
-    def record(self) -> dict[str, Any]:
+    def record(self) -> JSONObject:
         """What the entry file and ``promoted.json`` hold."""
         return {key: getattr(self, key) for key in RECORD_KEYS}
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "version_id": self.version_id,
             **self.record(),
@@ -112,7 +112,7 @@ class FigureChange:
         return None if self.a is None or self.b is None else self.b - self.a
 
 
-def _describe(payload: str) -> dict[str, Any]:
+def _describe(payload: str) -> JSONObject:
     try:
         record = json.loads(payload)
     except ValueError:
@@ -193,8 +193,8 @@ class ModelRegistry:
         base_model: str | None = None,
         run_id: str | None = None,
         data_sha256: str | None = None,
-        evaluation: dict[str, Any] | None = None,
-        gate: dict[str, Any] | None = None,
+        evaluation: JSONObject | None = None,
+        gate: JSONObject | None = None,
         promote: bool = False,
         note: str = "",
     ) -> ModelEntry:
@@ -263,7 +263,7 @@ class ModelRegistry:
             for name in sorted(set(left) | set(right))
         ]
 
-    def verify(self) -> Any:
+    def verify(self) -> VerifyReport:
         return self.store.verify()
 
     def _entries_by_id(self) -> dict[str, ModelEntry]:
@@ -287,7 +287,7 @@ def registered_functions(models_dir: str | os.PathLike[str]) -> list[str]:
     return sorted(unquote(p.name) for p in root.iterdir() if (p / MODEL_VERSIONS_DIRNAME).is_dir())
 
 
-def _flat_figures(evaluation: dict[str, Any], prefix: str = "") -> dict[str, float]:
+def _flat_figures(evaluation: JSONObject, prefix: str = "") -> dict[str, float]:
     figures: dict[str, float] = {}
     for key, value in evaluation.items():
         name = f"{prefix}{key}"

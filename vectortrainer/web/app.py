@@ -29,7 +29,6 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -37,9 +36,11 @@ import streamlit as st
 
 from vectortrainer.config import Config, load_config
 from vectortrainer.errors import VectorTrainerError, describe
+from vectortrainer.json_types import JSONObject
 from vectortrainer.web.access import ACCESS_TOKEN_ENV
 from vectortrainer.workspace import Workspace, run_views
 from vectortrainer.workspace import vector_map as vectors
+from vectortrainer.workspace.hook_views import HookVersionRow
 
 HOW_TO_START = (
     "No run yet in {output_dir}. Start one from a terminal:\n\n"
@@ -210,7 +211,7 @@ def cached_vector_map(
     function: str,
     signature: str,
     settings: vectors.SelectionSettings,
-    recorded_picks: list[dict[str, Any]] | None,
+    recorded_picks: list[JSONObject] | None,
 ) -> vectors.VectorMap:
     return _workspace.golden.vector_map(function, settings, recorded_picks)
 
@@ -326,7 +327,7 @@ def map_chart(frame: pd.DataFrame, colour: str) -> alt.LayerChart:
 
 
 def histogram_chart(
-    bins: list[dict[str, Any]], threshold: float, title: str, label: str
+    bins: list[JSONObject], threshold: float, title: str, label: str
 ) -> alt.LayerChart | alt.FacetChart:
     frame = pd.DataFrame(bins or [{"start": 0.0, "end": 0.0, "count": 0, "group": "all"}])
     bars = (
@@ -405,7 +406,7 @@ def _rollback(workspace: Workspace, version_id: str) -> None:
     st.session_state["rollback_confirm"] = False
 
 
-def version_row(row: Any) -> dict[str, Any]:
+def version_row(row: HookVersionRow) -> JSONObject:
     """A hook version as a table row (checksum state spelled out)."""
     return {
         "version": row.version_id,

@@ -10,11 +10,11 @@ synthesize stage makes (:func:`vectortrainer.rules.learning.learn_from_feedback`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from vectortrainer.hooks.generator import GenerationReport, HookScriptGenerator
 from vectortrainer.hooks.report import publish_hook
 from vectortrainer.hooks.validation import replay_in_subprocess
+from vectortrainer.json_types import JSONObject
 from vectortrainer.rules.learning import (
     Choice,
     LearnedRules,
@@ -72,7 +72,7 @@ class Rules(UseCases):
 
     def publish(
         self, rule_set: RuleSet, *, note: str = "", enable_versioning: bool = True
-    ) -> tuple[GenerationReport, dict[str, Any]]:
+    ) -> tuple[GenerationReport, JSONObject]:
         """Validate, replay and save the rules as the active hook, with ``rules.json`` beside it.
 
         Returns the generation report and the ``rules.json`` document.
