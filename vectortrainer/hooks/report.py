@@ -75,17 +75,15 @@ def publish_hook(
     generator = HookScriptGenerator()
     hooks = Path(hooks_dir)
     if not enable_versioning:
-        source, generation = generator.prepare(rule_set)
-        generation.path = hooks / HOOK_FILENAME
+        prepared = generator.prepare(rule_set)
+        generation = prepared.written(hooks / HOOK_FILENAME)
         document = rules_report(rule_set, feedback_path=feedback_path, generation=generation)
         write_rules_report(hooks / RULES_REPORT_FILE, document)
-        atomic_write_text(generation.path, source)
-        generator.last_report = generation
+        atomic_write_text(generation.path, prepared.source)
         return generation, document
-    generator.generate(rule_set, hooks, enable_versioning=True, note=note, activate=False)
-    generation = generator.last_report
-    # set by every successful generate()
-    assert generation is not None and generation.version_id is not None
+    generation = generator.generate(rule_set, hooks, enable_versioning=True, note=note,
+                                    activate=False)
+    assert generation.version_id is not None  # set whenever versioning is on
     document = rules_report(rule_set, feedback_path=feedback_path, generation=generation)
     write_rules_report(hooks / RULES_REPORT_FILE, document)
     HookVersionManager(hooks).activate(generation.version_id)  # checksum and code verified first

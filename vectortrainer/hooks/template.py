@@ -66,8 +66,8 @@ def render_hook(rules_json: str) -> str:
     return f"{_HEADER}{RULES_VARIABLE} = {ascii(rules_json)}\n\n{runtime_source()}{_FOOTER}"
 
 
-def data_literal(tree: ast.Module) -> ast.Constant:
-    """The single ``RULES_JSON = "<string>"`` assignment's constant; raises
+def data_literal(tree: ast.Module) -> tuple[ast.Constant, str]:
+    """The single ``RULES_JSON = "<string>"`` assignment's constant and its text; raises
     :class:`HookValidationError`."""
     found = [
         node
@@ -85,13 +85,13 @@ def data_literal(tree: ast.Module) -> ast.Constant:
         or len(found[0].targets) != 1
     ):
         raise HookValidationError(f"{RULES_VARIABLE} must be a single plain string literal")
-    return value
+    return value, value.value
 
 
 def read_rules_document(source: str) -> dict[str, Any] | None:
     """The rules document a hook embeds, read without running it (None if it is not readable)."""
     try:
-        document = json.loads(data_literal(ast.parse(source)).value)
+        document = json.loads(data_literal(ast.parse(source))[1])
     except (SyntaxError, ValueError, HookValidationError):
         return None
     return (
