@@ -119,7 +119,7 @@ def main() -> int:
     names = args.family or list(builders)
     scorer = None
     if args.semantic:
-        from vectortrainer.feedback.diffing import SemanticScorer  # loads torch: only with --semantic
+        from vectortrainer.feedback.semantic import SemanticScorer  # loads torch: only with --semantic
 
         scorer = SemanticScorer()
 

@@ -39,8 +39,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from vectortrainer.errors import RuleSynthesisError
-from vectortrainer.feedback.diffing import SemanticScorer, bounded_pair
+from vectortrainer.feedback.diffing import bounded_pair
 from vectortrainer.feedback.pair import FeedbackPair
+from vectortrainer.feedback.semantic import SemanticScorer
 from vectortrainer.rules.acceptance import Acceptance
 from vectortrainer.rules.blast_radius import LogSample
 from vectortrainer.rules.candidates import Candidate, CandidatePool, collect_candidates, specificity
