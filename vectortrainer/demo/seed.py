@@ -24,7 +24,7 @@ from vectortrainer.store.environment import (
     open_dataset_manager,
     store_exists,
 )
-from vectortrainer.store.source import LogSource
+from vectortrainer.store.source import LogReader, LogSource
 
 SeedProgress = Callable[[int, int, str], None]
 FLUSH_TIMEOUT_S = 60.0
@@ -131,7 +131,7 @@ def _make_calls(calls, notify: SeedProgress) -> int:
     return failed
 
 
-def _wait_for_flush(source, expected: Counter[str]) -> dict[str, int]:
+def _wait_for_flush(source: LogReader, expected: Counter[str]) -> dict[str, int]:
     deadline = time.monotonic() + FLUSH_TIMEOUT_S
     while True:
         stored = {s.name: s.total for s in source.list_functions() if s.name in expected}

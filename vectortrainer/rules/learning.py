@@ -8,7 +8,7 @@ gives the same rules whichever face asks. Pairs tagged with another function
 ``feedback.semantic_screen``) pairs whose fix rewrites the meaning are screened out
 by the MiniLM model (:func:`vectortrainer.feedback.semantic.shared_scorer`) before any rule is
 learned from them. With a log ``source`` (a
-:class:`~vectortrainer.store.source.LogSource`) every rule's blast radius is measured
+:class:`~vectortrainer.store.source.LogReader`) every rule's blast radius is measured
 on the uncorrected successful outputs of the pairs' functions before a hook is made
 from it (:func:`vectortrainer.feedback.from_logs.uncorrected_outputs`).
 """

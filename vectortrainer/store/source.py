@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol, overload
+from typing import Any, Literal, Protocol, overload, runtime_checkable
 
 import numpy as np
 
@@ -65,8 +65,13 @@ class FunctionInfo:
     module: str = ""
 
 
+@runtime_checkable
 class LogReader(Protocol):
-    """What the engine reads through: :class:`LogSource` is one; a test may hand in another."""
+    """What the engine reads logs through: :class:`LogSource` is one; a test may hand in another.
+
+    Every part of the engine that takes a log source takes this (checked structurally by mypy;
+    ``isinstance`` checks only that the three methods are there).
+    """
 
     def list_functions(self) -> list[FunctionSummary]: ...
 
