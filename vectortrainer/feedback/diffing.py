@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 from rapidfuzz.distance import Levenshtein, Postfix, Prefix
 
@@ -94,12 +94,15 @@ def normalized_distance(a: str, b: str) -> float:
     return float(Levenshtein.normalized_distance(a, b))
 
 
+DiffOp = Literal["equal", "replace", "insert", "delete"]
+
+
 @dataclass(frozen=True)
 class DiffSegment:
     """One stretch of the diff: ``bad`` text became ``fixed`` text (equal, replace, insert,
     delete)."""
 
-    op: Literal["equal", "replace", "insert", "delete"]
+    op: DiffOp
     bad: str
     fixed: str
     bad_start: int
@@ -125,7 +128,7 @@ def diff_segments(
     for op in Levenshtein.opcodes(a, b):
         segments.append(
             DiffSegment(
-                op=op.tag,
+                op=cast(DiffOp, op.tag),  # rapidfuzz's tags are exactly these four
                 bad="".join(a[op.src_start : op.src_end]),
                 fixed="".join(b[op.dest_start : op.dest_end]),
                 bad_start=a_offsets[op.src_start],
@@ -217,13 +220,13 @@ def edit_hunks(bad: str, fixed: str, *, merge_gap_words: int = 1) -> list[Hunk]:
         if op.tag == "equal":
             gap = (op.src_start, op.src_end)
             continue
-        span = [op.src_start, op.src_end, op.dest_start, op.dest_end]
-        if spans and _can_merge(a, b, spans[-1], span, gap, merge_gap_words):
-            spans[-1][1], spans[-1][3] = span[1], span[3]
-            parts[-1].append(tuple(span))  # type: ignore[arg-type]
+        part = (op.src_start, op.src_end, op.dest_start, op.dest_end)
+        if spans and _can_merge(a, b, spans[-1], part, gap, merge_gap_words):
+            spans[-1][1], spans[-1][3] = part[1], part[3]
+            parts[-1].append(part)
         else:
-            spans.append(span)
-            parts.append([tuple(span)])  # type: ignore[list-item]
+            spans.append(list(part))
+            parts.append([part])
         gap = None
     ta, tb = tuple(a), tuple(b)
     return [

@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from vectortrainer.errors import StoreError
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.golden.chatml import render_user, render_value
+from vectortrainer.json_types import JSONObject
 from vectortrainer.store.records import LogRecord
 from vectortrainer.store.source import LogReader
 
@@ -61,7 +61,7 @@ class LoggedOutput:
     context."""
 
     text: str
-    context: dict[str, Any]
+    context: JSONObject
 
 
 def uncorrected_outputs(
@@ -106,5 +106,5 @@ def uncorrected_outputs(
     return sample
 
 
-def _is_context_value(value: Any) -> bool:
+def _is_context_value(value: object) -> bool:
     return isinstance(value, (str, int, float, bool)) and len(str(value)) <= 200
