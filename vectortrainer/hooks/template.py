@@ -12,9 +12,9 @@ from __future__ import annotations
 import ast
 import json
 from pathlib import Path
-from typing import Any
 
 from vectortrainer.errors import HookValidationError
+from vectortrainer.json_types import JSONObject
 from vectortrainer.registry.layout import HOOK_FILENAME
 from vectortrainer.rules import interpreter
 
@@ -88,7 +88,7 @@ def data_literal(tree: ast.Module) -> tuple[ast.Constant, str]:
     return value, value.value
 
 
-def read_rules_document(source: str) -> dict[str, Any] | None:
+def read_rules_document(source: str) -> JSONObject | None:
     """The rules document a hook embeds, read without running it (None if it is not readable)."""
     try:
         document = json.loads(data_literal(ast.parse(source))[1])

@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from vectortrainer.errors import RuleSynthesisError
 from vectortrainer.feedback.from_logs import LoggedOutput, uncorrected_outputs
@@ -133,7 +132,7 @@ def learn_from_feedback(
     return LearnedRules(rule_set, read, read.notices(feedback_path))
 
 
-def rules_counts(rule_set: RuleSet) -> dict[str, Any]:
+def rules_counts(rule_set: RuleSet) -> dict[str, int | None]:
     """The summary's ``rules`` figures: rules, conflicts, conflicts settled into one rule (FR-2.4),
     pairs, rules kept inactive by their blast radius and the logs it was measured on."""
     return {
