@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from vectortrainer.demo.feedback import write_demo_feedback
-from vectortrainer.demo.functions import DEMO_FUNCTIONS, demo_calls
+from vectortrainer.demo.functions import DEMO_FUNCTIONS, DemoCall, demo_calls
 from vectortrainer.errors import StoreError
 from vectortrainer.store.environment import (
     EXECUTION_COLLECTION,
@@ -30,8 +31,16 @@ SeedProgress = Callable[[int, int, str], None]
 FLUSH_TIMEOUT_S = 60.0
 
 
+class _DeletingStore(Protocol):
+    """What clearing a partial seed uses of VectorWave's store."""
+
+    def delete_by_filter(self, collection: str, filters: dict[str, str]) -> object: ...
+
+
 @dataclass
 class SeedReport:
+    """What seeding did: the calls made, the logs stored and verified, the demo feedback written."""
+
     store_path: Path
     calls: int = 0
     stored: int = 0
@@ -75,7 +84,7 @@ def seed_demo_store(
         report.stored = sum(existing.values())
         report.per_function = dict(existing)
     else:
-        _clear_partial_seed(manager, existing)
+        _clear_partial_seed(manager.store, manager.settings.EXECUTION_COLLECTION_NAME, existing)
         report.failed_calls = _make_calls(calls, notify)
         report.calls = len(calls)
         notify(len(calls), len(calls), "waiting for VectorWave to flush its batch writer")
@@ -109,14 +118,15 @@ def _finish(report: SeedReport, feedback_path: str | Path | None, started: float
     return report
 
 
-def _clear_partial_seed(manager, existing: dict[str, int]) -> None:
-    collection = manager.settings.EXECUTION_COLLECTION_NAME
+def _clear_partial_seed(
+    store: _DeletingStore, collection: str, existing: dict[str, int]
+) -> None:
     for name in DEMO_FUNCTIONS:
         if existing.get(name):
-            manager.store.delete_by_filter(collection, {"function_name": name})
+            store.delete_by_filter(collection, {"function_name": name})
 
 
-def _make_calls(calls, notify: SeedProgress) -> int:
+def _make_calls(calls: Sequence[DemoCall], notify: SeedProgress) -> int:
     vectorwave = import_vectorwave()
     decorate = vectorwave.vectorize(capture_inputs=True, capture_return_value=True)
     decorated = {name: decorate(func) for name, func in DEMO_FUNCTIONS.items()}
