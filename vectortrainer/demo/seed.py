@@ -13,7 +13,6 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from vectortrainer.demo.feedback import write_demo_feedback
 from vectortrainer.demo.functions import DEMO_FUNCTIONS, DemoCall, demo_calls
@@ -29,12 +28,6 @@ from vectortrainer.store.source import LogReader, LogSource
 
 SeedProgress = Callable[[int, int, str], None]
 FLUSH_TIMEOUT_S = 60.0
-
-
-class _DeletingStore(Protocol):
-    """What clearing a partial seed uses of VectorWave's store."""
-
-    def delete_by_filter(self, collection: str, filters: dict[str, str]) -> object: ...
 
 
 @dataclass
@@ -84,7 +77,9 @@ def seed_demo_store(
         report.stored = sum(existing.values())
         report.per_function = dict(existing)
     else:
-        _clear_partial_seed(manager.store, manager.settings.EXECUTION_COLLECTION_NAME, existing)
+        _clear_partial_seed(
+            manager.store.delete_by_filter, manager.settings.EXECUTION_COLLECTION_NAME, existing
+        )
         report.failed_calls = _make_calls(calls, notify)
         report.calls = len(calls)
         notify(len(calls), len(calls), "waiting for VectorWave to flush its batch writer")
@@ -119,11 +114,15 @@ def _finish(report: SeedReport, feedback_path: str | Path | None, started: float
 
 
 def _clear_partial_seed(
-    store: _DeletingStore, collection: str, existing: dict[str, int]
+    delete_by_filter: Callable[[str, dict[str, str]], object],
+    collection: str,
+    existing: dict[str, int],
 ) -> None:
+    """Delete the demo functions' logs a crashed seed left (through the store's
+    ``delete_by_filter``)."""
     for name in DEMO_FUNCTIONS:
         if existing.get(name):
-            store.delete_by_filter(collection, {"function_name": name})
+            delete_by_filter(collection, {"function_name": name})
 
 
 def _make_calls(calls: Sequence[DemoCall], notify: SeedProgress) -> int:

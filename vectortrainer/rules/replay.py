@@ -26,14 +26,6 @@ def apply_rules(
     return interpreter.apply_rules(compiled, text, dict(context or {}), target)
 
 
-def residuals_after(rules: Sequence[Rule], pairs: Sequence[FeedbackPair]) -> list[str]:
-    """Each pair's bad output with ``rules`` applied (what is left to repair)."""
-    compiled, _ = interpreter.load_rules(rules_document(rules))
-    return [
-        interpreter.apply_rules(compiled, p.bad_output, dict(p.context), "output") for p in pairs
-    ]
-
-
 @dataclass
 class ReplayReport:
     """How a hook does on feedback pairs: repairs of bad outputs, and harm to good ones."""

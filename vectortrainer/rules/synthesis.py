@@ -125,21 +125,6 @@ class RuleSet:
         }
 
 
-def list_conflicts(rule_set: RuleSet) -> list[Conflict]:
-    """Every conflict found, with the rule that won and why."""
-    return rule_set.list_conflicts()
-
-
-def resolve_conflict(
-    rule_set: RuleSet,
-    conflict_id: str,
-    choice: int | str | Resolution,
-    order: Sequence[int] | None = None,
-) -> RuleSet:
-    """Re-synthesise with a person's decision (see `RuleSet.resolve`)."""
-    return rule_set.resolve(conflict_id, choice, order)
-
-
 def synthesize_rules(
     pairs: Sequence[FeedbackPair],
     *,

@@ -114,7 +114,7 @@ class _RecordStore(VectorStore, Protocol):
     """A store read one record at a time (the fallback): ``fetch_by_id`` returns the vector too."""
 
     def fetch_by_id(
-        self, collection: str, uuid: str, include_vector: bool = ...
+        self, collection: str, uuid: str, include_vector: bool = ...  # noqa: V107 (vulture)
     ) -> _WithVector | None: ...
 
 
