@@ -56,7 +56,7 @@ def text_of_size(texts: list[str], size: int, offset: int) -> str:
 def written_hook(rules: list[Any]) -> Any:
     """The hook written from ``rules`` by the generator, imported from its file."""
     with tempfile.TemporaryDirectory() as folder:
-        path = HookScriptGenerator(check_in_subprocess=False).generate(rules, folder, enable_versioning=False)
+        path = HookScriptGenerator(check_in_subprocess=False).generate(rules, folder, enable_versioning=False).path
         spec = importlib.util.spec_from_file_location("bench_hook", path)
         hook = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(hook)  # type: ignore[union-attr]
@@ -114,7 +114,7 @@ def main() -> int:
           f"condition, {sum(bool(r.group_case) for r in rules)} with a case transform, "
           f"{sum('(?<=' in r.pattern or '(?=' in r.pattern for r in rules)} anchored by lookarounds)")
     with tempfile.TemporaryDirectory() as folder:
-        path = HookScriptGenerator(check_in_subprocess=False).generate(rules, folder, enable_versioning=False)
+        path = HookScriptGenerator(check_in_subprocess=False).generate(rules, folder, enable_versioning=False).path
         spec = importlib.util.spec_from_file_location("bench_hook", path)
         hook = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(hook)  # type: ignore[union-attr]

@@ -77,7 +77,7 @@ def demo_split(family: Family, seed: int, held_out: float) -> Split:
 
 def load_hook(rule_set: Any) -> Any:
     with tempfile.TemporaryDirectory() as folder:
-        path = HookScriptGenerator().generate(rule_set, folder)
+        path = HookScriptGenerator().generate(rule_set, folder).path
         spec = importlib.util.spec_from_file_location("bench_hook", path)
         hook = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(hook)  # type: ignore[union-attr]
@@ -119,7 +119,7 @@ def main() -> int:
     names = args.family or list(builders)
     scorer = None
     if args.semantic:
-        from vectortrainer.feedback.diffing import SemanticScorer  # loads torch: only with --semantic
+        from vectortrainer.feedback.semantic import SemanticScorer  # loads torch: only with --semantic
 
         scorer = SemanticScorer()
 

@@ -50,6 +50,7 @@ from vectortrainer.errors import (
     VectorTrainerError,
     describe,
 )
+from vectortrainer.feedback.semantic import shared_scorer
 from vectortrainer.feedback.store import FeedbackStore
 from vectortrainer.files import atomic_write_text, sha256_file
 from vectortrainer.gate.holdout import (
@@ -70,12 +71,7 @@ from vectortrainer.golden.picks import adopted_stats, golden_picks, golden_stats
 from vectortrainer.hooks.report import rules_report, write_rules_report
 from vectortrainer.redaction import redact_secrets
 from vectortrainer.registry.models import ModelRegistry
-from vectortrainer.rules.learning import (
-    learn_from_feedback,
-    pairs_for_function,
-    rules_counts,
-    shared_scorer,
-)
+from vectortrainer.rules.learning import learn_from_feedback, pairs_for_function, rules_counts
 from vectortrainer.runs.directory import GATE_FILE, GOLDEN_PICKS_FILE, RunDirectory, StageState
 from vectortrainer.runs.monitor import CompositeMonitor, JsonlEventSink, PipelineMonitor
 from vectortrainer.runs.resume import resume_command

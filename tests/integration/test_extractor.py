@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -12,30 +11,30 @@ import pytest
 
 from vectortrainer.errors import StoreError
 from vectortrainer.golden.extractor import DensityBasedExtractor
-from vectortrainer.store.records import FunctionLogs, LogRecord
-
-
-@dataclass(frozen=True)
-class Info:
-    name: str
-    docstring: str
-    parameters: tuple[str, ...]
+from vectortrainer.store.records import FunctionLogs, FunctionSummary, LogRecord
+from vectortrainer.store.source import FunctionInfo, LogReader, ProgressCallback
 
 
 class InMemorySource:
-    """A log source holding ready-made FunctionLogs (the LogSource interface, without a store)."""
+    """A log source holding ready-made FunctionLogs (a ``LogReader``, without a store)."""
 
-    def __init__(self, logs: FunctionLogs, info: Info) -> None:
+    def __init__(self, logs: FunctionLogs, info: FunctionInfo) -> None:
         self.logs, self.info = logs, info
 
-    def read_function(self, function_name, progress=None):
+    def list_functions(self) -> list[FunctionSummary]:
+        records = self.logs.records
+        succeeded = sum(1 for r in records if r.succeeded)
+        return [FunctionSummary(self.logs.function_name, self.logs.total, succeeded, len(records), len(records),
+                                len(records) - succeeded)]
+
+    def read_function(self, function_name: str, progress: ProgressCallback | None = None) -> FunctionLogs:
         if function_name != self.logs.function_name:
             raise StoreError(f"no logs of function '{function_name}'")
         if progress:
             progress(self.logs.total, self.logs.total)
         return self.logs
 
-    def function_info(self, function_name):
+    def function_info(self, function_name: str) -> FunctionInfo:
         return self.info
 
 
@@ -62,8 +61,12 @@ def synthetic_logs() -> FunctionLogs:
     return FunctionLogs("answer", records, np.asarray(vectors, np.float32), {"no vector": 2}, total=len(records) + 2)
 
 
+def test_the_stand_in_is_a_log_reader() -> None:
+    assert isinstance(InMemorySource(synthetic_logs(), FunctionInfo("answer")), LogReader)
+
+
 def make_extractor(**kwargs) -> DensityBasedExtractor:
-    info = Info("answer", "Answer a customer question.\n\nMore.", ("question", "lang"))
+    info = FunctionInfo("answer", "Answer a customer question.\n\nMore.", ("question", "lang"))
     return DensityBasedExtractor(source=InMemorySource(synthetic_logs(), info), **kwargs)
 
 
@@ -108,7 +111,7 @@ def test_no_usable_logs_is_a_clear_error(tmp_path: Path) -> None:
     logs = synthetic_logs()
     failed_only = FunctionLogs("answer", [r for r in logs.records if r.status == "ERROR"],
                                logs.vectors[-4:], {}, total=4)
-    extractor = DensityBasedExtractor(source=InMemorySource(failed_only, Info("answer", "", ())))
+    extractor = DensityBasedExtractor(source=InMemorySource(failed_only, FunctionInfo("answer", "", ())))
     with pytest.raises(StoreError, match="no successful log.*4 failed status"):
         extractor.extract_golden_data("answer", tmp_path / "g.jsonl")
     assert not (tmp_path / "g.jsonl").exists()

@@ -248,7 +248,7 @@ def embed(texts: list[str], cache_dir: Path | None = None) -> np.ndarray:
     cached = cache_dir / f"minilm-{key}.npy" if cache_dir is not None else None
     if cached is not None and cached.exists():
         return np.load(cached)
-    from vectortrainer.feedback.diffing import SemanticScorer  # loads torch and the model: seconds
+    from vectortrainer.feedback.semantic import SemanticScorer  # loads torch and the model: seconds
 
     vectors = SemanticScorer().embed(texts)
     if cached is not None:

@@ -1,7 +1,7 @@
 """Deterministic fixture data for the TUI tests: a small in-memory log source and a config in tmp_path.
 
-The source answers the two calls the app makes of ``vectortrainer.store.source.LogSource``
-(``list_functions``, ``read_function``) with fixed records and seeded vectors, so
+The source answers the calls of the ``vectortrainer.store.source.LogReader`` protocol
+(``list_functions``, ``function_info``, ``read_function``) with fixed records and seeded vectors, so
 screens can be snapshotted without importing VectorWave (seconds, 1.3 GB).
 """
 
@@ -18,6 +18,7 @@ from vectortrainer.hooks.generator import HookScriptGenerator
 from vectortrainer.hooks.versions import HookVersionManager
 from vectortrainer.rules.synthesis import synthesize_rules
 from vectortrainer.store.records import FunctionLogs, FunctionSummary, LogRecord
+from vectortrainer.store.source import FunctionInfo, ProgressCallback
 
 TOPICS = ("refund policy", "shipping time", "password reset")
 
@@ -50,7 +51,7 @@ def _records(name: str, n: int) -> tuple[list[LogRecord], np.ndarray]:
 
 
 class FixtureLogSource:
-    """Two functions with fixed logs; same method names and return types as ``LogSource``."""
+    """Two functions with fixed logs: a ``LogReader`` (the protocol ``LogSource`` implements)."""
 
     def __init__(self) -> None:
         self.functions = {"answer_support_ticket": 36, "summarise_invoice": 12}
@@ -64,12 +65,10 @@ class FixtureLogSource:
                                              with_inputs=n, failed=failed, anomaly=0))
         return summaries
 
-    def function_info(self, name: str):
-        from vectortrainer.store.source import FunctionInfo
-
+    def function_info(self, name: str) -> FunctionInfo:
         return FunctionInfo(name=name, docstring="Answer a customer ticket.", parameters=("question",))
 
-    def read_function(self, name: str, progress=None) -> FunctionLogs:
+    def read_function(self, name: str, progress: ProgressCallback | None = None) -> FunctionLogs:
         records, vectors = _records(name, self.functions[name])
         if progress is not None:
             progress(len(records), len(records))

@@ -11,24 +11,35 @@ import time
 import pytest
 
 from vectortrainer.config import Config
-from vectortrainer.errors import LoopInUseError
+from vectortrainer.errors import LoopInUseError, StoreError
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.feedback.store import FeedbackStore
 from vectortrainer.loop import LoopState, check_trigger, loop_lock, loop_view, read_state, run_cycle
 from vectortrainer.pipeline import RunOutcome
 from vectortrainer.runs.directory import RunDirectory
 from vectortrainer.runs.status import RunStatus
-from vectortrainer.store.records import FunctionSummary
+from vectortrainer.store.records import FunctionLogs, FunctionSummary
+from vectortrainer.store.source import FunctionInfo, LogReader, ProgressCallback
 
 
 class Counts:
-    """A log source that answers ``list_functions`` the way LogSource does."""
+    """A log source (a ``LogReader``) whose counts are what the loop reads; it holds no logs."""
 
     def __init__(self, success: int) -> None:
         self.success = success
 
-    def list_functions(self):
+    def list_functions(self) -> list[FunctionSummary]:
         return [FunctionSummary("f", self.success + 3, self.success, self.success, self.success, 3)]
+
+    def function_info(self, function_name: str) -> FunctionInfo:
+        return FunctionInfo(function_name)
+
+    def read_function(self, function_name: str, progress: ProgressCallback | None = None) -> FunctionLogs:
+        raise StoreError(f"no logs of function '{function_name}' in this stand-in")
+
+
+def test_counts_is_a_log_reader():
+    assert isinstance(Counts(1), LogReader)
 
 
 class RecordingPipeline:

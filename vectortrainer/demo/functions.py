@@ -10,7 +10,8 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+
+from vectortrainer.json_types import JSONObject
 
 NAMES = ["Anna", "Ben", "Chloe", "Daniel", "Emma", "Farid", "Grace", "Hiro", "Ines", "Jonas",
          "Kemal", "Lena", "Marta", "Noah", "Olga", "Pavel", "Quinn", "Rosa", "Sami", "Tara"]
@@ -103,7 +104,7 @@ def summarize_ticket(ticket: str, tier: str) -> str:
     return f"Summary: {topic.capitalize()} issue - {detail}. Priority: {priority}."
 
 
-def classify_intent(message: str) -> dict[str, Any]:
+def classify_intent(message: str) -> JSONObject:
     """Classify the intent of a customer chat message."""
     text = message.strip()
     if not text or len(text) > 2000:
@@ -174,10 +175,10 @@ def _order_of(ticket: str) -> str:
 @dataclass(frozen=True)
 class DemoCall:
     function: str
-    kwargs: dict[str, Any]
+    kwargs: dict[str, str]
 
 
-DEMO_FUNCTIONS: dict[str, Callable[..., Any]] = {
+DEMO_FUNCTIONS: dict[str, Callable[..., str | JSONObject]] = {
     "summarize_ticket": summarize_ticket,
     "classify_intent": classify_intent,
     "draft_reply": draft_reply,

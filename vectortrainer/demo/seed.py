@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vectortrainer.demo.feedback import write_demo_feedback
-from vectortrainer.demo.functions import DEMO_FUNCTIONS, demo_calls
+from vectortrainer.demo.functions import DEMO_FUNCTIONS, DemoCall, demo_calls
 from vectortrainer.errors import StoreError
 from vectortrainer.store.environment import (
     EXECUTION_COLLECTION,
@@ -24,7 +24,7 @@ from vectortrainer.store.environment import (
     open_dataset_manager,
     store_exists,
 )
-from vectortrainer.store.source import LogSource
+from vectortrainer.store.source import LogReader, LogSource
 
 SeedProgress = Callable[[int, int, str], None]
 FLUSH_TIMEOUT_S = 60.0
@@ -32,6 +32,8 @@ FLUSH_TIMEOUT_S = 60.0
 
 @dataclass
 class SeedReport:
+    """What seeding did: the calls made, the logs stored and verified, the demo feedback written."""
+
     store_path: Path
     calls: int = 0
     stored: int = 0
@@ -75,7 +77,9 @@ def seed_demo_store(
         report.stored = sum(existing.values())
         report.per_function = dict(existing)
     else:
-        _clear_partial_seed(manager, existing)
+        _clear_partial_seed(
+            manager.store.delete_by_filter, manager.settings.EXECUTION_COLLECTION_NAME, existing
+        )
         report.failed_calls = _make_calls(calls, notify)
         report.calls = len(calls)
         notify(len(calls), len(calls), "waiting for VectorWave to flush its batch writer")
@@ -109,14 +113,19 @@ def _finish(report: SeedReport, feedback_path: str | Path | None, started: float
     return report
 
 
-def _clear_partial_seed(manager, existing: dict[str, int]) -> None:
-    collection = manager.settings.EXECUTION_COLLECTION_NAME
+def _clear_partial_seed(
+    delete_by_filter: Callable[[str, dict[str, str]], object],
+    collection: str,
+    existing: dict[str, int],
+) -> None:
+    """Delete the demo functions' logs a crashed seed left (through the store's
+    ``delete_by_filter``)."""
     for name in DEMO_FUNCTIONS:
         if existing.get(name):
-            manager.store.delete_by_filter(collection, {"function_name": name})
+            delete_by_filter(collection, {"function_name": name})
 
 
-def _make_calls(calls, notify: SeedProgress) -> int:
+def _make_calls(calls: Sequence[DemoCall], notify: SeedProgress) -> int:
     vectorwave = import_vectorwave()
     decorate = vectorwave.vectorize(capture_inputs=True, capture_return_value=True)
     decorated = {name: decorate(func) for name, func in DEMO_FUNCTIONS.items()}
@@ -131,7 +140,7 @@ def _make_calls(calls, notify: SeedProgress) -> int:
     return failed
 
 
-def _wait_for_flush(source, expected: Counter[str]) -> dict[str, int]:
+def _wait_for_flush(source: LogReader, expected: Counter[str]) -> dict[str, int]:
     deadline = time.monotonic() + FLUSH_TIMEOUT_S
     while True:
         stored = {s.name: s.total for s in source.list_functions() if s.name in expected}

@@ -42,8 +42,8 @@ def synthetic_logs(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.nd
 def fill_store(store: Path, n: int, seed: int = 0) -> float:
     """Writes ``n`` synthetic logs of :data:`FUNCTION` into the Lite store at ``store``; returns the
     seconds taken."""
-    vectors, labels, lone, failed = synthetic_logs(n, seed)
-    lone = set(lone.tolist())
+    vectors, labels, lone_rows, failed = synthetic_logs(n, seed)
+    lone = set(lone_rows.tolist())
     # writing needs VectorWave; reading does not
     from vectortrainer.store.environment import open_dataset_manager
 

@@ -4,6 +4,7 @@
 - ``pair``: :class:`~vectortrainer.feedback.pair.FeedbackPair`;
 - ``store``: the feedback JSONL file shared by every face (atomic, locked, malformed lines kept);
 - ``from_logs``: a pair made from a log, rendered exactly as its ChatML example;
-- ``diffing``: string (edit distance, token hunks) and semantic (MiniLM) difference;
+- ``diffing``: string difference (edit distance, token hunks);
+- ``semantic``: semantic difference (MiniLM cosine similarity) and the process's one scorer;
 - ``preference``: feedback as DPO preference JSONL, in OpenAI's and TRL's shapes.
 """

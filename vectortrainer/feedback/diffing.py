@@ -1,24 +1,23 @@
-"""String and semantic difference between a bad output and its fix (FR-2.2).
+"""String difference between a bad output and its fix (FR-2.2).
 
 Edit distance and diff segments come from rapidfuzz (Levenshtein opcodes over
-characters or word tokens); semantic similarity comes from the same offline
-all-MiniLM-L6-v2 model VectorWave embeds with, loaded lazily on first use and
-run in batches.
+characters or word tokens). The semantic difference (MiniLM) is
+:mod:`vectortrainer.feedback.semantic`'s; :func:`analyze_pairs` adds it when handed a scorer.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
-import numpy as np
 from rapidfuzz.distance import Levenshtein, Postfix, Prefix
 
 from vectortrainer.feedback.pair import FeedbackPair
-from vectortrainer.store.environment import minilm_model_path, quiet_environment
+
+if TYPE_CHECKING:
+    from vectortrainer.feedback.semantic import SemanticScorer
 
 # Word runs, whitespace runs, and single punctuation marks: small enough that a
 # fix like "order 4411" -> "order #4411" shows up as one inserted "#".
@@ -95,12 +94,15 @@ def normalized_distance(a: str, b: str) -> float:
     return float(Levenshtein.normalized_distance(a, b))
 
 
+DiffOp = Literal["equal", "replace", "insert", "delete"]
+
+
 @dataclass(frozen=True)
 class DiffSegment:
     """One stretch of the diff: ``bad`` text became ``fixed`` text (equal, replace, insert,
     delete)."""
 
-    op: Literal["equal", "replace", "insert", "delete"]
+    op: DiffOp
     bad: str
     fixed: str
     bad_start: int
@@ -126,7 +128,7 @@ def diff_segments(
     for op in Levenshtein.opcodes(a, b):
         segments.append(
             DiffSegment(
-                op=op.tag,
+                op=cast(DiffOp, op.tag),  # rapidfuzz's tags are exactly these four
                 bad="".join(a[op.src_start : op.src_end]),
                 fixed="".join(b[op.dest_start : op.dest_end]),
                 bad_start=a_offsets[op.src_start],
@@ -218,13 +220,13 @@ def edit_hunks(bad: str, fixed: str, *, merge_gap_words: int = 1) -> list[Hunk]:
         if op.tag == "equal":
             gap = (op.src_start, op.src_end)
             continue
-        span = [op.src_start, op.src_end, op.dest_start, op.dest_end]
-        if spans and _can_merge(a, b, spans[-1], span, gap, merge_gap_words):
-            spans[-1][1], spans[-1][3] = span[1], span[3]
-            parts[-1].append(tuple(span))  # type: ignore[arg-type]
+        part = (op.src_start, op.src_end, op.dest_start, op.dest_end)
+        if spans and _can_merge(a, b, spans[-1], part, gap, merge_gap_words):
+            spans[-1][1], spans[-1][3] = part[1], part[3]
+            parts[-1].append(part)
         else:
-            spans.append(span)
-            parts.append([tuple(span)])  # type: ignore[list-item]
+            spans.append(list(part))
+            parts.append([part])
         gap = None
     ta, tb = tuple(a), tuple(b)
     return [
@@ -256,51 +258,6 @@ def _can_merge(
     if words > merge_gap_words:
         return False
     return not any(token in _SENTENCE_END or "\n" in token for token in tokens)
-
-
-class SemanticScorer:
-    """Cosine similarity between texts with the offline MiniLM model (loaded on first use)."""
-
-    def __init__(self, model_path: str | None = None, *, batch_size: int = 64) -> None:
-        self._model_path = model_path
-        self._batch_size = batch_size
-        self._model: Any = None
-        self._lock = threading.Lock()
-
-    def _load(self) -> Any:
-        with self._lock:
-            if self._model is None:
-                quiet_environment()
-                # pulls torch (seconds): only the semantic screen needs it
-                from sentence_transformers import SentenceTransformer
-
-                self._model = SentenceTransformer(
-                    self._model_path or minilm_model_path(), device="cpu"
-                )
-            return self._model
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit-length embeddings, one row per text (float32)."""
-        if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
-        model = self._load()
-        vectors = model.encode(
-            list(texts),
-            batch_size=self._batch_size,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(vectors, dtype=np.float32)
-
-    def similarities(self, left: Sequence[str], right: Sequence[str]) -> np.ndarray:
-        """Row-wise cosine similarity of ``left[i]`` and ``right[i]`` (one batched encode)."""
-        if len(left) != len(right):
-            raise ValueError("left and right must have the same length")
-        vectors = self.embed(list(left) + list(right))
-        n = len(left)
-        return (
-            np.einsum("ij,ij->i", vectors[:n], vectors[n:]) if n else np.zeros(0, dtype=np.float32)
-        )
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from vectortrainer.errors import StoreError
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.golden.chatml import render_user, render_value
+from vectortrainer.json_types import JSONObject
 from vectortrainer.store.records import LogRecord
+from vectortrainer.store.source import LogReader
 
 # How many uncorrected outputs of each function the rules' blast radius is measured on.
 SAMPLE_PER_FUNCTION = 300
@@ -60,11 +61,11 @@ class LoggedOutput:
     context."""
 
     text: str
-    context: dict[str, Any]
+    context: JSONObject
 
 
 def uncorrected_outputs(
-    source: Any,
+    source: LogReader,
     functions: Iterable[str],
     pairs: Iterable[FeedbackPair],
     *,
@@ -72,11 +73,12 @@ def uncorrected_outputs(
 ) -> list[LoggedOutput]:
     """Up to ``per_function`` successful outputs of each function that no feedback pair corrected.
 
-    ``source`` is a :class:`~vectortrainer.store.source.LogSource` (anything with its
-    ``read_function``). A log is left out when a pair names it (``log_uuid``) or its output
-    is a pair's bad output. The sample is spread evenly over the logs in time order; each
-    output's context is the function's name and its scalar captured arguments (what a
-    hook's caller can pass). A function with no logs in the store is skipped.
+    ``source`` is any :class:`~vectortrainer.store.source.LogReader` (a
+    :class:`~vectortrainer.store.source.LogSource`, or a test's stand-in). A log is left out
+    when a pair names it (``log_uuid``) or its output is a pair's bad output. The sample is
+    spread evenly over the logs in time order; each output's context is the function's name
+    and its scalar captured arguments (what a hook's caller can pass). A function with no logs
+    in the store is skipped.
     """
     pairs = list(pairs)
     corrected_ids = {str(p.context["log_uuid"]) for p in pairs if p.context.get("log_uuid")}
@@ -104,5 +106,5 @@ def uncorrected_outputs(
     return sample
 
 
-def _is_context_value(value: Any) -> bool:
+def _is_context_value(value: object) -> bool:
     return isinstance(value, (str, int, float, bool)) and len(str(value)) <= 200

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any
+
+from vectortrainer.json_types import JSONObject, JSONValue
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def replace_lone_surrogates(value: Any) -> tuple[Any, int]:
+def replace_lone_surrogates(value: JSONValue) -> tuple[JSONValue, int]:
     """``value`` (a string, or lists and dicts of them) with lone surrogates as U+FFFD, and how many
     there were."""
     if isinstance(value, str):
@@ -47,9 +48,9 @@ class FeedbackPair:
     bad_output: str
     fixed_output: str
     input_prompt: str = ""
-    context: dict[str, Any] = field(default_factory=dict)
+    context: JSONObject = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "bad_output": self.bad_output,
             "fixed_output": self.fixed_output,
@@ -58,7 +59,7 @@ class FeedbackPair:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FeedbackPair:
+    def from_dict(cls, data: JSONObject) -> FeedbackPair:
         return cls(
             bad_output=str(data["bad_output"]),
             fixed_output=str(data["fixed_output"]),

@@ -25,12 +25,13 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from vectortrainer.errors import DataFormatError
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.files import atomic_write_text, iter_jsonl_records
 from vectortrainer.golden.chatml import content_text, system_prompt_for
+from vectortrainer.json_types import JSONObject, JSONValue
 
 PreferenceFormat = Literal["openai", "trl"]
 _INPUT_ROLES = frozenset({"system", "developer", "user", "assistant"})
@@ -44,14 +45,14 @@ class PreferenceExample:
     chosen: str
     rejected: str
 
-    def to_openai(self) -> dict[str, Any]:
+    def to_openai(self) -> JSONObject:
         return {
             "input": {"messages": [dict(m) for m in self.messages]},
             "preferred_output": [{"role": "assistant", "content": self.chosen}],
             "non_preferred_output": [{"role": "assistant", "content": self.rejected}],
         }
 
-    def to_trl(self) -> dict[str, Any]:
+    def to_trl(self) -> JSONObject:
         return {
             "prompt": [dict(m) for m in self.messages],
             "chosen": [{"role": "assistant", "content": self.chosen}],
@@ -150,7 +151,7 @@ def read_preference_jsonl(path: Path) -> list[PreferenceExample]:
     return examples
 
 
-def parse_preference_record(record: Any, where: str) -> PreferenceExample:
+def parse_preference_record(record: JSONValue, where: str) -> PreferenceExample:
     """One record of either shape -> ``PreferenceExample``; ``where`` prefixes error messages."""
     if not isinstance(record, dict):
         raise DataFormatError(f"{where}: expected a JSON object per line")
@@ -204,7 +205,7 @@ def _unusable_reason(pair: FeedbackPair) -> str | None:
     return None
 
 
-def _check_messages(value: Any, where: str) -> list[dict[str, str]]:
+def _check_messages(value: JSONValue, where: str) -> list[dict[str, str]]:
     if not isinstance(value, list) or not value:
         raise DataFormatError(f"{where}: expected a non-empty list of messages")
     messages = []
@@ -223,7 +224,7 @@ def _check_messages(value: Any, where: str) -> list[dict[str, str]]:
     return messages
 
 
-def _single_reply(value: Any, where: str) -> str:
+def _single_reply(value: JSONValue, where: str) -> str:
     if not isinstance(value, list) or len(value) != 1 or not isinstance(value[0], dict):
         raise DataFormatError(f"{where}: expected a list holding exactly one assistant message")
     message = value[0]

@@ -10,19 +10,20 @@ becomes U+FFFD, and the lines where that happened are reported (`surrogate_lines
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from filelock import FileLock
 
 from vectortrainer.errors import DataFormatError, FeedbackNotFoundError
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.files import atomic_write_text
+from vectortrainer.json_types import JSONObject, JSONValue
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,10 @@ class _Line:
 
 
 class FeedbackStore:
-    """Add, edit, delete and list feedback pairs in a JSONL file."""
+    """Add, edit, delete and list feedback pairs in a JSONL file.
+
+    (``builtins.list`` in the annotations below: the method ``list`` shadows the type here.)
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
@@ -86,11 +90,11 @@ class FeedbackStore:
         lines, _ = self._read_lines()
         return [line.entry for line in lines if line.entry is not None]
 
-    def problems(self) -> list[FeedbackProblem]:
+    def problems(self) -> builtins.list[FeedbackProblem]:
         """The malformed lines, by line number."""
         return self._read_lines()[1]
 
-    def surrogate_lines(self) -> list[int]:
+    def surrogate_lines(self) -> builtins.list[int]:
         """The lines whose text held lone surrogates (read with U+FFFD in their place)."""
         return [entry.line for entry in self.list() if entry.replaced]
 
@@ -103,7 +107,7 @@ class FeedbackStore:
             [e.pair for e in entries], problems, [e.line for e in entries if e.replaced]
         )
 
-    def pairs(self, *, strict: bool = False) -> list[FeedbackPair]:
+    def pairs(self, *, strict: bool = False) -> builtins.list[FeedbackPair]:
         """The stored pairs; with ``strict`` a malformed line raises `DataFormatError` naming it."""
         lines, problems = self._read_lines()
         if strict and problems:
@@ -123,7 +127,7 @@ class FeedbackStore:
         """Store ``pair``; returns its new id."""
         return self.add_many([pair])[0]
 
-    def add_many(self, pairs: Iterable[FeedbackPair]) -> list[str]:
+    def add_many(self, pairs: Iterable[FeedbackPair]) -> builtins.list[str]:
         with self._lock:
             lines, _ = self._read_lines()
             ids = []
@@ -149,13 +153,13 @@ class FeedbackStore:
             lines.remove(line)
             self._write(lines)
 
-    def _find(self, lines: list[_Line], entry_id: str) -> _Line:
+    def _find(self, lines: builtins.list[_Line], entry_id: str) -> _Line:
         for line in lines:
             if line.entry is not None and line.entry.entry_id == entry_id:
                 return line
         raise FeedbackNotFoundError(f"{self.path}: no feedback entry with id {entry_id!r}")
 
-    def _write(self, lines: list[_Line]) -> None:
+    def _write(self, lines: builtins.list[_Line]) -> None:
         atomic_write_text(self.path, "".join(line.raw + "\n" for line in lines))
 
 
@@ -184,7 +188,7 @@ class FeedbackRead:
             )
         return found
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> JSONObject:
         """The counts and line numbers, for run.json, events and ``--json`` summaries."""
         return {
             "malformed_lines": len(self.problems),
@@ -199,7 +203,7 @@ def _dump(entry_id: str, pair: FeedbackPair) -> str:
 
 def _parse_line(raw: str, number: int) -> tuple[FeedbackEntry | None, str]:
     try:
-        data: Any = json.loads(raw)
+        data: JSONValue = json.loads(raw)
     except json.JSONDecodeError as exc:
         return None, f"not valid JSON ({exc.msg} at column {exc.colno})"
     if not isinstance(data, dict):

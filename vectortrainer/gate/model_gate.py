@@ -23,7 +23,8 @@ from typing import Any
 
 from vectortrainer.budget.inference import inference_usd
 from vectortrainer.errors import VectorTrainerError
-from vectortrainer.feedback.diffing import SemanticScorer, normalized_distance
+from vectortrainer.feedback.diffing import normalized_distance
+from vectortrainer.feedback.semantic import SemanticScorer
 from vectortrainer.gate.holdout import HeldOutCase
 from vectortrainer.training.base import BaseTrainer, Completion
 

@@ -6,6 +6,6 @@ stdlib-only module.
 - ``versions``: :class:`~vectortrainer.hooks.versions.HookVersionManager`, crash-safe versions and
   rollback;
 - ``generator``: :class:`~vectortrainer.hooks.generator.HookScriptGenerator`, rules -> a new active
-  version;
+  version, and the :class:`~vectortrainer.hooks.generator.GenerationReport` it returns;
 - ``report``: the one ``rules.json`` and publishing a hook with it.
 """

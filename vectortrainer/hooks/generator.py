@@ -14,7 +14,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.files import atomic_write_text
@@ -23,24 +22,45 @@ from vectortrainer.hooks.validation import replay_in_subprocess, validate_hook_s
 from vectortrainer.hooks.versions import HookVersionManager
 from vectortrainer.rules import interpreter
 from vectortrainer.rules.model import RULE_KINDS, RULE_TARGETS, Rule, rules_document
+from vectortrainer.rules.replay import ReplayReport
 from vectortrainer.rules.safety import check_rule_safety, rule_regexes
+from vectortrainer.rules.synthesis import RuleSet
 
 
-@dataclass
+@dataclass(frozen=True)
 class SkippedRule:
+    """A rule left out of the hook, and why (unknown kind, unsafe regex, refused by the
+    interpreter)."""
+
     rule: Rule
     reason: str
 
 
-@dataclass
-class GenerationReport:
-    """What `generate` wrote and how the hook did on the replayed pairs."""
+@dataclass(frozen=True)
+class PreparedHook:
+    """A hook's source that passed validation, what went into it and how it replayed; nothing
+    written yet."""
 
-    path: Path | None = None
+    source: str
+    rules_written: int
+    skipped: list[SkippedRule]
+    replay: ReplayReport | None  # None when the generator does not replay in a subprocess
+
+    def written(self, path: Path, version_id: str | None = None) -> GenerationReport:
+        """The report of this hook once it is written at ``path`` (as version ``version_id``)."""
+        return GenerationReport(path, version_id, self.rules_written, self.skipped, self.replay)
+
+
+@dataclass(frozen=True)
+class GenerationReport:
+    """What `generate` wrote (the hook's path, its version when one was saved) and how the hook did
+    on the replayed pairs."""
+
+    path: Path
     version_id: str | None = None
     rules_written: int = 0
     skipped: list[SkippedRule] = field(default_factory=list)
-    replay: Any = None  # validation.ReplayReport when pairs were replayed
+    replay: ReplayReport | None = None
 
 
 def usable_rules(rules: Sequence[Rule]) -> tuple[list[Rule], list[SkippedRule]]:
@@ -74,60 +94,63 @@ def usable_rules(rules: Sequence[Rule]) -> tuple[list[Rule], list[SkippedRule]]:
 
 
 class HookScriptGenerator:
-    """Writes `generated_prompt_hook.py` from rules, only after it passed every check."""
+    """Writes `generated_prompt_hook.py` from rules, only after it passed every check.
+
+    It keeps only its settings: every call returns what it did, so one generator can be shared.
+    """
 
     def __init__(self, *, check_in_subprocess: bool = True, timeout_s: float = 30.0) -> None:
         self.check_in_subprocess = check_in_subprocess
         self.timeout_s = timeout_s
-        self.last_report: GenerationReport | None = None
 
-    def render(self, rules: Any) -> tuple[str, list[Rule], list[SkippedRule]]:
+    def render(self, rules: RuleSet | Sequence[Rule]) -> tuple[str, list[Rule], list[SkippedRule]]:
         """(source, rules embedded, rules left out) for a `RuleSet` or a sequence of `Rule`."""
-        rule_list = list(getattr(rules, "rules", rules))
+        rule_list = list(rules.rules if isinstance(rules, RuleSet) else rules)
         kept, skipped = usable_rules(rule_list)
         return render_hook(rules_document(kept)), kept, skipped
 
     def generate(
         self,
-        rules: Any,
+        rules: RuleSet | Sequence[Rule],
         output_dir: str | os.PathLike[str],
         enable_versioning: bool = True,
         *,
         pairs: Sequence[FeedbackPair] | None = None,
         note: str = "",
         activate: bool = True,
-    ) -> Path:
-        """Validate and write the hook into ``output_dir``; returns its path (FR-2.5, FR-7.4).
+    ) -> GenerationReport:
+        """Validate and write the hook into ``output_dir``; returns what was written (FR-2.5,
+        FR-7.4): the hook's path, its version id (None without versioning), the rules written and
+        skipped, and the replay.
 
         The replay uses ``pairs`` or, for a `RuleSet`, the pairs it was synthesised from.
         With ``enable_versioning`` the script is also saved as a new version, marked active
         unless ``activate`` is off (then it is saved only, to be activated once every other
         artefact is written).
         """
-        source, report = self.prepare(rules, pairs=pairs)
+        prepared = self.prepare(rules, pairs=pairs)
         output = Path(output_dir)
-        if enable_versioning:
-            manager = HookVersionManager(output)
-            report.version_id = manager.save_version(
-                source, report.rules_written, note=note, activate=activate
-            )
-            report.path = manager.active_path
-        else:
-            report.path = output / HOOK_FILENAME
-            atomic_write_text(report.path, source)
-        self.last_report = report
-        return report.path
+        if not enable_versioning:
+            path = output / HOOK_FILENAME
+            atomic_write_text(path, prepared.source)
+            return prepared.written(path)
+        manager = HookVersionManager(output)
+        version_id = manager.save_version(
+            prepared.source, prepared.rules_written, note=note, activate=activate
+        )
+        return prepared.written(manager.active_path, version_id)
 
     def prepare(
-        self, rules: Any, *, pairs: Sequence[FeedbackPair] | None = None
-    ) -> tuple[str, GenerationReport]:
-        """The hook's source, validated and replayed on the pairs, and its report; nothing is
-        written."""
+        self, rules: RuleSet | Sequence[Rule], *, pairs: Sequence[FeedbackPair] | None = None
+    ) -> PreparedHook:
+        """The hook's source, validated and replayed on the pairs; nothing is written."""
         source, kept, skipped = self.render(rules)
         validate_hook_source(source)
         if pairs is None:
-            pairs = list(getattr(rules, "pairs", []) or [])
-        report = GenerationReport(rules_written=len(kept), skipped=skipped)
-        if self.check_in_subprocess:
-            report.replay = replay_in_subprocess(source, pairs, timeout_s=self.timeout_s)
-        return source, report
+            pairs = list(rules.pairs) if isinstance(rules, RuleSet) else []
+        replay = (
+            replay_in_subprocess(source, pairs, timeout_s=self.timeout_s)
+            if self.check_in_subprocess
+            else None
+        )
+        return PreparedHook(source, len(kept), skipped, replay)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from vectortrainer.files import atomic_write_text
 from vectortrainer.hooks.generator import GenerationReport, HookScriptGenerator
 from vectortrainer.hooks.template import HOOK_FILENAME
 from vectortrainer.hooks.versions import HookVersionManager
+from vectortrainer.json_types import JSONObject
 from vectortrainer.redaction import to_json, to_plain
 from vectortrainer.rules.synthesis import RuleSet
 
@@ -28,7 +28,7 @@ def rules_report(
     *,
     feedback_path: str | os.PathLike[str] | None,
     generation: GenerationReport | None = None,
-) -> dict[str, Any]:
+) -> JSONObject:
     """The document: rules, conflicts, rejections, notes; the hook's path, version and replay when
     one was written."""
     hook = generation.path if generation is not None else None
@@ -50,7 +50,7 @@ def rules_report(
     }
 
 
-def write_rules_report(path: str | os.PathLike[str], report: dict[str, Any]) -> Path:
+def write_rules_report(path: str | os.PathLike[str], report: JSONObject) -> Path:
     """Write ``report`` atomically as indented JSON; returns the path."""
     target = Path(path)
     atomic_write_text(target, to_json(report, indent=2) + "\n")
@@ -64,7 +64,7 @@ def publish_hook(
     feedback_path: str | os.PathLike[str] | None,
     note: str = "",
     enable_versioning: bool = True,
-) -> tuple[GenerationReport, dict[str, Any]]:
+) -> tuple[GenerationReport, JSONObject]:
     """Validate, replay and write the hook (a new active version), and ``rules.json`` beside it.
 
     Every artefact is written before the new version becomes active: the version is saved
@@ -75,17 +75,15 @@ def publish_hook(
     generator = HookScriptGenerator()
     hooks = Path(hooks_dir)
     if not enable_versioning:
-        source, generation = generator.prepare(rule_set)
-        generation.path = hooks / HOOK_FILENAME
+        prepared = generator.prepare(rule_set)
+        generation = prepared.written(hooks / HOOK_FILENAME)
         document = rules_report(rule_set, feedback_path=feedback_path, generation=generation)
         write_rules_report(hooks / RULES_REPORT_FILE, document)
-        atomic_write_text(generation.path, source)
-        generator.last_report = generation
+        atomic_write_text(generation.path, prepared.source)
         return generation, document
-    generator.generate(rule_set, hooks, enable_versioning=True, note=note, activate=False)
-    generation = generator.last_report
-    # set by every successful generate()
-    assert generation is not None and generation.version_id is not None
+    generation = generator.generate(rule_set, hooks, enable_versioning=True, note=note,
+                                    activate=False)
+    assert generation.version_id is not None  # set whenever versioning is on
     document = rules_report(rule_set, feedback_path=feedback_path, generation=generation)
     write_rules_report(hooks / RULES_REPORT_FILE, document)
     HookVersionManager(hooks).activate(generation.version_id)  # checksum and code verified first

@@ -12,9 +12,9 @@ from __future__ import annotations
 import ast
 import json
 from pathlib import Path
-from typing import Any
 
 from vectortrainer.errors import HookValidationError
+from vectortrainer.json_types import JSONObject
 from vectortrainer.registry.layout import HOOK_FILENAME
 from vectortrainer.rules import interpreter
 
@@ -66,8 +66,8 @@ def render_hook(rules_json: str) -> str:
     return f"{_HEADER}{RULES_VARIABLE} = {ascii(rules_json)}\n\n{runtime_source()}{_FOOTER}"
 
 
-def data_literal(tree: ast.Module) -> ast.Constant:
-    """The single ``RULES_JSON = "<string>"`` assignment's constant; raises
+def data_literal(tree: ast.Module) -> tuple[ast.Constant, str]:
+    """The single ``RULES_JSON = "<string>"`` assignment's constant and its text; raises
     :class:`HookValidationError`."""
     found = [
         node
@@ -85,13 +85,13 @@ def data_literal(tree: ast.Module) -> ast.Constant:
         or len(found[0].targets) != 1
     ):
         raise HookValidationError(f"{RULES_VARIABLE} must be a single plain string literal")
-    return value
+    return value, value.value
 
 
-def read_rules_document(source: str) -> dict[str, Any] | None:
+def read_rules_document(source: str) -> JSONObject | None:
     """The rules document a hook embeds, read without running it (None if it is not readable)."""
     try:
-        document = json.loads(data_literal(ast.parse(source)).value)
+        document = json.loads(data_literal(ast.parse(source))[1])
     except (SyntaxError, ValueError, HookValidationError):
         return None
     return (

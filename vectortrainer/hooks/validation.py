@@ -98,8 +98,7 @@ def validate_hook_source(source: str) -> int:
     except (SyntaxError, ValueError) as exc:
         raise HookValidationError(f"hook does not parse: {exc}") from None
     _check_allowlist(tree)
-    literal = data_literal(tree)
-    document_text = literal.value
+    literal, document_text = data_literal(tree)
     if not document_text.isascii():
         raise HookValidationError(f"{RULES_VARIABLE} must be ASCII JSON")
     # Everything but the data literal must be the template, node for node.

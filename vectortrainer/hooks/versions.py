@@ -21,11 +21,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from vectortrainer.errors import HookValidationError, HookVersionError
 from vectortrainer.hooks.template import HOOK_FILENAME, rules_count_of
 from vectortrainer.hooks.validation import validate_hook_source
+from vectortrainer.json_types import JSONObject
 from vectortrainer.registry.layout import HOOK_VERSIONS_DIRNAME, MANIFEST_NAME
 from vectortrainer.registry.versions import Entry, VerifyReport, VersionStore
 
@@ -43,10 +43,10 @@ class HookVersion:
     note: str = ""
     active: bool = False
     # the hook gate's figures and decision, when a gate judged it
-    gate: dict[str, Any] | None = None
+    gate: JSONObject | None = None
     unverified: bool = False  # found without our metadata: listed, never restored or diffed
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         data = {
             "version_id": self.version_id,
             "timestamp": self.timestamp,
@@ -78,7 +78,7 @@ class HookVersion:
         )
 
 
-def _describe(source: str) -> dict[str, Any]:
+def _describe(source: str) -> JSONObject:
     return {"rules_count": rules_count_of(source) or 0}
 
 
@@ -119,10 +119,10 @@ class HookVersionManager:
         return self.store.warnings
 
     def save_version(self, source: str, rules_count: int, note: str = "", *, activate: bool = True,
-                     gate: dict[str, Any] | None = None) -> str:
+                     gate: JSONObject | None = None) -> str:
         """Save ``source`` as a new version (and make it the active hook); returns its id (FR-7.1,
         FR-7.4)."""
-        fields: dict[str, Any] = {"rules_count": int(rules_count)}
+        fields: JSONObject = {"rules_count": int(rules_count)}
         if gate is not None:
             fields["gate"] = gate
         return self.store.save(source, fields, note, activate=activate).version_id

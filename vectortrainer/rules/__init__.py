@@ -3,13 +3,14 @@ checked.
 
 - ``model``: the :class:`~vectortrainer.rules.model.Rule` data type, its evidence, and the document
   a hook embeds;
-- ``interpreter``: the standard-library code that applies rules, copied verbatim into every hook;
+- ``interpreter``: the standard-library code that applies rules, copied verbatim into every hook
+  (unannotated, so its types are in ``interpreter.pyi``);
 - ``safety``: which regex patterns and text conditions may run (linear time only);
 - ``replay``: applying rules as the hook does, and scoring them on feedback pairs;
 - ``candidates``: edits -> candidate rules (generalised numbers and names, case transforms, spelling
   fixes);
 - ``anchors``, ``conditions``, ``scoping``: the local context, phrases and context keys a rule is
-  narrowed by;
+  narrowed by (``scoping.Trial``: what a rule is judged on);
 - ``blast_radius``: a rule on the function's uncorrected logs, narrowed or kept inactive there;
 - ``acceptance``, ``conflicts``, ``synthesis``: accepting rules one by one, settling conflicts, the
   whole method;

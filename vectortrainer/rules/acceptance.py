@@ -22,7 +22,7 @@ from vectortrainer.rules.model import Rule, rules_document
 from vectortrainer.rules.scoping import (
     Evaluation,
     RejectedRule,
-    evaluate,
+    Trial,
     explain,
     scope,
     with_support,
@@ -57,8 +57,7 @@ class Acceptance:
         """The rule scoped on the pairs as they stand (see
         :func:`~vectortrainer.rules.scoping.scope`)."""
         elsewhere = self.logs.texts if self.logs is not None else []
-        return scope(rule, self.residuals, self.pairs, self.cache, exempt, forbidden, elsewhere,
-                     self.index.candidates(rule))
+        return scope(rule, self._trial(rule, exempt, forbidden), elsewhere)
 
     def accept(
         self,
@@ -77,16 +76,11 @@ class Acceptance:
         measured.
         """
         backing = [self.residuals[i] for i in evaluation.supporters]
-        where = self.index.candidates(rule)
+        trial = self._trial(rule, exempt, forbidden)
         radius: BlastRadius | None = None
         if self.logs is not None and len(self.logs):
             def safe_on_pairs(candidate: Rule) -> bool:
-                result = evaluate(
-                    candidate, self.residuals, self.pairs, self.cache, exempt, forbidden, where
-                )
-                return not result.violations and set(result.supporters) >= set(
-                    evaluation.supporters
-                )
+                return trial.safe(candidate, evaluation.supporters) is not None
 
             checked, radius, log_note = check_on_logs(
                 rule, backing, self.logs, safe_on_pairs, narrow=narrow_on_logs
@@ -97,13 +91,17 @@ class Acceptance:
                 return None
             if checked is not rule:
                 rule = checked
-                evaluation = evaluate(
-                    rule, self.residuals, self.pairs, self.cache, exempt, forbidden, where
-                )
+                evaluation = trial.evaluate(rule)
             note = "; ".join(part for part in (note, log_note) if part)
         final = self._explained(rule, evaluation, note, radius)
         self._apply(final)
         return final
+
+    def _trial(self, rule: Rule, exempt: frozenset[int], forbidden: frozenset[int]) -> Trial:
+        """The pairs as they stand, judged where ``rule`` (and every narrower form of it) could
+        change them."""
+        return Trial(self.residuals, self.pairs, self.cache, exempt, forbidden,
+                     self.index.candidates(rule))
 
     def _explained(
         self, rule: Rule, evaluation: Evaluation, note: str, radius: BlastRadius | None

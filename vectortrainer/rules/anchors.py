@@ -68,7 +68,8 @@ def matcher_for(rule: Rule) -> re.Pattern[str] | None:
     if rule.kind not in _PATTERN_KINDS:
         return None
     compiled, _ = interpreter.load_rules(rules_document([replace(rule, text_condition=[])]))
-    return compiled[0]["matcher"] if compiled else None
+    matcher = compiled[0]["matcher"] if compiled else None
+    return matcher if isinstance(matcher, re.Pattern) else None
 
 
 def shared_context(rule: Rule, texts: Sequence[str]) -> LocalContext | None:

@@ -23,13 +23,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING
 
+from vectortrainer.json_types import JSONObject
 from vectortrainer.rules import interpreter
 from vectortrainer.rules.anchors import narrowed, shared_context
 from vectortrainer.rules.candidates import is_spelling_fix
 from vectortrainer.rules.conditions import discriminating_ngrams, ngram_pattern
 from vectortrainer.rules.model import Rule, rules_document
+
+if TYPE_CHECKING:
+    from vectortrainer.feedback.from_logs import LoggedOutput
 
 CHANCE = 0.5
 _FIRES_ON_ANY_TEXT = ("append", "prepend")
@@ -41,12 +45,11 @@ class LogSample:
     contexts."""
 
     texts: list[str] = field(default_factory=list)
-    contexts: list[dict[str, Any]] = field(default_factory=list)
+    contexts: list[JSONObject] = field(default_factory=list)
 
     @classmethod
-    def of(cls, outputs: Sequence[Any]) -> "LogSample":
-        """From objects with ``text`` and ``context``
-        (:class:`vectortrainer.feedback.from_logs.LoggedOutput`)."""
+    def of(cls, outputs: Sequence[LoggedOutput]) -> "LogSample":
+        """From the sampled logged outputs (their ``text`` and ``context``)."""
         return cls([o.text for o in outputs], [dict(o.context) for o in outputs])
 
     def __len__(self) -> int:
@@ -140,7 +143,7 @@ def _evidence(
     return (narrowest, f"match {context.describe()}") if narrowest is not None else (None, "")
 
 
-def _apply(rule: Rule, texts: Sequence[str], contexts: Sequence[Mapping[str, Any]]) -> list[str]:
+def _apply(rule: Rule, texts: Sequence[str], contexts: Sequence[Mapping[str, object]]) -> list[str]:
     """What the hook's ``intercept_output`` makes of each logged output (prompt rules leave them
     alone)."""
     compiled, _ = interpreter.load_rules(rules_document([rule]))

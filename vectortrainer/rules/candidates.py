@@ -13,9 +13,8 @@ that letter and upper-cases it (a case transform, as data), so it holds for any 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from rapidfuzz.distance import OSA
 
@@ -55,9 +54,11 @@ class Candidate:
     replacement: str
     group_case: tuple[tuple[int, str], ...] = ()
 
-    def as_rule(self, **extra: Any) -> Rule:
+    def as_rule(self, *, support: int = 1, sources: list[int] | None = None) -> Rule:
+        """The rule this candidate proposes, backed by ``support`` pairs (``sources``)."""
         rule = Rule(kind=self.kind, pattern=self.pattern, replacement=self.replacement,
-                    group_case=dict(self.group_case), evidence=Evidence(why=self.origin), **extra)
+                    group_case=dict(self.group_case), evidence=Evidence(why=self.origin),
+                    support=support, sources=list(sources or []))
         rule.rule_id = rule_id_for(rule)
         return rule
 
@@ -208,19 +209,19 @@ def recased_start(hunk: Hunk, deleted: str, inserted: str) -> Candidate | None:
     return Candidate("regex_replace", r"\A(\w)", r"\g<1>", ((1, "upper"),))
 
 
-_SHAPES: dict[tuple[Any, ...], Candidate | None] = {}
+_SHAPES: dict[tuple[object, ...], Candidate | None] = {}
 
 
 def _shape(
     kind: str, pattern_tokens: Sequence[str], replacement_tokens: Sequence[str], exact_widths: bool
-) -> tuple[Any, ...] | None:
+) -> tuple[object, ...] | None:
     """What :func:`generalise` reads of its tokens: numbers (by width) and names kept on both sides
     become placeholders numbered by first use; None when a value recurs on the right more often than
     on the left (then a copy is written literally, and the value matters)."""
-    placeholders: dict[str, tuple[Any, ...]] = {}
+    placeholders: dict[str, tuple[str | int, ...]] = {}
     replacement = list(replacement_tokens)
 
-    def canonical(token: str) -> Any:
+    def canonical(token: str) -> str | tuple[str | int, ...]:
         known = placeholders.get(token)
         if known is not None:
             return known
@@ -262,8 +263,8 @@ def generalise(kind: str, pattern_tokens: Sequence[str], replacement_tokens: Seq
 
 def generalise_tokens(
     kind: str,
-    pattern_tokens: list[str],
-    replacement_tokens: list[str],
+    pattern_tokens: Sequence[str],
+    replacement_tokens: Sequence[str],
     *,
     exact_widths: bool = False,
 ) -> Candidate | None:
@@ -401,6 +402,13 @@ class _Tally:
         self.literals: dict[Candidate, int] = {}
 
 
+# What one pair contributes to the pool: (literal, gain) and (general, gain, its literals).
+_Contributions = tuple[
+    tuple[tuple[Candidate, int], ...],
+    tuple[tuple[Candidate, int, tuple[Candidate, ...]], ...],
+]
+
+
 class CandidatePool:
     """:func:`collect_candidates` over many pairs, kept up to date as the residuals change.
 
@@ -414,14 +422,17 @@ class CandidatePool:
         self.pairs = pairs
         self.active = list(active)
         # pair -> (the residual diffed, what it contributed)
-        self._seen: dict[int, tuple[str, Any]] = {}
+        self._seen: dict[int, tuple[str, _Contributions]] = {}
         self._literal: dict[Candidate, _Tally] = {}
         self._general: dict[Candidate, _Tally] = {}
         self._qualified_literal: set[Candidate] = set()  # backed by two pairs or more
         self._qualified_general: set[Candidate] = set()  # proposed with two literals or more
 
     def update(
-        self, residuals: Sequence[str], progress: Any = None, only: Sequence[int] | None = None
+        self,
+        residuals: Sequence[str],
+        progress: Callable[[int, int], None] | None = None,
+        only: Sequence[int] | None = None,
     ) -> None:
         """Diff the pairs whose residual changed since the last update (all of them the first time;
         with ``only``, just those of them, when the caller knows which changed)."""
@@ -448,10 +459,7 @@ class CandidatePool:
     def _change(
         self,
         index: int,
-        found: tuple[
-            tuple[tuple[Candidate, int], ...],
-            tuple[tuple[Candidate, int, tuple[Candidate, ...]], ...],
-        ],
+        found: _Contributions,
         sign: int,
     ) -> None:
         literal, general = found

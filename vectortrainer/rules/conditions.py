@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 from vectortrainer.feedback.diffing import tokenize
 from vectortrainer.rules import interpreter
@@ -25,7 +24,7 @@ MAX_NGRAM_WORDS = 3
 _MAX_SCALAR_CHARS = 200
 
 
-def is_scalar(value: Any) -> bool:
+def is_scalar(value: object) -> bool:
     """Context values a condition may test: short strings, numbers, booleans."""
     return isinstance(value, (str, int, float, bool)) and len(str(value)) <= _MAX_SCALAR_CHARS
 
@@ -78,7 +77,7 @@ def discriminating_ngrams(
 
 
 def separating_key(
-    contexts: Sequence[Mapping[str, Any]], positives: Sequence[int], negatives: Sequence[int]
+    contexts: Sequence[Mapping[str, object]], positives: Sequence[int], negatives: Sequence[int]
 ) -> tuple[str, str] | None:
     """A context key whose value every positive shares and no negative has (at least two
     positives)."""

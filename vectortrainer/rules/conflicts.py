@@ -26,9 +26,9 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from vectortrainer.errors import RuleSynthesisError
+from vectortrainer.json_types import JSONObject
 from vectortrainer.rules.candidates import Candidate, CandidateGroup
 from vectortrainer.rules.model import Rule
 
@@ -89,7 +89,7 @@ class Conflict:
     def keeps_both(self) -> bool:
         return self.order is not None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "conflict_id": self.conflict_id,
             "kind": self.kind,

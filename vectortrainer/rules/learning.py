@@ -6,24 +6,23 @@ pipeline's synthesize stage all call :func:`learn_rules`, so the same feedback
 gives the same rules whichever face asks. Pairs tagged with another function
 (``context["function"]``) are left out; with ``semantic_screen`` (the config's
 ``feedback.semantic_screen``) pairs whose fix rewrites the meaning are screened out
-by the MiniLM model before any rule is learned from them. With a log ``source`` (a
-:class:`~vectortrainer.store.source.LogSource`) every rule's blast radius is measured
+by the MiniLM model (:func:`vectortrainer.feedback.semantic.shared_scorer`) before any rule is
+learned from them. With a log ``source`` (a
+:class:`~vectortrainer.store.source.LogReader`) every rule's blast radius is measured
 on the uncorrected successful outputs of the pairs' functions before a hook is made
 from it (:func:`vectortrainer.feedback.from_logs.uncorrected_outputs`).
 """
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from vectortrainer.errors import RuleSynthesisError
-from vectortrainer.feedback.diffing import SemanticScorer
 from vectortrainer.feedback.from_logs import LoggedOutput, uncorrected_outputs
 from vectortrainer.feedback.pair import FeedbackPair
+from vectortrainer.feedback.semantic import shared_scorer
 from vectortrainer.feedback.store import FeedbackRead, FeedbackStore, read_feedback
 from vectortrainer.rules.conflicts import Resolution, resolution_for
 from vectortrainer.rules.synthesis import RuleSet, synthesize_rules
@@ -31,13 +30,6 @@ from vectortrainer.store.source import LogReader
 
 Choice = int | str | tuple[str, Sequence[int]]
 SynthesisProgress = Callable[[int, int | None, str], None]
-
-
-@functools.cache
-def shared_scorer() -> SemanticScorer:
-    """One MiniLM scorer per process: the model loads once (seconds), then every synthesis reuses
-    it."""
-    return SemanticScorer()
 
 
 def pairs_for_function(pairs: Iterable[FeedbackPair], function: str | None) -> list[FeedbackPair]:
@@ -140,7 +132,7 @@ def learn_from_feedback(
     return LearnedRules(rule_set, read, read.notices(feedback_path))
 
 
-def rules_counts(rule_set: RuleSet) -> dict[str, Any]:
+def rules_counts(rule_set: RuleSet) -> dict[str, int | None]:
     """The summary's ``rules`` figures: rules, conflicts, conflicts settled into one rule (FR-2.4),
     pairs, rules kept inactive by their blast radius and the logs it was measured on."""
     return {

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from vectortrainer.feedback.pair import FeedbackPair
+from vectortrainer.json_types import JSONObject
 from vectortrainer.rules.acceptance import Acceptance
 from vectortrainer.rules.model import CASE_TRANSFORMS, RULE_KINDS, RULE_TARGETS, Rule, rule_id_for
 from vectortrainer.rules.safety import check_rule_safety
 from vectortrainer.rules.scoping import RejectedRule
 
-RULES_JSON_SCHEMA: dict[str, Any] = {
+if TYPE_CHECKING:
+    from openai import OpenAI  # the client is handed in; only the annotation needs the SDK
+
+RULES_JSON_SCHEMA: JSONObject = {
     "type": "object",
     "additionalProperties": False,
     "required": ["rules"],
@@ -81,7 +85,7 @@ class LLMRuleProposer:
     """Asks a chat model (through the `openai` client) for rules under a strict JSON schema."""
 
     def __init__(
-        self, client: Any, model: str = "gpt-4o-mini-2024-07-18", *, max_pairs: int = 50
+        self, client: OpenAI, model: str = "gpt-4o-mini-2024-07-18", *, max_pairs: int = 50
     ) -> None:
         self.client = client
         self.model = model

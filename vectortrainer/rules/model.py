@@ -14,7 +14,8 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+
+from vectortrainer.json_types import JSONObject
 
 # Rule kinds the generated hook understands (VT-5). Every rule is data: the hook
 # interprets it with a fixed, reviewed runtime and never turns it into code.
@@ -56,7 +57,7 @@ class Evidence:
     logs_changed: int | None = None
     logs_unbacked: int | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "why": self.why,
             "repaired": self.repaired,
@@ -68,7 +69,7 @@ class Evidence:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> "Evidence":
+    def from_dict(cls, data: JSONObject | None) -> "Evidence":
         data = data or {}
 
         def number(key: str) -> int | None:
@@ -119,7 +120,7 @@ class Rule:
     group_case: dict[int, str] = field(default_factory=dict)
     evidence: Evidence = field(default_factory=Evidence)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "rule_id": self.rule_id,
             "kind": self.kind,
@@ -137,7 +138,7 @@ class Rule:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Rule":
+    def from_dict(cls, data: JSONObject) -> "Rule":
         return cls(
             kind=str(data["kind"]),
             pattern=str(data.get("pattern") or ""),
@@ -176,7 +177,9 @@ def describe_text_condition(pattern: str) -> str:
 def rule_id_for(rule: Rule) -> str:
     """A stable id from what the rule does (kind, target, pattern, replacement, conditions, case
     transforms)."""
-    what = [rule.kind, rule.target, rule.pattern, rule.replacement, sorted(rule.condition.items())]
+    what: list[object] = [
+        rule.kind, rule.target, rule.pattern, rule.replacement, sorted(rule.condition.items())
+    ]
     if rule.text_condition or rule.group_case:  # older rules keep the ids they had
         what += [list(rule.text_condition), sorted(rule.group_case.items())]
     key = json.dumps(what)

@@ -10,28 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from vectortrainer.feedback.diffing import edit_distance
 from vectortrainer.feedback.pair import FeedbackPair
+from vectortrainer.json_types import JSONObject
 from vectortrainer.rules import interpreter
 from vectortrainer.rules.model import Rule, rules_document
 
 
 def apply_rules(
-    rules: Sequence[Rule], text: str, context: Mapping[str, Any] | None, target: str = "output"
+    rules: Sequence[Rule], text: str, context: Mapping[str, object] | None, target: str = "output"
 ) -> str:
     """Apply ``rules`` exactly as a generated hook would (the same interpreter)."""
     compiled, _ = interpreter.load_rules(rules_document(rules))
     return interpreter.apply_rules(compiled, text, dict(context or {}), target)
-
-
-def residuals_after(rules: Sequence[Rule], pairs: Sequence[FeedbackPair]) -> list[str]:
-    """Each pair's bad output with ``rules`` applied (what is left to repair)."""
-    compiled, _ = interpreter.load_rules(rules_document(rules))
-    return [
-        interpreter.apply_rules(compiled, p.bad_output, dict(p.context), "output") for p in pairs
-    ]
 
 
 @dataclass
@@ -45,14 +37,14 @@ class ReplayReport:
     distance_after: int = 0
     good_changed: list[int] = field(default_factory=list)
     not_fixed: list[int] = field(default_factory=list)
-    skipped_rules: list[dict[str, Any]] = field(default_factory=list)
+    skipped_rules: list[JSONObject] = field(default_factory=list)
     imported_modules: list[str] = field(default_factory=list)
 
     @property
     def exact_fix_rate(self) -> float:
         return self.exact_fixes / self.pairs if self.pairs else 0.0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "pairs": self.pairs,
             "exact_fixes": self.exact_fixes,

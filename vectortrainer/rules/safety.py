@@ -14,10 +14,15 @@ start only. Then the work per start is bounded by the run and the search is line
 from __future__ import annotations
 
 import re
-import re._parser as sre_parse  # the parser `re` itself uses (Python >= 3.11)
 from collections.abc import Mapping
-from re import _constants as c
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # typeshed types re's parser under its old public names
+    import sre_constants as c
+    import sre_parse
+else:  # the parser `re` itself uses (Python >= 3.11)
+    import re._parser as sre_parse
+    from re import _constants as c
 
 _MAX_REPEATS = 16
 _POSSESSIVE = getattr(c, "POSSESSIVE_REPEAT", None)
@@ -72,7 +77,7 @@ def _chars(op: Any, arg: Any, ignore_case: bool) -> frozenset[str]:
 
 
 def _is_unbounded(arg: Any) -> bool:
-    return arg[1] == c.MAXREPEAT or arg[1] > 64
+    return bool(arg[1] == c.MAXREPEAT or arg[1] > 64)
 
 
 def check_regex_safety(pattern: str) -> None:
@@ -207,7 +212,7 @@ def _check_guarded(
     )
 
 
-def rule_regexes(rule: Mapping[str, Any]) -> list[str]:
+def rule_regexes(rule: Mapping[str, object]) -> list[str]:
     """Every regex a rule (as its JSON dict) makes the hook run: a regex_replace pattern and the
     text conditions."""
     patterns = [str(rule.get("pattern") or "")] if rule.get("kind") == "regex_replace" else []
@@ -217,7 +222,7 @@ def rule_regexes(rule: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def check_rule_safety(rule: Mapping[str, Any]) -> None:
+def check_rule_safety(rule: Mapping[str, object]) -> None:
     """Raise ValueError (naming the pattern) unless every regex of ``rule`` matches in linear
     time."""
     for pattern in rule_regexes(rule):

@@ -51,27 +51,48 @@ class Evaluation:
     harmed_texts: list[str] = field(default_factory=list)
 
 
-def evaluate(
-    rule: Rule,
-    residuals: Sequence[str],
-    pairs: Sequence[FeedbackPair],
-    cache: dict[int, int],
-    exempt: frozenset[int] = frozenset(),
-    forbidden: frozenset[int] = frozenset(),
-    where: Sequence[int] | None = None,
-) -> Evaluation:
-    """Which pairs the rule helps and which it harms; it may not change ``forbidden`` pairs at all.
+@dataclass(frozen=True)
+class Trial:
+    """What a rule is judged on: the pairs, their residuals as the accepted rules leave them, and
+    the cache of each residual's distance to its fix (shared, filled as pairs are measured).
 
-    ``where`` (from :class:`~vectortrainer.rules.text_index.PairIndex`) lists the only pairs
-    the rule could change; the others are not looked at.
+    ``exempt`` pairs are overruled by a conflict decision on the rule's trigger (not looked at);
+    ``forbidden`` pairs belong to another rule kept alongside it (it may not change them);
+    ``where`` (from :class:`~vectortrainer.rules.text_index.PairIndex`) lists the only pairs the
+    rule could change (every scoped form of it changes fewer); None: all of them.
     """
+
+    residuals: Sequence[str]
+    pairs: Sequence[FeedbackPair]
+    cache: dict[int, int]
+    exempt: frozenset[int] = frozenset()
+    forbidden: frozenset[int] = frozenset()
+    where: Sequence[int] | None = None
+
+    def evaluate(self, rule: Rule) -> Evaluation:
+        """Which pairs the rule helps and which it harms."""
+        return evaluate(rule, self)
+
+    def safe(self, rule: Rule | None, backing: Sequence[int]) -> Evaluation | None:
+        """The rule's evaluation when it harms no pair and still helps every pair in ``backing``;
+        None otherwise (or for no rule)."""
+        if rule is None:
+            return None
+        result = self.evaluate(rule)
+        return result if not result.violations and set(result.supporters) >= set(backing) else None
+
+
+def evaluate(rule: Rule, trial: Trial) -> Evaluation:
+    """Which pairs the rule helps and which it harms; it may not change ``trial.forbidden`` pairs
+    at all, and only ``trial.where`` is looked at (see :class:`Trial`)."""
     compiled, skipped = interpreter.load_rules(rules_document([rule]))
+    pairs, residuals, cache = trial.pairs, trial.residuals, trial.cache
     if skipped or not compiled:
         return Evaluation([], list(range(len(pairs))), 0)
     supporters, violations, harmed, gain = [], [], [], 0
-    for index in range(len(pairs)) if where is None else where:
+    for index in range(len(pairs)) if trial.where is None else trial.where:
         residual, pair = residuals[index], pairs[index]
-        if index in exempt:  # overruled by a conflict decision on this rule's trigger
+        if index in trial.exempt:  # overruled by a conflict decision on this rule's trigger
             continue
         context = dict(pair.context)
         if (
@@ -84,7 +105,7 @@ def evaluate(
         after = interpreter.apply_rules(compiled, residual, context, rule.target)
         if after == residual:
             continue
-        if index in forbidden:  # another rule kept alongside this one owns that pair
+        if index in trial.forbidden:  # another rule kept alongside this one owns that pair
             violations.append(index)
             harmed.append(residual)
             continue
@@ -102,41 +123,27 @@ def evaluate(
 
 
 def scope(
-    rule: Rule,
-    residuals: Sequence[str],
-    pairs: Sequence[FeedbackPair],
-    cache: dict[int, int],
-    exempt: frozenset[int] = frozenset(),
-    forbidden: frozenset[int] = frozenset(),
-    elsewhere: Iterable[str] = (),
-    where: Sequence[int] | None = None,
+    rule: Rule, trial: Trial, elsewhere: Iterable[str] = ()
 ) -> tuple[Rule | None, Evaluation, str]:
     """(the rule scoped until it is safe, its evaluation, how it was scoped) or (None, evaluation,
     why not).
 
-    ``elsewhere`` are texts beyond the pairs (logged outputs) a text condition should rarely match;
-    ``where`` the only pairs the rule could change (every scoped form of it changes fewer).
+    ``elsewhere`` are texts beyond the pairs (logged outputs) a text condition should rarely match.
     """
-    evaluation = evaluate(rule, residuals, pairs, cache, exempt, forbidden, where)
+    evaluation = trial.evaluate(rule)
     if not evaluation.supporters:
         return None, evaluation, "helps no pair"
     if not evaluation.violations:
         return rule, evaluation, ""
     harmed = (f"unscoped it changed {len(evaluation.violations)} good or partly fixed output(s) "
               f"(pairs {first_indices(evaluation.violations)})")
-
-    def attempt(candidate: Rule | None) -> Evaluation | None:
-        if candidate is None:
-            return None
-        result = evaluate(candidate, residuals, pairs, cache, exempt, forbidden, where)
-        safe = not result.violations and set(result.supporters) >= set(evaluation.supporters)
-        return result if safe else None
-
     supporters = evaluation.supporters
+    pairs, residuals = trial.pairs, trial.residuals
+
     key = separating_key([p.context for p in pairs], supporters, evaluation.violations)
     if key is not None:
         candidate = replace(rule, condition={**rule.condition, key[0]: key[1]})
-        result = attempt(candidate)
+        result = trial.safe(candidate, supporters)
         if result is not None:
             return (
                 candidate,
@@ -146,11 +153,11 @@ def scope(
 
     context = shared_context(rule, [residuals[i] for i in supporters])
     for part in context.parts() if context is not None else []:
-        candidate = narrowed(rule, part)
-        result = attempt(candidate)
-        if candidate is not None and result is not None:
+        narrow = narrowed(rule, part)
+        result = trial.safe(narrow, supporters)
+        if narrow is not None and result is not None:
             return (
-                candidate,
+                narrow,
                 result,
                 f"narrowed to matches {part.describe()}, as in every pair that backs it; {harmed}",
             )
@@ -162,7 +169,7 @@ def scope(
     )
     for phrase in phrases[:_PHRASES_TRIED]:
         candidate = replace(rule, text_condition=[*rule.text_condition, ngram_pattern(phrase)])
-        result = attempt(candidate)
+        result = trial.safe(candidate, supporters)
         if result is not None:
             return (
                 candidate,
@@ -173,24 +180,15 @@ def scope(
                 ),
             )
 
-    return _scope_by_context(
-        rule, evaluation, residuals, pairs, cache, exempt, forbidden, harmed, where
-    )
+    return _scope_by_context(rule, evaluation, trial, harmed)
 
 
 def _scope_by_context(
-    rule: Rule,
-    evaluation: Evaluation,
-    residuals: Sequence[str],
-    pairs: Sequence[FeedbackPair],
-    cache: dict[int, int],
-    exempt: frozenset[int],
-    forbidden: frozenset[int],
-    harmed: str,
-    where: Sequence[int] | None = None,
+    rule: Rule, evaluation: Evaluation, trial: Trial, harmed: str
 ) -> tuple[Rule | None, Evaluation, str]:
     """Context conditions added one key at a time (the key that spares the most harmed pairs
     first)."""
+    pairs = trial.pairs
     shared = shared_pair_context(pairs, evaluation.supporters)
     condition = dict(rule.condition)
     while evaluation.violations:
@@ -213,7 +211,7 @@ def _scope_by_context(
         )
         condition[key] = options[key]
         rule = replace(rule, condition=dict(condition))
-        evaluation = evaluate(rule, residuals, pairs, cache, exempt, forbidden, where)
+        evaluation = trial.evaluate(rule)
     if not evaluation.supporters:
         return None, evaluation, "helps no pair once scoped"
     shown = ", ".join(f"{k}={v}" for k, v in sorted(condition.items()))

@@ -36,11 +36,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from vectortrainer.errors import RuleSynthesisError
-from vectortrainer.feedback.diffing import SemanticScorer, bounded_pair
+from vectortrainer.feedback.diffing import bounded_pair
 from vectortrainer.feedback.pair import FeedbackPair
+from vectortrainer.feedback.semantic import SemanticScorer
+from vectortrainer.json_types import JSONObject
 from vectortrainer.rules.acceptance import Acceptance
 from vectortrainer.rules.blast_radius import LogSample
 from vectortrainer.rules.candidates import Candidate, CandidatePool, collect_candidates, specificity
@@ -56,6 +58,9 @@ from vectortrainer.rules.llm import LLMRuleProposer, accept_llm_rules
 from vectortrainer.rules.model import Rule
 from vectortrainer.rules.replay import apply_rules
 from vectortrainer.rules.scoping import RejectedRule, first_indices
+
+if TYPE_CHECKING:
+    from vectortrainer.feedback.from_logs import LoggedOutput
 
 # Pairs whose fix means something else (a rewrite, not a correction) teach no rule.
 REWRITE_SIMILARITY = 0.6
@@ -79,7 +84,7 @@ class RuleSet:
     # kept so a re-synthesis screens the same way
     scorer: SemanticScorer | None = field(default=None, repr=False)
     # the logged outputs the blast radius was measured on
-    logs: list[Any] | None = field(default=None, repr=False)
+    logs: list[LoggedOutput] | None = field(default=None, repr=False)
 
     def list_conflicts(self) -> list[Conflict]:
         return list(self.conflicts)
@@ -107,7 +112,7 @@ class RuleSet:
             logs=self.logs,
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "rules": [r.to_dict() for r in self.rules],
             "conflicts": [c.to_dict() for c in self.conflicts],
@@ -120,35 +125,20 @@ class RuleSet:
         }
 
 
-def list_conflicts(rule_set: RuleSet) -> list[Conflict]:
-    """Every conflict found, with the rule that won and why."""
-    return rule_set.list_conflicts()
-
-
-def resolve_conflict(
-    rule_set: RuleSet,
-    conflict_id: str,
-    choice: int | str | Resolution,
-    order: Sequence[int] | None = None,
-) -> RuleSet:
-    """Re-synthesise with a person's decision (see `RuleSet.resolve`)."""
-    return rule_set.resolve(conflict_id, choice, order)
-
-
 def synthesize_rules(
     pairs: Sequence[FeedbackPair],
     *,
     scorer: SemanticScorer | None = None,
     llm: LLMRuleProposer | None = None,
     overrides: Mapping[str, int | Sequence[int] | Resolution] | None = None,
-    logs: Sequence[Any] | None = None,
+    logs: Sequence[LoggedOutput] | None = None,
     progress: Progress | None = None,
 ) -> RuleSet:
     """Turn feedback pairs into a rule set (see the module docstring for the method and policy).
 
     ``overrides`` maps conflict ids to a person's decision (an index, an order of indices
     to keep both, or a `Resolution`). ``logs`` are uncorrected logged outputs of the
-    function (objects with ``text`` and ``context``, see
+    function (see
     :func:`vectortrainer.feedback.from_logs.uncorrected_outputs`): every rule's blast
     radius is measured on them and a rule that changes logs unlike its pairs is narrowed
     or kept inactive. Raises `RuleSynthesisError` when a "keep both" decision cannot be
@@ -164,7 +154,7 @@ def synthesize_rules(
     report = progress or _silent
     pairs, replaced = _without_lone_surrogates(
         [p if isinstance(p, FeedbackPair) else FeedbackPair.from_dict(p) for p in pairs])
-    overrides = {cid: Resolution.coerce(value) for cid, value in (overrides or {}).items()}
+    resolutions = {cid: Resolution.coerce(value) for cid, value in (overrides or {}).items()}
     log_outputs = list(logs) if logs is not None else None
     notes: list[str] = []
     rejected: list[RejectedRule] = []
@@ -203,7 +193,7 @@ def synthesize_rules(
     )
     learner.take_changed()  # every pair was just diffed as it stands
     first_literal = pool.literal_groups()
-    conflicts, banned, exempt = find_conflicts(first_literal, overrides)
+    conflicts, banned, exempt = find_conflicts(first_literal, resolutions)
     tried: set[Candidate] = set(banned)
     # A person's choice is accepted first, whatever its support; the pairs it overrules are exempt.
     for conflict in conflicts:
@@ -254,7 +244,7 @@ def synthesize_rules(
                 g.candidate.group_case,
             )
         )
-        progress = False
+        advanced = False
         for group in ranked:
             tried.add(group.candidate)
             overruled = frozenset().union(
@@ -273,9 +263,9 @@ def synthesize_rules(
                 continue
             if learner.accept(rule, evaluation, why, exempt=overruled) is None:
                 continue
-            progress = True
+            advanced = True
             break
-        if not progress:
+        if not advanced:
             break
 
     left = [
@@ -310,7 +300,7 @@ def synthesize_rules(
         notes=notes,
         rewrites=rewrites,
         pairs=list(pairs),
-        overrides=overrides,
+        overrides=resolutions,
         scorer=scorer,
         logs=log_outputs,
     )

@@ -21,10 +21,15 @@ from __future__ import annotations
 
 import bisect
 import re
-import re._parser as sre_parse
 from collections.abc import Iterator, Sequence
-from re import _constants as c
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # typeshed types re's parser under its old public names
+    import sre_constants as c
+    import sre_parse
+else:
+    import re._parser as sre_parse
+    from re import _constants as c
 
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.rules.model import Rule

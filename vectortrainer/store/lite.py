@@ -14,14 +14,19 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from vectortrainer.errors import StoreError
+from vectortrainer.json_types import JSONObject
 from vectortrainer.store.environment import (
     EXECUTION_COLLECTION,
     FUNCTION_COLLECTION,
     lance_directory,
 )
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from lancedb.table import Table
 
 STREAM_BATCH = 8192
 
@@ -35,10 +40,10 @@ class _LiteCollections:
 @dataclass(frozen=True)
 class _Row:
     uuid: str
-    properties: dict[str, Any]
+    properties: JSONObject
 
 
-def open_lance_table(db_path: str | os.PathLike[str], collection: str) -> Any | None:
+def open_lance_table(db_path: str | os.PathLike[str], collection: str) -> Table | None:
     """The LanceDB table ``collection`` in ``db_path``; ``None`` when there is none.
 
     A folder by that name that LanceDB cannot open (not a Lance table, damaged) is a
@@ -90,7 +95,7 @@ class _LanceTableReader:
                     yield _Row(uuid, {})
 
 
-def read_batches(table: Any, columns: list[str], table_dir: Path) -> Iterator[Any]:
+def read_batches(table: Table, columns: list[str], table_dir: Path) -> Iterator[pa.RecordBatch]:
     """The table's rows as Arrow record batches; a damaged data file is a :class:`StoreError`, not a
     traceback."""
     try:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
+
+from vectortrainer.json_types import JSONObject, JSONValue
 
 # VectorWave 1.0 statuses. ANOMALY marks a *successful* call whose input drifted
 # far from golden data (a new pattern); ERROR / FAILURE are raised calls whose
@@ -29,8 +30,8 @@ class LogRecord:
     uuid: str
     function_name: str
     status: str
-    inputs: dict[str, Any]
-    output: Any = None
+    inputs: JSONObject
+    output: JSONValue = None
     timestamp: str = ""
     trace_id: str | None = None
     error_message: str | None = None

@@ -22,14 +22,15 @@ import os
 import textwrap
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol, overload
+from typing import TYPE_CHECKING, Literal, Protocol, cast, overload, runtime_checkable
 
 import numpy as np
 
 from vectortrainer.errors import StoreError
+from vectortrainer.json_types import JSONObject, JSONValue
 from vectortrainer.store.environment import (
     EMBEDDING_DIM,
     lance_directory,
@@ -38,6 +39,11 @@ from vectortrainer.store.environment import (
 )
 from vectortrainer.store.lite import STREAM_BATCH, LiteStoreReader, open_lance_table, read_batches
 from vectortrainer.store.records import FAILED_STATUSES, FunctionLogs, FunctionSummary, LogRecord
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from lancedb.table import Table
+    from weaviate import WeaviateClient
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -65,8 +71,13 @@ class FunctionInfo:
     module: str = ""
 
 
+@runtime_checkable
 class LogReader(Protocol):
-    """What the engine reads through: :class:`LogSource` is one; a test may hand in another."""
+    """What the engine reads logs through: :class:`LogSource` is one; a test may hand in another.
+
+    Every part of the engine that takes a log source takes this (checked structurally by mypy;
+    ``isinstance`` checks only that the three methods are there).
+    """
 
     def list_functions(self) -> list[FunctionSummary]: ...
 
@@ -77,10 +88,61 @@ class LogReader(Protocol):
     ) -> FunctionLogs: ...
 
 
+class StoredObject(Protocol):
+    """One object as VectorWave's store iterates it: an execution log or a function's record."""
+
+    @property
+    def uuid(self) -> str: ...
+
+    @property
+    def properties(self) -> JSONObject: ...
+
+
+class VectorStore(Protocol):
+    """What every reader uses of VectorWave's store (a Lite ``VectorStore``, Weaviate's, or
+    :class:`~vectortrainer.store.lite.LiteStoreReader`'s): iterating a collection."""
+
+    def iterate(self, collection: str) -> Iterable[StoredObject]: ...
+
+
+class _WithVector(Protocol):
+    @property
+    def vector(self) -> Sequence[float] | None: ...
+
+
+class _RecordStore(VectorStore, Protocol):
+    """A store read one record at a time (the fallback): ``fetch_by_id`` returns the vector too."""
+
+    def fetch_by_id(
+        self, collection: str, uuid: str, include_vector: bool = ...  # noqa: V107 (vulture)
+    ) -> _WithVector | None: ...
+
+
+class CollectionNames(Protocol):
+    """The collection names of VectorWave's settings."""
+
+    @property
+    def EXECUTION_COLLECTION_NAME(self) -> str: ...  # noqa: N802 - VectorWave's names
+
+    @property
+    def COLLECTION_NAME(self) -> str: ...  # noqa: N802
+
+
+class DatasetManager(Protocol):
+    """What :class:`LogSource` uses of the ``VectorWaveDatasetManager`` it is handed (or of a
+    :class:`~vectortrainer.store.lite.LiteStoreReader`)."""
+
+    @property
+    def store(self) -> VectorStore: ...
+
+    @property
+    def settings(self) -> CollectionNames: ...
+
+
 @dataclass(frozen=True)
 class _RawLog:
     uuid: str
-    properties: dict[str, Any]
+    properties: JSONObject
     payload: str | None = None  # the stored JSON text, where the reader has it (Lance)
 
 
@@ -131,7 +193,7 @@ class StoredRecords(Sequence[LogRecord]):
 class LogSource:
     """All logs of a function from a VectorWave store (injected dataset manager)."""
 
-    def __init__(self, dataset_manager: Any) -> None:
+    def __init__(self, dataset_manager: DatasetManager) -> None:
         self.store = dataset_manager.store
         settings = dataset_manager.settings
         self.executions = settings.EXECUTION_COLLECTION_NAME
@@ -180,9 +242,7 @@ class LogSource:
         inputs)."""
         counts: dict[str, Counter[str]] = {}
         params = {info.name: info.parameters for info in self._all_function_info()}
-        for raw, has_vector in self._reader.read(
-            self.store, self.executions, None, with_vectors=False
-        ):
+        for raw, has_vector in self._reader.read(self.executions, None, with_vectors=False):
             props = raw.properties
             name = props.get("function_name") or "?"
             c = counts.setdefault(name, Counter())
@@ -227,11 +287,11 @@ class LogSource:
         stored = StoredRecords(parameters)
         skipped: Counter[str] = Counter()
         total = 0
-        capacity = self._reader.capacity(self.store, self.executions)
+        capacity = self._reader.capacity(self.executions)
         matrix: np.ndarray | None = None
         kept = 0
         for raws, block, usable in self._reader.blocks(
-            self.store, self.executions, function_name, progress=progress
+            self.executions, function_name, progress=progress
         ):
             rows: list[int] = []
             for i, raw in enumerate(raws):
@@ -297,7 +357,7 @@ class LogSource:
         return [_function_info(r.properties) for r in rows if r.properties.get("function_name")]
 
 
-def decode_return_value(encoded: Any) -> Any:
+def decode_return_value(encoded: JSONValue) -> JSONValue:
     """VectorWave stores return values JSON-encoded (``str()`` when not serialisable)."""
     if encoded is None or not isinstance(encoded, str):
         return encoded
@@ -307,14 +367,14 @@ def decode_return_value(encoded: Any) -> Any:
         return encoded
 
 
-def _captured_inputs(props: dict[str, Any], parameters: tuple[str, ...]) -> dict[str, Any]:
+def _captured_inputs(props: JSONObject, parameters: tuple[str, ...]) -> JSONObject:
     if parameters:
         return {p: props[p] for p in parameters if p in props and p not in VECTORWAVE_PROPERTIES}
     return {k: v for k, v in props.items() if k not in VECTORWAVE_PROPERTIES}
 
 
 def _to_record(
-    uuid: str, props: dict[str, Any], inputs: dict[str, Any], output: Any, status: str
+    uuid: str, props: JSONObject, inputs: JSONObject, output: JSONValue, status: str
 ) -> LogRecord:
     duration = props.get("duration_ms")
     return LogRecord(
@@ -330,7 +390,7 @@ def _to_record(
     )
 
 
-def _function_info(props: dict[str, Any]) -> FunctionInfo:
+def _function_info(props: JSONObject) -> FunctionInfo:
     return FunctionInfo(
         name=str(props["function_name"]),
         docstring=str(props.get("docstring") or ""),
@@ -358,34 +418,39 @@ def _dedent(source: str) -> str:
 
 
 # ---------------------------------------------------------------------- bulk readers
+# What a reader yields per log: its vector (None: no usable one), or with ``with_vectors=False``
+# only whether it has one.
+_VectorSlot = np.ndarray | bool | None
+
+
 class _BulkReader(ABC):
     name = "generic"
 
     @abstractmethod
     def read(
-        self, store: Any, collection: str, function_name: str | None, *,
+        self, collection: str, function_name: str | None, *,
         with_vectors: bool, progress: ProgressCallback | None = None,
-    ) -> Iterator[tuple[_RawLog, Any]]:
+    ) -> Iterator[tuple[_RawLog, _VectorSlot]]:
         """Yield (log, vector) pairs; with ``with_vectors=False`` the vector slot is a has-vector
         bool."""
 
-    def capacity(self, store: Any, collection: str) -> int | None:
+    def capacity(self, collection: str) -> int | None:
         """An upper bound on the logs :meth:`blocks` can yield (``None``: unknown)."""
         return None
 
     def blocks(
-        self, store: Any, collection: str, function_name: str | None, *,
+        self, collection: str, function_name: str | None, *,
         progress: ProgressCallback | None = None, size: int = 1024,
     ) -> Iterator[tuple[list[_RawLog], np.ndarray, np.ndarray]]:
         """(logs, their vectors as a float32 matrix, which rows hold a usable vector) a block at a
         time."""
         raws: list[_RawLog] = []
-        vectors: list[Any] = []
+        vectors: list[np.ndarray | None] = []
         for raw, vector in self.read(
-            store, collection, function_name, with_vectors=True, progress=progress
+            collection, function_name, with_vectors=True, progress=progress
         ):
             raws.append(raw)
-            vectors.append(vector)
+            vectors.append(vector if isinstance(vector, np.ndarray) else None)
             if len(raws) == size:
                 yield (raws, *_stack(vectors))
                 raws, vectors = [], []
@@ -401,7 +466,9 @@ class _LanceBulkReader(_BulkReader):
     def __init__(self, db_path: str) -> None:
         self.db_path = db_path
 
-    def _batches(self, collection, function_name, progress):
+    def _batches(
+        self, collection: str, function_name: str | None, progress: ProgressCallback | None
+    ) -> Iterator[pa.RecordBatch]:
         """The table's record batches (prefiltered to ``function_name``), reporting rows read after
         each."""
         import pyarrow.compute as pc
@@ -425,25 +492,32 @@ class _LanceBulkReader(_BulkReader):
             if progress is not None:
                 progress(done, total)
 
-    def _scan(self, table, collection):
+    def _scan(self, table: Table, collection: str) -> Iterator[pa.RecordBatch]:
         """The table's record batches with the three columns a log needs, in table order."""
         return read_batches(
             table, ["uuid", "vector", "payload"], Path(self.db_path) / f"{collection}.lance"
         )
 
-    def read(self, store, collection, function_name, *, with_vectors, progress=None):
+    def read(
+        self, collection: str, function_name: str | None, *,
+        with_vectors: bool, progress: ProgressCallback | None = None,
+    ) -> Iterator[tuple[_RawLog, _VectorSlot]]:
         for batch in self._batches(collection, function_name, progress):
             yield from self._rows(batch, function_name, with_vectors)
 
-    def capacity(self, store, collection):
+    def capacity(self, collection: str) -> int | None:
         table = open_lance_table(self.db_path, collection)
         return None if table is None else table.count_rows()
 
-    def blocks(self, store, collection, function_name, *, progress=None, size=1024):
+    def blocks(
+        self, collection: str, function_name: str | None, *,
+        progress: ProgressCallback | None = None, size: int = 1024,
+    ) -> Iterator[tuple[list[_RawLog], np.ndarray, np.ndarray]]:
         """One block per Arrow record batch: its vectors converted once, without per-row Python."""
         for batch in self._batches(collection, function_name, progress):
             matrix, usable = vector_matrix(batch.column("vector"))
-            raws, rows = [], []
+            raws: list[_RawLog] = []
+            rows: list[int] = []
             texts = batch.column("payload").to_pylist()
             for i, (uuid, props) in enumerate(self._payloads(batch, texts)):
                 if function_name is None or props.get("function_name") == function_name:
@@ -455,7 +529,9 @@ class _LanceBulkReader(_BulkReader):
                 yield raws, matrix, usable
 
     @staticmethod
-    def _payloads(batch, texts=None):
+    def _payloads(
+        batch: pa.RecordBatch, texts: list[str | None] | None = None
+    ) -> Iterator[tuple[str, JSONObject]]:
         texts = batch.column("payload").to_pylist() if texts is None else texts
         for uuid, payload in zip(batch.column("uuid").to_pylist(), texts, strict=True):
             try:
@@ -464,7 +540,9 @@ class _LanceBulkReader(_BulkReader):
                 yield uuid, {}
 
     @classmethod
-    def _rows(cls, batch, function_name, with_vectors):
+    def _rows(
+        cls, batch: pa.RecordBatch, function_name: str | None, with_vectors: bool
+    ) -> Iterator[tuple[_RawLog, _VectorSlot]]:
         matrix, has_vector = vector_matrix(batch.column("vector"))
         for i, (uuid, props) in enumerate(cls._payloads(batch)):
             if function_name is not None and props.get("function_name") != function_name:
@@ -475,7 +553,7 @@ class _LanceBulkReader(_BulkReader):
                 yield _RawLog(uuid, props), bool(has_vector[i])
 
 
-def vector_matrix(vectors: Any) -> tuple[np.ndarray, np.ndarray]:
+def vector_matrix(vectors: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """An Arrow vector column as one float32 row per log, and which rows hold a usable vector.
 
     Row ``i`` is always log ``i``'s: a null vector (LanceDB writes one for a bad vector
@@ -519,7 +597,7 @@ def vector_matrix(vectors: Any) -> tuple[np.ndarray, np.ndarray]:
     return matrix, usable
 
 
-def _stack(vectors: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+def _stack(vectors: Sequence[np.ndarray | None]) -> tuple[np.ndarray, np.ndarray]:
     """Per-row vectors (``None`` where there is none) as one float32 matrix and a usable-row
     mask."""
     dim = next((len(v) for v in vectors if v is not None), EMBEDDING_DIM)
@@ -539,10 +617,13 @@ class _WeaviateBulkReader(_BulkReader):
 
     name = "weaviate"
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: WeaviateClient) -> None:
         self.client = client
 
-    def read(self, store, collection, function_name, *, with_vectors, progress=None):
+    def read(
+        self, collection: str, function_name: str | None, *,
+        with_vectors: bool, progress: ProgressCallback | None = None,
+    ) -> Iterator[tuple[_RawLog, _VectorSlot]]:
         handle = self.client.collections.get(collection)
         done = 0
         for obj in handle.iterator(include_vector=with_vectors):
@@ -562,12 +643,18 @@ class _PerRecordReader(_BulkReader):
 
     name = "per-record"
 
-    def read(self, store, collection, function_name, *, with_vectors, progress=None):
-        for done, rec in enumerate(store.iterate(collection), start=1):
+    def __init__(self, store: _RecordStore) -> None:
+        self.store = store
+
+    def read(
+        self, collection: str, function_name: str | None, *,
+        with_vectors: bool, progress: ProgressCallback | None = None,
+    ) -> Iterator[tuple[_RawLog, _VectorSlot]]:
+        for done, rec in enumerate(self.store.iterate(collection), start=1):
             props = rec.properties
             if function_name is not None and props.get("function_name") != function_name:
                 continue
-            full = store.fetch_by_id(collection, rec.uuid, include_vector=True)
+            full = self.store.fetch_by_id(collection, rec.uuid, include_vector=True)
             vector = (
                 np.asarray(full.vector, np.float32) if full is not None and full.vector else None
             )
@@ -593,7 +680,7 @@ class _RayDataLanceReader(_LanceBulkReader):
         super().__init__(db_path)
         self.address = address
 
-    def _scan(self, table, collection):
+    def _scan(self, table: Table, collection: str) -> Iterator[pa.RecordBatch]:
         from vectortrainer.cluster import connect
 
         ray = connect(self.address)
@@ -601,10 +688,13 @@ class _RayDataLanceReader(_LanceBulkReader):
                                       columns=["uuid", "vector", "payload"])
         dataset.context.execution_options.preserve_order = True
         dataset.context.enable_progress_bars = False  # the caller reports progress
-        return dataset.iter_batches(batch_format="pyarrow", batch_size=STREAM_BATCH)
+        batches: Iterator[pa.RecordBatch] = dataset.iter_batches(
+            batch_format="pyarrow", batch_size=STREAM_BATCH
+        )
+        return batches
 
 
-def _bulk_reader_for(store: Any) -> _BulkReader:
+def _bulk_reader_for(store: VectorStore) -> _BulkReader:
     backend = getattr(store, "backend_name", "")
     if backend == "lance":
         # LanceVectorStore keeps its directory privately; the factory configured it from the env.
@@ -615,4 +705,5 @@ def _bulk_reader_for(store: Any) -> _BulkReader:
         client = getattr(store, "client", None) or getattr(store, "_client", None)
         if client is not None:
             return _WeaviateBulkReader(client)
-    return _PerRecordReader()
+    # every VectorWave store can fetch a record with its vector; Lite's reader never gets here
+    return _PerRecordReader(cast(_RecordStore, store))

@@ -22,7 +22,8 @@ from streamlit.testing.v1.errors import AppTestError
 from tests.support import web_runs as ws
 from vectortrainer.workspace import vector_map as vectors
 from vectortrainer.hooks.versions import HookVersionManager
-from vectortrainer.store.source import LogSource
+from vectortrainer.store.records import FunctionLogs, FunctionSummary
+from vectortrainer.store.source import FunctionInfo, LogReader, LogSource, ProgressCallback
 from vectortrainer.web import __file__ as web_package
 from vectortrainer.web.access import ACCESS_TOKEN_ENV
 
@@ -31,13 +32,24 @@ TOKEN = "this-start-token-0123456789"
 
 
 class PlantedSource:
-    """Stands in for the store: every function's logs are the planted ones."""
+    """Stands in for the store (a ``LogReader``): every function's logs are the planted ones."""
 
-    def __init__(self, logs):
+    def __init__(self, logs: FunctionLogs) -> None:
         self.logs = logs
 
-    def read_function(self, function, progress=None):
+    def list_functions(self) -> list[FunctionSummary]:
+        n = len(self.logs.records)
+        return [FunctionSummary(self.logs.function_name, n, n, n, n)]
+
+    def function_info(self, function_name: str) -> FunctionInfo:
+        return FunctionInfo(function_name)
+
+    def read_function(self, function: str, progress: ProgressCallback | None = None) -> FunctionLogs:
         return self.logs
+
+
+def test_the_planted_source_is_a_log_reader():
+    assert isinstance(PlantedSource(ws.planted_logs()), LogReader)
 
 
 @pytest.fixture

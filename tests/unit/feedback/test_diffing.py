@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from vectortrainer.feedback.diffing import (
-    SemanticScorer,
     analyze_pairs,
     diff_segments,
     edit_distance,
@@ -14,6 +13,7 @@ from vectortrainer.feedback.diffing import (
     tokenize,
 )
 from vectortrainer.feedback.pair import FeedbackPair
+from vectortrainer.feedback.semantic import SemanticScorer
 
 
 def test_edit_distance_and_normalised():

@@ -15,6 +15,7 @@ from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.hooks.generator import HookScriptGenerator
 from vectortrainer.hooks.template import HOOK_FILENAME, render_hook
 from vectortrainer.hooks.validation import replay_in_subprocess, validate_hook_source
+from vectortrainer.hooks.versions import HookVersionManager
 from vectortrainer.rules.model import Rule, rules_document
 from vectortrainer.rules.safety import check_regex_safety
 from vectortrainer.rules.synthesis import synthesize_rules
@@ -33,16 +34,36 @@ PAIRS = [FeedbackPair(f"Summary: the parcel for order {n} is late", f"the parcel
 
 def test_generate_writes_a_hook_that_repairs_and_reports(tmp_path):
     rule_set = synthesize_rules(PAIRS)
-    generator = HookScriptGenerator()
-    path = generator.generate(rule_set, tmp_path, enable_versioning=False)
-    assert path == tmp_path / HOOK_FILENAME and not (tmp_path / ".hook_versions").exists()
-    hook = _load(path)
+    report = HookScriptGenerator().generate(rule_set, tmp_path, enable_versioning=False)
+    assert report.path == tmp_path / HOOK_FILENAME and not (tmp_path / ".hook_versions").exists()
+    assert report.version_id is None
+    hook = _load(report.path)
     assert hook.intercept_output("Summary: the parcel for order 99 is late", {"function": "f"}) == "the parcel for order #99 is late"
     assert hook.intercept_prompt("Summary: order 99", {}) == "Summary: order 99"  # no prompt rules
     assert hook.intercept_output({"not": "text"}, None) == {"not": "text"}
-    report = generator.last_report
     assert report.replay.exact_fixes == 3 and report.replay.good_changed == []
     assert set(report.replay.imported_modules) <= {"json", "re"} | {m for m in report.replay.imported_modules if m.startswith(("json.", "re.", "_"))}
+
+
+def test_generate_returns_its_report_and_keeps_no_state(tmp_path):
+    # Each call says what it wrote; the generator keeps only its settings, so a second call
+    # (another folder, other rules, versioned or not) cannot be confused with the first.
+    generator = HookScriptGenerator()
+    settings = dict(vars(generator))
+    first = generator.generate(synthesize_rules(PAIRS), tmp_path / "a")
+    second = generator.generate([Rule("strip_prefix", "X: ")], tmp_path / "b", enable_versioning=False,
+                                pairs=[FeedbackPair("X: a", "a"), FeedbackPair("b", "b")])
+    assert vars(generator) == settings
+    assert first.path == tmp_path / "a" / HOOK_FILENAME and first.version_id == "v001"
+    assert HookVersionManager(tmp_path / "a").get_active_version().version_id == first.version_id
+    assert first.rules_written == 2 and first.skipped == []
+    assert first.replay.pairs == 3 and first.replay.exact_fixes == 3
+    assert second.path == tmp_path / "b" / HOOK_FILENAME and second.version_id is None
+    assert second.rules_written == 1 and second.replay.pairs == 2 and second.replay.good_changed == []
+    third = generator.generate(synthesize_rules(PAIRS), tmp_path / "a", note="again")
+    assert third.version_id == "v002" and first.version_id == "v001"  # earlier reports stay as they were
+    unchecked = HookScriptGenerator(check_in_subprocess=False).generate([Rule("strip_prefix", "X: ")], tmp_path / "c")
+    assert unchecked.replay is None and unchecked.version_id == "v001"
 
 
 def test_rules_are_one_ascii_data_literal(tmp_path):
@@ -83,12 +104,11 @@ def test_catastrophic_regexes_are_refused(pattern):
 
 def test_unsafe_or_broken_regex_rules_are_skipped_with_a_report(tmp_path):
     rules = [Rule("regex_replace", r"(a+)+$", "b"), Rule("regex_replace", r"(unclosed", "b"), Rule("strip_prefix", "X: ")]
-    generator = HookScriptGenerator()
-    path = generator.generate(rules, tmp_path, enable_versioning=False, pairs=[FeedbackPair("X: a", "a")])
-    reasons = [s.reason for s in generator.last_report.skipped]
+    report = HookScriptGenerator().generate(rules, tmp_path, enable_versioning=False, pairs=[FeedbackPair("X: a", "a")])
+    reasons = [s.reason for s in report.skipped]
     assert len(reasons) == 2 and "unsafe" in reasons[0] and "invalid" in reasons[1]
-    assert generator.last_report.rules_written == 1
-    assert _load(path).intercept_output("X: aaaa", {}) == "aaaa"
+    assert report.rules_written == 1
+    assert _load(report.path).intercept_output("X: aaaa", {}) == "aaaa"
 
 
 def test_invalid_script_is_never_written(tmp_path, monkeypatch):

@@ -43,7 +43,7 @@ def feedback(draw: st.DrawFn) -> list[FeedbackPair]:
 
 
 def _hook(rules: list, folder: Path):  # type: ignore[no-untyped-def]
-    path = HookScriptGenerator(check_in_subprocess=False).generate(rules, folder, enable_versioning=False)
+    path = HookScriptGenerator(check_in_subprocess=False).generate(rules, folder, enable_versioning=False).path
     spec = importlib.util.spec_from_file_location(f"linear_hook_{id(rules)}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # type: ignore[union-attr]

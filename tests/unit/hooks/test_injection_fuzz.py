@@ -77,6 +77,6 @@ def test_hostile_feedback_through_synthesis_and_rendering(tmp_path, texts):
 def test_hostile_feedback_through_generate_and_a_clean_interpreter(tmp_path):
     pairs = [FeedbackPair(f"ok {h} end", f"ok {h}! end", h, {"function": h}) for h in HOSTILE if "\ud800" not in h]
     generator = HookScriptGenerator()
-    path = generator.generate(synthesize_rules(pairs), tmp_path, pairs=pairs)
-    assert path.is_file() and not CANARY.exists()
-    assert generator.last_report.replay.pairs == len(pairs)
+    report = generator.generate(synthesize_rules(pairs), tmp_path, pairs=pairs)
+    assert report.path.is_file() and not CANARY.exists()
+    assert report.replay.pairs == len(pairs)
