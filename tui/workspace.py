@@ -9,6 +9,7 @@ Nothing here is heavier than the engine's light modules: the app paints at once.
 
 from __future__ import annotations
 
+from vectortrainer.settings import AUTO, SelectionSettings
 from vectortrainer.workspace import Candidate, SelectionView, Workspace
 from vectortrainer.workspace.budget_view import BudgetView, budget_view
 from vectortrainer.workspace.hook_views import HookVersionRow
@@ -17,6 +18,7 @@ from vectortrainer.workspace.types import (
     STAGES,
     DiffSegment,
     Estimate,
+    ExtractionReport,
     FunctionLogs,
     FunctionSummary,
     LogRecord,
@@ -27,11 +29,13 @@ from vectortrainer.workspace.types import (
 )
 
 __all__ = [
+    "AUTO",
     "STAGES",
     "BudgetView",
     "Candidate",
     "DiffSegment",
     "Estimate",
+    "ExtractionReport",
     "FunctionLogs",
     "FunctionSummary",
     "HookVersionRow",
@@ -39,6 +43,7 @@ __all__ = [
     "ModelRow",
     "PipelineMonitor",
     "RunSummary",
+    "SelectionSettings",
     "SelectionView",
     "ServiceView",
     "StageStatus",

@@ -36,6 +36,7 @@ import streamlit as st
 
 from vectortrainer.config import Config, load_config
 from vectortrainer.errors import VectorTrainerError, describe
+from vectortrainer.settings import SelectionSettings
 from vectortrainer.web.access import ACCESS_TOKEN_ENV
 from vectortrainer.workspace import Workspace, run_views
 from vectortrainer.workspace import vector_map as vectors
@@ -203,7 +204,7 @@ def cached_vector_map(
     store: str,
     function: str,
     signature: str,
-    settings: vectors.SelectionSettings,
+    settings: SelectionSettings,
     recorded_picks: list[dict[str, Any]] | None,
 ) -> vectors.VectorMap:
     return _workspace.golden.vector_map(function, settings, recorded_picks)
