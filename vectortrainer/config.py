@@ -8,6 +8,8 @@ Every section is frozen: a config is built once from its file (each section from
 mapping, checked as it is built) and a changed one is a new object, checked again. The
 ``selection`` section *is* the selection settings
 (:class:`~vectortrainer.settings.SelectionSettings`), passed whole to the selection.
+Loading registers no secret for redaction: a face does that once at start-up
+(:meth:`Config.register_secrets`).
 """
 
 from __future__ import annotations
@@ -281,6 +283,22 @@ class Config:
         result = _resolve_provider(_with_changes(self, given, origin, prefix=""), origin)
         _validate(result, origin)
         return result
+
+    def register_secrets(self) -> None:
+        """Redact this config's secrets from now on: the values of the key variables its
+        ``api_key_env`` entries name, and any user info in its URLs.
+
+        Called once at start-up (the CLI, the app, the web page, a ``Workspace`` or a
+        ``TrainingPipeline``); loading and checking a config register nothing.
+        """
+        for section in _KEY_SECTIONS:
+            register_secret_env(getattr(self, section).api_key_env)
+        for section, key in _URL_KEYS:
+            url = getattr(getattr(self, section), key)
+            if url:  # user info is kept for the client, never stored or shown
+                parts = urllib.parse.urlsplit(url)
+                register_secret(parts.password)
+                register_secret(parts.username)
 
     def redacted(self) -> JSONObject:
         """A JSON-ready snapshot with no secrets: API keys are never part of the config, URL user
@@ -563,21 +581,12 @@ def api_key_env_problem(name: object) -> str | None:
 
 
 def _validate_credentials(config: Config, file: str) -> None:
-    """Key variables are names, never keys; each, and any user info in a URL, is registered for
-    redaction."""
+    """Key variables are names, never keys (registering them for redaction is a start-up step:
+    :meth:`Config.register_secrets`)."""
     for section in _KEY_SECTIONS:
-        name = getattr(config, section).api_key_env
-        # a key pasted here is redacted wherever it would show, refused below
-        register_secret_env(name)
-        problem = api_key_env_problem(name)
+        problem = api_key_env_problem(getattr(config, section).api_key_env)
         if problem:
             raise ConfigError(f"{file}: {section}.api_key_env: {problem}")
-    for section, key in _URL_KEYS:
-        url = getattr(getattr(config, section), key)
-        if url:  # user info is kept for the client, but never stored or shown (redaction strips it)
-            parts = urllib.parse.urlsplit(url)
-            register_secret(parts.password)
-            register_secret(parts.username)
 
 
 def _validate(config: Config, file: str) -> None:

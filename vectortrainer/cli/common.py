@@ -97,9 +97,9 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
-    """The config file (or defaults) with the command-line flags applied on top."""
-    config = load_config(getattr(args, "config", None))
-    return config.with_overrides(
+    """The config file (or defaults) with the command-line flags applied on top; its secrets are
+    registered for redaction (the CLI's start-up)."""
+    config = load_config(getattr(args, "config", None)).with_overrides(
         **{
             "store.path": getattr(args, "store", None),
             "output_dir": getattr(args, "output_dir", None),
@@ -109,6 +109,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
             "budget.max_budget_usd": getattr(args, "max_budget", None),
         }
     )
+    config.register_secrets()
+    return config
 
 
 def workspace_from_args(args: argparse.Namespace, **overrides: object) -> Workspace:

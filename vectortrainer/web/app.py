@@ -98,6 +98,7 @@ def main() -> None:
     except VectorTrainerError as exc:
         st.error(f"Configuration: {describe(exc)}")
         return
+    config.register_secrets()  # start-up: no page shows them
     workspace = Workspace(config)
     st.sidebar.title("VectorTrainer")
     page = st.sidebar.radio("Page", PAGES, key="page")

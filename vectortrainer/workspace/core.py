@@ -41,6 +41,10 @@ class Workspace:
     source: LogReader | None = None  # opened on first use (or handed in by a test)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def __post_init__(self) -> None:
+        # A library user's workspace redacts the config's secrets as a face's start-up does.
+        self.config.register_secrets()
+
     # -- the store -----------------------------------------------------------------
     @property
     def store_path(self) -> Path:
