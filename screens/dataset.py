@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -17,13 +17,8 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from screens.base import ModeScreen
 from tui.widgets import DensityHistogram
-from tui.workspace import (
-    AUTO,
-    ExtractionReport,
-    FunctionSummary,
-    SelectionSettings,
-    SelectionView,
-)
+from tui.workers import in_background
+from tui.workspace import AUTO, ExtractionReport, FunctionSummary, SelectionSettings, SelectionView
 from vectortrainer.errors import PipelineCancelled, VectorTrainerError
 
 NO_STORE_TEXT = """[b]No VectorWave store yet[/b] at [i]{path}[/i].
@@ -196,13 +191,7 @@ class DatasetScreen(ModeScreen):
         self.vt_app.current_function = str(event.row_key.value)
         self.action_select()
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="selection",
-        description="golden selection",
-    )
+    @in_background("selection", "golden selection")
     def _run_selection(self, name: str, settings: SelectionSettings) -> None:
         worker = get_current_worker()
 
@@ -311,7 +300,7 @@ class DatasetScreen(ModeScreen):
             return
         self._export(view)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="export", description="export")
+    @in_background("export", "export")
     def _export(self, view: SelectionView) -> None:
         report = self.workspace.golden.export(view.function, settings=view.settings)
         self.app.call_from_thread(self._exported, report)
@@ -338,13 +327,7 @@ class DatasetScreen(ModeScreen):
         self.vt_app.store_state = "seeding"
         self._seed()
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="store",
-        description="seeding the demo store",
-    )
+    @in_background("store", "seeding the demo store")
     def _seed(self) -> None:
         worker = get_current_worker()
 

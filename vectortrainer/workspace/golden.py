@@ -12,7 +12,6 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from vectortrainer.display import preview
 from vectortrainer.golden.coverage import Coverage, coverage
@@ -22,10 +21,8 @@ from vectortrainer.json_types import JSONObject
 from vectortrainer.settings import DEFAULT_SETTINGS, SelectionSettings
 from vectortrainer.store.lite import store_signature
 from vectortrainer.store.records import FunctionLogs
+from vectortrainer.workspace.base import UseCases
 from vectortrainer.workspace.vector_map import VectorMap, build_vector_map
-
-if TYPE_CHECKING:
-    from vectortrainer.workspace.core import Workspace
 
 
 @dataclass(frozen=True)
@@ -56,11 +53,8 @@ class SelectionView:
     coverage: Coverage | None = None
 
 
-class Golden:
+class Golden(UseCases):
     """Select and export golden data of the workspace's store (FR-1)."""
-
-    def __init__(self, workspace: Workspace) -> None:
-        self._workspace = workspace
 
     def settings(self, epsilon: str, top_k: str) -> SelectionSettings:
         """The config's selection settings with what was typed on a screen ("auto" or a number,
