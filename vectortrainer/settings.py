@@ -186,6 +186,18 @@ class SelectionSettings:
 
 DEFAULT_SETTINGS = SelectionSettings()
 
+
+def require_settings(settings: object) -> SelectionSettings:
+    """``settings`` if it is a :class:`SelectionSettings`; a clear TypeError for the old keyword
+    shapes (``epsilon=..., top_k=...``) passed where the settings object belongs."""
+    if not isinstance(settings, SelectionSettings):
+        raise TypeError(
+            f"expected SelectionSettings (e.g. SelectionSettings(epsilon=0.15, top_k=20)), "
+            f"got {settings!r}"
+        )
+    return settings
+
+
 _MISSING = object()
 _WHOLE = ("top_k", "min_samples", "min_cluster_size")
 

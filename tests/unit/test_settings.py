@@ -101,6 +101,14 @@ def _clusters(seed: int = 0) -> tuple[np.ndarray, list[str]]:
     return np.asarray(rows, dtype=np.float32), ["SUCCESS"] * len(rows)
 
 
+def test_the_old_keyword_shapes_are_refused_with_what_to_pass_instead():
+    vectors, statuses = _clusters()
+    with pytest.raises(TypeError, match="expected SelectionSettings"):
+        select_golden(vectors, statuses, 0.2)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        select_golden(vectors, statuses, epsilon=0.2, top_k=5)  # type: ignore[call-arg]
+
+
 def test_the_config_section_passed_whole_picks_what_the_equal_settings_pick():
     vectors, statuses = _clusters()
     section = Config().with_overrides(**{

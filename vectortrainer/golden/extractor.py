@@ -29,7 +29,7 @@ from vectortrainer.golden.chatml import (
 )
 from vectortrainer.golden.coverage import Coverage, coverage
 from vectortrainer.golden.selection import GoldenSelection, select_golden
-from vectortrainer.settings import DEFAULT_SETTINGS, SelectionSettings
+from vectortrainer.settings import DEFAULT_SETTINGS, SelectionSettings, require_settings
 from vectortrainer.store.records import FunctionLogs
 from vectortrainer.store.source import LogReader, LogSource
 
@@ -113,7 +113,7 @@ class DensityBasedExtractor:
                 )
             source = LogSource(dataset_manager)
         self.source = source
-        self.settings = settings
+        self.settings = require_settings(settings)
         self.system_prompts = dict(system_prompts or {})
         self.progress = progress
         self.runner = runner  # None: threads of this process

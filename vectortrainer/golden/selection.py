@@ -63,7 +63,12 @@ from vectortrainer.golden.density import (
     nonzero_rows,
 )
 from vectortrainer.golden.epsilon import EpsilonChoice
-from vectortrainer.settings import DEFAULT_MIN_SAMPLES, DEFAULT_SETTINGS, SelectionSettings
+from vectortrainer.settings import (
+    DEFAULT_MIN_SAMPLES,
+    DEFAULT_SETTINGS,
+    SelectionSettings,
+    require_settings,
+)
 from vectortrainer.store.records import SUCCESSFUL_STATUSES
 
 if TYPE_CHECKING:
@@ -147,6 +152,7 @@ def select_golden(
     ``vectors`` is used as the working matrix instead of a copy: rows keep their places,
     but participating rows come back normalised to unit length.
     """
+    settings = require_settings(settings)
     array = np.asarray(vectors)
     nonzero = nonzero_rows(array)
     n = len(array)
