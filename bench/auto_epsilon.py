@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.density import embeddings  # noqa: E402
 from vectortrainer.golden.density import epsilon_graph_stats  # noqa: E402
 from vectortrainer.golden.selection import select_golden  # noqa: E402
+from vectortrainer.settings import SelectionSettings  # noqa: E402
 
 
 def timed(run) -> float:
@@ -43,13 +44,15 @@ def main() -> None:
     args = parser.parse_args()
     x = embeddings(args.n)
     statuses = ["SUCCESS"] * args.n
-    auto = select_golden(x, statuses, top_k=20)
+    settings = SelectionSettings(top_k=20)
+    auto = select_golden(x, statuses, settings)
     fixed_epsilon = auto.epsilon
+    fixed = settings.replace(epsilon=fixed_epsilon)
     print(f"{args.n} logs x {x.shape[1]} dims; auto chose epsilon {fixed_epsilon:.3f}: {auto.epsilon_reason}")
     runs = {
         "density pass only": lambda: epsilon_graph_stats(x, fixed_epsilon),
-        "select, fixed epsilon": lambda: select_golden(x, statuses, top_k=20, epsilon=fixed_epsilon),
-        "select, epsilon auto": lambda: select_golden(x, statuses, top_k=20),
+        "select, fixed epsilon": lambda: select_golden(x, statuses, fixed),
+        "select, epsilon auto": lambda: select_golden(x, statuses, settings),
     }
     seconds: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(args.repeats):

@@ -75,7 +75,10 @@ def main() -> None:
     source = LogSource.open(store)
     opened = time.perf_counter() - started
     out = args.out or store.parent / "golden.jsonl"
-    extractor = _keeping_extractor()(source=source, epsilon=0.15, top_k=args.top_k)
+    from vectortrainer.settings import SelectionSettings
+
+    settings = SelectionSettings(epsilon=0.15, top_k=args.top_k)
+    extractor = _keeping_extractor()(settings=settings, source=source)
     report = extractor.extract_golden_data(FUNCTION, out)
     total = time.perf_counter() - started
     timings = {"open": opened, **report.timings}

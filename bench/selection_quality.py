@@ -12,8 +12,9 @@ picked subset (the picks that carry an intent label; bridges and one-of-a-kind
 requests have none) and scored by macro-F1 over the eight intents on every intent log.
 Budgets are shares of the successful logs. Methods:
 
-- ours steady          select_golden(top_k, anomaly_share=0)
-- ours steady+anomaly  select_golden(top_k) at its defaults (a quarter for new patterns)
+- ours steady          select_golden with SelectionSettings(top_k, anomaly_share=0)
+- ours steady+anomaly  select_golden with SelectionSettings(top_k) at its defaults (a quarter for new
+                       patterns)
 - random               uniform sample, mean of 10 seeds
 - k-means medoids      KMeans(k) on the unit vectors, the log nearest each centre
 - SemDeDup + random    drop logs within cosine 0.95 of an earlier kept log of the same
@@ -39,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.realistic_tickets import INTENTS, NOVEL, VARIANTS, LabelledSet, embedded_set  # noqa: E402
 from vectortrainer.golden.selection import select_golden  # noqa: E402
+from vectortrainer.settings import SelectionSettings  # noqa: E402
 
 SEEDS = 10
 DEDUP_SIMILARITY = 0.95
@@ -88,7 +90,8 @@ def score(labelled: LabelledSet, picks: np.ndarray) -> Score:
 
 
 def ours(labelled: LabelledSet, k: int, anomaly_share: float) -> np.ndarray:
-    selection = select_golden(labelled.vectors, labelled.statuses, top_k=k, anomaly_share=anomaly_share)
+    settings = SelectionSettings(top_k=k, anomaly_share=anomaly_share)
+    selection = select_golden(labelled.vectors, labelled.statuses, settings)
     return selection.rows
 
 

@@ -29,10 +29,8 @@ def child(started_at: float) -> None:
     from vectortrainer.config import Config
 
     workdir = Path(tempfile.mkdtemp(prefix="vt-tui-bench-"))
-    config = Config()
-    config.store.path = workdir / "store"
-    config.hooks.dir = workdir / "hooks"
-    config.output_dir = workdir / "output"
+    config = Config().with_overrides(**{
+        "store.path": workdir / "store", "hooks.dir": workdir / "hooks", "output_dir": workdir / "output"})
     app = make_app(config)
     painted: list[float] = []
 

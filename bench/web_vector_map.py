@@ -21,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from vectortrainer.workspace.projection import nearest_neighbour_distance, pca_2d
 from vectortrainer.golden.selection import select_golden
 from vectortrainer.store.records import FunctionLogs, LogRecord
-from vectortrainer.workspace.vector_map import SelectionSettings, build_vector_map
+from vectortrainer.settings import SelectionSettings
+from vectortrainer.workspace.vector_map import build_vector_map
 
 
 def synthetic_logs(n: int, dim: int = 384, clusters: int = 40, seed: int = 0) -> FunctionLogs:
@@ -53,7 +54,7 @@ def main() -> None:
     print(f"{'logs':>7} {'select s':>9} {'pca s':>7} {'nn-dist s':>10} {'map total s':>12} {'map/select':>11}")
     for n in args.sizes:
         logs = synthetic_logs(n)
-        select = median_seconds(lambda: select_golden(logs.vectors, logs.statuses, epsilon=0.15, top_k=20),
+        select = median_seconds(lambda: select_golden(logs.vectors, logs.statuses, settings),
                                 args.repeats)
         pca = median_seconds(lambda: pca_2d(logs.vectors), args.repeats)
         nn = median_seconds(lambda: nearest_neighbour_distance(logs.vectors), args.repeats)

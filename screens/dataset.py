@@ -18,7 +18,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from screens.base import ModeScreen
 from tui.widgets import DensityHistogram
 from tui.workers import in_background
-from tui.workspace import SelectionView
+from tui.workspace import AUTO, ExtractionReport, FunctionSummary, SelectionSettings, SelectionView
 from vectortrainer.errors import PipelineCancelled, VectorTrainerError
 
 NO_STORE_TEXT = """[b]No VectorWave store yet[/b] at [i]{path}[/i].
@@ -130,7 +130,7 @@ class DatasetScreen(ModeScreen):
         self.query_one("#store-status", Static).display = bool(status)
         self.refresh_bindings()
 
-    def _show_functions(self, functions) -> None:
+    def _show_functions(self, functions: tuple[FunctionSummary, ...]) -> None:
         table = self.query_one("#functions", DataTable)
         table.clear()
         for summary in functions:
@@ -160,7 +160,7 @@ class DatasetScreen(ModeScreen):
         row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
         return str(row_key.value)
 
-    def _params(self) -> tuple[float | str, int] | None:
+    def _params(self) -> SelectionSettings | None:
         try:
             return self.workspace.golden.settings(self.query_one("#epsilon", Input).value,
                                                      self.query_one("#top-k", Input).value)
@@ -179,7 +179,7 @@ class DatasetScreen(ModeScreen):
             return
         self.vt_app.current_function = name
         self._start_progress(f"Reading and scoring the logs of {name}… (Esc cancels)")
-        self._run_selection(name, *params)
+        self._run_selection(name, params)
 
     @on(DataTable.RowHighlighted, "#functions")
     def _function_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -192,7 +192,7 @@ class DatasetScreen(ModeScreen):
         self.action_select()
 
     @in_background("selection", "golden selection")
-    def _run_selection(self, name: str, epsilon: float | str, top_k: int) -> None:
+    def _run_selection(self, name: str, settings: SelectionSettings) -> None:
         worker = get_current_worker()
 
         def on_stage(stage: str, done: int, total: int) -> None:
@@ -205,7 +205,7 @@ class DatasetScreen(ModeScreen):
             )
 
         try:
-            view = self.workspace.golden.select(name, epsilon, top_k, on_stage=on_stage)
+            view = self.workspace.golden.select(name, settings, on_stage=on_stage)
         except PipelineCancelled:
             return
         if not worker.is_cancelled:
@@ -263,7 +263,7 @@ class DatasetScreen(ModeScreen):
             f"Left out of density: {skipped}" if skipped else "Every log took part in density."
         ]
         if view.coverage is not None:
-            how = "chosen from the logs" if view.epsilon == "auto" else "as set"
+            how = "chosen from the logs" if view.settings.epsilon == AUTO else "as set"
             lines.insert(
                 0, f"epsilon {view.coverage.epsilon:.3g} ({how}) · {view.coverage.lines()[0]}"
             )
@@ -302,12 +302,10 @@ class DatasetScreen(ModeScreen):
 
     @in_background("export", "export")
     def _export(self, view: SelectionView) -> None:
-        report = self.workspace.golden.export(
-            view.function, epsilon=view.epsilon, top_k=view.top_k
-        )
+        report = self.workspace.golden.export(view.function, settings=view.settings)
         self.app.call_from_thread(self._exported, report)
 
-    def _exported(self, report) -> None:
+    def _exported(self, report: ExtractionReport) -> None:
         path = Path(report.output_path)
         self.vt_app.exported_path = path
         valid = (

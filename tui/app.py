@@ -217,7 +217,10 @@ def make_app(
     load_store: bool = True,
     keymap: dict[str, str] | None = None,
 ) -> VectorTrainerApp:
-    """The app over ``config``; ``source`` injects a ready log source (tests, embedding)."""
+    """The app over ``config``; ``source`` injects a ready log source (tests, embedding).
+
+    Its workspace registers the config's secrets for redaction (the start-up step).
+    """
     return VectorTrainerApp(
         Workspace(config=config, source=source), load_store=load_store, keymap=keymap
     )
@@ -236,6 +239,7 @@ def binding_ids() -> set[str]:
 
 def run_app(config: Config) -> int:
     """Open the full-screen app over ``config`` (the CLI's default command)."""
+    config.register_secrets()  # start-up: nothing the app shows or writes holds them
     # A typo in `keys:` is reported before the screen opens.
     keymap = check_keymap(config.keys, binding_ids(), str(config.source or "config"))
     log_path = Path(config.output_dir) / "tui.log"

@@ -9,6 +9,7 @@ Nothing here is heavier than the engine's light modules: the app paints at once.
 
 from __future__ import annotations
 
+from vectortrainer.settings import AUTO, SelectionSettings
 from vectortrainer.workspace import Candidate, SelectionView, Workspace
 from vectortrainer.workspace.budget_view import BudgetView, budget_view
 from vectortrainer.workspace.hook_views import HookVersionRow
@@ -19,6 +20,7 @@ from vectortrainer.workspace.types import (
     Conflict,
     DiffSegment,
     Estimate,
+    ExtractionReport,
     FeedbackEntry,
     FeedbackPair,
     FunctionLogs,
@@ -38,6 +40,7 @@ from vectortrainer.workspace.types import (
 )
 
 __all__ = [
+    "AUTO",
     "STAGES",
     "BaseTrainer",
     "BudgetView",
@@ -45,6 +48,7 @@ __all__ = [
     "Conflict",
     "DiffSegment",
     "Estimate",
+    "ExtractionReport",
     "FeedbackEntry",
     "FeedbackPair",
     "FunctionLogs",
@@ -61,6 +65,7 @@ __all__ = [
     "RunInfo",
     "RunOutcome",
     "RunSummary",
+    "SelectionSettings",
     "SelectionView",
     "ServiceView",
     "StageStatus",

@@ -24,6 +24,7 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "epsilon_density": "vectortrainer.golden.density",
     "select_golden": "vectortrainer.golden.selection",
+    "SelectionSettings": "vectortrainer.settings",
     "DensityBasedExtractor": "vectortrainer.golden.extractor",
     "FeedbackPair": "vectortrainer.feedback.pair",
     "FeedbackStore": "vectortrainer.feedback.store",
@@ -108,6 +109,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never executed
     from vectortrainer.runs.monitor import PipelineMonitor as PipelineMonitor
     from vectortrainer.runtime import promoted_model as promoted_model
     from vectortrainer.runtime import with_hook as with_hook
+    from vectortrainer.settings import SelectionSettings as SelectionSettings
     from vectortrainer.training.azure import AzureOpenAITrainer as AzureOpenAITrainer
     from vectortrainer.training.base import BaseTrainer as BaseTrainer
     from vectortrainer.training.factory import make_trainer as make_trainer

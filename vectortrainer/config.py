@@ -3,11 +3,17 @@
 Every error names the file, the line and the key, and says what would be valid
 (`config.yaml:7: selection.epsilonn: unknown key (did you mean 'epsilon'?)`).
 Command-line flags override values after loading (`Config.with_overrides`).
+
+Every section is frozen: a config is built once from its file (each section from its
+mapping, checked as it is built) and a changed one is a new object, checked again. The
+``selection`` section *is* the selection settings
+(:class:`~vectortrainer.settings.SelectionSettings`), passed whole to the selection.
+Loading registers no secret for redaction: a face does that once at start-up
+(:meth:`Config.register_secrets`).
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import datetime
 import difflib
@@ -15,52 +21,98 @@ import re
 import types
 import typing
 import urllib.parse
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Generic, Literal, TypeVar
 
 import yaml
 
-from vectortrainer.errors import ConfigError
+from vectortrainer.errors import ConfigError, SettingError
+from vectortrainer.json_types import JSONObject, JSONValue
 from vectortrainer.redaction import (
     looks_like_secret,
     redact_secrets,
     register_secret,
     register_secret_env,
 )
+from vectortrainer.settings import SelectionSettings
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 DEFAULT_HOME = Path(".vectortrainer")
-AUTO = "auto"
+V = TypeVar("V")
+Section = TypeVar("Section", bound="DataclassInstance")
 
 
-@dataclass
+class FrozenMapping(Mapping[str, V], Generic[V]):
+    """A read-only mapping, so a frozen section's ``system_prompts``, ``prices``, ... cannot change
+    either; equal to a dict with the same items, and hashable."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, V] | None = None) -> None:
+        self._items = dict(items or {})
+
+    def __getitem__(self, key: str) -> V:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._items.items()))
+
+    def __repr__(self) -> str:
+        return repr(self._items)
+
+
+def _freeze(section: object, *names: str) -> None:
+    """Make the mappings ``names`` of a frozen ``section`` read-only (in ``__post_init__``)."""
+    for name in names:
+        value = getattr(section, name)
+        if not isinstance(value, FrozenMapping):
+            object.__setattr__(section, name, FrozenMapping(value))
+
+
+@dataclass(frozen=True)
 class StoreConfig:
     path: Path = DEFAULT_HOME / "store"
     mode: Literal["lite", "pro"] = "lite"
 
 
-@dataclass
-class SelectionConfig:
+@dataclass(frozen=True)
+class SelectionConfig(SelectionSettings):
+    """The ``selection:`` section: the selection settings (checked as they are built), the function
+    to work on and per-function system prompts."""
+
     function: str | None = None
-    # "auto": chosen from the data (vectortrainer.golden.epsilon); or a cosine distance in (0, 2].
-    epsilon: float | Literal["auto"] = "auto"
-    top_k: int = 20
-    # Neighbours within epsilon that make a log a core log of a dense cluster.
-    min_samples: int = 5
-    # How alike two groups of logs must be, on average,
-    # to form one cluster; "auto": the data's background.
-    cluster_similarity: float | Literal["auto"] = "auto"
-    # Share of top_k given to low-density successful logs (new patterns).
-    anomaly_share: float = 0.25
-    system_prompts: dict[str, str] = field(default_factory=dict)
+    system_prompts: Mapping[str, str] = field(default_factory=FrozenMapping)
 
-    @property
-    def cluster_similarity_value(self) -> float | None:
-        """``cluster_similarity`` as the selection takes it (None: chosen from the data)."""
-        return None if self.cluster_similarity == AUTO else float(self.cluster_similarity)
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _freeze(self, "system_prompts")
+
+    def with_settings(self, settings: SelectionSettings) -> SelectionConfig:
+        """This section with ``settings`` (a screen's) in place of its own; function and prompts
+        kept."""
+        return self.replace(
+            epsilon=settings.epsilon,
+            top_k=settings.top_k,
+            anomaly_share=settings.anomaly_share,
+            min_samples=settings.min_samples,
+            cluster_similarity=settings.cluster_similarity,
+            min_cluster_size=settings.min_cluster_size,
+            duplicate_epsilon=settings.duplicate_epsilon,
+            density_mode=settings.density_mode,
+        )
 
 
-@dataclass
+@dataclass(frozen=True)
 class DensityConfig:
     # Where the exact density tasks run: "local" (threads of this process) or "ray" (a Ray
     # cluster; needs the [distributed] extra). Both give the same densities and picks.
@@ -70,14 +122,14 @@ class DensityConfig:
     ray_address: str | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class FeedbackConfig:
     path: Path = DEFAULT_HOME / "feedback.jsonl"
     # Screen out pairs whose fix rewrites the meaning (MiniLM similarity) before learning rules.
     semantic_screen: bool = True
 
 
-@dataclass
+@dataclass(frozen=True)
 class HooksConfig:
     dir: Path = DEFAULT_HOME / "hooks"
 
@@ -86,12 +138,12 @@ PROVIDER_NAMES = ("openai", "azure", "together", "fireworks", "local")
 Provider = Literal["openai", "azure", "together", "fireworks", "local"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class ModelsConfig:
     dir: Path = DEFAULT_HOME / "models"
 
 
-@dataclass
+@dataclass(frozen=True)
 class GateConfig:
     # Promote a model (or activate a hook) only when it beats what is in service on held-out data.
     enabled: bool = True
@@ -107,14 +159,14 @@ class GateConfig:
     hook_margin: float = 0.0
 
 
-@dataclass
+@dataclass(frozen=True)
 class GoldenConfig:
     # Register a promoted run's golden picks in VectorWave's
     # golden dataset (its replayer's first test cases).
     publish_to_vectorwave: bool = False
 
 
-@dataclass
+@dataclass(frozen=True)
 class LoopConfig:
     enabled: bool = False  # --batch runs loop cycles instead of one run
     # with enabled: keep running cycles every `interval` (else one cycle, for cron)
@@ -125,7 +177,7 @@ class LoopConfig:
     max_cycles_per_day: int = 4
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainingConfig:
     provider: Provider = "openai"
     # Deprecated name of ``provider`` (from when only openai | local existed); read as ``provider``.
@@ -145,14 +197,17 @@ class TrainingConfig:
     max_steps: int | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class BudgetConfig:
     max_budget_usd: float | None = 5.0
     max_minutes: float | None = None
-    prices: dict[str, float] = field(default_factory=dict)
+    prices: Mapping[str, float] = field(default_factory=FrozenMapping)
+
+    def __post_init__(self) -> None:
+        _freeze(self, "prices")
 
 
-@dataclass
+@dataclass(frozen=True)
 class OpenAIConfig:
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
@@ -160,7 +215,7 @@ class OpenAIConfig:
     timeout_s: float = 60.0
 
 
-@dataclass
+@dataclass(frozen=True)
 class AzureConfig:
     endpoint: str | None = None  # https://<resource>.openai.azure.com (null: AZURE_OPENAI_ENDPOINT)
     api_version: str = "2024-10-21"
@@ -171,7 +226,7 @@ class AzureConfig:
     timeout_s: float = 60.0
 
 
-@dataclass
+@dataclass(frozen=True)
 class TogetherConfig:
     base_url: str | None = None  # null: the SDK default (or TOGETHER_BASE_URL)
     api_key_env: str = "TOGETHER_API_KEY"
@@ -180,7 +235,7 @@ class TogetherConfig:
     timeout_s: float = 60.0
 
 
-@dataclass
+@dataclass(frozen=True)
 class FireworksConfig:
     base_url: str | None = None  # null: the SDK default (or FIREWORKS_BASE_URL)
     account_id: str | None = None  # null: FIREWORKS_ACCOUNT_ID
@@ -189,7 +244,7 @@ class FireworksConfig:
     timeout_s: float = 60.0
 
 
-@dataclass
+@dataclass(frozen=True)
 class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     selection: SelectionConfig = field(default_factory=SelectionConfig)
@@ -209,35 +264,48 @@ class Config:
     fireworks: FireworksConfig = field(default_factory=FireworksConfig)
     # Overrides of the providers' published dates: {"openai":
     # "2027-01-06", "openai/<model>": "2027-01-14"}.
-    schedule: dict[str, str] = field(default_factory=dict)
+    schedule: Mapping[str, str] = field(default_factory=FrozenMapping)
     # Textual binding id -> keys, e.g. {"dataset.select": "f8"}; checked by the app (`tui.keys`).
-    keys: dict[str, str] = field(default_factory=dict)
+    keys: Mapping[str, str] = field(default_factory=FrozenMapping)
     source: Path | None = None
 
-    def with_overrides(self, origin: str = "command line", **dotted: Any) -> "Config":
+    def __post_init__(self) -> None:
+        _freeze(self, "schedule", "keys")
+
+    def with_overrides(self, origin: str = "command line", /, **dotted: object) -> Config:
         """A copy with ``{"selection.top_k": 5, ...}`` applied and validated; ``None`` values are
         ignored.
 
         ``origin`` names where the values came from in error messages ("command line", a screen).
+        Each changed section is a new one, checked as it is built; nothing is changed in place.
         """
-        result = _deep_copy(self)
-        for dotted_key, value in dotted.items():
-            if value is None:
-                continue
-            *parents, leaf = dotted_key.split(".")
-            target: Any = result
-            for part in parents:
-                target = getattr(target, part)
-            hint = _field_types(type(target))[leaf]
-            setattr(target, leaf, _coerce(value, hint, dotted_key, origin, None))
+        given = {key: value for key, value in dotted.items() if value is not None}
+        result = _resolve_provider(_with_changes(self, given, origin, prefix=""), origin)
         _validate(result, origin)
         return result
 
-    def redacted(self) -> dict[str, Any]:
+    def register_secrets(self) -> None:
+        """Redact this config's secrets from now on: the values of the key variables its
+        ``api_key_env`` entries name, and any user info in its URLs.
+
+        Called once at start-up (the CLI, the app, the web page, a ``Workspace`` or a
+        ``TrainingPipeline``); loading and checking a config register nothing.
+        """
+        for section in _KEY_SECTIONS:
+            register_secret_env(getattr(self, section).api_key_env)
+        for section, key in _URL_KEYS:
+            url = getattr(getattr(self, section), key)
+            if url:  # user info is kept for the client, never stored or shown
+                parts = urllib.parse.urlsplit(url)
+                register_secret(parts.password)
+                register_secret(parts.username)
+
+    def redacted(self) -> JSONObject:
         """A JSON-ready snapshot with no secrets: API keys are never part of the config, URL user
         info is replaced by ``***`` and the values of the key variables are redacted wherever they
         appear."""
-        return redact_secrets(_to_plain(self))
+        plain: JSONObject = _to_plain(self)
+        return redact_secrets(plain)  # type: ignore[no-any-return]
 
 
 def load_config(path: str | Path | None) -> Config:
@@ -275,7 +343,7 @@ def load_config(path: str | Path | None) -> Config:
     if node is None:
         return config
     _check_size(node, str(path))
-    _apply_mapping(config, node, str(path), prefix="")
+    config = _resolve_provider(_from_mapping(config, node, str(path), prefix=""), str(path))
     _validate(config, str(path))
     return config
 
@@ -310,7 +378,7 @@ def _check_size(root: yaml.Node, file: str) -> None:
                 stack.append(value)
 
 
-def _construct(node: yaml.Node) -> Any:
+def _construct(node: yaml.Node) -> JSONValue:
     """The Python value of one composed node, with PyYAML's safe constructor (no re-serialising)."""
     loader = yaml.SafeLoader("")
     try:
@@ -319,18 +387,23 @@ def _construct(node: yaml.Node) -> Any:
         loader.dispose()
 
 
-def _field_types(cls: type) -> dict[str, Any]:
+def _field_types(cls: type) -> dict[str, object]:
     hints = typing.get_type_hints(cls)
     return {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.name != "source"}
 
 
-def _apply_mapping(target: Any, node: yaml.Node, file: str, prefix: str) -> None:
+def _from_mapping(section: Section, node: yaml.Node, file: str, prefix: str) -> Section:
+    """``section`` (its defaults) with the values of the YAML mapping ``node``: each value coerced
+    to its key's type, the inner sections built the same way, then the section built (and so
+    checked) once."""
     if not isinstance(node, yaml.MappingNode):
         raise ConfigError(
             f"{file}:{node.start_mark.line + 1}: "
             f"{prefix.rstrip('.') or 'the file'}: expected a mapping of keys"
         )
-    known = _field_types(type(target))
+    known = _field_types(type(section))
+    values: dict[str, object] = {}
+    lines: dict[str, int] = {}
     for key_node, value_node in node.value:
         key = key_node.value
         line = key_node.start_mark.line + 1
@@ -340,10 +413,10 @@ def _apply_mapping(target: Any, node: yaml.Node, file: str, prefix: str) -> None
                 f" (did you mean '{hint[0]}'?)" if hint else f" (valid keys: {', '.join(known)})"
             )
             raise ConfigError(f"{file}:{line}: {prefix}{key}: unknown key{suggestion}")
-        hint_type = known[key]
-        current = getattr(target, key)
-        if dataclasses.is_dataclass(current):
-            _apply_mapping(current, value_node, file, f"{prefix}{key}.")
+        lines[key] = line
+        current = getattr(section, key)
+        if dataclasses.is_dataclass(current) and not isinstance(current, type):
+            values[key] = _from_mapping(current, value_node, file, f"{prefix}{key}.")
             continue
         try:
             raw = _construct(value_node)
@@ -351,10 +424,41 @@ def _apply_mapping(target: Any, node: yaml.Node, file: str, prefix: str) -> None
             raise ConfigError(
                 f"{file}:{line}: {prefix}{key}: {getattr(exc, 'problem', None) or exc}"
             ) from None
-        setattr(target, key, _coerce(raw, hint_type, f"{prefix}{key}", file, line))
+        values[key] = _coerce(raw, known[key], f"{prefix}{key}", file, line)
+    try:
+        return dataclasses.replace(section, **values)
+    except SettingError as exc:
+        where = f"{file}:{lines[exc.key]}" if exc.key in lines else file
+        raise ConfigError(f"{where}: {prefix}{exc.key}: {exc.problem}") from None
 
 
-def _coerce(value: Any, hint: Any, key: str, file: str, line: int | None) -> Any:
+def _with_changes(
+    section: Section, changes: Mapping[str, object], origin: str, prefix: str
+) -> Section:
+    """``section`` with ``{"top_k": 5, "selection.top_k": 5, ...}`` (dotted below it) applied: new
+    sections, each built (and so checked) once."""
+    known = _field_types(type(section))
+    values: dict[str, object] = {}
+    inner: dict[str, dict[str, object]] = {}
+    for dotted_key, value in changes.items():
+        head, _, rest = dotted_key.partition(".")
+        if head not in known or (rest and not dataclasses.is_dataclass(getattr(section, head))):
+            raise ConfigError(f"{origin}: {prefix}{dotted_key}: unknown key")
+        if rest:
+            inner.setdefault(head, {})[rest] = value
+        else:
+            values[head] = _coerce(value, known[head], f"{prefix}{head}", origin, None)
+    for head, nested in inner.items():
+        values[head] = _with_changes(getattr(section, head), nested, origin, f"{prefix}{head}.")
+    try:
+        return dataclasses.replace(section, **values)
+    except SettingError as exc:
+        raise ConfigError(f"{origin}: {prefix}{exc.key}: {exc.problem}") from None
+
+
+def _coerce(value: object, hint: object, key: str, file: str, line: int | None) -> object:
+    """``value`` as the type ``hint`` says (a typed-in "9" is 9), or a ConfigError naming
+    ``key``."""
     where = f"{file}:{line}" if line else file
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
@@ -375,11 +479,13 @@ def _coerce(value: Any, hint: Any, key: str, file: str, line: int | None) -> Any
         raise ConfigError(
             f"{where}: {key}: expected one of {', '.join(map(repr, args))}, got {value!r}"
         )
-    if origin is dict:
-        if not isinstance(value, dict):
+    if origin in (dict, Mapping):
+        if not isinstance(value, Mapping):
             raise ConfigError(f"{where}: {key}: expected a mapping, got {value!r}")
         key_type, value_type = args
-        return {str(k): _coerce(v, value_type, f"{key}.{k}", file, line) for k, v in value.items()}
+        return FrozenMapping(
+            {str(k): _coerce(v, value_type, f"{key}.{k}", file, line) for k, v in value.items()}
+        )
     if hint is bool:
         if isinstance(value, bool):
             return value
@@ -407,60 +513,20 @@ def _coerce(value: Any, hint: Any, key: str, file: str, line: int | None) -> Any
     raise ConfigError(f"{where}: {key}: expected {_describe(hint)}, got {value!r}")
 
 
-def _describe(hint: Any) -> str:
+_DESCRIPTIONS: dict[object, str] = {
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    Path: "a path",
+    bool: "true/false",
+    type(None): "null",
+}
+
+
+def _describe(hint: object) -> str:
     if typing.get_origin(hint) is Literal:
         return " or ".join(repr(a) for a in typing.get_args(hint))
-    return {
-        int: "an integer",
-        float: "a number",
-        str: "a string",
-        Path: "a path",
-        bool: "true/false",
-    }.get(hint, "null" if hint is type(None) else str(hint))
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def epsilon_problem(value: Any) -> str | None:
-    """Why ``value`` is not a valid epsilon (None when it is); the one rule config, API and faces
-    share."""
-    if value == AUTO:
-        return None
-    if not _is_number(value) or not 0.0 < float(value) <= 2.0:
-        return "must be 'auto' or a cosine distance in (0, 2] (e.g. 0.15 means similarity >= 0.85)"
-    return None
-
-
-def top_k_problem(value: Any) -> str | None:
-    """Why ``value`` is not a valid top-k (None when it is)."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        return "must be a whole number of at least 1"
-    return None
-
-
-def min_samples_problem(value: Any) -> str | None:
-    """Why ``value`` is not a valid min_samples (None when it is)."""
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100:
-        return "must be a whole number from 1 to 100"
-    return None
-
-
-def cluster_similarity_problem(value: Any) -> str | None:
-    """Why ``value`` is not a valid cluster similarity (None when it is)."""
-    if value == AUTO:
-        return None
-    if not _is_number(value) or not -1.0 <= float(value) <= 1.0:
-        return "must be 'auto' or a cosine similarity in [-1, 1]"
-    return None
-
-
-def anomaly_share_problem(value: Any) -> str | None:
-    """Why ``value`` is not a valid anomaly share (None when it is)."""
-    if not _is_number(value) or not 0.0 <= float(value) <= 1.0:
-        return "must be in [0, 1]"
-    return None
+    return _DESCRIPTIONS.get(hint, str(hint))
 
 
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -478,10 +544,10 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
-def duration_problem(value: Any) -> str | None:
+def duration_problem(value: object) -> str | None:
     """Why ``value`` is not a duration (None when it is); the one rule config and the CLI share."""
     try:
-        parse_duration(value)
+        parse_duration(str(value))
     except (ValueError, TypeError):
         return f"expected a positive duration such as 90s, 15m, 1h or 1d, got {value!r}"
     return None
@@ -497,7 +563,7 @@ _URL_KEYS = (
 )
 
 
-def api_key_env_problem(name: Any) -> str | None:
+def api_key_env_problem(name: object) -> str | None:
     """Why ``name`` cannot be an ``api_key_env`` (None when it can); never repeats the value, which
     may be a key."""
     if not isinstance(name, str) or not _ENV_NAME.fullmatch(name):
@@ -515,38 +581,18 @@ def api_key_env_problem(name: Any) -> str | None:
 
 
 def _validate_credentials(config: Config, file: str) -> None:
-    """Key variables are names, never keys; each, and any user info in a URL, is registered for
-    redaction."""
+    """Key variables are names, never keys (registering them for redaction is a start-up step:
+    :meth:`Config.register_secrets`)."""
     for section in _KEY_SECTIONS:
-        name = getattr(config, section).api_key_env
-        # a key pasted here is redacted wherever it would show, refused below
-        register_secret_env(name)
-        problem = api_key_env_problem(name)
+        problem = api_key_env_problem(getattr(config, section).api_key_env)
         if problem:
             raise ConfigError(f"{file}: {section}.api_key_env: {problem}")
-    for section, key in _URL_KEYS:
-        url = getattr(getattr(config, section), key)
-        if url:  # user info is kept for the client, but never stored or shown (redaction strips it)
-            parts = urllib.parse.urlsplit(url)
-            register_secret(parts.password)
-            register_secret(parts.username)
 
 
 def _validate(config: Config, file: str) -> None:
-    _resolve_provider(config.training, file)
+    """The checks of the other sections (the selection checked itself when it was built); reads
+    only."""
     _validate_credentials(config, file)
-    for key, problem in (
-        ("selection.epsilon", epsilon_problem(config.selection.epsilon)),
-        ("selection.top_k", top_k_problem(config.selection.top_k)),
-        ("selection.min_samples", min_samples_problem(config.selection.min_samples)),
-        (
-            "selection.cluster_similarity",
-            cluster_similarity_problem(config.selection.cluster_similarity),
-        ),
-        ("selection.anomaly_share", anomaly_share_problem(config.selection.anomaly_share)),
-    ):
-        if problem:
-            raise ConfigError(f"{file}: {key}: {problem}")
     checks = [
         (
             0.0 <= config.training.validation_split < 1.0,
@@ -610,29 +656,29 @@ def _validate(config: Config, file: str) -> None:
             ) from None
 
 
-def _resolve_provider(training: TrainingConfig, file: str) -> None:
-    """``training.trainer`` is the deprecated name of ``training.provider``: read it as that,
-    once."""
+def _resolve_provider(config: Config, file: str) -> Config:
+    """``training.trainer`` is the deprecated name of ``training.provider``: read it as that, once
+    (a new config; ``config`` is left as it is)."""
+    training = config.training
     if training.trainer is None:
-        return
+        return config
     if training.provider not in ("openai", training.trainer):
         raise ConfigError(
             f"{file}: training.trainer: {training.trainer!r} contradicts training.provider: "
             f"{training.provider!r}; training.trainer is the old name of training.provider, "
             f"keep only training.provider"
         )
-    training.provider, training.trainer = training.trainer, None
+    resolved = dataclasses.replace(training, provider=training.trainer, trainer=None)
+    return dataclasses.replace(config, training=resolved)
 
 
-def _deep_copy(config: Config) -> Config:
-    return copy.deepcopy(config)
-
-
-def _to_plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value):
+def _to_plain(value: object) -> JSONValue:
+    """A config (or a part of it) as plain JSON values: sections and mappings as dicts, paths as
+    text."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Path):
         return str(value)
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {k: _to_plain(v) for k, v in value.items()}
     return value

@@ -54,7 +54,10 @@ def histogram_counts(values: Sequence[float], bins: int) -> tuple[list[int], flo
 
 
 def histogram_rows(
-    values: Sequence[float], bins: int, *, groups: Sequence[str] | None = None
+    values: Sequence[float] | np.ndarray,
+    bins: int,
+    *,
+    groups: Sequence[str] | np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
     """Histogram bins as rows ``{"start", "end", "count", "group"}`` over shared edges
     (stackable)."""

@@ -5,6 +5,7 @@ line.
 
     VectorTrainerError                 the user's to fix; the message names the thing and the fix
     ├── ConfigError                    a config file, flag or setting is invalid
+    │   ├── SettingError               one selection setting is invalid (names its key)
     │   ├── UnknownModelError          a model with no known training price
     │   ├── FineTuningClosedError      the provider takes no new jobs (past its cutoff) for this
     │   │                              model
@@ -55,6 +56,20 @@ class VectorTrainerError(Exception):
 
 class ConfigError(VectorTrainerError):
     """A configuration file, flag or setting is invalid."""
+
+
+class SettingError(ConfigError):
+    """One selection setting is invalid: ``key`` and ``problem`` say which and why, so a caller can
+    put the file, line or screen in front (``config.yaml:4: selection.epsilon: must be ...``)."""
+
+    def __init__(self, key: str, value: object, problem: str) -> None:
+        super().__init__(f"{key}={value!r}: {problem}")
+        self.key = key
+        self.value = value
+        self.problem = problem
+
+    def __reduce__(self) -> tuple[type[SettingError], tuple[str, object, str]]:
+        return (SettingError, (self.key, self.value, self.problem))  # picklable, like the others
 
 
 class UnknownModelError(ConfigError):

@@ -151,6 +151,7 @@ class TrainingPipeline:
         today: datetime.date | None = None,
     ) -> None:
         self.config = config
+        config.register_secrets()  # what this run writes never shows the config's secrets
         self.today = today  # the date the provider's schedule is checked on (default: today)
         self.dataset_manager = dataset_manager
         self.source = source

@@ -9,7 +9,8 @@ Three layers, applied to every string:
 
 1. **by value**: the actual value of every configured secret, whatever it looks like:
    the environment variables each hosted provider's ``api_key_env`` names (the
-   defaults, plus every name a loaded config gives, see :func:`register_secret_env`)
+   defaults, plus every name the config gives, registered at start-up by
+   ``Config.register_secrets``, see :func:`register_secret_env`)
    and keys handed to a trainer directly (:func:`register_secret`);
 2. **URL user info**: ``https://user:pass@host`` becomes ``https://***@host``;
 3. **by shape**: values that look like known key formats (``sk-…``, ``Bearer …``, …).

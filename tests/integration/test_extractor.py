@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from vectortrainer.config import Config
 from vectortrainer.errors import StoreError
 from vectortrainer.golden.extractor import DensityBasedExtractor
+from vectortrainer.settings import SelectionSettings
 from vectortrainer.store.records import FunctionLogs, FunctionSummary, LogRecord
 from vectortrainer.store.source import FunctionInfo, LogReader, ProgressCallback
 
@@ -72,7 +74,7 @@ def make_extractor(**kwargs) -> DensityBasedExtractor:
 
 def test_writes_real_inputs_and_outputs_of_picked_logs(tmp_path: Path) -> None:
     stages = []
-    extractor = make_extractor(epsilon=0.15, top_k=8, anomaly_share=0.25,
+    extractor = make_extractor(settings=SelectionSettings(epsilon=0.15, top_k=8, anomaly_share=0.25),
                                progress=lambda stage, done, total: stages.append(stage))
     report = extractor.extract_golden_data("answer", tmp_path / "golden.jsonl")
     logs = synthetic_logs()
@@ -101,9 +103,25 @@ def test_writes_real_inputs_and_outputs_of_picked_logs(tmp_path: Path) -> None:
 
 
 def test_configured_system_prompt_is_used(tmp_path: Path) -> None:
-    extractor = make_extractor(top_k=3, system_prompts={"answer": "You answer support questions."})
+    extractor = make_extractor(settings=SelectionSettings(top_k=3),
+                               system_prompts={"answer": "You answer support questions."})
     extractor.extract_golden_data("answer", tmp_path / "g.jsonl")
     first = json.loads((tmp_path / "g.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert first["messages"][0]["content"] == "You answer support questions."
+
+
+def test_the_config_section_gives_the_extractor_its_settings_and_prompts(tmp_path: Path) -> None:
+    config = Config().with_overrides(**{
+        "selection.epsilon": 0.15, "selection.top_k": 8, "selection.min_cluster_size": 4,
+        "selection.system_prompts": {"answer": "You answer support questions."}})
+    info = FunctionInfo("answer", "", ("question", "lang"))
+    from_config = DensityBasedExtractor.from_config(config.selection, source=InMemorySource(synthetic_logs(), info))
+    assert from_config.settings == config.selection and from_config.runner is None
+    report = from_config.extract_golden_data("answer", tmp_path / "a.jsonl")
+    same = make_extractor(settings=SelectionSettings(epsilon=0.15, top_k=8, min_cluster_size=4))
+    assert [p.uuid for p in report.picks] == [
+        p.uuid for p in same.extract_golden_data("answer", tmp_path / "b.jsonl").picks]
+    first = json.loads((tmp_path / "a.jsonl").read_text(encoding="utf-8").splitlines()[0])
     assert first["messages"][0]["content"] == "You answer support questions."
 
 
@@ -128,7 +146,7 @@ def test_real_seeded_store_gives_valid_golden_data(seeded_store: Path, tmp_path:
     from vectortrainer.store.environment import open_dataset_manager
 
     manager = open_dataset_manager(seeded_store)
-    extractor = DensityBasedExtractor(manager, epsilon=0.15, top_k=12)
+    extractor = DensityBasedExtractor(manager, SelectionSettings(epsilon=0.15, top_k=12))
     for name in ("classify_intent", "draft_reply"):
         out = tmp_path / f"{name}.jsonl"
         report = extractor.extract_golden_data(name, out)

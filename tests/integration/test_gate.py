@@ -64,8 +64,8 @@ def test_a_better_model_is_promoted_and_a_regressed_one_kept_out_of_service(temp
     standin_env.degrade_next_models()
     second_dir = tmp_path / "second"
     second_dir.mkdir()
-    second_config = make_config(second_dir, tmp_path / "unused-store", standin_env.base_url)
-    second_config.models.dir = config.models.dir  # the same function's registry: judged against the promoted model
+    second_config = make_config(second_dir, tmp_path / "unused-store", standin_env.base_url).with_overrides(
+        **{"models.dir": config.models.dir})  # the same function's registry: judged against the promoted model
     second_id = copy_run(template, second_config.output_dir, run_id="template-run-2")
     second = TrainingPipeline(second_config, confirm=lambda e: True).resume(second_id)
 

@@ -17,6 +17,7 @@ import pytest
 from tests.support.realistic_tickets import FAILED, VARIANTS, LabelledSet, assess, embedded_set
 from vectortrainer.golden.coverage import coverage
 from vectortrainer.golden.selection import select_golden
+from vectortrainer.settings import SelectionSettings
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +34,7 @@ def sets(request: pytest.FixtureRequest) -> dict[str, LabelledSet]:
 @pytest.mark.parametrize("name", [variant.name for variant in VARIANTS])
 def test_defaults_cover_every_intent_and_pick_only_novel_anomalies(sets, name: str) -> None:
     labelled = sets[name]
-    selection = select_golden(labelled.vectors, labelled.statuses, top_k=20)
+    selection = select_golden(labelled.vectors, labelled.statuses, SelectionSettings(top_k=20))
     verdict = assess(labelled, selection.steady.tolist(), selection.anomaly.tolist())
 
     assert selection.epsilon_choice is not None and selection.epsilon_choice.automatic
@@ -48,7 +49,7 @@ def test_defaults_cover_every_intent_and_pick_only_novel_anomalies(sets, name: s
 @pytest.mark.parametrize("name", [variant.name for variant in VARIANTS])
 def test_bridges_do_not_chain_intents_into_one_cluster(sets, name: str) -> None:
     labelled = sets[name]
-    selection = select_golden(labelled.vectors, labelled.statuses, top_k=20)
+    selection = select_golden(labelled.vectors, labelled.statuses, SelectionSettings(top_k=20))
     labels = np.array(labelled.labels)
     mixed = []
     for cluster in range(len(selection.cluster_sizes)):
@@ -67,7 +68,7 @@ def test_bridges_do_not_chain_intents_into_one_cluster(sets, name: str) -> None:
 
 def test_failed_calls_take_no_part_and_the_report_covers_the_picks(sets) -> None:
     labelled = sets["base"]
-    selection = select_golden(labelled.vectors, labelled.statuses, top_k=20)
+    selection = select_golden(labelled.vectors, labelled.statuses, SelectionSettings(top_k=20))
     failed = np.array(labelled.labels) == FAILED
     assert not selection.participating[failed].any()
     report = coverage(selection, labelled.vectors)

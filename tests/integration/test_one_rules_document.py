@@ -26,13 +26,9 @@ def _feedback(tmp_path):
 
 
 def _config(tmp_path, feedback, *, semantic: bool = False) -> Config:
-    config = Config()
-    config.feedback.path = feedback
-    config.feedback.semantic_screen = semantic
-    config.hooks.dir = tmp_path / "tui-hooks"
-    config.output_dir = tmp_path / "out"
-    config.selection.function = "greet"
-    return config
+    return Config().with_overrides(**{
+        "feedback.path": feedback, "feedback.semantic_screen": semantic, "hooks.dir": tmp_path / "tui-hooks",
+        "output_dir": tmp_path / "out", "selection.function": "greet"})
 
 
 def test_cli_tui_and_pipeline_write_the_same_rules_document(tmp_path, capsys):
@@ -67,5 +63,5 @@ def test_every_face_screens_rewrites_when_the_config_says_so(tmp_path):
     rule_set = Workspace(config).rules.synthesize().rule_set
     assert rule_set.scorer is not None
     assert rule_set.resolve(rule_set.conflicts[0].conflict_id, 0).scorer is rule_set.scorer  # kept on re-synthesis
-    config.feedback.semantic_screen = False
+    config = config.with_overrides(**{"feedback.semantic_screen": False})
     assert Workspace(config).rules.synthesize().rule_set.scorer is None

@@ -294,11 +294,10 @@ def test_dpo_method_carries_beta(openai_standin, tmp_path):
 
 def test_from_config_reads_training_budget_and_openai_sections(monkeypatch, openai_standin, train_file):
     config = Config().with_overrides(
-        **{"training.model": "gpt-4.1-mini-2025-04-14", "training.n_epochs": 4, "budget.max_budget_usd": 0.5}
+        **{"training.model": "gpt-4.1-mini-2025-04-14", "training.n_epochs": 4, "budget.max_budget_usd": 0.5,
+           "openai.base_url": openai_standin.base_url, "openai.api_key_env": "VT_TEST_KEY",
+           "budget.prices": {"gpt-4.1-mini-2025-04-14": 7.0}}
     )
-    config.openai.base_url = openai_standin.base_url
-    config.openai.api_key_env = "VT_TEST_KEY"
-    config.budget.prices = {"gpt-4.1-mini-2025-04-14": 7.0}
     monkeypatch.setenv("VT_TEST_KEY", openai_standin.api_key)
     trainer = OpenAITrainer.from_config(config)
     prepared = trainer.prepare_data(train_file)

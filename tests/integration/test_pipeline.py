@@ -365,11 +365,12 @@ from pathlib import Path
 from tui.workspace import Workspace
 from vectortrainer.config import Config
 from vectortrainer.runs.monitor import PipelineMonitor
-config = Config()
-config.store.path = Path({str(seeded_store)!r})
-config.output_dir = Path({str(tmp_path / "out")!r})
-config.feedback.path = Path({str(tmp_path / "feedback.jsonl")!r})
-config.selection.function = "summarize_ticket"
+config = Config().with_overrides(**{{
+    "store.path": Path({str(seeded_store)!r}),
+    "output_dir": Path({str(tmp_path / "out")!r}),
+    "feedback.path": Path({str(tmp_path / "feedback.jsonl")!r}),
+    "selection.function": "summarize_ticket",
+}})
 workspace = Workspace(config)
 workspace.list_functions()
 outcome = workspace.runs.start(monitor=PipelineMonitor(), confirm=lambda estimate: False)

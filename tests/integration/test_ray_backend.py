@@ -13,6 +13,7 @@ from vectortrainer.cli import main
 from vectortrainer.errors import ConfigError
 from vectortrainer.golden.ray_runner import RayRunner
 from vectortrainer.golden.selection import select_golden
+from vectortrainer.settings import SelectionSettings
 from vectortrainer.store.source import LogSource
 
 LOGS = 50_000
@@ -54,10 +55,10 @@ def test_ray_data_reads_the_same_logs_in_the_same_order(ray_cluster, large_store
 def test_ray_tasks_give_the_same_densities_and_picks_as_one_machine(ray_cluster, large_store: Path,
                                                                     mode: str) -> None:
     logs = LogSource.open(large_store).read_function("route_ticket")
-    alone = select_golden(logs.vectors, logs.statuses, epsilon=EPSILON, top_k=20, density_mode=mode)
+    settings = SelectionSettings(epsilon=EPSILON, top_k=20, density_mode=mode)
+    alone = select_golden(logs.vectors, logs.statuses, settings)
     runner = RayRunner()
-    spread = select_golden(logs.vectors, logs.statuses, epsilon=EPSILON, top_k=20, density_mode=mode,
-                           runner=runner)
+    spread = select_golden(logs.vectors, logs.statuses, settings, runner=runner)
     assert runner.tasks_run > 1  # the work really went out as Ray tasks
     assert spread.density_mode == alone.density_mode == ("exact" if mode == "auto" else "pruned")
     assert spread.epsilon == alone.epsilon

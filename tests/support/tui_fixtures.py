@@ -82,16 +82,16 @@ def fixture_config(tmp_path: Path, monkeypatch) -> Config:
     Relative paths keep snapshots free of the random tmp directory name.
     """
     monkeypatch.chdir(tmp_path)
-    config = Config()
-    config.store.path = Path("store")
-    config.hooks.dir = Path("hooks")
-    config.models.dir = Path("models")
-    config.feedback.path = Path("feedback.jsonl")
-    config.output_dir = Path("output")
-    config.selection.top_k = 6
-    config.selection.epsilon = 0.3
-    config.budget.max_budget_usd = 5.0
-    return config
+    return Config().with_overrides(**{
+        "store.path": Path("store"),
+        "hooks.dir": Path("hooks"),
+        "models.dir": Path("models"),
+        "feedback.path": Path("feedback.jsonl"),
+        "output_dir": Path("output"),
+        "selection.top_k": 6,
+        "selection.epsilon": 0.3,
+        "budget.max_budget_usd": 5.0,
+    })
 
 
 def write_chatml(path: Path, n_examples: int, words: int = 40) -> Path:

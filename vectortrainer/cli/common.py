@@ -7,6 +7,7 @@ import enum
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO, cast
 
 from rich.console import Console
 
@@ -28,7 +29,8 @@ from vectortrainer.workspace.types import RunStatus
 
 # Messages and progress go to stderr; stdout is kept
 # for data (JSON summaries). Both are redacted by value.
-stderr_console = Console(file=RedactingStream("stderr"), highlight=False)
+# (RedactingStream has the text-stream methods Console uses; it is no io.TextIOBase.)
+stderr_console = Console(file=cast(IO[str], RedactingStream("stderr")), highlight=False)
 
 
 class ExitCode(enum.IntEnum):
@@ -97,9 +99,9 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
-    """The config file (or defaults) with the command-line flags applied on top."""
-    config = load_config(getattr(args, "config", None))
-    return config.with_overrides(
+    """The config file (or defaults) with the command-line flags applied on top; its secrets are
+    registered for redaction (the CLI's start-up)."""
+    config = load_config(getattr(args, "config", None)).with_overrides(
         **{
             "store.path": getattr(args, "store", None),
             "output_dir": getattr(args, "output_dir", None),
@@ -109,6 +111,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
             "budget.max_budget_usd": getattr(args, "max_budget", None),
         }
     )
+    config.register_secrets()
+    return config
 
 
 def workspace_from_args(args: argparse.Namespace, **overrides: object) -> Workspace:
@@ -138,12 +142,14 @@ def run_guarded(handler: Callable[[argparse.Namespace], int], args: argparse.Nam
 
 def add_subcommand_options(parser: argparse.ArgumentParser) -> None:
     """Let the common options also follow the subcommand (`vectortrainer select --store X`)."""
-    for action in (
-        ("--config", dict(type=Path, metavar="FILE", help="YAML config")),
-        ("--store", dict(type=Path, metavar="PATH", help="VectorWave Lite store directory")),
-        ("--output-dir", dict(type=Path, metavar="DIR", help="where runs are written")),
-    ):
-        parser.add_argument(action[0], default=argparse.SUPPRESS, **action[1])
+    unset = argparse.SUPPRESS  # a value given before the subcommand is kept
+    parser.add_argument("--config", type=Path, metavar="FILE", help="YAML config", default=unset)
+    parser.add_argument(
+        "--store", type=Path, metavar="PATH", help="VectorWave Lite store directory", default=unset
+    )
+    parser.add_argument(
+        "--output-dir", type=Path, metavar="DIR", help="where runs are written", default=unset
+    )
 
 
 def write_stdout(text: str) -> None:

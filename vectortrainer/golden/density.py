@@ -35,19 +35,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from vectortrainer.config import epsilon_problem
 from vectortrainer.errors import ConfigError, DataFormatError
 from vectortrainer.golden.approximate import DensityError
-from vectortrainer.golden.epsilon import (
-    DEFAULT_MIN_SAMPLES,
-    EpsilonChoice,
-    choose_epsilon,
-    given_epsilon,
-)
+from vectortrainer.golden.epsilon import EpsilonChoice, choose_epsilon, given_epsilon
+from vectortrainer.settings import DEFAULT_MIN_SAMPLES, DensityMode, epsilon_problem
 
 if TYPE_CHECKING:
     from vectortrainer.golden.pruning import Pieces
@@ -68,7 +64,7 @@ SIMILARITY_TOLERANCE = 1e-6
 Progress = Callable[[int, int], None]
 """``progress(done, total)`` in units of work (blocks or query batches)."""
 
-Mode = Literal["auto", "exact", "pruned", "ann"]
+Mode = DensityMode
 
 
 @dataclass(frozen=True)
@@ -262,11 +258,12 @@ def epsilon_graph_stats(
                     index = _index(rows.in_original_order(), nprobe, seed)
                     sub_kth = _approximate().kth_from_index(index[0], sub, min_samples, knn_phase)
                 kth[live] = sub_kth
-        choice = (
-            choose_epsilon(kth[live], min_samples)
-            if epsilon == "auto"
-            else given_epsilon(float(epsilon))
-        )
+        if epsilon == "auto":
+            # "auto" implies min_samples, so the kNN pass ran
+            assert kth is not None and min_samples is not None
+            choice = choose_epsilon(kth[live], min_samples)
+        else:
+            choice = given_epsilon(float(epsilon))
         threshold = similarity_threshold(choice.epsilon)
         core = None if kth is None else kth >= threshold
         # Core logs join one micro-cluster when they are at
@@ -336,14 +333,16 @@ def epsilon_graph_stats(
     )
 
 
-def _approximate():
+def _approximate() -> ModuleType:
     from vectortrainer.golden import approximate  # faiss: only the approximate mode needs it
 
     return approximate
 
 
-def _index(unit: np.ndarray, nprobe: int, seed: int):
-    return _approximate().build_index(unit, nprobe, seed)
+def _index(unit: np.ndarray, nprobe: int, seed: int) -> tuple[object, object]:
+    from vectortrainer.golden.approximate import build_index  # faiss: only when it runs
+
+    return build_index(unit, nprobe, seed)
 
 
 def _partners(pieces: Pieces, threshold: float, prune: bool) -> list[np.ndarray]:
@@ -372,7 +371,9 @@ def _pair_work(pieces: Pieces, partners: list[np.ndarray], n: int) -> float:
 
 def _groups(pieces: Pieces, partners: np.ndarray, block_size: int) -> list[np.ndarray]:
     """Cuts a piece's partners into groups of at most ``block_size`` rows (one piece at least)."""
-    groups, current, rows = [], [], 0
+    groups: list[np.ndarray] = []
+    current: list[int] = []
+    rows = 0
     sizes = pieces.sizes
     for b in partners:
         size = int(sizes[b])

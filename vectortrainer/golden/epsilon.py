@@ -26,7 +26,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-DEFAULT_MIN_SAMPLES = 5
 MIN_EPSILON = 0.05
 MAX_EPSILON = 0.6
 FALLBACK_EPSILON = 0.2

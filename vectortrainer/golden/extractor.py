@@ -14,11 +14,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from vectortrainer.config import DensityConfig, SelectionConfig
 from vectortrainer.errors import StoreError
 from vectortrainer.files import write_jsonl
 from vectortrainer.golden.approximate import DensityError
@@ -29,12 +28,13 @@ from vectortrainer.golden.chatml import (
     validate_chat_jsonl,
 )
 from vectortrainer.golden.coverage import Coverage, coverage
-from vectortrainer.golden.epsilon import DEFAULT_MIN_SAMPLES
 from vectortrainer.golden.selection import GoldenSelection, select_golden
+from vectortrainer.settings import DEFAULT_SETTINGS, SelectionSettings, require_settings
 from vectortrainer.store.records import FunctionLogs
 from vectortrainer.store.source import LogReader, LogSource
 
 if TYPE_CHECKING:
+    from vectortrainer.config import DensityConfig, SelectionConfig
     from vectortrainer.golden.runners import TaskRunner
 
 StageProgress = Callable[[str, int, int], None]
@@ -90,20 +90,18 @@ class ExtractionReport:
 
 
 class DensityBasedExtractor:
-    """Picks golden logs of a function by epsilon-graph density and writes them as ChatML JSONL."""
+    """Picks golden logs of a function by epsilon-graph density and writes them as ChatML JSONL.
+
+    ``settings`` say how (a config's ``selection`` section will do); ``system_prompts`` give
+    a function's system prompt (else one is derived from the function).
+    """
 
     def __init__(
         self,
-        dataset_manager: Any = None,
-        epsilon: float | Literal["auto"] = "auto",
-        top_k: int = 20,
+        dataset_manager: object = None,
+        settings: SelectionSettings = DEFAULT_SETTINGS,
         *,
-        anomaly_share: float = 0.25,
-        min_cluster_size: int = 3,
-        min_samples: int = DEFAULT_MIN_SAMPLES,
-        cluster_similarity: float | None = None,
         system_prompts: Mapping[str, str] | None = None,
-        density_mode: Literal["auto", "exact", "pruned", "ann"] = "auto",
         source: LogReader | None = None,
         progress: StageProgress | None = None,
         runner: TaskRunner | None = None,
@@ -115,14 +113,8 @@ class DensityBasedExtractor:
                 )
             source = LogSource(dataset_manager)
         self.source = source
-        self.epsilon = epsilon
-        self.top_k = top_k
-        self.anomaly_share = anomaly_share
-        self.min_cluster_size = min_cluster_size
-        self.min_samples = min_samples
-        self.cluster_similarity = cluster_similarity
+        self.settings = require_settings(settings)
         self.system_prompts = dict(system_prompts or {})
-        self.density_mode = density_mode
         self.progress = progress
         self.runner = runner  # None: threads of this process
 
@@ -134,24 +126,19 @@ class DensityBasedExtractor:
         source: LogReader,
         density: DensityConfig | None = None,
         progress: StageProgress | None = None,
-    ) -> "DensityBasedExtractor":
+    ) -> DensityBasedExtractor:
         """The extractor the ``selection`` (and ``density``) sections of a config describe, over
         ``source``."""
-        density = density or DensityConfig()
         runner = None
-        if density.backend != "local":
+        if density is not None and density.backend != "local":
             # the kernel (numba): only when it runs
             from vectortrainer.golden.runners import runner_for
 
             runner = runner_for(density.backend, density.ray_address)
         return cls(
-            source=source,
-            epsilon=selection.epsilon,
-            top_k=selection.top_k,
-            anomaly_share=selection.anomaly_share,
+            settings=selection,
             system_prompts=selection.system_prompts,
-            min_samples=selection.min_samples,
-            cluster_similarity=selection.cluster_similarity_value,
+            source=source,
             progress=progress,
             runner=runner,
         )
@@ -213,13 +200,7 @@ class DensityBasedExtractor:
         return select_golden(
             logs.vectors,
             logs.statuses,
-            epsilon=self.epsilon,
-            top_k=self.top_k,
-            anomaly_share=self.anomaly_share,
-            min_cluster_size=self.min_cluster_size,
-            min_samples=self.min_samples,
-            cluster_similarity=self.cluster_similarity,
-            density_mode=self.density_mode,
+            self.settings,
             progress=self._stage("density"),
             runner=self.runner,
             overwrite=True,
@@ -282,7 +263,7 @@ class DensityBasedExtractor:
             epsilon=float(selection.epsilon),
             epsilon_reason=selection.epsilon_reason,
             coverage=coverage(selection, logs.vectors),
-            top_k=self.top_k,
+            top_k=self.settings.top_k,
             picks=picks,
             validation=validation,
             timings=timings,

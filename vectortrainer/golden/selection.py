@@ -52,8 +52,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from vectortrainer.config import anomaly_share_problem, epsilon_problem, top_k_problem
-from vectortrainer.errors import ConfigError, DataFormatError
+from vectortrainer.errors import DataFormatError
 from vectortrainer.golden.approximate import DensityError
 from vectortrainer.golden.clusters import dense_clusters
 from vectortrainer.golden.density import (
@@ -63,7 +62,13 @@ from vectortrainer.golden.density import (
     epsilon_graph_stats,
     nonzero_rows,
 )
-from vectortrainer.golden.epsilon import DEFAULT_MIN_SAMPLES, EpsilonChoice
+from vectortrainer.golden.epsilon import EpsilonChoice
+from vectortrainer.settings import (
+    DEFAULT_MIN_SAMPLES,
+    DEFAULT_SETTINGS,
+    SelectionSettings,
+    require_settings,
+)
 from vectortrainer.store.records import SUCCESSFUL_STATUSES
 
 if TYPE_CHECKING:
@@ -131,38 +136,23 @@ class GoldenSelection:
 def select_golden(
     vectors: np.ndarray,
     statuses: Sequence[str],
+    settings: SelectionSettings = DEFAULT_SETTINGS,
     *,
-    epsilon: float | Literal["auto"] = "auto",
-    top_k: int,
-    anomaly_share: float = 0.25,
-    min_cluster_size: int = 3,
-    min_samples: int = DEFAULT_MIN_SAMPLES,
-    cluster_similarity: float | None = None,
-    duplicate_epsilon: float | None = None,
-    density_mode: Literal["auto", "exact", "pruned", "ann"] = "auto",
     block_size: int = DEFAULT_BLOCK_SIZE,
     progress: Progress | None = None,
     runner: TaskRunner | None = None,
     overwrite: bool = False,
 ) -> GoldenSelection:
-    """Pick up to ``top_k`` logs: medoids of every dense cluster and low-density new patterns.
+    """Pick up to ``settings.top_k`` logs: medoids of every dense cluster and low-density new
+    patterns.
 
-    ``runner`` runs the density tasks (default: threads of this process). With
-    ``overwrite`` a C-contiguous float32 ``vectors`` is used as the working matrix
-    instead of a copy: rows keep their places, but participating rows come back
-    normalised to unit length.
+    ``settings`` (a config's ``selection`` section will do) are valid by construction.
+    ``block_size`` is the density kernel's tile. ``runner`` runs the density tasks
+    (default: threads of this process). With ``overwrite`` a C-contiguous float32
+    ``vectors`` is used as the working matrix instead of a copy: rows keep their places,
+    but participating rows come back normalised to unit length.
     """
-    for name, value, problem in (
-        ("epsilon", epsilon, epsilon_problem(epsilon)),
-        ("top_k", top_k, top_k_problem(top_k)),
-        ("anomaly_share", anomaly_share, anomaly_share_problem(anomaly_share)),
-    ):
-        if problem:
-            raise ConfigError(f"{name}={value!r}: {problem}")
-    if min_cluster_size < 2:
-        raise ConfigError(f"min_cluster_size={min_cluster_size!r}: must be at least 2")
-    if min_samples < 1:
-        raise ConfigError(f"min_samples={min_samples!r}: must be at least 1")
+    settings = require_settings(settings)
     array = np.asarray(vectors)
     nonzero = nonzero_rows(array)
     n = len(array)
@@ -195,14 +185,7 @@ def select_golden(
             successful,
             nonzero,
             participating,
-            epsilon=epsilon,
-            top_k=top_k,
-            anomaly_share=anomaly_share,
-            min_cluster_size=min_cluster_size,
-            min_samples=min_samples,
-            cluster_similarity=cluster_similarity,
-            duplicate_epsilon=duplicate_epsilon,
-            density_mode=density_mode,
+            settings,
             block_size=block_size,
             progress=progress,
             runner=runner,
@@ -246,15 +229,8 @@ def _select(
     successful: np.ndarray,
     nonzero: np.ndarray,
     participating: np.ndarray,
+    settings: SelectionSettings,
     *,
-    epsilon: float | Literal["auto"],
-    top_k: int,
-    anomaly_share: float,
-    min_cluster_size: int,
-    min_samples: int,
-    cluster_similarity: float | None,
-    duplicate_epsilon: float | None,
-    density_mode: Literal["auto", "exact", "pruned", "ann"],
     block_size: int,
     progress: Progress | None,
     runner: TaskRunner | None,
@@ -264,16 +240,19 @@ def _select(
     rows."""
     stats = epsilon_graph_stats(
         unit,
-        epsilon,
-        mode=density_mode,
+        settings.epsilon,
+        mode=settings.density_mode,
         block_size=block_size,
         progress=progress,
-        min_samples=min_samples,
+        min_samples=settings.min_samples,
         runner=runner,
         overwrite=True,
     )
     chosen = stats.epsilon
-    duplicate_epsilon = chosen / 4 if duplicate_epsilon is None else duplicate_epsilon
+    duplicate_epsilon = (
+        chosen / 4 if settings.duplicate_epsilon is None else settings.duplicate_epsilon
+    )
+    top_k = settings.top_k
     started = time.perf_counter()
     assert (
         stats.core is not None
@@ -285,15 +264,15 @@ def _select(
         stats.core,
         stats.components,
         stats.nearest_core,
-        min_cluster_size=min_cluster_size,
-        cluster_similarity=cluster_similarity,
+        min_cluster_size=settings.min_cluster_size,
+        cluster_similarity=settings.cluster_similarity_value,
     )
     local_cluster = grouping.labels
     cluster_sizes = grouping.sizes
 
     picker = _Picker(unit, 1.0 - duplicate_epsilon)
     statuses_list = list(statuses)
-    anomaly_target = round(top_k * anomaly_share)
+    anomaly_target = round(top_k * settings.anomaly_share)
     outside = np.flatnonzero(local_cluster < 0)
     anomaly_order = outside[np.lexsort((outside, stats.kth_similarity[outside],
                                         [statuses_list[r] != "ANOMALY" for r in rows[outside]],
@@ -360,7 +339,7 @@ def _select(
         density_error=stats.density_error,
         excluded=excluded,
         epsilon_choice=stats.epsilon_choice,
-        min_samples=min_samples,
+        min_samples=settings.min_samples,
         cluster_similarity=grouping.cluster_similarity,
         core=core,
         fringe=fringe,

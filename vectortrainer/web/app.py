@@ -37,6 +37,7 @@ import streamlit as st
 from vectortrainer.config import Config, load_config
 from vectortrainer.errors import VectorTrainerError, describe
 from vectortrainer.json_types import JSONObject
+from vectortrainer.settings import SelectionSettings
 from vectortrainer.web.access import ACCESS_TOKEN_ENV
 from vectortrainer.workspace import Workspace, run_views
 from vectortrainer.workspace import vector_map as vectors
@@ -99,6 +100,7 @@ def main() -> None:
     except VectorTrainerError as exc:
         st.error(f"Configuration: {describe(exc)}")
         return
+    config.register_secrets()  # start-up: no page shows them
     workspace = Workspace(config)
     st.sidebar.title("VectorTrainer")
     page = st.sidebar.radio("Page", PAGES, key="page")
@@ -210,7 +212,7 @@ def cached_vector_map(
     store: str,
     function: str,
     signature: str,
-    settings: vectors.SelectionSettings,
+    settings: SelectionSettings,
     recorded_picks: list[JSONObject] | None,
 ) -> vectors.VectorMap:
     return _workspace.golden.vector_map(function, settings, recorded_picks)

@@ -44,6 +44,8 @@ class Workspace:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
+        # A library user's workspace redacts the config's secrets as a face's start-up does.
+        self.config.register_secrets()
         self.golden = Golden(self)
         self.feedback = Feedback(self)
         self.rules = Rules(self)

@@ -12,16 +12,17 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from vectortrainer.display import preview
 from vectortrainer.golden.coverage import Coverage, coverage
 from vectortrainer.golden.extractor import DensityBasedExtractor, ExtractionReport, StageProgress
 from vectortrainer.golden.selection import GoldenSelection
+from vectortrainer.json_types import JSONObject
+from vectortrainer.settings import DEFAULT_SETTINGS, SelectionSettings
 from vectortrainer.store.lite import store_signature
 from vectortrainer.store.records import FunctionLogs
 from vectortrainer.workspace.base import UseCases
-from vectortrainer.workspace.vector_map import SelectionSettings, VectorMap, build_vector_map
+from vectortrainer.workspace.vector_map import VectorMap, build_vector_map
 
 
 @dataclass(frozen=True)
@@ -47,18 +48,17 @@ class SelectionView:
     total: int
     logs: FunctionLogs
     selection: GoldenSelection | None = None
-    epsilon: float | str = (
-        "auto"  # as asked for ("auto" or a number); the selection holds the one used
-    )
-    top_k: int = 20
+    # as asked for (epsilon "auto" or a number); the selection holds the epsilon used
+    settings: SelectionSettings = DEFAULT_SETTINGS
     coverage: Coverage | None = None
 
 
 class Golden(UseCases):
     """Select and export golden data of the workspace's store (FR-1)."""
 
-    def settings(self, epsilon: str, top_k: str) -> tuple[float | str, int]:
-        """Settings typed on a screen ("auto" or a number, and top-k), checked like the config."""
+    def settings(self, epsilon: str, top_k: str) -> SelectionSettings:
+        """The config's selection settings with what was typed on a screen ("auto" or a number,
+        and top-k; blank keeps the config's), checked like the config."""
         checked = self._workspace.config.with_overrides(
             "dataset screen",
             **{
@@ -66,13 +66,12 @@ class Golden(UseCases):
                 "selection.top_k": top_k.strip() or None,
             },
         )
-        return checked.selection.epsilon, checked.selection.top_k
+        return checked.selection.settings_only()
 
     def select(
         self,
         function: str,
-        epsilon: float | str,
-        top_k: int,
+        settings: SelectionSettings,
         *,
         on_stage: StageProgress | None = None,
     ) -> SelectionView:
@@ -81,7 +80,7 @@ class Golden(UseCases):
         ``on_stage(stage, done, total)`` hears the read and the density stages; an exception it
         raises (a cancel) stops the work at the next batch.
         """
-        extractor = self._extractor(epsilon, top_k, on_stage)
+        extractor = self._extractor(settings, on_stage)
         logs = self._workspace.open_store().read_function(
             function, progress=_stage(on_stage, "read")
         )
@@ -104,8 +103,7 @@ class Golden(UseCases):
             total=logs.total or len(logs.records),
             logs=logs,
             selection=selection,
-            epsilon=epsilon,
-            top_k=top_k,
+            settings=settings,
             coverage=coverage(selection, logs.vectors),
         )
 
@@ -114,29 +112,23 @@ class Golden(UseCases):
         function: str,
         path: str | os.PathLike[str] | None = None,
         *,
-        epsilon: float | str | None = None,
-        top_k: int | None = None,
+        settings: SelectionSettings | None = None,
         on_stage: StageProgress | None = None,
     ) -> ExtractionReport:
         """Write the golden set of ``function`` as validated ChatML JSONL (FR-1.6).
 
-        ``path`` defaults to ``<output_dir>/golden-<function>.jsonl``; ``epsilon`` and ``top_k``
-        to the config's.
+        ``path`` defaults to ``<output_dir>/golden-<function>.jsonl``; ``settings`` to the
+        config's.
         """
-        selection = self._workspace.config.selection
         target = Path(path) if path else self.default_export_path(function)
-        extractor = self._extractor(
-            selection.epsilon if epsilon is None else epsilon,
-            selection.top_k if top_k is None else top_k,
-            on_stage,
-        )
+        extractor = self._extractor(settings, on_stage)
         return extractor.extract_golden_data(function, target)
 
     def vector_map(
         self,
         function: str,
         settings: SelectionSettings,
-        recorded_picks: list[dict[str, Any]] | None = None,
+        recorded_picks: list[JSONObject] | None = None,
     ) -> VectorMap:
         """The map of ``function``'s logs the web page draws: projection, picks, histograms.
 
@@ -155,13 +147,15 @@ class Golden(UseCases):
         return Path(self._workspace.config.output_dir) / f"golden-{function}.jsonl"
 
     def _extractor(
-        self, epsilon: float | str, top_k: int, on_stage: StageProgress | None
+        self, settings: SelectionSettings | None, on_stage: StageProgress | None
     ) -> DensityBasedExtractor:
-        config = self._workspace.config.with_overrides(
-            "selection", **{"selection.epsilon": epsilon, "selection.top_k": top_k}
-        )
+        """The config's extractor (its prompts, its density backend), with ``settings`` if given."""
+        config = self._workspace.config
+        selection = config.selection
+        if settings is not None:
+            selection = selection.with_settings(settings)
         return DensityBasedExtractor.from_config(
-            config.selection,
+            selection,
             source=self._workspace.open_store(),
             density=config.density,
             progress=on_stage,

@@ -36,12 +36,8 @@ from vectortrainer.runs.events import EventReader
 from vectortrainer.runs.metrics import losses
 from vectortrainer.runs.status import STAGES, RunStatus, StageStatus
 from vectortrainer.runs.summary import RunSummary
-from vectortrainer.workspace.vector_map import (
-    PICKS_RECORDED,
-    SelectionSettings,
-    VectorMap,
-    settings_from_snapshot,
-)
+from vectortrainer.settings import SelectionSettings
+from vectortrainer.workspace.vector_map import PICKS_RECORDED, VectorMap
 
 
 def run_label(info: RunInfo) -> str:
@@ -150,7 +146,7 @@ def stage_rows(
     now = time.time() if now is None else now
     progress = latest_progress(events)
     rows = []
-    states = _stage_states_from_events(events) if view.state is None else None
+    states = _stage_states_from_events(events) if view.state is None else {}
     for name in _stage_names(view, events):
         if view.state is not None:
             stage = view.state.stage(name)
@@ -301,9 +297,14 @@ def learning_curve(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def selection_settings(view: RunView | None, default: Any) -> SelectionSettings:
-    """The selection settings ``view``'s run used (from its config snapshot), else ``default``."""
-    return settings_from_snapshot(view.state.config if view and view.state else None, default)
+def selection_settings(view: RunView | None, default: SelectionSettings) -> SelectionSettings:
+    """The selection settings ``view``'s run used (from its config snapshot; each setting it lacks
+    is ``default``'s), else ``default``'s."""
+    snapshot = view.state.config if view and view.state else None
+    section = snapshot.get("selection") if isinstance(snapshot, dict) else None
+    return SelectionSettings.from_snapshot(
+        section if isinstance(section, dict) else None, default
+    )
 
 
 def picks_note(vector_map: VectorMap, view: RunView | None) -> str:

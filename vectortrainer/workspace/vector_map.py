@@ -9,17 +9,15 @@ distances for the histograms. The web page only draws the result.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
 
 import numpy as np
 
-from vectortrainer.config import AUTO
 from vectortrainer.display import histogram_rows, hover_text
 from vectortrainer.golden.coverage import Coverage, coverage
-from vectortrainer.golden.epsilon import DEFAULT_MIN_SAMPLES
 from vectortrainer.golden.selection import select_golden
+from vectortrainer.json_types import JSONObject
+from vectortrainer.settings import AUTO, SelectionSettings
 from vectortrainer.store.records import FunctionLogs
 from vectortrainer.workspace.projection import nearest_neighbour_distance, pca_2d
 
@@ -29,56 +27,17 @@ PICKS_RECORDED = "recorded"
 PICKS_RECOMPUTED = "recomputed"
 
 
-@dataclass(frozen=True)
-class SelectionSettings:
-    """The selection knobs a run used (from its config snapshot), so the map shows that run's
-    picks."""
-
-    epsilon: float | Literal["auto"]
-    top_k: int
-    anomaly_share: float = 0.25
-    min_samples: int = DEFAULT_MIN_SAMPLES
-    cluster_similarity: float | Literal["auto"] = AUTO
-
-
-def settings_from_snapshot(
-    config_snapshot: Mapping[str, Any] | None, default: Any
-) -> SelectionSettings:
-    """A run's own selection settings when its config snapshot has them, else ``default`` (a
-    SelectionConfig)."""
-    snapshot = (config_snapshot or {}).get("selection") or {}
-
-    def pick(key: str, cast: type) -> Any:
-        value = snapshot.get(key)
-        try:
-            return cast(value) if value is not None else cast(getattr(default, key))
-        except (TypeError, ValueError):
-            return cast(getattr(default, key))
-
-    def pick_or_auto(key: str) -> float | Literal["auto"]:
-        raw = snapshot.get(key, getattr(default, key, AUTO))
-        return AUTO if raw == AUTO else pick(key, float)
-
-    return SelectionSettings(
-        pick_or_auto("epsilon"),
-        pick("top_k", int),
-        pick("anomaly_share", float),
-        pick("min_samples", int),
-        pick_or_auto("cluster_similarity"),
-    )
-
-
 @dataclass
 class VectorMap:
     """Everything the vector distribution page draws."""
 
     function: str
     # x, y, status, strategy, golden, rank, density, input, output, uuid
-    points: list[dict[str, Any]]
+    points: list[JSONObject]
     total: int
     explained: tuple[float, float]
-    density_bins: list[dict[str, Any]]
-    distance_bins: list[dict[str, Any]]
+    density_bins: list[JSONObject]
+    distance_bins: list[JSONObject]
     settings: SelectionSettings
     steady: int
     anomaly: int
@@ -86,8 +45,8 @@ class VectorMap:
     skipped: dict[str, int]
     excluded: dict[str, int]
     picks_source: str = PICKS_RECOMPUTED  # PICKS_RECORDED: the run's golden_picks.json
-    # recorded, log gone from the store
-    missing_picks: list[dict[str, Any]] = field(default_factory=list)
+    # recorded (entries of golden_picks.json), log gone from the store
+    missing_picks: list[JSONObject] = field(default_factory=list)
     epsilon: float = 0.0  # the one used (chosen from the logs with "auto")
     coverage: Coverage | None = None  # of the selection the settings make on the logs as they are
 
@@ -107,7 +66,7 @@ def build_vector_map(
     *,
     max_points: int = MAX_MAP_POINTS,
     bins: int = 30,
-    recorded_picks: list[dict[str, Any]] | None = None,
+    recorded_picks: list[JSONObject] | None = None,
 ) -> VectorMap:
     """Project every log to 2-D, mark the golden picks, and bin densities and distances.
 
@@ -128,21 +87,12 @@ def build_vector_map(
         return VectorMap(logs.function_name, [], logs.total, (0.0, 0.0), [], [], settings, 0, 0, 0,
                          dict(logs.skipped), {}, source, list(recorded_picks or []),
                          epsilon=0.0 if settings.epsilon == AUTO else float(settings.epsilon))
-    selection = select_golden(
-        logs.vectors,
-        logs.statuses,
-        epsilon=settings.epsilon,
-        top_k=settings.top_k,
-        anomaly_share=settings.anomaly_share,
-        min_samples=settings.min_samples,
-        cluster_similarity=None
-        if settings.cluster_similarity == AUTO
-        else float(settings.cluster_similarity),
-    )
+    selection = select_golden(logs.vectors, logs.statuses, settings)
     projection = pca_2d(logs.vectors, selection.participating)
     strategy = np.full(n, NOT_PICKED, dtype=object)
     rank = np.full(n, -1, dtype=np.int64)
-    missing: list[dict[str, Any]] = []
+    missing: list[JSONObject] = []
+    marked: list[tuple[int, str, int]]
     if recorded_picks is None:
         marked = [(pick.row, pick.strategy, pick.rank) for pick in selection.picks]
         steady, anomaly = len(selection.steady), len(selection.anomaly)
@@ -163,7 +113,7 @@ def build_vector_map(
         rank[row] = place
     picked_rows = np.asarray([row for row, _, _ in marked], dtype=np.int64)
     shown = _rows_to_show(n, picked_rows, max_points)
-    points = []
+    points: list[JSONObject] = []
     for row in shown:
         record = logs.records[row]
         points.append(

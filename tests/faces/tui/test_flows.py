@@ -192,8 +192,7 @@ async def test_the_model_in_service_is_changed_with_one_confirmed_action(tmp_pat
     from tests.support.tui_fixtures import two_models
     from vectortrainer.registry.models import ModelRegistry
 
-    config = fixture_config(tmp_path, monkeypatch)
-    config.selection.function = "answer_support_ticket"
+    config = fixture_config(tmp_path, monkeypatch).with_overrides(**{"selection.function": "answer_support_ticket"})
     two_models(config, "answer_support_ticket")
     app = make_app(config, source=FixtureLogSource())
     async with app.run_test(size=SIZE) as pilot:

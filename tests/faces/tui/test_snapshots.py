@@ -54,8 +54,7 @@ def test_budget_modal_within_budget(snap_compare, tmp_path, monkeypatch):
 
 
 def test_budget_modal_over_budget(snap_compare, tmp_path, monkeypatch):
-    config = fixture_config(tmp_path, monkeypatch)
-    config.budget.max_budget_usd = 0.01
+    config = fixture_config(tmp_path, monkeypatch).with_overrides(**{"budget.max_budget_usd": 0.01})
     view = Workspace(config).runs.estimate(write_chatml(tmp_path / "golden.jsonl", 60, words=400))
     assert view.over_budget
     app = make_app(config, source=FixtureLogSource(), load_store=False)
@@ -180,8 +179,7 @@ def test_rules_screen_keep_both(snap_compare, tmp_path, monkeypatch):
 
 def test_hooks_screen(snap_compare, tmp_path, monkeypatch):
 
-    config = fixture_config(tmp_path, monkeypatch)
-    config.selection.function = "answer_support_ticket"
+    config = fixture_config(tmp_path, monkeypatch).with_overrides(**{"selection.function": "answer_support_ticket"})
     two_hook_versions(config)
     _fixed_hook_times(config)
     two_models(config, "answer_support_ticket")

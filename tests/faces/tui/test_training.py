@@ -13,6 +13,7 @@ import pytest
 
 from screens.budget import BudgetScreen
 from screens.training import TrainingScreen
+from tests.support.configs import configured
 from tests.support.pilot import wait_for_screen, wait_until
 from tests.support.tiny_model import build_tiny_model
 from tests.support.tui_fixtures import FixtureLogSource, fixture_config, write_chatml
@@ -25,10 +26,9 @@ pytestmark = pytest.mark.anyio
 
 
 def _training_app(tmp_path, monkeypatch, openai_standin, *, budget: float | None, examples: int = 12):
-    config = fixture_config(tmp_path, monkeypatch)
-    config.openai.base_url = openai_standin.base_url
-    config.training.poll_interval_s = 0.01
-    config.budget.max_budget_usd = budget
+    config = configured(fixture_config(tmp_path, monkeypatch), **{
+        "openai.base_url": openai_standin.base_url, "training.poll_interval_s": 0.01,
+        "budget.max_budget_usd": budget})
     monkeypatch.setenv("OPENAI_API_KEY", openai_standin.api_key)
     app = make_app(config, source=FixtureLogSource(), load_store=False)
     app.current_function = "answer_support_ticket"
@@ -73,8 +73,7 @@ async def test_over_budget_cannot_be_approved(tmp_path, monkeypatch, openai_stan
 async def test_budget_modal_refuses_approval_over_budget(tmp_path, monkeypatch):
     from tui.workspace import Workspace
 
-    config = fixture_config(tmp_path, monkeypatch)
-    config.budget.max_budget_usd = 0.001
+    config = fixture_config(tmp_path, monkeypatch).with_overrides(**{"budget.max_budget_usd": 0.001})
     view = Workspace(config).runs.estimate(write_chatml(tmp_path / "g.jsonl", 40))
     app = make_app(config, source=FixtureLogSource(), load_store=False)
     answers = []
@@ -118,15 +117,12 @@ async def test_cancelled_run_can_be_resumed(tmp_path, monkeypatch, openai_standi
 async def test_a_local_run_is_confirmed_in_minutes_and_trains_to_a_summary(tmp_path, monkeypatch):
     """``training.trainer: local``: the modal shows the measured minutes (it once raised AttributeError)."""
     model = build_tiny_model(tmp_path / "tiny-model")
-    config = fixture_config(tmp_path, monkeypatch)
-    config.training.provider = "local"
-    config.training.local_model = model
-    config.training.max_steps = 2
-    config.training.n_epochs = 1
-    config.training.poll_interval_s = 0.05
-    config.budget.max_budget_usd = None
-    config.budget.max_minutes = 30
-    config.gate.enabled = False  # a tiny random model never beats its base (the gate is tested on its own)
+    config = configured(fixture_config(tmp_path, monkeypatch), **{
+        "training.provider": "local", "training.local_model": model, "training.max_steps": 2,
+        "training.n_epochs": 1, "training.poll_interval_s": 0.05, "budget.max_budget_usd": None,
+        "budget.max_minutes": 30,
+        "gate.enabled": False,  # a tiny random model never beats its base (the gate is tested on its own)
+    })
     app = make_app(config, source=FixtureLogSource(), load_store=False)
     app.current_function = "answer_support_ticket"
     app.exported_path = write_chatml(tmp_path / "output" / "golden-answer_support_ticket.jsonl", 12, words=8)

@@ -22,6 +22,7 @@ from streamlit.testing.v1.errors import AppTestError
 from tests.support import web_runs as ws
 from vectortrainer.workspace import vector_map as vectors
 from vectortrainer.hooks.versions import HookVersionManager
+from vectortrainer.settings import SelectionSettings
 from vectortrainer.store.records import FunctionLogs, FunctionSummary
 from vectortrainer.store.source import FunctionInfo, LogReader, LogSource, ProgressCallback
 from vectortrainer.web import __file__ as web_package
@@ -176,7 +177,7 @@ def test_vector_distribution_charts_get_the_map_and_histograms(make_app, paths):
     run = ws.finished_run(paths["out"])
     logs = ws.planted_logs()
     at = goto(make_app(logs=logs).run(), "Vector distribution")
-    expected = vectors.build_vector_map(logs, vectors.SelectionSettings(0.2, 6))
+    expected = vectors.build_vector_map(logs, SelectionSettings(0.2, 6))
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["logs shown"] == "30 / 30" and metrics["steady picks"] == "3" and metrics["new patterns"] == "3"
     assert "epsilon 0.2 · top_k 6 (the run's settings)" in at.caption[0].value
@@ -303,7 +304,7 @@ def test_vector_distribution_reads_a_real_store(make_app, paths, seeded_store, t
     points = chart_frames(at)[0][0]
     assert len(points) == len(logs.records) > 100
     assert {"SUCCESS", "ERROR"} <= set(points["status"])
-    expected = vectors.build_vector_map(logs, vectors.SelectionSettings("auto", 20))  # the config's defaults
+    expected = vectors.build_vector_map(logs, SelectionSettings("auto", 20))  # the config's defaults
     assert set(points.loc[points["golden"], "uuid"]) == {p["uuid"] for p in expected.points if p["golden"]}
     assert points["golden"].sum() > 0
 
@@ -313,8 +314,7 @@ def test_in_service_shows_the_models_and_the_gates_and_changes_the_model_after_a
     from vectortrainer.config import Config
     from vectortrainer.registry.models import ModelRegistry
 
-    config = Config()
-    config.models.dir = paths["models"]
+    config = Config().with_overrides(**{"models.dir": paths["models"]})
     two_models(config, ws.FUNCTION)
     ws.hook_store(paths["hooks"])
     at = goto(make_app().run(), "In service")
@@ -345,8 +345,7 @@ def test_without_the_token_the_page_is_read_only(make_app, paths, token):
     from tests.support.tui_fixtures import two_models
     from vectortrainer.config import Config
 
-    config = Config()
-    config.models.dir = paths["models"]
+    config = Config().with_overrides(**{"models.dir": paths["models"]})
     two_models(config, ws.FUNCTION)
     ws.hook_store(paths["hooks"])
     at = goto(make_app(token=token).run(), "Hook versions")
@@ -396,8 +395,7 @@ def test_a_session_without_the_token_cannot_change_the_model_in_service(make_app
     from vectortrainer.config import Config
     from vectortrainer.registry.models import ModelRegistry
 
-    config = Config()
-    config.models.dir = paths["models"]
+    config = Config().with_overrides(**{"models.dir": paths["models"]})
     two_models(config, ws.FUNCTION)
     at = goto(make_app().run(), "In service")
     at.checkbox(key="model_confirm").check().run()

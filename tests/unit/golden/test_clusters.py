@@ -19,6 +19,7 @@ from vectortrainer.golden.epsilon import (
     otsu_thresholds,
 )
 from vectortrainer.golden.selection import select_golden
+from vectortrainer.settings import SelectionSettings
 
 DIM = 48
 
@@ -100,7 +101,7 @@ def test_background_similarity_is_the_mean_over_pairs() -> None:
 
 def test_bridges_chain_plain_components_but_not_dense_clusters() -> None:
     x, rows = two_topics_and_bridges()
-    selection = select_golden(x, ["SUCCESS"] * len(x), top_k=10)
+    selection = select_golden(x, ["SUCCESS"] * len(x), SelectionSettings(top_k=10))
     plain = epsilon_graph_stats(x, selection.epsilon)
     assert plain.components[rows["topic_a"][0]] == plain.components[rows["topic_b"][0]]  # the chaining to fix
 
@@ -116,7 +117,7 @@ def test_bridges_chain_plain_components_but_not_dense_clusters() -> None:
 
 def test_selection_never_makes_a_bridge_a_medoid_nor_a_fringe_log_an_anomaly() -> None:
     x, rows = two_topics_and_bridges()
-    result = select_golden(x, ["SUCCESS"] * len(x), top_k=10, anomaly_share=0.3)
+    result = select_golden(x, ["SUCCESS"] * len(x), SelectionSettings(top_k=10, anomaly_share=0.3))
     assert result.epsilon_choice is not None and result.epsilon_choice.automatic
     first_of_cluster = {}
     for pick in result.picks:
@@ -137,14 +138,14 @@ def test_anomaly_ties_at_zero_density_break_by_the_kth_neighbour_not_row_order()
     # 5th neighbour, the newer it is: row 61 (alone), then 62, then 60 (closest to the crowd).
     lone = np.stack([e[0] + e[1], e[3], e[0] + 2 * e[2]])
     x = np.vstack([crowd, lone]).astype(np.float32)
-    result = select_golden(x, ["SUCCESS"] * len(x), epsilon=0.1, top_k=4, anomaly_share=0.75, min_samples=5)
+    result = select_golden(x, ["SUCCESS"] * len(x), SelectionSettings(epsilon=0.1, top_k=4, anomaly_share=0.75, min_samples=5))
     assert result.density[60:].tolist() == [0, 0, 0]
     assert result.anomaly.tolist() == [61, 62, 60]
 
 
 def test_coverage_counts_every_member_once_and_explains_the_uncovered() -> None:
     x, rows = two_topics_and_bridges()
-    full = select_golden(x, ["SUCCESS"] * len(x), top_k=8, anomaly_share=0.25)
+    full = select_golden(x, ["SUCCESS"] * len(x), SelectionSettings(top_k=8, anomaly_share=0.25))
     report = coverage(full, x)
     assert report.clusters == report.covered_clusters == 2
     assert len(report.stands_for) == len(full.picks) and min(report.stands_for) >= 1
@@ -154,7 +155,7 @@ def test_coverage_counts_every_member_once_and_explains_the_uncovered() -> None:
     assert report.uncovered == []
     assert report.lines()[-1].startswith("epsilon auto: ")
 
-    tight = select_golden(x, ["SUCCESS"] * len(x), top_k=1, anomaly_share=0.0)
+    tight = select_golden(x, ["SUCCESS"] * len(x), SelectionSettings(top_k=1, anomaly_share=0.0))
     report = coverage(tight, x)
     assert report.covered_clusters == 1
     assert [(u.cluster, u.size) for u in report.uncovered] == [(1, int(tight.cluster_sizes[1]))]

@@ -142,12 +142,13 @@ def test_selection_and_the_cli_summary_carry_the_error_of_approximate_density() 
 
     from vectortrainer.cli.select import _summary_table
     from vectortrainer.golden.selection import select_golden
+    from vectortrainer.settings import SelectionSettings
 
     x = clustered(3000, 24, centres=10, spread=0.5, seed=8)
     statuses = ["SUCCESS"] * len(x)
-    exact = select_golden(x, statuses, epsilon=0.2, top_k=10, density_mode="exact")
+    exact = select_golden(x, statuses, SelectionSettings(epsilon=0.2, top_k=10, density_mode="exact"))
     assert exact.density_error is None
-    approx = select_golden(x, statuses, epsilon=0.2, top_k=10, density_mode="ann")
+    approx = select_golden(x, statuses, SelectionSettings(epsilon=0.2, top_k=10, density_mode="ann"))
     error = approx.density_error
     assert approx.density_mode == "ann" and error is not None and error.sample_size == 500
     report = SimpleNamespace(function_name="f", total_logs=3000, usable_logs=3000, steady=8, anomaly=2, clusters=8,

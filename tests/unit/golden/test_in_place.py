@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from vectortrainer.golden.density import epsilon_graph_stats, unit_rows
 from vectortrainer.golden.pruning import reorder_rows, restore_rows
 from vectortrainer.golden.selection import select_golden
+from vectortrainer.settings import SelectionSettings
 
 
 def clustered(n: int, dim: int, seed: int) -> np.ndarray:
@@ -73,9 +74,9 @@ def test_selection_with_overwrite_picks_the_same_logs_from_the_matrix_itself() -
     x = clustered(2500, 16, seed=4)
     statuses = ["ERROR" if i % 17 == 0 else "SUCCESS" for i in range(len(x))]
     x[5] = 0.0  # a zero vector: left out like a failed log
-    reference = select_golden(x.copy(), statuses, top_k=12)
+    reference = select_golden(x.copy(), statuses, SelectionSettings(top_k=12))
     work = x.copy()
-    selection = select_golden(work, statuses, top_k=12, overwrite=True)
+    selection = select_golden(work, statuses, SelectionSettings(top_k=12), overwrite=True)
     np.testing.assert_array_equal(selection.steady, reference.steady)
     np.testing.assert_array_equal(selection.anomaly, reference.anomaly)
     np.testing.assert_array_equal(selection.density, reference.density)

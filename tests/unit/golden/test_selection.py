@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from vectortrainer.errors import ConfigError, DataFormatError
 from vectortrainer.golden.density import epsilon_density
 from vectortrainer.golden.selection import _allocate, select_golden
+from vectortrainer.settings import SelectionSettings
 
 DIM = 64
 EPSILON = 0.15
@@ -57,7 +58,7 @@ def data() -> tuple[np.ndarray, list[str], dict[str, np.ndarray]]:
 
 def test_every_cluster_is_covered_and_larger_clusters_get_more(data) -> None:
     x, statuses, groups = data
-    result = select_golden(x, statuses, epsilon=EPSILON, top_k=12, anomaly_share=0.25)
+    result = select_golden(x, statuses, SelectionSettings(epsilon=EPSILON, top_k=12, anomaly_share=0.25))
     assert len(result.steady) == 9 and len(result.anomaly) == 3
     per_cluster = [sum(cluster_of(r, groups) == f"cluster{c}" for r in result.steady) for c in range(len(SIZES))]
     assert all(count >= 1 for count in per_cluster), per_cluster
@@ -71,7 +72,7 @@ def test_every_cluster_is_covered_and_larger_clusters_get_more(data) -> None:
 
 def test_first_pick_of_each_cluster_is_its_cosine_medoid(data) -> None:
     x, statuses, groups = data
-    result = select_golden(x, statuses, epsilon=EPSILON, top_k=4, anomaly_share=0.0)
+    result = select_golden(x, statuses, SelectionSettings(epsilon=EPSILON, top_k=4, anomaly_share=0.0))
     unit = x / np.linalg.norm(x, axis=1, keepdims=True)
     for c, row in enumerate(result.steady):
         members = groups[f"cluster{c}"]
@@ -81,7 +82,7 @@ def test_first_pick_of_each_cluster_is_its_cosine_medoid(data) -> None:
 
 def test_failed_logs_are_never_picked_nor_counted(data) -> None:
     x, statuses, groups = data
-    result = select_golden(x, statuses, epsilon=EPSILON, top_k=40, anomaly_share=0.5)
+    result = select_golden(x, statuses, SelectionSettings(epsilon=EPSILON, top_k=40, anomaly_share=0.5))
     picked = result.rows.tolist()
     assert all(statuses[r] in ("SUCCESS", "ANOMALY") for r in picked)
     ok = np.array([s in ("SUCCESS", "ANOMALY") for s in statuses])
@@ -94,7 +95,7 @@ def test_failed_logs_are_never_picked_nor_counted(data) -> None:
 
 def test_anomalies_are_the_lowest_density_successful_logs_outside_clusters(data) -> None:
     x, statuses, groups = data
-    result = select_golden(x, statuses, epsilon=EPSILON, top_k=20, anomaly_share=0.5)
+    result = select_golden(x, statuses, SelectionSettings(epsilon=EPSILON, top_k=20, anomaly_share=0.5))
     lone = set(groups["lone"].tolist())
     # All six lone patterns (density 0) come first, ANOMALY status breaking the tie.
     assert set(result.anomaly[:6].tolist()) == lone
@@ -105,7 +106,7 @@ def test_anomalies_are_the_lowest_density_successful_logs_outside_clusters(data)
 
 def test_near_duplicates_are_suppressed(data) -> None:
     x, statuses, groups = data
-    result = select_golden(x, statuses, epsilon=EPSILON, top_k=60, anomaly_share=0.3)
+    result = select_golden(x, statuses, SelectionSettings(epsilon=EPSILON, top_k=60, anomaly_share=0.3))
     unit = x[result.rows] / np.linalg.norm(x[result.rows], axis=1, keepdims=True)
     sims = unit @ unit.T
     np.fill_diagonal(sims, -1)
@@ -117,7 +118,7 @@ def test_near_duplicates_are_suppressed(data) -> None:
 
 def test_budget_below_cluster_count_takes_the_largest_clusters(data) -> None:
     x, statuses, groups = data
-    result = select_golden(x, statuses, epsilon=EPSILON, top_k=2, anomaly_share=0.0)
+    result = select_golden(x, statuses, SelectionSettings(epsilon=EPSILON, top_k=2, anomaly_share=0.0))
     assert [cluster_of(r, groups) for r in result.steady] == ["cluster0", "cluster1"]
     assert len(result.anomaly) == 0
 
@@ -127,7 +128,7 @@ def test_unused_anomaly_budget_goes_to_steady_state() -> None:
     centre = rng.standard_normal(DIM)
     centre /= np.linalg.norm(centre)
     x = (centre + 0.3 * rng.standard_normal((50, DIM)) / math.sqrt(DIM)).astype(np.float32)
-    result = select_golden(x, ["SUCCESS"] * 50, epsilon=EPSILON, top_k=6, anomaly_share=0.5)
+    result = select_golden(x, ["SUCCESS"] * 50, SelectionSettings(epsilon=EPSILON, top_k=6, anomaly_share=0.5))
     assert len(result.anomaly) == 0 and len(result.steady) == 6
 
 
@@ -138,15 +139,15 @@ def test_a_cluster_of_duplicates_gives_its_budget_to_the_others() -> None:
     copies = np.repeat(centres[:1], 100, axis=0)  # big cluster, all one input
     varied = centres[1] + 0.3 * rng.standard_normal((20, DIM)) / math.sqrt(DIM)
     x = np.vstack([copies, varied]).astype(np.float32)
-    result = select_golden(x, ["SUCCESS"] * 120, epsilon=EPSILON, top_k=8, anomaly_share=0.0)
+    result = select_golden(x, ["SUCCESS"] * 120, SelectionSettings(epsilon=EPSILON, top_k=8, anomaly_share=0.0))
     assert sum(r < 100 for r in result.steady) == 1
     assert sum(r >= 100 for r in result.steady) == 7
 
 
 def test_selection_is_deterministic_and_describes_each_pick(data) -> None:
     x, statuses, _ = data
-    first = select_golden(x, statuses, epsilon=EPSILON, top_k=15)
-    second = select_golden(x, statuses, epsilon=EPSILON, top_k=15)
+    first = select_golden(x, statuses, SelectionSettings(epsilon=EPSILON, top_k=15))
+    second = select_golden(x, statuses, SelectionSettings(epsilon=EPSILON, top_k=15))
     assert first.steady.tolist() == second.steady.tolist()
     assert first.anomaly.tolist() == second.anomaly.tolist()
     assert [p.row for p in first.picks] == first.rows.tolist()
@@ -157,18 +158,18 @@ def test_selection_is_deterministic_and_describes_each_pick(data) -> None:
 
 
 def test_edge_cases_and_bad_input() -> None:
-    empty = select_golden(np.zeros((0, 8), np.float32), [], epsilon=0.1, top_k=5)
+    empty = select_golden(np.zeros((0, 8), np.float32), [], SelectionSettings(epsilon=0.1, top_k=5))
     assert empty.rows.size == 0
-    failed_only = select_golden(np.ones((3, 8), np.float32), ["ERROR"] * 3, epsilon=0.1, top_k=5)
+    failed_only = select_golden(np.ones((3, 8), np.float32), ["ERROR"] * 3, SelectionSettings(epsilon=0.1, top_k=5))
     assert failed_only.rows.size == 0
-    zero = select_golden(np.zeros((2, 8), np.float32), ["SUCCESS"] * 2, epsilon=0.1, top_k=5)
+    zero = select_golden(np.zeros((2, 8), np.float32), ["SUCCESS"] * 2, SelectionSettings(epsilon=0.1, top_k=5))
     assert zero.rows.size == 0 and zero.excluded == {"zero vector": 2}
     with pytest.raises(DataFormatError, match="aligned"):
-        select_golden(np.ones((3, 8), np.float32), ["SUCCESS"], epsilon=0.1, top_k=5)
+        select_golden(np.ones((3, 8), np.float32), ["SUCCESS"], SelectionSettings(epsilon=0.1, top_k=5))
     with pytest.raises(ConfigError, match="top_k"):
-        select_golden(np.ones((3, 8), np.float32), ["SUCCESS"] * 3, epsilon=0.1, top_k=0)
+        select_golden(np.ones((3, 8), np.float32), ["SUCCESS"] * 3, SelectionSettings(epsilon=0.1, top_k=0))
     with pytest.raises(ConfigError, match="epsilon"):
-        select_golden(np.ones((3, 8), np.float32), ["SUCCESS"] * 3, epsilon=3, top_k=2)
+        select_golden(np.ones((3, 8), np.float32), ["SUCCESS"] * 3, SelectionSettings(epsilon=3, top_k=2))
 
 
 @given(st.lists(st.integers(1, 500), min_size=1, max_size=12), st.integers(0, 60))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import secrets
 import string
@@ -10,7 +11,15 @@ import pytest
 
 from vectortrainer.config import load_config
 from vectortrainer.errors import ConfigError, describe
-from vectortrainer.redaction import REDACTED, redact_secrets, redact_text, register_secret, to_json
+from vectortrainer.redaction import (
+    REDACTED,
+    known_secret_values,
+    redact_secrets,
+    redact_text,
+    register_secret,
+    to_json,
+)
+from vectortrainer.workspace import Workspace
 from vectortrainer.runs.directory import RunDirectory
 from vectortrainer.runs.events import EventLog
 
@@ -30,16 +39,51 @@ def test_the_value_of_every_providers_key_variable_is_redacted_whatever_its_shap
     assert key not in describe(RuntimeError(f"boom {key}"))
 
 
-def test_a_variable_a_config_names_is_redacted_by_value(tmp_path, monkeypatch):
+def test_a_variable_a_config_names_is_redacted_by_value_from_start_up(tmp_path, monkeypatch):
     key = _token()
     monkeypatch.setenv("MY_TEAM_KEY", key)
     assert key in redact_text(key)  # not known yet
     path = tmp_path / "config.yaml"
     path.write_text("training:\n  provider: together\ntogether:\n  api_key_env: MY_TEAM_KEY\n", encoding="utf-8")
 
-    load_config(path)
+    config = load_config(path)
+    config.register_secrets()
 
     assert key not in redact_text(f"key={key}")
+
+
+def test_loading_and_checking_a_config_register_nothing_start_up_does(tmp_path, monkeypatch):
+    key, password = _token(), _token(24)
+    monkeypatch.setenv("MY_OTHER_TEAM_KEY", key)
+    path = tmp_path / "config.yaml"
+    path.write_text(f"fireworks:\n  api_key_env: MY_OTHER_TEAM_KEY\n"
+                    f"  base_url: https://proxyuser:{password}@proxy.example/v1\n", encoding="utf-8")
+
+    config = load_config(path)
+    checked = config.with_overrides("dataset screen", **{"selection.top_k": "7"})  # a screen checks settings
+
+    assert key in redact_text(key) and password not in known_secret_values()
+    Workspace(checked)  # a library user's start-up
+    assert key not in redact_text(f"key={key}") and password in known_secret_values()
+    assert redact_text(f"said {password}") == f"said {REDACTED}"
+
+
+def test_every_face_and_the_pipeline_register_the_config_at_start_up(tmp_path, monkeypatch):
+    from vectortrainer.cli.common import config_from_args
+    from vectortrainer.pipeline import TrainingPipeline
+
+    for name, start in (
+        ("VT_CLI_KEY", lambda config_path: config_from_args(argparse.Namespace(config=config_path))),
+        ("VT_PIPELINE_KEY", lambda config_path: TrainingPipeline(load_config(config_path))),
+    ):
+        key = _token()
+        monkeypatch.setenv(name, key)
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(f"azure:\n  api_key_env: {name}\n", encoding="utf-8")
+        load_config(path)
+        assert key in redact_text(key)
+        start(path)
+        assert key not in redact_text(key), name
 
 
 def test_a_key_handed_over_in_code_is_redacted():

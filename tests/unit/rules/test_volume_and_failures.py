@@ -154,12 +154,9 @@ def test_batch_reports_malformed_feedback_lines_in_events_and_summary(tmp_path) 
     feedback.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with feedback.open("a", encoding="utf-8") as handle:
         handle.write(json.dumps({"bad_output": "It costs 5 \ud800 today", "fixed_output": "It costs 5 EUR today"}) + "\n")
-    config = Config()
-    config.feedback.path = feedback
-    config.feedback.semantic_screen = False
-    config.hooks.dir = tmp_path / "hooks"
-    config.output_dir = tmp_path / "out"
-    config.selection.function = "greet"
+    config = Config().with_overrides(**{
+        "feedback.path": feedback, "feedback.semantic_screen": False, "hooks.dir": tmp_path / "hooks",
+        "output_dir": tmp_path / "out", "selection.function": "greet"})
     outcome = TrainingPipeline(config, confirm=lambda estimate: False).run(
         golden_path=write_chatml(tmp_path / "golden.jsonl", 12))
     run = RunDirectory.open(config.output_dir, outcome.run_id)

@@ -10,6 +10,7 @@ from vectortrainer import display
 from vectortrainer.config import Config
 from vectortrainer.workspace import vector_map as vectors
 from vectortrainer.golden.selection import select_golden
+from vectortrainer.settings import SelectionSettings
 from vectortrainer.workspace import run_views
 from vectortrainer.store import lite
 from vectortrainer.store.source import LogSource
@@ -18,15 +19,15 @@ from vectortrainer.store.source import LogSource
 # ------------------------------------------------------------------------------ vector map
 def test_selection_settings_come_from_the_run_snapshot(tmp_path):
     view = run_views.open_run_view(tmp_path, ws.finished_run(tmp_path).run_id)
-    assert run_views.selection_settings(view, Config().selection) == vectors.SelectionSettings(0.2, 6, 0.25)
-    assert run_views.selection_settings(None, Config().selection) == vectors.SelectionSettings("auto", 20, 0.25)
+    assert run_views.selection_settings(view, Config().selection) == SelectionSettings(0.2, 6, 0.25)
+    assert run_views.selection_settings(None, Config().selection) == SelectionSettings("auto", 20, 0.25)
 
 
 def test_vector_map_shows_the_selection_the_settings_make():
     logs = ws.planted_logs()
-    settings = vectors.SelectionSettings(0.2, 6)
+    settings = SelectionSettings(0.2, 6)
     vector_map = vectors.build_vector_map(logs, settings)
-    selection = select_golden(logs.vectors, logs.statuses, epsilon=0.2, top_k=6)
+    selection = select_golden(logs.vectors, logs.statuses, settings)
     golden = {p["uuid"]: (p["strategy"], p["rank"]) for p in vector_map.points if p["golden"]}
     assert golden == {logs.records[p.row].uuid: (p.strategy, p.rank) for p in selection.picks}
     assert (vector_map.steady, vector_map.anomaly, vector_map.clusters) == (3, 3, 3)
@@ -82,7 +83,7 @@ def test_a_run_without_recorded_picks_falls_back_to_re_computing_them(tmp_path):
     view = run_views.open_run_view(tmp_path, ws.finished_run(tmp_path).run_id)
     assert view.golden_picks is None
     settings = run_views.selection_settings(view, Config().selection)
-    selection = select_golden(logs.vectors, logs.statuses, epsilon=0.2, top_k=6)
+    selection = select_golden(logs.vectors, logs.statuses, SelectionSettings(epsilon=0.2, top_k=6))
 
     vector_map = vectors.build_vector_map(logs, settings, recorded_picks=view.golden_picks)
 
@@ -112,7 +113,7 @@ def test_a_damaged_picks_file_is_a_problem_and_the_picks_are_re_computed(tmp_pat
 
 def test_vector_map_above_the_point_limit_keeps_every_golden_pick():
     logs = ws.planted_logs()
-    vector_map = vectors.build_vector_map(logs, vectors.SelectionSettings(0.2, 6), max_points=10)
+    vector_map = vectors.build_vector_map(logs, SelectionSettings(0.2, 6), max_points=10)
     assert vector_map.total == 30 and vector_map.shown <= 10
     assert sum(p["golden"] for p in vector_map.points) == 6
 
@@ -120,7 +121,7 @@ def test_vector_map_above_the_point_limit_keeps_every_golden_pick():
 def test_vector_map_of_a_function_without_usable_logs_is_empty():
     logs = ws.planted_logs()
     empty = type(logs)(logs.function_name, [], np.zeros((0, 16), np.float32), skipped={"no vector": 4}, total=4)
-    vector_map = vectors.build_vector_map(empty, vectors.SelectionSettings(0.2, 6))
+    vector_map = vectors.build_vector_map(empty, SelectionSettings(0.2, 6))
     assert vector_map.points == [] and vector_map.skipped == {"no vector": 4}
 
 

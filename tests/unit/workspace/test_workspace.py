@@ -12,6 +12,7 @@ from vectortrainer.budget.approval import unattended_approval
 from vectortrainer.budget.estimates import CostEstimate, TimeEstimate
 from vectortrainer.config import Config
 from vectortrainer.errors import ConfigError, StoreError
+from vectortrainer.settings import SelectionSettings
 from vectortrainer.store.environment import EXECUTION_COLLECTION
 from vectortrainer.workspace import Workspace
 
@@ -90,17 +91,19 @@ def test_the_run_plan_says_dollars_for_a_vendor_and_minutes_for_a_local_run(tmp_
 
 def test_settings_typed_on_a_screen_are_checked_like_the_config(tmp_path: Path) -> None:
     golden = Workspace(_config(tmp_path), source=FixtureLogSource()).golden
-    assert golden.settings(" auto ", "7") == ("auto", 7)
+    assert golden.settings(" auto ", "7") == SelectionSettings(epsilon="auto", top_k=7)
+    assert golden.settings("0.3", "") == SelectionSettings(epsilon=0.3)  # blank: the config's
     with pytest.raises(ConfigError, match="dataset screen: selection.epsilon"):
         golden.settings("3.5", "7")
 
 
 def test_select_export_and_record_through_one_workspace(tmp_path: Path) -> None:
     workspace = Workspace(_config(tmp_path), source=FixtureLogSource())
-    view = workspace.golden.select("answer_support_ticket", "auto", 6)
-    assert view.candidates and len(view.candidates) <= 6
+    settings = SelectionSettings(top_k=6)
+    view = workspace.golden.select("answer_support_ticket", settings)
+    assert view.candidates and len(view.candidates) <= 6 and view.settings == settings
     assert len(view.densities) == sum(1 for r in view.logs.records if r.succeeded)
-    report = workspace.golden.export("answer_support_ticket", epsilon="auto", top_k=6)
+    report = workspace.golden.export("answer_support_ticket", settings=settings)
     assert report.output_path == tmp_path / "out" / "golden-answer_support_ticket.jsonl"
     assert report.validation.ok and report.examples == len(view.candidates)
     record = view.logs.records[0]
