@@ -25,12 +25,13 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from vectortrainer.errors import DataFormatError
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.files import atomic_write_text, iter_jsonl_records
 from vectortrainer.golden.chatml import content_text, system_prompt_for
+from vectortrainer.json_types import JSONObject, JSONValue
 
 PreferenceFormat = Literal["openai", "trl"]
 _INPUT_ROLES = frozenset({"system", "developer", "user", "assistant"})
@@ -44,14 +45,14 @@ class PreferenceExample:
     chosen: str
     rejected: str
 
-    def to_openai(self) -> dict[str, Any]:
+    def to_openai(self) -> JSONObject:
         return {
             "input": {"messages": [dict(m) for m in self.messages]},
             "preferred_output": [{"role": "assistant", "content": self.chosen}],
             "non_preferred_output": [{"role": "assistant", "content": self.rejected}],
         }
 
-    def to_trl(self) -> dict[str, Any]:
+    def to_trl(self) -> JSONObject:
         return {
             "prompt": [dict(m) for m in self.messages],
             "chosen": [{"role": "assistant", "content": self.chosen}],
@@ -150,7 +151,7 @@ def read_preference_jsonl(path: Path) -> list[PreferenceExample]:
     return examples
 
 
-def parse_preference_record(record: Any, where: str) -> PreferenceExample:
+def parse_preference_record(record: JSONValue, where: str) -> PreferenceExample:
     """One record of either shape -> ``PreferenceExample``; ``where`` prefixes error messages."""
     if not isinstance(record, dict):
         raise DataFormatError(f"{where}: expected a JSON object per line")
@@ -175,6 +176,37 @@ def parse_preference_record(record: Any, where: str) -> PreferenceExample:
     if messages[-1]["role"] != "user":
         raise DataFormatError(f"{where}: the input conversation must end with a user message")
     return PreferenceExample(messages=messages, chosen=chosen, rejected=rejected)
+
+
+@dataclass(frozen=True)
+class ReplyExample:
+    """A conversation and the reply it should get (what a held-out case replays, what the local
+    trainer renders)."""
+
+    messages: list[dict[str, str]]
+    expected: str
+
+
+def reply_example(record: JSONValue, where: str) -> ReplyExample:
+    """A ChatML ``{"messages": [...]}`` record (its final assistant reply) or a preference record
+    (its preferred reply) as the conversation before that reply, and the reply."""
+    if isinstance(record, dict) and "messages" in record:
+        messages = record["messages"]
+        if not isinstance(messages, list) or len(messages) < 2:
+            raise DataFormatError(
+                f"{where}: messages must hold the input and a final assistant reply"
+            )
+        last = messages[-1]
+        expected = content_text(last.get("content")) if isinstance(last, dict) else None
+        if not isinstance(last, dict) or last.get("role") != "assistant" or expected is None:
+            raise DataFormatError(f"{where}: the last message must be the assistant's golden reply")
+        prefix = [
+            {"role": str(m["role"]), "content": content_text(m.get("content")) or ""}
+            for m in messages[:-1]
+        ]
+        return ReplyExample(messages=prefix, expected=expected)
+    example = parse_preference_record(record, where)
+    return ReplyExample(messages=example.messages, expected=example.chosen)
 
 
 def _function_of(pair: FeedbackPair) -> str | None:
@@ -204,7 +236,7 @@ def _unusable_reason(pair: FeedbackPair) -> str | None:
     return None
 
 
-def _check_messages(value: Any, where: str) -> list[dict[str, str]]:
+def _check_messages(value: JSONValue, where: str) -> list[dict[str, str]]:
     if not isinstance(value, list) or not value:
         raise DataFormatError(f"{where}: expected a non-empty list of messages")
     messages = []
@@ -223,7 +255,7 @@ def _check_messages(value: Any, where: str) -> list[dict[str, str]]:
     return messages
 
 
-def _single_reply(value: Any, where: str) -> str:
+def _single_reply(value: JSONValue, where: str) -> str:
     if not isinstance(value, list) or len(value) != 1 or not isinstance(value[0], dict):
         raise DataFormatError(f"{where}: expected a list holding exactly one assistant message")
     message = value[0]
