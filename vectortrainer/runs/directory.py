@@ -26,7 +26,6 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import filelock
 
@@ -37,6 +36,7 @@ except ImportError:  # pragma: no cover - Windows
 
 from vectortrainer.errors import RunDirectoryError, RunInUseError, UnknownRunError
 from vectortrainer.files import atomic_write_text, read_json
+from vectortrainer.json_types import JSONObject, JSONValue
 from vectortrainer.redaction import redact_secrets, to_json
 from vectortrainer.runs.events import EventLog, event_count
 from vectortrainer.runs.status import STAGES, RunStatus, StageStatus
@@ -52,6 +52,8 @@ SUMMARY_FILE = "summary.json"
 # the evaluation gate's figures and decision (absent when no model was evaluated)
 GATE_FILE = "gate.json"
 LOCK_FILE = ".lock"
+# The stages a run whose job failed or was cancelled goes through again (``RunState.new_job``).
+RETRY_STAGES = ("confirm", "train", "monitor", "evaluate", "summary")
 
 _RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -71,12 +73,12 @@ def validate_run_id(run_id: str) -> str:
     return run_id
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
+def write_json_atomic(path: Path, data: JSONValue) -> None:
     """``data`` as indented JSON (secrets redacted), written atomically."""
     atomic_write_text(path, to_json(data, indent=2) + "\n")
 
 
-def read_json_file(path: Path, *, expect: type = dict) -> Any:
+def read_json_file(path: Path, *, expect: type = dict) -> JSONValue:
     """Read a JSON file of a run; a damaged one raises :class:`RunDirectoryError` naming it."""
     return read_json(path, expect=expect, error=RunDirectoryError)
 
@@ -90,7 +92,7 @@ class StageState:
     finished_at: float | None = None
     duration_s: float | None = None
     error: str | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
+    detail: JSONObject = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.status = StageStatus(self.status)
@@ -98,6 +100,17 @@ class StageState:
     @property
     def done(self) -> bool:
         return self.status.done
+
+    def begin(self) -> None:
+        """The stage starts (again): running, timed from now, no error."""
+        self.status, self.started_at, self.finished_at, self.error = (
+            StageStatus.RUNNING, time.time(), None, None
+        )
+
+    def end(self, status: StageStatus, *, error: str | None = None) -> None:
+        """The stage ends with ``status`` (and ``error``); its duration is recorded."""
+        self.status, self.error, self.finished_at = status, error, time.time()
+        self.duration_s = round(self.finished_at - (self.started_at or self.finished_at), 3)
 
 
 @dataclass
@@ -109,7 +122,7 @@ class RunState:
     updated_at: float
     status: RunStatus = RunStatus.RUNNING
     function: str | None = None
-    config: dict[str, Any] = field(default_factory=dict)
+    config: JSONObject = field(default_factory=dict)
     stages: dict[str, StageState] = field(
         default_factory=lambda: {name: StageState() for name in STAGES}
     )
@@ -127,13 +140,20 @@ class RunState:
     def stage(self, name: str) -> StageState:
         return self.stages.setdefault(name, StageState())
 
-    def to_dict(self) -> dict[str, Any]:
+    def new_job(self) -> None:
+        """Forget a job that failed or was cancelled: one new job, its cost confirmed again; the
+        golden data, rules and uploaded file stay."""
+        for name in RETRY_STAGES:
+            self.stages[name] = StageState()
+        self.job_id = self.last_event_id = self.fine_tuned_model = None
+
+    def to_dict(self) -> JSONObject:
         data = asdict(self)
         data["format"] = 1
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], source: Path) -> "RunState":
+    def from_dict(cls, data: JSONObject, source: Path) -> "RunState":
         missing = [key for key in ("run_id", "created_at", "stages") if key not in data]
         if missing:
             raise RunDirectoryError(
@@ -205,7 +225,7 @@ class RunDirectory:
         return self.path / EVENTS_FILE
 
     @classmethod
-    def create(cls, output_dir: str | os.PathLike[str], config_snapshot: dict[str, Any], *,
+    def create(cls, output_dir: str | os.PathLike[str], config_snapshot: JSONObject, *,
                run_id: str | None = None, function: str | None = None) -> "RunDirectory":
         run_id = validate_run_id(run_id or new_run_id())
         path = runs_root(output_dir) / run_id
@@ -246,12 +266,12 @@ class RunDirectory:
             self.state.updated_at = time.time()
             write_json_atomic(self.path / RUN_FILE, self.state.to_dict())
 
-    def write_json(self, name: str, data: Any) -> Path:
+    def write_json(self, name: str, data: JSONValue) -> Path:
         target = self.path / name
         write_json_atomic(target, data)
         return target
 
-    def read_json(self, name: str) -> Any:
+    def read_json(self, name: str) -> JSONValue:
         return read_json_file(self.path / name)
 
     def is_active(self) -> bool:
@@ -290,7 +310,7 @@ class RunDirectory:
         finally:
             os.close(fd)
 
-    def lock(self) -> Any:
+    def lock(self) -> contextlib.AbstractContextManager[None]:
         """An exclusive, non-blocking lock on the run (``with run.lock(): ...``)."""
         lock = filelock.FileLock(str(self.path / LOCK_FILE), timeout=0)
 
