@@ -22,6 +22,7 @@ from vectortrainer.runs.directory import RunDirectory, RunInfo, list_runs
 from vectortrainer.runs.monitor import PipelineMonitor
 from vectortrainer.runs.resume import resumable_runs, resume_command
 from vectortrainer.training.base import BaseTrainer
+from vectortrainer.training.factory import trains_locally
 from vectortrainer.workspace.budget_view import BudgetView, budget_view
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ class Runs:
         """The model a run would train and its limit (dollars, or minutes for a local run)."""
         config = self._workspace.config
         training, budget = config.training, config.budget
-        if training.provider == "local":
+        if trains_locally(training.provider):
             target = str(training.local_model or "(training.local_model not set)")
             limit = f"{budget.max_minutes:g} min" if budget.max_minutes is not None else "off"
         else:
@@ -65,7 +66,7 @@ class Runs:
         config = self._workspace.config
         training, budget = config.training, config.budget
         estimate = check_budget(
-            train_path,
+            Path(train_path),
             training.model,
             None,
             training.n_epochs,
