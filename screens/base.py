@@ -3,8 +3,8 @@ bindings."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, cast
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, cast
 
 from textual import on
 from textual.app import SystemCommand
@@ -40,6 +40,18 @@ class ModeScreen(Screen):
     @property
     def workspace(self) -> "Workspace":
         return self.vt_app.workspace
+
+    @staticmethod
+    def _when_confirmed(
+        action: Callable[..., object], *args: Any
+    ) -> Callable[[bool | None], None]:
+        """A confirmation modal's callback: ``action(*args)`` when the person said yes."""
+
+        def answered(confirmed: bool | None) -> None:
+            if confirmed:
+                action(*args)
+
+        return answered
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         """One command per visible, enabled binding of this screen (so the palette follows the

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -17,6 +17,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from screens.base import ModeScreen
 from tui.widgets import DensityHistogram
+from tui.workers import in_background
 from tui.workspace import SelectionView
 from vectortrainer.errors import PipelineCancelled, VectorTrainerError
 
@@ -190,13 +191,7 @@ class DatasetScreen(ModeScreen):
         self.vt_app.current_function = str(event.row_key.value)
         self.action_select()
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="selection",
-        description="golden selection",
-    )
+    @in_background("selection", "golden selection")
     def _run_selection(self, name: str, epsilon: float | str, top_k: int) -> None:
         worker = get_current_worker()
 
@@ -305,7 +300,7 @@ class DatasetScreen(ModeScreen):
             return
         self._export(view)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="export", description="export")
+    @in_background("export", "export")
     def _export(self, view: SelectionView) -> None:
         report = self.workspace.golden.export(
             view.function, epsilon=view.epsilon, top_k=view.top_k
@@ -334,13 +329,7 @@ class DatasetScreen(ModeScreen):
         self.vt_app.store_state = "seeding"
         self._seed()
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="store",
-        description="seeding the demo store",
-    )
+    @in_background("store", "seeding the demo store")
     def _seed(self) -> None:
         worker = get_current_worker()
 

@@ -3,10 +3,8 @@ pairs (FR-2.1)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -14,7 +12,8 @@ from textual.widgets import Button, DataTable, Footer, Header, Label, Static, Te
 
 from screens.base import ModeScreen
 from screens.confirm import ConfirmScreen
-from tui.workspace import FunctionLogs, LogRecord
+from tui.workers import in_background
+from tui.workspace import FeedbackEntry, FeedbackPair, FunctionLogs, LogRecord
 from vectortrainer.display import preview
 
 
@@ -34,7 +33,7 @@ class FeedbackScreen(ModeScreen):
         self.logs: FunctionLogs | None = None
         self.current: LogRecord | None = None
         self.editing_id: str | None = None
-        self.entries: list[Any] = []
+        self.entries: list[FeedbackEntry] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -88,13 +87,7 @@ class FeedbackScreen(ModeScreen):
                 "Logs: open the store on the dataset screen first (F2)"
             )
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="feedback-logs",
-        description="reading logs",
-    )
+    @in_background("feedback-logs", "reading logs")
     def _read_logs(self, name: str) -> None:
         logs = self.workspace.read_function(name)
         self.app.call_from_thread(self._show_logs, logs)
@@ -133,18 +126,12 @@ class FeedbackScreen(ModeScreen):
     def _reload_pairs(self) -> None:
         self._load_pairs()
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="feedback-pairs",
-        description="reading feedback",
-    )
+    @in_background("feedback-pairs", "reading feedback")
     def _load_pairs(self) -> None:
         entries = self.workspace.feedback.entries()
         self.app.call_from_thread(self._show_pairs, entries)
 
-    def _show_pairs(self, entries: list[Any]) -> None:
+    def _show_pairs(self, entries: list[FeedbackEntry]) -> None:
         self.entries = entries
         table = self.query_one("#pairs", DataTable)
         table.clear()
@@ -153,7 +140,7 @@ class FeedbackScreen(ModeScreen):
                           Text(preview(entry.pair.fixed_output, 24)), key=entry.entry_id)
         self.refresh_bindings()
 
-    def _selected_entry(self) -> Any:
+    def _selected_entry(self) -> FeedbackEntry | None:
         table = self.query_one("#pairs", DataTable)
         if table.row_count == 0:
             return None
@@ -189,22 +176,18 @@ class FeedbackScreen(ModeScreen):
             return
         self._save(fixed, entry, pair)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="feedback-save",
-        description="saving feedback",
-    )
-    def _save(self, fixed: str, entry: Any, pair: Any) -> None:
-        if entry is None:
-            message = f"Saved feedback pair {self.workspace.feedback.record(pair)}."
-        else:
+    @in_background("feedback-save", "saving feedback")
+    def _save(self, fixed: str, entry: FeedbackEntry | None, pair: FeedbackPair | None) -> None:
+        if entry is not None:
             self.workspace.feedback.edit(entry, fixed)
             message = f"Updated feedback pair {entry.entry_id}."
+        elif pair is not None:
+            message = f"Saved feedback pair {self.workspace.feedback.record(pair)}."
+        else:
+            return
         self.app.call_from_thread(self._saved, message, self.workspace.feedback.entries())
 
-    def _saved(self, message: str, entries: list[Any]) -> None:
+    def _saved(self, message: str, entries: list[FeedbackEntry]) -> None:
         self._show_pairs(entries)
         self.editing_id = None
         self.notify(message + " F4 synthesises rules from the pairs.", title="Feedback")
@@ -241,16 +224,10 @@ class FeedbackScreen(ModeScreen):
                 f"{preview(entry.pair.bad_output, 60)}\n→ {preview(entry.pair.fixed_output, 60)}",
                 "Delete",
             ),
-            lambda ok: self._delete(entry.entry_id) if ok else None,
+            self._when_confirmed(self._delete, entry.entry_id),
         )
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="feedback-save",
-        description="deleting feedback",
-    )
+    @in_background("feedback-save", "deleting feedback")
     def _delete(self, entry_id: str) -> None:
         self.workspace.feedback.delete(entry_id)
         self.app.call_from_thread(

@@ -5,7 +5,7 @@ back either is one confirmed action (FR-7.5, VT-13)."""
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Label, RichLog, Static
 
 from screens.base import ModeScreen
 from screens.confirm import ConfirmScreen
+from tui.workers import in_background
 from tui.workspace import HookVersionRow, ModelRow, ServiceView
 
 
@@ -87,13 +88,7 @@ class HooksScreen(ModeScreen):
     def action_reload(self) -> None:
         self._load_versions()
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="hooks",
-        description="reading hook versions",
-    )
+    @in_background("hooks", "reading hook versions")
     def _load_versions(self) -> None:
         versions = self._versions()
         function = self._function()
@@ -180,13 +175,7 @@ class HooksScreen(ModeScreen):
         if row is not None:
             self._load_diff(row.version_id)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="hooks-diff",
-        description="diffing hook versions",
-    )
+    @in_background("hooks-diff", "diffing hook versions")
     def _load_diff(self, version_id: str) -> None:
         diff = self.workspace.hooks.rollback_diff(version_id)
         self.app.call_from_thread(self._show_diff, version_id, diff)
@@ -243,16 +232,10 @@ class HooksScreen(ModeScreen):
                 "processes pick it up within their reload interval.",
                 "Promote",
             ),
-            lambda ok: self._rollback_model(service.function, model.version_id) if ok else None,
+            self._when_confirmed(self._rollback_model, service.function, model.version_id),
         )
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="hooks-rollback",
-        description="model rollback",
-    )
+    @in_background("hooks-rollback", "model rollback")
     def _rollback_model(self, function: str, version_id: str) -> None:
         entry = self.workspace.models.rollback(function, version_id)
         service = self.workspace.service(function)
@@ -275,16 +258,10 @@ class HooksScreen(ModeScreen):
                 "The current hook stays in the version list; you can roll forward again.",
                 "Roll back",
             ),
-            lambda ok: self._rollback(row.version_id) if ok else None,
+            self._when_confirmed(self._rollback, row.version_id),
         )
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="hooks-rollback",
-        description="rollback",
-    )
+    @in_background("hooks-rollback", "rollback")
     def _rollback(self, version_id: str) -> None:
         self.workspace.hooks.rollback(version_id)
         versions = self._versions()

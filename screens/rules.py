@@ -3,10 +3,8 @@ generate hook."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -14,7 +12,8 @@ from textual.widgets import DataTable, Footer, Header, Label, RichLog, Static
 
 from screens.base import ModeScreen
 from tui.widgets import key_value_table
-from tui.workspace import DiffSegment
+from tui.workers import in_background
+from tui.workspace import Conflict, DiffSegment, GenerationReport, ReplayReport, Rule, RuleSet
 from vectortrainer.display import preview
 from vectortrainer.errors import VectorTrainerError
 
@@ -36,7 +35,7 @@ def word_diff(segments: list[DiffSegment]) -> Text:
     return text
 
 
-def rule_text(rule: Any) -> str:
+def rule_text(rule: Rule) -> str:
     condition = rule.describe_scope()
     arrow = f"{rule.pattern!r} → {rule.replacement!r}"
     cases = ", ".join(f"{case} \\{group}" for group, case in sorted(rule.group_case.items()))
@@ -47,7 +46,7 @@ def rule_text(rule: Any) -> str:
     )
 
 
-def logs_cell(rule: Any) -> str:
+def logs_cell(rule: Rule) -> str:
     """The blast radius as the table shows it (before the long columns, so it stays in view):
     ``3/120`` logged outputs changed, or ``–`` when it was not measured."""
     evidence = rule.evidence
@@ -56,7 +55,7 @@ def logs_cell(rule: Any) -> str:
     return f"{evidence.logs_changed}/{evidence.logs_sampled}"
 
 
-def evidence_lines(rule: Any, pairs: int) -> list[str]:
+def evidence_lines(rule: Rule, pairs: int) -> list[str]:
     """Why the rule exists and how it measured, for the panel beside the table."""
     evidence = rule.evidence
     exact = f", {evidence.exact} fixed exactly by the hook" if evidence.exact is not None else ""
@@ -68,7 +67,7 @@ def evidence_lines(rule: Any, pairs: int) -> list[str]:
     return lines
 
 
-def _kept_label(conflict: Any) -> str:
+def _kept_label(conflict: Conflict) -> str:
     """ "A" or "B" for one kept rule; "A→B" when both are kept, in the order the hook applies
     them."""
     letters = [
@@ -92,8 +91,8 @@ class RulesScreen(ModeScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.rule_set: Any = None
-        self.replay_report: Any = None
+        self.rule_set: RuleSet | None = None
+        self.replay_report: ReplayReport | None = None
         self.feedback_notices: list[str] = []  # from the last read of the feedback file
 
     def compose(self) -> ComposeResult:
@@ -134,24 +133,20 @@ class RulesScreen(ModeScreen):
         self.query_one("#replay", Static).update("Synthesising rules and replaying the pairs…")
         self._synthesize(None)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="rules",
-        description="rule synthesis",
-    )
+    @in_background("rules", "rule synthesis")
     def _synthesize(self, resolve: tuple[str, int | str, list[int] | None] | None) -> None:
         if resolve is None:
             learned = self.workspace.rules.synthesize(progress=self._progress_from_thread)
             rule_set, self.feedback_notices = learned.rule_set, learned.notices
-        else:
+        elif self.rule_set is not None:
             try:
                 rule_set = self.workspace.rules.resolve_conflict(self.rule_set, *resolve)
             # e.g. both rules cannot be kept safely: nothing changes
             except VectorTrainerError as exc:
                 self.app.call_from_thread(self._refused, str(exc))
                 return
+        else:
+            return
         report = self.workspace.rules.replay(rule_set) if rule_set.rules else None
         self.app.call_from_thread(self._show_rule_set, rule_set, report)
 
@@ -162,7 +157,7 @@ class RulesScreen(ModeScreen):
             self.query_one("#replay", Static).update, f"Synthesising rules… {what}: {shown}"
         )
 
-    def _show_rule_set(self, rule_set: Any, report: Any) -> None:
+    def _show_rule_set(self, rule_set: RuleSet, report: ReplayReport | None) -> None:
         self.rule_set, self.replay_report = rule_set, report
         rules = self.query_one("#rules", DataTable)
         rules.clear()
@@ -202,7 +197,7 @@ class RulesScreen(ModeScreen):
     def _show_replay(self) -> None:
         report, rule_set = self.replay_report, self.rule_set
         feedback = "\n".join(self.feedback_notices)
-        if report is None:
+        if report is None or rule_set is None:
             self.query_one("#replay", Static).update(
                 "No rules yet: record feedback pairs on the feedback screen (F3)."
                 + (f"\n{feedback}" if feedback else "")
@@ -230,7 +225,7 @@ class RulesScreen(ModeScreen):
             )
         )
 
-    def _listed(self) -> list[tuple[Any, str | None]]:
+    def _listed(self) -> list[tuple[Rule, str | None]]:
         """The table's rows: the hook's rules in order, then those kept inactive (with why)."""
         if self.rule_set is None:
             return []
@@ -242,19 +237,19 @@ class RulesScreen(ModeScreen):
     def _show_rule_diffs(self) -> None:
         log = self.query_one("#rule-diffs", RichLog)
         log.clear()
-        listed = self._listed()
-        if not listed:
+        listed, rule_set = self._listed(), self.rule_set
+        if not listed or rule_set is None:
             return
         table = self.query_one("#rules", DataTable)
         rule, reason = listed[min(table.cursor_row, len(listed) - 1)]
         log.write(Text(rule_text(rule), style="bold"))
         if reason is not None:
             log.write(Text(f"inactive: {reason}", style="bold yellow"))
-        for line in evidence_lines(rule, len(self.rule_set.pairs)):
+        for line in evidence_lines(rule, len(rule_set.pairs)):
             log.write(Text(line, style="dim"))
         for source in rule.sources[:8]:
-            if 0 <= source < len(self.rule_set.pairs):
-                pair = self.rule_set.pairs[source]
+            if 0 <= source < len(rule_set.pairs):
+                pair = rule_set.pairs[source]
                 log.write(Text(f"pair {source + 1}:", style="dim"))
                 segments = self.workspace.feedback.diff(pair.bad_output, pair.fixed_output)
                 log.write(word_diff(segments))
@@ -289,20 +284,14 @@ class RulesScreen(ModeScreen):
             return
         self._generate(self.rule_set)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="hook",
-        description="hook generation",
-    )
-    def _generate(self, rule_set: Any) -> None:
+    @in_background("hook", "hook generation")
+    def _generate(self, rule_set: RuleSet) -> None:
         report, _ = self.workspace.rules.publish(
             rule_set, note=f"{len(rule_set.rules)} rules from the TUI"
         )
         self.app.call_from_thread(self._generated, report)
 
-    def _generated(self, report: Any) -> None:
+    def _generated(self, report: GenerationReport) -> None:
         skipped = f", {len(report.skipped)} left out" if report.skipped else ""
         self.notify(
             f"Hook version {report.version_id} is active: {report.rules_written} rules{skipped}. "

@@ -9,11 +9,12 @@ approved in the budget modal, asked for from the worker and awaited there.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -26,7 +27,19 @@ from screens.base import ModeScreen
 from screens.budget import BudgetScreen
 from screens.confirm import ConfirmScreen
 from tui.widgets import LossChart, StageList, key_value_table
-from tui.workspace import STAGES, PipelineMonitor, RunSummary, StageStatus, budget_view, train_loss
+from tui.workers import in_background
+from tui.workspace import (
+    STAGES,
+    BaseTrainer,
+    Estimate,
+    PipelineMonitor,
+    RunInfo,
+    RunOutcome,
+    RunSummary,
+    StageStatus,
+    budget_view,
+    train_loss,
+)
 
 
 class PipelineEvent(Message):
@@ -55,31 +68,40 @@ class ScreenMonitor(PipelineMonitor):
     def _post(self, kind: str, **data: Any) -> None:
         self.screen.post_message(PipelineEvent(kind, **data))
 
-    def on_run_start(self, run_id, *, resumed=False, run_dir=None):
+    def on_run_start(
+        self, run_id: str, *, resumed: bool = False, run_dir: Path | None = None
+    ) -> None:
         self._post("run_start", run_id=run_id, resumed=resumed)
 
-    def on_stage_start(self, stage, *, total=None, description=""):
+    def on_stage_start(
+        self, stage: str, *, total: float | None = None, description: str = ""
+    ) -> None:
         self._post("stage_start", stage=stage, total=total, description=description)
 
-    def on_progress(self, stage, completed, total=None, message=""):
+    def on_progress(
+        self, stage: str, completed: float, total: float | None = None, message: str = ""
+    ) -> None:
         self._post("progress", stage=stage, completed=completed, total=total, message=message)
 
-    def on_stage_complete(self, stage, *, result=None, duration_s=None, skipped=False):
+    def on_stage_complete(self, stage: str, *, result: Mapping[str, Any] | None = None,
+                          duration_s: float | None = None, skipped: bool = False) -> None:
         self._post("stage_complete", stage=stage, result=dict(result or {}), skipped=skipped)
 
-    def on_stage_failed(self, stage, error):
+    def on_stage_failed(self, stage: str, error: str) -> None:
         self._post("stage_failed", stage=stage, error=error)
 
-    def on_log(self, message, *, level="info", stage=None):
+    def on_log(self, message: str, *, level: str = "info", stage: str | None = None) -> None:
         self._post("log", message=message, level=level, stage=stage)
 
-    def on_metric(self, metrics, *, step=None, stage=None):
+    def on_metric(
+        self, metrics: Mapping[str, float], *, step: int | None = None, stage: str | None = None
+    ) -> None:
         self._post("metric", metrics=dict(metrics), step=step)
 
-    def on_summary(self, summary):
+    def on_summary(self, summary: RunSummary) -> None:
         self._post("summary", summary=summary)
 
-    def on_run_end(self, status, *, message=""):
+    def on_run_end(self, status: str, *, message: str = "") -> None:
         self._post("run_end", status=status, message=message)
 
 
@@ -100,9 +122,10 @@ class TrainingScreen(ModeScreen):
             name: (StageStatus.PENDING, "") for name in STAGES
         }
         self.losses: list[float] = []
-        self.resumable: Any = None
-        self.outcome: Any = None
-        self.trainer: Any = None  # tests inject a trainer; otherwise the pipeline makes one
+        self.resumable: RunInfo | None = None
+        self.outcome: RunOutcome | None = None
+        # Tests inject a trainer; otherwise the pipeline makes one.
+        self.trainer: BaseTrainer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -175,17 +198,11 @@ class TrainingScreen(ModeScreen):
         return True
 
     # -- resume ---------------------------------------------------------------------------
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="runs",
-        description="looking for runs",
-    )
+    @in_background("runs", "looking for runs")
     def _find_resumable(self) -> None:
         self.app.call_from_thread(self._resumable_found, self.workspace.runs.latest_resumable())
 
-    def _resumable_found(self, info: Any) -> None:
+    def _resumable_found(self, info: RunInfo | None) -> None:
         self.resumable = info
         self._show_run_info()
         self.refresh_bindings()
@@ -209,7 +226,7 @@ class TrainingScreen(ModeScreen):
     def _begin(self, *, resume_id: str | None) -> None:
         app = self.vt_app
         config = self.workspace.config.with_overrides(
-            **{"selection.function": app.current_function}
+            "training screen", **{"selection.function": app.current_function}
         )
         self.workspace.config = config
         self.stage_states = {name: (StageStatus.PENDING, "") for name in STAGES}
@@ -224,13 +241,7 @@ class TrainingScreen(ModeScreen):
         self._user_resumed = resume_id is not None
         self._run_pipeline(resume_id, golden)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="training",
-        description="training run",
-    )
+    @in_background("training", "training run")
     def _run_pipeline(self, resume_id: str | None, golden: Path | None) -> None:
         runs, monitor = self.workspace.runs, ScreenMonitor(self)
         if resume_id is not None:
@@ -241,7 +252,7 @@ class TrainingScreen(ModeScreen):
                                  golden_path=golden, trainer=self.trainer)
         self.app.call_from_thread(self._finished, outcome)
 
-    def _confirm_from_thread(self, estimate: Any) -> bool:
+    def _confirm_from_thread(self, estimate: Estimate) -> bool:
         """The pipeline's confirm callback: show the budget modal and wait for the answer."""
         answer: dict[str, bool] = {}
         answered = threading.Event()
@@ -261,15 +272,14 @@ class TrainingScreen(ModeScreen):
                 return False
         return answer["approved"]
 
-    def _finished(self, outcome: Any) -> None:
+    def _finished(self, outcome: RunOutcome) -> None:
         self.running = False
         self.query_one("#stage-progress", ProgressBar).display = False
         self.outcome = outcome
-        severity = "information" if outcome.ok else "warning"
         self.notify(
             outcome.message,
             title=f"Run {outcome.status}",
-            severity=severity,
+            severity="information" if outcome.ok else "warning",
             timeout=8,
             markup=False,
         )
@@ -317,13 +327,15 @@ class TrainingScreen(ModeScreen):
             f"Run {run_id}{' (resumed)' if resumed else ''}"
         )
 
-    def _on_stage_start(self, stage: str, total: Any, description: str) -> None:
+    def _on_stage_start(self, stage: str, total: float | None, description: str) -> None:
         self.stage_states[stage] = (StageStatus.RUNNING, description)
         self._show_stages()
         bar = self.query_one("#stage-progress", ProgressBar)
         bar.update(total=total, progress=0)
 
-    def _on_progress(self, stage: str, completed: float, total: Any, message: str) -> None:
+    def _on_progress(
+        self, stage: str, completed: float, total: float | None, message: str
+    ) -> None:
         bar = self.query_one("#stage-progress", ProgressBar)
         if stage == "monitor":
             self.query_one("#job-status", Static).update(

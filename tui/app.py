@@ -15,9 +15,8 @@ import sys
 import traceback
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
-from textual import on, work
+from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
@@ -27,7 +26,8 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from tui.help import HelpScreen
 from tui.keys import check_keymap
 from tui.terminal_guard import stderr_to_file
-from tui.workspace import FunctionSummary, SelectionView, Workspace
+from tui.workers import in_background
+from tui.workspace import FunctionSummary, LogReader, SelectionView, Workspace
 from vectortrainer.config import Config
 from vectortrainer.errors import describe
 
@@ -49,7 +49,8 @@ MODE_KEYS = (
 
 def _screen(module_name: str, class_name: str) -> Screen:
     """A mode's screen, its module imported the first time the mode is opened."""
-    return getattr(importlib.import_module(module_name), class_name)()
+    screen: Screen = getattr(importlib.import_module(module_name), class_name)()
+    return screen
 
 
 class VectorTrainerApp(App[int]):
@@ -129,13 +130,7 @@ class VectorTrainerApp(App[int]):
         self.store_state = "loading"
         self._load_store()
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="store",
-        description="opening the store",
-    )
+    @in_background("store", "opening the store")
     def _load_store(self) -> None:
         functions = self.workspace.list_functions()
         if not get_current_worker().is_cancelled:
@@ -218,7 +213,7 @@ class VectorTrainerApp(App[int]):
 def make_app(
     config: Config,
     *,
-    source: Any = None,
+    source: LogReader | None = None,
     load_store: bool = True,
     keymap: dict[str, str] | None = None,
 ) -> VectorTrainerApp:
@@ -230,13 +225,13 @@ def make_app(
 
 def binding_ids() -> set[str]:
     """Every binding id the app and its screens declare (what ``keys:`` in the config may remap)."""
-    holders: list[type] = [VectorTrainerApp]
+    bindings: list[object] = list(VectorTrainerApp.BINDINGS)
     for name in SCREEN_MODULES:
         module = importlib.import_module(name)
-        holders += [
-            v for v in vars(module).values() if isinstance(v, type) and hasattr(v, "BINDINGS")
-        ]
-    return {b.id for holder in holders for b in holder.BINDINGS if isinstance(b, Binding) and b.id}
+        for value in vars(module).values():
+            if isinstance(value, type):
+                bindings += getattr(value, "BINDINGS", [])
+    return {b.id for b in bindings if isinstance(b, Binding) and b.id}
 
 
 def run_app(config: Config) -> int:

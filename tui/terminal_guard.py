@@ -37,7 +37,8 @@ def stderr_to_file(log_path: Path) -> Iterator[Path]:
         logging.captureWarnings(True)
         yield log_path
     finally:
-        root.handlers, _ = saved_handlers, root.setLevel(saved_level)
+        root.handlers = saved_handlers
+        root.setLevel(saved_level)
         logging.captureWarnings(False)
         with contextlib.suppress(Exception):
             terminal.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from rich.console import Group
 from rich.table import Table
@@ -51,7 +52,7 @@ class BudgetBar(Static):
 
     DEFAULT_CSS = "BudgetBar { height: 2; }"
 
-    def __init__(self, view: BudgetView, **kwargs) -> None:
+    def __init__(self, view: BudgetView, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.view = view
 
@@ -76,7 +77,7 @@ class BudgetBar(Static):
         return bar
 
 
-STAGE_STYLE = {
+STAGE_STYLE: dict[str, tuple[str, str]] = {
     StageStatus.PENDING: ("·", "dim"),
     StageStatus.RUNNING: ("▶", "bold yellow"),
     StageStatus.COMPLETE: ("✔", "green"),

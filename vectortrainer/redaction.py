@@ -17,14 +17,16 @@ Three layers, applied to every string:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 import sys
 import threading
-from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TextIO
+
+from vectortrainer.json_types import JSONObject, JSONValue
 
 _SECRET_KEY_PATTERN = re.compile(
     r"(api[_-]?key|secret|token|password|passwd|authorization|bearer)", re.IGNORECASE
@@ -129,15 +131,15 @@ def redact_text(text: str, secrets: list[str] | None = None) -> str:
     return _SECRET_VALUE_PATTERN.sub(REDACTED, text)
 
 
-def redact_secrets(value: Any) -> Any:
+def redact_secrets(value: JSONValue) -> JSONValue:
     """A copy of ``value`` with secret values and credential-looking keys and values replaced by
     ``***``."""
     return _redact(value, known_secret_values())
 
 
-def _redact(value: Any, secrets: list[str]) -> Any:
+def _redact(value: JSONValue, secrets: list[str]) -> JSONValue:
     if isinstance(value, dict):
-        clean: dict[str, Any] = {}
+        clean: JSONObject = {}
         for key, item in value.items():
             name = redact_text(str(key), secrets)
             if (
@@ -157,13 +159,13 @@ def _redact(value: Any, secrets: list[str]) -> Any:
     return value
 
 
-def _json_default(value: Any) -> Any:
+def _json_default(value: object) -> JSONValue:
     if isinstance(value, Path):
         return str(value)
     if hasattr(value, "to_dict"):
         return value.to_dict()
-    if hasattr(value, "__dataclass_fields__"):
-        return asdict(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
     if hasattr(value, "tolist"):
@@ -173,12 +175,12 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def to_plain(value: Any) -> Any:
+def to_plain(value: object) -> JSONValue:
     """``value`` as plain JSON data (dicts, lists, strings, numbers), secrets redacted."""
     return redact_secrets(json.loads(json.dumps(value, default=_json_default)))
 
 
-def to_json(value: Any, *, indent: int | None = None) -> str:
+def to_json(value: object, *, indent: int | None = None) -> str:
     """JSON text of ``value`` with secrets redacted (paths, dataclasses, numpy handled)."""
     return json.dumps(
         to_plain(value), indent=indent, ensure_ascii=False, sort_keys=indent is not None
@@ -195,13 +197,14 @@ class RedactingStream:
         self._name = name
 
     @property
-    def _target(self) -> Any:
-        stream = getattr(sys, self._name)
+    def _target(self) -> TextIO:
+        stream: TextIO = getattr(sys, self._name)
         # a Live display's proxy writes back to us
-        return getattr(stream, "rich_proxied_file", stream)
+        target: TextIO = getattr(stream, "rich_proxied_file", stream)
+        return target
 
     def write(self, text: str) -> int:
-        return self._target.write(redact_text(text))
+        return int(self._target.write(redact_text(text)))
 
     def flush(self) -> None:
         self._target.flush()
@@ -210,7 +213,7 @@ class RedactingStream:
         return bool(getattr(self._target, "isatty", lambda: False)())
 
     def fileno(self) -> int:
-        return self._target.fileno()
+        return int(self._target.fileno())
 
     @property
     def encoding(self) -> str:

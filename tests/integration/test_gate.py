@@ -12,7 +12,7 @@ from tests.support.pipelines import FUNCTION, copy_run, demo_feedback, make_conf
 from vectortrainer.cli import main
 from vectortrainer.pipeline import TrainingPipeline
 from vectortrainer.registry.models import ModelRegistry
-from vectortrainer.runs.directory import load_run
+from vectortrainer.runs.directory import RunDirectory
 from vectortrainer.runs.monitor import PipelineMonitor
 from vectortrainer.runs.status import RunStatus
 
@@ -53,7 +53,7 @@ def test_a_better_model_is_promoted_and_a_regressed_one_kept_out_of_service(temp
     assert first.status == RunStatus.SUCCEEDED, first.message
     registry = ModelRegistry(config.models.dir, FUNCTION)
     promoted = registry.promoted()
-    assert promoted.model == load_run(config.output_dir, first.run_id).state.fine_tuned_model
+    assert promoted.model == RunDirectory.open(config.output_dir, first.run_id).state.fine_tuned_model
     assert promoted.gate["passed"] and promoted.evaluation["candidate"]["overall"] > promoted.evaluation["incumbent"]["overall"]
     gate = json.loads((first.run_dir / "gate.json").read_text())
     assert gate["incumbent_label"].startswith("base model gpt-4o-mini") and set(gate["slices"]) == {"steady", "anomaly", "feedback"}
@@ -98,7 +98,7 @@ def test_the_gate_replies_are_counted_in_the_budget_before_anything_is_uploaded(
     config = make_config(tmp_path, tmp_path / "unused-store", standin_env.base_url,
                          budget={"max_budget_usd": training_only + estimate["evaluation_usd"] / 2})
     run_id = copy_run(template, config.output_dir)
-    run = load_run(config.output_dir, run_id)
+    run = RunDirectory.open(config.output_dir, run_id)
     run.state.stage("estimate").status = "pending"  # estimate again under the new budget
     run.save()
 
@@ -115,7 +115,7 @@ def test_a_crash_after_the_model_was_registered_never_registers_or_judges_it_twi
     with pytest.raises(SimulatedCrash):
         TrainingPipeline(config, monitor=CrashAfter("evaluate"), confirm=lambda e: True).resume(run_id)
     asked = len(_chats(standin_env))
-    run = load_run(config.output_dir, run_id)
+    run = RunDirectory.open(config.output_dir, run_id)
     run.state.stage("evaluate").status = "pending"  # as if the process died before the stage was saved
     run.save()
 
@@ -140,7 +140,7 @@ def test_the_hook_stage_saves_a_gated_hook_version(seeded_store, standin_env, tm
     config = make_config(tmp_path, seeded_store, standin_env.base_url, feedback=demo_feedback(tmp_path))
     outcome = TrainingPipeline(config, confirm=lambda e: False).run()  # stops at the cost: the hook is free
     assert outcome.status == RunStatus.NOT_APPROVED
-    hook = load_run(config.output_dir, outcome.run_id).state.stage("hook").detail
+    hook = RunDirectory.open(config.output_dir, outcome.run_id).state.stage("hook").detail
     [version] = HookVersionManager(config.hooks.dir).list_versions()
     assert version.version_id == hook["version_id"] and version.gate["held_out"] > 0
     assert version.active == hook["active"] == version.gate["passed"]
@@ -156,7 +156,7 @@ def test_a_promoted_runs_picks_become_vectorwave_golden_data(template, seeded_st
 
     assert outcome.status == RunStatus.SUCCEEDED, outcome.message
     picks = json.loads((outcome.run_dir / "golden_picks.json").read_text())
-    published = load_run(config.output_dir, outcome.run_id).state.stage("evaluate").detail["published_golden"]
+    published = RunDirectory.open(config.output_dir, outcome.run_id).state.stage("evaluate").detail["published_golden"]
     assert published == {"registered": len(picks), "failed": []}
     manager = open_dataset_manager(seeded_store_copy)
     golden = manager.store.query(collection=manager.settings.GOLDEN_COLLECTION_NAME,

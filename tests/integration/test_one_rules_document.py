@@ -12,7 +12,7 @@ from vectortrainer.config import Config
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.feedback.store import write_feedback_file
 from vectortrainer.pipeline import TrainingPipeline
-from vectortrainer.runs.directory import load_run
+from vectortrainer.runs.directory import RunDirectory
 
 LEARNED = ("rules", "conflicts", "rejected", "notes", "rewrites", "overrides", "feedback_pairs")
 
@@ -50,7 +50,7 @@ def test_cli_tui_and_pipeline_write_the_same_rules_document(tmp_path, capsys):
 
     outcome = TrainingPipeline(config, confirm=lambda estimate: False).run(
         golden_path=write_chatml(tmp_path / "golden.jsonl", 12))
-    from_pipeline = json.loads(load_run(config.output_dir, outcome.run_id).rules_path.read_text())
+    from_pipeline = json.loads(RunDirectory.open(config.output_dir, outcome.run_id).rules_path.read_text())
 
     assert set(from_cli) == set(from_tui) == set(from_pipeline)  # one schema
     for key in LEARNED:

@@ -18,7 +18,7 @@ from tests.support.pipelines import copy_run, demo_feedback, make_config, templa
 from vectortrainer.budget.estimates import CostEstimate
 from vectortrainer.errors import RunDirectoryError
 from vectortrainer.pipeline import TrainingPipeline
-from vectortrainer.runs.directory import load_run
+from vectortrainer.runs.directory import RunDirectory
 from vectortrainer.runs.events import read_events
 from vectortrainer.runs.monitor import PipelineMonitor
 from vectortrainer.runs.status import STAGES, RunStatus
@@ -67,7 +67,7 @@ def test_full_run_reaches_succeeded_with_metrics_in_the_event_log(seeded_store, 
     outcome = TrainingPipeline(config, confirm=lambda estimate: approved.append(estimate) or True).run()
 
     assert outcome.status == RunStatus.SUCCEEDED, outcome.message
-    run = load_run(config.output_dir, outcome.run_id)
+    run = RunDirectory.open(config.output_dir, outcome.run_id)
     assert run.state.status == RunStatus.SUCCEEDED
     assert all(run.state.stage(name).status == "complete" for name in STAGES)
     job = standin_env.jobs[run.state.job_id]
@@ -108,7 +108,7 @@ def test_extract_records_the_golden_picks_as_logs_of_the_store(template, seeded_
     golden_lines = (template / "golden.jsonl").read_text().splitlines()
     assert len(picks) == len(golden_lines) >= 10
     assert all(set(pick) == {"uuid", "strategy", "rank", "density", "cluster", "cluster_size"} for pick in picks)
-    per_strategy = load_run(template.parent.parent, template.name).state.stage("extract").detail["golden"][
+    per_strategy = RunDirectory.open(template.parent.parent, template.name).state.stage("extract").detail["golden"][
         "per_strategy"]
     assert {s: sum(p["strategy"] == s for p in picks) for s in ("steady", "anomaly")} == per_strategy
     logs = LogSource.open(seeded_store).read_function(FUNCTION)
@@ -128,7 +128,7 @@ def test_crash_right_after_upload_resumes_without_a_second_upload(template, stan
 
     with pytest.raises(SimulatedCrash):
         TrainingPipeline(config, monitor=CrashAt("upload"), confirm=lambda e: True).resume(run_id)
-    crashed = load_run(config.output_dir, run_id)
+    crashed = RunDirectory.open(config.output_dir, run_id)
     assert crashed.state.train_file_id and crashed.state.status == "failed"
     requests_before = len(standin_env.requests)
 
@@ -151,14 +151,14 @@ def test_crash_during_upload_before_the_file_id_was_saved_finds_the_file(templat
     run_id = copy_run(template, config.output_dir)
     with pytest.raises(SimulatedCrash):
         TrainingPipeline(config, trainer=DiesAfterUploading.from_config(config), confirm=lambda e: True).resume(run_id)
-    assert load_run(config.output_dir, run_id).state.train_file_id is None
+    assert RunDirectory.open(config.output_dir, run_id).state.train_file_id is None
     assert _posts(standin_env, "/v1/files") == 1
 
     outcome = TrainingPipeline(config, confirm=lambda e: True).resume(run_id)
 
     assert outcome.status == RunStatus.SUCCEEDED, outcome.message
     assert _posts(standin_env, "/v1/files") == 1
-    assert load_run(config.output_dir, run_id).state.train_file_id == next(iter(standin_env.files))
+    assert RunDirectory.open(config.output_dir, run_id).state.train_file_id == next(iter(standin_env.files))
 
 
 def test_crash_after_job_creation_before_its_id_was_saved_finds_the_job(template, standin_env, tmp_path):
@@ -172,7 +172,7 @@ def test_crash_after_job_creation_before_its_id_was_saved_finds_the_job(template
     with pytest.raises(SimulatedCrash):
         TrainingPipeline(config, trainer=DiesAfterCreatingTheJob.from_config(config),
                          confirm=lambda e: True).resume(run_id)
-    assert load_run(config.output_dir, run_id).state.job_id is None
+    assert RunDirectory.open(config.output_dir, run_id).state.job_id is None
     assert _posts(standin_env, "/v1/fine_tuning/jobs") == 1
 
     outcome = TrainingPipeline(config, confirm=lambda e: True).resume(run_id)
@@ -180,7 +180,7 @@ def test_crash_after_job_creation_before_its_id_was_saved_finds_the_job(template
     assert outcome.status == RunStatus.SUCCEEDED, outcome.message
     assert _posts(standin_env, "/v1/fine_tuning/jobs") == 1
     assert _posts(standin_env, "/v1/files") == 1
-    run = load_run(config.output_dir, run_id)
+    run = RunDirectory.open(config.output_dir, run_id)
     assert run.state.job_id == next(iter(standin_env.jobs))
     logs = [e["message"] for e in read_events(run.events_path) if e["type"] == "log"]
     assert any("found job" in message for message in logs)
@@ -210,7 +210,7 @@ def test_budget_exceeded_stops_before_any_request(template, standin_env, tmp_pat
     config = make_config(tmp_path, tmp_path / "unused-store", standin_env.base_url,
                          budget={"max_budget_usd": 0.000001})
     run_id = copy_run(template, config.output_dir)
-    run = load_run(config.output_dir, run_id)
+    run = RunDirectory.open(config.output_dir, run_id)
     run.state.stage("estimate").status = "pending"  # as if the run had stopped before estimating
     run.save()
 
@@ -254,7 +254,7 @@ def test_failed_job_is_an_outcome_with_a_summary(template, standin_env, tmp_path
     assert outcome.status == RunStatus.TRAINING_FAILED
     assert "invalid training file" in outcome.message
     assert outcome.summary.training.status == "failed"
-    failed = load_run(config.output_dir, run_id)
+    failed = RunDirectory.open(config.output_dir, run_id)
     assert failed.state.status == RunStatus.TRAINING_FAILED
     assert TrainingPipeline(config).resume(run_id, retry_failed_training=False).status == RunStatus.TRAINING_FAILED
     assert _posts(standin_env, "/v1/fine_tuning/jobs") == 1
@@ -263,7 +263,7 @@ def test_failed_job_is_an_outcome_with_a_summary(template, standin_env, tmp_path
 
     assert retried.status == RunStatus.SUCCEEDED, retried.message
     assert _posts(standin_env, "/v1/fine_tuning/jobs") == 2 and _posts(standin_env, "/v1/files") == 1
-    assert load_run(config.output_dir, run_id).state.job_id != failed.state.job_id
+    assert RunDirectory.open(config.output_dir, run_id).state.job_id != failed.state.job_id
 
 
 def test_rate_limits_and_server_errors_are_retried(template, standin_env, tmp_path):
@@ -298,7 +298,7 @@ def test_cancel_stops_cleanly_and_the_run_resumes(template, standin_env, tmp_pat
     assert f"vectortrainer --batch --config {config.source} --output-dir {config.output_dir} --resume {run_id}" \
         in stopped.message
     assert "keeps running" in stopped.message
-    run = load_run(config.output_dir, run_id)
+    run = RunDirectory.open(config.output_dir, run_id)
     assert run.state.status == RunStatus.INTERRUPTED and run.state.job_id
     assert TrainingPipeline(config).resume(run_id).status == RunStatus.SUCCEEDED
     assert _posts(standin_env, "/v1/fine_tuning/jobs") == 1
@@ -314,7 +314,7 @@ def test_ctrl_c_is_recorded_with_the_resume_command_and_re_raised(template, tmp_
     with pytest.raises(KeyboardInterrupt):
         TrainingPipeline(config, monitor=CtrlC()).resume(run_id)
 
-    run = load_run(config.output_dir, run_id)
+    run = RunDirectory.open(config.output_dir, run_id)
     assert run.state.status == RunStatus.INTERRUPTED
     end = [e for e in read_events(run.events_path) if e["type"] == "run_end"][-1]
     assert end["status"] == RunStatus.INTERRUPTED and f"--resume {run_id}" in end["message"]
@@ -345,7 +345,7 @@ def test_a_run_can_start_from_a_golden_file_made_earlier(template, standin_env, 
     outcome = TrainingPipeline(config).run(golden_path=golden)
 
     assert outcome.status == RunStatus.SUCCEEDED, outcome.message
-    run = load_run(config.output_dir, outcome.run_id)
+    run = RunDirectory.open(config.output_dir, outcome.run_id)
     assert run.golden_path.read_bytes() == golden.read_bytes()
     assert run.state.stage("extract").status == "skipped"
     assert not (run.path / "golden_picks.json").exists()  # an exported file records no picks

@@ -15,7 +15,7 @@ import pytest
 from tests.support.pipelines import make_config
 from vectortrainer.budget.estimates import CostEstimate, Estimate, TimeEstimate
 from vectortrainer.pipeline import TrainingPipeline
-from vectortrainer.runs.directory import load_run
+from vectortrainer.runs.directory import RunDirectory
 from vectortrainer.runs.status import RunStatus
 from vectortrainer.training.base import BaseTrainer, PreparedData, TrainingEvent, TrainingResult, TrainingStatus
 
@@ -77,7 +77,7 @@ def run_with(tmp_path: Path, estimate: Estimate, **budget: float | None):
     config = make_config(tmp_path, tmp_path / "no-store", gate={"enabled": False}, budget=budget)
     trainer = EstimateOnly(estimate)
     outcome = TrainingPipeline(config, trainer=trainer, confirm=lambda e: False).run(golden_path=golden(tmp_path))
-    return outcome, trainer, load_run(config.output_dir, outcome.run_id)
+    return outcome, trainer, RunDirectory.open(config.output_dir, outcome.run_id)
 
 
 @pytest.mark.parametrize(("estimate", "budget", "words"), [

@@ -53,12 +53,3 @@ def unattended_approval(*, max_budget_usd: float | None, yes: bool = False) -> A
         return Approval(False, "no budget set and no --yes")
 
     return decide
-
-
-def asked_approval(ask: Callable[[Estimate], bool], who: str = "you") -> ApprovalPolicy:
-    """The policy of a face that asks a person (``ask`` returns their answer)."""
-
-    def decide(estimate: Estimate) -> Approval:
-        return Approval(bool(ask(estimate)), who)
-
-    return decide

@@ -249,7 +249,7 @@ class RichDashboard(PipelineMonitor):
     def __enter__(self) -> "RichDashboard":
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, *_exc_info: object) -> None:
         self.close()
 
 

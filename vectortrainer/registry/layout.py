@@ -7,6 +7,7 @@ processes: nothing here may import a third-party package or another engine modul
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from urllib.parse import quote
@@ -28,12 +29,12 @@ def function_dirname(function_name: str) -> str:
     return quote(function_name, safe="")[:200] or "_"
 
 
-def function_models_dir(models_dir: str | Path, function_name: str) -> Path:
+def function_models_dir(models_dir: str | os.PathLike[str], function_name: str) -> Path:
     """``<models_dir>/<function>``: the versions and the promoted entry of one function."""
     return Path(models_dir) / function_dirname(function_name)
 
 
-def promoted_path(models_dir: str | Path, function_name: str) -> Path:
+def promoted_path(models_dir: str | os.PathLike[str], function_name: str) -> Path:
     """The file whose content is the promoted model's entry (rewritten atomically on promotion and
     rollback)."""
     return function_models_dir(models_dir, function_name) / PROMOTED_FILENAME

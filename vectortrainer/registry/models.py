@@ -12,22 +12,23 @@ rollback reaches them within their reload interval.
 
 from __future__ import annotations
 
+import builtins
 import json
 import math
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote
 
 from vectortrainer.errors import ModelRegistryError
+from vectortrainer.json_types import JSONObject
 from vectortrainer.registry.layout import (
     MODEL_VERSIONS_DIRNAME,
     PROMOTED_FILENAME,
     function_models_dir,
 )
-from vectortrainer.registry.versions import Entry, VersionStore
+from vectortrainer.registry.versions import Entry, VerifyReport, VersionStore
 
 RECORD_KEYS = (
     "function",
@@ -53,8 +54,8 @@ class ModelEntry:
     base_model: str | None = None
     run_id: str | None = None
     data_sha256: str | None = None
-    evaluation: dict[str, Any] = field(default_factory=dict)  # the gate's figures
-    gate: dict[str, Any] = field(default_factory=dict)  # {"passed": bool, "reason": str}
+    evaluation: JSONObject = field(default_factory=dict)  # the gate's figures
+    gate: JSONObject = field(default_factory=dict)  # {"passed": bool, "reason": str}
     created_at: str = ""
     note: str = ""
     promoted: bool = False
@@ -65,11 +66,11 @@ class ModelEntry:
         value = self.gate.get("passed")
         return value if isinstance(value, bool) else None
 
-    def record(self) -> dict[str, Any]:
+    def record(self) -> JSONObject:
         """What the entry file and ``promoted.json`` hold."""
         return {key: getattr(self, key) for key in RECORD_KEYS}
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "version_id": self.version_id,
             **self.record(),
@@ -111,7 +112,7 @@ class FigureChange:
         return None if self.a is None or self.b is None else self.b - self.a
 
 
-def _describe(payload: str) -> dict[str, Any]:
+def _describe(payload: str) -> JSONObject:
     try:
         record = json.loads(payload)
     except ValueError:
@@ -181,7 +182,7 @@ class ModelRegistry:
         self.promoted_path = self.store.active_path
 
     @property
-    def warnings(self) -> list[str]:
+    def warnings(self) -> builtins.list[str]:
         return self.store.warnings
 
     def register(
@@ -192,8 +193,8 @@ class ModelRegistry:
         base_model: str | None = None,
         run_id: str | None = None,
         data_sha256: str | None = None,
-        evaluation: dict[str, Any] | None = None,
-        gate: dict[str, Any] | None = None,
+        evaluation: JSONObject | None = None,
+        gate: JSONObject | None = None,
         promote: bool = False,
         note: str = "",
     ) -> ModelEntry:
@@ -244,7 +245,7 @@ class ModelRegistry:
         entry = self.store.activate(version_id, validate=_check_entry, action="rollback")
         return self._entries_by_id()[entry.version_id]
 
-    def diff(self, a: str, b: str) -> list[FigureChange]:
+    def diff(self, a: str, b: str) -> builtins.list[FigureChange]:
         """The evaluation figures of two models side by side (every numeric figure either one
         has)."""
         entries = self._entries_by_id()
@@ -255,13 +256,14 @@ class ModelRegistry:
                 raise ModelRegistryError(
                     f"no model {version_id!r} of {self.function} (known: {known})"
                 )
-        left, right = _flat_figures(first.evaluation), _flat_figures(second.evaluation)  # type: ignore[union-attr]
+        assert first is not None and second is not None  # both checked just above
+        left, right = _flat_figures(first.evaluation), _flat_figures(second.evaluation)
         return [
             FigureChange(name, left.get(name), right.get(name))
             for name in sorted(set(left) | set(right))
         ]
 
-    def verify(self) -> Any:
+    def verify(self) -> VerifyReport:
         return self.store.verify()
 
     def _entries_by_id(self) -> dict[str, ModelEntry]:
@@ -285,7 +287,7 @@ def registered_functions(models_dir: str | os.PathLike[str]) -> list[str]:
     return sorted(unquote(p.name) for p in root.iterdir() if (p / MODEL_VERSIONS_DIRNAME).is_dir())
 
 
-def _flat_figures(evaluation: dict[str, Any], prefix: str = "") -> dict[str, float]:
+def _flat_figures(evaluation: JSONObject, prefix: str = "") -> dict[str, float]:
     figures: dict[str, float] = {}
     for key, value in evaluation.items():
         name = f"{prefix}{key}"

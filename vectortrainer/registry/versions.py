@@ -45,6 +45,7 @@ from typing import Any
 
 from vectortrainer.errors import VectorTrainerError
 from vectortrainer.files import atomic_write_text, sha256_file, sha256_text
+from vectortrainer.json_types import JSONObject, JSONValue
 from vectortrainer.registry.layout import MANIFEST_NAME
 from vectortrainer.registry.lock import LOCK_NAME, StoreLock
 
@@ -69,7 +70,7 @@ class Entry:
     sha256: str
     file: str
     note: str = ""
-    fields: dict[str, Any] = field(default_factory=dict)
+    fields: JSONObject = field(default_factory=dict)
     active: bool = False
 
     @property
@@ -85,12 +86,12 @@ class Entry:
         found."""
         return self.fields.get(UNVERIFIED_FIELD) is True
 
-    def meta(self) -> dict[str, Any]:
+    def meta(self) -> JSONObject:
         """What the ``.meta.json`` file holds: the base keys and the fields, flat."""
         return {**self.fields, **{key: getattr(self, key) for key in BASE_KEYS}}
 
     @classmethod
-    def from_meta(cls, data: Mapping[str, Any], required: tuple[str, ...] = ()) -> "Entry":
+    def from_meta(cls, data: Mapping[str, JSONValue], required: tuple[str, ...] = ()) -> "Entry":
         """An entry from a metadata or manifest record; ``KeyError``/``TypeError`` when one is
         incomplete."""
         missing = [key for key in (*BASE_KEYS, *required) if key not in data]
@@ -143,7 +144,7 @@ class VersionStore:
         noun: str = "version",
         error: type[VectorTrainerError] = VectorTrainerError,
         required_fields: tuple[str, ...] = (),
-        describe: Callable[[str], dict[str, Any]] | None = None,
+        describe: Callable[[str], JSONObject] | None = None,
         check: Callable[[str], Any] | None = None,
         lock_timeout_s: float | None = None,
     ) -> None:
@@ -269,10 +270,10 @@ class VersionStore:
                 "file(s) it does not list; read from the files"
             )
         for match in extra:
-            entry = self._entry_from_file(match)
-            if entry is not None:
-                entries.append(entry)
-                known.add(entry.version_id)
+            found = self._entry_from_file(match)
+            if found is not None:
+                entries.append(found)
+                known.add(found.version_id)
         entries.sort(key=lambda e: _number(e.version_id))
         if repair and (extra or not self.manifest_path.is_file()):
             self._write_manifest(entries)
@@ -359,7 +360,7 @@ class VersionStore:
             os.fsync(handle.fileno())
 
     # -- public API -----------------------------------------------------------
-    def save(self, payload: str, fields: Mapping[str, Any] | None = None, note: str = "", *,
+    def save(self, payload: str, fields: Mapping[str, JSONValue] | None = None, note: str = "", *,
              activate: bool = True) -> Entry:
         """Save ``payload`` as a new entry (and make it the active one); returns the entry."""
         with self._lock.exclusive():
@@ -500,7 +501,7 @@ class VersionStore:
             target.active = True
             return target
 
-    def history(self) -> list[dict[str, Any]]:
+    def history(self) -> list[JSONObject]:
         """Every save, promotion and rollback, oldest first (lines that do not parse are
         skipped)."""
         try:

@@ -73,7 +73,7 @@ def validate_run_id(run_id: str) -> str:
     return run_id
 
 
-def write_json_atomic(path: Path, data: JSONValue) -> None:
+def write_json_atomic(path: Path, data: object) -> None:
     """``data`` as indented JSON (secrets redacted), written atomically."""
     atomic_write_text(path, to_json(data, indent=2) + "\n")
 
@@ -266,7 +266,7 @@ class RunDirectory:
             self.state.updated_at = time.time()
             write_json_atomic(self.path / RUN_FILE, self.state.to_dict())
 
-    def write_json(self, name: str, data: JSONValue) -> Path:
+    def write_json(self, name: str, data: object) -> Path:
         target = self.path / name
         write_json_atomic(target, data)
         return target
@@ -396,8 +396,3 @@ def list_runs(output_dir: str | os.PathLike[str]) -> list[RunInfo]:
         )
     infos.sort(key=lambda info: (info.created_at or 0.0, info.run_id), reverse=True)
     return infos
-
-
-def load_run(output_dir: str | os.PathLike[str], run_id: str) -> RunDirectory:
-    """Open a run for reading; a damaged one raises :class:`RunDirectoryError` naming the file."""
-    return RunDirectory.open(output_dir, run_id)

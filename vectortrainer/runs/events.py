@@ -13,10 +13,10 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from vectortrainer.json_types import JSONObject
 from vectortrainer.redaction import to_json
 
 COUNT_SUFFIX = ".count"  # events.jsonl.count: "<events> <bytes>", rewritten after every append
@@ -71,7 +71,7 @@ class EventLog:
                 handle.write(b"\n")
         return last
 
-    def append(self, event_type: str, **fields: Any) -> dict[str, Any]:
+    def append(self, event_type: str, **fields: Any) -> JSONObject:
         with self._lock:
             if self._seq is None or self._count is None:
                 self._start()
@@ -86,7 +86,8 @@ class EventLog:
                 size = handle.tell()
             self._count += 1
             _write_count(self.count_path, self._count, size)
-        return json.loads(line)
+        stored: JSONObject = json.loads(line)  # as a reader will see it
+        return stored
 
 
 def _write_count(path: Path, count: int, size: int) -> None:
@@ -162,7 +163,7 @@ class EventReader:
         self.offset = offset
         self.line_number = 0
 
-    def read_new(self, max_bytes: int | None = 8 * 1024 * 1024) -> list[dict[str, Any]]:
+    def read_new(self, max_bytes: int | None = 8 * 1024 * 1024) -> list[JSONObject]:
         try:
             size = self.path.stat().st_size
         except FileNotFoundError:
@@ -178,7 +179,7 @@ class EventReader:
         end = chunk.rfind(b"\n")
         if end < 0:
             return []
-        events: list[dict[str, Any]] = []
+        events: list[JSONObject] = []
         for raw in chunk[: end + 1].splitlines():
             self.line_number += 1
             if not raw.strip():
@@ -193,20 +194,8 @@ class EventReader:
         self.offset += end + 1
         return events
 
-    def follow(
-        self, *, poll_s: float = 0.5, stop: threading.Event | None = None
-    ) -> Iterator[dict[str, Any]]:
-        """Yield events as they arrive until ``stop`` is set (or forever)."""
-        while stop is None or not stop.is_set():
-            new = self.read_new()
-            yield from new
-            if not new:
-                if stop is not None:
-                    stop.wait(poll_s)
-                else:
-                    time.sleep(poll_s)
 
 
-def read_events(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+def read_events(path: str | os.PathLike[str]) -> list[JSONObject]:
     """Every complete event of an ``events.jsonl`` file."""
     return EventReader(path).read_new(max_bytes=None)

@@ -12,6 +12,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from vectortrainer.json_types import JSONValue
+
 TRAIN_LOSS = "train_loss"
 LOSS_METRICS: tuple[str, ...] = ("train_loss", "valid_loss", "full_valid_loss")
 # Which loss the summary calls "final": the training loss, else the best validation figure.
@@ -24,18 +26,18 @@ def _number(value: Any) -> float | None:
     return None
 
 
-def train_loss(metrics: Mapping[str, Any]) -> float | None:
+def train_loss(metrics: Mapping[str, JSONValue]) -> float | None:
     """The step's training loss, if it reported one."""
     return _number(metrics.get(TRAIN_LOSS))
 
 
-def losses(metrics: Mapping[str, Any]) -> dict[str, float]:
+def losses(metrics: Mapping[str, JSONValue]) -> dict[str, float]:
     """The loss metrics of one step that are finite numbers (what a learning curve plots)."""
     found = {key: _number(metrics.get(key)) for key in LOSS_METRICS}
     return {key: value for key, value in found.items() if value is not None}
 
 
-def final_loss(metrics: Mapping[str, Any]) -> float | None:
+def final_loss(metrics: Mapping[str, JSONValue]) -> float | None:
     """The loss a summary reports for these metrics (training loss first)."""
     for key in _FINAL_LOSS_ORDER:
         value = _number(metrics.get(key))

@@ -12,8 +12,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
+from vectortrainer.json_types import JSONValue
 from vectortrainer.runs.events import EventLog
 from vectortrainer.runs.summary import RunSummary
 
@@ -36,7 +36,7 @@ class PipelineMonitor:
     ) -> None:
         """``completed`` of ``total`` units of ``stage`` are done."""
 
-    def on_stage_complete(self, stage: str, *, result: Mapping[str, Any] | None = None,
+    def on_stage_complete(self, stage: str, *, result: Mapping[str, JSONValue] | None = None,
                           duration_s: float | None = None, skipped: bool = False) -> None:
         """``stage`` finished (``skipped``: it had already finished in an earlier attempt)."""
 
@@ -82,7 +82,7 @@ class CompositeMonitor(PipelineMonitor):
         for monitor in self.monitors:
             monitor.on_progress(stage, completed, total, message)
 
-    def on_stage_complete(self, stage: str, *, result: Mapping[str, Any] | None = None,
+    def on_stage_complete(self, stage: str, *, result: Mapping[str, JSONValue] | None = None,
                           duration_s: float | None = None, skipped: bool = False) -> None:
         for monitor in self.monitors:
             monitor.on_stage_complete(stage, result=result, duration_s=duration_s, skipped=skipped)
@@ -140,7 +140,7 @@ class JsonlEventSink(PipelineMonitor):
         self._last_progress[stage] = now
         self.log.append("progress", stage=stage, completed=completed, total=total, message=message)
 
-    def on_stage_complete(self, stage: str, *, result: Mapping[str, Any] | None = None,
+    def on_stage_complete(self, stage: str, *, result: Mapping[str, JSONValue] | None = None,
                           duration_s: float | None = None, skipped: bool = False) -> None:
         self.log.append("stage_complete", stage=stage, result=dict(result or {}),
                         duration_s=duration_s, skipped=skipped)

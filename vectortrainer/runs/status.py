@@ -61,13 +61,3 @@ class RunStatus(enum.StrEnum):
             RunStatus.NOT_PROMOTED,
             RunStatus.DAMAGED,
         )
-
-
-def stage_status(value: str) -> StageStatus:
-    """A stage state read from disk; an unknown one is refused by the caller's error handling."""
-    return StageStatus(value)
-
-
-def run_status(value: str) -> RunStatus:
-    """A run status read from disk (``ValueError`` for one this version does not know)."""
-    return RunStatus(value)

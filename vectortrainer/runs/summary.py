@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from vectortrainer.budget.catalog import PROVIDERS
 from vectortrainer.display import format_usd
+from vectortrainer.json_types import JSONObject, JSONValue
 from vectortrainer.runs.directory import GATE_FILE, RunDirectory
 from vectortrainer.runs.events import read_events
 from vectortrainer.runs.metrics import final_loss
@@ -50,7 +51,7 @@ class GoldenSummary:
     epsilon_reason: str | None = None
     top_k: int | None = None
     # vectortrainer.golden.coverage.Coverage.to_dict()
-    coverage: dict[str, Any] = field(default_factory=dict)
+    coverage: JSONObject = field(default_factory=dict)
 
 
 @dataclass
@@ -137,14 +138,14 @@ class RunSummary:
     gate: GateSummary = field(default_factory=GateSummary)
     hook: HookGateSummary = field(default_factory=HookGateSummary)
     files: dict[str, str | None] = field(default_factory=dict)
-    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stages: dict[str, JSONObject] = field(default_factory=dict)
     run_dir: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "RunSummary":
+    def from_dict(cls, data: Mapping[str, JSONValue]) -> "RunSummary":
         return cls(
             run_id=str(data.get("run_id") or ""),
             function=data.get("function"),
@@ -320,7 +321,7 @@ def build_summary(run: RunDirectory) -> RunSummary:
     )
 
 
-def _gate_summary(run: RunDirectory, detail: dict[str, Any]) -> GateSummary:
+def _gate_summary(run: RunDirectory, detail: JSONObject) -> GateSummary:
     if "promoted" not in detail:
         return GateSummary()
     summary = GateSummary(
@@ -346,7 +347,7 @@ def _gate_summary(run: RunDirectory, detail: dict[str, Any]) -> GateSummary:
     return summary
 
 
-def _hook_summary(detail: dict[str, Any]) -> HookGateSummary:
+def _hook_summary(detail: JSONObject) -> HookGateSummary:
     gate = detail.get("gate") or {}
     if "active" not in detail:
         return HookGateSummary()
@@ -360,7 +361,7 @@ def _hook_summary(detail: dict[str, Any]) -> HookGateSummary:
     )
 
 
-def _provider(estimate: Mapping[str, Any]) -> str | None:
+def _provider(estimate: Mapping[str, JSONValue]) -> str | None:
     """The provider the run's estimate was made for (a minutes estimate is a local run)."""
     if not estimate:
         return None

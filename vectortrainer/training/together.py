@@ -26,11 +26,7 @@ from typing import TYPE_CHECKING, Any
 from vectortrainer.budget.estimates import CostEstimate, resolve_epochs
 from vectortrainer.budget.guards import hold_to_budget
 from vectortrainer.config import Config
-from vectortrainer.errors import (
-    DataFormatError,
-    HyperparameterError,
-    QuotaExhaustedError,
-)
+from vectortrainer.errors import DataFormatError, HyperparameterError, QuotaExhaustedError
 from vectortrainer.json_types import JSONObject
 from vectortrainer.training.base import PreparedData, TrainingEvent, TrainingResult, TrainingStatus
 from vectortrainer.training.hosted import RUN_TAG_LENGTH, HostedTrainer, api_settings, run_tag

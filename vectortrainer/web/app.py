@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import hmac
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -36,9 +36,11 @@ import streamlit as st
 
 from vectortrainer.config import Config, load_config
 from vectortrainer.errors import VectorTrainerError, describe
+from vectortrainer.json_types import JSONObject
 from vectortrainer.web.access import ACCESS_TOKEN_ENV
 from vectortrainer.workspace import Workspace, run_views
 from vectortrainer.workspace import vector_map as vectors
+from vectortrainer.workspace.hook_views import HookVersionRow
 
 HOW_TO_START = (
     "No run yet in {output_dir}. Start one from a terminal:\n\n"
@@ -109,7 +111,9 @@ def main() -> None:
     run_id = None
     if runs:
         labels = {info.run_id: run_views.run_label(info) for info in runs}
-        run_id = st.sidebar.selectbox("Run", list(labels), format_func=labels.get, key="run")
+        run_id = st.sidebar.selectbox(
+            "Run", list(labels), format_func=lambda run: labels[run], key="run"
+        )
     st.sidebar.caption(
         f"runs: `{output_dir}`  \nstore: `{config.store.path}`  \nhooks: `{config.hooks.dir}`  \n"
         f"models: `{config.models.dir}`"
@@ -138,7 +142,7 @@ def no_run(output_dir: Path) -> None:
 
 def event_feed(view: run_views.RunView) -> run_views.EventFeed:
     """The run's events, kept across reruns so each refresh reads only what was appended."""
-    feeds = st.session_state.setdefault("event_feeds", {})
+    feeds: dict[str, run_views.EventFeed] = st.session_state.setdefault("event_feeds", {})
     key = str(view.events_path)
     if key not in feeds:
         feeds[key] = run_views.EventFeed(view.events_path)
@@ -148,20 +152,23 @@ def event_feed(view: run_views.RunView) -> run_views.EventFeed:
 
 
 def live_page(
-    title: str, view: run_views.RunView | None, output_dir: Path, panel: Callable[[], None]
+    title: str,
+    view: run_views.RunView | None,
+    output_dir: Path,
+    panel: Callable[[run_views.RunView], None],
 ) -> None:
-    """A page about one run: ``panel`` redrawn every few seconds while "Follow live" is on."""
+    """A page about one run: ``panel(view)`` redrawn every few seconds while "Follow live" is on."""
     st.header(title)
     if view is None:
         no_run(output_dir)
         return
     live = st.toggle("Follow live", value=view.live, key=f"live-{view.run_id}",
                      help=f"re-read run.json and new events every {REFRESH_S:g} s")
-    st.fragment(run_every=REFRESH_S if live else None)(panel)()
+    st.fragment(run_every=REFRESH_S if live else None)(functools.partial(panel, view))()
 
 
 def run_status_page(view: run_views.RunView | None, output_dir: Path) -> None:
-    def panel() -> None:
+    def panel(view: run_views.RunView) -> None:
         current = run_views.open_run_view(output_dir, view.run_id)
         for problem in current.problems:
             st.error(problem)
@@ -204,7 +211,7 @@ def cached_vector_map(
     function: str,
     signature: str,
     settings: vectors.SelectionSettings,
-    recorded_picks: list[dict[str, Any]] | None,
+    recorded_picks: list[JSONObject] | None,
 ) -> vectors.VectorMap:
     return _workspace.golden.vector_map(function, settings, recorded_picks)
 
@@ -296,13 +303,9 @@ COLOURS = {
 
 
 def map_chart(frame: pd.DataFrame, colour: str) -> alt.LayerChart:
-    tooltip = [
-        "status",
-        "strategy",
-        "rank",
-        alt.Tooltip("density", format=".3f"),
-        "input",
-        "output",
+    """The 2-D map: every log coloured by ``colour``, golden picks ringed on top."""
+    tooltip: list[str | alt.Tooltip] = [
+        "status", "strategy", "rank", alt.Tooltip("density", format=".3f"), "input", "output",
     ]
     known = COLOURS[colour]
     domain = list(known) + sorted(set(frame[colour]) - set(known))
@@ -318,13 +321,14 @@ def map_chart(frame: pd.DataFrame, colour: str) -> alt.LayerChart:
         .mark_point(size=170, filled=False, strokeWidth=2, color="black")
         .encode(shape=alt.Shape("strategy", title="golden pick"))
     )
-    return alt.layer(points, golden).resolve_legend(color="independent", shape="independent") \
-        .properties(height=520).interactive()
+    layered = alt.layer(points, golden).resolve_legend(color="independent", shape="independent")
+    chart: alt.LayerChart = layered.properties(height=520).interactive()
+    return chart
 
 
 def histogram_chart(
-    bins: list[dict[str, Any]], threshold: float, title: str, label: str
-) -> alt.LayerChart:
+    bins: list[JSONObject], threshold: float, title: str, label: str
+) -> alt.LayerChart | alt.FacetChart:
     frame = pd.DataFrame(bins or [{"start": 0.0, "end": 0.0, "count": 0, "group": "all"}])
     bars = (
         alt.Chart(frame)
@@ -346,7 +350,7 @@ def histogram_chart(
 
 # ------------------------------------------------------------------------------ learning curve
 def learning_curve_page(view: run_views.RunView | None, output_dir: Path) -> None:
-    def panel() -> None:
+    def panel(view: run_views.RunView) -> None:
         feed = event_feed(view)
         points = run_views.learning_curve(feed.events)
         if not points:
@@ -402,7 +406,7 @@ def _rollback(workspace: Workspace, version_id: str) -> None:
     st.session_state["rollback_confirm"] = False
 
 
-def version_row(row: Any) -> dict[str, Any]:
+def version_row(row: HookVersionRow) -> JSONObject:
     """A hook version as a table row (checksum state spelled out)."""
     return {
         "version": row.version_id,

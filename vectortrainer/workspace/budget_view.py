@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vectortrainer.budget.catalog import PROVIDERS
-from vectortrainer.budget.estimates import MINUTES, Estimate
+from vectortrainer.budget.estimates import MINUTES, CostEstimate, Estimate, TimeEstimate
 from vectortrainer.display import format_usd
 
 
@@ -41,44 +41,37 @@ class BudgetView:
 
 def budget_view(estimate: Estimate) -> BudgetView:
     """The confirmation's view of ``estimate``, with advice when it is over its limit."""
-    if estimate.kind == MINUTES:
+    if isinstance(estimate, TimeEstimate):
         return _minutes_view(estimate)
-    return _dollars_view(estimate)
+    if isinstance(estimate, CostEstimate):
+        return _dollars_view(estimate)
+    raise TypeError(f"no budget view for {type(estimate).__name__}")
 
 
-def _dollars_view(estimate: Estimate) -> BudgetView:
-    tokens = int(getattr(estimate, "tokens_per_epoch", 0))
-    epochs = int(getattr(estimate, "n_epochs", 0))
-    price = float(getattr(estimate, "price_per_million", 0.0))
-    budget = estimate.limit
-    provider = str(getattr(estimate, "provider", "openai"))
-    exact = bool(getattr(estimate, "exact_tokens", True))
-    encoding = str(getattr(estimate, "encoding", ""))
+def _dollars_view(estimate: CostEstimate) -> BudgetView:
+    tokens, epochs, budget = estimate.tokens_per_epoch, estimate.n_epochs, estimate.limit
+    provider = estimate.provider
+    counted = (
+        f"{tokens:,}"
+        if estimate.exact_tokens
+        else f"{tokens:,} (approximate: {estimate.encoding}, not the model's own tokenizer)"
+    )
+    evaluation = (
+        (
+            "evaluation",
+            f"{format_usd(estimate.evaluation_usd)} for {estimate.evaluation_requests} "
+            "held-out replies (at most)",
+        ),
+    )
     rows = (
         ("provider", PROVIDERS[provider].title if provider in PROVIDERS else provider),
         ("examples", f"{estimate.n_examples:,}"),
-        (
-            "tokens per epoch",
-            f"{tokens:,}"
-            if exact
-            else f"{tokens:,} (approximate: {encoding}, not the model's own tokenizer)",
-        ),
+        ("tokens per epoch", counted),
         ("model", estimate.model),
         ("epochs", str(epochs)),
-        ("price", f"${price:.2f} per 1M training tokens"),
-        ("billed tokens", f"{int(getattr(estimate, 'billed_tokens', tokens * epochs)):,}"),
-        *(
-            (
-                (
-                    "evaluation",
-                    f"{format_usd(float(estimate.evaluation_usd))} "
-                    f"for {int(getattr(estimate, 'evaluation_requests', 0))} "
-                    "held-out replies (at most)",
-                ),
-            )
-            if getattr(estimate, "evaluation_usd", 0)
-            else ()
-        ),
+        ("price", f"${estimate.price_per_million:.2f} per 1M training tokens"),
+        ("billed tokens", f"{estimate.billed_tokens:,}"),
+        *(evaluation if estimate.evaluation_usd else ()),
         ("estimate", format_usd(estimate.estimated_usd)),
         ("budget", "none (guard off)" if budget is None else format_usd(budget)),
     )
@@ -99,28 +92,26 @@ def _dollars_view(estimate: Estimate) -> BudgetView:
             "top-k), use fewer epochs or a cheaper model (training.n_epochs "
             "/ training.model), or raise budget.max_budget_usd in the config."
         )
-    warnings = tuple(getattr(estimate, "warnings", ()) or ())
     return BudgetView(
-        "Approve the fine-tune cost?", rows, estimate.estimated_usd, budget, "usd", advice, warnings
+        "Approve the fine-tune cost?",
+        rows,
+        estimate.estimated_usd,
+        budget,
+        "usd",
+        advice,
+        tuple(estimate.warnings),
     )
 
 
-def _minutes_view(estimate: Estimate) -> BudgetView:
-    minutes, limit = estimate.amount, estimate.limit
-    trained = float(getattr(estimate, "n_epochs_trained", 0.0))
-    speed = getattr(estimate, "tokens_per_second", None)
+def _minutes_view(estimate: TimeEstimate) -> BudgetView:
+    minutes, limit, speed = estimate.amount, estimate.limit, estimate.tokens_per_second
     rows = (
         ("provider", "local (your machine)"),
         ("examples", f"{estimate.n_examples:,}"),
         ("model", estimate.model),
-        ("method", str(getattr(estimate, "method", ""))),
-        ("tokens", f"{int(getattr(estimate, 'total_tokens', 0)):,} ({trained:g} epochs)"),
-        (
-            "speed",
-            f"{speed:,.0f} tokens/s on {getattr(estimate, 'device', '')}"
-            if speed
-            else "not measured",
-        ),
+        ("method", estimate.method),
+        ("tokens", f"{estimate.total_tokens:,} ({estimate.n_epochs_trained:g} epochs)"),
+        ("speed", f"{speed:,.0f} tokens/s on {estimate.device}" if speed else "not measured"),
         ("estimate", "not measured" if minutes is None else f"{minutes:.1f} min"),
         ("budget", "none (guard off)" if limit is None else f"{limit:g} min"),
         ("cost", "$0 (a local run pays no vendor)"),

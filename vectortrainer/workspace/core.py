@@ -3,8 +3,8 @@
 A face builds one :class:`Workspace` over its config and calls it; nothing else below
 this package. The store is opened once, lazily, the way the whole config says
 (:func:`~vectortrainer.store.opening.open_log_source`: path, density backend, Ray
-address); tests hand a ready log source in instead (``source=``). The groups load their
-engine modules on first use, so building a workspace costs nothing at a face's start-up.
+address); tests hand a ready log source in instead (``source=``). Nothing heavy (VectorWave,
+torch, a vendor SDK) loads until a use case needs it, so a face paints at once.
 """
 
 from __future__ import annotations
@@ -12,34 +12,45 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from vectortrainer.config import Config
-
-if TYPE_CHECKING:
-    from vectortrainer.demo.seed import SeedReport
-    from vectortrainer.store.records import FunctionLogs, FunctionSummary
-    from vectortrainer.store.source import LogReader
-    from vectortrainer.workspace.feedback import Feedback
-    from vectortrainer.workspace.golden import Golden
-    from vectortrainer.workspace.history import Hooks, Models
-    from vectortrainer.workspace.loop import Loop
-    from vectortrainer.workspace.rules import Rules
-    from vectortrainer.workspace.runs import Runs
-    from vectortrainer.workspace.service import ServiceView
+from vectortrainer.demo.seed import SeedReport, seed_demo_store
+from vectortrainer.store.environment import store_exists
+from vectortrainer.store.opening import open_log_source
+from vectortrainer.store.records import FunctionLogs, FunctionSummary
+from vectortrainer.store.source import LogReader
+from vectortrainer.workspace.feedback import Feedback
+from vectortrainer.workspace.golden import Golden
+from vectortrainer.workspace.history import Hooks, Models
+from vectortrainer.workspace.loop import Loop
+from vectortrainer.workspace.rules import Rules
+from vectortrainer.workspace.runs import Runs
+from vectortrainer.workspace.service import ServiceView, service_view
 
 Progress = Callable[[int, int], None]
 
 
 @dataclass(eq=False)
 class Workspace:
-    """The configured store, feedback file, hooks and models directories, and output directory."""
+    """The configured store, feedback file, hooks and models directories, and output directory.
+
+    The use cases, by what they are about: ``golden``, ``feedback``, ``rules``, ``runs``,
+    ``loop``, ``hooks``, ``models``; and :meth:`service`.
+    """
 
     config: Config
     source: LogReader | None = None  # opened on first use (or handed in by a test)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        self.golden = Golden(self)
+        self.feedback = Feedback(self)
+        self.rules = Rules(self)
+        self.runs = Runs(self)
+        self.loop = Loop(self)
+        self.hooks = Hooks(self)
+        self.models = Models(self)
 
     # -- the store -----------------------------------------------------------------
     @property
@@ -47,14 +58,10 @@ class Workspace:
         return Path(self.config.store.path)
 
     def store_exists(self) -> bool:
-        from vectortrainer.store.environment import store_exists
-
         return self.source is not None or store_exists(self.store_path)
 
     def open_store(self) -> LogReader:
         """The log source (the Lite tables read directly: no VectorWave import), opened once."""
-        from vectortrainer.store.opening import open_log_source
-
         with self._lock:
             if self.source is None:
                 self.source = open_log_source(self.config)
@@ -72,7 +79,6 @@ class Workspace:
         self, progress: Callable[[int, int, str], None] | None = None, *, if_empty: bool = False
     ) -> SeedReport:
         """Fill the demo store by calling the demo functions (and write the demo feedback pairs)."""
-        from vectortrainer.demo.seed import seed_demo_store
 
         return seed_demo_store(
             self.store_path,
@@ -81,51 +87,6 @@ class Workspace:
             progress=progress,
         )
 
-    # -- the use cases, by what they are about ----------------------------------------
-    @cached_property
-    def golden(self) -> Golden:
-        from vectortrainer.workspace.golden import Golden
-
-        return Golden(self)
-
-    @cached_property
-    def feedback(self) -> Feedback:
-        from vectortrainer.workspace.feedback import Feedback
-
-        return Feedback(self)
-
-    @cached_property
-    def rules(self) -> Rules:
-        from vectortrainer.workspace.rules import Rules
-
-        return Rules(self)
-
-    @cached_property
-    def hooks(self) -> Hooks:
-        from vectortrainer.workspace.history import Hooks
-
-        return Hooks(self)
-
-    @cached_property
-    def models(self) -> Models:
-        from vectortrainer.workspace.history import Models
-
-        return Models(self)
-
-    @cached_property
-    def runs(self) -> Runs:
-        from vectortrainer.workspace.runs import Runs
-
-        return Runs(self)
-
-    @cached_property
-    def loop(self) -> Loop:
-        from vectortrainer.workspace.loop import Loop
-
-        return Loop(self)
-
     def service(self, function: str) -> ServiceView:
         """What is in service for ``function``: model, hook, the gates' last decisions, the loop."""
-        from vectortrainer.workspace.service import service_view
-
         return service_view(self.config, function, source=self.source)

@@ -8,23 +8,17 @@ exactly as that log's ChatML example, so rules and DPO data agree with the golde
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from vectortrainer.feedback.diffing import DiffSegment, diff_segments
 from vectortrainer.feedback.from_logs import editable_output, pair_from_log
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.feedback.store import FeedbackEntry, FeedbackRead, FeedbackStore
 from vectortrainer.store.records import LogRecord
-
-if TYPE_CHECKING:
-    from vectortrainer.workspace.core import Workspace
+from vectortrainer.workspace.base import UseCases
 
 
-class Feedback:
+class Feedback(UseCases):
     """The workspace's feedback file."""
-
-    def __init__(self, workspace: Workspace) -> None:
-        self._workspace = workspace
 
     @property
     def path(self) -> Path:

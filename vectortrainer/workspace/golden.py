@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vectortrainer.display import preview
 from vectortrainer.golden.coverage import Coverage, coverage
@@ -20,10 +20,8 @@ from vectortrainer.golden.extractor import DensityBasedExtractor, ExtractionRepo
 from vectortrainer.golden.selection import GoldenSelection
 from vectortrainer.store.lite import store_signature
 from vectortrainer.store.records import FunctionLogs
+from vectortrainer.workspace.base import UseCases
 from vectortrainer.workspace.vector_map import SelectionSettings, VectorMap, build_vector_map
-
-if TYPE_CHECKING:
-    from vectortrainer.workspace.core import Workspace
 
 
 @dataclass(frozen=True)
@@ -56,11 +54,8 @@ class SelectionView:
     coverage: Coverage | None = None
 
 
-class Golden:
+class Golden(UseCases):
     """Select and export golden data of the workspace's store (FR-1)."""
-
-    def __init__(self, workspace: Workspace) -> None:
-        self._workspace = workspace
 
     def settings(self, epsilon: str, top_k: str) -> tuple[float | str, int]:
         """Settings typed on a screen ("auto" or a number, and top-k), checked like the config."""

@@ -11,22 +11,16 @@ their reload interval.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from vectortrainer.errors import ConfigError, HookVersionError
 from vectortrainer.hooks.versions import HookVersion, HookVersionManager
 from vectortrainer.registry.models import ModelEntry, ModelRegistry, registered_functions
+from vectortrainer.workspace.base import UseCases
 from vectortrainer.workspace.hook_views import HookVersionsView, hook_versions_view, rollback_diff
 
-if TYPE_CHECKING:
-    from vectortrainer.workspace.core import Workspace
 
-
-class Hooks:
+class Hooks(UseCases):
     """The hook versions of the configured hooks directory."""
-
-    def __init__(self, workspace: Workspace) -> None:
-        self._workspace = workspace
 
     @property
     def directory(self) -> Path:
@@ -53,11 +47,8 @@ class Hooks:
         return self.manager().rollback(version_id)
 
 
-class Models:
+class Models(UseCases):
     """The trained models of each function in the configured models directory."""
-
-    def __init__(self, workspace: Workspace) -> None:
-        self._workspace = workspace
 
     @property
     def directory(self) -> Path:

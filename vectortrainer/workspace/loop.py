@@ -7,22 +7,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from vectortrainer.config import Config
 from vectortrainer.loop import CycleOutcome, LoopView, loop_view, run_loop
 from vectortrainer.pipeline import ConfirmCallback, TrainingPipeline
 from vectortrainer.runs.monitor import PipelineMonitor
-
-if TYPE_CHECKING:
-    from vectortrainer.workspace.core import Workspace
+from vectortrainer.workspace.base import UseCases
 
 
-class Loop:
+class Loop(UseCases):
     """Training cycles whenever enough new logs or feedback arrived."""
-
-    def __init__(self, workspace: Workspace) -> None:
-        self._workspace = workspace
 
     def cycles(
         self,

@@ -10,11 +10,11 @@ synthesize stage makes (:func:`vectortrainer.rules.learning.learn_from_feedback`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
 
 from vectortrainer.hooks.generator import GenerationReport, HookScriptGenerator
 from vectortrainer.hooks.report import publish_hook
 from vectortrainer.hooks.validation import replay_in_subprocess
+from vectortrainer.json_types import JSONObject
 from vectortrainer.rules.learning import (
     Choice,
     LearnedRules,
@@ -23,16 +23,11 @@ from vectortrainer.rules.learning import (
 )
 from vectortrainer.rules.replay import ReplayReport
 from vectortrainer.rules.synthesis import RuleSet
-
-if TYPE_CHECKING:
-    from vectortrainer.workspace.core import Workspace
+from vectortrainer.workspace.base import UseCases
 
 
-class Rules:
+class Rules(UseCases):
     """Rule synthesis over the workspace's feedback file, store and hooks directory."""
-
-    def __init__(self, workspace: Workspace) -> None:
-        self._workspace = workspace
 
     def synthesize(
         self,
@@ -77,7 +72,7 @@ class Rules:
 
     def publish(
         self, rule_set: RuleSet, *, note: str = "", enable_versioning: bool = True
-    ) -> tuple[GenerationReport, dict[str, Any]]:
+    ) -> tuple[GenerationReport, JSONObject]:
         """Validate, replay and save the rules as the active hook, with ``rules.json`` beside it.
 
         Returns the generation report and the ``rules.json`` document.

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from vectortrainer.budget.approval import ApprovalPolicy, unattended_approval
 from vectortrainer.budget.guards import check_budget
@@ -23,10 +22,8 @@ from vectortrainer.runs.monitor import PipelineMonitor
 from vectortrainer.runs.resume import resumable_runs, resume_command
 from vectortrainer.training.base import BaseTrainer
 from vectortrainer.training.factory import trains_locally
+from vectortrainer.workspace.base import UseCases
 from vectortrainer.workspace.budget_view import BudgetView, budget_view
-
-if TYPE_CHECKING:
-    from vectortrainer.workspace.core import Workspace
 
 
 @dataclass(frozen=True)
@@ -37,12 +34,10 @@ class RunPlan:
     limit: str  # "$5.00", "30 min" or "off"
 
 
-class Runs:
+class Runs(UseCases):
     """The runs of the workspace's output directory."""
 
-    def __init__(self, workspace: Workspace) -> None:
-        self._workspace = workspace
-        self.current: TrainingPipeline | None = None  # the run going now, so a face can cancel it
+    current: TrainingPipeline | None = None  # the run going now, so a face can cancel it
 
     def plan(self) -> RunPlan:
         """The model a run would train and its limit (dollars, or minutes for a local run)."""

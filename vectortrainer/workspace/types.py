@@ -17,7 +17,9 @@ from vectortrainer.hooks.versions import HookVersion, HookVersionManager
 from vectortrainer.loop import CycleOutcome
 from vectortrainer.pipeline import ConfirmCallback, RunOutcome
 from vectortrainer.registry.models import ModelEntry, ModelRegistry
+from vectortrainer.rules.conflicts import Conflict
 from vectortrainer.rules.learning import Choice, LearnedRules
+from vectortrainer.rules.model import Rule
 from vectortrainer.rules.replay import ReplayReport
 from vectortrainer.rules.synthesis import RuleSet
 from vectortrainer.runs.directory import RunInfo
@@ -26,6 +28,7 @@ from vectortrainer.runs.monitor import PipelineMonitor
 from vectortrainer.runs.status import STAGES, RunStatus, StageStatus
 from vectortrainer.runs.summary import RunSummary
 from vectortrainer.store.records import FunctionLogs, FunctionSummary, LogRecord
+from vectortrainer.store.source import LogReader
 from vectortrainer.training.base import BaseTrainer
 
 __all__ = [
@@ -34,6 +37,7 @@ __all__ = [
     "ApprovalPolicy",
     "BaseTrainer",
     "Choice",
+    "Conflict",
     "ConfirmCallback",
     "CycleOutcome",
     "DiffSegment",
@@ -48,11 +52,13 @@ __all__ = [
     "HookVersion",
     "HookVersionManager",
     "LearnedRules",
+    "LogReader",
     "LogRecord",
     "ModelEntry",
     "ModelRegistry",
     "PipelineMonitor",
     "ReplayReport",
+    "Rule",
     "RuleSet",
     "RunInfo",
     "RunOutcome",

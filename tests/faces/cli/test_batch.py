@@ -14,7 +14,7 @@ import pytest
 
 from tests.support.pipelines import FUNCTION, copy_run, template_run, write_config
 from vectortrainer.cli import main
-from vectortrainer.runs.directory import load_run
+from vectortrainer.runs.directory import RunDirectory
 from vectortrainer.runs.events import read_events
 
 pytestmark = pytest.mark.slow
@@ -65,7 +65,7 @@ def test_exit_1_when_the_run_fails(tmp_path, capsys):
     assert "no VectorWave store at" in err and "vectortrainer demo seed" in err
     report = json.loads(out)
     assert report["exit_code"] == 1 and report["status"] == "failed"
-    assert load_run(tmp_path / "out", report["run_id"]).state.stage("extract").status == "failed"
+    assert RunDirectory.open(tmp_path / "out", report["run_id"]).state.stage("extract").status == "failed"
 
 
 def test_exit_2_for_config_errors(tmp_path, capsys):
@@ -93,7 +93,7 @@ def test_exit_2_without_an_api_key_after_everything_up_to_the_upload(template, o
     assert code == 2
     assert "set the OPENAI_API_KEY environment variable" in err and f"--resume {run_id}" in err
     assert openai_standin.requests == []
-    run = load_run(tmp_path / "out", run_id)
+    run = RunDirectory.open(tmp_path / "out", run_id)
     assert run.state.stage("confirm").status == "complete" and run.state.stage("upload").status == "failed"
 
 
@@ -108,7 +108,7 @@ def test_exit_3_budget_exceeded_on_a_fresh_run_sends_nothing(seeded_store, stand
     report = json.loads(out)
     assert report["status"] == "budget_exceeded" and report["estimate"]["budget_usd"] == 0.000001
     assert standin_env.requests == []
-    run = load_run(tmp_path / "out", report["run_id"])
+    run = RunDirectory.open(tmp_path / "out", report["run_id"])
     assert run.state.stage("extract").status == "complete" and run.golden_path.exists()
 
 
@@ -157,4 +157,4 @@ def test_exit_130_on_ctrl_c_with_the_resume_command(template, standin_env, tmp_p
     assert process.returncode == 130, err
     assert f"vectortrainer --batch --config {config} --output-dir {tmp_path / 'out'} --resume {run_id}" in err
     assert out == ""
-    assert load_run(tmp_path / "out", run_id).state.status == "interrupted"
+    assert RunDirectory.open(tmp_path / "out", run_id).state.status == "interrupted"

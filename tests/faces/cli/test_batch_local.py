@@ -10,7 +10,7 @@ import pytest
 from tests.support.pipelines import demo_feedback, write_config
 from tests.support.tiny_model import build_tiny_model
 from vectortrainer.cli import main
-from vectortrainer.runs.directory import load_run
+from vectortrainer.runs.directory import RunDirectory
 from vectortrainer.runs.events import read_events
 
 pytestmark = pytest.mark.slow
@@ -37,7 +37,7 @@ def test_batch_local_trains_from_the_demo_store(seeded_store: Path, tmp_path: Pa
     assert code == 5, captured.err
     report = json.loads(captured.out)
     assert report["status"] == "not_promoted" and "does not beat the base model" in report["message"]
-    run = load_run(tmp_path / "out", report["run_id"])
+    run = RunDirectory.open(tmp_path / "out", report["run_id"])
     assert all(run.state.stage(name).status == "complete"
                for name in ("extract", "estimate", "train", "evaluate", "summary"))
     gate = report["summary"]["gate"]

@@ -16,7 +16,7 @@ from tests.support.pipelines import copy_run, make_config, template_run, write_c
 from tests.support.providers import harness
 from vectortrainer.cli import main
 from vectortrainer.pipeline import TrainingPipeline
-from vectortrainer.runs.directory import load_run
+from vectortrainer.runs.directory import RunDirectory
 from vectortrainer.runs.status import RunStatus
 from vectortrainer.training.factory import HOSTED_TRAINERS
 
@@ -83,7 +83,7 @@ def test_killed_after_upload_or_job_creation_a_resume_pays_for_exactly_one_job(t
     run_id = copy_run(template, config.output_dir, estimate_again=True)
     with pytest.raises(SimulatedCrash):
         TrainingPipeline(config, trainer=Dies.from_config(config), confirm=lambda e: True).resume(run_id)
-    state = load_run(config.output_dir, run_id).state
+    state = RunDirectory.open(config.output_dir, run_id).state
     assert state.job_id is None and provider.uploads == 1
     assert provider.jobs == (1 if dies_in == "start_training" else 0)
 
@@ -91,7 +91,7 @@ def test_killed_after_upload_or_job_creation_a_resume_pays_for_exactly_one_job(t
 
     assert outcome.status == RunStatus.SUCCEEDED, outcome.message
     assert provider.uploads == 1 and provider.job_creations == 1 and provider.jobs == 1
-    assert load_run(config.output_dir, run_id).state.fine_tuned_model
+    assert RunDirectory.open(config.output_dir, run_id).state.fine_tuned_model
 
 
 def test_a_budget_breach_exits_3_with_zero_requests(template, provider, tmp_path, capsys):

@@ -28,7 +28,7 @@ from vectortrainer.pipeline import TrainingPipeline
 from vectortrainer.rules import acceptance
 from vectortrainer.rules.synthesis import synthesize_rules
 from vectortrainer.rules.text_index import PairIndex
-from vectortrainer.runs.directory import load_run
+from vectortrainer.runs.directory import RunDirectory
 
 
 def _log(lines: int, fix_every: int) -> FeedbackPair:
@@ -162,7 +162,7 @@ def test_batch_reports_malformed_feedback_lines_in_events_and_summary(tmp_path) 
     config.selection.function = "greet"
     outcome = TrainingPipeline(config, confirm=lambda estimate: False).run(
         golden_path=write_chatml(tmp_path / "golden.jsonl", 12))
-    run = load_run(config.output_dir, outcome.run_id)
+    run = RunDirectory.open(config.output_dir, outcome.run_id)
     rules = run.state.stages["synthesize"].detail["rules"]
     assert rules["malformed_lines"] == 2 and rules["malformed_line_numbers"] == [2, 5]
     assert rules["surrogate_lines"] == [len(lines) + 1]

@@ -13,7 +13,7 @@ from vectortrainer.config import Config
 from vectortrainer.errors import RunDirectoryError, RunInUseError
 from vectortrainer.files import atomic_write_text
 from vectortrainer.redaction import redact_secrets
-from vectortrainer.runs.directory import RunDirectory, list_runs, load_run
+from vectortrainer.runs.directory import RunDirectory, list_runs
 from vectortrainer.runs.events import EventLog, EventReader, read_events
 
 
@@ -24,7 +24,7 @@ def test_create_save_and_reload_round_trip(tmp_path):
     run.state.train_file_id = "file-1"
     run.save()
 
-    again = load_run(tmp_path, run.run_id)
+    again = RunDirectory.open(tmp_path, run.run_id)
 
     assert again.path == tmp_path / "runs" / run.run_id
     assert again.state.function == "summarize"
@@ -59,16 +59,16 @@ def test_damaged_run_json_names_the_file_and_the_problem(tmp_path, content, mess
     (run_dir / "run.json").write_text(content)
 
     with pytest.raises(RunDirectoryError, match=message) as info:
-        load_run(tmp_path, "r1")
+        RunDirectory.open(tmp_path, "r1")
     assert str(run_dir / "run.json") in str(info.value)
 
 
 def test_missing_run_lists_recent_ones(tmp_path):
     RunDirectory.create(tmp_path, {}, run_id="known-run")
     with pytest.raises(RunDirectoryError, match="no such run.*known-run"):
-        load_run(tmp_path, "nope")
+        RunDirectory.open(tmp_path, "nope")
     with pytest.raises(RunDirectoryError, match="not a valid run id"):
-        load_run(tmp_path, "../escape")
+        RunDirectory.open(tmp_path, "../escape")
 
 
 def test_list_runs_newest_first_and_reports_damaged_ones(tmp_path):

@@ -11,11 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from vectortrainer.errors import DataFormatError
-from vectortrainer.feedback.preference import (
-    ReplyExample,
-    parse_preference_record,
-    reply_example,
-)
+from vectortrainer.feedback.preference import ReplyExample, parse_preference_record, reply_example
 from vectortrainer.files import iter_jsonl_records
 from vectortrainer.golden.chatml import validate_chat_jsonl
 from vectortrainer.json_types import JSONValue
