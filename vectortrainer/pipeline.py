@@ -4,14 +4,27 @@ fine-tune.
 ``TrainingPipeline`` runs the stages extract -> synthesize -> hook -> estimate ->
 confirm -> upload -> train -> monitor -> evaluate -> summary and keeps everything
 in a run directory (see :mod:`vectortrainer.runs`). Every face (TUI, ``--batch``,
-web, the loop) drives this one class.
+web, the loop) drives this one class. It is the driver only: each stage is a few
+calls of the modules that do the work.
 
-The gates (:mod:`vectortrainer.gate`, ``gate`` in the config): the hook stage
-saves the hook learned from the feedback as a new version, active only when it
-repairs held-out pairs and changes no good output; the evaluate stage replays the
-held-out cases through the trained model and the one in service, keeps the model
-in the registry (``models.dir``) and promotes it only when it is better. A run
-that trained a model the gate kept out of service ends ``NOT_PROMOTED``.
+- The held-out split is made once, where a run first needs its training data (the
+  estimate stage): :func:`~vectortrainer.gate.holdout.prepare_holdout` writes
+  ``holdout.jsonl`` and ``gate_train.jsonl``, and
+  :func:`~vectortrainer.training.data.training_files` builds what the run trains on
+  from what it leaves (golden examples or DPO preference pairs, split for validation).
+- The estimate is the trainer's (dollars at a vendor, minutes for a local run; see
+  :class:`~vectortrainer.training.base.BaseTrainer`), held to the budget in its own unit
+  by the one guard, :func:`~vectortrainer.budget.guards.hold_to_its_budget` (dollars with
+  the evaluation gate's replies included), before anything is uploaded; the confirm stage
+  asks the one approval policy (:mod:`vectortrainer.budget.approval`).
+- The gates (:mod:`vectortrainer.gate`, ``gate`` in the config): the hook stage saves the
+  hook learned from the feedback as a new version, active only when it repairs held-out
+  pairs and changes no good output; the evaluate stage replays the held-out cases through
+  the trained model and the one in service, keeps the model in the registry
+  (``models.dir``) and promotes it only when it is better
+  (:mod:`vectortrainer.gate.promotion`). A run that trained a model the gate kept out of
+  service ends ``NOT_PROMOTED``. A promoted run's picks can go back to VectorWave
+  (:mod:`vectortrainer.runs.golden`, which also adopts a golden file made elsewhere).
 
 Resuming a run (``resume(run_id)``) skips stages already complete, reuses the
 uploaded file ids saved in ``run.json``, and finds a job already created —
@@ -35,58 +48,57 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from vectortrainer.budget.approval import Approval, unattended_approval
 from vectortrainer.budget.estimates import Estimate, estimate_from_dict
-from vectortrainer.budget.guards import check_time_budget, hold_to_budget
-from vectortrainer.budget.inference import InferenceEstimate, estimate_replies, with_evaluation
+from vectortrainer.budget.guards import hold_to_its_budget
+from vectortrainer.budget.notes import estimate_notes
 from vectortrainer.config import Config
-from vectortrainer.errors import (
-    BudgetExceededError,
-    ConfigError,
-    PipelineCancelled,
-    TimeBudgetExceededError,
-    VectorTrainerError,
-    describe,
-)
+from vectortrainer.errors import ConfigError, PipelineCancelled, VectorTrainerError, describe
 from vectortrainer.feedback.semantic import shared_scorer
 from vectortrainer.feedback.store import FeedbackStore
-from vectortrainer.files import atomic_write_text, sha256_file
-from vectortrainer.gate.holdout import (
-    GATE_TRAIN_FILE,
-    HOLDOUT_FILE,
-    HeldOutCase,
-    feedback_cases,
-    golden_system_prompt,
-    read_cases,
-    split_golden,
-    split_pairs,
-    write_cases,
-)
+from vectortrainer.files import sha256_file
+from vectortrainer.gate.holdout import HeldOut, prepare_holdout
 from vectortrainer.gate.hook_gate import publish_gated_hook
-from vectortrainer.gate.model_gate import GateSettings, evaluate_candidate
+from vectortrainer.gate.model_gate import estimate_gate_replies
+from vectortrainer.gate.promotion import gate_settings, judge_and_keep
 from vectortrainer.golden.extractor import DensityBasedExtractor
-from vectortrainer.golden.picks import adopted_stats, golden_picks, golden_stats, read_golden_picks
+from vectortrainer.golden.picks import golden_picks, golden_stats
 from vectortrainer.hooks.report import rules_report, write_rules_report
+from vectortrainer.json_types import JSONObject
 from vectortrainer.redaction import redact_secrets
 from vectortrainer.registry.models import ModelRegistry
-from vectortrainer.rules.learning import learn_from_feedback, pairs_for_function, rules_counts
-from vectortrainer.runs.directory import GATE_FILE, GOLDEN_PICKS_FILE, RunDirectory, StageState
+from vectortrainer.rules.learning import learn_from_feedback, rules_counts
+from vectortrainer.runs.directory import GATE_FILE, GOLDEN_PICKS_FILE, RunDirectory
+from vectortrainer.runs.golden import adopt_golden, publish_picks
 from vectortrainer.runs.monitor import CompositeMonitor, JsonlEventSink, PipelineMonitor
 from vectortrainer.runs.resume import resume_command
-from vectortrainer.runs.status import RunStatus, StageStatus
+from vectortrainer.runs.status import STAGES, RunStatus, StageStatus
 from vectortrainer.runs.summary import RunSummary, build_summary, read_summary
 from vectortrainer.store.environment import store_exists
-from vectortrainer.store.golden import publish_golden_picks
 from vectortrainer.store.opening import open_log_source
 from vectortrainer.store.source import LogReader, LogSource
-from vectortrainer.training.base import BaseTrainer, PreparedData, TrainingEvent, TrainingStatus
-from vectortrainer.training.data import preference_file, split_for_validation
+from vectortrainer.training.base import BaseTrainer, PreparedData, TrainingStatus
+from vectortrainer.training.data import TrainingFiles, training_files
 from vectortrainer.training.factory import make_trainer
+from vectortrainer.training.following import JobFollower
 
 # Receives the estimate; returns the answer (a person's yes / no) or a policy's Approval.
 ConfirmCallback = Callable[[Estimate], bool | Approval]
+
+# What each stage does, as the faces show it while it runs.
+STAGE_DESCRIPTIONS = {
+    "extract": "density-based golden data",
+    "synthesize": "rules from feedback",
+    "hook": "gate and save the hook",
+    "estimate": "tokens and cost",
+    "confirm": "approve the cost",
+    "upload": "validate and upload",
+    "train": "create the job",
+    "monitor": "follow the job",
+    "evaluate": "held-out replay, promotion",
+    "summary": "final summary",
+}
 
 
 @dataclass
@@ -98,13 +110,13 @@ class RunOutcome:
     status: RunStatus
     message: str = ""
     summary: RunSummary | None = None
-    estimate: dict[str, Any] | None = None
+    estimate: JSONObject | None = None
 
     @property
     def ok(self) -> bool:
         return self.status == RunStatus.SUCCEEDED
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "run_id": self.run_id,
             "run_dir": str(self.run_dir),
@@ -143,7 +155,7 @@ class TrainingPipeline:
         self,
         config: Config,
         *,
-        dataset_manager: Any = None,
+        dataset_manager: object | None = None,
         source: LogReader | None = None,
         trainer: BaseTrainer | None = None,
         monitor: PipelineMonitor | None = None,
@@ -162,8 +174,6 @@ class TrainingPipeline:
         self.monitor: PipelineMonitor = monitor or PipelineMonitor()
         self._cancel = threading.Event()
         self._estimate: Estimate | None = None
-        self._last_step = 0
-        self._total_steps: int | None = None
 
     # -- public ----------------------------------------------------------------------
     def run(
@@ -187,7 +197,7 @@ class TrainingPipeline:
             self.config.output_dir, self.config.redacted(), run_id=run_id, function=function
         )
         if source is not None:
-            _adopt_golden(run, source, function)
+            adopt_golden(run, source, function)
         return self._execute(run, resumed=False)
 
     def resume(self, run_id: str, *, retry_failed_training: bool = True) -> RunOutcome:
@@ -208,18 +218,13 @@ class TrainingPipeline:
             )
         retry = retry_failed_training and run.state.status in (RunStatus.TRAINING_FAILED,
                                                                RunStatus.TRAINING_CANCELLED)
-        previous_job = run.state.job_id
+        note = f"job {run.state.job_id} ended without a model; starting a new job" if retry else ""
         if retry:
-            for name in ("confirm", "train", "monitor", "evaluate", "summary"):
-                run.state.stages[name] = StageState()
-            run.state.job_id = run.state.last_event_id = run.state.fine_tuned_model = None
+            run.state.new_job()
         run.state.resume_count += 1
         if retry:
             run.save()
-        outcome_hint = (
-            f"job {previous_job} ended without a model; starting a new job" if retry else ""
-        )
-        return self._execute(run, resumed=True, note=outcome_hint)
+        return self._execute(run, resumed=True, note=note)
 
     def cancel(self) -> None:
         """Ask the run to stop at the next safe point (thread-safe); it can be resumed later."""
@@ -261,105 +266,76 @@ class TrainingPipeline:
             return outcome
 
     def _run_stages(self, run: RunDirectory) -> RunOutcome:
-        self._stage(
-            run,
-            "extract",
-            lambda: self._extract_stage(run),
-            description="density-based golden data",
-        )
-        self._stage(
-            run,
-            "synthesize",
-            lambda: self._synthesize_stage(run),
-            description="rules from feedback",
-        )
-        self._stage(
-            run, "hook", lambda: self._hook_stage(run), description="gate and save the hook"
-        )
-        self._stage(
-            run, "estimate", lambda: self._estimate_stage(run), description="tokens and cost"
-        )
-        self._stage(
-            run, "confirm", lambda: self._confirm_stage(run), description="approve the cost"
-        )
-        self._stage(
-            run, "upload", lambda: self._upload_stage(run), description="validate and upload"
-        )
-        self._stage(run, "train", lambda: self._train_stage(run), description="create the job")
-        self._stage(run, "monitor", lambda: self._monitor_stage(run), description="follow the job")
+        bodies: dict[str, Callable[[RunDirectory], JSONObject]] = {
+            "extract": self._extract_stage,
+            "synthesize": self._synthesize_stage,
+            "hook": self._hook_stage,
+            "estimate": self._estimate_stage,
+            "confirm": self._confirm_stage,
+            "upload": self._upload_stage,
+            "train": self._train_stage,
+            "monitor": self._monitor_stage,
+            "evaluate": self._evaluate_stage,
+            "summary": self._summary_stage,
+        }
+        for name in STAGES:
+            self._stage(run, name, bodies[name])
+        outcome = self._finish(run, *self._ending(run))
+        outcome.summary = read_summary(run)
+        return outcome
+
+    def _ending(self, run: RunDirectory) -> tuple[RunStatus, str]:
+        """How a run that went through every stage ended, and what to tell."""
         status = run.state.stage("monitor").detail.get("status", "")
-        self._stage(
-            run,
-            "evaluate",
-            lambda: self._evaluate_stage(run),
-            description="held-out replay, promotion",
-        )
-        self._stage(run, "summary", lambda: self._summary_stage(run), description="final summary")
-        summary = read_summary(run)
         evaluation = run.state.stage("evaluate").detail
         if status == TrainingStatus.SUCCEEDED and evaluation.get("promoted"):
-            outcome_status = RunStatus.SUCCEEDED
-            message = (
+            return RunStatus.SUCCEEDED, (
                 f"run {run.run_id} succeeded: {run.state.fine_tuned_model} is the promoted model "
                 f"({evaluation.get('model_version')}): {evaluation.get('reason')}"
             )
-        elif status == TrainingStatus.SUCCEEDED:
-            outcome_status = RunStatus.NOT_PROMOTED
+        if status == TrainingStatus.SUCCEEDED:
             version = evaluation.get("model_version")
-            message = (
+            return RunStatus.NOT_PROMOTED, (
                 f"run {run.run_id} trained {run.state.fine_tuned_model} but it was not promoted: "
                 f"{evaluation.get('reason')}. It is kept as {version}; promote it anyway with: "
                 f"vectortrainer models promote {version} --function {run.state.function}"
             )
-        elif status == TrainingStatus.CANCELLED:
-            outcome_status = RunStatus.TRAINING_CANCELLED
-            message = (f"training job {run.state.job_id} was cancelled; "
-                       f"start a new job with: {resume_command(run.run_id, self.config)}")
-        else:
-            error = run.state.stage("monitor").detail.get("error") or "no reason given"
-            outcome_status = RunStatus.TRAINING_FAILED
-            message = (
-                f"training job {run.state.job_id} failed: {error}; after fixing the "
-                f"cause, start a new job with: {resume_command(run.run_id, self.config)}"
+        if status == TrainingStatus.CANCELLED:
+            return RunStatus.TRAINING_CANCELLED, (
+                f"training job {run.state.job_id} was cancelled; "
+                f"start a new job with: {resume_command(run.run_id, self.config)}"
             )
-        outcome = self._finish(run, outcome_status, message)
-        outcome.summary = summary
-        return outcome
+        error = run.state.stage("monitor").detail.get("error") or "no reason given"
+        return RunStatus.TRAINING_FAILED, (
+            f"training job {run.state.job_id} failed: {error}; after fixing the "
+            f"cause, start a new job with: {resume_command(run.run_id, self.config)}"
+        )
 
-    def _stage(self, run: RunDirectory, name: str, body: Callable[[], dict[str, Any] | None], *,
-               description: str = "") -> dict[str, Any]:
+    def _stage(
+        self, run: RunDirectory, name: str, body: Callable[[RunDirectory], JSONObject]
+    ) -> None:
         state = run.state.stage(name)
         if state.done:
             self.monitor.on_stage_complete(
                 name, result=state.detail, duration_s=state.duration_s, skipped=True
             )
-            return state.detail
+            return
         self._check_cancelled()
-        state.status, state.started_at, state.finished_at, state.error = (
-            StageStatus.RUNNING,
-            time.time(),
-            None,
-            None,
-        )
+        state.begin()
         run.save()
-        self.monitor.on_stage_start(name, total=None, description=description)
+        self.monitor.on_stage_start(name, total=None, description=STAGE_DESCRIPTIONS[name])
         try:
-            detail = body() or {}
+            detail = body(run)
         except BaseException as exc:
-            state.status = StageStatus.FAILED
-            state.error = describe(exc) if not isinstance(exc, KeyboardInterrupt) else "interrupted"
-            state.finished_at = time.time()
-            state.duration_s = round(state.finished_at - (state.started_at or state.finished_at), 3)
+            error = describe(exc) if not isinstance(exc, KeyboardInterrupt) else "interrupted"
+            state.end(StageStatus.FAILED, error=error)
             run.save()
-            self.monitor.on_stage_failed(name, state.error)
+            self.monitor.on_stage_failed(name, error)
             raise
         state.detail.update(redact_secrets(detail))
-        state.status = StageStatus.SKIPPED if detail.get("skipped") else StageStatus.COMPLETE
-        state.finished_at = time.time()
-        state.duration_s = round(state.finished_at - (state.started_at or state.finished_at), 3)
+        state.end(StageStatus.SKIPPED if detail.get("skipped") else StageStatus.COMPLETE)
         run.save()
         self.monitor.on_stage_complete(name, result=state.detail, duration_s=state.duration_s)
-        return state.detail
 
     def _finish(self, run: RunDirectory, status: RunStatus, message: str) -> RunOutcome:
         run.state.status = status
@@ -387,7 +363,7 @@ class TrainingPipeline:
             raise PipelineCancelled("cancelled")
 
     # -- stages ----------------------------------------------------------------------
-    def _extract_stage(self, run: RunDirectory) -> dict[str, Any]:
+    def _extract_stage(self, run: RunDirectory) -> JSONObject:
         function = run.state.function or self.config.selection.function
         if not function:
             raise ConfigError(
@@ -414,7 +390,7 @@ class TrainingPipeline:
         )
         return {"function": function, "golden": golden, "note": f"{golden['examples']} examples"}
 
-    def _synthesize_stage(self, run: RunDirectory) -> dict[str, Any]:
+    def _synthesize_stage(self, run: RunDirectory) -> JSONObject:
         feedback = self.config.feedback
         # The blast radius needs the function's logs; without
         # a store (a golden file given) it is not measured.
@@ -446,7 +422,7 @@ class TrainingPipeline:
         )
         return {"rules": rules, "note": f"{rules['count']} rules{skipped}"}
 
-    def _hook_stage(self, run: RunDirectory) -> dict[str, Any]:
+    def _hook_stage(self, run: RunDirectory) -> JSONObject:
         """The hook gate (see :mod:`vectortrainer.gate.hook_gate`): a new version, active only when
         it passed."""
         gate = self.config.gate
@@ -469,101 +445,45 @@ class TrainingPipeline:
         )
         if outcome is None:
             return {"skipped": True, "note": "no rule learned from the feedback"}
-        decision = outcome.decision
-        if outcome.version_id is None:
-            note = decision.reason
-        elif decision.passed:
-            note = f"{outcome.version_id} active"
-        else:
-            note = f"{outcome.version_id} kept inactive"
-        self.monitor.on_log(
-            f"hook {outcome.version_id or '(unchanged)'}: "
-            f"{'active' if decision.passed else 'inactive'} ({decision.reason})",
-            stage="hook",
-            level="info" if decision.passed else "warning",
-        )
-        return {
-            "version_id": outcome.version_id,
-            "active": decision.passed,
-            "reason": decision.reason,
-            "gate": decision.to_dict(),
-            "note": note,
-        }
+        self.monitor.on_log(outcome.news, stage="hook", level=outcome.level)
+        return outcome.detail()
 
-    def _estimate_stage(self, run: RunDirectory) -> dict[str, Any]:
-        if self.config.training.provider == "local":
-            return self._local_estimate_stage(run)
-
-        budget = self.config.budget.max_budget_usd
-        train_path, validation_path = self._training_files(run)
-        trainer = self._trainer(run)
-        # The trainer's estimate checks the schedule, the
-        # job's settings and the data first: no request.
-        estimate = trainer.estimate(train_path, validation_path)  # type: ignore[attr-defined]
+    def _estimate_stage(self, run: RunDirectory) -> JSONObject:
+        """The trainer's estimate (dollars or minutes), held to the budget in its unit before
+        anything is uploaded."""
+        held_out = self._held_out(run)  # the held-out split, made here once: training never sees it
+        data = self._training_data(run, held_out)
+        trainer = self._trainer()
+        # The trainer checks the schedule, the job's settings and the data first: no request.
+        estimate = trainer.estimate(data.train, data.validation)
         for warning in estimate.warnings:  # shown whether or not the estimate fits the budget
             self.monitor.on_log(warning, level="warning", stage="estimate")
         if self.config.gate.enabled and not trainer.serves_models:
             raise trainer.inference_not_available()  # before anything is uploaded or paid for
-        try:
-            estimate = hold_to_budget(estimate, budget)
-            replies = self._gate_replies_estimate(run)
-            estimate = with_evaluation(estimate, replies, budget) if replies else estimate
-        except BudgetExceededError as exc:
-            run.write_json(run.estimate_path.name, exc.cost.to_dict())
-            raise _Stop(RunStatus.BUDGET_EXCEEDED, str(exc)) from None
-        self._estimate = estimate
-        run.write_json(run.estimate_path.name, estimate.to_dict())
-        budget_text = f"${budget:.2f}" if budget is not None else "off"
-        note = f"${estimate.estimated_usd:.4f} (budget {budget_text})"
-        self.monitor.on_log(f"{estimate.billed_tokens:,} billed tokens on {estimate.model} "
-                            f"({trainer.facts.title}): {note}", stage="estimate")  # type: ignore[attr-defined]
-        if estimate.evaluation_requests:
-            self.monitor.on_log(
-                f"evaluation gate: {estimate.evaluation_requests} held-out replies, at most "
-                f"${estimate.evaluation_usd:.4f} (included)",
-                stage="estimate",
-            )
-        if estimate.too_long:
-            self.monitor.on_log(
-                f"{len(estimate.too_long)} example(s) exceed the per-example limit and will be "
-                f"truncated (lines {estimate.too_long[:5]})",
-                level="warning",
-                stage="estimate",
-            )
-        return {
-            "estimated_usd": estimate.estimated_usd,
-            "budget_usd": budget,
-            "provider": estimate.provider,
-            "note": note,
-        }
-
-    def _local_estimate_stage(self, run: RunDirectory) -> dict[str, Any]:
-        """A local run costs time: tokens x epochs, minutes measured here,
-        ``budget.max_minutes``."""
-        train_path, validation_path = self._training_files(run)
-        estimate = self._trainer(run).estimate(train_path, validation_path)  # type: ignore[attr-defined]
-        run.write_json(run.estimate_path.name, estimate.to_dict())
-        try:
-            check_time_budget(estimate, self.config.budget.max_minutes)
-        except TimeBudgetExceededError as exc:
-            raise _Stop(RunStatus.BUDGET_EXCEEDED, str(exc)) from None
-        self._estimate = estimate
-        minutes = (
-            "not measured"
-            if estimate.estimated_minutes is None
-            else f"~{estimate.estimated_minutes:.1f} min"
+        budget, gate = self.config.budget, self.config.gate
+        check = hold_to_its_budget(
+            estimate,
+            max_budget_usd=budget.max_budget_usd,
+            max_minutes=budget.max_minutes,
+            evaluation=lambda: estimate_gate_replies(
+                held_out.cases,
+                model=self.config.training.model,
+                max_reply_tokens=gate.max_reply_tokens,
+                models_dir=self.config.models.dir,
+                function=run.state.function,
+            ),
         )
-        note = f"{minutes} on {estimate.device}"
-        self.monitor.on_log(
-            f"{estimate.total_tokens:,} tokens ({estimate.tokens_per_epoch:,} x "
-            f"{estimate.n_epochs_trained:g} epochs) on {estimate.model}: {note}",
-            stage="estimate",
-        )
-        return {"estimated_usd": 0.0, "estimated_minutes": estimate.estimated_minutes,
-                "max_minutes": self.config.budget.max_minutes, "note": note}
+        run.write_json(run.estimate_path.name, check.estimate.to_dict())  # refused ones too
+        if check.refusal:
+            raise _Stop(RunStatus.BUDGET_EXCEEDED, check.refusal)
+        self._estimate = check.estimate
+        notes = estimate_notes(check.estimate, where=trainer.title)
+        for line in notes.lines:
+            self.monitor.on_log(line.text, level=line.level, stage="estimate")
+        return notes.detail
 
-    def _confirm_stage(self, run: RunDirectory) -> dict[str, Any]:
-        estimate = self._estimate or self._load_estimate(run)
+    def _confirm_stage(self, run: RunDirectory) -> JSONObject:
+        estimate = self._loaded_estimate(run)
         decision = self.confirm(estimate) if self.confirm is not None else None
         if not isinstance(decision, Approval):  # a plain answer, or nobody asked
             decision = (
@@ -585,43 +505,44 @@ class TrainingPipeline:
             "note": f"approved: {decision.by}",
         }
 
-    def _upload_stage(self, run: RunDirectory) -> dict[str, Any]:
-        train_path, validation_path = self._training_files(run)
+    def _upload_stage(self, run: RunDirectory) -> JSONObject:
         if run.state.train_file_id:
             # Saved by an earlier attempt: not one request, let alone a second upload.
             self.monitor.on_log(f"reusing uploaded file {run.state.train_file_id}", stage="upload")
-            n_examples = int(run.state.stage("upload").detail.get("n_examples") or 0)
         else:
-            trainer = self._trainer(run)
-            try:
-                prepared = trainer.prepare_data(train_path, validation_path, run_id=run.run_id)
-            except VectorTrainerError as exc:
-                if getattr(trainer, "has_api_key", True) is False:
-                    raise _Stop(
-                        RunStatus.NEEDS_CREDENTIALS,
-                        f"{exc}; everything up to the upload is done. "
-                        f"Then resume with: {resume_command(run.run_id, self.config)}",
-                    ) from None
-                raise
-            # Saved before anything else happens: a resume must never upload it again.
-            run.state.train_file_id = prepared.train_file_id
-            run.state.validation_file_id = prepared.validation_file_id
-            run.state.stage("upload").detail["n_examples"] = prepared.n_examples
-            run.save()
-            n_examples = prepared.n_examples
-            if prepared.train_file_id:
-                self.monitor.on_log(
-                    f"uploaded {train_path.name} as {prepared.train_file_id}", stage="upload"
-                )
+            self._upload(run)
         return {
             "train_file_id": run.state.train_file_id,
             "validation_file_id": run.state.validation_file_id,
-            "n_examples": n_examples,
+            "n_examples": int(run.state.stage("upload").detail.get("n_examples") or 0),
             "note": run.state.train_file_id or "",
         }
 
-    def _train_stage(self, run: RunDirectory) -> dict[str, Any]:
-        trainer = self._trainer(run)
+    def _upload(self, run: RunDirectory) -> None:
+        """Validate the training data, hold it to the budget again and upload it, once."""
+        data, trainer = self._training_data(run), self._trainer()
+        try:
+            prepared = trainer.prepare_data(data.train, data.validation, run_id=run.run_id)
+        except VectorTrainerError as exc:
+            if not trainer.has_api_key:
+                raise _Stop(
+                    RunStatus.NEEDS_CREDENTIALS,
+                    f"{exc}; everything up to the upload is done. "
+                    f"Then resume with: {resume_command(run.run_id, self.config)}",
+                ) from None
+            raise
+        # Saved before anything else happens: a resume must never upload it again.
+        run.state.train_file_id = prepared.train_file_id
+        run.state.validation_file_id = prepared.validation_file_id
+        run.state.stage("upload").detail["n_examples"] = prepared.n_examples
+        run.save()
+        if prepared.train_file_id:
+            self.monitor.on_log(
+                f"uploaded {data.train.name} as {prepared.train_file_id}", stage="upload"
+            )
+
+    def _train_stage(self, run: RunDirectory) -> JSONObject:
+        trainer = self._trainer()
         if run.state.job_id:
             return {"job_id": run.state.job_id, "note": run.state.job_id}
         job_id = trainer.find_job(run.run_id)
@@ -636,30 +557,19 @@ class TrainingPipeline:
         run.save()
         return {"job_id": job_id, "note": job_id}
 
-    def _monitor_stage(self, run: RunDirectory) -> dict[str, Any]:
-        trainer = self._trainer(run)
+    def _monitor_stage(self, run: RunDirectory) -> JSONObject:
         job_id = run.state.job_id
         assert job_id, "the train stage saves the job id"
-        interval = self.config.training.poll_interval_s
-        max_minutes = self.config.budget.max_minutes
-        started = run.state.stage("train").started_at or time.time()
-        while True:
-            self._drain_events(run, trainer, job_id)
-            status = trainer.get_status(job_id)
-            self.monitor.on_progress("monitor", self._last_step, self._total_steps, status.value)
-            if status.is_terminal:
-                break
-            if max_minutes is not None and time.time() - started > max_minutes * 60:
-                self.monitor.on_log(
-                    f"budget.max_minutes ({max_minutes}) reached: cancelling job {job_id}",
-                    level="warning",
-                    stage="monitor",
-                )
-                trainer.cancel(job_id)
-            if self._cancel.wait(interval):
-                raise PipelineCancelled("cancelled")
-        self._drain_events(run, trainer, job_id)
-        result = trainer.get_result(job_id)
+
+        def saved(event_id: str) -> None:
+            run.state.last_event_id = event_id
+            run.save()
+
+        follower = JobFollower(self._trainer(), self.monitor,
+                               poll_interval_s=self.config.training.poll_interval_s,
+                               max_minutes=self.config.budget.max_minutes, cancelled=self._cancel)
+        result = follower.follow(job_id, started=run.state.stage("train").started_at or time.time(),
+                                 after=run.state.last_event_id, save_event_id=saved)
         run.state.fine_tuned_model = result.model_name
         run.save()
         return {
@@ -672,150 +582,35 @@ class TrainingPipeline:
             "note": result.status.value,
         }
 
-    def _drain_events(self, run: RunDirectory, trainer: BaseTrainer, job_id: str) -> None:
-        # Saved after each event: a crash replays at most the event it interrupted (at-least-once).
-        for event in trainer.events(job_id, after=run.state.last_event_id):
-            self._forward_event(event)
-            if event.id:
-                run.state.last_event_id = event.id
-                run.save()
-
-    def _forward_event(self, event: TrainingEvent) -> None:
-        if event.kind == "metric" and (event.metrics or event.step is not None):
-            # a provider with progress but no loss stream (Fireworks) sends steps only
-            if event.metrics:
-                self.monitor.on_metric(event.metrics, step=event.step, stage="monitor")
-            if event.total_steps:
-                self._total_steps = event.total_steps
-            if event.step is not None:
-                self._last_step = event.step
-                self.monitor.on_progress("monitor", event.step, self._total_steps, event.message)
-        elif event.message:
-            self.monitor.on_log(event.message, stage="monitor")
-
-    def _evaluate_stage(self, run: RunDirectory) -> dict[str, Any]:
-        """The evaluation gate: replay the held-out cases, keep the model in the registry, promote
-        it if better."""
-        monitor = run.state.stage("monitor").detail
+    def _evaluate_stage(self, run: RunDirectory) -> JSONObject:
+        """The evaluation gate: the model is kept in the registry, promoted only when it is
+        better (:mod:`vectortrainer.gate.promotion`)."""
         model = run.state.fine_tuned_model
-        if monitor.get("status") != TrainingStatus.SUCCEEDED or not model:
+        if run.state.stage("monitor").detail.get("status") != TrainingStatus.SUCCEEDED or not model:
             return {"skipped": True, "note": "no trained model to evaluate"}
         function = run.state.function or self.config.selection.function or ""
-        registry = ModelRegistry(self.config.models.dir, function)
-        entry = registry.find_run(run.run_id)
-        if entry is not None:  # registered before an interruption: never twice, never re-judged
-            self.monitor.on_log(
-                f"{model} was registered as {entry.version_id} before the interruption",
-                stage="evaluate",
-            )
-            return self._evaluate_detail(
-                run,
-                entry.version_id,
-                bool(entry.passed_gate and entry.promoted),
-                str(entry.gate.get("reason") or ""),
-            )
-        trainer = self._trainer(run)
-        train_path, _ = self._training_files(run)
-        gate = self.config.gate
-        registration: dict[str, Any] = dict(
-            provider=trainer.name,
+        promotion = judge_and_keep(
+            ModelRegistry(self.config.models.dir, function),
+            self._trainer(),
             model=model,
-            base_model=trainer.base_model,
             run_id=run.run_id,
-            data_sha256=sha256_file(train_path),
-            note=f"run {run.run_id}",
-        )
-        if not gate.enabled:
-            reason = "gate off (gate.enabled: false): promoted without evaluation"
-            entry = registry.register(
-                **registration, gate={"passed": True, "reason": reason}, promote=True
-            )
-            return self._evaluate_detail(run, entry.version_id, True, reason)
-        promoted = registry.promoted()
-        incumbent, incumbent_version = trainer.base_model or "", None
-        if promoted is not None and promoted.provider == trainer.name:
-            incumbent, incumbent_version = promoted.model, promoted.version_id
-        cases = self._holdout_cases(run)
-        scorer = shared_scorer() if gate.semantic and cases else None
-        decision = evaluate_candidate(
-            trainer,
-            cases,
-            candidate=model,
-            incumbent=incumbent,
-            incumbent_version=incumbent_version,
-            settings=GateSettings(
-                margin=gate.margin,
-                tolerance=gate.tolerance,
-                semantic=gate.semantic,
-                max_reply_tokens=gate.max_reply_tokens,
-                min_slice_cases=gate.min_slice_cases,
-            ),
-            scorer=scorer,
+            data_sha256=sha256_file(self._training_data(run).train),
+            cases=self._held_out(run).cases,
+            settings=gate_settings(self.config.gate),
+            scorer=shared_scorer,
+            decision_path=run.path / GATE_FILE,
             progress=lambda done, total, what: self.monitor.on_progress(
                 "evaluate", done, total, what
             ),
         )
-        run.write_json(GATE_FILE, decision.to_dict())
-        entry = registry.register(
-            **registration,
-            evaluation=decision.figures(),
-            gate={"passed": decision.passed, "reason": decision.reason},
-            promote=decision.passed,
-        )
-        self.monitor.on_log(
-            f"{model} -> {entry.version_id}: {'promoted' if decision.passed else 'not promoted'} "
-            f"({decision.reason})",
-            stage="evaluate",
-            level="info" if decision.passed else "warning",
-        )
-        detail = self._evaluate_detail(run, entry.version_id, decision.passed, decision.reason)
-        detail.update(
-            candidate_score=decision.candidate_score,
-            incumbent_score=decision.incumbent_score,
-            incumbent=decision.incumbent_label,
-            inference=decision.inference,
-        )
-        return detail
-
-    def _evaluate_detail(
-        self, run: RunDirectory, version_id: str, promoted: bool, reason: str
-    ) -> dict[str, Any]:
-        detail: dict[str, Any] = {
-            "promoted": promoted,
-            "model_version": version_id,
-            "reason": reason,
-            "note": f"{version_id} {'promoted' if promoted else 'kept, not promoted'}",
-        }
-        if promoted and self.config.golden.publish_to_vectorwave:
+        if promotion.news:
+            self.monitor.on_log(promotion.news, stage="evaluate", level=promotion.level)
+        detail = promotion.detail()
+        if promotion.promoted and self.config.golden.publish_to_vectorwave:
             detail["published_golden"] = self._publish_golden(run)
         return detail
 
-    def _publish_golden(self, run: RunDirectory) -> dict[str, Any]:
-        """A promoted run's picks become VectorWave golden data (its replayer's first regression
-        cases)."""
-        picks_path = run.path / GOLDEN_PICKS_FILE
-        if not picks_path.exists():
-            return {
-                "registered": 0,
-                "failed": [],
-                "note": "no recorded picks (golden data adopted from a file)",
-            }
-        uuids = [pick["uuid"] for pick in read_golden_picks(picks_path)]
-        report = publish_golden_picks(
-            uuids,
-            store_path=self.config.store.path,
-            dataset_manager=self.dataset_manager,
-            note=f"VectorTrainer run {run.run_id}",
-            tags=["vectortrainer", run.run_id],
-        )
-        self.monitor.on_log(
-            f"{report['registered']} golden picks registered in VectorWave's golden dataset"
-            + (f" ({len(report['failed'])} failed)" if report["failed"] else ""),
-            stage="evaluate",
-        )
-        return report
-
-    def _summary_stage(self, run: RunDirectory) -> dict[str, Any]:
+    def _summary_stage(self, run: RunDirectory) -> JSONObject:
         summary = build_summary(run)
         run.write_json(run.summary_path.name, summary.to_dict())
         self.monitor.on_summary(summary)
@@ -831,100 +626,61 @@ class TrainingPipeline:
                 self.source = open_log_source(self.config)
         return self.source
 
-    def _training_files(self, run: RunDirectory) -> tuple[Path, Path | None]:
-        """golden.jsonl (or the DPO file) less the held-out cases, split into train / validation
-        when asked."""
-        self._holdout_cases(run)
-        if self.config.training.method == "dpo":
-            source = self._preference_path(run)
-        else:
-            source = run.path / GATE_TRAIN_FILE if self.config.gate.enabled else run.golden_path
-        return split_for_validation(source, run.path, self.config.training.validation_split)
-
-    def _holdout_cases(self, run: RunDirectory) -> list[HeldOutCase]:
-        """The cases the evaluation gate judges on, split off once per run (``holdout.jsonl``)."""
-        gate = self.config.gate
-        path = run.path / HOLDOUT_FILE
-        if not gate.enabled:
-            return []
-        if path.exists() and (run.path / GATE_TRAIN_FILE).exists():
-            return read_cases(path)
-        picks_path = run.path / GOLDEN_PICKS_FILE
-        strategies = (
-            [p["strategy"] for p in read_golden_picks(picks_path)] if picks_path.exists() else None
+    def _held_out(self, run: RunDirectory) -> HeldOut:
+        """The run's held-out split (made once: ``holdout.jsonl``, ``gate_train.jsonl``)."""
+        return prepare_holdout(
+            run,
+            self.config.gate,
+            method=self.config.training.method,
+            feedback_path=self.config.feedback.path,
         )
-        cases = split_golden(
-            run.golden_path,
-            strategies,
-            gate.holdout_every,
-            run.path / GATE_TRAIN_FILE,
-            limit=gate.max_cases,
-        )
-        pairs = pairs_for_function(
-            FeedbackStore(self.config.feedback.path).pairs(), run.state.function
-        )
-        if self.config.training.method == "dpo":
-            pairs = split_pairs(pairs, gate.holdout_every)[1]  # a DPO run trains on the others
-        cases += feedback_cases(pairs, golden_system_prompt(run.golden_path), limit=gate.max_cases)
-        write_cases(path, cases)
-        return cases
 
-    def _gate_replies_estimate(self, run: RunDirectory) -> list[InferenceEstimate]:
-        """What the evaluation gate's replies will cost at most: the candidate's and the
-        incumbent's."""
-        cases = self._holdout_cases(run)
-        if not cases:
-            return []
-        model, tokens = self.config.training.model, self.config.gate.max_reply_tokens
-        conversations = [c.messages for c in cases]
-        promoted = ModelRegistry(self.config.models.dir, run.state.function or "").promoted() \
-            if run.state.function else None
-        return [
-            estimate_replies(model, conversations, max_tokens=tokens, fine_tuned=True),
-            estimate_replies(
-                model, conversations, max_tokens=tokens, fine_tuned=promoted is not None
-            ),
-        ]
-
-    def _preference_path(self, run: RunDirectory) -> Path:
-        """``training.method: dpo``: the feedback pairs as preference JSONL (written once per
-        run)."""
-        pairs = FeedbackStore(self.config.feedback.path).pairs()
-        if self.config.gate.enabled:  # the held-out pairs are the gate's feedback slice
-            pairs = split_pairs(pairs, self.config.gate.holdout_every)[0]
-        path, export = preference_file(pairs, run.path,
-                                       function=run.state.function, golden_path=run.golden_path,
-                                       system_prompts=self.config.selection.system_prompts)
-        if export is not None:
-            skipped = ", ".join(f"{n} {why}" for why, n in export.skipped.items())
-            self.monitor.on_log(f"{export.written} preference pairs from feedback"
+    def _training_data(self, run: RunDirectory, held_out: HeldOut | None = None) -> TrainingFiles:
+        """What the run trains on: what the held-out split leaves (written once)."""
+        held_out = held_out if held_out is not None else self._held_out(run)
+        training = self.config.training
+        files = training_files(
+            run,
+            method=training.method,
+            golden=held_out.train_path,
+            pairs=lambda: held_out.trainable(FeedbackStore(self.config.feedback.path).pairs()),
+            system_prompts=self.config.selection.system_prompts,
+            validation_split=training.validation_split,
+        )
+        if files.export is not None:
+            skipped = ", ".join(f"{n} {why}" for why, n in files.export.skipped.items())
+            self.monitor.on_log(f"{files.export.written} preference pairs from feedback"
                                 + (f" (skipped {skipped})" if skipped else ""), stage="estimate")
-        return path
+        return files
 
-    def _load_estimate(self, run: RunDirectory) -> Estimate:
-        return estimate_from_dict(run.read_json(run.estimate_path.name))
+    def _publish_golden(self, run: RunDirectory) -> JSONObject:
+        """A promoted run's picks become VectorWave golden data (its replayer's first regression
+        cases)."""
+        report = publish_picks(
+            run, store_path=self.config.store.path, dataset_manager=self.dataset_manager
+        )
+        if "note" not in report:
+            failed = f" ({len(report['failed'])} failed)" if report["failed"] else ""
+            self.monitor.on_log(
+                f"{report['registered']} golden picks registered in VectorWave's golden dataset"
+                + failed,
+                stage="evaluate",
+            )
+        return report
 
-    def _trainer(self, run: RunDirectory) -> BaseTrainer:
+    def _loaded_estimate(self, run: RunDirectory) -> Estimate:
+        """The estimate the estimate stage held to the budget (read back on resume)."""
+        return self._estimate or estimate_from_dict(run.read_json(run.estimate_path.name))
+
+    def _trainer(self) -> BaseTrainer:
         if self.trainer is None:
             self.trainer = make_trainer(self.config, today=self.today)
         return self.trainer
 
     def _prepared(self, run: RunDirectory) -> PreparedData:
-        train_path, validation_path = self._training_files(run)
+        data = self._training_data(run)
         detail = run.state.stage("upload").detail
-        return PreparedData(train_path=train_path, n_examples=int(detail.get("n_examples") or 0),
-                            validation_path=validation_path, train_file_id=run.state.train_file_id,
+        return PreparedData(train_path=data.train, n_examples=int(detail.get("n_examples") or 0),
+                            validation_path=data.validation, train_file_id=run.state.train_file_id,
                             validation_file_id=run.state.validation_file_id,
-                            estimate=self._estimate or self._load_estimate(run))
-
-
-def _adopt_golden(run: RunDirectory, source: Path, function: str) -> None:
-    """Record ``source`` as the run's golden data: the extract stage is done, by someone else."""
-    atomic_write_text(run.golden_path, source.read_text(encoding="utf-8"))
-    golden = adopted_stats(run.golden_path)
-    stage = run.state.stage("extract")
-    stage.status = StageStatus.SKIPPED
-    stage.finished_at = time.time()
-    stage.detail.update({"function": function, "source": str(source), "golden": golden,
-                         "note": f"{golden['examples']} examples from {source.name}"})
-    run.save()
+                            estimate=self._loaded_estimate(run))

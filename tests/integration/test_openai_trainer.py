@@ -342,7 +342,7 @@ def test_a_trainer_without_inference_refuses_with_what_to_do():
 
     class UploadOnly(BaseTrainer):
         name = "upload-only"
-        prepare_data = start_training = get_status = get_result = cancel = events = None  # type: ignore[assignment]
+        prepare_data = estimate = start_training = get_status = get_result = cancel = events = None  # type: ignore[assignment]
 
     with pytest.raises(InferenceNotAvailableError, match="upload-only trainer cannot answer.*gate.enabled: false"):
         UploadOnly().complete_many("m", [[{"role": "user", "content": "hi"}]], max_tokens=4)

@@ -9,7 +9,9 @@
 - ``tokens``: counting a JSONL file's tokens the way the vendor bills them;
 - ``estimates``: the one :class:`~vectortrainer.budget.estimates.Estimate` protocol, in dollars or
   in minutes;
-- ``guards``: refusing a run over its budget, before any upload;
+- ``guards``: refusing a run over its budget, before any upload (``hold_to_its_budget``: the one
+  guard of a run's estimate, dollars or minutes);
+- ``notes``: what a run logs and records of its estimate, in its unit;
 - ``approval``: the one approval policy: who approves a run's cost, on what grounds;
 - ``inference``: what the evaluation gate's replies cost.
 """

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from vectortrainer.budget.catalog import provider_facts
 from vectortrainer.budget.pricing import resolve_model
 from vectortrainer.errors import ConfigError, DataFormatError
+from vectortrainer.json_types import JSONObject, JSONValue
 
 USD = "usd"
 MINUTES = "minutes"
@@ -42,10 +43,19 @@ Epochs = int | Literal["auto"]
 class Estimate(Protocol):
     """What guards, the confirm step and the faces need of any estimate."""
 
-    kind: str
-    model: str
-    n_examples: int
-    estimated_usd: float
+    @property
+    def kind(self) -> str:
+        """``"usd"`` (a vendor's dollars) or ``"minutes"`` (a local run's time)."""
+
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def n_examples(self) -> int: ...
+
+    @property
+    def estimated_usd(self) -> float:
+        """Dollars paid to a vendor (0.0 for a local run)."""
 
     @property
     def amount(self) -> float | None:
@@ -58,7 +68,11 @@ class Estimate(Protocol):
     @property
     def within_budget(self) -> bool: ...
 
-    def to_dict(self) -> dict[str, Any]: ...
+    @property
+    def warnings(self) -> Sequence[str]:
+        """What to tell whether or not the estimate fits (a cutoff ahead, a setting not sent)."""
+
+    def to_dict(self) -> JSONObject: ...
 
 
 def auto_epochs(n_examples: int) -> int:
@@ -134,13 +148,13 @@ class CostEstimate:
         return replace(self, budget_usd=budget_usd,
                        within_budget=budget_usd is None or self.estimated_usd <= budget_usd)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         data = asdict(self)
         data["billed_tokens"] = self.billed_tokens
         return data
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "CostEstimate":
+    def from_dict(cls, data: Mapping[str, JSONValue]) -> "CostEstimate":
         known = cls.__dataclass_fields__
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -177,16 +191,20 @@ class TimeEstimate:
             return True
         return self.estimated_minutes <= self.max_minutes
 
-    def to_dict(self) -> dict[str, Any]:
+    @property
+    def warnings(self) -> Sequence[str]:
+        return ()  # a local run has no vendor schedule to warn of
+
+    def to_dict(self) -> JSONObject:
         return {**asdict(self), "within_budget": self.within_budget}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "TimeEstimate":
+    def from_dict(cls, data: Mapping[str, JSONValue]) -> "TimeEstimate":
         known = cls.__dataclass_fields__
         return cls(**{k: v for k, v in data.items() if k in known and k != "kind"})
 
 
-def estimate_from_dict(data: Mapping[str, Any]) -> Estimate:
+def estimate_from_dict(data: Mapping[str, JSONValue]) -> Estimate:
     """The estimate ``to_dict`` wrote (``estimate.json``), of either kind (``"local"``: an older
     run's minutes)."""
     kind = data.get("kind", USD)

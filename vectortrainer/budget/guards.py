@@ -4,17 +4,27 @@
 :class:`~vectortrainer.errors.BudgetExceededError` above ``max_budget_usd``;
 :func:`check_time_budget` does the same for a local run's minutes against
 ``budget.max_minutes``. A limit of ``None`` turns a guard off (the estimate is
-still made and returned).
+still made and returned). :func:`hold_to_its_budget` is the one guard a run's
+estimate passes, whatever its unit: dollars (with the evaluation gate's replies)
+or minutes.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from vectortrainer.budget.catalog import provider_facts
-from vectortrainer.budget.estimates import CostEstimate, Epochs, TimeEstimate, resolve_epochs
+from vectortrainer.budget.estimates import (
+    CostEstimate,
+    Epochs,
+    Estimate,
+    TimeEstimate,
+    resolve_epochs,
+)
+from vectortrainer.budget.inference import InferenceEstimate, with_evaluation
 from vectortrainer.budget.pricing import resolve_model
 from vectortrainer.budget.schedule import ScheduleOverrides, current_date, schedule_warnings
 from vectortrainer.budget.tokens import count_tokens_in_jsonl
@@ -120,3 +130,42 @@ def check_time_budget(estimate: TimeEstimate, max_minutes: float | None) -> None
             estimate=estimate,
             max_minutes=max_minutes,
         )
+
+
+@dataclass(frozen=True)
+class BudgetCheck:
+    """An estimate held to the budget in its unit, and why it was refused (``""``: within it)."""
+
+    estimate: Estimate
+    refusal: str = ""
+
+
+def hold_to_its_budget(
+    estimate: Estimate,
+    *,
+    max_budget_usd: float | None,
+    max_minutes: float | None,
+    evaluation: Callable[[], Sequence[InferenceEstimate]] = tuple,
+) -> BudgetCheck:
+    """The one guard of a run's estimate, in the estimate's own unit (``None``: that guard is off).
+
+    Dollars are held to ``max_budget_usd`` with the evaluation gate's replies included
+    (``evaluation``, asked only for dollars: a local model answers for nothing); minutes are
+    held to ``max_minutes``, which the estimate then carries as its limit. Over the budget,
+    the estimate that was refused comes back with the reason instead of an error, so the
+    caller records what it refused before it stops.
+    """
+    try:
+        if isinstance(estimate, TimeEstimate):
+            held_time = replace(estimate, max_minutes=max_minutes)
+            check_time_budget(held_time, max_minutes)
+            return BudgetCheck(held_time)
+        if isinstance(estimate, CostEstimate):
+            held = hold_to_budget(estimate, max_budget_usd)
+            replies = evaluation()
+            return BudgetCheck(with_evaluation(held, replies, max_budget_usd) if replies else held)
+    except BudgetExceededError as exc:
+        return BudgetCheck(exc.cost, str(exc))
+    except TimeBudgetExceededError as exc:
+        return BudgetCheck(exc.estimate, str(exc))
+    raise TypeError(f"no budget guard for an estimate of kind {estimate.kind!r}")

@@ -178,6 +178,37 @@ def parse_preference_record(record: JSONValue, where: str) -> PreferenceExample:
     return PreferenceExample(messages=messages, chosen=chosen, rejected=rejected)
 
 
+@dataclass(frozen=True)
+class ReplyExample:
+    """A conversation and the reply it should get (what a held-out case replays, what the local
+    trainer renders)."""
+
+    messages: list[dict[str, str]]
+    expected: str
+
+
+def reply_example(record: JSONValue, where: str) -> ReplyExample:
+    """A ChatML ``{"messages": [...]}`` record (its final assistant reply) or a preference record
+    (its preferred reply) as the conversation before that reply, and the reply."""
+    if isinstance(record, dict) and "messages" in record:
+        messages = record["messages"]
+        if not isinstance(messages, list) or len(messages) < 2:
+            raise DataFormatError(
+                f"{where}: messages must hold the input and a final assistant reply"
+            )
+        last = messages[-1]
+        expected = content_text(last.get("content")) if isinstance(last, dict) else None
+        if not isinstance(last, dict) or last.get("role") != "assistant" or expected is None:
+            raise DataFormatError(f"{where}: the last message must be the assistant's golden reply")
+        prefix = [
+            {"role": str(m["role"]), "content": content_text(m.get("content")) or ""}
+            for m in messages[:-1]
+        ]
+        return ReplyExample(messages=prefix, expected=expected)
+    example = parse_preference_record(record, where)
+    return ReplyExample(messages=example.messages, expected=example.chosen)
+
+
 def _function_of(pair: FeedbackPair) -> str | None:
     name = pair.context.get("function") or pair.context.get("function_name")
     return str(name) if name else None

@@ -1,8 +1,10 @@
 """The gates (VT-13): nothing reaches the running function before it beat what is in service.
 
-- ``holdout``: the held-out split (golden examples per strategy, feedback pairs by a stable hash);
+- ``holdout``: the held-out split (golden examples per strategy, feedback pairs by a stable hash),
+  made once per run (``prepare_holdout``);
 - ``model_gate``: candidate vs promoted (or base) model on the held-out cases, per slice, and the
-  decision;
+  decision; what its replies will cost, estimated before any upload;
+- ``promotion``: a trained model kept in the registry once, promoted only when the gate passed it;
 - ``hook_gate``: a new hook version goes live only when it repairs held-out pairs and spares good
   outputs.
 """

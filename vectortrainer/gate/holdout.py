@@ -6,7 +6,9 @@ Golden examples are held out per strategy (every ``every``-th steady pick and ev
 on. Feedback pairs are held out by a stable hash of their input and bad output, so a
 pair is held out in every cycle or in none: a hook or a DPO model is never judged on
 a pair it learned from. The split is written once per run (``holdout.jsonl``, with
-``gate_train.jsonl`` beside it), so a resumed run is judged on the same cases.
+``gate_train.jsonl`` beside it), so a resumed run is judged on the same cases:
+:func:`prepare_holdout` makes it where a run first needs its training data, and reads
+it back ever after.
 """
 
 from __future__ import annotations
@@ -16,14 +18,18 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
+from vectortrainer.config import GateConfig
 from vectortrainer.errors import DataFormatError
 from vectortrainer.feedback.pair import FeedbackPair
-from vectortrainer.feedback.preference import example_from_pair
+from vectortrainer.feedback.preference import example_from_pair, reply_example
+from vectortrainer.feedback.store import FeedbackStore
 from vectortrainer.files import atomic_write_text, iter_jsonl_records
 from vectortrainer.golden.chatml import content_text
-from vectortrainer.training.local.evaluation import held_out_from_record
+from vectortrainer.golden.picks import read_golden_picks
+from vectortrainer.json_types import JSONObject
+from vectortrainer.rules.learning import pairs_for_function
+from vectortrainer.runs.directory import GOLDEN_PICKS_FILE, RunDirectory
 
 HOLDOUT_FILE = "holdout.jsonl"
 GATE_TRAIN_FILE = "gate_train.jsonl"
@@ -39,8 +45,51 @@ class HeldOutCase:
     messages: list[dict[str, str]]
     reference: str
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """A run's held-out split: the cases the gates judge on, and what training may see."""
+
+    cases: list[HeldOutCase]
+    # the golden examples training may see: gate_train.jsonl (golden.jsonl with the gate off)
+    train_path: Path
+    every: int  # one feedback pair in ``every`` is held out (below 2: none)
+
+    def trainable(self, pairs: Iterable[FeedbackPair]) -> list[FeedbackPair]:
+        """The pairs training may learn from: the held-out ones are the gate's feedback slice."""
+        return split_pairs(pairs, self.every)[0]
+
+
+def prepare_holdout(
+    run: RunDirectory, gate: GateConfig, *, method: str, feedback_path: Path
+) -> HeldOut:
+    """The run's held-out split, made once (``holdout.jsonl``, ``gate_train.jsonl``) and read back.
+
+    Golden examples are held out per strategy (the run's recorded picks); the feedback slice
+    is every pair of the run's function, or, for a DPO run (which trains on pairs), only the
+    pairs held out by their hash. With the gate off nothing is held out.
+    """
+    if not gate.enabled:
+        return HeldOut([], run.golden_path, 0)
+    path, train_path = run.path / HOLDOUT_FILE, run.path / GATE_TRAIN_FILE
+    if path.exists() and train_path.exists():
+        return HeldOut(read_cases(path), train_path, gate.holdout_every)
+    picks_path = run.path / GOLDEN_PICKS_FILE
+    strategies = (
+        [p["strategy"] for p in read_golden_picks(picks_path)] if picks_path.exists() else None
+    )
+    cases = split_golden(
+        run.golden_path, strategies, gate.holdout_every, train_path, limit=gate.max_cases
+    )
+    pairs = pairs_for_function(FeedbackStore(feedback_path).pairs(), run.state.function)
+    if method == "dpo":
+        pairs = split_pairs(pairs, gate.holdout_every)[1]  # a DPO run trains on the others
+    cases += feedback_cases(pairs, golden_system_prompt(run.golden_path), limit=gate.max_cases)
+    write_cases(path, cases)
+    return HeldOut(cases, train_path, gate.holdout_every)
 
 
 def pair_is_held_out(pair: FeedbackPair, every: int) -> bool:
@@ -86,7 +135,7 @@ def split_golden(golden_path: Path, strategies: Sequence[str] | None, every: int
         if index not in held:
             kept.append(line)
             continue
-        example = held_out_from_record(json.loads(line), f"{golden_path}:{index + 1}")
+        example = reply_example(json.loads(line), f"{golden_path}:{index + 1}")
         cases.append(HeldOutCase(slices[index], example.messages, example.expected))
     atomic_write_text(train_path, "".join(f"{line}\n" for line in kept))
     return cases
@@ -110,7 +159,7 @@ def feedback_cases(
 ) -> list[HeldOutCase]:
     """The feedback slice: each pair's input asked as the training data asks it; its fixed output is
     the reference."""
-    cases = []
+    cases: list[HeldOutCase] = []
     for pair in pairs:
         if len(cases) >= limit:
             break

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
 from vectortrainer.errors import HookVersionError
 from vectortrainer.feedback.pair import FeedbackPair
@@ -25,6 +24,7 @@ from vectortrainer.gate.holdout import split_pairs
 from vectortrainer.hooks.generator import HookScriptGenerator
 from vectortrainer.hooks.validation import replay_in_subprocess, validate_hook_source
 from vectortrainer.hooks.versions import HookVersionManager
+from vectortrainer.json_types import JSONObject
 from vectortrainer.rules.learning import learn_rules, pairs_for_function
 
 
@@ -43,7 +43,7 @@ class HookGateDecision:
     good_changed: list[int] = field(default_factory=list)
     rules: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return asdict(self)
 
 
@@ -53,6 +53,32 @@ class HookGateOutcome:
 
     decision: HookGateDecision
     version_id: str | None = None
+
+    @property
+    def news(self) -> str:
+        """The run's log line of it."""
+        state = "active" if self.decision.passed else "inactive"
+        return f"hook {self.version_id or '(unchanged)'}: {state} ({self.decision.reason})"
+
+    @property
+    def level(self) -> str:
+        return "info" if self.decision.passed else "warning"
+
+    def detail(self) -> JSONObject:
+        """What a run's hook stage records in ``run.json``."""
+        if self.version_id is None:
+            note = self.decision.reason
+        elif self.decision.passed:
+            note = f"{self.version_id} active"
+        else:
+            note = f"{self.version_id} kept inactive"
+        return {
+            "version_id": self.version_id,
+            "active": self.decision.passed,
+            "reason": self.decision.reason,
+            "gate": self.decision.to_dict(),
+            "note": note,
+        }
 
 
 def judge_hook(

@@ -19,14 +19,17 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from pathlib import Path
 
-from vectortrainer.budget.inference import inference_usd
+from vectortrainer.budget.inference import InferenceEstimate, estimate_replies, inference_usd
 from vectortrainer.errors import VectorTrainerError
 from vectortrainer.feedback.diffing import normalized_distance
 from vectortrainer.feedback.semantic import SemanticScorer
 from vectortrainer.gate.holdout import HeldOutCase
+from vectortrainer.json_types import JSONObject
+from vectortrainer.registry.models import ModelRegistry
 from vectortrainer.training.base import BaseTrainer, Completion
+from vectortrainer.training.factory import trains_locally
 
 EXAMPLES_KEPT = 6  # replies shown side by side in gate.json and the faces
 
@@ -69,7 +72,7 @@ class ModelGateDecision:
     metrics: list[str] = field(default_factory=list)
     # slice -> candidate / incumbent
     slices: dict[str, dict[str, SliceFigures]] = field(default_factory=dict)
-    inference: dict[str, Any] = field(default_factory=dict)  # requests, tokens, usd
+    inference: JSONObject = field(default_factory=dict)  # requests, tokens, usd
     examples: list[dict[str, str]] = field(default_factory=list)
 
     @property
@@ -80,12 +83,12 @@ class ModelGateDecision:
             else f"base model {self.incumbent}"
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         data = asdict(self)
         data["incumbent_label"] = self.incumbent_label
         return data
 
-    def figures(self) -> dict[str, Any]:
+    def figures(self) -> JSONObject:
         """The numbers a registry entry keeps (``models diff`` compares these)."""
         return {
             "candidate": {
@@ -221,6 +224,29 @@ def decide(
     return decision
 
 
+def estimate_gate_replies(
+    cases: Sequence[HeldOutCase],
+    *,
+    model: str,
+    max_reply_tokens: int,
+    models_dir: Path,
+    function: str | None,
+) -> list[InferenceEstimate]:
+    """What the gate's replies will cost at most, before anything is uploaded: the candidate's (a
+    fine-tune of ``model``) and the incumbent's (a fine-tune too when ``function`` has a promoted
+    model in ``models_dir``)."""
+    if not cases:
+        return []
+    conversations = [c.messages for c in cases]
+    promoted = ModelRegistry(models_dir, function).promoted() if function else None
+    return [
+        estimate_replies(model, conversations, max_tokens=max_reply_tokens, fine_tuned=True),
+        estimate_replies(
+            model, conversations, max_tokens=max_reply_tokens, fine_tuned=promoted is not None
+        ),
+    ]
+
+
 def evaluate_candidate(
     trainer: BaseTrainer,
     cases: Sequence[HeldOutCase],
@@ -260,13 +286,13 @@ def evaluate_candidate(
 
 def _priced(
     trainer: BaseTrainer, candidate: str, incumbent: str, replies: dict[str, list[Completion]]
-) -> dict[str, Any]:
-    usage: dict[str, Any] = {
+) -> JSONObject:
+    usage: JSONObject = {
         "requests": sum(len(r) for r in replies.values()),
         "prompt_tokens": sum(c.prompt_tokens for r in replies.values() for c in r),
         "completion_tokens": sum(c.completion_tokens for r in replies.values() for c in r),
     }
-    if trainer.name == "local":
+    if trains_locally(trainer.name):
         usage["usd"] = 0.0
         return usage
     try:

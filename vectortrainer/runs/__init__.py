@@ -9,5 +9,6 @@ monitors, summary.
   monitors;
 - ``summary``: the typed :class:`~vectortrainer.runs.summary.RunSummary` (FR-4.4) and its rows;
 - ``resume``: which runs can be resumed, and the command that does it;
-- ``metrics``: the loss metrics every trainer reports and every face plots.
+- ``metrics``: the loss metrics every trainer reports and every face plots;
+- ``golden``: a run's golden data adopted from a file, and its picks published to VectorWave.
 """

@@ -52,6 +52,8 @@ SUMMARY_FILE = "summary.json"
 # the evaluation gate's figures and decision (absent when no model was evaluated)
 GATE_FILE = "gate.json"
 LOCK_FILE = ".lock"
+# The stages a run whose job failed or was cancelled goes through again (``RunState.new_job``).
+RETRY_STAGES = ("confirm", "train", "monitor", "evaluate", "summary")
 
 _RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -99,6 +101,17 @@ class StageState:
     def done(self) -> bool:
         return self.status.done
 
+    def begin(self) -> None:
+        """The stage starts (again): running, timed from now, no error."""
+        self.status, self.started_at, self.finished_at, self.error = (
+            StageStatus.RUNNING, time.time(), None, None
+        )
+
+    def end(self, status: StageStatus, *, error: str | None = None) -> None:
+        """The stage ends with ``status`` (and ``error``); its duration is recorded."""
+        self.status, self.error, self.finished_at = status, error, time.time()
+        self.duration_s = round(self.finished_at - (self.started_at or self.finished_at), 3)
+
 
 @dataclass
 class RunState:
@@ -126,6 +139,13 @@ class RunState:
 
     def stage(self, name: str) -> StageState:
         return self.stages.setdefault(name, StageState())
+
+    def new_job(self) -> None:
+        """Forget a job that failed or was cancelled: one new job, its cost confirmed again; the
+        golden data, rules and uploaded file stay."""
+        for name in RETRY_STAGES:
+            self.stages[name] = StageState()
+        self.job_id = self.last_event_id = self.fine_tuned_model = None
 
     def to_dict(self) -> JSONObject:
         data = asdict(self)

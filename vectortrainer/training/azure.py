@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from vectortrainer.config import Config
 from vectortrainer.errors import ConfigError
+from vectortrainer.json_types import JSONObject
 from vectortrainer.training.base import Completion, Messages, PreparedData
 from vectortrainer.training.hosted import UPLOAD_NAME_PREFIX
 from vectortrainer.training.openai import OpenAITrainer
@@ -77,7 +78,7 @@ class AzureOpenAITrainer(OpenAITrainer):
         return openai.AzureOpenAI(azure_endpoint=self.endpoint, api_version=self.api_version,
                                   api_key=self.api_key(), max_retries=0, timeout=self.timeout)
 
-    def job_request(self, prepared: PreparedData, run_id: str) -> dict[str, Any]:
+    def job_request(self, prepared: PreparedData, run_id: str) -> JSONObject:
         request = super().job_request(prepared, run_id)
         # not part of this api-version; the training file names the run
         request.pop("metadata", None)

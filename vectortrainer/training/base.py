@@ -1,7 +1,8 @@
 """The vendor-neutral trainer contract (FR-3.1, FR-3.4).
 
-A trainer takes a validated ChatML (or preference) JSONL file, starts a job,
-and reports status, events and per-step metrics until a result. The pipeline,
+A trainer estimates what training on a ChatML (or preference) JSONL file would take
+(dollars or minutes), takes the validated file, starts a job, and reports status,
+events and per-step metrics until a result. The pipeline,
 the monitors, the TUI training screen and the web learning curve only ever
 speak this interface, so OpenAI and local trainers are interchangeable.
 """
@@ -99,6 +100,16 @@ class BaseTrainer(ABC):
         """
 
     @abstractmethod
+    def estimate(self, train_path: Path, validation_path: Path | None = None) -> Estimate:
+        """What training on these files would take, before anything is uploaded or paid for.
+
+        Dollars at a vendor (:class:`~vectortrainer.budget.estimates.CostEstimate`), minutes
+        for a local run (:class:`~vectortrainer.budget.estimates.TimeEstimate`). The data and the
+        job's settings are checked first; the estimate is not held to a budget here: the caller's
+        guard does that, in the estimate's own unit.
+        """
+
+    @abstractmethod
     def start_training(self, prepared: PreparedData, *, run_id: str) -> str:
         """Start a job and return its id. ``run_id`` is recorded with the job so it can be found
         again."""
@@ -119,6 +130,16 @@ class BaseTrainer(ABC):
     def find_job(self, run_id: str) -> str | None:
         """The id of a job already created for ``run_id`` (resume after a crash), if any."""
         return None
+
+    @property
+    def title(self) -> str:
+        """The trainer as a run's log names it (a vendor's trainer: the provider's title)."""
+        return self.name
+
+    @property
+    def has_api_key(self) -> bool:
+        """Whether the credentials this trainer needs are set (a trainer that needs none: True)."""
+        return True
 
     @property
     def base_model(self) -> str | None:

@@ -2,17 +2,20 @@
 when asked.
 
 Both are written once per run, into the run directory, so a resumed run trains on
-exactly what the first attempt estimated and uploaded.
+exactly what the first attempt estimated and uploaded. :func:`training_files` builds
+them from what the held-out split (:mod:`vectortrainer.gate.holdout`) leaves to training.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.feedback.preference import PreferenceExport, export_run_preferences
 from vectortrainer.files import atomic_write_text
+from vectortrainer.runs.directory import RunDirectory
 
 TRAIN_FILE = "train.jsonl"
 VALIDATION_FILE = "validation.jsonl"
@@ -39,18 +42,48 @@ def split_for_validation(source: Path, directory: Path, share: float) -> tuple[P
 
 
 def preference_file(
-    pairs: Iterable[FeedbackPair],
+    pairs: Callable[[], Iterable[FeedbackPair]],
     directory: Path,
     *,
     function: str | None,
     golden_path: Path,
     system_prompts: Mapping[str, str] | None,
 ) -> tuple[Path, PreferenceExport | None]:
-    """The run's DPO file from feedback pairs (written once; ``None`` export when it already
-    existed)."""
+    """The run's DPO file from the feedback ``pairs()`` (written once; ``None`` export when it
+    already existed)."""
     path = directory / PREFERENCE_FILE
     if path.exists():
         return path, None
-    export = export_run_preferences(pairs, path, function=function, golden_path=golden_path,
+    export = export_run_preferences(pairs(), path, function=function, golden_path=golden_path,
                                     system_prompts=system_prompts)
     return path, export
+
+
+@dataclass(frozen=True)
+class TrainingFiles:
+    """What a run trains on: the training file and the validation file (``None``: no split)."""
+
+    train: Path
+    validation: Path | None = None
+    export: PreferenceExport | None = None  # what this call wrote to the DPO file, if it wrote it
+
+
+def training_files(
+    run: RunDirectory,
+    *,
+    method: str,
+    golden: Path,
+    pairs: Callable[[], Iterable[FeedbackPair]],
+    system_prompts: Mapping[str, str] | None,
+    validation_split: float,
+) -> TrainingFiles:
+    """The run's training data: ``golden`` (the examples training may see) or, for ``method``
+    "dpo", the preference file of ``pairs()`` (asked only when the file is not written yet),
+    split for validation when ``validation_split`` asks."""
+    source, export = golden, None
+    if method == "dpo":
+        source, export = preference_file(pairs, run.path, function=run.state.function,
+                                         golden_path=run.golden_path,
+                                         system_prompts=system_prompts)
+    train, validation = split_for_validation(source, run.path, validation_split)
+    return TrainingFiles(train, validation, export)

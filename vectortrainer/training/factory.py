@@ -1,5 +1,6 @@
 """The trainer a config names (``training.provider``): OpenAI, Azure OpenAI, Together, Fireworks or
-local."""
+local; and the one answer to "does this provider train here, held to minutes, or at a vendor, held
+to dollars?" (:func:`trains_locally`)."""
 
 from __future__ import annotations
 
@@ -19,11 +20,17 @@ HOSTED_TRAINERS = {
 }
 
 
+def trains_locally(provider: str) -> bool:
+    """Whether ``provider`` trains on this machine: its run costs minutes (``budget.max_minutes``)
+    and its replies nothing, where a vendor's costs dollars (``budget.max_budget_usd``)."""
+    return provider == LocalTrainer.name
+
+
 def make_trainer(config: Config, *, today: _dt.date | None = None) -> BaseTrainer:
     """A trainer from the config (a hosted one reads its API key from the environment at first use).
 
     ``today`` is the date the provider's schedule is checked on (default: today).
     """
-    if config.training.provider == "local":
+    if trains_locally(config.training.provider):
         return LocalTrainer.from_config(config)
     return HOSTED_TRAINERS[config.training.provider].from_config(config, today=today)

@@ -27,9 +27,9 @@ from vectortrainer.budget.estimates import resolve_epochs
 from vectortrainer.config import Config
 from vectortrainer.errors import MissingAPIKeyError, VectorTrainerError
 from vectortrainer.files import sha256_file
+from vectortrainer.json_types import JSONObject
 from vectortrainer.training.base import PreparedData, TrainingEvent, TrainingResult, TrainingStatus
-from vectortrainer.training.calls import CallPolicy
-from vectortrainer.training.hosted import HostedTrainer, run_tag
+from vectortrainer.training.hosted import HostedTrainer, api_settings, run_tag
 
 if TYPE_CHECKING:
     import fireworks  # 0.6 s to import: only a call to the vendor needs it
@@ -56,6 +56,7 @@ class FireworksTrainer(HostedTrainer):
 
     name = "fireworks"
     config_section = "fireworks"
+    sdk_module = "fireworks"
 
     def __init__(
         self,
@@ -70,14 +71,10 @@ class FireworksTrainer(HostedTrainer):
 
     @classmethod
     def connection_settings(cls, config: Config) -> dict[str, Any]:
-        api = config.fireworks
-        return dict(
-            account_id=api.account_id or os.environ.get(ACCOUNT_ENV),
-            base_url=api.base_url or os.environ.get("FIREWORKS_BASE_URL"),
-            api_key_env=api.api_key_env,
-            max_retries=api.max_retries,
-            timeout=api.timeout_s,
-        )
+        return {
+            **api_settings(config.fireworks, "FIREWORKS_BASE_URL"),
+            "account_id": config.fireworks.account_id or os.environ.get(ACCOUNT_ENV),
+        }
 
     @property
     def has_api_key(self) -> bool:
@@ -94,17 +91,6 @@ class FireworksTrainer(HostedTrainer):
             )
         return fireworks.Fireworks(api_key=key, account_id=self.account_id, base_url=self.base_url,
                                    max_retries=0, timeout=self.timeout)
-
-    @property
-    def calls(self) -> CallPolicy:
-        import fireworks  # 0.6 s to import: only a call to the vendor needs it
-
-        return CallPolicy(
-            fireworks,
-            self.facts.title,
-            retries=self.max_retries,
-            config_section=self.config_section,
-        )
 
     # ----- datasets -------------------------------------------------------------------
     def dataset_id(self, path: Path, *, role: str, run_id: str | None) -> str:
@@ -165,10 +151,7 @@ class FireworksTrainer(HostedTrainer):
         """Create the run's next job (or return the usable one it has, see ``find_job``)."""
         import fireworks  # 0.6 s to import: only a call to the vendor needs it
 
-        if not prepared.train_file_id:
-            raise VectorTrainerError(
-                "no uploaded training file: run prepare_data() before start_training()"
-            )
+        self.require_upload(prepared)
         existing = self._run_jobs(run_id)
         usable = [job_id for job_id, job in existing if _status(job) not in (TrainingStatus.FAILED,
                                                                              TrainingStatus.CANCELLED)]
@@ -191,19 +174,19 @@ class FireworksTrainer(HostedTrainer):
                                          lambda: job_id if self._job(job_id) is not None else None)
         return job_id if isinstance(created, str) else _short_id(created.name) or job_id
 
-    def _create(self, job_id: str, request: dict[str, Any]) -> Any:
+    def _create(self, job_id: str, request: JSONObject) -> Any:
         if self.method == "dpo":
             return self.client.dpo_jobs.create(dpo_job_id=job_id, **request)
         return self.client.supervised_fine_tuning_jobs.create(
             supervised_fine_tuning_job_id=job_id, **request
         )
 
-    def job_request(self, prepared: PreparedData, run_id: str, job_id: str) -> dict[str, Any]:
+    def job_request(self, prepared: PreparedData, run_id: str, job_id: str) -> JSONObject:
         epochs = resolve_epochs(
             self.n_epochs, prepared.n_examples, self.facts.limits.default_epochs
         )
         output = resource_id(self.suffix or "vectortrainer", job_id)
-        training: dict[str, Any] = {
+        training: JSONObject = {
             "base_model": self.model,
             "epochs": epochs,
             "output_model": output,
@@ -214,7 +197,7 @@ class FireworksTrainer(HostedTrainer):
             training["batch_size_samples"] = self.batch_size
         display = f"vectortrainer {run_id}"
         if self.method == "dpo":
-            loss: dict[str, Any] = {"method": "DPO"}
+            loss: JSONObject = {"method": "DPO"}
             if self.beta != "auto":
                 loss["dpo"] = {"beta": self.beta}
             return {

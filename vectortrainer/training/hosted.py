@@ -12,7 +12,10 @@ and make no request until all of them passed:
 4. the cost against ``budget.max_budget_usd``.
 
 Only then does a subclass upload (once per content, found again by name on resume)
-and create the job (once per run, found again by the run's tag). A subclass holds
+and create the job (once per run, found again by the run's tag): :meth:`~HostedTrainer.upload_file`
+and :meth:`~HostedTrainer.start_training` hold those steps for a provider with a files API
+(its request is :meth:`~HostedTrainer.send_file`, its job :meth:`~HostedTrainer.create_job`);
+a provider that names its resources itself (Fireworks) overrides them. A subclass holds
 the provider's API: its client, upload, job creation, status, events and result.
 """
 
@@ -20,18 +23,24 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import importlib
 import os
 from abc import abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 from vectortrainer.budget.catalog import DPO, provider_facts
 from vectortrainer.budget.estimates import CostEstimate, Epochs
 from vectortrainer.budget.guards import check_budget, hold_to_budget
 from vectortrainer.budget.schedule import ScheduleOverrides
 from vectortrainer.config import Config
-from vectortrainer.errors import ConfigError, DataFormatError, MissingAPIKeyError
+from vectortrainer.errors import (
+    ConfigError,
+    DataFormatError,
+    MissingAPIKeyError,
+    VectorTrainerError,
+)
 from vectortrainer.feedback.preference import read_preference_jsonl
 from vectortrainer.files import sha256_file
 from vectortrainer.golden.chatml import validate_chat_jsonl
@@ -51,6 +60,8 @@ class HostedTrainer(BaseTrainer):
     name = "hosted"
     suffix_reserved = 0  # characters the trainer appends to ``suffix`` (its run tag)
     config_section = "openai"  # the config section of the provider's connection settings
+    # the provider's SDK, imported at the first call (seconds: only a call to the vendor needs it)
+    sdk_module: ClassVar[str] = "openai"
 
     def __init__(
         self,
@@ -114,6 +125,10 @@ class HostedTrainer(BaseTrainer):
         """The constructor arguments from the provider's config section (base URL, key variable,
         retries)."""
 
+    @property
+    def title(self) -> str:
+        return self.facts.title
+
     # -- the client --------------------------------------------------------------------
     @property
     def has_api_key(self) -> bool:
@@ -142,9 +157,15 @@ class HostedTrainer(BaseTrainer):
         """The provider's SDK client, with ``max_retries=0`` (``calls`` retries, see there)."""
 
     @property
-    @abstractmethod
     def calls(self) -> CallPolicy:
-        """How this trainer calls its SDK."""
+        """How this trainer calls its SDK (retries, a spent quota, creation that never pays
+        twice)."""
+        return CallPolicy(
+            importlib.import_module(self.sdk_module),
+            self.facts.title,
+            retries=self.max_retries,
+            config_section=self.config_section,
+        )
 
     # -- before any request ------------------------------------------------------------
     def job_settings(self) -> JobSettings:
@@ -227,10 +248,86 @@ class HostedTrainer(BaseTrainer):
             )
         return prepared
 
-    @abstractmethod
+    # -- uploads and jobs: once per content, once per run --------------------------------
     def upload_file(self, path: Path, *, role: str = "train", run_id: str | None = None) -> str:
         """Upload ``path`` unless the same content was uploaded for this run already; return its
-        id."""
+        id.
+
+        The upload is named after the run and the content hash (:func:`upload_filename`), so a
+        file of that name and size is found again (``find_uploaded_file``) instead of being sent
+        twice, even when the answer to the upload was lost.
+        """
+        filename = upload_filename(path, role=role, run_id=run_id)
+        size = path.stat().st_size
+        existing = self.find_uploaded_file(filename, size=size)
+        if existing is not None:
+            return existing
+        uploaded = self.calls.create_once(
+            "uploading the training file",
+            lambda: self.send_file(path, filename),
+            lambda: self.find_uploaded_file(filename, size=size),
+        )
+        return uploaded if isinstance(uploaded, str) else str(uploaded.id)
+
+    def find_uploaded_file(self, filename: str, *, size: int | None = None) -> str | None:
+        """The id of an uploaded file named ``filename`` (and of ``size`` bytes), if any."""
+        raise NotImplementedError(f"{type(self).__name__} finds its uploads its own way")
+
+    def send_file(self, path: Path, filename: str) -> Any:
+        """One upload of ``path`` under ``filename``: the SDK's answer (it has an ``id``)."""
+        raise NotImplementedError(f"{type(self).__name__} uploads its own way")
+
+    def start_training(
+        self, prepared: PreparedData, *, run_id: str, reuse_existing: bool = True
+    ) -> str:
+        """Create the run's job once: the one already created for ``run_id`` (``find_job``) is
+        returned unless ``reuse_existing`` is False."""
+        self.require_upload(prepared)
+        if reuse_existing:
+            existing = self.find_job(run_id)
+            if existing is not None:
+                return existing
+        return self.create_job(prepared, run_id)
+
+    def create_job(self, prepared: PreparedData, run_id: str) -> str:
+        """Create a new job for ``run_id`` (never twice, even when the answer was lost); its id."""
+        raise NotImplementedError(f"{type(self).__name__} starts its jobs its own way")
+
+    def require_upload(self, prepared: PreparedData) -> str:
+        """The uploaded training file's id: a job cannot start before ``prepare_data``."""
+        if not prepared.train_file_id:
+            raise VectorTrainerError(
+                "no uploaded training file: run prepare_data() before start_training()"
+            )
+        return prepared.train_file_id
+
+
+class ApiSection(Protocol):
+    """The connection settings every vendor's config section holds (``openai:``, ``together:``,
+    ...)."""
+
+    @property
+    def base_url(self) -> str | None: ...
+
+    @property
+    def api_key_env(self) -> str: ...
+
+    @property
+    def max_retries(self) -> int: ...
+
+    @property
+    def timeout_s(self) -> float: ...
+
+
+def api_settings(api: ApiSection, base_url_env: str) -> dict[str, Any]:
+    """A trainer's connection arguments from its config section: the base URL (else the
+    ``base_url_env`` variable), the key's variable, retries and timeout."""
+    return dict(
+        base_url=api.base_url or os.environ.get(base_url_env),
+        api_key_env=api.api_key_env,
+        max_retries=api.max_retries,
+        timeout=api.timeout_s,
+    )
 
 
 def training_settings(config: Config) -> dict[str, Any]:

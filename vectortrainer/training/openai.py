@@ -12,14 +12,13 @@ is this trainer with Azure's client and job lookup.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vectortrainer.config import Config
-from vectortrainer.errors import VectorTrainerError
+from vectortrainer.json_types import JSONObject, JSONValue
 from vectortrainer.training.base import (
     Completion,
     Messages,
@@ -28,8 +27,7 @@ from vectortrainer.training.base import (
     TrainingResult,
     TrainingStatus,
 )
-from vectortrainer.training.calls import CallPolicy
-from vectortrainer.training.hosted import HostedTrainer, upload_filename
+from vectortrainer.training.hosted import HostedTrainer, api_settings
 
 if TYPE_CHECKING:
     import openai  # 0.9 s to import: only a call to the vendor needs it
@@ -59,13 +57,7 @@ class OpenAITrainer(HostedTrainer):
 
     @classmethod
     def connection_settings(cls, config: Config) -> dict[str, Any]:
-        api = config.openai
-        return dict(
-            base_url=api.base_url or os.environ.get("OPENAI_BASE_URL"),
-            api_key_env=api.api_key_env,
-            max_retries=api.max_retries,
-            timeout=api.timeout_s,
-        )
+        return api_settings(config.openai, "OPENAI_BASE_URL")
 
     # ----- the client ---------------------------------------------------------
     def make_client(self) -> "openai.OpenAI":
@@ -75,33 +67,10 @@ class OpenAITrainer(HostedTrainer):
             api_key=self.api_key(), base_url=self.base_url, max_retries=0, timeout=self.timeout
         )
 
-    @property
-    def calls(self) -> CallPolicy:
-        import openai  # 0.9 s to import: only a call to the vendor needs it
-
-        return CallPolicy(
-            openai, self.facts.title, retries=self.max_retries, config_section=self.config_section
-        )
-
     # ----- files --------------------------------------------------------------
-    def upload_file(self, path: Path, *, role: str = "train", run_id: str | None = None) -> str:
-        """Upload ``path`` for fine-tuning unless the same content was uploaded already; return its
-        id."""
-        filename = upload_filename(path, role=role, run_id=run_id)
-        existing = self.find_uploaded_file(filename, size=path.stat().st_size)
-        if existing is not None:
-            return existing
-
-        def upload() -> Any:
-            with path.open("rb") as handle:
-                return self.client.files.create(file=(filename, handle), purpose="fine-tune")
-
-        uploaded = self.calls.create_once(
-            "uploading the training file",
-            upload,
-            lambda: self.find_uploaded_file(filename, size=path.stat().st_size),
-        )
-        return uploaded if isinstance(uploaded, str) else uploaded.id
+    def send_file(self, path: Path, filename: str) -> Any:
+        with path.open("rb") as handle:
+            return self.client.files.create(file=(filename, handle), purpose="fine-tune")
 
     def find_uploaded_file(self, filename: str, *, size: int | None = None) -> str | None:
         """The id of an uploaded fine-tune file named ``filename`` (and of ``size`` bytes), if
@@ -114,14 +83,14 @@ class OpenAITrainer(HostedTrainer):
                     and (size is None or item.bytes == size)
                     and item.status != "error"
                 ):
-                    return item.id
+                    return str(item.id)
             return None
 
         return self.calls.call("listing uploaded files", find)
 
     # ----- jobs ---------------------------------------------------------------
-    def hyperparameters(self) -> dict[str, Any]:
-        values: dict[str, Any] = {
+    def hyperparameters(self) -> JSONObject:
+        values: JSONObject = {
             "n_epochs": self.n_epochs,
             "batch_size": self.batch_size,
             "learning_rate_multiplier": self.learning_rate_multiplier,
@@ -130,8 +99,8 @@ class OpenAITrainer(HostedTrainer):
             values["beta"] = self.beta
         return values
 
-    def job_request(self, prepared: PreparedData, run_id: str) -> dict[str, Any]:
-        request: dict[str, Any] = {
+    def job_request(self, prepared: PreparedData, run_id: str) -> JSONObject:
+        request: JSONObject = {
             "model": self.model,
             "training_file": prepared.train_file_id,
             "method": {
@@ -148,23 +117,13 @@ class OpenAITrainer(HostedTrainer):
             request["seed"] = self.seed
         return request
 
-    def start_training(
-        self, prepared: PreparedData, *, run_id: str, reuse_existing: bool = True
-    ) -> str:
-        """Create the job (or return the one already created for ``run_id``, see ``find_job``)."""
-        if not prepared.train_file_id:
-            raise VectorTrainerError(
-                "no uploaded training file: run prepare_data() before start_training()"
-            )
-        if reuse_existing:
-            existing = self.find_job(run_id)
-            if existing is not None:
-                return existing
+    def create_job(self, prepared: PreparedData, run_id: str) -> str:
+        """Create the job, with the run id in its metadata (so ``find_job`` finds it again)."""
         request = self.job_request(prepared, run_id)
         job = self.calls.create_once("creating the fine-tuning job",
                                      lambda: self.client.fine_tuning.jobs.create(**request),
                                      lambda: self.find_job(run_id))
-        return job if isinstance(job, str) else job.id
+        return job if isinstance(job, str) else str(job.id)
 
     def list_jobs(self, run_id: str) -> list[Any]:
         """The jobs the API lists for ``run_id`` (OpenAI filters by metadata on the server)."""
@@ -181,7 +140,7 @@ class OpenAITrainer(HostedTrainer):
         usable = [j for j in mine if j.status not in ("failed", "cancelled")]
         if not usable:
             return None
-        return max(usable, key=lambda j: j.created_at).id
+        return str(max(usable, key=lambda j: j.created_at).id)
 
     def get_status(self, job_id: str) -> TrainingStatus:
         job = self.calls.call(
@@ -254,7 +213,7 @@ class OpenAITrainer(HostedTrainer):
     def complete(self, model: str, messages: Messages, *, max_tokens: int) -> Completion:
         """One chat completion of ``model`` at temperature 0 (the gate's replay); usage as the API
         billed it."""
-        request: dict[str, Any] = {
+        request: JSONObject = {
             "model": model,
             "messages": messages,
             "max_completion_tokens": max_tokens,
@@ -278,7 +237,7 @@ def _status(value: str) -> TrainingStatus:
         return TrainingStatus.RUNNING
 
 
-def _numeric(values: Mapping[str, Any]) -> dict[str, float]:
+def _numeric(values: Mapping[str, JSONValue]) -> dict[str, float]:
     return {
         k: float(v)
         for k, v in values.items()

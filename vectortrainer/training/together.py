@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -24,18 +23,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vectortrainer.budget.estimates import resolve_epochs
+from vectortrainer.budget.estimates import CostEstimate, resolve_epochs
 from vectortrainer.budget.guards import hold_to_budget
 from vectortrainer.config import Config
-from vectortrainer.errors import (
-    DataFormatError,
-    HyperparameterError,
-    QuotaExhaustedError,
-    VectorTrainerError,
-)
+from vectortrainer.errors import DataFormatError, HyperparameterError, QuotaExhaustedError
+from vectortrainer.json_types import JSONObject
 from vectortrainer.training.base import PreparedData, TrainingEvent, TrainingResult, TrainingStatus
-from vectortrainer.training.calls import CallPolicy
-from vectortrainer.training.hosted import RUN_TAG_LENGTH, HostedTrainer, run_tag, upload_filename
+from vectortrainer.training.hosted import RUN_TAG_LENGTH, HostedTrainer, api_settings, run_tag
 
 if TYPE_CHECKING:
     import together  # 0.7 s to import: only a call to the vendor needs it
@@ -61,6 +55,7 @@ class TogetherTrainer(HostedTrainer):
 
     name = "together"
     config_section = "together"
+    sdk_module = "together"
     suffix_reserved = 1 + RUN_TAG_LENGTH  # "-<run tag>"
 
     def __init__(
@@ -80,28 +75,16 @@ class TogetherTrainer(HostedTrainer):
 
     @classmethod
     def connection_settings(cls, config: Config) -> dict[str, Any]:
-        api = config.together
-        return dict(
-            training_type=api.training_type,
-            base_url=api.base_url or os.environ.get("TOGETHER_BASE_URL"),
-            api_key_env=api.api_key_env,
-            max_retries=api.max_retries,
-            timeout=api.timeout_s,
-        )
+        return {
+            **api_settings(config.together, "TOGETHER_BASE_URL"),
+            "training_type": config.together.training_type,
+        }
 
     def make_client(self) -> "together.Together":
         import together  # 0.7 s to import: only a call to the vendor needs it
 
         return together.Together(
             api_key=self.api_key(), base_url=self.base_url, max_retries=0, timeout=self.timeout
-        )
-
-    @property
-    def calls(self) -> CallPolicy:
-        import together  # 0.7 s to import: only a call to the vendor needs it
-
-        return CallPolicy(
-            together, self.facts.title, retries=self.max_retries, config_section=self.config_section
         )
 
     # ----- data -----------------------------------------------------------------------
@@ -116,47 +99,27 @@ class TogetherTrainer(HostedTrainer):
             raise DataFormatError(f"{path}: Together's file check failed: {report.get('message')}")
         return n_examples
 
-    def upload_file(self, path: Path, *, role: str = "train", run_id: str | None = None) -> str:
-        """Upload under a name carrying the run and the content hash, unless that file is there
-        already."""
-        filename = upload_filename(path, role=role, run_id=run_id)
-        existing = self.find_uploaded_file(filename, size=path.stat().st_size)
-        if existing is not None:
-            return existing
+    def send_file(self, path: Path, filename: str) -> Any:
         with tempfile.TemporaryDirectory(prefix="vectortrainer-upload-") as scratch:
             named = Path(scratch) / filename  # the SDK names the upload after the file
             shutil.copyfile(path, named)
-            uploaded = self.calls.create_once(
-                "uploading the training file",
-                lambda: self.client.files.upload(named, purpose="fine-tune", check=True),
-                lambda: self.find_uploaded_file(filename, size=path.stat().st_size))
-        return uploaded if isinstance(uploaded, str) else uploaded.id
+            return self.client.files.upload(named, purpose="fine-tune", check=True)
 
     def find_uploaded_file(self, filename: str, *, size: int | None = None) -> str | None:
         files = self.calls.call("listing uploaded files", lambda: self.client.files.list().data)
         for item in files:
             if item.filename == filename and (size is None or item.bytes == size) and \
                     item.processing_status not in ("FAILED", "INVALID_FORMAT"):
-                return item.id
+                return str(item.id)
         return None
 
     # ----- jobs -----------------------------------------------------------------------
     def job_suffix(self, run_id: str) -> str:
         return f"{self.suffix}-{run_tag(run_id)}" if self.suffix else run_tag(run_id)
 
-    def start_training(
-        self, prepared: PreparedData, *, run_id: str, reuse_existing: bool = True
-    ) -> str:
-        """Hold Together's own estimate to the budget, then create the job once (see
-        ``find_job``)."""
-        if not prepared.train_file_id:
-            raise VectorTrainerError(
-                "no uploaded training file: run prepare_data() before start_training()"
-            )
-        if reuse_existing:
-            existing = self.find_job(run_id)
-            if existing is not None:
-                return existing
+    def create_job(self, prepared: PreparedData, run_id: str) -> str:
+        """Hold Together's own estimate to the budget, then create the job (its suffix carries the
+        run's tag, so ``find_job`` finds it again)."""
         epochs = resolve_epochs(
             self.n_epochs, prepared.n_examples, self.facts.limits.default_epochs
         )
@@ -180,10 +143,10 @@ class TogetherTrainer(HostedTrainer):
         job = self.calls.create_once(
             "creating the fine-tuning job", create, lambda: self.find_job(run_id)
         )
-        return job if isinstance(job, str) else job.id
+        return job if isinstance(job, str) else str(job.id)
 
-    def job_request(self, prepared: PreparedData, run_id: str, epochs: int) -> dict[str, Any]:
-        request: dict[str, Any] = {
+    def job_request(self, prepared: PreparedData, run_id: str, epochs: int) -> JSONObject:
+        request: JSONObject = {
             "training_file": prepared.train_file_id,
             "validation_file": prepared.validation_file_id or "",
             "n_evals": 1 if prepared.validation_file_id else 0,
@@ -209,7 +172,7 @@ class TogetherTrainer(HostedTrainer):
             if self.method == "dpo"
             else {"method": "sft", "train_on_inputs": "auto"}
         )
-        params: dict[str, Any] = dict(
+        params: JSONObject = dict(
             training_file=prepared.train_file_id,
             model=self.model,
             n_epochs=epochs,
@@ -223,7 +186,7 @@ class TogetherTrainer(HostedTrainer):
         if not getattr(answer, "estimation_available", False):
             # e.g. the file is still being validated: our estimate (before the upload) stands
             return
-        if prepared.estimate is not None and answer.estimated_total_price is not None:
+        if isinstance(prepared.estimate, CostEstimate) and answer.estimated_total_price is not None:
             vendor = replace(
                 prepared.estimate,
                 estimated_usd=float(answer.estimated_total_price),

@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
 from vectortrainer.budget.catalog import PROVIDERS
 from vectortrainer.budget.schedule import current_date, provider_schedule, schedule_warnings
 from vectortrainer.config import Config
+from vectortrainer.json_types import JSONObject
+from vectortrainer.training.factory import trains_locally
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class ProviderRow:
     warnings: list[str] = field(default_factory=list)
     notes: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return asdict(self)
 
 
@@ -56,7 +57,7 @@ def provider_overview(config: Config, today: _dt.date | None = None) -> list[Pro
             name="local",
             title="Local (your model, your machine)",
             sdk="transformers + peft + trl",
-            selected=config.training.provider == "local",
+            selected=trains_locally(config.training.provider),
             open=True,
             jobs_until=None,
             jobs_until_source="",
@@ -90,7 +91,7 @@ def _hosted_row(name: str, config: Config, today: _dt.date) -> ProviderRow:
                 and (schedule.jobs_until is None or today <= schedule.jobs_until),
             )
         )
-    model = config.training.model if selected else facts.models[0].name
+    shown = config.training.model if selected else facts.models[0].name
     return ProviderRow(
         name=name,
         title=facts.title,
@@ -106,8 +107,8 @@ def _hosted_row(name: str, config: Config, today: _dt.date) -> ProviderRow:
         ],
         credentials=_credentials(name, config),
         models=models,
-        warnings=schedule_warnings(name, model, today=today, overrides=config.schedule)
-        if facts.model(model)
+        warnings=schedule_warnings(name, shown, today=today, overrides=config.schedule)
+        if facts.model(shown)
         else [],
         notes=facts.notes,
     )

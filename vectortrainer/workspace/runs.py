@@ -21,6 +21,7 @@ from vectortrainer.runs.directory import RunDirectory, RunInfo, list_runs
 from vectortrainer.runs.monitor import PipelineMonitor
 from vectortrainer.runs.resume import resumable_runs, resume_command
 from vectortrainer.training.base import BaseTrainer
+from vectortrainer.training.factory import trains_locally
 from vectortrainer.workspace.base import UseCases
 from vectortrainer.workspace.budget_view import BudgetView, budget_view
 
@@ -42,7 +43,7 @@ class Runs(UseCases):
         """The model a run would train and its limit (dollars, or minutes for a local run)."""
         config = self._workspace.config
         training, budget = config.training, config.budget
-        if training.provider == "local":
+        if trains_locally(training.provider):
             target = str(training.local_model or "(training.local_model not set)")
             limit = f"{budget.max_minutes:g} min" if budget.max_minutes is not None else "off"
         else:

@@ -19,9 +19,9 @@ from typing import Any
 from rapidfuzz.distance import Levenshtein
 
 from vectortrainer.errors import DataFormatError
-from vectortrainer.feedback.preference import parse_preference_record
+from vectortrainer.feedback.preference import ReplyExample, reply_example
 from vectortrainer.files import iter_jsonl_records
-from vectortrainer.golden.chatml import content_text
+from vectortrainer.json_types import JSONObject
 from vectortrainer.training.local.model import (
     check_model_dir,
     load_causal_lm,
@@ -33,12 +33,8 @@ DEFAULT_MAX_NEW_TOKENS = 64
 DEFAULT_LIMIT = 32
 
 
-@dataclass(frozen=True)
-class HeldOutExample:
-    """A conversation to replay and the golden reply it should produce."""
-
-    messages: list[dict[str, str]]
-    expected: str
+# A conversation to replay and the golden reply it should produce.
+HeldOutExample = ReplyExample
 
 
 @dataclass(frozen=True)
@@ -69,7 +65,7 @@ class EvaluationReport:
             return None
         return self.mean_similarity - self.base_mean_similarity
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         data = asdict(self)
         data["improvement"] = self.improvement
         return data
@@ -84,30 +80,9 @@ def read_held_out(path: Path) -> list[HeldOutExample]:
     """Held-out examples from ChatML JSONL (final assistant reply = golden) or DPO JSONL (preferred
     reply)."""
     return [
-        held_out_from_record(record, where)
+        reply_example(record, where)
         for record, where in iter_jsonl_records(path, what="held-out file")
     ]
-
-
-def held_out_from_record(record: Any, where: str) -> HeldOutExample:
-    """One ChatML ``{"messages": [...]}`` or preference record -> ``HeldOutExample``."""
-    if isinstance(record, dict) and "messages" in record:
-        messages = record["messages"]
-        if not isinstance(messages, list) or len(messages) < 2:
-            raise DataFormatError(
-                f"{where}: messages must hold the input and a final assistant reply"
-            )
-        last = messages[-1]
-        expected = content_text(last.get("content")) if isinstance(last, dict) else None
-        if not isinstance(last, dict) or last.get("role") != "assistant" or expected is None:
-            raise DataFormatError(f"{where}: the last message must be the assistant's golden reply")
-        prefix = [
-            {"role": str(m["role"]), "content": content_text(m.get("content")) or ""}
-            for m in messages[:-1]
-        ]
-        return HeldOutExample(messages=prefix, expected=expected)
-    example = parse_preference_record(record, where)
-    return HeldOutExample(messages=example.messages, expected=example.chosen)
 
 
 def evaluate_model(

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from vectortrainer.errors import DataFormatError
-from vectortrainer.feedback.preference import parse_preference_record
+from vectortrainer.feedback.preference import ReplyExample, parse_preference_record, reply_example
 from vectortrainer.files import iter_jsonl_records
 from vectortrainer.golden.chatml import validate_chat_jsonl
-from vectortrainer.training.local.evaluation import held_out_from_record
+from vectortrainer.json_types import JSONValue
 
 SUPERVISED_KEYS = ("prompt", "completion")
 PREFERENCE_KEYS = ("prompt", "chosen", "rejected")
@@ -22,7 +22,7 @@ PREFERENCE_KEYS = ("prompt", "chosen", "rejected")
 
 def render_prompt(tokenizer: Any, messages: list[dict[str, str]]) -> str:
     """The conversation so far, ending where the model's reply begins."""
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    return str(tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
 
 
 def render_reply(tokenizer: Any, messages: list[dict[str, str]], reply: str) -> str:
@@ -40,7 +40,7 @@ def render_reply(tokenizer: Any, messages: list[dict[str, str]], reply: str) -> 
     return completion
 
 
-def render_record(record: Any, where: str, tokenizer: Any, method: str) -> dict[str, str]:
+def render_record(record: JSONValue, where: str, tokenizer: Any, method: str) -> dict[str, str]:
     """One JSONL record as a rendered row for ``method`` ("supervised" or "dpo")."""
     keys = SUPERVISED_KEYS if method == "supervised" else PREFERENCE_KEYS
     if isinstance(record, dict) and all(isinstance(record.get(k), str) for k in keys):
@@ -51,7 +51,7 @@ def render_record(record: Any, where: str, tokenizer: Any, method: str) -> dict[
                 f'{where}: expected a ChatML object {{"messages": [...]}} for supervised training '
                 "(preference records need training.method: dpo)"
             )
-        example = held_out_from_record(record, where)
+        example = reply_example(record, where)
         return {
             "prompt": render_prompt(tokenizer, example.messages),
             "completion": render_reply(tokenizer, example.messages, example.expected),
@@ -88,12 +88,12 @@ def training_texts(rows: list[dict[str, str]], method: str) -> list[str]:
     return [r["prompt"] + r[k] for r in rows for k in ("chosen", "rejected")]
 
 
-def held_out_examples(path: Path) -> list[Any]:
+def held_out_examples(path: Path) -> list[ReplyExample]:
     """Held-out conversations of a raw validation file (a rendered one has no messages to
     replay)."""
     examples = []
     for record, where in iter_jsonl_records(path, what="validation file"):
         if isinstance(record, dict) and isinstance(record.get("prompt"), str):
             return []
-        examples.append(held_out_from_record(record, where))
+        examples.append(reply_example(record, where))
     return examples

@@ -16,7 +16,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vectortrainer.files import sha256_file
 from vectortrainer.runs.directory import write_json_atomic
@@ -30,6 +30,9 @@ from vectortrainer.training.local.model import (
     lora_config,
     pick_device,
 )
+
+if TYPE_CHECKING:
+    from transformers import Trainer  # seconds to import: only a local run needs it
 
 INFO_FILE = "training_info.json"
 # How many validation evaluations a run makes at most (each replays the whole validation set).
@@ -149,31 +152,20 @@ def _build_trl_trainer(
     eval_dataset = Dataset.from_list(validation_rows) if validation_rows else None
     callback = _callback_class()(job)
     peft_config = lora_config(model.config.model_type, settings.lora)
+    data: dict[str, Any] = dict(train_dataset=train_dataset, eval_dataset=eval_dataset,
+                                processing_class=tokenizer, peft_config=peft_config,
+                                callbacks=[callback])
     if settings.method == "dpo":
         from trl import DPOConfig, DPOTrainer
 
-        args = DPOConfig(beta=hyper["beta"], **common)
-        trainer = DPOTrainer(
-            model=model,
-            args=args,
-            train_dataset=train_dataset,
-            eval_dataset=eval_dataset,
-            processing_class=tokenizer,
-            peft_config=peft_config,
-            callbacks=[callback],
+        trainer: Trainer = DPOTrainer(
+            model=model, args=DPOConfig(beta=hyper["beta"], **common), **data
         )
     else:
         from trl import SFTConfig, SFTTrainer
 
-        args = SFTConfig(completion_only_loss=True, **common)
         trainer = SFTTrainer(
-            model=model,
-            args=args,
-            train_dataset=train_dataset,
-            eval_dataset=eval_dataset,
-            processing_class=tokenizer,
-            peft_config=peft_config,
-            callbacks=[callback],
+            model=model, args=SFTConfig(completion_only_loss=True, **common), **data
         )
     from transformers import PrinterCallback
 
