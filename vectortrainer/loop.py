@@ -322,6 +322,8 @@ def loop_view(config: Config, function: str, source: LogReader | None = None) ->
             problem=str(exc),
         )
     problem = None
+    new_logs: int | None
+    new_feedback: int | None
     try:
         trigger = check_trigger(config, state, current_counts(config, function, source))
         new_logs, new_feedback, text = trigger.new_logs, trigger.new_feedback, \

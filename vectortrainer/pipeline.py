@@ -76,6 +76,7 @@ from vectortrainer.runs.resume import resume_command
 from vectortrainer.runs.status import STAGES, RunStatus, StageStatus
 from vectortrainer.runs.summary import RunSummary, build_summary, read_summary
 from vectortrainer.store.environment import store_exists
+from vectortrainer.store.golden import VectorWaveManager
 from vectortrainer.store.opening import open_log_source
 from vectortrainer.store.source import LogReader, LogSource
 from vectortrainer.training.base import BaseTrainer, PreparedData, TrainingStatus
@@ -155,7 +156,7 @@ class TrainingPipeline:
         self,
         config: Config,
         *,
-        dataset_manager: object | None = None,
+        dataset_manager: VectorWaveManager | None = None,
         source: LogReader | None = None,
         trainer: BaseTrainer | None = None,
         monitor: PipelineMonitor | None = None,

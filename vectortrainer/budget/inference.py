@@ -98,7 +98,7 @@ def with_evaluation(estimate: CostEstimate, replies: Sequence[InferenceEstimate]
         raise BudgetExceededError(
             f"estimated cost {format_usd(total)} (training {format_usd(estimate.estimated_usd)} "
             f"+ evaluation gate {format_usd(evaluation)} for {combined.evaluation_requests} "
-            f"held-out replies) exceeds the budget {format_usd(budget_usd)}; "
+            f"held-out replies) exceeds the budget {format_usd(budget_usd or 0.0)}; "
             "nothing was uploaded. Raise --max-budget / budget.max_budget_usd, "
             "lower gate.max_cases or gate.max_reply_tokens, or pick fewer examples",
             cost=combined,

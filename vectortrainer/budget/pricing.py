@@ -15,7 +15,7 @@ import datetime as _dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from vectortrainer.budget.catalog import OPENAI, base_model_name, provider_facts
+from vectortrainer.budget.catalog import OPENAI, ProviderFacts, base_model_name, provider_facts
 from vectortrainer.budget.schedule import ScheduleOverrides, check_open
 from vectortrainer.errors import UnknownModelError
 
@@ -102,12 +102,13 @@ def resolve_model(
     if listed is not None:
         encoding, exact = listed.encoding, listed.exact_tokens
     elif provider in ("openai", "azure"):
-        encoding, exact = _encoding_for_base(base), True
-        if encoding is None:
+        known_encoding, exact = _encoding_for_base(base), True
+        if known_encoding is None:
             raise UnknownModelError(
                 f"model {model!r}: no tokenizer known for {base!r} "
                 "(supported families: gpt-4.1, gpt-4o, gpt-3.5)"
             )
+        encoding = known_encoding
     else:
         encoding, exact = APPROXIMATE_ENCODING, False
     return ModelInfo(
@@ -129,7 +130,7 @@ def _no_price_message(model: str, base: str, provider: str, listed: bool) -> str
     facts = provider_facts(provider)
     if listed:
         return (f"model {model!r} on {facts.title}: no training price is recorded "
-                f"({facts.model(model).price_source}); add its USD per 1M training tokens under "
+                f"({_price_source(facts, model)}); add its USD per 1M training tokens under "
                 f"budget.prices in the config, e.g. budget.prices: {{{base}: <price>}}")
     known = ", ".join(
         f"{m.name} (shuts down {m.shutdown_on.isoformat()})" if m.shutdown_on else m.name
@@ -144,3 +145,8 @@ def _encoding_for_base(base: str) -> str | None:
         if base.startswith(prefix):
             return encoding
     return None
+
+
+def _price_source(facts: ProviderFacts, model: str) -> str:
+    listed = facts.model(model)
+    return listed.price_source if listed is not None else "not listed"

@@ -91,7 +91,7 @@ def _example_messages(example: Any, where: str) -> list[Mapping[str, Any]]:
         raise DataFormatError(f"{where}: no 'messages' list (expected one ChatML example per line)")
     if not all(isinstance(m, Mapping) for m in messages):
         raise DataFormatError(f"{where}: every message must be a JSON object")
-    return messages
+    return list(messages)
 
 
 def _read_examples(path: Path) -> Iterator[tuple[int, list[Mapping[str, Any]]]]:

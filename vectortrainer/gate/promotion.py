@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vectortrainer.config import GateConfig
-from vectortrainer.feedback.diffing import SemanticScorer
+from vectortrainer.feedback.semantic import SemanticScorer
 from vectortrainer.gate.holdout import HeldOutCase
 from vectortrainer.gate.model_gate import (
     GateSettings,

@@ -166,7 +166,7 @@ def _average_linkage_from_sums(sums: np.ndarray, sizes: np.ndarray, threshold: f
     owner = np.arange(m)
 
     def row(i: int) -> np.ndarray:
-        similarity = (sums @ sums[i]) / (sizes * sizes[i])
+        similarity: np.ndarray = (sums @ sums[i]) / (sizes * sizes[i])
         similarity[i] = -np.inf
         similarity[~alive] = -np.inf
         return similarity

@@ -31,7 +31,7 @@ from vectortrainer.golden.coverage import Coverage, coverage
 from vectortrainer.golden.selection import GoldenSelection, select_golden
 from vectortrainer.settings import DEFAULT_SETTINGS, SelectionSettings, require_settings
 from vectortrainer.store.records import FunctionLogs
-from vectortrainer.store.source import LogReader, LogSource
+from vectortrainer.store.source import DatasetManager, LogReader, LogSource
 
 if TYPE_CHECKING:
     from vectortrainer.config import DensityConfig, SelectionConfig
@@ -98,7 +98,7 @@ class DensityBasedExtractor:
 
     def __init__(
         self,
-        dataset_manager: object = None,
+        dataset_manager: DatasetManager | None = None,
         settings: SelectionSettings = DEFAULT_SETTINGS,
         *,
         system_prompts: Mapping[str, str] | None = None,

@@ -45,8 +45,13 @@ def _find(parent: np.ndarray, x: int) -> int:
 
 
 @numba.njit(nogil=True, cache=True)
-def _graph_epilogue(sims, same, threshold, link, use_core, core_a, core_b, ids_a, ids_b,
-                    dens_a, cnt_a, dens_b, cnt_b, near_sim_a, near_a, near_sim_b, near_b, edges):
+def _graph_epilogue(  # numba compiles it for the argument types; the hints are for readers
+    sims: np.ndarray, same: bool, threshold: float, link: float, use_core: bool,
+    core_a: np.ndarray, core_b: np.ndarray, ids_a: np.ndarray, ids_b: np.ndarray,
+    dens_a: np.ndarray, cnt_a: np.ndarray, dens_b: np.ndarray, cnt_b: np.ndarray,
+    near_sim_a: np.ndarray, near_a: np.ndarray, near_sim_b: np.ndarray, near_b: np.ndarray,
+    edges: np.ndarray,
+) -> int:
     """One pass over ``sims`` (rows: side a, columns: side b); returns the number of forest edges.
 
     ``threshold`` and ``link`` are float64: each float32 similarity is compared exactly.
@@ -91,7 +96,7 @@ def _graph_epilogue(sims, same, threshold, link, use_core, core_a, core_b, ids_a
 
 
 @numba.njit(nogil=True, cache=True)
-def _insert(top, row, s):
+def _insert(top: np.ndarray, row: int, s: float) -> None:
     k = top.shape[1]
     if s <= top[row, k - 1]:
         return
@@ -103,7 +108,7 @@ def _insert(top, row, s):
 
 
 @numba.njit(nogil=True, cache=True)
-def _topk_epilogue(sims, same, top_a, top_b):
+def _topk_epilogue(sims: np.ndarray, same: bool, top_a: np.ndarray, top_b: np.ndarray) -> None:
     """Keeps each side's ``k`` highest similarities (rows of ``top_*`` sorted, highest first)."""
     ra, rb = sims.shape
     for i in range(ra):
@@ -115,7 +120,7 @@ def _topk_epilogue(sims, same, top_a, top_b):
 
 
 @numba.njit(nogil=True, cache=True)
-def union_edges(parent, a, b):
+def union_edges(parent: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
     """Unions each edge (a[e], b[e]) into ``parent``; the root of a component is its smallest
     index."""
     for e in range(len(a)):
@@ -128,7 +133,7 @@ def union_edges(parent, a, b):
 
 
 @numba.njit(nogil=True, cache=True)
-def component_labels(parent):
+def component_labels(parent: np.ndarray) -> np.ndarray:
     """Each index's root (the smallest index of its component)."""
     out = np.empty(len(parent), dtype=np.int64)
     for i in range(len(parent)):
@@ -256,10 +261,13 @@ class GraphAccumulator:
         if len(part.edges):
             union_edges(self.parent, part.edges[:, 0], part.edges[:, 1])
 
-    def _side(self, pos, dens, cnt, near_sim, near) -> None:
+    def _side(
+        self, pos: np.ndarray, dens: np.ndarray, cnt: np.ndarray, near_sim: np.ndarray | None,
+        near: np.ndarray | None,
+    ) -> None:
         self.density[pos] += dens
         self.counts[pos] += cnt
-        if self.with_core:
+        if self.with_core and near_sim is not None and near is not None:
             old_sim, old = self.near_sim[pos], self.near[pos]
             better = (near_sim > old_sim) | (
                 (near_sim == old_sim) & (near >= 0) & ((old < 0) | (near < old))
@@ -268,7 +276,8 @@ class GraphAccumulator:
             self.near[pos] = np.where(better, near, old)
 
     def components(self) -> np.ndarray:
-        return component_labels(self.parent)
+        labels: np.ndarray = component_labels(self.parent)
+        return labels
 
 
 class TopKAccumulator:

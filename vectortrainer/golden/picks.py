@@ -35,7 +35,7 @@ def read_golden_picks(path: Path) -> list[dict[str, Any]]:
             or not pick.get("strategy")
         ):
             raise DataFormatError(f"{path}: entry {index} is not a pick with a uuid and a strategy")
-    return picks
+    return list(picks)
 
 
 def golden_stats(report: ExtractionReport, golden_path: Path) -> dict[str, Any]:

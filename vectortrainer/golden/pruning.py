@@ -39,7 +39,8 @@ class Pieces:
 
     @property
     def sizes(self) -> np.ndarray:
-        return self.stops - self.starts
+        sizes: np.ndarray = self.stops - self.starts
+        return sizes
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -82,7 +83,8 @@ def _kmeans(rows: np.ndarray, k: int, seed: int, sample: int) -> tuple[np.ndarra
     train = rows if n <= sample else rows[np.sort(rng.choice(n, size=sample, replace=False))]
     kmeans.train(np.ascontiguousarray(train))
     _, assigned = kmeans.index.search(np.ascontiguousarray(rows), 1)
-    return kmeans.centroids.astype(np.float64), assigned[:, 0].astype(np.int64)
+    centroids = np.asarray(kmeans.centroids, dtype=np.float64)  # set by train()
+    return centroids, assigned[:, 0].astype(np.int64)
 
 
 def kmeans_pieces(
@@ -176,7 +178,7 @@ def _angles(
 
 
 @numba.njit(nogil=True, cache=True)
-def _take_rows_in_place(matrix, order):
+def _take_rows_in_place(matrix: np.ndarray, order: np.ndarray) -> None:
     """``matrix[:] = matrix[order]`` without a second matrix: each cycle of the permutation with one
     spare row."""
     n = len(order)
@@ -223,7 +225,8 @@ def bound_blocks(pieces: Pieces, block: int = BOUND_BLOCK) -> Iterator[tuple[int
 
 def similarity_bounds(pieces: Pieces, a: int) -> np.ndarray:
     """Upper bound of the similarity between any row of piece ``a`` and any row of each piece."""
-    return _bounds(pieces, a, a + 1)[0]
+    bounds: np.ndarray = _bounds(pieces, a, a + 1)[0]
+    return bounds
 
 
 def _bounds(pieces: Pieces, a0: int, a1: int) -> np.ndarray:
@@ -231,4 +234,5 @@ def _bounds(pieces: Pieces, a0: int, a1: int) -> np.ndarray:
         return np.full((a1 - a0, len(pieces)), np.inf)
     cos = np.clip(pieces.centres[a0:a1] @ pieces.centres.T, -1.0, 1.0)
     gap = np.arccos(cos) - pieces.radii[a0:a1, None] - pieces.radii[None, :] - ANGLE_SLACK
-    return np.cos(np.clip(gap, 0.0, np.pi))
+    bounds: np.ndarray = np.cos(np.clip(gap, 0.0, np.pi))
+    return bounds

@@ -16,6 +16,7 @@ so every runner gives bit-identical densities.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -114,9 +115,8 @@ class ThreadRunner:
     def map(
         self, task: Callable[..., Any], shared: tuple[Any, ...], pairs: Iterable[Pair]
     ) -> Iterator[Any]:
-        return run_tasks(
-            ((lambda pair=pair: task(*shared, pair)) for pair in pairs), workers=self.workers
-        )
+        return run_tasks((functools.partial(task, *shared, pair) for pair in pairs),
+                         workers=self.workers)
 
 
 def runner_for(

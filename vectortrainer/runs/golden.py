@@ -18,7 +18,7 @@ from vectortrainer.golden.picks import adopted_stats, read_golden_picks
 from vectortrainer.json_types import JSONObject
 from vectortrainer.runs.directory import GOLDEN_PICKS_FILE, RunDirectory
 from vectortrainer.runs.status import StageStatus
-from vectortrainer.store.golden import publish_golden_picks
+from vectortrainer.store.golden import GoldenRegistry, publish_golden_picks
 
 
 def adopt_golden(run: RunDirectory, source: Path, function: str) -> None:
@@ -37,7 +37,7 @@ def publish_picks(
     run: RunDirectory,
     *,
     store_path: str | os.PathLike[str],
-    dataset_manager: object | None = None,
+    dataset_manager: GoldenRegistry | None = None,
 ) -> JSONObject:
     """Register the run's picks in VectorWave's golden dataset (through ``dataset_manager``, a
     ``VectorWaveDatasetManager``, else one over ``store_path``); returns ``{"registered": n,

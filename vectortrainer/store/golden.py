@@ -16,12 +16,18 @@ from typing import Protocol
 
 from vectortrainer.json_types import JSONObject
 from vectortrainer.store.environment import open_dataset_manager
+from vectortrainer.store.source import DatasetManager
 
 
 class GoldenRegistry(Protocol):
     """What registration uses of a ``VectorWaveDatasetManager``."""
 
     def register_as_golden(self, uuid: str, *, note: str = ..., tags: list[str] = ...) -> bool: ...
+
+
+class VectorWaveManager(DatasetManager, GoldenRegistry, Protocol):
+    """What the pipeline uses of an injected ``VectorWaveDatasetManager`` (FR-1.5): its logs, and
+    golden registration."""
 
 
 def publish_golden_picks(

@@ -97,7 +97,7 @@ class CallPolicy:
                     return min(MAX_WAIT_S, max(0.0, float(value) * scale))
                 except ValueError:
                     pass
-        return min(MAX_WAIT_S, 0.5 * 2**attempt)
+        return min(MAX_WAIT_S, 0.5 * 2.0**attempt)
 
     def translate(self, exc: BaseException, action: str) -> Exception:
         """An SDK exception (after retries) -> one clear ``VectorTrainerError``; others

@@ -19,6 +19,7 @@ from typing import Any
 
 from vectortrainer.errors import LocalTrainingError
 from vectortrainer.files import iter_jsonl_records
+from vectortrainer.json_types import JSONObject
 from vectortrainer.runs.directory import read_json_file, runs_root, write_json_atomic
 from vectortrainer.training.base import TrainingEvent, TrainingStatus
 
@@ -77,9 +78,9 @@ def find_job_directory(output_dir: str | os.PathLike[str], job_id: str) -> Path:
     return matches[0]
 
 
-def read_job_state(directory: Path) -> dict[str, Any]:
+def read_job_state(directory: Path) -> JSONObject:
     """A job's ``job.json``; a job whose process ended before it finished reads as failed."""
-    state = read_json_file(directory / JOB_FILE)
+    state: JSONObject = read_json_file(directory / JOB_FILE)
     if not TrainingStatus(state["status"]).is_terminal:
         state = {
             **state,

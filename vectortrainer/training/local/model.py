@@ -13,7 +13,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from vectortrainer.errors import ConfigError
 
@@ -134,7 +134,7 @@ def load_causal_lm(path: Path, device: DeviceInfo) -> Any:
         raise ConfigError(
             f"training.local_model: cannot load a causal LM from {path}: {exc}"
         ) from None
-    return model.to(device.kind)
+    return cast(Any, model).to(device.kind)  # transformers' stubs type .to for dtypes only
 
 
 def lora_config(model_type: str | None, settings: LoraSettings) -> Any:
@@ -148,7 +148,7 @@ def lora_config(model_type: str | None, settings: LoraSettings) -> Any:
 
     targets: Any = settings.target_modules
     if targets is None:
-        targets = DEFAULT_TARGETS.get(model_type, FALLBACK_LORA_TARGETS)
+        targets = DEFAULT_TARGETS.get(model_type or "", FALLBACK_LORA_TARGETS)
     elif isinstance(targets, tuple):
         targets = list(targets)
     return LoraConfig(
