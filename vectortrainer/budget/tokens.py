@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from vectortrainer.budget.encodings import get_encoding
 from vectortrainer.budget.pricing import resolve_model
@@ -23,6 +23,10 @@ from vectortrainer.budget.schedule import ScheduleOverrides
 from vectortrainer.errors import DataFormatError
 from vectortrainer.files import iter_jsonl_records
 from vectortrainer.golden.chatml import content_text
+from vectortrainer.json_types import JSONValue
+
+if TYPE_CHECKING:
+    import tiktoken
 
 # The guide's chat counting constants.
 TOKENS_PER_MESSAGE = 3
@@ -48,7 +52,9 @@ class TokenCount:
         return self.total_tokens
 
 
-def count_message_tokens(messages: Iterable[Mapping[str, Any]], encoding: Any) -> int:
+def count_message_tokens(
+    messages: Iterable[Mapping[str, JSONValue]], encoding: tiktoken.Encoding
+) -> int:
     """Tokens of one chat example: 3 per message + its values (+1 per name) + 3 reply priming."""
     total = REPLY_PRIMING_TOKENS
     encode = encoding.encode_ordinary
@@ -63,7 +69,7 @@ def count_message_tokens(messages: Iterable[Mapping[str, Any]], encoding: Any) -
     return total
 
 
-def _value_text(value: Any) -> str:
+def _value_text(value: JSONValue) -> str:
     if value is None:
         return ""
     # a string, or text (or refusal) parts: the text is what the model reads
@@ -73,7 +79,7 @@ def _value_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _example_messages(example: Any, where: str) -> list[Mapping[str, Any]]:
+def _example_messages(example: JSONValue, where: str) -> list[Mapping[str, JSONValue]]:
     """The messages to count: chat (``messages``) or preference (input + both outputs)."""
     if not isinstance(example, Mapping):
         raise DataFormatError(
@@ -94,7 +100,7 @@ def _example_messages(example: Any, where: str) -> list[Mapping[str, Any]]:
     return list(messages)
 
 
-def _read_examples(path: Path) -> Iterator[tuple[int, list[Mapping[str, Any]]]]:
+def _read_examples(path: Path) -> Iterator[tuple[int, list[Mapping[str, JSONValue]]]]:
     for example, where in iter_jsonl_records(path, what="training file"):
         yield int(where.rsplit(":", 1)[1]), _example_messages(example, where)
 

@@ -37,9 +37,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from vectortrainer.errors import DataFormatError
+from vectortrainer.json_types import JSONValue
 
 KNOWN_ROLES = frozenset({"system", "user", "assistant", "tool", "function"})
 KNOWN_MESSAGE_KEYS = frozenset(
@@ -54,14 +54,14 @@ CONTENT_PART_TYPES = {
 }
 
 
-def render_value(value: Any) -> str:
+def render_value(value: JSONValue) -> str:
     """A value as message text: strings as-is, everything else as JSON."""
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def content_text(content: Any) -> str | None:
+def content_text(content: JSONValue) -> str | None:
     """The text a model reads in a message's ``content``: a string, or the text (or refusal) parts
     joined.
 
@@ -78,7 +78,7 @@ def content_text(content: Any) -> str | None:
     return None
 
 
-def render_user(inputs: Mapping[str, Any]) -> str:
+def render_user(inputs: Mapping[str, JSONValue]) -> str:
     """The captured arguments as the user message (see the module docstring for the format)."""
     if len(inputs) == 1:
         return render_value(next(iter(inputs.values())))
@@ -118,7 +118,7 @@ def system_prompt_for(
 
 
 def build_example(
-    inputs: Mapping[str, Any], output: Any, system_prompt: str
+    inputs: Mapping[str, JSONValue], output: JSONValue, system_prompt: str
 ) -> dict[str, list[dict[str, str]]]:
     """One ChatML example from a log's captured inputs and return value."""
     if not inputs:
@@ -271,11 +271,11 @@ def _check_line(raw: bytes) -> list[tuple[str, str]]:
     return problems
 
 
-def _non_empty_string(value: Any) -> bool:
+def _non_empty_string(value: JSONValue) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
-def _content_problems(content: Any, role: Any, where: str) -> list[tuple[str, str]]:
+def _content_problems(content: JSONValue, role: JSONValue, where: str) -> list[tuple[str, str]]:
     """What is wrong with a message's (non-null) content: a non-empty string or a list of allowed
     parts."""
     if isinstance(content, str):

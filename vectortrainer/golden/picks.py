@@ -9,22 +9,22 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 from vectortrainer.errors import DataFormatError
 from vectortrainer.files import count_lines, read_json
 from vectortrainer.golden.extractor import ExtractionReport
+from vectortrainer.json_types import JSONObject
 
 PICK_FIELDS = ("uuid", "strategy", "rank", "density", "cluster", "cluster_size")
 
 
-def golden_picks(report: ExtractionReport) -> list[dict[str, Any]]:
+def golden_picks(report: ExtractionReport) -> list[JSONObject]:
     """The extractor's picks as ``golden_picks.json`` rows: uuid, strategy, rank, density, cluster,
     cluster_size."""
     return [{name: getattr(pick, name) for name in PICK_FIELDS} for pick in report.picks]
 
 
-def read_golden_picks(path: Path) -> list[dict[str, Any]]:
+def read_golden_picks(path: Path) -> list[JSONObject]:
     """The picks a run's extract stage recorded; a damaged file raises :class:`DataFormatError`
     naming it."""
     picks = read_json(path, expect=list)
@@ -38,7 +38,7 @@ def read_golden_picks(path: Path) -> list[dict[str, Any]]:
     return list(picks)
 
 
-def golden_stats(report: ExtractionReport, golden_path: Path) -> dict[str, Any]:
+def golden_stats(report: ExtractionReport, golden_path: Path) -> JSONObject:
     """Counts per strategy, density percentiles and what was left out (the summary's ``golden``
     part)."""
     return {
@@ -60,7 +60,7 @@ def golden_stats(report: ExtractionReport, golden_path: Path) -> dict[str, Any]:
     }
 
 
-def adopted_stats(golden_path: Path) -> dict[str, Any]:
+def adopted_stats(golden_path: Path) -> JSONObject:
     """The ``golden`` part of a summary for a file made elsewhere (nothing is known but its
     size)."""
     return {"examples": count_lines(golden_path), "per_strategy": {}, "density_percentiles": {}}

@@ -13,12 +13,12 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from vectortrainer.display import format_duration, utc_clock
 from vectortrainer.errors import DataFormatError, RunDirectoryError
 from vectortrainer.files import count_lines
 from vectortrainer.golden.picks import read_golden_picks
+from vectortrainer.json_types import JSONObject
 from vectortrainer.runs.directory import (
     EVENTS_FILE,
     GOLDEN_FILE,
@@ -59,7 +59,7 @@ class RunView:
     summary: RunSummary | None = None
     golden_examples: int | None = None
     # golden_picks.json; None when the run has none
-    golden_picks: list[dict[str, Any]] | None = None
+    golden_picks: list[JSONObject] | None = None
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -121,7 +121,7 @@ class EventFeed:
 
     def __init__(self, events_path: str | os.PathLike[str]) -> None:
         self.reader = EventReader(events_path)
-        self.events: list[dict[str, Any]] = []
+        self.events: list[JSONObject] = []
 
     def refresh(self) -> int:
         """Read what was appended since the last call; returns how many new events arrived."""
@@ -130,13 +130,13 @@ class EventFeed:
         return len(new)
 
     @property
-    def unreadable(self) -> list[dict[str, Any]]:
+    def unreadable(self) -> list[JSONObject]:
         return [event for event in self.events if event.get("type") == "unreadable"]
 
 
 def stage_rows(
-    view: RunView, events: list[dict[str, Any]], *, now: float | None = None
-) -> list[dict[str, Any]]:
+    view: RunView, events: list[JSONObject], *, now: float | None = None
+) -> list[JSONObject]:
     """One row per stage: state, start time, duration (elapsed while running), progress and note.
 
     ``run.json`` gives states and timings; where it could not be read, they are
@@ -182,7 +182,7 @@ def stage_rows(
     return rows
 
 
-def _stage_names(view: RunView, events: list[dict[str, Any]]) -> list[str]:
+def _stage_names(view: RunView, events: list[JSONObject]) -> list[str]:
     names = list(STAGES)
     extra = (
         list(view.state.stages)
@@ -193,7 +193,7 @@ def _stage_names(view: RunView, events: list[dict[str, Any]]) -> list[str]:
     return names
 
 
-def _stage_states_from_events(events: list[dict[str, Any]]) -> dict[str, tuple]:
+def _stage_states_from_events(events: list[JSONObject]) -> dict[str, tuple]:
     states: dict[str, tuple] = {}
     for event in events:
         name, kind, ts = event.get("stage"), event.get("type"), event.get("ts")
@@ -229,7 +229,7 @@ def _stage_states_from_events(events: list[dict[str, Any]]) -> dict[str, tuple]:
 
 
 def latest_progress(
-    events: list[dict[str, Any]],
+    events: list[JSONObject],
 ) -> dict[str, tuple[float | None, float | None, str]]:
     """The last ``progress`` event of each stage: (completed, total, message)."""
     latest: dict[str, tuple[float | None, float | None, str]] = {}
@@ -243,7 +243,7 @@ def latest_progress(
     return latest
 
 
-def log_lines(events: list[dict[str, Any]], limit: int = 200) -> list[dict[str, Any]]:
+def log_lines(events: list[JSONObject], limit: int = 200) -> list[JSONObject]:
     """The last ``limit`` log lines (and unreadable-line notices) for a log view, oldest first."""
     lines = []
     for event in events:
@@ -280,7 +280,7 @@ def log_lines(events: list[dict[str, Any]], limit: int = 200) -> list[dict[str, 
     return lines[-limit:]
 
 
-def learning_curve(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def learning_curve(events: list[JSONObject]) -> list[JSONObject]:
     """Loss by step from ``metric`` events, long form: ``{"step", "metric", "value"}`` rows.
 
     A step reported twice (a resumed run replays the vendor's events) keeps its last value.

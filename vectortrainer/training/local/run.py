@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vectortrainer.files import sha256_file
+from vectortrainer.json_types import JSONObject
 from vectortrainer.runs.directory import write_json_atomic
 from vectortrainer.training.base import TrainingEvent, TrainingStatus
 from vectortrainer.training.local.evaluation import HeldOutExample, evaluate_model
@@ -97,7 +98,7 @@ def run_job(
         job.finish(TrainingStatus.FAILED, f"training failed: {message}")
 
 
-def metric_event(step: int, logs: dict[str, Any], total_steps: int = 0) -> TrainingEvent | None:
+def metric_event(step: int, logs: JSONObject, total_steps: int = 0) -> TrainingEvent | None:
     """TRL's log of one step as a metric event (None for the closing summary or a log without
     metrics)."""
     if "train_runtime" in logs:  # the closing summary, not a step
@@ -129,7 +130,7 @@ def _build_trl_trainer(
     hyper = job.state["hyperparameters"]
     steps_per_epoch = math.ceil(len(rows) / hyper["batch_size"])
     total_steps = settings.max_steps or steps_per_epoch * hyper["n_epochs"]
-    common: dict[str, Any] = dict(
+    common: JSONObject = dict(
         output_dir=str(job.directory / "trainer"),
         num_train_epochs=hyper["n_epochs"],
         max_steps=settings.max_steps or -1,
@@ -152,7 +153,7 @@ def _build_trl_trainer(
     eval_dataset = Dataset.from_list(validation_rows) if validation_rows else None
     callback = _callback_class()(job)
     peft_config = lora_config(model.config.model_type, settings.lora)
-    data: dict[str, Any] = dict(train_dataset=train_dataset, eval_dataset=eval_dataset,
+    data: JSONObject = dict(train_dataset=train_dataset, eval_dataset=eval_dataset,
                                 processing_class=tokenizer, peft_config=peft_config,
                                 callbacks=[callback])
     if settings.method == "dpo":
@@ -258,7 +259,7 @@ def _callback_class() -> type:
             self.job = job
 
         def on_log(
-            self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any
+            self, args: Any, state: Any, control: Any, logs: JSONObject | None = None, **kw: Any
         ) -> None:
             event = metric_event(int(state.global_step), logs or {}, int(state.max_steps or 0))
             if event is not None:
@@ -283,7 +284,7 @@ def _no_checkpointing() -> dict[str, bool]:
     )
 
 
-def _final_metrics(log_history: list[dict[str, Any]]) -> dict[str, float]:
+def _final_metrics(log_history: list[JSONObject]) -> dict[str, float]:
     """The last value of each step metric (and the run's mean train loss)."""
     metrics: dict[str, float] = {}
     for entry in log_history:
@@ -297,6 +298,6 @@ def _final_metrics(log_history: list[dict[str, Any]]) -> dict[str, float]:
     return metrics
 
 
-def _trained_tokens(log_history: list[dict[str, Any]]) -> int | None:
+def _trained_tokens(log_history: list[JSONObject]) -> int | None:
     counts = [e["num_tokens"] for e in log_history if isinstance(e.get("num_tokens"), (int, float))]
     return int(max(counts)) if counts else None
