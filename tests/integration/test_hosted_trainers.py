@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.providers import Harness, harness
-from vectortrainer.cli.common import exit_code_for_error
+from vectortrainer.cli.exit_codes import exit_code_for_error
 from vectortrainer.errors import (
     BudgetExceededError,
     DataFormatError,

@@ -18,7 +18,7 @@ pytest.importorskip("trl")
 pytest.importorskip("peft")
 
 from tests.support.tiny_model import build_tiny_model  # noqa: E402
-from vectortrainer.cli.common import exit_code_for_error
+from vectortrainer.cli.exit_codes import exit_code_for_error
 from vectortrainer.errors import (  # noqa: E402
     ConfigError,
     DataFormatError,

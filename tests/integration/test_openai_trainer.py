@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.openai_standin import OpenAIStandIn
-from vectortrainer.cli.common import exit_code_for_error
+from vectortrainer.cli.exit_codes import exit_code_for_error
 from vectortrainer.config import Config
 from vectortrainer.errors import (
     BudgetExceededError,

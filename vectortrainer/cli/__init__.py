@@ -14,13 +14,9 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from vectortrainer.cli.common import (
-    ExitCode,
-    add_common_options,
-    config_from_args,
-    fail,
-    run_guarded,
-)
+from vectortrainer.cli.common import TOP_LEVEL_FLAGS, add_options, config_from_args, run_guarded
+from vectortrainer.cli.exit_codes import ExitCode
+from vectortrainer.cli.output import fail
 from vectortrainer.workspace import quiet_environment
 
 # Each module registers its own subcommand(s) with `register(subparsers)`.
@@ -43,24 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Golden data, rule hooks and budgeted fine-tuning from VectorWave logs.",
         epilog="Without a subcommand, opens the full-screen app (or runs headless with --batch).",
     )
-    add_common_options(parser)
-    parser.add_argument(
-        "--batch", action="store_true", help="run the whole pipeline headless (no TUI)"
-    )
-    parser.add_argument(
-        "--max-budget", type=float, metavar="USD", help="refuse a fine-tune estimated above USD"
-    )
-    parser.add_argument(
-        "--yes",
-        action="store_true",
-        help="approve the training cost without asking (within --max-budget)",
-    )
-    parser.add_argument(
-        "--resume", metavar="RUN_ID", help="resume the run RUN_ID found in the output directory"
-    )
-    parser.add_argument(
-        "--json", action="store_true", help="print a machine-readable summary on stdout"
-    )
+    add_options(parser, *TOP_LEVEL_FLAGS, top_level=True,
+                helps={"json": "print a machine-readable summary on stdout"})
+    parser.add_argument("--batch", action="store_true",
+                        help="run the whole pipeline headless (no TUI)")
+    parser.add_argument("--yes", action="store_true",
+                        help="approve the training cost without asking (within --max-budget)")
+    parser.add_argument("--resume", metavar="RUN_ID",
+                        help="resume the run RUN_ID found in the output directory")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in SUBCOMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)

@@ -36,17 +36,11 @@ import json
 
 from rich.markup import escape
 
-from vectortrainer.cli.common import (
-    ExitCode,
-    config_from_args,
-    exit_code_for_error,
-    exit_code_for_status,
-    fail,
-    stderr_console,
-    write_stdout,
-)
+from vectortrainer.cli.common import config_from_args
 from vectortrainer.cli.dashboard import RichDashboard
+from vectortrainer.cli.exit_codes import ExitCode, exit_code_for_error, exit_code_for_status
 from vectortrainer.cli.loop import run_cycles
+from vectortrainer.cli.output import fail, stderr_console, write_stdout
 from vectortrainer.config import parse_duration
 from vectortrainer.errors import ConfigError, VectorTrainerError, describe
 from vectortrainer.workspace import Workspace

@@ -3,34 +3,25 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from vectortrainer.cli.common import add_subcommand_options, stderr_console, workspace_from_args
+from vectortrainer.cli.common import add_command, workspace_from_args
+from vectortrainer.cli.output import stderr_console
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     demo = subparsers.add_parser("demo", help="the embedded demo store")
     actions = demo.add_subparsers(dest="demo_command", metavar="ACTION", required=True)
-    seed = actions.add_parser(
-        "seed", help="seed the demo store by calling decorated demo functions (idempotent)"
-    )
-    add_subcommand_options(seed)
-    seed.add_argument(
-        "--feedback",
-        type=Path,
-        metavar="FILE",
-        help="where to write demo feedback pairs (default: feedback.path)",
-    )
-    seed.add_argument(
-        "--if-empty", action="store_true", help="do nothing if the store already holds any logs"
-    )
-    seed.set_defaults(handler=seed_command)
+    seed = add_command(actions, "seed", "seed the demo store by calling decorated demo functions "
+                       "(idempotent)", seed_command, "--feedback",
+                       feedback="where to write demo feedback pairs (default: feedback.path)")
+    seed.add_argument("--if-empty", action="store_true",
+                      help="do nothing if the store already holds any logs")
 
 
 def seed_command(args: argparse.Namespace) -> int:
-    workspace = workspace_from_args(args, **{"feedback.path": args.feedback})
+    workspace = workspace_from_args(args)
     config = workspace.config
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),

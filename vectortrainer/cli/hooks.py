@@ -5,50 +5,33 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from vectortrainer.cli.common import (
-    ExitCode,
-    add_subcommand_options,
-    fail,
-    stderr_console,
-    workspace_from_args,
-    write_stdout,
-)
+from vectortrainer.cli.common import add_command, workspace_from_args
+from vectortrainer.cli.exit_codes import ExitCode
+from vectortrainer.cli.output import answer, fail, stderr_console, write_stdout
 from vectortrainer.workspace.types import HookVersionManager
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     hooks = subparsers.add_parser("hooks", help="list, compare, verify and roll back hook versions")
     actions = hooks.add_subparsers(dest="hooks_command", metavar="ACTION", required=True)
-    listing = actions.add_parser("list", help="list the saved versions")
-    diff = actions.add_parser("diff", help="unified diff of two versions")
+    flags = ("--hooks-dir", "--json")
+    add_command(actions, "list", "list the saved versions", list_command, *flags)
+    diff = add_command(actions, "diff", "unified diff of two versions", diff_command, *flags)
     diff.add_argument("a", metavar="A")
     diff.add_argument("b", metavar="B")
-    rollback = actions.add_parser(
-        "rollback", help="make VERSION (default: the previous one) the active hook"
-    )
+    rollback = add_command(actions, "rollback", "make VERSION (default: the previous one) the "
+                           "active hook", rollback_command, *flags)
     rollback.add_argument("version", nargs="?", metavar="VERSION")
-    verify = actions.add_parser("verify", help="check every version's checksum and the active hook")
-    for parser, handler in (
-        (listing, list_command),
-        (diff, diff_command),
-        (rollback, rollback_command),
-        (verify, verify_command),
-    ):
-        add_subcommand_options(parser)
-        parser.add_argument(
-            "--hooks-dir", type=Path, metavar="DIR", help="hooks directory (default: hooks.dir)"
-        )
-        parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
-        parser.set_defaults(handler=handler)
+    add_command(actions, "verify", "check every version's checksum and the active hook",
+                verify_command, *flags)
 
 
 def _manager(args: argparse.Namespace) -> HookVersionManager:
-    return workspace_from_args(args, **{"hooks.dir": args.hooks_dir}).hooks.manager()
+    return workspace_from_args(args).hooks.manager()
 
 
 def _report_warnings(manager: HookVersionManager) -> None:
@@ -96,14 +79,8 @@ def rollback_command(args: argparse.Namespace) -> int:
     manager = _manager(args)
     version = manager.rollback(args.version)
     _report_warnings(manager)
-    if args.json:
-        write_stdout(json.dumps(version.to_dict()))
-    else:
-        stderr_console.print(
-            f"active hook is now {version.version_id} "
-            f"({version.rules_count} rules): {manager.active_path}"
-        )
-    return 0
+    return answer(args.json, version.to_dict(), f"active hook is now {version.version_id} "
+                  f"({version.rules_count} rules): {manager.active_path}")
 
 
 def verify_command(args: argparse.Namespace) -> int:

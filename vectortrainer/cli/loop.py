@@ -15,16 +15,10 @@ import json
 
 from rich.markup import escape
 
-from vectortrainer.cli.common import (
-    ExitCode,
-    add_subcommand_options,
-    config_from_args,
-    exit_code_for_status,
-    fail,
-    stderr_console,
-    write_stdout,
-)
+from vectortrainer.cli.common import add_command, config_from_args
 from vectortrainer.cli.dashboard import RichDashboard
+from vectortrainer.cli.exit_codes import ExitCode, exit_code_for_status
+from vectortrainer.cli.output import fail, stderr_console, write_stdout
 from vectortrainer.config import Config, duration_problem, parse_duration
 from vectortrainer.errors import ConfigError
 from vectortrainer.workspace import Workspace
@@ -32,26 +26,14 @@ from vectortrainer.workspace.types import CycleOutcome
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    loop = subparsers.add_parser(
-        "loop", help="run a training cycle whenever enough new logs or feedback arrived"
-    )
-    add_subcommand_options(loop)
-    loop.add_argument(
-        "--function", default=argparse.SUPPRESS, metavar="NAME", help="the function to train"
-    )
+    loop = add_command(subparsers, "loop", "run a training cycle whenever enough new logs or "
+                       "feedback arrived", loop_command, "--function", "--max-budget", "--json",
+                       function="the function to train", json="one JSON line per cycle on stdout")
     loop.add_argument("--once", action="store_true", help="one cycle, then exit (for cron)")
-    loop.add_argument(
-        "--interval",
-        metavar="DURATION",
-        help="time between cycles (90s, 15m, 1h; default loop.interval)",
-    )
-    loop.add_argument("--max-budget", type=float, metavar="USD", default=argparse.SUPPRESS,
-                      help="refuse a fine-tune estimated above USD")
-    loop.add_argument(
-        "--yes", action="store_true", help="approve the cost of each cycle (within the budget)"
-    )
-    loop.add_argument("--json", action="store_true", help="one JSON line per cycle on stdout")
-    loop.set_defaults(handler=loop_command)
+    loop.add_argument("--interval", metavar="DURATION",
+                      help="time between cycles (90s, 15m, 1h; default loop.interval)")
+    loop.add_argument("--yes", action="store_true",
+                      help="approve the cost of each cycle (within the budget)")
 
 
 def loop_command(args: argparse.Namespace) -> int:

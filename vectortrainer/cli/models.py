@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from vectortrainer.cli.common import (
-    add_subcommand_options,
-    stderr_console,
-    workspace_from_args,
-    write_stdout,
-)
+from vectortrainer.cli.common import add_command, workspace_from_args
+from vectortrainer.cli.output import answer, stderr_console, write_stdout
 from vectortrainer.display import readable_time
 from vectortrainer.workspace import Workspace
 from vectortrainer.workspace.service import ModelRow
@@ -27,41 +22,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "models", help="list, promote, roll back and compare trained models"
     )
     actions = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
-    listing = actions.add_parser(
-        "list", help="every model per function, which is promoted, the gate's figures"
-    )
-    promote = actions.add_parser(
-        "promote", help="make MODEL (an id such as m002) the promoted model now"
-    )
+    flags = ("--function", "--models-dir", "--json")
+    function = "the function (default: selection.function; list: every function)"
+    add_command(actions, "list", "every model per function, which is promoted, the gate's "
+                "figures", list_command, *flags, function=function)
+    promote = add_command(actions, "promote", "make MODEL (an id such as m002) the promoted "
+                          "model now", promote_command, *flags, function=function)
     promote.add_argument("version", metavar="MODEL")
-    rollback = actions.add_parser(
-        "rollback", help="promote MODEL, or the model promoted before the current one"
-    )
+    rollback = add_command(actions, "rollback", "promote MODEL, or the model promoted before the "
+                           "current one", rollback_command, *flags, function=function)
     rollback.add_argument("version", nargs="?", metavar="MODEL")
-    diff = actions.add_parser("diff", help="the evaluation figures of two models side by side")
+    diff = add_command(actions, "diff", "the evaluation figures of two models side by side",
+                       diff_command, *flags, function=function)
     diff.add_argument("a", metavar="A")
     diff.add_argument("b", metavar="B")
-    for parser, handler in (
-        (listing, list_command),
-        (promote, promote_command),
-        (rollback, rollback_command),
-        (diff, diff_command),
-    ):
-        add_subcommand_options(parser)
-        parser.add_argument("--function", default=argparse.SUPPRESS, metavar="NAME",
-                            help="the function (default: selection.function; list: every function)")
-        parser.add_argument(
-            "--models-dir", type=Path, metavar="DIR", help="model registry (default: models.dir)"
-        )
-        parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
-        parser.set_defaults(handler=handler)
 
 
 MODEL_COLUMNS = ("model", "promoted", "provider", "model id / adapter", "run", "score", "gate")
 
 
 def _workspace(args: argparse.Namespace) -> Workspace:
-    return workspace_from_args(args, **{"models.dir": args.models_dir})
+    return workspace_from_args(args)
 
 
 def _registry(args: argparse.Namespace) -> ModelRegistry:
@@ -104,15 +85,10 @@ def list_command(args: argparse.Namespace) -> int:
 
 
 def _report(entry: ModelEntry, verb: str, args: argparse.Namespace) -> int:
-    if args.json:
-        write_stdout(json.dumps(entry.to_dict()))
-    else:
-        when = f" (trained {readable_time(entry.created_at)})" if entry.created_at else ""
-        stderr_console.print(
-            f"{verb}: {entry.version_id} {entry.model}{when} is now the promoted model of "
-            f"{entry.function}; running processes pick it up within their reload interval"
-        )
-    return 0
+    when = f" (trained {readable_time(entry.created_at)})" if entry.created_at else ""
+    return answer(args.json, entry.to_dict(),
+                  f"{verb}: {entry.version_id} {entry.model}{when} is now the promoted model of "
+                  f"{entry.function}; running processes pick it up within their reload interval")
 
 
 def promote_command(args: argparse.Namespace) -> int:

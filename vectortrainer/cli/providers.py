@@ -9,24 +9,14 @@ import json
 from rich.markup import escape
 from rich.table import Table
 
-from vectortrainer.cli.common import (
-    add_subcommand_options,
-    config_from_args,
-    stderr_console,
-    write_stdout,
-)
+from vectortrainer.cli.common import add_command, config_from_args
+from vectortrainer.cli.output import stderr_console, write_stdout
 from vectortrainer.workspace.provider_view import ProviderRow, provider_overview
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    providers = subparsers.add_parser(
-        "providers", help="fine-tuning providers: models, dates, prices, credentials"
-    )
-    add_subcommand_options(providers)
-    providers.add_argument(
-        "--json", action="store_true", default=argparse.SUPPRESS, help="print the list as JSON"
-    )
-    providers.set_defaults(handler=providers_command)
+    add_command(subparsers, "providers", "fine-tuning providers: models, dates, prices, "
+                "credentials", providers_command, "--json", json="print the list as JSON")
 
 
 def providers_command(args: argparse.Namespace) -> int:

@@ -12,14 +12,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from vectortrainer.cli.common import (
-    ExitCode,
-    add_subcommand_options,
-    fail,
-    stderr_console,
-    workspace_from_args,
-    write_stdout,
-)
+from vectortrainer.cli.common import add_command, workspace_from_args
+from vectortrainer.cli.exit_codes import ExitCode
+from vectortrainer.cli.output import fail, stderr_console, write_stdout
 from vectortrainer.errors import ConfigError, RuleSynthesisError
 from vectortrainer.workspace.types import Choice, GenerationReport, RuleSet
 
@@ -27,25 +22,14 @@ from vectortrainer.workspace.types import Choice, GenerationReport, RuleSet
 def register(subparsers: argparse._SubParsersAction) -> None:
     rules = subparsers.add_parser("rules", help="turn feedback into rules and a hook script")
     actions = rules.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
-    synth = actions.add_parser(
-        "synthesize", help="synthesise rules from feedback and write the hook"
-    )
-    add_subcommand_options(synth)
-    synth.add_argument(
-        "--feedback", type=Path, metavar="FILE", help="feedback JSONL (default: feedback.path)"
-    )
-    synth.add_argument(
-        "--hooks-dir",
-        type=Path,
-        metavar="DIR",
-        help="where the hook is written (default: hooks.dir)",
-    )
-    synth.add_argument(
-        "--no-semantic", action="store_true", help="skip the MiniLM rewrite screen (faster)"
-    )
-    synth.add_argument(
-        "--no-versioning", action="store_true", help="write the hook without saving a version"
-    )
+    synth = add_command(actions, "synthesize", "synthesise rules from feedback and write the hook",
+                        synthesize_command, "--feedback", "--hooks-dir", "--json",
+                        hooks_dir="where the hook is written (default: hooks.dir)",
+                        json="print a machine-readable summary on stdout")
+    synth.add_argument("--no-semantic", action="store_true",
+                       help="skip the MiniLM rewrite screen (faster)")
+    synth.add_argument("--no-versioning", action="store_true",
+                       help="write the hook without saving a version")
     synth.add_argument(
         "--choose",
         action="append",
@@ -56,10 +40,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "scoped to its own pairs' context",
     )
     synth.add_argument("--note", default="", help="note stored with the hook version")
-    synth.add_argument(
-        "--json", action="store_true", help="print a machine-readable summary on stdout"
-    )
-    synth.set_defaults(handler=synthesize_command)
 
 
 def _parse_choices(values: list[str]) -> dict[str, Choice]:
@@ -91,11 +71,8 @@ def _usage(message: str) -> Exception:
 
 
 def synthesize_command(args: argparse.Namespace) -> int:
-    workspace = workspace_from_args(args, **{
-        "feedback.path": args.feedback,
-        "hooks.dir": args.hooks_dir,
-        "feedback.semantic_screen": False if args.no_semantic else None,
-    })
+    semantic = False if args.no_semantic else None  # None: the config's feedback.semantic_screen
+    workspace = workspace_from_args(args, **{"feedback.semantic_screen": semantic})
     feedback_path = workspace.config.feedback.path
     choices = _parse_choices(args.choose)
     with Progress(

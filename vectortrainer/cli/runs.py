@@ -8,26 +8,13 @@ from datetime import datetime, timezone
 
 from rich.table import Table
 
-from vectortrainer.cli.common import (
-    add_subcommand_options,
-    stderr_console,
-    workspace_from_args,
-    write_stdout,
-)
+from vectortrainer.cli.common import add_command, workspace_from_args
+from vectortrainer.cli.output import stderr_console, write_stdout
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    runs = subparsers.add_parser(
-        "runs", help="list the runs in the output directory and how to resume them"
-    )
-    add_subcommand_options(runs)
-    runs.add_argument(
-        "--json",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="print the list as JSON on stdout",
-    )
-    runs.set_defaults(handler=runs_command)
+    add_command(subparsers, "runs", "list the runs in the output directory and how to resume "
+                "them", runs_command, "--json", json="print the list as JSON on stdout")
 
 
 def runs_command(args: argparse.Namespace) -> int:

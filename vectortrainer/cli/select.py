@@ -17,34 +17,20 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from vectortrainer.cli.common import add_subcommand_options, stderr_console, workspace_from_args
+from vectortrainer.cli.common import add_command, workspace_from_args
+from vectortrainer.cli.output import stderr_console
 from vectortrainer.errors import ConfigError
 from vectortrainer.workspace.types import ExtractionReport
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    select = subparsers.add_parser("select", help="pick golden data and write ChatML JSONL")
-    add_subcommand_options(select)
-    select.add_argument(
-        "--function", metavar="NAME", default=argparse.SUPPRESS, help="the decorated function"
-    )
-    select.add_argument(
-        "--out", type=Path, required=True, metavar="FILE", help="the ChatML JSONL to write"
-    )
-    select.add_argument(
-        "--epsilon",
-        metavar="E",
-        help="neighbours have cosine similarity >= 1 - E; "
-        "'auto' (the default) chooses it from the logs",
-    )
-    select.add_argument("--top-k", type=int, metavar="K", help="golden examples to pick in all")
-    select.set_defaults(handler=select_command)
-
-    functions = subparsers.add_parser(
-        "functions", help="list the functions in a store with their log counts"
-    )
-    add_subcommand_options(functions)
-    functions.set_defaults(handler=functions_command)
+    select = add_command(subparsers, "select", "pick golden data and write ChatML JSONL",
+                         select_command, "--function", "--epsilon", "--top-k",
+                         function="the decorated function")
+    select.add_argument("--out", type=Path, required=True, metavar="FILE",
+                        help="the ChatML JSONL to write")
+    add_command(subparsers, "functions", "list the functions in a store with their log counts",
+                functions_command)
 
 
 def select_command(args: argparse.Namespace) -> int:

@@ -23,7 +23,8 @@ import sys
 import threading
 from pathlib import Path
 
-from vectortrainer.cli.common import add_subcommand_options, config_from_args, stderr_console
+from vectortrainer.cli.common import add_command, config_from_args
+from vectortrainer.cli.output import stderr_console
 from vectortrainer.errors import ConfigError
 from vectortrainer.redaction import redact_text
 from vectortrainer.web.access import ACCESS_TOKEN_ENV
@@ -34,20 +35,10 @@ ADDRESS = "127.0.0.1"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    web = subparsers.add_parser(
-        "web", help="open the Streamlit dashboard in a browser (loopback only)"
-    )
-    add_subcommand_options(web)
-    web.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, metavar="N", help=f"port (default {DEFAULT_PORT})"
-    )
-    web.add_argument(
-        "--hooks-dir", type=Path, metavar="DIR", help="hooks directory (default: hooks.dir)"
-    )
-    web.add_argument(
-        "--models-dir", type=Path, metavar="DIR", help="model registry (default: models.dir)"
-    )
-    web.set_defaults(handler=web_command)
+    web = add_command(subparsers, "web", "open the Streamlit dashboard in a browser (loopback "
+                      "only)", web_command, "--hooks-dir", "--models-dir")
+    web.add_argument("--port", type=int, default=DEFAULT_PORT, metavar="N",
+                     help=f"port (default {DEFAULT_PORT})")
 
 
 def streamlit_command(args: argparse.Namespace) -> list[str]:
@@ -56,7 +47,6 @@ def streamlit_command(args: argparse.Namespace) -> list[str]:
     if not 1 <= port <= 65535:
         raise ConfigError(f"--port {port}: must be between 1 and 65535")
     config = config_from_args(args)
-    hooks_dir = getattr(args, "hooks_dir", None) or config.hooks.dir
     command = [
         sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT),
         "--server.headless", "true",
@@ -68,8 +58,8 @@ def streamlit_command(args: argparse.Namespace) -> list[str]:
         "--",
         "--output-dir", str(Path(config.output_dir).resolve()),
         "--store", str(Path(config.store.path).resolve()),
-        "--hooks-dir", str(Path(hooks_dir).resolve()),
-        "--models-dir", str(Path(getattr(args, "models_dir", None) or config.models.dir).resolve()),
+        "--hooks-dir", str(Path(config.hooks.dir).resolve()),
+        "--models-dir", str(Path(config.models.dir).resolve()),
     ]
     if getattr(args, "config", None):
         command += ["--config", str(Path(args.config).resolve())]

@@ -16,7 +16,7 @@ from vectortrainer.budget.guards import check_budget
 from vectortrainer.budget.catalog import OPENAI, PROVIDERS
 from vectortrainer.budget.pricing import MODEL_TRAINING_PRICES, resolve_model
 from vectortrainer.budget.tokens import count_tokens_in_jsonl
-from vectortrainer.cli.common import exit_code_for_error
+from vectortrainer.cli.exit_codes import exit_code_for_error
 from vectortrainer.config import BudgetConfig, Config
 from vectortrainer.errors import (
     BudgetExceededError,

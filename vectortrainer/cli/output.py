@@ -1,0 +1,42 @@
+"""Where a command's words go: messages and progress on stderr, data (JSON) on stdout, redacted.
+
+Harlequin's headless mode treats its output as an API; so do we: a script reads stdout, a person
+reads stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import IO, cast
+
+from rich.console import Console
+
+from vectortrainer.cli.exit_codes import ExitCode
+from vectortrainer.json_types import JSONValue
+from vectortrainer.redaction import RedactingStream, redact_text
+
+# RedactingStream has the text-stream methods Console uses; it is no io.TextIOBase.
+stderr_console = Console(file=cast(IO[str], RedactingStream("stderr")), highlight=False)
+
+
+def fail(message: str, code: ExitCode = ExitCode.RUN_FAILED) -> int:
+    """Print one clear line to stderr and return the exit code."""
+    stderr_console.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    return int(code)
+
+
+def write_stdout(text: str) -> None:
+    """One record of data on stdout (a newline added when missing), secrets redacted."""
+    text = redact_text(text)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()
+
+
+def answer(as_json: bool, data: JSONValue, message: str) -> int:
+    """``data`` as JSON on stdout when asked (``--json``), else ``message`` for a person; exit 0."""
+    if as_json:
+        write_stdout(json.dumps(data))
+    else:
+        stderr_console.print(message, soft_wrap=True)
+    return 0
