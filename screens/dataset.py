@@ -18,8 +18,9 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from screens.base import ModeScreen
 from tui.widgets import DensityHistogram
 from tui.workers import in_background
-from tui.workspace import AUTO, ExtractionReport, FunctionSummary, SelectionSettings, SelectionView
+from tui.workspace import SelectionView
 from vectortrainer.errors import PipelineCancelled, VectorTrainerError
+from vectortrainer.workspace.types import AUTO, ExtractionReport, FunctionSummary, SelectionSettings
 
 NO_STORE_TEXT = """[b]No VectorWave store yet[/b] at [i]{path}[/i].
 

@@ -13,8 +13,8 @@ from textual.widgets import Button, DataTable, Footer, Header, Label, Static, Te
 from screens.base import ModeScreen
 from screens.confirm import ConfirmScreen
 from tui.workers import in_background
-from tui.workspace import FeedbackEntry, FeedbackPair, FunctionLogs, LogRecord
 from vectortrainer.display import preview
+from vectortrainer.workspace.types import FeedbackEntry, FeedbackPair, FunctionLogs, LogRecord
 
 
 class FeedbackScreen(ModeScreen):

@@ -13,9 +13,16 @@ from textual.widgets import DataTable, Footer, Header, Label, RichLog, Static
 from screens.base import ModeScreen
 from tui.widgets import key_value_table
 from tui.workers import in_background
-from tui.workspace import Conflict, DiffSegment, GenerationReport, ReplayReport, Rule, RuleSet
 from vectortrainer.display import preview
 from vectortrainer.errors import VectorTrainerError
+from vectortrainer.workspace.types import (
+    Conflict,
+    DiffSegment,
+    GenerationReport,
+    ReplayReport,
+    Rule,
+    RuleSet,
+)
 
 # Shown above the conflicts table (the footer has room for key 3 only; help lists all four).
 CONFLICT_KEYS = "1 keep A · 2 keep B · 3 both A→B · 4 both B→A"

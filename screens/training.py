@@ -28,7 +28,8 @@ from screens.budget import BudgetScreen
 from screens.confirm import ConfirmScreen
 from tui.widgets import LossChart, StageList, key_value_table
 from tui.workers import in_background
-from tui.workspace import (
+from tui.workspace import budget_view
+from vectortrainer.workspace.types import (
     STAGES,
     BaseTrainer,
     Estimate,
@@ -37,7 +38,6 @@ from tui.workspace import (
     RunOutcome,
     RunSummary,
     StageStatus,
-    budget_view,
     train_loss,
 )
 

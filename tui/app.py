@@ -27,9 +27,10 @@ from tui.help import HelpScreen
 from tui.keys import check_keymap
 from tui.terminal_guard import stderr_to_file
 from tui.workers import in_background
-from tui.workspace import FunctionSummary, LogReader, SelectionView, Workspace
+from tui.workspace import SelectionView, Workspace
 from vectortrainer.config import Config
 from vectortrainer.errors import describe
+from vectortrainer.workspace.types import FunctionSummary, LogReader
 
 log = logging.getLogger("vectortrainer.tui")
 

@@ -13,8 +13,9 @@ from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widgets import Label, Sparkline, Static
 
-from tui.workspace import BudgetView, StageStatus
+from tui.workspace import BudgetView
 from vectortrainer.display import histogram_counts
+from vectortrainer.workspace.types import StageStatus
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 

@@ -37,11 +37,11 @@ import streamlit as st
 from vectortrainer.config import Config, load_config
 from vectortrainer.errors import VectorTrainerError, describe
 from vectortrainer.json_types import JSONObject
-from vectortrainer.settings import SelectionSettings
 from vectortrainer.web.access import ACCESS_TOKEN_ENV
 from vectortrainer.workspace import Workspace, run_views
 from vectortrainer.workspace import vector_map as vectors
 from vectortrainer.workspace.hook_views import HookVersionRow
+from vectortrainer.workspace.types import SelectionSettings
 
 HOW_TO_START = (
     "No run yet in {output_dir}. Start one from a terminal:\n\n"

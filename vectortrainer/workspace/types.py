@@ -27,11 +27,13 @@ from vectortrainer.runs.metrics import train_loss
 from vectortrainer.runs.monitor import PipelineMonitor
 from vectortrainer.runs.status import STAGES, RunStatus, StageStatus
 from vectortrainer.runs.summary import RunSummary
+from vectortrainer.settings import AUTO, SelectionSettings
 from vectortrainer.store.records import FunctionLogs, FunctionSummary, LogRecord
 from vectortrainer.store.source import LogReader
 from vectortrainer.training.base import BaseTrainer
 
 __all__ = [
+    "AUTO",
     "STAGES",
     "Approval",
     "ApprovalPolicy",
@@ -64,6 +66,7 @@ __all__ = [
     "RunOutcome",
     "RunStatus",
     "RunSummary",
+    "SelectionSettings",
     "StageStatus",
     "train_loss",
 ]
