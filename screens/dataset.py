@@ -16,7 +16,7 @@ from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Pro
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from screens.base import ModeScreen
-from tui.widgets import DensityHistogram
+from tui.widgets import DensityHistogram, cursor_key
 from tui.workers import in_background
 from tui.workspace import SelectionView
 from vectortrainer.errors import PipelineCancelled, VectorTrainerError
@@ -155,11 +155,7 @@ class DatasetScreen(ModeScreen):
 
     # -- selection ---------------------------------------------------------------------
     def _chosen_function(self) -> str | None:
-        table = self.query_one("#functions", DataTable)
-        if table.row_count == 0:
-            return None
-        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        return str(row_key.value)
+        return cursor_key(self.query_one("#functions", DataTable))
 
     def _params(self) -> SelectionSettings | None:
         try:

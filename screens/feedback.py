@@ -12,6 +12,7 @@ from textual.widgets import Button, DataTable, Footer, Header, Label, Static, Te
 
 from screens.base import ModeScreen
 from screens.confirm import ConfirmScreen
+from tui.widgets import cursor_key
 from tui.workers import in_background
 from vectortrainer.display import preview
 from vectortrainer.workspace.types import FeedbackEntry, FeedbackPair, FunctionLogs, LogRecord
@@ -141,11 +142,8 @@ class FeedbackScreen(ModeScreen):
         self.refresh_bindings()
 
     def _selected_entry(self) -> FeedbackEntry | None:
-        table = self.query_one("#pairs", DataTable)
-        if table.row_count == 0:
-            return None
-        key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        return next((e for e in self.entries if e.entry_id == key.value), None)
+        key = cursor_key(self.query_one("#pairs", DataTable))
+        return next((e for e in self.entries if e.entry_id == key), None)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("edit", "delete"):

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Label, RichLog, Static
 
 from screens.base import ModeScreen
 from screens.confirm import ConfirmScreen
+from tui.widgets import cursor_key
 from tui.workers import in_background
 from tui.workspace import HookVersionRow, ModelRow, ServiceView
 
@@ -163,11 +164,8 @@ class HooksScreen(ModeScreen):
         self.refresh_bindings()
 
     def _selected(self) -> HookVersionRow | None:
-        table = self.query_one("#versions", DataTable)
-        if table.row_count == 0:
-            return None
-        key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        return next((v for v in self.versions if v.version_id == key.value), None)
+        key = cursor_key(self.query_one("#versions", DataTable))
+        return next((v for v in self.versions if v.version_id == key), None)
 
     @on(DataTable.RowHighlighted, "#versions")
     def _row_highlighted(self) -> None:
@@ -204,11 +202,10 @@ class HooksScreen(ModeScreen):
         return True
 
     def _selected_model(self) -> ModelRow | None:
-        table = self.query_one("#models", DataTable)
-        if self.service is None or table.row_count == 0:
+        key = cursor_key(self.query_one("#models", DataTable))
+        if self.service is None or key is None:
             return None
-        key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        return next((m for m in self.service.models if m.version_id == key.value), None)
+        return next((m for m in self.service.models if m.version_id == key), None)
 
     @on(DataTable.RowHighlighted, "#models")
     def _model_highlighted(self) -> None:

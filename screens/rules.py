@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Header, Label, RichLog, Static
 
 from screens.base import ModeScreen
-from tui.widgets import key_value_table
+from tui.widgets import cursor_key, key_value_table
 from tui.workers import in_background
 from vectortrainer.display import preview
 from vectortrainer.errors import VectorTrainerError
@@ -273,12 +273,11 @@ class RulesScreen(ModeScreen):
     def _resolve_selected(self, choice: int | str, order: list[int] | None) -> None:
         if self.rule_set is None or not self.rule_set.conflicts:
             return
-        table = self.query_one("#conflicts", DataTable)
-        key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        self.query_one("#replay", Static).update(
-            f"Re-synthesising with your choice for {key.value}…"
-        )
-        self._synthesize((str(key.value), choice, order))
+        key = cursor_key(self.query_one("#conflicts", DataTable))
+        if key is None:
+            return
+        self.query_one("#replay", Static).update(f"Re-synthesising with your choice for {key}…")
+        self._synthesize((key, choice, order))
 
     def _refused(self, message: str) -> None:
         self._show_replay()

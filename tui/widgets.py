@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.reactive import reactive
-from textual.widgets import Label, Sparkline, Static
+from textual.widgets import DataTable, Label, Sparkline, Static
 
 from tui.workspace import BudgetView
 from vectortrainer.display import histogram_counts
@@ -135,3 +135,11 @@ def key_value_table(rows: Sequence[tuple[str, str]]) -> Group:
     for key, value in rows:
         table.add_row(key, value)
     return Group(table)
+
+
+def cursor_key(table: DataTable) -> str | None:
+    """The key of the row under the table's cursor (None when the table is empty)."""
+    if table.row_count == 0:
+        return None
+    row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+    return None if row_key.value is None else str(row_key.value)

@@ -386,26 +386,30 @@ def learning_curve_page(view: run_views.RunView | None, output_dir: Path) -> Non
 
 
 # ------------------------------------------------------------------------------ hooks
-def _rollback(workspace: Workspace, version_id: str) -> None:
+def _write(
+    message_key: str, confirm_key: str, refused: str, action: str, write: Callable[[], str]
+) -> None:
+    """Run ``write`` (it returns the success message) only for the page opened with its token and
+    with the confirmation ticked; the outcome goes to ``message_key`` for the next rerun."""
     if not write_access():
-        st.session_state["hook_message"] = (
-            "error",
-            "Rollback refused: " + READ_ONLY.format(action="roll back"),
-        )
-        return
-    if st.session_state.get("rollback_confirm") is not True:
-        st.session_state["hook_message"] = (
-            "error",
-            "Rollback refused: tick the confirmation first.",
-        )
-        return
-    try:
+        outcome = ("error", f"{refused}: " + READ_ONLY.format(action=action))
+    elif st.session_state.get(confirm_key) is not True:
+        outcome = ("error", f"{refused}: tick the confirmation first.")
+    else:
+        try:
+            outcome = ("success", write())
+        except VectorTrainerError as exc:
+            outcome = ("error", f"{refused}: {describe(exc)}")
+        st.session_state[confirm_key] = False
+    st.session_state[message_key] = outcome
+
+
+def _rollback(workspace: Workspace, version_id: str) -> None:
+    def roll_back() -> str:
         restored = workspace.hooks.rollback(version_id)
-        st.session_state["hook_message"] = ("success", f"Active hook is now {restored.version_id} "
-                                                       f"({restored.rules_count} rules).")
-    except VectorTrainerError as exc:
-        st.session_state["hook_message"] = ("error", f"Rollback refused: {describe(exc)}")
-    st.session_state["rollback_confirm"] = False
+        return f"Active hook is now {restored.version_id} ({restored.rules_count} rules)."
+
+    _write("hook_message", "rollback_confirm", "Rollback refused", "roll back", roll_back)
 
 
 def version_row(row: HookVersionRow) -> JSONObject:
@@ -466,24 +470,11 @@ def hooks_page(workspace: Workspace) -> None:
 
 # ------------------------------------------------------------------------------ in service
 def _promote(workspace: Workspace, function: str, version_id: str) -> None:
-    if not write_access():
-        st.session_state["model_message"] = (
-            "error",
-            "Not changed: " + READ_ONLY.format(action="change the model"),
-        )
-        return
-    if st.session_state.get("model_confirm") is not True:
-        st.session_state["model_message"] = ("error", "Not changed: tick the confirmation first.")
-        return
-    try:
+    def promote() -> str:
         entry = workspace.models.rollback(function, version_id)
-        st.session_state["model_message"] = (
-            "success",
-            f"{entry.version_id} ({entry.model}) is now in service for {function}.",
-        )
-    except VectorTrainerError as exc:
-        st.session_state["model_message"] = ("error", f"Not changed: {describe(exc)}")
-    st.session_state["model_confirm"] = False
+        return f"{entry.version_id} ({entry.model}) is now in service for {function}."
+
+    _write("model_message", "model_confirm", "Not changed", "change the model", promote)
 
 
 def service_page(workspace: Workspace, run_function: str | None) -> None:
