@@ -100,6 +100,22 @@ class _ChangedFile:
         self.checked = True
         self.lock.release()
 
+    def refresh_if_due(
+        self, on_change: Callable[[bytes | None], None], on_error: Callable[[Exception], None]
+    ) -> None:
+        """When due (:meth:`acquire_if_due`), pass the file's new content to ``on_change`` (None:
+        the file is gone); what fails, reading or ``on_change``, goes to ``on_error``."""
+        if not self.acquire_if_due():
+            return
+        try:
+            changed, data = self.read_if_changed()
+            if changed:
+                on_change(data)
+        except Exception as exc:
+            on_error(exc)
+        finally:
+            self.release()
+
     def read_if_changed(self) -> tuple[bool, bytes | None]:
         """(changed, content): ``content`` is None when the file is gone. Call with ``lock``
         held."""
@@ -150,25 +166,20 @@ class HookSlot:
     def current(self) -> LoadedHook | None:
         """The hook to use for this call; re-reads the file when ``reload_interval`` has passed and
         it changed."""
-        if self._file.acquire_if_due():
-            try:
-                self._refresh()
-            except Exception as exc:  # an unreadable hooks directory must not reach the caller
-                _log_once(
-                    ("hook-read", str(self.hooks_dir), type(exc).__name__),
-                    logging.ERROR,
-                    "cannot read the hook in %s (%s); keeping the hook in use",
-                    self.hooks_dir,
-                    exc,
-                )
-            finally:
-                self._file.release()
+        self._file.refresh_if_due(self._refresh, self._unreadable)
         return self._hook
 
-    def _refresh(self) -> None:
-        changed, data = self._file.read_if_changed()
-        if not changed:
-            return
+    def _unreadable(self, exc: Exception) -> None:
+        """An unreadable hooks directory is logged once; it never reaches the caller."""
+        _log_once(
+            ("hook-read", str(self.hooks_dir), type(exc).__name__),
+            logging.ERROR,
+            "cannot read the hook in %s (%s); keeping the hook in use",
+            self.hooks_dir,
+            exc,
+        )
+
+    def _refresh(self, data: bytes | None) -> None:
         if data is None:
             if self._hook is not None:
                 logger.warning(
@@ -360,20 +371,14 @@ class _PromotedFile:
 
     def model(self, default: str, interval: float) -> str:
         self._file.interval = max(0.0, float(interval))
-        if self._file.acquire_if_due():
-            try:
-                self._refresh()
-            except Exception as exc:
-                _log_once(("model-read", str(self._file.path), type(exc).__name__), logging.ERROR,
-                          "cannot read %s (%s); keeping the model in use", self._file.path, exc)
-            finally:
-                self._file.release()
+        self._file.refresh_if_due(self._refresh, self._unreadable)
         return self._model if self._model is not None else default
 
-    def _refresh(self) -> None:
-        changed, data = self._file.read_if_changed()
-        if not changed:
-            return
+    def _unreadable(self, exc: Exception) -> None:
+        _log_once(("model-read", str(self._file.path), type(exc).__name__), logging.ERROR,
+                  "cannot read %s (%s); keeping the model in use", self._file.path, exc)
+
+    def _refresh(self, data: bytes | None) -> None:
         if data is None:
             if self._model is not None:
                 logger.warning("%s was removed: using the default model", self._file.path)

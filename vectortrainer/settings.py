@@ -39,60 +39,66 @@ def _is_whole(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _within(
+    value: object, low: float, high: float | None = None, *, whole: bool = False,
+    above_low: bool = False,
+) -> bool:
+    """Whether ``value`` is a number (a whole one with ``whole``) from ``low`` (excluded with
+    ``above_low``) to ``high`` (None: no upper bound)."""
+    number: float
+    if whole:
+        if not _is_whole(value):
+            return False
+        number = value
+    elif _is_number(value):
+        number = float(value)
+    else:
+        return False
+    if number < low or (above_low and number == low):
+        return False
+    return high is None or number <= high
+
+
 def epsilon_problem(value: object) -> str | None:
     """Why ``value`` is not a valid epsilon (None when it is); the one rule config, API and faces
     share."""
-    if value == AUTO:
+    if value == AUTO or _within(value, 0.0, 2.0, above_low=True):
         return None
-    if not _is_number(value) or not 0.0 < float(value) <= 2.0:
-        return "must be 'auto' or a cosine distance in (0, 2] (e.g. 0.15 means similarity >= 0.85)"
-    return None
+    return "must be 'auto' or a cosine distance in (0, 2] (e.g. 0.15 means similarity >= 0.85)"
 
 
 def top_k_problem(value: object) -> str | None:
     """Why ``value`` is not a valid top-k (None when it is)."""
-    if not _is_whole(value) or value < 1:
-        return "must be a whole number of at least 1"
-    return None
+    return None if _within(value, 1, whole=True) else "must be a whole number of at least 1"
 
 
 def min_samples_problem(value: object) -> str | None:
     """Why ``value`` is not a valid min_samples (None when it is)."""
-    if not _is_whole(value) or not 1 <= value <= 100:
-        return "must be a whole number from 1 to 100"
-    return None
+    return None if _within(value, 1, 100, whole=True) else "must be a whole number from 1 to 100"
 
 
 def cluster_similarity_problem(value: object) -> str | None:
     """Why ``value`` is not a valid cluster similarity (None when it is)."""
-    if value == AUTO:
+    if value == AUTO or _within(value, -1.0, 1.0):
         return None
-    if not _is_number(value) or not -1.0 <= float(value) <= 1.0:
-        return "must be 'auto' or a cosine similarity in [-1, 1]"
-    return None
+    return "must be 'auto' or a cosine similarity in [-1, 1]"
 
 
 def anomaly_share_problem(value: object) -> str | None:
     """Why ``value`` is not a valid anomaly share (None when it is)."""
-    if not _is_number(value) or not 0.0 <= float(value) <= 1.0:
-        return "must be in [0, 1]"
-    return None
+    return None if _within(value, 0.0, 1.0) else "must be in [0, 1]"
 
 
 def min_cluster_size_problem(value: object) -> str | None:
     """Why ``value`` is not a valid smallest cluster (None when it is)."""
-    if not _is_whole(value) or value < 2:
-        return "must be a whole number of at least 2"
-    return None
+    return None if _within(value, 2, whole=True) else "must be a whole number of at least 2"
 
 
 def duplicate_epsilon_problem(value: object) -> str | None:
     """Why ``value`` is not a valid near-duplicate distance (None when it is)."""
-    if value is None:
+    if value is None or _within(value, 0.0, 2.0):
         return None
-    if not _is_number(value) or not 0.0 <= float(value) <= 2.0:
-        return "must be null (epsilon / 4) or a cosine distance in [0, 2]"
-    return None
+    return "must be null (epsilon / 4) or a cosine distance in [0, 2]"
 
 
 def density_mode_problem(value: object) -> str | None:

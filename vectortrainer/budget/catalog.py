@@ -234,6 +234,21 @@ AZURE = ProviderFacts(
     model_aliases=_OPENAI_ALIASES,
 )
 
+def _open_model(
+    name: str, price_per_million: float | None, price_source: str, methods_source: str
+) -> ModelFacts:
+    """An open-weights model a vendor (Together, Fireworks) tunes with SFT or DPO; its tokens are
+    counted with the stand-in encoding, not its own tokenizer."""
+    return ModelFacts(
+        name=name,
+        price_per_million=price_per_million,
+        price_source=price_source,
+        methods=(SUPERVISED, DPO),
+        methods_source=methods_source,
+        exact_tokens=False,
+    )
+
+
 _TOGETHER_PRICE = "together.ai/pricing could not be read when these facts were recorded"
 _TOGETHER_LIMITS = "Together fine-tuning API reference and the together SDK, " + ISSUE_14
 TOGETHER = ProviderFacts(
@@ -241,15 +256,7 @@ TOGETHER = ProviderFacts(
     title="Together AI",
     sdk="together",
     models=tuple(
-        ModelFacts(
-            name=name,
-            price_per_million=None,
-            price_source=_TOGETHER_PRICE,
-            methods=(SUPERVISED, DPO),
-            methods_source="Together SDK: training_method sft | dpo",
-            encoding="o200k_base",
-            exact_tokens=False,
-        )
+        _open_model(name, None, _TOGETHER_PRICE, "Together SDK: training_method sft | dpo")
         for name in (
             "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference",
             "meta-llama/Meta-Llama-3.1-70B-Instruct-Reference",
@@ -280,35 +287,18 @@ _FIREWORKS_PRICE = (
     "fireworks.ai/pricing (tuning: $0.50 per 1M training tokens up to 16B parameters, $3.00 for "
     "16.1B-80B), read from a stored copy of unknown date, not re-read online"
 )
+_FIREWORKS_METHODS = "fireworks-ai SDK: supervisedFineTuningJobs and dpoJobs"
 FIREWORKS = ProviderFacts(
     name="fireworks",
     title="Fireworks AI",
     sdk="fireworks-ai",
-    models=(
-        ModelFacts(
-            "accounts/fireworks/models/llama-v3p1-8b-instruct",
-            0.50,
-            _FIREWORKS_PRICE,
-            (SUPERVISED, DPO),
-            "fireworks-ai SDK: supervisedFineTuningJobs and dpoJobs",
-            exact_tokens=False,
-        ),
-        ModelFacts(
-            "accounts/fireworks/models/qwen2p5-7b-instruct",
-            0.50,
-            _FIREWORKS_PRICE,
-            (SUPERVISED, DPO),
-            "fireworks-ai SDK: supervisedFineTuningJobs and dpoJobs",
-            exact_tokens=False,
-        ),
-        ModelFacts(
-            "accounts/fireworks/models/llama-v3p1-70b-instruct",
-            3.00,
-            _FIREWORKS_PRICE,
-            (SUPERVISED, DPO),
-            "fireworks-ai SDK: supervisedFineTuningJobs and dpoJobs",
-            exact_tokens=False,
-        ),
+    models=tuple(
+        _open_model(name, price, _FIREWORKS_PRICE, _FIREWORKS_METHODS)
+        for name, price in (
+            ("accounts/fireworks/models/llama-v3p1-8b-instruct", 0.50),
+            ("accounts/fireworks/models/qwen2p5-7b-instruct", 0.50),
+            ("accounts/fireworks/models/llama-v3p1-70b-instruct", 3.00),
+        )
     ),
     # DPO beta "> 0 and < 0.5" is the SDK's own field documentation (DpoConfig.beta).
     limits=JobLimits(

@@ -10,7 +10,7 @@ replacement character), and the readers count and report the lines where that ha
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 
 from vectortrainer.json_types import JSONObject, JSONValue
 
@@ -51,12 +51,7 @@ class FeedbackPair:
     context: JSONObject = field(default_factory=dict)
 
     def to_dict(self) -> JSONObject:
-        return {
-            "bad_output": self.bad_output,
-            "fixed_output": self.fixed_output,
-            "input_prompt": self.input_prompt,
-            "context": dict(self.context),
-        }
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: JSONObject) -> FeedbackPair:

@@ -11,7 +11,7 @@ report; the CLI summary, the TUI dataset screen and the web vector map show it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -64,20 +64,8 @@ class Coverage:
         return lines
 
     def to_dict(self) -> dict:
-        return {
-            "clusters": self.clusters,
-            "covered_clusters": self.covered_clusters,
-            "represented": self.represented,
-            "participating": self.participating,
-            "outside": self.outside,
-            "uncovered": [
-                {"cluster": c.cluster, "size": c.size, "reason": c.reason} for c in self.uncovered
-            ],
-            "duplicates_suppressed": self.duplicates_suppressed,
-            "epsilon": self.epsilon,
-            "epsilon_reason": self.epsilon_reason,
-            "cluster_similarity": self.cluster_similarity,
-        }
+        """The report as JSON, without the per-pick ``stands_for`` counts."""
+        return {key: value for key, value in asdict(self).items() if key != "stands_for"}
 
 
 def coverage(selection: GoldenSelection, vectors: np.ndarray) -> Coverage:

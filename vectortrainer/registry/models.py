@@ -16,7 +16,7 @@ import builtins
 import json
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import unquote
@@ -66,18 +66,8 @@ class ModelEntry:
         value = self.gate.get("passed")
         return value if isinstance(value, bool) else None
 
-    def record(self) -> JSONObject:
-        """What the entry file and ``promoted.json`` hold."""
-        return {key: getattr(self, key) for key in RECORD_KEYS}
-
     def to_dict(self) -> JSONObject:
-        return {
-            "version_id": self.version_id,
-            **self.record(),
-            "note": self.note,
-            "promoted": self.promoted,
-            "promoted_at": self.promoted_at,
-        }
+        return asdict(self)
 
     @classmethod
     def from_entry(cls, entry: Entry, promoted_at: float | None = None) -> "ModelEntry":
@@ -120,16 +110,18 @@ def _describe(payload: str) -> JSONObject:
     return {k: record.get(k) for k in RECORD_KEYS} if isinstance(record, dict) else {}
 
 
-def _check_entry(entry: Entry, payload: str) -> None:
+def _names_model(payload: str) -> bool:
+    """Whether ``payload`` is a model entry: a JSON object naming a model."""
     try:
         record = json.loads(payload)
     except ValueError:
-        record = None
-    if (
-        not isinstance(record, dict)
-        or not isinstance(record.get("model"), str)
-        or not record["model"]
-    ):
+        return False
+    model = record.get("model") if isinstance(record, dict) else None
+    return isinstance(model, str) and bool(model)
+
+
+def _check_entry(entry: Entry, payload: str) -> None:
+    if not _names_model(payload):
         raise ModelRegistryError(
             f"model {entry.version_id}: its entry names no model; not promoted"
         )
@@ -138,15 +130,7 @@ def _check_entry(entry: Entry, payload: str) -> None:
 def _check_payload(payload: str) -> None:
     """A model entry file found without metadata is adopted only when it is an entry (a JSON object
     naming a model)."""
-    try:
-        record = json.loads(payload)
-    except ValueError:
-        record = None
-    if (
-        not isinstance(record, dict)
-        or not isinstance(record.get("model"), str)
-        or not record["model"]
-    ):
+    if not _names_model(payload):
         raise ModelRegistryError("not a model entry (a JSON object with a \"model\")")
 
 

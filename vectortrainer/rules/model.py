@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from vectortrainer.json_types import JSONObject
 
@@ -58,15 +58,7 @@ class Evidence:
     logs_unbacked: int | None = None
 
     def to_dict(self) -> JSONObject:
-        return {
-            "why": self.why,
-            "repaired": self.repaired,
-            "gain": self.gain,
-            "exact": self.exact,
-            "logs_sampled": self.logs_sampled,
-            "logs_changed": self.logs_changed,
-            "logs_unbacked": self.logs_unbacked,
-        }
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: JSONObject | None) -> "Evidence":

@@ -137,7 +137,7 @@ class FireworksTrainer(HostedTrainer):
         """The job resource of the method: ``supervised_fine_tuning_jobs`` or ``dpo_jobs``."""
         return (
             self.client.dpo_jobs
-            if self.method == "dpo"
+            if self.job.method == "dpo"
             else self.client.supervised_fine_tuning_jobs
         )
 
@@ -175,7 +175,7 @@ class FireworksTrainer(HostedTrainer):
         return job_id if isinstance(created, str) else _short_id(created.name) or job_id
 
     def _create(self, job_id: str, request: JSONObject) -> Any:
-        if self.method == "dpo":
+        if self.job.method == "dpo":
             return self.client.dpo_jobs.create(dpo_job_id=job_id, **request)
         return self.client.supervised_fine_tuning_jobs.create(
             supervised_fine_tuning_job_id=job_id, **request
@@ -183,23 +183,23 @@ class FireworksTrainer(HostedTrainer):
 
     def job_request(self, prepared: PreparedData, run_id: str, job_id: str) -> JSONObject:
         epochs = resolve_epochs(
-            self.n_epochs, prepared.n_examples, self.facts.limits.default_epochs
+            self.job.n_epochs, prepared.n_examples, self.facts.limits.default_epochs
         )
-        output = resource_id(self.suffix or "vectortrainer", job_id)
+        output = resource_id(self.job.suffix or "vectortrainer", job_id)
         training: JSONObject = {
             "base_model": self.model,
             "epochs": epochs,
             "output_model": output,
         }
-        if self.learning_rate != "auto":
-            training["learning_rate"] = self.learning_rate
-        if self.batch_size != "auto":
-            training["batch_size_samples"] = self.batch_size
+        if self.job.learning_rate != "auto":
+            training["learning_rate"] = self.job.learning_rate
+        if self.job.batch_size != "auto":
+            training["batch_size_samples"] = self.job.batch_size
         display = f"vectortrainer {run_id}"
-        if self.method == "dpo":
+        if self.job.method == "dpo":
             loss: JSONObject = {"method": "DPO"}
-            if self.beta != "auto":
-                loss["dpo"] = {"beta": self.beta}
+            if self.job.beta != "auto":
+                loss["dpo"] = {"beta": self.job.beta}
             return {
                 "dataset": prepared.train_file_id,
                 "display_name": display,
@@ -253,7 +253,7 @@ class FireworksTrainer(HostedTrainer):
     def get_result(self, job_id: str) -> TrainingResult:
         job = self._existing_job(job_id)
         status = _status(job)
-        training = getattr(job, "training_config", None) if self.method == "dpo" else job
+        training = getattr(job, "training_config", None) if self.job.method == "dpo" else job
         output = getattr(training, "output_model", None)
         error = (
             job.status.message

@@ -27,6 +27,7 @@ import importlib
 import os
 from abc import abstractmethod
 from collections.abc import Mapping
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
 
@@ -88,15 +89,18 @@ class HostedTrainer(BaseTrainer):
     ) -> None:
         if method not in ("supervised", "dpo"):
             raise ConfigError(f"training.method: expected 'supervised' or 'dpo', got {method!r}")
-        self.model = model
-        self.method = method
-        self.n_epochs = n_epochs
-        self.batch_size = batch_size
-        self.learning_rate_multiplier = learning_rate_multiplier
-        self.learning_rate = learning_rate
-        self.beta = beta
-        self.suffix = suffix
-        self.seed = seed
+        # the job's settings: checked against the provider's ranges, then sent in its request
+        self.job = JobSettings(
+            model=model,
+            method=method,
+            n_epochs=n_epochs,
+            batch_size=batch_size,
+            learning_rate_multiplier=learning_rate_multiplier,
+            learning_rate=learning_rate,
+            beta=beta,
+            seed=seed,
+            suffix=suffix,
+        )
         self.max_budget_usd = max_budget_usd
         self.prices = dict(prices or {})
         self.schedule = dict(schedule or {})
@@ -124,6 +128,11 @@ class HostedTrainer(BaseTrainer):
     def connection_settings(cls, config: Config) -> dict[str, Any]:
         """The constructor arguments from the provider's config section (base URL, key variable,
         retries)."""
+
+    @property
+    def model(self) -> str:
+        """The base model the job fine-tunes."""
+        return self.job.model
 
     @property
     def title(self) -> str:
@@ -168,26 +177,11 @@ class HostedTrainer(BaseTrainer):
         )
 
     # -- before any request ------------------------------------------------------------
-    def job_settings(self) -> JobSettings:
-        return JobSettings(
-            model=self.model,
-            method=self.method,
-            n_epochs=self.n_epochs,
-            batch_size=self.batch_size,
-            learning_rate_multiplier=self.learning_rate_multiplier,
-            learning_rate=self.learning_rate,
-            beta=self.beta,
-            seed=self.seed,
-            suffix=self.suffix,
-        )
-
     def estimate(self, train_path: Path, validation_path: Path | None = None) -> CostEstimate:
         """Steps 1-3 of the module docstring and the cost, without the guard and without a
         request."""
         train_path = Path(train_path)
-        self.notes = check_job_settings(
-            self.name, self.job_settings(), suffix_reserved=self.suffix_reserved
-        )
+        self.notes = check_job_settings(self.name, self.job, suffix_reserved=self.suffix_reserved)
         n_examples = self.validate_file(train_path)
         if n_examples < self.facts.limits.min_examples:
             raise DataFormatError(
@@ -201,7 +195,7 @@ class HostedTrainer(BaseTrainer):
             train_path,
             self.model,
             None,
-            self.n_epochs,
+            self.job.n_epochs,
             validation_path=validation_path,
             prices=self.prices,
             today=self.today,
@@ -225,7 +219,7 @@ class HostedTrainer(BaseTrainer):
                 f"{path}: {path.stat().st_size:,} bytes; {self.facts.title} takes at most "
                 f"{limit:,} per upload (select fewer examples)"
             )
-        if self.method == DPO:
+        if self.job.method == DPO:
             return len(read_preference_jsonl(path))
         report = validate_chat_jsonl(path)
         report.raise_if_invalid()
@@ -331,19 +325,12 @@ def api_settings(api: ApiSection, base_url_env: str) -> dict[str, Any]:
 
 
 def training_settings(config: Config) -> dict[str, Any]:
-    """The provider-neutral settings of a hosted trainer, from ``training``, ``budget`` and
+    """The provider-neutral settings of a hosted trainer: the job's (the ``training`` keys
+    :class:`~vectortrainer.training.limits.JobSettings` is named after), ``budget`` and
     ``schedule``."""
     training, budget = config.training, config.budget
     return dict(
-        model=training.model,
-        n_epochs=training.n_epochs,
-        batch_size=training.batch_size,
-        learning_rate_multiplier=training.learning_rate_multiplier,
-        learning_rate=training.learning_rate,
-        beta=training.beta,
-        method=training.method,
-        suffix=training.suffix,
-        seed=training.seed,
+        {setting.name: getattr(training, setting.name) for setting in fields(JobSettings)},
         max_budget_usd=budget.max_budget_usd,
         prices=budget.prices,
         schedule=config.schedule,

@@ -91,12 +91,12 @@ class OpenAITrainer(HostedTrainer):
     # ----- jobs ---------------------------------------------------------------
     def hyperparameters(self) -> JSONObject:
         values: JSONObject = {
-            "n_epochs": self.n_epochs,
-            "batch_size": self.batch_size,
-            "learning_rate_multiplier": self.learning_rate_multiplier,
+            "n_epochs": self.job.n_epochs,
+            "batch_size": self.job.batch_size,
+            "learning_rate_multiplier": self.job.learning_rate_multiplier,
         }
-        if self.method == "dpo":
-            values["beta"] = self.beta
+        if self.job.method == "dpo":
+            values["beta"] = self.job.beta
         return values
 
     def job_request(self, prepared: PreparedData, run_id: str) -> JSONObject:
@@ -104,17 +104,17 @@ class OpenAITrainer(HostedTrainer):
             "model": self.model,
             "training_file": prepared.train_file_id,
             "method": {
-                "type": self.method,
-                self.method: {"hyperparameters": self.hyperparameters()},
+                "type": self.job.method,
+                self.job.method: {"hyperparameters": self.hyperparameters()},
             },
             "metadata": {RUN_ID_METADATA_KEY: run_id},
         }
         if prepared.validation_file_id:
             request["validation_file"] = prepared.validation_file_id
-        if self.suffix:
-            request["suffix"] = self.suffix
-        if self.seed is not None:
-            request["seed"] = self.seed
+        if self.job.suffix:
+            request["suffix"] = self.job.suffix
+        if self.job.seed is not None:
+            request["seed"] = self.job.seed
         return request
 
     def create_job(self, prepared: PreparedData, run_id: str) -> str:
@@ -219,8 +219,8 @@ class OpenAITrainer(HostedTrainer):
             "max_completion_tokens": max_tokens,
             "temperature": 0,
         }
-        if self.seed is not None:
-            request["seed"] = self.seed
+        if self.job.seed is not None:
+            request["seed"] = self.job.seed
         response = self.calls.call(f"asking {model} for a reply",
                                    lambda: self.client.chat.completions.create(**request))
         text = response.choices[0].message.content if response.choices else None

@@ -115,13 +115,13 @@ class TogetherTrainer(HostedTrainer):
 
     # ----- jobs -----------------------------------------------------------------------
     def job_suffix(self, run_id: str) -> str:
-        return f"{self.suffix}-{run_tag(run_id)}" if self.suffix else run_tag(run_id)
+        return f"{self.job.suffix}-{run_tag(run_id)}" if self.job.suffix else run_tag(run_id)
 
     def create_job(self, prepared: PreparedData, run_id: str) -> str:
         """Hold Together's own estimate to the budget, then create the job (its suffix carries the
         run's tag, so ``find_job`` finds it again)."""
         epochs = resolve_epochs(
-            self.n_epochs, prepared.n_examples, self.facts.limits.default_epochs
+            self.job.n_epochs, prepared.n_examples, self.facts.limits.default_epochs
         )
         self._check_vendor_estimate(prepared, epochs)
         limits = self.calls.call(
@@ -152,15 +152,15 @@ class TogetherTrainer(HostedTrainer):
             "n_evals": 1 if prepared.validation_file_id else 0,
             "model": self.model,
             "n_epochs": epochs,
-            "batch_size": "max" if self.batch_size == "auto" else self.batch_size,
-            "learning_rate": None if self.learning_rate == "auto" else self.learning_rate,
+            "batch_size": "max" if self.job.batch_size == "auto" else self.job.batch_size,
+            "learning_rate": None if self.job.learning_rate == "auto" else self.job.learning_rate,
             "lora": self.training_type == "lora",
             "suffix": self.job_suffix(run_id),
-            "random_seed": self.seed,
-            "training_method": "dpo" if self.method == "dpo" else "sft",
+            "random_seed": self.job.seed,
+            "training_method": "dpo" if self.job.method == "dpo" else "sft",
         }
-        if self.method == "dpo":
-            request["dpo_beta"] = None if self.beta == "auto" else self.beta
+        if self.job.method == "dpo":
+            request["dpo_beta"] = None if self.job.beta == "auto" else self.job.beta
         else:
             request["train_on_inputs"] = "auto"
         return request
@@ -169,7 +169,7 @@ class TogetherTrainer(HostedTrainer):
         """Together's exact estimate against the budget and the account's credit, before the job."""
         method = (
             {"method": "dpo"}
-            if self.method == "dpo"
+            if self.job.method == "dpo"
             else {"method": "sft", "train_on_inputs": "auto"}
         )
         params: JSONObject = dict(
@@ -202,7 +202,7 @@ class TogetherTrainer(HostedTrainer):
 
     def find_job(self, run_id: str) -> str | None:
         """The newest usable job whose suffix carries ``run_id``'s tag (resume, VT-9)."""
-        tag = f"-{run_tag(run_id)}" if self.suffix else run_tag(run_id)
+        tag = f"-{run_tag(run_id)}" if self.job.suffix else run_tag(run_id)
         jobs = self.calls.call(
             "listing fine-tuning jobs", lambda: self.client.fine_tuning.list().data
         )
