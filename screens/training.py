@@ -31,7 +31,6 @@ from tui.workers import in_background
 from tui.workspace import budget_view
 from vectortrainer.workspace.types import (
     STAGES,
-    BaseTrainer,
     Estimate,
     PipelineMonitor,
     RunInfo,
@@ -124,8 +123,6 @@ class TrainingScreen(ModeScreen):
         self.losses: list[float] = []
         self.resumable: RunInfo | None = None
         self.outcome: RunOutcome | None = None
-        # Tests inject a trainer; otherwise the pipeline makes one.
-        self.trainer: BaseTrainer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -244,12 +241,11 @@ class TrainingScreen(ModeScreen):
     @in_background("training", "training run")
     def _run_pipeline(self, resume_id: str | None, golden: Path | None) -> None:
         runs, monitor = self.workspace.runs, ScreenMonitor(self)
+        confirm = self._confirm_from_thread
         if resume_id is not None:
-            outcome = runs.resume(resume_id, monitor=monitor, confirm=self._confirm_from_thread,
-                                  trainer=self.trainer)
+            outcome = runs.resume(resume_id, monitor=monitor, confirm=confirm)
         else:
-            outcome = runs.start(monitor=monitor, confirm=self._confirm_from_thread,
-                                 golden_path=golden, trainer=self.trainer)
+            outcome = runs.start(monitor=monitor, confirm=confirm, golden_path=golden)
         self.app.call_from_thread(self._finished, outcome)
 
     def _confirm_from_thread(self, estimate: Estimate) -> bool:

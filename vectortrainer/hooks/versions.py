@@ -27,7 +27,7 @@ from vectortrainer.hooks.template import HOOK_FILENAME, rules_count_of
 from vectortrainer.hooks.validation import validate_hook_source
 from vectortrainer.json_types import JSONObject
 from vectortrainer.registry.layout import HOOK_VERSIONS_DIRNAME, MANIFEST_NAME
-from vectortrainer.registry.versions import Entry, VerifyReport, VersionStore
+from vectortrainer.registry.versions import Entry, VerifyReport, VersionKind, VersionStore
 
 VERSIONS_DIRNAME = HOOK_VERSIONS_DIRNAME
 __all__ = ["HookVersion", "HookVersionManager", "MANIFEST_NAME", "VERSIONS_DIRNAME", "VerifyReport"]
@@ -91,6 +91,10 @@ def _check_hook(entry: Entry, source: str) -> None:
         ) from None
 
 
+HOOK_VERSIONS = VersionKind("v", ".py", "hook version", HookVersionError, ("rules_count",),
+                            _describe, validate_hook_source)
+
+
 class HookVersionManager:
     """Keeps timestamped versions of the hook in ``<output_dir>/.hook_versions`` (FR-7.1)."""
 
@@ -98,18 +102,9 @@ class HookVersionManager:
         self, output_dir: str | os.PathLike[str], *, lock_timeout_s: float | None = None
     ) -> None:
         self.output_dir = Path(output_dir)
-        self.store = VersionStore(
-            self.output_dir / VERSIONS_DIRNAME,
-            self.output_dir / HOOK_FILENAME,
-            prefix="v",
-            suffix=".py",
-            noun="hook version",
-            error=HookVersionError,
-            required_fields=("rules_count",),
-            describe=_describe,
-            check=validate_hook_source,
-            lock_timeout_s=lock_timeout_s,
-        )
+        self.store = VersionStore(self.output_dir / VERSIONS_DIRNAME,
+                                  self.output_dir / HOOK_FILENAME, HOOK_VERSIONS,
+                                  lock_timeout_s=lock_timeout_s)
         self.versions_dir = self.store.versions_dir
         self.manifest_path = self.store.manifest_path
         self.active_path = self.store.active_path

@@ -28,7 +28,7 @@ from vectortrainer.registry.layout import (
     PROMOTED_FILENAME,
     function_models_dir,
 )
-from vectortrainer.registry.versions import Entry, VerifyReport, VersionStore
+from vectortrainer.registry.versions import Entry, VerifyReport, VersionKind, VersionStore
 
 RECORD_KEYS = (
     "function",
@@ -134,6 +134,10 @@ def _check_payload(payload: str) -> None:
         raise ModelRegistryError("not a model entry (a JSON object with a \"model\")")
 
 
+MODEL_VERSIONS = VersionKind("m", ".json", "model", ModelRegistryError, ("model",), _describe,
+                             _check_payload)
+
+
 class ModelRegistry:
     """The models of one function in ``models_dir``; see the module docstring."""
 
@@ -151,18 +155,9 @@ class ModelRegistry:
         self.models_dir = Path(models_dir)
         self.function = function
         self.directory = function_models_dir(models_dir, function)
-        self.store = VersionStore(
-            self.directory / MODEL_VERSIONS_DIRNAME,
-            self.directory / PROMOTED_FILENAME,
-            prefix="m",
-            suffix=".json",
-            noun="model",
-            error=ModelRegistryError,
-            required_fields=("model",),
-            describe=_describe,
-            check=_check_payload,
-            lock_timeout_s=lock_timeout_s,
-        )
+        self.store = VersionStore(self.directory / MODEL_VERSIONS_DIRNAME,
+                                  self.directory / PROMOTED_FILENAME, MODEL_VERSIONS,
+                                  lock_timeout_s=lock_timeout_s)
         self.promoted_path = self.store.active_path
 
     @property

@@ -41,7 +41,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from vectortrainer.errors import VectorTrainerError
 from vectortrainer.files import atomic_write_text, sha256_file, sha256_text
@@ -114,6 +113,20 @@ class VerifyReport:
     warnings: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class VersionKind:
+    """What is kept in a version store: file names, the noun and error in messages, what a
+    version's entry must hold, and how a payload is described and checked before it is trusted."""
+
+    prefix: str  # "v001", "m001"
+    suffix: str  # ".py", ".json"
+    noun: str  # "hook version", "model"
+    error: type[VectorTrainerError]
+    required_fields: tuple[str, ...] = ()
+    describe: Callable[[str], JSONObject] | None = None
+    check: Callable[[str], object] | None = None
+
+
 class VersionStore:
     """Entries in ``versions_dir``, the active one's payload in ``active_path``; see the module
     docstring.
@@ -138,27 +151,19 @@ class VersionStore:
         self,
         versions_dir: str | os.PathLike[str],
         active_path: str | os.PathLike[str],
+        kind: VersionKind,
         *,
-        prefix: str = "v",
-        suffix: str = ".py",
-        noun: str = "version",
-        error: type[VectorTrainerError] = VectorTrainerError,
-        required_fields: tuple[str, ...] = (),
-        describe: Callable[[str], JSONObject] | None = None,
-        check: Callable[[str], Any] | None = None,
         lock_timeout_s: float | None = None,
     ) -> None:
         self.versions_dir = Path(versions_dir)
         self.active_path = Path(active_path)
         self.manifest_path = self.versions_dir / MANIFEST_NAME
         self.history_path = self.versions_dir / HISTORY_NAME
-        self.prefix = prefix
-        self.suffix = suffix
-        self.noun = noun
-        self.error = error
-        self.required_fields = required_fields
-        self.describe = describe or (lambda payload: {})
-        self.check = check
+        prefix, suffix = kind.prefix, kind.suffix
+        self.prefix, self.suffix, self.noun, self.error = prefix, suffix, kind.noun, kind.error
+        self.required_fields = kind.required_fields
+        self.describe = kind.describe or (lambda payload: {})
+        self.check = kind.check
         self.warnings: list[str] = []
         # files seen but not trusted (symbolic links, planted files): verify's problems
         self.refused: list[str] = []

@@ -404,6 +404,34 @@ def _write(
     st.session_state[message_key] = outcome
 
 
+def choose_and_confirm(
+    choices: list[str],
+    key: str,
+    *,
+    nothing: str,
+    action: str,
+    pick: str,
+    button: str,
+    on_confirm: Callable[[str], None],
+    confirm: Callable[[str], str],
+) -> None:
+    """A page's write control: pick one of ``choices``, tick the confirmation, press ``button``.
+
+    Drawn only for the page opened with its token (``action`` says what that allows); the
+    widgets' keys start with ``key`` (``<key>_target``, ``<key>_confirm``, ``<key>_button``).
+    """
+    if not choices:
+        st.caption(nothing)
+        return
+    if not write_access():
+        st.info(READ_ONLY.format(action=action))
+        return
+    target = st.selectbox(pick, choices, index=len(choices) - 1, key=f"{key}_target")
+    ticked = st.checkbox(confirm(target), key=f"{key}_confirm")
+    st.button(button, type="primary", disabled=not ticked, key=f"{key}_button",
+              on_click=on_confirm, args=(target,))
+
+
 def _rollback(workspace: Workspace, version_id: str) -> None:
     def roll_back() -> str:
         restored = workspace.hooks.rollback(version_id)
@@ -452,19 +480,12 @@ def hooks_page(workspace: Workspace) -> None:
         except VectorTrainerError as exc:
             st.error(describe(exc))
     st.subheader("Roll back")
-    others = [i for i in ids if i != view.active]
-    if not others:
-        st.caption("Only the active version exists; nothing to roll back to.")
-        return
-    if not write_access():
-        st.info(READ_ONLY.format(action="roll back"))
-        return
-    target = st.selectbox("make active", others, index=len(others) - 1, key="rollback_target")
-    confirm = st.checkbox(
-        f"Replace the active hook ({view.active or 'none'}) with {target}", key="rollback_confirm"
+    choose_and_confirm(
+        [i for i in ids if i != view.active], "rollback",
+        nothing="Only the active version exists; nothing to roll back to.", action="roll back",
+        pick="make active", button="Roll back", on_confirm=functools.partial(_rollback, workspace),
+        confirm=lambda target: f"Replace the active hook ({view.active or 'none'}) with {target}",
     )
-    st.button("Roll back", type="primary", disabled=not confirm, key="rollback_button",
-              on_click=_rollback, args=(workspace, target))
 
 
 
@@ -521,20 +542,14 @@ def service_page(workspace: Workspace, run_function: str | None) -> None:
         width="stretch",
     )
     st.subheader("Change the model in service")
-    others = [m.version_id for m in view.models if not m.promoted]
-    if not others:
-        st.caption("Only the promoted model exists; nothing to go back to.")
-        return
-    if not write_access():
-        st.info(READ_ONLY.format(action="change the model in service"))
-        return
-    target = st.selectbox("promote", others, index=len(others) - 1, key="model_target")
     current = view.promoted.version_id if view.promoted else "the default model"
-    confirm = st.checkbox(
-        f"Replace {current} with {target} in running processes", key="model_confirm"
+    choose_and_confirm(
+        [m.version_id for m in view.models if not m.promoted], "model",
+        nothing="Only the promoted model exists; nothing to go back to.",
+        action="change the model in service", pick="promote", button="Promote",
+        on_confirm=functools.partial(_promote, workspace, function),
+        confirm=lambda target: f"Replace {current} with {target} in running processes",
     )
-    st.button("Promote", type="primary", disabled=not confirm, key="model_button",
-              on_click=_promote, args=(workspace, function, target))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ from vectortrainer.pipeline import ConfirmCallback, RunOutcome, TrainingPipeline
 from vectortrainer.runs.directory import RunDirectory, RunInfo, list_runs
 from vectortrainer.runs.monitor import PipelineMonitor
 from vectortrainer.runs.resume import resumable_runs, resume_command
-from vectortrainer.training.base import BaseTrainer
 from vectortrainer.training.factory import trains_locally
 from vectortrainer.workspace.base import UseCases
 from vectortrainer.workspace.budget_view import BudgetView, budget_view
@@ -95,14 +94,13 @@ class Runs(UseCases):
         monitor: PipelineMonitor | None = None,
         confirm: ConfirmCallback | None = None,
         golden_path: str | os.PathLike[str] | None = None,
-        trainer: BaseTrainer | None = None,
     ) -> RunOutcome:
         """Run the pipeline for the configured function (blocking; call it from a worker).
 
         With ``golden_path`` (an export of the same function) the run trains on that file
         instead of reading the store again.
         """
-        return self._pipeline(monitor, confirm, trainer).run(golden_path=golden_path)
+        return self._pipeline(monitor, confirm).run(golden_path=golden_path)
 
     def resume(
         self,
@@ -110,10 +108,9 @@ class Runs(UseCases):
         *,
         monitor: PipelineMonitor | None = None,
         confirm: ConfirmCallback | None = None,
-        trainer: BaseTrainer | None = None,
     ) -> RunOutcome:
         """Continue ``run_id`` from its first stage not complete (never a second upload or job)."""
-        return self._pipeline(monitor, confirm, trainer).resume(run_id)
+        return self._pipeline(monitor, confirm).resume(run_id)
 
     def cancel(self) -> bool:
         """Ask the run in progress to stop at its next safe point; False when none is going."""
@@ -132,18 +129,9 @@ class Runs(UseCases):
         return Path(self._workspace.config.output_dir)
 
     def _pipeline(
-        self,
-        monitor: PipelineMonitor | None,
-        confirm: ConfirmCallback | None,
-        trainer: BaseTrainer | None,
+        self, monitor: PipelineMonitor | None, confirm: ConfirmCallback | None
     ) -> TrainingPipeline:
         workspace = self._workspace
-        pipeline = TrainingPipeline(
-            workspace.config,
-            source=workspace.source,
-            trainer=trainer,
-            monitor=monitor,
-            confirm=confirm,
-        )
-        self.current = pipeline
-        return pipeline
+        self.current = TrainingPipeline(workspace.config, source=workspace.source, monitor=monitor,
+                                        confirm=confirm)
+        return self.current
