@@ -27,7 +27,12 @@ from vectortrainer.errors import (  # noqa: E402
 from vectortrainer.feedback.pair import FeedbackPair  # noqa: E402
 from vectortrainer.feedback.preference import export_preference_jsonl  # noqa: E402
 from vectortrainer.training.base import TrainingStatus  # noqa: E402
-from vectortrainer.training.local.evaluation import edit_similarity, evaluate_local_model  # noqa: E402
+from vectortrainer.training.local.evaluation import (  # noqa: E402
+    edit_similarity,
+    evaluate_model,
+    load_for_replies,
+    read_held_out,
+)
 from vectortrainer.training.local.trainer import LocalTrainer  # noqa: E402
 
 TICKETS = [
@@ -214,7 +219,8 @@ def test_evaluation_scores_replies_against_golden_outputs(tiny_model, golden):
     assert edit_similarity("abc", "abc") == 1.0
     assert edit_similarity("abcd", "abcf") == pytest.approx(0.75)
     _, valid = golden
-    report = evaluate_local_model(tiny_model, valid, max_new_tokens=4)
+    model, tokenizer, device = load_for_replies(tiny_model)
+    report = evaluate_model(model, tokenizer, read_held_out(valid), device=device, max_new_tokens=4)
     assert report.n_examples == 2 and report.base_mean_similarity is None  # no adapter: nothing to compare
     for example in report.examples:
         assert example.similarity == pytest.approx(edit_similarity(example.generated, example.expected))
@@ -232,7 +238,8 @@ def test_complete_many_answers_with_the_base_model_or_the_trained_adapter(tiny_m
     tuned = trainer.complete_many(result.model_name, conversations, max_tokens=4)
 
     # The same replies the held-out evaluation decodes, with and without the adapter.
-    report = evaluate_local_model(tiny_model, valid, adapter_dir=Path(result.model_name), max_new_tokens=4)
+    model, tokenizer, device = load_for_replies(tiny_model, Path(result.model_name))
+    report = evaluate_model(model, tokenizer, read_held_out(valid), device=device, max_new_tokens=4)
     assert [c.text for c in tuned] == [e.generated for e in report.examples]
     assert [c.text for c in base] == [e.base_generated for e in report.examples]
     assert all(c.prompt_tokens > 5 and c.completion_tokens <= 4 for c in base + tuned)

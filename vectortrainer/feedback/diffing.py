@@ -2,7 +2,7 @@
 
 Edit distance and diff segments come from rapidfuzz (Levenshtein opcodes over
 characters or word tokens). The semantic difference (MiniLM) is
-:mod:`vectortrainer.feedback.semantic`'s; :func:`analyze_pairs` adds it when handed a scorer.
+:mod:`vectortrainer.feedback.semantic`'s.
 """
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ from typing import TYPE_CHECKING, Literal, cast
 
 from rapidfuzz.distance import Levenshtein, Postfix, Prefix
 
-from vectortrainer.feedback.pair import FeedbackPair
-
 if TYPE_CHECKING:
-    from vectortrainer.feedback.semantic import SemanticScorer
+    pass
 
 # Word runs, whitespace runs, and single punctuation marks: small enough that a
 # fix like "order 4411" -> "order #4411" shows up as one inserted "#".
@@ -258,34 +256,3 @@ def _can_merge(
     if words > merge_gap_words:
         return False
     return not any(token in _SENTENCE_END or "\n" in token for token in tokens)
-
-
-@dataclass(frozen=True)
-class PairAnalysis:
-    """String and semantic difference of one feedback pair."""
-
-    edit_distance: int
-    normalized_distance: float
-    segments: tuple[DiffSegment, ...]
-    semantic_similarity: float | None = None
-
-
-def analyze_pairs(
-    pairs: Sequence[FeedbackPair], scorer: SemanticScorer | None = None
-) -> list[PairAnalysis]:
-    """Edit distance, token diff segments and (with ``scorer``) semantic similarity per pair."""
-    similarities: list[float | None] = [None] * len(pairs)
-    if scorer is not None and pairs:
-        values = scorer.similarities([p.bad_output for p in pairs], [p.fixed_output for p in pairs])
-        similarities = [float(v) for v in values]
-    return [
-        PairAnalysis(
-            edit_distance=edit_distance(p.bad_output, p.fixed_output),
-            normalized_distance=normalized_distance(p.bad_output, p.fixed_output),
-            segments=tuple(
-                s for s in diff_segments(p.bad_output, p.fixed_output) if s.op != "equal"
-            ),
-            semantic_similarity=similarity,
-        )
-        for p, similarity in zip(pairs, similarities, strict=False)
-    ]

@@ -221,20 +221,6 @@ def _parse_line(raw: str, number: int) -> tuple[FeedbackEntry | None, str]:
     return FeedbackEntry(entry_id, pair, number, replaced), ""
 
 
-def load_feedback_pairs(
-    path: str | os.PathLike[str], *, strict: bool = False
-) -> tuple[list[FeedbackPair], list[FeedbackProblem]]:
-    """The valid pairs of a feedback file and its malformed lines (raises if the file is
-    missing)."""
-    store = FeedbackStore(path)
-    if not store.path.is_file():
-        raise DataFormatError(
-            f"{store.path}: feedback file not found (write one with `vectortrainer demo seed`)"
-        )
-    problems = store.problems()
-    return store.pairs(strict=strict), problems
-
-
 def read_feedback(path: str | os.PathLike[str]) -> FeedbackRead:
     """One read of a feedback file: pairs, malformed lines, lines read with U+FFFD (raises if the
     file is missing)."""

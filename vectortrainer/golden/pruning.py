@@ -223,12 +223,6 @@ def bound_blocks(pieces: Pieces, block: int = BOUND_BLOCK) -> Iterator[tuple[int
         yield a0, _bounds(pieces, a0, min(len(pieces), a0 + block))
 
 
-def similarity_bounds(pieces: Pieces, a: int) -> np.ndarray:
-    """Upper bound of the similarity between any row of piece ``a`` and any row of each piece."""
-    bounds: np.ndarray = _bounds(pieces, a, a + 1)[0]
-    return bounds
-
-
 def _bounds(pieces: Pieces, a0: int, a1: int) -> np.ndarray:
     if pieces.centres.shape[1] == 0:
         return np.full((a1 - a0, len(pieces)), np.inf)

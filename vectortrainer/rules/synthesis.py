@@ -86,9 +86,6 @@ class RuleSet:
     # the logged outputs the blast radius was measured on
     logs: list[LoggedOutput] | None = field(default=None, repr=False)
 
-    def list_conflicts(self) -> list[Conflict]:
-        return list(self.conflicts)
-
     def resolve(
         self, conflict_id: str, choice: int | str | Resolution, order: Sequence[int] | None = None
     ) -> RuleSet:

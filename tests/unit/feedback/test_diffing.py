@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from vectortrainer.feedback.diffing import (
-    analyze_pairs,
     diff_segments,
     edit_distance,
     edit_hunks,
@@ -48,10 +47,9 @@ def test_hunks_merge_nearby_edits_but_not_prefix_or_whitespace():
     assert ("Best regards, Support", "Kind regards, the Support Team") == pairs[-1] and hunks[-1].at_end
 
 
-def test_analyze_pairs_without_model():
-    analysis = analyze_pairs([FeedbackPair("order 1", "order #1")])
-    assert analysis[0].edit_distance == 1 and analysis[0].semantic_similarity is None
-    assert [s.op for s in analysis[0].segments] == ["insert"]
+def test_a_one_character_fix_is_one_edit_and_one_inserted_segment():
+    assert edit_distance("order 1", "order #1") == 1
+    assert [s.op for s in diff_segments("order 1", "order #1") if s.op != "equal"] == ["insert"]
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +63,6 @@ def test_semantic_similarity_separates_fixes_from_rewrites(scorer):
         FeedbackPair("We can not refund order 4411.", "We cannot refund order #4411."),
         FeedbackPair("We can not refund order 4411.", "The weather in Lisbon is sunny today."),
     ]
-    similarity = [a.semantic_similarity for a in analyze_pairs(pairs, scorer)]
+    similarity = list(scorer.similarities([p.bad_output for p in pairs], [p.fixed_output for p in pairs]))
     assert similarity[0] > 0.9 > 0.5 > similarity[1]
     assert scorer.embed(["a", "b", "c"]).shape == (3, 384)

@@ -9,7 +9,7 @@ import pytest
 
 from vectortrainer.errors import DataFormatError
 from vectortrainer.feedback.pair import FeedbackPair
-from vectortrainer.feedback.store import FeedbackNotFoundError, FeedbackStore, load_feedback_pairs, write_feedback_file
+from vectortrainer.feedback.store import FeedbackNotFoundError, FeedbackStore, read_feedback, write_feedback_file
 
 
 def _pair(n: int) -> FeedbackPair:
@@ -65,11 +65,11 @@ def test_failed_write_leaves_the_previous_file_intact(tmp_path, monkeypatch):
 def test_write_feedback_file_and_load(tmp_path):
     path = tmp_path / "fb.jsonl"
     write_feedback_file(path, [_pair(1), _pair(2)], id_prefix="demo-")
-    pairs, problems = load_feedback_pairs(path)
-    assert pairs == [_pair(1), _pair(2)] and problems == []
+    read = read_feedback(path)
+    assert read.pairs == [_pair(1), _pair(2)] and read.problems == []
     assert [e.entry_id for e in FeedbackStore(path).list()] == ["demo-001", "demo-002"]
     with pytest.raises(DataFormatError, match="not found"):
-        load_feedback_pairs(tmp_path / "missing.jsonl")
+        read_feedback(tmp_path / "missing.jsonl")
 
 
 def test_demo_feedback_is_deterministic_and_large_enough(tmp_path):

@@ -10,7 +10,7 @@ from vectortrainer.golden import density as density_module
 from vectortrainer.golden.approximate import exact_density_of
 from vectortrainer.golden.density import epsilon_graph_stats, similarity_threshold
 from vectortrainer.golden.kernel import GraphAccumulator, graph_task
-from vectortrainer.golden.pruning import kmeans_pieces, similarity_bounds
+from vectortrainer.golden.pruning import bound_blocks, kmeans_pieces
 
 
 def uniform(n: int, dim: int, seed: int) -> np.ndarray:
@@ -57,12 +57,13 @@ def test_angular_bound_never_cuts_a_true_neighbour_pair() -> None:
     unit = x / np.linalg.norm(x, axis=1, keepdims=True)
     pieces = kmeans_pieces(unit, block_size=64, seed=0)
     permuted = unit[pieces.order].astype(np.float64)
+    bounds = np.vstack([block for _, block in bound_blocks(pieces, block=5)])
+    assert bounds.shape == (len(pieces), len(pieces))
     for a in range(0, len(pieces), 3):
-        bound = similarity_bounds(pieces, a)
         rows = permuted[pieces.starts[a] : pieces.stops[a]]
         for b in range(len(pieces)):
             actual = (rows @ permuted[pieces.starts[b] : pieces.stops[b]].T).max()
-            assert actual <= bound[b] + 1e-6  # unit rows are float32: self-similarity can be 1 + 1e-8
+            assert actual <= bounds[a, b] + 1e-6  # unit rows are float32: self-similarity can be 1 + 1e-8
 
 
 def test_tasks_merge_to_the_same_result_in_any_grouping() -> None:

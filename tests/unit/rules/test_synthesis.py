@@ -133,7 +133,7 @@ def test_rule_that_would_change_good_outputs_is_scoped_or_rejected():
 def test_conflicting_fixes_are_detected_and_merged_by_support():
     pairs = [P(f"Hi {n}, ok", f"Hello {n}, ok") for n in ("Ann", "Bo", "Cy")] + [P("Hi Dee, ok", "Hey Dee, ok")]
     rule_set = synthesize_rules(pairs)
-    (conflict,) = rule_set.list_conflicts()
+    (conflict,) = rule_set.conflicts
     assert conflict.kind == "same_trigger"
     assert conflict.rules[conflict.chosen].replacement == "Hello" and "support" in conflict.reason
     assert apply_rules(rule_set.rules, "Hi Eve, ok", {}) == "Hello Eve, ok"

@@ -162,39 +162,6 @@ def load_for_replies(model_path: Path, served: Path | None = None) -> tuple[Any,
     return load_causal_lm(model_dir, device).eval(), load_tokenizer(model_dir), device.kind
 
 
-def evaluate_local_model(
-    model_path: Path,
-    held_out: Path | Sequence[HeldOutExample],
-    *,
-    adapter_dir: Path | None = None,
-    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
-    limit: int | None = DEFAULT_LIMIT,
-    compare_base: bool = True,
-) -> EvaluationReport:
-    """Load the base model (plus the LoRA adapter in ``adapter_dir``) and evaluate it on
-    ``held_out``."""
-    model_dir = check_model_dir(model_path)
-    examples = read_held_out(held_out) if isinstance(held_out, (str, Path)) else list(held_out)
-    if limit is not None:
-        examples = examples[:limit]
-    device = pick_device()
-    tokenizer = load_tokenizer(model_dir)
-    model = load_causal_lm(model_dir, device)
-    if adapter_dir is not None:
-        # torch and its stack take seconds and GBs: only a local run needs them
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, str(adapter_dir), local_files_only=True)
-    return evaluate_model(
-        model,
-        tokenizer,
-        examples,
-        device=device.kind,
-        max_new_tokens=max_new_tokens,
-        compare_base=compare_base and adapter_dir is not None,
-    )
-
-
 def generate_reply(
     model: Any, tokenizer: Any, messages: list[dict[str, str]], device: str, max_new_tokens: int
 ) -> str:

@@ -259,13 +259,13 @@ def _callback_class() -> type:
             self.job = job
 
         def on_log(
-            self, args: Any, state: Any, control: Any, logs: JSONObject | None = None, **kw: Any
+            self, args: Any, state: Any, control: Any, logs: JSONObject | None = None, **_: Any
         ) -> None:
             event = metric_event(int(state.global_step), logs or {}, int(state.max_steps or 0))
             if event is not None:
                 self.job.emit(event)
 
-        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+        def on_step_end(self, args: Any, state: Any, control: Any, **_: Any) -> None:
             if self.job.cancel_requested.is_set():
                 control.should_training_stop = True
 
