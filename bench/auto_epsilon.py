@@ -20,21 +20,15 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._common import timed  # noqa: E402
 from bench.density import embeddings  # noqa: E402
 from vectortrainer.golden.density import epsilon_graph_stats  # noqa: E402
 from vectortrainer.golden.selection import select_golden  # noqa: E402
 from vectortrainer.settings import SelectionSettings  # noqa: E402
-
-
-def timed(run) -> float:
-    started = time.perf_counter()
-    run()
-    return time.perf_counter() - started
 
 
 def main() -> None:

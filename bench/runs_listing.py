@@ -22,11 +22,11 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._common import timed  # noqa: E402
 from vectortrainer.cli import main as cli_main  # noqa: E402
 from vectortrainer.runs.directory import RunDirectory, list_runs, runs_root  # noqa: E402
 
@@ -54,12 +54,6 @@ def make_runs(output_dir: Path, runs: int, megabytes: float) -> None:
 
 def snapshot(output_dir: Path) -> dict[str, tuple[int, int]]:
     return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in runs_root(output_dir).rglob("*") if p.is_file()}
-
-
-def timed(action) -> float:
-    started = time.perf_counter()
-    action()
-    return time.perf_counter() - started
 
 
 def main() -> None:

@@ -15,7 +15,8 @@ from vectortrainer.store.environment import quiet_environment
 quiet_environment()
 
 pytest_plugins = [name for name in ("tests.support.openai_standin", "tests.support.together_standin",
-                                    "tests.support.fireworks_standin", "tests.support.providers")
+                                    "tests.support.fireworks_standin", "tests.support.providers",
+                                    "tests.support.pipelines")
                   if importlib.util.find_spec(name)]
 
 # The providers' schedule is checked against "today": the suite runs on one fixed day, the day

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.fresh_python import printed_words
 from vectortrainer.demo.seed import count_stored_logs, seed_demo_store
 
 pytestmark = pytest.mark.slow
@@ -19,8 +18,7 @@ def test_if_empty_leaves_a_seeded_store_alone_without_loading_vectorwave(seeded_
         f"r = seed_demo_store({str(seeded_store_copy)!r}, if_empty=True);"
         "print(r.already_seeded, r.stored, 'vectorwave' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["True", str(count_stored_logs(seeded_store_copy)), "False"]
+    assert printed_words(script) == ["True", str(count_stored_logs(seeded_store_copy)), "False"]
 
 
 def test_counting_a_missing_store_is_zero(tmp_path: Path) -> None:

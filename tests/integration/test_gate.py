@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.support.pipelines import FUNCTION, copy_run, demo_feedback, make_config, template_run, write_config
+from tests.support.pipelines import FUNCTION, config_file, copy_run, demo_feedback, make_config
 from vectortrainer.cli import main
 from vectortrainer.pipeline import TrainingPipeline
 from vectortrainer.registry.models import ModelRegistry
@@ -30,17 +30,6 @@ class CrashAfter(PipelineMonitor):
     def on_stage_complete(self, stage, *, result=None, duration_s=None, skipped=False):
         if stage == self.stage and not skipped:
             raise SimulatedCrash(stage)
-
-
-@pytest.fixture
-def template(seeded_store, tmp_path_factory):
-    return template_run(seeded_store, tmp_path_factory.getbasetemp() / "pipeline-template")
-
-
-@pytest.fixture
-def standin_env(openai_standin, monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", openai_standin.api_key)
-    return openai_standin
 
 
 def _chats(standin):
@@ -81,10 +70,8 @@ def test_a_better_model_is_promoted_and_a_regressed_one_kept_out_of_service(temp
 
 def test_batch_exits_5_when_the_model_is_not_promoted(template, standin_env, tmp_path, capsys):
     standin_env.degrade_next_models()
-    out = tmp_path / "out"
-    config_path = write_config(tmp_path / "config.yaml", store=tmp_path / "unused", output_dir=out,
-                               base_url=standin_env.base_url)
-    run_id = copy_run(template, out)
+    config_path = config_file(tmp_path, standin_env.base_url)
+    run_id = copy_run(template, tmp_path / "out")
     code = main(["--batch", "--config", str(config_path), "--resume", run_id, "--json", "--max-budget", "5"])
     report = json.loads(capsys.readouterr().out)
     assert code == 5 and report["exit_code"] == 5 and report["status"] == "not_promoted"

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.providers import Harness, harness
+from tests.support.trainers import run_to_end, write_examples
 from vectortrainer.cli.exit_codes import exit_code_for_error
 from vectortrainer.errors import (
     BudgetExceededError,
@@ -36,14 +37,6 @@ OUT_OF_RANGE = {"openai": {"n_epochs": 60}, "azure": {"batch_size": 512}, "toget
                 "fireworks": {"method": "dpo", "beta": 0.5}}
 
 
-def write_examples(path: Path, n: int) -> Path:
-    lines = [{"messages": [{"role": "system", "content": "You classify support tickets."},
-                           {"role": "user", "content": f"ticket {i}: my invoice is wrong"},
-                           {"role": "assistant", "content": f"billing-{i}"}]} for i in range(n)]
-    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
-    return path
-
-
 @pytest.fixture
 def train_file(tmp_path: Path) -> Path:
     return write_examples(tmp_path / "golden.jsonl", 12)
@@ -52,14 +45,6 @@ def train_file(tmp_path: Path) -> Path:
 def make(chosen: Harness, **overrides) -> BaseTrainer:
     settings = {**chosen.settings, "max_budget_usd": 5.0, "seed": 7, **overrides}
     return HOSTED_TRAINERS[chosen.name](**settings)
-
-
-def run_to_end(trainer: BaseTrainer, job_id: str) -> TrainingStatus:
-    for _ in range(60):
-        status = trainer.get_status(job_id)
-        if status.is_terminal:
-            return status
-    raise AssertionError("job never finished")
 
 
 def test_a_job_runs_to_a_trained_model_with_the_same_events(provider, train_file):

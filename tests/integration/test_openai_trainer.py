@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.openai_standin import OpenAIStandIn
+from tests.support.trainers import run_to_end, write_examples
 from vectortrainer.cli.exit_codes import exit_code_for_error
 from vectortrainer.config import Config
 from vectortrainer.errors import (
@@ -24,22 +25,6 @@ from vectortrainer.training.openai import OpenAITrainer
 RUN_ID = "20260101-000000-abcd"
 
 
-def write_examples(path: Path, n: int, *, extra: list[dict] | None = None) -> Path:
-    lines = [
-        {
-            "messages": [
-                {"role": "system", "content": "You classify support tickets."},
-                {"role": "user", "content": f"ticket {i}: my invoice is wrong"},
-                {"role": "assistant", "content": f"billing-{i}"},
-            ]
-        }
-        for i in range(n)
-    ]
-    lines.extend(extra or [])
-    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
-    return path
-
-
 @pytest.fixture
 def train_file(tmp_path: Path) -> Path:
     return write_examples(tmp_path / "golden.jsonl", 12)
@@ -49,14 +34,6 @@ def make_trainer(standin: OpenAIStandIn, **overrides) -> OpenAITrainer:
     settings = dict(base_url=standin.base_url, api_key=standin.api_key, max_budget_usd=5.0, max_retries=3, seed=7)
     settings.update(overrides)
     return OpenAITrainer(**settings)
-
-
-def run_to_end(trainer: OpenAITrainer, job_id: str, limit: int = 50) -> TrainingStatus:
-    for _ in range(limit):
-        status = trainer.get_status(job_id)
-        if status.is_terminal:
-            return status
-    raise AssertionError("job never finished")
 
 
 def test_is_a_base_trainer():
@@ -72,7 +49,8 @@ def test_full_run_reaches_succeeded_with_metrics_and_model(openai_standin, train
     assert prepared.estimate.n_epochs == 2 and prepared.estimate.validation_examples == 3
     uploads = openai_standin.requests_to("POST", "/v1/files")
     assert [u.form["purpose"] for u in uploads] == ["fine-tune", "fine-tune"]
-    assert RUN_ID in uploads[0].filename and "train" in uploads[0].filename
+    filename = uploads[0].files["file"][0]
+    assert RUN_ID in filename and "train" in filename
     assert openai_standin.file_contents[prepared.train_file_id] == train_file.read_bytes()
 
     job_id = trainer.start_training(prepared, run_id=RUN_ID)
@@ -124,7 +102,7 @@ def test_events_after_an_id_are_only_the_newer_ones(openai_standin, train_file):
     job_id = trainer.start_training(trainer.prepare_data(train_file, run_id=RUN_ID), run_id=RUN_ID)
     trainer.get_status(job_id)
     first = list(trainer.events(job_id))
-    run_to_end(trainer, job_id)
+    run_to_end(trainer, job_id, limit=50)
     newer = list(trainer.events(job_id, after=first[-1].id))
     everything = list(trainer.events(job_id))
     assert [e.id for e in first + newer] == [e.id for e in everything]
@@ -136,7 +114,7 @@ def test_events_page_through_long_histories(openai_standin, train_file):
     openai_standin.steps_per_poll = 50
     trainer = make_trainer(openai_standin)
     job_id = trainer.start_training(trainer.prepare_data(train_file), run_id=RUN_ID)
-    run_to_end(trainer, job_id)
+    run_to_end(trainer, job_id, limit=50)
     steps = [e.step for e in trainer.events(job_id) if e.kind == "metric"]
     assert steps == list(range(1, 151))
 
@@ -235,7 +213,7 @@ def test_failed_job_reports_the_error(openai_standin, train_file):
     openai_standin.fail_next_job(message="Training file has 3 examples with invalid roles.")
     trainer = make_trainer(openai_standin)
     job_id = trainer.start_training(trainer.prepare_data(train_file), run_id=RUN_ID)
-    assert run_to_end(trainer, job_id) is TrainingStatus.FAILED
+    assert run_to_end(trainer, job_id, limit=50) is TrainingStatus.FAILED
     result = trainer.get_result(job_id)
     assert result.status is TrainingStatus.FAILED
     assert result.model_name is None
@@ -248,7 +226,7 @@ def test_429_and_500_are_retried_by_the_sdk(openai_standin, train_file):
     openai_standin.inject_errors(503, 1, method="GET", path_prefix="/v1/fine_tuning/jobs/")
     trainer = make_trainer(openai_standin, max_retries=3)
     job_id = trainer.start_training(trainer.prepare_data(train_file), run_id=RUN_ID)
-    assert run_to_end(trainer, job_id) is TrainingStatus.SUCCEEDED
+    assert run_to_end(trainer, job_id, limit=50) is TrainingStatus.SUCCEEDED
     assert len(openai_standin.requests_to("POST", "/v1/files")) == 3
     assert len(openai_standin.requests_to("POST", "/v1/fine_tuning/jobs")) == 2
     assert len(openai_standin.jobs) == 1
@@ -316,7 +294,7 @@ def test_complete_asks_the_fine_tuned_model_through_chat_completions(openai_stan
     trainer = make_trainer(openai_standin)
     prepared = trainer.prepare_data(train_file, run_id=RUN_ID)
     job_id = trainer.start_training(prepared, run_id=RUN_ID)
-    assert run_to_end(trainer, job_id) == TrainingStatus.SUCCEEDED
+    assert run_to_end(trainer, job_id, limit=50) == TrainingStatus.SUCCEEDED
     model = trainer.get_result(job_id).model_name
     asked = [{"role": "system", "content": "You classify support tickets."},
              {"role": "user", "content": "ticket 7: my invoice is wrong"}]

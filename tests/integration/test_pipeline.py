@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from tests.support import REPO_ROOT
-from tests.support.pipelines import copy_run, demo_feedback, make_config, template_run
+from tests.support.pipelines import copy_run, demo_feedback, make_config
 from vectortrainer.budget.estimates import CostEstimate
 from vectortrainer.errors import RunDirectoryError
 from vectortrainer.pipeline import TrainingPipeline
@@ -42,17 +42,6 @@ class CrashAt(PipelineMonitor):
     def on_stage_complete(self, stage, *, result=None, duration_s=None, skipped=False):
         if self.when == "complete" and stage == self.stage and not skipped:
             raise SimulatedCrash(f"died right after {stage}")
-
-
-@pytest.fixture
-def template(seeded_store, tmp_path_factory):
-    return template_run(seeded_store, tmp_path_factory.getbasetemp() / "pipeline-template")
-
-
-@pytest.fixture
-def standin_env(openai_standin, monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", openai_standin.api_key)
-    return openai_standin
 
 
 def _posts(standin, path):

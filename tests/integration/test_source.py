@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.support.fresh_python import printed_words
 from vectortrainer.demo.functions import demo_calls
 from vectortrainer.errors import StoreError
 from vectortrainer.store.environment import open_dataset_manager
@@ -107,15 +108,12 @@ def test_return_values_are_decoded_from_vectorwave_json(encoded, decoded) -> Non
 
 def test_reading_needs_no_vectorwave_import_and_matches_the_injected_manager(seeded_store: Path) -> None:
     """`LogSource.open` reads the Lite tables directly; the result equals reading through VectorWave's manager."""
-    import subprocess
-    import sys
-
     script = (
         "import sys; from vectortrainer.store.source import LogSource;"
         f"s = LogSource.open({str(seeded_store)!r}); logs = s.read_function('draft_reply');"
         "print(logs.total, len(s.list_functions()), 'vectorwave' in sys.modules, 'torch' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    out = printed_words(script)
     assert out[2:] == ["False", "False"]
 
     fast = LogSource.open(seeded_store)

@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.support.loopback import Answer, LoopbackAPI, Request
+from tests.support.loopback import Answer, LoopbackAPI, Request, jsonl_rows, serve
 
 FIREWORKS_API_KEY = "fw-standin-not-a-real-key"
 FIREWORKS_ACCOUNT = "standin-account"
@@ -49,6 +48,7 @@ class FireworksStandIn(LoopbackAPI):
     """State and knobs; see the module docstring."""
 
     name = "fireworks-standin"
+    failure_message = "Training failed: dataset rows exceed the maximum context length."
 
     def __init__(self, *, steps: int = 4, api_key: str = FIREWORKS_API_KEY, account: str = FIREWORKS_ACCOUNT) -> None:
         super().__init__(api_key)
@@ -57,24 +57,12 @@ class FireworksStandIn(LoopbackAPI):
         self.datasets: dict[str, dict[str, Any]] = {}
         self.dataset_contents: dict[str, bytes] = {}
         self.jobs: dict[tuple[str, str], dict[str, Any]] = {}  # (kind, id) -> job
-        self.fail_next_jobs = 0
-        self.failure_message = "Training failed: dataset rows exceed the maximum context length."
-        self.fail_after_create = 0
         self._clock = itertools.count(1)
         self._formats: dict[str, str] = {}
 
     @property
     def base_url(self) -> str:
         return self.origin
-
-    def fail_next_job(self, message: str | None = None) -> None:
-        with self.lock:
-            self.fail_next_jobs += 1
-            self.failure_message = message or self.failure_message
-
-    def fail_after_creating(self, count: int = 1) -> None:
-        with self.lock:
-            self.fail_after_create += count
 
     def jobs_of(self, kind: str = "supervisedFineTuningJobs") -> list[dict[str, Any]]:
         return [job for (k, _), job in self.jobs.items() if k == kind]
@@ -108,11 +96,8 @@ class FireworksStandIn(LoopbackAPI):
             if item is None and method == "POST":
                 job_id = request.query.get("supervisedFineTuningJobId" if kind == "supervisedFineTuningJobs"
                                            else "dpoJobId", "")
-                status, body, headers = self._create_job(kind, job_id, request.json or {})
-                if status == 200 and self.fail_after_create > 0:
-                    self.fail_after_create -= 1  # the job exists; the answer is lost
-                    return 500, self.error_body(500, "Internal error"), self.retry_headers(500)
-                return status, body, headers
+                created = self._create_job(kind, job_id, request.json or {})
+                return self.created(created, "Internal error")
             job = self.jobs.get((kind, item or ""))
             if job is None:
                 return self._fail(404, f"{kind} {item} not found")
@@ -149,14 +134,11 @@ class FireworksStandIn(LoopbackAPI):
         filename, content = request.files["file"]
         if len(content) > MAX_UPLOAD_BYTES:
             return self._fail(400, "file is larger than 150 MB; use getUploadEndpoint")
-        rows = [line for line in content.splitlines() if line.strip()]
-        kinds = set()
-        for number, line in enumerate(rows, start=1):
-            try:
-                record = json.loads(line)
-            except ValueError:
-                return self._fail(400, f"line {number} is not valid JSON")
-            kinds.add("preference" if "preferred_output" in record else "chat" if "messages" in record else "other")
+        rows, bad_line = jsonl_rows(content)
+        if bad_line is not None:
+            return self._fail(400, f"line {bad_line} is not valid JSON")
+        kinds = {"preference" if "preferred_output" in record else "chat" if "messages" in record
+                 else "other" for record in rows}
         if len(rows) < 3:
             return self._fail(400, f"dataset has {len(rows)} examples; at least 3 are required")
         if len(kinds) != 1 or "other" in kinds:
@@ -240,9 +222,4 @@ class FireworksStandIn(LoopbackAPI):
 @pytest.fixture
 def fireworks_standin() -> Iterator[FireworksStandIn]:
     """A fresh loopback Fireworks stand-in; ``.base_url``, ``.api_key``, ``.account``, ``.requests`` and knobs."""
-    standin = FireworksStandIn()
-    standin.start()
-    try:
-        yield standin
-    finally:
-        standin.stop()
+    yield from serve(FireworksStandIn())

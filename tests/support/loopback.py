@@ -1,9 +1,12 @@
-"""What the Together and Fireworks stand-ins share: a threaded HTTP server on 127.0.0.1 that records requests.
+"""What the OpenAI, Together and Fireworks stand-ins share: a threaded HTTP server on 127.0.0.1
+that records requests.
 
 A stand-in subclasses :class:`LoopbackAPI` and implements ``route(request) -> (status, body,
 headers)``. The base parses JSON and multipart bodies, records every request in
 ``.requests`` (so a test can assert that *nothing* reached the vendor), checks the bearer
-key, and answers the next N matching requests with an injected error status.
+key (``refuse`` may answer otherwise), and answers the next N matching requests with an
+injected error status. It also holds the knobs every fine-tuning stand-in has: a failed
+job (``fail_next_job``) and a job creation whose answer is lost (``fail_after_creating``).
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ import email.parser
 import email.policy
 import json
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 
@@ -53,11 +57,14 @@ class LoopbackAPI:
 
     api_key: str
     name = "stand-in"
+    failure_message = "The job failed."  # what a job failed by ``fail_next_job`` says
 
     def __init__(self, api_key: str) -> None:
         self.api_key = api_key
         self.requests: list[Request] = []
         self.lock = threading.RLock()
+        self.fail_next_jobs = 0
+        self.fail_after_create = 0
         self._errors: list[InjectedError] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -70,6 +77,17 @@ class LoopbackAPI:
             self._errors.append(InjectedError(status, count, method, path_prefix,
                                               body if body is not None else self.error_body(status, f"injected {status}"),
                                               path))
+
+    def fail_next_job(self, message: str | None = None, count: int = 1) -> None:
+        """The next ``count`` jobs fail when they would start running (saying ``message``)."""
+        with self.lock:
+            self.fail_next_jobs += count
+            self.failure_message = message or self.failure_message
+
+    def fail_after_creating(self, count: int = 1) -> None:
+        """The next ``count`` job creations create the job, then answer 500 (the answer is lost)."""
+        with self.lock:
+            self.fail_after_create += count
 
     def requests_to(self, method: str, path_prefix: str) -> list[Request]:
         return [r for r in self.requests if r.method == method and r.path.startswith(path_prefix)]
@@ -116,17 +134,34 @@ class LoopbackAPI:
     def handle(self, request: Request) -> Answer:
         with self.lock:
             self.requests.append(request)
-            if not self.unauthenticated(request) and not self.authorised(request):
-                return 401, self.error_body(401, "Invalid API key provided"), {}
+            refusal = self.refuse(request)
+            if refusal is not None:
+                return refusal
             for injected in self._errors:
                 if injected.remaining > 0 and injected.matches(request.method, request.path):
                     injected.remaining -= 1
                     return injected.status, injected.body, self.retry_headers(injected.status)
             return self.route(request)
 
+    def refuse(self, request: Request) -> Answer | None:
+        """The answer to a request turned away before injected errors and routing, else None.
+
+        By default a 401 to a request without the bearer key."""
+        if not self.unauthenticated(request) and not self.authorised(request):
+            return 401, self.error_body(401, "Invalid API key provided"), {}
+        return None
+
     def unauthenticated(self, request: Request) -> bool:
         """Requests that carry no key by design (e.g. a presigned upload URL)."""
         return False
+
+    def created(self, answer: Answer, message: str) -> Answer:
+        """``answer`` to a job creation, or a 500 saying ``message`` in its place when
+        ``fail_after_creating`` asked for one (the job exists; the answer is lost)."""
+        if answer[0] == 200 and self.fail_after_create > 0:
+            self.fail_after_create -= 1
+            return 500, self.error_body(500, message), self.retry_headers(500)
+        return answer
 
     def route(self, request: Request) -> Answer:
         raise NotImplementedError
@@ -175,6 +210,39 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(payload)
+
+
+StandIn = TypeVar("StandIn", bound=LoopbackAPI)
+
+
+def serve(standin: StandIn) -> Iterator[StandIn]:
+    """A stand-in fixture's body: start ``standin``, yield it, stop it after the test."""
+    standin.start()
+    try:
+        yield standin
+    finally:
+        standin.stop()
+
+
+def run_steps(progress: dict[str, int], job_id: str, total: int, per_poll: int) -> range:
+    """The training steps one status poll runs for a running job: ``per_poll`` more, at most up
+    to ``total``; ``progress[job_id]`` (the steps done) moves on to the last of them."""
+    done = progress[job_id]
+    progress[job_id] = min(total, done + per_poll)
+    return range(done + 1, progress[job_id] + 1)
+
+
+def jsonl_rows(content: bytes) -> tuple[list[Any], int | None]:
+    """An uploaded JSONL file's records, one a non-blank line, and the number (counting the
+    non-blank lines from 1) of the first line that is not JSON, else None."""
+    rows: list[Any] = []
+    lines = (line for line in content.splitlines() if line.strip())
+    for number, line in enumerate(lines, start=1):
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            return rows, number
+    return rows, None
 
 
 def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:

@@ -1,7 +1,8 @@
 """A loopback stand-in for the OpenAI files and fine-tuning endpoints (FR-5.2), plus fixtures.
 
-The real ``openai`` client talks to it over HTTP on 127.0.0.1 (stdlib
-``http.server`` in a thread). It speaks what ``OpenAITrainer`` uses:
+The real ``openai`` client talks to it over HTTP on 127.0.0.1 (the threaded server of
+``tests/support/loopback.py``, which it shares with the Together and Fireworks stand-ins).
+It speaks what ``OpenAITrainer`` uses:
 
     POST /v1/files (multipart)            GET /v1/files            GET /v1/files/{id}
     POST /v1/fine_tuning/jobs             GET /v1/fine_tuning/jobs (metadata[k]=v, after, limit)
@@ -44,19 +45,15 @@ Use the ``openai_standin`` / ``azure_standin`` fixtures (listed in ``tests/conft
 from __future__ import annotations
 
 import difflib
-import email.parser
-import email.policy
 import itertools
 import json
 import re
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+
+from tests.support.loopback import Answer, LoopbackAPI, Request, run_steps, serve
 
 STANDIN_API_KEY = "sk-standin-not-a-real-key"
 BASE_MODELS = frozenset({"gpt-4o-mini-2024-07-18", "gpt-4o-mini", "gpt-4o-2024-08-06", "gpt-4o",
@@ -67,86 +64,42 @@ RECALL_RATIO = 0.5  # a fine-tuned model answers from its training data above th
 CREATED_AT = 1_767_225_600  # fixed clock: 2026-01-01T00:00:00Z
 
 
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    json: Any = None
-    form: dict[str, str] = field(default_factory=dict)  # multipart fields other than the file
-    filename: str | None = None  # multipart file name
-
-
-@dataclass
-class InjectedError:
-    status: int
-    remaining: int
-    method: str | None
-    path_prefix: str | None
-    code: str | None
-    message: str
-
-    def matches(self, method: str, path: str) -> bool:
-        return (self.method is None or self.method == method) and (
-            self.path_prefix is None or path.startswith(self.path_prefix)
-        )
-
-
-class OpenAIStandIn:
+class OpenAIStandIn(LoopbackAPI):
     """State and knobs of the loopback server; see the module docstring."""
+
+    name = "openai-standin"
+    failure_message = "The job failed due to an invalid training file."
 
     def __init__(self, *, total_steps: int = 6, steps_per_poll: int = 2, api_key: str = STANDIN_API_KEY,
                  azure: bool = False) -> None:
-        self.api_key = api_key
+        super().__init__(api_key)
         self.azure = azure
         self.quota_exhausted = False
-        self.fail_after_create = 0
         self.total_steps = total_steps
         self.steps_per_poll = steps_per_poll
-        self.requests: list[RecordedRequest] = []
         self.files: dict[str, dict[str, Any]] = {}
         self.file_contents: dict[str, bytes] = {}
         self.jobs: dict[str, dict[str, Any]] = {}
         self.events: dict[str, list[dict[str, Any]]] = {}  # oldest first
         self.checkpoints: dict[str, list[dict[str, Any]]] = {}
         self.training_available = True
-        self.fail_next_jobs = 0
-        self.failure_message = "The job failed due to an invalid training file."
         self.retry_after_ms = 1
         self.trained_models: dict[str, list[tuple[str, str]]] = {}  # model -> (user message, reply) it learned
         self.degrade_next = 0
-        self._errors: list[InjectedError] = []
         self._ids = itertools.count(1)
         self._clock = itertools.count(CREATED_AT)
         self._progress: dict[str, int] = {}  # job id -> steps done
-        self.lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ----- knobs -------------------------------------------------------------
-    def inject_errors(
-        self,
-        status: int,
-        count: int = 1,
-        *,
-        method: str | None = None,
-        path_prefix: str | None = None,
-        code: str | None = None,
-        message: str | None = None,
-    ) -> None:
-        """Answer the next ``count`` matching requests with HTTP ``status``."""
-        with self.lock:
-            self._errors.append(
-                InjectedError(status, count, method, path_prefix, code, message or f"injected {status}")
-            )
-
-    def fail_next_job(self, count: int = 1, message: str | None = None) -> None:
-        """The next ``count`` jobs fail when they would start running."""
-        with self.lock:
-            self.fail_next_jobs += count
-            if message:
-                self.failure_message = message
+    def inject_errors(self, status: int, count: int = 1, *, method: str | None = None,
+                      path_prefix: str | None = None, path: str | None = None, body: Any = None,
+                      code: str | None = None, message: str | None = None) -> None:
+        """Answer the next ``count`` matching requests with HTTP ``status`` (``code`` and
+        ``message`` go into the error body, unless ``body`` is given)."""
+        if body is None:
+            body = self.error_body(status, message or f"injected {status}", code)
+        super().inject_errors(status, count, method=method, path_prefix=path_prefix, path=path,
+                              body=body)
 
     def degrade_next_models(self, count: int = 1) -> None:
         """The next ``count`` fine-tuned models answer every prompt with ``DEGRADED_REPLY``."""
@@ -155,11 +108,6 @@ class OpenAIStandIn:
     def exhaust_quota(self) -> None:
         """Every request answers 429 ``insufficient_quota`` (the account's credit is spent)."""
         self.quota_exhausted = True
-
-    def fail_after_creating(self, count: int = 1) -> None:
-        """The next ``count`` job creations create the job, then answer 500 (the answer is lost)."""
-        with self.lock:
-            self.fail_after_create += count
 
     def deny_training(self) -> None:
         """Creating a job answers 403 ``training_not_available`` (self-serve closed for the org)."""
@@ -172,53 +120,53 @@ class OpenAIStandIn:
                 self._tick(self.jobs[job_id])
             return dict(self.jobs[job_id])
 
-    def requests_to(self, method: str, path_prefix: str) -> list[RecordedRequest]:
-        return [r for r in self.requests if r.method == method and r.path.startswith(path_prefix)]
-
     @property
     def base_url(self) -> str:
         """The OpenAI base URL (``.../v1``); for the Azure flavour, the resource endpoint."""
-        assert self._server is not None, "stand-in not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}" if self.azure else f"http://{host}:{port}/v1"
+        return self.origin if self.azure else f"{self.origin}/v1"
 
     @property
     def prefix(self) -> str:
         """Where the API's paths start: ``/v1`` (OpenAI) or ``/openai`` (Azure)."""
         return "/openai" if self.azure else "/v1"
 
-    # ----- lifecycle ---------------------------------------------------------
-    def start(self) -> "OpenAIStandIn":
-        standin = self
+    # ----- wire --------------------------------------------------------------
+    def error_body(self, status: int, message: str, code: str | None = None) -> Any:
+        """The body of an injected error or a lost job creation: 429 a rate limit, else a
+        server error."""
+        return _error(message, "requests" if status == 429 else "server_error", code=code)
 
-        class Handler(_Handler):
-            state = standin
+    def retry_headers(self, status: int) -> dict[str, str]:
+        """Sent with every injected error and every 5xx: ``retry-after-ms``, so retries are fast."""
+        return {"retry-after-ms": str(self.retry_after_ms)}
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="openai-standin", daemon=True
-        )
-        self._thread.start()
-        return self
+    def refuse(self, request: Request) -> Answer | None:
+        """Azure's missing route or ``api-version`` (404), a wrong key (401), a spent quota
+        (429)."""
+        if self.azure:
+            if not request.path.startswith("/openai/") or not request.query.get("api-version"):
+                return 404, {"error": {"code": "404", "message": "Resource not found"}}, {}
+            if request.headers.get("api-key") != self.api_key:
+                return 401, {"error": {"code": "401", "message": "Access denied due to invalid "
+                                       "subscription key or wrong API endpoint."}}, {}
+        elif not self.authorised(request):
+            return 401, _error("Incorrect API key provided.", "invalid_request_error",
+                               code="invalid_api_key"), {}
+        if self.quota_exhausted:
+            return 429, _error(QUOTA_MESSAGE, "insufficient_quota", code="insufficient_quota"), {}
+        return None
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+    def route(self, request: Request) -> Answer:
+        path = "/v1" + request.path[len("/openai"):] if self.azure else request.path
+        status, body = self._dispatch(request, path)
+        if request.method == "POST" and path == "/v1/fine_tuning/jobs":
+            return self.created((status, body, {}),
+                                "The server had an error while processing your request.")
+        return status, body, {}
 
     # ----- behaviour ---------------------------------------------------------
     def _new_id(self, prefix: str) -> str:
         return f"{prefix}-standin{next(self._ids):06d}"
-
-    def _take_error(self, method: str, path: str) -> InjectedError | None:
-        for injected in self._errors:
-            if injected.remaining > 0 and injected.matches(method, path):
-                injected.remaining -= 1
-                return injected
-        return None
 
     def _event(self, job: dict[str, Any], message: str, *, type_: str = "message", data: Any = None, level: str = "info") -> None:
         self.events[job["id"]].append(
@@ -250,10 +198,8 @@ class OpenAIStandIn:
             self._progress[job["id"]] = 0
             self._event(job, "Fine-tuning job started")
         elif status == "running":
-            done = self._progress[job["id"]]
-            for step in range(done + 1, min(self.total_steps, done + self.steps_per_poll) + 1):
+            for step in run_steps(self._progress, job["id"], self.total_steps, self.steps_per_poll):
                 self._emit_step(job, step)
-            self._progress[job["id"]] = min(self.total_steps, done + self.steps_per_poll)
             if self._progress[job["id"]] >= self.total_steps:
                 self._succeed(job)
 
@@ -420,6 +366,61 @@ class OpenAIStandIn:
         self.file_contents[file_id] = content
         return 200, record
 
+    def _dispatch(self, request: Request, path: str) -> tuple[int, Any]:
+        """``(status, body)`` of ``request``; ``path`` is its OpenAI path (``/v1/...``), on
+        Azure too."""
+        method, query = request.method, request.query
+        if path == "/v1/files":
+            if method == "POST":
+                if "file" not in request.files:
+                    return 400, _error("Missing file", "invalid_request_error", "file")
+                return self.upload(request.form, *request.files["file"])
+            files = sorted(self.files.values(), key=lambda f: f["created_at"],
+                           reverse=query.get("order", "desc") == "desc")
+            if query.get("purpose"):
+                files = [f for f in files if f["purpose"] == query["purpose"]]
+            return 200, _page(files, query, default_limit=10000)
+        if path == "/v1/chat/completions" and method == "POST":
+            return self.chat_completion(request.json or {})
+        file_match = _FILE_PATH.match(path)
+        if file_match and method == "GET":
+            if file_match["id"] in self.files:
+                return 200, self.files[file_match["id"]]
+            return 404, _error(f"No such File object: {file_match['id']}", "invalid_request_error",
+                               "id")
+        if path == "/v1/fine_tuning/jobs":
+            if method == "POST":
+                if not self.training_available:
+                    return 403, _error(
+                        "Fine-tuning is not available for your organization.",
+                        "invalid_request_error",
+                        code="training_not_available",
+                    )
+                return self.create_job(request.json or {})
+            jobs = sorted(self.jobs.values(), key=lambda j: j["created_at"], reverse=True)
+            wanted = {k[len("metadata[") : -1]: v for k, v in query.items()
+                      if k.startswith("metadata[") and k.endswith("]") and not self.azure}
+            if wanted:
+                jobs = [j for j in jobs
+                        if all((j.get("metadata") or {}).get(k) == v for k, v in wanted.items())]
+            return 200, _page(jobs, query, default_limit=20)
+        match = _JOB_PATH.match(path)
+        if match and match["id"] in self.jobs:
+            job_id, action = match["id"], match["action"]
+            if action is None and method == "GET":
+                self._tick(self.jobs[job_id])
+                return 200, self.jobs[job_id]
+            if action == "cancel" and method == "POST":
+                return self.cancel_job(job_id)
+            if action == "events" and method == "GET":
+                return 200, _page(list(reversed(self.events[job_id])), query, default_limit=20)
+            if action == "checkpoints" and method == "GET":
+                return 200, _page(list(reversed(self.checkpoints[job_id])), query, default_limit=10)
+        if match:
+            return 404, _error(f"No such fine-tuning job: {match['id']}", "invalid_request_error",
+                               "fine_tune_id", "fine_tune_not_found")
+        return 404, _error(f"Unknown endpoint {method} {path}", "invalid_request_error")
+
 
 def _learned_examples(content: bytes) -> list[tuple[str, str]]:
     """(last user message, reply) of every chat or preference example of a training file."""
@@ -506,170 +507,13 @@ _JOB_PATH = re.compile(r"^/v1/fine_tuning/jobs/(?P<id>[^/]+)(?:/(?P<action>cance
 _FILE_PATH = re.compile(r"^/v1/files/(?P<id>[^/]+)$")
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    state: OpenAIStandIn
-
-    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
-        pass
-
-    def do_GET(self) -> None:
-        self._handle("GET")
-
-    def do_POST(self) -> None:
-        self._handle("POST")
-
-    def do_DELETE(self) -> None:
-        self._handle("DELETE")
-
-    def _handle(self, method: str) -> None:
-        parts = urlsplit(self.path)
-        path = parts.path.rstrip("/")
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        record = RecordedRequest(method, path, query, {k.lower(): v for k, v in self.headers.items()})
-        form: dict[str, str] = {}
-        file_part: tuple[str, bytes] | None = None
-        content_type = self.headers.get("Content-Type", "")
-        if content_type.startswith("multipart/form-data"):
-            form, file_part = _parse_multipart(content_type, raw)
-            record.form = form
-            record.filename = file_part[0] if file_part else None
-        elif raw:
-            try:
-                record.json = json.loads(raw)
-            except ValueError:
-                record.json = None
-        state = self.state
-        with state.lock:
-            state.requests.append(record)
-            if state.azure:
-                if not path.startswith("/openai/") or not query.get("api-version"):
-                    return self._send(404, {"error": {"code": "404", "message": "Resource not found"}})
-                if self.headers.get("api-key") != state.api_key:
-                    return self._send(401, {"error": {"code": "401", "message": "Access denied due to invalid "
-                                                      "subscription key or wrong API endpoint."}})
-                path = "/v1" + path[len("/openai"):]
-            elif self.headers.get("Authorization") != f"Bearer {state.api_key}":
-                return self._send(401, _error("Incorrect API key provided.", "invalid_request_error", code="invalid_api_key"))
-            if state.quota_exhausted:
-                return self._send(429, _error(QUOTA_MESSAGE, "insufficient_quota", code="insufficient_quota"))
-            injected = state._take_error(method, record.path)  # the path as sent (Azure: /openai/...)
-            if injected is not None:
-                error_type = "requests" if injected.status == 429 else "server_error"
-                return self._send(
-                    injected.status,
-                    _error(injected.message, error_type, code=injected.code),
-                    {"retry-after-ms": str(state.retry_after_ms)},
-                )
-            status, body = self._route(method, path, query, record, form, file_part)
-            if (status == 200 and method == "POST" and path == "/v1/fine_tuning/jobs"
-                    and state.fail_after_create > 0):
-                state.fail_after_create -= 1  # the job exists; the answer is lost
-                status, body = 500, _error("The server had an error while processing your request.", "server_error")
-        self._send(status, body, {"retry-after-ms": str(state.retry_after_ms)} if status >= 500 else None)
-
-    def _route(
-        self,
-        method: str,
-        path: str,
-        query: dict[str, str],
-        record: RecordedRequest,
-        form: dict[str, str],
-        file_part: tuple[str, bytes] | None,
-    ) -> tuple[int, Any]:
-        state = self.state
-        if path == "/v1/files":
-            if method == "POST":
-                if file_part is None:
-                    return 400, _error("Missing file", "invalid_request_error", "file")
-                return state.upload(form, file_part[0], file_part[1])
-            files = sorted(state.files.values(), key=lambda f: f["created_at"], reverse=query.get("order", "desc") == "desc")
-            if query.get("purpose"):
-                files = [f for f in files if f["purpose"] == query["purpose"]]
-            return 200, _page(files, query, default_limit=10000)
-        if path == "/v1/chat/completions" and method == "POST":
-            return state.chat_completion(record.json or {})
-        file_match = _FILE_PATH.match(path)
-        if file_match and method == "GET":
-            if file_match["id"] in state.files:
-                return 200, state.files[file_match["id"]]
-            return 404, _error(f"No such File object: {file_match['id']}", "invalid_request_error", "id")
-        if path == "/v1/fine_tuning/jobs":
-            if method == "POST":
-                if not state.training_available:
-                    return 403, _error(
-                        "Fine-tuning is not available for your organization.",
-                        "invalid_request_error",
-                        code="training_not_available",
-                    )
-                return state.create_job(record.json or {})
-            jobs = sorted(state.jobs.values(), key=lambda j: j["created_at"], reverse=True)
-            wanted = {k[len("metadata[") : -1]: v for k, v in query.items()
-                      if k.startswith("metadata[") and k.endswith("]") and not state.azure}
-            if wanted:
-                jobs = [j for j in jobs if all((j.get("metadata") or {}).get(k) == v for k, v in wanted.items())]
-            return 200, _page(jobs, query, default_limit=20)
-        match = _JOB_PATH.match(path)
-        if match and match["id"] in state.jobs:
-            job_id, action = match["id"], match["action"]
-            if action is None and method == "GET":
-                state._tick(state.jobs[job_id])
-                return 200, state.jobs[job_id]
-            if action == "cancel" and method == "POST":
-                return state.cancel_job(job_id)
-            if action == "events" and method == "GET":
-                return 200, _page(list(reversed(state.events[job_id])), query, default_limit=20)
-            if action == "checkpoints" and method == "GET":
-                return 200, _page(list(reversed(state.checkpoints[job_id])), query, default_limit=10)
-        if match:
-            return 404, _error(f"No such fine-tuning job: {match['id']}", "invalid_request_error", "fine_tune_id", "fine_tune_not_found")
-        return 404, _error(f"Unknown endpoint {method} {path}", "invalid_request_error")
-
-    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(payload)
-
-
-def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], tuple[str, bytes] | None]:
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        f"Content-Type: {content_type}\r\n\r\n".encode() + body
-    )
-    fields: dict[str, str] = {}
-    file_part: tuple[str, bytes] | None = None
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        filename = part.get_filename()
-        content = part.get_payload(decode=True) or b""
-        if filename is not None:
-            file_part = (filename, content)
-        elif name:
-            fields[name] = content.decode("utf-8")
-    return fields, file_part
-
-
 @pytest.fixture
 def openai_standin() -> Iterator[OpenAIStandIn]:
     """A fresh loopback OpenAI stand-in; ``.base_url``, ``.api_key``, ``.requests`` and knobs."""
-    standin = OpenAIStandIn().start()
-    try:
-        yield standin
-    finally:
-        standin.stop()
+    yield from serve(OpenAIStandIn())
 
 
 @pytest.fixture
 def azure_standin() -> Iterator[OpenAIStandIn]:
     """A fresh loopback Azure OpenAI stand-in (``.base_url`` is the resource endpoint)."""
-    standin = OpenAIStandIn(azure=True).start()
-    try:
-        yield standin
-    finally:
-        standin.stop()
+    yield from serve(OpenAIStandIn(azure=True))

@@ -5,6 +5,9 @@ few times per session: :func:`template_run` runs the *real* pipeline on the
 seeded store up to the cost confirmation, declines it (nothing is uploaded),
 and caches that run directory. Tests copy it into their own output directory
 and resume it, which is exactly what a user does after a stop.
+
+A pytest plugin too (``tests/conftest.py``): the ``template`` fixture is that run, and
+``standin_env`` the OpenAI stand-in with its key in the environment.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
+from tests.support.openai_standin import OpenAIStandIn
 from vectortrainer.config import Config, load_config
 from vectortrainer.pipeline import TrainingPipeline
 from vectortrainer.runs.directory import RunDirectory, StageState
@@ -45,11 +50,18 @@ def write_config(path: Path, *, store: Path, output_dir: Path, base_url: str | N
     return path
 
 
+def config_file(tmp_path: Path, base_url: str | None = None, *, store: Path | None = None,
+                feedback: Path | None = None, **sections: dict[str, Any]) -> Path:
+    """``tmp_path/config.yaml`` with the output under ``tmp_path/out`` and the store ``store``
+    (by default one that is not there: a resumed copy of the template run needs none)."""
+    return write_config(tmp_path / "config.yaml", store=store or tmp_path / "unused-store",
+                        output_dir=tmp_path / "out", base_url=base_url, feedback=feedback,
+                        **sections)
+
+
 def make_config(tmp_path: Path, store: Path, base_url: str | None = None, *, feedback: Path | None = None,
                 **sections: dict[str, Any]) -> Config:
-    out = tmp_path / "out"
-    return load_config(write_config(tmp_path / "config.yaml", store=store, output_dir=out, base_url=base_url,
-                                    feedback=feedback, **sections))
+    return load_config(config_file(tmp_path, base_url, store=store, feedback=feedback, **sections))
 
 
 def demo_feedback(directory: Path) -> Path:
@@ -94,3 +106,16 @@ def copy_run(template: Path, output_dir: Path, run_id: str | None = None, *, est
         run.estimate_path.unlink(missing_ok=True)
         run.save()
     return run_id
+
+
+@pytest.fixture
+def template(seeded_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's run of the seeded store, stopped at the cost confirmation (copy it)."""
+    return template_run(seeded_store, tmp_path_factory.getbasetemp() / "pipeline-template")
+
+
+@pytest.fixture
+def standin_env(openai_standin: OpenAIStandIn, monkeypatch: pytest.MonkeyPatch) -> OpenAIStandIn:
+    """The OpenAI stand-in, its key in ``OPENAI_API_KEY``."""
+    monkeypatch.setenv("OPENAI_API_KEY", openai_standin.api_key)
+    return openai_standin

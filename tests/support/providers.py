@@ -62,10 +62,7 @@ class Harness:
         return [r for r in self.standin.requests if r.method == method and r.path == path]
 
     def fail_next_job(self, message: str) -> None:
-        if isinstance(self.standin, OpenAIStandIn):
-            self.standin.fail_next_job(message=message)
-        else:
-            self.standin.fail_next_job(message)
+        self.standin.fail_next_job(message)
 
     def with_training(self, **values: Any) -> dict[str, dict[str, Any]]:
         """The config sections with ``training`` values added (e.g. an out-of-range one)."""

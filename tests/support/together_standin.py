@@ -31,14 +31,13 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.support.loopback import Answer, LoopbackAPI, Request
+from tests.support.loopback import Answer, LoopbackAPI, Request, jsonl_rows, run_steps, serve
 
 TOGETHER_API_KEY = "together-standin-not-a-real-key"
 START = dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc)
@@ -68,6 +67,7 @@ class TogetherStandIn(LoopbackAPI):
     """State and knobs; see the module docstring."""
 
     name = "together-standin"
+    failure_message = "Training failed: the dataset has too few tokens after packing."
 
     def __init__(self, *, total_steps: int = 6, steps_per_poll: int = 2, api_key: str = TOGETHER_API_KEY) -> None:
         super().__init__(api_key)
@@ -83,9 +83,6 @@ class TogetherStandIn(LoopbackAPI):
         self.checkpoints: dict[str, list[dict[str, Any]]] = {}
         self.price_per_million = 0.50  # the stand-in's own price for its estimate
         self.credit_limit = 100.0
-        self.fail_next_jobs = 0
-        self.failure_message = "Training failed: the dataset has too few tokens after packing."
-        self.fail_after_create = 0
         self._ids = itertools.count(1)
         self._clock = itertools.count(1)
         self._progress: dict[str, int] = {}
@@ -93,17 +90,6 @@ class TogetherStandIn(LoopbackAPI):
     @property
     def base_url(self) -> str:
         return self.origin  # the SDK's paths start with /v1
-
-    # -- knobs ---------------------------------------------------------------------------
-    def fail_next_job(self, message: str | None = None) -> None:
-        with self.lock:
-            self.fail_next_jobs += 1
-            self.failure_message = message or self.failure_message
-
-    def fail_after_creating(self, count: int = 1) -> None:
-        """The next ``count`` job creations create the job, then answer 500."""
-        with self.lock:
-            self.fail_after_create += count
 
     # -- wire ----------------------------------------------------------------------------
     def error_body(self, status: int, message: str) -> Any:
@@ -145,11 +131,7 @@ class TogetherStandIn(LoopbackAPI):
         if path == "/v1/fine-tunes/estimate-price" and method == "POST":
             return self._estimate(request.json or {})
         if path == "/v1/fine-tunes" and method == "POST":
-            status, body, headers = self._create(request.json or {})
-            if status == 200 and self.fail_after_create > 0:
-                self.fail_after_create -= 1  # the job exists; the answer is lost
-                return 500, self.error_body(500, "Internal server error"), self.retry_headers(500)
-            return status, body, headers
+            return self.created(self._create(request.json or {}), "Internal server error")
         if path == "/v1/fine-tunes" and method == "GET":
             return 200, {"data": sorted(self.jobs.values(), key=lambda j: j["created_at"], reverse=True)}, {}
         if (match := _JOB.match(path)) is not None:
@@ -193,15 +175,12 @@ class TogetherStandIn(LoopbackAPI):
         if fields is None or file_id not in self.file_contents:
             return 404, self.error_body(404, f"File {file_id} was not uploaded"), {}
         content = self.file_contents[file_id]
-        lines = [line for line in content.splitlines() if line.strip()]
-        kinds = set()
-        for number, line in enumerate(lines, start=1):
-            try:
-                record = json.loads(line)
-            except ValueError:
-                return self._invalid(f"Invalid JSON on line {number}", "file")
-            kinds.add("preference" if {"input", "preferred_output", "non_preferred_output"} <= set(record)
-                      else "conversation" if "messages" in record else "unknown")
+        lines, bad_line = jsonl_rows(content)
+        if bad_line is not None:
+            return self._invalid(f"Invalid JSON on line {bad_line}", "file")
+        preference = {"input", "preferred_output", "non_preferred_output"}
+        kinds = {"preference" if preference <= set(record)
+                 else "conversation" if "messages" in record else "unknown" for record in lines}
         record = {
             "id": file_id, "object": "file", "bytes": len(content), "created_at": next(self._clock),
             "filename": fields["file_name"], "FileType": "jsonl", "purpose": fields["purpose"],
@@ -294,10 +273,8 @@ class TogetherStandIn(LoopbackAPI):
             self._event(job, "job_start", "Job started", total_steps=self.total_steps)
             self._event(job, "training_start", "Training started", total_steps=self.total_steps)
         elif status == "running":
-            done = self._progress[job["id"]]
-            for step in range(done + 1, min(self.total_steps, done + self.steps_per_poll) + 1):
+            for step in run_steps(self._progress, job["id"], self.total_steps, self.steps_per_poll):
                 self._step(job, step)
-            self._progress[job["id"]] = min(self.total_steps, done + self.steps_per_poll)
             if self._progress[job["id"]] >= self.total_steps:
                 job["status"] = "uploading"
                 self._event(job, "model_uploading", "Uploading the model")
@@ -332,9 +309,4 @@ class TogetherStandIn(LoopbackAPI):
 @pytest.fixture
 def together_standin() -> Iterator[TogetherStandIn]:
     """A fresh loopback Together stand-in; ``.base_url``, ``.api_key``, ``.requests`` and knobs."""
-    standin = TogetherStandIn()
-    standin.start()
-    try:
-        yield standin
-    finally:
-        standin.stop()
+    yield from serve(TogetherStandIn())

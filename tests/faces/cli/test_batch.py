@@ -8,32 +8,15 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from tests.support.pipelines import FUNCTION, copy_run, template_run, write_config
+from tests.support.pipelines import FUNCTION, config_file, copy_run
 from vectortrainer.cli import main
 from vectortrainer.runs.directory import RunDirectory
 from vectortrainer.runs.events import read_events
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def template(seeded_store, tmp_path_factory):
-    return template_run(seeded_store, tmp_path_factory.getbasetemp() / "batch-template")
-
-
-@pytest.fixture
-def standin_env(openai_standin, monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", openai_standin.api_key)
-    return openai_standin
-
-
-def _config(tmp_path: Path, base_url: str | None = None, store: Path | None = None, **sections) -> Path:
-    return write_config(tmp_path / "config.yaml", store=store or tmp_path / "unused-store",
-                        output_dir=tmp_path / "out", base_url=base_url, **sections)
 
 
 def _batch(capsys, *argv: str) -> tuple[int, str, str]:
@@ -43,7 +26,7 @@ def _batch(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def test_exit_0_success_with_a_json_summary_on_stdout(template, standin_env, tmp_path, capsys):
-    config = _config(tmp_path, standin_env.base_url)
+    config = config_file(tmp_path, standin_env.base_url)
     run_id = copy_run(template, tmp_path / "out")
 
     code, out, err = _batch(capsys, "--config", str(config), "--resume", run_id, "--json")
@@ -57,7 +40,7 @@ def test_exit_0_success_with_a_json_summary_on_stdout(template, standin_env, tmp
 
 
 def test_exit_1_when_the_run_fails(tmp_path, capsys):
-    config = _config(tmp_path, store=tmp_path / "no-store-here")
+    config = config_file(tmp_path, store=tmp_path / "no-store-here")
 
     code, out, err = _batch(capsys, "--config", str(config), "--json")
 
@@ -74,7 +57,7 @@ def test_exit_2_for_config_errors(tmp_path, capsys):
     code, _, err = _batch(capsys, "--config", str(bad))
     assert code == 2 and "epsilonn: unknown key (did you mean 'epsilon'?)" in err
 
-    no_function = _config(tmp_path, selection={"function": None})
+    no_function = config_file(tmp_path, selection={"function": None})
     code, _, err = _batch(capsys, "--config", str(no_function))
     assert code == 2 and "--function" in err
 
@@ -85,7 +68,7 @@ def test_exit_2_for_config_errors(tmp_path, capsys):
 def test_exit_2_without_an_api_key_after_everything_up_to_the_upload(template, openai_standin, tmp_path,
                                                                      capsys, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    config = _config(tmp_path, openai_standin.base_url)
+    config = config_file(tmp_path, openai_standin.base_url)
     run_id = copy_run(template, tmp_path / "out")
 
     code, _, err = _batch(capsys, "--config", str(config), "--resume", run_id)
@@ -98,7 +81,7 @@ def test_exit_2_without_an_api_key_after_everything_up_to_the_upload(template, o
 
 
 def test_exit_3_budget_exceeded_on_a_fresh_run_sends_nothing(seeded_store, standin_env, tmp_path, capsys):
-    config = _config(tmp_path, standin_env.base_url, store=seeded_store)
+    config = config_file(tmp_path, standin_env.base_url, store=seeded_store)
 
     code, out, err = _batch(capsys, "--config", str(config), "--function", FUNCTION, "--max-budget", "0.000001",
                             "--json")
@@ -113,7 +96,7 @@ def test_exit_3_budget_exceeded_on_a_fresh_run_sends_nothing(seeded_store, stand
 
 
 def test_exit_3_without_budget_unless_yes(template, standin_env, tmp_path, capsys):
-    config = _config(tmp_path, standin_env.base_url, budget={"max_budget_usd": None})
+    config = config_file(tmp_path, standin_env.base_url, budget={"max_budget_usd": None})
     run_id = copy_run(template, tmp_path / "out")
 
     code, _, err = _batch(capsys, "--config", str(config), "--resume", run_id)
@@ -126,7 +109,7 @@ def test_exit_3_without_budget_unless_yes(template, standin_env, tmp_path, capsy
 
 def test_exit_4_when_the_training_job_fails(template, standin_env, tmp_path, capsys):
     standin_env.fail_next_job(message="The job failed due to an invalid training file.")
-    config = _config(tmp_path, standin_env.base_url)
+    config = config_file(tmp_path, standin_env.base_url)
     run_id = copy_run(template, tmp_path / "out")
 
     code, out, err = _batch(capsys, "--config", str(config), "--resume", run_id, "--json")
@@ -138,7 +121,7 @@ def test_exit_4_when_the_training_job_fails(template, standin_env, tmp_path, cap
 
 def test_exit_130_on_ctrl_c_with_the_resume_command(template, standin_env, tmp_path):
     # A real SIGINT to a real process, parked in the monitor stage by a slow poll.
-    config = _config(tmp_path, standin_env.base_url, training={"poll_interval_s": 30})
+    config = config_file(tmp_path, standin_env.base_url, training={"poll_interval_s": 30})
     run_id = copy_run(template, tmp_path / "out")
     env = {**os.environ, "OPENAI_API_KEY": standin_env.api_key}
     process = subprocess.Popen([sys.executable, "-m", "vectortrainer", "--batch", "--config", str(config),

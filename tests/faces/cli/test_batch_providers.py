@@ -9,10 +9,13 @@ then a *fresh* pipeline resumes, as a new process would.
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.support.pipelines import copy_run, make_config, template_run, write_config
+from tests.support.openai_standin import OpenAIStandIn
+from tests.support.pipelines import config_file, copy_run, make_config
 from tests.support.providers import harness
 from vectortrainer.cli import main
 from vectortrainer.pipeline import TrainingPipeline
@@ -29,24 +32,31 @@ class SimulatedCrash(Exception):
     """Stands for the process dying at a chosen point."""
 
 
-@pytest.fixture
-def template(seeded_store, tmp_path_factory):
-    return template_run(seeded_store, tmp_path_factory.getbasetemp() / "providers-template")
-
-
 def _batch(capsys, config, *argv: str) -> tuple[int, dict, str]:
     code = main(["--batch", "--config", str(config), "--json", *argv])
     captured = capsys.readouterr()
     return code, json.loads(captured.out), captured.err
 
 
-def _config_file(tmp_path, sections):
-    return write_config(tmp_path / "config.yaml", store=tmp_path / "unused-store", output_dir=tmp_path / "out",
-                        **sections)
+def _resume_in_batch(capsys: pytest.CaptureFixture[str], template: Path, tmp_path: Path,
+                     sections: dict[str, dict[str, Any]], *argv: str) -> tuple[int, dict, str]:
+    """`--batch --resume` of a copy of the template run (estimated again), with ``sections``."""
+    config = config_file(tmp_path, **sections)
+    run_id = copy_run(template, tmp_path / "out", estimate_again=True)
+    return _batch(capsys, config, "--resume", run_id, *argv)
+
+
+def _openai_batch_on(today: str, template: Path, openai_standin: OpenAIStandIn, tmp_path: Path,
+                     capsys: pytest.CaptureFixture[str],
+                     monkeypatch: pytest.MonkeyPatch) -> tuple[int, dict, str]:
+    """A `--batch` run (as :func:`_resume_in_batch`) with OpenAI on the day ``today``."""
+    monkeypatch.setenv("OPENAI_API_KEY", openai_standin.api_key)
+    monkeypatch.setenv("VECTORTRAINER_TODAY", today)
+    return _resume_in_batch(capsys, template, tmp_path, harness("openai", openai_standin).sections)
 
 
 def test_a_batch_run_trains_a_model_and_names_the_provider(template, provider, tmp_path, capsys):
-    config = _config_file(tmp_path, provider.sections)
+    config = config_file(tmp_path, **provider.sections)
     run_id = copy_run(template, tmp_path / "out", estimate_again=True)
 
     code, report, err = _batch(capsys, config, "--resume", run_id)
@@ -95,10 +105,8 @@ def test_killed_after_upload_or_job_creation_a_resume_pays_for_exactly_one_job(t
 
 
 def test_a_budget_breach_exits_3_with_zero_requests(template, provider, tmp_path, capsys):
-    config = _config_file(tmp_path, provider.sections)
-    run_id = copy_run(template, tmp_path / "out", estimate_again=True)
-
-    code, report, err = _batch(capsys, config, "--resume", run_id, "--max-budget", "0.0000001")
+    code, report, err = _resume_in_batch(capsys, template, tmp_path, provider.sections,
+                                         "--max-budget", "0.0000001")
 
     assert code == 3, err
     assert report["status"] == "budget_exceeded" and "exceeds the budget" in report["message"]
@@ -107,10 +115,8 @@ def test_a_budget_breach_exits_3_with_zero_requests(template, provider, tmp_path
 
 def test_an_out_of_range_setting_exits_2_with_zero_requests(template, provider, tmp_path, capsys):
     key, value = OUT_OF_RANGE[provider.name]
-    config = _config_file(tmp_path, provider.with_training(**{key: value}))
-    run_id = copy_run(template, tmp_path / "out", estimate_again=True)
-
-    code, report, err = _batch(capsys, config, "--resume", run_id)
+    sections = provider.with_training(**{key: value})
+    code, report, err = _resume_in_batch(capsys, template, tmp_path, sections)
 
     assert code == 2, err
     assert f"training.{key}" in report["message"] and provider.title in report["message"]
@@ -125,10 +131,7 @@ def test_a_gate_on_a_trainer_that_cannot_serve_its_models_exits_2_with_zero_requ
     for key, value in chosen.env.items():
         monkeypatch.setenv(key, value)
     sections = {key: value for key, value in chosen.sections.items() if key != "gate"}  # the default: gate on
-    config = _config_file(tmp_path, sections)
-    run_id = copy_run(template, tmp_path / "out", estimate_again=True)
-
-    code, report, err = _batch(capsys, config, "--resume", run_id)
+    code, report, err = _resume_in_batch(capsys, template, tmp_path, sections)
 
     assert code == 2, err
     assert "gate.enabled: false" in report["message"] and name in report["message"]
@@ -137,10 +140,7 @@ def test_a_gate_on_a_trainer_that_cannot_serve_its_models_exits_2_with_zero_requ
 
 def test_a_failed_job_exits_4(template, provider, tmp_path, capsys):
     provider.fail_next_job("the provider could not read the training file")
-    config = _config_file(tmp_path, provider.sections)
-    run_id = copy_run(template, tmp_path / "out", estimate_again=True)
-
-    code, report, err = _batch(capsys, config, "--resume", run_id)
+    code, report, err = _resume_in_batch(capsys, template, tmp_path, provider.sections)
 
     assert code == 4, err
     assert report["status"] == "training_failed"
@@ -150,13 +150,8 @@ def test_a_failed_job_exits_4(template, provider, tmp_path, capsys):
 
 def test_past_openais_cutoff_a_batch_run_exits_2_naming_the_alternatives(template, openai_standin, tmp_path,
                                                                          capsys, monkeypatch):
-    chosen = harness("openai", openai_standin)
-    monkeypatch.setenv("OPENAI_API_KEY", openai_standin.api_key)
-    monkeypatch.setenv("VECTORTRAINER_TODAY", "2027-01-07")
-    config = _config_file(tmp_path, chosen.sections)
-    run_id = copy_run(template, tmp_path / "out", estimate_again=True)
-
-    code, report, err = _batch(capsys, config, "--resume", run_id)
+    code, report, err = _openai_batch_on("2027-01-07", template, openai_standin, tmp_path, capsys,
+                                         monkeypatch)
 
     assert code == 2, err
     assert "OpenAI creates no new fine-tuning jobs after 2027-01-06" in report["message"]
@@ -165,13 +160,8 @@ def test_past_openais_cutoff_a_batch_run_exits_2_naming_the_alternatives(templat
 
 
 def test_within_30_days_of_the_cutoff_the_estimate_warns(template, openai_standin, tmp_path, capsys, monkeypatch):
-    chosen = harness("openai", openai_standin)
-    monkeypatch.setenv("OPENAI_API_KEY", openai_standin.api_key)
-    monkeypatch.setenv("VECTORTRAINER_TODAY", "2026-12-20")
-    config = _config_file(tmp_path, chosen.sections)
-    run_id = copy_run(template, tmp_path / "out", estimate_again=True)
-
-    code, report, err = _batch(capsys, config, "--resume", run_id)
+    code, report, err = _openai_batch_on("2026-12-20", template, openai_standin, tmp_path, capsys,
+                                         monkeypatch)
 
     assert code == 0, err
     warnings = report["estimate"]["warnings"]

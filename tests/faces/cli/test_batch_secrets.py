@@ -13,15 +13,10 @@ import string
 
 import pytest
 
-from tests.support.pipelines import copy_run, template_run, write_config
+from tests.support.pipelines import config_file, copy_run
 from vectortrainer.cli import main
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def template(seeded_store, tmp_path_factory):
-    return template_run(seeded_store, tmp_path_factory.getbasetemp() / "providers-template")
 
 
 def _random_token(length: int = 40) -> str:
@@ -42,8 +37,7 @@ def test_a_key_of_no_known_shape_echoed_by_the_provider_is_in_no_file_and_on_no_
     for variable in provider.env:
         monkeypatch.setenv(variable, key)
     provider.fail_next_job(f"the job failed: key {key} has no fine-tuning access")
-    config = write_config(tmp_path / "config.yaml", store=tmp_path / "unused-store", output_dir=tmp_path / "out",
-                          **provider.sections)
+    config = config_file(tmp_path, **provider.sections)
     run_id = copy_run(template, tmp_path / "out", estimate_again=True)
 
     code = main(["--batch", "--config", str(config), "--json", "--resume", run_id])
@@ -62,8 +56,7 @@ def test_a_key_of_no_known_shape_echoed_by_the_provider_is_in_no_file_and_on_no_
 def test_a_key_pasted_into_api_key_env_is_refused_in_one_line_that_does_not_show_it(template, tmp_path, capsys):
     # A letter first: a token starting with a digit is refused earlier, as no variable name at all.
     key = secrets.choice(string.ascii_letters) + _random_token(39)
-    config = write_config(tmp_path / "config.yaml", store=tmp_path / "unused-store", output_dir=tmp_path / "out",
-                          training={"provider": "together"}, together={"api_key_env": key})
+    config = config_file(tmp_path, training={"provider": "together"}, together={"api_key_env": key})
     run_id = copy_run(template, tmp_path / "out", estimate_again=True)
 
     code = main(["--batch", "--config", str(config), "--json", "--resume", run_id])

@@ -7,14 +7,17 @@ rules, hooks and ChatML export are the real engine writing into tmp_path.
 from __future__ import annotations
 
 import json
+from typing import TypeVar
 
 import pytest
+from textual.pilot import Pilot
+from textual.screen import Screen
 
 from screens.confirm import ConfirmScreen
 from screens.feedback import FeedbackScreen
 from screens.hooks import HooksScreen
 from screens.rules import RulesScreen
-from tests.support.pilot import settle, wait_until
+from tests.support.pilot import settle, wait_for_screen, wait_until
 from tests.support.tui_fixtures import FixtureLogSource, fixture_config, greetings_by_tier, two_hook_versions
 from tui.app import make_app
 from vectortrainer.feedback.pair import FeedbackPair
@@ -24,6 +27,16 @@ from vectortrainer.hooks.versions import HookVersionManager
 
 SIZE = (120, 40)
 pytestmark = pytest.mark.anyio
+ScreenT = TypeVar("ScreenT", bound=Screen)
+
+
+async def _open(pilot: Pilot, kind: type[ScreenT], *keys: str) -> ScreenT:
+    """Press ``keys`` (the ones that open a screen), settle; the screen on top, a ``kind``."""
+    await pilot.press(*keys)
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, kind)
+    return screen
 
 
 
@@ -79,10 +92,7 @@ async def test_feedback_rules_conflict_hook(tmp_path, monkeypatch):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         # Feedback: open a log, write the fix, save with F7.
-        await pilot.press("f3")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, FeedbackScreen)
+        screen = await _open(pilot, FeedbackScreen, "f3")
         logs = screen.query_one("#logs")
         logs.focus()
         await pilot.press("enter")
@@ -99,10 +109,7 @@ async def test_feedback_rules_conflict_hook(tmp_path, monkeypatch):
         example = build_example(screen.current.inputs, screen.current.output, "system")["messages"]
         assert entries[-1].pair.input_prompt == example[1]["content"] and bad == example[2]["content"]
         # Rules: synthesise, see the conflict between the two refund fixes, keep B.
-        await pilot.press("f4", "s")
-        await settle(pilot)
-        rules_screen = app.screen
-        assert isinstance(rules_screen, RulesScreen)
+        rules_screen = await _open(pilot, RulesScreen, "f4", "s")
         rule_set = rules_screen.rule_set
         assert rule_set.conflicts, "the two refund fixes contradict each other"
         conflict = rule_set.conflicts[0]
@@ -134,10 +141,7 @@ async def test_keep_both_rules_of_a_conflict_in_an_order(tmp_path, monkeypatch):
     app = make_app(config, source=FixtureLogSource())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("f4", "s")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, RulesScreen)
+        screen = await _open(pilot, RulesScreen, "f4", "s")
         conflicts = screen.rule_set.conflicts
         greeting = next(i for i, c in enumerate(conflicts) if c.rules[0].pattern == "Hi")
         assert len(conflicts) == 2
@@ -169,10 +173,7 @@ async def test_rollback_to_previous_version(tmp_path, monkeypatch):
     assert manager.get_active_version().version_id == second
     app = make_app(config, source=FixtureLogSource())
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("f6")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, HooksScreen)
+        screen = await _open(pilot, HooksScreen, "f6")
         table = screen.query_one("#versions")
         table.focus()
         await pilot.press("down")  # newest first: move to the older version
@@ -180,8 +181,7 @@ async def test_rollback_to_previous_version(tmp_path, monkeypatch):
         diff = "\n".join(str(line.text) for line in screen.query_one("#diff").lines)
         assert '+  "kind": "regex_replace",' in diff  # the older version's order-number rule comes back
         await pilot.press("b")
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmScreen)
+        await wait_for_screen(pilot, ConfirmScreen)
         await pilot.press("y")
         await settle(pilot)
         assert [row.version_id for row in screen.versions if row.active] == [first]
@@ -204,8 +204,7 @@ async def test_the_model_in_service_is_changed_with_one_confirmed_action(tmp_pat
         assert "model in service: m001" in lines and "last model gate: m002 refused" in lines
         screen.query_one("#models").focus()
         await pilot.press("m")  # the newest (refused) model is selected: promote it over the gate
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmScreen)
+        await wait_for_screen(pilot, ConfirmScreen)
         await pilot.press("y")
         await wait_until(pilot, lambda: screen.service.promoted.version_id == "m002", "the promotion")
         await pilot.press("down", "m")  # and back to the one the gate approved

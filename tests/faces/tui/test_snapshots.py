@@ -5,6 +5,12 @@ Regenerate with ``pytest tests/test_tui_snapshots.py --snapshot-update`` and rev
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.screen import Screen
+
 from screens.budget import BudgetScreen
 from screens.confirm import ConfirmScreen
 from tests.support.pilot import settle, wait_until
@@ -18,6 +24,8 @@ from tests.support.tui_fixtures import (
 )
 from tui.app import make_app
 from tui.workspace import Workspace
+from vectortrainer.config import Config
+from vectortrainer.workspace.budget_view import BudgetView
 
 SIZE = (120, 40)
 
@@ -28,6 +36,39 @@ async def _wait_until(pilot, condition, timeout_s: float = 30.0) -> None:
 
 async def _settle(pilot) -> None:
     await settle(pilot)
+
+
+def _modal(snap_compare: Callable[..., bool], config: Config, screen: Callable[[], Screen]) -> bool:
+    """The snapshot of ``screen()`` pushed over the app (the store not loaded)."""
+    app = make_app(config, source=FixtureLogSource(), load_store=False)
+
+    async def run_before(pilot: Pilot) -> None:
+        pilot.app.push_screen(screen())
+        await pilot.pause()
+
+    return snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def _pressing(keys: Sequence[str], focus: str | None = None,
+              then: Sequence[str] = ()) -> Callable[[Pilot], Awaitable[None]]:
+    """A ``run_before``: settle, press ``keys`` (to a screen), settle; then, given ``focus``,
+    focus that widget, press ``then`` and settle again."""
+    async def run_before(pilot: Pilot) -> None:
+        await _settle(pilot)
+        await pilot.press(*keys)
+        await _settle(pilot)
+        if focus is not None:
+            pilot.app.screen.query_one(focus).focus()
+            await pilot.press(*then)
+            await _settle(pilot)
+
+    return run_before
+
+
+def _estimate(config: Config, tmp_path: Path, examples: int, words: int = 40) -> BudgetView:
+    """The budget view of a golden file of ``examples`` ChatML examples of ``words`` words."""
+    golden = write_chatml(tmp_path / "golden.jsonl", examples, words=words)
+    return Workspace(config).runs.estimate(golden)
 
 
 def test_no_store_screen(snap_compare, tmp_path, monkeypatch):
@@ -42,52 +83,29 @@ def test_help_screen(snap_compare, tmp_path, monkeypatch):
 
 def test_budget_modal_within_budget(snap_compare, tmp_path, monkeypatch):
     config = fixture_config(tmp_path, monkeypatch)
-    view = Workspace(config).runs.estimate(write_chatml(tmp_path / "golden.jsonl", 12))
+    view = _estimate(config, tmp_path, 12)
     assert not view.over_budget
-    app = make_app(config, source=FixtureLogSource(), load_store=False)
-
-    async def run_before(pilot):
-        pilot.app.push_screen(BudgetScreen(view))
-        await pilot.pause()
-
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert _modal(snap_compare, config, lambda: BudgetScreen(view))
 
 
 def test_budget_modal_over_budget(snap_compare, tmp_path, monkeypatch):
     config = fixture_config(tmp_path, monkeypatch).with_overrides(**{"budget.max_budget_usd": 0.01})
-    view = Workspace(config).runs.estimate(write_chatml(tmp_path / "golden.jsonl", 60, words=400))
+    view = _estimate(config, tmp_path, 60, words=400)
     assert view.over_budget
-    app = make_app(config, source=FixtureLogSource(), load_store=False)
-
-    async def run_before(pilot):
-        pilot.app.push_screen(BudgetScreen(view))
-        await pilot.pause()
-
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert _modal(snap_compare, config, lambda: BudgetScreen(view))
 
 
 def test_budget_modal_near_the_providers_cutoff(snap_compare, tmp_path, monkeypatch):
     monkeypatch.setenv("VECTORTRAINER_TODAY", "2026-12-20")  # 17 days before OpenAI stops taking jobs
     config = fixture_config(tmp_path, monkeypatch)
-    view = Workspace(config).runs.estimate(write_chatml(tmp_path / "golden.jsonl", 12))
+    view = _estimate(config, tmp_path, 12)
     assert any("in 17 days" in warning for warning in view.warnings)
-    app = make_app(config, source=FixtureLogSource(), load_store=False)
-
-    async def run_before(pilot):
-        pilot.app.push_screen(BudgetScreen(view))
-        await pilot.pause()
-
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert _modal(snap_compare, config, lambda: BudgetScreen(view))
 
 
 def test_confirm_modal(snap_compare, tmp_path, monkeypatch):
-    app = make_app(fixture_config(tmp_path, monkeypatch), source=FixtureLogSource(), load_store=False)
-
-    async def run_before(pilot):
-        pilot.app.push_screen(ConfirmScreen("Roll back the hook?", "Make version v2 the active hook now?", "Roll back"))
-        await pilot.pause()
-
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert _modal(snap_compare, fixture_config(tmp_path, monkeypatch), lambda: ConfirmScreen(
+        "Roll back the hook?", "Make version v2 the active hook now?", "Roll back"))
 
 
 def test_dataset_screen_functions(snap_compare, tmp_path, monkeypatch):
@@ -126,12 +144,7 @@ def test_feedback_screen(snap_compare, tmp_path, monkeypatch):
     app = make_app(config, source=FixtureLogSource())
 
     async def run_before(pilot):
-        await _settle(pilot)
-        await pilot.press("f3")
-        await _settle(pilot)
-        pilot.app.screen.query_one("#logs").focus()
-        await pilot.press("down", "enter")
-        await _settle(pilot)
+        await _pressing(["f3"], "#logs", ["down", "enter"])(pilot)
         pilot.app.screen.query_one("#fixed-output").cursor_blink = False  # blinking is a clock
         await pilot.pause()
 
@@ -150,13 +163,7 @@ def test_rules_screen_with_conflict(snap_compare, tmp_path, monkeypatch):
         FeedbackPair("Refund is ok", "Refund is fine"),
     ], id_prefix="fb")
     app = make_app(config, source=FixtureLogSource())
-
-    async def run_before(pilot):
-        await _settle(pilot)
-        await pilot.press("f4", "s")
-        await _settle(pilot)
-
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_pressing(["f4", "s"]))
 
 
 def test_rules_screen_keep_both(snap_compare, tmp_path, monkeypatch):
@@ -165,16 +172,8 @@ def test_rules_screen_keep_both(snap_compare, tmp_path, monkeypatch):
     config = fixture_config(tmp_path, monkeypatch)
     write_feedback_file(config.feedback.path, greetings_by_tier(), id_prefix="fb")
     app = make_app(config, source=FixtureLogSource())
-
-    async def run_before(pilot):
-        await _settle(pilot)
-        await pilot.press("f4", "s")
-        await _settle(pilot)
-        pilot.app.screen.query_one("#conflicts").focus()
-        await pilot.press("3")  # keep both, A first
-        await _settle(pilot)
-
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    keep_both_a_first = _pressing(["f4", "s"], "#conflicts", ["3"])
+    assert snap_compare(app, terminal_size=SIZE, run_before=keep_both_a_first)
 
 
 def test_hooks_screen(snap_compare, tmp_path, monkeypatch):
@@ -184,24 +183,10 @@ def test_hooks_screen(snap_compare, tmp_path, monkeypatch):
     _fixed_hook_times(config)
     two_models(config, "answer_support_ticket")
     app = make_app(config, source=FixtureLogSource())
-
-    async def run_before(pilot):
-        await _settle(pilot)
-        await pilot.press("f6")
-        await _settle(pilot)
-        pilot.app.screen.query_one("#versions").focus()
-        await pilot.press("down")
-        await _settle(pilot)
-
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    older_version = _pressing(["f6"], "#versions", ["down"])
+    assert snap_compare(app, terminal_size=SIZE, run_before=older_version)
 
 
 def test_training_screen_idle(snap_compare, tmp_path, monkeypatch):
     app = make_app(fixture_config(tmp_path, monkeypatch), source=FixtureLogSource())
-
-    async def run_before(pilot):
-        await _settle(pilot)
-        await pilot.press("f5")
-        await _settle(pilot)
-
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_pressing(["f5"]))

@@ -87,6 +87,13 @@ def goto(at: AppTest, page: str) -> AppTest:
     return at
 
 
+def confirm_rollback_to_v001(at: AppTest) -> AppTest:
+    """On the hook versions page: choose v001 to roll back to and tick the confirmation."""
+    at.selectbox(key="rollback_target").set_value("v001").run()
+    at.checkbox(key="rollback_confirm").check().run()
+    return at
+
+
 def chart_frames(at: AppTest) -> list:
     """The data behind each chart on the page (one list of frames per chart)."""
     frames = []
@@ -277,8 +284,7 @@ def test_rollback_to_a_tampered_version_is_refused_on_the_page(make_app, paths):
     (manager.versions_dir / first.file).write_text("# edited by hand\n", encoding="utf-8")
     at = goto(make_app().run(), "Hook versions")
     assert at.dataframe[0].value["checksum"].tolist()[0].startswith("FAILED")
-    at.selectbox(key="rollback_target").set_value("v001").run()
-    at.checkbox(key="rollback_confirm").check().run()
+    confirm_rollback_to_v001(at)
     at.button(key="rollback_button").click().run()
     assert "Rollback refused" in at.error[0].value and "checksum" in at.error[0].value
     assert manager.get_active_version().version_id == "v003"
@@ -363,9 +369,7 @@ def test_without_the_token_the_page_is_read_only(make_app, paths, token):
 def test_a_session_without_the_token_cannot_roll_back_even_by_sending_the_widget_states(make_app, paths):
     """What a local script on the WebSocket does: it sends the confirmation and the click, not the token."""
     manager = ws.hook_store(paths["hooks"])
-    at = goto(make_app().run(), "Hook versions")
-    at.selectbox(key="rollback_target").set_value("v001").run()
-    at.checkbox(key="rollback_confirm").check().run()
+    at = confirm_rollback_to_v001(goto(make_app().run(), "Hook versions"))
     at.button(key="rollback_button").click()
     at.query_params.clear()  # the same messages, from a session whose address has no token
 
@@ -378,9 +382,7 @@ def test_a_session_without_the_token_cannot_roll_back_even_by_sending_the_widget
 
 def test_a_rollback_click_without_the_confirmation_changes_nothing(make_app, paths):
     manager = ws.hook_store(paths["hooks"])
-    at = goto(make_app().run(), "Hook versions")
-    at.selectbox(key="rollback_target").set_value("v001").run()
-    at.checkbox(key="rollback_confirm").check().run()
+    at = confirm_rollback_to_v001(goto(make_app().run(), "Hook versions"))
     at.checkbox(key="rollback_confirm").uncheck()
     at.button(key="rollback_button").click()  # a crafted message: the click without the confirmation
 

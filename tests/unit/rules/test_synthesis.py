@@ -11,14 +11,28 @@ import pytest
 
 from vectortrainer.errors import RuleSynthesisError
 from vectortrainer.feedback.pair import FeedbackPair
+from vectortrainer.rules.conflicts import Conflict
 from vectortrainer.rules.llm import LLMRuleProposer
 from vectortrainer.rules.model import Rule
 from vectortrainer.rules.replay import apply_rules
-from vectortrainer.rules.synthesis import synthesize_rules
+from vectortrainer.rules.synthesis import RuleSet, synthesize_rules
 
 
 def P(bad: str, fixed: str, **context: str) -> FeedbackPair:
     return FeedbackPair(bad, fixed, "prompt", dict(context))
+
+
+def _one_conflict(pairs: list[FeedbackPair]) -> tuple[RuleSet, Conflict]:
+    """The rules synthesised from ``pairs``, and the one conflict among them."""
+    rule_set = synthesize_rules(pairs)
+    (conflict,) = rule_set.conflicts
+    return rule_set, conflict
+
+
+def _hello_thrice_hey_once() -> list[FeedbackPair]:
+    """Fixes of "Hi" that contradict each other, in no context: three "Hello", one "Hey"."""
+    hello = [P(f"Hi {n}, ok", f"Hello {n}, ok") for n in ("Ann", "Bo", "Cy")]
+    return hello + [P("Hi Dee, ok", "Hey Dee, ok")]
 
 
 # --- every rule kind, as the hook runs it -------------------------------------------------
@@ -131,9 +145,7 @@ def test_rule_that_would_change_good_outputs_is_scoped_or_rejected():
 
 
 def test_conflicting_fixes_are_detected_and_merged_by_support():
-    pairs = [P(f"Hi {n}, ok", f"Hello {n}, ok") for n in ("Ann", "Bo", "Cy")] + [P("Hi Dee, ok", "Hey Dee, ok")]
-    rule_set = synthesize_rules(pairs)
-    (conflict,) = rule_set.conflicts
+    rule_set, conflict = _one_conflict(_hello_thrice_hey_once())
     assert conflict.kind == "same_trigger"
     assert conflict.rules[conflict.chosen].replacement == "Hello" and "support" in conflict.reason
     assert apply_rules(rule_set.rules, "Hi Eve, ok", {}) == "Hello Eve, ok"
@@ -157,8 +169,7 @@ def _greetings_by_tier():
 @pytest.mark.parametrize("order", [[0, 1], [1, 0]])
 def test_keep_both_applies_each_rule_in_its_context_in_the_chosen_order(order):
     pairs = _greetings_by_tier()
-    rule_set = synthesize_rules(pairs)
-    (conflict,) = rule_set.conflicts
+    rule_set, conflict = _one_conflict(pairs)
     by_replacement = {r.replacement: i for i, r in enumerate(conflict.rules)}
     assert set(by_replacement) == {"Hello", "Hey"}
     resolved = rule_set.resolve(conflict.conflict_id, "both", order=order)
@@ -192,8 +203,7 @@ def test_keep_both_applies_each_rule_in_its_context_in_the_chosen_order(order):
 def test_keep_both_of_an_undo_conflict_scopes_both_rules():
     pairs = [P("we can not go", "we cannot go", style="formal"), P("we can not stay", "we cannot stay", style="formal"),
              P("we cannot stay", "we can not stay", style="casual")]
-    rule_set = synthesize_rules(pairs)
-    (conflict,) = rule_set.conflicts
+    rule_set, conflict = _one_conflict(pairs)
     assert conflict.kind == "undo"
     resolved = rule_set.resolve(conflict.conflict_id, "both", order=[1, 0])
     assert [r.condition for r in resolved.rules] == [dict(pairs[i].context) for i in (2, 0)]
@@ -202,9 +212,7 @@ def test_keep_both_of_an_undo_conflict_scopes_both_rules():
 
 
 def test_keep_both_is_refused_when_no_context_tells_the_rules_apart():
-    pairs = [P(f"Hi {n}, ok", f"Hello {n}, ok") for n in ("Ann", "Bo", "Cy")] + [P("Hi Dee, ok", "Hey Dee, ok")]
-    rule_set = synthesize_rules(pairs)
-    (conflict,) = rule_set.conflicts
+    rule_set, conflict = _one_conflict(_hello_thrice_hey_once())
     before = rule_set.to_dict()
     with pytest.raises(RuleSynthesisError, match="cannot keep both") as refused:
         rule_set.resolve(conflict.conflict_id, "both", order=[0, 1])
@@ -249,8 +257,7 @@ def test_cli_choose_both_with_an_order(tmp_path, capsys):
 
 def test_undo_conflict_ties_go_to_the_most_recent_feedback():
     pairs = [P("we can not go", "we cannot go"), P("we cannot stay", "we can not stay")]
-    rule_set = synthesize_rules(pairs)
-    (conflict,) = rule_set.conflicts
+    rule_set, conflict = _one_conflict(pairs)
     assert conflict.kind == "undo"
     winner = conflict.rules[conflict.chosen]
     assert winner.sources == [1] and "most recent" in conflict.reason
