@@ -38,6 +38,10 @@ def editable_output(record: LogRecord) -> str:
 def pair_from_log(record: LogRecord, edited: str) -> FeedbackPair:
     """The feedback pair of a correction to ``record``'s output, tagged with its function and log.
 
+    The function tag keeps every rule learned from the pair to that function; the log's uuid only
+    says which log was corrected (the blast-radius sample leaves it out) and is never a rule
+    condition, so the correction generalises as one recorded from the CLI does (VT-18).
+
     For a structured output the edited JSON is rendered back the way ChatML renders
     values; text that no longer parses as JSON is kept as typed.
     """

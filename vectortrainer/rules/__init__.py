@@ -10,7 +10,9 @@ checked.
 - ``candidates``: edits -> candidate rules (generalised numbers and names, case transforms, spelling
   fixes);
 - ``anchors``, ``conditions``, ``scoping``: the local context, phrases and context keys a rule is
-  narrowed by (``scoping.Trial``: what a rule is judged on);
+  narrowed by (``scoping.Trial``: what a rule is judged on; ``conditions.ContextConditions``: which
+  context may be a condition at all, never an identifier; ``scoping.backing_functions``: the
+  function each rule is kept to, VT-18);
 - ``blast_radius``: a rule on the function's uncorrected logs, narrowed or kept inactive there;
 - ``acceptance``, ``conflicts``, ``synthesis``: accepting rules one by one, settling conflicts, the
   whole method;

@@ -8,26 +8,52 @@ narrows it there (:func:`~vectortrainer.rules.blast_radius.check_on_logs`), writ
 and then applies it to the pairs' residuals and the log sample, as the hook will, so the
 next rule is judged on what this one leaves. A :class:`~vectortrainer.rules.text_index.PairIndex`
 says which pairs a rule could change, so checking and applying it looks at those only.
+
+:meth:`Acceptance.scope_each_function` is how a candidate enters: once per function whose pairs
+it helps, each copy kept to that function (VT-18), with no condition on an identifier or on a
+value only one pair has (:class:`~vectortrainer.rules.conditions.ContextConditions`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from typing import NamedTuple
 
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.rules import interpreter
 from vectortrainer.rules.blast_radius import BlastRadius, LogSample, check_on_logs
+from vectortrainer.rules.conditions import ContextConditions
 from vectortrainer.rules.model import Rule, rules_document
 from vectortrainer.rules.scoping import (
     Evaluation,
     RejectedRule,
     Trial,
+    backing_functions,
     explain,
+    in_function,
     scope,
     with_support,
 )
 from vectortrainer.rules.text_index import PairIndex
+
+
+class FunctionScope(NamedTuple):
+    """A candidate rule kept to one function and scoped on the pairs (see
+    :meth:`Acceptance.scope_each_function`): the scoped rule or None, its evaluation, how it was
+    scoped or why not, and ``elsewhere``: the pairs of other functions the candidate helps (how
+    often the correction itself was seen beyond this function)."""
+
+    function: str | None
+    rule: Rule | None
+    evaluation: Evaluation
+    why: str
+    elsewhere: int
+
+    @property
+    def seen(self) -> int:
+        """The pairs that show the correction: this copy's own, and the other functions'."""
+        return len(self.evaluation.supporters) + self.elsewhere
 
 
 class Acceptance:
@@ -45,6 +71,7 @@ class Acceptance:
         self.cache: dict[int, int] = {}
         self.changed: set[int] = set()  # pairs whose residual a rule changed since `take_changed`
         self.index = PairIndex(self.pairs, self.residuals)
+        self.conditions = ContextConditions([p.context for p in self.pairs])
         for rule in accepted:
             self._apply(rule)
 
@@ -58,6 +85,27 @@ class Acceptance:
         :func:`~vectortrainer.rules.scoping.scope`)."""
         elsewhere = self.logs.texts if self.logs is not None else []
         return scope(rule, self._trial(rule, exempt, forbidden), elsewhere)
+
+    def scope_each_function(
+        self,
+        rule: Rule,
+        exempt: frozenset[int] = frozenset(),
+        forbidden: frozenset[int] = frozenset(),
+    ) -> Iterator[FunctionScope]:
+        """The rule kept to each function whose pairs it helps, each copy scoped there as
+        :meth:`scope` does (:func:`~vectortrainer.rules.scoping.backing_functions`; None: the
+        untagged pairs).
+
+        The rule's own conditions lose what no rule may test (identifiers, values one pair has).
+        Each copy is scoped when it is reached: accept one before taking the next, so the next
+        sees the pairs as it leaves them.
+        """
+        rule = replace(rule, condition=self.conditions.restrict(rule.condition))
+        backing = backing_functions(rule, self._trial(rule, exempt, forbidden))
+        total = sum(backing.values())
+        for function, helped in backing.items():
+            scoped, evaluation, why = self.scope(in_function(rule, function), exempt, forbidden)
+            yield FunctionScope(function, scoped, evaluation, why, total - helped)
 
     def accept(
         self,
@@ -101,7 +149,7 @@ class Acceptance:
         """The pairs as they stand, judged where ``rule`` (and every narrower form of it) could
         change them."""
         return Trial(self.residuals, self.pairs, self.cache, exempt, forbidden,
-                     self.index.candidates(rule))
+                     self.index.candidates(rule), self.conditions)
 
     def _explained(
         self, rule: Rule, evaluation: Evaluation, note: str, radius: BlastRadius | None

@@ -137,8 +137,8 @@ def accept_llm_rules(
     notes: list[str],
     rejected: list[RejectedRule],
 ) -> list[Rule]:
-    """Each proposal that is safe, scoped on the pairs and checked on the logs, added to
-    ``learner``."""
+    """Each proposal that is safe, scoped on the pairs (one copy per function whose pairs it helps)
+    and checked on the logs, added to ``learner``."""
     try:
         proposals = llm.propose([learner.pairs[i] for i in active])
     except Exception as exc:  # any failure of the model or its answer: fall back to heuristics
@@ -153,12 +153,13 @@ def accept_llm_rules(
         except ValueError as exc:
             rejected.append(RejectedRule(proposal, f"unsafe regex: {exc}"))
             continue
-        rule, evaluation, why = learner.scope(proposal)
-        if rule is None:
-            rejected.append(RejectedRule(proposal, why))
-            continue
-        kept = learner.accept(rule, evaluation, f"proposed by the LLM; {why}".rstrip("; "))
-        if kept is not None:
-            accepted.append(kept)
+        for scoped in learner.scope_each_function(proposal):
+            if scoped.rule is None:
+                rejected.append(RejectedRule(proposal, scoped.why))
+                continue
+            note = f"proposed by the LLM; {scoped.why}".rstrip("; ")
+            kept = learner.accept(scoped.rule, scoped.evaluation, note)
+            if kept is not None:
+                accepted.append(kept)
     notes.append(f"LLM proposed {len(proposals)} rule(s); {len(accepted)} passed the replay check")
     return accepted

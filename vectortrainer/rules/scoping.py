@@ -1,6 +1,12 @@
 """Checking a rule against every feedback pair, as the hook would apply it, and scoping it until it
 is safe.
 
+A rule never crosses functions (VT-18): learned from pairs tagged with a function
+(``context["function"]``) it is scoped to that function before anything else, whatever the
+pairs or a log sample show; when the pairs of several functions back one candidate, each function
+gets its own rule, judged on its own pairs (:func:`backing_functions`, :func:`in_function`).
+Untagged pairs scope nothing: a rule only they back applies wherever the hook runs.
+
 A rule is accepted only if it never changes a fixed (good) output and never moves a
 bad output away from its fix. A rule that fails is narrowed, in this order, by:
 
@@ -12,11 +18,15 @@ bad output away from its fix. A rule that fails is narrowed, in this order, by:
 4. context conditions added one key at a time, the key that spares the most harmed pairs first.
 
 If none makes it safe it is rejected, with why. On success the note says how it was scoped.
+Context conditions (1 and 4) come only from what
+:class:`~vectortrainer.rules.conditions.ContextConditions` offers: never an identifier, never a
+value only one pair has.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from vectortrainer.feedback.diffing import edit_distance
@@ -24,8 +34,9 @@ from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.rules import interpreter
 from vectortrainer.rules.anchors import narrowed, shared_context
 from vectortrainer.rules.conditions import (
+    FUNCTION_KEY,
+    ContextConditions,
     discriminating_ngrams,
-    is_scalar,
     ngram_pattern,
     separating_key,
 )
@@ -59,7 +70,8 @@ class Trial:
     ``exempt`` pairs are overruled by a conflict decision on the rule's trigger (not looked at);
     ``forbidden`` pairs belong to another rule kept alongside it (it may not change them);
     ``where`` (from :class:`~vectortrainer.rules.text_index.PairIndex`) lists the only pairs the
-    rule could change (every scoped form of it changes fewer); None: all of them.
+    rule could change (every scoped form of it changes fewer); None: all of them. ``conditions``
+    are the context conditions the pairs offer (computed from them when not given).
     """
 
     residuals: Sequence[str]
@@ -68,6 +80,14 @@ class Trial:
     exempt: frozenset[int] = frozenset()
     forbidden: frozenset[int] = frozenset()
     where: Sequence[int] | None = None
+    conditions: ContextConditions | None = None
+
+    @property
+    def usable_contexts(self) -> Sequence[Mapping[str, str]]:
+        """What each pair's context offers as a rule condition (see
+        :class:`~vectortrainer.rules.conditions.ContextConditions`)."""
+        conditions = self.conditions or ContextConditions([p.context for p in self.pairs])
+        return conditions.usable
 
     def evaluate(self, rule: Rule) -> Evaluation:
         """Which pairs the rule helps and which it harms."""
@@ -135,12 +155,13 @@ def scope(
         return None, evaluation, "helps no pair"
     if not evaluation.violations:
         return rule, evaluation, ""
-    harmed = (f"unscoped it changed {len(evaluation.violations)} good or partly fixed output(s) "
+    bare = "unscoped" if FUNCTION_KEY not in rule.condition else "kept only to its function,"
+    harmed = (f"{bare} it changed {len(evaluation.violations)} good or partly fixed output(s) "
               f"(pairs {first_indices(evaluation.violations)})")
     supporters = evaluation.supporters
     pairs, residuals = trial.pairs, trial.residuals
 
-    key = separating_key([p.context for p in pairs], supporters, evaluation.violations)
+    key = separating_key(trial.usable_contexts, supporters, evaluation.violations)
     if key is not None:
         candidate = replace(rule, condition={**rule.condition, key[0]: key[1]})
         result = trial.safe(candidate, supporters)
@@ -189,7 +210,7 @@ def _scope_by_context(
     """Context conditions added one key at a time (the key that spares the most harmed pairs
     first)."""
     pairs = trial.pairs
-    shared = shared_pair_context(pairs, evaluation.supporters)
+    shared = shared_pair_context(trial.usable_contexts, evaluation.supporters)
     condition = dict(rule.condition)
     while evaluation.violations:
         options = {k: v for k, v in shared.items() if k not in condition}
@@ -218,14 +239,45 @@ def _scope_by_context(
     return rule, evaluation, f"context {shown} shared by the pairs that back it; {harmed}"
 
 
-def shared_pair_context(pairs: Sequence[FeedbackPair], indices: Sequence[int]) -> dict[str, str]:
-    """The context values every pair in ``indices`` has."""
-    first = {str(k): str(v) for k, v in pairs[indices[0]].context.items() if is_scalar(v)}
-    return {
-        k: v
-        for k, v in first.items()
-        if all(k in pairs[i].context and str(pairs[i].context[k]) == v for i in indices[1:])
-    }
+def shared_pair_context(
+    contexts: Sequence[Mapping[str, str]], indices: Sequence[int]
+) -> dict[str, str]:
+    """The context values every pair in ``indices`` has, of those ``contexts`` offer as conditions
+    (:attr:`~vectortrainer.rules.conditions.ContextConditions.usable`)."""
+    first = contexts[indices[0]]
+    return {k: v for k, v in first.items() if all(contexts[i].get(k) == v for i in indices[1:])}
+
+
+def function_of(pair: FeedbackPair) -> str | None:
+    """The function a pair corrects (its ``context["function"]``), None for an untagged pair."""
+    function = pair.context.get(FUNCTION_KEY)
+    return str(function) if function not in (None, "") else None
+
+
+def in_function(rule: Rule, function: str | None) -> Rule:
+    """``rule`` scoped to ``function`` (unchanged for None: an untagged pair scopes nothing)."""
+    if function is None or rule.condition.get(FUNCTION_KEY) == function:
+        return rule
+    return replace(rule, condition={**rule.condition, FUNCTION_KEY: function})
+
+
+def backing_functions(rule: Rule, trial: Trial) -> dict[str | None, int]:
+    """How many pairs of each function ``rule`` helps, the most helped function first; None stands
+    for the untagged pairs it helps, and comes last (its rule is judged after the functions' own).
+
+    Each function gets its own copy of the rule (:func:`in_function`), so no rule crosses
+    functions. A rule that already names a function stays in it; one that helps no pair gives
+    ``{None: 0}`` (it is then rejected as it is).
+    """
+    named = rule.condition.get(FUNCTION_KEY)
+    helped = Counter(function_of(trial.pairs[i]) for i in trial.evaluate(rule).supporters)
+    if named is not None:
+        return {named: helped[named]}
+    tagged = sorted((f for f in helped if f is not None), key=lambda f: (-helped[f], f))
+    backing: dict[str | None, int] = {f: helped[f] for f in tagged}
+    if None in helped or not tagged:
+        backing[None] = helped[None]
+    return backing
 
 
 def first_indices(indices: Sequence[int], n: int = 5) -> str:
@@ -250,6 +302,11 @@ def with_support(rule: Rule, evaluation: Evaluation) -> Rule:
 
 
 def explain(rule: Rule, note: str) -> str:
-    """The rule's ``why``: what it generalises over (set when it was a candidate) and how it was
-    scoped."""
-    return "; ".join(part for part in (rule.evidence.why, note) if part)
+    """The rule's ``why``: what it generalises over (set when it was a candidate), the function it
+    is kept to, and how it was scoped."""
+    function = rule.condition.get(FUNCTION_KEY)
+    scoped = ""
+    if function is not None:
+        scoped = f"kept to function {function}: learned from that function's corrections"
+        scoped = "" if scoped in rule.evidence.why else scoped
+    return "; ".join(part for part in (rule.evidence.why, scoped, note) if part)

@@ -20,14 +20,20 @@ How rules are found (heuristics; an LLM may propose rules first, see `LLMRulePro
    output away from its fix. A rule that fails is scoped (:mod:`~vectortrainer.rules.scoping`):
    by a context key that really separates, by its local context or an anchor, by a phrase
    in the text, or by context keys together; if nothing makes it safe it is rejected (and
-   listed). With logs, each accepted rule's blast radius is measured on them and a rule
+   listed). Every rule is kept to the function whose pairs back it (VT-18): a candidate the
+   pairs of several functions back becomes one rule per function, each judged on its own
+   function's pairs (and needing two of them, as any rule does); no rule is ever conditioned
+   on an identifier (a log uuid, a timestamp) or a value only one pair has. With logs, each
+   accepted rule's blast radius is measured on them and a rule
    that fires there unlike its pairs is narrowed or kept inactive
    (:mod:`~vectortrainer.rules.blast_radius`). After each acceptance the remaining
    differences are recomputed, so corrections that compose (a suffix rewrite plus an
    append) become separate rules.
 4. Corrections seen only once: a spelling fix ("recieve" -> "receive") holds wherever the
-   word appears; anything else becomes a narrow rule: literal, with a word of context,
-   and conditioned on the pair's whole context.
+   word appears in its function's outputs; anything else becomes a narrow rule: literal, with
+   a word of context, and conditioned on the pair's context, all of it that may be a
+   condition (its function, and values other pairs share too: never its log's uuid, so a
+   correction made in the app generalises as one recorded from the CLI does).
 
 Conflicts between candidates are found and settled by :mod:`vectortrainer.rules.conflicts`.
 """
@@ -46,7 +52,6 @@ from vectortrainer.json_types import JSONObject
 from vectortrainer.rules.acceptance import Acceptance
 from vectortrainer.rules.blast_radius import LogSample
 from vectortrainer.rules.candidates import Candidate, CandidatePool, collect_candidates, specificity
-from vectortrainer.rules.conditions import is_scalar
 from vectortrainer.rules.conflicts import (
     Conflict,
     Resolution,
@@ -57,7 +62,7 @@ from vectortrainer.rules.conflicts import (
 from vectortrainer.rules.llm import LLMRuleProposer, accept_llm_rules
 from vectortrainer.rules.model import Rule
 from vectortrainer.rules.replay import apply_rules
-from vectortrainer.rules.scoping import RejectedRule, first_indices
+from vectortrainer.rules.scoping import RejectedRule, first_indices, function_of, in_function
 
 if TYPE_CHECKING:
     from vectortrainer.feedback.from_logs import LoggedOutput
@@ -203,20 +208,23 @@ def synthesize_rules(
         chosen = conflict.rules[conflict.chosen]
         candidate = Candidate(chosen.kind, chosen.pattern, chosen.replacement)
         overruled = frozenset(exempt.get(candidate, set()))
-        rule, evaluation, why = learner.scope(candidate.as_rule(), overruled)
         tried.add(candidate)
-        if rule is None:
-            rejected.append(
-                RejectedRule(chosen, f"chosen in conflict {conflict.conflict_id} but {why}")
+        for scoped in learner.scope_each_function(candidate.as_rule(), overruled):
+            if scoped.rule is None:
+                rejected.append(
+                    RejectedRule(
+                        in_function(chosen, scoped.function),
+                        f"chosen in conflict {conflict.conflict_id} but {scoped.why}",
+                    )
+                )
+                continue
+            learner.accept(
+                scoped.rule,
+                scoped.evaluation,
+                f"chosen by a person in conflict {conflict.conflict_id}; {scoped.why}".rstrip("; "),
+                exempt=overruled,
+                narrow_on_logs=False,
             )
-            continue
-        learner.accept(
-            rule,
-            evaluation,
-            f"chosen by a person in conflict {conflict.conflict_id}; {why}".rstrip("; "),
-            exempt=overruled,
-            narrow_on_logs=False,
-        )
 
     for round_number in range(_MAX_ROUNDS):
         pool.update(learner.residuals, only=learner.take_changed())
@@ -247,21 +255,28 @@ def synthesize_rules(
             overruled = frozenset().union(
                 *(exempt.get(c, set()) for c in group.literals | {group.candidate})
             )
-            rule, evaluation, why = learner.scope(group.candidate.as_rule(), overruled)
-            if rule is None or len(evaluation.supporters) < 2:
-                rejected.append(
-                    RejectedRule(
-                        group.candidate.as_rule(
-                            support=group.support, sources=sorted(set(group.sources))
-                        ),
-                        why or "backed by one pair once checked",
+            # One rule per function that backs the candidate, each judged on its own pairs; the
+            # correction itself must be seen in two pairs (of any function).
+            for scoped in learner.scope_each_function(group.candidate.as_rule(), overruled):
+                if scoped.rule is None or scoped.seen < 2:
+                    sources = sorted(
+                        i for i in set(group.sources)
+                        if function_of(learner.pairs[i]) == scoped.function
                     )
-                )
-                continue
-            if learner.accept(rule, evaluation, why, exempt=overruled) is None:
-                continue
-            advanced = True
-            break
+                    rejected.append(
+                        RejectedRule(
+                            in_function(
+                                group.candidate.as_rule(support=len(sources), sources=sources),
+                                scoped.function,
+                            ),
+                            scoped.why or "backed by one pair once checked",
+                        )
+                    )
+                    continue
+                kept = learner.accept(scoped.rule, scoped.evaluation, scoped.why, exempt=overruled)
+                advanced = advanced or kept is not None
+            if advanced:
+                break
         if not advanced:
             break
 
@@ -310,9 +325,11 @@ def _learn_one_off(
     rejected: list[RejectedRule],
     undo: _UndoIndex | None = None,
 ) -> None:
-    """A correction seen once: a spelling fix holds anywhere; anything else stays literal, with a
-    word of context and the pair's whole context as its condition."""
+    """A correction seen once: a spelling fix holds anywhere in its function's outputs; anything
+    else stays literal, with a word of context and the pair's context (what of it may be a
+    condition) as its condition."""
     pairs = learner.pairs
+    function = function_of(pairs[index])
     bare, _ = collect_candidates(learner.residuals, pairs, [index])
     for candidate in bare:
         if (
@@ -320,8 +337,10 @@ def _learn_one_off(
             and candidate not in banned
             and _undone(candidate, learner, undo) is None
         ):
-            rule, evaluation, why = learner.scope(candidate.as_rule())
-            if rule is not None and not rule.condition and not rule.text_condition:
+            spelling = in_function(candidate.as_rule(), function)
+            rule, evaluation, why = learner.scope(spelling)
+            kept_as_is = rule is not None and rule.condition == spelling.condition
+            if rule is not None and kept_as_is and not rule.text_condition:
                 learner.accept(
                     rule, evaluation, "a spelling fix: it holds wherever the misspelt word appears"
                 )
@@ -340,8 +359,7 @@ def _learn_one_off(
                 )
             )
             continue
-        condition = {str(k): str(v) for k, v in pairs[index].context.items() if is_scalar(v)}
-        narrow = replace(candidate.as_rule(), condition=condition)
+        narrow = replace(candidate.as_rule(), condition=dict(learner.conditions.usable[index]))
         rule, evaluation, why = learner.scope(narrow)
         if rule is None:
             rejected.append(RejectedRule(replace(narrow, sources=[index]), why))
@@ -359,19 +377,17 @@ def _keep_both(conflict: Conflict, learner: Acceptance) -> None:
         others = frozenset(s for i, r in enumerate(conflict.rules) if i != index for s in r.sources)
         candidate = Candidate(contender.kind, contender.pattern, contender.replacement)
         learner.cache.clear()  # each rule sees what the ones before it left
-        rule, evaluation, why = learner.scope(candidate.as_rule(), forbidden=others)
-        if rule is None:
-            raise RuleSynthesisError(
-                f"conflict {conflict.conflict_id}: cannot keep both ({shown}): rule "
-                f"{rule_letter(index)} ({contender.pattern!r} -> {contender.replacement!r}) {why} "
-                f"(the other rules' pairs: {first_indices(sorted(others))}); keep one rule instead"
-            )
-        note = (
-            f"kept with the other rules of conflict {conflict.conflict_id} ({shown}); {why}".rstrip(
-                "; "
-            )
-        )
-        learner.accept(rule, evaluation, note, forbidden=others, narrow_on_logs=False)
+        for scoped in learner.scope_each_function(candidate.as_rule(), forbidden=others):
+            if scoped.rule is None:
+                raise RuleSynthesisError(
+                    f"conflict {conflict.conflict_id}: cannot keep both ({shown}): rule "
+                    f"{rule_letter(index)} ({contender.pattern!r} -> {contender.replacement!r}) "
+                    f"{scoped.why} (the other rules' pairs: {first_indices(sorted(others))}); "
+                    "keep one rule instead"
+                )
+            note = f"kept with the other rules of conflict {conflict.conflict_id} ({shown})"
+            learner.accept(scoped.rule, scoped.evaluation, f"{note}; {scoped.why}".rstrip("; "),
+                           forbidden=others, narrow_on_logs=False)
 
 
 def _check_kept_both(

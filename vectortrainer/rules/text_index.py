@@ -12,7 +12,8 @@ change: a superset (the rule is still applied to each of them), never a guess.
   whose texts lack one of them is left alone;
 * a regex rule needs its longest literal run to appear in the text (a substring search
   over all the texts at once);
-* a context condition needs that value: every one-off rule carries its pair's whole context.
+* a context condition needs that value: every rule learned from tagged pairs carries its
+  function, and a one-off rule the rest of its pair's context that may be a condition.
 
 Appends, prepends and whitespace rules fire on any text: they are checked everywhere.
 """

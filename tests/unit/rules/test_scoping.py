@@ -137,7 +137,12 @@ def test_a_spelling_fix_seen_once_holds_anywhere_and_other_one_offs_stay_narrow(
     spelling = next(r for r in rule_set.rules if r.pattern == "recieve")
     assert not spelling.condition and "spelling" in spelling.evidence.why
     assert apply_rules(rule_set.rules, "Did you recieve it?", {"channel": "sms"}) == "Did you receive it?"
-    assert apply_rules(rule_set.rules, "She is angry about it.", {"channel": "sms"}) == "She is angry about it."
+    assert apply_rules(rule_set.rules, "She was angry.", {"channel": "sms"}) == "She was angry."
+    # Narrow is its words, not its log: keyed on no log_uuid, it fires again on the same words (VT-18).
+    (one_off,) = [r for r in rule_set.rules if "angry" in r.pattern]
+    assert one_off.condition == {}
+    assert apply_rules(rule_set.rules, "She is angry about it.", {"channel": "sms", "log_uuid": "new"}) == \
+        "She is unhappy about it."
 
 
 def test_phrases_rarest_elsewhere_win_and_ties_go_to_the_longer():

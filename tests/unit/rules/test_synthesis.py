@@ -115,17 +115,20 @@ def test_context_dependent_append_gets_a_condition_and_is_idempotent():
     ]
     rule_set = synthesize_rules(pairs)
     (rule,) = rule_set.rules
-    assert rule.kind == "append" and rule.condition == {"tier": "enterprise"}
-    assert apply_rules(rule_set.rules, "New.", {"tier": "enterprise"}) == "New." + sentence
-    assert apply_rules(rule_set.rules, "New." + sentence, {"tier": "enterprise"}) == "New." + sentence
-    assert apply_rules(rule_set.rules, "New.", {"tier": "free"}) == "New."
+    # kept to its function (VT-18), and to the tier that separates its pairs within it
+    assert rule.kind == "append" and rule.condition == {"function": "reply", "tier": "enterprise"}
+    enterprise = {"function": "reply", "tier": "enterprise"}
+    assert apply_rules(rule_set.rules, "New.", enterprise) == "New." + sentence
+    assert apply_rules(rule_set.rules, "New." + sentence, enterprise) == "New." + sentence
+    assert apply_rules(rule_set.rules, "New.", {"function": "reply", "tier": "free"}) == "New."
+    assert apply_rules(rule_set.rules, "New.", {"function": "summarize", "tier": "enterprise"}) == "New."
 
 
 def test_one_off_correction_stays_narrow():
     pairs = [P("The customer is angry about it.", "The customer is unhappy about it.", function="sum", tier="free")]
     rule_set = synthesize_rules(pairs)
     (rule,) = rule_set.rules
-    assert rule.condition == {"function": "sum", "tier": "free"}
+    assert rule.condition == {"function": "sum"}  # a tier only this pair has is no condition (VT-18)
     assert "angry" in rule.pattern and len(rule.pattern.split()) >= 3  # carries a word of context each side
     assert apply_rules(rule_set.rules, "She is angry today.", {"function": "sum", "tier": "free"}) == "She is angry today."
     assert apply_rules(rule_set.rules, "The customer is angry about it.", {"function": "other"}) == "The customer is angry about it."
@@ -201,8 +204,9 @@ def test_keep_both_applies_each_rule_in_its_context_in_the_chosen_order(order):
 
 
 def test_keep_both_of_an_undo_conflict_scopes_both_rules():
+    # (a style only one pair had could not be a condition: VT-18, so two pairs say "casual")
     pairs = [P("we can not go", "we cannot go", style="formal"), P("we can not stay", "we cannot stay", style="formal"),
-             P("we cannot stay", "we can not stay", style="casual")]
+             P("we cannot stay", "we can not stay", style="casual"), P("we cannot go", "we can not go", style="casual")]
     rule_set, conflict = _one_conflict(pairs)
     assert conflict.kind == "undo"
     resolved = rule_set.resolve(conflict.conflict_id, "both", order=[1, 0])
