@@ -305,6 +305,7 @@ class DatasetScreen(ModeScreen):
     def _exported(self, report: ExtractionReport) -> None:
         path = Path(report.output_path)
         self.vt_app.exported_path = path
+        self.vt_app.exported_function = report.function_name
         valid = (
             "valid ChatML"
             if report.validation.ok

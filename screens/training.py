@@ -29,6 +29,7 @@ from screens.confirm import ConfirmScreen
 from tui.widgets import LossChart, StageList, key_value_table
 from tui.workers import in_background
 from tui.workspace import budget_view
+from vectortrainer.errors import VectorTrainerError, describe
 from vectortrainer.workspace.types import (
     STAGES,
     Estimate,
@@ -164,13 +165,30 @@ class TrainingScreen(ModeScreen):
             (name, state, note) for name, (state, note) in self.stage_states.items()
         )
 
+    def _golden_file(self) -> Path | None:
+        """The last export when it holds the current function's data (else the run extracts)."""
+        app = self.vt_app
+        if app.exported_path is None or app.exported_function not in (None, app.current_function):
+            return None
+        return app.exported_path
+
+    def _other_export(self) -> str:
+        """Words for an export of another function than the current one ("" when there is none)."""
+        app = self.vt_app
+        if app.exported_path is None or self._golden_file() is not None:
+            return ""
+        return f"{app.exported_path.name} holds {app.exported_function}'s golden data"
+
     def _show_run_info(self) -> None:
         app = self.vt_app
         plan = self.workspace.runs.plan()
+        golden = self._golden_file()
+        other = self._other_export()
         lines = [
             f"function: {app.current_function or '(choose one on the dataset screen, F2)'}",
             "golden file: "
-            f"{app.exported_path.name if app.exported_path else '(none: the run extracts it)'}",
+            + (golden.name if golden else "(none: the run extracts it"
+               + (f"; {other})" if other else ")")),
             f"model: {plan.target}",
             f"budget: {plan.limit}",
         ]
@@ -197,7 +215,9 @@ class TrainingScreen(ModeScreen):
     # -- resume ---------------------------------------------------------------------------
     @in_background("runs", "looking for runs")
     def _find_resumable(self) -> None:
-        self.app.call_from_thread(self._resumable_found, self.workspace.runs.latest_resumable())
+        # A run resumes under its own function only: the current function's runs are offered.
+        latest = self.workspace.runs.latest_resumable(self.vt_app.current_function)
+        self.app.call_from_thread(self._resumable_found, latest)
 
     def _resumable_found(self, info: RunInfo | None) -> None:
         self.resumable = info
@@ -218,12 +238,21 @@ class TrainingScreen(ModeScreen):
         if not function:
             self.notify("Choose a function on the dataset screen first (F2).", severity="warning")
             return
+        other = self._other_export()
+        if other:
+            # Not an error: the run extracts this function's golden data itself, as it does
+            # with no export; training on the other function's file is never an option.
+            self.notify(f"{other}; this run of {function} extracts its own.",
+                        title="Golden data", markup=False)
         self._begin(resume_id=None)
 
     def _begin(self, *, resume_id: str | None) -> None:
         app = self.vt_app
+        function = app.current_function
+        if resume_id is not None and self.resumable is not None and self.resumable.function:
+            function = self.resumable.function  # the run's own function, whatever is selected
         config = self.workspace.config.with_overrides(
-            "training screen", **{"selection.function": app.current_function}
+            "training screen", **{"selection.function": function}
         )
         self.workspace.config = config
         self.stage_states = {name: (StageStatus.PENDING, "") for name in STAGES}
@@ -234,7 +263,7 @@ class TrainingScreen(ModeScreen):
         self._show_stages()
         self.query_one("#stage-progress", ProgressBar).display = True
         self.running = True
-        golden = app.exported_path if resume_id is None else None
+        golden = self._golden_file() if resume_id is None else None
         self._user_resumed = resume_id is not None
         self._run_pipeline(resume_id, golden)
 
@@ -242,11 +271,23 @@ class TrainingScreen(ModeScreen):
     def _run_pipeline(self, resume_id: str | None, golden: Path | None) -> None:
         runs, monitor = self.workspace.runs, ScreenMonitor(self)
         confirm = self._confirm_from_thread
-        if resume_id is not None:
-            outcome = runs.resume(resume_id, monitor=monitor, confirm=confirm)
-        else:
-            outcome = runs.start(monitor=monitor, confirm=confirm, golden_path=golden)
+        try:
+            if resume_id is not None:
+                outcome = runs.resume(resume_id, monitor=monitor, confirm=confirm)
+            else:
+                outcome = runs.start(monitor=monitor, confirm=confirm, golden_path=golden)
+        except VectorTrainerError as exc:
+            if runs.current_run is not None:
+                raise  # the run had begun: the app reports it as a failed run
+            # Refused before any work (a key, a model, golden data of another function): one line.
+            self.app.call_from_thread(self._refused, describe(exc))
+            return
         self.app.call_from_thread(self._finished, outcome)
+
+    def _refused(self, message: str) -> None:
+        self.running = False
+        self.query_one("#stage-progress", ProgressBar).display = False
+        self.notify(message, title="Run not started", severity="error", timeout=10, markup=False)
 
     def _confirm_from_thread(self, estimate: Estimate) -> bool:
         """The pipeline's confirm callback: show the budget modal and wait for the answer."""

@@ -112,7 +112,10 @@ class VectorTrainerApp(App[int]):
         self._keymap = keymap or {}
         self.store_error: str = ""
         self.current_function: str | None = workspace.config.selection.function
+        # The last export and the function it holds (None: not known, e.g. set by a test);
+        # the training screen uses it only for that function.
         self.exported_path: Path | None = None
+        self.exported_function: str | None = None
 
     # -- start-up -----------------------------------------------------------------
     def on_mount(self) -> None:

@@ -7,7 +7,10 @@ in the last 24 hours) it runs one ordinary pipeline run, gates included. A cycle
 whose run was interrupted (the process died) is resumed by the next cycle instead
 of starting another. ``<output_dir>/loop/<function>.json`` keeps the counts and the
 cycles; ``<output_dir>/loop/.lock`` makes sure two schedulers never train at once.
-A cycle that finds nothing to do says so and changes nothing.
+A cycle that finds nothing to do says so and changes nothing; neither does a cycle whose run
+is refused before it begins (a provider, model or key that cannot work, checked before any
+work): the error is raised, and what was new stays new for the next cycle. Replayed calls
+(``exec_source: "REPLAY"``) are not new logs. A cycle resumes only its own function's runs.
 """
 
 from __future__ import annotations
@@ -23,13 +26,19 @@ from typing import Any
 import filelock
 
 from vectortrainer.config import Config, parse_duration
-from vectortrainer.errors import ConfigError, DataFormatError, LoopInUseError, StoreError
+from vectortrainer.errors import (
+    ConfigError,
+    DataFormatError,
+    LoopInUseError,
+    StoreError,
+    VectorTrainerError,
+)
 from vectortrainer.feedback.store import FeedbackStore
 from vectortrainer.files import atomic_write_text, read_json
 from vectortrainer.pipeline import RunOutcome, TrainingPipeline
 from vectortrainer.redaction import to_json
 from vectortrainer.rules.learning import pairs_for_function
-from vectortrainer.runs.directory import list_runs, new_run_id
+from vectortrainer.runs.directory import RUN_FILE, list_runs, new_run_id, runs_root
 from vectortrainer.runs.status import RunStatus
 from vectortrainer.store.opening import open_log_source
 from vectortrainer.store.source import LogReader
@@ -135,10 +144,14 @@ def _write_state(config: Config, state: LoopState) -> None:
 def current_counts(
     config: Config, function: str, source: LogReader | None = None
 ) -> tuple[int, int]:
-    """(successful logs of ``function`` in the store, its feedback pairs) right now."""
+    """(successful logs of ``function`` in the store, its feedback pairs) right now.
+
+    Replayed calls (``exec_source: "REPLAY"``) are not counted: a replay is no new use of the
+    function, and nothing trains on it.
+    """
     if source is None:
         source = open_log_source(config)
-    logs = next((f.success for f in source.list_functions() if f.name == function), 0)
+    logs = next((f.logged_success for f in source.list_functions() if f.name == function), 0)
     feedback = len(pairs_for_function(FeedbackStore(config.feedback.path).pairs(), function))
     return logs, feedback
 
@@ -213,7 +226,7 @@ def run_cycle(config: Config, *, pipeline_factory: PipelineFactory | None = None
         raise ConfigError(
             "selection.function: the loop needs a function; set it in the config or pass --function"
         )
-    factory = pipeline_factory or (lambda cfg: TrainingPipeline(cfg))
+    factory = _loop_pipelines(pipeline_factory or (lambda cfg: TrainingPipeline(cfg)))
     with loop_lock(config):
         state = read_state(config, function)
         counts = current_counts(config, function, source)
@@ -229,6 +242,7 @@ def run_cycle(config: Config, *, pipeline_factory: PipelineFactory | None = None
         if not trigger.due:
             _write_state(config, state)
             return CycleOutcome(function, trigger)
+        seen = state.logs_seen, state.feedback_seen
         state.logs_seen, state.feedback_seen = counts
         run_id = new_run_id()
         state.cycles.append(
@@ -242,6 +256,17 @@ def run_cycle(config: Config, *, pipeline_factory: PipelineFactory | None = None
         _write_state(config, state)  # before training: a crash leaves a cycle the next one resumes
         try:
             outcome = factory(config).run(run_id=run_id)
+        except VectorTrainerError:
+            if _run_exists(config, run_id):
+                state.cycles[-1]["status"] = str(RunStatus.INTERRUPTED)
+            else:
+                # Refused before the run began (a check before any work: credentials, model,
+                # local model, golden data): nothing was done, so the cycle did not happen and
+                # what is new stays new for the cycle after the fix.
+                state.logs_seen, state.feedback_seen = seen
+                state.cycles.pop()
+            _write_state(config, state)
+            raise
         except BaseException:
             state.cycles[-1]["status"] = str(RunStatus.INTERRUPTED)
             _write_state(config, state)
@@ -251,16 +276,34 @@ def run_cycle(config: Config, *, pipeline_factory: PipelineFactory | None = None
         return CycleOutcome(function, trigger, outcome)
 
 
+def _loop_pipelines(factory: PipelineFactory) -> PipelineFactory:
+    """``factory`` whose pipelines say that the loop started them (in the hook versions they
+    save: ``loop run <id>``)."""
+
+    def make(config: Config) -> TrainingPipeline:
+        pipeline = factory(config)
+        pipeline.origin = "loop run"
+        return pipeline
+
+    return make
+
+
 def _interrupted_run(config: Config, state: LoopState) -> str | None:
     """The last cycle's run when it was interrupted (or its process died): the next cycle resumes
-    it."""
+    it. Only a run of the loop's own function: never another function's run under this config."""
     last = state.last_cycle
     if last is None or not last.get("run_id"):
         return None
     info = next((r for r in list_runs(config.output_dir) if r.run_id == last["run_id"]), None)
     if info is None or info.status != RunStatus.INTERRUPTED:
         return None
+    if info.function not in (None, state.function):
+        return None
     return info.run_id
+
+
+def _run_exists(config: Config, run_id: str) -> bool:
+    return (runs_root(config.output_dir) / run_id / RUN_FILE).exists()
 
 
 def _record_end(state: LoopState, outcome: RunOutcome) -> None:

@@ -33,7 +33,16 @@ even one created just before a crash, whose id was never saved — through
 a run never pays for two jobs. Resuming a run whose job failed or was
 cancelled starts one new job after the cost is confirmed again.
 
-Expected stops (budget exceeded, cost not approved, no API key, a failed job,
+Checks before work (VT-18): a new run is refused before its directory is created, with one
+line, when it cannot work: no function, a golden file of another function, or what
+:meth:`TrainingPipeline.preflight` finds without a request (no API key, a model the provider
+does not train or no longer does, settings it would refuse, no local model directory, a gate
+the trainer cannot serve). A resumed run is checked the same way until its job exists; a
+missing key then stops it resumable (``needs_credentials``). A run resumes only under its own
+function. ``run.json`` records where the golden data came from (``provenance``: the
+function, the file's SHA-256, its origin; see :mod:`vectortrainer.runs.golden`).
+
+Expected stops (budget exceeded, cost not approved, no API key on resume, a failed job,
 cancellation) come back as a :class:`RunOutcome`; unexpected errors are
 recorded in ``run.json`` and raised. Ctrl-C (``KeyboardInterrupt``) is
 recorded, logged with the command that resumes the run, and re-raised.
@@ -43,6 +52,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import shlex
 import threading
 import time
 from collections.abc import Callable
@@ -53,8 +63,14 @@ from vectortrainer.budget.approval import Approval, unattended_approval
 from vectortrainer.budget.estimates import Estimate, estimate_from_dict
 from vectortrainer.budget.guards import hold_to_its_budget
 from vectortrainer.budget.notes import estimate_notes
-from vectortrainer.config import Config
-from vectortrainer.errors import ConfigError, PipelineCancelled, VectorTrainerError, describe
+from vectortrainer.config import Config, load_config
+from vectortrainer.errors import (
+    ConfigError,
+    MissingAPIKeyError,
+    PipelineCancelled,
+    VectorTrainerError,
+    describe,
+)
 from vectortrainer.feedback.semantic import shared_scorer
 from vectortrainer.feedback.store import FeedbackStore
 from vectortrainer.files import sha256_file
@@ -70,7 +86,12 @@ from vectortrainer.redaction import redact_secrets
 from vectortrainer.registry.models import ModelRegistry
 from vectortrainer.rules.learning import learn_from_feedback, rules_counts
 from vectortrainer.runs.directory import GATE_FILE, GOLDEN_PICKS_FILE, RunDirectory
-from vectortrainer.runs.golden import adopt_golden, publish_picks
+from vectortrainer.runs.golden import (
+    adopt_golden,
+    check_golden_file,
+    publish_picks,
+    record_extracted,
+)
 from vectortrainer.runs.monitor import CompositeMonitor, JsonlEventSink, PipelineMonitor
 from vectortrainer.runs.resume import resume_command
 from vectortrainer.runs.status import STAGES, RunStatus, StageStatus
@@ -128,6 +149,23 @@ class RunOutcome:
         }
 
 
+def resume_line(run_id: str, function: str | None, config: Config) -> str:
+    """The command line that resumes ``run_id``, a run of ``function``: with ``--function`` when
+    the config file it names selects another function (which the resume would refuse)."""
+    command = resume_command(run_id, config)
+    if function and config.source is not None and _file_function(config.source) != function:
+        command += f" --function {shlex.quote(function)}"
+    return command
+
+
+def _file_function(path: Path) -> str | None:
+    """The function the config file at ``path`` selects (``None``: none, or it cannot be read)."""
+    try:
+        return load_config(path).selection.function
+    except (VectorTrainerError, OSError):
+        return None
+
+
 class _Stop(VectorTrainerError):
     """An expected end of the run before the summary (budget, approval, credentials): the user's to
     act on."""
@@ -175,6 +213,8 @@ class TrainingPipeline:
         self.monitor: PipelineMonitor = monitor or PipelineMonitor()
         self._cancel = threading.Event()
         self._estimate: Estimate | None = None
+        # Who started the run, for the hook versions it saves ("run", or "loop run" for a cycle).
+        self.origin = "run"
 
     # -- public ----------------------------------------------------------------------
     def run(
@@ -183,7 +223,10 @@ class TrainingPipeline:
         """Start a new run (``run_id`` is generated unless given).
 
         With ``golden_path`` (a ChatML JSONL made earlier, e.g. on the dataset
-        screen) the run trains on that file and the store is not read.
+        screen) the run trains on that file and the store is not read; a file of another
+        function is refused (:func:`~vectortrainer.runs.golden.check_golden_file`). What cannot
+        work (:meth:`preflight`) is refused before the run directory is created: nothing is read,
+        written or paid for.
         """
         function = self.config.selection.function
         if not function:
@@ -191,14 +234,18 @@ class TrainingPipeline:
                 "selection.function: no function chosen; set "
                 "it in the config or pass --function NAME"
             )
-        source = Path(golden_path) if golden_path is not None else None
-        if source is not None and not source.is_file():
-            raise ConfigError(f"{source}: golden data file not found")
+        golden = (
+            check_golden_file(golden_path, function,
+                              system_prompts=self.config.selection.system_prompts)
+            if golden_path is not None
+            else None
+        )
+        self.preflight()
         run = RunDirectory.create(
             self.config.output_dir, self.config.redacted(), run_id=run_id, function=function
         )
-        if source is not None:
-            adopt_golden(run, source, function)
+        if golden is not None:
+            adopt_golden(run, golden, function)
         return self._execute(run, resumed=False)
 
     def resume(self, run_id: str, *, retry_failed_training: bool = True) -> RunOutcome:
@@ -206,9 +253,18 @@ class TrainingPipeline:
 
         A run whose training job failed or was cancelled gets a new job (after the
         cost is confirmed again) unless ``retry_failed_training`` is False; the
-        golden data, rules and uploaded file are reused.
+        golden data, rules and uploaded file are reused. A run of another function than the
+        selected one (``selection.function`` / ``--function``) is refused: it would train under
+        another function's settings.
         """
         run = RunDirectory.open(self.config.output_dir, run_id)
+        selected = self.config.selection.function
+        if run.state.function and selected and selected != run.state.function:
+            raise ConfigError(
+                f"run {run.run_id} trains {run.state.function}, but {selected} is selected "
+                f"(--function / selection.function); resume it with --function "
+                f"{run.state.function}, or start a new run for {selected}"
+            )
         if run.state.status in (RunStatus.SUCCEEDED, RunStatus.NOT_PROMOTED):
             return RunOutcome(
                 run.run_id,
@@ -226,6 +282,16 @@ class TrainingPipeline:
         if retry:
             run.save()
         return self._execute(run, resumed=True, note=note)
+
+    def preflight(self) -> None:
+        """Refuse what cannot work before any work, without a request: the trainer's own checks
+        (:meth:`~vectortrainer.training.base.BaseTrainer.preflight`: credentials, the model known
+        and open, job settings, a local model directory) and an evaluation gate the trainer
+        cannot serve. Raises the error (a ``ConfigError``, exit code 2) in one line."""
+        trainer = self._trainer()  # a local trainer checks its model directory as it is made
+        trainer.preflight()
+        if self.config.gate.enabled and not trainer.serves_models:
+            raise trainer.inference_not_available()
 
     def cancel(self) -> None:
         """Ask the run to stop at the next safe point (thread-safe); it can be resumed later."""
@@ -251,6 +317,7 @@ class TrainingPipeline:
             if note:
                 self.monitor.on_log(note, level="warning")
             try:
+                self._preflight(run)
                 outcome = self._run_stages(run)
             except _Stop as stop:
                 outcome = self._finish(run, stop.status, stop.message)
@@ -265,6 +332,20 @@ class TrainingPipeline:
                 self._finish(run, RunStatus.FAILED, describe(exc))
                 raise
             return outcome
+
+    def _preflight(self, run: RunDirectory) -> None:
+        """:meth:`preflight` for a run that still has to create its job (a job already created is
+        followed whatever the checks say now); missing credentials stop it resumable."""
+        if run.state.stage("train").done:
+            return
+        try:
+            self.preflight()
+        except MissingAPIKeyError as exc:
+            raise _Stop(
+                RunStatus.NEEDS_CREDENTIALS,
+                f"{describe(exc)}; checked before the run went on, nothing was sent. Then "
+                f"resume with: {self._resume_command(run)}",
+            ) from None
 
     def _run_stages(self, run: RunDirectory) -> RunOutcome:
         bodies: dict[str, Callable[[RunDirectory], JSONObject]] = {
@@ -304,12 +385,12 @@ class TrainingPipeline:
         if status == TrainingStatus.CANCELLED:
             return RunStatus.TRAINING_CANCELLED, (
                 f"training job {run.state.job_id} was cancelled; "
-                f"start a new job with: {resume_command(run.run_id, self.config)}"
+                f"start a new job with: {self._resume_command(run)}"
             )
         error = run.state.stage("monitor").detail.get("error") or "no reason given"
         return RunStatus.TRAINING_FAILED, (
             f"training job {run.state.job_id} failed: {error}; after fixing the "
-            f"cause, start a new job with: {resume_command(run.run_id, self.config)}"
+            f"cause, start a new job with: {self._resume_command(run)}"
         )
 
     def _stage(
@@ -356,7 +437,7 @@ class TrainingPipeline:
         )
         return (
             f"run {run.run_id} interrupted{job}. Resume "
-            f"with: {resume_command(run.run_id, self.config)}"
+            f"with: {self._resume_command(run)}"
         )
 
     def _check_cancelled(self) -> None:
@@ -364,14 +445,25 @@ class TrainingPipeline:
             raise PipelineCancelled("cancelled")
 
     # -- stages ----------------------------------------------------------------------
-    def _extract_stage(self, run: RunDirectory) -> JSONObject:
+    def _function(self, run: RunDirectory) -> str:
+        """The function the run trains (its own; the config's for a run that recorded none)."""
         function = run.state.function or self.config.selection.function
         if not function:
             raise ConfigError(
                 "selection.function: no function chosen; set "
                 "it in the config or pass --function NAME"
             )
+        return function
+
+    def _extract_stage(self, run: RunDirectory) -> JSONObject:
+        function = self._function(run)
         self.monitor.on_progress("extract", 0, None, "opening the VectorWave store")
+        where = (
+            f"extracted by the run from the logs of {function} in the store at "
+            f"{self.config.store.path}"
+            if self.source is None and self.dataset_manager is None
+            else f"extracted by the run from the logs of {function} in the log source it was given"
+        )
         source = self._log_source()
 
         def progress(step: str, done: int, total: int) -> None:
@@ -382,6 +474,7 @@ class TrainingPipeline:
             self.config.selection, source=source, density=self.config.density, progress=progress
         )
         report = extractor.extract_golden_data(function, run.golden_path)
+        record_extracted(run, function, where)
         # Recorded so the web map shows what this run trained on, even after the store changes.
         run.write_json(GOLDEN_PICKS_FILE, golden_picks(report))
         golden = golden_stats(report, run.golden_path)
@@ -440,9 +533,10 @@ class TrainingPipeline:
             self.config.hooks.dir,
             holdout_every=gate.holdout_every,
             semantic_screen=feedback.semantic_screen,
-            function=run.state.function,
+            function=self._function(run),
             margin=gate.hook_margin,
             note=f"run {run.run_id}",
+            origin=f"{self.origin} {run.run_id}",
         )
         if outcome is None:
             return {"skipped": True, "note": "no rule learned from the feedback"}
@@ -496,7 +590,7 @@ class TrainingPipeline:
             raise _Stop(
                 RunStatus.NOT_APPROVED,
                 f"training cost ${estimate.estimated_usd:.4f} not approved ({decision.by}); "
-                f"nothing was uploaded. Resume with: {resume_command(run.run_id, self.config)} "
+                f"nothing was uploaded. Resume with: {self._resume_command(run)} "
                 "--yes",
             )
         return {
@@ -525,11 +619,11 @@ class TrainingPipeline:
         try:
             prepared = trainer.prepare_data(data.train, data.validation, run_id=run.run_id)
         except VectorTrainerError as exc:
-            if not trainer.has_api_key:
+            if not trainer.has_api_key:  # gone since the check before the run went on
                 raise _Stop(
                     RunStatus.NEEDS_CREDENTIALS,
-                    f"{exc}; everything up to the upload is done. "
-                    f"Then resume with: {resume_command(run.run_id, self.config)}",
+                    f"{exc}; nothing was uploaded. "
+                    f"Then resume with: {self._resume_command(run)}",
                 ) from None
             raise
         # Saved before anything else happens: a resume must never upload it again.
@@ -672,6 +766,9 @@ class TrainingPipeline:
     def _loaded_estimate(self, run: RunDirectory) -> Estimate:
         """The estimate the estimate stage held to the budget (read back on resume)."""
         return self._estimate or estimate_from_dict(run.read_json(run.estimate_path.name))
+
+    def _resume_command(self, run: RunDirectory) -> str:
+        return resume_line(run.run_id, run.state.function, self.config)
 
     def _trainer(self) -> BaseTrainer:
         if self.trainer is None:

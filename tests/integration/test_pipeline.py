@@ -8,6 +8,7 @@ new process would; the stand-in's recorded requests prove nothing was paid twice
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -215,21 +216,26 @@ def test_budget_exceeded_stops_before_any_request(template, standin_env, tmp_pat
     assert _posts(standin_env, "/v1/fine_tuning/jobs") == 1
 
 
-def test_declined_cost_and_missing_api_key_stop_before_the_upload_and_resume_later(template, openai_standin,
+def test_a_missing_api_key_stops_a_resumed_run_before_any_work_and_it_resumes_later(template, openai_standin,
                                                                                    tmp_path, monkeypatch):
+    """VT-18: the key is checked before the run goes on (it was checked only at the upload, after the
+    estimate and the confirmation); the run stops resumable, and resumes once the key is set."""
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     config = make_config(tmp_path, tmp_path / "unused-store", openai_standin.base_url)
     run_id = copy_run(template, config.output_dir)
+    before = {name: RunDirectory.open(config.output_dir, run_id).state.stage(name).status for name in STAGES}
+    asked = []
 
-    declined = TrainingPipeline(config, confirm=lambda e: False).resume(run_id)
-    assert declined.status == RunStatus.NOT_APPROVED and f"--resume {run_id}" in declined.message
-
-    no_key = TrainingPipeline(config, confirm=lambda e: True).resume(run_id)
+    no_key = TrainingPipeline(config, confirm=lambda e: asked.append(e) or True).resume(run_id)
     assert no_key.status == RunStatus.NEEDS_CREDENTIALS
     assert "OPENAI_API_KEY" in no_key.message and f"--resume {run_id}" in no_key.message
-    assert openai_standin.requests == []
+    assert asked == [] and openai_standin.requests == []  # not even the cost was asked again
+    after = RunDirectory.open(config.output_dir, run_id).state
+    assert {name: after.stage(name).status for name in STAGES} == before
 
     monkeypatch.setenv("OPENAI_API_KEY", openai_standin.api_key)
+    declined = TrainingPipeline(config, confirm=lambda e: False).resume(run_id)
+    assert declined.status == RunStatus.NOT_APPROVED and f"--resume {run_id}" in declined.message
     assert TrainingPipeline(config, confirm=lambda e: True).resume(run_id).status == RunStatus.SUCCEEDED
 
 
@@ -293,11 +299,12 @@ def test_cancel_stops_cleanly_and_the_run_resumes(template, standin_env, tmp_pat
     assert _posts(standin_env, "/v1/fine_tuning/jobs") == 1
 
 
-def test_ctrl_c_is_recorded_with_the_resume_command_and_re_raised(template, tmp_path):
+def test_ctrl_c_is_recorded_with_the_resume_command_and_re_raised(template, tmp_path, monkeypatch):
     class CtrlC(PipelineMonitor):
         def on_stage_start(self, stage, *, total=None, description=""):
             raise KeyboardInterrupt
 
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-never-sent")  # the run goes on only with a key (checked first)
     config = make_config(tmp_path, tmp_path / "unused-store")
     run_id = copy_run(template, config.output_dir)
     with pytest.raises(KeyboardInterrupt):
@@ -365,6 +372,9 @@ workspace.list_functions()
 outcome = workspace.runs.start(monitor=PipelineMonitor(), confirm=lambda estimate: False)
 print(outcome.status, "vectorwave" in sys.modules, "torch" in sys.modules)
 """
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
+    # A run starts only with a key set (checked before any work); declined, it never sends it.
+    env = {**os.environ, "OPENAI_API_KEY": "sk-placeholder-never-sent"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=300,
+                            env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["not_approved", "False", "False"]

@@ -12,8 +12,11 @@ A pytest plugin too (``tests/conftest.py``): the ``template`` fixture is that ru
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -81,10 +84,26 @@ def template_run(seeded_store: Path, scratch: Path) -> Path:
         feedback = demo_feedback(scratch)
         config = load_config(write_config(scratch / "config.yaml", store=seeded_store, output_dir=scratch / "out",
                                           feedback=feedback))
-        outcome = TrainingPipeline(config, confirm=lambda estimate: False).run(run_id="template-run")
+        # A key must be set for a run to start (checked before any work); declined at the confirmation,
+        # the run never sends it.
+        with placeholder_key():
+            outcome = TrainingPipeline(config, confirm=lambda estimate: False).run(run_id="template-run")
         assert outcome.status == RunStatus.NOT_APPROVED, outcome.message
         _TEMPLATES[key] = outcome.run_dir
     return _TEMPLATES[key]
+
+
+@contextlib.contextmanager
+def placeholder_key(variable: str = "OPENAI_API_KEY") -> Iterator[None]:
+    """``variable`` set (to a key no request ever carries) unless it already is, for a run that stops
+    before its first request; restored afterwards."""
+    before = os.environ.get(variable)
+    os.environ[variable] = before or "sk-placeholder-never-sent"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[variable]
 
 
 def copy_run(template: Path, output_dir: Path, run_id: str | None = None, *, estimate_again: bool = False) -> str:

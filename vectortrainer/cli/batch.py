@@ -8,8 +8,10 @@ Exit codes (an API; the same table is in the README):
 ====  ==========================================================================
 0     the run succeeded: a fine-tuned model passed the evaluation gate and is promoted
 1     the run failed (store, data or vendor error; see the message and run.json)
-2     usage or configuration error, including "no API key": everything up to the
-      upload is done and the message names the variable to set
+2     usage or configuration error, found before any work: no API key (the message
+      names the variable to set), a model the provider does not train, a setting it
+      would refuse, no local model, ``--resume`` of another function's run, golden
+      data of another function; a new run is then not even created
 3     budget exceeded, or the cost was not approved; nothing was uploaded
 4     the training job failed or was cancelled (``--resume`` starts a new job)
 5     trained but not promoted: the evaluation gate kept the model out of service
@@ -20,6 +22,14 @@ Exit codes (an API; the same table is in the README):
 
 With ``loop.enabled: true`` in the config, ``--batch`` runs loop cycles instead of
 one run (one cycle, or continuously with ``loop.continuous``), as ``vectortrainer loop``.
+
+Checks before work: what can be checked without a request (the provider's key, the model
+known and open, the job's settings, ``training.local_model`` a model directory, a gate the
+trainer can serve) is checked before the store is read, and a run that cannot work stops
+with one line and exit 2; nothing is extracted, written or paid for. A resumed run is
+checked the same way until its job exists: without the key it stops ``needs_credentials``
+(exit 2) and resumes once the key is set. ``--resume RUN_ID`` resumes a run only under its
+own function: ``--function`` (or ``selection.function``) naming another one is refused (exit 2).
 
 Approving the cost headless: nobody is there to ask, so the budget is the
 approval. With a budget (``--max-budget`` or ``budget.max_budget_usd``) a run

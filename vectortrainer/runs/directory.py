@@ -2,8 +2,9 @@
 
 A run lives in ``<output_dir>/runs/<run_id>/``:
 
-- ``run.json``      config snapshot (redacted), stage states with timings, file and
-                    job ids; rewritten atomically (temp file + fsync + rename),
+- ``run.json``      config snapshot (redacted), the function, where its golden data came
+                    from (``provenance``: function, SHA-256, origin), stage states with
+                    timings, file and job ids; rewritten atomically (temp file + fsync + rename),
 - ``events.jsonl``  append-only event log (stage start/progress/complete, logs, metrics),
 - ``events.jsonl.count``  how many events it holds (and its size then), for the run list,
 - ``golden.jsonl``, ``rules.json``, ``estimate.json``, ``holdout.jsonl``, ``gate.json``,
@@ -133,6 +134,9 @@ class RunState:
     fine_tuned_model: str | None = None
     error: str | None = None
     resume_count: int = 0
+    # Where the golden data came from: {"function", "sha256", "origin" ("extract" | "export" |
+    # "file"), "source" (in words), "path"}; None until the extract stage ran or a file was adopted.
+    provenance: JSONObject | None = None
 
     def __post_init__(self) -> None:
         self.status = RunStatus(self.status)

@@ -65,7 +65,13 @@ class FunctionLogs:
 
 @dataclass(frozen=True)
 class FunctionSummary:
-    """Counts per function, as listed by the log source."""
+    """Counts per function, as listed by the log source.
+
+    Replayed calls (VectorWave's replayer re-running logged inputs, ``exec_source: "REPLAY"``)
+    are in every count as the store holds them, and counted again in ``replayed`` and
+    ``replayed_success``: they are no new use of the function, so nothing trains on them and
+    the loop does not count them as new logs (:attr:`logged_success`).
+    """
 
     name: str
     total: int
@@ -74,3 +80,10 @@ class FunctionSummary:
     with_inputs: int
     failed: int = 0
     anomaly: int = 0
+    replayed: int = 0
+    replayed_success: int = 0
+
+    @property
+    def logged_success(self) -> int:
+        """Successful calls made by the function's callers (replays left out)."""
+        return self.success - self.replayed_success

@@ -12,6 +12,9 @@ costs ~3.5 ms a record), so each backend gets a bulk path behind one interface:
 Nothing is truncated: logs without a vector (Lite stores zeros; LanceDB writes a
 null for a bad vector) or without captured inputs are counted under
 ``FunctionLogs.skipped`` and reported, and every kept log keeps its own vector.
+Replayed calls (``exec_source: "REPLAY"``, VectorWave's replayer running logged inputs
+again) are skipped and counted the same way: golden data, the blast-radius sample and the
+loop's count of new logs are the function's real calls only.
 """
 
 from __future__ import annotations
@@ -59,6 +62,15 @@ VECTORWAVE_PROPERTIES = frozenset(
 SKIP_NO_VECTOR = "no vector"
 SKIP_NO_INPUTS = "no captured inputs"
 SKIP_NO_OUTPUT = "successful but no captured return value"
+SKIP_REPLAYED = "replayed calls"
+# ``exec_source`` of a call VectorWave's replayer made (its default is "REALTIME"): the logged
+# inputs run again, e.g. for a regression check; no new use of the function.
+REPLAY_SOURCE = "REPLAY"
+
+
+def is_replay(properties: JSONObject) -> bool:
+    """Whether a log records a replayed call (``exec_source: "REPLAY"``), not a caller's."""
+    return properties.get("exec_source") == REPLAY_SOURCE
 
 
 @dataclass(frozen=True)
@@ -239,7 +251,7 @@ class LogSource:
     # ------------------------------------------------------------------ listing
     def list_functions(self) -> list[FunctionSummary]:
         """Every function with logs, with counts (total, success, with vector, with captured
-        inputs)."""
+        inputs, replayed)."""
         counts: dict[str, Counter[str]] = {}
         params = {info.name: info.parameters for info in self._all_function_info()}
         for raw, has_vector in self._reader.read(self.executions, None, with_vectors=False):
@@ -253,10 +265,14 @@ class LogSource:
             c["failed"] += status in FAILED_STATUSES
             c["with_vector"] += bool(has_vector)
             c["with_inputs"] += bool(_captured_inputs(props, params.get(name, ())))
+            if is_replay(props):
+                c["replayed"] += 1
+                c["replayed_success"] += status == "SUCCESS"
         return [
             FunctionSummary(
                 name=name, total=c["total"], success=c["success"], with_vector=c["with_vector"],
                 with_inputs=c["with_inputs"], failed=c["failed"], anomaly=c["anomaly"],
+                replayed=c["replayed"], replayed_success=c["replayed_success"],
             )
             for name, c in sorted(counts.items())
         ]
@@ -274,7 +290,7 @@ class LogSource:
         self, function_name: str, progress: ProgressCallback | None = None
     ) -> FunctionLogs:
         """Every log of ``function_name`` with its vector; failed logs included (selection excludes
-        them).
+        them), replayed calls skipped (counted under ``skipped["replayed calls"]``).
 
         Streamed: the store is read a block (an Arrow record batch on Lite) at a time and each
         kept vector is copied once, straight into one preallocated float32 matrix, so peak
@@ -297,6 +313,9 @@ class LogSource:
             for i, raw in enumerate(raws):
                 total += 1
                 props = raw.properties
+                if is_replay(props):
+                    skipped[SKIP_REPLAYED] += 1
+                    continue
                 if not usable[i]:
                     skipped[SKIP_NO_VECTOR] += 1
                     continue

@@ -127,6 +127,18 @@ class BaseTrainer(ABC):
     def events(self, job_id: str, after: str | None = None) -> Iterator[TrainingEvent]:
         """Events of the job newer than the event id ``after``, oldest first."""
 
+    def preflight(self) -> None:
+        """Refuse, before any work and without a request, what cannot work: credentials that are
+        not set, a model the provider does not train (or no longer does), job settings it would
+        refuse, a local model that is not a model directory.
+
+        The pipeline asks this before the extract stage of a run that still has to create its job,
+        so a run never reads the store, synthesises rules or estimates for nothing. Raises a
+        :class:`~vectortrainer.errors.ConfigError` (``MissingAPIKeyError`` for credentials) with
+        one line saying what to set; a trainer with nothing to check keeps this default.
+        """
+        return None
+
     def find_job(self, run_id: str) -> str | None:
         """The id of a job already created for ``run_id`` (resume after a crash), if any."""
         return None

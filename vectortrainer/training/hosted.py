@@ -34,6 +34,7 @@ from typing import Any, ClassVar, Literal, Protocol
 from vectortrainer.budget.catalog import DPO, provider_facts
 from vectortrainer.budget.estimates import CostEstimate, Epochs
 from vectortrainer.budget.guards import check_budget, hold_to_budget
+from vectortrainer.budget.pricing import resolve_model
 from vectortrainer.budget.schedule import ScheduleOverrides
 from vectortrainer.config import Config
 from vectortrainer.errors import (
@@ -177,6 +178,18 @@ class HostedTrainer(BaseTrainer):
         )
 
     # -- before any request ------------------------------------------------------------
+    def preflight(self) -> None:
+        """What can be checked before any work and without a request (see
+        :meth:`BaseTrainer.preflight`): the job's settings, the model (known, with a price, open
+        at the provider today) and the connection (key, and what else the provider's client needs:
+        an account id, an endpoint). Making the client sends nothing."""
+        check_job_settings(self.name, self.job, suffix_reserved=self.suffix_reserved)
+        resolve_model(self.model, self.prices, today=self.today, provider=self.name,
+                      schedule=self.schedule)
+        if self._client is None:
+            self.api_key()  # the missing key named first, before the client's other settings
+            self._client = self.make_client()
+
     def estimate(self, train_path: Path, validation_path: Path | None = None) -> CostEstimate:
         """Steps 1-3 of the module docstring and the cost, without the guard and without a
         request."""

@@ -18,6 +18,7 @@ from vectortrainer.golden.coverage import Coverage, coverage
 from vectortrainer.golden.extractor import DensityBasedExtractor, ExtractionReport, StageProgress
 from vectortrainer.golden.selection import GoldenSelection
 from vectortrainer.json_types import JSONObject
+from vectortrainer.runs.golden import write_export_record
 from vectortrainer.settings import DEFAULT_SETTINGS, SelectionSettings
 from vectortrainer.store.lite import store_signature
 from vectortrainer.store.records import FunctionLogs
@@ -115,14 +116,21 @@ class Golden(UseCases):
         settings: SelectionSettings | None = None,
         on_stage: StageProgress | None = None,
     ) -> ExtractionReport:
-        """Write the golden set of ``function`` as validated ChatML JSONL (FR-1.6).
+        """Write the golden set of ``function`` as validated ChatML JSONL (FR-1.6), with its export
+        record beside it (``<file>.provenance.json``: the function and the file's SHA-256), so
+        a run of another function refuses the file (:mod:`vectortrainer.runs.golden`).
 
         ``path`` defaults to ``<output_dir>/golden-<function>.jsonl``; ``settings`` to the
         config's.
         """
         target = Path(path) if path else self.default_export_path(function)
         extractor = self._extractor(settings, on_stage)
-        return extractor.extract_golden_data(function, target)
+        report = extractor.extract_golden_data(function, target)
+        write_export_record(
+            target, function,
+            source=f"export of {function} from the store at {self._workspace.store_path}",
+        )
+        return report
 
     def vector_map(
         self,

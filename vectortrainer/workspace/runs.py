@@ -16,10 +16,11 @@ from pathlib import Path
 from vectortrainer.budget.approval import ApprovalPolicy, unattended_approval
 from vectortrainer.budget.guards import check_budget
 from vectortrainer.display import format_usd
-from vectortrainer.pipeline import ConfirmCallback, RunOutcome, TrainingPipeline
+from vectortrainer.errors import VectorTrainerError
+from vectortrainer.pipeline import ConfirmCallback, RunOutcome, TrainingPipeline, resume_line
 from vectortrainer.runs.directory import RunDirectory, RunInfo, list_runs
 from vectortrainer.runs.monitor import PipelineMonitor
-from vectortrainer.runs.resume import resumable_runs, resume_command
+from vectortrainer.runs.resume import resumable_runs
 from vectortrainer.training.factory import trains_locally
 from vectortrainer.workspace.base import UseCases
 from vectortrainer.workspace.budget_view import BudgetView, budget_view
@@ -74,14 +75,24 @@ class Runs(UseCases):
         """Every run in the output directory, newest first."""
         return list_runs(self._workspace.config.output_dir)
 
-    def latest_resumable(self) -> RunInfo | None:
-        """The newest run that can be resumed (never one live in another process)."""
-        runs = resumable_runs(self._workspace.config.output_dir)
+    def latest_resumable(self, function: str | None = None) -> RunInfo | None:
+        """The newest run that can be resumed (never one live in another process); of
+        ``function`` only when given (a run resumes only under its own function)."""
+        runs = [
+            info for info in resumable_runs(self._workspace.config.output_dir)
+            if function is None or info.function in (None, function)
+        ]
         return runs[0] if runs else None
 
     def resume_command(self, run_id: str) -> str:
-        """The command line that resumes ``run_id``."""
-        return resume_command(run_id, self._workspace.config)
+        """The command line that resumes ``run_id`` (with ``--function`` when the config file
+        selects another function than the run's)."""
+        config = self._workspace.config
+        try:
+            function = RunDirectory.open(config.output_dir, run_id).state.function
+        except VectorTrainerError:
+            function = None
+        return resume_line(run_id, function, config)
 
     def unattended(self, *, yes: bool = False) -> ApprovalPolicy:
         """The approval of a run nobody watches: the budget approves, else ``yes`` (``--yes``)."""
@@ -98,7 +109,8 @@ class Runs(UseCases):
         """Run the pipeline for the configured function (blocking; call it from a worker).
 
         With ``golden_path`` (an export of the same function) the run trains on that file
-        instead of reading the store again.
+        instead of reading the store again; a file of another function is refused, as is a run
+        that cannot work (see :meth:`preflight`), before anything is written.
         """
         return self._pipeline(monitor, confirm).run(golden_path=golden_path)
 

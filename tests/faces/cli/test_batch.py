@@ -39,7 +39,8 @@ def test_exit_0_success_with_a_json_summary_on_stdout(template, standin_env, tmp
     assert "summary of run" in err and "succeeded" in err  # the Rich dashboard went to stderr
 
 
-def test_exit_1_when_the_run_fails(tmp_path, capsys):
+def test_exit_1_when_the_run_fails(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-never-sent")  # without a key the run is refused first (exit 2)
     config = config_file(tmp_path, store=tmp_path / "no-store-here")
 
     code, out, err = _batch(capsys, "--config", str(config), "--json")
@@ -65,8 +66,9 @@ def test_exit_2_for_config_errors(tmp_path, capsys):
     assert code == 2 and "no such run" in err
 
 
-def test_exit_2_without_an_api_key_after_everything_up_to_the_upload(template, openai_standin, tmp_path,
-                                                                     capsys, monkeypatch):
+def test_exit_2_without_an_api_key_before_the_resumed_run_goes_on(template, openai_standin, tmp_path, capsys,
+                                                                    monkeypatch):
+    """VT-18: the key is checked before any work (it was checked only at the upload)."""
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     config = config_file(tmp_path, openai_standin.base_url)
     run_id = copy_run(template, tmp_path / "out")
@@ -77,7 +79,9 @@ def test_exit_2_without_an_api_key_after_everything_up_to_the_upload(template, o
     assert "set the OPENAI_API_KEY environment variable" in err and f"--resume {run_id}" in err
     assert openai_standin.requests == []
     run = RunDirectory.open(tmp_path / "out", run_id)
-    assert run.state.stage("confirm").status == "complete" and run.state.stage("upload").status == "failed"
+    assert run.state.status == "needs_credentials"
+    # The template stopped at the confirmation; nothing went on from there.
+    assert run.state.stage("confirm").status == "failed" and run.state.stage("upload").status == "pending"
 
 
 def test_exit_3_budget_exceeded_on_a_fresh_run_sends_nothing(seeded_store, standin_env, tmp_path, capsys):

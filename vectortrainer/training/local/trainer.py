@@ -20,6 +20,7 @@ examples were replayed. Nothing is downloaded: the model is a local directory.
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 import time
 import uuid
@@ -72,6 +73,8 @@ DEFAULT_BATCH_SIZE = 4
 # LoRA learning rates (``learning_rate_multiplier`` scales them, like the vendor's).
 BASE_LEARNING_RATE = {"supervised": 2e-4, "dpo": 5e-5}
 DEFAULT_BETA = 0.1
+# What a local run imports (the ``local`` extra and torch under it), checked before any work.
+LOCAL_PACKAGES = ("torch", "transformers", "peft", "trl", "datasets", "accelerate")
 
 
 class LocalTrainer(BaseTrainer):
@@ -142,6 +145,18 @@ class LocalTrainer(BaseTrainer):
         )
         settings.update(overrides)
         return cls(**settings)
+
+    # ----- before any work --------------------------------------------------------
+    def preflight(self) -> None:
+        """The model directory is still there and the local stack is installed (nothing is
+        imported: finding the packages takes milliseconds, importing them seconds)."""
+        check_model_dir(self.model_path)
+        missing = [name for name in LOCAL_PACKAGES if importlib.util.find_spec(name) is None]
+        if missing:
+            raise ConfigError(
+                f"training.provider: local needs {', '.join(missing)}, not installed here; "
+                "install them with pip install 'vectortrainer[local]' (or pick a hosted provider)"
+            )
 
     # ----- hyperparameters ------------------------------------------------------
     def hyperparameters(self, n_examples: int) -> dict[str, Any]:
