@@ -1,6 +1,7 @@
-"""Hooks and models in service: hook versions with a coloured diff against the active one, the
-trained models of the function with the gates' last decisions and the loop's next trigger; rolling
-back either is one confirmed action (FR-7.5, VT-13)."""
+"""Hooks and models in service: the function's hook versions with what each changes against the
+live one, rule by rule (and on 'p' the feedback pairs behind each rule), the function's trained
+models with the gates' last decisions and the loop's next trigger; rolling back either is one
+confirmed action (FR-7.5, VT-13, VT-18)."""
 
 from __future__ import annotations
 
@@ -13,27 +14,12 @@ from textual.widgets import DataTable, Footer, Header, Label, RichLog, Static
 
 from screens.base import ModeScreen
 from screens.confirm import ConfirmScreen
+from tui.rule_diff import rule_diff_text
 from tui.widgets import cursor_key
 from tui.workers import in_background
 from tui.workspace import HookVersionRow, ModelRow, ServiceView
-
-
-def coloured_diff(diff: str) -> Text:
-    """A unified diff with added lines green, removed red and hunk headers cyan."""
-    text = Text()
-    for line in diff.splitlines():
-        if line.startswith(("+++", "---")):
-            continue  # file names carry timestamps; the title names the versions
-        if line.startswith("+"):
-            style = "green"
-        elif line.startswith("-"):
-            style = "red"
-        elif line.startswith("@@"):
-            style = "cyan"
-        else:
-            style = ""
-        text.append(line + "\n", style=style)
-    return text
+from vectortrainer.errors import VectorTrainerError
+from vectortrainer.workspace.types import RuleDiff
 
 
 class HooksScreen(ModeScreen):
@@ -44,6 +30,7 @@ class HooksScreen(ModeScreen):
     BINDINGS = [
         Binding("b", "rollback", "Roll back", id="hooks.rollback"),
         Binding("m", "rollback_model", "Model back", id="hooks.rollback_model"),
+        Binding("p", "toggle_pairs", "Pairs", id="hooks.pairs"),
         Binding("r", "reload", "Reload", id="hooks.reload"),
     ]
 
@@ -51,6 +38,7 @@ class HooksScreen(ModeScreen):
         super().__init__()
         self.versions: list[HookVersionRow] = []
         self.service: ServiceView | None = None
+        self.show_pairs = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -61,9 +49,16 @@ class HooksScreen(ModeScreen):
                 yield Label("", id="hooks-dir")
             with Vertical(id="hooks-right", classes="panel"):
                 yield Label(
-                    "Diff against the active version", classes="panel-title", id="diff-title"
+                    "Rules changed against the live version", classes="panel-title", id="diff-title"
                 )
-                yield RichLog(id="diff", wrap=True, highlight=False, markup=False, min_width=20)
+                yield RichLog(
+                    id="diff",
+                    wrap=True,
+                    highlight=False,
+                    markup=False,
+                    min_width=20,
+                    auto_scroll=False,
+                )
         with Vertical(id="service", classes="panel"):
             yield Label("In service", classes="panel-title", id="service-title")
             yield Static("", id="service-lines")
@@ -73,13 +68,10 @@ class HooksScreen(ModeScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#versions", DataTable).add_columns(
-            "version", "created", "rules", "active", "checksum"
+            "version", "created", "rules", "state", "from", "checksum"
         )
         self.query_one("#models", DataTable).add_columns(
             "model", "promoted", "model id / adapter", "score", "gate"
-        )
-        self.query_one("#hooks-dir", Label).update(
-            f"hooks directory: {self.workspace.config.hooks.dir}"
         )
         self.action_reload()
 
@@ -98,8 +90,15 @@ class HooksScreen(ModeScreen):
         self.app.call_from_thread(self._show_service, service)
 
     def _versions(self) -> list[HookVersionRow]:
-        """Every saved hook version, newest first, with its checksum verified."""
-        return list(reversed(self.workspace.hooks.view().rows))
+        """The current function's hook versions, newest first, with their checksums verified."""
+        function = self._function()
+        if function is None:
+            return []
+        view = self.workspace.hooks.view(function)
+        self.app.call_from_thread(
+            self.query_one("#hooks-dir", Label).update, f"hooks of {function}: {view.hooks_dir}"
+        )
+        return list(reversed(view.rows))
 
     def _function(self) -> str | None:
         return (
@@ -146,9 +145,13 @@ class HooksScreen(ModeScreen):
         table = self.query_one("#versions", DataTable)
         table.clear()
         for row in versions:
+            state = Text("● active", style="bold green") if row.active else Text(row.state)
             table.add_row(
-                row.version_id, row.created, row.rules,
-                Text("● active", style="bold green") if row.active else "",
+                row.version_id,
+                row.created,
+                row.rules,
+                state,
+                row.origin,
                 Text("ok", style="green") if row.checksum_ok else Text("DAMAGED", style="bold red"),
                 key=row.version_id,
             )
@@ -173,24 +176,43 @@ class HooksScreen(ModeScreen):
         if row is not None:
             self._load_diff(row.version_id)
 
-    @in_background("hooks-diff", "diffing hook versions")
+    def action_toggle_pairs(self) -> None:
+        """Show or hide the feedback pairs each rule of the diff was learned from."""
+        self.show_pairs = not self.show_pairs
+        row = self._selected()
+        if row is not None:
+            self._load_diff(row.version_id)
+
+    @in_background("hooks-diff", "comparing hook versions")
     def _load_diff(self, version_id: str) -> None:
-        diff = self.workspace.hooks.rollback_diff(version_id)
+        function = self._function()
+        if function is None:
+            return
+        try:
+            diff: RuleDiff | str = self.workspace.hooks.rule_diff(function, version_id)
+        except VectorTrainerError as exc:  # a damaged version, or a hook edited by hand
+            diff = str(exc)
         self.app.call_from_thread(self._show_diff, version_id, diff)
 
-    def _show_diff(self, version_id: str, diff: str) -> None:
+    def _show_diff(self, version_id: str, diff: RuleDiff | str) -> None:
+        row = next((v for v in self.versions if v.version_id == version_id), None)
         active = next((v.version_id for v in self.versions if v.active), None)
         self.query_one("#diff-title", Label).update(
-            f"Rolling back from {active} to {version_id} changes (− {active}, + {version_id}):"
-            if active and active != version_id else f"{version_id} is the active hook"
+            f"Rolling back from {active} to {version_id} changes:"
+            if active and active != version_id
+            else f"{version_id} is the live hook; against no hook:"
+            if row is not None and row.active
+            else f"Making {version_id} live (no hook is live now) changes:"
         )
         log = self.query_one("#diff", RichLog)
         log.clear()
-        log.write(
-            coloured_diff(diff)
-            if diff.strip()
-            else Text("(no difference: this is the active hook)", style="dim")
-        )
+        if row is not None and (row.gate_reason or row.note):
+            log.write(Text(f"{row.state}: {row.gate_reason or row.note}", style="dim"))
+        if isinstance(diff, str):
+            log.write(Text(diff, style="yellow"))
+        else:
+            log.write(rule_diff_text(diff, pairs=self.show_pairs))
+        log.scroll_home(animate=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "rollback":
@@ -260,7 +282,10 @@ class HooksScreen(ModeScreen):
 
     @in_background("hooks-rollback", "rollback")
     def _rollback(self, version_id: str) -> None:
-        self.workspace.hooks.rollback(version_id)
+        function = self._function()
+        if function is None:
+            return
+        self.workspace.hooks.rollback(function, version_id)
         versions = self._versions()
         self.app.call_from_thread(self._rolled_back, version_id, versions)
 

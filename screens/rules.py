@@ -16,9 +16,10 @@ from tui.workers import in_background
 from vectortrainer.display import preview
 from vectortrainer.errors import VectorTrainerError
 from vectortrainer.workspace.types import (
+    Choice,
     Conflict,
     DiffSegment,
-    GenerationReport,
+    HookGateOutcome,
     ReplayReport,
     Rule,
     RuleSet,
@@ -101,6 +102,7 @@ class RulesScreen(ModeScreen):
         self.rule_set: RuleSet | None = None
         self.replay_report: ReplayReport | None = None
         self.feedback_notices: list[str] = []  # from the last read of the feedback file
+        self.choices: dict[str, Choice] = {}  # the person's decisions on conflicts, by conflict id
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -143,11 +145,15 @@ class RulesScreen(ModeScreen):
     @in_background("rules", "rule synthesis")
     def _synthesize(self, resolve: tuple[str, int | str, list[int] | None] | None) -> None:
         if resolve is None:
-            learned = self.workspace.rules.synthesize(progress=self._progress_from_thread)
+            self.choices = {}
+            learned = self.workspace.rules.synthesize(function=self._function(),
+                                                      progress=self._progress_from_thread)
             rule_set, self.feedback_notices = learned.rule_set, learned.notices
         elif self.rule_set is not None:
             try:
                 rule_set = self.workspace.rules.resolve_conflict(self.rule_set, *resolve)
+                key, choice, order = resolve
+                self.choices[key] = choice if order is None else ("both", order)
             # e.g. both rules cannot be kept safely: nothing changes
             except VectorTrainerError as exc:
                 self.app.call_from_thread(self._refused, str(exc))
@@ -292,15 +298,26 @@ class RulesScreen(ModeScreen):
 
     @in_background("hook", "hook generation")
     def _generate(self, rule_set: RuleSet) -> None:
-        report, _ = self.workspace.rules.publish(
-            rule_set, note=f"{len(rule_set.rules)} rules from the TUI"
+        function = self._function()
+        if function is None:
+            self.app.call_from_thread(self.notify, "Choose a function on the Dataset screen "
+                                      "(F2): a hook is made for one function.", severity="warning")
+            return
+        outcome = self.workspace.rules.publish(
+            function, choices=self.choices, note=f"{len(rule_set.rules)} rules from the app"
         )
-        self.app.call_from_thread(self._generated, report)
+        self.app.call_from_thread(self._generated, function, outcome)
 
-    def _generated(self, report: GenerationReport) -> None:
-        skipped = f", {len(report.skipped)} left out" if report.skipped else ""
-        self.notify(
-            f"Hook version {report.version_id} is active: {report.rules_written} rules{skipped}. "
-            f"F6 shows the versions.",
-            title="Hook generated",
-        )
+    def _generated(self, function: str, outcome: HookGateOutcome | None) -> None:
+        if outcome is None:
+            self.notify(f"No rule of {function} could be learned from the pairs not held out "
+                        "for the gate: nothing was saved.", severity="warning")
+            return
+        decision, version = outcome.decision, outcome.version_id or "no new version"
+        passed = "passed the hook gate" if decision.passed else "was refused by the hook gate"
+        self.notify(f"{version} {passed}: {decision.reason}. {outcome.live_words}. "
+                    "F6 shows the versions.", title=f"Hook of {function}", markup=False,
+                    severity="information" if decision.passed else "warning", timeout=10)
+
+    def _function(self) -> str | None:
+        return self.vt_app.current_function or self.workspace.config.selection.function

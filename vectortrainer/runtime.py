@@ -48,6 +48,7 @@ from vectortrainer.registry.layout import (
     HOOK_FILENAME,
     HOOK_VERSIONS_DIRNAME,
     MANIFEST_NAME,
+    function_hooks_dir,
     promoted_path,
 )
 
@@ -133,6 +134,18 @@ class _ChangedFile:
         return True, data
 
 
+def _legacy_hook(root: Path, own: Path, function: str) -> bool:
+    """Whether ``function`` runs the hook of an older one-hook directory: it has no hook directory
+    of its own and ``root`` holds a hook at its top (said once, in one line)."""
+    if own.exists() or not (root / HOOK_FILENAME).exists():
+        return False
+    _log_once(("hook-legacy", str(root)), logging.WARNING,
+              "%s is a hook of the one-hook layout: every function without a hook of its own "
+              "(%s for %s) runs it; a hook made for a function from now on goes to its own folder",
+              root / HOOK_FILENAME, own, function)
+    return True
+
+
 @dataclass(frozen=True)
 class LoadedHook:
     """One hook module as loaded in this process."""
@@ -148,9 +161,18 @@ class HookSlot:
     """The active hook of one hooks directory, as this process runs it (see the module
     docstring)."""
 
-    def __init__(self, hooks_dir: str | os.PathLike[str], reload_interval: float = 1.0) -> None:
-        self.hooks_dir = Path(hooks_dir)
-        self._file = _ChangedFile(self.hooks_dir / HOOK_FILENAME, reload_interval)
+    def __init__(
+        self,
+        hooks_dir: str | os.PathLike[str],
+        reload_interval: float = 1.0,
+        *,
+        function: str | None = None,
+    ) -> None:
+        self.root = Path(hooks_dir)
+        self.function = function
+        # The function's own hook (VT-18); without a function, a directory of the one-hook layout.
+        self.hooks_dir = function_hooks_dir(hooks_dir, function) if function else self.root
+        self._file = _ChangedFile(self._hook_path(), reload_interval)
         self._hook: LoadedHook | None = None
         self._fallback: LoadedHook | None = None
         self._loaded: dict[str, LoadedHook] = {}
@@ -166,8 +188,18 @@ class HookSlot:
     def current(self) -> LoadedHook | None:
         """The hook to use for this call; re-reads the file when ``reload_interval`` has passed and
         it changed."""
+        if self.function is not None and self._file.due():
+            path = self._hook_path()  # the function may have got a hook of its own since
+            if path != self._file.path:
+                self._file = _ChangedFile(path, self._file.interval)
         self._file.refresh_if_due(self._refresh, self._unreadable)
         return self._hook
+
+    def _hook_path(self) -> Path:
+        """The function's own hook; a one-hook directory's hook while the function has none."""
+        if self.function is not None and _legacy_hook(self.root, self.hooks_dir, self.function):
+            return self.root / HOOK_FILENAME
+        return self.hooks_dir / HOOK_FILENAME
 
     def _unreadable(self, exc: Exception) -> None:
         """An unreadable hooks directory is logged once; it never reaches the caller."""
@@ -211,7 +243,9 @@ class HookSlot:
                 return
             self._loaded[digest] = hook
         self._fallback, self._hook = self._hook, hook
-        logger.info("hook %s is active in %s", hook.version_id or digest[:12], self.hooks_dir)
+        logger.info(
+            "hook %s is active in %s", hook.version_id or digest[:12], self._file.path.parent
+        )
 
     def _keeping(self) -> str:
         if self._hook is None:
@@ -232,9 +266,10 @@ class HookSlot:
         return LoadedHook(digest, self._version_of(digest), prompt, output)
 
     def _version_of(self, digest: str) -> str | None:
+        directory = self._file.path.parent
         try:
             manifest = json.loads(
-                (self.hooks_dir / HOOK_VERSIONS_DIRNAME / MANIFEST_NAME).read_text(encoding="utf-8")
+                (directory / HOOK_VERSIONS_DIRNAME / MANIFEST_NAME).read_text(encoding="utf-8")
             )
             return next(
                 (str(v["version_id"]) for v in manifest["versions"] if v.get("sha256") == digest),
@@ -298,8 +333,6 @@ def with_hook(hooks_dir: str | os.PathLike[str], *, prompt_arg: str | None = Non
     hook's context is ``{"function": <name>}`` plus the other arguments that are
     strings, numbers or booleans (what feedback contexts and rule conditions hold).
     """
-    slot = HookSlot(hooks_dir, reload_interval)
-
     def decorate(func: F) -> F:
         try:
             signature: inspect.Signature | None = inspect.signature(func)
@@ -313,6 +346,7 @@ def with_hook(hooks_dir: str | os.PathLike[str], *, prompt_arg: str | None = Non
             raise ValueError(f"with_hook: {func.__qualname__} has no argument {prompt_arg!r} "
                              f"(its arguments: {', '.join(signature.parameters) or 'none'})")
         name = getattr(func, "__name__", "function")
+        slot = HookSlot(hooks_dir, reload_interval, function=name)
 
         def before(
             args: tuple[Any, ...], kwargs: dict[str, Any]

@@ -1,9 +1,10 @@
-"""`vectortrainer hooks list|diff|rollback|verify`: the hook versions of a hooks directory
-(FR-7)."""
+"""`vectortrainer hooks list|diff|rollback|off|verify`: one function's hook versions (FR-7,
+VT-18)."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 
 from rich.console import Console
@@ -12,26 +13,47 @@ from rich.table import Table
 from vectortrainer.cli.common import add_command, workspace_from_args
 from vectortrainer.cli.exit_codes import ExitCode
 from vectortrainer.cli.output import answer, fail, stderr_console, write_stdout
+from vectortrainer.cli.rule_diff_table import rule_diff_tables
+from vectortrainer.errors import ConfigError
+from vectortrainer.workspace import Workspace
 from vectortrainer.workspace.types import HookVersionManager
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    hooks = subparsers.add_parser("hooks", help="list, compare, verify and roll back hook versions")
+    hooks = subparsers.add_parser(
+        "hooks", help="list, compare, verify, roll back or switch off a function's hook"
+    )
     actions = hooks.add_subparsers(dest="hooks_command", metavar="ACTION", required=True)
-    flags = ("--hooks-dir", "--json")
-    add_command(actions, "list", "list the saved versions", list_command, *flags)
-    diff = add_command(actions, "diff", "unified diff of two versions", diff_command, *flags)
+    flags = ("--function", "--hooks-dir", "--json")
+    function = "the function whose hook (default: selection.function)"
+    add_command(actions, "list", "list the function's saved versions, why each is or is not live",
+                list_command, *flags, function=function)
+    diff = add_command(actions, "diff", "what changes, rule by rule, from version A to B",
+                       diff_command, *flags, function=function)
     diff.add_argument("a", metavar="A")
     diff.add_argument("b", metavar="B")
-    rollback = add_command(actions, "rollback", "make VERSION (default: the previous one) the "
-                           "active hook", rollback_command, *flags)
+    diff.add_argument("--pairs", action="store_true",
+                      help="show the feedback pairs each rule was learned from")
+    rollback = add_command(actions, "rollback", "make VERSION (default: what was live before) "
+                           "the function's hook", rollback_command, *flags, function=function)
     rollback.add_argument("version", nargs="?", metavar="VERSION")
+    add_command(actions, "off", "run the function with no hook (rollback goes back)",
+                off_command, *flags, function=function)
     add_command(actions, "verify", "check every version's checksum and the active hook",
-                verify_command, *flags)
+                verify_command, *flags, function=function)
 
 
-def _manager(args: argparse.Namespace) -> HookVersionManager:
-    return workspace_from_args(args).hooks.manager()
+def _function(workspace: Workspace) -> str:
+    function = workspace.config.selection.function
+    if not function:
+        raise ConfigError("--function NAME: which function's hook? (or set selection.function)")
+    return function
+
+
+def _manager(args: argparse.Namespace) -> tuple[HookVersionManager, str]:
+    workspace = workspace_from_args(args)
+    function = _function(workspace)
+    return workspace.hooks.manager(function), function
 
 
 def _report_warnings(manager: HookVersionManager) -> None:
@@ -40,51 +62,61 @@ def _report_warnings(manager: HookVersionManager) -> None:
 
 
 def list_command(args: argparse.Namespace) -> int:
-    manager = _manager(args)
-    versions = manager.list_versions()
-    _report_warnings(manager)
+    workspace = workspace_from_args(args)
+    function = _function(workspace)
+    view = workspace.hooks.view(function)
+    for warning in view.warnings:
+        stderr_console.print(f"[yellow]warning:[/] {warning}")
     if args.json:
-        write_stdout(json.dumps([v.to_dict() for v in versions]))
+        write_stdout(json.dumps([dataclasses.asdict(row) for row in view.rows]))
         return 0
-    table = Table(title=f"hook versions in {manager.versions_dir}", title_justify="left")
-    for column in ("version", "timestamp (UTC)", "rules", "active", "sha256", "note"):
-        table.add_column(column)
-    for v in versions:
-        table.add_row(
-            v.version_id,
-            v.timestamp,
-            str(v.rules_count),
-            "*" if v.active else "",
-            v.sha256[:12],
-            v.note,
-        )
+    if view.problem:
+        stderr_console.print(view.problem, soft_wrap=True)
+        return 0
+    table = Table(title=f"hook versions of {function} in {view.hooks_dir}", title_justify="left")
+    for column in ("version", "created", "rules", "state", "from", "why / note"):
+        table.add_column(column, overflow="fold")
+    for row in view.rows:
+        why = row.gate_reason or row.note
+        state = row.state + (f" ({row.problem})" if row.problem else "")
+        table.add_row(row.version_id, row.created, str(row.rules), state, row.origin, why)
     Console(highlight=False).print(table)
     return 0
 
 
 def diff_command(args: argparse.Namespace) -> int:
-    manager = _manager(args)
-    text = manager.diff(args.a, args.b)
-    _report_warnings(manager)
+    workspace = workspace_from_args(args)
+    function = _function(workspace)
+    diff = workspace.hooks.rule_diff(function, args.b, against=args.a)
     if args.json:
-        write_stdout(json.dumps({"a": args.a, "b": args.b, "diff": text}))
-    elif text:
-        write_stdout(text)
+        write_stdout(json.dumps(diff.to_dict()))
     else:
-        stderr_console.print(f"{args.a} and {args.b} are identical")
+        Console(highlight=False).print(rule_diff_tables(diff, pairs=args.pairs))
     return 0
 
 
 def rollback_command(args: argparse.Namespace) -> int:
-    manager = _manager(args)
+    manager, function = _manager(args)
+    before = manager.get_active_version()
     version = manager.rollback(args.version)
     _report_warnings(manager)
-    return answer(args.json, version.to_dict(), f"active hook is now {version.version_id} "
-                  f"({version.rules_count} rules): {manager.active_path}")
+    was = before.version_id if before else "no hook"
+    return answer(args.json, version.to_dict(),
+                  f"{function} runs hook {version.version_id} now ({version.rules_count} rules; "
+                  f"before: {was}); running processes follow within their reload interval")
+
+
+def off_command(args: argparse.Namespace) -> int:
+    manager, function = _manager(args)
+    before = manager.deactivate()
+    was = before.version_id if before else "no hook"
+    return answer(args.json, {"function": function, "live_now": None, "live_before": was},
+                  f"{function} runs with no hook now (before: {was}); `vectortrainer hooks "
+                  f"rollback --function {function}` brings {was} back")
 
 
 def verify_command(args: argparse.Namespace) -> int:
-    manager = _manager(args)
+    manager, _ = _manager(args)
     report = manager.verify()
     if args.json:
         write_stdout(json.dumps({"ok": report.ok, "active": report.active_version,

@@ -1,11 +1,10 @@
-"""`vectortrainer rules synthesize`: feedback -> rules -> a validated, versioned hook, with Rich
-tables."""
+"""`vectortrainer rules synthesize`: feedback -> rules, shown with their replay; with ``--activate``
+they go through the hook gate, one function at a time, and are live only if it passes (VT-18)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -16,20 +15,24 @@ from vectortrainer.cli.common import add_command, workspace_from_args
 from vectortrainer.cli.exit_codes import ExitCode
 from vectortrainer.cli.output import fail, stderr_console, write_stdout
 from vectortrainer.errors import ConfigError, RuleSynthesisError
-from vectortrainer.workspace.types import Choice, GenerationReport, RuleSet
+from vectortrainer.json_types import JSONObject
+from vectortrainer.workspace import Workspace
+from vectortrainer.workspace.types import Choice, ReplayReport, RuleSet
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     rules = subparsers.add_parser("rules", help="turn feedback into rules and a hook script")
     actions = rules.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
-    synth = add_command(actions, "synthesize", "synthesise rules from feedback and write the hook",
-                        synthesize_command, "--feedback", "--hooks-dir", "--json",
+    synth = add_command(actions, "synthesize", "learn rules from the feedback and show them",
+                        synthesize_command, "--function", "--feedback", "--hooks-dir", "--json",
+                        function="the function whose rules (default: every function in the "
+                        "feedback)",
                         hooks_dir="where the hook is written (default: hooks.dir)",
                         json="print a machine-readable summary on stdout")
     synth.add_argument("--no-semantic", action="store_true",
                        help="skip the MiniLM rewrite screen (faster)")
-    synth.add_argument("--no-versioning", action="store_true",
-                       help="write the hook without saving a version")
+    synth.add_argument("--activate", action="store_true",
+                       help="put the rules through the hook gate; they go live only if it passes")
     synth.add_argument(
         "--choose",
         action="append",
@@ -75,14 +78,24 @@ def synthesize_command(args: argparse.Namespace) -> int:
     workspace = workspace_from_args(args, **{"feedback.semantic_screen": semantic})
     feedback_path = workspace.config.feedback.path
     choices = _parse_choices(args.choose)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=stderr_console,
-        transient=True,
-    ) as bar:
+    chosen = workspace.config.selection.function
+    functions: list[str | None] = [chosen] if chosen else [*workspace.feedback.functions()]
+    functions = functions or [None]
+    if args.activate and None in functions:
+        return fail(f"{feedback_path}: its pairs name no function; say which function's hook "
+                    "to make with --function NAME", ExitCode.USAGE)
+    code = 0
+    for function in functions:
+        code = max(code, _synthesize_one(workspace, function, choices, args))
+    return code
+
+
+def _synthesize_one(workspace: Workspace, function: str | None, choices: dict[str, Choice],
+                    args: argparse.Namespace) -> int:
+    """Learn ``function``'s rules and show them; with ``--activate``, put them through the gate."""
+    feedback_path = workspace.config.feedback.path
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=stderr_console, transient=True) as bar:
         task = bar.add_task(f"learning rules from {feedback_path}", total=None)
 
         def on_progress(done: int, total: int | None, what: str) -> None:
@@ -90,8 +103,8 @@ def synthesize_command(args: argparse.Namespace) -> int:
 
         # Each rule's blast radius is measured on the store's uncorrected logs, when there is one.
         try:
-            learned = workspace.rules.synthesize(choices=choices, progress=on_progress,
-                                                 must_exist=True)
+            learned = workspace.rules.synthesize(function=function, choices=choices,
+                                                 progress=on_progress, must_exist=True)
         except RuleSynthesisError as exc:
             return fail(f"--choose: {exc}", ExitCode.USAGE)
     read = learned.read
@@ -102,21 +115,44 @@ def synthesize_command(args: argparse.Namespace) -> int:
         )
     if read.surrogate_lines:
         stderr_console.print(f"[yellow]warning:[/] {escape(learned.notices[-1])}")
-    if not read.pairs:
-        return fail(f"{feedback_path}: no valid feedback pairs to learn from", ExitCode.USAGE)
-    report, summary = workspace.rules.publish(
-        learned.rule_set, note=args.note, enable_versioning=not args.no_versioning
-    )
+    if not learned.rule_set.pairs:
+        return fail(f"{feedback_path}: no valid feedback pairs to learn from"
+                    + (f" for {function}" if function else ""), ExitCode.USAGE)
+    rule_set = learned.rule_set
+    replay = workspace.rules.replay(rule_set) if rule_set.rules else None
+    outcome = None
+    if args.activate and function is not None:
+        outcome = workspace.rules.publish(function, choices=choices, note=args.note, origin="cli")
+    live = workspace.hooks.live(function) if function else None
+    summary: JSONObject = {
+        "function": function, **workspace.rules.document(rule_set),
+        "replay": replay.to_dict() if replay is not None else None,
+        "live_before": outcome.live_before if outcome else live,
+        "live_now": outcome.live_now if outcome else live,
+        "version": outcome.version_id if outcome else None,
+        "gate": outcome.decision.to_dict() if outcome else None,
+    }
     if args.json:
         write_stdout(json.dumps(summary, ensure_ascii=False))
+        return 0
+    console = Console(highlight=False)
+    if function:
+        console.rule(f"rules of {function}")
+    _print_tables(console, rule_set, replay)
+    if outcome is not None:
+        verdict = "passed" if outcome.decision.passed else "refused"
+        console.print(f"hook gate: {verdict} ({outcome.decision.reason}); {outcome.live_words}",
+                      soft_wrap=True)
+    elif args.activate:
+        console.print("no rule learned: nothing to put through the gate")
     else:
-        _print_tables(Console(highlight=False), learned.rule_set, report, Path(summary["hook"]))
+        console.print(f"nothing was made live (live now: {live or 'no hook'}); review the rules, "
+                      "then run again with --activate to put them through the hook gate",
+                      soft_wrap=True)
     return 0
 
 
-def _print_tables(
-    console: Console, rule_set: RuleSet, report: GenerationReport, path: Path
-) -> None:
+def _print_tables(console: Console, rule_set: RuleSet, replay: ReplayReport | None) -> None:
     rules = Table(title=f"{len(rule_set.rules)} rules", title_justify="left")
     for column in ("#", "kind", "pattern", "replacement", "condition", "support", "blast radius"):
         rules.add_column(column, overflow="fold")
@@ -174,11 +210,8 @@ def _print_tables(
         console.print(conflicts)
     for note in rule_set.notes:
         console.print(f"note: {note}")
-    for skipped in report.skipped:
-        console.print(f"skipped rule {skipped.rule.rule_id}: {skipped.reason}")
-    if report.replay is not None:
-        replay = report.replay
-        table = Table(title="replay of the feedback through the written hook", title_justify="left")
+    if replay is not None:
+        table = Table(title="replay of the feedback through these rules", title_justify="left")
         table.add_column("measure")
         table.add_column("value", justify="right")
         table.add_row("pairs", str(replay.pairs))
@@ -188,5 +221,3 @@ def _print_tables(
         table.add_row("mean repair (edit distance)", f"{replay.mean_repair:.1%}")
         table.add_row("good outputs changed", str(len(replay.good_changed)))
         console.print(table)
-    version = f" (version {report.version_id})" if report.version_id else ""
-    console.print(f"hook written: {path}{version}")

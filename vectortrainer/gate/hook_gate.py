@@ -14,18 +14,19 @@ gated: a person asking for a hook gets it (FR-7.4).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 from vectortrainer.errors import HookVersionError
 from vectortrainer.feedback.pair import FeedbackPair
-from vectortrainer.files import sha256_text
 from vectortrainer.gate.holdout import split_pairs
 from vectortrainer.hooks.generator import HookScriptGenerator
+from vectortrainer.hooks.report import rules_report
 from vectortrainer.hooks.validation import replay_in_subprocess, validate_hook_source
 from vectortrainer.hooks.versions import HookVersionManager
 from vectortrainer.json_types import JSONObject
-from vectortrainer.rules.learning import learn_rules, pairs_for_function
+from vectortrainer.rules.learning import Choice, learn_rules, pairs_for_function
+from vectortrainer.rules.synthesis import RuleSet
 
 
 @dataclass
@@ -49,16 +50,27 @@ class HookGateDecision:
 
 @dataclass
 class HookGateOutcome:
-    """The decision and the version it was saved as (None when nothing new was saved)."""
+    """The decision, the version it was saved as (None when nothing new was saved), and what is
+    live now and was live before."""
 
     decision: HookGateDecision
     version_id: str | None = None
+    live_before: str | None = None
+    live_now: str | None = None
+    rule_set: RuleSet | None = field(default=None, repr=False)  # the candidate judged
 
     @property
     def news(self) -> str:
         """The run's log line of it."""
         state = "active" if self.decision.passed else "inactive"
-        return f"hook {self.version_id or '(unchanged)'}: {state} ({self.decision.reason})"
+        return (f"hook {self.version_id or '(unchanged)'}: {state} ({self.decision.reason}); "
+                f"{self.live_words}")
+
+    @property
+    def live_words(self) -> str:
+        """What runs now, and what ran before, in words."""
+        now, before = self.live_now or "no hook", self.live_before or "no hook"
+        return f"live now: {now}" + ("" if now == before else f" (before: {before})")
 
     @property
     def level(self) -> str:
@@ -77,7 +89,9 @@ class HookGateOutcome:
             "active": self.decision.passed,
             "reason": self.decision.reason,
             "gate": self.decision.to_dict(),
-            "note": note,
+            "live_before": self.live_before,
+            "live_now": self.live_now,
+            "note": f"{note}; {self.live_words}",
         }
 
 
@@ -145,33 +159,44 @@ def publish_gated_hook(
     pairs: Sequence[FeedbackPair],
     hooks_dir: str | os.PathLike[str],
     *,
+    function: str,
     holdout_every: int,
     semantic_screen: bool,
-    function: str | None,
     margin: float = 0.0,
     note: str = "",
+    origin: str = "",
+    choices: Mapping[str, Choice] | None = None,
+    feedback_path: str | os.PathLike[str] | None = None,
 ) -> HookGateOutcome | None:
-    """Learn a hook from the pairs not held out, judge it, and save it (active only when it passed).
+    """Learn ``function``'s hook from its pairs not held out, judge it, and save it in its own
+    folder of ``hooks_dir`` (active only when it passed).
 
-    None when no rule can be learned; a candidate identical to the active hook is not saved again.
+    ``choices`` are a person's decisions on conflicts (those that still arise among the
+    learning pairs are applied). None when no rule can be learned. A candidate identical
+    to a saved version is not saved again: the active one stays; an inactive one that
+    passes now is made active.
     """
     pairs = pairs_for_function(pairs, function)
     learn, held = split_pairs(pairs, holdout_every)
     rule_set = learn_rules(learn, semantic_screen=semantic_screen, function=function)
+    if choices:
+        known = {conflict.conflict_id for conflict in rule_set.conflicts}
+        applicable = {key: choice for key, choice in choices.items() if key in known}
+        if applicable:
+            rule_set = learn_rules(learn, semantic_screen=semantic_screen, function=function,
+                                   choices=applicable)
     if not rule_set.rules:
         return None
     source, kept, _ = HookScriptGenerator().render(rule_set)
     validate_hook_source(source)
-    manager = HookVersionManager(hooks_dir)
+    manager = HookVersionManager.for_function(hooks_dir, function)
     active = manager.get_active_version()
-    if active is not None and active.sha256 == sha256_text(source):
-        decision = HookGateDecision(
-            passed=True,
-            reason=f"the same hook as the active version {active.version_id}",
-            rules=len(kept),
-            active_version=active.version_id,
-        )
-        return HookGateOutcome(decision, None)
+    same = manager.find_same(source)
+    before = active.version_id if active else None
+    if same is not None and same.active:
+        decision = HookGateDecision(passed=True, rules=len(kept), active_version=before,
+                                    reason=f"the same hook as the active version {before}")
+        return HookGateOutcome(decision, None, live_before=before, live_now=before)
     active_source = None
     if active is not None:
         try:
@@ -179,16 +204,20 @@ def publish_gated_hook(
         except HookVersionError:
             active_source = None  # a damaged active version is no bar to beat
     good = [p for p in pairs if p.fixed_output]
-    decision = judge_hook(
-        source,
-        held,
-        good,
-        active_source=active_source,
-        active_version=active.version_id if active else None,
-        margin=margin,
-        rules=len(kept),
-    )
-    version_id = manager.save_version(
-        source, len(kept), note=note, activate=decision.passed, gate=decision.to_dict()
-    )
-    return HookGateOutcome(decision, version_id)
+    decision = judge_hook(source, held, good, active_source=active_source,
+                          active_version=before, margin=margin, rules=len(kept))
+    if same is not None:  # saved before: judged again, never saved twice
+        version_id: str | None = same.version_id
+        if decision.passed:
+            manager.activate(same.version_id)
+        else:
+            version_id = None
+            decision.reason += f" (the same hook as {same.version_id}, not saved again)"
+    else:
+        document = rules_report(rule_set, feedback_path=feedback_path)
+        version_id = manager.save_version(source, len(kept), note=note, activate=decision.passed,
+                                          gate=decision.to_dict(), origin=origin,
+                                          rules_document=document)
+    now = manager.get_active_version()
+    return HookGateOutcome(decision, version_id, live_before=before,
+                           live_now=now.version_id if now else None, rule_set=rule_set)

@@ -1,9 +1,10 @@
 """The one ``rules.json``: the rules learned, their conflicts and rejections, and the hook written
 from them.
 
-Every face writes this document the same way: the CLI beside the hook it wrote
-(and on stdout with ``--json``), the TUI when it makes a hook, the pipeline in the
-run directory (where no hook is written, so ``hook`` and ``replay`` are null).
+Every face writes this document the same way: beside each hook version it saves (and,
+for the active version, as ``rules.json`` in the function's hook folder), on stdout with
+``rules synthesize --json``, and in a run's directory (where ``hook`` and ``replay`` are
+null).
 """
 
 from __future__ import annotations
@@ -12,15 +13,14 @@ import os
 from pathlib import Path
 
 from vectortrainer.files import atomic_write_text
-from vectortrainer.hooks.generator import GenerationReport, HookScriptGenerator
-from vectortrainer.hooks.template import HOOK_FILENAME
-from vectortrainer.hooks.versions import HookVersionManager
+from vectortrainer.hooks.generator import GenerationReport
 from vectortrainer.json_types import JSONObject
 from vectortrainer.redaction import to_json, to_plain
+from vectortrainer.registry.layout import RULES_FILENAME
 from vectortrainer.rules.synthesis import RuleSet
 
 RULES_REPORT_FORMAT = 1
-RULES_REPORT_FILE = "rules.json"
+RULES_REPORT_FILE = RULES_FILENAME
 
 
 def rules_report(
@@ -55,36 +55,3 @@ def write_rules_report(path: str | os.PathLike[str], report: JSONObject) -> Path
     target = Path(path)
     atomic_write_text(target, to_json(report, indent=2) + "\n")
     return target
-
-
-def publish_hook(
-    rule_set: RuleSet,
-    hooks_dir: str | os.PathLike[str],
-    *,
-    feedback_path: str | os.PathLike[str] | None,
-    note: str = "",
-    enable_versioning: bool = True,
-) -> tuple[GenerationReport, JSONObject]:
-    """Validate, replay and write the hook (a new active version), and ``rules.json`` beside it.
-
-    Every artefact is written before the new version becomes active: the version is saved
-    inactive, ``rules.json`` is written, and only then is the version activated. A failure
-    on the way leaves the hook that was active as it was.
-    The CLI and the TUI both make hooks this way; returns the generation report and the document.
-    """
-    generator = HookScriptGenerator()
-    hooks = Path(hooks_dir)
-    if not enable_versioning:
-        prepared = generator.prepare(rule_set)
-        generation = prepared.written(hooks / HOOK_FILENAME)
-        document = rules_report(rule_set, feedback_path=feedback_path, generation=generation)
-        write_rules_report(hooks / RULES_REPORT_FILE, document)
-        atomic_write_text(generation.path, prepared.source)
-        return generation, document
-    generation = generator.generate(rule_set, hooks, enable_versioning=True, note=note,
-                                    activate=False)
-    assert generation.version_id is not None  # set whenever versioning is on
-    document = rules_report(rule_set, feedback_path=feedback_path, generation=generation)
-    write_rules_report(hooks / RULES_REPORT_FILE, document)
-    HookVersionManager(hooks).activate(generation.version_id)  # checksum and code verified first
-    return generation, document

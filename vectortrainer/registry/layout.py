@@ -1,5 +1,6 @@
 """Where the active hook and the promoted model live on disk: the names writers and the runtime
-share.
+share. Both are per function: ``<hooks_dir>/<function>/`` and ``<models_dir>/<function>/``
+(a hooks directory of the older one-hook layout keeps its hook at its top).
 
 Standard library only, imported by :mod:`vectortrainer.runtime` in production
 processes: nothing here may import a third-party package or another engine module.
@@ -14,6 +15,7 @@ from urllib.parse import quote
 
 HOOK_FILENAME = "generated_prompt_hook.py"  # the active hook, in the hooks directory
 HOOK_VERSIONS_DIRNAME = ".hook_versions"
+RULES_FILENAME = "rules.json"  # the rules of the active hook, beside it
 MODEL_VERSIONS_DIRNAME = "versions"  # inside <models_dir>/<function>/
 PROMOTED_FILENAME = "promoted.json"  # the promoted model's entry, inside <models_dir>/<function>/
 MANIFEST_NAME = "manifest.json"
@@ -32,6 +34,12 @@ def function_dirname(function_name: str) -> str:
 def function_models_dir(models_dir: str | os.PathLike[str], function_name: str) -> Path:
     """``<models_dir>/<function>``: the versions and the promoted entry of one function."""
     return Path(models_dir) / function_dirname(function_name)
+
+
+def function_hooks_dir(hooks_dir: str | os.PathLike[str], function_name: str) -> Path:
+    """``<hooks_dir>/<function>``: the active hook, its versions and ``rules.json`` of one
+    function (named as its models are)."""
+    return Path(hooks_dir) / function_dirname(function_name)
 
 
 def promoted_path(models_dir: str | os.PathLike[str], function_name: str) -> Path:

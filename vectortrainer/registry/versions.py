@@ -57,6 +57,8 @@ UNVERIFIED_FIELD = "unverified"
 # how long a writer (or reader) waits for another writer before saying who holds the lock
 LOCK_WAIT_S = 10.0
 GATE_FIELD = "gate"  # an entry a gate refused carries {"passed": False, ...}; "previous" skips it
+# History actions that change what is live (a save that activates records "activate" too).
+LIVE_ACTIONS = ("activate", "promote", "rollback", "deactivate")
 
 
 @dataclass
@@ -459,17 +461,90 @@ class VersionStore:
                 f"{self.noun} {entry.version_id}: {path.name} is not UTF-8 text"
             ) from None
 
-    def previous(self, entries: list[Entry], active: str) -> Entry:
-        """The newest entry before ``active`` that no gate refused (unverified ones are passed over
-        too)."""
+    def previous(self, entries: list[Entry], active: str | None) -> Entry:
+        """What a rollback with no version returns to: what was live just before (VT-18).
+
+        Read from the history: the newest entry that was live before the current one, never
+        one that was rolled back from (a person rejected it), one a gate refused or one found
+        without our metadata. A store without history falls back to the newest usable entry
+        saved before ``active``.
+        """
+        usable = {e.version_id for e in entries if not e.refused and not e.unverified}
+        live, rejected = self.live_sequence()
+        for version_id in reversed(live[:-1] if live and live[-1] == active else live):
+            if version_id is not None and version_id != active and version_id in usable \
+                    and version_id not in rejected:
+                return self.find(entries, version_id)
+        if live:
+            raise self.error(
+                f"{active or 'no ' + self.noun} is the oldest live {self.noun} that was not "
+                f"rolled back from; there is nothing to roll back to (name the {self.noun} to "
+                "make active)"
+            )
         ids = [e.version_id for e in entries]
-        earlier = [e for e in entries[: ids.index(active)] if not e.refused and not e.unverified]
-        if not earlier:
+        earlier = entries[: ids.index(active)] if active in ids else entries
+        candidates = [e for e in earlier if e.version_id in usable]
+        if not candidates:
             raise self.error(
                 f"{active} is the oldest {self.noun} that passed "
                 "its gate; there is nothing to roll back to"
             )
-        return earlier[-1]
+        return candidates[-1]
+
+    def live_sequence(self) -> tuple[list[str | None], set[str]]:
+        """What was live, in order (None: nothing was, after a deactivation), and the entries a
+        rollback moved away from (switching off rejects nothing: a rollback brings it back)."""
+        live: list[str | None] = []
+        rejected: set[str] = set()
+        for record in self.history():
+            action, version_id = record.get("action"), str(record.get("version_id"))
+            if action in LIVE_ACTIONS:
+                if action == "rollback" and live and live[-1] is not None:
+                    rejected.add(live[-1])
+                live.append(None if action == "deactivate" else version_id)
+        return live, rejected
+
+    def states(self, entries: list[Entry]) -> dict[str, str]:
+        """Each entry's state in words: active, switched off (live until the function was set to
+        run without one), unverified, refused by its gate, rolled back from, superseded (it was live, a newer
+        one replaced it), or never live."""
+        live, rejected = self.live_sequence()
+        ever_live = {v for v in live if v is not None}
+        off = live[-2] if len(live) >= 2 and live[-1] is None else None
+        states = {}
+        for entry in entries:
+            if entry.active:
+                states[entry.version_id] = "active"
+            elif entry.version_id == off:
+                states[entry.version_id] = "switched off"
+            elif entry.unverified:
+                states[entry.version_id] = "unverified (found without its metadata)"
+            elif entry.refused:
+                states[entry.version_id] = "refused by its gate"
+            elif entry.version_id in rejected:
+                states[entry.version_id] = "rolled back from"
+            elif entry.version_id in ever_live:
+                states[entry.version_id] = "superseded"
+            else:
+                states[entry.version_id] = "never live"
+        return states
+
+    def deactivate(self) -> Entry | None:
+        """Run with no active entry (the active file removed); returns the entry that was active.
+
+        A rollback with no version then returns to it.
+        """
+        with self._lock.exclusive():
+            self.warnings = []
+            entries = self._read_manifest(repair=True)
+            active = self._active_id(entries)
+            if active is None and not self.active_path.exists():
+                raise self.error(f"no active {self.noun} in {self.versions_dir.parent}")
+            if self.active_path.is_symlink() or self.active_path.exists():
+                self.active_path.unlink()
+            self._write_manifest(entries)
+            self._record("deactivate", active or "")
+            return next((e for e in entries if e.version_id == active), None)
 
     def activate(
         self,
@@ -494,7 +569,7 @@ class VersionStore:
                 trusted = [e for e in entries if not e.unverified]
                 if active is None and not trusted:
                     raise self.error(f"no verified {self.noun}s in {self.versions_dir}")
-                target = trusted[-1] if active is None else self.previous(entries, active)
+                target = self.previous(entries, active)
             else:
                 target = self.find(entries, version_id)
             payload = self.checked_payload(target)

@@ -130,7 +130,7 @@ def main() -> None:
     elif page == "Learning curve":
         learning_curve_page(view, output_dir)
     elif page == "Hook versions":
-        hooks_page(workspace)
+        hooks_page(workspace, view.function if view else None)
     else:
         service_page(workspace, view.function if view else None)
 
@@ -432,10 +432,11 @@ def choose_and_confirm(
               on_click=on_confirm, args=(target,))
 
 
-def _rollback(workspace: Workspace, version_id: str) -> None:
+def _rollback(workspace: Workspace, function: str, version_id: str) -> None:
     def roll_back() -> str:
-        restored = workspace.hooks.rollback(version_id)
-        return f"Active hook is now {restored.version_id} ({restored.rules_count} rules)."
+        restored = workspace.hooks.rollback(function, version_id)
+        return (f"{function} runs hook {restored.version_id} now "
+                f"({restored.rules_count} rules).")
 
     _write("hook_message", "rollback_confirm", "Rollback refused", "roll back", roll_back)
 
@@ -444,21 +445,28 @@ def version_row(row: HookVersionRow) -> JSONObject:
     """A hook version as a table row (checksum state spelled out)."""
     return {
         "version": row.version_id,
-        "active": row.active,
-        "timestamp": row.timestamp,
+        "state": row.state,
+        "from": row.origin,
+        "created": row.created,
         "rules": row.rules,
+        "why": row.gate_reason or row.note,
         "checksum": "ok" if row.checksum_ok else f"FAILED: {row.problem}",
-        "sha256": row.sha256[:12],
-        "note": row.note,
     }
 
 
-def hooks_page(workspace: Workspace) -> None:
+def hooks_page(workspace: Workspace, run_function: str | None) -> None:
     st.header("Hook versions")
     message = st.session_state.pop("hook_message", None)
     if message:
         (st.success if message[0] == "success" else st.error)(message[1])
-    view = workspace.hooks.view()
+    functions = sorted({*workspace.hooks.functions(),
+                        *(f for f in (workspace.config.selection.function, run_function) if f)})
+    if not functions:
+        st.info(f"No function has a hook in `{workspace.hooks.directory}` yet: "
+                "`vectortrainer rules synthesize --function NAME --activate` makes one.")
+        return
+    function = st.selectbox("Function", functions, key="hooks_function")
+    view = workspace.hooks.view(function)
     if view.problem:
         st.info(view.problem)
         return
@@ -470,21 +478,29 @@ def hooks_page(workspace: Workspace) -> None:
     )
     ids = [row.version_id for row in view.rows]
     if len(ids) >= 2:
-        st.subheader("Diff")
+        st.subheader("Rules changed")
         left, right = st.columns(2)
         a = left.selectbox("from", ids, index=len(ids) - 2, key="diff_a")
         b = right.selectbox("to", ids, index=len(ids) - 1, key="diff_b")
         try:
-            text = workspace.hooks.manager().diff(a, b)
-            st.code(text or f"{a} and {b} are identical", language="diff", wrap_lines=True)
+            diff = workspace.hooks.rule_diff(function, b, against=a)
         except VectorTrainerError as exc:
             st.error(describe(exc))
+        else:
+            st.markdown(f"**{diff.summary()}**")
+            if diff.rows():
+                st.dataframe(pd.DataFrame(diff.rows()), hide_index=True, width="stretch")
+            for note in diff.notes:
+                st.caption(note)
+            with st.expander("feedback pairs behind each rule"):
+                st.text("\n".join(diff.lines(pairs=True)))
     st.subheader("Roll back")
     choose_and_confirm(
         [i for i in ids if i != view.active], "rollback",
         nothing="Only the active version exists; nothing to roll back to.", action="roll back",
-        pick="make active", button="Roll back", on_confirm=functools.partial(_rollback, workspace),
-        confirm=lambda target: f"Replace the active hook ({view.active or 'none'}) with {target}",
+        pick="make active", button="Roll back",
+        on_confirm=functools.partial(_rollback, workspace, function),
+        confirm=lambda target: f"Replace {function}'s hook ({view.active or 'none'}) with {target}",
     )
 
 

@@ -13,6 +13,7 @@ from vectortrainer.feedback.diffing import DiffSegment, diff_segments
 from vectortrainer.feedback.from_logs import editable_output, pair_from_log
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.feedback.store import FeedbackEntry, FeedbackRead, FeedbackStore
+from vectortrainer.rules.learning import functions_of
 from vectortrainer.store.records import LogRecord
 from vectortrainer.workspace.base import UseCases
 
@@ -34,6 +35,10 @@ class Feedback(UseCases):
     def read(self) -> FeedbackRead:
         """Every valid pair, with the malformed lines and the lines read with U+FFFD."""
         return self.store().read()
+
+    def functions(self) -> list[str]:
+        """The functions the recorded pairs are tagged with, sorted."""
+        return functions_of(self.read().pairs)
 
     @staticmethod
     def editable_output(record: LogRecord) -> str:

@@ -11,40 +11,85 @@ their reload interval.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import unquote
 
 from vectortrainer.errors import ConfigError, HookVersionError
-from vectortrainer.hooks.versions import HookVersion, HookVersionManager
+from vectortrainer.feedback.store import FeedbackStore
+from vectortrainer.gate.holdout import split_pairs
+from vectortrainer.hooks.rule_diff import RuleDiff, diff_rules_documents
+from vectortrainer.hooks.versions import VERSIONS_DIRNAME, HookVersion, HookVersionManager
 from vectortrainer.registry.models import ModelEntry, ModelRegistry, registered_functions
+from vectortrainer.rules.learning import pairs_for_function
 from vectortrainer.workspace.base import UseCases
-from vectortrainer.workspace.hook_views import HookVersionsView, hook_versions_view, rollback_diff
+from vectortrainer.workspace.hook_views import HookVersionsView, hook_versions_view
 
 
 class Hooks(UseCases):
-    """The hook versions of the configured hooks directory."""
+    """Each function's hook versions in the configured hooks directory (VT-18)."""
 
     @property
     def directory(self) -> Path:
         return Path(self._workspace.config.hooks.dir)
 
-    def manager(self) -> HookVersionManager:
-        """The version store; a missing hooks directory is an error that says what makes one."""
-        if not self.directory.is_dir():
+    def functions(self) -> list[str]:
+        """The functions that have hook versions here, sorted."""
+        root = self.directory
+        if not root.is_dir():
+            return []
+        return sorted(unquote(p.name) for p in root.iterdir() if (p / VERSIONS_DIRNAME).is_dir())
+
+    def manager(self, function: str) -> HookVersionManager:
+        """``function``'s version store; one with no versions yet is an error that says what makes
+        one."""
+        manager = HookVersionManager.for_function(self.directory, function)
+        if not manager.versions_dir.is_dir():
             raise HookVersionError(
-                f"{self.directory}: no hooks directory (run `vectortrainer rules synthesize` first)"
+                f"{manager.output_dir}: no hook versions of {function} yet (make one with "
+                f"`vectortrainer rules synthesize --function {function} --activate`)"
             )
-        return HookVersionManager(self.directory)
+        return manager
 
-    def view(self) -> HookVersionsView:
-        """Every saved version, its active flag and checksum state, oldest first; writes nothing."""
-        return hook_versions_view(self.directory)
+    def live(self, function: str) -> str | None:
+        """The version ``function`` runs now (None: no hook)."""
+        active = HookVersionManager.for_function(self.directory, function).get_active_version()
+        return active.version_id if active else None
 
-    def rollback_diff(self, version_id: str) -> str:
-        """What making ``version_id`` active would change (a unified diff of the rules)."""
-        return rollback_diff(self.directory, version_id)
+    def view(self, function: str) -> HookVersionsView:
+        """Every saved version of ``function``: active, state, origin, checksum; oldest first."""
+        return hook_versions_view(self.directory, function)
 
-    def rollback(self, version_id: str | None = None) -> HookVersion:
-        """Make ``version_id`` (default: the version before the active one) the active hook now."""
-        return self.manager().rollback(version_id)
+    def rule_diff(self, function: str, version_id: str, against: str | None = None) -> RuleDiff:
+        """What making ``version_id`` live would change, rule by rule, against ``against`` (default:
+        what is live now; with no hook live, against no rules).
+
+        Each rule keeps the feedback pairs it was learned from while the feedback file still
+        holds them (the function's pairs the gate learned from); a note says when it does not.
+        """
+        manager = self.manager(function)
+        base = against or self.live(function)
+        before = manager.rules_document(base) if base else {"rules": []}
+        after = manager.rules_document(version_id)
+        config = self._workspace.config
+        learned = split_pairs(
+            pairs_for_function(FeedbackStore(config.feedback.path).pairs(), function),
+            config.gate.holdout_every,
+        )[0]
+        return diff_rules_documents(
+            before,
+            after,
+            before_pairs=learned,
+            after_pairs=learned,
+            before_label=base or "no hook",
+            after_label=version_id,
+        )
+
+    def rollback(self, function: str, version_id: str | None = None) -> HookVersion:
+        """Make ``version_id`` (default: what was live just before) ``function``'s hook now."""
+        return self.manager(function).rollback(version_id)
+
+    def deactivate(self, function: str) -> HookVersion | None:
+        """Run ``function`` with no hook from now on; a rollback goes back. Returns what ran."""
+        return self.manager(function).deactivate()
 
 
 class Models(UseCases):

@@ -1,4 +1,5 @@
-"""Rules as the faces ask for them: learn from feedback, settle conflicts, replay, publish a hook.
+"""Rules as the faces ask for them: learn from feedback, settle conflicts, replay, publish a hook
+(through the hook gate only: nothing a face does makes a hook live ungated).
 
 FR-2, FR-7.
 
@@ -11,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from vectortrainer.hooks.generator import GenerationReport, HookScriptGenerator
-from vectortrainer.hooks.report import publish_hook
+from vectortrainer.feedback.store import FeedbackStore
+from vectortrainer.gate.hook_gate import HookGateOutcome, publish_gated_hook
+from vectortrainer.hooks.generator import HookScriptGenerator
+from vectortrainer.hooks.report import rules_report
 from vectortrainer.hooks.validation import replay_in_subprocess
 from vectortrainer.json_types import JSONObject
 from vectortrainer.rules.learning import (
@@ -64,6 +67,10 @@ class Rules(UseCases):
         """
         return rule_set.resolve(conflict_id, choice, order)
 
+    def document(self, rule_set: RuleSet) -> JSONObject:
+        """``rule_set`` as a rules document (the shape of ``rules.json``)."""
+        return rules_report(rule_set, feedback_path=self._workspace.config.feedback.path)
+
     @staticmethod
     def replay(rule_set: RuleSet) -> ReplayReport:
         """How the hook these rules make does on the feedback pairs, without saving it."""
@@ -71,17 +78,32 @@ class Rules(UseCases):
         return replay_in_subprocess(source, list(rule_set.pairs))
 
     def publish(
-        self, rule_set: RuleSet, *, note: str = "", enable_versioning: bool = True
-    ) -> tuple[GenerationReport, JSONObject]:
-        """Validate, replay and save the rules as the active hook, with ``rules.json`` beside it.
+        self,
+        function: str,
+        *,
+        choices: Mapping[str, Choice] | None = None,
+        note: str = "",
+        origin: str = "app",
+    ) -> HookGateOutcome | None:
+        """Learn ``function``'s hook and make it live only through the hook gate (VT-18).
 
-        Returns the generation report and the ``rules.json`` document.
+        The same gate as a run's: learned from the pairs not held out, it must repair the
+        held-out ones (at least as well as the live hook) and change no fixed output; it is
+        saved either way (inactive with the reason when refused; an identical hook is never
+        saved twice). ``origin`` says where it came from ("app", "cli"). None when no rule
+        can be learned.
         """
         config = self._workspace.config
-        return publish_hook(
-            rule_set,
+        feedback, gate = config.feedback, config.gate
+        return publish_gated_hook(
+            FeedbackStore(feedback.path).pairs(),
             config.hooks.dir,
-            feedback_path=config.feedback.path,
+            function=function,
+            holdout_every=gate.holdout_every,
+            semantic_screen=feedback.semantic_screen,
+            margin=gate.hook_margin,
             note=note,
-            enable_versioning=enable_versioning,
+            origin=origin,
+            choices=choices,
+            feedback_path=feedback.path,
         )

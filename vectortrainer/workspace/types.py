@@ -11,8 +11,16 @@ from vectortrainer.budget.estimates import Estimate
 from vectortrainer.feedback.diffing import DiffSegment
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.feedback.store import FeedbackEntry, FeedbackRead
+from vectortrainer.gate.hook_gate import HookGateOutcome
 from vectortrainer.golden.extractor import ExtractionReport
 from vectortrainer.hooks.generator import GenerationReport
+from vectortrainer.hooks.rule_diff import (
+    ChangedRule,
+    FieldChange,
+    RuleDiff,
+    RuleEntry,
+    SupportingPair,
+)
 from vectortrainer.hooks.versions import HookVersion, HookVersionManager
 from vectortrainer.loop import CycleOutcome
 from vectortrainer.pipeline import ConfirmCallback, RunOutcome
@@ -38,6 +46,7 @@ __all__ = [
     "Approval",
     "ApprovalPolicy",
     "BaseTrainer",
+    "ChangedRule",
     "Choice",
     "Conflict",
     "ConfirmCallback",
@@ -48,9 +57,11 @@ __all__ = [
     "FeedbackEntry",
     "FeedbackPair",
     "FeedbackRead",
+    "FieldChange",
     "FunctionLogs",
     "FunctionSummary",
     "GenerationReport",
+    "HookGateOutcome",
     "HookVersion",
     "HookVersionManager",
     "LearnedRules",
@@ -61,6 +72,8 @@ __all__ = [
     "PipelineMonitor",
     "ReplayReport",
     "Rule",
+    "RuleDiff",
+    "RuleEntry",
     "RuleSet",
     "RunInfo",
     "RunOutcome",
@@ -68,5 +81,6 @@ __all__ = [
     "RunSummary",
     "SelectionSettings",
     "StageStatus",
+    "SupportingPair",
     "train_loss",
 ]

@@ -128,30 +128,44 @@ def test_subprocess_replay_reports_harm():
     assert report.exact_fixes == 1 and report.good_changed == [1] and report.pairs == 2
 
 
-def test_cli_synthesize_then_hooks_commands(tmp_path, capsys):
+def test_cli_synthesize_looks_then_activates_through_the_gate_per_function(tmp_path, capsys):
     feedback, hooks = tmp_path / "fb.jsonl", tmp_path / "hooks"
     write_demo_feedback(feedback)
-    assert main(["rules", "synthesize", "--feedback", str(feedback), "--hooks-dir", str(hooks), "--no-semantic", "--json"]) == 0
+    base = ["rules", "synthesize", "--feedback", str(feedback), "--hooks-dir", str(hooks), "--no-semantic",
+            "--function", "draft_reply", "--json"]
+    assert main(base) == 0  # looking never makes anything live
     summary = json.loads(capsys.readouterr().out)
-    assert summary["version"] == "v001" and summary["replay"]["good_changed"] == [] and summary["conflicts"]
-    assert (hooks / "rules.json").is_file()
-    assert main(["rules", "synthesize", "--feedback", str(feedback), "--hooks-dir", str(hooks), "--no-semantic", "--note", "again"]) == 0
-    assert "rules" in capsys.readouterr().out
-    assert main(["hooks", "list", "--hooks-dir", str(hooks), "--json"]) == 0
+    assert summary["function"] == "draft_reply" and summary["replay"]["good_changed"] == []
+    assert summary["version"] is None and summary["live_now"] is None and not hooks.exists()
+    assert main([*base, "--activate", "--note", "first"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["gate"]["passed"] and summary["live_before"] is None and summary["live_now"] == "v001"
+    assert (hooks / "draft_reply" / "rules.json").is_file() and not (hooks / "rules.json").exists()
+    assert main([*base, "--activate"]) == 0  # the same rules again: the same hook, not saved twice
+    assert json.loads(capsys.readouterr().out)["live_now"] == "v001"
+    listing = ["--function", "draft_reply", "--hooks-dir", str(hooks), "--json"]
+    assert main(["hooks", "list", *listing]) == 0
     versions = json.loads(capsys.readouterr().out)
-    assert [v["version_id"] for v in versions] == ["v001", "v002"] and versions[1]["note"] == "again"
-    assert main(["hooks", "diff", "v001", "v002", "--hooks-dir", str(hooks)]) == 0
-    capsys.readouterr()
-    assert main(["hooks", "rollback", "--hooks-dir", str(hooks)]) == 0
-    assert main(["hooks", "verify", "--hooks-dir", str(hooks), "--json"]) == 0
+    assert [(v["version_id"], v["origin"], v["note"]) for v in versions] == [("v001", "cli", "first")]
+    assert main(["hooks", "diff", "v001", "v001", *listing]) == 0
+    assert json.loads(capsys.readouterr().out)["added"] == []
+    assert main(["hooks", "off", *listing]) == 0
+    assert json.loads(capsys.readouterr().out) == {"function": "draft_reply", "live_now": None,
+                                                    "live_before": "v001"}
+    assert main(["hooks", "rollback", *listing]) == 0  # back to what ran before "off"
+    assert json.loads(capsys.readouterr().out)["version_id"] == "v001"
+    assert main(["hooks", "verify", *listing]) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["active"] == "v001"
 
 
 def test_cli_errors_are_one_line_and_non_zero(tmp_path, capsys):
     assert main(["rules", "synthesize", "--feedback", str(tmp_path / "nope.jsonl"), "--hooks-dir", str(tmp_path), "--no-semantic"]) == 1
-    assert main(["hooks", "rollback", "v009", "--hooks-dir", str(tmp_path / "missing")]) == 1
+    assert main(["hooks", "rollback", "v009", "--hooks-dir", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert "not found" in err and "--function NAME" in err  # whose hook: never guessed
+    assert main(["hooks", "rollback", "v009", "--hooks-dir", str(tmp_path / "missing"), "--function", "f"]) == 1
     (tmp_path / "fb.jsonl").write_text('{"bad_output": "a", "fixed_output": "b"}\n', encoding="utf-8")
     assert main(["rules", "synthesize", "--feedback", str(tmp_path / "fb.jsonl"), "--hooks-dir", str(tmp_path / "h"),
                  "--no-semantic", "--choose", "bad"]) == 2
     err = capsys.readouterr().err
-    assert "not found" in err and "no hooks directory" in err and "CONFLICT=N" in err
+    assert "no hook versions of f" in err and "CONFLICT=N" in err

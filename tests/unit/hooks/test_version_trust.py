@@ -29,11 +29,11 @@ def _source(prefix: str) -> str:
 
 @pytest.fixture
 def hooks(tmp_path) -> Path:
-    directory = tmp_path / "hooks"
-    manager = HookVersionManager(directory)
+    directory = tmp_path / "hooks" / "f"  # function f's own folder of the hooks directory
+    manager = HookVersionManager.for_function(tmp_path / "hooks", "f")
     manager.save_version(_source("A: "), 1, note="first")
     manager.save_version(_source("B: "), 1, note="second")
-    (tmp_path / "secret.txt").write_text(SECRET, encoding="utf-8")
+    (directory.parent / "secret.txt").write_text(SECRET, encoding="utf-8")
     return directory
 
 
@@ -52,22 +52,27 @@ def _snapshot(root: Path) -> dict[str, tuple[bytes | str, int]]:
     return shot
 
 
+def _of(hooks: Path) -> list[str]:
+    """The CLI's words for function f's hooks."""
+    return ["--hooks-dir", str(hooks.parent), "--function", hooks.name]
+
+
 def _plant(hooks: Path, number: int, name_tail: str = "_20990101T000000000000Z.py") -> Path:
     return hooks / ".hook_versions" / f"v{number:03d}{name_tail}"
 
 
 def test_a_symlink_to_a_secret_is_never_adopted_verified_or_printed(hooks, capsys):
     _plant(hooks, 3).symlink_to(hooks.parent / "secret.txt")
-    assert main(["hooks", "list", "--hooks-dir", str(hooks), "--json"]) == 0
+    assert main(["hooks", "list", *_of(hooks), "--json"]) == 0
     captured = capsys.readouterr()
     assert [v["version_id"] for v in json.loads(captured.out)] == ["v001", "v002"]
     assert "symbolic link" in captured.err and "sk-the-secret" not in captured.out + captured.err
 
-    assert main(["hooks", "verify", "--hooks-dir", str(hooks)]) == 1
+    assert main(["hooks", "verify", *_of(hooks)]) == 1
     captured = capsys.readouterr()
     assert "symbolic link" in captured.err and "sk-the-secret" not in captured.err
 
-    assert main(["hooks", "diff", "v001", "v003", "--hooks-dir", str(hooks)]) != 0
+    assert main(["hooks", "diff", "v001", "v003", *_of(hooks)]) != 0
     captured = capsys.readouterr()
     assert "sk-the-secret" not in captured.out + captured.err
 
@@ -99,8 +104,8 @@ def test_a_valid_hook_without_metadata_is_listed_unverified_and_never_restored_o
     manager.save_version(_source("D: "), 1)
     again = HookVersionManager(hooks).list_versions()
     assert [(v.version_id, v.unverified) for v in again] == [("v001", False), ("v002", False), ("v003", True), ("v004", False)]
-    assert main(["hooks", "list", "--hooks-dir", str(hooks), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)[2]["unverified"] is True
+    assert main(["hooks", "list", *_of(hooks), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[2]["state"].startswith("unverified")
 
 
 def test_a_manifest_entry_outside_the_versions_folder_is_never_read(hooks, capsys):
@@ -116,7 +121,7 @@ def test_a_manifest_entry_outside_the_versions_folder_is_never_read(hooks, capsy
     assert [v.file for v in versions] == [p.name for p in sorted((hooks / ".hook_versions").glob("v*.py"))]
     assert any("damaged" in w for w in manager.warnings)
     assert manager.read_version("v001") == _source("A: ")  # from its own file, via its metadata
-    assert main(["hooks", "diff", "v001", "v002", "--hooks-dir", str(hooks)]) == 0
+    assert main(["hooks", "diff", "v001", "v002", *_of(hooks)]) == 0
     captured = capsys.readouterr()
     assert "sk-the-secret" not in captured.out + captured.err
 
@@ -143,7 +148,7 @@ def test_listing_verifying_and_diffing_change_nothing(hooks):
     manager.read_version("v002")
     manager.store.history()
     for command in ("list", "verify"):
-        main(["hooks", command, "--hooks-dir", str(hooks)])
+        main(["hooks", command, *_of(hooks)])
     assert _snapshot(hooks) == before
 
 
@@ -185,7 +190,7 @@ def test_a_held_lock_fails_after_a_bounded_wait_naming_its_holder(hooks, held_lo
 def test_cli_rollback_against_a_held_lock_is_one_line_and_exit_2(hooks, held_lock, capsys, monkeypatch):
     monkeypatch.setattr(version_store, "LOCK_WAIT_S", 0.3)
     before = (hooks / "generated_prompt_hook.py").read_bytes()
-    assert main(["hooks", "rollback", "--hooks-dir", str(hooks)]) == 2
+    assert main(["hooks", "rollback", *_of(hooks)]) == 2
     err = capsys.readouterr().err
     assert f"pid {held_lock.pid}" in err and "Traceback" not in err and "try again" in err
     assert (hooks / "generated_prompt_hook.py").read_bytes() == before
@@ -196,10 +201,10 @@ def test_a_symlinked_lock_is_refused_in_one_line_with_exit_2(hooks, capsys):
     lock.unlink()
     target = hooks.parent / "secret.txt"
     lock.symlink_to(target)
-    assert main(["hooks", "rollback", "--hooks-dir", str(hooks)]) == 2
+    assert main(["hooks", "rollback", *_of(hooks)]) == 2
     err = capsys.readouterr().err
     assert "symbolic link" in err and ".lock" in err and "Traceback" not in err
-    assert main(["hooks", "list", "--hooks-dir", str(hooks)]) == 2
+    assert main(["hooks", "list", *_of(hooks)]) == 2
     assert "symbolic link" in capsys.readouterr().err
     assert target.read_text(encoding="utf-8") == SECRET
 

@@ -22,7 +22,8 @@ from vectortrainer.config import Config
 from vectortrainer.feedback.diffing import MAX_DIFF_CHARS, bounded_pair
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.feedback.store import FeedbackStore, write_feedback_file
-from vectortrainer.hooks import report as hook_report
+from vectortrainer.hooks import versions as hook_versions
+from vectortrainer.hooks.generator import HookScriptGenerator
 from vectortrainer.hooks.versions import HookVersionManager
 from vectortrainer.pipeline import TrainingPipeline
 from vectortrainer.rules import acceptance
@@ -113,36 +114,43 @@ def test_a_lone_surrogate_is_read_as_replacement_character_and_counted(tmp_path)
     assert any("U+FFFD" in notice and "line(s) 3" in notice for notice in read.notices("feedback.jsonl"))
 
 
-def test_rules_synthesize_with_a_lone_surrogate_writes_rules_json_and_activates(tmp_path, capsys) -> None:
+def test_rules_synthesize_with_a_lone_surrogate_reports_it_and_puts_the_rules_through_the_gate(
+        tmp_path, capsys) -> None:
     feedback = _surrogate_feedback(tmp_path)
     hooks = tmp_path / "hooks"
     assert main(["rules", "synthesize", "--feedback", str(feedback), "--hooks-dir", str(hooks),
-                 "--no-semantic", "--json"]) == 0
+                 "--function", "ship_notice", "--no-semantic", "--activate", "--json"]) == 0
     captured = capsys.readouterr()
-    document = json.loads((hooks / "rules.json").read_text(encoding="utf-8"))
-    assert document["version"] == "v001" and document["rules"]
-    assert HookVersionManager(hooks).get_active_version().version_id == "v001"
+    summary = json.loads(captured.out)
+    assert summary["function"] == "ship_notice" and summary["rules"]
+    manager = HookVersionManager.for_function(hooks, "ship_notice")
+    (version,) = manager.list_versions()
+    assert summary["version"] == version.version_id == "v001"
+    # Three pairs leave none held out for the gate: saved, kept out of service, with the reason.
+    assert not version.active and version.state == "refused by its gate"
+    assert summary["live_now"] is None and "held-out" in summary["gate"]["reason"]
     assert "U+FFFD" in captured.err and "line(s) 3" in captured.err
 
 
 def test_a_failed_rules_json_leaves_the_active_hook_as_it_was(tmp_path, monkeypatch) -> None:
-    hooks = tmp_path / "hooks"
+    manager = HookVersionManager.for_function(tmp_path / "hooks", "ship_notice")
+    generator = HookScriptGenerator()
     first = synthesize_rules([FeedbackPair("Order 12 ships", "Order #12 ships"),
                               FeedbackPair("Order 7 ships", "Order #7 ships")])
-    hook_report.publish_hook(first, hooks, feedback_path=None)
-    active_before = (hooks / "generated_prompt_hook.py").read_text(encoding="utf-8")
-    second = synthesize_rules([FeedbackPair("Hello there", "Hi there"), FeedbackPair("Hello you", "Hi you")])
+    second = synthesize_rules([FeedbackPair("Hello there", "Hi there"),
+                               FeedbackPair("Hello you", "Hi you")])
+    manager.save_version(generator.prepare(first).source, 1, rules_document={"rules": []})
+    active_before = manager.active_path.read_text(encoding="utf-8")
 
-    def refuse(path, report):  # type: ignore[no-untyped-def]
+    def refuse(path, document):  # type: ignore[no-untyped-def]
         raise OSError("disk full")
 
-    monkeypatch.setattr(hook_report, "write_rules_report", refuse)
+    monkeypatch.setattr(hook_versions, "write_rules_document", refuse)
     with pytest.raises(OSError):
-        hook_report.publish_hook(second, hooks, feedback_path=None)
-    manager = HookVersionManager(hooks)
+        manager.save_version(generator.prepare(second).source, 1)
     assert manager.get_active_version().version_id == "v001"
-    assert (hooks / "generated_prompt_hook.py").read_text(encoding="utf-8") == active_before
-    assert [v.version_id for v in manager.list_versions()] == ["v001", "v002"]  # saved, never activated
+    assert manager.active_path.read_text(encoding="utf-8") == active_before
+    assert [v.version_id for v in manager.list_versions()] == ["v001", "v002"]  # saved, never live
 
 
 def test_batch_reports_malformed_feedback_lines_in_events_and_summary(tmp_path) -> None:
