@@ -68,7 +68,7 @@ class HooksScreen(ModeScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#versions", DataTable).add_columns(
-            "version", "created", "rules", "state", "from", "checksum"
+            "version", "created", "rules", "state", "from"
         )
         self.query_one("#models", DataTable).add_columns(
             "model", "promoted", "model id / adapter", "score", "gate"
@@ -145,14 +145,18 @@ class HooksScreen(ModeScreen):
         table = self.query_one("#versions", DataTable)
         table.clear()
         for row in versions:
-            state = Text("● active", style="bold green") if row.active else Text(row.state)
+            # A damaged version says so first: it can no longer be made live.
+            state = (
+                Text("DAMAGED (checksum)", style="bold red") if not row.checksum_ok
+                else Text("● active", style="bold green") if row.active
+                else Text(row.state)
+            )
             table.add_row(
                 row.version_id,
-                row.created,
+                row.created[:16],  # to the minute: the table fits its panel at 80 columns
                 row.rules,
                 state,
-                row.origin,
-                Text("ok", style="green") if row.checksum_ok else Text("DAMAGED", style="bold red"),
+                row.origin.split(" ")[0],  # "run", "loop"; the run id is under the diff
                 key=row.version_id,
             )
         if not versions:
@@ -206,8 +210,11 @@ class HooksScreen(ModeScreen):
         )
         log = self.query_one("#diff", RichLog)
         log.clear()
-        if row is not None and (row.gate_reason or row.note):
-            log.write(Text(f"{row.state}: {row.gate_reason or row.note}", style="dim"))
+        if row is not None:
+            made = f"made by {row.origin}" if row.origin else "origin not recorded"
+            why = row.problem or row.gate_reason or row.note
+            log.write(Text(f"{version_id}: {row.state}, {made}" + (f"; {why}" if why else ""),
+                           style="dim"))
         if isinstance(diff, str):
             log.write(Text(diff, style="yellow"))
         else:

@@ -22,7 +22,6 @@ _INDENT = 4
 _MARKS = {"+": "green", "-": "red", "~": "yellow"}
 
 
-
 def _line(text: str | Text, style: str = "", indent: int = 0) -> RenderableType:
     line = Text(text, style=style, overflow="fold") if isinstance(text, str) else text
     line.overflow = "fold"

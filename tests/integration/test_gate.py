@@ -128,7 +128,9 @@ def test_the_hook_stage_saves_a_gated_hook_version(seeded_store, standin_env, tm
     outcome = TrainingPipeline(config, confirm=lambda e: False).run()  # stops at the cost: the hook is free
     assert outcome.status == RunStatus.NOT_APPROVED
     hook = RunDirectory.open(config.output_dir, outcome.run_id).state.stage("hook").detail
-    [version] = HookVersionManager(config.hooks.dir).list_versions()
+    [version] = HookVersionManager.for_function(config.hooks.dir, FUNCTION).list_versions()
+    assert version.origin == f"run {outcome.run_id}" and hook["live_now"] == (
+        version.version_id if version.active else None)
     assert version.version_id == hook["version_id"] and version.gate["held_out"] > 0
     assert version.active == hook["active"] == version.gate["passed"]
     assert version.gate["good_checked"] > version.gate["held_out"]

@@ -33,7 +33,7 @@ TICKET = ("I returned the headphones from order 4242 two weeks ago and still hav
 
 
 def _active_hook(hooks_dir):
-    spec = importlib.util.spec_from_file_location("expected_hook", hooks_dir / "generated_prompt_hook.py")
+    spec = importlib.util.spec_from_file_location("expected_hook", hooks_dir / FUNCTION / "generated_prompt_hook.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -95,8 +95,9 @@ def test_the_whole_loop_twice_with_the_served_function_following_every_change(se
     assert first.ran and first.outcome.status == RunStatus.SUCCEEDED, first.message
     registry = ModelRegistry(config.models.dir, FUNCTION)
     champion = registry.promoted()
-    hooks = HookVersionManager(config.hooks.dir)
+    hooks = HookVersionManager.for_function(config.hooks.dir, FUNCTION)
     assert champion.version_id == "m001" and hooks.get_active_version().version_id == "v001"
+    assert hooks.get_active_version().origin == f"loop run {first.outcome.run_id}"
     with_v001 = serves(champion.model, "v001")
     assert not with_v001.startswith("Summary: ")  # the hook's prefix rule reached the running function
 
@@ -123,7 +124,7 @@ def test_the_whole_loop_twice_with_the_served_function_following_every_change(se
     serves(champion.model, "v002")
 
     # ---- and rolls the hook back
-    assert main(["hooks", "rollback", "--hooks-dir", str(config.hooks.dir)]) == 0
+    assert main(["hooks", "rollback", "--function", FUNCTION, "--hooks-dir", str(config.hooks.dir)]) == 0
     assert serves(champion.model, "v001") == with_v001
 
 

@@ -37,10 +37,15 @@ def test_rules_synthesize_reports_each_rules_blast_radius(seeded_store, tmp_path
     args = ["rules", "synthesize", "--feedback", str(feedback), "--hooks-dir", str(hooks), "--no-semantic",
             "--store", str(seeded_store)]
     assert main(args + ["--json"]) == 0
-    summary = json.loads(capsys.readouterr().out)
-    assert summary["logs_sampled"] > 0 and summary["replay"]["good_changed"] == []
-    assert all(rule["evidence"]["logs_sampled"] == summary["logs_sampled"] for rule in summary["rules"])
-    assert main(args) == 0
+    # One summary per function of the feedback, each with its own rules, each only looked at.
+    summaries = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [s["function"] for s in summaries] == ["classify_intent", "draft_reply", "summarize_ticket"]
+    assert all(s["version"] is None and s["live_now"] is None for s in summaries) and not hooks.exists()
+    for summary in summaries:
+        assert summary["logs_sampled"] > 0 and summary["replay"]["good_changed"] == []
+        assert all(rule["evidence"]["logs_sampled"] == summary["logs_sampled"] for rule in summary["rules"])
+    summary = summaries[-1]
+    assert main(args + ["--function", "summarize_ticket"]) == 0
     out = " ".join(capsys.readouterr().out.split())  # the tables wrap at the terminal's width
-    assert "blast radius" in out and "why 1:" in out
+    assert "blast radius" in out and "why 1:" in out and "nothing was made live" in out
     assert f"blast radius measured on {summary['logs_sampled']} uncorrected logged output(s)" in out

@@ -129,10 +129,12 @@ def two_models(config, function: str) -> None:
                       gate={"passed": False, "reason": "slice steady regressed: 0.930 -> 0.310"}, promote=False)
 
 
-def two_hook_versions(config) -> HookVersionManager:
-    """Two saved hook versions (order numbers, then a greeting fix); the second is active."""
+def two_hook_versions(config, function: str = "answer_support_ticket") -> HookVersionManager:
+    """Two saved hook versions of ``function`` (order numbers, then a greeting fix); the second is
+    active."""
+    folder = HookVersionManager.for_function(config.hooks.dir, function).output_dir
     generator = HookScriptGenerator(check_in_subprocess=False)
     generator.generate(synthesize_rules([FeedbackPair("Order 12 ok", "Order #12 ok"),
-                                         FeedbackPair("Order 7 ok", "Order #7 ok")]), config.hooks.dir)
-    generator.generate(synthesize_rules([FeedbackPair("hello there", "Hello there.")]), config.hooks.dir)
-    return HookVersionManager(config.hooks.dir)
+                                         FeedbackPair("Order 7 ok", "Order #7 ok")]), folder)
+    generator.generate(synthesize_rules([FeedbackPair("hello there", "Hello there.")]), folder)
+    return HookVersionManager(folder)

@@ -138,9 +138,9 @@ def hook_source(prefix: str) -> str:
     return render_hook(rules_document([Rule("strip_prefix", prefix)]))
 
 
-def hook_store(hooks_dir: Path) -> HookVersionManager:
-    """Three saved versions; v003 is active."""
-    manager = HookVersionManager(hooks_dir)
+def hook_store(hooks_dir: Path, function: str = FUNCTION) -> HookVersionManager:
+    """Three saved versions of ``function``'s hook; v003 is active."""
+    manager = HookVersionManager.for_function(hooks_dir, function)
     manager.save_version(hook_source("A: "), 1, note="first")
     manager.save_version(hook_source("B: "), 1, note="second")
     manager.save_version(hook_source("C: "), 1, note="third")

@@ -506,8 +506,8 @@ class VersionStore:
 
     def states(self, entries: list[Entry]) -> dict[str, str]:
         """Each entry's state in words: active, switched off (live until the function was set to
-        run without one), unverified, refused by its gate, rolled back from, superseded (it was live, a newer
-        one replaced it), or never live."""
+        run without one), unverified, refused by its gate, rolled back from, superseded (it was
+        live, a newer one replaced it), or never live."""
         live, rejected = self.live_sequence()
         ever_live = {v for v in live if v is not None}
         off = live[-2] if len(live) >= 2 and live[-1] is None else None

@@ -14,6 +14,7 @@ from pathlib import Path
 from vectortrainer.config import Config
 from vectortrainer.display import readable_epoch
 from vectortrainer.errors import VectorTrainerError
+from vectortrainer.hooks.template import HOOK_FILENAME
 from vectortrainer.hooks.versions import VERSIONS_DIRNAME, HookVersion, HookVersionManager
 from vectortrainer.loop import LoopView, loop_view
 from vectortrainer.registry.models import ModelEntry, ModelRegistry
@@ -108,12 +109,17 @@ def service_view(config: Config, function: str, source: LogReader | None = None)
     view.promoted = next((row for row in view.models if row.promoted), None)
     view.last_model_decision = next((row for row in reversed(view.models) if row.gate), None)
     hooks_dir = Path(config.hooks.dir)
-    if (hooks_dir / VERSIONS_DIRNAME).is_dir():
-        versions = HookVersionManager(hooks_dir).list_versions()
+    manager = HookVersionManager.for_function(hooks_dir, function)
+    if (manager.output_dir / VERSIONS_DIRNAME).is_dir():
+        versions = manager.list_versions()
         active = next((v for v in versions if v.active), None)
         view.active_hook = f"{active.version_id} ({active.rules_count} rules)" if active else None
         judged = next((v for v in reversed(versions) if v.gate), None)
         view.last_hook_decision = _hook_decision(judged) if judged else None
+    elif not manager.output_dir.exists() and (hooks_dir / HOOK_FILENAME).is_file():
+        # What the runtime runs for a function without a folder of its own (VT-18).
+        legacy = hooks_dir / HOOK_FILENAME
+        view.active_hook = f"{legacy} (the one-hook layout's, run by every function)"
     view.loop = loop_view(config, function, source)
     if view.loop.problem:
         view.problems.append(view.loop.problem)

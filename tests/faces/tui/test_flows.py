@@ -120,12 +120,18 @@ async def test_feedback_rules_conflict_hook(tmp_path, monkeypatch):
         resolved = next(c for c in rules_screen.rule_set.conflicts if c.conflict_id == conflict.conflict_id)
         assert resolved.chosen == other and resolved.resolved_by == "person"
         assert rules_screen.replay_report is not None
-        # Generate the hook: a new active version.
+        # Make the hook: through the hook gate, which has no held-out pair among 3 to judge it on.
         await pilot.press("g")
         await settle(pilot)
-    versions = HookVersionManager(config.hooks.dir).list_versions()
-    assert len(versions) == 1 and versions[0].active
-    assert versions[0].rules_count == len(rules_screen.rule_set.rules)
+        function = app.current_function
+        assert any("refused by the hook gate" in str(n.message) and "live now: no hook" in str(n.message)
+                   for n in app._notifications)
+        await pilot.press("g")  # the same hook again: judged again, never saved twice
+        await settle(pilot)
+    versions = HookVersionManager.for_function(config.hooks.dir, function).list_versions()
+    assert len(versions) == 1 and not versions[0].active
+    assert (versions[0].state, versions[0].origin) == ("refused by its gate", "app")
+    assert not (config.hooks.dir / "generated_prompt_hook.py").exists()
 
 
 async def test_keep_both_rules_of_a_conflict_in_an_order(tmp_path, monkeypatch):
@@ -167,8 +173,8 @@ async def test_keep_both_rules_of_a_conflict_in_an_order(tmp_path, monkeypatch):
 
 
 async def test_rollback_to_previous_version(tmp_path, monkeypatch):
-    config = fixture_config(tmp_path, monkeypatch)
-    manager = two_hook_versions(config)
+    config = fixture_config(tmp_path, monkeypatch).with_overrides(**{"selection.function": "answer_support_ticket"})
+    manager = two_hook_versions(config, "answer_support_ticket")
     first, second = [v.version_id for v in manager.list_versions()]
     assert manager.get_active_version().version_id == second
     app = make_app(config, source=FixtureLogSource())
@@ -179,13 +185,15 @@ async def test_rollback_to_previous_version(tmp_path, monkeypatch):
         await pilot.press("down")  # newest first: move to the older version
         await settle(pilot)
         diff = "\n".join(str(line.text) for line in screen.query_one("#diff").lines)
-        assert '+  "kind": "regex_replace",' in diff  # the older version's order-number rule comes back
+        # A rule-level diff, from the top: the older version's order-number rule comes back.
+        assert diff.startswith("v002 -> v001:") and "+ rule 1: regex_replace" in diff, diff
+        assert '"kind"' not in diff  # never raw JSON
         await pilot.press("b")
         await wait_for_screen(pilot, ConfirmScreen)
         await pilot.press("y")
         await settle(pilot)
         assert [row.version_id for row in screen.versions if row.active] == [first]
-    assert HookVersionManager(config.hooks.dir).get_active_version().version_id == first
+    assert manager.get_active_version().version_id == first
 
 
 async def test_the_model_in_service_is_changed_with_one_confirmed_action(tmp_path, monkeypatch):

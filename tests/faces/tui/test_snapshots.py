@@ -117,7 +117,7 @@ def _fixed_hook_times(config) -> None:
     """Give saved hook versions fixed timestamps (the manifest is data; checksums cover the sources)."""
     import json as _json
 
-    manifest = config.hooks.dir / ".hook_versions" / "manifest.json"
+    manifest = config.hooks.dir / "answer_support_ticket" / ".hook_versions" / "manifest.json"
     data = _json.loads(manifest.read_text())
     for number, version in enumerate(data["versions"], start=1):
         version["timestamp"] = f"2026010{number}T120000000000Z"

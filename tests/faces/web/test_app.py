@@ -116,7 +116,7 @@ def test_no_run_yet_every_page_explains_what_to_do(make_app):
     goto(at, "Learning curve")
     assert "No run yet" in at.info[0].value
     goto(at, "Hook versions")
-    assert "no hook versions" in at.info[0].value
+    assert "No function has a hook" in at.info[0].value and "--activate" in at.info[0].value
 
 
 def test_a_run_started_while_the_page_is_open_is_found(make_app, paths):
@@ -255,26 +255,35 @@ def test_learning_curve_before_any_metric(make_app, paths):
 
 def test_hook_rollback_needs_a_confirmation_and_changes_the_active_version(make_app, paths):
     ws.hook_store(paths["hooks"])
+    ws.hook_store(paths["hooks"], "draft_reply")  # another function's hooks: never touched here
     at = goto(make_app().run(), "Hook versions")
+    assert at.selectbox(key="hooks_function").options == [ws.FUNCTION, "draft_reply"]
+    assert at.selectbox(key="hooks_function").value == ws.FUNCTION
     table = at.dataframe[0].value
-    assert table["version"].tolist() == ["v001", "v002", "v003"] and table["active"].tolist() == [False, False, True]
+    assert table["version"].tolist() == ["v001", "v002", "v003"]
+    assert table["state"].tolist() == ["superseded", "superseded", "active"]
     assert set(table["checksum"]) == {"ok"}
-    diff = at.code[0].value
-    assert "--- v002_" in diff and "+++ v003_" in diff and "C: " in diff
+    # A rule-level diff of the last two versions, never raw JSON.
+    assert "v002 -> v003" in " ".join(m.value for m in at.markdown)
+    changed = at.dataframe[1].value.to_dict("records")
+    assert changed and "C: " in str(changed) and '"kind"' not in str(changed)
 
     assert at.button(key="rollback_button").disabled
     at.selectbox(key="rollback_target").set_value("v001").run()
     with pytest.raises(AppTestError, match="disabled"):  # a browser user cannot press it either
         at.button(key="rollback_button").click()
-    assert HookVersionManager(paths["hooks"]).get_active_version().version_id == "v003"
+    hooks = HookVersionManager.for_function(paths["hooks"], ws.FUNCTION)
+    assert hooks.get_active_version().version_id == "v003"
 
     at.checkbox(key="rollback_confirm").check().run()
     assert not at.button(key="rollback_button").disabled
     at.button(key="rollback_button").click().run()
     assert not at.exception
-    assert HookVersionManager(paths["hooks"]).get_active_version().version_id == "v001"
-    assert at.success[0].value == "Active hook is now v001 (1 rules)."
-    assert at.dataframe[0].value["active"].tolist() == [True, False, False]
+    assert hooks.get_active_version().version_id == "v001"
+    assert at.success[0].value == f"{ws.FUNCTION} runs hook v001 now (1 rules)."
+    assert at.dataframe[0].value["state"].tolist() == ["active", "superseded", "rolled back from"]
+    other = HookVersionManager.for_function(paths["hooks"], "draft_reply")
+    assert other.get_active_version().version_id == "v003"
     assert at.checkbox(key="rollback_confirm").value is False  # the next rollback asks again
 
 

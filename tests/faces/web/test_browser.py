@@ -151,6 +151,8 @@ def test_dashboard_loads_in_headless_chromium(dashboard, tmp_path):
         assert browser.evaluate(
             "(() => { const l = [...document.querySelectorAll('label')]"
             ".find(e => e.innerText.trim() === 'Hook versions'); if (l) l.click(); return !!l; })()")
-        browser.wait_for_text(("Roll back", "Replace the active hook (v003) with"))
+        browser.wait_for_text(("Roll back", f"Replace {ws.FUNCTION}'s hook (v003) with",
+                               "1 added, 1 removed, 0 changed"))
+        browser.screenshot(tmp_path / "hook-versions.png")
     finally:
         browser.close()

@@ -107,12 +107,15 @@ def test_a_hook_must_beat_the_active_one():
 def test_publish_gated_hook_saves_a_passing_hook_active_and_a_failing_one_inactive(tmp_path):
     pairs = _pairs(30)
     assert split_pairs(pairs, 5)[1]  # some pairs are held out
-    first = publish_gated_hook(pairs, tmp_path, holdout_every=5, semantic_screen=False, function=None, note="run 1")
+    first = publish_gated_hook(pairs, tmp_path, holdout_every=5, semantic_screen=False, function="f",
+                               note="run 1", origin="run 1")
     assert first.decision.passed and first.version_id == "v001"
-    again = publish_gated_hook(pairs, tmp_path, holdout_every=5, semantic_screen=False, function=None)
+    assert (first.live_before, first.live_now) == (None, "v001")
+    again = publish_gated_hook(pairs, tmp_path, holdout_every=5, semantic_screen=False, function="f")
     assert again.version_id is None and "same hook as the active version v001" in again.decision.reason
     # New feedback whose fixes the rules would undo: the learned hook no longer spares good outputs.
-    manager = HookVersionManager(tmp_path)
+    manager = HookVersionManager.for_function(tmp_path, "f")
+    assert len(manager.list_versions()) == 1 and manager.list_versions()[0].origin == "run 1"
     decision = judge_hook(_source(Rule("replace", "late", "delayed")), pairs[:3], pairs,
                           active_source=manager.read_version("v001"), active_version="v001")
     version = manager.save_version(_source(Rule("replace", "late", "delayed")), 1, activate=decision.passed,

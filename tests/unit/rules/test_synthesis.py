@@ -237,8 +237,9 @@ def test_cli_choose_both_with_an_order(tmp_path, capsys):
     pairs = _greetings_by_tier()
     write_feedback_file(feedback, pairs, id_prefix="fb")
     base = ["rules", "synthesize", "--feedback", str(feedback), "--hooks-dir", str(hooks), "--no-semantic",
-            "--no-versioning", "--json"]
+            "--json"]
     assert main(base) == 0
+    assert not hooks.exists()  # without --activate it only looks
     (conflict,) = json.loads(capsys.readouterr().out)["conflicts"]
     cid = conflict["conflict_id"]
     assert main([*base, "--choose", f"{cid}=both:1,0"]) == 0

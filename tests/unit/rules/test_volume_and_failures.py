@@ -16,6 +16,7 @@ import time
 import pytest
 
 from tests.support.feedback_families import FAMILIES, split
+from tests.support.pipelines import placeholder_key
 from tests.support.tui_fixtures import greetings_by_tier, write_chatml
 from vectortrainer.cli import main
 from vectortrainer.config import Config
@@ -165,8 +166,9 @@ def test_batch_reports_malformed_feedback_lines_in_events_and_summary(tmp_path) 
     config = Config().with_overrides(**{
         "feedback.path": feedback, "feedback.semantic_screen": False, "hooks.dir": tmp_path / "hooks",
         "output_dir": tmp_path / "out", "selection.function": "greet"})
-    outcome = TrainingPipeline(config, confirm=lambda estimate: False).run(
-        golden_path=write_chatml(tmp_path / "golden.jsonl", 12))
+    with placeholder_key():  # the run stops at the cost confirmation, before any request
+        outcome = TrainingPipeline(config, confirm=lambda estimate: False).run(
+            golden_path=write_chatml(tmp_path / "golden.jsonl", 12))
     run = RunDirectory.open(config.output_dir, outcome.run_id)
     rules = run.state.stages["synthesize"].detail["rules"]
     assert rules["malformed_lines"] == 2 and rules["malformed_line_numbers"] == [2, 5]

@@ -14,34 +14,42 @@ from vectortrainer.hooks.versions import HookVersionManager
 
 
 # ------------------------------------------------------------------------------ hooks
-def test_hook_versions_view_rollback_and_diff(tmp_path):
+def _manager(hooks_dir):
+    return HookVersionManager.for_function(hooks_dir, ws.FUNCTION)
+
+
+def test_hook_versions_view_rollback_and_states(tmp_path):
     ws.hook_store(tmp_path)
-    view = hook_views.hook_versions_view(tmp_path)
-    assert [(r.version_id, r.active, r.checksum_ok) for r in view.rows] == [
-        ("v001", False, True), ("v002", False, True), ("v003", True, True)]
+    view = hook_views.hook_versions_view(tmp_path, ws.FUNCTION)
+    assert [(r.version_id, r.active, r.checksum_ok, r.state) for r in view.rows] == [
+        ("v001", False, True, "superseded"), ("v002", False, True, "superseded"),
+        ("v003", True, True, "active")]
     assert view.active == "v003" and view.problem is None
-    diff = HookVersionManager(tmp_path).diff("v001", "v002")
-    assert "-" in diff and "A: " in diff and "B: " in diff
-    restored = HookVersionManager(tmp_path).rollback("v001")
+    assert view.hooks_dir == tmp_path / ws.FUNCTION
+    restored = _manager(tmp_path).rollback("v001")
     assert restored.version_id == "v001"
-    assert HookVersionManager(tmp_path).get_active_version().version_id == "v001"
-    assert hook_views.hook_versions_view(tmp_path).active == "v001"
+    view = hook_views.hook_versions_view(tmp_path, ws.FUNCTION)
+    assert view.active == "v001"
+    assert [r.state for r in view.rows] == ["active", "superseded", "rolled back from"]
+    # another function's view is its own: nothing of this one shows there
+    other = hook_views.hook_versions_view(tmp_path, "draft_reply")
+    assert other.rows == [] and "no hook versions of draft_reply" in other.problem
 
 
 def test_tampered_version_shows_a_failed_checksum_and_cannot_be_restored(tmp_path):
     manager = ws.hook_store(tmp_path)
     version = manager.list_versions()[0]
     (manager.versions_dir / version.file).write_text("# edited by hand\n", encoding="utf-8")
-    rows = hook_views.hook_versions_view(tmp_path).rows
+    rows = hook_views.hook_versions_view(tmp_path, ws.FUNCTION).rows
     assert not rows[0].checksum_ok and rows[0].problem.startswith("hook version v001 failed its checksum")
     assert rows[1].checksum_ok and rows[1].problem is None
     with pytest.raises(HookVersionError, match="checksum"):
-        HookVersionManager(tmp_path).rollback("v001")
+        _manager(tmp_path).rollback("v001")
     assert manager.get_active_version().version_id == "v003"
 
 
 def test_no_hook_store_is_explained_and_not_created(tmp_path):
-    view = hook_views.hook_versions_view(tmp_path / "hooks")
+    view = hook_views.hook_versions_view(tmp_path / "hooks", ws.FUNCTION)
     assert view.rows == [] and "no hook versions" in view.problem and "rules synthesize" in view.problem
     assert not (tmp_path / "hooks").exists()
 
