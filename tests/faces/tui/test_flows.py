@@ -186,7 +186,8 @@ async def test_rollback_to_previous_version(tmp_path, monkeypatch):
         await settle(pilot)
         diff = "\n".join(str(line.text) for line in screen.query_one("#diff").lines)
         # A rule-level diff, from the top: the older version's order-number rule comes back.
-        assert diff.startswith("v002 -> v001:") and "+ rule 1: regex_replace" in diff, diff
+        assert diff.startswith("v001: superseded") and "\nv002 -> v001:" in diff, diff
+        assert "+ rule 1: regex_replace" in diff
         assert '"kind"' not in diff  # never raw JSON
         await pilot.press("b")
         await wait_for_screen(pilot, ConfirmScreen)
