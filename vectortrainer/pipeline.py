@@ -486,18 +486,11 @@ class TrainingPipeline:
 
     def _synthesize_stage(self, run: RunDirectory) -> JSONObject:
         feedback = self.config.feedback
-        # The blast radius needs the function's logs; without
-        # a store (a golden file given) it is not measured.
-        has_logs = (
-            self.source is not None
-            or self.dataset_manager is not None
-            or store_exists(self.config.store.path)
-        )
         learned = learn_from_feedback(
             feedback.path,
             semantic_screen=feedback.semantic_screen,
             function=run.state.function,
-            source=self._log_source() if has_logs else None,
+            source=self._logs_if_any(),
             progress=lambda done, total, what: self.monitor.on_progress(
                 "synthesize", done, total, what
             ),
@@ -537,6 +530,7 @@ class TrainingPipeline:
             margin=gate.hook_margin,
             note=f"run {run.run_id}",
             origin=f"{self.origin} {run.run_id}",
+            logs=self._logs_if_any(),
         )
         if outcome is None:
             return {"skipped": True, "note": "no rule learned from the feedback"}
@@ -766,6 +760,16 @@ class TrainingPipeline:
     def _loaded_estimate(self, run: RunDirectory) -> Estimate:
         """The estimate the estimate stage held to the budget (read back on resume)."""
         return self._estimate or estimate_from_dict(run.read_json(run.estimate_path.name))
+
+    def _logs_if_any(self) -> LogReader | None:
+        """The log source when there is one: each rule's blast radius needs the function's logs;
+        without a store (a golden file given) it is not measured."""
+        has_logs = (
+            self.source is not None
+            or self.dataset_manager is not None
+            or store_exists(self.config.store.path)
+        )
+        return self._log_source() if has_logs else None
 
     def _resume_command(self, run: RunDirectory) -> str:
         return resume_line(run.run_id, run.state.function, self.config)

@@ -29,7 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_command(actions, "list", "list the function's saved versions, why each is or is not live",
                 list_command, *flags, function=function)
     diff = add_command(actions, "diff", "what changes, rule by rule, from version A to B",
-                       diff_command, *flags, function=function)
+                       diff_command, *flags, "--feedback", function=function,
+                       feedback="the feedback file the rules were learned from (for --pairs; "
+                       "default: feedback.path)")
     diff.add_argument("a", metavar="A")
     diff.add_argument("b", metavar="B")
     diff.add_argument("--pairs", action="store_true",

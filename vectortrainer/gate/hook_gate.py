@@ -27,6 +27,7 @@ from vectortrainer.hooks.versions import HookVersionManager
 from vectortrainer.json_types import JSONObject
 from vectortrainer.rules.learning import Choice, learn_rules, pairs_for_function
 from vectortrainer.rules.synthesis import RuleSet
+from vectortrainer.store.source import LogReader
 
 
 @dataclass
@@ -167,24 +168,27 @@ def publish_gated_hook(
     origin: str = "",
     choices: Mapping[str, Choice] | None = None,
     feedback_path: str | os.PathLike[str] | None = None,
+    logs: LogReader | None = None,
 ) -> HookGateOutcome | None:
     """Learn ``function``'s hook from its pairs not held out, judge it, and save it in its own
     folder of ``hooks_dir`` (active only when it passed).
 
     ``choices`` are a person's decisions on conflicts (those that still arise among the
-    learning pairs are applied). None when no rule can be learned. A candidate identical
+    learning pairs are applied). With ``logs`` (the store) each rule's blast radius is
+    measured on the function's uncorrected logs, and narrowed or held back by it, exactly as
+    the rules a face shows before publishing. None when no rule can be learned. A candidate identical
     to a saved version is not saved again: the active one stays; an inactive one that
     passes now is made active.
     """
     pairs = pairs_for_function(pairs, function)
     learn, held = split_pairs(pairs, holdout_every)
-    rule_set = learn_rules(learn, semantic_screen=semantic_screen, function=function)
+    rule_set = learn_rules(learn, semantic_screen=semantic_screen, function=function, source=logs)
     if choices:
         known = {conflict.conflict_id for conflict in rule_set.conflicts}
         applicable = {key: choice for key, choice in choices.items() if key in known}
         if applicable:
             rule_set = learn_rules(learn, semantic_screen=semantic_screen, function=function,
-                                   choices=applicable)
+                                   choices=applicable, source=logs)
     if not rule_set.rules:
         return None
     source, kept, _ = HookScriptGenerator().render(rule_set)

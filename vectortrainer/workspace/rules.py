@@ -90,10 +90,12 @@ class Rules(UseCases):
         The same gate as a run's: learned from the pairs not held out, it must repair the
         held-out ones (at least as well as the live hook) and change no fixed output; it is
         saved either way (inactive with the reason when refused; an identical hook is never
-        saved twice). ``origin`` says where it came from ("app", "cli"). None when no rule
-        can be learned.
+        saved twice). ``origin`` says where it came from ("app", "cli"). Each rule's blast
+        radius is measured on the store's logs when there is a store, as :meth:`synthesize`
+        does. None when no rule can be learned.
         """
-        config = self._workspace.config
+        workspace = self._workspace
+        config = workspace.config
         feedback, gate = config.feedback, config.gate
         return publish_gated_hook(
             FeedbackStore(feedback.path).pairs(),
@@ -106,4 +108,5 @@ class Rules(UseCases):
             origin=origin,
             choices=choices,
             feedback_path=feedback.path,
+            logs=workspace.open_store() if workspace.store_exists() else None,
         )
