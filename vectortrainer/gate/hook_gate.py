@@ -176,8 +176,8 @@ def publish_gated_hook(
     ``choices`` are a person's decisions on conflicts (those that still arise among the
     learning pairs are applied). With ``logs`` (the store) each rule's blast radius is
     measured on the function's uncorrected logs, and narrowed or held back by it, exactly as
-    the rules a face shows before publishing. None when no rule can be learned. A candidate identical
-    to a saved version is not saved again: the active one stays; an inactive one that
+    the rules a face shows before publishing. None when no rule can be learned. A candidate
+    identical to a saved version is not saved again: the active one stays; an inactive one that
     passes now is made active.
     """
     pairs = pairs_for_function(pairs, function)
