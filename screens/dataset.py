@@ -22,15 +22,16 @@ from tui.workspace import SelectionView
 from vectortrainer.errors import PipelineCancelled, VectorTrainerError
 from vectortrainer.workspace.types import AUTO, ExtractionReport, FunctionSummary, SelectionSettings
 
-NO_STORE_TEXT = """[b]No VectorWave store yet[/b] at [i]{path}[/i].
-
-A store fills up when functions decorated with VectorWave's
-[b]@vectorize(capture_inputs=True, capture_return_value=True)[/b] are called
-with VECTORWAVE_MODE=lite and VECTORWAVE_LITE_PATH pointing at it,
-or from the shell:  [b]vectortrainer demo seed --store {path}[/b]
-
-Press [b]d[/b] to seed the demo store here now: it calls the demo functions
-~700 times through VectorWave (a few minutes; progress shows below)."""
+NO_STORE_TEXT = (
+    "[b]No VectorWave store yet[/b] at [i]{path}[/i].\n\n"
+    # Paragraphs without hard line breaks: they wrap to the panel at any width.
+    "A store fills up when functions decorated with VectorWave's "
+    "[b]@vectorize(capture_inputs=True, capture_return_value=True)[/b] are called after "
+    "[b]vectortrainer.quickstart.log_to(\"{path}\")[/b] (the README's \"Your own app\"), "
+    "or from the shell: [b]vectortrainer demo seed --store {path}[/b]\n\n"
+    "Press [b]d[/b] to seed the demo store here now: it calls the demo functions ~700 times "
+    "through VectorWave (a few minutes; progress shows below)."
+)
 
 
 class Progressed(Message):

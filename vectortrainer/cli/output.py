@@ -18,6 +18,8 @@ from vectortrainer.redaction import RedactingStream, redact_text
 
 # RedactingStream has the text-stream methods Console uses; it is no io.TextIOBase.
 stderr_console = Console(file=cast(IO[str], RedactingStream("stderr")), highlight=False)
+# What a command was asked for (a table of results) goes to stdout; progress and errors to stderr.
+stdout_console = Console(file=cast(IO[str], RedactingStream("stdout")), highlight=False)
 
 
 def fail(message: str, code: ExitCode = ExitCode.RUN_FAILED) -> int:

@@ -18,7 +18,7 @@ from rich.progress import (
 from rich.table import Table
 
 from vectortrainer.cli.common import add_command, workspace_from_args
-from vectortrainer.cli.output import stderr_console
+from vectortrainer.cli.output import stderr_console, stdout_console
 from vectortrainer.errors import ConfigError
 from vectortrainer.workspace.types import ExtractionReport
 
@@ -142,5 +142,5 @@ def functions_command(args: argparse.Namespace) -> int:
     for s in summaries:
         counts = (s.total, s.success, s.anomaly, s.failed, s.with_vector, s.with_inputs)
         table.add_row(s.name, *map(str, counts))
-    stderr_console.print(table)
+    stdout_console.print(table)
     return 0

@@ -31,7 +31,14 @@ from vectortrainer.golden.coverage import Coverage, coverage
 from vectortrainer.golden.selection import GoldenSelection, select_golden
 from vectortrainer.settings import DEFAULT_SETTINGS, SelectionSettings, require_settings
 from vectortrainer.store.records import FunctionLogs
-from vectortrainer.store.source import DatasetManager, LogReader, LogSource
+from vectortrainer.store.source import (
+    SKIP_NO_INPUTS,
+    SKIP_NO_OUTPUT,
+    SKIP_NO_VECTOR,
+    DatasetManager,
+    LogReader,
+    LogSource,
+)
 
 if TYPE_CHECKING:
     from vectortrainer.config import DensityConfig, SelectionConfig
@@ -164,7 +171,7 @@ class DensityBasedExtractor:
             )
             raise StoreError(
                 f"function '{function_name}': no successful log with a vector and captured inputs "
-                f"among {logs.total} logs ({why}); call it successfully a few times first"
+                f"among {logs.total} logs ({why}); {_fix_for(reasons)}"
             )
 
         started = time.perf_counter()
@@ -268,3 +275,16 @@ class DensityBasedExtractor:
             validation=validation,
             timings=timings,
         )
+
+
+def _fix_for(reasons: dict[str, int]) -> str:
+    """What makes the next calls usable, for the commonest reason the logs were not."""
+    cause = max(reasons, key=lambda reason: reasons[reason]) if reasons else ""
+    if cause == SKIP_NO_VECTOR:
+        return ("VectorWave stored them without vectors because it had no vectorizer set: call "
+                "vectortrainer.quickstart.log_to(STORE) before the first call (or set VECTORIZER "
+                "and HF_MODEL_NAME), then call the function again")
+    if cause in (SKIP_NO_INPUTS, SKIP_NO_OUTPUT):
+        return ("decorate it with @vectorize(capture_inputs=True, capture_return_value=True), "
+                "then call it again")
+    return "call it successfully a few times first"

@@ -53,7 +53,7 @@ def configure_lite(store_path: str | os.PathLike[str]) -> Path:
     batch writer are reset so the next use sees the new store.
     """
     global _configured_path
-    path = Path(store_path).expanduser().resolve()
+    path = store_root(store_path)
     with _lock:
         quiet_environment()
         path.mkdir(parents=True, exist_ok=True)
@@ -126,9 +126,20 @@ def import_vectorwave() -> ModuleType:
             return importlib.import_module("vectorwave")
 
 
+def store_root(store_path: str | os.PathLike[str]) -> Path:
+    """The store folder of ``store_path``: itself, or its parent when ``store_path`` is the folder
+    VectorWave was pointed at (``VECTORWAVE_LITE_PATH``, the ``lance/`` folder holding the
+    tables). Both are accepted wherever a store is named."""
+    path = Path(store_path).expanduser().resolve()
+    holds_tables = (path / f"{EXECUTION_COLLECTION}.lance").is_dir()
+    if holds_tables and not (path / "lance" / f"{EXECUTION_COLLECTION}.lance").is_dir():
+        return path.parent
+    return path
+
+
 def lance_directory(store_path: str | os.PathLike[str]) -> Path:
     """Where the LanceDB tables of a Lite store live."""
-    return Path(store_path).expanduser().resolve() / "lance"
+    return store_root(store_path) / "lance"
 
 
 def store_exists(store_path: str | os.PathLike[str]) -> bool:

@@ -59,7 +59,7 @@ def test_null_vectors_are_skipped_and_every_log_keeps_its_own_vector(tmp_path, m
 def test_functions_and_select_run_on_a_store_with_null_vectors(tmp_path, capsys):
     store = _write_store(tmp_path / "store")
     assert main(["functions", "--store", str(store)]) == 0
-    [row] = [line for line in capsys.readouterr().err.splitlines() if "reply" in line]
+    [row] = [line for line in capsys.readouterr().out.splitlines() if "reply" in line]
     assert row.split("│")[1:-1][-2].strip() == str(30 - len(NULL_ROWS))  # the "with vector" column
     out = tmp_path / "golden.jsonl"
     code = main(["select", "--store", str(store), "--function", "reply", "--out", str(out), "--top-k", "5"])

@@ -1,0 +1,54 @@
+"""The README's quickstart, done exactly as it says, in a fresh process: one call, decorate, call, exit at
+once. Every call is in the store with its vector, and VectorTrainer reads it by the store folder or by the
+folder VectorWave was pointed at."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.support import REPO_ROOT
+from vectortrainer.cli import main
+from vectortrainer.store.source import LogSource
+
+pytestmark = pytest.mark.slow
+CALLS = 12
+
+# The README's "Your own app" steps, word for word but for the store path and the function body.
+APP = textwrap.dedent("""
+    import sys
+    import vectortrainer.quickstart as vt
+    vt.log_to(sys.argv[1])
+
+    from vectorwave import vectorize
+
+    @vectorize(capture_inputs=True, capture_return_value=True)
+    def summarize_ticket(ticket: str, tier: str) -> str:
+        return f"Summary: {ticket} Priority: {'high' if tier == 'enterprise' else 'normal'}."
+
+    for i in range(int(sys.argv[2])):
+        summarize_ticket(f"Order {1000 + i} has not arrived.", "pro")
+    # the process ends here at once: the last batch must not be lost
+""")
+
+
+def test_an_app_that_follows_the_quickstart_logs_every_call_with_its_vector(tmp_path: Path, capsys) -> None:
+    store = tmp_path / "store"
+    script = tmp_path / "app.py"
+    script.write_text(APP, encoding="utf-8")
+    subprocess.run([sys.executable, str(script), str(store), str(CALLS)], check=True, cwd=REPO_ROOT,
+                   capture_output=True, timeout=300)
+
+    logs = LogSource.open(store).read_function("summarize_ticket")
+    assert len(logs.records) == CALLS and logs.skipped == {}  # none lost at exit, none without a vector
+    assert logs.vectors.shape == (CALLS, 384) and (abs(logs.vectors).sum(axis=1) > 0).all()
+    assert logs.records[0].inputs == {"ticket": "Order 1000 has not arrived.", "tier": "pro"}
+
+    # `--store` takes the store folder, and the folder VectorWave was pointed at (VECTORWAVE_LITE_PATH).
+    for named in (store, store / "lance"):
+        assert main(["functions", "--store", str(named)]) == 0
+        assert "summarize_ticket" in capsys.readouterr().out
