@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import difflib
+import math
 import re
 import types
 import typing
@@ -424,6 +425,13 @@ def _from_mapping(section: Section, node: yaml.Node, file: str, prefix: str) -> 
             raise ConfigError(
                 f"{file}:{line}: {prefix}{key}: {getattr(exc, 'problem', None) or exc}"
             ) from None
+        except ValueError as exc:  # PyYAML's int() past the digit limit, or a date like 2027-13-45
+            reason = (
+                "a number with too many digits; write a smaller one"
+                if "digits" in str(exc)
+                else f"cannot be read: {exc}"
+            )
+            raise ConfigError(f"{file}:{line}: {prefix}{key}: {reason}") from None
         values[key] = _coerce(raw, known[key], f"{prefix}{key}", file, line)
     try:
         return dataclasses.replace(section, **values)
@@ -493,7 +501,10 @@ def _coerce(value: object, hint: object, key: str, file: str, line: int | None) 
         if isinstance(value, int) and not isinstance(value, bool):
             return value
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return int(value)
+            try:
+                return int(value)
+            except ValueError:  # digits int() does not take ("²"), or past its digit limit
+                pass
     elif hint is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
@@ -530,6 +541,7 @@ def _describe(hint: object) -> str:
 
 
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_DURATION_S = 365 * 86400
 
 
 def parse_duration(text: str) -> float:
@@ -539,8 +551,8 @@ def parse_duration(text: str) -> float:
     unit = value[-1:] if value[-1:] in _DURATION_UNITS else "s"
     number = value[:-1] if value[-1:] in _DURATION_UNITS else value
     seconds = float(number) * _DURATION_UNITS[unit]
-    if not seconds > 0:
-        raise ValueError("must be positive")
+    if not 0 < seconds <= MAX_DURATION_S:  # NaN and inf too: a wait must end
+        raise ValueError("must be positive and at most 365d")
     return seconds
 
 
@@ -549,7 +561,10 @@ def duration_problem(value: object) -> str | None:
     try:
         parse_duration(str(value))
     except (ValueError, TypeError):
-        return f"expected a positive duration such as 90s, 15m, 1h or 1d, got {value!r}"
+        return (
+            f"expected a positive duration of at most 365d, such as 90s, 15m, 1h or 1d, "
+            f"got {value!r}"
+        )
     return None
 
 
@@ -589,53 +604,103 @@ def _validate_credentials(config: Config, file: str) -> None:
             raise ConfigError(f"{file}: {section}.api_key_env: {problem}")
 
 
+@dataclass(frozen=True)
+class NumberRule:
+    """The values one numeric setting may take: a finite number (a whole one with ``whole``) from
+    ``low`` to ``high`` (each end excluded with ``open_low`` / ``open_high``), or ``None`` with
+    ``null`` and ``"auto"`` with ``auto``. NaN and infinities are never in range."""
+
+    low: float
+    high: float | None = None
+    whole: bool = False
+    open_low: bool = False
+    open_high: bool = False
+    null: str = ""  # what null means, when it is allowed ("no limit")
+    auto: bool = False
+    why: str = ""  # what the number means, when the range alone does not say
+
+    def problem(self, value: object) -> str | None:
+        """Why ``value`` is not allowed (None when it is), as the end of an error line."""
+        if (value is None and self.null) or (value == "auto" and self.auto):
+            return None
+        if self._in_range(value):
+            return None
+        kind = "a whole number" if self.whole else "a finite number"
+        if self.high is None:
+            bound = f"{'above' if self.open_low else 'of at least'} {self.low:g}"
+        else:
+            bound = (f"in {'(' if self.open_low else '['}{self.low:g}, {self.high:g}"
+                     f"{')' if self.open_high else ']'}")
+        also = "".join(
+            [", or 'auto'" if self.auto else "", f", or null ({self.null})" if self.null else ""]
+        )
+        why = f" ({self.why})" if self.why else ""
+        return f"must be {kind} {bound}{also}{why}, got {value!r}"
+
+    def _in_range(self, value: object) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        if self.whole and not isinstance(value, int):
+            return False
+        if isinstance(value, float) and not math.isfinite(value):
+            return False  # NaN passes no comparison, so it is refused before any is made
+        low_ok = value > self.low if self.open_low else value >= self.low
+        if self.high is None:
+            return low_ok
+        return low_ok and (value < self.high if self.open_high else value <= self.high)
+
+
+_AT_LEAST_1 = NumberRule(1, whole=True)
+_RETRIES = NumberRule(0, 100, whole=True)
+_TIMEOUT = NumberRule(0, 86_400, open_low=True)  # seconds: a day bounds one provider call
+_SHARE = NumberRule(0, 1)  # scores and repairs are shares in [0, 1], so are their margins
+# Every numeric setting outside ``selection`` (which checks itself), with the values it may take.
+NUMBER_RULES: dict[str, NumberRule] = {
+    "training.n_epochs": NumberRule(1, whole=True, auto=True),
+    "training.batch_size": NumberRule(1, whole=True, auto=True),
+    "training.learning_rate_multiplier": NumberRule(0, open_low=True, auto=True),
+    "training.learning_rate": NumberRule(0, open_low=True, auto=True),
+    "training.beta": NumberRule(0, open_low=True, auto=True),
+    "training.validation_split": NumberRule(0, 1, open_high=True),
+    "training.poll_interval_s": NumberRule(0, 3600, open_low=True),
+    "training.max_steps": NumberRule(1, whole=True, null="the trainer decides"),
+    "budget.max_budget_usd": NumberRule(0, null="no limit"),
+    "budget.max_minutes": NumberRule(0, open_low=True, null="no limit"),
+    "gate.holdout_every": NumberRule(2, whole=True, why="every n-th example is held out"),
+    "gate.max_cases": _AT_LEAST_1,
+    "gate.margin": _SHARE,
+    "gate.tolerance": _SHARE,
+    "gate.min_slice_cases": _AT_LEAST_1,
+    "gate.max_reply_tokens": _AT_LEAST_1,
+    "gate.hook_margin": _SHARE,
+    "loop.min_new_logs": NumberRule(0, whole=True),
+    "loop.min_new_feedback": NumberRule(0, whole=True),
+    "loop.max_cycles_per_day": _AT_LEAST_1,
+    **{f"{section}.max_retries": _RETRIES for section in ("openai", "azure", "together",
+                                                          "fireworks")},
+    **{f"{section}.timeout_s": _TIMEOUT for section in ("openai", "azure", "together",
+                                                        "fireworks")},
+}
+
+
+def _setting(config: Config, dotted: str) -> object:
+    section, _, key = dotted.partition(".")
+    return getattr(getattr(config, section), key)
+
+
 def _validate(config: Config, file: str) -> None:
     """The checks of the other sections (the selection checked itself when it was built); reads
     only."""
     _validate_credentials(config, file)
-    checks = [
-        (
-            0.0 <= config.training.validation_split < 1.0,
-            "training.validation_split",
-            "must be in [0, 1)",
-        ),
-        (config.training.poll_interval_s > 0, "training.poll_interval_s", "must be positive"),
-        (
-            config.budget.max_budget_usd is None or config.budget.max_budget_usd >= 0,
-            "budget.max_budget_usd",
-            "must be >= 0 or null",
-        ),
-        (
-            config.budget.max_minutes is None or config.budget.max_minutes > 0,
-            "budget.max_minutes",
-            "must be > 0 or null",
-        ),
-        (config.openai.max_retries >= 0, "openai.max_retries", "must be >= 0"),
-        (
-            config.gate.holdout_every >= 2,
-            "gate.holdout_every",
-            "must be at least 2 (every n-th example is held out)",
-        ),
-        (config.gate.max_cases >= 1, "gate.max_cases", "must be at least 1"),
-        (config.gate.margin >= 0, "gate.margin", "must be >= 0"),
-        (config.gate.tolerance >= 0, "gate.tolerance", "must be >= 0"),
-        (config.gate.min_slice_cases >= 1, "gate.min_slice_cases", "must be at least 1"),
-        (config.gate.max_reply_tokens >= 1, "gate.max_reply_tokens", "must be at least 1"),
-        (config.loop.min_new_logs >= 0, "loop.min_new_logs", "must be >= 0"),
-        (config.loop.min_new_feedback >= 0, "loop.min_new_feedback", "must be >= 0"),
-        (config.loop.max_cycles_per_day >= 1, "loop.max_cycles_per_day", "must be at least 1"),
-        (config.azure.max_retries >= 0, "azure.max_retries", "must be >= 0"),
-        (config.together.max_retries >= 0, "together.max_retries", "must be >= 0"),
-        (config.fireworks.max_retries >= 0, "fireworks.max_retries", "must be >= 0"),
-    ]
-    for ok, key, message in checks:
-        if not ok:
-            raise ConfigError(f"{file}: {key}: {message}")
+    for key, rule in NUMBER_RULES.items():
+        problem = rule.problem(_setting(config, key))
+        if problem:
+            raise ConfigError(f"{file}: {key}: {problem}")
     problem = duration_problem(config.loop.interval)
     if problem:
         raise ConfigError(f"{file}: loop.interval: {problem}")
     for model, price in config.budget.prices.items():
-        if price <= 0:
+        if not (math.isfinite(price) and price > 0):
             raise ConfigError(
                 f"{file}: budget.prices.{model}: price must be positive USD per 1M tokens"
             )

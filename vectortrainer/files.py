@@ -80,9 +80,40 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+# Characters that str.splitlines() (and JavaScript before ES2019) treat as line breaks but JSON
+# lets stand raw inside a string: written escaped, so no reader splits a record at them.
+_LINE_BREAKS_IN_STRINGS = str.maketrans(
+    {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
+)
+
+
+def escape_line_breaks(json_text: str) -> str:
+    """Valid JSON text with U+2028, U+2029 and U+0085 written as ``\\u`` escapes: the same value.
+
+    Outside string literals JSON allows none of them, so every one is inside a string, where
+    the escape means the same character.
+    """
+    return json_text.translate(_LINE_BREAKS_IN_STRINGS)
+
+
+def jsonl_line(record: Any, **dumps_options: Any) -> str:
+    """``record`` as one JSONL line (no newline): non-ASCII kept readable, except the characters
+    some readers take for line breaks (U+2028, U+2029, U+0085), which are escaped."""
+    return escape_line_breaks(json.dumps(record, ensure_ascii=False, **dumps_options))
+
+
+def jsonl_lines(text: str) -> list[str]:
+    """The lines of a JSONL text, split at line feeds only (never at U+2028 and the like, as
+    ``str.splitlines`` does: those may stand raw inside a record's strings)."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the newline that ends the last line
+    return lines
+
+
 def write_jsonl(path: str | Path, records: Any) -> int:
     """Write one JSON object per line, atomically; returns the line count."""
-    lines = [json.dumps(record, ensure_ascii=False) for record in records]
+    lines = [jsonl_line(record) for record in records]
     atomic_write_text(Path(path), "".join(line + "\n" for line in lines))
     return len(lines)
 

@@ -5,7 +5,8 @@ pairs; when at least ``loop.min_new_logs`` logs or ``loop.min_new_feedback`` pai
 arrived since the last cycle (and fewer than ``loop.max_cycles_per_day`` cycles ran
 in the last 24 hours) it runs one ordinary pipeline run, gates included. A cycle
 whose run was interrupted (the process died) is resumed by the next cycle instead
-of starting another. ``<output_dir>/loop/<function>.json`` keeps the counts and the
+of starting another. ``<output_dir>/loop/<function>.json`` (the function's
+file name: :func:`~vectortrainer.registry.layout.function_dirname`) keeps the counts and the
 cycles; ``<output_dir>/loop/.lock`` makes sure two schedulers never train at once.
 A cycle that finds nothing to do says so and changes nothing; neither does a cycle whose run
 is refused before it begins (a provider, model or key that cannot work, checked before any
@@ -37,6 +38,7 @@ from vectortrainer.feedback.store import FeedbackStore
 from vectortrainer.files import atomic_write_text, read_json
 from vectortrainer.pipeline import RunOutcome, TrainingPipeline
 from vectortrainer.redaction import to_json
+from vectortrainer.registry.layout import function_filename
 from vectortrainer.rules.learning import pairs_for_function
 from vectortrainer.runs.directory import RUN_FILE, list_runs, new_run_id, runs_root
 from vectortrainer.runs.status import RunStatus
@@ -113,7 +115,8 @@ def loop_directory(config: Config) -> Path:
 
 
 def _state_path(config: Config, function: str) -> Path:
-    return loop_directory(config) / f"{function}.json"
+    # the name as every folder of the function has it: never a path, never another function's
+    return loop_directory(config) / function_filename(function, ".json")
 
 
 def read_state(config: Config, function: str) -> LoopState:

@@ -17,6 +17,7 @@ This module imports the standard library and ``vectortrainer.errors`` only.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final, Literal, Self, TypeAlias, TypeGuard
@@ -44,7 +45,7 @@ def _within(
     above_low: bool = False,
 ) -> bool:
     """Whether ``value`` is a number (a whole one with ``whole``) from ``low`` (excluded with
-    ``above_low``) to ``high`` (None: no upper bound)."""
+    ``above_low``) to ``high`` (None: no upper bound); never NaN or infinite."""
     number: float
     if whole:
         if not _is_whole(value):
@@ -53,6 +54,8 @@ def _within(
     elif _is_number(value):
         number = float(value)
     else:
+        return False
+    if not math.isfinite(number):  # NaN compares false with every bound: refused explicitly
         return False
     if number < low or (above_low and number == low):
         return False

@@ -55,6 +55,8 @@ def streamlit_command(args: argparse.Namespace) -> list[str]:
         "--server.fileWatcherType", "none",
         "--browser.gatherUsageStats", "false",
         "--client.toolbarMode", "minimal",
+        # Streamlit's own welcome names the address without the token: ours is the one to copy.
+        "--logger.hideWelcomeMessage", "true",
         "--",
         "--output-dir", str(Path(config.output_dir).resolve()),
         "--store", str(Path(config.store.path).resolve()),

@@ -20,7 +20,6 @@ very file the OpenAI trainer would upload.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from typing import Literal
 
 from vectortrainer.errors import DataFormatError
 from vectortrainer.feedback.pair import FeedbackPair
-from vectortrainer.files import atomic_write_text, iter_jsonl_records
+from vectortrainer.files import atomic_write_text, iter_jsonl_records, jsonl_line
 from vectortrainer.golden.chatml import content_text, system_prompt_for
 from vectortrainer.json_types import JSONObject, JSONValue
 
@@ -110,7 +109,7 @@ def export_preference_jsonl(
         function_name = _function_of(pair) or ""
         example = example_from_pair(pair, prompts.get(function_name, default_system_prompt))
         record = example.to_openai() if fmt == "openai" else example.to_trl()
-        lines.append(json.dumps(record, ensure_ascii=False))
+        lines.append(jsonl_line(record))
     if not lines:
         detail = ", ".join(f"{n} {why}" for why, n in skipped.items()) or "no pairs given"
         raise DataFormatError(

@@ -22,7 +22,7 @@ from filelock import FileLock
 
 from vectortrainer.errors import DataFormatError, FeedbackNotFoundError
 from vectortrainer.feedback.pair import FeedbackPair
-from vectortrainer.files import atomic_write_text
+from vectortrainer.files import atomic_write_text, escape_line_breaks, jsonl_line, jsonl_lines
 from vectortrainer.json_types import JSONObject, JSONValue
 
 
@@ -75,7 +75,7 @@ class FeedbackStore:
             ) from None
         lines: list[_Line] = []
         problems: list[FeedbackProblem] = []
-        for number, raw in enumerate(text.splitlines(), start=1):
+        for number, raw in enumerate(jsonl_lines(text), start=1):
             if not raw.strip():
                 lines.append(_Line(raw, None))
                 continue
@@ -160,7 +160,12 @@ class FeedbackStore:
         raise FeedbackNotFoundError(f"{self.path}: no feedback entry with id {entry_id!r}")
 
     def _write(self, lines: builtins.list[_Line]) -> None:
-        atomic_write_text(self.path, "".join(line.raw + "\n" for line in lines))
+        # A valid line an older version wrote with raw U+2028 and the like is written escaped
+        # (the same record); a malformed line stays exactly as it is.
+        atomic_write_text(self.path, "".join(
+            (line.raw if line.entry is None else escape_line_breaks(line.raw)) + "\n"
+            for line in lines
+        ))
 
 
 @dataclass(frozen=True)
@@ -198,7 +203,12 @@ class FeedbackRead:
 
 
 def _dump(entry_id: str, pair: FeedbackPair) -> str:
-    return json.dumps({"id": entry_id, **pair.to_dict()}, ensure_ascii=False, sort_keys=True)
+    return jsonl_line({"id": entry_id, **pair.to_dict()}, sort_keys=True)
+
+
+# A correction is a few strings and a flat context; deeper values would only reach the recursive
+# code that handles pairs later (copies, redaction, JSON writing) and fail there.
+MAX_NESTING = 32
 
 
 def _parse_line(raw: str, number: int) -> tuple[FeedbackEntry | None, str]:
@@ -206,6 +216,13 @@ def _parse_line(raw: str, number: int) -> tuple[FeedbackEntry | None, str]:
         data: JSONValue = json.loads(raw)
     except json.JSONDecodeError as exc:
         return None, f"not valid JSON ({exc.msg} at column {exc.colno})"
+    except RecursionError:
+        return None, "not valid JSON (nested too deeply to read)"
+    except ValueError as exc:  # not a JSONDecodeError: an integer past Python's digit limit
+        reason = "a number with too many digits" if "digits" in str(exc) else str(exc)
+        return None, f"not valid JSON ({reason})"
+    if _nesting(data) > MAX_NESTING:
+        return None, f"nested more than {MAX_NESTING} levels deep"
     if not isinstance(data, dict):
         return None, f"expected a JSON object, got {type(data).__name__}"
     missing = [key for key in ("bad_output", "fixed_output") if key not in data]
@@ -219,6 +236,23 @@ def _parse_line(raw: str, number: int) -> tuple[FeedbackEntry | None, str]:
     entry_id = str(data.get("id") or f"line-{number}")
     pair, replaced = FeedbackPair.from_dict(data).without_lone_surrogates()
     return FeedbackEntry(entry_id, pair, number, replaced), ""
+
+
+def _nesting(value: JSONValue) -> int:
+    """How many lists and objects deep ``value`` goes (counted without recursion)."""
+    deepest = 0
+    stack: list[tuple[JSONValue, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            depth += 1
+            if depth > MAX_NESTING:
+                return depth  # deep enough to refuse: no need to walk the rest
+            deepest = max(deepest, depth)
+            stack.extend((child, depth) for child in item)
+    return deepest
 
 
 def read_feedback(path: str | os.PathLike[str]) -> FeedbackRead:

@@ -24,7 +24,7 @@ from vectortrainer.errors import DataFormatError
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.feedback.preference import example_from_pair, reply_example
 from vectortrainer.feedback.store import FeedbackStore
-from vectortrainer.files import atomic_write_text, iter_jsonl_records
+from vectortrainer.files import atomic_write_text, iter_jsonl_records, jsonl_line, jsonl_lines
 from vectortrainer.golden.chatml import content_text
 from vectortrainer.golden.picks import read_golden_picks
 from vectortrainer.json_types import JSONObject
@@ -122,7 +122,7 @@ def split_golden(golden_path: Path, strategies: Sequence[str] | None, every: int
     a small slice (a few anomaly picks) is judged too. At most ``limit`` cases per
     slice are held out.
     """
-    lines = [line for line in golden_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = [line for line in jsonl_lines(golden_path.read_text(encoding="utf-8")) if line.strip()]
     if strategies is not None and len(strategies) != len(lines):
         strategies = None  # picks and file disagree (edited?): judge the file as one slice
     slices = [
@@ -184,7 +184,7 @@ def golden_system_prompt(golden_path: Path) -> str | None:
 
 def write_cases(path: Path, cases: Sequence[HeldOutCase]) -> None:
     atomic_write_text(
-        path, "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in cases)
+        path, "".join(jsonl_line(c.to_dict()) + "\n" for c in cases)
     )
 
 

@@ -13,11 +13,12 @@ gated: a person asking for a hook gets it (FR-7.4).
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
-from vectortrainer.errors import HookVersionError
+from vectortrainer.errors import HookVersionError, SettingError
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.gate.holdout import split_pairs
 from vectortrainer.hooks.generator import HookScriptGenerator
@@ -107,7 +108,13 @@ def judge_hook(
     rules: int = 0,
     timeout_s: float = 30.0,
 ) -> HookGateDecision:
-    """Replay ``source`` (and the active hook) and decide; see the module docstring."""
+    """Replay ``source`` (and the active hook) and decide; see the module docstring.
+
+    ``margin`` must be a finite share in [0, 1]: a negative or NaN one would let a hook that
+    repairs less than the active one through (``SettingError`` otherwise).
+    """
+    if not (isinstance(margin, (int, float)) and math.isfinite(margin) and 0 <= margin <= 1):
+        raise SettingError("hook_margin", margin, "must be a finite number in [0, 1]")
     decision = HookGateDecision(
         passed=False,
         reason="",
@@ -135,11 +142,11 @@ def judge_hook(
         decision.reason = (
             f"it changes {len(decision.good_changed)} of {len(good)} fixed (good) outputs"
         )
-    elif decision.mean_repair <= 0:
+    elif not decision.mean_repair > 0:  # NaN repairs nothing
         decision.reason = f"it repairs none of the {len(held_out)} held-out bad outputs"
     elif (
         decision.active_mean_repair is not None
-        and decision.mean_repair < decision.active_mean_repair + margin
+        and not decision.mean_repair >= decision.active_mean_repair + margin  # NaN fails
     ):
         decision.reason = (
             f"held-out repair {decision.mean_repair:.1%} does not beat the active hook "

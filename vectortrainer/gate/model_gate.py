@@ -16,13 +16,14 @@ report names such slices). The figures go to the registry entry, ``gate.json`` a
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vectortrainer.budget.inference import InferenceEstimate, estimate_replies, inference_usd
-from vectortrainer.errors import VectorTrainerError
+from vectortrainer.errors import SettingError, VectorTrainerError
 from vectortrainer.feedback.diffing import normalized_distance
 from vectortrainer.feedback.semantic import SemanticScorer
 from vectortrainer.gate.holdout import HeldOutCase
@@ -43,6 +44,13 @@ class GateSettings:
     semantic: bool = True
     max_reply_tokens: int = 256
     min_slice_cases: int = 3
+
+    def __post_init__(self) -> None:
+        for key in ("margin", "tolerance"):
+            value = getattr(self, key)
+            # NaN compares false with everything: as a margin it would let any candidate through
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 <= value <= 1):
+                raise SettingError(key, value, "must be a finite number in [0, 1]")
 
 
 @dataclass
@@ -109,14 +117,21 @@ Progress = Callable[[int, int, str], None]
 
 def score_replies(replies: Sequence[str], references: Sequence[str],
                   scorer: SemanticScorer | None) -> tuple[list[float], list[float] | None]:
-    """(edit similarities, semantic similarities or None) of each reply to its reference."""
+    """(edit similarities, semantic similarities or None) of each reply to its reference; a
+    similarity the scorer gave as NaN or infinite stays NaN (unscored), never a number."""
     edits = [1.0 - normalized_distance(r, ref) for r, ref in zip(replies, references, strict=False)]
     if scorer is None:
         return edits, None
     semantic = [
-        min(1.0, max(0.0, float(s))) for s in scorer.similarities(list(replies), list(references))
+        min(1.0, max(0.0, s)) if math.isfinite(s) else math.nan
+        for s in map(float, scorer.similarities(list(replies), list(references)))
     ]
     return edits, semantic
+
+
+def _unscored(*scores: list[float] | None) -> int:
+    """How many of ``scores`` are not numbers (the scorer's NaN)."""
+    return sum(1 for values in scores for s in values or () if not math.isfinite(s))
 
 
 def _slice_figures(
@@ -169,6 +184,15 @@ def decide(
     references = [c.reference for c in cases]
     cand_edit, cand_sem = score_replies(candidate_replies, references, scorer)
     inc_edit, inc_sem = score_replies(incumbent_replies, references, scorer)
+    unscored = _unscored(cand_edit, cand_sem, inc_edit, inc_sem)
+    if unscored:
+        # Counting an unscored reply as any number could favour either model: no promotion.
+        decision.reason = (
+            f"{unscored} of {len(cases) * len(decision.metrics) * 2} similarities are not "
+            "numbers (NaN from the scorer), so the models cannot be compared; check the "
+            "semantic model, or set gate.semantic: false"
+        )
+        return decision
     names = sorted({c.slice for c in cases})
     for name in names:
         indices = [i for i, c in enumerate(cases) if c.slice == name]
@@ -189,7 +213,8 @@ def decide(
     fell = {
         name: f"{name} {s['incumbent'].score:.3f} -> {s['candidate'].score:.3f}"
         for name, s in decision.slices.items()
-        if s["candidate"].score < s["incumbent"].score - settings.tolerance
+        # written so that a NaN anywhere counts as a fall, never as holding up
+        if not s["candidate"].score >= s["incumbent"].score - settings.tolerance
     }
     regressions = [text for name, text in fell.items()
                    if decision.slices[name]["candidate"].cases >= settings.min_slice_cases]
@@ -205,7 +230,7 @@ def decide(
             f"slice(s) regressed beyond the tolerance {settings.tolerance:g} against the "
             f"{decision.incumbent_label}: {', '.join(regressions)}"
         )
-    elif gain < settings.margin:
+    elif not gain >= settings.margin:  # NaN fails
         decision.reason = (
             f"score {decision.candidate_score:.3f} does not beat the {decision.incumbent_label} "
             f"({decision.incumbent_score:.3f}) by the margin {settings.margin:g}"

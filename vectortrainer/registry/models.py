@@ -19,14 +19,15 @@ import os
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import unquote
 
 from vectortrainer.errors import ModelRegistryError
 from vectortrainer.json_types import JSONObject
 from vectortrainer.registry.layout import (
     MODEL_VERSIONS_DIRNAME,
     PROMOTED_FILENAME,
+    function_dirname,
     function_models_dir,
+    function_name_of,
 )
 from vectortrainer.registry.versions import Entry, VerifyReport, VersionKind, VersionStore
 
@@ -263,7 +264,28 @@ def registered_functions(models_dir: str | os.PathLike[str]) -> list[str]:
     root = Path(models_dir)
     if not root.is_dir():
         return []
-    return sorted(unquote(p.name) for p in root.iterdir() if (p / MODEL_VERSIONS_DIRNAME).is_dir())
+    names = set()
+    for folder in root.iterdir():
+        if not (folder / MODEL_VERSIONS_DIRNAME).is_dir():
+            continue
+        name = function_name_of(folder.name)
+        if name is None:  # a shortened long name: its entries say whose models they are
+            name = _function_in_entries(folder)
+        if name is not None:
+            names.add(name)
+    return sorted(names)
+
+
+def _function_in_entries(folder: Path) -> str | None:
+    """The function the entries in ``folder`` name, when its folder is ``folder`` (None if none
+    does)."""
+    store = VersionStore(folder / MODEL_VERSIONS_DIRNAME, folder / PROMOTED_FILENAME,
+                         MODEL_VERSIONS)
+    for entry in store.entries():
+        name = entry.fields.get("function")
+        if isinstance(name, str) and function_dirname(name) == folder.name:
+            return name
+    return None
 
 
 def _flat_figures(evaluation: JSONObject, prefix: str = "") -> dict[str, float]:

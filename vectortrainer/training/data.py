@@ -14,7 +14,7 @@ from pathlib import Path
 
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.feedback.preference import PreferenceExport, export_run_preferences
-from vectortrainer.files import atomic_write_text
+from vectortrainer.files import atomic_write_text, jsonl_lines
 from vectortrainer.runs.directory import RunDirectory
 
 TRAIN_FILE = "train.jsonl"
@@ -32,7 +32,7 @@ def split_for_validation(source: Path, directory: Path, share: float) -> tuple[P
         return source, None
     train, valid = directory / TRAIN_FILE, directory / VALIDATION_FILE
     if not (train.exists() and valid.exists()):
-        lines = [line for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
+        lines = [line for line in jsonl_lines(source.read_text(encoding="utf-8")) if line.strip()]
         every = max(2, round(1 / share))
         held = [line for i, line in enumerate(lines) if i % every == every - 1]
         kept = [line for i, line in enumerate(lines) if i % every != every - 1]

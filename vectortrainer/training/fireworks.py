@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from vectortrainer.budget.estimates import resolve_epochs
 from vectortrainer.config import Config
 from vectortrainer.errors import MissingAPIKeyError, VectorTrainerError
-from vectortrainer.files import sha256_file
+from vectortrainer.files import count_lines, sha256_file
 from vectortrainer.json_types import JSONObject
 from vectortrainer.training.base import PreparedData, TrainingEvent, TrainingResult, TrainingStatus
 from vectortrainer.training.hosted import HostedTrainer, api_settings, run_tag
@@ -104,9 +104,7 @@ class FireworksTrainer(HostedTrainer):
         dataset_id = self.dataset_id(path, role=role, run_id=run_id)
         dataset = self._dataset(dataset_id)
         if dataset is None:
-            n_examples = sum(
-                1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
-            )
+            n_examples = count_lines(path)  # lines end at "\n" only, as the JSONL they are
             body = {"example_count": str(n_examples), "format": "CHAT", "user_uploaded": {}}
             dataset = self.calls.create_once(
                 "creating the dataset",

@@ -8,6 +8,7 @@ so a user fixes them all at once instead of paying for an upload to learn one.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -150,7 +151,8 @@ def _beta_problems(facts: ProviderFacts, beta: Any) -> list[str]:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A finite number: NaN passes no range check, so it must never reach one."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _int_within(value: Any, low: int, high: int | None) -> bool:

@@ -18,6 +18,7 @@ from vectortrainer.golden.coverage import Coverage, coverage
 from vectortrainer.golden.extractor import DensityBasedExtractor, ExtractionReport, StageProgress
 from vectortrainer.golden.selection import GoldenSelection
 from vectortrainer.json_types import JSONObject
+from vectortrainer.registry.layout import function_filename
 from vectortrainer.runs.golden import write_export_record
 from vectortrainer.settings import DEFAULT_SETTINGS, SelectionSettings
 from vectortrainer.store.lite import store_signature
@@ -152,7 +153,9 @@ class Golden(UseCases):
 
     def default_export_path(self, function: str) -> Path:
         """Where an export of ``function`` goes unless told otherwise."""
-        return Path(self._workspace.config.output_dir) / f"golden-{function}.jsonl"
+        # a logged function name may hold "/" or "..": the file name is the function's safe one
+        name = function_filename(function, ".jsonl")
+        return Path(self._workspace.config.output_dir) / f"golden-{name}"
 
     def _extractor(
         self, settings: SelectionSettings | None, on_stage: StageProgress | None

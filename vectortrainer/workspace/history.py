@@ -11,13 +11,13 @@ their reload interval.
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import unquote
 
 from vectortrainer.errors import ConfigError, HookVersionError
 from vectortrainer.feedback.store import FeedbackStore
 from vectortrainer.gate.holdout import split_pairs
 from vectortrainer.hooks.rule_diff import RuleDiff, diff_rules_documents
 from vectortrainer.hooks.versions import VERSIONS_DIRNAME, HookVersion, HookVersionManager
+from vectortrainer.registry.layout import function_name_of
 from vectortrainer.registry.models import ModelEntry, ModelRegistry, registered_functions
 from vectortrainer.rules.learning import pairs_for_function
 from vectortrainer.workspace.base import UseCases
@@ -36,7 +36,11 @@ class Hooks(UseCases):
         root = self.directory
         if not root.is_dir():
             return []
-        return sorted(unquote(p.name) for p in root.iterdir() if (p / VERSIONS_DIRNAME).is_dir())
+        # a shortened long name is left out: its folder does not hold the name (hooks record none)
+        names = (
+            function_name_of(p.name) for p in root.iterdir() if (p / VERSIONS_DIRNAME).is_dir()
+        )
+        return sorted(name for name in names if name is not None)
 
     def manager(self, function: str) -> HookVersionManager:
         """``function``'s version store; one with no versions yet is an error that says what makes

@@ -32,6 +32,7 @@ def test_streamlit_runs_headless_on_loopback_with_the_resolved_settings(tmp_path
     pairs = dict(zip(options[::2], options[1::2]))
     assert pairs["--server.headless"] == "true" and pairs["--server.port"] == "9123"
     assert pairs["--server.address"] == "127.0.0.1" and pairs["--browser.gatherUsageStats"] == "false"
+    assert pairs["--logger.hideWelcomeMessage"] == "true"  # no token-less address printed after ours
     app = dict(zip(app_args[::2], app_args[1::2]))
     assert app == {"--output-dir": str((tmp_path / "out").resolve()), "--store": str((tmp_path / "s").resolve()),
                    "--hooks-dir": str((tmp_path / "hooks-from-config").resolve()), "--config": str(config.resolve()),
@@ -95,15 +96,18 @@ def test_each_start_prints_an_address_with_a_fresh_token_and_hands_it_over_off_t
 
 
 @pytest.mark.slow
-def test_stopping_the_command_stops_streamlit(tmp_path):
+def test_stopping_the_command_stops_streamlit_and_the_only_address_printed_has_the_token(tmp_path):
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "vectortrainer", "web", "--output-dir", str(tmp_path),
-                                "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, process)
+        time.sleep(1)  # Streamlit would print its welcome just after it starts serving
         process.send_signal(signal.SIGTERM)  # to the command only, not to its process group
-        process.wait(timeout=30)
+        printed = process.communicate(timeout=30)[0]
+        addresses = [word for word in printed.split() if word.startswith("http")]
+        assert addresses and all("?token=" in address for address in addresses), printed
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             try:

@@ -105,7 +105,7 @@ def test_lost_metadata_is_recovered_from_the_entry_itself(registry):
 def test_functions_with_odd_names_get_their_own_directory(tmp_path):
     assert function_dirname("summarize_ticket") == "summarize_ticket"
     assert function_dirname("pkg.mod:Class.method") == "pkg.mod%3AClass.method"
-    assert function_dirname("../escape") == "..%2Fescape"
+    assert function_dirname("../escape") == "%2E.%2Fescape"  # never a hidden or parent folder
     for name in ("b_function", "pkg.mod:Class.method"):
         ModelRegistry(tmp_path, name).register(provider="local", model="/adapters/x", promote=True)
     assert registered_functions(tmp_path) == ["b_function", "pkg.mod:Class.method"]
