@@ -37,12 +37,12 @@ from vectortrainer.redaction import (
     register_secret,
     register_secret_env,
 )
+from vectortrainer.registry.layout import DEFAULT_FEEDBACK_PATH, DEFAULT_HOME
 from vectortrainer.settings import SelectionSettings
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-DEFAULT_HOME = Path(".vectortrainer")
 V = TypeVar("V")
 Section = TypeVar("Section", bound="DataclassInstance")
 
@@ -125,7 +125,7 @@ class DensityConfig:
 
 @dataclass(frozen=True)
 class FeedbackConfig:
-    path: Path = DEFAULT_HOME / "feedback.jsonl"
+    path: Path = DEFAULT_FEEDBACK_PATH
     # Screen out pairs whose fix rewrites the meaning (MiniLM similarity) before learning rules.
     semantic_screen: bool = True
 

@@ -6,5 +6,10 @@
 - ``from_logs``: a pair made from a log, rendered exactly as its ChatML example;
 - ``diffing``: string difference (edit distance, token hunks);
 - ``semantic``: semantic difference (MiniLM cosine similarity) and the process's one scorer;
-- ``preference``: feedback as DPO preference JSONL, in OpenAI's and TRL's shapes.
+- ``preference``: feedback as DPO preference JSONL, in OpenAI's and TRL's shapes;
+- ``recording``: :func:`record`, the one call that records a correction from the user's code.
 """
+
+from vectortrainer.feedback.recording import record
+
+__all__ = ["record"]

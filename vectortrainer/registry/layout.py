@@ -14,6 +14,8 @@ import re
 from pathlib import Path
 from urllib.parse import quote, unquote
 
+DEFAULT_HOME = Path(".vectortrainer")  # where everything lives unless the config says otherwise
+DEFAULT_FEEDBACK_PATH = DEFAULT_HOME / "feedback.jsonl"
 HOOK_FILENAME = "generated_prompt_hook.py"  # the active hook, in the hooks directory
 HOOK_VERSIONS_DIRNAME = ".hook_versions"
 RULES_FILENAME = "rules.json"  # the rules of the active hook, beside it

@@ -25,7 +25,7 @@ from vectortrainer.training.factory import HOSTED_TRAINERS
 
 pytestmark = pytest.mark.slow
 OUT_OF_RANGE = {"openai": ("n_epochs", 60), "azure": ("batch_size", 512), "together": ("n_epochs", 21),
-                "fireworks": ("learning_rate", -0.001)}
+                "fireworks": ("n_epochs", 101)}
 
 
 class SimulatedCrash(Exception):
