@@ -576,7 +576,8 @@ class TrainingPipeline:
         decision = self.confirm(estimate) if self.confirm is not None else None
         if not isinstance(decision, Approval):  # a plain answer, or nobody asked
             decision = (
-                Approval(bool(decision), "the confirm callback")
+                Approval(bool(decision), "accepted when the cost was shown"
+                         if decision else "declined when the cost was shown")
                 if self.confirm is not None
                 else unattended_approval(max_budget_usd=self.config.budget.max_budget_usd)(estimate)
             )

@@ -73,6 +73,8 @@ def run_batch(args: argparse.Namespace) -> int:
             as_json=as_json,
         )
     workspace = Workspace(config)
+    if not args.resume and not config.selection.function:
+        return _report_error(ConfigError(_which_function(workspace)), ExitCode.USAGE, as_json)
     runs = workspace.runs
     with RichDashboard(stderr_console, show_end_message=False) as dashboard:
         confirm = runs.unattended(yes=bool(args.yes))
@@ -99,6 +101,20 @@ def run_batch(args: argparse.Namespace) -> int:
             dashboard.close()
             return _report_error(exc, ExitCode.RUN_FAILED, as_json, workspace)
     return _report(outcome, as_json)
+
+
+def _which_function(workspace: Workspace) -> str:
+    """The one line for a run with no function: the store's functions to choose from, when it
+    can tell them (a store it cannot read is the run's to report, once a function is chosen)."""
+    message = "selection.function: no function chosen; pass --function NAME or set it in the config"
+    try:
+        functions = workspace.list_functions() if workspace.store_exists() else []
+    except VectorTrainerError:
+        functions = []
+    if functions:
+        listed = ", ".join(f"{f.name} ({f.success} successful logs)" for f in functions)
+        message += f"; the store at {workspace.store_path} holds: {listed}"
+    return message
 
 
 def _report(outcome: RunOutcome, as_json: bool) -> int:

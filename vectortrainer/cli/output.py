@@ -36,9 +36,11 @@ def write_stdout(text: str) -> None:
 
 
 def answer(as_json: bool, data: JSONValue, message: str) -> int:
-    """``data`` as JSON on stdout when asked (``--json``), else ``message`` for a person; exit 0."""
+    """``data`` as JSON on stdout when asked (``--json``), else ``message`` for a person, also on
+    stdout (what the command did is its result; stderr is for progress, warnings and errors);
+    exit 0."""
     if as_json:
         write_stdout(json.dumps(data))
     else:
-        stderr_console.print(message, soft_wrap=True)
+        stdout_console.print(message, soft_wrap=True)
     return 0

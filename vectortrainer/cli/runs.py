@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from rich.table import Table
 
 from vectortrainer.cli.common import add_command, workspace_from_args
-from vectortrainer.cli.output import stderr_console, write_stdout
+from vectortrainer.cli.output import stderr_console, stdout_console, write_stdout
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,6 +33,7 @@ def runs_command(args: argparse.Namespace) -> int:
                         "job_id": i.job_id,
                         "fine_tuned_model": i.fine_tuned_model,
                         "error": i.error,
+                        "problem": i.problem,
                         "events": i.events,
                         "resume": runs.resume_command(i.run_id) if i.resumable else None,
                     }
@@ -55,6 +56,10 @@ def runs_command(args: argparse.Namespace) -> int:
             column,
             no_wrap=column in ("run", "status"),
             justify="right" if column == "events" else "left",
+            # what a person reads to decide wraps instead of being cut off with an ellipsis
+            overflow="fold",
+            min_width=len("needs_credentials") if column == "status" else None,
+            ratio=3 if column == "model / problem" else None,
         )
     for info in infos:
         started = (
@@ -68,9 +73,9 @@ def runs_command(args: argparse.Namespace) -> int:
             info.function or "",
             started,
             str(info.events) if not info.error else "",
-            info.error or info.fine_tuned_model or "",
+            info.error or info.fine_tuned_model or info.problem or "",
         )
-    stderr_console.print(table)
+    stdout_console.print(table)  # the list asked for; the advice below goes to stderr
     resumable = [i for i in infos if i.resumable]
     if resumable:
         stderr_console.print(

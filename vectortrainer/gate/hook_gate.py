@@ -148,9 +148,10 @@ def judge_hook(
         decision.active_mean_repair is not None
         and not decision.mean_repair >= decision.active_mean_repair + margin  # NaN fails
     ):
+        by = f" by the margin {margin:.1%}" if margin else ""
         decision.reason = (
             f"held-out repair {decision.mean_repair:.1%} does not beat the active hook "
-            f"{active_version} ({decision.active_mean_repair:.1%}) by {margin:.1%}"
+            f"{active_version} ({decision.active_mean_repair:.1%}){by}"
         )
     else:
         decision.passed = True

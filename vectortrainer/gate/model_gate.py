@@ -231,9 +231,10 @@ def decide(
             f"{decision.incumbent_label}: {', '.join(regressions)}"
         )
     elif not gain >= settings.margin:  # NaN fails
+        by = f" by the margin {settings.margin:g}" if settings.margin else ""
         decision.reason = (
             f"score {decision.candidate_score:.3f} does not beat the {decision.incumbent_label} "
-            f"({decision.incumbent_score:.3f}) by the margin {settings.margin:g}"
+            f"({decision.incumbent_score:.3f}){by}"
         )
     else:
         decision.passed = True

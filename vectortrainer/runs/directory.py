@@ -349,6 +349,7 @@ class RunInfo:
     fine_tuned_model: str | None = None
     error: str | None = None
     events: int = 0  # lines in events.jsonl, from its count sidecar (never by reading the events)
+    problem: str | None = None  # why a stopped run stopped (run.json "error"), e.g. no API key
 
     @property
     def resumable(self) -> bool:
@@ -396,6 +397,7 @@ def list_runs(output_dir: str | os.PathLike[str]) -> list[RunInfo]:
                 job_id=state.job_id,
                 fine_tuned_model=state.fine_tuned_model,
                 events=event_count(path / EVENTS_FILE),
+                problem=state.error,
             )
         )
     infos.sort(key=lambda info: (info.created_at or 0.0, info.run_id), reverse=True)

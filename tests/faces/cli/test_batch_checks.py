@@ -81,3 +81,13 @@ def test_the_resume_command_names_the_function_when_the_config_file_selects_anot
     assert code == 1 and "no VectorWave store" in err  # it went to work: the store is missing
     resume = err[err.index("resume with: ") + len("resume with: "):].split(")")[0]
     assert resume.endswith(f"--resume {json.loads(out)['run_id']} --function summarize_ticket")
+
+
+def test_no_function_chosen_lists_the_stores_functions_to_choose_from(seeded_store, tmp_path, capsys):
+    code, _, err = _batch(capsys, "--store", str(seeded_store), "--output-dir", str(tmp_path / "out"))
+
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    line = " ".join(err.split())
+    assert "no function chosen; pass --function NAME" in line
+    assert "summarize_ticket (" in line and "classify_intent (" in line and "draft_reply (" in line
+    assert list_runs(tmp_path / "out") == []
