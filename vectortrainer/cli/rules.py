@@ -153,9 +153,13 @@ def _synthesize_one(workspace: Workspace, function: str | None, choices: dict[st
 
 
 def _print_tables(console: Console, rule_set: RuleSet, replay: ReplayReport | None) -> None:
-    rules = Table(title=f"{len(rule_set.rules)} rules", title_justify="left")
-    for column in ("#", "kind", "pattern", "replacement", "condition", "support", "blast radius"):
-        rules.add_column(column, overflow="fold")
+    count = len(rule_set.rules)
+    rules = Table(title=f"{count} rule{'' if count == 1 else 's'}", title_justify="left")
+    for column in ("#", "kind", "pattern", "becomes", "when", "support", "blast radius"):
+        # Short fields stay whole; the texts share what is left and wrap, never cut off.
+        whole = column in ("#", "kind", "support")
+        rules.add_column(column, overflow="fold", no_wrap=whole,
+                         ratio=None if whole else 2 if column in ("pattern", "becomes") else 1)
     for number, rule in enumerate(rule_set.rules, start=1):
         rules.add_row(
             str(number),
