@@ -20,30 +20,55 @@ changed, checked at most once per ``reload_interval`` seconds, so a new version,
 a promotion or a rollback reaches running processes without a restart. Writers
 replace those files atomically, so a reader sees the old one or the new one.
 
-The runtime never breaks the user's function: a hook that fails to load, raises,
-or returns something that is not a string is logged once and skipped (the last
-good hook, or none, is used instead); a missing or damaged registry gives the
-last good model, or ``default``. Threads share one cached state per decorated
-function (a reload happens in one thread while the others keep the last state);
-``async def`` functions are wrapped as coroutines.
+The runtime never breaks, hangs or slows the user's function, and runs only what
+VectorTrainer wrote:
+
+- a hook file is loaded only when its sha256 is the one the manifest beside it
+  (``.hook_versions/manifest.json``) gives the version it names as active, and its code
+  keeps to the hook allowlist (:mod:`vectortrainer.registry.hook_code`: ``json`` and
+  ``re`` only, no ``while``, recursion, dunders, attribute assignment or builtin that
+  reaches beyond the hook), checked again here; it runs with its own small builtins;
+- a hook is imported in a daemon thread: the call that finds it waits up to
+  ``LOAD_WAIT_S``, the last good hook serves meanwhile, and an import still running after
+  ``LOAD_LIMIT_S`` is stopped and given up;
+- the files read (hook, manifest, ``promoted.json``) are opened without following a link
+  and without waiting on a FIFO, must be regular files, and are refused over
+  ``HOOK_MAX_BYTES`` / ``MANIFEST_MAX_BYTES`` / ``PROMOTED_MAX_BYTES``; a promoted model
+  must be a printable string of at most ``MODEL_MAX_CHARS``;
+- a hook that fails to load, raises (``SystemExit`` and ``KeyboardInterrupt`` included)
+  or returns something that is not a string is logged once and skipped (the last good
+  hook, or none, is used instead); a refused, missing or damaged file gives the last
+  good hook or model, or none / ``default``, logged once.
+
+Each call uses one hook version for its prompt and its output. Threads share one
+cached state per decorated function (a reload happens in one thread while the others
+keep the last state); ``async def`` functions are wrapped as coroutines. The checks
+run when a file changed, never per call.
 """
 
 from __future__ import annotations
 
+import ast
 import builtins
+import dataclasses
+import errno
 import functools
 import hashlib
 import inspect
 import json
 import logging
 import os
+import stat
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any, TypeVar
 
+from vectortrainer.registry.hook_code import ALLOWED_IMPORTS, SAFE_BUILTINS, check_hook_code
 from vectortrainer.registry.layout import (
     HOOK_FILENAME,
     HOOK_VERSIONS_DIRNAME,
@@ -59,6 +84,21 @@ _CONTEXT_TYPES = (str, int, float, bool)
 _logged: set[tuple[str, ...]] = set()
 _logged_lock = threading.Lock()
 
+# What the runtime reads at most: a generated hook is tens of KB, a manifest grows by about 1 KB a
+# version, promoted.json is a few hundred bytes. Anything larger is refused, never read.
+HOOK_MAX_BYTES = 1 << 20
+MANIFEST_MAX_BYTES = 16 << 20
+PROMOTED_MAX_BYTES = 64 << 10
+MODEL_MAX_CHARS = 4096  # a model id or a local adapter path
+# The call that finds a new hook version waits this long for its import (a generated hook
+# imports in milliseconds); after that the last good hook serves while the import goes on, and
+# one still running after LOAD_LIMIT_S is given up.
+LOAD_WAIT_S = 1.0
+LOAD_LIMIT_S = 10.0
+# Reading a file never follows a link and never waits on a FIFO.
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+               | getattr(os, "O_CLOEXEC", 0))
+
 
 def _log_once(key: tuple[str, ...], level: int, message: str, *args: Any) -> None:
     with _logged_lock:
@@ -68,15 +108,60 @@ def _log_once(key: tuple[str, ...], level: int, message: str, *args: Any) -> Non
     logger.log(level, message, *args)
 
 
-class _ChangedFile:
-    """A file looked at no more than once per ``interval`` seconds; says when it was replaced or
-    changed."""
+def _read_regular(path: Path, limit: int) -> bytes | None:
+    """The bytes of ``path`` if it is a regular file of at most ``limit`` bytes (None: it is gone);
+    a symbolic link, FIFO, device or larger file raises ``OSError`` and is never read."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EMLINK):  # what O_NOFOLLOW gives for a link
+            raise OSError(exc.errno, "a symbolic link (links are never followed)") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file (a FIFO, device or socket is never "
+                          "read)")
+        if info.st_size > limit:
+            raise OSError(errno.EFBIG, f"{info.st_size} bytes, over the limit of {limit}")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(limit + 1 - size, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:  # it grew while read
+            raise OSError(errno.EFBIG, f"over the limit of {limit} bytes")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
-    def __init__(self, path: Path, interval: float) -> None:
+
+def _stat_key(path: Path) -> tuple[int, ...] | None:
+    """What tells that ``path`` was replaced or changed (of the link itself, never its target)."""
+    try:
+        info = os.stat(path, follow_symlinks=False)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return (info.st_dev, info.st_ino, info.st_mode, info.st_size, info.st_mtime_ns,
+            info.st_ctime_ns)
+
+
+class _ChangedFile:
+    """A file looked at no more than once per ``interval`` seconds; says when it (or one of its
+    ``companions``) was replaced or changed, and reads it safely (see :func:`_read_regular`)."""
+
+    def __init__(self, path: Path, interval: float, limit: int,
+                 companions: tuple[Path, ...] = ()) -> None:
         self.path = path
         self.interval = max(0.0, float(interval))
+        self.limit = limit
+        self.companions = companions
         self._next_check = 0.0
-        self._stat_key: tuple[int, int, int] | None = None
+        self._stat_key: tuple[tuple[int, ...] | None, ...] | None = None
         self.checked = False
         self.lock = threading.Lock()
 
@@ -119,19 +204,15 @@ class _ChangedFile:
 
     def read_if_changed(self) -> tuple[bool, bytes | None]:
         """(changed, content): ``content`` is None when the file is gone. Call with ``lock``
-        held."""
+        held. A file that cannot be read raises, and is tried again once it changes."""
         self._next_check = time.monotonic() + self.interval
-        try:
-            stat = os.stat(self.path)
-        except FileNotFoundError:
-            changed, self._stat_key = self._stat_key is not None, None
-            return changed, None
-        key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        key = tuple(_stat_key(path) for path in (self.path, *self.companions))
         if key == self._stat_key:
             return False, b""
-        data = self.path.read_bytes()
         self._stat_key = key
-        return True, data
+        if key[0] is None:
+            return True, None
+        return True, _read_regular(self.path, self.limit)
 
 
 def _legacy_hook(root: Path, own: Path, function: str) -> bool:
@@ -151,10 +232,110 @@ class LoadedHook:
     """One hook module as loaded in this process."""
 
     sha256: str
-    # from the manifest; None when it matches no saved version (or the manifest is unreadable)
+    # the version the manifest names as active with this checksum
     version_id: str | None
     intercept_prompt: Callable[[str, dict[str, Any]], Any]
     intercept_output: Callable[[str, dict[str, Any]], Any]
+
+
+class _LoadStopped(BaseException):
+    """Raised inside a hook's import that ran past its time (a BaseException: no handler a hook
+    may write catches it)."""
+
+
+def _hook_import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (),
+                 level: int = 0) -> Any:
+    """The only import a hook's module can make (the AST check allows no other; this holds
+    too)."""
+    if level or name not in ALLOWED_IMPORTS:
+        raise ImportError(f"a hook may import only {', '.join(sorted(ALLOWED_IMPORTS))}")
+    return __import__(name, globals, locals, fromlist, level)
+
+
+def _hook_builtins() -> dict[str, Any]:
+    """The builtins a hook's module sees: the allowlisted ones, in a dict of its own."""
+    names = {name: getattr(builtins, name) for name in SAFE_BUILTINS if hasattr(builtins, name)}
+    return {**names, "__import__": _hook_import}
+
+
+def _manifest_active(path: Path) -> tuple[str, str, dict[str, str]]:
+    """(the version the manifest names as active, its sha256, every verified version by sha256);
+    raises with the reason when the manifest cannot vouch for any file."""
+    data = _read_regular(path, MANIFEST_MAX_BYTES)
+    if data is None:
+        raise ValueError(f"there is no {path}")
+    document = json.loads(data)
+    active = document["active"]
+    known: dict[str, str] = {}
+    expected = None
+    for entry in document["versions"]:
+        # an entry adopted without the metadata our writer keeps proves nothing
+        if not isinstance(entry, dict) or entry.get("unverified") is True:
+            continue
+        version_id, digest = entry.get("version_id"), entry.get("sha256")
+        if isinstance(version_id, str) and isinstance(digest, str):
+            known[digest] = version_id
+            if version_id == active:
+                expected = digest
+    if not isinstance(active, str):
+        raise ValueError(f"{path} names no active version")
+    if expected is None:
+        raise ValueError(f"{path} names {active} as active, which is not a verified version")
+    return active, expected, known
+
+
+class _HookLoad:
+    """A hook version's import, in a daemon thread of its own: a hook that never finishes
+    importing cannot hold a caller, and is stopped at its next line once past its time."""
+
+    def __init__(self, data: bytes, digest: str, version_id: str, path: Path) -> None:
+        self.digest, self.version_id, self.path = digest, version_id, path
+        self._filename = str(path)
+        self.deadline = time.monotonic() + LOAD_LIMIT_S
+        self.done = threading.Event()
+        self.stopped = False
+        self.hook: LoadedHook | None = None
+        self.error: BaseException | None = None
+        threading.Thread(target=self._run, args=(data,), daemon=True,
+                         name=f"vectortrainer-hook-load-{digest[:12]}").start()
+
+    def _run(self, data: bytes) -> None:
+        try:
+            self.hook = self._import(data)
+        except BaseException as exc:  # SystemExit or KeyboardInterrupt from a hook included
+            self.error = exc
+        finally:
+            self.done.set()
+
+    def _import(self, data: bytes) -> LoadedHook:
+        tree = ast.parse(data, self._filename)
+        # a hook written by our writer passed this before; a file that was not must pass it too
+        check_hook_code(tree)
+        code = compile(tree, self._filename, "exec")
+        namespace: dict[str, Any] = {
+            "__name__": "vectortrainer_active_hook",
+            "__file__": self._filename,
+            "__builtins__": _hook_builtins(),
+        }
+        sys.settrace(self._trace)  # this thread only, for the hook's own code
+        try:
+            exec(code, namespace)
+        finally:
+            sys.settrace(None)
+        prompt, output = namespace.get("intercept_prompt"), namespace.get("intercept_output")
+        if not callable(prompt) or not callable(output):
+            raise TypeError("the module defines no intercept_prompt / intercept_output")
+        return LoadedHook(self.digest, self.version_id, prompt, output)
+
+    def _trace(self, frame: FrameType, event: str, arg: Any) -> Any:
+        if self.stopped or time.monotonic() > self.deadline:
+            raise _LoadStopped(f"its import ran for more than {LOAD_LIMIT_S:g} s")
+        # line by line in the hook's own code only: the standard library it calls runs untraced
+        return self._trace if frame.f_code.co_filename == self._filename else None
+
+    def stop(self) -> None:
+        """Give it up: a loop in the hook's Python code ends at its next line."""
+        self.stopped = True
 
 
 class HookSlot:
@@ -172,28 +353,45 @@ class HookSlot:
         self.function = function
         # The function's own hook (VT-18); without a function, a directory of the one-hook layout.
         self.hooks_dir = function_hooks_dir(hooks_dir, function) if function else self.root
-        self._file = _ChangedFile(self._hook_path(), reload_interval)
+        self._file = self._watch(self._hook_path(), reload_interval)
         self._hook: LoadedHook | None = None
         self._fallback: LoadedHook | None = None
         self._loaded: dict[str, LoadedHook] = {}
         self._broken: set[str] = set()
+        self._loading: _HookLoad | None = None
+        self._state = threading.Lock()  # held only to swap the hooks in use, never while waiting
 
     @property
     def version_id(self) -> str | None:
-        """The version the function runs now (None: no hook, or one that matches no saved
-        version)."""
+        """The version the function runs now (None: no hook)."""
         hook = self.current()
         return hook.version_id if hook is not None else None
 
     def current(self) -> LoadedHook | None:
         """The hook to use for this call; re-reads the file when ``reload_interval`` has passed and
-        it changed."""
+        it (or its manifest) changed."""
         if self.function is not None and self._file.due():
             path = self._hook_path()  # the function may have got a hook of its own since
             if path != self._file.path:
-                self._file = _ChangedFile(path, self._file.interval)
-        self._file.refresh_if_due(self._refresh, self._unreadable)
+                self._file = self._watch(path, self._file.interval)
+        watched = self._file
+        if watched.acquire_if_due():
+            try:
+                self._collect()  # an import still under way since an earlier look
+                changed, data = watched.read_if_changed()
+                if changed:
+                    self._refresh(watched.path, data)
+            except Exception as exc:
+                self._unreadable(watched.path, exc)
+            finally:
+                watched.release()
         return self._hook
+
+    @staticmethod
+    def _watch(path: Path, interval: float) -> _ChangedFile:
+        # the manifest too: it is what vouches for the file, and it may be written after it
+        return _ChangedFile(path, interval, HOOK_MAX_BYTES,
+                            (path.parent / HOOK_VERSIONS_DIRNAME / MANIFEST_NAME,))
 
     def _hook_path(self) -> Path:
         """The function's own hook; a one-hook directory's hook while the function has none."""
@@ -201,101 +399,123 @@ class HookSlot:
             return self.root / HOOK_FILENAME
         return self.hooks_dir / HOOK_FILENAME
 
-    def _unreadable(self, exc: Exception) -> None:
-        """An unreadable hooks directory is logged once; it never reaches the caller."""
-        _log_once(
-            ("hook-read", str(self.hooks_dir), type(exc).__name__),
-            logging.ERROR,
-            "cannot read the hook in %s (%s); keeping the hook in use",
-            self.hooks_dir,
-            exc,
-        )
+    def _unreadable(self, path: Path, exc: Exception) -> None:
+        """An unreadable hook file or directory is logged once; it never reaches the caller."""
+        reason = getattr(exc, "strerror", None) or str(exc)
+        _log_once(("hook-read", str(path), type(exc).__name__, reason), logging.ERROR,
+                  "cannot read the hook %s (%s); %s", path, reason, self._keeping())
 
-    def _refresh(self, data: bytes | None) -> None:
+    def _refresh(self, path: Path, data: bytes | None) -> None:
+        """The hook file (or its manifest) changed: verify it, then load it (or keep the last good
+        one)."""
         if data is None:
-            if self._hook is not None:
-                logger.warning(
-                    "%s was removed: the function now runs without a hook", self._file.path
-                )
-            self._hook = self._fallback = None
+            self._give_up_loading()
+            with self._state:
+                removed, self._hook, self._fallback = self._hook is not None, None, None
+            if removed:
+                logger.warning("%s was removed: the function now runs without a hook", path)
             return
         digest = hashlib.sha256(data).hexdigest()
-        if self._hook is not None and digest == self._hook.sha256:
+        if self._loading is not None and self._loading.digest == digest:
+            return  # still importing these very bytes
+        self._give_up_loading()  # an import of other bytes is stale now
+        if (self._hook is not None and digest == self._hook.sha256) or digest in self._broken:
             return
-        if digest in self._broken:
+        version_id = self._verified(path, digest)
+        if version_id is None:
             return
         hook = self._loaded.get(digest)
-        if hook is None:
-            try:
-                hook = self._load(data, digest)
-            except Exception as exc:
-                self._broken.add(digest)
-                _log_once(
-                    ("hook-load", digest),
-                    logging.ERROR,
-                    "the hook %s (sha256 %s) failed to load (%s: %s); %s",
-                    self._file.path,
-                    digest[:12],
-                    type(exc).__name__,
-                    exc,
-                    self._keeping(),
-                )
-                return
-            self._loaded[digest] = hook
-        self._fallback, self._hook = self._hook, hook
-        logger.info(
-            "hook %s is active in %s", hook.version_id or digest[:12], self._file.path.parent
-        )
+        if hook is not None:
+            self._activate(dataclasses.replace(hook, version_id=version_id), path)
+            return
+        self._loading = _HookLoad(data, digest, version_id, path)
+        self._collect(LOAD_WAIT_S)
+
+    def _verified(self, path: Path, digest: str) -> str | None:
+        """The version ``digest`` is, if the manifest beside ``path`` names it as active; else
+        None (logged once)."""
+        manifest = path.parent / HOOK_VERSIONS_DIRNAME / MANIFEST_NAME
+        known: dict[str, str] = {}
+        try:
+            active, expected, known = _manifest_active(manifest)
+            if expected == digest:
+                return active
+            reason = f"its manifest names {active} (sha256 {expected[:12]}) as active"
+        except Exception as exc:  # missing, damaged, or vouching for nothing
+            reason = f"its manifest cannot vouch for it: {type(exc).__name__}: {exc}"
+        if digest in known:  # a saved version; the manifest may be a moment behind the file
+            _log_once(("hook-waiting", str(path), digest, reason), logging.WARNING,
+                      "%s holds hook version %s, but %s: not loaded until they agree; %s",
+                      path, known[digest], reason, self._keeping())
+        else:
+            _log_once(("hook-refused", str(path), digest), logging.ERROR,
+                      "the hook %s (sha256 %s) is no version its manifest names as active (%s); "
+                      "refused, %s", path, digest[:12], reason, self._keeping())
+        return None
+
+    def _collect(self, wait: float = 0.0) -> None:
+        """Use the import under way once it is done (waiting up to ``wait`` seconds); give it up
+        when it runs past ``LOAD_LIMIT_S``."""
+        load = self._loading
+        if load is None:
+            return
+        if not load.done.wait(wait):
+            if time.monotonic() < load.deadline:
+                return  # the last good hook keeps serving meanwhile
+            load.stop()
+        self._loading = None
+        if load.hook is not None:
+            self._loaded[load.digest] = load.hook
+            self._activate(load.hook, load.path)
+            return
+        self._broken.add(load.digest)
+        if load.error is None or isinstance(load.error, _LoadStopped):
+            _log_once(("hook-load", load.digest), logging.ERROR,
+                      "the hook %s (%s) did not finish loading within %g s; it is given up, %s",
+                      load.path, load.version_id, LOAD_LIMIT_S, self._keeping())
+        else:
+            _log_once(("hook-load", load.digest), logging.ERROR,
+                      "the hook %s (%s, sha256 %s) failed to load (%s: %s); %s", load.path,
+                      load.version_id, load.digest[:12], type(load.error).__name__, load.error,
+                      self._keeping())
+
+    def _give_up_loading(self) -> None:
+        if self._loading is not None:
+            self._loading.stop()
+            self._loading = None
+
+    def _activate(self, hook: LoadedHook, path: Path) -> None:
+        with self._state:
+            self._fallback, self._hook = self._hook, hook
+        logger.info("hook %s is active in %s", hook.version_id, path.parent)
 
     def _keeping(self) -> str:
-        if self._hook is None:
+        hook = self._hook
+        if hook is None:
             return "running without a hook"
-        return f"keeping hook {self._hook.version_id or self._hook.sha256[:12]}"
+        return f"keeping hook {hook.version_id or hook.sha256[:12]}"
 
-    def _load(self, data: bytes, digest: str) -> LoadedHook:
-        namespace: dict[str, Any] = {
-            "__name__": "vectortrainer_active_hook",
-            "__file__": str(self._file.path),
-            "__builtins__": builtins,
-        }
-        # the hook VectorTrainer validated and wrote
-        exec(compile(data, str(self._file.path), "exec"), namespace)
-        prompt, output = namespace.get("intercept_prompt"), namespace.get("intercept_output")
-        if not callable(prompt) or not callable(output):
-            raise TypeError("the module defines no intercept_prompt / intercept_output")
-        return LoadedHook(digest, self._version_of(digest), prompt, output)
-
-    def _version_of(self, digest: str) -> str | None:
-        directory = self._file.path.parent
-        try:
-            manifest = json.loads(
-                (directory / HOOK_VERSIONS_DIRNAME / MANIFEST_NAME).read_text(encoding="utf-8")
-            )
-            return next(
-                (str(v["version_id"]) for v in manifest["versions"] if v.get("sha256") == digest),
-                None,
-            )
-        except Exception:  # a missing or half-written manifest only costs the label
-            return None
-
-    def apply(self, phase: str, text: str, context: dict[str, Any], hook: LoadedHook | None) -> str:
-        """``text`` through ``hook``'s ``intercept_<phase>``; on failure the last good hook is
-        tried, then none."""
+    def apply(
+        self, phase: str, text: str, context: dict[str, Any], hook: LoadedHook | None
+    ) -> tuple[str, LoadedHook | None]:
+        """``text`` through ``hook``'s ``intercept_<phase>``, and the hook that gave it; on failure
+        the last good hook is tried, then none."""
         while hook is not None:
             try:
-                result = getattr(hook, f"intercept_{phase}")(text, context)
+                intercept = hook.intercept_prompt if phase == "prompt" else hook.intercept_output
+                result = intercept(text, context)
                 if isinstance(result, str):
-                    return result
+                    return result, hook
                 raise TypeError(f"intercept_{phase} returned {type(result).__name__}, not str")
-            except Exception as exc:
+            except BaseException as exc:  # SystemExit and KeyboardInterrupt too: never the caller's
                 hook = self._failed(hook, phase, exc)
-        return text
+        return text, None
 
-    def _failed(self, hook: LoadedHook, phase: str, exc: Exception) -> LoadedHook | None:
+    def _failed(self, hook: LoadedHook, phase: str, exc: BaseException) -> LoadedHook | None:
         """Mark ``hook`` broken (logged once) and return the hook to use instead."""
-        with self._file.lock:
+        with self._state:
             self._broken.add(hook.sha256)
-            if self._hook is hook:
+            if self._hook is not None and self._hook.sha256 == hook.sha256:
                 fallback = (
                     self._fallback
                     if self._fallback is not None and self._fallback.sha256 not in self._broken
@@ -366,14 +586,16 @@ def with_hook(hooks_dir: str | os.PathLike[str], *, prompt_arg: str | None = Non
                            if k != prompt_name and isinstance(v, _CONTEXT_TYPES))
             value = bound.arguments.get(prompt_name) if prompt_name is not None else None
             if isinstance(value, str):
-                bound.arguments[prompt_name] = slot.apply("prompt", value, context, hook)  # type: ignore[index]
-                return bound.args, bound.kwargs, context, slot.current()
+                # the output goes through the hook that took the prompt: one version per call
+                bound.arguments[prompt_name], hook = slot.apply(  # type: ignore[index]
+                    "prompt", value, context, hook)
+                return bound.args, bound.kwargs, context, hook
             return args, kwargs, context, hook
 
         def after(result: Any, context: dict[str, Any], hook: LoadedHook | None) -> Any:
             if hook is None or not isinstance(result, str):
                 return result
-            return slot.apply("output", result, context or {"function": name}, hook)
+            return slot.apply("output", result, context or {"function": name}, hook)[0]
 
         if inspect.iscoroutinefunction(func):
             @functools.wraps(func)
@@ -400,7 +622,7 @@ class _PromotedFile:
     good one."""
 
     def __init__(self, path: Path, interval: float) -> None:
-        self._file = _ChangedFile(path, interval)
+        self._file = _ChangedFile(path, interval, PROMOTED_MAX_BYTES)
         self._model: str | None = None
 
     def model(self, default: str, interval: float) -> str:
@@ -409,8 +631,10 @@ class _PromotedFile:
         return self._model if self._model is not None else default
 
     def _unreadable(self, exc: Exception) -> None:
-        _log_once(("model-read", str(self._file.path), type(exc).__name__), logging.ERROR,
-                  "cannot read %s (%s); keeping the model in use", self._file.path, exc)
+        reason = getattr(exc, "strerror", None) or str(exc)
+        kept = f"keeping {self._model}" if self._model is not None else "using the default model"
+        _log_once(("model-read", str(self._file.path), type(exc).__name__, reason), logging.ERROR,
+                  "cannot read %s (%s); %s", self._file.path, reason, kept)
 
     def _refresh(self, data: bytes | None) -> None:
         if data is None:
@@ -421,8 +645,7 @@ class _PromotedFile:
         try:
             entry = json.loads(data)
             model = entry["model"]
-            if not isinstance(model, str) or not model:
-                raise ValueError("no model named")
+            _check_model(model)
         except Exception as exc:
             digest = hashlib.sha256(data).hexdigest()
             kept = (
@@ -440,6 +663,16 @@ class _PromotedFile:
         if model != self._model:
             logger.info("promoted model for %s: %s", self._file.path.parent.name, model)
         self._model = model
+
+
+def _check_model(model: Any) -> None:
+    """Raise ``ValueError`` unless ``model`` can be a model id or a local adapter path."""
+    if not isinstance(model, str) or not model.strip():
+        raise ValueError("no model named")
+    if len(model) > MODEL_MAX_CHARS:
+        raise ValueError(f"the model is {len(model)} characters long, over {MODEL_MAX_CHARS}")
+    if not model.isprintable():  # NUL, newline, other control or separator characters
+        raise ValueError(f"the model {model[:60]!r} holds a control character")
 
 
 _promoted: dict[tuple[str, str], _PromotedFile] = {}

@@ -95,10 +95,12 @@ def test_a_hook_that_raises_is_logged_once_and_the_last_good_hook_takes_over(hoo
     hooks.save_version(_hook(Rule("strip_prefix", "Summary: ")), 1)
     summarize = _summarize(hooks.output_dir)
     assert summarize("x", "free") == "x (free)"
-    # A hand-written hook whose output step raises (generated hooks never do; people's edits might).
-    hooks.active_path.write_text(
+    # A hook whose output step raises (generated hooks never do), saved as a version: the runtime
+    # loads only a file the manifest vouches for (a hand-written one is refused, see
+    # tests/unit/test_runtime_hardening.py).
+    hooks.save_version(
         "def intercept_prompt(text, context=None):\n    return text\n\n"
-        "def intercept_output(text, context=None):\n    raise RuntimeError('boom')\n", encoding="utf-8")
+        "def intercept_output(text, context=None):\n    raise RuntimeError('boom')\n", 0)
     _after_reload()
     with caplog.at_level(logging.ERROR, logger="vectortrainer.runtime"):
         assert [summarize("x", "free") for _ in range(3)] == ["x (free)"] * 3  # v001 kept working
@@ -114,8 +116,7 @@ def test_a_hook_that_fails_to_load_or_misbehaves_never_breaks_the_function(hooks
             "no functions": "VALUE = 1\n",
             "returns bytes": "def intercept_prompt(t, c=None):\n    return b'x'\n\n"
                              "def intercept_output(t, c=None):\n    return b'x'\n"}[broken]
-    hooks.output_dir.mkdir(parents=True, exist_ok=True)
-    hooks.active_path.write_text(text, encoding="utf-8")
+    hooks.save_version(text, 0)  # saved as a version, so the manifest vouches for its bytes
     with caplog.at_level(logging.ERROR, logger="vectortrainer.runtime"):
         assert summarize("late order", "pro") == "Summary: late order (pro)"
         assert summarize("late order", "pro") == "Summary: late order (pro)"
@@ -123,15 +124,24 @@ def test_a_hook_that_fails_to_load_or_misbehaves_never_breaks_the_function(hooks
 
 
 @pytest.mark.parametrize("damage", ["half-written", "missing"])
-def test_a_damaged_manifest_costs_only_the_version_label(hooks, damage):
+def test_a_damaged_manifest_never_breaks_the_function(hooks, damage, caplog):
+    # The manifest is what vouches for the hook file: a running process keeps the hook it
+    # loaded; one starting without a readable manifest runs without a hook, logged once.
     hooks.save_version(_hook(Rule("strip_prefix", "Summary: ")), 1)
+    running = _summarize(hooks.output_dir)
+    assert running("x", "free") == "x (free)"
     if damage == "missing":
         hooks.manifest_path.unlink()
     else:
         hooks.manifest_path.write_text(hooks.manifest_path.read_text()[:50], encoding="utf-8")
-    summarize = _summarize(hooks.output_dir)
-    assert summarize("x", "free") == "x (free)"
-    assert summarize.hook_slot.version_id is None
+    _after_reload()
+    starting = _summarize(hooks.output_dir)
+    with caplog.at_level(logging.ERROR, logger="vectortrainer.runtime"):
+        assert [starting("x", "free") for _ in range(3)] == ["Summary: x (free)"] * 3
+        assert [running("x", "free") for _ in range(3)] == ["x (free)"] * 3
+    assert running.hook_slot.version_id == "v001" and starting.hook_slot.version_id is None
+    refused = [r for r in caplog.records if "cannot vouch" in r.getMessage()]
+    assert len(refused) == 1, [r.getMessage() for r in caplog.records]
 
 
 def test_async_functions_are_wrapped_as_coroutines(hooks):
@@ -244,4 +254,5 @@ def test_the_runtime_imports_only_the_standard_library(tmp_path, hooks):
     assert result.returncode == 0, result.stderr[-2000:]
     heavy, outside, engine = result.stdout.strip().splitlines()
     assert heavy == "[]" and outside == "[]", result.stdout
-    assert engine == "['vectortrainer', 'vectortrainer.registry', 'vectortrainer.registry.layout', 'vectortrainer.runtime']"
+    assert engine == ("['vectortrainer', 'vectortrainer.registry', 'vectortrainer.registry.hook_code', "
+                      "'vectortrainer.registry.layout', 'vectortrainer.runtime']")

@@ -1,6 +1,7 @@
 """Checks a hook script must pass before it is written or restored (FR-5.4, VT-6).
 
-1. `ast.parse`, then an allowlist of node types, imports and names;
+1. `ast.parse`, then an allowlist of node types, imports, names and attributes (shared with the
+   runtime, which checks it again at load: :mod:`vectortrainer.registry.hook_code`);
 2. the module must be exactly the generator's template with one string constant
    (the rules JSON) in the data slot, so nothing from user data is code;
 3. the rules JSON must parse and every regex (patterns and text conditions) must be linear-time
@@ -24,70 +25,28 @@ from pathlib import Path
 from vectortrainer.errors import HookValidationError
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.hooks.template import HOOK_FILENAME, RULES_VARIABLE, data_literal, render_hook
+from vectortrainer.registry.hook_code import (
+    ALLOWED_IMPORTS,
+    ALLOWED_NODES,
+    FORBIDDEN_NAMES,
+    HookCodeError,
+    check_hook_code,
+)
 from vectortrainer.rules.model import RULE_KINDS
 from vectortrainer.rules.replay import ReplayReport, score_replay
 from vectortrainer.rules.safety import check_rule_safety
 
 HOOK_DISPLAY_NAME = "<generated_prompt_hook>"
-ALLOWED_IMPORTS = frozenset({"json", "re"})
-ALLOWED_NODES: frozenset[type] = frozenset(
-    {
-        ast.Module, ast.Expr, ast.Constant, ast.Import, ast.alias, ast.Assign, ast.Name, ast.Store,
-        ast.Load, ast.FunctionDef, ast.arguments, ast.arg, ast.Return, ast.If, ast.For, ast.Compare,
-        ast.BoolOp, ast.And, ast.Or, ast.Not, ast.UnaryOp, ast.BinOp, ast.Mod, ast.Add, ast.Sub,
-        ast.Call, ast.Attribute, ast.Subscript, ast.Slice, ast.Dict, ast.List, ast.Tuple, ast.IfExp,
-        ast.Lambda, ast.Try, ast.ExceptHandler, ast.Continue, ast.keyword, ast.GeneratorExp,
-        ast.comprehension, ast.In, ast.NotIn, ast.Eq, ast.NotEq, ast.Gt, ast.Lt, ast.GtE, ast.LtE,
-        ast.Raise, ast.USub,
-    }
-)
-FORBIDDEN_NAMES = frozenset(
-    {
-        "eval",
-        "exec",
-        "compile",
-        "__import__",
-        "open",
-        "getattr",
-        "setattr",
-        "delattr",
-        "globals",
-        "locals",
-        "vars",
-        "input",
-        "breakpoint",
-        "exit",
-        "quit",
-        "help",
-        "memoryview",
-        "__builtins__",
-        "importlib",
-        "os",
-        "sys",
-        "subprocess",
-    }
-)
+__all__ = ["ALLOWED_IMPORTS", "ALLOWED_NODES", "FORBIDDEN_NAMES", "HOOK_DISPLAY_NAME",
+           "replay_in_subprocess", "validate_hook_source"]
+
+
 def _check_allowlist(tree: ast.AST) -> None:
-    for node in ast.walk(tree):
-        if type(node) not in ALLOWED_NODES:
-            raise HookValidationError(
-                f"line {getattr(node, 'lineno', '?')}: "
-                f"{type(node).__name__} is not allowed in a hook"
-            )
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name not in ALLOWED_IMPORTS or alias.asname:
-                    raise HookValidationError(
-                        f"line {node.lineno}: import {alias.name} is not allowed in a hook"
-                    )
-        elif isinstance(node, ast.Name) and node.id in FORBIDDEN_NAMES:
-            raise HookValidationError(
-                f"line {node.lineno}: name {node.id!r} is not allowed in a hook"
-            )
-        elif isinstance(node, ast.Attribute) and node.attr.startswith("__"):
-            raise HookValidationError(
-                f"line {node.lineno}: attribute {node.attr!r} is not allowed in a hook"
-            )
+    # the same check the runtime makes when it loads a hook (vectortrainer.registry.hook_code)
+    try:
+        check_hook_code(tree)
+    except HookCodeError as exc:
+        raise HookValidationError(str(exc)) from None
 
 
 def validate_hook_source(source: str) -> int:
