@@ -63,6 +63,7 @@ from vectortrainer.golden.density import (
     nonzero_rows,
 )
 from vectortrainer.golden.epsilon import EpsilonChoice
+from vectortrainer.golden.facility import facility_location_order
 from vectortrainer.settings import (
     DEFAULT_MIN_SAMPLES,
     DEFAULT_SETTINGS,
@@ -75,7 +76,6 @@ if TYPE_CHECKING:
     from vectortrainer.golden.runners import TaskRunner
 
 Strategy = Literal["steady", "anomaly"]
-KMEANS_ITERATIONS = 8
 
 
 @dataclass(frozen=True)
@@ -278,10 +278,15 @@ def _select(
                                         [statuses_list[r] != "ANOMALY" for r in rows[outside]],
                                         stats.density[outside]))]
     anomaly = picker.take(anomaly_order, anomaly_target)
-    # Centres come from a cluster's core logs: a fringe log (often a bridge) is never a medoid.
+    # Steady picks cover the density (facility location, VT-20): first each dense cluster's centre,
+    # largest cluster first, then whichever of its logs adds most to how well the logs are
+    # represented. Only a cluster's logs stand for it, so a log between two clusters (a bridge)
+    # never stands for both; centres come from core logs, so a fringe log is never one.
     members = [np.flatnonzero((local_cluster == c) & stats.core) for c in range(len(cluster_sizes))]
-    steady = _steady_picks(
-        unit, members, stats.density, picker, top_k - len(anomaly), sizes=cluster_sizes.tolist()
+    centres = [_medoid(unit, m) for m in members if len(m)]
+    steady = facility_location_order(
+        unit, np.flatnonzero(local_cluster >= 0), top_k - len(anomaly),
+        lambda row: bool(picker.take([row], 1)), groups=local_cluster, first=centres,
     )
     if len(steady) + len(anomaly) < top_k:  # clusters ran out: new patterns take the rest
         # Later in density order than every earlier anomaly pick, so the ranking holds.
@@ -401,99 +406,7 @@ def _iter_new(
                 picker.rejected_rows.add(int(row))
 
 
-def _allocate(sizes: Sequence[int], budget: int) -> list[int]:
-    """One pick per cluster while the budget allows, the rest in proportion to size."""
-    count = len(sizes)
-    if budget <= 0 or count == 0:
-        return [0] * count
-    if budget <= count:
-        return [1] * budget + [0] * (count - budget)
-    sizes_array = np.asarray(sizes, dtype=np.float64)
-    extra = budget - count
-    quota = extra * sizes_array / sizes_array.sum()
-    shares = np.floor(quota).astype(int)
-    remainder_order = np.lexsort((np.arange(count), -sizes_array, -(quota - shares)))
-    shares[remainder_order[: extra - shares.sum()]] += 1
-    return [int(min(size, 1 + share)) for size, share in zip(sizes, shares, strict=True)]
-
-
-def _steady_picks(
-    unit: np.ndarray, members: list[np.ndarray], density: np.ndarray, picker: _Picker, budget: int,
-    *, sizes: Sequence[int] | None = None,
-) -> list[int]:
-    """Picks per cluster: ``sizes`` (members with their fringe) share the budget; ``members`` supply
-    the picks."""
-    allocation = _allocate(list(sizes) if sizes is not None else [len(m) for m in members], budget)
-    streams = [
-        _cluster_candidates(unit, m, density, max(a, 1))
-        for m, a in zip(members, allocation, strict=True)
-    ]
-    rounds: list[list[int]] = [[] for _ in members]  # picks per cluster, in order
-    for cluster, (stream, quota) in enumerate(zip(streams, allocation, strict=True)):
-        rounds[cluster] = picker.take(stream, quota)
-    remaining = budget - sum(len(r) for r in rounds)
-    live = [c for c in range(len(members)) if allocation[c] > 0 and len(rounds[c]) == allocation[c]]
-    # Give what near-duplicate clusters could not use to the others, one at a time.
-    while remaining > 0 and live:
-        for cluster in list(live):
-            if remaining == 0:
-                break
-            more = picker.take(streams[cluster], 1)
-            if more:
-                rounds[cluster] += more
-                remaining -= 1
-            else:
-                live.remove(cluster)
-    ranked: list[int] = []
-    for depth in range(max((len(r) for r in rounds), default=0)):
-        ranked += [r[depth] for r in rounds if len(r) > depth]
-    return ranked
-
-
-def _cluster_candidates(
-    unit: np.ndarray, members: np.ndarray, density: np.ndarray, parts: int
-) -> list[int]:
-    """The cluster's medoid, the medoids of a k-means split into ``parts``, then the densest
-    members."""
+def _medoid(unit: np.ndarray, members: np.ndarray) -> int:
+    """The member most alike to all the others (the cosine medoid)."""
     x = unit[members]
-    medoid = int(np.argmax(x @ x.sum(axis=0)))
-    ordered = [medoid]
-    if parts > 1 and len(members) > 1:
-        ordered += _split_medoids(x, medoid, min(parts, len(members)))
-    by_density = np.lexsort((members, -density[members]))
-    seen: set[int] = set()
-    result: list[int] = []
-    for local in [*ordered, *by_density.tolist()]:
-        if local not in seen:
-            seen.add(local)
-            result.append(int(members[local]))
-    return result
-
-
-def _split_medoids(x: np.ndarray, first: int, parts: int) -> list[int]:
-    """Medoids of a deterministic spherical k-means split of ``x`` (local indices), largest part
-    first."""
-    seeds = [first]
-    closest = x @ x[first]
-    for _ in range(parts - 1):
-        nxt = int(np.argmin(closest))
-        seeds.append(nxt)
-        closest = np.maximum(closest, x @ x[nxt])
-    centres = x[seeds].copy()
-    assignment = np.zeros(len(x), dtype=np.int64)
-    for _ in range(KMEANS_ITERATIONS):
-        assignment = np.argmax(x @ centres.T, axis=1)
-        for part in range(parts):
-            chosen = x[assignment == part]
-            if len(chosen):
-                total = chosen.sum(axis=0)
-                norm = np.linalg.norm(total)
-                if norm > 0:
-                    centres[part] = total / norm
-    medoids: list[tuple[int, int]] = []
-    for part in range(parts):
-        local = np.flatnonzero(assignment == part)
-        if len(local):
-            chosen = x[local]
-            medoids.append((-len(local), int(local[np.argmax(chosen @ chosen.sum(axis=0))])))
-    return [m for _, m in sorted(medoids)]
+    return int(members[np.argmax(x @ x.sum(axis=0))])

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from vectortrainer.errors import ConfigError, DataFormatError
 from vectortrainer.golden.density import epsilon_density
-from vectortrainer.golden.selection import _allocate, select_golden
+from vectortrainer.golden.facility import facility_location_order
+from vectortrainer.golden.selection import select_golden
 from vectortrainer.settings import SelectionSettings
 
 DIM = 64
@@ -172,15 +173,19 @@ def test_edge_cases_and_bad_input() -> None:
         select_golden(np.ones((3, 8), np.float32), ["SUCCESS"] * 3, SelectionSettings(epsilon=3, top_k=2))
 
 
-@given(st.lists(st.integers(1, 500), min_size=1, max_size=12), st.integers(0, 60))
-def test_allocation_covers_clusters_and_is_monotone_in_size(sizes: list[int], budget: int) -> None:
-    sizes = sorted(sizes, reverse=True)
-    shares = _allocate(sizes, budget)
-    assert sum(shares) <= budget
-    assert all(0 <= s <= size for s, size in zip(shares, sizes))
-    if budget >= len(sizes):
-        assert all(s >= 1 for s in shares)
-        assert sum(shares) == min(budget, sum(sizes)) or any(s == size for s, size in zip(shares, sizes))
-    for (a, sa), (b, sb) in zip(zip(sizes, shares), zip(sizes[1:], shares[1:])):
-        if a > b and sa < a:  # a larger cluster never gets fewer, unless it is exhausted
-            assert sa >= sb
+@given(st.integers(1, 60), st.integers(0, 40), st.integers(0, 3), st.data())
+def test_facility_location_picks_each_candidate_once_and_never_loses_coverage(n, budget, seed, data) -> None:
+    rng = np.random.default_rng(seed)
+    unit = rng.normal(size=(n, 6)).astype(np.float32)
+    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+    candidates = np.flatnonzero(rng.random(n) < 0.7)
+    refused = set(data.draw(st.sets(st.integers(0, n - 1), max_size=5)))
+    first = [int(r) for r in candidates[:2]]
+    order = facility_location_order(unit, candidates, budget, lambda r: r not in refused, first=first)
+    assert len(order) == len(set(order)) <= budget
+    assert set(order) <= set(candidates.tolist()) - refused
+    assert order[:len([r for r in first if r not in refused][:budget])] == [r for r in first if r not in refused][:budget]
+    covered = [np.maximum(unit @ unit[order[:k]].T, 0).max(axis=1).sum() if k else 0.0 for k in range(len(order) + 1)]
+    assert all(b >= a - 1e-5 for a, b in zip(covered, covered[1:]))  # each pick adds coverage or none
+    if budget >= len(candidates):  # enough budget: every candidate not refused is picked
+        assert len(order) == len(set(candidates.tolist()) - refused)
