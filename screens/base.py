@@ -1,16 +1,20 @@
 """What every mode screen shares: header and footer, the app's workspace, palette commands from
-bindings."""
+bindings, and opening a table's row in full."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, cast
 
-from textual import on
+from textual import events, on
 from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.widgets import DataTable
 from textual.worker import Worker
+
+from screens.detail import DetailScreen
+from tui.widgets import KeysFooter
 
 if TYPE_CHECKING:
     from tui.app import VectorTrainerApp
@@ -22,6 +26,19 @@ class ModeScreen(Screen):
 
     MODE_NAME = ""
     PALETTE_HELP: dict[str, str] = {}
+    # Tables on which Enter opens the row in full (elsewhere Enter keeps its own meaning and
+    # ``o`` opens it); the table ``o`` opens when no table has had the focus yet.
+    ENTER_OPENS: frozenset[str] = frozenset()
+    DETAIL_TABLE = ""
+    # The screen's keys the footer keeps when they do not all fit the terminal.
+    FOOTER_KEEP: tuple[str, ...] = ("open_detail",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._detail_table = self.DETAIL_TABLE
+
+    def footer(self) -> KeysFooter:
+        return KeysFooter(keep=self.FOOTER_KEEP)
 
     def on_mount(self) -> None:
         self.watch(self.app, "status_text", self._show_status)
@@ -70,3 +87,34 @@ class ModeScreen(Screen):
                 help_text,
                 lambda action=action: self.run_action(action),
             )
+
+    # -- rows in full ---------------------------------------------------------------------
+    def row_detail(self, table: DataTable) -> DetailScreen | None:
+        """The row under ``table``'s cursor in full (None: the table has no such row)."""
+        return None
+
+    @on(events.DescendantFocus)
+    def _table_focused(self, event: events.DescendantFocus) -> None:
+        if isinstance(event.widget, DataTable) and event.widget.id:
+            self._detail_table = event.widget.id
+
+    @on(DataTable.RowSelected)
+    def _enter_opens(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id in self.ENTER_OPENS:
+            self._open(event.data_table)
+
+    def action_open_detail(self) -> None:
+        """``o``: the focused table's row in full (or the last table that had the focus)."""
+        focused = self.focused
+        tables = [t for t in self.query(DataTable) if t is focused] or [
+            t for t in self.query(DataTable) if t.id == self._detail_table
+        ]
+        table = tables[0] if tables else None
+        if table is None or table.row_count == 0 or not self._open(table):
+            self.notify("No row to open here yet.", severity="warning")
+
+    def _open(self, table: DataTable) -> bool:
+        detail = self.row_detail(table) if table.row_count else None
+        if detail is not None:
+            self.app.push_screen(detail)
+        return detail is not None

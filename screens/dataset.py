@@ -9,16 +9,18 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, ProgressBar, Static
+from textual.widgets import Button, DataTable, Header, Input, Label, ProgressBar, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from screens.base import ModeScreen
-from tui.widgets import DensityHistogram, cursor_key
+from screens.detail import DetailScreen, log_sections
+from tui.widgets import DensityHistogram, WideTable, cell, cursor_key
 from tui.workers import in_background
 from tui.workspace import SelectionView
+from vectortrainer.display import hover_text
 from vectortrainer.errors import PipelineCancelled, VectorTrainerError
 from vectortrainer.workspace.types import AUTO, ExtractionReport, FunctionSummary, SelectionSettings
 
@@ -60,8 +62,13 @@ class DatasetScreen(ModeScreen):
         Binding("e", "export", "Export", id="dataset.export"),
         Binding("d", "seed_demo", "Seed demo store", id="dataset.seed"),
         Binding("r", "reload", "Reload", id="dataset.reload"),
+        Binding("o", "open_detail", "Open", id="dataset.open", tooltip="Open the row in full"),
         Binding("escape", "cancel", "Cancel", show=False, id="dataset.cancel"),
     ]
+    # Enter on a function selects from it; on a golden pick it opens the pick in full.
+    ENTER_OPENS = frozenset({"candidates"})
+    DETAIL_TABLE = "candidates"
+    FOOTER_KEEP = ("select", "export", "open_detail")
     busy: reactive[bool] = reactive(False)
 
     def compose(self) -> ComposeResult:
@@ -71,13 +78,15 @@ class DatasetScreen(ModeScreen):
                 yield Label("Functions", classes="panel-title")
                 yield Static("", id="store-status")
                 yield Static("", id="no-store")
-                yield DataTable(id="functions", cursor_type="row", zebra_stripes=True)
+                yield WideTable(id="functions", flex={"function": 1}, min_width=12,
+                                cursor_type="row", zebra_stripes=True)
                 with Horizontal(id="selection-params"):
                     yield Label("epsilon")
-                    yield Input(id="epsilon", compact=True, placeholder="auto",
-                                restrict=r"(a(u(t(o)?)?)?|[0-9]*\.?[0-9]*)")
+                    # No character filter: a filter drops what it refuses without a word (it
+                    # turned "1e-3" into "13"); the value is checked when it is applied.
+                    yield Input(id="epsilon", compact=True, placeholder="auto")
                     yield Label("top-k")
-                    yield Input(id="top-k", type="integer", compact=True)
+                    yield Input(id="top-k", compact=True)
                 with Horizontal(classes="buttons"):
                     yield Button("Select golden (s)", id="select-button", variant="primary")
                     yield Button("Export JSONL (e)", id="export-button")
@@ -85,11 +94,13 @@ class DatasetScreen(ModeScreen):
                 yield Static("", id="work-status")
             with Vertical(id="dataset-right", classes="panel"):
                 yield Label("Golden candidates", classes="panel-title", id="candidates-title")
-                yield DataTable(id="candidates", cursor_type="row", zebra_stripes=True)
+                yield WideTable(id="candidates", flex={"input": 2, "output": 3},
+                                cursor_type="row", zebra_stripes=True)
                 yield Label("Density of all usable logs", classes="panel-title")
                 yield DensityHistogram(id="histogram")
-                yield Static("", id="skipped")
-        yield Footer(compact=True)
+                with VerticalScroll(id="coverage"):
+                    yield Static("", id="skipped")
+        yield self.footer()
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -97,10 +108,12 @@ class DatasetScreen(ModeScreen):
         self.query_one("#epsilon", Input).value = (config.epsilon if isinstance(config.epsilon, str)
                                                     else f"{config.epsilon:g}")
         self.query_one("#top-k", Input).value = str(config.top_k)
-        functions = self.query_one("#functions", DataTable)
-        functions.add_columns("function", "logs", "ok", "new", "fail", "vec")
-        candidates = self.query_one("#candidates", DataTable)
-        candidates.add_columns("strategy", "density", "input", "output")
+        self.query_one("#functions", WideTable).add_named_columns(
+            "function", "logs", "ok", "new", "fail", "vec"
+        )
+        self.query_one("#candidates", WideTable).add_named_columns(
+            "strategy", "density", "input", "output"
+        )
         self.query_one("#work-progress", ProgressBar).display = False
         self.watch(self.vt_app, "store_state", self._show_store_state)
         self.watch(self.vt_app, "functions", self._show_functions)
@@ -137,11 +150,18 @@ class DatasetScreen(ModeScreen):
         table.clear()
         for summary in functions:
             table.add_row(
-                Text(summary.name), summary.total, summary.success, summary.anomaly, summary.failed,
+                cell(summary.name), summary.total, summary.success, summary.anomaly, summary.failed,
                 summary.with_vector, key=summary.name,
             )
         wanted = self.vt_app.current_function
         if wanted and wanted in {s.name for s in functions}:
+            table.move_cursor(row=table.get_row_index(wanted))
+
+    def on_screen_resume(self) -> None:
+        """The function may have been switched on another screen: the cursor follows it."""
+        table = self.query_one("#functions", DataTable)
+        wanted = self.vt_app.current_function
+        if wanted is not None and wanted in {str(key.value) for key in table.rows}:
             table.move_cursor(row=table.get_row_index(wanted))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -188,6 +208,15 @@ class DatasetScreen(ModeScreen):
     def _function_chosen(self, event: DataTable.RowSelected) -> None:
         self.vt_app.current_function = str(event.row_key.value)
         self.action_select()
+
+    @on(Input.Submitted, "#epsilon, #top-k")
+    def _settings_entered(self) -> None:
+        """Enter in epsilon or top-k applies it: the selection runs again with the value."""
+        if self.check_action("select", ()):
+            self.action_select()
+        else:
+            self.notify("The store is not open yet: the value applies on the next selection (s).",
+                        severity="warning")
 
     @in_background("selection", "golden selection")
     def _run_selection(self, name: str, settings: SelectionSettings) -> None:
@@ -244,11 +273,16 @@ class DatasetScreen(ModeScreen):
     def _show_selection(self, view: SelectionView) -> None:
         table = self.query_one("#candidates", DataTable)
         table.clear()
+        records = {record.uuid: record for record in view.logs.records}
         for candidate in view.candidates:
             style = "cyan" if candidate.strategy == "steady" else "magenta"
+            record = records.get(candidate.uuid)
+            # The whole text, cut at the column's edge (the previews stop at a fixed length)
+            shown_input = hover_text(record.inputs, 400) if record else candidate.input_preview
+            shown_output = hover_text(record.output, 400) if record else candidate.output_preview
             table.add_row(
                 Text(candidate.strategy, style=style), f"{candidate.density:.2f}",
-                Text(candidate.input_preview), Text(candidate.output_preview), key=candidate.uuid,
+                cell(shown_input), cell(shown_output), key=candidate.uuid,
             )
         self.query_one("#candidates-title", Label).update(
             f"Golden candidates — {view.function} ({len(view.candidates)})"
@@ -340,3 +374,40 @@ class DatasetScreen(ModeScreen):
     def _seeded(self) -> None:
         self._stop_progress("Demo store seeded.")
         self.vt_app.refresh_store()
+
+    # -- rows in full ---------------------------------------------------------------------
+    def row_detail(self, table: DataTable) -> DetailScreen | None:
+        key = cursor_key(table)
+        if table.id == "functions":
+            summary = next((f for f in self.vt_app.functions if f.name == key), None)
+            return None if summary is None else _function_detail(summary)
+        view = self.vt_app.selection
+        if view is None:
+            return None
+        index, candidate = next(
+            ((i, c) for i, c in enumerate(view.candidates) if c.uuid == key), (None, None)
+        )
+        record = next((r for r in view.logs.records if r.uuid == key), None)
+        if index is None or candidate is None or record is None:
+            return None
+        return DetailScreen(
+            f"Golden pick {index + 1} of {len(view.candidates)} — {view.function}: "
+            f"{candidate.strategy}, density {candidate.density:.2f}",
+            log_sections(record),
+        )
+
+
+def _function_detail(summary: FunctionSummary) -> DetailScreen:
+    counts = [
+        ("logs in the store", summary.total),
+        ("successful (ok)", summary.success),
+        ("new patterns (anomaly status)", summary.anomaly),
+        ("failed", summary.failed),
+        ("with a vector (take part in density)", summary.with_vector),
+        ("with captured inputs", summary.with_inputs),
+        ("replayed calls (VectorWave's replayer; counted above too)", summary.replayed),
+    ]
+    return DetailScreen(
+        f"Function {summary.name}",
+        [("name", summary.name), ("logs", "\n".join(f"{label}: {n}" for label, n in counts))],
+    )

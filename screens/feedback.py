@@ -8,14 +8,21 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, DataTable, Footer, Header, Label, Static, TextArea
+from textual.widgets import Button, DataTable, Header, Label, Select, Static, TextArea
 
 from screens.base import ModeScreen
 from screens.confirm import ConfirmScreen
-from tui.widgets import cursor_key
+from screens.detail import DetailScreen, Section, full_text, log_sections, word_diff
+from tui.widgets import WideTable, cell, cursor_key
 from tui.workers import in_background
-from vectortrainer.display import preview
-from vectortrainer.workspace.types import FeedbackEntry, FeedbackPair, FunctionLogs, LogRecord
+from vectortrainer.display import hover_text, preview
+from vectortrainer.workspace.types import (
+    FeedbackEntry,
+    FeedbackPair,
+    FunctionLogs,
+    FunctionSummary,
+    LogRecord,
+)
 
 
 class FeedbackScreen(ModeScreen):
@@ -27,7 +34,13 @@ class FeedbackScreen(ModeScreen):
         Binding("e", "edit", "Edit", id="feedback.edit"),
         Binding("x", "delete", "Delete", id="feedback.delete"),
         Binding("l", "load_logs", "Load logs", id="feedback.load"),
+        Binding("f", "choose_function", "Function", id="feedback.function"),
+        Binding("o", "open_detail", "Open", id="feedback.open", tooltip="Open the row in full"),
     ]
+    # Enter on a log opens it for correction; on a pair it opens the pair in full.
+    ENTER_OPENS = frozenset({"pairs"})
+    DETAIL_TABLE = "logs"
+    FOOTER_KEEP = ("save", "choose_function", "open_detail")
 
     def __init__(self) -> None:
         super().__init__()
@@ -40,13 +53,19 @@ class FeedbackScreen(ModeScreen):
         yield Header()
         with Horizontal(id="feedback-body"):
             with Vertical(id="feedback-left", classes="panel"):
-                yield Label(
-                    "Logs (pick one; enter opens it)", classes="panel-title", id="logs-title"
-                )
-                yield DataTable(id="logs", cursor_type="row", zebra_stripes=True)
-                yield Label("Feedback pairs", classes="panel-title")
-                yield DataTable(id="pairs", cursor_type="row", zebra_stripes=True)
+                with Horizontal(id="feedback-function"):
+                    yield Label("function", classes="panel-title")
+                    yield Select[str]([], id="function", compact=True, prompt="choose one")
+                yield Label("Logs (enter corrects one)", classes="panel-title", id="logs-title")
+                yield WideTable(id="logs", flex={"input": 1, "output": 1},
+                                cursor_type="row", zebra_stripes=True)
+                yield Label("Feedback pairs (enter opens one)", classes="panel-title")
+                yield WideTable(id="pairs", flex={"bad output": 1, "fixed output": 1},
+                                cursor_type="row", zebra_stripes=True)
             with Vertical(id="feedback-right", classes="panel"):
+                with Vertical(id="log-input-box"):
+                    yield Label("Input of the log", classes="panel-title")
+                    yield Static("", id="log-input")
                 yield Label("Model output (bad)", classes="panel-title")
                 yield Static("Pick a log on the left.", id="bad-output")
                 yield Label(
@@ -58,26 +77,52 @@ class FeedbackScreen(ModeScreen):
                 with Horizontal(classes="buttons"):
                     yield Button("Save pair (F7)", id="save-button", variant="primary")
                     yield Button("New", id="new-button")
-        yield Footer(compact=True)
+        yield self.footer()
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#logs", DataTable).add_columns("status", "input", "output")
-        self.query_one("#pairs", DataTable).add_columns("id", "bad output", "fixed output")
+        self.query_one("#logs", WideTable).add_named_columns("status", "input", "output")
+        self.query_one("#pairs", WideTable).add_named_columns("id", "bad output", "fixed output")
+        self.query_one("#log-input-box").display = False
+        self.query_one("#logs", DataTable).focus()  # not the switcher: enter corrects a log
+        self.watch(self.vt_app, "functions", self._show_functions)
         self._reload_pairs()
         self.action_load_logs()
 
     def on_screen_resume(self) -> None:
-        selection = self.vt_app.selection
-        if selection is not None and (
-            self.logs is None or self.logs.function_name != selection.function
-        ):
-            self._show_logs(selection.logs)
+        """The app's function may have changed on another screen: show its logs."""
+        self._show_functions(self.vt_app.functions)
+        wanted = self.vt_app.current_function
+        if self.logs is None or (wanted is not None and self.logs.function_name != wanted):
+            self.action_load_logs()
+
+    # -- the function ---------------------------------------------------------------------
+    def _show_functions(self, functions: tuple[FunctionSummary, ...]) -> None:
+        switcher = self.query_one("#function", Select)
+        names = [f.name for f in functions]
+        switcher.set_options([(name, name) for name in names])
+        current = self.vt_app.current_function
+        if current in names:
+            with switcher.prevent(Select.Changed):  # showing the app's choice is no new choice
+                switcher.value = current
+
+    @on(Select.Changed, "#function")
+    def _function_switched(self, event: Select.Changed) -> None:
+        if not isinstance(event.value, str) or event.value == self.vt_app.current_function:
+            return
+        self.vt_app.current_function = event.value  # the app's function: every screen follows
+        self.action_load_logs()
+
+    def action_choose_function(self) -> None:
+        """``f``: the function switcher, open."""
+        switcher = self.query_one("#function", Select)
+        switcher.focus()
+        switcher.action_show_overlay()
 
     # -- logs ---------------------------------------------------------------------------
     def action_load_logs(self) -> None:
         app = self.vt_app
-        if app.selection is not None:
+        if app.selection is not None and app.current_function in (None, app.selection.function):
             self._show_logs(app.selection.logs)
         elif app.current_function and app.store_state == "ready":
             self._read_logs(app.current_function)
@@ -101,12 +146,12 @@ class FeedbackScreen(ModeScreen):
             if record.succeeded and record.output is not None:
                 table.add_row(
                     record.status,
-                    Text(preview(record.inputs, 30)),
-                    Text(preview(record.output, 30)),
+                    cell(hover_text(record.inputs, 400)),
+                    cell(hover_text(record.output, 400)),
                     key=str(index),
                 )
         self.query_one("#logs-title", Label).update(
-            f"Logs of {logs.function_name} (enter opens one)"
+            f"Logs of {logs.function_name} (enter corrects one)"
         )
 
     @on(DataTable.RowSelected, "#logs")
@@ -115,6 +160,7 @@ class FeedbackScreen(ModeScreen):
         self.current = self.logs.records[int(str(event.row_key.value))]
         self.editing_id = None
         text = self.workspace.feedback.editable_output(self.current)
+        self._show_input(self.current.inputs)
         self.query_one("#bad-output", Static).update(Text(text))
         editor = self.query_one("#fixed-output", TextArea)
         editor.text = text
@@ -137,8 +183,8 @@ class FeedbackScreen(ModeScreen):
         table = self.query_one("#pairs", DataTable)
         table.clear()
         for entry in entries:
-            table.add_row(entry.entry_id, Text(preview(entry.pair.bad_output, 24)),
-                          Text(preview(entry.pair.fixed_output, 24)), key=entry.entry_id)
+            table.add_row(entry.entry_id, cell(preview(entry.pair.bad_output, 400)),
+                          cell(preview(entry.pair.fixed_output, 400)), key=entry.entry_id)
         self.refresh_bindings()
 
     def _selected_entry(self) -> FeedbackEntry | None:
@@ -194,6 +240,7 @@ class FeedbackScreen(ModeScreen):
     def _new(self) -> None:
         self.editing_id = None
         self.current = None
+        self._show_input(None)
         self.query_one("#bad-output", Static).update("Pick a log on the left.")
         self.query_one("#fixed-output", TextArea).text = ""
         self.query_one("#logs", DataTable).focus()
@@ -203,6 +250,7 @@ class FeedbackScreen(ModeScreen):
         if entry is None:
             return
         self.editing_id = entry.entry_id
+        self._show_input(entry.pair.input_prompt or None)
         self.query_one("#bad-output", Static).update(Text(entry.pair.bad_output))
         editor = self.query_one("#fixed-output", TextArea)
         editor.text = entry.pair.fixed_output
@@ -231,3 +279,46 @@ class FeedbackScreen(ModeScreen):
         self.app.call_from_thread(
             self._saved, f"Deleted feedback pair {entry_id}.", self.workspace.feedback.entries()
         )
+
+    # -- rows in full ---------------------------------------------------------------------
+    def _show_input(self, inputs: object) -> None:
+        """The input of the log (or pair) being corrected, whole (the panel scrolls)."""
+        self.query_one("#log-input-box").display = inputs is not None
+        self.query_one("#log-input", Static).update(Text(full_text(_single(inputs))))
+
+    def row_detail(self, table: DataTable) -> DetailScreen | None:
+        key = cursor_key(table)
+        if key is None:
+            return None
+        if table.id == "logs":
+            if self.logs is None:
+                return None
+            record = self.logs.records[int(key)]
+            return DetailScreen(f"Log of {record.function_name} ({record.status})",
+                                log_sections(record))
+        entry = next((e for e in self.entries if e.entry_id == key), None)
+        if entry is None:
+            return None
+        return DetailScreen(f"Feedback pair {entry.entry_id}", self._pair_sections(entry))
+
+    def _pair_sections(self, entry: FeedbackEntry) -> list[Section]:
+        pair = entry.pair
+        sections: list[Section] = [
+            ("bad output", pair.bad_output),
+            ("fixed output", pair.fixed_output),
+            ("the change (removed struck through, added in green)",
+             word_diff(self.workspace.feedback.diff(pair.bad_output, pair.fixed_output))),
+        ]
+        if pair.input_prompt:
+            sections.insert(0, ("input", pair.input_prompt))
+        if pair.context:
+            sections.append(("context", full_text(pair.context)))
+        sections.append(("stored", f"line {entry.line} of {self.workspace.feedback.path}"))
+        return sections
+
+
+def _single(inputs: object) -> object:
+    """A log's inputs as people read them: a single argument as its value."""
+    if isinstance(inputs, dict) and len(inputs) == 1:
+        return next(iter(inputs.values()))
+    return inputs

@@ -6,16 +6,18 @@ confirmed action (FR-7.5, VT-13, VT-18)."""
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Header, Label, RichLog, Static
+from textual.reactive import reactive
+from textual.widgets import DataTable, Header, Label, RichLog, Static
 
 from screens.base import ModeScreen
 from screens.confirm import ConfirmScreen
+from screens.detail import DetailScreen, Section
 from tui.rule_diff import rule_diff_text
-from tui.widgets import cursor_key
+from tui.widgets import WideTable, cell, cursor_key
 from tui.workers import in_background
 from tui.workspace import HookVersionRow, ModelRow, ServiceView
 from vectortrainer.errors import VectorTrainerError
@@ -32,20 +34,32 @@ class HooksScreen(ModeScreen):
         Binding("m", "rollback_model", "Model back", id="hooks.rollback_model"),
         Binding("p", "toggle_pairs", "Pairs", id="hooks.pairs"),
         Binding("r", "reload", "Reload", id="hooks.reload"),
+        Binding("i", "toggle_service", "In service", id="hooks.service"),
+        Binding("o", "open_detail", "Open", id="hooks.open", tooltip="Open the row in full"),
     ]
+    ENTER_OPENS = frozenset({"versions", "models"})
+    DETAIL_TABLE = "versions"
+    FOOTER_KEEP = ("rollback", "open_detail")
+    # Under this many rows the "In service" panel starts folded to its first lines, so the
+    # versions keep the room (i unfolds it).
+    TALL = 34
+    # None: folded or not by the terminal's height; True / False: as the person chose (i).
+    service_open: reactive[bool | None] = reactive(None)
 
     def __init__(self) -> None:
         super().__init__()
         self.versions: list[HookVersionRow] = []
         self.service: ServiceView | None = None
         self.show_pairs = False
+        self.shown_diff: tuple[str, RuleDiff | str] | None = None  # the diff under the table
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="hooks-body"):
             with Vertical(id="hooks-left", classes="panel"):
                 yield Label("Hook versions", classes="panel-title")
-                yield DataTable(id="versions", cursor_type="row", zebra_stripes=True)
+                yield WideTable(id="versions", flex={"state": 3, "from": 1}, min_width=5,
+                                cursor_type="row", zebra_stripes=True)
                 yield Label("", id="hooks-dir")
             with Vertical(id="hooks-right", classes="panel"):
                 yield Label(
@@ -62,18 +76,45 @@ class HooksScreen(ModeScreen):
         with Vertical(id="service", classes="panel"):
             yield Label("In service", classes="panel-title", id="service-title")
             yield Static("", id="service-lines")
-            yield DataTable(id="models", cursor_type="row", zebra_stripes=True)
-        yield Footer(compact=True)
+            yield WideTable(id="models", flex={"model id / adapter": 1}, min_width=12,
+                            cursor_type="row", zebra_stripes=True)
+        yield self.footer()
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#versions", DataTable).add_columns(
-            "version", "created", "rules", "state", "from"
+        self.query_one("#versions", WideTable).add_named_columns(
+            "version", "state", "rules", "created", "from"
         )
-        self.query_one("#models", DataTable).add_columns(
+        self.query_one("#models", WideTable).add_named_columns(
             "model", "promoted", "model id / adapter", "score", "gate"
         )
+        self._fold_service()
         self.action_reload()
+
+    # -- the "In service" panel: folded on short terminals ----------------------------------
+    def on_resize(self, event: events.Resize) -> None:
+        self._fold_service()
+        if self.shown_diff is not None:  # the diff's lines are wrapped at the old width
+            self.call_after_refresh(self._show_diff, *self.shown_diff)
+
+    def watch_service_open(self) -> None:
+        if self.is_mounted:
+            self._fold_service()
+
+    def _service_folded(self) -> bool:
+        chosen = self.service_open
+        return not chosen if chosen is not None else self.size.height < self.TALL
+
+    def _fold_service(self) -> None:
+        folded = self._service_folded()
+        panel = self.query_one("#service", Vertical)
+        if panel.has_class("-folded") != folded:
+            panel.set_class(folded, "-folded")
+            self._show_service(self.service)
+
+    def action_toggle_service(self) -> None:
+        """``i``: unfold the "In service" panel (its models table too), or fold it."""
+        self.service_open = self._service_folded()
 
     def on_screen_resume(self) -> None:
         self.action_reload()
@@ -117,13 +158,17 @@ class HooksScreen(ModeScreen):
                 Text("Choose a function on the Dataset screen (F2) to see its models.", style="dim")
             )
             return
-        title.update(f"In service for {service.function}")
+        folded = self._service_folded()
+        title.update(f"In service for {service.function}"
+                     + (" — i unfolds it, with its models" if folded else " — i folds it"))
         text = Text()
-        for label, value in service.lines():
+        shown = service.lines()[:2] if folded else service.lines()
+        for label, value in shown:
             text.append(f"{label}: ", style="bold")
             text.append(f"{value}\n")
-        for problem in service.problems:
+        for problem in [] if folded else service.problems:
             text.append(f"{problem}\n", style="yellow")
+        text.rstrip()  # the panel's last line is text, not an empty line
         lines.update(text)
         for row in reversed(service.models):
             gate = {
@@ -133,7 +178,7 @@ class HooksScreen(ModeScreen):
             table.add_row(
                 row.version_id,
                 Text("● promoted", style="bold green") if row.promoted else "",
-                row.model,
+                cell(row.model),
                 row.score,
                 gate,
                 key=row.version_id,
@@ -151,12 +196,13 @@ class HooksScreen(ModeScreen):
                 else Text("● active", style="bold green") if row.active
                 else Text(row.state)
             )
+            state.no_wrap, state.overflow = True, "ellipsis"
             table.add_row(
                 row.version_id,
-                row.created[:16],  # to the minute: the table fits its panel at 80 columns
-                row.rules,
                 state,
-                row.origin.split(" ")[0],  # "run", "loop"; the run id is under the diff
+                row.rules,
+                row.created[5:16],  # month to minute: the table fits at 80 columns (o: the year)
+                cell(row.origin),
                 key=row.version_id,
             )
         if not versions:
@@ -199,6 +245,7 @@ class HooksScreen(ModeScreen):
         self.app.call_from_thread(self._show_diff, version_id, diff)
 
     def _show_diff(self, version_id: str, diff: RuleDiff | str) -> None:
+        self.shown_diff = (version_id, diff)
         row = next((v for v in self.versions if v.version_id == version_id), None)
         active = next((v.version_id for v in self.versions if v.active), None)
         self.query_one("#diff-title", Label).update(
@@ -221,14 +268,6 @@ class HooksScreen(ModeScreen):
             log.write(rule_diff_text(diff, pairs=self.show_pairs))
         log.scroll_home(animate=False)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "rollback":
-            row = self._selected() if self.is_mounted else None
-            return None if row is None or row.active else True
-        if action == "rollback_model":
-            model = self._selected_model() if self.is_mounted else None
-            return None if model is None or model.promoted else True
-        return True
 
     def _selected_model(self) -> ModelRow | None:
         key = cursor_key(self.query_one("#models", DataTable))
@@ -241,10 +280,21 @@ class HooksScreen(ModeScreen):
         self.refresh_bindings()
 
     def action_rollback_model(self) -> None:
+        # Always enabled: with nothing to promote, the key says why rather than nothing.
         model = self._selected_model()
         service = self.service
-        if model is None or service is None or model.promoted:
-            self.notify("Select a model that is not the promoted one.", severity="warning")
+        if service is None:
+            self.notify("Choose a function on the Dataset screen (F2): models are per function.",
+                        severity="warning")
+            return
+        if not service.models:
+            self.notify(f"No trained model of {service.function} yet: a training run (F5) "
+                        "registers one.", title="No model", severity="warning")
+            return
+        if model is None or model.promoted:
+            self.notify(f"{model.version_id if model else 'That model'} is the model in service "
+                        "already: select another one in the models table (i shows it) to "
+                        "promote it.", title="Nothing to change", severity="warning")
             return
         current = service.promoted.version_id if service.promoted else "none"
         refused = (
@@ -274,8 +324,13 @@ class HooksScreen(ModeScreen):
 
     def action_rollback(self) -> None:
         row = self._selected()
-        if row is None or row.active:
-            self.notify("Select a version that is not the active one.", severity="warning")
+        if row is None:
+            self.notify("No hook version to go back to: generate one on the rules screen "
+                        "(F4, then g).", severity="warning")
+            return
+        if row.active:
+            self.notify(f"{row.version_id} is the live hook already: select another version.",
+                        severity="warning")
             return
         self.app.push_screen(
             ConfirmScreen(
@@ -299,3 +354,44 @@ class HooksScreen(ModeScreen):
     def _rolled_back(self, version_id: str, versions: list[HookVersionRow]) -> None:
         self._show_versions(versions)
         self.notify(f"Version {version_id} is now the active hook.", title="Rolled back")
+
+    # -- rows in full ---------------------------------------------------------------------
+    def row_detail(self, table: DataTable) -> DetailScreen | None:
+        key = cursor_key(table)
+        if table.id == "models":
+            model = self._selected_model()
+            return None if model is None else _model_detail(model)
+        row = next((v for v in self.versions if v.version_id == key), None)
+        if row is None:
+            return None
+        sections: list[Section] = [
+            ("version", f"{row.version_id}: {row.state or 'saved'}"
+                        + (" (the live hook)" if row.active else "")),
+            ("made", f"{row.created} by {row.origin or '(origin not recorded)'}"),
+            ("rules", str(row.rules)),
+        ]
+        for heading, value in (("note", row.note), ("hook gate", row.gate_reason),
+                               ("problem", row.problem or "")):
+            if value:
+                sections.append((heading, value))
+        sections.append(("checksum (sha256)", row.sha256 + ("" if row.checksum_ok
+                                                             else " — DOES NOT MATCH")))
+        if self.shown_diff is not None and self.shown_diff[0] == row.version_id:
+            diff = self.shown_diff[1]
+            sections.append(("what making it live changes, rule by rule, with the pairs",
+                             Text(diff) if isinstance(diff, str)
+                             else rule_diff_text(diff, pairs=True)))
+        return DetailScreen(f"Hook version {row.version_id}", sections)
+
+
+def _model_detail(model: ModelRow) -> DetailScreen:
+    sections: list[Section] = [
+        ("model", f"{model.version_id}" + (" (in service)" if model.promoted else "")),
+        ("model id / adapter", model.model),
+        ("provider", model.provider),
+        ("training run", model.run_id or "(not recorded)"),
+        ("score", model.score or "(not evaluated)"),
+        ("evaluation gate", f"{model.gate or 'not judged'}"
+                            + (f": {model.reason}" if model.reason else "")),
+    ]
+    return DetailScreen(f"Model {model.version_id}", sections)

@@ -3,22 +3,26 @@ generate hook."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Header, Label, RichLog, Static
+from textual.widgets import DataTable, Header, Label, RichLog, Static
 
 from screens.base import ModeScreen
-from tui.widgets import cursor_key, key_value_table
+from screens.detail import DetailScreen, Section, word_diff
+from tui.widgets import WideTable, cell, cursor_key, key_value_table
 from tui.workers import in_background
-from vectortrainer.display import preview
 from vectortrainer.errors import VectorTrainerError
 from vectortrainer.workspace.types import (
     Choice,
     Conflict,
     DiffSegment,
+    FeedbackPair,
     HookGateOutcome,
     ReplayReport,
     Rule,
@@ -29,29 +33,13 @@ from vectortrainer.workspace.types import (
 CONFLICT_KEYS = "1 keep A · 2 keep B · 3 both A→B · 4 both B→A"
 
 
-def word_diff(segments: list[DiffSegment]) -> Text:
-    """A pair's token diff: removed text in red (struck through), added text in green."""
-    text = Text()
-    for segment in segments:
-        if segment.op == "equal":
-            text.append(segment.bad)
-            continue
-        if segment.bad:
-            text.append(segment.bad, style="bold red strike")
-        if segment.fixed:
-            text.append(segment.fixed, style="bold green")
-    return text
-
-
-def rule_text(rule: Rule) -> str:
+def rule_text(rule: Rule, *, kind_last: bool = False) -> str:
+    """The rule in one line; ``kind_last`` puts the change first (a narrow column shows it)."""
     condition = rule.describe_scope()
     arrow = f"{rule.pattern!r} → {rule.replacement!r}"
     cases = ", ".join(f"{case} \\{group}" for group, case in sorted(rule.group_case.items()))
-    return (
-        f"{rule.kind}: {arrow}"
-        + (f" ({cases})" if cases else "")
-        + (f" if {condition}" if condition else "")
-    )
+    change = arrow + (f" ({cases})" if cases else "") + (f" if {condition}" if condition else "")
+    return f"{change} · {rule.kind}" if kind_last else f"{rule.kind}: {change}"
 
 
 def logs_cell(rule: Rule) -> str:
@@ -75,6 +63,56 @@ def evidence_lines(rule: Rule, pairs: int) -> list[str]:
     return lines
 
 
+def rule_sections(
+    rule: Rule,
+    pairs: list[FeedbackPair],
+    diff: Callable[[str, str], list[DiffSegment]],
+    *,
+    name: str = "",
+    inactive: str | None = None,
+    with_pairs: bool = True,
+) -> list[Section]:
+    """A rule in full: what it changes, where, on what evidence, and (``with_pairs``) every pair
+    behind it.
+
+    ``name`` ("rule A") heads each section when a detail shows several rules."""
+    of = f"{name} · " if name else ""
+    evidence = [line.removeprefix("why: ") if i == 0 else line
+                for i, line in enumerate(evidence_lines(rule, len(pairs)))]
+    sections: list[Section] = [
+        (name or "rule", rule_text(rule)),
+        (f"{of}pattern", rule.pattern or "(none)"),
+        (f"{of}replacement", rule.replacement or "(empty: the match is removed)"),
+        (f"{of}scope", rule.describe_scope() or "everywhere (no condition)"),
+        (f"{of}support", f"{rule.support} pair(s) · priority {rule.priority} · "
+                         f"learned by {rule.origin} · id {rule.rule_id or '–'}"),
+        (f"{of}why, replay and blast radius", "\n".join(evidence)),
+    ]
+    if inactive is not None:
+        sections.insert(1, (f"{of}inactive", inactive))
+    return sections + (pair_sections(rule, pairs, diff, name=name) if with_pairs else [])
+
+
+def pair_sections(
+    rule: Rule, pairs: list[FeedbackPair], diff: Callable[[str, str], list[DiffSegment]], *,
+    name: str = "",
+) -> list[Section]:
+    """The pairs behind a rule, each as its word diff with its input and context."""
+    of = f"{name} · " if name else ""
+    sections: list[Section] = []
+    for source in rule.sources:
+        if 0 <= source < len(pairs):
+            pair = pairs[source]
+            body = word_diff(diff(pair.bad_output, pair.fixed_output))
+            if pair.input_prompt:
+                body.append(f"\ninput: {pair.input_prompt}", style="dim")
+            if pair.context:
+                context = json.dumps(pair.context, ensure_ascii=False, default=str)
+                body.append(f"\ncontext: {context}", style="dim")
+            sections.append((f"{of}supporting pair {source + 1}", body))
+    return sections
+
+
 def _kept_label(conflict: Conflict) -> str:
     """ "A" or "B" for one kept rule; "A→B" when both are kept, in the order the hook applies
     them."""
@@ -95,7 +133,11 @@ class RulesScreen(ModeScreen):
         Binding("3", "choose_both(0, 1)", "Both A→B", id="rules.keep_both_ab"),
         Binding("4", "choose_both(1, 0)", "Both B→A", id="rules.keep_both_ba", show=False),
         Binding("g", "generate", "Make hook", id="rules.generate"),
+        Binding("o", "open_detail", "Open", id="rules.open", tooltip="Open the row in full"),
     ]
+    ENTER_OPENS = frozenset({"rules", "conflicts"})
+    DETAIL_TABLE = "rules"
+    FOOTER_KEEP = ("synthesize", "open_detail")
 
     def __init__(self) -> None:
         super().__init__()
@@ -111,24 +153,30 @@ class RulesScreen(ModeScreen):
                 yield Label(
                     "Rules (applied in this order)", classes="panel-title", id="rules-title"
                 )
-                yield DataTable(id="rules", cursor_type="row", zebra_stripes=True)
+                yield WideTable(id="rules", flex={"rule": 1}, min_width=16,
+                                cursor_type="row", zebra_stripes=True)
                 yield Label(
                     f"Conflicts — {CONFLICT_KEYS}", classes="panel-title", id="conflicts-title"
                 )
-                yield DataTable(id="conflicts", cursor_type="row", zebra_stripes=True)
+                yield WideTable(id="conflicts", flex={"A": 1, "B": 1},
+                                cursor_type="row", zebra_stripes=True)
             with Vertical(id="rules-right", classes="panel"):
                 yield Label("Feedback behind the selected rule", classes="panel-title")
                 yield RichLog(id="rule-diffs", wrap=True, markup=False, min_width=20)
                 yield Label("Replay on the feedback pairs", classes="panel-title")
                 yield Static("Press s to synthesise rules from the feedback pairs.", id="replay")
-        yield Footer(compact=True)
+        yield self.footer()
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#rules", DataTable).add_columns(
-            "#", "logs", "kind", "pattern → replacement", "support", "prio"
+        self.query_one("#rules", WideTable).add_named_columns(
+            "#", "logs", "rule", "pairs", "prio"
         )
-        self.query_one("#conflicts", DataTable).add_columns("id", "kept", "by", "A", "B")
+        self.query_one("#conflicts", WideTable).add_named_columns("id", "kept", "by", "A", "B")
+
+    def on_resize(self) -> None:
+        # A RichLog keeps the width its lines were wrapped at: write them again at the new one.
+        self.call_after_refresh(self._show_rule_diffs)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("choose", "choose_both"):
@@ -175,11 +223,9 @@ class RulesScreen(ModeScreen):
         rules = self.query_one("#rules", DataTable)
         rules.clear()
         for index, (rule, reason) in enumerate(self._listed()):
-            condition = rule.describe_scope()
-            change = f"{preview(rule.pattern, 16)} → {preview(rule.replacement, 16)}"
             number = str(index + 1) if reason is None else "off"
-            rules.add_row(number, logs_cell(rule), rule.kind,
-                          Text(change + (f" [{preview(condition, 18)}]" if condition else "")),
+            # The whole rule (kind, change, scope), cut at the column's edge; o opens it.
+            rules.add_row(number, logs_cell(rule), cell(rule_text(rule, kind_last=True)),
                           rule.support, rule.priority, key=str(index))
         inactive = f", {len(rule_set.inactive)} kept inactive" if rule_set.inactive else ""
         self.query_one("#rules-title", Label).update(
@@ -195,8 +241,8 @@ class RulesScreen(ModeScreen):
                 conflict.conflict_id,
                 Text(kept, style="bold"),
                 conflict.resolved_by,
-                Text(preview(rule_text(a), 28) if a else ""),
-                Text(preview(rule_text(b), 28) if b else ""),
+                cell(rule_text(a, kind_last=True) if a else ""),
+                cell(rule_text(b, kind_last=True) if b else ""),
                 key=conflict.conflict_id,
             )
         self.query_one("#conflicts-title", Label).update(
@@ -321,3 +367,34 @@ class RulesScreen(ModeScreen):
 
     def _function(self) -> str | None:
         return self.vt_app.current_function or self.workspace.config.selection.function
+
+    # -- rows in full ---------------------------------------------------------------------
+    def row_detail(self, table: DataTable) -> DetailScreen | None:
+        rule_set, key = self.rule_set, cursor_key(table)
+        if rule_set is None or key is None:
+            return None
+        diff = self.workspace.feedback.diff
+        if table.id == "rules":
+            listed = self._listed()
+            rule, reason = listed[int(key)]
+            number = f"rule {int(key) + 1}" if reason is None else "inactive rule"
+            return DetailScreen(
+                f"{number.capitalize()} of {len(rule_set.rules)} (from {len(rule_set.pairs)} "
+                "pairs)", rule_sections(rule, rule_set.pairs, diff, inactive=reason)
+            )
+        conflict = next((c for c in rule_set.conflicts if c.conflict_id == key), None)
+        if conflict is None:
+            return None
+        sections: list[Section] = [
+            ("conflict", f"{conflict.kind}: kept {_kept_label(conflict)} "
+                         f"(by {conflict.resolved_by}); {conflict.reason}"),
+            ("your choice", CONFLICT_KEYS + " (on the conflicts table, after escape)"),
+        ]
+        names = [f"rule {chr(ord('A') + i)}" if i < 26 else f"rule {i}"
+                 for i in range(len(conflict.rules))]
+        # Both rules first, then the pairs behind each (A's can be many: B stays in reach).
+        for name, rule in zip(names, conflict.rules, strict=True):
+            sections += rule_sections(rule, rule_set.pairs, diff, name=name, with_pairs=False)
+        for name, rule in zip(names, conflict.rules, strict=True):
+            sections += pair_sections(rule, rule_set.pairs, diff, name=name)
+        return DetailScreen(f"Conflict {conflict.conflict_id}", sections)

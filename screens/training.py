@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Button, Footer, Header, Label, ProgressBar, RichLog, Static
+from textual.widgets import Button, Header, Label, ProgressBar, RichLog, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from screens.base import ModeScreen
@@ -110,10 +110,12 @@ class TrainingScreen(ModeScreen):
 
     MODE_NAME = "Training"
     BINDINGS = [
-        Binding("t", "start", "Start training", id="training.start"),
-        Binding("c", "cancel_run", "Cancel run", id="training.cancel"),
-        Binding("r", "resume", "Resume run", id="training.resume"),
+        # Short words: at 80 columns the footer keeps t and c beside the screen keys F1-F6.
+        Binding("t", "start", "Start", id="training.start", tooltip="Start training"),
+        Binding("c", "cancel_run", "Cancel", id="training.cancel", tooltip="Cancel the run"),
+        Binding("r", "resume", "Resume", id="training.resume", tooltip="Resume a run"),
     ]
+    FOOTER_KEEP = ("start", "cancel_run")
     running: reactive[bool] = reactive(False)
 
     def __init__(self) -> None:
@@ -146,7 +148,7 @@ class TrainingScreen(ModeScreen):
                 yield Label("Events", classes="panel-title")
                 yield RichLog(id="events", wrap=True, markup=False, max_lines=2000, min_width=20)
                 yield Static("", id="summary")
-        yield Footer(compact=True)
+        yield self.footer()
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -203,8 +205,7 @@ class TrainingScreen(ModeScreen):
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "cancel_run":
-            return self.running or None
+        # cancel_run stays enabled with no run: the key then says so rather than nothing
         if action in ("start", "resume"):
             if self.running:
                 return None
@@ -326,6 +327,8 @@ class TrainingScreen(ModeScreen):
     @on(Button.Pressed, "#cancel-button")
     def action_cancel_run(self) -> None:
         if not self.running:
+            self.notify("No run to cancel: t starts one (r resumes an unfinished one).",
+                        title="No run", severity="warning")
             return
         self.app.push_screen(
             ConfirmScreen(

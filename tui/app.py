@@ -37,7 +37,7 @@ log = logging.getLogger("vectortrainer.tui")
 # Every module that declares bindings (the help modal is the app's own: tui.help).
 SCREEN_MODULES = tuple(
     f"screens.{name}"
-    for name in ("budget", "confirm", "dataset", "feedback", "hooks", "rules", "training")
+    for name in ("budget", "confirm", "dataset", "detail", "feedback", "hooks", "rules", "training")
 ) + ("tui.help",)
 MODE_KEYS = (
     ("f2", "dataset", "Data"),
@@ -67,6 +67,9 @@ class VectorTrainerApp(App[int]):
         "hooks": lambda: _screen("screens.hooks", "HooksScreen"),
     }
     DEFAULT_MODE = "dataset"
+    # Screen classes the stylesheet narrows and shortens panels by (at 80x24 every screen fits).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
     BINDINGS = [
         Binding("f1", "help", "Help", id="app.help", key_display="F1", priority=True),
         Binding("question_mark", "help", "Help", id="app.help_question", key_display="?"),

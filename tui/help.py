@@ -12,10 +12,12 @@ HELP_TEXT = """\
 ## The loop, step by step
 
 1. **Dataset (F2)** — pick a function with ↑/↓, set *epsilon* (how close two logs must be
-   to count as neighbours) and *top-k*, press **s** to select golden data, then **e** to
-   export it as ChatML JSONL. With no store yet, press **d** to seed the demo store.
-2. **Feedback (F3)** — pick a log (enter), write the output it *should* have given, press
-   **F7** to save the pair. **e** edits and **x** deletes the selected pair (tab moves there).
+   to count as neighbours) and *top-k* (enter in either applies it), press **s** to select
+   golden data, then **e** to export it as ChatML JSONL. With no store yet, press **d** to
+   seed the demo store.
+2. **Feedback (F3)** — choose the function (**f**), pick a log (enter), write the output it
+   *should* have given, press **F7** to save the pair. **e** edits and **x** deletes the
+   selected pair (tab moves there).
 3. **Rules (F4)** — **s** synthesises rules from the feedback. For each conflict choose
    **1** keep A, **2** keep B, **3** keep both with A applied first (A only where its own
    pairs' context says so, B everywhere else) or **4** both with B first; **g** generates
@@ -24,9 +26,16 @@ HELP_TEXT = """\
    approve with **a**, then follow stages, loss and job events. **c** cancels (asks first),
    **r** resumes a run found in the output directory.
 5. **Hooks (F6)** — versions with their checksums; the diff against the active version is
-   shown for the selected row; **b** rolls back to it (asks first).
+   shown for the selected row; **b** rolls back to it (asks first). **i** folds or unfolds
+   the "In service" panel (folded on short terminals), **m** promotes the selected model.
 
-The keys of the screen you are on are in the footer at the bottom.
+**Any row in full:** **o** opens the selected row of a table (a golden pick, a log, a pair,
+a rule with its supporting pairs, a conflict's two rules, a hook version, a model) in a
+scrollable view; **enter** does the same where it has no other meaning (on a function it
+selects, on a log it starts a correction). **c** copies it, **escape** closes it.
+
+The keys of the screen you are on are in the footer at the bottom; when the terminal is too
+narrow for all of them, the footer keeps the main ones (all are here and in ctrl+p).
 
 ## Everywhere
 

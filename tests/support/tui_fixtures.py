@@ -138,3 +138,15 @@ def two_hook_versions(config, function: str = "answer_support_ticket") -> HookVe
                                          FeedbackPair("Order 7 ok", "Order #7 ok")]), folder)
     generator.generate(synthesize_rules([FeedbackPair("hello there", "Hello there.")]), folder)
     return HookVersionManager(folder)
+
+
+def many_hook_versions(config, function: str = "answer_support_ticket",
+                       count: int = 6) -> HookVersionManager:
+    """``count`` saved hook versions of ``function``, each fixing another order number; the last is
+    active."""
+    folder = HookVersionManager.for_function(config.hooks.dir, function).output_dir
+    generator = HookScriptGenerator(check_in_subprocess=False)
+    for n in range(count):
+        fix = FeedbackPair(f"Order {n}{n} ok", f"Order #{n}{n} ok")
+        generator.generate(synthesize_rules([fix]), folder)
+    return HookVersionManager(folder)

@@ -1,6 +1,9 @@
-"""Snapshots of every screen and modal at 120x40 on fixed fixture data (pytest-textual-snapshot).
+"""Snapshots of every screen and modal at 120x40 on fixed fixture data (pytest-textual-snapshot),
+and of the main screens and a row opened in full at 80x24 and 160x48 (they fit the smallest,
+and their tables share the width of the largest).
 
-Regenerate with ``pytest tests/test_tui_snapshots.py --snapshot-update`` and review the SVGs.
+Regenerate with ``pytest tests/faces/tui/test_snapshots.py --snapshot-update`` and review the
+SVGs.
 """
 
 from __future__ import annotations
@@ -8,16 +11,19 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 from textual.screen import Screen
 
 from screens.budget import BudgetScreen
 from screens.confirm import ConfirmScreen
-from tests.support.pilot import settle, wait_until
+from screens.detail import DetailScreen
+from tests.support.pilot import settle, wait_for_screen, wait_until
 from tests.support.tui_fixtures import (
     FixtureLogSource,
     fixture_config,
     greetings_by_tier,
+    many_hook_versions,
     two_hook_versions,
     two_models,
     write_chatml,
@@ -28,6 +34,8 @@ from vectortrainer.config import Config
 from vectortrainer.workspace.budget_view import BudgetView
 
 SIZE = (120, 40)
+# The smallest terminal every screen fits, and a large one whose width the tables share.
+SIZES = pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
 
 
 async def _wait_until(pilot, condition, timeout_s: float = 30.0) -> None:
@@ -190,3 +198,58 @@ def test_hooks_screen(snap_compare, tmp_path, monkeypatch):
 def test_training_screen_idle(snap_compare, tmp_path, monkeypatch):
     app = make_app(fixture_config(tmp_path, monkeypatch), source=FixtureLogSource())
     assert snap_compare(app, terminal_size=SIZE, run_before=_pressing(["f5"]))
+
+
+# -- the main screens at the smallest and at a large terminal ----------------------------------
+def _rules_app(tmp_path, monkeypatch):
+    from vectortrainer.feedback.pair import FeedbackPair
+    from vectortrainer.feedback.store import write_feedback_file
+
+    config = fixture_config(tmp_path, monkeypatch)
+    write_feedback_file(config.feedback.path, greetings_by_tier() + [
+        FeedbackPair("Your order 4411 ships soon", "Your order #4411 ships soon."),
+        FeedbackPair("Your order 97 ships soon", "Your order #97 ships soon."),
+    ], id_prefix="fb")
+    return make_app(config, source=FixtureLogSource())
+
+
+@SIZES
+def test_dataset_screen_after_selection_sized(snap_compare, tmp_path, monkeypatch, size):
+    app = make_app(fixture_config(tmp_path, monkeypatch), source=FixtureLogSource())
+
+    async def run_before(pilot):
+        await _wait_until(pilot, lambda: pilot.app.store_state == "ready" and pilot.app.functions)
+        await pilot.press("s")
+        await _wait_until(pilot, lambda: pilot.app.selection is not None)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@SIZES
+def test_rules_screen_with_conflict_sized(snap_compare, tmp_path, monkeypatch, size):
+    app = _rules_app(tmp_path, monkeypatch)
+    assert snap_compare(app, terminal_size=size, run_before=_pressing(["f4", "s"]))
+
+
+@SIZES
+def test_hooks_screen_sized(snap_compare, tmp_path, monkeypatch, size):
+    config = fixture_config(tmp_path, monkeypatch).with_overrides(
+        **{"selection.function": "answer_support_ticket"})
+    many_hook_versions(config, count=7)
+    _fixed_hook_times(config)
+    two_models(config, "answer_support_ticket")
+    app = make_app(config, source=FixtureLogSource())
+    older_version = _pressing(["f6"], "#versions", ["down"])
+    assert snap_compare(app, terminal_size=size, run_before=older_version)
+
+
+@SIZES
+def test_conflict_opened_in_full(snap_compare, tmp_path, monkeypatch, size):
+    app = _rules_app(tmp_path, monkeypatch)
+
+    async def run_before(pilot):
+        await _pressing(["f4", "s"], "#conflicts", ["enter"])(pilot)
+        await wait_for_screen(pilot, DetailScreen)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
