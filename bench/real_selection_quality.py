@@ -1,0 +1,175 @@
+"""Golden data on real labelled requests against the trivial baselines (VT-20).
+
+Run: .venv/bin/python bench/real_selection_quality.py [--sets clinc150,hwu64] [--budgets 0.01,0.02,0.05,0.1]
+
+Data: public sets of real user requests in small form (tests/data/intents/, sources and
+licences in its README), embedded by the product's offline MiniLM (cached under
+.vectortrainer/bench-embeddings). Each pool is 6,000 logs; the budget is the share picked.
+
+Frozen learner: scikit-learn logistic regression (C=10) on the embeddings of the picks,
+scored by accuracy on the set's own test split. Methods:
+
+- ours (default)     select_golden at the default settings (steady + a quarter for new patterns)
+- ours (steady only) select_golden with anomaly_share=0
+- random             uniform sample, 10 seeds, mean ± std
+- k-means medoids    KMeans(k) on the unit vectors, the log nearest each centre
+- stratified oracle  a label-stratified uniform sample (it reads the labels: a reference only)
+
+Also printed: intent coverage (intents with a pick) and each method's wall time. Novelty (CLINC150
+only): the out-of-scope requests mixed into the pool at 2% and 5%, with 2% failed calls; precision
+at k = the number of novel requests, and AUROC, for our anomaly ranking (lowest density outside
+every dense cluster, as select_golden orders it), the 5th-neighbour distance, LOF and
+IsolationForest. Failed calls picked by ours are counted (must be 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.support.realistic_tickets import embed  # noqa: E402
+from vectortrainer.golden.selection import select_golden  # noqa: E402
+from vectortrainer.settings import SelectionSettings  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "intents"
+CACHE = Path(".vectortrainer/bench-embeddings")
+SEEDS = 10
+
+
+def _load(name: str) -> dict[str, tuple[list[str], np.ndarray, np.ndarray]]:
+    """split -> (labels, unit embeddings, texts) of one set."""
+    rows = [json.loads(line) for line in gzip.open(DATA / f"{name}.jsonl.gz", "rt", encoding="utf-8")]
+    splits: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = {}
+    for split in ("pool", "test", "oos"):
+        chosen = [r for r in rows if r["split"] == split]
+        texts = [r["text"] for r in chosen]
+        vectors = embed(texts, CACHE) if texts else np.zeros((0, 384), np.float32)
+        splits[split] = ([r["label"] for r in chosen], vectors.astype(np.float32), np.array(texts))
+    return splits
+
+
+def _accuracy(x: np.ndarray, y: np.ndarray, picks: np.ndarray, x_test: np.ndarray, y_test: np.ndarray) -> float:
+    from sklearn.linear_model import LogisticRegression
+
+    picks = np.asarray(picks, dtype=np.int64)
+    if len(set(y[picks].tolist())) < 2:
+        return 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LogisticRegression(max_iter=1000, C=10.0).fit(x[picks], y[picks])
+    return float(model.score(x_test, y_test))
+
+
+def _kmeans_medoids(x: np.ndarray, k: int) -> np.ndarray:
+    from sklearn.cluster import KMeans
+
+    centres = KMeans(k, n_init=1, random_state=0).fit(x).cluster_centers_
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    return np.unique(np.argmax(x @ centres.T, axis=0))
+
+
+def _stratified(y: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    labels, counts = np.unique(y, return_counts=True)
+    quota = np.maximum(1, np.round(counts / counts.sum() * k)).astype(int)
+    picks = [rng.choice(np.flatnonzero(y == label), min(q, c), replace=False)
+             for label, q, c in zip(labels, quota, counts, strict=True)]
+    chosen = np.concatenate(picks)
+    return rng.choice(chosen, min(k, len(chosen)), replace=False)
+
+
+def quality(name: str, budgets: list[float]) -> None:
+    splits = _load(name)
+    y = np.array(splits["pool"][0])
+    x = splits["pool"][1]
+    y_test, x_test = np.array(splits["test"][0]), splits["test"][1]
+    print(f"\n{name}: pool {len(x)} logs, {len(set(y.tolist()))} intents; test {len(x_test)}")
+    print(f"{'budget':>7} {'k':>4}  {'method':<20} {'accuracy':>14} {'intents':>9} {'seconds':>8}")
+    for share in budgets:
+        k = max(1, round(len(x) * share))
+        rows: list[tuple[str, str, str, float]] = []
+        for label, settings in (("ours (default)", SelectionSettings(top_k=k)),
+                                ("ours (steady only)", SelectionSettings(top_k=k, anomaly_share=0.0))):
+            started = time.perf_counter()
+            picks = select_golden(x.copy(), ["SUCCESS"] * len(x), settings).rows
+            seconds = time.perf_counter() - started
+            rows.append((label, f"{_accuracy(x, y, picks, x_test, y_test):.3f}",
+                         f"{len(set(y[picks].tolist()))}", seconds))
+        rng = np.random.default_rng(0)
+        started = time.perf_counter()
+        scores = [_accuracy(x, y, rng.choice(len(x), k, replace=False), x_test, y_test) for _ in range(SEEDS)]
+        rows.append(("random (10 seeds)", f"{statistics.mean(scores):.3f} ± {statistics.pstdev(scores):.3f}", "",
+                     (time.perf_counter() - started) / SEEDS))
+        started = time.perf_counter()
+        picks = _kmeans_medoids(x, k)
+        rows.append(("k-means medoids", f"{_accuracy(x, y, picks, x_test, y_test):.3f}",
+                     f"{len(set(y[picks].tolist()))}", time.perf_counter() - started))
+        scores = [_accuracy(x, y, _stratified(y, k, rng), x_test, y_test) for _ in range(SEEDS)]
+        rows.append(("stratified oracle", f"{statistics.mean(scores):.3f} ± {statistics.pstdev(scores):.3f}", "", 0.0))
+        for label, accuracy, intents, seconds in rows:
+            print(f"{share:>7.0%} {k:>4}  {label:<20} {accuracy:>14} {intents:>9} {seconds:>8.2f}")
+
+
+def novelty(name: str, shares: list[float]) -> None:
+    from sklearn.ensemble import IsolationForest
+    from sklearn.metrics import roc_auc_score
+    from sklearn.neighbors import LocalOutlierFactor
+
+    splits = _load(name)
+    x, oos = splits["pool"][1], splits["oos"][1]
+    if not len(oos):
+        return
+    print(f"\n{name}: novelty (out-of-scope requests mixed in; precision at k = their count, AUROC)")
+    print(f"{'novel':>6}  {'method':<24} {'precision':>9} {'AUROC':>7}")
+    rng = np.random.default_rng(0)
+    for share in shares:
+        novel = round(len(x) * share / (1 - share))
+        failed = round(len(x) * 0.02)
+        mixed = np.vstack([x, oos[rng.choice(len(oos), novel, replace=False)], x[rng.choice(len(x), failed)]])
+        is_novel = np.r_[np.zeros(len(x), bool), np.ones(novel, bool), np.zeros(failed, bool)]
+        statuses = ["SUCCESS"] * (len(x) + novel) + ["ERROR"] * failed
+        ok = np.arange(len(x) + novel)  # baselines rank the successful logs, as ours does
+        selection = select_golden(mixed.copy(), statuses, SelectionSettings(top_k=novel, anomaly_share=1.0))
+        picked_failed = int(sum(statuses[r] != "SUCCESS" for r in selection.rows))
+        ours = np.array([r for r in selection.anomaly[:novel] if r < len(ok)], dtype=np.int64)
+        scores = {}
+        sims = mixed[ok] @ mixed[ok].T
+        np.fill_diagonal(sims, -np.inf)
+        kth = -np.sort(-sims, axis=1)[:, 4]
+        scores["5th-neighbour distance"] = 1 - kth
+        scores["LOF"] = -LocalOutlierFactor(n_neighbors=20, metric="cosine").fit(mixed[ok]).negative_outlier_factor_
+        scores["IsolationForest"] = -IsolationForest(random_state=0).fit(mixed[ok]).score_samples(mixed[ok])
+        truth = is_novel[ok]
+        ours_score = np.zeros(len(ok))
+        ours_score[ours] = np.arange(len(ours), 0, -1)  # rank of our picks; the rest tie at 0
+        print(f"{share:>6.0%}  {'ours (anomaly picks)':<24} {truth[ours].mean():>9.2f} "
+              f"{roc_auc_score(truth, ours_score):>7.2f}   failed calls picked: {picked_failed}")
+        for label, score in scores.items():
+            top = np.argsort(-score)[:novel]
+            print(f"{share:>6.0%}  {label:<24} {truth[top].mean():>9.2f} {roc_auc_score(truth, score):>7.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sets", default="clinc150,hwu64")
+    parser.add_argument("--budgets", default="0.01,0.02,0.05,0.1")
+    args = parser.parse_args()
+    budgets = [float(b) for b in args.budgets.split(",")]
+    started = time.perf_counter()
+    for name in args.sets.split(","):
+        quality(name, budgets)
+        novelty(name, [0.02, 0.05])
+    print(f"\n{time.perf_counter() - started:.0f} s in all")
+
+
+if __name__ == "__main__":
+    main()
