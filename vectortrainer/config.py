@@ -406,14 +406,19 @@ def _from_mapping(section: Section, node: yaml.Node, file: str, prefix: str) -> 
     values: dict[str, object] = {}
     lines: dict[str, int] = {}
     for key_node, value_node in node.value:
-        key = key_node.value
         line = key_node.start_mark.line + 1
+        if not isinstance(key_node, yaml.ScalarNode):  # `? [a, b]`: a list or a mapping as a key
+            raise ConfigError(
+                f"{file}:{line}: {prefix.rstrip('.') or 'the file'}: a key must be a name, not a "
+                f"{'list' if isinstance(key_node, yaml.SequenceNode) else 'mapping'}"
+            )
+        key = key_node.value
         if key not in known:
             hint = difflib.get_close_matches(str(key), list(known), n=1)
             suggestion = (
                 f" (did you mean '{hint[0]}'?)" if hint else f" (valid keys: {', '.join(known)})"
             )
-            raise ConfigError(f"{file}:{line}: {prefix}{key}: unknown key{suggestion}")
+            raise ConfigError(f"{file}:{line}: {prefix}{_key_text(key)}: unknown key{suggestion}")
         lines[key] = line
         current = getattr(section, key)
         if dataclasses.is_dataclass(current) and not isinstance(current, type):
@@ -464,6 +469,13 @@ def _with_changes(
         raise ConfigError(f"{origin}: {prefix}{exc.key}: {exc.problem}") from None
 
 
+def _key_text(key: object) -> str:
+    """A key as an error line shows it: as written, or quoted when it holds a line break or
+    another character that is not printable (the message stays one line)."""
+    text = str(key)
+    return text if text.isprintable() else repr(text)
+
+
 def _coerce(value: object, hint: object, key: str, file: str, line: int | None) -> object:
     """``value`` as the type ``hint`` says (a typed-in "9" is 9), or a ConfigError naming
     ``key``."""
@@ -492,7 +504,8 @@ def _coerce(value: object, hint: object, key: str, file: str, line: int | None) 
             raise ConfigError(f"{where}: {key}: expected a mapping, got {value!r}")
         key_type, value_type = args
         return FrozenMapping(
-            {str(k): _coerce(v, value_type, f"{key}.{k}", file, line) for k, v in value.items()}
+            {str(k): _coerce(v, value_type, f"{key}.{_key_text(k)}", file, line)
+             for k, v in value.items()}
         )
     if hint is bool:
         if isinstance(value, bool):
@@ -519,6 +532,8 @@ def _coerce(value: object, hint: object, key: str, file: str, line: int | None) 
         if isinstance(value, datetime.date):  # YAML reads 2027-01-06 as a date
             return value.isoformat()
     elif hint is Path:
+        if isinstance(value, (str, Path)) and "\0" in str(value):
+            raise ConfigError(f"{where}: {key}: a path cannot hold a NUL character (\\0)")
         if isinstance(value, (str, Path)) and str(value):
             return Path(value).expanduser()
     raise ConfigError(f"{where}: {key}: expected {_describe(hint)}, got {value!r}")
@@ -595,6 +610,19 @@ def api_key_env_problem(name: object) -> str | None:
     return None
 
 
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a provider's address (None when it can); never repeats the value,
+    which may hold a password."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - a port that is no number, or out of range, raises here
+    except ValueError as exc:
+        return f"not a URL ({exc}); write it as https://host:port/path (port and path optional)"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "expected an http(s) URL with a host, such as https://api.example.com/v1"
+    return None
+
+
 def _validate_credentials(config: Config, file: str) -> None:
     """Key variables are names, never keys (registering them for redaction is a start-up step:
     :meth:`Config.register_secrets`)."""
@@ -602,6 +630,12 @@ def _validate_credentials(config: Config, file: str) -> None:
         problem = api_key_env_problem(getattr(config, section).api_key_env)
         if problem:
             raise ConfigError(f"{file}: {section}.api_key_env: {problem}")
+    for section, key in _URL_KEYS:  # read for their user info at start-up: a bad one is a line
+        url = getattr(getattr(config, section), key)
+        problem = url_problem(url) if url else None
+        if problem:
+            raise ConfigError(f"{file}: {section}.{key}: {problem} (the value is not shown, in "
+                              "case it holds a password)")
 
 
 @dataclass(frozen=True)
@@ -702,22 +736,23 @@ def _validate(config: Config, file: str) -> None:
     for model, price in config.budget.prices.items():
         if not (math.isfinite(price) and price > 0):
             raise ConfigError(
-                f"{file}: budget.prices.{model}: price must be positive USD per 1M tokens"
+                f"{file}: budget.prices.{_key_text(model)}: price must be positive USD per 1M "
+                "tokens"
             )
     for key, value in config.schedule.items():
         provider = key.partition("/")[0]
         if provider not in PROVIDER_NAMES or provider == "local":
             hosted = ", ".join(p for p in PROVIDER_NAMES if p != "local")
             raise ConfigError(
-                f"{file}: schedule.{key}: unknown provider {provider!r}; write <provider> (its "
-                f"last day of new jobs) or <provider>/<model> (a model's shutdown), provider one "
-                f"of {hosted}"
+                f"{file}: schedule.{_key_text(key)}: unknown provider {provider!r}; write "
+                f"<provider> (its last day of new jobs) or <provider>/<model> (a model's "
+                f"shutdown), provider one of {hosted}"
             )
         try:
             datetime.date.fromisoformat(value)
         except ValueError:
             raise ConfigError(
-                f"{file}: schedule.{key}: expected a date like 2027-01-06, got {value!r}"
+                f"{file}: schedule.{_key_text(key)}: expected a date like 2027-01-06, got {value!r}"
             ) from None
 
 

@@ -183,6 +183,12 @@ class QuotaExhaustedError(TrainerAPIError):
     """The vendor says the account's quota or credit is spent (a 429 that waiting does not fix)."""
 
 
+class ProviderAnswerError(TrainerAPIError):
+    """The vendor answered what its API never does (an HTML page with status 200, ``{}``, an id of
+    another shape, a status it does not document for too long, an answer past ``timeout_s``);
+    nothing of the answer was kept."""
+
+
 class LocalTrainingError(VectorTrainerError):
     """A local job could not be found or read."""
 

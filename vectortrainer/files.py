@@ -2,7 +2,10 @@
 line counts.
 
 A reader of a file written here sees the old file or the new one, never half of
-one (temp file in the same folder, fsync, rename, fsync of the folder).
+one (temp file in the same folder, fsync, rename, fsync of the folder). A write killed
+before its rename leaves its temp file (``.<name>.<8 random>.tmp``); the next write to the
+same file removes those of its own naming older than a minute (``STALE_TEMP_S``), so killed
+writes never pile up, and a write still in progress elsewhere is never touched.
 """
 
 from __future__ import annotations
@@ -10,13 +13,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from vectortrainer.errors import DataFormatError
+
+# A temp file older than this was left by a write that died (one lives for its write's seconds).
+STALE_TEMP_S = 60.0
+_TEMP_SUFFIX = ".tmp"
+_TEMP_RANDOM = re.compile(r"[a-z0-9_]{8}")  # what tempfile.mkstemp puts between prefix and suffix
 
 
 def atomic_write_text(path: Path, text: str, *, mode: int | None = None) -> None:
@@ -33,8 +43,9 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> N
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(path)
     target_mode = mode if mode is not None else _mode_for(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=_TEMP_SUFFIX, dir=path.parent)
     try:
         os.fchmod(fd, target_mode)
         with os.fdopen(fd, "wb") as handle:
@@ -49,6 +60,32 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> N
             pass
         raise
     _fsync_directory(path.parent)
+
+
+def remove_stale_temp_files(path: Path, *, older_than_s: float = STALE_TEMP_S) -> int:
+    """Remove the temp files killed writes to ``path`` left (``.<name>.<8 random>.tmp``, regular
+    files older than ``older_than_s``); how many. Never another file's: the name must be exactly
+    ours. What cannot be read or removed is left (a later write tries again)."""
+    prefix = f".{path.name}."
+    cutoff = time.time() - older_than_s
+    removed = 0
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return 0
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(prefix) and name.endswith(_TEMP_SUFFIX)
+                and _TEMP_RANDOM.fullmatch(name[len(prefix):-len(_TEMP_SUFFIX)])):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff:
+                os.unlink(entry.path)
+                removed += 1
+        except OSError:
+            continue
+    return removed
 
 
 def _mode_for(path: Path) -> int:

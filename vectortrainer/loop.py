@@ -12,11 +12,21 @@ A cycle that finds nothing to do says so and changes nothing; neither does a cyc
 is refused before it begins (a provider, model or key that cannot work, checked before any
 work): the error is raised, and what was new stays new for the next cycle. Replayed calls
 (``exec_source: "REPLAY"``) are not new logs. A cycle resumes only its own function's runs.
+
+The loop records its intent before it acts (issue 29): a cycle is written as ``starting``,
+with the counts it took and the ones before them, before its run is created. A process that
+dies between the two leaves that record, and the next cycle redoes the run under the same id
+instead of finding "nothing to do" (the logs and pairs it took would never be trained
+otherwise). The daily limit survives clock jumps: a cycle recorded later than the clock now
+reads (the clock was set back) counts as started at the moment that was first seen, and is
+kept so; so the limit never blocks for longer than a day of the clock as it now runs, and
+never lets more than ``loop.max_cycles_per_day`` cycles start within one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +36,7 @@ from typing import Any
 
 import filelock
 
-from vectortrainer.config import Config, parse_duration
+from vectortrainer.config import Config, duration_problem, parse_duration
 from vectortrainer.errors import (
     ConfigError,
     DataFormatError,
@@ -48,6 +58,8 @@ from vectortrainer.store.source import LogReader
 LOOP_DIRNAME = "loop"
 DAY_S = 24 * 3600
 PipelineFactory = Callable[[Config], TrainingPipeline]
+# A cycle's status while its run may not exist yet: the intent the next cycle redoes after a crash.
+STARTING = "starting"
 
 
 @dataclass
@@ -62,11 +74,33 @@ class LoopState:
     last_check_at: float | None = None
 
     def cycles_since(self, moment: float) -> int:
-        return sum(1 for c in self.cycles if float(c.get("started_at") or 0) >= moment)
+        """Cycles started at ``moment`` or later (one recorded in the future counts: see
+        :meth:`settle_clock`)."""
+        return sum(1 for c in self.cycles if _started_at(c) >= moment)
+
+    def settle_clock(self, now: float) -> bool:
+        """Take every cycle recorded after ``now`` (the clock was set back) as started ``now``, the
+        moment that was first seen; whether any was. Kept so, a cycle counts toward the daily limit
+        for one day of the clock as it now runs: never for the days the clock jumped."""
+        moved = False
+        for cycle in self.cycles:
+            if _started_at(cycle) > now:
+                cycle.setdefault("recorded_started_at", cycle.get("started_at"))
+                cycle["started_at"] = now
+                moved = True
+        return moved
 
     @property
     def last_cycle(self) -> dict[str, Any] | None:
         return self.cycles[-1] if self.cycles else None
+
+
+def _started_at(cycle: dict[str, Any]) -> float:
+    """When ``cycle`` started (0 for a record without a readable time: it counts for no day)."""
+    value = cycle.get("started_at")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return 0.0
 
 
 @dataclass(frozen=True)
@@ -235,6 +269,8 @@ def run_cycle(config: Config, *, pipeline_factory: PipelineFactory | None = None
         counts = current_counts(config, function, source)
         moment = time.time() if now is None else now
         state.last_check_at = moment
+        state.settle_clock(moment)
+        _settle_ended_run(config, state)
         trigger = check_trigger(config, state, counts, moment)
         unfinished = _interrupted_run(config, state)
         if unfinished is not None:
@@ -242,41 +278,55 @@ def run_cycle(config: Config, *, pipeline_factory: PipelineFactory | None = None
             _record_end(state, outcome)
             _write_state(config, state)
             return CycleOutcome(function, trigger, outcome, resumed=True)
+        intended = _intended_run(config, state)
+        if intended is not None:
+            # The last cycle recorded its intent and the process died before its run existed:
+            # what it took was never trained, so its run is done now, under the same id.
+            return CycleOutcome(function, trigger, _run(config, state, factory, intended),
+                                resumed=True)
         if not trigger.due:
             _write_state(config, state)
             return CycleOutcome(function, trigger)
-        seen = state.logs_seen, state.feedback_seen
-        state.logs_seen, state.feedback_seen = counts
         run_id = new_run_id()
         state.cycles.append(
             {
                 "started_at": moment,
                 "run_id": run_id,
-                "status": str(RunStatus.RUNNING),
+                "status": STARTING,
                 "trigger": trigger.reason,
+                # what to count from again if the run is refused before it begins
+                "seen_before": [state.logs_seen, state.feedback_seen],
             }
         )
-        _write_state(config, state)  # before training: a crash leaves a cycle the next one resumes
-        try:
-            outcome = factory(config).run(run_id=run_id)
-        except VectorTrainerError:
-            if _run_exists(config, run_id):
-                state.cycles[-1]["status"] = str(RunStatus.INTERRUPTED)
-            else:
-                # Refused before the run began (a check before any work: credentials, model,
-                # local model, golden data): nothing was done, so the cycle did not happen and
-                # what is new stays new for the cycle after the fix.
-                state.logs_seen, state.feedback_seen = seen
-                state.cycles.pop()
-            _write_state(config, state)
-            raise
-        except BaseException:
+        state.logs_seen, state.feedback_seen = counts
+        _write_state(config, state)  # the intent, before acting: a crash leaves it to be redone
+        return CycleOutcome(function, trigger, _run(config, state, factory, run_id))
+
+
+def _run(config: Config, state: LoopState, factory: PipelineFactory, run_id: str) -> RunOutcome:
+    """Run the last cycle's run ``run_id`` and record how it ended (or that it was refused before
+    it began: then the cycle did not happen, and what it took is new again)."""
+    try:
+        outcome = factory(config).run(run_id=run_id)
+    except VectorTrainerError:
+        if _run_exists(config, run_id):
             state.cycles[-1]["status"] = str(RunStatus.INTERRUPTED)
-            _write_state(config, state)
-            raise
-        _record_end(state, outcome)
+        else:
+            # Refused before the run began (a check before any work: credentials, model,
+            # local model, golden data): nothing was done, so the cycle did not happen and
+            # what is new stays new for the cycle after the fix.
+            seen = state.cycles.pop().get("seen_before")
+            if isinstance(seen, list) and len(seen) == 2:
+                state.logs_seen, state.feedback_seen = int(seen[0]), int(seen[1])
         _write_state(config, state)
-        return CycleOutcome(function, trigger, outcome)
+        raise
+    except BaseException:
+        state.cycles[-1]["status"] = str(RunStatus.INTERRUPTED)
+        _write_state(config, state)
+        raise
+    _record_end(state, outcome)
+    _write_state(config, state)
+    return outcome
 
 
 def _loop_pipelines(factory: PipelineFactory) -> PipelineFactory:
@@ -305,6 +355,29 @@ def _interrupted_run(config: Config, state: LoopState) -> str | None:
     return info.run_id
 
 
+def _intended_run(config: Config, state: LoopState) -> str | None:
+    """The last cycle's run when the cycle recorded its intent but its run was never created (the
+    process died in between): the next cycle runs it."""
+    last = state.last_cycle
+    if last is None or not last.get("run_id") or last.get("status") not in (
+        STARTING, str(RunStatus.RUNNING)  # RUNNING: the intent as earlier loops wrote it
+    ):
+        return None
+    run_id = str(last["run_id"])
+    return None if _run_exists(config, run_id) else run_id
+
+
+def _settle_ended_run(config: Config, state: LoopState) -> None:
+    """Record how the last cycle's run ended when the process died after the run, before the
+    loop wrote it down."""
+    last = state.last_cycle
+    if last is None or last.get("status") not in (STARTING, str(RunStatus.RUNNING)):
+        return
+    info = next((r for r in list_runs(config.output_dir) if r.run_id == last.get("run_id")), None)
+    if info is not None and info.status not in (RunStatus.RUNNING, RunStatus.INTERRUPTED):
+        last["status"] = str(info.status)
+
+
 def _run_exists(config: Config, run_id: str) -> bool:
     return (runs_root(config.output_dir) / run_id / RUN_FILE).exists()
 
@@ -319,6 +392,9 @@ def run_loop(config: Config, *, interval_s: float | None = None, once: bool = Fa
              on_cycle: Callable[[CycleOutcome], None] | None = None) -> list[CycleOutcome]:
     """Cycles every ``interval_s`` (``loop.interval``) until ``stop`` is set; one cycle with
     ``once``."""
+    if interval_s is not None and duration_problem(interval_s):
+        # the CLI checks --interval the same way; this is for callers of the API (inf, NaN, 0)
+        raise ConfigError(f"interval_s: {duration_problem(interval_s)}")
     interval = interval_s if interval_s is not None else parse_duration(config.loop.interval)
     stop = stop or threading.Event()
     outcomes = []

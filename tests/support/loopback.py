@@ -7,15 +7,23 @@ headers)``. The base parses JSON and multipart bodies, records every request in
 key (``refuse`` may answer otherwise), and answers the next N matching requests with an
 injected error status. It also holds the knobs every fine-tuning stand-in has: a failed
 job (``fail_next_job``) and a job creation whose answer is lost (``fail_after_creating``).
+
+A misbehaving server (issue 29, finding 4) is three more knobs: ``answer_raw`` answers
+matching requests with any bytes and status in place of the API (an HTML page with 200,
+``{}``), never reaching the routes; ``alter_answers`` rewrites the JSON the API would have
+answered (a null ``status``, a null ``created_at``); ``dribble`` sends matching answers a few
+bytes at a time, headers included, so every read returns before a read timeout while the
+whole answer takes far longer than any sane deadline.
 """
 
 from __future__ import annotations
 
 import email.parser
 import email.policy
+import io
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
@@ -49,6 +57,34 @@ class InjectedError:
                 and (self.path is None or path == self.path))
 
 
+@dataclass
+class Raw:
+    """An answer body sent as it is (not JSON-encoded), with its content type."""
+
+    data: bytes
+    content_type: str = "text/html; charset=utf-8"
+
+
+@dataclass
+class Rule:
+    """Which requests a misbehaviour applies to, and how many more times (None: every time)."""
+
+    method: str | None = None
+    path_prefix: str | None = None
+    path: str | None = None
+    remaining: int | None = 1
+
+    def take(self, method: str, path: str) -> bool:
+        """Whether this request is one of the rule's (and count it)."""
+        if self.remaining == 0 or not ((self.method is None or self.method == method)
+                                       and (self.path_prefix is None or path.startswith(self.path_prefix))
+                                       and (self.path is None or path == self.path)):
+            return False
+        if self.remaining is not None:
+            self.remaining -= 1
+        return True
+
+
 Answer = tuple[int, Any, dict[str, str]]
 
 
@@ -66,6 +102,10 @@ class LoopbackAPI:
         self.fail_next_jobs = 0
         self.fail_after_create = 0
         self._errors: list[InjectedError] = []
+        self._raw: list[tuple[Rule, int, Raw]] = []
+        self._alterations: list[tuple[Rule, Callable[[Any], Any]]] = []
+        self._dribbles: list[tuple[Rule, float]] = []
+        self.stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -77,6 +117,42 @@ class LoopbackAPI:
             self._errors.append(InjectedError(status, count, method, path_prefix,
                                               body if body is not None else self.error_body(status, f"injected {status}"),
                                               path))
+
+    def answer_raw(self, data: bytes | str, *, status: int = 200, content_type: str = "text/html; charset=utf-8",
+                   count: int | None = 1, method: str | None = None, path_prefix: str | None = None,
+                   path: str | None = None) -> None:
+        """Answer the next ``count`` matching requests (None: all) with ``data`` as it is, in place of the
+        API: the request reaches no route, so nothing is created (a proxy's error page, a broken gateway)."""
+        body = Raw(data.encode() if isinstance(data, str) else data, content_type)
+        with self.lock:
+            self._raw.append((Rule(method, path_prefix, path, count), status, body))
+
+    def alter_answers(self, change: Callable[[Any], Any], *, count: int | None = None, method: str | None = None,
+                      path_prefix: str | None = None, path: str | None = None) -> None:
+        """Send ``change(body)`` in place of the JSON body the API answers to matching requests (None:
+        every one), after the route ran: e.g. a job whose ``status`` reads null."""
+        with self.lock:
+            self._alterations.append((Rule(method, path_prefix, path, count), change))
+
+    def dribble(self, bytes_per_s: float, *, count: int | None = 1, method: str | None = None,
+                path_prefix: str | None = None, path: str | None = None) -> None:
+        """Send the answers to matching requests ``bytes_per_s`` at a time, once a second split in
+        small steps (status line and headers too), until the answer ends or the stand-in stops."""
+        with self.lock:
+            self._dribbles.append((Rule(method, path_prefix, path, count), bytes_per_s))
+
+    def behave(self) -> None:
+        """Answer as the API does again: every ``answer_raw``, ``alter_answers`` and ``dribble``
+        is forgotten."""
+        with self.lock:
+            self._raw.clear()
+            self._alterations.clear()
+            self._dribbles.clear()
+
+    def dribble_rate(self, request: Request) -> float | None:
+        """The rate a matching ``dribble`` asked for this request (counted), else None."""
+        with self.lock:
+            return next((rate for rule, rate in self._dribbles if rule.take(request.method, request.path)), None)
 
     def fail_next_job(self, message: str | None = None, count: int = 1) -> None:
         """The next ``count`` jobs fail when they would start running (saying ``message``)."""
@@ -121,6 +197,7 @@ class LoopbackAPI:
         return self
 
     def stop(self) -> None:
+        self.stopping.set()  # a dribbling answer ends here
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -134,6 +211,9 @@ class LoopbackAPI:
     def handle(self, request: Request) -> Answer:
         with self.lock:
             self.requests.append(request)
+            for rule, status, raw in self._raw:
+                if rule.take(request.method, request.path):
+                    return status, raw, {}
             refusal = self.refuse(request)
             if refusal is not None:
                 return refusal
@@ -141,7 +221,11 @@ class LoopbackAPI:
                 if injected.remaining > 0 and injected.matches(request.method, request.path):
                     injected.remaining -= 1
                     return injected.status, injected.body, self.retry_headers(injected.status)
-            return self.route(request)
+            status, body, headers = self.route(request)
+            for rule, change in self._alterations:
+                if not isinstance(body, Raw) and rule.take(request.method, request.path):
+                    body = change(json.loads(json.dumps(body)))  # a copy: the stand-in's own state stays
+            return status, body, headers
 
     def refuse(self, request: Request) -> Answer | None:
         """The answer to a request turned away before injected errors and routing, else None.
@@ -169,6 +253,7 @@ class LoopbackAPI:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms wait between
     state: LoopbackAPI
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
@@ -201,15 +286,35 @@ class _Handler(BaseHTTPRequestHandler):
             except ValueError:
                 request.json = None
         status, body, headers = self.state.handle(request)
-        payload = b"" if body is None else json.dumps(body).encode()
+        rate = self.state.dribble_rate(request)
+        if rate is not None:  # everything goes through the buffer, then out a few bytes at a time
+            self.wfile, real = io.BytesIO(), self.wfile
+        if isinstance(body, Raw):
+            payload, content_type = body.data, body.content_type
+        else:
+            payload, content_type = (b"", None) if body is None else (json.dumps(body).encode(), "application/json")
         self.send_response(status)
-        if body is not None:
-            self.send_header("Content-Type", "application/json")
+        if content_type is not None:
+            self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         for key, value in headers.items():
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(payload)
+        if rate is not None:
+            data, self.wfile = self.wfile.getvalue(), real
+            self._dribble(data, rate)
+
+    def _dribble(self, data: bytes, bytes_per_s: float) -> None:
+        step = max(1, round(bytes_per_s / 10))  # ten small writes a second
+        for start in range(0, len(data), step):
+            if self.state.stopping.wait(step / bytes_per_s):
+                return
+            try:
+                self.wfile.write(data[start:start + step])
+                self.wfile.flush()
+            except OSError:  # the client gave up (its deadline): nothing more to send
+                return
 
 
 StandIn = TypeVar("StandIn", bound=LoopbackAPI)

@@ -11,6 +11,7 @@ import sys
 from typing import IO, cast
 
 from rich.console import Console
+from rich.markup import escape
 
 from vectortrainer.cli.exit_codes import ExitCode
 from vectortrainer.json_types import JSONValue
@@ -24,7 +25,9 @@ stdout_console = Console(file=cast(IO[str], RedactingStream("stdout")), highligh
 
 def fail(message: str, code: ExitCode = ExitCode.RUN_FAILED) -> int:
     """Print one clear line to stderr and return the exit code."""
-    stderr_console.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    # escaped: a message quotes what others wrote (a provider's answer, a path, a URL's "[/path]"),
+    # which is no markup and must neither vanish nor break the print
+    stderr_console.print(f"[bold red]error:[/] {escape(message)}", markup=True, soft_wrap=True)
     return int(code)
 
 

@@ -1,9 +1,11 @@
 """The feedback store: user corrections (FR-2.1) kept in a JSONL file the TUI and CLI share.
 
 One JSON object per line: ``{"id", "bad_output", "fixed_output", "input_prompt",
-"context"}``. Every change rewrites the file atomically (temp file + fsync +
-rename) under a file lock. A malformed line is reported with its line number and
-kept verbatim in place on every rewrite: it is never silently dropped or overwritten.
+"context"}``. Adding appends the new lines under the file lock (one small write, whatever the
+file's size, as :func:`vectortrainer.feedback.record` does); editing and deleting rewrite the
+file atomically (temp file + fsync + rename) under the same lock. A malformed line is
+reported with its line number and kept verbatim in place, by an append and by every
+rewrite: it is never silently dropped or overwritten.
 Text is read by the policy of :mod:`vectortrainer.feedback.pair`: a lone surrogate
 becomes U+FFFD, and the lines where that happened are reported (`surrogate_lines`).
 """
@@ -66,7 +68,9 @@ class FeedbackStore:
     # reading ---------------------------------------------------------------
     def _read_lines(self) -> tuple[list[_Line], list[FeedbackProblem]]:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            # bytes, then text: no newline translation, so a lone \r (JSON whitespace) splits no
+            # line and line numbers are the file's
+            text = self.path.read_bytes().decode("utf-8")
         except FileNotFoundError:
             return [], []
         except UnicodeDecodeError as exc:
@@ -128,15 +132,18 @@ class FeedbackStore:
         return self.add_many([pair])[0]
 
     def add_many(self, pairs: Iterable[FeedbackPair]) -> builtins.list[str]:
-        with self._lock:
-            lines, _ = self._read_lines()
-            ids = []
-            for pair in pairs:
-                entry_id = uuid.uuid4().hex[:12]
-                ids.append(entry_id)
-                lines.append(_Line(_dump(entry_id, pair), None))
-            self._write(lines)
-            return ids
+        """Store ``pairs``; returns their new ids. Appended: the file is neither read nor
+        rewritten, so adding to a file of a million pairs costs what adding to an empty one does."""
+        ids = []
+        lines = []
+        for pair in pairs:
+            entry_id = uuid.uuid4().hex[:12]
+            ids.append(entry_id)
+            lines.append(_dump(entry_id, pair))
+        if lines:
+            with self._lock:
+                _append_lines(self.path, lines)
+        return ids
 
     def edit(self, entry_id: str, pair: FeedbackPair) -> None:
         """Replace the pair stored under ``entry_id``."""
@@ -200,6 +207,28 @@ class FeedbackRead:
             "malformed_line_numbers": [p.line for p in self.problems],
             "surrogate_lines": list(self.surrogate_lines),
         }
+
+
+def _append_lines(path: Path, lines: builtins.list[str]) -> None:
+    """Append ``lines``, each with its newline, after one if the file's last line has none (a hand
+    edit, or a line a killed writer left unfinished: it stays its own line, reported malformed);
+    then fsync. An append that fails (a full disk) is cut off again: the file is as it was."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o666)
+    try:
+        size = os.fstat(fd).st_size
+        starts_clean = size == 0 or os.pread(fd, 1, size - 1) == b"\n"
+        data = ("" if starts_clean else "\n") + "".join(line + "\n" for line in lines)
+        view = memoryview(data.encode("utf-8"))
+        try:
+            while view:  # a write may take less than all of it
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        except BaseException:
+            os.ftruncate(fd, size)
+            raise
+    finally:
+        os.close(fd)
 
 
 def _dump(entry_id: str, pair: FeedbackPair) -> str:

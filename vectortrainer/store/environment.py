@@ -130,7 +130,19 @@ def store_root(store_path: str | os.PathLike[str]) -> Path:
     """The store folder of ``store_path``: itself, or its parent when ``store_path`` is the folder
     VectorWave was pointed at (``VECTORWAVE_LITE_PATH``, the ``lance/`` folder holding the
     tables). Both are accepted wherever a store is named."""
-    path = Path(store_path).expanduser().resolve()
+    try:
+        path = Path(store_path).expanduser().resolve()
+    except RuntimeError:  # Python 3.11-3.12 raise this for a link that leads back to itself
+        raise StoreError(
+            f"{store_path}: the store path is a symlink loop (a link that leads back to itself); "
+            "point store.path / --store at the store's real folder"
+        ) from None
+    except (OSError, ValueError) as exc:  # ELOOP on later Pythons; a NUL character
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise StoreError(
+            f"{store_path!r}: not a usable store path ({reason}); point store.path / --store at "
+            "the store's real folder"
+        ) from None
     holds_tables = (path / f"{EXECUTION_COLLECTION}.lance").is_dir()
     if holds_tables and not (path / "lance" / f"{EXECUTION_COLLECTION}.lance").is_dir():
         return path.parent

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,10 +55,36 @@ def open_lance_table(db_path: str | os.PathLike[str], collection: str) -> Table 
     table_dir = Path(db_path) / f"{collection}.lance"
     if not table_dir.exists():
         return None
+    refuse_special_files(table_dir)
     try:
         return lancedb.connect(str(db_path)).open_table(collection)
     except Exception as exc:  # noqa: BLE001 - lancedb raises ValueError, RuntimeError or OSError, depending on the damage
         raise not_a_table(table_dir, exc) from None
+
+
+def refuse_special_files(table_dir: Path) -> None:
+    """Refuse a table holding anything but folders and regular files (links followed: what the
+    reader would open), in one line: LanceDB opening a FIFO waits for a writer forever, and a
+    device (``/dev/zero``) never ends."""
+    entries = [table_dir]
+    for root, folders, files in os.walk(table_dir):  # a link to a folder is an entry, not walked
+        entries.extend(Path(root) / name for name in (*folders, *files))
+    for entry in entries:
+        try:
+            mode = os.stat(entry).st_mode
+        except OSError as exc:  # a dangling link, a link loop
+            raise StoreError(
+                f"{entry}: cannot be read in the Lance table {table_dir.name} ({exc.strerror}); "
+                "a store holds only the files VectorWave wrote: remove it or restore the store"
+            ) from None
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            kind = "a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or \
+                stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "no regular file"
+            raise StoreError(
+                f"{entry}: {kind} inside the Lance table {table_dir.name}, which reading would "
+                "wait on forever; a store holds only the files VectorWave wrote: remove it or "
+                "restore the store"
+            )
 
 
 def not_a_table(table_dir: Path, exc: BaseException) -> StoreError:

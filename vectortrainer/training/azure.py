@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from vectortrainer.config import Config
 from vectortrainer.errors import ConfigError
 from vectortrainer.json_types import JSONObject
+from vectortrainer.training.answers import newest
 from vectortrainer.training.base import Completion, Messages, PreparedData
 from vectortrainer.training.hosted import UPLOAD_NAME_PREFIX
 from vectortrainer.training.openai import OpenAITrainer
@@ -37,6 +38,7 @@ class AzureOpenAITrainer(OpenAITrainer):
 
     name = "azure"
     config_section = "azure"
+    url_setting = "endpoint"
 
     def __init__(self, model: str = "gpt-4o-mini-2024-07-18", *, endpoint: str | None = None,
                  api_version: str = "2024-10-21", deployment: str | None = None,
@@ -76,7 +78,8 @@ class AzureOpenAITrainer(OpenAITrainer):
                 f"(https://<resource>.openai.azure.com) in the config or in {ENDPOINT_ENV}"
             )
         return openai.AzureOpenAI(azure_endpoint=self.endpoint, api_version=self.api_version,
-                                  api_key=self.api_key(), max_retries=0, timeout=self.timeout)
+                                  api_key=self.api_key(), max_retries=0, timeout=self.timeout,
+                                  http_client=self.http_client())
 
     def job_request(self, prepared: PreparedData, run_id: str) -> JSONObject:
         request = super().job_request(prepared, run_id)
@@ -91,17 +94,23 @@ class AzureOpenAITrainer(OpenAITrainer):
             "listing uploaded files",
             lambda: {
                 f.id
-                for f in self.client.files.list(purpose="fine-tune")
+                for f in self.answers.listing(self.client.files.list(purpose="fine-tune"),
+                                              action="the listing of uploaded files",
+                                              wanted="a list of files")
                 if (f.filename or "").startswith(prefix)
             },
         )
         if not run_files:
             return None
-        jobs = self.calls.call("listing fine-tuning jobs",
-                               lambda: list(self.client.fine_tuning.jobs.list(limit=100)))
+        jobs = self.calls.call("listing fine-tuning jobs", lambda: self.answers.listing(
+            self.client.fine_tuning.jobs.list(limit=100),
+            action="the listing of fine-tuning jobs", wanted="a list of jobs"))
         usable = [
             j
             for j in jobs
             if j.training_file in run_files and j.status not in ("failed", "cancelled")
         ]
-        return max(usable, key=lambda j: j.created_at).id if usable else None
+        if not usable:
+            return None
+        job = newest(usable, check=self.answers, action=f"run {run_id}")
+        return self.job_id(job, "the listing of fine-tuning jobs")

@@ -28,6 +28,9 @@ class TrainingStatus(enum.StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    # The provider answered no status it documents (null, a new word, a page that is no job):
+    # not over, and not to be polled forever either (the follower gives up after a bounded time).
+    UNKNOWN = "unknown"
 
     @property
     def is_terminal(self) -> bool:
@@ -88,6 +91,8 @@ class BaseTrainer(ABC):
     """What every trainer does; see the module docstring."""
 
     name: str = "base"
+    # What the provider said when ``get_status`` last read UNKNOWN (for the follower's message).
+    unknown_status: str | None = None
 
     @abstractmethod
     def prepare_data(

@@ -15,6 +15,11 @@ so one policy serves every hosted trainer. Their clients are built with
 Waits follow the vendor's ``retry-after-ms`` / ``retry-after`` headers, else back off
 exponentially (capped). Everything that is still an error after the retries becomes
 one :class:`~vectortrainer.errors.TrainerAPIError` that names the action.
+
+Each attempt runs :func:`~vectortrainer.training.deadline.within` ``timeout_s`` (the
+provider section's): the whole attempt, every request it makes, headers and body, ends by
+then, however slowly a server sends (issue 29). An upload's attempt gets more time for its
+bytes (``extra_s``), so a large file on a slow link is not cut off.
 """
 
 from __future__ import annotations
@@ -26,11 +31,22 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, TypeVar
 
-from vectortrainer.errors import QuotaExhaustedError, TrainerAPIError, TrainingNotAvailableError
+from vectortrainer.errors import (
+    ProviderAnswerError,
+    QuotaExhaustedError,
+    TrainerAPIError,
+    TrainingNotAvailableError,
+    VectorTrainerError,
+)
+from vectortrainer.training.deadline import within
 
 T = TypeVar("T")
 
 RETRIED_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# What an SDK raises when an answer is not what its types say (pydantic's ValidationError is a
+# ValueError), and the libraries it reads answers with.
+_READING_ERRORS = (AssertionError, AttributeError, TypeError, LookupError, ValueError)
+_ANSWER_READERS = frozenset({"pydantic", "pydantic_core", "httpx", "httpx2"})
 MAX_WAIT_S = 60.0
 # A 429 or 402 whose code or message says money, not speed: retrying cannot help.
 _QUOTA_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached", "quota_exceeded"})
@@ -48,27 +64,32 @@ class CallPolicy:
     retries: int = 3
     config_section: str = "openai"  # where the user raises max_retries / fixes the URL
     sleep: Callable[[float], None] = time.sleep
+    timeout_s: float | None = None  # the deadline of one attempt (None: the SDK's timeout only)
+    url_setting: str = ""  # where the user fixes the URL ("openai.base_url"; default: base_url)
 
-    def call(self, action: str, fn: Callable[[], T]) -> T:
+    def call(self, action: str, fn: Callable[[], T], *, extra_s: float = 0.0) -> T:
         """``fn()`` with retries on rate limits, 5xx and connection errors; errors read as
-        ``action`` failed."""
+        ``action`` failed. Each attempt ends within ``timeout_s`` (plus ``extra_s``)."""
         attempt = 0
         while True:
             try:
-                return fn()
+                with within(self._deadline_s(extra_s)):
+                    return fn()
             except Exception as exc:
                 if not self.retriable(exc) or attempt >= self.retries:
                     raise self.translate(exc, action) from None
                 self.sleep(self.wait_s(exc, attempt))
                 attempt += 1
 
-    def create_once(self, action: str, create: Callable[[], T], find: Callable[[], T | None]) -> T:
+    def create_once(self, action: str, create: Callable[[], T], find: Callable[[], T | None], *,
+                    extra_s: float = 0.0) -> T:
         """Create something paid for exactly once: after a retriable failure, ``find`` it before
-        trying again."""
+        trying again. Each attempt to create ends within ``timeout_s`` (plus ``extra_s``)."""
         attempt = 0
         while True:
             try:
-                return create()
+                with within(self._deadline_s(extra_s)):
+                    return create()
             except Exception as exc:
                 if not self.retriable(exc):
                     raise self.translate(exc, action) from None
@@ -79,6 +100,14 @@ class CallPolicy:
                     raise self.translate(exc, action) from None
                 self.sleep(self.wait_s(exc, attempt))
                 attempt += 1
+
+    @property
+    def url_key(self) -> str:
+        """The setting that says where the provider's API is (``openai.base_url``, ...)."""
+        return self.url_setting or f"{self.config_section}.base_url"
+
+    def _deadline_s(self, extra_s: float) -> float | None:
+        return None if self.timeout_s is None else self.timeout_s + extra_s
 
     # -- classification ----------------------------------------------------------------
     def retriable(self, exc: BaseException) -> bool:
@@ -131,10 +160,37 @@ class CallPolicy:
                     f"later or raise {self.config_section}.max_retries"
                 )
             return TrainerAPIError(f"{action}: the API answered {exc.status_code}: {message}")
+        if isinstance(exc, sdk.APITimeoutError) and self.timeout_s is not None:
+            tries = f"each of {self.retries + 1} tries" if self.retries else "its one try"
+            return TrainerAPIError(
+                f"{action}: no complete answer from {provider} within "
+                f"{self.config_section}.timeout_s ({self.timeout_s:g} s for {tries}); check "
+                f"{self.url_key} and the network, or raise {self.config_section}.timeout_s"
+            )
         if isinstance(exc, sdk.APIConnectionError):
             return TrainerAPIError(f"{action}: cannot reach {provider} ({exc}); check "
-                                   f"{self.config_section}.base_url and the network")
+                                   f"{self.url_key} and the network")
+        if self.unreadable(exc):
+            reason = (str(exc).strip().splitlines() or [""])[0][:120]
+            return ProviderAnswerError(
+                f"{action}: {provider} answered something its SDK cannot read "
+                f"({type(exc).__name__}{': ' + reason if reason else ''}); nothing of it was "
+                f"saved. Check that {self.url_key} is the provider's API (not a proxy or a web "
+                f"page), then resume the run"
+            )
         return exc if isinstance(exc, Exception) else RuntimeError(str(exc))
+
+    def unreadable(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is the SDK failing to read an answer it did not expect (a page of text
+        where a model was due, ``{}`` where fields are required), not an API error or ours: an
+        exception of reading, raised inside the SDK or the model library it reads answers with."""
+        if isinstance(exc, VectorTrainerError) or not isinstance(exc, _READING_ERRORS):
+            return False
+        frame = exc.__traceback__
+        while frame is not None and frame.tb_next is not None:
+            frame = frame.tb_next
+        module = str(frame.tb_frame.f_globals.get("__name__", "")) if frame else ""
+        return module.split(".")[0] in {self.sdk.__name__.split(".")[0], *_ANSWER_READERS}
 
 
 def api_error_detail(exc: Any) -> tuple[str | None, str]:

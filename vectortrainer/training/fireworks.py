@@ -28,8 +28,14 @@ from vectortrainer.config import Config
 from vectortrainer.errors import MissingAPIKeyError, VectorTrainerError
 from vectortrainer.files import count_lines, sha256_file
 from vectortrainer.json_types import JSONObject
+from vectortrainer.training.answers import field_of, is_object
 from vectortrainer.training.base import PreparedData, TrainingEvent, TrainingResult, TrainingStatus
-from vectortrainer.training.hosted import HostedTrainer, api_settings, run_tag
+from vectortrainer.training.hosted import (
+    UPLOAD_FLOOR_BYTES_PER_S,
+    HostedTrainer,
+    api_settings,
+    run_tag,
+)
 
 if TYPE_CHECKING:
     import fireworks  # 0.6 s to import: only a call to the vendor needs it
@@ -46,6 +52,8 @@ _QUEUED = {
     "JOB_STATE_CREATING_INPUT_DATASET",
     "JOB_STATE_IDLE",
 }
+_RUNNING = {"JOB_STATE_RUNNING", "JOB_STATE_WRITING_RESULTS", "JOB_STATE_CANCELLING",
+            "JOB_STATE_PAUSED"}
 _SUCCEEDED = {"JOB_STATE_COMPLETED", "JOB_STATE_EARLY_STOPPED"}
 _FAILED = {"JOB_STATE_FAILED", "JOB_STATE_EXPIRED"}
 _CANCELLED = {"JOB_STATE_CANCELLED", "JOB_STATE_DELETING", "JOB_STATE_DELETING_CLEANING_UP"}
@@ -90,7 +98,8 @@ class FireworksTrainer(HostedTrainer):
                 f"(or fireworks.account_id in the config)"
             )
         return fireworks.Fireworks(api_key=key, account_id=self.account_id, base_url=self.base_url,
-                                   max_retries=0, timeout=self.timeout)
+                                   max_retries=0, timeout=self.timeout,
+                                   http_client=self.http_client())
 
     # ----- datasets -------------------------------------------------------------------
     def dataset_id(self, path: Path, *, role: str, run_id: str | None) -> str:
@@ -108,23 +117,40 @@ class FireworksTrainer(HostedTrainer):
             body = {"example_count": str(n_examples), "format": "CHAT", "user_uploaded": {}}
             dataset = self.calls.create_once(
                 "creating the dataset",
-                lambda: self.client.datasets.create(dataset_id=dataset_id, dataset=body),
+                lambda: self._named(self.client.datasets.create(dataset_id=dataset_id,
+                                                                dataset=body),
+                                    dataset_id, "the creation of the dataset"),
                 lambda: self._dataset(dataset_id))
         if dataset.state != "READY":
-            self.calls.call("uploading the training file", lambda: self.client.datasets.upload(
-                dataset_id, file=(path.name, path.read_bytes(), "application/jsonl")))
+            # The answer names the dataset it filled; anything else (a page, {}) is refused, or
+            # an empty dataset's name would be saved and every resume's job would be refused.
+            self.calls.call("uploading the training file", lambda: self.answers.id(
+                self.client.datasets.upload(
+                    dataset_id, file=(path.name, path.read_bytes(), "application/jsonl")),
+                re.compile(re.escape(dataset_id)), action="the upload of the training file",
+                wanted=f"the dataset it filled ({dataset_id})"),
+                extra_s=path.stat().st_size / UPLOAD_FLOOR_BYTES_PER_S)
         return self.dataset_name(dataset_id)
 
     def _dataset(self, dataset_id: str) -> Any:
+        """The dataset ``dataset_id`` (None when there is none), as the provider answered it."""
         import fireworks  # 0.6 s to import: only a call to the vendor needs it
 
         def get() -> Any:
             try:
-                return self.client.datasets.get(dataset_id)
+                answer = self.client.datasets.get(dataset_id)
             except fireworks.NotFoundError:
                 return None
+            return self._named(answer, dataset_id, "the request for the dataset")
 
         return self.calls.call("reading the dataset", get)
+
+    def _named(self, answer: Any, short_id: str, action: str) -> Any:
+        """``answer`` when it is the resource ``short_id`` (its ``name`` ends so); else the
+        one-line refusal."""
+        self.answers.id(answer, re.compile(rf"accounts/[^/]+/[A-Za-z]+/{re.escape(short_id)}"),
+                        field="name", action=action, wanted=f"the resource {short_id}")
+        return answer
 
     def dataset_name(self, dataset_id: str) -> str:
         return f"accounts/{self.account_id}/datasets/{dataset_id}"
@@ -162,15 +188,16 @@ class FireworksTrainer(HostedTrainer):
         job_id = resource_id("vt", run_tag(run_id), str(len(existing) + 1))
         request = self.job_request(prepared, run_id, job_id)
 
-        def create() -> Any:
+        def create() -> str:
             try:
-                return self._create(job_id, request)
+                answer = self._create(job_id, request)
             except fireworks.ConflictError:  # a retry met the job the failed answer had created
                 return job_id
+            self._named(answer, job_id, "the creation of the fine-tuning job")
+            return job_id
 
-        created = self.calls.create_once("creating the fine-tuning job", create,
-                                         lambda: job_id if self._job(job_id) is not None else None)
-        return job_id if isinstance(created, str) else _short_id(created.name) or job_id
+        return self.calls.create_once("creating the fine-tuning job", create,
+                                      lambda: job_id if self._job(job_id) is not None else None)
 
     def _create(self, job_id: str, request: JSONObject) -> Any:
         if self.job.method == "dpo":
@@ -209,14 +236,17 @@ class FireworksTrainer(HostedTrainer):
             request["evaluation_dataset"] = prepared.validation_file_id
         return request
 
-    def _job(self, job_id: str) -> Any:
+    def _job(self, job_id: str, *, strict: bool = True) -> Any:
+        """The job ``job_id`` (None when there is none); with ``strict`` an answer that is not that
+        job is refused in one line (it decides whether to pay for one), else returned as it is."""
         import fireworks  # 0.6 s to import: only a call to the vendor needs it
 
         def get() -> Any:
             try:
-                return self.jobs.get(job_id)
+                answer = self.jobs.get(job_id)
             except fireworks.NotFoundError:
                 return None
+            return self._named(answer, job_id, "the request for the job") if strict else answer
 
         return self.calls.call("reading the job", get)
 
@@ -237,8 +267,8 @@ class FireworksTrainer(HostedTrainer):
                   if _status(job) not in (TrainingStatus.FAILED, TrainingStatus.CANCELLED)]
         return usable[-1] if usable else None
 
-    def _existing_job(self, job_id: str) -> Any:
-        job = self._job(job_id)
+    def _existing_job(self, job_id: str, *, strict: bool = True) -> Any:
+        job = self._job(job_id, strict=strict)
         if job is None:
             raise VectorTrainerError(
                 f"Fireworks has no job {job_id} (for this account and training.method)"
@@ -246,24 +276,23 @@ class FireworksTrainer(HostedTrainer):
         return job
 
     def get_status(self, job_id: str) -> TrainingStatus:
-        return _status(self._existing_job(job_id))
+        job = self._existing_job(job_id, strict=False)
+        return self.noted_status(job, _status(job), field="state")
 
     def get_result(self, job_id: str) -> TrainingResult:
         job = self._existing_job(job_id)
         status = _status(job)
         training = getattr(job, "training_config", None) if self.job.method == "dpo" else job
         output = getattr(training, "output_model", None)
-        error = (
-            job.status.message
-            if status is TrainingStatus.FAILED and job.status is not None
-            else None
-        )
+        error = field_of(job.status, "message") if status is TrainingStatus.FAILED else None
+        model = output if status is TrainingStatus.SUCCEEDED else None
+        if isinstance(model, str):
+            model = _model_name(model, self.account_id)
         return TrainingResult(
             job_id=job_id,
             status=status,
-            model_name=_model_name(output, self.account_id)
-            if status is TrainingStatus.SUCCEEDED
-            else None,
+            model_name=self.answers.model_name(job, model,
+                                               action="the request for the job's result"),
             error=error,
         )
 
@@ -274,10 +303,14 @@ class FireworksTrainer(HostedTrainer):
 
     def events(self, job_id: str, after: str | None = None) -> Iterator[TrainingEvent]:
         """The job's state change and progress since ``after`` (see the module docstring)."""
-        job = self._existing_job(job_id)
+        job = self._existing_job(job_id, strict=False)
+        if not is_object(job):  # events only inform: the status decides, and is waited out
+            return
         state = str(job.state or "JOB_STATE_UNSPECIFIED")
         progress = getattr(job, "job_progress", None)
-        percent = progress.percent if progress is not None else None
+        percent = field_of(progress, "percent")
+        if not isinstance(percent, int) or isinstance(percent, bool):
+            percent = None
         seen_state, seen_percent = _parse_event_id(after)
         if (state, percent) == (seen_state, seen_percent):
             return
@@ -305,26 +338,23 @@ def resource_id(*parts: str) -> str:
 
 
 def _status(job: Any) -> TrainingStatus:
-    state = str(job.state or "")
-    if state in _QUEUED or not state:
-        return TrainingStatus.QUEUED
-    if state in _SUCCEEDED:
-        return TrainingStatus.SUCCEEDED
-    if state in _FAILED:
-        return TrainingStatus.FAILED
-    if state in _CANCELLED:
-        return TrainingStatus.CANCELLED
-    return TrainingStatus.RUNNING  # running, writing results, cancelling, paused
+    """The job's state; one Fireworks does not document (or none, or an answer that is no job) is
+    UNKNOWN, which the follower waits out for a bounded number of polls, never forever."""
+    state = field_of(job, "state")
+    if not isinstance(state, str):
+        return TrainingStatus.UNKNOWN
+    for states, status in ((_QUEUED, TrainingStatus.QUEUED), (_RUNNING, TrainingStatus.RUNNING),
+                           (_SUCCEEDED, TrainingStatus.SUCCEEDED), (_FAILED, TrainingStatus.FAILED),
+                           (_CANCELLED, TrainingStatus.CANCELLED)):
+        if state in states:
+            return status
+    return TrainingStatus.UNKNOWN
 
 
 def _model_name(output: str | None, account_id: str | None) -> str | None:
     if not output:
         return None
     return output if output.startswith("accounts/") else f"accounts/{account_id}/models/{output}"
-
-
-def _short_id(name: str | None) -> str | None:
-    return name.rsplit("/", 1)[-1] if name else None
 
 
 def _event_id(state: str, percent: int | None, kind: str) -> str:

@@ -17,6 +17,11 @@ and :meth:`~HostedTrainer.start_training` hold those steps for a provider with a
 (its request is :meth:`~HostedTrainer.send_file`, its job :meth:`~HostedTrainer.create_job`);
 a provider that names its resources itself (Fireworks) overrides them. A subclass holds
 the provider's API: its client, upload, job creation, status, events and result.
+
+Every id a provider answers is checked against the shape of that provider's ids
+(``file_id_pattern``, ``job_id_pattern``) before it is returned, so nothing a proxy's page or
+an empty object said is ever saved (:mod:`vectortrainer.training.answers`); every call ends
+within ``timeout_s`` (:mod:`vectortrainer.training.deadline`).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import datetime as _dt
 import hashlib
 import importlib
 import os
+import re
 from abc import abstractmethod
 from collections.abc import Mapping
 from dataclasses import fields
@@ -47,12 +53,18 @@ from vectortrainer.feedback.preference import read_preference_jsonl
 from vectortrainer.files import sha256_file
 from vectortrainer.golden.chatml import validate_chat_jsonl
 from vectortrainer.redaction import register_secret, register_secret_env
-from vectortrainer.training.base import BaseTrainer, PreparedData
+from vectortrainer.training.answers import AnswerCheck, describe_answer, field_of, is_object
+from vectortrainer.training.base import BaseTrainer, PreparedData, TrainingStatus
 from vectortrainer.training.calls import CallPolicy
+from vectortrainer.training.deadline import deadline_http_client
 from vectortrainer.training.limits import JobSettings, check_job_settings
 
 UPLOAD_NAME_PREFIX = "vectortrainer"
 RUN_TAG_LENGTH = 8
+# An upload's attempt gets timeout_s plus its bytes at this rate (2 Mbit/s): a large training
+# file on a slow link is still sent, and a server that stops reading is still given up on.
+UPLOAD_FLOOR_BYTES_PER_S = 256 * 1024
+ROLE_NAMES = {"train": "training", "validation": "validation"}
 
 
 class HostedTrainer(BaseTrainer):
@@ -62,8 +74,15 @@ class HostedTrainer(BaseTrainer):
     name = "hosted"
     suffix_reserved = 0  # characters the trainer appends to ``suffix`` (its run tag)
     config_section = "openai"  # the config section of the provider's connection settings
+    url_setting = "base_url"  # the key of that section that says where its API is
     # the provider's SDK, imported at the first call (seconds: only a call to the vendor needs it)
     sdk_module: ClassVar[str] = "openai"
+    # The shapes of the provider's file and job ids, and how a message names them: an answer
+    # that holds no such id is refused before anything of it is kept.
+    file_id_pattern: ClassVar[re.Pattern[str]] = re.compile(r"file-[A-Za-z0-9_-]{1,200}")
+    file_id_shape: ClassVar[str] = "a file id (file-...)"
+    job_id_pattern: ClassVar[re.Pattern[str]] = re.compile(r"ftjob-[A-Za-z0-9_-]{1,200}")
+    job_id_shape: ClassVar[str] = "a job id (ftjob-...)"
 
     def __init__(
         self,
@@ -175,7 +194,41 @@ class HostedTrainer(BaseTrainer):
             self.facts.title,
             retries=self.max_retries,
             config_section=self.config_section,
+            timeout_s=self.timeout,
+            url_setting=f"{self.config_section}.{self.url_setting}",
         )
+
+    @property
+    def answers(self) -> AnswerCheck:
+        """How this trainer checks what its provider answered (ids, listings, model names)."""
+        return AnswerCheck(self.facts.title, f"{self.config_section}.{self.url_setting}")
+
+    def http_client(self) -> Any:
+        """The HTTP client the SDK's client is built with: its calls end within ``timeout_s``."""
+        return deadline_http_client(importlib.import_module(self.sdk_module))
+
+    def file_id(self, answer: Any, action: str) -> str:
+        """The file id in ``answer`` to ``action``; the one-line refusal when it holds none."""
+        return self.answers.id(answer, self.file_id_pattern, action=action,
+                               wanted=self.file_id_shape)
+
+    def noted_status(self, answer: Any, status: TrainingStatus,
+                     field: str = "status") -> TrainingStatus:
+        """``status`` (read from ``answer``), noting what the provider said when it is UNKNOWN."""
+        self.unknown_status = None
+        if status is TrainingStatus.UNKNOWN:
+            said = field_of(answer, field)
+            self.unknown_status = (
+                describe_answer(answer) if not is_object(answer)
+                else "null" if said is None
+                else repr(said)[:80]
+            )
+        return status
+
+    def job_id(self, answer: Any, action: str) -> str:
+        """The job id in ``answer`` to ``action``; the one-line refusal when it holds none."""
+        return self.answers.id(answer, self.job_id_pattern, action=action,
+                               wanted=self.job_id_shape)
 
     # -- before any request ------------------------------------------------------------
     def preflight(self) -> None:
@@ -269,12 +322,13 @@ class HostedTrainer(BaseTrainer):
         existing = self.find_uploaded_file(filename, size=size)
         if existing is not None:
             return existing
-        uploaded = self.calls.create_once(
+        return self.calls.create_once(
             "uploading the training file",
-            lambda: self.send_file(path, filename),
+            lambda: self.file_id(self.send_file(path, filename),
+                                 f"the upload of the {ROLE_NAMES.get(role, role)} file"),
             lambda: self.find_uploaded_file(filename, size=size),
+            extra_s=size / UPLOAD_FLOOR_BYTES_PER_S,
         )
-        return uploaded if isinstance(uploaded, str) else str(uploaded.id)
 
     def find_uploaded_file(self, filename: str, *, size: int | None = None) -> str | None:
         """The id of an uploaded file named ``filename`` (and of ``size`` bytes), if any."""
@@ -304,7 +358,8 @@ class HostedTrainer(BaseTrainer):
         """The uploaded training file's id: a job cannot start before ``prepare_data``."""
         if not prepared.train_file_id:
             raise VectorTrainerError(
-                "no uploaded training file: run prepare_data() before start_training()"
+                f"no training file was uploaded to {self.facts.title} for this run, so no job "
+                "was created; resume the run to upload it"
             )
         return prepared.train_file_id
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from vectortrainer.config import Config
 from vectortrainer.json_types import JSONObject, JSONValue
+from vectortrainer.training.answers import field_of, is_object, newest
 from vectortrainer.training.base import (
     Completion,
     Messages,
@@ -36,6 +37,8 @@ RUN_ID_METADATA_KEY = "vectortrainer_run_id"
 # The job's step count gives the progress bar its total and ETA: metric events carry it as
 # ``total_steps``, and their message reads "Step 12/30: ..." (used when the field is absent).
 _STEP_OF_TOTAL = re.compile(r"\bstep\s+(\d+)\s*/\s*(\d+)", re.IGNORECASE)
+# What the API documents beside TrainingStatus' own values: a paused job is not over.
+_RUNNING_ALIASES = frozenset({"pausing", "paused"})
 METRIC_KEYS = ("train_loss", "valid_loss", "train_mean_token_accuracy", "valid_mean_token_accuracy",
                "full_valid_loss", "full_valid_mean_token_accuracy")
 
@@ -63,9 +66,8 @@ class OpenAITrainer(HostedTrainer):
     def make_client(self) -> "openai.OpenAI":
         import openai  # 0.9 s to import: only a call to the vendor needs it
 
-        return openai.OpenAI(
-            api_key=self.api_key(), base_url=self.base_url, max_retries=0, timeout=self.timeout
-        )
+        return openai.OpenAI(api_key=self.api_key(), base_url=self.base_url, max_retries=0,
+                             timeout=self.timeout, http_client=self.http_client())
 
     # ----- files --------------------------------------------------------------
     def send_file(self, path: Path, filename: str) -> Any:
@@ -77,13 +79,16 @@ class OpenAITrainer(HostedTrainer):
         any."""
 
         def find() -> str | None:
-            for item in self.client.files.list(purpose="fine-tune"):
+            listed = self.answers.listing(self.client.files.list(purpose="fine-tune"),
+                                          action="the listing of uploaded files",
+                                          wanted="a list of files")
+            for item in listed:
                 if (
                     item.filename == filename
                     and (size is None or item.bytes == size)
                     and item.status != "error"
                 ):
-                    return str(item.id)
+                    return self.file_id(item, "the listing of uploaded files")
             return None
 
         return self.calls.call("listing uploaded files", find)
@@ -120,41 +125,48 @@ class OpenAITrainer(HostedTrainer):
     def create_job(self, prepared: PreparedData, run_id: str) -> str:
         """Create the job, with the run id in its metadata (so ``find_job`` finds it again)."""
         request = self.job_request(prepared, run_id)
-        job = self.calls.create_once("creating the fine-tuning job",
-                                     lambda: self.client.fine_tuning.jobs.create(**request),
-                                     lambda: self.find_job(run_id))
-        return job if isinstance(job, str) else str(job.id)
+        return self.calls.create_once(
+            "creating the fine-tuning job",
+            lambda: self.job_id(self.client.fine_tuning.jobs.create(**request),
+                                "the creation of the fine-tuning job"),
+            lambda: self.find_job(run_id))
 
     def list_jobs(self, run_id: str) -> list[Any]:
         """The jobs the API lists for ``run_id`` (OpenAI filters by metadata on the server)."""
-        return self.calls.call("listing fine-tuning jobs", lambda: list(
-            self.client.fine_tuning.jobs.list(metadata={RUN_ID_METADATA_KEY: run_id}, limit=100)))
+        return self.calls.call("listing fine-tuning jobs", lambda: self.answers.listing(
+            self.client.fine_tuning.jobs.list(metadata={RUN_ID_METADATA_KEY: run_id}, limit=100),
+            action="the listing of fine-tuning jobs", wanted="a list of jobs"))
 
     def find_job(self, run_id: str) -> str | None:
         """The newest job created for ``run_id`` that is not failed or cancelled (resume, VT-9)."""
         mine = [
             j
             for j in self.list_jobs(run_id)
-            if (j.metadata or {}).get(RUN_ID_METADATA_KEY) == run_id
+            if (field_of(j, "metadata") or {}).get(RUN_ID_METADATA_KEY) == run_id
         ]
         usable = [j for j in mine if j.status not in ("failed", "cancelled")]
         if not usable:
             return None
-        return str(max(usable, key=lambda j: j.created_at).id)
+        job = newest(usable, check=self.answers, action=f"run {run_id}")
+        return self.job_id(job, "the listing of fine-tuning jobs")
 
     def get_status(self, job_id: str) -> TrainingStatus:
         job = self.calls.call(
             "reading the job status", lambda: self.client.fine_tuning.jobs.retrieve(job_id)
         )
-        return _status(job.status)
+        return self.noted_status(job, _status(field_of(job, "status")))
 
     def get_result(self, job_id: str) -> TrainingResult:
         job = self.calls.call(
             "reading the job result", lambda: self.client.fine_tuning.jobs.retrieve(job_id)
         )
-        checkpoints = self.calls.call("reading the job's checkpoints", lambda: list(
-            self.client.fine_tuning.jobs.checkpoints.list(job_id, limit=100)))
-        checkpoints.sort(key=lambda c: c.step_number)
+        if not is_object(job):
+            raise self.answers.refuse(job, action="the request for the job's result",
+                                      wanted="a fine-tuning job")
+        checkpoints = self.calls.call("reading the job's checkpoints", lambda: self.answers.listing(
+            self.client.fine_tuning.jobs.checkpoints.list(job_id, limit=100),
+            action="the listing of the job's checkpoints", wanted="a list of checkpoints"))
+        checkpoints.sort(key=lambda c: c.step_number or 0)
         # Checkpoints add full-validation numbers; the last metrics event is the newest step.
         metrics: dict[str, float] = {}
         if checkpoints and checkpoints[-1].metrics is not None:
@@ -166,9 +178,10 @@ class OpenAITrainer(HostedTrainer):
         if job.error is not None and (job.error.message or job.error.code):
             error = job.error.message or job.error.code
         return TrainingResult(
-            job_id=job.id,
+            job_id=job_id,
             status=_status(job.status),
-            model_name=job.fine_tuned_model,
+            model_name=self.answers.model_name(job, job.fine_tuned_model,
+                                               action="the request for the job's result"),
             trained_tokens=job.trained_tokens,
             metrics=metrics,
             checkpoints=[c.fine_tuned_model_checkpoint for c in checkpoints],
@@ -176,20 +189,20 @@ class OpenAITrainer(HostedTrainer):
         )
 
     def _last_metric_event(self, job_id: str) -> TrainingEvent | None:
-        def newest() -> TrainingEvent | None:
+        def newest_metric() -> TrainingEvent | None:
             # newest first
-            for event in self.client.fine_tuning.jobs.list_events(job_id, limit=100):
+            for event in _events(self.client.fine_tuning.jobs.list_events(job_id, limit=100)):
                 if event.type == "metrics":
                     return _event(event)
             return None
 
-        return self.calls.call("reading job events", newest)
+        return self.calls.call("reading job events", newest_metric)
 
     def cancel(self, job_id: str) -> None:
         job = self.calls.call(
             "cancelling the job", lambda: self.client.fine_tuning.jobs.retrieve(job_id)
         )
-        if _status(job.status).is_terminal:
+        if _status(field_of(job, "status")).is_terminal:
             return
         self.calls.call("cancelling the job", lambda: self.client.fine_tuning.jobs.cancel(job_id))
 
@@ -201,7 +214,7 @@ class OpenAITrainer(HostedTrainer):
         """
         def newer_events() -> list[TrainingEvent]:
             newer: list[TrainingEvent] = []
-            for event in self.client.fine_tuning.jobs.list_events(job_id, limit=100):
+            for event in _events(self.client.fine_tuning.jobs.list_events(job_id, limit=100)):
                 if after is not None and event.id == after:
                     break
                 newer.append(_event(event))
@@ -223,18 +236,53 @@ class OpenAITrainer(HostedTrainer):
             request["seed"] = self.job.seed
         response = self.calls.call(f"asking {model} for a reply",
                                    lambda: self.client.chat.completions.create(**request))
-        text = response.choices[0].message.content if response.choices else None
-        usage = response.usage
-        return Completion(text=text or "", prompt_tokens=usage.prompt_tokens if usage else 0,
-                          completion_tokens=usage.completion_tokens if usage else 0)
+        choices = field_of(response, "choices")
+        if not isinstance(choices, list):  # a page of text, {}: no reply to judge, one line
+            raise self.answers.refuse(response, action=f"the request for {model}'s reply",
+                                      wanted="a chat completion")
+        text = field_of(field_of(choices[0], "message"), "content") if choices else None
+        usage = field_of(response, "usage")
+        return Completion(text=text if isinstance(text, str) else "",
+                          prompt_tokens=_count(field_of(usage, "prompt_tokens")),
+                          completion_tokens=_count(field_of(usage, "completion_tokens")))
 
 
 # ----- helpers ----------------------------------------------------------------
-def _status(value: str) -> TrainingStatus:
-    try:
-        return TrainingStatus(value)
-    except ValueError:  # e.g. "pausing" / "paused": not terminal, treat as running
+def _status(value: Any) -> TrainingStatus:
+    """The API's status; one it does not document (or none) is UNKNOWN, which the follower waits
+    out for a bounded number of polls, never forever."""
+    if not isinstance(value, str):
+        return TrainingStatus.UNKNOWN
+    if value in _RUNNING_ALIASES:
         return TrainingStatus.RUNNING
+    try:
+        status = TrainingStatus(value)
+    except ValueError:
+        return TrainingStatus.UNKNOWN
+    return status
+
+
+def _events(page: Any) -> list[Any]:
+    """The events of a listing; an answer that is none holds no events (events only inform: the
+    status decides, and an unreadable one is waited out)."""
+    if not is_object(page):
+        return []
+    try:
+        return [event for event in page if is_object(event)]
+    except (TypeError, AttributeError):  # ``{}`` read as a page
+        return []
+
+
+def _count(value: Any) -> int:
+    """A token count the API billed (0 when it gives none)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def _timestamp(value: Any) -> float | None:
+    """An event's ``created_at`` as seconds (None when the answer has none)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
 
 
 def _numeric(values: Mapping[str, JSONValue]) -> dict[str, float]:
@@ -260,10 +308,10 @@ def _event(event: Any) -> TrainingEvent:
             message=event.message,
             step=int(step) if isinstance(step, (int, float)) else None,
             metrics=metrics,
-            created_at=float(event.created_at),
+            created_at=_timestamp(event.created_at),
             id=event.id,
             total_steps=total,
         )
     return TrainingEvent(
-        kind="log", message=event.message, created_at=float(event.created_at), id=event.id
+        kind="log", message=event.message, created_at=_timestamp(event.created_at), id=event.id
     )

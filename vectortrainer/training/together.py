@@ -16,18 +16,21 @@
 from __future__ import annotations
 
 import datetime as _dt
+import math
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from vectortrainer.budget.estimates import CostEstimate, resolve_epochs
 from vectortrainer.budget.guards import hold_to_budget
 from vectortrainer.config import Config
 from vectortrainer.errors import DataFormatError, HyperparameterError, QuotaExhaustedError
 from vectortrainer.json_types import JSONObject
+from vectortrainer.training.answers import field_of, is_object, newest
 from vectortrainer.training.base import PreparedData, TrainingEvent, TrainingResult, TrainingStatus
 from vectortrainer.training.hosted import RUN_TAG_LENGTH, HostedTrainer, api_settings, run_tag
 
@@ -57,6 +60,9 @@ class TogetherTrainer(HostedTrainer):
     config_section = "together"
     sdk_module = "together"
     suffix_reserved = 1 + RUN_TAG_LENGTH  # "-<run tag>"
+    file_id_pattern = re.compile(r"file-[A-Za-z0-9-]{1,200}")
+    job_id_pattern = re.compile(r"ft-[A-Za-z0-9-]{1,200}")
+    job_id_shape = "a job id (ft-...)"
 
     def __init__(
         self,
@@ -83,9 +89,8 @@ class TogetherTrainer(HostedTrainer):
     def make_client(self) -> "together.Together":
         import together  # 0.7 s to import: only a call to the vendor needs it
 
-        return together.Together(
-            api_key=self.api_key(), base_url=self.base_url, max_retries=0, timeout=self.timeout
-        )
+        return together.Together(api_key=self.api_key(), base_url=self.base_url, max_retries=0,
+                                 timeout=self.timeout, http_client=self.http_client())
 
     # ----- data -----------------------------------------------------------------------
     def validate_file(self, path: Path) -> int:
@@ -106,11 +111,13 @@ class TogetherTrainer(HostedTrainer):
             return self.client.files.upload(named, purpose="fine-tune", check=True)
 
     def find_uploaded_file(self, filename: str, *, size: int | None = None) -> str | None:
-        files = self.calls.call("listing uploaded files", lambda: self.client.files.list().data)
+        files = self.calls.call("listing uploaded files", lambda: self.answers.listing(
+            self.client.files.list(),
+            action="the listing of uploaded files", wanted="a list of files"))
         for item in files:
             if item.filename == filename and (size is None or item.bytes == size) and \
                     item.processing_status not in ("FAILED", "INVALID_FORMAT"):
-                return str(item.id)
+                return self.file_id(item, "the listing of uploaded files")
         return None
 
     # ----- jobs -----------------------------------------------------------------------
@@ -130,20 +137,20 @@ class TogetherTrainer(HostedTrainer):
         )
         request = self.job_request(prepared, run_id, epochs)
 
-        def create() -> Any:
+        def create() -> str:
             try:
-                return self.client.fine_tuning.create(**request, model_limits=limits)
+                job = self.client.fine_tuning.create(**request, model_limits=limits)
             # the SDK's own checks against the model's limits; no job was made
             except ValueError as exc:
                 raise HyperparameterError(
                     f"Together would refuse this job for {self.model}: {exc}. "
                     f"Fix the config and resume (the upload is reused)"
                 ) from None
+            return self.job_id(job, "the creation of the fine-tuning job")
 
-        job = self.calls.create_once(
+        return self.calls.create_once(
             "creating the fine-tuning job", create, lambda: self.find_job(run_id)
         )
-        return job if isinstance(job, str) else str(job.id)
 
     def job_request(self, prepared: PreparedData, run_id: str, epochs: int) -> JSONObject:
         request: JSONObject = {
@@ -203,40 +210,47 @@ class TogetherTrainer(HostedTrainer):
     def find_job(self, run_id: str) -> str | None:
         """The newest usable job whose suffix carries ``run_id``'s tag (resume, VT-9)."""
         tag = f"-{run_tag(run_id)}" if self.job.suffix else run_tag(run_id)
-        jobs = self.calls.call(
-            "listing fine-tuning jobs", lambda: self.client.fine_tuning.list().data
-        )
+        jobs = self.calls.call("listing fine-tuning jobs", lambda: self.answers.listing(
+            self.client.fine_tuning.list(),
+            action="the listing of fine-tuning jobs", wanted="a list of jobs"))
         usable = [j for j in jobs if (j.suffix or "").endswith(tag) and j.status not in _UNUSABLE]
-        return max(usable, key=lambda j: j.created_at).id if usable else None
+        if not usable:
+            return None
+        job = newest(usable, check=self.answers, action=f"run {run_id}")
+        return self.job_id(job, "the listing of fine-tuning jobs")
 
     def get_status(self, job_id: str) -> TrainingStatus:
         job = self.calls.call(
             "reading the job status", lambda: self.client.fine_tuning.retrieve(job_id)
         )
-        return _STATUS.get(str(job.status), TrainingStatus.RUNNING)
+        return self.noted_status(job, _status(field_of(job, "status")))
 
     def get_result(self, job_id: str) -> TrainingResult:
         job = self.calls.call(
             "reading the job result", lambda: self.client.fine_tuning.retrieve(job_id)
         )
-        checkpoints = self.calls.call("reading the job's checkpoints",
-                                      lambda: self.client.fine_tuning.list_checkpoints(job_id).data)
-        events = self.calls.call(
-            "reading job events", lambda: self.client.fine_tuning.list_events(job_id).data
-        )
+        if not is_object(job):
+            raise self.answers.refuse(job, action="the request for the job's result",
+                                      wanted="a fine-tuning job")
+        checkpoints = self.calls.call("reading the job's checkpoints", lambda: self.answers.listing(
+            self.client.fine_tuning.list_checkpoints(job_id),
+            action="the listing of the job's checkpoints", wanted="a list of checkpoints"))
+        events = self._raw_events(job_id)
         metrics: dict[str, float] = {}
         for event in self._metric_events(job_id):
             metrics.update(event.metrics)
-        status = _STATUS.get(str(job.status), TrainingStatus.RUNNING)
+        status = _status(job.status)
         errors = [e.message for e in events if e.type == "job_error"]
+        output = job.x_model_output_name if status is TrainingStatus.SUCCEEDED else None
         return TrainingResult(
-            job_id=job.id,
+            job_id=job_id,
             status=status,
-            model_name=job.x_model_output_name if status is TrainingStatus.SUCCEEDED else None,
+            model_name=self.answers.model_name(job, output,
+                                               action="the request for the job's result"),
             trained_tokens=job.token_count,
             metrics=metrics,
             checkpoints=[
-                c.object_name or c.path for c in sorted(checkpoints, key=lambda c: c.step)
+                c.object_name or c.path for c in sorted(checkpoints, key=lambda c: c.step or 0)
             ],
             error=errors[-1] if errors and status is TrainingStatus.FAILED else None,
         )
@@ -248,9 +262,7 @@ class TogetherTrainer(HostedTrainer):
 
     def events(self, job_id: str, after: str | None = None) -> Iterator[TrainingEvent]:
         """Log events and metrics in time order, newer than the event id ``after``."""
-        raw = self.calls.call(
-            "reading job events", lambda: self.client.fine_tuning.list_events(job_id).data
-        )
+        raw = self._raw_events(job_id)
         total = next((e.total_steps for e in reversed(raw) if e.total_steps), None)
         logs = [
             TrainingEvent(
@@ -270,30 +282,55 @@ class TogetherTrainer(HostedTrainer):
         start = ids.index(after) + 1 if after in ids else 0
         yield from merged[start:]
 
+    def _raw_events(self, job_id: str) -> list[Any]:
+        """The job's events as listed; an answer that is no listing holds none (events only
+        inform: the status decides, and an unreadable one is waited out)."""
+        answer = self.calls.call(
+            "reading job events", lambda: self.client.fine_tuning.list_events(job_id)
+        )
+        listed = field_of(answer, "data")
+        return [e for e in listed if is_object(e)] if isinstance(listed, list) else []
+
     def _metric_events(self, job_id: str, total: int | None = None) -> list[TrainingEvent]:
         answer = self.calls.call(
             "reading job metrics", lambda: self.client.fine_tuning.list_metrics(job_id)
         )
+        records = field_of(answer, "metrics")
         events = []
-        for i, record in enumerate(answer.metrics or []):
+        for i, record in enumerate(records if isinstance(records, list) else []):
+            if not isinstance(record, dict):
+                continue
             metrics = {
-                name: float(record[key]) for key, name in _METRIC_NAMES.items() if key in record
+                name: float(record[key]) for key, name in _METRIC_NAMES.items()
+                if _is_number(record.get(key))
             }
             if not metrics:
                 continue
             step = record.get("train/global_step", record.get("eval/global_step"))
+            stamp = record.get("timestamp")
             events.append(
                 TrainingEvent(
                     kind="metric",
                     message=", ".join(f"{k}={v:.4f}" for k, v in metrics.items()),
-                    step=int(step) if step is not None else None,
+                    step=int(step) if _is_number(step) else None,
                     metrics=metrics,
-                    created_at=float(record.get("timestamp", 0)) / 1e9,
+                    created_at=float(stamp) / 1e9 if _is_number(stamp) else 0.0,
                     id=f"metric-{i}",
                     total_steps=total,
                 )
             )
         return events
+
+
+def _status(value: Any) -> TrainingStatus:
+    """Together's status; one it does not document (or none) is UNKNOWN, which the follower waits
+    out for a bounded number of polls, never forever."""
+    return _STATUS.get(value, TrainingStatus.UNKNOWN) if isinstance(value, str) else \
+        TrainingStatus.UNKNOWN
+
+
+def _is_number(value: Any) -> TypeGuard[float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _epoch(value: Any) -> float:
