@@ -23,7 +23,6 @@ import numpy as np
 MAX_CLIENTS = 4096  # logs whose coverage is scored; a uniform sample beyond that
 _BLOCK = 2048  # candidate rows scored per matrix product at the start
 _SAMPLE_SEED = 20  # the sample of clients is the same on every run over the same logs
-_RESCORE = 32  # heap entries re-scored together (one matrix product)
 
 
 def facility_location_order(
@@ -51,46 +50,59 @@ def facility_location_order(
     if len(every) > MAX_CLIENTS:
         every = np.sort(np.random.default_rng(_SAMPLE_SEED).choice(every, MAX_CLIENTS,
                                                                    replace=False))
-    covered_by = unit[every]  # clients x dim
-    client_group = None if groups is None else np.asarray(groups)[every]
+    group_of = (np.zeros(len(unit), dtype=np.int64) if groups is None
+                else np.asarray(groups, dtype=np.int64))
+    # Clients sorted by group, those of no group first: a pick of group g reaches two slices
+    # (no group, and g), views of one matrix, so nothing is copied per group.
+    every = every[np.argsort(group_of[every], kind="stable")]
+    covered = unit[every]  # clients x dim
+    client_group = group_of[every]
+    ungrouped = int(np.searchsorted(client_group, 0))
+    names, starts = np.unique(client_group[ungrouped:], return_index=True)
+    slices = {int(g): (ungrouped + int(s), ungrouped + int(e)) for g, s, e in
+              zip(names, starts, [*starts[1:], len(client_group) - ungrouped], strict=True)}
     best = np.zeros(len(every), dtype=np.float32)  # each client's best similarity to a pick
 
-    def similarity_to(rows: np.ndarray) -> np.ndarray:
-        """rows x clients similarities, zero where a row may not cover a client."""
-        similarity: np.ndarray = np.maximum(unit[rows] @ covered_by.T, 0.0)
-        if client_group is not None:
-            assert groups is not None
-            similarity[(np.asarray(groups)[rows][:, None] != client_group[None, :])
-                       & (client_group[None, :] >= 0)] = 0.0
-        return similarity
+    def reach(group: int) -> list[tuple[int, int]]:
+        """The slices of clients a pick of ``group`` may cover."""
+        own = slices.get(group) if group >= 0 else None
+        return [(0, ungrouped)] + ([own] if own else [])
+
+    def gain(row: int) -> float:
+        return sum(float(np.maximum(covered[a:b] @ unit[row] - best[a:b], 0.0).sum())
+                   for a, b in reach(int(group_of[row])))
+
+    def take(row: int) -> None:
+        for a, b in reach(int(group_of[row])):
+            np.maximum(best[a:b], covered[a:b] @ unit[row], out=best[a:b])
 
     order: list[int] = []
     for row in first:
         if len(order) < budget and accept(int(row)):
             order.append(int(row))
-            np.maximum(best, similarity_to(np.array([row]))[0], out=best)
+            take(int(row))
     taken = set(order)
     candidates = np.array([row for row in candidates.tolist() if row not in taken], dtype=np.int64)
     heap: list[tuple[float, int]] = []
-    for start in range(0, len(candidates), _BLOCK):
-        rows = candidates[start : start + _BLOCK]
-        gains = similarity_to(rows).sum(axis=1)
-        heap += [(-float(g), int(r)) for g, r in zip(gains, rows, strict=True)]
+    for group in np.unique(group_of[candidates]).tolist():
+        members = candidates[group_of[candidates] == group]
+        for start in range(0, len(members), _BLOCK):
+            rows = members[start : start + _BLOCK]
+            gains = np.zeros(len(rows))
+            for a, b in reach(int(group)):
+                gains += np.maximum(
+                    unit[rows] @ covered[a:b].T - best[a:b], 0.0).sum(axis=1)
+            heap += [(-float(g), int(r)) for g, r in zip(gains, rows, strict=True)]
     heapq.heapify(heap)
     while heap and len(order) < budget:
-        # Lazy greedy, a batch at a time: re-score the front of the heap in one product; its
-        # best is the next pick when no stale bound left in the heap can beat it.
-        front = [heapq.heappop(heap) for _ in range(min(_RESCORE, len(heap)))]
-        rows = np.fromiter((row for _, row in front), dtype=np.int64, count=len(front))
-        similarity = similarity_to(rows)
-        gains = np.maximum(similarity - best, 0.0).sum(axis=1)
-        top = int(np.argmax(gains))
-        if not heap or gains[top] >= -heap[0][0]:
-            if accept(int(rows[top])):
-                order.append(int(rows[top]))
-                np.maximum(best, similarity[top], out=best)
-            gains[top] = -np.inf  # taken, or turned down: never scored again
-        for gain, row in zip(gains, rows, strict=True):
-            if np.isfinite(gain):
-                heapq.heappush(heap, (-float(gain), int(row)))
+        # Lazy greedy: a pick's gain only falls as others are taken, so the front of the heap,
+        # re-scored, is the next pick when it still beats every other stale bound.
+        _, row = heapq.heappop(heap)
+        fresh = gain(row)
+        if heap and fresh < -heap[0][0]:
+            heapq.heappush(heap, (-fresh, row))
+            continue
+        if accept(row):
+            order.append(row)
+            take(row)
     return order
