@@ -7,10 +7,11 @@ monotone submodular, so the greedy order is within ``1 - 1/e`` of the best set o
 and the lazy greedy (Minoux) finds the same order re-scoring only the front of a heap.
 
 Cost: the logs to cover (the *clients*) are all the logs up to :data:`MAX_CLIENTS`, and a
-deterministic uniform sample beyond (a sample of a density is a density). The first scores
-are one matrix product, a block at a time (``n x clients``); each re-score is one
-``clients x dim`` product. Near-duplicates of an earlier pick are turned down by the caller's
-``accept`` and never counted.
+deterministic uniform sample beyond (a sample of a density is a density). With groups, a
+candidate is scored only against the clients it may cover (its group's and the ungrouped ones,
+two slices of one client matrix sorted by group): the first scores a block of a group at a
+time, each re-score one small product. Near-duplicates of an earlier pick are turned down by
+the caller's ``accept`` and never counted.
 """
 
 from __future__ import annotations
