@@ -192,8 +192,9 @@ async def test_rollback_to_previous_version(tmp_path, monkeypatch):
         await pilot.press("b")
         await wait_for_screen(pilot, ConfirmScreen)
         await pilot.press("y")
-        await settle(pilot)
-        assert [row.version_id for row in screen.versions if row.active] == [first]
+        # The rollback runs in a worker started once the modal is gone: wait for what it does.
+        await wait_until(pilot, lambda: [row.version_id for row in screen.versions if row.active] == [first],
+                         "the rollback to the older version")
     assert manager.get_active_version().version_id == first
 
 
