@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.support.eventually import eventually
 from tests.support.pipelines import demo_feedback, make_config, placeholder_key
 from vectortrainer.cli import main
 from vectortrainer.feedback.pair import FeedbackPair
@@ -89,15 +89,8 @@ def _outputs(served) -> dict[str, str]:
     return {name: served[name](*CALLS[name]) for name in FUNCTIONS}
 
 
-def _eventually(check, timeout=RELOAD * 15):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return check()
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(RELOAD / 4)
+def _eventually(check):
+    return eventually(check, timeout_s=RELOAD * 15, poll_s=RELOAD / 4)
 
 
 def _new_intent_labels(n: int = 4) -> list[FeedbackPair]:

@@ -10,11 +10,11 @@ hook back: each reaches the running function within its reload interval, without
 from __future__ import annotations
 
 import importlib.util
-import time
 
 import openai
 import pytest
 
+from tests.support.eventually import eventually
 from tests.support.pipelines import FUNCTION, demo_feedback, make_config
 from vectortrainer.cli import main
 from vectortrainer.feedback.pair import FeedbackPair
@@ -49,15 +49,8 @@ def _new_feedback(n=10):
                          {"function": FUNCTION, "tier": "pro"}) for i in range(n)]
 
 
-def _eventually(check, timeout=RELOAD * 10):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return check()
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(RELOAD / 4)
+def _eventually(check):
+    return eventually(check, timeout_s=RELOAD * 10, poll_s=RELOAD / 4)
 
 
 def test_the_whole_loop_twice_with_the_served_function_following_every_change(seeded_store, openai_standin,

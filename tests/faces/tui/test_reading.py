@@ -32,6 +32,22 @@ pytestmark = pytest.mark.anyio
 FUNCTION = "answer_support_ticket"
 
 
+def _app_with_greetings(tmp_path, monkeypatch):
+    """The app over the fixture logs, with the greeting corrections (one conflict) recorded."""
+    config = fixture_config(tmp_path, monkeypatch)
+    store = FeedbackStore(config.feedback.path)
+    for pair in greetings_by_tier():
+        store.add(pair)
+    return make_app(config, source=FixtureLogSource())
+
+
+async def _synthesised(pilot) -> None:
+    """On the rules screen, once the rules are learned."""
+    await settle(pilot)
+    await pilot.press("f4", "s")
+    await wait_until(pilot, lambda: pilot.app.screen.rule_set is not None, "the rules", timeout_s=120)
+
+
 def _text(widget: Widget) -> str:
     """What ``widget`` shows now, its lines joined by spaces."""
     strips = widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))
@@ -129,15 +145,9 @@ async def test_a_log_and_a_pair_open_in_full_on_the_feedback_screen(tmp_path, mo
 
 
 async def test_a_rule_and_a_conflict_open_in_full(tmp_path, monkeypatch):
-    config = fixture_config(tmp_path, monkeypatch)
-    store = FeedbackStore(config.feedback.path)
-    for pair in greetings_by_tier():
-        store.add(pair)
-    app = make_app(config, source=FixtureLogSource())
+    app = _app_with_greetings(tmp_path, monkeypatch)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("f4", "s")
-        await wait_until(pilot, lambda: app.screen.rule_set is not None, "the rules", timeout_s=120)
+        await _synthesised(pilot)
         screen = app.screen
         assert isinstance(screen, RulesScreen)
         rule = screen.rule_set.rules[0]
@@ -185,15 +195,9 @@ async def test_a_hook_version_and_a_model_open_in_full(tmp_path, monkeypatch):
 # -- widths and heights -------------------------------------------------------------------
 async def _rules_columns(tmp_path, monkeypatch, size: tuple[int, int]) -> tuple[int, int, int]:
     tmp_path.mkdir()
-    config = fixture_config(tmp_path, monkeypatch)
-    store = FeedbackStore(config.feedback.path)
-    for pair in greetings_by_tier():
-        store.add(pair)
-    app = make_app(config, source=FixtureLogSource())
+    app = _app_with_greetings(tmp_path, monkeypatch)
     async with app.run_test(size=size) as pilot:
-        await settle(pilot)
-        await pilot.press("f4", "s")
-        await wait_until(pilot, lambda: app.screen.rule_set is not None, "the rules", timeout_s=120)
+        await _synthesised(pilot)
         rules, conflicts = app.screen.query_one("#rules"), app.screen.query_one("#conflicts")
         return rules.size.width, rules.columns["rule"].width, conflicts.columns["B"].width
 
@@ -221,15 +225,9 @@ async def test_long_text_wraps_at_first_paint(tmp_path, monkeypatch):
 
 async def test_the_feedback_behind_a_rule_wraps_again_when_the_terminal_grows(tmp_path,
                                                                               monkeypatch):
-    config = fixture_config(tmp_path, monkeypatch)
-    store = FeedbackStore(config.feedback.path)
-    for pair in greetings_by_tier():
-        store.add(pair)
-    app = make_app(config, source=FixtureLogSource())
+    app = _app_with_greetings(tmp_path, monkeypatch)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("f4", "s")
-        await wait_until(pilot, lambda: app.screen.rule_set is not None, "the rules", timeout_s=120)
+        await _synthesised(pilot)
         diffs = app.screen.query_one("#rule-diffs")
         narrow = max(len(line.text) for line in diffs.lines)
         await pilot.resize_terminal(160, 48)
