@@ -5,6 +5,8 @@ confirmed action (FR-7.5, VT-13, VT-18)."""
 
 from __future__ import annotations
 
+import threading
+
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
@@ -52,6 +54,9 @@ class HooksScreen(ModeScreen):
         self.service: ServiceView | None = None
         self.show_pairs = False
         self.shown_diff: tuple[str, RuleDiff | str] | None = None  # the diff under the table
+        # Reads and changes of what is live, one at a time: closing a confirmation resumes the
+        # screen, and its reload must not read before a rollback writes and show that after it.
+        self._service_lock = threading.Lock()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -124,11 +129,12 @@ class HooksScreen(ModeScreen):
 
     @in_background("hooks", "reading hook versions")
     def _load_versions(self) -> None:
-        versions = self._versions()
-        function = self._function()
-        service = self.workspace.service(function) if function else None
-        self.app.call_from_thread(self._show_versions, versions)
-        self.app.call_from_thread(self._show_service, service)
+        with self._service_lock:
+            versions = self._versions()
+            function = self._function()
+            service = self.workspace.service(function) if function else None
+            self.app.call_from_thread(self._show_versions, versions)
+            self.app.call_from_thread(self._show_service, service)
 
     def _versions(self) -> list[HookVersionRow]:
         """The current function's hook versions, newest first, with their checksums verified."""
@@ -313,9 +319,10 @@ class HooksScreen(ModeScreen):
 
     @in_background("hooks-rollback", "model rollback")
     def _rollback_model(self, function: str, version_id: str) -> None:
-        entry = self.workspace.models.rollback(function, version_id)
-        service = self.workspace.service(function)
-        self.app.call_from_thread(self._show_service, service)
+        with self._service_lock:
+            entry = self.workspace.models.rollback(function, version_id)
+            service = self.workspace.service(function)
+            self.app.call_from_thread(self._show_service, service)
         self.app.call_from_thread(
             self.notify,
             f"{entry.version_id} ({entry.model}) is now in service.",
@@ -347,9 +354,10 @@ class HooksScreen(ModeScreen):
         function = self._function()
         if function is None:
             return
-        self.workspace.hooks.rollback(function, version_id)
-        versions = self._versions()
-        self.app.call_from_thread(self._rolled_back, version_id, versions)
+        with self._service_lock:
+            self.workspace.hooks.rollback(function, version_id)
+            versions = self._versions()
+            self.app.call_from_thread(self._rolled_back, version_id, versions)
 
     def _rolled_back(self, version_id: str, versions: list[HookVersionRow]) -> None:
         self._show_versions(versions)

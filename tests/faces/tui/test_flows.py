@@ -198,6 +198,50 @@ async def test_rollback_to_previous_version(tmp_path, monkeypatch):
     assert manager.get_active_version().version_id == first
 
 
+async def test_a_reload_that_read_before_the_rollback_never_shows_after_it(tmp_path, monkeypatch):
+    """Closing the confirmation resumes the screen, which reloads the versions while the
+    rollback runs; a reload slow to finish must not put the old live version back on screen."""
+    import threading
+    import time
+
+    config = fixture_config(tmp_path, monkeypatch).with_overrides(**{"selection.function": "answer_support_ticket"})
+    manager = two_hook_versions(config, "answer_support_ticket")
+    first, second = [v.version_id for v in manager.list_versions()]
+    app = make_app(config, source=FixtureLogSource())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open(pilot, HooksScreen, "f6")
+        workspace = screen.workspace
+        real_service = workspace.service
+        rolling_back = threading.Event()
+
+        def slow_service(function: str):
+            # The reload read the versions before the rollback; it finishes after it.
+            if rolling_back.is_set():
+                time.sleep(1.0)
+            return real_service(function)
+
+        real_rollback = workspace.hooks.rollback
+
+        def rollback(function: str, version_id: str):
+            time.sleep(0.3)  # the reload started with the resume gets to read first
+            return real_rollback(function, version_id)
+
+        monkeypatch.setattr(workspace, "service", slow_service)
+        monkeypatch.setattr(workspace.hooks, "rollback", rollback)
+        screen.query_one("#versions").focus()
+        await pilot.press("down")
+        await settle(pilot)
+        await pilot.press("b")
+        await wait_for_screen(pilot, ConfirmScreen)
+        rolling_back.set()
+        await pilot.press("y")
+        await wait_until(pilot, lambda: [row.version_id for row in screen.versions if row.active] == [first],
+                         "the rollback to the older version")
+        await settle(pilot)
+        assert [row.version_id for row in screen.versions if row.active] == [first]
+    assert manager.get_active_version().version_id == first != second
+
+
 async def test_the_model_in_service_is_changed_with_one_confirmed_action(tmp_path, monkeypatch):
     from tests.support.tui_fixtures import two_models
     from vectortrainer.registry.models import ModelRegistry
