@@ -143,6 +143,11 @@ def _synthesize_one(workspace: Workspace, function: str | None, choices: dict[st
         verdict = "passed" if outcome.decision.passed else "refused"
         console.print(f"hook gate: {verdict} ({outcome.decision.reason}); {outcome.live_words}",
                       soft_wrap=True)
+    elif args.activate and rule_set.rules:
+        console.print("nothing was made live: the pairs the hook gate learns from (all but its "
+                      "held-out ones) back no rule on their own; record more corrections, or "
+                      "learn next to the function's store so the logs measure each rule",
+                      soft_wrap=True)
     elif args.activate:
         console.print("no rule learned: nothing to put through the gate")
     else:

@@ -87,6 +87,23 @@ def edit_distance(a: str, b: str) -> int:
     return int(Levenshtein.distance(a, b))
 
 
+def on_the_way(text: str, middle: str, fixed: str) -> bool:
+    """Whether ``middle`` lies on a shortest word-level edit path from ``text`` to ``fixed``: it
+    makes part of that correction and undoes none of what the correction left as it was.
+
+    Words and punctuation, not characters: "economics system" -> "economics systems" is no step
+    towards "system of economics", though one more "s" shortens the character distance. Spacing
+    is left out (how a diff aligns spaces says nothing about the words).
+    """
+    a, m, b = _words(text), _words(middle), _words(fixed)
+    return int(Levenshtein.distance(a, m)) + int(Levenshtein.distance(m, b)) == int(
+        Levenshtein.distance(a, b))
+
+
+def _words(text: str) -> list[str]:
+    return [token for token in tokenize(text) if not token.isspace()]
+
+
 def normalized_distance(a: str, b: str) -> float:
     """Levenshtein distance divided by the longer length (0 = equal, 1 = nothing shared)."""
     return float(Levenshtein.normalized_distance(a, b))
@@ -221,7 +238,14 @@ def edit_hunks(bad: str, fixed: str, *, merge_gap_words: int = 1) -> list[Hunk]:
         part = (op.src_start, op.src_end, op.dest_start, op.dest_end)
         if spans and _can_merge(a, b, spans[-1], part, gap, merge_gap_words):
             spans[-1][1], spans[-1][3] = part[1], part[3]
-            parts[-1].append(part)
+            if _no_word_in(a, gap) and (_inserts_or_deletes(parts[-1][-1]) or
+                                        _inserts_or_deletes(part)):
+                # One edit the diff split at a space ("thanks" -> "thank" + "you"): a part of
+                # it alone, with the other half as its context, is an edit no pair made.
+                last = parts[-1][-1]
+                parts[-1][-1] = (last[0], part[1], last[2], part[3])
+            else:
+                parts[-1].append(part)
         else:
             spans.append(list(part))
             parts.append([part])
@@ -230,6 +254,14 @@ def edit_hunks(bad: str, fixed: str, *, merge_gap_words: int = 1) -> list[Hunk]:
     return [
         Hunk(ta, tb, s, e, fs, fe, tuple(p)) for (s, e, fs, fe), p in zip(spans, parts, strict=True)
     ]
+
+
+def _inserts_or_deletes(part: tuple[int, int, int, int]) -> bool:
+    return part[0] == part[1] or part[2] == part[3]
+
+
+def _no_word_in(a: Sequence[str], gap: tuple[int, int] | None) -> bool:
+    return gap is None or not "".join(a[gap[0] : gap[1]]).strip()
 
 
 def _is_blank_edit(a: Sequence[str], b: Sequence[str], span: Sequence[int]) -> bool:

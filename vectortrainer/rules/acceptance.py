@@ -16,7 +16,9 @@ value only one pair has (:class:`~vectortrainer.rules.conditions.ContextConditio
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -24,6 +26,7 @@ from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.rules import interpreter
 from vectortrainer.rules.blast_radius import BlastRadius, LogSample, check_on_logs
 from vectortrainer.rules.conditions import ContextConditions
+from vectortrainer.rules.lexicon import is_known_word
 from vectortrainer.rules.model import Rule, rules_document
 from vectortrainer.rules.scoping import (
     Evaluation,
@@ -36,6 +39,8 @@ from vectortrainer.rules.scoping import (
     with_support,
 )
 from vectortrainer.rules.text_index import PairIndex
+
+_WORD = re.compile(r"\w+")
 
 
 class FunctionScope(NamedTuple):
@@ -72,6 +77,7 @@ class Acceptance:
         self.changed: set[int] = set()  # pairs whose residual a rule changed since `take_changed`
         self.index = PairIndex(self.pairs, self.residuals)
         self.conditions = ContextConditions([p.context for p in self.pairs])
+        self._words: tuple[Counter[str], Counter[str]] | None = None  # see _word_counts
         for rule in accepted:
             self._apply(rule)
 
@@ -145,6 +151,45 @@ class Acceptance:
         self._apply(final)
         return final
 
+    def attests_spelling(self, wrong: str, right: str) -> bool:
+        """Whether a correction of one word, seen once, is a spelling fix the texts attest: the
+        word it replaces is no dictionary word and no fixed output holds it, and the word it writes
+        is a dictionary word or one that other outputs hold. Grammar ("ship" -> "ships") is not.
+        Logged outputs may hold the same misspelling (nobody corrected them), so they attest
+        only the word written."""
+        if is_known_word(wrong):
+            return False
+        fixed, logged = self._word_counts()
+        return fixed[wrong] == 0 and (is_known_word(right) or fixed[right] + logged[right] >= 2)
+
+    def _word_counts(self) -> tuple[Counter[str], Counter[str]]:
+        """In how many fixed outputs, and in how many logged outputs, each word is."""
+        if self._words is None:
+            logs = self.logs.texts if self.logs is not None else []
+            self._words = (_texts_holding([p.fixed_output for p in self.pairs]),
+                           _texts_holding(logs))
+        return self._words
+
+    def changes(self, rule: Rule, indices: Iterable[int]) -> int:
+        """How many of the pairs ``indices`` the rule would change, as they stand."""
+        compiled, _ = interpreter.load_rules(rules_document([rule]))
+        return sum(
+            1 for i in indices
+            if interpreter.apply_rules(compiled, self.residuals[i], dict(self.pairs[i].context),
+                                       "output") != self.residuals[i]
+        )
+
+    def recurs_in_logs(self, rule: Rule) -> bool:
+        """Whether the rule would change any sampled logged output (False with no log sample): a
+        one-off correction becomes a rule only where its words come back."""
+        if self.logs is None or not len(self.logs):
+            return False
+        compiled, _ = interpreter.load_rules(rules_document([rule]))
+        return any(
+            interpreter.apply_rules(compiled, text, dict(context), "output") != text
+            for text, context in zip(self.logs.texts, self.logs.contexts, strict=True)
+        )
+
     def _trial(self, rule: Rule, exempt: frozenset[int], forbidden: frozenset[int]) -> Trial:
         """The pairs as they stand, judged where ``rule`` (and every narrower form of it) could
         change them."""
@@ -197,3 +242,7 @@ class Acceptance:
             evidence = replace(rule.evidence, exact=sum(1 for i in rule.sources if i in exact))
             rules.append(replace(rule, evidence=evidence))
         return rules
+
+
+def _texts_holding(texts: Sequence[str]) -> Counter[str]:
+    return Counter(word for text in texts for word in set(_WORD.findall(text)))

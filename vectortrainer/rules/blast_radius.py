@@ -30,13 +30,12 @@ from vectortrainer.rules import interpreter
 from vectortrainer.rules.anchors import narrowed, shared_context
 from vectortrainer.rules.candidates import is_spelling_fix
 from vectortrainer.rules.conditions import discriminating_ngrams, ngram_pattern
-from vectortrainer.rules.model import Rule, rules_document
+from vectortrainer.rules.model import FIRES_ON_ANY_TEXT, Rule, rules_document
 
 if TYPE_CHECKING:
     from vectortrainer.feedback.from_logs import LoggedOutput
 
 CHANCE = 0.5
-_FIRES_ON_ANY_TEXT = ("append", "prepend")
 
 
 @dataclass
@@ -124,7 +123,7 @@ def _evidence(
 ) -> tuple[Rule | None, str]:
     """(the rule restricted to all its evidence, that evidence in words), or (None, "") when it has
     none to add."""
-    if rule.kind in _FIRES_ON_ANY_TEXT:
+    if rule.kind in FIRES_ON_ANY_TEXT:
         phrases = discriminating_ngrams(backing_texts, [], changed_texts)
         if not phrases:
             return None, ""

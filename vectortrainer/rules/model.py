@@ -31,6 +31,8 @@ RULE_KINDS: tuple[str, ...] = (
     "prepend",  # add ``replacement`` at the start unless it is already there
 )
 RULE_TARGETS: tuple[str, ...] = ("output", "prompt")
+# Kinds whose pattern is no trigger (they fire on any text): a condition says where they belong.
+FIRES_ON_ANY_TEXT: tuple[str, ...] = ("append", "prepend")
 # A text condition the learner writes: a phrase not
 # inside a longer word (shown as the phrase itself).
 _PHRASE_CONDITION = re.compile(r"(.+)\(\?<!\\w\1\)\(\?!\\w\)\Z")

@@ -29,7 +29,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from vectortrainer.feedback.diffing import edit_distance
+from vectortrainer.feedback.diffing import edit_distance, on_the_way
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.rules import interpreter
 from vectortrainer.rules.anchors import narrowed, shared_context
@@ -40,7 +40,8 @@ from vectortrainer.rules.conditions import (
     ngram_pattern,
     separating_key,
 )
-from vectortrainer.rules.model import Evidence, Rule, rule_id_for, rules_document
+from vectortrainer.rules.evidence import precise_enough
+from vectortrainer.rules.model import FIRES_ON_ANY_TEXT, Evidence, Rule, rule_id_for, rules_document
 
 _PHRASES_TRIED = 3
 
@@ -133,7 +134,9 @@ def evaluate(rule: Rule, trial: Trial) -> Evaluation:
         if before_distance is None:
             before_distance = cache[index] = edit_distance(residual, pair.fixed_output)
         after_distance = edit_distance(after, pair.fixed_output)
-        if after_distance < before_distance:
+        # It helps only by making part of the person's correction: a step on a shortest way
+        # from the text to its fix, touching nothing the person left as it was.
+        if after_distance < before_distance and on_the_way(residual, after, pair.fixed_output):
             supporters.append(index)
             gain += before_distance - after_distance
         else:
@@ -185,7 +188,12 @@ def scope(
 
     backing = set(supporters)
     others = [residuals[i] for i in range(len(pairs)) if i not in backing]
-    phrases = discriminating_ngrams(
+    # A phrase found by looking for what spares the harmed texts earns a triggered rule no
+    # precision (real corrections: "to" -> "for" when the text has "do some"); only where the
+    # pairs outweigh the texts it harms may a phrase keep it. Appends have no other trigger.
+    dredged = rule.kind not in FIRES_ON_ANY_TEXT and not precise_enough(
+        len(supporters), len(evaluation.violations))
+    phrases = [] if dredged else discriminating_ngrams(
         [residuals[i] for i in supporters], evaluation.harmed_texts, [*others, *elsewhere]
     )
     for phrase in phrases[:_PHRASES_TRIED]:

@@ -59,6 +59,7 @@ from vectortrainer.rules.conflicts import (
     resolution_for,
     rule_letter,
 )
+from vectortrainer.rules.evidence import describe, enough_evidence
 from vectortrainer.rules.llm import LLMRuleProposer, accept_llm_rules
 from vectortrainer.rules.model import Rule
 from vectortrainer.rules.replay import apply_rules
@@ -67,6 +68,11 @@ from vectortrainer.rules.scoping import RejectedRule, first_indices, function_of
 if TYPE_CHECKING:
     from vectortrainer.feedback.from_logs import LoggedOutput
 
+# A correction one pair shows, with no sign it will be needed again, is no rule: real people's
+# one-off edits ("give up" -> "give it up") made correct text worse wherever their words recur.
+NOT_GENERALISABLE = (
+    "not generalisable: seen in one pair only, and its words recur in no logged output"
+)
 # Pairs whose fix means something else (a rewrite, not a correction) teach no rule.
 REWRITE_SIMILARITY = 0.6
 _MAX_ROUNDS = 200
@@ -273,6 +279,17 @@ def synthesize_rules(
                         )
                     )
                     continue
+                # Evidence (:mod:`~vectortrainer.rules.evidence`): the pairs a conflict decision
+                # overruled are places it fires where a person wrote something else.
+                against = learner.changes(scoped.rule, overruled)
+                # A misspelt word is its own evidence of where the fix holds; logs measure the rest.
+                measured = (learner.logs is not None and len(learner.logs) > 0) or (
+                    group.candidate.is_spelling_fix and learner.attests_spelling(
+                        group.candidate.pattern, group.candidate.replacement))
+                if not enough_evidence(scoped.seen, against, logs_measured=measured):
+                    rejected.append(RejectedRule(scoped.rule, "too little evidence: " + describe(
+                        scoped.seen, against, logs_measured=measured)))
+                    continue
                 kept = learner.accept(scoped.rule, scoped.evaluation, scoped.why, exempt=overruled)
                 advanced = advanced or kept is not None
             if advanced:
@@ -334,6 +351,8 @@ def _learn_one_off(
     for candidate in bare:
         if (
             candidate.is_spelling_fix
+            and candidate.pattern[:1].islower()  # seen once, "Platon" -> "Plato" is a name
+            and learner.attests_spelling(candidate.pattern, candidate.replacement)
             and candidate not in banned
             and _undone(candidate, learner, undo) is None
         ):
@@ -360,6 +379,9 @@ def _learn_one_off(
             )
             continue
         narrow = replace(candidate.as_rule(), condition=dict(learner.conditions.usable[index]))
+        if not learner.recurs_in_logs(narrow):
+            rejected.append(RejectedRule(replace(narrow, sources=[index]), NOT_GENERALISABLE))
+            continue
         rule, evaluation, why = learner.scope(narrow)
         if rule is None:
             rejected.append(RejectedRule(replace(narrow, sources=[index]), why))

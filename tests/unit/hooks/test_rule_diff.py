@@ -13,6 +13,7 @@ from rich.console import Console
 from tui.rule_diff import rule_diff_text, supporting_pairs_text
 from vectortrainer.cli.rule_diff_table import rule_diff_tables, supporting_pairs_table
 from vectortrainer.errors import DataFormatError, HookVersionError
+from vectortrainer.feedback.from_logs import LoggedOutput
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.hooks.generator import HookScriptGenerator
 from vectortrainer.hooks.report import rules_report
@@ -24,7 +25,7 @@ from vectortrainer.hooks.rule_diff import (
 )
 from vectortrainer.hooks.template import render_hook
 from vectortrainer.hooks.versions import HookVersionManager
-from vectortrainer.rules.learning import learn_rules
+from vectortrainer.rules.synthesis import synthesize_rules
 from vectortrainer.rules.model import Evidence, Rule, rule_id_for
 
 TICKETS = [FeedbackPair(f"Summary: see ticket #{n} now", f"see ticket VT-{n} now", "p",
@@ -65,10 +66,14 @@ def _assert_no_json(lines: list[str]) -> None:
             pytest.fail(f"raw JSON in {line!r}")
 
 
+# A log of f where the words of the one-off THANKS correction come back: so it is a rule (issue 23).
+LOGS = [LoggedOutput("Summary: text me, Thanks", {"function": "f"})]
+
+
 @pytest.fixture(scope="module")
 def learned():
-    before = learn_rules(TICKETS, semantic_screen=False)
-    after = learn_rules([*TICKETS, THANKS], semantic_screen=False)
+    before = synthesize_rules(TICKETS, logs=LOGS)
+    after = synthesize_rules([*TICKETS, THANKS], logs=LOGS)
     return before, after
 
 

@@ -159,8 +159,14 @@ def _corrections(with_log_uuid: bool) -> list[FeedbackPair]:
             for i, (function, bad, fixed) in enumerate(made)]
 
 
+# The function's other logs, where the "Priority: high." the person corrected once comes back.
+_SUMMARIES = [LoggedOutput("Card declined. Priority: high.", {"function": "summarize_ticket"}),
+              LoggedOutput("Password reset. Priority: low.", {"function": "summarize_ticket"})]
+
+
 def test_a_correction_made_in_the_app_generalises_as_one_from_the_cli():
-    from_app, from_cli = synthesize_rules(_corrections(True)), synthesize_rules(_corrections(False))
+    from_app = synthesize_rules(_corrections(True), logs=_SUMMARIES)
+    from_cli = synthesize_rules(_corrections(False), logs=_SUMMARIES)
 
     def learned(rule_set: RuleSet) -> list[tuple[object, ...]]:
         return [(r.rule_id, r.kind, r.pattern, r.replacement, r.condition, r.text_condition, r.group_case, r.sources)

@@ -130,19 +130,17 @@ def test_context_keys_condition_a_rule_only_when_they_really_separate():
     assert separating_key(tiers, [0, 1], [2]) == ("tier", "vip")
 
 
-def test_a_spelling_fix_seen_once_holds_anywhere_and_other_one_offs_stay_narrow():
+def test_a_spelling_fix_seen_once_holds_anywhere_and_other_one_offs_are_not_rules():
     pairs = [P("You will recieve the code.", "You will receive the code.", 1),
              P("The customer is angry about it.", "The customer is unhappy about it.", 2)]
     rule_set = synthesize_rules(pairs)
     spelling = next(r for r in rule_set.rules if r.pattern == "recieve")
     assert not spelling.condition and "spelling" in spelling.evidence.why
     assert apply_rules(rule_set.rules, "Did you recieve it?", {"channel": "sms"}) == "Did you receive it?"
-    assert apply_rules(rule_set.rules, "She was angry.", {"channel": "sms"}) == "She was angry."
-    # Narrow is its words, not its log: keyed on no log_uuid, it fires again on the same words (VT-18).
-    (one_off,) = [r for r in rule_set.rules if "angry" in r.pattern]
-    assert one_off.condition == {}
-    assert apply_rules(rule_set.rules, "She is angry about it.", {"channel": "sms", "log_uuid": "new"}) == \
-        "She is unhappy about it."
+    # Seen once and never again: reported, never a rule (issue 23).
+    assert [r.rule for r in rule_set.rules if "angry" in r.pattern] == []
+    assert any("angry" in r.rule.pattern and "not generalisable" in r.reason for r in rule_set.rejected)
+    assert apply_rules(rule_set.rules, "She is angry about it.", {"channel": "sms"}) == "She is angry about it."
 
 
 def test_phrases_rarest_elsewhere_win_and_ties_go_to_the_longer():

@@ -10,12 +10,13 @@ import openai
 import pytest
 
 from vectortrainer.errors import RuleSynthesisError
+from vectortrainer.feedback.from_logs import LoggedOutput
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.rules.conflicts import Conflict
 from vectortrainer.rules.llm import LLMRuleProposer
 from vectortrainer.rules.model import Rule
 from vectortrainer.rules.replay import apply_rules
-from vectortrainer.rules.synthesis import RuleSet, synthesize_rules
+from vectortrainer.rules.synthesis import NOT_GENERALISABLE, RuleSet, synthesize_rules
 
 
 def P(bad: str, fixed: str, **context: str) -> FeedbackPair:
@@ -94,10 +95,11 @@ def test_prefix_literal_case_whitespace_rules_are_learned():
         P("Summary: the Cloudsync app failed.", "the CloudSync app failed."),
         P("Summary: we can not log in.", "we cannot log in."),
         P("Summary: disk  full.", "disk full."),
+        P("Summary: Cloudsync can not  start.", "CloudSync cannot start."),
     ]
     rule_set = synthesize_rules(pairs)
     kinds = {r.kind: r for r in rule_set.rules}
-    assert kinds["strip_prefix"].pattern == "Summary: " and kinds["strip_prefix"].support == 4
+    assert kinds["strip_prefix"].pattern == "Summary: " and kinds["strip_prefix"].support == 5
     assert kinds["case_fix"].replacement == "CloudSync"
     assert kinds["replace"].pattern == "can not"
     assert "normalize_whitespace" in kinds
@@ -110,6 +112,7 @@ def test_context_dependent_append_gets_a_condition_and_is_idempotent():
     pairs = [
         P("Done.", "Done." + sentence, tier="enterprise", function="reply"),
         P("Sent.", "Sent." + sentence, tier="enterprise", function="reply"),
+        P("Closed.", "Closed." + sentence, tier="enterprise", function="reply"),
         P("Done.", "Done.", tier="free", function="reply"),
         P("Noted.", "Noted.", tier="pro", function="reply"),
     ]
@@ -124,12 +127,17 @@ def test_context_dependent_append_gets_a_condition_and_is_idempotent():
     assert apply_rules(rule_set.rules, "New.", {"function": "summarize", "tier": "enterprise"}) == "New."
 
 
-def test_one_off_correction_stays_narrow():
+def test_a_one_off_correction_is_a_narrow_rule_only_where_its_words_come_back():
     pairs = [P("The customer is angry about it.", "The customer is unhappy about it.", function="sum", tier="free")]
-    rule_set = synthesize_rules(pairs)
+    alone = synthesize_rules(pairs)
+    assert alone.rules == [] and [r.reason for r in alone.rejected] == [NOT_GENERALISABLE]
+    logs = [LoggedOutput("The supplier is angry about it.", {"function": "sum"})]
+    rule_set = synthesize_rules(pairs, logs=logs)
     (rule,) = rule_set.rules
     assert rule.condition == {"function": "sum"}  # a tier only this pair has is no condition (VT-18)
     assert "angry" in rule.pattern and len(rule.pattern.split()) >= 3  # carries a word of context each side
+    assert apply_rules(rule_set.rules, "She is angry about it.", {"function": "sum", "tier": "free"}) == \
+        "She is unhappy about it."
     assert apply_rules(rule_set.rules, "She is angry today.", {"function": "sum", "tier": "free"}) == "She is angry today."
     assert apply_rules(rule_set.rules, "The customer is angry about it.", {"function": "other"}) == "The customer is angry about it."
 
@@ -138,6 +146,7 @@ def test_rule_that_would_change_good_outputs_is_scoped_or_rejected():
     pairs = [
         P('{"intent": "refund"}', '{"intent": "refund_request"}', function="classify"),
         P('{"intent": "refund", "x": 1}', '{"intent": "refund_request", "x": 1}', function="classify"),
+        P('{"intent": "refund", "y": 2}', '{"intent": "refund_request", "y": 2}', function="classify"),
         P("We sent your refund.", "We sent your refund today.", function="reply"),
     ]
     rule_set = synthesize_rules(pairs)
@@ -344,7 +353,7 @@ def test_llm_rules_are_used_when_they_pass_the_replay_check(chat_server):
 @pytest.mark.parametrize("content", ["not json at all", json.dumps({"rules": [{"kind": "rm -rf"}]})])
 def test_llm_failure_falls_back_to_heuristics(chat_server, content):
     server = chat_server(content)
-    pairs = [P(f"order {n}", f"order #{n}") for n in (1, 22)]
+    pairs = [P(f"order {n}", f"order #{n}") for n in (1, 22, 333)]
     rule_set = synthesize_rules(pairs, llm=LLMRuleProposer(server.client()))
     assert any("LLM synthesis failed" in n for n in rule_set.notes)
     assert [r.origin for r in rule_set.rules] == ["heuristic"]

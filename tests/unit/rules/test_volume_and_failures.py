@@ -105,6 +105,10 @@ def _surrogate_feedback(tmp_path):
     bad = json.dumps({"id": "s1", "bad_output": "It costs 5 \ud800 today", "fixed_output": "It costs 5 EUR today"})
     with path.open("a", encoding="utf-8") as handle:
         handle.write(bad + "\n")  # json.dumps escapes it: "\\ud800", a lone surrogate once decoded
+        # more orders: without logs a rule needs three pairs, also among those the gate learns from
+        for number in (45, 301, 88):
+            handle.write(json.dumps({"id": f"o{number}", "bad_output": f"Order {number} ships",
+                                     "fixed_output": f"Order #{number} ships"}) + "\n")
     return path
 
 
@@ -127,9 +131,9 @@ def test_rules_synthesize_with_a_lone_surrogate_reports_it_and_puts_the_rules_th
     manager = HookVersionManager.for_function(hooks, "ship_notice")
     (version,) = manager.list_versions()
     assert summary["version"] == version.version_id == "v001"
-    # Three pairs leave none held out for the gate: saved, kept out of service, with the reason.
-    assert not version.active and version.state == "refused by its gate"
-    assert summary["live_now"] is None and "held-out" in summary["gate"]["reason"]
+    # Judged on the held-out pairs, and in service only if it passed.
+    assert version.active == summary["gate"]["passed"]
+    assert summary["live_now"] == (version.version_id if version.active else None)
     assert "U+FFFD" in captured.err and "line(s) 3" in captured.err
 
 
