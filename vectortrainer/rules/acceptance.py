@@ -107,10 +107,18 @@ class Acceptance:
         sees the pairs as it leaves them.
         """
         rule = replace(rule, condition=self.conditions.restrict(rule.condition))
-        backing = backing_functions(rule, self._trial(rule, exempt, forbidden))
+        trial = self._trial(rule, exempt, forbidden)
+        whole, judged_after = trial.evaluate(rule), len(self.accepted)
+        backing = backing_functions(rule, trial, whole)
         total = sum(backing.values())
+        elsewhere = self.logs.texts if self.logs is not None else []
         for function, helped in backing.items():
-            scoped, evaluation, why = self.scope(in_function(rule, function), exempt, forbidden)
+            kept = in_function(rule, function)
+            if kept is rule and len(self.accepted) == judged_after:
+                # nothing accepted since the rule was judged: that judgement holds
+                scoped, evaluation, why = scope(rule, trial, elsewhere, whole)
+            else:
+                scoped, evaluation, why = self.scope(kept, exempt, forbidden)
             yield FunctionScope(function, scoped, evaluation, why, total - helped)
 
     def accept(

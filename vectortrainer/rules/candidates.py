@@ -124,9 +124,10 @@ def _trim_blank_edges(deleted: list[str], inserted: list[str]) -> tuple[list[str
 
 
 def hunk_candidates(
-    hunk: Hunk, *, context_words: int = 0
+    hunk: Hunk, *, context_words: int = 0, literal_only: bool = False
 ) -> list[tuple[Candidate, Candidate | None]]:
-    """(literal candidate, generalised candidate or None) for one edit."""
+    """(literal candidate, generalised candidate or None) for one edit; with ``literal_only``
+    no generalisation is tried (a correction seen once has nothing to generalise over)."""
     bad, fixed = hunk.bad_tokens, hunk.fixed_tokens
     deleted = list(bad[hunk.start : hunk.end])
     inserted = list(fixed[hunk.fixed_start : hunk.fixed_end])
@@ -157,6 +158,8 @@ def hunk_candidates(
         return []
     kind = "remove" if not i_text and not left and not right else "replace"
     literal = Candidate(kind, pattern, "".join(replacement_tokens))
+    if literal_only:
+        return [(literal, None)]
     general = generalise("replace", pattern_tokens, replacement_tokens)
     exact = generalise("replace", pattern_tokens, replacement_tokens, exact_widths=True)
     found = [(literal, general)] + (
@@ -344,6 +347,7 @@ def collect_candidates(
     pairs: Sequence[FeedbackPair],
     active: Sequence[int],
     context_words: int = 0,
+    literal_only: bool = False,
 ) -> tuple[dict[Candidate, CandidateGroup], dict[Candidate, CandidateGroup]]:
     literal: dict[Candidate, CandidateGroup] = {}
     general: dict[Candidate, CandidateGroup] = {}
@@ -353,7 +357,8 @@ def collect_candidates(
         for whole in edit_hunks(residuals[index], pairs[index].fixed_output):
             for hunk in whole.sub_hunks():
                 gain = edit_distance(hunk.deleted, hunk.inserted)
-                for lit, gen in hunk_candidates(hunk, context_words=context_words):
+                for lit, gen in hunk_candidates(hunk, context_words=context_words,
+                                                literal_only=literal_only):
                     group = literal.setdefault(lit, CandidateGroup(lit))
                     if index not in group.sources:
                         group.sources.append(index)

@@ -146,14 +146,15 @@ def evaluate(rule: Rule, trial: Trial) -> Evaluation:
 
 
 def scope(
-    rule: Rule, trial: Trial, elsewhere: Iterable[str] = ()
+    rule: Rule, trial: Trial, elsewhere: Iterable[str] = (), evaluation: Evaluation | None = None
 ) -> tuple[Rule | None, Evaluation, str]:
     """(the rule scoped until it is safe, its evaluation, how it was scoped) or (None, evaluation,
     why not).
 
-    ``elsewhere`` are texts beyond the pairs (logged outputs) a text condition should rarely match.
+    ``elsewhere`` are texts beyond the pairs (logged outputs) a text condition should rarely match;
+    ``evaluation`` is the rule's on this trial when it was just made.
     """
-    evaluation = trial.evaluate(rule)
+    evaluation = evaluation if evaluation is not None else trial.evaluate(rule)
     if not evaluation.supporters:
         return None, evaluation, "helps no pair"
     if not evaluation.violations:
@@ -269,7 +270,9 @@ def in_function(rule: Rule, function: str | None) -> Rule:
     return replace(rule, condition={**rule.condition, FUNCTION_KEY: function})
 
 
-def backing_functions(rule: Rule, trial: Trial) -> dict[str | None, int]:
+def backing_functions(
+    rule: Rule, trial: Trial, evaluation: Evaluation | None = None
+) -> dict[str | None, int]:
     """How many pairs of each function ``rule`` helps, the most helped function first; None stands
     for the untagged pairs it helps, and comes last (its rule is judged after the functions' own).
 
@@ -278,7 +281,8 @@ def backing_functions(rule: Rule, trial: Trial) -> dict[str | None, int]:
     ``{None: 0}`` (it is then rejected as it is).
     """
     named = rule.condition.get(FUNCTION_KEY)
-    helped = Counter(function_of(trial.pairs[i]) for i in trial.evaluate(rule).supporters)
+    evaluation = evaluation if evaluation is not None else trial.evaluate(rule)
+    helped = Counter(function_of(trial.pairs[i]) for i in evaluation.supporters)
     if named is not None:
         return {named: helped[named]}
     tagged = sorted((f for f in helped if f is not None), key=lambda f: (-helped[f], f))

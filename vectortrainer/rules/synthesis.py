@@ -347,7 +347,7 @@ def _learn_one_off(
     condition) as its condition."""
     pairs = learner.pairs
     function = function_of(pairs[index])
-    bare, _ = collect_candidates(learner.residuals, pairs, [index])
+    bare, _ = collect_candidates(learner.residuals, pairs, [index], literal_only=True)
     for candidate in bare:
         if (
             candidate.is_spelling_fix
@@ -365,7 +365,8 @@ def _learn_one_off(
                 )
     if learner.residuals[index] == pairs[index].fixed_output:
         return
-    literal, _ = collect_candidates(learner.residuals, pairs, [index], context_words=1)
+    literal, _ = collect_candidates(learner.residuals, pairs, [index], context_words=1,
+                                    literal_only=True)
     for candidate in literal:
         if candidate in banned:
             continue
