@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from vectortrainer.config import Config
+from vectortrainer.feedback.from_logs import LoggedOutput
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.hooks.generator import HookScriptGenerator
 from vectortrainer.hooks.versions import HookVersionManager
-from vectortrainer.rules.synthesis import synthesize_rules
+from vectortrainer.rules.synthesis import RuleSet, synthesize_rules
 from vectortrainer.store.records import FunctionLogs, FunctionSummary, LogRecord
 from vectortrainer.store.source import FunctionInfo, ProgressCallback
 
@@ -134,10 +135,16 @@ def two_hook_versions(config, function: str = "answer_support_ticket") -> HookVe
     active."""
     folder = HookVersionManager.for_function(config.hooks.dir, function).output_dir
     generator = HookScriptGenerator(check_in_subprocess=False)
-    generator.generate(synthesize_rules([FeedbackPair("Order 12 ok", "Order #12 ok"),
-                                         FeedbackPair("Order 7 ok", "Order #7 ok")]), folder)
-    generator.generate(synthesize_rules([FeedbackPair("hello there", "Hello there.")]), folder)
+    generator.generate(_learned([FeedbackPair("Order 12 ok", "Order #12 ok"),
+                                 FeedbackPair("Order 7 ok", "Order #7 ok")]), folder)
+    generator.generate(_learned([FeedbackPair("hello there", "Hello there.")]), folder)
     return HookVersionManager(folder)
+
+
+def _learned(pairs: list[FeedbackPair]) -> RuleSet:
+    """Rules as learned next to a store whose logs repeat each pair's words (so a correction seen
+    once is a rule too, as in the app)."""
+    return synthesize_rules(pairs, logs=[LoggedOutput(pair.bad_output, {}) for pair in pairs])
 
 
 def many_hook_versions(config, function: str = "answer_support_ticket",
@@ -148,5 +155,5 @@ def many_hook_versions(config, function: str = "answer_support_ticket",
     generator = HookScriptGenerator(check_in_subprocess=False)
     for n in range(count):
         fix = FeedbackPair(f"Order {n}{n} ok", f"Order #{n}{n} ok")
-        generator.generate(synthesize_rules([fix]), folder)
+        generator.generate(_learned([fix]), folder)
     return HookVersionManager(folder)

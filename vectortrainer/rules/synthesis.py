@@ -279,18 +279,31 @@ def synthesize_rules(
                         )
                     )
                     continue
+                rule, evaluation, why = scoped.rule, scoped.evaluation, scoped.why
+                spared = overruled
                 # Evidence (:mod:`~vectortrainer.rules.evidence`): the pairs a conflict decision
-                # overruled are places it fires where a person wrote something else.
-                against = learner.changes(scoped.rule, overruled)
+                # overruled are places it fires where a person wrote something else. Where they
+                # outweigh it, it is scoped off them as off any pair it harms ("Hello" kept to
+                # the free tier when the VIP pairs say "Hey"), or refused.
+                against = learner.changes(rule, overruled)
+                if against and not enough_evidence(scoped.seen, against, logs_measured=True):
+                    narrowed, evaluation, why = learner.scope(scoped.rule)
+                    spared, against = frozenset(), 0
+                    if narrowed is None:
+                        rejected.append(RejectedRule(scoped.rule, f"{why}, the pairs of its "
+                                                     "conflict's other side included"))
+                        continue
+                    rule = narrowed
                 # A misspelt word is its own evidence of where the fix holds; logs measure the rest.
                 measured = (learner.logs is not None and len(learner.logs) > 0) or (
                     group.candidate.is_spelling_fix and learner.attests_spelling(
                         group.candidate.pattern, group.candidate.replacement))
-                if not enough_evidence(scoped.seen, against, logs_measured=measured):
-                    rejected.append(RejectedRule(scoped.rule, "too little evidence: " + describe(
-                        scoped.seen, against, logs_measured=measured)))
+                backers = len(evaluation.supporters) + scoped.elsewhere
+                if not enough_evidence(backers, against, logs_measured=measured):
+                    rejected.append(RejectedRule(rule, "too little evidence: " + describe(
+                        backers, against, logs_measured=measured)))
                     continue
-                kept = learner.accept(scoped.rule, scoped.evaluation, scoped.why, exempt=overruled)
+                kept = learner.accept(rule, evaluation, why, exempt=spared)
                 advanced = advanced or kept is not None
             if advanced:
                 break
