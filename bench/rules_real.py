@@ -15,7 +15,8 @@ as it is). Sets: the committed MLQE-PE post-edits (CC0); JFLEG grammar fixes (CC
 committed) when ``--jfleg DIR`` points at a checkout of it (its dev set teaches, its test set is
 held out, and its four human fixes of each test sentence are the correct texts).
 
-    .venv/bin/python bench/rules_real.py [--set NAME] [--pairs N] [--jfleg DIR] [--semantic]
+    .venv/bin/python bench/rules_real.py [--set NAME] [--pairs N] [--volume N] [--jfleg DIR]
+        [--semantic]
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import importlib.util
 import json
 import re
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -66,6 +68,7 @@ class Outcome:
     harmed: int
     correct: int
     seconds: float
+    hook_us: float | None = None  # the written hook, per 1 KB output
 
 
 def _jsonl(path: Path) -> list[tuple[str, str]]:
@@ -77,6 +80,15 @@ def mlqe_set(pair: str, limit: int | None) -> CorrectionSet:
     train = _jsonl(DATA / f"mlqe-pe-{pair}-train.jsonl.gz")[:limit]
     held_out = _jsonl(DATA / f"mlqe-pe-{pair}-dev.jsonl.gz")
     return CorrectionSet(f"post-edits {pair}", train, held_out, [fixed for _, fixed in held_out])
+
+
+def volume_set(limit: int) -> CorrectionSet:
+    """Both post-edit sets as one feedback file (the first ``limit`` corrections), both held out."""
+    both = [mlqe_set(pair, None) for pair in ("et-en", "ro-en")]
+    train = [pair for data in both for pair in data.train if pair[0] != pair[1]][:limit]
+    held_out = [pair for data in both for pair in data.held_out]
+    return CorrectionSet(f"post-edits, {len(train):,}", train, held_out,
+                         [fixed for _, fixed in held_out])
 
 
 def jfleg_set(folder: Path) -> CorrectionSet:
@@ -142,7 +154,28 @@ def run_learner(data: CorrectionSet, semantic: bool) -> Outcome:
     rule_set = learn_rules(pairs, semantic_screen=semantic)
     seconds = time.perf_counter() - started
     hook = load_hook(rule_set)
-    return score("vectortrainer", lambda text: hook(text, {}), data, len(rule_set.rules), seconds)
+    outcome = score("vectortrainer", lambda text: hook(text, {}), data, len(rule_set.rules),
+                    seconds)
+    outcome.hook_us = hook_microseconds(hook, data)
+    return outcome
+
+
+def hook_microseconds(hook: Callable[[str, dict], str], data: CorrectionSet, calls: int = 2000,
+                      repeats: int = 5) -> float:
+    """Median microseconds per call of the written hook on 1 KB outputs (held-out texts joined)."""
+    texts, chunk = [], ""
+    for bad, _ in data.held_out:
+        chunk = f"{chunk} {bad}".strip()
+        if len(chunk) >= 1024:
+            texts.append(chunk[:1024])
+            chunk = ""
+    runs = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for i in range(calls):
+            hook(texts[i % len(texts)], {})
+        runs.append((time.perf_counter() - started) / calls * 1e6)
+    return statistics.median(runs)
 
 
 def run_table(data: CorrectionSet) -> Outcome:
@@ -158,15 +191,19 @@ def main() -> int:
     parser.add_argument("--set", action="append", choices=["et-en", "ro-en"],
                         help="an MLQE-PE post-edit set (repeatable; default both)")
     parser.add_argument("--pairs", type=int, default=None, help="use the first N training pairs")
+    parser.add_argument("--volume", type=int, default=None,
+                        help="also learn from this many corrections of both post-edit sets at once")
     parser.add_argument("--jfleg", type=Path, default=None, help="a JFLEG checkout (dev/, test/)")
     parser.add_argument("--semantic", action="store_true",
                         help="screen rewrites with the MiniLM model (the config's default)")
     args = parser.parse_args()
     sets = [mlqe_set(name, args.pairs) for name in args.set or ["et-en", "ro-en"]]
+    if args.volume:
+        sets.append(volume_set(args.volume))
     if args.jfleg is not None:
         sets.insert(0, jfleg_set(args.jfleg))
     print(f"{'set':22} {'method':14} {'pairs':>5} {'rules':>5} {'improved':>8} {'same':>5} "
-          f"{'worse':>5} {'distance':>15} {'harm':>12} {'time s':>7}")
+          f"{'worse':>5} {'distance':>15} {'harm':>12} {'time s':>7} {'hook us/KB':>10}")
     for data in sets:
         outcomes = [score("identity", lambda text: text, data, 0, 0.0), run_table(data),
                     run_learner(data, args.semantic)]
@@ -174,7 +211,8 @@ def main() -> int:
             print(f"{data.name:22} {o.method:14} {len(data.train):5d} {o.rules:5d} {o.improved:8d} "
                   f"{o.unchanged:5d} {o.worsened:5d} "
                   f"{o.distance_before:7d}->{o.distance_after:<7d} "
-                  f"{o.harmed:4d}/{o.correct:<4d}{o.harmed / o.correct:4.1%} {o.seconds:7.1f}")
+                  f"{o.harmed:4d}/{o.correct:<4d}{o.harmed / o.correct:4.1%} {o.seconds:7.1f} "
+                  f"{'' if o.hook_us is None else f'{o.hook_us:10.0f}'}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {peak:.0f} MB")
     return 0

@@ -320,6 +320,16 @@ def synthesize_rules(
             _learn_one_off(index, learner, banned, rejected, undo)
         if done % step == 0 or done == len(left):
             report(done, len(left), "one-off corrections")
+    one_offs = sorted({i for r in rejected if r.reason == NOT_GENERALISABLE
+                       for i in r.rule.sources})
+    if one_offs:
+        notes.append(f"{len(one_offs)} pair(s) hold corrections made no rule: too rare to "
+                     f"generalise, and their words recur in no logged output (pairs "
+                     f"{first_indices(one_offs)})")
+    unproven = sum(1 for r in rejected if r.reason.startswith("too little evidence"))
+    if unproven:
+        notes.append(f"{unproven} candidate rule(s) refused for too little evidence (see "
+                     "rejected)")
     if llm is None:
         notes.append("rules synthesised by heuristics (no LLM configured)")
     if sample is None:
