@@ -78,6 +78,13 @@ def _compile_rule(rule):
         raise ValueError("pattern longer than %d characters" % (_MAX_PATTERN_CHARS,))
     if kind in ("append", "prepend") and not replacement.strip():
         raise ValueError("%s needs a non-blank replacement" % (kind,))
+    # Text every match contains: a rule whose needle is not in the text is not tried (a literal's
+    # own words; for a regex, what the writer found it cannot match without).
+    needle = rule.get("needle", "")
+    if not isinstance(needle, str):
+        raise ValueError("needle must be a string")
+    if kind in ("replace", "remove"):
+        needle = pattern
     matcher = None
     if kind in ("replace", "remove", "case_fix"):
         matcher = _literal_matcher(pattern, kind == "case_fix")
@@ -93,6 +100,7 @@ def _compile_rule(rule):
         "replacement": "" if kind == "remove" else replacement,
         "condition": condition,
         "matcher": matcher,
+        "needle": needle if kind in ("replace", "remove", "regex_replace") else "",
         "text_condition": _compile_text_condition(rule.get("text_condition", [])),
         "template": _case_template(rule.get("group_case", {}), kind, replacement, matcher),
     }
@@ -207,6 +215,8 @@ def apply_rules(rules, text, context, target):
         return text
     for rule in rules:
         if rule["target"] != target or not _condition_holds(rule["condition"], context):
+            continue
+        if rule["needle"] and rule["needle"] not in text:
             continue
         if not all(matcher.search(text) for matcher in rule["text_condition"]):
             continue

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 from vectortrainer.json_types import JSONObject
+from vectortrainer.rules.needles import required_literal
 
 # Rule kinds the generated hook understands (VT-5). Every rule is data: the hook
 # interprets it with a fixed, reviewed runtime and never turns it into code.
@@ -181,7 +182,17 @@ def rule_id_for(rule: Rule) -> str:
 
 
 def rules_document(rules: Sequence[Rule]) -> str:
-    """The JSON document a hook embeds: the rules as data (ASCII only, keys sorted)."""
+    """The JSON document a hook embeds: the rules as data (ASCII only, keys sorted), each regex
+    rule with the text it cannot match without (:mod:`~vectortrainer.rules.needles`)."""
     return json.dumps(
-        {"version": 1, "rules": [r.to_dict() for r in rules]}, ensure_ascii=True, sort_keys=True
+        {"version": 1, "rules": [_with_needle(r) for r in rules]}, ensure_ascii=True,
+        sort_keys=True,
     )
+
+
+def _with_needle(rule: Rule) -> JSONObject:
+    document = rule.to_dict()
+    needle = required_literal(rule.pattern) if rule.kind == "regex_replace" else ""
+    if needle:
+        document["needle"] = needle
+    return document

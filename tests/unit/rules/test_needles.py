@@ -1,0 +1,50 @@
+"""The text a regex rule cannot match without (issue 23): found right, and never a change to what a
+hook does, only to how fast it does it."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from vectortrainer.feedback.pair import FeedbackPair
+from vectortrainer.rules import interpreter
+from vectortrainer.rules.model import rules_document
+from vectortrainer.rules.needles import required_literal
+from vectortrainer.rules.synthesis import synthesize_rules
+
+CORRECTIONS = Path(__file__).resolve().parents[2] / "data" / "corrections"
+
+
+@pytest.mark.parametrize(("pattern", "needle"), [
+    (r"(?<!\w)([A-Z]\w*)\ when(?!\w)", " when"),
+    (r"Editura(?<!\wEditura)\ ([A-Z]\w*)(?!\w)", "Editura"),
+    (r"(?<=(?<!\w)Estonian\ )(?:Guard(?<=(?<!\w)Estonian\ Guard)(?!\w))", "Estonian Guard"),
+    (r"colou?r", "colo"),  # the optional "u" ends the run
+    (r"(?i:General(?<=(?<!\w)the\ General)(?!\w))", ""),  # any letter case: no needle
+    (r"(?i)order", ""),
+    (r"order|invoice", ""),  # either alternative may match
+    (r"(?!invoice)\d+", ""),  # a negative lookahead's text is not required
+    (r"\.(\d{3})\.", ""),  # too short to rule anything out
+    (r"[unbalanced", ""),
+])
+def test_the_needle_is_text_every_match_contains(pattern: str, needle: str) -> None:
+    assert required_literal(pattern) == needle
+
+
+def test_rules_with_needles_change_exactly_what_they_changed_without() -> None:
+    with gzip.open(CORRECTIONS / "mlqe-pe-ro-en-train.jsonl.gz", "rt", encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle][:1500]
+    pairs = [FeedbackPair(row["bad"], row["fixed"], "", {}) for row in rows if row["bad"] != row["fixed"]]
+    rules = synthesize_rules(pairs).rules
+    with_needles, _ = interpreter.load_rules(rules_document(rules))
+    assert any(rule["needle"] for rule in with_needles if rule["kind"] == "regex_replace")
+    without, _ = interpreter.load_rules(json.dumps({"version": 1, "rules": [r.to_dict() for r in rules]}))
+    for rule in without:
+        rule["needle"] = ""
+    texts = [row["bad"] for row in rows] + [row["fixed"] for row in rows]
+    for text in texts:
+        assert interpreter.apply_rules(with_needles, text, {}, "output") == \
+            interpreter.apply_rules(without, text, {}, "output")
