@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from vectortrainer.cli.common import TOP_LEVEL_FLAGS, add_options, config_from_args, run_guarded
 from vectortrainer.cli.exit_codes import ExitCode
 from vectortrainer.cli.output import fail
-from vectortrainer.workspace import quiet_environment
+from vectortrainer.workspace import offline_defaults, quiet_environment
 
 # Each module registers its own subcommand(s) with `register(subparsers)`.
 SUBCOMMAND_MODULES = (
@@ -80,7 +80,10 @@ def _open_app(args: argparse.Namespace) -> int:
                 ExitCode.USAGE,
             )
         raise
-    return run_guarded(lambda parsed: app_module.run_app(config_from_args(parsed)), args)
+    # With no config file and no key the demo trains SmolLM2 locally instead of stopping for one.
+    return run_guarded(
+        lambda parsed: app_module.run_app(offline_defaults(config_from_args(parsed))), args
+    )
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ with one line and exit 2; nothing is extracted, written or paid for. A resumed r
 checked the same way until its job exists: without the key it stops ``needs_credentials``
 (exit 2) and resumes once the key is set. ``--resume RUN_ID`` resumes a run only under its
 own function: ``--function`` (or ``selection.function``) naming another one is refused (exit 2).
+With no config file and no key for the default provider, a new run trains the packaged
+SmolLM2 on this machine instead (``offline_defaults``, as the app does).
 
 Approving the cost headless: nobody is there to ask, so the budget is the
 approval. With a budget (``--max-budget`` or ``budget.max_budget_usd``) a run
@@ -53,7 +55,7 @@ from vectortrainer.cli.loop import run_cycles
 from vectortrainer.cli.output import fail, stderr_console, write_stdout
 from vectortrainer.config import parse_duration
 from vectortrainer.errors import ConfigError, VectorTrainerError, describe
-from vectortrainer.workspace import Workspace
+from vectortrainer.workspace import Workspace, offline_defaults
 from vectortrainer.workspace.types import RunOutcome, RunStatus
 
 
@@ -62,6 +64,9 @@ def run_batch(args: argparse.Namespace) -> int:
     as_json = bool(getattr(args, "json", False))
     try:
         config = config_from_args(args)
+        if not args.resume:  # a run resumes under the settings it started with
+            # no config file and no key: the demo trains SmolLM2 locally, as the app does
+            config = offline_defaults(config)
     except ConfigError as exc:
         return _report_error(exc, ExitCode.USAGE, as_json)
     if config.loop.enabled and not args.resume:

@@ -38,7 +38,7 @@ from vectortrainer.config import Config, load_config
 from vectortrainer.errors import VectorTrainerError, describe
 from vectortrainer.json_types import JSONObject
 from vectortrainer.web.access import ACCESS_TOKEN_ENV
-from vectortrainer.workspace import Workspace, run_views
+from vectortrainer.workspace import Workspace, offline_defaults, run_views
 from vectortrainer.workspace import vector_map as vectors
 from vectortrainer.workspace.hook_views import HookVersionRow
 from vectortrainer.workspace.types import SelectionSettings
@@ -72,9 +72,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def load_settings(argv: list[str]) -> Config:
     args = parse_args(argv)
-    return load_config(args.config).with_overrides(**{
+    config = load_config(args.config).with_overrides(**{
         "output_dir": args.output_dir, "store.path": args.store, "hooks.dir": args.hooks_dir,
         "models.dir": args.models_dir})
+    return offline_defaults(config)  # no config file, no key: the demo trains SmolLM2 locally
 
 
 def write_access() -> bool:

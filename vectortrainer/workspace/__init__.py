@@ -34,6 +34,8 @@ _EXPORTS: dict[str, str] = {
     "Candidate": "vectortrainer.workspace.golden",
     "SelectionView": "vectortrainer.workspace.golden",
     "RunPlan": "vectortrainer.workspace.runs",
+    # No config file and no key: the demo trains SmolLM2 locally (what `make run` opens).
+    "offline_defaults": "vectortrainer.demo.offline",
     # Before anything imports transformers / huggingface_hub / tqdm: they read it once.
     "quiet_environment": "vectortrainer.store.environment",
 }
@@ -41,6 +43,7 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
+    from vectortrainer.demo.offline import offline_defaults as offline_defaults
     from vectortrainer.store.environment import quiet_environment as quiet_environment
     from vectortrainer.workspace.core import Workspace as Workspace
     from vectortrainer.workspace.golden import Candidate as Candidate

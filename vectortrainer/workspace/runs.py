@@ -22,6 +22,7 @@ from vectortrainer.runs.directory import RunDirectory, RunInfo, list_runs
 from vectortrainer.runs.monitor import PipelineMonitor
 from vectortrainer.runs.resume import resumable_runs
 from vectortrainer.training.factory import trains_locally
+from vectortrainer.training.local.packaged import describe_local_model
 from vectortrainer.workspace.base import UseCases
 from vectortrainer.workspace.budget_view import BudgetView, budget_view
 
@@ -44,7 +45,7 @@ class Runs(UseCases):
         config = self._workspace.config
         training, budget = config.training, config.budget
         if trains_locally(training.provider):
-            target = str(training.local_model or "(training.local_model not set)")
+            target = describe_local_model(training.local_model, training.max_steps)
             limit = f"{budget.max_minutes:g} min" if budget.max_minutes is not None else "off"
         else:
             target = training.model

@@ -28,6 +28,7 @@ from vectortrainer.training.local.model import (
     load_tokenizer,
     pick_device,
 )
+from vectortrainer.training.local.packaged import is_packaged_name
 
 DEFAULT_MAX_NEW_TOKENS = 64
 DEFAULT_LIMIT = 32
@@ -147,6 +148,8 @@ def load_for_replies(model_path: Path, served: Path | None = None) -> tuple[Any,
     """
     model_dir = check_model_dir(model_path)
     device = pick_device()
+    if served is not None and is_packaged_name(served):  # the base named as the registry names it
+        served = check_model_dir(served)
     if served is not None and Path(served).resolve() != model_dir.resolve():
         served = Path(served)
         if not (served / "adapter_config.json").is_file():

@@ -1,5 +1,9 @@
 """Loading a model the user owns, offline: device choice, tokenizer, model, LoRA settings.
 
+The model is a ``save_pretrained`` directory, a ``.gguf`` file (read through transformers' GGUF
+support, dequantised, kept once per process by ``loaded``), or a packaged model's name
+(``smollm2``, see ``packaged``).
+
 Shared by the local trainer, its time-budget calibration and the evaluation
 replay. Nothing here downloads: ``HF_HUB_OFFLINE`` is set and every
 ``from_pretrained`` call passes ``local_files_only=True``; a missing model is a
@@ -16,6 +20,15 @@ from pathlib import Path
 from typing import Any, cast
 
 from vectortrainer.errors import ConfigError
+from vectortrainer.files import sha256_file
+from vectortrainer.training.local.loaded import cached_model, cached_tokenizer
+from vectortrainer.training.local.packaged import (
+    PACKAGED_MODELS,
+    is_gguf_file,
+    is_packaged_name,
+    locate_packaged,
+    require_gguf_reader,
+)
 
 # Module-name patterns LoRA adapts when peft has no default for the architecture.
 FALLBACK_LORA_TARGETS = "all-linear"
@@ -71,16 +84,26 @@ def pick_device() -> DeviceInfo:
 
 
 def check_model_dir(path: Path | str | None) -> Path:
-    """The model directory, or a ``ConfigError`` saying what to put in ``training.local_model``."""
+    """The model ``training.local_model`` names: a packaged model's name (``smollm2``), a ``.gguf``
+    file, or a directory written by ``save_pretrained``; else a ``ConfigError`` saying what to put
+    there."""
     if path is None or not str(path):
         raise ConfigError(
-            "training.local_model: not set; give the path of a model you own "
-            "(a directory with config.json, the weights and the tokenizer files)"
+            "training.local_model: not set; write smollm2 (the packaged SmolLM2-135M-Instruct) or "
+            "the path of a model you own (a directory with config.json, the weights and the "
+            "tokenizer files, or a .gguf file)"
         )
+    if is_packaged_name(path):
+        return locate_packaged(str(path))
     directory = Path(path).expanduser()
+    if is_gguf_file(directory):
+        require_gguf_reader(directory)
+        return directory
     if not directory.is_dir():
+        known = ", ".join(sorted(PACKAGED_MODELS))
         raise ConfigError(
-            f"training.local_model: {directory} is not a directory (nothing is downloaded)"
+            f"training.local_model: {directory} is not a directory, a .gguf file or a "
+            f"packaged model ({known}); nothing is downloaded"
         )
     if not (directory / "config.json").is_file():
         raise ConfigError(
@@ -90,14 +113,32 @@ def check_model_dir(path: Path | str | None) -> Path:
     return directory
 
 
+def pretrained_source(path: Path) -> tuple[str, dict[str, str]]:
+    """What ``from_pretrained`` takes for the model at ``path``: its folder and, for a GGUF file,
+    ``gguf_file``."""
+    if is_gguf_file(path):
+        return str(path.parent), {"gguf_file": path.name}
+    return str(path), {}
+
+
+def model_fingerprint(path: Path) -> str:
+    """SHA-256 that identifies the base model: its config.json, or the whole GGUF file."""
+    return sha256_file(path if is_gguf_file(path) else path / "config.json")
+
+
 def load_tokenizer(path: Path) -> Any:
     """The tokenizer of the model at ``path``, with a pad token and a chat template checked."""
     forbid_downloads()
     # torch and its stack take seconds and GBs: only a local run needs them
     from transformers import AutoTokenizer
 
+    folder, extra = pretrained_source(path)
+
+    def load() -> Any:
+        return AutoTokenizer.from_pretrained(folder, local_files_only=True, **extra)
+
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        tokenizer = cached_tokenizer(str(path), load) if extra else load()
     except (OSError, ValueError) as exc:
         raise ConfigError(
             f"training.local_model: cannot load a tokenizer from {path}: {exc}"
@@ -127,14 +168,50 @@ def load_causal_lm(path: Path, device: DeviceInfo) -> Any:
     warnings.filterwarnings(
         "ignore", message=r".*checkpointing.* is deprecated", category=FutureWarning
     )
+    if is_gguf_file(path):
+        # Saving an adapter, peft looks for the base's config.json, which a GGUF folder lacks; the
+        # vocabulary is unchanged, as the warning then assumes.
+        warnings.filterwarnings(
+            "ignore", message=r"Could not find a config file in", category=UserWarning
+        )
     dtype = torch.bfloat16 if device.bf16 else torch.float32
+    folder, extra = pretrained_source(path)
+
+    def load() -> Any:
+        model = AutoModelForCausalLM.from_pretrained(
+            folder, local_files_only=True, dtype=dtype, **extra
+        )
+        return plain_weights(model, path) if extra else model
+
     try:
-        model = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True, dtype=dtype)
+        # Only GGUF files are kept: dequantising is slow, a saved directory loads in a blink.
+        model = cached_model((str(path), str(dtype)), load) if extra else load()
     except (OSError, ValueError) as exc:
         raise ConfigError(
             f"training.local_model: cannot load a causal LM from {path}: {exc}"
         ) from None
     return cast(Any, model).to(device.kind)  # transformers' stubs type .to for dtypes only
+
+
+def plain_weights(model: Any, path: Path) -> Any:
+    """A model read from a GGUF file, marked as the plain float model it is once dequantised.
+
+    transformers keeps a GGUF "quantizer" on it, and its Trainer refuses to train a quantized
+    model; after dequantising nothing is quantized any more, so the marks go.
+    """
+    if any(not p.is_floating_point() for p in model.parameters()) or any(
+        type(m).__name__.lower().startswith("gguf") for m in model.modules()
+    ):
+        raise ConfigError(
+            f"training.local_model: {path} was loaded with its weights still in GGUF blocks, "
+            "which cannot be trained; use a save_pretrained directory instead"
+        )
+    model.hf_quantizer = None
+    if "is_quantized" in vars(model):
+        model.is_quantized = False
+    if getattr(model.config, "quantization_config", None) is not None:
+        del model.config.quantization_config
+    return model
 
 
 def lora_config(model_type: str | None, settings: LoraSettings) -> Any:

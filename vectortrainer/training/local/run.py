@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vectortrainer.files import sha256_file
 from vectortrainer.json_types import JSONObject
 from vectortrainer.runs.directory import write_json_atomic
 from vectortrainer.training.base import TrainingEvent, TrainingStatus
@@ -29,6 +28,7 @@ from vectortrainer.training.local.model import (
     load_causal_lm,
     load_tokenizer,
     lora_config,
+    model_fingerprint,
     pick_device,
 )
 
@@ -65,6 +65,7 @@ class RunSettings:
     merge: bool
     evaluate: bool
     eval_max_new_tokens: int
+    model_name: str = ""  # training.local_model as written ("smollm2" or a path)
 
 
 def run_job(
@@ -217,7 +218,8 @@ def _save_outputs(settings: RunSettings, job: LocalJob, trainer: Any, device: An
         )
     info = {
         "base_model": str(settings.model_path),
-        "base_model_config_sha256": sha256_file(settings.model_path / "config.json"),
+        "base_model_name": settings.model_name,  # as configured: "smollm2" or a path
+        "base_model_config_sha256": model_fingerprint(settings.model_path),
         "method": settings.method,
         "data_sha256": job.state["data_sha256"],
         "rendered_data_sha256": job.state["rendered_data_sha256"],

@@ -63,6 +63,7 @@ from vectortrainer.training.local.model import (
     load_tokenizer,
     pick_device,
 )
+from vectortrainer.training.local.packaged import is_packaged_name
 from vectortrainer.training.local.rendering import held_out_examples, render_file, training_texts
 from vectortrainer.training.local.run import RunSettings, run_job
 
@@ -73,6 +74,7 @@ DEFAULT_BATCH_SIZE = 4
 # LoRA learning rates (``learning_rate_multiplier`` scales them, like the vendor's).
 BASE_LEARNING_RATE = {"supervised": 2e-4, "dpo": 5e-5}
 DEFAULT_BETA = 0.1
+CALIBRATION_STEPS = 3  # timed steps (after one warm-up step) that measure this machine
 # What a local run imports (the ``local`` extra and torch under it), checked before any work.
 LOCAL_PACKAGES = ("torch", "transformers", "peft", "trl", "datasets", "accelerate")
 
@@ -107,6 +109,7 @@ class LocalTrainer(BaseTrainer):
         if max_steps is not None and max_steps < 1:
             raise ConfigError("training.max_steps: must be at least 1 or null")
         self.model_path = check_model_dir(model_path)
+        self.model_name = str(model_path)  # as configured: a packaged model's name or a path
         self.output_dir = Path(output_dir)
         self.method: Method = method
         self.n_epochs = n_epochs
@@ -223,6 +226,8 @@ class LocalTrainer(BaseTrainer):
                 batch_size=hyper["batch_size"],
                 lora=self.lora,
                 max_length=self.max_length,
+                # never more steps than the run it estimates (a 2-step run, a 2-step calibration)
+                steps=min(CALIBRATION_STEPS, self.max_steps or CALIBRATION_STEPS),
             )
         estimate = estimate_local_training(
             model=str(self.model_path),
@@ -371,7 +376,9 @@ class LocalTrainer(BaseTrainer):
     # ----- inference (the evaluation gate) -------------------------------------------
     @property
     def base_model(self) -> str:
-        return str(self.model_path)
+        """The base as the registry and the gate name it: a packaged model by its name (the same
+        on every machine), anything else by its path."""
+        return self.model_name if is_packaged_name(self.model_name) else str(self.model_path)
 
     def complete(self, model: str, messages: Messages, *, max_tokens: int) -> Completion:
         return self.complete_many(model, [messages], max_tokens=max_tokens)[0]
@@ -405,6 +412,7 @@ class LocalTrainer(BaseTrainer):
             merge=self.merge,
             evaluate=self.evaluate,
             eval_max_new_tokens=self.eval_max_new_tokens,
+            model_name=self.model_name,
         )
 
     def _state(self, job_id: str) -> dict[str, Any]:
