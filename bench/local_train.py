@@ -80,7 +80,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--smollm2", action="store_true",
                         help="quality on SmolLM2: base vs golden-trained vs random-trained")
-    parser.add_argument("--function", default="classify_intent", help="--smollm2: a demo function")
+    parser.add_argument("--function", default="classify_intent",
+                        help="--smollm2: a demo function, or route_request (400 real requests)")
     parser.add_argument("--top-k", type=int, default=24, help="--smollm2: golden picks")
     parser.add_argument("--cases", type=int, default=12, help="--smollm2: held-out cases")
     parser.add_argument("--max-tokens", type=int, default=24, help="--smollm2: reply tokens")
