@@ -22,7 +22,9 @@ LEARNED = ("rules", "conflicts", "rejected", "notes", "rewrites", "overrides", "
 
 def _feedback(tmp_path):
     pairs = [*greetings_by_tier(), FeedbackPair("Order 12 ships", "Order #12 ships"),
-             FeedbackPair("Order 7 ships", "Order #7 ships"), FeedbackPair("Order 31 ships", "Order #31 ships")]
+             FeedbackPair("Order 7 ships", "Order #7 ships"), FeedbackPair("Order 31 ships", "Order #31 ships"),
+             # enough for the gate's learning half to back the rule with no logs (three pairs)
+             FeedbackPair("Order 58 ships", "Order #58 ships"), FeedbackPair("Order 260 ships", "Order #260 ships")]
     path = tmp_path / "feedback.jsonl"
     write_feedback_file(path, pairs)
     return path
