@@ -123,6 +123,12 @@ def test_exit_4_when_the_training_job_fails(template, standin_env, tmp_path, cap
     assert json.loads(out)["summary"]["training"]["status"] == "failed"
 
 
+def _sigint_at_default() -> None:
+    """In the child before exec: Ctrl-C at its default, as in a terminal (an ignored SIGINT is
+    inherited through exec; in the whole suite the run here went on to the end through three)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_exit_130_on_ctrl_c_with_the_resume_command(template, standin_env, tmp_path):
     # A real SIGINT to a real process, parked in the monitor stage by a slow poll.
     config = config_file(tmp_path, standin_env.base_url, training={"poll_interval_s": 30})
@@ -130,7 +136,7 @@ def test_exit_130_on_ctrl_c_with_the_resume_command(template, standin_env, tmp_p
     env = {**os.environ, "OPENAI_API_KEY": standin_env.api_key}
     process = subprocess.Popen([sys.executable, "-m", "vectortrainer", "--batch", "--config", str(config),
                                 "--resume", run_id], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=env)
+                               env=env, preexec_fn=_sigint_at_default)
     events_path = tmp_path / "out" / "runs" / run_id / "events.jsonl"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
