@@ -78,6 +78,7 @@ class Acceptance:
         self.index = PairIndex(self.pairs, self.residuals)
         self.conditions = ContextConditions([p.context for p in self.pairs])
         self._words: tuple[Counter[str], Counter[str]] | None = None  # see _word_counts
+        self._log_text: tuple[LogSample | None, str] = (None, "")  # the sample, joined
         for rule in accepted:
             self._apply(rule)
 
@@ -191,6 +192,12 @@ class Acceptance:
         """Whether the rule would change any sampled logged output (False with no log sample): a
         one-off correction becomes a rule only where its words come back."""
         if self.logs is None or not len(self.logs):
+            return False
+        # A literal's words in no log at all: one scan of the whole sample rules it out (one
+        # check per one-off pair, so thousands of pairs against thousands of logs stay cheap).
+        if self._log_text[0] is not self.logs:
+            self._log_text = (self.logs, "\n".join(self.logs.texts))
+        if rule.kind in ("replace", "remove") and rule.pattern not in self._log_text[1]:
             return False
         compiled, _ = interpreter.load_rules(rules_document([rule]))
         return any(
