@@ -9,7 +9,8 @@ licences in its README), embedded by the product's offline MiniLM (cached under
 Frozen learner: scikit-learn logistic regression (C=10) on the embeddings of the picks,
 scored by accuracy on the set's own test split. Methods:
 
-- ours (default)     select_golden at the default settings (steady + a quarter for new patterns)
+- ours (default)     select_golden at the default settings (anomaly_share auto: new patterns take
+                     what they add to the coverage, at most a quarter)
 - ours (steady only) select_golden with anomaly_share=0
 - random             uniform sample, 10 seeds, mean ± std
 - k-means medoids    KMeans(k) on the unit vectors, the log nearest each centre

@@ -25,6 +25,8 @@ from typing import Final, Literal, Self, TypeAlias, TypeGuard
 from vectortrainer.errors import SettingError
 
 AUTO: Final = "auto"
+# The most of top_k that anomaly_share "auto" gives to new patterns.
+MAX_AUTO_ANOMALY_SHARE: Final = 0.25
 Auto: TypeAlias = Literal["auto"]
 DensityMode: TypeAlias = Literal["auto", "exact", "pruned", "ann"]
 DENSITY_MODES: tuple[DensityMode, ...] = ("auto", "exact", "pruned", "ann")
@@ -89,7 +91,9 @@ def cluster_similarity_problem(value: object) -> str | None:
 
 def anomaly_share_problem(value: object) -> str | None:
     """Why ``value`` is not a valid anomaly share (None when it is)."""
-    return None if _within(value, 0.0, 1.0) else "must be in [0, 1]"
+    if value == AUTO or _within(value, 0.0, 1.0):
+        return None
+    return "must be 'auto' or a share in [0, 1]"
 
 
 def min_cluster_size_problem(value: object) -> str | None:
@@ -134,7 +138,9 @@ class SelectionSettings:
     # "auto": chosen from the data (vectortrainer.golden.epsilon); or a cosine distance in (0, 2].
     epsilon: float | Auto = AUTO
     top_k: int = 20  # golden examples to pick in all
-    anomaly_share: float = 0.25  # share of top_k given to low-density logs (new patterns)
+    # Share of top_k given to low-density logs (new patterns); "auto": as many as add more to the
+    # coverage of the logs than another steady pick would, up to MAX_AUTO_ANOMALY_SHARE.
+    anomaly_share: float | Auto = AUTO
     # Neighbours within epsilon that make a log a core log of a dense cluster.
     min_samples: int = DEFAULT_MIN_SAMPLES
     # How alike two groups of logs must be, on average, to form one cluster; "auto": the data's

@@ -52,7 +52,7 @@ def test_broken_yaml_names_its_line(tmp_path):
     ("epsilon", 0, "selection.epsilon: must be 'auto' or a cosine distance in (0, 2]"),
     ("epsilon", 2.5, "selection.epsilon: must be 'auto' or a cosine distance in (0, 2]"),
     ("top_k", 0, "selection.top_k: must be a whole number of at least 1"),
-    ("anomaly_share", 1.5, "selection.anomaly_share: must be in [0, 1]"),
+    ("anomaly_share", 1.5, "selection.anomaly_share: must be 'auto' or a share in [0, 1]"),
 ])
 def test_ranges_are_checked_once_for_file_flags_and_screens(tmp_path, key, value, message):
     with pytest.raises(ConfigError, match=rf"^{tmp_path / 'config.yaml'}:2: " + message.replace("(", r"\(")

@@ -22,7 +22,7 @@ from vectortrainer.settings import AUTO, DEFAULT_SETTINGS, PROBLEMS, SelectionSe
     ("top_k", 0, "must be a whole number of at least 1"),
     ("top_k", 2.5, "must be a whole number of at least 1"),
     ("top_k", True, "must be a whole number of at least 1"),
-    ("anomaly_share", 1.5, "must be in [0, 1]"),
+    ("anomaly_share", 1.5, "must be 'auto' or a share in [0, 1]"),
     ("min_samples", 0, "must be a whole number from 1 to 100"),
     ("min_samples", 101, "must be a whole number from 1 to 100"),
     ("cluster_similarity", 1.5, "must be 'auto' or a cosine similarity in [-1, 1]"),
@@ -45,7 +45,7 @@ def test_each_invalid_value_names_its_key(key, value, problem):
 def test_every_field_has_a_rule_and_the_defaults_are_the_documented_ones():
     assert list(PROBLEMS) == [f.name for f in dataclasses.fields(SelectionSettings)]
     assert SelectionSettings() == SelectionSettings(
-        epsilon=AUTO, top_k=20, anomaly_share=0.25, min_samples=5, cluster_similarity=AUTO,
+        epsilon=AUTO, top_k=20, anomaly_share=AUTO, min_samples=5, cluster_similarity=AUTO,
         min_cluster_size=3, duplicate_epsilon=None, density_mode="auto")
     assert SelectionSettings().cluster_similarity_value is None
     assert SelectionSettings(cluster_similarity=0.4).cluster_similarity_value == 0.4

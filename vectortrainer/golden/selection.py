@@ -65,8 +65,10 @@ from vectortrainer.golden.density import (
 from vectortrainer.golden.epsilon import EpsilonChoice
 from vectortrainer.golden.facility import facility_location_order
 from vectortrainer.settings import (
+    AUTO,
     DEFAULT_MIN_SAMPLES,
     DEFAULT_SETTINGS,
+    MAX_AUTO_ANOMALY_SHARE,
     SelectionSettings,
     require_settings,
 )
@@ -272,22 +274,25 @@ def _select(
 
     picker = _Picker(unit, 1.0 - duplicate_epsilon)
     statuses_list = list(statuses)
-    anomaly_target = round(top_k * settings.anomaly_share)
     outside = np.flatnonzero(local_cluster < 0)
     anomaly_order = outside[np.lexsort((outside, stats.kth_similarity[outside],
                                         [statuses_list[r] != "ANOMALY" for r in rows[outside]],
                                         stats.density[outside]))]
-    anomaly = picker.take(anomaly_order, anomaly_target)
     # Steady picks cover the density (facility location, VT-20): first each dense cluster's centre,
     # largest cluster first, then whichever of its logs adds most to how well the logs are
     # represented. Only a cluster's logs stand for it, so a log between two clusters (a bridge)
     # never stands for both; centres come from core logs, so a fringe log is never one.
     members = [np.flatnonzero((local_cluster == c) & stats.core) for c in range(len(cluster_sizes))]
     centres = [_medoid(unit, m) for m in members if len(m)]
-    steady = facility_location_order(
-        unit, np.flatnonzero(local_cluster >= 0), top_k - len(anomaly),
-        lambda row: bool(picker.take([row], 1)), groups=local_cluster, first=centres,
-    )
+    if settings.anomaly_share == AUTO:
+        steady, anomaly = _adaptive_split(unit, local_cluster, anomaly_order, centres, picker,
+                                          top_k)
+    else:
+        anomaly = picker.take(anomaly_order, round(top_k * settings.anomaly_share))
+        steady = facility_location_order(
+            unit, np.flatnonzero(local_cluster >= 0), top_k - len(anomaly),
+            lambda row: bool(picker.take([row], 1)), groups=local_cluster, first=centres,
+        )
     if len(steady) + len(anomaly) < top_k:  # clusters ran out: new patterns take the rest
         # Later in density order than every earlier anomaly pick, so the ranking holds.
         anomaly += picker.take(anomaly_order, top_k - len(steady) - len(anomaly))
@@ -404,6 +409,38 @@ def _iter_new(
                 yield int(row)
             elif int(row) not in picker.accepted:
                 picker.rejected_rows.add(int(row))
+
+
+def _adaptive_split(
+    unit: np.ndarray,
+    labels: np.ndarray,
+    anomaly_order: np.ndarray,
+    centres: list[int],
+    picker: _Picker,
+    top_k: int,
+) -> tuple[list[int], list[int]]:
+    """Steady and anomaly picks from one facility-location order over every participant: a log
+    outside the dense clusters is picked when covering it (and the new-pattern logs like it) adds
+    more than another steady pick would, up to ``MAX_AUTO_ANOMALY_SHARE`` of ``top_k``. Where no
+    log is new, almost the whole budget goes to the steady state; where a pattern is new, it takes
+    its share. The anomaly picks come back in ``anomaly_order``."""
+    cap = round(top_k * MAX_AUTO_ANOMALY_SHARE)
+    is_outside = labels < 0
+    anomaly: list[int] = []
+
+    def accept(row: int) -> bool:
+        if not is_outside[row]:
+            return bool(picker.take([row], 1))
+        if len(anomaly) >= cap or not picker.take([row], 1):
+            return False
+        anomaly.append(row)
+        return True
+
+    order = facility_location_order(unit, np.arange(len(unit)), top_k, accept, groups=labels,
+                                    first=centres)
+    rank = {int(row): i for i, row in enumerate(anomaly_order)}
+    return ([row for row in order if not is_outside[row]],
+            sorted(anomaly, key=rank.__getitem__))
 
 
 def _medoid(unit: np.ndarray, members: np.ndarray) -> int:

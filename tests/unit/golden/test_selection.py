@@ -13,7 +13,7 @@ from vectortrainer.errors import ConfigError, DataFormatError
 from vectortrainer.golden.density import epsilon_density
 from vectortrainer.golden.facility import facility_location_order
 from vectortrainer.golden.selection import select_golden
-from vectortrainer.settings import SelectionSettings
+from vectortrainer.settings import MAX_AUTO_ANOMALY_SHARE, SelectionSettings
 
 DIM = 64
 EPSILON = 0.15
@@ -103,6 +103,21 @@ def test_anomalies_are_the_lowest_density_successful_logs_outside_clusters(data)
     assert [statuses[r] for r in result.anomaly[:2]] == ["ANOMALY", "ANOMALY"]
     assert all(result.clusters[r] == -1 for r in result.anomaly)
     assert all(p.strategy == "anomaly" and p.cluster == -1 for p in result.picks if p.row in lone)
+
+
+def test_auto_split_gives_new_patterns_only_what_they_add_to_the_coverage(data) -> None:
+    x, statuses, groups = data
+    new_rows = np.r_[groups["lone"], groups["duplicates"]]
+    counts = {}
+    for top_k in (4, 8, 20, 40):
+        result = select_golden(x, statuses, SelectionSettings(epsilon=EPSILON, top_k=top_k))
+        assert len(result.rows) == top_k
+        assert set(result.anomaly.tolist()) <= set(new_rows.tolist())
+        assert len(result.anomaly) <= round(top_k * MAX_AUTO_ANOMALY_SHARE)
+        counts[top_k] = len(result.anomaly)
+    # A budget that only reaches the cluster centres goes to them; a larger one reaches the new
+    # patterns, each worth more than one more log of a tight cluster.
+    assert counts[4] == 0 and 0 < counts[8] and counts[40] == len(new_rows) - 1  # one duplicate
 
 
 def test_near_duplicates_are_suppressed(data) -> None:
