@@ -19,8 +19,8 @@ from vectortrainer.store.source import LogSource
 # ------------------------------------------------------------------------------ vector map
 def test_selection_settings_come_from_the_run_snapshot(tmp_path):
     view = run_views.open_run_view(tmp_path, ws.finished_run(tmp_path).run_id)
-    assert run_views.selection_settings(view, Config().selection) == SelectionSettings(0.2, 6, 0.25)
-    assert run_views.selection_settings(None, Config().selection) == SelectionSettings("auto", 20, 0.25)
+    assert run_views.selection_settings(view, Config().selection) == SelectionSettings(0.2, 6)
+    assert run_views.selection_settings(None, Config().selection) == SelectionSettings("auto", 20)
 
 
 def test_vector_map_shows_the_selection_the_settings_make():
