@@ -168,7 +168,9 @@ class TimeEstimate:
     n_examples: int
     tokens_per_epoch: int
     n_epochs: int
-    n_epochs_trained: float  # fewer than n_epochs when training.max_steps stops earlier
+    # training.max_steps / steps per epoch when set (the trainer then runs exactly that many
+    # steps, fewer or more than n_epochs), else n_epochs
+    n_epochs_trained: float
     total_tokens: int
     tokens_per_second: float | None
     estimated_minutes: float | None
@@ -253,12 +255,11 @@ def estimate_local_training(
     device: str = "not measured",
     max_minutes: float | None = None,
 ) -> TimeEstimate:
-    """Tokens x epochs (capped by ``max_steps``) and, with a measured throughput, the minutes they
-    take."""
+    """Tokens x epochs and, with a measured throughput, the minutes they take. With ``max_steps``
+    the trainer runs exactly that many steps (it overrides the epochs, as in transformers), so the
+    epochs are those steps' worth, more or fewer than ``n_epochs``."""
     steps_per_epoch = max(1, math.ceil(n_examples / max(1, batch_size)))
-    epochs_trained = float(n_epochs)
-    if max_steps is not None:
-        epochs_trained = min(epochs_trained, max_steps / steps_per_epoch)
+    epochs_trained = float(n_epochs) if max_steps is None else max_steps / steps_per_epoch
     total_tokens = int(round(tokens_per_epoch * epochs_trained))
     minutes = None
     if tokens_per_second:

@@ -47,6 +47,20 @@ def test_a_minutes_estimate_is_shown_in_minutes_and_costs_no_dollars():
     assert view.format_amount(view.amount) == "2.0 min"
 
 
+def test_max_steps_sets_the_work_estimated_past_the_epochs_as_well_as_short_of_them():
+    # 12 examples in batches of 4: 3 steps an epoch. The trainer runs exactly max_steps (it
+    # overrides the epochs), so 48 steps are 16 epochs, not the 2 configured.
+    def minutes(max_steps: int | None) -> TimeEstimate:
+        return estimate_local_training(model="/models/tiny", method="supervised", n_examples=12,
+                                       tokens_per_epoch=6_000, n_epochs=2, batch_size=4,
+                                       max_steps=max_steps, tokens_per_second=100.0)
+
+    assert minutes(48).n_epochs_trained == pytest.approx(16.0)
+    assert minutes(48).amount == pytest.approx(16.0)  # 96,000 tokens at 100/s
+    assert minutes(3).n_epochs_trained == pytest.approx(1.0)
+    assert minutes(None).n_epochs_trained == pytest.approx(2.0)
+
+
 def test_a_minutes_estimate_over_its_limit_cannot_be_approved_and_says_how_to_fit():
     view = budget_view(_minutes(10.0, 5))  # 20 minutes against 5
     assert view.over_budget
