@@ -180,6 +180,7 @@ class HooksScreen(ModeScreen):
             gate = {
                 "passed": Text("passed", style="green"),
                 "refused": Text("refused", style="red"),
+                "not enough evidence": Text("not enough evidence", style="yellow"),
             }.get(row.gate, "")
             table.add_row(
                 row.version_id,
@@ -303,9 +304,8 @@ class HooksScreen(ModeScreen):
                         "promote it.", title="Nothing to change", severity="warning")
             return
         current = service.promoted.version_id if service.promoted else "none"
-        refused = (
-            f"\nThe evaluation gate refused it: {model.reason}" if model.gate == "refused" else ""
-        )
+        kept_out = model.gate in ("refused", "not enough evidence")
+        refused = f"\nThe evaluation gate refused it: {model.reason}" if kept_out else ""
         self.app.push_screen(
             ConfirmScreen(
                 "Change the model in service?",
@@ -402,4 +402,6 @@ def _model_detail(model: ModelRow) -> DetailScreen:
         ("evaluation gate", f"{model.gate or 'not judged'}"
                             + (f": {model.reason}" if model.reason else "")),
     ]
+    sections += [(heading, value) for heading, value in (("paired gain", model.gain),
+                                                         ("per slice", model.slices)) if value]
     return DetailScreen(f"Model {model.version_id}", sections)

@@ -154,6 +154,9 @@ class GateConfig:
     margin: float = 0.02  # the candidate's score must beat the incumbent's by this
     tolerance: float = 0.05  # and no slice may fall more than this below it
     min_slice_cases: int = 3  # a smaller slice counts in the overall score but cannot veto alone
+    # the gain must clear the margin at this confidence (a one-sided bootstrap bound) ...
+    confidence: float = 0.95
+    min_cases: int = 8  # ... on at least this many held-out cases; fewer: not enough evidence
     semantic: bool = True  # MiniLM similarity beside edit similarity
     max_reply_tokens: int = 256
     # a new hook must repair held-out pairs at least this much better than the active one
@@ -705,6 +708,9 @@ NUMBER_RULES: dict[str, NumberRule] = {
     "gate.margin": _SHARE,
     "gate.tolerance": _SHARE,
     "gate.min_slice_cases": _AT_LEAST_1,
+    "gate.confidence": NumberRule(0.5, 1, open_low=True, open_high=True,
+                                  why="of the gain's one-sided bound, e.g. 0.95"),
+    "gate.min_cases": _AT_LEAST_1,
     "gate.max_reply_tokens": _AT_LEAST_1,
     "gate.hook_margin": _SHARE,
     "loop.min_new_logs": NumberRule(0, whole=True),

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 
 HOVER_CHARS = 240
+SLICE_ORDER = ("steady", "anomaly", "feedback", "golden")  # how faces list the gate's slices
 _STAMP_SHAPES = (
     "%Y%m%dT%H%M%S%fZ",
     "%Y%m%dT%H%M%SZ",
@@ -93,6 +94,25 @@ def format_usd(amount: float) -> str:
     if amount == 0 or abs(amount) >= 0.01:
         return f"${amount:,.2f}"
     return f"${amount:.2g}" if abs(amount) >= 1e-6 else f"${amount:.1e}"
+
+
+def format_gain(mean: float, low: float, high: float, confidence: float, cases: int) -> str:
+    """The evaluation gate's paired gain: ``+0.030 (95% one-sided bounds -0.062 to +0.126, 12
+    cases)``; each bound alone holds at the confidence (see ``vectortrainer.gate.evidence``)."""
+    return (f"{mean:+.3f} ({confidence * 100:g}% one-sided bounds {low:+.3f} to {high:+.3f}, "
+            f"{cases} case{'' if cases == 1 else 's'})")
+
+
+def format_slice_scores(slices: Mapping[str, Mapping[str, float]]) -> str:
+    """Per-slice gate scores, ``steady 0.950/0.400 (2), feedback 0.870/0.440 (2)``: candidate /
+    incumbent (cases), slices in ``SLICE_ORDER``."""
+    order = {name: index for index, name in enumerate(SLICE_ORDER)}
+    names = sorted(slices, key=lambda name: (order.get(name, len(order)), name))
+    return ", ".join(
+        f"{name} {slices[name]['candidate']:.3f}/{slices[name]['incumbent']:.3f} "
+        f"({slices[name]['cases']:g})"
+        for name in names
+    )
 
 
 def format_duration(seconds: float | None) -> str:

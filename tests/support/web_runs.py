@@ -59,7 +59,8 @@ def finished_run(output_dir: Path, *, run_id: str = "20260101-120000-aaaaaa") ->
                                           "incumbent": "base model tiny", "inference": {"requests": 8, "usd": 0.0012}}
     run.write_json(GATE_FILE, {"slices": {
         "steady": {"candidate": {"cases": 2, "score": 0.95}, "incumbent": {"cases": 2, "score": 0.4}},
-        "feedback": {"candidate": {"cases": 2, "score": 0.87}, "incumbent": {"cases": 2, "score": 0.44}}}})
+        "feedback": {"candidate": {"cases": 2, "score": 0.87}, "incumbent": {"cases": 2, "score": 0.44}}},
+        "outcome": "promote", "gain": 0.49, "gain_low": 0.41, "gain_high": 0.56, "confidence": 0.95, "cases": 4})
     run.state.status, run.state.fine_tuned_model = "succeeded", "ft:tiny:vt"
     run.save()
     summary = build_summary(run)

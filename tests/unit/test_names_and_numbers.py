@@ -87,6 +87,8 @@ def test_the_default_golden_export_stays_in_the_output_folder(tmp_path):
 @pytest.mark.parametrize("section, key, value", [
     ("gate", "hook_margin", ".nan"), ("gate", "hook_margin", "-0.5"), ("gate", "margin", ".nan"),
     ("gate", "margin", "-0.1"), ("gate", "tolerance", ".inf"), ("gate", "tolerance", ".nan"),
+    ("gate", "confidence", ".nan"), ("gate", "confidence", "1"), ("gate", "confidence", "0.5"),
+    ("gate", "min_cases", "0"),
     ("budget", "max_budget_usd", ".nan"), ("budget", "max_budget_usd", ".inf"), ("budget", "max_minutes", ".nan"),
     ("training", "poll_interval_s", ".inf"), ("training", "poll_interval_s", ".nan"),
     ("training", "learning_rate_multiplier", ".nan"), ("training", "beta", ".inf"), ("training", "n_epochs", "0"),

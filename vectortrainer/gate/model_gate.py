@@ -6,12 +6,26 @@ candidate and through the incumbent (the promoted model of the same provider, el
 the base model), both through the trainer's inference (``BaseTrainer.complete_many``).
 Each reply is scored against its reference with normalised edit similarity
 (Levenshtein, 1 = identical) and, with ``semantic``, MiniLM cosine similarity; a
-case's score is their mean. The candidate is promoted when its overall score beats
-the incumbent's by ``margin`` and no slice (steady, anomaly, feedback) falls more
-than ``tolerance`` below the incumbent's; otherwise it is kept, not promoted, with
-the reason. A slice of fewer than ``min_slice_cases`` cases counts in the overall
-score but cannot veto alone: one case's reply is noise, not a regression (the
-report names such slices). The figures go to the registry entry, ``gate.json`` and the summary.
+case's score is their mean.
+
+The decision holds statistically, not only on average. Each case gives a paired difference
+(candidate score minus incumbent score); the primary criterion is the one-sided lower bound,
+at ``confidence`` (0.95 by default), of their mean: a BCa bootstrap with a fixed seed
+(:mod:`vectortrainer.gate.evidence`). An exact sign test was the other choice; it counts which
+model won each case but not by how much, and at 95% would need every one of the demo's 7 cases
+to improve. The outcome is one of three:
+
+- ``promote``: at least ``min_cases`` cases, that lower bound at or above ``margin``, and no
+  slice (steady, anomaly, feedback) more than ``tolerance`` below the incumbent's;
+- ``keep``: judged and not better enough (the bound under the margin, or a slice regressed);
+- ``not_enough_evidence``: fewer than ``min_cases`` held-out cases (8 by default: on 3 cases a
+  difference is noise), a failed reply (the provider gave none to score), or a similarity the
+  scorer could not compute. The model is kept, never promoted, and the reason says what to do.
+
+A slice of fewer than ``min_slice_cases`` cases counts in the overall score but cannot veto
+alone: one case's reply is noise, not a regression (the report names such slices). The figures,
+with the gain's interval and its confidence, go to the registry entry, ``gate.json`` and the
+summary.
 """
 
 from __future__ import annotations
@@ -21,11 +35,13 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from vectortrainer.budget.inference import InferenceEstimate, estimate_replies, inference_usd
 from vectortrainer.errors import SettingError, VectorTrainerError
 from vectortrainer.feedback.diffing import normalized_distance
 from vectortrainer.feedback.semantic import SemanticScorer
+from vectortrainer.gate.evidence import PairedGain, check_confidence, paired_gain
 from vectortrainer.gate.holdout import HeldOutCase
 from vectortrainer.json_types import JSONObject
 from vectortrainer.registry.models import ModelRegistry
@@ -33,6 +49,8 @@ from vectortrainer.training.base import BaseTrainer, Completion
 from vectortrainer.training.factory import trains_locally
 
 EXAMPLES_KEPT = 6  # replies shown side by side in gate.json and the faces
+Outcome = Literal["promote", "keep", "not_enough_evidence"]
+NOT_ENOUGH = "not enough evidence"  # how every not_enough_evidence reason begins
 
 
 @dataclass(frozen=True)
@@ -44,6 +62,8 @@ class GateSettings:
     semantic: bool = True
     max_reply_tokens: int = 256
     min_slice_cases: int = 3
+    confidence: float = 0.95  # of the gain's lower bound (see the module docstring)
+    min_cases: int = 8  # fewer held-out cases are not enough evidence to judge on
 
     def __post_init__(self) -> None:
         for key in ("margin", "tolerance"):
@@ -51,6 +71,10 @@ class GateSettings:
             # NaN compares false with everything: as a margin it would let any candidate through
             if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 <= value <= 1):
                 raise SettingError(key, value, "must be a finite number in [0, 1]")
+        check_confidence(self.confidence)
+        if isinstance(self.min_cases, bool) or not (isinstance(self.min_cases, int)
+                                                    and self.min_cases >= 1):
+            raise SettingError("min_cases", self.min_cases, "must be a whole number of at least 1")
 
 
 @dataclass
@@ -82,6 +106,28 @@ class ModelGateDecision:
     slices: dict[str, dict[str, SliceFigures]] = field(default_factory=dict)
     inference: JSONObject = field(default_factory=dict)  # requests, tokens, usd
     examples: list[dict[str, str]] = field(default_factory=list)
+    # promote / keep / not_enough_evidence; ``passed`` is True exactly for "promote"
+    outcome: Outcome = "keep"
+    confidence: float = 0.0
+    min_cases: int = 0
+    cases: int = 0
+    failed_replies: int = 0
+    # the mean paired difference (candidate minus incumbent, per case) and its bounds: each one
+    # alone holds at ``confidence`` (gain_low is the one compared with the margin)
+    gain: float | None = None
+    gain_low: float | None = None
+    gain_high: float | None = None
+
+    def settle(self, outcome: Outcome, reason: str) -> None:
+        """Decide: ``passed`` follows the outcome, so the two never disagree."""
+        self.outcome, self.passed, self.reason = outcome, outcome == "promote", reason
+
+    def gain_figures(self) -> JSONObject | None:
+        """The gain, its interval and its confidence (None when nothing was scored)."""
+        if self.gain is None:
+            return None
+        return {"mean": self.gain, "low": self.gain_low, "high": self.gain_high,
+                "confidence": self.confidence, "cases": self.cases}
 
     @property
     def incumbent_label(self) -> str:
@@ -109,6 +155,9 @@ class ModelGateDecision:
             },
             "incumbent_model": self.incumbent,
             "cases": sum(s["candidate"].cases for s in self.slices.values()),
+            "slice_cases": {name: s["candidate"].cases for name, s in self.slices.items()},
+            "outcome": self.outcome,
+            "gain": self.gain_figures(),
         }
 
 
@@ -159,12 +208,13 @@ def decide(
     candidate: str,
     incumbent: str,
     incumbent_version: str | None,
-    candidate_replies: Sequence[str],
-    incumbent_replies: Sequence[str],
+    candidate_replies: Sequence[str | None],
+    incumbent_replies: Sequence[str | None],
     settings: GateSettings,
     scorer: SemanticScorer | None,
 ) -> ModelGateDecision:
-    """Score both models' replies per slice and decide (see the module docstring)."""
+    """Score both models' replies per slice and decide (see the module docstring); a reply that
+    is None, or missing at the end of its sequence, failed."""
     decision = ModelGateDecision(
         candidate,
         incumbent,
@@ -174,32 +224,72 @@ def decide(
         margin=settings.margin,
         tolerance=settings.tolerance,
         metrics=["edit_similarity"] + (["minilm_similarity"] if scorer else []),
+        confidence=settings.confidence,
+        min_cases=settings.min_cases,
+        cases=len(cases),
     )
     if not cases:
-        decision.reason = (
-            "no held-out case to judge it on (golden data too small to hold any out, and no "
-            "feedback); raise selection.top_k, record feedback, or set gate.enabled: false"
-        )
+        decision.settle("not_enough_evidence", (
+            f"{NOT_ENOUGH}: no held-out case to judge it on (golden data too small to hold any "
+            "out, and no feedback); raise selection.top_k, record feedback, or set "
+            "gate.enabled: false"
+        ))
         return decision
+    failed = _failed(candidate_replies, len(cases)) + _failed(incumbent_replies, len(cases))
+    if failed:
+        decision.failed_replies = failed
+        # A failed reply scored as a poor one would decide for the other model.
+        decision.settle("not_enough_evidence", (
+            f"{NOT_ENOUGH}: {failed} of {len(cases) * 2} replies failed (none came back to "
+            "score); check the provider, then train again, or promote the model by hand "
+            "(vectortrainer models promote) after reading its replies"
+        ))
+        return decision
+    candidate_texts = [r or "" for r in candidate_replies]
+    incumbent_texts = [r or "" for r in incumbent_replies]
     references = [c.reference for c in cases]
-    cand_edit, cand_sem = score_replies(candidate_replies, references, scorer)
-    inc_edit, inc_sem = score_replies(incumbent_replies, references, scorer)
+    cand_edit, cand_sem = score_replies(candidate_texts, references, scorer)
+    inc_edit, inc_sem = score_replies(incumbent_texts, references, scorer)
     unscored = _unscored(cand_edit, cand_sem, inc_edit, inc_sem)
     if unscored:
         # Counting an unscored reply as any number could favour either model: no promotion.
-        decision.reason = (
-            f"{unscored} of {len(cases) * len(decision.metrics) * 2} similarities are not "
-            "numbers (NaN from the scorer), so the models cannot be compared; check the "
-            "semantic model, or set gate.semantic: false"
-        )
+        decision.settle("not_enough_evidence", (
+            f"{NOT_ENOUGH}: {unscored} of {len(cases) * len(decision.metrics) * 2} "
+            "similarities are not numbers (NaN from the scorer), so the models cannot be "
+            "compared; check the semantic model, or set gate.semantic: false"
+        ))
         return decision
-    names = sorted({c.slice for c in cases})
-    for name in names:
+    gain = _measure(decision, cases, candidate_texts, incumbent_texts,
+                    (cand_edit, cand_sem), (inc_edit, inc_sem))
+    decision.settle(*_verdict(decision, gain, settings))
+    return decision
+
+
+def _failed(replies: Sequence[str | None], cases: int) -> int:
+    """Replies of one model that failed: None, or missing at the end."""
+    return sum(1 for r in replies[:cases] if r is None) + max(0, cases - len(replies))
+
+
+Scores = tuple[list[float], list[float] | None]  # edit similarities, semantic ones
+
+
+def _measure(decision: ModelGateDecision, cases: Sequence[HeldOutCase],
+             candidate_replies: list[str], incumbent_replies: list[str],
+             candidate: Scores, incumbent: Scores) -> PairedGain:
+    """Fill in the figures of ``decision`` (per slice, overall, the gain, the examples); the
+    paired gain at full precision."""
+    for name in sorted({c.slice for c in cases}):
         indices = [i for i, c in enumerate(cases) if c.slice == name]
-        decision.slices[name] = {"candidate": _slice_figures(indices, cand_edit, cand_sem),
-                                 "incumbent": _slice_figures(indices, inc_edit, inc_sem)}
-    decision.candidate_score = round(statistics.fmean(_case_scores(cand_edit, cand_sem)), 4)
-    decision.incumbent_score = round(statistics.fmean(_case_scores(inc_edit, inc_sem)), 4)
+        decision.slices[name] = {"candidate": _slice_figures(indices, *candidate),
+                                 "incumbent": _slice_figures(indices, *incumbent)}
+    cand_scores, inc_scores = _case_scores(*candidate), _case_scores(*incumbent)
+    decision.candidate_score = round(statistics.fmean(cand_scores), 4)
+    decision.incumbent_score = round(statistics.fmean(inc_scores), 4)
+    gain = paired_gain([c - i for c, i in zip(cand_scores, inc_scores, strict=True)],
+                       decision.confidence)
+    decision.gain, decision.gain_low, decision.gain_high = (
+        round(gain.mean, 4), round(gain.low, 4), round(gain.high, 4)
+    )
     decision.examples = [
         {
             "slice": c.slice,
@@ -210,6 +300,20 @@ def decide(
         }
         for i, c in enumerate(cases[:EXAMPLES_KEPT])
     ]
+    return gain
+
+
+def _verdict(
+    decision: ModelGateDecision, gain: PairedGain, settings: GateSettings
+) -> tuple[Outcome, str]:
+    """The outcome of a measured decision and its reason."""
+    if decision.cases < settings.min_cases:
+        return "not_enough_evidence", (
+            f"{NOT_ENOUGH}: {decision.cases} held-out case(s), fewer than gate.min_cases "
+            f"{settings.min_cases} (score {decision.candidate_score:.3f} vs the "
+            f"{decision.incumbent_label} ({decision.incumbent_score:.3f})); record more feedback, "
+            "or raise selection.top_k or gate.max_cases for more held-out cases, then train again"
+        )
     fell = {
         name: f"{name} {s['incumbent'].score:.3f} -> {s['candidate'].score:.3f}"
         for name, s in decision.slices.items()
@@ -224,30 +328,29 @@ def decide(
         for name, text in fell.items()
         if text not in regressions
     ]
-    gain = decision.candidate_score - decision.incumbent_score
     if regressions:
-        decision.reason = (
+        return "keep", (
             f"slice(s) regressed beyond the tolerance {settings.tolerance:g} against the "
             f"{decision.incumbent_label}: {', '.join(regressions)}"
         )
-    elif not gain >= settings.margin:  # NaN fails
+    if not gain.holds_above(settings.margin):
         by = f" by the margin {settings.margin:g}" if settings.margin else ""
-        decision.reason = (
+        return "keep", (
             f"score {decision.candidate_score:.3f} does not beat the {decision.incumbent_label} "
-            f"({decision.incumbent_score:.3f}){by}"
+            f"({decision.incumbent_score:.3f}){by} at {_percent(gain.confidence)} confidence: "
+            f"paired gain {gain.mean:+.3f}, its lower bound {gain.low:+.3f}"
         )
-    else:
-        decision.passed = True
-        decision.reason = (
-            f"score {decision.candidate_score:.3f} beats the {decision.incumbent_label} "
-            f"({decision.incumbent_score:.3f}) by {gain:+.3f}; "
-            + (
-                f"fell but counted only in the overall score: {', '.join(too_few)}"
-                if too_few
-                else "no slice regressed"
-            )
-        )
-    return decision
+    slices = (f"fell but counted only in the overall score: {', '.join(too_few)}" if too_few
+              else "no slice regressed")
+    return "promote", (
+        f"score {decision.candidate_score:.3f} beats the {decision.incumbent_label} "
+        f"({decision.incumbent_score:.3f}) by {gain.mean:+.3f}, at least {gain.low:+.3f} at "
+        f"{_percent(gain.confidence)} confidence over {gain.cases} cases; {slices}"
+    )
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100:g}%"
 
 
 def estimate_gate_replies(
@@ -301,8 +404,8 @@ def evaluate_candidate(
         candidate,
         incumbent,
         incumbent_version,
-        [r.text for r in replies["candidate"]],
-        [r.text for r in replies["incumbent"]],
+        [None if r.failed else r.text for r in replies["candidate"]],
+        [None if r.failed else r.text for r in replies["incumbent"]],
         settings,
         scorer,
     )

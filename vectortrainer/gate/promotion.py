@@ -70,6 +70,8 @@ class Promotion:
                 incumbent_score=self.decision.incumbent_score,
                 incumbent=self.decision.incumbent_label,
                 inference=self.decision.inference,
+                outcome=self.decision.outcome,
+                gain=self.decision.gain_figures(),
             )
         return detail
 
@@ -80,7 +82,8 @@ def gate_settings(gate: GateConfig) -> GateSettings | None:
         return None
     return GateSettings(margin=gate.margin, tolerance=gate.tolerance, semantic=gate.semantic,
                         max_reply_tokens=gate.max_reply_tokens,
-                        min_slice_cases=gate.min_slice_cases)
+                        min_slice_cases=gate.min_slice_cases, confidence=gate.confidence,
+                        min_cases=gate.min_cases)
 
 
 def judge_and_keep(
@@ -104,7 +107,8 @@ def judge_and_keep(
         passed, reason = bool(entry.passed_gate and entry.promoted), entry.gate.get("reason")
         return Promotion(model, entry.version_id, passed, str(reason or ""), earlier=True)
 
-    def keep(passed: bool, reason: str, evaluation: JSONObject | None = None) -> ModelEntry:
+    def keep(passed: bool, reason: str, evaluation: JSONObject | None = None,
+             outcome: str | None = None) -> ModelEntry:
         return registry.register(
             provider=trainer.name,
             model=model,
@@ -112,7 +116,8 @@ def judge_and_keep(
             run_id=run_id,
             data_sha256=data_sha256,
             evaluation=evaluation,
-            gate={"passed": passed, "reason": reason},
+            gate={"passed": passed, "reason": reason,
+                  **({"outcome": outcome} if outcome else {})},
             promote=passed,
             note=f"run {run_id}",
         )
@@ -134,5 +139,5 @@ def judge_and_keep(
         progress=progress,
     )
     write_json_atomic(decision_path, decision.to_dict())
-    entry = keep(decision.passed, decision.reason, decision.figures())
+    entry = keep(decision.passed, decision.reason, decision.figures(), decision.outcome)
     return Promotion(model, entry.version_id, decision.passed, decision.reason, decision)

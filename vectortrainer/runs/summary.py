@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
 from vectortrainer.budget.catalog import PROVIDERS
-from vectortrainer.display import format_usd
+from vectortrainer.display import format_gain, format_slice_scores, format_usd
 from vectortrainer.json_types import JSONObject, JSONValue
 from vectortrainer.runs.directory import GATE_FILE, RunDirectory
 from vectortrainer.runs.events import read_events
@@ -22,7 +22,6 @@ from vectortrainer.runs.metrics import final_loss
 from vectortrainer.runs.status import STAGES
 
 T = TypeVar("T")
-SLICE_ORDER = ("steady", "anomaly", "feedback", "golden")  # how faces list the gate's slices
 
 
 def _from_mapping(cls: type[T], data: Any) -> T:
@@ -110,6 +109,13 @@ class GateSummary:
     slices: dict[str, dict[str, float]] = field(default_factory=dict)
     inference_requests: int | None = None
     inference_usd: float | None = None
+    outcome: str | None = None  # promote / keep / not_enough_evidence
+    # the mean paired difference, its one-sided bounds at ``confidence``, over ``cases`` cases
+    gain: float | None = None
+    gain_low: float | None = None
+    gain_high: float | None = None
+    confidence: float | None = None
+    cases: int | None = None
 
 
 @dataclass
@@ -249,19 +255,12 @@ class RunSummary:
                     f"{gate.candidate_score:.3f} vs {gate.incumbent_score:.3f} ({gate.incumbent})",
                 )
             )
+        if (gate.gain is not None and gate.gain_low is not None and gate.gain_high is not None
+                and gate.confidence is not None):
+            rows.append(("paired gain", format_gain(gate.gain, gate.gain_low, gate.gain_high,
+                                                    gate.confidence, gate.cases or 0)))
         if gate.slices:
-            order = {name: index for index, name in enumerate(SLICE_ORDER)}
-            names = sorted(gate.slices, key=lambda name: (order.get(name, len(order)), name))
-            rows.append(
-                (
-                    "per slice",
-                    ", ".join(
-                        f"{name} {gate.slices[name]['candidate']:.3f}/"
-                        f"{gate.slices[name]['incumbent']:.3f} ({gate.slices[name]['cases']:g})"
-                        for name in names
-                    ),
-                )
-            )
+            rows.append(("per slice", format_slice_scores(gate.slices)))
         if gate.inference_requests:
             cost = f", {format_usd(gate.inference_usd)}" if gate.inference_usd is not None else ""
             rows.append(("gate inference", f"{gate.inference_requests} replies{cost}"))
@@ -338,12 +337,16 @@ def _gate_summary(run: RunDirectory, detail: JSONObject) -> GateSummary:
         inference.get("usd"),
     )
     if (run.path / GATE_FILE).exists():
-        for name, scores in (run.read_json(GATE_FILE).get("slices") or {}).items():
+        decision = run.read_json(GATE_FILE)
+        for name, scores in (decision.get("slices") or {}).items():
             summary.slices[name] = {
                 "cases": scores["candidate"]["cases"],
                 "candidate": scores["candidate"]["score"],
                 "incumbent": scores["incumbent"]["score"],
             }
+        # absent from a gate.json written before the gate took intervals
+        for key in ("outcome", "gain", "gain_low", "gain_high", "confidence", "cases"):
+            setattr(summary, key, decision.get(key))
     return summary
 
 

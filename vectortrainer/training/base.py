@@ -85,6 +85,8 @@ class Completion:
     text: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    # The provider answered without a reply (no choice, no text): the gate cannot score it.
+    failed: bool = False
 
 
 class BaseTrainer(ABC):

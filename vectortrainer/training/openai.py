@@ -244,7 +244,8 @@ class OpenAITrainer(HostedTrainer):
         usage = field_of(response, "usage")
         return Completion(text=text if isinstance(text, str) else "",
                           prompt_tokens=_count(field_of(usage, "prompt_tokens")),
-                          completion_tokens=_count(field_of(usage, "completion_tokens")))
+                          completion_tokens=_count(field_of(usage, "completion_tokens")),
+                          failed=not isinstance(text, str))
 
 
 # ----- helpers ----------------------------------------------------------------

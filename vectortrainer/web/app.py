@@ -549,6 +549,8 @@ def service_page(workspace: Workspace, run_function: str | None) -> None:
                     "model id / adapter": m.model,
                     "run": m.run_id,
                     "score": m.score,
+                    "paired gain": m.gain,
+                    "per slice": m.slices,
                     "gate": m.gate,
                     "reason": m.reason,
                 }

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vectortrainer.config import Config
-from vectortrainer.display import readable_epoch
+from vectortrainer.display import format_gain, format_slice_scores, readable_epoch
 from vectortrainer.errors import VectorTrainerError
 from vectortrainer.hooks.template import HOOK_FILENAME
 from vectortrainer.hooks.versions import VERSIONS_DIRNAME, HookVersion, HookVersionManager
+from vectortrainer.json_types import JSONObject
 from vectortrainer.loop import LoopView, loop_view
 from vectortrainer.registry.models import ModelEntry, ModelRegistry
 from vectortrainer.store.source import LogReader
@@ -31,19 +32,24 @@ class ModelRow:
     model: str
     run_id: str
     score: str  # "0.912 vs 0.410" (candidate vs what it was judged against)
-    gate: str  # "passed" / "refused" / ""
+    gate: str  # "passed" / "refused" / "not enough evidence" / ""
     reason: str
+    gain: str = ""  # "+0.502 (95% one-sided bounds +0.448 to +0.551, 20 cases)"
+    slices: str = ""  # "steady 0.950/0.400 (12), feedback 0.870/0.440 (8)"
 
     @classmethod
     def of(cls, entry: ModelEntry) -> "ModelRow":
-        candidate = (entry.evaluation.get("candidate") or {}).get("overall")
-        incumbent = (entry.evaluation.get("incumbent") or {}).get("overall")
+        evaluation = entry.evaluation
+        candidate = (evaluation.get("candidate") or {}).get("overall")
+        incumbent = (evaluation.get("incumbent") or {}).get("overall")
         score = (
             ""
             if candidate is None
             else f"{candidate:.3f}" + ("" if incumbent is None else f" vs {incumbent:.3f}")
         )
         gate = {True: "passed", False: "refused", None: ""}[entry.passed_gate]
+        if entry.gate.get("outcome") == "not_enough_evidence":
+            gate = "not enough evidence"
         return cls(
             entry.version_id,
             entry.promoted,
@@ -53,7 +59,37 @@ class ModelRow:
             score,
             gate,
             str(entry.gate.get("reason") or ""),
+            _gain_text(evaluation.get("gain")),
+            _slices_text(evaluation),
         )
+
+
+def _gain_text(gain: object) -> str:
+    """The registry's gain figures as text ("" for an entry judged before the gate took them)."""
+    if not isinstance(gain, dict):
+        return ""
+    try:
+        return format_gain(float(gain["mean"]), float(gain["low"]), float(gain["high"]),
+                           float(gain["confidence"]), int(gain["cases"]))
+    except (KeyError, TypeError, ValueError):
+        return ""
+
+
+def _slices_text(evaluation: JSONObject) -> str:
+    """Per-slice scores from the registry's figures (they hold case counts since the gate took
+    intervals; "" before)."""
+    cases = evaluation.get("slice_cases")
+    candidate, incumbent = evaluation.get("candidate"), evaluation.get("incumbent")
+    if not (isinstance(cases, dict) and isinstance(candidate, dict)
+            and isinstance(incumbent, dict)):
+        return ""
+    slices = {
+        name: {"candidate": candidate[name], "incumbent": incumbent[name], "cases": count}
+        for name, count in cases.items()
+        if isinstance(candidate.get(name), (int, float))
+        and isinstance(incumbent.get(name), (int, float)) and isinstance(count, (int, float))
+    }
+    return format_slice_scores(slices)
 
 
 @dataclass
@@ -77,8 +113,10 @@ class ServiceView:
                  ("hook in service", self.active_hook or "none")]
         last = self.last_model_decision
         if last is not None and last.gate:
+            gain = f", paired gain {last.gain}" if last.gain else ""
             lines.append(
-                ("last model gate", f"{last.version_id} {last.gate} ({last.score}): {last.reason}")
+                ("last model gate",
+                 f"{last.version_id} {last.gate} ({last.score}{gain}): {last.reason}")
             )
         if self.last_hook_decision:
             lines.append(("last hook gate", self.last_hook_decision))

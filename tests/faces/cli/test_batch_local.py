@@ -26,7 +26,9 @@ def test_batch_local_trains_from_the_demo_store(seeded_store: Path, tmp_path: Pa
         training={"trainer": "local", "method": method, "local_model": str(model), "max_steps": 4,
                   "n_epochs": 1, "validation_split": 0.2},
         budget={"max_budget_usd": None, "max_minutes": 30},
-        gate={"max_cases": 4, "max_reply_tokens": 16},  # CPU generation: keep the replay short
+        # CPU generation: keep the replay short; so few held-out cases would be "not enough evidence"
+        # under the default gate.min_cases (8): judge them, the model's lack of gain is the point here
+        gate={"max_cases": 4, "max_reply_tokens": 16, "min_cases": 2},
     )
 
     code = main(["--batch", "--config", str(config), "--yes", "--json"])

@@ -1,5 +1,6 @@
-"""The gates' decisions: a model is promoted only when it beats the incumbent and no slice regresses;
-a hook goes live only when it repairs held-out pairs and spares every good output."""
+"""The gates' decisions: a model is promoted only when it beats the incumbent with confidence, on
+enough cases, and no slice regresses; a hook goes live only when it repairs held-out pairs and spares
+every good output."""
 
 from __future__ import annotations
 
@@ -8,34 +9,47 @@ import pytest
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.gate.hook_gate import judge_hook, publish_gated_hook
 from vectortrainer.gate.holdout import HeldOutCase, split_pairs
-from vectortrainer.gate.model_gate import GateSettings, decide
+from vectortrainer.errors import SettingError
+from vectortrainer.gate.evidence import paired_gain
+from vectortrainer.gate.model_gate import GateSettings, decide, evaluate_candidate
 from vectortrainer.hooks.template import render_hook
 from vectortrainer.hooks.versions import HookVersionManager
+from vectortrainer.registry.models import ModelRegistry
 from vectortrainer.rules.model import Rule, rules_document
+from vectortrainer.training.base import Completion
+from vectortrainer.workspace.service import ModelRow
 
 SETTINGS = GateSettings(margin=0.02, tolerance=0.05, semantic=False)
 
 
+STEADY = 9  # with the anomaly case, 10 held-out cases: more than gate.min_cases (8)
+
+
 def _cases():
-    return [HeldOutCase("steady", [{"role": "user", "content": f"q{i}"}], f"answer number {i}") for i in range(3)] + \
+    return [HeldOutCase("steady", [{"role": "user", "content": f"q{i}"}], f"answer number {i}") for i in range(STEADY)] + \
         [HeldOutCase("anomaly", [{"role": "user", "content": "rare"}], "a rare answer")]
 
 
 def test_a_candidate_better_everywhere_is_promoted_with_its_figures():
     cases = _cases()
-    decision = decide(cases, "ft:new", "gpt-base", None, [c.reference for c in cases], ["no idea"] * 4, SETTINGS, None)
-    assert decision.passed and "beats the base model gpt-base" in decision.reason
+    decision = decide(cases, "ft:new", "gpt-base", None, [c.reference for c in cases], ["no idea"] * len(cases),
+                      SETTINGS, None)
+    assert decision.passed and decision.outcome == "promote" and "beats the base model gpt-base" in decision.reason
     assert decision.candidate_score == 1.0 and decision.incumbent_score < 0.3
-    assert decision.slices["steady"]["candidate"].cases == 3 and decision.slices["anomaly"]["candidate"].edit == 1.0
+    assert decision.slices["steady"]["candidate"].cases == STEADY and decision.slices["anomaly"]["candidate"].edit == 1.0
     assert decision.figures()["candidate"] == {"overall": 1.0, "anomaly": 1.0, "steady": 1.0}
+    assert decision.figures()["slice_cases"] == {"anomaly": 1, "steady": STEADY}
+    gain = decision.figures()["gain"]
+    assert gain["low"] <= gain["mean"] <= gain["high"] and gain["low"] > 0.5
+    assert gain["confidence"] == 0.95 and gain["cases"] == len(cases)
     assert decision.examples[0] == {"slice": "steady", "prompt": "q0", "reference": "answer number 0",
                                     "candidate": "answer number 0", "incumbent": "no idea"}
 
 
 def _anomaly_regresses():
     cases = _cases()
-    candidate = [c.reference for c in cases[:3]] + ["nothing like it"]
-    incumbent = ["unrelated"] * 3 + [cases[3].reference]
+    candidate = [c.reference for c in cases[:STEADY]] + ["nothing like it"]
+    incumbent = ["unrelated"] * STEADY + [cases[-1].reference]
     return cases, candidate, incumbent
 
 
@@ -52,10 +66,10 @@ def test_a_slice_too_small_to_veto_counts_in_the_score_and_is_named():
     decision = decide(cases, "ft:new", "ft:old", "m001", candidate, incumbent, SETTINGS, None)
     assert decision.passed
     assert "anomaly 1.000 ->" in decision.reason and "1 case(s), fewer than 3 to veto alone" in decision.reason
-    steady_falls = [c.reference for c in cases[:3]], ["unrelated"] * 3  # the same slice with 3 cases does veto
-    decision = decide(cases, "ft:new", "ft:old", "m001", ["unrelated"] * 3 + [cases[3].reference],
-                      steady_falls[0] + ["x"], SETTINGS, None)
-    assert not decision.passed and "steady 1.000 ->" in decision.reason
+    steady = [c.reference for c in cases[:STEADY]]  # the same fall on the steady slice (9 cases) does veto
+    decision = decide(cases, "ft:new", "ft:old", "m001", ["unrelated"] * STEADY + [cases[-1].reference],
+                      steady + ["x"], SETTINGS, None)
+    assert not decision.passed and decision.outcome == "keep" and "steady 1.000 ->" in decision.reason
 
 
 def test_a_candidate_no_better_than_the_margin_is_kept_out():
@@ -68,6 +82,113 @@ def test_a_candidate_no_better_than_the_margin_is_kept_out():
 def test_no_cases_is_no_promotion_with_what_to_do():
     decision = decide([], "ft:new", "gpt-base", None, [], [], SETTINGS, None)
     assert not decision.passed and "gate.enabled: false" in decision.reason
+    assert decision.outcome == "not_enough_evidence" and decision.reason.startswith("not enough evidence")
+
+
+# ------------------------------------------------------------------------------ evidence
+def _similar(wrong: int) -> str:
+    """A reply whose edit similarity to REFERENCE is 1 - wrong / 100."""
+    return "y" * wrong + "x" * (100 - wrong)
+
+
+REFERENCE = _similar(0)
+
+
+def _decide(candidate_wrong, incumbent_wrong, settings=SETTINGS):
+    cases = [HeldOutCase("steady", [{"role": "user", "content": f"q{i}"}], REFERENCE) for i in range(len(candidate_wrong))]
+    return decide(cases, "ft:new", "gpt-base", None, [_similar(w) for w in candidate_wrong],
+                  [_similar(w) for w in incumbent_wrong], settings, None)
+
+
+def test_three_held_out_cases_are_not_enough_evidence_even_for_a_large_gain():
+    decision = _decide([0, 0, 0], [90, 90, 90])
+    assert not decision.passed and decision.outcome == "not_enough_evidence"
+    assert decision.reason.startswith("not enough evidence: 3 held-out case(s), fewer than gate.min_cases 8")
+    assert "record more feedback" in decision.reason and "selection.top_k or gate.max_cases" in decision.reason
+    assert decision.gain == 0.9 and decision.candidate_score == 1.0  # measured all the same, for the faces
+
+
+def test_a_gain_above_the_margin_by_noise_alone_is_not_promoted():
+    # 12 paired differences symmetric around +0.03: the mean beats the margin 0.02, its lower bound does not.
+    noise = [5, 10, 15, 20, 25, 30]
+    decision = _decide([47 - n for n in noise] + [47 + n for n in noise], [50] * 12)
+    assert decision.gain == 0.03 and decision.candidate_score - decision.incumbent_score >= 0.02  # the old rule's promotion
+    assert decision.gain_low < 0.02 < decision.gain_high
+    assert not decision.passed and decision.outcome == "keep"
+    assert "does not beat the base model gpt-base (0.500) by the margin 0.02 at 95% confidence" in decision.reason
+    assert decision.to_dict()["gain_low"] == decision.gain_low and decision.to_dict()["confidence"] == 0.95
+
+
+def test_a_consistent_gain_over_many_cases_is_promoted():
+    decision = _decide([30 + (i * 7) % 11 - 5 for i in range(24)], [50] * 24)  # every case gains 0.15-0.25
+    assert decision.passed and decision.outcome == "promote"
+    assert 0.02 < decision.gain_low <= decision.gain <= decision.gain_high < 0.25
+    assert "at least +0.19" in decision.reason and "95% confidence over 24 cases" in decision.reason
+
+
+@pytest.mark.parametrize("candidate, incumbent, failed", [
+    ([_similar(0)] * 9 + [None], [_similar(90)] * 10, 1),  # a reply that errored
+    ([_similar(0)] * 10, [_similar(90)] * 8, 2),  # two replies missing
+])
+def test_a_failed_reply_is_not_enough_evidence(candidate, incumbent, failed):
+    cases = [HeldOutCase("steady", [{"role": "user", "content": f"q{i}"}], REFERENCE) for i in range(10)]
+    decision = decide(cases, "ft:new", "gpt-base", None, candidate, incumbent, SETTINGS, None)
+    assert not decision.passed and decision.outcome == "not_enough_evidence" and decision.failed_replies == failed
+    assert decision.reason.startswith(f"not enough evidence: {failed} of 20 replies failed")
+    assert decision.candidate_score is None and decision.gain is None
+
+
+class _OneReplyFails:
+    """A trainer whose provider answered the candidate's first prompt with no reply."""
+
+    name = "local"
+
+    def complete_many(self, model, conversations, *, max_tokens):
+        return [Completion(REFERENCE, failed=model == "ft:new" and i == 0) for i in range(len(conversations))]
+
+
+def test_a_reply_the_provider_did_not_give_is_not_enough_evidence():
+    cases = [HeldOutCase("steady", [{"role": "user", "content": f"q{i}"}], REFERENCE) for i in range(10)]
+    decision = evaluate_candidate(_OneReplyFails(), cases, candidate="ft:new", incumbent="gpt-base",
+                                  incumbent_version=None, settings=SETTINGS, scorer=None)
+    assert decision.outcome == "not_enough_evidence" and decision.failed_replies == 1
+    assert decision.inference["requests"] == 20
+
+
+def test_the_confidence_and_the_case_floor_are_settings():
+    noise = [5, 10, 15, 20, 25, 30]
+    noisy = ([47 - n for n in noise] + [47 + n for n in noise], [50] * 12)
+    assert _decide(*noisy, GateSettings(semantic=False, margin=0.0, confidence=0.6)).passed
+    assert _decide([0, 0, 0], [90, 90, 90], GateSettings(semantic=False, min_cases=3)).passed
+    for bad in ({"confidence": 1.0}, {"confidence": 0.5}, {"confidence": float("nan")}, {"min_cases": 0},
+                {"min_cases": 2.5}):
+        with pytest.raises(SettingError):
+            GateSettings(**bad)
+
+
+def test_the_interval_is_deterministic_and_a_point_when_every_difference_is_the_same():
+    differences = [0.1, -0.05, 0.2, 0.0, 0.15, 0.3, -0.1, 0.05]
+    assert paired_gain(differences, 0.95) == paired_gain(differences, 0.95)
+    wide, narrow = paired_gain(differences, 0.99), paired_gain(differences, 0.8)
+    assert wide.low < narrow.low < narrow.mean < narrow.high < wide.high
+    same = paired_gain([0.2] * 5, 0.95)
+    assert (same.low, same.mean, same.high) == (0.2, 0.2, 0.2)
+
+
+def test_the_registry_and_the_faces_rows_carry_the_outcome_the_interval_and_the_slices(tmp_path):
+    cases = _cases()
+    decision = decide(cases, "ft:new", "gpt-base", None, [c.reference for c in cases], ["no idea"] * len(cases),
+                      SETTINGS, None)
+    few = _decide([0, 0, 0], [90, 90, 90])
+    registry = ModelRegistry(tmp_path, "f")
+    for d, run in ((decision, "run-1"), (few, "run-2")):
+        registry.register(provider="openai", model=d.candidate, run_id=run, evaluation=d.figures(),
+                          gate={"passed": d.passed, "reason": d.reason, "outcome": d.outcome}, promote=d.passed)
+    promoted, kept = (ModelRow.of(e) for e in registry.list())
+    assert promoted.gate == "passed" and kept.gate == "not enough evidence"
+    assert promoted.gain.startswith(f"{decision.gain:+.3f} (95% one-sided bounds ") and "10 cases" in promoted.gain
+    assert promoted.slices == "steady 1.000/0.200 (9), anomaly 1.000/0.154 (1)"
+    assert kept.gain == "+0.900 (95% one-sided bounds +0.900 to +0.900, 3 cases)"
 
 
 # ------------------------------------------------------------------------------ hooks

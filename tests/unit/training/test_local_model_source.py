@@ -113,6 +113,7 @@ def test_the_demo_trains_smollm2_locally_only_without_a_config_file_and_a_key(tm
     assert str(offline.training.local_model) == OFFLINE_MODEL
     assert offline.budget.max_minutes and offline.training.max_steps
     assert offline.gate.max_cases <= 8 and offline.gate.max_reply_tokens <= 64
+    assert offline.gate.min_cases <= 7  # the 7 held-out cases of classify_intent can promote a clear gain
     # A key for the default provider, or any config file: the configuration stands as written.
     assert not wants_offline_training(Config(), environ={"OPENAI_API_KEY": "sk-x"})
     from_file = Config(source=tmp_path / "c.yaml")

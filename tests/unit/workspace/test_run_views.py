@@ -27,6 +27,7 @@ def test_finished_run_view_stages_and_summary(tmp_path):
     assert figures["fine-tuned model"] == "ft:tiny:vt" and figures["final loss"] == "0.9000"
     assert figures["evaluation gate"] == "promoted as m001: beats the base model"
     assert figures["held-out score"] == "0.910 vs 0.420 (base model tiny)"
+    assert figures["paired gain"] == "+0.490 (95% one-sided bounds +0.410 to +0.560, 4 cases)"
     assert figures["per slice"] == "steady 0.950/0.400 (2), feedback 0.870/0.440 (2)"
     assert figures["gate inference"] == "8 replies, $0.0012"
     assert figures["hook"] == "v002 active: repairs 80.0% of the held-out distance"
