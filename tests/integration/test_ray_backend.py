@@ -18,7 +18,7 @@ from vectortrainer.store.source import LogSource
 
 LOGS = 50_000
 # As bench/extract.py: on these synthetic clusters "auto" picks a tight epsilon and leaves >16k
-# micro-clusters, whose linkage (the slow path past clusters.MATRIX_LIMIT) takes minutes.
+# micro-clusters (past clusters.MATRIX_LIMIT, the linkage runs on a graph of micro-clusters).
 EPSILON = 0.15
 
 pytestmark = pytest.mark.slow

@@ -28,15 +28,18 @@ Clusters with fewer than ``min_cluster_size`` logs are not dense clusters.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 import numpy as np
 
 CLUSTER_MARGIN = 0.07
 # Up to this many micro-clusters the merge runs on an m x m similarity matrix (float32,
-# 1 GiB at the limit): one matrix product, then O(m) per merge. Above it, similarities
-# are recomputed from the vector sums, O(m d) per row, in chunks of _ROW_CHUNK rows.
+# 1 GiB at the limit): one matrix product, then O(m) per merge. Above it, the merge runs on a
+# graph: each micro-cluster's NEIGHBOURS most alike partners at or above the threshold, every
+# similarity exact from the vector sums, O((m k + merges k) d) in all instead of O(m^2 d).
 MATRIX_LIMIT = 16_384
+NEIGHBOURS = 64
 _ROW_CHUNK = 4096
 
 
@@ -116,7 +119,7 @@ def _average_linkage(sums: np.ndarray, sizes: np.ndarray, threshold: float,
     threshold."""
     if len(sizes) <= matrix_limit:
         return _average_linkage_on_matrix(sums, sizes, threshold)
-    return _average_linkage_from_sums(sums, sizes, threshold)
+    return _average_linkage_on_graph(sums, sizes, threshold)
 
 
 def _average_linkage_on_matrix(sums: np.ndarray, sizes: np.ndarray, threshold: float) -> np.ndarray:
@@ -126,8 +129,10 @@ def _average_linkage_on_matrix(sums: np.ndarray, sizes: np.ndarray, threshold: f
     owner = np.arange(m)
     if m < 2:
         return owner
-    means = sums / sizes[:, None]
-    similarity = (means @ means.T).astype(np.float32)
+    # float32 throughout: half the memory, and the float64 product crashed (a segfault in
+    # OpenBLAS 0.3.31's syrk) at 16,000 micro-clusters here
+    means = (sums / sizes[:, None]).astype(np.float32)
+    similarity = means @ means.T
     np.fill_diagonal(similarity, -np.inf)
     sizes = sizes.copy()
     alive = np.ones(m, dtype=bool)
@@ -157,55 +162,86 @@ def _average_linkage_on_matrix(sums: np.ndarray, sizes: np.ndarray, threshold: f
     return owner
 
 
-def _average_linkage_from_sums(sums: np.ndarray, sizes: np.ndarray, threshold: float) -> np.ndarray:
-    """The same merges without an m x m matrix: each needed row recomputed from the vector sums."""
+def _average_linkage_on_graph(sums: np.ndarray, sizes: np.ndarray, threshold: float,
+                              neighbours: int = NEIGHBOURS) -> np.ndarray:
+    """UPGMA over a graph of candidate pairs: at the start each micro-cluster's ``neighbours``
+    most alike others at or above ``threshold``; after a merge, the union of both parts'
+    partners. Every similarity is exact (the dot product of two groups' sums over their sizes).
+
+    Two groups whose mean similarity reaches the threshold have a pair of parts that reaches it
+    (a mean is never above all its terms), so the merges are UPGMA's as long as no micro-cluster
+    has more than ``neighbours`` partners above the threshold; one that has merges with its best
+    first and inherits the rest from them. A heap holds each group's best partner, as the matrix
+    path's ``best`` does."""
     m = len(sizes)
+    parent = np.arange(m)  # a merged part points at the group that took it in
+    if m < 2:
+        return parent
     sums = sums.copy()
     sizes = sizes.copy()
+    partners = _partners_above(sums / sizes[:, None], threshold, min(neighbours, m - 1))
     alive = np.ones(m, dtype=bool)
-    owner = np.arange(m)
+    version = np.zeros(m, dtype=np.int64)
+    heap: list[tuple[float, int, int]] = []
 
-    def row(i: int) -> np.ndarray:
-        similarity: np.ndarray = (sums @ sums[i]) / (sizes * sizes[i])
-        similarity[i] = -np.inf
-        similarity[~alive] = -np.inf
-        return similarity
+    def push_best(a: int) -> None:
+        version[a] += 1
+        if partners[a]:
+            heapq.heappush(heap, (-max(partners[a].values()), a, int(version[a])))
 
-    best = np.empty(m, dtype=np.int64)
-    best_value = np.empty(m)
-    for start in range(0, m, _ROW_CHUNK):  # every cluster's most similar partner, a chunk at a time
-        block = (sums[start : start + _ROW_CHUNK] @ sums.T) / np.outer(
-            sizes[start : start + _ROW_CHUNK], sizes
-        )
-        block[np.arange(len(block)), np.arange(start, start + len(block))] = -np.inf
-        best[start : start + len(block)] = np.argmax(block, axis=1)
-        best_value[start : start + len(block)] = block[
-            np.arange(len(block)), best[start : start + len(block)]
-        ]
-    while m > 1:
-        candidates = np.where(alive, best_value, -np.inf)
-        a = int(np.argmax(candidates))
-        if candidates[a] < threshold:
-            break
-        b = int(best[a])
+    for a in range(m):
+        push_best(a)
+    while heap:
+        _, a, seen = heapq.heappop(heap)
+        if not alive[a] or version[a] != seen:
+            continue  # a's partners changed since: a newer entry stands for it
+        b = max(partners[a], key=partners[a].__getitem__)
         sums[a] += sums[b]
         sizes[a] += sizes[b]
         alive[b] = False
-        owner[owner == b] = a
-        best_value[b] = -np.inf
-        merged = row(a)
-        best[a] = int(np.argmax(merged))
-        best_value[a] = merged[best[a]]
-        # Average linkage never makes a merged cluster more similar to a third one than the
-        # closer of its parts was, so only rows that pointed at a or b need a new partner.
-        for i in np.flatnonzero(alive & ((best == a) | (best == b))):
-            if i == a:
-                continue
-            again = row(int(i))
-            best[i] = int(np.argmax(again))
-            best_value[i] = again[best[i]]
-        others = np.flatnonzero(alive)
-        better = merged[others] > best_value[others]
-        best[others[better]] = a
-        best_value[others[better]] = merged[others[better]]
-    return owner
+        parent[b] = a
+        others = [c for c in (partners[a].keys() | partners[b].keys()) - {a, b} if alive[c]]
+        partners[a], partners[b] = {}, {}
+        values = ((sums[others] @ sums[a]) / (sizes[others] * sizes[a])).tolist() if others else []
+        for c, value in zip(others, values, strict=True):
+            links = partners[c]
+            was_best = max(links.values())
+            lost = max(links.pop(a, -np.inf), links.pop(b, -np.inf))
+            if value >= threshold:  # below it, no later merge of c can bring the pair above it
+                links[a] = value
+                partners[a][c] = value
+            if lost >= was_best or value > was_best:
+                push_best(c)  # c's best partner took part in the merge, or is the merge now
+        push_best(a)
+    for i in range(m):  # each part to its final group (a parent is always a group merged later)
+        root = i
+        while parent[root] != root:
+            root = parent[root]
+        parent[i] = root
+    return parent
+
+
+def _partners_above(means: np.ndarray, threshold: float, most: int) -> list[dict[int, float]]:
+    """For each row, its partners (up to ``most`` best, both ways) whose means are at least
+    ``threshold`` alike, with that similarity; rows a block at a time."""
+    m = len(means)
+    means = means.astype(np.float32)
+    partners: list[dict[int, float]] = [{} for _ in range(m)]
+    for start in range(0, m, _ROW_CHUNK):
+        block = means[start : start + _ROW_CHUNK] @ means.T
+        rows = np.arange(len(block))
+        block[rows, rows + start] = -np.inf
+        hit_rows, hit_cols = np.nonzero(block >= threshold)
+        counts = np.bincount(hit_rows, minlength=len(block))
+        crowded = np.flatnonzero(counts > most)
+        if len(crowded):  # too many partners: keep each such row's best
+            best = np.argpartition(-block[crowded], most - 1, axis=1)[:, :most]
+            kept = np.zeros(block.shape, dtype=bool)
+            kept[np.repeat(crowded, most), best.ravel()] = True
+            keep = (counts[hit_rows] <= most) | kept[hit_rows, hit_cols]
+            hit_rows, hit_cols = hit_rows[keep], hit_cols[keep]
+        values = block[hit_rows, hit_cols].astype(np.float64).tolist()
+        for i, j, value in zip((hit_rows + start).tolist(), hit_cols.tolist(), values, strict=True):
+            partners[i][j] = value
+            partners[j][i] = value
+    return partners

@@ -164,7 +164,7 @@ def test_coverage_counts_every_member_once_and_explains_the_uncovered() -> None:
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_matrix_and_sum_based_average_linkage_merge_alike(seed: int) -> None:
+def test_matrix_and_graph_average_linkage_merge_alike(seed: int) -> None:
     rng = np.random.default_rng(seed)
     centres = _unit(rng.standard_normal((5, DIM)))
     points = _unit(centres[rng.integers(0, 5, 300)] + _noise(rng, (300, DIM), 0.9))
@@ -175,9 +175,9 @@ def test_matrix_and_sum_based_average_linkage_merge_alike(seed: int) -> None:
     keep = sizes > 0
     sums, sizes = sums[keep], sizes[keep]
     on_matrix = _average_linkage(sums, sizes, 0.3)
-    from_sums = _average_linkage(sums, sizes, 0.3, matrix_limit=0)
+    on_graph = _average_linkage(sums, sizes, 0.3, matrix_limit=0)
     assert 1 < len(set(on_matrix.tolist())) < len(sizes)  # some merges, not all
     def partition(owner: np.ndarray) -> set[frozenset[int]]:
         return {frozenset(np.flatnonzero(owner == group).tolist()) for group in set(owner.tolist())}
 
-    assert partition(on_matrix) == partition(from_sums)
+    assert partition(on_matrix) == partition(on_graph)
