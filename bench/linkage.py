@@ -5,7 +5,8 @@ Run: .venv/bin/python bench/linkage.py [--sizes 4000,16000,23000,60000]
 Micro-clusters with the geometry of loose real-text topics (300 topics, noise 0.9 in 384
 dimensions, 1-3 logs each), merged at the default threshold's level (0.3). Up to
 clusters.MATRIX_LIMIT the merge runs on an m x m matrix; past it, on the graph of each
-micro-cluster's best partners (`_average_linkage_on_graph`). Printed: seconds for each path and
+micro-cluster's best partners (`_average_linkage_on_graph`), found from every pair up to
+clusters.EXACT_PARTNERS_LIMIT and through a faiss HNSW index past it. Printed: seconds for each path and
 whether both give the same groups where both run.
 """
 

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from vectortrainer.golden import clusters
 from vectortrainer.golden.clusters import _average_linkage, background_similarity, dense_clusters
 from vectortrainer.golden.coverage import coverage
 from vectortrainer.golden.density import epsilon_graph_stats
@@ -164,7 +165,7 @@ def test_coverage_counts_every_member_once_and_explains_the_uncovered() -> None:
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_matrix_and_graph_average_linkage_merge_alike(seed: int) -> None:
+def test_matrix_and_graph_average_linkage_merge_alike(seed: int, monkeypatch) -> None:
     rng = np.random.default_rng(seed)
     centres = _unit(rng.standard_normal((5, DIM)))
     points = _unit(centres[rng.integers(0, 5, 300)] + _noise(rng, (300, DIM), 0.9))
@@ -181,3 +182,5 @@ def test_matrix_and_graph_average_linkage_merge_alike(seed: int) -> None:
         return {frozenset(np.flatnonzero(owner == group).tolist()) for group in set(owner.tolist())}
 
     assert partition(on_matrix) == partition(on_graph)
+    monkeypatch.setattr(clusters, "EXACT_PARTNERS_LIMIT", 0)  # partners from the HNSW index
+    assert partition(_average_linkage(sums, sizes, 0.3, matrix_limit=0)) == partition(on_matrix)
