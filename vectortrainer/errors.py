@@ -28,8 +28,8 @@ line.
     ├── HookVersionError               a hook version is missing, unknown or damaged
     ├── VersionLockError               another writer holds a versions lock, or the lock file is
     │                                  unsafe
-    ├── ModelRegistryError             a model entry is missing, unknown or damaged, or none is
-    │                                  promoted
+    ├── ModelRegistryError             a model entry is missing, unknown or damaged, none is
+    │                                  promoted, or its base model is past its shutdown
     ├── TrainerAPIError                the vendor API answered with an error to act on
     │   ├── TrainingNotAvailableError  the vendor refuses new fine-tuning jobs
     │   └── QuotaExhaustedError        the account's quota or credit is spent (never retried)
@@ -166,8 +166,8 @@ class VersionLockError(VectorTrainerError):
 
 
 class ModelRegistryError(VectorTrainerError):
-    """A model entry is missing, unknown or failed its checksum, or no model is promoted; nothing
-    was changed."""
+    """A model entry is missing, unknown or failed its checksum, no model is promoted, or the model
+    asked for may not be promoted (its base model is past its shutdown); nothing was changed."""
 
 
 class TrainerAPIError(VectorTrainerError):

@@ -77,7 +77,7 @@ from vectortrainer.files import sha256_file
 from vectortrainer.gate.holdout import HeldOut, prepare_holdout
 from vectortrainer.gate.hook_gate import publish_gated_hook
 from vectortrainer.gate.model_gate import estimate_gate_replies
-from vectortrainer.gate.promotion import gate_settings, judge_and_keep
+from vectortrainer.gate.promotion import SHUT_DOWN, gate_settings, judge_and_keep
 from vectortrainer.golden.extractor import DensityBasedExtractor
 from vectortrainer.golden.picks import golden_picks, golden_stats
 from vectortrainer.hooks.report import rules_report, write_rules_report
@@ -375,6 +375,11 @@ class TrainingPipeline:
                 f"run {run.run_id} succeeded: {run.state.fine_tuned_model} is the promoted model "
                 f"({evaluation.get('model_version')}): {evaluation.get('reason')}"
             )
+        if status == TrainingStatus.SUCCEEDED and evaluation.get("outcome") == SHUT_DOWN:
+            return RunStatus.NOT_PROMOTED, (  # no "promote it anyway": it would be refused
+                f"run {run.run_id} trained {run.state.fine_tuned_model} but it was not promoted: "
+                f"{evaluation.get('reason')}. It is kept as {evaluation.get('model_version')}"
+            )
         if status == TrainingStatus.SUCCEEDED:
             version = evaluation.get("model_version")
             return RunStatus.NOT_PROMOTED, (
@@ -630,6 +635,9 @@ class TrainingPipeline:
             self.monitor.on_log(
                 f"uploaded {data.train.name} as {prepared.train_file_id}", stage="upload"
             )
+        reported = trainer.reported_shutdown()  # read before the upload: no second request
+        if reported is not None:
+            self.monitor.on_log(reported.news, stage="upload")
 
     def _train_stage(self, run: RunDirectory) -> JSONObject:
         trainer = self._trainer()
@@ -692,6 +700,8 @@ class TrainingPipeline:
             progress=lambda done, total, what: self.monitor.on_progress(
                 "evaluate", done, total, what
             ),
+            schedule=self.config.schedule,
+            today=self.today,
         )
         if promotion.news:
             self.monitor.on_log(promotion.news, stage="evaluate", level=promotion.level)

@@ -9,6 +9,7 @@ It speaks what ``OpenAITrainer`` uses:
     GET  /v1/fine_tuning/jobs/{id}        POST /v1/fine_tuning/jobs/{id}/cancel
     GET  /v1/fine_tuning/jobs/{id}/events GET /v1/fine_tuning/jobs/{id}/checkpoints
     POST /v1/chat/completions             (base models, and the models its jobs "trained")
+    GET  /v1/models/{model}               (the Model object, with ``shutdown_date``)
 
 A job walks validating_files -> queued -> running -> succeeded one step per
 retrieve (``GET /v1/fine_tuning/jobs/{id}``), never by wall clock, emitting
@@ -23,6 +24,14 @@ fast), a spent quota (429 ``insufficient_quota``, which no retry fixes), a 500 t
 arrives *after* the job was created, a failed job, and the 403
 ``training_not_available`` answer. Every request is recorded in ``.requests`` so tests
 can assert what did (or did not) reach it.
+
+``GET /v1/models/{model}`` answers the API reference's Model object (``id``, ``created``,
+``object``, ``owned_by``, ``shutdown_date``: "the date when the model will shut down, or
+null if not announced", format date) for a base model or one its jobs trained, and 404
+``model_not_found`` otherwise. ``shutdown_date`` is null unless ``report_shutdown(model,
+value)`` set it: an ISO date as documented, or what a test needs the trainer to cope with (a
+unix timestamp, a malformed value, ``FIELD_ABSENT`` to leave the field out). Its error
+variant is ``inject_errors(status, path_prefix="/v1/models/")``.
 
 Chat completions are deterministic: a model a job fine-tuned answers with the
 assistant reply of its training example whose user message is most like the
@@ -50,6 +59,7 @@ import json
 import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -62,6 +72,7 @@ BASE_MODELS = frozenset({"gpt-4o-mini-2024-07-18", "gpt-4o-mini", "gpt-4o-2024-0
 DEGRADED_REPLY = "I am not sure."
 RECALL_RATIO = 0.5  # a fine-tuned model answers from its training data above this input similarity
 CREATED_AT = 1_767_225_600  # fixed clock: 2026-01-01T00:00:00Z
+FIELD_ABSENT = object()  # report_shutdown(model, FIELD_ABSENT): the Model object has no shutdown_date
 
 
 class OpenAIStandIn(LoopbackAPI):
@@ -86,6 +97,7 @@ class OpenAIStandIn(LoopbackAPI):
         self.retry_after_ms = 1
         self.trained_models: dict[str, list[tuple[str, str]]] = {}  # model -> (user message, reply) it learned
         self.degrade_next = 0
+        self.shutdown_dates: dict[str, Any] = {}  # model -> its shutdown_date (default: null)
         self._ids = itertools.count(1)
         self._clock = itertools.count(CREATED_AT)
         self._progress: dict[str, int] = {}  # job id -> steps done
@@ -105,6 +117,12 @@ class OpenAIStandIn(LoopbackAPI):
         """The next ``count`` fine-tuned models answer every prompt with ``DEGRADED_REPLY``."""
         with self.lock:
             self.degrade_next += count
+    def report_shutdown(self, model: str, value: Any) -> None:
+        """``GET /v1/models/{model}`` answers ``shutdown_date: value`` (``FIELD_ABSENT``: no such
+        field)."""
+        with self.lock:
+            self.shutdown_dates[model] = value
+
     def exhaust_quota(self) -> None:
         """Every request answers 429 ``insufficient_quota`` (the account's credit is spent)."""
         self.quota_exhausted = True
@@ -331,6 +349,18 @@ class OpenAIStandIn(LoopbackAPI):
                       "total_tokens": prompt_tokens + len(reply) // 4 + 1},
         }
 
+    def model_object(self, model: str) -> tuple[int, Any]:
+        """The Model object of ``model`` (``GET /v1/models/{model}``)."""
+        if model not in BASE_MODELS and model not in self.trained_models:
+            return 404, _error(f"The model '{model}' does not exist", "invalid_request_error", "model",
+                               "model_not_found")
+        body: dict[str, Any] = {"id": model, "object": "model", "created": CREATED_AT,
+                                "owned_by": "system" if model in BASE_MODELS else "standin-org"}
+        shutdown = self.shutdown_dates.get(model)
+        if shutdown is not FIELD_ABSENT:
+            body["shutdown_date"] = shutdown
+        return 200, body
+
     def cancel_job(self, job_id: str) -> tuple[int, Any]:
         job = self.jobs[job_id]
         if job["status"] in ("succeeded", "failed", "cancelled"):
@@ -382,6 +412,9 @@ class OpenAIStandIn(LoopbackAPI):
             return 200, _page(files, query, default_limit=10000)
         if path == "/v1/chat/completions" and method == "POST":
             return self.chat_completion(request.json or {})
+        model_match = _MODEL_PATH.match(path)
+        if model_match and method == "GET":
+            return self.model_object(unquote(model_match["model"]))
         file_match = _FILE_PATH.match(path)
         if file_match and method == "GET":
             if file_match["id"] in self.files:
@@ -505,6 +538,7 @@ def _page(items_newest_first: list[dict[str, Any]], query: dict[str, str], defau
 
 _JOB_PATH = re.compile(r"^/v1/fine_tuning/jobs/(?P<id>[^/]+)(?:/(?P<action>cancel|events|checkpoints))?$")
 _FILE_PATH = re.compile(r"^/v1/files/(?P<id>[^/]+)$")
+_MODEL_PATH = re.compile(r"^/v1/models/(?P<model>[^/]+)$")
 
 
 @pytest.fixture

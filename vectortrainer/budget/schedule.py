@@ -6,6 +6,11 @@ section overrides them (``openai: 2027-01-06`` for the provider's last day of ne
 jobs, ``openai/gpt-4o-2024-08-06: 2027-01-14`` for a model's shutdown), because
 vendors move dates and a user should not wait for a release to follow them.
 
+A provider's API may report a model's shutdown date itself (OpenAI's models endpoint
+does): a :class:`ReportedShutdown` replaces the catalogue's date for that model, and the
+config's ``schedule:`` still has the last word. :func:`past_shutdown` is the one test of
+"this model no longer serves", for training and for promotion alike.
+
 "Today" is :func:`current_date`: the real date, or ``VECTORTRAINER_TODAY`` (an ISO
 date) to rehearse a cutoff before it happens. Every check takes ``today`` too, so
 tests and callers inject the clock.
@@ -19,7 +24,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from vectortrainer.budget.catalog import LOCAL, PROVIDERS, ProviderFacts, provider_facts
-from vectortrainer.errors import ConfigError, FineTuningClosedError, RetiredModelError
+from vectortrainer.errors import (
+    ConfigError,
+    FineTuningClosedError,
+    RetiredModelError,
+    UnknownModelError,
+)
 
 TODAY_ENV = "VECTORTRAINER_TODAY"
 WARNING_WINDOW_DAYS = 30
@@ -50,6 +60,23 @@ def parse_schedule_date(key: str, value: str) -> _dt.date:
 
 
 @dataclass(frozen=True)
+class ReportedShutdown:
+    """What a provider's API said of ``model``'s shutdown: the date (``on``), or None when it
+    gave none or could not be read, so the catalogue's date stands; ``source`` says which."""
+
+    model: str
+    on: _dt.date | None
+    source: str
+
+    @property
+    def news(self) -> str:
+        """The run's log line of it."""
+        if self.on is None:
+            return f"shutdown date of {self.model}: {self.source}"
+        return f"{self.model} shuts down on {self.on.isoformat()} ({self.source})"
+
+
+@dataclass(frozen=True)
 class ProviderSchedule:
     """A provider's dates after the config's overrides."""
 
@@ -63,9 +90,11 @@ class ProviderSchedule:
 
 
 def provider_schedule(
-    provider: str, overrides: ScheduleOverrides | None = None
+    provider: str, overrides: ScheduleOverrides | None = None,
+    reported: ReportedShutdown | None = None,
 ) -> ProviderSchedule:
-    """``provider``'s published dates, with ``schedule:`` overrides applied."""
+    """``provider``'s published dates, with the date its API ``reported`` (when it gave one) and
+    the ``schedule:`` overrides applied, in that order."""
     facts = provider_facts(provider)
     jobs_until, jobs_source = facts.jobs_until, facts.jobs_until_source
     shutdowns = {
@@ -73,6 +102,9 @@ def provider_schedule(
         for m in facts.models
         if m.shutdown_on is not None
     }
+    # The provider's own word is fresher than the catalogue; the user's config still wins.
+    if reported is not None and reported.on is not None:
+        shutdowns[facts.base_name(reported.model)] = (reported.on, reported.source)
     for key, value in (overrides or {}).items():
         name, _, model = key.partition("/")
         if name != provider:
@@ -96,17 +128,39 @@ def alternatives(provider: str) -> str:
     return f"training.provider: {' | '.join(others)} (see `vectortrainer providers`)"
 
 
+def past_shutdown(provider: str, model: str, *, today: _dt.date | None = None,
+                  overrides: ScheduleOverrides | None = None,
+                  reported: ReportedShutdown | None = None) -> tuple[_dt.date, str] | None:
+    """``model``'s shutdown (date, source) when it is on or before ``today``; None while it serves.
+
+    A local model, a provider this project has no facts of, and a name no base model can be
+    read from never shut down: there is no date to hold them to.
+    """
+    if provider not in PROVIDERS:
+        return None
+    try:
+        shutdown = provider_schedule(provider, overrides, reported).shutdown_of(model)
+    except UnknownModelError:
+        return None
+    today = today or current_date()
+    return shutdown if shutdown is not None and today >= shutdown[0] else None
+
+
 def check_open(provider: str, model: str, *, today: _dt.date | None = None,
-               overrides: ScheduleOverrides | None = None) -> None:
-    """Refuse (before any upload) a job past ``provider``'s cutoff or past ``model``'s shutdown."""
-    schedule = provider_schedule(provider, overrides)
+               overrides: ScheduleOverrides | None = None,
+               reported: ReportedShutdown | None = None,
+               spared: str = "Nothing was uploaded") -> None:
+    """Refuse (before any upload) a job past ``provider``'s cutoff or past ``model``'s shutdown
+    (the date its API ``reported``, else the catalogue's; the config's over both). ``spared``
+    says what the refusal kept from happening."""
+    schedule = provider_schedule(provider, overrides, reported)
     today = today or current_date()
     title = schedule.facts.title
     if schedule.jobs_until is not None and today > schedule.jobs_until:
         raise FineTuningClosedError(
             f"{title} creates no new fine-tuning jobs after {schedule.jobs_until.isoformat()} "
             f"({schedule.jobs_until_source}); today is {today.isoformat()}. "
-            f"Nothing was uploaded. Switch provider with {alternatives(provider)}, "
+            f"{spared}. Switch provider with {alternatives(provider)}, "
             f"or set schedule.{provider} in the config if {title} moved the date"
         )
     shutdown = schedule.shutdown_of(model)
@@ -114,11 +168,12 @@ def check_open(provider: str, model: str, *, today: _dt.date | None = None,
         base = schedule.facts.base_name(model)
         live = [m.name for m in schedule.facts.models
                 if (s := schedule.shutdown_of(m.name)) is None or today < s[0]]
-        other_models = f"another model (e.g. {', '.join(live)}) or " if live else ""
+        example = f" (e.g. {', '.join(live)})" if live else ""
         raise RetiredModelError(
             f"model {model!r}: fine-tuning of {base} was retired on "
-            f"{shutdown[0].isoformat()} (it shut down; {shutdown[1]}). Nothing was "
-            f"uploaded. Choose {other_models}another provider: {alternatives(provider)}"
+            f"{shutdown[0].isoformat()} (it shut down; source: {shutdown[1]}). {spared}. "
+            f"Pick a current model with training.model{example}, or another "
+            f"provider: {alternatives(provider)}"
         )
 
 

@@ -6,15 +6,25 @@ replayed through the candidate and the incumbent (the promoted model of the same
 provider, else the base model; see :mod:`vectortrainer.gate.model_gate`), the decision is
 written (``gate.json``) before the entry, and the model is promoted only when it passed.
 With the gate off it is promoted without evaluation, and the entry says so.
+
+A model whose base model is past its shutdown is never promoted, whatever the gate would say
+(it could not answer): the date is the one its provider's API reported when it is known
+(recorded in the entry as ``base_shutdown``), else the catalogue's, with the config's
+``schedule:`` over both. :func:`entry_refusal` applies the same rule to a person's promotion
+or rollback (the registry the application layer opens asks it). A local model never shuts down.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from vectortrainer.budget.catalog import base_model_name
+from vectortrainer.budget.schedule import ReportedShutdown, ScheduleOverrides, past_shutdown
 from vectortrainer.config import GateConfig
+from vectortrainer.errors import UnknownModelError
 from vectortrainer.feedback.semantic import SemanticScorer
 from vectortrainer.gate.holdout import HeldOutCase
 from vectortrainer.gate.model_gate import (
@@ -29,6 +39,7 @@ from vectortrainer.runs.directory import write_json_atomic
 from vectortrainer.training.base import BaseTrainer
 
 GATE_OFF = "gate off (gate.enabled: false): promoted without evaluation"
+SHUT_DOWN = "base_shut_down"  # the gate's outcome for a model whose base model shut down
 
 
 @dataclass(frozen=True)
@@ -41,20 +52,21 @@ class Promotion:
     reason: str
     decision: ModelGateDecision | None = None  # the gate's, when it judged the model just now
     earlier: bool = False  # registered by an earlier attempt of the run, not judged again
+    outcome: str = ""  # SHUT_DOWN when refused without a gate (the decision's outcome otherwise)
 
     @property
     def news(self) -> str:
         """The run's log line of it (``""`` with the gate off: the registry entry says why)."""
         if self.earlier:
             return f"{self.model} was registered as {self.version_id} before the interruption"
-        if self.decision is None:
+        if self.decision is None and self.promoted:
             return ""
         verdict = "promoted" if self.promoted else "not promoted"
         return f"{self.model} -> {self.version_id}: {verdict} ({self.reason})"
 
     @property
     def level(self) -> str:
-        return "warning" if self.decision is not None and not self.promoted else "info"
+        return "warning" if not self.promoted and not self.earlier else "info"
 
     def detail(self) -> JSONObject:
         """What the evaluate stage records in ``run.json``."""
@@ -64,6 +76,8 @@ class Promotion:
             "reason": self.reason,
             "note": f"{self.version_id} {'promoted' if self.promoted else 'kept, not promoted'}",
         }
+        if self.outcome:
+            detail["outcome"] = self.outcome
         if self.decision is not None:
             detail.update(
                 candidate_score=self.decision.candidate_score,
@@ -86,6 +100,44 @@ def gate_settings(gate: GateConfig) -> GateSettings | None:
                         min_cases=gate.min_cases)
 
 
+def shutdown_refusal(provider: str, model: str, base_model: str | None, *,
+                     reported: ReportedShutdown | None = None,
+                     overrides: ScheduleOverrides | None = None,
+                     today: _dt.date | None = None) -> str:
+    """Why ``model`` (trained on ``provider`` from ``base_model``) may not be promoted: its base
+    model is past its shutdown; ``""`` while it serves."""
+    try:
+        base = base_model or base_model_name(model)
+    except UnknownModelError:  # a name no base can be read from: no date to hold it to
+        return ""
+    shutdown = past_shutdown(provider, base, today=today, overrides=overrides, reported=reported)
+    if shutdown is None:
+        return ""
+    return (f"its base model {base} shut down on {shutdown[0].isoformat()} (source: "
+            f"{shutdown[1]}), so it no longer answers; train on a current model "
+            "(`vectortrainer providers` lists them)")
+
+
+def recorded_shutdown(entry: ModelEntry) -> ReportedShutdown | None:
+    """The base model's shutdown date its provider reported when ``entry`` was trained, if any."""
+    on, source = entry.base_shutdown.get("on"), entry.base_shutdown.get("source")
+    if not isinstance(on, str):
+        return None
+    try:
+        day = _dt.date.fromisoformat(on)
+    except ValueError:
+        return None
+    return ReportedShutdown(entry.base_model or entry.model, day,
+                            f"{source or 'its provider'}, recorded with {entry.version_id}")
+
+
+def entry_refusal(entry: ModelEntry, *, overrides: ScheduleOverrides | None = None,
+                  today: _dt.date | None = None) -> str:
+    """Why a person may not promote (or roll back to) ``entry``: :func:`shutdown_refusal`."""
+    return shutdown_refusal(entry.provider, entry.model, entry.base_model,
+                            reported=recorded_shutdown(entry), overrides=overrides, today=today)
+
+
 def judge_and_keep(
     registry: ModelRegistry,
     trainer: BaseTrainer,
@@ -98,14 +150,21 @@ def judge_and_keep(
     scorer: Callable[[], SemanticScorer],
     decision_path: Path,
     progress: Progress | None = None,
+    schedule: ScheduleOverrides | None = None,
+    today: _dt.date | None = None,
 ) -> Promotion:
     """Register ``model`` (trained by run ``run_id`` on data of ``data_sha256``) once, promoted when
-    the gate passed it (see the module docstring); ``scorer`` is asked only when the gate scores
-    meaning."""
+    the gate passed it and its base model still serves (see the module docstring); ``scorer`` is
+    asked only when the gate scores meaning."""
     entry = registry.find_run(run_id)
     if entry is not None:
         passed, reason = bool(entry.passed_gate and entry.promoted), entry.gate.get("reason")
         return Promotion(model, entry.version_id, passed, str(reason or ""), earlier=True)
+    reported = trainer.reported_shutdown()
+    base_shutdown: JSONObject = (
+        {"on": reported.on.isoformat(), "source": reported.source}
+        if reported is not None and reported.on is not None else {}
+    )
 
     def keep(passed: bool, reason: str, evaluation: JSONObject | None = None,
              outcome: str | None = None) -> ModelEntry:
@@ -120,8 +179,15 @@ def judge_and_keep(
                   **({"outcome": outcome} if outcome else {})},
             promote=passed,
             note=f"run {run_id}",
+            base_shutdown=base_shutdown,
         )
 
+    # Before the gate: a model whose base shut down cannot answer its cases, nor serve.
+    refusal = shutdown_refusal(trainer.name, model, trainer.base_model, reported=reported,
+                               overrides=schedule, today=today)
+    if refusal:
+        refused = keep(False, refusal, outcome=SHUT_DOWN)
+        return Promotion(model, refused.version_id, False, refusal, outcome=SHUT_DOWN)
     if settings is None:
         return Promotion(model, keep(True, GATE_OFF).version_id, True, GATE_OFF)
     promoted = registry.promoted()

@@ -8,6 +8,10 @@ figures, the gate's decision, when it was made) and ``promoted.json`` is a copy 
 entry, rewritten atomically on promotion and rollback. That one file is what
 :func:`vectortrainer.runtime.promoted_model` reads in running processes, so a
 rollback reaches them within their reload interval.
+
+A registry may be given a ``refusal`` (what the application layer knows and this layer does
+not, such as the providers' shutdown dates): every promotion and rollback asks it first, and
+a reason it gives refuses the change, the promoted model left as it was.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import builtins
 import json
 import math
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -41,6 +46,7 @@ RECORD_KEYS = (
     "evaluation",
     "gate",
     "created_at",
+    "base_shutdown",
 )
 
 
@@ -61,6 +67,9 @@ class ModelEntry:
     note: str = ""
     promoted: bool = False
     promoted_at: float | None = None  # the last time it was made the promoted model
+    # {"on": "2027-01-14", "source": ...}: the base model's shutdown as its provider reported it
+    # when the model was trained (empty: none was reported; the catalogue's date applies)
+    base_shutdown: JSONObject = field(default_factory=dict)
 
     @property
     def passed_gate(self) -> bool | None:
@@ -87,6 +96,7 @@ class ModelEntry:
             note=entry.note,
             promoted=entry.active,
             promoted_at=promoted_at,
+            base_shutdown=dict(f.get("base_shutdown") or {}),
         )
 
 
@@ -148,6 +158,7 @@ class ModelRegistry:
         function: str,
         *,
         lock_timeout_s: float | None = None,
+        refusal: Callable[[ModelEntry], str] | None = None,
     ) -> None:
         if not function:
             raise ModelRegistryError(
@@ -160,6 +171,7 @@ class ModelRegistry:
                                   self.directory / PROMOTED_FILENAME, MODEL_VERSIONS,
                                   lock_timeout_s=lock_timeout_s)
         self.promoted_path = self.store.active_path
+        self.refusal = refusal  # why an entry may not be promoted ("" when it may)
 
     @property
     def warnings(self) -> builtins.list[str]:
@@ -177,8 +189,10 @@ class ModelRegistry:
         gate: JSONObject | None = None,
         promote: bool = False,
         note: str = "",
+        base_shutdown: JSONObject | None = None,
     ) -> ModelEntry:
-        """Keep a trained model (promoted at once when ``promote``); returns its entry."""
+        """Keep a trained model (promoted at once when ``promote``: the caller decided, ``refusal``
+        is not asked); returns its entry."""
         if not model:
             raise ModelRegistryError("a model entry needs the model's id or adapter path")
         record = {
@@ -191,6 +205,7 @@ class ModelRegistry:
             "evaluation": dict(evaluation or {}),
             "gate": dict(gate or {}),
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            **({"base_shutdown": dict(base_shutdown)} if base_shutdown else {}),
         }
         payload = json.dumps(record, indent=2, sort_keys=True, default=str) + "\n"
         entry = self.store.save(payload, json.loads(payload), note, activate=promote)
@@ -211,7 +226,7 @@ class ModelRegistry:
     def promote(self, version_id: str) -> ModelEntry:
         """Make ``version_id`` the promoted model now (a person's decision: also one a gate
         refused)."""
-        entry = self.store.activate(version_id, validate=_check_entry, action="promote")
+        entry = self.store.activate(version_id, validate=self._check, action="promote")
         return self._entries_by_id()[entry.version_id]
 
     def rollback(self, version_id: str | None = None) -> ModelEntry:
@@ -222,8 +237,19 @@ class ModelRegistry:
                 f"no model of {self.function} is promoted in {self.directory}; "
                 "there is nothing to roll back (promote one with `vectortrainer models promote`)"
             )
-        entry = self.store.activate(version_id, validate=_check_entry, action="rollback")
+        entry = self.store.activate(version_id, validate=self._check, action="rollback")
         return self._entries_by_id()[entry.version_id]
+
+    def _check(self, entry: Entry, payload: str) -> None:
+        """Refuse to promote an entry that names no model, or one ``refusal`` gives a reason
+        against."""
+        _check_entry(entry, payload)
+        reason = self.refusal(ModelEntry.from_entry(entry)) if self.refusal else ""
+        if reason:
+            raise ModelRegistryError(
+                f"model {entry.version_id} ({entry.fields.get('model')}) of {self.function} was "
+                f"not promoted: {reason}; the promoted model was left as it was"
+            )
 
     def diff(self, a: str, b: str) -> builtins.list[FigureChange]:
         """The evaluation figures of two models side by side (every numeric figure either one

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from vectortrainer.budget.schedule import ReportedShutdown
 from vectortrainer.config import Config
 from vectortrainer.errors import ConfigError
 from vectortrainer.json_types import JSONObject
@@ -56,6 +57,11 @@ class AzureOpenAITrainer(OpenAITrainer):
 
     def complete(self, model: str, messages: Messages, *, max_tokens: int) -> Completion:
         raise self.inference_not_available()
+
+    def read_shutdown(self) -> ReportedShutdown | None:
+        """None: the data-plane API this targets reports no ``shutdown_date``, so Azure's dates
+        are the catalogue's and the config's (``schedule.azure/<model>``)."""
+        return None
 
     @classmethod
     def connection_settings(cls, config: Config) -> dict[str, Any]:

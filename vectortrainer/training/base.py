@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vectortrainer.budget.estimates import Estimate
+from vectortrainer.budget.schedule import ReportedShutdown
 from vectortrainer.errors import InferenceNotAvailableError
 
 Messages = list[dict[str, str]]
@@ -166,6 +167,11 @@ class BaseTrainer(ABC):
         promoted."""
         model = getattr(self, "model", None)
         return str(model) if model else None
+
+    def reported_shutdown(self) -> ReportedShutdown | None:
+        """The trained model's shutdown date as its provider's API reports it (None: it reports
+        none, e.g. a local model; the catalogue's date, if any, stands)."""
+        return None
 
     @property
     def serves_models(self) -> bool:

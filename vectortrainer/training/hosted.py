@@ -9,7 +9,11 @@ and make no request until all of them passed:
 1. the provider's schedule (no job past a cutoff or a model's shutdown);
 2. the job's settings against the provider's ranges and the model's methods;
 3. the data, the way the provider validates it (format, minimum examples, size);
-4. the cost against ``budget.max_budget_usd``.
+4. the cost against ``budget.max_budget_usd``;
+5. the model's shutdown date as the provider reports it (:meth:`~HostedTrainer.reported_shutdown`:
+   one read, when a key is set and the provider's API has one), so a model the provider
+   says is shut down is refused before anything is uploaded. Steps 1-4 send no request;
+   this one comes last so that a refusal by them still sends none.
 
 Only then does a subclass upload (once per content, found again by name on resume)
 and create the job (once per run, found again by the run's tag): :meth:`~HostedTrainer.upload_file`
@@ -41,7 +45,7 @@ from vectortrainer.budget.catalog import DPO, provider_facts
 from vectortrainer.budget.estimates import CostEstimate, Epochs
 from vectortrainer.budget.guards import check_budget, hold_to_budget
 from vectortrainer.budget.pricing import resolve_model
-from vectortrainer.budget.schedule import ScheduleOverrides
+from vectortrainer.budget.schedule import ReportedShutdown, ScheduleOverrides, check_open
 from vectortrainer.config import Config
 from vectortrainer.errors import (
     ConfigError,
@@ -136,6 +140,8 @@ class HostedTrainer(BaseTrainer):
         self.facts = provider_facts(self.name)
         # accepted but not sent (e.g. a seed where the provider takes none)
         self.notes: list[str] = []
+        self._reported_shutdown: ReportedShutdown | None = None
+        self._shutdown_read = False  # read once per trainer: the answer does not change mid-run
 
     @classmethod
     def from_config(cls, config: Config, **overrides: Any) -> "HostedTrainer":
@@ -271,6 +277,30 @@ class HostedTrainer(BaseTrainer):
         estimate.warnings.extend(self.notes)
         return estimate
 
+    def reported_shutdown(self) -> ReportedShutdown | None:
+        """The job's model's shutdown date as the provider reports it, read once and only when a
+        key is set (None: no key, or the provider's API reports none)."""
+        if not self.has_api_key:
+            return None
+        if not self._shutdown_read:
+            self._reported_shutdown = self.read_shutdown()
+            self._shutdown_read = True
+        return self._reported_shutdown
+
+    def read_shutdown(self) -> ReportedShutdown | None:
+        """One read of the job's model's shutdown date from the provider's API; never raises (an
+        error leaves the catalogue's date in force, and says so). None: the API has no such
+        date, the default."""
+        return None
+
+    def check_reported_shutdown(self, spared: str = "Nothing was uploaded") -> None:
+        """Step 5: refuse a model the provider itself says is shut down (``RetiredModelError``;
+        ``spared`` says what the refusal kept from happening)."""
+        reported = self.reported_shutdown()
+        if reported is not None and reported.on is not None:
+            check_open(self.name, self.model, today=self.today, overrides=self.schedule,
+                       reported=reported, spared=spared)
+
     def validate_file(self, path: Path) -> int:
         """Check ``path`` the way the provider does; return the number of examples.
 
@@ -299,6 +329,7 @@ class HostedTrainer(BaseTrainer):
             Path(validation_path) if validation_path else None,
         )
         estimate = hold_to_budget(self.estimate(train_path, validation_path), self.max_budget_usd)
+        self.check_reported_shutdown()
         prepared = PreparedData(train_path=train_path, n_examples=estimate.n_examples,
                                 validation_path=validation_path, estimate=estimate)
         prepared.train_file_id = self.upload_file(train_path, role="train", run_id=run_id)
@@ -348,6 +379,8 @@ class HostedTrainer(BaseTrainer):
             existing = self.find_job(run_id)
             if existing is not None:
                 return existing
+        # a resumed run may have uploaded in an earlier process, before the provider's date
+        self.check_reported_shutdown("No job was created (the uploaded training file stays)")
         return self.create_job(prepared, run_id)
 
     def create_job(self, prepared: PreparedData, run_id: str) -> str:

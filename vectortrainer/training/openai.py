@@ -8,15 +8,22 @@ being uploaded twice. Jobs carry ``metadata={"vectortrainer_run_id": ...}`` so
 5xx or a dropped connection is looked for before it is tried again
 (:mod:`vectortrainer.training.calls`). :class:`~vectortrainer.training.azure.AzureOpenAITrainer`
 is this trainer with Azure's client and job lookup.
+
+With a key set, the model's ``shutdown_date`` is read from the models endpoint
+(``GET /v1/models/{model}``) just before the first upload, and refuses a model OpenAI
+says is shut down; when the endpoint gives no date or fails, the catalogue's date stands
+(:meth:`OpenAITrainer.read_shutdown`).
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vectortrainer.budget.schedule import ReportedShutdown
 from vectortrainer.config import Config
 from vectortrainer.json_types import JSONObject, JSONValue
 from vectortrainer.training.answers import field_of, is_object, newest
@@ -28,6 +35,7 @@ from vectortrainer.training.base import (
     TrainingResult,
     TrainingStatus,
 )
+from vectortrainer.training.deadline import within
 from vectortrainer.training.hosted import HostedTrainer, api_settings
 
 if TYPE_CHECKING:
@@ -39,6 +47,8 @@ RUN_ID_METADATA_KEY = "vectortrainer_run_id"
 _STEP_OF_TOTAL = re.compile(r"\bstep\s+(\d+)\s*/\s*(\d+)", re.IGNORECASE)
 # What the API documents beside TrainingStatus' own values: a paused job is not over.
 _RUNNING_ALIASES = frozenset({"pausing", "paused"})
+# No OpenAI model shut down before this day: an earlier "shutdown_date" is read as no date.
+EARLIEST_SHUTDOWN = _dt.date(2020, 1, 1)
 METRIC_KEYS = ("train_loss", "valid_loss", "train_mean_token_accuracy", "valid_mean_token_accuracy",
                "full_valid_loss", "full_valid_mean_token_accuracy")
 
@@ -68,6 +78,28 @@ class OpenAITrainer(HostedTrainer):
 
         return openai.OpenAI(api_key=self.api_key(), base_url=self.base_url, max_retries=0,
                              timeout=self.timeout, http_client=self.http_client())
+
+    # ----- the model's shutdown date --------------------------------------------
+    def read_shutdown(self) -> ReportedShutdown | None:
+        """``shutdown_date`` of the job's model from the models endpoint, one attempt: any
+        failure, or an answer with no readable date, leaves the catalogue's date in force (the
+        source says why), so the run never fails on this read."""
+        endpoint = f"OpenAI's models endpoint (GET /v1/models/{self.model})"
+        try:
+            with within(self.timeout):  # a slow endpoint may not hold the run either
+                answer = self.client.models.retrieve(self.model)
+        except Exception as exc:  # advisory only: the catalogue answers instead
+            status = getattr(exc, "status_code", None)
+            said = f"HTTP {status}" if status else type(exc).__name__
+            return ReportedShutdown(self.model, None,
+                                    f"from the catalogue; {endpoint} failed ({said})")
+        value = field_of(answer, "shutdown_date")
+        on = shutdown_date_in(value)
+        if on is not None:
+            return ReportedShutdown(self.model, on, f"{endpoint}: shutdown_date")
+        gave = ("no shutdown_date" if value is None
+                else f"shutdown_date={str(value)[:40]!r}, not a date")
+        return ReportedShutdown(self.model, None, f"from the catalogue; {endpoint} gave {gave}")
 
     # ----- files --------------------------------------------------------------
     def send_file(self, path: Path, filename: str) -> Any:
@@ -249,6 +281,42 @@ class OpenAITrainer(HostedTrainer):
 
 
 # ----- helpers ----------------------------------------------------------------
+def shutdown_date_in(value: object) -> _dt.date | None:
+    """The models endpoint's ``shutdown_date`` as a date: an ISO date (what the API reference
+    documents), an ISO date-time or a unix timestamp in seconds (as a number or as text; read in
+    UTC). None for an absent or null field and for anything else, a date before
+    ``EARLIEST_SHUTDOWN`` included."""
+    day = _date_in(value)
+    # 0 or 1970-01-01 is a serialiser's empty value, not a shutdown: it must not refuse every model
+    return day if day is not None and day >= EARLIEST_SHUTDOWN else None
+
+
+def _date_in(value: object) -> _dt.date | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", value):
+        value = float(value)
+    if isinstance(value, (int, float)):
+        try:
+            return _dt.datetime.fromtimestamp(value, tz=_dt.timezone.utc).date()
+        except (OverflowError, OSError, ValueError):
+            return None
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    try:
+        return _dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        moment = _dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(_dt.timezone.utc)
+    return moment.date()
+
+
 def _status(value: Any) -> TrainingStatus:
     """The API's status; one it does not document (or none) is UNKNOWN, which the follower waits
     out for a bounded number of polls, never forever."""

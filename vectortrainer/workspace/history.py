@@ -5,16 +5,19 @@ FR-7 (hooks) and VT-13 (models).
 Both are versions of the one primitive (:mod:`vectortrainer.registry.versions`): the
 hook versions of the configured hooks directory, and each function's models in the
 configured models directory. A rollback is one call; running processes follow within
-their reload interval.
+their reload interval. A model whose base model is past its shutdown is never promoted
+again, by any face (:func:`~vectortrainer.gate.promotion.entry_refusal`).
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from vectortrainer.errors import ConfigError, HookVersionError
 from vectortrainer.feedback.store import FeedbackStore
 from vectortrainer.gate.holdout import split_pairs
+from vectortrainer.gate.promotion import entry_refusal
 from vectortrainer.hooks.rule_diff import RuleDiff, diff_rules_documents
 from vectortrainer.hooks.versions import VERSIONS_DIRNAME, HookVersion, HookVersionManager
 from vectortrainer.registry.layout import function_name_of
@@ -108,14 +111,18 @@ class Models(UseCases):
         return registered_functions(self.directory)
 
     def registry(self, function: str | None = None) -> ModelRegistry:
-        """The registry of ``function`` (default: ``selection.function``)."""
-        function = function or self._workspace.config.selection.function
+        """The registry of ``function`` (default: ``selection.function``); it refuses to promote a
+        model whose base model is past its shutdown."""
+        config = self._workspace.config
+        function = function or config.selection.function
         if not function:
             raise ConfigError(
                 "--function NAME: which function's models? "
                 "(or set selection.function in the config)"
             )
-        return ModelRegistry(self.directory, function)
+        # today is read at each promotion (VECTORTRAINER_TODAY included), not when opened
+        refusal = functools.partial(entry_refusal, overrides=config.schedule)
+        return ModelRegistry(self.directory, function, refusal=refusal)
 
     def rollback(self, function: str, version_id: str | None = None) -> ModelEntry:
         """Promote ``version_id`` (default: the model promoted before) for ``function`` now."""

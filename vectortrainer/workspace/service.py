@@ -14,6 +14,7 @@ from pathlib import Path
 from vectortrainer.config import Config
 from vectortrainer.display import format_gain, format_slice_scores, readable_epoch
 from vectortrainer.errors import VectorTrainerError
+from vectortrainer.gate.promotion import SHUT_DOWN
 from vectortrainer.hooks.template import HOOK_FILENAME
 from vectortrainer.hooks.versions import VERSIONS_DIRNAME, HookVersion, HookVersionManager
 from vectortrainer.json_types import JSONObject
@@ -50,6 +51,8 @@ class ModelRow:
         gate = {True: "passed", False: "refused", None: ""}[entry.passed_gate]
         if entry.gate.get("outcome") == "not_enough_evidence":
             gate = "not enough evidence"
+        elif entry.gate.get("outcome") == SHUT_DOWN:
+            gate = "base model shut down"
         return cls(
             entry.version_id,
             entry.promoted,

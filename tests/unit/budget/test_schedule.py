@@ -10,7 +10,13 @@ import pytest
 from vectortrainer.budget.catalog import PROVIDERS
 from vectortrainer.budget.guards import check_budget
 from vectortrainer.budget.pricing import resolve_model
-from vectortrainer.budget.schedule import check_open, current_date, schedule_warnings
+from vectortrainer.budget.schedule import (
+    ReportedShutdown,
+    check_open,
+    current_date,
+    past_shutdown,
+    schedule_warnings,
+)
 from vectortrainer.workspace.budget_view import budget_view
 from vectortrainer.config import Config
 from vectortrainer.errors import ConfigError, FineTuningClosedError, RetiredModelError, UnknownModelError
@@ -149,3 +155,44 @@ def test_training_trainer_is_read_as_training_provider(tmp_path):
     with pytest.raises(ConfigError, match="training.trainer: 'local' contradicts training.provider: 'together'"):
         load_config(path)
     assert Config().with_overrides(**{"training.trainer": "local"}).training.provider == "local"
+
+
+ENDPOINT = "OpenAI's models endpoint (GET /v1/models/gpt-4o-mini): shutdown_date"
+
+
+def test_a_date_the_provider_reported_replaces_the_catalogues_and_is_named_as_the_source():
+    earlier = ReportedShutdown("gpt-4o-mini", dt.date(2026, 11, 30), ENDPOINT)
+    with pytest.raises(RetiredModelError) as info:
+        check_open("openai", "gpt-4o-mini-2024-07-18", today=BEFORE, reported=earlier)
+    message = str(info.value)
+    assert "'gpt-4o-mini-2024-07-18'" in message and "retired on 2026-11-30" in message
+    assert f"source: {ENDPOINT}" in message and "training.model (e.g. " in message
+    offered = message.split("(e.g. ")[1].split(")")[0].split(", ")
+    assert offered and "gpt-4o-mini-2024-07-18" not in offered  # not offered as a current model
+    assert "`vectortrainer providers`" in message
+    # A later date lets the model train past the catalogue's (the cutoff moved by the config).
+    later = ReportedShutdown("gpt-4o-mini", dt.date(2027, 6, 1), ENDPOINT)
+    check_open("openai", "gpt-4o-mini", today=dt.date(2027, 2, 1), overrides={"openai": "2027-12-31"},
+               reported=later)
+    # No date reported: the catalogue's stands.
+    silent = ReportedShutdown("gpt-4o-mini", None, "from the catalogue; the endpoint gave no shutdown_date")
+    assert past_shutdown("openai", "gpt-4o-mini", today=dt.date(2027, 1, 14), reported=silent) == (
+        dt.date(2027, 1, 14), PROVIDERS["openai"].model("gpt-4o-mini").shutdown_source)
+
+
+def test_the_config_has_the_last_word_over_the_providers_date():
+    earlier = ReportedShutdown("gpt-4o-mini", dt.date(2026, 11, 30), ENDPOINT)
+    overrides = {"openai/gpt-4o-mini-2024-07-18": "2027-01-01"}
+    check_open("openai", "gpt-4o-mini", today=BEFORE, overrides=overrides, reported=earlier)
+    assert past_shutdown("openai", "gpt-4o-mini", today=BEFORE, reported=earlier) == (
+        dt.date(2026, 11, 30), ENDPOINT)
+    assert past_shutdown("openai", "gpt-4o-mini", today=BEFORE, overrides=overrides, reported=earlier) is None
+
+
+def test_only_a_providers_listed_model_can_be_past_its_shutdown():
+    assert past_shutdown("openai", "gpt-4.1-nano-2025-04-14", today=BEFORE)[0] == dt.date(2026, 10, 23)
+    assert past_shutdown("openai", "ft:gpt-4.1-nano-2025-04-14:acme::x", today=BEFORE) is not None
+    assert past_shutdown("openai", "gpt-4o-mini", today=BEFORE) is None  # not yet
+    assert past_shutdown("local", "HuggingFaceTB/SmolLM2-135M-Instruct", today=dt.date(2099, 1, 1)) is None
+    assert past_shutdown("a-provider-we-never-heard-of", "gpt-4.1-nano", today=BEFORE) is None
+    assert past_shutdown("openai", "ft:", today=BEFORE) is None  # no base to read: no date to hold it to
