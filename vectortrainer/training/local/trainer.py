@@ -230,7 +230,7 @@ class LocalTrainer(BaseTrainer):
                 steps=min(CALIBRATION_STEPS, self.max_steps or CALIBRATION_STEPS),
             )
         estimate = estimate_local_training(
-            model=str(self.model_path),
+            model=self.base_model,  # a packaged model by its name: no machine path to cut short
             method=self.method,
             n_examples=len(rows),
             tokens_per_epoch=self.count_tokens(rows),
