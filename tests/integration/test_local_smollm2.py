@@ -28,16 +28,16 @@ pytestmark = [
 FUNCTION = "classify_intent"
 
 
-def test_batch_trains_smollm2_and_the_gate_records_its_decision(seeded_store: Path, tmp_path: Path,
-                                                                   capsys) -> None:
-    models_dir = tmp_path / "models"
+def _batch_run(seeded_store: Path, tmp_path: Path, capsys, training: dict) -> tuple[dict, list, dict]:
+    """`--batch` on SmolLM2 with ``training``: (the JSON report, the run's events, the adapter's
+    training_info), once every stage completed and the gate decided."""
     config = write_config(
         tmp_path / "config.yaml", store=seeded_store, output_dir=tmp_path / "out",
         feedback=demo_feedback(tmp_path),
         selection={"function": FUNCTION, "top_k": 8},
-        models={"dir": str(models_dir)},
-        training={"provider": "local", "local_model": "smollm2", "max_steps": 2, "batch_size": 2,
-                  "n_epochs": 1, "learning_rate_multiplier": 5},  # the demo's rate
+        models={"dir": str(tmp_path / "models")},
+        training={"provider": "local", "local_model": "smollm2", "max_steps": 2, "n_epochs": 1,
+                  **training},
         budget={"max_budget_usd": None, "max_minutes": 30},
         gate={"max_cases": 2, "max_reply_tokens": 12, "semantic": False},  # CPU replies: short
     )
@@ -53,68 +53,40 @@ def test_batch_trains_smollm2_and_the_gate_records_its_decision(seeded_store: Pa
     assert all(run.state.stage(name).status == "complete"
                for name in ("extract", "estimate", "train", "evaluate", "summary"))
     events = read_events(run.events_path)
-    losses = [e for e in events
-              if e.get("type") == "metric" and "train_loss" in (e.get("metrics") or e)]
-    assert losses, "no training loss reached events.jsonl"
     progress = [e for e in events if e.get("type") == "progress" and e.get("stage") == "monitor"]
     assert progress and progress[-1]["total"] == 2
 
     adapter = Path(report["summary"]["training"]["fine_tuned_model"])
     info = json.loads((adapter / "training_info.json").read_text())
-    assert info["base_model_name"] == "smollm2" and info["base_model"].endswith(".gguf")
-    assert info["steps"] == 2
+    assert info["base_model_name"] == "smollm2" and info["steps"] == 2
 
     gate = report["summary"]["gate"]
     assert gate["inference_requests"] > 0 and gate["inference_usd"] == 0.0
-    entry = ModelRegistry(models_dir, FUNCTION).find_run(report["run_id"])
+    entry = ModelRegistry(tmp_path / "models", FUNCTION).find_run(report["run_id"])
     assert entry is not None and entry.model == str(adapter)
     assert entry.base_model == "smollm2"  # the same name on every machine
     assert entry.passed_gate is gate["promoted"] and entry.gate["reason"]
     assert entry.promoted is gate["promoted"]
+    return report, events, info
+
+
+def test_batch_trains_smollm2_and_the_gate_records_its_decision(seeded_store: Path, tmp_path: Path,
+                                                                   capsys) -> None:
+    _, events, info = _batch_run(seeded_store, tmp_path, capsys, {
+        "batch_size": 2, "learning_rate_multiplier": 5})  # the demo's rate
+    losses = [e for e in events
+              if e.get("type") == "metric" and "train_loss" in (e.get("metrics") or e)]
+    assert losses, "no training loss reached events.jsonl"
+    assert info["base_model"].endswith(".gguf")
 
 
 def test_batch_trains_smollm2_with_dpo_and_the_gate_records_its_decision(
         seeded_store: Path, tmp_path: Path, capsys) -> None:
     """`training.method: dpo` on SmolLM2: the demo feedback's bad -> fixed corrections become
     preference pairs, TRL's DPOTrainer takes two LoRA steps, and the gate decides."""
-    models_dir = tmp_path / "models"
-    config = write_config(
-        tmp_path / "config.yaml", store=seeded_store, output_dir=tmp_path / "out",
-        feedback=demo_feedback(tmp_path),
-        selection={"function": FUNCTION, "top_k": 8},
-        models={"dir": str(models_dir)},
-        training={"provider": "local", "local_model": "smollm2", "method": "dpo", "max_steps": 2,
-                  "batch_size": 1, "n_epochs": 1},
-        budget={"max_budget_usd": None, "max_minutes": 30},
-        gate={"max_cases": 2, "max_reply_tokens": 12, "semantic": False},  # CPU replies: short
-    )
-
-    code = main(["--batch", "--config", str(config), "--yes", "--json"])
-
-    captured = capsys.readouterr()
-    report = json.loads(captured.out)
-    assert code in (0, 5), captured.err
-    assert report["status"] in ("succeeded", "not_promoted"), report["message"]
-    run = RunDirectory.open(tmp_path / "out", report["run_id"])
-    assert all(run.state.stage(name).status == "complete"
-               for name in ("extract", "estimate", "train", "evaluate", "summary"))
-    events = read_events(run.events_path)
+    _, events, info = _batch_run(seeded_store, tmp_path, capsys, {"method": "dpo", "batch_size": 1})
     metrics = [e.get("metrics") or e for e in events if e.get("type") == "metric"]
     # DPOTrainer's own metrics (rewards/margins, rewards/accuracies), not only a loss.
     assert any("train_reward_margin" in m for m in metrics), "no DPO metric reached events.jsonl"
     assert any("train_loss" in m for m in metrics), "no training loss reached events.jsonl"
-    progress = [e for e in events if e.get("type") == "progress" and e.get("stage") == "monitor"]
-    assert progress and progress[-1]["total"] == 2
-
-    adapter = Path(report["summary"]["training"]["fine_tuned_model"])
-    info = json.loads((adapter / "training_info.json").read_text())
-    assert info["method"] == "dpo" and info["base_model_name"] == "smollm2"
-    assert info["steps"] == 2 and "beta" in info["hyperparameters"]
-
-    gate = report["summary"]["gate"]
-    assert gate["inference_requests"] > 0 and gate["inference_usd"] == 0.0
-    entry = ModelRegistry(models_dir, FUNCTION).find_run(report["run_id"])
-    assert entry is not None and entry.model == str(adapter)
-    assert entry.base_model == "smollm2"
-    assert entry.passed_gate is gate["promoted"] and entry.gate["reason"]
-    assert entry.promoted is gate["promoted"]
+    assert info["method"] == "dpo" and "beta" in info["hyperparameters"]
