@@ -102,6 +102,7 @@ from vectortrainer.store.opening import open_log_source
 from vectortrainer.store.source import LogReader, LogSource
 from vectortrainer.training.base import BaseTrainer, PreparedData, TrainingStatus
 from vectortrainer.training.data import TrainingFiles, training_files
+from vectortrainer.training.deployments import Deployment
 from vectortrainer.training.factory import make_trainer
 from vectortrainer.training.following import JobFollower
 
@@ -565,6 +566,8 @@ class TrainingPipeline:
                 max_reply_tokens=gate.max_reply_tokens,
                 models_dir=self.config.models.dir,
                 function=run.state.function,
+                provider=trainer.name,
+                hosting=trainer.hosting(),
             ),
         )
         run.write_json(run.estimate_path.name, check.estimate.to_dict())  # refused ones too
@@ -687,6 +690,12 @@ class TrainingPipeline:
         if run.state.stage("monitor").detail.get("status") != TrainingStatus.SUCCEEDED or not model:
             return {"skipped": True, "note": "no trained model to evaluate"}
         function = run.state.function or self.config.selection.function or ""
+
+        def save_deployment(deployment: Deployment | None) -> None:
+            run.state.deployment = deployment.to_dict() if deployment is not None else None
+            run.save()
+
+        saved = run.state.deployment
         promotion = judge_and_keep(
             ModelRegistry(self.config.models.dir, function),
             self._trainer(),
@@ -702,7 +711,11 @@ class TrainingPipeline:
             ),
             schedule=self.config.schedule,
             today=self.today,
+            saved_deployment=Deployment.from_dict(saved) if saved else None,
+            save_deployment=save_deployment,
         )
+        if promotion.serving is not None and promotion.serving.news:
+            self.monitor.on_log(promotion.serving.news, stage="evaluate")
         if promotion.news:
             self.monitor.on_log(promotion.news, stage="evaluate", level=promotion.level)
         detail = promotion.detail()

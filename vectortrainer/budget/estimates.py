@@ -122,6 +122,9 @@ class CostEstimate:
     # the evaluation gate's replies (an upper bound), included in estimated_usd
     evaluation_usd: float = 0.0
     evaluation_requests: int = 0
+    # the part of evaluation_usd that hosts the gate's deployments (their bound), and each one
+    hosting_usd: float = 0.0
+    hosting: list[JSONObject] = field(default_factory=list)
     kind: str = USD
     provider: str = "openai"
     # False: counted with a stand-in tokenizer (the provider bills its own count)

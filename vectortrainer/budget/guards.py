@@ -27,6 +27,7 @@ from vectortrainer.budget.estimates import (
 from vectortrainer.budget.inference import InferenceEstimate, with_evaluation
 from vectortrainer.budget.pricing import resolve_model
 from vectortrainer.budget.schedule import ScheduleOverrides, current_date, schedule_warnings
+from vectortrainer.budget.serving import HostingEstimate
 from vectortrainer.budget.tokens import count_tokens_in_jsonl
 from vectortrainer.display import format_usd
 from vectortrainer.errors import BudgetExceededError, TimeBudgetExceededError
@@ -145,12 +146,13 @@ def hold_to_its_budget(
     *,
     max_budget_usd: float | None,
     max_minutes: float | None,
-    evaluation: Callable[[], Sequence[InferenceEstimate]] = tuple,
+    evaluation: Callable[[], Sequence[InferenceEstimate | HostingEstimate]] = tuple,
 ) -> BudgetCheck:
     """The one guard of a run's estimate, in the estimate's own unit (``None``: that guard is off).
 
-    Dollars are held to ``max_budget_usd`` with the evaluation gate's replies included
-    (``evaluation``, asked only for dollars: a local model answers for nothing); minutes are
+    Dollars are held to ``max_budget_usd`` with the evaluation gate's replies and the hosting of
+    its deployments included (``evaluation``, asked only for dollars: a local model answers for
+    nothing); minutes are
     held to ``max_minutes``, which the estimate then carries as its limit. Over the budget,
     the estimate that was refused comes back with the reason instead of an error, so the
     caller records what it refused before it stops.
@@ -162,8 +164,11 @@ def hold_to_its_budget(
             return BudgetCheck(held_time)
         if isinstance(estimate, CostEstimate):
             held = hold_to_budget(estimate, max_budget_usd)
-            replies = evaluation()
-            return BudgetCheck(with_evaluation(held, replies, max_budget_usd) if replies else held)
+            parts = evaluation()
+            replies = [p for p in parts if isinstance(p, InferenceEstimate)]
+            hosting = [p for p in parts if isinstance(p, HostingEstimate)]
+            return BudgetCheck(with_evaluation(held, replies, max_budget_usd, hosting)
+                               if parts else held)
     except BudgetExceededError as exc:
         return BudgetCheck(exc.cost, str(exc))
     except TimeBudgetExceededError as exc:

@@ -32,12 +32,13 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from vectortrainer.budget.inference import InferenceEstimate, estimate_replies, inference_usd
+from vectortrainer.budget.serving import Hosting, HostingEstimate, estimate_hosting
 from vectortrainer.errors import SettingError, VectorTrainerError
 from vectortrainer.feedback.diffing import normalized_distance
 from vectortrainer.feedback.semantic import SemanticScorer
@@ -117,6 +118,8 @@ class ModelGateDecision:
     gain: float | None = None
     gain_low: float | None = None
     gain_high: float | None = None
+    # how the candidate answered: its deployment and hosting, when its provider needs one
+    serving: JSONObject = field(default_factory=dict)
 
     def settle(self, outcome: Outcome, reason: str) -> None:
         """Decide: ``passed`` follows the outcome, so the two never disagree."""
@@ -360,20 +363,40 @@ def estimate_gate_replies(
     max_reply_tokens: int,
     models_dir: Path,
     function: str | None,
-) -> list[InferenceEstimate]:
-    """What the gate's replies will cost at most, before anything is uploaded: the candidate's (a
-    fine-tune of ``model``) and the incumbent's (a fine-tune too when ``function`` has a promoted
-    model in ``models_dir``)."""
+    provider: str = "openai",
+    hosting: Hosting | None = None,
+) -> list[InferenceEstimate | HostingEstimate]:
+    """What the gate will cost at most, before anything is uploaded: the candidate's replies (a
+    fine-tune of ``model``), the incumbent's (a fine-tune too when ``function`` has a promoted
+    model in ``models_dir``) and, when ``hosting`` needs one, the candidate's deployment for the
+    longest it may live."""
     if not cases:
         return []
     conversations = [c.messages for c in cases]
     promoted = ModelRegistry(models_dir, function).promoted() if function else None
-    return [
-        estimate_replies(model, conversations, max_tokens=max_reply_tokens, fine_tuned=True),
-        estimate_replies(
-            model, conversations, max_tokens=max_reply_tokens, fine_tuned=promoted is not None
-        ),
+    free = hosting is not None and hosting.tokens_free
+    parts: list[InferenceEstimate | HostingEstimate] = [
+        estimate_replies(model, conversations, max_tokens=max_reply_tokens, fine_tuned=True,
+                         provider=provider, tokens_free=free),
+        estimate_replies(model, conversations, max_tokens=max_reply_tokens,
+                         fine_tuned=promoted is not None, provider=provider,
+                         tokens_free=free and promoted is not None),
     ]
+    hosted = estimate_hosting(hosting, model, len(conversations)) if hosting else None
+    return parts + ([hosted] if hosted is not None else [])
+
+
+def unserved(cases: Sequence[HeldOutCase], *, candidate: str, incumbent: str,
+             incumbent_version: str | None, settings: GateSettings,
+             reason: str) -> ModelGateDecision:
+    """The decision when the candidate could not be served to the gate (its deployment failed or
+    was never ready): not enough evidence, with ``reason``."""
+    decision = ModelGateDecision(candidate, incumbent, incumbent_version, passed=False, reason="",
+                                 margin=settings.margin, tolerance=settings.tolerance,
+                                 confidence=settings.confidence, min_cases=settings.min_cases,
+                                 cases=len(cases))
+    decision.settle("not_enough_evidence", f"{NOT_ENOUGH}: {reason}")
+    return decision
 
 
 def evaluate_candidate(
@@ -386,16 +409,18 @@ def evaluate_candidate(
     settings: GateSettings,
     scorer: SemanticScorer | None,
     progress: Progress | None = None,
+    served_as: Mapping[str, str] | None = None,
 ) -> ModelGateDecision:
     """Replay ``cases`` through both models and decide; the tokens the provider reported are
-    priced."""
+    priced. ``served_as`` maps a model to the name its requests give (its deployment's)."""
     conversations = [c.messages for c in cases]
     replies: dict[str, list[Completion]] = {}
     for step, (role, model) in enumerate((("candidate", candidate), ("incumbent", incumbent))):
+        asked = (served_as or {}).get(model, model)
         if progress is not None:
-            progress(step, 2, f"asking the {role} {model}")
+            progress(step, 2, f"asking the {role} {asked}")
         replies[role] = (
-            trainer.complete_many(model, conversations, max_tokens=settings.max_reply_tokens)
+            trainer.complete_many(asked, conversations, max_tokens=settings.max_reply_tokens)
             if conversations
             else []
         )
@@ -421,8 +446,8 @@ def _priced(
         "prompt_tokens": sum(c.prompt_tokens for r in replies.values() for c in r),
         "completion_tokens": sum(c.completion_tokens for r in replies.values() for c in r),
     }
-    if trains_locally(trainer.name):
-        usage["usd"] = 0.0
+    if trains_locally(trainer.name) or trainer.hosting().tokens_free:
+        usage["usd"] = 0.0  # a local model, or a deployment billed by the hour instead
         return usage
     try:
         usage["usd"] = round(
@@ -431,6 +456,8 @@ def _priced(
                     model,
                     sum(c.prompt_tokens for c in replies[role]),
                     sum(c.completion_tokens for c in replies[role]),
+                    provider=trainer.name,
+                    base_model=trainer.base_model,
                 )
                 for role, model in (("candidate", candidate), ("incumbent", incumbent))
             ),

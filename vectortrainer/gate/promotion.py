@@ -32,11 +32,20 @@ from vectortrainer.gate.model_gate import (
     ModelGateDecision,
     Progress,
     evaluate_candidate,
+    unserved,
+)
+from vectortrainer.gate.serving import (
+    DeploymentNotReady,
+    GateServing,
+    SaveDeployment,
+    close_deployment,
+    open_deployment,
 )
 from vectortrainer.json_types import JSONObject
 from vectortrainer.registry.models import ModelEntry, ModelRegistry
 from vectortrainer.runs.directory import write_json_atomic
 from vectortrainer.training.base import BaseTrainer
+from vectortrainer.training.deployments import Deployment
 
 GATE_OFF = "gate off (gate.enabled: false): promoted without evaluation"
 SHUT_DOWN = "base_shut_down"  # the gate's outcome for a model whose base model shut down
@@ -53,6 +62,7 @@ class Promotion:
     decision: ModelGateDecision | None = None  # the gate's, when it judged the model just now
     earlier: bool = False  # registered by an earlier attempt of the run, not judged again
     outcome: str = ""  # SHUT_DOWN when refused without a gate (the decision's outcome otherwise)
+    serving: GateServing | None = None  # the candidate's deployment for the gate, if it had one
 
     @property
     def news(self) -> str:
@@ -87,6 +97,8 @@ class Promotion:
                 outcome=self.decision.outcome,
                 gain=self.decision.gain_figures(),
             )
+        if self.serving is not None and self.serving.deployment is not None:
+            detail["serving"] = self.serving.to_dict()
         return detail
 
 
@@ -152,12 +164,19 @@ def judge_and_keep(
     progress: Progress | None = None,
     schedule: ScheduleOverrides | None = None,
     today: _dt.date | None = None,
+    saved_deployment: Deployment | None = None,
+    save_deployment: SaveDeployment = lambda deployment: None,
 ) -> Promotion:
     """Register ``model`` (trained by run ``run_id`` on data of ``data_sha256``) once, promoted when
     the gate passed it and its base model still serves (see the module docstring); ``scorer`` is
-    asked only when the gate scores meaning."""
+    asked only when the gate scores meaning. ``saved_deployment`` is the gate's deployment an
+    earlier attempt of the run saved (``save_deployment`` keeps it in the run's state)."""
     entry = registry.find_run(run_id)
     if entry is not None:
+        if saved_deployment is not None and entry.serving.get("id") != saved_deployment.id:
+            # judged before the interruption but not torn down yet: it bills for nothing
+            trainer.tear_down(saved_deployment)
+            save_deployment(None)
         passed, reason = bool(entry.passed_gate and entry.promoted), entry.gate.get("reason")
         return Promotion(model, entry.version_id, passed, str(reason or ""), earlier=True)
     reported = trainer.reported_shutdown()
@@ -167,7 +186,7 @@ def judge_and_keep(
     )
 
     def keep(passed: bool, reason: str, evaluation: JSONObject | None = None,
-             outcome: str | None = None) -> ModelEntry:
+             outcome: str | None = None, serving: JSONObject | None = None) -> ModelEntry:
         return registry.register(
             provider=trainer.name,
             model=model,
@@ -180,6 +199,7 @@ def judge_and_keep(
             promote=passed,
             note=f"run {run_id}",
             base_shutdown=base_shutdown,
+            serving=serving,
         )
 
     # Before the gate: a model whose base shut down cannot answer its cases, nor serve.
@@ -192,18 +212,40 @@ def judge_and_keep(
         return Promotion(model, keep(True, GATE_OFF).version_id, True, GATE_OFF)
     promoted = registry.promoted()
     incumbent, incumbent_version = trainer.base_model or "", None
+    incumbent_served = trainer.base_served_as() or incumbent
     if promoted is not None and promoted.provider == trainer.name:
         incumbent, incumbent_version = promoted.model, promoted.version_id
-    decision = evaluate_candidate(
-        trainer,
-        cases,
-        candidate=model,
-        incumbent=incumbent,
-        incumbent_version=incumbent_version,
-        settings=settings,
-        scorer=scorer() if settings.semantic and cases else None,
-        progress=progress,
-    )
+        incumbent_served = promoted.served_as
+    serving: GateServing | None = None
+    try:
+        served = open_deployment(trainer, model, run_id=run_id, saved=saved_deployment,
+                                 save=save_deployment, progress=progress)
+    except DeploymentNotReady as exc:
+        decision = unserved(cases, candidate=model, incumbent=incumbent,
+                            incumbent_version=incumbent_version, settings=settings,
+                            reason=str(exc))
+    else:
+        serving = served
+        try:
+            decision = evaluate_candidate(
+                trainer,
+                cases,
+                candidate=model,
+                incumbent=incumbent,
+                incumbent_version=incumbent_version,
+                settings=settings,
+                scorer=scorer() if settings.semantic and cases else None,
+                progress=progress,
+                served_as={model: served.served_as, incumbent: incumbent_served},
+            )
+        except BaseException:
+            close_deployment(trainer, served, keep=False, save=save_deployment)  # stops billing
+            raise
+        close_deployment(trainer, served, keep=decision.passed, save=save_deployment)
+        decision.serving = served.to_dict()
     write_json_atomic(decision_path, decision.to_dict())
-    entry = keep(decision.passed, decision.reason, decision.figures(), decision.outcome)
-    return Promotion(model, entry.version_id, decision.passed, decision.reason, decision)
+    kept = serving.deployment if serving is not None and serving.kept else None
+    entry = keep(decision.passed, decision.reason, decision.figures(), decision.outcome,
+                 serving={**kept.to_dict(), "served_as": kept.served_as} if kept else None)
+    return Promotion(model, entry.version_id, decision.passed, decision.reason, decision,
+                     serving=serving)

@@ -70,6 +70,15 @@ class ModelEntry:
     # {"on": "2027-01-14", "source": ...}: the base model's shutdown as its provider reported it
     # when the model was trained (empty: none was reported; the catalogue's date applies)
     base_shutdown: JSONObject = field(default_factory=dict)
+    # the deployment that serves it, when its provider serves fine-tunes only once deployed
+    # ({"served_as", "id", "hourly_usd", ...}); production calls ``served_as``
+    serving: JSONObject = field(default_factory=dict)
+
+    @property
+    def served_as(self) -> str:
+        """What a request names to reach this model: its deployment, else the model itself."""
+        name = self.serving.get("served_as")
+        return name if isinstance(name, str) and name else self.model
 
     @property
     def passed_gate(self) -> bool | None:
@@ -97,6 +106,7 @@ class ModelEntry:
             promoted=entry.active,
             promoted_at=promoted_at,
             base_shutdown=dict(f.get("base_shutdown") or {}),
+            serving=dict(f.get("serving") or {}),
         )
 
 
@@ -190,6 +200,7 @@ class ModelRegistry:
         promote: bool = False,
         note: str = "",
         base_shutdown: JSONObject | None = None,
+        serving: JSONObject | None = None,
     ) -> ModelEntry:
         """Keep a trained model (promoted at once when ``promote``: the caller decided, ``refusal``
         is not asked); returns its entry."""
@@ -206,6 +217,7 @@ class ModelRegistry:
             "gate": dict(gate or {}),
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             **({"base_shutdown": dict(base_shutdown)} if base_shutdown else {}),
+            **({"serving": dict(serving)} if serving else {}),
         }
         payload = json.dumps(record, indent=2, sort_keys=True, default=str) + "\n"
         entry = self.store.save(payload, json.loads(payload), note, activate=promote)

@@ -137,6 +137,9 @@ class RunState:
     # Where the golden data came from: {"function", "sha256", "origin" ("extract" | "export" |
     # "file"), "source" (in words), "path"}; None until the extract stage ran or a file was adopted.
     provenance: JSONObject | None = None
+    # the evaluation gate's deployment while the run owns it (created, not yet torn down or
+    # handed to the registry): a resumed run finds it here instead of paying for a second one
+    deployment: JSONObject | None = None
 
     def __post_init__(self) -> None:
         self.status = RunStatus(self.status)

@@ -17,7 +17,9 @@ from pathlib import Path
 
 from vectortrainer.budget.estimates import Estimate
 from vectortrainer.budget.schedule import ReportedShutdown
+from vectortrainer.budget.serving import SERVERLESS, Hosting
 from vectortrainer.errors import InferenceNotAvailableError
+from vectortrainer.training.deployments import Deployment, DeploymentStatus
 
 Messages = list[dict[str, str]]
 
@@ -200,3 +202,31 @@ class BaseTrainer(ABC):
         """Replies to several conversations (a trainer that loads a model overrides this to load it
         once)."""
         return [self.complete(model, messages, max_tokens=max_tokens) for messages in conversations]
+
+    # ----- serving a fine-tune (the gate's deployments) ---------------------------------
+    def hosting(self) -> Hosting:
+        """How this trainer's fine-tunes answer: at once (the default), or after a deployment
+        billed by the hour (:mod:`vectortrainer.budget.serving`)."""
+        return SERVERLESS
+
+    def base_served_as(self) -> str | None:
+        """What a request names to reach the base model (Azure: its deployment), None when no
+        base model is known."""
+        return self.base_model
+
+    def deploy(self, model: str, *, run_id: str) -> Deployment:
+        """Create (or find again, by the run's name) a deployment that serves ``model``; it may
+        not be ready yet. Only a trainer whose :meth:`hosting` is ``deployed`` is asked."""
+        raise NotImplementedError(f"{type(self).__name__} serves its models without a deployment")
+
+    def find_deployment(self, model: str, *, run_id: str) -> Deployment | None:
+        """The deployment already created for ``run_id`` (a resumed run), if any."""
+        return None
+
+    def deployment_status(self, deployment: Deployment) -> DeploymentStatus:
+        """The state of ``deployment`` as its provider answers now."""
+        raise NotImplementedError(f"{type(self).__name__} has no deployments")
+
+    def tear_down(self, deployment: Deployment) -> None:
+        """Delete ``deployment`` (already gone: nothing to do), so it bills no more."""
+        raise NotImplementedError(f"{type(self).__name__} has no deployments")
