@@ -76,11 +76,12 @@ from vectortrainer.feedback.store import FeedbackStore
 from vectortrainer.files import sha256_file
 from vectortrainer.gate.holdout import HeldOut, prepare_holdout
 from vectortrainer.gate.hook_gate import publish_gated_hook
-from vectortrainer.gate.model_gate import estimate_gate_replies
+from vectortrainer.gate.model_gate import ActiveHook, estimate_gate_replies
 from vectortrainer.gate.promotion import SHUT_DOWN, gate_settings, judge_and_keep
 from vectortrainer.golden.extractor import DensityBasedExtractor
 from vectortrainer.golden.picks import golden_picks, golden_stats
 from vectortrainer.hooks.report import rules_report, write_rules_report
+from vectortrainer.hooks.versions import HookVersionManager
 from vectortrainer.json_types import JSONObject
 from vectortrainer.redaction import redact_secrets
 from vectortrainer.registry.models import ModelRegistry
@@ -713,6 +714,7 @@ class TrainingPipeline:
             today=self.today,
             saved_deployment=Deployment.from_dict(saved) if saved else None,
             save_deployment=save_deployment,
+            hook=self._active_hook(function),
         )
         if promotion.serving is not None and promotion.serving.news:
             self.monitor.on_log(promotion.serving.news, stage="evaluate")
@@ -730,6 +732,16 @@ class TrainingPipeline:
         return {"note": run.summary_path.name}
 
     # -- helpers ---------------------------------------------------------------------
+    def _active_hook(self, function: str) -> ActiveHook | None:
+        """``function``'s live hook (what production applies to every reply), if it has one."""
+        if not function:
+            return None
+        manager = HookVersionManager.for_function(self.config.hooks.dir, function)
+        active = manager.get_active_version()
+        if active is None:
+            return None
+        return ActiveHook(active.version_id, manager.read_version(active.version_id))
+
     def _log_source(self) -> LogReader:
         """The logs to read: the injected source or manager, else the configured store."""
         if self.source is None:

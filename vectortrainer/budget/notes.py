@@ -51,6 +51,11 @@ def _dollar_notes(estimate: CostEstimate, where: str) -> EstimateNotes:
                 f"${estimate.evaluation_usd:.4f} (included)"
             )
         )
+    for hosted in estimate.hosting:
+        lines.append(LogLine(
+            f"gate deployment: {hosted['what']} for at most {hosted['hours']:g} h at "
+            f"${float(hosted['hourly_usd']):.2f}/h, ${float(hosted['estimated_usd']):.4f} "
+            "(included; torn down after the gate unless the model is promoted)"))
     if estimate.too_long:
         lines.append(
             LogLine(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vectortrainer.config import GateConfig
@@ -44,6 +44,9 @@ class HeldOutCase:
     slice: str  # "steady", "anomaly", "feedback" (or "golden")
     messages: list[dict[str, str]]
     reference: str
+    # the call's context as the function's hook sees it (a feedback pair's; golden examples keep
+    # none), so the gate applies the hook to a reply as production would
+    context: JSONObject = field(default_factory=dict)
 
     def to_dict(self) -> JSONObject:
         return asdict(self)
@@ -167,7 +170,8 @@ def feedback_cases(
             example = example_from_pair(pair, system_prompt)
         except DataFormatError:
             continue  # no input prompt, or nothing was fixed: nothing to replay
-        cases.append(HeldOutCase(FEEDBACK_SLICE, example.messages, example.chosen))
+        cases.append(HeldOutCase(FEEDBACK_SLICE, example.messages, example.chosen,
+                                 dict(pair.context)))
     return cases
 
 
@@ -193,9 +197,11 @@ def read_cases(path: Path) -> list[HeldOutCase]:
     cases = []
     for record, where in iter_jsonl_records(path, what="held-out file"):
         try:
+            context = record.get("context")
             cases.append(
                 HeldOutCase(
-                    str(record["slice"]), list(record["messages"]), str(record["reference"])
+                    str(record["slice"]), list(record["messages"]), str(record["reference"]),
+                    dict(context) if isinstance(context, dict) else {},
                 )
             )
         except (KeyError, TypeError):

@@ -44,6 +44,7 @@ from vectortrainer.feedback.diffing import normalized_distance
 from vectortrainer.feedback.semantic import SemanticScorer
 from vectortrainer.gate.evidence import PairedGain, check_confidence, paired_gain
 from vectortrainer.gate.holdout import HeldOutCase
+from vectortrainer.hooks.validation import apply_to_outputs
 from vectortrainer.json_types import JSONObject
 from vectortrainer.registry.models import ModelRegistry
 from vectortrainer.training.base import BaseTrainer, Completion
@@ -120,6 +121,16 @@ class ModelGateDecision:
     gain_high: float | None = None
     # how the candidate answered: its deployment and hosting, when its provider needs one
     serving: JSONObject = field(default_factory=dict)
+    # the function's active hook, applied to both models' replies as production applies it (the
+    # decision is on those); the same figures on the bare replies
+    hook_version: str | None = None
+    without_hook: JSONObject = field(default_factory=dict)
+
+    def headline(self) -> JSONObject:
+        """The scores, the gain and the outcome, without the per-slice detail."""
+        return {"candidate_score": self.candidate_score, "incumbent_score": self.incumbent_score,
+                "gain": self.gain, "gain_low": self.gain_low, "gain_high": self.gain_high,
+                "outcome": self.outcome}
 
     def settle(self, outcome: Outcome, reason: str) -> None:
         """Decide: ``passed`` follows the outcome, so the two never disagree."""
@@ -410,9 +421,12 @@ def evaluate_candidate(
     scorer: SemanticScorer | None,
     progress: Progress | None = None,
     served_as: Mapping[str, str] | None = None,
+    hook: ActiveHook | None = None,
 ) -> ModelGateDecision:
     """Replay ``cases`` through both models and decide; the tokens the provider reported are
-    priced. ``served_as`` maps a model to the name its requests give (its deployment's)."""
+    priced. ``served_as`` maps a model to the name its requests give (its deployment's); with
+    ``hook``, the decision is on the replies as the hook returns them (production's), and the
+    bare replies' figures are reported beside it."""
     conversations = [c.messages for c in cases]
     replies: dict[str, list[Completion]] = {}
     for step, (role, model) in enumerate((("candidate", candidate), ("incumbent", incumbent))):
@@ -424,18 +438,39 @@ def evaluate_candidate(
             if conversations
             else []
         )
-    decision = decide(
-        cases,
-        candidate,
-        incumbent,
-        incumbent_version,
-        [None if r.failed else r.text for r in replies["candidate"]],
-        [None if r.failed else r.text for r in replies["incumbent"]],
-        settings,
-        scorer,
-    )
+    texts = {role: [None if r.failed else r.text for r in answers]
+             for role, answers in replies.items()}
+    bare = None
+    if hook is not None:
+        bare = decide(cases, candidate, incumbent, incumbent_version, texts["candidate"],
+                      texts["incumbent"], settings, scorer)
+        texts = {role: _through_hook(hook, cases, answers) for role, answers in texts.items()}
+    decision = decide(cases, candidate, incumbent, incumbent_version, texts["candidate"],
+                      texts["incumbent"], settings, scorer)
+    if hook is not None and bare is not None:
+        decision.hook_version, decision.without_hook = hook.version_id, bare.headline()
     decision.inference = _priced(trainer, candidate, incumbent, replies)
     return decision
+
+
+@dataclass(frozen=True)
+class ActiveHook:
+    """The function's live hook: its version and its source."""
+
+    version_id: str
+    source: str
+
+
+def _through_hook(hook: ActiveHook, cases: Sequence[HeldOutCase],
+                  replies: Sequence[str | None]) -> list[str | None]:
+    """``replies`` as production returns them: through the hook (a failed reply stays failed)."""
+    answered = [i for i, reply in enumerate(replies) if reply is not None]
+    changed = apply_to_outputs(hook.source, [replies[i] or "" for i in answered],
+                               [cases[i].context for i in answered])
+    hooked = list(replies)
+    for index, text in zip(answered, changed, strict=True):
+        hooked[index] = text
+    return hooked
 
 
 def _priced(

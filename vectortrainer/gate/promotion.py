@@ -28,6 +28,7 @@ from vectortrainer.errors import UnknownModelError
 from vectortrainer.feedback.semantic import SemanticScorer
 from vectortrainer.gate.holdout import HeldOutCase
 from vectortrainer.gate.model_gate import (
+    ActiveHook,
     GateSettings,
     ModelGateDecision,
     Progress,
@@ -166,11 +167,13 @@ def judge_and_keep(
     today: _dt.date | None = None,
     saved_deployment: Deployment | None = None,
     save_deployment: SaveDeployment = lambda deployment: None,
+    hook: ActiveHook | None = None,
 ) -> Promotion:
     """Register ``model`` (trained by run ``run_id`` on data of ``data_sha256``) once, promoted when
     the gate passed it and its base model still serves (see the module docstring); ``scorer`` is
     asked only when the gate scores meaning. ``saved_deployment`` is the gate's deployment an
-    earlier attempt of the run saved (``save_deployment`` keeps it in the run's state)."""
+    earlier attempt of the run saved (``save_deployment`` keeps it in the run's state); ``hook``
+    is the function's live hook, applied to both models' replies as production applies it."""
     entry = registry.find_run(run_id)
     if entry is not None:
         if saved_deployment is not None and entry.serving.get("id") != saved_deployment.id:
@@ -237,6 +240,7 @@ def judge_and_keep(
                 scorer=scorer() if settings.semantic and cases else None,
                 progress=progress,
                 served_as={model: served.served_as, incumbent: incumbent_served},
+                hook=hook,
             )
         except BaseException:
             close_deployment(trainer, served, keep=False, save=save_deployment)  # stops billing

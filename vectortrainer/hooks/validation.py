@@ -21,10 +21,12 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from vectortrainer.errors import HookValidationError
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.hooks.template import HOOK_FILENAME, RULES_VARIABLE, data_literal, render_hook
+from vectortrainer.json_types import JSONObject
 from vectortrainer.registry.hook_code import (
     ALLOWED_IMPORTS,
     ALLOWED_NODES,
@@ -38,7 +40,7 @@ from vectortrainer.rules.safety import check_rule_safety
 
 HOOK_DISPLAY_NAME = "<generated_prompt_hook>"
 __all__ = ["ALLOWED_IMPORTS", "ALLOWED_NODES", "FORBIDDEN_NAMES", "HOOK_DISPLAY_NAME",
-           "replay_in_subprocess", "validate_hook_source"]
+           "apply_to_outputs", "replay_in_subprocess", "validate_hook_source"]
 
 
 def _check_allowlist(tree: ast.AST) -> None:
@@ -113,13 +115,25 @@ def replay_in_subprocess(
 ) -> ReplayReport:
     """Import ``source`` in a fresh standard-library-only interpreter and replay ``pairs`` through
     it."""
+    payload = json.dumps([p.to_dict() for p in pairs], ensure_ascii=True, default=str)
+    result = _run_driver(source, _DRIVER, payload, timeout_s,
+                         "importing and replaying the hook", "to import or run")
+    report = score_replay(pairs, result["repaired"], result["good"])
+    report.skipped_rules = result["skipped"]
+    report.imported_modules = result["imported"]
+    return report
+
+
+def _run_driver(source: str, driver: str, payload: str, timeout_s: float, doing: str,
+                failing: str) -> Any:
+    """``driver`` run on the hook ``source`` in a fresh ``python -I -S`` with ``payload`` on its
+    stdin; its JSON answer. ``doing`` / ``failing`` word the errors."""
     with tempfile.TemporaryDirectory(prefix="vt-hook-check-") as folder:
         path = Path(folder) / HOOK_FILENAME
         path.write_text(source, encoding="utf-8")
-        payload = json.dumps([p.to_dict() for p in pairs], ensure_ascii=True, default=str)
         try:
             completed = subprocess.run(
-                [sys.executable, "-I", "-S", "-c", _DRIVER, str(path)],
+                [sys.executable, "-I", "-S", "-c", driver, str(path)],
                 input=payload,
                 capture_output=True,
                 text=True,
@@ -128,16 +142,40 @@ def replay_in_subprocess(
                 env={"PATH": os.environ.get("PATH", ""), "PYTHONHASHSEED": "0"},
             )
         except subprocess.TimeoutExpired:
-            raise HookValidationError(
-                f"importing and replaying the hook took more than {timeout_s:.0f} s"
-            ) from None
+            raise HookValidationError(f"{doing} took more than {timeout_s:.0f} s") from None
     if completed.returncode != 0:
         last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
         raise HookValidationError(
-            f"the hook failed to import or run in a clean interpreter: {last}"
+            f"the hook failed {failing} in a clean interpreter: {last}"
         )
-    result = json.loads(completed.stdout)
-    report = score_replay(pairs, result["repaired"], result["good"])
-    report.skipped_rules = result["skipped"]
-    report.imported_modules = result["imported"]
-    return report
+    return json.loads(completed.stdout)
+
+
+# Runs in a fresh `python -I -S`: the hook's output transform over (output, context) pairs.
+_OUTPUTS_DRIVER = r"""
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("generated_prompt_hook", sys.argv[1])
+hook = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(hook)
+items = json.loads(sys.stdin.read())
+out = []
+for text, ctx in items:
+    try:
+        changed = hook.intercept_output(text, ctx)
+    except Exception:
+        changed = None
+    out.append(changed if isinstance(changed, str) else text)
+sys.stdout.write(json.dumps(out))
+"""
+
+
+def apply_to_outputs(source: str, outputs: Sequence[str], contexts: Sequence[JSONObject], *,
+                     timeout_s: float = 30.0) -> list[str]:
+    """Each output as production returns it: through the hook ``source``'s output transform with
+    its context, in a fresh standard-library-only interpreter (an output the hook fails on stays
+    as it was, as the runtime keeps it)."""
+    payload = json.dumps([[o, c] for o, c in zip(outputs, contexts, strict=True)],
+                         ensure_ascii=True, default=str)
+    changed = _run_driver(source, _OUTPUTS_DRIVER, payload, timeout_s,
+                          f"applying the hook to {len(outputs)} outputs", "to import")
+    return [str(text) for text in changed]

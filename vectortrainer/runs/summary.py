@@ -116,6 +116,11 @@ class GateSummary:
     gain_high: float | None = None
     confidence: float | None = None
     cases: int | None = None
+    # the live hook the replies were judged through, and the figures without it
+    hook_version: str | None = None
+    without_hook: dict[str, Any] = field(default_factory=dict)
+    # the candidate's deployment for the gate: where, for how long, what it cost, kept or not
+    serving: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -261,6 +266,18 @@ class RunSummary:
                                                     gate.confidence, gate.cases or 0)))
         if gate.slices:
             rows.append(("per slice", format_slice_scores(gate.slices)))
+        if gate.hook_version and gate.without_hook.get("candidate_score") is not None:
+            rows.append(("through the hook", (
+                f"judged with hook {gate.hook_version} applied to both models' replies, as "
+                f"production runs; without it: {gate.without_hook['candidate_score']:.3f} vs "
+                f"{gate.without_hook['incumbent_score']:.3f}, "
+                f"{gate.without_hook.get('outcome') or 'not judged'}")))
+        if gate.serving.get("deployed"):
+            fate = "kept (serves production)" if gate.serving.get("kept") else "torn down"
+            rows.append(("gate deployment", (
+                f"{gate.serving.get('deployment')} ({gate.serving.get('what')}): "
+                f"{float(gate.serving.get('hosted_s') or 0) / 60:.1f} min, "
+                f"{format_usd(float(gate.serving.get('hosting_usd') or 0))}; {fate}")))
         if gate.inference_requests:
             cost = f", {format_usd(gate.inference_usd)}" if gate.inference_usd is not None else ""
             rows.append(("gate inference", f"{gate.inference_requests} replies{cost}"))
@@ -345,8 +362,11 @@ def _gate_summary(run: RunDirectory, detail: JSONObject) -> GateSummary:
                 "incumbent": scores["incumbent"]["score"],
             }
         # absent from a gate.json written before the gate took intervals
-        for key in ("outcome", "gain", "gain_low", "gain_high", "confidence", "cases"):
+        for key in ("outcome", "gain", "gain_low", "gain_high", "confidence", "cases",
+                    "hook_version"):
             setattr(summary, key, decision.get(key))
+        summary.without_hook = dict(decision.get("without_hook") or {})
+        summary.serving = dict(decision.get("serving") or {})
     return summary
 
 

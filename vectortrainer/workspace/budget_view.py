@@ -72,6 +72,9 @@ def _dollars_view(estimate: CostEstimate) -> BudgetView:
         ("price", f"${estimate.price_per_million:.2f} per 1M training tokens"),
         ("billed tokens", f"{estimate.billed_tokens:,}"),
         *(evaluation if estimate.evaluation_usd else ()),
+        *(("gate deployment", f"{h['what']}: at most {h['hours']} h at ${h['hourly_usd']}/h, "
+                              f"{format_usd(float(h['estimated_usd']))} (included)")
+          for h in estimate.hosting),
         ("estimate", format_usd(estimate.estimated_usd)),
         ("budget", "none (guard off)" if budget is None else format_usd(budget)),
     )
