@@ -1,7 +1,8 @@
 """Hooks and models in service: the function's hook versions with what each changes against the
 live one, rule by rule (and on 'p' the feedback pairs behind each rule), the function's trained
-models with the gates' last decisions and the loop's next trigger; rolling back either is one
-confirmed action (FR-7.5, VT-13, VT-18)."""
+models with the gates' last decisions, the canary with its figures per arm and the loop's next
+trigger; rolling back either, and stopping a canary, is one confirmed action (FR-7.5, VT-13,
+VT-18, issue 26)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ class HooksScreen(ModeScreen):
     BINDINGS = [
         Binding("b", "rollback", "Roll back", id="hooks.rollback"),
         Binding("m", "rollback_model", "Model back", id="hooks.rollback_model"),
+        Binding("x", "stop_canary", "Stop canary", id="hooks.stop_canary"),
         Binding("p", "toggle_pairs", "Pairs", id="hooks.pairs"),
         Binding("r", "reload", "Reload", id="hooks.reload"),
         Binding("i", "toggle_service", "In service", id="hooks.service"),
@@ -184,7 +186,8 @@ class HooksScreen(ModeScreen):
             }.get(row.gate, "")
             table.add_row(
                 row.version_id,
-                Text("● promoted", style="bold green") if row.promoted else "",
+                Text("● promoted", style="bold green") if row.promoted
+                else Text(f"◐ {row.canary}", style="bold yellow") if row.canary_running else "",
                 cell(row.model),
                 row.score,
                 gate,
@@ -329,6 +332,44 @@ class HooksScreen(ModeScreen):
             title="Model changed",
         )
 
+    def action_stop_canary(self) -> None:
+        """``x``: stop the running canary (asks first): the promoted model serves every call."""
+        service = self.service
+        if service is None:
+            self.notify("Choose a function on the Dataset screen (F2): canaries are per function.",
+                        severity="warning")
+            return
+        canary = service.canary
+        if canary is None:
+            last = f"\nThe last one: {service.last_canary}" if service.last_canary else ""
+            self.notify(f"No canary of {service.function} is running.{last}", title="No canary",
+                        severity="warning")
+            return
+        self.app.push_screen(
+            ConfirmScreen(
+                "Stop the canary?",
+                f"Stop {canary.version_id} ({canary.model}), which serves "
+                f"{100 * canary.share:g}% of {service.function}'s calls?\n"
+                f"{canary.incumbent_version or 'The promoted model'} then serves every call; "
+                f"{canary.version_id} is recorded as stopped by a person.\nLast figures: "
+                f"{canary.arms_text()}",
+                "Stop canary",
+            ),
+            self._when_confirmed(self._stop_canary, service.function),
+        )
+
+    @in_background("hooks-rollback", "stopping the canary")
+    def _stop_canary(self, function: str) -> None:
+        with self._service_lock:
+            record = self.workspace.models.stop_canary(function)
+            service = self.workspace.service(function)
+            self.app.call_from_thread(self._show_service, service)
+        self.app.call_from_thread(
+            self.notify,
+            f"The canary of {function} is stopped: {record.reason}.",
+            title="Canary stopped",
+        )
+
     def action_rollback(self) -> None:
         row = self._selected()
         if row is None:
@@ -403,5 +444,6 @@ def _model_detail(model: ModelRow) -> DetailScreen:
                             + (f": {model.reason}" if model.reason else "")),
     ]
     sections += [(heading, value) for heading, value in (("paired gain", model.gain),
-                                                         ("per slice", model.slices)) if value]
+                                                         ("per slice", model.slices),
+                                                         ("canary", model.canary)) if value]
     return DetailScreen(f"Model {model.version_id}", sections)

@@ -27,7 +27,8 @@ HELP_TEXT = """\
    **r** resumes a run found in the output directory.
 5. **Hooks (F6)** — versions with their checksums; the diff against the active version is
    shown for the selected row; **b** rolls back to it (asks first). **i** folds or unfolds
-   the "In service" panel (folded on short terminals), **m** promotes the selected model.
+   the "In service" panel (folded on short terminals), **m** promotes the selected model,
+   **x** stops a running canary (asks first; the promoted model then serves every call).
 
 **Any row in full:** **o** opens the selected row of a table (a golden pick, a log, a pair,
 a rule with its supporting pairs, a conflict's two rules, a hook version, a model) in a

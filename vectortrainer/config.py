@@ -182,6 +182,29 @@ class LoopConfig:
 
 
 @dataclass(frozen=True)
+class CanaryConfig:
+    """The ``canary:`` section (issue 26): a model its gate passed first serves ``share`` of the
+    function's calls beside the promoted model; the loop watches both and promotes it fully or
+    rolls it back by itself."""
+
+    # the share of calls the candidate serves (0: no canary, a passed model is promoted at once)
+    share: float = 0.0
+    min_calls: int = 200  # calls on each arm before the loop decides
+    # the candidate is rolled back when it is worse at this confidence (one-sided bounds)
+    confidence: float = 0.95
+    # ... by more than these: error rate and corrections per call (absolute rises in [0, 1]) ...
+    max_error_rise: float = 0.0
+    max_correction_rise: float = 0.0
+    # ... or, while no correction was recorded, MiniLM similarity of the outputs to reference
+    # outputs (a drop in [0, 1]; ``semantic: false`` leaves this signal out)
+    max_score_drop: float = 0.05
+    semantic: bool = True
+    # a canary still short of min_calls on an arm after this many hours is rolled back
+    # ("expired": not enough evidence to promote)
+    max_hours: float = 72.0
+
+
+@dataclass(frozen=True)
 class TrainingConfig:
     provider: Provider = "openai"
     # Deprecated name of ``provider`` (from when only openai | local existed); read as ``provider``.
@@ -223,11 +246,17 @@ class OpenAIConfig:
 class AzureConfig:
     endpoint: str | None = None  # https://<resource>.openai.azure.com (null: AZURE_OPENAI_ENDPOINT)
     api_version: str = "2024-10-21"
-    # the deployment the fine-tuned model is served under, once deployed
+    # the deployment of the base model production calls today: the gate's incumbent
     deployment: str | None = None
     api_key_env: str = "AZURE_OPENAI_API_KEY"
     max_retries: int = 3
     timeout_s: float = 60.0
+    # The control plane (Azure Resource Manager) the gate deploys a fine-tuned model through.
+    management_url: str = "https://management.azure.com"
+    subscription_id: str | None = None
+    resource_group: str | None = None
+    resource_name: str | None = None  # the Azure OpenAI resource (account) name
+    management_token_env: str = "AZURE_MANAGEMENT_TOKEN"  # holds an Azure AD bearer token
 
 
 @dataclass(frozen=True)
@@ -259,6 +288,7 @@ class Config:
     gate: GateConfig = field(default_factory=GateConfig)
     golden: GoldenConfig = field(default_factory=GoldenConfig)
     loop: LoopConfig = field(default_factory=LoopConfig)
+    canary: CanaryConfig = field(default_factory=CanaryConfig)
     output_dir: Path = DEFAULT_HOME / "output"
     training: TrainingConfig = field(default_factory=TrainingConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
@@ -716,6 +746,16 @@ NUMBER_RULES: dict[str, NumberRule] = {
     "loop.min_new_logs": NumberRule(0, whole=True),
     "loop.min_new_feedback": NumberRule(0, whole=True),
     "loop.max_cycles_per_day": _AT_LEAST_1,
+    "canary.share": NumberRule(0, 1, why="the share of calls the candidate serves; 0 turns the "
+                               "canary off"),
+    "canary.min_calls": NumberRule(1, whole=True, why="calls on each arm before a decision"),
+    "canary.confidence": NumberRule(0.5, 1, open_low=True, open_high=True,
+                                    why="of the one-sided bounds, e.g. 0.95"),
+    "canary.max_error_rise": _SHARE,
+    "canary.max_correction_rise": _SHARE,
+    "canary.max_score_drop": _SHARE,
+    "canary.max_hours": NumberRule(0, 24 * 365, open_low=True,
+                                   why="hours before a canary short of calls is rolled back"),
     **{f"{section}.max_retries": _RETRIES for section in ("openai", "azure", "together",
                                                           "fireworks")},
     **{f"{section}.timeout_s": _TIMEOUT for section in ("openai", "azure", "together",

@@ -13,6 +13,12 @@ is refused before it begins (a provider, model or key that cannot work, checked 
 work): the error is raised, and what was new stays new for the next cycle. Replayed calls
 (``exec_source: "REPLAY"``) are not new logs. A cycle resumes only its own function's runs.
 
+Each cycle also looks at the function's canary, if one runs (issue 26,
+:mod:`vectortrainer.canary.watch`): it promotes the candidate fully or rolls it back once the
+figures say so, and keeps the last look and every decision in the loop state (``canary``,
+``canary_decisions``), which :func:`loop_view` shows. While a canary runs, no new run starts: a
+new model would replace the candidate before its figures are in.
+
 The loop records its intent before it acts (issue 29): a cycle is written as ``starting``,
 with the counts it took and the ones before them, before its run is created. A process that
 dies between the two leaves that record, and the next cycle redoes the run under the same id
@@ -26,6 +32,7 @@ never lets more than ``loop.max_cycles_per_day`` cycles start within one.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import threading
 import time
@@ -36,6 +43,7 @@ from typing import Any
 
 import filelock
 
+from vectortrainer.canary.watch import CanaryCheck, watch_canary
 from vectortrainer.config import Config, duration_problem, parse_duration
 from vectortrainer.errors import (
     ConfigError,
@@ -72,6 +80,10 @@ class LoopState:
     # {"started_at", "run_id", "status", "message"}
     cycles: list[dict[str, Any]] = field(default_factory=list)
     last_check_at: float | None = None
+    # the last look at the function's canary (a CanaryCheck as a dict; None: none ran), and every
+    # canary the loop decided, with its figures (issue 26)
+    canary: dict[str, Any] | None = None
+    canary_decisions: list[dict[str, Any]] = field(default_factory=list)
 
     def cycles_since(self, moment: float) -> int:
         """Cycles started at ``moment`` or later (one recorded in the future counts: see
@@ -122,6 +134,7 @@ class CycleOutcome:
     trigger: Trigger
     outcome: RunOutcome | None = None
     resumed: bool = False
+    canary: CanaryCheck | None = None  # the cycle's look at the function's canary
 
     @property
     def ran(self) -> bool:
@@ -129,9 +142,10 @@ class CycleOutcome:
 
     @property
     def message(self) -> str:
+        decided = f"{self.canary.message}\n" if self.canary and self.canary.decided else ""
         if self.outcome is None:
-            return f"nothing to do for {self.function}: {self.trigger.reason}"
-        return self.outcome.message
+            return f"{decided}nothing to do for {self.function}: {self.trigger.reason}"
+        return decided + self.outcome.message
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -141,6 +155,7 @@ class CycleOutcome:
             "message": self.message,
             "trigger": asdict(self.trigger),
             "run": self.outcome.to_dict() if self.outcome else None,
+            "canary": self.canary.to_dict() if self.canary else None,
         }
 
 
@@ -167,6 +182,8 @@ def read_state(config: Config, function: str) -> LoopState:
             feedback_seen=int(data.get("feedback_seen", 0)),
             cycles=list(data.get("cycles") or []),
             last_check_at=data.get("last_check_at"),
+            canary=data.get("canary") if isinstance(data.get("canary"), dict) else None,
+            canary_decisions=list(data.get("canary_decisions") or []),
         )
     except (TypeError, ValueError) as exc:
         raise DataFormatError(
@@ -266,27 +283,34 @@ def run_cycle(config: Config, *, pipeline_factory: PipelineFactory | None = None
     factory = _loop_pipelines(pipeline_factory or (lambda cfg: TrainingPipeline(cfg)))
     with loop_lock(config):
         state = read_state(config, function)
+        source = source if source is not None else open_log_source(config)
         counts = current_counts(config, function, source)
         moment = time.time() if now is None else now
         state.last_check_at = moment
         state.settle_clock(moment)
         _settle_ended_run(config, state)
+        canary = _look_at_canary(config, state, source, moment)
         trigger = check_trigger(config, state, counts, moment)
+        if canary is not None and canary.running and trigger.due:
+            # a new model now would replace the candidate before its figures are in
+            trigger = dataclasses.replace(trigger, due=False, reason=(
+                f"{trigger.reason}, but {canary.version_id} is in canary: training waits for "
+                "its decision"))
         unfinished = _interrupted_run(config, state)
         if unfinished is not None:
             outcome = factory(config).resume(unfinished)
             _record_end(state, outcome)
             _write_state(config, state)
-            return CycleOutcome(function, trigger, outcome, resumed=True)
+            return CycleOutcome(function, trigger, outcome, resumed=True, canary=canary)
         intended = _intended_run(config, state)
         if intended is not None:
             # The last cycle recorded its intent and the process died before its run existed:
             # what it took was never trained, so its run is done now, under the same id.
             return CycleOutcome(function, trigger, _run(config, state, factory, intended),
-                                resumed=True)
+                                resumed=True, canary=canary)
         if not trigger.due:
             _write_state(config, state)
-            return CycleOutcome(function, trigger)
+            return CycleOutcome(function, trigger, canary=canary)
         run_id = new_run_id()
         state.cycles.append(
             {
@@ -300,7 +324,25 @@ def run_cycle(config: Config, *, pipeline_factory: PipelineFactory | None = None
         )
         state.logs_seen, state.feedback_seen = counts
         _write_state(config, state)  # the intent, before acting: a crash leaves it to be redone
-        return CycleOutcome(function, trigger, _run(config, state, factory, run_id))
+        return CycleOutcome(function, trigger, _run(config, state, factory, run_id),
+                            canary=canary)
+
+
+def _look_at_canary(config: Config, state: LoopState, source: LogReader, moment: float
+                    ) -> CanaryCheck | None:
+    """The cycle's look at the function's canary (see :mod:`vectortrainer.canary.watch`), kept in
+    the state: the last look, and every decision with its figures."""
+    check = watch_canary(config, state.function, source, now=moment)
+    if check is None:
+        if state.canary is not None and state.canary.get("action") in ("wait", "problem"):
+            state.canary = {**state.canary, "action": "ended",
+                            "reason": "no canary is running now (stopped, or the promoted model "
+                                      "was changed by hand)"}
+        return None
+    state.canary = check.to_dict()
+    if check.decided:
+        state.canary_decisions.append(check.to_dict())
+    return check
 
 
 def _run(config: Config, state: LoopState, factory: PipelineFactory, run_id: str) -> RunOutcome:
@@ -422,6 +464,8 @@ class LoopView:
     next_check_at: float | None  # the continuous loop's next look (None: no cycle has looked yet)
     trigger: str
     problem: str | None = None
+    canary: dict[str, Any] | None = None  # the last look at the canary (CanaryCheck.to_dict)
+    last_canary_decision: dict[str, Any] | None = None
 
 
 def loop_view(config: Config, function: str, source: LogReader | None = None) -> LoopView:
@@ -468,4 +512,6 @@ def loop_view(config: Config, function: str, source: LogReader | None = None) ->
         next_check,
         text,
         problem,
+        state.canary,
+        state.canary_decisions[-1] if state.canary_decisions else None,
     )

@@ -715,6 +715,7 @@ class TrainingPipeline:
             saved_deployment=Deployment.from_dict(saved) if saved else None,
             save_deployment=save_deployment,
             hook=self._active_hook(function),
+            canary_share=self.config.canary.share,
         )
         if promotion.serving is not None and promotion.serving.news:
             self.monitor.on_log(promotion.serving.news, stage="evaluate")

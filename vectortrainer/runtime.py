@@ -40,6 +40,10 @@ VectorTrainer wrote:
   hook, or none, is used instead); a refused, missing or damaged file gives the last
   good hook or model, or none / ``default``, logged once.
 
+While a model is in canary, ``promoted_model`` serves the candidate to a share of the calls,
+chosen by a hash of each call's inputs (see its docstring); the check is in memory, per call,
+and a bad canary block is logged once and ignored (the promoted model serves every call).
+
 Each call uses one hook version for its prompt and its output. Threads share one
 cached state per decorated function (a reload happens in one thread while the others
 keep the last state); ``async def`` functions are wrapped as coroutines. The checks
@@ -62,7 +66,7 @@ import stat
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -75,6 +79,13 @@ from vectortrainer.registry.layout import (
     MANIFEST_NAME,
     function_hooks_dir,
     promoted_path,
+)
+from vectortrainer.registry.routing import (
+    CANARY_KEY,
+    CANDIDATE,
+    CanaryRoute,
+    arm_of,
+    sensitive_keys,
 )
 
 logger = logging.getLogger("vectortrainer.runtime")
@@ -619,11 +630,12 @@ def with_hook(hooks_dir: str | os.PathLike[str], *, prompt_arg: str | None = Non
 
 class _PromotedFile:
     """One function's ``promoted.json``, re-read when it changed; the model it names, or the last
-    good one."""
+    good one, and the canary it carries (if any)."""
 
     def __init__(self, path: Path, interval: float) -> None:
         self._file = _ChangedFile(path, interval, PROMOTED_MAX_BYTES)
         self._model: str | None = None
+        self.canary: _Canary | None = None
 
     def model(self, default: str, interval: float) -> str:
         self._file.interval = max(0.0, float(interval))
@@ -640,11 +652,14 @@ class _PromotedFile:
         if data is None:
             if self._model is not None:
                 logger.warning("%s was removed: using the default model", self._file.path)
-            self._model = None
+            self._model, self.canary = None, None
             return
         try:
             entry = json.loads(data)
-            model = entry["model"]
+            # a model its provider serves through a deployment is called by the deployment's name
+            serving = entry.get("serving")
+            model = (serving.get("served_as") if isinstance(serving, dict) else None) \
+                or entry["model"]
             _check_model(model)
         except Exception as exc:
             digest = hashlib.sha256(data).hexdigest()
@@ -663,6 +678,52 @@ class _PromotedFile:
         if model != self._model:
             logger.info("promoted model for %s: %s", self._file.path.parent.name, model)
         self._model = model
+        self.canary = self._read_canary(entry, data, model)
+
+    def _read_canary(self, entry: dict[str, Any], data: bytes, incumbent: str) -> _Canary | None:
+        """The entry's canary block, checked; a bad one is logged once and ignored (every call
+        gets the incumbent)."""
+        if CANARY_KEY not in entry:
+            if self.canary is not None:
+                logger.info("the canary of %s ended: %s serves every call",
+                            self._file.path.parent.name, incumbent)
+            return None
+        try:
+            route = CanaryRoute.from_block(entry[CANARY_KEY])
+            _check_model(route.model)
+        except Exception as exc:
+            _log_once(("canary-damaged", hashlib.sha256(data).hexdigest()), logging.ERROR,
+                      "%s: its canary block is ignored (%s); %s serves every call",
+                      self._file.path, exc, incumbent)
+            return None
+        if self.canary is None or self.canary.route != route:
+            logger.info("canary for %s: %s serves %.1f%% of calls beside %s",
+                        self._file.path.parent.name, route.model, 100 * route.share, incumbent)
+        return _Canary(route, sensitive_keys())
+
+
+@dataclass(frozen=True)
+class _Canary:
+    """A canary as this process routes it: the block, and the keys VectorWave masks here."""
+
+    route: CanaryRoute
+    sensitive: frozenset[str]
+
+    def serves(self, inputs: dict[str, Any]) -> bool:
+        """Whether the call with ``inputs`` goes to the candidate."""
+        route = self.route
+        return arm_of(route.version_id, route.share, inputs, self.sensitive) == CANDIDATE
+
+
+def _frame_inputs(frame: FrameType | None) -> dict[str, Any]:
+    """The parameters of the function running in ``frame`` with their values now (as VectorWave
+    captures them: ``self``/``cls``, ``*args`` and ``**kwargs`` left out)."""
+    if frame is None:
+        return {}
+    code = frame.f_code
+    names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+    values = frame.f_locals
+    return {name: values[name] for name in names if name not in ("self", "cls") and name in values}
 
 
 def _check_model(model: Any) -> None:
@@ -680,12 +741,23 @@ _promoted_lock = threading.Lock()
 
 
 def promoted_model(function_name: str, *, models_dir: str | os.PathLike[str], default: str,
-                   reload_interval: float = 1.0) -> str:
+                   reload_interval: float = 1.0,
+                   route_by: Mapping[str, Any] | None = None) -> str:
     """The model promoted for ``function_name`` in ``models_dir`` (a model id or a local adapter
     path).
 
     ``default`` is returned while no model is promoted, or when the registry is
     missing or damaged and no good entry was read before.
+
+    While a candidate is in canary (promoted.json's ``canary`` block), the call's inputs choose
+    the model: a hash of them (:mod:`vectortrainer.registry.routing`) sends the configured share
+    of inputs to the candidate and the rest to the promoted model, the same inputs always to the
+    same one. The inputs are ``route_by`` when given, else the arguments of the function that
+    calls ``promoted_model`` (its parameters, as they are at this call). The loop recomputes
+    each logged call's arm from the inputs VectorWave captured, so call this inside the
+    ``@vectorize`` function's body before changing its arguments, or pass its arguments as
+    ``route_by`` (e.g. from a helper). Routing reads no file and never raises: on any trouble
+    the promoted model serves.
     """
     try:
         key = (os.fspath(models_dir), function_name)
@@ -706,4 +778,15 @@ def promoted_model(function_name: str, *, models_dir: str | os.PathLike[str], de
             exc,
         )
         return default
-    return watched.model(default, reload_interval)
+    model = watched.model(default, reload_interval)
+    canary = watched.canary
+    if canary is None:
+        return model
+    try:
+        inputs = dict(route_by) if route_by is not None else _frame_inputs(sys._getframe(1))
+        return canary.route.model if canary.serves(inputs) else model
+    except Exception as exc:  # routing never breaks the caller's function
+        _log_once(("canary-route", function_name, type(exc).__name__), logging.ERROR,
+                  "promoted_model(%r): the canary could not route a call (%s: %s); the promoted "
+                  "model serves it", function_name, type(exc).__name__, exc)
+        return model

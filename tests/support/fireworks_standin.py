@@ -1,5 +1,8 @@
 """A loopback stand-in for Fireworks AI's datasets and fine-tuning job API, as ``fireworks-ai`` (1.x) speaks it.
 
+It serves the evaluation gate's deployments, LoRAs and chat completions too
+(:mod:`tests.support.fireworks_serving_standin`).
+
 Written from the SDK's generated client (paths, camelCase bodies, query-string ids) and
 Fireworks' API reference (docs.fireworks.ai/api-reference):
 
@@ -30,12 +33,13 @@ from typing import Any
 
 import pytest
 
+import vectortrainer.gate.serving
+from tests.support.fireworks_serving_standin import MODELS, FireworksServing
 from tests.support.loopback import Answer, LoopbackAPI, Request, jsonl_rows, serve
 
 FIREWORKS_API_KEY = "fw-standin-not-a-real-key"
 FIREWORKS_ACCOUNT = "standin-account"
 START = dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc)
-MODELS = ("accounts/fireworks/models/llama-v3p1-8b-instruct", "accounts/fireworks/models/qwen2p5-7b-instruct")
 MAX_UPLOAD_BYTES = 150 * 1024 * 1024
 _ID = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _STATUS_NAMES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
@@ -44,7 +48,7 @@ _PATH = re.compile(r"^/v1/accounts/(?P<account>[^/]+)/(?P<kind>datasets|supervis
                    r"(?:/(?P<id>[^/:]+)(?::(?P<action>upload|cancel))?)?$")
 
 
-class FireworksStandIn(LoopbackAPI):
+class FireworksStandIn(FireworksServing, LoopbackAPI):
     """State and knobs; see the module docstring."""
 
     name = "fireworks-standin"
@@ -59,6 +63,7 @@ class FireworksStandIn(LoopbackAPI):
         self.jobs: dict[tuple[str, str], dict[str, Any]] = {}  # (kind, id) -> job
         self._clock = itertools.count(1)
         self._formats: dict[str, str] = {}
+        self.init_serving()
 
     @property
     def base_url(self) -> str:
@@ -78,6 +83,9 @@ class FireworksStandIn(LoopbackAPI):
         return (START + dt.timedelta(seconds=next(self._clock))).isoformat().replace("+00:00", "Z")
 
     def route(self, request: Request) -> Answer:
+        serving = self.route_serving(request)
+        if serving is not None:
+            return serving
         match = _PATH.match(request.path)
         if match is None:
             return self._fail(404, f"Unknown endpoint {request.method} {request.path}")
@@ -220,6 +228,10 @@ class FireworksStandIn(LoopbackAPI):
 
 
 @pytest.fixture
-def fireworks_standin() -> Iterator[FireworksStandIn]:
-    """A fresh loopback Fireworks stand-in; ``.base_url``, ``.api_key``, ``.account``, ``.requests`` and knobs."""
+def fireworks_standin(monkeypatch: pytest.MonkeyPatch) -> Iterator[FireworksStandIn]:
+    """A fresh loopback Fireworks stand-in; ``.base_url``, ``.api_key``, ``.account``, ``.requests`` and knobs.
+
+    Its deployments progress per read, not by wall clock, so the gate reads their state without
+    its 10 s pause between reads."""
+    monkeypatch.setattr(vectortrainer.gate.serving, "POLL_S", 0.01)
     yield from serve(FireworksStandIn())

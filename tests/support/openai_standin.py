@@ -549,5 +549,8 @@ def openai_standin() -> Iterator[OpenAIStandIn]:
 
 @pytest.fixture
 def azure_standin() -> Iterator[OpenAIStandIn]:
-    """A fresh loopback Azure OpenAI stand-in (``.base_url`` is the resource endpoint)."""
-    yield from serve(OpenAIStandIn(azure=True))
+    """A fresh loopback Azure OpenAI stand-in (``.base_url`` is the resource endpoint), with its
+    control plane's deployments on the same origin (``tests/support/azure_control_standin.py``)."""
+    from tests.support.azure_control_standin import AzureStandIn  # it builds on this module
+
+    yield from serve(AzureStandIn())

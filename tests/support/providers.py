@@ -82,24 +82,27 @@ def harness(name: str, standin: Any) -> Harness:
         return Harness(name, standin, {"training": training, "openai": {"base_url": standin.base_url}},
                        {"OPENAI_API_KEY": standin.api_key}, "/v1/files", "/v1/fine_tuning/jobs", "OpenAI",
                        dict(base_url=standin.base_url, api_key=standin.api_key))
-    if name == "azure":
-        return Harness(name, standin, {"training": training, "azure": {"endpoint": standin.base_url},
-                                       "budget": {"prices": {"gpt-4o-mini-2024-07-18": 3.0}}, **WITHOUT_GATE},
-                       {"AZURE_OPENAI_API_KEY": standin.api_key}, "/openai/files", "/openai/fine_tuning/jobs",
-                       "Azure OpenAI", dict(endpoint=standin.base_url, api_key=standin.api_key,
-                                            prices={"gpt-4o-mini-2024-07-18": 3.0}))
+    if name == "azure":  # the gate deploys through the stand-in's control plane, on its origin
+        control = dict(deployment=standin.base_deployment, management_url=standin.origin,
+                       subscription_id=standin.subscription_id, resource_group=standin.resource_group,
+                       resource_name=standin.account)
+        return Harness(name, standin, {"training": training, "azure": {"endpoint": standin.base_url, **control},
+                                       "budget": {"prices": {"gpt-4o-mini-2024-07-18": 3.0}}},
+                       {"AZURE_OPENAI_API_KEY": standin.api_key, "AZURE_MANAGEMENT_TOKEN": standin.management_token},
+                       "/openai/files", "/openai/fine_tuning/jobs", "Azure OpenAI",
+                       dict(endpoint=standin.base_url, api_key=standin.api_key,
+                            prices={"gpt-4o-mini-2024-07-18": 3.0}, **control))
     if name == "together":
         return Harness(name, standin, {"training": {**training, "model": TOGETHER_MODEL},
                                        "together": {"base_url": standin.base_url},
-                                       "budget": {"prices": {TOGETHER_MODEL: 3.0}}, **WITHOUT_GATE},
+                                       "budget": {"prices": {TOGETHER_MODEL: 3.0}}},
                        {"TOGETHER_API_KEY": standin.api_key}, "/v1/files", "/v1/fine-tunes", "Together AI",
                        dict(model=TOGETHER_MODEL, base_url=standin.base_url, api_key=standin.api_key,
                             prices={TOGETHER_MODEL: 3.0}))
     if name == "fireworks":
         account = standin.account
         return Harness(name, standin, {"training": {**training, "model": FIREWORKS_MODEL},
-                                       "fireworks": {"base_url": standin.base_url, "account_id": account},
-                                       **WITHOUT_GATE},
+                                       "fireworks": {"base_url": standin.base_url, "account_id": account}},
                        {"FIREWORKS_API_KEY": standin.api_key}, f"/v1/accounts/{account}/datasets",
                        f"/v1/accounts/{account}/supervisedFineTuningJobs", "Fireworks AI",
                        dict(model=FIREWORKS_MODEL, base_url=standin.base_url, api_key=standin.api_key,

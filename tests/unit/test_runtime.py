@@ -206,6 +206,15 @@ def test_promoted_model_follows_promotion_and_rollback(tmp_path):
     assert current() == "ft:one"
 
 
+def test_a_model_served_through_a_deployment_is_called_by_the_deployments_name(tmp_path):
+    models = tmp_path / "models"
+    registry = ModelRegistry(models, "summarize_ticket")
+    registry.register(provider="azure", model="gpt-4o-mini-2024-07-18.ft-abc", promote=True,
+                      serving={"served_as": "vt-1a2b3c4d", "id": "vt-1a2b3c4d", "hourly_usd": 1.7})
+    assert promoted_model("summarize_ticket", models_dir=models, default="base") == "vt-1a2b3c4d"
+    assert registry.promoted().served_as == "vt-1a2b3c4d"
+
+
 @pytest.mark.parametrize("damage", ["garbage", "no model", "directory removed"])
 def test_a_damaged_or_missing_registry_gives_the_last_good_model_or_the_default(tmp_path, damage, caplog):
     models = tmp_path / "models"
@@ -255,4 +264,5 @@ def test_the_runtime_imports_only_the_standard_library(tmp_path, hooks):
     heavy, outside, engine = result.stdout.strip().splitlines()
     assert heavy == "[]" and outside == "[]", result.stdout
     assert engine == ("['vectortrainer', 'vectortrainer.registry', 'vectortrainer.registry.hook_code', "
-                      "'vectortrainer.registry.layout', 'vectortrainer.runtime']")
+                      "'vectortrainer.registry.layout', 'vectortrainer.registry.routing', "
+                      "'vectortrainer.runtime']")

@@ -226,10 +226,12 @@ AZURE = ProviderFacts(
         _OPENAI_LIMITS,
         source="the same fine-tuning job API as OpenAI's (OpenAPI spec ranges), " + ISSUE_14,
     ),
-    credentials=("AZURE_OPENAI_API_KEY",),
+    # the management token only when the gate deploys a model (azure.management_token_env)
+    credentials=("AZURE_OPENAI_API_KEY", "AZURE_MANAGEMENT_TOKEN"),
     notes=(
         "Azure's own retirement dates were not recorded; OpenAI's self-serve cutoff is not "
-        "Azure's. A fine-tuned model must be deployed (a control-plane step) before it serves."
+        "Azure's. A fine-tuned model serves only once deployed: the gate deploys it through the "
+        "control plane (billed per hour) and tears it down unless it is promoted."
     ),
     model_aliases=_OPENAI_ALIASES,
 )

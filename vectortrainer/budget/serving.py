@@ -120,6 +120,12 @@ def hosting_for(provider: str, base_model: str, *, training_type: str = "lora") 
                    source=TOGETHER_HOSTING_SOURCE if provider == "together" else "")
 
 
+def gpus_for(base_model: str) -> int:
+    """The H100s a deployment of ``base_model`` is priced with (what a trainer asks for, so the
+    deployment costs what the budget held)."""
+    return _GPUS.get(base_model_name(base_model), 1)
+
+
 def hosting_bound_s(hosting: Hosting, replies: int) -> float:
     """The longest a gate deployment lives: its wait for readiness, every reply at its bound, and
     the teardown."""

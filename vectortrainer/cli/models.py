@@ -1,5 +1,5 @@
-"""`vectortrainer models list|promote|rollback|diff`: the model registry of a models directory
-(VT-13)."""
+"""`vectortrainer models list|promote|rollback|diff|canary|stop-canary`: the model registry of a
+models directory (VT-13), and the canary a candidate serves before its full promotion (issue 26)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from vectortrainer.cli.common import add_command, workspace_from_args
-from vectortrainer.cli.output import answer, stderr_console, write_stdout
+from vectortrainer.cli.output import answer, stderr_console, stdout_console, write_stdout
 from vectortrainer.display import readable_time
 from vectortrainer.workspace import Workspace
 from vectortrainer.workspace.service import ModelRow
@@ -36,6 +36,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        diff_command, *flags, function=function)
     diff.add_argument("a", metavar="A")
     diff.add_argument("b", metavar="B")
+    one = "the function (default: selection.function)"
+    add_command(actions, "canary", "the canary running now: the candidate, its share of calls and "
+                "the loop's last figures per arm", canary_command, *flags, function=one)
+    add_command(actions, "stop-canary", "stop the canary now: the promoted model serves every "
+                "call, the candidate is recorded as stopped by a person", stop_canary_command,
+                *flags, function=one)
 
 
 MODEL_COLUMNS = ("model", "promoted", "provider", "model id / adapter", "run", "score", "gate")
@@ -78,7 +84,8 @@ def list_command(args: argparse.Namespace) -> int:
             table.add_column(column, overflow="fold")
         for row in map(ModelRow.of, entries):
             gate = f"{row.gate}: {row.reason}" if row.gate else ""
-            table.add_row(row.version_id, "*" if row.promoted else "", row.provider, row.model,
+            state = "*" if row.promoted else row.canary if row.canary_running else ""
+            table.add_row(row.version_id, state, row.provider, row.model,
                           row.run_id, row.score, gate)
         console.print(table)
     return 0
@@ -126,3 +133,38 @@ def diff_command(args: argparse.Namespace) -> int:
                       "" if c.delta is None else f"{c.delta:+.3f}")
     Console(highlight=False).print(table)
     return 0
+
+
+def canary_command(args: argparse.Namespace) -> int:
+    workspace = _workspace(args)
+    function = workspace.models.registry(getattr(args, "function", None)).function
+    view = workspace.service(function)
+    if args.json:
+        write_stdout(json.dumps({
+            "function": function,
+            "canary": None if view.canary is None else {
+                "version_id": view.canary.version_id, "model": view.canary.model,
+                "share": view.canary.share, "started_at": view.canary.started_at,
+                "incumbent_version": view.canary.incumbent_version,
+                "last_look": view.canary.look},
+            "last_canary": view.last_canary,
+        }))
+        return 0
+    if view.canary is None:
+        last = f"; the last one: {view.last_canary}" if view.last_canary else ""
+        stdout_console.print(f"no canary of {function} is running{last}", soft_wrap=True)
+        return 0
+    stdout_console.print(f"canary of {function}: {view.canary.text()}", soft_wrap=True)
+    if view.canary.look is not None:
+        stdout_console.print(f"the loop's last word: {view.canary.look.get('reason')}",
+                             soft_wrap=True)
+    return 0
+
+
+def stop_canary_command(args: argparse.Namespace) -> int:
+    workspace = _workspace(args)
+    function = workspace.models.registry(getattr(args, "function", None)).function
+    record = workspace.models.stop_canary(function)
+    return answer(args.json, record.to_dict(),
+                  f"stopped the canary of {function}: {record.reason}; running processes pick "
+                  "it up within their reload interval")

@@ -481,9 +481,14 @@ def _priced(
         "prompt_tokens": sum(c.prompt_tokens for r in replies.values() for c in r),
         "completion_tokens": sum(c.completion_tokens for r in replies.values() for c in r),
     }
-    if trains_locally(trainer.name) or trainer.hosting().tokens_free:
-        usage["usd"] = 0.0  # a local model, or a deployment billed by the hour instead
+    if trains_locally(trainer.name):
+        usage["usd"] = 0.0  # a local model
         return usage
+    # On a provider whose deployments bill by the hour, only the base model, answering
+    # serverless, bills tokens (as the estimate priced it); a fine-tune answered on a deployment.
+    priced = [(role, model) for role, model in (("candidate", candidate), ("incumbent", incumbent))
+              if not trainer.hosting().tokens_free
+              or (role == "incumbent" and model == trainer.base_model)]
     try:
         usage["usd"] = round(
             sum(
@@ -494,7 +499,7 @@ def _priced(
                     provider=trainer.name,
                     base_model=trainer.base_model,
                 )
-                for role, model in (("candidate", candidate), ("incumbent", incumbent))
+                for role, model in priced
             ),
             6,
         )

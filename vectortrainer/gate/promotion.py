@@ -16,6 +16,7 @@ or rollback (the registry the application layer opens asks it). A local model ne
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -43,10 +44,11 @@ from vectortrainer.gate.serving import (
     open_deployment,
 )
 from vectortrainer.json_types import JSONObject
+from vectortrainer.registry.canary import uses_canary
 from vectortrainer.registry.models import ModelEntry, ModelRegistry
 from vectortrainer.runs.directory import write_json_atomic
 from vectortrainer.training.base import BaseTrainer
-from vectortrainer.training.deployments import Deployment
+from vectortrainer.training.deployments import TORN_DOWN, Deployment
 
 GATE_OFF = "gate off (gate.enabled: false): promoted without evaluation"
 SHUT_DOWN = "base_shut_down"  # the gate's outcome for a model whose base model shut down
@@ -64,6 +66,7 @@ class Promotion:
     earlier: bool = False  # registered by an earlier attempt of the run, not judged again
     outcome: str = ""  # SHUT_DOWN when refused without a gate (the decision's outcome otherwise)
     serving: GateServing | None = None  # the candidate's deployment for the gate, if it had one
+    canary_share: float = 0.0  # above 0: it passed and serves this share of calls in canary
 
     @property
     def news(self) -> str:
@@ -72,12 +75,17 @@ class Promotion:
             return f"{self.model} was registered as {self.version_id} before the interruption"
         if self.decision is None and self.promoted:
             return ""
-        verdict = "promoted" if self.promoted else "not promoted"
+        verdict = (
+            f"in canary at {self.canary_share:.0%} of calls (the loop promotes it fully or rolls "
+            "it back from production signals)" if self.canary_share
+            else "promoted" if self.promoted else "not promoted"
+        )
         return f"{self.model} -> {self.version_id}: {verdict} ({self.reason})"
 
     @property
     def level(self) -> str:
-        return "warning" if not self.promoted and not self.earlier else "info"
+        judged_worse = not self.promoted and not self.earlier and not self.canary_share
+        return "warning" if judged_worse else "info"
 
     def detail(self) -> JSONObject:
         """What the evaluate stage records in ``run.json``."""
@@ -89,6 +97,9 @@ class Promotion:
         }
         if self.outcome:
             detail["outcome"] = self.outcome
+        if self.canary_share:
+            detail.update(canary=self.canary_share,
+                          note=f"{self.version_id} in canary at {self.canary_share:.0%} of calls")
         if self.decision is not None:
             detail.update(
                 candidate_score=self.decision.candidate_score,
@@ -146,7 +157,11 @@ def recorded_shutdown(entry: ModelEntry) -> ReportedShutdown | None:
 
 def entry_refusal(entry: ModelEntry, *, overrides: ScheduleOverrides | None = None,
                   today: _dt.date | None = None) -> str:
-    """Why a person may not promote (or roll back to) ``entry``: :func:`shutdown_refusal`."""
+    """Why a person may not promote (or roll back to) ``entry``: :func:`shutdown_refusal`, or the
+    deployment that served it was torn down (production would call a deployment that is gone)."""
+    if entry.serving.get(TORN_DOWN):
+        return (f"its deployment {entry.serving.get('id')} was torn down, so it no longer "
+                "answers; deploy it again at the provider, or train again")
     return shutdown_refusal(entry.provider, entry.model, entry.base_model,
                             reported=recorded_shutdown(entry), overrides=overrides, today=today)
 
@@ -168,12 +183,15 @@ def judge_and_keep(
     saved_deployment: Deployment | None = None,
     save_deployment: SaveDeployment = lambda deployment: None,
     hook: ActiveHook | None = None,
+    canary_share: float = 0.0,
 ) -> Promotion:
     """Register ``model`` (trained by run ``run_id`` on data of ``data_sha256``) once, promoted when
     the gate passed it and its base model still serves (see the module docstring); ``scorer`` is
     asked only when the gate scores meaning. ``saved_deployment`` is the gate's deployment an
     earlier attempt of the run saved (``save_deployment`` keeps it in the run's state); ``hook``
-    is the function's live hook, applied to both models' replies as production applies it."""
+    is the function's live hook, applied to both models' replies as production applies it. With
+    ``canary_share`` and a model in service, a model that passed goes into canary at that share
+    instead of being promoted at once (the loop promotes it fully or rolls it back)."""
     entry = registry.find_run(run_id)
     if entry is not None:
         if saved_deployment is not None and entry.serving.get("id") != saved_deployment.id:
@@ -189,8 +207,11 @@ def judge_and_keep(
     )
 
     def keep(passed: bool, reason: str, evaluation: JSONObject | None = None,
-             outcome: str | None = None, serving: JSONObject | None = None) -> ModelEntry:
-        return registry.register(
+             outcome: str | None = None, serving: JSONObject | None = None) -> Promotion:
+        """Register the model: promoted when ``passed``, or into canary beside the model in
+        service when ``canary_share`` asks for one."""
+        canary = passed and uses_canary(canary_share, registry.promoted())
+        entry = registry.register(
             provider=trainer.name,
             model=model,
             base_model=trainer.base_model,
@@ -199,20 +220,23 @@ def judge_and_keep(
             evaluation=evaluation,
             gate={"passed": passed, "reason": reason,
                   **({"outcome": outcome} if outcome else {})},
-            promote=passed,
+            promote=passed and not canary,
             note=f"run {run_id}",
             base_shutdown=base_shutdown,
             serving=serving,
         )
+        if canary:
+            registry.start_canary(entry.version_id, canary_share)
+        return Promotion(model, entry.version_id, passed and not canary, reason,
+                         outcome=outcome or "", canary_share=canary_share if canary else 0.0)
 
     # Before the gate: a model whose base shut down cannot answer its cases, nor serve.
     refusal = shutdown_refusal(trainer.name, model, trainer.base_model, reported=reported,
                                overrides=schedule, today=today)
     if refusal:
-        refused = keep(False, refusal, outcome=SHUT_DOWN)
-        return Promotion(model, refused.version_id, False, refusal, outcome=SHUT_DOWN)
+        return keep(False, refusal, outcome=SHUT_DOWN)
     if settings is None:
-        return Promotion(model, keep(True, GATE_OFF).version_id, True, GATE_OFF)
+        return keep(True, GATE_OFF)
     promoted = registry.promoted()
     incumbent, incumbent_version = trainer.base_model or "", None
     incumbent_served = trainer.base_served_as() or incumbent
@@ -249,7 +273,6 @@ def judge_and_keep(
         decision.serving = served.to_dict()
     write_json_atomic(decision_path, decision.to_dict())
     kept = serving.deployment if serving is not None and serving.kept else None
-    entry = keep(decision.passed, decision.reason, decision.figures(), decision.outcome,
-                 serving={**kept.to_dict(), "served_as": kept.served_as} if kept else None)
-    return Promotion(model, entry.version_id, decision.passed, decision.reason, decision,
-                     serving=serving)
+    kept_as = keep(decision.passed, decision.reason, decision.figures(), decision.outcome,
+                   serving={**kept.to_dict(), "served_as": kept.served_as} if kept else None)
+    return dataclasses.replace(kept_as, decision=decision, serving=serving, outcome="")

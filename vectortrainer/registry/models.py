@@ -27,6 +27,7 @@ from pathlib import Path
 
 from vectortrainer.errors import ModelRegistryError
 from vectortrainer.json_types import JSONObject
+from vectortrainer.registry import canary as canaries
 from vectortrainer.registry.layout import (
     MODEL_VERSIONS_DIRNAME,
     PROMOTED_FILENAME,
@@ -34,6 +35,7 @@ from vectortrainer.registry.layout import (
     function_models_dir,
     function_name_of,
 )
+from vectortrainer.registry.routing import CanaryRoute
 from vectortrainer.registry.versions import Entry, VerifyReport, VersionKind, VersionStore
 
 RECORD_KEYS = (
@@ -73,6 +75,9 @@ class ModelEntry:
     # the deployment that serves it, when its provider serves fine-tunes only once deployed
     # ({"served_as", "id", "hourly_usd", ...}); production calls ``served_as``
     serving: JSONObject = field(default_factory=dict)
+    # its canary, when it served a share of calls beside the promoted model (issue 26):
+    # a registry.canary.CanaryRecord as a dict (empty: never in canary)
+    canary: JSONObject = field(default_factory=dict)
 
     @property
     def served_as(self) -> str:
@@ -107,6 +112,7 @@ class ModelEntry:
             promoted_at=promoted_at,
             base_shutdown=dict(f.get("base_shutdown") or {}),
             serving=dict(f.get("serving") or {}),
+            canary=dict(f.get(canaries.CANARY_FIELD) or {}),
         )
 
 
@@ -156,7 +162,7 @@ def _check_payload(payload: str) -> None:
 
 
 MODEL_VERSIONS = VersionKind("m", ".json", "model", ModelRegistryError, ("model",), _describe,
-                             _check_payload)
+                             _check_payload, unwrap_active=canaries.unwrap)
 
 
 class ModelRegistry:
@@ -238,6 +244,7 @@ class ModelRegistry:
     def promote(self, version_id: str) -> ModelEntry:
         """Make ``version_id`` the promoted model now (a person's decision: also one a gate
         refused)."""
+        canaries.close_before_change(self, version_id)
         entry = self.store.activate(version_id, validate=self._check, action="promote")
         return self._entries_by_id()[entry.version_id]
 
@@ -249,8 +256,38 @@ class ModelRegistry:
                 f"no model of {self.function} is promoted in {self.directory}; "
                 "there is nothing to roll back (promote one with `vectortrainer models promote`)"
             )
+        canaries.close_before_change(self, version_id)
         entry = self.store.activate(version_id, validate=self._check, action="rollback")
         return self._entries_by_id()[entry.version_id]
+
+    # -- canary (issue 26): a candidate serving a share of calls beside the promoted model ----
+    def start_canary(self, version_id: str, share: float) -> CanaryRoute:
+        """Serve ``version_id`` to ``share`` of the calls (the rest keep the promoted model) until
+        the canary is finished; see :mod:`vectortrainer.registry.canary`."""
+        return canaries.start(self, version_id, share)
+
+    def canary(self) -> CanaryRoute | None:
+        """The canary running now, as promoted.json names it (None: none)."""
+        return canaries.route_in(self.store.active_text(), str(self.promoted_path))
+
+    def finish_canary(self, promote: bool, *, decided_by: canaries.Decider, reason: str,
+                      figures: JSONObject | None = None, expired: bool = False
+                      ) -> canaries.CanaryRecord:
+        """Promote the candidate fully, or roll it back (``expired``: for want of calls in time);
+        ``decided_by`` is "loop" or "person"; the figures are kept in its entry."""
+        state = canaries.PROMOTED if promote else canaries.EXPIRED if expired \
+            else canaries.ROLLED_BACK
+        return canaries.finish(self, state, decided_by=decided_by, reason=reason, figures=figures)
+
+    def stop_canary(self, *, decided_by: canaries.Decider = "person", reason: str = "",
+                    figures: JSONObject | None = None) -> canaries.CanaryRecord:
+        """Stop the canary now: the promoted model serves every call again."""
+        return canaries.finish(self, canaries.STOPPED, decided_by=decided_by,
+                               reason=reason or f"stopped by a {decided_by}", figures=figures)
+
+    def check_promotable(self, entry: Entry, payload: str) -> None:
+        """Raise unless ``entry`` may be promoted now (what a promotion checks first)."""
+        self._check(entry, payload)
 
     def _check(self, entry: Entry, payload: str) -> None:
         """Refuse to promote an entry that names no model, or one ``refusal`` gives a reason
@@ -291,10 +328,21 @@ class ModelRegistry:
                 record.get("at"), (int, float)
             ):
                 promoted_at[record["version_id"]] = float(record["at"])
-        return {
+        entries = {
             e.version_id: ModelEntry.from_entry(e, promoted_at.get(e.version_id))
             for e in self.store.entries()
         }
+        if any(e.canary.get("state") == canaries.RUNNING for e in entries.values()):
+            try:
+                route = self.canary()
+            except ModelRegistryError:
+                route = None
+            for entry in entries.values():
+                settled = canaries.settled(canaries.CanaryRecord.from_dict(entry.canary),
+                                           entry.version_id, route)
+                if settled is not None:
+                    entry.canary = settled.to_dict()
+        return entries
 
 
 def registered_functions(models_dir: str | os.PathLike[str]) -> list[str]:

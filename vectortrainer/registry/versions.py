@@ -127,6 +127,9 @@ class VersionKind:
     required_fields: tuple[str, ...] = ()
     describe: Callable[[str], JSONObject] | None = None
     check: Callable[[str], object] | None = None
+    # The entry payload inside an active file that may carry more than it (a model's canary
+    # block): the active entry is the one whose checksum this text has. None: the file as it is.
+    unwrap_active: Callable[[str], str] | None = None
 
 
 class VersionStore:
@@ -166,6 +169,7 @@ class VersionStore:
         self.required_fields = kind.required_fields
         self.describe = kind.describe or (lambda payload: {})
         self.check = kind.check
+        self.unwrap_active = kind.unwrap_active
         self.warnings: list[str] = []
         # files seen but not trusted (symbolic links, planted files): verify's problems
         self.refused: list[str] = []
@@ -347,7 +351,7 @@ class VersionStore:
         caller) names wins, else the newest.
         """
         try:
-            digest = sha256_file(self.active_path)
+            digest = self._active_digest()
         except FileNotFoundError:
             return None
         matching = [e.version_id for e in entries if e.sha256 == digest]
@@ -356,6 +360,23 @@ class VersionStore:
         if preferred in matching:
             return preferred
         return matching[-1] if matching else None
+
+    def _active_digest(self) -> str:
+        """The checksum the active entry's payload has: the active file's, or that of the payload
+        inside it (``unwrap_active``); ``FileNotFoundError`` when there is no active file."""
+        if self.unwrap_active is None:
+            return sha256_file(self.active_path)
+        try:
+            data = self._read_bytes(self.active_path)
+        except FileNotFoundError:
+            raise
+        except OSError:  # a link or a special file: judged as before (it matches no entry we wrote)
+            return sha256_file(self.active_path)
+        try:
+            return sha256_text(self.unwrap_active(data.decode("utf-8")))
+        except (UnicodeDecodeError, ValueError):
+            # not what our writer wraps: judged as it is, as every other active file
+            return hashlib.sha256(data).hexdigest()
 
     def _record(self, action: str, version_id: str) -> None:
         """One line of ``history.jsonl``; a torn last line (a crash mid-append) is skipped by the
@@ -580,6 +601,71 @@ class VersionStore:
             self._record(action, target.version_id)
             target.active = True
             return target
+
+    def annotate(
+        self,
+        version_id: str,
+        fields: Mapping[str, JSONValue],
+        *,
+        action: str,
+        active: Callable[[Entry, str, tuple[Entry, str] | None], str] | None = None,
+        validate: Callable[[Entry, str], None] | None = None,
+    ) -> Entry:
+        """Record ``fields`` on entry ``version_id`` (its metadata and the manifest), and with
+        ``active`` rewrite the active file as ``active(target, target's payload, (active entry,
+        its payload) or None)`` returns it, all under one lock; ``action`` goes to the history.
+
+        ``validate(target, payload)`` runs first and raises to refuse: then nothing changes. The
+        text ``active`` returns must hold an entry's payload (the target's, or the active one's
+        wrapped: see ``unwrap_active``); the entry whose checksum it holds is active afterwards.
+        """
+        if any(key in BASE_KEYS or key == "active" for key in fields):
+            raise ValueError(f"{', '.join(BASE_KEYS)} and active are not annotations")
+        with self._lock.exclusive():
+            self.warnings = []
+            entries = self._read_manifest(repair=True)
+            target = self.find(entries, version_id)
+            payload = self.checked_payload(target)
+            if validate is not None:
+                validate(target, payload)
+            preferred = self._active_id(entries)
+            if active is not None:
+                current = None
+                if preferred is not None:
+                    live = self.find(entries, preferred)
+                    current = (live, self.checked_payload(live))
+                atomic_write_text(self.active_path, active(target, payload, current))
+                preferred = self._active_id(entries, target.version_id)
+            target.fields = {**target.fields, **dict(fields)}
+            meta_path = self.versions_dir / (target.file[: -len(self.suffix)] + ".meta.json")
+            atomic_write_text(meta_path, json.dumps(target.meta(), indent=2, sort_keys=True) + "\n")
+            self._write_manifest(entries, preferred)
+            self._record(action, target.version_id)
+            return target
+
+    def active_payload(self) -> tuple[Entry, str] | None:
+        """The active entry and its payload, checksum verified (None: no entry is active)."""
+        if not self.versions_dir.is_dir():
+            return None
+        with self._lock.shared():
+            self.warnings = []
+            entries = self._read_manifest()
+            active = self._active_id(entries)
+            if active is None:
+                return None
+            entry = self.find(entries, active)
+            return entry, self.checked_payload(entry)
+
+    def active_text(self) -> str | None:
+        """The active file as it is now (None: there is none); read without following a link."""
+        try:
+            return self._read_bytes(self.active_path).decode("utf-8")
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError):
+            raise self.error(
+                f"{self.active_path}: a symbolic link, not a regular file, or not UTF-8 text"
+            ) from None
 
     def history(self) -> list[JSONObject]:
         """Every save, promotion and rollback, oldest first (lines that do not parse are

@@ -121,6 +121,7 @@ class GateSummary:
     without_hook: dict[str, Any] = field(default_factory=dict)
     # the candidate's deployment for the gate: where, for how long, what it cost, kept or not
     serving: dict[str, Any] = field(default_factory=dict)
+    canary: float | None = None  # the share of calls it serves in canary (passed, not promoted)
 
 
 @dataclass
@@ -250,6 +251,8 @@ class RunSummary:
             verdict = (
                 f"promoted as {gate.model_version}"
                 if gate.promoted
+                else f"in canary as {gate.model_version} at {gate.canary:.0%} of calls"
+                if gate.canary
                 else f"not promoted (kept as {gate.model_version})"
             )
             rows.append(("evaluation gate", f"{verdict}: {gate.reason}"))
@@ -347,6 +350,7 @@ def _gate_summary(run: RunDirectory, detail: JSONObject) -> GateSummary:
         candidate_score=detail.get("candidate_score"),
         incumbent_score=detail.get("incumbent_score"),
         incumbent=detail.get("incumbent"),
+        canary=detail.get("canary"),
     )
     inference = detail.get("inference") or {}
     summary.inference_requests, summary.inference_usd = (

@@ -9,9 +9,13 @@ api-version this targets (2024-10-21) predates job ``metadata``, so no metadata 
 sent and a run's job is recognised by its training file, whose name carries the run
 id (``vectortrainer-<run id>-train-<hash>.jsonl``).
 
-A fine-tuned model on Azure serves only once it is deployed (a control-plane step
-outside this API); the result names the model to deploy, and ``azure.deployment``
-records the deployment name it is served under.
+A fine-tuned model on Azure answers only through a deployment, a resource of Azure's control
+plane (:mod:`~vectortrainer.training.azure_deployments`): for the evaluation gate this trainer
+creates one named after the run (``vectortrainer-<run tag>``, found again after a crash), replays
+the held-out cases through it with the data plane's chat completions, and the gate tears it down
+unless the model is promoted. The base model answers through the deployment production calls
+today, ``azure.deployment``. With the gate on, :meth:`AzureOpenAITrainer.preflight` refuses,
+before any work, settings that could not deploy or reach the base model.
 """
 
 from __future__ import annotations
@@ -20,12 +24,20 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from vectortrainer.budget.schedule import ReportedShutdown
+from vectortrainer.budget.serving import Hosting, hosting_for
 from vectortrainer.config import Config
 from vectortrainer.errors import ConfigError
 from vectortrainer.json_types import JSONObject
 from vectortrainer.training.answers import newest
-from vectortrainer.training.base import Completion, Messages, PreparedData
-from vectortrainer.training.hosted import UPLOAD_NAME_PREFIX
+from vectortrainer.training.azure_deployments import (
+    MANAGEMENT_URL,
+    TOKEN_ENV,
+    AzureDeployments,
+    ControlPlane,
+)
+from vectortrainer.training.base import PreparedData
+from vectortrainer.training.deployments import Deployment, DeploymentStatus
+from vectortrainer.training.hosted import UPLOAD_NAME_PREFIX, run_tag
 from vectortrainer.training.openai import OpenAITrainer
 
 if TYPE_CHECKING:
@@ -43,20 +55,57 @@ class AzureOpenAITrainer(OpenAITrainer):
 
     def __init__(self, model: str = "gpt-4o-mini-2024-07-18", *, endpoint: str | None = None,
                  api_version: str = "2024-10-21", deployment: str | None = None,
-                 api_key_env: str = "AZURE_OPENAI_API_KEY", **settings: Any) -> None:
+                 api_key_env: str = "AZURE_OPENAI_API_KEY",
+                 management_url: str = MANAGEMENT_URL, subscription_id: str | None = None,
+                 resource_group: str | None = None, resource_name: str | None = None,
+                 management_token_env: str = TOKEN_ENV, gate: bool = False,
+                 **settings: Any) -> None:
         super().__init__(model, api_key_env=api_key_env, **settings)
         self.endpoint = endpoint
         self.api_version = api_version
         self.deployment = deployment
+        self.gate = gate  # the gate will judge its models: deploying must be possible
+        self.deployments = AzureDeployments(
+            ControlPlane(management_url=management_url, subscription_id=subscription_id,
+                         resource_group=resource_group, resource_name=resource_name,
+                         token_env=management_token_env),
+            retries=self.max_retries, timeout_s=self.timeout)
 
-    # A fine-tuned model answers on Azure only after a deployment, a separate Azure step,
-    # so this trainer cannot replay the gate's cases through its models.
-    @property
-    def serves_models(self) -> bool:
-        return False
+    def preflight(self) -> None:
+        """:meth:`HostedTrainer.preflight`, and with the gate on what it needs: the base model's
+        deployment, the account's location and the management token (no request)."""
+        super().preflight()
+        if not self.gate:
+            return
+        if not self.deployment:
+            raise ConfigError(
+                "azure.deployment: not set; the evaluation gate compares the fine-tuned model with "
+                "the base model, which answers on Azure only through its deployment: name the "
+                "deployment production calls today"
+            )
+        self.deployments.plane.check()
+        self.deployments.plane.token()
 
-    def complete(self, model: str, messages: Messages, *, max_tokens: int) -> Completion:
-        raise self.inference_not_available()
+    # ----- serving a fine-tune (the gate's deployment) -----------------------------------
+    def hosting(self) -> Hosting:
+        return hosting_for("azure", self.model)
+
+    def base_served_as(self) -> str | None:
+        return self.deployment
+
+    def deploy(self, model: str, *, run_id: str) -> Deployment:
+        return self.deployments.create(deployment_name(run_id), model,
+                                       hourly_usd=self.hosting().hourly_usd)
+
+    def find_deployment(self, model: str, *, run_id: str) -> Deployment | None:
+        return self.deployments.find(deployment_name(run_id), model,
+                                     hourly_usd=self.hosting().hourly_usd)
+
+    def deployment_status(self, deployment: Deployment) -> DeploymentStatus:
+        return self.deployments.status(deployment.id)
+
+    def tear_down(self, deployment: Deployment) -> None:
+        self.deployments.delete(deployment.id)
 
     def read_shutdown(self) -> ReportedShutdown | None:
         """None: the data-plane API this targets reports no ``shutdown_date``, so Azure's dates
@@ -73,6 +122,12 @@ class AzureOpenAITrainer(OpenAITrainer):
             api_key_env=api.api_key_env,
             max_retries=api.max_retries,
             timeout=api.timeout_s,
+            management_url=api.management_url,
+            subscription_id=api.subscription_id,
+            resource_group=api.resource_group,
+            resource_name=api.resource_name,
+            management_token_env=api.management_token_env,
+            gate=config.gate.enabled,
         )
 
     def make_client(self) -> "openai.AzureOpenAI":
@@ -120,3 +175,9 @@ class AzureOpenAITrainer(OpenAITrainer):
             return None
         job = newest(usable, check=self.answers, action=f"run {run_id}")
         return self.job_id(job, "the listing of fine-tuning jobs")
+
+
+def deployment_name(run_id: str) -> str:
+    """The gate's deployment of run ``run_id``: found again by this name after a crash (Azure
+    takes letters, digits, ``-``, ``_`` and ``.``, up to 64)."""
+    return f"{UPLOAD_NAME_PREFIX}-{run_tag(run_id)}"

@@ -15,6 +15,9 @@ from dataclasses import asdict, dataclass, field
 
 from vectortrainer.json_types import JSONObject
 
+# the key of a registry entry's ``serving`` saying its deployment was torn down: it answers no more
+TORN_DOWN = "torn_down"
+
 
 class DeploymentState(enum.StrEnum):
     PENDING = "pending"  # being created or scaled up: billed on most providers already

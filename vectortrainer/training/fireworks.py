@@ -13,6 +13,11 @@ and a resumed run finds them by name, never by a listing:
 The job object has a state and a progress percent but no event or loss stream, so
 :meth:`FireworksTrainer.events` reports state changes as log lines and the percent as
 progress (``step`` of ``total_steps`` 100), with no loss metrics.
+
+The evaluation gate replays its cases through chat completions (:meth:`FireworksTrainer.complete`):
+the base model answers serverless, billed per token; the LoRA only on a dedicated deployment
+billed by the hour, which :mod:`vectortrainer.training.fireworks_serving` creates, loads it onto
+and tears down.
 """
 
 from __future__ import annotations
@@ -20,16 +25,27 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vectortrainer.budget.estimates import resolve_epochs
+from vectortrainer.budget.serving import Hosting, hosting_for
 from vectortrainer.config import Config
 from vectortrainer.errors import MissingAPIKeyError, VectorTrainerError
 from vectortrainer.files import count_lines, sha256_file
 from vectortrainer.json_types import JSONObject
 from vectortrainer.training.answers import field_of, is_object
-from vectortrainer.training.base import PreparedData, TrainingEvent, TrainingResult, TrainingStatus
+from vectortrainer.training.base import (
+    Completion,
+    Messages,
+    PreparedData,
+    TrainingEvent,
+    TrainingResult,
+    TrainingStatus,
+)
+from vectortrainer.training.deployments import Deployment, DeploymentStatus
+from vectortrainer.training.fireworks_serving import FireworksServing
 from vectortrainer.training.hosted import (
     UPLOAD_FLOOR_BYTES_PER_S,
     HostedTrainer,
@@ -328,6 +344,49 @@ class FireworksTrainer(HostedTrainer):
                 total_steps=100,
                 id=_event_id(state, percent, "progress"),
             )
+
+    # ----- the gate's replies and deployments ------------------------------------------
+    def complete(self, model: str, messages: Messages, *, max_tokens: int) -> Completion:
+        """One chat completion of ``model`` at temperature 0 (the gate's replay): a base model
+        serverless, a LoRA as its deployment serves it (``model#deployment``)."""
+        response = self.calls.call(f"asking {model} for a reply",
+                                   lambda: self.client.chat.completions.create(
+                                       model=model, messages=messages, max_tokens=max_tokens,
+                                       temperature=0))
+        choices = field_of(response, "choices")
+        if not isinstance(choices, list):  # a page of text, {}: no reply to judge, one line
+            raise self.answers.refuse(response, action=f"the request for {model}'s reply",
+                                      wanted="a chat completion")
+        text = field_of(field_of(choices[0], "message"), "content") if choices else None
+        usage = field_of(response, "usage")
+        return Completion(text=text if isinstance(text, str) else "",
+                          prompt_tokens=_count(field_of(usage, "prompt_tokens")),
+                          completion_tokens=_count(field_of(usage, "completion_tokens")),
+                          failed=not isinstance(text, str))
+
+    def hosting(self) -> Hosting:
+        return hosting_for("fireworks", self.model)
+
+    @cached_property
+    def serving(self) -> FireworksServing:
+        return FireworksServing(self)
+
+    def deploy(self, model: str, *, run_id: str) -> Deployment:
+        return self.serving.deploy(model, run_id=run_id)
+
+    def find_deployment(self, model: str, *, run_id: str) -> Deployment | None:
+        return self.serving.find(model, run_id=run_id)
+
+    def deployment_status(self, deployment: Deployment) -> DeploymentStatus:
+        return self.serving.status(deployment)
+
+    def tear_down(self, deployment: Deployment) -> None:
+        self.serving.tear_down(deployment)
+
+
+def _count(value: Any) -> int:
+    """A token count the API billed (0 when it gives none)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
 def resource_id(*parts: str) -> str:

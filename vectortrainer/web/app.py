@@ -8,10 +8,11 @@ Every figure and every action comes from the application layer
 ``streamlit run app.py -- --output-dir DIR --store PATH --hooks-dir DIR --models-dir DIR [--config
 FILE]``. Pages: run status (live while the run goes), vector distribution, learning curve,
 hook versions (diff and rollback with a confirmation), in service (the promoted
-model and the active hook per function, the gates' last decisions, the loop's
-next trigger, and a model rollback with a confirmation).
+model and the active hook per function, the canary with its figures per arm, the
+gates' last decisions, the loop's next trigger, a model rollback and a canary stop,
+each with a confirmation).
 
-Write actions (hook rollback, model promotion) need the per-start access token that
+Write actions (hook rollback, model promotion, canary stop) need the per-start access token that
 ``vectortrainer web`` puts in the address it prints (``?token=…``, like a notebook
 server) and hands to this script in ``VECTORTRAINER_WEB_TOKEN``. Without it the page is
 read-only: the write controls are not drawn, and the write handlers check the token in
@@ -41,6 +42,7 @@ from vectortrainer.web.access import ACCESS_TOKEN_ENV
 from vectortrainer.workspace import Workspace, offline_defaults, run_views
 from vectortrainer.workspace import vector_map as vectors
 from vectortrainer.workspace.hook_views import HookVersionRow
+from vectortrainer.workspace.service import ServiceView
 from vectortrainer.workspace.types import SelectionSettings
 
 HOW_TO_START = (
@@ -515,6 +517,41 @@ def _promote(workspace: Workspace, function: str, version_id: str) -> None:
     _write("model_message", "model_confirm", "Not changed", "change the model", promote)
 
 
+def _stop_canary(workspace: Workspace, function: str) -> None:
+    def stop() -> str:
+        record = workspace.models.stop_canary(function)
+        return f"The canary of {function} is stopped: {record.reason}."
+
+    _write("model_message", "canary_confirm", "Not stopped", "stop the canary", stop)
+
+
+def canary_section(workspace: Workspace, view: ServiceView) -> None:
+    """The running canary: its figures per arm, and a confirmed stop for the page's token."""
+    canary = view.canary
+    if canary is None:
+        return
+    st.subheader("Canary")
+    st.caption(canary.text())
+    rows = []
+    for name, label in (("candidate", f"{canary.version_id} (candidate)"),
+                        ("incumbent", f"{canary.incumbent_version or 'promoted'} (promoted)")):
+        arm = canary.arm(name)
+        rows.append({"arm": label, "calls": arm.get("calls"), "error rate": arm.get("error_rate"),
+                     "corrections per call": arm.get("correction_rate"),
+                     "similarity": arm.get("score_mean")})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    if canary.look is not None:
+        st.caption(f"The loop's last word: {canary.look.get('reason')}")
+    if not write_access():
+        st.info(READ_ONLY.format(action="stop the canary"))
+        return
+    ticked = st.checkbox(
+        f"Stop {canary.version_id}: {canary.incumbent_version or 'the promoted model'} serves "
+        "every call", key="canary_confirm")
+    st.button("Stop canary", type="primary", disabled=not ticked, key="canary_button",
+              on_click=_stop_canary, args=(workspace, view.function))
+
+
 def service_page(workspace: Workspace, run_function: str | None) -> None:
     config = workspace.config
     st.header("In service")
@@ -535,6 +572,7 @@ def service_page(workspace: Workspace, run_function: str | None) -> None:
     for problem in view.problems:
         st.warning(problem)
     st.markdown("  \n".join(f"**{label}:** {text}" for label, text in view.lines()))
+    canary_section(workspace, view)
     if not view.models:
         st.caption("No trained model for this function yet.")
         return
@@ -553,6 +591,7 @@ def service_page(workspace: Workspace, run_function: str | None) -> None:
                     "per slice": m.slices,
                     "gate": m.gate,
                     "reason": m.reason,
+                    "canary": m.canary,
                 }
                 for m in reversed(view.models)
             ]

@@ -11,17 +11,27 @@ again, by any face (:func:`~vectortrainer.gate.promotion.entry_refusal`).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from pathlib import Path
 
-from vectortrainer.errors import ConfigError, HookVersionError
+from vectortrainer.canary.release import release_deployment
+from vectortrainer.errors import (
+    ConfigError,
+    HookVersionError,
+    ModelRegistryError,
+    VectorTrainerError,
+)
 from vectortrainer.feedback.store import FeedbackStore
 from vectortrainer.gate.holdout import split_pairs
 from vectortrainer.gate.promotion import entry_refusal
 from vectortrainer.hooks.rule_diff import RuleDiff, diff_rules_documents
 from vectortrainer.hooks.versions import VERSIONS_DIRNAME, HookVersion, HookVersionManager
+from vectortrainer.loop import read_state
+from vectortrainer.registry.canary import CanaryRecord
 from vectortrainer.registry.layout import function_name_of
 from vectortrainer.registry.models import ModelEntry, ModelRegistry, registered_functions
+from vectortrainer.registry.routing import CanaryRoute
 from vectortrainer.rules.learning import pairs_for_function
 from vectortrainer.workspace.base import UseCases
 from vectortrainer.workspace.hook_views import HookVersionsView, hook_versions_view
@@ -127,3 +137,31 @@ class Models(UseCases):
     def rollback(self, function: str, version_id: str | None = None) -> ModelEntry:
         """Promote ``version_id`` (default: the model promoted before) for ``function`` now."""
         return self.registry(function).rollback(version_id)
+
+    def canary(self, function: str) -> CanaryRoute | None:
+        """The canary of ``function`` running now (None: none)."""
+        return self.registry(function).canary()
+
+    def stop_canary(self, function: str) -> CanaryRecord:
+        """Stop ``function``'s canary now: the promoted model serves every call again, and the
+        candidate's entry records that a person stopped it (with the loop's last figures)."""
+        registry = self.registry(function)
+        route = registry.canary()
+        if route is None:
+            raise ModelRegistryError(
+                f"no canary of {function} is running in {registry.directory}; nothing to stop"
+            )
+        try:
+            look = read_state(self._workspace.config, function).canary
+        except VectorTrainerError:  # a damaged loop state: stopped without its figures
+            look = None
+        figures = look.get("figures") if look and look.get("version_id") == route.version_id \
+            else None
+        record = registry.stop_canary(
+            decided_by="person",
+            reason=f"{route.incumbent_version or 'the promoted model'} serves every call again",
+            figures=figures if isinstance(figures, dict) else None)
+        # its deployment, if its provider needed one, serves nothing now: given back
+        released = release_deployment(self._workspace.config, registry, route.version_id)
+        return dataclasses.replace(record, reason=f"{record.reason}; {released}") if released \
+            else record

@@ -12,14 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vectortrainer.config import Config
-from vectortrainer.display import format_gain, format_slice_scores, readable_epoch
+from vectortrainer.display import format_gain, format_slice_scores, readable_epoch, readable_time
 from vectortrainer.errors import VectorTrainerError
 from vectortrainer.gate.promotion import SHUT_DOWN
 from vectortrainer.hooks.template import HOOK_FILENAME
 from vectortrainer.hooks.versions import VERSIONS_DIRNAME, HookVersion, HookVersionManager
 from vectortrainer.json_types import JSONObject
-from vectortrainer.loop import LoopView, loop_view
+from vectortrainer.loop import LoopView, loop_view, read_state
+from vectortrainer.registry.canary import ENDED, CanaryRecord
 from vectortrainer.registry.models import ModelEntry, ModelRegistry
+from vectortrainer.registry.routing import CanaryRoute
 from vectortrainer.store.source import LogReader
 
 
@@ -37,6 +39,8 @@ class ModelRow:
     reason: str
     gain: str = ""  # "+0.502 (95% one-sided bounds +0.448 to +0.551, 20 cases)"
     slices: str = ""  # "steady 0.950/0.400 (12), feedback 0.870/0.440 (8)"
+    canary: str = ""  # "in canary (25% of calls)", "rolled back in canary by the loop", ...
+    canary_running: bool = False
 
     @classmethod
     def of(cls, entry: ModelEntry) -> "ModelRow":
@@ -64,7 +68,82 @@ class ModelRow:
             str(entry.gate.get("reason") or ""),
             _gain_text(evaluation.get("gain")),
             _slices_text(evaluation),
+            *_canary_text(CanaryRecord.from_dict(entry.canary)),
         )
+
+
+_CANARY_ENDS = {"promoted": "promoted after its canary", "rolled_back": "rolled back in canary",
+                "expired": "canary expired (too few calls), rolled back",
+                "stopped": "canary stopped", ENDED: "canary ended (promoted model replaced)"}
+
+
+def _canary_text(record: CanaryRecord | None) -> tuple[str, bool]:
+    """An entry's canary in words, and whether it runs now."""
+    if record is None:
+        return "", False
+    if record.running:
+        return f"in canary ({_percent(record.share)} of calls)", True
+    by = {"loop": " by the loop", "person": " by a person"}.get(record.decided_by or "", "")
+    return _CANARY_ENDS.get(record.state, record.state) + by, False
+
+
+def _percent(share: float | None) -> str:
+    return "-" if share is None else f"{100 * share:.1f}%".replace(".0%", "%")
+
+
+@dataclass(frozen=True)
+class CanaryView:
+    """The canary running for a function, with the loop's last figures for it."""
+
+    version_id: str
+    model: str
+    share: float
+    started_at: str
+    incumbent_version: str | None
+    look: JSONObject | None = None  # the loop's last look at it (None: not looked at yet)
+
+    @classmethod
+    def of(cls, route: CanaryRoute, look: JSONObject | None) -> "CanaryView":
+        mine = look if look and look.get("version_id") == route.version_id else None
+        return cls(route.version_id, route.model, route.share, route.started_at,
+                   route.incumbent_version, mine)
+
+    def arm(self, name: str) -> JSONObject:
+        """One arm's figures from the last look ("candidate" or "incumbent"; empty before)."""
+        figures = (self.look or {}).get("figures")
+        arm = figures.get(name) if isinstance(figures, dict) else None
+        return arm if isinstance(arm, dict) else {}
+
+    def arms_text(self) -> str:
+        """"candidate 120 calls, 1.7% errors · promoted 360 calls, 0.8% errors" (or why none)."""
+        if self.look is None:
+            return "the loop has not looked at it yet"
+        parts = []
+        for name, label in (("candidate", self.version_id),
+                            ("incumbent", self.incumbent_version or "promoted")):
+            arm = self.arm(name)
+            calls = arm.get("calls")
+            if not isinstance(calls, int):
+                continue
+            text = f"{label} {calls} calls, {_percent(_number(arm.get('error_rate')))} errors"
+            if arm.get("corrected"):
+                text += f", {_percent(_number(arm.get('correction_rate')))} corrected"
+            elif isinstance(arm.get("score_mean"), (int, float)):
+                text += f", similarity {float(arm['score_mean']):.3f}"
+            parts.append(text)
+        return " · ".join(parts) or str(self.look.get("reason") or "")
+
+    def text(self) -> str:
+        since = readable_time(self.started_at) if self.started_at else "?"
+        checked = self.look.get("checked_at") if self.look else None
+        when = f" (loop, {readable_epoch(checked)})" if isinstance(checked, (int, float)) else ""
+        return (f"{self.version_id} {self.model} serves {_percent(self.share)} of calls beside "
+                f"{self.incumbent_version or 'the promoted model'} since {since}; "
+                f"{self.arms_text()}{when}")
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def _gain_text(gain: object) -> str:
@@ -107,6 +186,8 @@ class ServiceView:
     last_hook_decision: str | None = None  # "v003 kept inactive: it changes 2 of 40 good outputs"
     loop: LoopView | None = None
     problems: list[str] = field(default_factory=list)
+    canary: CanaryView | None = None  # the canary running now
+    last_canary: str | None = None  # "m002 rolled back in canary by the loop: ..." (none running)
 
     def lines(self) -> list[tuple[str, str]]:
         """(label, text) lines every face shows above its tables."""
@@ -114,6 +195,10 @@ class ServiceView:
         lines = [("model in service", f"{promoted.version_id} {promoted.model}" if promoted else
                   "none promoted yet: the function runs its default model"),
                  ("hook in service", self.active_hook or "none")]
+        if self.canary is not None:
+            lines.insert(1, ("canary", self.canary.text()))
+        elif self.last_canary:
+            lines.insert(1, ("last canary", self.last_canary))
         last = self.last_model_decision
         if last is not None and last.gate:
             gain = f", paired gain {last.gain}" if last.gain else ""
@@ -147,6 +232,8 @@ def service_view(config: Config, function: str, source: LogReader | None = None)
         entries = []
         view.problems.append(str(exc))
     view.models = [ModelRow.of(e) for e in entries]
+    if registry is not None:
+        _read_canary(view, registry, entries, config)
     view.promoted = next((row for row in view.models if row.promoted), None)
     view.last_model_decision = next((row for row in reversed(view.models) if row.gate), None)
     hooks_dir = Path(config.hooks.dir)
@@ -165,6 +252,29 @@ def service_view(config: Config, function: str, source: LogReader | None = None)
     if view.loop.problem:
         view.problems.append(view.loop.problem)
     return view
+
+
+def _read_canary(view: ServiceView, registry: ModelRegistry, entries: list[ModelEntry],
+                 config: Config) -> None:
+    """The running canary with the loop's last look at it, or the last one that ended."""
+    try:
+        route = registry.canary()
+    except VectorTrainerError as exc:
+        view.problems.append(str(exc))
+        route = None
+    if route is not None:
+        try:
+            look = read_state(config, view.function).canary
+        except VectorTrainerError:
+            look = None
+        view.canary = CanaryView.of(route, look)
+        return
+    ended = [(record.ended_at or "", entry.version_id, record) for entry in entries
+             if (record := CanaryRecord.from_dict(entry.canary)) is not None and record.ended_at]
+    if ended:
+        _, version_id, record = max(ended, key=lambda item: item[0])
+        text, _ = _canary_text(record)
+        view.last_canary = f"{version_id} {text}" + (f": {record.reason}" if record.reason else "")
 
 
 def _hook_decision(version: HookVersion) -> str:

@@ -24,7 +24,9 @@ from vectortrainer.hooks.rule_diff import (
 from vectortrainer.hooks.versions import HookVersion, HookVersionManager
 from vectortrainer.loop import CycleOutcome
 from vectortrainer.pipeline import ConfirmCallback, RunOutcome
+from vectortrainer.registry.canary import CanaryRecord
 from vectortrainer.registry.models import ModelEntry, ModelRegistry
+from vectortrainer.registry.routing import CanaryRoute
 from vectortrainer.rules.conflicts import Conflict
 from vectortrainer.rules.learning import Choice, LearnedRules
 from vectortrainer.rules.model import Rule
@@ -46,6 +48,8 @@ __all__ = [
     "Approval",
     "ApprovalPolicy",
     "BaseTrainer",
+    "CanaryRecord",
+    "CanaryRoute",
     "ChangedRule",
     "Choice",
     "Conflict",

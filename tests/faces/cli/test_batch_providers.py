@@ -123,19 +123,10 @@ def test_an_out_of_range_setting_exits_2_with_zero_requests(template, provider, 
     assert provider.standin.requests == []
 
 
-@pytest.mark.parametrize("name", ["azure", "together", "fireworks"])
-def test_a_gate_on_a_trainer_that_cannot_serve_its_models_exits_2_with_zero_requests(template, name, tmp_path,
-                                                                                       capsys, request,
-                                                                                       monkeypatch):
-    chosen = harness(name, request.getfixturevalue(f"{name}_standin"))
-    for key, value in chosen.env.items():
-        monkeypatch.setenv(key, value)
-    sections = {key: value for key, value in chosen.sections.items() if key != "gate"}  # the default: gate on
-    code, report, err = _resume_in_batch(capsys, template, tmp_path, sections)
-
-    assert code == 2, err
-    assert "gate.enabled: false" in report["message"] and name in report["message"]
-    assert chosen.standin.requests == []
+# Every hosted provider serves its models to the gate now: Azure deploys them
+# (tests/integration/test_azure_gate.py), Together serves them (tests/integration/test_together_gate.py),
+# Fireworks loads the LoRA onto a deployment (tests/integration/test_fireworks_gate.py). A trainer that
+# cannot answer prompts is refused before any request (tests/integration/test_openai_trainer.py).
 
 
 def test_a_failed_job_exits_4(template, provider, tmp_path, capsys):

@@ -163,3 +163,26 @@ def test_the_gate_judges_replies_through_the_live_hook_and_reports_both():
     bare = decision.without_hook
     assert 0.9 < bare["candidate_score"] < 1.0 and bare["outcome"] == "promote"
     assert decision.examples[0]["candidate"] == "the color is 0"
+
+
+def test_a_passed_model_goes_into_canary_beside_the_model_in_service_with_its_deployment_kept(tmp_path):
+    registry = ModelRegistry(tmp_path / "models", "f")
+    registry.register(provider="azure", model="ft:old", promote=True)
+    trainer = _DeployingTrainer()
+    promotion = judge_and_keep(
+        registry, trainer, model="ft:new", run_id="run1", data_sha256="x", cases=CASES, settings=SETTINGS,
+        scorer=lambda: None, decision_path=tmp_path / "gate.json", canary_share=0.1)
+    assert not promotion.promoted and promotion.canary_share == 0.1 and promotion.level == "info"
+    assert "in canary at 10% of calls" in promotion.news and promotion.detail()["canary"] == 0.1
+    route = registry.canary()
+    assert route.model == "vt-run1" and route.share == 0.1 and registry.promoted().model == "ft:old"
+    assert trainer.deleted == []  # the canary's share of calls is served by the gate's deployment
+
+
+def test_a_model_whose_deployment_was_torn_down_cannot_be_promoted_by_hand(tmp_path):
+    from vectortrainer.gate.promotion import entry_refusal
+
+    registry = ModelRegistry(tmp_path / "models", "f")
+    entry = registry.register(provider="azure", model="ft:gone",
+                              serving={"served_as": "vt-1", "id": "vt-1", "torn_down": True})
+    assert "its deployment vt-1 was torn down" in entry_refusal(entry)
