@@ -34,6 +34,19 @@ def test_the_needle_is_text_every_match_contains(pattern: str, needle: str) -> N
     assert required_literal(pattern) == needle
 
 
+@pytest.mark.parametrize(("needle", "kind", "key"), [
+    ("the sick", "replace", "sick"),  # a literal matches between word boundaries: its words are whole
+    ("US army", "replace", "army"),
+    (" d 'état", "replace", "état"),
+    ("approximately", "regex_replace", ""),  # a regex's needle may sit inside a longer word
+    ("Editura ", "regex_replace", ""),
+    (" when the ", "regex_replace", "when"),  # bounded inside the needle on both sides
+    ("", "case_fix", ""),
+])
+def test_the_key_word_is_a_word_the_text_holds_whole_wherever_the_rule_matches(needle, kind, key) -> None:
+    assert interpreter._key_word(needle, kind) == key
+
+
 def test_rules_with_needles_change_exactly_what_they_changed_without() -> None:
     with gzip.open(CORRECTIONS / "mlqe-pe-ro-en-train.jsonl.gz", "rt", encoding="utf-8") as handle:
         rows = [json.loads(line) for line in handle][:2500]
@@ -42,8 +55,9 @@ def test_rules_with_needles_change_exactly_what_they_changed_without() -> None:
     with_needles, _ = interpreter.load_rules(rules_document(rules))
     assert any(rule["needle"] for rule in with_needles if rule["kind"] == "regex_replace")
     without, _ = interpreter.load_rules(json.dumps({"version": 1, "rules": [r.to_dict() for r in rules]}))
-    for rule in without:
-        rule["needle"] = ""
+    for rule in without:  # neither the needle nor its key word rules anything out
+        rule["needle"] = rule["key"] = ""
+    assert sum(bool(rule["key"]) for rule in with_needles) > len(with_needles) / 2
     texts = [row["bad"] for row in rows] + [row["fixed"] for row in rows]
     for text in texts:
         assert interpreter.apply_rules(with_needles, text, {}, "output") == \
