@@ -203,7 +203,7 @@ def main() -> int:
     if args.jfleg is not None:
         sets.insert(0, jfleg_set(args.jfleg))
     print(f"{'set':22} {'method':14} {'pairs':>5} {'rules':>5} {'improved':>8} {'same':>5} "
-          f"{'worse':>5} {'distance':>15} {'harm':>12} {'time s':>7} {'hook us/KB':>10}")
+          f"{'worse':>5} {'distance':>15} {'harm':>16} {'time s':>7} {'hook us/KB':>10}")
     for data in sets:
         outcomes = [score("identity", lambda text: text, data, 0, 0.0), run_table(data),
                     run_learner(data, args.semantic)]
@@ -211,7 +211,7 @@ def main() -> int:
             print(f"{data.name:22} {o.method:14} {len(data.train):5d} {o.rules:5d} {o.improved:8d} "
                   f"{o.unchanged:5d} {o.worsened:5d} "
                   f"{o.distance_before:7d}->{o.distance_after:<7d} "
-                  f"{o.harmed:4d}/{o.correct:<4d}{o.harmed / o.correct:4.1%} {o.seconds:7.1f} "
+                  f"{o.harmed:4d}/{o.correct:<5d} {o.harmed / o.correct:5.1%} {o.seconds:7.1f} "
                   f"{'' if o.hook_us is None else f'{o.hook_us:10.0f}'}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {peak:.0f} MB")
