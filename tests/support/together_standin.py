@@ -25,6 +25,10 @@ arrives after the job was created, and an account credit limit the price estimat
 reports (``allowed_to_proceed``).
 
 The estimate's price (``price_per_million``) is the stand-in's own figure, not Together's.
+
+What a trained model is served with (chat completions, the project's models, dedicated endpoints
+and their deployments) is :mod:`tests.support.together_serving`; a completed job registers its
+output there.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from typing import Any
 import pytest
 
 from tests.support.loopback import Answer, LoopbackAPI, Request, jsonl_rows, run_steps, serve
+from tests.support.together_serving import TogetherServing
 
 TOGETHER_API_KEY = "together-standin-not-a-real-key"
 START = dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc)
@@ -63,7 +68,7 @@ def limits_for(model: str) -> dict[str, Any]:
     }
 
 
-class TogetherStandIn(LoopbackAPI):
+class TogetherStandIn(LoopbackAPI, TogetherServing):
     """State and knobs; see the module docstring."""
 
     name = "together-standin"
@@ -86,6 +91,8 @@ class TogetherStandIn(LoopbackAPI):
         self._ids = itertools.count(1)
         self._clock = itertools.count(1)
         self._progress: dict[str, int] = {}
+        self.base_models = MODELS
+        self.init_serving()
 
     @property
     def base_url(self) -> str:
@@ -107,6 +114,9 @@ class TogetherStandIn(LoopbackAPI):
         return START + dt.timedelta(seconds=next(self._clock))
 
     def route(self, request: Request) -> Answer:
+        served = self.route_serving(request)
+        if served is not None:
+            return served
         method, path = request.method, request.path
         if path == "/v1/files" and method == "POST":
             return self._start_upload(request)
@@ -284,6 +294,7 @@ class TogetherStandIn(LoopbackAPI):
             self._event(job, "model_upload_complete", f"Model uploaded: {job['model_output_name']}",
                         model_path=job["model_output_name"])
             self._event(job, "job_complete", "Job finished")
+            self.register_output(job, self.file_contents.get(job["training_file"], b""))
         elif status == "cancel_requested":
             job["status"] = "cancelled"
             self._event(job, "job_stopped", "Job cancelled")

@@ -11,6 +11,11 @@
   (exact: its tokenizer) is held to the budget too; ours (before the upload) is approximate.
 - Progress: ``/fine-tunes/{id}/events`` (log lines; the step total) and ``/fine-tunes/{id}/metrics``
   (``train/loss`` -> ``train_loss``, ``eval/loss`` -> ``valid_loss``), merged in time order.
+- The gate's replies (issue 26): ``POST /v1/chat/completions`` at temperature 0. A LoRA fine-tune
+  of a listed base answers there at once, billed per token like its base; a full fine-tune only
+  on a dedicated endpoint, billed per minute, which
+  :class:`~vectortrainer.training.together_endpoints.TogetherEndpoints` creates, watches and
+  deletes.
 """
 
 from __future__ import annotations
@@ -27,12 +32,22 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 from vectortrainer.budget.estimates import CostEstimate, resolve_epochs
 from vectortrainer.budget.guards import hold_to_budget
+from vectortrainer.budget.serving import Hosting, hosting_for
 from vectortrainer.config import Config
 from vectortrainer.errors import DataFormatError, HyperparameterError, QuotaExhaustedError
 from vectortrainer.json_types import JSONObject
 from vectortrainer.training.answers import field_of, is_object, newest
-from vectortrainer.training.base import PreparedData, TrainingEvent, TrainingResult, TrainingStatus
+from vectortrainer.training.base import (
+    Completion,
+    Messages,
+    PreparedData,
+    TrainingEvent,
+    TrainingResult,
+    TrainingStatus,
+)
+from vectortrainer.training.deployments import Deployment, DeploymentStatus
 from vectortrainer.training.hosted import RUN_TAG_LENGTH, HostedTrainer, api_settings, run_tag
+from vectortrainer.training.together_endpoints import TogetherEndpoints
 
 if TYPE_CHECKING:
     import together  # 0.7 s to import: only a call to the vendor needs it
@@ -78,6 +93,7 @@ class TogetherTrainer(HostedTrainer):
                 f"together.training_type: expected lora or full, got {training_type!r}"
             )
         self.training_type = training_type
+        self.endpoints = TogetherEndpoints(self)
 
     @classmethod
     def connection_settings(cls, config: Config) -> dict[str, Any]:
@@ -320,6 +336,48 @@ class TogetherTrainer(HostedTrainer):
                 )
             )
         return events
+
+    # ----- the gate's replies (issue 26) ---------------------------------------------------
+    def complete(self, model: str, messages: Messages, *, max_tokens: int) -> Completion:
+        """One chat completion of ``model`` (a base, a LoRA fine-tune, or a deployment's name) at
+        temperature 0; usage as Together billed it."""
+        request: JSONObject = {"model": model, "messages": messages, "max_tokens": max_tokens,
+                               "temperature": 0}
+        if self.job.seed is not None:
+            request["seed"] = self.job.seed
+        response = self.calls.call(f"asking {model} for a reply",
+                                   lambda: self.client.chat.completions.create(**request))
+        choices = field_of(response, "choices")
+        if not isinstance(choices, list):  # a page of text, {}: no reply to judge, one line
+            raise self.answers.refuse(response, action=f"the request for {model}'s reply",
+                                      wanted="a chat completion")
+        text = field_of(field_of(choices[0], "message"), "content") if choices else None
+        usage = field_of(response, "usage")
+        return Completion(text=text if isinstance(text, str) else "",
+                          prompt_tokens=_count(field_of(usage, "prompt_tokens")),
+                          completion_tokens=_count(field_of(usage, "completion_tokens")),
+                          failed=not isinstance(text, str))
+
+    def hosting(self) -> Hosting:
+        """A LoRA fine-tune answers serverless; a full one on a dedicated endpoint."""
+        return hosting_for(self.name, self.model, training_type=self.training_type)
+
+    def deploy(self, model: str, *, run_id: str) -> Deployment:
+        return self.endpoints.deploy(model, run_id=run_id)
+
+    def find_deployment(self, model: str, *, run_id: str) -> Deployment | None:
+        return self.endpoints.find(model, run_id=run_id)
+
+    def deployment_status(self, deployment: Deployment) -> DeploymentStatus:
+        return self.endpoints.status(deployment)
+
+    def tear_down(self, deployment: Deployment) -> None:
+        self.endpoints.tear_down(deployment)
+
+
+def _count(value: Any) -> int:
+    """A token count Together billed (0 when it gives none)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
 def _status(value: Any) -> TrainingStatus:
