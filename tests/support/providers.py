@@ -71,10 +71,6 @@ class Harness:
         return sections
 
 
-# These trainers do not serve their models, so the evaluation gate cannot judge them.
-WITHOUT_GATE = {"gate": {"enabled": False}}
-
-
 def harness(name: str, standin: Any) -> Harness:
     """The harness of provider ``name`` around its started ``standin``."""
     training = {"provider": name, "poll_interval_s": 0.01}
