@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 
 Z_ONE_SIDED_95 = 1.6449
-MIN_PRECISION = 0.35
 UNMEASURED_MIN_SUPPORT = 3
 
 
@@ -33,6 +32,9 @@ def precision_lower_bound(successes: int, failures: int, z: float = Z_ONE_SIDED_
     centre = share + z2 / (2 * trials)
     spread = z * math.sqrt(share * (1 - share) / trials + z2 / (4 * trials * trials))
     return max(0.0, (centre - spread) / (1 + z2 / trials))
+
+
+MIN_PRECISION = precision_lower_bound(2, 0)  # see the module docstring
 
 
 def precise_enough(successes: int, failures: int) -> bool:

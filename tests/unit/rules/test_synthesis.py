@@ -30,9 +30,10 @@ def _one_conflict(pairs: list[FeedbackPair]) -> tuple[RuleSet, Conflict]:
     return rule_set, conflict
 
 
-def _hello_thrice_hey_once() -> list[FeedbackPair]:
-    """Fixes of "Hi" that contradict each other, in no context: three "Hello", one "Hey"."""
-    hello = [P(f"Hi {n}, ok", f"Hello {n}, ok") for n in ("Ann", "Bo", "Cy")]
+def _hello_four_times_hey_once() -> list[FeedbackPair]:
+    """Fixes of "Hi" that contradict each other, in no context: four "Hello", one "Hey" (enough for
+    a rule: three against one is not, see ``rules.evidence``)."""
+    hello = [P(f"Hi {n}, ok", f"Hello {n}, ok") for n in ("Ann", "Bo", "Cy", "Di")]
     return hello + [P("Hi Dee, ok", "Hey Dee, ok")]
 
 
@@ -157,7 +158,7 @@ def test_rule_that_would_change_good_outputs_is_scoped_or_rejected():
 
 
 def test_conflicting_fixes_are_detected_and_merged_by_support():
-    rule_set, conflict = _one_conflict(_hello_thrice_hey_once())
+    rule_set, conflict = _one_conflict(_hello_four_times_hey_once())
     assert conflict.kind == "same_trigger"
     assert conflict.rules[conflict.chosen].replacement == "Hello" and "support" in conflict.reason
     assert apply_rules(rule_set.rules, "Hi Eve, ok", {}) == "Hello Eve, ok"
@@ -169,6 +170,12 @@ def test_conflicting_fixes_are_detected_and_merged_by_support():
     assert apply_rules(resolved.rules, "Hi Eve, ok", {}) == "Hey Eve, ok"
     with pytest.raises(RuleSynthesisError, match="no conflict"):
         rule_set.resolve("c-nope", 0)
+
+
+def test_three_fixes_against_one_are_not_enough_for_a_rule():
+    pairs = [P(f"Hi {n}, ok", f"Hello {n}, ok") for n in ("Ann", "Bo", "Cy")] + [P("Hi Dee, ok", "Hey Dee, ok")]
+    rule_set = synthesize_rules(pairs)
+    assert apply_rules(rule_set.rules, "Hi Eve, ok", {}) == "Hi Eve, ok"  # 75% agreement, bound 0.36 < 0.425
 
 
 def _greetings_by_tier():
@@ -225,7 +232,7 @@ def test_keep_both_of_an_undo_conflict_scopes_both_rules():
 
 
 def test_keep_both_is_refused_when_no_context_tells_the_rules_apart():
-    rule_set, conflict = _one_conflict(_hello_thrice_hey_once())
+    rule_set, conflict = _one_conflict(_hello_four_times_hey_once())
     before = rule_set.to_dict()
     with pytest.raises(RuleSynthesisError, match="cannot keep both") as refused:
         rule_set.resolve(conflict.conflict_id, "both", order=[0, 1])
