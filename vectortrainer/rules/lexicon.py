@@ -29,9 +29,24 @@ def known_words() -> frozenset[str]:
     return frozenset(w for w in lines if w.isalpha() and not w.startswith("["))
 
 
+# The vocabulary often holds one form of a word but not its -s form ("proclaimed", not
+# "proclaims"): such a word is known when another form of its stem is. Only -s: "-ed" and "-ing"
+# may double a consonant ("occurred"), so "occured" must stay unknown.
+_INFLECTION = re.compile(r"(?:ies|es|s)$")
+_FORMS = ("", "e", "y", "ed", "d", "ied", "ing")
+
+
 def is_known_word(word: str) -> bool:
-    """True for a word the dictionary holds (in any letter case)."""
-    return word.lower() in known_words()
+    """True for a word the dictionary holds (in any letter case), or an inflection of one
+    ("proclaims" when it holds "proclaimed")."""
+    word = word.lower()
+    words = known_words()
+    if word in words:
+        return True
+    stem = _INFLECTION.sub("", word)
+    if stem == word or len(stem) < 4:  # a short stem would make most misspellings "known"
+        return False
+    return any(stem + form in words for form in _FORMS)
 
 
 # British forms -> American ones, applied to both words of a correction: two spellings that meet

@@ -11,7 +11,7 @@ from vectortrainer.hooks.generator import HookScriptGenerator
 from vectortrainer.hooks.validation import validate_hook_source
 from vectortrainer.rules.blast_radius import LogSample, check_on_logs
 from vectortrainer.rules.conditions import discriminating_ngrams, ngram_pattern, separating_key
-from vectortrainer.rules.lexicon import is_regional_variant
+from vectortrainer.rules.lexicon import is_known_word, is_regional_variant
 from vectortrainer.rules.model import Rule
 from vectortrainer.rules.replay import apply_rules
 from vectortrainer.rules.safety import check_rule_safety
@@ -157,6 +157,15 @@ def test_a_regional_spelling_seen_once_is_a_style_not_a_misspelling():
         assert is_regional_variant(british, american) and is_regional_variant(american, british)
     for typo, word in (("recieve", "receive"), ("dinastic", "dynastic"), ("four", "for"), ("trib", "tribe")):
         assert not is_regional_variant(typo, word)
+
+
+def test_an_s_form_of_a_known_word_is_a_word_and_a_misspelt_past_is_not():
+    # the vocabulary holds "proclaimed" but not "proclaims": "proclaims -> proclaimed" is grammar, not spelling
+    assert is_known_word("proclaims") and is_known_word("carries")
+    for typo in ("occured", "helpd", "otomans", "recieves"):
+        assert not is_known_word(typo)
+    pairs = [FeedbackPair("He proclaims the result.", "He proclaimed the result.")]
+    assert synthesize_rules(pairs).rules == []  # a one-off that is no spelling fix is not a rule
 
 
 def test_phrases_rarest_elsewhere_win_and_ties_go_to_the_longer():
