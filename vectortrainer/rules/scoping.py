@@ -41,6 +41,7 @@ from vectortrainer.rules.conditions import (
     separating_key,
 )
 from vectortrainer.rules.evidence import precise_enough
+from vectortrainer.rules.lexicon import is_regional_variant
 from vectortrainer.rules.model import FIRES_ON_ANY_TEXT, Evidence, Rule, rule_id_for, rules_document
 
 _PHRASES_TRIED = 3
@@ -176,6 +177,14 @@ def scope(
                 f"context {key[0]}={key[1]} separates its pairs from the rest; {harmed}",
             )
 
+    if _regional_spelling(rule):
+        # Both spellings are words: consistent corrections show a house style (one context may
+        # have its own, found above), and a good output that keeps the other spelling shows there
+        # is none; a phrase or neighbouring words cannot find one.
+        return None, evaluation, (
+            f"a regional spelling ({rule.pattern!r} -> {rule.replacement!r}) that good outputs "
+            f"keep as it is: {harmed}; both are words, so these corrections show no house style")
+
     context = shared_context(rule, [residuals[i] for i in supporters])
     for part in context.parts() if context is not None else []:
         narrow = narrowed(rule, part)
@@ -211,6 +220,12 @@ def scope(
             )
 
     return _scope_by_context(rule, evaluation, trial, harmed)
+
+
+def _regional_spelling(rule: Rule) -> bool:
+    """Whether ``rule`` swaps one word for its other regional spelling ("metres" -> "meters")."""
+    return (rule.kind == "replace" and rule.pattern.isalpha()
+            and rule.replacement.isalpha() and is_regional_variant(rule.pattern, rule.replacement))
 
 
 def _scope_by_context(

@@ -168,6 +168,16 @@ def test_an_s_form_of_a_known_word_is_a_word_and_a_misspelt_past_is_not():
     assert synthesize_rules(pairs).rules == []  # a one-off that is no spelling fix is not a rule
 
 
+def test_a_regional_spelling_that_a_good_output_keeps_is_no_house_style():
+    changed = [FeedbackPair(f"The {n} tower is {h} metres tall.", f"The {n} tower is {h} meters tall.")
+               for n, h in (("north", 40), ("old", 55), ("glass", 120))]
+    kept = FeedbackPair("A wall of 3 metres was buit.", "A wall of 3 metres was built.")
+    assert [r.replacement for r in synthesize_rules(changed).rules] == ["meters"]
+    rule_set = synthesize_rules([*changed, kept])
+    assert all(r.pattern != "metres" for r in rule_set.rules)
+    assert any("regional spelling" in r.reason for r in rule_set.rejected)
+
+
 def test_phrases_rarest_elsewhere_win_and_ties_go_to_the_longer():
     positives = ["we will refund you now", "ok, we will refund you today"]
     assert discriminating_ngrams(positives, ["we will send you a box"], ["you", "you", "we will"])[0] == "will refund you"
