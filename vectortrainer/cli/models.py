@@ -42,6 +42,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_command(actions, "stop-canary", "stop the canary now: the promoted model serves every "
                 "call, the candidate is recorded as stopped by a person", stop_canary_command,
                 *flags, function=one)
+    undeploy = add_command(actions, "undeploy", "tear down the deployment of MODEL (one kept "
+                           "for a rollback bills by the hour)", undeploy_command, *flags,
+                           function=one)
+    undeploy.add_argument("version", metavar="MODEL")
 
 
 MODEL_COLUMNS = ("model", "promoted", "provider", "model id / adapter", "run", "score", "gate")
@@ -168,3 +172,10 @@ def stop_canary_command(args: argparse.Namespace) -> int:
     return answer(args.json, record.to_dict(),
                   f"stopped the canary of {function}: {record.reason}; running processes pick "
                   "it up within their reload interval")
+
+
+def undeploy_command(args: argparse.Namespace) -> int:
+    workspace = _workspace(args)
+    function = workspace.models.registry(getattr(args, "function", None)).function
+    done = workspace.models.undeploy(function, args.version)
+    return answer(args.json, {"function": function, "model": args.version, "result": done}, done)

@@ -424,13 +424,14 @@ def evaluate_candidate(
     hook: ActiveHook | None = None,
 ) -> ModelGateDecision:
     """Replay ``cases`` through both models and decide; the tokens the provider reported are
-    priced. ``served_as`` maps a model to the name its requests give (its deployment's); with
+    priced. ``served_as`` maps a role ("candidate", "incumbent") to the name its requests give
+    (its deployment's, when it has one); with
     ``hook``, the decision is on the replies as the hook returns them (production's), and the
     bare replies' figures are reported beside it."""
     conversations = [c.messages for c in cases]
     replies: dict[str, list[Completion]] = {}
     for step, (role, model) in enumerate((("candidate", candidate), ("incumbent", incumbent))):
-        asked = (served_as or {}).get(model, model)
+        asked = (served_as or {}).get(role, model)
         if progress is not None:
             progress(step, 2, f"asking the {role} {asked}")
         replies[role] = (

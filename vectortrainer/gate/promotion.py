@@ -67,6 +67,8 @@ class Promotion:
     outcome: str = ""  # SHUT_DOWN when refused without a gate (the decision's outcome otherwise)
     serving: GateServing | None = None  # the candidate's deployment for the gate, if it had one
     canary_share: float = 0.0  # above 0: it passed and serves this share of calls in canary
+    # earlier models whose deployments still bill by the hour (kept for a rollback), in words
+    still_hosted: tuple[str, ...] = ()
 
     @property
     def news(self) -> str:
@@ -80,7 +82,10 @@ class Promotion:
             "it back from production signals)" if self.canary_share
             else "promoted" if self.promoted else "not promoted"
         )
-        return f"{self.model} -> {self.version_id}: {verdict} ({self.reason})"
+        hosted = (f"; still deployed for a rollback: {', '.join(self.still_hosted)} "
+                  "(`vectortrainer models undeploy MODEL` tears one down)"
+                  if self.still_hosted else "")
+        return f"{self.model} -> {self.version_id}: {verdict} ({self.reason}){hosted}"
 
     @property
     def level(self) -> str:
@@ -112,6 +117,15 @@ class Promotion:
         if self.serving is not None and self.serving.deployment is not None:
             detail["serving"] = self.serving.to_dict()
         return detail
+
+
+def _still_hosted(registry: ModelRegistry, promoted: str) -> tuple[str, ...]:
+    """The earlier models of ``registry`` whose deployments are still up, in words."""
+    return tuple(
+        f"{e.version_id} ({e.serving.get('id')}, ${float(e.serving.get('hourly_usd') or 0):.2f}/h)"
+        for e in registry.list()
+        if e.version_id != promoted and e.serving.get("id") and not e.serving.get(TORN_DOWN)
+    )
 
 
 def gate_settings(gate: GateConfig) -> GateSettings | None:
@@ -227,8 +241,11 @@ def judge_and_keep(
         )
         if canary:
             registry.start_canary(entry.version_id, canary_share)
-        return Promotion(model, entry.version_id, passed and not canary, reason,
-                         outcome=outcome or "", canary_share=canary_share if canary else 0.0)
+        promoted_now = passed and not canary
+        return Promotion(model, entry.version_id, promoted_now, reason, outcome=outcome or "",
+                         canary_share=canary_share if canary else 0.0,
+                         still_hosted=_still_hosted(registry, entry.version_id)
+                         if promoted_now else ())
 
     # Before the gate: a model whose base shut down cannot answer its cases, nor serve.
     refusal = shutdown_refusal(trainer.name, model, trainer.base_model, reported=reported,
@@ -263,7 +280,7 @@ def judge_and_keep(
                 settings=settings,
                 scorer=scorer() if settings.semantic and cases else None,
                 progress=progress,
-                served_as={model: served.served_as, incumbent: incumbent_served},
+                served_as={"candidate": served.served_as, "incumbent": incumbent_served},
                 hook=hook,
             )
         except BaseException:

@@ -138,6 +138,24 @@ class Models(UseCases):
         """Promote ``version_id`` (default: the model promoted before) for ``function`` now."""
         return self.registry(function).rollback(version_id)
 
+    def undeploy(self, function: str, version_id: str) -> str:
+        """Tear down the deployment that serves ``version_id`` (a model kept for a rollback that
+        bills by the hour); what happened, in words. Refused for the model in service and for a
+        candidate in canary: they answer calls."""
+        registry = self.registry(function)
+        entry = next((e for e in registry.list() if e.version_id == version_id), None)
+        if entry is None:
+            known = ", ".join(e.version_id for e in registry.list()) or "none"
+            raise ModelRegistryError(f"no model {version_id!r} of {function} (known: {known})")
+        route = registry.canary()
+        if entry.promoted or (route is not None and route.version_id == version_id):
+            raise ModelRegistryError(
+                f"{version_id} of {function} answers calls now ("
+                f"{'the promoted model' if entry.promoted else 'in canary'}); promote or roll "
+                "back to another model first, then tear its deployment down")
+        return release_deployment(self._workspace.config, registry, version_id) or (
+            f"{version_id} of {function} holds no deployment: nothing to tear down")
+
     def canary(self, function: str) -> CanaryRoute | None:
         """The canary of ``function`` running now (None: none)."""
         return self.registry(function).canary()

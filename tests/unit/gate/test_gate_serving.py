@@ -186,3 +186,29 @@ def test_a_model_whose_deployment_was_torn_down_cannot_be_promoted_by_hand(tmp_p
     entry = registry.register(provider="azure", model="ft:gone",
                               serving={"served_as": "vt-1", "id": "vt-1", "torn_down": True})
     assert "its deployment vt-1 was torn down" in entry_refusal(entry)
+
+
+def test_a_new_promotion_names_the_earlier_deployments_that_still_bill(tmp_path):
+    trainer = _DeployingTrainer()
+    first, _ = _judge(trainer, tmp_path, run_id="run1")
+    trainer.reads = 0
+    trainer.complete_many = lambda model, conversations, *, max_tokens: [  # run2's model is exact
+        Completion(f"the color is {i}" if model == "vt-run2" else "no idea", 10, 5) for i in range(len(conversations))]
+    second, _ = _judge(trainer, tmp_path, run_id="run2")
+    assert first.promoted and first.still_hosted == ()
+    assert second.promoted and second.still_hosted == ("m001 (vt-run1, $1.70/h)",)
+    assert "still deployed for a rollback: m001 (vt-run1, $1.70/h)" in second.news
+    assert "models undeploy" in second.news
+
+
+def test_the_model_in_service_cannot_be_undeployed(tmp_path):
+    from vectortrainer.config import Config
+    from vectortrainer.errors import ModelRegistryError
+    from vectortrainer.workspace import Workspace
+
+    _judge(_DeployingTrainer(), tmp_path)
+    workspace = Workspace(Config().with_overrides(**{"models.dir": str(tmp_path / "models")}))
+    with pytest.raises(ModelRegistryError, match="answers calls now"):
+        workspace.models.undeploy("f", "m001")
+    ModelRegistry(tmp_path / "models", "f").register(provider="openai", model="ft:plain")
+    assert "holds no deployment" in workspace.models.undeploy("f", "m002")
