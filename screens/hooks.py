@@ -445,5 +445,7 @@ def _model_detail(model: ModelRow) -> DetailScreen:
     ]
     sections += [(heading, value) for heading, value in (("paired gain", model.gain),
                                                          ("per slice", model.slices),
+                                                         ("through the hook", model.hook),
+                                                         ("deployment", model.serving),
                                                          ("canary", model.canary)) if value]
     return DetailScreen(f"Model {model.version_id}", sections)

@@ -172,6 +172,11 @@ class ModelGateDecision:
             "slice_cases": {name: s["candidate"].cases for name, s in self.slices.items()},
             "outcome": self.outcome,
             "gain": self.gain_figures(),
+            # judged through this hook version; the bare replies' scores beside
+            "hook_version": self.hook_version,
+            "without_hook": {"candidate": self.without_hook.get("candidate_score"),
+                             "incumbent": self.without_hook.get("incumbent_score")}
+            if self.without_hook else None,
         }
 
 

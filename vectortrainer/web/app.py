@@ -592,6 +592,8 @@ def service_page(workspace: Workspace, run_function: str | None) -> None:
                     "gate": m.gate,
                     "reason": m.reason,
                     "canary": m.canary,
+                    "through the hook": m.hook,
+                    "deployment": m.serving,
                 }
                 for m in reversed(view.models)
             ]

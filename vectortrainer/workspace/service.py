@@ -23,6 +23,7 @@ from vectortrainer.registry.canary import ENDED, CanaryRecord
 from vectortrainer.registry.models import ModelEntry, ModelRegistry
 from vectortrainer.registry.routing import CanaryRoute
 from vectortrainer.store.source import LogReader
+from vectortrainer.training.deployments import TORN_DOWN
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class ModelRow:
     slices: str = ""  # "steady 0.950/0.400 (12), feedback 0.870/0.440 (8)"
     canary: str = ""  # "in canary (25% of calls)", "rolled back in canary by the loop", ...
     canary_running: bool = False
+    # "deployment vt-1a2b (a Standard deployment ...), $1.70/h" / "... torn down" / ""
+    serving: str = ""
+    hook: str = ""  # "replies judged through hook h003; without it 0.612 vs 0.598" / ""
 
     @classmethod
     def of(cls, entry: ModelEntry) -> "ModelRow":
@@ -69,7 +73,30 @@ class ModelRow:
             _gain_text(evaluation.get("gain")),
             _slices_text(evaluation),
             *_canary_text(CanaryRecord.from_dict(entry.canary)),
+            _serving_text(entry.serving),
+            _hook_text(evaluation),
         )
+
+
+def _serving_text(serving: JSONObject) -> str:
+    """The deployment that serves an entry, in words (``""``: it answers without one)."""
+    if not serving.get("id"):
+        return ""
+    state = "torn down" if serving.get(TORN_DOWN) else (
+        f"up, ${float(serving.get('hourly_usd') or 0):.2f} per hour")
+    return f"deployment {serving['id']} (called as {serving.get('served_as')}): {state}"
+
+
+def _hook_text(evaluation: JSONObject) -> str:
+    """Which hook the gate judged the replies through, and the scores without it."""
+    version, bare = evaluation.get("hook_version"), evaluation.get("without_hook")
+    if not version:
+        return ""
+    text = f"replies judged through hook {version}, as production returns them"
+    if isinstance(bare, dict) and bare.get("candidate") is not None:
+        text += f"; without it {bare['candidate']:.3f}"
+        text += "" if bare.get("incumbent") is None else f" vs {bare['incumbent']:.3f}"
+    return text
 
 
 _CANARY_ENDS = {"promoted": "promoted after its canary", "rolled_back": "rolled back in canary",

@@ -212,3 +212,15 @@ def test_the_model_in_service_cannot_be_undeployed(tmp_path):
         workspace.models.undeploy("f", "m001")
     ModelRegistry(tmp_path / "models", "f").register(provider="openai", model="ft:plain")
     assert "holds no deployment" in workspace.models.undeploy("f", "m002")
+
+
+def test_the_faces_row_names_the_deployment_and_the_hook_the_replies_went_through(tmp_path):
+    from vectortrainer.workspace.service import ModelRow
+
+    hook = ActiveHook("h003", render_hook(rules_document([Rule("replace", "colour", "color")])))
+    judge_and_keep(ModelRegistry(tmp_path / "models", "f"), _DeployingTrainer(), model="ft:new", run_id="run1",
+                   data_sha256="x", cases=CASES, settings=SETTINGS, scorer=lambda: None,
+                   decision_path=tmp_path / "gate.json", hook=hook)
+    row = ModelRow.of(ModelRegistry(tmp_path / "models", "f").promoted())
+    assert row.serving == "deployment vt-run1 (called as vt-run1): up, $1.70 per hour"
+    assert row.hook.startswith("replies judged through hook h003, as production returns them; without it 0.9")
