@@ -45,6 +45,7 @@ class ModelRow:
     # "deployment vt-1a2b (a Standard deployment ...), $1.70/h" / "... torn down" / ""
     serving: str = ""
     hook: str = ""  # "replies judged through hook h003; without it 0.612 vs 0.598" / ""
+    served_as: str = ""  # the deployment production calls, when it is not the model id
 
     @classmethod
     def of(cls, entry: ModelEntry) -> "ModelRow":
@@ -75,6 +76,7 @@ class ModelRow:
             *_canary_text(CanaryRecord.from_dict(entry.canary)),
             _serving_text(entry.serving),
             _hook_text(evaluation),
+            entry.served_as if entry.served_as != entry.model else "",
         )
 
 
@@ -219,8 +221,10 @@ class ServiceView:
     def lines(self) -> list[tuple[str, str]]:
         """(label, text) lines every face shows above its tables."""
         promoted = self.promoted
-        lines = [("model in service", f"{promoted.version_id} {promoted.model}" if promoted else
-                  "none promoted yet: the function runs its default model"),
+        called = (f" (called as its deployment {promoted.served_as})"
+                  if promoted is not None and promoted.served_as else "")
+        lines = [("model in service", f"{promoted.version_id} {promoted.model}{called}"
+                  if promoted else "none promoted yet: the function runs its default model"),
                  ("hook in service", self.active_hook or "none")]
         if self.canary is not None:
             lines.insert(1, ("canary", self.canary.text()))

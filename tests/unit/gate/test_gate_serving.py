@@ -223,4 +223,5 @@ def test_the_faces_row_names_the_deployment_and_the_hook_the_replies_went_throug
                    decision_path=tmp_path / "gate.json", hook=hook)
     row = ModelRow.of(ModelRegistry(tmp_path / "models", "f").promoted())
     assert row.serving == "deployment vt-run1 (called as vt-run1): up, $1.70 per hour"
+    assert row.served_as == "vt-run1"
     assert row.hook.startswith("replies judged through hook h003, as production returns them; without it 0.9")
