@@ -1,6 +1,6 @@
 """Selection at default settings on a realistic geometry, as it grows (issue 27, item 5).
 
-Run: .venv/bin/python bench/scale_realistic.py [--sizes 20000,50000,100000]
+Run: .venv/bin/python bench/scale_realistic.py [--sizes 20000,50000,100000] [--mode auto]
 
 The rows are real MiniLM embeddings (the product's offline model) of real user requests: the
 pools of CLINC150 and HWU64 in ``tests/data/intents`` (214 intents), embedded once and cached
@@ -81,13 +81,13 @@ def realistic_logs(n: int, seed: int = 0) -> tuple[np.ndarray, list[str]]:
     return np.ascontiguousarray(x[order]), [statuses[i] for i in order]
 
 
-def _one(n: int, out: "multiprocessing.Queue[dict[str, object]]") -> None:
+def _one(n: int, mode: str, out: "multiprocessing.Queue[dict[str, object]]") -> None:
     from vectortrainer.golden.selection import select_golden
     from vectortrainer.settings import SelectionSettings
 
     x, statuses = realistic_logs(n, seed=n)
     started = time.perf_counter()
-    selection = select_golden(x, statuses, SelectionSettings())
+    selection = select_golden(x, statuses, SelectionSettings(density_mode=mode))  # type: ignore[arg-type]
     total = time.perf_counter() - started
     error = selection.density_error
     out.put({"n": n, "total": total, "density": selection.density_seconds,
@@ -100,6 +100,8 @@ def _one(n: int, out: "multiprocessing.Queue[dict[str, object]]") -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="20000,50000,100000")
+    parser.add_argument("--mode", default="auto", choices=["auto", "exact", "pruned", "ann"],
+                        help="the density mode (default: auto, the product's)")
     args = parser.parse_args()
     requests()  # embeds and caches once, before the timed children
     print(f"{'logs':>8} {'total s':>8} {'density s':>9} {'rest s':>7} {'mode':>7} {'epsilon':>8} "
@@ -108,7 +110,7 @@ def main() -> int:
     context = multiprocessing.get_context("spawn")
     for n in (int(s) for s in args.sizes.split(",")):
         queue = context.Queue()
-        child = context.Process(target=_one, args=(n, queue))
+        child = context.Process(target=_one, args=(n, args.mode, queue))
         child.start()
         row = queue.get()
         child.join()
