@@ -229,6 +229,8 @@ class BudgetConfig:
     max_budget_usd: float | None = 5.0
     max_minutes: float | None = None
     prices: Mapping[str, float] = field(default_factory=FrozenMapping)
+    # USD per hour of a gate deployment, over the recorded price (null: the recorded one)
+    hosting_usd_per_hour: float | None = None
 
     def __post_init__(self) -> None:
         _freeze(self, "prices")
@@ -733,6 +735,7 @@ NUMBER_RULES: dict[str, NumberRule] = {
     "training.max_steps": NumberRule(1, whole=True, null="the trainer decides"),
     "budget.max_budget_usd": NumberRule(0, null="no limit"),
     "budget.max_minutes": NumberRule(0, open_low=True, null="no limit"),
+    "budget.hosting_usd_per_hour": NumberRule(0, open_low=True, null="the recorded price"),
     "gate.holdout_every": NumberRule(2, whole=True, why="every n-th example is held out"),
     "gate.max_cases": _AT_LEAST_1,
     "gate.margin": _SHARE,

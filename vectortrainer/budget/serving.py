@@ -16,7 +16,7 @@ bound is what the budget holds.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from vectortrainer.budget.catalog import base_model_name
@@ -98,8 +98,18 @@ class Hosting:
 SERVERLESS = Hosting(provider="", deployed=False, what="answers without a deployment")
 
 
-def hosting_for(provider: str, base_model: str, *, training_type: str = "lora") -> Hosting:
-    """How ``provider`` serves a fine-tune of ``base_model`` (trained as ``training_type``)."""
+def hosting_for(provider: str, base_model: str, *, training_type: str = "lora",
+                hourly_usd: float | None = None) -> Hosting:
+    """How ``provider`` serves a fine-tune of ``base_model`` (trained as ``training_type``);
+    ``hourly_usd`` (``budget.hosting_usd_per_hour``) replaces the recorded price of a deployment."""
+    hosting = _recorded_hosting(provider, base_model, training_type)
+    if hourly_usd is None or not hosting.deployed:
+        return hosting
+    return replace(hosting, hourly_usd=float(hourly_usd),
+                   source="budget.hosting_usd_per_hour in the config")
+
+
+def _recorded_hosting(provider: str, base_model: str, training_type: str) -> Hosting:
     base = base_model_name(base_model)
     if provider == "azure":
         return Hosting("azure", True, _AZURE_HOURLY,

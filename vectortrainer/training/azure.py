@@ -88,7 +88,7 @@ class AzureOpenAITrainer(OpenAITrainer):
 
     # ----- serving a fine-tune (the gate's deployment) -----------------------------------
     def hosting(self) -> Hosting:
-        return hosting_for("azure", self.model)
+        return hosting_for("azure", self.model, hourly_usd=self.hosting_usd_per_hour)
 
     def base_served_as(self) -> str | None:
         return self.deployment

@@ -365,7 +365,7 @@ class FireworksTrainer(HostedTrainer):
                           failed=not isinstance(text, str))
 
     def hosting(self) -> Hosting:
-        return hosting_for("fireworks", self.model)
+        return hosting_for("fireworks", self.model, hourly_usd=self.hosting_usd_per_hour)
 
     @cached_property
     def serving(self) -> FireworksServing:

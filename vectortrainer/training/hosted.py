@@ -102,6 +102,7 @@ class HostedTrainer(BaseTrainer):
         seed: int | None = None,
         max_budget_usd: float | None = None,
         prices: Mapping[str, float] | None = None,
+        hosting_usd_per_hour: float | None = None,
         schedule: ScheduleOverrides | None = None,
         today: _dt.date | None = None,
         base_url: str | None = None,
@@ -127,6 +128,7 @@ class HostedTrainer(BaseTrainer):
         )
         self.max_budget_usd = max_budget_usd
         self.prices = dict(prices or {})
+        self.hosting_usd_per_hour = hosting_usd_per_hour  # over the recorded price of a deployment
         self.schedule = dict(schedule or {})
         self.today = today
         self.base_url = base_url
@@ -434,6 +436,7 @@ def training_settings(config: Config) -> dict[str, Any]:
         {setting.name: getattr(training, setting.name) for setting in fields(JobSettings)},
         max_budget_usd=budget.max_budget_usd,
         prices=budget.prices,
+        hosting_usd_per_hour=budget.hosting_usd_per_hour,
         schedule=config.schedule,
     )
 

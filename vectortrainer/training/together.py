@@ -360,7 +360,8 @@ class TogetherTrainer(HostedTrainer):
 
     def hosting(self) -> Hosting:
         """A LoRA fine-tune answers serverless; a full one on a dedicated endpoint."""
-        return hosting_for(self.name, self.model, training_type=self.training_type)
+        return hosting_for(self.name, self.model, training_type=self.training_type,
+                           hourly_usd=self.hosting_usd_per_hour)
 
     def deploy(self, model: str, *, run_id: str) -> Deployment:
         return self.endpoints.deploy(model, run_id=run_id)

@@ -225,3 +225,15 @@ def test_the_faces_row_names_the_deployment_and_the_hook_the_replies_went_throug
     assert row.serving == "deployment vt-run1 (called as vt-run1): up, $1.70 per hour"
     assert row.served_as == "vt-run1"
     assert row.hook.startswith("replies judged through hook h003, as production returns them; without it 0.9")
+
+
+def test_a_configured_hourly_price_replaces_the_recorded_one_for_deployments_only():
+    from vectortrainer.budget.serving import estimate_hosting
+    from vectortrainer.config import Config
+
+    recorded = hosting_for("azure", "gpt-4o-mini-2024-07-18")
+    mine = hosting_for("azure", "gpt-4o-mini-2024-07-18", hourly_usd=3.4)
+    assert recorded.hourly_usd == 1.7 and mine.hourly_usd == 3.4 and "hosting_usd_per_hour" in mine.source
+    assert estimate_hosting(mine, "ft:x", 10).estimated_usd == 2 * estimate_hosting(recorded, "ft:x", 10).estimated_usd
+    assert hosting_for("together", "Qwen/Qwen2.5-7B-Instruct", hourly_usd=9.0).deployed is False  # serverless: no hour
+    assert Config().with_overrides(**{"budget.hosting_usd_per_hour": 2.5}).budget.hosting_usd_per_hour == 2.5
