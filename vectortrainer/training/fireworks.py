@@ -349,20 +349,8 @@ class FireworksTrainer(HostedTrainer):
     def complete(self, model: str, messages: Messages, *, max_tokens: int) -> Completion:
         """One chat completion of ``model`` at temperature 0 (the gate's replay): a base model
         serverless, a LoRA as its deployment serves it (``model#deployment``)."""
-        response = self.calls.call(f"asking {model} for a reply",
-                                   lambda: self.client.chat.completions.create(
-                                       model=model, messages=messages, max_tokens=max_tokens,
-                                       temperature=0))
-        choices = field_of(response, "choices")
-        if not isinstance(choices, list):  # a page of text, {}: no reply to judge, one line
-            raise self.answers.refuse(response, action=f"the request for {model}'s reply",
-                                      wanted="a chat completion")
-        text = field_of(field_of(choices[0], "message"), "content") if choices else None
-        usage = field_of(response, "usage")
-        return Completion(text=text if isinstance(text, str) else "",
-                          prompt_tokens=_count(field_of(usage, "prompt_tokens")),
-                          completion_tokens=_count(field_of(usage, "completion_tokens")),
-                          failed=not isinstance(text, str))
+        return self.chat_reply(model, {"model": model, "messages": messages,
+                                       "max_tokens": max_tokens, "temperature": 0})
 
     def hosting(self) -> Hosting:
         return hosting_for("fireworks", self.model, hourly_usd=self.hosting_usd_per_hour)
@@ -382,11 +370,6 @@ class FireworksTrainer(HostedTrainer):
 
     def tear_down(self, deployment: Deployment) -> None:
         self.serving.tear_down(deployment)
-
-
-def _count(value: Any) -> int:
-    """A token count the API billed (0 when it gives none)."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
 def resource_id(*parts: str) -> str:

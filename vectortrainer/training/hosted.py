@@ -56,9 +56,10 @@ from vectortrainer.errors import (
 from vectortrainer.feedback.preference import read_preference_jsonl
 from vectortrainer.files import sha256_file
 from vectortrainer.golden.chatml import validate_chat_jsonl
+from vectortrainer.json_types import JSONObject
 from vectortrainer.redaction import register_secret, register_secret_env
 from vectortrainer.training.answers import AnswerCheck, describe_answer, field_of, is_object
-from vectortrainer.training.base import BaseTrainer, PreparedData, TrainingStatus
+from vectortrainer.training.base import BaseTrainer, Completion, PreparedData, TrainingStatus
 from vectortrainer.training.calls import CallPolicy
 from vectortrainer.training.deadline import deadline_http_client
 from vectortrainer.training.limits import JobSettings, check_job_settings
@@ -232,6 +233,23 @@ class HostedTrainer(BaseTrainer):
                 else repr(said)[:80]
             )
         return status
+
+    def chat_reply(self, model: str, request: JSONObject) -> Completion:
+        """One chat completion (the gate's replay) sent as ``request`` through the SDK's
+        ``chat.completions.create``: the reply and the tokens the provider billed; ``failed`` when
+        it answered without a reply, and a one-line refusal for what is no chat completion."""
+        response = self.calls.call(f"asking {model} for a reply",
+                                   lambda: self.client.chat.completions.create(**request))
+        choices = field_of(response, "choices")
+        if not isinstance(choices, list):  # a page of text, {}: no reply to judge, one line
+            raise self.answers.refuse(response, action=f"the request for {model}'s reply",
+                                      wanted="a chat completion")
+        text = field_of(field_of(choices[0], "message"), "content") if choices else None
+        usage = field_of(response, "usage")
+        return Completion(text=text if isinstance(text, str) else "",
+                          prompt_tokens=_billed(field_of(usage, "prompt_tokens")),
+                          completion_tokens=_billed(field_of(usage, "completion_tokens")),
+                          failed=not isinstance(text, str))
 
     def job_id(self, answer: Any, action: str) -> str:
         """The job id in ``answer`` to ``action``; the one-line refusal when it holds none."""
@@ -439,6 +457,11 @@ def training_settings(config: Config) -> dict[str, Any]:
         hosting_usd_per_hour=budget.hosting_usd_per_hour,
         schedule=config.schedule,
     )
+
+
+def _billed(value: Any) -> int:
+    """A token count the API billed (0 when it gives none)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
 # ----- names that find a run's uploads and jobs again ------------------------------------

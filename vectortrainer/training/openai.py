@@ -266,18 +266,7 @@ class OpenAITrainer(HostedTrainer):
         }
         if self.job.seed is not None:
             request["seed"] = self.job.seed
-        response = self.calls.call(f"asking {model} for a reply",
-                                   lambda: self.client.chat.completions.create(**request))
-        choices = field_of(response, "choices")
-        if not isinstance(choices, list):  # a page of text, {}: no reply to judge, one line
-            raise self.answers.refuse(response, action=f"the request for {model}'s reply",
-                                      wanted="a chat completion")
-        text = field_of(field_of(choices[0], "message"), "content") if choices else None
-        usage = field_of(response, "usage")
-        return Completion(text=text if isinstance(text, str) else "",
-                          prompt_tokens=_count(field_of(usage, "prompt_tokens")),
-                          completion_tokens=_count(field_of(usage, "completion_tokens")),
-                          failed=not isinstance(text, str))
+        return self.chat_reply(model, request)
 
 
 # ----- helpers ----------------------------------------------------------------
@@ -340,11 +329,6 @@ def _events(page: Any) -> list[Any]:
         return [event for event in page if is_object(event)]
     except (TypeError, AttributeError):  # ``{}`` read as a page
         return []
-
-
-def _count(value: Any) -> int:
-    """A token count the API billed (0 when it gives none)."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
 def _timestamp(value: Any) -> float | None:

@@ -345,18 +345,7 @@ class TogetherTrainer(HostedTrainer):
                                "temperature": 0}
         if self.job.seed is not None:
             request["seed"] = self.job.seed
-        response = self.calls.call(f"asking {model} for a reply",
-                                   lambda: self.client.chat.completions.create(**request))
-        choices = field_of(response, "choices")
-        if not isinstance(choices, list):  # a page of text, {}: no reply to judge, one line
-            raise self.answers.refuse(response, action=f"the request for {model}'s reply",
-                                      wanted="a chat completion")
-        text = field_of(field_of(choices[0], "message"), "content") if choices else None
-        usage = field_of(response, "usage")
-        return Completion(text=text if isinstance(text, str) else "",
-                          prompt_tokens=_count(field_of(usage, "prompt_tokens")),
-                          completion_tokens=_count(field_of(usage, "completion_tokens")),
-                          failed=not isinstance(text, str))
+        return self.chat_reply(model, request)
 
     def hosting(self) -> Hosting:
         """A LoRA fine-tune answers serverless; a full one on a dedicated endpoint."""
@@ -374,11 +363,6 @@ class TogetherTrainer(HostedTrainer):
 
     def tear_down(self, deployment: Deployment) -> None:
         self.endpoints.tear_down(deployment)
-
-
-def _count(value: Any) -> int:
-    """A token count Together billed (0 when it gives none)."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
 def _status(value: Any) -> TrainingStatus:
