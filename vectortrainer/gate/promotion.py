@@ -24,6 +24,7 @@ from pathlib import Path
 
 from vectortrainer.budget.catalog import base_model_name
 from vectortrainer.budget.schedule import ReportedShutdown, ScheduleOverrides, past_shutdown
+from vectortrainer.budget.serving import SERVERLESS
 from vectortrainer.config import GateConfig
 from vectortrainer.errors import UnknownModelError
 from vectortrainer.feedback.semantic import SemanticScorer
@@ -262,8 +263,11 @@ def judge_and_keep(
         incumbent_served = promoted.served_as
     serving: GateServing | None = None
     try:
-        served = open_deployment(trainer, model, run_id=run_id, saved=saved_deployment,
-                                 save=save_deployment, progress=progress)
+        # No case to ask, nothing to deploy: the budget held no hosting for it (and the decision
+        # is "not enough evidence" whatever the model says).
+        served = (open_deployment(trainer, model, run_id=run_id, saved=saved_deployment,
+                                  save=save_deployment, progress=progress) if cases
+                  else GateServing(served_as=model, hosting=SERVERLESS))
     except DeploymentNotReady as exc:
         decision = unserved(cases, candidate=model, incumbent=incumbent,
                             incumbent_version=incumbent_version, settings=settings,

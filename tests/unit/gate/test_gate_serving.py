@@ -237,3 +237,13 @@ def test_a_configured_hourly_price_replaces_the_recorded_one_for_deployments_onl
     assert estimate_hosting(mine, "ft:x", 10).estimated_usd == 2 * estimate_hosting(recorded, "ft:x", 10).estimated_usd
     assert hosting_for("together", "Qwen/Qwen2.5-7B-Instruct", hourly_usd=9.0).deployed is False  # serverless: no hour
     assert Config().with_overrides(**{"budget.hosting_usd_per_hour": 2.5}).budget.hosting_usd_per_hour == 2.5
+
+
+def test_no_held_out_case_creates_no_deployment(tmp_path):
+    # the estimate held no hosting when there is no case to ask, so none may be paid for
+    trainer = _DeployingTrainer()
+    promotion = judge_and_keep(
+        ModelRegistry(tmp_path / "models", "f"), trainer, model="ft:new", run_id="run1", data_sha256="x",
+        cases=[], settings=SETTINGS, scorer=lambda: None, decision_path=tmp_path / "gate.json")
+    assert promotion.decision.outcome == "not_enough_evidence" and not promotion.promoted
+    assert trainer.created == [] and trainer.asked == []
