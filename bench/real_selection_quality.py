@@ -19,8 +19,8 @@ scored by accuracy on the set's own test split. Methods:
 
 Also printed: intent coverage (intents with a pick) and each method's wall time. Novelty (CLINC150
 only): the out-of-scope requests mixed into the pool at 2% and 5%, with 2% failed calls; precision
-at k = the number of novel requests, and AUROC, for our anomaly ranking (lowest density outside
-every dense cluster, as select_golden orders it), the 5th-neighbour distance, LOF and
+at k = the number of novel requests, and AUROC, for our anomaly ranking (outside every dense
+cluster, farthest from every prototype of the logs first, as select_golden orders it), the 5th-neighbour distance, LOF and
 IsolationForest. Failed calls picked by ours are counted (must be 0).
 """
 
@@ -154,8 +154,9 @@ def novelty(name: str, shares: list[float]) -> None:
         scores["LOF"] = -LocalOutlierFactor(n_neighbors=20, metric="cosine").fit(mixed[ok]).negative_outlier_factor_
         scores["IsolationForest"] = -IsolationForest(random_state=0).fit(mixed[ok]).score_samples(mixed[ok])
         truth = is_novel[ok]
-        ours_score = np.zeros(len(ok))
-        ours_score[ours] = np.arange(len(ours), 0, -1)  # rank of our picks; the rest tie at 0
+        # our ranking: novelty outside every dense cluster; the clusters' logs tie below
+        ours_score = np.nan_to_num(selection.novelty[ok], nan=-1.0) if selection.novelty is not None \
+            else np.zeros(len(ok))
         print(f"{share:>6.0%}  {'ours (anomaly picks)':<24} {truth[ours].mean():>9.2f} "
               f"{roc_auc_score(truth, ours_score):>7.2f}   failed calls picked: {picked_failed}")
         for label, score in scores.items():

@@ -18,9 +18,12 @@ Algorithm (``select_golden``):
    non-core log with a core neighbour attached as the cluster's fringe; clusters of at
    least ``min_cluster_size`` logs, numbered 0.. by size (largest first).
 4. **Anomaly picks** (new patterns): participants outside every dense cluster (never a
-   cluster's fringe), lowest density first; ties go to status ``ANOMALY`` first
-   (VectorWave's drift detector flagged them), then to the more isolated (the lower
-   their ``min_samples``-th neighbour similarity, a continuous measure), then row order. Their share
+   cluster's fringe: the low-density logs), the newest first: the farthest from every prototype
+   of where the logs are (:mod:`vectortrainer.golden.novelty`), which tells a request unlike any
+   pattern from the sparse edge of a large one; ties go to status ``ANOMALY`` first
+   (VectorWave's drift detector flagged them), then row order. With too few logs for two
+   prototypes the order is lowest density first, then ``ANOMALY``, then the more isolated (the
+   lower their ``min_samples``-th neighbour similarity). Their share
    of ``top_k`` is ``round(top_k * anomaly_share)``; what they cannot fill goes to the steady state,
    and the other way round.
 5. **Steady-state picks** (cluster centres): every dense cluster gets one pick
@@ -45,8 +48,9 @@ The result is deterministic for the same input.
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -64,6 +68,7 @@ from vectortrainer.golden.density import (
 )
 from vectortrainer.golden.epsilon import EpsilonChoice
 from vectortrainer.golden.facility import facility_location_order
+from vectortrainer.golden.novelty import prototype_distance, prototypes
 from vectortrainer.settings import (
     AUTO,
     DEFAULT_MIN_SAMPLES,
@@ -124,6 +129,9 @@ class GoldenSelection:
     core: np.ndarray | None = None
     fringe: np.ndarray | None = None
     duplicates_suppressed: int = 0
+    # outside every dense cluster: distance to the nearest prototype of the logs, NaN elsewhere
+    # (and everywhere with too few logs for prototypes); None when no new pattern was ranked
+    novelty: np.ndarray | None = None
 
     @property
     def rows(self) -> np.ndarray:
@@ -275,9 +283,21 @@ def _select(
     picker = _Picker(unit, 1.0 - duplicate_epsilon)
     statuses_list = list(statuses)
     outside = np.flatnonzero(local_cluster < 0)
-    anomaly_order = outside[np.lexsort((outside, stats.kth_similarity[outside],
-                                        [statuses_list[r] != "ANOMALY" for r in rows[outside]],
-                                        stats.density[outside]))]
+    novelty = np.full(n, np.nan)
+    isolation = stats.kth_similarity  # the closure below loses the assertion's narrowing
+
+    @functools.cache
+    def anomaly_order() -> np.ndarray:
+        """New-pattern candidates in pick order, ranked only when a pick needs them."""
+        flagged_last = [statuses_list[r] != "ANOMALY" for r in rows[outside]]
+        centres_of_patterns = prototypes(unit) if len(outside) else None
+        if centres_of_patterns is None:
+            return outside[np.lexsort((outside, isolation[outside], flagged_last,
+                                       stats.density[outside]))]
+        distance = prototype_distance(unit, outside, centres_of_patterns)
+        novelty[rows[outside]] = distance
+        return outside[np.lexsort((outside, flagged_last, -distance))]
+
     # Steady picks cover the density (facility location, VT-20): first each dense cluster's centre,
     # largest cluster first, then whichever of its logs adds most to how well the logs are
     # represented. Only a cluster's logs stand for it, so a log between two clusters (a bridge)
@@ -288,14 +308,15 @@ def _select(
         steady, anomaly = _adaptive_split(unit, local_cluster, anomaly_order, centres, picker,
                                           top_k)
     else:
-        anomaly = picker.take(anomaly_order, round(top_k * settings.anomaly_share))
+        share = round(top_k * settings.anomaly_share)
+        anomaly = picker.take(anomaly_order(), share) if share else []
         steady = facility_location_order(
             unit, np.flatnonzero(local_cluster >= 0), top_k - len(anomaly),
             lambda row: bool(picker.take([row], 1)), groups=local_cluster, first=centres,
         )
     if len(steady) + len(anomaly) < top_k:  # clusters ran out: new patterns take the rest
         # Later in density order than every earlier anomaly pick, so the ranking holds.
-        anomaly += picker.take(anomaly_order, top_k - len(steady) - len(anomaly))
+        anomaly += picker.take(anomaly_order(), top_k - len(steady) - len(anomaly))
     steady = rows[np.asarray(steady, dtype=np.int64)].tolist()
     anomaly = rows[np.asarray(anomaly, dtype=np.int64)].tolist()
 
@@ -354,6 +375,7 @@ def _select(
         core=core,
         fringe=fringe,
         duplicates_suppressed=picker.rejected,
+        novelty=novelty if anomaly_order.cache_info().currsize else None,
     )
 
 
@@ -414,7 +436,7 @@ def _iter_new(
 def _adaptive_split(
     unit: np.ndarray,
     labels: np.ndarray,
-    anomaly_order: np.ndarray,
+    anomaly_order: Callable[[], np.ndarray],
     centres: list[int],
     picker: _Picker,
     top_k: int,
@@ -423,7 +445,7 @@ def _adaptive_split(
     outside the dense clusters is picked when covering it (and the new-pattern logs like it) adds
     more than another steady pick would, up to ``MAX_AUTO_ANOMALY_SHARE`` of ``top_k``. Where no
     log is new, almost the whole budget goes to the steady state; where a pattern is new, it takes
-    its share. The anomaly picks come back in ``anomaly_order``."""
+    its share. The anomaly picks come back in ``anomaly_order()``."""
     cap = round(top_k * MAX_AUTO_ANOMALY_SHARE)
     is_outside = labels < 0
     anomaly: list[int] = []
@@ -438,7 +460,9 @@ def _adaptive_split(
 
     order = facility_location_order(unit, np.arange(len(unit)), top_k, accept, groups=labels,
                                     first=centres)
-    rank = {int(row): i for i, row in enumerate(anomaly_order)}
+    if not anomaly:
+        return order, []
+    rank = {int(row): i for i, row in enumerate(anomaly_order())}
     return ([row for row in order if not is_outside[row]],
             sorted(anomaly, key=rank.__getitem__))
 

@@ -94,15 +94,29 @@ def test_failed_logs_are_never_picked_nor_counted(data) -> None:
     assert result.density[groups["lone"][0]] == 0
 
 
-def test_anomalies_are_the_lowest_density_successful_logs_outside_clusters(data) -> None:
+def test_anomalies_are_the_newest_successful_logs_outside_clusters(data) -> None:
     x, statuses, groups = data
     result = select_golden(x, statuses, SelectionSettings(epsilon=EPSILON, top_k=20, anomaly_share=0.5))
-    lone = set(groups["lone"].tolist())
-    # All six lone patterns (density 0) come first, ANOMALY status breaking the tie.
-    assert set(result.anomaly[:6].tolist()) == lone
-    assert [statuses[r] for r in result.anomaly[:2]] == ["ANOMALY", "ANOMALY"]
+    new_patterns = set(groups["lone"].tolist()) | set(groups["duplicates"].tolist())
+    # The six lone patterns and the pair of identical ones (one pick) are far from every
+    # prototype of the clusters: they come first, and only then the clusters' loose ends.
+    first = result.anomaly[:7].tolist()
+    assert set(first) <= new_patterns and set(groups["lone"].tolist()) <= set(first)
     assert all(result.clusters[r] == -1 for r in result.anomaly)
-    assert all(p.strategy == "anomaly" and p.cluster == -1 for p in result.picks if p.row in lone)
+    assert np.isfinite(result.novelty[result.anomaly]).all()
+    assert all(p.strategy == "anomaly" and p.cluster == -1 for p in result.picks if p.row in new_patterns)
+
+
+def test_the_drift_detectors_flag_breaks_a_tie_between_equally_new_logs(data) -> None:
+    x, statuses, groups = data
+    rng = np.random.default_rng(7)
+    twin = rng.standard_normal((1, x.shape[1])).astype(np.float32)
+    vectors = np.vstack([x, twin, twin])
+    flagged = len(x) + 1
+    result = select_golden(vectors, [*statuses, "SUCCESS", "ANOMALY"],
+                           SelectionSettings(epsilon=EPSILON, top_k=20, anomaly_share=0.5))
+    # identical, so equally new; the twins are near-duplicates, so only the flagged one is picked
+    assert flagged in result.anomaly.tolist() and flagged - 1 not in result.anomaly.tolist()
 
 
 def test_auto_split_gives_new_patterns_only_what_they_add_to_the_coverage(data) -> None:
