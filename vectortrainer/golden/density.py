@@ -6,7 +6,8 @@ The density of log i is ``D(L_i) = sum of W_ij over its neighbours j != i``.
 
 Three ways to compute it:
 
-* **exact** (default up to :data:`EXACT_MODE_LIMIT` rows): rows are normalised once
+* **exact** (default up to :data:`EXACT_MODE_LIMIT` rows, and beyond it when pruning cannot
+  help and the index would cost more, see :func:`_ann_pays`): rows are normalised once
   to float32 unit vectors; the similarity matrix is visited in square blocks of
   ``block_size`` rows, only on and above the diagonal (each off-diagonal block adds
   to the rows of both sides). Each block is one BLAS product followed by one
@@ -17,8 +18,8 @@ Three ways to compute it:
   spherical k-means and block pairs whose angular bound rules out any neighbour are
   skipped (:mod:`vectortrainer.golden.pruning`); the surviving pairs run through the
   same exact tasks. The result equals the exact mode's.
-* **ann** (approximate; beyond that size when most pairs survive pruning, or on
-  request): faiss range search with the threshold as radius
+* **ann** (approximate; beyond that size when most pairs survive pruning and the index
+  costs less than every pair, or on request): faiss range search with the threshold as radius
   (:mod:`vectortrainer.golden.approximate`). It never caps the number of
   neighbours; its error on D is measured against exact density on a sample of rows
   and carried in :attr:`DensityResult.density_error`.
@@ -58,6 +59,11 @@ PRUNED_WORK_LIMIT = 0.5
 # faiss index finds the k-th neighbours and density still runs pruned and exact.
 KNN_WORK_LIMIT = 0.5
 DEFAULT_NPROBE = 64
+# Relative cost of one pair scanned by the index against one pair of the exact kernel (fitted:
+# see _ann_pays).
+ANN_PAIR_COST = 11.0
+FLOOR_SAMPLE = 2048  # rows that give every row a lower bound of its k-th similarity
+FLOOR_MARGIN = 1e-5  # far above float32 rounding of a similarity, far below any tolerance
 DEFAULT_ERROR_SAMPLE = 500
 SIMILARITY_TOLERANCE = 1e-6
 
@@ -252,6 +258,12 @@ def epsilon_graph_stats(
                         knn_phase,
                         runner,
                     )
+                if sub_kth is None and fallback and not _ann_pays(m, nprobe):
+                    # pruning cannot help and the index would cost more: every pair, exactly
+                    assert pieces is not None
+                    sub_kth = _kth_pass(rows.in_piece_order(), pieces.order,
+                                        pruning.contiguous_pieces(m, block_size), min_samples,
+                                        block_size, False, None, knn_phase, runner)
                 # "ann", or pruning cannot help the kNN pass: the index finds the k-th neighbours
                 if sub_kth is None:
                     kth_mode = "ann"
@@ -283,8 +295,13 @@ def epsilon_graph_stats(
                 assert pieces is not None
                 partners = _partners(pieces, threshold, mode == "pruned")
                 work = _pair_work(pieces, partners, m)
-                if not (fallback and work > PRUNED_WORK_LIMIT):
-                    order = pieces.order
+                order = pieces.order
+                if fallback and work > PRUNED_WORK_LIMIT and not _ann_pays(m, nprobe):
+                    # pruning cannot help and the index would cost more: every pair, exactly
+                    mode, work = "exact", 1.0
+                    pieces = pruning.contiguous_pieces(m, block_size)
+                    partners = _partners(pieces, threshold, False)
+                if mode == "exact" or not (fallback and work > PRUNED_WORK_LIMIT):
                     graph = _graph_pass(
                         rows.in_piece_order(),
                         order,
@@ -331,6 +348,18 @@ def epsilon_graph_stats(
         pair_work=work,
         kth_mode=kth_mode,
     )
+
+
+def _ann_pays(rows: int, nprobe: int) -> bool:
+    """Whether the index's range search costs less than the exact pass over every pair.
+
+    An index query scans ``nprobe`` of its lists: ``2 nprobe / nlist`` of the exact pass's
+    ``n^2/2`` pairs, each at about :data:`ANN_PAIR_COST` times the exact kernel's cost. Measured
+    at 100,000 realistic logs (nlist 1,265): the index 58 s (build, kNN and range search), the
+    exact passes 51.5 s, so the two meet near 130,000 logs and the index wins beyond (its cost
+    grows as n^1.5)."""
+    nlist: int = _approximate().list_count(rows)
+    return ANN_PAIR_COST * 2 * min(nprobe, nlist) / nlist < 1.0
 
 
 def _approximate() -> ModuleType:
@@ -474,9 +503,11 @@ def _kth_pass(
     n = len(rows)
     acc = TopKAccumulator(n, max(1, k))
     count = len(pieces)
+    floors = _kth_floors(rows, max(1, k))
 
     def run(plan: list[tuple[int, np.ndarray | None]], report: Progress | None) -> None:
-        results = runner.map(topk_pair, (rows, max(1, k)), (_pair(pieces, a, g) for a, g in plan))
+        results = runner.map(topk_pair, (rows, max(1, k), floors),
+                             (_pair(pieces, a, g) for a, g in plan))
         for done, ((a, group), (top_a, top_b)) in enumerate(zip(plan, results, strict=False), 1):
             pa, pb = _pair(pieces, a, group)
             acc.add(_as_index(pa), top_a)
@@ -514,6 +545,26 @@ def _kth_pass(
     out = np.empty(n)
     out[ids] = kth
     return out
+
+
+def _kth_floors(rows: np.ndarray, k: int) -> np.ndarray:
+    """A lower bound of each row's ``k``-th similarity: its ``k``-th over a fixed sample of
+    :data:`FLOOR_SAMPLE` rows (the sample's own rows skip themselves by taking the ``k+1``-th).
+    Costs ``FLOOR_SAMPLE / n`` of the pass and lets the kNN epilogue skip almost every value."""
+    from vectortrainer.golden.kernel import topk_task
+
+    n = len(rows)
+    if n <= FLOOR_SAMPLE:
+        return np.full(n, -np.inf, dtype=np.float32)
+    sample = np.ascontiguousarray(
+        rows[np.sort(np.random.default_rng(0).choice(n, FLOOR_SAMPLE, replace=False))])
+    floors = np.empty(n, dtype=np.float32)
+    for start in range(0, n, FLOOR_SAMPLE):
+        part = rows[start : start + FLOOR_SAMPLE]
+        top, _ = topk_task(part, sample, k + 1)
+        floors[start : start + len(part)] = top[:, k]
+    # the same pair's similarity may round differently in another block's product
+    return floors - FLOOR_MARGIN
 
 
 def _pair(pieces: Pieces, a: int, group: np.ndarray | None) -> Pair:

@@ -53,10 +53,13 @@ def graph_pair(
     )
 
 
-def topk_pair(rows: np.ndarray, k: int, pair: Pair) -> tuple[np.ndarray, np.ndarray | None]:
-    """:func:`topk_task` on one pair of the shared ``rows``."""
+def topk_pair(
+    rows: np.ndarray, k: int, floors: np.ndarray, pair: Pair
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`topk_task` on one pair of the shared ``rows``, above their shared ``floors``."""
     pa, pb = pair
-    return topk_task(rows[pa], None if pb is None else rows[pb], k)
+    return topk_task(rows[pa], None if pb is None else rows[pb], k, floors[pa],
+                     None if pb is None else floors[pb])
 
 
 class TaskRunner(Protocol):

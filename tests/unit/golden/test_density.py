@@ -148,3 +148,21 @@ def test_progress_reports_every_upper_triangular_block() -> None:
 
 def test_auto_mode_is_exact_for_small_inputs() -> None:
     assert epsilon_graph_stats(clustered(30, 4, 2, 0.3, 0), 0.1).mode == "exact"
+
+
+@pytest.mark.parametrize("mode", ["exact", "pruned"])
+def test_kth_similarity_is_exact_beyond_the_floor_sample(mode: str) -> None:
+    # more rows than FLOOR_SAMPLE: every block starts from a sampled floor of the k-th similarity,
+    # and identical rows (one of them in the sample, say) must still count each other
+    from vectortrainer.golden.density import FLOOR_SAMPLE
+
+    rng = np.random.default_rng(5)
+    centres = rng.standard_normal((40, 24))
+    x = centres[rng.integers(40, size=FLOOR_SAMPLE + 700)] + 0.4 * rng.standard_normal((FLOOR_SAMPLE + 700, 24))
+    x = np.vstack([x, x[:30]]).astype(np.float32)
+    unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+    sims = unit @ unit.T
+    np.fill_diagonal(sims, -np.inf)
+    for k in (1, 5):
+        result = epsilon_graph_stats(x, 0.3, mode=mode, min_samples=k, block_size=256)
+        np.testing.assert_allclose(result.kth_similarity, -np.sort(-sims, axis=1)[:, k - 1], atol=1e-5)

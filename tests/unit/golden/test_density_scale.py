@@ -123,8 +123,18 @@ def test_auto_beyond_the_exact_limit_prunes_clustered_data_and_falls_back_on_uni
     assert stats.mode == "pruned" and stats.density_error is None and stats.kth_mode == "exact"
     exact = epsilon_graph_stats(clustered_rows, "auto", mode="exact", block_size=128)
     np.testing.assert_array_equal(stats.neighbour_counts, exact.neighbour_counts)
-    # Uniform 8-d data at a wide epsilon: every pair survives the bound, so "auto" goes approximate.
-    stats = epsilon_graph_stats(uniform(3000, 8, seed=3), 0.9, block_size=128, error_sample_size=200)
+    # Uniform 8-d data at a wide epsilon: every pair survives the bound. At 3,000 rows the index
+    # would scan most of its lists, so "auto" runs every pair exactly; where the index costs
+    # less than that, "auto" goes approximate.
+    wide = uniform(3000, 8, seed=3)
+    stats = epsilon_graph_stats(wide, 0.9, block_size=128, min_samples=5)
+    exact = epsilon_graph_stats(wide, 0.9, mode="exact", block_size=128, min_samples=5)
+    assert stats.mode == "exact" and stats.kth_mode == "exact" and stats.density_error is None
+    np.testing.assert_array_equal(stats.neighbour_counts, exact.neighbour_counts)
+    np.testing.assert_array_equal(stats.components, exact.components)
+    np.testing.assert_allclose(stats.kth_similarity, exact.kth_similarity, atol=1e-5)
+    monkeypatch.setattr(density_module, "ANN_PAIR_COST", 0.01)
+    stats = epsilon_graph_stats(wide, 0.9, block_size=128, error_sample_size=200)
     assert stats.mode == "ann"
     assert stats.density_error is not None and stats.density_error.sample_size == 200
     # Where the kNN pass cannot prune enough, the index finds the k-th neighbours; density stays pruned and exact.
