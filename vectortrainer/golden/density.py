@@ -503,7 +503,7 @@ def _kth_pass(
     n = len(rows)
     acc = TopKAccumulator(n, max(1, k))
     count = len(pieces)
-    floors = _kth_floors(rows, max(1, k))
+    floors = _kth_floors(rows, max(1, k), runner)
 
     def run(plan: list[tuple[int, np.ndarray | None]], report: Progress | None) -> None:
         results = runner.map(topk_pair, (rows, max(1, k), floors),
@@ -547,22 +547,24 @@ def _kth_pass(
     return out
 
 
-def _kth_floors(rows: np.ndarray, k: int) -> np.ndarray:
+def _kth_floors(rows: np.ndarray, k: int, runner: TaskRunner) -> np.ndarray:
     """A lower bound of each row's ``k``-th similarity: its ``k``-th over a fixed sample of
     :data:`FLOOR_SAMPLE` rows (the sample's own rows skip themselves by taking the ``k+1``-th).
-    Costs ``FLOOR_SAMPLE / n`` of the pass and lets the kNN epilogue skip almost every value."""
-    from vectortrainer.golden.kernel import topk_task
+    Costs ``FLOOR_SAMPLE / n`` of the pass, runs as tasks like the pass (on the cluster with
+    Ray), and lets the kNN epilogue skip almost every value."""
+    from vectortrainer.golden.runners import topk_pair
 
     n = len(rows)
     if n <= FLOOR_SAMPLE:
         return np.full(n, -np.inf, dtype=np.float32)
-    sample = np.ascontiguousarray(
-        rows[np.sort(np.random.default_rng(0).choice(n, FLOOR_SAMPLE, replace=False))])
+    sample = np.sort(np.random.default_rng(0).choice(n, FLOOR_SAMPLE, replace=False))
+    pairs: list[Pair] = [(slice(start, min(start + FLOOR_SAMPLE, n)), sample)
+                         for start in range(0, n, FLOOR_SAMPLE)]
     floors = np.empty(n, dtype=np.float32)
-    for start in range(0, n, FLOOR_SAMPLE):
-        part = rows[start : start + FLOOR_SAMPLE]
-        top, _ = topk_task(part, sample, k + 1)
-        floors[start : start + len(part)] = top[:, k]
+    unbounded = np.full(n, -np.inf, dtype=np.float32)
+    for (part, _), (top, _) in zip(pairs, runner.map(topk_pair, (rows, k + 1, unbounded), pairs),
+                                   strict=True):
+        floors[part] = top[:, k]
     # the same pair's similarity may round differently in another block's product
     return floors - FLOOR_MARGIN
 

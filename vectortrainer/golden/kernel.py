@@ -262,7 +262,38 @@ def _floored(rows: int, k: int, floor: np.ndarray | None) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
-# merging, in task order
+# merging, in task order (on the driver: compiled, so that it stays a small serial share)
+
+
+@numba.njit(nogil=True, cache=True)
+def _merge_side(  # numba compiles it for the argument types; the hints are for readers
+    density: np.ndarray, counts: np.ndarray, best_sim: np.ndarray, best: np.ndarray,
+    pos: np.ndarray, dens: np.ndarray, cnt: np.ndarray, near_sim: np.ndarray, near: np.ndarray,
+) -> None:
+    """Adds one side of a task to the per-row sums and keeps each row's nearest core (the more
+    similar; on a tie, a found one before none, then the smaller id)."""
+    for r in range(len(pos)):
+        row = pos[r]
+        density[row] += dens[r]
+        counts[row] += cnt[r]
+        s, c = near_sim[r], near[r]
+        old_s, old = best_sim[row], best[row]
+        if s > old_s or (s == old_s and c >= 0 and (old < 0 or c < old)):
+            best_sim[row] = s
+            best[row] = c
+
+
+@numba.njit(nogil=True, cache=True)
+def _merge_topk(top: np.ndarray, pos: np.ndarray, new: np.ndarray) -> None:
+    """Merges a task's per-row top values (sorted, highest first) into ``top[pos]``."""
+    k = top.shape[1]
+    for r in range(len(pos)):
+        row = pos[r]
+        for j in range(new.shape[1]):
+            s = new[r, j]
+            if s <= top[row, k - 1]:
+                break  # the rest of the row are no higher
+            _insert(top, row, s)
 
 
 class GraphAccumulator:
@@ -289,15 +320,12 @@ class GraphAccumulator:
         self, pos: np.ndarray, dens: np.ndarray, cnt: np.ndarray, near_sim: np.ndarray | None,
         near: np.ndarray | None,
     ) -> None:
-        self.density[pos] += dens
-        self.counts[pos] += cnt
         if self.with_core and near_sim is not None and near is not None:
-            old_sim, old = self.near_sim[pos], self.near[pos]
-            better = (near_sim > old_sim) | (
-                (near_sim == old_sim) & (near >= 0) & ((old < 0) | (near < old))
-            )
-            self.near_sim[pos] = np.where(better, near_sim, old_sim)
-            self.near[pos] = np.where(better, near, old)
+            _merge_side(self.density, self.counts, self.near_sim, self.near, pos, dens, cnt,
+                        near_sim, near)
+        else:
+            self.density[pos] += dens
+            self.counts[pos] += cnt
 
     def components(self) -> np.ndarray:
         labels: np.ndarray = component_labels(self.parent)
@@ -312,8 +340,7 @@ class TopKAccumulator:
         self.k = k
 
     def add(self, pos: np.ndarray, top: np.ndarray) -> None:
-        both = np.concatenate([self.top[pos], top], axis=1)
-        self.top[pos] = -np.sort(-both, axis=1)[:, : self.k]
+        _merge_topk(self.top, pos, top)
 
     def kth(self) -> np.ndarray:
         return self.top[:, self.k - 1].astype(np.float64)
