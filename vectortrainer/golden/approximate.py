@@ -44,12 +44,6 @@ class DensityError:
         )
 
 
-def list_count(rows: int) -> int:
-    """The index's number of lists for ``rows`` rows: faiss wants about 39 training points per
-    list, and ~4 sqrt(n) lists keep lists short."""
-    return max(1, min(int(4 * math.sqrt(rows)), rows // 39))
-
-
 def build_index(unit: np.ndarray, nprobe: int, seed: int) -> tuple[Any, Any]:
     """An IVF-flat inner-product index over ``unit`` rows (``faiss.IndexIVFFlat``) and its
     quantiser.
@@ -59,7 +53,8 @@ def build_index(unit: np.ndarray, nprobe: int, seed: int) -> tuple[Any, Any]:
     import faiss  # imported here: only the approximate mode needs it
 
     n, dim = unit.shape
-    nlist = list_count(n)
+    # faiss wants about 39 training points per list; ~4 sqrt(n) lists keeps lists short.
+    nlist = max(1, min(int(4 * math.sqrt(n)), n // 39))
     quantizer = faiss.IndexFlatIP(dim)
     index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
     index.cp.seed = seed

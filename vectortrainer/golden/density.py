@@ -6,8 +6,8 @@ The density of log i is ``D(L_i) = sum of W_ij over its neighbours j != i``.
 
 Three ways to compute it:
 
-* **exact** (default up to :data:`EXACT_MODE_LIMIT` rows, and beyond it when pruning cannot
-  help and the index would cost more, see :func:`_ann_pays`): rows are normalised once
+* **exact** (default up to :data:`EXACT_MODE_LIMIT` rows, and beyond it where pruning cannot
+  help): rows are normalised once
   to float32 unit vectors; the similarity matrix is visited in square blocks of
   ``block_size`` rows, only on and above the diagonal (each off-diagonal block adds
   to the rows of both sides). Each block is one BLAS product followed by one
@@ -18,8 +18,8 @@ Three ways to compute it:
   spherical k-means and block pairs whose angular bound rules out any neighbour are
   skipped (:mod:`vectortrainer.golden.pruning`); the surviving pairs run through the
   same exact tasks. The result equals the exact mode's.
-* **ann** (approximate; beyond that size when most pairs survive pruning and the index
-  costs less than every pair, or on request): faiss range search with the threshold as radius
+* **ann** (approximate; on request only: see :data:`PRUNED_WORK_LIMIT` for why ``auto``
+  never chooses it): faiss range search with the threshold as radius
   (:mod:`vectortrainer.golden.approximate`). It never caps the number of
   neighbours; its error on D is measured against exact density on a sample of rows
   and carried in :attr:`DensityResult.density_error`.
@@ -52,16 +52,16 @@ if TYPE_CHECKING:
 
 DEFAULT_BLOCK_SIZE = 512  # a 512 x 512 float32 block (1 MB) stays in cache for the epilogue
 EXACT_MODE_LIMIT = 60_000
-# Beyond EXACT_MODE_LIMIT, "auto" stays exact (pruned) while the surviving pairs hold at
-# most this share of the n^2/2 pair work; above it pruning cannot help and "ann" runs.
+# Beyond EXACT_MODE_LIMIT, "auto" prunes while the surviving pairs hold at most this share of
+# the n^2/2 pair work; above it pruning cannot help and every pair runs exactly:
+# on loose real-text clusters (bench/scale_realistic.py) the faiss index was slower than every
+# pair, and more so as the logs grew: 58 s against 51.5 s at 100,000 logs, 229 s against 183 s
+# at 200,000 (its range search returns more neighbours per row as the logs grow), so "auto"
+# never turns to it; "ann" is there on request.
 PRUNED_WORK_LIMIT = 0.5
-# The same for the kNN pass (its bound is the rows' current k-th similarity): above it the
-# faiss index finds the k-th neighbours and density still runs pruned and exact.
+# The same for the kNN pass (its bound is the rows' current k-th similarity).
 KNN_WORK_LIMIT = 0.5
 DEFAULT_NPROBE = 64
-# Relative cost of one pair scanned by the index against one pair of the exact kernel (fitted:
-# see _ann_pays).
-ANN_PAIR_COST = 11.0
 FLOOR_SAMPLE = 2048  # rows that give every row a lower bound of its k-th similarity
 FLOOR_MARGIN = 1e-5  # far above float32 rounding of a similarity, far below any tolerance
 DEFAULT_ERROR_SAMPLE = 500
@@ -228,7 +228,7 @@ def epsilon_graph_stats(
     phases = _Phases(progress, 2 if min_samples is not None else 1)
     if mode == "auto":
         mode = "exact" if m <= EXACT_MODE_LIMIT else "pruned"
-    # "auto" beyond the limit: ann if pruning cannot help
+    # "auto" beyond the limit: every pair, exactly, where pruning cannot help
     fallback = mode == "pruned" and m > EXACT_MODE_LIMIT
 
     pieces: Pieces | None = None
@@ -258,14 +258,13 @@ def epsilon_graph_stats(
                         knn_phase,
                         runner,
                     )
-                if sub_kth is None and fallback and not _ann_pays(m, nprobe):
-                    # pruning cannot help and the index would cost more: every pair, exactly
+                if sub_kth is None and fallback:
+                    # pruning cannot help: every pair, exactly (see PRUNED_WORK_LIMIT)
                     assert pieces is not None
                     sub_kth = _kth_pass(rows.in_piece_order(), pieces.order,
                                         pruning.contiguous_pieces(m, block_size), min_samples,
                                         block_size, False, None, knn_phase, runner)
-                # "ann", or pruning cannot help the kNN pass: the index finds the k-th neighbours
-                if sub_kth is None:
+                if sub_kth is None:  # "ann": the index finds the k-th neighbours
                     kth_mode = "ann"
                     index = _index(rows.in_original_order(), nprobe, seed)
                     sub_kth = _approximate().kth_from_index(index[0], sub, min_samples, knn_phase)
@@ -296,26 +295,23 @@ def epsilon_graph_stats(
                 partners = _partners(pieces, threshold, mode == "pruned")
                 work = _pair_work(pieces, partners, m)
                 order = pieces.order
-                if fallback and work > PRUNED_WORK_LIMIT and not _ann_pays(m, nprobe):
-                    # pruning cannot help and the index would cost more: every pair, exactly
+                if fallback and work > PRUNED_WORK_LIMIT:
+                    # pruning cannot help: every pair, exactly (see PRUNED_WORK_LIMIT)
                     mode, work = "exact", 1.0
                     pieces = pruning.contiguous_pieces(m, block_size)
                     partners = _partners(pieces, threshold, False)
-                if mode == "exact" or not (fallback and work > PRUNED_WORK_LIMIT):
-                    graph = _graph_pass(
-                        rows.in_piece_order(),
-                        order,
-                        pieces,
-                        partners,
-                        threshold,
-                        link,
-                        None if sub_core is None else sub_core[order],
-                        block_size,
-                        phases.next(),
-                        runner,
-                    )
-                else:
-                    mode = "ann"
+                graph = _graph_pass(
+                    rows.in_piece_order(),
+                    order,
+                    pieces,
+                    partners,
+                    threshold,
+                    link,
+                    None if sub_core is None else sub_core[order],
+                    block_size,
+                    phases.next(),
+                    runner,
+                )
             if graph is None:
                 index = index or _index(rows.in_original_order(), nprobe, seed)
                 approximate = _approximate()
@@ -348,18 +344,6 @@ def epsilon_graph_stats(
         pair_work=work,
         kth_mode=kth_mode,
     )
-
-
-def _ann_pays(rows: int, nprobe: int) -> bool:
-    """Whether the index's range search costs less than the exact pass over every pair.
-
-    An index query scans ``nprobe`` of its lists: ``2 nprobe / nlist`` of the exact pass's
-    ``n^2/2`` pairs, each at about :data:`ANN_PAIR_COST` times the exact kernel's cost. Measured
-    at 100,000 realistic logs (nlist 1,265): the index 58 s (build, kNN and range search), the
-    exact passes 51.5 s, so the two meet near 130,000 logs and the index wins beyond (its cost
-    grows as n^1.5)."""
-    nlist: int = _approximate().list_count(rows)
-    return ANN_PAIR_COST * 2 * min(nprobe, nlist) / nlist < 1.0
 
 
 def _approximate() -> ModuleType:
@@ -494,7 +478,7 @@ def _kth_pass(
     pair is then skipped when its similarity bound is below the current ``k``-th
     similarity of every row on both sides (no row can improve). Returns None when
     ``work_limit`` is set and the second stage would exceed that share of the pair
-    work (pruning cannot help: the caller falls back to the index).
+    work (pruning cannot help: the caller runs every pair).
     """
     from vectortrainer.golden.kernel import TopKAccumulator
     from vectortrainer.golden.pruning import bound_blocks

@@ -116,16 +116,15 @@ def test_ann_error_is_measured_on_a_sample_against_one_row_by_all_rows_products(
     assert ann.density_error.mean_relative_error < 0.01
 
 
-def test_auto_beyond_the_exact_limit_prunes_clustered_data_and_falls_back_on_uniform(monkeypatch) -> None:
+def test_auto_beyond_the_exact_limit_prunes_clustered_data_and_runs_every_pair_where_it_cannot(monkeypatch) -> None:
     monkeypatch.setattr(density_module, "EXACT_MODE_LIMIT", 500)
     clustered_rows = clustered(3000, 32, centres=30, spread=0.3, seed=3)
     stats = epsilon_graph_stats(clustered_rows, "auto", block_size=128)
     assert stats.mode == "pruned" and stats.density_error is None and stats.kth_mode == "exact"
     exact = epsilon_graph_stats(clustered_rows, "auto", mode="exact", block_size=128)
     np.testing.assert_array_equal(stats.neighbour_counts, exact.neighbour_counts)
-    # Uniform 8-d data at a wide epsilon: every pair survives the bound. At 3,000 rows the index
-    # would scan most of its lists, so "auto" runs every pair exactly; where the index costs
-    # less than that, "auto" goes approximate.
+    # Uniform 8-d data at a wide epsilon: every pair survives the bound, so "auto" runs every
+    # pair exactly (the index measured slower than that where pruning fails); "ann" on request.
     wide = uniform(3000, 8, seed=3)
     stats = epsilon_graph_stats(wide, 0.9, block_size=128, min_samples=5)
     exact = epsilon_graph_stats(wide, 0.9, mode="exact", block_size=128, min_samples=5)
@@ -133,17 +132,17 @@ def test_auto_beyond_the_exact_limit_prunes_clustered_data_and_falls_back_on_uni
     np.testing.assert_array_equal(stats.neighbour_counts, exact.neighbour_counts)
     np.testing.assert_array_equal(stats.components, exact.components)
     np.testing.assert_allclose(stats.kth_similarity, exact.kth_similarity, atol=1e-5)
-    monkeypatch.setattr(density_module, "ANN_PAIR_COST", 0.01)
-    stats = epsilon_graph_stats(wide, 0.9, block_size=128, error_sample_size=200)
+    stats = epsilon_graph_stats(wide, 0.9, mode="ann", block_size=128, error_sample_size=200)
     assert stats.mode == "ann"
     assert stats.density_error is not None and stats.density_error.sample_size == 200
-    # Where the kNN pass cannot prune enough, the index finds the k-th neighbours; density stays pruned and exact.
+    # Where the kNN pass cannot prune enough, it runs every pair; density stays pruned and exact.
     monkeypatch.setattr(density_module, "KNN_WORK_LIMIT", 0.0)
     isolated = np.concatenate([clustered(2500, 32, centres=25, spread=0.3, seed=4), uniform(500, 32, seed=4)])
     stats = epsilon_graph_stats(isolated, 0.1, min_samples=5, block_size=128)
-    assert stats.mode == "pruned" and stats.kth_mode == "ann" and stats.density_error is None
-    exact = epsilon_graph_stats(isolated, 0.1, mode="exact", block_size=128)
+    assert stats.mode == "pruned" and stats.kth_mode == "exact" and stats.density_error is None
+    exact = epsilon_graph_stats(isolated, 0.1, mode="exact", min_samples=5, block_size=128)
     np.testing.assert_array_equal(stats.neighbour_counts, exact.neighbour_counts)
+    np.testing.assert_allclose(stats.kth_similarity, exact.kth_similarity, atol=1e-5)
 
 
 def test_selection_and_the_cli_summary_carry_the_error_of_approximate_density() -> None:
