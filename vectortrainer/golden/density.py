@@ -247,6 +247,8 @@ def epsilon_graph_stats(
                 sub_kth = None
                 knn_phase = phases.next()
                 if pieces is not None:
+                    # one lower bound per row, for the pruned pass and for every pair if it runs
+                    floors = _kth_floors(rows.in_piece_order(), min_samples, runner)
                     sub_kth = _kth_pass(
                         rows.in_piece_order(),
                         pieces.order,
@@ -257,13 +259,14 @@ def epsilon_graph_stats(
                         KNN_WORK_LIMIT if fallback else None,
                         knn_phase,
                         runner,
+                        floors,
                     )
                 if sub_kth is None and fallback:
                     # pruning cannot help: every pair, exactly (see PRUNED_WORK_LIMIT)
                     assert pieces is not None
                     sub_kth = _kth_pass(rows.in_piece_order(), pieces.order,
                                         pruning.contiguous_pieces(m, block_size), min_samples,
-                                        block_size, False, None, knn_phase, runner)
+                                        block_size, False, None, knn_phase, runner, floors)
                 if sub_kth is None:  # "ann": the index finds the k-th neighbours
                     kth_mode = "ann"
                     index = _index(rows.in_original_order(), nprobe, seed)
@@ -469,11 +472,13 @@ def _graph_pass(
 def _kth_pass(
     rows: np.ndarray, ids: np.ndarray, pieces: Pieces, k: int, block_size: int, prune: bool,
     work_limit: float | None, progress: Progress | None, runner: TaskRunner,
+    floors: np.ndarray,
 ) -> np.ndarray | None:
     """Each row's similarity to its ``k``-th most similar other row (-inf with fewer than ``k``
     others).
 
-    Exact; ``rows`` in piece order, the result in original order (``ids``). With
+    Exact; ``rows`` in piece order, the result in original order (``ids``); ``floors`` (in
+    piece order too) from :func:`_kth_floors`. With
     ``prune``, a first stage runs each piece with itself and its nearest pieces; a
     pair is then skipped when its similarity bound is below the current ``k``-th
     similarity of every row on both sides (no row can improve). Returns None when
@@ -487,7 +492,6 @@ def _kth_pass(
     n = len(rows)
     acc = TopKAccumulator(n, max(1, k))
     count = len(pieces)
-    floors = _kth_floors(rows, max(1, k), runner)
 
     def run(plan: list[tuple[int, np.ndarray | None]], report: Progress | None) -> None:
         results = runner.map(topk_pair, (rows, max(1, k), floors),
