@@ -8,6 +8,7 @@ characters or word tokens). The semantic difference (MiniLM) is
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, cast
@@ -98,6 +99,24 @@ def on_the_way(text: str, middle: str, fixed: str) -> bool:
     a, m, b = _words(text), _words(middle), _words(fixed)
     return int(Levenshtein.distance(a, m)) + int(Levenshtein.distance(m, b)) == int(
         Levenshtein.distance(a, b))
+
+
+def word_distance(a: str, b: str) -> int:
+    """Levenshtein distance over words and punctuation (spacing left out, as in
+    :func:`on_the_way`)."""
+    return int(Levenshtein.distance(_words(a), _words(b)))
+
+
+def toward_reordered(text: str, middle: str, fixed: str) -> bool:
+    """Whether ``middle`` makes part of a correction that also moved words: every word it takes
+    out is one the fix no longer has, and every word it writes is one the fix has and ``text``
+    lacks ("In Galats , he lived" -> "In Galați , he lived" towards "He lived in Galați").
+    Order is left out; that is what :func:`on_the_way` cannot judge on a reordered sentence."""
+    before, after, target = Counter(_words(text)), Counter(_words(middle)), Counter(_words(fixed))
+    taken, written = before - after, after - before
+    if not written:  # a word only dropped, off the shortest path: the fix wrote another there
+        return False
+    return not (taken - (before - target)) and not (written - (target - before))
 
 
 def _words(text: str) -> list[str]:

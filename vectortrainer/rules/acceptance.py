@@ -16,6 +16,7 @@ value only one pair has (:class:`~vectortrainer.rules.conditions.ContextConditio
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -26,7 +27,13 @@ from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.rules import interpreter
 from vectortrainer.rules.blast_radius import BlastRadius, LogSample, check_on_logs
 from vectortrainer.rules.conditions import ContextConditions
-from vectortrainer.rules.lexicon import is_known_word, is_regional_variant
+from vectortrainer.rules.lexicon import (
+    american_form,
+    is_british_spelling,
+    is_inflection,
+    is_known_word,
+    is_regional_variant,
+)
 from vectortrainer.rules.model import Rule, rules_document
 from vectortrainer.rules.scoping import (
     Evaluation,
@@ -58,7 +65,7 @@ class FunctionScope(NamedTuple):
     @property
     def seen(self) -> int:
         """The pairs that show the correction: this copy's own, and the other functions'."""
-        return len(self.evaluation.supporters) + self.elsewhere
+        return self.evaluation.confirmed + self.elsewhere
 
 
 class Acceptance:
@@ -78,6 +85,7 @@ class Acceptance:
         self.index = PairIndex(self.pairs, self.residuals)
         self.conditions = ContextConditions([p.context for p in self.pairs])
         self._words: tuple[Counter[str], Counter[str]] | None = None  # see _word_counts
+        self._british: list[tuple[int, str]] | None = None  # see _british_words
         self._log_text: tuple[LogSample | None, str] = (None, "")  # the sample, joined
         for rule in accepted:
             self._apply(rule)
@@ -91,7 +99,7 @@ class Acceptance:
         """The rule scoped on the pairs as they stand (see
         :func:`~vectortrainer.rules.scoping.scope`)."""
         elsewhere = self.logs.texts if self.logs is not None else []
-        return scope(rule, self._trial(rule, exempt, forbidden), elsewhere)
+        return self._word_choice(*scope(rule, self._trial(rule, exempt, forbidden), elsewhere))
 
     def scope_each_function(
         self,
@@ -120,6 +128,7 @@ class Acceptance:
                 scoped, evaluation, why = scope(rule, trial, elsewhere, whole)
             else:
                 scoped, evaluation, why = self.scope(kept, exempt, forbidden)
+            scoped, evaluation, why = self._word_choice(scoped, evaluation, why)
             yield FunctionScope(function, scoped, evaluation, why, total - helped)
 
     def accept(
@@ -171,6 +180,50 @@ class Acceptance:
         fixed, logged = self._word_counts()
         return fixed[wrong] == 0 and (is_known_word(right) or fixed[right] + logged[right] >= 2)
 
+    def _word_choice(
+        self, rule: Rule | None, evaluation: Evaluation, why: str
+    ) -> tuple[Rule | None, Evaluation, str]:
+        """A scoped rule refused when it swaps a word for another form of it that is right
+        elsewhere: an inflection with nothing around it, or a regional spelling the good texts
+        do not keep to.
+
+        "fortification" -> "fortifications" is grammar its sentence decides: a rule of that word
+        alone fires where the singular is right. "criticised" -> "criticized" in every pair that
+        shows it is one word of an American house style; the style holds only if no fixed output
+        where the rule applies keeps a British spelling ("organised", "metres" left as they are):
+        post-editors who keep some show no style, and such a rule would rewrite correct text."""
+        if rule is None:
+            return rule, evaluation, why
+        if (rule.kind == "replace" and not rule.text_condition
+                and is_inflection(rule.pattern, rule.replacement)):
+            return None, evaluation, (
+                f"a change of inflection ({rule.pattern!r} -> {rule.replacement!r}) with no words "
+                "around it: which form is right depends on the sentence")
+        if not _writes_american_spelling(rule):
+            return rule, evaluation, why
+        kept = sorted({
+            word for i, word in self._british_words()
+            if all(str(self.pairs[i].context.get(k)) == v for k, v in rule.condition.items())
+        })
+        if not kept:
+            return rule, evaluation, why
+        shown = ", ".join(repr(word) for word in kept[:3])
+        return None, evaluation, (
+            f"a regional spelling ({rule.pattern!r} -> {rule.replacement!r}) of a house style the "
+            f"good outputs do not keep: they hold {shown}{' and more' if len(kept) > 3 else ''} "
+            "in British spelling")
+
+    def _british_words(self) -> list[tuple[int, str]]:
+        """(pair, word) for every British spelling a fixed output holds."""
+        if self._british is None:
+            self._british = [
+                (i, word)
+                for i, pair in enumerate(self.pairs)
+                for word in set(_WORD.findall(pair.fixed_output))
+                if is_british_spelling(word)
+            ]
+        return self._british
+
     def _word_counts(self) -> tuple[Counter[str], Counter[str]]:
         """In how many fixed outputs, and in how many logged outputs, each word is."""
         if self._words is None:
@@ -187,6 +240,11 @@ class Acceptance:
             if interpreter.apply_rules(compiled, self.residuals[i], dict(self.pairs[i].context),
                                        "output") != self.residuals[i]
         )
+
+    @property
+    def measures_on_logs(self) -> bool:
+        """Whether a log sample measures where a rule fires."""
+        return self.logs is not None and len(self.logs) > 0
 
     def recurs_in_logs(self, rule: Rule) -> bool:
         """Whether the rule would change any sampled logged output (False with no log sample): a
@@ -257,6 +315,22 @@ class Acceptance:
             evidence = replace(rule.evidence, exact=sum(1 for i in rule.sources if i in exact))
             rules.append(replace(rule, evidence=evidence))
         return rules
+
+
+def _writes_american_spelling(rule: Rule) -> bool:
+    """Whether a literal rule turns a word of British spelling American, word by word ("at the
+    centre" -> "in the center")."""
+    if rule.kind != "replace":
+        return False
+    before, after = rule.pattern.split(), rule.replacement.split()
+    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    return any(
+        is_regional_variant(wrong.strip(".,;:!?"), right.strip(".,;:!?"))
+        and american_form(wrong.strip(".,;:!?")) == right.strip(".,;:!?").lower()
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+        if tag == "replace" and i2 - i1 == j2 - j1
+        for wrong, right in zip(before[i1:i2], after[j1:j2], strict=True)
+    )
 
 
 def _texts_holding(texts: Sequence[str]) -> Counter[str]:

@@ -49,6 +49,24 @@ def is_known_word(word: str) -> bool:
     return any(stem + form in words for form in _FORMS)
 
 
+_ENDINGS = ("s", "es", "ed", "d", "ing", "ly")
+
+
+def is_inflection(word: str, other: str) -> bool:
+    """True when one word is the other with an ending of grammar ("fortification" /
+    "fortifications", "carry" / "carries", "attack" / "attacked"): which form is right depends on
+    its sentence, so the change is no correction of the word."""
+    a, b = word.lower(), other.lower()
+    if a == b or not (a.isalpha() and b.isalpha()):
+        return False
+    short, long = sorted((a, b), key=len)
+    stem = short[:-1] if short.endswith(("e", "y")) else short
+    ending = long[len(stem):] if long.startswith(stem) else None
+    endings = {*_ENDINGS, *(short[len(stem):] + e for e in _ENDINGS)} if stem != short else set()
+    return long[len(short):] in _ENDINGS if long.startswith(short) else (
+        ending is not None and (ending in endings or ending in ("ies", "ied", "ier", "iest")))
+
+
 # British forms -> American ones, applied to both words of a correction: two spellings that meet
 # are regional variants of one word. Suffixes only where they end the word, and "our" after two
 # letters or more, so "four" and "hour" stay.
@@ -67,14 +85,48 @@ _REGIONAL = [
 ]
 
 
-def _american(word: str) -> str:
+def american_form(word: str) -> str:
+    """``word`` in lower case with its British endings spelt the American way."""
     word = word.lower()
     for pattern, replacement in _REGIONAL:
         word = pattern.sub(replacement, word)
     return word
 
 
+def regional_families(wrong: str, right: str) -> frozenset[int]:
+    """Which British spellings (indices into the suffix rules) turn ``wrong`` into ``right``
+    ("criticised" -> "criticized": the -ise family). Empty when the two are no regional variants
+    of one word."""
+    if not is_regional_variant(wrong, right):
+        return frozenset()
+    word = wrong.lower()
+    families = set()
+    for family, (pattern, replacement) in enumerate(_REGIONAL):
+        changed = pattern.sub(replacement, word)
+        if changed != word:
+            families.add(family)
+            word = changed
+    return frozenset(families)
+
+
+# "ae" and "oe" make too many words look British ("poet" / "pet", "does" / "des") to show a
+# style: a text keeping them is not counted.
+_UNSURE_FAMILIES = frozenset({8, 9})
+
+
+def is_british_spelling(word: str) -> bool:
+    """Whether ``word`` is a British spelling whose American form is a dictionary word
+    ("organised", "metres"; not "promise", "promize" being no word). Lower-case words of five
+    letters or more only: a name ("Petre") or a short word ("pre") is no evidence of a style."""
+    if len(word) < 5 or not word.islower():
+        return False
+    american = american_form(word)
+    if american == word or not is_known_word(american):
+        return False
+    return bool(regional_families(word, american) - _UNSURE_FAMILIES)
+
+
 def is_regional_variant(wrong: str, right: str) -> bool:
     """True when ``wrong`` and ``right`` are one word in British and American spelling
     ("colonisation" / "colonization", "rumoured" / "rumored", "centre" / "center")."""
-    return wrong.lower() != right.lower() and _american(wrong) == _american(right)
+    return wrong.lower() != right.lower() and american_form(wrong) == american_form(right)

@@ -29,7 +29,12 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from vectortrainer.feedback.diffing import edit_distance, on_the_way
+from vectortrainer.feedback.diffing import (
+    edit_distance,
+    on_the_way,
+    toward_reordered,
+    word_distance,
+)
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.rules import interpreter
 from vectortrainer.rules.anchors import narrowed, shared_context
@@ -41,7 +46,7 @@ from vectortrainer.rules.conditions import (
     separating_key,
 )
 from vectortrainer.rules.evidence import precise_enough
-from vectortrainer.rules.lexicon import is_regional_variant
+from vectortrainer.rules.lexicon import is_known_word, is_regional_variant
 from vectortrainer.rules.model import FIRES_ON_ANY_TEXT, Evidence, Rule, rule_id_for, rules_document
 
 _PHRASES_TRIED = 3
@@ -62,6 +67,23 @@ class Evaluation:
     gain: int
     # the text of each violation the rule changed
     harmed_texts: list[str] = field(default_factory=list)
+    # pairs it changes towards a fix that also moved words (see toward_reordered): they neither
+    # show the correction nor contradict it, so they count against its precision, not as harm
+    unconfirmed: list[int] = field(default_factory=list)
+    # supporters where a change of wording (see _rewords) makes less than half of what is left to
+    # correct: part of a sentence the person rewrote, not a preference shown on purpose; they
+    # count as unconfirmed
+    unfocused: list[int] = field(default_factory=list)
+
+    @property
+    def confirmed(self) -> int:
+        """The supporters that show the correction on purpose."""
+        return len(self.supporters) - len(self.unfocused)
+
+    @property
+    def unsure(self) -> int:
+        """The places it fires that neither back it nor are harmed: they count against it."""
+        return len(self.unconfirmed) + len(self.unfocused)
 
 
 @dataclass(frozen=True)
@@ -111,7 +133,8 @@ def evaluate(rule: Rule, trial: Trial) -> Evaluation:
     pairs, residuals, cache = trial.pairs, trial.residuals, trial.cache
     if skipped or not compiled:
         return Evaluation([], list(range(len(pairs))), 0)
-    supporters, violations, harmed, gain = [], [], [], 0
+    supporters, violations, harmed, unconfirmed, unfocused, gain = [], [], [], [], [], 0
+    wording = _rewords(rule)
     for index in range(len(pairs)) if trial.where is None else trial.where:
         residual, pair = residuals[index], pairs[index]
         if index in trial.exempt:  # overruled by a conflict decision on this rule's trigger
@@ -140,10 +163,15 @@ def evaluate(rule: Rule, trial: Trial) -> Evaluation:
         if after_distance < before_distance and on_the_way(residual, after, pair.fixed_output):
             supporters.append(index)
             gain += before_distance - after_distance
+            if wording and 2 * word_distance(residual, after) < word_distance(
+                    residual, pair.fixed_output):
+                unfocused.append(index)
+        elif toward_reordered(residual, after, pair.fixed_output):
+            unconfirmed.append(index)
         else:
             violations.append(index)
             harmed.append(residual)
-    return Evaluation(supporters, violations, gain, harmed)
+    return Evaluation(supporters, violations, gain, harmed, unconfirmed, unfocused)
 
 
 def scope(
@@ -185,6 +213,14 @@ def scope(
             f"a regional spelling ({rule.pattern!r} -> {rule.replacement!r}) that good outputs "
             f"keep as it is: {harmed}; both are words, so these corrections show no house style")
 
+    if (rule.kind == "replace" and _rewords(rule)
+            and not precise_enough(len(supporters), len(evaluation.violations))):
+        # Good texts keep the wording more often than the pairs change it: words that happen to
+        # stand around it in the pairs would be chosen after the fact, as a phrase would.
+        return None, evaluation, (
+            f"a change of wording ({rule.pattern!r} -> {rule.replacement!r}) that good outputs "
+            f"keep more often than the pairs make it: {harmed}")
+
     context = shared_context(rule, [residuals[i] for i in supporters])
     for part in context.parts() if context is not None else []:
         narrow = narrowed(rule, part)
@@ -220,6 +256,19 @@ def scope(
             )
 
     return _scope_by_context(rule, evaluation, trial, harmed)
+
+
+def _rewords(rule: Rule) -> bool:
+    """Whether ``rule`` swaps correct lower-case words for others ("has become" -> "became") or
+    capitalises one: a choice of wording, not the fix of an error (a misspelling, a name, an
+    abbreviation)."""
+    if rule.kind == "case_fix":  # "allied" -> "Allied": the sentence says which is right
+        words = rule.pattern.split()
+    elif rule.kind == "replace":
+        words = [*rule.pattern.split(), *rule.replacement.split()]
+    else:
+        return False
+    return bool(words) and all(w.isalpha() and w.islower() and is_known_word(w) for w in words)
 
 
 def _regional_spelling(rule: Rule) -> bool:

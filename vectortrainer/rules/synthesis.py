@@ -295,10 +295,11 @@ def synthesize_rules(
                         continue
                     rule = narrowed
                 # A misspelt word is its own evidence of where the fix holds; logs measure the rest.
-                measured = (learner.logs is not None and len(learner.logs) > 0) or (
+                measured = learner.measures_on_logs or (
                     group.candidate.is_spelling_fix and learner.attests_spelling(
                         group.candidate.pattern, group.candidate.replacement))
-                backers = len(evaluation.supporters) + scoped.elsewhere
+                backers = evaluation.confirmed + scoped.elsewhere
+                against += evaluation.unsure
                 if not enough_evidence(backers, against, logs_measured=measured):
                     rejected.append(RejectedRule(rule, "too little evidence: " + describe(
                         backers, against, logs_measured=measured)))
@@ -365,13 +366,15 @@ def _learn_one_off(
     rejected: list[RejectedRule],
     undo: _UndoIndex | None = None,
 ) -> None:
-    """A correction seen once: a spelling fix holds anywhere in its function's outputs; anything
-    else stays literal, with a word of context and the pair's context (what of it may be a
-    condition) as its condition."""
+    """A correction seen once: a spelling fix holds anywhere in its function's outputs (where logs
+    measure it); anything else stays literal, with a word of context and the pair's context (what
+    of it may be a condition) as its condition."""
     pairs = learner.pairs
     function = function_of(pairs[index])
     bare, _ = collect_candidates(learner.residuals, pairs, [index], literal_only=True)
-    for candidate in bare:
+    # Real post-editors left misspellings that one pair had fixed ("discipoles"): with no logs to
+    # measure where else a one-off fires, a spelling fix needs two pairs like any rule.
+    for candidate in bare if learner.measures_on_logs else ():
         if (
             candidate.is_spelling_fix
             and candidate.pattern[:1].islower()  # seen once, "Platon" -> "Plato" is a name

@@ -83,7 +83,9 @@ def _hostile_file(tmp_path):
     good = json.dumps({"bad_output": "Helo", "fixed_output": "Hello", "input_prompt": "p", "context": {"function": "f"}})
     other = json.dumps({"bad_output": "Helo you", "fixed_output": "Hello you", "input_prompt": "q",
                         "context": {"function": "f"}})
-    path.write_text("\n".join([good, DEEP, HUGE, DEEP_CONTEXT, other]) + "\n", encoding="utf-8")
+    third = json.dumps({"bad_output": "Helo there", "fixed_output": "Hello there", "input_prompt": "r",
+                        "context": {"function": "f"}})
+    path.write_text("\n".join([good, DEEP, HUGE, DEEP_CONTEXT, other, third]) + "\n", encoding="utf-8")
     return path
 
 
@@ -91,7 +93,7 @@ def test_deep_and_huge_number_lines_are_reported_by_number_and_skipped(tmp_path)
     path = _hostile_file(tmp_path)
     store = FeedbackStore(path)
     read = store.read()
-    assert [p.bad_output for p in read.pairs] == ["Helo", "Helo you"]
+    assert [p.bad_output for p in read.pairs] == ["Helo", "Helo you", "Helo there"]
     assert [(p.line, p.reason) for p in read.problems] == [
         (2, "not valid JSON (nested too deeply to read)"),
         (3, "not valid JSON (a number with too many digits)"),
@@ -113,7 +115,7 @@ def test_rules_synthesize_reports_the_bad_lines_and_learns_from_the_rest(tmp_pat
     assert code == 0, captured.err
     assert "line 2: not valid JSON (nested too deeply to read)" in " ".join(captured.err.split())
     [summary] = [json.loads(line) for line in captured.out.splitlines()]
-    assert summary["feedback_pairs"] == 2 and summary["rules"]
+    assert summary["feedback_pairs"] == 3 and summary["rules"]
 
 
 class _NoLogs:
@@ -123,4 +125,4 @@ class _NoLogs:
 
 def test_a_loop_cycle_counts_the_readable_pairs(tmp_path):
     config = Config().with_overrides(**{"feedback.path": str(_hostile_file(tmp_path))})
-    assert current_counts(config, "f", _NoLogs()) == (0, 2)
+    assert current_counts(config, "f", _NoLogs()) == (0, 3)

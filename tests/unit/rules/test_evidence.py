@@ -19,7 +19,11 @@ from vectortrainer.feedback.diffing import edit_distance
 from vectortrainer.feedback.from_logs import LoggedOutput
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.rules.evidence import MIN_PRECISION, precise_enough, precision_lower_bound
+from vectortrainer.feedback.diffing import toward_reordered
+from vectortrainer.rules.lexicon import is_british_spelling, is_inflection
+from vectortrainer.rules.model import Rule
 from vectortrainer.rules.replay import apply_rules
+from vectortrainer.rules.scoping import Trial, evaluate
 from vectortrainer.rules.synthesis import NOT_GENERALISABLE, synthesize_rules
 
 CORRECTIONS = Path(__file__).resolve().parents[2] / "data" / "corrections"
@@ -88,7 +92,8 @@ def test_a_one_off_edit_never_becomes_a_broad_pattern() -> None:
     pairs = [_pair("They never give up on their dreams .", "They never give it up on their dreams ."),
              _pair("You will recieve the code .", "You will receive the code ."),
              _pair("Our team ship it today .", "Our team ships it today .")]
-    rule_set = synthesize_rules(pairs)
+    sample = [LoggedOutput("We sail at noon .", REPLY), LoggedOutput("Send it today .", REPLY)]
+    rule_set = synthesize_rules(pairs, logs=sample)
     assert [(r.pattern, r.replacement) for r in rule_set.rules] == [("recieve", "receive")]
     reasons = {r.rule.pattern: r.reason for r in rule_set.rejected}
     assert any("give up" in pattern and reason == NOT_GENERALISABLE for pattern, reason in reasons.items())
@@ -108,19 +113,97 @@ def test_a_phrase_found_after_the_fact_earns_no_precision() -> None:
         assert apply_rules(rule_set.rules, correct, REPLY) == correct
 
 
+def test_a_wording_change_made_inside_rewritten_sentences_is_no_preference() -> None:
+    """Real post-editors changed "has become" to "became" in four re-translated sentences, and kept
+    it in five held-out ones: a change of correct words counts only where it is what the person
+    corrected, not one edit of many."""
+    rewritten = [
+        _pair("The old town has become a big city after the long war .",
+              "The ancient town became a large city following the war ."),
+        _pair("Our small village has become very poor in these hard years .",
+              "The little village became quite poor during those difficult years ."),
+        _pair("His first song has become a hit among young people of the country .",
+              "His debut single became a hit with the nation 's youth ."),
+        _pair("The old question has become a problem of all nations of the region .",
+              "That question became an issue for every nation in the area ."),
+    ]
+    assert not [r for r in synthesize_rules(rewritten).rules if r.pattern == "has become"]
+    focused = [_pair(f"The {x} has become {y} .", f"The {x} became {y} .")
+               for x, y in (("town", "a city"), ("song", "a hit"), ("village", "poor"), ("question", "a problem"))]
+    assert [(r.pattern, r.replacement) for r in synthesize_rules(focused).rules] == [("has become", "became")]
+
+
+def test_a_wording_change_good_texts_keep_is_not_narrowed_to_the_words_around_it() -> None:
+    """Real post-edits: "its" -> "his" after "to" in three pairs, while 25 good texts keep "its";
+    the rule was narrowed to "to its" and fired on correct text."""
+    pairs = [_pair(f"He gave the {x} to its son , {y} .", f"He gave the {x} to his son , {z} .")
+             for x, y, z in (("house", "as promised", "as he had promised"), ("land", "in the end", "finally"),
+                             ("sword", "before dying", "before he died"))]
+    pairs += [_pair(f"The {x} lost its {y} in the war .", f"The {x} lost its {y} during the war .")
+              for x, y in (("city", "walls"), ("army", "horses"), ("church", "bells"), ("town", "mayor"),
+                           ("fleet", "ships"), ("duchy", "lands"))]
+    rule_set = synthesize_rules(pairs)
+    assert not [r for r in rule_set.rules if "its" in r.pattern]
+    assert apply_rules(rule_set.rules, "The bank wrote to its clients .", REPLY) == "The bank wrote to its clients ."
+
+
+def test_an_inflection_with_nothing_around_it_is_no_rule() -> None:
+    """Real post-edits: "fortification" -> "fortifications" in four pairs; the singular was right elsewhere."""
+    pairs = [_pair(f"The {w} fortification were built in {y} .", f"The {w} fortifications were built in {y} .")
+             for w, y in (("old", 1500), ("new", 1600), ("stone", 1700), ("city", 1800))]
+    rule_set = synthesize_rules(pairs)
+    assert apply_rules(rule_set.rules, "The fortification stood .", REPLY) == "The fortification stood ."
+    assert any("inflection" in r.reason for r in rule_set.rejected)
+    for word, other in (("fortification", "fortifications"), ("carry", "carries"), ("attack", "attacked"),
+                        ("move", "moving"), ("city", "cities")):
+        assert is_inflection(word, other) and is_inflection(other, word)
+    for word, other in (("trib", "tribe"), ("recieve", "receive"), ("historic", "historical"), ("IA", "AI")):
+        assert not is_inflection(word, other)
+
+
+def test_an_american_spelling_rule_needs_good_texts_that_keep_no_british_spelling() -> None:
+    """Real post-edits: "criticised" -> "criticized" in four pairs while other fixes kept "organised";
+    held-out editors kept British spellings, and the rule changed their text."""
+    changed = [_pair(f"The {w} was criticised by the press .", f"The {w} was criticized by the press .")
+               for w in ("plan", "law", "film")]
+    assert [(r.pattern, r.replacement) for r in synthesize_rules(changed).rules] == [("criticised", "criticized")]
+    kept = _pair("The event was organised in Iasi by the comitee .", "The event was organised in Iasi by the committee .")
+    rule_set = synthesize_rules([*changed, kept])
+    assert not [r for r in rule_set.rules if r.pattern == "criticised"]
+    assert any("house style" in r.reason and "'organised'" in r.reason for r in rule_set.rejected)
+    assert is_british_spelling("organised") and is_british_spelling("metres")
+    for word in ("poet", "does", "promise", "Petre", "pre", "Michael"):
+        assert not is_british_spelling(word)
+
+
+def test_a_fix_the_person_also_moved_neither_backs_nor_harms_the_rule() -> None:
+    """Real post-edits: "Galats" -> "Galați" in a sentence the editor reordered counted as harm, so a
+    rule seen in nine pairs was refused."""
+    pair = _pair("In Galats he has lived for many years with his family .", "He and his family lived for many years in Galați .")
+    evaluation = evaluate(Rule(kind="replace", pattern="Galats", replacement="Galați"), Trial([pair.bad_output], [pair], {}))
+    assert (evaluation.supporters, evaluation.violations, evaluation.unconfirmed) == ([], [], [0])
+    assert toward_reordered(pair.bad_output, pair.bad_output.replace("Galats", "Galați"), pair.fixed_output)
+    # a word only dropped where the fix wrote another in its place is no step towards it
+    assert not toward_reordered("Mr Kazimierz came .", "Kazimierz came .", "Jan Kazimierz came .")
+
+
 def _post_edits(name: str, limit: int) -> list[tuple[str, str]]:
     with gzip.open(CORRECTIONS / name, "rt", encoding="utf-8") as handle:
         return [(row["bad"], row["fixed"]) for row in map(json.loads, handle)][:limit]
 
 
-def test_real_post_edits_never_make_held_out_text_worse_than_they_improve_it() -> None:
-    train = _post_edits("mlqe-pe-et-en-train.jsonl.gz", 3000)
-    held_out = _post_edits("mlqe-pe-et-en-dev.jsonl.gz", 1000)
+@pytest.mark.parametrize("languages", ["et-en", "ro-en"])
+def test_real_post_edits_never_make_held_out_text_worse_than_they_improve_it(languages: str) -> None:
+    train = _post_edits(f"mlqe-pe-{languages}-train.jsonl.gz", 3000)
+    held_out = _post_edits(f"mlqe-pe-{languages}-dev.jsonl.gz", 1000)
     rule_set = synthesize_rules([FeedbackPair(bad, fixed, "", {}) for bad, fixed in train if bad != fixed])
     harmed = sum(1 for _, fixed in held_out if apply_rules(rule_set.rules, fixed, {}) != fixed)
-    better = worse = 0
+    better = worse = total_before = total_after = 0
     for bad, fixed in held_out:
         before, after = edit_distance(bad, fixed), edit_distance(apply_rules(rule_set.rules, bad, {}), fixed)
         better, worse = better + (after < before), worse + (after > before)
+        total_before, total_after = total_before + before, total_after + after
     assert harmed <= 0.005 * len(held_out), harmed
-    assert better >= 10 and worse * 3 <= better, (better, worse)  # 17 and 4 when written
+    # et-en 16 and 3, ro-en 7 and 1 when written (ro-en was 8 and 9, with 8 harmed, before issue 23's second pass)
+    assert better >= 5 and worse * 3 <= better, (better, worse)
+    assert total_after < total_before

@@ -131,10 +131,11 @@ def test_context_keys_condition_a_rule_only_when_they_really_separate():
     assert separating_key(tiers, [0, 1], [2]) == ("tier", "vip")
 
 
-def test_a_spelling_fix_seen_once_holds_anywhere_and_other_one_offs_are_not_rules():
+def test_a_spelling_fix_seen_once_holds_anywhere_where_logs_measure_it_and_other_one_offs_are_not_rules():
     pairs = [P("You will recieve the code.", "You will receive the code.", 1),
              P("The customer is angry about it.", "The customer is unhappy about it.", 2)]
-    rule_set = synthesize_rules(pairs)
+    sample = logs("We will send the code today.", "Your order is on its way.")
+    rule_set = synthesize_rules(pairs, logs=sample)
     spelling = next(r for r in rule_set.rules if r.pattern == "recieve")
     assert not spelling.condition and "spelling" in spelling.evidence.why
     assert apply_rules(rule_set.rules, "Did you recieve it?", {"channel": "sms"}) == "Did you receive it?"
@@ -144,12 +145,22 @@ def test_a_spelling_fix_seen_once_holds_anywhere_and_other_one_offs_are_not_rule
     assert apply_rules(rule_set.rules, "She is angry about it.", {"channel": "sms"}) == "She is angry about it."
 
 
+def test_without_logs_a_spelling_fix_needs_the_pairs_any_rule_needs():
+    # Real post-editors left "discipoles" and "otomans" in held-out text that one pair each had
+    # fixed: with nothing to measure where else a one-off fires, it is no rule (issue 23).
+    once = [P("You will recieve the code.", "You will receive the code.", 1)]
+    assert synthesize_rules(once).rules == []
+    three = [P(f"{who} will recieve the code.", f"{who} will receive the code.", i)
+             for i, who in enumerate(("You", "Ana", "Bo"))]
+    assert [(r.pattern, r.replacement) for r in synthesize_rules(three).rules] == [("recieve", "receive")]
+
+
 def test_a_regional_spelling_seen_once_is_a_style_not_a_misspelling():
     # "armoured" is no word of the dictionary (its vocabulary spells it the American way), yet it is
     # correct British English: one post-editor's preference must not rewrite every text (issue 23).
     pairs = [P("The armoured division advanced.", "The armored division advanced.", 1),
              P("You will recieve the code.", "You will receive the code.", 2)]
-    rule_set = synthesize_rules(pairs)
+    rule_set = synthesize_rules(pairs, logs=logs("An order of six.", "Your code is ready."))
     assert [r.pattern for r in rule_set.rules] == ["recieve"]
     assert apply_rules(rule_set.rules, "An armoured car.", {}) == "An armoured car."
     for british, american in (("colonisation", "colonization"), ("metres", "meters"),

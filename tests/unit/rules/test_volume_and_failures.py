@@ -43,7 +43,9 @@ def test_a_huge_pair_with_one_edit_is_learned_from_its_middle() -> None:
     body = "".join(f"line {n} is fine and nothing here changes at all\n" for n in range(20000))  # ~1 MB
     pair = FeedbackPair(body + "Thanks, you will recieve it soon.", body + "Thanks, you will receive it soon.")
     started = time.perf_counter()
-    rule_set = synthesize_rules([pair, FeedbackPair("We recieve mail daily.", "We receive mail daily.")])
+    others = [FeedbackPair("We recieve mail daily.", "We receive mail daily."),
+              FeedbackPair("Did you recieve it?", "Did you receive it?")]
+    rule_set = synthesize_rules([pair, *others])
     assert time.perf_counter() - started < 20
     assert any(note.startswith("pair 0 trimmed:") for note in rule_set.notes)
     assert [(r.pattern, r.replacement) for r in rule_set.rules] == [("recieve", "receive")]
