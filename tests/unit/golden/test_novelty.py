@@ -1,0 +1,39 @@
+"""How new a log is (FR-1.4, VT-20): its distance to the nearest prototype of a pattern."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vectortrainer.golden import novelty
+
+
+def _patterns_and_a_few_new_requests(rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """25 patterns of 80 logs and 12 new requests gathered in a direction of their own."""
+    dim = 32
+    centres = rng.normal(size=(25, dim))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    logs = np.vstack([c + 0.35 * rng.normal(size=(80, dim)) / np.sqrt(dim) for c in centres])
+    direction = rng.normal(size=dim)
+    new = direction / np.linalg.norm(direction) + 0.2 * rng.normal(size=(12, dim)) / np.sqrt(dim)
+    unit = np.vstack([logs, new]).astype(np.float32)
+    return unit / np.linalg.norm(unit, axis=1, keepdims=True), len(new)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_new_requests_that_gather_stay_farther_than_any_log_of_a_pattern(seed: int, monkeypatch) -> None:
+    unit, new = _patterns_and_a_few_new_requests(np.random.default_rng(seed))
+    sets = novelty.prototypes(unit)
+    assert sets is not None
+    distance = novelty.prototype_distance(unit, np.arange(len(unit)), sets)
+    assert distance[-new:].min() > distance[:-new].max()
+    # every k-means centre counted, one settles among the new requests and they look old
+    monkeypatch.setattr(novelty, "MIN_PROTOTYPE_LOGS", 0)
+    every = novelty.prototypes(unit)
+    assert every is not None
+    assert novelty.prototype_distance(unit, np.arange(len(unit)), every)[-new:].min() < distance[:-new].max()
+
+
+def test_too_few_logs_for_two_prototypes_leave_the_ranking_to_density() -> None:
+    unit, _ = _patterns_and_a_few_new_requests(np.random.default_rng(0))
+    assert novelty.prototypes(unit[: 2 * novelty.LOGS_PER_PROTOTYPE - 1]) is None
