@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
@@ -86,6 +87,7 @@ class Acceptance:
         self.conditions = ContextConditions([p.context for p in self.pairs])
         self._words: tuple[Counter[str], Counter[str]] | None = None  # see _word_counts
         self._british: list[tuple[int, str]] | None = None  # see _british_words
+        self._accented: list[tuple[int, str]] | None = None  # see _accented_words
         self._log_text: tuple[LogSample | None, str] = (None, "")  # the sample, joined
         for rule in accepted:
             self._apply(rule)
@@ -184,8 +186,8 @@ class Acceptance:
         self, rule: Rule | None, evaluation: Evaluation, why: str
     ) -> tuple[Rule | None, Evaluation, str]:
         """A scoped rule refused when it swaps a word for another form of it that is right
-        elsewhere: an inflection with nothing around it, or a regional spelling the good texts
-        do not keep to.
+        elsewhere: an inflection with nothing around it, or a regional spelling or accents the
+        good texts do not keep to.
 
         "fortification" -> "fortifications" is grammar its sentence decides: a rule of that word
         alone fires where the singular is right. "criticised" -> "criticized" in every pair that
@@ -199,6 +201,12 @@ class Acceptance:
             return None, evaluation, (
                 f"a change of inflection ({rule.pattern!r} -> {rule.replacement!r}) with no words "
                 "around it: which form is right depends on the sentence")
+        if _strips_accents(rule) and any(
+                not word.isascii() for i, word in self._accented_words()
+                if all(str(self.pairs[i].context.get(k)) == v for k, v in rule.condition.items())):
+            return None, evaluation, (
+                f"drops accents ({rule.pattern!r} -> {rule.replacement!r}) that good outputs keep "
+                "in other words: these corrections show no house style")
         if not _writes_american_spelling(rule):
             return rule, evaluation, why
         kept = sorted({
@@ -212,6 +220,18 @@ class Acceptance:
             f"a regional spelling ({rule.pattern!r} -> {rule.replacement!r}) of a house style the "
             f"good outputs do not keep: they hold {shown}{' and more' if len(kept) > 3 else ''} "
             "in British spelling")
+
+    def _accented_words(self) -> list[tuple[int, str]]:
+        """(pair, word) for every word with a letter beyond ASCII that a fixed output holds."""
+        if self._accented is None:
+            self._accented = [
+                (i, word)
+                for i, pair in enumerate(self.pairs)
+                if not pair.fixed_output.isascii()
+                for word in set(_WORD.findall(pair.fixed_output))
+                if not word.isascii()
+            ]
+        return self._accented
 
     def _british_words(self) -> list[tuple[int, str]]:
         """(pair, word) for every British spelling a fixed output holds."""
@@ -315,6 +335,16 @@ class Acceptance:
             evidence = replace(rule.evidence, exact=sum(1 for i in rule.sources if i in exact))
             rules.append(replace(rule, evidence=evidence))
         return rules
+
+
+def _strips_accents(rule: Rule) -> bool:
+    """Whether a literal rule only takes accents off ("Timişoara" -> "Timisoara")."""
+    return (rule.kind == "replace" and rule.pattern != rule.replacement
+            and rule.replacement.isascii() and _without_accents(rule.pattern) == rule.replacement)
+
+
+def _without_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def _writes_american_spelling(rule: Rule) -> bool:

@@ -213,7 +213,7 @@ def scope(
             f"a regional spelling ({rule.pattern!r} -> {rule.replacement!r}) that good outputs "
             f"keep as it is: {harmed}; both are words, so these corrections show no house style")
 
-    if (rule.kind == "replace" and _rewords(rule)
+    if (rule.kind in ("replace", "remove") and _rewords(rule)
             and not precise_enough(len(supporters), len(evaluation.violations))):
         # Good texts keep the wording more often than the pairs change it: words that happen to
         # stand around it in the pairs would be chosen after the fact, as a phrase would.
@@ -259,10 +259,10 @@ def scope(
 
 
 def _rewords(rule: Rule) -> bool:
-    """Whether ``rule`` swaps correct lower-case words for others ("has become" -> "became") or
-    capitalises one: a choice of wording, not the fix of an error (a misspelling, a name, an
-    abbreviation)."""
-    if rule.kind == "case_fix":  # "allied" -> "Allied": the sentence says which is right
+    """Whether ``rule`` swaps correct lower-case words for others ("has become" -> "became"),
+    drops or capitalises them: a choice of wording, not the fix of an error (a misspelling, a
+    name, an abbreviation)."""
+    if rule.kind in ("case_fix", "remove"):  # "allied" -> "Allied", " levels" -> ""
         words = rule.pattern.split()
     elif rule.kind == "replace":
         words = [*rule.pattern.split(), *rule.replacement.split()]

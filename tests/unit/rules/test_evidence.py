@@ -176,6 +176,17 @@ def test_an_american_spelling_rule_needs_good_texts_that_keep_no_british_spellin
         assert not is_british_spelling(word)
 
 
+def test_dropping_accents_needs_good_texts_that_keep_none() -> None:
+    """Real post-edits: "Timişoara" -> "Timisoara" in three pairs while other fixes wrote "Iași"."""
+    changed = [_pair(f"The {w} of Timişoara is old .", f"The {w} of Timisoara is old .")
+               for w in ("bridge", "church", "theatre")]
+    assert [(r.pattern, r.replacement) for r in synthesize_rules(changed).rules] == [("Timişoara", "Timisoara")]
+    kept = _pair("He studied in Iasi and Cluj .", "He studied in Iași and Cluj .")
+    rule_set = synthesize_rules([*changed, kept])
+    assert not [r for r in rule_set.rules if r.pattern == "Timişoara"]
+    assert any("accents" in r.reason for r in rule_set.rejected)
+
+
 def test_a_fix_the_person_also_moved_neither_backs_nor_harms_the_rule() -> None:
     """Real post-edits: "Galats" -> "Galați" in a sentence the editor reordered counted as harm, so a
     rule seen in nine pairs was refused."""
