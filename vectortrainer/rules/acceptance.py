@@ -202,17 +202,13 @@ class Acceptance:
                 f"a change of inflection ({rule.pattern!r} -> {rule.replacement!r}) with no words "
                 "around it: which form is right depends on the sentence")
         if _strips_accents(rule) and any(
-                not word.isascii() for i, word in self._accented_words()
-                if all(str(self.pairs[i].context.get(k)) == v for k, v in rule.condition.items())):
+                self._applies_to(rule, i) for i, _ in self._accented_words()):
             return None, evaluation, (
                 f"drops accents ({rule.pattern!r} -> {rule.replacement!r}) that good outputs keep "
                 "in other words: these corrections show no house style")
         if not _writes_american_spelling(rule):
             return rule, evaluation, why
-        kept = sorted({
-            word for i, word in self._british_words()
-            if all(str(self.pairs[i].context.get(k)) == v for k, v in rule.condition.items())
-        })
+        kept = sorted({word for i, word in self._british_words() if self._applies_to(rule, i)})
         if not kept:
             return rule, evaluation, why
         shown = ", ".join(repr(word) for word in kept[:3])
@@ -220,6 +216,11 @@ class Acceptance:
             f"a regional spelling ({rule.pattern!r} -> {rule.replacement!r}) of a house style the "
             f"good outputs do not keep: they hold {shown}{' and more' if len(kept) > 3 else ''} "
             "in British spelling")
+
+    def _applies_to(self, rule: Rule, index: int) -> bool:
+        """Whether the rule's context condition holds for pair ``index``."""
+        context = self.pairs[index].context
+        return all(str(context.get(key)) == value for key, value in rule.condition.items())
 
     def _accented_words(self) -> list[tuple[int, str]]:
         """(pair, word) for every word with a letter beyond ASCII that a fixed output holds."""
