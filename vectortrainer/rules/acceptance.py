@@ -353,11 +353,10 @@ def _writes_american_spelling(rule: Rule) -> bool:
     centre" -> "in the center")."""
     if rule.kind != "replace":
         return False
-    before, after = rule.pattern.split(), rule.replacement.split()
+    before, after = _WORD.findall(rule.pattern), _WORD.findall(rule.replacement)
     matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
     return any(
-        is_regional_variant(wrong.strip(".,;:!?"), right.strip(".,;:!?"))
-        and american_form(wrong.strip(".,;:!?")) == right.strip(".,;:!?").lower()
+        wrong.lower() != right.lower() and american_form(wrong) == right.lower()
         for tag, i1, i2, j1, j2 in matcher.get_opcodes()
         if tag == "replace" and i2 - i1 == j2 - j1
         for wrong, right in zip(before[i1:i2], after[j1:j2], strict=True)

@@ -50,6 +50,7 @@ def is_known_word(word: str) -> bool:
 
 
 _ENDINGS = ("s", "es", "ed", "d", "ing", "ly")
+_ENDINGS_AFTER_STEM = frozenset({*_ENDINGS, "ies", "ied", "ier", "iest"})
 
 
 def is_inflection(word: str, other: str) -> bool:
@@ -60,11 +61,11 @@ def is_inflection(word: str, other: str) -> bool:
     if a == b or not (a.isalpha() and b.isalpha()):
         return False
     short, long = sorted((a, b), key=len)
-    stem = short[:-1] if short.endswith(("e", "y")) else short
-    ending = long[len(stem):] if long.startswith(stem) else None
-    endings = {*_ENDINGS, *(short[len(stem):] + e for e in _ENDINGS)} if stem != short else set()
-    return long[len(short):] in _ENDINGS if long.startswith(short) else (
-        ending is not None and (ending in endings or ending in ("ies", "ied", "ier", "iest")))
+    if long.startswith(short):  # "ship" / "ships", "attack" / "attacked"
+        return long[len(short):] in _ENDINGS
+    # a final "e" or "y" gives way: "move" / "moving", "carry" / "carries"
+    stem = short[:-1]
+    return short[-1] in "ey" and long.startswith(stem) and long[len(stem):] in _ENDINGS_AFTER_STEM
 
 
 # British forms -> American ones, applied to both words of a correction: two spellings that meet
