@@ -126,7 +126,7 @@ class DensityConfig:
 @dataclass(frozen=True)
 class FeedbackConfig:
     path: Path = DEFAULT_FEEDBACK_PATH
-    # Screen out pairs whose fix rewrites the meaning (MiniLM similarity) before learning rules.
+    # Learn no rule from pairs whose fix rewrites the meaning (MiniLM similarity, rules.rewrites).
     semantic_screen: bool = True
 
 

@@ -124,15 +124,15 @@ def _synthesize_one(workspace: Workspace, function: str | None, choices: dict[st
     if args.activate and function is not None:
         outcome = workspace.rules.publish(function, choices=choices, note=args.note, origin="cli")
     live = workspace.hooks.live(function) if function else None
-    summary: JSONObject = {
-        "function": function, **workspace.rules.document(rule_set),
-        "replay": replay.to_dict() if replay is not None else None,
-        "live_before": outcome.live_before if outcome else live,
-        "live_now": outcome.live_now if outcome else live,
-        "version": outcome.version_id if outcome else None,
-        "gate": outcome.decision.to_dict() if outcome else None,
-    }
-    if args.json:
+    if args.json:  # the whole document (every rejection): seconds at 10,000 pairs, so only here
+        summary: JSONObject = {
+            "function": function, **workspace.rules.document(rule_set),
+            "replay": replay.to_dict() if replay is not None else None,
+            "live_before": outcome.live_before if outcome else live,
+            "live_now": outcome.live_now if outcome else live,
+            "version": outcome.version_id if outcome else None,
+            "gate": outcome.decision.to_dict() if outcome else None,
+        }
         write_stdout(json.dumps(summary, ensure_ascii=False))
         return 0
     console = Console(highlight=False)

@@ -461,6 +461,13 @@ class CandidatePool:
             self._seen[index] = (residual, found)
             self._change(index, found, +1)
 
+    def drop(self, indices: Sequence[int]) -> None:
+        """Take pairs out of the pool for good (they rewrite the meaning: they back no rule)."""
+        gone = set(indices)
+        for index in gone & self._seen.keys():
+            self._change(index, self._seen.pop(index)[1], -1)
+        self.active = [i for i in self.active if i not in gone]
+
     def _change(
         self,
         index: int,

@@ -5,9 +5,9 @@ The CLI (``vectortrainer rules synthesize``), the TUI's rules screen and the
 pipeline's synthesize stage all call :func:`learn_rules`, so the same feedback
 gives the same rules whichever face asks. Pairs tagged with another function
 (``context["function"]``) are left out; with ``semantic_screen`` (the config's
-``feedback.semantic_screen``) pairs whose fix rewrites the meaning are screened out
-by the MiniLM model (:func:`vectortrainer.feedback.semantic.shared_scorer`) before any rule is
-learned from them. With a log ``source`` (a
+``feedback.semantic_screen``) no rule is learned from pairs whose fix rewrites the meaning,
+as the MiniLM model (:func:`vectortrainer.feedback.semantic.shared_scorer`) judges the pairs
+behind each rule before it is kept (:mod:`vectortrainer.rules.rewrites`). With a log ``source`` (a
 :class:`~vectortrainer.store.source.LogReader`) every rule's blast radius is measured
 on the uncorrected successful outputs of the pairs' functions before a hook is made
 from it (:func:`vectortrainer.feedback.from_logs.uncorrected_outputs`).

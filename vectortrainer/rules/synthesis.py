@@ -36,6 +36,9 @@ How rules are found (heuristics; an LLM may propose rules first, see `LLMRulePro
    correction made in the app generalises as one recorded from the CLI does).
 
 Conflicts between candidates are found and settled by :mod:`vectortrainer.rules.conflicts`.
+With a semantic scorer, pairs whose fix rewrites the meaning teach no rule
+(:mod:`~vectortrainer.rules.rewrites`): before a rule is kept, its pairs are screened, and any
+that rewrite are dropped from the pool and the candidates ranked again without them.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ from vectortrainer.rules.evidence import describe, enough_evidence
 from vectortrainer.rules.llm import LLMRuleProposer, accept_llm_rules
 from vectortrainer.rules.model import Rule
 from vectortrainer.rules.replay import apply_rules
+from vectortrainer.rules.rewrites import REWRITE_SIMILARITY, RewriteScreen
 from vectortrainer.rules.scoping import RejectedRule, first_indices, function_of, in_function
 
 if TYPE_CHECKING:
@@ -73,8 +77,6 @@ if TYPE_CHECKING:
 NOT_GENERALISABLE = (
     "not generalisable: seen in one pair only, and its words recur in no logged output"
 )
-# Pairs whose fix means something else (a rewrite, not a correction) teach no rule.
-REWRITE_SIMILARITY = 0.6
 _MAX_ROUNDS = 200
 
 
@@ -166,8 +168,6 @@ def synthesize_rules(
     log_outputs = list(logs) if logs is not None else None
     notes: list[str] = []
     rejected: list[RejectedRule] = []
-    active = list(range(len(pairs)))
-    rewrites: list[int] = []
     if replaced:
         notes.append(
             f"{len(replaced)} pair(s) held lone surrogates (not valid Unicode), read as U+FFFD: "
@@ -175,24 +175,13 @@ def synthesize_rules(
         )
     learn_pairs, bounded_notes, skipped = _bounded(pairs)
     notes.extend(bounded_notes)
-    if scorer is not None and pairs:
-        report(0, None, "screening rewrites with the semantic model")
-        similarity = scorer.similarities(
-            [p.bad_output for p in pairs], [p.fixed_output for p in pairs]
-        )
-        rewrites = [i for i, s in enumerate(similarity) if float(s) < REWRITE_SIMILARITY]
-        screened = set(rewrites)
-        active = [i for i in active if i not in screened]
-        if rewrites:
-            notes.append(
-                f"{len(rewrites)} pair(s) rewrite the meaning (semantic "
-                f"similarity < {REWRITE_SIMILARITY}); no rule is "
-                f"learned from them: pairs {first_indices(rewrites)}"
-            )
-    active = [i for i in active if i not in skipped]
+    screen = RewriteScreen(pairs, scorer, lambda what: report(0, None, what))
+    active = [i for i in range(len(pairs)) if i not in skipped]
     sample = LogSample.of(log_outputs) if log_outputs is not None else None
     learner = Acceptance(learn_pairs, sample)
-    if llm is not None:
+    if llm is not None:  # the LLM is shown every pair, so every pair is screened first
+        shown = set(screen.rewrites(active))
+        active = [i for i in active if i not in shown]
         accept_llm_rules(llm, learner, active, notes, rejected)
 
     pool = CandidatePool(learn_pairs, active)
@@ -304,6 +293,12 @@ def synthesize_rules(
                     rejected.append(RejectedRule(rule, "too little evidence: " + describe(
                         backers, against, logs_measured=measured)))
                     continue
+                rewrites = screen.rewrites(group.sources)
+                if rewrites:  # learn on as if those pairs had never been given
+                    pool.drop(rewrites)
+                    tried.discard(group.candidate)
+                    advanced = True
+                    break
                 kept = learner.accept(rule, evaluation, why, exempt=spared)
                 advanced = advanced or kept is not None
             if advanced:
@@ -312,13 +307,14 @@ def synthesize_rules(
             break
 
     left = [
-        index for index in active if learner.residuals[index] != learn_pairs[index].fixed_output
+        index for index in pool.active
+        if learner.residuals[index] != learn_pairs[index].fixed_output
     ]
     undo = _UndoIndex()
     step = max(1, len(left) // 100)
     for done, index in enumerate(left, start=1):
         if learner.residuals[index] != learn_pairs[index].fixed_output:
-            _learn_one_off(index, learner, banned, rejected, undo)
+            _learn_one_off(index, learner, banned, rejected, undo, screen)
         if done % step == 0 or done == len(left):
             report(done, len(left), "one-off corrections")
     one_offs = sorted({i for r in rejected if r.reason == NOT_GENERALISABLE
@@ -327,6 +323,12 @@ def synthesize_rules(
         notes.append(f"{len(one_offs)} pair(s) hold corrections made no rule: too rare to "
                      f"generalise, and their words recur in no logged output (pairs "
                      f"{first_indices(one_offs)})")
+    if screen.found:
+        notes.append(
+            f"{len(screen.found)} of the {screen.screened} pair(s) screened rewrite the meaning "
+            f"(semantic similarity < {REWRITE_SIMILARITY}); no rule is learned from them: pairs "
+            f"{first_indices(screen.found)}"
+        )
     unproven = sum(1 for r in rejected if r.reason.startswith("too little evidence"))
     if unproven:
         notes.append(f"{unproven} candidate rule(s) refused for too little evidence (see "
@@ -351,7 +353,7 @@ def synthesize_rules(
         rejected=rejected,
         inactive=learner.inactive,
         notes=notes,
-        rewrites=rewrites,
+        rewrites=screen.found,
         pairs=list(pairs),
         overrides=resolutions,
         scorer=scorer,
@@ -365,6 +367,7 @@ def _learn_one_off(
     banned: set[Candidate],
     rejected: list[RejectedRule],
     undo: _UndoIndex | None = None,
+    screen: RewriteScreen | None = None,
 ) -> None:
     """A correction seen once: a spelling fix holds anywhere in its function's outputs (where logs
     measure it); anything else stays literal, with a word of context and the pair's context (what
@@ -386,6 +389,8 @@ def _learn_one_off(
             rule, evaluation, why = learner.scope(spelling)
             kept_as_is = rule is not None and rule.condition == spelling.condition
             if rule is not None and kept_as_is and not rule.text_condition:
+                if screen is not None and screen.rewrites([index]):
+                    return
                 learner.accept(
                     rule, evaluation, "a spelling fix: it holds wherever the misspelt word appears"
                 )
@@ -413,6 +418,8 @@ def _learn_one_off(
         if rule is None:
             rejected.append(RejectedRule(replace(narrow, sources=[index]), why))
             continue
+        if screen is not None and screen.rewrites([index]):
+            return
         learner.accept(rule, evaluation, "seen once: kept to its words and its pair's context")
 
 

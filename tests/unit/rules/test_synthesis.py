@@ -286,12 +286,25 @@ def test_undo_conflict_ties_go_to_the_most_recent_feedback():
 
 def test_rewrites_are_screened_out_by_a_scorer():
     class FakeScorer:  # stands in for the MiniLM model, which tests/test_diffing.py exercises for real
+        asked: list[str] = []
+
         def similarities(self, left, right):
+            self.asked.extend(left)
             return [0.99 if "order" in a else 0.1 for a in left]
 
-    pairs = [P(f"order {n}", f"order #{n}") for n in (1, 2)] + [P("totally different", "nothing alike")]
-    rule_set = synthesize_rules(pairs, scorer=FakeScorer())
-    assert rule_set.rewrites == [2] and any("rewrite" in n for n in rule_set.notes)
+    pairs = [P(f"order {n}", f"order #{n}") for n in (1, 2, 3)]
+    pairs += [P(f"Your parcel ships today, {name}.", f"Your account is closed, {name}.")
+              for name in ("Anna", "Ben", "Cleo")]
+    pairs += [P("totally different", "nothing alike")]
+    unscreened = synthesize_rules(pairs)
+    assert any("parcel" in rule.pattern for rule in unscreened.rules)  # three pairs back it
+    scorer = FakeScorer()
+    rule_set = synthesize_rules(pairs, scorer=scorer)
+    assert rule_set.rewrites == [3, 4, 5] and any("rewrite" in n for n in rule_set.notes)
+    assert not any("parcel" in rule.pattern for rule in rule_set.rules)
+    assert any("order" in rule.pattern for rule in rule_set.rules)
+    # Only pairs behind a rule about to be kept are scored: the one-off rewrite never is.
+    assert "totally different" not in scorer.asked and len(scorer.asked) == 6
 
 
 # --- LLM proposals through the real openai client ------------------------------------------
