@@ -34,6 +34,7 @@ from vectortrainer.rules.lexicon import (
     is_inflection,
     is_known_word,
     is_regional_variant,
+    reads_as_english,
 )
 from vectortrainer.rules.model import Rule, rules_document
 from vectortrainer.rules.scoping import (
@@ -86,6 +87,7 @@ class Acceptance:
         self.index = PairIndex(self.pairs, self.residuals)
         self.conditions = ContextConditions([p.context for p in self.pairs])
         self._words: tuple[Counter[str], Counter[str]] | None = None  # see _word_counts
+        self._english: bool | None = None  # whether the fixed outputs read as English
         self._british: list[tuple[int, str]] | None = None  # see _british_words
         self._accented: list[tuple[int, str]] | None = None  # see _accented_words
         self._log_text: tuple[LogSample | None, str] = (None, "")  # the sample, joined
@@ -176,11 +178,15 @@ class Acceptance:
         word it replaces is no dictionary word and no fixed output holds it, and the word it writes
         is a dictionary word or one that other outputs hold. Grammar ("ship" -> "ships") is not,
         nor is a regional spelling ("armoured" -> "armored"). Logged outputs may hold the same
-        misspelling (nobody corrected them), so they attest only the word written."""
+        misspelling (nobody corrected them), so they attest only the word written. The word list
+        is English: in texts it cannot read (German, Chinese) no word is a misspelling."""
         if is_known_word(wrong) or is_regional_variant(wrong, right):
             return False
         fixed, logged = self._word_counts()
-        return fixed[wrong] == 0 and (is_known_word(right) or fixed[right] + logged[right] >= 2)
+        if self._english is None:
+            self._english = reads_as_english(fixed)
+        return self._english and fixed[wrong] == 0 and (
+            is_known_word(right) or fixed[right] + logged[right] >= 2)
 
     def _word_choice(
         self, rule: Rule | None, evaluation: Evaluation, why: str

@@ -224,3 +224,20 @@ def test_real_post_edits_never_make_held_out_text_worse_than_they_improve_it(
     # before issue 23's second pass)
     assert better >= least_improved and worse * 3 <= better, (better, worse)
     assert total_after < total_before
+
+
+def test_the_english_word_list_judges_no_spelling_in_german_text() -> None:
+    """From real post-edits into German: "Patrioten" -> "Patriots" (a team's name left in English)
+    looked like a misspelling fixed twice, since "Patrioten" is no English word, and the rule
+    changed a held-out text that kept "Patrioten"."""
+    english = [_pair("You will recieve the code .", "You will receive the code ."),
+               _pair("Did they recieve it on time ?", "Did they receive it on time ?")]
+    german = [_pair("Die Patrioten gewannen das Spiel gegen die Gäste .",
+                    "Die Patriots gewannen das Spiel gegen die Gäste ."),
+              _pair("Gegen die Patrioten verloren sie in der letzten Saison zweimal .",
+                    "Gegen die Patriots verloren sie in der letzten Saison zweimal .")]
+    assert [r.pattern for r in synthesize_rules(english).rules] == ["recieve"]
+    rule_set = synthesize_rules(german)
+    assert rule_set.rules == []
+    assert any(r.rule.pattern == "Patrioten" and r.reason.startswith("too little evidence")
+               for r in rule_set.rejected)
