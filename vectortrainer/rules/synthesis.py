@@ -91,6 +91,7 @@ class RuleSet:
     # passed the pairs, held back by the logs
     inactive: list[RejectedRule] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # pairs found to rewrite the meaning, of those the screen was asked about (see rules.rewrites)
     rewrites: list[int] = field(default_factory=list)
     pairs: list[FeedbackPair] = field(default_factory=list, repr=False)
     overrides: dict[str, Resolution] = field(default_factory=dict)
