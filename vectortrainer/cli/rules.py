@@ -4,7 +4,6 @@ they go through the hook gate, one function at a time, and are live only if it p
 from __future__ import annotations
 
 import argparse
-import json
 
 from rich.console import Console
 from rich.markup import escape
@@ -13,7 +12,7 @@ from rich.table import Table
 
 from vectortrainer.cli.common import add_command, workspace_from_args
 from vectortrainer.cli.exit_codes import ExitCode
-from vectortrainer.cli.output import fail, stderr_console, write_stdout
+from vectortrainer.cli.output import fail, stderr_console, write_json
 from vectortrainer.errors import ConfigError, RuleSynthesisError
 from vectortrainer.json_types import JSONObject
 from vectortrainer.workspace import Workspace
@@ -133,7 +132,7 @@ def _synthesize_one(workspace: Workspace, function: str | None, choices: dict[st
             "version": outcome.version_id if outcome else None,
             "gate": outcome.decision.to_dict() if outcome else None,
         }
-        write_stdout(json.dumps(summary, ensure_ascii=False))
+        write_json(summary, ensure_ascii=False)
         return 0
     console = Console(highlight=False)
     if function:

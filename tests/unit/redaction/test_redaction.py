@@ -156,3 +156,19 @@ def test_a_trainer_built_in_code_with_a_key_as_its_variable_never_shows_it():
 
     assert key not in describe(caught.value)
     assert "no Together AI API key" in describe(caught.value)
+
+
+def test_json_on_stdout_is_written_in_pieces_as_json_dumps_writes_it_and_redacted(capsys):
+    """`rules synthesize --json` on 10,000 real pairs writes 50 MB: the CLI streams it, and a
+    secret inside any string is still redacted, wherever the pieces are cut."""
+    from vectortrainer.cli.output import write_json
+
+    key = _token()
+    register_secret(key)
+    data = {"rejected": [{"reason": f"entry {i} é", "note": f"x {key} y" if i == 3000 else None}
+                         for i in range(6000)], "url": "https://user:pw@example.com/x"}
+    write_json(data, ensure_ascii=False)
+    written = capsys.readouterr().out
+    assert len(written) > 3 * (1 << 16)  # written in several pieces
+    assert written == json.dumps(redact_secrets(data), ensure_ascii=False) + "\n"
+    assert key not in written and "user:pw" not in written and f"x {REDACTED} y" in written
