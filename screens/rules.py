@@ -213,9 +213,10 @@ class RulesScreen(ModeScreen):
 
     def _progress_from_thread(self, done: int, total: int | None, what: str) -> None:
         """Synthesis progress (from the worker thread), shown where the replay will be."""
-        shown = f"{done:,} of {total:,}" if total else f"step {done:,}"
+        # a stage with no count of its own (screening a few pairs) shows its words alone
+        shown = f": {done:,} of {total:,}" if total else f": step {done:,}" if done else ""
         self.app.call_from_thread(
-            self.query_one("#replay", Static).update, f"Synthesising rules… {what}: {shown}"
+            self.query_one("#replay", Static).update, f"Synthesising rules… {what}{shown}"
         )
 
     def _show_rule_set(self, rule_set: RuleSet, report: ReplayReport | None) -> None:
