@@ -24,6 +24,9 @@ _HORIZONTAL_SPACE = re.compile(r"[ \t]+")
 _SPACE_BEFORE_NEWLINE = re.compile(r" +\n")
 _GROUP_REFERENCE = re.compile(r"\\g<([^>]*)>")
 _WORD = re.compile(r"\w+")
+# Under re.IGNORECASE an ASCII letter also matches these: folded to it, a text holds an ASCII
+# literal case-insensitively exactly when its lower case holds the literal's lower case.
+_FOLD_TO_ASCII = {0x130: "i", 0x131: "i", 0x17F: "s", 0x212A: "k"}
 _KINDS_WITH_PATTERN = (
     "replace",
     "remove",
@@ -95,6 +98,8 @@ def _compile_rule(rule):
             if not reference.isdigit() or int(reference) > matcher.groups:
                 raise ValueError("replacement refers to a missing group %r" % (reference,))
     needle = needle if kind in ("replace", "remove", "regex_replace") else ""
+    # A case fix matches in any letter case: its needle is looked for in the folded text.
+    folded_needle = pattern.lower() if kind == "case_fix" and pattern.isascii() else ""
     return {
         "kind": kind,
         "target": target,
@@ -103,6 +108,7 @@ def _compile_rule(rule):
         "condition": condition,
         "matcher": matcher,
         "needle": needle,
+        "folded_needle": folded_needle,
         "key": _key_word(needle, kind),
         "text_condition": _compile_text_condition(rule.get("text_condition", [])),
         "template": _case_template(rule.get("group_case", {}), kind, replacement, matcher),
@@ -237,6 +243,7 @@ def apply_rules(rules, text, context, target):
     # words, made at the first rule that has a key), the others by their needle.
     words = set()
     scanned = False
+    folded, folded_from = "", None
     for rule in rules:
         if rule["target"] != target:
             continue
@@ -249,6 +256,12 @@ def apply_rules(rules, text, context, target):
         needle = rule["needle"]
         if needle and needle not in text:
             continue
+        folded_needle = rule["folded_needle"]
+        if folded_needle:
+            if folded_from != text:  # folded again only after a rule changed the text
+                folded, folded_from = text.translate(_FOLD_TO_ASCII).lower(), text
+            if folded_needle not in folded:
+                continue
         condition = rule["condition"]
         if condition and not _condition_holds(condition, context):
             continue

@@ -56,9 +56,31 @@ def test_rules_with_needles_change_exactly_what_they_changed_without() -> None:
     assert any(rule["needle"] for rule in with_needles if rule["kind"] == "regex_replace")
     without, _ = interpreter.load_rules(json.dumps({"version": 1, "rules": [r.to_dict() for r in rules]}))
     for rule in without:  # neither the needle nor its key word rules anything out
-        rule["needle"] = rule["key"] = ""
+        rule["needle"] = rule["key"] = rule["folded_needle"] = ""
     assert sum(bool(rule["key"]) for rule in with_needles) > len(with_needles) / 2
     texts = [row["bad"] for row in rows] + [row["fixed"] for row in rows]
     for text in texts:
         assert interpreter.apply_rules(with_needles, text, {}, "output") == \
             interpreter.apply_rules(without, text, {}, "output")
+
+
+def test_a_case_fix_is_ruled_out_by_its_words_in_any_letter_case_and_never_wrongly() -> None:
+    """Real post-edits capitalise names ("sikkim" -> "Sikkim"): such a rule matches in any letter
+    case, so it had no needle and ran over every output (12-17 µs per 1 KB each). Its needle is now
+    looked for in the folded text; the letters that match an ASCII letter only under
+    re.IGNORECASE (Kelvin sign, long s, dotted and dotless i) still let it through."""
+    document = json.dumps({"version": 1, "rules": [
+        {"kind": "case_fix", "pattern": "sikkim", "replacement": "Sikkim"},
+        {"kind": "case_fix", "pattern": "kirk", "replacement": "Kirk"}]})
+    rules, _ = interpreter.load_rules(document)
+    assert [rule["folded_needle"] for rule in rules] == ["sikkim", "kirk"]
+    without, _ = interpreter.load_rules(document)
+    for rule in without:
+        rule["folded_needle"] = ""
+    texts = ["Tea from SIKKIM .", "tea from sikkim", "ſikkim tea", "\u212airk and SİKKİM", "KIRK ıs here",
+             "kırk", "no match at all", "sikkimese tea", ""]
+    for text in texts:
+        assert interpreter.apply_rules(rules, text, {}, "output") == \
+            interpreter.apply_rules(without, text, {}, "output")
+    assert interpreter.apply_rules(rules, "ſikkim tea", {}, "output") == "Sikkim tea"
+    assert interpreter.apply_rules(rules, "\u212airk", {}, "output") == "Kirk"
