@@ -13,8 +13,9 @@ constructs that template uses and nothing that reaches beyond the hook's own nam
 - ``import json`` / ``import re`` only;
 - a builtin name only from :data:`SAFE_BUILTINS`, never rebound (so ``except KeyError`` means
   the builtin), no dunder names or attributes, and attributes only from :data:`SAFE_ATTRIBUTES`
-  (the public methods of text, containers and regex matches, and ``json``/``re`` functions), never
-  assigned: a hook cannot patch ``builtins`` or a module, or walk to ``os``, ``sys`` or a frame;
+  (the public methods of text, encoded text, containers and regex matches, and ``json``/``re``
+  functions), never assigned: a hook cannot patch ``builtins`` or a module, or walk to ``os``,
+  ``sys`` or a frame;
 - ``except`` names only narrow errors (:data:`SAFE_HANDLERS`): nothing catches ``RecursionError``
   or the runtime's own stop;
 - functions only at module level, and none that can reach itself through the module's names
@@ -83,7 +84,7 @@ _MODULE_ATTRIBUTES = frozenset(
 # format/format_map read any attribute named in the text; scanner is also json's submodule.
 SAFE_ATTRIBUTES = _MODULE_ATTRIBUTES | frozenset(
     name
-    for kind in (str, dict, list, tuple, set, frozenset, re.Pattern, re.Match)
+    for kind in (str, bytes, dict, list, tuple, set, frozenset, re.Pattern, re.Match)
     for name in dir(kind)
     if not name.startswith("_") and name not in {"format", "format_map", "scanner"}
 )

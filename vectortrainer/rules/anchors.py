@@ -67,8 +67,8 @@ def matcher_for(rule: Rule) -> re.Pattern[str] | None:
     compile)."""
     if rule.kind not in _PATTERN_KINDS:
         return None
-    compiled, _ = interpreter.load_rules(rules_document([replace(rule, text_condition=[])]))
-    matcher = compiled[0]["matcher"] if compiled else None
+    plan, _ = interpreter.load_rules(rules_document([replace(rule, text_condition=[])]))
+    matcher = plan["rules"][0]["matcher"] if plan["rules"] else None
     return matcher if isinstance(matcher, re.Pattern) else None
 
 

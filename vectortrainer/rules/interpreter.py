@@ -26,7 +26,16 @@ _GROUP_REFERENCE = re.compile(r"\\g<([^>]*)>")
 _WORD = re.compile(r"\w+")
 # Under re.IGNORECASE an ASCII letter also matches these: folded to it, a text holds an ASCII
 # literal case-insensitively exactly when its lower case holds the literal's lower case.
-_FOLD_TO_ASCII = {0x130: "i", 0x131: "i", 0x17F: "s", 0x212A: "k"}
+_FOLD_TO_ASCII = (("\u0130", "i"), ("\u0131", "i"), ("\u017f", "s"), ("\u212a", "k"))
+# The ASCII characters that are neither word characters (\w) nor white space: made spaces, with
+# every other character made "?", a text splits at white space into the runs of ASCII word
+# characters of its words (str.translate has a fast path for ASCII text: 12 us per 1 KB, where
+# finding the words with a regex takes 27).
+_ASCII_NON_WORD = (
+    "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19"
+    "\x1a\x1b!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~\x7f"
+)
+_TO_SPACE = dict((ord(character), " ") for character in _ASCII_NON_WORD)
 _KINDS_WITH_PATTERN = (
     "replace",
     "remove",
@@ -132,6 +141,22 @@ def _key_word(needle, kind):
     return max(words, key=len) if words else ""
 
 
+def _ascii_runs(text):
+    """The runs of ASCII word characters in ``text``, split at every other character.
+
+    A word that stands whole in a text has each of its runs whole among the text's runs, so
+    the runs of a rule's key word can file the rule, and the runs of a text find it.
+    """
+    return text.encode("ascii", "replace").decode("ascii").translate(_TO_SPACE).split()
+
+
+def _fold(text):
+    """``text`` as case-insensitive matching of ASCII literals sees it (see ``_FOLD_TO_ASCII``)."""
+    for special, letter in _FOLD_TO_ASCII:
+        text = text.replace(special, letter)
+    return text.lower()
+
+
 def _compile_text_condition(patterns):
     """The regexes a text must contain (all of them) for the rule to apply."""
     if not isinstance(patterns, list) or not all(isinstance(p, str) and p for p in patterns):
@@ -183,7 +208,8 @@ def _expand(match, parts):
 
 
 def load_rules(rules_json):
-    """Parse the embedded rules; a rule that cannot be compiled is skipped and reported."""
+    """Parse the embedded rules into an indexed plan (:func:`index_rules`); a rule that cannot be
+    compiled is skipped and reported."""
     document = json.loads(rules_json)
     compiled = []
     skipped = []
@@ -192,7 +218,25 @@ def load_rules(rules_json):
             compiled.append(_compile_rule(rule))
         except (KeyError, TypeError, ValueError, AttributeError, re.error) as exc:
             skipped.append({"index": index, "reason": str(exc) or "invalid rule"})
-    return compiled, skipped
+    return index_rules(compiled), skipped
+
+
+def index_rules(compiled):
+    """The compiled rules in order, with each target's rules filed by key word.
+
+    A call then visits only the rules whose key word is in the text (found by one set
+    intersection) and those with no key word (or none with an ASCII letter or digit), instead of
+    testing every rule's key in turn.
+    """
+    keyed = {"output": {}, "prompt": {}}
+    unkeyed = {"output": [], "prompt": []}
+    for position, rule in enumerate(compiled):
+        runs = _ascii_runs(rule["key"])
+        if runs:  # filed under the longest run of its key word: the rarest, most likely
+            keyed[rule["target"]].setdefault(max(runs, key=len), []).append(position)
+        else:
+            unkeyed[rule["target"]].append(position)
+    return {"rules": compiled, "keyed": keyed, "unkeyed": unkeyed}
 
 
 def _condition_holds(condition, context):
@@ -224,42 +268,33 @@ def _apply_one(rule, text):
     return rule["matcher"].sub(lambda match: replacement, text)
 
 
-def apply_rules(rules, text, context, target):
-    """Apply the compiled ``rules`` for ``target`` in order; a rule that fails leaves the text as it
-    was.
+def _candidates(plan, text, target, after):
+    """The positions after ``after`` of the rules for ``target`` that ``text`` does not rule out
+    by their key word, in order."""
+    unkeyed = plan["unkeyed"].get(target, [])
+    found = list(unkeyed) if after < 0 else list(p for p in unkeyed if p > after)
+    keyed = plan["keyed"].get(target, {})
+    if keyed:
+        for run in set(_ascii_runs(text)).intersection(keyed):
+            found.extend(keyed[run] if after < 0 else list(p for p in keyed[run] if p > after))
+        found.sort()
+    return found
 
-    A text longer than ``MAX_SCAN_CHARS`` is returned unchanged and counted in
-    ``STATS["too_long"]``.
-    """
-    if not isinstance(text, str):
-        return text
-    if not isinstance(context, dict):
-        context = {}
-    if len(text) > MAX_SCAN_CHARS:
-        if rules:
-            STATS["too_long"] = STATS["too_long"] + 1
-        return text
-    # Cheapest tests first: most rules are ruled out by their key word (one set of the text's
-    # words, made at the first rule that has a key), the others by their needle.
-    words = set()
-    scanned = False
-    folded, folded_from = "", None
-    for rule in rules:
-        if rule["target"] != target:
-            continue
-        key = rule["key"]
-        if key:
-            if not scanned:
-                words, scanned = set(_WORD.findall(text)), True
-            if key not in words:
-                continue
+
+def _apply_after(plan, text, context, target, after):
+    """Run the rules after position ``after`` until one changes the text: (the text, that rule's
+    position), or (the text, -1) when none does."""
+    rules = plan["rules"]
+    folded, folded_ready = "", False
+    for position in _candidates(plan, text, target, after):
+        rule = rules[position]
         needle = rule["needle"]
         if needle and needle not in text:
             continue
         folded_needle = rule["folded_needle"]
         if folded_needle:
-            if folded_from != text:  # folded again only after a rule changed the text
-                folded, folded_from = text.translate(_FOLD_TO_ASCII).lower(), text
+            if not folded_ready:
+                folded, folded_ready = _fold(text), True
             if folded_needle not in folded:
                 continue
         condition = rule["condition"]
@@ -269,8 +304,35 @@ def apply_rules(rules, text, context, target):
         if text_condition and not all(matcher.search(text) for matcher in text_condition):
             continue
         try:
-            text = _apply_one(rule, text)
+            changed = _apply_one(rule, text)
         except (re.error, IndexError, TypeError, ValueError):
             continue
+        if changed != text:
+            return changed, position
+    return text, -1
+
+
+def apply_rules(plan, text, context, target):
+    """Apply the rules of ``plan`` (from :func:`load_rules`) for ``target`` in order; a rule that
+    fails leaves the text as it was.
+
+    After a rule changes the text, the later rules are judged on the changed text, so a rule
+    can act on what an earlier one wrote. A text longer than ``MAX_SCAN_CHARS`` is returned
+    unchanged and counted in ``STATS["too_long"]``.
+    """
+    if not isinstance(text, str):
+        return text
+    if not isinstance(context, dict):
+        context = {}
+    rules = plan["rules"]
+    if len(text) > MAX_SCAN_CHARS:
+        if rules:
+            STATS["too_long"] = STATS["too_long"] + 1
+        return text
+    after = -1
+    for _ in rules:  # a round ends at the rule that changed the text: at most one per rule
+        text, after = _apply_after(plan, text, context, target, after)
+        if after < 0:
+            return text
     return text
 # --- hook runtime ends ---

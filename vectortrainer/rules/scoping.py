@@ -131,7 +131,7 @@ def evaluate(rule: Rule, trial: Trial) -> Evaluation:
     at all, and only ``trial.where`` is looked at (see :class:`Trial`)."""
     compiled, skipped = interpreter.load_rules(rules_document([rule]))
     pairs, residuals, cache = trial.pairs, trial.residuals, trial.cache
-    if skipped or not compiled:
+    if skipped or not compiled["rules"]:
         return Evaluation([], list(range(len(pairs))), 0)
     supporters, violations, harmed, unconfirmed, unfocused, gain = [], [], [], [], [], 0
     wording = _rewords(rule)

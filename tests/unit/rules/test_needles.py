@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.rules import interpreter
@@ -53,11 +56,12 @@ def test_rules_with_needles_change_exactly_what_they_changed_without() -> None:
     pairs = [FeedbackPair(row["bad"], row["fixed"], "", {}) for row in rows if row["bad"] != row["fixed"]]
     rules = synthesize_rules(pairs).rules
     with_needles, _ = interpreter.load_rules(rules_document(rules))
-    assert any(rule["needle"] for rule in with_needles if rule["kind"] == "regex_replace")
+    assert any(rule["needle"] for rule in with_needles["rules"] if rule["kind"] == "regex_replace")
     without, _ = interpreter.load_rules(json.dumps({"version": 1, "rules": [r.to_dict() for r in rules]}))
-    for rule in without:  # neither the needle nor its key word rules anything out
+    for rule in without["rules"]:  # neither the needle nor its key word rules anything out
         rule["needle"] = rule["key"] = rule["folded_needle"] = ""
-    assert sum(bool(rule["key"]) for rule in with_needles) > len(with_needles) / 2
+    without = interpreter.index_rules(without["rules"])
+    assert sum(bool(rule["key"]) for rule in with_needles["rules"]) > len(with_needles["rules"]) / 2
     texts = [row["bad"] for row in rows] + [row["fixed"] for row in rows]
     for text in texts:
         assert interpreter.apply_rules(with_needles, text, {}, "output") == \
@@ -73,9 +77,9 @@ def test_a_case_fix_is_ruled_out_by_its_words_in_any_letter_case_and_never_wrong
         {"kind": "case_fix", "pattern": "sikkim", "replacement": "Sikkim"},
         {"kind": "case_fix", "pattern": "kirk", "replacement": "Kirk"}]})
     rules, _ = interpreter.load_rules(document)
-    assert [rule["folded_needle"] for rule in rules] == ["sikkim", "kirk"]
+    assert [rule["folded_needle"] for rule in rules["rules"]] == ["sikkim", "kirk"]
     without, _ = interpreter.load_rules(document)
-    for rule in without:
+    for rule in without["rules"]:
         rule["folded_needle"] = ""
     texts = ["Tea from SIKKIM .", "tea from sikkim", "ſikkim tea", "\u212airk and SİKKİM", "KIRK ıs here",
              "kırk", "no match at all", "sikkimese tea", ""]
@@ -84,3 +88,73 @@ def test_a_case_fix_is_ruled_out_by_its_words_in_any_letter_case_and_never_wrong
             interpreter.apply_rules(without, text, {}, "output")
     assert interpreter.apply_rules(rules, "ſikkim tea", {}, "output") == "Sikkim tea"
     assert interpreter.apply_rules(rules, "\u212airk", {}, "output") == "Kirk"
+
+
+def test_a_rule_acts_on_what_an_earlier_rule_wrote() -> None:
+    """Rules run in order on the text as it stands. The key words of a text were collected once, so
+    a rule whose key word only an earlier rule wrote ("receive", after "recieve" -> "receive") was
+    skipped; the rules filed by key word are now looked up again after each change."""
+    document = json.dumps({"version": 1, "rules": [
+        {"kind": "replace", "pattern": "recieve", "replacement": "receive"},
+        {"kind": "replace", "pattern": "receive it", "replacement": "get it"},
+        {"kind": "case_fix", "pattern": "sikkim", "replacement": "Sikkim"},
+        {"kind": "replace", "pattern": "from Sikkim", "replacement": "from the Sikkim hills"}]})
+    plan, skipped = interpreter.load_rules(document)
+    assert not skipped
+    assert [rule["key"] for rule in plan["rules"]] == ["recieve", "receive", "", "Sikkim"]
+    assert interpreter.apply_rules(plan, "Did you recieve it?", {}, "output") == "Did you get it?"
+    assert interpreter.apply_rules(plan, "Tea from SIKKIM.", {}, "output") == "Tea from the Sikkim hills."
+    assert interpreter.apply_rules(plan, "Tea from SIKKIM.", {}, "prompt") == "Tea from SIKKIM."
+
+
+def test_a_call_visits_only_the_rules_its_words_name() -> None:
+    """The plan files each target's rules by key word: a text with none of the keys is looked at by
+    the rules without a key alone, in their order."""
+    document = json.dumps({"version": 1, "rules": [
+        {"kind": "replace", "pattern": "colour", "replacement": "color"},
+        {"kind": "append", "replacement": " (reviewed)"},
+        {"kind": "replace", "pattern": "favour", "replacement": "favor", "target": "prompt"},
+        {"kind": "replace", "pattern": "colour scheme", "replacement": "palette"}]})
+    plan, _ = interpreter.load_rules(document)
+    assert plan["keyed"] == {"output": {"colour": [0, 3]}, "prompt": {"favour": [2]}}
+    assert plan["unkeyed"] == {"output": [1], "prompt": []}
+    assert interpreter._candidates(plan, "a plain text", "output", -1) == [1]
+    assert interpreter._candidates(plan, "the colour scheme", "output", -1) == [0, 1, 3]
+    assert interpreter._candidates(plan, "the colour scheme", "output", 0) == [1, 3]
+    assert interpreter.apply_rules(plan, "the colour scheme", {}, "output") == "the color scheme (reviewed)"
+
+
+def test_the_ascii_runs_of_a_text_hold_those_of_each_of_its_words() -> None:
+    """A rule is filed under the longest ASCII run of its key word and found by the text's runs: every
+    word the text holds whole must have its runs among the text's, in any script."""
+    ascii_chars = [chr(code) for code in range(128)]
+    assert set(interpreter._ASCII_NON_WORD) == {
+        c for c in ascii_chars if not re.match(r"\w", c) and not c.isspace()}
+    texts = ["Die Enzyklopädie (2. Auflage) – «Œuvres» d'état; e-mail_id=42…", "汉语 Kirk’s naïve café\u2028x",
+             "\x00tab\there\x7fend", "ſikkim İstanbul", ""]
+    for text in texts:
+        runs = set(interpreter._ascii_runs(text))
+        for word in re.findall(r"\w+", text):
+            assert set(interpreter._ascii_runs(word)) <= runs, word
+    assert interpreter._ascii_runs("Enzyklopädie") == ["Enzyklop", "die"]
+    assert interpreter._ascii_runs("汉语") == []
+
+
+def test_a_key_word_in_any_script_still_finds_its_rule() -> None:
+    document = json.dumps({"version": 1, "rules": [
+        {"kind": "replace", "pattern": "Encyclopedia", "replacement": "Enzyklopädie"},
+        {"kind": "replace", "pattern": "Enzyklopädie Britannica", "replacement": "Encyclopædia Britannica"},
+        {"kind": "replace", "pattern": "汉语", "replacement": "中文"}]})
+    plan, _ = interpreter.load_rules(document)
+    assert plan["keyed"]["output"] == {"Encyclopedia": [0], "Enzyklop": [1]}
+    assert plan["unkeyed"]["output"] == [2]
+    assert interpreter.apply_rules(plan, "Die Encyclopedia Britannica, 汉语.", {}, "output") == \
+        "Die Encyclopædia Britannica, 中文."
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=60))
+def test_no_text_hides_a_word_from_its_runs(text: str) -> None:
+    runs = set(interpreter._ascii_runs(text))
+    for word in re.findall(r"\w+", text):
+        assert set(interpreter._ascii_runs(word)) <= runs
