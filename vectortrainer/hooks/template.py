@@ -10,6 +10,7 @@ these few names; nothing else knows the hook's shape.
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from vectortrainer.registry.layout import HOOK_FILENAME
 from vectortrainer.rules import interpreter
 
 __all__ = ["HOOK_FILENAME", "RULES_VARIABLE", "data_literal", "read_rules_document", "render_hook",
-           "rules_count_of", "runtime_source"]
+           "rules_count_of", "runtime_source", "template_fingerprint"]
 RULES_VARIABLE = "RULES_JSON"
 _RUNTIME_BEGIN = "# --- hook runtime begins ---"
 _RUNTIME_END = "# --- hook runtime ends ---"
@@ -86,6 +87,23 @@ def data_literal(tree: ast.Module) -> tuple[ast.Constant, str]:
     ):
         raise HookValidationError(f"{RULES_VARIABLE} must be a single plain string literal")
     return value, value.value
+
+
+def template_fingerprint(source: str) -> str:
+    """The SHA-256 of ``source`` with its rules literal emptied: the same for every hook one
+    version of the template wrote, whatever its rules; raises :class:`HookValidationError`.
+
+    Taken on the text, not on the syntax tree, whose printed form changes between Python
+    versions: a hook is written byte for byte, so its text is its template's.
+    """
+    literal, _ = data_literal(ast.parse(source))
+    lines = source.encode("utf-8").splitlines(keepends=True)
+    if literal.end_lineno is None or literal.end_col_offset is None:
+        raise HookValidationError(f"{RULES_VARIABLE} has no position in the hook's text")
+    start = sum(len(line) for line in lines[: literal.lineno - 1]) + literal.col_offset
+    end = sum(len(line) for line in lines[: literal.end_lineno - 1]) + literal.end_col_offset
+    text = b"".join(lines)
+    return hashlib.sha256(text[:start] + b"''" + text[end:]).hexdigest()
 
 
 def read_rules_document(source: str) -> JSONObject | None:

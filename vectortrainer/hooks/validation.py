@@ -3,7 +3,9 @@
 1. `ast.parse`, then an allowlist of node types, imports, names and attributes (shared with the
    runtime, which checks it again at load: :mod:`vectortrainer.registry.hook_code`);
 2. the module must be exactly the generator's template with one string constant
-   (the rules JSON) in the data slot, so nothing from user data is code;
+   (the rules JSON) in the data slot, so nothing from user data is code (or, for a hook an
+   earlier version wrote, exactly that version's template:
+   :mod:`vectortrainer.hooks.templates_seen`);
 3. the rules JSON must parse and every regex (patterns and text conditions) must be linear-time
    (`check_rule_safety`);
 4. `compile`;
@@ -25,7 +27,14 @@ from typing import Any
 
 from vectortrainer.errors import HookValidationError
 from vectortrainer.feedback.pair import FeedbackPair
-from vectortrainer.hooks.template import HOOK_FILENAME, RULES_VARIABLE, data_literal, render_hook
+from vectortrainer.hooks.template import (
+    HOOK_FILENAME,
+    RULES_VARIABLE,
+    data_literal,
+    render_hook,
+    template_fingerprint,
+)
+from vectortrainer.hooks.templates_seen import TEMPLATE_FINGERPRINTS
 from vectortrainer.json_types import JSONObject
 from vectortrainer.registry.hook_code import (
     ALLOWED_IMPORTS,
@@ -62,12 +71,15 @@ def validate_hook_source(source: str) -> int:
     literal, document_text = data_literal(tree)
     if not document_text.isascii():
         raise HookValidationError(f"{RULES_VARIABLE} must be ASCII JSON")
-    # Everything but the data literal must be the template, node for node.
+    # Everything but the data literal must be the template, node for node, or exactly the text
+    # of a template an earlier version wrote (a hook version saved before an upgrade).
     literal.value = ""
     expected = ast.parse(render_hook(""))
-    if ast.dump(tree) != ast.dump(expected):
+    if ast.dump(tree) != ast.dump(expected) and \
+            template_fingerprint(source) not in TEMPLATE_FINGERPRINTS:
         raise HookValidationError(
-            "hook code differs from the generator's template (edited or tampered with)"
+            "hook code differs from the generator's template and from every earlier version's "
+            "(edited or tampered with)"
         )
     try:
         document = json.loads(document_text)
