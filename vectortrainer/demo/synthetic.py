@@ -43,7 +43,14 @@ def fill_store(store: Path, n: int, seed: int = 0) -> float:
     """Writes ``n`` synthetic logs of :data:`FUNCTION` into the Lite store at ``store``; returns the
     seconds taken."""
     vectors, labels, lone_rows, failed = synthetic_logs(n, seed)
-    lone = set(lone_rows.tolist())
+    statuses = np.where(failed, "ERROR", "SUCCESS").astype(object)
+    statuses[np.setdiff1d(lone_rows, np.flatnonzero(failed))] = "ANOMALY"
+    return write_logs(store, vectors, labels, [str(status) for status in statuses])
+
+
+def write_logs(store: Path, vectors: np.ndarray, labels: np.ndarray, statuses: list[str]) -> float:
+    """Writes one log of :data:`FUNCTION` per row of ``vectors`` (topic ``labels[i]``, status
+    ``statuses[i]``) into the Lite store at ``store``; returns the seconds taken."""
     # writing needs VectorWave; reading does not
     from vectortrainer.store.environment import open_dataset_manager
 
@@ -51,17 +58,18 @@ def fill_store(store: Path, n: int, seed: int = 0) -> float:
     collection = manager.settings.EXECUTION_COLLECTION_NAME
     started = time.perf_counter()
     batch = 5000
+    n = len(vectors)
     for start in range(0, n, batch):
         objects = []
         for i in range(start, min(n, start + batch)):
-            status = "ERROR" if failed[i] else ("ANOMALY" if i in lone else "SUCCESS")
+            failed = statuses[i] == "ERROR"
             properties = {
                 "function_name": FUNCTION,
-                "status": status,
+                "status": statuses[i],
                 "return_value": None
-                if failed[i]
+                if failed
                 else json.dumps({"queue": f"q{labels[i]}", "priority": int(i % 3)}),
-                "error_message": "ValueError: unroutable" if failed[i] else None,
+                "error_message": "ValueError: unroutable" if failed else None,
                 "timestamp_utc": f"2026-01-01T00:{(i // 60) % 60:02d}:{i % 60:02d}Z",
                 "trace_id": str(uuid.UUID(int=i + 1)),
                 "ticket": f"ticket {i} about topic {labels[i]}",
