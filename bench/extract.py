@@ -74,8 +74,10 @@ def _keeping_extractor():
     return Keeping
 
 
-def extract(store: Path, epsilon: float | str, top_k: int, out: Path, check: int) -> dict:
-    """One extraction from ``store``, timed; its figures (run in a fresh process)."""
+def extract(store: Path, function: str, epsilon: float | str, top_k: int, out: Path,
+            check: int) -> dict:
+    """One extraction of ``function``'s logs from ``store``, timed; its figures (run in a fresh
+    process)."""
     quiet_environment()
     from vectortrainer.settings import SelectionSettings
     from vectortrainer.store.source import LogSource
@@ -85,7 +87,7 @@ def extract(store: Path, epsilon: float | str, top_k: int, out: Path, check: int
     opened = time.perf_counter() - started
     extractor = _keeping_extractor()(settings=SelectionSettings(epsilon=epsilon, top_k=top_k),
                                      source=source)
-    report = extractor.extract_golden_data(FUNCTION, out)
+    report = extractor.extract_golden_data(function, out)
     total = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     error = report.density_error
@@ -100,17 +102,17 @@ def extract(store: Path, epsilon: float | str, top_k: int, out: Path, check: int
     }
     if check:
         assert extractor.selection is not None
-        figures["check"] = _sample_check(source, extractor.selection, check)
+        figures["check"] = _sample_check(source, function, extractor.selection, check)
     return figures
 
 
-def _sample_check(source, selection, sample_size: int) -> str:
+def _sample_check(source, function: str, selection, sample_size: int) -> str:
     """The extraction's densities against exact density of sampled rows (after the peak RSS was
     read)."""
     from vectortrainer.golden.approximate import density_error
     from vectortrainer.golden.density import similarity_threshold, unit_rows
 
-    logs = source.read_function(FUNCTION)  # read again: the extraction let go of its copy
+    logs = source.read_function(function)  # read again: the extraction let go of its copy
     unit, _ = unit_rows(logs.vectors[selection.participating], copy=False)
     del logs
     error = density_error(unit, similarity_threshold(selection.epsilon),
@@ -131,13 +133,17 @@ def main() -> None:
                         help="auto (the product's default) or a number")
     parser.add_argument("--store", type=Path, default=None,
                         help="store folder, for one size (default: a temp folder per size)")
+    parser.add_argument("--function", default=FUNCTION,
+                        help=f"the function whose logs are extracted (default: {FUNCTION})")
     parser.add_argument("--top-k", type=int, default=20)
+    parser.add_argument("--out", type=Path, default=None,
+                        help="golden JSONL to write, for one size (default: next to the store)")
     parser.add_argument("--check", type=int, default=500, metavar="ROWS",
                         help="rows whose density is checked against brute force after (0: none)")
     args = parser.parse_args()
     sizes = [int(size) for size in args.logs.split(",")]
-    if args.store is not None and len(sizes) > 1:
-        parser.error("--store takes one size")
+    if (args.store is not None or args.out is not None) and len(sizes) > 1:
+        parser.error("--store and --out take one size")
     quiet_environment()
     spawn = multiprocessing.get_context("spawn")
     rows = []
@@ -150,10 +156,10 @@ def main() -> None:
                 seconds = child.submit(build_store, store, n, args.geometry).result()
             print(f"  written in {seconds:.1f} s (not part of the extraction time)")
         with concurrent.futures.ProcessPoolExecutor(1, mp_context=spawn) as child:
-            row = child.submit(extract, store, args.epsilon, args.top_k,
-                               store.parent / "golden.jsonl", args.check).result()
+            row = child.submit(extract, store, args.function, args.epsilon, args.top_k,
+                               args.out or store.parent / "golden.jsonl", args.check).result()
         rows.append(row)
-        print(f"{row['logs']} logs of {FUNCTION}: {row['usable']} usable, skipped "
+        print(f"{row['logs']} logs of {args.function}: {row['usable']} usable, skipped "
               f"{row['skipped']}, excluded {row['excluded']}; epsilon {args.epsilon}")
         error = f", {row['mode_error']}" if row["mode_error"] else ""
         print(f"density mode {row['mode']}{error}")

@@ -173,15 +173,9 @@ def test_bench_extraction_reads_the_store_without_importing_vectorwave(seeded_st
     import sys
 
     repo = Path(__file__).resolve().parents[2]
-    code = f"""
-import sys
-sys.argv = ["extract.py", "--store", {str(seeded_store)!r}, "--top-k", "5", "--out", {str(tmp_path / "golden.jsonl")!r}]
-sys.path.insert(0, {str(repo / "bench")!r})
-import extract
-extract.FUNCTION = "draft_reply"
-extract.main()
-"""
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    command = [sys.executable, str(repo / "bench" / "extract.py"), "--store", str(seeded_store),
+               "--function", "draft_reply", "--top-k", "5", "--out", str(tmp_path / "golden.jsonl")]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "VectorWave imported: False" in result.stdout
     assert "peak RSS" in result.stdout and "valid: True" in result.stdout
