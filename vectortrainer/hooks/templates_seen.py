@@ -31,4 +31,6 @@ TEMPLATE_FINGERPRINTS: dict[str, str] = {
         "3c1af6c: case fixes by folded words",
     "ee72b190d79a480099e2325e3a599d7486569c35696ea3a267ec3d526c4f0bf7":
         "79bd559: rules filed by key word",
+    "4e34e3dfe4a2c5478cbafd2c94f90a3549e95b82b37c42e2ae99597598ddafdd":
+        "few rules tried in order, without the index",
 }

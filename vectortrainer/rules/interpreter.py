@@ -36,6 +36,9 @@ _ASCII_NON_WORD = (
     "\x1a\x1b!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~\x7f"
 )
 _TO_SPACE = dict((ord(character), " ") for character in _ASCII_NON_WORD)
+# Fewer keyed rules than this are tried in order, each ruled out by its needle (about 0.5 us per
+# 1 KB), instead of finding the text's runs first (about 12 us per 1 KB).
+_MIN_INDEXED_RULES = 16
 _KINDS_WITH_PATTERN = (
     "replace",
     "remove",
@@ -230,12 +233,18 @@ def index_rules(compiled):
     """
     keyed = {"output": {}, "prompt": {}}
     unkeyed = {"output": [], "prompt": []}
+    every = {"output": [], "prompt": []}
     for position, rule in enumerate(compiled):
+        every[rule["target"]].append(position)
         runs = _ascii_runs(rule["key"])
         if runs:  # filed under the longest run of its key word: the rarest, most likely
             keyed[rule["target"]].setdefault(max(runs, key=len), []).append(position)
         else:
             unkeyed[rule["target"]].append(position)
+    # With few rules their needles rule them out sooner than the runs of the text are found.
+    for target in ("output", "prompt"):
+        if len(every[target]) - len(unkeyed[target]) < _MIN_INDEXED_RULES:
+            keyed[target], unkeyed[target] = {}, every[target]
     return {"rules": compiled, "keyed": keyed, "unkeyed": unkeyed}
 
 

@@ -90,10 +90,11 @@ def test_a_case_fix_is_ruled_out_by_its_words_in_any_letter_case_and_never_wrong
     assert interpreter.apply_rules(rules, "\u212airk", {}, "output") == "Kirk"
 
 
-def test_a_rule_acts_on_what_an_earlier_rule_wrote() -> None:
+def test_a_rule_acts_on_what_an_earlier_rule_wrote(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rules run in order on the text as it stands. The key words of a text were collected once, so
     a rule whose key word only an earlier rule wrote ("receive", after "recieve" -> "receive") was
     skipped; the rules filed by key word are now looked up again after each change."""
+    monkeypatch.setattr(interpreter, "_MIN_INDEXED_RULES", 1)  # the index even for four rules
     document = json.dumps({"version": 1, "rules": [
         {"kind": "replace", "pattern": "recieve", "replacement": "receive"},
         {"kind": "replace", "pattern": "receive it", "replacement": "get it"},
@@ -107,9 +108,10 @@ def test_a_rule_acts_on_what_an_earlier_rule_wrote() -> None:
     assert interpreter.apply_rules(plan, "Tea from SIKKIM.", {}, "prompt") == "Tea from SIKKIM."
 
 
-def test_a_call_visits_only_the_rules_its_words_name() -> None:
+def test_a_call_visits_only_the_rules_its_words_name(monkeypatch: pytest.MonkeyPatch) -> None:
     """The plan files each target's rules by key word: a text with none of the keys is looked at by
     the rules without a key alone, in their order."""
+    monkeypatch.setattr(interpreter, "_MIN_INDEXED_RULES", 1)
     document = json.dumps({"version": 1, "rules": [
         {"kind": "replace", "pattern": "colour", "replacement": "color"},
         {"kind": "append", "replacement": " (reviewed)"},
@@ -140,7 +142,8 @@ def test_the_ascii_runs_of_a_text_hold_those_of_each_of_its_words() -> None:
     assert interpreter._ascii_runs("汉语") == []
 
 
-def test_a_key_word_in_any_script_still_finds_its_rule() -> None:
+def test_a_key_word_in_any_script_still_finds_its_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(interpreter, "_MIN_INDEXED_RULES", 1)
     document = json.dumps({"version": 1, "rules": [
         {"kind": "replace", "pattern": "Encyclopedia", "replacement": "Enzyklopädie"},
         {"kind": "replace", "pattern": "Enzyklopädie Britannica", "replacement": "Encyclopædia Britannica"},
@@ -158,3 +161,24 @@ def test_no_text_hides_a_word_from_its_runs(text: str) -> None:
     runs = set(interpreter._ascii_runs(text))
     for word in re.findall(r"\w+", text):
         assert set(interpreter._ascii_runs(word)) <= runs
+
+
+def test_few_rules_are_tried_in_order_and_change_what_the_index_would() -> None:
+    """A plan with fewer keyed rules than _MIN_INDEXED_RULES skips the index (a rule learned during
+    synthesis is replayed alone, millions of times); both plans change the same texts alike."""
+    rules = [{"kind": "replace", "pattern": "colour", "replacement": "color"},
+             {"kind": "replace", "pattern": "colour scheme", "replacement": "palette"},
+             {"kind": "append", "replacement": " (reviewed)"}]
+    plan, _ = interpreter.load_rules(json.dumps({"version": 1, "rules": rules}))
+    assert plan["keyed"] == {"output": {}, "prompt": {}}
+    assert plan["unkeyed"]["output"] == [0, 1, 2]
+    many = rules + [{"kind": "replace", "pattern": f"word{i}", "replacement": f"term{i}"}
+                    for i in range(interpreter._MIN_INDEXED_RULES)]
+    indexed, _ = interpreter.load_rules(json.dumps({"version": 1, "rules": many}))
+    assert indexed["keyed"]["output"] and indexed["unkeyed"]["output"] == [2]
+    for text in ("the colour scheme", "a word3 in colour", "nothing", "word15 word15"):
+        expected = text
+        for rule in many:  # one rule after the other, as the hook promises
+            single, _ = interpreter.load_rules(json.dumps({"version": 1, "rules": [rule]}))
+            expected = interpreter.apply_rules(single, expected, {}, "output")
+        assert interpreter.apply_rules(indexed, text, {}, "output") == expected
