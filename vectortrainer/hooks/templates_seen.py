@@ -33,4 +33,6 @@ TEMPLATE_FINGERPRINTS: dict[str, str] = {
         "79bd559: rules filed by key word",
     "4e34e3dfe4a2c5478cbafd2c94f90a3549e95b82b37c42e2ae99597598ddafdd":
         "few rules tried in order, without the index",
+    "267b216625c5846b116baaee03388387aa6b4d087dd8ab9ffa19d29c10de1eb9":
+        "a regex rule's key word as its writer found it",
 }

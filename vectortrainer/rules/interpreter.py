@@ -121,10 +121,19 @@ def _compile_rule(rule):
         "matcher": matcher,
         "needle": needle,
         "folded_needle": folded_needle,
-        "key": _key_word(needle, kind),
+        "key": _given_key(rule, kind) or _key_word(needle, kind),
         "text_condition": _compile_text_condition(rule.get("text_condition", [])),
         "template": _case_template(rule.get("group_case", {}), kind, replacement, matcher),
     }
+
+
+def _given_key(rule, kind):
+    """A regex rule's key word as its writer found it in the pattern (a word every match holds
+    whole, see ``needles.whole_word``); "" when it has none."""
+    key = rule.get("key", "")
+    if not isinstance(key, str) or (key and not _WORD.fullmatch(key)):
+        raise ValueError("key must be one word")
+    return key if kind == "regex_replace" else ""
 
 
 def _key_word(needle, kind):

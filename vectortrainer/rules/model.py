@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 from vectortrainer.json_types import JSONObject
-from vectortrainer.rules.needles import required_literal
+from vectortrainer.rules.needles import required_literal, whole_word
 
 # Rule kinds the generated hook understands (VT-5). Every rule is data: the hook
 # interprets it with a fixed, reviewed runtime and never turns it into code.
@@ -183,7 +183,8 @@ def rule_id_for(rule: Rule) -> str:
 
 def rules_document(rules: Sequence[Rule]) -> str:
     """The JSON document a hook embeds: the rules as data (ASCII only, keys sorted), each regex
-    rule with the text it cannot match without (:mod:`~vectortrainer.rules.needles`)."""
+    rule with the text it cannot match without and the word it holds whole
+    (:mod:`~vectortrainer.rules.needles`)."""
     return json.dumps(
         {"version": 1, "rules": [_with_needle(r) for r in rules]}, ensure_ascii=True,
         sort_keys=True,
@@ -195,4 +196,7 @@ def _with_needle(rule: Rule) -> JSONObject:
     needle = required_literal(rule.pattern) if rule.kind == "regex_replace" else ""
     if needle:
         document["needle"] = needle
+    key = whole_word(rule.pattern) if rule.kind == "regex_replace" else ""
+    if key:
+        document["key"] = key
     return document

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.rules import interpreter
 from vectortrainer.rules.model import rules_document
-from vectortrainer.rules.needles import required_literal
+from vectortrainer.rules.needles import required_literal, whole_word
 from vectortrainer.rules.synthesis import synthesize_rules
 
 CORRECTIONS = Path(__file__).resolve().parents[2] / "data" / "corrections"
@@ -182,3 +182,46 @@ def test_few_rules_are_tried_in_order_and_change_what_the_index_would() -> None:
             single, _ = interpreter.load_rules(json.dumps({"version": 1, "rules": [rule]}))
             expected = interpreter.apply_rules(single, expected, {}, "output")
         assert interpreter.apply_rules(indexed, text, {}, "output") == expected
+
+
+@pytest.mark.parametrize(("pattern", "word"), [
+    (r"mistrust(?<=(?<!\w)of\ mistrust)(?!\w)", "mistrust"),  # a space before it, in the lookbehind
+    (r"NSV(?<!\wNSV)(?=\ Union(?!\w))", "Union"),  # whole inside a positive lookahead
+    (r"approximately(?<!\wapproximately)\ (\d+)\.", "approximately"),  # left edge tested after it
+    (r"(?<!\w)\d{2}\ ernannte(?!\w)", "ernannte"),
+    (r"\ASommer(?<!\wSommer)(?!\w)", "Sommer"),
+    (r"(?<=\ )abc(?!\w)", "abc"),
+    (r"approximately", ""),  # may sit inside a longer word
+    (r"xapproximately(?<!\wapproximately)", ""),  # the lookbehind is about another word
+    (r"abc(?<=xabc)(?!\w)", ""),  # a word character before it
+    (r"(?<!\w)\d+\ ms\Z", ""),  # \Z is not recognised: nothing claimed
+    (r"colou?r", ""),
+    (r"order|invoice", ""),
+    (r"(?i)(?<!\w)order(?!\w)", ""),  # any letter case
+    (r"(?a)(?<!\w)order(?!\w)", ""),  # ASCII \w: "ordeß" would end the word here, not in the text
+])
+def test_the_whole_word_is_one_the_pattern_itself_bounds(pattern: str, word: str) -> None:
+    assert whole_word(pattern) == word
+
+
+def test_a_regex_rule_is_filed_under_its_whole_word_and_finds_every_text_it_changes() -> None:
+    """Regex rules learned from real post-edits had no key word (their needle, "of mistrust", is only
+    text inside a word): 37 of 200 real rules were tried on every output. Wherever such a rule
+    matches, its word is among the text's words."""
+    with gzip.open(CORRECTIONS / "mlqe-pe-ro-en-train.jsonl.gz", "rt", encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle][:2500]
+    pairs = [FeedbackPair(row["bad"], row["fixed"], "", {}) for row in rows if row["bad"] != row["fixed"]]
+    regex_rules = [rule for rule in synthesize_rules(pairs).rules if rule.kind == "regex_replace"]
+    keyed = [rule for rule in regex_rules if whole_word(rule.pattern)]
+    assert len(keyed) >= len(regex_rules) / 2
+    texts = [row["bad"] for row in rows] + [row["fixed"] for row in rows]
+    matched = 0
+    for rule in keyed:
+        compiled = re.compile(rule.pattern)
+        for text in texts:
+            if compiled.search(text):
+                matched += 1
+                assert whole_word(rule.pattern) in re.findall(r"\w+", text), (rule.pattern, text)
+    assert matched
+    plan, _ = interpreter.load_rules(rules_document(keyed))
+    assert all(rule["key"] for rule in plan["rules"])
