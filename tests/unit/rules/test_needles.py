@@ -225,3 +225,18 @@ def test_a_regex_rule_is_filed_under_its_whole_word_and_finds_every_text_it_chan
     assert matched
     plan, _ = interpreter.load_rules(rules_document(keyed))
     assert all(rule["key"] for rule in plan["rules"])
+
+
+_BOUNDED = [r"mistrust(?<=(?<!\w)of\ mistrust)(?!\w)", r"NSV(?<!\wNSV)(?=\ Union(?!\w))",
+            r"approximately(?<!\wapproximately)\ (\d+)\.", r"(?<!\w)\d{2}\ ernannte(?!\w)",
+            r"\ASommer(?<!\wSommer)(?!\w)", r"(?<=\ )abc(?!\w)"]
+_PIECES = st.sampled_from(["of ", "mistrust", "NSV", " Union", "approximately ", "42.", "12 ",
+                           "ernannte", "Sommer", "abc", " ", "x", "é", "_", "-", "7", "ß"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PIECES, max_size=8).map("".join))
+def test_wherever_a_bounded_pattern_matches_its_word_is_whole(text: str) -> None:
+    for pattern in _BOUNDED:
+        if re.search(pattern, text):
+            assert whole_word(pattern) in re.findall(r"\w+", text), (pattern, text)
