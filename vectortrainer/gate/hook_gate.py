@@ -30,6 +30,10 @@ from vectortrainer.rules.learning import Choice, learn_rules, pairs_for_function
 from vectortrainer.rules.synthesis import RuleSet
 from vectortrainer.store.source import LogReader
 
+# Below this many held-out pairs, a refusal says how little it rests on (the demo's
+# classify_intent holds out one pair of 16, a correction made once that no rule can learn).
+FEW_HELD_OUT = 3
+
 
 @dataclass
 class HookGateDecision:
@@ -144,6 +148,11 @@ def judge_hook(
         )
     elif not decision.mean_repair > 0:  # NaN repairs nothing
         decision.reason = f"it repairs none of the {len(held_out)} held-out bad outputs"
+        if len(held_out) < FEW_HELD_OUT:  # one one-off correction held out says little
+            decision.reason += (
+                f"; {len(held_out)} held-out pair{'s' if len(held_out) > 1 else ''} is little to "
+                "judge on: record more corrections, or roll back to this version to make it live"
+            )
     elif (
         decision.active_mean_repair is not None
         and not decision.mean_repair >= decision.active_mean_repair + margin  # NaN fails

@@ -217,6 +217,19 @@ def test_a_hook_that_harms_good_outputs_or_repairs_nothing_fails(rules, reason):
     assert not decision.passed and reason in decision.reason
 
 
+def test_a_refusal_on_one_held_out_pair_says_how_little_it_rests_on():
+    """The demo's classify_intent holds out one pair of 16, a correction made once: its hook was
+    refused with no hint that one pair is little to judge on."""
+    pairs = _pairs()
+    nothing = _source(Rule("replace", "nothing", "matches"))
+    one = judge_hook(nothing, pairs[:1], pairs)
+    assert not one.passed
+    assert one.reason.startswith("it repairs none of the 1 held-out bad outputs; 1 held-out pair is")
+    assert "record more corrections, or roll back to this version" in one.reason
+    four = judge_hook(nothing, pairs[:4], pairs)
+    assert not four.passed and "little to judge on" not in four.reason
+
+
 def test_a_hook_must_beat_the_active_one():
     pairs = _pairs()
     partial = _source(Rule("strip_prefix", "Summary: "))
