@@ -100,7 +100,7 @@ def _one(n: int, mode: str, out: "multiprocessing.Queue[dict[str, object]]") -> 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="20000,50000,100000")
-    parser.add_argument("--mode", default="auto", choices=["auto", "exact", "pruned", "ann"],
+    parser.add_argument("--mode", default="auto", choices=["auto", "exact", "pruned", "probed", "ann"],
                         help="the density mode (default: auto, the product's)")
     args = parser.parse_args()
     requests()  # embeds and caches once, before the timed children

@@ -28,8 +28,8 @@ AUTO: Final = "auto"
 # The most of top_k that anomaly_share "auto" gives to new patterns.
 MAX_AUTO_ANOMALY_SHARE: Final = 0.25
 Auto: TypeAlias = Literal["auto"]
-DensityMode: TypeAlias = Literal["auto", "exact", "pruned", "ann"]
-DENSITY_MODES: tuple[DensityMode, ...] = ("auto", "exact", "pruned", "ann")
+DensityMode: TypeAlias = Literal["auto", "exact", "pruned", "probed", "ann"]
+DENSITY_MODES: tuple[DensityMode, ...] = ("auto", "exact", "pruned", "probed", "ann")
 # Neighbours within epsilon that make a log a core log (also the k of epsilon "auto").
 DEFAULT_MIN_SAMPLES = 5
 

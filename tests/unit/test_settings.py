@@ -28,7 +28,7 @@ from vectortrainer.settings import AUTO, DEFAULT_SETTINGS, PROBLEMS, SelectionSe
     ("cluster_similarity", 1.5, "must be 'auto' or a cosine similarity in [-1, 1]"),
     ("min_cluster_size", 1, "must be a whole number of at least 2"),
     ("duplicate_epsilon", -0.1, "must be null (epsilon / 4) or a cosine distance in [0, 2]"),
-    ("density_mode", "fast", "must be one of 'auto', 'exact', 'pruned', 'ann'"),
+    ("density_mode", "fast", "must be one of 'auto', 'exact', 'pruned', 'probed', 'ann'"),
 ])
 def test_each_invalid_value_names_its_key(key, value, problem):
     with pytest.raises(SettingError) as info:

@@ -44,7 +44,7 @@ import numpy as np
 from vectortrainer.errors import ConfigError, DataFormatError
 from vectortrainer.golden.approximate import DensityError
 from vectortrainer.golden.epsilon import EpsilonChoice, choose_epsilon, given_epsilon
-from vectortrainer.settings import DEFAULT_MIN_SAMPLES, DensityMode, epsilon_problem
+from vectortrainer.settings import DEFAULT_MIN_SAMPLES, DENSITY_MODES, DensityMode, epsilon_problem
 
 if TYPE_CHECKING:
     from vectortrainer.golden.pruning import Pieces
@@ -61,6 +61,9 @@ EXACT_MODE_LIMIT = 60_000
 PRUNED_WORK_LIMIT = 0.5
 # The same for the kNN pass (its bound is the rows' current k-th similarity).
 KNN_WORK_LIMIT = 0.5
+# Pairs of the pieces nearest each row run unless they hold more than this share of the pair
+# work: their blocks are smaller and their tasks more, so near it every pair is as fast.
+PROBED_WORK_LIMIT = 0.5
 DEFAULT_NPROBE = 64
 FLOOR_SAMPLE = 2048  # rows that give every row a lower bound of its k-th similarity
 FLOOR_MARGIN = 1e-5  # far above float32 rounding of a similarity, far below any tolerance
@@ -99,11 +102,11 @@ class DensityResult:
     kth_similarity: np.ndarray | None
     core: np.ndarray | None
     nearest_core: np.ndarray | None
-    mode: Literal["exact", "pruned", "ann"]
+    mode: Literal["exact", "pruned", "probed", "ann"]
     seconds: float
     density_error: DensityError | None = None
     pair_work: float = 1.0
-    kth_mode: Literal["exact", "ann"] | None = None
+    kth_mode: Literal["exact", "probed", "ann"] | None = None
 
 
 def similarity_threshold(epsilon: float) -> float:
@@ -213,8 +216,8 @@ def epsilon_graph_stats(
         min_samples = DEFAULT_MIN_SAMPLES
     if min_samples is not None and min_samples < 1:
         raise ConfigError(f"min_samples={min_samples}: must be at least 1")
-    if mode not in ("auto", "exact", "pruned", "ann"):
-        raise ConfigError(f"density mode {mode!r}: expected 'auto', 'exact', 'pruned' or 'ann'")
+    if mode not in DENSITY_MODES:
+        raise ConfigError(f"density mode {mode!r}: expected one of {', '.join(DENSITY_MODES)}")
     started = time.perf_counter()
     from vectortrainer.golden import pruning
     from vectortrainer.golden.runners import ThreadRunner
@@ -232,14 +235,15 @@ def epsilon_graph_stats(
     fallback = mode == "pruned" and m > EXACT_MODE_LIMIT
 
     pieces: Pieces | None = None
-    if m > 1 and mode in ("exact", "pruned"):
+    probe: _Probe | None = None
+    if m > 1 and mode in ("exact", "pruned", "probed"):
         pieces = (pruning.contiguous_pieces(m, block_size) if mode == "exact"
                   else pruning.kmeans_pieces(sub, block_size, seed))
     rows = _PieceOrder(sub, None if pieces is None else pieces.order)
     try:
         index = None
         kth = None
-        kth_mode: Literal["exact", "ann"] | None = None
+        kth_mode: Literal["exact", "probed", "ann"] | None = None
         if min_samples is not None:
             kth = np.full(n, -np.inf)
             kth_mode = "ann" if mode == "ann" else "exact"
@@ -249,18 +253,28 @@ def epsilon_graph_stats(
                 if pieces is not None:
                     # one lower bound per row, for the pruned pass and for every pair if it runs
                     floors = _kth_floors(rows.in_piece_order(), min_samples, runner)
-                    sub_kth = _kth_pass(
-                        rows.in_piece_order(),
-                        pieces.order,
-                        pieces,
-                        min_samples,
-                        block_size,
-                        mode == "pruned",
-                        KNN_WORK_LIMIT if fallback else None,
-                        knn_phase,
-                        runner,
-                        floors,
-                    )
+                    if mode != "probed":
+                        sub_kth = _kth_pass(
+                            rows.in_piece_order(),
+                            pieces.order,
+                            pieces,
+                            min_samples,
+                            block_size,
+                            mode == "pruned",
+                            KNN_WORK_LIMIT if fallback else None,
+                            knn_phase,
+                            runner,
+                            floors,
+                        )
+                    if sub_kth is None and (mode == "probed" or fallback):
+                        # pruning cannot help: the pieces nearest each row, if that is cheaper
+                        probe = _Probe(rows.in_piece_order(), pieces, min_samples, seed)
+                        partners = probe.partners(m, None)
+                        if partners is not None:
+                            mode = kth_mode = "probed"
+                            sub_kth = _kth_pass(rows.in_piece_order(), pieces.order, pieces,
+                                                min_samples, block_size, False, None, knn_phase,
+                                                runner, floors, partners)
                 if sub_kth is None and fallback:
                     # pruning cannot help: every pair, exactly (see PRUNED_WORK_LIMIT)
                     assert pieces is not None
@@ -295,10 +309,23 @@ def epsilon_graph_stats(
             graph = None
             if mode != "ann":
                 assert pieces is not None
-                partners = _partners(pieces, threshold, mode == "pruned")
+                partners = _partners(pieces, threshold, mode != "exact")
                 work = _pair_work(pieces, partners, m)
                 order = pieces.order
-                if fallback and work > PRUNED_WORK_LIMIT:
+                if mode == "probed" and work <= PRUNED_WORK_LIMIT:
+                    mode = "pruned"  # the bound prunes well: exact, and cheaper
+                elif (mode == "probed" or fallback) and work > PRUNED_WORK_LIMIT:
+                    # the bound prunes too little: the pieces nearest each row, if cheaper
+                    if probe is None:
+                        probe = _Probe(rows.in_piece_order(), pieces, min_samples, seed)
+                    probed = probe.partners(m, threshold)
+                    if probed is not None:
+                        mode = "probed"
+                        # a pair the bound rules out holds no neighbour either way
+                        partners = [b[np.isin(b, bound)] for b, bound in zip(probed, partners,
+                                                                            strict=True)]
+                        work = _pair_work(pieces, partners, m)
+                if mode != "probed" and fallback and work > PRUNED_WORK_LIMIT:
                     # pruning cannot help: every pair, exactly (see PRUNED_WORK_LIMIT)
                     mode, work = "exact", 1.0
                     pieces = pruning.contiguous_pieces(m, block_size)
@@ -324,6 +351,10 @@ def epsilon_graph_stats(
                 error = approximate.density_error(sub, threshold, graph[0], error_sample_size,
                                                   np.random.default_rng(seed))
                 work = 1.0
+            elif mode == "probed":
+                error = _approximate().density_error(
+                    rows.in_original_order(), threshold, graph[0], error_sample_size,
+                    np.random.default_rng(seed))
             d, c, comp, near = graph
             density[live] = d
             counts[live] = c
@@ -472,7 +503,7 @@ def _graph_pass(
 def _kth_pass(
     rows: np.ndarray, ids: np.ndarray, pieces: Pieces, k: int, block_size: int, prune: bool,
     work_limit: float | None, progress: Progress | None, runner: TaskRunner,
-    floors: np.ndarray,
+    floors: np.ndarray, partners: list[np.ndarray] | None = None,
 ) -> np.ndarray | None:
     """Each row's similarity to its ``k``-th most similar other row (-inf with fewer than ``k``
     others).
@@ -505,7 +536,8 @@ def _kth_pass(
                 report(done, len(plan))
 
     if not prune:
-        run(_plan(pieces, [np.arange(a + 1, count) for a in range(count)], block_size), progress)
+        every = partners or [np.arange(a + 1, count) for a in range(count)]
+        run(_plan(pieces, every, block_size), progress)
         kth = acc.kth()
     else:
         first: list[np.ndarray] = []
@@ -598,6 +630,31 @@ def _as_index(positions: np.ndarray | slice) -> np.ndarray:
     if isinstance(positions, slice):
         return np.arange(positions.start, positions.stop)
     return positions
+
+
+class _Probe:
+    """Pairs of the pieces nearest each row (:mod:`vectortrainer.golden.probing`): each row's
+    nearest pieces and the calibration rows, found once for both passes."""
+
+    def __init__(self, rows: np.ndarray, pieces: Pieces, k: int | None, seed: int) -> None:
+        from vectortrainer.golden import probing
+
+        self.pieces = pieces
+        self.k = k or DEFAULT_MIN_SAMPLES
+        self.nearest = probing.nearest_pieces(rows, pieces, max(probing.PROBE_STEPS))
+        self.calibration = probing.calibrate(rows, pieces, self.k, seed)
+
+    def partners(self, n: int, threshold: float | None) -> list[np.ndarray] | None:
+        """The piece pairs that keep D within the calibration's target at ``threshold`` (``None``:
+        the k-th similarities), or None when they hold more than :data:`PROBED_WORK_LIMIT` of the
+        pair work (every pair is cheaper then)."""
+        from vectortrainer.golden.probing import partners_of
+
+        pairs = self.calibration.pairs_for(self.pieces, self.nearest, threshold, self.k)
+        partners = partners_of(self.pieces, pairs)
+        if _pair_work(self.pieces, partners, n) > PROBED_WORK_LIMIT:
+            return None
+        return partners
 
 
 class _Phases:

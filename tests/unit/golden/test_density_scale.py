@@ -135,12 +135,19 @@ def test_auto_beyond_the_exact_limit_prunes_clustered_data_and_runs_every_pair_w
     stats = epsilon_graph_stats(wide, 0.9, mode="ann", block_size=128, error_sample_size=200)
     assert stats.mode == "ann"
     assert stats.density_error is not None and stats.density_error.sample_size == 200
-    # Where the kNN pass cannot prune enough, it runs every pair; density stays pruned and exact.
+    # Where the kNN pass cannot prune enough, it probes the pieces nearest each row, or runs
+    # every pair where probing would cost as much; density stays pruned and exact.
     monkeypatch.setattr(density_module, "KNN_WORK_LIMIT", 0.0)
     isolated = np.concatenate([clustered(2500, 32, centres=25, spread=0.3, seed=4), uniform(500, 32, seed=4)])
+    exact = epsilon_graph_stats(isolated, 0.1, mode="exact", min_samples=5, block_size=128)
+    stats = epsilon_graph_stats(isolated, 0.1, min_samples=5, block_size=128)
+    assert stats.mode == "pruned" and stats.kth_mode == "probed" and stats.density_error is None
+    np.testing.assert_array_equal(stats.neighbour_counts, exact.neighbour_counts)
+    assert (stats.kth_similarity <= exact.kth_similarity + 1e-5).all()  # a k-th over fewer rows
+    assert np.isclose(stats.kth_similarity, exact.kth_similarity, atol=1e-5).mean() > 0.99
+    monkeypatch.setattr(density_module, "PROBED_WORK_LIMIT", 0.0)
     stats = epsilon_graph_stats(isolated, 0.1, min_samples=5, block_size=128)
     assert stats.mode == "pruned" and stats.kth_mode == "exact" and stats.density_error is None
-    exact = epsilon_graph_stats(isolated, 0.1, mode="exact", min_samples=5, block_size=128)
     np.testing.assert_array_equal(stats.neighbour_counts, exact.neighbour_counts)
     np.testing.assert_allclose(stats.kth_similarity, exact.kth_similarity, atol=1e-5)
 

@@ -1,0 +1,94 @@
+"""Density on the pieces nearest each row (issue 27): within its stated error, never over-counted,
+chosen by ``auto`` only where the bound cannot prune and probing costs less than every pair."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.unit.golden.test_density import clustered
+from vectortrainer.golden import density as density_module
+from vectortrainer.golden import probing
+from vectortrainer.golden.density import epsilon_graph_stats, unit_rows
+from vectortrainer.golden.pruning import kmeans_pieces
+
+
+@pytest.fixture(scope="module")
+def loose() -> np.ndarray:
+    # loose clusters: the angular bound skips almost no pair (pruned work 0.94)
+    return clustered(20000, 16, centres=40, spread=0.6, seed=5)
+
+
+@pytest.fixture(scope="module")
+def exact(loose: np.ndarray) -> density_module.DensityResult:
+    return epsilon_graph_stats(loose, 0.2, mode="exact", min_samples=5)
+
+
+def test_each_piece_is_paired_with_every_piece_its_rows_are_nearest() -> None:
+    unit, _ = unit_rows(clustered(3000, 16, centres=12, spread=0.5, seed=1))
+    pieces = kmeans_pieces(unit, 128)
+    rows = unit[pieces.order]
+    nearest = probing.nearest_pieces(rows, pieces, 4)
+    scores = rows @ pieces.centres.astype(np.float32).T
+    np.testing.assert_array_equal(nearest[:, 0], scores.argmax(axis=1))
+    assert (np.diff(np.take_along_axis(scores, nearest, axis=1), axis=1) <= 1e-6).all()  # nearest first
+    pairs = probing.probe_pairs(pieces, nearest, 4)
+    partners = probing.partners_of(pieces, pairs)
+    piece_of = np.repeat(np.arange(len(pieces)), pieces.sizes)
+    for position in range(0, len(rows), 7):
+        a = int(piece_of[position])
+        for b in nearest[position]:
+            if b != a:
+                assert max(a, b) in partners[min(a, b)]
+    assert all((p > a).all() and (np.diff(p) > 0).all() for a, p in enumerate(partners))
+    assert sum(len(p) for p in partners) == len(pairs)
+
+
+def test_probed_density_stays_within_its_stated_error_and_never_over_counts(loose, exact) -> None:
+    stats = epsilon_graph_stats(loose, 0.2, mode="probed", min_samples=5)
+    assert stats.mode == "probed" and stats.kth_mode == "probed"
+    assert stats.pair_work < 0.5  # far less than every pair
+    # a neighbour is only ever missed, never invented
+    assert (stats.neighbour_counts <= exact.neighbour_counts).all()
+    assert (stats.density <= exact.density + 1e-4).all()
+    assert (stats.kth_similarity <= exact.kth_similarity + 1e-5).all()
+    positive = exact.density > 0
+    relative = np.abs(stats.density - exact.density)[positive] / exact.density[positive]
+    assert relative.mean() <= 0.02
+    assert np.isclose(stats.kth_similarity, exact.kth_similarity, atol=1e-5).mean() > 0.99
+    error = stats.density_error
+    assert error is not None and error.sample_size == 500 and error.mean_relative_error <= 0.02
+
+
+def test_the_stated_error_is_the_true_error_on_its_sample_even_when_probing_misses(loose, exact,
+                                                                                 monkeypatch) -> None:
+    monkeypatch.setattr(probing, "PROBE_STEPS", (1,))  # one piece per row: many neighbours missed
+    stats = epsilon_graph_stats(loose, 0.2, mode="probed", min_samples=5)
+    assert stats.mode == "probed" and stats.density_error is not None
+    sample = np.sort(np.random.default_rng(0).choice(len(loose), 500, replace=False))
+    truth, got = exact.density[sample], stats.density[sample]
+    relative = np.where(truth > 0, np.abs(got - truth) / np.where(truth > 0, truth, 1), got != 0)
+    assert relative.mean() > 0.02  # it did miss neighbours ...
+    assert stats.density_error.mean_relative_error == pytest.approx(relative.mean(), rel=1e-4)  # ... and says so
+
+
+def test_auto_probes_only_where_the_bound_cannot_prune_and_probing_is_cheaper(loose, exact,
+                                                                             monkeypatch) -> None:
+    monkeypatch.setattr(density_module, "EXACT_MODE_LIMIT", 500)
+    stats = epsilon_graph_stats(loose, 0.2, min_samples=5)
+    assert stats.mode == "probed" and stats.density_error is not None
+    tight = clustered(3000, 32, centres=30, spread=0.3, seed=3)
+    assert epsilon_graph_stats(tight, 0.1, min_samples=5, block_size=128).mode == "pruned"
+    monkeypatch.setattr(density_module, "PROBED_WORK_LIMIT", 0.0)  # probing would cost as much
+    stats = epsilon_graph_stats(loose, 0.2, min_samples=5)
+    assert stats.mode == "exact" and stats.kth_mode == "exact" and stats.density_error is None
+    np.testing.assert_array_equal(stats.neighbour_counts, exact.neighbour_counts)
+
+
+def test_auto_epsilon_through_probing_matches_the_exact_choice(loose, monkeypatch) -> None:
+    monkeypatch.setattr(density_module, "EXACT_MODE_LIMIT", 500)
+    exact = epsilon_graph_stats(loose, "auto", mode="exact")
+    stats = epsilon_graph_stats(loose, "auto")
+    assert stats.mode == "probed"
+    assert stats.epsilon == pytest.approx(exact.epsilon, abs=0.005)
+    assert (stats.core == exact.core).mean() > 0.99
