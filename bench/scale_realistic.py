@@ -59,6 +59,13 @@ def requests() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def realistic_logs(n: int, seed: int = 0) -> tuple[np.ndarray, list[str]]:
     """``n`` log vectors of the realistic geometry (see the module docstring) and their statuses."""
+    x, statuses, _ = realistic_logs_with_intents(n, seed)
+    return x, statuses
+
+
+def realistic_logs_with_intents(n: int, seed: int = 0) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """:func:`realistic_logs`, with each log's intent (an index into the sorted
+    ``set:label`` names; -1 for out-of-scope requests and failed calls)."""
     rng = np.random.default_rng(seed)
     pool, intents, oos = requests()
     members = [np.flatnonzero(intents == i) for i in range(intents.max() + 1)]
@@ -77,8 +84,9 @@ def realistic_logs(n: int, seed: int = 0) -> tuple[np.ndarray, list[str]]:
     x += (NOISE / math.sqrt(x.shape[1])) * rng.standard_normal(x.shape, dtype=np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     statuses = ["SUCCESS"] * (n_steady + n_novel) + ["ERROR"] * n_failed
+    intents = np.concatenate([chosen, np.full(n_novel + n_failed, -1)])
     order = rng.permutation(n)
-    return np.ascontiguousarray(x[order]), [statuses[i] for i in order]
+    return np.ascontiguousarray(x[order]), [statuses[i] for i in order], intents[order]
 
 
 def _one(n: int, mode: str, out: "multiprocessing.Queue[dict[str, object]]") -> None:

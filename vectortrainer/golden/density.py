@@ -6,8 +6,8 @@ The density of log i is ``D(L_i) = sum of W_ij over its neighbours j != i``.
 
 Three ways to compute it:
 
-* **exact** (default up to :data:`EXACT_MODE_LIMIT` rows, and beyond it where pruning cannot
-  help): rows are normalised once
+* **exact** (default up to :data:`EXACT_MODE_LIMIT` rows, and beyond it where neither pruning
+  nor probing helps): rows are normalised once
   to float32 unit vectors; the similarity matrix is visited in square blocks of
   ``block_size`` rows, only on and above the diagonal (each off-diagonal block adds
   to the rows of both sides). Each block is one BLAS product followed by one
@@ -18,6 +18,11 @@ Three ways to compute it:
   spherical k-means and block pairs whose angular bound rules out any neighbour are
   skipped (:mod:`vectortrainer.golden.pruning`); the surviving pairs run through the
   same exact tasks. The result equals the exact mode's.
+* **probed** (approximate; beyond :data:`EXACT_MODE_LIMIT` when the bound prunes too little and
+  this costs less than every pair): each piece runs, through the same exact tasks, against the
+  pieces nearest its rows (:mod:`vectortrainer.golden.probing`), as many as a calibration sample
+  needs to keep D within 1%; its error on D is measured against exact density on a sample of
+  rows and carried in :attr:`DensityResult.density_error`.
 * **ann** (approximate; on request only: see :data:`PRUNED_WORK_LIMIT` for why ``auto``
   never chooses it): faiss range search with the threshold as radius
   (:mod:`vectortrainer.golden.approximate`). It never caps the number of
@@ -83,13 +88,14 @@ class DensityResult:
     ``components`` labels connected components of the epsilon-graph (each label is
     the smallest row index in its component); with ``min_samples``, only edges between
     two core rows join components, so non-core rows (bridges) never chain them.
-    ``density_error`` is set in ANN mode only: the mean relative error of D and the
-    share of rows under-counted by more than 10%, against exact density on
-    ``density_error.sample_size`` random rows. ``pair_work`` is the share of the
-    n^2/2 pair work the density pass did (below 1 when pruning skipped pairs).
-    ``kth_mode`` says how the k-th neighbour similarities were found: exactly, or
-    through the faiss index (beyond the exact size, when isolated rows leave the
-    kNN pass nothing to prune; density stays exact in the pruned mode).
+    ``density_error`` is set in the approximate modes (probed, ann) only: the mean
+    relative error of D and the share of rows under-counted by more than 10%, against
+    exact density on ``density_error.sample_size`` random rows. ``pair_work`` is the
+    share of the n^2/2 pair work the density pass did (below 1 when pruning or probing
+    skipped pairs). ``kth_mode`` says how the k-th neighbour similarities were found:
+    exactly, over the pieces nearest each row (beyond the exact size, when isolated
+    rows leave the kNN pass nothing to prune; density may still be exact in the pruned
+    mode), or through the faiss index.
     """
 
     density: np.ndarray
