@@ -237,8 +237,9 @@ def epsilon_graph_stats(
     phases = _Phases(progress, 2 if min_samples is not None else 1)
     if mode == "auto":
         mode = "exact" if m <= EXACT_MODE_LIMIT else "pruned"
-    # "auto" beyond the limit: every pair, exactly, where pruning cannot help
-    fallback = mode == "pruned" and m > EXACT_MODE_LIMIT
+    # "auto" beyond the limit, and "probed": the pieces nearest each row where the bound prunes
+    # too little, and every pair, exactly, where probing would cost as much
+    fallback = (mode == "pruned" and m > EXACT_MODE_LIMIT) or mode == "probed"
 
     pieces: Pieces | None = None
     probe: _Probe | None = None
@@ -320,7 +321,7 @@ def epsilon_graph_stats(
                 order = pieces.order
                 if mode == "probed" and work <= PRUNED_WORK_LIMIT:
                     mode = "pruned"  # the bound prunes well: exact, and cheaper
-                elif (mode == "probed" or fallback) and work > PRUNED_WORK_LIMIT:
+                elif fallback and work > PRUNED_WORK_LIMIT:
                     # the bound prunes too little: the pieces nearest each row, if cheaper
                     if probe is None:
                         probe = _Probe(rows.in_piece_order(), pieces, min_samples, seed)
@@ -331,11 +332,10 @@ def epsilon_graph_stats(
                         partners = [b[np.isin(b, bound)] for b, bound in zip(probed, partners,
                                                                             strict=True)]
                         work = _pair_work(pieces, partners, m)
-                if mode != "probed" and fallback and work > PRUNED_WORK_LIMIT:
-                    # pruning cannot help: every pair, exactly (see PRUNED_WORK_LIMIT)
-                    mode, work = "exact", 1.0
-                    pieces = pruning.contiguous_pieces(m, block_size)
-                    partners = _partners(pieces, threshold, False)
+                    else:  # neither pruning nor probing helps: every pair, exactly
+                        mode, work = "exact", 1.0
+                        pieces = pruning.contiguous_pieces(m, block_size)
+                        partners = _partners(pieces, threshold, False)
                 graph = _graph_pass(
                     rows.in_piece_order(),
                     order,

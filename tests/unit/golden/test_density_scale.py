@@ -178,7 +178,7 @@ def test_selection_and_the_cli_summary_carry_the_error_of_approximate_density() 
     assert "recall" not in text
 
 
-@pytest.mark.parametrize("mode", ["exact", "pruned", "ann"])
+@pytest.mark.parametrize("mode", ["exact", "pruned", "probed", "ann"])
 def test_opposite_vectors_join_one_component_at_epsilon_two(mode: str) -> None:
     # Without min_samples every neighbour pair joins components, whatever the link cut.
     x = np.array([[1.0], [-1.0]], dtype=np.float32)

@@ -92,3 +92,14 @@ def test_auto_epsilon_through_probing_matches_the_exact_choice(loose, monkeypatc
     assert stats.mode == "probed"
     assert stats.epsilon == pytest.approx(exact.epsilon, abs=0.005)
     assert (stats.core == exact.core).mean() > 0.99
+
+
+@pytest.mark.parametrize("epsilon, min_samples", [(0.5, None), ("auto", None), (0.5, 3)])
+def test_probed_on_request_runs_every_pair_where_probing_would_cost_as_much(epsilon, min_samples) -> None:
+    x = np.random.default_rng(0).standard_normal((200, 8)).astype(np.float32)  # two pieces
+    stats = epsilon_graph_stats(x, epsilon, mode="probed", min_samples=min_samples)
+    exact = epsilon_graph_stats(x, epsilon, mode="exact", min_samples=min_samples)
+    assert stats.mode == "exact" and stats.density_error is None
+    assert stats.kth_mode == (None if min_samples is None and epsilon != "auto" else "exact")
+    np.testing.assert_array_equal(stats.neighbour_counts, exact.neighbour_counts)
+    np.testing.assert_array_equal(stats.components, exact.components)
