@@ -358,6 +358,11 @@ def epsilon_graph_stats(
                                                   np.random.default_rng(seed))
                 work = 1.0
             elif mode == "probed":
+                assert probe is not None
+                # what the pairs miss, estimated from a few rows of the pieces just beyond
+                missed, missed_counts = probe.ring_sums(threshold, runner)
+                graph[0][order] += missed
+                graph[1][order] += np.rint(missed_counts).astype(np.int64)
                 error = _approximate().density_error(
                     rows.in_original_order(), threshold, graph[0], error_sample_size,
                     np.random.default_rng(seed))
@@ -640,15 +645,19 @@ def _as_index(positions: np.ndarray | slice) -> np.ndarray:
 
 class _Probe:
     """Pairs of the pieces nearest each row (:mod:`vectortrainer.golden.probing`): each row's
-    nearest pieces and the calibration rows, found once for both passes."""
+    nearest pieces and the calibration rows, found once for both passes; then the sampled sums
+    for what the pairs miss (:mod:`vectortrainer.golden.ring`)."""
 
     def __init__(self, rows: np.ndarray, pieces: Pieces, k: int | None, seed: int) -> None:
         from vectortrainer.golden import probing
 
+        self.rows = rows  # in piece order while the passes run
         self.pieces = pieces
         self.k = k or DEFAULT_MIN_SAMPLES
         self.nearest = probing.nearest_pieces(rows, pieces, max(probing.PROBE_STEPS))
         self.calibration = probing.calibrate(rows, pieces, self.k, seed)
+        self.pairs = np.zeros(0, dtype=np.int64)
+        self.ring = False  # whether the ring's sampled sums bring D closer at the last pairs
 
     def partners(self, n: int, threshold: float | None) -> list[np.ndarray] | None:
         """The piece pairs that keep D within the calibration's target at ``threshold`` (``None``:
@@ -656,11 +665,31 @@ class _Probe:
         pair work (every pair is cheaper then)."""
         from vectortrainer.golden.probing import partners_of
 
-        pairs = self.calibration.pairs_for(self.pieces, self.nearest, threshold, self.k)
-        partners = partners_of(self.pieces, pairs)
+        self.pairs, self.ring = self.calibration.pairs_for(self.rows, self.pieces, self.nearest,
+                                                           threshold, self.k)
+        partners = partners_of(self.pieces, self.pairs)
         if _pair_work(self.pieces, partners, n) > PROBED_WORK_LIMIT:
             return None
         return partners
+
+    def ring_sums(self, threshold: float, runner: TaskRunner) -> tuple[np.ndarray, np.ndarray]:
+        """Estimated D and neighbour count that the last pairs miss, per row in piece order
+        (zeros where the calibration found the estimate noisier than what it adds)."""
+        from vectortrainer.golden import ring
+
+        if not self.ring:
+            return np.zeros(len(self.rows)), np.zeros(len(self.rows))
+        ring_of = ring.rings(self.pieces, ring.paired_lists(self.pieces, self.pairs))
+        sample = ring.sample_pieces(self.pieces)
+        tasks = list(ring.ring_pairs(self.pieces, ring_of, sample))
+        density = np.zeros(len(self.rows))
+        counts = np.zeros(len(self.rows))
+        for (own, _), (part_density, part_counts) in zip(
+                tasks, runner.map(ring.sampled_sums, (self.rows, sample.weights, threshold), tasks),
+                strict=True):
+            density[own] = part_density
+            counts[own] = part_counts
+        return density, counts
 
 
 class _Phases:

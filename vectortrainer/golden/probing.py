@@ -5,25 +5,26 @@ On embeddings of real requests a piece's angular radius is wide, the bound of
 neighbours lie in the few pieces whose centres are nearest the row itself (the idea of an
 inverted-file index, run as the exact kernel's block products): each piece is paired with the
 pieces nearest any of its rows, ``probes`` per row, and with the pieces whose rows have it among
-theirs. A pair runs once and counts for both sides, so D only misses neighbours in pieces that
-neither side probes, and is never over-counted.
+theirs. A pair runs once and counts for both sides, so the pairs only miss neighbours, in pieces
+that neither side probes; the sampled sums of :mod:`vectortrainer.golden.ring` estimate those.
 
 How many probes: a calibration sample of :data:`CALIBRATION_ROWS` rows is scored against every
-row once. For each step of :data:`PROBE_STEPS`, fewest first, each calibration row's D and k-th
-similarity are taken over the pieces paired with its own and compared with the exact ones; the
-first step whose mean relative error of D is at most :data:`TARGET_ERROR` is used for the density
-pass, and the first whose share of k-th similarities found too low is at most
-:data:`KTH_TARGET` for the k-th-neighbour pass (those choose epsilon and the core logs). The
-error of the result is then measured again, on a separate sample of rows, and shown in every
-summary (:class:`vectortrainer.golden.approximate.DensityError`).
+row. For each step of :data:`PROBE_STEPS`, fewest first, each calibration row's k-th similarity
+and D are taken over the pieces paired with its own (D with and without the ring's estimate) and
+compared with the exact ones. The k-th-neighbour pass (its similarities choose epsilon and the
+core logs) uses the first step that finds at most :data:`KTH_TARGET` of them too low; the
+density pass the first whose mean relative error of D is at most :data:`TARGET_ERROR`, with the
+ring where it brings D closer. The error of the result is then measured again, on a separate
+sample of rows, and shown in every summary
+(:class:`vectortrainer.golden.approximate.DensityError`).
 
 The cost is still quadratic, with a small constant: a row's neighbours grow in number with the
-logs, and so do the pieces they lie in (at 100,000 realistic logs 16 probes per row suffice, at
-200,000, 32).
+logs, and so do the pieces they lie in.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,25 +39,29 @@ TARGET_ERROR = 0.01  # mean relative error of D the calibration aims at (the lim
 KTH_TARGET = 0.005
 KTH_TOLERANCE = 1e-4
 CALIBRATION_ROWS = 512
-# Similarities below this count for no epsilon (selection.epsilon is at most 0.6): the
-# calibration keeps only the rest.
+# A k-th similarity below this makes a log core at no epsilon (selection.epsilon is at most 0.6).
 LOWEST_THRESHOLD = 0.4 - 1e-3
-_CHUNK = 16_384  # rows scored against the centres per product
+_SCORES = 1 << 22  # scores of rows against centres per product (int64 positions: 32 MB)
 _SAMPLE_CHUNK = 32  # calibration rows scored against every row per product
 
 
 def nearest_pieces(rows: np.ndarray, pieces: Pieces, probes: int) -> np.ndarray:
     """For each of ``rows`` (in piece order), the ``probes`` pieces whose centres are most similar
-    to it, nearest first (int32)."""
+    to it, nearest first (int32).
+
+    Every row is scored against every centre: on loose real-text pieces a row's nearest centres
+    are not among those nearest its own piece's centre (the 512 nearest missed many at 200,000
+    logs, and a triangle-inequality bound certified the rest for only a quarter of the rows)."""
     count = len(pieces)
     probes = min(probes, count)
     centres = np.ascontiguousarray(pieces.centres, dtype=np.float32)
     out = np.empty((len(rows), probes), dtype=np.int32)
-    for start in range(0, len(rows), _CHUNK):
-        scores = rows[start : start + _CHUNK] @ centres.T
-        part = np.argpartition(-scores, probes - 1, axis=1)[:, :probes]
-        order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
-        out[start : start + len(scores)] = np.take_along_axis(part, order, axis=1)
+    chunk = max(256, _SCORES // max(1, count))  # rows x pieces scores stay a few tens of MB
+    for start in range(0, len(rows), chunk):
+        scores = rows[start : start + chunk] @ centres.T
+        best = np.argpartition(-scores, probes - 1, axis=1)[:, :probes]
+        order = np.argsort(-np.take_along_axis(scores, best, axis=1), axis=1, kind="stable")
+        out[start : start + len(scores)] = np.take_along_axis(best, order, axis=1)
     return out
 
 
@@ -86,43 +91,53 @@ def partners_of(pieces: Pieces, pairs: np.ndarray) -> list[np.ndarray]:
     return [second[cuts[a] : cuts[a + 1]] for a in range(count)]
 
 
-def _paired_with(pairs: np.ndarray, count: int, a: int) -> np.ndarray:
-    """Every piece paired with ``a`` (either side), and ``a`` itself."""
-    first, second = np.divmod(pairs, count)
-    return np.union1d(np.concatenate([second[first == a], first[second == a]]), [a])
+@dataclass(frozen=True)
+class Scored:
+    """Calibration rows' similarities of at least some value: per row, the similarities, and the
+    piece and position of each other row."""
+
+    similarities: list[np.ndarray]
+    pieces: list[np.ndarray]
+    positions: list[np.ndarray]
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """Calibration rows scored against every row: their exact k-th similarity, and each one's
-    similarities of at least :data:`LOWEST_THRESHOLD` with the piece of the other row."""
+    """Calibration rows (positions in piece order) with their exact k-th similarity, and their
+    similarities within :data:`KTH_TOLERANCE` of it (all a k-th over fewer rows can use)."""
 
-    positions: np.ndarray  # calibration rows, positions in piece order
+    positions: np.ndarray
     kth: np.ndarray
-    similarities: list[np.ndarray]
-    other_pieces: list[np.ndarray]
+    top: Scored
 
-    def _covered(self, pieces: Pieces, pairs: np.ndarray) -> list[np.ndarray]:
-        """For each calibration row, whether each of its kept similarities is to a row of a piece
-        that the ``pairs`` pair with the row's own piece."""
-        piece_of = np.searchsorted(pieces.starts, self.positions, side="right") - 1
-        paired: dict[int, np.ndarray] = {}
-        out = []
-        for a, other in zip(piece_of.tolist(), self.other_pieces, strict=True):
-            if a not in paired:
-                paired[a] = _paired_with(pairs, len(pieces), a)
-            out.append(np.isin(other, paired[a]))
-        return out
+    def scored(self, rows: np.ndarray, pieces: Pieces, threshold: float) -> Scored:
+        """The calibration rows' similarities of at least ``threshold``, scored again against
+        every row (``rows`` in piece order)."""
+        return _score(rows, pieces, self.positions, lambda sims: sims >= np.float64(threshold))
 
-    def density_error(self, pieces: Pieces, pairs: np.ndarray, threshold: float) -> float:
-        """Mean relative error of D at ``threshold`` over the calibration rows, when only the
-        piece ``pairs`` (:func:`probe_pairs`) run."""
-        thr = np.float64(threshold)
+    def _pieces_of(self, pieces: Pieces) -> np.ndarray:
+        return np.searchsorted(pieces.starts, self.positions, side="right") - 1
+
+    def density_error(self, pieces: Pieces, pairs: np.ndarray, near: Scored,
+                      ring: bool) -> float:
+        """Mean relative error of D over the calibration rows when only the piece ``pairs``
+        (:func:`probe_pairs`) run, plus (with ``ring``) the sampled sums of
+        :mod:`vectortrainer.golden.ring`; ``near``: the rows' exact neighbours."""
+        from vectortrainer.golden import ring as ring_module
+
+        own = self._pieces_of(pieces)
+        paired = ring_module.paired_lists(pieces, pairs)
+        rings = ring_module.rings(pieces, paired, which=np.unique(own)) if ring else {}
+        weights = ring_module.sample_pieces(pieces).weights
         errors = []
-        for sims, covered in zip(self.similarities, self._covered(pieces, pairs), strict=True):
-            near = sims >= thr
-            exact = float(sims[near].sum(dtype=np.float64))
-            found = float(sims[near & covered].sum(dtype=np.float64))
+        for a, sims, other, where in zip(own.tolist(), near.similarities, near.pieces,
+                                         near.positions, strict=True):
+            exact = float(sims.sum(dtype=np.float64))
+            covered = np.isin(other, paired[a]) | (other == a)
+            found = float(sims[covered].sum(dtype=np.float64))
+            if ring:
+                sampled = np.isin(other, rings[a]) & (weights[where] > 0)
+                found += float((sims[sampled].astype(np.float64) * weights[where[sampled]]).sum())
             errors.append(abs(exact - found) / exact if exact > 0 else float(found != 0))
         return float(np.mean(errors)) if errors else 0.0
 
@@ -130,30 +145,56 @@ class Calibration:
         """Share of the calibration rows whose k-th similarity the piece ``pairs`` find more than
         :data:`KTH_TOLERANCE` too low (a k-th below :data:`LOWEST_THRESHOLD` counts as equal: it
         makes a row core at no epsilon)."""
+        from vectortrainer.golden.ring import paired_lists
+
+        paired = paired_lists(pieces, pairs)
         wrong = 0
-        for exact, sims, covered in zip(self.kth, self.similarities,
-                                        self._covered(pieces, pairs), strict=True):
-            if exact < LOWEST_THRESHOLD:
-                continue
-            found = sims[covered]
-            kth = -np.partition(-found, k - 1)[k - 1] if len(found) >= k else -np.inf
-            wrong += bool(kth < exact - KTH_TOLERANCE)
+        for a, exact, other in zip(self._pieces_of(pieces).tolist(), self.kth, self.top.pieces,
+                                   strict=True):
+            if exact >= LOWEST_THRESHOLD:
+                found = int((np.isin(other, paired[a]) | (other == a)).sum())
+                wrong += found < k
         return wrong / len(self.kth) if len(self.kth) else 0.0
 
-    def pairs_for(self, pieces: Pieces, nearest: np.ndarray, threshold: float | None,
-                  k: int) -> np.ndarray:
+    def pairs_for(self, rows: np.ndarray, pieces: Pieces, nearest: np.ndarray,
+                  threshold: float | None, k: int) -> tuple[np.ndarray, bool]:
         """The pairs of the fewest probes of :data:`PROBE_STEPS` that keep the error of D at
         ``threshold`` within :data:`TARGET_ERROR` (``None``: the share of k-th similarities
-        found too low within :data:`KTH_TARGET`), or of the most probes."""
+        found too low within :data:`KTH_TARGET`), or of the most probes; and whether the ring's
+        sampled sums make D closer (where little is missed, their noise costs more than they
+        add)."""
         steps = [p for p in PROBE_STEPS if p <= nearest.shape[1]] or [nearest.shape[1]]
+        near = None if threshold is None else self.scored(rows, pieces, threshold)
+        ring = False
         for probes in steps:
             pairs = probe_pairs(pieces, nearest, probes)
-            if threshold is None:
+            if near is None:
                 if self.kth_error(pieces, pairs, k) <= KTH_TARGET:
                     break
-            elif self.density_error(pieces, pairs, threshold) <= TARGET_ERROR:
+                continue
+            alone = self.density_error(pieces, pairs, near, ring=False)
+            sampled = self.density_error(pieces, pairs, near, ring=True)
+            ring = sampled < alone
+            if min(alone, sampled) <= TARGET_ERROR:
                 break
-        return pairs
+        return pairs, ring
+
+
+def _score(rows: np.ndarray, pieces: Pieces, positions: np.ndarray,
+           keep: Callable[[np.ndarray], np.ndarray]) -> Scored:
+    piece_of_row = np.repeat(np.arange(len(pieces), dtype=np.int32), pieces.sizes)
+    out = Scored([], [], [])
+    for start in range(0, len(positions), _SAMPLE_CHUNK):
+        chunk = positions[start : start + _SAMPLE_CHUNK]
+        sims = rows[chunk] @ rows.T
+        sims[np.arange(len(chunk)), chunk] = -np.inf
+        kept = keep(sims)
+        for row, mask in zip(sims, kept, strict=True):
+            where = np.flatnonzero(mask)
+            out.similarities.append(row[where])
+            out.pieces.append(piece_of_row[where])
+            out.positions.append(where)
+    return out
 
 
 def calibrate(rows: np.ndarray, pieces: Pieces, k: int, seed: int) -> Calibration:
@@ -161,18 +202,15 @@ def calibrate(rows: np.ndarray, pieces: Pieces, k: int, seed: int) -> Calibratio
     n = len(rows)
     rng = np.random.default_rng(seed + 1)  # not the error sample's rows
     positions = np.sort(rng.choice(n, size=min(n, CALIBRATION_ROWS), replace=False))
-    piece_of_row = np.repeat(np.arange(len(pieces), dtype=np.int32), pieces.sizes)
     kth = np.full(len(positions), -np.inf)
-    similarities: list[np.ndarray] = []
-    other_pieces: list[np.ndarray] = []
-    for start in range(0, len(positions), _SAMPLE_CHUNK):
-        chunk = positions[start : start + _SAMPLE_CHUNK]
-        sims = rows[chunk] @ rows.T
-        sims[np.arange(len(chunk)), chunk] = -np.inf
-        if n - 1 >= k:
-            kth[start : start + len(chunk)] = -np.partition(-sims, k - 1, axis=1)[:, k - 1]
-        for row in sims:
-            keep = np.flatnonzero(row >= LOWEST_THRESHOLD)
-            similarities.append(row[keep])
-            other_pieces.append(piece_of_row[keep])
-    return Calibration(positions, kth, similarities, other_pieces)
+    found = iter(range(len(positions)))
+
+    def near_kth(sims: np.ndarray) -> np.ndarray:
+        if n - 1 < k:
+            return np.zeros(sims.shape, dtype=bool)
+        kths = -np.partition(-sims, k - 1, axis=1)[:, k - 1]
+        for value in kths:
+            kth[next(found)] = value
+        return sims >= (kths - KTH_TOLERANCE)[:, None]
+
+    return Calibration(positions, kth, _score(rows, pieces, positions, near_kth))
