@@ -657,7 +657,7 @@ class _Probe:
         self.nearest = probing.nearest_pieces(rows, pieces, max(probing.PROBE_STEPS))
         self.calibration = probing.calibrate(rows, pieces, self.k, seed)
         self.pairs = np.zeros(0, dtype=np.int64)
-        self.ring = False  # whether the ring's sampled sums bring D closer at the last pairs
+        self.ring_width = 0  # the ring that brings D closest at the last pairs (0: none)
 
     def partners(self, n: int, threshold: float | None) -> list[np.ndarray] | None:
         """The piece pairs that keep D within the calibration's target at ``threshold`` (``None``:
@@ -665,8 +665,8 @@ class _Probe:
         pair work (every pair is cheaper then)."""
         from vectortrainer.golden.probing import partners_of
 
-        self.pairs, self.ring = self.calibration.pairs_for(self.rows, self.pieces, self.nearest,
-                                                           threshold, self.k)
+        self.pairs, self.ring_width = self.calibration.pairs_for(
+            self.rows, self.pieces, self.nearest, threshold, self.k)
         partners = partners_of(self.pieces, self.pairs)
         if _pair_work(self.pieces, partners, n) > PROBED_WORK_LIMIT:
             return None
@@ -677,16 +677,18 @@ class _Probe:
         (zeros where the calibration found the estimate noisier than what it adds)."""
         from vectortrainer.golden import ring
 
-        if not self.ring:
+        if not self.ring_width:
             return np.zeros(len(self.rows)), np.zeros(len(self.rows))
-        ring_of = ring.rings(self.pieces, ring.paired_lists(self.pieces, self.pairs))
-        sample = ring.sample_pieces(self.pieces)
-        tasks = list(ring.ring_pairs(self.pieces, ring_of, sample))
+        ring_of = ring.rings(self.pieces, ring.paired_lists(self.pieces, self.pairs),
+                             self.ring_width)
+        sample = ring.sample_pieces(self.pieces, ring.rows_per_piece(self.ring_width))
         density = np.zeros(len(self.rows))
         counts = np.zeros(len(self.rows))
-        for (own, _), (part_density, part_counts) in zip(
-                tasks, runner.map(ring.sampled_sums, (self.rows, sample.weights, threshold), tasks),
-                strict=True):
+        # the tasks' columns are made as the runner asks for them: a million logs hold 300 MB
+        results = runner.map(ring.sampled_sums, (self.rows, sample.weights, threshold),
+                             ring.ring_pairs(self.pieces, ring_of, sample))
+        for a, (part_density, part_counts) in zip(sorted(ring_of), results, strict=True):
+            own = slice(int(self.pieces.starts[a]), int(self.pieces.stops[a]))
             density[own] = part_density
             counts[own] = part_counts
         return density, counts

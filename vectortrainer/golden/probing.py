@@ -10,11 +10,11 @@ that neither side probes; the sampled sums of :mod:`vectortrainer.golden.ring` e
 
 How many probes: a calibration sample of :data:`CALIBRATION_ROWS` rows is scored against every
 row. For each step of :data:`PROBE_STEPS`, fewest first, each calibration row's k-th similarity
-and D are taken over the pieces paired with its own (D with and without the ring's estimate) and
+and D are taken over the pieces paired with its own (D with and without the ring's estimates) and
 compared with the exact ones. The k-th-neighbour pass (its similarities choose epsilon and the
 core logs) uses the first step that finds at most :data:`KTH_TARGET` of them too low; the
 density pass the first whose mean relative error of D is at most :data:`TARGET_ERROR`, with the
-ring where it brings D closer. The error of the result is then measured again, on a separate
+ring that brings D closest, if any. The error of the result is then measured again, on a separate
 sample of rows, and shown in every summary
 (:class:`vectortrainer.golden.approximate.DensityError`).
 
@@ -119,23 +119,25 @@ class Calibration:
         return np.searchsorted(pieces.starts, self.positions, side="right") - 1
 
     def density_error(self, pieces: Pieces, pairs: np.ndarray, near: Scored,
-                      ring: bool) -> float:
+                      ring_width: int = 0) -> float:
         """Mean relative error of D over the calibration rows when only the piece ``pairs``
-        (:func:`probe_pairs`) run, plus (with ``ring``) the sampled sums of
-        :mod:`vectortrainer.golden.ring`; ``near``: the rows' exact neighbours."""
+        (:func:`probe_pairs`) run, plus (with a ``ring_width``) the sampled sums of a ring of that
+        many pieces (:mod:`vectortrainer.golden.ring`); ``near``: the rows' exact neighbours."""
         from vectortrainer.golden import ring as ring_module
 
         own = self._pieces_of(pieces)
         paired = ring_module.paired_lists(pieces, pairs)
-        rings = ring_module.rings(pieces, paired, which=np.unique(own)) if ring else {}
-        weights = ring_module.sample_pieces(pieces).weights
+        rings = (ring_module.rings(pieces, paired, ring_width, which=np.unique(own))
+                 if ring_width else {})
+        weights = (ring_module.sample_pieces(pieces, ring_module.rows_per_piece(ring_width)).weights
+                   if ring_width else np.zeros(0))
         errors = []
         for a, sims, other, where in zip(own.tolist(), near.similarities, near.pieces,
                                          near.positions, strict=True):
             exact = float(sims.sum(dtype=np.float64))
             covered = np.isin(other, paired[a]) | (other == a)
             found = float(sims[covered].sum(dtype=np.float64))
-            if ring:
+            if ring_width:
                 sampled = np.isin(other, rings[a]) & (weights[where] > 0)
                 found += float((sims[sampled].astype(np.float64) * weights[where[sampled]]).sum())
             errors.append(abs(exact - found) / exact if exact > 0 else float(found != 0))
@@ -157,27 +159,28 @@ class Calibration:
         return wrong / len(self.kth) if len(self.kth) else 0.0
 
     def pairs_for(self, rows: np.ndarray, pieces: Pieces, nearest: np.ndarray,
-                  threshold: float | None, k: int) -> tuple[np.ndarray, bool]:
+                  threshold: float | None, k: int) -> tuple[np.ndarray, int]:
         """The pairs of the fewest probes of :data:`PROBE_STEPS` that keep the error of D at
         ``threshold`` within :data:`TARGET_ERROR` (``None``: the share of k-th similarities
-        found too low within :data:`KTH_TARGET`), or of the most probes; and whether the ring's
-        sampled sums make D closer (where little is missed, their noise costs more than they
-        add)."""
+        found too low within :data:`KTH_TARGET`), or of the most probes; and the ring width of
+        :data:`vectortrainer.golden.ring.RING_WIDTHS` that brings D closest, 0 for none (where
+        little is missed, the ring's noise costs more than it adds)."""
+        from vectortrainer.golden.ring import RING_WIDTHS
+
         steps = [p for p in PROBE_STEPS if p <= nearest.shape[1]] or [nearest.shape[1]]
         near = None if threshold is None else self.scored(rows, pieces, threshold)
-        ring = False
+        width = 0
         for probes in steps:
             pairs = probe_pairs(pieces, nearest, probes)
             if near is None:
                 if self.kth_error(pieces, pairs, k) <= KTH_TARGET:
                     break
                 continue
-            alone = self.density_error(pieces, pairs, near, ring=False)
-            sampled = self.density_error(pieces, pairs, near, ring=True)
-            ring = sampled < alone
-            if min(alone, sampled) <= TARGET_ERROR:
+            errors = {w: self.density_error(pieces, pairs, near, w) for w in (0, *RING_WIDTHS)}
+            width = min(errors, key=lambda w: (errors[w], w))
+            if errors[width] <= TARGET_ERROR:
                 break
-        return pairs, ring
+        return pairs, width
 
 
 def _score(rows: np.ndarray, pieces: Pieces, positions: np.ndarray,

@@ -2,12 +2,13 @@
 
 A row's neighbours that probing misses lie mostly in the pieces just beyond the probed ones.
 Those pieces each hold few of them, so a few rows stand well for a whole piece: each piece's
-*ring* is the :data:`RING_PIECES` pieces with the most similar centres that are not paired with
-it, and from each ring piece :data:`RING_ROWS` rows are scored, every one weighted by
-``piece size / rows scored``. The weighted sums over the threshold are an unbiased estimate of
-the D (and the neighbour count) each ring piece adds, stratified by piece. Where little is missed
-the estimate's noise costs more than it adds, and the calibration leaves the ring out. The ring
-joins no components and gives no nearest core: those stay exact over the probed pairs.
+*ring* is the pieces with the most similar centres that are not paired with it (as many as one
+of :data:`RING_WIDTHS`), and from each ring piece a few random rows are scored
+(:data:`RING_COLUMNS` in all), every one weighted by ``piece size / rows scored``. The weighted
+sums over the threshold are an unbiased estimate of the D (and the neighbour count) each ring
+piece adds, stratified by piece. Where little is missed the estimate's noise costs more than it
+adds, and the calibration leaves the ring out. The ring joins no components and gives no nearest
+core: those stay exact over the probed pairs.
 """
 
 from __future__ import annotations
@@ -19,10 +20,17 @@ import numpy as np
 
 from vectortrainer.golden.pruning import BOUND_BLOCK, Pieces
 
-# At a million realistic logs, 16 probes per row left D off by 6.3% on 512 rows; a ring of 128
-# pieces brought it to 2.6%, 256 to 1.4%, 512 to 0.64% (16 rows a piece: 0.49%, twice the cost).
-RING_PIECES = 512
-RING_ROWS = 8
+# Rows scored per row of a piece, over its whole ring: a ring of 512 pieces scores 8 rows of each,
+# one of 128 pieces 32. The calibration picks the width that brings D closest. At a million
+# realistic logs, 16 probes per row left D off by 6.3% on 512 rows; rings of 128, 256 and 512
+# pieces of 8 rows each brought it to 2.6%, 1.4% and 0.64%. At 200,000 the widest was noisier.
+RING_COLUMNS = 4096
+RING_WIDTHS = (128, 256, 512)
+
+
+def rows_per_piece(width: int) -> int:
+    """Rows scored in each ring piece for a ring of ``width`` pieces."""
+    return max(1, RING_COLUMNS // max(1, width))
 
 
 @dataclass(frozen=True)
@@ -34,10 +42,9 @@ class Sample:
     weights: np.ndarray
 
 
-def sample_pieces(pieces: Pieces, rows_per_piece: int | None = None, seed: int = 0) -> Sample:
-    """``rows_per_piece`` (default :data:`RING_ROWS`) random rows of each piece; the same on every
-    run (a piece's rows are in store order, so its first rows would be its oldest)."""
-    rows_per_piece = RING_ROWS if rows_per_piece is None else rows_per_piece
+def sample_pieces(pieces: Pieces, rows_per_piece: int, seed: int = 0) -> Sample:
+    """``rows_per_piece`` random rows of each piece; the same on every run (a piece's rows are in
+    store order, so its first rows would be its oldest)."""
     rng = np.random.default_rng(seed)
     weights = np.zeros(int(pieces.stops[-1]) if len(pieces) else 0)
     chosen = []
@@ -61,12 +68,10 @@ def paired_lists(pieces: Pieces, pairs: np.ndarray) -> list[np.ndarray]:
     return [target[cuts[a] : cuts[a + 1]] for a in range(count)]
 
 
-def rings(pieces: Pieces, paired: list[np.ndarray], width: int | None = None,
+def rings(pieces: Pieces, paired: list[np.ndarray], width: int,
           which: np.ndarray | None = None) -> dict[int, np.ndarray]:
-    """For each piece (of ``which``, default all), the ``width`` (default :data:`RING_PIECES`)
-    pieces with the most similar centres that it is not paired with (nor itself), most similar
-    first."""
-    width = RING_PIECES if width is None else width
+    """For each piece (of ``which``, default all), the ``width`` pieces with the most similar
+    centres that it is not paired with (nor itself), most similar first."""
     out: dict[int, np.ndarray] = {}
     centres = pieces.centres
     count = len(pieces)

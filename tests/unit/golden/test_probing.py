@@ -61,11 +61,12 @@ def test_probed_density_stays_within_its_stated_error(loose, exact) -> None:
 def test_the_probed_pairs_only_miss_neighbours_and_the_ring_estimates_them_without_bias(
         loose, exact, monkeypatch) -> None:
     monkeypatch.setattr(probing, "PROBE_STEPS", (1,))  # one probe: many neighbours missed
-    monkeypatch.setattr(ring, "RING_PIECES", 0)
+    monkeypatch.setattr(ring, "RING_WIDTHS", ())
     pairs_only = epsilon_graph_stats(loose, 0.2, mode="probed", min_samples=5)
     assert (pairs_only.neighbour_counts <= exact.neighbour_counts).all()  # never invented
     assert (pairs_only.density <= exact.density + 1e-4).all()
-    monkeypatch.setattr(ring, "RING_PIECES", 128)
+    monkeypatch.undo()
+    monkeypatch.setattr(probing, "PROBE_STEPS", (1,))
     with_ring = epsilon_graph_stats(loose, 0.2, mode="probed", min_samples=5)
     positive = exact.density > 0
     missed = (exact.density - pairs_only.density)[positive].sum()
@@ -127,20 +128,20 @@ def test_the_ring_is_the_nearest_unpaired_pieces_and_scores_them_exactly_when_ev
     rows = unit[pieces.order]
     pairs = probing.probe_pairs(pieces, probing.nearest_pieces(rows, pieces, 2), 2)
     paired = ring.paired_lists(pieces, pairs)
-    rings = ring.rings(pieces, paired, width=5)
+    rings = ring.rings(pieces, paired, 5)
     for a, around in rings.items():
         assert a not in around and not np.isin(around, paired[a]).any()
         others = np.setdiff1d(np.arange(len(pieces)), np.concatenate([paired[a], [a]]))
         similarity = pieces.centres[others] @ pieces.centres[a]
         np.testing.assert_allclose(np.sort(pieces.centres[around] @ pieces.centres[a])[::-1],
                                    np.sort(similarity)[::-1][: len(around)])
-    sample = ring.sample_pieces(pieces, rows_per_piece=3)
+    sample = ring.sample_pieces(pieces, 3)
     for start, stop, chosen in zip(pieces.starts, pieces.stops, sample.rows, strict=True):
         assert ((chosen >= start) & (chosen < stop)).all() and len(chosen) == min(3, stop - start)
         assert sample.weights[start:stop].sum() == pytest.approx(stop - start)  # the piece counts whole
     assert not (sample.rows[0] == np.arange(pieces.starts[0], pieces.starts[0] + 3)).all()  # not the oldest
     # every row of a piece sampled: the estimate is the exact sum over the ring's rows
-    everything = ring.sample_pieces(pieces, rows_per_piece=10_000)
+    everything = ring.sample_pieces(pieces, 10_000)
     a = 3
     (own, columns), = [task for task in ring.ring_pairs(pieces, {a: rings[a]}, everything)]
     density, counts = ring.sampled_sums(rows, everything.weights, 0.8, (own, columns))

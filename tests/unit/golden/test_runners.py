@@ -49,3 +49,18 @@ def test_a_runner_that_computes_out_of_order_gives_bit_identical_density() -> No
 def test_the_local_backend_is_threads_of_this_process() -> None:
     runner = runner_for("local", workers=3)
     assert isinstance(runner, ThreadRunner) and runner.workers == 3
+
+
+def test_probed_density_and_its_ring_merge_the_same_out_of_order(monkeypatch) -> None:
+    from tests.unit.golden.test_density import clustered
+    from vectortrainer.golden import probing
+
+    monkeypatch.setattr(probing, "PROBE_STEPS", (1,))  # one probe: the ring's sampled sums join in
+    x = clustered(20000, 16, centres=40, spread=0.6, seed=5)
+    reference = epsilon_graph_stats(x, 0.2, mode="probed", min_samples=5, runner=ThreadRunner(workers=2))
+    recording = _RecordingRunner()
+    stats = epsilon_graph_stats(x, 0.2, mode="probed", min_samples=5, runner=recording)
+    assert stats.mode == "probed" and recording.pairs > 0
+    np.testing.assert_array_equal(stats.density, reference.density)
+    np.testing.assert_array_equal(stats.neighbour_counts, reference.neighbour_counts)
+    np.testing.assert_array_equal(stats.components, reference.components)
