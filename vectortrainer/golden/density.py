@@ -21,8 +21,9 @@ Three ways to compute it:
 * **probed** (approximate; beyond :data:`EXACT_MODE_LIMIT` when the bound prunes too little and
   this costs less than every pair): each piece runs, through the same exact tasks, against the
   pieces nearest its rows (:mod:`vectortrainer.golden.probing`), as many as a calibration sample
-  needs to keep D within 1%; its error on D is measured against exact density on a sample of
-  rows and carried in :attr:`DensityResult.density_error`.
+  needs to keep D within 1%, and sampled sums estimate what those pairs miss
+  (:mod:`vectortrainer.golden.ring`); its error on D is measured against exact density on a
+  sample of rows and carried in :attr:`DensityResult.density_error`.
 * **ann** (approximate; on request only: see :data:`PRUNED_WORK_LIMIT` for why ``auto``
   never chooses it): faiss range search with the threshold as radius
   (:mod:`vectortrainer.golden.approximate`). It never caps the number of
@@ -52,6 +53,7 @@ from vectortrainer.golden.epsilon import EpsilonChoice, choose_epsilon, given_ep
 from vectortrainer.settings import DEFAULT_MIN_SAMPLES, DENSITY_MODES, DensityMode, epsilon_problem
 
 if TYPE_CHECKING:
+    from vectortrainer.golden.probing import Probe
     from vectortrainer.golden.pruning import Pieces
     from vectortrainer.golden.runners import Pair, TaskRunner
 
@@ -242,7 +244,7 @@ def epsilon_graph_stats(
     fallback = (mode == "pruned" and m > EXACT_MODE_LIMIT) or mode == "probed"
 
     pieces: Pieces | None = None
-    probe: _Probe | None = None
+    probe: Probe | None = None
     if m > 1 and mode in ("exact", "pruned", "probed"):
         pieces = (pruning.contiguous_pieces(m, block_size) if mode == "exact"
                   else pruning.kmeans_pieces(sub, block_size, seed))
@@ -275,8 +277,8 @@ def epsilon_graph_stats(
                         )
                     if sub_kth is None and (mode == "probed" or fallback):
                         # pruning cannot help: the pieces nearest each row, if that is cheaper
-                        probe = _Probe(rows.in_piece_order(), pieces, min_samples, seed)
-                        partners = probe.partners(m, None)
+                        probe = _probe(rows.in_piece_order(), pieces, min_samples, seed)
+                        partners = _probed_partners(probe, None, m)
                         if partners is not None:
                             mode = kth_mode = "probed"
                             sub_kth = _kth_pass(rows.in_piece_order(), pieces.order, pieces,
@@ -324,8 +326,8 @@ def epsilon_graph_stats(
                 elif fallback and work > PRUNED_WORK_LIMIT:
                     # the bound prunes too little: the pieces nearest each row, if cheaper
                     if probe is None:
-                        probe = _Probe(rows.in_piece_order(), pieces, min_samples, seed)
-                    probed = probe.partners(m, threshold)
+                        probe = _probe(rows.in_piece_order(), pieces, min_samples, seed)
+                    probed = _probed_partners(probe, threshold, m)
                     if probed is not None:
                         mode = "probed"
                         # a pair the bound rules out holds no neighbour either way
@@ -389,6 +391,20 @@ def epsilon_graph_stats(
         pair_work=work,
         kth_mode=kth_mode,
     )
+
+
+def _probe(rows: np.ndarray, pieces: Pieces, k: int | None, seed: int) -> Probe:
+    from vectortrainer.golden.probing import Probe
+
+    return Probe(rows, pieces, k or DEFAULT_MIN_SAMPLES, seed)
+
+
+def _probed_partners(probe: Probe, threshold: float | None, n: int) -> list[np.ndarray] | None:
+    """The probe's piece pairs at ``threshold`` (``None``: for the k-th similarities), or None
+    when they hold more than :data:`PROBED_WORK_LIMIT` of the pair work (every pair is cheaper
+    then)."""
+    partners = probe.partners(threshold)
+    return None if _pair_work(probe.pieces, partners, n) > PROBED_WORK_LIMIT else partners
 
 
 def _approximate() -> ModuleType:
@@ -641,57 +657,6 @@ def _as_index(positions: np.ndarray | slice) -> np.ndarray:
     if isinstance(positions, slice):
         return np.arange(positions.start, positions.stop)
     return positions
-
-
-class _Probe:
-    """Pairs of the pieces nearest each row (:mod:`vectortrainer.golden.probing`): each row's
-    nearest pieces and the calibration rows, found once for both passes; then the sampled sums
-    for what the pairs miss (:mod:`vectortrainer.golden.ring`)."""
-
-    def __init__(self, rows: np.ndarray, pieces: Pieces, k: int | None, seed: int) -> None:
-        from vectortrainer.golden import probing
-
-        self.rows = rows  # in piece order while the passes run
-        self.pieces = pieces
-        self.k = k or DEFAULT_MIN_SAMPLES
-        self.nearest = probing.nearest_pieces(rows, pieces, max(probing.PROBE_STEPS))
-        self.calibration = probing.calibrate(rows, pieces, self.k, seed)
-        self.pairs = np.zeros(0, dtype=np.int64)
-        self.ring_width = 0  # the ring that brings D closest at the last pairs (0: none)
-
-    def partners(self, n: int, threshold: float | None) -> list[np.ndarray] | None:
-        """The piece pairs that keep D within the calibration's target at ``threshold`` (``None``:
-        the k-th similarities), or None when they hold more than :data:`PROBED_WORK_LIMIT` of the
-        pair work (every pair is cheaper then)."""
-        from vectortrainer.golden.probing import partners_of
-
-        self.pairs, self.ring_width = self.calibration.pairs_for(
-            self.rows, self.pieces, self.nearest, threshold, self.k)
-        partners = partners_of(self.pieces, self.pairs)
-        if _pair_work(self.pieces, partners, n) > PROBED_WORK_LIMIT:
-            return None
-        return partners
-
-    def ring_sums(self, threshold: float, runner: TaskRunner) -> tuple[np.ndarray, np.ndarray]:
-        """Estimated D and neighbour count that the last pairs miss, per row in piece order
-        (zeros where the calibration found the estimate noisier than what it adds)."""
-        from vectortrainer.golden import ring
-
-        if not self.ring_width:
-            return np.zeros(len(self.rows)), np.zeros(len(self.rows))
-        ring_of = ring.rings(self.pieces, ring.paired_lists(self.pieces, self.pairs),
-                             self.ring_width)
-        sample = ring.sample_pieces(self.pieces, ring.rows_per_piece(self.ring_width))
-        density = np.zeros(len(self.rows))
-        counts = np.zeros(len(self.rows))
-        # the tasks' columns are made as the runner asks for them: a million logs hold 300 MB
-        results = runner.map(ring.sampled_sums, (self.rows, sample.weights, threshold),
-                             ring.ring_pairs(self.pieces, ring_of, sample))
-        for a, (part_density, part_counts) in zip(sorted(ring_of), results, strict=True):
-            own = slice(int(self.pieces.starts[a]), int(self.pieces.stops[a]))
-            density[own] = part_density
-            counts[own] = part_counts
-        return density, counts
 
 
 class _Phases:

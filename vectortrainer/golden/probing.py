@@ -26,10 +26,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vectortrainer.golden.pruning import Pieces
+
+if TYPE_CHECKING:
+    from vectortrainer.golden.runners import TaskRunner
 
 PROBE_STEPS = (8, 16, 32, 64)  # nearest pieces per row, tried fewest first
 TARGET_ERROR = 0.01  # mean relative error of D the calibration aims at (the limit shown is 2%)
@@ -217,3 +221,46 @@ def calibrate(rows: np.ndarray, pieces: Pieces, k: int, seed: int) -> Calibratio
         return sims >= (kths - KTH_TOLERANCE)[:, None]
 
     return Calibration(positions, kth, _score(rows, pieces, positions, near_kth))
+
+
+class Probe:
+    """Probing for one density computation: each row's nearest pieces and the calibration rows,
+    found once for both passes; the pairs of the last calibration, and the ring's sampled sums
+    for what they miss (:mod:`vectortrainer.golden.ring`)."""
+
+    def __init__(self, rows: np.ndarray, pieces: Pieces, k: int, seed: int) -> None:
+        self.rows = rows  # in piece order while the passes run
+        self.pieces = pieces
+        self.k = k
+        self.nearest = nearest_pieces(rows, pieces, max(PROBE_STEPS))
+        self.calibration = calibrate(rows, pieces, k, seed)
+        self.pairs = np.zeros(0, dtype=np.int64)
+        self.ring_width = 0  # the ring that brings D closest at the last pairs (0: none)
+
+    def partners(self, threshold: float | None) -> list[np.ndarray]:
+        """For each piece, the pieces ``b > a`` it runs with: as many probes as keep D within the
+        calibration's target at ``threshold`` (``None``: the k-th similarities)."""
+        self.pairs, self.ring_width = self.calibration.pairs_for(
+            self.rows, self.pieces, self.nearest, threshold, self.k)
+        return partners_of(self.pieces, self.pairs)
+
+    def ring_sums(self, threshold: float, runner: TaskRunner) -> tuple[np.ndarray, np.ndarray]:
+        """Estimated D and neighbour count that the last pairs miss, per row in piece order
+        (zeros where the calibration found the estimate noisier than what it adds)."""
+        from vectortrainer.golden import ring
+
+        if not self.ring_width:
+            return np.zeros(len(self.rows)), np.zeros(len(self.rows))
+        ring_of = ring.rings(self.pieces, ring.paired_lists(self.pieces, self.pairs),
+                             self.ring_width)
+        sample = ring.sample_pieces(self.pieces, ring.rows_per_piece(self.ring_width))
+        density = np.zeros(len(self.rows))
+        counts = np.zeros(len(self.rows))
+        # the tasks' columns are made as the runner asks for them: a million logs hold 300 MB
+        results = runner.map(ring.sampled_sums, (self.rows, sample.weights, threshold),
+                             ring.ring_pairs(self.pieces, ring_of, sample))
+        for a, (part_density, part_counts) in zip(sorted(ring_of), results, strict=True):
+            own = slice(int(self.pieces.starts[a]), int(self.pieces.stops[a]))
+            density[own] = part_density
+            counts[own] = part_counts
+        return density, counts
