@@ -143,7 +143,9 @@ class Calibration:
             found = float(sims[covered].sum(dtype=np.float64))
             if ring_width:
                 sampled = np.isin(other, rings[a]) & (weights[where] > 0)
-                found += float((sims[sampled].astype(np.float64) * weights[where[sampled]]).sum())
+                if sampled.sum() >= ring_module.MIN_HITS:  # as ring.sampled_sums counts it
+                    found += float((sims[sampled].astype(np.float64)
+                                    * weights[where[sampled]]).sum())
             errors.append(abs(exact - found) / exact if exact > 0 else float(found != 0))
         return float(np.mean(errors)) if errors else 0.0
 

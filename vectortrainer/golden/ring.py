@@ -25,6 +25,10 @@ from vectortrainer.golden.pruning import BOUND_BLOCK, Pieces
 # realistic logs, 16 probes per row left D off by 6.3% on 512 rows; rings of 128, 256 and 512
 # pieces of 8 rows each brought it to 2.6%, 1.4% and 0.64%. At 200,000 the widest was noisier.
 RING_COLUMNS = 4096
+# A row's estimate from fewer scored rows over the threshold is left out: one hit stands for a
+# whole piece's share (often 10 to 30 neighbours), and on a row of few neighbours that was an
+# error of several hundred percent.
+MIN_HITS = 4
 RING_WIDTHS = (128, 256, 512)
 
 
@@ -103,7 +107,8 @@ def ring_pairs(pieces: Pieces, ring_of: dict[int, np.ndarray], sample: Sample) -
 def sampled_sums(rows: np.ndarray, weights: np.ndarray, threshold: float,
                  pair: tuple[slice, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Estimated D and neighbour count that the scored rows ``pair[1]`` stand for, for each row of
-    ``pair[0]`` (float64)."""
+    ``pair[0]`` (float64); 0 for a row with fewer than :data:`MIN_HITS` scored rows over the
+    threshold."""
     pa, pb = pair
     size = pa.stop - pa.start
     if len(pb) == 0:
@@ -111,4 +116,7 @@ def sampled_sums(rows: np.ndarray, weights: np.ndarray, threshold: float,
     sims = rows[pa] @ rows[pb].T
     hit = sims >= np.float64(threshold)
     w = weights[pb]
-    return np.where(hit, sims, 0).astype(np.float64) @ w, hit.astype(np.float64) @ w
+    trusted = hit.sum(axis=1) >= MIN_HITS
+    density = np.where(hit, sims, 0).astype(np.float64) @ w
+    counts = hit.astype(np.float64) @ w
+    return np.where(trusted, density, 0.0), np.where(trusted, counts, 0.0)

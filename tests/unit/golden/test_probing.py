@@ -148,3 +148,16 @@ def test_the_ring_is_the_nearest_unpaired_pieces_and_scores_them_exactly_when_ev
     sims = rows[own] @ rows[columns].T
     np.testing.assert_allclose(density, np.where(sims >= 0.8, sims, 0).sum(axis=1), rtol=1e-5)
     np.testing.assert_array_equal(counts, (sims >= 0.8).sum(axis=1))
+
+
+def test_a_ring_estimate_from_fewer_than_min_hits_scored_rows_is_left_out() -> None:
+    # rows 0 and 1 are the piece; rows 2..7 are scored ring rows, each standing for 10 rows
+    rows = np.zeros((8, 2), dtype=np.float32)
+    rows[:, 0] = 1.0
+    rows[1] = [0.0, 1.0]  # row 1 is alike only the last two scored rows
+    rows[6:] = [0.0, 1.0]
+    weights = np.full(8, 10.0)
+    density, counts = ring.sampled_sums(rows, weights, 0.9, (slice(0, 2), np.arange(2, 8)))
+    assert ring.MIN_HITS > 2
+    assert counts.tolist() == [40.0, 0.0]  # row 0: 4 hits x 10; row 1: 2 hits, too few to trust
+    assert density.tolist() == pytest.approx([40.0, 0.0])
