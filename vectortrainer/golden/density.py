@@ -71,6 +71,10 @@ KNN_WORK_LIMIT = 0.5
 # Pairs of the pieces nearest each row run unless they hold more than this share of the pair
 # work: their blocks are smaller and their tasks more, so near it every pair is as fast.
 PROBED_WORK_LIMIT = 0.5
+# Shares of a pass's progress bar: each row's nearest pieces before a probed pass (about a
+# quarter of the k-th pass's time at a million logs), the ring's sampled sums after it.
+PROBE_SHARE = 0.25
+RING_SHARE = 0.1
 DEFAULT_NPROBE = 64
 FLOOR_SAMPLE = 2048  # rows that give every row a lower bound of its k-th similarity
 FLOOR_MARGIN = 1e-5  # far above float32 rounding of a similarity, far below any tolerance
@@ -277,13 +281,15 @@ def epsilon_graph_stats(
                         )
                     if sub_kth is None and (mode == "probed" or fallback):
                         # pruning cannot help: the pieces nearest each row, if that is cheaper
-                        probe = _probe(rows.in_piece_order(), pieces, min_samples, seed)
+                        probe = _probe(rows.in_piece_order(), pieces, min_samples, seed,
+                                       _span(knn_phase, 0.0, PROBE_SHARE))
                         partners = _probed_partners(probe, None, m)
                         if partners is not None:
                             mode = kth_mode = "probed"
                             sub_kth = _kth_pass(rows.in_piece_order(), pieces.order, pieces,
-                                                min_samples, block_size, False, None, knn_phase,
-                                                runner, floors, partners)
+                                                min_samples, block_size, False, None,
+                                                _span(knn_phase, PROBE_SHARE, 1.0), runner,
+                                                floors, partners)
                 if sub_kth is None and fallback:
                     # pruning cannot help: every pair, exactly (see PRUNED_WORK_LIMIT)
                     assert pieces is not None
@@ -318,6 +324,7 @@ def epsilon_graph_stats(
             graph = None
             if mode != "ann":
                 assert pieces is not None
+                graph_phase = phases.next()
                 partners = _partners(pieces, threshold, mode != "exact")
                 work = _pair_work(pieces, partners, m)
                 order = pieces.order
@@ -326,7 +333,9 @@ def epsilon_graph_stats(
                 elif fallback and work > PRUNED_WORK_LIMIT:
                     # the bound prunes too little: the pieces nearest each row, if cheaper
                     if probe is None:
-                        probe = _probe(rows.in_piece_order(), pieces, min_samples, seed)
+                        probe = _probe(rows.in_piece_order(), pieces, min_samples, seed,
+                                       _span(graph_phase, 0.0, PROBE_SHARE))
+                        graph_phase = _span(graph_phase, PROBE_SHARE, 1.0)
                     probed = _probed_partners(probe, threshold, m)
                     if probed is not None:
                         mode = "probed"
@@ -347,7 +356,7 @@ def epsilon_graph_stats(
                     link,
                     None if sub_core is None else sub_core[order],
                     block_size,
-                    phases.next(),
+                    _span(graph_phase, 0.0, 1.0 - RING_SHARE) if mode == "probed" else graph_phase,
                     runner,
                 )
             if graph is None:
@@ -362,7 +371,8 @@ def epsilon_graph_stats(
             elif mode == "probed":
                 assert probe is not None
                 # what the pairs miss, estimated from a few rows of the pieces just beyond
-                missed, missed_counts = probe.ring_sums(threshold, runner)
+                missed, missed_counts = probe.ring_sums(threshold, runner,
+                                                        _span(graph_phase, 1.0 - RING_SHARE, 1.0))
                 graph[0][order] += missed
                 graph[1][order] += np.rint(missed_counts).astype(np.int64)
                 error = _approximate().density_error(
@@ -393,10 +403,21 @@ def epsilon_graph_stats(
     )
 
 
-def _probe(rows: np.ndarray, pieces: Pieces, k: int | None, seed: int) -> Probe:
+def _probe(rows: np.ndarray, pieces: Pieces, k: int | None, seed: int,
+           progress: Progress | None) -> Probe:
     from vectortrainer.golden.probing import Probe
 
-    return Probe(rows, pieces, k or DEFAULT_MIN_SAMPLES, seed)
+    return Probe(rows, pieces, k or DEFAULT_MIN_SAMPLES, seed, progress)
+
+
+def _span(progress: Progress | None, start: float, stop: float) -> Progress | None:
+    """``progress`` of one step reported as the ``start``..``stop`` share of a pass's bar (in
+    thousandths): the probe's own steps move the bar too, and can be cancelled through it."""
+    if progress is None:
+        return None
+    report = progress
+    return lambda done, total: report(
+        round(1000 * (start + (stop - start) * done / max(1, total))), 1000)
 
 
 def _probed_partners(probe: Probe, threshold: float | None, n: int) -> list[np.ndarray] | None:

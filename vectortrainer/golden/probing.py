@@ -49,7 +49,8 @@ _SCORES = 1 << 22  # scores of rows against centres per product (int64 positions
 _SAMPLE_CHUNK = 32  # calibration rows scored against every row per product
 
 
-def nearest_pieces(rows: np.ndarray, pieces: Pieces, probes: int) -> np.ndarray:
+def nearest_pieces(rows: np.ndarray, pieces: Pieces, probes: int,
+                   progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """For each of ``rows`` (in piece order), the ``probes`` pieces whose centres are most similar
     to it, nearest first (int32).
 
@@ -66,6 +67,8 @@ def nearest_pieces(rows: np.ndarray, pieces: Pieces, probes: int) -> np.ndarray:
         best = np.argpartition(-scores, probes - 1, axis=1)[:, :probes]
         order = np.argsort(-np.take_along_axis(scores, best, axis=1), axis=1, kind="stable")
         out[start : start + len(scores)] = np.take_along_axis(best, order, axis=1)
+        if progress:
+            progress(start + len(scores), len(rows))
     return out
 
 
@@ -230,11 +233,12 @@ class Probe:
     found once for both passes; the pairs of the last calibration, and the ring's sampled sums
     for what they miss (:mod:`vectortrainer.golden.ring`)."""
 
-    def __init__(self, rows: np.ndarray, pieces: Pieces, k: int, seed: int) -> None:
+    def __init__(self, rows: np.ndarray, pieces: Pieces, k: int, seed: int,
+                 progress: Callable[[int, int], None] | None = None) -> None:
         self.rows = rows  # in piece order while the passes run
         self.pieces = pieces
         self.k = k
-        self.nearest = nearest_pieces(rows, pieces, max(PROBE_STEPS))
+        self.nearest = nearest_pieces(rows, pieces, max(PROBE_STEPS), progress)
         self.calibration = calibrate(rows, pieces, k, seed)
         self.pairs = np.zeros(0, dtype=np.int64)
         self.ring_width = 0  # the ring that brings D closest at the last pairs (0: none)
@@ -246,12 +250,16 @@ class Probe:
             self.rows, self.pieces, self.nearest, threshold, self.k)
         return partners_of(self.pieces, self.pairs)
 
-    def ring_sums(self, threshold: float, runner: TaskRunner) -> tuple[np.ndarray, np.ndarray]:
+    def ring_sums(self, threshold: float, runner: TaskRunner,
+                  progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray,
+                                                                               np.ndarray]:
         """Estimated D and neighbour count that the last pairs miss, per row in piece order
         (zeros where the calibration found the estimate noisier than what it adds)."""
         from vectortrainer.golden import ring
 
         if not self.ring_width:
+            if progress:
+                progress(1, 1)
             return np.zeros(len(self.rows)), np.zeros(len(self.rows))
         ring_of = ring.rings(self.pieces, ring.paired_lists(self.pieces, self.pairs),
                              self.ring_width)
@@ -261,8 +269,11 @@ class Probe:
         # the tasks' columns are made as the runner asks for them: a million logs hold 300 MB
         results = runner.map(ring.sampled_sums, (self.rows, sample.weights, threshold),
                              ring.ring_pairs(self.pieces, ring_of, sample))
-        for a, (part_density, part_counts) in zip(sorted(ring_of), results, strict=True):
+        for done, (a, (part_density, part_counts)) in enumerate(
+                zip(sorted(ring_of), results, strict=True), 1):
             own = slice(int(self.pieces.starts[a]), int(self.pieces.stops[a]))
             density[own] = part_density
             counts[own] = part_counts
+            if progress:
+                progress(done, len(ring_of))
         return density, counts

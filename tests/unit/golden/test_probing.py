@@ -161,3 +161,25 @@ def test_a_ring_estimate_from_fewer_than_min_hits_scored_rows_is_left_out() -> N
     assert ring.MIN_HITS > 2
     assert counts.tolist() == [40.0, 0.0]  # row 0: 4 hits x 10; row 1: 2 hits, too few to trust
     assert density.tolist() == pytest.approx([40.0, 0.0])
+
+
+def test_the_probe_moves_the_bar_forward_to_the_end_and_a_cancel_in_it_puts_the_rows_back(loose) -> None:
+    seen: list[float] = []
+    epsilon_graph_stats(loose, "auto", mode="probed", progress=lambda done, total: seen.append(done / total))
+    assert seen and seen[-1] == 1.0
+    assert all(b >= a for a, b in zip(seen, seen[1:], strict=False))  # never backwards
+    # the probe's first step (each row's nearest pieces) reports before the k-th pass starts
+    assert 0 < seen[0] <= 0.5 * density_module.PROBE_SHARE  # its share of the first of two passes
+
+    work = loose.copy()
+    calls = 0
+
+    def cancel(done: int, total: int) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # inside the probe, before any pass
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        epsilon_graph_stats(work, "auto", mode="probed", overwrite=True, progress=cancel)
+    np.testing.assert_array_equal(work, unit_rows(loose)[0])
