@@ -149,8 +149,8 @@ class SelectionSettings:
     min_cluster_size: int = 3  # logs a dense cluster needs (with its fringe)
     # Picks at most this cosine distance apart are near-duplicates (null: epsilon / 4).
     duplicate_epsilon: float | None = None
-    # How density is computed: exact, pruned (exact, fewer pairs), ann (approximate), or auto by
-    # size.
+    # How density is computed: exact, pruned (exact, fewer pairs), probed (the pieces nearest each
+    # log, error measured), ann (approximate), or auto by size and by what pruning saves.
     density_mode: DensityMode = "auto"
 
     def __post_init__(self) -> None:

@@ -2,13 +2,15 @@
 the extractor.
 
 - ``density``: epsilon-graph density, neighbour counts, components (exact, pruned exact,
-  approximate);
+  probed, approximate);
 - ``kernel``: the exact block-pair tasks (one BLAS product, one compiled epilogue) and their
   merging;
 - ``runners``: who runs those tasks: threads of this process, or ``ray_runner``: Ray tasks on a
   cluster;
 - ``pruning``: k-means pieces, the angular bound that skips block pairs without neighbours, rows
   reordered in place;
+- ``probing``: pairs of the pieces nearest each row, calibrated on a sample, for loose clusters;
+- ``ring``: sampled sums that estimate the neighbours those pairs miss;
 - ``approximate``: faiss range-search density and its error measured on a sample;
 - ``selection``: steady-state and anomaly picks from the density graph;
 - ``chatml``: examples from real logs, the JSONL writer and validator;

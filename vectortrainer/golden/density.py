@@ -4,7 +4,7 @@ Each log is a node; the weight of edge (i, j) is the cosine similarity of their
 vectors, and j is a neighbour of i when that similarity is at least ``1 - epsilon``.
 The density of log i is ``D(L_i) = sum of W_ij over its neighbours j != i``.
 
-Three ways to compute it:
+Four ways to compute it:
 
 * **exact** (default up to :data:`EXACT_MODE_LIMIT` rows, and beyond it where neither pruning
   nor probing helps): rows are normalised once
@@ -293,9 +293,10 @@ def epsilon_graph_stats(
                 if sub_kth is None and fallback:
                     # pruning cannot help: every pair, exactly (see PRUNED_WORK_LIMIT)
                     assert pieces is not None
+                    after_probe = knn_phase if probe is None else _span(knn_phase, PROBE_SHARE, 1.0)
                     sub_kth = _kth_pass(rows.in_piece_order(), pieces.order,
                                         pruning.contiguous_pieces(m, block_size), min_samples,
-                                        block_size, False, None, knn_phase, runner, floors)
+                                        block_size, False, None, after_probe, runner, floors)
                 if sub_kth is None:  # "ann": the index finds the k-th neighbours
                     kth_mode = "ann"
                     index = _index(rows.in_original_order(), nprobe, seed)

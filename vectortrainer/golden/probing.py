@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 PROBE_STEPS = (8, 16, 32, 64)  # nearest pieces per row, tried fewest first
 TARGET_ERROR = 0.01  # mean relative error of D the calibration aims at (the limit shown is 2%)
 # Share of rows whose k-th similarity may come out too low (by more than KTH_TOLERANCE): the
-# k-th similarities choose epsilon (at 100,000 realistic logs, 8 probes found 2% of them too low
+# k-th similarities choose epsilon (at 100,000 realistic logs, 8 probes found 1% of them too low
 # and moved epsilon from 0.295 to 0.307; 16 probes found 0.4% too low and kept it).
 KTH_TARGET = 0.005
 KTH_TOLERANCE = 1e-4
