@@ -14,8 +14,8 @@ timed, the driver's serial share: the time the driver spends outside the tasks (
 plans, merging, the epsilon choice) over the whole; Amdahl's law turns it into what k machines
 can give at best. Densities and components of every run are compared bit for bit.
 
-A machine with fewer cores than nodes runs several nodes on one core: their speed-up is capped
-by the cores, and the bench says so.
+A machine with fewer cores than nodes plus the driver runs several of them on one core: their
+speed-up is capped by the cores, and the bench says so.
 """
 
 from __future__ import annotations
@@ -44,15 +44,27 @@ def density(vectors: np.ndarray, runner: object) -> tuple[float, object]:
     return time.perf_counter() - started, stats
 
 
+def object_store_bytes(vectors: np.ndarray) -> int:
+    """Each node's object store: room for a pass's shared rows several times over.
+
+    ``Cluster`` gives a node 150 MiB unless told; 100,000 rows of 384 floats fill that alone, and
+    every task's result then waits on spilling (about 2 s each). A real node's store is 30% of its
+    memory.
+    """
+    return max(512 << 20, 4 * vectors.nbytes)
+
+
 def on_cluster(vectors: np.ndarray, nodes: int) -> tuple[float, object, int]:
     import ray
     from ray.cluster_utils import Cluster
 
     from vectortrainer.golden.ray_runner import RayRunner
 
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    store = object_store_bytes(vectors)
+    cluster = Cluster(initialize_head=True,
+                      head_node_args={"num_cpus": 1, "object_store_memory": store})
     for _ in range(nodes - 1):
-        cluster.add_node(num_cpus=1)
+        cluster.add_node(num_cpus=1, object_store_memory=store)
     cluster.wait_for_nodes()
     ray.init(address=cluster.address, include_dashboard=False, log_to_driver=False)
     try:
@@ -75,14 +87,16 @@ def main() -> None:
     x, statuses = realistic_logs(args.logs, seed=args.logs)
     vectors = np.ascontiguousarray(x[[s == "SUCCESS" for s in statuses]])
     cores = os.cpu_count() or 1
-    print(f"{len(vectors):,} realistic logs, epsilon auto, min_samples 5, mode auto; {cores} cores here")
+    print(f"{len(vectors):,} realistic logs, epsilon auto, min_samples 5, mode auto; {cores} cores here;"
+          f" object store {object_store_bytes(vectors) >> 20:,} MiB per node")
 
     runs = {}
     for nodes in counts:
         seconds, stats, tasks = on_cluster(vectors, nodes)
         runs[nodes] = (seconds, stats)
         base = runs[counts[0]][0]
-        capped = "  (more nodes than cores: capped)" if nodes > cores else ""
+        # the driver merges while the tasks run: it needs a core of its own too
+        capped = "  (nodes + driver exceed the cores: capped)" if nodes + 1 > cores else ""
         print(f"  {nodes} node(s) x 1 CPU   {seconds:7.1f} s   x{base / seconds:.2f} vs {counts[0]}"
               f"   {tasks} Ray tasks   mode {stats.mode}{capped}")  # type: ignore[attr-defined]
 

@@ -106,3 +106,19 @@ def test_without_ray_installed_the_backend_is_one_clear_error(monkeypatch) -> No
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
     with pytest.raises(ConfigError, match=r"pip install 'vectortrainer\[distributed\]'"):
         connect()
+
+
+def test_the_probe_runs_on_ray_tasks_and_gives_what_one_machine_gives(ray_cluster, monkeypatch) -> None:
+    from tests.unit.golden.test_density import clustered
+    from vectortrainer.golden import probing
+    from vectortrainer.golden.density import epsilon_graph_stats
+
+    monkeypatch.setattr(probing, "PROBE_STEPS", (1,))  # one probe: the ring's sampled sums join in
+    x = clustered(20000, 16, centres=40, spread=0.6, seed=5)
+    alone = epsilon_graph_stats(x, "auto", mode="probed", min_samples=5)
+    runner = RayRunner()
+    spread = epsilon_graph_stats(x, "auto", mode="probed", min_samples=5, runner=runner)
+    assert spread.mode == alone.mode == "probed" and runner.tasks_run > 1
+    assert spread.epsilon == alone.epsilon and spread.density_error == alone.density_error
+    np.testing.assert_array_equal(spread.density, alone.density)
+    np.testing.assert_array_equal(spread.components, alone.components)

@@ -15,9 +15,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from vectortrainer.golden.runners import TaskRunner
 
 # a row is "under-counted" when its approximate D is below 90% of the exact D
 UNDERCOUNT_LIMIT = 0.10
@@ -130,30 +133,45 @@ def range_graph(
     return density, counts, component_labels(parent), nearest
 
 
-def exact_density_of(unit: np.ndarray, rows: np.ndarray, threshold: float) -> np.ndarray:
+EXACT_SAMPLE_CHUNK = 64  # sampled rows per product against every row
+
+
+def exact_density_of(unit: np.ndarray, rows: np.ndarray, threshold: float,
+                     runner: TaskRunner | None = None) -> np.ndarray:
     """Exact D of the given rows: each against all rows, self excluded (exact compare, float64
-    sum)."""
-    thr = np.float64(threshold)
-    out = np.zeros(len(rows))
-    for start in range(0, len(rows), 64):
-        chunk = rows[start : start + 64]
-        sims = unit[chunk] @ unit.T
-        sims[np.arange(len(chunk)), chunk] = -np.inf
-        out[start : start + len(chunk)] = np.where(sims >= thr, sims, 0).sum(
-            axis=1, dtype=np.float64
-        )
-    return out
+    sum); tasks of :data:`EXACT_SAMPLE_CHUNK` rows on ``runner`` (default: threads of this
+    process)."""
+    from vectortrainer.golden.runners import ThreadRunner
+
+    chunks = [rows[start : start + EXACT_SAMPLE_CHUNK]
+              for start in range(0, len(rows), EXACT_SAMPLE_CHUNK)]
+    everyone = slice(0, len(unit))
+    results = (runner or ThreadRunner()).map(exact_density_task, (unit, threshold),
+                                             ((chunk, everyone) for chunk in chunks))
+    return np.concatenate([np.zeros(0), *results])
+
+
+def exact_density_task(unit: np.ndarray, threshold: float,
+                       pair: tuple[np.ndarray, slice]) -> np.ndarray:
+    """Exact D of rows ``pair[0]`` of ``unit`` against every row, self excluded."""
+    chunk = pair[0]
+    sims = unit[chunk] @ unit.T
+    sims[np.arange(len(chunk)), chunk] = -np.inf
+    density: np.ndarray = np.where(sims >= np.float64(threshold), sims, 0).sum(axis=1,
+                                                                                dtype=np.float64)
+    return density
 
 
 def density_error(unit: np.ndarray, threshold: float, approx: np.ndarray, sample_size: int,
-                  rng: np.random.Generator) -> DensityError | None:
+                  rng: np.random.Generator,
+                  runner: TaskRunner | None = None) -> DensityError | None:
     """Mean relative error of ``approx`` and the share of rows under-counted by >10%, on sampled
-    rows."""
+    rows (scored on ``runner``)."""
     n = len(unit)
     if sample_size <= 0 or n == 0:
         return None
     sample = np.sort(rng.choice(n, size=min(n, sample_size), replace=False))
-    exact = exact_density_of(unit, sample, threshold)
+    exact = exact_density_of(unit, sample, threshold, runner)
     got = approx[sample]
     positive = exact > 0
     relative = np.where(

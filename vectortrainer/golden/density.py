@@ -282,7 +282,7 @@ def epsilon_graph_stats(
                     if sub_kth is None and (mode == "probed" or fallback):
                         # pruning cannot help: the pieces nearest each row, if that is cheaper
                         probe = _probe(rows.in_piece_order(), pieces, min_samples, seed,
-                                       _span(knn_phase, 0.0, PROBE_SHARE))
+                                       _span(knn_phase, 0.0, PROBE_SHARE), runner)
                         partners = _probed_partners(probe, None, m)
                         if partners is not None:
                             mode = kth_mode = "probed"
@@ -335,7 +335,7 @@ def epsilon_graph_stats(
                     # the bound prunes too little: the pieces nearest each row, if cheaper
                     if probe is None:
                         probe = _probe(rows.in_piece_order(), pieces, min_samples, seed,
-                                       _span(graph_phase, 0.0, PROBE_SHARE))
+                                       _span(graph_phase, 0.0, PROBE_SHARE), runner)
                         graph_phase = _span(graph_phase, PROBE_SHARE, 1.0)
                     probed = _probed_partners(probe, threshold, m)
                     if probed is not None:
@@ -372,13 +372,13 @@ def epsilon_graph_stats(
             elif mode == "probed":
                 assert probe is not None
                 # what the pairs miss, estimated from a few rows of the pieces just beyond
-                missed, missed_counts = probe.ring_sums(threshold, runner,
+                missed, missed_counts = probe.ring_sums(threshold,
                                                         _span(graph_phase, 1.0 - RING_SHARE, 1.0))
                 graph[0][order] += missed
                 graph[1][order] += np.rint(missed_counts).astype(np.int64)
                 error = _approximate().density_error(
                     rows.in_original_order(), threshold, graph[0], error_sample_size,
-                    np.random.default_rng(seed))
+                    np.random.default_rng(seed), runner)
             d, c, comp, near = graph
             density[live] = d
             counts[live] = c
@@ -405,10 +405,10 @@ def epsilon_graph_stats(
 
 
 def _probe(rows: np.ndarray, pieces: Pieces, k: int | None, seed: int,
-           progress: Progress | None) -> Probe:
+           progress: Progress | None, runner: TaskRunner) -> Probe:
     from vectortrainer.golden.probing import Probe
 
-    return Probe(rows, pieces, k or DEFAULT_MIN_SAMPLES, seed, progress)
+    return Probe(rows, pieces, k or DEFAULT_MIN_SAMPLES, seed, runner, progress)
 
 
 def _span(progress: Progress | None, start: float, stop: float) -> Progress | None:

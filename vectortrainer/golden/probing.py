@@ -49,26 +49,45 @@ _SCORES = 1 << 22  # scores of rows against centres per product (int64 positions
 _SAMPLE_CHUNK = 32  # calibration rows scored against every row per product
 
 
-def nearest_pieces(rows: np.ndarray, pieces: Pieces, probes: int,
+NEAREST_ROWS = 4096  # rows per task of nearest pieces: one Ray chunk (runners.CHUNK_WORK)
+
+
+def nearest_pieces(rows: np.ndarray, pieces: Pieces, probes: int, runner: TaskRunner | None = None,
                    progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """For each of ``rows`` (in piece order), the ``probes`` pieces whose centres are most similar
-    to it, nearest first (int32).
+    to it, nearest first (int32); tasks of :data:`NEAREST_ROWS` rows on ``runner`` (default:
+    threads of this process).
 
     Every row is scored against every centre: on loose real-text pieces a row's nearest centres
     are not among those nearest its own piece's centre (the 512 nearest missed many at 200,000
     logs, and a triangle-inequality bound certified the rest for only a quarter of the rows)."""
-    count = len(pieces)
-    probes = min(probes, count)
+    from vectortrainer.golden.runners import ThreadRunner
+
+    probes = min(probes, len(pieces))
     centres = np.ascontiguousarray(pieces.centres, dtype=np.float32)
     out = np.empty((len(rows), probes), dtype=np.int32)
-    chunk = max(256, _SCORES // max(1, count))  # rows x pieces scores stay a few tens of MB
-    for start in range(0, len(rows), chunk):
-        scores = rows[start : start + chunk] @ centres.T
+    parts = [slice(start, min(len(rows), start + NEAREST_ROWS))
+             for start in range(0, len(rows), NEAREST_ROWS)]
+    results = (runner or ThreadRunner()).map(nearest_task, (rows, centres, probes),
+                                             ((part, None) for part in parts))
+    for part, best in zip(parts, results, strict=True):
+        out[part] = best
+        if progress:
+            progress(part.stop, len(rows))
+    return out
+
+
+def nearest_task(rows: np.ndarray, centres: np.ndarray, probes: int,
+                 pair: tuple[slice, None]) -> np.ndarray:
+    """The ``probes`` nearest ``centres`` of each row of ``rows[pair[0]]``, nearest first."""
+    part = pair[0]
+    out = np.empty((part.stop - part.start, probes), dtype=np.int32)
+    chunk = max(256, _SCORES // max(1, len(centres)))  # rows x pieces scores: a few tens of MB
+    for start in range(0, len(out), chunk):
+        scores = rows[part.start + start : min(part.stop, part.start + start + chunk)] @ centres.T
         best = np.argpartition(-scores, probes - 1, axis=1)[:, :probes]
         order = np.argsort(-np.take_along_axis(scores, best, axis=1), axis=1, kind="stable")
         out[start : start + len(scores)] = np.take_along_axis(best, order, axis=1)
-        if progress:
-            progress(start + len(scores), len(rows))
     return out
 
 
@@ -117,10 +136,11 @@ class Calibration:
     kth: np.ndarray
     top: Scored
 
-    def scored(self, rows: np.ndarray, pieces: Pieces, threshold: float) -> Scored:
+    def scored(self, rows: np.ndarray, pieces: Pieces, threshold: float,
+               runner: TaskRunner | None = None) -> Scored:
         """The calibration rows' similarities of at least ``threshold``, scored again against
         every row (``rows`` in piece order)."""
-        return _score(rows, pieces, self.positions, lambda sims: sims >= np.float64(threshold))
+        return _score(rows, pieces, self.positions, 0, threshold, runner)[1]
 
     def _pieces_of(self, pieces: Pieces) -> np.ndarray:
         return np.searchsorted(pieces.starts, self.positions, side="right") - 1
@@ -168,7 +188,8 @@ class Calibration:
         return wrong / len(self.kth) if len(self.kth) else 0.0
 
     def pairs_for(self, rows: np.ndarray, pieces: Pieces, nearest: np.ndarray,
-                  threshold: float | None, k: int) -> tuple[np.ndarray, int]:
+                  threshold: float | None, k: int,
+                  runner: TaskRunner | None = None) -> tuple[np.ndarray, int]:
         """The pairs of the fewest probes of :data:`PROBE_STEPS` that keep the error of D at
         ``threshold`` within :data:`TARGET_ERROR` (``None``: the share of k-th similarities
         found too low within :data:`KTH_TARGET`), or of the most probes; and the ring width of
@@ -177,7 +198,7 @@ class Calibration:
         from vectortrainer.golden.ring import RING_WIDTHS
 
         steps = [p for p in PROBE_STEPS if p <= nearest.shape[1]] or [nearest.shape[1]]
-        near = None if threshold is None else self.scored(rows, pieces, threshold)
+        near = None if threshold is None else self.scored(rows, pieces, threshold, runner)
         width = 0
         for probes in steps:
             pairs = probe_pairs(pieces, nearest, probes)
@@ -192,54 +213,79 @@ class Calibration:
         return pairs, width
 
 
-def _score(rows: np.ndarray, pieces: Pieces, positions: np.ndarray,
-           keep: Callable[[np.ndarray], np.ndarray]) -> Scored:
+def _score(rows: np.ndarray, pieces: Pieces, positions: np.ndarray, k: int, threshold: float,
+           runner: TaskRunner | None) -> tuple[np.ndarray, Scored]:
+    """``positions`` scored against every row on ``runner`` (:func:`score_task`): their k-th
+    similarities (``k`` 0: none) and what they keep."""
+    from vectortrainer.golden.runners import ThreadRunner
+
     piece_of_row = np.repeat(np.arange(len(pieces), dtype=np.int32), pieces.sizes)
+    chunks = [positions[start : start + _SAMPLE_CHUNK]
+              for start in range(0, len(positions), _SAMPLE_CHUNK)]
+    everyone = slice(0, len(rows))
+    kth = np.full(len(positions), -np.inf)
     out = Scored([], [], [])
-    for start in range(0, len(positions), _SAMPLE_CHUNK):
-        chunk = positions[start : start + _SAMPLE_CHUNK]
-        sims = rows[chunk] @ rows.T
-        sims[np.arange(len(chunk)), chunk] = -np.inf
-        kept = keep(sims)
-        for row, mask in zip(sims, kept, strict=True):
-            where = np.flatnonzero(mask)
-            out.similarities.append(row[where])
-            out.pieces.append(piece_of_row[where])
+    results = (runner or ThreadRunner()).map(score_task, (rows, piece_of_row, k, threshold),
+                                             ((chunk, everyone) for chunk in chunks))
+    done = 0
+    for chunk, (kths, kept) in zip(chunks, results, strict=True):
+        kth[done : done + len(chunk)] = kths
+        done += len(chunk)
+        for similarities, of_piece, where in kept:
+            out.similarities.append(similarities)
+            out.pieces.append(of_piece)
             out.positions.append(where)
-    return out
+    return kth, out
 
 
-def calibrate(rows: np.ndarray, pieces: Pieces, k: int, seed: int) -> Calibration:
+def score_task(rows: np.ndarray, piece_of_row: np.ndarray, k: int, threshold: float,
+               pair: tuple[np.ndarray, slice]) -> tuple[np.ndarray, list[tuple[np.ndarray, ...]]]:
+    """Rows ``pair[0]`` against every row: each one's k-th similarity (``k`` 0: -inf) and its
+    similarities to the other rows that are at least ``threshold`` or, with ``k``, within
+    :data:`KTH_TOLERANCE` of the k-th (with their pieces and positions)."""
+    chunk = pair[0]
+    sims = rows[chunk] @ rows.T
+    sims[np.arange(len(chunk)), chunk] = -np.inf
+    kths = np.full(len(chunk), -np.inf)
+    if k and len(rows) - 1 >= k:
+        found = -np.partition(-sims, k - 1, axis=1)[:, k - 1]
+        kept = sims >= (found - KTH_TOLERANCE)[:, None]
+        kths = found.astype(np.float64)
+    elif k:
+        kept = np.zeros(sims.shape, dtype=bool)
+    else:
+        kept = sims >= np.float64(threshold)
+    out: list[tuple[np.ndarray, ...]] = []
+    for row, mask in zip(sims, kept, strict=True):
+        where = np.flatnonzero(mask)
+        out.append((row[where], piece_of_row[where], where))
+    return kths, out
+
+
+def calibrate(rows: np.ndarray, pieces: Pieces, k: int, seed: int,
+              runner: TaskRunner | None = None) -> Calibration:
     """Scores :data:`CALIBRATION_ROWS` random rows (``rows`` in piece order) against every row."""
     n = len(rows)
     rng = np.random.default_rng(seed + 1)  # not the error sample's rows
     positions = np.sort(rng.choice(n, size=min(n, CALIBRATION_ROWS), replace=False))
-    kth = np.full(len(positions), -np.inf)
-    found = iter(range(len(positions)))
-
-    def near_kth(sims: np.ndarray) -> np.ndarray:
-        if n - 1 < k:
-            return np.zeros(sims.shape, dtype=bool)
-        kths = -np.partition(-sims, k - 1, axis=1)[:, k - 1]
-        for value in kths:
-            kth[next(found)] = value
-        return sims >= (kths - KTH_TOLERANCE)[:, None]
-
-    return Calibration(positions, kth, _score(rows, pieces, positions, near_kth))
+    kth, top = _score(rows, pieces, positions, max(1, k), -np.inf, runner)
+    return Calibration(positions, kth, top)
 
 
 class Probe:
     """Probing for one density computation: each row's nearest pieces and the calibration rows,
     found once for both passes; the pairs of the last calibration, and the ring's sampled sums
-    for what they miss (:mod:`vectortrainer.golden.ring`)."""
+    for what they miss (:mod:`vectortrainer.golden.ring`). Its products run as tasks on
+    ``runner``, as the passes do."""
 
-    def __init__(self, rows: np.ndarray, pieces: Pieces, k: int, seed: int,
+    def __init__(self, rows: np.ndarray, pieces: Pieces, k: int, seed: int, runner: TaskRunner,
                  progress: Callable[[int, int], None] | None = None) -> None:
         self.rows = rows  # in piece order while the passes run
         self.pieces = pieces
         self.k = k
-        self.nearest = nearest_pieces(rows, pieces, max(PROBE_STEPS), progress)
-        self.calibration = calibrate(rows, pieces, k, seed)
+        self.runner = runner
+        self.nearest = nearest_pieces(rows, pieces, max(PROBE_STEPS), runner, progress)
+        self.calibration = calibrate(rows, pieces, k, seed, runner)
         self.pairs = np.zeros(0, dtype=np.int64)
         self.ring_width = 0  # the ring that brings D closest at the last pairs (0: none)
 
@@ -247,10 +293,10 @@ class Probe:
         """For each piece, the pieces ``b > a`` it runs with: as many probes as keep D within the
         calibration's target at ``threshold`` (``None``: the k-th similarities)."""
         self.pairs, self.ring_width = self.calibration.pairs_for(
-            self.rows, self.pieces, self.nearest, threshold, self.k)
+            self.rows, self.pieces, self.nearest, threshold, self.k, self.runner)
         return partners_of(self.pieces, self.pairs)
 
-    def ring_sums(self, threshold: float, runner: TaskRunner,
+    def ring_sums(self, threshold: float,
                   progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray,
                                                                                np.ndarray]:
         """Estimated D and neighbour count that the last pairs miss, per row in piece order
@@ -267,7 +313,7 @@ class Probe:
         density = np.zeros(len(self.rows))
         counts = np.zeros(len(self.rows))
         # the tasks' columns are made as the runner asks for them: a million logs hold 300 MB
-        results = runner.map(ring.sampled_sums, (self.rows, sample.weights, threshold),
+        results = self.runner.map(ring.sampled_sums, (self.rows, sample.weights, threshold),
                              ring.ring_pairs(self.pieces, ring_of, sample))
         for done, (a, (part_density, part_counts)) in enumerate(
                 zip(sorted(ring_of), results, strict=True), 1):

@@ -26,11 +26,13 @@ class _RecordingRunner:
 
     def __init__(self) -> None:
         self.pairs = 0
+        self.tasks: set[str] = set()
 
     def map(self, task, shared, pairs):
         pairs = list(pairs)
         results = {i: task(*shared, pair) for i, pair in reversed(list(enumerate(pairs)))}
         self.pairs += len(pairs)
+        self.tasks.add(task.__name__)
         return (results[i] for i in range(len(pairs)))
 
 
@@ -61,6 +63,9 @@ def test_probed_density_and_its_ring_merge_the_same_out_of_order(monkeypatch) ->
     recording = _RecordingRunner()
     stats = epsilon_graph_stats(x, 0.2, mode="probed", min_samples=5, runner=recording)
     assert stats.mode == "probed" and recording.pairs > 0
+    # the probe's products and the error sample are tasks too: on a cluster the driver only plans and merges
+    assert {"nearest_task", "score_task", "sampled_sums", "exact_density_task"} <= recording.tasks
     np.testing.assert_array_equal(stats.density, reference.density)
     np.testing.assert_array_equal(stats.neighbour_counts, reference.neighbour_counts)
     np.testing.assert_array_equal(stats.components, reference.components)
+    assert stats.density_error == reference.density_error  # the error sample, scored out of order too
