@@ -154,11 +154,11 @@ def exact_density_of(unit: np.ndarray, rows: np.ndarray, threshold: float,
 def exact_density_task(unit: np.ndarray, threshold: float,
                        pair: tuple[np.ndarray, slice]) -> np.ndarray:
     """Exact D of rows ``pair[0]`` of ``unit`` against every row, self excluded."""
-    chunk = pair[0]
-    sims = unit[chunk] @ unit.T
-    sims[np.arange(len(chunk)), chunk] = -np.inf
-    density: np.ndarray = np.where(sims >= np.float64(threshold), sims, 0).sum(axis=1,
-                                                                                dtype=np.float64)
+    from vectortrainer.golden.probing import column_blocks
+
+    density = np.zeros(len(pair[0]))
+    for _, sims in column_blocks(unit, pair[0]):
+        density += np.where(sims >= np.float64(threshold), sims, 0).sum(axis=1, dtype=np.float64)
     return density
 
 

@@ -24,7 +24,7 @@ logs, and so do the pieces they lie in.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -244,22 +244,47 @@ def score_task(rows: np.ndarray, piece_of_row: np.ndarray, k: int, threshold: fl
     similarities to the other rows that are at least ``threshold`` or, with ``k``, within
     :data:`KTH_TOLERANCE` of the k-th (with their pieces and positions)."""
     chunk = pair[0]
-    sims = rows[chunk] @ rows.T
-    sims[np.arange(len(chunk)), chunk] = -np.inf
     kths = np.full(len(chunk), -np.inf)
-    if k and len(rows) - 1 >= k:
-        found = -np.partition(-sims, k - 1, axis=1)[:, k - 1]
-        kept = sims >= (found - KTH_TOLERANCE)[:, None]
-        kths = found.astype(np.float64)
-    elif k:
-        kept = np.zeros(sims.shape, dtype=bool)
-    else:
-        kept = sims >= np.float64(threshold)
+    if k and len(rows) - 1 < k:
+        return kths, [(np.zeros(0, dtype=rows.dtype), np.zeros(0, dtype=piece_of_row.dtype),
+                       np.zeros(0, dtype=np.int64))] * len(chunk)
+    top = np.full((len(chunk), k), -np.inf, dtype=rows.dtype)
+    found: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in chunk]
+    for start, sims in column_blocks(rows, chunk):
+        if k:  # the k best so far: a row keeps what may still be within reach of its k-th
+            top = -np.partition(-np.concatenate([top, sims], axis=1), k - 1, axis=1)[:, :k]
+            kept = sims >= (top.min(axis=1) - KTH_TOLERANCE)[:, None]
+        else:
+            kept = sims >= np.float64(threshold)
+        for values, row, mask in zip(found, sims, kept, strict=True):
+            where = np.flatnonzero(mask)
+            values.append((row[where], start + where))
+    if k:
+        kth = top.min(axis=1)
+        kths = kth.astype(np.float64)
     out: list[tuple[np.ndarray, ...]] = []
-    for row, mask in zip(sims, kept, strict=True):
-        where = np.flatnonzero(mask)
-        out.append((row[where], piece_of_row[where], where))
+    for i, values in enumerate(found):
+        similarities = np.concatenate([v for v, _ in values])
+        where = np.concatenate([w for _, w in values])
+        if k:  # the k-th is known now
+            close = similarities >= kth[i] - KTH_TOLERANCE
+            similarities, where = similarities[close], where[close]
+        out.append((similarities, piece_of_row[where], where))
     return kths, out
+
+
+COLUMN_BLOCK = 65_536  # rows scored against per product: a task's scores stay a few MB at any n
+
+
+def column_blocks(rows: np.ndarray, chunk: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """``(start, scores)``: ``rows[chunk]`` against rows ``start, start + 1, ...``, a block at a
+    time, each row's score with itself -inf."""
+    picked = rows[chunk]
+    for start in range(0, len(rows), COLUMN_BLOCK):
+        sims = picked @ rows[start : start + COLUMN_BLOCK].T
+        own = np.flatnonzero((chunk >= start) & (chunk < start + len(sims[0])))
+        sims[own, chunk[own] - start] = -np.inf
+        yield start, sims
 
 
 def calibrate(rows: np.ndarray, pieces: Pieces, k: int, seed: int,
