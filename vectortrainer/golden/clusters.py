@@ -94,13 +94,9 @@ def dense_clusters(
     if len(core_rows) == 0:
         return DenseClusters(labels, np.zeros(0, np.int64), np.zeros(0, np.int64), tau, 0)
     micro_ids, micro_of_core = np.unique(components[core_rows], return_inverse=True)
-    sums = np.zeros((len(micro_ids), unit.shape[1]), dtype=np.float64)
-    # a chunk at a time: no copy of every core row
-    for start in range(0, len(core_rows), _ROW_CHUNK):
-        part = slice(start, start + _ROW_CHUNK)
-        np.add.at(sums, micro_of_core[part], unit[core_rows[part]])
+    sums = _micro_sums(unit, core_rows, micro_of_core, len(micro_ids))
     sizes = np.bincount(micro_of_core, minlength=len(micro_ids)).astype(np.float64)
-    group_of_micro = _average_linkage(sums, sizes, tau)
+    group_of_micro = _average_linkage(sums, sizes, tau, overwrite=True)
     labels[core_rows] = group_of_micro[micro_of_core]
     fringe = np.flatnonzero(~core & (nearest_core >= 0))
     labels[fringe] = labels[nearest_core[fringe]]
@@ -118,13 +114,27 @@ def dense_clusters(
     return DenseClusters(labels, counts[keep][order].astype(np.int64), fringe, tau, len(micro_ids))
 
 
+def _micro_sums(unit: np.ndarray, core_rows: np.ndarray, micro_of_core: np.ndarray,
+                count: int) -> np.ndarray:
+    """Each micro-cluster's vector sum (float64): the core rows in micro-cluster order, a chunk at
+    a time (no copy of every core row), each chunk's runs summed at once."""
+    sums = np.zeros((count, unit.shape[1]), dtype=np.float64)
+    by_micro = np.argsort(micro_of_core, kind="stable")
+    for start in range(0, len(by_micro), _ROW_CHUNK):
+        part = by_micro[start : start + _ROW_CHUNK]
+        micro = micro_of_core[part]
+        runs = np.flatnonzero(np.diff(micro, prepend=-1))
+        sums[micro[runs]] += np.add.reduceat(unit[core_rows[part]].astype(np.float64), runs, axis=0)
+    return sums
+
+
 def _average_linkage(sums: np.ndarray, sizes: np.ndarray, threshold: float,
-                     matrix_limit: int = MATRIX_LIMIT) -> np.ndarray:
+                     matrix_limit: int = MATRIX_LIMIT, *, overwrite: bool = False) -> np.ndarray:
     """Group index per micro-cluster after merging (UPGMA) while the best pair's mean similarity >=
-    threshold."""
+    threshold (``overwrite``: ``sums`` may be used up, no copy of them)."""
     if len(sizes) <= matrix_limit:
         return _average_linkage_on_matrix(sums, sizes, threshold)
-    return _average_linkage_on_graph(sums, sizes, threshold)
+    return _average_linkage_on_graph(sums, sizes, threshold, overwrite=overwrite)
 
 
 def _average_linkage_on_matrix(sums: np.ndarray, sizes: np.ndarray, threshold: float) -> np.ndarray:
@@ -168,7 +178,8 @@ def _average_linkage_on_matrix(sums: np.ndarray, sizes: np.ndarray, threshold: f
 
 
 def _average_linkage_on_graph(sums: np.ndarray, sizes: np.ndarray, threshold: float,
-                              neighbours: int = NEIGHBOURS) -> np.ndarray:
+                              neighbours: int = NEIGHBOURS, *,
+                              overwrite: bool = False) -> np.ndarray:
     """UPGMA over a graph of candidate pairs: at the start each micro-cluster's ``neighbours``
     most alike others at or above ``threshold``; after a merge, the union of both parts'
     partners. Every similarity is exact (the dot product of two groups' sums over their sizes).
@@ -182,9 +193,9 @@ def _average_linkage_on_graph(sums: np.ndarray, sizes: np.ndarray, threshold: fl
     parent = np.arange(m)  # a merged part points at the group that took it in
     if m < 2:
         return parent
-    sums = sums.copy()
+    sums = sums if overwrite else sums.copy()  # merged groups' sums are kept here
     sizes = sizes.copy()
-    partners = _partners_above(sums / sizes[:, None], threshold, min(neighbours, m - 1))
+    partners = _partners_above(_means(sums, sizes), threshold, min(neighbours, m - 1))
     alive = np.ones(m, dtype=bool)
     version = np.zeros(m, dtype=np.int64)
     heap: list[tuple[float, int, int]] = []
@@ -227,6 +238,15 @@ def _average_linkage_on_graph(sums: np.ndarray, sizes: np.ndarray, threshold: fl
             root = parent[root]
         parent[i] = root
     return parent
+
+
+def _means(sums: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """``sums / sizes`` in float32, a chunk at a time (no float64 copy of every sum)."""
+    means = np.empty(sums.shape, dtype=np.float32)
+    for start in range(0, len(sums), _ROW_CHUNK):
+        part = slice(start, start + _ROW_CHUNK)
+        means[part] = sums[part] / sizes[part, None]
+    return means
 
 
 def _partners_above(means: np.ndarray, threshold: float, most: int) -> list[dict[int, float]]:

@@ -184,3 +184,15 @@ def test_matrix_and_graph_average_linkage_merge_alike(seed: int, monkeypatch) ->
     assert partition(on_matrix) == partition(on_graph)
     monkeypatch.setattr(clusters, "EXACT_PARTNERS_LIMIT", 0)  # partners from the HNSW index
     assert partition(_average_linkage(sums, sizes, 0.3, matrix_limit=0)) == partition(on_matrix)
+
+
+def test_micro_cluster_sums_are_the_sums_of_their_core_rows_across_chunks(monkeypatch) -> None:
+    monkeypatch.setattr(clusters, "_ROW_CHUNK", 7)  # runs of one micro-cluster cross chunk edges
+    rng = np.random.default_rng(3)
+    unit = rng.standard_normal((200, 6)).astype(np.float32)
+    core_rows = np.sort(rng.choice(200, size=120, replace=False))
+    micro_of_core = rng.integers(0, 9, size=120)
+    expected = np.zeros((10, 6))
+    np.add.at(expected, micro_of_core, unit[core_rows].astype(np.float64))
+    np.testing.assert_allclose(clusters._micro_sums(unit, core_rows, micro_of_core, 10), expected, rtol=1e-12)
+    assert not clusters._micro_sums(unit, core_rows, micro_of_core, 10)[9].any()  # a micro-cluster with no row
