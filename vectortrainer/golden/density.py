@@ -251,7 +251,7 @@ def epsilon_graph_stats(
     probe: Probe | None = None
     if m > 1 and mode in ("exact", "pruned", "probed"):
         pieces = (pruning.contiguous_pieces(m, block_size) if mode == "exact"
-                  else pruning.kmeans_pieces(sub, block_size, seed))
+                  else pruning.kmeans_pieces(sub, block_size, seed, runner=runner))
     rows = _PieceOrder(sub, None if pieces is None else pieces.order)
     try:
         index = None

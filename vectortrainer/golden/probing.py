@@ -61,10 +61,18 @@ def nearest_pieces(rows: np.ndarray, pieces: Pieces, probes: int, runner: TaskRu
     Every row is scored against every centre: on loose real-text pieces a row's nearest centres
     are not among those nearest its own piece's centre (the 512 nearest missed many at 200,000
     logs, and a triangle-inequality bound certified the rest for only a quarter of the rows)."""
+    return nearest_pieces_of(rows, pieces.centres, probes, runner, progress)
+
+
+def nearest_pieces_of(rows: np.ndarray, centres: np.ndarray, probes: int,
+                      runner: TaskRunner | None = None,
+                      progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """For each of ``rows``, the ``probes`` most similar ``centres``, most similar first (int32);
+    tasks of :data:`NEAREST_ROWS` rows on ``runner`` (default: threads of this process)."""
     from vectortrainer.golden.runners import ThreadRunner
 
-    probes = min(probes, len(pieces))
-    centres = np.ascontiguousarray(pieces.centres, dtype=np.float32)
+    probes = min(probes, len(centres))
+    centres = np.ascontiguousarray(centres, dtype=np.float32)
     out = np.empty((len(rows), probes), dtype=np.int32)
     parts = [slice(start, min(len(rows), start + NEAREST_ROWS))
              for start in range(0, len(rows), NEAREST_ROWS)]

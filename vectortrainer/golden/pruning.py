@@ -19,9 +19,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
+
+if TYPE_CHECKING:
+    from vectortrainer.golden.runners import TaskRunner
 
 ANGLE_SLACK = 1e-3  # radians added to every radius sum: float32 products are good to ~1e-6
 
@@ -67,51 +71,77 @@ OUTLIER_FACTOR = 1.3
 OUTLIER_MARGIN = 0.05
 
 
-def _kmeans(rows: np.ndarray, k: int, seed: int, sample: int) -> tuple[np.ndarray, np.ndarray]:
-    """Spherical k-means (faiss) trained on up to ``sample`` rows; unit centres and each row's
-    label."""
+def _train(rows: np.ndarray, k: int, seed: int, sample: int) -> np.ndarray:
+    """Unit centres of a spherical k-means (faiss, ``k`` at least 2) trained on up to ``sample``
+    rows."""
     import faiss
 
     n, dim = rows.shape
-    k = max(1, min(k, n))
-    if k == 1:
-        centre = rows.mean(axis=0, dtype=np.float64)[None, :]
-        return centre, np.zeros(n, dtype=np.int64)
     kmeans = faiss.Kmeans(dim, k, niter=8, seed=seed, spherical=True, verbose=False,
                           min_points_per_centroid=1, max_points_per_centroid=max(40, sample // k))
     rng = np.random.default_rng(seed)
     train = rows if n <= sample else rows[np.sort(rng.choice(n, size=sample, replace=False))]
     kmeans.train(np.ascontiguousarray(train))
-    _, assigned = kmeans.index.search(np.ascontiguousarray(rows), 1)
-    centroids = np.asarray(kmeans.centroids, dtype=np.float64)  # set by train()
-    return centroids, assigned[:, 0].astype(np.int64)
+    return np.asarray(kmeans.centroids, dtype=np.float32)  # set by train()
+
+
+def _kmeans(rows: np.ndarray, k: int, seed: int, sample: int) -> tuple[np.ndarray, np.ndarray]:
+    """Spherical k-means trained on up to ``sample`` rows; unit centres and each row's label."""
+    n = len(rows)
+    k = max(1, min(k, n))
+    if k == 1:
+        centre = rows.mean(axis=0, dtype=np.float64)[None, :]
+        return centre, np.zeros(n, dtype=np.int64)
+    centres = _train(rows, k, seed, sample)
+    labels = np.argmax(rows @ centres.T, axis=1).astype(np.int64)
+    return centres.astype(np.float64), labels
+
+
+def piece_task(unit: np.ndarray, seed: int, pair: tuple[np.ndarray, None]
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """The second level for one first-level group (its rows ``pair[0]``): centres of pieces of
+    about :data:`PIECE_ROWS` rows and each row's piece."""
+    members = pair[0]
+    k = max(1, math.ceil(len(members) / PIECE_ROWS))
+    return _kmeans(unit[members], k, seed, 40 * k)
 
 
 def kmeans_pieces(
-    unit: np.ndarray, block_size: int, seed: int = 0, groups: int | None = None
+    unit: np.ndarray, block_size: int, seed: int = 0, groups: int | None = None,
+    runner: TaskRunner | None = None,
 ) -> Pieces:
     """Two levels of spherical k-means over ``unit`` rows, cut into pieces of at most ``block_size``
     rows.
 
     The first level makes about sqrt(n) groups; the second splits each group into
-    pieces of about :data:`PIECE_ROWS` rows (cheap: each group is clustered alone).
+    pieces of about :data:`PIECE_ROWS` rows (cheap: each group is clustered alone). Training
+    runs here; assigning the rows, the groups' own k-means and the angles run as tasks on
+    ``runner`` (default: threads of this process).
     """
     import faiss
 
+    from vectortrainer.golden.probing import nearest_pieces_of
+    from vectortrainer.golden.runners import ThreadRunner
+
+    runner = runner or ThreadRunner()
     n, dim = unit.shape
     # faiss wants ~39 points per centre
-    groups = groups or max(1, min(round(math.sqrt(n)), n // 40))
+    groups = max(1, min(groups or max(1, min(round(math.sqrt(n)), n // 40)), n))
     labels = np.empty(n, dtype=np.int64)
     centre_list: list[np.ndarray] = []
     threads = faiss.omp_get_max_threads()
     # small k-means calls: OpenMP start-up and spinning cost more than they save
     faiss.omp_set_num_threads(1)
     try:
-        _, top = _kmeans(unit, groups, seed, 40 * groups)
-        for g in np.unique(top):
-            members = np.flatnonzero(top == g)
-            sub_k = max(1, math.ceil(len(members) / PIECE_ROWS))
-            centres, sub = _kmeans(unit[members], sub_k, seed, 40 * sub_k)
+        if groups > 1:
+            top = nearest_pieces_of(unit, _train(unit, groups, seed, 40 * groups), 1, runner)[:, 0]
+        else:
+            top = np.zeros(n, dtype=np.int32)
+        by_group = np.argsort(top, kind="stable")
+        cuts = np.flatnonzero(np.diff(top[by_group])) + 1
+        members_of = np.split(by_group, cuts) if n else []
+        results = runner.map(piece_task, (unit, seed), ((members, None) for members in members_of))
+        for members, (centres, sub) in zip(members_of, results, strict=True):
             labels[members] = len(centre_list) + sub
             centre_list.extend(centres)
     finally:
@@ -121,7 +151,7 @@ def kmeans_pieces(
     centres = np.divide(centres, norms, out=np.zeros_like(centres), where=norms > 0)
     # A few far-off members would widen a piece's radius
     # for all its pairs: they go to pieces of their own.
-    angle = _angles(unit, np.arange(n), centres, labels)
+    angle = _angles(unit, np.arange(n), centres, labels, runner)
     outlier = np.zeros(n, dtype=bool)
     by_label = np.argsort(labels, kind="stable")
     cuts = np.flatnonzero(np.diff(labels[by_label])) + 1
@@ -156,25 +186,33 @@ def kmeans_pieces(
     centres_a = np.asarray(piece_centres, dtype=np.float64).reshape(-1, dim)
     # Angle of each row to its piece's centre, in float64.
     member_piece = np.repeat(np.arange(len(starts_a)), stops_a - starts_a)
-    angles = _angles(unit, order, centres_a, member_piece)
+    angles = _angles(unit, order, centres_a, member_piece, runner)
     radii = np.maximum.reduceat(angles, starts_a) if len(starts_a) else np.zeros(0)
     return Pieces(order, starts_a, stops_a, centres_a, radii)
 
 
-ANGLE_CHUNK = 32_768  # rows per float64 chunk: a few tens of MB, whatever n is
+ANGLE_CHUNK = 4096  # rows per task: a few MB in float64, and one Ray chunk (runners.CHUNK_WORK)
 
 
 def _angles(
-    unit: np.ndarray, rows: np.ndarray, centres: np.ndarray, labels: np.ndarray
+    unit: np.ndarray, rows: np.ndarray, centres: np.ndarray, labels: np.ndarray,
+    runner: TaskRunner,
 ) -> np.ndarray:
-    """Angle (float64) between each ``unit[rows[i]]`` and ``centres[labels[i]]``, a chunk at a
-    time."""
-    out = np.empty(len(rows))
-    for start in range(0, len(rows), ANGLE_CHUNK):
-        part = slice(start, start + ANGLE_CHUNK)
-        cos = np.einsum("ij,ij->i", unit[rows[part]].astype(np.float64), centres[labels[part]])
-        out[part] = np.arccos(np.clip(cos, -1.0, 1.0))
-    return out
+    """Angle (float64) between each ``unit[rows[i]]`` and ``centres[labels[i]]``: tasks of
+    :data:`ANGLE_CHUNK` rows on ``runner``."""
+    parts = [slice(start, min(len(rows), start + ANGLE_CHUNK))
+             for start in range(0, len(rows), ANGLE_CHUNK)]
+    results = runner.map(angle_task, (unit, rows, centres, labels), ((p, None) for p in parts))
+    return np.concatenate([np.zeros(0), *results])
+
+
+def angle_task(unit: np.ndarray, rows: np.ndarray, centres: np.ndarray, labels: np.ndarray,
+               pair: tuple[slice, None]) -> np.ndarray:
+    """:func:`_angles` of the positions ``pair[0]``."""
+    part = pair[0]
+    cos = np.einsum("ij,ij->i", unit[rows[part]].astype(np.float64), centres[labels[part]])
+    angles: np.ndarray = np.arccos(np.clip(cos, -1.0, 1.0))
+    return angles
 
 
 @numba.njit(nogil=True, cache=True)
