@@ -115,9 +115,10 @@ class SelectionConfig(SelectionSettings):
 
 @dataclass(frozen=True)
 class DensityConfig:
-    # Where the exact density tasks run: "local" (threads of this process) or "ray" (a Ray
-    # cluster; needs the [distributed] extra). Both give the same densities and picks.
-    backend: Literal["local", "ray"] = "local"
+    # Where the exact density tasks run: "local" (threads of this process), "ray" (a Ray
+    # cluster; needs the [distributed] extra; the same densities and picks as local) or "gpu"
+    # (the exact products on a CUDA GPU through torch; densities to float32 rounding).
+    backend: Literal["local", "ray", "gpu"] = "local"
     # The Ray cluster to join ("auto", "ray://head:10001");
     # null: RAY_ADDRESS if set, else a local Ray.
     ray_address: str | None = None

@@ -5,10 +5,11 @@ the extractor.
   probed, approximate);
 - ``kernel``: the exact block-pair tasks (one BLAS product, one compiled epilogue) and their
   merging;
-- ``runners``: who runs those tasks: threads of this process, or ``ray_runner``: Ray tasks on a
-  cluster;
+- ``runners``: who runs those tasks: threads of this process, ``ray_runner``: Ray tasks on a
+  cluster, or ``gpu_runner``: the products on a CUDA GPU; ``backends``: the one
+  ``density.backend`` names;
 - ``pruning``: k-means pieces, the angular bound that skips block pairs without neighbours, rows
-  reordered in place;
+  reordered in place; ``nearest``: each row's most similar centres, by tasks;
 - ``probing``: pairs of the pieces nearest each row, calibrated on a sample, for loose clusters;
 - ``ring``: sampled sums that estimate the neighbours those pairs miss;
 - ``approximate``: faiss range-search density and its error measured on a sample;

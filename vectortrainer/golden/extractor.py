@@ -139,7 +139,7 @@ class DensityBasedExtractor:
         runner = None
         if density is not None and density.backend != "local":
             # the kernel (numba): only when it runs
-            from vectortrainer.golden.runners import runner_for
+            from vectortrainer.golden.backends import runner_for
 
             runner = runner_for(density.backend, density.ray_address)
         return cls(

@@ -202,15 +202,29 @@ def graph_task(
     edges are reported in them); ``core_*`` are core flags (``None``: no core logic,
     every neighbour pair joins components and ``link`` is ignored).
     """
-    same = b is None
+    return graph_from_sims(_product(a, a if b is None else b), b is None, ids_a, ids_b, threshold,
+                           link, core_a, core_b)
+
+
+def graph_from_sims(
+    sims: np.ndarray,
+    same: bool,
+    ids_a: np.ndarray,
+    ids_b: np.ndarray | None,
+    threshold: float,
+    link: float,
+    core_a: np.ndarray | None,
+    core_b: np.ndarray | None,
+) -> GraphPartial:
+    """:func:`graph_task` from the pair's similarities ``sims`` (float32, side a by side b;
+    ``same``: a with itself), however they were multiplied."""
     if same:
-        b, ids_b, core_b = a, ids_a, core_a
-    assert b is not None and ids_b is not None
-    sims = _product(a, b)
+        ids_b, core_b = ids_a, core_a
+    assert ids_b is not None
     use_core = core_a is not None
     if not use_core:
         link = threshold  # without core logic every neighbour pair joins components
-    ra, rb = len(a), len(b)
+    ra, rb = sims.shape
     ca = core_a if core_a is not None else np.zeros(ra, dtype=bool)
     cb = core_b if core_b is not None else np.zeros(rb, dtype=bool)
     dens_a = np.zeros(ra)
@@ -245,12 +259,16 @@ def topk_task(
     A floor must be at most the row's k-th similarity over all rows (a k-th similarity over some
     of them will do): a value below it can never be among the row's final ``k``, so the
     epilogue skips it with one comparison instead of an insertion (about 3x faster)."""
-    same = b is None
-    other = a if same else b
-    assert other is not None
-    sims = _product(a, other)
-    top_a = _floored(len(a), k, floor_a)
-    top_b = top_a if same else _floored(len(other), k, floor_b)
+    return topk_from_sims(_product(a, a if b is None else b), b is None, k, floor_a, floor_b)
+
+
+def topk_from_sims(
+    sims: np.ndarray, same: bool, k: int,
+    floor_a: np.ndarray | None = None, floor_b: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`topk_task` from the pair's similarities ``sims``, however they were multiplied."""
+    top_a = _floored(sims.shape[0], k, floor_a)
+    top_b = top_a if same else _floored(sims.shape[1], k, floor_b)
     _topk_epilogue(sims, same, top_a, top_b)
     return top_a, (None if same else top_b)
 

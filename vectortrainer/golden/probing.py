@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from vectortrainer.golden.nearest import nearest_pieces_of
 from vectortrainer.golden.pruning import Pieces
 
 if TYPE_CHECKING:
@@ -45,58 +46,19 @@ KTH_TOLERANCE = 1e-4
 CALIBRATION_ROWS = 512
 # A k-th similarity below this makes a log core at no epsilon (selection.epsilon is at most 0.6).
 LOWEST_THRESHOLD = 0.4 - 1e-3
-_SCORES = 1 << 22  # scores of rows against centres per product (int64 positions: 32 MB)
 _SAMPLE_CHUNK = 32  # calibration rows scored against every row per product
-
-
-NEAREST_ROWS = 4096  # rows per task of nearest pieces: one Ray chunk (runners.CHUNK_WORK)
 
 
 def nearest_pieces(rows: np.ndarray, pieces: Pieces, probes: int, runner: TaskRunner | None = None,
                    progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """For each of ``rows`` (in piece order), the ``probes`` pieces whose centres are most similar
-    to it, nearest first (int32); tasks of :data:`NEAREST_ROWS` rows on ``runner`` (default:
-    threads of this process).
+    to it, nearest first (int32), by tasks on ``runner``
+    (:func:`~vectortrainer.golden.nearest.nearest_pieces_of`).
 
     Every row is scored against every centre: on loose real-text pieces a row's nearest centres
     are not among those nearest its own piece's centre (the 512 nearest missed many at 200,000
     logs, and a triangle-inequality bound certified the rest for only a quarter of the rows)."""
     return nearest_pieces_of(rows, pieces.centres, probes, runner, progress)
-
-
-def nearest_pieces_of(rows: np.ndarray, centres: np.ndarray, probes: int,
-                      runner: TaskRunner | None = None,
-                      progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-    """For each of ``rows``, the ``probes`` most similar ``centres``, most similar first (int32);
-    tasks of :data:`NEAREST_ROWS` rows on ``runner`` (default: threads of this process)."""
-    from vectortrainer.golden.runners import ThreadRunner
-
-    probes = min(probes, len(centres))
-    centres = np.ascontiguousarray(centres, dtype=np.float32)
-    out = np.empty((len(rows), probes), dtype=np.int32)
-    parts = [slice(start, min(len(rows), start + NEAREST_ROWS))
-             for start in range(0, len(rows), NEAREST_ROWS)]
-    results = (runner or ThreadRunner()).map(nearest_task, (rows, centres, probes),
-                                             ((part, None) for part in parts))
-    for part, best in zip(parts, results, strict=True):
-        out[part] = best
-        if progress:
-            progress(part.stop, len(rows))
-    return out
-
-
-def nearest_task(rows: np.ndarray, centres: np.ndarray, probes: int,
-                 pair: tuple[slice, None]) -> np.ndarray:
-    """The ``probes`` nearest ``centres`` of each row of ``rows[pair[0]]``, nearest first."""
-    part = pair[0]
-    out = np.empty((part.stop - part.start, probes), dtype=np.int32)
-    chunk = max(256, _SCORES // max(1, len(centres)))  # rows x pieces scores: a few tens of MB
-    for start in range(0, len(out), chunk):
-        scores = rows[part.start + start : min(part.stop, part.start + start + chunk)] @ centres.T
-        best = np.argpartition(-scores, probes - 1, axis=1)[:, :probes]
-        order = np.argsort(-np.take_along_axis(scores, best, axis=1), axis=1, kind="stable")
-        out[start : start + len(scores)] = np.take_along_axis(best, order, axis=1)
-    return out
 
 
 def _probed(pieces: Pieces, nearest: np.ndarray, probes: int, a: int) -> np.ndarray:

@@ -120,7 +120,7 @@ def kmeans_pieces(
     """
     import faiss
 
-    from vectortrainer.golden.probing import nearest_pieces_of
+    from vectortrainer.golden.nearest import nearest_pieces_of
     from vectortrainer.golden.runners import ThreadRunner
 
     runner = runner or ThreadRunner()

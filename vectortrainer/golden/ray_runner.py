@@ -22,7 +22,7 @@ import numpy as np
 from vectortrainer.cluster import connect
 
 if TYPE_CHECKING:
-    from vectortrainer.golden.runners import Pair  # runners.runner_for imports this module
+    from vectortrainer.golden.runners import Pair  # backends.runner_for imports this module
 
 CHUNK_WORK = 32 * 512 * 512  # similarity entries per Ray task: ~32 full blocks
 # chunks in flight per cluster CPU: keeps every core busy, bounds memory on the driver

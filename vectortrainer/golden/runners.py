@@ -9,9 +9,13 @@ so every runner gives bit-identical densities.
 * :class:`ThreadRunner` (the default): one BLAS thread per task in a thread pool
   (numpy and the compiled epilogues release the GIL); memory bounded by a window of
   pending results.
+Which one ``density.backend`` names: :func:`vectortrainer.golden.backends.runner_for`.
+
 * :class:`vectortrainer.golden.ray_runner.RayRunner` (``density.backend: ray``): the
   shared arrays go to Ray's object store once per pass and chunks of pairs run as Ray
   tasks on any node of the cluster.
+* :class:`vectortrainer.golden.gpu_runner.GpuRunner` (``density.backend: gpu``): the exact
+  passes' products on a CUDA GPU, their epilogues on threads.
 """
 
 from __future__ import annotations
@@ -120,14 +124,3 @@ class ThreadRunner:
     ) -> Iterator[Any]:
         return run_tasks((functools.partial(task, *shared, pair) for pair in pairs),
                          workers=self.workers)
-
-
-def runner_for(
-    backend: str = "local", ray_address: str | None = None, workers: int | None = None
-) -> TaskRunner:
-    """The runner ``density.backend`` names: ``"local"`` (threads) or ``"ray"`` (a Ray cluster)."""
-    if backend == "ray":
-        from vectortrainer.golden.ray_runner import RayRunner  # Ray: only when asked for
-
-        return RayRunner(ray_address)
-    return ThreadRunner(workers)

@@ -219,7 +219,7 @@ class LogSource:
         store_path: str | os.PathLike[str],
         *,
         through_vectorwave: bool = False,
-        backend: Literal["local", "ray"] = "local",
+        backend: Literal["local", "ray", "gpu"] = "local",
         ray_address: str | None = None,
     ) -> "LogSource":
         """Read the Lite store at ``store_path``; a missing store is a clear error, not an empty
@@ -230,7 +230,7 @@ class LogSource:
         (7-10 s, torch). ``through_vectorwave`` opens a real ``VectorWaveDatasetManager``.
         ``backend="ray"`` reads the executions table with Ray Data on the cluster at
         ``ray_address`` (see :mod:`vectortrainer.cluster`); the logs are the same, in the same
-        order.
+        order. Every other backend reads here.
         """
         if not store_exists(store_path):
             raise StoreError(

@@ -6,7 +6,8 @@ import numpy as np
 
 from vectortrainer.golden.density import epsilon_graph_stats
 from vectortrainer.golden.ray_runner import chunk_pairs
-from vectortrainer.golden.runners import ThreadRunner, runner_for
+from vectortrainer.golden.backends import runner_for
+from vectortrainer.golden.runners import ThreadRunner
 
 
 def test_chunks_hold_consecutive_pairs_in_order_and_about_the_work_asked_for() -> None:
