@@ -64,8 +64,10 @@ def test_probed_density_and_its_ring_merge_the_same_out_of_order(monkeypatch) ->
     recording = _RecordingRunner()
     stats = epsilon_graph_stats(x, 0.2, mode="probed", min_samples=5, runner=recording)
     assert stats.mode == "probed" and recording.pairs > 0
-    # the probe's products and the error sample are tasks too: on a cluster the driver only plans and merges
-    assert {"nearest_task", "score_task", "sampled_sums", "exact_density_task"} <= recording.tasks
+    # the pieces, the probe's products and the error sample are tasks too: on a cluster the driver only
+    # trains the first k-means level, plans and merges
+    assert {"nearest_task", "piece_task", "angle_task", "score_task", "sampled_sums",
+            "exact_density_task"} <= recording.tasks
     np.testing.assert_array_equal(stats.density, reference.density)
     np.testing.assert_array_equal(stats.neighbour_counts, reference.neighbour_counts)
     np.testing.assert_array_equal(stats.components, reference.components)
