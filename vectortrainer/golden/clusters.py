@@ -29,6 +29,7 @@ Clusters with fewer than ``min_cluster_size`` logs are not dense clusters.
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -196,17 +197,17 @@ def _average_linkage_on_graph(sums: np.ndarray, sizes: np.ndarray, threshold: fl
     sums = sums if overwrite else sums.copy()  # merged groups' sums are kept here
     sizes = sizes.copy()
     partners = _partners_above(_means(sums, sizes), threshold, min(neighbours, m - 1))
-    alive = np.ones(m, dtype=bool)
-    version = np.zeros(m, dtype=np.int64)
+    # Python lists, not arrays: the loop below reads them one element at a time, millions of times
+    alive = [True] * m
+    version = [0] * m
     heap: list[tuple[float, int, int]] = []
-
-    best_value = np.full(m, -np.inf)  # each group's most alike partner's similarity
+    best_value = [-math.inf] * m  # each group's most alike partner's similarity
 
     def push_best(a: int) -> None:
         version[a] += 1
-        best_value[a] = max(partners[a].values(), default=-np.inf)
+        best_value[a] = max(partners[a].values(), default=-math.inf)
         if partners[a]:
-            heapq.heappush(heap, (-best_value[a], a, int(version[a])))
+            heapq.heappush(heap, (-best_value[a], a, version[a]))
 
     for a in range(m):
         push_best(a)
@@ -225,7 +226,7 @@ def _average_linkage_on_graph(sums: np.ndarray, sizes: np.ndarray, threshold: fl
         for c, value in zip(others, values, strict=True):
             links = partners[c]
             was_best = best_value[c]
-            lost = max(links.pop(a, -np.inf), links.pop(b, -np.inf))
+            lost = max(links.pop(a, -math.inf), links.pop(b, -math.inf))
             if value >= threshold:  # below it, no later merge of c can bring the pair above it
                 links[a] = value
                 partners[a][c] = value
