@@ -54,7 +54,7 @@ def object_store_bytes(vectors: np.ndarray) -> int:
     return max(512 << 20, 4 * vectors.nbytes)
 
 
-def on_cluster(vectors: np.ndarray, nodes: int) -> tuple[float, object, int]:
+def on_cluster(vectors: np.ndarray, nodes: int) -> tuple[float, object, int, int]:
     import ray
     from ray.cluster_utils import Cluster
 
@@ -70,9 +70,9 @@ def on_cluster(vectors: np.ndarray, nodes: int) -> tuple[float, object, int]:
     try:
         runner = RayRunner(cluster.address)
         density(vectors[:2000].copy(), runner)  # workers started and the kernels compiled
-        runner.tasks_run = 0
+        runner.tasks_run = runner.puts = 0
         seconds, stats = density(vectors.copy(), runner)
-        return seconds, stats, runner.tasks_run
+        return seconds, stats, runner.tasks_run, runner.puts
     finally:
         ray.shutdown()
         cluster.shutdown()
@@ -92,13 +92,13 @@ def main() -> None:
 
     runs = {}
     for nodes in counts:
-        seconds, stats, tasks = on_cluster(vectors, nodes)
+        seconds, stats, tasks, puts = on_cluster(vectors, nodes)
         runs[nodes] = (seconds, stats)
         base = runs[counts[0]][0]
         # the driver merges while the tasks run: it needs a core of its own too
         capped = "  (nodes + driver exceed the cores: capped)" if nodes + 1 > cores else ""
         print(f"  {nodes} node(s) x 1 CPU   {seconds:7.1f} s   x{base / seconds:.2f} vs {counts[0]}"
-              f"   {tasks} Ray tasks   mode {stats.mode}{capped}")  # type: ignore[attr-defined]
+              f"   {tasks} Ray tasks, {puts} arrays put   mode {stats.mode}{capped}")  # type: ignore[attr-defined]
 
     timed = TimedRunner()
     single_s, single = density(vectors.copy(), timed)

@@ -12,6 +12,7 @@ import pytest
 from vectortrainer.cli import main
 from vectortrainer.errors import ConfigError
 from vectortrainer.golden.ray_runner import RayRunner
+from vectortrainer.golden.runners import topk_pair
 from vectortrainer.golden.selection import select_golden
 from vectortrainer.settings import SelectionSettings
 from vectortrainer.store.source import LogSource
@@ -122,3 +123,20 @@ def test_the_probe_runs_on_ray_tasks_and_gives_what_one_machine_gives(ray_cluste
     assert spread.epsilon == alone.epsilon and spread.density_error == alone.density_error
     np.testing.assert_array_equal(spread.density, alone.density)
     np.testing.assert_array_equal(spread.components, alone.components)
+
+
+def test_rows_stay_in_the_object_store_while_their_content_is_the_same(ray_cluster) -> None:
+    rows = np.random.default_rng(4).standard_normal((2000, 256)).astype(np.float32)
+    runner = RayRunner()
+    pairs = [(slice(0, 1000), None), (slice(0, 1000), slice(1000, 2000)), (slice(1000, 2000), None)]
+    floors = np.full(2000, -np.inf)
+    first = [top for top, _ in runner.map(topk_pair, (rows, 5, floors), pairs)]
+    puts = runner.puts
+    again = [top for top, _ in runner.map(topk_pair, (rows, 5, floors), pairs)]
+    assert runner.puts == puts + 1  # the floors (small) again, not the rows
+    rows[[0, 1]] = rows[[1, 0]]  # reordered in place, as density does: a new put
+    swapped = [top for top, _ in runner.map(topk_pair, (rows, 5, floors), pairs)]
+    assert runner.puts == puts + 3
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(swapped[0][[0, 1]], first[0][[1, 0]])
