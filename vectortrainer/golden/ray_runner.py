@@ -27,9 +27,11 @@ if TYPE_CHECKING:
 
 CHUNK_WORK = 32 * 512 * 512  # similarity entries per Ray task: ~32 full blocks
 # Arrays of at least KEEP_BYTES stay in the object store between passes while their content is
-# unchanged: the rows in each of their two orders (store order, piece order).
+# unchanged, the most recently used KEPT_ARRAYS of them: the rows in each of their two orders
+# (store order, piece order), and room for the few other large arrays one pass puts (the angles'
+# pass puts three) so that those never push the rows out.
 KEEP_BYTES = 1 << 20
-KEPT_ARRAYS = 2
+KEPT_ARRAYS = 8
 # chunks in flight per cluster CPU: keeps every core busy, bounds memory on the driver
 WINDOW_PER_CPU = 3
 
