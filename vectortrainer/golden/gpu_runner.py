@@ -16,6 +16,7 @@ on a GPU: without one, asking for this backend is one clear error.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -48,6 +49,7 @@ class GpuRunner:
         self.threads = ThreadRunner(workers)
         self.products = 0  # similarity blocks multiplied on the device, for reports and tests
         self.flops = 0  # their floating-point operations (2 per multiply-add)
+        self._counting = threading.Lock()  # the blocks are multiplied on several threads
 
     def map(
         self, task: Callable[..., Any], shared: tuple[Any, ...], pairs: Iterable[Pair]
@@ -79,8 +81,9 @@ class GpuRunner:
         a = self._rows(rows, pa)
         b = a if pb is None else self._rows(rows, pb)
         sims = (a @ b.T).cpu().numpy()
-        self.products += 1
-        self.flops += 2 * a.shape[0] * b.shape[0] * a.shape[1]
+        with self._counting:
+            self.products += 1
+            self.flops += 2 * a.shape[0] * b.shape[0] * a.shape[1]
         return finish(sims, pb is None, pair)
 
     def _rows(self, rows: Any, positions: slice | np.ndarray) -> Any:

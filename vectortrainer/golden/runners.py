@@ -1,21 +1,22 @@
-"""Who runs the density kernel's tasks: threads of this process, or a Ray cluster.
+"""Who runs the density kernel's tasks: threads of this process, a Ray cluster, or a GPU.
 
 A density pass is a list of *pairs* — positions of side a and side b (``None``: a
 with itself) in one shared matrix of unit rows — and one pure task function applied
 to each (:func:`graph_pair`, :func:`topk_pair`). A runner maps the function over the
 pairs and yields the results **in pair order**; the caller merges them in that order,
-so every runner gives bit-identical densities.
+so the threads and Ray give bit-identical densities (a GPU's products round in their own order:
+the same to float32 rounding).
 
 * :class:`ThreadRunner` (the default): one BLAS thread per task in a thread pool
   (numpy and the compiled epilogues release the GIL); memory bounded by a window of
   pending results.
-Which one ``density.backend`` names: :func:`vectortrainer.golden.backends.runner_for`.
-
 * :class:`vectortrainer.golden.ray_runner.RayRunner` (``density.backend: ray``): the
   shared arrays go to Ray's object store once per pass and chunks of pairs run as Ray
   tasks on any node of the cluster.
 * :class:`vectortrainer.golden.gpu_runner.GpuRunner` (``density.backend: gpu``): the exact
   passes' products on a CUDA GPU, their epilogues on threads.
+
+Which one ``density.backend`` names: :func:`vectortrainer.golden.backends.runner_for`.
 """
 
 from __future__ import annotations
