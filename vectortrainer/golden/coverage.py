@@ -83,11 +83,11 @@ def coverage(selection: GoldenSelection, vectors: np.ndarray) -> Coverage:
             rows = participating[start : start + ROW_CHUNK]
             sims = unit_rows(np.asarray(vectors)[rows])[0] @ pick_units.T
             own = clusters[rows]
-            # Cluster members stand with their own cluster's
-            # steady picks; others with a close anomaly pick.
+            # Cluster members stand with their own cluster's steady picks; others with a close
+            # pick outside every cluster (a new pattern, or a sparse pattern's steady pick).
             allowed = np.where(own[:, None] >= 0,
                                (pick_cluster[None, :] == own[:, None]) & ~pick_is_anomaly[None, :],
-                               pick_is_anomaly[None, :] & (sims >= 1.0 - selection.epsilon))
+                               (pick_cluster[None, :] < 0) & (sims >= 1.0 - selection.epsilon))
             masked = np.where(allowed, sims, -np.inf)
             best = np.argmax(masked, axis=1)
             has = np.isfinite(masked[np.arange(len(rows)), best])

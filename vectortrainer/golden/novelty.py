@@ -9,6 +9,9 @@ prototype. The prototypes are spherical k-means centres (faiss) of about
 with the store. Only prototypes of a pattern count: one that few logs are nearest to is where new
 requests gather (:data:`MIN_PROTOTYPE_LOGS`).
 
+The same distance tells which logs outside the dense clusters still belong to a pattern
+(:func:`pattern_limit`): those are candidates for the steady state, the rest are new.
+
 Measured on real requests (CLINC150 pool of 6,000 with its out-of-scope requests mixed in at 2%
 and 5%, ``bench/real_selection_quality.py``): precision at k = the number of new requests went
 from 0.48 / 0.59 (lowest D first) to 0.59 / 0.63, against 0.45 / 0.61 for the 5th-neighbour
@@ -27,6 +30,12 @@ LOGS_PER_PROTOTYPE = 40  # about one prototype per pattern of a few dozen reques
 # least 15), 0.63 / 0.65 (10) and 0.61 / 0.68 (20); every draw gained at 15.
 MIN_PROTOTYPE_LOGS = 15
 MAX_FIT_ROWS = 8192  # the prototypes are fitted on a uniform sample of at most this many logs
+# A log outside the dense clusters at most as far from a prototype as this share of the clusters'
+# own logs belongs to a pattern that is sparse, not new (a request type phrased many ways): it may
+# stand for the steady state. On the bench's pools with 2% / 5% out-of-scope requests mixed in
+# (three draws each), 0.95 let 0-6 of 106-265 new requests through and 150-260 of 760-815 logs;
+# 0.99 let through 7-37 new requests.
+PATTERN_SHARE = 0.95
 # One k-means run puts its centres by chance; the distance averaged over a few runs is steadier
 # (precision 0.54 / 0.63 for one run, 0.60 / 0.64 for six, over four row orders of the bench's
 # pool). Fixed seeds: the same logs give the same ranking.
@@ -68,6 +77,19 @@ def _patterns_only(fit: np.ndarray, centres: np.ndarray) -> np.ndarray:
                               for start in range(0, len(fit), _CHUNK)])
     kept = np.bincount(nearest, minlength=len(centres)) >= MIN_PROTOTYPE_LOGS
     return centres[kept] if kept.any() else centres
+
+
+def pattern_limit(unit: np.ndarray, members: np.ndarray, centres: list[np.ndarray]) -> float:
+    """The distance to a prototype within which a log belongs to a pattern: the
+    :data:`PATTERN_SHARE` quantile of the dense clusters' logs ``members`` (rows of ``unit``),
+    measured on a uniform sample of at most :data:`MAX_FIT_ROWS` of them; -inf without members."""
+    members = np.asarray(members, dtype=np.int64)
+    if not len(members):
+        return float("-inf")
+    if len(members) > MAX_FIT_ROWS:
+        members = np.sort(np.random.default_rng(_SEEDS[0]).choice(members, MAX_FIT_ROWS,
+                                                                   replace=False))
+    return float(np.quantile(prototype_distance(unit, members, centres), PATTERN_SHARE))
 
 
 def prototype_distance(unit: np.ndarray, rows: np.ndarray, centres: list[np.ndarray]) -> np.ndarray:

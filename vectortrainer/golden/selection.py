@@ -20,28 +20,27 @@ Algorithm (``select_golden``):
 4. **Anomaly picks** (new patterns): participants outside every dense cluster (never a
    cluster's fringe: the low-density logs), the newest first: the farthest from every prototype
    of where the logs are (:mod:`vectortrainer.golden.novelty`), which tells a request unlike any
-   pattern from the sparse edge of a large one; ties go to status ``ANOMALY`` first
+   pattern from the sparse edge of a large one. Those as near a prototype as the clusters' own
+   logs are (a sparse pattern: one request type phrased many ways) are candidates for the steady
+   state too, and the auto split counts them as steady; ties go to status ``ANOMALY`` first
    (VectorWave's drift detector flagged them), then row order. With too few logs for two
    prototypes the order is lowest density first, then ``ANOMALY``, then the more isolated (the
-   lower their ``min_samples``-th neighbour similarity). Their share
-   of ``top_k`` is ``round(top_k * anomaly_share)``; what they cannot fill goes to the steady state,
-   and the other way round.
-5. **Steady-state picks** (cluster centres): every dense cluster gets one pick
-   while the budget allows (largest clusters first); the rest of the budget is
-   shared in proportion to cluster size (largest remainder), so a larger cluster
-   never gets fewer picks than a smaller one, up to its own size. Within a
-   cluster the first pick is the **medoid** of its core logs under cosine similarity
-   (the member whose summed similarity to all members is largest, i.e. argmax of
-   x_i . sum(x)); further picks are the medoids of a spherical k-means split of the
-   cluster into as many parts as it has picks (seeded with the medoid and
-   farthest-first traversal, so deterministic), then the densest remaining core logs.
-6. **Near-duplicates are suppressed**: no pick has cosine similarity >=
-   ``1 - duplicate_epsilon`` (default ``epsilon / 4``) with an earlier pick, across
-   both strategies; a cluster whose members are all duplicates of its first pick
-   gives its unused picks back to the other clusters (round-robin, largest first).
-   So a group of identical logs yields at most one pick.
-7. **Ranking**: steady picks are ordered round by round (every cluster's medoid by
-   cluster size, then every cluster's second pick, ...); anomaly picks by density.
+   lower their ``min_samples``-th neighbour similarity).
+5. **Steady-state picks** (facility location, :mod:`vectortrainer.golden.facility`): each dense
+   cluster's **medoid** first (the core log with the largest summed cosine similarity to the
+   others; largest cluster first), then whichever candidate adds most to the coverage of the
+   density (every log's best similarity to a pick, a cluster's logs counted only by picks of
+   their own cluster), so dense regions get picks in proportion to how many logs they hold and
+   how spread out they are.
+6. **The split.** With ``anomaly_share: auto`` (the default) one facility-location order over
+   every participant decides it: a new log is picked when covering it adds more than another
+   steady pick would, new logs capped at ``MAX_AUTO_ANOMALY_SHARE`` of ``top_k``. A number fixes
+   the new patterns' share at ``round(top_k * anomaly_share)``; what either side cannot fill
+   goes to the other.
+7. **Near-duplicates are suppressed**: no pick has cosine similarity >=
+   ``1 - duplicate_epsilon`` (default ``epsilon / 4``) with an earlier pick, across both
+   strategies, so a group of identical logs yields at most one pick.
+8. **Ranking**: steady picks in facility-location order; anomaly picks newest first.
 
 The result is deterministic for the same input.
 """
@@ -68,7 +67,7 @@ from vectortrainer.golden.density import (
 )
 from vectortrainer.golden.epsilon import EpsilonChoice
 from vectortrainer.golden.facility import facility_location_order
-from vectortrainer.golden.novelty import prototype_distance, prototypes
+from vectortrainer.golden.novelty import pattern_limit, prototype_distance, prototypes
 from vectortrainer.settings import (
     AUTO,
     DEFAULT_MIN_SAMPLES,
@@ -129,8 +128,8 @@ class GoldenSelection:
     core: np.ndarray | None = None
     fringe: np.ndarray | None = None
     duplicates_suppressed: int = 0
-    # outside every dense cluster: distance to the nearest prototype of the logs, NaN elsewhere
-    # (and everywhere with too few logs for prototypes); None when no new pattern was ranked
+    # outside every dense cluster: distance to the nearest prototype of the logs, NaN elsewhere;
+    # None when no log is outside them or there are too few logs for prototypes
     novelty: np.ndarray | None = None
 
     @property
@@ -284,34 +283,40 @@ def _select(
     statuses_list = list(statuses)
     outside = np.flatnonzero(local_cluster < 0)
     novelty = np.full(n, np.nan)
+    distance, limit = _outside_novelty(unit, outside, np.flatnonzero(local_cluster >= 0))
+    if distance is not None:
+        novelty[rows[outside]] = distance
+    # Logs outside the dense clusters as near a prototype as the clusters' own logs: a sparse
+    # pattern, not a new one (VT-20). They stand for the steady state; the others are new.
+    pattern = np.zeros(len(unit), dtype=bool)
+    if distance is not None:
+        pattern[outside[distance <= limit]] = True
     isolation = stats.kth_similarity  # the closure below loses the assertion's narrowing
 
     @functools.cache
     def anomaly_order() -> np.ndarray:
         """New-pattern candidates in pick order, ranked only when a pick needs them."""
         flagged_last = [statuses_list[r] != "ANOMALY" for r in rows[outside]]
-        centres_of_patterns = prototypes(unit) if len(outside) else None
-        if centres_of_patterns is None:
+        if distance is None:
             return outside[np.lexsort((outside, isolation[outside], flagged_last,
                                        stats.density[outside]))]
-        distance = prototype_distance(unit, outside, centres_of_patterns)
-        novelty[rows[outside]] = distance
         return outside[np.lexsort((outside, flagged_last, -distance))]
 
     # Steady picks cover the density (facility location, VT-20): first each dense cluster's centre,
-    # largest cluster first, then whichever of its logs adds most to how well the logs are
-    # represented. Only a cluster's logs stand for it, so a log between two clusters (a bridge)
-    # never stands for both; centres come from core logs, so a fringe log is never one.
+    # largest cluster first, then whichever log adds most to how well the logs are represented.
+    # Only a cluster's logs stand for it, so a log between two clusters (a bridge) never stands
+    # for both; centres come from core logs, so a fringe log is never one.
     members = [np.flatnonzero((local_cluster == c) & stats.core) for c in range(len(cluster_sizes))]
     centres = [_medoid(unit, m) for m in members if len(m)]
+    is_new = (local_cluster < 0) & ~pattern
     if settings.anomaly_share == AUTO:
-        steady, anomaly = _adaptive_split(unit, local_cluster, anomaly_order, centres, picker,
-                                          top_k)
+        steady, anomaly = _adaptive_split(unit, local_cluster, is_new, anomaly_order, centres,
+                                          picker, top_k)
     else:
         share = round(top_k * settings.anomaly_share)
         anomaly = picker.take(anomaly_order(), share) if share else []
         steady = facility_location_order(
-            unit, np.flatnonzero(local_cluster >= 0), top_k - len(anomaly),
+            unit, np.flatnonzero(~is_new), top_k - len(anomaly),
             lambda row: bool(picker.take([row], 1)), groups=local_cluster, first=centres,
         )
     if len(steady) + len(anomaly) < top_k:  # clusters ran out: new patterns take the rest
@@ -375,7 +380,7 @@ def _select(
         core=core,
         fringe=fringe,
         duplicates_suppressed=picker.rejected,
-        novelty=novelty if anomaly_order.cache_info().currsize else None,
+        novelty=novelty if distance is not None else None,
     )
 
 
@@ -433,25 +438,39 @@ def _iter_new(
                 picker.rejected_rows.add(int(row))
 
 
+def _outside_novelty(
+    unit: np.ndarray, outside: np.ndarray, members: np.ndarray
+) -> tuple[np.ndarray | None, float]:
+    """The distance of each log of ``outside`` to the nearest prototype of a pattern, and the
+    distance within which a log belongs to a pattern (:func:`pattern_limit` over the clusters'
+    ``members``); (None, -inf) with no log outside or too few logs for prototypes."""
+    centres_of_patterns = prototypes(unit) if len(outside) else None
+    if centres_of_patterns is None:
+        return None, float("-inf")
+    return (prototype_distance(unit, outside, centres_of_patterns),
+            pattern_limit(unit, members, centres_of_patterns))
+
+
 def _adaptive_split(
     unit: np.ndarray,
     labels: np.ndarray,
+    is_new: np.ndarray,
     anomaly_order: Callable[[], np.ndarray],
     centres: list[int],
     picker: _Picker,
     top_k: int,
 ) -> tuple[list[int], list[int]]:
-    """Steady and anomaly picks from one facility-location order over every participant: a log
-    outside the dense clusters is picked when covering it (and the new-pattern logs like it) adds
-    more than another steady pick would, up to ``MAX_AUTO_ANOMALY_SHARE`` of ``top_k``. Where no
-    log is new, almost the whole budget goes to the steady state; where a pattern is new, it takes
-    its share. The anomaly picks come back in ``anomaly_order()``."""
+    """Steady and anomaly picks from one facility-location order over every participant: a new
+    log (``is_new``: outside the dense clusters and every sparse pattern) is picked when covering
+    it (and the new logs like it) adds more than another steady pick would, up to
+    ``MAX_AUTO_ANOMALY_SHARE`` of ``top_k``. Where no log is new, almost the whole budget goes to
+    the steady state; where a pattern is new, it takes its share. The anomaly picks come back in
+    ``anomaly_order()``."""
     cap = round(top_k * MAX_AUTO_ANOMALY_SHARE)
-    is_outside = labels < 0
     anomaly: list[int] = []
 
     def accept(row: int) -> bool:
-        if not is_outside[row]:
+        if not is_new[row]:
             return bool(picker.take([row], 1))
         if len(anomaly) >= cap or not picker.take([row], 1):
             return False
@@ -463,7 +482,7 @@ def _adaptive_split(
     if not anomaly:
         return order, []
     rank = {int(row): i for i, row in enumerate(anomaly_order())}
-    return ([row for row in order if not is_outside[row]],
+    return ([row for row in order if not is_new[row]],
             sorted(anomaly, key=rank.__getitem__))
 
 
