@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from tests.support.realistic_tickets import embed
+from vectortrainer.golden.coverage import coverage
 from vectortrainer.golden.selection import select_golden
 from vectortrainer.settings import SelectionSettings
 
@@ -78,3 +79,26 @@ def test_new_patterns_are_found_better_than_by_density_or_the_fifth_neighbour_di
         novel_total += novel
     assert ours >= baseline, (ours, baseline, novel_total)
     assert ours >= by_density + 0.05 * novel_total, (ours, by_density, novel_total)
+
+
+def test_sparse_patterns_stand_for_the_steady_state_and_new_requests_do_not(requests) -> None:
+    """Intents phrased many ways (CLINC150's "definition", "calculator") fall outside every dense
+    cluster; they are patterns all the same, so steady picks may stand for them, while the
+    out-of-scope requests stay new."""
+    in_scope, out_of_scope = requests
+    novel = round(len(in_scope) * 0.05 / 0.95)
+    vectors = np.vstack([in_scope, out_of_scope[:novel]]).astype(np.float32)
+    is_novel = np.r_[np.zeros(len(in_scope), bool), np.ones(novel, bool)]
+    top_k = len(vectors) // 10
+    selection = select_golden(vectors.copy(), ["SUCCESS"] * len(vectors),
+                              SelectionSettings(top_k=top_k, anomaly_share=0.0))
+
+    assert len(selection.steady) == top_k and len(selection.anomaly) == 0
+    outside = selection.steady[selection.clusters[selection.steady] < 0]
+    # measured: 11 steady picks outside the clusters, none of them out of scope (none before
+    # sparse patterns counted: only cluster members were candidates)
+    assert len(outside) >= 5
+    assert is_novel[outside].mean() <= 0.1, (int(is_novel[outside].sum()), len(outside))
+    # in the coverage report such a pick stands for itself and the outside logs near it
+    report = coverage(selection, vectors)
+    assert all(report.stands_for[i] >= 1 for i, pick in enumerate(selection.picks) if pick.cluster < 0)
