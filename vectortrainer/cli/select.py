@@ -109,8 +109,10 @@ def _summary_table(report: ExtractionReport) -> Table:
     table.add_column(style="bold")
     table.add_column()
     table.add_row("logs read", f"{report.total_logs} ({report.usable_logs} usable)")
+    sparse = (f", {report.steady_outside} of them from sparse patterns outside the clusters"
+              if report.steady_outside else "")
     table.add_row(
-        "steady (cluster centres)", f"{report.steady} from {report.clusters} dense clusters"
+        "steady (cluster centres)", f"{report.steady} from {report.clusters} dense clusters{sparse}"
     )
     table.add_row("anomaly (new patterns)", str(report.anomaly))
     if report.density_percentiles:

@@ -90,6 +90,7 @@ class ExtractionReport:
     timings: dict[str, float] = field(default_factory=dict)
     epsilon_reason: str = ""
     coverage: Coverage | None = None
+    steady_outside: int = 0  # steady picks of sparse patterns, outside every dense cluster
 
     @property
     def examples(self) -> int:
@@ -262,6 +263,7 @@ class DensityBasedExtractor:
             skipped=dict(logs.skipped),
             excluded=dict(selection.excluded),
             steady=len(selection.steady),
+            steady_outside=int((selection.clusters[selection.steady] < 0).sum()),
             anomaly=len(selection.anomaly),
             clusters=len(selection.cluster_sizes),
             density_percentiles=percentiles,

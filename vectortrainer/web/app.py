@@ -282,7 +282,9 @@ def vector_page(view: run_views.RunView | None, workspace: Workspace) -> None:
         st.altair_chart(histogram_chart(vector_map.distance_bins, vector_map.epsilon,
                                         "cosine distance", "ε"), width="stretch")
         st.caption(
-            "Logs right of ε are isolated: candidates for new patterns, never cluster centres."
+            "Logs right of ε are isolated: never cluster centres. They are candidates for new "
+            "patterns, or steady picks where they sit as near a pattern's prototype as the "
+            "clusters' own logs do."
         )
     picks = [p for p in vector_map.points if p["golden"]]
     if picks:

@@ -168,7 +168,8 @@ def test_selection_and_the_cli_summary_carry_the_error_of_approximate_density() 
     approx = select_golden(x, statuses, SelectionSettings(epsilon=0.2, top_k=10, density_mode="ann"))
     error = approx.density_error
     assert approx.density_mode == "ann" and error is not None and error.sample_size == 500
-    report = SimpleNamespace(function_name="f", total_logs=3000, usable_logs=3000, steady=8, anomaly=2, clusters=8,
+    report = SimpleNamespace(function_name="f", total_logs=3000, usable_logs=3000, steady=8, steady_outside=0,
+                             anomaly=2, clusters=8,
                              density_percentiles={}, density_mode=approx.density_mode, density_error=error,
                              skipped={}, excluded={}, epsilon=0.2, top_k=10, coverage=None, timings={})
     console = Console(width=200, record=True)
