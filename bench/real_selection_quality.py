@@ -22,7 +22,9 @@ Also printed: intent coverage (intents with a pick) and each method's wall time.
 only): the out-of-scope requests mixed into the pool at 2% and 5%, with 2% failed calls; precision
 at k = the number of novel requests, and AUROC, for our anomaly ranking (outside every dense
 cluster, farthest from every prototype of the logs first, as select_golden orders it), the 5th-neighbour distance, LOF and
-IsolationForest. Failed calls picked by ours are counted (must be 0).
+IsolationForest. Failed calls picked by ours are counted (must be 0). Then the default pick's
+split at budgets of 5% and 10%: its anomaly picks with no out-of-scope request in the logs and
+with each mix, and how many of them are out of scope.
 """
 
 from __future__ import annotations
@@ -147,6 +149,7 @@ def novelty(name: str, shares: list[float]) -> None:
     print(f"\n{name}: novelty (out-of-scope requests mixed in; precision at k = their count, AUROC)")
     print(f"{'novel':>6}  {'method':<24} {'precision':>9} {'AUROC':>7}")
     rng = np.random.default_rng(0)
+    splits_seen: list[tuple[float, np.ndarray, list[str], np.ndarray]] = []
     for share in shares:
         novel = round(len(x) * share / (1 - share))
         failed = round(len(x) * 0.02)
@@ -173,6 +176,20 @@ def novelty(name: str, shares: list[float]) -> None:
         for label, score in scores.items():
             top = np.argsort(-score)[:novel]
             print(f"{share:>6.0%}  {label:<24} {truth[top].mean():>9.2f} {roc_auc_score(truth, score):>7.2f}")
+        splits_seen.append((share, mixed, statuses, is_novel))
+    _split(x, splits_seen)
+
+
+def _split(x: np.ndarray, mixes: list[tuple[float, np.ndarray, list[str], np.ndarray]]) -> None:
+    """How the default pick (anomaly_share auto) splits its budget as the logs hold more new
+    requests: its anomaly picks, and how many of them are out of scope."""
+    print(f"\n{'novel':>6}  {'budget':>6}  {'anomaly picks (default)':>24}  {'out of scope among them':>24}")
+    plain = (0.0, x, ["SUCCESS"] * len(x), np.zeros(len(x), bool))
+    for share, mixed, statuses, is_novel in [plain, *mixes]:
+        for budget in (0.05, 0.1):
+            top_k = round(len(x) * budget)
+            anomaly = select_golden(mixed.copy(), statuses, SelectionSettings(top_k=top_k)).anomaly
+            print(f"{share:>6.0%}  {budget:>6.0%}  {len(anomaly):>24}  {int(is_novel[anomaly].sum()):>24}")
 
 
 def main() -> None:
