@@ -2,32 +2,36 @@
 
 Density D counts neighbours within epsilon, so a log at the sparse edge of a large pattern and a
 request unlike any pattern both have a low D, and ranking new patterns by D (or by the k-th
-neighbour distance) mixes the two. A pattern's prototype (the mean direction of its logs) sits
-inside it: an edge log is still near its pattern's prototype, a new request is far from every
-prototype. The prototypes are spherical k-means centres (faiss) of about
-:data:`LOGS_PER_PROTOTYPE` logs each, fitted on a fixed-size sample, so the cost does not grow
-with the store. Only prototypes of a pattern count: one that few logs are nearest to is where new
-requests gather (:data:`MIN_PROTOTYPE_LOGS`).
+neighbour distance) mixes the two. A pattern's prototype sits inside it: an edge log is still near
+its pattern's prototype, a new request is far from every prototype. The prototypes come from
+spherical k-means (faiss) with about :data:`LOGS_PER_PROTOTYPE` logs per centre, fitted on a
+fixed-size sample, so the cost does not grow with the store. Each prototype is the plain mean of
+the logs nearest its centre, not the centre's direction: its length says how tight the pattern
+is, and the Euclidean distance to it (k-means' own measure) lets a pattern phrased many ways reach
+farther than a tight one. Only prototypes of a pattern count: one that few logs are nearest to is
+where new requests gather (:data:`MIN_PROTOTYPE_LOGS`).
 
 The same distance tells which logs outside the dense clusters still belong to a pattern
 (:func:`pattern_limit`): those are candidates for the steady state, the rest are new.
 
 Measured on real requests (CLINC150 pool of 6,000 with its out-of-scope requests mixed in at 2%
 and 5%, ``bench/real_selection_quality.py``): precision at k = the number of new requests went
-from 0.48 / 0.59 (lowest D first) to 0.59 / 0.63, against 0.45 / 0.61 for the 5th-neighbour
-distance. Prototypes of 20 and 80 logs did no better (0.57 / 0.63 and 0.49 / 0.60, scikit-learn
-k-means).
+from 0.48 / 0.59 (lowest D first) to 0.59 / 0.63 with the cosine distance to the centres'
+directions, against 0.45 / 0.61 for the 5th-neighbour distance. Over eight further draws the
+Euclidean distance to the logs' means took it from 0.60 / 0.66 to 0.64 / 0.69.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-LOGS_PER_PROTOTYPE = 40  # about one prototype per pattern of a few dozen requests
+# About one prototype per pattern of a few dozen requests. With the Euclidean distance to the
+# logs' means, over eight draws of the bench's pool (precision at 2% / 5% new requests): 30 logs
+# per centre and at least 15 nearest gave 0.64 / 0.69; 40 and 15 gave 0.63 / 0.68, 40 and 20
+# 0.63 / 0.70, 30 and 20 0.61 / 0.70; 60 logs per centre, 0.59 / 0.68.
+LOGS_PER_PROTOTYPE = 30
 # A prototype that fewer fitted logs than this are nearest to marks no pattern of the logs: it is
-# where a few new requests gather, and they stay new. Over five draws of the bench's pool,
-# precision at 2% / 5% new requests went from 0.58 / 0.63 (every prototype) to 0.63 / 0.67 (at
-# least 15), 0.63 / 0.65 (10) and 0.61 / 0.68 (20); every draw gained at 15.
+# where a few new requests gather, and they stay new (every prototype: 0.59 / 0.63 at 40 logs).
 MIN_PROTOTYPE_LOGS = 15
 MAX_FIT_ROWS = 8192  # the prototypes are fitted on a uniform sample of at most this many logs
 # A log outside the dense clusters at most as far from a prototype as this share of the clusters'
@@ -45,8 +49,9 @@ _CHUNK = 16384  # rows scored per matrix product
 
 
 def prototypes(unit: np.ndarray) -> list[np.ndarray] | None:
-    """Unit prototype vectors of the unit rows ``unit``, one set per k-means seed; None when there
-    are too few logs to form two prototypes (ranking by density is all there is then)."""
+    """Prototypes of the unit rows ``unit`` (each the mean of the logs nearest one k-means centre,
+    so inside the unit ball), one set per k-means seed; None when there are too few logs to form
+    two prototypes (ranking by density is all there is then)."""
     rows = len(unit)
     fit = unit
     if rows > MAX_FIT_ROWS:
@@ -66,20 +71,25 @@ def prototypes(unit: np.ndarray) -> list[np.ndarray] | None:
         kmeans.train(fit)
         centres = np.asarray(kmeans.centroids, dtype=np.float32)  # set by train()
         centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
-        sets.append(_patterns_only(fit, centres))
+        sets.append(_means_of_patterns(fit, centres))
     return sets
 
 
-def _patterns_only(fit: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """The centres at least :data:`MIN_PROTOTYPE_LOGS` of the fitted rows are nearest to (all of
-    them if none is)."""
+def _means_of_patterns(fit: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """The mean of the fitted rows nearest each centre that at least :data:`MIN_PROTOTYPE_LOGS`
+    of them are nearest to (of every centre some row is nearest to, if none is)."""
     nearest = np.concatenate([(fit[start : start + _CHUNK] @ centres.T).argmax(axis=1)
                               for start in range(0, len(fit), _CHUNK)])
-    kept = np.bincount(nearest, minlength=len(centres)) >= MIN_PROTOTYPE_LOGS
-    return centres[kept] if kept.any() else centres
+    counts = np.bincount(nearest, minlength=len(centres))
+    sums = np.zeros(centres.shape, dtype=np.float64)
+    np.add.at(sums, nearest, fit)
+    kept = counts >= MIN_PROTOTYPE_LOGS
+    if not kept.any():
+        kept = counts > 0
+    return (sums[kept] / counts[kept, None]).astype(np.float32)
 
 
-def pattern_limit(unit: np.ndarray, members: np.ndarray, centres: list[np.ndarray]) -> float:
+def pattern_limit(unit: np.ndarray, members: np.ndarray, prototype_sets: list[np.ndarray]) -> float:
     """The distance to a prototype within which a log belongs to a pattern: the
     :data:`PATTERN_SHARE` quantile of the dense clusters' logs ``members`` (rows of ``unit``),
     measured on a uniform sample of at most :data:`MAX_FIT_ROWS` of them; -inf without members."""
@@ -89,16 +99,21 @@ def pattern_limit(unit: np.ndarray, members: np.ndarray, centres: list[np.ndarra
     if len(members) > MAX_FIT_ROWS:
         members = np.sort(np.random.default_rng(_SEEDS[0]).choice(members, MAX_FIT_ROWS,
                                                                    replace=False))
-    return float(np.quantile(prototype_distance(unit, members, centres), PATTERN_SHARE))
+    return float(np.quantile(prototype_distance(unit, members, prototype_sets), PATTERN_SHARE))
 
 
-def prototype_distance(unit: np.ndarray, rows: np.ndarray, centres: list[np.ndarray]) -> np.ndarray:
-    """1 - the cosine similarity of each of ``rows`` (rows of ``unit``) to its nearest prototype,
-    averaged over the prototype sets: 0 for a log at a prototype, larger the newer the log."""
+def prototype_distance(
+    unit: np.ndarray, rows: np.ndarray, prototype_sets: list[np.ndarray]
+) -> np.ndarray:
+    """The Euclidean distance of each of ``rows`` (unit rows of ``unit``) to its nearest
+    prototype, averaged over the prototype sets: 0 for a log at a prototype, larger the newer the
+    log."""
     rows = np.asarray(rows, dtype=np.int64)
     distance = np.zeros(len(rows), dtype=np.float32)
     for start in range(0, len(rows), _CHUNK):
         part = unit[rows[start : start + _CHUNK]]
-        for prototypes_of_seed in centres:
-            distance[start : start + len(part)] += 1.0 - (part @ prototypes_of_seed.T).max(axis=1)
-    return distance / len(centres)
+        for seed_prototypes in prototype_sets:
+            # |x - p|^2 = 1 + |p|^2 - 2 x.p for a unit row x
+            squared = 1.0 + (seed_prototypes**2).sum(axis=1) - 2.0 * (part @ seed_prototypes.T)
+            distance[start : start + len(part)] += np.sqrt(np.maximum(squared.min(axis=1), 0.0))
+    return distance / len(prototype_sets)
