@@ -19,8 +19,8 @@ scored by accuracy on the set's own test split. Methods:
 - stratified oracle  a label-stratified uniform sample (it reads the labels: a reference only)
 
 Also printed: intent coverage (intents with a pick) and each method's wall time. Novelty (CLINC150
-only): the out-of-scope requests mixed into the pool at 2% and 5%, with 2% failed calls; precision
-at k = the number of novel requests, and AUROC, for our anomaly ranking (outside every dense
+only): the out-of-scope requests mixed into the pool at 2% and 5%, with 2% failed calls, five
+draws; precision at k = the number of novel requests, and AUROC, for our anomaly ranking (outside every dense
 cluster, farthest from every prototype of the logs first, as select_golden orders it), the 5th-neighbour distance, LOF and
 IsolationForest. Failed calls picked by ours are counted (must be 0). Then the default pick's
 split at budgets of 5% and 10%: its anomaly picks with no out-of-scope request in the logs and
@@ -51,6 +51,7 @@ CACHE = Path(".vectortrainer/bench-embeddings")
 SEEDS = 10
 KMEANS_SEEDS = 5
 ORDERS = 5  # orders of the pool that ours runs on
+DRAWS = 5  # draws of out-of-scope requests (and failed calls) mixed into the pool
 
 
 def _load(name: str) -> dict[str, tuple[list[str], np.ndarray, np.ndarray]]:
@@ -146,37 +147,47 @@ def novelty(name: str, shares: list[float]) -> None:
     x, oos = splits["pool"][1], splits["oos"][1]
     if not len(oos):
         return
-    print(f"\n{name}: novelty (out-of-scope requests mixed in; precision at k = their count, AUROC)")
-    print(f"{'novel':>6}  {'method':<24} {'precision':>9} {'AUROC':>7}")
-    rng = np.random.default_rng(0)
+    print(f"\n{name}: novelty (out-of-scope requests mixed in; precision at k = their count, AUROC; "
+          f"mean ± std over {DRAWS} draws)")
+    print(f"{'novel':>6}  {'method':<24} {'precision':>15} {'AUROC':>15}")
     splits_seen: list[tuple[float, np.ndarray, list[str], np.ndarray]] = []
     for share in shares:
-        novel = round(len(x) * share / (1 - share))
-        failed = round(len(x) * 0.02)
-        mixed = np.vstack([x, oos[rng.choice(len(oos), novel, replace=False)], x[rng.choice(len(x), failed)]])
-        is_novel = np.r_[np.zeros(len(x), bool), np.ones(novel, bool), np.zeros(failed, bool)]
-        statuses = ["SUCCESS"] * (len(x) + novel) + ["ERROR"] * failed
-        ok = np.arange(len(x) + novel)  # baselines rank the successful logs, as ours does
-        selection = select_golden(mixed.copy(), statuses, SelectionSettings(top_k=novel, anomaly_share=1.0))
-        picked_failed = int(sum(statuses[r] != "SUCCESS" for r in selection.rows))
-        ours = np.array([r for r in selection.anomaly[:novel] if r < len(ok)], dtype=np.int64)
-        scores = {}
-        sims = mixed[ok] @ mixed[ok].T
-        np.fill_diagonal(sims, -np.inf)
-        kth = -np.sort(-sims, axis=1)[:, 4]
-        scores["5th-neighbour distance"] = 1 - kth
-        scores["LOF"] = -LocalOutlierFactor(n_neighbors=20, metric="cosine").fit(mixed[ok]).negative_outlier_factor_
-        scores["IsolationForest"] = -IsolationForest(random_state=0).fit(mixed[ok]).score_samples(mixed[ok])
-        truth = is_novel[ok]
-        # our ranking: novelty outside every dense cluster; the clusters' logs tie below
-        ours_score = np.nan_to_num(selection.novelty[ok], nan=-1.0) if selection.novelty is not None \
-            else np.zeros(len(ok))
-        print(f"{share:>6.0%}  {'ours (anomaly picks)':<24} {truth[ours].mean():>9.2f} "
-              f"{roc_auc_score(truth, ours_score):>7.2f}   failed calls picked: {picked_failed}")
-        for label, score in scores.items():
-            top = np.argsort(-score)[:novel]
-            print(f"{share:>6.0%}  {label:<24} {truth[top].mean():>9.2f} {roc_auc_score(truth, score):>7.2f}")
-        splits_seen.append((share, mixed, statuses, is_novel))
+        figures: dict[str, tuple[list[float], list[float]]] = {}
+        picked_failed = 0
+        for draw in range(DRAWS):
+            rng = np.random.default_rng(draw)
+            novel = round(len(x) * share / (1 - share))
+            failed = round(len(x) * 0.02)
+            mixed = np.vstack([x, oos[rng.choice(len(oos), novel, replace=False)], x[rng.choice(len(x), failed)]])
+            is_novel = np.r_[np.zeros(len(x), bool), np.ones(novel, bool), np.zeros(failed, bool)]
+            statuses = ["SUCCESS"] * (len(x) + novel) + ["ERROR"] * failed
+            ok = np.arange(len(x) + novel)  # baselines rank the successful logs, as ours does
+            selection = select_golden(mixed.copy(), statuses, SelectionSettings(top_k=novel, anomaly_share=1.0))
+            picked_failed += int(sum(statuses[r] != "SUCCESS" for r in selection.rows))
+            truth = is_novel[ok]
+            # our ranking: novelty outside every dense cluster; the clusters' logs tie below
+            ours_score = np.nan_to_num(selection.novelty[ok], nan=-1.0) if selection.novelty is not None \
+                else np.zeros(len(ok))
+            ours = np.array([r for r in selection.anomaly[:novel] if r < len(ok)], dtype=np.int64)
+            scores: dict[str, np.ndarray] = {}
+            sims = mixed[ok] @ mixed[ok].T
+            np.fill_diagonal(sims, -np.inf)
+            scores["5th-neighbour distance"] = 1 - -np.sort(-sims, axis=1)[:, 4]
+            scores["LOF"] = -LocalOutlierFactor(n_neighbors=20, metric="cosine").fit(mixed[ok]).negative_outlier_factor_
+            scores["IsolationForest"] = -IsolationForest(random_state=0).fit(mixed[ok]).score_samples(mixed[ok])
+            precision, auroc = figures.setdefault("ours (anomaly picks)", ([], []))
+            precision.append(float(truth[ours].mean()))
+            auroc.append(float(roc_auc_score(truth, ours_score)))
+            for label, score in scores.items():
+                precision, auroc = figures.setdefault(label, ([], []))
+                precision.append(float(truth[np.argsort(-score)[:novel]].mean()))
+                auroc.append(float(roc_auc_score(truth, score)))
+            if draw == 0:
+                splits_seen.append((share, mixed, statuses, is_novel))
+        for label, (precision, auroc) in figures.items():
+            extra = f"   failed calls picked: {picked_failed}" if label.startswith("ours") else ""
+            print(f"{share:>6.0%}  {label:<24} {statistics.mean(precision):>6.3f} ± {statistics.pstdev(precision):.3f} "
+                  f"{statistics.mean(auroc):>6.3f} ± {statistics.pstdev(auroc):.3f}{extra}")
     _split(x, splits_seen)
 
 
