@@ -37,3 +37,36 @@ def test_new_requests_that_gather_stay_farther_than_any_log_of_a_pattern(seed: i
 def test_too_few_logs_for_two_prototypes_leave_the_ranking_to_density() -> None:
     unit, _ = _patterns_and_a_few_new_requests(np.random.default_rng(0))
     assert novelty.prototypes(unit[: 2 * novelty.LOGS_PER_PROTOTYPE - 1]) is None
+
+
+def _tight_patterns_one_loose_pattern_and_new_requests(
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """19 tight patterns of 60 logs, one pattern of 60 phrased many ways (its logs far from its
+    direction), and 15 new requests only loosely like some tight pattern; which rows are new."""
+    dim = 48
+    centres = rng.normal(size=(20, dim))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    tight = np.vstack([c + 0.4 * rng.normal(size=(60, dim)) / np.sqrt(dim) for c in centres[1:]])
+    loose = centres[0] + 1.3 * rng.normal(size=(60, dim)) / np.sqrt(dim)
+    directions = rng.normal(size=(15, dim))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    new = 0.6 * centres[1 + rng.integers(0, 19, 15)] + directions
+    unit = np.vstack([tight, loose, new]).astype(np.float32)
+    is_new = np.r_[np.zeros(len(tight) + len(loose), bool), np.ones(len(new), bool)]
+    return unit / np.linalg.norm(unit, axis=1, keepdims=True), is_new
+
+
+@pytest.mark.parametrize("seed", [0, 3, 5])
+def test_a_pattern_phrased_many_ways_is_not_taken_for_new_requests(seed: int) -> None:
+    unit, is_new = _tight_patterns_one_loose_pattern_and_new_requests(np.random.default_rng(seed))
+    sets = novelty.prototypes(unit)
+    assert sets is not None
+    distance = novelty.prototype_distance(unit, np.arange(len(unit)), sets)
+    newest = np.argsort(-distance)[: is_new.sum()]
+    # measured: 10-12 of the 15 farthest logs are the new requests; by the cosine to the
+    # prototypes' directions the loose pattern's logs take more of those places (5-8 left)
+    assert is_new[newest].sum() >= 9
+    directions = [p / np.linalg.norm(p, axis=1, keepdims=True) for p in sets]
+    cosine = np.mean([1 - (unit @ d.T).max(axis=1) for d in directions], axis=0)
+    assert is_new[newest].sum() > is_new[np.argsort(-cosine)[: is_new.sum()]].sum()
