@@ -16,6 +16,7 @@ DATA = Path(__file__).resolve().parents[2] / "data" / "intents"
     ("clinc150", {"pool": 6000, "test": 1500, "oos": 1200}, 150),
     ("hwu64", {"pool": 6000, "test": 1076}, 64),
     ("banking77", {"pool": 6000, "test": 1500}, 77),
+    ("snips", {"pool": 6000, "test": 700}, 7),
 ])
 def test_each_set_has_its_splits_and_intents(name, sizes, intents):
     rows = [json.loads(line) for line in gzip.open(DATA / f"{name}.jsonl.gz", "rt", encoding="utf-8")]
