@@ -1,6 +1,6 @@
 """Golden data on real labelled requests against the trivial baselines (VT-20).
 
-Run: .venv/bin/python bench/real_selection_quality.py [--sets clinc150,hwu64,banking77] [--budgets 0.01,0.02,0.05,0.1]
+Run: .venv/bin/python bench/real_selection_quality.py [--sets clinc150,hwu64,banking77,snips] [--budgets 0.01,0.02,0.05,0.1]
 
 Data: public sets of real user requests in small form (tests/data/intents/, sources and
 licences in its README), embedded by the product's offline MiniLM (cached under
@@ -205,7 +205,7 @@ def _split(x: np.ndarray, mixes: list[tuple[float, np.ndarray, list[str], np.nda
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sets", default="clinc150,hwu64,banking77")
+    parser.add_argument("--sets", default="clinc150,hwu64,banking77,snips")
     parser.add_argument("--budgets", default="0.01,0.02,0.05,0.1")
     args = parser.parse_args()
     budgets = [float(b) for b in args.budgets.split(",")]

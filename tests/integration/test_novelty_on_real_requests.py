@@ -102,3 +102,24 @@ def test_sparse_patterns_stand_for_the_steady_state_and_new_requests_do_not(requ
     # in the coverage report such a pick stands for itself and the outside logs near it
     report = coverage(selection, vectors)
     assert all(report.stands_for[i] >= 1 for i, pick in enumerate(selection.picks) if pick.cluster < 0)
+
+
+def test_the_default_split_follows_how_much_real_novelty_the_logs_hold(requests) -> None:
+    """With no out-of-scope request, the default pick spends almost nothing on new logs (they are
+    the sparse tail of known intents); with 5% mixed in it spends more, and mostly on them.
+    Measured at a 10% budget: 6 anomaly picks without them, 14 (12 out of scope) with them;
+    18 and 27 (16) when a new log counted for itself in full, however barely new."""
+    in_scope, out_of_scope = requests
+    picked: dict[float, tuple[int, int]] = {}
+    for share in (0.0, 0.05):
+        novel = round(len(in_scope) * share / (1 - share))
+        vectors = np.vstack([in_scope, out_of_scope[:novel]]).astype(np.float32)
+        is_novel = np.r_[np.zeros(len(in_scope), bool), np.ones(novel, bool)]
+        selection = select_golden(vectors.copy(), ["SUCCESS"] * len(vectors),
+                                  SelectionSettings(top_k=len(vectors) // 10))
+        picked[share] = (len(selection.anomaly), int(is_novel[selection.anomaly].sum()))
+
+    (plain, _), (mixed, out_of_scope_picked) = picked[0.0], picked[0.05]
+    assert plain <= 10, picked
+    assert mixed >= 2 * max(plain, 1), picked
+    assert out_of_scope_picked >= 0.75 * mixed, picked

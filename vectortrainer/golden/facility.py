@@ -35,6 +35,7 @@ def facility_location_order(
     clients: np.ndarray | None = None,
     groups: np.ndarray | None = None,
     first: Sequence[int] = (),
+    own_weight: np.ndarray | None = None,
 ) -> list[int]:
     """Up to ``budget`` rows of ``candidates`` (rows of the unit vectors ``unit``) in greedy
     facility-location order; ``accept(row)`` may turn a row down (a near-duplicate), and it
@@ -43,7 +44,11 @@ def facility_location_order(
     With ``groups`` (a group id per row, -1 for none) a pick covers only the clients of its own
     group (and those of none): a log between two groups (a bridge) then stands for one of them,
     not for both. ``first`` rows are taken first, in their order (each group's centre, say),
-    and the greedy goes on from what they cover."""
+    and the greedy goes on from what they cover.
+
+    ``own_weight`` (one per row, default 1) is how much a pick's coverage of itself counts in its
+    gain: at 0 a row is worth only the *other* logs it stands for, so a log like no other is not
+    picked for itself alone."""
     candidates = np.asarray(candidates, dtype=np.int64)
     if budget <= 0 or len(candidates) == 0:
         return []
@@ -63,6 +68,21 @@ def facility_location_order(
     slices = {int(g): (ungrouped + int(s), ungrouped + int(e)) for g, s, e in
               zip(names, starts, [*starts[1:], len(client_group) - ungrouped], strict=True)}
     best = np.zeros(len(every), dtype=np.float32)  # each client's best similarity to a pick
+    # Where a row sits among the clients, for the rows whose own coverage counts less than fully.
+    client_at = np.full(len(unit), -1, dtype=np.int64)
+    discount = np.zeros(len(unit))
+    if own_weight is not None:
+        discount = 1.0 - np.clip(np.asarray(own_weight, dtype=np.float64), 0.0, 1.0)
+        client_at[every] = np.arange(len(every))
+        client_at[discount == 0] = -1
+
+    def own_discount(rows: np.ndarray) -> np.ndarray:
+        """The part of each row's gain that is its coverage of itself and does not count."""
+        at = client_at[rows]
+        held = at >= 0
+        cut = np.zeros(len(rows))
+        cut[held] = discount[rows[held]] * np.maximum(1.0 - best[at[held]], 0.0)
+        return cut
 
     def reach(group: int) -> list[tuple[int, int]]:
         """The slices of clients a pick of ``group`` may cover."""
@@ -70,8 +90,9 @@ def facility_location_order(
         return [(0, ungrouped)] + ([own] if own else [])
 
     def gain(row: int) -> float:
-        return sum(float(np.maximum(covered[a:b] @ unit[row] - best[a:b], 0.0).sum())
-                   for a, b in reach(int(group_of[row])))
+        covers = sum(float(np.maximum(covered[a:b] @ unit[row] - best[a:b], 0.0).sum())
+                     for a, b in reach(int(group_of[row])))
+        return covers - float(own_discount(np.array([row]))[0])
 
     def take(row: int) -> None:
         for a, b in reach(int(group_of[row])):
@@ -93,6 +114,7 @@ def facility_location_order(
             for a, b in reach(int(group)):
                 gains += np.maximum(
                     unit[rows] @ covered[a:b].T - best[a:b], 0.0).sum(axis=1)
+            gains -= own_discount(rows)
             heap += [(-float(g), int(r)) for g, r in zip(gains, rows, strict=True)]
     heapq.heapify(heap)
     while heap and len(order) < budget:

@@ -34,7 +34,10 @@ Algorithm (``select_golden``):
    how spread out they are.
 6. **The split.** With ``anomaly_share: auto`` (the default) one facility-location order over
    every participant decides it: a new log is picked when covering it adds more than another
-   steady pick would, new logs capped at ``MAX_AUTO_ANOMALY_SHARE`` of ``top_k``. A number fixes
+   steady pick would, new logs capped at ``MAX_AUTO_ANOMALY_SHARE`` of ``top_k``. A new log's
+   coverage of itself counts as far as it is new (:func:`~vectortrainer.golden.novelty.newness`):
+   one just past the sparse-pattern limit (the sparse tail of known patterns) is worth only the
+   logs like it, so a budget goes to new logs where the logs hold real novelty. A number fixes
    the new patterns' share at ``round(top_k * anomaly_share)``; what either side cannot fill
    goes to the other.
 7. **Near-duplicates are suppressed**: no pick has cosine similarity >=
@@ -67,7 +70,7 @@ from vectortrainer.golden.density import (
 )
 from vectortrainer.golden.epsilon import EpsilonChoice
 from vectortrainer.golden.facility import facility_location_order
-from vectortrainer.golden.novelty import pattern_limit, prototype_distance, prototypes
+from vectortrainer.golden.novelty import newness, pattern_limit, prototype_distance, prototypes
 from vectortrainer.settings import (
     AUTO,
     DEFAULT_MIN_SAMPLES,
@@ -310,8 +313,13 @@ def _select(
     centres = [_medoid(unit, m) for m in members if len(m)]
     is_new = (local_cluster < 0) & ~pattern
     if settings.anomaly_share == AUTO:
+        # A new log counts for itself as far as it is new: one just past the sparse-pattern limit
+        # is worth only the logs like it that it stands for, one far past it counts in full.
+        own_weight = np.ones(len(unit))
+        if distance is not None:
+            own_weight[outside] = np.where(pattern[outside], 1.0, newness(distance, limit))
         steady, anomaly = _adaptive_split(unit, local_cluster, is_new, anomaly_order, centres,
-                                          picker, top_k)
+                                          picker, top_k, own_weight)
     else:
         share = round(top_k * settings.anomaly_share)
         anomaly = picker.take(anomaly_order(), share) if share else []
@@ -459,13 +467,14 @@ def _adaptive_split(
     centres: list[int],
     picker: _Picker,
     top_k: int,
+    own_weight: np.ndarray,
 ) -> tuple[list[int], list[int]]:
     """Steady and anomaly picks from one facility-location order over every participant: a new
     log (``is_new``: outside the dense clusters and every sparse pattern) is picked when covering
-    it (and the new logs like it) adds more than another steady pick would, up to
-    ``MAX_AUTO_ANOMALY_SHARE`` of ``top_k``. Where no log is new, almost the whole budget goes to
-    the steady state; where a pattern is new, it takes its share. The anomaly picks come back in
-    ``anomaly_order()``."""
+    the new logs like it, and itself as far as ``own_weight`` says, adds more than another steady
+    pick would, up to ``MAX_AUTO_ANOMALY_SHARE`` of ``top_k``. Where no log is new, almost the
+    whole budget goes to the steady state; where a pattern is new, it takes its share. The
+    anomaly picks come back in ``anomaly_order()``."""
     cap = round(top_k * MAX_AUTO_ANOMALY_SHARE)
     anomaly: list[int] = []
 
@@ -478,7 +487,7 @@ def _adaptive_split(
         return True
 
     order = facility_location_order(unit, np.arange(len(unit)), top_k, accept, groups=labels,
-                                    first=centres)
+                                    first=centres, own_weight=own_weight)
     if not anomaly:
         return order, []
     rank = {int(row): i for i, row in enumerate(anomaly_order())}

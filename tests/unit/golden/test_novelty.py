@@ -70,3 +70,11 @@ def test_a_pattern_phrased_many_ways_is_not_taken_for_new_requests(seed: int) ->
     directions = [p / np.linalg.norm(p, axis=1, keepdims=True) for p in sets]
     cosine = np.mean([1 - (unit @ d.T).max(axis=1) for d in directions], axis=0)
     assert is_new[newest].sum() > is_new[np.argsort(-cosine)[: is_new.sum()]].sum()
+
+
+def test_newness_runs_from_the_pattern_limit_to_fully_new() -> None:
+    limit = 0.8
+    distance = np.array([0.5, 0.8, 0.88, 0.96, 1.3])
+    assert novelty.newness(distance, limit).tolist() == pytest.approx([0.0, 0.0, 0.5, 1.0, 1.0])
+    # With no limit (no dense cluster to measure it on) every log counts as new.
+    assert novelty.newness(distance, float("-inf")).tolist() == [1.0] * 5

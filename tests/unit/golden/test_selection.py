@@ -218,3 +218,26 @@ def test_facility_location_picks_each_candidate_once_and_never_loses_coverage(n,
     assert all(b >= a - 1e-5 for a, b in zip(covered, covered[1:]))  # each pick adds coverage or none
     if budget >= len(candidates):  # enough budget: every candidate not refused is picked
         assert len(order) == len(set(candidates.tolist()) - refused)
+
+
+def test_a_log_whose_own_coverage_does_not_count_is_picked_only_for_the_logs_it_stands_for() -> None:
+    """Eleven logs of one pattern and a lone log: by the coverage alone the lone log is the second
+    pick (it covers itself in full); with its own weight at 0 it is worth nothing to the others, so
+    a second log of the pattern comes first, and at weight 1 the order is the plain one."""
+    rng = np.random.default_rng(5)
+    centre, lone = np.eye(DIM)[0], np.eye(DIM)[1]
+    pattern = centre + 0.35 * rng.standard_normal((11, DIM)) / math.sqrt(DIM)
+    unit = np.vstack([pattern, lone]).astype(np.float32)
+    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+    every = np.arange(len(unit))
+
+    plain = facility_location_order(unit, every, 2, lambda row: True)
+    assert plain[1] == 11
+    counted = facility_location_order(unit, every, 2, lambda row: True, own_weight=np.ones(12))
+    assert counted == plain
+    alone = np.ones(12)
+    alone[11] = 0.0
+    discounted = facility_location_order(unit, every, 2, lambda row: True, own_weight=alone)
+    assert discounted[0] == plain[0] and discounted[1] != 11
+    # With the budget for every log, it is still picked last: its weight orders, never excludes.
+    assert facility_location_order(unit, every, 12, lambda row: True, own_weight=alone)[-1] == 11
