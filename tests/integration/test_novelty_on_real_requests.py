@@ -121,5 +121,5 @@ def test_the_default_split_follows_how_much_real_novelty_the_logs_hold(requests)
 
     (plain, _), (mixed, out_of_scope_picked) = picked[0.0], picked[0.05]
     assert plain <= 10, picked
-    assert mixed >= 2 * max(plain, 1), picked
-    assert out_of_scope_picked >= 0.75 * mixed, picked
+    assert mixed >= plain + 5, picked
+    assert out_of_scope_picked >= 0.7 * mixed, picked
