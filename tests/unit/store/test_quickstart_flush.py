@@ -19,11 +19,15 @@ class SlowBatchWriter:
     batch to ``self._flush_via_store`` (looked up on the instance, as VectorWave's worker does)
     after ``flush_interval``, and the write itself takes ``write_s``."""
 
+    made: list["SlowBatchWriter"] = []
+
     def __init__(self, flush_interval: float, write_s: float, drop_batches: bool = False) -> None:
+        SlowBatchWriter.made.append(self)
         self.flush_interval, self.write_s, self.drop_batches = flush_interval, write_s, drop_batches
         self.written: list[Any] = []
         self._pending: list[Any] = []
         self._lock = threading.Lock()
+        self.closed = threading.Event()
         threading.Thread(target=self._worker, daemon=True).start()
 
     def add_object(self, collection: str, properties: dict, uuid: str | None = None,
@@ -32,8 +36,7 @@ class SlowBatchWriter:
             self._pending.append(properties)
 
     def _worker(self) -> None:
-        while True:
-            time.sleep(self.flush_interval)
+        while not self.closed.wait(self.flush_interval):
             with self._lock:
                 batch, self._pending = self._pending, []
             # VectorWave returns early, unwritten, when its store is down
@@ -50,6 +53,10 @@ def fresh_counter(monkeypatch):
     monkeypatch.setattr(quickstart, "_counter", quickstart._WriteCounter())
     monkeypatch.setattr(quickstart, "_hooked_manager", None)
     monkeypatch.setattr(quickstart.atexit, "register", lambda function: function)
+    yield
+    for writer in SlowBatchWriter.made:
+        writer.closed.set()
+    SlowBatchWriter.made.clear()
 
 
 def test_flush_waits_for_a_write_slower_than_the_flush_interval(fresh_counter) -> None:
