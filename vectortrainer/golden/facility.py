@@ -92,6 +92,8 @@ def facility_location_order(
     def gain(row: int) -> float:
         covers = sum(float(np.maximum(covered[a:b] @ unit[row] - best[a:b], 0.0).sum())
                      for a, b in reach(int(group_of[row])))
+        if own_weight is None:
+            return covers
         return covers - float(own_discount(np.array([row]))[0])
 
     def take(row: int) -> None:
@@ -114,7 +116,8 @@ def facility_location_order(
             for a, b in reach(int(group)):
                 gains += np.maximum(
                     unit[rows] @ covered[a:b].T - best[a:b], 0.0).sum(axis=1)
-            gains -= own_discount(rows)
+            if own_weight is not None:
+                gains -= own_discount(rows)
             heap += [(-float(g), int(r)) for g, r in zip(gains, rows, strict=True)]
     heapq.heapify(heap)
     while heap and len(order) < budget:
