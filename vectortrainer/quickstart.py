@@ -24,6 +24,7 @@ import atexit
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -95,8 +96,9 @@ def flush(timeout_s: float = EXIT_FLUSH_CAP_S) -> bool:
 
 def watch_batch_writer(manager: Any) -> None:
     """Count the logs handed to ``manager`` (VectorWave's batch manager) and those its Lite writer
-    settles, so :func:`flush` waits for the real write, not for a guess at its time. Registered at
-    exit after VectorWave's own handler, so it runs first."""
+    settles, so :func:`flush` waits for the real write, not for a guess at its time. The wait runs
+    when the main thread ends, before VectorWave's own exit handler and while the store can still
+    write."""
     global _hooked_manager
     with _hook_lock:
         if manager is _hooked_manager:
@@ -119,4 +121,21 @@ def watch_batch_writer(manager: Any) -> None:
     # attribute is what it runs.
     manager.add_object = add_and_count
     manager._flush_via_store = write_and_count
-    atexit.register(flush)
+    _run_before_interpreter_shutdown(flush)
+
+
+def _run_before_interpreter_shutdown(function: Callable[[], Any]) -> None:
+    """Run ``function`` when the main thread ends, before Python starts refusing new work.
+
+    LanceDB (0.41 on) writes through a ``concurrent.futures`` pool, and that pool refuses new work
+    once the interpreter shuts down, which is before ``atexit`` handlers run: waiting there, the
+    last batch fails to write. threading's exit hooks run first, newest first, so one registered
+    after concurrent.futures' own hook still has a working pool. Falls back to ``atexit`` where
+    Python lacks the hook.
+    """
+    register = getattr(threading, "_register_atexit", None)
+    if register is None:
+        atexit.register(function)
+        return
+    import concurrent.futures.thread  # noqa: F401  # registers the pool's refusal hook before ours
+    register(function)

@@ -13,7 +13,7 @@ import pytest
 
 from tests.support import REPO_ROOT
 from vectortrainer.cli import main
-from vectortrainer.store.source import LogSource
+from vectortrainer.store.source import LogSource, store_exists
 
 pytestmark = pytest.mark.slow
 CALLS = 12
@@ -40,8 +40,9 @@ def test_an_app_that_follows_the_quickstart_logs_every_call_with_its_vector(tmp_
     store = tmp_path / "store"
     script = tmp_path / "app.py"
     script.write_text(APP, encoding="utf-8")
-    subprocess.run([sys.executable, str(script), str(store), str(CALLS)], check=True, cwd=REPO_ROOT,
-                   capture_output=True, timeout=300)
+    run = subprocess.run([sys.executable, str(script), str(store), str(CALLS)], check=True, cwd=REPO_ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert store_exists(store), run.stderr[-3000:]  # VectorWave's own log names why nothing was written
 
     logs = LogSource.open(store).read_function("summarize_ticket")
     assert len(logs.records) == CALLS and logs.skipped == {}  # none lost at exit, none without a vector

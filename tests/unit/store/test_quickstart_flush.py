@@ -5,13 +5,18 @@ never settles is named after the cap, and a process that logged nothing does not
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
+import textwrap
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import vectortrainer.quickstart as quickstart
+from tests.support import REPO_ROOT
 
 
 class SlowBatchWriter:
@@ -52,7 +57,7 @@ class SlowBatchWriter:
 def fresh_counter(monkeypatch):
     monkeypatch.setattr(quickstart, "_counter", quickstart._WriteCounter())
     monkeypatch.setattr(quickstart, "_hooked_manager", None)
-    monkeypatch.setattr(quickstart.atexit, "register", lambda function: function)
+    monkeypatch.setattr(quickstart, "_run_before_interpreter_shutdown", lambda function: None)
     yield
     for writer in SlowBatchWriter.made:
         writer.closed.set()
@@ -98,3 +103,55 @@ def test_watching_the_same_writer_twice_counts_each_log_once(fresh_counter) -> N
     writer.add_object("logs", {"i": 0})
     assert quickstart.flush(timeout_s=10) is True
     assert quickstart._counter.handed == quickstart._counter.settled == 1
+
+
+# A process that logs and ends at once, whose writer (as LanceDB's from 0.41) writes through a
+# concurrent.futures pool: the pool refuses new work once the interpreter shuts down, so the
+# wait must run before that, not in an atexit handler.
+POOLED_WRITER_APP = textwrap.dedent("""
+    import sys, threading, concurrent.futures
+    import vectortrainer.quickstart as quickstart
+
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+
+    class PooledBatchWriter:
+        def __init__(self):
+            self._pending, self._lock = [], threading.Lock()
+            threading.Thread(target=self._worker, daemon=True).start()
+
+        def add_object(self, collection, properties, uuid=None, vector=None):
+            with self._lock:
+                self._pending.append(properties)
+
+        def _worker(self):
+            while not threading.Event().wait(0.3):
+                with self._lock:
+                    batch, self._pending = self._pending, []
+                if batch:
+                    self._flush_via_store(batch)
+
+        def _flush_via_store(self, items):
+            try:
+                pool.submit(self._write, items).result()
+            except RuntimeError as error:
+                print(error, file=sys.stderr)
+
+        def _write(self, items):
+            with open(sys.argv[1], "a", encoding="utf-8") as out:
+                out.writelines(f"{item['i']}\\n" for item in items)
+
+    writer = PooledBatchWriter()
+    quickstart.watch_batch_writer(writer)
+    for i in range(7):
+        writer.add_object("logs", {"i": i})
+""")
+
+
+def test_a_process_that_ends_at_once_writes_its_last_batch_through_a_pooled_writer(tmp_path: Path) -> None:
+    written, script = tmp_path / "written.txt", tmp_path / "app.py"
+    script.write_text(POOLED_WRITER_APP, encoding="utf-8")
+    run = subprocess.run([sys.executable, str(script), str(written)], cwd=REPO_ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "cannot schedule new futures" not in run.stderr
+    assert written.read_text(encoding="utf-8").split() == [str(i) for i in range(7)], run.stderr
