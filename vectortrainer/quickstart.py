@@ -47,6 +47,9 @@ class _WriteCounter:
         self._changed = threading.Condition()
         self.handed = 0
         self.settled = 0
+        # Why the writer could not open the store, when it dropped a batch unwritten for it;
+        # cleared by the next batch it writes.
+        self.store_down: str | None = None
 
     def note_handed(self) -> None:
         with self._changed:
@@ -55,12 +58,21 @@ class _WriteCounter:
     def note_settled(self, count: int) -> None:
         with self._changed:
             self.settled += count
+            self.store_down = None
+            self._changed.notify_all()
+
+    def note_store_down(self, cause: str) -> None:
+        with self._changed:
+            self.store_down = cause
             self._changed.notify_all()
 
     def wait_until_settled(self, timeout_s: float) -> int:
-        """Wait at most ``timeout_s``; returns how many handed logs are still not settled."""
+        """Wait at most ``timeout_s``, and not at all while the store is down (its batches are
+        dropped, never settled); returns how many handed logs are still not settled."""
         with self._changed:
-            self._changed.wait_for(lambda: self.settled >= self.handed, timeout=timeout_s)
+            self._changed.wait_for(
+                lambda: self.settled >= self.handed or self.store_down is not None,
+                timeout=timeout_s)
             return max(self.handed - self.settled, 0)
 
 
@@ -88,7 +100,12 @@ def flush(timeout_s: float = EXIT_FLUSH_CAP_S) -> bool:
     """Wait until VectorWave's batch writer has settled every log this process handed it, at most
     ``timeout_s``. Returns whether it did; a warning names what is left. Runs at exit by itself."""
     unsettled = _counter.wait_until_settled(timeout_s)
-    if unsettled:
+    if unsettled and _counter.store_down is not None:
+        logger.warning("%d log(s) were not written: VectorWave could not open the store at %s "
+                       "(%s); check that the folder can be created and written, or point "
+                       "log_to at another", unsettled,
+                       os.environ.get("VECTORWAVE_LITE_PATH", "?"), _counter.store_down)
+    elif unsettled:
         logger.warning("%d log(s) were not written to the store within %.0f s; VectorWave's "
                        "log above names the cause", unsettled, timeout_s)
     return not unsettled
@@ -105,6 +122,7 @@ def watch_batch_writer(manager: Any) -> None:
             return
         _hooked_manager = manager
     add_object, write_batch = manager.add_object, manager._flush_via_store
+    connect = getattr(manager, "_connect_client", None)
 
     def add_and_count(*args: Any, **kwargs: Any) -> Any:
         result = add_object(*args, **kwargs)
@@ -117,11 +135,38 @@ def watch_batch_writer(manager: Any) -> None:
         finally:
             _counter.note_settled(len(items))
 
-    # The batch worker calls ``self._flush_via_store`` for each Lite batch, so the instance's
-    # attribute is what it runs.
+    # The batch worker calls ``self._flush_via_store`` (and ``self._connect_client``) for each
+    # Lite batch, so the instance's attributes are what it runs.
     manager.add_object = add_and_count
     manager._flush_via_store = write_and_count
+    if connect is not None:
+        manager._connect_client = _noting_a_store_down(manager, connect)
     _run_before_interpreter_shutdown(flush)
+
+
+def _noting_a_store_down(manager: Any, connect: Callable[..., Any]) -> Callable[..., Any]:
+    """``connect`` (VectorWave's retry of the store, made before each batch while the store is
+    not open) that tells the counter when the store stays down: VectorWave then drops the batch
+    unwritten, and the exit need not wait for it."""
+
+    def connect_and_watch(*args: Any, **kwargs: Any) -> Any:
+        result = connect(*args, **kwargs)
+        if not getattr(manager, "_initialized", True):
+            _counter.note_store_down(_why_the_store_is_down())
+        return result
+
+    return connect_and_watch
+
+
+def _why_the_store_is_down() -> str:
+    """The error VectorWave met opening its Lite store (it logs it below the level we show)."""
+    try:
+        from vectorwave.store import get_vector_store
+
+        get_vector_store()
+    except Exception as error:  # noqa: BLE001  # whatever it is, it is the cause to name
+        return f"{type(error).__name__}: {error}"
+    return "it did not say why"
 
 
 def _run_before_interpreter_shutdown(function: Callable[[], Any]) -> None:

@@ -53,3 +53,17 @@ def test_an_app_that_follows_the_quickstart_logs_every_call_with_its_vector(tmp_
     for named in (store, store / "lance"):
         assert main(["functions", "--store", str(named)]) == 0
         assert "summarize_ticket" in capsys.readouterr().out
+
+
+def test_an_app_whose_store_cannot_be_opened_exits_without_waiting_and_names_why(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "lance").write_text("a file where the store's folder must go", encoding="utf-8")
+    script = tmp_path / "app.py"
+    script.write_text(APP, encoding="utf-8")
+    run = subprocess.run([sys.executable, str(script), str(store), "3"], check=True, cwd=REPO_ROOT,
+                         capture_output=True, text=True, timeout=300)
+    # This warning, not the one after the 30 s cap: the exit stopped waiting once the batch was
+    # dropped.
+    assert "not written: VectorWave could not open the store at" in run.stderr, run.stderr
+    assert "FileExistsError" in run.stderr and str(store / "lance") in run.stderr

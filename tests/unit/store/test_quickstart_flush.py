@@ -22,13 +22,16 @@ from tests.support import REPO_ROOT
 class SlowBatchWriter:
     """Stands in for VectorWave's batch manager: ``add_object`` queues, a worker thread hands each
     batch to ``self._flush_via_store`` (looked up on the instance, as VectorWave's worker does)
-    after ``flush_interval``, and the write itself takes ``write_s``."""
+    after ``flush_interval``, and the write itself takes ``write_s``. While the store is not open
+    the worker retries ``self._connect_client`` before a batch and drops the batch when the store
+    stays down, as VectorWave does."""
 
     made: list["SlowBatchWriter"] = []
 
-    def __init__(self, flush_interval: float, write_s: float, drop_batches: bool = False) -> None:
+    def __init__(self, flush_interval: float, write_s: float, store_opens: bool = True) -> None:
         SlowBatchWriter.made.append(self)
-        self.flush_interval, self.write_s, self.drop_batches = flush_interval, write_s, drop_batches
+        self.flush_interval, self.write_s, self.store_opens = flush_interval, write_s, store_opens
+        self._initialized = store_opens
         self.written: list[Any] = []
         self._pending: list[Any] = []
         self._lock = threading.Lock()
@@ -44,9 +47,16 @@ class SlowBatchWriter:
         while not self.closed.wait(self.flush_interval):
             with self._lock:
                 batch, self._pending = self._pending, []
-            # VectorWave returns early, unwritten, when its store is down
-            if batch and not self.drop_batches:
-                self._flush_via_store(batch)
+            if not batch:
+                continue
+            if not self._initialized:
+                self._connect_client()
+                if not self._initialized:
+                    continue  # dropped unwritten
+            self._flush_via_store(batch)
+
+    def _connect_client(self) -> None:
+        self._initialized = self.store_opens
 
     def _flush_via_store(self, items: list[Any]) -> None:
         time.sleep(self.write_s)
@@ -74,8 +84,8 @@ def test_flush_waits_for_a_write_slower_than_the_flush_interval(fresh_counter) -
     assert [item["i"] for item in writer.written] == [0, 1, 2, 3, 4]
 
 
-def test_a_batch_never_written_is_named_after_the_cap(fresh_counter, caplog) -> None:
-    writer = SlowBatchWriter(flush_interval=0.05, write_s=0.0, drop_batches=True)
+def test_a_write_that_does_not_end_is_named_after_the_cap(fresh_counter, caplog) -> None:
+    writer = SlowBatchWriter(flush_interval=0.05, write_s=60.0)
     quickstart.watch_batch_writer(writer)
     writer.add_object("logs", {"i": 0})
     writer.add_object("logs", {"i": 1})
@@ -84,7 +94,34 @@ def test_a_batch_never_written_is_named_after_the_cap(fresh_counter, caplog) -> 
     with caplog.at_level(logging.WARNING, logger="vectortrainer.quickstart"):
         assert quickstart.flush(timeout_s=0.5) is False
     assert 0.4 < time.monotonic() - started < 5
-    assert "2 log(s) were not written to the store" in caplog.text
+    assert "2 log(s) were not written to the store within 0 s" in caplog.text
+
+
+def test_a_store_that_cannot_be_opened_ends_the_wait_when_its_batch_is_dropped(
+        fresh_counter, caplog, monkeypatch) -> None:
+    monkeypatch.setattr(quickstart, "_why_the_store_is_down", lambda: "PermissionError: denied")
+    writer = SlowBatchWriter(flush_interval=0.05, write_s=0.0, store_opens=False)
+    quickstart.watch_batch_writer(writer)
+    writer.add_object("logs", {"i": 0})
+    writer.add_object("logs", {"i": 1})
+
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="vectortrainer.quickstart"):
+        assert quickstart.flush(timeout_s=20) is False
+    assert time.monotonic() - started < 5  # not the cap: the batch is gone
+    assert "2 log(s) were not written: VectorWave could not open the store" in caplog.text
+    assert "(PermissionError: denied)" in caplog.text
+    assert writer.written == []
+
+
+def test_a_store_that_opens_on_the_retry_is_waited_for(fresh_counter) -> None:
+    writer = SlowBatchWriter(flush_interval=0.05, write_s=0.2)
+    writer._initialized = False  # it failed to open at start; the retry before the batch opens it
+    quickstart.watch_batch_writer(writer)
+    for i in range(3):
+        writer.add_object("logs", {"i": i})
+    assert quickstart.flush(timeout_s=20) is True
+    assert [item["i"] for item in writer.written] == [0, 1, 2]
 
 
 def test_a_process_that_logged_nothing_does_not_wait(fresh_counter) -> None:
