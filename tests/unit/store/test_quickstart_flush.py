@@ -36,7 +36,8 @@ class SlowBatchWriter:
         self._pending: list[Any] = []
         self._lock = threading.Lock()
         self.closed = threading.Event()
-        threading.Thread(target=self._worker, daemon=True).start()
+        self.worker = threading.Thread(target=self._worker, daemon=True)
+        self.worker.start()
 
     def add_object(self, collection: str, properties: dict, uuid: str | None = None,
                    vector: Any = None) -> None:
@@ -59,7 +60,7 @@ class SlowBatchWriter:
         self._initialized = self.store_opens
 
     def _flush_via_store(self, items: list[Any]) -> None:
-        time.sleep(self.write_s)
+        self.closed.wait(self.write_s)  # a write cut short when its test ends, so no thread outlives it
         self.written.extend(items)
 
 
@@ -71,6 +72,9 @@ def fresh_counter(monkeypatch):
     yield
     for writer in SlowBatchWriter.made:
         writer.closed.set()
+    # A write cut short still settles its batch: it must land in this test's counter, not the next's.
+    for writer in SlowBatchWriter.made:
+        writer.worker.join(timeout=10)
     SlowBatchWriter.made.clear()
 
 
