@@ -26,6 +26,16 @@ _BLOCK = 2048  # candidate rows scored per matrix product at the start
 _SAMPLE_SEED = 20  # the sample of clients is the same on every run over the same logs
 
 
+def client_sample(rows: int, clients: np.ndarray | None = None) -> np.ndarray:
+    """The logs whose coverage is scored: ``clients`` (default: all ``rows``), a deterministic
+    uniform sample of :data:`MAX_CLIENTS` of them beyond that, in row order."""
+    every = np.arange(rows) if clients is None else np.asarray(clients, dtype=np.int64)
+    if len(every) > MAX_CLIENTS:
+        every = np.sort(np.random.default_rng(_SAMPLE_SEED).choice(every, MAX_CLIENTS,
+                                                                   replace=False))
+    return every
+
+
 def facility_location_order(
     unit: np.ndarray,
     candidates: np.ndarray,
@@ -52,10 +62,7 @@ def facility_location_order(
     candidates = np.asarray(candidates, dtype=np.int64)
     if budget <= 0 or len(candidates) == 0:
         return []
-    every = np.arange(len(unit)) if clients is None else np.asarray(clients, dtype=np.int64)
-    if len(every) > MAX_CLIENTS:
-        every = np.sort(np.random.default_rng(_SAMPLE_SEED).choice(every, MAX_CLIENTS,
-                                                                   replace=False))
+    every = client_sample(len(unit), clients)
     group_of = (np.zeros(len(unit), dtype=np.int64) if groups is None
                 else np.asarray(groups, dtype=np.int64))
     # Clients sorted by group, those of no group first: a pick of group g reaches two slices

@@ -31,7 +31,9 @@ Algorithm (``select_golden``):
    others; largest cluster first), then whichever candidate adds most to the coverage of the
    density (every log's best similarity to a pick, a cluster's logs counted only by picks of
    their own cluster), so dense regions get picks in proportion to how many logs they hold and
-   how spread out they are.
+   how spread out they are. Then each pick in a cluster moves to the core log that best stands
+   for the cluster's logs it covers (:mod:`vectortrainer.golden.centres`): the greedy's early
+   picks sit between the request types a broad cluster merges, and end at the centre of one.
 6. **The split.** With ``anomaly_share: auto`` (the default) one facility-location order over
    every participant decides it: a new log is picked when covering it adds more than another
    steady pick would, new logs capped at ``MAX_AUTO_ANOMALY_SHARE`` of ``top_k``. A new log's
@@ -60,6 +62,7 @@ import numpy as np
 
 from vectortrainer.errors import DataFormatError
 from vectortrainer.golden.approximate import DensityError
+from vectortrainer.golden.centres import recentre
 from vectortrainer.golden.clusters import dense_clusters
 from vectortrainer.golden.density import (
     DEFAULT_BLOCK_SIZE,
@@ -327,6 +330,9 @@ def _select(
             unit, np.flatnonzero(~is_new), top_k - len(anomaly),
             lambda row: bool(picker.take([row], 1)), groups=local_cluster, first=centres,
         )
+    # Each steady pick in a cluster moves to the centre of the logs it stands for (VT-20).
+    steady = recentre(unit, steady + anomaly, local_cluster, stats.core,
+                      picker.replace)[: len(steady)]
     if len(steady) + len(anomaly) < top_k:  # clusters ran out: new patterns take the rest
         # Later in density order than every earlier anomaly pick, so the ranking holds.
         anomaly += picker.take(anomaly_order(), top_k - len(steady) - len(anomaly))
@@ -412,6 +418,17 @@ class _Picker:
             return True
         sims = self.unit[self.accepted] @ self.unit[row]
         return bool(sims.max() < self.duplicate_similarity)
+
+    def replace(self, old: int, new: int) -> bool:
+        """Puts ``new`` in ``old``'s place unless it is a near-duplicate of another accepted row."""
+        others = [row for row in self.accepted if row != old]
+        if new in self.accepted:
+            return False
+        nearest = float((self.unit[others] @ self.unit[new]).max()) if others else -1.0
+        if nearest >= self.duplicate_similarity:
+            return False
+        self.accepted[self.accepted.index(old)] = new
+        return True
 
     def take(self, candidates: Sequence[int] | np.ndarray, limit: int) -> list[int]:
         taken: list[int] = []
