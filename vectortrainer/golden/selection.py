@@ -428,6 +428,7 @@ class _Picker:
         if nearest >= self.duplicate_similarity:
             return False
         self.accepted[self.accepted.index(old)] = new
+        self.rejected_rows.discard(new)  # a pick now, not a near-duplicate passed over
         return True
 
     def take(self, candidates: Sequence[int] | np.ndarray, limit: int) -> list[int]:
