@@ -32,8 +32,8 @@ Algorithm (``select_golden``):
    density (every log's best similarity to a pick, a cluster's logs counted only by picks of
    their own cluster), so dense regions get picks in proportion to how many logs they hold and
    how spread out they are. Then each pick in a cluster moves to the core log that best stands
-   for the cluster's logs it covers (:mod:`vectortrainer.golden.centres`): the greedy's early
-   picks sit between the request types a broad cluster merges, and end at the centre of one.
+   for the cluster's logs it covers (:mod:`vectortrainer.golden.centres`): an early greedy pick
+   stood for much of its cluster, and ends at the centre of the share it stands for.
 6. **The split.** With ``anomaly_share: auto`` (the default) one facility-location order over
    every participant decides it: a new log is picked when covering it adds more than another
    steady pick would, new logs capped at ``MAX_AUTO_ANOMALY_SHARE`` of ``top_k``. A new log's
