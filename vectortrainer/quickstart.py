@@ -106,7 +106,7 @@ def flush(timeout_s: float = EXIT_FLUSH_CAP_S) -> bool:
                        "log_to at another", unsettled,
                        os.environ.get("VECTORWAVE_LITE_PATH", "?"), _counter.store_down)
     elif unsettled:
-        logger.warning("%d log(s) were not written to the store within %.0f s; VectorWave's "
+        logger.warning("%d log(s) were not written to the store within %g s; VectorWave's "
                        "log above names the cause", unsettled, timeout_s)
     return not unsettled
 

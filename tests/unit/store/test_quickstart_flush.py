@@ -98,7 +98,7 @@ def test_a_write_that_does_not_end_is_named_after_the_cap(fresh_counter, caplog)
     with caplog.at_level(logging.WARNING, logger="vectortrainer.quickstart"):
         assert quickstart.flush(timeout_s=0.5) is False
     assert 0.4 < time.monotonic() - started < 5
-    assert "2 log(s) were not written to the store within 0 s" in caplog.text
+    assert "2 log(s) were not written to the store within 0.5 s" in caplog.text
 
 
 def test_a_store_that_cannot_be_opened_ends_the_wait_when_its_batch_is_dropped(
