@@ -23,7 +23,7 @@ Algorithm (``select_golden``):
    pattern from the sparse edge of a large one. Those as near a prototype as the clusters' own
    logs are (a sparse pattern: one request type phrased many ways) are candidates for the steady
    state too, and the auto split counts them as steady; ties go to status ``ANOMALY`` first
-   (VectorWave's drift detector flagged them), then row order. With too few logs for two
+   (VectorWave's drift detector flagged them), then content order (below). With too few logs for two
    prototypes the order is lowest density first, then ``ANOMALY``, then the more isolated (the
    lower their ``min_samples``-th neighbour similarity).
 5. **Steady-state picks** (facility location, :mod:`vectortrainer.golden.facility`): each dense
@@ -47,7 +47,9 @@ Algorithm (``select_golden``):
    strategies, so a group of identical logs yields at most one pick.
 8. **Ranking**: steady picks in facility-location order; anomaly picks newest first.
 
-The result is deterministic for the same input.
+The result is deterministic for the same logs, in any row order: selection works on them in an
+order fixed by their contents (:mod:`vectortrainer.golden.canonical`), so a store that reads back
+in another order (LanceDB after a compaction) gives the same picks.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ import numpy as np
 
 from vectortrainer.errors import DataFormatError
 from vectortrainer.golden.approximate import DensityError
+from vectortrainer.golden.canonical import content_order
 from vectortrainer.golden.centres import recentre
 from vectortrainer.golden.clusters import dense_clusters
 from vectortrainer.golden.density import (
@@ -74,6 +77,7 @@ from vectortrainer.golden.density import (
 from vectortrainer.golden.epsilon import EpsilonChoice
 from vectortrainer.golden.facility import facility_location_order
 from vectortrainer.golden.novelty import newness, pattern_limit, prototype_distance, prototypes
+from vectortrainer.golden.pruning import reorder_rows, restore_rows
 from vectortrainer.settings import (
     AUTO,
     DEFAULT_MIN_SAMPLES,
@@ -178,9 +182,8 @@ def select_golden(
     successful = np.fromiter((s in SUCCESSFUL_STATUSES for s in statuses), dtype=bool, count=n)
     participating = successful & nonzero
     rows = np.flatnonzero(participating)
-    # Everything below works in positions of ``unit``, the participating rows normalised (rows are
-    # increasing, so position order is row order). Without
-    # ``overwrite`` it is the one copy of the matrix.
+    # Everything below works in positions of ``unit``, the participating rows normalised, in the
+    # order of their contents. Without ``overwrite`` it is the one copy of the matrix.
     in_place = (
         overwrite
         and array.dtype == np.float32
@@ -192,19 +195,27 @@ def select_golden(
         # float32 rows of our own (or the caller's, in
         # place); density normalises them in place, once.
         unit = array[: len(rows)] if in_place else np.asarray(array[rows], dtype=np.float32)
-        return _select(
-            unit,
-            rows,
-            statuses,
-            n,
-            successful,
-            nonzero,
-            participating,
-            settings,
-            block_size=block_size,
-            progress=progress,
-            runner=runner,
-        )
+        # In an order fixed by the logs' contents: the same logs give the same picks, whatever
+        # order the store read them in (golden/canonical.py).
+        order = content_order(unit)
+        reorder_rows(unit, order)
+        try:
+            return _select(
+                unit,
+                rows[order],
+                statuses,
+                n,
+                successful,
+                nonzero,
+                participating,
+                settings,
+                block_size=block_size,
+                progress=progress,
+                runner=runner,
+            )
+        finally:
+            if in_place:
+                restore_rows(unit, order)
     finally:
         if left_out is not None:
             _expand_rows(array, rows, left_out)
@@ -250,9 +261,9 @@ def _select(
     progress: Progress | None,
     runner: TaskRunner | None,
 ) -> GoldenSelection:
-    """:func:`select_golden` on ``unit``, the participating ``rows`` (positions of ``unit``),
-    float32 and owned: the density pass normalises them in place, and everything after it reads unit
-    rows."""
+    """:func:`select_golden` on ``unit``, the participating logs (float32 and owned: the density
+    pass normalises them in place, and everything after it reads unit rows); ``rows[i]`` is the
+    caller's row at position ``i`` of ``unit``."""
     stats = epsilon_graph_stats(
         unit,
         settings.epsilon,
