@@ -77,7 +77,6 @@ from vectortrainer.golden.density import (
 from vectortrainer.golden.epsilon import EpsilonChoice
 from vectortrainer.golden.facility import facility_location_order
 from vectortrainer.golden.novelty import newness, pattern_limit, prototype_distance, prototypes
-from vectortrainer.golden.pruning import reorder_rows, restore_rows
 from vectortrainer.settings import (
     AUTO,
     DEFAULT_MIN_SAMPLES,
@@ -196,7 +195,10 @@ def select_golden(
         # place); density normalises them in place, once.
         unit = array[: len(rows)] if in_place else np.asarray(array[rows], dtype=np.float32)
         # In an order fixed by the logs' contents: the same logs give the same picks, whatever
-        # order the store read them in (golden/canonical.py).
+        # order the store read them in (golden/canonical.py). Imported here: pruning brings numba,
+        # which the faces must not load at import time.
+        from vectortrainer.golden.pruning import reorder_rows, restore_rows
+
         order = content_order(unit)
         reorder_rows(unit, order)
         try:
