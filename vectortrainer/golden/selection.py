@@ -23,9 +23,9 @@ Algorithm (``select_golden``):
    pattern from the sparse edge of a large one. Those as near a prototype as the clusters' own
    logs are (a sparse pattern: one request type phrased many ways) are candidates for the steady
    state too, and the auto split counts them as steady; ties go to status ``ANOMALY`` first
-   (VectorWave's drift detector flagged them), then content order (below). With too few logs for two
-   prototypes the order is lowest density first, then ``ANOMALY``, then the more isolated (the
-   lower their ``min_samples``-th neighbour similarity).
+   (VectorWave's drift detector flagged them), then content order (below). With too few logs
+   for two prototypes the order is lowest density first, then ``ANOMALY``, then the more
+   isolated (the lower their ``min_samples``-th neighbour similarity).
 5. **Steady-state picks** (facility location, :mod:`vectortrainer.golden.facility`): each dense
    cluster's **medoid** first (the core log with the largest summed cosine similarity to the
    others; largest cluster first), then whichever candidate adds most to the coverage of the
