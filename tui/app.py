@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Iterable
 from pathlib import Path
+from typing import IO
 
 from textual import on
 from textual.app import App, SystemCommand
@@ -25,7 +27,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.help import HelpScreen
 from tui.keys import check_keymap
-from tui.terminal_guard import stderr_to_file
+from tui.terminal_guard import draw_nowhere, stderr_to_file, terminal_is_gone
 from tui.workers import in_background
 from tui.workspace import SelectionView, Workspace
 from vectortrainer.config import Config
@@ -39,6 +41,10 @@ SCREEN_MODULES = tuple(
     f"screens.{name}"
     for name in ("budget", "confirm", "dataset", "detail", "feedback", "hooks", "rules", "training")
 ) + ("tui.help",)
+# How often the app checks that its terminal is still there, and the exit status when it is not
+# (128 + SIGHUP, as a shell reports a process a hangup ended).
+TERMINAL_CHECK_SECONDS = 1.0
+TERMINAL_CLOSED = 129
 MODE_KEYS = (
     ("f2", "dataset", "Data"),
     ("f3", "feedback", "Feedback"),
@@ -128,6 +134,22 @@ class VectorTrainerApp(App[int]):
             self.refresh_store()
         elif self.workspace.source is not None:
             self.store_state = "ready"
+        terminal = sys.__stdin__
+        if not self.is_headless and terminal is not None and os.isatty(terminal.fileno()):
+            # Textual draws on sys.__stderr__ (terminal_guard.py)
+            self.watch_terminal(terminal.fileno(), sys.__stderr__)
+
+    def watch_terminal(self, fd: int, drawn_on: IO[str] | None) -> None:
+        """Quit within a second of the terminal on ``fd`` being hung up (terminal_guard.py), the
+        stream Textual draws on, ``drawn_on``, pointed at the null device first."""
+        def exit_if_gone() -> None:
+            if terminal_is_gone(fd):
+                log.warning("the terminal was hung up; quitting")
+                if drawn_on is not None:
+                    draw_nowhere(drawn_on)
+                self.exit(TERMINAL_CLOSED)
+
+        self.set_interval(TERMINAL_CHECK_SECONDS, exit_if_gone, name="terminal watch")
 
     def refresh_store(self) -> None:
         """(Re)open the store in the background; the header says what is happening."""
