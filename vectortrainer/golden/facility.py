@@ -23,7 +23,9 @@ import numpy as np
 
 MAX_CLIENTS = 4096  # logs whose coverage is scored; a uniform sample beyond that
 _BLOCK = 2048  # candidate rows scored per matrix product at the start
-_SAMPLE_SEED = 20  # the sample of clients is the same on every run over the same logs
+# the sample of clients is the same on every run over the same logs (and, as selection hands
+# them over in content order, in any row order: golden/canonical.py)
+_SAMPLE_SEED = 20
 
 
 def client_sample(rows: int, clients: np.ndarray | None = None) -> np.ndarray:

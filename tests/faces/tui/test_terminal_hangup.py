@@ -47,7 +47,11 @@ def test_the_app_quits_within_a_second_of_its_terminal_hanging_up(tmp_path, monk
     assert (tmp_path / "screen").read_text() == ""
 
 
-def test_drawing_nowhere_survives_a_stream_without_a_descriptor() -> None:
+def test_drawing_nowhere_leaves_a_stream_without_a_descriptor_as_it_was() -> None:
     import io
 
-    draw_nowhere(io.StringIO())  # no fileno: nothing to point elsewhere, and no error
+    stream = io.StringIO("drawn")
+    draw_nowhere(stream)  # no fileno: nothing to point elsewhere, and no error
+    stream.seek(0, io.SEEK_END)
+    stream.write(" still")
+    assert stream.getvalue() == "drawn still"
