@@ -262,7 +262,9 @@ def render_summary(summary: RunSummary) -> Table:
         expand=False,
     )
     table.add_column("section", style="bold", no_wrap=True)
-    table.add_column("value")
+    # A value without spaces (the adapter's folder, a model id) folds onto the next line: a
+    # person reads the whole of it, at any width (Rich's default cuts it with an ellipsis).
+    table.add_column("value", overflow="fold")
     for label, value in summary.rows():
         table.add_row(label, escape(value))
     return table

@@ -91,6 +91,21 @@ def test_summary_shows_golden_rules_cost_and_training():
     assert render_summary(summary).row_count == len(summary.rows()) == 8
 
 
+def test_summary_folds_a_long_value_instead_of_cutting_it():
+    # A local run's adapter folder has no spaces; at 80 columns (a pipe's width) it used to end
+    # in an ellipsis, and the summary did not say where the model is.
+    folder = ".vectortrainer/output/runs/20261208-024626-a57fbd/local/localjob-06e205b46975/adapter"
+    summary = RunSummary.from_dict({"run_id": "r1", "training": {
+        "status": "succeeded", "fine_tuned_model": folder}})
+    buffer = io.StringIO()
+    Console(file=buffer, width=80, color_system=None).print(render_summary(summary))
+    rows = [line.split("\u2502") for line in buffer.getvalue().splitlines()
+            if line.count("\u2502") == 3]
+    value_column = "".join(cells[2].strip() for cells in rows)  # the table's rows, not its borders
+    assert "\u2026" not in buffer.getvalue()
+    assert folder in value_column
+
+
 def test_summary_with_missing_sections_still_renders():
     buffer = io.StringIO()
     summary = RunSummary.from_dict({"run_id": "r0", "golden": None, "cost": "not a mapping"})
