@@ -73,7 +73,7 @@ from vectortrainer.errors import (
 )
 from vectortrainer.feedback.semantic import shared_scorer
 from vectortrainer.feedback.store import FeedbackStore
-from vectortrainer.files import sha256_file
+from vectortrainer.files import count_lines, sha256_file
 from vectortrainer.gate.holdout import HeldOut, prepare_holdout
 from vectortrainer.gate.hook_gate import publish_gated_hook
 from vectortrainer.gate.model_gate import ActiveHook, estimate_gate_replies
@@ -549,6 +549,10 @@ class TrainingPipeline:
         anything is uploaded."""
         held_out = self._held_out(run)  # the held-out split, made here once: training never sees it
         data = self._training_data(run, held_out)
+        if held_out.cases:  # why training sees fewer examples than were picked
+            self.monitor.on_log(held_out.describe(
+                count_lines(run.golden_path), count_lines(data.train),
+                count_lines(data.validation) if data.validation else 0), stage="estimate")
         trainer = self._trainer()
         # The trainer checks the schedule, the job's settings and the data first: no request.
         estimate = trainer.estimate(data.train, data.validation)

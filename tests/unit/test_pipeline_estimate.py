@@ -16,6 +16,7 @@ from tests.support.pipelines import make_config
 from vectortrainer.budget.estimates import CostEstimate, Estimate, TimeEstimate
 from vectortrainer.pipeline import TrainingPipeline
 from vectortrainer.runs.directory import RunDirectory
+from vectortrainer.runs.monitor import PipelineMonitor
 from vectortrainer.runs.status import RunStatus
 from vectortrainer.training.base import BaseTrainer, PreparedData, TrainingEvent, TrainingResult, TrainingStatus
 
@@ -102,3 +103,31 @@ def test_an_estimate_within_its_budget_goes_on_to_the_confirmation(tmp_path, est
     assert outcome.status == RunStatus.NOT_APPROVED and trainer.uploads == []
     assert run.state.stage("estimate").status == "complete" and outcome.estimate["within_budget"] is True
     assert (run.path / "holdout.jsonl").exists() is False  # the gate is off: nothing is held out
+
+
+class ServingEstimateOnly(EstimateOnly):
+    """Says it serves its models, as OpenAI does, so a run with the gate on gets past the preflight."""
+
+    name = "openai"
+
+    @property
+    def serves_models(self) -> bool:
+        return True
+
+
+class LogLines(PipelineMonitor):
+    def __init__(self) -> None:
+        self.lines: list[tuple[str | None, str]] = []
+
+    def on_log(self, message: str, *, level: str = "info", stage: str | None = None) -> None:
+        self.lines.append((stage, message))
+
+
+def test_the_estimate_says_what_the_gate_holds_out_of_the_golden_examples(tmp_path):
+    # 3 picked, 2 trained on: the log says where the third went before any cost is shown
+    config = make_config(tmp_path, tmp_path / "no-store", gate={"enabled": True, "holdout_every": 4})
+    monitor = LogLines()
+    TrainingPipeline(config, trainer=ServingEstimateOnly(dollars(1.0)), monitor=monitor,
+                     confirm=lambda e: False).run(golden_path=golden(tmp_path))
+    assert ("estimate", "the gate holds out 1 of 3 golden examples to judge on; training sees 2 examples") \
+        in monitor.lines

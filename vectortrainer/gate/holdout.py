@@ -65,6 +65,17 @@ class HeldOut:
         """The pairs training may learn from: the held-out ones are the gate's feedback slice."""
         return split_pairs(pairs, self.every)[0]
 
+    def describe(self, golden_examples: int, training: int, validation: int = 0) -> str:
+        """What the gate holds out of ``golden_examples`` and what training sees (``training``
+        examples, ``validation`` more to validate on), in words for the run's log."""
+        golden = sum(case.slice != FEEDBACK_SLICE for case in self.cases)
+        feedback = len(self.cases) - golden
+        pairs = f" and {feedback} feedback pair{'' if feedback == 1 else 's'}" if feedback else ""
+        checked = f" (+{validation} to validate on)" if validation else ""
+        return (f"the gate holds out {golden} of {golden_examples} golden examples{pairs} to "
+                f"judge on; training sees {training} example{'' if training == 1 else 's'}"
+                f"{checked}")
+
 
 def prepare_holdout(
     run: RunDirectory, gate: GateConfig, *, method: str, feedback_path: Path

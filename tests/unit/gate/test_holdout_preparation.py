@@ -59,6 +59,23 @@ def test_no_held_out_case_reaches_the_training_or_validation_file(tmp_path):
     assert trained | {c.reference for c in held_out.cases if c.slice != "feedback"} == {f"out {i}" for i in range(20)}
 
 
+def test_the_split_says_what_it_holds_out_and_what_training_sees(tmp_path):
+    run = _run(tmp_path, n=20)
+    held_out = prepare_holdout(run, GateConfig(holdout_every=4), method="supervised",
+                               feedback_path=_feedback(tmp_path))
+    files = training_files(run, method="supervised", golden=held_out.train_path, pairs=list, system_prompts=None,
+                           validation_split=0.25)
+    golden = sum(c.slice != "feedback" for c in held_out.cases)
+    feedback = len(held_out.cases) - golden
+    train, validation = len(_references(files.train)), len(_references(files.validation))
+    assert golden and feedback and train + validation + golden == 20
+
+    assert held_out.describe(20, train, validation) == (
+        f"the gate holds out {golden} of 20 golden examples and {feedback} feedback pairs to judge on; "
+        f"training sees {train} examples (+{validation} to validate on)")
+    assert held_out.describe(20, 1).endswith("training sees 1 example")
+
+
 def test_a_dpo_run_trains_on_the_pairs_the_gate_does_not_judge(tmp_path):
     run, feedback = _run(tmp_path), _feedback(tmp_path, n=40)
     held_out = prepare_holdout(run, GateConfig(holdout_every=5), method="dpo", feedback_path=feedback)
