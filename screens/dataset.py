@@ -75,7 +75,7 @@ class DatasetScreen(ModeScreen):
         yield Header()
         with Horizontal(id="dataset-body"):
             with Vertical(id="dataset-left", classes="panel"):
-                yield Label("Functions", classes="panel-title")
+                yield Label("Functions", classes="panel-title", id="functions-title")
                 yield Static("", id="store-status")
                 yield Static("", id="no-store")
                 yield WideTable(id="functions", flex={"function": 1}, min_width=12,
@@ -202,7 +202,10 @@ class DatasetScreen(ModeScreen):
     @on(DataTable.RowHighlighted, "#functions")
     def _function_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.row_key is not None and event.row_key.value is not None:
-            self.vt_app.current_function = str(event.row_key.value)
+            name = str(event.row_key.value)
+            self.vt_app.current_function = name
+            # The whole name, which a narrow column cuts with "…" (two may share a long prefix).
+            self.query_one("#functions-title", Label).update(Text(f"Functions · {name}"))
 
     @on(DataTable.RowSelected, "#functions")
     def _function_chosen(self, event: DataTable.RowSelected) -> None:

@@ -114,6 +114,22 @@ async def test_a_golden_pick_opens_in_full_and_enter_on_a_function_still_selects
         assert "Function answer_support_ticket" in detail.plain_text()
 
 
+async def test_the_highlighted_function_is_named_in_full_above_its_table(tmp_path, monkeypatch):
+    # At 80 columns the table cuts "answer_support_ticket"; two names may share a long prefix.
+    app = make_app(fixture_config(tmp_path, monkeypatch), source=FixtureLogSource())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        table, title = screen.query_one("#functions"), screen.query_one("#functions-title")
+        assert "answer_support_ticket" not in _text(table) and "\u2026" in _text(table)
+        assert _text(title) == "Functions \u00b7 answer_support_ticket"
+        table.focus()
+        await pilot.press("down")
+        await pilot.pause()
+        assert _text(title) == "Functions \u00b7 summarise_invoice"
+        assert app.current_function == "summarise_invoice"
+
+
 async def test_a_log_and_a_pair_open_in_full_on_the_feedback_screen(tmp_path, monkeypatch):
     config = fixture_config(tmp_path, monkeypatch)
     long_fix = "Refund is approved. " + "We will also credit the shipping costs. " * 20
