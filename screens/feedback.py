@@ -59,7 +59,8 @@ class FeedbackScreen(ModeScreen):
                 yield Label("Logs (enter corrects one)", classes="panel-title", id="logs-title")
                 yield WideTable(id="logs", flex={"input": 1, "output": 1},
                                 cursor_type="row", zebra_stripes=True)
-                yield Label("Feedback pairs (enter opens one)", classes="panel-title")
+                yield Label("Feedback pairs (enter opens one)", classes="panel-title",
+                            id="pairs-title")
                 yield WideTable(id="pairs", flex={"bad output": 1, "fixed output": 1},
                                 cursor_type="row", zebra_stripes=True)
             with Vertical(id="feedback-right", classes="panel"):
@@ -153,6 +154,7 @@ class FeedbackScreen(ModeScreen):
         self.query_one("#logs-title", Label).update(
             f"Logs of {logs.function_name} (enter corrects one)"
         )
+        self._reload_pairs()  # the pairs follow the function
 
     @on(DataTable.RowSelected, "#logs")
     def _log_chosen(self, event: DataTable.RowSelected) -> None:
@@ -171,15 +173,20 @@ class FeedbackScreen(ModeScreen):
 
     # -- pairs --------------------------------------------------------------------------
     def _reload_pairs(self) -> None:
-        self._load_pairs()
+        """The pairs the rules of the function shown learn from (its own and the untagged)."""
+        self._load_pairs(self.logs.function_name if self.logs is not None
+                         else self.vt_app.current_function)
 
     @in_background("feedback-pairs", "reading feedback")
-    def _load_pairs(self) -> None:
-        entries = self.workspace.feedback.entries()
-        self.app.call_from_thread(self._show_pairs, entries)
+    def _load_pairs(self, function: str | None) -> None:
+        entries = self.workspace.feedback.entries(function)
+        self.app.call_from_thread(self._show_pairs, entries, function)
 
-    def _show_pairs(self, entries: list[FeedbackEntry]) -> None:
+    def _show_pairs(self, entries: list[FeedbackEntry], function: str | None) -> None:
         self.entries = entries
+        self.query_one("#pairs-title", Label).update(Text(
+            f"Pairs of {function} (enter opens one)" if function
+            else "Feedback pairs (enter opens one)"))
         table = self.query_one("#pairs", DataTable)
         table.clear()
         for entry in entries:
@@ -229,10 +236,10 @@ class FeedbackScreen(ModeScreen):
             message = f"Saved feedback pair {self.workspace.feedback.record(pair)}."
         else:
             return
-        self.app.call_from_thread(self._saved, message, self.workspace.feedback.entries())
+        self.app.call_from_thread(self._saved, message)
 
-    def _saved(self, message: str, entries: list[FeedbackEntry]) -> None:
-        self._show_pairs(entries)
+    def _saved(self, message: str) -> None:
+        self._reload_pairs()
         self.editing_id = None
         self.notify(message + " F4 synthesises rules from the pairs.", title="Feedback")
 
@@ -276,9 +283,7 @@ class FeedbackScreen(ModeScreen):
     @in_background("feedback-save", "deleting feedback")
     def _delete(self, entry_id: str) -> None:
         self.workspace.feedback.delete(entry_id)
-        self.app.call_from_thread(
-            self._saved, f"Deleted feedback pair {entry_id}.", self.workspace.feedback.entries()
-        )
+        self.app.call_from_thread(self._saved, f"Deleted feedback pair {entry_id}.")
 
     # -- rows in full ---------------------------------------------------------------------
     def _show_input(self, inputs: object) -> None:

@@ -34,7 +34,13 @@ SynthesisProgress = Callable[[int, int | None, str], None]
 
 def pairs_for_function(pairs: Iterable[FeedbackPair], function: str | None) -> list[FeedbackPair]:
     """The pairs of ``function`` and the untagged ones (all of them when ``function`` is None)."""
-    return [p for p in pairs if function is None or p.context.get("function") in (None, function)]
+    return [p for p in pairs if teaches(p, function)]
+
+
+def teaches(pair: FeedbackPair, function: str | None) -> bool:
+    """Whether ``function``'s rules learn from ``pair``: it is tagged with ``function`` or with
+    none (any pair when ``function`` is None)."""
+    return function is None or pair.context.get("function") in (None, function)
 
 
 def functions_of(pairs: Iterable[FeedbackPair], function: str | None = None) -> list[str]:

@@ -13,7 +13,7 @@ from vectortrainer.feedback.diffing import DiffSegment, diff_segments
 from vectortrainer.feedback.from_logs import editable_output, pair_from_log
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.feedback.store import FeedbackEntry, FeedbackRead, FeedbackStore
-from vectortrainer.rules.learning import functions_of
+from vectortrainer.rules.learning import functions_of, teaches
 from vectortrainer.store.records import LogRecord
 from vectortrainer.workspace.base import UseCases
 
@@ -28,9 +28,10 @@ class Feedback(UseCases):
     def store(self) -> FeedbackStore:
         return FeedbackStore(self.path)
 
-    def entries(self) -> list[FeedbackEntry]:
-        """The recorded pairs (``entry_id``, ``pair``, ``line``), in file order."""
-        return self.store().list()
+    def entries(self, function: str | None = None) -> list[FeedbackEntry]:
+        """The recorded pairs (``entry_id``, ``pair``, ``line``), in file order: those the rules
+        of ``function`` learn from (its own and the untagged ones) when it is given, else all."""
+        return [entry for entry in self.store().list() if teaches(entry.pair, function)]
 
     def read(self) -> FeedbackRead:
         """Every valid pair, with the malformed lines and the lines read with U+FFFD."""

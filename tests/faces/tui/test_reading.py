@@ -339,6 +339,33 @@ async def test_the_feedback_screen_switches_the_function(tmp_path, monkeypatch):
         assert functions.get_row_at(functions.cursor_row)[0].plain == "summarise_invoice"
 
 
+async def test_the_feedback_screen_lists_the_pairs_its_function_learns_from(tmp_path, monkeypatch):
+    # A pair of another function never teaches this one's rules: it is not listed with them.
+    config = fixture_config(tmp_path, monkeypatch)
+    store = FeedbackStore(config.feedback.path)
+    ticket = store.add(FeedbackPair("q", "Hi Ann", "Hello Ann", context={"function": FUNCTION}))
+    invoice = store.add(FeedbackPair("q", "Total 12", "Total: 12",
+                                     context={"function": "summarise_invoice"}))
+    untagged = store.add(FeedbackPair("q", "thx", "Thank you"))
+    app = make_app(config, source=FixtureLogSource())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        screen = app.screen
+
+        def listed() -> set[str]:
+            return {str(key.value) for key in screen.query_one("#pairs").rows}
+
+        await wait_until(pilot, lambda: listed() == {ticket, untagged}, "this function's pairs")
+        assert f"Pairs of {FUNCTION}" in _text(screen.query_one("#pairs-title"))
+        await pilot.press("f")
+        await pilot.pause()
+        await pilot.press("down", "enter")
+        await wait_until(pilot, lambda: listed() == {invoice, untagged}, "the other function's")
+        assert "Pairs of summarise_invoice" in _text(screen.query_one("#pairs-title"))
+
+
 async def test_c_with_no_run_and_m_with_no_model_say_so(tmp_path, monkeypatch):
     config = _with_function(fixture_config(tmp_path, monkeypatch))
     app = make_app(config, source=FixtureLogSource())

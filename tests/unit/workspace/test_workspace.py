@@ -109,5 +109,8 @@ def test_select_export_and_record_through_one_workspace(tmp_path: Path) -> None:
     record = view.logs.records[0]
     entry_id = workspace.feedback.record(workspace.feedback.correction(record, "Fixed."))
     assert [e.entry_id for e in workspace.feedback.entries()] == [entry_id]
+    # a function's pairs: its own and the untagged, which its rules learn from
+    assert [e.entry_id for e in workspace.feedback.entries("answer_support_ticket")] == [entry_id]
+    assert workspace.feedback.entries("summarise_invoice") == []
     workspace.feedback.delete(entry_id)
     assert workspace.feedback.entries() == []
