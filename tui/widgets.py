@@ -112,9 +112,10 @@ class LossChart(Vertical):
     """The training loss so far: a sparkline with the first, last and minimum values."""
 
     DEFAULT_CSS = """
-    LossChart { height: 5; }
+    LossChart { height: auto; margin-bottom: 1; }
     LossChart Sparkline { height: 3; }
-    LossChart Label { color: $text-muted; }
+    /* In a narrow panel the figures wrap rather than run past its edge. */
+    LossChart Label { color: $text-muted; width: 100%; height: auto; }
     """
 
     def compose(self) -> ComposeResult:

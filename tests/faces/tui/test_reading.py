@@ -239,6 +239,21 @@ async def test_long_text_wraps_at_first_paint(tmp_path, monkeypatch):
         assert "dense clusters have a pick" in _text(coverage)
 
 
+async def test_the_loss_figures_wrap_in_a_narrow_training_panel(tmp_path, monkeypatch):
+    # At 80 columns the line ran past the panel's edge: "loss: waiting for the first st".
+    app = make_app(fixture_config(tmp_path, monkeypatch), source=FixtureLogSource())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f5")
+        await settle(pilot)
+        chart, label = app.screen.query_one("#loss"), app.screen.query_one("#loss-label")
+        assert _text(label) == "loss: waiting for the first step"
+        chart.show([2.796, 1.5, 0.127])
+        await pilot.pause()
+        assert _text(label) == "loss: first 2.796 last 0.127 min 0.127 (3 steps)"
+        assert label.size.height >= 2 and chart.size.width <= app.screen.query_one("#training-right").size.width
+
+
 async def test_the_feedback_behind_a_rule_wraps_again_when_the_terminal_grows(tmp_path,
                                                                               monkeypatch):
     app = _app_with_greetings(tmp_path, monkeypatch)
