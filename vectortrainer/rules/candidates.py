@@ -342,6 +342,15 @@ class CandidateGroup:
         return len(set(self.sources))
 
 
+def made_by(literal: Candidate, fixed: str) -> bool:
+    """Whether the pair whose fix is ``fixed`` made the edit ``literal``: its replacement, the
+    words of context included, is in the fix. Where the context word is itself rewritten (a
+    sentence rewritten whole), a part of the diff with the old context around it is no edit anyone
+    made: "We have asked the courier" -> "The courier confirmed" gave "We have asked" -> "We
+    courier asked"."""
+    return literal.replacement in fixed
+
+
 def collect_candidates(
     residuals: Sequence[str],
     pairs: Sequence[FeedbackPair],
@@ -359,6 +368,8 @@ def collect_candidates(
                 gain = edit_distance(hunk.deleted, hunk.inserted)
                 for lit, gen in hunk_candidates(hunk, context_words=context_words,
                                                 literal_only=literal_only):
+                    if not made_by(lit, pairs[index].fixed_output):
+                        continue
                     group = literal.setdefault(lit, CandidateGroup(lit))
                     if index not in group.sources:
                         group.sources.append(index)
@@ -390,6 +401,8 @@ def _pair_contributions(
         for hunk in whole.sub_hunks():
             gain = edit_distance(hunk.deleted, hunk.inserted)
             for lit, gen in hunk_candidates(hunk, context_words=context_words):
+                if not made_by(lit, fixed):
+                    continue
                 literal.setdefault(lit, gain)
                 if gen is not None:
                     general.setdefault(gen, gain)

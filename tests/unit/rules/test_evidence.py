@@ -87,6 +87,23 @@ def test_every_candidate_shown_is_an_edit_some_pair_made() -> None:
         assert apply_rules(rule_set.rules, pair.bad_output, REPLY) == pair.fixed_output
 
 
+def test_a_rewritten_sentence_gives_no_splice_of_its_diff() -> None:
+    """From the demo: one reply's sentence rewritten whole gave the rule 'We have asked' -> 'We
+    courier asked' (the diff's "have" -> "courier" with the old words around it) and rejected
+    candidates such as 'asked the courierfor'."""
+    pair = FeedbackPair("Hello Xavier, about order #6402. We have asked the courier for an update. Kind regards",
+                        "Hello Xavier, about order #6402. The courier confirmed delivery for tomorrow. Kind regards",
+                        "", {"function": "reply", "tier": "pro"})
+    logs = [LoggedOutput(f"Hello {name}, about order #{order}. We have asked the courier for an update. Kind regards",
+                         {"function": "reply", "tier": "pro"}) for name, order in (("Ann", 1), ("Bo", 22))]
+    rule_set = synthesize_rules([pair], logs=logs)
+    shown = [*rule_set.rules, *(rejected.rule for rejected in rule_set.rejected)]
+    assert shown
+    for rule in shown:
+        if "\\g<" not in rule.replacement:  # a literal replacement: text the fix holds
+            assert rule.replacement in pair.fixed_output, rule.describe()
+
+
 def test_a_one_off_edit_never_becomes_a_broad_pattern() -> None:
     """From real grammar corrections: "give up" -> "give it up", once, changed correct text."""
     pairs = [_pair("They never give up on their dreams .", "They never give it up on their dreams ."),
