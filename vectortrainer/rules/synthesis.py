@@ -48,7 +48,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from vectortrainer.errors import RuleSynthesisError
-from vectortrainer.feedback.diffing import bounded_pair
+from vectortrainer.feedback.diffing import bounded_pair, word_distance
 from vectortrainer.feedback.pair import FeedbackPair
 from vectortrainer.feedback.semantic import SemanticScorer
 from vectortrainer.json_types import JSONObject
@@ -76,6 +76,10 @@ if TYPE_CHECKING:
 # one-off edits ("give up" -> "give it up") made correct text worse wherever their words recur.
 NOT_GENERALISABLE = (
     "not generalisable: seen in one pair only, and its words recur in no logged output"
+)
+# A correction seen once that is only a part of what its pair rewrote is no correction to repeat.
+PART_OF_A_REWRITE = (
+    "not generalisable: seen in one pair only, as one edit of a sentence the person rewrote"
 )
 _MAX_ROUNDS = 200
 
@@ -419,9 +423,21 @@ def _learn_one_off(
         if rule is None:
             rejected.append(RejectedRule(replace(narrow, sources=[index]), why))
             continue
+        if _part_of_a_rewrite(rule, learner.residuals[index], pairs[index]):
+            rejected.append(RejectedRule(replace(rule, sources=[index]), PART_OF_A_REWRITE))
+            continue
         if screen is not None and screen.rewrites([index]):
             return
         learner.accept(rule, evaluation, "seen once: kept to its words and its pair's context")
+
+
+def _part_of_a_rewrite(rule: Rule, residual: str, pair: FeedbackPair) -> bool:
+    """Whether ``rule`` makes less than half of what is left to correct in the one pair behind it
+    (in words): one edit of a sentence the person rewrote, a fact of that reply ("We have asked
+    the courier for an update" -> "The courier confirmed delivery for tomorrow"), which every
+    logged reply with its words would get."""
+    after = apply_rules([rule], residual, dict(pair.context))
+    return 2 * word_distance(residual, after) < word_distance(residual, pair.fixed_output)
 
 
 def _keep_both(conflict: Conflict, learner: Acceptance) -> None:

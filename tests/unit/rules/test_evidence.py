@@ -24,7 +24,7 @@ from vectortrainer.rules.lexicon import is_british_spelling, is_inflection
 from vectortrainer.rules.model import Rule
 from vectortrainer.rules.replay import apply_rules
 from vectortrainer.rules.scoping import Trial, evaluate
-from vectortrainer.rules.synthesis import NOT_GENERALISABLE, synthesize_rules
+from vectortrainer.rules.synthesis import NOT_GENERALISABLE, PART_OF_A_REWRITE, synthesize_rules
 
 CORRECTIONS = Path(__file__).resolve().parents[2] / "data" / "corrections"
 NAMES = ["Anna", "Ben", "Chloe", "Dmitri"]
@@ -87,7 +87,7 @@ def test_every_candidate_shown_is_an_edit_some_pair_made() -> None:
         assert apply_rules(rule_set.rules, pair.bad_output, REPLY) == pair.fixed_output
 
 
-def test_a_rewritten_sentence_gives_no_splice_of_its_diff() -> None:
+def test_a_rewritten_sentence_gives_no_splice_of_its_diff_and_no_rule() -> None:
     """From the demo: one reply's sentence rewritten whole gave the rule 'We have asked' -> 'We
     courier asked' (the diff's "have" -> "courier" with the old words around it) and rejected
     candidates such as 'asked the courierfor'."""
@@ -102,6 +102,11 @@ def test_a_rewritten_sentence_gives_no_splice_of_its_diff() -> None:
     for rule in shown:
         if "\\g<" not in rule.replacement:  # a literal replacement: text the fix holds
             assert rule.replacement in pair.fixed_output, rule.describe()
+    # Nor is a real part of it a rule: "for an update" -> "for tomorrow" is this reply's fact, and
+    # every logged reply with those words would get it.
+    assert rule_set.rules == []
+    assert any(r.reason == PART_OF_A_REWRITE and r.rule.replacement == "for tomorrow. Kind"
+               for r in rule_set.rejected)
 
 
 def test_a_one_off_edit_never_becomes_a_broad_pattern() -> None:
