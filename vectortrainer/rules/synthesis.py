@@ -322,12 +322,16 @@ def synthesize_rules(
             _learn_one_off(index, learner, banned, rejected, undo, screen)
         if done % step == 0 or done == len(left):
             report(done, len(left), "one-off corrections")
+    rewritten = {i for r in rejected if r.reason == PART_OF_A_REWRITE for i in r.rule.sources}
     one_offs = sorted({i for r in rejected if r.reason == NOT_GENERALISABLE
-                       for i in r.rule.sources})
+                       for i in r.rule.sources} - rewritten)
     if one_offs:
         notes.append(f"{len(one_offs)} pair(s) hold corrections made no rule: too rare to "
                      f"generalise, and their words recur in no logged output (pairs "
                      f"{first_indices(one_offs)})")
+    if rewritten:
+        notes.append(f"{len(rewritten)} pair(s) rewrite a sentence of one output: no part of it "
+                     f"is learned as a rule (pairs {first_indices(sorted(rewritten))})")
     if screen.found:
         notes.append(
             f"{len(screen.found)} of the {screen.screened} pair(s) screened rewrite the meaning "

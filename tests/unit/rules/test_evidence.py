@@ -107,6 +107,8 @@ def test_a_rewritten_sentence_gives_no_splice_of_its_diff_and_no_rule() -> None:
     assert rule_set.rules == []
     assert any(r.reason == PART_OF_A_REWRITE and r.rule.replacement == "for tomorrow. Kind"
                for r in rule_set.rejected)
+    assert "1 pair(s) rewrite a sentence of one output: no part of it is learned as a rule (pairs 0)" \
+        in rule_set.notes
 
 
 def test_a_one_off_edit_never_becomes_a_broad_pattern() -> None:
