@@ -77,13 +77,16 @@ class Hooks(UseCases):
 
     def rule_diff(self, function: str, version_id: str, against: str | None = None) -> RuleDiff:
         """What making ``version_id`` live would change, rule by rule, against ``against`` (default:
-        what is live now; with no hook live, against no rules).
+        what is live now; against no rules when no hook is live or ``version_id`` is the live one,
+        so the live hook shows what it does rather than nothing against itself).
 
         Each rule keeps the feedback pairs it was learned from while the feedback file still
         holds them (the function's pairs the gate learned from); a note says when it does not.
         """
         manager = self.manager(function)
         base = against or self.live(function)
+        if against is None and base == version_id:
+            base = None
         before = manager.rules_document(base) if base else {"rules": []}
         after = manager.rules_document(version_id)
         config = self._workspace.config

@@ -182,6 +182,10 @@ async def test_rollback_to_previous_version(tmp_path, monkeypatch):
         screen = await _open(pilot, HooksScreen, "f6")
         table = screen.query_one("#versions")
         table.focus()
+        await settle(pilot)
+        # The live version shows what it does against no hook (it was compared with itself).
+        diff = "\n".join(str(line.text) for line in screen.query_one("#diff").lines)
+        assert f"\nno hook -> {second}:" in diff and "+ rule 1:" in diff, diff
         await pilot.press("down")  # newest first: move to the older version
         await settle(pilot)
         diff = "\n".join(str(line.text) for line in screen.query_one("#diff").lines)
