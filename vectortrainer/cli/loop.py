@@ -21,7 +21,7 @@ from vectortrainer.cli.exit_codes import ExitCode, exit_code_for_status
 from vectortrainer.cli.output import fail, stderr_console, write_stdout
 from vectortrainer.config import Config, duration_problem, parse_duration
 from vectortrainer.errors import ConfigError
-from vectortrainer.workspace import Workspace
+from vectortrainer.workspace import Workspace, offline_defaults
 from vectortrainer.workspace.types import CycleOutcome
 
 
@@ -39,7 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def loop_command(args: argparse.Namespace) -> int:
     if args.interval is not None and duration_problem(args.interval):
         raise ConfigError(f"--interval: {duration_problem(args.interval)}")
-    config = config_from_args(args)
+    # no config file and no key: the demo trains SmolLM2 locally, as the app and --batch do
+    config = offline_defaults(config_from_args(args))
     interval = parse_duration(args.interval or config.loop.interval)
     return run_cycles(config, once=args.once, interval_s=interval, yes=args.yes, as_json=args.json)
 

@@ -133,3 +133,18 @@ def test_the_app_opened_with_no_config_and_no_key_trains_smollm2(tmp_path, monke
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-never-sent")
     assert main(["--store", str(tmp_path / "store"), "--output-dir", str(tmp_path / "out")]) == 0
     assert [c.training.provider for c in opened] == ["local", "openai"]
+
+
+def test_the_loop_with_no_config_and_no_key_trains_smollm2_as_the_app_does(tmp_path, monkeypatch):
+    # `loop --once` stopped at "no OpenAI API key" where the app and --batch train locally.
+    import vectortrainer.cli.loop
+    from vectortrainer.cli import main
+
+    cycled: list[Config] = []
+    monkeypatch.setattr(vectortrainer.cli.loop, "run_cycles",
+                        lambda config, **_: cycled.append(config) or 0)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert main(["loop", "--once", "--store", str(tmp_path / "store"), "--function", "f"]) == 0
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-never-sent")
+    assert main(["loop", "--once", "--store", str(tmp_path / "store"), "--function", "f"]) == 0
+    assert [c.training.provider for c in cycled] == ["local", "openai"]
