@@ -47,12 +47,19 @@ def test_the_split_is_made_once_and_read_back_unchanged(tmp_path):
     assert len([c for c in first.cases if c.slice == "feedback"]) == 20  # SFT trains on no pair: all judge
 
 
-def test_no_held_out_case_reaches_the_training_or_validation_file(tmp_path):
+def _split_of_20(tmp_path):
+    """The held-out split of 20 golden examples and the feedback, and the training files it leaves
+    (a quarter of them for validation)."""
     run = _run(tmp_path, n=20)
     held_out = prepare_holdout(run, GateConfig(holdout_every=4), method="supervised",
                                feedback_path=_feedback(tmp_path))
     files = training_files(run, method="supervised", golden=held_out.train_path, pairs=list, system_prompts=None,
                            validation_split=0.25)
+    return held_out, files
+
+
+def test_no_held_out_case_reaches_the_training_or_validation_file(tmp_path):
+    held_out, files = _split_of_20(tmp_path)
     held = {c.reference for c in held_out.cases}
     trained = _references(files.train) | _references(files.validation)
     assert held and not held & trained
@@ -60,11 +67,7 @@ def test_no_held_out_case_reaches_the_training_or_validation_file(tmp_path):
 
 
 def test_the_split_says_what_it_holds_out_and_what_training_sees(tmp_path):
-    run = _run(tmp_path, n=20)
-    held_out = prepare_holdout(run, GateConfig(holdout_every=4), method="supervised",
-                               feedback_path=_feedback(tmp_path))
-    files = training_files(run, method="supervised", golden=held_out.train_path, pairs=list, system_prompts=None,
-                           validation_split=0.25)
+    held_out, files = _split_of_20(tmp_path)
     golden = sum(c.slice != "feedback" for c in held_out.cases)
     feedback = len(held_out.cases) - golden
     train, validation = len(_references(files.train)), len(_references(files.validation))
